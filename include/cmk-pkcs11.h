@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cmk-pkcs11 public vendor values: mechanisms, attributes and the envelope
+ * blob magic. Values are a fixed base plus offsets and are never renumbered.
+ */
+#ifndef CMK_PKCS11_H
+#define CMK_PKCS11_H
+
+/* 0x80000000 | "CMK" (0x434d4b) << 4: our vendor-defined range. */
+#define CMK_VENDOR_BASE 0x84340000UL
+
+/*
+ * Direct path: C_WrapKey/C_UnwrapKey and C_Encrypt/C_Decrypt (at most
+ * CMK_ENVELOPE_MAX_PLAINTEXT bytes) on the CMK object go through the KMS.
+ * No mechanism parameter. Output is an envelope blob (see README).
+ */
+#define CKM_CMK_ENVELOPE (CMK_VENDOR_BASE + 0x01UL)
+
+/* Non-secret attributes of the CMK object (CK_UTF8CHAR arrays). */
+#define CKA_CMK_PROVIDER (CMK_VENDOR_BASE + 0x101UL)
+#define CKA_CMK_KEY_REF (CMK_VENDOR_BASE + 0x102UL)
+/* CK_BBOOL: TRUE on the tenant's CMK object. */
+#define CKA_CMK_IS_CMK (CMK_VENDOR_BASE + 0x103UL)
+
+/* Envelope blob: "CMKE", version 1. */
+#define CMK_ENVELOPE_MAGIC "CMKE"
+#define CMK_ENVELOPE_VERSION 1
+#define CMK_ENVELOPE_MAX_PLAINTEXT 4096
+
+/* Environment variable naming the configuration file. */
+#define CMK_CONFIG_ENV "CMK_PKCS11_CONFIG"
+
+#endif /* CMK_PKCS11_H */

@@ -1,0 +1,1 @@
+include_HEADERS = include/cmk-pkcs11.h

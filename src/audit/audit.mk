@@ -1,0 +1,1 @@
+libcmk_la_SOURCES +=

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: an object's attribute list. Values live on the heap, except
+ * CKA_VALUE which lives in libsodium secure memory. Not thread safe: the
+ * owner (object, under its token lock) serialises access.
+ */
+#ifndef CMK_ATTRS_H
+#define CMK_ATTRS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "pkcs11/compat.h"
+#include "util/err.h"
+
+struct cmk_attr {
+    CK_ATTRIBUTE_TYPE type;
+    size_t len;
+    uint8_t *val; /* NULL iff len == 0 */
+};
+
+struct cmk_attrs {
+    struct cmk_attr *v;
+    size_t n;
+    size_t cap;
+};
+
+/* Sets (adds or replaces) an attribute; copies the value. */
+cmk_err cmk_attrs_set(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
+                      const void *val, size_t len) CMK_WUR;
+cmk_err cmk_attrs_set_bool(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
+                           bool v) CMK_WUR;
+cmk_err cmk_attrs_set_ulong(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
+                            CK_ULONG v) CMK_WUR;
+/* NULL if absent. */
+const struct cmk_attr *cmk_attrs_get(const struct cmk_attrs *a,
+                                     CK_ATTRIBUTE_TYPE type);
+/* Value or dflt when absent or not a CK_BBOOL/CK_ULONG. */
+bool cmk_attrs_bool(const struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
+                    bool dflt);
+CK_ULONG cmk_attrs_ulong(const struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
+                         CK_ULONG dflt);
+void cmk_attrs_remove(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type);
+/* Deep copy. */
+cmk_err cmk_attrs_copy(struct cmk_attrs *dst,
+                       const struct cmk_attrs *src) CMK_WUR;
+/* Wipes and frees every value; leaves *a empty. */
+void cmk_attrs_clear(struct cmk_attrs *a);
+
+#endif /* CMK_ATTRS_H */

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * keys: a tenant's CMK (current version plus previous versions, each a
+ * provider instance) and the tenant KEK unwrapped through it.
+ * Thread safety: all functions may be called concurrently; no lock is held
+ * across a provider call except the KEK's single-flight lock.
+ */
+#ifndef CMK_KEYS_CMK_H
+#define CMK_KEYS_CMK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/config.h"
+#include "providers/provider.h"
+#include "util/err.h"
+#include "util/secmem.h"
+
+struct cmk_cmk;
+
+/* Opens every version's provider instance (no KMS call for local). */
+cmk_err cmk_cmk_open(const struct cmk_tenant_cfg *cfg, unsigned kek_ttl_s,
+                     struct cmk_cmk **out) CMK_WUR;
+void cmk_cmk_close(struct cmk_cmk *c);
+
+/* Fills rq's tenant, key_ref and context (tenant pair first, then the
+ * configured pairs sorted by key). Outputs of the last provider call stay
+ * in rq. */
+
+/* Direct path: seals in (a DEK value or small data) under the current CMK
+ * version into an envelope blob. */
+cmk_err cmk_cmk_seal(struct cmk_cmk *c, struct cmk_req *rq,
+                     const uint8_t *in, size_t in_len,
+                     struct cmk_buf *blob) CMK_WUR;
+/* Reverse; picks the version whose key_id the blob names.
+ * CMK_E_BAD_BLOB: malformed; CMK_E_KEY_NOT_FOUND: no such version;
+ * CMK_E_BAD_CIPHERTEXT: provider refused (tampered, other tenant). */
+cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
+                       const uint8_t *blob, size_t blob_len,
+                       struct cmk_secret *out) CMK_WUR;
+
+/* KEK path: calls fn with the tenant KEK (32 bytes), unwrapping it through
+ * the provider when it is not cached or its TTL has passed (ttl 0: every
+ * call unwraps and the plaintext is wiped after fn returns).
+ * CMK_E_KEY_NOT_FOUND if the tenant has no KEK configured. */
+cmk_err cmk_cmk_with_kek(struct cmk_cmk *c,
+                         cmk_err (*fn)(void *arg, const uint8_t *kek,
+                                       size_t kek_len),
+                         void *arg) CMK_WUR;
+/* Drops the cached KEK (C_Logout, C_Finalize, fork). */
+void cmk_cmk_forget(struct cmk_cmk *c);
+
+/* Health: provider reachable and current key usable. */
+cmk_err cmk_cmk_health(struct cmk_cmk *c, struct cmk_req *rq) CMK_WUR;
+
+/* The provider name and key reference of the current version. */
+const char *cmk_cmk_provider_name(const struct cmk_cmk *c);
+
+#endif /* CMK_KEYS_CMK_H */

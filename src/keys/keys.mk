@@ -1,0 +1,2 @@
+libcmk_la_SOURCES += \
+	src/keys/cmk.h

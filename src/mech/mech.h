@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mech: symmetric mechanisms over OpenSSL (own OSSL_LIB_CTX) and libsodium.
+ * Pure functions of (mechanism, key, data): no sessions, no objects. Every
+ * function returns the exact CK_RV the PKCS#11 3.0 spec names.
+ *
+ * Output-length convention (PKCS#11 3.0 section 5.2) is implemented here:
+ * out == NULL returns CKR_OK with *out_len set to the length needed (an upper
+ * bound where the spec allows one); *out_len too small returns
+ * CKR_BUFFER_TOO_SMALL with *out_len set, and the operation state is left
+ * exactly as it was, so the caller may retry.
+ */
+#ifndef CMK_MECH_H
+#define CMK_MECH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "pkcs11/compat.h"
+
+/* Must be called once (C_Initialize); creates the private OSSL_LIB_CTX and
+ * fetches ciphers. cmk_mech_fini frees them. */
+CK_RV cmk_mech_init(void);
+void cmk_mech_fini(void);
+
+/* ---- Mechanism table (C_GetMechanismList / C_GetMechanismInfo) ---- */
+
+/* Fills *info for a mechanism we implement; CKR_MECHANISM_INVALID else. */
+CK_RV cmk_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
+/* The list of mechanism types we implement (static array). */
+const CK_MECHANISM_TYPE *cmk_mech_list(size_t *count);
+/* Key type a mechanism uses (CKK_AES, CKK_CHACHA20), or (CK_ULONG)-1. */
+CK_KEY_TYPE cmk_mech_key_type(CK_MECHANISM_TYPE type);
+/* Checks key length for a key type: AES 16/24/32, ChaCha20 32.
+ * CKR_KEY_SIZE_RANGE otherwise. */
+CK_RV cmk_mech_check_key_len(CK_KEY_TYPE kt, size_t len);
+
+/* ---- Encrypt / decrypt operations ---- */
+
+/*
+ * One active encrypt or decrypt operation. Mechanisms: CKM_AES_GCM,
+ * CKM_AES_CBC, CKM_AES_CBC_PAD, CKM_AES_CTR, CKM_AES_ECB,
+ * CKM_CHACHA20_POLY1305 (12-byte IETF and 24-byte XChaCha20 nonces; 8-byte
+ * original nonce), CKM_AES_KEY_WRAP (RFC 3394), CKM_AES_KEY_WRAP_KWP and
+ * CKM_AES_KEY_WRAP_PAD (both RFC 5649).
+ * The op copies the key into its own secure memory; the caller's key may
+ * be freed after cmk_op_new returns.
+ */
+struct cmk_op;
+
+/* Validates the mechanism for key type kt: CKR_MECHANISM_INVALID if we do
+ * not know it, CKR_KEY_TYPE_INCONSISTENT if kt does not fit it,
+ * CKR_MECHANISM_PARAM_INVALID for bad or missing parameters (wrong struct
+ * size, IV length, tag bits, nonce length, counter bits),
+ * CKR_KEY_SIZE_RANGE for a bad key length. */
+CK_RV cmk_op_new(const CK_MECHANISM *mech, CK_KEY_TYPE kt,
+                 const uint8_t *key, size_t key_len, bool encrypt,
+                 struct cmk_op **out);
+void cmk_op_free(struct cmk_op *op);
+
+/* Single part (C_Encrypt / C_Decrypt). After any return other than
+ * CKR_BUFFER_TOO_SMALL or a length query (out == NULL), the op is finished
+ * and the caller frees it. Decrypt errors: CKR_ENCRYPTED_DATA_INVALID (bad
+ * tag, bad padding), CKR_ENCRYPTED_DATA_LEN_RANGE (length not a block
+ * multiple), encrypt: CKR_DATA_LEN_RANGE. On a tag failure no plaintext is
+ * released (out is zeroed). */
+CK_RV cmk_op_oneshot(struct cmk_op *op, const uint8_t *in, size_t in_len,
+                     uint8_t *out, size_t *out_len);
+/* Multi-part. AEAD decrypt (GCM, ChaCha20-Poly1305) buffers all input and
+ * returns 0 bytes from update; plaintext comes from final after the tag
+ * check. Key wrap mechanisms are single-part only: update/final return
+ * CKR_MECHANISM_INVALID. */
+CK_RV cmk_op_update(struct cmk_op *op, const uint8_t *in, size_t in_len,
+                    uint8_t *out, size_t *out_len);
+CK_RV cmk_op_final(struct cmk_op *op, uint8_t *out, size_t *out_len);
+
+/* ---- Key wrap primitives (RFC 3394 / RFC 5649) over AES-ECB ---- */
+
+/* kek_len 16/24/32. wrap: out must hold in_len + 8 (KW) or
+ * round_up8(in_len) + 8 (KWP). KW needs in_len >= 16 and a multiple of 8;
+ * KWP needs 1 <= in_len. Return CKR_OK, CKR_DATA_LEN_RANGE /
+ * CKR_WRAPPED_KEY_LEN_RANGE for bad lengths, CKR_WRAPPED_KEY_INVALID on an
+ * integrity failure (out is zeroed then). */
+CK_RV cmk_aes_kw_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *in,
+                      size_t in_len, uint8_t *out, size_t *out_len);
+CK_RV cmk_aes_kw_unwrap(const uint8_t *kek, size_t kek_len,
+                        const uint8_t *in, size_t in_len, uint8_t *out,
+                        size_t *out_len);
+CK_RV cmk_aes_kwp_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *in,
+                       size_t in_len, uint8_t *out, size_t *out_len);
+CK_RV cmk_aes_kwp_unwrap(const uint8_t *kek, size_t kek_len,
+                         const uint8_t *in, size_t in_len, uint8_t *out,
+                         size_t *out_len);
+
+/* ---- Random ---- */
+void cmk_random(uint8_t *out, size_t len); /* randombytes_buf */
+
+#endif /* CMK_MECH_H */

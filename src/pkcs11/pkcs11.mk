@@ -1,0 +1,10 @@
+libcmk_la_SOURCES += \
+	src/pkcs11/compat.h
+
+p11module_LTLIBRARIES += cmk-pkcs11.la
+cmk_pkcs11_la_SOURCES = src/pkcs11/module.c
+cmk_pkcs11_la_LIBADD = libcmk.la
+cmk_pkcs11_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared \
+	-no-undefined -Wl,-z,nodelete \
+	-Wl,--version-script=$(top_srcdir)/src/pkcs11/exports.map
+EXTRA_DIST += src/pkcs11/exports.map

@@ -1,0 +1,4 @@
+libcmk_la_SOURCES += \
+	src/util/err.c src/util/err.h \
+	src/util/secmem.c src/util/secmem.h \
+	src/util/log.c src/util/log.h
