@@ -1,1 +1,13 @@
-# tests
+# Unit tests link libcmk.la and use cmocka under automake's exit-code
+# harness: 0 pass, 77 skip, 99 hard error.
+UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DSRCDIR=\"$(abs_top_srcdir)\"
+UNIT_LDADD = libcmk.la $(CMOCKA_LIBS) $(DEP_LIBS)
+AM_TESTS_ENVIRONMENT = CMK_STRICT=1; export CMK_STRICT; \
+	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
+	export top_srcdir top_builddir;
+
+include tests/unit/mech.mk
+include tests/unit/core.mk
+include tests/unit/keys.mk
+include tests/unit/policy.mk
+include tests/integration/integration.mk
