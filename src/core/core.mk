@@ -3,3 +3,14 @@ libcmk_la_SOURCES += \
 	src/core/attrs.h src/core/attrs.c \
 	src/core/store.h src/core/store.c \
 	src/core/policy.h src/core/policy.c
+libcmk_la_SOURCES += \
+	src/core/module.h src/core/module.c \
+	src/core/token.h src/core/token.c src/core/token_store.c \
+	src/core/session.h src/core/session.c \
+	src/core/object.h src/core/object.c \
+	src/core/objops.h src/core/objops.c \
+	src/core/find.h src/core/find.c \
+	src/core/keyuse.h src/core/keyuse.c \
+	src/core/crypt.h src/core/crypt.c \
+	src/core/envelope_op.h src/core/envelope_op.c \
+	src/core/keyops.h src/core/keyops.c

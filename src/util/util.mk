@@ -1,4 +1,6 @@
 libcmk_la_SOURCES += \
 	src/util/err.c src/util/err.h \
 	src/util/secmem.c src/util/secmem.h \
-	src/util/log.c src/util/log.h
+	src/util/log.c src/util/log.h \
+	src/util/lock.c src/util/lock.h \
+	src/util/hmap.c src/util/hmap.h

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: encrypt and decrypt operations. An operation ends on any result
+ * except CKR_BUFFER_TOO_SMALL and a successful length query (PKCS#11 3.0
+ * section 5.2).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "cmk-pkcs11.h"
+#include "core/crypt.h"
+#include "core/envelope_op.h"
+#include "core/keyuse.h"
+#include "core/object.h"
+
+static struct cmk_crypt *op_of(struct cmk_session *s, bool encrypt)
+{
+    return encrypt ? &s->enc : &s->dec;
+}
+
+static bool keeps_going(CK_RV rv, const uint8_t *out)
+{
+    return rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK && out == NULL);
+}
+
+CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt,
+                     const CK_MECHANISM *m, CK_OBJECT_HANDLE key)
+{
+    struct cmk_crypt *c = op_of(s, encrypt);
+    struct cmk_object *o = NULL;
+    struct cmk_op *op = NULL;
+    CK_RV rv;
+
+    if (c->active)
+        return CKR_OPERATION_ACTIVE;
+    rv = cmk_object_get(s, key, CKR_KEY_HANDLE_INVALID, &o);
+    if (rv != CKR_OK)
+        return rv;
+    rv = cmk_keyuse_op(o, m, encrypt ? CKA_ENCRYPT : CKA_DECRYPT, encrypt,
+                       &op);
+    if (rv == CKR_OK) {
+        memset(c, 0, sizeof(*c));
+        c->active = true;
+        c->envelope = cmk_keyuse_is_envelope(m);
+        c->op = op;
+        if (c->envelope && m->ulParameterLen != 0) {
+            cmk_crypt_reset(c);
+            rv = CKR_MECHANISM_PARAM_INVALID;
+        }
+    }
+    cmk_object_unref(o);
+    return rv;
+}
+
+static CK_RV size_out(size_t need, uint8_t *out, CK_ULONG *out_len,
+                      size_t *have)
+{
+    *have = (size_t)*out_len;
+    *out_len = need;
+    if (out == NULL)
+        return CKR_OK;
+    if (*have < need)
+        return CKR_BUFFER_TOO_SMALL;
+    return CKR_OK;
+}
+
+static CK_RV run_op(CK_RV (*fn)(struct cmk_op *, const uint8_t *, size_t,
+                                uint8_t *, size_t *),
+                    struct cmk_op *op, const uint8_t *in, size_t in_len,
+                    uint8_t *out, CK_ULONG *out_len)
+{
+    size_t n = (size_t)*out_len;
+    CK_RV rv = fn(op, in, in_len, out, &n);
+
+    *out_len = n;
+    return rv;
+}
+
+CK_RV cmk_crypt_oneshot(struct cmk_session *s, bool encrypt,
+                        const uint8_t *in, size_t in_len, uint8_t *out,
+                        CK_ULONG *out_len)
+{
+    struct cmk_crypt *c = op_of(s, encrypt);
+    CK_RV rv;
+
+    if (!c->active)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    if (c->envelope)
+        rv = cmk_envelope_op_oneshot(s, c, encrypt, in, in_len, out,
+                                     out_len);
+    else
+        rv = run_op(cmk_op_oneshot, c->op, in, in_len, out, out_len);
+    if (!keeps_going(rv, out))
+        cmk_crypt_reset(c);
+    return rv;
+}
+
+CK_RV cmk_crypt_update(struct cmk_session *s, bool encrypt,
+                       const uint8_t *in, size_t in_len, uint8_t *out,
+                       CK_ULONG *out_len)
+{
+    struct cmk_crypt *c = op_of(s, encrypt);
+    size_t have;
+    CK_RV rv;
+
+    if (!c->active)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    c->multi = true;
+    if (c->envelope) {
+        rv = cmk_envelope_op_gather(c, in, in_len, encrypt);
+        if (rv == CKR_OK)
+            rv = size_out(0, out, out_len, &have);
+    } else {
+        rv = run_op(cmk_op_update, c->op, in, in_len, out, out_len);
+    }
+    if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
+        cmk_crypt_reset(c);
+    return rv;
+}
+
+static CK_RV op_final(struct cmk_op *op, const uint8_t *in, size_t in_len,
+                      uint8_t *out, size_t *out_len)
+{
+    (void)in;
+    (void)in_len;
+    return cmk_op_final(op, out, out_len);
+}
+
+CK_RV cmk_crypt_final(struct cmk_session *s, bool encrypt, uint8_t *out,
+                      CK_ULONG *out_len)
+{
+    struct cmk_crypt *c = op_of(s, encrypt);
+    CK_RV rv;
+
+    if (!c->active)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    if (c->envelope)
+        rv = cmk_envelope_op_oneshot(s, c, encrypt, NULL, 0, out, out_len);
+    else
+        rv = run_op(op_final, c->op, NULL, 0, out, out_len);
+    if (!keeps_going(rv, out))
+        cmk_crypt_reset(c);
+    return rv;
+}

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: key generation, wrapping and unwrapping. Key bytes move only
+ * between secure-memory buffers; a failed unwrap creates no object.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "cmk-pkcs11.h"
+#include "core/keyops.h"
+#include "core/keyuse.h"
+#include "core/object.h"
+#include "core/objops.h"
+#include "core/policy.h"
+#include "core/token.h"
+
+CK_RV cmk_key_generate(struct cmk_session *s, const CK_MECHANISM *m,
+                       const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                       CK_OBJECT_HANDLE *out)
+{
+    struct cmk_attrs attrs = {0};
+    struct cmk_new_key nk;
+    CK_RV rv;
+
+    if (m->mechanism != CKM_AES_KEY_GEN &&
+        m->mechanism != CKM_CHACHA20_KEY_GEN)
+        return CKR_MECHANISM_INVALID;
+    if (m->pParameter != NULL || m->ulParameterLen != 0)
+        return CKR_MECHANISM_PARAM_INVALID;
+    cmk_object_new_key(s, CMK_ORIGIN_GENERATE, &nk);
+    nk.mech_key_type =
+        m->mechanism == CKM_AES_KEY_GEN ? CKK_AES : CKK_CHACHA20;
+    nk.gen_mech = m->mechanism;
+    rv = cmk_policy_new_secret(&nk, tmpl, n, &attrs);
+    if (rv == CKR_OK)
+        rv = cmk_object_publish(s, &attrs, out);
+    cmk_attrs_clear(&attrs);
+    return rv;
+}
+
+/* Copies the value of the key to be wrapped, after the wrap checks. */
+static CK_RV wrap_source(struct cmk_object *wk, struct cmk_object *k,
+                         struct cmk_secret *val)
+{
+    const struct cmk_attr *v;
+    CK_RV rv;
+
+    if (k->is_cmk)
+        return CKR_KEY_UNEXTRACTABLE;
+    cmk_mutex_lock(&k->token->lock);
+    rv = cmk_policy_can_wrap(&wk->attrs, &k->attrs);
+    v = cmk_attrs_get(&k->attrs, CKA_VALUE);
+    if (rv == CKR_OK && v == NULL)
+        rv = CKR_KEY_NOT_WRAPPABLE;
+    if (rv == CKR_OK && cmk_secret_dup(val, v->val, v->len) != CMK_OK)
+        rv = CKR_HOST_MEMORY;
+    cmk_mutex_unlock(&k->token->lock);
+    return rv;
+}
+
+static CK_RV wrap_envelope(struct cmk_token *t, const struct cmk_secret *val,
+                           uint8_t *out, CK_ULONG *out_len)
+{
+    struct cmk_req rq = {0};
+    struct cmk_buf blob = {0};
+    size_t have = (size_t)*out_len;
+    cmk_err err;
+    CK_RV rv = CKR_OK;
+
+    /* A length query costs one KMS call too: the blob's size is the
+     * provider's to decide. */
+    err = cmk_cmk_seal(t->cmk, &rq, val->p, val->len, &blob);
+    if (err != CMK_OK)
+        return cmk_err_rv(err);
+    *out_len = blob.len;
+    if (out != NULL && have < blob.len)
+        rv = CKR_BUFFER_TOO_SMALL;
+    else if (out != NULL)
+        memcpy(out, blob.p, blob.len);
+    cmk_buf_free(&blob);
+    return rv;
+}
+
+static CK_RV wrap_rv(CK_RV rv)
+{
+    /* The wrapped key's length does not suit the mechanism. */
+    return rv == CKR_DATA_LEN_RANGE ? CKR_KEY_SIZE_RANGE : rv;
+}
+
+static CK_RV wrap_with(struct cmk_object *wk, const CK_MECHANISM *m,
+                       const struct cmk_secret *val, uint8_t *out,
+                       CK_ULONG *out_len)
+{
+    struct cmk_op *op = NULL;
+    size_t n = (size_t)*out_len;
+    CK_RV rv;
+
+    rv = cmk_keyuse_op(wk, m, CKA_WRAP, true, &op);
+    if (rv != CKR_OK)
+        return rv == CKR_KEY_TYPE_INCONSISTENT
+                   ? CKR_WRAPPING_KEY_TYPE_INCONSISTENT
+                   : rv;
+    if (cmk_keyuse_is_envelope(m))
+        return wrap_envelope(wk->token, val, out, out_len);
+    rv = cmk_op_oneshot(op, val->p, val->len, out, &n);
+    *out_len = n;
+    cmk_op_free(op);
+    return wrap_rv(rv);
+}
+
+CK_RV cmk_key_wrap(struct cmk_session *s, const CK_MECHANISM *m,
+                   CK_OBJECT_HANDLE wrapping, CK_OBJECT_HANDLE key,
+                   uint8_t *out, CK_ULONG *out_len)
+{
+    struct cmk_object *wk = NULL, *k = NULL;
+    struct cmk_secret val = {0};
+    CK_RV rv;
+
+    rv = cmk_object_get(s, wrapping, CKR_WRAPPING_KEY_HANDLE_INVALID, &wk);
+    if (rv == CKR_OK)
+        rv = cmk_object_get(s, key, CKR_KEY_HANDLE_INVALID, &k);
+    if (rv == CKR_OK)
+        rv = wrap_source(wk, k, &val);
+    if (rv == CKR_OK)
+        rv = wrap_with(wk, m, &val, out, out_len);
+    cmk_secret_free(&val);
+    cmk_object_unref(k);
+    cmk_object_unref(wk);
+    return rv;
+}
+
+static CK_RV unwrap_rv(CK_RV rv)
+{
+    if (rv == CKR_ENCRYPTED_DATA_INVALID)
+        return CKR_WRAPPED_KEY_INVALID;
+    if (rv == CKR_ENCRYPTED_DATA_LEN_RANGE)
+        return CKR_WRAPPED_KEY_LEN_RANGE;
+    return rv;
+}
+
+static CK_RV unwrap_envelope(struct cmk_token *t, const uint8_t *in,
+                             size_t in_len, struct cmk_secret *val)
+{
+    struct cmk_req rq = {0};
+    cmk_err err;
+
+    err = cmk_cmk_unseal(t->cmk, &rq, in, in_len, val);
+    if (err == CMK_E_KEY_NOT_FOUND)
+        return CKR_WRAPPED_KEY_INVALID; /* no CMK version of ours sealed it */
+    return err == CMK_OK ? CKR_OK : cmk_err_rv_unwrap(err);
+}
+
+static CK_RV unwrap_with(struct cmk_object *uk, const CK_MECHANISM *m,
+                         const uint8_t *in, size_t in_len,
+                         struct cmk_secret *val)
+{
+    struct cmk_op *op = NULL;
+    size_t n;
+    CK_RV rv;
+
+    rv = cmk_keyuse_op(uk, m, CKA_UNWRAP, false, &op);
+    if (rv == CKR_KEY_TYPE_INCONSISTENT)
+        return CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
+    if (rv != CKR_OK)
+        return rv;
+    if (cmk_keyuse_is_envelope(m))
+        return unwrap_envelope(uk->token, in, in_len, val);
+    if (cmk_secret_alloc(val, in_len) != CMK_OK) {
+        cmk_op_free(op);
+        return CKR_HOST_MEMORY;
+    }
+    n = val->len;
+    rv = cmk_op_oneshot(op, in, in_len, val->p, &n);
+    val->len = n; /* the unused tail stays zeroed in secure memory */
+    cmk_op_free(op);
+    return unwrap_rv(rv);
+}
+
+CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
+                     CK_OBJECT_HANDLE unwrapping, const uint8_t *in,
+                     size_t in_len, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                     CK_OBJECT_HANDLE *out)
+{
+    struct cmk_attrs attrs = {0};
+    struct cmk_object *uk = NULL;
+    struct cmk_secret val = {0};
+    struct cmk_new_key nk;
+    CK_RV rv;
+
+    rv = cmk_object_get(s, unwrapping, CKR_UNWRAPPING_KEY_HANDLE_INVALID,
+                        &uk);
+    if (rv == CKR_OK)
+        rv = unwrap_with(uk, m, in, in_len, &val);
+    if (rv == CKR_OK) {
+        cmk_object_new_key(s, CMK_ORIGIN_UNWRAP, &nk);
+        nk.value = val.p;
+        nk.value_len = val.len;
+        rv = cmk_policy_new_secret(&nk, tmpl, n, &attrs);
+    }
+    if (rv == CKR_OK)
+        rv = cmk_object_publish(s, &attrs, out);
+    cmk_attrs_clear(&attrs);
+    cmk_secret_free(&val);
+    cmk_object_unref(uk);
+    return rv;
+}

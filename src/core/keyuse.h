@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: turning a key object plus a mechanism into a keyed operation:
+ * class, usage and allowed-mechanism checks, then the DEK's own value or,
+ * for the CMK object, the tenant KEK (KEK path) unwrapped through the KMS.
+ */
+#ifndef CMK_KEYUSE_H
+#define CMK_KEYUSE_H
+
+#include <stdbool.h>
+#include "core/object.h"
+#include "mech/mech.h"
+#include "pkcs11/compat.h"
+
+bool cmk_keyuse_is_envelope(const CK_MECHANISM *m);
+
+/* usage: CKA_ENCRYPT, CKA_DECRYPT, CKA_WRAP or CKA_UNWRAP. Errors:
+ * CKR_MECHANISM_INVALID, CKR_KEY_TYPE_INCONSISTENT,
+ * CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_MECHANISM_PARAM_INVALID, and the
+ * KMS's error when the KEK cannot be had. For the envelope mechanism only
+ * the checks run and *out stays NULL. */
+CK_RV cmk_keyuse_op(struct cmk_object *o, const CK_MECHANISM *m,
+                    CK_ATTRIBUTE_TYPE usage, bool encrypt,
+                    struct cmk_op **out);
+
+#endif /* CMK_KEYUSE_H */

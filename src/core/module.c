@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: module life cycle. C_Initialize loads the whole config and builds
+ * every token or fails with nothing loaded; a forked child sees the module
+ * as not initialised until it calls C_Initialize again.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/module.h"
+#include "core/object.h"
+#include "core/session.h"
+#include "core/token.h"
+#include "mech/mech.h"
+#include "util/log.h"
+
+struct cmk_module cmk_g;
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void wipe_object(void *arg, unsigned long key, void *val)
+{
+    struct cmk_object *o = val;
+    size_t i;
+
+    (void)arg;
+    (void)key;
+    for (i = 0; i < o->attrs.n; i++) {
+        if (o->attrs.v[i].val != NULL)
+            sodium_memzero(o->attrs.v[i].val, o->attrs.v[i].len);
+    }
+}
+
+/* In the child of a fork: other threads are gone and may have held our
+ * locks, so take none. Wipe key values and forget the state; the child
+ * must call C_Initialize, which starts afresh. Memory is abandoned, not
+ * freed: freeing could touch allocator state another thread had locked. */
+static void atfork_child(void)
+{
+    size_t i;
+
+    if (!cmk_g.initialized)
+        return;
+    cmk_hmap_each(&cmk_g.objects, wipe_object, NULL);
+    for (i = 0; i < cmk_g.n_tokens; i++)
+        cmk_cmk_forget(cmk_g.tokens[i]->cmk);
+    memset(&cmk_g, 0, sizeof(cmk_g));
+}
+
+static void atfork_register(void)
+{
+    (void)pthread_atfork(NULL, NULL, atfork_child);
+}
+
+static CK_RV check_args(const CK_C_INITIALIZE_ARGS *args)
+{
+    if (args == NULL)
+        return CKR_OK;
+    if (args->flags & ~(CKF_LIBRARY_CANT_CREATE_OS_THREADS |
+                        CKF_OS_LOCKING_OK))
+        return CKR_ARGUMENTS_BAD;
+    return CKR_OK;
+}
+
+static CK_RV load_config(const CK_C_INITIALIZE_ARGS *args)
+{
+    const char *reserved = args ? (const char *)args->pReserved : NULL;
+    char msg[1024];
+    char *path;
+    cmk_err err;
+
+    path = cmk_config_locate(reserved);
+    if (path == NULL)
+        return CKR_HOST_MEMORY;
+    err = cmk_config_load(path, &cmk_g.cfg, msg, sizeof(msg));
+    if (err != CMK_OK)
+        cmk_log_error("configuration refused: %s", msg);
+    free(path);
+    return err == CMK_OK ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
+static CK_RV build_tokens(void)
+{
+    const struct cmk_config *cfg = cmk_g.cfg;
+    size_t i;
+    CK_RV rv;
+
+    cmk_g.tokens = calloc(cfg->n_tenants, sizeof(*cmk_g.tokens));
+    if (cmk_g.tokens == NULL)
+        return CKR_HOST_MEMORY;
+    for (i = 0; i < cfg->n_tenants; i++) {
+        rv = cmk_token_new(&cfg->tenants[i], (CK_SLOT_ID)i, cfg->cache_ttl_s,
+                           &cmk_g.tokens[i]);
+        if (rv != CKR_OK)
+            return rv;
+        cmk_g.n_tokens++;
+    }
+    return CKR_OK;
+}
+
+static void teardown(void)
+{
+    size_t i;
+
+    for (i = 0; i < cmk_g.n_tokens; i++)
+        (void)cmk_session_close_all(cmk_g.tokens[i]->slot);
+    for (i = 0; i < cmk_g.n_tokens; i++)
+        cmk_token_free(cmk_g.tokens[i]);
+    free(cmk_g.tokens);
+    cmk_hmap_free(&cmk_g.sessions);
+    cmk_hmap_free(&cmk_g.objects);
+    cmk_config_free(cmk_g.cfg);
+    cmk_mutex_fini(&cmk_g.lock);
+    cmk_mech_fini();
+    cmk_lock_reset();
+    memset(&cmk_g, 0, sizeof(cmk_g));
+}
+
+CK_RV cmk_module_initialize(const CK_C_INITIALIZE_ARGS *args)
+{
+    CK_RV rv;
+
+    if (cmk_g.initialized)
+        return CKR_CRYPTOKI_ALREADY_INITIALIZED;
+    rv = check_args(args);
+    if (rv == CKR_OK)
+        rv = cmk_lock_setup(args);
+    if (rv != CKR_OK)
+        return rv;
+    (void)pthread_once(&atfork_once, atfork_register);
+    if (sodium_init() < 0)
+        return CKR_GENERAL_ERROR;
+    cmk_g.next_session = 1;
+    cmk_g.next_object = 1;
+    rv = cmk_mutex_init(&cmk_g.lock);
+    if (rv == CKR_OK)
+        rv = cmk_mech_init();
+    if (rv == CKR_OK)
+        rv = load_config(args);
+    if (rv == CKR_OK)
+        rv = build_tokens();
+    if (rv != CKR_OK) {
+        teardown();
+        return rv;
+    }
+    cmk_g.pid = getpid();
+    cmk_g.initialized = true;
+    return CKR_OK;
+}
+
+CK_RV cmk_module_finalize(void)
+{
+    CK_RV rv = cmk_module_check();
+
+    if (rv != CKR_OK)
+        return rv;
+    teardown();
+    return CKR_OK;
+}
+
+CK_RV cmk_module_check(void)
+{
+    if (!cmk_g.initialized)
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    return CKR_OK;
+}
+
+struct cmk_token *cmk_module_token(CK_SLOT_ID id)
+{
+    if (id >= cmk_g.n_tokens)
+        return NULL;
+    return cmk_g.tokens[id];
+}

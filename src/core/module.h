@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: module state: initialisation, the tokens (one per tenant), the
+ * handle tables, fork detection. Lock order: session, token, then the
+ * module lock, which is a leaf (handle tables and counters only).
+ */
+#ifndef CMK_MODULE_H
+#define CMK_MODULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "core/config.h"
+#include "pkcs11/compat.h"
+#include "util/hmap.h"
+#include "util/lock.h"
+
+struct cmk_token;
+
+struct cmk_module {
+    bool initialized;
+    pid_t pid;
+    struct cmk_mutex lock; /* handle tables, counters */
+    struct cmk_config *cfg;
+    struct cmk_token **tokens;
+    size_t n_tokens;
+    struct cmk_hmap sessions;
+    struct cmk_hmap objects;
+    unsigned long next_session;
+    unsigned long next_object;
+};
+
+extern struct cmk_module cmk_g;
+
+CK_RV cmk_module_initialize(const CK_C_INITIALIZE_ARGS *args);
+CK_RV cmk_module_finalize(void);
+/* CKR_OK if initialised in this process, else CKR_CRYPTOKI_NOT_INITIALIZED. */
+CK_RV cmk_module_check(void);
+
+/* The token of slot id, or NULL. */
+struct cmk_token *cmk_module_token(CK_SLOT_ID id);
+
+static inline void cmk_module_lock(void)
+{
+    cmk_mutex_lock(&cmk_g.lock);
+}
+
+static inline void cmk_module_unlock(void)
+{
+    cmk_mutex_unlock(&cmk_g.lock);
+}
+
+#endif /* CMK_MODULE_H */

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: the object handle table. Handles are never reused, so a stale
+ * handle is always invalid rather than naming another object.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/module.h"
+#include "core/object.h"
+#include "core/session.h"
+#include "core/token.h"
+
+CK_RV cmk_object_add(struct cmk_token *t, CK_SESSION_HANDLE owner,
+                     const char *store_name, struct cmk_attrs *attrs,
+                     struct cmk_object **out)
+{
+    struct cmk_object *o = calloc(1, sizeof(*o));
+    cmk_err err;
+
+    if (o == NULL)
+        return CKR_HOST_MEMORY;
+    if (store_name != NULL)
+        snprintf(o->store_name, sizeof(o->store_name), "%s", store_name);
+    o->token = t;
+    o->session = owner;
+    o->attrs = *attrs;
+    *attrs = (struct cmk_attrs){0}; /* the object owns them now */
+    o->is_private = cmk_attrs_bool(&o->attrs, CKA_PRIVATE, true);
+    o->is_token = cmk_attrs_bool(&o->attrs, CKA_TOKEN, false);
+    o->refs = 1;
+    cmk_module_lock();
+    o->handle = cmk_g.next_object++;
+    err = cmk_hmap_put(&cmk_g.objects, o->handle, o);
+    cmk_module_unlock();
+    if (err != CMK_OK) {
+        cmk_attrs_clear(&o->attrs);
+        free(o);
+        return CKR_HOST_MEMORY;
+    }
+    if (out != NULL)
+        *out = o;
+    return CKR_OK;
+}
+
+CK_RV cmk_object_get(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                     CK_RV invalid_rv, struct cmk_object **out)
+{
+    struct cmk_object *o;
+    CK_RV rv = CKR_OK;
+
+    cmk_module_lock();
+    o = cmk_hmap_get(&cmk_g.objects, h);
+    if (o == NULL || o->token != s->token)
+        rv = invalid_rv;
+    else
+        o->refs++;
+    cmk_module_unlock();
+    if (rv != CKR_OK)
+        return rv;
+    /* A private object's handle is known only to a logged-in user (or the
+     * stable CMK handle); without login it may not be used. */
+    if (o->is_private && !cmk_token_is_logged_in(s->token)) {
+        cmk_object_unref(o);
+        return CKR_USER_NOT_LOGGED_IN;
+    }
+    *out = o;
+    return CKR_OK;
+}
+
+void cmk_object_unref(struct cmk_object *o)
+{
+    unsigned refs;
+
+    if (o == NULL)
+        return;
+    cmk_module_lock();
+    refs = --o->refs;
+    cmk_module_unlock();
+    if (refs == 0) {
+        cmk_attrs_clear(&o->attrs);
+        free(o);
+    }
+}
+
+void cmk_object_remove(struct cmk_object *o)
+{
+    struct cmk_object *found;
+
+    cmk_module_lock();
+    found = cmk_hmap_del(&cmk_g.objects, o->handle);
+    cmk_module_unlock();
+    if (found == o)
+        cmk_object_unref(o);
+}
+
+struct each_ctx {
+    struct cmk_token *t;
+    void (*fn)(void *arg, struct cmk_object *o);
+    void *arg;
+};
+
+static void each_one(void *arg, unsigned long key, void *val)
+{
+    struct each_ctx *c = arg;
+    struct cmk_object *o = val;
+
+    (void)key;
+    if (c->t == NULL || o->token == c->t)
+        c->fn(c->arg, o);
+}
+
+void cmk_object_each(struct cmk_token *t,
+                     void (*fn)(void *arg, struct cmk_object *o), void *arg)
+{
+    struct each_ctx c = {t, fn, arg};
+
+    cmk_module_lock();
+    cmk_hmap_each(&cmk_g.objects, each_one, &c);
+    cmk_module_unlock();
+}
+
+struct remove_ctx {
+    struct cmk_token *t;
+    bool (*pred)(void *arg, struct cmk_object *o);
+    void *arg;
+    struct cmk_object **hit;
+    size_t n;
+    size_t cap;
+};
+
+static void collect(void *arg, unsigned long key, void *val)
+{
+    struct remove_ctx *c = arg;
+    struct cmk_object *o = val;
+    struct cmk_object **grown;
+
+    (void)key;
+    if ((c->t != NULL && o->token != c->t) || !c->pred(c->arg, o))
+        return;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+
+        grown = realloc(c->hit, cap * sizeof(*grown));
+        if (grown == NULL)
+            return; /* left for a later removal; never freed early */
+        c->hit = grown;
+        c->cap = cap;
+    }
+    c->hit[c->n++] = o;
+}
+
+void cmk_object_remove_if(struct cmk_token *t,
+                          bool (*pred)(void *arg, struct cmk_object *o),
+                          void *arg)
+{
+    struct remove_ctx c = {t, pred, arg, NULL, 0, 0};
+    size_t i;
+
+    cmk_module_lock();
+    cmk_hmap_each(&cmk_g.objects, collect, &c);
+    for (i = 0; i < c.n; i++)
+        (void)cmk_hmap_del(&cmk_g.objects, c.hit[i]->handle);
+    cmk_module_unlock();
+    for (i = 0; i < c.n; i++)
+        cmk_object_unref(c.hit[i]);
+    free(c.hit);
+}

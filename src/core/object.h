@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: key objects and their handles. Object handles come from one
+ * module-wide counter and are never reused. An object is reference counted
+ * (refs guarded by the module lock); its attributes are guarded by its
+ * token's lock.
+ */
+#ifndef CMK_OBJECT_H
+#define CMK_OBJECT_H
+
+#include <stdbool.h>
+#include "core/attrs.h"
+#include "core/store.h"
+#include "pkcs11/compat.h"
+
+struct cmk_token;
+struct cmk_session;
+
+struct cmk_object {
+    CK_OBJECT_HANDLE handle;
+    struct cmk_token *token;
+    CK_SESSION_HANDLE session; /* creating session; 0 for token objects */
+    bool is_cmk;
+    bool is_private;
+    bool is_token;
+    char store_name[CMK_STORE_NAME_LEN + 1]; /* token objects only */
+    struct cmk_attrs attrs;
+    unsigned refs;
+};
+
+/* New object owning *attrs (moved); registered under a fresh handle with
+ * one reference held by the handle table. store_name: the token object's
+ * file name, or NULL. out may be NULL; no reference is added for it. */
+CK_RV cmk_object_add(struct cmk_token *t, CK_SESSION_HANDLE owner,
+                     const char *store_name, struct cmk_attrs *attrs,
+                     struct cmk_object **out);
+/* Looks up h on session s's token and adds a reference. invalid_rv when
+ * absent or of another token; CKR_USER_NOT_LOGGED_IN for a private object
+ * (only the CMK object keeps its handle across logout) without login. */
+CK_RV cmk_object_get(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                     CK_RV invalid_rv, struct cmk_object **out);
+void cmk_object_unref(struct cmk_object *o);
+/* Drops the handle (the object lives on while referenced). */
+void cmk_object_remove(struct cmk_object *o);
+
+/* Calls fn for each registered object of token t (module lock held: fn
+ * must not call back into object functions). */
+void cmk_object_each(struct cmk_token *t,
+                     void (*fn)(void *arg, struct cmk_object *o), void *arg);
+
+/* Removes every object matching pred(o) of token t (NULL t: all). */
+void cmk_object_remove_if(struct cmk_token *t,
+                          bool (*pred)(void *arg, struct cmk_object *o),
+                          void *arg);
+
+#endif /* CMK_OBJECT_H */

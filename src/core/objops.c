@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: object management. Attribute rules live in policy.c; this file
+ * does handles, locking, the store and the session/token checks.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "core/object.h"
+#include "core/objops.h"
+#include "core/policy.h"
+#include "core/store.h"
+#include "core/token.h"
+#include "util/log.h"
+
+void cmk_object_new_key(struct cmk_session *s, enum cmk_origin origin,
+                        struct cmk_new_key *nk)
+{
+    memset(nk, 0, sizeof(*nk));
+    nk->origin = origin;
+    nk->mech_key_type = (CK_KEY_TYPE)-1;
+    nk->gen_mech = CK_UNAVAILABLE_INFORMATION;
+    nk->logged_in = cmk_token_is_logged_in(s->token);
+    nk->rw_session = cmk_session_is_rw(s);
+}
+
+CK_RV cmk_object_publish(struct cmk_session *s, struct cmk_attrs *attrs,
+                         CK_OBJECT_HANDLE *out)
+{
+    struct cmk_token *t = s->token;
+    bool tok = cmk_attrs_bool(attrs, CKA_TOKEN, false);
+    char name[CMK_STORE_NAME_LEN + 1];
+    struct cmk_object *o = NULL;
+    CK_RV rv;
+
+    cmk_store_new_name(name);
+    if (cmk_attrs_set(attrs, CKA_UNIQUE_ID, name, strlen(name)) != CMK_OK)
+        return CKR_HOST_MEMORY;
+    if (tok) {
+        rv = cmk_token_save_attrs(t, name, attrs);
+        if (rv != CKR_OK)
+            return rv;
+    }
+    rv = cmk_object_add(t, tok ? 0 : s->handle, tok ? name : NULL, attrs, &o);
+    if (rv != CKR_OK) {
+        /* Best effort: the next store sync drops an orphan file too. */
+        if (tok && cmk_store_remove(t->cfg->store_dir, name) != CMK_OK)
+            cmk_log_debug("tenant %s: could not remove %s", t->cfg->label,
+                          name);
+        return rv;
+    }
+    *out = o->handle;
+    return CKR_OK;
+}
+
+CK_RV cmk_object_create(struct cmk_session *s, const CK_ATTRIBUTE *tmpl,
+                        CK_ULONG n, CK_OBJECT_HANDLE *out)
+{
+    struct cmk_attrs attrs = {0};
+    struct cmk_new_key nk;
+    CK_RV rv;
+
+    cmk_object_new_key(s, CMK_ORIGIN_CREATE, &nk);
+    rv = cmk_policy_new_secret(&nk, tmpl, n, &attrs);
+    if (rv == CKR_OK)
+        rv = cmk_object_publish(s, &attrs, out);
+    cmk_attrs_clear(&attrs);
+    return rv;
+}
+
+/* Token objects may be created, changed or destroyed only in R/W
+ * sessions; private ones only by a logged-in user. */
+static CK_RV check_write(struct cmk_session *s, const struct cmk_attrs *a)
+{
+    if (cmk_attrs_bool(a, CKA_TOKEN, false) && !cmk_session_is_rw(s))
+        return CKR_SESSION_READ_ONLY;
+    if (cmk_attrs_bool(a, CKA_PRIVATE, true) &&
+        !cmk_token_is_logged_in(s->token))
+        return CKR_USER_NOT_LOGGED_IN;
+    return CKR_OK;
+}
+
+CK_RV cmk_object_copy(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                      const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                      CK_OBJECT_HANDLE *out)
+{
+    struct cmk_attrs attrs = {0};
+    struct cmk_object *o;
+    CK_RV rv;
+
+    rv = cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
+    if (rv != CKR_OK)
+        return rv;
+    cmk_mutex_lock(&o->token->lock);
+    rv = cmk_policy_apply(&o->attrs, tmpl, n, true, &attrs);
+    cmk_mutex_unlock(&o->token->lock);
+    if (rv == CKR_OK)
+        rv = check_write(s, &attrs);
+    if (rv == CKR_OK)
+        rv = cmk_object_publish(s, &attrs, out);
+    cmk_attrs_clear(&attrs);
+    cmk_object_unref(o);
+    return rv;
+}
+
+CK_RV cmk_object_destroy(struct cmk_session *s, CK_OBJECT_HANDLE h)
+{
+    struct cmk_object *o;
+    bool destroyable;
+    CK_RV rv;
+
+    rv = cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
+    if (rv != CKR_OK)
+        return rv;
+    cmk_mutex_lock(&o->token->lock);
+    destroyable = cmk_attrs_bool(&o->attrs, CKA_DESTROYABLE, true);
+    rv = destroyable ? check_write(s, &o->attrs) : CKR_ACTION_PROHIBITED;
+    cmk_mutex_unlock(&o->token->lock);
+    if (rv == CKR_OK && o->is_token)
+        rv = cmk_token_delete_object(o->token, o);
+    if (rv == CKR_OK)
+        cmk_object_remove(o);
+    cmk_object_unref(o);
+    return rv;
+}
+
+CK_RV cmk_object_get_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                           CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    struct cmk_object *o;
+    CK_RV rv;
+
+    rv = cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
+    if (rv != CKR_OK)
+        return rv;
+    cmk_mutex_lock(&o->token->lock);
+    rv = cmk_policy_get(&o->attrs, tmpl, n);
+    cmk_mutex_unlock(&o->token->lock);
+    cmk_object_unref(o);
+    return rv;
+}
+
+/* Under the token lock: apply, persist (token objects), swap in. */
+static CK_RV set_locked(struct cmk_session *s, struct cmk_object *o,
+                        const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    struct cmk_attrs next = {0};
+    CK_RV rv;
+
+    rv = cmk_policy_apply(&o->attrs, tmpl, n, false, &next);
+    if (rv == CKR_OK)
+        rv = check_write(s, &o->attrs);
+    if (rv == CKR_OK && o->is_token)
+        rv = cmk_token_save_attrs(o->token, o->store_name, &next);
+    if (rv == CKR_OK) {
+        struct cmk_attrs old = o->attrs;
+
+        o->attrs = next;
+        next = old;
+    }
+    cmk_attrs_clear(&next);
+    return rv;
+}
+
+CK_RV cmk_object_set_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                           const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    struct cmk_object *o;
+    CK_RV rv;
+
+    rv = cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
+    if (rv != CKR_OK)
+        return rv;
+    cmk_mutex_lock(&o->token->lock);
+    rv = set_locked(s, o, tmpl, n);
+    cmk_mutex_unlock(&o->token->lock);
+    cmk_object_unref(o);
+    return rv;
+}
+
+CK_RV cmk_object_size(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                      CK_ULONG *size)
+{
+    struct cmk_object *o;
+    CK_RV rv;
+
+    rv = cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
+    if (rv != CKR_OK)
+        return rv;
+    cmk_mutex_lock(&o->token->lock);
+    *size = cmk_policy_size(&o->attrs);
+    cmk_mutex_unlock(&o->token->lock);
+    cmk_object_unref(o);
+    return rv;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: object management calls (create, copy, destroy, attributes, size)
+ * and publishing a new key object, sealing token objects into the store
+ * before their handle exists.
+ */
+#ifndef CMK_OBJOPS_H
+#define CMK_OBJOPS_H
+
+#include "core/attrs.h"
+#include "core/policy.h"
+#include "core/session.h"
+
+/* Makes attrs (moved) a new object; a token object is written to the store
+ * first, so a failed write leaves nothing behind. */
+CK_RV cmk_object_publish(struct cmk_session *s, struct cmk_attrs *attrs,
+                         CK_OBJECT_HANDLE *out);
+
+CK_RV cmk_object_create(struct cmk_session *s, const CK_ATTRIBUTE *tmpl,
+                        CK_ULONG n, CK_OBJECT_HANDLE *out);
+CK_RV cmk_object_copy(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                      const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                      CK_OBJECT_HANDLE *out);
+CK_RV cmk_object_destroy(struct cmk_session *s, CK_OBJECT_HANDLE h);
+CK_RV cmk_object_get_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                           CK_ATTRIBUTE *tmpl, CK_ULONG n);
+CK_RV cmk_object_set_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                           const CK_ATTRIBUTE *tmpl, CK_ULONG n);
+CK_RV cmk_object_size(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                      CK_ULONG *size);
+
+/* Fills the session-dependent part of a new-key description. */
+void cmk_object_new_key(struct cmk_session *s, enum cmk_origin origin,
+                        struct cmk_new_key *nk);
+
+#endif /* CMK_OBJOPS_H */

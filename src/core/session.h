@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: sessions and their operation state (one encrypt, one decrypt, one
+ * find at a time). A session is used by one thread at a time per the
+ * spec; its lock still guards op state against misuse. Sessions are
+ * reference counted like objects (refs under the module lock).
+ */
+#ifndef CMK_SESSION_H
+#define CMK_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "mech/mech.h"
+#include "pkcs11/compat.h"
+#include "util/lock.h"
+#include "util/secmem.h"
+
+struct cmk_token;
+
+/* Direct-path (CKM_CMK_ENVELOPE) operation: input is gathered, the KMS
+ * call is made once, and the result is kept for a later call when the
+ * caller asked for the length first. */
+struct cmk_env_op {
+    struct cmk_secret in; /* gathered input (plaintext or blob) */
+    size_t in_len;
+    bool done;
+    struct cmk_secret out; /* result kept between length query and fetch */
+};
+
+struct cmk_crypt {
+    bool active;
+    bool envelope;
+    bool multi; /* update was called */
+    struct cmk_op *op;
+    struct cmk_env_op env;
+};
+
+struct cmk_find {
+    bool active;
+    CK_OBJECT_HANDLE *handles;
+    size_t n;
+    size_t pos;
+};
+
+struct cmk_session {
+    CK_SESSION_HANDLE handle;
+    struct cmk_token *token;
+    CK_FLAGS flags;
+    CK_ULONG device_error;
+    struct cmk_mutex lock;
+    struct cmk_crypt enc;
+    struct cmk_crypt dec;
+    struct cmk_find find;
+    unsigned refs;
+};
+
+CK_RV cmk_session_open(CK_SLOT_ID slot, CK_FLAGS flags,
+                       CK_SESSION_HANDLE *out);
+CK_RV cmk_session_close(CK_SESSION_HANDLE h);
+CK_RV cmk_session_close_all(CK_SLOT_ID slot);
+/* Looks up and references a session; CKR_SESSION_HANDLE_INVALID. */
+CK_RV cmk_session_get(CK_SESSION_HANDLE h, struct cmk_session **out);
+void cmk_session_unref(struct cmk_session *s);
+CK_RV cmk_session_info(struct cmk_session *s, CK_SESSION_INFO *info);
+bool cmk_session_is_rw(const struct cmk_session *s);
+
+/* Ends an operation, wiping its state. */
+void cmk_crypt_reset(struct cmk_crypt *c);
+void cmk_find_reset(struct cmk_find *f);
+/* Ends every operation of every session of token t (logout). */
+void cmk_session_reset_all(struct cmk_token *t);
+
+#endif /* CMK_SESSION_H */

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: tokens: slot and token information, login state and the CMK
+ * object. One token per configured tenant; slot id = tenant index.
+ */
+#include "config.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmk-pkcs11.h"
+#include "core/module.h"
+#include "core/object.h"
+#include "core/policy.h"
+#include "core/session.h"
+#include "core/token.h"
+#include "util/log.h"
+
+#define MANUFACTURER "cmk-pkcs11"
+
+static void pad(CK_UTF8CHAR *dst, size_t len, const char *src)
+{
+    size_t n = strlen(src);
+
+    memset(dst, ' ', len);
+    memcpy(dst, src, n < len ? n : len);
+}
+
+static void make_serial(struct cmk_token *t)
+{
+    uint8_t h[8];
+
+    /* Stable per tenant label, distinct across tenants. */
+    crypto_generichash(h, sizeof(h), (const uint8_t *)t->cfg->label,
+                       strlen(t->cfg->label), NULL, 0);
+    sodium_bin2hex(t->serial, sizeof(t->serial), h, sizeof(h));
+}
+
+static CK_RV add_cmk_object(struct cmk_token *t)
+{
+    struct cmk_attrs attrs = {0};
+    CK_RV rv;
+
+    rv = cmk_policy_cmk_object(t->cfg->cmk_label, t->cfg->cmk_id,
+                               t->cfg->cmk_id_len, t->cfg->provider,
+                               t->cfg->key_ref, &attrs);
+    if (rv == CKR_OK)
+        rv = cmk_object_add(t, 0, NULL, &attrs, &t->cmk_obj);
+    cmk_attrs_clear(&attrs);
+    if (rv == CKR_OK)
+        t->cmk_obj->is_cmk = true;
+    return rv;
+}
+
+CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,
+                    unsigned kek_ttl_s, struct cmk_token **out)
+{
+    struct cmk_token *t = calloc(1, sizeof(*t));
+    CK_RV rv;
+
+    if (t == NULL)
+        return CKR_HOST_MEMORY;
+    t->cfg = cfg;
+    t->slot = slot;
+    t->logged_in = !cfg->login_required;
+    make_serial(t);
+    rv = cmk_mutex_init(&t->lock);
+    if (rv != CKR_OK) {
+        free(t);
+        return rv;
+    }
+    if (cmk_cmk_open(cfg, kek_ttl_s, &t->cmk) != CMK_OK) {
+        cmk_log_error("tenant \"%s\": its CMK could not be opened",
+                      cfg->label);
+        cmk_token_free(t);
+        return CKR_GENERAL_ERROR;
+    }
+    rv = add_cmk_object(t);
+    if (rv != CKR_OK) {
+        cmk_token_free(t);
+        return rv;
+    }
+    *out = t;
+    return CKR_OK;
+}
+
+static bool any_object(void *arg, struct cmk_object *o)
+{
+    (void)arg;
+    (void)o;
+    return true;
+}
+
+void cmk_token_free(struct cmk_token *t)
+{
+    if (t == NULL)
+        return;
+    cmk_object_remove_if(t, any_object, NULL);
+    cmk_cmk_close(t->cmk);
+    cmk_mutex_fini(&t->lock);
+    free(t);
+}
+
+void cmk_token_slot_info(const struct cmk_token *t, CK_SLOT_INFO *info)
+{
+    char desc[80];
+
+    snprintf(desc, sizeof(desc), "cmk-pkcs11 tenant %s", t->cfg->label);
+    memset(info, 0, sizeof(*info));
+    pad(info->slotDescription, sizeof(info->slotDescription), desc);
+    pad(info->manufacturerID, sizeof(info->manufacturerID), MANUFACTURER);
+    info->flags = CKF_TOKEN_PRESENT;
+    info->hardwareVersion.major = 0;
+    info->hardwareVersion.minor = 1;
+    info->firmwareVersion.major = 0;
+    info->firmwareVersion.minor = 1;
+}
+
+void cmk_token_info(struct cmk_token *t, CK_TOKEN_INFO *info)
+{
+    char model[17];
+
+    snprintf(model, sizeof(model), "CMK %s", t->cfg->provider);
+    memset(info, 0, sizeof(*info));
+    pad(info->label, sizeof(info->label), t->cfg->label);
+    pad(info->manufacturerID, sizeof(info->manufacturerID), MANUFACTURER);
+    pad(info->model, sizeof(info->model), model);
+    pad(info->serialNumber, sizeof(info->serialNumber), t->serial);
+    info->flags = CKF_RNG | CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED;
+    if (t->cfg->login_required)
+        info->flags |= CKF_LOGIN_REQUIRED;
+    info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
+    info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
+    cmk_mutex_lock(&t->lock);
+    info->ulSessionCount = t->sessions;
+    info->ulRwSessionCount = t->rw_sessions;
+    cmk_mutex_unlock(&t->lock);
+    info->ulMaxPinLen = 256;
+    info->ulMinPinLen = 4;
+    info->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
+    info->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
+    info->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
+    info->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
+    info->hardwareVersion.minor = 1;
+    info->firmwareVersion.minor = 1;
+    pad(info->utcTime, sizeof(info->utcTime), "");
+}
+
+bool cmk_token_is_logged_in(struct cmk_token *t)
+{
+    bool in;
+
+    cmk_mutex_lock(&t->lock);
+    in = t->logged_in;
+    cmk_mutex_unlock(&t->lock);
+    return in;
+}
+
+static CK_RV set_logged_in(struct cmk_token *t, bool in)
+{
+    CK_RV rv = CKR_OK;
+
+    cmk_mutex_lock(&t->lock);
+    if (in && t->logged_in)
+        rv = CKR_USER_ALREADY_LOGGED_IN;
+    else if (!in && !t->logged_in)
+        rv = CKR_USER_NOT_LOGGED_IN;
+    else
+        t->logged_in = in;
+    cmk_mutex_unlock(&t->lock);
+    return rv;
+}
+
+CK_RV cmk_token_login(struct cmk_token *t, CK_USER_TYPE user,
+                      const CK_UTF8CHAR *pin, size_t pin_len)
+{
+    CK_RV rv;
+
+    if (user == CKU_CONTEXT_SPECIFIC)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    if (user != CKU_USER)
+        return CKR_USER_TYPE_INVALID; /* no SO role: cmk-tool provisions */
+    if (!t->cfg->login_required || cmk_token_is_logged_in(t))
+        return CKR_USER_ALREADY_LOGGED_IN;
+    /* Slow by design (Argon2id); no lock is held meanwhile. */
+    if (crypto_pwhash_str_verify(t->cfg->pin_verifier, (const char *)pin,
+                                 pin_len) != 0)
+        return CKR_PIN_INCORRECT;
+    rv = set_logged_in(t, true);
+    if (rv == CKR_OK)
+        (void)cmk_token_sync_store(t);
+    return rv;
+}
+
+static bool is_private_user_object(void *arg, struct cmk_object *o)
+{
+    (void)arg;
+    return o->is_private && !o->is_cmk;
+}
+
+CK_RV cmk_token_logout(struct cmk_token *t)
+{
+    CK_RV rv;
+
+    if (!t->cfg->login_required)
+        return CKR_USER_NOT_LOGGED_IN;
+    rv = set_logged_in(t, false);
+    if (rv != CKR_OK)
+        return rv;
+    /* PKCS#11 3.0 C_Logout: private session objects are destroyed and
+     * handles to private objects become invalid. */
+    cmk_session_reset_all(t);
+    cmk_object_remove_if(t, is_private_user_object, NULL);
+    cmk_cmk_forget(t->cmk);
+    return CKR_OK;
+}

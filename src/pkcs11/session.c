@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pkcs11: session management entry points (PKCS#11 3.0 section 5.6) and
+ * the enter/leave helpers every session-based entry point uses.
+ */
+#include "config.h"
+
+#include "core/module.h"
+#include "core/session.h"
+#include "core/token.h"
+#include "pkcs11/entry.h"
+
+CK_RV cmk_enter(CK_SESSION_HANDLE h, struct cmk_session **out)
+{
+    CK_RV rv = cmk_module_check();
+
+    if (rv == CKR_OK)
+        rv = cmk_session_get(h, out);
+    if (rv == CKR_OK)
+        cmk_mutex_lock(&(*out)->lock);
+    return rv;
+}
+
+CK_RV cmk_leave(struct cmk_session *s, CK_RV rv)
+{
+    cmk_mutex_unlock(&s->lock);
+    cmk_session_unref(s);
+    return rv;
+}
+
+CK_RV cmk_C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app,
+                        CK_NOTIFY notify, CK_SESSION_HANDLE_PTR out)
+{
+    CK_RV rv = cmk_module_check();
+
+    (void)app; /* no callbacks are ever made */
+    (void)notify;
+    if (rv != CKR_OK)
+        return rv;
+    if (out == NULL)
+        return CKR_ARGUMENTS_BAD;
+    return cmk_session_open(slot, flags, out);
+}
+
+CK_RV cmk_C_CloseSession(CK_SESSION_HANDLE h)
+{
+    CK_RV rv = cmk_module_check();
+
+    return rv == CKR_OK ? cmk_session_close(h) : rv;
+}
+
+CK_RV cmk_C_CloseAllSessions(CK_SLOT_ID slot)
+{
+    CK_RV rv = cmk_module_check();
+
+    return rv == CKR_OK ? cmk_session_close_all(slot) : rv;
+}
+
+CK_RV cmk_C_GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR info)
+{
+    struct cmk_session *s;
+    CK_RV rv = cmk_enter(h, &s);
+
+    if (rv != CKR_OK)
+        return rv;
+    rv = info == NULL ? CKR_ARGUMENTS_BAD : cmk_session_info(s, info);
+    return cmk_leave(s, rv);
+}
+
+CK_RV cmk_C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user,
+                  CK_UTF8CHAR_PTR pin, CK_ULONG pin_len)
+{
+    struct cmk_session *s;
+    CK_RV rv = cmk_enter(h, &s);
+
+    if (rv != CKR_OK)
+        return rv;
+    /* No protected authentication path: a PIN is always needed. */
+    if (pin == NULL)
+        rv = CKR_ARGUMENTS_BAD;
+    else
+        rv = cmk_token_login(s->token, user, pin, pin_len);
+    return cmk_leave(s, rv);
+}
+
+CK_RV cmk_C_LoginUser(CK_SESSION_HANDLE h, CK_USER_TYPE user,
+                      CK_UTF8CHAR_PTR pin, CK_ULONG pin_len,
+                      CK_UTF8CHAR_PTR name, CK_ULONG name_len)
+{
+    (void)name; /* one user per token: the name is not used */
+    (void)name_len;
+    return cmk_C_Login(h, user, pin, pin_len);
+}
+
+CK_RV cmk_C_Logout(CK_SESSION_HANDLE h)
+{
+    struct cmk_session *s;
+    struct cmk_token *t;
+    CK_RV rv = cmk_enter(h, &s);
+
+    if (rv != CKR_OK)
+        return rv;
+    t = s->token;
+    /* Logout ends the operations of every session of the token, this one
+     * included, so it runs without this session's lock. */
+    cmk_mutex_unlock(&s->lock);
+    rv = cmk_token_logout(t);
+    cmk_session_unref(s);
+    return rv;
+}
+
+CK_RV cmk_C_SessionCancel(CK_SESSION_HANDLE h, CK_FLAGS flags)
+{
+    struct cmk_session *s;
+    CK_RV rv = cmk_enter(h, &s);
+
+    if (rv != CKR_OK)
+        return rv;
+    if (flags & CKF_ENCRYPT)
+        cmk_crypt_reset(&s->enc);
+    if (flags & CKF_DECRYPT)
+        cmk_crypt_reset(&s->dec);
+    /* Other kinds (sign, digest, message...) are never active here. */
+    return cmk_leave(s, rv);
+}

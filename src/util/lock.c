@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * util: the mutex abstraction behind every core lock. Application callbacks
+ * are stored once at C_Initialize and used until C_Finalize.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "util/lock.h"
+
+static CK_CREATEMUTEX app_create;
+static CK_DESTROYMUTEX app_destroy;
+static CK_LOCKMUTEX app_lock;
+static CK_UNLOCKMUTEX app_unlock;
+
+CK_RV cmk_lock_setup(const CK_C_INITIALIZE_ARGS *args)
+{
+    int given;
+
+    cmk_lock_reset();
+    if (args == NULL)
+        return CKR_OK;
+    given = (args->CreateMutex != NULL) + (args->DestroyMutex != NULL) +
+            (args->LockMutex != NULL) + (args->UnlockMutex != NULL);
+    if (given != 0 && given != 4)
+        return CKR_ARGUMENTS_BAD;
+    /* Case 3: callbacks without OS locking: we must use them. Case 4
+     * (both): the spec lets us choose; pthreads are faster. */
+    if (given == 4 && !(args->flags & CKF_OS_LOCKING_OK)) {
+        app_create = args->CreateMutex;
+        app_destroy = args->DestroyMutex;
+        app_lock = args->LockMutex;
+        app_unlock = args->UnlockMutex;
+    }
+    return CKR_OK;
+}
+
+void cmk_lock_reset(void)
+{
+    app_create = NULL;
+    app_destroy = NULL;
+    app_lock = NULL;
+    app_unlock = NULL;
+}
+
+CK_RV cmk_mutex_init(struct cmk_mutex *mx)
+{
+    pthread_mutexattr_t attr;
+    pthread_mutex_t *pm;
+
+    if (app_create != NULL)
+        return app_create(&mx->m);
+    pm = malloc(sizeof(*pm));
+    if (pm == NULL)
+        return CKR_HOST_MEMORY;
+    pthread_mutexattr_init(&attr);
+#ifdef CMK_DEBUG
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+#endif
+    pthread_mutex_init(pm, &attr);
+    pthread_mutexattr_destroy(&attr);
+    mx->m = pm;
+    return CKR_OK;
+}
+
+void cmk_mutex_fini(struct cmk_mutex *mx)
+{
+    if (mx->m == NULL)
+        return;
+    if (app_destroy != NULL) {
+        (void)app_destroy(mx->m);
+    } else {
+        pthread_mutex_destroy(mx->m);
+        free(mx->m);
+    }
+    mx->m = NULL;
+}
+
+void cmk_mutex_lock(struct cmk_mutex *mx)
+{
+    if (app_lock != NULL)
+        (void)app_lock(mx->m);
+    else
+        (void)pthread_mutex_lock(mx->m);
+}
+
+void cmk_mutex_unlock(struct cmk_mutex *mx)
+{
+    if (app_unlock != NULL)
+        (void)app_unlock(mx->m);
+    else
+        (void)pthread_mutex_unlock(mx->m);
+}
