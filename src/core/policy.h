@@ -36,7 +36,7 @@ struct cmk_new_key {
 
 /*
  * Builds the full attribute list of a new secret key from tmpl and the
- * defaults (CKA_SENSITIVE TRUE, CKA_EXTRACTABLE FALSE... see policy.c),
+ * defaults (CKA_SENSITIVE TRUE, CKA_EXTRACTABLE TRUE... see policy.c),
  * including CKA_VALUE (generated here with cmk_random for GENERATE),
  * CKA_VALUE_LEN, CKA_CHECK_VALUE, CKA_LOCAL, CKA_ALWAYS_SENSITIVE,
  * CKA_NEVER_EXTRACTABLE, CKA_UNIQUE_ID (left to the caller: not set here).
@@ -45,7 +45,7 @@ struct cmk_new_key {
  * CKR_TEMPLATE_INCONSISTENT (class not secret key, key type against the
  * mechanism, CKA_VALUE_LEN against the unwrapped length),
  * CKR_ATTRIBUTE_READ_ONLY (CKA_LOCAL, CKA_ALWAYS_SENSITIVE, ...),
- * CKR_KEY_SIZE_RANGE, CKR_USER_NOT_LOGGED_IN (private without login),
+ * CKR_USER_NOT_LOGGED_IN (private without login),
  * CKR_SESSION_READ_ONLY (token object in a R/O session).
  * On error *out is left empty.
  */
@@ -96,5 +96,19 @@ CK_RV cmk_policy_allows(const struct cmk_attrs *a, CK_ATTRIBUTE_TYPE attr);
  * key must have CKA_TRUSTED (CKR_KEY_NOT_WRAPPABLE). */
 CK_RV cmk_policy_can_wrap(const struct cmk_attrs *wrapping,
                           const struct cmk_attrs *key);
+
+/*
+ * Attribute list of a tenant's CMK object: a token secret key (CKK_AES,
+ * 32 bytes) that is private, sensitive, never extractable, not modifiable,
+ * copyable or destroyable, trusted, usable for wrap/unwrap/encrypt/decrypt,
+ * with no CKA_VALUE (the key stays in the KMS), an empty CKA_CHECK_VALUE,
+ * and the vendor attributes CKA_CMK_PROVIDER, CKA_CMK_KEY_REF and
+ * CKA_CMK_IS_CMK (TRUE). CKA_UNIQUE_ID is left to the caller. label may be
+ * NULL (empty); id may be NULL when id_len is 0. *out must be empty; it
+ * stays empty on error. Errors: CKR_ARGUMENTS_BAD, CKR_HOST_MEMORY.
+ */
+CK_RV cmk_policy_cmk_object(const char *label, const uint8_t *id, size_t id_len,
+                            const char *provider, const char *key_ref,
+                            struct cmk_attrs *out);
 
 #endif /* CMK_POLICY_H */
