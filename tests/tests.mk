@@ -2,7 +2,7 @@
 # harness: 0 pass, 77 skip, 99 hard error.
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DSRCDIR=\"$(abs_top_srcdir)\"
 UNIT_LDADD = libcmk.la $(CMOCKA_LIBS) $(DEP_LIBS)
-AM_TESTS_ENVIRONMENT = CMK_STRICT=1; export CMK_STRICT; \
+AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	export top_srcdir top_builddir;
 
@@ -10,4 +10,5 @@ include tests/unit/mech.mk
 include tests/unit/core.mk
 include tests/unit/keys.mk
 include tests/unit/policy.mk
+include tests/unit/pkcs11.mk
 include tests/integration/integration.mk

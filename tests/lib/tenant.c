@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests: scratch tenants on the local provider. The KEK is sealed with the
+ * library's own keys layer, as cmk-tool provision does.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "keys/cmk.h"
+#include "tests/lib/tenant.h"
+
+static int write_key(const char *path)
+{
+    uint8_t key[32];
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    randombytes_buf(key, sizeof(key));
+    n = write(fd, key, sizeof(key));
+    sodium_memzero(key, sizeof(key));
+    close(fd);
+    return n == (ssize_t)sizeof(key) ? 0 : -1;
+}
+
+static int write_config(const struct test_env *env, const char *kek_a,
+                        const char *kek_b)
+{
+    char verifier[crypto_pwhash_STRBYTES];
+    FILE *f;
+
+    if (crypto_pwhash_str(verifier, TEST_PIN, strlen(TEST_PIN),
+                          crypto_pwhash_OPSLIMIT_MIN,
+                          crypto_pwhash_MEMLIMIT_MIN) != 0)
+        return -1;
+    f = fopen(env->config, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f,
+            "{\"store_dir\": \"%s/store\", \"tenants\": [\n"
+            " {\"label\": \"alpha\", \"provider\": \"local\", "
+            "\"key\": \"%s/alpha.key\", \"pin_verifier\": \"%s\"%s%s%s,"
+            " \"encryption_context\": {\"app\": \"unit\"}},\n"
+            " {\"label\": \"beta\", \"provider\": \"local\", "
+            "\"key\": \"%s/beta.key\", \"pin_verifier\": \"%s\"%s%s%s}\n"
+            "]}\n",
+            env->dir, env->dir, verifier, kek_a ? ", \"kek\": \"" : "",
+            kek_a ? kek_a : "", kek_a ? "\"" : "", env->dir, verifier,
+            kek_b ? ", \"kek\": \"" : "", kek_b ? kek_b : "",
+            kek_b ? "\"" : "");
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Seals a random KEK for tenant i of the config, as base64 into out. */
+static int provision(const struct cmk_config *cfg, size_t i, char *out,
+                     size_t out_len)
+{
+    struct cmk_cmk *c = NULL;
+    struct cmk_req rq = {0};
+    struct cmk_buf blob = {0};
+    uint8_t kek[32];
+    int rc = -1;
+
+    randombytes_buf(kek, sizeof(kek));
+    if (cmk_cmk_open(&cfg->tenants[i], 0, &c) == CMK_OK &&
+        cmk_cmk_seal(c, &rq, kek, sizeof(kek), &blob) == CMK_OK) {
+        sodium_bin2base64(out, out_len, blob.p, blob.len,
+                          sodium_base64_VARIANT_ORIGINAL);
+        rc = 0;
+    }
+    sodium_memzero(kek, sizeof(kek));
+    cmk_buf_free(&blob);
+    cmk_cmk_close(c);
+    return rc;
+}
+
+int test_env_make(struct test_env *env)
+{
+    struct cmk_config *cfg = NULL;
+    char msg[512], kek_a[512], kek_b[512], path[300];
+    int rc = -1;
+
+    if (sodium_init() < 0)
+        return -1;
+    snprintf(env->dir, sizeof(env->dir), "/tmp/cmk-test-XXXXXX");
+    if (mkdtemp(env->dir) == NULL)
+        return -1;
+    snprintf(env->config, sizeof(env->config), "%s/config.json", env->dir);
+    snprintf(path, sizeof(path), "%s/alpha.key", env->dir);
+    if (write_key(path) != 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/beta.key", env->dir);
+    if (write_key(path) != 0 || write_config(env, NULL, NULL) != 0)
+        return -1;
+    if (cmk_config_load(env->config, &cfg, msg, sizeof(msg)) != CMK_OK) {
+        fprintf(stderr, "%s\n", msg);
+        return -1;
+    }
+    if (provision(cfg, 0, kek_a, sizeof(kek_a)) == 0 &&
+        provision(cfg, 1, kek_b, sizeof(kek_b)) == 0)
+        rc = write_config(env, kek_a, kek_b);
+    cmk_config_free(cfg);
+    return rc;
+}
+
+void test_env_remove(const struct test_env *env)
+{
+    char cmd[600];
+
+    if (strncmp(env->dir, "/tmp/cmk-test-", 14) != 0)
+        return;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", env->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", env->dir);
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests: builds a scratch directory with local-provider key files, PIN
+ * verifiers and provisioned KEKs, and writes the module config for it.
+ */
+#ifndef CMK_TEST_TENANT_H
+#define CMK_TEST_TENANT_H
+
+#include <stddef.h>
+
+#define TEST_PIN "1234"
+
+struct test_env {
+    char dir[256];
+    char config[300];
+};
+
+/* Creates dir with tenants "alpha" and "beta" (PIN TEST_PIN) on the local
+ * provider, each with a KEK; writes config.json. 0 on success. */
+int test_env_make(struct test_env *env);
+/* Removes the directory tree. */
+void test_env_remove(const struct test_env *env);
+
+#endif /* CMK_TEST_TENANT_H */

@@ -1,0 +1,8 @@
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_pkcs11
+TESTS += tests/unit/test_pkcs11
+tests_unit_test_pkcs11_SOURCES = tests/unit/test_pkcs11.c \
+	tests/lib/tenant.c tests/lib/tenant.h
+tests_unit_test_pkcs11_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_pkcs11_LDADD = $(UNIT_LDADD)
+endif

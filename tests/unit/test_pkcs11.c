@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests: the module through its function list, on two local-provider
+ * tenants: life cycle, login, the CMK object's protections, DEK
+ * operations, both wrap paths, tenant isolation, persistence, threads and
+ * fork.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cmk-pkcs11.h"
+#include "pkcs11/entry.h"
+#include "tests/lib/tenant.h"
+
+static struct test_env tenv;
+static CK_UTF8CHAR pin_ok[] = TEST_PIN, pin_bad[] = "9999";
+static CK_UTF8CHAR if_name[] = "PKCS 11";
+static CK_UTF8CHAR label_x[] = "x";
+static CK_FUNCTION_LIST_PTR p;
+static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (test_env_make(&tenv) != 0)
+        return -1;
+    setenv(CMK_CONFIG_ENV, tenv.config, 1);
+    return cmk_C_GetFunctionList(&p) == CKR_OK ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    test_env_remove(&tenv);
+    return 0;
+}
+
+static int init(void **state)
+{
+    (void)state;
+    return p->C_Initialize(NULL) == CKR_OK ? 0 : -1;
+}
+
+static int fini(void **state)
+{
+    (void)state;
+    return p->C_Finalize(NULL) == CKR_OK ? 0 : -1;
+}
+
+static CK_SESSION_HANDLE open_login(CK_SLOT_ID slot)
+{
+    CK_SESSION_HANDLE h;
+
+    assert_int_equal(p->C_OpenSession(slot, CKF_SERIAL_SESSION |
+                                                CKF_RW_SESSION,
+                                      NULL, NULL, &h),
+                     CKR_OK);
+    assert_int_equal(p->C_Login(h, CKU_USER, pin_ok, 4),
+                     CKR_OK);
+    return h;
+}
+
+static CK_OBJECT_HANDLE find_cmk(CK_SESSION_HANDLE h)
+{
+    CK_BBOOL t = CK_TRUE;
+    CK_ATTRIBUTE tmpl[] = {{CKA_CMK_IS_CMK, &t, sizeof(t)}};
+    CK_OBJECT_HANDLE o = 0;
+    CK_ULONG n = 0;
+
+    assert_int_equal(p->C_FindObjectsInit(h, tmpl, 1), CKR_OK);
+    assert_int_equal(p->C_FindObjects(h, &o, 1, &n), CKR_OK);
+    assert_int_equal(p->C_FindObjectsFinal(h), CKR_OK);
+    assert_int_equal(n, 1);
+    return o;
+}
+
+static CK_OBJECT_HANDLE gen_aes(CK_SESSION_HANDLE h, CK_BBOOL token,
+                                CK_BBOOL extractable)
+{
+    CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
+    CK_ULONG len = 32;
+    CK_ATTRIBUTE tmpl[] = {{CKA_VALUE_LEN, &len, sizeof(len)},
+                           {CKA_TOKEN, &token, sizeof(token)},
+                           {CKA_EXTRACTABLE, &extractable, 1}};
+    CK_OBJECT_HANDLE k = 0;
+
+    assert_int_equal(p->C_GenerateKey(h, &m, tmpl, 3, &k), CKR_OK);
+    return k;
+}
+
+static void test_life_cycle(void **state)
+{
+    CK_C_INITIALIZE_ARGS args = {0};
+    CK_INFO info;
+    CK_ULONG n = 0;
+    CK_SLOT_ID slots[1];
+
+    (void)state;
+    assert_int_equal(p->C_GetInfo(&info), CKR_CRYPTOKI_NOT_INITIALIZED);
+    assert_int_equal(p->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
+    args.flags = CKF_OS_LOCKING_OK;
+    assert_int_equal(p->C_Initialize(&args), CKR_OK);
+    assert_int_equal(p->C_Initialize(NULL), CKR_CRYPTOKI_ALREADY_INITIALIZED);
+    assert_int_equal(p->C_GetInfo(NULL), CKR_ARGUMENTS_BAD);
+    assert_int_equal(p->C_GetInfo(&info), CKR_OK);
+    assert_int_equal(info.cryptokiVersion.major, 3);
+    assert_int_equal(p->C_GetSlotList(CK_TRUE, NULL, &n), CKR_OK);
+    assert_int_equal(n, 2);
+    n = 1;
+    assert_int_equal(p->C_GetSlotList(CK_TRUE, slots, &n),
+                     CKR_BUFFER_TOO_SMALL);
+    assert_int_equal(n, 2);
+    assert_int_equal(p->C_Finalize(&args), CKR_ARGUMENTS_BAD);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    assert_int_equal(p->C_GetSlotList(CK_TRUE, NULL, &n),
+                     CKR_CRYPTOKI_NOT_INITIALIZED);
+}
+
+static void test_interfaces(void **state)
+{
+    CK_INTERFACE list[2];
+    CK_INTERFACE_PTR one = NULL;
+    CK_VERSION v30 = {3, 0}, v99 = {9, 9};
+    CK_ULONG n = 0;
+
+    (void)state;
+    assert_int_equal(cmk_C_GetInterfaceList(NULL, &n), CKR_OK);
+    assert_int_equal(n, 2);
+    n = 1;
+    assert_int_equal(cmk_C_GetInterfaceList(list, &n), CKR_BUFFER_TOO_SMALL);
+    assert_int_equal(cmk_C_GetInterface(if_name, &v30,
+                                        &one, 0),
+                     CKR_OK);
+    assert_ptr_equal(one->pFunctionList, &cmk_function_list_3_0);
+    assert_int_equal(cmk_C_GetInterface(NULL, &v99, &one, 0),
+                     CKR_ARGUMENTS_BAD);
+}
+
+static void test_login(void **state)
+{
+    CK_SESSION_HANDLE h;
+    CK_SESSION_INFO si;
+
+    (void)state;
+    assert_int_equal(p->C_OpenSession(7, CKF_SERIAL_SESSION, NULL, NULL, &h),
+                     CKR_SLOT_ID_INVALID);
+    assert_int_equal(p->C_OpenSession(0, 0, NULL, NULL, &h),
+                     CKR_SESSION_PARALLEL_NOT_SUPPORTED);
+    assert_int_equal(p->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &h),
+                     CKR_OK);
+    assert_int_equal(p->C_Logout(h), CKR_USER_NOT_LOGGED_IN);
+    assert_int_equal(p->C_Login(h, CKU_USER, pin_bad, 4),
+                     CKR_PIN_INCORRECT);
+    assert_int_equal(p->C_Login(h, CKU_USER, NULL, 4), CKR_ARGUMENTS_BAD);
+    assert_int_equal(p->C_Login(h, CKU_USER, pin_ok, 4),
+                     CKR_OK);
+    assert_int_equal(p->C_Login(h, CKU_USER, pin_ok, 4),
+                     CKR_USER_ALREADY_LOGGED_IN);
+    assert_int_equal(p->C_GetSessionInfo(h, &si), CKR_OK);
+    assert_int_equal(si.state, CKS_RO_USER_FUNCTIONS);
+    assert_int_equal(p->C_Logout(h), CKR_OK);
+    assert_int_equal(p->C_GetSessionInfo(h, &si), CKR_OK);
+    assert_int_equal(si.state, CKS_RO_PUBLIC_SESSION);
+    assert_int_equal(p->C_CloseSession(h), CKR_OK);
+    assert_int_equal(p->C_CloseSession(h), CKR_SESSION_HANDLE_INVALID);
+}
+
+static void test_cmk_protected(void **state)
+{
+    CK_SESSION_HANDLE h = open_login(0);
+    CK_OBJECT_HANDLE cmk = find_cmk(h), dek;
+    uint8_t buf[64];
+    CK_ATTRIBUTE get = {CKA_VALUE, buf, sizeof(buf)};
+    CK_ATTRIBUTE set = {CKA_LABEL, label_x, 1};
+    CK_MECHANISM kwp = {CKM_AES_KEY_WRAP_KWP, NULL, 0};
+    CK_ULONG n = sizeof(buf);
+
+    (void)state;
+    assert_int_equal(p->C_GetAttributeValue(h, cmk, &get, 1),
+                     CKR_ATTRIBUTE_SENSITIVE);
+    assert_int_equal(get.ulValueLen, CK_UNAVAILABLE_INFORMATION);
+    assert_int_equal(p->C_SetAttributeValue(h, cmk, &set, 1),
+                     CKR_ACTION_PROHIBITED);
+    assert_int_equal(p->C_DestroyObject(h, cmk), CKR_ACTION_PROHIBITED);
+    dek = gen_aes(h, CK_FALSE, CK_TRUE);
+    assert_int_equal(p->C_WrapKey(h, &kwp, dek, cmk, buf, &n),
+                     CKR_KEY_UNEXTRACTABLE);
+    assert_int_equal(p->C_Logout(h), CKR_OK);
+    /* The CMK handle stays known but unusable without login. */
+    assert_int_equal(p->C_GetAttributeValue(h, cmk, &set, 1),
+                     CKR_USER_NOT_LOGGED_IN);
+    assert_int_equal(p->C_CloseSession(h), CKR_OK);
+}
+
+static void gcm_round_trip(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k,
+                           uint8_t *ct, CK_ULONG *ct_len)
+{
+    uint8_t iv[12] = {1, 2, 3}, pt[100], back[100];
+    CK_GCM_PARAMS gp = {iv, sizeof(iv), 96, NULL, 0, 128};
+    CK_MECHANISM m = {CKM_AES_GCM, &gp, sizeof(gp)};
+    CK_ULONG n = 0, bn = sizeof(back);
+
+    memset(pt, 0x5a, sizeof(pt));
+    assert_int_equal(p->C_EncryptInit(h, &m, k), CKR_OK);
+    assert_int_equal(p->C_EncryptInit(h, &m, k), CKR_OPERATION_ACTIVE);
+    assert_int_equal(p->C_Encrypt(h, pt, sizeof(pt), NULL, &n), CKR_OK);
+    assert_int_equal(n, sizeof(pt) + 16);
+    n = 10;
+    assert_int_equal(p->C_Encrypt(h, pt, sizeof(pt), ct, &n),
+                     CKR_BUFFER_TOO_SMALL);
+    assert_int_equal(n, sizeof(pt) + 16);
+    assert_int_equal(p->C_Encrypt(h, pt, sizeof(pt), ct, &n), CKR_OK);
+    *ct_len = n;
+    assert_int_equal(p->C_DecryptInit(h, &m, k), CKR_OK);
+    assert_int_equal(p->C_Decrypt(h, ct, n, back, &bn), CKR_OK);
+    assert_int_equal(bn, sizeof(pt));
+    assert_memory_equal(back, pt, sizeof(pt));
+    ct[0] ^= 1;
+    assert_int_equal(p->C_DecryptInit(h, &m, k), CKR_OK);
+    bn = sizeof(back);
+    assert_int_equal(p->C_Decrypt(h, ct, n, back, &bn),
+                     CKR_ENCRYPTED_DATA_INVALID);
+    ct[0] ^= 1;
+}
+
+static CK_OBJECT_HANDLE unwrap_aes(CK_SESSION_HANDLE h, CK_MECHANISM *m,
+                                   CK_OBJECT_HANDLE uk, uint8_t *blob,
+                                   CK_ULONG len, CK_RV want)
+{
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE kt = CKK_AES;
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                           {CKA_KEY_TYPE, &kt, sizeof(kt)},
+                           {CKA_TOKEN, &no, 1}};
+    CK_OBJECT_HANDLE k = 0;
+
+    assert_int_equal(p->C_UnwrapKey(h, m, uk, blob, len, tmpl, 3, &k), want);
+    return k;
+}
+
+static void test_wrap_paths(void **state)
+{
+    CK_SESSION_HANDLE h = open_login(0), hb = open_login(1);
+    CK_OBJECT_HANDLE cmk = find_cmk(h), cmk_b = find_cmk(hb), dek, back;
+    CK_MECHANISM env = {CKM_CMK_ENVELOPE, NULL, 0};
+    CK_MECHANISM kwp = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+    uint8_t blob[1024], ct1[200], ct2[200];
+    CK_ULONG n, c1, c2;
+
+    (void)state;
+    dek = gen_aes(h, CK_FALSE, CK_TRUE);
+    gcm_round_trip(h, dek, ct1, &c1);
+    /* Direct path. */
+    n = sizeof(blob);
+    assert_int_equal(p->C_WrapKey(h, &env, cmk, dek, blob, &n), CKR_OK);
+    assert_memory_equal(blob, CMK_ENVELOPE_MAGIC, 4);
+    back = unwrap_aes(h, &env, cmk, blob, n, CKR_OK);
+    gcm_round_trip(h, back, ct2, &c2);
+    assert_int_equal(c1, c2);
+    assert_memory_equal(ct1, ct2, c1); /* same key, same IV */
+    /* Tenant isolation and tampering. */
+    unwrap_aes(hb, &env, cmk_b, blob, n, CKR_WRAPPED_KEY_INVALID);
+    blob[n - 1] ^= 1;
+    unwrap_aes(h, &env, cmk, blob, n, CKR_WRAPPED_KEY_INVALID);
+    unwrap_aes(h, &env, cmk, blob, 7, CKR_WRAPPED_KEY_INVALID);
+    /* KEK path: RFC 5649 of a 32-byte key is 40 bytes. */
+    n = sizeof(blob);
+    assert_int_equal(p->C_WrapKey(h, &kwp, cmk, dek, blob, &n), CKR_OK);
+    assert_int_equal(n, 40);
+    back = unwrap_aes(h, &kwp, cmk, blob, n, CKR_OK);
+    gcm_round_trip(h, back, ct2, &c2);
+    assert_memory_equal(ct1, ct2, c1);
+    unwrap_aes(hb, &kwp, cmk_b, blob, n, CKR_WRAPPED_KEY_INVALID);
+    assert_int_equal(p->C_CloseSession(h), CKR_OK);
+    assert_int_equal(p->C_CloseSession(hb), CKR_OK);
+}
+
+static void test_unextractable(void **state)
+{
+    CK_SESSION_HANDLE h = open_login(0);
+    CK_OBJECT_HANDLE cmk = find_cmk(h), dek;
+    CK_MECHANISM kwp = {CKM_AES_KEY_WRAP_KWP, NULL, 0};
+    uint8_t buf[64];
+    CK_ATTRIBUTE get = {CKA_VALUE, buf, sizeof(buf)};
+    CK_ULONG n = sizeof(buf);
+
+    (void)state;
+    dek = gen_aes(h, CK_FALSE, CK_FALSE);
+    assert_int_equal(p->C_WrapKey(h, &kwp, cmk, dek, buf, &n),
+                     CKR_KEY_UNEXTRACTABLE);
+    assert_int_equal(p->C_GetAttributeValue(h, dek, &get, 1),
+                     CKR_ATTRIBUTE_SENSITIVE);
+    assert_int_equal(p->C_WrapKey(h, &kwp, cmk, 999999, buf, &n),
+                     CKR_KEY_HANDLE_INVALID);
+    assert_int_equal(p->C_WrapKey(h, &kwp, 999999, dek, buf, &n),
+                     CKR_WRAPPING_KEY_HANDLE_INVALID);
+    assert_int_equal(p->C_WrapKey(h, NULL, cmk, dek, buf, &n),
+                     CKR_ARGUMENTS_BAD);
+    assert_int_equal(p->C_CloseSession(h), CKR_OK);
+}
+
+static void test_token_object_persists(void **state)
+{
+    CK_SESSION_HANDLE h = open_login(0);
+    CK_OBJECT_HANDLE dek = gen_aes(h, CK_TRUE, CK_TRUE), found[4];
+    uint8_t id[] = {0x42, 0x43};
+    CK_ATTRIBUTE set = {CKA_ID, id, sizeof(id)};
+    CK_ATTRIBUTE want[] = {{CKA_ID, id, sizeof(id)},
+                           {CKA_TOKEN, &yes, 1}};
+    uint8_t ct1[200], ct2[200];
+    CK_ULONG n = 0, c1, c2;
+
+    (void)state;
+    assert_int_equal(p->C_SetAttributeValue(h, dek, &set, 1), CKR_OK);
+    gcm_round_trip(h, dek, ct1, &c1);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
+    h = open_login(0);
+    assert_int_equal(p->C_FindObjectsInit(h, want, 2), CKR_OK);
+    assert_int_equal(p->C_FindObjects(h, found, 4, &n), CKR_OK);
+    assert_int_equal(p->C_FindObjectsFinal(h), CKR_OK);
+    assert_int_equal(n, 1);
+    gcm_round_trip(h, found[0], ct2, &c2);
+    assert_memory_equal(ct1, ct2, c1);
+    assert_int_equal(p->C_DestroyObject(h, found[0]), CKR_OK);
+    assert_int_equal(p->C_FindObjectsInit(h, want, 2), CKR_OK);
+    assert_int_equal(p->C_FindObjects(h, found, 4, &n), CKR_OK);
+    assert_int_equal(p->C_FindObjectsFinal(h), CKR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(p->C_CloseSession(h), CKR_OK);
+}
+
+#define THREADS 8
+#define ROUNDS 50
+
+static void *worker(void *arg)
+{
+    CK_SLOT_ID slot = (CK_SLOT_ID)(uintptr_t)arg % 2;
+    CK_MECHANISM env = {CKM_CMK_ENVELOPE, NULL, 0};
+    CK_SESSION_HANDLE h;
+    CK_OBJECT_HANDLE cmk, dek, back;
+    uint8_t blob[512], ct[200];
+    CK_ULONG n, c;
+    int i;
+
+    assert_int_equal(p->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL,
+                                      &h),
+                     CKR_OK);
+    cmk = find_cmk(h);
+    for (i = 0; i < ROUNDS; i++) {
+        dek = gen_aes(h, CK_FALSE, CK_TRUE);
+        n = sizeof(blob);
+        assert_int_equal(p->C_WrapKey(h, &env, cmk, dek, blob, &n), CKR_OK);
+        back = unwrap_aes(h, &env, cmk, blob, n, CKR_OK);
+        gcm_round_trip(h, back, ct, &c);
+        assert_int_equal(p->C_DestroyObject(h, dek), CKR_OK);
+        assert_int_equal(p->C_DestroyObject(h, back), CKR_OK);
+    }
+    assert_int_equal(p->C_CloseSession(h), CKR_OK);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    pthread_t th[THREADS];
+    CK_SESSION_HANDLE keep_a = open_login(0), keep_b = open_login(1);
+    uintptr_t i;
+
+    (void)state;
+    for (i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, worker, (void *)i), 0);
+    for (i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_int_equal(p->C_CloseSession(keep_a), CKR_OK);
+    assert_int_equal(p->C_CloseSession(keep_b), CKR_OK);
+}
+
+static void test_fork(void **state)
+{
+    CK_SESSION_HANDLE h = open_login(0);
+    CK_SESSION_INFO si;
+    pid_t pid;
+    int status = 0;
+
+    (void)state;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int bad = p->C_GetSessionInfo(h, &si) != CKR_CRYPTOKI_NOT_INITIALIZED;
+
+        bad |= p->C_Initialize(NULL) != CKR_OK;
+        bad |= p->C_GetSessionInfo(h, &si) != CKR_SESSION_HANDLE_INVALID;
+        bad |= p->C_Finalize(NULL) != CKR_OK;
+        _exit(bad);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(p->C_GetSessionInfo(h, &si), CKR_OK);
+    assert_int_equal(p->C_CloseSession(h), CKR_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_life_cycle),
+        cmocka_unit_test(test_interfaces),
+        cmocka_unit_test_setup_teardown(test_login, init, fini),
+        cmocka_unit_test_setup_teardown(test_cmk_protected, init, fini),
+        cmocka_unit_test_setup_teardown(test_wrap_paths, init, fini),
+        cmocka_unit_test_setup_teardown(test_unextractable, init, fini),
+        cmocka_unit_test_setup_teardown(test_token_object_persists, init,
+                                        fini),
+        cmocka_unit_test_setup_teardown(test_threads, init, fini),
+        cmocka_unit_test_setup_teardown(test_fork, init, fini),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown) != 0;
+}
