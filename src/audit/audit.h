@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * audit: the tamper-evident audit file. One JSON object per line, written
+ * with one O_APPEND write before the audited call returns. Each writer
+ * (one per process and file) keeps its own hash chain: a random writer id,
+ * a sequence number from 1, and the SHA-256 of its previous line. Never
+ * key material, PINs, credentials or plaintext: callers pass only the
+ * non-secret fields below. Thread safe.
+ */
+#ifndef CMK_AUDIT_H
+#define CMK_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/config.h"
+#include "pkcs11/compat.h"
+#include "util/err.h"
+
+struct cmk_audit;
+
+/* One record. NULL strings and negative numbers are left out of the line.
+ * The writer adds "time" (RFC 3339 UTC with microseconds), "seq", "pid",
+ * "writer" and "prev". */
+struct cmk_audit_rec {
+    const char *event;  /* "mechanism", "kms_call", "login", "logout",
+                           "initialize", "finalize", "config_load",
+                           "key_health", "session" */
+    const char *op;     /* "C_Encrypt", "Encrypt" (KMS), ... */
+    const char *tenant;
+    long session;       /* session handle, -1 if none */
+    const char *mech_name;  /* "CKM_AES_GCM" */
+    long long mech;         /* mechanism number, -1 if none */
+    const char *key_label;
+    const char *key_id;     /* CKA_ID as hex */
+    const char *result;     /* "CKR_OK" ... */
+    long long bytes_in;     /* -1 if none */
+    long long bytes_out;
+    int cache;              /* -1 n/a, 0 miss, 1 hit */
+    const char *provider;   /* "local", "aws" */
+    const char *request_id;
+    long http_status;       /* -1 if none */
+    long long latency_us;   /* -1 if none */
+    const char *provider_code; /* "DisabledException" */
+    const char *detail;     /* short non-secret text */
+};
+
+/* Initialises every numeric field to "absent" (-1) and strings to NULL. */
+void cmk_audit_rec_init(struct cmk_audit_rec *r);
+
+/* Opens (creates 0600) path for appending. */
+cmk_err cmk_audit_open(const char *path, enum cmk_fsync_policy fsync,
+                       bool required, struct cmk_audit **out) CMK_WUR;
+void cmk_audit_close(struct cmk_audit *a);
+
+/* Appends one record. CMK_E_IO if it could not be written and the writer
+ * is "required"; when not required, failures are reported on
+ * stderr/syslog (once per burst) and CMK_OK is returned. a may be NULL
+ * (no audit configured): returns CMK_OK. */
+cmk_err cmk_audit_write(struct cmk_audit *a,
+                        const struct cmk_audit_rec *r) CMK_WUR;
+
+/* Verification (cmk-tool audit verify): checks every writer's chain in
+ * the file: JSON syntax, sequence numbers without gaps or repeats,
+ * "prev" hashes, a final line ending in a newline. On the first problem
+ * sets *bad_line (1-based) and writes a reason into why; returns
+ * CMK_E_BAD_BLOB. CMK_E_IO if the file cannot be read. *records and
+ * *writers count what was read. */
+cmk_err cmk_audit_verify(const char *path, size_t *records, size_t *writers,
+                         size_t *bad_line, char *why,
+                         size_t why_len) CMK_WUR;
+
+#endif /* CMK_AUDIT_H */
