@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * unit tests: core/attrs, the attribute list of an object (set, replace,
+ * typed getters, remove, deep copy, clear, CKA_VALUE in secure memory).
+ */
+#include <config.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "core/attrs.h"
+
+static int setup(void **state)
+{
+    (void)state;
+    return sodium_init() < 0 ? -1 : 0;
+}
+
+static void test_set_get_replace(void **state)
+{
+    struct cmk_attrs a = {0};
+    const struct cmk_attr *at;
+
+    (void)state;
+    assert_null(cmk_attrs_get(&a, CKA_LABEL));
+    assert_int_equal(cmk_attrs_set(&a, CKA_LABEL, "one", 3), CMK_OK);
+    assert_int_equal(cmk_attrs_set(&a, CKA_ID, "\x01\x02", 2), CMK_OK);
+    assert_int_equal(cmk_attrs_set(&a, CKA_LABEL, "second", 6), CMK_OK);
+    assert_int_equal(a.n, 2);
+    at = cmk_attrs_get(&a, CKA_LABEL);
+    assert_non_null(at);
+    assert_int_equal(at->len, 6);
+    assert_memory_equal(at->val, "second", 6);
+    at = cmk_attrs_get(&a, CKA_ID);
+    assert_non_null(at);
+    assert_memory_equal(at->val, "\x01\x02", 2);
+    /* Empty value: val is NULL iff len == 0. */
+    assert_int_equal(cmk_attrs_set(&a, CKA_LABEL, NULL, 0), CMK_OK);
+    at = cmk_attrs_get(&a, CKA_LABEL);
+    assert_non_null(at);
+    assert_int_equal(at->len, 0);
+    assert_null(at->val);
+    cmk_attrs_clear(&a);
+}
+
+static void test_set_refuses_bad_args(void **state)
+{
+    struct cmk_attrs a = {0};
+
+    (void)state;
+    assert_int_equal(cmk_attrs_set(&a, CKA_LABEL, NULL, 3), CMK_E_ARGS);
+    assert_int_equal(cmk_attrs_set(NULL, CKA_LABEL, "x", 1), CMK_E_ARGS);
+    assert_int_equal(a.n, 0);
+    assert_null(cmk_attrs_get(NULL, CKA_LABEL));
+    assert_int_equal(cmk_attrs_copy(NULL, &a), CMK_E_ARGS);
+    assert_int_equal(cmk_attrs_copy(&a, NULL), CMK_E_ARGS);
+    cmk_attrs_remove(NULL, CKA_LABEL);
+    cmk_attrs_clear(NULL);
+}
+
+static void test_typed(void **state)
+{
+    struct cmk_attrs a = {0};
+    const struct cmk_attr *at;
+
+    (void)state;
+    assert_int_equal(cmk_attrs_set_bool(&a, CKA_TOKEN, true), CMK_OK);
+    assert_int_equal(cmk_attrs_set_bool(&a, CKA_PRIVATE, false), CMK_OK);
+    assert_int_equal(cmk_attrs_set_ulong(&a, CKA_CLASS, CKO_SECRET_KEY),
+                     CMK_OK);
+    at = cmk_attrs_get(&a, CKA_TOKEN);
+    assert_int_equal(at->len, sizeof(CK_BBOOL));
+    assert_int_equal(at->val[0], CK_TRUE);
+    assert_true(cmk_attrs_bool(&a, CKA_TOKEN, false));
+    assert_false(cmk_attrs_bool(&a, CKA_PRIVATE, true));
+    assert_int_equal(cmk_attrs_ulong(&a, CKA_CLASS, 99), CKO_SECRET_KEY);
+    /* Absent: the default. */
+    assert_true(cmk_attrs_bool(&a, CKA_SENSITIVE, true));
+    assert_false(cmk_attrs_bool(&a, CKA_SENSITIVE, false));
+    assert_int_equal(cmk_attrs_ulong(&a, CKA_KEY_TYPE, 7), 7);
+    /* Wrong length: the default, never a partial read. */
+    assert_int_equal(cmk_attrs_set(&a, CKA_SENSITIVE, "\x01\x01", 2), CMK_OK);
+    assert_false(cmk_attrs_bool(&a, CKA_SENSITIVE, false));
+    assert_int_equal(cmk_attrs_ulong(&a, CKA_TOKEN, 5), 5);
+    assert_false(cmk_attrs_bool(&a, CKA_CLASS, false));
+    cmk_attrs_clear(&a);
+}
+
+/* sodium_malloc places the value so that it ends at a guard page. */
+static bool ends_at_page(const struct cmk_attr *at)
+{
+    uintptr_t end = (uintptr_t)(at->val + at->len);
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+
+    return (page - end % page) % page < 16;
+}
+
+static void test_value_in_secure_memory(void **state)
+{
+    static const uint8_t key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    struct cmk_attrs a = {0}, b = {0};
+    const struct cmk_attr *at;
+
+    (void)state;
+    assert_int_equal(cmk_attrs_set(&a, CKA_VALUE, key, sizeof(key)), CMK_OK);
+    at = cmk_attrs_get(&a, CKA_VALUE);
+    assert_non_null(at);
+    assert_memory_equal(at->val, key, sizeof(key));
+    assert_true(ends_at_page(at));
+    /* Replace and copy keep it there. */
+    assert_int_equal(cmk_attrs_set(&a, CKA_VALUE, key, 17), CMK_OK);
+    assert_true(ends_at_page(cmk_attrs_get(&a, CKA_VALUE)));
+    assert_int_equal(cmk_attrs_copy(&b, &a), CMK_OK);
+    at = cmk_attrs_get(&b, CKA_VALUE);
+    assert_int_equal(at->len, 17);
+    assert_memory_equal(at->val, key, 17);
+    assert_true(ends_at_page(at));
+    cmk_attrs_clear(&a);
+    cmk_attrs_clear(&b);
+}
+
+static void test_remove_keeps_order(void **state)
+{
+    struct cmk_attrs a = {0};
+    CK_ATTRIBUTE_TYPE t;
+
+    (void)state;
+    for (t = 0; t < 40; t++) /* also grows past the first capacity */
+        assert_int_equal(cmk_attrs_set_ulong(&a, 0x1000 + t, t), CMK_OK);
+    assert_int_equal(a.n, 40);
+    cmk_attrs_remove(&a, 0x1000 + 5);
+    cmk_attrs_remove(&a, 0x1000 + 39);
+    cmk_attrs_remove(&a, 0x1000 + 0);
+    cmk_attrs_remove(&a, 0x9999); /* absent: no-op */
+    assert_int_equal(a.n, 37);
+    assert_null(cmk_attrs_get(&a, 0x1000 + 5));
+    assert_int_equal(a.v[0].type, 0x1001);
+    assert_int_equal(a.v[3].type, 0x1004);
+    assert_int_equal(a.v[4].type, 0x1006);
+    assert_int_equal(a.v[36].type, 0x1000 + 38);
+    assert_int_equal(cmk_attrs_ulong(&a, 0x1000 + 20, 0), 20);
+    cmk_attrs_clear(&a);
+}
+
+static void test_copy_is_deep(void **state)
+{
+    struct cmk_attrs a = {0}, b = {0};
+
+    (void)state;
+    assert_int_equal(cmk_attrs_set(&a, CKA_LABEL, "src", 3), CMK_OK);
+    assert_int_equal(cmk_attrs_set(&a, CKA_VALUE, "0123456789abcdef", 16),
+                     CMK_OK);
+    assert_int_equal(cmk_attrs_set(&b, CKA_ID, "old", 3), CMK_OK);
+    assert_int_equal(cmk_attrs_copy(&b, &a), CMK_OK);
+    assert_null(cmk_attrs_get(&b, CKA_ID)); /* dst replaced, not merged */
+    assert_int_equal(cmk_attrs_set(&a, CKA_LABEL, "changed", 7), CMK_OK);
+    assert_ptr_not_equal(cmk_attrs_get(&a, CKA_VALUE)->val,
+                         cmk_attrs_get(&b, CKA_VALUE)->val);
+    assert_int_equal(cmk_attrs_get(&b, CKA_LABEL)->len, 3);
+    assert_memory_equal(cmk_attrs_get(&b, CKA_LABEL)->val, "src", 3);
+    /* Copy onto itself keeps the content. */
+    assert_int_equal(cmk_attrs_copy(&b, &b), CMK_OK);
+    assert_int_equal(b.n, 2);
+    assert_memory_equal(cmk_attrs_get(&b, CKA_VALUE)->val, "0123456789abcdef",
+                        16);
+    cmk_attrs_clear(&a);
+    cmk_attrs_clear(&b);
+}
+
+static void test_clear_leaves_empty(void **state)
+{
+    struct cmk_attrs a = {0};
+
+    (void)state;
+    cmk_attrs_clear(&a); /* empty: fine */
+    assert_int_equal(cmk_attrs_set(&a, CKA_VALUE, "k", 1), CMK_OK);
+    assert_int_equal(cmk_attrs_set(&a, CKA_LABEL, "l", 1), CMK_OK);
+    cmk_attrs_clear(&a);
+    assert_null(a.v);
+    assert_int_equal(a.n, 0);
+    assert_int_equal(a.cap, 0);
+    assert_null(cmk_attrs_get(&a, CKA_VALUE));
+    /* Usable again after clear. */
+    assert_int_equal(cmk_attrs_set(&a, CKA_LABEL, "again", 5), CMK_OK);
+    assert_int_equal(a.n, 1);
+    cmk_attrs_clear(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_set_get_replace),
+        cmocka_unit_test(test_set_refuses_bad_args),
+        cmocka_unit_test(test_typed),
+        cmocka_unit_test(test_value_in_secure_memory),
+        cmocka_unit_test(test_remove_keeps_order),
+        cmocka_unit_test(test_copy_is_deep),
+        cmocka_unit_test(test_clear_leaves_empty),
+    };
+
+    return cmocka_run_group_tests(tests, setup, NULL) != 0 ? 1 : 0;
+}
