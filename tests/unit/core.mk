@@ -1,8 +1,12 @@
 # owned by its area
 # core: configuration, attribute lists, token-object store.
 if HAVE_CMOCKA
-check_PROGRAMS += tests/unit/test_attrs tests/unit/test_store
-TESTS += tests/unit/test_attrs tests/unit/test_store
+check_PROGRAMS += tests/unit/test_config tests/unit/test_attrs \
+	tests/unit/test_store
+TESTS += tests/unit/test_config tests/unit/test_attrs tests/unit/test_store
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_config_LDADD = $(UNIT_LDADD)
 tests_unit_test_attrs_SOURCES = tests/unit/test_attrs.c
 tests_unit_test_attrs_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_attrs_LDADD = $(UNIT_LDADD)
@@ -10,3 +14,78 @@ tests_unit_test_store_SOURCES = tests/unit/test_store.c
 tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_LDADD = $(UNIT_LDADD)
 endif
+
+# Config fixtures: one directory per case (listed: automake has no wildcards).
+EXTRA_DIST += \
+	tests/fixtures/config/bad-cache-ttl/config.json \
+	tests/fixtures/config/bad-cache-ttl/expected.txt \
+	tests/fixtures/config/bad-cmk-id-odd/config.json \
+	tests/fixtures/config/bad-cmk-id-odd/expected.txt \
+	tests/fixtures/config/bad-cmk-id/config.json \
+	tests/fixtures/config/bad-cmk-id/expected.txt \
+	tests/fixtures/config/bad-context-tenant/config.json \
+	tests/fixtures/config/bad-context-tenant/expected.txt \
+	tests/fixtures/config/bad-context-value-type/config.json \
+	tests/fixtures/config/bad-context-value-type/expected.txt \
+	tests/fixtures/config/bad-duplicate-key/config.json \
+	tests/fixtures/config/bad-duplicate-key/expected.txt \
+	tests/fixtures/config/bad-duplicate-label/config.json \
+	tests/fixtures/config/bad-duplicate-label/expected.txt \
+	tests/fixtures/config/bad-fsync/config.json \
+	tests/fixtures/config/bad-fsync/expected.txt \
+	tests/fixtures/config/bad-json-syntax/config.json \
+	tests/fixtures/config/bad-json-syntax/expected.txt \
+	tests/fixtures/config/bad-kek-base64/config.json \
+	tests/fixtures/config/bad-kek-base64/expected.txt \
+	tests/fixtures/config/bad-key-missing/config.json \
+	tests/fixtures/config/bad-key-missing/expected.txt \
+	tests/fixtures/config/bad-key-mode/config.json \
+	tests/fixtures/config/bad-key-mode/expected.txt \
+	tests/fixtures/config/bad-key-relative/config.json \
+	tests/fixtures/config/bad-key-relative/expected.txt \
+	tests/fixtures/config/bad-label-33/config.json \
+	tests/fixtures/config/bad-label-33/expected.txt \
+	tests/fixtures/config/bad-label-slash/config.json \
+	tests/fixtures/config/bad-label-slash/expected.txt \
+	tests/fixtures/config/bad-label-type/config.json \
+	tests/fixtures/config/bad-label-type/expected.txt \
+	tests/fixtures/config/bad-login-required-type/config.json \
+	tests/fixtures/config/bad-login-required-type/expected.txt \
+	tests/fixtures/config/bad-missing-key/config.json \
+	tests/fixtures/config/bad-missing-key/expected.txt \
+	tests/fixtures/config/bad-missing-label/config.json \
+	tests/fixtures/config/bad-missing-label/expected.txt \
+	tests/fixtures/config/bad-missing-pin/config.json \
+	tests/fixtures/config/bad-missing-pin/expected.txt \
+	tests/fixtures/config/bad-missing-provider/config.json \
+	tests/fixtures/config/bad-missing-provider/expected.txt \
+	tests/fixtures/config/bad-missing-tenants/config.json \
+	tests/fixtures/config/bad-missing-tenants/expected.txt \
+	tests/fixtures/config/bad-pin-format/config.json \
+	tests/fixtures/config/bad-pin-format/expected.txt \
+	tests/fixtures/config/bad-previous-key-missing/config.json \
+	tests/fixtures/config/bad-previous-key-missing/expected.txt \
+	tests/fixtures/config/bad-provider-aws/config.json \
+	tests/fixtures/config/bad-provider-aws/expected.txt \
+	tests/fixtures/config/bad-provider-unknown/config.json \
+	tests/fixtures/config/bad-provider-unknown/expected.txt \
+	tests/fixtures/config/bad-store-dir-relative/config.json \
+	tests/fixtures/config/bad-store-dir-relative/expected.txt \
+	tests/fixtures/config/bad-tenant-not-object/config.json \
+	tests/fixtures/config/bad-tenant-not-object/expected.txt \
+	tests/fixtures/config/bad-tenants-empty/config.json \
+	tests/fixtures/config/bad-tenants-empty/expected.txt \
+	tests/fixtures/config/bad-tenants-type/config.json \
+	tests/fixtures/config/bad-tenants-type/expected.txt \
+	tests/fixtures/config/bad-top-array/config.json \
+	tests/fixtures/config/bad-top-array/expected.txt \
+	tests/fixtures/config/bad-unknown-tenant/config.json \
+	tests/fixtures/config/bad-unknown-tenant/expected.txt \
+	tests/fixtures/config/bad-unknown-top/config.json \
+	tests/fixtures/config/bad-unknown-top/expected.txt \
+	tests/fixtures/config/bad-version/config.json \
+	tests/fixtures/config/bad-version/expected.txt \
+	tests/fixtures/config/good-full/config.json \
+	tests/fixtures/config/good-minimal/config.json \
+	tests/fixtures/config/good-pin-file/config.json \
+	tests/fixtures/config/good-pin-file/pin.txt

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: the module configuration, parsed from JSON (jansson) in one go.
+ * A config is either fully loaded or refused: cmk_config_load never returns
+ * a partial config. Immutable after load; freed at C_Finalize.
+ */
+#ifndef CMK_CONFIG_H
+#define CMK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "util/err.h"
+
+/* One encryption-context pair (bound as AAD to every provider call). */
+struct cmk_ctx_pair {
+    char *key;
+    char *value;
+};
+
+/* Audit fsync policy (used by the audit writer). */
+enum cmk_fsync_policy {
+    CMK_FSYNC_NONE,
+    CMK_FSYNC_INTERVAL,
+    CMK_FSYNC_ALWAYS,
+};
+
+struct cmk_tenant_cfg {
+    char *label;          /* token label, 1..32 bytes UTF-8, unique */
+    char *pin_verifier;   /* crypto_pwhash_str string; NULL if !login_req */
+    bool login_required;  /* default true */
+    char *provider;       /* "local" (others later) */
+    char *key_ref;        /* provider key reference (local: key file path) */
+    char **previous_key_refs; /* older CMK versions, newest first */
+    size_t n_previous;
+    struct cmk_ctx_pair *context; /* extra pairs; "tenant" is reserved */
+    size_t n_context;
+    uint8_t *kek_blob;    /* KEK as an envelope blob (decoded base64) */
+    size_t kek_blob_len;  /* 0 if the tenant has no KEK yet */
+    char *cmk_label;      /* CKA_LABEL of the CMK object; default "<label>-cmk" */
+    uint8_t cmk_id[32];   /* CKA_ID of the CMK object; default 0x01 */
+    size_t cmk_id_len;
+    char *store_dir;      /* token object store; default <store_dir>/<label> */
+    char *endpoint;       /* provider endpoint override, NULL if none */
+    char *region;         /* provider region, NULL if none */
+    bool test_mode;       /* local provider: allows importing a known KEK */
+};
+
+struct cmk_config {
+    char *path;             /* the file it was read from */
+    char *store_dir;        /* global store root */
+    char *audit_file;       /* NULL: no audit */
+    enum cmk_fsync_policy audit_fsync;
+    bool audit_required;    /* default true: fail the call if not written */
+    unsigned cache_ttl_s;   /* default 300 */
+    unsigned cache_max_entries; /* default 4096 */
+    bool cache_per_session; /* default false (shared by a token's sessions) */
+    struct cmk_tenant_cfg *tenants;
+    size_t n_tenants;
+};
+
+/*
+ * Where the config comes from, in order: the C_Initialize reserved string
+ * (a path, or "config=PATH" as p11-kit's x-init-reserved passes it), the
+ * environment variable CMK_PKCS11_CONFIG, SYSCONFDIR/cmk-pkcs11/config.json.
+ * The reserved string is split on blanks: a word "config=PATH" wins;
+ * otherwise the whole string (trimmed) is a path if it holds no '='; other
+ * "name=value" words are ignored. Empty strings count as absent.
+ * Returns a heap string the caller frees (NULL only when out of memory).
+ */
+char *cmk_config_locate(const char *reserved);
+
+/*
+ * Loads and validates path. On error returns CMK_E_CONFIG and writes one
+ * message naming the file and the JSON field (e.g.
+ * "/etc/x.json: tenants[1].label: duplicate tenant label \"acme\"") into
+ * err (always NUL-terminated); *out stays NULL.
+ * Refused: unreadable file, bad JSON, unknown field, wrong type, missing
+ * required field, duplicate tenant label, label over 32 bytes, bad base64,
+ * missing key file, key file readable by group/others, reserved context
+ * key "tenant", unknown provider, relative paths (store_dir, audit.file,
+ * local key files, pin_verifier.file), a label with '/' or control
+ * characters, two tenants with the same store_dir. JSON syntax errors read
+ * "PATH: line L column C: <jansson message>". CMK_E_NOMEM (message
+ * "PATH: out of memory") when allocation fails, CMK_E_ARGS when path or
+ * out is NULL.
+ */
+cmk_err cmk_config_load(const char *path, struct cmk_config **out, char *err,
+                        size_t err_len) CMK_WUR;
+/* Frees everything (wiping strings); NULL-safe. */
+void cmk_config_free(struct cmk_config *cfg);
+
+/* The tenant with this label, or NULL if none. The pointer lives as long
+ * as cfg. */
+const struct cmk_tenant_cfg *cmk_config_tenant(const struct cmk_config *cfg,
+                                               const char *label);
+
+#endif /* CMK_CONFIG_H */

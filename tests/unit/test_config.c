@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * unit tests: core/config. Error cases are directories under
+ * tests/fixtures/config/ (config.json + expected.txt, "@DIR@" standing for
+ * the case directory), copied to a temp dir where key files get their mode.
+ */
+#include <config.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/config.h"
+
+#define FIXTURES SRCDIR "/tests/fixtures/config"
+
+struct kase {
+    const char *name;
+    mode_t key_mode; /* mode of acme.key in the case dir */
+};
+
+static const struct kase bad_cases[] = {
+    {"bad-cache-ttl", 0600},           {"bad-cmk-id", 0600},
+    {"bad-cmk-id-odd", 0600},          {"bad-context-tenant", 0600},
+    {"bad-context-value-type", 0600},  {"bad-duplicate-key", 0600},
+    {"bad-duplicate-label", 0600},     {"bad-fsync", 0600},
+    {"bad-json-syntax", 0600},         {"bad-kek-base64", 0600},
+    {"bad-key-missing", 0600},         {"bad-key-mode", 0644},
+    {"bad-key-relative", 0600},        {"bad-label-33", 0600},
+    {"bad-label-slash", 0600},         {"bad-label-type", 0600},
+    {"bad-login-required-type", 0600}, {"bad-missing-key", 0600},
+    {"bad-missing-label", 0600},       {"bad-missing-pin", 0600},
+    {"bad-missing-provider", 0600},    {"bad-missing-tenants", 0600},
+    {"bad-pin-format", 0600},          {"bad-previous-key-missing", 0600},
+    {"bad-provider-aws", 0600},        {"bad-provider-unknown", 0600},
+    {"bad-store-dir-relative", 0600},  {"bad-tenant-not-object", 0600},
+    {"bad-tenants-empty", 0600},       {"bad-tenants-type", 0600},
+    {"bad-top-array", 0600},           {"bad-unknown-tenant", 0600},
+    {"bad-unknown-top", 0600},         {"bad-version", 0600},
+};
+
+static const char *const good_cases[] = {"good-full", "good-minimal",
+                                         "good-pin-file"};
+
+static const char *const key_files[] = {"acme.key", "beta.key", "old1.key",
+                                        "old2.key"};
+
+static char tmp_root[64];
+
+/* ---- Fixture handling ---- */
+
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    n = ftell(fp);
+    assert_true(n >= 0);
+    rewind(fp);
+    buf = calloc(1, (size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    return buf;
+}
+
+/* Heap copy of s with every "@DIR@" replaced by dir. */
+static char *subst(const char *s, const char *dir)
+{
+    size_t cap = strlen(s) * (strlen(dir) + 1) + 1, o = 0;
+    char *out = calloc(1, cap);
+
+    assert_non_null(out);
+    while (*s != '\0') {
+        if (strncmp(s, "@DIR@", 5) == 0) {
+            memcpy(out + o, dir, strlen(dir));
+            o += strlen(dir);
+            s += 5;
+        } else {
+            out[o++] = *s++;
+        }
+    }
+    return out;
+}
+
+static void put_file(const char *path, const char *content, mode_t mode)
+{
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, content, strlen(content)),
+                     (ssize_t)strlen(content));
+    assert_int_equal(close(fd), 0);
+    assert_int_equal(chmod(path, mode), 0); /* git keeps no modes */
+}
+
+/* Copies fixture case name to tmp_root/name, expanding @DIR@, and creates
+ * the key files. Returns the case dir (static buffer). */
+static const char *prepare(const char *name, mode_t key_mode)
+{
+    static char dir[256];
+    char src[512], dst[512], *raw, *text;
+    struct dirent *de;
+    DIR *d;
+    size_t i;
+
+    snprintf(dir, sizeof(dir), "%s/%s", tmp_root, name);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(src, sizeof(src), "%s/%s", FIXTURES, name);
+    d = opendir(src);
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' || strcmp(de->d_name, "expected.txt") == 0)
+            continue;
+        snprintf(src, sizeof(src), "%s/%s/%s", FIXTURES, name, de->d_name);
+        snprintf(dst, sizeof(dst), "%s/%s", dir, de->d_name);
+        raw = slurp(src);
+        text = subst(raw, dir);
+        put_file(dst, text, 0600);
+        free(raw);
+        free(text);
+    }
+    closedir(d);
+    for (i = 0; i < sizeof(key_files) / sizeof(key_files[0]); i++) {
+        snprintf(dst, sizeof(dst), "%s/%s", dir, key_files[i]);
+        put_file(dst, "0123456789abcdef0123456789abcdef", 0600);
+    }
+    snprintf(dst, sizeof(dst), "%s/acme.key", dir);
+    assert_int_equal(chmod(dst, key_mode), 0);
+    return dir;
+}
+
+static struct cmk_config *load_good(const char *name, const char **dir)
+{
+    struct cmk_config *cfg = NULL;
+    char path[512], err[1024];
+
+    *dir = prepare(name, 0600);
+    snprintf(path, sizeof(path), "%s/config.json", *dir);
+    if (cmk_config_load(path, &cfg, err, sizeof(err)) != CMK_OK)
+        fail_msg("%s", err);
+    assert_non_null(cfg);
+    assert_string_equal(err, "");
+    assert_string_equal(cfg->path, path);
+    return cfg;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+                  struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    snprintf(tmp_root, sizeof(tmp_root), "/tmp/cmk-config-XXXXXX");
+    return mkdtemp(tmp_root) != NULL ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+/* ---- Error cases ---- */
+
+static void test_bad_case(void **state)
+{
+    const struct kase *k = *state;
+    struct cmk_config *cfg = (struct cmk_config *)1;
+    char path[512], src[512], err[1024];
+    char *raw, *want;
+    const char *dir;
+    size_t n;
+
+    dir = prepare(k->name, k->key_mode);
+    snprintf(path, sizeof(path), "%s/config.json", dir);
+    snprintf(src, sizeof(src), "%s/%s/expected.txt", FIXTURES, k->name);
+    raw = slurp(src);
+    want = subst(raw, dir);
+    n = strlen(want);
+    while (n > 0 && want[n - 1] == '\n')
+        want[--n] = '\0';
+    assert_int_equal(cmk_config_load(path, &cfg, err, sizeof(err)),
+                     CMK_E_CONFIG);
+    assert_null(cfg);
+    assert_string_equal(err, want);
+    free(raw);
+    free(want);
+}
+
+/* Every fixture directory is run by this program. */
+static void test_all_fixtures_listed(void **state)
+{
+    struct dirent *de;
+    size_t i, seen = 0;
+    bool found;
+    DIR *d;
+
+    (void)state;
+    d = opendir(FIXTURES);
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        found = false;
+        for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+            found |= strcmp(bad_cases[i].name, de->d_name) == 0;
+        for (i = 0; i < sizeof(good_cases) / sizeof(good_cases[0]); i++)
+            found |= strcmp(good_cases[i], de->d_name) == 0;
+        if (!found)
+            fail_msg("fixture %s is not listed in test_config.c", de->d_name);
+        seen++;
+    }
+    closedir(d);
+    assert_int_equal(seen, sizeof(bad_cases) / sizeof(bad_cases[0]) +
+                               sizeof(good_cases) / sizeof(good_cases[0]));
+}
+
+static void test_unreadable_and_args(void **state)
+{
+    struct cmk_config *cfg = NULL;
+    char err[256], tiny[16];
+
+    (void)state;
+    assert_int_equal(
+        cmk_config_load("/nonexistent/cmk.json", &cfg, err, sizeof(err)),
+        CMK_E_CONFIG);
+    assert_null(cfg);
+    assert_string_equal(err, "/nonexistent/cmk.json: cannot open: No such "
+                             "file or directory");
+    assert_int_equal(cmk_config_load("/tmp", &cfg, err, sizeof(err)),
+                     CMK_E_CONFIG);
+    assert_string_equal(err, "/tmp: not a regular file of at most 1048576 "
+                             "bytes");
+    /* A short buffer is cut and still terminated; none at all is fine. */
+    assert_int_equal(
+        cmk_config_load("/nonexistent/cmk.json", &cfg, tiny, sizeof(tiny)),
+        CMK_E_CONFIG);
+    assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+    assert_string_equal(tiny + sizeof(tiny) - 4, "...");
+    assert_int_equal(cmk_config_load("/nonexistent/cmk.json", &cfg, NULL, 0),
+                     CMK_E_CONFIG);
+    assert_int_equal(cmk_config_load(NULL, &cfg, err, sizeof(err)), CMK_E_ARGS);
+    assert_int_equal(cmk_config_load("/x", NULL, err, sizeof(err)), CMK_E_ARGS);
+    cmk_config_free(NULL);
+}
+
+/* A control character in a field name does not reach the message. */
+static void test_message_is_one_line(void **state)
+{
+    struct cmk_config *cfg = NULL;
+    char path[512], err[1024];
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/ctl.json", tmp_root);
+    put_file(path, "{\"bad\\nfield\\u001b[31m\": 1}", 0600);
+    assert_int_equal(cmk_config_load(path, &cfg, err, sizeof(err)),
+                     CMK_E_CONFIG);
+    assert_non_null(strstr(err, ": bad?field?[31m: unknown field"));
+}
+
+/* ---- Good configs ---- */
+
+static void test_good_minimal(void **state)
+{
+    const struct cmk_tenant_cfg *t;
+    struct cmk_config *cfg;
+    char want[512];
+    const char *dir;
+
+    (void)state;
+    cfg = load_good("good-minimal", &dir);
+    assert_string_equal(cfg->store_dir, LOCALSTATEDIR "/lib/cmk-pkcs11");
+    assert_null(cfg->audit_file);
+    assert_int_equal(cfg->audit_fsync, CMK_FSYNC_INTERVAL);
+    assert_true(cfg->audit_required);
+    assert_int_equal(cfg->cache_ttl_s, 300);
+    assert_int_equal(cfg->cache_max_entries, 4096);
+    assert_false(cfg->cache_per_session);
+    assert_int_equal(cfg->n_tenants, 1);
+    t = &cfg->tenants[0];
+    assert_string_equal(t->label, "acme");
+    assert_string_equal(t->provider, "local");
+    snprintf(want, sizeof(want), "%s/acme.key", dir);
+    assert_string_equal(t->key_ref, want);
+    assert_true(t->login_required);
+    assert_memory_equal(t->pin_verifier, "$argon2id$v=19$", 15);
+    assert_int_equal(t->n_previous, 0);
+    assert_int_equal(t->n_context, 0);
+    assert_int_equal(t->kek_blob_len, 0);
+    assert_string_equal(t->cmk_label, "acme-cmk");
+    assert_int_equal(t->cmk_id_len, 1);
+    assert_int_equal(t->cmk_id[0], 0x01);
+    assert_string_equal(t->store_dir, LOCALSTATEDIR "/lib/cmk-pkcs11/acme");
+    assert_null(t->endpoint);
+    assert_null(t->region);
+    assert_false(t->test_mode);
+    assert_ptr_equal(cmk_config_tenant(cfg, "acme"), t);
+    assert_null(cmk_config_tenant(cfg, "acm"));
+    assert_null(cmk_config_tenant(cfg, NULL));
+    assert_null(cmk_config_tenant(NULL, "acme"));
+    cmk_config_free(cfg);
+}
+
+static void check_full_acme(const struct cmk_tenant_cfg *t, const char *dir)
+{
+    char want[512];
+
+    assert_string_equal(t->label, "acme");
+    snprintf(want, sizeof(want), "%s/old2.key", dir);
+    assert_int_equal(t->n_previous, 2);
+    assert_string_equal(t->previous_key_refs[1], want);
+    assert_int_equal(t->kek_blob_len, 18);
+    assert_memory_equal(t->kek_blob,
+                        "CMKE\x01\x01\x00\x02k1\0\0\0\x04"
+                        "abcd",
+                        18);
+    assert_int_equal(t->n_context, 2);
+    assert_string_equal(t->context[0].key, "app");
+    assert_string_equal(t->context[0].value, "billing");
+    assert_string_equal(t->context[1].key, "env");
+    assert_string_equal(t->context[1].value, "");
+    assert_string_equal(t->cmk_label, "acme key");
+    assert_int_equal(t->cmk_id_len, 2);
+    assert_memory_equal(t->cmk_id, "\x0a\x0b", 2);
+    snprintf(want, sizeof(want), "%s/acme-objects", dir);
+    assert_string_equal(t->store_dir, want);
+    assert_string_equal(t->endpoint, "http://127.0.0.1:4566");
+    assert_string_equal(t->region, "eu-west-1");
+    assert_true(t->test_mode);
+    assert_true(t->login_required);
+}
+
+static void test_good_full(void **state)
+{
+    const struct cmk_tenant_cfg *t;
+    struct cmk_config *cfg;
+    char want[512];
+    const char *dir;
+
+    (void)state;
+    cfg = load_good("good-full", &dir);
+    snprintf(want, sizeof(want), "%s/store", dir);
+    assert_string_equal(cfg->store_dir, want);
+    snprintf(want, sizeof(want), "%s/audit.jsonl", dir);
+    assert_string_equal(cfg->audit_file, want);
+    assert_int_equal(cfg->audit_fsync, CMK_FSYNC_ALWAYS);
+    assert_false(cfg->audit_required);
+    assert_int_equal(cfg->cache_ttl_s, 60);
+    assert_int_equal(cfg->cache_max_entries, 10);
+    assert_true(cfg->cache_per_session);
+    assert_int_equal(cfg->n_tenants, 2);
+    check_full_acme(&cfg->tenants[0], dir);
+    t = cmk_config_tenant(cfg, "beta corp");
+    assert_ptr_equal(t, &cfg->tenants[1]);
+    assert_false(t->login_required);
+    assert_null(t->pin_verifier); /* checked, not kept */
+    assert_string_equal(t->cmk_label, "beta corp-cmk");
+    snprintf(want, sizeof(want), "%s/store/beta corp", dir);
+    assert_string_equal(t->store_dir, want);
+    cmk_config_free(cfg);
+}
+
+static void test_good_pin_file(void **state)
+{
+    struct cmk_config *cfg;
+    const char *dir;
+
+    (void)state;
+    cfg = load_good("good-pin-file", &dir);
+    assert_string_equal(cfg->tenants[0].pin_verifier,
+                        "$argon2id$v=19$m=65536,t=2,p=1$UTl/iVdPG4kaK80Jjq8wMA"
+                        "$2E4m87E6rYnYXFMeozNXNOlEqfArQM/h8rqZqnoc67c");
+    cmk_config_free(cfg);
+}
+
+/* ---- Locating the file ---- */
+
+static void expect_locate(const char *reserved, const char *want)
+{
+    char *p = cmk_config_locate(reserved);
+
+    assert_non_null(p);
+    assert_string_equal(p, want);
+    free(p);
+}
+
+static void test_locate(void **state)
+{
+    (void)state;
+    assert_int_equal(unsetenv("CMK_PKCS11_CONFIG"), 0);
+    expect_locate(NULL, SYSCONFDIR "/cmk-pkcs11/config.json");
+    expect_locate("", SYSCONFDIR "/cmk-pkcs11/config.json");
+    expect_locate("/etc/a.json", "/etc/a.json");
+    expect_locate("  /etc/a b.json  ", "/etc/a b.json");
+    expect_locate("config=/etc/b.json", "/etc/b.json");
+    expect_locate("debug=1 config=/etc/c.json other=2", "/etc/c.json");
+    expect_locate("debug=1", SYSCONFDIR "/cmk-pkcs11/config.json");
+    expect_locate("config=", SYSCONFDIR "/cmk-pkcs11/config.json");
+    assert_int_equal(setenv("CMK_PKCS11_CONFIG", "/env/x.json", 1), 0);
+    expect_locate(NULL, "/env/x.json");
+    expect_locate("debug=1", "/env/x.json");
+    expect_locate("config=/etc/d.json", "/etc/d.json");
+    assert_int_equal(setenv("CMK_PKCS11_CONFIG", "", 1), 0);
+    expect_locate(NULL, SYSCONFDIR "/cmk-pkcs11/config.json");
+    assert_int_equal(unsetenv("CMK_PKCS11_CONFIG"), 0);
+}
+
+int main(void)
+{
+    enum { NB = sizeof(bad_cases) / sizeof(bad_cases[0]) };
+    struct CMUnitTest tests[NB + 7];
+    size_t i;
+
+    for (i = 0; i < NB; i++) {
+        tests[i] = (struct CMUnitTest)cmocka_unit_test_prestate(
+            test_bad_case, (void *)(uintptr_t)&bad_cases[i]);
+        tests[i].name = bad_cases[i].name;
+    }
+    tests[NB] = (struct CMUnitTest)cmocka_unit_test(test_all_fixtures_listed);
+    tests[NB + 1] =
+        (struct CMUnitTest)cmocka_unit_test(test_unreadable_and_args);
+    tests[NB + 2] =
+        (struct CMUnitTest)cmocka_unit_test(test_message_is_one_line);
+    tests[NB + 3] = (struct CMUnitTest)cmocka_unit_test(test_good_minimal);
+    tests[NB + 4] = (struct CMUnitTest)cmocka_unit_test(test_good_full);
+    tests[NB + 5] = (struct CMUnitTest)cmocka_unit_test(test_good_pin_file);
+    tests[NB + 6] = (struct CMUnitTest)cmocka_unit_test(test_locate);
+    return _cmocka_run_group_tests("test_config", tests, NB + 7, group_setup,
+                                   group_teardown) != 0
+               ? 1
+               : 0;
+}
