@@ -1,2 +1,99 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-typedef int cmk_placeholder_envelope;
+/*
+ * mech: envelope blob encoder and strict parser (layout in envelope.h).
+ * The parser accepts exactly one encoding per blob: no slack, no trailer.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "cmk-pkcs11.h"
+#include "mech/envelope.h"
+
+#define HDR_LEN 8u /* magic, version, provider id, key id length */
+#define CTLEN_LEN 4u
+
+static void put_be16(uint8_t *p, size_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put_be32(uint8_t *p, size_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static size_t get_be16(const uint8_t *p)
+{
+    return ((size_t)p[0] << 8) | p[1];
+}
+
+static size_t get_be32(const uint8_t *p)
+{
+    return ((size_t)p[0] << 24) | ((size_t)p[1] << 16) | ((size_t)p[2] << 8) |
+           p[3];
+}
+
+cmk_err cmk_envelope_encode(uint8_t provider_id, const char *key_id,
+                            const uint8_t *ct, size_t ct_len,
+                            struct cmk_buf *out)
+{
+    size_t kid_len;
+    uint8_t *p;
+    cmk_err err;
+
+    if (key_id == NULL || ct == NULL || out == NULL)
+        return CMK_E_ARGS;
+    kid_len = strnlen(key_id, CMK_ENVELOPE_MAX_KEY_ID + 1);
+    if (kid_len == 0 || kid_len > CMK_ENVELOPE_MAX_KEY_ID)
+        return CMK_E_ARGS;
+    if (ct_len == 0 || ct_len > CMK_ENVELOPE_MAX_CT)
+        return CMK_E_ARGS;
+    err = cmk_buf_alloc(out, HDR_LEN + kid_len + CTLEN_LEN + ct_len);
+    if (err != CMK_OK)
+        return err;
+    p = out->p;
+    memcpy(p, CMK_ENVELOPE_MAGIC, 4);
+    p[4] = CMK_ENVELOPE_VERSION;
+    p[5] = provider_id;
+    put_be16(p + 6, kid_len);
+    memcpy(p + HDR_LEN, key_id, kid_len);
+    put_be32(p + HDR_LEN + kid_len, ct_len);
+    memcpy(p + HDR_LEN + kid_len + CTLEN_LEN, ct, ct_len);
+    return CMK_OK;
+}
+
+cmk_err cmk_envelope_parse(const uint8_t *blob, size_t len,
+                           struct cmk_envelope_view *v)
+{
+    size_t kid_len, ct_len, rest;
+
+    if (v == NULL || (blob == NULL && len != 0))
+        return CMK_E_ARGS;
+    memset(v, 0, sizeof(*v));
+    if (len < HDR_LEN || memcmp(blob, CMK_ENVELOPE_MAGIC, 4) != 0 ||
+        blob[4] != CMK_ENVELOPE_VERSION)
+        return CMK_E_BAD_BLOB;
+    kid_len = get_be16(blob + 6);
+    rest = len - HDR_LEN;
+    if (kid_len == 0 || kid_len > CMK_ENVELOPE_MAX_KEY_ID ||
+        rest < kid_len + CTLEN_LEN)
+        return CMK_E_BAD_BLOB;
+    rest -= kid_len + CTLEN_LEN;
+    ct_len = get_be32(blob + HDR_LEN + kid_len);
+    /* Exactly ct_len bytes must follow: shorter is truncation, longer is a
+     * trailer, and either means the blob was not produced by encode. */
+    if (ct_len == 0 || ct_len > CMK_ENVELOPE_MAX_CT || ct_len != rest)
+        return CMK_E_BAD_BLOB;
+    v->version = blob[4];
+    v->provider_id = blob[5];
+    v->key_id = (const char *)(blob + HDR_LEN);
+    v->key_id_len = kid_len;
+    v->ct = blob + HDR_LEN + kid_len + CTLEN_LEN;
+    v->ct_len = ct_len;
+    return CMK_OK;
+}
