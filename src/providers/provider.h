@@ -46,6 +46,8 @@ struct cmk_provider_ops {
     enum cmk_provider_id id;
     unsigned caps;     /* CMK_CAP_* */
     size_t state_size; /* the caller allocates (zeroed) and frees */
+    /* On failure init releases what it took: the caller does not call
+     * fini, only frees the state. */
     cmk_err (*init)(void *st, const struct cmk_tenant_cfg *cfg,
                     const char *key_ref) CMK_WUR;
     void (*fini)(void *st);

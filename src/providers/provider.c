@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * providers: the table of provider back-ends and the canonical encoding of
+ * an encryption context for providers that bind it as raw AAD bytes.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "providers/backends.h"
+#include "providers/provider.h"
+
+static const struct cmk_provider_ops *const backends[] = {
+    &cmk_provider_local,
+};
+
+const struct cmk_provider_ops *cmk_provider_find(const char *name)
+{
+    size_t i;
+
+    if (name == NULL)
+        return NULL;
+    for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+        if (strcmp(backends[i]->name, name) == 0)
+            return backends[i];
+    }
+    return NULL;
+}
+
+static uint8_t *put_field(uint8_t *p, const char *s, size_t n)
+{
+    p[0] = (uint8_t)(n >> 24);
+    p[1] = (uint8_t)(n >> 16);
+    p[2] = (uint8_t)(n >> 8);
+    p[3] = (uint8_t)n;
+    memcpy(p + 4, s, n);
+    return p + 4 + n;
+}
+
+/* Each field is u32-length-prefixed, so the encoding is injective: no two
+ * different contexts give the same bytes. */
+static cmk_err encoded_len(const struct cmk_ctx_pair *ctx, size_t n,
+                           size_t *total)
+{
+    size_t i, k, v, sum = 0;
+
+    for (i = 0; i < n; i++) {
+        if (ctx[i].key == NULL || ctx[i].value == NULL)
+            return CMK_E_ARGS;
+        k = strlen(ctx[i].key);
+        v = strlen(ctx[i].value);
+        if (k > UINT32_MAX || v > UINT32_MAX || k + v > SIZE_MAX / 2 - sum)
+            return CMK_E_TOO_LARGE;
+        sum += 8 + k + v;
+    }
+    *total = sum;
+    return CMK_OK;
+}
+
+cmk_err cmk_context_encode(const struct cmk_ctx_pair *ctx, size_t n,
+                           struct cmk_buf *out)
+{
+    size_t i, total = 0;
+    uint8_t *p;
+    cmk_err err;
+
+    if (out == NULL || (ctx == NULL && n != 0))
+        return CMK_E_ARGS;
+    err = encoded_len(ctx, n, &total);
+    if (err != CMK_OK)
+        return err;
+    err = cmk_buf_alloc(out, total);
+    if (err != CMK_OK)
+        return err;
+    p = out->p;
+    for (i = 0; i < n; i++) {
+        p = put_field(p, ctx[i].key, strlen(ctx[i].key));
+        p = put_field(p, ctx[i].value, strlen(ctx[i].value));
+    }
+    return CMK_OK;
+}
