@@ -17,7 +17,9 @@
 
 struct cmk_cmk;
 
-/* Opens every version's provider instance (no KMS call for local). */
+/* Opens every version's provider instance (no KMS call for local).
+ * cfg is borrowed and must outlive c (config is immutable until
+ * C_Finalize). CMK_E_CONFIG: unknown provider or a version refused. */
 cmk_err cmk_cmk_open(const struct cmk_tenant_cfg *cfg, unsigned kek_ttl_s,
                      struct cmk_cmk **out) CMK_WUR;
 void cmk_cmk_close(struct cmk_cmk *c);
@@ -54,5 +56,10 @@ cmk_err cmk_cmk_health(struct cmk_cmk *c, struct cmk_req *rq) CMK_WUR;
 
 /* The provider name and key reference of the current version. */
 const char *cmk_cmk_provider_name(const struct cmk_cmk *c);
+
+/* Tests: replaces the monotonic clock (microseconds) that times the KEK
+ * cache; NULL restores CLOCK_MONOTONIC. Call before c is shared. */
+void cmk_cmk_set_clock(struct cmk_cmk *c, int64_t (*now_us)(void *arg),
+                       void *arg);
 
 #endif /* CMK_KEYS_CMK_H */

@@ -1,2 +1,2 @@
 libcmk_la_SOURCES += \
-	src/keys/cmk.h
+	src/keys/cmk.h src/keys/cmk.c

@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests: keys/cmk.c over the local provider with real key files: direct
+ * path seal/unseal, context binding, rotation, KEK cache TTL with a fake
+ * clock, single flight, purge on refusal, health.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "keys/cmk.h"
+#include "mech/envelope.h"
+
+struct fx {
+    char dir[64];
+    char key_a[PATH_MAX], key_b[PATH_MAX];
+    char *prev[1];
+    struct cmk_ctx_pair pairs[2];
+    struct cmk_tenant_cfg cfg;
+    struct cmk_cmk *c;
+    int64_t now; /* fake clock, microseconds */
+    struct cmk_buf kek_blob;
+};
+
+static char s_acme[] = "acme", s_other[] = "other", s_local[] = "local",
+            s_aws[] = "aws", k_zone[] = "zone", v_eu[] = "eu", k_app[] = "app",
+            v_db[] = "db", v_us[] = "us";
+
+static const uint8_t kek_value[32] = {
+    0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a,
+    0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25,
+    0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f,
+};
+
+static void write_key(const char *path, uint8_t first, size_t len, mode_t mode)
+{
+    uint8_t key[64];
+    size_t i;
+    int fd;
+
+    for (i = 0; i < sizeof(key); i++)
+        key[i] = (uint8_t)(first + i);
+    unlink(path);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, key, len), (ssize_t)len);
+    assert_int_equal(fchmod(fd, mode), 0);
+    close(fd);
+}
+
+static int64_t fake_now(void *arg)
+{
+    return ((struct fx *)arg)->now;
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    assert_true(sodium_init() >= 0);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/cmk-keys-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->key_a, sizeof(f->key_a), "%s/a.key", f->dir);
+    snprintf(f->key_b, sizeof(f->key_b), "%s/b.key", f->dir);
+    write_key(f->key_a, 0, 32, 0600);
+    write_key(f->key_b, 100, 32, 0600);
+    /* configured in reverse order: open must sort them */
+    f->pairs[0].key = k_zone;
+    f->pairs[0].value = v_eu;
+    f->pairs[1].key = k_app;
+    f->pairs[1].value = v_db;
+    f->cfg.label = s_acme;
+    f->cfg.provider = s_local;
+    f->cfg.key_ref = f->key_a;
+    f->cfg.context = f->pairs;
+    f->cfg.n_context = 2;
+    f->now = 1000000;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    cmk_cmk_close(f->c);
+    cmk_buf_free(&f->kek_blob);
+    unlink(f->key_a);
+    unlink(f->key_b);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static cmk_err reopen(struct fx *f, unsigned ttl)
+{
+    cmk_err err;
+
+    cmk_cmk_close(f->c);
+    f->c = NULL;
+    err = cmk_cmk_open(&f->cfg, ttl, &f->c);
+    if (err == CMK_OK)
+        cmk_cmk_set_clock(f->c, fake_now, f);
+    return err;
+}
+
+static void seal(struct fx *f, const char *msg, struct cmk_buf *blob)
+{
+    struct cmk_req rq;
+
+    memset(&rq, 0, sizeof(rq));
+    assert_int_equal(
+        cmk_cmk_seal(f->c, &rq, (const uint8_t *)msg, strlen(msg), blob),
+        CMK_OK);
+}
+
+static cmk_err unseal(struct fx *f, const struct cmk_buf *blob,
+                      const char *want)
+{
+    struct cmk_req rq;
+    struct cmk_secret out = {0};
+    cmk_err err;
+
+    memset(&rq, 0, sizeof(rq));
+    err = cmk_cmk_unseal(f->c, &rq, blob->p, blob->len, &out);
+    if (err == CMK_OK) {
+        assert_int_equal(out.len, strlen(want));
+        assert_memory_equal(out.p, want, out.len);
+    } else {
+        assert_null(out.p);
+    }
+    cmk_secret_free(&out);
+    return err;
+}
+
+static void test_round_trip(void **state)
+{
+    struct fx *f = *state;
+    struct cmk_buf blob = {0};
+    struct cmk_envelope_view v;
+    struct cmk_req rq;
+
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    assert_string_equal(cmk_cmk_provider_name(f->c), "local");
+    memset(&rq, 0, sizeof(rq));
+    assert_int_equal(
+        cmk_cmk_seal(f->c, &rq, (const uint8_t *)"secret", 6, &blob), CMK_OK);
+    /* the request as the provider saw it */
+    assert_ptr_equal(rq.tenant, &f->cfg);
+    assert_string_equal(rq.key_ref, f->key_a);
+    assert_int_equal(rq.n_ctx, 3);
+    assert_string_equal(rq.ctx[0].key, "tenant");
+    assert_string_equal(rq.ctx[0].value, "acme");
+    assert_string_equal(rq.ctx[1].key, "app");
+    assert_string_equal(rq.ctx[2].key, "zone");
+    assert_memory_equal(rq.request_id, "local-", 6);
+    assert_int_equal(cmk_envelope_parse(blob.p, blob.len, &v), CMK_OK);
+    assert_int_equal(v.provider_id, CMK_PROV_LOCAL);
+    assert_int_equal(v.key_id_len, 22);
+    assert_memory_equal(v.key_id, "local:", 6);
+    assert_int_equal(v.ct_len, 24 + 6 + 16);
+    assert_int_equal(unseal(f, &blob, "secret"), CMK_OK);
+    cmk_buf_free(&blob);
+}
+
+/* Context order in the config does not matter; content does. */
+static void test_context_binding(void **state)
+{
+    struct fx *f = *state;
+    struct cmk_buf blob = {0};
+
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    seal(f, "dek", &blob);
+    f->pairs[0].key = k_app;
+    f->pairs[0].value = v_db;
+    f->pairs[1].key = k_zone;
+    f->pairs[1].value = v_eu;
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    assert_int_equal(unseal(f, &blob, "dek"), CMK_OK);
+    f->pairs[1].value = v_us;
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    assert_int_equal(unseal(f, &blob, "dek"), CMK_E_BAD_CIPHERTEXT);
+    f->pairs[1].value = v_eu;
+    f->cfg.n_context = 1;
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    assert_int_equal(unseal(f, &blob, "dek"), CMK_E_BAD_CIPHERTEXT);
+    cmk_buf_free(&blob);
+}
+
+static void test_other_tenant(void **state)
+{
+    struct fx *f = *state;
+    struct cmk_buf blob = {0};
+
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    seal(f, "dek", &blob);
+    f->cfg.label = s_other; /* same key file, other tenant */
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    assert_int_equal(unseal(f, &blob, "dek"), CMK_E_BAD_CIPHERTEXT);
+    cmk_buf_free(&blob);
+}
+
+static void test_rotation(void **state)
+{
+    struct fx *f = *state;
+    struct cmk_buf old = {0}, cur = {0};
+    struct cmk_envelope_view vo, vc;
+
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    seal(f, "old dek", &old);
+    f->cfg.key_ref = f->key_b;
+    f->prev[0] = f->key_a;
+    f->cfg.previous_key_refs = f->prev;
+    f->cfg.n_previous = 1;
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    assert_int_equal(unseal(f, &old, "old dek"), CMK_OK);
+    seal(f, "new dek", &cur);
+    assert_int_equal(cmk_envelope_parse(old.p, old.len, &vo), CMK_OK);
+    assert_int_equal(cmk_envelope_parse(cur.p, cur.len, &vc), CMK_OK);
+    assert_memory_not_equal(vo.key_id, vc.key_id, vc.key_id_len);
+    assert_int_equal(unseal(f, &cur, "new dek"), CMK_OK);
+    /* the old version dropped from config: its blobs name no version */
+    f->cfg.n_previous = 0;
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    assert_int_equal(unseal(f, &old, "old dek"), CMK_E_KEY_NOT_FOUND);
+    assert_int_equal(unseal(f, &cur, "new dek"), CMK_OK);
+    cmk_buf_free(&old);
+    cmk_buf_free(&cur);
+}
+
+static void test_unknown_version(void **state)
+{
+    struct fx *f = *state;
+    struct cmk_buf blob = {0}, forged = {0};
+    struct cmk_envelope_view v;
+    char kid[64];
+
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    seal(f, "dek", &blob);
+    assert_int_equal(cmk_envelope_parse(blob.p, blob.len, &v), CMK_OK);
+    /* same key id, another provider */
+    snprintf(kid, sizeof(kid), "%.*s", (int)v.key_id_len, v.key_id);
+    assert_int_equal(
+        cmk_envelope_encode(CMK_PROV_AWS, kid, v.ct, v.ct_len, &forged),
+        CMK_OK);
+    assert_int_equal(unseal(f, &forged, "dek"), CMK_E_KEY_NOT_FOUND);
+    cmk_buf_free(&forged);
+    /* same provider, unknown key id (also one differing in length) */
+    assert_int_equal(cmk_envelope_encode(CMK_PROV_LOCAL,
+                                         "local:0000000000000000", v.ct,
+                                         v.ct_len, &forged),
+                     CMK_OK);
+    assert_int_equal(unseal(f, &forged, "dek"), CMK_E_KEY_NOT_FOUND);
+    cmk_buf_free(&forged);
+    kid[v.key_id_len - 1] = '\0';
+    assert_int_equal(
+        cmk_envelope_encode(CMK_PROV_LOCAL, kid, v.ct, v.ct_len, &forged),
+        CMK_OK);
+    assert_int_equal(unseal(f, &forged, "dek"), CMK_E_KEY_NOT_FOUND);
+    cmk_buf_free(&forged);
+    blob.p[blob.len - 1] ^= 1; /* right version, tampered ciphertext */
+    assert_int_equal(unseal(f, &blob, "dek"), CMK_E_BAD_CIPHERTEXT);
+    blob.len--;
+    assert_int_equal(unseal(f, &blob, "dek"), CMK_E_BAD_BLOB);
+    cmk_buf_free(&blob);
+}
+
+static void test_open_refuses(void **state)
+{
+    struct fx *f = *state;
+    char missing[PATH_MAX + 8];
+
+    write_key(f->key_a, 0, 32, 0644);
+    assert_int_equal(reopen(f, 300), CMK_E_CONFIG);
+    assert_null(f->c);
+    write_key(f->key_a, 0, 31, 0600);
+    assert_int_equal(reopen(f, 300), CMK_E_CONFIG);
+    write_key(f->key_a, 0, 32, 0600);
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    /* a bad previous version refuses the whole tenant */
+    snprintf(missing, sizeof(missing), "%s/none.key", f->dir);
+    f->prev[0] = missing;
+    f->cfg.previous_key_refs = f->prev;
+    f->cfg.n_previous = 1;
+    assert_int_equal(reopen(f, 300), CMK_E_CONFIG);
+    f->cfg.n_previous = 0;
+    f->cfg.provider = s_aws; /* not built yet */
+    assert_int_equal(reopen(f, 300), CMK_E_CONFIG);
+    assert_int_equal(cmk_cmk_open(NULL, 300, &f->c), CMK_E_ARGS);
+}
+
+static void test_health(void **state)
+{
+    struct fx *f = *state;
+    struct cmk_req rq;
+
+    memset(&rq, 0, sizeof(rq));
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    assert_int_equal(cmk_cmk_health(f->c, &rq), CMK_OK);
+    assert_int_equal(unlink(f->key_a), 0);
+    assert_int_equal(cmk_cmk_health(f->c, &rq), CMK_E_KEY_DISABLED);
+    assert_string_equal(rq.provider_code, "KeyFileMissing");
+}
+
+/* --- KEK --------------------------------------------------------------- */
+
+struct use {
+    int calls;
+    const uint8_t *last;
+    uint8_t seen[32];
+};
+
+static cmk_err use_kek(void *arg, const uint8_t *kek, size_t len)
+{
+    struct use *u = arg;
+
+    assert_int_equal(len, 32);
+    memcpy(u->seen, kek, 32);
+    u->last = kek;
+    u->calls++;
+    return CMK_OK;
+}
+
+static void give_kek(struct fx *f, const uint8_t *kek, size_t len, unsigned ttl)
+{
+    struct cmk_req rq;
+
+    memset(&rq, 0, sizeof(rq));
+    assert_int_equal(reopen(f, ttl), CMK_OK);
+    cmk_buf_free(&f->kek_blob);
+    assert_int_equal(cmk_cmk_seal(f->c, &rq, kek, len, &f->kek_blob), CMK_OK);
+    f->cfg.kek_blob = f->kek_blob.p;
+    f->cfg.kek_blob_len = f->kek_blob.len;
+    assert_int_equal(reopen(f, ttl), CMK_OK);
+}
+
+static void test_kek_ttl(void **state)
+{
+    struct fx *f = *state;
+    struct use u = {0};
+
+    give_kek(f, kek_value, 32, 10);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_OK);
+    assert_memory_equal(u.seen, kek_value, 32);
+    /* key file gone: hits inside the TTL make no provider call */
+    assert_int_equal(unlink(f->key_a), 0);
+    f->now += 10 * 1000000 - 1;
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_OK);
+    assert_int_equal(u.calls, 2);
+    /* at the expiry instant the entry is dead: the provider refuses */
+    f->now += 1;
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_E_KEY_DISABLED);
+    assert_int_equal(u.calls, 2);
+    /* key back: one unwrap, then hits again */
+    write_key(f->key_a, 0, 32, 0600);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_OK);
+    assert_memory_equal(u.seen, kek_value, 32);
+    assert_int_equal(unlink(f->key_a), 0);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_OK);
+    assert_int_equal(u.calls, 4);
+}
+
+static void test_kek_forget_and_refusal_purge(void **state)
+{
+    struct fx *f = *state;
+    struct use u = {0};
+    struct cmk_buf blob = {0};
+    struct cmk_req rq;
+
+    give_kek(f, kek_value, 32, 300);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_OK);
+    assert_int_equal(unlink(f->key_a), 0);
+    cmk_cmk_forget(f->c);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_E_KEY_DISABLED);
+    write_key(f->key_a, 0, 32, 0600);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_OK);
+    /* a refusal on the direct path purges the cached KEK at once */
+    assert_int_equal(unlink(f->key_a), 0);
+    memset(&rq, 0, sizeof(rq));
+    assert_int_equal(cmk_cmk_seal(f->c, &rq, (const uint8_t *)"x", 1, &blob),
+                     CMK_E_KEY_DISABLED);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_E_KEY_DISABLED);
+    assert_int_equal(u.calls, 2);
+    /* and so does a failed health check */
+    write_key(f->key_a, 0, 32, 0600);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_OK);
+    assert_int_equal(unlink(f->key_a), 0);
+    assert_int_equal(cmk_cmk_health(f->c, &rq), CMK_E_KEY_DISABLED);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_E_KEY_DISABLED);
+    assert_int_equal(u.calls, 3);
+}
+
+static void test_kek_ttl_zero(void **state)
+{
+    struct fx *f = *state;
+    struct use u = {0};
+
+    give_kek(f, kek_value, 32, 0);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_OK);
+    assert_memory_equal(u.seen, kek_value, 32);
+    assert_int_equal(unlink(f->key_a), 0);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_E_KEY_DISABLED);
+    assert_int_equal(u.calls, 1);
+}
+
+static void test_kek_bad(void **state)
+{
+    struct fx *f = *state;
+    struct use u = {0};
+
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_E_KEY_NOT_FOUND);
+    give_kek(f, kek_value, 31, 300);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_E_BAD_BLOB);
+    give_kek(f, kek_value, 32, 300);
+    f->kek_blob.p[1] = 'X';
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_E_BAD_BLOB);
+    f->kek_blob.p[1] = 'M';
+    f->kek_blob.p[f->kek_blob.len - 1] ^= 1;
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_E_BAD_CIPHERTEXT);
+    assert_int_equal(u.calls, 0);
+    assert_int_equal(cmk_cmk_with_kek(f->c, NULL, &u), CMK_E_ARGS);
+}
+
+/* --- single flight ------------------------------------------------------ */
+
+#define N_THREADS 8
+
+struct race {
+    struct fx *f;
+    pthread_barrier_t go;
+    pthread_mutex_t mu;
+    const uint8_t *ptrs[N_THREADS * 4];
+    size_t n_ptrs;
+    int failures;
+};
+
+static int64_t slow_now(void *arg)
+{
+    struct timespec ts = {0, 2000000}; /* widen every race window */
+
+    nanosleep(&ts, NULL);
+    return ((struct race *)arg)->f->now;
+}
+
+static cmk_err record_ptr(void *arg, const uint8_t *kek, size_t len)
+{
+    struct race *r = arg;
+    size_t i;
+
+    pthread_mutex_lock(&r->mu);
+    if (len != 32 || memcmp(kek, kek_value, 32) != 0)
+        r->failures++;
+    for (i = 0; i < r->n_ptrs && r->ptrs[i] != kek; i++)
+        ;
+    if (i == r->n_ptrs)
+        r->ptrs[r->n_ptrs++] = kek;
+    pthread_mutex_unlock(&r->mu);
+    return CMK_OK;
+}
+
+static void *racer(void *arg)
+{
+    struct race *r = arg;
+
+    pthread_barrier_wait(&r->go);
+    if (cmk_cmk_with_kek(r->f->c, record_ptr, r) != CMK_OK) {
+        pthread_mutex_lock(&r->mu);
+        r->failures++;
+        pthread_mutex_unlock(&r->mu);
+    }
+    return NULL;
+}
+
+/* Every fill allocates a fresh KEK buffer while the previous one is still
+ * cached, so the number of distinct buffers seen is the number of unwraps. */
+static void test_kek_single_flight(void **state)
+{
+    struct fx *f = *state;
+    pthread_t t[N_THREADS];
+    struct race r;
+    int i;
+
+    memset(&r, 0, sizeof(r));
+    r.f = f;
+    give_kek(f, kek_value, 32, 300);
+    cmk_cmk_set_clock(f->c, slow_now, &r);
+    assert_int_equal(pthread_barrier_init(&r.go, NULL, N_THREADS), 0);
+    assert_int_equal(pthread_mutex_init(&r.mu, NULL), 0);
+    for (i = 0; i < N_THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, racer, &r), 0);
+    for (i = 0; i < N_THREADS; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(r.failures, 0);
+    assert_int_equal(r.n_ptrs, 1);
+    pthread_barrier_destroy(&r.go);
+    pthread_mutex_destroy(&r.mu);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_context_binding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_tenant, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_refuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kek_ttl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kek_forget_and_refusal_purge,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kek_ttl_zero, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kek_bad, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kek_single_flight, setup,
+                                        teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL) != 0 ? 1 : 0;
+}
