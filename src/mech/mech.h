@@ -32,7 +32,8 @@ const CK_MECHANISM_TYPE *cmk_mech_list(size_t *count);
 /* Key type a mechanism uses (CKK_AES, CKK_CHACHA20), or (CK_ULONG)-1. */
 CK_KEY_TYPE cmk_mech_key_type(CK_MECHANISM_TYPE type);
 /* Checks key length for a key type: AES 16/24/32, ChaCha20 32.
- * CKR_KEY_SIZE_RANGE otherwise. */
+ * CKR_KEY_SIZE_RANGE otherwise (CKR_KEY_TYPE_INCONSISTENT for a key type
+ * no mechanism here uses). */
 CK_RV cmk_mech_check_key_len(CK_KEY_TYPE kt, size_t len);
 
 /* ---- Encrypt / decrypt operations ---- */
@@ -45,6 +46,12 @@ CK_RV cmk_mech_check_key_len(CK_KEY_TYPE kt, size_t len);
  * CKM_AES_KEY_WRAP_PAD (both RFC 5649).
  * The op copies the key into its own secure memory; the caller's key may
  * be freed after cmk_op_new returns.
+ * Limits: GCM IV 1..128 bytes (OpenSSL 3.0's maximum), tag bits 32, 64,
+ * 96..128 in steps of 8; CTR data may not wrap the ulCounterBits field;
+ * AEAD decrypt and ChaCha20-Poly1305 buffer at most 64 MiB in multi-part.
+ * in and out may be the same buffer, except in a multi-part block-mode
+ * update while earlier input is held back; other overlaps give
+ * CKR_ARGUMENTS_BAD.
  */
 struct cmk_op;
 

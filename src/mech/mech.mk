@@ -1,3 +1,7 @@
 libcmk_la_SOURCES += \
-	src/mech/mech.h \
+	src/mech/mech.h src/mech/mech_int.h src/mech/mech.c \
+	src/mech/aeskw.c \
+	src/mech/op_int.h src/mech/op.c \
+	src/mech/op_aes.c src/mech/op_gcm.c src/mech/op_chacha.c \
+	src/mech/op_kw.c \
 	src/mech/envelope.h src/mech/envelope.c

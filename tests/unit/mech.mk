@@ -1,1 +1,34 @@
 # owned by its area
+# mech: AES-KW/KWP, encrypt/decrypt operations, mechanism table.
+MECH_VECTORS = \
+	tests/fixtures/vectors/README.md \
+	tests/fixtures/vectors/LICENSE-Apache-2.0.txt \
+	tests/fixtures/vectors/aes-kw/README.md \
+	tests/fixtures/vectors/aes-kw/rfc/rfc3394_rfc5649.txt \
+	tests/fixtures/vectors/aes-kw/nist-cavp-sp800-38f/NIST-Readme.txt \
+	tests/fixtures/vectors/aes-kw/nist-cavp-sp800-38f/KW_AE_256.txt \
+	tests/fixtures/vectors/aes-kw/nist-cavp-sp800-38f/KW_AD_256.txt \
+	tests/fixtures/vectors/aes-kw/nist-cavp-sp800-38f/KWP_AE_256.txt \
+	tests/fixtures/vectors/aes-kw/nist-cavp-sp800-38f/KWP_AD_256.txt \
+	tests/fixtures/vectors/aes-kw/wycheproof/aes_kwp_test.json \
+	tests/fixtures/vectors/aes-kw/wycheproof/aes_wrap_test.json \
+	tests/fixtures/vectors/aes-gcm/README.md \
+	tests/fixtures/vectors/aes-gcm/wycheproof/aes_gcm_test.json \
+	tests/fixtures/vectors/xchacha20-poly1305/README.md \
+	tests/fixtures/vectors/xchacha20-poly1305/wycheproof/xchacha20_poly1305_test.json
+EXTRA_DIST += $(MECH_VECTORS) tests/unit/mech_vec.h
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_aeskw tests/unit/test_op \
+	tests/unit/test_mechinfo
+TESTS += tests/unit/test_aeskw tests/unit/test_op tests/unit/test_mechinfo
+tests_unit_test_aeskw_SOURCES = tests/unit/test_aeskw.c tests/unit/mech_vec.h
+tests_unit_test_aeskw_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_aeskw_LDADD = $(UNIT_LDADD)
+tests_unit_test_op_SOURCES = tests/unit/test_op.c tests/unit/mech_vec.h
+tests_unit_test_op_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_op_LDADD = $(UNIT_LDADD)
+tests_unit_test_mechinfo_SOURCES = tests/unit/test_mechinfo.c
+tests_unit_test_mechinfo_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_mechinfo_LDADD = $(UNIT_LDADD)
+endif

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mech (internal): cipher handles fetched once from the private
+ * OSSL_LIB_CTX, EVP helpers and the key wrap cores over a keyed AES-ECB
+ * context. Not for use outside src/mech.
+ */
+#ifndef CMK_MECH_INT_H
+#define CMK_MECH_INT_H
+
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mech/mech.h"
+#include "util/err.h"
+
+#define CMK_AES_BLOCK 16
+/* Largest input a mechanism buffers (AEAD decrypt, ChaCha20-Poly1305) or
+ * takes in one piece (key wrap). */
+#define CMK_OP_MAX_BUFFER ((size_t)64 * 1024 * 1024)
+
+enum cmk_aes_mode {
+    CMK_AES_ECB,
+    CMK_AES_CBC,
+    CMK_AES_CTR,
+    CMK_AES_GCM,
+    CMK_AES__MODES
+};
+
+/* Cipher for mode and key length (16/24/32), or NULL (bad length or
+ * cmk_mech_init not done). Shared, never freed by the caller. */
+const EVP_CIPHER *cmk_mech_cipher(enum cmk_aes_mode mode, size_t key_len);
+
+/* New EVP context keyed once for mode; padding off. iv may be NULL.
+ * CKR_KEY_SIZE_RANGE, CKR_HOST_MEMORY or CKR_GENERAL_ERROR. */
+CK_RV cmk_evp_new(enum cmk_aes_mode mode, const uint8_t *key, size_t key_len,
+                  const uint8_t *iv, bool encrypt,
+                  EVP_CIPHER_CTX **out) CMK_WUR;
+/* EVP_CipherUpdate over any length (EVP takes int lengths); writes
+ * exactly len bytes for stream modes and full blocks. */
+CK_RV cmk_evp_update(EVP_CIPHER_CTX *ctx, uint8_t *out, const uint8_t *in,
+                     size_t len) CMK_WUR;
+
+/* Key wrap cores (RFC 3394 2.2.1, RFC 5649 4) over an AES-ECB context
+ * keyed in the matching direction. Lengths are checked by the caller:
+ * KW in_len >= 16 and a multiple of 8, out holds in_len + 8; KWP wrap
+ * 1 <= in_len, out holds round_up8(in_len) + 8; unwrap in_len >= 24 (KW) or
+ * 16 (KWP), a multiple of 8, out holds in_len - 8. in and out may be the
+ * same buffer. Unwrap failure: CKR_WRAPPED_KEY_INVALID, out zeroed. */
+CK_RV cmk_kw_wrap_ctx(EVP_CIPHER_CTX *enc, const uint8_t *in, size_t in_len,
+                      uint8_t *out) CMK_WUR;
+CK_RV cmk_kw_unwrap_ctx(EVP_CIPHER_CTX *dec, const uint8_t *in, size_t in_len,
+                        uint8_t *out) CMK_WUR;
+CK_RV cmk_kwp_wrap_ctx(EVP_CIPHER_CTX *enc, const uint8_t *in, size_t in_len,
+                       uint8_t *out) CMK_WUR;
+CK_RV cmk_kwp_unwrap_ctx(EVP_CIPHER_CTX *dec, const uint8_t *in, size_t in_len,
+                         uint8_t *out, size_t *plain_len) CMK_WUR;
+/* Output length for a wrap (encrypt) or unwrap (decrypt) of in_len bytes;
+ * an upper bound for KWP unwrap. CKR_DATA_LEN_RANGE or
+ * CKR_WRAPPED_KEY_LEN_RANGE for a length the scheme does not allow. */
+CK_RV cmk_kw_out_len(bool pad, bool wrap, size_t in_len, size_t *need) CMK_WUR;
+
+#endif /* CMK_MECH_INT_H */

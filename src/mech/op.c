@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mech layer: struct cmk_op life cycle and dispatch. Checks arguments and
+ * operation state, applies the buffer-overlap rule and decides when an
+ * operation is over; the mechanism files do the work.
+ */
+#include "config.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mech/op_int.h"
+
+static const struct op_desc {
+    CK_MECHANISM_TYPE type;
+    CK_KEY_TYPE kt;
+    op_init_fn init;
+} g_ops[] = {
+    {CKM_AES_ECB, CKK_AES, cmk_op_blk_init},
+    {CKM_AES_CBC, CKK_AES, cmk_op_blk_init},
+    {CKM_AES_CBC_PAD, CKK_AES, cmk_op_blk_init},
+    {CKM_AES_CTR, CKK_AES, cmk_op_ctr_init},
+    {CKM_AES_GCM, CKK_AES, cmk_op_gcm_init},
+    {CKM_CHACHA20_POLY1305, CKK_CHACHA20, cmk_op_chacha_init},
+    {CKM_AES_KEY_WRAP, CKK_AES, cmk_op_kw_init},
+    {CKM_AES_KEY_WRAP_PAD, CKK_AES, cmk_op_kw_init},
+    {CKM_AES_KEY_WRAP_KWP, CKK_AES, cmk_op_kw_init},
+};
+
+static const struct op_desc *find_op(CK_MECHANISM_TYPE type)
+{
+    for (size_t i = 0; i < sizeof(g_ops) / sizeof(g_ops[0]); i++) {
+        if (g_ops[i].type == type)
+            return &g_ops[i];
+    }
+    return NULL;
+}
+
+CK_RV cmk_op_new(const CK_MECHANISM *mech, CK_KEY_TYPE kt, const uint8_t *key,
+                 size_t key_len, bool encrypt, struct cmk_op **out)
+{
+    const struct op_desc *d;
+    struct cmk_op *op = NULL;
+    CK_RV rv;
+
+    if (mech == NULL || out == NULL || (key == NULL && key_len > 0))
+        return CKR_ARGUMENTS_BAD;
+    *out = NULL;
+    d = find_op(mech->mechanism);
+    if (d == NULL)
+        return CKR_MECHANISM_INVALID;
+    if (kt != d->kt)
+        return CKR_KEY_TYPE_INCONSISTENT;
+    rv = cmk_mech_check_key_len(kt, key_len);
+    if (rv != CKR_OK)
+        return rv;
+    op = calloc(1, sizeof(*op));
+    if (op == NULL)
+        return CKR_HOST_MEMORY;
+    op->mech = mech->mechanism;
+    op->encrypt = encrypt;
+    rv = d->init(op, mech, key, key_len);
+    if (rv != CKR_OK)
+        goto out;
+    *out = op;
+    op = NULL; /* caller owns it */
+out:
+    cmk_op_free(op);
+    return rv;
+}
+
+void cmk_op_free(struct cmk_op *op)
+{
+    if (op == NULL)
+        return;
+    if (op->vt != NULL && op->vt->cleanup != NULL)
+        op->vt->cleanup(op);
+    EVP_CIPHER_CTX_free(op->ctx); /* cleanses the key schedule */
+    sodium_memzero(op, sizeof(*op));
+    free(op);
+}
+
+/* in and out may be the same buffer when no earlier input is pending;
+ * any other overlap would overwrite input before it is read. */
+static bool overlap_bad(const struct cmk_op *op, const uint8_t *in,
+                        size_t in_len, const uint8_t *out, size_t out_cap)
+{
+    uintptr_t i = (uintptr_t)in, o = (uintptr_t)out;
+
+    if (in == NULL || out == NULL || in_len == 0 || out_cap == 0)
+        return false;
+    if (i + in_len <= o || o + out_cap <= i)
+        return false;
+    return !(i == o && op->hold_len == 0);
+}
+
+/* PKCS#11 3.0 5.2 and 5.8: only CKR_BUFFER_TOO_SMALL and a length query
+ * leave the operation alive; any other error ends it. */
+static CK_RV settle(struct cmk_op *op, CK_RV rv, const uint8_t *out, bool last)
+{
+    if (rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK && out == NULL))
+        return rv;
+    if (rv != CKR_OK || last)
+        op->done = true;
+    else
+        op->active = true;
+    return rv;
+}
+
+/* Arguments of a data call; op itself is checked by the caller. */
+static CK_RV check_io(const struct cmk_op *op, const uint8_t *in, size_t in_len,
+                      const uint8_t *out, size_t out_cap)
+{
+    if (in == NULL && in_len > 0)
+        return CKR_ARGUMENTS_BAD;
+    if (overlap_bad(op, in, in_len, out, out_cap))
+        return CKR_ARGUMENTS_BAD;
+    return CKR_OK;
+}
+
+CK_RV cmk_op_oneshot(struct cmk_op *op, const uint8_t *in, size_t in_len,
+                     uint8_t *out, size_t *out_len)
+{
+    CK_RV rv;
+
+    if (op == NULL || out_len == NULL)
+        return CKR_ARGUMENTS_BAD;
+    if (op->done)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    rv = check_io(op, in, in_len, out, *out_len);
+    if (rv == CKR_OK && op->active)
+        rv = CKR_OPERATION_ACTIVE; /* C_Encrypt cannot end a multi-part */
+    if (rv == CKR_OK)
+        rv = op->vt->oneshot(op, in, in_len, out, out_len);
+    return settle(op, rv, out, true);
+}
+
+CK_RV cmk_op_update(struct cmk_op *op, const uint8_t *in, size_t in_len,
+                    uint8_t *out, size_t *out_len)
+{
+    CK_RV rv;
+
+    if (op == NULL || out_len == NULL)
+        return CKR_ARGUMENTS_BAD;
+    if (op->done)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    rv = check_io(op, in, in_len, out, *out_len);
+    if (rv == CKR_OK)
+        rv = op->vt->update(op, in, in_len, out, out_len);
+    return settle(op, rv, out, false);
+}
+
+CK_RV cmk_op_final(struct cmk_op *op, uint8_t *out, size_t *out_len)
+{
+    CK_RV rv;
+
+    if (op == NULL || out_len == NULL)
+        return CKR_ARGUMENTS_BAD;
+    if (op->done)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    rv = op->vt->final(op, out, out_len);
+    return settle(op, rv, out, true);
+}
+
+bool cmk_op_len_short(const uint8_t *out, size_t *out_len, size_t need,
+                      CK_RV *rv)
+{
+    if (out == NULL) {
+        *out_len = need;
+        *rv = CKR_OK;
+        return true;
+    }
+    if (*out_len < need) {
+        *out_len = need;
+        *rv = CKR_BUFFER_TOO_SMALL;
+        return true;
+    }
+    return false;
+}
+
+CK_RV cmk_op_len_rv(const struct cmk_op *op)
+{
+    return op->encrypt ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
+}
+
+CK_RV cmk_op_buf_room(const struct cmk_op *op, const struct op_buf *b, size_t n)
+{
+    if (n > CMK_OP_MAX_BUFFER - b->len)
+        return cmk_op_len_rv(op);
+    return CKR_OK;
+}
+
+CK_RV cmk_op_buf_append(const struct cmk_op *op, struct op_buf *b,
+                        const uint8_t *in, size_t n)
+{
+    CK_RV rv = cmk_op_buf_room(op, b, n);
+    size_t len = b->len, cap;
+    uint8_t *p;
+
+    if (rv != CKR_OK || n == 0)
+        return rv;
+    if (len + n > b->cap) {
+        cap = b->cap ? b->cap : 256;
+        while (cap < len + n)
+            cap *= 2;
+        if (cap > CMK_OP_MAX_BUFFER)
+            cap = CMK_OP_MAX_BUFFER;
+        p = malloc(cap);
+        if (p == NULL)
+            return CKR_HOST_MEMORY;
+        if (len > 0)
+            memcpy(p, b->p, len);
+        cmk_op_buf_free(b); /* wipes the old copy */
+        b->p = p;
+        b->len = len;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, in, n);
+    b->len += n;
+    return CKR_OK;
+}
+
+void cmk_op_buf_free(struct op_buf *b)
+{
+    if (b->p != NULL) {
+        sodium_memzero(b->p, b->cap);
+        free(b->p);
+    }
+    b->p = NULL;
+    b->len = 0;
+    b->cap = 0;
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mech (internal): the state behind struct cmk_op and the per-mechanism
+ * function tables that op.c dispatches to. Not for use outside src/mech.
+ */
+#ifndef CMK_OP_INT_H
+#define CMK_OP_INT_H
+
+#include "mech/mech_int.h"
+#include "util/secmem.h"
+
+struct cmk_op;
+
+/* Each function implements the output-length convention itself (with
+ * cmk_op_len_short) and leaves the state untouched when it returns
+ * CKR_BUFFER_TOO_SMALL or answers a length query. op.c does argument and
+ * state checks and decides when the operation is over. */
+struct op_vt {
+    CK_RV (*oneshot)
+    (struct cmk_op *op, const uint8_t *in, size_t in_len, uint8_t *out,
+     size_t *out_len);
+    CK_RV (*update)
+    (struct cmk_op *op, const uint8_t *in, size_t in_len, uint8_t *out,
+     size_t *out_len);
+    CK_RV (*final)(struct cmk_op *op, uint8_t *out, size_t *out_len);
+    void (*cleanup)(struct cmk_op *op); /* wipes; the ctx is freed by op.c */
+};
+
+/* Growable heap buffer for input an operation must hold until final;
+ * wiped whenever it moves or is freed. */
+struct op_buf {
+    uint8_t *p;
+    size_t len;
+    size_t cap;
+};
+
+struct op_blk { /* ECB, CBC, CBC_PAD */
+    bool pad;
+    uint8_t iv[CMK_AES_BLOCK];   /* original IV, for single-part restarts */
+    uint8_t hold[CMK_AES_BLOCK]; /* input not yet given to EVP */
+    uint8_t last[CMK_AES_BLOCK]; /* CBC_PAD decrypt: hold, deciphered */
+    bool last_ready;
+};
+
+struct op_ctr {
+    uint64_t room; /* blocks before the counter field wraps (capped) */
+    uint64_t used; /* bytes processed */
+};
+
+struct op_gcm {
+    size_t tag_len;
+    uint64_t total; /* bytes encrypted so far */
+    struct op_buf buf;
+};
+
+struct op_chacha {
+    struct cmk_secret key;
+    uint8_t nonce[24];
+    size_t nonce_len;
+    struct cmk_buf aad;
+    struct op_buf buf;
+};
+
+struct cmk_op {
+    const struct op_vt *vt;
+    CK_MECHANISM_TYPE mech;
+    bool encrypt;
+    bool active; /* a multi-part update has been done */
+    bool done;   /* finished: only cmk_op_free is allowed */
+    /* Input bytes taken but not yet output (block modes); output then runs
+     * ahead of input, so in-place calls need hold_len == 0. */
+    size_t hold_len;
+    EVP_CIPHER_CTX *ctx; /* keyed once, in cmk_op_new */
+    union {
+        struct op_blk blk;
+        struct op_ctr ctr;
+        struct op_gcm gcm;
+        struct op_chacha cc;
+        bool kw_pad;
+    } u;
+};
+
+typedef CK_RV (*op_init_fn)(struct cmk_op *op, const CK_MECHANISM *m,
+                            const uint8_t *key, size_t key_len);
+
+CK_RV cmk_op_blk_init(struct cmk_op *op, const CK_MECHANISM *m,
+                      const uint8_t *key, size_t key_len) CMK_WUR;
+CK_RV cmk_op_ctr_init(struct cmk_op *op, const CK_MECHANISM *m,
+                      const uint8_t *key, size_t key_len) CMK_WUR;
+CK_RV cmk_op_gcm_init(struct cmk_op *op, const CK_MECHANISM *m,
+                      const uint8_t *key, size_t key_len) CMK_WUR;
+CK_RV cmk_op_chacha_init(struct cmk_op *op, const CK_MECHANISM *m,
+                         const uint8_t *key, size_t key_len) CMK_WUR;
+CK_RV cmk_op_kw_init(struct cmk_op *op, const CK_MECHANISM *m,
+                     const uint8_t *key, size_t key_len) CMK_WUR;
+
+/* Output-length convention (PKCS#11 3.0 section 5.2). Returns true when
+ * the call must end now: out == NULL (*rv = CKR_OK) or *out_len < need
+ * (*rv = CKR_BUFFER_TOO_SMALL); *out_len is then need. */
+bool cmk_op_len_short(const uint8_t *out, size_t *out_len, size_t need,
+                      CK_RV *rv);
+/* The CK_RV for a bad input length in the op's direction. */
+CK_RV cmk_op_len_rv(const struct cmk_op *op);
+
+/* Appends n bytes; more than CMK_OP_MAX_BUFFER in all gives the op's
+ * length error. */
+CK_RV cmk_op_buf_append(const struct cmk_op *op, struct op_buf *b,
+                        const uint8_t *in, size_t n) CMK_WUR;
+/* Room check for cmk_op_buf_append without appending. */
+CK_RV cmk_op_buf_room(const struct cmk_op *op, const struct op_buf *b,
+                      size_t n) CMK_WUR;
+void cmk_op_buf_free(struct op_buf *b);
+
+#endif /* CMK_OP_INT_H */
