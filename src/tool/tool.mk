@@ -1,1 +1,11 @@
-# cmk-tool
+# cmk-tool: provisioning and health checks, linked against libcmk.la.
+bin_PROGRAMS += cmk-tool
+cmk_tool_SOURCES = \
+	src/tool/tool.h \
+	src/tool/main.c \
+	src/tool/util.c \
+	src/tool/local_key.c \
+	src/tool/pin_hash.c \
+	src/tool/provision.c \
+	src/tool/health.c
+cmk_tool_LDADD = libcmk.la $(DEP_LIBS)

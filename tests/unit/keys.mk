@@ -13,3 +13,7 @@ tests_unit_test_cmk_SOURCES = tests/unit/test_cmk.c
 tests_unit_test_cmk_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_cmk_LDADD = $(UNIT_LDADD)
 endif
+
+# cmk-tool end to end (shell; needs only the built tool and python3).
+TESTS += tests/integration/test_cmk_tool.sh
+EXTRA_DIST += tests/integration/test_cmk_tool.sh

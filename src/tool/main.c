@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tool: cmk-tool entry point: initialises libsodium and dispatches to one
+ * command per sub-command name.
+ */
+#include "config.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tool/tool.h"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static int cmd_version(int argc, char **argv);
+
+static const struct command commands[] = {
+    {"local-key", cmd_local_key, "create a local provider key file"},
+    {"pin-hash", cmd_pin_hash, "make a PIN verifier for the config"},
+    {"provision", cmd_provision, "create and seal a tenant KEK"},
+    {"health", cmd_health, "check every tenant's CMK and KEK"},
+    {"version", cmd_version, "print the version"},
+};
+
+static void usage(FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "usage: cmk-tool COMMAND [OPTIONS]\n\ncommands:\n");
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'cmk-tool COMMAND --help' describes each command.\n"
+                 "Exit codes: 0 ok, 1 failure, 2 usage or config error.\n");
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    if (argc > 2 || (argc == 2 && strcmp(argv[1], "--help") != 0)) {
+        fprintf(stderr, "usage: cmk-tool version\n");
+        return TOOL_USAGE;
+    }
+    if (argc == 2) {
+        printf("usage: cmk-tool version\n\nPrints the version.\n");
+        return TOOL_OK;
+    }
+    printf("cmk-tool %s\n", PACKAGE_VERSION);
+    return TOOL_OK;
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+
+    if (argc < 2) {
+        usage(stderr);
+        return TOOL_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return TOOL_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return cmd_version(1, argv + 1);
+    if (sodium_init() < 0) {
+        tool_err("libsodium initialisation failed");
+        return TOOL_FAIL;
+    }
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    }
+    tool_err("unknown command '%s'", argv[1]);
+    usage(stderr);
+    return TOOL_USAGE;
+}

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tool: "cmk-tool provision": creates a tenant KEK, seals it through the
+ * tenant's CMK and prints the envelope blob in base64; with --write it
+ * stores it as the tenant's "kek" in the configuration file.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "keys/cmk.h"
+#include "tool/tool.h"
+
+#define KEK_LEN 32u
+
+static const char help[] =
+    "usage: cmk-tool provision --config FILE --tenant LABEL\n"
+    "                          [--import-kek KEYFILE] [--write] [--force]\n"
+    "\n"
+    "Creates a 256-bit tenant KEK, seals it through the tenant's CMK and\n"
+    "prints the result (base64) for the tenant's \"kek\" field.\n"
+    "  --write       store it in FILE (atomically, keeping FILE's mode)\n"
+    "  --force       replace a KEK the tenant already has\n"
+    "  --import-kek  use the 32 raw bytes of KEYFILE instead of a random\n"
+    "                KEK; only for tenants with \"test_mode\": true\n"
+    "Exit codes: 0 done, 1 failed, 2 usage or config error.\n";
+
+struct args {
+    const char *config;
+    const char *tenant;
+    const char *import;
+    bool write;
+    bool force;
+};
+
+/* TOOL_OK to go on, -1 after --help, TOOL_USAGE on bad arguments. */
+static int parse(int argc, char **argv, struct args *a)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"tenant", required_argument, NULL, 't'},
+        {"import-kek", required_argument, NULL, 'i'},
+        {"write", no_argument, NULL, 'w'},
+        {"force", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:t:i:wfh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            a->config = optarg;
+            break;
+        case 't':
+            a->tenant = optarg;
+            break;
+        case 'i':
+            a->import = optarg;
+            break;
+        case 'w':
+            a->write = true;
+            break;
+        case 'f':
+            a->force = true;
+            break;
+        case 'h':
+            fputs(help, stdout);
+            return -1;
+        default:
+            fputs(help, stderr);
+            return TOOL_USAGE;
+        }
+    }
+    if (a->config == NULL || a->tenant == NULL || optind != argc) {
+        fputs(help, stderr);
+        return TOOL_USAGE;
+    }
+    return TOOL_OK;
+}
+
+static int read_exact(int fd, uint8_t *p, size_t len)
+{
+    size_t got = 0;
+    ssize_t n;
+    uint8_t extra;
+
+    while (got < len) {
+        n = read(fd, p + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+    }
+    n = read(fd, &extra, 1);
+    sodium_memzero(&extra, sizeof(extra));
+    return n == 0 ? 0 : -1;
+}
+
+static int import_kek(const char *path, struct cmk_secret *kek)
+{
+    struct stat st;
+    int fd, rc = TOOL_USAGE;
+
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        tool_err("%s: %s", path, strerror(errno));
+        return TOOL_USAGE;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_size != (off_t)KEK_LEN)
+        tool_err("%s: not a regular file of exactly 32 bytes", path);
+    else if (cmk_secret_alloc(kek, KEK_LEN) != CMK_OK)
+        tool_err("out of memory");
+    else if (read_exact(fd, kek->p, KEK_LEN) != 0)
+        tool_err("%s: cannot read exactly 32 bytes", path);
+    else
+        rc = TOOL_OK;
+    close(fd);
+    if (rc != TOOL_OK)
+        cmk_secret_free(kek);
+    return rc;
+}
+
+static int make_kek(const struct cmk_tenant_cfg *t, const struct args *a,
+                    struct cmk_secret *kek)
+{
+    if (t->kek_blob_len != 0 && !a->force) {
+        tool_err("tenant \"%s\" already has a KEK; --force replaces it "
+                 "(data sealed under the old KEK becomes unreadable)",
+                 t->label);
+        return TOOL_USAGE;
+    }
+    if (a->import != NULL && !t->test_mode) {
+        tool_err("--import-kek: tenant \"%s\" is not in \"test_mode\"",
+                 t->label);
+        return TOOL_USAGE;
+    }
+    if (a->import != NULL)
+        return import_kek(a->import, kek);
+    if (cmk_secret_alloc(kek, KEK_LEN) != CMK_OK) {
+        tool_err("out of memory");
+        return TOOL_FAIL;
+    }
+    randombytes_buf(kek->p, KEK_LEN);
+    return TOOL_OK;
+}
+
+static void report(const char *label, const char *what, cmk_err err,
+                   const struct cmk_req *rq)
+{
+    tool_err("tenant \"%s\": %s: %s%s%s%s", label, what, cmk_err_name(err),
+             rq->provider_code[0] ? " (" : "", rq->provider_code,
+             rq->provider_code[0] ? ")" : "");
+}
+
+/* Seals the KEK and checks that the blob opens to the same bytes before
+ * anyone relies on it. */
+static int seal_kek(const struct cmk_tenant_cfg *t,
+                    const struct cmk_secret *kek, struct cmk_buf *blob)
+{
+    struct cmk_cmk *c = NULL;
+    struct cmk_secret back = {0};
+    struct cmk_req rq;
+    cmk_err err;
+    int rc = TOOL_FAIL;
+
+    memset(&rq, 0, sizeof(rq));
+    err = cmk_cmk_open(t, 0, &c);
+    if (err != CMK_OK) {
+        report(t->label, "cannot open the CMK", err, &rq);
+        return TOOL_FAIL;
+    }
+    err = cmk_cmk_seal(c, &rq, kek->p, kek->len, blob);
+    if (err != CMK_OK)
+        report(t->label, "sealing the KEK failed", err, &rq);
+    else if ((err = cmk_cmk_unseal(c, &rq, blob->p, blob->len, &back)) !=
+             CMK_OK)
+        report(t->label, "the sealed KEK does not open", err, &rq);
+    else if (back.len != kek->len ||
+             sodium_memcmp(back.p, kek->p, kek->len) != 0)
+        tool_err("tenant \"%s\": the sealed KEK opens to other bytes",
+                 t->label);
+    else
+        rc = TOOL_OK;
+    cmk_secret_free(&back);
+    cmk_cmk_close(c);
+    return rc;
+}
+
+static char *to_base64(const struct cmk_buf *blob)
+{
+    size_t n =
+        sodium_base64_ENCODED_LEN(blob->len, sodium_base64_VARIANT_ORIGINAL);
+    char *s = malloc(n);
+
+    if (s != NULL)
+        sodium_bin2base64(s, n, blob->p, blob->len,
+                          sodium_base64_VARIANT_ORIGINAL);
+    return s;
+}
+
+/* Sets tenants[i].kek for the tenant with that label. */
+static int set_kek(json_t *root, const char *label, const char *b64)
+{
+    json_t *tenants = json_object_get(root, "tenants"), *t, *l;
+    size_t i;
+
+    json_array_foreach(tenants, i, t)
+    {
+        l = json_object_get(t, "label");
+        if (json_is_string(l) && strcmp(json_string_value(l), label) == 0)
+            return json_object_set_new(t, "kek", json_string(b64));
+    }
+    return -1;
+}
+
+static int write_config(const char *path, const char *label, const char *b64)
+{
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    char *text = NULL, *out = NULL;
+    struct stat st;
+    int rc = TOOL_FAIL;
+    size_t n;
+
+    if (root == NULL) {
+        tool_err("%s:%d: %s", path, je.line, je.text);
+        return TOOL_FAIL;
+    }
+    if (set_kek(root, label, b64) != 0 || stat(path, &st) != 0) {
+        tool_err("%s: cannot update tenant \"%s\"", path, label);
+        goto out;
+    }
+    text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    n = text != NULL ? strlen(text) : 0;
+    out = text != NULL ? malloc(n + 1) : NULL;
+    if (out == NULL) {
+        tool_err("out of memory");
+        goto out;
+    }
+    memcpy(out, text, n);
+    out[n] = '\n';
+    if (tool_replace_file(path, out, n + 1, st.st_mode & 07777) == 0)
+        rc = TOOL_OK;
+out:
+    free(out);
+    free(text);
+    json_decref(root);
+    return rc;
+}
+
+static int provision(const struct args *a, const struct cmk_tenant_cfg *t)
+{
+    struct cmk_secret kek = {0};
+    struct cmk_buf blob = {0};
+    char *b64 = NULL;
+    int rc;
+
+    rc = make_kek(t, a, &kek);
+    if (rc == TOOL_OK)
+        rc = seal_kek(t, &kek, &blob);
+    cmk_secret_free(&kek);
+    if (rc != TOOL_OK)
+        goto out;
+    b64 = to_base64(&blob);
+    if (b64 == NULL) {
+        tool_err("out of memory");
+        rc = TOOL_FAIL;
+        goto out;
+    }
+    if (a->write)
+        rc = write_config(a->config, t->label, b64);
+    if (rc == TOOL_OK)
+        printf("%s\n", b64);
+out:
+    free(b64);
+    cmk_buf_free(&blob);
+    return rc;
+}
+
+int cmd_provision(int argc, char **argv)
+{
+    struct args a;
+    struct cmk_config *cfg;
+    struct cmk_tenant_cfg *t;
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    rc = parse(argc, argv, &a);
+    if (rc != TOOL_OK)
+        return rc < 0 ? TOOL_OK : rc;
+    cfg = tool_load_config(a.config);
+    if (cfg == NULL)
+        return TOOL_USAGE;
+    t = tool_find_tenant(cfg, a.tenant);
+    rc = t != NULL ? provision(&a, t) : TOOL_USAGE;
+    cmk_config_free(cfg);
+    return rc;
+}

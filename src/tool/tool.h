@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tool: cmk-tool commands and the helpers they share (messages, config
+ * loading, atomic file replacement). Commands return the process exit code.
+ */
+#ifndef CMK_TOOL_H
+#define CMK_TOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/config.h"
+
+/* Exit codes of every command. */
+#define TOOL_OK 0
+#define TOOL_FAIL 1  /* the operation failed */
+#define TOOL_USAGE 2 /* bad arguments or configuration */
+
+/* Each command gets argv[0] = its own name. */
+int cmd_local_key(int argc, char **argv);
+int cmd_pin_hash(int argc, char **argv);
+int cmd_provision(int argc, char **argv);
+int cmd_health(int argc, char **argv);
+
+/* "cmk-tool: <message>" on stderr. */
+void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Loads path; on failure prints the loader's message and returns NULL. */
+struct cmk_config *tool_load_config(const char *path);
+/* The tenant with that label, or NULL (with a message). */
+struct cmk_tenant_cfg *tool_find_tenant(struct cmk_config *cfg,
+                                        const char *label);
+
+/* Writes all of p to fd, retrying on EINTR. -1 on error (errno set). */
+int tool_write_all(int fd, const uint8_t *p, size_t len);
+/* fsync of the directory holding path, so a create or rename is durable. */
+int tool_fsync_parent(const char *path);
+/* Replaces path with data: temp file in the same directory, given mode,
+ * fsync, rename, fsync of the directory. -1 on error (message printed). */
+int tool_replace_file(const char *path, const char *data, size_t len,
+                      mode_t mode);
+
+#endif /* CMK_TOOL_H */

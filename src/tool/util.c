@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tool: helpers shared by the commands: messages, config loading, and
+ * durable file writes (temp file, fsync, rename, fsync of the directory).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tool/tool.h"
+
+void tool_err(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fputs("cmk-tool: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+struct cmk_config *tool_load_config(const char *path)
+{
+    struct cmk_config *cfg = NULL;
+    char msg[1024];
+
+    msg[0] = '\0';
+    if (cmk_config_load(path, &cfg, msg, sizeof(msg)) != CMK_OK) {
+        tool_err("%s", msg[0] ? msg : "configuration refused");
+        return NULL;
+    }
+    return cfg;
+}
+
+struct cmk_tenant_cfg *tool_find_tenant(struct cmk_config *cfg,
+                                        const char *label)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->n_tenants; i++) {
+        if (strcmp(cfg->tenants[i].label, label) == 0)
+            return &cfg->tenants[i];
+    }
+    tool_err("%s: no tenant labelled \"%s\"", cfg->path, label);
+    return NULL;
+}
+
+int tool_write_all(int fd, const uint8_t *p, size_t len)
+{
+    ssize_t n;
+
+    while (len > 0) {
+        n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int tool_fsync_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    int fd, rc;
+
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == path)
+        snprintf(dir, sizeof(dir), "/");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static int write_temp(int fd, const char *data, size_t len, mode_t mode)
+{
+    if (fchmod(fd, mode) != 0 ||
+        tool_write_all(fd, (const uint8_t *)data, len) != 0 || fsync(fd) != 0)
+        return -1;
+    return 0;
+}
+
+int tool_replace_file(const char *path, const char *data, size_t len,
+                      mode_t mode)
+{
+    char tmp[PATH_MAX];
+    int fd, rc = -1;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp)) {
+        tool_err("%s: path too long", path);
+        return -1;
+    }
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        tool_err("cannot create a temporary file next to %s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    if (write_temp(fd, data, len, mode) != 0) {
+        tool_err("%s: write failed: %s", tmp, strerror(errno));
+        goto out;
+    }
+    rc = close(fd);
+    fd = -1;
+    if (rc != 0 || rename(tmp, path) != 0) {
+        tool_err("cannot replace %s: %s", path, strerror(errno));
+        rc = -1;
+        goto out;
+    }
+    /* Renamed: the new content is in place even if this fails. */
+    if (tool_fsync_parent(path) != 0)
+        tool_err("warning: %s replaced, but syncing its directory failed: %s",
+                 path, strerror(errno));
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0)
+        unlink(tmp);
+    return rc;
+}

@@ -1,0 +1,161 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# integration: cmk-tool end to end on the local provider: key files, PIN
+# verifiers, provisioning a KEK into the config, and health reports.
+# Exit codes: 0 pass, 1 fail, 77 skip (99 under CI=true).
+set -u
+
+: "${top_builddir:=$(pwd)}"
+TOOL=${CMK_TOOL:-$top_builddir/cmk-tool}
+if [ ! -x "$TOOL" ]; then
+    [ "${CI:-}" = true ] && { echo "ERROR: $TOOL not built" >&2; exit 99; }
+    echo "SKIP: $TOOL not built"
+    exit 77
+fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/cmk-tool-test.XXXXXX") || exit 99
+trap 'rm -rf "$T"' EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# expect RC CMD...: runs CMD, output in $T/out and $T/err.
+expect() {
+    local want=$1 rc
+    shift
+    "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    if [ "$rc" != "$want" ]; then
+        cat "$T/out" "$T/err" >&2
+        fail "$*: exit $rc, expected $want"
+    fi
+}
+
+# pin_ok VERIFIER PIN / pin_bad VERIFIER PIN: checked by libsodium itself
+# through ctypes; without python3 only the format checks remain.
+sodium_verify() {
+    /usr/bin/python3 - "$1" "$2" <<'PY'
+import ctypes, ctypes.util, sys
+lib = ctypes.CDLL(ctypes.util.find_library("sodium") or "libsodium.so.23")
+assert lib.sodium_init() >= 0
+v, pin = sys.argv[1].encode(), sys.argv[2].encode()
+sys.exit(0 if lib.crypto_pwhash_str_verify(v, pin, ctypes.c_ulonglong(len(pin))) == 0 else 1)
+PY
+}
+if [ -x /usr/bin/python3 ]; then
+    pin_ok() { sodium_verify "$1" "$2" || fail "verifier rejects its PIN '$2'"; }
+    pin_bad() { sodium_verify "$1" "$2" && fail "verifier accepts PIN '$2'"; }
+else
+    echo "note: no /usr/bin/python3, verifiers checked by format only"
+    pin_ok() { :; }
+    pin_bad() { :; }
+fi
+
+echo "== local-key"
+expect 0 "$TOOL" local-key --out "$T/a.key"
+[ "$(stat -c %a "$T/a.key")" = 600 ] || fail "key file mode $(stat -c %a "$T/a.key")"
+[ "$(stat -c %s "$T/a.key")" = 32 ] || fail "key file is not 32 bytes"
+cp "$T/a.key" "$T/a.orig"
+expect 1 "$TOOL" local-key --out "$T/a.key"
+grep -q 'refusing to overwrite' "$T/err" || fail "no refusal message"
+cmp -s "$T/a.key" "$T/a.orig" || fail "existing key file was overwritten"
+(umask 000 && "$TOOL" local-key --out "$T/b.key") || fail "local-key, umask 0"
+[ "$(stat -c %a "$T/b.key")" = 600 ] || fail "umask 0 gave mode $(stat -c %a "$T/b.key")"
+cmp -s "$T/a.key" "$T/b.key" && fail "two keys are equal"
+ln -s "$T/a.key" "$T/link.key"
+expect 1 "$TOOL" local-key --out "$T/link.key"
+expect 2 "$TOOL" local-key
+expect 2 "$TOOL" local-key --out "$T/c.key" extra
+expect 0 "$TOOL" local-key --help
+[ -e "$T/c.key" ] && fail "usage error created a file"
+
+echo "== pin-hash"
+v=$(printf '1234\n' | "$TOOL" pin-hash --cost min) || fail "pin-hash"
+case $v in
+'$argon2id$v=19$m=8,t=1,p=1$'*) ;;
+*) fail "unexpected verifier format: $v" ;;
+esac
+pin_ok "$v" 1234
+pin_bad "$v" 1235
+pin_bad "$v" 12345
+v2=$(printf '1234' | "$TOOL" pin-hash --cost min) || fail "pin-hash, no newline"
+[ "$v" != "$v2" ] || fail "verifiers are not salted"
+pin_ok "$v2" 1234
+v3=$(printf 'se cret\r\nignored\n' | "$TOOL" pin-hash --cost min) || fail "pin-hash, CRLF"
+pin_ok "$v3" 'se cret'
+v4=$(printf '1234\n' | "$TOOL" pin-hash) || fail "pin-hash, default cost"
+case $v4 in
+'$argon2id$v=19$m=65536,t=2,p=1$'*) ;;
+*) fail "default cost is not interactive: $v4" ;;
+esac
+expect 1 sh -c "printf '\n' | '$TOOL' pin-hash --cost min"
+expect 1 sh -c "printf '' | '$TOOL' pin-hash --cost min"
+expect 2 "$TOOL" pin-hash --cost cheap
+expect 0 "$TOOL" pin-hash --help
+
+echo "== provision"
+cat >"$T/config.json" <<JSON
+{
+  "version": 1,
+  "store_dir": "$T/store",
+  "tenants": [
+    {"label": "acme", "provider": "local", "key": "$T/a.key",
+     "pin_verifier": "$v", "encryption_context": {"env": "prod"}},
+    {"label": "beta", "provider": "local", "key": "$T/b.key",
+     "pin_verifier": "$v", "test_mode": true}
+  ]
+}
+JSON
+chmod 640 "$T/config.json"
+cp "$T/config.json" "$T/config.orig"
+expect 0 "$TOOL" provision --config "$T/config.json" --tenant acme
+cmp -s "$T/config.json" "$T/config.orig" || fail "changed without --write"
+grep -q '^Q01LRQEB' "$T/out" || fail "not an envelope blob: $(cat "$T/out")"
+expect 0 "$TOOL" provision --config "$T/config.json" --tenant acme --write
+kek=$(cat "$T/out")
+grep -q "\"kek\": \"$kek\"" "$T/config.json" || fail "kek not written"
+[ "$(stat -c %a "$T/config.json")" = 640 ] || fail "config mode changed"
+ls "$T" | grep -q 'tmp-' && fail "temporary file left behind"
+cp "$T/config.json" "$T/config.1"
+expect 2 "$TOOL" provision --config "$T/config.json" --tenant acme --write
+cmp -s "$T/config.json" "$T/config.1" || fail "KEK replaced without --force"
+head -c 32 /dev/urandom >"$T/kek.bin"
+expect 2 "$TOOL" provision --config "$T/config.json" --tenant acme \
+    --import-kek "$T/kek.bin" --force
+head -c 31 /dev/urandom >"$T/short.bin"
+expect 2 "$TOOL" provision --config "$T/config.json" --tenant beta \
+    --import-kek "$T/short.bin"
+expect 0 "$TOOL" provision --config "$T/config.json" --tenant beta \
+    --import-kek "$T/kek.bin" --write
+expect 2 "$TOOL" provision --config "$T/config.json" --tenant nobody
+expect 2 "$TOOL" provision --config "$T/missing.json" --tenant acme
+expect 2 "$TOOL" provision --tenant acme
+
+echo "== health"
+expect 0 "$TOOL" health --config "$T/config.json"
+printf 'acme: ok\nbeta: ok\n' | cmp -s - "$T/out" || fail "health output: $(cat "$T/out")"
+expect 0 "$TOOL" health --config "$T/config.json" --tenant beta
+[ "$(cat "$T/out")" = "beta: ok" ] || fail "health --tenant output"
+expect 2 "$TOOL" health --config "$T/config.json" --tenant nobody
+# another key in acme's file: its KEK names a version that is gone
+cp "$T/a.key" "$T/a.saved"
+rm "$T/a.key"
+"$TOOL" local-key --out "$T/a.key" >/dev/null || fail "local-key"
+expect 1 "$TOOL" health --config "$T/config.json"
+grep -q '^acme: key_not_found: ' "$T/out" || fail "health output: $(cat "$T/out")"
+grep -q '^beta: ok$' "$T/out" || fail "beta should stay healthy"
+cp "$T/a.saved" "$T/a.key"
+expect 0 "$TOOL" health --config "$T/config.json"
+# A deleted key file is refused when the config loads (config.h), so it
+# shows as a configuration error naming the file.
+rm "$T/a.key"
+expect 2 "$TOOL" health --config "$T/config.json"
+grep -q "$T/a.key" "$T/err" || fail "message does not name the key file"
+
+echo "== version"
+expect 0 "$TOOL" version
+grep -q '^cmk-tool [0-9]' "$T/out" || fail "version output"
+expect 2 "$TOOL" frobnicate
+expect 2 "$TOOL"
+echo "PASS"
