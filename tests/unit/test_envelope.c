@@ -137,6 +137,29 @@ static void test_bad_key_id_len(void **state)
     assert_int_equal(parse_copy(b, sizeof(b)), CMK_E_BAD_BLOB);
 }
 
+/* A key id of 256 bytes is refused even when the rest is well formed. */
+static void test_key_id_over_max_with_data(void **state)
+{
+    uint8_t b[8 + 256 + 4 + 1];
+
+    (void)state;
+    memcpy(b, known, 6);
+    b[6] = 0x01;
+    b[7] = 0x00;
+    memset(b + 8, 'k', 256);
+    b[8 + 256] = 0;
+    b[8 + 257] = 0;
+    b[8 + 258] = 0;
+    b[8 + 259] = 1;
+    b[8 + 260] = 0xaa;
+    assert_int_equal(parse_copy(b, sizeof(b)), CMK_E_BAD_BLOB);
+    /* the same bytes with a 255-byte key id parse */
+    b[6] = 0x00;
+    b[7] = 0xff;
+    memmove(b + 8 + 255, b + 8 + 256, 5);
+    assert_int_equal(parse_copy(b, sizeof(b) - 1), CMK_OK);
+}
+
 static void test_bad_ct_len(void **state)
 {
     uint8_t b[sizeof(known)];
@@ -216,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_encode_refuses),
         cmocka_unit_test(test_bad_magic_version),
         cmocka_unit_test(test_bad_key_id_len),
+        cmocka_unit_test(test_key_id_over_max_with_data),
         cmocka_unit_test(test_bad_ct_len),
         cmocka_unit_test(test_ct_over_max_with_data),
         cmocka_unit_test(test_every_truncation),
