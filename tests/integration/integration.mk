@@ -1,1 +1,23 @@
-# owned by its area
+# tests/integration and tests/interop: the built module under real clients
+# (pkcs11-tool, p11tool, PyKCS11, SunPKCS11) and side by side with SoftHSM2.
+# Plain exit-code tests: 0 pass, 77 skip, 99 hard error (CI=true turns a
+# missing tool into 99).
+INTEGRATION_TESTS = \
+	tests/integration/test_pkcs11_tool.sh \
+	tests/integration/test_p11tool.sh \
+	tests/integration/test_pykcs11.py \
+	tests/integration/test_java.sh \
+	tests/interop/test_softhsm_diff.sh
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) \
+	tests/integration/lib.sh \
+	tests/integration/cmkpy.py \
+	tests/integration/CmkJava.java \
+	tests/interop/test_softhsm_diff.py
+
+if SANITIZERS
+# The clients are not instrumented: lib.sh and cmkpy.py preload this
+# libasan into them (it must come first in the DSO list).
+AM_TESTS_ENVIRONMENT += CMK_ASAN_LIB=`$(CC) -print-file-name=libasan.so`; \
+	export CMK_ASAN_LIB;
+endif

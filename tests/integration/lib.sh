@@ -1,0 +1,175 @@
+# SPDX-License-Identifier: Apache-2.0
+# tests/integration: shell helpers shared by the integration and interop
+# tests. Finds the module and cmk-tool, makes a private temp dir, builds
+# tenant configs through cmk-tool, and runs client programs (preloading
+# libasan when the module is built with sanitizers).
+#
+# Source it from bash:   . "$(dirname "$0")/lib.sh"
+# Or run it to make a config for another language's test:
+#   bash lib.sh mkconfig DIR LABEL:PIN[:test] ...   (prints the config path)
+#
+# Exit codes follow automake: 0 pass, 1 fail, 77 skip, 99 hard error. Under
+# CI=true a missing tool is a hard error, never a silent skip.
+
+CMK_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${top_srcdir:=$(cd "$CMK_LIB_DIR/../.." && pwd)}"
+: "${top_builddir:=${CMK_BUILD_DIR:-$top_srcdir}}"
+CMK_MODULE=${CMK_MODULE:-$top_builddir/.libs/cmk-pkcs11.so}
+CMK_TOOL=${CMK_TOOL:-$top_builddir/cmk-tool}
+SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+CMK_PYTHON=${CMK_PYTHON:-/usr/bin/python3}
+CMK_TENANTS=""
+CMK_LABELS=""
+
+cmk_skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+
+cmk_fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+cmk_error() {
+    echo "ERROR: $*" >&2
+    exit 99
+}
+
+# A missing prerequisite: skip, but under CI a hard error.
+cmk_missing() {
+    if [ "${CI:-}" = true ]; then
+        cmk_error "$* (required when CI=true)"
+    fi
+    cmk_skip "$*"
+}
+
+cmk_need() {
+    local t
+    for t in "$@"; do
+        command -v "$t" >/dev/null 2>&1 || cmk_missing "$t is not installed"
+    done
+}
+
+cmk_need_module() {
+    [ -f "$CMK_MODULE" ] || cmk_missing "module not built: $CMK_MODULE"
+    [ -x "$CMK_TOOL" ] || cmk_missing "cmk-tool not built: $CMK_TOOL"
+}
+
+# True when the module carries ASan: uninstrumented hosts need libasan
+# preloaded, and a few cannot run that way at all.
+cmk_sanitized() {
+    [ -n "${CMK_ASAN_LIB:-}" ]
+}
+
+# Runs a client program (pkcs11-tool, python3, p11tool, java) against the
+# module. ASan must be the first DSO in an uninstrumented host; leak checks
+# are off because the host's own allocations are not ours to judge.
+cmk_host() {
+    if cmk_sanitized; then
+        LD_PRELOAD="$CMK_ASAN_LIB${LD_PRELOAD:+ $LD_PRELOAD}" \
+            ASAN_OPTIONS="detect_leaks=0:abort_on_error=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
+            "$@"
+    else
+        "$@"
+    fi
+}
+
+# Private temp dir, removed on exit (kept with CMK_KEEP_TMP=1).
+cmk_tmpdir() {
+    CMK_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cmk-test.XXXXXX") ||
+        cmk_error "mktemp failed"
+    if [ "${CMK_KEEP_TMP:-0}" = 1 ]; then
+        trap 'echo "kept $CMK_TMP"' EXIT
+    else
+        trap 'rm -rf "$CMK_TMP"' EXIT
+    fi
+}
+
+# cmk_tenant DIR LABEL PIN [EXTRA]: makes DIR/LABEL.key (0600) and a PIN
+# verifier with cmk-tool, and adds the tenant to the config being built.
+# EXTRA is appended inside the tenant object, e.g. ', "test_mode": true'.
+cmk_tenant() {
+    local dir=$1 label=$2 pin=$3 extra=${4:-} verifier obj
+    "$CMK_TOOL" local-key --out "$dir/$label.key" >/dev/null ||
+        cmk_error "cmk-tool local-key failed for $label"
+    verifier=$(printf '%s\n' "$pin" | "$CMK_TOOL" pin-hash --cost min) ||
+        cmk_error "cmk-tool pin-hash failed for $label"
+    obj=$(printf '{"label": "%s", "provider": "local", "key": "%s", "pin_verifier": "%s"%s}' \
+        "$label" "$dir/$label.key" "$verifier" "$extra")
+    CMK_TENANTS="${CMK_TENANTS:+$CMK_TENANTS,
+    }$obj"
+    CMK_LABELS="$CMK_LABELS $label"
+}
+
+# cmk_write_config FILE STORE_DIR: writes the tenants added so far.
+cmk_write_config() {
+    printf '{\n  "version": 1,\n  "store_dir": "%s",\n  "tenants": [\n    %s\n  ]\n}\n' \
+        "$2" "$CMK_TENANTS" >"$1" || cmk_error "cannot write $1"
+}
+
+# cmk_provision CONFIG LABEL [ARGS...]: creates the tenant KEK and writes
+# it into CONFIG.
+cmk_provision() {
+    local cfg=$1 label=$2
+    shift 2
+    "$CMK_TOOL" provision --config "$cfg" --tenant "$label" --write "$@" \
+        >/dev/null || cmk_error "cmk-tool provision failed for $label"
+}
+
+# cmk_config DIR LABEL:PIN[:test]...: tenants on the local provider in DIR,
+# each provisioned, store in DIR/store. Sets and exports CMK_PKCS11_CONFIG.
+cmk_config() {
+    local dir=$1 spec label pin mode extra
+    shift
+    CMK_TENANTS=""
+    CMK_LABELS=""
+    for spec in "$@"; do
+        IFS=: read -r label pin mode <<<"$spec"
+        extra=""
+        [ "$mode" = test ] && extra=', "test_mode": true'
+        cmk_tenant "$dir" "$label" "$pin" "$extra"
+    done
+    cmk_write_config "$dir/config.json" "$dir/store"
+    for label in $CMK_LABELS; do
+        cmk_provision "$dir/config.json" "$label"
+    done
+    CMK_PKCS11_CONFIG=$dir/config.json
+    export CMK_PKCS11_CONFIG
+}
+
+# Hex of a file, one line.
+cmk_hex() {
+    od -An -v -tx1 "$1" | tr -d ' \n'
+}
+
+# cmk_expect_fail WHAT CKR_NAME CMD...: CMD must fail and print CKR_NAME.
+cmk_expect_fail() {
+    local what=$1 ckr=$2 out
+    shift 2
+    if out=$("$@" 2>&1); then
+        echo "$out" >&2
+        cmk_fail "$what: succeeded, expected $ckr"
+    fi
+    case $out in
+    *"$ckr"*) echo "ok: $what -> $ckr" ;;
+    *)
+        echo "$out" >&2
+        cmk_fail "$what: failed without $ckr"
+        ;;
+    esac
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    case ${1:-} in
+    mkconfig)
+        shift
+        [ $# -ge 2 ] || cmk_error "usage: lib.sh mkconfig DIR LABEL:PIN[:test]..."
+        cmk_config "$@"
+        echo "$CMK_PKCS11_CONFIG"
+        ;;
+    *)
+        cmk_error "usage: lib.sh mkconfig DIR LABEL:PIN[:test]..."
+        ;;
+    esac
+fi
