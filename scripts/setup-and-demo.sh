@@ -1,0 +1,58 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# One command from a fresh Debian 12 checkout to a running demo: installs the
+# build and test packages that are missing, builds the module and cmk-tool,
+# then runs scripts/demo.sh (two tenants on the local provider, driven with
+# pkcs11-tool).
+#
+#   ./scripts/setup-and-demo.sh
+#
+# BUILD_DIR=/some/dir builds out of tree instead of in the checkout.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$SRC}
+
+PACKAGES=(
+    autoconf automake libtool pkg-config make gcc
+    libssl-dev libcurl4-openssl-dev libjansson-dev libsodium-dev
+    libp11-kit-dev libcmocka-dev p11-kit
+    opensc gnutls-bin softhsm2 python3-pykcs11 python3-cryptography
+)
+
+say() {
+    printf '\n\033[1m### %s\033[0m\n' "$*"
+}
+
+install_missing() {
+    local p missing=() sudo=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+            grep -q 'install ok installed' || missing+=("$p")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        echo "all packages present"
+        return 0
+    fi
+    [ "$(id -u)" = 0 ] || sudo=(sudo)
+    echo "installing: ${missing[*]}"
+    "${sudo[@]}" apt-get update
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+build() {
+    cd "$SRC"
+    [ -x configure ] || ./autogen.sh
+    mkdir -p "$BUILD_DIR"
+    cd "$BUILD_DIR"
+    [ -f Makefile ] || "$SRC/configure"
+    make -j"$(nproc)"
+}
+
+say "1/3 packages"
+install_missing
+say "2/3 build (autogen, configure, make)"
+build
+say "3/3 demo"
+BUILD_DIR=$BUILD_DIR exec "$SRC/scripts/demo.sh"
