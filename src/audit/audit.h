@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include "core/config.h"
 #include "pkcs11/compat.h"
 #include "util/err.h"
@@ -48,7 +49,18 @@ struct cmk_audit_rec {
 /* Initialises every numeric field to "absent" (-1) and strings to NULL. */
 void cmk_audit_rec_init(struct cmk_audit_rec *r);
 
-/* Opens (creates 0600) path for appending. */
+/* Opens (creates 0600) path for appending (O_APPEND | O_CLOEXEC).
+ * fsync: NONE never syncs; INTERVAL runs fdatasync on a write that comes
+ * 1 s or more after the last sync (no background thread, so the last
+ * records wait for the next write or close); ALWAYS after every record.
+ * close syncs once more unless NONE. The writer's mutex is a cmk_mutex:
+ * open after cmk_lock_setup and close before cmk_lock_reset. CMK_E_IO
+ * (with a message on stderr/syslog) if the file cannot be opened.
+ *
+ * Fork: a write from a process other than the opener starts a new chain
+ * (new writer id, seq 1), so a child never continues its parent's chain.
+ * The module still opens a fresh writer at C_Initialize in the child: a
+ * mutex held by another parent thread at fork time stays held. */
 cmk_err cmk_audit_open(const char *path, enum cmk_fsync_policy fsync,
                        bool required, struct cmk_audit **out) CMK_WUR;
 void cmk_audit_close(struct cmk_audit *a);
@@ -56,7 +68,11 @@ void cmk_audit_close(struct cmk_audit *a);
 /* Appends one record. CMK_E_IO if it could not be written and the writer
  * is "required"; when not required, failures are reported on
  * stderr/syslog (once per burst) and CMK_OK is returned. a may be NULL
- * (no audit configured): returns CMK_OK. */
+ * (no audit configured): returns CMK_OK. CMK_E_ARGS without r or
+ * r->event. Each string is cut to 256 bytes as written, marked "...",
+ * so a line stays under 4 KiB. A write the kernel takes only in part
+ * (disk full) cannot be taken back: the partial line stays, the next
+ * record starts on a new line, and verify reports the partial one. */
 cmk_err cmk_audit_write(struct cmk_audit *a,
                         const struct cmk_audit_rec *r) CMK_WUR;
 
@@ -69,5 +85,22 @@ cmk_err cmk_audit_write(struct cmk_audit *a,
 cmk_err cmk_audit_verify(const char *path, size_t *records, size_t *writers,
                          size_t *bad_line, char *why,
                          size_t why_len) CMK_WUR;
+
+/* The same check with everything it found: open_chains counts writers
+ * whose last record is not a "finalize" event (a process still running,
+ * or one that ended without C_Finalize; not an error). */
+struct cmk_audit_report {
+    size_t records;
+    size_t writers;
+    size_t open_chains;
+    size_t bad_line; /* 0 when the file verifies */
+    char why[256];
+};
+cmk_err cmk_audit_verify_report(const char *path,
+                                struct cmk_audit_report *rep) CMK_WUR;
+
+/* tests: replaces clock_gettime(CLOCK_REALTIME) as the source of "time"
+ * (NULL restores it), so a test can predict a whole line. */
+void cmk_audit_set_clock(struct cmk_audit *a, void (*now)(struct timespec *));
 
 #endif /* CMK_AUDIT_H */

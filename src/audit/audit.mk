@@ -1,1 +1,6 @@
-libcmk_la_SOURCES +=
+# audit: JSON Lines writer with a hash chain per writer, and its verifier.
+libcmk_la_SOURCES += \
+	src/audit/audit.h \
+	src/audit/line.c src/audit/line.h \
+	src/audit/writer.c \
+	src/audit/verify.c
