@@ -11,4 +11,5 @@ include tests/unit/core.mk
 include tests/unit/keys.mk
 include tests/unit/policy.mk
 include tests/unit/pkcs11.mk
+include tests/unit/audit.mk
 include tests/integration/integration.mk

@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"pin-hash", cmd_pin_hash, "make a PIN verifier for the config"},
     {"provision", cmd_provision, "create and seal a tenant KEK"},
     {"health", cmd_health, "check every tenant's CMK and KEK"},
+    {"audit", cmd_audit, "verify an audit file's hash chains"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -22,6 +22,7 @@ int cmd_local_key(int argc, char **argv);
 int cmd_pin_hash(int argc, char **argv);
 int cmd_provision(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 /* "cmk-tool: <message>" on stderr. */
 void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -7,5 +7,6 @@ cmk_tool_SOURCES = \
 	src/tool/local_key.c \
 	src/tool/pin_hash.c \
 	src/tool/provision.c \
-	src/tool/health.c
+	src/tool/health.c \
+	src/tool/cmd_audit.c
 cmk_tool_LDADD = libcmk.la $(DEP_LIBS)

@@ -1,0 +1,15 @@
+# audit: writer, hash chain and verifier; cmk-tool audit verify.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_audit
+TESTS += tests/unit/test_audit
+tests_unit_test_audit_SOURCES = tests/unit/test_audit.c
+tests_unit_test_audit_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_audit_LDADD = $(UNIT_LDADD)
+endif
+
+# cmk-tool audit verify on files written by the writer.
+check_PROGRAMS += tests/integration/audit_gen
+tests_integration_audit_gen_SOURCES = tests/integration/audit_gen.c
+tests_integration_audit_gen_LDADD = libcmk.la $(DEP_LIBS)
+TESTS += tests/integration/test_audit_tool.sh
+EXTRA_DIST += tests/integration/test_audit_tool.sh
