@@ -4,7 +4,7 @@
  * except CKR_BUFFER_TOO_SMALL and a successful length query (PKCS#11 3.0
  * section 5.2).
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
  * CMK_ENVELOPE_MAX_PLAINTEXT bytes (the KMS Encrypt limit); gathered input
  * and results live in secure memory.
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

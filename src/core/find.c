@@ -3,7 +3,7 @@
  * core: object search over one token's visible objects: private ones only
  * with a logged-in user.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdlib.h>
 

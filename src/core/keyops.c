@@ -3,7 +3,7 @@
  * core: key generation, wrapping and unwrapping. Key bytes move only
  * between secure-memory buffers; a failed unwrap creates no object.
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
  * unwrap. The key value is copied into the operation under the token lock,
  * so destroying the object later does not disturb an active operation.
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

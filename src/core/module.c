@@ -4,7 +4,7 @@
  * every token or fails with nothing loaded; a forked child sees the module
  * as not initialised until it calls C_Initialize again.
  */
-#include "config.h"
+#include <config.h>
 
 #include <pthread.h>
 #include <sodium.h>

@@ -3,7 +3,7 @@
  * core: the object handle table. Handles are never reused, so a stale
  * handle is always invalid rather than naming another object.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdio.h>
 #include <stdlib.h>

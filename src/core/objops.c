@@ -3,7 +3,7 @@
  * core: object management. Attribute rules live in policy.c; this file
  * does handles, locking, the store and the session/token checks.
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
  * session destroys its session objects; closing a token's last session
  * logs the user out (PKCS#11 3.0 section 5.6).
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdlib.h>
 #include <string.h>

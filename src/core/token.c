@@ -3,7 +3,7 @@
  * core: tokens: slot and token information, login state and the CMK
  * object. One token per configured tenant; slot id = tenant index.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sodium.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * KEK, which comes through the KMS, so a revoked CMK makes the store
  * unreadable once the KEK's cache TTL has passed.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,7 +10,7 @@
  * purge so a fill that raced with a purge (C_Logout, a refusal seen on
  * another path) does not publish its key afterwards.
  */
-#include "config.h"
+#include <config.h>
 
 #include <pthread.h>
 #include <stdbool.h>

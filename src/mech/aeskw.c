@@ -4,7 +4,7 @@
  * Padding (RFC 5649, KWP), written over an AES-ECB EVP context so the block
  * cipher runs on AES-NI (OpenSSL 3.0's AES-WRAP ciphers do not).
  */
-#include "config.h"
+#include <config.h>
 
 #include <sodium.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * mech: envelope blob encoder and strict parser (layout in envelope.h).
  * The parser accepts exactly one encoding per blob: no slack, no trailer.
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

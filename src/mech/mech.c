@@ -4,7 +4,7 @@
  * fetched once), the mechanism table behind C_GetMechanismList/Info, and
  * random bytes.
  */
-#include "config.h"
+#include <config.h>
 
 #include <limits.h>
 #include <openssl/evp.h>

@@ -4,7 +4,7 @@
  * operation state, applies the buffer-overlap rule and decides when an
  * operation is over; the mechanism files do the work.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sodium.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * ever sees whole blocks; holding back input and padding are done here, so
  * output lengths are exact before anything is consumed.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sodium.h>
 #include <stdint.h>

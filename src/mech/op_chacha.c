@@ -5,7 +5,7 @@
  * bytes the original. libsodium is one-shot, so multi-part calls buffer
  * their input and work at final. Output is ciphertext || 16-byte tag.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sodium.h>
 #include <string.h>

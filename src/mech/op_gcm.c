@@ -4,7 +4,7 @@
  * streams; decryption holds all input and releases plaintext only from
  * final, after the tag check. Output is ciphertext || tag.
  */
-#include "config.h"
+#include <config.h>
 
 #include <limits.h>
 #include <sodium.h>

@@ -4,7 +4,7 @@
  * CKM_AES_KEY_WRAP_PAD (RFC 5649) as single-part struct cmk_op
  * operations over an AES-ECB context keyed once.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sodium.h>
 #include <string.h>

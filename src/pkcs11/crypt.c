@@ -3,7 +3,7 @@
  * pkcs11: encryption and decryption entry points (PKCS#11 3.0 sections
  * 5.9 and 5.10).
  */
-#include "config.h"
+#include <config.h>
 
 #include "core/crypt.h"
 #include "pkcs11/entry.h"

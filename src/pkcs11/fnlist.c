@@ -4,7 +4,7 @@
  * do not implement answer CKR_FUNCTION_NOT_SUPPORTED (parallel-function
  * calls CKR_FUNCTION_NOT_PARALLEL, as the spec requires).
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

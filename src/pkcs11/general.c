@@ -3,7 +3,7 @@
  * pkcs11: general-purpose, slot and token entry points (PKCS#11 3.0
  * sections 5.4 and 5.5).
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

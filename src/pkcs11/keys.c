@@ -3,7 +3,7 @@
  * pkcs11: key management and random number entry points (PKCS#11 3.0
  * sections 5.14 and 5.15).
  */
-#include "config.h"
+#include <config.h>
 
 #include "core/keyops.h"
 #include "mech/mech.h"

@@ -3,7 +3,7 @@
  * pkcs11: the module's only exported symbols (see exports.map): the 2.40
  * C_GetFunctionList and the 3.0 interface getters.
  */
-#include "config.h"
+#include <config.h>
 
 #include "pkcs11/entry.h"
 

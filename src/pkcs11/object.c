@@ -2,7 +2,7 @@
 /*
  * pkcs11: object management entry points (PKCS#11 3.0 section 5.7).
  */
-#include "config.h"
+#include <config.h>
 
 #include "core/find.h"
 #include "core/objops.h"

@@ -3,7 +3,7 @@
  * pkcs11: session management entry points (PKCS#11 3.0 section 5.6) and
  * the enter/leave helpers every session-based entry point uses.
  */
-#include "config.h"
+#include <config.h>
 
 #include "core/module.h"
 #include "core/session.h"

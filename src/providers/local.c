@@ -10,7 +10,7 @@
  * so revocation reaches a running process as it does with a real KMS.
  * State is read-only after init, so every op is safe from several threads.
  */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * providers: the table of provider back-ends and the canonical encoding of
  * an encryption context for providers that bind it as raw AAD bytes.
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

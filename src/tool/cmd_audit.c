@@ -3,7 +3,7 @@
  * tool: "cmk-tool audit verify FILE": checks every writer's hash chain in
  * an audit file and prints the verdict, or the first bad line and why.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdio.h>
 #include <string.h>

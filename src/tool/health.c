@@ -4,7 +4,7 @@
  * provider for its health and unwraps the KEK if one is configured, and
  * prints one line per tenant.
  */
-#include "config.h"
+#include <config.h>
 
 #include <getopt.h>
 #include <stdbool.h>

@@ -3,7 +3,7 @@
  * tool: "cmk-tool local-key": creates a key file for the local provider
  * (32 random bytes, mode 0600), never overwriting an existing file.
  */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * tool: cmk-tool entry point: initialises libsodium and dispatches to one
  * command per sub-command name.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sodium.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * input (without echo on a terminal) and prints its crypto_pwhash_str
  * verifier, the only form a PIN takes in the configuration.
  */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <getopt.h>

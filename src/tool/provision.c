@@ -4,7 +4,7 @@
  * tenant's CMK and prints the envelope blob in base64; with --write it
  * stores it as the tenant's "kek" in the configuration file.
  */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * tool: helpers shared by the commands: messages, config loading, and
  * durable file writes (temp file, fsync, rename, fsync of the directory).
  */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * util: the one table from internal errors to CK_RV, retryability and
  * names, and CK_RV names for audit records and messages.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdio.h>
 

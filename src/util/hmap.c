@@ -3,7 +3,7 @@
  * util: handle map used for sessions and objects. Keys are handles, which
  * are never 0 and never ~0UL.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdlib.h>
 

@@ -3,7 +3,7 @@
  * util: the mutex abstraction behind every core lock. Application callbacks
  * are stored once at C_Initialize and used until C_Finalize.
  */
-#include "config.h"
+#include <config.h>
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * util: user-facing error messages and the optional debug log. Callers
  * never pass secrets here; messages name files and fields only.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * util: secret and plain buffers. Secrets use sodium_malloc (guard pages,
  * mlock, canary) and are wiped by sodium_free.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sodium.h>
 #include <stdlib.h>

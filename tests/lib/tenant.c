@@ -3,7 +3,7 @@
  * tests: scratch tenants on the local provider. The KEK is sealed with the
  * library's own keys layer, as cmk-tool provision does.
  */
-#include "config.h"
+#include <config.h>
 
 #include <fcntl.h>
 #include <sodium.h>

@@ -4,7 +4,7 @@
  * and key wrap ops against the RFC, NIST CAVP SP 800-38F and Wycheproof
  * vectors, plus length, parameter and buffer rules.
  */
-#include "config.h"
+#include <config.h>
 
 #include <setjmp.h>
 #include <stdarg.h>

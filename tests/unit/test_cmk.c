@@ -4,7 +4,7 @@
  * path seal/unseal, context binding, rotation, KEK cache TTL with a fake
  * clock, single flight, purge on refusal, health.
  */
-#include "config.h"
+#include <config.h>
 
 #include <fcntl.h>
 #include <limits.h>

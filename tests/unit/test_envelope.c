@@ -3,7 +3,7 @@
  * tests: envelope blob encoder and parser (mech/envelope.c): exact bytes
  * of a known blob, round trip, and every malformation refused.
  */
-#include "config.h"
+#include <config.h>
 
 #include <setjmp.h>
 #include <stdarg.h>

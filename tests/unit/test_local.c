@@ -3,7 +3,7 @@
  * tests: the local provider (providers/local.c) with real key files in a
  * temporary directory, cmk_provider_find and cmk_context_encode.
  */
-#include "config.h"
+#include <config.h>
 
 #include <fcntl.h>
 #include <limits.h>

@@ -3,7 +3,7 @@
  * unit tests (mech): the mechanism table (list, info, key types, key
  * lengths) and cmk_random.
  */
-#include "config.h"
+#include <config.h>
 
 #include <setjmp.h>
 #include <stdarg.h>

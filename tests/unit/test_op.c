@@ -6,7 +6,7 @@
  * C.3), in one piece and in many; parameter, key, length, buffer and
  * state rules.
  */
-#include "config.h"
+#include <config.h>
 
 #include <setjmp.h>
 #include <stdarg.h>

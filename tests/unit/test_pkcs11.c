@@ -5,7 +5,7 @@
  * operations, both wrap paths, tenant isolation, persistence, threads and
  * fork.
  */
-#include "config.h"
+#include <config.h>
 
 #include <pthread.h>
 #include <setjmp.h>
