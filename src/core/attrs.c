@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core: an object's attribute list, a small dynamic array kept in insertion
- * order. CKA_VALUE lives in sodium_malloc memory; everything is wiped.
+ * order. CKA_VALUE lives in locked secure memory (util/secpool.h); everything is wiped.
  */
 #include <config.h> /* autoconf; "config.h" would find core/config.h */
 
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/attrs.h"
+#include "util/secpool.h"
 
 /* Attributes whose value is key material. */
 static bool is_secret(CK_ATTRIBUTE_TYPE type)
@@ -20,7 +21,7 @@ static bool is_secret(CK_ATTRIBUTE_TYPE type)
 static uint8_t *val_alloc(CK_ATTRIBUTE_TYPE type, size_t len)
 {
     if (is_secret(type))
-        return sodium_malloc(len);
+        return cmk_secmem_alloc(len);
     return malloc(len);
 }
 
@@ -29,7 +30,7 @@ static void val_free(CK_ATTRIBUTE_TYPE type, uint8_t *val, size_t len)
     if (val == NULL)
         return;
     if (is_secret(type)) {
-        sodium_free(val); /* wipes */
+        cmk_secmem_free(val); /* wipes */
         return;
     }
     sodium_memzero(val, len);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * util: secret and plain buffers. Secrets use sodium_malloc (guard pages,
- * mlock, canary) and are wiped by sodium_free.
+ * util: secret and plain buffers. Secrets live in locked memory
+ * (util/secpool.h) and are wiped when freed.
  */
 #include <config.h>
 
@@ -10,15 +10,15 @@
 #include <string.h>
 
 #include "util/secmem.h"
+#include "util/secpool.h"
 
 cmk_err cmk_secret_alloc(struct cmk_secret *s, size_t len)
 {
-    s->p = sodium_malloc(len ? len : 1);
+    s->p = cmk_secmem_alloc(len);
     if (s->p == NULL) {
         s->len = 0;
         return CMK_E_NOMEM;
     }
-    sodium_memzero(s->p, len ? len : 1);
     s->len = len;
     return CMK_OK;
 }
@@ -36,7 +36,7 @@ void cmk_secret_free(struct cmk_secret *s)
 {
     if (s == NULL)
         return;
-    sodium_free(s->p); /* wipes; NULL-safe */
+    cmk_secmem_free(s->p); /* wipes; NULL-safe */
     s->p = NULL;
     s->len = 0;
 }

@@ -6,3 +6,11 @@ tests_unit_test_pkcs11_SOURCES = tests/unit/test_pkcs11.c \
 tests_unit_test_pkcs11_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_pkcs11_LDADD = $(UNIT_LDADD)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_secpool
+TESTS += tests/unit/test_secpool
+tests_unit_test_secpool_SOURCES = tests/unit/test_secpool.c
+tests_unit_test_secpool_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_secpool_LDADD = $(UNIT_LDADD)
+endif

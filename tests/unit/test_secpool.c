@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests: the locked slot pool: zeroed slots, reuse after a wiped free,
+ * the sodium_malloc fallback for larger secrets, and concurrent use.
+ */
+#include <config.h>
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/secpool.h"
+
+static void test_slot_zeroed_and_reused(void **state)
+{
+    uint8_t *a, *b;
+    size_t i;
+
+    (void)state;
+    a = cmk_secmem_alloc(32);
+    assert_non_null(a);
+    assert_true(cmk_secpool_owns(a));
+    for (i = 0; i < CMK_SECPOOL_SLOT; i++)
+        assert_int_equal(a[i], 0);
+    memset(a, 0xAB, CMK_SECPOOL_SLOT);
+    cmk_secmem_free(a);
+    b = cmk_secmem_alloc(CMK_SECPOOL_SLOT);
+    assert_ptr_equal(a, b); /* last freed, first reused */
+    for (i = 0; i < CMK_SECPOOL_SLOT; i++)
+        assert_int_equal(b[i], 0);
+    cmk_secmem_free(b);
+}
+
+static void test_large_falls_back(void **state)
+{
+    uint8_t *p = cmk_secmem_alloc(CMK_SECPOOL_SLOT + 1);
+
+    (void)state;
+    assert_non_null(p);
+    assert_false(cmk_secpool_owns(p));
+    p[CMK_SECPOOL_SLOT] = 1;
+    cmk_secmem_free(p);
+    cmk_secmem_free(NULL);
+    p = cmk_secmem_alloc(0);
+    assert_non_null(p);
+    cmk_secmem_free(p);
+}
+
+static void test_many_slots_distinct(void **state)
+{
+    static uint8_t *p[5000];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < 5000; i++) {
+        p[i] = cmk_secmem_alloc(16);
+        assert_non_null(p[i]);
+        memset(p[i], (int)(i & 0xff), 16);
+    }
+    for (i = 0; i < 5000; i++)
+        assert_int_equal(p[i][15], (uint8_t)(i & 0xff));
+    for (i = 0; i < 5000; i++)
+        cmk_secmem_free(p[i]);
+}
+
+static void *churn(void *arg)
+{
+    uint8_t *p;
+    int i;
+
+    for (i = 0; i < 20000; i++) {
+        p = cmk_secmem_alloc(32);
+        if (p == NULL || p[0] != 0)
+            return arg;
+        memset(p, 0x5A, 32);
+        cmk_secmem_free(p);
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    pthread_t t[4];
+    void *ret;
+    int i;
+
+    for (i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, churn, (void *)state), 0);
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], &ret), 0);
+        assert_null(ret);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slot_zeroed_and_reused),
+        cmocka_unit_test(test_large_falls_back),
+        cmocka_unit_test(test_many_slots_distinct),
+        cmocka_unit_test(test_threads),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL) != 0;
+}
