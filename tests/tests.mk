@@ -11,5 +11,6 @@ include tests/unit/core.mk
 include tests/unit/keys.mk
 include tests/unit/policy.mk
 include tests/unit/pkcs11.mk
+include tests/unit/net.mk
 include tests/unit/audit.mk
 include tests/integration/integration.mk
