@@ -13,4 +13,5 @@ libcmk_la_SOURCES += \
 	src/core/keyuse.h src/core/keyuse.c \
 	src/core/crypt.h src/core/crypt.c \
 	src/core/envelope_op.h src/core/envelope_op.c \
-	src/core/keyops.h src/core/keyops.c
+	src/core/keyops.h src/core/keyops.c \
+	src/core/record.h src/core/record.c

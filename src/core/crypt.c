@@ -6,6 +6,7 @@
  */
 #include <config.h>
 
+#include <sodium.h>
 #include <string.h>
 
 #include "cmk-pkcs11.h"
@@ -13,6 +14,7 @@
 #include "core/envelope_op.h"
 #include "core/keyuse.h"
 #include "core/object.h"
+#include "core/record.h"
 
 static struct cmk_crypt *op_of(struct cmk_session *s, bool encrypt)
 {
@@ -24,6 +26,41 @@ static bool keeps_going(CK_RV rv, const uint8_t *out)
     return rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK && out == NULL);
 }
 
+static const char *fn_name(bool encrypt, int part)
+{
+    static const char *const names[2][4] = {
+        {"C_DecryptInit", "C_Decrypt", "C_DecryptFinal", "C_DecryptUpdate"},
+        {"C_EncryptInit", "C_Encrypt", "C_EncryptFinal", "C_EncryptUpdate"},
+    };
+
+    return names[encrypt][part];
+}
+
+/* Counts what a call consumed and, when it succeeded, produced. */
+static void tally(struct cmk_crypt *c, CK_RV rv, size_t in_len,
+                  const uint8_t *out, CK_ULONG out_len)
+{
+    if (out == NULL && rv == CKR_OK)
+        return; /* a length query */
+    c->note.bytes_in += (long long)in_len;
+    if (rv == CKR_OK)
+        c->note.bytes_out += (long long)out_len;
+}
+
+/* The operation is over: write its record and free its state. Decrypted
+ * output whose record could not be written is taken back. */
+static CK_RV finish(struct cmk_session *s, bool encrypt, int part, CK_RV rv,
+                    uint8_t *out, CK_ULONG out_len)
+{
+    struct cmk_crypt *c = encrypt ? &s->enc : &s->dec;
+    CK_RV rec = cmk_record_mech(s, fn_name(encrypt, part), &c->note, rv);
+
+    if (rec != rv && rv == CKR_OK && !encrypt && out != NULL)
+        sodium_memzero(out, out_len);
+    cmk_crypt_reset(c);
+    return rec;
+}
+
 CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt,
                      const CK_MECHANISM *m, CK_OBJECT_HANDLE key)
 {
@@ -32,15 +69,21 @@ CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt,
     struct cmk_op *op = NULL;
     CK_RV rv;
 
+    struct cmk_note note;
+
     if (c->active)
         return CKR_OPERATION_ACTIVE;
+    cmk_note_init(&note, m);
+    note.bytes_in = note.bytes_out = 0;
     rv = cmk_object_get(s, key, CKR_KEY_HANDLE_INVALID, &o);
     if (rv != CKR_OK)
-        return rv;
+        return cmk_record_mech(s, fn_name(encrypt, 0), &note, rv);
+    cmk_note_key(&note, o);
     rv = cmk_keyuse_op(o, m, encrypt ? CKA_ENCRYPT : CKA_DECRYPT, encrypt,
                        &op);
     if (rv == CKR_OK) {
         memset(c, 0, sizeof(*c));
+        c->note = note;
         c->active = true;
         c->envelope = cmk_keyuse_is_envelope(m);
         c->op = op;
@@ -50,6 +93,8 @@ CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt,
         }
     }
     cmk_object_unref(o);
+    if (rv != CKR_OK) /* a refused Init is a mechanism use too */
+        return cmk_record_mech(s, fn_name(encrypt, 0), &note, rv);
     return rv;
 }
 
@@ -91,9 +136,10 @@ CK_RV cmk_crypt_oneshot(struct cmk_session *s, bool encrypt,
                                      out_len);
     else
         rv = run_op(cmk_op_oneshot, c->op, in, in_len, out, out_len);
-    if (!keeps_going(rv, out))
-        cmk_crypt_reset(c);
-    return rv;
+    if (keeps_going(rv, out))
+        return rv;
+    tally(c, rv, in_len, out, *out_len);
+    return finish(s, encrypt, 1, rv, out, *out_len);
 }
 
 CK_RV cmk_crypt_update(struct cmk_session *s, bool encrypt,
@@ -108,14 +154,23 @@ CK_RV cmk_crypt_update(struct cmk_session *s, bool encrypt,
         return CKR_OPERATION_NOT_INITIALIZED;
     c->multi = true;
     if (c->envelope) {
-        rv = cmk_envelope_op_gather(c, in, in_len, encrypt);
+        /* Output comes at final; a length query consumes nothing. */
+        rv = out == NULL ? CKR_OK
+                         : cmk_envelope_op_gather(c, in, in_len, encrypt);
         if (rv == CKR_OK)
             rv = size_out(0, out, out_len, &have);
+        if (rv == CKR_OK && out != NULL)
+            c->note.bytes_in += (long long)in_len;
+        if (rv == CKR_OK)
+            return rv;
     } else {
         rv = run_op(cmk_op_update, c->op, in, in_len, out, out_len);
     }
-    if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
-        cmk_crypt_reset(c);
+    if (rv == CKR_BUFFER_TOO_SMALL)
+        return rv;
+    if (rv != CKR_OK)
+        return finish(s, encrypt, 3, rv, NULL, 0);
+    tally(c, rv, in_len, out, *out_len);
     return rv;
 }
 
@@ -139,7 +194,8 @@ CK_RV cmk_crypt_final(struct cmk_session *s, bool encrypt, uint8_t *out,
         rv = cmk_envelope_op_oneshot(s, c, encrypt, NULL, 0, out, out_len);
     else
         rv = run_op(op_final, c->op, NULL, 0, out, out_len);
-    if (!keeps_going(rv, out))
-        cmk_crypt_reset(c);
-    return rv;
+    if (keeps_going(rv, out))
+        return rv;
+    tally(c, rv, 0, out, *out_len);
+    return finish(s, encrypt, 2, rv, out, *out_len);
 }

@@ -5,6 +5,7 @@
  */
 #include <config.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "cmk-pkcs11.h"
@@ -13,11 +14,26 @@
 #include "core/object.h"
 #include "core/objops.h"
 #include "core/policy.h"
+#include "core/record.h"
 #include "core/token.h"
 
-CK_RV cmk_key_generate(struct cmk_session *s, const CK_MECHANISM *m,
-                       const CK_ATTRIBUTE *tmpl, CK_ULONG n,
-                       CK_OBJECT_HANDLE *out)
+/* The new key's label and id, for its audit record. */
+static void note_attrs(struct cmk_note *note, const struct cmk_attrs *a)
+{
+    const struct cmk_attr *l = cmk_attrs_get(a, CKA_LABEL);
+    const struct cmk_attr *id = cmk_attrs_get(a, CKA_ID);
+    size_t i;
+
+    if (l != NULL)
+        snprintf(note->key_label, sizeof(note->key_label), "%.*s",
+                 (int)(l->len < 64 ? l->len : 64), (const char *)l->val);
+    for (i = 0; id != NULL && i < id->len && i < 32; i++)
+        snprintf(note->key_id + 2 * i, 3, "%02x", id->val[i]);
+}
+
+static CK_RV generate(struct cmk_session *s, const CK_MECHANISM *m,
+                      const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                      CK_OBJECT_HANDLE *out, struct cmk_note *note)
 {
     struct cmk_attrs attrs = {0};
     struct cmk_new_key nk;
@@ -33,10 +49,43 @@ CK_RV cmk_key_generate(struct cmk_session *s, const CK_MECHANISM *m,
         m->mechanism == CKM_AES_KEY_GEN ? CKK_AES : CKK_CHACHA20;
     nk.gen_mech = m->mechanism;
     rv = cmk_policy_new_secret(&nk, tmpl, n, &attrs);
-    if (rv == CKR_OK)
+    if (rv == CKR_OK) {
+        note_attrs(note, &attrs);
         rv = cmk_object_publish(s, &attrs, out);
+    }
     cmk_attrs_clear(&attrs);
     return rv;
+}
+
+/* A new key whose audit record cannot be written is destroyed again. */
+static CK_RV keep_if_recorded(struct cmk_session *s, const char *op,
+                              const struct cmk_note *note, CK_RV rv,
+                              CK_OBJECT_HANDLE h)
+{
+    struct cmk_object *o;
+    CK_RV rec = cmk_record_mech(s, op, note, rv);
+
+    if (rv == CKR_OK && rec != CKR_OK &&
+        cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o) == CKR_OK) {
+        if (o->is_token && cmk_token_delete_object(o->token, o) != CKR_OK)
+            rec = CKR_DEVICE_ERROR;
+        cmk_object_remove(o);
+        cmk_object_unref(o);
+    }
+    return rec;
+}
+
+CK_RV cmk_key_generate(struct cmk_session *s, const CK_MECHANISM *m,
+                       const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                       CK_OBJECT_HANDLE *out)
+{
+    struct cmk_note note;
+    CK_RV rv;
+
+    cmk_note_init(&note, m);
+    rv = generate(s, m, tmpl, n, out, &note);
+    return keep_if_recorded(s, "C_GenerateKey", &note, rv,
+                            rv == CKR_OK ? *out : 0);
 }
 
 /* Copies the value of the key to be wrapped, after the wrap checks. */
@@ -115,19 +164,27 @@ CK_RV cmk_key_wrap(struct cmk_session *s, const CK_MECHANISM *m,
 {
     struct cmk_object *wk = NULL, *k = NULL;
     struct cmk_secret val = {0};
+    struct cmk_note note;
     CK_RV rv;
 
+    cmk_note_init(&note, m);
     rv = cmk_object_get(s, wrapping, CKR_WRAPPING_KEY_HANDLE_INVALID, &wk);
+    cmk_note_key(&note, wk);
     if (rv == CKR_OK)
         rv = cmk_object_get(s, key, CKR_KEY_HANDLE_INVALID, &k);
     if (rv == CKR_OK)
         rv = wrap_source(wk, k, &val);
     if (rv == CKR_OK)
         rv = wrap_with(wk, m, &val, out, out_len);
+    note.bytes_in = (long long)val.len;
+    note.bytes_out = rv == CKR_OK ? (long long)*out_len : -1;
     cmk_secret_free(&val);
     cmk_object_unref(k);
     cmk_object_unref(wk);
-    return rv;
+    /* A length query is not a use of the key yet. */
+    if (rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK && out == NULL))
+        return rv;
+    return cmk_record_mech(s, "C_WrapKey", &note, rv);
 }
 
 static CK_RV unwrap_rv(CK_RV rv)
@@ -140,8 +197,10 @@ static CK_RV unwrap_rv(CK_RV rv)
 }
 
 static CK_RV unwrap_envelope(struct cmk_token *t, const uint8_t *in,
-                             size_t in_len, struct cmk_secret *val)
+                             size_t in_len, struct cmk_secret *val,
+                             struct cmk_note *note)
 {
+    (void)note; /* the DEK cache reports hit or miss here */
     struct cmk_req rq = {0};
     cmk_err err;
 
@@ -153,7 +212,7 @@ static CK_RV unwrap_envelope(struct cmk_token *t, const uint8_t *in,
 
 static CK_RV unwrap_with(struct cmk_object *uk, const CK_MECHANISM *m,
                          const uint8_t *in, size_t in_len,
-                         struct cmk_secret *val)
+                         struct cmk_secret *val, struct cmk_note *note)
 {
     struct cmk_op *op = NULL;
     size_t n;
@@ -165,7 +224,7 @@ static CK_RV unwrap_with(struct cmk_object *uk, const CK_MECHANISM *m,
     if (rv != CKR_OK)
         return rv;
     if (cmk_keyuse_is_envelope(m))
-        return unwrap_envelope(uk->token, in, in_len, val);
+        return unwrap_envelope(uk->token, in, in_len, val, note);
     if (cmk_secret_alloc(val, in_len) != CMK_OK) {
         cmk_op_free(op);
         return CKR_HOST_MEMORY;
@@ -186,12 +245,16 @@ CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
     struct cmk_object *uk = NULL;
     struct cmk_secret val = {0};
     struct cmk_new_key nk;
+    struct cmk_note note;
     CK_RV rv;
 
+    cmk_note_init(&note, m);
+    note.bytes_in = (long long)in_len;
     rv = cmk_object_get(s, unwrapping, CKR_UNWRAPPING_KEY_HANDLE_INVALID,
                         &uk);
+    cmk_note_key(&note, uk);
     if (rv == CKR_OK)
-        rv = unwrap_with(uk, m, in, in_len, &val);
+        rv = unwrap_with(uk, m, in, in_len, &val, &note);
     if (rv == CKR_OK) {
         cmk_object_new_key(s, CMK_ORIGIN_UNWRAP, &nk);
         nk.value = val.p;
@@ -200,8 +263,10 @@ CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
     }
     if (rv == CKR_OK)
         rv = cmk_object_publish(s, &attrs, out);
+    note.bytes_out = rv == CKR_OK ? (long long)val.len : -1;
     cmk_attrs_clear(&attrs);
     cmk_secret_free(&val);
     cmk_object_unref(uk);
-    return rv;
+    return keep_if_recorded(s, "C_UnwrapKey", &note, rv,
+                            rv == CKR_OK ? *out : 0);
 }

@@ -12,8 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "core/module.h"
 #include "core/object.h"
+#include "core/record.h"
 #include "core/session.h"
 #include "core/token.h"
 #include "mech/mech.h"
@@ -98,9 +100,25 @@ static CK_RV build_tokens(void)
                            &cmk_g.tokens[i]);
         if (rv != CKR_OK)
             return rv;
+        cmk_cmk_set_audit(cmk_g.tokens[i]->cmk, cmk_g.audit);
         cmk_g.n_tokens++;
     }
     return CKR_OK;
+}
+
+static CK_RV open_audit(void)
+{
+    const struct cmk_config *cfg = cmk_g.cfg;
+
+    if (cfg->audit_file == NULL)
+        return CKR_OK;
+    if (cmk_audit_open(cfg->audit_file, cfg->audit_fsync,
+                       cfg->audit_required, &cmk_g.audit) == CMK_OK)
+        return cmk_record_event("config_load", "C_Initialize", NULL, -1,
+                                CKR_OK, cfg->path);
+    cmk_log_error("audit file %s cannot be opened%s", cfg->audit_file,
+                  cfg->audit_required ? "" : "; going on without it");
+    return cfg->audit_required ? CKR_DEVICE_ERROR : CKR_OK;
 }
 
 static void teardown(void)
@@ -114,6 +132,7 @@ static void teardown(void)
     free(cmk_g.tokens);
     cmk_hmap_free(&cmk_g.sessions);
     cmk_hmap_free(&cmk_g.objects);
+    cmk_audit_close(cmk_g.audit);
     cmk_config_free(cmk_g.cfg);
     cmk_mutex_fini(&cmk_g.lock);
     cmk_mech_fini();
@@ -143,7 +162,11 @@ CK_RV cmk_module_initialize(const CK_C_INITIALIZE_ARGS *args)
     if (rv == CKR_OK)
         rv = load_config(args);
     if (rv == CKR_OK)
+        rv = open_audit();
+    if (rv == CKR_OK)
         rv = build_tokens();
+    /* Recorded whatever the result, once there is a writer. */
+    rv = cmk_record_event("initialize", "C_Initialize", NULL, -1, rv, NULL);
     if (rv != CKR_OK) {
         teardown();
         return rv;
@@ -159,6 +182,8 @@ CK_RV cmk_module_finalize(void)
 
     if (rv != CKR_OK)
         return rv;
+    /* The clean end of this writer's chain, for cmk-tool audit verify. */
+    (void)cmk_record_event("finalize", "C_Finalize", NULL, -1, CKR_OK, NULL);
     teardown();
     return CKR_OK;
 }

@@ -15,6 +15,7 @@
 #include "util/hmap.h"
 #include "util/lock.h"
 
+struct cmk_audit;
 struct cmk_token;
 
 struct cmk_module {
@@ -22,6 +23,7 @@ struct cmk_module {
     pid_t pid;
     struct cmk_mutex lock; /* handle tables, counters */
     struct cmk_config *cfg;
+    struct cmk_audit *audit; /* NULL: no audit file configured */
     struct cmk_token **tokens;
     size_t n_tokens;
     struct cmk_hmap sessions;

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "core/record.h"
 #include "mech/mech.h"
 #include "pkcs11/compat.h"
 #include "util/lock.h"
@@ -33,6 +34,7 @@ struct cmk_crypt {
     bool multi; /* update was called */
     struct cmk_op *op;
     struct cmk_env_op env;
+    struct cmk_note note; /* for the audit record at the end */
 };
 
 struct cmk_find {

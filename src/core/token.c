@@ -14,6 +14,7 @@
 #include "core/module.h"
 #include "core/object.h"
 #include "core/policy.h"
+#include "core/record.h"
 #include "core/session.h"
 #include "core/token.h"
 #include "util/log.h"

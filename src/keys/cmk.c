@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit/audit.h"
 #include "keys/cmk.h"
 #include "mech/envelope.h"
 
@@ -46,6 +47,7 @@ struct cmk_cmk {
     pthread_rwlock_t kek_lock;
     pthread_mutex_t fill_lock;
     bool kek_lock_ready, fill_lock_ready;
+    struct cmk_audit *audit; /* KMS-call records; NULL: none */
     struct cmk_secret kek; /* p == NULL: nothing cached */
     int64_t kek_expiry_us;
     uint64_t kek_gen;
@@ -260,11 +262,38 @@ static cmk_err note(struct cmk_cmk *c, cmk_err err)
     return err;
 }
 
+/* One audit record per provider call: who, what, how it went, how long.
+ * A failed record fails the call only when the audit is required. */
+static cmk_err record(struct cmk_cmk *c, const struct cmk_version *v,
+                      const char *op, const struct cmk_req *rq,
+                      int64_t start_us, cmk_err err)
+{
+    struct cmk_audit_rec r;
+    cmk_err aerr;
+
+    if (c->audit == NULL)
+        return err;
+    cmk_audit_rec_init(&r);
+    r.event = "kms_call";
+    r.op = op;
+    r.tenant = c->cfg->label;
+    r.provider = v->ops->name;
+    r.result = cmk_rv_name(cmk_err_rv(err));
+    r.detail = err == CMK_OK ? NULL : cmk_err_name(err);
+    r.request_id = rq->request_id[0] ? rq->request_id : NULL;
+    r.http_status = rq->http_status ? rq->http_status : -1;
+    r.provider_code = rq->provider_code[0] ? rq->provider_code : NULL;
+    r.latency_us = monotonic_us(NULL) - start_us;
+    aerr = cmk_audit_write(c->audit, &r);
+    return err != CMK_OK ? err : aerr;
+}
+
 cmk_err cmk_cmk_seal(struct cmk_cmk *c, struct cmk_req *rq, const uint8_t *in,
                      size_t in_len, struct cmk_buf *blob)
 {
     const struct cmk_version *v;
     struct cmk_buf ct = {0};
+    int64_t start;
     cmk_err err;
 
     if (c == NULL || blob == NULL || (in == NULL && in_len != 0))
@@ -273,7 +302,9 @@ cmk_err cmk_cmk_seal(struct cmk_cmk *c, struct cmk_req *rq, const uint8_t *in,
     err = fill_req(c, v, rq);
     if (err != CMK_OK)
         return err;
+    start = monotonic_us(NULL);
     err = note(c, v->ops->encrypt(v->st, rq, in, in_len, &ct));
+    err = record(c, v, "Encrypt", rq, start, err);
     if (err != CMK_OK)
         goto out;
     if (ct.len == 0 || ct.len > CMK_ENVELOPE_MAX_CT) {
@@ -309,6 +340,7 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
 {
     struct cmk_envelope_view ev;
     const struct cmk_version *v;
+    int64_t start;
     cmk_err err;
 
     if (c == NULL || out == NULL || rq == NULL)
@@ -322,7 +354,12 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
     err = fill_req(c, v, rq);
     if (err != CMK_OK)
         return err;
-    return note(c, v->ops->decrypt(v->st, rq, ev.ct, ev.ct_len, out));
+    start = monotonic_us(NULL);
+    err = note(c, v->ops->decrypt(v->st, rq, ev.ct, ev.ct_len, out));
+    err = record(c, v, "Decrypt", rq, start, err);
+    if (err != CMK_OK)
+        cmk_secret_free(out); /* nothing released without its record */
+    return err;
 }
 
 /* Unwraps the configured KEK blob; anything but 32 bytes is not a KEK. */
@@ -433,6 +470,7 @@ void cmk_cmk_forget(struct cmk_cmk *c)
 cmk_err cmk_cmk_health(struct cmk_cmk *c, struct cmk_req *rq)
 {
     const struct cmk_version *v;
+    int64_t start;
     cmk_err err;
 
     if (c == NULL)
@@ -441,7 +479,9 @@ cmk_err cmk_cmk_health(struct cmk_cmk *c, struct cmk_req *rq)
     err = fill_req(c, v, rq);
     if (err != CMK_OK || v->ops->health == NULL)
         return err;
-    return note(c, v->ops->health(v->st, rq));
+    start = monotonic_us(NULL);
+    err = note(c, v->ops->health(v->st, rq));
+    return record(c, v, "Health", rq, start, err);
 }
 
 const char *cmk_cmk_provider_name(const struct cmk_cmk *c)
@@ -456,4 +496,10 @@ void cmk_cmk_set_clock(struct cmk_cmk *c, int64_t (*now_us)(void *arg),
         return;
     c->now_us = now_us != NULL ? now_us : monotonic_us;
     c->now_arg = now_us != NULL ? arg : NULL;
+}
+
+void cmk_cmk_set_audit(struct cmk_cmk *c, struct cmk_audit *a)
+{
+    if (c != NULL)
+        c->audit = a;
 }

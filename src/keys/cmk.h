@@ -48,6 +48,13 @@ cmk_err cmk_cmk_with_kek(struct cmk_cmk *c,
                          cmk_err (*fn)(void *arg, const uint8_t *kek,
                                        size_t kek_len),
                          void *arg) CMK_WUR;
+struct cmk_audit;
+/* Every provider call made through c is then recorded in a (event
+ * "kms_call": provider, operation, request id, HTTP status, latency,
+ * provider error code). A required audit that cannot be written fails
+ * the call. */
+void cmk_cmk_set_audit(struct cmk_cmk *c, struct cmk_audit *a);
+
 /* Drops the cached KEK (C_Logout, C_Finalize, fork). */
 void cmk_cmk_forget(struct cmk_cmk *c);
 

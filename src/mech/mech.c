@@ -27,6 +27,7 @@ static const char *const g_cipher_names[CMK_AES__MODES][3] = {
 
 struct mech_desc {
     CK_MECHANISM_TYPE type;
+    const char *name; /* for audit records */
     CK_KEY_TYPE kt;
     CK_ULONG min_key, max_key; /* bytes */
     CK_FLAGS flags;
@@ -36,17 +37,17 @@ struct mech_desc {
  * CKF_ENCRYPT/CKF_DECRYPT too: SunPKCS11 (JDK 18+) disables KW/KWP
  * without them. */
 static const struct mech_desc g_mechs[] = {
-    {CKM_AES_KEY_GEN, CKK_AES, 16, 32, CKF_GENERATE},
-    {CKM_CHACHA20_KEY_GEN, CKK_CHACHA20, 32, 32, CKF_GENERATE},
-    {CKM_AES_GCM, CKK_AES, 16, 32, AEAD_FLAGS},
-    {CKM_AES_CBC, CKK_AES, 16, 32, AEAD_FLAGS},
-    {CKM_AES_CBC_PAD, CKK_AES, 16, 32, AEAD_FLAGS},
-    {CKM_AES_CTR, CKK_AES, 16, 32, AEAD_FLAGS},
-    {CKM_CHACHA20_POLY1305, CKK_CHACHA20, 32, 32, AEAD_FLAGS},
-    {CKM_AES_KEY_WRAP, CKK_AES, 16, 32, AEAD_FLAGS},
-    {CKM_AES_KEY_WRAP_PAD, CKK_AES, 16, 32, AEAD_FLAGS},
-    {CKM_AES_KEY_WRAP_KWP, CKK_AES, 16, 32, AEAD_FLAGS},
-    {CKM_CMK_ENVELOPE, CKK_AES, 32, 32, AEAD_FLAGS},
+    {CKM_AES_KEY_GEN, "CKM_AES_KEY_GEN", CKK_AES, 16, 32, CKF_GENERATE},
+    {CKM_CHACHA20_KEY_GEN, "CKM_CHACHA20_KEY_GEN", CKK_CHACHA20, 32, 32, CKF_GENERATE},
+    {CKM_AES_GCM, "CKM_AES_GCM", CKK_AES, 16, 32, AEAD_FLAGS},
+    {CKM_AES_CBC, "CKM_AES_CBC", CKK_AES, 16, 32, AEAD_FLAGS},
+    {CKM_AES_CBC_PAD, "CKM_AES_CBC_PAD", CKK_AES, 16, 32, AEAD_FLAGS},
+    {CKM_AES_CTR, "CKM_AES_CTR", CKK_AES, 16, 32, AEAD_FLAGS},
+    {CKM_CHACHA20_POLY1305, "CKM_CHACHA20_POLY1305", CKK_CHACHA20, 32, 32, AEAD_FLAGS},
+    {CKM_AES_KEY_WRAP, "CKM_AES_KEY_WRAP", CKK_AES, 16, 32, AEAD_FLAGS},
+    {CKM_AES_KEY_WRAP_PAD, "CKM_AES_KEY_WRAP_PAD", CKK_AES, 16, 32, AEAD_FLAGS},
+    {CKM_AES_KEY_WRAP_KWP, "CKM_AES_KEY_WRAP_KWP", CKK_AES, 16, 32, AEAD_FLAGS},
+    {CKM_CMK_ENVELOPE, "CKM_CMK_ENVELOPE", CKK_AES, 32, 32, AEAD_FLAGS},
 };
 
 #define N_MECHS (sizeof(g_mechs) / sizeof(g_mechs[0]))
@@ -137,6 +138,13 @@ CK_RV cmk_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
     info->ulMaxKeySize = d->max_key;
     info->flags = d->flags;
     return CKR_OK;
+}
+
+const char *cmk_mech_name(CK_MECHANISM_TYPE type)
+{
+    const struct mech_desc *d = find_mech(type);
+
+    return d != NULL ? d->name : NULL;
 }
 
 const CK_MECHANISM_TYPE *cmk_mech_list(size_t *count)

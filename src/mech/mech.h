@@ -27,6 +27,8 @@ void cmk_mech_fini(void);
 
 /* Fills *info for a mechanism we implement; CKR_MECHANISM_INVALID else. */
 CK_RV cmk_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
+/* "CKM_AES_GCM" for a listed mechanism, NULL otherwise. */
+const char *cmk_mech_name(CK_MECHANISM_TYPE type);
 /* The list of mechanism types we implement (static array). */
 const CK_MECHANISM_TYPE *cmk_mech_list(size_t *count);
 /* Key type a mechanism uses (CKK_AES, CKK_CHACHA20), or (CK_ULONG)-1. */

@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include "core/module.h"
+#include "core/record.h"
 #include "core/session.h"
 #include "core/token.h"
 #include "pkcs11/entry.h"
@@ -67,6 +68,20 @@ CK_RV cmk_C_GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR info)
     return cmk_leave(s, rv);
 }
 
+/* Successes and failures both go to the audit file (never the PIN); a
+ * login that cannot be recorded is undone. */
+static CK_RV login_recorded(struct cmk_token *t, CK_SESSION_HANDLE h,
+                            CK_USER_TYPE user, const CK_UTF8CHAR *pin,
+                            CK_ULONG pin_len)
+{
+    CK_RV rv = cmk_token_login(t, user, pin, pin_len);
+    CK_RV rec = cmk_record_event("login", "C_Login", t, (long)h, rv, NULL);
+
+    if (rv == CKR_OK && rec != CKR_OK)
+        (void)cmk_token_logout(t);
+    return rec;
+}
+
 CK_RV cmk_C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user,
                   CK_UTF8CHAR_PTR pin, CK_ULONG pin_len)
 {
@@ -75,12 +90,16 @@ CK_RV cmk_C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user,
 
     if (rv != CKR_OK)
         return rv;
+    /* Login and its undo touch every session of the token: run them
+     * without this session's lock, as C_Logout does. */
+    cmk_mutex_unlock(&s->lock);
     /* No protected authentication path: a PIN is always needed. */
     if (pin == NULL)
         rv = CKR_ARGUMENTS_BAD;
     else
-        rv = cmk_token_login(s->token, user, pin, pin_len);
-    return cmk_leave(s, rv);
+        rv = login_recorded(s->token, h, user, pin, pin_len);
+    cmk_session_unref(s);
+    return rv;
 }
 
 CK_RV cmk_C_LoginUser(CK_SESSION_HANDLE h, CK_USER_TYPE user,
@@ -105,6 +124,7 @@ CK_RV cmk_C_Logout(CK_SESSION_HANDLE h)
      * included, so it runs without this session's lock. */
     cmk_mutex_unlock(&s->lock);
     rv = cmk_token_logout(t);
+    rv = cmk_record_event("logout", "C_Logout", t, (long)h, rv, NULL);
     cmk_session_unref(s);
     return rv;
 }

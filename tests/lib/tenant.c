@@ -45,14 +45,16 @@ static int write_config(const struct test_env *env, const char *kek_a,
     if (f == NULL)
         return -1;
     fprintf(f,
-            "{\"store_dir\": \"%s/store\", \"tenants\": [\n"
+            "{\"store_dir\": \"%s/store\",\n"
+            " \"audit\": {\"file\": \"%s\", \"fsync\": \"interval\"},\n"
+            " \"tenants\": [\n"
             " {\"label\": \"alpha\", \"provider\": \"local\", "
             "\"key\": \"%s/alpha.key\", \"pin_verifier\": \"%s\"%s%s%s,"
             " \"encryption_context\": {\"app\": \"unit\"}},\n"
             " {\"label\": \"beta\", \"provider\": \"local\", "
             "\"key\": \"%s/beta.key\", \"pin_verifier\": \"%s\"%s%s%s}\n"
             "]}\n",
-            env->dir, env->dir, verifier, kek_a ? ", \"kek\": \"" : "",
+            env->dir, env->audit, env->dir, verifier, kek_a ? ", \"kek\": \"" : "",
             kek_a ? kek_a : "", kek_a ? "\"" : "", env->dir, verifier,
             kek_b ? ", \"kek\": \"" : "", kek_b ? kek_b : "",
             kek_b ? "\"" : "");
@@ -94,6 +96,7 @@ int test_env_make(struct test_env *env)
     if (mkdtemp(env->dir) == NULL)
         return -1;
     snprintf(env->config, sizeof(env->config), "%s/config.json", env->dir);
+    snprintf(env->audit, sizeof(env->audit), "%s/audit.jsonl", env->dir);
     snprintf(path, sizeof(path), "%s/alpha.key", env->dir);
     if (write_key(path) != 0)
         return -1;

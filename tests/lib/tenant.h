@@ -8,11 +8,12 @@
 
 #include <stddef.h>
 
-#define TEST_PIN "1234"
+#define TEST_PIN "Tz9-pin-4417"
 
 struct test_env {
     char dir[256];
     char config[300];
+    char audit[300]; /* the config's audit file (fsync interval) */
 };
 
 /* Creates dir with tenants "alpha" and "beta" (PIN TEST_PIN) on the local

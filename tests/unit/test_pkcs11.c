@@ -19,6 +19,10 @@
 
 #include <cmocka.h>
 
+#include <sodium.h>
+#include <stdio.h>
+
+#include "audit/audit.h"
 #include "cmk-pkcs11.h"
 #include "pkcs11/entry.h"
 #include "tests/lib/tenant.h"
@@ -42,7 +46,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    test_env_remove(&tenv);
+    if (getenv("KEEP") == NULL) test_env_remove(&tenv);
     return 0;
 }
 
@@ -66,7 +70,7 @@ static CK_SESSION_HANDLE open_login(CK_SLOT_ID slot)
                                                 CKF_RW_SESSION,
                                       NULL, NULL, &h),
                      CKR_OK);
-    assert_int_equal(p->C_Login(h, CKU_USER, pin_ok, 4),
+    assert_int_equal(p->C_Login(h, CKU_USER, pin_ok, sizeof(TEST_PIN) - 1),
                      CKR_OK);
     return h;
 }
@@ -163,9 +167,9 @@ static void test_login(void **state)
     assert_int_equal(p->C_Login(h, CKU_USER, pin_bad, 4),
                      CKR_PIN_INCORRECT);
     assert_int_equal(p->C_Login(h, CKU_USER, NULL, 4), CKR_ARGUMENTS_BAD);
-    assert_int_equal(p->C_Login(h, CKU_USER, pin_ok, 4),
+    assert_int_equal(p->C_Login(h, CKU_USER, pin_ok, sizeof(TEST_PIN) - 1),
                      CKR_OK);
-    assert_int_equal(p->C_Login(h, CKU_USER, pin_ok, 4),
+    assert_int_equal(p->C_Login(h, CKU_USER, pin_ok, sizeof(TEST_PIN) - 1),
                      CKR_USER_ALREADY_LOGGED_IN);
     assert_int_equal(p->C_GetSessionInfo(h, &si), CKR_OK);
     assert_int_equal(si.state, CKS_RO_USER_FUNCTIONS);
@@ -411,6 +415,119 @@ static void test_fork(void **state)
     assert_int_equal(p->C_CloseSession(h), CKR_OK);
 }
 
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = calloc(1, 1 << 22);
+    size_t n;
+
+    assert_non_null(f);
+    assert_non_null(buf);
+    n = fread(buf, 1, (1 << 22) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Counts lines holding every one of the given fragments. */
+static int lines_with(const char *text, const char *a, const char *b,
+                      const char *c)
+{
+    const char *line = text, *end;
+    char one[4096];
+    int hits = 0;
+
+    while ((end = strchr(line, '\n')) != NULL) {
+        size_t len = (size_t)(end - line) < sizeof(one) - 1
+                         ? (size_t)(end - line)
+                         : sizeof(one) - 1;
+
+        memcpy(one, line, len);
+        one[len] = '\0';
+        if (strstr(one, a) && (b == NULL || strstr(one, b)) &&
+            (c == NULL || strstr(one, c)))
+            hits++;
+        line = end + 1;
+    }
+    return hits;
+}
+
+static void test_audit_records(void **state)
+{
+    static uint8_t key[32] = {0xC3, 0x5E, 0x91, 0x07, 0x42, 0xAA, 0x19, 0x6D,
+                              0x3B, 0xF0, 0x88, 0x21, 0x5C, 0xE4, 0x7A, 0x10,
+                              0x99, 0x0D, 0x63, 0xB7, 0x2E, 0x45, 0xCA, 0x81,
+                              0x1F, 0x76, 0xD2, 0x38, 0xA9, 0x54, 0x0B, 0xE6};
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE kt = CKK_AES;
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                           {CKA_KEY_TYPE, &kt, sizeof(kt)},
+                           {CKA_VALUE, key, sizeof(key)},
+                           {CKA_EXTRACTABLE, &yes, 1}};
+    CK_MECHANISM env = {CKM_CMK_ENVELOPE, NULL, 0};
+    CK_SESSION_HANDLE h;
+    CK_OBJECT_HANDLE dek, cmk;
+    uint8_t ct[200], blob[512];
+    char hex[65], b64[64], verify_why[256];
+    CK_ULONG c, n = sizeof(blob);
+    size_t records = 0, writers = 0, bad = 0;
+    char *text;
+
+    (void)state;
+    assert_int_equal(truncate(tenv.audit, 0), 0);
+    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
+    assert_int_equal(p->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &h),
+                     CKR_OK);
+    assert_int_equal(p->C_Login(h, CKU_USER, pin_bad, 4), CKR_PIN_INCORRECT);
+    assert_int_equal(p->C_Login(h, CKU_USER, pin_ok, sizeof(TEST_PIN) - 1),
+                     CKR_OK);
+    assert_int_equal(p->C_CreateObject(h, tmpl, 4, &dek), CKR_OK);
+    gcm_round_trip(h, dek, ct, &c);
+    cmk = find_cmk(h);
+    assert_int_equal(p->C_WrapKey(h, &env, cmk, dek, blob, &n), CKR_OK);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+
+    text = read_all(tenv.audit);
+    assert_int_equal(lines_with(text, "\"event\":\"initialize\"",
+                                "\"result\":\"CKR_OK\"", NULL),
+                     1);
+    assert_int_equal(lines_with(text, "\"event\":\"login\"",
+                                "\"result\":\"CKR_PIN_INCORRECT\"",
+                                "\"tenant\":\"alpha\""),
+                     1);
+    assert_int_equal(lines_with(text, "\"op\":\"C_Encrypt\"",
+                                "\"mech\":\"CKM_AES_GCM\",\"mech_num\":4231",
+                                "\"bytes_in\":100,\"bytes_out\":116"),
+                     1);
+    /* The tampered-tag decrypt of gcm_round_trip is on record too. */
+    assert_int_equal(lines_with(text, "\"op\":\"C_Decrypt\"",
+                                "\"result\":\"CKR_ENCRYPTED_DATA_INVALID\"",
+                                "\"bytes_in\":116,\"bytes_out\":0"),
+                     1);
+    assert_int_equal(lines_with(text, "\"op\":\"C_WrapKey\"",
+                                "\"mech\":\"CKM_CMK_ENVELOPE\"",
+                                "\"key_label\":\"alpha-cmk\",\"key_id\":\"01\""),
+                     1);
+    assert_int_equal(lines_with(text, "\"event\":\"kms_call\"",
+                                "\"op\":\"Encrypt\"", "\"provider\":\"local\""),
+                     1);
+    assert_int_equal(lines_with(text, "\"event\":\"finalize\"", NULL, NULL),
+                     1);
+    /* No secret in any encoding we use. */
+    sodium_bin2hex(hex, sizeof(hex), key, sizeof(key));
+    sodium_bin2base64(b64, sizeof(b64), key, sizeof(key),
+                      sodium_base64_VARIANT_ORIGINAL);
+    assert_null(strstr(text, hex));
+    assert_null(strstr(text, b64));
+    assert_null(memmem(text, strlen(text), key, 8));
+    assert_null(strstr(text, TEST_PIN));
+    free(text);
+    assert_int_equal(cmk_audit_verify(tenv.audit, &records, &writers, &bad,
+                                      verify_why, sizeof(verify_why)),
+                     CMK_OK);
+    assert_int_equal(writers, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +541,7 @@ int main(void)
                                         fini),
         cmocka_unit_test_setup_teardown(test_threads, init, fini),
         cmocka_unit_test_setup_teardown(test_fork, init, fini),
+        cmocka_unit_test(test_audit_records),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown) != 0;

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: turning operations into audit records. The writer is the module's
+ * (cmk_g.audit); with no audit configured these functions do nothing.
+ */
+#include <config.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "core/module.h"
+#include "core/object.h"
+#include "core/record.h"
+#include "core/session.h"
+#include "core/token.h"
+#include "mech/mech.h"
+
+void cmk_note_init(struct cmk_note *n, const CK_MECHANISM *m)
+{
+    memset(n, 0, sizeof(*n));
+    n->bytes_in = -1;
+    n->bytes_out = -1;
+    n->cache = -1;
+    if (m != NULL) {
+        n->mech = m->mechanism;
+        n->has_mech = true;
+    }
+}
+
+void cmk_note_key(struct cmk_note *n, struct cmk_object *o)
+{
+    const struct cmk_attr *a;
+
+    if (o == NULL)
+        return;
+    cmk_mutex_lock(&o->token->lock);
+    a = cmk_attrs_get(&o->attrs, CKA_LABEL);
+    if (a != NULL)
+        snprintf(n->key_label, sizeof(n->key_label), "%.*s",
+                 (int)(a->len < 64 ? a->len : 64), (const char *)a->val);
+    a = cmk_attrs_get(&o->attrs, CKA_ID);
+    if (a != NULL)
+        sodium_bin2hex(n->key_id, sizeof(n->key_id), a->val,
+                       a->len < 32 ? a->len : 32);
+    cmk_mutex_unlock(&o->token->lock);
+}
+
+static CK_RV write_rec(const struct cmk_audit_rec *r, CK_RV rv)
+{
+    if (cmk_audit_write(cmk_g.audit, r) != CMK_OK)
+        return CKR_DEVICE_ERROR;
+    return rv;
+}
+
+CK_RV cmk_record_mech(struct cmk_session *s, const char *op,
+                      const struct cmk_note *n, CK_RV rv)
+{
+    struct cmk_audit_rec r;
+    char mech_hex[24];
+
+    if (cmk_g.audit == NULL)
+        return rv;
+    cmk_audit_rec_init(&r);
+    r.event = "mechanism";
+    r.op = op;
+    r.tenant = s->token->cfg->label;
+    r.session = (long)s->handle;
+    if (n->has_mech) {
+        r.mech = (long long)n->mech;
+        r.mech_name = cmk_mech_name(n->mech);
+        if (r.mech_name == NULL) {
+            snprintf(mech_hex, sizeof(mech_hex), "0x%lx", n->mech);
+            r.mech_name = mech_hex;
+        }
+    }
+    r.key_label = n->key_label[0] ? n->key_label : NULL;
+    r.key_id = n->key_id[0] ? n->key_id : NULL;
+    r.result = cmk_rv_name(rv);
+    r.bytes_in = n->bytes_in;
+    r.bytes_out = n->bytes_out;
+    r.cache = n->cache;
+    return write_rec(&r, rv);
+}
+
+CK_RV cmk_record_event(const char *event, const char *op,
+                       struct cmk_token *t, long session, CK_RV rv,
+                       const char *detail)
+{
+    struct cmk_audit_rec r;
+
+    if (cmk_g.audit == NULL)
+        return rv;
+    cmk_audit_rec_init(&r);
+    r.event = event;
+    r.op = op;
+    r.tenant = t != NULL ? t->cfg->label : NULL;
+    r.session = session;
+    r.result = cmk_rv_name(rv);
+    r.detail = detail;
+    return write_rec(&r, rv);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: audit records for mechanism uses and life-cycle events. A note is
+ * filled while an operation runs (mechanism, key, byte counts, cache) and
+ * written once its result is known. Never key material or plaintext.
+ */
+#ifndef CMK_RECORD_H
+#define CMK_RECORD_H
+
+#include <stdbool.h>
+#include "pkcs11/compat.h"
+
+struct cmk_object;
+struct cmk_session;
+struct cmk_token;
+
+struct cmk_note {
+    CK_MECHANISM_TYPE mech;
+    bool has_mech;
+    char key_label[65];
+    char key_id[65]; /* hex of up to 32 bytes */
+    long long bytes_in;
+    long long bytes_out;
+    int cache; /* -1 n/a, 0 miss, 1 hit */
+};
+
+void cmk_note_init(struct cmk_note *n, const CK_MECHANISM *m);
+/* Copies the key's label and id (takes the token lock). */
+void cmk_note_key(struct cmk_note *n, struct cmk_object *o);
+
+/* Writes a "mechanism" record for op on session s. Returns rv, or
+ * CKR_DEVICE_ERROR when the audit is required and could not be written. */
+CK_RV cmk_record_mech(struct cmk_session *s, const char *op,
+                      const struct cmk_note *n, CK_RV rv);
+/* Life-cycle and login events; t and detail may be NULL, session -1. */
+CK_RV cmk_record_event(const char *event, const char *op,
+                       struct cmk_token *t, long session, CK_RV rv,
+                       const char *detail);
+
+#endif /* CMK_RECORD_H */
