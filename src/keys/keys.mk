@@ -1,2 +1,3 @@
 libcmk_la_SOURCES += \
-	src/keys/cmk.h src/keys/cmk.c
+	src/keys/cmk.h \
+	src/keys/cache.h src/keys/cache.c src/keys/cmk.c

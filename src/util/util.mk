@@ -4,4 +4,5 @@ libcmk_la_SOURCES += \
 	src/util/log.c src/util/log.h \
 	src/util/lock.c src/util/lock.h \
 	src/util/hmap.c src/util/hmap.h \
-	src/util/secpool.c src/util/secpool.h
+	src/util/secpool.c src/util/secpool.h \
+	src/util/clock.c src/util/clock.h

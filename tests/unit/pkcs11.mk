@@ -14,3 +14,11 @@ tests_unit_test_secpool_SOURCES = tests/unit/test_secpool.c
 tests_unit_test_secpool_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_secpool_LDADD = $(UNIT_LDADD)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_cache
+TESTS += tests/unit/test_cache
+tests_unit_test_cache_SOURCES = tests/unit/test_cache.c
+tests_unit_test_cache_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cache_LDADD = $(UNIT_LDADD)
+endif
