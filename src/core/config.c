@@ -402,7 +402,8 @@ static cmk_err parse_audit(struct ld *ld, json_t *root, struct cmk_config *cfg)
 
 static cmk_err parse_cache(struct ld *ld, json_t *root, struct cmk_config *cfg)
 {
-    static const char *const keys[] = {"ttl_seconds", "max_entries", "scope",
+    static const char *const keys[] = {"ttl_seconds", "max_entries",
+                                       "max_uses",    "scope",
                                        NULL};
     static const char *const scopes[] = {"token", "session", NULL};
     json_t *c = json_object_get(root, "cache");
@@ -418,6 +419,9 @@ static cmk_err parse_cache(struct ld *ld, json_t *root, struct cmk_config *cfg)
     if (err == CMK_OK)
         err = get_uint(ld, "cache", c, "max_entries", 1, CACHE_ENTRIES_MAX,
                        &cfg->cache_max_entries);
+    if (err == CMK_OK)
+        err = get_uint(ld, "cache", c, "max_uses", 0, UINT_MAX,
+                       &cfg->cache_max_uses);
     if (err == CMK_OK)
         err = get_enum(ld, "cache", c, "scope", scopes,
                        "\"token\" or \"session\"", &scope);

@@ -54,6 +54,7 @@ struct cmk_config {
     bool audit_required;    /* default true: fail the call if not written */
     unsigned cache_ttl_s;   /* default 300 */
     unsigned cache_max_entries; /* default 4096 */
+    unsigned cache_max_uses;    /* default 0: unlimited */
     bool cache_per_session; /* default false (shared by a token's sessions) */
     struct cmk_tenant_cfg *tenants;
     size_t n_tenants;

@@ -16,6 +16,7 @@
 #include "core/policy.h"
 #include "core/record.h"
 #include "core/token.h"
+#include "keys/cache.h"
 
 /* The new key's label and id, for its audit record. */
 static void note_attrs(struct cmk_note *note, const struct cmk_attrs *a)
@@ -196,21 +197,44 @@ static CK_RV unwrap_rv(CK_RV rv)
     return rv;
 }
 
-static CK_RV unwrap_envelope(struct cmk_token *t, const uint8_t *in,
+struct unseal_ctx {
+    struct cmk_token *t;
+    const uint8_t *in;
+    size_t in_len;
+};
+
+static cmk_err unseal_fill(void *arg, struct cmk_secret *val)
+{
+    struct unseal_ctx *u = arg;
+    struct cmk_req rq = {0};
+
+    return cmk_cmk_unseal(u->t->cmk, &rq, u->in, u->in_len, val);
+}
+
+/* Direct path: through the DEK cache, so a repeated blob costs no KMS call
+ * until its entry expires. */
+static CK_RV unwrap_envelope(struct cmk_session *s, const uint8_t *in,
                              size_t in_len, struct cmk_secret *val,
                              struct cmk_note *note)
 {
-    (void)note; /* the DEK cache reports hit or miss here */
-    struct cmk_req rq = {0};
+    struct unseal_ctx u = {s->token, in, in_len};
+    struct cmk_cache *cache = cmk_session_cache(s);
+    uint8_t digest[CMK_CACHE_DIGEST];
+    bool hit = false;
     cmk_err err;
 
-    err = cmk_cmk_unseal(t->cmk, &rq, in, in_len, val);
+    if (cache == NULL)
+        return CKR_HOST_MEMORY;
+    cmk_cache_digest(s->token->cfg->label, in, in_len, digest);
+    err = cmk_cache_get(cache, digest, unseal_fill, &u, val, &hit);
+    note->cache = hit ? 1 : 0;
     if (err == CMK_E_KEY_NOT_FOUND)
         return CKR_WRAPPED_KEY_INVALID; /* no CMK version of ours sealed it */
     return err == CMK_OK ? CKR_OK : cmk_err_rv_unwrap(err);
 }
 
-static CK_RV unwrap_with(struct cmk_object *uk, const CK_MECHANISM *m,
+static CK_RV unwrap_with(struct cmk_session *s, struct cmk_object *uk,
+                         const CK_MECHANISM *m,
                          const uint8_t *in, size_t in_len,
                          struct cmk_secret *val, struct cmk_note *note)
 {
@@ -224,7 +248,7 @@ static CK_RV unwrap_with(struct cmk_object *uk, const CK_MECHANISM *m,
     if (rv != CKR_OK)
         return rv;
     if (cmk_keyuse_is_envelope(m))
-        return unwrap_envelope(uk->token, in, in_len, val, note);
+        return unwrap_envelope(s, in, in_len, val, note);
     if (cmk_secret_alloc(val, in_len) != CMK_OK) {
         cmk_op_free(op);
         return CKR_HOST_MEMORY;
@@ -254,7 +278,7 @@ CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
                         &uk);
     cmk_note_key(&note, uk);
     if (rv == CKR_OK)
-        rv = unwrap_with(uk, m, in, in_len, &val, &note);
+        rv = unwrap_with(s, uk, m, in, in_len, &val, &note);
     if (rv == CKR_OK) {
         cmk_object_new_key(s, CMK_ORIGIN_UNWRAP, &nk);
         nk.value = val.p;

@@ -96,7 +96,7 @@ static CK_RV build_tokens(void)
     if (cmk_g.tokens == NULL)
         return CKR_HOST_MEMORY;
     for (i = 0; i < cfg->n_tenants; i++) {
-        rv = cmk_token_new(&cfg->tenants[i], (CK_SLOT_ID)i, cfg->cache_ttl_s,
+        rv = cmk_token_new(&cfg->tenants[i], (CK_SLOT_ID)i, cfg,
                            &cmk_g.tokens[i]);
         if (rv != CKR_OK)
             return rv;

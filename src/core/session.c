@@ -33,8 +33,20 @@ static void session_free(struct cmk_session *s)
     cmk_crypt_reset(&s->enc);
     cmk_crypt_reset(&s->dec);
     cmk_find_reset(&s->find);
+    cmk_cache_free(s->cache);
     cmk_mutex_fini(&s->lock);
     free(s);
+}
+
+struct cmk_cache *cmk_session_cache(struct cmk_session *s)
+{
+    struct cmk_token *t = s->token;
+
+    if (!t->cache_per_session)
+        return t->cache;
+    if (s->cache == NULL && cmk_cache_new(&t->cache_cfg, &s->cache) != CMK_OK)
+        return NULL;
+    return s->cache;
 }
 
 CK_RV cmk_session_open(CK_SLOT_ID slot, CK_FLAGS flags,
@@ -203,6 +215,7 @@ void cmk_session_reset_all(struct cmk_token *t)
         cmk_crypt_reset(&s->enc);
         cmk_crypt_reset(&s->dec);
         cmk_find_reset(&s->find);
+        cmk_cache_flush(s->cache);
         cmk_mutex_unlock(&s->lock);
         cmk_session_unref(s);
     }

@@ -53,6 +53,7 @@ struct cmk_session {
     struct cmk_crypt enc;
     struct cmk_crypt dec;
     struct cmk_find find;
+    struct cmk_cache *cache; /* session-scope DEK cache, made on first use */
     unsigned refs;
 };
 
@@ -63,6 +64,9 @@ CK_RV cmk_session_close_all(CK_SLOT_ID slot);
 /* Looks up and references a session; CKR_SESSION_HANDLE_INVALID. */
 CK_RV cmk_session_get(CK_SESSION_HANDLE h, struct cmk_session **out);
 void cmk_session_unref(struct cmk_session *s);
+/* The DEK cache this session uses (its own or its token's); NULL when
+ * none can be made. */
+struct cmk_cache *cmk_session_cache(struct cmk_session *s);
 CK_RV cmk_session_info(struct cmk_session *s, CK_SESSION_INFO *info);
 bool cmk_session_is_rw(const struct cmk_session *s);
 

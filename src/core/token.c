@@ -55,8 +55,21 @@ static CK_RV add_cmk_object(struct cmk_token *t)
     return rv;
 }
 
+static CK_RV make_cache(struct cmk_token *t, const struct cmk_config *mc)
+{
+    t->cache_cfg.ttl_s = mc->cache_ttl_s;
+    t->cache_cfg.max_entries = mc->cache_max_entries;
+    t->cache_cfg.max_uses = mc->cache_max_uses;
+    t->cache_per_session = mc->cache_per_session;
+    if (t->cache_per_session)
+        return CKR_OK;
+    return cmk_cache_new(&t->cache_cfg, &t->cache) == CMK_OK
+               ? CKR_OK
+               : CKR_HOST_MEMORY;
+}
+
 CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,
-                    unsigned kek_ttl_s, struct cmk_token **out)
+                    const struct cmk_config *mc, struct cmk_token **out)
 {
     struct cmk_token *t = calloc(1, sizeof(*t));
     CK_RV rv;
@@ -72,13 +85,15 @@ CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,
         free(t);
         return rv;
     }
-    if (cmk_cmk_open(cfg, kek_ttl_s, &t->cmk) != CMK_OK) {
+    if (cmk_cmk_open(cfg, mc->cache_ttl_s, &t->cmk) != CMK_OK) {
         cmk_log_error("tenant \"%s\": its CMK could not be opened",
                       cfg->label);
         cmk_token_free(t);
         return CKR_GENERAL_ERROR;
     }
-    rv = add_cmk_object(t);
+    rv = make_cache(t, mc);
+    if (rv == CKR_OK)
+        rv = add_cmk_object(t);
     if (rv != CKR_OK) {
         cmk_token_free(t);
         return rv;
@@ -99,6 +114,7 @@ void cmk_token_free(struct cmk_token *t)
     if (t == NULL)
         return;
     cmk_object_remove_if(t, any_object, NULL);
+    cmk_cache_free(t->cache);
     cmk_cmk_close(t->cmk);
     cmk_mutex_fini(&t->lock);
     free(t);
@@ -212,8 +228,9 @@ CK_RV cmk_token_logout(struct cmk_token *t)
         return rv;
     /* PKCS#11 3.0 C_Logout: private session objects are destroyed and
      * handles to private objects become invalid. */
-    cmk_session_reset_all(t);
+    cmk_session_reset_all(t); /* also flushes session-scope caches */
     cmk_object_remove_if(t, is_private_user_object, NULL);
+    cmk_cache_flush(t->cache);
     cmk_cmk_forget(t->cmk);
     return CKR_OK;
 }

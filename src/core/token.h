@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include "core/config.h"
 #include "core/attrs.h"
+#include "keys/cache.h"
 #include "keys/cmk.h"
 #include "pkcs11/compat.h"
 #include "util/lock.h"
@@ -27,10 +28,13 @@ struct cmk_token {
     unsigned long rw_sessions;
     char serial[17];
     struct cmk_object *cmk_obj;
+    struct cmk_cache *cache;  /* unwrapped DEKs, token scope */
+    bool cache_per_session;   /* then each session has its own */
+    struct cmk_cache_cfg cache_cfg;
 };
 
 CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,
-                    unsigned kek_ttl_s, struct cmk_token **out);
+                    const struct cmk_config *mc, struct cmk_token **out);
 void cmk_token_free(struct cmk_token *t);
 
 void cmk_token_slot_info(const struct cmk_token *t, CK_SLOT_INFO *info);
