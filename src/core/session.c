@@ -222,6 +222,22 @@ void cmk_session_reset_all(struct cmk_token *t)
     free(c.h);
 }
 
+static void flush_one(void *arg, unsigned long key, void *val)
+{
+    struct cmk_session *s = val;
+
+    (void)key;
+    if (s->token == arg)
+        cmk_cache_flush(s->cache); /* the cache lock is a leaf */
+}
+
+void cmk_session_flush_caches(struct cmk_token *t)
+{
+    cmk_module_lock();
+    cmk_hmap_each(&cmk_g.sessions, flush_one, t);
+    cmk_module_unlock();
+}
+
 bool cmk_session_is_rw(const struct cmk_session *s)
 {
     return (s->flags & CKF_RW_SESSION) != 0;

@@ -68,6 +68,16 @@ static CK_RV make_cache(struct cmk_token *t, const struct cmk_config *mc)
                : CKR_HOST_MEMORY;
 }
 
+/* The KMS refused the tenant's key: nothing cached for it is served
+ * again (DESIGN.md, "Cache"). */
+static void refused(void *arg)
+{
+    struct cmk_token *t = arg;
+
+    cmk_cache_flush(t->cache);
+    cmk_session_flush_caches(t);
+}
+
 CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,
                     const struct cmk_config *mc, struct cmk_token **out)
 {
@@ -91,6 +101,7 @@ CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,
         cmk_token_free(t);
         return CKR_GENERAL_ERROR;
     }
+    cmk_cmk_on_refusal(t->cmk, refused, t);
     rv = make_cache(t, mc);
     if (rv == CKR_OK)
         rv = add_cmk_object(t);

@@ -49,6 +49,8 @@ struct cmk_cmk {
     pthread_mutex_t fill_lock;
     bool kek_lock_ready, fill_lock_ready;
     struct cmk_audit *audit; /* KMS-call records; NULL: none */
+    void (*on_refusal)(void *arg);
+    void *on_refusal_arg;
     struct cmk_secret kek; /* p == NULL: nothing cached */
     int64_t kek_expiry_us;
     uint64_t kek_gen;
@@ -255,8 +257,11 @@ static void purge(struct cmk_cmk *c)
 
 static cmk_err note(struct cmk_cmk *c, cmk_err err)
 {
-    if (is_refusal(err))
+    if (is_refusal(err)) {
         purge(c);
+        if (c->on_refusal != NULL)
+            c->on_refusal(c->on_refusal_arg);
+    }
     return err;
 }
 
@@ -500,4 +505,12 @@ void cmk_cmk_set_audit(struct cmk_cmk *c, struct cmk_audit *a)
 {
     if (c != NULL)
         c->audit = a;
+}
+
+void cmk_cmk_on_refusal(struct cmk_cmk *c, void (*fn)(void *arg), void *arg)
+{
+    if (c == NULL)
+        return;
+    c->on_refusal = fn;
+    c->on_refusal_arg = arg;
 }

@@ -55,6 +55,11 @@ struct cmk_audit;
  * the call. */
 void cmk_cmk_set_audit(struct cmk_cmk *c, struct cmk_audit *a);
 
+/* fn(arg) runs whenever the KMS refuses the key (disabled, revoked,
+ * access denied), after the KEK is purged: the caller purges what it
+ * caches too. Called with no lock of c held. */
+void cmk_cmk_on_refusal(struct cmk_cmk *c, void (*fn)(void *arg), void *arg);
+
 /* Drops the cached KEK (C_Logout, C_Finalize, fork). */
 void cmk_cmk_forget(struct cmk_cmk *c);
 

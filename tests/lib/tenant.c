@@ -45,7 +45,7 @@ static int write_config(const struct test_env *env, const char *kek_a,
     if (f == NULL)
         return -1;
     fprintf(f,
-            "{\"store_dir\": \"%s/store\",\n"
+            "{\"store_dir\": \"%s/store\",%s\n"
             " \"audit\": {\"file\": \"%s\", \"fsync\": \"interval\"},\n"
             " \"tenants\": [\n"
             " {\"label\": \"alpha\", \"provider\": \"local\", "
@@ -54,7 +54,7 @@ static int write_config(const struct test_env *env, const char *kek_a,
             " {\"label\": \"beta\", \"provider\": \"local\", "
             "\"key\": \"%s/beta.key\", \"pin_verifier\": \"%s\"%s%s%s}\n"
             "]}\n",
-            env->dir, env->audit, env->dir, verifier, kek_a ? ", \"kek\": \"" : "",
+            env->dir, env->extra, env->audit, env->dir, verifier, kek_a ? ", \"kek\": \"" : "",
             kek_a ? kek_a : "", kek_a ? "\"" : "", env->dir, verifier,
             kek_b ? ", \"kek\": \"" : "", kek_b ? kek_b : "",
             kek_b ? "\"" : "");
@@ -86,12 +86,18 @@ static int provision(const struct cmk_config *cfg, size_t i, char *out,
 
 int test_env_make(struct test_env *env)
 {
+    return test_env_make_with(env, "");
+}
+
+int test_env_make_with(struct test_env *env, const char *extra)
+{
     struct cmk_config *cfg = NULL;
     char msg[512], kek_a[512], kek_b[512], path[300];
     int rc = -1;
 
     if (sodium_init() < 0)
         return -1;
+    snprintf(env->extra, sizeof(env->extra), "%s", extra);
     snprintf(env->dir, sizeof(env->dir), "/tmp/cmk-test-XXXXXX");
     if (mkdtemp(env->dir) == NULL)
         return -1;

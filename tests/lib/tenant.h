@@ -14,11 +14,14 @@ struct test_env {
     char dir[256];
     char config[300];
     char audit[300]; /* the config's audit file (fsync interval) */
+    char extra[256]; /* more top-level members, e.g. "\"cache\": {...}," */
 };
 
 /* Creates dir with tenants "alpha" and "beta" (PIN TEST_PIN) on the local
  * provider, each with a KEK; writes config.json. 0 on success. */
 int test_env_make(struct test_env *env);
+/* The same with extra top-level JSON members (each followed by a comma). */
+int test_env_make_with(struct test_env *env, const char *extra);
 /* Removes the directory tree. */
 void test_env_remove(const struct test_env *env);
 

@@ -22,3 +22,12 @@ tests_unit_test_cache_SOURCES = tests/unit/test_cache.c
 tests_unit_test_cache_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_cache_LDADD = $(UNIT_LDADD)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_revocation
+TESTS += tests/unit/test_revocation
+tests_unit_test_revocation_SOURCES = tests/unit/test_revocation.c \
+	tests/lib/tenant.c tests/lib/tenant.h
+tests_unit_test_revocation_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_revocation_LDADD = $(UNIT_LDADD)
+endif

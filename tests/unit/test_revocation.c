@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests: the revocation bound through the module. A disabled CMK (the
+ * local provider's key file removed) still serves cached keys until their
+ * expiry on the module clock, and not one microsecond later, on every
+ * path; the audit file says why; ttl 0 keeps nothing.
+ */
+#include <config.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cmk-pkcs11.h"
+#include "pkcs11/entry.h"
+#include "tests/lib/tenant.h"
+#include "util/clock.h"
+
+#define TTL_US (INT64_C(60) * 1000000)
+
+static int64_t fake_now = 5000000;
+static CK_FUNCTION_LIST_PTR p;
+static CK_UTF8CHAR pin[] = TEST_PIN;
+static CK_BBOOL yes = CK_TRUE;
+
+static int64_t fake_clock(void)
+{
+    return fake_now;
+}
+
+static CK_SESSION_HANDLE login(void)
+{
+    CK_SESSION_HANDLE h;
+
+    assert_int_equal(p->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &h),
+                     CKR_OK);
+    assert_int_equal(p->C_Login(h, CKU_USER, pin, sizeof(pin) - 1), CKR_OK);
+    return h;
+}
+
+static CK_OBJECT_HANDLE find_cmk(CK_SESSION_HANDLE h)
+{
+    CK_ATTRIBUTE tmpl[] = {{CKA_CMK_IS_CMK, &yes, 1}};
+    CK_OBJECT_HANDLE o = 0;
+    CK_ULONG n = 0;
+
+    assert_int_equal(p->C_FindObjectsInit(h, tmpl, 1), CKR_OK);
+    assert_int_equal(p->C_FindObjects(h, &o, 1, &n), CKR_OK);
+    assert_int_equal(p->C_FindObjectsFinal(h), CKR_OK);
+    assert_int_equal(n, 1);
+    return o;
+}
+
+static CK_OBJECT_HANDLE make_dek(CK_SESSION_HANDLE h)
+{
+    CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
+    CK_ULONG len = 32;
+    CK_ATTRIBUTE tmpl[] = {{CKA_VALUE_LEN, &len, sizeof(len)},
+                           {CKA_EXTRACTABLE, &yes, 1}};
+    CK_OBJECT_HANDLE k;
+
+    assert_int_equal(p->C_GenerateKey(h, &m, tmpl, 2, &k), CKR_OK);
+    return k;
+}
+
+static CK_RV unwrap(CK_SESSION_HANDLE h, CK_MECHANISM_TYPE mt,
+                    CK_OBJECT_HANDLE uk, uint8_t *blob, CK_ULONG len)
+{
+    CK_MECHANISM m = {mt, NULL, 0};
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE kt = CKK_AES;
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                           {CKA_KEY_TYPE, &kt, sizeof(kt)}};
+    CK_OBJECT_HANDLE k;
+
+    return p->C_UnwrapKey(h, &m, uk, blob, len, tmpl, 2, &k);
+}
+
+static CK_RV wrap(CK_SESSION_HANDLE h, CK_MECHANISM_TYPE mt,
+                  CK_OBJECT_HANDLE wk, CK_OBJECT_HANDLE k, uint8_t *out,
+                  CK_ULONG *len)
+{
+    CK_MECHANISM m = {mt, NULL, 0};
+
+    *len = 512;
+    return p->C_WrapKey(h, &m, wk, k, out, len);
+}
+
+static CK_RV gcm_init(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k)
+{
+    uint8_t iv[12] = {9};
+    CK_GCM_PARAMS gp = {iv, sizeof(iv), 96, NULL, 0, 128};
+    CK_MECHANISM m = {CKM_AES_GCM, &gp, sizeof(gp)};
+    CK_RV rv = p->C_EncryptInit(h, &m, k);
+    uint8_t out[64];
+    CK_ULONG n = sizeof(out);
+
+    if (rv == CKR_OK)
+        rv = p->C_Encrypt(h, out, 16, out, &n);
+    return rv;
+}
+
+static int count_lines(const char *path, const char *a, const char *b)
+{
+    char line[4096];
+    FILE *f = fopen(path, "r");
+    int n = 0;
+
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL)
+        n += strstr(line, a) != NULL && (b == NULL || strstr(line, b));
+    fclose(f);
+    return n;
+}
+
+static void key_file(const struct test_env *e, bool present)
+{
+    char from[400], to[400];
+
+    snprintf(from, sizeof(from), "%s/alpha.key%s", e->dir,
+             present ? ".off" : "");
+    snprintf(to, sizeof(to), "%s/alpha.key%s", e->dir, present ? "" : ".off");
+    assert_int_equal(rename(from, to), 0);
+}
+
+static void test_bound_on_every_path(void **state)
+{
+    struct test_env e;
+    CK_SESSION_HANDLE h;
+    CK_OBJECT_HANDLE cmk, dek;
+    uint8_t env_blob[512], kwp_blob[512], tmp[512];
+    CK_ULONG env_len, kwp_len, n;
+
+    (void)state;
+    assert_int_equal(
+        test_env_make_with(&e, " \"cache\": {\"ttl_seconds\": 60},"), 0);
+    setenv(CMK_CONFIG_ENV, e.config, 1);
+    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
+    h = login();
+    cmk = find_cmk(h);
+    dek = make_dek(h);
+    assert_int_equal(wrap(h, CKM_CMK_ENVELOPE, cmk, dek, env_blob, &env_len),
+                     CKR_OK);
+    assert_int_equal(wrap(h, CKM_AES_KEY_WRAP_KWP, cmk, dek, kwp_blob,
+                          &kwp_len),
+                     CKR_OK);
+    assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, env_blob, env_len),
+                     CKR_OK); /* miss: now cached */
+
+    key_file(&e, false); /* the tenant disables the CMK */
+    fake_now += TTL_US - 40 * INT64_C(1000000); /* before the refresh window */
+    assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, env_blob, env_len),
+                     CKR_OK);
+    assert_int_equal(unwrap(h, CKM_AES_KEY_WRAP_KWP, cmk, kwp_blob, kwp_len),
+                     CKR_OK);
+    assert_int_equal(gcm_init(h, cmk), CKR_OK);
+    /* A fresh blob needs the KMS: refused at once, and the refusal purges
+     * the caches. */
+    assert_int_equal(wrap(h, CKM_CMK_ENVELOPE, cmk, dek, tmp, &n),
+                     CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, env_blob, env_len),
+                     CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_int_equal(wrap(h, CKM_AES_KEY_WRAP_KWP, cmk, dek, tmp, &n),
+                     CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_int_equal(unwrap(h, CKM_AES_KEY_WRAP_KWP, cmk, kwp_blob, kwp_len),
+                     CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_int_equal(gcm_init(h, cmk), CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_true(count_lines(e.audit, "\"event\":\"kms_call\"",
+                            "\"detail\":\"key_disabled\"") >= 4);
+    assert_int_equal(count_lines(e.audit, "\"op\":\"C_UnwrapKey\"",
+                                 "\"result\":\"CKR_KEY_FUNCTION_NOT_"
+                                 "PERMITTED\""),
+                     2);
+
+    key_file(&e, true); /* enabled again: works again */
+    assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, env_blob, env_len),
+                     CKR_OK);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    test_env_remove(&e);
+}
+
+/* Without a refusal to purge it, an entry still ends at its expiry. */
+static void test_expiry_alone(void **state)
+{
+    struct test_env e;
+    CK_SESSION_HANDLE h;
+    CK_OBJECT_HANDLE cmk, dek;
+    uint8_t blob[512];
+    CK_ULONG len;
+
+    (void)state;
+    assert_int_equal(
+        test_env_make_with(&e, " \"cache\": {\"ttl_seconds\": 60},"), 0);
+    setenv(CMK_CONFIG_ENV, e.config, 1);
+    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
+    h = login();
+    cmk = find_cmk(h);
+    dek = make_dek(h);
+    assert_int_equal(wrap(h, CKM_CMK_ENVELOPE, cmk, dek, blob, &len), CKR_OK);
+    assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, blob, len), CKR_OK);
+    key_file(&e, false);
+    fake_now += TTL_US - 40 * INT64_C(1000000);
+    assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, blob, len), CKR_OK);
+    fake_now += 40 * INT64_C(1000000); /* exactly the expiry */
+    assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, blob, len),
+                     CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_int_equal(count_lines(e.audit, "\"op\":\"C_UnwrapKey\"",
+                                 "\"cache\":\"hit\""),
+                     1);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    key_file(&e, true);
+    test_env_remove(&e);
+}
+
+static void test_ttl_zero_keeps_nothing(void **state)
+{
+    struct test_env e;
+    CK_SESSION_HANDLE h;
+    CK_OBJECT_HANDLE cmk, dek;
+    uint8_t blob[512];
+    CK_ULONG len;
+
+    (void)state;
+    assert_int_equal(
+        test_env_make_with(&e, " \"cache\": {\"ttl_seconds\": 0},"), 0);
+    setenv(CMK_CONFIG_ENV, e.config, 1);
+    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
+    h = login();
+    cmk = find_cmk(h);
+    dek = make_dek(h);
+    assert_int_equal(wrap(h, CKM_CMK_ENVELOPE, cmk, dek, blob, &len), CKR_OK);
+    assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, blob, len), CKR_OK);
+    key_file(&e, false);
+    /* Same instant, no expiry passed: still refused, nothing was kept. */
+    assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, blob, len),
+                     CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_int_equal(wrap(h, CKM_AES_KEY_WRAP_KWP, cmk, dek, blob, &len),
+                     CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_int_equal(count_lines(e.audit, "\"cache\":\"hit\"", NULL), 0);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    key_file(&e, true);
+    test_env_remove(&e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bound_on_every_path),
+        cmocka_unit_test(test_expiry_alone),
+        cmocka_unit_test(test_ttl_zero_keeps_nothing),
+    };
+
+    cmk_clock_set_source(fake_clock);
+    if (cmk_C_GetFunctionList(&p) != CKR_OK)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL) != 0;
+}
