@@ -1,0 +1,19 @@
+# owned by its area
+# KMS emulator (Python 3 + python3-cryptography, stdlib HTTP server) and its
+# checks: SigV4 vectors, end-to-end behaviour, and Debian's AWS CLI against it.
+TESTS += tests/emulator/test_sigv4_vectors.py \
+	tests/emulator/test_emulator.py \
+	tests/emulator/test_awscli.sh
+EXTRA_DIST += \
+	tests/emulator/README.md \
+	tests/emulator/kms_emulator.py \
+	tests/emulator/kms_api.py \
+	tests/emulator/store.py \
+	tests/emulator/sigv4.py \
+	tests/emulator/faults.py \
+	tests/emulator/cred_endpoints.py \
+	tests/emulator/emulator.sh \
+	tests/emulator/make_ca.sh \
+	tests/emulator/test_sigv4_vectors.py \
+	tests/emulator/test_emulator.py \
+	tests/emulator/test_awscli.sh

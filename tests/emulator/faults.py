@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: Apache-2.0
+# KMS emulator, fault layer: decides per request whether to add latency,
+# throttle, fail with 5xx, reset the connection, garble or slow the answer.
+"""Fault injection driven by the control API.
+
+A configuration applies to requests whose operation is in for_ops (default:
+every KMS operation; "*" means every logged endpoint). With count N it
+applies to the next N matching requests only and then clears itself. Each
+matching request rolls once, in this order: reset, 5xx, throttle,
+malformed; latency and slow_body apply to every matching request that is
+not reset. Rates are probabilities in 0..1 (1 makes the outcome certain).
+"""
+
+import random
+import threading
+
+RATE_FIELDS = ("reset_rate", "error_5xx_rate", "throttle_rate",
+               "malformed_rate")
+KIND_OF = {"reset_rate": "reset", "error_5xx_rate": "5xx",
+           "throttle_rate": "throttle", "malformed_rate": "malformed"}
+FIELDS = RATE_FIELDS + ("latency_ms", "slow_body_ms", "error_5xx_status",
+                        "for_ops", "count", "seed")
+
+
+class Decision:
+    """What to do to one request."""
+
+    def __init__(self, kind=None, latency_ms=0, slow_body_ms=0, status=500):
+        self.kind = kind  # None, reset, 5xx, throttle, malformed
+        self.latency_ms = latency_ms
+        self.slow_body_ms = slow_body_ms
+        self.status = status
+
+
+NO_FAULT = Decision()
+
+
+class Faults:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.config = None
+        self.rng = random.Random()
+
+    def configure(self, cfg):
+        unknown = set(cfg) - set(FIELDS)
+        if unknown:
+            raise ValueError("unknown fault fields: %s" % sorted(unknown))
+        for name in RATE_FIELDS:
+            rate = float(cfg.get(name, 0))
+            if not 0 <= rate <= 1:
+                raise ValueError("%s must be in 0..1" % name)
+        status = int(cfg.get("error_5xx_status", 500))
+        if status not in (500, 502, 503, 504):
+            raise ValueError("error_5xx_status must be 500, 502, 503 or 504")
+        with self.lock:
+            self.config = dict(cfg)
+            if "seed" in cfg:
+                self.rng.seed(cfg["seed"])
+
+    def clear(self):
+        with self.lock:
+            self.config = None
+
+    def snapshot(self):
+        with self.lock:
+            return dict(self.config) if self.config else {}
+
+    @staticmethod
+    def _matches(cfg, op, is_kms):
+        ops = cfg.get("for_ops")
+        if not ops:
+            return is_kms
+        return "*" in ops or op in ops
+
+    def decide(self, op, is_kms=True):
+        with self.lock:
+            cfg = self.config
+            if not cfg or not self._matches(cfg, op, is_kms):
+                return NO_FAULT
+            if "count" in cfg:
+                cfg["count"] = int(cfg["count"]) - 1
+                if cfg["count"] <= 0:
+                    self.config = None
+            kind = None
+            for name in RATE_FIELDS:
+                rate = float(cfg.get(name, 0))
+                if rate > 0 and self.rng.random() < rate:
+                    kind = KIND_OF[name]
+                    break
+            return Decision(kind, int(cfg.get("latency_ms", 0)),
+                            int(cfg.get("slow_body_ms", 0)),
+                            int(cfg.get("error_5xx_status", 500)))

@@ -1,0 +1,291 @@
+# SPDX-License-Identifier: Apache-2.0
+# KMS emulator, state layer: keys, aliases, credentials and the per-key allow
+# list, with the opaque ciphertext-blob format; thread safe, optionally saved.
+"""Key store and credential table of the KMS emulator.
+
+Ciphertext blob (emulator's own format, opaque to clients):
+    0x01 | key uuid (16 bytes) | nonce (12) | AES-256-GCM(ct || tag)
+with AAD = b"cmk-emu-blob-v1" | 0x01 | key uuid | canonical encryption
+context (JSON, keys sorted, no spaces, UTF-8), so a wrong, missing or extra
+context pair fails authentication exactly like a corrupted blob.
+"""
+
+import base64
+import json
+import os
+import secrets
+import string
+import threading
+import time
+import uuid
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+BLOB_VERSION = 1
+BLOB_HEADER = 1 + 16 + 12
+AAD_LABEL = b"cmk-emu-blob-v1"
+
+
+class KmsError(Exception):
+    """An AWS-style error: type name, HTTP status and optional message."""
+
+    def __init__(self, code, message=None, status=400):
+        super().__init__(message or code)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def canonical_context(ctx):
+    return json.dumps(ctx or {}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
+
+
+def random_id(prefix, length):
+    alphabet = string.ascii_uppercase + string.digits
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+class Key:
+    def __init__(self, key_id, material, created, description="",
+                 allow=None):
+        self.key_id = key_id
+        self.material = material
+        self.created = created
+        self.description = description
+        self.state = "Enabled"
+        self.deletion_date = None
+        self.pending_days = None
+        self.allow = allow  # None: any authenticated caller
+
+    def to_json(self):
+        d = dict(self.__dict__)
+        d["material"] = base64.b64encode(self.material).decode()
+        return d
+
+    @classmethod
+    def from_json(cls, d):
+        key = cls(d["key_id"], base64.b64decode(d["material"]), d["created"])
+        key.__dict__.update({k: v for k, v in d.items() if k != "material"})
+        return key
+
+
+class Credential:
+    """A long-term or temporary credential known to the emulator."""
+
+    def __init__(self, access_key_id, secret, token=None, expires=None,
+                 principal=None):
+        self.access_key_id = access_key_id
+        self.secret = secret
+        self.token = token
+        self.expires = expires  # POSIX seconds on the emulator clock
+        self.principal = principal or access_key_id
+
+
+class Store:
+    """Keys, aliases and credentials; every method takes the lock."""
+
+    def __init__(self, region, account, path=None):
+        self.region = region
+        self.account = account
+        self.path = path
+        self.lock = threading.RLock()
+        self.keys = {}
+        self.aliases = {}
+        self.creds = {}
+        if path and os.path.exists(path):
+            self._load()
+
+    # -- persistence ------------------------------------------------------
+    def _load(self):
+        with open(self.path, encoding="utf-8") as f:
+            data = json.load(f)
+        self.keys = {k: Key.from_json(v) for k, v in data["keys"].items()}
+        self.aliases = data["aliases"]
+        self.creds = {k: Credential(**v) for k, v in data["creds"].items()}
+
+    def save(self):
+        if not self.path:
+            return
+        with self.lock:
+            data = {"keys": {k: v.to_json() for k, v in self.keys.items()},
+                    "aliases": self.aliases,
+                    "creds": {k: v.__dict__ for k, v in self.creds.items()}}
+            tmp = self.path + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(data, f)
+            os.replace(tmp, self.path)
+
+    # -- names ------------------------------------------------------------
+    def key_arn(self, key_id):
+        return "arn:aws:kms:%s:%s:key/%s" % (self.region, self.account,
+                                             key_id)
+
+    def alias_arn(self, name):
+        return "arn:aws:kms:%s:%s:%s" % (self.region, self.account, name)
+
+    def resolve(self, ident):
+        """Key id, key ARN, alias/<name> or alias ARN -> Key."""
+        if not isinstance(ident, str) or not ident:
+            raise KmsError("ValidationException",
+                           "1 validation error detected: Value null at "
+                           "'keyId' failed to satisfy constraint: Member "
+                           "must not be null")
+        name = ident
+        if ident.startswith("arn:"):
+            parts = ident.split(":", 5)
+            if (len(parts) != 6 or parts[2] != "kms"
+                    or parts[3] != self.region or parts[4] != self.account):
+                raise KmsError("NotFoundException",
+                               "Invalid arn %s" % ident)
+            name = parts[5]
+            if name.startswith("key/"):
+                name = name[4:]
+        with self.lock:
+            if name.startswith("alias/"):
+                key_id = self.aliases.get(name)
+                if key_id is None:
+                    raise KmsError("NotFoundException", "Alias %s is not "
+                                   "found." % self.alias_arn(name))
+                return self.keys[key_id]
+            key = self.keys.get(name)
+        if key is None:
+            try:
+                uuid.UUID(name)
+            except ValueError:
+                raise KmsError("NotFoundException",
+                               "Invalid keyId '%s'" % ident) from None
+            raise KmsError("NotFoundException", "Key '%s' does not exist"
+                           % self.key_arn(name))
+        return key
+
+    # -- key life cycle ---------------------------------------------------
+    def create_key(self, description="", allow=None, now=None):
+        key = Key(str(uuid.uuid4()), AESGCM.generate_key(256),
+                  now if now is not None else time.time(), description,
+                  allow)
+        with self.lock:
+            self.keys[key.key_id] = key
+        self.save()
+        return key
+
+    def check_alias_name(self, name):
+        if (not isinstance(name, str) or not name.startswith("alias/")
+                or len(name) <= 6 or name.startswith("alias/aws/")):
+            raise KmsError("ValidationException",
+                           "Alias must start with the prefix \"alias/\". "
+                           "Please see https://docs.aws.amazon.com/kms/latest"
+                           "/developerguide/kms-alias.html")
+        with self.lock:
+            if name in self.aliases:
+                raise KmsError("AlreadyExistsException", "An alias with the "
+                               "name %s already exists" % self.alias_arn(name))
+
+    def create_alias(self, name, ident):
+        self.check_alias_name(name)
+        if isinstance(ident, str) and "alias/" in ident:
+            raise KmsError("ValidationException",
+                           "Aliases must refer to keys. Not aliases")
+        key = self.resolve(ident)
+        with self.lock:
+            if name in self.aliases:
+                raise KmsError("AlreadyExistsException", "An alias with the "
+                               "name %s already exists" % self.alias_arn(name))
+            self.aliases[name] = key.key_id
+        self.save()
+        return key
+
+    def set_state(self, key, state, days=None, now=None):
+        with self.lock:
+            key.state = state
+            if state == "PendingDeletion":
+                key.pending_days = days
+                key.deletion_date = (now or time.time()) + days * 86400
+            else:
+                key.pending_days = None
+                key.deletion_date = None
+        self.save()
+
+    def set_allow(self, key, allow):
+        with self.lock:
+            key.allow = allow
+        self.save()
+
+    def metadata(self, key):
+        meta = {
+            "AWSAccountId": self.account,
+            "KeyId": key.key_id,
+            "Arn": self.key_arn(key.key_id),
+            "CreationDate": key.created,
+            "Enabled": key.state == "Enabled",
+            "Description": key.description,
+            "KeyUsage": "ENCRYPT_DECRYPT",
+            "KeyState": key.state,
+            "Origin": "AWS_KMS",
+            "KeyManager": "CUSTOMER",
+            "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT",
+            "KeySpec": "SYMMETRIC_DEFAULT",
+            "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"],
+            "MultiRegion": False,
+        }
+        if key.state == "PendingDeletion":
+            meta["DeletionDate"] = key.deletion_date
+            meta["PendingDeletionWindowInDays"] = key.pending_days
+        return meta
+
+    # -- blobs --------------------------------------------------------------
+    @staticmethod
+    def _aad(header, context):
+        return AAD_LABEL + header + canonical_context(context)
+
+    def seal(self, key, plaintext, context):
+        header = bytes([BLOB_VERSION]) + uuid.UUID(key.key_id).bytes
+        nonce = os.urandom(12)
+        sealed = AESGCM(key.material).encrypt(
+            nonce, plaintext, self._aad(header, context))
+        return header + nonce + sealed
+
+    def blob_key(self, blob):
+        """The key a blob names, or InvalidCiphertextException."""
+        if len(blob) < BLOB_HEADER + 16 or blob[0] != BLOB_VERSION:
+            raise KmsError("InvalidCiphertextException")
+        key_id = str(uuid.UUID(bytes=bytes(blob[1:17])))
+        with self.lock:
+            key = self.keys.get(key_id)
+        if key is None:
+            raise KmsError("InvalidCiphertextException")
+        return key
+
+    def open(self, key, blob, context):
+        header, nonce, sealed = blob[:17], blob[17:29], blob[29:]
+        try:
+            return AESGCM(key.material).decrypt(
+                nonce, sealed, self._aad(header, context))
+        except InvalidTag:
+            raise KmsError("InvalidCiphertextException") from None
+
+    # -- credentials --------------------------------------------------------
+    def add_credential(self, cred):
+        with self.lock:
+            self.creds[cred.access_key_id] = cred
+        self.save()
+
+    def remove_credential(self, access_key_id):
+        with self.lock:
+            found = self.creds.pop(access_key_id, None) is not None
+        self.save()
+        return found
+
+    def credential(self, access_key_id):
+        with self.lock:
+            return self.creds.get(access_key_id)
+
+    def issue_temporary(self, principal, ttl, now):
+        """New ASIA credential with a session token, valid for ttl seconds."""
+        cred = Credential(random_id("ASIA", 16),
+                          base64.b64encode(os.urandom(30)).decode(),
+                          "IQoJ" + base64.b64encode(os.urandom(96)).decode(),
+                          now + ttl, principal)
+        self.add_credential(cred)
+        return cred

@@ -1,0 +1,358 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# KMS emulator tests: drives the emulator with Debian's AWS CLI (a real SigV4
+# client) so the emulator cannot drift from the real KMS/STS wire protocol.
+#
+# Exit 0 pass, 1 fail, 77 skip when aws (AWS_CLI, default /usr/bin/aws from
+# Debian's awscli) or python3-cryptography/curl/openssl are missing; 99
+# instead of 77 when CI=true.
+#
+# Word splitting of $(out) is wanted; ok/fail always succeed, so A && ok ||
+# fail is an if-then-else here.
+# shellcheck disable=SC2015,SC2046,SC2005
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+EMU_HOME=$here
+. "$here/emulator.sh"
+
+AWS_CLI=${AWS_CLI:-/usr/bin/aws}
+if [ ! -x "$AWS_CLI" ]; then
+	echo "SKIP: $AWS_CLI is missing (apt-get install awscli)"
+	exit "$(emu_skip_status)"
+fi
+emu_require || exit $?
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kms-awscli.XXXXXX") || exit 99
+cleanup() {
+	emulator_stop
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# An isolated CLI: no profile, cache or ambient credential source.
+export HOME="$tmp/home"
+mkdir -p "$HOME"
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_ROLE_ARN \
+	AWS_WEB_IDENTITY_TOKEN_FILE AWS_CONTAINER_CREDENTIALS_RELATIVE_URI \
+	AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_AUTHORIZATION_TOKEN \
+	AWS_EC2_METADATA_SERVICE_ENDPOINT AWS_CA_BUNDLE AWS_ENDPOINT_URL \
+	AWS_REGION
+: >"$tmp/config"
+: >"$tmp/credentials"
+export AWS_CONFIG_FILE="$tmp/config" AWS_SHARED_CREDENTIALS_FILE="$tmp/credentials"
+export AWS_DEFAULT_REGION=us-east-1 AWS_PAGER='' AWS_EC2_METADATA_DISABLED=true
+export AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=3
+export AWS_ACCESS_KEY_ID=AKIDCLITEST00000 AWS_SECRET_ACCESS_KEY=cli-secret
+
+n=0
+fails=0
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+fail() {
+	n=$((n + 1))
+	fails=$((fails + 1))
+	echo "not ok $n - $1"
+	sed 's/^/#   /' "$tmp/err" 2>/dev/null | head -5
+}
+
+URL=
+CA=
+# cli ARGS...: the CLI against the emulator; rc, $tmp/out, $tmp/err.
+cli() {
+	if [ -n "$CA" ]; then
+		"$AWS_CLI" --endpoint-url "$URL" --ca-bundle "$CA" "$@" \
+			>"$tmp/out" 2>"$tmp/err"
+	else
+		"$AWS_CLI" --endpoint-url "$URL" "$@" >"$tmp/out" 2>"$tmp/err"
+	fi
+	rc=$?
+}
+out() { cat "$tmp/out"; }
+
+# expect_value NAME WANT ARGS...: success and the text output, its
+# whitespace runs (the CLI's tabs) read as single spaces.
+expect_value() {
+	_name=$1 _want=$2
+	shift 2
+	cli "$@" --output text
+	# shellcheck disable=SC2046
+	if [ $rc -eq 0 ] && [ "$(echo $(out))" = "$_want" ]; then
+		ok "$_name"
+	else
+		fail "$_name: rc $rc, got '$(out)', want '$_want'"
+	fi
+}
+
+# expect_error NAME CODE ARGS...: the CLI's service-error exit (254) and
+# the error type in its message.
+expect_error() {
+	_name=$1 _code=$2
+	shift 2
+	cli "$@"
+	if [ $rc -eq 254 ] && grep -q "An error occurred ($_code)" "$tmp/err"; then
+		ok "$_name"
+	else
+		fail "$_name: rc $rc, want 254 and $_code"
+	fi
+}
+
+b64file() { "$EMU_PYTHON" -c 'import base64,sys
+sys.stdout.buffer.write(base64.b64decode(sys.stdin.read()))' >"$1"; }
+
+# kms_suite LABEL: every KMS operation the module uses, with the CLI.
+kms_suite() {
+	l=$1
+	cli kms create-key --description "cli $l" \
+		--query 'KeyMetadata.[KeyId,KeyState,Arn]' --output text
+	set -- $(out)
+	if [ $rc -eq 0 ] && [ "${2:-}" = Enabled ] &&
+		[ "${3:-}" = "arn:aws:kms:us-east-1:111122223333:key/$1" ]; then
+		ok "$l create-key"
+	else
+		fail "$l create-key: rc $rc, $(out)"
+		return
+	fi
+	kid=$1
+	cli kms create-key --query KeyMetadata.KeyId --output text
+	kid2=$(out)
+	cli kms create-alias --alias-name "alias/cli-$l" --target-key-id "$kid"
+	[ $rc -eq 0 ] && ok "$l create-alias" || fail "$l create-alias"
+	expect_error "$l create-alias twice" AlreadyExistsException \
+		kms create-alias --alias-name "alias/cli-$l" --target-key-id "$kid"
+	expect_value "$l describe-key by alias" "$kid Enabled True" \
+		kms describe-key --key-id "alias/cli-$l" \
+		--query 'KeyMetadata.[KeyId,KeyState,Enabled]'
+
+	head -c 1000 /dev/urandom >"$tmp/pt"
+	cli kms encrypt --key-id "alias/cli-$l" --plaintext "fileb://$tmp/pt" \
+		--encryption-context tenant=t1,purpose=dek \
+		--query CiphertextBlob --output text
+	out | b64file "$tmp/ct"
+	[ $rc -eq 0 ] && [ -s "$tmp/ct" ] && ok "$l encrypt" || fail "$l encrypt"
+	cli kms decrypt --ciphertext-blob "fileb://$tmp/ct" \
+		--encryption-context purpose=dek,tenant=t1 \
+		--query Plaintext --output text
+	out | b64file "$tmp/pt2"
+	if [ $rc -eq 0 ] && cmp -s "$tmp/pt" "$tmp/pt2"; then
+		ok "$l decrypt (context in another order)"
+	else
+		fail "$l decrypt"
+	fi
+	expect_value "$l decrypt with key id" \
+		"arn:aws:kms:us-east-1:111122223333:key/$kid" \
+		kms decrypt --ciphertext-blob "fileb://$tmp/ct" --key-id "$kid" \
+		--encryption-context purpose=dek,tenant=t1 --query KeyId
+	expect_error "$l decrypt wrong context" InvalidCiphertextException \
+		kms decrypt --ciphertext-blob "fileb://$tmp/ct" \
+		--encryption-context purpose=dek,tenant=t2
+	expect_error "$l decrypt missing context" InvalidCiphertextException \
+		kms decrypt --ciphertext-blob "fileb://$tmp/ct"
+	expect_error "$l decrypt other key" IncorrectKeyException \
+		kms decrypt --ciphertext-blob "fileb://$tmp/ct" --key-id "$kid2" \
+		--encryption-context purpose=dek,tenant=t1
+
+	cli kms generate-data-key --key-id "$kid" --key-spec AES_256 \
+		--encryption-context a=b --query '[Plaintext,CiphertextBlob]' \
+		--output text
+	set -- $(out)
+	echo "$1" | b64file "$tmp/dek"
+	echo "$2" | b64file "$tmp/dek.ct"
+	if [ $rc -eq 0 ] && [ "$(wc -c <"$tmp/dek")" -eq 32 ]; then
+		ok "$l generate-data-key AES_256"
+	else
+		fail "$l generate-data-key"
+	fi
+	cli kms decrypt --ciphertext-blob "fileb://$tmp/dek.ct" \
+		--encryption-context a=b --query Plaintext --output text
+	out | b64file "$tmp/dek2"
+	cmp -s "$tmp/dek" "$tmp/dek2" && ok "$l data key unwraps" ||
+		fail "$l data key unwraps"
+	expect_value "$l generate-data-key-without-plaintext" "None" \
+		kms generate-data-key-without-plaintext --key-id "$kid" \
+		--number-of-bytes 64 --query Plaintext
+	expect_error "$l generate-data-key 2000 bytes" ValidationException \
+		kms generate-data-key --key-id "$kid" --number-of-bytes 2000
+
+	cli kms re-encrypt --ciphertext-blob "fileb://$tmp/ct" \
+		--source-encryption-context purpose=dek,tenant=t1 \
+		--destination-key-id "$kid2" \
+		--destination-encryption-context x=y \
+		--query CiphertextBlob --output text
+	out | b64file "$tmp/ct2"
+	cli kms decrypt --ciphertext-blob "fileb://$tmp/ct2" \
+		--encryption-context x=y --query Plaintext --output text
+	out | b64file "$tmp/pt3"
+	cmp -s "$tmp/pt" "$tmp/pt3" && ok "$l re-encrypt" || fail "$l re-encrypt"
+
+	head -c 4097 /dev/zero >"$tmp/big"
+	expect_error "$l encrypt 4097 bytes" ValidationException \
+		kms encrypt --key-id "$kid" --plaintext "fileb://$tmp/big"
+	expect_error "$l unknown alias" NotFoundException \
+		kms encrypt --key-id alias/none --plaintext "fileb://$tmp/pt"
+
+	cli kms disable-key --key-id "$kid"
+	[ $rc -eq 0 ] && ok "$l disable-key" || fail "$l disable-key"
+	expect_error "$l encrypt with disabled key" DisabledException \
+		kms encrypt --key-id "$kid" --plaintext "fileb://$tmp/pt"
+	expect_error "$l decrypt with disabled key" DisabledException \
+		kms decrypt --ciphertext-blob "fileb://$tmp/ct" \
+		--encryption-context purpose=dek,tenant=t1
+	cli kms enable-key --key-id "$kid"
+	expect_value "$l enable-key" Enabled \
+		kms describe-key --key-id "$kid" --query KeyMetadata.KeyState
+	expect_value "$l schedule-key-deletion" "PendingDeletion 7" \
+		kms schedule-key-deletion --key-id "$kid2" \
+		--pending-window-in-days 7 --query '[KeyState,PendingWindowInDays]'
+	expect_error "$l decrypt pending deletion" KMSInvalidStateException \
+		kms decrypt --ciphertext-blob "fileb://$tmp/ct2" \
+		--encryption-context x=y
+
+	AWS_SECRET_ACCESS_KEY=wrong cli kms describe-key --key-id "$kid"
+	if [ $rc -eq 254 ] && grep -q "(InvalidSignatureException).*The request signature we calculated does not match" "$tmp/err"; then
+		ok "$l bad secret: InvalidSignatureException"
+	else
+		fail "$l bad secret: rc $rc"
+	fi
+	AWS_ACCESS_KEY_ID=AKIDNOBODY000000 cli kms describe-key --key-id "$kid"
+	if [ $rc -eq 254 ] && grep -q "(UnrecognizedClientException)" "$tmp/err"; then
+		ok "$l unknown access key: UnrecognizedClientException"
+	else
+		fail "$l unknown access key: rc $rc"
+	fi
+}
+
+# The CLI's retries against injected faults, counted in the call log.
+fault_suite() {
+	cli kms create-key --query KeyMetadata.KeyId --output text
+	fkid=$(out)
+	emu_ctl reset_calls >/dev/null
+	emu_ctl faults '{"throttle_rate": 1, "count": 2, "for_ops": ["Encrypt"]}' >/dev/null
+	cli kms encrypt --key-id "$fkid" --plaintext "fileb://$tmp/pt"
+	if [ $rc -eq 0 ] && [ "$(emu_count Encrypt)" -eq 3 ]; then
+		ok "throttled twice, third attempt succeeds (3 calls logged)"
+	else
+		fail "throttle retry: rc $rc, $(emu_count Encrypt) calls"
+	fi
+	emu_ctl reset_calls >/dev/null
+	emu_ctl faults '{"error_5xx_rate": 1, "count": 3, "for_ops": ["Encrypt"]}' >/dev/null
+	expect_error "3 x 500 exhausts the attempts" KMSInternalException \
+		kms encrypt --key-id "$fkid" --plaintext "fileb://$tmp/pt"
+	[ "$(emu_count Encrypt)" -eq 3 ] && ok "3 attempts logged" ||
+		fail "5xx attempts: $(emu_count Encrypt)"
+	emu_ctl reset_calls >/dev/null
+	emu_ctl faults '{"reset_rate": 1, "count": 1}' >/dev/null
+	cli kms encrypt --key-id "$fkid" --plaintext "fileb://$tmp/pt"
+	if [ $rc -eq 0 ] && [ "$(emu_count Encrypt)" -eq 2 ]; then
+		ok "connection reset is retried"
+	else
+		fail "reset retry: rc $rc, $(emu_count Encrypt) calls"
+	fi
+	emu_ctl clear_faults >/dev/null
+	emu_ctl clock_offset '{"seconds": 600}' >/dev/null
+	cli kms describe-key --key-id "$fkid"
+	if [ $rc -eq 254 ] && grep -q "(InvalidSignatureException).*Signature expired: [0-9T]*Z is now earlier than [0-9T]*Z ([0-9T]*Z - 5 min.)" "$tmp/err"; then
+		ok "skewed client clock: Signature expired"
+	else
+		fail "clock skew: rc $rc"
+	fi
+	emu_ctl clock_offset '{"seconds": 0}' >/dev/null
+	emu_ctl create_key '{"alias": "alias/cli-private", "allow": ["someone-else"]}' >/dev/null
+	expect_error "policy refuses the caller" AccessDeniedException \
+		kms encrypt --key-id alias/cli-private --plaintext "fileb://$tmp/pt"
+}
+
+# Temporary credentials from the emulator's STS, container and IMDS
+# endpoints, fetched and used by the CLI itself.
+credential_suite() {
+	emu_ctl create_key '{"alias": "alias/cli-role", "allow": ["cli-role", "emu-container-role", "emu-instance-role"]}' >/dev/null
+	cli sts assume-role-with-web-identity \
+		--role-arn arn:aws:iam::111122223333:role/cli-role \
+		--role-session-name cli --web-identity-token token-from-file \
+		--query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' \
+		--output text
+	set -- $(out)
+	if [ $rc -eq 0 ] && [ $# -eq 3 ]; then
+		ok "sts assume-role-with-web-identity"
+	else
+		fail "sts assume-role-with-web-identity: rc $rc"
+		return
+	fi
+	AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 AWS_SESSION_TOKEN=$3 \
+		cli kms encrypt --key-id alias/cli-role --plaintext "fileb://$tmp/pt"
+	[ $rc -eq 0 ] && ok "web-identity credentials with session token" ||
+		fail "web-identity credentials: rc $rc"
+	AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 \
+		cli kms encrypt --key-id alias/cli-role --plaintext "fileb://$tmp/pt"
+	[ $rc -eq 254 ] && grep -q "(UnrecognizedClientException)" "$tmp/err" &&
+		ok "session token missing: UnrecognizedClientException" ||
+		fail "session token missing: rc $rc"
+	expect_error "AccessDenied for a role not in the policy" \
+		AccessDeniedException kms encrypt --key-id alias/cli-private \
+		--plaintext "fileb://$tmp/pt"
+	expect_value "sts get-caller-identity (signed query protocol)" \
+		111122223333 sts get-caller-identity --query Account
+
+	emu_ctl container '{"token": "container-auth-token"}' >/dev/null
+	emu_ctl reset_calls >/dev/null
+	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+		AWS_CONTAINER_CREDENTIALS_FULL_URI="$EMU_HTTP_URL/container/creds" \
+		AWS_CONTAINER_AUTHORIZATION_TOKEN=container-auth-token \
+		"$AWS_CLI" --endpoint-url "$URL" --ca-bundle "$CA" kms encrypt \
+		--key-id alias/cli-role --plaintext "fileb://$tmp/pt" \
+		>"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$(emu_count ContainerCredentials)" -ge 1 ]; then
+		ok "container credentials endpoint (FULL_URI + token)"
+	else
+		fail "container credentials: rc $rc"
+	fi
+	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+		AWS_CONTAINER_CREDENTIALS_FULL_URI="$EMU_HTTP_URL/container/creds" \
+		AWS_CONTAINER_AUTHORIZATION_TOKEN=wrong \
+		"$AWS_CLI" --endpoint-url "$URL" --ca-bundle "$CA" kms encrypt \
+		--key-id alias/cli-role --plaintext "fileb://$tmp/pt" \
+		>"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc -ne 0 ] && ok "container endpoint refuses a wrong token" ||
+		fail "container wrong token accepted"
+
+	emu_ctl reset_calls >/dev/null
+	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+		AWS_EC2_METADATA_DISABLED=false \
+		AWS_EC2_METADATA_SERVICE_ENDPOINT="$EMU_HTTP_URL/" \
+		"$AWS_CLI" --endpoint-url "$URL" --ca-bundle "$CA" kms encrypt \
+		--key-id alias/cli-role --plaintext "fileb://$tmp/pt" \
+		>"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$(emu_count IMDS.Token)" -ge 1 ] &&
+		[ "$(emu_count IMDS.Credentials)" -ge 1 ]; then
+		ok "IMDSv2 credentials (token, role, credentials)"
+	else
+		fail "IMDSv2 credentials: rc $rc"
+	fi
+}
+
+emulator_start "$tmp/emu" --tls || exit 99
+emu_ctl add_credentials \
+	"{\"access_key_id\": \"$AWS_ACCESS_KEY_ID\", \"secret\": \"$AWS_SECRET_ACCESS_KEY\"}" \
+	>/dev/null || exit 99
+
+URL=$EMU_HTTP_URL CA=
+kms_suite http
+fault_suite
+URL=$EMU_HTTPS_URL CA=$EMU_CA
+kms_suite https
+"$AWS_CLI" --endpoint-url "$URL" kms describe-key --key-id alias/cli-https \
+	>"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -ne 0 ] && grep -qi "certificate verify failed" "$tmp/err" &&
+	ok "https without --ca-bundle: certificate refused" ||
+	fail "https without the CA: rc $rc"
+credential_suite
+
+echo "# $fails of $n failed ($("$AWS_CLI" --version 2>&1))"
+[ $fails -eq 0 ]

@@ -1,0 +1,899 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+# KMS emulator tests: the KMS wire behaviour, SigV4 refusals, policy, fault
+# injection, call log and the STS / container / IMDSv2 credential endpoints.
+"""End-to-end tests of kms_emulator.py through its sockets, with the Python
+standard library only. Requests are signed by a small SigV4 signer written
+here independently of the emulator's verifier; it is first checked against
+the KMS-shaped vectors in tests/fixtures/sigv4/kms-generated.
+
+Exit 0 pass, 1 fail, 77 skip (99 under CI=true when prerequisites are
+missing).
+"""
+
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REGION = "us-east-1"
+ACCOUNT = "111122223333"
+STS_NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
+MISMATCH = ("The request signature we calculated does not match the "
+            "signature you provided. Check your AWS Secret Access Key and "
+            "signing method. Consult the service documentation for details.")
+
+
+def skip_status():
+    return 99 if os.environ.get("CI") == "true" else 77
+
+
+# -- an independent SigV4 signer ---------------------------------------------
+class Cred:
+    def __init__(self, akid, secret, token=None):
+        self.akid = akid
+        self.secret = secret
+        self.token = token
+
+
+def _sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def sign(method, host, path, headers, body, cred, service="kms",
+         region=REGION, when=None, sign_token=True):
+    """Return headers with X-Amz-Date, token and Authorization added."""
+    when = time.time() if when is None else when
+    amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(when))
+    out = dict(headers)
+    out["Host"] = host
+    out["X-Amz-Date"] = amz_date
+    if cred.token and sign_token:
+        out["X-Amz-Security-Token"] = cred.token
+    items = sorted((k.lower(), " ".join(v.split())) for k, v in out.items())
+    signed = ";".join(k for k, _ in items)
+    creq = "\n".join([method, path, "", "".join("%s:%s\n" % kv
+                                                for kv in items),
+                      signed, _sha(body)])
+    scope = "%s/%s/%s/aws4_request" % (amz_date[:8], region, service)
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                     _sha(creq.encode())])
+    key = ("AWS4" + cred.secret).encode()
+    for part in (amz_date[:8], region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    sig = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+    out["Authorization"] = ("AWS4-HMAC-SHA256 Credential=%s/%s, "
+                            "SignedHeaders=%s, Signature=%s"
+                            % (cred.akid, scope, signed, sig))
+    if cred.token and not sign_token:
+        out["X-Amz-Security-Token"] = cred.token
+    return out
+
+
+def check_signer():
+    """The signer above must reproduce the kms-generated vectors."""
+    root = os.path.join(os.environ.get("SIGV4_VECTORS") or os.path.join(
+        HERE, "..", "fixtures", "sigv4"), "kms-generated")
+    if not os.path.isdir(root):
+        print("# no %s: test signer not checked against vectors" % root)
+        return
+    n = 0
+    for name in sorted(os.listdir(root)):
+        d = os.path.join(root, name)
+        ctx = json.load(open(os.path.join(d, "context.json")))
+        raw = open(os.path.join(d, "request.txt"), "rb").read()
+        head, _, body = raw.partition(b"\n\n")
+        lines = head.decode().split("\n")
+        headers = dict(line.split(":", 1) for line in lines[1:])
+        host = headers.pop("Host")
+        c = ctx["credentials"]
+        when = time.mktime(time.strptime(ctx["timestamp"],
+                                         "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+        out = sign("POST", host, "/", headers, body,
+                   Cred(c["access_key_id"], c["secret_access_key"],
+                        c.get("token")), ctx["service"], ctx["region"], when)
+        want = open(os.path.join(d, "header-signature.txt")).read().strip()
+        if not out["Authorization"].endswith("Signature=" + want):
+            raise AssertionError("test signer disagrees with vector " + name)
+        n += 1
+    if n < 4:
+        raise AssertionError("kms-generated vectors missing")
+
+
+# -- the emulator under test -------------------------------------------------
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.raw = body
+
+    def json(self):
+        return json.loads(self.raw) if self.raw else None
+
+    @property
+    def type(self):
+        return self.json().get("__type")
+
+
+class Emulator:
+    def __init__(self, tmp, tls=True):
+        self.tmp = tmp
+        self.state = os.path.join(tmp, "state")
+        self.ca = None
+        args = []
+        if tls:
+            pki = os.path.join(tmp, "pki")
+            subprocess.run(["sh", os.path.join(HERE, "make_ca.sh"), pki],
+                           check=True)
+            self.ca = os.path.join(pki, "ca.pem")
+            args = ["--tls-cert", os.path.join(pki, "server.pem"),
+                    "--tls-key", os.path.join(pki, "server.key")]
+        self.args = args
+        self.start()
+
+    def start(self):
+        ready = os.path.join(self.tmp, "ready")
+        if os.path.exists(ready):
+            os.unlink(ready)
+        self.log = open(os.path.join(self.tmp, "emulator.log"), "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "kms_emulator.py"),
+             "--state-dir", self.state, "--ready-file", ready] + self.args,
+            stdout=self.log, stderr=self.log)
+        for _ in range(100):
+            if os.path.exists(ready):
+                break
+            if self.proc.poll() is not None:
+                raise RuntimeError("emulator exited")
+            time.sleep(0.1)
+        info = dict(line.split("=") for line in open(ready).read().split())
+        self.port = int(info["port"])
+        self.tls_port = int(info["tls_port"])
+        self.host = "127.0.0.1:%d" % self.port
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(10)
+        self.log.close()
+        return rc
+
+    def conn(self, tls=False, timeout=10):
+        if tls:
+            ctx = ssl.create_default_context(cafile=self.ca)
+            return http.client.HTTPSConnection("127.0.0.1", self.tls_port,
+                                               context=ctx, timeout=timeout)
+        return http.client.HTTPConnection("127.0.0.1", self.port,
+                                          timeout=timeout)
+
+    def request(self, method, path, body=b"", headers=None, tls=False):
+        c = self.conn(tls)
+        try:
+            c.request(method, path, body, headers or {})
+            r = c.getresponse()
+            return Reply(r.status, r.headers, r.read())
+        finally:
+            c.close()
+
+    def ctl(self, cmd, args=None, expect=200):
+        r = self.request("POST", "/_emulator/" + cmd,
+                         json.dumps(args or {}).encode())
+        if r.status != expect:
+            raise AssertionError("control %s: %d %s" % (cmd, r.status, r.raw))
+        return r.json()
+
+    def kms(self, op, params, cred, when=None, tls=False, tamper=None,
+            sign_token=True, raw_body=None):
+        body = raw_body if raw_body is not None else json.dumps(
+            params).encode()
+        host = "127.0.0.1:%d" % (self.tls_port if tls else self.port)
+        headers = sign("POST", host, "/", {
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "TrentService." + op}, body, cred, when=when,
+            sign_token=sign_token)
+        if tamper:
+            body, headers = tamper(body, headers)
+        return self.request("POST", "/", body, headers, tls)
+
+    def calls(self, op=None):
+        return self.ctl("calls", {"op": op} if op else {})["calls"]
+
+
+# -- checks ----------------------------------------------------------------
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+def eq(got, want, what):
+    if got != want:
+        raise AssertionError("%s: got %r, want %r" % (what, got, want))
+
+
+def expect_error(reply, status, etype, message_prefix=None):
+    eq(reply.status, status, "HTTP status (%s)" % reply.raw[:200])
+    eq(reply.type, etype, "__type")
+    rid = reply.headers.get("x-amzn-RequestId", "")
+    uuid.UUID(rid)
+    if message_prefix is not None:
+        msg = reply.json().get("message", "")
+        if not msg.startswith(message_prefix):
+            raise AssertionError("message %r does not start with %r"
+                                 % (msg, message_prefix))
+
+
+class Suite:
+    def __init__(self, emu):
+        self.emu = emu
+        self.alice = Cred("AKIDALICE0000000", "alice-secret")
+        self.bob = Cred("AKIDBOB000000000", "bob-secret")
+        for c in (self.alice, self.bob):
+            emu.ctl("add_credentials", {"access_key_id": c.akid,
+                                        "secret": c.secret})
+        self.k1 = emu.ctl("create_key", {"alias": "alias/t1"})
+        self.k2 = emu.ctl("create_key", {"alias": "alias/t2"})
+
+    def encrypt(self, key, pt, ctx=None, cred=None, **kw):
+        params = {"KeyId": key, "Plaintext": b64(pt)}
+        if ctx is not None:
+            params["EncryptionContext"] = ctx
+        return self.emu.kms("Encrypt", params, cred or self.alice, **kw)
+
+    def decrypt(self, blob, ctx=None, key=None, cred=None):
+        params = {"CiphertextBlob": blob}
+        if ctx is not None:
+            params["EncryptionContext"] = ctx
+        if key is not None:
+            params["KeyId"] = key
+        return self.emu.kms("Decrypt", params, cred or self.alice)
+
+    # -- KMS operations -------------------------------------------------------
+    def test_roundtrip_and_key_forms(self):
+        k1 = self.k1
+        forms = [k1["key_id"], k1["arn"], "alias/t1",
+                 "arn:aws:kms:%s:%s:alias/t1" % (REGION, ACCOUNT)]
+        for form in forms:
+            r = self.encrypt(form, b"secret bytes", {"tenant": "t1"})
+            eq(r.status, 200, "Encrypt with " + form)
+            eq(r.headers["Content-Type"], "application/x-amz-json-1.1",
+               "content type")
+            uuid.UUID(r.headers["x-amzn-RequestId"])
+            out = r.json()
+            eq(out["KeyId"], k1["arn"], "Encrypt KeyId")
+            eq(out["EncryptionAlgorithm"], "SYMMETRIC_DEFAULT", "algorithm")
+            d = self.decrypt(out["CiphertextBlob"], {"tenant": "t1"})
+            eq(d.status, 200, "Decrypt without KeyId")
+            eq(base64.b64decode(d.json()["Plaintext"]), b"secret bytes",
+               "plaintext")
+            eq(d.json()["KeyId"], k1["arn"], "Decrypt KeyId")
+            d = self.decrypt(out["CiphertextBlob"], {"tenant": "t1"}, form)
+            eq(d.status, 200, "Decrypt with KeyId " + form)
+        r = self.encrypt("alias/none", b"x")
+        expect_error(r, 400, "NotFoundException", "Alias arn:aws:kms:")
+        r = self.encrypt(str(uuid.uuid4()), b"x")
+        expect_error(r, 400, "NotFoundException", "Key 'arn:aws:kms:")
+        r = self.encrypt("arn:aws:kms:eu-west-1:%s:key/%s"
+                         % (ACCOUNT, k1["key_id"]), b"x")
+        expect_error(r, 400, "NotFoundException")
+
+    def test_encryption_context(self):
+        ctx = {"tenant": "t1", "purpose": "dek", "utf8": "caf\u00e9"}
+        blob = self.encrypt("alias/t1", b"k" * 32, ctx).json()[
+            "CiphertextBlob"]
+        reordered = dict(reversed(list(ctx.items())))
+        eq(self.decrypt(blob, reordered).status, 200, "reordered context")
+        bad = [None, {}, {"tenant": "t1"}, dict(ctx, extra="1"),
+               dict(ctx, tenant="t2"), dict(ctx, utf8="cafe"),
+               {"Tenant": "t1", "purpose": "dek", "utf8": "caf\u00e9"}]
+        for c in bad:
+            r = self.decrypt(blob, c)
+            expect_error(r, 400, "InvalidCiphertextException")
+            eq(r.raw, b'{"__type": "InvalidCiphertextException"}',
+               "InvalidCiphertextException has no message")
+        raw = bytearray(base64.b64decode(blob))
+        for pos in (0, 5, 20, len(raw) - 1):
+            t = bytearray(raw)
+            t[pos] ^= 1
+            expect_error(self.decrypt(b64(bytes(t)), ctx), 400,
+                         "InvalidCiphertextException")
+        expect_error(self.decrypt(b64(b"short"), ctx), 400,
+                     "InvalidCiphertextException")
+
+    def test_incorrect_key(self):
+        blob = self.encrypt("alias/t1", b"x").json()["CiphertextBlob"]
+        r = self.decrypt(blob, key="alias/t2")
+        expect_error(r, 400, "IncorrectKeyException")
+        r = self.decrypt(blob, key="alias/none")
+        expect_error(r, 400, "NotFoundException")
+
+    def test_validation(self):
+        expect_error(self.encrypt("alias/t1", b"a" * 4097), 400,
+                     "ValidationException",
+                     "1 validation error detected: Value at 'plaintext'")
+        eq(self.encrypt("alias/t1", b"a" * 4096).status, 200, "4096 bytes")
+        expect_error(self.encrypt("alias/t1", b""), 400,
+                     "ValidationException")
+        r = self.emu.kms("Encrypt", {"KeyId": "alias/t1"}, self.alice)
+        expect_error(r, 400, "ValidationException")
+        r = self.emu.kms("Encrypt", {"KeyId": "alias/t1",
+                                     "Plaintext": "%%%"}, self.alice)
+        expect_error(r, 400, "SerializationException")
+        r = self.emu.kms("Encrypt", None, self.alice, raw_body=b"{not json")
+        expect_error(r, 400, "SerializationException")
+        r = self.emu.kms("Decrypt", {"CiphertextBlob": b64(b"x" * 6145)},
+                         self.alice)
+        expect_error(r, 400, "ValidationException")
+        r = self.emu.kms("GetKeyRotationStatus", {"KeyId": "alias/t1"},
+                         self.alice)
+        expect_error(r, 400,
+                     "com.amazon.coral.service#UnknownOperationException")
+
+    def test_generate_data_key(self):
+        kms = self.emu.kms
+        for params, n in (({"KeySpec": "AES_256"}, 32),
+                          ({"KeySpec": "AES_128"}, 16),
+                          ({"NumberOfBytes": 1}, 1),
+                          ({"NumberOfBytes": 1024}, 1024)):
+            params = dict(params, KeyId="alias/t1",
+                          EncryptionContext={"a": "b"})
+            r = kms("GenerateDataKey", params, self.alice)
+            eq(r.status, 200, "GenerateDataKey %r" % params)
+            pt = base64.b64decode(r.json()["Plaintext"])
+            eq(len(pt), n, "data key length")
+            d = self.decrypt(r.json()["CiphertextBlob"], {"a": "b"})
+            eq(base64.b64decode(d.json()["Plaintext"]), pt, "unwrapped DEK")
+            r = kms("GenerateDataKeyWithoutPlaintext", params, self.alice)
+            eq(r.status, 200, "GenerateDataKeyWithoutPlaintext")
+            eq("Plaintext" in r.json(), False, "no plaintext")
+            d = self.decrypt(r.json()["CiphertextBlob"], {"a": "b"})
+            eq(len(base64.b64decode(d.json()["Plaintext"])), n, "length")
+        for bad in ({}, {"KeySpec": "AES_256", "NumberOfBytes": 32},
+                    {"NumberOfBytes": 0}, {"NumberOfBytes": 1025},
+                    {"KeySpec": "AES_512"}):
+            r = kms("GenerateDataKey", dict(bad, KeyId="alias/t1"),
+                    self.alice)
+            expect_error(r, 400, "ValidationException")
+
+    def test_re_encrypt(self):
+        blob = self.encrypt("alias/t1", b"payload", {"a": "1"}).json()[
+            "CiphertextBlob"]
+        params = {"CiphertextBlob": blob,
+                  "SourceEncryptionContext": {"a": "1"},
+                  "DestinationKeyId": "alias/t2",
+                  "DestinationEncryptionContext": {"b": "2"}}
+        r = self.emu.kms("ReEncrypt", params, self.alice)
+        eq(r.status, 200, "ReEncrypt")
+        out = r.json()
+        eq(out["SourceKeyId"], self.k1["arn"], "SourceKeyId")
+        eq(out["KeyId"], self.k2["arn"], "destination KeyId")
+        d = self.decrypt(out["CiphertextBlob"], {"b": "2"})
+        eq(base64.b64decode(d.json()["Plaintext"]), b"payload", "plaintext")
+        eq(d.json()["KeyId"], self.k2["arn"], "re-encrypted under k2")
+        r = self.emu.kms("ReEncrypt", dict(params, SourceKeyId="alias/t2"),
+                         self.alice)
+        expect_error(r, 400, "IncorrectKeyException")
+        r = self.emu.kms("ReEncrypt", dict(params, SourceEncryptionContext={}),
+                         self.alice)
+        expect_error(r, 400, "InvalidCiphertextException")
+
+    def test_key_states(self):
+        kms = self.emu.kms
+        k = kms("CreateKey", {"Description": "states"}, self.alice).json()[
+            "KeyMetadata"]
+        eq(k["KeyState"], "Enabled", "new key state")
+        for field in ("AWSAccountId", "KeyId", "Arn", "CreationDate",
+                      "Enabled", "KeyUsage", "KeySpec", "Origin",
+                      "KeyManager", "EncryptionAlgorithms"):
+            if field not in k:
+                raise AssertionError("KeyMetadata lacks " + field)
+        r = kms("CreateAlias", {"AliasName": "alias/states",
+                                "TargetKeyId": k["KeyId"]}, self.alice)
+        eq((r.status, r.raw), (200, b""), "CreateAlias answer")
+        r = kms("CreateAlias", {"AliasName": "alias/states",
+                                "TargetKeyId": k["KeyId"]}, self.alice)
+        expect_error(r, 400, "AlreadyExistsException")
+        blob = self.encrypt("alias/states", b"x").json()["CiphertextBlob"]
+        eq(kms("DisableKey", {"KeyId": "alias/states"}, self.alice).status,
+           200, "DisableKey")
+        d = kms("DescribeKey", {"KeyId": "alias/states"}, self.alice).json()
+        eq((d["KeyMetadata"]["KeyState"], d["KeyMetadata"]["Enabled"]),
+           ("Disabled", False), "disabled metadata")
+        expect_error(self.encrypt("alias/states", b"x"), 400,
+                     "DisabledException")
+        expect_error(self.decrypt(blob), 400, "DisabledException")
+        r = kms("GenerateDataKey", {"KeyId": "alias/states",
+                                    "KeySpec": "AES_256"}, self.alice)
+        expect_error(r, 400, "DisabledException")
+        kms("EnableKey", {"KeyId": k["Arn"]}, self.alice)
+        eq(self.decrypt(blob).status, 200, "enabled again")
+        r = kms("ScheduleKeyDeletion", {"KeyId": k["KeyId"],
+                                        "PendingWindowInDays": 7}, self.alice)
+        eq(r.json()["KeyState"], "PendingDeletion", "schedule answer")
+        m = kms("DescribeKey", {"KeyId": k["KeyId"]}, self.alice).json()[
+            "KeyMetadata"]
+        eq((m["KeyState"], m["PendingDeletionWindowInDays"]),
+           ("PendingDeletion", 7), "pending metadata")
+        if "DeletionDate" not in m:
+            raise AssertionError("DeletionDate missing")
+        expect_error(self.decrypt(blob), 400, "KMSInvalidStateException")
+        expect_error(kms("EnableKey", {"KeyId": k["KeyId"]}, self.alice),
+                     400, "KMSInvalidStateException")
+        kms("CancelKeyDeletion", {"KeyId": k["KeyId"]}, self.alice)
+        expect_error(self.decrypt(blob), 400, "DisabledException")
+        self.emu.ctl("enable_key", {"key_id": k["KeyId"]})
+        eq(self.decrypt(blob).status, 200, "control enable_key")
+        self.emu.ctl("disable_key", {"key_id": "alias/states"})
+        expect_error(self.decrypt(blob), 400, "DisabledException")
+        self.emu.ctl("schedule_deletion", {"key_id": k["KeyId"]})
+        expect_error(self.decrypt(blob), 400, "KMSInvalidStateException")
+
+    def test_policy(self):
+        key = self.emu.ctl("create_key", {"alias": "alias/pol",
+                                          "allow": [self.alice.akid,
+                                                    "allowed-role"]})
+        eq(self.encrypt("alias/pol", b"x").status, 200, "allowed caller")
+        r = self.encrypt("alias/pol", b"x", cred=self.bob)
+        expect_error(r, 400, "AccessDeniedException",
+                     "User: arn:aws:iam::%s:user/%s is not authorized"
+                     % (ACCOUNT, self.bob.akid))
+        r = self.emu.kms("DescribeKey", {"KeyId": "alias/pol"}, self.bob)
+        expect_error(r, 400, "AccessDeniedException")
+        self.emu.ctl("set_policy", {"key_id": key["key_id"],
+                                    "allow": [self.bob.akid]})
+        eq(self.encrypt("alias/pol", b"x", cred=self.bob).status, 200,
+           "policy changed")
+        expect_error(self.encrypt("alias/pol", b"x"), 400,
+                     "AccessDeniedException")
+        self.emu.ctl("set_policy", {"key_id": key["key_id"],
+                                    "allow": ["allowed-role"]})
+        creds = self.assume_role("arn:aws:iam::%s:role/allowed-role"
+                                 % ACCOUNT)
+        eq(self.encrypt("alias/pol", b"x", cred=creds).status, 200,
+           "role principal")
+
+    # -- SigV4 --------------------------------------------------------------
+    def test_signature_refusals(self):
+        def body_tamper(body, headers):
+            return body.replace(b"t1", b"t2"), headers
+
+        def header_tamper(body, headers):
+            headers = dict(headers)
+            headers["X-Amz-Target"] = "TrentService.Decrypt"
+            return body, headers
+
+        def drop_auth(body, headers):
+            headers = dict(headers)
+            del headers["Authorization"]
+            return body, headers
+
+        for tamper in (body_tamper, header_tamper):
+            r = self.encrypt("alias/t1", b"x", tamper=tamper)
+            expect_error(r, 400, "InvalidSignatureException")
+            eq(r.json()["message"], MISMATCH, "mismatch message")
+        expect_error(self.encrypt("alias/t1", b"x", tamper=drop_auth), 400,
+                     "MissingAuthenticationTokenException")
+        wrong = Cred(self.alice.akid, "not-the-secret")
+        expect_error(self.encrypt("alias/t1", b"x", cred=wrong), 400,
+                     "InvalidSignatureException")
+        last = self.emu.calls()[-1]
+        if not last.get("canonical_request", "").startswith("POST\n/\n\n"):
+            raise AssertionError("mismatch not explained in the call log")
+        unknown = Cred("AKIDUNKNOWN00000", "x")
+        expect_error(self.encrypt("alias/t1", b"x", cred=unknown), 400,
+                     "UnrecognizedClientException",
+                     "The security token included in the request is invalid")
+        r = self.encrypt("alias/t1", b"x", when=time.time() - 400)
+        expect_error(r, 400, "InvalidSignatureException",
+                     "Signature expired: ")
+        if " is now earlier than " not in r.json()["message"] or not \
+                r.json()["message"].endswith(" - 5 min.)"):
+            raise AssertionError("expired message: " + r.json()["message"])
+        r = self.encrypt("alias/t1", b"x", when=time.time() + 400)
+        expect_error(r, 400, "InvalidSignatureException",
+                     "Signature not yet current: ")
+        eq(self.encrypt("alias/t1", b"x", when=time.time() - 240).status,
+           200, "240 s skew is tolerated")
+
+    def test_clock_offset_and_date(self):
+        self.emu.ctl("clock_offset", {"seconds": 900})
+        try:
+            r = self.encrypt("alias/t1", b"x")
+            expect_error(r, 400, "InvalidSignatureException",
+                         "Signature expired")
+            server = time.mktime(time.strptime(
+                r.headers["Date"], "%a, %d %b %Y %H:%M:%S GMT")) - \
+                time.timezone
+            skew = server - time.time()
+            if not 890 <= skew <= 910:
+                raise AssertionError("Date header skew %.0f" % skew)
+            # A client that corrects its clock from Date succeeds.
+            eq(self.encrypt("alias/t1", b"x", when=server).status, 200,
+               "re-signed with the server's time")
+        finally:
+            self.emu.ctl("clock_offset", {"seconds": 0})
+
+    def test_session_tokens(self):
+        tok = Cred("ASIATEMP00000001", "temp-secret", "session-token-1")
+        self.emu.ctl("add_credentials", {"access_key_id": tok.akid,
+                                         "secret": tok.secret,
+                                         "session_token": tok.token,
+                                         "expires_in": 3600})
+        eq(self.encrypt("alias/t1", b"x", cred=tok).status, 200, "token")
+        eq(self.encrypt("alias/t1", b"x", cred=tok, sign_token=False).status,
+           200, "token added after signing")
+        no_token = Cred(tok.akid, tok.secret)
+        expect_error(self.encrypt("alias/t1", b"x", cred=no_token), 400,
+                     "UnrecognizedClientException")
+        wrong = Cred(tok.akid, tok.secret, "other-token")
+        expect_error(self.encrypt("alias/t1", b"x", cred=wrong), 400,
+                     "UnrecognizedClientException")
+        extra = Cred(self.alice.akid, self.alice.secret, "spurious")
+        expect_error(self.encrypt("alias/t1", b"x", cred=extra), 400,
+                     "UnrecognizedClientException")
+        self.emu.ctl("expire_credentials", {"access_key_id": tok.akid})
+        expect_error(self.encrypt("alias/t1", b"x", cred=tok), 400,
+                     "ExpiredTokenException",
+                     "The security token included in the request is expired")
+
+    # -- faults and the call log ----------------------------------------------
+    def test_faults(self):
+        emu = self.emu
+        emu.ctl("reset_calls")
+        emu.ctl("faults", {"throttle_rate": 1, "count": 2})
+        for _ in range(2):
+            expect_error(self.encrypt("alias/t1", b"x"), 400,
+                         "ThrottlingException", "Rate exceeded")
+        eq(self.encrypt("alias/t1", b"x").status, 200, "count exhausted")
+        for status, etype in ((500, "KMSInternalException"),
+                              (503, "DependencyTimeoutException")):
+            emu.ctl("faults", {"error_5xx_rate": 1, "count": 1,
+                               "error_5xx_status": status})
+            expect_error(self.encrypt("alias/t1", b"x"), status, etype)
+        emu.ctl("faults", {"error_5xx_rate": 1, "count": 1,
+                           "error_5xx_status": 502})
+        eq(self.encrypt("alias/t1", b"x").status, 502, "502")
+        emu.ctl("faults", {"malformed_rate": 1, "count": 1})
+        r = self.encrypt("alias/t1", b"x")
+        eq(r.status, 200, "malformed status")
+        try:
+            json.loads(r.raw)
+            raise AssertionError("malformed body parsed")
+        except ValueError:
+            pass
+        emu.ctl("faults", {"reset_rate": 1, "count": 1})
+        try:
+            self.encrypt("alias/t1", b"x")
+            raise AssertionError("no reset")
+        except ConnectionResetError:
+            pass
+        emu.ctl("faults", {"latency_ms": 400, "count": 1})
+        t0 = time.monotonic()
+        eq(self.encrypt("alias/t1", b"x").status, 200, "latency answer")
+        if time.monotonic() - t0 < 0.4:
+            raise AssertionError("latency not applied")
+        self.slow_body()
+        emu.ctl("faults", {"throttle_rate": 1, "for_ops": ["Decrypt"]})
+        blob = self.encrypt("alias/t1", b"x").json()["CiphertextBlob"]
+        expect_error(self.decrypt(blob), 400, "ThrottlingException")
+        emu.ctl("clear_faults")
+        eq(self.decrypt(blob).status, 200, "cleared")
+        emu.ctl("faults", {"throttle_rate": 0.5, "seed": 7, "count": 200})
+        n = sum(self.encrypt("alias/t1", b"x").status == 400
+                for _ in range(200))
+        if not 60 <= n <= 140:
+            raise AssertionError("throttle_rate 0.5 gave %d/200" % n)
+        self.check_log(n)
+
+    def slow_body(self):
+        self.emu.ctl("faults", {"slow_body_ms": 800, "count": 1})
+        host = self.emu.host
+        body = json.dumps({"KeyId": "alias/t1", "Plaintext": b64(b"x" * 900)})
+        headers = sign("POST", host, "/", {
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "TrentService.Encrypt"}, body.encode(),
+            self.alice)
+        c = self.emu.conn()
+        t0 = time.monotonic()
+        c.request("POST", "/", body, headers)
+        r = c.getresponse()
+        t_head = time.monotonic() - t0
+        data = r.read()
+        t_body = time.monotonic() - t0
+        c.close()
+        json.loads(data)
+        if t_head > 0.3 or t_body < 0.7:
+            raise AssertionError("slow body: head %.2f s, body %.2f s"
+                                 % (t_head, t_body))
+
+    def check_log(self, throttled):
+        calls = self.emu.calls()
+        with open(os.path.join(self.emu.state, "calls.jsonl")) as f:
+            lines = [json.loads(line) for line in f]
+        eq(lines, calls, "calls.jsonl equals the control API log")
+        faults = [c["fault"] for c in calls]
+        for kind in ("throttle", "5xx", "malformed", "reset", "latency"):
+            if kind not in faults:
+                raise AssertionError("no %s in the call log" % kind)
+        enc = [c for c in calls if c["op"] == "Encrypt"]
+        eq(all(c["access_key_id"] == self.alice.akid for c in enc), True,
+           "caller logged")
+        eq(all(c["key_id"] == self.k1["key_id"] for c in enc
+               if c["status"] == 200), True, "key logged")
+        eq(sum(c["error"] == "ThrottlingException" for c in calls[-200:]),
+           throttled, "throttled calls logged")
+        eq(len(self.emu.calls("Decrypt")), 2, "op filter")
+        self.emu.ctl("reset_calls")
+        eq(self.emu.calls(), [], "reset_calls")
+        eq(os.path.getsize(os.path.join(self.emu.state, "calls.jsonl")), 0,
+           "calls.jsonl truncated")
+
+    # -- credential endpoints -------------------------------------------------
+    def sts(self, params):
+        body = urllib.parse.urlencode(params).encode()
+        return self.emu.request("POST", "/", body, {
+            "Content-Type": "application/x-www-form-urlencoded; "
+                            "charset=utf-8"})
+
+    def assume_role(self, arn, token="web-token"):
+        r = self.sts({"Action": "AssumeRoleWithWebIdentity",
+                      "Version": "2011-06-15", "RoleArn": arn,
+                      "RoleSessionName": "test", "WebIdentityToken": token})
+        eq(r.status, 200, "AssumeRoleWithWebIdentity (%s)" % r.raw[:200])
+        c = ET.fromstring(r.raw).find(
+            STS_NS + "AssumeRoleWithWebIdentityResult/" + STS_NS +
+            "Credentials")
+        return Cred(c.find(STS_NS + "AccessKeyId").text,
+                    c.find(STS_NS + "SecretAccessKey").text,
+                    c.find(STS_NS + "SessionToken").text)
+
+    def sts_error(self, r, status, code):
+        eq(r.status, status, "STS status")
+        err = ET.fromstring(r.raw).find(STS_NS + "Error")
+        eq(err.find(STS_NS + "Code").text, code, "STS error code")
+
+    def test_sts(self):
+        arn = "arn:aws:iam::%s:role/web-role" % ACCOUNT
+        creds = self.assume_role(arn)
+        if not creds.akid.startswith("ASIA") or len(creds.token) < 100:
+            raise AssertionError("temporary credential shape")
+        eq(self.encrypt("alias/t1", b"x", cred=creds).status, 200,
+           "STS credentials work")
+        expect_error(self.encrypt("alias/t1", b"x",
+                                  cred=Cred(creds.akid, creds.secret)),
+                     400, "UnrecognizedClientException")
+        base = {"Action": "AssumeRoleWithWebIdentity", "RoleArn": arn,
+                "RoleSessionName": "s", "WebIdentityToken": "t"}
+        self.sts_error(self.sts(dict(base, RoleArn="")), 400,
+                       "ValidationError")
+        self.sts_error(self.sts(dict(base, DurationSeconds="60")), 400,
+                       "ValidationError")
+        self.sts_error(self.sts(dict(base, Action="AssumeRole")), 400,
+                       "InvalidAction")
+        self.emu.ctl("web_identity", {"tokens": ["good"],
+                                      "expired_tokens": ["old"]})
+        try:
+            self.sts_error(self.sts(base), 400, "InvalidIdentityToken")
+            self.sts_error(self.sts(dict(base, WebIdentityToken="old")), 400,
+                           "ExpiredTokenException")
+            self.assume_role(arn, "good")
+        finally:
+            self.emu.ctl("web_identity", {"tokens": None,
+                                          "expired_tokens": []})
+        # Temporary credentials expire on the emulator clock.
+        self.emu.ctl("credential_ttl", {"seconds": 60})
+        short = self.assume_role(arn)
+        self.emu.ctl("credential_ttl", {"seconds": 3600})
+        self.emu.ctl("clock_offset", {"seconds": 120})
+        try:
+            r = self.encrypt("alias/t1", b"x", cred=short,
+                             when=time.time() + 120)
+            expect_error(r, 400, "ExpiredTokenException")
+        finally:
+            self.emu.ctl("clock_offset", {"seconds": 0})
+        self.caller_identity(creds)
+        self.emu.ctl("faults", {"throttle_rate": 1, "count": 1,
+                                "for_ops": ["AssumeRoleWithWebIdentity"]})
+        self.sts_error(self.sts(base), 400, "Throttling")
+        self.assume_role(arn)
+
+    def caller_identity(self, creds):
+        body = b"Action=GetCallerIdentity&Version=2011-06-15"
+        hdr = {"Content-Type": "application/x-www-form-urlencoded"}
+        r = self.emu.request("POST", "/", body, sign(
+            "POST", self.emu.host, "/", hdr, body, creds, "sts"))
+        eq(r.status, 200, "GetCallerIdentity (%s)" % r.raw[:300])
+        r = self.emu.request("POST", "/", body, sign(
+            "POST", self.emu.host, "/", hdr, body,
+            Cred(creds.akid, "wrong", creds.token), "sts"))
+        self.sts_error(r, 403, "SignatureDoesNotMatch")
+
+    def test_container(self):
+        emu = self.emu
+        emu.ctl("container", {"token": "container-secret", "role": "c-role"})
+        r = emu.request("GET", "/container/creds")
+        eq(r.status, 401, "container without Authorization")
+        r = emu.request("GET", "/container/creds",
+                        headers={"Authorization": "wrong"})
+        eq(r.status, 401, "container with a wrong token")
+        r = emu.request("GET", "/container/creds",
+                        headers={"Authorization": "container-secret"})
+        eq(r.status, 200, "container credentials")
+        j = r.json()
+        for field in ("AccessKeyId", "SecretAccessKey", "Token",
+                      "Expiration", "RoleArn"):
+            if field not in j:
+                raise AssertionError("container answer lacks " + field)
+        time.strptime(j["Expiration"], "%Y-%m-%dT%H:%M:%SZ")
+        creds = Cred(j["AccessKeyId"], j["SecretAccessKey"], j["Token"])
+        eq(self.encrypt("alias/t1", b"x", cred=creds).status, 200,
+           "container credentials work")
+
+    def test_imds(self):
+        emu = self.emu
+        prefix = "/latest/meta-data/iam/security-credentials/"
+        eq(emu.request("GET", prefix).status, 401, "IMDSv1 refused")
+        eq(emu.request("PUT", "/latest/api/token").status, 400, "no TTL")
+        ttl = {"X-aws-ec2-metadata-token-ttl-seconds": "21600"}
+        r = emu.request("PUT", "/latest/api/token", headers=dict(
+            ttl, **{"X-Forwarded-For": "10.0.0.1"}))
+        eq(r.status, 403, "forwarded token request")
+        r = emu.request("PUT", "/latest/api/token", headers=ttl)
+        eq(r.status, 200, "token")
+        tok = {"X-aws-ec2-metadata-token": r.raw.decode()}
+        eq(emu.request("GET", prefix, headers={
+            "X-aws-ec2-metadata-token": "bogus"}).status, 401, "bad token")
+        r = emu.request("GET", prefix, headers=tok)
+        eq((r.status, r.raw), (200, b"emu-instance-role"), "role name")
+        r = emu.request("GET", prefix + "emu-instance-role", headers=tok)
+        eq(r.status, 200, "instance credentials")
+        j = r.json()
+        eq((j["Code"], j["Type"]), ("Success", "AWS-HMAC"), "IMDS shape")
+        creds = Cred(j["AccessKeyId"], j["SecretAccessKey"], j["Token"])
+        eq(self.encrypt("alias/t1", b"x", cred=creds).status, 200,
+           "instance credentials work")
+        eq(emu.request("GET", prefix + "other", headers=tok).status, 404,
+           "unknown role")
+        r = emu.request("GET", "/latest/meta-data/placement/region",
+                        headers=tok)
+        eq(r.raw, REGION.encode(), "region")
+        emu.ctl("imds", {"enabled": False})
+        eq(emu.request("PUT", "/latest/api/token", headers=ttl).status, 404,
+           "IMDS disabled")
+        emu.ctl("imds", {"enabled": True})
+
+    # -- transport ------------------------------------------------------------
+    def test_tls(self):
+        if not self.emu.tls_port:
+            return
+        r = self.encrypt("alias/t1", b"over tls", tls=True)
+        eq(r.status, 200, "Encrypt over HTTPS")
+        d = self.decrypt(r.json()["CiphertextBlob"])
+        eq(base64.b64decode(d.json()["Plaintext"]), b"over tls", "TLS")
+        c = http.client.HTTPSConnection(
+            "127.0.0.1", self.emu.tls_port, timeout=5,
+            context=ssl.create_default_context())
+        try:
+            c.request("POST", "/_emulator/status", b"{}")
+            c.getresponse()
+            raise AssertionError("untrusted CA accepted")
+        except ssl.SSLCertVerificationError:
+            pass
+        finally:
+            c.close()
+        # A plain-HTTP client on the TLS port gets no answer, and the
+        # emulator keeps serving.
+        c = http.client.HTTPConnection("127.0.0.1", self.emu.tls_port,
+                                       timeout=5)
+        try:
+            c.request("GET", "/")
+            c.getresponse()
+        except (OSError, http.client.HTTPException):
+            pass
+        c.close()
+        eq(self.encrypt("alias/t1", b"x", tls=True).status, 200, "alive")
+
+    def test_limits(self):
+        r = self.emu.request("POST", "/", b"x" * ((1 << 20) + 1), {
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "TrentService.Encrypt"})
+        eq(r.status, 413, "body over 1 MiB")
+        st = self.emu.ctl("status")
+        eq(st["ports"]["http"], self.emu.port, "status port")
+        eq(self.emu.request("GET", "/nothing").status, 404, "unknown route")
+        eq(self.emu.request("POST", "/_emulator/nope", b"{}").status, 404,
+           "unknown control command")
+        eq(self.emu.request("POST", "/_emulator/faults",
+                            b'{"throttle_rate": 2}').status, 400,
+           "bad fault rate")
+        # Keep-alive: two requests on one connection.
+        c = self.emu.conn()
+        for _ in range(2):
+            body = json.dumps({"KeyId": "alias/t1"}).encode()
+            c.request("POST", "/", body, sign("POST", self.emu.host, "/", {
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": "TrentService.DescribeKey"}, body,
+                self.alice))
+            r = c.getresponse()
+            r.read()
+            eq(r.status, 200, "keep-alive request")
+        c.close()
+
+    def test_concurrency(self):
+        self.emu.ctl("reset_calls")
+        statuses = []
+
+        def worker():
+            for i in range(25):
+                r = self.encrypt("alias/t1", b"%d" % i, {"n": str(i)})
+                d = self.decrypt(r.json()["CiphertextBlob"], {"n": str(i)})
+                statuses.append((r.status, d.status))
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        eq(statuses, [(200, 200)] * 200, "parallel requests")
+        eq(len(self.emu.calls()), 400, "every parallel call logged")
+
+    def test_restart_keeps_state(self):
+        blob = self.encrypt("alias/t1", b"persist").json()["CiphertextBlob"]
+        eq(self.emu.stop(), 0, "exit status on SIGTERM")
+        self.emu.start()
+        d = self.decrypt(blob)
+        eq(d.status, 200, "decrypt after restart")
+        eq(base64.b64decode(d.json()["Plaintext"]), b"persist", "plaintext")
+
+
+def main():
+    try:
+        __import__("cryptography.hazmat.primitives.ciphers.aead")
+    except ImportError:
+        print("SKIP: python3-cryptography is missing")
+        return skip_status()
+    tls = shutil.which("openssl") is not None
+    check_signer()
+    tmp = tempfile.mkdtemp(prefix="kms-emu-")
+    emu = Emulator(tmp, tls)
+    failed = 0
+    try:
+        suite = Suite(emu)
+        names = [n for n in Suite.__dict__ if n.startswith("test_")]
+        for i, name in enumerate(names, 1):
+            try:
+                getattr(suite, name)()
+                print("ok %d - %s" % (i, name))
+            except Exception as e:  # report every failure, keep going
+                failed += 1
+                print("not ok %d - %s: %s: %s"
+                      % (i, name, type(e).__name__, e))
+            finally:
+                try:
+                    emu.ctl("clear_faults")
+                except Exception:
+                    pass
+    finally:
+        rc = emu.stop()
+        if rc != 0:
+            print("not ok - emulator exit status %s" % rc)
+            failed += 1
+        if failed:
+            sys.stdout.write(open(os.path.join(tmp, "emulator.log")).read())
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("# %d failed" % failed)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
