@@ -21,6 +21,13 @@
 #define CKA_CMK_KEY_REF (CMK_VENDOR_BASE + 0x102UL)
 /* CK_BBOOL: TRUE on the tenant's CMK object. */
 #define CKA_CMK_IS_CMK (CMK_VENDOR_BASE + 0x103UL)
+/*
+ * Write-only CK_BBOOL: C_SetAttributeValue of {CKA_CMK_FLUSH_CACHE, TRUE}
+ * alone on the CMK object wipes every cached key of the tenant in this
+ * process (the KEK and unwrapped DEKs, all sessions). Needs a logged-in
+ * user; the CMK object is otherwise read-only.
+ */
+#define CKA_CMK_FLUSH_CACHE (CMK_VENDOR_BASE + 0x104UL)
 
 /* Envelope blob: "CMKE", version 1. */
 #define CMK_ENVELOPE_MAGIC "CMKE"

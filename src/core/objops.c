@@ -9,7 +9,9 @@
 
 #include "core/object.h"
 #include "core/objops.h"
+#include "cmk-pkcs11.h"
 #include "core/policy.h"
+#include "core/record.h"
 #include "core/store.h"
 #include "core/token.h"
 #include "util/log.h"
@@ -163,6 +165,14 @@ static CK_RV set_locked(struct cmk_session *s, struct cmk_object *o,
     return rv;
 }
 
+static bool is_flush(const struct cmk_object *o, const CK_ATTRIBUTE *tmpl,
+                     CK_ULONG n)
+{
+    return o->is_cmk && n == 1 && tmpl[0].type == CKA_CMK_FLUSH_CACHE &&
+           tmpl[0].ulValueLen == sizeof(CK_BBOOL) && tmpl[0].pValue != NULL &&
+           *(const CK_BBOOL *)tmpl[0].pValue == CK_TRUE;
+}
+
 CK_RV cmk_object_set_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
                            const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
@@ -172,6 +182,12 @@ CK_RV cmk_object_set_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
     rv = cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
     if (rv != CKR_OK)
         return rv;
+    if (is_flush(o, tmpl, n)) {
+        cmk_token_flush(o->token);
+        cmk_object_unref(o);
+        return cmk_record_event("cache_flush", "C_SetAttributeValue",
+                                s->token, (long)s->handle, CKR_OK, NULL);
+    }
     cmk_mutex_lock(&o->token->lock);
     rv = set_locked(s, o, tmpl, n);
     cmk_mutex_unlock(&o->token->lock);

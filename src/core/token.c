@@ -78,6 +78,12 @@ static void refused(void *arg)
     cmk_session_flush_caches(t);
 }
 
+void cmk_token_flush(struct cmk_token *t)
+{
+    cmk_cmk_forget(t->cmk);
+    refused(t);
+}
+
 CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,
                     const struct cmk_config *mc, struct cmk_token **out)
 {

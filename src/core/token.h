@@ -46,6 +46,10 @@ CK_RV cmk_token_login(struct cmk_token *t, CK_USER_TYPE user,
 CK_RV cmk_token_logout(struct cmk_token *t);
 bool cmk_token_is_logged_in(struct cmk_token *t);
 
+/* Wipes every cached key of the tenant: KEK, token and session DEK
+ * caches (explicit flush, refusal from the KMS). */
+void cmk_token_flush(struct cmk_token *t);
+
 /* Loads (or rescans) the token objects of the store; needs the KEK, so
  * only after login. Errors from the KMS are returned; damaged files are
  * reported and skipped. */

@@ -248,12 +248,52 @@ static void test_ttl_zero_keeps_nothing(void **state)
     test_env_remove(&e);
 }
 
+static void test_explicit_flush(void **state)
+{
+    struct test_env e;
+    CK_SESSION_HANDLE h;
+    CK_OBJECT_HANDLE cmk, dek;
+    CK_ATTRIBUTE flush = {CKA_CMK_FLUSH_CACHE, &yes, 1};
+    CK_ATTRIBUTE two[] = {{CKA_CMK_FLUSH_CACHE, &yes, 1},
+                          {CKA_CMK_FLUSH_CACHE, &yes, 1}};
+    uint8_t blob[512];
+    CK_ULONG len;
+
+    (void)state;
+    assert_int_equal(test_env_make(&e), 0);
+    setenv(CMK_CONFIG_ENV, e.config, 1);
+    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
+    h = login();
+    cmk = find_cmk(h);
+    dek = make_dek(h);
+    assert_int_equal(wrap(h, CKM_CMK_ENVELOPE, cmk, dek, blob, &len), CKR_OK);
+    assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, blob, len), CKR_OK);
+    assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, blob, len), CKR_OK);
+    /* Only the exact flush request is accepted on the read-only CMK. */
+    assert_int_equal(p->C_SetAttributeValue(h, cmk, two, 2),
+                     CKR_ACTION_PROHIBITED);
+    assert_int_equal(p->C_SetAttributeValue(h, dek, &flush, 1),
+                     CKR_ATTRIBUTE_TYPE_INVALID);
+    assert_int_equal(p->C_SetAttributeValue(h, cmk, &flush, 1), CKR_OK);
+    key_file(&e, false);
+    /* The entry is gone, so the disabled key shows at once. */
+    assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, blob, len),
+                     CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_int_equal(count_lines(e.audit, "\"event\":\"cache_flush\"", NULL),
+                     1);
+    assert_int_equal(count_lines(e.audit, "\"cache\":\"hit\"", NULL), 1);
+    key_file(&e, true);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    test_env_remove(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bound_on_every_path),
         cmocka_unit_test(test_expiry_alone),
         cmocka_unit_test(test_ttl_zero_keeps_nothing),
+        cmocka_unit_test(test_explicit_flush),
     };
 
     cmk_clock_set_source(fake_clock);
