@@ -14,3 +14,4 @@ include tests/unit/pkcs11.mk
 include tests/unit/net.mk
 include tests/unit/audit.mk
 include tests/integration/integration.mk
+include tests/emulator/emulator.mk
