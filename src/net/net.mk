@@ -1,5 +1,13 @@
-# net: HTTP over libcurl, retries, SigV4, credential sources.
+# net: HTTP over libcurl, retries, SigV4, JSON helpers, credential sources.
 libcmk_la_SOURCES += \
 	src/net/strbuf.c src/net/strbuf.h \
 	src/net/sigv4.c src/net/sigv4_canon.c src/net/sigv4.h \
-	src/net/sigv4_int.h
+	src/net/sigv4_int.h \
+	src/net/http.c src/net/http.h src/net/url.c \
+	src/net/retry.c src/net/retry.h \
+	src/net/json.c src/net/json.h \
+	src/net/ini.c src/net/ini.h \
+	src/net/creds.c src/net/creds.h src/net/creds_int.h \
+	src/net/creds_cache.c src/net/creds_fetch.c \
+	src/net/creds_static.c src/net/creds_profile.c \
+	src/net/creds_web.c src/net/creds_http.c

@@ -5,7 +5,7 @@
  * Authorization header. HMAC and SHA-256 come from a private
  * OSSL_LIB_CTX so a host's OpenSSL configuration is never involved.
  */
-#include "config.h"
+#include <config.h>
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -147,8 +147,7 @@ static bool req_ok(const struct cmk_sigv4_req *rq,
 
 /* String to sign: algorithm, time, scope and the canonical request hash. */
 static cmk_err string_to_sign(struct cmk_sigv4 *sv, const char *amz,
-                              const char *scope, const char *creq,
-                              char **out)
+                              const char *scope, const char *creq, char **out)
 {
     struct cmk_sb sb = {0};
     char h[65];
@@ -170,8 +169,8 @@ static cmk_err signature(struct cmk_sigv4 *sv, const struct cmk_sigv4_req *rq,
     uint8_t k[SHA256_LEN], mac[SHA256_LEN];
     cmk_err err;
 
-    err = signing_key(sv, key->secret_access_key, date, rq->region,
-                      rq->service, k);
+    err = signing_key(sv, key->secret_access_key, date, rq->region, rq->service,
+                      k);
     if (err == CMK_OK)
         err = hmac(sv, k, sizeof(k), out->string_to_sign,
                    strlen(out->string_to_sign), mac);
@@ -204,14 +203,14 @@ static size_t extra_headers(const struct cmk_sigv4_req *rq,
     return n;
 }
 
-static cmk_err authorization(const struct cmk_sigv4_key *key,
-                             const char *scope, const char *signed_hdrs,
-                             struct cmk_sigv4_out *out)
+static cmk_err authorization(const struct cmk_sigv4_key *key, const char *scope,
+                             const char *signed_hdrs, struct cmk_sigv4_out *out)
 {
     struct cmk_sb sb = {0};
     cmk_err err;
 
-    cmk_sb_printf(&sb, ALGO " Credential=%s/%s, SignedHeaders=%s, "
+    cmk_sb_printf(&sb,
+                  ALGO " Credential=%s/%s, SignedHeaders=%s, "
                        "Signature=%s",
                   key->access_key_id, scope, signed_hdrs, out->signature);
     err = cmk_sb_take(&sb, &out->authorization);
@@ -246,8 +245,8 @@ cmk_err cmk_sigv4_sign(struct cmk_sigv4 *sv, const struct cmk_sigv4_req *rq,
     if (err == CMK_OK)
         err = cmk_sb_status(&scope);
     if (err == CMK_OK)
-        err = string_to_sign(sv, out->amz_date, scope.p,
-                             out->canonical_request, &out->string_to_sign);
+        err = string_to_sign(sv, out->amz_date, scope.p, out->canonical_request,
+                             &out->string_to_sign);
     if (err == CMK_OK)
         err = signature(sv, rq, key, date, out);
     if (err == CMK_OK)

@@ -24,9 +24,9 @@ struct cmk_sigv4_hdr {
 };
 
 struct cmk_sigv4_req {
-    const char *method;  /* "POST" */
-    const char *path;    /* raw, not yet percent-encoded: "/" for KMS */
-    const char *query;   /* raw query without '?', or NULL */
+    const char *method; /* "POST" */
+    const char *path;   /* raw, not yet percent-encoded: "/" for KMS */
+    const char *query;  /* raw query without '?', or NULL */
     const struct cmk_sigv4_hdr *hdrs; /* every header to sign, with Host;
                                        * not X-Amz-Date (added here) */
     size_t n_hdrs;

@@ -4,7 +4,7 @@
  * query, canonical headers, signed header list and payload hash, as in
  * the IAM user guide "Create a canonical request" and the AWS test suite.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +128,8 @@ static void reencode(struct cmk_sb *sb, const char *s, size_t n)
     size_t i;
 
     for (i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
+            hexval(s[i + 2]) >= 0) {
             cmk_sb_putc(&raw, (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2])));
             i += 2;
         } else {
@@ -261,8 +262,8 @@ static int cmp_hdr(const void *a, const void *b)
 }
 
 /* Writes "name:v1,v2\n" lines and "name;name2" from sorted headers. */
-static void emit_headers(const struct canon_hdr *h, size_t n,
-                         struct cmk_sb *sb, struct cmk_sb *signed_hdrs)
+static void emit_headers(const struct canon_hdr *h, size_t n, struct cmk_sb *sb,
+                         struct cmk_sb *signed_hdrs)
 {
     size_t i;
 
@@ -305,8 +306,7 @@ static cmk_err canonical_headers(const struct cmk_sigv4_req *rq,
     if (h == NULL)
         return CMK_E_NOMEM;
     for (i = 0; i < n && err == CMK_OK; i++)
-        err = canon_one(i < rq->n_hdrs ? &rq->hdrs[i]
-                                       : &extra[i - rq->n_hdrs],
+        err = canon_one(i < rq->n_hdrs ? &rq->hdrs[i] : &extra[i - rq->n_hdrs],
                         i, &h[i]);
     if (err == CMK_OK && !has_host(h, n))
         err = CMK_E_ARGS;

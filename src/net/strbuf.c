@@ -3,7 +3,7 @@
  * net: growing heap strings. Growth copies into a new block and wipes the
  * old one, so no stale copy of a body survives in freed memory.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sodium.h>
 #include <stdarg.h>
@@ -86,6 +86,18 @@ void cmk_sb_printf(struct cmk_sb *sb, const char *fmt, ...)
     (void)vsnprintf(sb->p + sb->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     sb->len += (size_t)n;
+}
+
+char *cmk_sb_extend(struct cmk_sb *sb, size_t n)
+{
+    char *at;
+
+    if (!grow(sb, sb->len + n))
+        return NULL;
+    at = sb->p + sb->len;
+    memset(at, 0, n + 1);
+    sb->len += n;
+    return at;
 }
 
 void cmk_sb_hex(struct cmk_sb *sb, const unsigned char *p, size_t n)

@@ -13,11 +13,11 @@
 #include "util/err.h"
 
 struct cmk_sb {
-    char *p;      /* NUL-terminated when len > 0 or after cmk_sb_cstr */
+    char *p; /* NUL-terminated when len > 0 or after cmk_sb_cstr */
     size_t len;
     size_t cap;
-    bool failed;  /* an append ran out of memory (or over max) */
-    size_t max;   /* 0: no limit */
+    bool failed; /* an append ran out of memory (or over max) */
+    size_t max;  /* 0: no limit */
 };
 
 void cmk_sb_add(struct cmk_sb *sb, const char *s, size_t n);
@@ -25,6 +25,10 @@ void cmk_sb_puts(struct cmk_sb *sb, const char *s);
 void cmk_sb_putc(struct cmk_sb *sb, char c);
 void cmk_sb_printf(struct cmk_sb *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Appends n bytes for the caller to fill (n + 1 are writable: the NUL
+ * after them may be overwritten and is restored by the next append).
+ * NULL when out of memory. */
+char *cmk_sb_extend(struct cmk_sb *sb, size_t n);
 /* Lower-case hex of n bytes. */
 void cmk_sb_hex(struct cmk_sb *sb, const unsigned char *p, size_t n);
 /* CMK_E_NOMEM if any append failed, else CMK_OK (and p is a string). */

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * net: the credentials object (reference-counted, secrets in guarded
+ * memory), helpers shared by the sources and the chain that tries them.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/creds.h"
+#include "util/secpool.h"
+
+#define STR_MAX 4096u /* longest key id, secret or session token */
+
+cmk_err cmk_aws_creds_new(const char *akid, const char *secret,
+                          const char *token, int64_t expires,
+                          const char *source, struct cmk_aws_creds **out)
+{
+    size_t a, s, t;
+    struct cmk_aws_creds *c;
+    char *m;
+
+    if (akid == NULL || secret == NULL || out == NULL)
+        return CMK_E_ARGS;
+    a = strlen(akid);
+    s = strlen(secret);
+    t = token != NULL ? strlen(token) : 0;
+    if (a == 0 || s == 0 || a > STR_MAX || s > STR_MAX || t > 4 * STR_MAX)
+        return CMK_E_BAD_RESPONSE;
+    c = calloc(1, sizeof(*c));
+    m = cmk_secmem_alloc(a + s + t + 3);
+    if (c == NULL || m == NULL) {
+        free(c);
+        cmk_secmem_free(m);
+        return CMK_E_NOMEM;
+    }
+    memcpy(m, akid, a + 1);
+    memcpy(m + a + 1, secret, s + 1);
+    if (token != NULL && t > 0)
+        memcpy(m + a + s + 2, token, t + 1);
+    c->access_key_id = m;
+    c->secret_access_key = m + a + 1;
+    c->session_token = token != NULL && t > 0 ? m + a + s + 2 : NULL;
+    c->expires = expires;
+    c->source = source != NULL ? source : "unknown";
+    c->mem = m;
+    c->mem_len = a + s + t + 3;
+    atomic_init(&c->refs, 1);
+    *out = c;
+    return CMK_OK;
+}
+
+struct cmk_aws_creds *cmk_aws_creds_ref(struct cmk_aws_creds *c)
+{
+    if (c != NULL)
+        atomic_fetch_add(&c->refs, 1);
+    return c;
+}
+
+void cmk_aws_creds_unref(struct cmk_aws_creds *c)
+{
+    if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    cmk_secmem_free(c->mem); /* wipes */
+    free(c);
+}
+
+const char *cmk_creds_getenv(const struct cmk_cred_env *env, const char *name)
+{
+    const char *v =
+        env->getenv != NULL ? env->getenv(name) : secure_getenv(name);
+
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+int64_t cmk_creds_now(const struct cmk_cred_env *env)
+{
+    return env->now != NULL ? env->now() : (int64_t)time(NULL);
+}
+
+const char *cmk_creds_profile(const struct cmk_cred_env *env)
+{
+    const char *p;
+
+    if (env->cfg != NULL && env->cfg->profile != NULL)
+        return env->cfg->profile;
+    p = cmk_creds_getenv(env, "AWS_PROFILE");
+    return p != NULL ? p : "default";
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" then an optional fraction, then "Z" or "+00:00". */
+cmk_err cmk_creds_parse_time(const char *s, int64_t *out)
+{
+    struct tm tm;
+    const char *p;
+    time_t t;
+
+    memset(&tm, 0, sizeof(tm));
+    if (s == NULL || out == NULL)
+        return CMK_E_ARGS;
+    p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (p == NULL)
+        return CMK_E_BAD_RESPONSE;
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    }
+    if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0 &&
+        strcmp(p, "UTC") != 0)
+        return CMK_E_BAD_RESPONSE;
+    t = timegm(&tm);
+    if (t == (time_t)-1)
+        return CMK_E_BAD_RESPONSE;
+    *out = (int64_t)t;
+    return CMK_OK;
+}
+
+static cmk_err read_all(int fd, char *buf, size_t size)
+{
+    size_t got = 0;
+    ssize_t n;
+
+    while (got < size) {
+        n = read(fd, buf + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return CMK_E_IO;
+        got += (size_t)n;
+    }
+    return CMK_OK;
+}
+
+cmk_err cmk_creds_read_file(const char *path, size_t max, bool private_only,
+                            char **out, size_t *len)
+{
+    struct stat st;
+    char *buf = NULL;
+    int fd;
+    cmk_err err = CMK_OK;
+
+    if (path == NULL || out == NULL)
+        return CMK_E_ARGS;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return errno == ENOENT ? CMK_E_KEY_NOT_FOUND : CMK_E_IO;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max)
+        err = CMK_E_CONFIG;
+    else if (private_only && (st.st_mode & 077) != 0)
+        err = CMK_E_CONFIG;
+    else if ((buf = cmk_secmem_alloc((size_t)st.st_size + 1)) == NULL)
+        err = CMK_E_NOMEM;
+    else
+        err = read_all(fd, buf, (size_t)st.st_size);
+    close(fd);
+    if (err != CMK_OK) {
+        cmk_secmem_free(buf);
+        return err;
+    }
+    buf[st.st_size] = '\0';
+    *out = buf;
+    if (len != NULL)
+        *len = (size_t)st.st_size;
+    return CMK_OK;
+}
+
+void cmk_creds_free_file(char *p)
+{
+    cmk_secmem_free(p);
+}
+
+/* ---- The chain ---- */
+
+static const cmk_cred_source_fn chain[] = {
+    cmk_creds_from_file,         cmk_creds_from_env,
+    cmk_creds_from_web_identity, cmk_creds_from_profile,
+    cmk_creds_from_container,    cmk_creds_from_imds,
+};
+
+cmk_err cmk_creds_resolve(const struct cmk_cred_env *env,
+                          struct cmk_cred_status *st,
+                          struct cmk_aws_creds **out)
+{
+    size_t i;
+    cmk_err err;
+
+    if (env == NULL || st == NULL || out == NULL)
+        return CMK_E_ARGS;
+    *out = NULL;
+    for (i = 0; i < sizeof(chain) / sizeof(chain[0]); i++) {
+        err = chain[i](env, st, out);
+        if (err != CMK_OK || *out != NULL)
+            return err;
+    }
+    snprintf(st->code, sizeof(st->code), "NoCredentials");
+    return CMK_E_ACCESS_DENIED;
+}

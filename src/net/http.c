@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * net: the libcurl client: handle pool, share object with its locks, and
+ * one request/response exchange with capped, wiped bodies.
+ */
+#include <config.h>
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "net/http.h"
+#include "net/strbuf.h"
+
+#define POOL_MAX 8u /* idle handles kept; busy ones are not limited */
+#define DEF_CONNECT_MS 2000u
+#define DEF_TIMEOUT_MS 10000u
+#define DEF_ATTEMPTS 3u
+#define BACKOFF_BASE_MS 100u
+#define BACKOFF_MAX_MS 20000u
+
+struct cmk_http {
+    CURLSH *share;
+    pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
+    pthread_mutex_t pool_lock;
+    CURL *pool[POOL_MAX];
+    size_t n_pool;
+    unsigned connect_ms;
+    unsigned timeout_ms;
+    char *ca_file;
+    struct cmk_retry_policy policy;
+    struct cmk_retry_quota quota;
+    unsigned ready; /* how many of the locks above exist */
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+/* libcurl's own init (thread-safe from 7.84 on); never cleaned up, so a
+ * host that also uses libcurl is not disturbed at unload. */
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int64_t cmk_http_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void share_lock(CURL *c, curl_lock_data d, curl_lock_access a, void *arg)
+{
+    struct cmk_http *h = arg;
+
+    (void)c;
+    (void)a;
+    if ((unsigned)d < CURL_LOCK_DATA_LAST)
+        pthread_mutex_lock(&h->share_lock[d]);
+}
+
+static void share_unlock(CURL *c, curl_lock_data d, void *arg)
+{
+    struct cmk_http *h = arg;
+
+    (void)c;
+    if ((unsigned)d < CURL_LOCK_DATA_LAST)
+        pthread_mutex_unlock(&h->share_lock[d]);
+}
+
+static cmk_err make_share(struct cmk_http *h)
+{
+    h->share = curl_share_init();
+    if (h->share == NULL)
+        return CMK_E_NOMEM;
+    if (curl_share_setopt(h->share, CURLSHOPT_USERDATA, h) != CURLSHE_OK ||
+        curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock) !=
+            CURLSHE_OK ||
+        curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock) !=
+            CURLSHE_OK ||
+        curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) !=
+            CURLSHE_OK ||
+        curl_share_setopt(h->share, CURLSHOPT_SHARE,
+                          CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
+        return CMK_E_INTERNAL;
+    return CMK_OK;
+}
+
+static void apply_cfg(struct cmk_http *h, const struct cmk_http_cfg *cfg)
+{
+    h->connect_ms = cfg && cfg->connect_timeout_ms ? cfg->connect_timeout_ms
+                                                   : DEF_CONNECT_MS;
+    h->timeout_ms = cfg && cfg->timeout_ms ? cfg->timeout_ms : DEF_TIMEOUT_MS;
+    h->policy.max_attempts =
+        cfg && cfg->max_attempts ? cfg->max_attempts : DEF_ATTEMPTS;
+    h->policy.base_ms = BACKOFF_BASE_MS;
+    h->policy.max_backoff_ms = BACKOFF_MAX_MS;
+    h->policy.budget_ms = h->timeout_ms;
+}
+
+static cmk_err init_locks(struct cmk_http *h)
+{
+    if (pthread_mutex_init(&h->pool_lock, NULL) != 0)
+        return CMK_E_NOMEM;
+    h->ready = 1;
+    if (cmk_retry_quota_init(&h->quota) != CMK_OK)
+        return CMK_E_NOMEM;
+    h->ready = 2;
+    while (h->ready - 2 < CURL_LOCK_DATA_LAST) {
+        if (pthread_mutex_init(&h->share_lock[h->ready - 2], NULL) != 0)
+            return CMK_E_NOMEM;
+        h->ready++;
+    }
+    return CMK_OK;
+}
+
+cmk_err cmk_http_new(const struct cmk_http_cfg *cfg, struct cmk_http **out)
+{
+    struct cmk_http *h;
+    cmk_err err;
+
+    if (out == NULL)
+        return CMK_E_ARGS;
+    (void)pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK)
+        return CMK_E_INTERNAL;
+    h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return CMK_E_NOMEM;
+    apply_cfg(h, cfg);
+    err = init_locks(h);
+    if (err == CMK_OK && cfg != NULL && cfg->ca_file != NULL &&
+        (h->ca_file = cmk_strdup(cfg->ca_file)) == NULL)
+        err = CMK_E_NOMEM;
+    if (err == CMK_OK)
+        err = make_share(h);
+    if (err != CMK_OK) {
+        cmk_http_free(h);
+        return err;
+    }
+    *out = h;
+    return CMK_OK;
+}
+
+void cmk_http_free(struct cmk_http *h)
+{
+    size_t i;
+
+    if (h == NULL)
+        return;
+    for (i = 0; i < h->n_pool; i++)
+        curl_easy_cleanup(h->pool[i]);
+    if (h->share != NULL)
+        curl_share_cleanup(h->share);
+    for (i = 2; i < h->ready; i++)
+        pthread_mutex_destroy(&h->share_lock[i - 2]);
+    if (h->ready >= 2)
+        cmk_retry_quota_fini(&h->quota);
+    if (h->ready >= 1)
+        pthread_mutex_destroy(&h->pool_lock);
+    cmk_str_free(h->ca_file);
+    free(h);
+}
+
+const struct cmk_retry_policy *cmk_http_policy(const struct cmk_http *h)
+{
+    return &h->policy;
+}
+
+struct cmk_retry_quota *cmk_http_quota(struct cmk_http *h)
+{
+    return &h->quota;
+}
+
+/* ---- Handle pool ---- */
+
+static CURL *pool_get(struct cmk_http *h)
+{
+    CURL *c = NULL;
+
+    pthread_mutex_lock(&h->pool_lock);
+    if (h->n_pool > 0)
+        c = h->pool[--h->n_pool];
+    pthread_mutex_unlock(&h->pool_lock);
+    return c != NULL ? c : curl_easy_init();
+}
+
+/* Back to the pool with its live connections; options are reset (the
+ * connection, DNS and TLS session caches survive curl_easy_reset). */
+static void pool_put(struct cmk_http *h, CURL *c, bool keep)
+{
+    if (c == NULL)
+        return;
+    curl_easy_reset(c);
+    pthread_mutex_lock(&h->pool_lock);
+    if (keep && h->n_pool < POOL_MAX) {
+        h->pool[h->n_pool++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&h->pool_lock);
+    if (c != NULL)
+        curl_easy_cleanup(c);
+}
+
+/* ---- One exchange ---- */
+
+struct xfer {
+    struct cmk_sb body;
+    struct cmk_http_resp *resp;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct xfer *x = arg;
+
+    if (n != 0 && size > CMK_HTTP_BODY_MAX / n)
+        return 0;
+    cmk_sb_add(&x->body, p, size * n);
+    return x->body.failed ? 0 : size * n; /* 0 aborts: CURLE_WRITE_ERROR */
+}
+
+/* Copies a header value (trimmed) into out if name matches. */
+static bool take_header(const char *line, size_t len, const char *name,
+                        char *out, size_t out_len)
+{
+    size_t nl = strlen(name), v;
+
+    if (len <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
+        return false;
+    line += nl + 1;
+    len -= nl + 1;
+    while (len > 0 && (*line == ' ' || *line == '\t'))
+        line++, len--;
+    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n' ||
+                       line[len - 1] == ' '))
+        len--;
+    v = len < out_len - 1 ? len : out_len - 1;
+    memcpy(out, line, v);
+    out[v] = '\0';
+    return true;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    struct xfer *x = arg;
+    size_t len = size * n;
+    char date[64];
+    time_t t;
+
+    take_header(p, len, "x-amzn-RequestId", x->resp->request_id,
+                sizeof(x->resp->request_id));
+    take_header(p, len, "x-amzn-ErrorType", x->resp->error_type,
+                sizeof(x->resp->error_type));
+    if (take_header(p, len, "Date", date, sizeof(date))) {
+        t = curl_getdate(date, NULL);
+        x->resp->date = t > 0 ? (int64_t)t : 0;
+    }
+    return len;
+}
+
+static void wipe_slist(struct curl_slist *l)
+{
+    struct curl_slist *i;
+
+    for (i = l; i != NULL; i = i->next)
+        sodium_memzero(i->data, strlen(i->data));
+    curl_slist_free_all(l);
+}
+
+static cmk_err make_headers(const struct cmk_http_req *rq,
+                            struct curl_slist **out)
+{
+    struct curl_slist *l = NULL, *t;
+    size_t i;
+
+    /* No "Expect: 100-continue" round trip for larger bodies. */
+    l = curl_slist_append(l, "Expect:");
+    for (i = 0; l != NULL && i < rq->n_headers; i++) {
+        t = curl_slist_append(l, rq->headers[i]);
+        if (t == NULL)
+            wipe_slist(l); /* and l becomes NULL below */
+        l = t;
+    }
+    *out = l;
+    return l != NULL ? CMK_OK : CMK_E_NOMEM;
+}
+
+static CURLcode set_method(CURL *c, const struct cmk_http_req *rq)
+{
+    const char *body = rq->body != NULL ? (const char *)rq->body : "";
+    CURLcode rc;
+
+    if (strcmp(rq->method, "GET") == 0)
+        return curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    if (strcmp(rq->method, "POST") != 0 && strcmp(rq->method, "PUT") != 0)
+        return CURLE_BAD_FUNCTION_ARGUMENT;
+    rc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                              (curl_off_t)rq->body_len);
+    if (rc == CURLE_OK && strcmp(rq->method, "PUT") == 0)
+        rc = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+    return rc;
+}
+
+/* Options every request gets: no signals, no redirects, HTTP/1.1 (no
+ * HTTP/2 streams across threads), TLS verification, timeouts. */
+static CURLcode set_common(CURL *c, const struct cmk_http *h, long timeout_ms,
+                           long connect_ms, char *errbuf)
+{
+    CURLcode rc = CURLE_OK;
+
+#define SET(opt, val)                                                          \
+    do {                                                                       \
+        if (rc == CURLE_OK)                                                    \
+            rc = curl_easy_setopt(c, opt, val);                                \
+    } while (0)
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_ERRORBUFFER, errbuf);
+    SET(CURLOPT_SHARE, h->share);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    SET(CURLOPT_TIMEOUT_MS, timeout_ms);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    if (h->ca_file != NULL)
+        SET(CURLOPT_CAINFO, h->ca_file);
+#undef SET
+    return rc;
+}
+
+/* The smaller of the client's timeout, the request's and the time left;
+ * 0 if the deadline has passed. */
+static long pick_timeout(const struct cmk_http *h,
+                         const struct cmk_http_req *rq)
+{
+    int64_t t = h->timeout_ms, left;
+
+    if (rq->timeout_ms != 0 && rq->timeout_ms < t)
+        t = rq->timeout_ms;
+    if (rq->deadline_us != 0) {
+        left = (rq->deadline_us - cmk_http_now_us()) / 1000;
+        if (left <= 0)
+            return 0;
+        if (left < t)
+            t = left;
+    }
+    return (long)t;
+}
+
+static cmk_err set_request(CURL *c, struct cmk_http *h,
+                           const struct cmk_http_req *rq, struct xfer *x,
+                           struct curl_slist *hdrs, char *errbuf)
+{
+    long t = pick_timeout(h, rq);
+    CURLcode rc;
+
+    if (t == 0) {
+        x->resp->fail = CMK_HTTP_FAIL_TIMEOUT;
+        snprintf(x->resp->why, sizeof(x->resp->why), "deadline passed");
+        return CMK_E_TIMEOUT;
+    }
+    rc = set_common(c, h, t, (long)h->connect_ms < t ? (long)h->connect_ms : t,
+                    errbuf);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_URL, rq->url);
+    if (rc == CURLE_OK && cmk_url_is_local(rq->url))
+        rc = curl_easy_setopt(c, CURLOPT_PROXY, ""); /* never via a proxy */
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    if (rc == CURLE_OK)
+        rc = set_method(c, rq);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+    return rc == CURLE_OK ? CMK_OK : CMK_E_ARGS;
+}
+
+/* libcurl's result as a cmk_err and a failure kind. */
+static cmk_err map_curl(CURLcode rc, enum cmk_http_fail *fail)
+{
+    switch (rc) {
+    case CURLE_OK:
+        *fail = CMK_HTTP_FAIL_NONE;
+        return CMK_OK;
+    case CURLE_OPERATION_TIMEDOUT:
+        *fail = CMK_HTTP_FAIL_TIMEOUT;
+        return CMK_E_TIMEOUT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+        *fail = CMK_HTTP_FAIL_CONNECT;
+        return CMK_E_NETWORK;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        *fail = CMK_HTTP_FAIL_TLS;
+        return CMK_E_NETWORK;
+    case CURLE_WRITE_ERROR:
+        *fail = CMK_HTTP_FAIL_TOO_LARGE;
+        return CMK_E_BAD_RESPONSE;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        *fail = CMK_HTTP_FAIL_URL;
+        return CMK_E_CONFIG;
+    default: /* send/recv errors, empty reply, cut body */
+        *fail = CMK_HTTP_FAIL_IO;
+        return CMK_E_NETWORK;
+    }
+}
+
+static cmk_err finish(CURL *c, CURLcode rc, struct xfer *x, const char *errbuf)
+{
+    struct cmk_http_resp *r = x->resp;
+    cmk_err err = map_curl(rc, &r->fail);
+
+    if (err != CMK_OK) {
+        snprintf(r->why, sizeof(r->why), "%s",
+                 r->fail == CMK_HTTP_FAIL_TOO_LARGE
+                     ? "response body too large"
+                     : (errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc)));
+        return err;
+    }
+    if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status) != CURLE_OK)
+        return CMK_E_INTERNAL;
+    err = cmk_sb_status(&x->body);
+    if (err != CMK_OK)
+        return err;
+    r->body.p = (uint8_t *)x->body.p;
+    r->body.len = x->body.len;
+    x->body.p = NULL; /* resp owns it */
+    x->body.len = x->body.cap = 0;
+    return CMK_OK;
+}
+
+static bool req_ok(const struct cmk_http_req *rq)
+{
+    return rq != NULL && rq->method != NULL && rq->url != NULL &&
+           (rq->headers != NULL || rq->n_headers == 0) &&
+           (rq->body != NULL || rq->body_len == 0);
+}
+
+cmk_err cmk_http_do(struct cmk_http *h, const struct cmk_http_req *rq,
+                    struct cmk_http_resp *resp)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct xfer x = {{NULL, 0, 0, false, CMK_HTTP_BODY_MAX}, resp};
+    struct curl_slist *hdrs = NULL;
+    const char *why = NULL;
+    CURL *c = NULL;
+    cmk_err err;
+
+    if (resp != NULL)
+        memset(resp, 0, sizeof(*resp));
+    if (h == NULL || resp == NULL || !req_ok(rq))
+        return CMK_E_ARGS;
+    err = cmk_url_check(rq->url, rq->url_flags, &why);
+    if (err != CMK_OK) {
+        resp->fail = CMK_HTTP_FAIL_URL;
+        snprintf(resp->why, sizeof(resp->why), "%s", why);
+        return err;
+    }
+    err = make_headers(rq, &hdrs);
+    if (err == CMK_OK && (c = pool_get(h)) == NULL)
+        err = CMK_E_NOMEM;
+    if (err == CMK_OK)
+        err = set_request(c, h, rq, &x, hdrs, errbuf);
+    if (err == CMK_OK)
+        err = finish(c, curl_easy_perform(c), &x, errbuf);
+    pool_put(h, c, err == CMK_OK || resp->fail == CMK_HTTP_FAIL_NONE);
+    wipe_slist(hdrs);
+    cmk_sb_free(&x.body);
+    return err;
+}
+
+void cmk_http_resp_free(struct cmk_http_resp *resp)
+{
+    if (resp == NULL)
+        return;
+    if (resp->body.p != NULL) {
+        sodium_memzero(resp->body.p, resp->body.len);
+        free(resp->body.p);
+    }
+    memset(resp, 0, sizeof(*resp));
+}
