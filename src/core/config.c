@@ -20,6 +20,8 @@
 
 #include "cmk-pkcs11.h"
 #include "core/config.h"
+#include "net/http.h"
+#include "providers/provider.h"
 #include "util/secmem.h"
 
 #define FIELD_MAX 384
@@ -30,6 +32,10 @@
 #define CTX_VALUE_MAX 1024
 #define TTL_MAX 86400
 #define CACHE_ENTRIES_MAX (1024 * 1024)
+#define AWS_REF_MAX 2048
+#define CONNECT_MS_MAX 60000
+#define TIMEOUT_MS_MAX 600000
+#define ATTEMPTS_MAX 10
 
 /* Load state: where the one error message goes. */
 struct ld {
@@ -429,6 +435,41 @@ static cmk_err parse_cache(struct ld *ld, json_t *root, struct cmk_config *cfg)
     return err;
 }
 
+/* "http": timeouts, attempts and the CA bundle of network providers. */
+static cmk_err parse_http(struct ld *ld, json_t *root, struct cmk_config *cfg)
+{
+    static const char *const keys[] = {"connect_timeout_ms", "timeout_ms",
+                                       "max_attempts", "ca_file", NULL};
+    json_t *h = json_object_get(root, "http");
+    char eb[128];
+    struct stat st;
+    cmk_err err;
+
+    if (h == NULL)
+        return CMK_OK;
+    err = check_object(ld, "http", h, keys);
+    if (err == CMK_OK)
+        err = get_uint(ld, "http", h, "connect_timeout_ms", 1, CONNECT_MS_MAX,
+                       &cfg->http.connect_timeout_ms);
+    if (err == CMK_OK)
+        err = get_uint(ld, "http", h, "timeout_ms", 1, TIMEOUT_MS_MAX,
+                       &cfg->http.timeout_ms);
+    if (err == CMK_OK)
+        err = get_uint(ld, "http", h, "max_attempts", 1, ATTEMPTS_MAX,
+                       &cfg->http.max_attempts);
+    if (err == CMK_OK)
+        err = get_path_dup(ld, "http", h, "ca_file", &cfg->http.ca_file);
+    if (err != CMK_OK || cfg->http.ca_file == NULL)
+        return err;
+    if (stat(cfg->http.ca_file, &st) != 0)
+        return fail(ld, "http.ca_file", "cannot use %s: %s", cfg->http.ca_file,
+                    errstr(errno, eb, sizeof(eb)));
+    if (!S_ISREG(st.st_mode))
+        return fail(ld, "http.ca_file", "%s is not a regular file",
+                    cfg->http.ca_file);
+    return CMK_OK;
+}
+
 static cmk_err parse_version(struct ld *ld, json_t *root)
 {
     json_t *v = json_object_get(root, "version");
@@ -484,7 +525,7 @@ static cmk_err parse_label(struct ld *ld, const char *base, json_t *t,
 static cmk_err parse_provider(struct ld *ld, const char *base, json_t *t,
                               struct cmk_tenant_cfg *tc)
 {
-    static const char *const later[] = {"aws", "gcp", "azure", "vault", NULL};
+    static const char *const later[] = {"gcp", "azure", "vault", NULL};
     char f[FIELD_MAX];
     const char *s;
     cmk_err err;
@@ -493,14 +534,35 @@ static cmk_err parse_provider(struct ld *ld, const char *base, json_t *t,
     if (err != CMK_OK)
         return err;
     join(f, base, "provider");
+    if (cmk_provider_find(s) != NULL)
+        return dup_str(ld, s, &tc->provider);
     if (in_list(s, later))
         return fail(ld, f, "provider not supported yet: \"%s\"", s);
-    if (strcmp(s, "local") != 0)
-        return fail(ld, f,
-                    "unknown provider \"%s\" (known: local, aws, gcp, azure, "
-                    "vault)",
-                    s);
-    return dup_str(ld, s, &tc->provider);
+    return fail(ld, f,
+                "unknown provider \"%s\" (known: local, aws, gcp, azure, "
+                "vault)",
+                s);
+}
+
+/* An AWS KMS key reference: key ARN, key id (UUID or mrk-...), alias/NAME
+ * or alias ARN. Only the shape is checked; KMS says whether it exists. */
+static bool is_aws_key_ref(const char *s)
+{
+    size_t n = strlen(s), i;
+
+    if (n > AWS_REF_MAX || !is_printable(s) || strchr(s, ' ') != NULL)
+        return false;
+    if (strncmp(s, "arn:", 4) == 0)
+        return strstr(s, ":kms:") != NULL &&
+               (strstr(s, ":key/") != NULL || strstr(s, ":alias/") != NULL);
+    if (strncmp(s, "alias/", 6) == 0)
+        return n > 6;
+    for (i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-'))
+            return false;
+    }
+    return true;
 }
 
 /* Checks a key reference for the tenant's provider and copies it. */
@@ -516,6 +578,9 @@ static cmk_err take_key_ref(struct ld *ld, const char *field, const char *s,
         if (err != CMK_OK)
             return err;
     }
+    if (strcmp(tc->provider, "aws") == 0 && !is_aws_key_ref(s))
+        return fail(ld, field,
+                    "expected a key ARN, key id, alias/NAME or alias ARN");
     return dup_str(ld, s, out);
 }
 
@@ -810,16 +875,112 @@ static cmk_err parse_store_dir(struct ld *ld, const char *base, json_t *t,
     return CMK_OK;
 }
 
+/* Optional URL member, checked with cmk_url_check(flags), copied. */
+static cmk_err get_url_dup(struct ld *ld, const char *base, json_t *obj,
+                           const char *key, unsigned flags, char **out)
+{
+    char f[FIELD_MAX];
+    const char *s, *why = NULL;
+    cmk_err err;
+
+    err = get_str(ld, base, obj, key, false, &s);
+    if (err != CMK_OK || s == NULL)
+        return err;
+    join(f, base, key);
+    err = cmk_url_check(s, flags, &why);
+    if (err == CMK_E_NOMEM)
+        return oom(ld);
+    if (err != CMK_OK)
+        return fail(ld, f, "%s", why);
+    return dup_str(ld, s, out);
+}
+
+/* AWS region names: lower-case letters, digits and '-'. */
+static cmk_err check_region(struct ld *ld, const char *base, const char *s)
+{
+    char f[FIELD_MAX];
+    const char *p;
+
+    join(f, base, "region");
+    for (p = s; *p != '\0'; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+              *p == '-'))
+            break;
+    }
+    if (s[0] == '\0' || *p != '\0' || strlen(s) > 64)
+        return fail(ld, f, "not a region name (e.g. \"eu-west-1\")");
+    return CMK_OK;
+}
+
 static cmk_err parse_misc(struct ld *ld, const char *base, json_t *t,
                           struct cmk_tenant_cfg *tc)
 {
     cmk_err err;
 
-    err = get_str_dup(ld, base, t, "endpoint", &tc->endpoint);
+    err =
+        get_url_dup(ld, base, t, "endpoint", CMK_URL_HTTPS_ONLY, &tc->endpoint);
     if (err == CMK_OK)
         err = get_str_dup(ld, base, t, "region", &tc->region);
+    if (err == CMK_OK && tc->region != NULL && strcmp(tc->provider, "aws") == 0)
+        err = check_region(ld, base, tc->region);
     if (err == CMK_OK)
         err = get_bool(ld, base, t, "test_mode", &tc->test_mode);
+    return err;
+}
+
+/* Optional non-empty printable string member copied to *out. */
+static cmk_err get_name_dup(struct ld *ld, const char *base, json_t *obj,
+                            const char *key, char **out)
+{
+    char f[FIELD_MAX];
+    const char *s;
+    cmk_err err;
+
+    err = get_str(ld, base, obj, key, false, &s);
+    if (err != CMK_OK || s == NULL)
+        return err;
+    join(f, base, key);
+    if (s[0] == '\0' || !is_printable(s))
+        return fail(ld, f, "must be non-empty and printable");
+    return dup_str(ld, s, out);
+}
+
+/* Tenant "aws": credential sources and endpoints of the aws provider. */
+static cmk_err parse_aws(struct ld *ld, const char *base, json_t *t,
+                         struct cmk_tenant_cfg *tc)
+{
+    static const char *const keys[] = {"profile",      "credentials_file",
+                                       "sts_endpoint", "imds_endpoint",
+                                       "role_arn",     NULL};
+    struct cmk_aws_cfg *a = &tc->aws;
+    json_t *v = json_object_get(t, "aws");
+    char f[FIELD_MAX], fr[FIELD_MAX];
+    cmk_err err;
+
+    if (v == NULL)
+        return CMK_OK;
+    join(f, base, "aws");
+    if (strcmp(tc->provider, "aws") != 0)
+        return fail(ld, f, "only for provider \"aws\"");
+    err = check_object(ld, f, v, keys);
+    if (err == CMK_OK)
+        err = get_name_dup(ld, f, v, "profile", &a->profile);
+    if (err == CMK_OK)
+        err = get_path_dup(ld, f, v, "credentials_file", &a->credentials_file);
+    if (err == CMK_OK)
+        err = get_url_dup(ld, f, v, "sts_endpoint", CMK_URL_HTTPS_ONLY,
+                          &a->sts_endpoint);
+    if (err == CMK_OK)
+        err = get_url_dup(ld, f, v, "imds_endpoint", CMK_URL_METADATA_HTTP,
+                          &a->imds_endpoint);
+    if (err == CMK_OK)
+        err = get_name_dup(ld, f, v, "role_arn", &a->role_arn);
+    if (err == CMK_OK && a->role_arn != NULL &&
+        strncmp(a->role_arn, "arn:", 4) != 0) {
+        join(fr, f, "role_arn");
+        err = fail(ld, fr,
+                   "expected a role ARN (arn:aws:iam::ACCOUNT:role/NAME)");
+    }
     return err;
 }
 
@@ -828,11 +989,10 @@ static cmk_err parse_tenant(struct ld *ld, const char *base, json_t *t,
                             struct cmk_tenant_cfg *tc)
 {
     static const char *const keys[] = {
-        "label",         "provider",           "key",
-        "pin_verifier",  "login_required",     "kek",
-        "previous_keys", "encryption_context", "cmk_label",
-        "cmk_id",        "store_dir",          "endpoint",
-        "region",        "test_mode",          NULL};
+        "label",          "provider",  "key",           "pin_verifier",
+        "login_required", "kek",       "previous_keys", "encryption_context",
+        "cmk_label",      "cmk_id",    "store_dir",     "endpoint",
+        "region",         "test_mode", "aws",           NULL};
     cmk_err err;
 
     err = check_object(ld, base, t, keys);
@@ -856,6 +1016,9 @@ static cmk_err parse_tenant(struct ld *ld, const char *base, json_t *t,
         err = parse_store_dir(ld, base, t, cfg, tc);
     if (err == CMK_OK)
         err = parse_misc(ld, base, t, tc);
+    if (err == CMK_OK)
+        err = parse_aws(ld, base, t, tc);
+    tc->http = &cfg->http;
     return err;
 }
 
@@ -913,8 +1076,8 @@ static cmk_err parse_tenants(struct ld *ld, json_t *root,
 
 static cmk_err parse_root(struct ld *ld, json_t *root, struct cmk_config *cfg)
 {
-    static const char *const keys[] = {"version", "store_dir", "audit",
-                                       "cache",   "tenants",   NULL};
+    static const char *const keys[] = {"version", "store_dir", "audit", "cache",
+                                       "http",    "tenants",   NULL};
     cmk_err err;
 
     if (!json_is_object(root))
@@ -930,6 +1093,8 @@ static cmk_err parse_root(struct ld *ld, json_t *root, struct cmk_config *cfg)
         err = parse_audit(ld, root, cfg);
     if (err == CMK_OK)
         err = parse_cache(ld, root, cfg);
+    if (err == CMK_OK)
+        err = parse_http(ld, root, cfg);
     if (err == CMK_OK)
         err = parse_tenants(ld, root, cfg);
     return err;
@@ -962,6 +1127,9 @@ cmk_err cmk_config_load(const char *path, struct cmk_config **out, char *err,
     cfg->audit_required = true;
     cfg->cache_ttl_s = 300;
     cfg->cache_max_entries = 4096;
+    cfg->http.connect_timeout_ms = 2000;
+    cfg->http.timeout_ms = 10000;
+    cfg->http.max_attempts = 3;
     e = parse_root(&ld, root, cfg);
     if (e != CMK_OK)
         goto out;
@@ -1001,6 +1169,11 @@ static void tenant_free(struct cmk_tenant_cfg *t)
     cmk_str_free(t->store_dir);
     cmk_str_free(t->endpoint);
     cmk_str_free(t->region);
+    cmk_str_free(t->aws.profile);
+    cmk_str_free(t->aws.credentials_file);
+    cmk_str_free(t->aws.sts_endpoint);
+    cmk_str_free(t->aws.imds_endpoint);
+    cmk_str_free(t->aws.role_arn);
     sodium_memzero(t, sizeof(*t));
 }
 
@@ -1018,6 +1191,7 @@ void cmk_config_free(struct cmk_config *cfg)
     cmk_str_free(cfg->path);
     cmk_str_free(cfg->store_dir);
     cmk_str_free(cfg->audit_file);
+    cmk_str_free(cfg->http.ca_file);
     free(cfg);
 }
 

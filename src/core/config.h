@@ -25,12 +25,40 @@ enum cmk_fsync_policy {
     CMK_FSYNC_ALWAYS,
 };
 
+/* Global "http" object: the HTTP client of every network provider. */
+struct cmk_http_cfg {
+    unsigned connect_timeout_ms; /* default 2000 (1..60000) */
+    unsigned timeout_ms;         /* default 10000 (1..600000): bounds one whole
+                                  * provider call, retries and backoff included */
+    unsigned max_attempts;       /* default 3 (1..10), the first try included */
+    char *ca_file;               /* PEM CA bundle for TLS; NULL: system store */
+};
+
+/* Tenant "aws" object (provider "aws" only). Secrets are never inline:
+ * static credentials come by reference (credentials_file). */
+struct cmk_aws_cfg {
+    char *profile;          /* shared-file profile; NULL: AWS_PROFILE or
+                             * "default" */
+    char *credentials_file; /* absolute path of a JSON file (mode 0600):
+                             * {"access_key_id": .., "secret_access_key":
+                             * .., "session_token": ..(optional)}; NULL:
+                             * the standard credential chain */
+    char *sts_endpoint;     /* STS URL for web identity; NULL:
+                             * https://sts.<region>.amazonaws.com */
+    char *imds_endpoint;    /* IMDS base URL; NULL: the environment's
+                             * AWS_EC2_METADATA_SERVICE_ENDPOINT, else
+                             * http://169.254.169.254 */
+    char *role_arn;         /* role for web identity; NULL: AWS_ROLE_ARN
+                             * or the profile's role_arn */
+};
+
 struct cmk_tenant_cfg {
     char *label;          /* token label, 1..32 bytes UTF-8, unique */
     char *pin_verifier;   /* crypto_pwhash_str string; NULL if !login_req */
     bool login_required;  /* default true */
-    char *provider;       /* "local" (others later) */
-    char *key_ref;        /* provider key reference (local: key file path) */
+    char *provider;       /* a name cmk_provider_find knows: "local", "aws" */
+    char *key_ref;        /* provider key reference (local: key file path;
+                           * aws: key ARN, key id, alias/NAME or alias ARN) */
     char **previous_key_refs; /* older CMK versions, newest first */
     size_t n_previous;
     struct cmk_ctx_pair *context; /* extra pairs; "tenant" is reserved */
@@ -41,9 +69,14 @@ struct cmk_tenant_cfg {
     uint8_t cmk_id[32];   /* CKA_ID of the CMK object; default 0x01 */
     size_t cmk_id_len;
     char *store_dir;      /* token object store; default <store_dir>/<label> */
-    char *endpoint;       /* provider endpoint override, NULL if none */
-    char *region;         /* provider region, NULL if none */
+    char *endpoint;       /* provider endpoint override, NULL if none;
+                           * https, or http to 127.0.0.1/localhost/[::1] */
+    char *region;         /* provider region, NULL if none (aws: then
+                           * AWS_REGION / AWS_DEFAULT_REGION at init) */
     bool test_mode;       /* local provider: allows importing a known KEK */
+    struct cmk_aws_cfg aws;          /* all NULL unless the tenant has "aws" */
+    const struct cmk_http_cfg *http; /* the config's "http" object (set by
+                                      * the loader; NULL: defaults) */
 };
 
 struct cmk_config {
@@ -56,6 +89,7 @@ struct cmk_config {
     unsigned cache_max_entries; /* default 4096 */
     unsigned cache_max_uses;    /* default 0: unlimited */
     bool cache_per_session; /* default false (shared by a token's sessions) */
+    struct cmk_http_cfg http; /* "http" object, defaults when absent */
     struct cmk_tenant_cfg *tenants;
     size_t n_tenants;
 };
@@ -80,8 +114,12 @@ char *cmk_config_locate(const char *reserved);
  * required field, duplicate tenant label, label over 32 bytes, bad base64,
  * missing key file, key file readable by group/others, reserved context
  * key "tenant", unknown provider, relative paths (store_dir, audit.file,
- * local key files, pin_verifier.file), a label with '/' or control
- * characters, two tenants with the same store_dir. JSON syntax errors read
+ * local key files, pin_verifier.file, http.ca_file,
+ * aws.credentials_file), a label with '/' or control characters, two
+ * tenants with the same store_dir, an endpoint that is neither https nor
+ * http to a loopback host, an "aws" object on a tenant of another
+ * provider, an aws key reference that is not a key ARN, key id, alias
+ * name or alias ARN. JSON syntax errors read
  * "PATH: line L column C: <jansson message>". CMK_E_NOMEM (message
  * "PATH: out of memory") when allocation fails, CMK_E_ARGS when path or
  * out is NULL.

@@ -12,6 +12,7 @@
 
 static const struct cmk_provider_ops *const backends[] = {
     &cmk_provider_local,
+    &cmk_provider_aws,
 };
 
 const struct cmk_provider_ops *cmk_provider_find(const char *name)

@@ -62,6 +62,12 @@ struct cmk_provider_ops {
     cmk_err (*reencrypt)(void *st, struct cmk_req *rq, const uint8_t *in,
                          size_t in_len, struct cmk_buf *out) CMK_WUR;
     cmk_err (*health)(void *st, struct cmk_req *rq) CMK_WUR;
+    /* Optional (NULL: unsupported): a random data key of len bytes made
+     * inside the KMS and returned only encrypted under this CMK version,
+     * bound to rq's context (aws: GenerateDataKeyWithoutPlaintext). What
+     * it returns decrypts with decrypt(). */
+    cmk_err (*generate_key)(void *st, struct cmk_req *rq, size_t len,
+                            struct cmk_buf *ct) CMK_WUR;
 };
 
 /* NULL if no provider has that name. */

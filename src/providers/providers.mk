@@ -1,4 +1,6 @@
 libcmk_la_SOURCES += \
 	src/providers/provider.h src/providers/provider.c \
 	src/providers/backends.h \
-	src/providers/local.c
+	src/providers/local.c \
+	src/providers/aws.c src/providers/aws_int.h src/providers/aws_call.c \
+	src/providers/aws_json.c src/providers/aws_errors.c

@@ -8,3 +8,29 @@ tests_unit_test_sigv4_LDADD = $(UNIT_LDADD)
 endif
 
 EXTRA_DIST += tests/fixtures/sigv4
+
+# Config fixtures for provider aws and the "http" object (read by
+# tests/unit/test_config, listed in core.mk's style: automake has no
+# wildcards).
+EXTRA_DIST += \
+	tests/fixtures/config/bad-aws-credentials-relative \
+	tests/fixtures/config/bad-aws-endpoint-http \
+	tests/fixtures/config/bad-aws-endpoint-scheme \
+	tests/fixtures/config/bad-aws-imds-http \
+	tests/fixtures/config/bad-aws-key-arn-service \
+	tests/fixtures/config/bad-aws-object-local \
+	tests/fixtures/config/bad-aws-previous-key \
+	tests/fixtures/config/bad-aws-profile-type \
+	tests/fixtures/config/bad-aws-region \
+	tests/fixtures/config/bad-aws-role-arn \
+	tests/fixtures/config/bad-aws-sts-http \
+	tests/fixtures/config/bad-aws-unknown-field \
+	tests/fixtures/config/bad-http-attempts \
+	tests/fixtures/config/bad-http-ca-missing \
+	tests/fixtures/config/bad-http-ca-relative \
+	tests/fixtures/config/bad-http-not-object \
+	tests/fixtures/config/bad-http-timeout-type \
+	tests/fixtures/config/bad-http-unknown \
+	tests/fixtures/config/bad-provider-later \
+	tests/fixtures/config/good-aws \
+	tests/fixtures/config/good-aws-minimal

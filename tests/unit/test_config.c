@@ -32,27 +32,65 @@ struct kase {
 };
 
 static const struct kase bad_cases[] = {
-    {"bad-cache-ttl", 0600},           {"bad-cmk-id", 0600},
-    {"bad-cmk-id-odd", 0600},          {"bad-context-tenant", 0600},
-    {"bad-context-value-type", 0600},  {"bad-duplicate-key", 0600},
-    {"bad-duplicate-label", 0600},     {"bad-fsync", 0600},
-    {"bad-json-syntax", 0600},         {"bad-kek-base64", 0600},
-    {"bad-key-missing", 0600},         {"bad-key-mode", 0644},
-    {"bad-key-relative", 0600},        {"bad-label-33", 0600},
-    {"bad-label-slash", 0600},         {"bad-label-type", 0600},
-    {"bad-login-required-type", 0600}, {"bad-missing-key", 0600},
-    {"bad-missing-label", 0600},       {"bad-missing-pin", 0600},
-    {"bad-missing-provider", 0600},    {"bad-missing-tenants", 0600},
-    {"bad-pin-format", 0600},          {"bad-previous-key-missing", 0600},
-    {"bad-provider-aws", 0600},        {"bad-provider-unknown", 0600},
-    {"bad-store-dir-relative", 0600},  {"bad-tenant-not-object", 0600},
-    {"bad-tenants-empty", 0600},       {"bad-tenants-type", 0600},
-    {"bad-top-array", 0600},           {"bad-unknown-tenant", 0600},
-    {"bad-unknown-top", 0600},         {"bad-version", 0600},
+    {"bad-cache-ttl", 0600},
+    {"bad-cmk-id", 0600},
+    {"bad-cmk-id-odd", 0600},
+    {"bad-context-tenant", 0600},
+    {"bad-context-value-type", 0600},
+    {"bad-duplicate-key", 0600},
+    {"bad-duplicate-label", 0600},
+    {"bad-fsync", 0600},
+    {"bad-json-syntax", 0600},
+    {"bad-kek-base64", 0600},
+    {"bad-key-missing", 0600},
+    {"bad-key-mode", 0644},
+    {"bad-key-relative", 0600},
+    {"bad-label-33", 0600},
+    {"bad-label-slash", 0600},
+    {"bad-label-type", 0600},
+    {"bad-login-required-type", 0600},
+    {"bad-missing-key", 0600},
+    {"bad-missing-label", 0600},
+    {"bad-missing-pin", 0600},
+    {"bad-missing-provider", 0600},
+    {"bad-missing-tenants", 0600},
+    {"bad-pin-format", 0600},
+    {"bad-previous-key-missing", 0600},
+    {"bad-provider-aws", 0600},
+    {"bad-provider-unknown", 0600},
+    {"bad-store-dir-relative", 0600},
+    {"bad-tenant-not-object", 0600},
+    {"bad-tenants-empty", 0600},
+    {"bad-tenants-type", 0600},
+    {"bad-top-array", 0600},
+    {"bad-unknown-tenant", 0600},
+    {"bad-unknown-top", 0600},
+    {"bad-version", 0600},
+    /* provider aws, tenant "aws" and global "http" objects */
+    {"bad-aws-credentials-relative", 0600},
+    {"bad-aws-endpoint-http", 0600},
+    {"bad-aws-endpoint-scheme", 0600},
+    {"bad-aws-imds-http", 0600},
+    {"bad-aws-key-arn-service", 0600},
+    {"bad-aws-object-local", 0600},
+    {"bad-aws-previous-key", 0600},
+    {"bad-aws-profile-type", 0600},
+    {"bad-aws-region", 0600},
+    {"bad-aws-role-arn", 0600},
+    {"bad-aws-sts-http", 0600},
+    {"bad-aws-unknown-field", 0600},
+    {"bad-http-attempts", 0600},
+    {"bad-http-ca-missing", 0600},
+    {"bad-http-ca-relative", 0600},
+    {"bad-http-not-object", 0600},
+    {"bad-http-timeout-type", 0600},
+    {"bad-http-unknown", 0600},
+    {"bad-provider-later", 0600},
 };
 
 static const char *const good_cases[] = {"good-full", "good-minimal",
-                                         "good-pin-file"};
+                                         "good-pin-file", "good-aws",
+                                         "good-aws-minimal"};
 
 static const char *const key_files[] = {"acme.key", "beta.key", "old1.key",
                                         "old2.key"};
@@ -396,6 +434,79 @@ static void test_good_pin_file(void **state)
     cmk_config_free(cfg);
 }
 
+static void check_aws_acme(const struct cmk_tenant_cfg *t, const char *dir)
+{
+    char want[512];
+
+    assert_string_equal(t->provider, "aws");
+    assert_string_equal(t->key_ref, "arn:aws:kms:eu-west-1:111122223333:key/"
+                                    "1234abcd-12ab-34cd-56ef-1234567890ab");
+    assert_int_equal(t->n_previous, 3);
+    assert_string_equal(t->previous_key_refs[0], "alias/acme-2023");
+    assert_string_equal(t->previous_key_refs[2],
+                        "mrk-1234abcd12ab34cd56ef1234567890ab");
+    assert_string_equal(t->region, "eu-west-1");
+    assert_string_equal(t->endpoint, "https://vpce-0a1b2c3d4e5f-abcdefgh.kms."
+                                     "eu-west-1.vpce.amazonaws.com");
+    assert_string_equal(t->aws.profile, "tenant-acme");
+    snprintf(want, sizeof(want), "%s/acme-credentials.json", dir);
+    assert_string_equal(t->aws.credentials_file, want);
+    assert_string_equal(t->aws.sts_endpoint, "http://127.0.0.1:4566/");
+    assert_string_equal(t->aws.imds_endpoint, "http://[fd00:ec2::254]");
+    assert_string_equal(t->aws.role_arn,
+                        "arn:aws:iam::111122223333:role/cmk-acme");
+}
+
+/* Provider aws, the tenant "aws" object and the global "http" object. */
+static void test_good_aws(void **state)
+{
+    const struct cmk_tenant_cfg *t;
+    struct cmk_config *cfg;
+    char want[512];
+    const char *dir;
+
+    (void)state;
+    cfg = load_good("good-aws", &dir);
+    assert_int_equal(cfg->http.connect_timeout_ms, 500);
+    assert_int_equal(cfg->http.timeout_ms, 4000);
+    assert_int_equal(cfg->http.max_attempts, 5);
+    snprintf(want, sizeof(want), "%s/ca.pem", dir);
+    assert_string_equal(cfg->http.ca_file, want);
+    check_aws_acme(&cfg->tenants[0], dir);
+    assert_ptr_equal(cfg->tenants[0].http, &cfg->http);
+    t = &cfg->tenants[1];
+    assert_string_equal(t->key_ref, "1234abcd-12ab-34cd-56ef-1234567890ab");
+    assert_null(t->region); /* from the environment at provider init */
+    assert_string_equal(t->endpoint, "http://localhost:8080/");
+    assert_null(t->aws.profile);
+    assert_null(t->aws.credentials_file);
+    assert_null(t->aws.sts_endpoint);
+    assert_null(t->aws.imds_endpoint);
+    assert_null(t->aws.role_arn);
+    assert_ptr_equal(t->http, &cfg->http);
+    cmk_config_free(cfg);
+}
+
+/* Without an "http" object the defaults apply; region may come later. */
+static void test_http_defaults(void **state)
+{
+    struct cmk_config *cfg;
+    const char *dir;
+
+    (void)state;
+    cfg = load_good("good-aws-minimal", &dir);
+    assert_string_equal(cfg->tenants[0].key_ref, "alias/acme");
+    assert_null(cfg->tenants[0].region);
+    assert_null(cfg->tenants[0].endpoint);
+    assert_int_equal(cfg->http.connect_timeout_ms, 2000);
+    assert_int_equal(cfg->http.timeout_ms, 10000);
+    assert_int_equal(cfg->http.max_attempts, 3);
+    assert_null(cfg->http.ca_file);
+    assert_null(cfg->tenants[0].aws.profile);
+    assert_ptr_equal(cfg->tenants[0].http, &cfg->http);
+    cmk_config_free(cfg);
+}
+
 /* ---- Locating the file ---- */
 
 static void expect_locate(const char *reserved, const char *want)
@@ -431,7 +542,7 @@ static void test_locate(void **state)
 int main(void)
 {
     enum { NB = sizeof(bad_cases) / sizeof(bad_cases[0]) };
-    struct CMUnitTest tests[NB + 7];
+    struct CMUnitTest tests[NB + 9];
     size_t i;
 
     for (i = 0; i < NB; i++) {
@@ -448,7 +559,9 @@ int main(void)
     tests[NB + 4] = (struct CMUnitTest)cmocka_unit_test(test_good_full);
     tests[NB + 5] = (struct CMUnitTest)cmocka_unit_test(test_good_pin_file);
     tests[NB + 6] = (struct CMUnitTest)cmocka_unit_test(test_locate);
-    return _cmocka_run_group_tests("test_config", tests, NB + 7, group_setup,
+    tests[NB + 7] = (struct CMUnitTest)cmocka_unit_test(test_good_aws);
+    tests[NB + 8] = (struct CMUnitTest)cmocka_unit_test(test_http_defaults);
+    return _cmocka_run_group_tests("test_config", tests, NB + 9, group_setup,
                                    group_teardown) != 0
                ? 1
                : 0;

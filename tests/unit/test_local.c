@@ -108,7 +108,8 @@ static void test_find(void **state)
     (void)state;
     assert_string_equal(cmk_provider_find("local")->name, "local");
     assert_int_equal(cmk_provider_find("local")->id, CMK_PROV_LOCAL);
-    assert_null(cmk_provider_find("aws"));
+    assert_int_equal(cmk_provider_find("aws")->id, CMK_PROV_AWS);
+    assert_null(cmk_provider_find("gcp"));
     assert_null(cmk_provider_find("Local"));
     assert_null(cmk_provider_find(""));
     assert_null(cmk_provider_find(NULL));

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * providers: "aws", AWS KMS over the JSON 1.1 protocol with SigV4, the
+ * tenant's encryption context on every call, and the SDKs' credential
+ * chain and standard retry mode (see aws_call.c, net/creds.h).
+ *
+ * key_id is "aws:" + the configured key reference (key ARN, key id, alias
+ * name or alias ARN), not the ARN KMS answers with: it must be known
+ * without a network call at init and stay the same for as long as the
+ * configuration does, since envelope blobs name their CMK version by it.
+ * Init makes no network call. Every op may run from several threads:
+ * state is read-only after init except the credential cache and the
+ * clock skew, which have their own synchronisation.
+ */
+#include <config.h>
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "providers/aws_int.h"
+#include "providers/backends.h"
+#include "util/log.h"
+
+static cmk_err fail(struct cmk_req *rq, cmk_err err, const char *code)
+{
+    snprintf(rq->provider_code, sizeof(rq->provider_code), "%s", code);
+    rq->http_status = 0;
+    rq->request_id[0] = '\0';
+    return err;
+}
+
+/* ---- init ---- */
+
+static cmk_err pick_region(const struct cmk_tenant_cfg *cfg, char **out)
+{
+    const char *r = cfg->region;
+
+    if (r == NULL)
+        r = secure_getenv("AWS_REGION");
+    if (r == NULL || r[0] == '\0')
+        r = secure_getenv("AWS_DEFAULT_REGION");
+    if (r == NULL || r[0] == '\0') {
+        cmk_log_error("tenant \"%s\": no AWS region: set \"region\" or "
+                      "AWS_REGION",
+                      cfg->label != NULL ? cfg->label : "?");
+        return CMK_E_CONFIG;
+    }
+    *out = cmk_strdup(r);
+    return *out != NULL ? CMK_OK : CMK_E_NOMEM;
+}
+
+static cmk_err pick_url(const struct cmk_tenant_cfg *cfg, const char *region,
+                        char **out)
+{
+    struct cmk_sb sb = {0};
+    cmk_err err;
+
+    if (cfg->endpoint != NULL)
+        cmk_sb_puts(&sb, cfg->endpoint);
+    else
+        cmk_sb_printf(&sb, "https://kms.%s.amazonaws.com%s/", region,
+                      strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
+    err = cmk_sb_take(&sb, out);
+    cmk_sb_free(&sb);
+    if (err == CMK_OK &&
+        cmk_url_check(*out, CMK_URL_HTTPS_ONLY, NULL) != CMK_OK)
+        err = CMK_E_CONFIG;
+    return err;
+}
+
+/* Host header ("host" or "host:port") and path, as curl will send them. */
+static cmk_err split_url(struct aws_state *st)
+{
+    char *host = NULL, *port = NULL, *path = NULL;
+    struct cmk_sb sb = {0};
+    CURLU *u = curl_url();
+    cmk_err err = CMK_E_CONFIG;
+
+    if (u == NULL)
+        return CMK_E_NOMEM;
+    if (curl_url_set(u, CURLUPART_URL, st->url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
+        (void)curl_url_get(u, CURLUPART_PORT, &port, 0); /* none: NULL */
+        cmk_sb_printf(&sb, "%s%s%s", host, port != NULL ? ":" : "",
+                      port != NULL ? port : "");
+        err = cmk_sb_take(&sb, &st->host);
+        if (err == CMK_OK && (st->path = cmk_strdup(path)) == NULL)
+            err = CMK_E_NOMEM;
+    }
+    cmk_sb_free(&sb);
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    curl_url_cleanup(u);
+    return err;
+}
+
+static cmk_err set_key(struct aws_state *st, const char *key_ref)
+{
+    int n;
+
+    if (key_ref == NULL || key_ref[0] == '\0')
+        return CMK_E_CONFIG;
+    n = snprintf(st->key_id, sizeof(st->key_id), AWS_KEY_ID_PREFIX "%s",
+                 key_ref);
+    if (n < 0 || (size_t)n >= sizeof(st->key_id))
+        return CMK_E_CONFIG; /* envelope key ids hold at most 255 bytes */
+    st->key_ref = cmk_strdup(key_ref);
+    return st->key_ref != NULL ? CMK_OK : CMK_E_NOMEM;
+}
+
+static void aws_fini(void *vst)
+{
+    struct aws_state *st = vst;
+
+    if (st->creds_ready)
+        cmk_cred_cache_fini(&st->creds);
+    cmk_sigv4_free(st->sv);
+    cmk_http_free(st->http);
+    free(st->key_ref);
+    free(st->region);
+    free(st->url);
+    free(st->host);
+    free(st->path);
+    memset(st, 0, sizeof(*st));
+}
+
+static cmk_err aws_init(void *vst, const struct cmk_tenant_cfg *cfg,
+                        const char *key_ref)
+{
+    struct aws_state *st = vst;
+    struct cmk_cred_env env;
+    cmk_err err;
+
+    if (st == NULL || cfg == NULL)
+        return CMK_E_ARGS;
+    atomic_init(&st->skew_s, 0);
+    err = set_key(st, key_ref);
+    if (err == CMK_OK)
+        err = pick_region(cfg, &st->region);
+    if (err == CMK_OK)
+        err = pick_url(cfg, st->region, &st->url);
+    if (err == CMK_OK)
+        err = split_url(st);
+    if (err == CMK_OK)
+        err = cmk_http_new(cfg->http, &st->http);
+    if (err == CMK_OK)
+        err = cmk_sigv4_new(&st->sv);
+    if (err == CMK_OK) {
+        memset(&env, 0, sizeof(env));
+        env.http = st->http;
+        env.cfg = &cfg->aws;
+        env.region = st->region;
+        err = cmk_cred_cache_init(&st->creds, &env);
+        st->creds_ready = err == CMK_OK;
+    }
+    if (err != CMK_OK)
+        aws_fini(st);
+    return err;
+}
+
+static cmk_err aws_key_id(void *vst, char id[256])
+{
+    struct aws_state *st = vst;
+
+    memcpy(id, st->key_id, sizeof(st->key_id));
+    return CMK_OK;
+}
+
+/* ---- operations ---- */
+
+/* Runs op with body and hands the 200 answer to parse. */
+static cmk_err run(struct aws_state *st, struct cmk_req *rq, const char *op,
+                   struct cmk_sb *body, cmk_err body_err,
+                   cmk_err (*parse)(struct cmk_http_resp *r, void *out),
+                   void *out)
+{
+    struct cmk_http_resp resp;
+    cmk_err err = body_err;
+
+    memset(&resp, 0, sizeof(resp));
+    if (err == CMK_OK)
+        err = cmk_aws_call(st, rq, op, body, &resp);
+    if (err == CMK_OK) {
+        err = parse(&resp, out);
+        if (err != CMK_OK)
+            (void)fail(rq, err, "MalformedResponse");
+    }
+    cmk_http_resp_free(&resp); /* wipes: a Decrypt answer held plaintext */
+    cmk_sb_free(body);         /* wipes: an Encrypt request held it */
+    return err;
+}
+
+static cmk_err parse_ct(struct cmk_http_resp *r, void *out)
+{
+    return cmk_aws_parse_ciphertext(r, out);
+}
+
+static cmk_err parse_pt(struct cmk_http_resp *r, void *out)
+{
+    return cmk_aws_parse_plaintext(r, out);
+}
+
+static bool args_ok(void *st, struct cmk_req *rq, const uint8_t *in,
+                    size_t in_len, const void *out)
+{
+    return st != NULL && rq != NULL && out != NULL &&
+           (in != NULL || in_len == 0) && (rq->ctx != NULL || rq->n_ctx == 0);
+}
+
+static cmk_err aws_encrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
+                           size_t in_len, struct cmk_buf *out)
+{
+    struct aws_state *st = vst;
+    struct cmk_sb body = {0};
+
+    if (!args_ok(st, rq, in, in_len, out) || in_len == 0)
+        return CMK_E_ARGS;
+    if (in_len > AWS_MAX_PLAINTEXT) /* KMS would refuse it: do not ask */
+        return fail(rq, CMK_E_TOO_LARGE, "PlaintextTooLarge");
+    return run(st, rq, "Encrypt", &body,
+               cmk_aws_body_encrypt(&body, st->key_ref, rq, in, in_len),
+               parse_ct, out);
+}
+
+static cmk_err aws_decrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
+                           size_t in_len, struct cmk_secret *out)
+{
+    struct aws_state *st = vst;
+    struct cmk_sb body = {0};
+
+    if (!args_ok(st, rq, in, in_len, out))
+        return CMK_E_ARGS;
+    if (in_len == 0 || in_len > AWS_MAX_CIPHERTEXT)
+        return fail(rq, CMK_E_BAD_CIPHERTEXT, "CiphertextLength");
+    return run(st, rq, "Decrypt", &body,
+               cmk_aws_body_decrypt(&body, st->key_ref, rq, in, in_len),
+               parse_pt, out);
+}
+
+static cmk_err aws_reencrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
+                             size_t in_len, struct cmk_buf *out)
+{
+    struct aws_state *st = vst;
+    struct cmk_sb body = {0};
+
+    if (!args_ok(st, rq, in, in_len, out))
+        return CMK_E_ARGS;
+    if (in_len == 0 || in_len > AWS_MAX_CIPHERTEXT)
+        return fail(rq, CMK_E_BAD_CIPHERTEXT, "CiphertextLength");
+    return run(st, rq, "ReEncrypt", &body,
+               cmk_aws_body_reencrypt(&body, st->key_ref, rq, in, in_len),
+               parse_ct, out);
+}
+
+static cmk_err aws_generate_key(void *vst, struct cmk_req *rq, size_t len,
+                                struct cmk_buf *ct)
+{
+    struct aws_state *st = vst;
+    struct cmk_sb body = {0};
+
+    if (!args_ok(st, rq, NULL, 0, ct))
+        return CMK_E_ARGS;
+    if (len == 0 || len > AWS_MAX_DATA_KEY)
+        return fail(rq, CMK_E_TOO_LARGE, "DataKeyLength");
+    return run(st, rq, "GenerateDataKeyWithoutPlaintext", &body,
+               cmk_aws_body_generate(&body, st->key_ref, rq, len), parse_ct,
+               ct);
+}
+
+struct key_state {
+    char s[40];
+};
+
+static cmk_err parse_state(struct cmk_http_resp *r, void *out)
+{
+    struct key_state *ks = out;
+
+    return cmk_aws_parse_key_state(r, ks->s, sizeof(ks->s));
+}
+
+/* DescribeKey: usable only in KeyState "Enabled". */
+static cmk_err aws_health(void *vst, struct cmk_req *rq)
+{
+    struct aws_state *st = vst;
+    struct cmk_sb body = {0};
+    struct key_state ks = {""};
+    char code[64];
+    cmk_err err;
+
+    if (st == NULL || rq == NULL)
+        return CMK_E_ARGS;
+    err = run(st, rq, "DescribeKey", &body,
+              cmk_aws_body_describe(&body, st->key_ref), parse_state, &ks);
+    if (err != CMK_OK || strcmp(ks.s, "Enabled") == 0)
+        return err;
+    snprintf(code, sizeof(code), "KeyState:%s", ks.s);
+    snprintf(rq->provider_code, sizeof(rq->provider_code), "%s", code);
+    return CMK_E_KEY_DISABLED;
+}
+
+const struct cmk_provider_ops cmk_provider_aws = {
+    .name = "aws",
+    .id = CMK_PROV_AWS,
+    .caps = CMK_CAP_REENCRYPT | CMK_CAP_HEALTH,
+    .state_size = sizeof(struct aws_state),
+    .init = aws_init,
+    .fini = aws_fini,
+    .key_id = aws_key_id,
+    .encrypt = aws_encrypt,
+    .decrypt = aws_decrypt,
+    .reencrypt = aws_reencrypt,
+    .health = aws_health,
+    .generate_key = aws_generate_key,
+};

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * providers: internals of the aws provider shared by aws.c (operations),
+ * aws_call.c (one signed KMS call with retries), aws_json.c (request and
+ * response bodies) and aws_errors.c (the error table). Not for use
+ * outside src/providers.
+ */
+#ifndef CMK_PROVIDERS_AWS_INT_H
+#define CMK_PROVIDERS_AWS_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "net/creds.h"
+#include "net/http.h"
+#include "net/retry.h"
+#include "net/sigv4.h"
+#include "net/strbuf.h"
+#include "providers/provider.h"
+
+#define AWS_MAX_PLAINTEXT 4096u  /* Encrypt: 1..4096 bytes */
+#define AWS_MAX_CIPHERTEXT 6144u /* CiphertextBlob: 1..6144 bytes */
+#define AWS_MAX_DATA_KEY 1024u   /* GenerateDataKey*: 1..1024 bytes */
+#define AWS_KEY_ID_PREFIX "aws:"
+
+struct aws_state {
+    char *key_ref;    /* as configured */
+    char key_id[256]; /* "aws:" + key_ref */
+    char *region;
+    char *url;  /* KMS endpoint URL */
+    char *host; /* Host header value (host[:port]) */
+    char *path; /* request path from the URL, "/" usually */
+    struct cmk_http *http;
+    struct cmk_sigv4 *sv;
+    struct cmk_cred_cache creds;
+    bool creds_ready;
+    atomic_llong skew_s;                 /* KMS clock minus ours, from Date */
+    int64_t (*now)(void);                /* wall clock (Unix s); NULL: time() */
+    const struct cmk_retry_clock *clock; /* tests; NULL: real */
+};
+
+/* aws_call.c: POSTs body as TrentService.<op>, signed afresh for every
+ * attempt; retries throttling, 5xx and network errors (standard mode);
+ * corrects clock skew once after InvalidSignatureException and refreshes
+ * credentials once after ExpiredTokenException/UnrecognizedClient.
+ * Fills rq's request_id, http_status and provider_code. On CMK_OK resp
+ * holds the 200 answer (the caller frees it). */
+cmk_err cmk_aws_call(struct aws_state *st, struct cmk_req *rq, const char *op,
+                     const struct cmk_sb *body,
+                     struct cmk_http_resp *resp) CMK_WUR;
+
+/* aws_errors.c: a KMS error code (the __type after any '#') to an
+ * internal error and a retry class. Unknown codes go by HTTP status. */
+cmk_err cmk_aws_error_map(long status, const char *code,
+                          enum cmk_retry_class *cls);
+/* Transport failures (no HTTP answer): the error and a provider code. */
+cmk_err cmk_aws_transport_map(cmk_err err, const struct cmk_http_resp *r,
+                              enum cmk_retry_class *cls, const char **code);
+/* Errors after which a corrected clock or fresh credentials may help. */
+bool cmk_aws_is_auth_retry(const char *code);
+
+/* aws_json.c: request bodies (wiped buffers) and answers. */
+cmk_err cmk_aws_body_encrypt(struct cmk_sb *sb, const char *key,
+                             const struct cmk_req *rq, const uint8_t *pt,
+                             size_t n) CMK_WUR;
+cmk_err cmk_aws_body_decrypt(struct cmk_sb *sb, const char *key,
+                             const struct cmk_req *rq, const uint8_t *ct,
+                             size_t n) CMK_WUR;
+cmk_err cmk_aws_body_reencrypt(struct cmk_sb *sb, const char *key,
+                               const struct cmk_req *rq, const uint8_t *ct,
+                               size_t n) CMK_WUR;
+cmk_err cmk_aws_body_generate(struct cmk_sb *sb, const char *key,
+                              const struct cmk_req *rq, size_t len) CMK_WUR;
+cmk_err cmk_aws_body_describe(struct cmk_sb *sb, const char *key) CMK_WUR;
+/* CiphertextBlob of an answer, decoded. */
+cmk_err cmk_aws_parse_ciphertext(struct cmk_http_resp *r,
+                                 struct cmk_buf *out) CMK_WUR;
+/* Plaintext of a Decrypt answer, decoded straight into guarded memory;
+ * the base64 in the body is overwritten first. */
+cmk_err cmk_aws_parse_plaintext(struct cmk_http_resp *r,
+                                struct cmk_secret *out) CMK_WUR;
+/* KeyMetadata.KeyState of a DescribeKey answer. */
+cmk_err cmk_aws_parse_key_state(struct cmk_http_resp *r, char *state,
+                                size_t n) CMK_WUR;
+/* __type (after any '#') of an error body, else x-amzn-ErrorType (before
+ * any ':'), else "". */
+void cmk_aws_parse_error_code(const struct cmk_http_resp *r, char *code,
+                              size_t n);
+
+#endif /* CMK_PROVIDERS_AWS_INT_H */
