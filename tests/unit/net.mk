@@ -1,11 +1,17 @@
 # net and aws provider: SigV4 vectors, HTTP client, credentials, provider.
 if HAVE_CMOCKA
-check_PROGRAMS += tests/unit/test_sigv4
-TESTS += tests/unit/test_sigv4
+check_PROGRAMS += tests/unit/test_sigv4 tests/unit/test_aws
+TESTS += tests/unit/test_sigv4 tests/unit/emu_aws.sh
 tests_unit_test_sigv4_SOURCES = tests/unit/test_sigv4.c
 tests_unit_test_sigv4_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_sigv4_LDADD = $(UNIT_LDADD)
+# These run under the KMS emulator: the .sh starts it (emu-run.sh).
+tests_unit_test_aws_SOURCES = tests/unit/test_aws.c \
+	tests/unit/emu_client.c tests/unit/emu_client.h
+tests_unit_test_aws_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_aws_LDADD = $(UNIT_LDADD)
 endif
+EXTRA_DIST += tests/unit/emu-run.sh tests/unit/emu_aws.sh
 
 EXTRA_DIST += tests/fixtures/sigv4
 

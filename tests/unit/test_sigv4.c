@@ -149,8 +149,7 @@ static const char *drop_header(struct http_req *r, const char *name)
     return v;
 }
 
-static void fill_sigv4_req(const struct http_req *hr,
-                           struct cmk_sigv4_req *rq)
+static void fill_sigv4_req(const struct http_req *hr, struct cmk_sigv4_req *rq)
 {
     memset(rq, 0, sizeof(*rq));
     rq->method = hr->method;
@@ -213,9 +212,8 @@ static void run_c_auth_case(const char *dir)
 
     c = load_context(dir);
     cred = json_object_get(c, "credentials");
-    assert_string_equal(json_string_value(json_object_get(cred,
-                                                          "access_key_id")),
-                        AKID);
+    assert_string_equal(
+        json_string_value(json_object_get(cred, "access_key_id")), AKID);
     key.session_token = json_string_value(json_object_get(cred, "token"));
     assert_string_equal(json_string_value(json_object_get(c, "timestamp")),
                         "2015-08-30T12:36:00Z");
@@ -276,13 +274,13 @@ static void test_kms_generated(void **state)
 
 /* ---- botocore layout ---- */
 
-#define STS_TOKEN                                                           \
-    "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWs" \
-    "KWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGde" \
-    "hM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx" \
-    "6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDr" \
+#define STS_TOKEN                                                              \
+    "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWs"   \
+    "KWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGde"   \
+    "hM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx"   \
+    "6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDr"   \
     "ypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA=="
-#define VANILLA_TOKEN                                                       \
+#define VANILLA_TOKEN                                                          \
     "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267"
 
 static void run_botocore_case(const char *dir)

@@ -1,0 +1,811 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * unit tests: the aws provider against the KMS emulator (run by
+ * tests/unit/emu_aws.sh): round trips with an encryption context, the
+ * error table on real answers, retries counted in the emulator's call
+ * log, TLS with the right and a wrong CA, clock-skew correction,
+ * credential refresh after ExpiredTokenException, size limits checked
+ * before any call, and a stalled call not blocking another.
+ */
+#include <config.h>
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "emu_client.h"
+#include "providers/aws_int.h"
+#include "providers/provider.h"
+
+/* A string literal where the config structs want char * (never written). */
+#define MUT(s) ((char *)(uintptr_t)(s))
+#define AKID "AKIDAWSUNITTEST"
+#define SECRET "aws-unit-test-secret-key/0123456789+ABC"
+
+struct fx {
+    struct cmk_tenant_cfg cfg;
+    struct cmk_http_cfg http;
+    struct cmk_ctx_pair ctx[2];
+    char creds_path[512];
+    char url[256];
+    char *arn;
+    const struct cmk_provider_ops *ops;
+    void *st;
+    struct cmk_req rq;
+};
+
+static char creds_file[512];
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void req_reset(struct fx *f)
+{
+    memset(&f->rq, 0, sizeof(f->rq));
+    f->rq.tenant = &f->cfg;
+    f->rq.key_ref = f->cfg.key_ref;
+    f->rq.ctx = f->ctx;
+    f->rq.n_ctx = 2;
+}
+
+/* A tenant on the emulator (HTTP unless https) with its own key. */
+static void fx_open_url(struct fx *f, const char *url, const char *key_ref)
+{
+    memset(f, 0, sizeof(*f));
+    f->ops = cmk_provider_find("aws");
+    assert_non_null(f->ops);
+    snprintf(f->url, sizeof(f->url), "%s/", url);
+    f->arn = key_ref != NULL ? strdup(key_ref) : emu_create_key(NULL);
+    f->http.connect_timeout_ms = 1000;
+    f->http.timeout_ms = 8000;
+    f->http.max_attempts = 3;
+    f->cfg.label = MUT("t1");
+    f->cfg.provider = MUT("aws");
+    f->cfg.key_ref = f->arn;
+    f->cfg.region = MUT("us-east-1");
+    f->cfg.endpoint = f->url;
+    f->cfg.aws.credentials_file = creds_file;
+    f->cfg.http = &f->http;
+    f->ctx[0].key = MUT("tenant");
+    f->ctx[0].value = MUT("t1");
+    f->ctx[1].key = MUT("app");
+    f->ctx[1].value = MUT("billing");
+    f->st = calloc(1, f->ops->state_size);
+    assert_non_null(f->st);
+    req_reset(f);
+}
+
+static void fx_open(struct fx *f, const char *key_ref)
+{
+    fx_open_url(f, emu_http_url(), key_ref);
+    assert_int_equal(f->ops->init(f->st, &f->cfg, f->cfg.key_ref), CMK_OK);
+}
+
+static void fx_close(struct fx *f)
+{
+    f->ops->fini(f->st);
+    free(f->st);
+    free(f->arn);
+}
+
+static void encrypt_ok(struct fx *f, const uint8_t *pt, size_t n,
+                       struct cmk_buf *ct)
+{
+    req_reset(f);
+    assert_int_equal(f->ops->encrypt(f->st, &f->rq, pt, n, ct), CMK_OK);
+    assert_true(ct->len > n);
+}
+
+/* ---- Round trips ---- */
+
+static void test_round_trip(void **state)
+{
+    static const uint8_t dek[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    struct cmk_buf ct = {0};
+    struct cmk_secret pt = {0};
+    char id[256];
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    assert_int_equal(f.ops->key_id(f.st, id), CMK_OK);
+    assert_memory_equal(id, "aws:arn:aws:kms:us-east-1:", 26);
+    emu_do("reset_calls", "{}");
+    encrypt_ok(&f, dek, sizeof(dek), &ct);
+    assert_int_equal(f.rq.http_status, 200);
+    assert_int_equal(strlen(f.rq.request_id), 36); /* the emulator's UUID */
+    assert_string_equal(f.rq.provider_code, "");
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt), CMK_OK);
+    assert_int_equal(pt.len, sizeof(dek));
+    assert_memory_equal(pt.p, dek, sizeof(dek));
+    assert_int_equal(emu_count("Encrypt"), 1);
+    assert_int_equal(emu_count("Decrypt"), 1);
+    cmk_secret_free(&pt);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+/* By alias, with the context in another order: the map is unordered. */
+static void test_alias_and_context_order(void **state)
+{
+    struct cmk_buf ct = {0};
+    struct cmk_secret pt = {0};
+    struct cmk_ctx_pair swap;
+    char *arn = emu_create_key("alias/unit-order");
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, "alias/unit-order");
+    encrypt_ok(&f, (const uint8_t *)"k", 1, &ct);
+    swap = f.ctx[0];
+    f.ctx[0] = f.ctx[1];
+    f.ctx[1] = swap;
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt), CMK_OK);
+    assert_memory_equal(pt.p, "k", 1);
+    cmk_secret_free(&pt);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+    free(arn);
+}
+
+static void test_wrong_context(void **state)
+{
+    struct cmk_buf ct = {0};
+    struct cmk_secret pt = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    encrypt_ok(&f, (const uint8_t *)"secret", 6, &ct);
+    f.ctx[1].value = MUT("payroll");
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_CIPHERTEXT);
+    assert_string_equal(f.rq.provider_code, "InvalidCiphertextException");
+    assert_int_equal(f.rq.http_status, 400);
+    assert_null(pt.p);
+    req_reset(&f); /* a missing pair is as wrong as a changed one */
+    f.rq.n_ctx = 1;
+    f.ctx[1].value = MUT("billing");
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_CIPHERTEXT);
+    ct.p[ct.len - 1] ^= 1; /* and so is a changed byte */
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_CIPHERTEXT);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+/* A blob of one key handed to the provider of another. */
+static void test_incorrect_key(void **state)
+{
+    struct cmk_buf ct = {0};
+    struct cmk_secret pt = {0};
+    struct fx a, b;
+
+    (void)state;
+    fx_open(&a, NULL);
+    fx_open(&b, NULL);
+    encrypt_ok(&a, (const uint8_t *)"x", 1, &ct);
+    assert_int_equal(b.ops->decrypt(b.st, &b.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_CIPHERTEXT);
+    assert_string_equal(b.rq.provider_code, "IncorrectKeyException");
+    cmk_buf_free(&ct);
+    fx_close(&a);
+    fx_close(&b);
+}
+
+static void test_reencrypt_and_generate(void **state)
+{
+    struct cmk_buf ct = {0}, ct2 = {0}, dk = {0};
+    struct cmk_secret pt = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    encrypt_ok(&f, (const uint8_t *)"rotate me", 9, &ct);
+    req_reset(&f);
+    assert_int_equal(f.ops->reencrypt(f.st, &f.rq, ct.p, ct.len, &ct2), CMK_OK);
+    assert_true(ct2.len != ct.len || memcmp(ct2.p, ct.p, ct.len) != 0);
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct2.p, ct2.len, &pt), CMK_OK);
+    assert_memory_equal(pt.p, "rotate me", 9);
+    cmk_secret_free(&pt);
+    req_reset(&f);
+    assert_int_equal(f.ops->generate_key(f.st, &f.rq, 32, &dk), CMK_OK);
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, dk.p, dk.len, &pt), CMK_OK);
+    assert_int_equal(pt.len, 32);
+    req_reset(&f);
+    assert_int_equal(f.ops->generate_key(f.st, &f.rq, 1025, &dk),
+                     CMK_E_TOO_LARGE);
+    cmk_secret_free(&pt);
+    cmk_buf_free(&ct);
+    cmk_buf_free(&ct2);
+    cmk_buf_free(&dk);
+    fx_close(&f);
+}
+
+/* ---- Key state ---- */
+
+static void test_disabled_key(void **state)
+{
+    struct cmk_buf ct = {0}, ct2 = {0};
+    struct cmk_secret pt = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    encrypt_ok(&f, (const uint8_t *)"d", 1, &ct);
+    assert_int_equal(f.ops->health(f.st, &f.rq), CMK_OK);
+    emu_do("disable_key", "{\"key_id\":\"%s\"}", f.arn);
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_KEY_DISABLED);
+    assert_string_equal(f.rq.provider_code, "DisabledException");
+    req_reset(&f);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, ct.p, 1, &ct2),
+                     CMK_E_KEY_DISABLED);
+    req_reset(&f);
+    assert_int_equal(f.ops->health(f.st, &f.rq), CMK_E_KEY_DISABLED);
+    assert_string_equal(f.rq.provider_code, "KeyState:Disabled");
+    emu_do("enable_key", "{\"key_id\":\"%s\"}", f.arn);
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt), CMK_OK);
+    cmk_secret_free(&pt);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+/* Scheduled for deletion, the key still exists: KMS answers
+ * KMSInvalidStateException, which is CMK_E_KEY_DISABLED (the tenant can
+ * still cancel the deletion). Only a key that is gone is NOT_FOUND. */
+static void test_deleted_key(void **state)
+{
+    struct cmk_buf ct = {0};
+    struct cmk_secret pt = {0};
+    struct fx f, gone;
+
+    (void)state;
+    fx_open(&f, NULL);
+    encrypt_ok(&f, (const uint8_t *)"d", 1, &ct);
+    emu_do("schedule_deletion", "{\"key_id\":\"%s\"}", f.arn);
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_KEY_DISABLED);
+    assert_string_equal(f.rq.provider_code, "KMSInvalidStateException");
+    req_reset(&f);
+    assert_int_equal(f.ops->health(f.st, &f.rq), CMK_E_KEY_DISABLED);
+    assert_string_equal(f.rq.provider_code, "KeyState:PendingDeletion");
+    fx_open(&gone, "alias/never-created");
+    assert_int_equal(gone.ops->decrypt(gone.st, &gone.rq, ct.p, ct.len, &pt),
+                     CMK_E_KEY_NOT_FOUND);
+    assert_string_equal(gone.rq.provider_code, "NotFoundException");
+    req_reset(&gone);
+    assert_int_equal(gone.ops->health(gone.st, &gone.rq), CMK_E_KEY_NOT_FOUND);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+    fx_close(&gone);
+}
+
+static void test_access_denied(void **state)
+{
+    struct cmk_buf ct = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    emu_do("set_policy", "{\"key_id\":\"%s\",\"allow\":[\"someone-else\"]}",
+           f.arn);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"a", 1, &ct),
+                     CMK_E_ACCESS_DENIED);
+    assert_string_equal(f.rq.provider_code, "AccessDeniedException");
+    fx_close(&f);
+}
+
+/* ---- Limits before any call ---- */
+
+static void test_limits_before_call(void **state)
+{
+    static uint8_t big[6145];
+    struct cmk_buf ct = {0};
+    struct cmk_secret pt = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    emu_do("reset_calls", "{}");
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, big, 4097, &ct),
+                     CMK_E_TOO_LARGE);
+    assert_string_equal(f.rq.provider_code, "PlaintextTooLarge");
+    req_reset(&f);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, big, 0, &ct), CMK_E_ARGS);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, big, 6145, &pt),
+                     CMK_E_BAD_CIPHERTEXT);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, big, 0, &pt),
+                     CMK_E_BAD_CIPHERTEXT);
+    assert_int_equal(emu_count(NULL), 0); /* nothing reached the KMS */
+    req_reset(&f);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, big, 4096, &ct), CMK_OK);
+    assert_int_equal(emu_count("Encrypt"), 1);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+static void test_init_refuses(void **state)
+{
+    struct fx f;
+    char longref[300];
+
+    (void)state;
+    fx_open_url(&f, emu_http_url(), "alias/x");
+    f.cfg.region = NULL;
+    assert_int_equal(unsetenv("AWS_REGION"), 0);
+    assert_int_equal(unsetenv("AWS_DEFAULT_REGION"), 0);
+    assert_int_equal(f.ops->init(f.st, &f.cfg, "alias/x"), CMK_E_CONFIG);
+    assert_int_equal(setenv("AWS_DEFAULT_REGION", "us-east-1", 1), 0);
+    assert_int_equal(f.ops->init(f.st, &f.cfg, "alias/x"), CMK_OK);
+    f.ops->fini(f.st);
+    assert_int_equal(unsetenv("AWS_DEFAULT_REGION"), 0);
+    f.cfg.region = MUT("us-east-1");
+    memset(longref, 'a', sizeof(longref) - 1);
+    longref[sizeof(longref) - 1] = '\0';
+    assert_int_equal(f.ops->init(f.st, &f.cfg, longref), CMK_E_CONFIG);
+    assert_int_equal(f.ops->init(f.st, &f.cfg, ""), CMK_E_CONFIG);
+    f.cfg.endpoint = MUT("http://kms.example.com/");
+    assert_int_equal(f.ops->init(f.st, &f.cfg, "alias/x"), CMK_E_CONFIG);
+    fx_close(&f);
+}
+
+/* ---- Retries ---- */
+
+static void test_throttling_recovered(void **state)
+{
+    struct cmk_buf ct = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"throttle_rate\":1,\"count\":2,\"for_ops\":"
+                     "[\"Encrypt\"]}");
+    encrypt_ok(&f, (const uint8_t *)"t", 1, &ct);
+    assert_int_equal(emu_count("Encrypt"), 3);
+    assert_int_equal(emu_count_error("Encrypt", "ThrottlingException"), 2);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+static void test_5xx_exhausted(void **state)
+{
+    struct cmk_buf ct = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"error_5xx_rate\":1,\"for_ops\":[\"Encrypt\"]}");
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"t", 1, &ct),
+                     CMK_E_KMS_INTERNAL);
+    emu_do("clear_faults", "{}");
+    assert_string_equal(f.rq.provider_code, "KMSInternalException");
+    assert_int_equal(f.rq.http_status, 500);
+    assert_int_equal(emu_count("Encrypt"), 3); /* max_attempts */
+    /* 503 is DependencyTimeoutException: a timeout, retried as well */
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"error_5xx_rate\":1,\"error_5xx_status\":503,"
+                     "\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"t", 1, &ct),
+                     CMK_OK);
+    assert_int_equal(emu_count("Encrypt"), 2);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+static void test_reset_retried(void **state)
+{
+    struct cmk_buf ct = {0};
+    struct cmk_secret pt = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    encrypt_ok(&f, (const uint8_t *)"r", 1, &ct);
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"reset_rate\":1,\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt), CMK_OK);
+    assert_int_equal(emu_count("Decrypt"), 2);
+    assert_int_equal(emu_count_error("Decrypt", "fault:reset"), 1);
+    /* every attempt reset: a network error once attempts run out */
+    emu_do("faults", "{\"reset_rate\":1}");
+    req_reset(&f);
+    cmk_secret_free(&pt);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_NETWORK);
+    emu_do("clear_faults", "{}");
+    assert_string_equal(f.rq.provider_code, "NetworkError");
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+/* A cut answer is refused and not retried; nothing half-parsed leaks. */
+static void test_malformed_answer(void **state)
+{
+    struct cmk_buf ct = {0};
+    struct cmk_secret pt = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    encrypt_ok(&f, (const uint8_t *)"m", 1, &ct);
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"malformed_rate\":1,\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "MalformedResponse");
+    assert_null(pt.p);
+    assert_int_equal(emu_count("Decrypt"), 1);
+    emu_do("faults", "{\"malformed_rate\":1,\"count\":1}");
+    cmk_buf_free(&ct);
+    req_reset(&f);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"m", 1, &ct),
+                     CMK_E_BAD_RESPONSE);
+    fx_close(&f);
+}
+
+static void test_deadline(void **state)
+{
+    struct cmk_buf ct = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    emu_do("reset_calls", "{}");
+    f.rq.deadline_us = now_us() - 1;
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"t", 1, &ct),
+                     CMK_E_TIMEOUT);
+    assert_int_equal(emu_count(NULL), 0);
+    emu_do("faults", "{\"latency_ms\":1500,\"count\":1}");
+    req_reset(&f);
+    f.rq.deadline_us = now_us() + 400000;
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"t", 1, &ct),
+                     CMK_E_TIMEOUT);
+    assert_string_equal(f.rq.provider_code, "Timeout");
+    fx_close(&f);
+}
+
+/* ---- Clock and credentials ---- */
+
+static void test_clock_skew(void **state)
+{
+    struct cmk_buf ct = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    emu_do("clock_offset", "{\"seconds\":900}");
+    emu_do("reset_calls", "{}");
+    encrypt_ok(&f, (const uint8_t *)"s", 1, &ct);
+    assert_int_equal(emu_count("Encrypt"), 2);
+    assert_int_equal(emu_count_error("Encrypt", "InvalidSignatureException"),
+                     1);
+    cmk_buf_free(&ct);
+    encrypt_ok(&f, (const uint8_t *)"s", 1, &ct); /* remembered */
+    assert_int_equal(emu_count("Encrypt"), 3);
+    emu_do("clock_offset", "{\"seconds\":0}");
+    cmk_buf_free(&ct);
+    encrypt_ok(&f, (const uint8_t *)"s", 1, &ct); /* and corrected back */
+    assert_int_equal(emu_count("Encrypt"), 5);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+/* A wrong secret stays wrong: one InvalidSignatureException, no loop. */
+static void test_bad_secret(void **state)
+{
+    char path[600];
+    struct cmk_buf ct = {0};
+    struct fx f;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/bad-creds.json", emu_tmp());
+    emu_write_file(path, 0600,
+                   "{\"access_key_id\":\"%s\",\"secret_access_key\":\"nope\"}",
+                   AKID);
+    fx_open_url(&f, emu_http_url(), NULL);
+    f.cfg.aws.credentials_file = path;
+    assert_int_equal(f.ops->init(f.st, &f.cfg, f.cfg.key_ref), CMK_OK);
+    emu_do("reset_calls", "{}");
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"s", 1, &ct),
+                     CMK_E_ACCESS_DENIED);
+    assert_string_equal(f.rq.provider_code, "InvalidSignatureException");
+    assert_int_equal(emu_count("Encrypt"), 1);
+    fx_close(&f);
+}
+
+/* Temporary credentials from the container endpoint: once the KMS says
+ * they expired, they are fetched again and the call re-signed. */
+static void test_expired_token_refreshed(void **state)
+{
+    char uri[512];
+    const char *akid1;
+    struct cmk_buf ct = {0};
+    json_t *calls;
+    struct fx f;
+
+    (void)state;
+    snprintf(uri, sizeof(uri), "%s/container/creds", emu_http_url());
+    assert_int_equal(setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri, 1), 0);
+    fx_open_url(&f, emu_http_url(), NULL);
+    f.cfg.aws.credentials_file = NULL;
+    assert_int_equal(f.ops->init(f.st, &f.cfg, f.cfg.key_ref), CMK_OK);
+    emu_do("reset_calls", "{}");
+    encrypt_ok(&f, (const uint8_t *)"e", 1, &ct);
+    cmk_buf_free(&ct);
+    calls = emu_ctl("calls", "{\"op\":\"Encrypt\"}");
+    akid1 = json_string_value(json_object_get(
+        json_array_get(json_object_get(calls, "calls"), 0), "access_key_id"));
+    assert_memory_equal(akid1, "ASIA", 4);
+    emu_do("expire_credentials", "{\"access_key_id\":\"%s\"}", akid1);
+    json_decref(calls);
+    encrypt_ok(&f, (const uint8_t *)"e", 1, &ct);
+    assert_int_equal(emu_count_error("Encrypt", "ExpiredTokenException"), 1);
+    assert_int_equal(emu_count("ContainerCredentials"), 2);
+    assert_int_equal(emu_count("Encrypt"), 3);
+    assert_int_equal(unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI"), 0);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+static void test_no_credentials(void **state)
+{
+    struct cmk_buf ct = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open_url(&f, emu_http_url(), NULL);
+    f.cfg.aws.credentials_file = NULL;
+    assert_int_equal(f.ops->init(f.st, &f.cfg, f.cfg.key_ref), CMK_OK);
+    emu_do("reset_calls", "{}");
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"s", 1, &ct),
+                     CMK_E_ACCESS_DENIED);
+    assert_string_equal(f.rq.provider_code, "NoCredentials");
+    assert_int_equal(emu_count("Encrypt"), 0);
+    fx_close(&f);
+}
+
+/* ---- TLS ---- */
+
+static void open_https(struct fx *f, const char *ca)
+{
+    fx_open_url(f, emu_https_url(), NULL);
+    f->http.ca_file = MUT(ca);
+    assert_int_equal(f->ops->init(f->st, &f->cfg, f->cfg.key_ref), CMK_OK);
+}
+
+static void test_https(void **state)
+{
+    struct cmk_buf ct = {0};
+    struct cmk_secret pt = {0};
+    struct fx f, bad, sys;
+
+    (void)state;
+    open_https(&f, emu_ca());
+    encrypt_ok(&f, (const uint8_t *)"tls", 3, &ct);
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt), CMK_OK);
+    open_https(&bad, emu_wrong_ca());
+    emu_do("reset_calls", "{}");
+    assert_int_equal(bad.ops->decrypt(bad.st, &bad.rq, ct.p, ct.len, &pt),
+                     CMK_E_NETWORK);
+    assert_string_equal(bad.rq.provider_code, "TlsError");
+    assert_int_equal(emu_count(NULL), 0); /* refused before any request */
+    open_https(&sys, NULL); /* the system store does not know the test CA */
+    assert_int_equal(sys.ops->decrypt(sys.st, &sys.rq, ct.p, ct.len, &pt),
+                     CMK_E_NETWORK);
+    assert_string_equal(sys.rq.provider_code, "TlsError");
+    cmk_secret_free(&pt);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+    fx_close(&bad);
+    fx_close(&sys);
+}
+
+/* ---- Threads ---- */
+
+struct worker {
+    struct fx *f;
+    int ok;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct cmk_req rq;
+    struct cmk_buf ct = {0};
+    struct cmk_secret pt = {0};
+    uint8_t msg[16];
+    int i;
+
+    for (i = 0; i < 10; i++) {
+        randombytes_buf(msg, sizeof(msg));
+        rq = w->f->rq;
+        if (w->f->ops->encrypt(w->f->st, &rq, msg, sizeof(msg), &ct) !=
+                CMK_OK ||
+            w->f->ops->decrypt(w->f->st, &rq, ct.p, ct.len, &pt) != CMK_OK ||
+            pt.len != sizeof(msg) || memcmp(pt.p, msg, sizeof(msg)) != 0)
+            return NULL;
+        cmk_buf_free(&ct);
+        cmk_secret_free(&pt);
+        w->ok++;
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    struct worker w[4];
+    pthread_t t[4];
+    struct fx f;
+    int i;
+
+    (void)state;
+    fx_open(&f, NULL);
+    for (i = 0; i < 4; i++) {
+        w[i].f = &f;
+        w[i].ok = 0;
+        assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+    }
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(w[i].ok, 10);
+    }
+    fx_close(&f);
+}
+
+struct slow {
+    struct fx *f;
+    struct cmk_buf *ct;
+    cmk_err err;
+};
+
+static void *slow_decrypt(void *arg)
+{
+    struct slow *s = arg;
+    struct cmk_secret pt = {0};
+    struct cmk_req rq = s->f->rq;
+
+    s->err = s->f->ops->decrypt(s->f->st, &rq, s->ct->p, s->ct->len, &pt);
+    cmk_secret_free(&pt);
+    return NULL;
+}
+
+/* A Decrypt stalled in the KMS does not hold up an Encrypt on the same
+ * provider instance or another one. */
+static void test_stall_does_not_block(void **state)
+{
+    struct cmk_buf ct = {0}, ct2 = {0};
+    struct slow s;
+    pthread_t t;
+    int64_t t0;
+    struct fx f, g;
+
+    (void)state;
+    fx_open(&f, NULL);
+    fx_open(&g, NULL);
+    encrypt_ok(&f, (const uint8_t *)"s", 1, &ct);
+    emu_do("faults", "{\"latency_ms\":2000,\"for_ops\":[\"Decrypt\"]}");
+    s.f = &f;
+    s.ct = &ct;
+    assert_int_equal(pthread_create(&t, NULL, slow_decrypt, &s), 0);
+    usleep(200000);
+    t0 = now_us();
+    encrypt_ok(&f, (const uint8_t *)"q", 1, &ct2);
+    cmk_buf_free(&ct2);
+    encrypt_ok(&g, (const uint8_t *)"q", 1, &ct2);
+    assert_true(now_us() - t0 < 1000000);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    emu_do("clear_faults", "{}");
+    assert_int_equal(s.err, CMK_OK);
+    cmk_buf_free(&ct);
+    cmk_buf_free(&ct2);
+    fx_close(&f);
+    fx_close(&g);
+}
+
+/* ---- Setup ---- */
+
+static int setup(void **state)
+{
+    (void)state;
+    emu_do("clear_faults", "{}");
+    emu_do("clock_offset", "{\"seconds\":0}");
+    return 0;
+}
+
+static int group_setup(void **state)
+{
+    static const char *const vars[] = {"AWS_ACCESS_KEY_ID",
+                                       "AWS_SECRET_ACCESS_KEY",
+                                       "AWS_SESSION_TOKEN",
+                                       "AWS_PROFILE",
+                                       "AWS_CONFIG_FILE",
+                                       "AWS_SHARED_CREDENTIALS_FILE",
+                                       "AWS_WEB_IDENTITY_TOKEN_FILE",
+                                       "AWS_ROLE_ARN",
+                                       "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                                       "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                                       "AWS_REGION",
+                                       "AWS_DEFAULT_REGION",
+                                       NULL};
+    size_t i;
+
+    (void)state;
+    for (i = 0; vars[i] != NULL; i++)
+        unsetenv(vars[i]);
+    setenv("HOME", emu_tmp(), 1); /* no ~/.aws of the user running us */
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    if (sodium_init() < 0)
+        return -1;
+    snprintf(creds_file, sizeof(creds_file), "%s/aws-creds.json", emu_tmp());
+    emu_write_file(creds_file, 0600,
+                   "{\"access_key_id\":\"%s\",\"secret_access_key\":\"%s\"}",
+                   AKID, SECRET);
+    emu_add_creds(AKID, SECRET);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_round_trip, setup),
+        cmocka_unit_test_setup(test_alias_and_context_order, setup),
+        cmocka_unit_test_setup(test_wrong_context, setup),
+        cmocka_unit_test_setup(test_incorrect_key, setup),
+        cmocka_unit_test_setup(test_reencrypt_and_generate, setup),
+        cmocka_unit_test_setup(test_disabled_key, setup),
+        cmocka_unit_test_setup(test_deleted_key, setup),
+        cmocka_unit_test_setup(test_access_denied, setup),
+        cmocka_unit_test_setup(test_limits_before_call, setup),
+        cmocka_unit_test_setup(test_init_refuses, setup),
+        cmocka_unit_test_setup(test_throttling_recovered, setup),
+        cmocka_unit_test_setup(test_5xx_exhausted, setup),
+        cmocka_unit_test_setup(test_reset_retried, setup),
+        cmocka_unit_test_setup(test_malformed_answer, setup),
+        cmocka_unit_test_setup(test_deadline, setup),
+        cmocka_unit_test_setup(test_clock_skew, setup),
+        cmocka_unit_test_setup(test_bad_secret, setup),
+        cmocka_unit_test_setup(test_expired_token_refreshed, setup),
+        cmocka_unit_test_setup(test_no_credentials, setup),
+        cmocka_unit_test_setup(test_https, setup),
+        cmocka_unit_test_setup(test_threads, setup),
+        cmocka_unit_test_setup(test_stall_does_not_block, setup),
+    };
+
+    if (emu_http_url() == NULL || emu_tmp() == NULL) {
+        fprintf(stderr, "SKIP: run through tests/unit/emu_aws.sh\n");
+        return 77;
+    }
+    return cmocka_run_group_tests(tests, group_setup, NULL) != 0 ? 1 : 0;
+}
