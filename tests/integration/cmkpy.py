@@ -224,10 +224,18 @@ class Runner:
         return 0
 
 
+def watchdog(seconds=240):
+    """A hang in the module fails the test, with every thread's Python
+    stack on stderr, instead of stalling the whole test run."""
+    import faulthandler
+    faulthandler.dump_traceback_later(seconds, exit=True)
+
+
 def preload_asan():
-    """With a sanitizer build (CMK_ASAN_LIB set by make check), re-exec this
-    uninstrumented interpreter with libasan first in the DSO list."""
-    lib = os.environ.get("CMK_ASAN_LIB")
+    """With a sanitizer build (make check sets CMK_ASAN_PRELOAD: libasan,
+    then libstdc++), re-exec this uninstrumented interpreter with them
+    first in the DSO list."""
+    lib = os.environ.get("CMK_ASAN_PRELOAD")
     if not lib or lib in os.environ.get("LD_PRELOAD", ""):
         return
     env = dict(os.environ)

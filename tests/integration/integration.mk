@@ -16,8 +16,11 @@ EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/interop/test_softhsm_diff.py
 
 if SANITIZERS
-# The clients are not instrumented: lib.sh and cmkpy.py preload this
-# libasan into them (it must come first in the DSO list).
-AM_TESTS_ENVIRONMENT += CMK_ASAN_LIB=`$(CC) -print-file-name=libasan.so`; \
-	export CMK_ASAN_LIB;
+# The clients are not instrumented: lib.sh and cmkpy.py preload libasan
+# into them (it must come first in the DSO list), and libstdc++ so that
+# ASan's __cxa_throw interceptor finds the real one when a C++ extension
+# (PyKCS11) is loaded later.
+AM_TESTS_ENVIRONMENT += \
+	CMK_ASAN_PRELOAD="`$(CC) -print-file-name=libasan.so` `$(CC) -print-file-name=libstdc++.so.6`"; \
+	export CMK_ASAN_PRELOAD;
 endif

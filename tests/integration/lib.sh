@@ -56,22 +56,26 @@ cmk_need_module() {
     [ -x "$CMK_TOOL" ] || cmk_missing "cmk-tool not built: $CMK_TOOL"
 }
 
-# True when the module carries ASan: uninstrumented hosts need libasan
-# preloaded, and a few cannot run that way at all.
+# True when the module carries ASan (make check sets CMK_ASAN_PRELOAD):
+# uninstrumented hosts need libasan preloaded, and some cannot run so.
 cmk_sanitized() {
-    [ -n "${CMK_ASAN_LIB:-}" ]
+    [ -n "${CMK_ASAN_PRELOAD:-}" ]
 }
 
 # Runs a client program (pkcs11-tool, python3, p11tool, java) against the
-# module. ASan must be the first DSO in an uninstrumented host; leak checks
-# are off because the host's own allocations are not ours to judge.
+# module, under a timeout so a hang fails the test instead of the CI run.
+# With a sanitizer build, CMK_ASAN_PRELOAD (libasan, libstdc++) goes first
+# into the uninstrumented host; leak checks are off because the host's own
+# allocations are not ours to judge.
 cmk_host() {
+    local t=${CMK_HOST_TIMEOUT:-120}
     if cmk_sanitized; then
-        LD_PRELOAD="$CMK_ASAN_LIB${LD_PRELOAD:+ $LD_PRELOAD}" \
+        timeout -k 10 "$t" env \
+            LD_PRELOAD="$CMK_ASAN_PRELOAD${LD_PRELOAD:+ $LD_PRELOAD}" \
             ASAN_OPTIONS="detect_leaks=0:abort_on_error=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
             "$@"
     else
-        "$@"
+        timeout -k 10 "$t" "$@"
     fi
 }
 

@@ -18,7 +18,7 @@ cmk_tmpdir
 cmk_config "$CMK_TMP" acme:1234 beta:5678
 
 p11tool_() {
-    timeout 60 p11tool --provider "$CMK_MODULE" "$@"
+    cmk_host p11tool --provider "$CMK_MODULE" "$@"
 }
 
 echo "== tokens"

@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cmkpy  # noqa: E402
 
 cmkpy.preload_asan()
+cmkpy.watchdog()
 from cmkpy import (CKK_CHACHA20, CKM_CHACHA20_KEY_GEN, CKM_CHACHA20_POLY1305,
                    CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_PAD, CKM_AES_KEY_WRAP_KWP,
                    CKM_CMK_ENVELOPE, CKA_CMK_PROVIDER, CKA_CMK_IS_CMK,
@@ -834,7 +835,7 @@ def t_threads():
     env = dict(os.environ)
     p = subprocess.run([sys.executable, os.path.abspath(__file__),
                         "--thread-child"], env=env, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, timeout=600)
+                       stderr=subprocess.STDOUT, text=True, timeout=200)
     if p.returncode != 0:
         raise AssertionError("thread child exit %d:\n%s" % (p.returncode,
                                                            p.stdout))

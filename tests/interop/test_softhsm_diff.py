@@ -16,6 +16,7 @@ from cmkpy import (CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_PAD,  # noqa: E402
                    CKM_AES_KEY_WRAP_KWP)
 
 cmkpy.preload_asan()
+cmkpy.watchdog()
 try:
     import PyKCS11 as PK
 except ImportError:
