@@ -14,4 +14,5 @@ include tests/unit/pkcs11.mk
 include tests/unit/net.mk
 include tests/unit/audit.mk
 include tests/integration/integration.mk
+include tests/bench/bench.mk
 include tests/emulator/emulator.mk

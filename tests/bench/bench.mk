@@ -1,0 +1,25 @@
+# tests/bench: cmk-bench, built by make (not run by make check). It loads
+# any PKCS#11 module by path, so our module, SoftHSM2 and raw OpenSSL EVP
+# run the same scenarios in one run. `make bench` runs the comparison.
+noinst_PROGRAMS += cmk-bench
+cmk_bench_SOURCES = \
+	tests/bench/bench.h \
+	tests/bench/p11_int.h \
+	tests/bench/main.c \
+	tests/bench/stats.c \
+	tests/bench/ckr.c \
+	tests/bench/p11.c \
+	tests/bench/p11_ops.c \
+	tests/bench/ossl.c
+# -O2 after the debug build's -O0: the bench must not be the bottleneck.
+cmk_bench_CFLAGS = $(AM_CFLAGS) -O2
+cmk_bench_LDADD = $(OPENSSL_LIBS)
+EXTRA_DIST += \
+	tests/bench/run.sh \
+	tests/bench/summary.py \
+	tests/bench/README.md
+
+.PHONY: bench
+bench: cmk-bench$(EXEEXT) cmk-tool$(EXEEXT) cmk-pkcs11.la
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	bash $(top_srcdir)/tests/bench/run.sh

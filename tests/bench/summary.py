@@ -1,0 +1,174 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+# tests/bench: reads the JSON lines of one `make bench` run and prints the
+# side-by-side table and the targets of the benchmark issue as ratios
+# against SoftHSM2 and raw OpenSSL measured in the same run.
+"""usage: summary.py [--strict] RESULTS.jsonl"""
+
+import json
+import sys
+
+TTL_ON = 300
+# Audit overhead is judged on ops whose audit-off p50 is below this: on
+# slower ops run-to-run noise alone exceeds the 2.5 us budget.
+AUDIT_P50_LIMIT_US = 50.0
+CACHED_PATHS = ("direct_unwrap_hit", "envelope_direct")
+# PKCS#11 operations per scenario op where it is more than one: the
+# envelope record is an unwrap and an encrypt (plus the destroy).
+CALLS = {"envelope_direct": 2, "envelope_kwp": 2}
+
+
+def load(path):
+    rows = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            key = (r["label"], r["audit"], r["cache_ttl"], r["scenario"],
+                   r["threads"])
+            rows[key] = r
+    return rows
+
+
+class Results:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def get(self, who, scn, thr=1):
+        label, audit, ttl = {
+            "openssl": ("openssl", "n/a", None),
+            "softhsm": ("softhsm", "n/a", None),
+            "off": ("cmk", "off", TTL_ON),
+            "on": ("cmk", "on", TTL_ON),
+            "nocache": ("cmk", "on", 0),
+        }[who]
+        return self.rows.get((label, audit, ttl, scn, thr))
+
+    def scenarios(self):
+        seen = []
+        for key in self.rows:
+            if key[3] not in seen:
+                seen.append(key[3])
+        return seen
+
+
+def fmt_ops(r):
+    return "%11.0f" % r["ops_per_s"] if r else "%11s" % "-"
+
+
+def print_table(res):
+    cols = ("openssl", "softhsm", "off", "on")
+    print("\nops/s by scenario (cmk = our module; on/off = audit):")
+    print("%-20s %3s %11s %11s %11s %11s %9s" %
+          ("scenario", "thr", "openssl", "softhsm", "cmk off", "cmk on",
+           "on/shsm"))
+    for scn in res.scenarios():
+        for thr in (1, 2, 8):
+            rs = [res.get(c, scn, thr) for c in cols]
+            if not any(rs):
+                continue
+            ratio = "-"
+            if rs[1] and rs[3]:
+                ratio = "%.2fx" % (rs[3]["ops_per_s"] / rs[1]["ops_per_s"])
+            print("%-20s %3d %s %s %s %s %9s" %
+                  ((scn, thr) + tuple(fmt_ops(r) for r in rs) + (ratio,)))
+    for scn in ("direct_unwrap_hit", "envelope_direct"):
+        for thr in (1, 2):
+            r = res.get("nocache", scn, thr)
+            if r:
+                print("%-20s %3d cache off (ttl 0), audit on: %.0f ops/s, "
+                      "p50 %.2f us" % (scn, thr, r["ops_per_s"], r["p50_us"]))
+
+
+class Targets:
+    def __init__(self):
+        self.missed = 0
+        self.lines = []
+
+    def ratio(self, what, num, den, field, need):
+        if not num or not den or den[field] == 0:
+            self.lines.append("n/a   %s: not measured" % what)
+            self.missed += 1
+            return
+        got = num[field] / den[field]
+        ok = got >= need
+        self.missed += 0 if ok else 1
+        self.lines.append("%s  %s: %.2fx (need >= %.1fx; %.1f / %.1f %s)" %
+                          ("PASS" if ok else "MISS", what, got, need,
+                           num[field], den[field], field))
+
+    def audit_cost(self, res):
+        worst = None
+        for scn in res.scenarios():
+            on, off = res.get("on", scn), res.get("off", scn)
+            if not on or not off or off["p50_us"] >= AUDIT_P50_LIMIT_US:
+                continue
+            d = (on["p50_us"] - off["p50_us"]) / CALLS.get(scn, 1)
+            if worst is None or d > worst[1]:
+                worst = (scn, d, on["p50_us"], off["p50_us"])
+        if worst is None:
+            self.lines.append("n/a   audit cost: not measured")
+            self.missed += 1
+            return
+        ok = worst[1] <= 2.5
+        self.missed += 0 if ok else 1
+        self.lines.append(
+            "%s  audit on adds at most 2.5 us p50 per operation: worst %s "
+            "+%.2f us (%.2f on, %.2f off; ops with p50 < %.0f us)" %
+            (("PASS" if ok else "MISS",) + worst + (AUDIT_P50_LIMIT_US,)))
+
+
+def print_audit_deltas(res):
+    print("\naudit on minus off, p50 (1 thread; per PKCS#11 operation):")
+    for scn in res.scenarios():
+        on, off = res.get("on", scn), res.get("off", scn)
+        if on and off:
+            n = CALLS.get(scn, 1)
+            print("  %-20s %+8.2f us  (%.2f -> %.2f%s)" %
+                  (scn, (on["p50_us"] - off["p50_us"]) / n, off["p50_us"],
+                   on["p50_us"], ", %d operations" % n if n > 1 else ""))
+
+
+def check_targets(res):
+    t = Targets()
+    t.ratio("C_Encrypt AES-256-GCM 4 KiB, audit on, vs SoftHSM2",
+            res.get("on", "gcm_encrypt_4k"),
+            res.get("softhsm", "gcm_encrypt_4k"), "ops_per_s", 4.0)
+    t.ratio("C_Encrypt AES-256-GCM 64 B, audit on, vs SoftHSM2",
+            res.get("on", "gcm_encrypt_64"),
+            res.get("softhsm", "gcm_encrypt_64"), "ops_per_s", 3.0)
+    t.ratio("C_Encrypt AES-256-GCM 1 MiB, audit on, vs raw OpenSSL MB/s",
+            res.get("on", "gcm_encrypt_1m"),
+            res.get("openssl", "gcm_encrypt_1m"), "mb_per_s", 0.9)
+    t.ratio("cached direct-path C_UnwrapKey vs SoftHSM2 KWP(0x210A) unwrap",
+            res.get("on", "direct_unwrap_hit"),
+            res.get("softhsm", "kwp_unwrap"), "ops_per_s", 5.0)
+    t.ratio("envelope record (direct, cached) vs SoftHSM2's (KWP)",
+            res.get("on", "envelope_direct"),
+            res.get("softhsm", "envelope_kwp"), "ops_per_s", 5.0)
+    t.audit_cost(res)
+    for scn in CACHED_PATHS:
+        t.ratio("2 threads vs 1 on %s, audit on" % scn,
+                res.get("on", scn, 2), res.get("on", scn, 1), "ops_per_s",
+                1.7)
+    return t
+
+
+def main(argv):
+    strict = "--strict" in argv
+    args = [a for a in argv[1:] if a != "--strict"]
+    if len(args) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    res = Results(load(args[0]))
+    print_table(res)
+    print_audit_deltas(res)
+    t = check_targets(res)
+    print("\ntargets (one thread unless stated; same run):")
+    for line in t.lines:
+        print("  " + line)
+    print("%d target(s) missed" % t.missed)
+    return 1 if strict and t.missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
