@@ -6,7 +6,9 @@
 # libsodium known answers, token-object persistence, a pkcs11-dump style
 # attribute sweep, and four threads with their own sessions.
 
+import base64
 import ctypes as C
+import json
 import os
 import struct
 import subprocess
@@ -593,6 +595,20 @@ def t_envelope_tampered():
                    unwrap_tmpl(), mech(CKM_CMK_ENVELOPE))
         except AssertionError as e:
             raise AssertionError("%s: %s" % (what, e))
+
+
+def t_kek_blob_not_exposed():
+    """The tenant KEK is an envelope blob in the (readable) config. The
+    direct path must not open it for the user: with the KEK in hand the
+    KEK-path blobs and the token store outlive a revoked CMK."""
+    s, cmk = T.s["acme"], T.cmk["acme"]
+    with open(os.environ["CMK_PKCS11_CONFIG"]) as f:
+        kek = base64.b64decode(json.load(f)["tenants"][0]["kek"])
+    eq(kek[:4], b"CMKE", "config KEK is an envelope")
+    raises(PK.CKR_ENCRYPTED_DATA_INVALID, s.decrypt, cmk, kek,
+           mech(CKM_CMK_ENVELOPE))
+    raises(PK.CKR_WRAPPED_KEY_INVALID, s.unwrapKey, cmk, kek,
+           unwrap_tmpl(sensitive=False), mech(CKM_CMK_ENVELOPE))
 
 
 def t_cross_tenant():
