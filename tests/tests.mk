@@ -14,5 +14,6 @@ include tests/unit/pkcs11.mk
 include tests/unit/net.mk
 include tests/unit/audit.mk
 include tests/integration/integration.mk
+include tests/integration/aws/aws.mk
 include tests/bench/bench.mk
 include tests/emulator/emulator.mk

@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+# integration: the module with tenants on the aws provider (run by
+# test_aws_e2e.sh with the KMS emulator up and CMK_PKCS11_CONFIG set).
+# "main": both paths (CKM_CMK_ENVELOPE and CKM_AES_KEY_WRAP_KWP on the CMK
+# object), another tenant's context refused, throttling recovered, HTTPS,
+# a disabled key, and the network gone with the KEK served from the cache
+# until its TTL. "badtls": every KMS call refused by TLS.
+
+import json
+import os
+import signal
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+import cmkpy  # noqa: E402
+
+cmkpy.preload_asan()
+cmkpy.watchdog()
+from cmkpy import CKM_AES_KEY_WRAP_KWP, CKM_CMK_ENVELOPE  # noqa: E402
+
+try:
+    import PyKCS11 as PK
+except ImportError:
+    cmkpy.missing("PyKCS11 not importable from %s" % sys.executable)
+
+RW = PK.CKF_SERIAL_SESSION | PK.CKF_RW_SESSION
+PINS = {"acme": "1234", "beta": "5678", "tls": "4321"}
+TTL = 4  # the config's cache.ttl_seconds
+
+
+class T:
+    lib = None
+    slot = {}
+    s = {}
+    cmk = {}
+
+
+# ---- the emulator's control API ----
+
+def ctl(cmd, body=None):
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    req = urllib.request.Request(
+        "%s/_emulator/%s" % (os.environ["EMU_HTTP_URL"], cmd),
+        data=json.dumps(body or {}).encode(),
+        headers={"Content-Type": "application/json"})
+    with opener.open(req, timeout=10) as r:
+        return json.loads(r.read() or b"{}")
+
+
+def calls(op, error=None, fault=None):
+    n = 0
+    for c in ctl("calls", {"op": op})["calls"]:
+        if error is not None and c.get("error") != error:
+            continue
+        if fault is not None and c.get("fault") != fault:
+            continue
+        n += 1
+    return n
+
+
+# ---- helpers ----
+
+def ckr(e):
+    return PK.CKR.get(e, hex(e))
+
+
+def raises(code, fn, *args):
+    try:
+        fn(*args)
+    except PK.PyKCS11Error as e:
+        if e.value != code:
+            raise AssertionError("expected %s, got %s" % (ckr(code),
+                                                          ckr(e.value)))
+        return
+    raise AssertionError("expected %s, call succeeded" % ckr(code))
+
+
+def eq(a, b, what):
+    if a != b:
+        raise AssertionError("%s: %r != %r" % (what, a, b))
+
+
+def mech(m):
+    return PK.Mechanism(m, None)
+
+
+def gen_dek(s):
+    return s.generateKey([
+        (PK.CKA_CLASS, PK.CKO_SECRET_KEY), (PK.CKA_KEY_TYPE, PK.CKK_AES),
+        (PK.CKA_VALUE_LEN, 32), (PK.CKA_TOKEN, False),
+        (PK.CKA_EXTRACTABLE, True), (PK.CKA_ENCRYPT, True),
+        (PK.CKA_DECRYPT, True)])
+
+
+UNWRAP = [(PK.CKA_CLASS, PK.CKO_SECRET_KEY), (PK.CKA_KEY_TYPE, PK.CKK_AES),
+          (PK.CKA_TOKEN, False), (PK.CKA_EXTRACTABLE, True),
+          (PK.CKA_ENCRYPT, True), (PK.CKA_DECRYPT, True)]
+
+
+def same_key(s, k1, k2):
+    """Same AES key: same CBC output for the same IV and data."""
+    m = PK.Mechanism(PK.CKM_AES_CBC_PAD, b"\x01" * 16)
+    eq(bytes(s.encrypt(k1, b"payload", m)), bytes(s.encrypt(k2, b"payload", m)),
+       "unwrapped key differs")
+
+
+def wrap(t, m):
+    s = T.s[t]
+    dek = gen_dek(s)
+    return dek, bytes(s.wrapKey(T.cmk[t], dek, mech(m)))
+
+
+def unwrap(t, blob, m):
+    return T.s[t].unwrapKey(T.cmk[t], blob, UNWRAP, mech(m))
+
+
+def setup(tenants):
+    T.lib = PK.PyKCS11Lib()
+    T.lib.load(cmkpy.MODULE)
+    for slot in T.lib.getSlotList(tokenPresent=True):
+        T.slot[T.lib.getTokenInfo(slot).label.strip()] = slot
+    for t in tenants:
+        s = T.lib.openSession(T.slot[t], RW)
+        s.login(PINS[t])
+        objs = s.findObjects([(PK.CKA_LABEL, t + "-cmk")])
+        eq(len(objs), 1, "%s: CMK objects" % t)
+        T.s[t] = s
+        T.cmk[t] = objs[0]
+
+
+# ---- checks ----
+
+def t_direct_path():
+    """CKM_CMK_ENVELOPE: a KMS Encrypt per C_WrapKey call and a Decrypt per
+    unwrap (the DEK cache may answer later unwraps of the same blob).
+    PyKCS11 calls C_WrapKey twice, for the size and for the blob, and the
+    module asks KMS both times."""
+    ctl("reset_calls")
+    dek, blob = wrap("acme", CKM_CMK_ENVELOPE)
+    eq(calls("Encrypt"), 2, "Encrypt calls")
+    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
+    eq(calls("Decrypt"), 1, "Decrypt calls")
+    T.envelope = blob
+
+
+def t_kek_path():
+    """CKM_AES_KEY_WRAP_KWP on the CMK object: the tenant KEK, unwrapped
+    through KMS once per TTL, does RFC 5649 locally."""
+    dek, blob = wrap("acme", CKM_AES_KEY_WRAP_KWP)
+    eq(len(blob), 40, "RFC 5649 blob of a 32-byte key")
+    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_AES_KEY_WRAP_KWP))
+    T.kwp = blob
+
+
+def t_other_tenant_context():
+    """beta binds tenant=beta: acme's envelope does not open there (KMS
+    InvalidCiphertextException), though it is the same KMS key."""
+    ctl("reset_calls")
+    raises(PK.CKR_WRAPPED_KEY_INVALID, unwrap, "beta", T.envelope,
+           CKM_CMK_ENVELOPE)
+    eq(calls("Decrypt", error="InvalidCiphertextException"), 1,
+       "refused Decrypt")
+
+
+def t_throttling_recovered():
+    ctl("reset_calls")
+    ctl("faults", {"throttle_rate": 1, "count": 2, "for_ops": ["Encrypt"]})
+    dek, blob = wrap("acme", CKM_CMK_ENVELOPE)
+    eq(calls("Encrypt"), 4, "Encrypt attempts")  # 3 for the size query
+    eq(calls("Encrypt", error="ThrottlingException"), 2, "throttled")
+    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
+
+
+def t_https():
+    dek, blob = wrap("tls", CKM_CMK_ENVELOPE)
+    same_key(T.s["tls"], dek, unwrap("tls", blob, CKM_CMK_ENVELOPE))
+    dek, blob = wrap("tls", CKM_AES_KEY_WRAP_KWP)
+    same_key(T.s["tls"], dek, unwrap("tls", blob, CKM_AES_KEY_WRAP_KWP))
+
+
+def t_disabled_key():
+    """DisabledException: CKR_KEY_FUNCTION_NOT_PERMITTED, and the refusal
+    purges the cached KEK at once, so the KEK path stops too."""
+    key = ctl("describe_key", {"key_id": "alias/e2e-tenants"})["KeyId"]
+    _, fresh = wrap("acme", CKM_CMK_ENVELOPE)
+    unwrap("acme", T.kwp, CKM_AES_KEY_WRAP_KWP)  # KEK cached
+    ctl("disable_key", {"key_id": key})
+    try:
+        raises(PK.CKR_KEY_FUNCTION_NOT_PERMITTED, unwrap, "acme", fresh,
+               CKM_CMK_ENVELOPE)
+        raises(PK.CKR_KEY_FUNCTION_NOT_PERMITTED, unwrap, "acme", T.kwp,
+               CKM_AES_KEY_WRAP_KWP)
+    finally:
+        ctl("enable_key", {"key_id": key})
+    unwrap("acme", T.kwp, CKM_AES_KEY_WRAP_KWP)
+
+
+def t_network_down():
+    """The emulator stops: the cached KEK still serves the KEK path until
+    its TTL, the direct path fails at once (CKR_DEVICE_ERROR)."""
+    _, fresh = wrap("acme", CKM_CMK_ENVELOPE)
+    unwrap("acme", T.kwp, CKM_AES_KEY_WRAP_KWP)  # KEK (re)cached now
+    start = time.monotonic()
+    pid = int(os.environ["EMU_PID"])
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                break
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+    unwrap("acme", T.kwp, CKM_AES_KEY_WRAP_KWP)
+    if time.monotonic() - start >= TTL:
+        raise AssertionError("too slow to check the cache before the TTL")
+    raises(PK.CKR_DEVICE_ERROR, unwrap, "acme", fresh, CKM_CMK_ENVELOPE)
+    time.sleep(max(0, TTL + 1 - (time.monotonic() - start)))
+    raises(PK.CKR_DEVICE_ERROR, unwrap, "acme", T.kwp, CKM_AES_KEY_WRAP_KWP)
+
+
+def t_badtls():
+    """Every KMS call is refused by the TLS handshake: nothing reaches the
+    emulator."""
+    ctl("reset_calls")
+    s = T.s["tls"]
+    dek = gen_dek(s)
+    raises(PK.CKR_DEVICE_ERROR, s.wrapKey, T.cmk["tls"], dek,
+           mech(CKM_CMK_ENVELOPE))
+    raises(PK.CKR_DEVICE_ERROR, s.wrapKey, T.cmk["tls"], dek,
+           mech(CKM_AES_KEY_WRAP_KWP))
+    eq(len(ctl("calls")["calls"]), 0, "calls that reached the emulator")
+
+
+def main():
+    cmkpy.need_module()
+    mode = sys.argv[1] if len(sys.argv) > 1 else "main"
+    run = cmkpy.Runner()
+    try:
+        setup(["tls"] if mode == "badtls" else ["acme", "beta", "tls"])
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        return 99
+    if mode == "badtls":
+        run.run("badtls", t_badtls)
+    else:
+        for name in ("direct_path", "kek_path", "other_tenant_context",
+                     "throttling_recovered", "https", "disabled_key",
+                     "network_down"):
+            run.run(name, globals()["t_" + name])
+    return run.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
