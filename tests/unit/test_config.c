@@ -507,6 +507,24 @@ static void test_http_defaults(void **state)
     cmk_config_free(cfg);
 }
 
+/* The shipped AWS sample loads as it is. */
+static void test_aws_sample(void **state)
+{
+    struct cmk_config *cfg = NULL;
+    char err[1024];
+
+    (void)state;
+    if (cmk_config_load(SRCDIR "/conf/aws-example.json", &cfg, err,
+                        sizeof(err)) != CMK_OK)
+        fail_msg("%s", err);
+    assert_int_equal(cfg->n_tenants, 2);
+    assert_string_equal(cfg->tenants[0].provider, "aws");
+    assert_non_null(strstr(cfg->tenants[0].endpoint, ".vpce.amazonaws.com"));
+    assert_non_null(cfg->tenants[0].aws.credentials_file);
+    assert_non_null(cfg->tenants[1].aws.role_arn);
+    cmk_config_free(cfg);
+}
+
 /* ---- Locating the file ---- */
 
 static void expect_locate(const char *reserved, const char *want)
@@ -542,7 +560,7 @@ static void test_locate(void **state)
 int main(void)
 {
     enum { NB = sizeof(bad_cases) / sizeof(bad_cases[0]) };
-    struct CMUnitTest tests[NB + 9];
+    struct CMUnitTest tests[NB + 10];
     size_t i;
 
     for (i = 0; i < NB; i++) {
@@ -561,7 +579,8 @@ int main(void)
     tests[NB + 6] = (struct CMUnitTest)cmocka_unit_test(test_locate);
     tests[NB + 7] = (struct CMUnitTest)cmocka_unit_test(test_good_aws);
     tests[NB + 8] = (struct CMUnitTest)cmocka_unit_test(test_http_defaults);
-    return _cmocka_run_group_tests("test_config", tests, NB + 9, group_setup,
+    tests[NB + 9] = (struct CMUnitTest)cmocka_unit_test(test_aws_sample);
+    return _cmocka_run_group_tests("test_config", tests, NB + 10, group_setup,
                                    group_teardown) != 0
                ? 1
                : 0;
