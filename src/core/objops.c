@@ -72,13 +72,15 @@ CK_RV cmk_object_create(struct cmk_session *s, const CK_ATTRIBUTE *tmpl,
 }
 
 /* Token objects may be created, changed or destroyed only in R/W
- * sessions; private ones only by a logged-in user. */
-static CK_RV check_write(struct cmk_session *s, const struct cmk_attrs *a)
+ * sessions; private ones only by a logged-in user. The caller reads the
+ * login state before it takes the token lock (the lock is not
+ * recursive). */
+static CK_RV check_write(struct cmk_session *s, const struct cmk_attrs *a,
+                         bool logged_in)
 {
     if (cmk_attrs_bool(a, CKA_TOKEN, false) && !cmk_session_is_rw(s))
         return CKR_SESSION_READ_ONLY;
-    if (cmk_attrs_bool(a, CKA_PRIVATE, true) &&
-        !cmk_token_is_logged_in(s->token))
+    if (cmk_attrs_bool(a, CKA_PRIVATE, true) && !logged_in)
         return CKR_USER_NOT_LOGGED_IN;
     return CKR_OK;
 }
@@ -98,7 +100,7 @@ CK_RV cmk_object_copy(struct cmk_session *s, CK_OBJECT_HANDLE h,
     rv = cmk_policy_apply(&o->attrs, tmpl, n, true, &attrs);
     cmk_mutex_unlock(&o->token->lock);
     if (rv == CKR_OK)
-        rv = check_write(s, &attrs);
+        rv = check_write(s, &attrs, cmk_token_is_logged_in(s->token));
     if (rv == CKR_OK)
         rv = cmk_object_publish(s, &attrs, out);
     cmk_attrs_clear(&attrs);
@@ -109,15 +111,16 @@ CK_RV cmk_object_copy(struct cmk_session *s, CK_OBJECT_HANDLE h,
 CK_RV cmk_object_destroy(struct cmk_session *s, CK_OBJECT_HANDLE h)
 {
     struct cmk_object *o;
-    bool destroyable;
+    bool destroyable, in;
     CK_RV rv;
 
     rv = cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
     if (rv != CKR_OK)
         return rv;
+    in = cmk_token_is_logged_in(o->token);
     cmk_mutex_lock(&o->token->lock);
     destroyable = cmk_attrs_bool(&o->attrs, CKA_DESTROYABLE, true);
-    rv = destroyable ? check_write(s, &o->attrs) : CKR_ACTION_PROHIBITED;
+    rv = destroyable ? check_write(s, &o->attrs, in) : CKR_ACTION_PROHIBITED;
     cmk_mutex_unlock(&o->token->lock);
     if (rv == CKR_OK && o->is_token)
         rv = cmk_token_delete_object(o->token, o);
@@ -145,14 +148,14 @@ CK_RV cmk_object_get_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
 
 /* Under the token lock: apply, persist (token objects), swap in. */
 static CK_RV set_locked(struct cmk_session *s, struct cmk_object *o,
-                        const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+                        const CK_ATTRIBUTE *tmpl, CK_ULONG n, bool in)
 {
     struct cmk_attrs next = {0};
     CK_RV rv;
 
     rv = cmk_policy_apply(&o->attrs, tmpl, n, false, &next);
     if (rv == CKR_OK)
-        rv = check_write(s, &o->attrs);
+        rv = check_write(s, &o->attrs, in);
     if (rv == CKR_OK && o->is_token)
         rv = cmk_token_save_attrs(o->token, o->store_name, &next);
     if (rv == CKR_OK) {
@@ -177,6 +180,7 @@ CK_RV cmk_object_set_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
                            const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
     struct cmk_object *o;
+    bool in;
     CK_RV rv;
 
     rv = cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
@@ -188,8 +192,9 @@ CK_RV cmk_object_set_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
         return cmk_record_event("cache_flush", "C_SetAttributeValue",
                                 s->token, (long)s->handle, CKR_OK, NULL);
     }
+    in = cmk_token_is_logged_in(o->token);
     cmk_mutex_lock(&o->token->lock);
-    rv = set_locked(s, o, tmpl, n);
+    rv = set_locked(s, o, tmpl, n, in);
     cmk_mutex_unlock(&o->token->lock);
     cmk_object_unref(o);
     return rv;

@@ -80,10 +80,18 @@ void cmk_mutex_fini(struct cmk_mutex *mx)
 
 void cmk_mutex_lock(struct cmk_mutex *mx)
 {
-    if (app_lock != NULL)
+    if (app_lock != NULL) {
         (void)app_lock(mx->m);
-    else
-        (void)pthread_mutex_lock(mx->m);
+        return;
+    }
+#ifdef CMK_DEBUG
+    /* Error-checking mutexes report a relock instead of hanging: in a
+     * debug build that is a bug to stop at, not to step over. */
+    if (pthread_mutex_lock(mx->m) != 0)
+        abort();
+#else
+    (void)pthread_mutex_lock(mx->m);
+#endif
 }
 
 void cmk_mutex_unlock(struct cmk_mutex *mx)

@@ -31,3 +31,12 @@ tests_unit_test_revocation_SOURCES = tests/unit/test_revocation.c \
 tests_unit_test_revocation_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_revocation_LDADD = $(UNIT_LDADD)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_stress
+TESTS += tests/unit/test_stress
+tests_unit_test_stress_SOURCES = tests/unit/test_stress.c \
+	tests/lib/tenant.c tests/lib/tenant.h
+tests_unit_test_stress_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_stress_LDADD = $(UNIT_LDADD)
+endif
