@@ -37,7 +37,8 @@ static CK_RV seal(struct cmk_token *t, struct cmk_env_op *e)
     struct cmk_buf blob = {0};
     cmk_err err;
 
-    err = cmk_cmk_seal(t->cmk, &rq, e->in.p, e->in_len, &blob);
+    err = cmk_cmk_seal_for(t->cmk, &rq, CMK_PURPOSE_DATA, e->in.p, e->in_len,
+                           &blob);
     if (err == CMK_OK)
         err = cmk_secret_dup(&e->out, blob.p, blob.len);
     cmk_buf_free(&blob);
@@ -49,7 +50,8 @@ static CK_RV unseal(struct cmk_token *t, struct cmk_env_op *e)
     struct cmk_req rq = {0};
     cmk_err err;
 
-    err = cmk_cmk_unseal(t->cmk, &rq, e->in.p, e->in_len, &e->out);
+    err = cmk_cmk_unseal_for(t->cmk, &rq, CMK_PURPOSE_DATA, e->in.p, e->in_len,
+                             &e->out);
     if (err == CMK_E_BAD_BLOB || err == CMK_E_BAD_CIPHERTEXT ||
         err == CMK_E_KEY_NOT_FOUND)
         return CKR_ENCRYPTED_DATA_INVALID;

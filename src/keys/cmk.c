@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -39,9 +40,12 @@ struct cmk_cmk {
     const struct cmk_tenant_cfg *cfg;
     struct cmk_version *v; /* v[0]: current; then previous, newest first */
     size_t n_v;
-    struct cmk_ctx_pair *ctx; /* strings borrowed; built once at open */
+    /* One context per purpose; strings borrowed; built once at open. */
+    struct cmk_ctx_pair *ctx[CMK_PURPOSE__COUNT];
     size_t n_ctx;
     char tenant_key[sizeof("tenant")];
+    char purpose_key[sizeof(CMK_PURPOSE_KEY_NAME)];
+    char purpose_val[CMK_PURPOSE__COUNT][8];
     unsigned kek_ttl_s;
     int64_t (*now_us)(void *arg);
     void *now_arg;
@@ -70,27 +74,54 @@ static int pair_cmp(const void *a, const void *b)
     return r != 0 ? r : strcmp(x->value, y->value);
 }
 
-/* ("tenant", label) first, then the configured pairs sorted by key: the
- * order every provider binds as AAD, so it must never change. */
-static cmk_err build_context(struct cmk_cmk *c)
+static const char *const purpose_names[CMK_PURPOSE__COUNT] = {
+    [CMK_PURPOSE_KEY] = "key",
+    [CMK_PURPOSE_DATA] = "data",
+    [CMK_PURPOSE_KEK] = "kek",
+};
+
+/* ("tenant", label) first, then the configured pairs sorted by key, then
+ * (CMK_PURPOSE_KEY_NAME, purpose): the order every provider binds as AAD,
+ * so it must never change. The purpose keeps blobs of one kind from
+ * opening as another: the KEK blob in the config cannot be C_Decrypted,
+ * nor a wrapped DEK read back as data. */
+static cmk_err build_context(struct cmk_cmk *c, enum cmk_purpose p)
 {
     const struct cmk_tenant_cfg *cfg = c->cfg;
+    struct cmk_ctx_pair *x;
     size_t i;
 
-    c->ctx = calloc(cfg->n_context + 1, sizeof(*c->ctx));
-    if (c->ctx == NULL)
+    x = calloc(cfg->n_context + 2, sizeof(*x));
+    if (x == NULL)
         return CMK_E_NOMEM;
+    c->ctx[p] = x;
     memcpy(c->tenant_key, "tenant", sizeof(c->tenant_key));
-    c->ctx[0].key = c->tenant_key;
-    c->ctx[0].value = cfg->label;
+    x[0].key = c->tenant_key;
+    x[0].value = cfg->label;
     for (i = 0; i < cfg->n_context; i++) {
-        if (cfg->context[i].key == NULL || cfg->context[i].value == NULL)
+        if (cfg->context[i].key == NULL || cfg->context[i].value == NULL ||
+            strcmp(cfg->context[i].key, CMK_PURPOSE_KEY_NAME) == 0)
             return CMK_E_CONFIG;
-        c->ctx[i + 1] = cfg->context[i];
+        x[i + 1] = cfg->context[i];
     }
-    qsort(c->ctx + 1, cfg->n_context, sizeof(*c->ctx), pair_cmp);
-    c->n_ctx = cfg->n_context + 1;
+    qsort(x + 1, cfg->n_context, sizeof(*x), pair_cmp);
+    memcpy(c->purpose_key, CMK_PURPOSE_KEY_NAME, sizeof(c->purpose_key));
+    snprintf(c->purpose_val[p], sizeof(c->purpose_val[p]), "%s",
+             purpose_names[p]);
+    x[cfg->n_context + 1].key = c->purpose_key;
+    x[cfg->n_context + 1].value = c->purpose_val[p];
+    c->n_ctx = cfg->n_context + 2;
     return CMK_OK;
+}
+
+static cmk_err build_contexts(struct cmk_cmk *c)
+{
+    cmk_err err = CMK_OK;
+    int p;
+
+    for (p = 0; p < CMK_PURPOSE__COUNT && err == CMK_OK; p++)
+        err = build_context(c, (enum cmk_purpose)p);
+    return err;
 }
 
 /* On failure the version holds nothing: init cleans up after itself. */
@@ -193,7 +224,7 @@ cmk_err cmk_cmk_open(const struct cmk_tenant_cfg *cfg, unsigned kek_ttl_s,
     c->now_us = monotonic_us;
     err = init_locks(c);
     if (err == CMK_OK)
-        err = build_context(c);
+        err = build_contexts(c);
     if (err == CMK_OK)
         err = open_versions(c);
     if (err != CMK_OK)
@@ -216,7 +247,8 @@ void cmk_cmk_close(struct cmk_cmk *c)
         free(c->v[i].st);
     }
     free(c->v);
-    free(c->ctx);
+    for (i = 0; i < CMK_PURPOSE__COUNT; i++)
+        free(c->ctx[i]);
     cmk_secret_free(&c->kek);
     if (c->kek_lock_ready)
         pthread_rwlock_destroy(&c->kek_lock);
@@ -226,13 +258,13 @@ void cmk_cmk_close(struct cmk_cmk *c)
 }
 
 static cmk_err fill_req(const struct cmk_cmk *c, const struct cmk_version *v,
-                        struct cmk_req *rq)
+                        enum cmk_purpose purpose, struct cmk_req *rq)
 {
-    if (rq == NULL)
+    if (rq == NULL || (unsigned)purpose >= CMK_PURPOSE__COUNT)
         return CMK_E_ARGS;
     rq->tenant = c->cfg;
     rq->key_ref = v->key_ref;
-    rq->ctx = c->ctx;
+    rq->ctx = c->ctx[purpose];
     rq->n_ctx = c->n_ctx;
     rq->request_id[0] = '\0';
     rq->http_status = 0;
@@ -294,6 +326,13 @@ static cmk_err record(struct cmk_cmk *c, const struct cmk_version *v,
 cmk_err cmk_cmk_seal(struct cmk_cmk *c, struct cmk_req *rq, const uint8_t *in,
                      size_t in_len, struct cmk_buf *blob)
 {
+    return cmk_cmk_seal_for(c, rq, CMK_PURPOSE_KEY, in, in_len, blob);
+}
+
+cmk_err cmk_cmk_seal_for(struct cmk_cmk *c, struct cmk_req *rq,
+                         enum cmk_purpose purpose, const uint8_t *in,
+                         size_t in_len, struct cmk_buf *blob)
+{
     const struct cmk_version *v;
     struct cmk_buf ct = {0};
     int64_t start;
@@ -302,7 +341,7 @@ cmk_err cmk_cmk_seal(struct cmk_cmk *c, struct cmk_req *rq, const uint8_t *in,
     if (c == NULL || blob == NULL || (in == NULL && in_len != 0))
         return CMK_E_ARGS;
     v = &c->v[0];
-    err = fill_req(c, v, rq);
+    err = fill_req(c, v, purpose, rq);
     if (err != CMK_OK)
         return err;
     start = monotonic_us(NULL);
@@ -341,6 +380,13 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
                        const uint8_t *blob, size_t blob_len,
                        struct cmk_secret *out)
 {
+    return cmk_cmk_unseal_for(c, rq, CMK_PURPOSE_KEY, blob, blob_len, out);
+}
+
+cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
+                           enum cmk_purpose purpose, const uint8_t *blob,
+                           size_t blob_len, struct cmk_secret *out)
+{
     struct cmk_envelope_view ev;
     const struct cmk_version *v;
     int64_t start;
@@ -354,7 +400,7 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
     v = find_version(c, &ev);
     if (v == NULL)
         return CMK_E_KEY_NOT_FOUND;
-    err = fill_req(c, v, rq);
+    err = fill_req(c, v, purpose, rq);
     if (err != CMK_OK)
         return err;
     start = monotonic_us(NULL);
@@ -372,7 +418,8 @@ static cmk_err kek_unseal(struct cmk_cmk *c, struct cmk_secret *out)
     cmk_err err;
 
     memset(&rq, 0, sizeof(rq));
-    err = cmk_cmk_unseal(c, &rq, c->cfg->kek_blob, c->cfg->kek_blob_len, out);
+    err = cmk_cmk_unseal_for(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
+                             c->cfg->kek_blob_len, out);
     if (err == CMK_OK && out->len != KEK_LEN) {
         cmk_secret_free(out);
         err = CMK_E_BAD_BLOB;
@@ -479,7 +526,7 @@ cmk_err cmk_cmk_health(struct cmk_cmk *c, struct cmk_req *rq)
     if (c == NULL)
         return CMK_E_ARGS;
     v = &c->v[0];
-    err = fill_req(c, v, rq);
+    err = fill_req(c, v, CMK_PURPOSE_KEY, rq);
     if (err != CMK_OK || v->ops->health == NULL)
         return err;
     start = monotonic_us(NULL);

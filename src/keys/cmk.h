@@ -17,6 +17,17 @@
 
 struct cmk_cmk;
 
+/* What a sealed blob holds. Bound into the encryption context as
+ * (CMK_PURPOSE_KEY_NAME, "key" | "data" | "kek"), so a blob made for one
+ * purpose never opens for another. */
+enum cmk_purpose {
+    CMK_PURPOSE_KEY,  /* a DEK wrapped on the direct path */
+    CMK_PURPOSE_DATA, /* C_Encrypt with CKM_CMK_ENVELOPE */
+    CMK_PURPOSE_KEK,  /* the tenant KEK (cmk-tool provision) */
+    CMK_PURPOSE__COUNT
+};
+#define CMK_PURPOSE_KEY_NAME "cmk-pkcs11:purpose"
+
 /* Opens every version's provider instance (no KMS call for local).
  * cfg is borrowed and must outlive c (config is immutable until
  * C_Finalize). CMK_E_CONFIG: unknown provider or a version refused. */
@@ -33,6 +44,13 @@ void cmk_cmk_close(struct cmk_cmk *c);
 cmk_err cmk_cmk_seal(struct cmk_cmk *c, struct cmk_req *rq,
                      const uint8_t *in, size_t in_len,
                      struct cmk_buf *blob) CMK_WUR;
+/* The same for any purpose (cmk_cmk_seal is CMK_PURPOSE_KEY). */
+cmk_err cmk_cmk_seal_for(struct cmk_cmk *c, struct cmk_req *rq,
+                         enum cmk_purpose purpose, const uint8_t *in,
+                         size_t in_len, struct cmk_buf *blob) CMK_WUR;
+cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
+                           enum cmk_purpose purpose, const uint8_t *blob,
+                           size_t blob_len, struct cmk_secret *out) CMK_WUR;
 /* Reverse; picks the version whose key_id the blob names.
  * CMK_E_BAD_BLOB: malformed; CMK_E_KEY_NOT_FOUND: no such version;
  * CMK_E_BAD_CIPHERTEXT: provider refused (tampered, other tenant). */

@@ -183,10 +183,11 @@ static int seal_kek(const struct cmk_tenant_cfg *t,
         report(t->label, "cannot open the CMK", err, &rq);
         return TOOL_FAIL;
     }
-    err = cmk_cmk_seal(c, &rq, kek->p, kek->len, blob);
+    err = cmk_cmk_seal_for(c, &rq, CMK_PURPOSE_KEK, kek->p, kek->len, blob);
     if (err != CMK_OK)
         report(t->label, "sealing the KEK failed", err, &rq);
-    else if ((err = cmk_cmk_unseal(c, &rq, blob->p, blob->len, &back)) !=
+    else if ((err = cmk_cmk_unseal_for(c, &rq, CMK_PURPOSE_KEK, blob->p,
+                                     blob->len, &back)) !=
              CMK_OK)
         report(t->label, "the sealed KEK does not open", err, &rq);
     else if (back.len != kek->len ||

@@ -73,7 +73,8 @@ static int provision(const struct cmk_config *cfg, size_t i, char *out,
 
     randombytes_buf(kek, sizeof(kek));
     if (cmk_cmk_open(&cfg->tenants[i], 0, &c) == CMK_OK &&
-        cmk_cmk_seal(c, &rq, kek, sizeof(kek), &blob) == CMK_OK) {
+        cmk_cmk_seal_for(c, &rq, CMK_PURPOSE_KEK, kek, sizeof(kek), &blob) ==
+            CMK_OK) {
         sodium_bin2base64(out, out_len, blob.p, blob.len,
                           sodium_base64_VARIANT_ORIGINAL);
         rc = 0;

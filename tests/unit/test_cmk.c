@@ -164,11 +164,13 @@ static void test_round_trip(void **state)
     /* the request as the provider saw it */
     assert_ptr_equal(rq.tenant, &f->cfg);
     assert_string_equal(rq.key_ref, f->key_a);
-    assert_int_equal(rq.n_ctx, 3);
+    assert_int_equal(rq.n_ctx, 4);
     assert_string_equal(rq.ctx[0].key, "tenant");
     assert_string_equal(rq.ctx[0].value, "acme");
     assert_string_equal(rq.ctx[1].key, "app");
     assert_string_equal(rq.ctx[2].key, "zone");
+    assert_string_equal(rq.ctx[3].key, CMK_PURPOSE_KEY_NAME);
+    assert_string_equal(rq.ctx[3].value, "key");
     assert_memory_equal(rq.request_id, "local-", 6);
     assert_int_equal(cmk_envelope_parse(blob.p, blob.len, &v), CMK_OK);
     assert_int_equal(v.provider_id, CMK_PROV_LOCAL);
@@ -180,6 +182,32 @@ static void test_round_trip(void **state)
 }
 
 /* Context order in the config does not matter; content does. */
+/* A blob opens only for the purpose it was sealed for. */
+static void test_purpose_binding(void **state)
+{
+    struct fx *f = *state;
+    struct cmk_buf blob = {0};
+    struct cmk_secret out = {0};
+    struct cmk_req rq;
+    int from, to;
+
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    for (from = 0; from < CMK_PURPOSE__COUNT; from++) {
+        memset(&rq, 0, sizeof(rq));
+        assert_int_equal(cmk_cmk_seal_for(f->c, &rq, (enum cmk_purpose)from,
+                                          (const uint8_t *)"k", 1, &blob),
+                         CMK_OK);
+        for (to = 0; to < CMK_PURPOSE__COUNT; to++) {
+            assert_int_equal(cmk_cmk_unseal_for(f->c, &rq,
+                                                (enum cmk_purpose)to, blob.p,
+                                                blob.len, &out),
+                             from == to ? CMK_OK : CMK_E_BAD_CIPHERTEXT);
+            cmk_secret_free(&out);
+        }
+        cmk_buf_free(&blob);
+    }
+}
+
 static void test_context_binding(void **state)
 {
     struct fx *f = *state;
@@ -344,7 +372,9 @@ static void give_kek(struct fx *f, const uint8_t *kek, size_t len, unsigned ttl)
     memset(&rq, 0, sizeof(rq));
     assert_int_equal(reopen(f, ttl), CMK_OK);
     cmk_buf_free(&f->kek_blob);
-    assert_int_equal(cmk_cmk_seal(f->c, &rq, kek, len, &f->kek_blob), CMK_OK);
+    assert_int_equal(cmk_cmk_seal_for(f->c, &rq, CMK_PURPOSE_KEK, kek, len,
+                                      &f->kek_blob),
+                     CMK_OK);
     f->cfg.kek_blob = f->kek_blob.p;
     f->cfg.kek_blob_len = f->kek_blob.len;
     assert_int_equal(reopen(f, ttl), CMK_OK);
@@ -518,6 +548,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_context_binding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purpose_binding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_tenant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_version, setup, teardown),
