@@ -199,6 +199,11 @@ class Runner:
         self.passed = 0
 
     def run(self, name, fn, *args):
+        """CMK_TEST_SKIP=name,name leaves checks out (for bisecting)."""
+        if name in os.environ.get("CMK_TEST_SKIP", "").split(","):
+            self.skipped.append(name)
+            print("skip %s: in CMK_TEST_SKIP" % name)
+            return
         try:
             fn(*args)
         except Skip as e:
