@@ -36,7 +36,43 @@ static int64_t wall_now(const struct aws_state *st)
     return st->now != NULL ? st->now() : (int64_t)time(NULL);
 }
 
-/* Signs and sends once with cr. Header lines live in hb (wiped). */
+/* The signed header lines of one request, in wiped buffers. */
+struct hdrs {
+    struct cmk_sb sb[HDR_MAX];
+    const char *lines[HDR_MAX];
+    size_t n;
+};
+
+static cmk_err hdrs_build(struct hdrs *h, const struct cmk_sigv4_hdr *sh,
+                          const struct cmk_sigv4_out *so,
+                          const struct cmk_aws_creds *cr)
+{
+    size_t i;
+    cmk_err err = CMK_OK;
+
+    for (h->n = 0; h->n < 3; h->n++)
+        cmk_sb_printf(&h->sb[h->n], "%s: %s", sh[h->n].name, sh[h->n].value);
+    cmk_sb_printf(&h->sb[h->n++], "X-Amz-Date: %s", so->amz_date);
+    cmk_sb_printf(&h->sb[h->n++], "Authorization: %s", so->authorization);
+    if (cr->session_token != NULL) /* signed too (SigV4 allows both) */
+        cmk_sb_printf(&h->sb[h->n++], "X-Amz-Security-Token: %s",
+                      cr->session_token);
+    for (i = 0; i < h->n && err == CMK_OK; i++) {
+        err = cmk_sb_status(&h->sb[i]);
+        h->lines[i] = h->sb[i].p;
+    }
+    return err;
+}
+
+static void hdrs_free(struct hdrs *h)
+{
+    size_t i;
+
+    for (i = 0; i < HDR_MAX; i++)
+        cmk_sb_free(&h->sb[i]);
+}
+
+/* Signs with cr (time corrected by the known skew) and sends once. */
 static cmk_err exchange(struct call *c, const struct cmk_aws_creds *cr,
                         int64_t deadline_us)
 {
@@ -52,45 +88,32 @@ static cmk_err exchange(struct call *c, const struct cmk_aws_creds *cr,
         false};
     struct cmk_sigv4_key key = {cr->access_key_id, cr->secret_access_key,
                                 cr->session_token};
-    struct cmk_sigv4_out so;
-    struct cmk_sb hb[HDR_MAX];
-    const char *lines[HDR_MAX];
     struct cmk_http_req hr = {"POST",
                               st->url,
-                              lines,
+                              NULL,
                               0,
                               (const uint8_t *)c->body->p,
                               c->body->len,
                               CMK_URL_HTTPS_ONLY,
                               0,
                               deadline_us};
-    size_t i;
+    struct cmk_sigv4_out so;
+    struct hdrs h;
     cmk_err err;
 
-    memset(hb, 0, sizeof(hb));
+    memset(&h, 0, sizeof(h));
     snprintf(target, sizeof(target), "TrentService.%s", c->op);
     sr.when = wall_now(st) + atomic_load(&st->skew_s);
     err = cmk_sigv4_sign(st->sv, &sr, &key, &so);
     if (err != CMK_OK)
         return err;
-    cmk_sb_printf(&hb[0], "Content-Type: %s", sh[0].value);
-    cmk_sb_printf(&hb[1], "X-Amz-Target: %s", target);
-    cmk_sb_printf(&hb[2], "Host: %s", st->host);
-    cmk_sb_printf(&hb[3], "X-Amz-Date: %s", so.amz_date);
-    cmk_sb_printf(&hb[4], "Authorization: %s", so.authorization);
-    hr.n_headers = 5;
-    if (cr->session_token != NULL)
-        cmk_sb_printf(&hb[hr.n_headers++], "X-Amz-Security-Token: %s",
-                      cr->session_token);
-    for (i = 0; i < hr.n_headers && err == CMK_OK; i++) {
-        err = cmk_sb_status(&hb[i]);
-        lines[i] = hb[i].p;
-    }
+    err = hdrs_build(&h, sh, &so, cr);
+    hr.headers = h.lines;
+    hr.n_headers = h.n;
     cmk_http_resp_free(c->resp);
     if (err == CMK_OK)
         err = cmk_http_do(st->http, &hr, c->resp);
-    for (i = 0; i < HDR_MAX; i++)
-        cmk_sb_free(&hb[i]);
+    hdrs_free(&h);
     cmk_sigv4_out_free(&so);
     return err;
 }
@@ -137,6 +160,7 @@ static cmk_err judge(struct call *c, cmk_err err, enum cmk_retry_class *cls,
 {
     const char *tcode = "";
 
+    snprintf(code, n, "%s", err != CMK_OK ? "ClientError" : "");
     if (err != CMK_OK && c->resp->fail == CMK_HTTP_FAIL_NONE)
         return err; /* signing or memory: nothing was sent */
     if (err != CMK_OK) {
