@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@
 
 struct cmk_audit {
     struct cmk_mutex mx;
+    OSSL_LIB_CTX *libctx; /* private: never the host's providers */
+    EVP_MD *sha256;       /* SHA-NI where the CPU has it */
     int fd;
     char *path;
     enum cmk_fsync_policy fsync;
@@ -101,6 +104,12 @@ cmk_err cmk_audit_open(const char *path, enum cmk_fsync_policy fsync,
     a->path = cmk_strdup(path);
     if (a->path == NULL || cmk_mutex_init(&a->mx) != CKR_OK)
         goto out;
+    a->libctx = OSSL_LIB_CTX_new();
+    a->sha256 = a->libctx ? EVP_MD_fetch(a->libctx, "SHA2-256", NULL) : NULL;
+    if (a->sha256 == NULL) {
+        err = CMK_E_CRYPTO;
+        goto out;
+    }
     a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (a->fd < 0) {
         cmk_log_error("audit: cannot open %s: %s", path,
@@ -135,6 +144,8 @@ void cmk_audit_close(struct cmk_audit *a)
         (void)close(a->fd);
     }
     cmk_mutex_fini(&a->mx);
+    EVP_MD_free(a->sha256);
+    OSSL_LIB_CTX_free(a->libctx);
     free(a->path);
     free(a);
 }
@@ -239,22 +250,23 @@ static int write_line(int fd, const char *p, size_t n, bool *partial)
     return 0;
 }
 
-static int sync_locked(struct cmk_audit *a)
+/* Whether this record is the one to sync the file (policy). */
+static bool sync_due_locked(struct cmk_audit *a)
 {
     struct timespec now;
     long long ns;
 
     if (a->fsync == CMK_FSYNC_NONE)
-        return 0;
+        return false;
     if (a->fsync == CMK_FSYNC_INTERVAL) {
         (void)clock_gettime(CLOCK_MONOTONIC, &now);
         ns = (long long)(now.tv_sec - a->last_sync.tv_sec) * 1000000000LL +
              (now.tv_nsec - a->last_sync.tv_nsec);
         if (ns < SYNC_INTERVAL_NS)
-            return 0;
+            return false;
         a->last_sync = now;
     }
-    return fdatasync(a->fd) != 0 ? errno : 0;
+    return true;
 }
 
 /* Logged once per burst of the same errno; required decides the result. */
@@ -287,7 +299,8 @@ static void succeeded_locked(struct cmk_audit *a, const char *hash_hex)
 
 /* line holds the body at line + PREFIX_ROOM (blen bytes) and room for the
  * suffix after it. */
-static cmk_err emit_locked(struct cmk_audit *a, char *line, size_t blen)
+static cmk_err emit_locked(struct cmk_audit *a, char *line, size_t blen,
+                           bool *sync)
 {
     uint8_t hash[crypto_hash_sha256_BYTES];
     char pre[PREFIX_ROOM], hex[HASH_HEX];
@@ -308,7 +321,9 @@ static cmk_err emit_locked(struct cmk_audit *a, char *line, size_t blen)
     memcpy(end + 9, a->prev, HASH_HEX);
     memcpy(end + 9 + HASH_HEX, "\"}\n", 3);
     end += SUFFIX_LEN;
-    crypto_hash_sha256(hash, (const uint8_t *)start, (size_t)(end - 1 - start));
+    if (!EVP_Digest(start, (size_t)(end - 1 - start), hash, NULL, a->sha256,
+                    NULL))
+        return CMK_E_CRYPTO;
     cmk_line_hex(hex, hash, sizeof(hash));
     if (a->torn) /* end the partial line first so this record stays whole */
         *--start = '\n';
@@ -318,14 +333,15 @@ static cmk_err emit_locked(struct cmk_audit *a, char *line, size_t blen)
         return failed_locked(a, e);
     }
     succeeded_locked(a, hex);
-    e = sync_locked(a);
-    return e != 0 ? failed_locked(a, e) : CMK_OK;
+    *sync = sync_due_locked(a);
+    return CMK_OK;
 }
 
 cmk_err cmk_audit_write(struct cmk_audit *a, const struct cmk_audit_rec *r)
 {
     char line[CMK_LINE_MAX];
     struct cmk_line body;
+    bool sync = false;
     cmk_err err;
 
     if (a == NULL)
@@ -337,7 +353,16 @@ cmk_err cmk_audit_write(struct cmk_audit *a, const struct cmk_audit_rec *r)
     if (body.overflow) /* cannot happen: strings are capped (line.h) */
         return CMK_E_INTERNAL;
     cmk_mutex_lock(&a->mx);
-    err = emit_locked(a, line, body.len);
+    err = emit_locked(a, line, body.len, &sync);
     cmk_mutex_unlock(&a->mx);
+    /* The sync runs outside the lock: other threads keep appending while
+     * this one waits for the disk. */
+    if (err == CMK_OK && sync && fdatasync(a->fd) != 0) {
+        int e = errno;
+
+        cmk_mutex_lock(&a->mx);
+        err = failed_locked(a, e);
+        cmk_mutex_unlock(&a->mx);
+    }
     return err;
 }

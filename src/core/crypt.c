@@ -78,9 +78,8 @@ CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt,
     rv = cmk_object_get(s, key, CKR_KEY_HANDLE_INVALID, &o);
     if (rv != CKR_OK)
         return cmk_record_mech(s, fn_name(encrypt, 0), &note, rv);
-    cmk_note_key(&note, o);
     rv = cmk_keyuse_op(o, m, encrypt ? CKA_ENCRYPT : CKA_DECRYPT, encrypt,
-                       &op);
+                       &note, &op);
     if (rv == CKR_OK) {
         memset(c, 0, sizeof(*c));
         c->note = note;

@@ -146,7 +146,7 @@ static CK_RV wrap_with(struct cmk_object *wk, const CK_MECHANISM *m,
     size_t n = (size_t)*out_len;
     CK_RV rv;
 
-    rv = cmk_keyuse_op(wk, m, CKA_WRAP, true, &op);
+    rv = cmk_keyuse_op(wk, m, CKA_WRAP, true, NULL, &op);
     if (rv != CKR_OK)
         return rv == CKR_KEY_TYPE_INCONSISTENT
                    ? CKR_WRAPPING_KEY_TYPE_INCONSISTENT
@@ -242,7 +242,7 @@ static CK_RV unwrap_with(struct cmk_session *s, struct cmk_object *uk,
     size_t n;
     CK_RV rv;
 
-    rv = cmk_keyuse_op(uk, m, CKA_UNWRAP, false, &op);
+    rv = cmk_keyuse_op(uk, m, CKA_UNWRAP, false, NULL, &op);
     if (rv == CKR_KEY_TYPE_INCONSISTENT)
         return CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
     if (rv != CKR_OK)

@@ -6,6 +6,7 @@
  */
 #include <config.h>
 
+#include <sodium.h>
 #include <string.h>
 
 #include "cmk-pkcs11.h"
@@ -61,16 +62,27 @@ static CK_RV check_key(struct cmk_object *o, const CK_MECHANISM *m,
     return cmk_keyuse_is_envelope(m) ? CKR_KEY_TYPE_INCONSISTENT : CKR_OK;
 }
 
-static CK_RV dek_op(struct cmk_object *o, const CK_MECHANISM *m,
-                    bool encrypt, struct cmk_op **out)
+/* A DEK's value and type, copied under the token lock so that the key
+ * schedule is built after it is released. */
+struct dek_copy {
+    uint8_t key[64];
+    size_t len;
+    CK_KEY_TYPE kt;
+};
+
+static CK_RV copy_dek(const struct cmk_object *o, struct dek_copy *d)
 {
     const struct cmk_attr *v = cmk_attrs_get(&o->attrs, CKA_VALUE);
-    CK_KEY_TYPE kt = cmk_attrs_ulong(&o->attrs, CKA_KEY_TYPE,
-                                     CK_UNAVAILABLE_INFORMATION);
 
+    d->kt = cmk_attrs_ulong(&o->attrs, CKA_KEY_TYPE,
+                            CK_UNAVAILABLE_INFORMATION);
     if (v == NULL)
         return CKR_KEY_TYPE_INCONSISTENT;
-    return cmk_op_new(m, kt, v->val, v->len, encrypt, out);
+    if (v->len > sizeof(d->key))
+        return CKR_KEY_SIZE_RANGE;
+    memcpy(d->key, v->val, v->len);
+    d->len = v->len;
+    return CKR_OK;
 }
 
 struct kek_op_ctx {
@@ -102,20 +114,28 @@ static CK_RV kek_op(struct cmk_object *o, const CK_MECHANISM *m,
 
 CK_RV cmk_keyuse_op(struct cmk_object *o, const CK_MECHANISM *m,
                     CK_ATTRIBUTE_TYPE usage, bool encrypt,
-                    struct cmk_op **out)
+                    struct cmk_note *note, struct cmk_op **out)
 {
     struct cmk_token *t = o->token;
+    struct dek_copy d = {.len = 0};
     CK_MECHANISM_INFO info;
     CK_RV rv;
 
     *out = NULL;
     if (cmk_mech_info(m->mechanism, &info) != CKR_OK)
         return CKR_MECHANISM_INVALID;
+    /* One short hold of the token lock per operation: checks, audit
+     * fields and the key copy; the key schedule is built outside it. */
     cmk_mutex_lock(&t->lock);
+    if (note != NULL)
+        cmk_note_key_locked(note, o);
     rv = check_key(o, m, usage);
     if (rv == CKR_OK && !o->is_cmk)
-        rv = dek_op(o, m, encrypt, out);
+        rv = copy_dek(o, &d);
     cmk_mutex_unlock(&t->lock);
+    if (rv == CKR_OK && !o->is_cmk)
+        rv = cmk_op_new(m, d.kt, d.key, d.len, encrypt, out);
+    sodium_memzero(&d, sizeof(d));
     if (rv != CKR_OK || !o->is_cmk || cmk_keyuse_is_envelope(m))
         return rv;
     return kek_op(o, m, encrypt, out); /* KMS call without locks */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include "core/object.h"
+#include "core/record.h"
 #include "mech/mech.h"
 #include "pkcs11/compat.h"
 
@@ -19,8 +20,9 @@ bool cmk_keyuse_is_envelope(const CK_MECHANISM *m);
  * CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_MECHANISM_PARAM_INVALID, and the
  * KMS's error when the KEK cannot be had. For the envelope mechanism only
  * the checks run and *out stays NULL. */
+/* note (may be NULL) receives the key's label and id for the audit. */
 CK_RV cmk_keyuse_op(struct cmk_object *o, const CK_MECHANISM *m,
                     CK_ATTRIBUTE_TYPE usage, bool encrypt,
-                    struct cmk_op **out);
+                    struct cmk_note *note, struct cmk_op **out);
 
 #endif /* CMK_KEYUSE_H */

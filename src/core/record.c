@@ -31,11 +31,17 @@ void cmk_note_init(struct cmk_note *n, const CK_MECHANISM *m)
 
 void cmk_note_key(struct cmk_note *n, struct cmk_object *o)
 {
-    const struct cmk_attr *a;
-
     if (o == NULL)
         return;
     cmk_mutex_lock(&o->token->lock);
+    cmk_note_key_locked(n, o);
+    cmk_mutex_unlock(&o->token->lock);
+}
+
+void cmk_note_key_locked(struct cmk_note *n, const struct cmk_object *o)
+{
+    const struct cmk_attr *a;
+
     a = cmk_attrs_get(&o->attrs, CKA_LABEL);
     if (a != NULL)
         snprintf(n->key_label, sizeof(n->key_label), "%.*s",
@@ -44,7 +50,6 @@ void cmk_note_key(struct cmk_note *n, struct cmk_object *o)
     if (a != NULL)
         sodium_bin2hex(n->key_id, sizeof(n->key_id), a->val,
                        a->len < 32 ? a->len : 32);
-    cmk_mutex_unlock(&o->token->lock);
 }
 
 static CK_RV write_rec(const struct cmk_audit_rec *r, CK_RV rv)

@@ -27,6 +27,8 @@ struct cmk_note {
 void cmk_note_init(struct cmk_note *n, const CK_MECHANISM *m);
 /* Copies the key's label and id (takes the token lock). */
 void cmk_note_key(struct cmk_note *n, struct cmk_object *o);
+/* The same when the caller holds the token lock. */
+void cmk_note_key_locked(struct cmk_note *n, const struct cmk_object *o);
 
 /* Writes a "mechanism" record for op on session s. Returns rv, or
  * CKR_DEVICE_ERROR when the audit is required and could not be written. */

@@ -182,14 +182,11 @@ void cmk_token_info(struct cmk_token *t, CK_TOKEN_INFO *info)
     pad(info->utcTime, sizeof(info->utcTime), "");
 }
 
+/* Read on every object access: an atomic load, no lock. Writers change it
+ * under the token lock. */
 bool cmk_token_is_logged_in(struct cmk_token *t)
 {
-    bool in;
-
-    cmk_mutex_lock(&t->lock);
-    in = t->logged_in;
-    cmk_mutex_unlock(&t->lock);
-    return in;
+    return __atomic_load_n(&t->logged_in, __ATOMIC_ACQUIRE);
 }
 
 static CK_RV set_logged_in(struct cmk_token *t, bool in)
@@ -202,7 +199,7 @@ static CK_RV set_logged_in(struct cmk_token *t, bool in)
     else if (!in && !t->logged_in)
         rv = CKR_USER_NOT_LOGGED_IN;
     else
-        t->logged_in = in;
+        __atomic_store_n(&t->logged_in, in, __ATOMIC_RELEASE);
     cmk_mutex_unlock(&t->lock);
     return rv;
 }
