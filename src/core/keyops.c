@@ -118,8 +118,12 @@ static CK_RV wrap_envelope(struct cmk_token *t, const struct cmk_secret *val,
     cmk_err err;
     CK_RV rv = CKR_OK;
 
-    /* A length query costs one KMS call too: the blob's size is the
-     * provider's to decide. */
+    /* A length query gets an upper bound (PKCS#11 3.0 section 5.2 allows
+     * it) and costs no KMS call. */
+    if (out == NULL) {
+        *out_len = cmk_cmk_seal_bound(t->cmk, val->len);
+        return CKR_OK;
+    }
     err = cmk_cmk_seal(t->cmk, &rq, val->p, val->len, &blob);
     if (err != CMK_OK)
         return cmk_err_rv(err);

@@ -561,3 +561,13 @@ void cmk_cmk_on_refusal(struct cmk_cmk *c, void (*fn)(void *arg), void *arg)
     c->on_refusal = fn;
     c->on_refusal_arg = arg;
 }
+
+size_t cmk_cmk_seal_bound(const struct cmk_cmk *c, size_t in_len)
+{
+    const struct cmk_version *v = &c->v[0];
+    size_t ct = v->ops->ct_bound != NULL ? v->ops->ct_bound(in_len)
+                                         : CMK_ENVELOPE_MAX_CT;
+
+    /* magic, version, provider, key id length and key id, ct length */
+    return 4 + 1 + 1 + 2 + strlen(v->key_id) + 4 + ct;
+}

@@ -44,6 +44,9 @@ void cmk_cmk_close(struct cmk_cmk *c);
 cmk_err cmk_cmk_seal(struct cmk_cmk *c, struct cmk_req *rq,
                      const uint8_t *in, size_t in_len,
                      struct cmk_buf *blob) CMK_WUR;
+/* An upper bound of the blob cmk_cmk_seal makes for in_len bytes, known
+ * without a KMS call (for PKCS#11 length queries). */
+size_t cmk_cmk_seal_bound(const struct cmk_cmk *c, size_t in_len);
 /* The same for any purpose (cmk_cmk_seal is CMK_PURPOSE_KEY). */
 cmk_err cmk_cmk_seal_for(struct cmk_cmk *c, struct cmk_req *rq,
                          enum cmk_purpose purpose, const uint8_t *in,

@@ -302,6 +302,13 @@ static cmk_err aws_health(void *vst, struct cmk_req *rq)
     return CMK_E_KEY_DISABLED;
 }
 
+/* KMS documents CiphertextBlob as at most 6144 bytes (Decrypt's limit). */
+static size_t aws_ct_bound(size_t in_len)
+{
+    (void)in_len;
+    return 6144;
+}
+
 const struct cmk_provider_ops cmk_provider_aws = {
     .name = "aws",
     .id = CMK_PROV_AWS,
@@ -315,4 +322,5 @@ const struct cmk_provider_ops cmk_provider_aws = {
     .reencrypt = aws_reencrypt,
     .health = aws_health,
     .generate_key = aws_generate_key,
+    .ct_bound = aws_ct_bound,
 };

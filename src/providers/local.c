@@ -356,6 +356,13 @@ out:
     return err;
 }
 
+/* nonce || ciphertext || tag */
+static size_t local_ct_bound(size_t in_len)
+{
+    return crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + in_len +
+           crypto_aead_xchacha20poly1305_ietf_ABYTES;
+}
+
 const struct cmk_provider_ops cmk_provider_local = {
     .name = "local",
     .id = CMK_PROV_LOCAL,
@@ -368,4 +375,5 @@ const struct cmk_provider_ops cmk_provider_local = {
     .decrypt = local_decrypt,
     .reencrypt = local_reencrypt,
     .health = local_health,
+    .ct_bound = local_ct_bound,
 };

@@ -68,6 +68,9 @@ struct cmk_provider_ops {
      * it returns decrypts with decrypt(). */
     cmk_err (*generate_key)(void *st, struct cmk_req *rq, size_t len,
                             struct cmk_buf *ct) CMK_WUR;
+    /* Most bytes encrypt() can return for in_len bytes of plaintext,
+     * without a KMS call (answers length queries). */
+    size_t (*ct_bound)(size_t in_len);
 };
 
 /* NULL if no provider has that name. */

@@ -31,7 +31,9 @@ static const struct err_row rows[CMK_E__COUNT] = {
     [CMK_E_KEY_NOT_FOUND] = {CKR_KEY_HANDLE_INVALID,
                              CKR_UNWRAPPING_KEY_HANDLE_INVALID, false,
                              "key_not_found"},
-    [CMK_E_THROTTLED] = {CKR_DEVICE_MEMORY, CKR_DEVICE_MEMORY, true,
+    /* Still throttled after the client's retries: the call failed, the
+     * token is fine; the caller may try again later. */
+    [CMK_E_THROTTLED] = {CKR_FUNCTION_FAILED, CKR_FUNCTION_FAILED, true,
                          "throttled"},
     [CMK_E_NETWORK] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, true, "network"},
     [CMK_E_TIMEOUT] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, true, "timeout"},
