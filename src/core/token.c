@@ -41,12 +41,18 @@ static void make_serial(struct cmk_token *t)
 
 static CK_RV add_cmk_object(struct cmk_token *t)
 {
+    char uid[sizeof("cmk-") + sizeof(t->serial)];
     struct cmk_attrs attrs = {0};
     CK_RV rv;
 
     rv = cmk_policy_cmk_object(t->cfg->cmk_label, t->cfg->cmk_id,
                                t->cfg->cmk_id_len, t->cfg->provider,
                                t->cfg->key_ref, &attrs);
+    /* Stable and unique per token: "cmk-" and the token serial. */
+    snprintf(uid, sizeof(uid), "cmk-%s", t->serial);
+    if (rv == CKR_OK &&
+        cmk_attrs_set(&attrs, CKA_UNIQUE_ID, uid, strlen(uid)) != CMK_OK)
+        rv = CKR_HOST_MEMORY;
     if (rv == CKR_OK)
         rv = cmk_object_add(t, 0, NULL, &attrs, &t->cmk_obj);
     cmk_attrs_clear(&attrs);

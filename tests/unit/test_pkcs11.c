@@ -194,6 +194,13 @@ static void test_cmk_protected(void **state)
     assert_int_equal(p->C_GetAttributeValue(h, cmk, &get, 1),
                      CKR_ATTRIBUTE_SENSITIVE);
     assert_int_equal(get.ulValueLen, CK_UNAVAILABLE_INFORMATION);
+    get.type = CKA_UNIQUE_ID;
+    get.ulValueLen = sizeof(buf);
+    assert_int_equal(p->C_GetAttributeValue(h, cmk, &get, 1), CKR_OK);
+    assert_int_equal(get.ulValueLen, 20); /* "cmk-" + 16 hex of serial */
+    assert_memory_equal(buf, "cmk-", 4);
+    get.type = CKA_VALUE;
+    get.ulValueLen = sizeof(buf);
     assert_int_equal(p->C_SetAttributeValue(h, cmk, &set, 1),
                      CKR_ACTION_PROHIBITED);
     assert_int_equal(p->C_DestroyObject(h, cmk), CKR_ACTION_PROHIBITED);
