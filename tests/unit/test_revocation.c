@@ -129,6 +129,22 @@ static void key_file(const struct test_env *e, bool present)
     assert_int_equal(rename(from, to), 0);
 }
 
+/* A fresh pair of tenants with extra top-level config, the module
+ * initialised, alpha logged in; its CMK and a new extractable DEK. */
+static CK_SESSION_HANDLE start(struct test_env *e, const char *extra,
+                               CK_OBJECT_HANDLE *cmk, CK_OBJECT_HANDLE *dek)
+{
+    CK_SESSION_HANDLE h;
+
+    assert_int_equal(test_env_make_with(e, extra), 0);
+    setenv(CMK_CONFIG_ENV, e->config, 1);
+    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
+    h = login();
+    *cmk = find_cmk(h);
+    *dek = make_dek(h);
+    return h;
+}
+
 static void test_bound_on_every_path(void **state)
 {
     struct test_env e;
@@ -138,13 +154,7 @@ static void test_bound_on_every_path(void **state)
     CK_ULONG env_len, kwp_len, n;
 
     (void)state;
-    assert_int_equal(
-        test_env_make_with(&e, " \"cache\": {\"ttl_seconds\": 60},"), 0);
-    setenv(CMK_CONFIG_ENV, e.config, 1);
-    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
-    h = login();
-    cmk = find_cmk(h);
-    dek = make_dek(h);
+    h = start(&e, " \"cache\": {\"ttl_seconds\": 60},", &cmk, &dek);
     assert_int_equal(wrap(h, CKM_CMK_ENVELOPE, cmk, dek, env_blob, &env_len),
                      CKR_OK);
     assert_int_equal(wrap(h, CKM_AES_KEY_WRAP_KWP, cmk, dek, kwp_blob,
@@ -195,13 +205,7 @@ static void test_expiry_alone(void **state)
     CK_ULONG len;
 
     (void)state;
-    assert_int_equal(
-        test_env_make_with(&e, " \"cache\": {\"ttl_seconds\": 60},"), 0);
-    setenv(CMK_CONFIG_ENV, e.config, 1);
-    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
-    h = login();
-    cmk = find_cmk(h);
-    dek = make_dek(h);
+    h = start(&e, " \"cache\": {\"ttl_seconds\": 60},", &cmk, &dek);
     assert_int_equal(wrap(h, CKM_CMK_ENVELOPE, cmk, dek, blob, &len), CKR_OK);
     assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, blob, len), CKR_OK);
     key_file(&e, false);
@@ -227,13 +231,7 @@ static void test_ttl_zero_keeps_nothing(void **state)
     CK_ULONG len;
 
     (void)state;
-    assert_int_equal(
-        test_env_make_with(&e, " \"cache\": {\"ttl_seconds\": 0},"), 0);
-    setenv(CMK_CONFIG_ENV, e.config, 1);
-    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
-    h = login();
-    cmk = find_cmk(h);
-    dek = make_dek(h);
+    h = start(&e, " \"cache\": {\"ttl_seconds\": 0},", &cmk, &dek);
     assert_int_equal(wrap(h, CKM_CMK_ENVELOPE, cmk, dek, blob, &len), CKR_OK);
     assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, blob, len), CKR_OK);
     key_file(&e, false);
@@ -260,12 +258,7 @@ static void test_explicit_flush(void **state)
     CK_ULONG len;
 
     (void)state;
-    assert_int_equal(test_env_make(&e), 0);
-    setenv(CMK_CONFIG_ENV, e.config, 1);
-    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
-    h = login();
-    cmk = find_cmk(h);
-    dek = make_dek(h);
+    h = start(&e, "", &cmk, &dek);
     assert_int_equal(wrap(h, CKM_CMK_ENVELOPE, cmk, dek, blob, &len), CKR_OK);
     assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, blob, len), CKR_OK);
     assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, blob, len), CKR_OK);
