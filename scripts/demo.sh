@@ -13,7 +13,8 @@ set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$SRC}
 OUT=${DEMO_OUT:-$SRC/demo-out}
-MODULE=$BUILD_DIR/.libs/cmk-pkcs11.so
+# The installed module when setup-and-demo.sh installed it, else the build.
+MODULE=${MODULE:-$BUILD_DIR/.libs/cmk-pkcs11.so}
 TOOL=$BUILD_DIR/cmk-tool
 IV=000102030405060708090a0b0c0d0e0f
 STEP=0

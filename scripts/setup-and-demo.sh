@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # One command from a fresh Debian 12 checkout to a running demo: installs the
 # build and test packages that are missing, builds the module and cmk-tool,
-# then runs scripts/demo.sh (two tenants on the local provider, driven with
-# pkcs11-tool).
+# installs them (the module into p11-kit's module directory, cmk-tool into
+# /usr/local/bin), then runs scripts/demo.sh on the installed module (two
+# tenants on the local provider, driven with pkcs11-tool).
+# CMK_NO_INSTALL=1 skips the install; the demo then uses the build tree.
 #
 #   ./scripts/setup-and-demo.sh
 #
@@ -50,9 +52,23 @@ build() {
     make -j"$(nproc)"
 }
 
-say "1/3 packages"
+install_module() {
+    local sudo=()
+    [ "$(id -u)" = 0 ] || sudo=(sudo)
+    "${sudo[@]}" make -C "$BUILD_DIR" install
+}
+
+say "1/4 packages"
 install_missing
-say "2/3 build (autogen, configure, make)"
+say "2/4 build (autogen, configure, make)"
 build
-say "3/3 demo"
+if [ "${CMK_NO_INSTALL:-0}" = 1 ]; then
+    say "3/4 install: skipped (CMK_NO_INSTALL=1)"
+else
+    say "3/4 install (make install: module into p11-kit's module directory)"
+    install_module
+    export MODULE
+    MODULE=$(pkg-config --variable=p11_module_path p11-kit-1)/cmk-pkcs11.so
+fi
+say "4/4 demo"
 BUILD_DIR=$BUILD_DIR exec "$SRC/scripts/demo.sh"
