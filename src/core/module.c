@@ -6,13 +6,16 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "cmk-pkcs11.h"
 #include "core/module.h"
 #include "core/object.h"
 #include "core/record.h"
@@ -69,6 +72,19 @@ static CK_RV check_args(const CK_C_INITIALIZE_ARGS *args)
     return CKR_OK;
 }
 
+/* Loaded by p11-kit into every program that enumerates modules, the
+ * module must not complain where nobody configured it: with no config
+ * named (reserved string, environment) and no default file, it starts
+ * with no slots. A named config that is missing is an error. */
+static bool nothing_configured(const char *reserved, const char *path)
+{
+    struct stat st;
+
+    return (reserved == NULL || *reserved == '\0') &&
+           secure_getenv(CMK_CONFIG_ENV) == NULL && stat(path, &st) != 0 &&
+           errno == ENOENT;
+}
+
 static CK_RV load_config(const CK_C_INITIALIZE_ARGS *args)
 {
     const char *reserved = args ? (const char *)args->pReserved : NULL;
@@ -79,6 +95,12 @@ static CK_RV load_config(const CK_C_INITIALIZE_ARGS *args)
     path = cmk_config_locate(reserved);
     if (path == NULL)
         return CKR_HOST_MEMORY;
+    if (nothing_configured(reserved, path)) {
+        cmk_log_debug("no configuration at %s: no slots", path);
+        free(path);
+        cmk_g.cfg = calloc(1, sizeof(*cmk_g.cfg));
+        return cmk_g.cfg != NULL ? CKR_OK : CKR_HOST_MEMORY;
+    }
     err = cmk_config_load(path, &cmk_g.cfg, msg, sizeof(msg));
     if (err != CMK_OK)
         cmk_log_error("configuration refused: %s", msg);
@@ -92,7 +114,7 @@ static CK_RV build_tokens(void)
     size_t i;
     CK_RV rv;
 
-    cmk_g.tokens = calloc(cfg->n_tenants, sizeof(*cmk_g.tokens));
+    cmk_g.tokens = calloc(cfg->n_tenants + 1, sizeof(*cmk_g.tokens));
     if (cmk_g.tokens == NULL)
         return CKR_HOST_MEMORY;
     for (i = 0; i < cfg->n_tenants; i++) {

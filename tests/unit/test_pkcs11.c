@@ -535,6 +535,30 @@ static void test_audit_records(void **state)
     assert_int_equal(writers, 1);
 }
 
+static void test_no_config_no_slots(void **state)
+{
+    char missing[300];
+    CK_C_INITIALIZE_ARGS args = {0};
+    CK_ULONG n = 9;
+
+    (void)state;
+    /* Nothing named and no default file (the build's sysconfdir has none
+     * in tests): no slots, no error. */
+    unsetenv(CMK_CONFIG_ENV);
+    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
+    assert_int_equal(p->C_GetSlotList(CK_FALSE, NULL, &n), CKR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    /* A named config that is missing is an error. */
+    snprintf(missing, sizeof(missing), "%s/none.json", tenv.dir);
+    setenv(CMK_CONFIG_ENV, missing, 1);
+    assert_int_equal(p->C_Initialize(NULL), CKR_GENERAL_ERROR);
+    args.pReserved = missing;
+    unsetenv(CMK_CONFIG_ENV);
+    assert_int_equal(p->C_Initialize(&args), CKR_GENERAL_ERROR);
+    setenv(CMK_CONFIG_ENV, tenv.config, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -549,6 +573,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_threads, init, fini),
         cmocka_unit_test_setup_teardown(test_fork, init, fini),
         cmocka_unit_test(test_audit_records),
+        cmocka_unit_test(test_no_config_no_slots),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown) != 0;
