@@ -435,7 +435,8 @@ static cmk_err finish(CURL *c, CURLcode rc, struct xfer *x, const char *errbuf)
     cmk_err err = map_curl(rc, &r->fail);
 
     if (err != CMK_OK) {
-        snprintf(r->why, sizeof(r->why), "%s",
+        /* curl's message may be longer than why: cut it, knowingly. */
+        snprintf(r->why, sizeof(r->why), "%.*s", (int)sizeof(r->why) - 1,
                  r->fail == CMK_HTTP_FAIL_TOO_LARGE
                      ? "response body too large"
                      : (errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc)));
