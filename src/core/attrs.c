@@ -18,23 +18,43 @@ static bool is_secret(CK_ATTRIBUTE_TYPE type)
     return type == CKA_VALUE;
 }
 
-static uint8_t *val_alloc(CK_ATTRIBUTE_TYPE type, size_t len)
+static bool fits_inline(CK_ATTRIBUTE_TYPE type, size_t len)
 {
-    if (is_secret(type))
+    return !is_secret(type) && len <= sizeof(((struct cmk_attr *)0)->inl);
+}
+
+/* Storage for a value of at (at->type set); inline when small. */
+static uint8_t *val_alloc(struct cmk_attr *at, size_t len, uint8_t *spare)
+{
+    if (is_secret(at->type))
         return cmk_secmem_alloc(len);
+    if (fits_inline(at->type, len))
+        return spare;
     return malloc(len);
 }
 
-static void val_free(CK_ATTRIBUTE_TYPE type, uint8_t *val, size_t len)
+static void val_free(struct cmk_attr *at)
 {
-    if (val == NULL)
+    if (at->val == NULL)
         return;
-    if (is_secret(type)) {
-        cmk_secmem_free(val); /* wipes */
-        return;
+    if (is_secret(at->type)) {
+        cmk_secmem_free(at->val); /* wipes */
+    } else {
+        sodium_memzero(at->val, at->len);
+        if (at->val != at->inl)
+            free(at->val);
     }
-    sodium_memzero(val, len);
-    free(val);
+    at->val = NULL;
+}
+
+/* Moves one entry; an inline value moves with it. */
+static void move_attr(struct cmk_attr *dst, const struct cmk_attr *src)
+{
+    bool inl = src->val == src->inl;
+
+    memcpy(dst, src, sizeof(*dst));
+    if (inl)
+        dst->val = dst->inl;
 }
 
 static struct cmk_attr *find(const struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type)
@@ -51,16 +71,22 @@ static struct cmk_attr *find(const struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type)
 static cmk_err grow(struct cmk_attrs *a)
 {
     struct cmk_attr *v;
-    size_t cap;
+    size_t cap, cap_i;
 
     if (a->n < a->cap)
         return CMK_OK;
     cap = a->cap ? a->cap * 2 : 16;
     if (cap > SIZE_MAX / sizeof(*v))
         return CMK_E_NOMEM;
-    v = realloc(a->v, cap * sizeof(*v));
+    v = calloc(cap, sizeof(*v));
     if (v == NULL)
         return CMK_E_NOMEM;
+    for (cap_i = 0; cap_i < a->n; cap_i++)
+        move_attr(&v[cap_i], &a->v[cap_i]);
+    if (a->v != NULL) {
+        sodium_memzero(a->v, a->cap * sizeof(*a->v));
+        free(a->v);
+    }
     a->v = v;
     a->cap = cap;
     return CMK_OK;
@@ -69,30 +95,30 @@ static cmk_err grow(struct cmk_attrs *a)
 cmk_err cmk_attrs_set(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
                       const void *val, size_t len)
 {
-    struct cmk_attr *at;
-    uint8_t *copy = NULL;
+    struct cmk_attr *at, tmp = {.type = type};
 
     if (a == NULL || (val == NULL && len != 0))
         return CMK_E_ARGS;
+    /* Copied first: val may point into this very list. */
     if (len != 0) {
-        copy = val_alloc(type, len);
-        if (copy == NULL)
+        tmp.val = val_alloc(&tmp, len, tmp.inl);
+        if (tmp.val == NULL)
             return CMK_E_NOMEM;
-        memcpy(copy, val, len);
+        memcpy(tmp.val, val, len);
+        tmp.len = len;
     }
     at = find(a, type);
     if (at == NULL) {
         if (grow(a) != CMK_OK) {
-            val_free(type, copy, len);
+            val_free(&tmp);
             return CMK_E_NOMEM;
         }
         at = &a->v[a->n++];
-        at->type = type;
     } else {
-        val_free(type, at->val, at->len);
+        val_free(at);
     }
-    at->val = copy;
-    at->len = len;
+    move_attr(at, &tmp);
+    sodium_memzero(tmp.inl, sizeof(tmp.inl));
     return CMK_OK;
 }
 
@@ -149,9 +175,9 @@ void cmk_attrs_remove(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type)
     at = find(a, type);
     if (at == NULL)
         return;
-    val_free(at->type, at->val, at->len);
-    i = (size_t)(at - a->v);
-    memmove(at, at + 1, (a->n - i - 1) * sizeof(*at));
+    val_free(at);
+    for (i = (size_t)(at - a->v); i + 1 < a->n; i++)
+        move_attr(&a->v[i], &a->v[i + 1]);
     a->n--;
     sodium_memzero(&a->v[a->n], sizeof(*at));
 }
@@ -186,7 +212,7 @@ void cmk_attrs_clear(struct cmk_attrs *a)
     if (a == NULL)
         return;
     for (i = 0; i < a->n; i++)
-        val_free(a->v[i].type, a->v[i].val, a->v[i].len);
+        val_free(&a->v[i]);
     if (a->v != NULL) {
         sodium_memzero(a->v, a->cap * sizeof(*a->v));
         free(a->v);

@@ -17,6 +17,9 @@ struct cmk_attr {
     CK_ATTRIBUTE_TYPE type;
     size_t len;
     uint8_t *val; /* NULL iff len == 0 */
+    /* Small non-secret values live here (val points at it), saving a
+     * malloc per attribute; never key material. */
+    uint8_t inl[16];
 };
 
 struct cmk_attrs {

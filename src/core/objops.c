@@ -5,6 +5,8 @@
  */
 #include <config.h>
 
+#include <sodium.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/object.h"
@@ -27,6 +29,34 @@ void cmk_object_new_key(struct cmk_session *s, enum cmk_origin origin,
     nk->rw_session = cmk_session_is_rw(s);
 }
 
+_Static_assert(CMK_STORE_NAME_LEN == 16, "session ids are 8 bytes in hex");
+
+/* A session object's CKA_UNIQUE_ID: a random 64-bit base drawn once per
+ * process plus a counter, so a session key costs no getrandom() call.
+ * Token objects keep random store names (their file names). */
+static void session_unique_id(char name[CMK_STORE_NAME_LEN + 1])
+{
+    static uint64_t base, next;
+    uint64_t b = __atomic_load_n(&base, __ATOMIC_ACQUIRE);
+    uint64_t want, v;
+    uint8_t r[8];
+    int i;
+
+    while (b == 0) { /* first use: racing threads agree on one base */
+        randombytes_buf(&want, sizeof(want));
+        want |= 1;
+        v = 0;
+        if (__atomic_compare_exchange_n(&base, &v, want, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            v = want;
+        b = v;
+    }
+    v = b + __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+    for (i = 7; i >= 0; i--, v >>= 8)
+        r[i] = (uint8_t)v;
+    sodium_bin2hex(name, CMK_STORE_NAME_LEN + 1, r, sizeof(r));
+}
+
 CK_RV cmk_object_publish(struct cmk_session *s, struct cmk_attrs *attrs,
                          CK_OBJECT_HANDLE *out)
 {
@@ -36,7 +66,10 @@ CK_RV cmk_object_publish(struct cmk_session *s, struct cmk_attrs *attrs,
     struct cmk_object *o = NULL;
     CK_RV rv;
 
-    cmk_store_new_name(name);
+    if (tok)
+        cmk_store_new_name(name);
+    else
+        session_unique_id(name);
     if (cmk_attrs_set(attrs, CKA_UNIQUE_ID, name, strlen(name)) != CMK_OK)
         return CKR_HOST_MEMORY;
     if (tok) {
