@@ -56,7 +56,7 @@ CK_RV cmk_object_get(struct cmk_session *s, CK_OBJECT_HANDLE h,
     if (o == NULL || o->token != s->token)
         rv = invalid_rv;
     else
-        o->refs++;
+        __atomic_fetch_add(&o->refs, 1, __ATOMIC_RELAXED);
     cmk_module_unlock();
     if (rv != CKR_OK)
         return rv;
@@ -76,9 +76,9 @@ void cmk_object_unref(struct cmk_object *o)
 
     if (o == NULL)
         return;
-    cmk_module_lock();
-    refs = --o->refs;
-    cmk_module_unlock();
+    /* Atomic, no lock: a count reaches 0 only after the handle table let
+     * go, so no lookup can take a new reference then. */
+    refs = __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL);
     if (refs == 0) {
         cmk_attrs_clear(&o->attrs);
         free(o);

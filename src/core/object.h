@@ -2,7 +2,7 @@
 /*
  * core: key objects and their handles. Object handles come from one
  * module-wide counter and are never reused. An object is reference counted
- * (refs guarded by the module lock); its attributes are guarded by its
+ * (refs atomic, taken under the module lock); its attributes are guarded by its
  * token's lock.
  */
 #ifndef CMK_OBJECT_H

@@ -98,7 +98,7 @@ CK_RV cmk_session_get(CK_SESSION_HANDLE h, struct cmk_session **out)
     cmk_module_lock();
     s = cmk_hmap_get(&cmk_g.sessions, h);
     if (s != NULL)
-        s->refs++;
+        __atomic_fetch_add(&s->refs, 1, __ATOMIC_RELAXED);
     cmk_module_unlock();
     if (s == NULL)
         return CKR_SESSION_HANDLE_INVALID;
@@ -112,9 +112,9 @@ void cmk_session_unref(struct cmk_session *s)
 
     if (s == NULL)
         return;
-    cmk_module_lock();
-    refs = --s->refs;
-    cmk_module_unlock();
+    /* Atomic, no lock: a count reaches 0 only after the handle table let
+     * go, so no lookup can take a new reference then. */
+    refs = __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
     if (refs == 0)
         session_free(s);
 }

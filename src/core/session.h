@@ -3,7 +3,7 @@
  * core: sessions and their operation state (one encrypt, one decrypt, one
  * find at a time). A session is used by one thread at a time per the
  * spec; its lock still guards op state against misuse. Sessions are
- * reference counted like objects (refs under the module lock).
+ * reference counted like objects (refs atomic, taken under the module lock).
  */
 #ifndef CMK_SESSION_H
 #define CMK_SESSION_H
