@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct cmk_audit {
     struct cmk_mutex mx;
     OSSL_LIB_CTX *libctx; /* private: never the host's providers */
     EVP_MD *sha256;       /* SHA-NI where the CPU has it */
+    EVP_MD_CTX *md;       /* reused for every line, under mx */
     int fd;
     char *path;
     enum cmk_fsync_policy fsync;
@@ -42,6 +44,7 @@ struct cmk_audit {
     void (*now)(struct timespec *);
     /* Below: guarded by mx. */
     pid_t pid;
+    unsigned long forks; /* fork_count when this chain began */
     char writer[2 * WRITER_ID_BYTES + 1];
     uint64_t seq;        /* last record written */
     char prev[HASH_HEX]; /* hex SHA-256 of the last line, no newline */
@@ -53,6 +56,26 @@ struct cmk_audit {
     int fail_errno;     /* errno of the current failure burst, 0 if none */
     unsigned long lost; /* records not written in this burst */
 };
+
+/* Forks seen by this process: a child's handler bumps it, so a chain
+ * notices a fork without a getpid() system call per record. */
+static unsigned long fork_count;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void count_fork(void)
+{
+    __atomic_add_fetch(&fork_count, 1, __ATOMIC_RELAXED);
+}
+
+static void watch_forks(void)
+{
+    (void)pthread_atfork(NULL, NULL, count_fork);
+}
+
+static bool forked_since(const struct cmk_audit *a)
+{
+    return __atomic_load_n(&fork_count, __ATOMIC_RELAXED) != a->forks;
+}
 
 static void realtime_now(struct timespec *ts)
 {
@@ -80,6 +103,7 @@ static void new_chain_locked(struct cmk_audit *a)
     cmk_line_hex(a->writer, id, sizeof(id));
     a->writer[sizeof(a->writer) - 1] = '\0';
     a->pid = getpid();
+    a->forks = __atomic_load_n(&fork_count, __ATOMIC_RELAXED);
     a->seq = 0;
     memset(a->prev, '0', sizeof(a->prev));
     a->torn = false;
@@ -97,6 +121,7 @@ cmk_err cmk_audit_open(const char *path, enum cmk_fsync_policy fsync,
         return CMK_E_ARGS;
     if (sodium_init() < 0)
         return CMK_E_CRYPTO;
+    (void)pthread_once(&fork_once, watch_forks);
     a = calloc(1, sizeof(*a));
     if (a == NULL)
         goto out;
@@ -106,7 +131,8 @@ cmk_err cmk_audit_open(const char *path, enum cmk_fsync_policy fsync,
         goto out;
     a->libctx = OSSL_LIB_CTX_new();
     a->sha256 = a->libctx ? EVP_MD_fetch(a->libctx, "SHA2-256", NULL) : NULL;
-    if (a->sha256 == NULL) {
+    a->md = EVP_MD_CTX_new();
+    if (a->sha256 == NULL || a->md == NULL) {
         err = CMK_E_CRYPTO;
         goto out;
     }
@@ -144,6 +170,7 @@ void cmk_audit_close(struct cmk_audit *a)
         (void)close(a->fd);
     }
     cmk_mutex_fini(&a->mx);
+    EVP_MD_CTX_free(a->md);
     EVP_MD_free(a->sha256);
     OSSL_LIB_CTX_free(a->libctx);
     free(a->path);
@@ -309,7 +336,7 @@ static cmk_err emit_locked(struct cmk_audit *a, char *line, size_t blen,
     bool partial;
     int e;
 
-    if (getpid() != a->pid) /* forked child: never continue the parent's */
+    if (forked_since(a)) /* forked child: never continue the parent's */
         new_chain_locked(a);
     plen = make_prefix_locked(a, pre, sizeof(pre) - 1);
     if (plen == 0)
@@ -321,8 +348,9 @@ static cmk_err emit_locked(struct cmk_audit *a, char *line, size_t blen,
     memcpy(end + 9, a->prev, HASH_HEX);
     memcpy(end + 9 + HASH_HEX, "\"}\n", 3);
     end += SUFFIX_LEN;
-    if (!EVP_Digest(start, (size_t)(end - 1 - start), hash, NULL, a->sha256,
-                    NULL))
+    if (!EVP_DigestInit_ex2(a->md, a->sha256, NULL) ||
+        !EVP_DigestUpdate(a->md, start, (size_t)(end - 1 - start)) ||
+        !EVP_DigestFinal_ex(a->md, hash, NULL))
         return CMK_E_CRYPTO;
     cmk_line_hex(hex, hash, sizeof(hash));
     if (a->torn) /* end the partial line first so this record stays whole */
@@ -352,7 +380,7 @@ cmk_err cmk_audit_write(struct cmk_audit *a, const struct cmk_audit_rec *r)
     build_body(&body, r);
     if (body.overflow) /* cannot happen: strings are capped (line.h) */
         return CMK_E_INTERNAL;
-    cmk_mutex_lock(&a->mx);
+    cmk_mutex_lock_hot(&a->mx);
     err = emit_locked(a, line, body.len, &sync);
     cmk_mutex_unlock(&a->mx);
     /* The sync runs outside the lock: other threads keep appending while

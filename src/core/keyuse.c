@@ -126,7 +126,7 @@ CK_RV cmk_keyuse_op(struct cmk_object *o, const CK_MECHANISM *m,
         return CKR_MECHANISM_INVALID;
     /* One short hold of the token lock per operation: checks, audit
      * fields and the key copy; the key schedule is built outside it. */
-    cmk_mutex_lock(&t->lock);
+    cmk_mutex_lock_hot(&t->lock);
     if (note != NULL)
         cmk_note_key_locked(note, o);
     rv = check_key(o, m, usage);

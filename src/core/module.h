@@ -44,7 +44,7 @@ struct cmk_token *cmk_module_token(CK_SLOT_ID id);
 
 static inline void cmk_module_lock(void)
 {
-    cmk_mutex_lock(&cmk_g.lock);
+    cmk_mutex_lock_hot(&cmk_g.lock);
 }
 
 static inline void cmk_module_unlock(void)

@@ -33,7 +33,7 @@ void cmk_note_key(struct cmk_note *n, struct cmk_object *o)
 {
     if (o == NULL)
         return;
-    cmk_mutex_lock(&o->token->lock);
+    cmk_mutex_lock_hot(&o->token->lock);
     cmk_note_key_locked(n, o);
     cmk_mutex_unlock(&o->token->lock);
 }

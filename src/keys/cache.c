@@ -13,6 +13,7 @@
 
 #include "keys/cache.h"
 #include "util/clock.h"
+#include "util/lock.h"
 
 #define GRACE_MAX_US INT64_C(30000000) /* refresh at most 30 s early */
 
@@ -329,7 +330,7 @@ cmk_err cmk_cache_get(struct cmk_cache *c,
 
     if (c == NULL || fill == NULL || out == NULL || hit == NULL)
         return CMK_E_ARGS;
-    pthread_mutex_lock(&c->lock);
+    cmk_pthread_lock_hot(&c->lock);
     e = *slot_of(c, digest);
     *hit = e != NULL &&
            take_hit(c, e, cmk_clock_now_us(), out, &err, &renew);

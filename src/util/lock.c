@@ -58,6 +58,9 @@ CK_RV cmk_mutex_init(struct cmk_mutex *mx)
     pthread_mutexattr_init(&attr);
 #ifdef CMK_DEBUG
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+#elif defined(PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP)
+    /* Hot-path holds are short: spin briefly before sleeping in futex. */
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
 #endif
     pthread_mutex_init(pm, &attr);
     pthread_mutexattr_destroy(&attr);
@@ -92,6 +95,44 @@ void cmk_mutex_lock(struct cmk_mutex *mx)
 #else
     (void)pthread_mutex_lock(mx->m);
 #endif
+}
+
+#define SPINS 256
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+void cmk_pthread_lock_hot(void *pthread_mutex)
+{
+    pthread_mutex_t *pm = pthread_mutex;
+    int i;
+
+    for (i = 0; i < SPINS; i++) {
+        if (pthread_mutex_trylock(pm) == 0)
+            return;
+        cpu_relax();
+    }
+#ifdef CMK_DEBUG
+    if (pthread_mutex_lock(pm) != 0)
+        abort();
+#else
+    (void)pthread_mutex_lock(pm);
+#endif
+}
+
+void cmk_mutex_lock_hot(struct cmk_mutex *mx)
+{
+    if (app_lock != NULL) {
+        (void)app_lock(mx->m);
+        return;
+    }
+    cmk_pthread_lock_hot(mx->m);
 }
 
 void cmk_mutex_unlock(struct cmk_mutex *mx)

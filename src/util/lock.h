@@ -23,5 +23,12 @@ CK_RV cmk_mutex_init(struct cmk_mutex *mx);
 void cmk_mutex_fini(struct cmk_mutex *mx);
 void cmk_mutex_lock(struct cmk_mutex *mx);
 void cmk_mutex_unlock(struct cmk_mutex *mx);
+/* cmk_mutex_lock for locks held briefly by many threads: with pthread
+ * mutexes it spins on trylock for a few microseconds before sleeping, so
+ * a waiter does not pay a futex sleep and wake-up for a sub-microsecond
+ * hold. With the application's callbacks it is cmk_mutex_lock. */
+void cmk_mutex_lock_hot(struct cmk_mutex *mx);
+/* The same for a bare pthread mutex (locks below the callbacks). */
+void cmk_pthread_lock_hot(void *pthread_mutex);
 
 #endif /* CMK_LOCK_H */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "util/lock.h"
 #include "util/secpool.h"
 
 #define CHUNK (64 * 1024)
@@ -63,7 +64,7 @@ static void *take(void)
 {
     void *p = NULL;
 
-    pthread_mutex_lock(&pool_lock);
+    cmk_pthread_lock_hot(&pool_lock);
     if (free_list != NULL || add_chunk() == 0) {
         p = free_list;
         memcpy(&free_list, p, sizeof(free_list));
@@ -106,7 +107,7 @@ void cmk_secmem_free(void *p)
 
     if (p == NULL)
         return;
-    pthread_mutex_lock(&pool_lock);
+    cmk_pthread_lock_hot(&pool_lock);
     mine = pooled(p);
     if (mine) {
         sodium_memzero(p, CMK_SECPOOL_SLOT);
