@@ -6,6 +6,7 @@ AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	export top_srcdir top_builddir;
 
+include tests/lint/lint.mk
 include tests/unit/mech.mk
 include tests/unit/core.mk
 include tests/unit/keys.mk

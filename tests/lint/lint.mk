@@ -1,0 +1,2 @@
+TESTS += tests/lint/test_banned.sh
+EXTRA_DIST += tests/lint/test_banned.sh
