@@ -6,6 +6,7 @@
  */
 #include <config.h>
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -128,6 +129,28 @@ static CK_RV build_tokens(void)
     return CKR_OK;
 }
 
+/* libcurl's asynchronous resolver runs a thread per lookup: an
+ * application that forbids threads cannot have a network provider. */
+static CK_RV check_threads(const CK_C_INITIALIZE_ARGS *args)
+{
+    const struct cmk_config *cfg = cmk_g.cfg;
+    size_t i;
+
+    if (args == NULL || !(args->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS))
+        return CKR_OK;
+    if (!(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_ASYNCHDNS))
+        return CKR_OK;
+    for (i = 0; i < cfg->n_tenants; i++) {
+        if (strcmp(cfg->tenants[i].provider, "local") != 0) {
+            cmk_log_error("tenant \"%s\": provider %s needs threads, which "
+                          "the application forbids",
+                          cfg->tenants[i].label, cfg->tenants[i].provider);
+            return CKR_NEED_TO_CREATE_THREADS;
+        }
+    }
+    return CKR_OK;
+}
+
 static CK_RV open_audit(void)
 {
     const struct cmk_config *cfg = cmk_g.cfg;
@@ -183,6 +206,8 @@ CK_RV cmk_module_initialize(const CK_C_INITIALIZE_ARGS *args)
         rv = cmk_mech_init();
     if (rv == CKR_OK)
         rv = load_config(args);
+    if (rv == CKR_OK)
+        rv = check_threads(args);
     if (rv == CKR_OK)
         rv = open_audit();
     if (rv == CKR_OK)

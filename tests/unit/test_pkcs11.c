@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include <curl/curl.h>
 #include <sodium.h>
 #include <stdio.h>
 
@@ -559,6 +560,37 @@ static void test_no_config_no_slots(void **state)
     setenv(CMK_CONFIG_ENV, tenv.config, 1);
 }
 
+/* An application that forbids threads cannot use a network provider
+ * (libcurl resolves names on a thread); local tenants are fine. */
+static void test_cant_create_threads(void **state)
+{
+    CK_C_INITIALIZE_ARGS args = {0};
+    char path[300];
+    FILE *f;
+
+    (void)state;
+    args.flags = CKF_LIBRARY_CANT_CREATE_OS_THREADS;
+    assert_int_equal(p->C_Initialize(&args), CKR_OK);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    snprintf(path, sizeof(path), "%s/aws.json", tenv.dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"store_dir\": \"%s/store-aws\", \"tenants\": [{"
+               "\"label\": \"cloud\", \"provider\": \"aws\", "
+               "\"key\": \"alias/cloud\", \"region\": \"eu-west-1\", "
+               "\"endpoint\": \"http://127.0.0.1:9\", "
+               "\"login_required\": false}]}\n",
+            tenv.dir);
+    assert_int_equal(fclose(f), 0);
+    setenv(CMK_CONFIG_ENV, path, 1);
+    if (curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_ASYNCHDNS)
+        assert_int_equal(p->C_Initialize(&args), CKR_NEED_TO_CREATE_THREADS);
+    args.flags = CKF_OS_LOCKING_OK;
+    assert_int_equal(p->C_Initialize(&args), CKR_OK);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    setenv(CMK_CONFIG_ENV, tenv.config, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -574,6 +606,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fork, init, fini),
         cmocka_unit_test(test_audit_records),
         cmocka_unit_test(test_no_config_no_slots),
+        cmocka_unit_test(test_cant_create_threads),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown) != 0;
