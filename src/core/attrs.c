@@ -75,7 +75,7 @@ static cmk_err grow(struct cmk_attrs *a)
 
     if (a->n < a->cap)
         return CMK_OK;
-    cap = a->cap ? a->cap * 2 : 16;
+    cap = a->cap ? a->cap * 2 : 48; /* a secret key has about 40 */
     if (cap > SIZE_MAX / sizeof(*v))
         return CMK_E_NOMEM;
     v = calloc(cap, sizeof(*v));
@@ -92,14 +92,13 @@ static cmk_err grow(struct cmk_attrs *a)
     return CMK_OK;
 }
 
-cmk_err cmk_attrs_set(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
-                      const void *val, size_t len)
+/* Stores a copy of val in at (a new entry or one being replaced); val is
+ * copied first, as it may point into this very list. */
+static cmk_err put(struct cmk_attrs *a, struct cmk_attr *at,
+                   CK_ATTRIBUTE_TYPE type, const void *val, size_t len)
 {
-    struct cmk_attr *at, tmp = {.type = type};
+    struct cmk_attr tmp = {.type = type};
 
-    if (a == NULL || (val == NULL && len != 0))
-        return CMK_E_ARGS;
-    /* Copied first: val may point into this very list. */
     if (len != 0) {
         tmp.val = val_alloc(&tmp, len, tmp.inl);
         if (tmp.val == NULL)
@@ -107,7 +106,6 @@ cmk_err cmk_attrs_set(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
         memcpy(tmp.val, val, len);
         tmp.len = len;
     }
-    at = find(a, type);
     if (at == NULL) {
         if (grow(a) != CMK_OK) {
             val_free(&tmp);
@@ -120,6 +118,22 @@ cmk_err cmk_attrs_set(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
     move_attr(at, &tmp);
     sodium_memzero(tmp.inl, sizeof(tmp.inl));
     return CMK_OK;
+}
+
+cmk_err cmk_attrs_set(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
+                      const void *val, size_t len)
+{
+    if (a == NULL || (val == NULL && len != 0))
+        return CMK_E_ARGS;
+    return put(a, find(a, type), type, val, len);
+}
+
+cmk_err cmk_attrs_add_new(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
+                          const void *val, size_t len)
+{
+    if (a == NULL || (val == NULL && len != 0))
+        return CMK_E_ARGS;
+    return put(a, NULL, type, val, len);
 }
 
 cmk_err cmk_attrs_set_bool(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type, bool v)

@@ -31,6 +31,10 @@ struct cmk_attrs {
 /* Sets (adds or replaces) an attribute; copies the value. */
 cmk_err cmk_attrs_set(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
                       const void *val, size_t len) CMK_WUR;
+/* cmk_attrs_set for a type the list does not hold yet (the caller knows,
+ * e.g. while filling an empty list from a table): no search. */
+cmk_err cmk_attrs_add_new(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
+                          const void *val, size_t len) CMK_WUR;
 cmk_err cmk_attrs_set_bool(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
                            bool v) CMK_WUR;
 cmk_err cmk_attrs_set_ulong(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,

@@ -418,9 +418,12 @@ static CK_RV set_check_value(struct cmk_attrs *a, const struct tview *tv,
     return rv_of(cmk_attrs_set(a, CKA_CHECK_VALUE, cv, cv_len));
 }
 
-/* Every stored attribute, in table order, at its default. */
+/* Every stored attribute, in table order, at its default. a starts empty
+ * and the table names each type once. */
 static cmk_err set_defaults(struct cmk_attrs *a)
 {
+    static const CK_BBOOL b_true = CK_TRUE, b_false = CK_FALSE;
+    static const CK_ULONG zero = 0;
     cmk_err err = CMK_OK;
     size_t i;
 
@@ -428,11 +431,13 @@ static cmk_err set_defaults(struct cmk_attrs *a)
         if (!(defs[i].flags & F_STORE))
             continue;
         if (defs[i].kind == K_BOOL)
-            err = cmk_attrs_set_bool(a, defs[i].type, defs[i].dflt > 0);
+            err = cmk_attrs_add_new(a, defs[i].type,
+                                    defs[i].dflt > 0 ? &b_true : &b_false,
+                                    sizeof(CK_BBOOL));
         else if (defs[i].kind == K_ULONG)
-            err = cmk_attrs_set_ulong(a, defs[i].type, 0);
+            err = cmk_attrs_add_new(a, defs[i].type, &zero, sizeof(zero));
         else
-            err = cmk_attrs_set(a, defs[i].type, NULL, 0);
+            err = cmk_attrs_add_new(a, defs[i].type, NULL, 0);
     }
     return err;
 }
