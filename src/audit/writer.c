@@ -31,6 +31,9 @@
 #define SUFFIX_LEN (9 + HASH_HEX + 3)
 #define BODY_CAP (CMK_LINE_MAX - PREFIX_ROOM - SUFFIX_LEN)
 #define SYNC_INTERVAL_NS 1000000000LL
+/* Under the interval policy, writeback of this much new data is started
+ * early, so the once-a-second fdatasync finds little left to write. */
+#define KICK_BYTES (1024 * 1024)
 
 struct cmk_audit {
     struct cmk_mutex mx;
@@ -53,6 +56,7 @@ struct cmk_audit {
     char tstr[32];
     size_t tlen;
     struct timespec last_sync; /* CLOCK_MONOTONIC */
+    size_t unkicked;           /* bytes written since writeback was started */
     int fail_errno;     /* errno of the current failure burst, 0 if none */
     unsigned long lost; /* records not written in this burst */
 };
@@ -327,7 +331,7 @@ static void succeeded_locked(struct cmk_audit *a, const char *hash_hex)
 /* line holds the body at line + PREFIX_ROOM (blen bytes) and room for the
  * suffix after it. */
 static cmk_err emit_locked(struct cmk_audit *a, char *line, size_t blen,
-                           bool *sync)
+                           bool *sync, bool *kick)
 {
     uint8_t hash[crypto_hash_sha256_BYTES];
     char pre[PREFIX_ROOM], hex[HASH_HEX];
@@ -362,6 +366,12 @@ static cmk_err emit_locked(struct cmk_audit *a, char *line, size_t blen,
     }
     succeeded_locked(a, hex);
     *sync = sync_due_locked(a);
+    a->unkicked += (size_t)(end - start);
+    if (*sync)
+        a->unkicked = 0;
+    *kick = a->unkicked >= KICK_BYTES && a->fsync == CMK_FSYNC_INTERVAL;
+    if (*kick)
+        a->unkicked = 0;
     return CMK_OK;
 }
 
@@ -369,7 +379,7 @@ cmk_err cmk_audit_write(struct cmk_audit *a, const struct cmk_audit_rec *r)
 {
     char line[CMK_LINE_MAX];
     struct cmk_line body;
-    bool sync = false;
+    bool sync = false, kick = false;
     cmk_err err;
 
     if (a == NULL)
@@ -381,8 +391,14 @@ cmk_err cmk_audit_write(struct cmk_audit *a, const struct cmk_audit_rec *r)
     if (body.overflow) /* cannot happen: strings are capped (line.h) */
         return CMK_E_INTERNAL;
     cmk_mutex_lock_hot(&a->mx);
-    err = emit_locked(a, line, body.len, &sync);
+    err = emit_locked(a, line, body.len, &sync, &kick);
     cmk_mutex_unlock(&a->mx);
+#ifdef SYNC_FILE_RANGE_WRITE
+    /* Starts writeback without waiting for it; durability still comes
+     * from the policy's fdatasync alone. */
+    if (kick)
+        (void)sync_file_range(a->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
     /* The sync runs outside the lock: other threads keep appending while
      * this one waits for the disk. */
     if (err == CMK_OK && sync && fdatasync(a->fd) != 0) {
