@@ -1,5 +1,11 @@
 # tests/integration/aws: tenants on the aws provider through the module,
-# against the KMS emulator (PyKCS11 and cmk-tool).
-TESTS += tests/integration/aws/test_aws_e2e.sh
+# against the KMS emulator (PyKCS11, pkcs11-tool and cmk-tool), and every
+# credential source.
+TESTS += tests/integration/aws/test_aws_e2e.sh \
+	tests/integration/aws/test_aws_pkcs11_tool.sh \
+	tests/integration/aws/test_aws_creds.sh
 EXTRA_DIST += tests/integration/aws/test_aws_e2e.sh \
-	tests/integration/aws/aws_pykcs11.py
+	tests/integration/aws/aws_pykcs11.py \
+	tests/integration/aws/test_aws_pkcs11_tool.sh \
+	tests/integration/aws/test_aws_creds.sh \
+	tests/integration/aws/aws_creds.py

@@ -4,8 +4,9 @@
 # test_aws_e2e.sh with the KMS emulator up and CMK_PKCS11_CONFIG set).
 # "main": both paths (CKM_CMK_ENVELOPE and CKM_AES_KEY_WRAP_KWP on the CMK
 # object), another tenant's context refused, throttling recovered, HTTPS,
-# a disabled key, and the network gone with the KEK served from the cache
-# until its TTL. "badtls": every KMS call refused by TLS.
+# a disabled key, a key pending deletion, and the network gone with the KEK
+# served from the cache until its TTL. "badtls": every KMS call refused by
+# TLS.
 
 import json
 import os
@@ -27,6 +28,7 @@ try:
 except ImportError:
     cmkpy.missing("PyKCS11 not importable from %s" % sys.executable)
 
+CKA_CMK_FLUSH_CACHE = 0x84340104
 RW = PK.CKF_SERIAL_SESSION | PK.CKF_RW_SESSION
 PINS = {"acme": "1234", "beta": "5678", "tls": "4321"}
 TTL = 4  # the config's cache.ttl_seconds
@@ -199,6 +201,44 @@ def t_disabled_key():
     unwrap("acme", T.kwp, CKM_AES_KEY_WRAP_KWP)
 
 
+def flush(t):
+    """CKA_CMK_FLUSH_CACHE: the tenant's cached KEK and DEKs are dropped."""
+    T.s[t].setAttributeValue(T.cmk[t], [(CKA_CMK_FLUSH_CACHE, b"\x01")])
+
+
+def t_deleted_key():
+    """ScheduleKeyDeletion: KMS answers KMSInvalidStateException, which the
+    module reports as a disabled key (CKR_KEY_FUNCTION_NOT_PERMITTED), on
+    the direct path and on the KEK path once the cached KEK is flushed;
+    cancelling the deletion (and enabling the key, which KMS leaves
+    disabled) makes both work again."""
+    key = ctl("describe_key", {"key_id": "alias/e2e-tenants"})["KeyId"]
+    dek, fresh = wrap("acme", CKM_CMK_ENVELOPE)
+    unwrap("acme", T.kwp, CKM_AES_KEY_WRAP_KWP)  # KEK cached
+    ctl("schedule_deletion", {"key_id": key})
+    try:
+        eq(ctl("describe_key", {"key_id": key})["KeyState"],
+           "PendingDeletion", "key state")
+        ctl("reset_calls")
+        wrap("acme", CKM_AES_KEY_WRAP_KWP)  # the cached KEK, no KMS call
+        eq(len(ctl("calls")["calls"]), 0, "KMS calls with the KEK cached")
+        flush("acme")
+        raises(PK.CKR_KEY_FUNCTION_NOT_PERMITTED, wrap, "acme",
+               CKM_AES_KEY_WRAP_KWP)
+        raises(PK.CKR_KEY_FUNCTION_NOT_PERMITTED, unwrap, "acme", fresh,
+               CKM_CMK_ENVELOPE)
+        # One refused Decrypt each (the KEK, the envelope), not retried.
+        eq(calls("Decrypt", error="KMSInvalidStateException"), 2,
+           "Decrypt refused as KMSInvalidStateException")
+        eq(calls("Decrypt"), 2, "Decrypt calls")
+    finally:
+        ctl("cancel_deletion", {"key_id": key})
+        ctl("enable_key", {"key_id": key})
+    same_key(T.s["acme"], dek, unwrap("acme", fresh, CKM_CMK_ENVELOPE))
+    dek, blob = wrap("acme", CKM_AES_KEY_WRAP_KWP)
+    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_AES_KEY_WRAP_KWP))
+
+
 def t_network_down():
     """The emulator stops: the cached KEK still serves the KEK path until
     its TTL, the direct path fails at once (CKR_DEVICE_ERROR)."""
@@ -254,7 +294,7 @@ def main():
     else:
         for name in ("direct_path", "kek_path", "other_tenant_context",
                      "throttling_recovered", "https", "disabled_key",
-                     "network_down"):
+                     "deleted_key", "network_down"):
             run.run(name, globals()["t_" + name])
     return run.finish()
 

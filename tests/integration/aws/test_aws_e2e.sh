@@ -4,7 +4,7 @@
 # against the KMS emulator: KEKs provisioned with cmk-tool through AWS
 # Encrypt/Decrypt, cmk-tool health, then PyKCS11 (aws_pykcs11.py) on both
 # paths with the failure cases, and HTTPS refused with a CA that did not
-# sign the emulator's certificate.
+# sign the emulator's certificate and with a certificate for another name.
 . "$(dirname "$0")/../lib.sh"
 EMU_HOME=$top_srcdir/tests/emulator
 . "$EMU_HOME/emulator.sh"
@@ -16,8 +16,13 @@ emu_require || exit $?
     cmk_missing "PyKCS11 not importable (apt-get install python3-pykcs11)"
 
 CMK_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cmk-aws.XXXXXX") || cmk_error "mktemp"
+EMU2_PID=
 cleanup() {
     emulator_stop
+    if [ -n "$EMU2_PID" ]; then
+        kill -TERM "$EMU2_PID" 2>/dev/null
+        wait "$EMU2_PID" 2>/dev/null
+    fi
     [ "${CMK_KEEP_TMP:-0}" = 1 ] || rm -rf "$CMK_TMP"
 }
 trap cleanup EXIT
@@ -95,4 +100,44 @@ CMK_PKCS11_CONFIG=$bad cmk_host "$CMK_PYTHON" \
     "$top_srcdir/tests/integration/aws/aws_pykcs11.py" badtls ||
     cmk_fail "PyKCS11 with a wrong CA"
 CMK_PKCS11_CONFIG=$cfg cmk_host "$CMK_PYTHON" \
-    "$top_srcdir/tests/integration/aws/aws_pykcs11.py" main
+    "$top_srcdir/tests/integration/aws/aws_pykcs11.py" main ||
+    cmk_fail "PyKCS11 on the aws tenants"
+
+# A second emulator, same keys and credentials, whose certificate names
+# wrong.invalid only, signed by a CA the config trusts: refused on the
+# host name (an accepted call would pass the badtls checks' KMS side).
+sh "$EMU_HOME/make_ca.sh" "$CMK_TMP/wrongname" DNS:wrong.invalid \
+    >/dev/null 2>&1 || cmk_error "make_ca.sh failed"
+mkdir -p "$CMK_TMP/emu2" && cp "$EMU_DIR/state.json" "$CMK_TMP/emu2/" ||
+    cmk_error "emu2 state"
+"$EMU_PYTHON" "$EMU_HOME/kms_emulator.py" --state-dir "$CMK_TMP/emu2" \
+    --ready-file "$CMK_TMP/emu2/ready" \
+    --tls-cert "$CMK_TMP/wrongname/server.pem" \
+    --tls-key "$CMK_TMP/wrongname/server.key" \
+    >>"$CMK_TMP/emu2/emulator.log" 2>&1 &
+EMU2_PID=$!
+for _ in $(seq 100); do
+    [ -s "$CMK_TMP/emu2/ready" ] && break
+    sleep 0.1
+done
+[ -s "$CMK_TMP/emu2/ready" ] || cmk_error "second emulator did not start"
+emu2_http=http://127.0.0.1:$(sed -n 's/^port=//p' "$CMK_TMP/emu2/ready")
+emu2_https=https://127.0.0.1:$(sed -n 's/^tls_port=//p' "$CMK_TMP/emu2/ready")
+name=$CMK_TMP/wrong-name.json
+# The tls tenant (its KEK included) pointed at the second emulator.
+sed -e "s|\"ca_file\": \"$EMU_CA\"|\"ca_file\": \"$CMK_TMP/wrongname/ca.pem\"|" \
+    -e "s|\"$EMU_HTTPS_URL/\"|\"$emu2_https/\"|" "$cfg" >"$name"
+grep -q wrongname/ca.pem "$name" && grep -q "$emu2_https/" "$name" ||
+    cmk_error "wrong-name config not made"
+if out=$("$CMK_TOOL" health --config "$name" --tenant tls); then
+    cmk_fail "health passed with a certificate for another name: $out"
+fi
+case $out in
+*"network"*"(TlsError)"*) echo "ok: certificate for another name -> $out" ;;
+*) cmk_fail "certificate for another name: unexpected answer: $out" ;;
+esac
+[ ! -s "$CMK_TMP/emu2/calls.jsonl" ] ||
+    cmk_fail "a KMS call went through despite the host name"
+CMK_PKCS11_CONFIG=$name EMU_HTTP_URL=$emu2_http cmk_host "$CMK_PYTHON" \
+    "$top_srcdir/tests/integration/aws/aws_pykcs11.py" badtls ||
+    cmk_fail "PyKCS11 with a certificate for another name"
