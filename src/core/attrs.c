@@ -33,17 +33,19 @@ static uint8_t *val_alloc(struct cmk_attr *at, size_t len, uint8_t *spare)
     return malloc(len);
 }
 
-static void val_free(struct cmk_attr *at)
+/* bulk: the caller wipes the whole array next. */
+static void val_free(struct cmk_attr *at, bool bulk)
 {
     if (at->val == NULL)
         return;
     if (is_secret(at->type)) {
         cmk_secmem_free(at->val); /* wipes */
-    } else {
+    } else if (at->val != at->inl) {
         sodium_memzero(at->val, at->len);
-        if (at->val != at->inl)
-            free(at->val);
-    }
+        free(at->val);
+    } else if (!bulk) {
+        sodium_memzero(at->inl, sizeof(at->inl));
+    } /* else the whole array is wiped next */
     at->val = NULL;
 }
 
@@ -92,13 +94,37 @@ static cmk_err grow(struct cmk_attrs *a)
     return CMK_OK;
 }
 
+/* A new small non-secret entry, written in place. */
+static cmk_err put_small(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
+                         const void *val, size_t len)
+{
+    uint8_t copy[sizeof(((struct cmk_attr *)0)->inl)];
+    struct cmk_attr *at;
+
+    if (len != 0)
+        memcpy(copy, val, len); /* val may point into the list */
+    if (grow(a) != CMK_OK)
+        return CMK_E_NOMEM;
+    at = &a->v[a->n++];
+    at->type = type;
+    at->len = len;
+    at->val = len != 0 ? at->inl : NULL;
+    if (len != 0)
+        memcpy(at->inl, copy, len);
+    return CMK_OK;
+}
+
 /* Stores a copy of val in at (a new entry or one being replaced); val is
  * copied first, as it may point into this very list. */
 static cmk_err put(struct cmk_attrs *a, struct cmk_attr *at,
                    CK_ATTRIBUTE_TYPE type, const void *val, size_t len)
 {
-    struct cmk_attr tmp = {.type = type};
+    struct cmk_attr tmp;
 
+    if (at == NULL && fits_inline(type, len))
+        return put_small(a, type, val, len);
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.type = type;
     if (len != 0) {
         tmp.val = val_alloc(&tmp, len, tmp.inl);
         if (tmp.val == NULL)
@@ -108,12 +134,12 @@ static cmk_err put(struct cmk_attrs *a, struct cmk_attr *at,
     }
     if (at == NULL) {
         if (grow(a) != CMK_OK) {
-            val_free(&tmp);
+            val_free(&tmp, false);
             return CMK_E_NOMEM;
         }
         at = &a->v[a->n++];
     } else {
-        val_free(at);
+        val_free(at, false);
     }
     move_attr(at, &tmp);
     sodium_memzero(tmp.inl, sizeof(tmp.inl));
@@ -189,7 +215,7 @@ void cmk_attrs_remove(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type)
     at = find(a, type);
     if (at == NULL)
         return;
-    val_free(at);
+    val_free(at, false);
     for (i = (size_t)(at - a->v); i + 1 < a->n; i++)
         move_attr(&a->v[i], &a->v[i + 1]);
     a->n--;
@@ -226,7 +252,7 @@ void cmk_attrs_clear(struct cmk_attrs *a)
     if (a == NULL)
         return;
     for (i = 0; i < a->n; i++)
-        val_free(&a->v[i]);
+        val_free(&a->v[i], true);
     if (a->v != NULL) {
         sodium_memzero(a->v, a->cap * sizeof(*a->v));
         free(a->v);

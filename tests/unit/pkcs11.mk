@@ -40,3 +40,12 @@ tests_unit_test_stress_SOURCES = tests/unit/test_stress.c \
 tests_unit_test_stress_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_stress_LDADD = $(UNIT_LDADD)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_handles
+TESTS += tests/unit/test_handles
+tests_unit_test_handles_SOURCES = tests/unit/test_handles.c \
+	tests/lib/tenant.c tests/lib/tenant.h
+tests_unit_test_handles_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_handles_LDADD = $(UNIT_LDADD)
+endif

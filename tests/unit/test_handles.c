@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests: handle tables and hot-path locks under concurrency. Eight threads
+ * use each other's session keys while their owners destroy them or close
+ * the sessions holding them (reference counts taken under the module
+ * lock, dropped without it), with pthread locks and with the
+ * application's mutex callbacks; and cmk_mutex_lock_hot keeps mutual
+ * exclusion in both locking models. Run under ASan/TSan by the CI jobs.
+ */
+#include <config.h>
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cmk-pkcs11.h"
+#include "pkcs11/entry.h"
+#include "tests/lib/tenant.h"
+#include "util/lock.h"
+
+#define THREADS 8
+#define ROUNDS 150
+#define COUNTS 100000
+
+static CK_FUNCTION_LIST_PTR p;
+static CK_UTF8CHAR pin[] = TEST_PIN;
+
+/* The key each thread last published (0: none); read by the others. */
+static CK_OBJECT_HANDLE shared_key[THREADS];
+static int unexpected; /* CK_RVs outside the allowed set */
+
+static void bad(const char *what, CK_RV rv)
+{
+    fprintf(stderr, "%s -> 0x%lx\n", what, rv);
+    __atomic_add_fetch(&unexpected, 1, __ATOMIC_SEQ_CST);
+}
+
+static void expect(const char *what, CK_RV rv, CK_RV alt)
+{
+    if (rv != CKR_OK && rv != alt)
+        bad(what, rv);
+}
+
+/* Uses another thread's key, which may vanish at any moment. */
+static void use_foreign(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k, int i)
+{
+    uint8_t iv[12] = {0}, data[64], ct[80];
+    CK_GCM_PARAMS gp = {iv, sizeof(iv), 96, NULL, 0, 128};
+    CK_MECHANISM m = {CKM_AES_GCM, &gp, sizeof(gp)};
+    CK_ULONG len = 0, n = sizeof(ct);
+    CK_ATTRIBUTE a = {CKA_VALUE_LEN, &len, sizeof(len)};
+    CK_RV rv;
+
+    memcpy(iv, &i, sizeof(i));
+    memset(data, i, sizeof(data));
+    rv = p->C_GetAttributeValue(h, k, &a, 1);
+    expect("C_GetAttributeValue", rv, CKR_OBJECT_HANDLE_INVALID);
+    if (rv == CKR_OK && len != 32)
+        bad("CKA_VALUE_LEN", len);
+    rv = p->C_EncryptInit(h, &m, k);
+    expect("C_EncryptInit", rv, CKR_KEY_HANDLE_INVALID);
+    /* An operation that started owns a copy of the key: it completes. */
+    if (rv == CKR_OK)
+        expect("C_Encrypt", p->C_Encrypt(h, data, sizeof(data), ct, &n),
+               CKR_OK);
+}
+
+/* One round: a session with a key, published, used by others; then the
+ * key is destroyed (even rounds) or goes with its session (odd rounds). */
+static void round_once(int id, int i)
+{
+    CK_MECHANISM gen = {CKM_AES_KEY_GEN, NULL, 0};
+    CK_ULONG len = 32;
+    CK_ATTRIBUTE tmpl[] = {{CKA_VALUE_LEN, &len, sizeof(len)}};
+    CK_SESSION_HANDLE h;
+    CK_OBJECT_HANDLE k, other;
+    CK_RV rv;
+
+    rv = p->C_OpenSession((CK_SLOT_ID)(id % 2), CKF_SERIAL_SESSION, NULL,
+                          NULL, &h);
+    if (rv != CKR_OK) {
+        bad("C_OpenSession", rv);
+        return;
+    }
+    rv = p->C_GenerateKey(h, &gen, tmpl, 1, &k);
+    if (rv != CKR_OK)
+        bad("C_GenerateKey", rv);
+    else
+        __atomic_store_n(&shared_key[id], k, __ATOMIC_RELEASE);
+    other = __atomic_load_n(&shared_key[(id + 1 + i) % THREADS],
+                            __ATOMIC_ACQUIRE);
+    if (other != 0)
+        use_foreign(h, other, i);
+    if (rv == CKR_OK && i % 2 == 0)
+        expect("C_DestroyObject", p->C_DestroyObject(h, k), CKR_OK);
+    expect("C_CloseSession", p->C_CloseSession(h), CKR_OK);
+    rv = p->C_CloseSession(h); /* a closed session's handle stays invalid */
+    if (rv != CKR_SESSION_HANDLE_INVALID)
+        bad("stale C_CloseSession", rv);
+}
+
+static void *worker(void *arg)
+{
+    int id = (int)(intptr_t)arg, i;
+
+    for (i = 0; i < ROUNDS; i++)
+        round_once(id, i);
+    return NULL;
+}
+
+/* Application mutexes: pthread mutexes behind the PKCS#11 callbacks, with
+ * a count showing the module used them. */
+static long app_locks;
+
+static CK_RV app_create(CK_VOID_PTR_PTR m)
+{
+    pthread_mutex_t *pm = malloc(sizeof(*pm));
+
+    if (pm == NULL)
+        return CKR_HOST_MEMORY;
+    pthread_mutex_init(pm, NULL);
+    *m = pm;
+    return CKR_OK;
+}
+
+static CK_RV app_destroy(CK_VOID_PTR m)
+{
+    pthread_mutex_destroy(m);
+    free(m);
+    return CKR_OK;
+}
+
+static CK_RV app_lock(CK_VOID_PTR m)
+{
+    __atomic_add_fetch(&app_locks, 1, __ATOMIC_RELAXED);
+    return pthread_mutex_lock(m) == 0 ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
+static CK_RV app_unlock(CK_VOID_PTR m)
+{
+    return pthread_mutex_unlock(m) == 0 ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
+static void run_threads(CK_C_INITIALIZE_ARGS *args)
+{
+    struct test_env e;
+    CK_SESSION_HANDLE keep[2];
+    pthread_t t[THREADS];
+    intptr_t i;
+
+    unexpected = 0;
+    memset(shared_key, 0, sizeof(shared_key));
+    assert_int_equal(test_env_make(&e), 0);
+    setenv(CMK_CONFIG_ENV, e.config, 1);
+    assert_int_equal(p->C_Initialize(args), CKR_OK);
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(p->C_OpenSession((CK_SLOT_ID)i, CKF_SERIAL_SESSION,
+                                          NULL, NULL, &keep[i]),
+                         CKR_OK);
+        assert_int_equal(p->C_Login(keep[i], CKU_USER, pin, sizeof(pin) - 1),
+                         CKR_OK);
+    }
+    for (i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, worker, (void *)i), 0);
+    for (i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    assert_int_equal(unexpected, 0);
+    /* Every published key is gone or was destroyed by its session close. */
+    assert_int_equal(p->C_DestroyObject(keep[0], shared_key[0]),
+                     CKR_OBJECT_HANDLE_INVALID);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    test_env_remove(&e);
+}
+
+static void test_handles_os_locking(void **state)
+{
+    (void)state;
+    run_threads(NULL);
+}
+
+static void test_handles_app_mutexes(void **state)
+{
+    CK_C_INITIALIZE_ARGS args = {app_create, app_destroy, app_lock,
+                                 app_unlock, 0, NULL};
+
+    (void)state;
+    app_locks = 0;
+    run_threads(&args);
+    assert_true(app_locks > THREADS * ROUNDS);
+}
+
+/* cmk_mutex_lock_hot: a plain counter under the lock stays exact. */
+static struct cmk_mutex counter_mx;
+static unsigned long counter;
+
+static void *count_main(void *arg)
+{
+    unsigned long v;
+    int i, j;
+
+    (void)arg;
+    for (i = 0; i < COUNTS; i++) {
+        cmk_mutex_lock_hot(&counter_mx);
+        /* A read-modify-write wide enough for a race to show. */
+        v = __atomic_load_n(&counter, __ATOMIC_RELAXED);
+        for (j = 0; j < 20; j++)
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        __atomic_store_n(&counter, v + 1, __ATOMIC_RELAXED);
+        cmk_mutex_unlock(&counter_mx);
+    }
+    return NULL;
+}
+
+static void count_with(const CK_C_INITIALIZE_ARGS *args)
+{
+    pthread_t t[THREADS];
+    int i;
+
+    assert_int_equal(cmk_lock_setup(args), CKR_OK);
+    assert_int_equal(cmk_mutex_init(&counter_mx), CKR_OK);
+    counter = 0;
+    for (i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, count_main, NULL), 0);
+    for (i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    assert_int_equal(counter, THREADS * (unsigned long)COUNTS);
+    cmk_mutex_fini(&counter_mx);
+    cmk_lock_reset();
+}
+
+static void test_lock_hot(void **state)
+{
+    CK_C_INITIALIZE_ARGS app = {app_create, app_destroy, app_lock,
+                                app_unlock, 0, NULL};
+    CK_C_INITIALIZE_ARGS partial = {app_create, NULL, app_lock, app_unlock,
+                                    0, NULL};
+
+    (void)state;
+    count_with(NULL);
+    app_locks = 0;
+    count_with(&app);
+    /* Without CKF_OS_LOCKING_OK the callbacks take every lock. */
+    assert_int_equal(app_locks, THREADS * (long)COUNTS);
+    app.flags = CKF_OS_LOCKING_OK; /* the module may choose pthreads */
+    app_locks = 0;
+    count_with(&app);
+    assert_int_equal(app_locks, 0);
+    assert_int_equal(cmk_lock_setup(&partial), CKR_ARGUMENTS_BAD);
+    cmk_lock_reset();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lock_hot),
+        cmocka_unit_test(test_handles_os_locking),
+        cmocka_unit_test(test_handles_app_mutexes),
+    };
+
+    if (cmk_C_GetFunctionList(&p) != CKR_OK)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL) != 0;
+}
