@@ -41,11 +41,21 @@ void cmk_note_key(struct cmk_note *n, struct cmk_object *o)
 void cmk_note_key_locked(struct cmk_note *n, const struct cmk_object *o)
 {
     const struct cmk_attr *a;
+    size_t len;
 
     a = cmk_attrs_get(&o->attrs, CKA_LABEL);
-    if (a != NULL)
-        snprintf(n->key_label, sizeof(n->key_label), "%.*s",
-                 (int)(a->len < 64 ? a->len : 64), (const char *)a->val);
+    if (a != NULL) { /* like "%.*s": up to 64 bytes, stops at a NUL */
+        len = a->len < sizeof(n->key_label) - 1 ? a->len
+                                                : sizeof(n->key_label) - 1;
+        if (len != 0) {
+            const uint8_t *nul = memchr(a->val, '\0', len);
+
+            if (nul != NULL)
+                len = (size_t)(nul - a->val);
+            memcpy(n->key_label, a->val, len);
+        }
+        n->key_label[len] = '\0';
+    }
     a = cmk_attrs_get(&o->attrs, CKA_ID);
     if (a != NULL)
         sodium_bin2hex(n->key_id, sizeof(n->key_id), a->val,
