@@ -180,6 +180,7 @@ static void teardown(void)
     cmk_audit_close(cmk_g.audit);
     cmk_config_free(cmk_g.cfg);
     cmk_mutex_fini(&cmk_g.lock);
+    cmk_mutex_fini(&cmk_g.objects_lock);
     cmk_mech_fini();
     cmk_lock_reset();
     memset(&cmk_g, 0, sizeof(cmk_g));
@@ -202,6 +203,8 @@ CK_RV cmk_module_initialize(const CK_C_INITIALIZE_ARGS *args)
     cmk_g.next_session = 1;
     cmk_g.next_object = 1;
     rv = cmk_mutex_init(&cmk_g.lock);
+    if (rv == CKR_OK)
+        rv = cmk_mutex_init(&cmk_g.objects_lock);
     if (rv == CKR_OK)
         rv = cmk_mech_init();
     if (rv == CKR_OK)

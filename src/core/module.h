@@ -2,7 +2,8 @@
 /*
  * core: module state: initialisation, the tokens (one per tenant), the
  * handle tables, fork detection. Lock order: session, token, then the
- * module lock, which is a leaf (handle tables and counters only).
+ * module lock or the objects lock, each a leaf (its handle table and
+ * counter only; never both held).
  */
 #ifndef CMK_MODULE_H
 #define CMK_MODULE_H
@@ -21,7 +22,8 @@ struct cmk_token;
 struct cmk_module {
     bool initialized;
     pid_t pid;
-    struct cmk_mutex lock; /* handle tables, counters */
+    struct cmk_mutex lock;         /* session table, next_session */
+    struct cmk_mutex objects_lock; /* object table, next_object */
     struct cmk_config *cfg;
     struct cmk_audit *audit; /* NULL: no audit file configured */
     struct cmk_token **tokens;
@@ -50,6 +52,18 @@ static inline void cmk_module_lock(void)
 static inline void cmk_module_unlock(void)
 {
     cmk_mutex_unlock(&cmk_g.lock);
+}
+
+/* The object table has its own lock, so object and session lookups on
+ * different threads do not wait for each other. */
+static inline void cmk_objects_lock(void)
+{
+    cmk_mutex_lock_hot(&cmk_g.objects_lock);
+}
+
+static inline void cmk_objects_unlock(void)
+{
+    cmk_mutex_unlock(&cmk_g.objects_lock);
 }
 
 #endif /* CMK_MODULE_H */

@@ -31,10 +31,10 @@ CK_RV cmk_object_add(struct cmk_token *t, CK_SESSION_HANDLE owner,
     o->is_private = cmk_attrs_bool(&o->attrs, CKA_PRIVATE, true);
     o->is_token = cmk_attrs_bool(&o->attrs, CKA_TOKEN, false);
     o->refs = 1;
-    cmk_module_lock();
+    cmk_objects_lock();
     o->handle = cmk_g.next_object++;
     err = cmk_hmap_put(&cmk_g.objects, o->handle, o);
-    cmk_module_unlock();
+    cmk_objects_unlock();
     if (err != CMK_OK) {
         cmk_attrs_clear(&o->attrs);
         free(o);
@@ -51,13 +51,13 @@ CK_RV cmk_object_get(struct cmk_session *s, CK_OBJECT_HANDLE h,
     struct cmk_object *o;
     CK_RV rv = CKR_OK;
 
-    cmk_module_lock();
+    cmk_objects_lock();
     o = cmk_hmap_get(&cmk_g.objects, h);
     if (o == NULL || o->token != s->token)
         rv = invalid_rv;
     else
         __atomic_fetch_add(&o->refs, 1, __ATOMIC_RELAXED);
-    cmk_module_unlock();
+    cmk_objects_unlock();
     if (rv != CKR_OK)
         return rv;
     /* A private object's handle is known only to a logged-in user (or the
@@ -89,9 +89,9 @@ void cmk_object_remove(struct cmk_object *o)
 {
     struct cmk_object *found;
 
-    cmk_module_lock();
+    cmk_objects_lock();
     found = cmk_hmap_del(&cmk_g.objects, o->handle);
-    cmk_module_unlock();
+    cmk_objects_unlock();
     if (found == o)
         cmk_object_unref(o);
 }
@@ -117,9 +117,9 @@ void cmk_object_each(struct cmk_token *t,
 {
     struct each_ctx c = {t, fn, arg};
 
-    cmk_module_lock();
+    cmk_objects_lock();
     cmk_hmap_each(&cmk_g.objects, each_one, &c);
-    cmk_module_unlock();
+    cmk_objects_unlock();
 }
 
 struct remove_ctx {
@@ -159,11 +159,11 @@ void cmk_object_remove_if(struct cmk_token *t,
     struct remove_ctx c = {t, pred, arg, NULL, 0, 0};
     size_t i;
 
-    cmk_module_lock();
+    cmk_objects_lock();
     cmk_hmap_each(&cmk_g.objects, collect, &c);
     for (i = 0; i < c.n; i++)
         (void)cmk_hmap_del(&cmk_g.objects, c.hit[i]->handle);
-    cmk_module_unlock();
+    cmk_objects_unlock();
     for (i = 0; i < c.n; i++)
         cmk_object_unref(c.hit[i]);
     free(c.hit);
