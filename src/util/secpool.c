@@ -3,7 +3,7 @@
  * util: the locked slot pool behind cmk_secmem_alloc. Chunks are never
  * returned to the system (a module's key working set is small and
  * steady); a forked child gets them zeroed by the kernel, which also cuts
- * the free list short, so the child's pool stays consistent.
+ * the free lists short, so the child's pool stays consistent.
  */
 #include <config.h>
 
@@ -18,11 +18,34 @@
 
 #define CHUNK (64 * 1024)
 #define MAX_CHUNKS 256
+#define SHARDS 8
 
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Free slots are kept in a few lists, each under its own lock; a thread
+ * uses the list its id hashes to, so two threads rarely share a lock or
+ * its cache line. A slot freed by one thread may be reused by another:
+ * slots are never tied to a list. */
+struct shard {
+    pthread_mutex_t lock;
+    void *free_list; /* linked through each free slot's first bytes */
+} __attribute__((aligned(64)));
+
+#define SHARD_INIT {PTHREAD_MUTEX_INITIALIZER, NULL}
+static struct shard shards[SHARDS] = {SHARD_INIT, SHARD_INIT, SHARD_INIT,
+                                      SHARD_INIT, SHARD_INIT, SHARD_INIT,
+                                      SHARD_INIT, SHARD_INIT};
+/* chunk_lock orders additions; readers take n_chunks with acquire and see
+ * every chunk below it (chunks are never removed). Lock order: a shard's
+ * lock, then chunk_lock. */
+static pthread_mutex_t chunk_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t *chunks[MAX_CHUNKS];
 static size_t n_chunks;
-static void *free_list; /* linked through each free slot's first bytes */
+
+static struct shard *my_shard(void)
+{
+    uint64_t h = (uint64_t)pthread_self() * 0x9e3779b97f4a7c15ULL;
+
+    return &shards[h >> 61]; /* top 3 bits: SHARDS == 8 */
+}
 
 static void advise(void *p)
 {
@@ -37,40 +60,81 @@ static void advise(void *p)
     (void)sodium_mlock(p, CHUNK);
 }
 
-/* Called with pool_lock held. */
-static int add_chunk(void)
+/* Called with sh->lock held: a new chunk's slots go to sh. */
+static int add_chunk(struct shard *sh)
 {
     uint8_t *c;
-    size_t off;
+    size_t off, n;
 
-    if (n_chunks == MAX_CHUNKS)
+    pthread_mutex_lock(&chunk_lock);
+    n = n_chunks;
+    if (n == MAX_CHUNKS) {
+        pthread_mutex_unlock(&chunk_lock);
         return -1;
+    }
     c = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (c != MAP_FAILED) {
+        advise(c);
+        chunks[n] = c;
+        __atomic_store_n(&n_chunks, n + 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&chunk_lock);
     if (c == MAP_FAILED)
         return -1;
-    advise(c);
     for (off = CHUNK; off >= CMK_SECPOOL_SLOT; off -= CMK_SECPOOL_SLOT) {
         void *slot = c + off - CMK_SECPOOL_SLOT;
 
-        memcpy(slot, &free_list, sizeof(free_list));
-        free_list = slot;
+        memcpy(slot, &sh->free_list, sizeof(sh->free_list));
+        sh->free_list = slot;
     }
-    chunks[n_chunks++] = c;
     return 0;
+}
+
+/* Called with sh->lock held. */
+static void *pop(struct shard *sh)
+{
+    void *p = sh->free_list;
+
+    if (p != NULL) {
+        memcpy(&sh->free_list, p, sizeof(sh->free_list));
+        memset(p, 0, sizeof(sh->free_list));
+    }
+    return p;
+}
+
+/* Another list's slot, before a new chunk is mapped. */
+static void *steal(const struct shard *mine)
+{
+    void *p = NULL;
+    size_t i;
+
+    for (i = 0; i < SHARDS && p == NULL; i++) {
+        if (&shards[i] == mine)
+            continue;
+        pthread_mutex_lock(&shards[i].lock);
+        p = pop(&shards[i]);
+        pthread_mutex_unlock(&shards[i].lock);
+    }
+    return p;
 }
 
 static void *take(void)
 {
-    void *p = NULL;
+    struct shard *sh = my_shard();
+    void *p;
 
-    cmk_pthread_lock_hot(&pool_lock);
-    if (free_list != NULL || add_chunk() == 0) {
-        p = free_list;
-        memcpy(&free_list, p, sizeof(free_list));
-        memset(p, 0, sizeof(free_list));
+    cmk_pthread_lock_hot(&sh->lock);
+    p = pop(sh);
+    pthread_mutex_unlock(&sh->lock);
+    if (p == NULL)
+        p = steal(sh);
+    if (p == NULL) {
+        cmk_pthread_lock_hot(&sh->lock);
+        if (sh->free_list != NULL || add_chunk(sh) == 0)
+            p = pop(sh);
+        pthread_mutex_unlock(&sh->lock);
     }
-    pthread_mutex_unlock(&pool_lock);
     return p;
 }
 
@@ -89,12 +153,12 @@ void *cmk_secmem_alloc(size_t len)
     return p;
 }
 
-/* Called with pool_lock held. */
+/* No lock: chunks are only ever added. */
 static int pooled(const uint8_t *p)
 {
-    size_t i;
+    size_t i, n = __atomic_load_n(&n_chunks, __ATOMIC_ACQUIRE);
 
-    for (i = 0; i < n_chunks; i++) {
+    for (i = 0; i < n; i++) {
         if (p >= chunks[i] && p < chunks[i] + CHUNK)
             return 1;
     }
@@ -103,28 +167,23 @@ static int pooled(const uint8_t *p)
 
 void cmk_secmem_free(void *p)
 {
-    int mine;
+    struct shard *sh;
 
     if (p == NULL)
         return;
-    cmk_pthread_lock_hot(&pool_lock);
-    mine = pooled(p);
-    if (mine) {
-        sodium_memzero(p, CMK_SECPOOL_SLOT);
-        memcpy(p, &free_list, sizeof(free_list));
-        free_list = p;
-    }
-    pthread_mutex_unlock(&pool_lock);
-    if (!mine)
+    if (!pooled(p)) {
         sodium_free(p); /* wipes */
+        return;
+    }
+    sodium_memzero(p, CMK_SECPOOL_SLOT); /* the slot is still ours */
+    sh = my_shard();
+    cmk_pthread_lock_hot(&sh->lock);
+    memcpy(p, &sh->free_list, sizeof(sh->free_list));
+    sh->free_list = p;
+    pthread_mutex_unlock(&sh->lock);
 }
 
 int cmk_secpool_owns(const void *p)
 {
-    int mine;
-
-    pthread_mutex_lock(&pool_lock);
-    mine = pooled(p);
-    pthread_mutex_unlock(&pool_lock);
-    return mine;
+    return pooled(p);
 }

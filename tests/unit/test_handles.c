@@ -24,6 +24,7 @@
 #include "pkcs11/entry.h"
 #include "tests/lib/tenant.h"
 #include "util/lock.h"
+#include "util/secpool.h"
 
 #define THREADS 8
 #define ROUNDS 150
@@ -256,10 +257,64 @@ static void test_lock_hot(void **state)
     cmk_lock_reset();
 }
 
+/* The pool's per-thread lists: slots allocated on one thread and freed on
+ * another, while the others allocate, are never handed out twice. */
+#define SLOTS 64
+static uint8_t *handoff[THREADS][SLOTS];
+static int pool_errors;
+
+static void *pool_main(void *arg)
+{
+    int id = (int)(intptr_t)arg, r, i, j;
+    uint8_t *mine[SLOTS];
+
+    for (r = 0; r < 200; r++) {
+        for (i = 0; i < SLOTS; i++) {
+            mine[i] = cmk_secmem_alloc(CMK_SECPOOL_SLOT);
+            if (mine[i] == NULL || !cmk_secpool_owns(mine[i]) ||
+                mine[i][0] != 0 || mine[i][CMK_SECPOOL_SLOT - 1] != 0)
+                __atomic_add_fetch(&pool_errors, 1, __ATOMIC_SEQ_CST);
+            else
+                memset(mine[i], id + 1, CMK_SECPOOL_SLOT);
+        }
+        for (i = 0; i < SLOTS; i++) { /* still ours: nobody wrote them */
+            for (j = 0; mine[i] != NULL && j < CMK_SECPOOL_SLOT; j++)
+                if (mine[i][j] != (uint8_t)(id + 1))
+                    __atomic_add_fetch(&pool_errors, 1, __ATOMIC_SEQ_CST);
+        }
+        /* Free the neighbour's last batch, hand ours over. */
+        for (i = 0; i < SLOTS; i++)
+            cmk_secmem_free(__atomic_exchange_n(&handoff[(id + 1) % THREADS][i],
+                                                NULL, __ATOMIC_ACQ_REL));
+        for (i = 0; i < SLOTS; i++)
+            cmk_secmem_free(__atomic_exchange_n(&handoff[id][i], mine[i],
+                                                __ATOMIC_ACQ_REL));
+    }
+    return NULL;
+}
+
+static void test_pool_threads(void **state)
+{
+    pthread_t t[THREADS];
+    int i, j;
+
+    (void)state;
+    for (i = 0; i < THREADS; i++)
+        assert_int_equal(
+            pthread_create(&t[i], NULL, pool_main, (void *)(intptr_t)i), 0);
+    for (i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    assert_int_equal(pool_errors, 0);
+    for (i = 0; i < THREADS; i++)
+        for (j = 0; j < SLOTS; j++)
+            cmk_secmem_free(handoff[i][j]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lock_hot),
+        cmocka_unit_test(test_pool_threads),
         cmocka_unit_test(test_handles_os_locking),
         cmocka_unit_test(test_handles_app_mutexes),
     };
