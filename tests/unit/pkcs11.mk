@@ -2,7 +2,7 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_pkcs11
 TESTS += tests/unit/test_pkcs11
 tests_unit_test_pkcs11_SOURCES = tests/unit/test_pkcs11.c \
-	tests/lib/tenant.c tests/lib/tenant.h
+	tests/lib/tenant.c tests/lib/tenant.h tests/lib/p11.c tests/lib/p11.h
 tests_unit_test_pkcs11_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_pkcs11_LDADD = $(UNIT_LDADD)
 endif
@@ -27,7 +27,7 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_revocation
 TESTS += tests/unit/test_revocation
 tests_unit_test_revocation_SOURCES = tests/unit/test_revocation.c \
-	tests/lib/tenant.c tests/lib/tenant.h
+	tests/lib/tenant.c tests/lib/tenant.h tests/lib/p11.c tests/lib/p11.h
 tests_unit_test_revocation_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_revocation_LDADD = $(UNIT_LDADD)
 endif

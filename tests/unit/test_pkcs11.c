@@ -26,6 +26,7 @@
 #include "audit/audit.h"
 #include "cmk-pkcs11.h"
 #include "pkcs11/entry.h"
+#include "tests/lib/p11.h"
 #include "tests/lib/tenant.h"
 
 static struct test_env tenv;
@@ -65,43 +66,18 @@ static int fini(void **state)
 
 static CK_SESSION_HANDLE open_login(CK_SLOT_ID slot)
 {
-    CK_SESSION_HANDLE h;
-
-    assert_int_equal(p->C_OpenSession(slot, CKF_SERIAL_SESSION |
-                                                CKF_RW_SESSION,
-                                      NULL, NULL, &h),
-                     CKR_OK);
-    assert_int_equal(p->C_Login(h, CKU_USER, pin_ok, sizeof(TEST_PIN) - 1),
-                     CKR_OK);
-    return h;
+    return tp11_open_login(p, slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
 }
 
 static CK_OBJECT_HANDLE find_cmk(CK_SESSION_HANDLE h)
 {
-    CK_BBOOL t = CK_TRUE;
-    CK_ATTRIBUTE tmpl[] = {{CKA_CMK_IS_CMK, &t, sizeof(t)}};
-    CK_OBJECT_HANDLE o = 0;
-    CK_ULONG n = 0;
-
-    assert_int_equal(p->C_FindObjectsInit(h, tmpl, 1), CKR_OK);
-    assert_int_equal(p->C_FindObjects(h, &o, 1, &n), CKR_OK);
-    assert_int_equal(p->C_FindObjectsFinal(h), CKR_OK);
-    assert_int_equal(n, 1);
-    return o;
+    return tp11_find_cmk(p, h);
 }
 
 static CK_OBJECT_HANDLE gen_aes(CK_SESSION_HANDLE h, CK_BBOOL token,
                                 CK_BBOOL extractable)
 {
-    CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
-    CK_ULONG len = 32;
-    CK_ATTRIBUTE tmpl[] = {{CKA_VALUE_LEN, &len, sizeof(len)},
-                           {CKA_TOKEN, &token, sizeof(token)},
-                           {CKA_EXTRACTABLE, &extractable, 1}};
-    CK_OBJECT_HANDLE k = 0;
-
-    assert_int_equal(p->C_GenerateKey(h, &m, tmpl, 3, &k), CKR_OK);
-    return k;
+    return tp11_gen_aes(p, h, token, extractable);
 }
 
 static void test_life_cycle(void **state)

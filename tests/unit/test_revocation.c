@@ -19,6 +19,7 @@
 
 #include "cmk-pkcs11.h"
 #include "pkcs11/entry.h"
+#include "tests/lib/p11.h"
 #include "tests/lib/tenant.h"
 #include "util/clock.h"
 
@@ -26,7 +27,6 @@
 
 static int64_t fake_now = 5000000;
 static CK_FUNCTION_LIST_PTR p;
-static CK_UTF8CHAR pin[] = TEST_PIN;
 static CK_BBOOL yes = CK_TRUE;
 
 static int64_t fake_clock(void)
@@ -36,37 +36,17 @@ static int64_t fake_clock(void)
 
 static CK_SESSION_HANDLE login(void)
 {
-    CK_SESSION_HANDLE h;
-
-    assert_int_equal(p->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &h),
-                     CKR_OK);
-    assert_int_equal(p->C_Login(h, CKU_USER, pin, sizeof(pin) - 1), CKR_OK);
-    return h;
+    return tp11_open_login(p, 0, CKF_SERIAL_SESSION);
 }
 
 static CK_OBJECT_HANDLE find_cmk(CK_SESSION_HANDLE h)
 {
-    CK_ATTRIBUTE tmpl[] = {{CKA_CMK_IS_CMK, &yes, 1}};
-    CK_OBJECT_HANDLE o = 0;
-    CK_ULONG n = 0;
-
-    assert_int_equal(p->C_FindObjectsInit(h, tmpl, 1), CKR_OK);
-    assert_int_equal(p->C_FindObjects(h, &o, 1, &n), CKR_OK);
-    assert_int_equal(p->C_FindObjectsFinal(h), CKR_OK);
-    assert_int_equal(n, 1);
-    return o;
+    return tp11_find_cmk(p, h);
 }
 
 static CK_OBJECT_HANDLE make_dek(CK_SESSION_HANDLE h)
 {
-    CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
-    CK_ULONG len = 32;
-    CK_ATTRIBUTE tmpl[] = {{CKA_VALUE_LEN, &len, sizeof(len)},
-                           {CKA_EXTRACTABLE, &yes, 1}};
-    CK_OBJECT_HANDLE k;
-
-    assert_int_equal(p->C_GenerateKey(h, &m, tmpl, 2, &k), CKR_OK);
-    return k;
+    return tp11_gen_aes(p, h, CK_FALSE, CK_TRUE);
 }
 
 static CK_RV unwrap(CK_SESSION_HANDLE h, CK_MECHANISM_TYPE mt,
