@@ -13,6 +13,7 @@
 #include "core/keyuse.h"
 #include "core/policy.h"
 #include "core/token.h"
+#include "util/log.h"
 
 bool cmk_keyuse_is_envelope(const CK_MECHANISM *m)
 {
@@ -106,6 +107,13 @@ static CK_RV kek_op(struct cmk_object *o, const CK_MECHANISM *m,
     struct kek_op_ctx c = {m, encrypt, out, CKR_GENERAL_ERROR};
     cmk_err err;
 
+    /* Not provisioned: the CMK can do the direct path only. */
+    if (o->token->cfg->kek_blob_len == 0) {
+        cmk_log_debug("tenant %s has no KEK (cmk-tool provision): KEK-path "
+                      "mechanisms refused",
+                      o->token->cfg->label);
+        return CKR_KEY_FUNCTION_NOT_PERMITTED;
+    }
     err = cmk_cmk_with_kek(o->token->cmk, make_kek_op, &c);
     if (err != CMK_OK)
         return cmk_err_rv(err);

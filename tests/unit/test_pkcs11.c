@@ -567,6 +567,52 @@ static void test_cant_create_threads(void **state)
     setenv(CMK_CONFIG_ENV, tenv.config, 1);
 }
 
+/* A tenant without a provisioned KEK: the direct path works, the KEK path
+ * is refused with a precise code, token objects cannot be stored. */
+static void test_tenant_without_kek(void **state)
+{
+    CK_MECHANISM kwp = {CKM_AES_KEY_WRAP_KWP, NULL, 0};
+    CK_MECHANISM env = {CKM_CMK_ENVELOPE, NULL, 0};
+    CK_MECHANISM gen = {CKM_AES_KEY_GEN, NULL, 0};
+    CK_ULONG len = 32, n;
+    CK_ATTRIBUTE tok[] = {{CKA_VALUE_LEN, &len, sizeof(len)},
+                          {CKA_TOKEN, &yes, 1}};
+    CK_SESSION_HANDLE h;
+    CK_OBJECT_HANDLE cmk, dek, k;
+    uint8_t blob[512];
+    char path[300], verifier[crypto_pwhash_STRBYTES];
+    FILE *f;
+
+    (void)state;
+    assert_int_equal(crypto_pwhash_str(verifier, TEST_PIN,
+                                       sizeof(TEST_PIN) - 1,
+                                       crypto_pwhash_OPSLIMIT_MIN,
+                                       crypto_pwhash_MEMLIMIT_MIN),
+                     0);
+    snprintf(path, sizeof(path), "%s/nokek.json", tenv.dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"store_dir\": \"%s/store-nokek\", \"tenants\": [{"
+               "\"label\": \"bare\", \"provider\": \"local\", "
+               "\"key\": \"%s/alpha.key\", \"pin_verifier\": \"%s\"}]}\n",
+            tenv.dir, tenv.dir, verifier);
+    assert_int_equal(fclose(f), 0);
+    setenv(CMK_CONFIG_ENV, path, 1);
+    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
+    h = open_login(0);
+    cmk = find_cmk(h);
+    dek = gen_aes(h, CK_FALSE, CK_TRUE);
+    n = sizeof(blob);
+    assert_int_equal(p->C_WrapKey(h, &kwp, cmk, dek, blob, &n),
+                     CKR_KEY_FUNCTION_NOT_PERMITTED);
+    n = sizeof(blob);
+    assert_int_equal(p->C_WrapKey(h, &env, cmk, dek, blob, &n), CKR_OK);
+    assert_int_equal(p->C_GenerateKey(h, &gen, tok, 2, &k),
+                     CKR_TOKEN_WRITE_PROTECTED);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    setenv(CMK_CONFIG_ENV, tenv.config, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -583,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_audit_records),
         cmocka_unit_test(test_no_config_no_slots),
         cmocka_unit_test(test_cant_create_threads),
+        cmocka_unit_test(test_tenant_without_kek),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown) != 0;
