@@ -240,72 +240,59 @@ static CK_RV kw_begin(bool pad, bool wrap, const uint8_t *kek, size_t kek_len,
     return cmk_evp_new(CMK_AES_ECB, kek, kek_len, NULL, wrap, ctx);
 }
 
-CK_RV cmk_aes_kw_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *in,
-                      size_t in_len, uint8_t *out, size_t *out_len)
+/* The four primitives share the checks, the keyed ECB context and its
+ * release; only the core step and the output length differ. */
+static CK_RV kw_run(bool pad, bool wrap, const uint8_t *kek, size_t kek_len,
+                    const uint8_t *in, size_t in_len, uint8_t *out,
+                    size_t *out_len)
 {
     EVP_CIPHER_CTX *ctx = NULL;
+    size_t n = 0;
     CK_RV rv;
 
-    rv = kw_begin(false, true, kek, kek_len, in, in_len, out, out_len, &ctx);
+    rv = kw_begin(pad, wrap, kek, kek_len, in, in_len, out, out_len, &ctx);
     if (rv != CKR_OK || ctx == NULL)
         goto out;
-    rv = cmk_kw_wrap_ctx(ctx, in, in_len, out);
+    if (pad && wrap) {
+        rv = cmk_kwp_wrap_ctx(ctx, in, in_len, out);
+        n = ((in_len + SEMIBLOCK - 1) & ~(size_t)(SEMIBLOCK - 1)) + SEMIBLOCK;
+    } else if (pad) {
+        rv = cmk_kwp_unwrap_ctx(ctx, in, in_len, out, &n);
+    } else if (wrap) {
+        rv = cmk_kw_wrap_ctx(ctx, in, in_len, out);
+        n = in_len + SEMIBLOCK;
+    } else {
+        rv = cmk_kw_unwrap_ctx(ctx, in, in_len, out);
+        n = in_len - SEMIBLOCK;
+    }
     if (rv == CKR_OK)
-        *out_len = in_len + SEMIBLOCK;
+        *out_len = n;
 out:
     EVP_CIPHER_CTX_free(ctx);
     return rv;
+}
+
+CK_RV cmk_aes_kw_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *in,
+                      size_t in_len, uint8_t *out, size_t *out_len)
+{
+    return kw_run(false, true, kek, kek_len, in, in_len, out, out_len);
 }
 
 CK_RV cmk_aes_kw_unwrap(const uint8_t *kek, size_t kek_len, const uint8_t *in,
                         size_t in_len, uint8_t *out, size_t *out_len)
 {
-    EVP_CIPHER_CTX *ctx = NULL;
-    CK_RV rv;
-
-    rv = kw_begin(false, false, kek, kek_len, in, in_len, out, out_len, &ctx);
-    if (rv != CKR_OK || ctx == NULL)
-        goto out;
-    rv = cmk_kw_unwrap_ctx(ctx, in, in_len, out);
-    if (rv == CKR_OK)
-        *out_len = in_len - SEMIBLOCK;
-out:
-    EVP_CIPHER_CTX_free(ctx);
-    return rv;
+    return kw_run(false, false, kek, kek_len, in, in_len, out, out_len);
 }
 
 CK_RV cmk_aes_kwp_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *in,
                        size_t in_len, uint8_t *out, size_t *out_len)
 {
-    EVP_CIPHER_CTX *ctx = NULL;
-    CK_RV rv;
-
-    rv = kw_begin(true, true, kek, kek_len, in, in_len, out, out_len, &ctx);
-    if (rv != CKR_OK || ctx == NULL)
-        goto out;
-    rv = cmk_kwp_wrap_ctx(ctx, in, in_len, out);
-    if (rv == CKR_OK)
-        *out_len =
-            ((in_len + SEMIBLOCK - 1) & ~(size_t)(SEMIBLOCK - 1)) + SEMIBLOCK;
-out:
-    EVP_CIPHER_CTX_free(ctx);
-    return rv;
+    return kw_run(true, true, kek, kek_len, in, in_len, out, out_len);
 }
 
-CK_RV cmk_aes_kwp_unwrap(const uint8_t *kek, size_t kek_len, const uint8_t *in,
-                         size_t in_len, uint8_t *out, size_t *out_len)
+CK_RV cmk_aes_kwp_unwrap(const uint8_t *kek, size_t kek_len,
+                         const uint8_t *in, size_t in_len, uint8_t *out,
+                         size_t *out_len)
 {
-    EVP_CIPHER_CTX *ctx = NULL;
-    size_t plain = 0;
-    CK_RV rv;
-
-    rv = kw_begin(true, false, kek, kek_len, in, in_len, out, out_len, &ctx);
-    if (rv != CKR_OK || ctx == NULL)
-        goto out;
-    rv = cmk_kwp_unwrap_ctx(ctx, in, in_len, out, &plain);
-    if (rv == CKR_OK)
-        *out_len = plain;
-out:
-    EVP_CIPHER_CTX_free(ctx);
-    return rv;
+    return kw_run(true, false, kek, kek_len, in, in_len, out, out_len);
 }
