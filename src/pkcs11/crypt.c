@@ -23,8 +23,15 @@ static CK_RV init(CK_SESSION_HANDLE h, bool enc, CK_MECHANISM_PTR m,
     return cmk_leave(s, rv);
 }
 
-static CK_RV oneshot(CK_SESSION_HANDLE h, bool enc, CK_BYTE_PTR in,
-                     CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+/* C_Encrypt, C_Decrypt and their Update forms: same checks, one core
+ * call. */
+typedef CK_RV (*data_fn)(struct cmk_session *s, bool encrypt,
+                         const uint8_t *in, size_t in_len, uint8_t *out,
+                         CK_ULONG *out_len);
+
+static CK_RV data_call(CK_SESSION_HANDLE h, bool enc, data_fn fn,
+                       CK_BYTE_PTR in, CK_ULONG in_len, CK_BYTE_PTR out,
+                       CK_ULONG_PTR out_len)
 {
     struct cmk_session *s;
     CK_RV rv = cmk_enter(h, &s);
@@ -34,23 +41,20 @@ static CK_RV oneshot(CK_SESSION_HANDLE h, bool enc, CK_BYTE_PTR in,
     if (CMK_BAD_ARRAY(in, in_len) || out_len == NULL)
         rv = CKR_ARGUMENTS_BAD;
     else
-        rv = cmk_crypt_oneshot(s, enc, in, in_len, out, out_len);
+        rv = fn(s, enc, in, in_len, out, out_len);
     return cmk_leave(s, rv);
+}
+
+static CK_RV oneshot(CK_SESSION_HANDLE h, bool enc, CK_BYTE_PTR in,
+                     CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+{
+    return data_call(h, enc, cmk_crypt_oneshot, in, in_len, out, out_len);
 }
 
 static CK_RV update(CK_SESSION_HANDLE h, bool enc, CK_BYTE_PTR in,
                     CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
-    struct cmk_session *s;
-    CK_RV rv = cmk_enter(h, &s);
-
-    if (rv != CKR_OK)
-        return rv;
-    if (CMK_BAD_ARRAY(in, in_len) || out_len == NULL)
-        rv = CKR_ARGUMENTS_BAD;
-    else
-        rv = cmk_crypt_update(s, enc, in, in_len, out, out_len);
-    return cmk_leave(s, rv);
+    return data_call(h, enc, cmk_crypt_update, in, in_len, out, out_len);
 }
 
 static CK_RV final(CK_SESSION_HANDLE h, bool enc, CK_BYTE_PTR out,
