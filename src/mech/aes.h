@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mech (internal): AES block modes and GCM on key schedules the caller
+ * places in memory the module controls (the locked, MADV_DONTDUMP,
+ * MADV_WIPEONFORK pool), so no key schedule or GHASH key sits in the
+ * ordinary heap, a core dump or a forked child (DESIGN.md, "Security
+ * rules"). With AES-NI and PCLMULQDQ (cmk_aes_hw) everything is computed
+ * on these structs; without them the functions fall back to OpenSSL EVP
+ * contexts created per call and freed at once (slower, and the schedule
+ * then briefly lives in OpenSSL's heap).
+ * Not for use outside src/mech. No function here allocates, except the
+ * fallback; none can fail on valid arguments (lengths are the caller's
+ * checks).
+ */
+#ifndef CMK_MECH_AES_H
+#define CMK_MECH_AES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CMK_AES_MAX_ROUNDS 14
+
+/* An expanded AES key (FIPS 197 5.2) for both directions. raw keeps the
+ * key itself for the fallback. Wipe with cmk_aes_key_wipe. */
+struct cmk_aes_key {
+    uint8_t enc[CMK_AES_MAX_ROUNDS + 1][16] __attribute__((aligned(16)));
+    uint8_t dec[CMK_AES_MAX_ROUNDS + 1][16] __attribute__((aligned(16)));
+    uint8_t raw[32];
+    unsigned rounds; /* 10, 12, 14 */
+    unsigned key_len; /* 16, 24, 32 */
+};
+
+/* True when the CPU has AES-NI and PCLMULQDQ (checked once). */
+bool cmk_aes_hw(void);
+
+/* len 16, 24 or 32 (checked by the caller). */
+void cmk_aes_key_set(struct cmk_aes_key *k, const uint8_t *key, size_t len);
+void cmk_aes_key_wipe(struct cmk_aes_key *k);
+
+/* nblocks whole 16-byte blocks; in == out allowed, other overlap not. */
+void cmk_aes_ecb(const struct cmk_aes_key *k, bool encrypt, const uint8_t *in,
+                 uint8_t *out, size_t nblocks);
+/* iv is updated to the last ciphertext block (chaining continues). */
+void cmk_aes_cbc(const struct cmk_aes_key *k, bool encrypt, uint8_t iv[16],
+                 const uint8_t *in, uint8_t *out, size_t nblocks);
+/* CTR with ctr a 128-bit big-endian counter block, incremented once per
+ * block (the caller makes sure its counter field does not wrap); ctr is
+ * updated to the next unused counter block. */
+void cmk_aes_ctr(const struct cmk_aes_key *k, uint8_t ctr[16],
+                 const uint8_t *in, uint8_t *out, size_t nblocks);
+
+/* GCM (SP 800-38D): the whole state of one keyed GCM computation. Keyed
+ * once (key schedule and the powers of H), then any number of messages:
+ * start, aad*, encrypt* or decrypt*, tag. Streaming with any lengths;
+ * AAD only before the first data byte. in == out allowed. */
+struct cmk_gcm {
+    struct cmk_aes_key key;
+    uint8_t htab[16][16] __attribute__((aligned(16))); /* impl-defined */
+    uint8_t j0[16];
+    uint8_t ctr[16];
+    uint8_t x[16];  /* running GHASH */
+    uint8_t ks[16]; /* keystream of the current partial block */
+    uint8_t part[16]; /* AAD or ciphertext bytes of a partial block */
+    size_t ks_used;   /* keystream bytes of ks already used (0..16) */
+    size_t part_len;
+    uint64_t aad_len;
+    uint64_t data_len;
+    void *fallback; /* EVP_CIPHER_CTX without cmk_aes_hw; else NULL */
+};
+
+void cmk_gcm_key_set(struct cmk_gcm *g, const uint8_t *key, size_t len);
+/* iv_len >= 1 (12 is the fast case). */
+void cmk_gcm_start(struct cmk_gcm *g, const uint8_t *iv, size_t iv_len);
+void cmk_gcm_aad(struct cmk_gcm *g, const uint8_t *aad, size_t len);
+void cmk_gcm_encrypt(struct cmk_gcm *g, const uint8_t *in, uint8_t *out,
+                     size_t len);
+void cmk_gcm_decrypt(struct cmk_gcm *g, const uint8_t *in, uint8_t *out,
+                     size_t len);
+/* The full 16-byte tag of the message; the caller truncates, and compares
+ * with sodium_memcmp. The next message needs cmk_gcm_start. */
+void cmk_gcm_tag(struct cmk_gcm *g, uint8_t tag[16]);
+/* Wipes everything (also frees the fallback context). */
+void cmk_gcm_wipe(struct cmk_gcm *g);
+
+#endif /* CMK_MECH_AES_H */
