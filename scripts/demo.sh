@@ -137,7 +137,7 @@ run p11 --token-label acme --login --pin 1234 -O
 
 step "generate an AES-256 DEK (id 10, label dek1) on acme"
 run p11 --token-label acme --login --pin 1234 --keygen --key-type AES:32 \
-    --id 10 --label dek1 --sensitive --extractable --private --usage-wrap
+    --id 10 --label dek1 --sensitive --extractable --private
 
 step "wrap dek1 with the CMK on the KEK path (RFC 5649, CKM_AES_KEY_WRAP_PAD)"
 run p11 --token-label acme --login --pin 1234 --wrap -m 0x210A --id 01 \

@@ -984,6 +984,29 @@ static cmk_err parse_aws(struct ld *ld, const char *base, json_t *t,
     return err;
 }
 
+/* Tenant "key_policy": the opt-outs of the token key policy
+ * (core/keyrules.h), both off by default. */
+static cmk_err parse_key_policy(struct ld *ld, const char *base, json_t *t,
+                                struct cmk_tenant_cfg *tc)
+{
+    static const char *const keys[] = {"mixed_roles", "unprotected_unwrap",
+                                       NULL};
+    json_t *v = json_object_get(t, "key_policy");
+    char f[FIELD_MAX];
+    cmk_err err;
+
+    if (v == NULL)
+        return CMK_OK;
+    join(f, base, "key_policy");
+    err = check_object(ld, f, v, keys);
+    if (err == CMK_OK)
+        err = get_bool(ld, f, v, "mixed_roles", &tc->mixed_roles);
+    if (err == CMK_OK)
+        err = get_bool(ld, f, v, "unprotected_unwrap",
+                       &tc->unprotected_unwrap);
+    return err;
+}
+
 static cmk_err parse_tenant(struct ld *ld, const char *base, json_t *t,
                             const struct cmk_config *cfg,
                             struct cmk_tenant_cfg *tc)
@@ -992,7 +1015,8 @@ static cmk_err parse_tenant(struct ld *ld, const char *base, json_t *t,
         "label",          "provider",  "key",           "pin_verifier",
         "login_required", "kek",       "previous_keys", "encryption_context",
         "cmk_label",      "cmk_id",    "store_dir",     "endpoint",
-        "region",         "test_mode", "aws",           NULL};
+        "region",         "test_mode", "aws",           "key_policy",
+        NULL};
     cmk_err err;
 
     err = check_object(ld, base, t, keys);
@@ -1018,6 +1042,8 @@ static cmk_err parse_tenant(struct ld *ld, const char *base, json_t *t,
         err = parse_misc(ld, base, t, tc);
     if (err == CMK_OK)
         err = parse_aws(ld, base, t, tc);
+    if (err == CMK_OK)
+        err = parse_key_policy(ld, base, t, tc);
     tc->http = &cfg->http;
     return err;
 }

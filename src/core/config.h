@@ -74,6 +74,11 @@ struct cmk_tenant_cfg {
     char *region;         /* provider region, NULL if none (aws: then
                            * AWS_REGION / AWS_DEFAULT_REGION at init) */
     bool test_mode;       /* local provider: allows importing a known KEK */
+    /* "key_policy" opt-outs (core/keyrules.h), default false: keys may
+     * hold wrap and data roles at once; the CMK may unwrap a key into a
+     * readable or freely wrappable one. */
+    bool mixed_roles;
+    bool unprotected_unwrap;
     struct cmk_aws_cfg aws;          /* all NULL unless the tenant has "aws" */
     const struct cmk_http_cfg *http; /* the config's "http" object (set by
                                       * the loader; NULL: defaults) */

@@ -2,7 +2,8 @@ libcmk_la_SOURCES += \
 	src/core/config.h src/core/config.c \
 	src/core/attrs.h src/core/attrs.c \
 	src/core/store.h src/core/store.c \
-	src/core/policy.h src/core/policy.c
+	src/core/policy.h src/core/policy.c \
+	src/core/keyrules.h src/core/keyrules.c
 libcmk_la_SOURCES += \
 	src/core/module.h src/core/module.c \
 	src/core/token.h src/core/token.c src/core/token_store.c \

@@ -17,6 +17,7 @@ struct match_ctx {
     const CK_ATTRIBUTE *tmpl;
     CK_ULONG n;
     bool logged_in;
+    bool cmk; /* this pass looks at the CMK object only, or at the rest */
     struct cmk_find *f;
     size_t cap;
     bool nomem;
@@ -27,7 +28,7 @@ static void match_one(void *arg, struct cmk_object *o)
     struct match_ctx *c = arg;
     CK_OBJECT_HANDLE *grown;
 
-    if (o->is_private && !c->logged_in)
+    if (!cmk_object_is_visible(o, c->logged_in) || o->is_cmk != c->cmk)
         return;
     if (!cmk_policy_match(&o->attrs, c->tmpl, c->n))
         return;
@@ -48,7 +49,7 @@ static void match_one(void *arg, struct cmk_object *o)
 CK_RV cmk_find_init(struct cmk_session *s, const CK_ATTRIBUTE *tmpl,
                     CK_ULONG n)
 {
-    struct match_ctx c = {tmpl, n, false, &s->find, 0, false};
+    struct match_ctx c = {tmpl, n, false, true, &s->find, 0, false};
     struct cmk_token *t = s->token;
 
     if (s->find.active)
@@ -57,7 +58,12 @@ CK_RV cmk_find_init(struct cmk_session *s, const CK_ATTRIBUTE *tmpl,
     /* Pick up objects other processes added or removed; a KMS failure
      * leaves the objects already loaded. */
     (void)cmk_token_sync_store(t);
+    /* The CMK first: a search by its label or id must give it before
+     * anything else (pkcs11-tool and most URIs take the first match). */
     cmk_mutex_lock(&t->lock);
+    if (t->cmk_obj != NULL)
+        match_one(&c, t->cmk_obj);
+    c.cmk = false;
     cmk_object_each(t, match_one, &c);
     cmk_mutex_unlock(&t->lock);
     if (c.nomem) {

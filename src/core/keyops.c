@@ -10,6 +10,7 @@
 
 #include "cmk-pkcs11.h"
 #include "core/keyops.h"
+#include "core/keyrules.h"
 #include "core/keyuse.h"
 #include "core/object.h"
 #include "core/objops.h"
@@ -264,6 +265,24 @@ static CK_RV unwrap_with(struct cmk_session *s, struct cmk_object *uk,
     return unwrap_rv(rv);
 }
 
+/* The key policy's template checks, before any KMS call (keyrules.h). */
+static CK_RV precheck_unwrap(const struct cmk_object *uk,
+                             struct cmk_new_key *nk, const CK_ATTRIBUTE *tmpl,
+                             CK_ULONG n)
+{
+    const struct cmk_tenant_cfg *cfg = uk->token->cfg;
+    CK_RV rv = CKR_OK;
+
+    if (tmpl == NULL && n != 0)
+        return CKR_ARGUMENTS_BAD;
+    nk->by_trusted = uk->is_cmk && !cfg->unprotected_unwrap;
+    if (nk->by_trusted)
+        rv = cmk_keyrules_unwrap_template(tmpl, n);
+    if (rv == CKR_OK && !nk->mixed_roles_ok)
+        rv = cmk_keyrules_template_roles(tmpl, n);
+    return rv;
+}
+
 CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
                      CK_OBJECT_HANDLE unwrapping, const uint8_t *in,
                      size_t in_len, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
@@ -281,10 +300,12 @@ CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
     rv = cmk_object_get(s, unwrapping, CKR_UNWRAPPING_KEY_HANDLE_INVALID,
                         &uk);
     cmk_note_key(&note, uk);
+    cmk_object_new_key(s, CMK_ORIGIN_UNWRAP, &nk);
+    if (rv == CKR_OK)
+        rv = precheck_unwrap(uk, &nk, tmpl, n);
     if (rv == CKR_OK)
         rv = unwrap_with(s, uk, m, in, in_len, &val, &note);
     if (rv == CKR_OK) {
-        cmk_object_new_key(s, CMK_ORIGIN_UNWRAP, &nk);
         nk.value = val.p;
         nk.value_len = val.len;
         rv = cmk_policy_new_secret(&nk, tmpl, n, &attrs);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmk-pkcs11.h"
+#include "core/keyrules.h"
 #include "core/keyuse.h"
 #include "core/policy.h"
 #include "core/token.h"
@@ -59,7 +60,10 @@ static CK_RV check_key(struct cmk_object *o, const CK_MECHANISM *m,
     if (o->is_cmk)
         return cmk_keyuse_is_envelope(m) || is_kek_path(m->mechanism)
                    ? CKR_OK
-                   : CKR_KEY_TYPE_INCONSISTENT;
+                   : CKR_MECHANISM_INVALID;
+    /* A key of both role families made before the policy (keyrules.h). */
+    if (!o->token->cfg->mixed_roles && cmk_keyrules_mixed(a))
+        return CKR_KEY_FUNCTION_NOT_PERMITTED;
     return cmk_keyuse_is_envelope(m) ? CKR_KEY_TYPE_INCONSISTENT : CKR_OK;
 }
 
@@ -89,22 +93,70 @@ static CK_RV copy_dek(const struct cmk_object *o, struct dek_copy *d)
 struct kek_op_ctx {
     const CK_MECHANISM *m;
     bool encrypt;
+    bool data; /* C_Encrypt/C_Decrypt: the data key, not the KEK */
     struct cmk_op **out;
     CK_RV rv;
 };
 
+#define DATA_KEY_INFO "cmk-pkcs11 cmk data key v1"
+
+/* data key = HKDF-SHA256(IKM kek, no salt, info DATA_KEY_INFO), 32 bytes
+ * (RFC 5869: one block of expand). The HMAC states are key material too
+ * and live in secure memory. */
+static CK_RV derive_data_key(const uint8_t *kek, size_t kek_len,
+                             struct cmk_secret *out)
+{
+    static const uint8_t zero_salt[crypto_auth_hmacsha256_KEYBYTES];
+    static const uint8_t one = 1;
+    struct cmk_secret st = {0};
+    crypto_auth_hmacsha256_state *h;
+    uint8_t *prk;
+
+    if (cmk_secret_alloc(&st, sizeof(*h) + crypto_auth_hmacsha256_BYTES) !=
+            CMK_OK ||
+        cmk_secret_alloc(out, crypto_auth_hmacsha256_BYTES) != CMK_OK) {
+        cmk_secret_free(&st);
+        return CKR_HOST_MEMORY;
+    }
+    h = (crypto_auth_hmacsha256_state *)(void *)st.p;
+    prk = st.p + sizeof(*h);
+    crypto_auth_hmacsha256_init(h, zero_salt, sizeof(zero_salt));
+    crypto_auth_hmacsha256_update(h, kek, kek_len);
+    crypto_auth_hmacsha256_final(h, prk);
+    crypto_auth_hmacsha256_init(h, prk, crypto_auth_hmacsha256_BYTES);
+    crypto_auth_hmacsha256_update(h, (const uint8_t *)DATA_KEY_INFO,
+                                  sizeof(DATA_KEY_INFO) - 1);
+    crypto_auth_hmacsha256_update(h, &one, 1);
+    crypto_auth_hmacsha256_final(h, out->p);
+    cmk_secret_free(&st);
+    return CKR_OK;
+}
+
 static cmk_err make_kek_op(void *arg, const uint8_t *kek, size_t kek_len)
 {
     struct kek_op_ctx *c = arg;
+    struct cmk_secret dk = {0};
 
-    c->rv = cmk_op_new(c->m, CKK_AES, kek, kek_len, c->encrypt, c->out);
+    if (!c->data) {
+        c->rv = cmk_op_new(c->m, CKK_AES, kek, kek_len, c->encrypt, c->out);
+        return CMK_OK;
+    }
+    /* The CMK's wrap and data roles never share a key: what it wraps
+     * under the KEK cannot be C_Decrypted by it (DESIGN.md). */
+    c->rv = derive_data_key(kek, kek_len, &dk);
+    if (c->rv == CKR_OK)
+        c->rv = cmk_op_new(c->m, CKK_AES, dk.p, dk.len, c->encrypt, c->out);
+    cmk_secret_free(&dk);
     return CMK_OK;
 }
 
 static CK_RV kek_op(struct cmk_object *o, const CK_MECHANISM *m,
-                    bool encrypt, struct cmk_op **out)
+                    CK_ATTRIBUTE_TYPE usage, bool encrypt,
+                    struct cmk_op **out)
 {
-    struct kek_op_ctx c = {m, encrypt, out, CKR_GENERAL_ERROR};
+    struct kek_op_ctx c = {m, encrypt,
+                           usage == CKA_ENCRYPT || usage == CKA_DECRYPT, out,
+                           CKR_GENERAL_ERROR};
     cmk_err err;
 
     /* Not provisioned: the CMK can do the direct path only. */
@@ -146,5 +198,5 @@ CK_RV cmk_keyuse_op(struct cmk_object *o, const CK_MECHANISM *m,
     sodium_memzero(&d, sizeof(d));
     if (rv != CKR_OK || !o->is_cmk || cmk_keyuse_is_envelope(m))
         return rv;
-    return kek_op(o, m, encrypt, out); /* KMS call without locks */
+    return kek_op(o, m, usage, encrypt, out); /* KMS call without locks */
 }

@@ -61,13 +61,19 @@ CK_RV cmk_object_get(struct cmk_session *s, CK_OBJECT_HANDLE h,
     if (rv != CKR_OK)
         return rv;
     /* A private object's handle is known only to a logged-in user (or the
-     * stable CMK handle); without login it may not be used. */
-    if (o->is_private && !cmk_token_is_logged_in(s->token)) {
+     * stable CMK handle); without login it may not be used, nor may any
+     * token object (DESIGN.md: nothing of the token's before login). */
+    if (!cmk_object_is_visible(o, cmk_token_is_logged_in(s->token))) {
         cmk_object_unref(o);
         return CKR_USER_NOT_LOGGED_IN;
     }
     *out = o;
     return CKR_OK;
+}
+
+bool cmk_object_is_visible(const struct cmk_object *o, bool logged_in)
+{
+    return logged_in || !(o->is_private || o->is_token);
 }
 
 void cmk_object_unref(struct cmk_object *o)

@@ -35,11 +35,15 @@ CK_RV cmk_object_add(struct cmk_token *t, CK_SESSION_HANDLE owner,
                      const char *store_name, struct cmk_attrs *attrs,
                      struct cmk_object **out);
 /* Looks up h on session s's token and adds a reference. invalid_rv when
- * absent or of another token; CKR_USER_NOT_LOGGED_IN for a private object
- * (only the CMK object keeps its handle across logout) without login. */
+ * absent or of another token; CKR_USER_NOT_LOGGED_IN for a private or
+ * token object (only the CMK object keeps its handle across logout)
+ * without login. */
 CK_RV cmk_object_get(struct cmk_session *s, CK_OBJECT_HANDLE h,
                      CK_RV invalid_rv, struct cmk_object **out);
 void cmk_object_unref(struct cmk_object *o);
+/* Without a logged-in user (on a token that needs one) only public
+ * session objects are visible. */
+bool cmk_object_is_visible(const struct cmk_object *o, bool logged_in);
 /* Drops the handle (the object lives on while referenced). */
 void cmk_object_remove(struct cmk_object *o);
 

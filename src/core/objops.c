@@ -12,6 +12,7 @@
 #include "core/object.h"
 #include "core/objops.h"
 #include "cmk-pkcs11.h"
+#include "core/keyrules.h"
 #include "core/policy.h"
 #include "core/record.h"
 #include "core/store.h"
@@ -27,6 +28,30 @@ void cmk_object_new_key(struct cmk_session *s, enum cmk_origin origin,
     nk->gen_mech = CK_UNAVAILABLE_INFORMATION;
     nk->logged_in = cmk_token_is_logged_in(s->token);
     nk->rw_session = cmk_session_is_rw(s);
+    nk->mixed_roles_ok = s->token->cfg->mixed_roles;
+}
+
+static bool attr_is(const struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
+                    const void *val, size_t len)
+{
+    const struct cmk_attr *at = cmk_attrs_get(a, type);
+
+    return len != 0 && at != NULL && at->len == len &&
+           memcmp(at->val, val, len) == 0;
+}
+
+/* The CMK's label and CKA_ID name the CMK alone: an application that
+ * selects the CMK by either must never get another key (a public key of
+ * the attacker's making, say). */
+static CK_RV check_reserved(const struct cmk_token *t,
+                            const struct cmk_attrs *a)
+{
+    const struct cmk_tenant_cfg *c = t->cfg;
+
+    if (attr_is(a, CKA_LABEL, c->cmk_label, strlen(c->cmk_label)) ||
+        attr_is(a, CKA_ID, c->cmk_id, c->cmk_id_len))
+        return CKR_TEMPLATE_INCONSISTENT;
+    return CKR_OK;
 }
 
 _Static_assert(CMK_STORE_NAME_LEN == 16, "session ids are 8 bytes in hex");
@@ -66,6 +91,12 @@ CK_RV cmk_object_publish(struct cmk_session *s, struct cmk_attrs *attrs,
     struct cmk_object *o = NULL;
     CK_RV rv;
 
+    /* No token object, public or not, before login (DESIGN.md). */
+    if (tok && !cmk_token_is_logged_in(t))
+        return CKR_USER_NOT_LOGGED_IN;
+    rv = check_reserved(t, attrs);
+    if (rv != CKR_OK)
+        return rv;
     if (tok)
         cmk_store_new_name(name);
     else
@@ -131,6 +162,8 @@ CK_RV cmk_object_copy(struct cmk_session *s, CK_OBJECT_HANDLE h,
         return rv;
     cmk_mutex_lock(&o->token->lock);
     rv = cmk_policy_apply(&o->attrs, tmpl, n, true, &attrs);
+    if (rv == CKR_OK && !o->token->cfg->mixed_roles)
+        rv = cmk_keyrules_change_roles(&o->attrs, &attrs, true);
     cmk_mutex_unlock(&o->token->lock);
     if (rv == CKR_OK)
         rv = check_write(s, &attrs, cmk_token_is_logged_in(s->token));
@@ -187,6 +220,10 @@ static CK_RV set_locked(struct cmk_session *s, struct cmk_object *o,
     CK_RV rv;
 
     rv = cmk_policy_apply(&o->attrs, tmpl, n, false, &next);
+    if (rv == CKR_OK && !o->token->cfg->mixed_roles)
+        rv = cmk_keyrules_change_roles(&o->attrs, &next, false);
+    if (rv == CKR_OK && !o->is_cmk)
+        rv = check_reserved(o->token, &next);
     if (rv == CKR_OK)
         rv = check_write(s, &o->attrs, in);
     if (rv == CKR_OK && o->is_token)

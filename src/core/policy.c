@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "cmk-pkcs11.h"
+#include "core/keyrules.h"
 #include "core/policy.h"
 #include "mech/mech.h"
 #include "util/secmem.h"
@@ -531,6 +532,10 @@ CK_RV cmk_policy_new_secret(const struct cmk_new_key *nk,
     if (rv != CKR_OK)
         goto out;
     rv = build_secret(nk, &tv, &kv, &a);
+    if (rv == CKR_OK && !nk->mixed_roles_ok)
+        rv = cmk_keyrules_settle_roles(&a, tmpl, n);
+    if (rv == CKR_OK && nk->by_trusted)
+        rv = cmk_keyrules_settle_unwrapped(&a, tmpl, n);
     if (rv != CKR_OK)
         goto out;
     *out = a;
@@ -810,10 +815,17 @@ static const struct {
 
 static cmk_err cmk_fixed(struct cmk_attrs *a)
 {
-    static const CK_ATTRIBUTE_TYPE empty[] = {
-        CKA_START_DATE, CKA_END_DATE, CKA_ALLOWED_MECHANISMS, CKA_CHECK_VALUE};
-    cmk_err err = CMK_OK;
+    static const CK_ATTRIBUTE_TYPE empty[] = {CKA_START_DATE, CKA_END_DATE,
+                                              CKA_CHECK_VALUE};
+    /* What the CMK does (the direct path, and the KEK path's standard
+     * mechanisms); anything else is CKR_MECHANISM_INVALID. */
+    static const CK_MECHANISM_TYPE mechs[] = {
+        CKM_CMK_ENVELOPE, CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_KWP,
+        CKM_AES_KEY_WRAP_PAD, CKM_AES_GCM};
+    cmk_err err;
     size_t i;
+
+    err = cmk_attrs_set(a, CKA_ALLOWED_MECHANISMS, mechs, sizeof(mechs));
 
     for (i = 0; i < sizeof(cmk_ulongs) / sizeof(cmk_ulongs[0]); i++) {
         if (err == CMK_OK)

@@ -32,6 +32,11 @@ struct cmk_new_key {
     size_t value_len;
     bool logged_in;            /* a user is logged in on the token */
     bool rw_session;           /* the session is read/write */
+    /* Token key policy (core/keyrules.h): the tenant allows keys of both
+     * role families; the key is being unwrapped by the CMK and keeps its
+     * protection. */
+    bool mixed_roles_ok;
+    bool by_trusted;
 };
 
 /*
@@ -46,7 +51,9 @@ struct cmk_new_key {
  * mechanism, CKA_VALUE_LEN against the unwrapped length),
  * CKR_ATTRIBUTE_READ_ONLY (CKA_LOCAL, CKA_ALWAYS_SENSITIVE, ...),
  * CKR_USER_NOT_LOGGED_IN (private without login),
- * CKR_SESSION_READ_ONLY (token object in a R/O session).
+ * CKR_SESSION_READ_ONLY (token object in a R/O session), and the
+ * CKR_TEMPLATE_INCONSISTENT of the key policy (core/keyrules.h) unless
+ * nk->mixed_roles_ok.
  * On error *out is left empty.
  */
 CK_RV cmk_policy_new_secret(const struct cmk_new_key *nk,

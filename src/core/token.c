@@ -231,10 +231,12 @@ CK_RV cmk_token_login(struct cmk_token *t, CK_USER_TYPE user,
     return rv;
 }
 
-static bool is_private_user_object(void *arg, struct cmk_object *o)
+/* What a user without login may not see: private objects and every token
+ * object (they come back from the store at the next login). */
+static bool is_user_only_object(void *arg, struct cmk_object *o)
 {
     (void)arg;
-    return o->is_private && !o->is_cmk;
+    return !o->is_cmk && !cmk_object_is_visible(o, false);
 }
 
 CK_RV cmk_token_logout(struct cmk_token *t)
@@ -249,7 +251,7 @@ CK_RV cmk_token_logout(struct cmk_token *t)
     /* PKCS#11 3.0 C_Logout: private session objects are destroyed and
      * handles to private objects become invalid. */
     cmk_session_reset_all(t); /* also flushes session-scope caches */
-    cmk_object_remove_if(t, is_private_user_object, NULL);
+    cmk_object_remove_if(t, is_user_only_object, NULL);
     cmk_cache_flush(t->cache);
     cmk_cmk_forget(t->cmk);
     return CKR_OK;

@@ -66,7 +66,7 @@ cmk_expect_fail "login with a wrong PIN" CKR_PIN_INCORRECT \
 
 step "generate an AES-256 DEK (token object)"
 acme --keygen --key-type AES:32 --id 10 --label dek1 --sensitive \
-    --extractable --private --usage-wrap || cmk_fail "keygen"
+    --extractable --private || cmk_fail "keygen"
 out=$(acme -O --type secrkey 2>&1)
 grep -q 'label: *dek1' <<<"$out" || cmk_fail "dek1 not listed in a new process"
 
@@ -111,9 +111,45 @@ step "the CMK's value cannot be read"
 cmk_expect_fail "read CKA_VALUE of the CMK" CKR_ATTRIBUTE_SENSITIVE \
     acme --read-object --type secrkey --id 01
 
+step "a wrapping DEK (id 11) wraps, and does nothing else"
+acme --keygen --key-type AES:32 --id 11 --label kek1 --sensitive \
+    --private --usage-wrap || cmk_fail "keygen of a wrapping key"
+acme --wrap -m AES-KEY-WRAP --id 11 --application-id 10 -o "$T/k11.wrap" ||
+    cmk_fail "wrap dek1 with kek1"
+check_len "$T/k11.wrap" 40
+cmk_expect_fail "encrypt with a wrapping key" CKR_KEY_FUNCTION_NOT_PERMITTED \
+    acme --encrypt -m AES-CBC-PAD --id 11 --iv $IV -i "$T/plain.bin" \
+    -o "$T/x.bin"
+# (pkcs11-tool decrypts only with block modes; the key-wrap mechanisms
+# are tried through PyKCS11 and the unit tests.)
+cmk_expect_fail "decrypt with a wrapping key" CKR_KEY_FUNCTION_NOT_PERMITTED \
+    acme --decrypt -m AES-CBC-PAD --id 11 --iv $IV -i "$T/ct.bin" \
+    -o "$T/x.bin"
+
 step "the CMK cannot be wrapped"
 cmk_expect_fail "wrap the CMK with a DEK" CKR_KEY_UNEXTRACTABLE \
-    acme --wrap -m AES-KEY-WRAP --id 10 --application-id 01 -o "$T/x.wrap"
+    acme --wrap -m AES-KEY-WRAP --id 11 --application-id 01 -o "$T/x.wrap"
+
+step "nobody can stand in for the CMK"
+# Without the PIN: no token object at all, so none with the CMK's id.
+cmk_expect_fail "a public key with the CMK's label and id, no login" \
+    CKR_USER_NOT_LOGGED_IN \
+    p11 --token-label acme --keygen --key-type AES:32 --id 01 \
+    --label acme-cmk --usage-wrap
+# With it: the CMK's label and id are reserved.
+cmk_expect_fail "a key with the CMK's id" CKR_TEMPLATE_INCONSISTENT \
+    acme --keygen --key-type AES:32 --id 01 --label fake --usage-wrap
+cmk_expect_fail "a key with the CMK's label" CKR_TEMPLATE_INCONSISTENT \
+    acme --keygen --key-type AES:32 --id 77 --label acme-cmk --usage-wrap
+# --id 01 still names the CMK: the same RFC 5649 bytes as before.
+acme --wrap -m 0x210A --id 01 --application-id 10 -o "$T/again.wrap" ||
+    cmk_fail "wrap with --id 01"
+cmp "$T/kwp.wrap" "$T/again.wrap" || cmk_fail "--id 01 is not the CMK"
+
+step "a key unwrapped by the CMK stays protected"
+cmk_expect_fail "unwrap as a readable key" CKR_TEMPLATE_INCONSISTENT \
+    acme --unwrap -m 0x210A --id 01 -i "$T/kwp.wrap" --key-type AES:32 \
+    --application-id 33 --application-label readable --extractable
 
 step "the CMK cannot be deleted"
 # pkcs11-tool 0.23 has no name for CKR_ACTION_PROHIBITED (0x1b).
@@ -123,10 +159,12 @@ cmk_expect_fail "delete the CMK" "(0x1b)" \
 step "tenant beta cannot unwrap tenant acme's blobs"
 cmk_expect_fail "beta unwraps acme's envelope" CKR_WRAPPED_KEY_INVALID \
     beta --unwrap -m 0x84340001 --id 01 -i "$T/envelope.wrap" \
-    --key-type AES:32 --application-id 30 --application-label stolen
+    --key-type AES:32 --application-id 30 --application-label stolen \
+    --sensitive
 cmk_expect_fail "beta unwraps acme's KWP blob" CKR_WRAPPED_KEY_INVALID \
     beta --unwrap -m 0x210A --id 01 -i "$T/kwp.wrap" \
-    --key-type AES:32 --application-id 31 --application-label stolen
+    --key-type AES:32 --application-id 31 --application-label stolen \
+    --sensitive
 out=$(beta -O --type secrkey 2>&1)
 grep -q stolen <<<"$out" && cmk_fail "a failed unwrap left an object behind"
 
@@ -140,7 +178,7 @@ cmp -s "$T/envelope.wrap" "$T/bad.wrap" &&
         status=none
 cmk_expect_fail "unwrap a tampered envelope" CKR_WRAPPED_KEY_INVALID \
     acme --unwrap -m 0x84340001 --id 01 -i "$T/bad.wrap" \
-    --key-type AES:32 --application-id 32 --application-label bad
+    --key-type AES:32 --application-id 32 --application-label bad --sensitive
 
 step "token objects are sealed on disk"
 objs=$(find "$T/store" -name '*.obj' | wc -l)

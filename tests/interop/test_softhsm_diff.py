@@ -4,7 +4,8 @@
 # test_softhsm_diff.sh (which provisions both tokens with one known KEK).
 # Standard mechanisms must give the same bytes on both tokens: RFC 5649 and
 # RFC 3394 wraps of the same DEK under the same KEK, GCM and CBC-PAD
-# ciphertexts, in both directions.
+# ciphertexts, in both directions; the CMK's data role uses a key derived
+# from the KEK, never the KEK.
 
 import os
 import sys
@@ -24,6 +25,8 @@ except ImportError:
 try:
     from cryptography.hazmat.primitives.keywrap import (
         aes_key_wrap, aes_key_wrap_with_padding)
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 except ImportError:
     cmkpy.missing("python3-cryptography not importable")
 
@@ -57,13 +60,22 @@ def token(path, label, pin):
     raise AssertionError("no token %s in %s" % (label, path))
 
 
-def secret(s, value, extractable=True):
+def secret(s, value, extractable=True, wrap=True):
+    """An AES key of known value: data roles, and on SoftHSM2 (which has no
+    role separation) the wrap roles too."""
     return s.createObject([
         (PK.CKA_CLASS, PK.CKO_SECRET_KEY), (PK.CKA_KEY_TYPE, PK.CKK_AES),
         (PK.CKA_TOKEN, False), (PK.CKA_VALUE, value),
         (PK.CKA_EXTRACTABLE, extractable), (PK.CKA_SENSITIVE, True),
         (PK.CKA_ENCRYPT, True), (PK.CKA_DECRYPT, True),
-        (PK.CKA_WRAP, True), (PK.CKA_UNWRAP, True)])
+        (PK.CKA_WRAP, wrap), (PK.CKA_UNWRAP, wrap)])
+
+
+def cmk_data_key(kek):
+    """The key the CMK's KEK path uses for C_Encrypt/C_Decrypt: HKDF-SHA256
+    of the KEK with its own info string, never the KEK itself."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"cmk-pkcs11 cmk data key v1").derive(kek)
 
 
 def unwrap_tmpl(with_len):
@@ -88,7 +100,8 @@ def setup():
     e.sh_lib, e.sh = token(cmkpy.SOFTHSM, "interop", "1234")
     e.cmk = e.ours.findObjects([(PK.CKA_LABEL, "acme-cmk")])[0]
     e.sh_kek = secret(e.sh, e.kek, extractable=False)
-    e.our_dek = secret(e.ours, e.dek)
+    e.sh_data = secret(e.sh, cmk_data_key(e.kek), extractable=False)
+    e.our_dek = secret(e.ours, e.dek, wrap=False)
     e.sh_dek = secret(e.sh, e.dek)
     return e
 
@@ -145,14 +158,39 @@ def t_gcm_dek_both_ways(e):
 
 
 def t_gcm_kek_path(e):
-    """GCM on the CMK is standard GCM under the tenant KEK."""
+    """C_Encrypt with GCM on the CMK is standard GCM under the CMK's data
+    key (HKDF of the KEK), not under the KEK that wraps."""
     iv = os.urandom(12)
     ct = bytes(e.ours.encrypt(e.cmk, DATA[:100], gcm(iv)))
-    eq(bytes(e.sh.decrypt(e.sh_kek, ct, gcm(iv))), DATA[:100],
-       "CMK GCM decrypted by SoftHSM2 with the KEK")
-    ct = bytes(e.sh.encrypt(e.sh_kek, DATA[:100], gcm(iv)))
+    eq(bytes(e.sh.decrypt(e.sh_data, ct, gcm(iv))), DATA[:100],
+       "CMK GCM decrypted by SoftHSM2 with the data key")
+    ct = bytes(e.sh.encrypt(e.sh_data, DATA[:100], gcm(iv)))
     eq(bytes(e.ours.decrypt(e.cmk, ct, gcm(iv))), DATA[:100],
-       "SoftHSM2 KEK GCM decrypted with the CMK")
+       "SoftHSM2 data-key GCM decrypted with the CMK")
+    ct = bytes(e.sh.encrypt(e.sh_kek, DATA[:100], gcm(iv)))
+    try:
+        e.ours.decrypt(e.cmk, ct, gcm(iv))
+    except PK.PyKCS11Error as x:
+        if x.value != PK.CKR_ENCRYPTED_DATA_INVALID:
+            raise
+    else:
+        raise AssertionError("the CMK decrypted data under its KEK")
+
+
+def t_gcm_wrap_kek_path(e):
+    """C_WrapKey with GCM on the CMK is standard GCM of the key under the
+    KEK; the CMK itself cannot C_Decrypt it (key separation)."""
+    iv = os.urandom(12)
+    blob = bytes(e.ours.wrapKey(e.cmk, e.our_dek, gcm(iv)))
+    eq(bytes(e.sh.decrypt(e.sh_kek, blob, gcm(iv))), e.dek,
+       "CMK GCM wrap opened by SoftHSM2 with the KEK")
+    try:
+        e.ours.decrypt(e.cmk, blob, gcm(iv))
+    except PK.PyKCS11Error as x:
+        if x.value != PK.CKR_ENCRYPTED_DATA_INVALID:
+            raise
+    else:
+        raise AssertionError("the CMK decrypted a key it wrapped")
 
 
 def t_tampered(e):

@@ -216,8 +216,9 @@ static void test_generate_aes256_defaults(void **state)
     assert_true(abool(&a, CKA_DECRYPT));
     assert_false(abool(&a, CKA_SIGN));
     assert_false(abool(&a, CKA_VERIFY));
-    assert_true(abool(&a, CKA_WRAP));
-    assert_true(abool(&a, CKA_UNWRAP));
+    /* Key separation: a key that names no role is a data key. */
+    assert_false(abool(&a, CKA_WRAP));
+    assert_false(abool(&a, CKA_UNWRAP));
     assert_true(abool(&a, CKA_EXTRACTABLE));
     assert_false(abool(&a, CKA_WRAP_WITH_TRUSTED));
     assert_false(abool(&a, CKA_TRUSTED));
@@ -1142,7 +1143,7 @@ static void test_get_dump_dek(void **state)
 static void test_get_dump_cmk(void **state)
 {
     CK_ATTRIBUTE q[N_STD + 3];
-    uint8_t bufs[N_STD + 3][32];
+    uint8_t bufs[N_STD + 3][64];
     struct cmk_attrs a = {0};
     CK_ULONG v;
     size_t i;
@@ -1322,7 +1323,8 @@ static void test_allows_and_can_wrap(void **state)
 
     assert_int_equal(cmk_policy_allows(&dek, CKA_ENCRYPT), CKR_OK);
     assert_int_equal(cmk_policy_allows(&dek, CKA_DECRYPT), CKR_OK);
-    assert_int_equal(cmk_policy_allows(&dek, CKA_UNWRAP), CKR_OK);
+    assert_int_equal(cmk_policy_allows(&dek, CKA_UNWRAP),
+                     CKR_KEY_FUNCTION_NOT_PERMITTED); /* a data key */
     assert_int_equal(cmk_policy_allows(&wwt, CKA_ENCRYPT),
                      CKR_KEY_FUNCTION_NOT_PERMITTED);
     assert_int_equal(cmk_policy_allows(&dek, CKA_SIGN),

@@ -88,7 +88,7 @@ grep -A4 'label: *acme-cmk' <<<"$out" | grep -q 'ID: *01' || {
 echo "ok: login, CMK object acme-cmk with ID 01"
 
 acme --keygen --key-type AES:32 --id 10 --label dek1 --sensitive \
-    --extractable --private --usage-wrap >/dev/null || cmk_fail "keygen"
+    --extractable --private >/dev/null || cmk_fail "keygen"
 head -c 1000 /dev/urandom >"$T/plain.bin"
 acme --encrypt -m AES-CBC-PAD --id 10 --iv $IV -i "$T/plain.bin" \
     -o "$T/ct.bin" || cmk_fail "encrypt with dek1"
