@@ -11,10 +11,22 @@
 #include "core/token.h"
 #include "mech/mech.h"
 #include "pkcs11/entry.h"
+#include "pkcs11/reserved.h"
 
 CK_RV cmk_C_Initialize(CK_VOID_PTR args)
 {
-    return cmk_module_initialize(args);
+    char reserved[CMK_RESERVED_MAX];
+    CK_C_INITIALIZE_ARGS copy;
+    CK_RV rv;
+
+    if (args == NULL || ((CK_C_INITIALIZE_ARGS *)args)->pReserved == NULL)
+        return cmk_module_initialize(args);
+    copy = *(CK_C_INITIALIZE_ARGS *)args;
+    rv = cmk_reserved_copy(copy.pReserved, reserved, sizeof(reserved));
+    if (rv != CKR_OK)
+        return rv;
+    copy.pReserved = reserved;
+    return cmk_module_initialize(&copy);
 }
 
 CK_RV cmk_C_Finalize(CK_VOID_PTR reserved)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -536,6 +537,49 @@ static void test_no_config_no_slots(void **state)
     setenv(CMK_CONFIG_ENV, tenv.config, 1);
 }
 
+/* C_Initialize's reserved pointer: a readable string of the documented
+ * form names the config; anything else is CKR_ARGUMENTS_BAD, never a
+ * crash (a conformance suite passes (void *)1). */
+static void test_reserved_pointer(void **state)
+{
+    static char relative[] = "config=etc/config.json", junk[] = "foo=bar",
+                ctl[] = "config=/x\ny";
+    char word[400], plain[320];
+    CK_C_INITIALIZE_ARGS args = {0};
+    void *bad[] = {(void *)1, (void *)4096, (void *)0xfff0,
+                   (void *)(uintptr_t)0xdead0000dead0000ull, relative, junk,
+                   ctl};
+    char *unterminated;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        args.pReserved = bad[i];
+        assert_int_equal(p->C_Initialize(&args), CKR_ARGUMENTS_BAD);
+    }
+    /* A string running into an unmapped page. */
+    unterminated = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(unterminated != MAP_FAILED);
+    assert_int_equal(munmap(unterminated + 4096, 4096), 0);
+    memset(unterminated, '/', 4096);
+    args.pReserved = unterminated;
+    assert_int_equal(p->C_Initialize(&args), CKR_ARGUMENTS_BAD);
+    /* A terminated one at the very end of the page is fine. */
+    snprintf(plain, sizeof(plain), "%s", tenv.config);
+    memcpy(unterminated + 4096 - strlen(plain) - 1, plain, strlen(plain) + 1);
+    args.pReserved = unterminated + 4096 - strlen(plain) - 1;
+    assert_int_equal(p->C_Initialize(&args), CKR_OK);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    assert_int_equal(munmap(unterminated, 4096), 0);
+    snprintf(word, sizeof(word), "x-opt config=%s", tenv.config);
+    args.pReserved = word;
+    unsetenv(CMK_CONFIG_ENV);
+    assert_int_equal(p->C_Initialize(&args), CKR_OK);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    setenv(CMK_CONFIG_ENV, tenv.config, 1);
+}
+
 /* An application that forbids threads cannot use a network provider
  * (libcurl resolves names on a thread); local tenants are fine. */
 static void test_cant_create_threads(void **state)
@@ -628,6 +672,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fork, init, fini),
         cmocka_unit_test(test_audit_records),
         cmocka_unit_test(test_no_config_no_slots),
+        cmocka_unit_test(test_reserved_pointer),
         cmocka_unit_test(test_cant_create_threads),
         cmocka_unit_test(test_tenant_without_kek),
     };
