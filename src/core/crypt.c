@@ -173,6 +173,14 @@ CK_RV cmk_crypt_update(struct cmk_session *s, bool encrypt,
     return rv;
 }
 
+CK_RV cmk_crypt_fail(struct cmk_session *s, bool encrypt,
+                     enum cmk_crypt_call call, CK_RV rv)
+{
+    if (!op_of(s, encrypt)->active)
+        return rv;
+    return finish(s, encrypt, (int)call, rv, NULL, 0);
+}
+
 static CK_RV op_final(struct cmk_op *op, const uint8_t *in, size_t in_len,
                       uint8_t *out, size_t *out_len)
 {

@@ -22,4 +22,18 @@ CK_RV cmk_crypt_update(struct cmk_session *s, bool encrypt,
 CK_RV cmk_crypt_final(struct cmk_session *s, bool encrypt, uint8_t *out,
                       CK_ULONG *out_len);
 
+/* Which call of an operation (for its audit record). */
+enum cmk_crypt_call {
+    CMK_CRYPT_ONESHOT = 1,
+    CMK_CRYPT_FINAL = 2,
+    CMK_CRYPT_UPDATE = 3,
+};
+
+/* A call on the session's operation failed before reaching it (bad
+ * arguments): an active operation ends there, recorded with rv (PKCS#11
+ * 3.0 section 5.2: only CKR_BUFFER_TOO_SMALL and length queries keep it).
+ * Returns rv, or the audit failure. */
+CK_RV cmk_crypt_fail(struct cmk_session *s, bool encrypt,
+                     enum cmk_crypt_call call, CK_RV rv);
+
 #endif /* CMK_CRYPT_H */

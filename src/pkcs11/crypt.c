@@ -30,8 +30,8 @@ typedef CK_RV (*data_fn)(struct cmk_session *s, bool encrypt,
                          CK_ULONG *out_len);
 
 static CK_RV data_call(CK_SESSION_HANDLE h, bool enc, data_fn fn,
-                       CK_BYTE_PTR in, CK_ULONG in_len, CK_BYTE_PTR out,
-                       CK_ULONG_PTR out_len)
+                       enum cmk_crypt_call call, CK_BYTE_PTR in,
+                       CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
     struct cmk_session *s;
     CK_RV rv = cmk_enter(h, &s);
@@ -39,7 +39,7 @@ static CK_RV data_call(CK_SESSION_HANDLE h, bool enc, data_fn fn,
     if (rv != CKR_OK)
         return rv;
     if (CMK_BAD_ARRAY(in, in_len) || out_len == NULL)
-        rv = CKR_ARGUMENTS_BAD;
+        rv = cmk_crypt_fail(s, enc, call, CKR_ARGUMENTS_BAD);
     else
         rv = fn(s, enc, in, in_len, out, out_len);
     return cmk_leave(s, rv);
@@ -48,13 +48,15 @@ static CK_RV data_call(CK_SESSION_HANDLE h, bool enc, data_fn fn,
 static CK_RV oneshot(CK_SESSION_HANDLE h, bool enc, CK_BYTE_PTR in,
                      CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
-    return data_call(h, enc, cmk_crypt_oneshot, in, in_len, out, out_len);
+    return data_call(h, enc, cmk_crypt_oneshot, CMK_CRYPT_ONESHOT, in, in_len,
+                     out, out_len);
 }
 
 static CK_RV update(CK_SESSION_HANDLE h, bool enc, CK_BYTE_PTR in,
                     CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
-    return data_call(h, enc, cmk_crypt_update, in, in_len, out, out_len);
+    return data_call(h, enc, cmk_crypt_update, CMK_CRYPT_UPDATE, in, in_len,
+                     out, out_len);
 }
 
 static CK_RV final(CK_SESSION_HANDLE h, bool enc, CK_BYTE_PTR out,
@@ -66,7 +68,7 @@ static CK_RV final(CK_SESSION_HANDLE h, bool enc, CK_BYTE_PTR out,
     if (rv != CKR_OK)
         return rv;
     if (out_len == NULL)
-        rv = CKR_ARGUMENTS_BAD;
+        rv = cmk_crypt_fail(s, enc, CMK_CRYPT_FINAL, CKR_ARGUMENTS_BAD);
     else
         rv = cmk_crypt_final(s, enc, out, out_len);
     return cmk_leave(s, rv);

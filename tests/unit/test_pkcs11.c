@@ -537,6 +537,47 @@ static void test_no_config_no_slots(void **state)
     setenv(CMK_CONFIG_ENV, tenv.config, 1);
 }
 
+/* A data call that fails its argument checks ends the operation (PKCS#11
+ * 3.0 section 5.2): the next Init is not CKR_OPERATION_ACTIVE. */
+static void test_bad_arguments_end_operation(void **state)
+{
+    uint8_t iv[16] = {0}, buf[64] = {0};
+    CK_MECHANISM cbc = {CKM_AES_CBC_PAD, iv, sizeof(iv)};
+    CK_SESSION_HANDLE h;
+    CK_OBJECT_HANDLE k;
+    CK_ULONG len = sizeof(buf);
+    int enc, call;
+
+    (void)state;
+    h = open_login(0);
+    k = gen_aes(h, CK_FALSE, CK_TRUE);
+    for (enc = 0; enc < 2; enc++) {
+        for (call = 0; call < 3; call++) {
+            CK_RV (*init_fn)(CK_SESSION_HANDLE, CK_MECHANISM_PTR,
+                             CK_OBJECT_HANDLE) =
+                enc ? p->C_EncryptInit : p->C_DecryptInit;
+            CK_RV rv;
+
+            assert_int_equal(init_fn(h, &cbc, k), CKR_OK);
+            if (call == 0)
+                rv = enc ? p->C_Encrypt(h, NULL, 16, buf, &len)
+                         : p->C_Decrypt(h, buf, 16, buf, NULL);
+            else if (call == 1)
+                rv = enc ? p->C_EncryptUpdate(h, buf, 16, buf, NULL)
+                         : p->C_DecryptUpdate(h, NULL, 16, buf, &len);
+            else
+                rv = enc ? p->C_EncryptFinal(h, buf, NULL)
+                         : p->C_DecryptFinal(h, buf, NULL);
+            assert_int_equal(rv, CKR_ARGUMENTS_BAD);
+            len = sizeof(buf);
+            assert_int_equal(enc ? p->C_EncryptFinal(h, buf, &len)
+                                 : p->C_DecryptFinal(h, buf, &len),
+                             CKR_OPERATION_NOT_INITIALIZED);
+        }
+    }
+    assert_int_equal(p->C_CloseSession(h), CKR_OK);
+}
+
 /* C_Initialize's reserved pointer: a readable string of the documented
  * form names the config; anything else is CKR_ARGUMENTS_BAD, never a
  * crash (a conformance suite passes (void *)1). */
@@ -673,6 +714,8 @@ int main(void)
         cmocka_unit_test(test_audit_records),
         cmocka_unit_test(test_no_config_no_slots),
         cmocka_unit_test(test_reserved_pointer),
+        cmocka_unit_test_setup_teardown(test_bad_arguments_end_operation, init,
+                                        fini),
         cmocka_unit_test(test_cant_create_threads),
         cmocka_unit_test(test_tenant_without_kek),
     };
