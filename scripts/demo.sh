@@ -11,7 +11,7 @@
 set -uo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$SRC}
+BUILD_DIR=${BUILD_DIR:-$SRC/build}
 OUT=${DEMO_OUT:-$SRC/demo-out}
 # The installed module when setup-and-demo.sh installed it, else the build.
 MODULE=${MODULE:-$BUILD_DIR/.libs/cmk-pkcs11.so}

@@ -9,11 +9,13 @@
 #
 #   ./scripts/setup-and-demo.sh
 #
-# BUILD_DIR=/some/dir builds out of tree instead of in the checkout.
+# It builds out of tree, in build/ (BUILD_DIR=/some/dir picks another), so
+# .ci/run, which configures its own out-of-tree builds, works afterwards in
+# the same clone.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$SRC}
+BUILD_DIR=${BUILD_DIR:-$SRC/build}
 
 PACKAGES=(
     autoconf automake libtool pkg-config make gcc
