@@ -37,6 +37,8 @@
 #define CONNECT_MS_MAX 60000
 #define TIMEOUT_MS_MAX 600000
 #define ATTEMPTS_MAX 10
+#define PIN_FAILURES_DEFAULT 10
+#define PIN_FAILURES_MAX 1000
 
 /* Load state: where the one error message goes. */
 struct ld {
@@ -1023,6 +1025,10 @@ static cmk_err parse_misc(struct ld *ld, const char *base, json_t *t,
         err = check_region(ld, base, tc->region);
     if (err == CMK_OK)
         err = get_bool(ld, base, t, "test_mode", &tc->test_mode);
+    tc->max_pin_failures = PIN_FAILURES_DEFAULT;
+    if (err == CMK_OK)
+        err = get_uint(ld, base, t, "max_pin_failures", 1, PIN_FAILURES_MAX,
+                       &tc->max_pin_failures);
     return err;
 }
 
@@ -1086,6 +1092,37 @@ static cmk_err parse_aws(struct ld *ld, const char *base, json_t *t,
     return err;
 }
 
+/* The Argon2 cost a verifier was made with: below libsodium's
+ * INTERACTIVE limits a 4-digit PIN falls to an offline search in
+ * seconds, so only test rigs may use cheaper ones ("--cost min"). */
+static cmk_err check_pin_cost(struct ld *ld, const char *base,
+                              const struct cmk_tenant_cfg *tc)
+{
+    bool id = strncmp(tc->pin_verifier, "$argon2id$", 10) == 0;
+    unsigned long long m_min, t_min, m = 0, t = 0, par = 0;
+    const char *s = strstr(tc->pin_verifier, "$m=");
+    char f[FIELD_MAX];
+    int used = 0;
+
+    m_min = (id ? crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE
+                : crypto_pwhash_argon2i_MEMLIMIT_INTERACTIVE) /
+            1024;
+    t_min = id ? crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE
+               : crypto_pwhash_argon2i_OPSLIMIT_INTERACTIVE;
+    join(f, base, "pin_verifier");
+    if (s == NULL ||
+        sscanf(s, "$m=%llu,t=%llu,p=%llu$%n", &m, &t, &par, &used) != 3 ||
+        used == 0)
+        return fail(ld, f, "cannot read the Argon2 parameters (m=,t=,p=)");
+    if (tc->test_mode || (m >= m_min && t >= t_min))
+        return CMK_OK;
+    return fail(ld, f,
+                "Argon2 cost m=%llu,t=%llu is below the minimum m=%llu,t=%llu "
+                "(make it with cmk-tool pin-hash without --cost min, or set "
+                "\"test_mode\": true)",
+                m, t, m_min, t_min);
+}
+
 static cmk_err parse_tenant(struct ld *ld, const char *base, json_t *t,
                             const struct cmk_config *cfg,
                             struct cmk_tenant_cfg *tc)
@@ -1094,7 +1131,8 @@ static cmk_err parse_tenant(struct ld *ld, const char *base, json_t *t,
         "label",          "provider",  "key",           "pin_verifier",
         "login_required", "kek",       "previous_keys", "encryption_context",
         "cmk_label",      "cmk_id",    "store_dir",     "endpoint",
-        "region",         "test_mode", "aws",           NULL};
+        "region",         "test_mode", "aws",           "max_pin_failures",
+        NULL};
     cmk_err err;
 
     err = check_object(ld, base, t, keys);
@@ -1120,6 +1158,8 @@ static cmk_err parse_tenant(struct ld *ld, const char *base, json_t *t,
         err = parse_misc(ld, base, t, tc);
     if (err == CMK_OK)
         err = parse_aws(ld, base, t, tc);
+    if (err == CMK_OK && tc->pin_verifier != NULL)
+        err = check_pin_cost(ld, base, tc);
     tc->http = &cfg->http;
     return err;
 }

@@ -101,7 +101,7 @@ cat >"$T/config.json" <<JSON
   "store_dir": "$T/store",
   "tenants": [
     {"label": "acme", "provider": "local", "key": "$T/a.key",
-     "pin_verifier": "$v", "encryption_context": {"env": "prod"}},
+     "pin_verifier": "$v4", "encryption_context": {"env": "prod"}},
     {"label": "beta", "provider": "local", "key": "$T/b.key",
      "pin_verifier": "$v", "test_mode": true}
   ]
