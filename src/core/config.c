@@ -393,8 +393,8 @@ static cmk_err read_json(struct ld *ld, json_t **out)
     FILE *fp = NULL;
     int fd;
 
-    fd = open(ld->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
-                            O_NONBLOCK);
+    fd = open(ld->path,
+              O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0 && errno == ELOOP)
         return fail(ld, NULL, "is a symbolic link");
     if (fd < 0)
@@ -469,8 +469,7 @@ static cmk_err check_audit_path(struct ld *ld, const char *path)
     dir[n] = '\0';
     err = check_dir_if_any(ld, "audit.file", n > 0 ? dir : "/");
     if (err == CMK_OK)
-        err = check_file_if_any(ld, "audit.file", path, O_WRONLY | O_APPEND,
-                                0);
+        err = check_file_if_any(ld, "audit.file", path, O_WRONLY | O_APPEND, 0);
     return err;
 }
 
@@ -1127,12 +1126,23 @@ static cmk_err parse_tenant(struct ld *ld, const char *base, json_t *t,
                             const struct cmk_config *cfg,
                             struct cmk_tenant_cfg *tc)
 {
-    static const char *const keys[] = {
-        "label",          "provider",  "key",           "pin_verifier",
-        "login_required", "kek",       "previous_keys", "encryption_context",
-        "cmk_label",      "cmk_id",    "store_dir",     "endpoint",
-        "region",         "test_mode", "aws",           "max_pin_failures",
-        NULL};
+    static const char *const keys[] = {"label",
+                                       "provider",
+                                       "key",
+                                       "pin_verifier",
+                                       "login_required",
+                                       "kek",
+                                       "previous_keys",
+                                       "encryption_context",
+                                       "cmk_label",
+                                       "cmk_id",
+                                       "store_dir",
+                                       "endpoint",
+                                       "region",
+                                       "test_mode",
+                                       "aws",
+                                       "max_pin_failures",
+                                       NULL};
     cmk_err err;
 
     err = check_object(ld, base, t, keys);

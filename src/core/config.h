@@ -76,8 +76,8 @@ struct cmk_tenant_cfg {
     bool test_mode;       /* allows importing a known KEK (cmk-tool
                            * provision --import-kek) and PIN verifiers
                            * below the minimum Argon2 cost */
-    unsigned max_pin_failures; /* consecutive wrong PINs before the user
-                                * PIN locks; default 10 (1..1000) */
+    unsigned max_pin_failures;       /* consecutive wrong PINs before the user
+                                      * PIN locks; default 10 (1..1000) */
     struct cmk_aws_cfg aws;          /* all NULL unless the tenant has "aws" */
     const struct cmk_http_cfg *http; /* the config's "http" object (set by
                                       * the loader; NULL: defaults) */
@@ -127,10 +127,9 @@ char *cmk_config_locate(const char *reserved);
  * cost unless the tenant has "test_mode": true, and trusted files or
  * directories another user could change (util/trust.h: the config file,
  * pin_verifier.file, local key files, aws.credentials_file, store_dir,
- * audit.file and their directories, each when it exists). JSON syntax errors read
- * "PATH: line L column C: <jansson message>". CMK_E_NOMEM (message
- * "PATH: out of memory") when allocation fails, CMK_E_ARGS when path or
- * out is NULL.
+ * audit.file and their directories, each when it exists). JSON syntax errors
+ * read "PATH: line L column C: <jansson message>". CMK_E_NOMEM (message "PATH:
+ * out of memory") when allocation fails, CMK_E_ARGS when path or out is NULL.
  */
 cmk_err cmk_config_load(const char *path, struct cmk_config **out, char *err,
                         size_t err_len) CMK_WUR;

@@ -83,8 +83,8 @@ static cmk_err parse(const char *buf, const char *path,
     long long nb = 0;
     int used = 0;
 
-    if (sscanf(buf, "cmk-pin-state 1 failures=%u not_before=%lld%n",
-               &failures, &nb, &used) != 2 ||
+    if (sscanf(buf, "cmk-pin-state 1 failures=%u not_before=%lld%n", &failures,
+               &nb, &used) != 2 ||
         (buf[used] != '\0' && strcmp(buf + used, "\n") != 0) || nb < 0) {
         cmk_log_error(WHAT " %s: damaged; cmk-tool pin-reset rewrites it",
                       path);
@@ -156,8 +156,9 @@ static cmk_err write_state(const char *dir, const struct cmk_pin_state *st)
     if (!file_in(dir, CMK_PIN_STATE_FILE, path, sizeof(path)) ||
         !file_in(dir, CMK_PIN_STATE_FILE ".tmp", tmp, sizeof(tmp)))
         return CMK_E_CONFIG;
-    n = snprintf(text, sizeof(text), "cmk-pin-state 1 failures=%u "
-                                     "not_before=%lld\n",
+    n = snprintf(text, sizeof(text),
+                 "cmk-pin-state 1 failures=%u "
+                 "not_before=%lld\n",
                  st->failures, (long long)st->not_before);
     (void)unlink(tmp); /* left by a crash; we hold the lock */
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -195,8 +196,8 @@ static cmk_err lock(const char *dir, int *out)
         return err == CMK_E_KEY_NOT_FOUND ? CMK_E_IO : err;
     if (!file_in(dir, CMK_PIN_STATE_FILE ".lock", path, sizeof(path)))
         return CMK_E_CONFIG;
-    fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-                        O_NONBLOCK,
+    fd = open(path,
+              O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
               0600);
     if (fd < 0) {
         cmk_log_error(WHAT " %s: cannot open: %s", path,

@@ -159,7 +159,7 @@ cmk_err cmk_creds_read_file(const char *path, size_t max, bool private_only,
     if (fd < 0 && errno == ELOOP && private_only)
         cmk_log_error("credentials: %s: is a symbolic link", path);
     if (fd < 0)
-        return errno == ENOENT ? CMK_E_KEY_NOT_FOUND
+        return errno == ENOENT  ? CMK_E_KEY_NOT_FOUND
                : errno == ELOOP ? CMK_E_CONFIG
                                 : CMK_E_IO;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max)

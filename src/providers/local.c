@@ -127,9 +127,8 @@ static cmk_err read_key(const char *path, uint8_t *key, struct key_read *r)
     if (fd < 0)
         return refuse(r, CMK_E_IO, "KeyFileUnreadable", "cannot open", errno);
     err = check_stat(fd, r);
-    if (err == CMK_OK &&
-        cmk_trust_fd_log("local provider:", fd, path, CMK_TRUST_SECRET) !=
-            CMK_OK)
+    if (err == CMK_OK && cmk_trust_fd_log("local provider:", fd, path,
+                                          CMK_TRUST_SECRET) != CMK_OK)
         err = refuse(r, CMK_E_CONFIG, "KeyFileUntrusted",
                      "owner or directories not trusted", 0);
     if (err == CMK_OK)

@@ -19,8 +19,7 @@
 #include "util/trust.h"
 
 static cmk_err __attribute__((format(printf, 5, 6)))
-say(char *why, size_t len, cmk_err err, const char *path, const char *fmt,
-    ...)
+say(char *why, size_t len, cmk_err err, const char *path, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
@@ -82,8 +81,7 @@ static cmk_err check_above(const char *dir, char *why, size_t len)
     err = check_owner(&st, dir, why, len);
     if (err != CMK_OK)
         return err;
-    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
-        (st.st_mode & S_ISVTX) == 0)
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0)
         return say(why, len, CMK_E_CONFIG, dir,
                    "writable by group or others without the sticky bit "
                    "(mode %04o)",
@@ -199,8 +197,7 @@ cmk_err cmk_trust_open(const char *path, int oflags, mode_t mode,
     if (f < 0) {
         e = errno;
         if (e == ELOOP && (flags & CMK_TRUST_FOLLOW) == 0)
-            return say(why, why_len, CMK_E_CONFIG, path,
-                       "is a symbolic link");
+            return say(why, why_len, CMK_E_CONFIG, path, "is a symbolic link");
         return sys_fail(why, why_len, path, "cannot open", e);
     }
     err = cmk_trust_fd(f, path, flags, why, why_len);
@@ -255,8 +252,7 @@ static void make_dirs(const char *path)
     (void)mkdir(p, 0700);
 }
 
-cmk_err cmk_trust_dir(const char *path, bool create, char *why,
-                      size_t why_len)
+cmk_err cmk_trust_dir(const char *path, bool create, char *why, size_t why_len)
 {
     struct stat st;
     cmk_err err;

@@ -56,10 +56,10 @@ static int write_config(const struct test_env *env, const char *kek_a,
             "\"key\": \"%s/beta.key\", \"test_mode\": true, "
             "\"pin_verifier\": \"%s\"%s%s%s}\n"
             "]}\n",
-            env->dir, env->extra, env->audit, env->dir, verifier, kek_a ? ", \"kek\": \"" : "",
-            kek_a ? kek_a : "", kek_a ? "\"" : "", env->dir, verifier,
-            kek_b ? ", \"kek\": \"" : "", kek_b ? kek_b : "",
-            kek_b ? "\"" : "");
+            env->dir, env->extra, env->audit, env->dir, verifier,
+            kek_a ? ", \"kek\": \"" : "", kek_a ? kek_a : "", kek_a ? "\"" : "",
+            env->dir, verifier, kek_b ? ", \"kek\": \"" : "",
+            kek_b ? kek_b : "", kek_b ? "\"" : "");
     return fclose(f) == 0 ? 0 : -1;
 }
 

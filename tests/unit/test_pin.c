@@ -196,7 +196,7 @@ static void test_lockout_and_reset(void **state)
     assert_int_equal(slept, 0 + 0 + 1 + 2 + 4 + 8 + 16 + 32 + 60);
     assert_int_equal(login(h, pin_ok), CKR_PIN_LOCKED);
     assert_int_equal(login(h, pin_bad), CKR_PIN_LOCKED);
-    assert_int_equal(failures(), 10); /* not counted, not checked */
+    assert_int_equal(failures(), 10);  /* not counted, not checked */
     assert_int_equal(pin_flags(1), 0); /* beta is not affected */
 
     snprintf(args, sizeof(args), "pin-reset --config '%s' --tenant alpha",
@@ -208,12 +208,11 @@ static void test_lockout_and_reset(void **state)
     assert_int_equal(p->C_Finalize(NULL), CKR_OK);
 
     text = read_all(tenv.audit);
-    assert_int_equal(count(text, "\"event\":\"login\"",
-                           "\"result\":\"CKR_PIN_INCORRECT\""),
-                     10);
     assert_int_equal(
-        count(text, "\"event\":\"login\"", "\"result\":\"CKR_PIN_LOCKED\""),
-        2);
+        count(text, "\"event\":\"login\"", "\"result\":\"CKR_PIN_INCORRECT\""),
+        10);
+    assert_int_equal(
+        count(text, "\"event\":\"login\"", "\"result\":\"CKR_PIN_LOCKED\""), 2);
     assert_int_equal(count(text, "\"event\":\"pin_locked\"",
                            "\"detail\":\"user PIN locked after 10 failures\""),
                      1);
@@ -285,7 +284,8 @@ static void test_shared_by_processes(void **state)
         assert_int_equal(WEXITSTATUS(st), 0);
     }
     assert_int_equal(failures(), 10);
-    assert_int_equal(pin_flags(0), CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_LOCKED);
+    assert_int_equal(pin_flags(0),
+                     CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_LOCKED);
     assert_int_equal(login(h, pin_ok), CKR_PIN_LOCKED);
 }
 
@@ -328,8 +328,7 @@ static void test_store_dir_created(void **state)
     assert_int_equal(login(h, pin_bad), CKR_PIN_INCORRECT);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0700);
-    snprintf(path, sizeof(path), "%s/store/beta/" CMK_PIN_STATE_FILE,
-             tenv.dir);
+    snprintf(path, sizeof(path), "%s/store/beta/" CMK_PIN_STATE_FILE, tenv.dir);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0600);
     assert_int_equal(pin_flags(1), CKF_USER_PIN_COUNT_LOW);
@@ -378,8 +377,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_success_resets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_by_processes, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_delay_is_shared, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_delay_is_shared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_dir_created, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_state_file_protected, setup,

@@ -190,12 +190,12 @@ static void test_config_group_writable(void **state)
     path_of(store, "store");
     make_config(cfg, "", NULL, store);
     assert_int_equal(chmod(cfg, 0620), 0);
-    snprintf(want, sizeof(want),
-             "%s: writable by group or others (mode 0620)", cfg);
+    snprintf(want, sizeof(want), "%s: writable by group or others (mode 0620)",
+             cfg);
     refused(cfg, want);
     assert_int_equal(chmod(cfg, 0666), 0);
-    snprintf(want, sizeof(want),
-             "%s: writable by group or others (mode 0666)", cfg);
+    snprintf(want, sizeof(want), "%s: writable by group or others (mode 0666)",
+             cfg);
     refused(cfg, want);
     assert_int_equal(chmod(cfg, 0644), 0); /* readable is fine */
     accepted(cfg);
@@ -312,8 +312,9 @@ static void test_credentials_file(void **state)
     (void)state;
     path_of(cfg, "config.json");
     path_of(creds, "creds.json");
-    put(creds, "{\"access_key_id\": \"AKIDEXAMPLE\", \"secret_access_key\": "
-               "\"x\"}",
+    put(creds,
+        "{\"access_key_id\": \"AKIDEXAMPLE\", \"secret_access_key\": "
+        "\"x\"}",
         0600);
     snprintf(text, sizeof(text),
              "{\"store_dir\": \"%s/store\", \"tenants\": [{\"label\": "
@@ -436,8 +437,8 @@ static void test_audit_symlink(void **state)
     assert_int_equal(symlink(target, afile), 0);
     snprintf(extra, sizeof(extra), "\"audit\": {\"file\": \"%s\"},", afile);
     make_config(cfg, extra, NULL, store);
-    snprintf(want, sizeof(want), "%s: audit.file: %s: is a symbolic link",
-             cfg, afile);
+    snprintf(want, sizeof(want), "%s: audit.file: %s: is a symbolic link", cfg,
+             afile);
     refused(cfg, want);
     /* the writer itself does not follow it either */
     assert_int_not_equal(cmk_audit_open(afile, CMK_FSYNC_NONE, true, &a),
@@ -470,14 +471,14 @@ static void test_audit_dir_and_file(void **state)
     accepted(cfg);
     assert_int_equal(chmod(adir, 0770), 0);
     snprintf(want, sizeof(want),
-             "%s: audit.file: %s: writable by group or others (mode 0770)",
-             cfg, adir);
+             "%s: audit.file: %s: writable by group or others (mode 0770)", cfg,
+             adir);
     refused(cfg, want);
     assert_int_equal(chmod(adir, 0700), 0);
     put(afile, "", 0622);
     snprintf(want, sizeof(want),
-             "%s: audit.file: %s: writable by group or others (mode 0622)",
-             cfg, afile);
+             "%s: audit.file: %s: writable by group or others (mode 0622)", cfg,
+             afile);
     refused(cfg, want);
     assert_int_not_equal(cmk_audit_open(afile, CMK_FSYNC_NONE, true, &a),
                          CMK_OK);
