@@ -341,6 +341,36 @@ static void test_credentials_file(void **state)
     assert_null(out);
 }
 
+/* The AWS shared files (private_only false) may be symlinks and
+ * readable, as the SDKs allow, but not writable by others or owned by
+ * another user. */
+static void test_shared_files(void **state)
+{
+    char real[300], link[300];
+    char *out = NULL;
+
+    (void)state;
+    path_of(real, "credentials");
+    path_of(link, "credentials-link");
+    put(real, "[default]\naws_access_key_id = AKIDEXAMPLE\n", 0644);
+    assert_int_equal(symlink(real, link), 0);
+    assert_int_equal(cmk_creds_read_file(link, 4096, false, &out, NULL),
+                     CMK_OK);
+    cmk_creds_free_file(out);
+    out = NULL;
+    assert_int_equal(chmod(real, 0666), 0);
+    assert_int_equal(cmk_creds_read_file(link, 4096, false, &out, NULL),
+                     CMK_E_CONFIG);
+    assert_int_equal(chmod(real, 0644), 0);
+    /* the private credentials_file may not be a symlink */
+    assert_int_equal(cmk_creds_read_file(link, 4096, true, &out, NULL),
+                     CMK_E_CONFIG);
+    give_away(real);
+    assert_int_equal(cmk_creds_read_file(link, 4096, false, &out, NULL),
+                     CMK_E_CONFIG);
+    assert_null(out);
+}
+
 /* ---- Store and audit directories ---- */
 
 static size_t entries(const char *path)
@@ -530,6 +560,7 @@ int main(void)
         cmocka_unit_test_setup(test_pin_file, setup),
         cmocka_unit_test_setup(test_key_file, setup),
         cmocka_unit_test_setup(test_credentials_file, setup),
+        cmocka_unit_test_setup(test_shared_files, setup),
         cmocka_unit_test_setup(test_store_symlink, setup),
         cmocka_unit_test_setup(test_store_mode, setup),
         cmocka_unit_test_setup(test_audit_symlink, setup),
