@@ -28,9 +28,8 @@ say(char *why, size_t len, cmk_err err, const char *path, const char *fmt, ...)
     if (why == NULL || len == 0)
         return err;
     va_start(ap, fmt);
-    n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap); /* messages are short */
     va_end(ap);
-    (void)n;
     n = snprintf(why, len, "%s: %s", path, msg);
     if (n >= 0 && (size_t)n >= len && len >= 4)
         memcpy(why + len - 4, "...", 4);
