@@ -21,6 +21,7 @@
 #include "util/lock.h"
 #include "util/log.h"
 #include "util/secmem.h"
+#include "util/trust.h"
 
 #define WRITER_ID_BYTES 8
 #define HASH_HEX (2 * crypto_hash_sha256_BYTES)
@@ -140,7 +141,14 @@ cmk_err cmk_audit_open(const char *path, enum cmk_fsync_policy fsync,
         err = CMK_E_CRYPTO;
         goto out;
     }
-    a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    /* O_NOFOLLOW: a symlinked audit path must not make us append to
+     * whatever it points at; then owner and mode (util/trust.h). */
+    a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                 0600);
+    if (a->fd >= 0 && cmk_trust_fd_log("audit:", a->fd, path, 0) != CMK_OK) {
+        err = CMK_E_CONFIG;
+        goto out;
+    }
     if (a->fd < 0) {
         cmk_log_error("audit: cannot open %s: %s", path,
                       strerror_r(errno, msg, sizeof(msg)));

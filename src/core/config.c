@@ -23,6 +23,7 @@
 #include "net/http.h"
 #include "providers/provider.h"
 #include "util/secmem.h"
+#include "util/trust.h"
 
 #define FIELD_MAX 384
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -36,6 +37,8 @@
 #define CONNECT_MS_MAX 60000
 #define TIMEOUT_MS_MAX 600000
 #define ATTEMPTS_MAX 10
+#define PIN_FAILURES_DEFAULT 10
+#define PIN_FAILURES_MAX 1000
 
 /* Load state: where the one error message goes. */
 struct ld {
@@ -94,6 +97,18 @@ static cmk_err oom(struct ld *ld)
 static const char *errstr(int e, char *buf, size_t len)
 {
     return strerror_r(e, buf, len); /* GNU variant (_GNU_SOURCE) */
+}
+
+/* A refusal from util/trust ("PATH: problem"); for the config file
+ * itself the message reads "CONFIG: problem" like every other. */
+static cmk_err trust_fail(struct ld *ld, const char *field, const char *why)
+{
+    size_t n = strlen(ld->path);
+
+    if (field == NULL && strncmp(why, ld->path, n) == 0 && why[n] == ':' &&
+        why[n + 1] == ' ')
+        return fail(ld, NULL, "%s", why + n + 2);
+    return fail(ld, field, "%s", why);
 }
 
 /* "base.key", or "key" at top level. */
@@ -287,7 +302,7 @@ static cmk_err get_enum(struct ld *ld, const char *base, json_t *obj,
 static cmk_err read_small_file(struct ld *ld, const char *field,
                                const char *path, size_t max, char **out)
 {
-    char eb[128];
+    char eb[PATH_MAX + 128];
     struct stat st;
     char *buf = NULL;
     ssize_t n;
@@ -295,7 +310,9 @@ static cmk_err read_small_file(struct ld *ld, const char *field,
     int fd;
     cmk_err err = CMK_OK;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+    if (fd < 0 && errno == ELOOP)
+        return fail(ld, field, "%s: is a symbolic link", path);
     if (fd < 0)
         return fail(ld, field, "cannot open %s: %s", path,
                     errstr(errno, eb, sizeof(eb)));
@@ -305,6 +322,11 @@ static cmk_err read_small_file(struct ld *ld, const char *field,
     }
     if ((size_t)st.st_size > max) {
         err = fail(ld, field, "%s is larger than %zu bytes", path, max);
+        goto out;
+    }
+    if (cmk_trust_fd(fd, path, CMK_TRUST_SECRET, eb, sizeof(eb)) != CMK_OK ||
+        cmk_trust_parents(path, eb, sizeof(eb)) != CMK_OK) {
+        err = trust_fail(ld, field, eb);
         goto out;
     }
     buf = calloc(1, (size_t)st.st_size + 1);
@@ -330,37 +352,51 @@ out:
     return err;
 }
 
-/* The local provider's key file: absolute, regular, owner-only. */
+/* The local provider's key file: absolute, regular, owner-only, not a
+ * symlink, in directories nobody else controls. */
 static cmk_err check_key_file(struct ld *ld, const char *field,
                               const char *path)
 {
-    char eb[128];
+    char eb[PATH_MAX + 128];
     struct stat st;
+    cmk_err err = CMK_OK;
+    int fd;
 
     if (path[0] != '/')
         return fail(ld, field, "must be an absolute path");
-    if (stat(path, &st) != 0)
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0 && errno == ELOOP)
+        return fail(ld, field, "%s: is a symbolic link", path);
+    if (fd < 0)
         return fail(ld, field, "cannot use key file %s: %s", path,
                     errstr(errno, eb, sizeof(eb)));
-    if (!S_ISREG(st.st_mode))
-        return fail(ld, field, "key file %s is not a regular file", path);
-    if ((st.st_mode & 077) != 0)
-        return fail(ld, field,
-                    "key file %s is accessible by group or others (mode "
-                    "%04o); it must be 0600 or stricter",
-                    path, (unsigned)(st.st_mode & 07777));
-    return CMK_OK;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        err = fail(ld, field, "key file %s is not a regular file", path);
+    else if ((st.st_mode & 077) != 0)
+        err = fail(ld, field,
+                   "key file %s is accessible by group or others (mode "
+                   "%04o); it must be 0600 or stricter",
+                   path, (unsigned)(st.st_mode & 07777));
+    else if (cmk_trust_fd(fd, path, CMK_TRUST_SECRET, eb, sizeof(eb)) !=
+                 CMK_OK ||
+             cmk_trust_parents(path, eb, sizeof(eb)) != CMK_OK)
+        err = trust_fail(ld, field, eb);
+    close(fd);
+    return err;
 }
 
 static cmk_err read_json(struct ld *ld, json_t **out)
 {
-    char eb[128];
+    char eb[PATH_MAX + 128];
     json_error_t jerr;
     struct stat st;
     FILE *fp = NULL;
     int fd;
 
-    fd = open(ld->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    fd = open(ld->path,
+              O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0 && errno == ELOOP)
+        return fail(ld, NULL, "is a symbolic link");
     if (fd < 0)
         return fail(ld, NULL, "cannot open: %s", errstr(errno, eb, sizeof(eb)));
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
@@ -368,6 +404,12 @@ static cmk_err read_json(struct ld *ld, json_t **out)
         close(fd);
         return fail(ld, NULL, "not a regular file of at most %d bytes",
                     CONFIG_MAX_BYTES);
+    }
+    /* Whoever can change the config can swap the PIN verifier. */
+    if (cmk_trust_fd(fd, ld->path, 0, eb, sizeof(eb)) != CMK_OK ||
+        cmk_trust_parents(ld->path, eb, sizeof(eb)) != CMK_OK) {
+        close(fd);
+        return trust_fail(ld, NULL, eb);
     }
     fp = fdopen(fd, "r");
     if (fp == NULL) {
@@ -380,6 +422,55 @@ static cmk_err read_json(struct ld *ld, json_t **out)
         return fail(ld, NULL, "line %d column %d: %s", jerr.line, jerr.column,
                     jerr.text);
     return CMK_OK;
+}
+
+/* A directory the module writes into (store, audit), when it exists
+ * already: a missing one is created (0700) and checked when first used. */
+static cmk_err check_dir_if_any(struct ld *ld, const char *field,
+                                const char *path)
+{
+    char eb[PATH_MAX + 128];
+    cmk_err err = cmk_trust_dir(path, false, eb, sizeof(eb));
+
+    if (err == CMK_OK || err == CMK_E_KEY_NOT_FOUND)
+        return CMK_OK;
+    return trust_fail(ld, field, eb);
+}
+
+/* A file the module opens later (audit file, credentials file), when it
+ * exists already; opening it changes nothing. */
+static cmk_err check_file_if_any(struct ld *ld, const char *field,
+                                 const char *path, int oflags, unsigned flags)
+{
+    char eb[PATH_MAX + 128];
+    cmk_err err;
+    int fd = -1;
+
+    err = cmk_trust_open(path, oflags, 0, flags, &fd, eb, sizeof(eb));
+    if (fd >= 0)
+        close(fd);
+    if (err == CMK_OK || err == CMK_E_KEY_NOT_FOUND)
+        return CMK_OK;
+    return trust_fail(ld, field, eb);
+}
+
+/* The audit directory and file: a symlinked audit file would make the
+ * module append to whatever it points at. */
+static cmk_err check_audit_path(struct ld *ld, const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t n = (size_t)(slash - path);
+    cmk_err err;
+
+    if (n >= sizeof(dir))
+        return fail(ld, "audit.file", "path too long");
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    err = check_dir_if_any(ld, "audit.file", n > 0 ? dir : "/");
+    if (err == CMK_OK)
+        err = check_file_if_any(ld, "audit.file", path, O_WRONLY | O_APPEND, 0);
+    return err;
 }
 
 /* ---- Top level: audit, cache ---- */
@@ -403,6 +494,8 @@ static cmk_err parse_audit(struct ld *ld, json_t *root, struct cmk_config *cfg)
     if (err == CMK_OK)
         err = get_bool(ld, "audit", a, "required", &cfg->audit_required);
     cfg->audit_fsync = (enum cmk_fsync_policy)pol;
+    if (err == CMK_OK && cfg->audit_file != NULL)
+        err = check_audit_path(ld, cfg->audit_file);
     return err;
 }
 
@@ -861,18 +954,24 @@ static cmk_err parse_store_dir(struct ld *ld, const char *base, json_t *t,
                                const struct cmk_config *cfg,
                                struct cmk_tenant_cfg *tc)
 {
+    char f[FIELD_MAX];
     size_t n;
     cmk_err err;
 
     err = get_path_dup(ld, base, t, "store_dir", &tc->store_dir);
-    if (err != CMK_OK || tc->store_dir != NULL)
+    if (err == CMK_OK && tc->store_dir == NULL) {
+        n = strlen(cfg->store_dir) + strlen(tc->label) + 2;
+        tc->store_dir = malloc(n);
+        if (tc->store_dir == NULL)
+            return oom(ld);
+        snprintf(tc->store_dir, n, "%s/%s", cfg->store_dir, tc->label);
+    }
+    if (err != CMK_OK)
         return err;
-    n = strlen(cfg->store_dir) + strlen(tc->label) + 2;
-    tc->store_dir = malloc(n);
-    if (tc->store_dir == NULL)
-        return oom(ld);
-    snprintf(tc->store_dir, n, "%s/%s", cfg->store_dir, tc->label);
-    return CMK_OK;
+    /* A symlinked store would put sealed objects and the PIN counter in
+     * someone else's directory. */
+    join(f, base, "store_dir");
+    return check_dir_if_any(ld, f, tc->store_dir);
 }
 
 /* Optional URL member, checked with cmk_url_check(flags), copied. */
@@ -925,6 +1024,10 @@ static cmk_err parse_misc(struct ld *ld, const char *base, json_t *t,
         err = check_region(ld, base, tc->region);
     if (err == CMK_OK)
         err = get_bool(ld, base, t, "test_mode", &tc->test_mode);
+    tc->max_pin_failures = PIN_FAILURES_DEFAULT;
+    if (err == CMK_OK)
+        err = get_uint(ld, base, t, "max_pin_failures", 1, PIN_FAILURES_MAX,
+                       &tc->max_pin_failures);
     return err;
 }
 
@@ -981,6 +1084,10 @@ static cmk_err parse_aws(struct ld *ld, const char *base, json_t *t,
         err = fail(ld, fr,
                    "expected a role ARN (arn:aws:iam::ACCOUNT:role/NAME)");
     }
+    join(fr, f, "credentials_file");
+    if (err == CMK_OK && a->credentials_file != NULL)
+        err = check_file_if_any(ld, fr, a->credentials_file, O_RDONLY,
+                                CMK_TRUST_SECRET);
     return err;
 }
 
@@ -1007,16 +1114,59 @@ static cmk_err parse_key_policy(struct ld *ld, const char *base, json_t *t,
     return err;
 }
 
+/* The Argon2 cost a verifier was made with: below libsodium's
+ * INTERACTIVE limits a 4-digit PIN falls to an offline search in
+ * seconds, so only test rigs may use cheaper ones ("--cost min"). */
+static cmk_err check_pin_cost(struct ld *ld, const char *base,
+                              const struct cmk_tenant_cfg *tc)
+{
+    bool id = strncmp(tc->pin_verifier, "$argon2id$", 10) == 0;
+    unsigned long long m_min, t_min, m = 0, t = 0, par = 0;
+    const char *s = strstr(tc->pin_verifier, "$m=");
+    char f[FIELD_MAX];
+    int used = 0;
+
+    m_min = (id ? crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE
+                : crypto_pwhash_argon2i_MEMLIMIT_INTERACTIVE) /
+            1024;
+    t_min = id ? crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE
+               : crypto_pwhash_argon2i_OPSLIMIT_INTERACTIVE;
+    join(f, base, "pin_verifier");
+    if (s == NULL ||
+        sscanf(s, "$m=%llu,t=%llu,p=%llu$%n", &m, &t, &par, &used) != 3 ||
+        used == 0)
+        return fail(ld, f, "cannot read the Argon2 parameters (m=,t=,p=)");
+    if (tc->test_mode || (m >= m_min && t >= t_min))
+        return CMK_OK;
+    return fail(ld, f,
+                "Argon2 cost m=%llu,t=%llu is below the minimum m=%llu,t=%llu "
+                "(make it with cmk-tool pin-hash without --cost min, or set "
+                "\"test_mode\": true)",
+                m, t, m_min, t_min);
+}
+
 static cmk_err parse_tenant(struct ld *ld, const char *base, json_t *t,
                             const struct cmk_config *cfg,
                             struct cmk_tenant_cfg *tc)
 {
-    static const char *const keys[] = {
-        "label",          "provider",  "key",           "pin_verifier",
-        "login_required", "kek",       "previous_keys", "encryption_context",
-        "cmk_label",      "cmk_id",    "store_dir",     "endpoint",
-        "region",         "test_mode", "aws",           "key_policy",
-        NULL};
+    static const char *const keys[] = {"label",
+                                       "provider",
+                                       "key",
+                                       "pin_verifier",
+                                       "login_required",
+                                       "kek",
+                                       "previous_keys",
+                                       "encryption_context",
+                                       "cmk_label",
+                                       "cmk_id",
+                                       "store_dir",
+                                       "endpoint",
+                                       "region",
+                                       "test_mode",
+                                       "aws",
+                                       "max_pin_failures",
+                                       "key_policy",
+                                       NULL};
     cmk_err err;
 
     err = check_object(ld, base, t, keys);
@@ -1044,6 +1194,8 @@ static cmk_err parse_tenant(struct ld *ld, const char *base, json_t *t,
         err = parse_aws(ld, base, t, tc);
     if (err == CMK_OK)
         err = parse_key_policy(ld, base, t, tc);
+    if (err == CMK_OK && tc->pin_verifier != NULL)
+        err = check_pin_cost(ld, base, tc);
     tc->http = &cfg->http;
     return err;
 }
@@ -1115,6 +1267,8 @@ static cmk_err parse_root(struct ld *ld, json_t *root, struct cmk_config *cfg)
         err = get_path_dup(ld, "", root, "store_dir", &cfg->store_dir);
     if (err == CMK_OK && cfg->store_dir == NULL)
         err = dup_str(ld, LOCALSTATEDIR "/lib/cmk-pkcs11", &cfg->store_dir);
+    if (err == CMK_OK)
+        err = check_dir_if_any(ld, "store_dir", cfg->store_dir);
     if (err == CMK_OK)
         err = parse_audit(ld, root, cfg);
     if (err == CMK_OK)

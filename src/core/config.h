@@ -73,7 +73,11 @@ struct cmk_tenant_cfg {
                            * https, or http to 127.0.0.1/localhost/[::1] */
     char *region;         /* provider region, NULL if none (aws: then
                            * AWS_REGION / AWS_DEFAULT_REGION at init) */
-    bool test_mode;       /* local provider: allows importing a known KEK */
+    bool test_mode;       /* allows importing a known KEK (cmk-tool
+                           * provision --import-kek) and PIN verifiers
+                           * below the minimum Argon2 cost */
+    unsigned max_pin_failures;       /* consecutive wrong PINs before the user
+                                      * PIN locks; default 10 (1..1000) */
     /* "key_policy" opt-outs (core/keyrules.h), default false: keys may
      * hold wrap and data roles at once; the CMK may unwrap a key into a
      * readable or freely wrappable one. */
@@ -124,10 +128,13 @@ char *cmk_config_locate(const char *reserved);
  * tenants with the same store_dir, an endpoint that is neither https nor
  * http to a loopback host, an "aws" object on a tenant of another
  * provider, an aws key reference that is not a key ARN, key id, alias
- * name or alias ARN. JSON syntax errors read
- * "PATH: line L column C: <jansson message>". CMK_E_NOMEM (message
- * "PATH: out of memory") when allocation fails, CMK_E_ARGS when path or
- * out is NULL.
+ * name or alias ARN, a PIN verifier below libsodium's INTERACTIVE Argon2
+ * cost unless the tenant has "test_mode": true, and trusted files or
+ * directories another user could change (util/trust.h: the config file,
+ * pin_verifier.file, local key files, aws.credentials_file, store_dir,
+ * audit.file and their directories, each when it exists). JSON syntax errors
+ * read "PATH: line L column C: <jansson message>". CMK_E_NOMEM (message "PATH:
+ * out of memory") when allocation fails, CMK_E_ARGS when path or out is NULL.
  */
 cmk_err cmk_config_load(const char *path, struct cmk_config **out, char *err,
                         size_t err_len) CMK_WUR;

@@ -16,3 +16,5 @@ libcmk_la_SOURCES += \
 	src/core/envelope_op.h src/core/envelope_op.c \
 	src/core/keyops.h src/core/keyops.c \
 	src/core/record.h src/core/record.c
+libcmk_la_SOURCES += \
+	src/core/pinguard.h src/core/pinguard.c

@@ -22,6 +22,7 @@
 #include "core/store.h"
 #include "util/log.h"
 #include "util/secmem.h"
+#include "util/trust.h"
 
 #define MAGIC "CMKO"
 #define MAGIC_LEN 4
@@ -345,7 +346,7 @@ static cmk_err make_dir(const char *dir)
         goto fail;
     free(p);
     if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-        return CMK_OK;
+        return cmk_trust_dir_log("object store", dir, false);
     goto log;
 fail:
     e = errno;
@@ -543,9 +544,13 @@ cmk_err cmk_store_load_all(const char *dir, const char *tenant,
 
     if (!args_ok(dir, tenant, kek, kek_len) || cb == NULL)
         return CMK_E_ARGS;
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (dfd < 0 && errno == ENOENT)
         return CMK_OK; /* no store yet */
+    if (dfd >= 0 && cmk_trust_dir_log("object store", dir, false) != CMK_OK) {
+        close(dfd);
+        return CMK_E_CONFIG;
+    }
     if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
         cmk_log_error("object store %s: cannot open: %s", dir,
                       errstr(errno, eb, sizeof(eb)));

@@ -13,6 +13,7 @@
 #include "cmk-pkcs11.h"
 #include "core/module.h"
 #include "core/object.h"
+#include "core/pinguard.h"
 #include "core/policy.h"
 #include "core/record.h"
 #include "core/session.h"
@@ -158,6 +159,25 @@ void cmk_token_slot_info(const struct cmk_token *t, CK_SLOT_INFO *info)
     info->firmwareVersion.minor = 1;
 }
 
+/* PKCS#11 3.0 section 5.3 (CK_TOKEN_INFO flags), from the shared counter
+ * (pinguard.h): COUNT_LOW after a wrong PIN since the last good one,
+ * FINAL_TRY when one more wrong PIN locks, LOCKED when locked. */
+static CK_FLAGS pin_flags(const struct cmk_tenant_cfg *cfg)
+{
+    struct cmk_pin_state st;
+    CK_FLAGS f = 0;
+
+    if (cmk_pin_read(cfg->store_dir, &st) != CMK_OK)
+        return 0; /* logged; C_Login fails with CKR_DEVICE_ERROR */
+    if (st.failures > 0)
+        f |= CKF_USER_PIN_COUNT_LOW;
+    if (st.failures + 1 == cfg->max_pin_failures)
+        f |= CKF_USER_PIN_FINAL_TRY;
+    if (st.failures >= cfg->max_pin_failures)
+        f |= CKF_USER_PIN_LOCKED;
+    return f;
+}
+
 void cmk_token_info(struct cmk_token *t, CK_TOKEN_INFO *info)
 {
     char model[17];
@@ -170,7 +190,7 @@ void cmk_token_info(struct cmk_token *t, CK_TOKEN_INFO *info)
     pad(info->serialNumber, sizeof(info->serialNumber), t->serial);
     info->flags = CKF_RNG | CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED;
     if (t->cfg->login_required)
-        info->flags |= CKF_LOGIN_REQUIRED;
+        info->flags |= CKF_LOGIN_REQUIRED | pin_flags(t->cfg);
     info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
     info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
     cmk_mutex_lock(&t->lock);
@@ -210,9 +230,44 @@ static CK_RV set_logged_in(struct cmk_token *t, bool in)
     return rv;
 }
 
+/* Waits out the delay the counter asks for (no lock is held: C_Login
+ * runs without the session lock), then counts this attempt before the PIN
+ * is checked (pinguard.h). A locked PIN is not checked at all. */
+static CK_RV pin_gate(struct cmk_token *t, struct cmk_pin_state *st)
+{
+    enum cmk_pin_verdict v = CMK_PIN_LOCKED;
+    unsigned wait_s = 0;
+
+    for (;;) {
+        if (cmk_pin_attempt(t->cfg->store_dir, t->cfg->max_pin_failures, &v,
+                            &wait_s, st) != CMK_OK)
+            return CKR_DEVICE_ERROR; /* logged; fail closed */
+        if (v == CMK_PIN_GO)
+            return CKR_OK;
+        if (v == CMK_PIN_LOCKED)
+            return CKR_PIN_LOCKED;
+        cmk_pin_sleep(wait_s);
+    }
+}
+
+/* This failure locked the PIN: a record of its own besides the login
+ * failure, so an alert can key on it. */
+static void locked_out(struct cmk_token *t, unsigned failures)
+{
+    char detail[64];
+
+    snprintf(detail, sizeof(detail), "user PIN locked after %u failures",
+             failures);
+    cmk_log_error("tenant \"%s\": %s; cmk-tool pin-reset unlocks it",
+                  t->cfg->label, detail);
+    (void)cmk_record_event("pin_locked", "C_Login", t, -1, CKR_PIN_LOCKED,
+                           detail);
+}
+
 CK_RV cmk_token_login(struct cmk_token *t, CK_USER_TYPE user,
                       const CK_UTF8CHAR *pin, size_t pin_len)
 {
+    struct cmk_pin_state st = {0, 0};
     CK_RV rv;
 
     if (user == CKU_CONTEXT_SPECIFIC)
@@ -221,10 +276,20 @@ CK_RV cmk_token_login(struct cmk_token *t, CK_USER_TYPE user,
         return CKR_USER_TYPE_INVALID; /* no SO role: cmk-tool provisions */
     if (!t->cfg->login_required || cmk_token_is_logged_in(t))
         return CKR_USER_ALREADY_LOGGED_IN;
+    rv = pin_gate(t, &st);
+    if (rv != CKR_OK)
+        return rv;
     /* Slow by design (Argon2id); no lock is held meanwhile. */
     if (crypto_pwhash_str_verify(t->cfg->pin_verifier, (const char *)pin,
-                                 pin_len) != 0)
+                                 pin_len) != 0) {
+        if (st.failures >= t->cfg->max_pin_failures)
+            locked_out(t, st.failures);
         return CKR_PIN_INCORRECT;
+    }
+    if (cmk_pin_reset(t->cfg->store_dir, NULL) != CMK_OK)
+        cmk_log_error("tenant \"%s\": the failed-login count could not be "
+                      "reset",
+                      t->cfg->label);
     rv = set_logged_in(t, true);
     if (rv == CKR_OK)
         (void)cmk_token_sync_store(t);

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "net/creds.h"
+#include "util/log.h"
 #include "util/secpool.h"
+#include "util/trust.h"
 
 #define STR_MAX 4096u /* longest key id, secret or session token */
 
@@ -148,10 +150,22 @@ cmk_err cmk_creds_read_file(const char *path, size_t max, bool private_only,
 
     if (path == NULL || out == NULL)
         return CMK_E_ARGS;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* Owned by us or root and not writable by others (util/trust.h).
+     * The credentials_file of the config is a secret and no symlink; the
+     * shared files and token files may be symlinks, as the AWS SDKs
+     * follow them and Kubernetes mounts tokens through "..data" links. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+                        (private_only ? O_NOFOLLOW : 0));
+    if (fd < 0 && errno == ELOOP && private_only)
+        cmk_log_error("credentials: %s: is a symbolic link", path);
     if (fd < 0)
-        return errno == ENOENT ? CMK_E_KEY_NOT_FOUND : CMK_E_IO;
+        return errno == ENOENT  ? CMK_E_KEY_NOT_FOUND
+               : errno == ELOOP ? CMK_E_CONFIG
+                                : CMK_E_IO;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max)
+        err = CMK_E_CONFIG;
+    else if (cmk_trust_fd_log("credentials:", fd, path,
+                              private_only ? CMK_TRUST_SECRET : 0) != CMK_OK)
         err = CMK_E_CONFIG;
     else if (private_only && (st.st_mode & 077) != 0)
         err = CMK_E_CONFIG;

@@ -24,6 +24,7 @@
 #include "providers/backends.h"
 #include "providers/provider.h"
 #include "util/log.h"
+#include "util/trust.h"
 
 #define KEY_LEN 32u
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -126,6 +127,10 @@ static cmk_err read_key(const char *path, uint8_t *key, struct key_read *r)
     if (fd < 0)
         return refuse(r, CMK_E_IO, "KeyFileUnreadable", "cannot open", errno);
     err = check_stat(fd, r);
+    if (err == CMK_OK && cmk_trust_fd_log("local provider:", fd, path,
+                                          CMK_TRUST_SECRET) != CMK_OK)
+        err = refuse(r, CMK_E_CONFIG, "KeyFileUntrusted",
+                     "owner or directories not trusted", 0);
     if (err == CMK_OK)
         err = read_exact(fd, key, r);
     if (err != CMK_OK)

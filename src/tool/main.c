@@ -22,6 +22,7 @@ static int cmd_version(int argc, char **argv);
 static const struct command commands[] = {
     {"local-key", cmd_local_key, "create a local provider key file"},
     {"pin-hash", cmd_pin_hash, "make a PIN verifier for the config"},
+    {"pin-reset", cmd_pin_reset, "clear a tenant's failed-login count"},
     {"provision", cmd_provision, "create and seal a tenant KEK"},
     {"health", cmd_health, "check every tenant's CMK and KEK"},
     {"audit", cmd_audit, "verify an audit file's hash chains"},

@@ -20,6 +20,7 @@
 /* Each command gets argv[0] = its own name. */
 int cmd_local_key(int argc, char **argv);
 int cmd_pin_hash(int argc, char **argv);
+int cmd_pin_reset(int argc, char **argv);
 int cmd_provision(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 int cmd_audit(int argc, char **argv);

@@ -6,6 +6,7 @@ cmk_tool_SOURCES = \
 	src/tool/util.c \
 	src/tool/local_key.c \
 	src/tool/pin_hash.c \
+	src/tool/pin_reset.c \
 	src/tool/provision.c \
 	src/tool/health.c \
 	src/tool/cmd_audit.c

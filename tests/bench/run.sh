@@ -102,7 +102,7 @@ write_config() {
   "cache": {"ttl_seconds": $3, "max_entries": $MAX_ENTRIES},
   "tenants": [
     {"label": "$TENANT", "provider": "local", "key": "$OUT/$TENANT.key",
-     "pin_verifier": "$VERIFIER", "kek": "$KEK"}
+     "test_mode": true, "pin_verifier": "$VERIFIER", "kek": "$KEK"}
   ]
 }
 EOF

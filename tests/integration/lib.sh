@@ -93,8 +93,14 @@ cmk_tmpdir() {
 # cmk_tenant DIR LABEL PIN [EXTRA]: makes DIR/LABEL.key (0600) and a PIN
 # verifier with cmk-tool, and adds the tenant to the config being built.
 # EXTRA is appended inside the tenant object, e.g. ', "test_mode": true'.
+# The verifier has the minimum cost, which only test_mode tenants accept:
+# test_mode is added unless EXTRA sets it.
 cmk_tenant() {
     local dir=$1 label=$2 pin=$3 extra=${4:-} verifier obj
+    case $extra in
+    *'"test_mode"'*) ;;
+    *) extra="$extra, \"test_mode\": true" ;;
+    esac
     "$CMK_TOOL" local-key --out "$dir/$label.key" >/dev/null ||
         cmk_error "cmk-tool local-key failed for $label"
     verifier=$(printf '%s\n' "$pin" | "$CMK_TOOL" pin-hash --cost min) ||

@@ -101,7 +101,7 @@ cat >"$T/config.json" <<JSON
   "store_dir": "$T/store",
   "tenants": [
     {"label": "acme", "provider": "local", "key": "$T/a.key",
-     "pin_verifier": "$v", "encryption_context": {"env": "prod"}},
+     "pin_verifier": "$v4", "encryption_context": {"env": "prod"}},
     {"label": "beta", "provider": "local", "key": "$T/b.key",
      "pin_verifier": "$v", "test_mode": true}
   ]
@@ -152,6 +152,27 @@ expect 0 "$TOOL" health --config "$T/config.json"
 rm "$T/a.key"
 expect 2 "$TOOL" health --config "$T/config.json"
 grep -q "$T/a.key" "$T/err" || fail "message does not name the key file"
+
+echo "== pin-reset"
+cp "$T/a.saved" "$T/a.key"
+expect 0 "$TOOL" pin-reset --config "$T/config.json" --tenant beta --status
+[ "$(cat "$T/out")" = "beta: 0 of 10 failures" ] || fail "status: $(cat "$T/out")"
+mkdir -p "$T/store/beta"
+printf 'cmk-pin-state 1 failures=10 not_before=0\n' >"$T/store/beta/pin-state"
+chmod 600 "$T/store/beta/pin-state"
+expect 0 "$TOOL" pin-reset --config "$T/config.json" --tenant beta --status
+[ "$(cat "$T/out")" = "beta: 10 of 10 failures, locked" ] ||
+    fail "status: $(cat "$T/out")"
+expect 0 "$TOOL" pin-reset --config "$T/config.json" --tenant beta
+[ "$(cat "$T/out")" = "beta: failed-login count reset (was 10, locked)" ] ||
+    fail "reset output: $(cat "$T/out")"
+grep -q '^cmk-pin-state 1 failures=0 not_before=0$' "$T/store/beta/pin-state" ||
+    fail "counter not cleared: $(cat "$T/store/beta/pin-state")"
+[ "$(stat -c %a "$T/store/beta/pin-state")" = 600 ] || fail "counter mode"
+expect 2 "$TOOL" pin-reset --config "$T/config.json" --tenant nobody
+expect 2 "$TOOL" pin-reset --config "$T/config.json"
+expect 2 "$TOOL" pin-reset --tenant beta
+expect 0 "$TOOL" pin-reset --help
 
 echo "== version"
 expect 0 "$TOOL" version

@@ -49,15 +49,17 @@ static int write_config(const struct test_env *env, const char *kek_a,
             " \"audit\": {\"file\": \"%s\", \"fsync\": \"interval\"},\n"
             " \"tenants\": [\n"
             " {\"label\": \"alpha\", \"provider\": \"local\", "
-            "\"key\": \"%s/alpha.key\", \"pin_verifier\": \"%s\"%s%s%s,"
+            "\"key\": \"%s/alpha.key\", \"test_mode\": true, "
+            "\"pin_verifier\": \"%s\"%s%s%s,"
             " \"encryption_context\": {\"app\": \"unit\"}},\n"
             " {\"label\": \"beta\", \"provider\": \"local\", "
-            "\"key\": \"%s/beta.key\", \"pin_verifier\": \"%s\"%s%s%s}\n"
+            "\"key\": \"%s/beta.key\", \"test_mode\": true, "
+            "\"pin_verifier\": \"%s\"%s%s%s}\n"
             "]}\n",
-            env->dir, env->extra, env->audit, env->dir, verifier, kek_a ? ", \"kek\": \"" : "",
-            kek_a ? kek_a : "", kek_a ? "\"" : "", env->dir, verifier,
-            kek_b ? ", \"kek\": \"" : "", kek_b ? kek_b : "",
-            kek_b ? "\"" : "");
+            env->dir, env->extra, env->audit, env->dir, verifier,
+            kek_a ? ", \"kek\": \"" : "", kek_a ? kek_a : "", kek_a ? "\"" : "",
+            env->dir, verifier, kek_b ? ", \"kek\": \"" : "",
+            kek_b ? kek_b : "", kek_b ? "\"" : "");
     return fclose(f) == 0 ? 0 : -1;
 }
 

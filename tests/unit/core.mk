@@ -17,6 +17,10 @@ endif
 
 # Config fixtures: one directory per case (listed: automake has no wildcards).
 EXTRA_DIST += \
+	tests/fixtures/config/bad-pin-cost/config.json \
+	tests/fixtures/config/bad-pin-cost/expected.txt \
+	tests/fixtures/config/bad-max-pin-failures/config.json \
+	tests/fixtures/config/bad-max-pin-failures/expected.txt \
 	tests/fixtures/config/bad-cache-ttl/config.json \
 	tests/fixtures/config/bad-cache-ttl/expected.txt \
 	tests/fixtures/config/bad-cmk-id-odd/config.json \

@@ -86,6 +86,9 @@ static const struct kase bad_cases[] = {
     {"bad-http-timeout-type", 0600},
     {"bad-http-unknown", 0600},
     {"bad-provider-later", 0600},
+    /* PIN guessing limits */
+    {"bad-pin-cost", 0600},
+    {"bad-max-pin-failures", 0600},
 };
 
 static const char *const good_cases[] = {"good-full", "good-minimal",
@@ -355,6 +358,7 @@ static void test_good_minimal(void **state)
     assert_null(t->endpoint);
     assert_null(t->region);
     assert_false(t->test_mode);
+    assert_int_equal(t->max_pin_failures, 10);
     assert_ptr_equal(cmk_config_tenant(cfg, "acme"), t);
     assert_null(cmk_config_tenant(cfg, "acm"));
     assert_null(cmk_config_tenant(cfg, NULL));
@@ -387,7 +391,9 @@ static void check_full_acme(const struct cmk_tenant_cfg *t, const char *dir)
     assert_string_equal(t->store_dir, want);
     assert_string_equal(t->endpoint, "http://127.0.0.1:4566");
     assert_string_equal(t->region, "eu-west-1");
-    assert_true(t->test_mode);
+    assert_true(t->test_mode); /* so its min-cost verifier is accepted */
+    assert_memory_equal(t->pin_verifier, "$argon2id$v=19$m=8,t=1,", 23);
+    assert_int_equal(t->max_pin_failures, 5);
     assert_true(t->login_required);
 }
 

@@ -677,9 +677,11 @@ static void test_tenant_without_kek(void **state)
     snprintf(path, sizeof(path), "%s/nokek.json", tenv.dir);
     f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "{\"store_dir\": \"%s/store-nokek\", \"tenants\": [{"
-               "\"label\": \"bare\", \"provider\": \"local\", "
-               "\"key\": \"%s/alpha.key\", \"pin_verifier\": \"%s\"}]}\n",
+    fprintf(f,
+            "{\"store_dir\": \"%s/store-nokek\", \"tenants\": [{"
+            "\"label\": \"bare\", \"provider\": \"local\", "
+            "\"key\": \"%s/alpha.key\", \"test_mode\": true, "
+            "\"pin_verifier\": \"%s\"}]}\n",
             tenv.dir, tenv.dir, verifier);
     assert_int_equal(fclose(f), 0);
     setenv(CMK_CONFIG_ENV, path, 1);

@@ -57,7 +57,7 @@ config() {
   "http": {"connect_timeout_ms": 1000, "timeout_ms": 6000, "max_attempts": 2},
   "tenants": [{"label": "creds", "provider": "aws", "key": "alias/creds-$1",
                "region": "us-east-1", "endpoint": "$EMU_HTTP_URL/",
-               "aws": $2, "pin_verifier": "$VERIFIER"}]
+               "aws": $2, "test_mode": true, "pin_verifier": "$VERIFIER"}]
 }
 EOF
 }

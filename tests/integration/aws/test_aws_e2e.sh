@@ -52,7 +52,7 @@ verifier() {
 
 # aws_tenant LABEL PIN ENDPOINT
 aws_tenant() {
-    printf '{"label": "%s", "provider": "aws", "key": "alias/e2e-tenants", "region": "us-east-1", "endpoint": "%s", "aws": {"credentials_file": "%s"}, "pin_verifier": "%s"}' \
+    printf '{"label": "%s", "provider": "aws", "key": "alias/e2e-tenants", "region": "us-east-1", "endpoint": "%s", "aws": {"credentials_file": "%s"}, "test_mode": true, "pin_verifier": "%s"}' \
         "$1" "$3" "$CMK_TMP/aws-credentials.json" "$(verifier "$2")"
 }
 

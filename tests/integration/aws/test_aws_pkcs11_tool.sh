@@ -48,7 +48,7 @@ cat >"$T/config.json" <<EOF || cmk_error "cannot write the config"
   "tenants": [{"label": "acme", "provider": "aws", "key": "alias/p11tool",
                "region": "us-east-1", "endpoint": "$EMU_HTTP_URL/",
                "aws": {"credentials_file": "$T/aws-credentials.json"},
-               "pin_verifier": "$pin_verifier"}]
+               "test_mode": true, "pin_verifier": "$pin_verifier"}]
 }
 EOF
 cmk_provision "$T/config.json" acme
