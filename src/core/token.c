@@ -264,6 +264,25 @@ static void locked_out(struct cmk_token *t, unsigned failures)
                            detail);
 }
 
+/* CKU_SO is a valid user type (PKCS#11 3.0 section 5.6, C_Login), checked
+ * in the specification's order, but this token has no SO PIN: tokens are
+ * provisioned with cmk-tool. No PIN can match one that does not exist, so
+ * the last answer is CKR_PIN_INCORRECT (not counted against the user
+ * PIN). */
+static CK_RV so_login(struct cmk_token *t)
+{
+    bool ro;
+
+    cmk_mutex_lock(&t->lock);
+    ro = t->sessions > t->rw_sessions;
+    cmk_mutex_unlock(&t->lock);
+    if (ro)
+        return CKR_SESSION_READ_ONLY_EXISTS;
+    if (t->cfg->login_required && cmk_token_is_logged_in(t))
+        return CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
+    return CKR_PIN_INCORRECT;
+}
+
 CK_RV cmk_token_login(struct cmk_token *t, CK_USER_TYPE user,
                       const CK_UTF8CHAR *pin, size_t pin_len)
 {
@@ -272,8 +291,10 @@ CK_RV cmk_token_login(struct cmk_token *t, CK_USER_TYPE user,
 
     if (user == CKU_CONTEXT_SPECIFIC)
         return CKR_OPERATION_NOT_INITIALIZED;
+    if (user == CKU_SO)
+        return so_login(t);
     if (user != CKU_USER)
-        return CKR_USER_TYPE_INVALID; /* no SO role: cmk-tool provisions */
+        return CKR_USER_TYPE_INVALID;
     if (!t->cfg->login_required || cmk_token_is_logged_in(t))
         return CKR_USER_ALREADY_LOGGED_IN;
     rv = pin_gate(t, &st);

@@ -158,6 +158,29 @@ static void test_login(void **state)
     assert_int_equal(p->C_CloseSession(h), CKR_SESSION_HANDLE_INVALID);
 }
 
+/* CKU_SO is a valid user type, checked in PKCS#11 3.0's order, on a token
+ * that has no SO PIN. */
+static void test_so_login(void **state)
+{
+    CK_SESSION_HANDLE ro, rw;
+
+    (void)state;
+    assert_int_equal(p->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &ro),
+                     CKR_OK);
+    assert_int_equal(p->C_Login(ro, CKU_SO, pin_ok, sizeof(TEST_PIN) - 1),
+                     CKR_SESSION_READ_ONLY_EXISTS);
+    assert_int_equal(p->C_CloseSession(ro), CKR_OK);
+    rw = open_login(0);
+    assert_int_equal(p->C_Login(rw, CKU_SO, pin_ok, sizeof(TEST_PIN) - 1),
+                     CKR_USER_ANOTHER_ALREADY_LOGGED_IN);
+    assert_int_equal(p->C_Logout(rw), CKR_OK);
+    assert_int_equal(p->C_Login(rw, CKU_SO, pin_ok, sizeof(TEST_PIN) - 1),
+                     CKR_PIN_INCORRECT);
+    assert_int_equal(p->C_Login(rw, 42, pin_ok, sizeof(TEST_PIN) - 1),
+                     CKR_USER_TYPE_INVALID);
+    assert_int_equal(p->C_CloseSession(rw), CKR_OK);
+}
+
 static void test_cmk_protected(void **state)
 {
     CK_SESSION_HANDLE h = open_login(0);
@@ -716,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_audit_records),
         cmocka_unit_test(test_no_config_no_slots),
         cmocka_unit_test(test_reserved_pointer),
+        cmocka_unit_test_setup_teardown(test_so_login, init, fini),
         cmocka_unit_test_setup_teardown(test_bad_arguments_end_operation, init,
                                         fini),
         cmocka_unit_test(test_cant_create_threads),
