@@ -21,47 +21,45 @@
 #define LOWEST_ADDRESS 65536u
 #define CHUNK 4096u
 
-/* Copies up to n bytes at src into dst through a pipe; false if the
- * kernel could not read them. */
-static bool copy_through(const int fd[2], const uint8_t *src, uint8_t *dst,
-                         size_t n)
+/* Can the first byte at src be read? The kernel answers EFAULT for an
+ * unmapped or unreadable page instead of letting us fault. */
+static bool probe(const int fd[2], const uint8_t *src)
 {
+    uint8_t b;
     ssize_t w, r;
 
     do
-        w = write(fd[1], src, n);
+        w = write(fd[1], src, 1);
     while (w < 0 && errno == EINTR);
-    if (w != (ssize_t)n)
+    if (w != 1)
         return false;
     do
-        r = read(fd[0], dst, n);
+        r = read(fd[0], &b, 1);
     while (r < 0 && errno == EINTR);
-    return r == (ssize_t)n;
+    return r == 1;
 }
 
 /* The string at p, NUL included, into buf[size]; false when unreadable
- * or not terminated within size bytes. */
+ * or not terminated within size bytes. Each page is probed through the
+ * kernel once, then read up to the NUL or its end (a readable byte means
+ * a readable page). */
 static bool read_string(const void *p, char *buf, size_t size)
 {
     const uint8_t *src = p;
-    size_t off = 0, n;
+    size_t off = 0;
     int fd[2];
     bool ok = false;
 
     if ((uintptr_t)p < LOWEST_ADDRESS || pipe2(fd, O_CLOEXEC) != 0)
         return false;
-    while (off < size) {
-        /* Never across a page the caller might not own. */
-        n = CHUNK - (size_t)(((uintptr_t)src + off) % CHUNK);
-        if (n > size - off)
-            n = size - off;
-        if (!copy_through(fd, src + off, (uint8_t *)buf + off, n))
+    while (off < size && !ok) {
+        if (!probe(fd, src + off))
             break;
-        if (memchr(buf + off, '\0', n) != NULL) {
-            ok = true;
-            break;
-        }
-        off += n;
+        do {
+            buf[off] = (char)src[off];
+            ok = buf[off] == '\0';
+            off++;
+        } while (!ok && off < size && ((uintptr_t)src + off) % CHUNK != 0);
     }
     (void)close(fd[0]);
     (void)close(fd[1]);
