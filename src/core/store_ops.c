@@ -110,6 +110,7 @@ static cmk_err adopt(struct locked *c, const struct cmk_store_loc *loc,
             close(fd);
         return CMK_E_IO;
     }
+    rewinddir(d); /* a dup shares the position of earlier scans */
     while (err == CMK_OK && (de = readdir(d)) != NULL) {
         if (!cmk_store_is_obj_file(de->d_name))
             continue;
@@ -159,6 +160,7 @@ static bool has_obj_files(int dfd)
             close(fd);
         return true; /* let adopt() report the error */
     }
+    rewinddir(d);
     while (!any && (de = readdir(d)) != NULL)
         any = cmk_store_is_obj_file(de->d_name);
     closedir(d);
@@ -470,6 +472,7 @@ cmk_err cmk_store_load_all(const struct cmk_store_loc *loc, cmk_store_cb cb,
         err = CMK_E_NOMEM;
         goto unlock;
     }
+    rewinddir(d);
     while ((de = readdir(d)) != NULL) {
         if (!cmk_store_is_obj_file(de->d_name))
             continue;
