@@ -12,6 +12,7 @@
 #include <config.h>
 
 #include <pthread.h>
+#include <spawn.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include <cmocka.h>
 
@@ -243,6 +246,24 @@ static int in_child(int (*fn)(const void *arg), const void *arg)
         (void)p->C_Finalize(NULL);
         _exit(rc);
     }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* The same as a new program (this one, "--relabel ID LABEL"), for when
+ * other threads are inside the module: posix_spawn runs no fork handlers
+ * and the child inherits no lock they hold. */
+static char self[4096];
+
+static int exec_relabel(const char *id, const char *label)
+{
+    char *argv[] = {self, (char *)(uintptr_t) "--relabel",
+                    (char *)(uintptr_t)id, (char *)(uintptr_t)label, NULL};
+    pid_t pid;
+    int status = 0;
+
+    assert_int_equal(posix_spawn(&pid, self, NULL, NULL, argv, environ), 0);
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     return WEXITSTATUS(status);
@@ -500,6 +521,75 @@ static void test_first_sessions_in_threads(void **state)
         assert_int_equal(p->C_CloseSession(opened[i]), CKR_OK);
 }
 
+/* Threads use and find a token key while other processes change it: the
+ * handle never changes, every use succeeds, every search finds it once. */
+static CK_OBJECT_HANDLE shared_key;
+static int stop_users, user_errors;
+
+static void *use_loop(void *arg)
+{
+    CK_SESSION_HANDLE h = (CK_SESSION_HANDLE)(uintptr_t)arg;
+    CK_OBJECT_HANDLE k[4];
+    CK_RV rv;
+
+    while (!__atomic_load_n(&stop_users, __ATOMIC_ACQUIRE)) {
+        rv = encrypt_init(h, shared_key);
+        if (rv != CKR_OK || find_id(h, "c-use", k, 4) != 1 ||
+            k[0] != shared_key) {
+            fprintf(stderr, "use: 0x%lx\n", rv);
+            __atomic_add_fetch(&user_errors, 1, __ATOMIC_SEQ_CST);
+        }
+    }
+    return NULL;
+}
+
+/* "--relabel ID LABEL": a separate program run of this test binary. */
+static int relabel_main(const char *id, const char *label)
+{
+    CK_SESSION_HANDLE h = 0;
+    CK_OBJECT_HANDLE k;
+    int rc = 0;
+
+    if (cmk_C_GetFunctionList(&p) != CKR_OK || p->C_Initialize(NULL) != CKR_OK)
+        return 40;
+    if (p->C_OpenSession(SLOT_NOLOGIN, RW, NULL, NULL, &h) != CKR_OK ||
+        find_id(h, id, &k, 1) != 1)
+        rc = 41;
+    else if (set_label(h, k, label) != CKR_OK)
+        rc = 42;
+    (void)p->C_Finalize(NULL);
+    return rc;
+}
+
+static void test_uses_during_refresh(void **state)
+{
+    static const char *const labels[] = {"u1", "u2", "u3", "u4", "u5"};
+    CK_SESSION_HANDLE h[THREADS];
+    pthread_t th[THREADS];
+    int i;
+
+    (void)state;
+    for (i = 0; i < THREADS; i++)
+        assert_int_equal(
+            p->C_OpenSession(SLOT_NOLOGIN, RW, NULL, NULL, &h[i]), CKR_OK);
+    assert_int_equal(gen_key(h[0], "c-use", CK_FALSE, CK_FALSE, &shared_key),
+                     CKR_OK);
+    stop_users = user_errors = 0;
+    for (i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, use_loop,
+                                        (void *)(uintptr_t)h[i]),
+                         0);
+    for (i = 0; i < 5; i++)
+        assert_int_equal(exec_relabel("c-use", labels[i]), 0);
+    __atomic_store_n(&stop_users, 1, __ATOMIC_RELEASE);
+    for (i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_int_equal(user_errors, 0);
+    assert_true(label_is(h[0], shared_key, "u5"));
+    for (i = 0; i < THREADS; i++)
+        assert_int_equal(p->C_CloseSession(h[i]), CKR_OK);
+}
+
 /* ---- (d) nothing before login ---- */
 
 static size_t count_in_audit(const char *what)
@@ -561,7 +651,7 @@ static void test_nothing_before_login(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, init, fini)
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         T(test_old_file_copied_back_refused),
@@ -570,8 +660,13 @@ int main(void)
         T(test_change_in_other_process),
         T(test_stale_destroy_refused),
         T(test_first_sessions_in_threads),
+        T(test_uses_during_refresh),
         T(test_nothing_before_login),
     };
 
+    if (argc == 4 && strcmp(argv[1], "--relabel") == 0)
+        return relabel_main(argv[2], argv[3]);
+    if (readlink("/proc/self/exe", self, sizeof(self) - 1) < 0)
+        return 99;
     return cmocka_run_group_tests(tests, group_setup, group_teardown) != 0;
 }
