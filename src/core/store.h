@@ -21,7 +21,8 @@
  *   "manifest"; payload: u64 BE generation, u32 BE count, then per object
  *   16 name chars, u64 BE committed version, u64 BE pending version.
  * The generation grows with every manifest write. A process remembers the
- * highest generation it has seen (max_gen) and refuses an older manifest.
+ * highest generation it has seen (max_gen, kept per store for the life of
+ * the process by token_store.c) and refuses an older manifest.
  *
  * Rules readers apply: an object file loads only when the manifest lists
  * its name and its version is the committed one (or the pending one of a

@@ -12,6 +12,7 @@
  */
 #include <config.h>
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,12 +23,47 @@
 
 struct cmk_tstore {
     struct cmk_mutex owner; /* one loader/refresher at a time */
-    uint64_t max_gen;       /* highest manifest generation seen (atomic) */
+    uint64_t *max_gen;      /* highest manifest generation seen (atomic) */
+    uint64_t own_gen;       /* max_gen when the process table is full */
     /* What the last full load saw (owner lock). */
     bool synced;
     bool synced_login;
     struct cmk_store_stamp synced_manifest;
 };
+
+/* The highest manifest generation this process has seen, per store (a
+ * hash of directory and tenant), kept for the life of the process: a
+ * C_Finalize and C_Initialize must not make an older manifest acceptable
+ * again. Fixed size and lock free: nothing to free, nothing a fork child
+ * could find locked. */
+#define SEEN_SLOTS 64
+static uint64_t seen_key[SEEN_SLOTS];
+static uint64_t seen_gen[SEEN_SLOTS];
+
+static uint64_t *seen_slot(const struct cmk_tenant_cfg *cfg)
+{
+    crypto_generichash_state st;
+    uint64_t key = 0, k;
+    size_t i;
+
+    crypto_generichash_init(&st, NULL, 0, sizeof(key));
+    crypto_generichash_update(&st, (const uint8_t *)cfg->store_dir,
+                              strlen(cfg->store_dir) + 1);
+    crypto_generichash_update(&st, (const uint8_t *)cfg->label,
+                              strlen(cfg->label));
+    crypto_generichash_final(&st, (uint8_t *)&key, sizeof(key));
+    key |= 1; /* 0 marks a free slot */
+    for (i = 0; i < SEEN_SLOTS; i++) {
+        k = __atomic_load_n(&seen_key[i], __ATOMIC_ACQUIRE);
+        if (k == 0 && __atomic_compare_exchange_n(&seen_key[i], &k, key,
+                                                  false, __ATOMIC_ACQ_REL,
+                                                  __ATOMIC_ACQUIRE))
+            return &seen_gen[i];
+        if (k == key)
+            return &seen_gen[i];
+    }
+    return NULL;
+}
 
 CK_RV cmk_token_store_init(struct cmk_token *t)
 {
@@ -36,6 +72,9 @@ CK_RV cmk_token_store_init(struct cmk_token *t)
     t->store = calloc(1, sizeof(*t->store));
     if (t->store == NULL)
         return CKR_HOST_MEMORY;
+    t->store->max_gen = seen_slot(t->cfg);
+    if (t->store->max_gen == NULL)
+        t->store->max_gen = &t->store->own_gen;
     rv = cmk_mutex_init(&t->store->owner);
     if (rv != CKR_OK) {
         free(t->store);
@@ -71,7 +110,7 @@ static void loc_of(struct cmk_token *t, const uint8_t *kek, size_t kek_len,
     loc->tenant = t->cfg->label;
     loc->kek = kek;
     loc->kek_len = kek_len;
-    loc->max_gen = &t->store->max_gen;
+    loc->max_gen = t->store->max_gen;
 }
 
 static bool is_store_object(const struct cmk_object *o)

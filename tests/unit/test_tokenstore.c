@@ -376,6 +376,46 @@ static void test_deleted_file_not_used(void **state)
     assert_int_equal(p->C_CloseSession(h), CKR_OK);
 }
 
+/* A consistent older snapshot (manifest and file from before the change)
+ * put back while the module is finalised: this process has seen the newer
+ * manifest, so it refuses the store after C_Initialize too. */
+static void test_older_snapshot_after_reinit_refused(void **state)
+{
+    static uint8_t old_m[65536], old_f[4096], cur_m[65536], cur_f[4096];
+    static CK_UTF8CHAR pin[] = TEST_PIN;
+    CK_SESSION_HANDLE h = tp11_open_login(p, SLOT_LOGIN, RW);
+    CK_ATTRIBUTE ext = {CKA_EXTRACTABLE, &no, sizeof(no)};
+    CK_OBJECT_HANDLE k;
+    char path[300], manifest[300];
+    size_t n_om, n_of, n_cm, n_cf;
+
+    (void)state;
+    snprintf(manifest, sizeof(manifest), "%s/store/alpha/manifest", tenv.dir);
+    assert_int_equal(gen_key(h, "a-snap", CK_TRUE, CK_TRUE, &k), CKR_OK);
+    path_of(h, k, path, sizeof(path));
+    n_om = slurp(manifest, old_m, sizeof(old_m));
+    n_of = slurp(path, old_f, sizeof(old_f));
+    assert_int_equal(p->C_SetAttributeValue(h, k, &ext, 1), CKR_OK);
+    n_cm = slurp(manifest, cur_m, sizeof(cur_m));
+    n_cf = slurp(path, cur_f, sizeof(cur_f));
+    assert_int_equal(p->C_CloseSession(h), CKR_OK);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    put_back(manifest, old_m, n_om);
+    put_back(path, old_f, n_of);
+    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
+    assert_int_equal(p->C_OpenSession(SLOT_LOGIN, RW, NULL, NULL, &h), CKR_OK);
+    assert_int_equal(p->C_Login(h, CKU_USER, pin, sizeof(pin) - 1), CKR_OK);
+    assert_int_equal(find_id(h, "a-snap", &k, 1), 0);
+    assert_int_equal(p->C_CloseSession(h), CKR_OK);
+    /* The current state put back is accepted again. */
+    put_back(manifest, cur_m, n_cm);
+    put_back(path, cur_f, n_cf);
+    h = tp11_open_login(p, SLOT_LOGIN, RW);
+    assert_int_equal(find_id(h, "a-snap", &k, 1), 1);
+    assert_int_equal(wrap(h, k), CKR_KEY_UNEXTRACTABLE);
+    assert_int_equal(p->C_CloseSession(h), CKR_OK);
+}
+
 /* ---- (b) another process changes and destroys ---- */
 
 struct change {
@@ -657,6 +697,7 @@ int main(int argc, char **argv)
         T(test_old_file_copied_back_refused),
         T(test_destroyed_object_restored_refused),
         T(test_deleted_file_not_used),
+        T(test_older_snapshot_after_reinit_refused),
         T(test_change_in_other_process),
         T(test_stale_destroy_refused),
         T(test_first_sessions_in_threads),
