@@ -985,6 +985,82 @@ static void test_format1_store_adopted(void **state)
     (void)loc;
 }
 
+/* A manifest sealed by hand: gen, then (name, committed, pending). */
+static void write_manifest(struct fx *f, uint64_t gen, size_t n,
+                           const char *const *names, const uint64_t *c,
+                           const uint64_t *pend)
+{
+    static const char info[] = "cmk-pkcs11 object store v1";
+    uint8_t pt[512], file[600], key[32], aad[64];
+    size_t len = 12, i, aad_len;
+    int k;
+
+    for (k = 0; k < 8; k++)
+        pt[k] = (uint8_t)(gen >> (56 - 8 * k));
+    memcpy(pt + 8, "\0\0\0", 3);
+    pt[11] = (uint8_t)n;
+    for (i = 0; i < n; i++, len += 32) {
+        memcpy(pt + len, names[i], 16);
+        for (k = 0; k < 8; k++) {
+            pt[len + 16 + k] = (uint8_t)(c[i] >> (56 - 8 * k));
+            pt[len + 24 + k] = (uint8_t)(pend[i] >> (56 - 8 * k));
+        }
+    }
+    memcpy(file, "CMKM\x01", 5);
+    aad_len = (size_t)snprintf((char *)aad, sizeof(aad), "%s%cmanifest%c",
+                               TENANT, 0, 0);
+    memcpy(aad + aad_len, file, 5);
+    aad_len += 5;
+    hkdf(NULL, 0, f->kek, 32, (const uint8_t *)info, sizeof(info) - 1, key, 32);
+    randombytes_buf(file + 5, 24);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(file + 29, NULL, pt, len, aad,
+                                               aad_len, NULL, file + 5, key);
+    restore(f, "manifest", file, 29 + len + TAG);
+}
+
+/* A write interrupted between its renames (manifest says committed 1,
+ * pending 2): either file is accepted, and the next write goes on from
+ * the one on disk; once committed, the other one is stale. */
+static void test_interrupted_write(void **state)
+{
+    static const char *const names[] = {"c0c0c0c0c0c0c0c0"};
+    const uint64_t c1[] = {1}, p2[] = {2}, c2[] = {2}, p0[] = {0};
+    struct fx *f = *state;
+    struct cmk_store_loc loc = loc_of(f, f->kek, TENANT);
+    struct cmk_store_meta meta;
+    struct cmk_attrs a = {0};
+    uint8_t v1[4096], v2[4096];
+    size_t n1, n2;
+
+    write_sample(f, f->kek, TENANT, names[0], "one");
+    n1 = save(f, "c0c0c0c0c0c0c0c0.obj", v1, sizeof(v1));
+    write_sample(f, f->kek, TENANT, names[0], "two");
+    n2 = save(f, "c0c0c0c0c0c0c0c0.obj", v2, sizeof(v2));
+    write_manifest(f, 50, 1, names, c1, p2);
+    load(f, f->kek, TENANT);
+    assert_int_equal(f->got.n, 1);
+    assert_int_equal(f->got.versions[0], 2);
+    restore(f, "c0c0c0c0c0c0c0c0.obj", v1, n1);
+    load(f, f->kek, TENANT);
+    assert_int_equal(f->got.n, 1);
+    assert_int_equal(f->got.versions[0], 1);
+    /* The on-disk version (1) is the compare-and-swap base; next is 3. */
+    sample(&a, "three");
+    assert_int_equal(cmk_store_put(&loc, names[0], 2, &a, NULL),
+                     CMK_E_CONFLICT);
+    assert_int_equal(cmk_store_put(&loc, names[0], 1, &a, &meta), CMK_OK);
+    assert_int_equal(meta.version, 3);
+    cmk_attrs_clear(&a);
+    /* Committed at 2: the version-1 file is stale again. */
+    restore(f, "c0c0c0c0c0c0c0c0.obj", v2, n2);
+    write_manifest(f, 60, 1, names, c2, p0);
+    load(f, f->kek, TENANT);
+    assert_int_equal(f->got.n, 1);
+    restore(f, "c0c0c0c0c0c0c0c0.obj", v1, n1);
+    load(f, f->kek, TENANT);
+    assert_int_equal(f->got.n, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1010,6 +1086,7 @@ int main(void)
         T(test_manifest_rollback),
         T(test_compare_and_swap),
         T(test_format1_store_adopted),
+        T(test_interrupted_write),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL) != 0 ? 1 : 0;
