@@ -39,11 +39,28 @@ static void unlock(struct locked *c)
     cmk_manifest_clear(&c->m);
 }
 
-static cmk_err take_lock(int lfd, int how)
+/* Writers hold the lock for a few fsyncs; anyone who can open the lock
+ * file could hold it for ever, so the wait is bounded (LOCK_WAIT_MS) and
+ * then the call fails instead of hanging the application. */
+#define LOCK_WAIT_MS 10000
+#define LOCK_STEP_US 2000
+
+static cmk_err take_lock(int lfd, int how, const char *dir)
 {
-    while (flock(lfd, how) != 0) {
-        if (errno != EINTR)
+    long waited_us = 0;
+
+    while (flock(lfd, how | LOCK_NB) != 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK)
             return CMK_E_IO;
+        if (waited_us >= LOCK_WAIT_MS * 1000L) {
+            cmk_log_error("object store %s: locked by another process for "
+                          "%d s: giving up", dir, LOCK_WAIT_MS / 1000);
+            return CMK_E_IO;
+        }
+        usleep(LOCK_STEP_US);
+        waited_us += LOCK_STEP_US;
     }
     return CMK_OK;
 }
@@ -202,7 +219,7 @@ static cmk_err open_locked(const struct cmk_store_loc *loc,
         unlock(c);
         return CMK_E_IO;
     }
-    err = take_lock(c->lfd, write ? LOCK_EX : LOCK_SH);
+    err = take_lock(c->lfd, write ? LOCK_EX : LOCK_SH, loc->dir);
     if (err == CMK_OK)
         err = cmk_manifest_read(c->dfd, loc, key, &c->m);
     if (err != CMK_OK || c->m.exists)
@@ -217,7 +234,7 @@ static cmk_err open_locked(const struct cmk_store_loc *loc,
     if (!has_obj_files(c->dfd))
         goto out; /* empty store: the first write makes the manifest */
     if (!write) { /* adoption writes: upgrade, then look again */
-        err = take_lock(c->lfd, LOCK_EX);
+        err = take_lock(c->lfd, LOCK_EX, loc->dir);
         if (err == CMK_OK)
             err = cmk_manifest_read(c->dfd, loc, key, &c->m);
         if (err != CMK_OK || c->m.exists)

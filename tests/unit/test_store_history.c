@@ -7,6 +7,9 @@
  */
 #include "store_fx.h"
 
+#include <sys/file.h>
+#include <time.h>
+
 static void test_old_version_refused(void **state)
 {
     struct fx *f = *state;
@@ -284,6 +287,31 @@ static void test_interrupted_write(void **state)
     load(f, f->kek, TENANT);
     assert_int_equal(f->got.n, 0);
 }
+/* Someone holding the lock file cannot hang the module: the wait is
+ * bounded, the call fails, and works again once the lock is let go. */
+static void test_held_lock_bounded(void **state)
+{
+    struct fx *f = *state;
+    struct cmk_store_loc loc = loc_of(f, f->kek, TENANT);
+    struct cmk_attrs a = {0};
+    time_t start;
+    int fd;
+
+    write_sample(f, f->kek, TENANT, "d0d0d0d0d0d0d0d0", "x");
+    fd = open(obj_path(f, ".lock"), O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    sample(&a, "y");
+    start = time(NULL);
+    assert_int_equal(cmk_store_put(&loc, "d0d0d0d0d0d0d0d0", 1, &a, NULL),
+                     CMK_E_IO);
+    assert_true(time(NULL) - start >= 9 && time(NULL) - start <= 30);
+    close(fd);
+    assert_int_equal(cmk_store_put(&loc, "d0d0d0d0d0d0d0d0", 1, &a, NULL),
+                     CMK_OK);
+    cmk_attrs_clear(&a);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -296,6 +324,7 @@ int main(void)
         T(test_compare_and_swap),
         T(test_format1_store_adopted),
         T(test_interrupted_write),
+        T(test_held_lock_bounded),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL) != 0 ? 1 : 0;
