@@ -83,6 +83,11 @@ CK_RV cmk_object_add(struct cmk_token *t, CK_SESSION_HANDLE owner,
                      const char *store_name, struct cmk_attrs *attrs,
                      struct cmk_object **out)
 {
+    struct cmk_store_meta meta;
+
+    /* A token object just written by this thread: its file is known. */
+    if (store_name != NULL && cmk_token_created_meta(store_name, &meta))
+        return add(t, owner, store_name, &meta, attrs, out);
     return add(t, owner, store_name, NULL, attrs, out);
 }
 

@@ -17,6 +17,7 @@
 
 struct cmk_object;
 struct cmk_tstore;
+struct cmk_store_meta;
 
 struct cmk_token {
     CK_SLOT_ID slot;
@@ -82,6 +83,10 @@ CK_RV cmk_token_check_object(struct cmk_object *o, CK_RV invalid_rv,
  * CKR_USER_NOT_LOGGED_IN before login on a login-required token. */
 CK_RV cmk_token_save_attrs(struct cmk_token *t, char *name,
                            const struct cmk_attrs *attrs);
+/* The version and file stamp the calling thread's last
+ * cmk_token_save_attrs wrote for name (consumed), for the object made
+ * from it; false when there is none. */
+bool cmk_token_created_meta(const char *name, struct cmk_store_meta *meta);
 /* Compare-and-swap write of token object o's new attributes (token lock
  * held by the caller): CKR_FUNCTION_FAILED when the object on disk is no
  * longer at o's version (another process wrote it; the next use reads

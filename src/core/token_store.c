@@ -448,6 +448,23 @@ static cmk_err put_with_kek(void *arg, const uint8_t *kek, size_t kek_len)
     return cmk_store_put(&loc, c->name, c->base, c->attrs, &c->meta);
 }
 
+/* What this thread's last cmk_token_save_attrs wrote, so the object the
+ * caller registers next starts with the file's stamp instead of reading
+ * the file again on first use. */
+static __thread struct {
+    char name[CMK_STORE_NAME_LEN + 1];
+    struct cmk_store_meta meta;
+} created;
+
+bool cmk_token_created_meta(const char *name, struct cmk_store_meta *meta)
+{
+    if (created.name[0] == '\0' || strcmp(created.name, name) != 0)
+        return false;
+    *meta = created.meta;
+    created.name[0] = '\0';
+    return true;
+}
+
 CK_RV cmk_token_save_attrs(struct cmk_token *t, char *name,
                            const struct cmk_attrs *attrs)
 {
@@ -464,7 +481,11 @@ CK_RV cmk_token_save_attrs(struct cmk_token *t, char *name,
     if (name[0] == '\0')
         cmk_store_new_name(name);
     err = cmk_cmk_with_kek(t->cmk, put_with_kek, &c);
-    return err == CMK_OK ? CKR_OK : cmk_err_rv(err);
+    if (err != CMK_OK)
+        return cmk_err_rv(err);
+    memcpy(created.name, name, sizeof(created.name));
+    created.meta = c.meta;
+    return CKR_OK;
 }
 
 CK_RV cmk_token_update_object_locked(struct cmk_object *o,
