@@ -1,7 +1,8 @@
 libcmk_la_SOURCES += \
 	src/core/config.h src/core/config.c \
 	src/core/attrs.h src/core/attrs.c \
-	src/core/store.h src/core/store.c \
+	src/core/store.h src/core/store.c src/core/store_int.h \
+	src/core/store_manifest.c src/core/store_ops.c \
 	src/core/policy.h src/core/policy.c \
 	src/core/keyrules.h src/core/keyrules.c
 libcmk_la_SOURCES += \

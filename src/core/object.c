@@ -7,18 +7,37 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/module.h"
 #include "core/object.h"
 #include "core/session.h"
 #include "core/token.h"
 
-CK_RV cmk_object_add(struct cmk_token *t, CK_SESSION_HANDLE owner,
-                     const char *store_name, struct cmk_attrs *attrs,
-                     struct cmk_object **out)
+struct dup_ctx {
+    struct cmk_token *t;
+    const char *name;
+    struct cmk_object *found;
+};
+
+static void find_dup(void *arg, unsigned long key, void *val)
+{
+    struct dup_ctx *c = arg;
+    struct cmk_object *o = val;
+
+    (void)key;
+    if (c->found == NULL && o->token == c->t && o->is_token &&
+        strcmp(o->store_name, c->name) == 0)
+        c->found = o;
+}
+
+static CK_RV add(struct cmk_token *t, CK_SESSION_HANDLE owner,
+                 const char *store_name, const struct cmk_store_meta *meta,
+                 struct cmk_attrs *attrs, struct cmk_object **out)
 {
     struct cmk_object *o = calloc(1, sizeof(*o));
-    cmk_err err;
+    struct dup_ctx dup = {t, NULL, NULL};
+    cmk_err err = CMK_OK;
 
     if (o == NULL)
         return CKR_HOST_MEMORY;
@@ -30,23 +49,57 @@ CK_RV cmk_object_add(struct cmk_token *t, CK_SESSION_HANDLE owner,
     *attrs = (struct cmk_attrs){0}; /* the object owns them now */
     o->is_private = cmk_attrs_bool(&o->attrs, CKA_PRIVATE, true);
     o->is_token = cmk_attrs_bool(&o->attrs, CKA_TOKEN, false);
+    /* A new token object is at version 1 (cmk_store_put); its stamp is
+     * learnt on first use. */
+    o->store_version = meta != NULL ? meta->version : 1;
+    if (meta != NULL)
+        o->stamp = meta->stamp;
     o->refs = 1;
     cmk_objects_lock();
-    o->handle = cmk_g.next_object++;
-    err = cmk_hmap_put(&cmk_g.objects, o->handle, o);
+    /* One object per store file, whoever (a store sync, the creating
+     * call) registers it first. */
+    if (o->is_token && store_name != NULL) {
+        dup.name = o->store_name;
+        cmk_hmap_each(&cmk_g.objects, find_dup, &dup);
+    }
+    if (dup.found == NULL) {
+        o->handle = cmk_g.next_object++;
+        err = cmk_hmap_put(&cmk_g.objects, o->handle, o);
+    }
     cmk_objects_unlock();
-    if (err != CMK_OK) {
+    if (err != CMK_OK || dup.found != NULL) {
         cmk_attrs_clear(&o->attrs);
         free(o);
-        return CKR_HOST_MEMORY;
+        if (err != CMK_OK)
+            return CKR_HOST_MEMORY;
+        o = dup.found; /* held by the table; its file is the same */
     }
     if (out != NULL)
         *out = o;
     return CKR_OK;
 }
 
-CK_RV cmk_object_get(struct cmk_session *s, CK_OBJECT_HANDLE h,
-                     CK_RV invalid_rv, struct cmk_object **out)
+CK_RV cmk_object_add(struct cmk_token *t, CK_SESSION_HANDLE owner,
+                     const char *store_name, struct cmk_attrs *attrs,
+                     struct cmk_object **out)
+{
+    struct cmk_store_meta meta;
+
+    /* A token object just written by this thread: its file is known. */
+    if (store_name != NULL && cmk_token_created_meta(store_name, &meta))
+        return add(t, owner, store_name, &meta, attrs, out);
+    return add(t, owner, store_name, NULL, attrs, out);
+}
+
+CK_RV cmk_object_add_stored(struct cmk_token *t, const char *store_name,
+                            const struct cmk_store_meta *meta,
+                            struct cmk_attrs *attrs, struct cmk_object **out)
+{
+    return add(t, 0, store_name, meta, attrs, out);
+}
+
+static CK_RV get(struct cmk_session *s, CK_OBJECT_HANDLE h, CK_RV invalid_rv,
+                 bool write, struct cmk_object **out)
 {
     struct cmk_object *o;
     CK_RV rv = CKR_OK;
@@ -67,6 +120,14 @@ CK_RV cmk_object_get(struct cmk_session *s, CK_OBJECT_HANDLE h,
         cmk_object_unref(o);
         return CKR_USER_NOT_LOGGED_IN;
     }
+    /* Token objects: what is on disk now, not what was loaded once. */
+    if (o->is_token && !o->is_cmk && o->store_name[0] != '\0') {
+        rv = cmk_token_check_object(o, invalid_rv, write);
+        if (rv != CKR_OK) {
+            cmk_object_unref(o);
+            return rv;
+        }
+    }
     *out = o;
     return CKR_OK;
 }
@@ -74,6 +135,18 @@ CK_RV cmk_object_get(struct cmk_session *s, CK_OBJECT_HANDLE h,
 bool cmk_object_is_visible(const struct cmk_object *o, bool logged_in)
 {
     return logged_in || !(o->is_private || o->is_token);
+}
+
+CK_RV cmk_object_get(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                     CK_RV invalid_rv, struct cmk_object **out)
+{
+    return get(s, h, invalid_rv, false, out);
+}
+
+CK_RV cmk_object_get_for_write(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                               CK_RV invalid_rv, struct cmk_object **out)
+{
+    return get(s, h, invalid_rv, true, out);
 }
 
 void cmk_object_unref(struct cmk_object *o)

@@ -9,6 +9,7 @@
 #define CMK_OBJECT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "core/attrs.h"
 #include "core/store.h"
 #include "pkcs11/compat.h"
@@ -24,6 +25,11 @@ struct cmk_object {
     bool is_private;
     bool is_token;
     char store_name[CMK_STORE_NAME_LEN + 1]; /* token objects only */
+    /* Token objects: the store version attrs came from and the stamp of
+     * the file it was read from or written to (a zero stamp: not known,
+     * the next use reads the file). Guarded by the token lock. */
+    uint64_t store_version;
+    struct cmk_store_stamp stamp;
     struct cmk_attrs attrs;
     unsigned refs;
 };
@@ -34,12 +40,26 @@ struct cmk_object {
 CK_RV cmk_object_add(struct cmk_token *t, CK_SESSION_HANDLE owner,
                      const char *store_name, struct cmk_attrs *attrs,
                      struct cmk_object **out);
+/* The same for a token object read from the store at meta. A token
+ * object whose store name is already registered on t is not added twice:
+ * *attrs is dropped and *out names the registered one. */
+CK_RV cmk_object_add_stored(struct cmk_token *t, const char *store_name,
+                            const struct cmk_store_meta *meta,
+                            struct cmk_attrs *attrs, struct cmk_object **out);
 /* Looks up h on session s's token and adds a reference. invalid_rv when
  * absent or of another token; CKR_USER_NOT_LOGGED_IN for a private or
  * token object (only the CMK object keeps its handle across logout)
- * without login. */
+ * without login.
+ * A token object is first checked against its file (one lstat): changed
+ * on disk, it is read again (used with its new attributes); deleted or
+ * refused there, its handle goes and invalid_rv is returned. */
 CK_RV cmk_object_get(struct cmk_session *s, CK_OBJECT_HANDLE h,
                      CK_RV invalid_rv, struct cmk_object **out);
+/* cmk_object_get before a write (set, destroy): a token object another
+ * process changed since this one last saw it is refreshed, and the call
+ * fails with CKR_FUNCTION_FAILED (compare-and-swap lost; retry). */
+CK_RV cmk_object_get_for_write(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                               CK_RV invalid_rv, struct cmk_object **out);
 void cmk_object_unref(struct cmk_object *o);
 /* Without a logged-in user (on a token that needs one) only public
  * session objects are visible. */

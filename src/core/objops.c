@@ -111,7 +111,7 @@ CK_RV cmk_object_publish(struct cmk_session *s, struct cmk_attrs *attrs,
     rv = cmk_object_add(t, tok ? 0 : s->handle, tok ? name : NULL, attrs, &o);
     if (rv != CKR_OK) {
         /* Best effort: the next store sync drops an orphan file too. */
-        if (tok && cmk_store_remove(t->cfg->store_dir, name) != CMK_OK)
+        if (tok && cmk_token_remove_name(t, name) != CKR_OK)
             cmk_log_debug("tenant %s: could not remove %s", t->cfg->label,
                           name);
         return rv;
@@ -180,7 +180,7 @@ CK_RV cmk_object_destroy(struct cmk_session *s, CK_OBJECT_HANDLE h)
     bool destroyable, in;
     CK_RV rv;
 
-    rv = cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
+    rv = cmk_object_get_for_write(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
     if (rv != CKR_OK)
         return rv;
     in = cmk_token_is_logged_in(o->token);
@@ -227,7 +227,7 @@ static CK_RV set_locked(struct cmk_session *s, struct cmk_object *o,
     if (rv == CKR_OK)
         rv = check_write(s, &o->attrs, in);
     if (rv == CKR_OK && o->is_token)
-        rv = cmk_token_save_attrs(o->token, o->store_name, &next);
+        rv = cmk_token_update_object_locked(o, &next);
     if (rv == CKR_OK) {
         struct cmk_attrs old = o->attrs;
 
@@ -253,7 +253,7 @@ CK_RV cmk_object_set_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
     bool in;
     CK_RV rv;
 
-    rv = cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
+    rv = cmk_object_get_for_write(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
     if (rv != CKR_OK)
         return rv;
     if (is_flush(o, tmpl, n)) {

@@ -85,8 +85,7 @@ CK_RV cmk_session_open(CK_SLOT_ID slot, CK_FLAGS flags,
     if (flags & CKF_RW_SESSION)
         t->rw_sessions++;
     cmk_mutex_unlock(&t->lock);
-    if (!t->store_loaded && cmk_token_sync_store(t) == CKR_OK)
-        t->store_loaded = true;
+    (void)cmk_token_sync_store(t); /* one lstat once loaded */
     *out = s->handle;
     return CKR_OK;
 }

@@ -20,17 +20,20 @@
 #include <unistd.h>
 
 #include "core/store.h"
+#include "core/store_int.h"
 #include "util/log.h"
 #include "util/secmem.h"
 #include "util/trust.h"
 
 #define MAGIC "CMKO"
 #define MAGIC_LEN 4
-#define FORMAT_VERSION 1
+#define FORMAT_VERSION 2 /* written */
+#define FORMAT_V1 1      /* read for migration */
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
-#define HDR_LEN (MAGIC_LEN + 1 + NONCE_LEN)
-#define FILE_MAX (1024 * 1024)
+#define HDR1_LEN (MAGIC_LEN + 1 + NONCE_LEN)
+#define HDR2_LEN (MAGIC_LEN + 1 + 8 + NONCE_LEN)
+#define FILE_MAX CMK_STORE_FILE_MAX
 #define KEY_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 #define HKDF_INFO "cmk-pkcs11 object store v1"
 #define SUFFIX ".obj"
@@ -123,23 +126,30 @@ out:
     return err;
 }
 
-/* AAD = tenant || 0x00 || "<name>.obj". */
+/* AAD = tenant || 0x00 || file, then 0x00 || header when the header is
+ * bound (format 2 objects, the manifest; format 1 bound only the name). */
 static cmk_err make_aad(const char *tenant, const char *file,
+                        const uint8_t *hdr, size_t hdr_len,
                         struct cmk_buf *aad)
 {
     size_t t = strlen(tenant), f = strlen(file);
+    size_t extra = hdr_len ? 1 + hdr_len : 0;
     cmk_err err;
 
-    err = cmk_buf_alloc(aad, t + 1 + f);
+    err = cmk_buf_alloc(aad, t + 1 + f + extra);
     if (err != CMK_OK)
         return err;
     memcpy(aad->p, tenant, t);
     aad->p[t] = 0;
     memcpy(aad->p + t + 1, file, f);
+    if (hdr_len != 0) {
+        aad->p[t + 1 + f] = 0;
+        memcpy(aad->p + t + 2 + f, hdr, hdr_len);
+    }
     return CMK_OK;
 }
 
-static void put_be(uint8_t *p, uint64_t v, size_t n)
+void cmk_store_put_be(uint8_t *p, uint64_t v, size_t n)
 {
     size_t i;
 
@@ -147,7 +157,7 @@ static void put_be(uint8_t *p, uint64_t v, size_t n)
         p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
 }
 
-static uint64_t get_be(const uint8_t *p, size_t n)
+uint64_t cmk_store_get_be(const uint8_t *p, size_t n)
 {
     uint64_t v = 0;
     size_t i;
@@ -157,10 +167,13 @@ static uint64_t get_be(const uint8_t *p, size_t n)
     return v;
 }
 
+#define put_be cmk_store_put_be
+#define get_be cmk_store_get_be
+
 /* Payload: u32 count, then u64 type, u32 length, bytes per attribute. */
 static cmk_err encode(const struct cmk_attrs *attrs, struct cmk_secret *pt)
 {
-    const size_t max = FILE_MAX - HDR_LEN - TAG_LEN; /* what load accepts */
+    const size_t max = FILE_MAX - HDR2_LEN - TAG_LEN; /* what load accepts */
     size_t i, len = 4, off = 4;
     cmk_err err;
 
@@ -222,69 +235,161 @@ out:
     return err;
 }
 
-static cmk_err seal(const char *tenant, const struct cmk_secret *key,
-                    const char *file, const struct cmk_attrs *attrs,
-                    struct cmk_buf *out)
+/* out = hdr | nonce | seal(pt); the header is bound as AAD. */
+cmk_err cmk_store_seal_raw(const char *tenant, const struct cmk_secret *key,
+                           const char *file, const uint8_t *hdr,
+                           size_t hdr_len, const uint8_t *pt, size_t pt_len,
+                           struct cmk_buf *out)
 {
-    struct cmk_secret pt = {0};
     struct cmk_buf aad = {0};
     cmk_err err;
 
-    err = encode(attrs, &pt);
+    err = make_aad(tenant, file, hdr, hdr_len, &aad);
     if (err == CMK_OK)
-        err = make_aad(tenant, file, &aad);
-    if (err == CMK_OK)
-        err = cmk_buf_alloc(out, HDR_LEN + pt.len + TAG_LEN);
+        err = cmk_buf_alloc(out, hdr_len + NONCE_LEN + pt_len + TAG_LEN);
     if (err != CMK_OK)
         goto out;
-    memcpy(out->p, MAGIC, MAGIC_LEN);
-    out->p[MAGIC_LEN] = FORMAT_VERSION;
-    randombytes_buf(out->p + MAGIC_LEN + 1, NONCE_LEN);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out->p + HDR_LEN, NULL, pt.p,
-                                               pt.len, aad.p, aad.len, NULL,
-                                               out->p + MAGIC_LEN + 1, key->p);
+    memcpy(out->p, hdr, hdr_len);
+    randombytes_buf(out->p + hdr_len, NONCE_LEN);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(
+        out->p + hdr_len + NONCE_LEN, NULL, pt, pt_len, aad.p, aad.len, NULL,
+        out->p + hdr_len, key->p);
 out:
-    cmk_secret_free(&pt);
     cmk_buf_free(&aad);
     return err;
 }
 
-/* Opens a file image; *why names the reason on failure (never content). */
-static cmk_err unseal(const char *tenant, const struct cmk_secret *key,
-                      const char *file, const struct cmk_buf *in,
-                      struct cmk_attrs *out, const char **why)
+/* Reverse of cmk_store_seal_raw for a header of hdr_len bytes (bound as
+ * AAD when bind is set). */
+cmk_err cmk_store_unseal_raw(const char *tenant, const struct cmk_secret *key,
+                             const char *file, const struct cmk_buf *in,
+                             size_t hdr_len, bool bind, struct cmk_secret *pt)
+{
+    struct cmk_buf aad = {0};
+    cmk_err err;
+
+    if (in->len < hdr_len + NONCE_LEN + TAG_LEN)
+        return CMK_E_BAD_BLOB;
+    err = make_aad(tenant, file, in->p, bind ? hdr_len : 0, &aad);
+    if (err == CMK_OK)
+        err = cmk_secret_alloc(pt, in->len - hdr_len - NONCE_LEN - TAG_LEN);
+    if (err != CMK_OK)
+        goto out;
+    err = CMK_E_BAD_CIPHERTEXT;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            pt->p, NULL, NULL, in->p + hdr_len + NONCE_LEN,
+            in->len - hdr_len - NONCE_LEN, aad.p, aad.len, in->p + hdr_len,
+            key->p) == 0)
+        err = CMK_OK;
+out:
+    cmk_buf_free(&aad);
+    if (err != CMK_OK)
+        cmk_secret_free(pt);
+    return err;
+}
+
+static cmk_err seal(const char *tenant, const struct cmk_secret *key,
+                    const char *file, uint64_t version,
+                    const struct cmk_attrs *attrs, struct cmk_buf *out)
 {
     struct cmk_secret pt = {0};
-    struct cmk_buf aad = {0};
+    uint8_t hdr[HDR2_LEN - NONCE_LEN];
+    cmk_err err;
+
+    memcpy(hdr, MAGIC, MAGIC_LEN);
+    hdr[MAGIC_LEN] = FORMAT_VERSION;
+    put_be(hdr + MAGIC_LEN + 1, version, 8);
+    err = encode(attrs, &pt);
+    if (err == CMK_OK)
+        err = cmk_store_seal_raw(tenant, key, file, hdr, sizeof(hdr), pt.p,
+                                 pt.len, out);
+    cmk_secret_free(&pt);
+    return err;
+}
+
+/* Opens a file image of either format (format 1 counts as version 1);
+ * *why names the reason on failure (never content). */
+static cmk_err unseal(const char *tenant, const struct cmk_secret *key,
+                      const char *file, const struct cmk_buf *in,
+                      uint64_t *version, struct cmk_attrs *out,
+                      const char **why)
+{
+    struct cmk_secret pt = {0};
+    size_t hdr_len = HDR1_LEN - NONCE_LEN;
     cmk_err err = CMK_E_BAD_BLOB;
 
     *why = "too short";
-    if (in->len < HDR_LEN + TAG_LEN)
+    if (in->len < HDR1_LEN + TAG_LEN)
         goto out;
     *why = "not an object file (bad magic)";
     if (memcmp(in->p, MAGIC, MAGIC_LEN) != 0)
         goto out;
     *why = "unsupported format version";
-    if (in->p[MAGIC_LEN] != FORMAT_VERSION)
+    if (in->p[MAGIC_LEN] != FORMAT_VERSION && in->p[MAGIC_LEN] != FORMAT_V1)
         goto out;
-    *why = "out of memory";
-    err = make_aad(tenant, file, &aad);
-    if (err == CMK_OK)
-        err = cmk_secret_alloc(&pt, in->len - HDR_LEN - TAG_LEN);
-    if (err != CMK_OK)
-        goto out;
+    *version = 1;
+    if (in->p[MAGIC_LEN] == FORMAT_VERSION) {
+        hdr_len = HDR2_LEN - NONCE_LEN;
+        *why = "too short";
+        if (in->len < HDR2_LEN + TAG_LEN)
+            goto out;
+        *version = get_be(in->p + MAGIC_LEN + 1, 8);
+    }
     *why = "authentication failed (other KEK or tenant, renamed or damaged)";
-    err = CMK_E_BAD_CIPHERTEXT;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            pt.p, NULL, NULL, in->p + HDR_LEN, in->len - HDR_LEN, aad.p,
-            aad.len, in->p + MAGIC_LEN + 1, key->p) != 0)
+    err = cmk_store_unseal_raw(tenant, key, file, in, hdr_len,
+                               in->p[MAGIC_LEN] == FORMAT_VERSION, &pt);
+    if (err == CMK_E_NOMEM)
+        *why = "out of memory";
+    if (err != CMK_OK)
         goto out;
     *why = "malformed attribute list";
     err = decode(pt.p, pt.len, out);
 out:
     cmk_secret_free(&pt);
-    cmk_buf_free(&aad);
     return err;
+}
+
+cmk_err cmk_store_seal_obj(const char *tenant, const struct cmk_secret *key,
+                           const char *name, uint64_t version,
+                           const struct cmk_attrs *attrs, struct cmk_buf *out)
+{
+    char file[CMK_STORE_NAME_LEN + sizeof(SUFFIX)];
+
+    snprintf(file, sizeof(file), "%s%s", name, SUFFIX);
+    return seal(tenant, key, file, version, attrs, out);
+}
+
+cmk_err cmk_store_unseal_obj(const char *tenant, const struct cmk_secret *key,
+                             const char *name, const struct cmk_buf *in,
+                             uint64_t *version, struct cmk_attrs *out,
+                             const char **why)
+{
+    char file[CMK_STORE_NAME_LEN + sizeof(SUFFIX)];
+
+    snprintf(file, sizeof(file), "%s%s", name, SUFFIX);
+    return unseal(tenant, key, file, in, version, out, why);
+}
+
+bool cmk_store_is_format1(const struct cmk_buf *in)
+{
+    return in->len > MAGIC_LEN && memcmp(in->p, MAGIC, MAGIC_LEN) == 0 &&
+           in->p[MAGIC_LEN] == FORMAT_V1;
+}
+
+bool cmk_store_is_name(const char *s)
+{
+    return is_name(s);
+}
+
+bool cmk_store_is_obj_file(const char *s)
+{
+    return is_obj_file(s);
+}
+
+cmk_err cmk_store_derive_key(const uint8_t *kek, size_t kek_len,
+                             struct cmk_secret *key)
+{
+    return derive_key(kek, kek_len, key);
 }
 
 /* ---- Files ---- */
@@ -305,7 +410,7 @@ static cmk_err write_all(int fd, const uint8_t *p, size_t len)
     return CMK_OK;
 }
 
-static cmk_err fsync_dir(const char *dir)
+cmk_err cmk_store_fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     cmk_err err = CMK_OK;
@@ -318,13 +423,16 @@ static cmk_err fsync_dir(const char *dir)
     return err;
 }
 
-static const char *errstr(int e, char *buf, size_t len)
+const char *cmk_store_errstr(int e, char *buf, size_t len)
 {
     return strerror_r(e, buf, len); /* GNU variant (_GNU_SOURCE) */
 }
 
+#define errstr cmk_store_errstr
+#define fsync_dir cmk_store_fsync_dir
+
 /* mkdir -p with mode 0700 for every directory it creates. */
-static cmk_err make_dir(const char *dir)
+cmk_err cmk_store_make_dir(const char *dir)
 {
     char *p = cmk_strdup(dir);
     char eb[128];
@@ -383,70 +491,68 @@ static cmk_err replace_file(const char *dir, const char *tmp, const char *final,
     return fsync_dir(dir);
 }
 
-/* tmp "<dir>/.tmp-<name>-<random>" never matches the object pattern. */
-static cmk_err write_atomic(const char *dir, const char *name,
-                            const struct cmk_buf *data)
+/* tmp "<dir>/.tmp-<file>-<random>" never matches the object pattern. */
+cmk_err cmk_store_write_atomic(const char *dir, const char *file,
+                               const struct cmk_buf *data,
+                               struct cmk_store_stamp *st)
 {
     char rnd[CMK_STORE_NAME_LEN + 1];
-    char tail[2 * CMK_STORE_NAME_LEN + sizeof(SUFFIX) + 2];
-    char *final = NULL, *tmp = NULL;
+    char *final = NULL, *tmp = NULL, *tail = NULL;
     char eb[128];
     cmk_err err = CMK_E_NOMEM;
 
     cmk_store_new_name(rnd);
-    snprintf(tail, sizeof(tail), "%s-%s", name, rnd);
-    tmp = cat3(dir, "/.tmp-", tail);
-    snprintf(tail, sizeof(tail), "%s%s", name, SUFFIX);
-    final = cat3(dir, "/", tail);
+    tail = cat3(file, "-", rnd);
+    tmp = tail != NULL ? cat3(dir, "/.tmp-", tail) : NULL;
+    final = cat3(dir, "/", file);
     if (tmp == NULL || final == NULL)
         goto out;
     err = replace_file(dir, tmp, final, data);
     if (err != CMK_OK)
-        cmk_log_error("object store %s: cannot write %s: %s", dir, tail,
+        cmk_log_error("object store %s: cannot write %s: %s", dir, file,
                       errstr(errno, eb, sizeof(eb)));
+    if (err == CMK_OK && st != NULL)
+        err = cmk_store_lstat(final, st);
 out:
+    free(tail);
     free(final);
     free(tmp);
     return err;
 }
 
-static bool args_ok(const char *dir, const char *tenant, const uint8_t *kek,
-                    size_t kek_len)
+void cmk_store_stamp_of(const struct stat *s, struct cmk_store_stamp *st)
 {
-    return dir != NULL && dir[0] != '\0' && tenant != NULL && kek != NULL &&
-           kek_len != 0;
+    st->dev = (uint64_t)s->st_dev;
+    st->ino = (uint64_t)s->st_ino;
+    st->size = (uint64_t)s->st_size;
+    st->mtime_ns = (int64_t)s->st_mtim.tv_sec * 1000000000 + s->st_mtim.tv_nsec;
+    st->ctime_ns = (int64_t)s->st_ctim.tv_sec * 1000000000 + s->st_ctim.tv_nsec;
 }
 
-cmk_err cmk_store_write(const char *dir, const char *tenant, const uint8_t *kek,
-                        size_t kek_len, const char *name,
-                        const struct cmk_attrs *attrs)
+cmk_err cmk_store_lstat(const char *path, struct cmk_store_stamp *st)
 {
-    struct cmk_secret key = {0};
-    struct cmk_buf data = {0};
-    char file[CMK_STORE_NAME_LEN + sizeof(SUFFIX)];
-    cmk_err err;
+    struct stat s;
 
-    if (!args_ok(dir, tenant, kek, kek_len) || name == NULL || !is_name(name) ||
-        attrs == NULL)
-        return CMK_E_ARGS;
-    snprintf(file, sizeof(file), "%s%s", name, SUFFIX);
-    err = make_dir(dir);
-    if (err == CMK_OK)
-        err = derive_key(kek, kek_len, &key);
-    if (err == CMK_OK)
-        err = seal(tenant, &key, file, attrs, &data);
-    if (err == CMK_OK)
-        err = write_atomic(dir, name, &data);
-    cmk_secret_free(&key);
-    cmk_buf_free(&data);
-    return err;
+    if (lstat(path, &s) != 0)
+        return errno == ENOENT || errno == ENOTDIR ? CMK_E_KEY_NOT_FOUND
+                                                   : CMK_E_IO;
+    cmk_store_stamp_of(&s, st);
+    return CMK_OK;
 }
 
-cmk_err cmk_store_remove(const char *dir, const char *name)
+bool cmk_store_stamp_equal(const struct cmk_store_stamp *a,
+                           const struct cmk_store_stamp *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+cmk_err cmk_store_stat(const char *dir, const char *name,
+                       struct cmk_store_stamp *st)
 {
     char file[CMK_STORE_NAME_LEN + sizeof(SUFFIX)];
     char *path;
-    cmk_err err = CMK_OK;
+    cmk_err err;
 
     if (dir == NULL || name == NULL || !is_name(name))
         return CMK_E_ARGS;
@@ -454,19 +560,33 @@ cmk_err cmk_store_remove(const char *dir, const char *name)
     path = cat3(dir, "/", file);
     if (path == NULL)
         return CMK_E_NOMEM;
-    if (unlink(path) == 0)
-        err = fsync_dir(dir);
-    else if (errno != ENOENT)
-        err = CMK_E_IO;
+    err = cmk_store_lstat(path, st);
     free(path);
+    return err;
+}
+
+cmk_err cmk_store_stat_manifest(const char *dir, struct cmk_store_stamp *st)
+{
+    char *path = cat3(dir, "/", CMK_STORE_MANIFEST);
+    cmk_err err;
+
+    if (path == NULL)
+        return CMK_E_NOMEM;
+    err = cmk_store_lstat(path, st);
+    free(path);
+    if (err == CMK_E_KEY_NOT_FOUND) {
+        memset(st, 0, sizeof(*st));
+        err = CMK_OK;
+    }
     return err;
 }
 
 /* ---- Loading ---- */
 
-/* Reads a whole object file (regular, at most FILE_MAX bytes). */
-static cmk_err read_obj(int dfd, const char *file, struct cmk_buf *out,
-                        const char **why)
+/* Reads a whole file (regular, at most FILE_MAX bytes). CMK_E_KEY_NOT_FOUND
+ * when it does not exist. */
+cmk_err cmk_store_read_file(int dfd, const char *file, struct cmk_buf *out,
+                            struct cmk_store_stamp *stamp, const char **why)
 {
     struct stat st;
     size_t got = 0;
@@ -477,14 +597,21 @@ static cmk_err read_obj(int dfd, const char *file, struct cmk_buf *out,
     *why = "cannot open";
     /* O_NONBLOCK: a FIFO planted under an object name must not hang us. */
     fd = openat(dfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0)
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            *why = "missing";
+            return CMK_E_KEY_NOT_FOUND;
+        }
         return CMK_E_IO;
+    }
     *why = "not a regular file";
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         goto out;
     *why = "larger than 1 MiB";
     if (st.st_size > FILE_MAX)
         goto out;
+    if (stamp != NULL)
+        cmk_store_stamp_of(&st, stamp);
     *why = "out of memory";
     err = cmk_buf_alloc(out, (size_t)st.st_size);
     if (err != CMK_OK)
@@ -505,65 +632,5 @@ out:
     close(fd);
     if (err != CMK_OK)
         cmk_buf_free(out);
-    return err;
-}
-
-static void load_one(int dfd, const char *dir, const char *tenant,
-                     const struct cmk_secret *key, const char *file,
-                     cmk_store_cb cb, void *arg)
-{
-    char name[CMK_STORE_NAME_LEN + 1];
-    struct cmk_attrs attrs = {0};
-    struct cmk_buf data = {0};
-    const char *why = NULL;
-    cmk_err err;
-
-    err = read_obj(dfd, file, &data, &why);
-    if (err == CMK_OK)
-        err = unseal(tenant, key, file, &data, &attrs, &why);
-    cmk_buf_free(&data);
-    if (err != CMK_OK) {
-        cmk_log_error("object store %s: file %s skipped: %s", dir, file, why);
-        return;
-    }
-    memcpy(name, file, CMK_STORE_NAME_LEN);
-    name[CMK_STORE_NAME_LEN] = '\0';
-    cb(arg, name, &attrs); /* takes ownership of attrs */
-}
-
-cmk_err cmk_store_load_all(const char *dir, const char *tenant,
-                           const uint8_t *kek, size_t kek_len, cmk_store_cb cb,
-                           void *arg)
-{
-    struct cmk_secret key = {0};
-    struct dirent *de;
-    char eb[128];
-    DIR *d = NULL;
-    cmk_err err;
-    int dfd;
-
-    if (!args_ok(dir, tenant, kek, kek_len) || cb == NULL)
-        return CMK_E_ARGS;
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (dfd < 0 && errno == ENOENT)
-        return CMK_OK; /* no store yet */
-    if (dfd >= 0 && cmk_trust_dir_log("object store", dir, false) != CMK_OK) {
-        close(dfd);
-        return CMK_E_CONFIG;
-    }
-    if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
-        cmk_log_error("object store %s: cannot open: %s", dir,
-                      errstr(errno, eb, sizeof(eb)));
-        if (dfd >= 0)
-            close(dfd);
-        return CMK_E_IO;
-    }
-    err = derive_key(kek, kek_len, &key);
-    while (err == CMK_OK && (de = readdir(d)) != NULL) {
-        if (is_obj_file(de->d_name))
-            load_one(dfd, dir, tenant, &key, de->d_name, cb, arg);
-    }
-    closedir(d); /* closes dfd */
-    cmk_secret_free(&key);
     return err;
 }

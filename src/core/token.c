@@ -115,7 +115,9 @@ CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,
         return CKR_GENERAL_ERROR;
     }
     cmk_cmk_on_refusal(t->cmk, refused, t);
-    rv = make_cache(t, mc);
+    rv = cmk_token_store_init(t);
+    if (rv == CKR_OK)
+        rv = make_cache(t, mc);
     if (rv == CKR_OK)
         rv = add_cmk_object(t);
     if (rv != CKR_OK) {
@@ -140,6 +142,7 @@ void cmk_token_free(struct cmk_token *t)
     cmk_object_remove_if(t, any_object, NULL);
     cmk_cache_free(t->cache);
     cmk_cmk_close(t->cmk);
+    cmk_token_store_fini(t);
     cmk_mutex_fini(&t->lock);
     free(t);
 }
@@ -338,6 +341,7 @@ CK_RV cmk_token_logout(struct cmk_token *t)
      * handles to private objects become invalid. */
     cmk_session_reset_all(t); /* also flushes session-scope caches */
     cmk_object_remove_if(t, is_user_only_object, NULL);
+    cmk_token_store_logout(t); /* nothing of the store before login */
     cmk_cache_flush(t->cache);
     cmk_cmk_forget(t->cmk);
     return CKR_OK;

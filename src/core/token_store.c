@@ -2,10 +2,17 @@
 /*
  * core: a token's objects on disk. Every store access needs the tenant
  * KEK, which comes through the KMS, so a revoked CMK makes the store
- * unreadable once the KEK's cache TTL has passed.
+ * unreadable once the KEK's cache TTL has passed; and nothing is read
+ * before login on a login-required token.
+ *
+ * One owner per token loads and refreshes (the store owner lock): a full
+ * rescan when the manifest changed, one object when its file changed
+ * under a use. Objects are updated in place, so their handles survive a
+ * rescan. The token lock is taken only to publish what was read.
  */
 #include <config.h>
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,90 +21,75 @@
 #include "core/token.h"
 #include "util/log.h"
 
-struct known {
-    char (*names)[CMK_STORE_NAME_LEN + 1];
-    bool *seen;
-    size_t n;
-    size_t cap;
+struct cmk_tstore {
+    struct cmk_mutex owner; /* one loader/refresher at a time */
+    uint64_t *max_gen;      /* highest manifest generation seen (atomic) */
+    uint64_t own_gen;       /* max_gen when the process table is full */
+    /* What the last full load saw (owner lock). */
+    bool synced;
+    bool synced_login;
+    struct cmk_store_stamp synced_manifest;
 };
 
-struct sync_ctx {
-    struct cmk_token *t;
-    struct known k;
-    bool logged_in;
-};
+/* The highest manifest generation this process has seen, per store (a
+ * hash of directory and tenant), kept for the life of the process: a
+ * C_Finalize and C_Initialize must not make an older manifest acceptable
+ * again. Fixed size and lock free: nothing to free, nothing a fork child
+ * could find locked. */
+#define SEEN_SLOTS 64
+static uint64_t seen_key[SEEN_SLOTS];
+static uint64_t seen_gen[SEEN_SLOTS];
 
-static void note_known(void *arg, struct cmk_object *o)
+static uint64_t *seen_slot(const struct cmk_tenant_cfg *cfg)
 {
-    struct known *k = arg;
-
-    if (!o->is_token || o->is_cmk || o->store_name[0] == '\0')
-        return;
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 32;
-        void *names = realloc(k->names, cap * sizeof(*k->names));
-        void *seen;
-
-        if (names == NULL)
-            return;
-        k->names = names;
-        seen = realloc(k->seen, cap * sizeof(*k->seen));
-        if (seen == NULL)
-            return;
-        k->seen = seen;
-        k->cap = cap;
-    }
-    memcpy(k->names[k->n], o->store_name, sizeof(k->names[0]));
-    k->seen[k->n++] = false;
-}
-
-static bool mark_seen(struct known *k, const char *name)
-{
+    crypto_generichash_state st;
+    uint64_t key = 0, k;
     size_t i;
 
-    for (i = 0; i < k->n; i++) {
-        if (strcmp(k->names[i], name) == 0) {
-            k->seen[i] = true;
-            return true;
-        }
+    crypto_generichash_init(&st, NULL, 0, sizeof(key));
+    crypto_generichash_update(&st, (const uint8_t *)cfg->store_dir,
+                              strlen(cfg->store_dir) + 1);
+    crypto_generichash_update(&st, (const uint8_t *)cfg->label,
+                              strlen(cfg->label));
+    crypto_generichash_final(&st, (uint8_t *)&key, sizeof(key));
+    key |= 1; /* 0 marks a free slot */
+    for (i = 0; i < SEEN_SLOTS; i++) {
+        k = __atomic_load_n(&seen_key[i], __ATOMIC_ACQUIRE);
+        if (k == 0 && __atomic_compare_exchange_n(&seen_key[i], &k, key,
+                                                  false, __ATOMIC_ACQ_REL,
+                                                  __ATOMIC_ACQUIRE))
+            return &seen_gen[i];
+        if (k == key)
+            return &seen_gen[i];
     }
-    return false;
+    return NULL;
 }
 
-static void on_file(void *arg, const char *name, struct cmk_attrs *attrs)
+CK_RV cmk_token_store_init(struct cmk_token *t)
 {
-    struct sync_ctx *c = arg;
-    bool priv = cmk_attrs_bool(attrs, CKA_PRIVATE, true);
+    CK_RV rv;
 
-    if (mark_seen(&c->k, name) || (priv && !c->logged_in) ||
-        !cmk_attrs_bool(attrs, CKA_TOKEN, false)) {
-        cmk_attrs_clear(attrs);
+    t->store = calloc(1, sizeof(*t->store));
+    if (t->store == NULL)
+        return CKR_HOST_MEMORY;
+    t->store->max_gen = seen_slot(t->cfg);
+    if (t->store->max_gen == NULL)
+        t->store->max_gen = &t->store->own_gen;
+    rv = cmk_mutex_init(&t->store->owner);
+    if (rv != CKR_OK) {
+        free(t->store);
+        t->store = NULL;
+    }
+    return rv;
+}
+
+void cmk_token_store_fini(struct cmk_token *t)
+{
+    if (t->store == NULL)
         return;
-    }
-    if (cmk_object_add(c->t, 0, name, attrs, NULL) != CKR_OK)
-        cmk_attrs_clear(attrs);
-}
-
-static cmk_err load_with_kek(void *arg, const uint8_t *kek, size_t kek_len)
-{
-    struct sync_ctx *c = arg;
-
-    return cmk_store_load_all(c->t->cfg->store_dir, c->t->cfg->label, kek,
-                              kek_len, on_file, c);
-}
-
-static bool vanished(void *arg, struct cmk_object *o)
-{
-    struct known *k = arg;
-    size_t i;
-
-    if (!o->is_token || o->is_cmk)
-        return false;
-    for (i = 0; i < k->n; i++) {
-        if (!k->seen[i] && strcmp(k->names[i], o->store_name) == 0)
-            return true;
-    }
-    return false;
+    cmk_mutex_fini(&t->store->owner);
+    free(t->store);
+    t->store = NULL;
 }
 
 static bool has_kek(const struct cmk_token *t)
@@ -105,20 +97,229 @@ static bool has_kek(const struct cmk_token *t)
     return t->cfg->kek_blob_len != 0;
 }
 
+/* Before login on a login-required token the store is not touched. */
+static bool may_open(struct cmk_token *t)
+{
+    return !t->cfg->login_required || cmk_token_is_logged_in(t);
+}
+
+static void loc_of(struct cmk_token *t, const uint8_t *kek, size_t kek_len,
+                   struct cmk_store_loc *loc)
+{
+    loc->dir = t->cfg->store_dir;
+    loc->tenant = t->cfg->label;
+    loc->kek = kek;
+    loc->kek_len = kek_len;
+    loc->max_gen = t->store->max_gen;
+}
+
+static bool is_store_object(const struct cmk_object *o)
+{
+    return o->is_token && !o->is_cmk && o->store_name[0] != '\0';
+}
+
+/* Swaps in what the store holds for o when it is newer (token lock). */
+static bool apply_locked(struct cmk_object *o, const struct cmk_store_meta *m,
+                         struct cmk_attrs *attrs)
+{
+    struct cmk_attrs old;
+
+    if (m->version < o->store_version)
+        return false; /* ours is newer: this process wrote it since */
+    o->stamp = m->stamp;
+    if (m->version == o->store_version)
+        return false;
+    old = o->attrs;
+    o->attrs = *attrs;
+    *attrs = old; /* the caller clears the old attributes */
+    o->store_version = m->version;
+    return true;
+}
+
+/* ---- Full load ---- */
+
+struct item {
+    char name[CMK_STORE_NAME_LEN + 1];
+    struct cmk_store_meta meta;
+    struct cmk_attrs attrs;
+};
+
+struct load_ctx {
+    struct cmk_token *t;
+    struct item *v;
+    size_t n, cap;
+    bool nomem;
+    struct cmk_store_stamp manifest;
+};
+
+static void on_file(void *arg, const char *name,
+                    const struct cmk_store_meta *meta, struct cmk_attrs *attrs)
+{
+    struct load_ctx *c = arg;
+    struct item *grown;
+
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 32;
+
+        grown = realloc(c->v, cap * sizeof(*grown));
+        if (grown == NULL) {
+            c->nomem = true;
+            cmk_attrs_clear(attrs);
+            return;
+        }
+        c->v = grown;
+        c->cap = cap;
+    }
+    memcpy(c->v[c->n].name, name, sizeof(c->v[0].name));
+    c->v[c->n].meta = *meta;
+    c->v[c->n].attrs = *attrs;
+    *attrs = (struct cmk_attrs){0};
+    c->n++;
+}
+
+static cmk_err load_with_kek(void *arg, const uint8_t *kek, size_t kek_len)
+{
+    struct load_ctx *c = arg;
+    struct cmk_store_loc loc;
+
+    loc_of(c->t, kek, kek_len, &loc);
+    return cmk_store_load_all(&loc, on_file, c, &c->manifest);
+}
+
+struct refs {
+    struct cmk_object **v;
+    bool *matched;
+    size_t n, cap;
+    bool nomem;
+};
+
+static void take_ref(void *arg, struct cmk_object *o)
+{
+    struct refs *r = arg;
+    void *grown;
+
+    if (!is_store_object(o) || r->nomem)
+        return;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 32;
+
+        grown = realloc(r->v, cap * sizeof(*r->v));
+        if (grown == NULL) {
+            r->nomem = true;
+            return;
+        }
+        r->v = grown;
+        r->cap = cap;
+    }
+    __atomic_fetch_add(&o->refs, 1, __ATOMIC_RELAXED);
+    r->v[r->n++] = o;
+}
+
+static void refs_drop(struct refs *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->n; i++)
+        cmk_object_unref(r->v[i]);
+    free(r->v);
+    free(r->matched);
+}
+
+static struct cmk_object *ref_named(struct refs *r, const char *name,
+                                    size_t *at)
+{
+    size_t i;
+
+    for (i = 0; i < r->n; i++) {
+        if (strcmp(r->v[i]->store_name, name) == 0) {
+            *at = i;
+            return r->v[i];
+        }
+    }
+    return NULL;
+}
+
+/* Publishes a load: known objects updated in place (same handle), new
+ * ones added, known ones the load did not vouch for dropped. */
+static void merge(struct cmk_token *t, struct load_ctx *c, struct refs *r,
+                  bool logged_in)
+{
+    struct cmk_object *o;
+    struct item *it;
+    size_t i, at;
+
+    for (i = 0; i < c->n; i++) {
+        it = &c->v[i];
+        o = ref_named(r, it->name, &at);
+        if (o != NULL) {
+            r->matched[at] = true;
+            cmk_mutex_lock(&t->lock);
+            (void)apply_locked(o, &it->meta, &it->attrs);
+            cmk_mutex_unlock(&t->lock);
+            continue;
+        }
+        if ((cmk_attrs_bool(&it->attrs, CKA_PRIVATE, true) && !logged_in) ||
+            !cmk_attrs_bool(&it->attrs, CKA_TOKEN, false))
+            continue;
+        if (cmk_object_add_stored(t, it->name, &it->meta, &it->attrs, NULL) !=
+            CKR_OK)
+            cmk_log_debug("tenant %s: object %s not loaded (memory)",
+                          t->cfg->label, it->name);
+    }
+    for (i = 0; i < r->n; i++) {
+        if (!r->matched[i]) /* deleted elsewhere, or refused */
+            cmk_object_remove(r->v[i]);
+    }
+}
+
+static bool unchanged_locked(struct cmk_token *t, bool logged_in)
+{
+    struct cmk_tstore *ts = t->store;
+    struct cmk_store_stamp now;
+
+    return ts->synced && ts->synced_login == logged_in &&
+           cmk_store_stat_manifest(t->cfg->store_dir, &now) == CMK_OK &&
+           cmk_store_stamp_equal(&now, &ts->synced_manifest);
+}
+
 CK_RV cmk_token_sync_store(struct cmk_token *t)
 {
-    struct sync_ctx c = {.t = t};
-    cmk_err err;
+    struct cmk_tstore *ts = t->store;
+    struct load_ctx c = {.t = t};
+    struct refs r = {0};
+    bool logged_in;
+    cmk_err err = CMK_OK;
+    size_t i;
 
-    if (!has_kek(t))
-        return CKR_OK; /* no KEK: no token objects */
-    c.logged_in = cmk_token_is_logged_in(t);
-    cmk_object_each(t, note_known, &c.k);
+    if (!has_kek(t) || !may_open(t))
+        return CKR_OK; /* no KEK, or not before login: no token objects */
+    logged_in = cmk_token_is_logged_in(t);
+    cmk_mutex_lock(&ts->owner);
+    if (unchanged_locked(t, logged_in))
+        goto out;
+    /* What is known before the load: anything added later is either in
+     * the load (then deduplicated) or not yet on disk. */
+    cmk_object_each(t, take_ref, &r);
+    r.matched = calloc(r.n + 1, sizeof(*r.matched));
+    if (r.nomem || r.matched == NULL) {
+        err = CMK_E_NOMEM;
+        goto out;
+    }
     err = cmk_cmk_with_kek(t->cmk, load_with_kek, &c);
-    if (err == CMK_OK) /* objects whose files another process removed */
-        cmk_object_remove_if(t, vanished, &c.k);
-    free(c.k.names);
-    free(c.k.seen);
+    if (err == CMK_OK && c.nomem)
+        err = CMK_E_NOMEM;
+    if (err != CMK_OK)
+        goto out;
+    merge(t, &c, &r, logged_in);
+    ts->synced = true;
+    ts->synced_login = logged_in;
+    ts->synced_manifest = c.manifest;
+out:
+    cmk_mutex_unlock(&ts->owner);
+    refs_drop(&r);
+    for (i = 0; i < c.n; i++)
+        cmk_attrs_clear(&c.v[i].attrs);
+    free(c.v);
     if (err != CMK_OK) {
         cmk_log_debug("tenant %s: object store not loaded: %s",
                       t->cfg->label, cmk_err_name(err));
@@ -127,26 +328,147 @@ CK_RV cmk_token_sync_store(struct cmk_token *t)
     return CKR_OK;
 }
 
-struct save_ctx {
-    struct cmk_token *t;
-    const char *name;
-    const struct cmk_attrs *attrs;
-};
-
-static cmk_err save_with_kek(void *arg, const uint8_t *kek, size_t kek_len)
+static bool store_object(void *arg, struct cmk_object *o)
 {
-    struct save_ctx *c = arg;
-
-    return cmk_store_write(c->t->cfg->store_dir, c->t->cfg->label, kek,
-                           kek_len, c->name, c->attrs);
+    (void)arg;
+    return is_store_object(o);
 }
 
-/* Seals attrs into the file `name` (a new random name when name is
- * empty, written back). */
+void cmk_token_store_logout(struct cmk_token *t)
+{
+    cmk_mutex_lock(&t->store->owner);
+    t->store->synced = false;
+    cmk_mutex_unlock(&t->store->owner);
+    cmk_object_remove_if(t, store_object, NULL);
+}
+
+/* ---- One object: the per-use check ---- */
+
+struct get_ctx {
+    struct cmk_token *t;
+    const char *name;
+    struct cmk_attrs attrs;
+    struct cmk_store_meta meta;
+    cmk_err err; /* the store's answer (the KMS's is returned) */
+};
+
+static cmk_err get_with_kek(void *arg, const uint8_t *kek, size_t kek_len)
+{
+    struct get_ctx *c = arg;
+    struct cmk_store_loc loc;
+
+    loc_of(c->t, kek, kek_len, &loc);
+    c->err = cmk_store_get(&loc, c->name, &c->attrs, &c->meta);
+    return CMK_OK;
+}
+
+static bool is_gone(cmk_err err)
+{
+    return err == CMK_E_KEY_NOT_FOUND || err == CMK_E_ROLLBACK ||
+           err == CMK_E_BAD_CIPHERTEXT || err == CMK_E_BAD_BLOB;
+}
+
+static CK_RV refresh(struct cmk_object *o, CK_RV invalid_rv, bool write)
+{
+    struct cmk_token *t = o->token;
+    struct get_ctx c = {.t = t, .name = o->store_name};
+    bool changed = false;
+    cmk_err err;
+
+    cmk_mutex_lock(&t->store->owner);
+    err = cmk_cmk_with_kek(t->cmk, get_with_kek, &c);
+    if (err == CMK_OK && c.err == CMK_OK) {
+        cmk_mutex_lock(&t->lock);
+        changed = apply_locked(o, &c.meta, &c.attrs);
+        cmk_mutex_unlock(&t->lock);
+    }
+    cmk_mutex_unlock(&t->store->owner);
+    cmk_attrs_clear(&c.attrs);
+    if (err != CMK_OK)
+        return cmk_err_rv(err);
+    if (is_gone(c.err)) { /* deleted elsewhere, or its file refused */
+        cmk_object_remove(o);
+        return invalid_rv;
+    }
+    if (c.err != CMK_OK)
+        return cmk_err_rv(c.err);
+    if (changed && write) {
+        cmk_log_debug("tenant %s: object %s changed in another process: "
+                      "write refused (compare-and-swap)",
+                      t->cfg->label, o->store_name);
+        return CKR_FUNCTION_FAILED;
+    }
+    return CKR_OK;
+}
+
+static bool is_zero(const struct cmk_store_stamp *s)
+{
+    static const struct cmk_store_stamp zero;
+
+    return cmk_store_stamp_equal(s, &zero);
+}
+
+CK_RV cmk_token_check_object(struct cmk_object *o, CK_RV invalid_rv,
+                             bool write)
+{
+    struct cmk_token *t = o->token;
+    struct cmk_store_stamp now, had;
+    cmk_err err;
+
+    err = cmk_store_stat(t->cfg->store_dir, o->store_name, &now);
+    cmk_mutex_lock_hot(&t->lock);
+    had = o->stamp;
+    cmk_mutex_unlock(&t->lock);
+    if (err == CMK_OK && !is_zero(&had) && cmk_store_stamp_equal(&now, &had))
+        return CKR_OK; /* the file this process read or wrote */
+    if (err != CMK_OK && err != CMK_E_KEY_NOT_FOUND)
+        return CKR_DEVICE_ERROR;
+    return refresh(o, invalid_rv, write);
+}
+
+/* ---- Writes ---- */
+
+struct put_ctx {
+    struct cmk_token *t;
+    const char *name;
+    uint64_t base;
+    const struct cmk_attrs *attrs;
+    struct cmk_store_meta meta;
+    bool del;
+};
+
+static cmk_err put_with_kek(void *arg, const uint8_t *kek, size_t kek_len)
+{
+    struct put_ctx *c = arg;
+    struct cmk_store_loc loc;
+
+    loc_of(c->t, kek, kek_len, &loc);
+    if (c->del)
+        return cmk_store_delete(&loc, c->name, c->base);
+    return cmk_store_put(&loc, c->name, c->base, c->attrs, &c->meta);
+}
+
+/* What this thread's last cmk_token_save_attrs wrote, so the object the
+ * caller registers next starts with the file's stamp instead of reading
+ * the file again on first use. */
+static __thread struct {
+    char name[CMK_STORE_NAME_LEN + 1];
+    struct cmk_store_meta meta;
+} created;
+
+bool cmk_token_created_meta(const char *name, struct cmk_store_meta *meta)
+{
+    if (created.name[0] == '\0' || strcmp(created.name, name) != 0)
+        return false;
+    *meta = created.meta;
+    created.name[0] = '\0';
+    return true;
+}
+
 CK_RV cmk_token_save_attrs(struct cmk_token *t, char *name,
                            const struct cmk_attrs *attrs)
 {
-    struct save_ctx c = {t, name, attrs};
+    struct put_ctx c = {t, name, CMK_STORE_NEW, attrs, {0}, false};
     cmk_err err;
 
     if (!has_kek(t)) {
@@ -154,20 +476,62 @@ CK_RV cmk_token_save_attrs(struct cmk_token *t, char *name,
                       "(cmk-tool provision)", t->cfg->label);
         return CKR_TOKEN_WRITE_PROTECTED;
     }
+    if (!may_open(t))
+        return CKR_USER_NOT_LOGGED_IN;
     if (name[0] == '\0')
         cmk_store_new_name(name);
-    err = cmk_cmk_with_kek(t->cmk, save_with_kek, &c);
-    return err == CMK_OK ? CKR_OK : cmk_err_rv(err);
+    err = cmk_cmk_with_kek(t->cmk, put_with_kek, &c);
+    if (err != CMK_OK)
+        return cmk_err_rv(err);
+    memcpy(created.name, name, sizeof(created.name));
+    created.meta = c.meta;
+    return CKR_OK;
 }
 
-CK_RV cmk_token_save_object(struct cmk_token *t, struct cmk_object *o)
+CK_RV cmk_token_update_object_locked(struct cmk_object *o,
+                                     const struct cmk_attrs *next)
 {
-    return cmk_token_save_attrs(t, o->store_name, &o->attrs);
+    struct put_ctx c = {o->token, o->store_name, o->store_version, next, {0},
+                        false};
+    cmk_err err;
+
+    err = cmk_cmk_with_kek(o->token->cmk, put_with_kek, &c);
+    if (err == CMK_OK) {
+        o->store_version = c.meta.version;
+        o->stamp = c.meta.stamp;
+        return CKR_OK;
+    }
+    if (err == CMK_E_CONFLICT)
+        memset(&o->stamp, 0, sizeof(o->stamp)); /* next use reads it */
+    return cmk_err_rv(err);
 }
 
 CK_RV cmk_token_delete_object(struct cmk_token *t, struct cmk_object *o)
 {
-    cmk_err err = cmk_store_remove(t->cfg->store_dir, o->store_name);
+    struct put_ctx c = {t, o->store_name, 0, NULL, {0}, true};
+    cmk_err err;
 
+    cmk_mutex_lock(&t->lock);
+    c.base = o->store_version;
+    cmk_mutex_unlock(&t->lock);
+    err = cmk_cmk_with_kek(t->cmk, put_with_kek, &c);
+    if (err == CMK_E_KEY_NOT_FOUND) { /* another process deleted it */
+        cmk_object_remove(o);
+        return CKR_OBJECT_HANDLE_INVALID;
+    }
+    if (err == CMK_E_CONFLICT) {
+        cmk_mutex_lock(&t->lock);
+        memset(&o->stamp, 0, sizeof(o->stamp));
+        cmk_mutex_unlock(&t->lock);
+    }
     return err == CMK_OK ? CKR_OK : cmk_err_rv(err);
+}
+
+CK_RV cmk_token_remove_name(struct cmk_token *t, const char *name)
+{
+    struct put_ctx c = {t, name, CMK_STORE_ANY, NULL, {0}, true};
+    cmk_err err = cmk_cmk_with_kek(t->cmk, put_with_kek, &c);
+
+    return err == CMK_OK || err == CMK_E_KEY_NOT_FOUND ? CKR_OK
+                                                       : cmk_err_rv(err);
 }

@@ -46,6 +46,14 @@ static const struct err_row rows[CMK_E__COUNT] = {
                         false, "bad_blob"},
     [CMK_E_BAD_RESPONSE] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, false,
                             "bad_response"},
+    /* The token's store does not match its own history: the token is
+     * not usable as it is (README, "Token object store"). */
+    [CMK_E_ROLLBACK] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, false,
+                        "store_rollback"},
+    /* Compare-and-swap lost: another process changed the object first.
+     * The caller's copy is refreshed; repeating the call may succeed. */
+    [CMK_E_CONFLICT] = {CKR_FUNCTION_FAILED, CKR_FUNCTION_FAILED, true,
+                        "store_conflict"},
     [CMK_E_NOMEM] = {CKR_HOST_MEMORY, CKR_HOST_MEMORY, false, "nomem"},
     [CMK_E_IO] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, false, "io"},
     [CMK_E_CRYPTO] = {CKR_GENERAL_ERROR, CKR_GENERAL_ERROR, false, "crypto"},

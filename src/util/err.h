@@ -31,6 +31,8 @@ typedef enum cmk_err {
     CMK_E_BAD_CIPHERTEXT, /* KMS or AEAD refused the ciphertext/context */
     CMK_E_BAD_BLOB,       /* envelope or store file malformed */
     CMK_E_BAD_RESPONSE,   /* KMS answer malformed */
+    CMK_E_ROLLBACK,       /* store file or manifest stale, replayed, missing */
+    CMK_E_CONFLICT,       /* store write based on a version no longer on disk */
     /* internal */
     CMK_E_NOMEM,
     CMK_E_IO,

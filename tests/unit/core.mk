@@ -2,17 +2,22 @@
 # core: configuration, attribute lists, token-object store.
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_config tests/unit/test_attrs \
-	tests/unit/test_store
-TESTS += tests/unit/test_config tests/unit/test_attrs tests/unit/test_store
+	tests/unit/test_store tests/unit/test_store_history
+TESTS += tests/unit/test_config tests/unit/test_attrs tests/unit/test_store \
+	tests/unit/test_store_history
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_config_LDADD = $(UNIT_LDADD)
 tests_unit_test_attrs_SOURCES = tests/unit/test_attrs.c
 tests_unit_test_attrs_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_attrs_LDADD = $(UNIT_LDADD)
-tests_unit_test_store_SOURCES = tests/unit/test_store.c
+tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/store_fx.h
 tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_history_SOURCES = tests/unit/test_store_history.c \
+	tests/unit/store_fx.h
+tests_unit_test_store_history_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_store_history_LDADD = $(UNIT_LDADD)
 endif
 
 # Config fixtures: one directory per case (listed: automake has no wildcards).

@@ -58,3 +58,12 @@ tests_unit_test_keysep_SOURCES = tests/unit/test_keysep.c \
 tests_unit_test_keysep_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_keysep_LDADD = $(UNIT_LDADD)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_tokenstore
+TESTS += tests/unit/test_tokenstore
+tests_unit_test_tokenstore_SOURCES = tests/unit/test_tokenstore.c \
+	tests/lib/tenant.c tests/lib/tenant.h tests/lib/p11.c tests/lib/p11.h
+tests_unit_test_tokenstore_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_tokenstore_LDADD = $(UNIT_LDADD)
+endif

@@ -2,255 +2,10 @@
 /*
  * unit tests: core/store, the sealed token-object store (round trip, file
  * layout checked with an independent HKDF, damaged and foreign files,
- * atomic replace, remove, concurrent writers in two processes).
+ * atomic replace, remove, concurrent writers in two processes). Versions
+ * and the manifest are in test_store_history.c.
  */
-#include <config.h>
-
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-#include <sodium.h>
-
-#include "core/store.h"
-
-#define MAX_OBJS 128
-#define TENANT "acme"
-#define HDR 29 /* "CMKO" | version | 24-byte nonce */
-#define TAG 16
-
-struct loaded {
-    size_t n;
-    char names[MAX_OBJS][CMK_STORE_NAME_LEN + 1];
-    struct cmk_attrs attrs[MAX_OBJS];
-};
-
-struct fx {
-    char dir[64];
-    char store[96];
-    uint8_t kek[32];
-    uint8_t kek2[32];
-    struct loaded got;
-};
-
-static void collect(void *arg, const char *name, struct cmk_attrs *attrs)
-{
-    struct loaded *l = arg;
-
-    if (l->n >= MAX_OBJS) {
-        cmk_attrs_clear(attrs);
-        return;
-    }
-    memcpy(l->names[l->n], name, CMK_STORE_NAME_LEN + 1);
-    l->attrs[l->n] = *attrs;
-    *attrs = (struct cmk_attrs){0}; /* moved */
-    l->n++;
-}
-
-static void loaded_clear(struct loaded *l)
-{
-    size_t i;
-
-    for (i = 0; i < l->n; i++)
-        cmk_attrs_clear(&l->attrs[i]);
-    l->n = 0;
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    if (f == NULL || sodium_init() < 0)
-        return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/cmk-store-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
-    snprintf(f->store, sizeof(f->store), "%s/a/b/store", f->dir);
-    randombytes_buf(f->kek, sizeof(f->kek));
-    randombytes_buf(f->kek2, sizeof(f->kek2));
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    loaded_clear(&f->got);
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(f);
-    return 0;
-}
-
-static void load(struct fx *f, const uint8_t *kek, const char *tenant)
-{
-    loaded_clear(&f->got);
-    assert_int_equal(
-        cmk_store_load_all(f->store, tenant, kek, 32, collect, &f->got),
-        CMK_OK);
-}
-
-static void sample(struct cmk_attrs *a, const char *label)
-{
-    static const uint8_t value[32] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3};
-
-    assert_int_equal(cmk_attrs_set_ulong(a, CKA_CLASS, CKO_SECRET_KEY), CMK_OK);
-    assert_int_equal(cmk_attrs_set_ulong(a, CKA_KEY_TYPE, CKK_AES), CMK_OK);
-    assert_int_equal(cmk_attrs_set_bool(a, CKA_TOKEN, true), CMK_OK);
-    assert_int_equal(cmk_attrs_set(a, CKA_LABEL, label, strlen(label)), CMK_OK);
-    assert_int_equal(cmk_attrs_set(a, CKA_ID, "\x42\x43", 2), CMK_OK);
-    assert_int_equal(cmk_attrs_set(a, CKA_START_DATE, NULL, 0), CMK_OK);
-    assert_int_equal(cmk_attrs_set(a, CKA_VALUE, value, sizeof(value)), CMK_OK);
-}
-
-static void assert_same(const struct cmk_attrs *a, const struct cmk_attrs *b)
-{
-    size_t i;
-
-    assert_int_equal(a->n, b->n);
-    for (i = 0; i < a->n; i++) {
-        assert_int_equal(a->v[i].type, b->v[i].type);
-        assert_int_equal(a->v[i].len, b->v[i].len);
-        if (a->v[i].len)
-            assert_memory_equal(a->v[i].val, b->v[i].val, a->v[i].len);
-    }
-}
-
-static void write_sample(struct fx *f, const uint8_t *kek, const char *tenant,
-                         const char *name, const char *label)
-{
-    struct cmk_attrs a = {0};
-
-    sample(&a, label);
-    assert_int_equal(cmk_store_write(f->store, tenant, kek, 32, name, &a),
-                     CMK_OK);
-    cmk_attrs_clear(&a);
-}
-
-static char *obj_path(const struct fx *f, const char *file)
-{
-    static char p[256];
-
-    snprintf(p, sizeof(p), "%s/%s", f->store, file);
-    return p;
-}
-
-static size_t read_file(const char *path, uint8_t *buf, size_t cap)
-{
-    FILE *fp = fopen(path, "rb");
-    size_t n;
-
-    assert_non_null(fp);
-    n = fread(buf, 1, cap, fp);
-    fclose(fp);
-    return n;
-}
-
-static void write_file(const char *path, const uint8_t *buf, size_t len)
-{
-    FILE *fp = fopen(path, "wb");
-
-    assert_non_null(fp);
-    assert_int_equal(fwrite(buf, 1, len, fp), len);
-    assert_int_equal(fclose(fp), 0);
-}
-
-/* Runs cmk_store_load_all with stderr captured into log. */
-static void load_capture(struct fx *f, char *log, size_t cap)
-{
-    char path[128];
-    int fd, saved;
-    size_t n;
-
-    snprintf(path, sizeof(path), "%s/stderr.txt", f->dir);
-    fflush(stderr);
-    saved = dup(2);
-    fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
-    assert_true(fd >= 0 && saved >= 0);
-    dup2(fd, 2);
-    close(fd);
-    load(f, f->kek, TENANT);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    n = read_file(path, (uint8_t *)log, cap - 1);
-    log[n] = '\0';
-}
-
-/* Index of the object called name, or -1. */
-static int find_name(const struct loaded *l, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < l->n; i++) {
-        if (strcmp(l->names[i], name) == 0)
-            return (int)i;
-    }
-    return -1;
-}
-
-static bool has_name(const struct loaded *l, const char *name)
-{
-    return find_name(l, name) >= 0;
-}
-
-/* ---- An independent HKDF-SHA256 (RFC 5869) over libsodium HMAC ---- */
-
-static void hkdf(const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
-                 size_t ikm_len, const uint8_t *info, size_t info_len,
-                 uint8_t *out, size_t len)
-{
-    static const uint8_t zeros[32];
-    crypto_auth_hmacsha256_state st;
-    uint8_t prk[32], t[32];
-    size_t done = 0, n;
-    uint8_t c = 1;
-
-    crypto_auth_hmacsha256_init(&st, salt_len ? salt : zeros,
-                                salt_len ? salt_len : 32);
-    crypto_auth_hmacsha256_update(&st, ikm, ikm_len);
-    crypto_auth_hmacsha256_final(&st, prk);
-    for (; done < len; c++) {
-        crypto_auth_hmacsha256_init(&st, prk, sizeof(prk));
-        if (c > 1)
-            crypto_auth_hmacsha256_update(&st, t, sizeof(t));
-        crypto_auth_hmacsha256_update(&st, info, info_len);
-        crypto_auth_hmacsha256_update(&st, &c, 1);
-        crypto_auth_hmacsha256_final(&st, t);
-        n = len - done < 32 ? len - done : 32;
-        memcpy(out + done, t, n);
-        done += n;
-    }
-}
-
-static void unhex(const char *hex, uint8_t *out, size_t *len)
-{
-    assert_int_equal(
-        sodium_hex2bin(out, 256, hex, strlen(hex), NULL, len, NULL), 0);
-}
+#include "store_fx.h"
 
 /* RFC 5869 A.1 and A.3 check this HKDF before it checks the store. */
 static void test_reference_hkdf_rfc5869(void **state)
@@ -317,17 +72,16 @@ static void test_round_trip(void **state)
     cmk_attrs_clear(&a);
 }
 
-/* Decrypts a store file with an independently derived key. */
+/* Decrypts a store file with an independently derived key; the header
+ * (format 2, version 1) is bound as AAD after the file name. */
 static void test_file_layout(void **state)
 {
     static const char info[] = "cmk-pkcs11 object store v1";
-    static const char aad[] = TENANT "\0"
-                                     "0123012301230123.obj";
     struct fx *f = *state;
     struct cmk_attrs a = {0};
-    uint8_t buf[4096], pt[4096], key[32];
+    uint8_t buf[4096], pt[4096], key[32], aad[128];
     unsigned long long pt_len;
-    size_t n;
+    size_t n, aad_len;
 
     assert_int_equal(cmk_attrs_set_bool(&a, CKA_TOKEN, true), CMK_OK);
     assert_int_equal(cmk_attrs_set(&a, CKA_VALUE, "KEY!", 4), CMK_OK);
@@ -336,11 +90,15 @@ static void test_file_layout(void **state)
         CMK_OK);
     n = read_file(obj_path(f, "0123012301230123.obj"), buf, sizeof(buf));
     assert_int_equal(n, HDR + 4 + 12 + 1 + 12 + 4 + TAG);
-    assert_memory_equal(buf, "CMKO\x01", 5);
+    assert_memory_equal(buf, "CMKO\x02\0\0\0\0\0\0\0\x01", 13);
+    aad_len = (size_t)snprintf((char *)aad, sizeof(aad), "%s%c%s%c", TENANT,
+                               0, "0123012301230123.obj", 0);
+    memcpy(aad + aad_len, buf, 13);
+    aad_len += 13;
     hkdf(NULL, 0, f->kek, 32, (const uint8_t *)info, sizeof(info) - 1, key, 32);
     assert_int_equal(crypto_aead_xchacha20poly1305_ietf_decrypt(
-                         pt, &pt_len, NULL, buf + HDR, n - HDR,
-                         (const uint8_t *)aad, sizeof(aad) - 1, buf + 5, key),
+                         pt, &pt_len, NULL, buf + HDR, n - HDR, aad, aad_len,
+                         buf + 13, key),
                      0);
     assert_int_equal(pt_len, 33);
     assert_memory_equal(pt,
@@ -348,18 +106,45 @@ static void test_file_layout(void **state)
                         "\0\0\0\0\0\0\0\x01\0\0\0\x01\x01"
                         "\0\0\0\0\0\0\0\x11\0\0\0\x04KEY!",
                         33);
+    /* A second write is version 2. */
+    assert_int_equal(
+        cmk_store_write(f->store, TENANT, f->kek, 32, "0123012301230123", &a),
+        CMK_OK);
+    n = read_file(obj_path(f, "0123012301230123.obj"), buf, sizeof(buf));
+    assert_memory_equal(buf, "CMKO\x02\0\0\0\0\0\0\0\x02", 13);
     cmk_attrs_clear(&a);
+}
+
+/* Copies dir/file of another store into ours. */
+static void copy_in(struct fx *f, const char *from_store, const char *file)
+{
+    char path[256];
+    uint8_t buf[4096];
+    size_t n;
+
+    snprintf(path, sizeof(path), "%s/%s", from_store, file);
+    n = read_file(path, buf, sizeof(buf));
+    write_file(obj_path(f, file), buf, n);
 }
 
 static void test_other_kek_or_tenant_skipped(void **state)
 {
     struct fx *f = *state;
-    char log[4096];
+    char log[4096], other[80];
+    struct fx g;
 
     write_sample(f, f->kek, TENANT, "aaaaaaaaaaaaaaaa", "good");
-    write_sample(f, f->kek2, TENANT, "bbbbbbbbbbbbbbbb", "other-kek");
-    write_sample(f, f->kek, "beta", "cccccccccccccccc", "other-tenant");
     write_sample(f, f->kek, TENANT, "dddddddddddddddd", "good2");
+    /* Files of another KEK or tenant, made in a store of their own. */
+    g = *f;
+    snprintf(other, sizeof(other), "%s/other", f->dir);
+    snprintf(g.store, sizeof(g.store), "%s", other);
+    write_sample(&g, f->kek2, TENANT, "bbbbbbbbbbbbbbbb", "other-kek");
+    copy_in(f, other, "bbbbbbbbbbbbbbbb.obj");
+    snprintf(other, sizeof(other), "%s/beta", f->dir);
+    snprintf(g.store, sizeof(g.store), "%s", other);
+    write_sample(&g, f->kek, "beta", "cccccccccccccccc", "other-tenant");
+    copy_in(f, other, "cccccccccccccccc.obj");
     load_capture(f, log, sizeof(log));
     assert_int_equal(f->got.n, 2);
     assert_true(has_name(&f->got, "aaaaaaaaaaaaaaaa"));
@@ -368,13 +153,9 @@ static void test_other_kek_or_tenant_skipped(void **state)
                                 "authentication failed"));
     assert_non_null(strstr(log, "file cccccccccccccccc.obj skipped: "
                                 "authentication failed"));
-    /* Each tenant/KEK sees its own. */
-    load(f, f->kek2, TENANT);
-    assert_int_equal(f->got.n, 1);
-    assert_string_equal(f->got.names[0], "bbbbbbbbbbbbbbbb");
-    load(f, f->kek, "beta");
-    assert_int_equal(f->got.n, 1);
-    assert_string_equal(f->got.names[0], "cccccccccccccccc");
+    /* The manifest itself does not open with another KEK or tenant. */
+    assert_int_equal(load_err(f, f->kek2, TENANT, NULL), CMK_E_ROLLBACK);
+    assert_int_equal(load_err(f, f->kek, "beta", NULL), CMK_E_ROLLBACK);
 }
 
 static void test_damaged_files_skipped(void **state)
@@ -393,9 +174,9 @@ static void test_damaged_files_skipped(void **state)
     buf[10] ^= 0x80; /* in the nonce */
     write_file(obj_path(f, "4444444444444444.obj"), buf, n);
     buf[10] ^= 0x80;
-    buf[4] = 2; /* format version */
+    buf[4] = 3; /* format version */
     write_file(obj_path(f, "5555555555555555.obj"), buf, n);
-    buf[4] = 1;
+    buf[4] = 2;
     /* A good file under another name: the name is bound as AAD. */
     write_file(obj_path(f, "6666666666666666.obj"), buf, n);
     write_file(obj_path(f, "7777777777777777.obj"), buf, 3);
@@ -447,16 +228,20 @@ static void write_raw_payload(struct fx *f, const char *name, const uint8_t *pt,
 {
     static const char info[] = "cmk-pkcs11 object store v1";
     uint8_t file[512], key[32];
-    char aad[64];
+    char aad[80];
     int aad_len;
 
-    aad_len = snprintf(aad, sizeof(aad), "%s%c%s.obj", TENANT, 0, name);
+    /* Listed in the manifest at version 1 first, then replaced. */
+    write_sample(f, f->kek, TENANT, name, "listed");
+    aad_len = snprintf(aad, sizeof(aad), "%s%c%s.obj%c", TENANT, 0, name, 0);
+    memcpy(file, "CMKO\x02\0\0\0\0\0\0\0\x01", 13);
+    memcpy(aad + aad_len, file, 13);
+    aad_len += 13;
     hkdf(NULL, 0, f->kek, 32, (const uint8_t *)info, sizeof(info) - 1, key, 32);
-    memcpy(file, "CMKO\x01", 5);
-    randombytes_buf(file + 5, 24);
+    randombytes_buf(file + 13, 24);
     crypto_aead_xchacha20poly1305_ietf_encrypt(
         file + HDR, NULL, pt, pt_len, (const uint8_t *)aad, (size_t)aad_len,
-        NULL, file + 5, key);
+        NULL, file + 13, key);
     snprintf(aad, sizeof(aad), "%s.obj", name);
     write_file(obj_path(f, aad), file, HDR + pt_len + TAG);
 }
@@ -517,7 +302,7 @@ static void test_replace_and_remove(void **state)
     write_sample(f, f->kek, TENANT, "abcdefabcdefabcd", "first");
     write_sample(f, f->kek, TENANT, "abcdefabcdefabcd", "second");
     write_sample(f, f->kek, TENANT, "0000000000000000", "keep");
-    assert_int_equal(count_entries(f->store), 2); /* no temp left */
+    assert_int_equal(count_entries(f->store), 3); /* +manifest, no temp */
     load(f, f->kek, TENANT);
     assert_int_equal(f->got.n, 2);
     assert_true(has_name(&f->got, "abcdefabcdefabcd"));
@@ -525,12 +310,17 @@ static void test_replace_and_remove(void **state)
                       CKA_LABEL);
     assert_int_equal(l->len, 6);
     assert_memory_equal(l->val, "second", 6);
-    assert_int_equal(cmk_store_remove(f->store, "abcdefabcdefabcd"), CMK_OK);
-    assert_int_equal(cmk_store_remove(f->store, "abcdefabcdefabcd"), CMK_OK);
+    assert_int_equal(cmk_store_remove(f->store, TENANT, f->kek, 32,
+                                      "abcdefabcdefabcd"),
+                     CMK_OK);
+    assert_int_equal(cmk_store_remove(f->store, TENANT, f->kek, 32,
+                                      "abcdefabcdefabcd"),
+                     CMK_OK);
     load(f, f->kek, TENANT);
     assert_int_equal(f->got.n, 1);
     assert_string_equal(f->got.names[0], "0000000000000000");
-    assert_int_equal(cmk_store_remove("/nonexistent/cmk", "0000000000000000"),
+    assert_int_equal(cmk_store_remove("/nonexistent/cmk", TENANT, f->kek, 32,
+                                      "0000000000000000"),
                      CMK_OK);
 }
 
@@ -567,7 +357,9 @@ static void test_bad_args(void **state)
         assert_int_equal(
             cmk_store_write(f->store, TENANT, f->kek, 32, bad[i], &a),
             CMK_E_ARGS);
-        assert_int_equal(cmk_store_remove(f->store, bad[i]), CMK_E_ARGS);
+        assert_int_equal(
+            cmk_store_remove(f->store, TENANT, f->kek, 32, bad[i]),
+            CMK_E_ARGS);
     }
     assert_int_equal(
         cmk_store_write(f->store, TENANT, NULL, 32, "0123456789abcdef", &a),
@@ -581,9 +373,12 @@ static void test_bad_args(void **state)
     assert_int_equal(
         cmk_store_write(f->store, TENANT, f->kek, 32, "0123456789abcdef", NULL),
         CMK_E_ARGS);
-    assert_int_equal(
-        cmk_store_load_all(f->store, TENANT, f->kek, 32, NULL, NULL),
-        CMK_E_ARGS);
+    {
+        struct cmk_store_loc loc = loc_of(f, f->kek, TENANT);
+
+        assert_int_equal(cmk_store_load_all(&loc, NULL, NULL, NULL),
+                         CMK_E_ARGS);
+    }
     assert_int_equal(access(f->store, F_OK), -1); /* nothing created */
     /* A missing directory is an empty store. */
     load(f, f->kek, TENANT);
@@ -644,7 +439,7 @@ static void test_failed_write_keeps_old(void **state)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    assert_int_equal(count_entries(f->store), 1); /* temp file removed */
+    assert_int_equal(count_entries(f->store), 2); /* +manifest; temp gone */
     load(f, f->kek, TENANT);
     assert_int_equal(f->got.n, 1);
     assert_memory_equal(cmk_attrs_get(&f->got.attrs[0], CKA_LABEL)->val, "old",
@@ -700,8 +495,9 @@ static void test_concurrent_writers(void **state)
         if (strcmp(f->got.names[i], "5555aaaa5555aaaa") != 0)
             assert_memory_equal(v->val, f->got.names[i], 16);
     }
-    assert_int_equal(count_entries(f->store), 101);
+    assert_int_equal(count_entries(f->store), 102); /* +manifest */
 }
+
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
