@@ -54,7 +54,7 @@ static void atfork_child(void)
         return;
     cmk_hmap_each(&cmk_g.objects, wipe_object, NULL);
     for (i = 0; i < cmk_g.n_tokens; i++)
-        cmk_cmk_forget(cmk_g.tokens[i]->cmk);
+        cmk_cmk_forget_in_child(cmk_g.tokens[i]->cmk);
     memset(&cmk_g, 0, sizeof(cmk_g));
 }
 

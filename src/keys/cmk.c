@@ -19,6 +19,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "audit/audit.h"
 #include "keys/cmk.h"
 #include "mech/envelope.h"
@@ -515,6 +517,15 @@ void cmk_cmk_forget(struct cmk_cmk *c)
 {
     if (c != NULL)
         purge(c);
+}
+
+void cmk_cmk_forget_in_child(struct cmk_cmk *c)
+{
+    /* No lock: a thread of the parent may have held it at fork() and is
+     * gone. The pool already gave the child zeroed pages; this is for a
+     * KEK that lives elsewhere. */
+    if (c != NULL && c->kek.p != NULL)
+        sodium_memzero(c->kek.p, c->kek.len);
 }
 
 cmk_err cmk_cmk_health(struct cmk_cmk *c, struct cmk_req *rq)

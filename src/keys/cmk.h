@@ -81,8 +81,11 @@ void cmk_cmk_set_audit(struct cmk_cmk *c, struct cmk_audit *a);
  * caches too. Called with no lock of c held. */
 void cmk_cmk_on_refusal(struct cmk_cmk *c, void (*fn)(void *arg), void *arg);
 
-/* Drops the cached KEK (C_Logout, C_Finalize, fork). */
+/* Drops the cached KEK (C_Logout, C_Finalize). */
 void cmk_cmk_forget(struct cmk_cmk *c);
+/* In a fork child: wipes the cached KEK without taking any lock (the
+ * parent's threads that may hold one are gone); c is then abandoned. */
+void cmk_cmk_forget_in_child(struct cmk_cmk *c);
 
 /* Health: provider reachable and current key usable. */
 cmk_err cmk_cmk_health(struct cmk_cmk *c, struct cmk_req *rq) CMK_WUR;

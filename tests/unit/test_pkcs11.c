@@ -8,6 +8,7 @@
 #include <config.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -398,6 +399,63 @@ static void test_threads(void **state)
     assert_int_equal(p->C_CloseSession(keep_b), CKR_OK);
 }
 
+struct kek_hammer {
+    CK_SESSION_HANDLE h;
+    CK_OBJECT_HANDLE cmk;
+    volatile int stop;
+};
+
+/* KEK-path operations in a loop: the KEK's lock is taken all the time. */
+static void *hammer_kek(void *arg)
+{
+    struct kek_hammer *k = arg;
+    uint8_t iv[12] = {0}, in[16] = {0}, out[64];
+    CK_GCM_PARAMS gp = {iv, sizeof(iv), 96, NULL, 0, 128};
+    CK_MECHANISM m = {CKM_AES_GCM, &gp, sizeof(gp)};
+    CK_ULONG len;
+
+    while (!k->stop) {
+        len = sizeof(out);
+        if (p->C_EncryptInit(k->h, &m, k->cmk) == CKR_OK)
+            (void)p->C_Encrypt(k->h, in, sizeof(in), out, &len);
+    }
+    return NULL;
+}
+
+/* The child of a fork taken while another thread holds module locks must
+ * not wait for them (that thread does not exist in the child). */
+static void test_fork_while_busy(void **state)
+{
+    struct kek_hammer k;
+    pthread_t th;
+    int i, status, waited;
+    pid_t pid;
+
+    (void)state;
+    k.h = open_login(0);
+    k.cmk = find_cmk(k.h);
+    k.stop = 0;
+    assert_int_equal(pthread_create(&th, NULL, hammer_kek, &k), 0);
+    for (i = 0; i < 200; i++) {
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+            _exit(0); /* the atfork handler has run by now */
+        for (waited = 0; waited < 5000; waited++) {
+            if (waitpid(pid, &status, WNOHANG) == pid)
+                break;
+            usleep(1000);
+        }
+        if (waited == 5000)
+            kill(pid, SIGKILL);
+        assert_true(waited < 5000); /* the child hung in fork's handler */
+        assert_true(WIFEXITED(status));
+    }
+    k.stop = 1;
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(p->C_CloseSession(k.h), CKR_OK);
+}
+
 static void test_fork(void **state)
 {
     CK_SESSION_HANDLE h = open_login(0);
@@ -740,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_no_config_no_slots),
         cmocka_unit_test(test_reserved_pointer),
         cmocka_unit_test_setup_teardown(test_so_login, init, fini),
+        cmocka_unit_test_setup_teardown(test_fork_while_busy, init, fini),
         cmocka_unit_test_setup_teardown(test_bad_arguments_end_operation, init,
                                         fini),
         cmocka_unit_test(test_cant_create_threads),
