@@ -402,7 +402,7 @@ static void test_threads(void **state)
 struct kek_hammer {
     CK_SESSION_HANDLE h;
     CK_OBJECT_HANDLE cmk;
-    volatile int stop;
+    int stop; /* atomic */
 };
 
 /* KEK-path operations in a loop: the KEK's lock is taken all the time. */
@@ -414,7 +414,7 @@ static void *hammer_kek(void *arg)
     CK_MECHANISM m = {CKM_AES_GCM, &gp, sizeof(gp)};
     CK_ULONG len;
 
-    while (!k->stop) {
+    while (!__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE)) {
         len = sizeof(out);
         if (p->C_EncryptInit(k->h, &m, k->cmk) == CKR_OK)
             (void)p->C_Encrypt(k->h, in, sizeof(in), out, &len);
@@ -451,7 +451,7 @@ static void test_fork_while_busy(void **state)
         assert_true(waited < 5000); /* the child hung in fork's handler */
         assert_true(WIFEXITED(status));
     }
-    k.stop = 1;
+    __atomic_store_n(&k.stop, 1, __ATOMIC_RELEASE);
     assert_int_equal(pthread_join(th, NULL), 0);
     assert_int_equal(p->C_CloseSession(k.h), CKR_OK);
 }
