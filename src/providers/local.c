@@ -4,7 +4,8 @@
  * with XChaCha20-Poly1305 and the encryption context as AAD.
  *
  * Ciphertext format: 24-byte random nonce || AEAD ciphertext || 16-byte tag.
- * The key stays in sodium_malloc memory from init to fini. Removing the key
+ * The key stays in the secure pool (locked, out of core dumps, wiped in a
+ * forked child) from init to fini, and only there. Removing the key
  * file is how a user disables the key: every call checks that the file is
  * still there (one lstat) and answers CMK_E_KEY_DISABLED when it is gone,
  * so revocation reaches a running process as it does with a real KMS.
@@ -24,6 +25,7 @@
 #include "providers/backends.h"
 #include "providers/provider.h"
 #include "util/log.h"
+#include "util/secpool.h"
 
 #define KEY_LEN 32u
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -37,7 +39,7 @@
 static const char id_personal[] = "cmk-pkcs11 local key id";
 
 struct local_state {
-    uint8_t *key; /* KEY_LEN bytes, sodium_malloc */
+    uint8_t *key; /* KEY_LEN bytes, cmk_secmem_alloc */
     char *path;
     char key_id[sizeof(KEY_ID_PREFIX) + KEY_ID_HEX];
 };
@@ -159,7 +161,7 @@ static void local_fini(void *vst)
 
     if (st == NULL)
         return;
-    sodium_free(st->key); /* wipes; NULL-safe */
+    cmk_secmem_free(st->key); /* wipes; NULL-safe */
     st->key = NULL;
     cmk_str_free(st->path);
     st->path = NULL;
@@ -177,7 +179,7 @@ static cmk_err local_init(void *vst, const struct cmk_tenant_cfg *cfg,
     if (sodium_init() < 0)
         return CMK_E_CRYPTO;
     st->path = cmk_strdup(key_ref);
-    st->key = sodium_malloc(KEY_LEN);
+    st->key = cmk_secmem_alloc(KEY_LEN);
     if (st->path == NULL || st->key == NULL) {
         err = CMK_E_NOMEM;
         goto out;
@@ -341,7 +343,7 @@ static cmk_err local_health(void *vst, struct cmk_req *rq)
     if (st == NULL || st->key == NULL || rq == NULL)
         return CMK_E_ARGS;
     start_request(rq);
-    now = sodium_malloc(KEY_LEN);
+    now = cmk_secmem_alloc(KEY_LEN);
     if (now == NULL)
         return CMK_E_NOMEM;
     err = read_key(st->path, now, &r);
@@ -352,7 +354,7 @@ static cmk_err local_health(void *vst, struct cmk_req *rq)
     if (sodium_memcmp(now, st->key, KEY_LEN) != 0)
         err = fail(rq, CMK_E_KEY_NOT_FOUND, "KeyFileChanged");
 out:
-    sodium_free(now);
+    cmk_secmem_free(now);
     return err;
 }
 
