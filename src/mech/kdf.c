@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mech/mech.h"
+#include "util/regs.h"
 #include "util/secpool.h"
 
 #define HASH_LEN crypto_auth_hmacsha256_BYTES
@@ -83,5 +84,6 @@ CK_RV cmk_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
     extract(h, salt, salt_len, ikm != NULL ? ikm : empty, ikm_len);
     expand(h, info != NULL ? info : empty, info_len, out->p, len);
     cmk_secmem_free(h); /* wipes the state, PRK and last T(i) */
+    cmk_regs_wipe();
     return CKR_OK;
 }

@@ -25,6 +25,7 @@
 #include "providers/backends.h"
 #include "providers/provider.h"
 #include "util/log.h"
+#include "util/regs.h"
 #include "util/secpool.h"
 
 #define KEY_LEN 32u
@@ -152,6 +153,7 @@ static cmk_err make_key_id(const uint8_t *key, char *out, size_t out_len)
                    out_len - (sizeof(KEY_ID_PREFIX) - 1), h, KEY_ID_HEX / 2);
 out:
     sodium_memzero(h, sizeof(h));
+    cmk_regs_wipe(); /* BLAKE2b had the key in vector registers */
     return err;
 }
 
@@ -276,6 +278,7 @@ static cmk_err local_encrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
     *out = ct;
     ct.p = NULL; /* caller owns it */
 out:
+    cmk_regs_wipe(); /* the ChaCha20 state held the key */
     cmk_buf_free(&ct);
     cmk_buf_free(&aad);
     return err;
@@ -312,6 +315,7 @@ static cmk_err local_decrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
     *out = pt;
     pt.p = NULL; /* caller owns it */
 out:
+    cmk_regs_wipe(); /* the ChaCha20 state held the key, and plaintext */
     cmk_secret_free(&pt); /* wipes a partial plaintext */
     cmk_buf_free(&aad);
     return err;
