@@ -315,7 +315,8 @@ static cmk_err local_decrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
     *out = pt;
     pt.p = NULL; /* caller owns it */
 out:
-    cmk_regs_wipe(); /* the ChaCha20 state held the key, and plaintext */
+    /* The ChaCha20 state held the key, and the plaintext. */
+    cmk_regs_wipe();
     cmk_secret_free(&pt); /* wipes a partial plaintext */
     cmk_buf_free(&aad);
     return err;
