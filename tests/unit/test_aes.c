@@ -386,8 +386,9 @@ static void ctr_plus(uint8_t ctr[16], size_t n)
     }
 }
 
-/* Counters start just below a 64-bit (and sometimes the 128-bit) boundary
- * half of the time: the carry must reach the upper half as in EVP. */
+/* Counters start up to 600 blocks below a 64-bit (and sometimes the
+ * 128-bit) boundary half of the time: the carry must reach the upper half
+ * as in EVP, also when a bulk path stops short of it. */
 static void test_ctr(void **state)
 {
     use_path(state);
@@ -397,8 +398,11 @@ static void test_ctr(void **state)
         size_t split = rnd(c->nb + 1);
 
         if (r % 2 == 1) {
-            memset(c->iv + 8, 0xff, 8);
-            c->iv[15] = (uint8_t)(0xff - rnd(20));
+            /* lo = 2^64 - 1 - (0..599): bulk groups, then the carry */
+            uint64_t lo = UINT64_MAX - rnd(600);
+
+            for (int i = 15; i >= 8; i--, lo >>= 8)
+                c->iv[i] = (uint8_t)lo;
             if (r % 6 == 1)
                 memset(c->iv, 0xff, 8);
         }
