@@ -195,7 +195,7 @@ void cmk_aes_ctr(const struct cmk_aes_key *k, uint8_t ctr[16],
     g_failed = false;
 #ifdef CMK_AES_NI
     if (cmk_aes_hw()) {
-        cmk_aes_ni_ctr(k, ctr, in, out, nblocks);
+        cmk_aes_ni_ctr(k, use_wide(), ctr, in, out, nblocks);
         return;
     }
 #endif

@@ -22,7 +22,7 @@ void cmk_aes_ni_ecb(const struct cmk_aes_key *k, bool encrypt,
                     const uint8_t *in, uint8_t *out, size_t nblocks);
 void cmk_aes_ni_cbc(const struct cmk_aes_key *k, bool encrypt, uint8_t iv[16],
                     const uint8_t *in, uint8_t *out, size_t nblocks);
-void cmk_aes_ni_ctr(const struct cmk_aes_key *k, uint8_t ctr[16],
+void cmk_aes_ni_ctr(const struct cmk_aes_key *k, bool wide, uint8_t ctr[16],
                     const uint8_t *in, uint8_t *out, size_t nblocks);
 
 /* g->key is set; computes H and its powers into g->htab. */
