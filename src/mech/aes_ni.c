@@ -36,6 +36,40 @@ static __attribute__((noinline)) void burn_stack(void)
     sodium_memzero(buf, sizeof(buf));
 }
 
+/* Round keys, keystream and GHASH values also stay in vector registers
+ * until other code reuses them, and a core dump records registers too
+ * (NT_X86_XSTATE). The wide functions clear xmm16-31 themselves and the
+ * compiler's VZEROUPPER clears the upper halves of ymm0-15. */
+static void clear_regs(void)
+{
+    __asm__ volatile("pxor %%xmm0, %%xmm0\n\t"
+                     "pxor %%xmm1, %%xmm1\n\t"
+                     "pxor %%xmm2, %%xmm2\n\t"
+                     "pxor %%xmm3, %%xmm3\n\t"
+                     "pxor %%xmm4, %%xmm4\n\t"
+                     "pxor %%xmm5, %%xmm5\n\t"
+                     "pxor %%xmm6, %%xmm6\n\t"
+                     "pxor %%xmm7, %%xmm7\n\t"
+                     "pxor %%xmm8, %%xmm8\n\t"
+                     "pxor %%xmm9, %%xmm9\n\t"
+                     "pxor %%xmm10, %%xmm10\n\t"
+                     "pxor %%xmm11, %%xmm11\n\t"
+                     "pxor %%xmm12, %%xmm12\n\t"
+                     "pxor %%xmm13, %%xmm13\n\t"
+                     "pxor %%xmm14, %%xmm14\n\t"
+                     "pxor %%xmm15, %%xmm15\n\t" ::
+                         : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
+                           "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+                           "xmm12", "xmm13", "xmm14", "xmm15");
+}
+
+/* Every exported function ends here. */
+static void scrub(void)
+{
+    burn_stack();
+    clear_regs();
+}
+
 NI_INLINE __m128i ld(const void *p)
 {
     return _mm_loadu_si128((const __m128i *)p);
@@ -107,7 +141,7 @@ void cmk_aes_ni_key_set(struct cmk_aes_key *k, const uint8_t *key, size_t len)
 {
     expand_enc(k, key, len);
     expand_dec(k);
-    burn_stack();
+    scrub();
 }
 
 /* ---- block functions ---- */
@@ -194,7 +228,7 @@ void cmk_aes_ni_ecb(const struct cmk_aes_key *k, bool encrypt,
                     const uint8_t *in, uint8_t *out, size_t nblocks)
 {
     ecb_run(k, encrypt, in, out, nblocks);
-    burn_stack();
+    scrub();
 }
 
 /* CBC encryption is serial by definition (SP 800-38A 6.2). */
@@ -244,7 +278,7 @@ void cmk_aes_ni_cbc(const struct cmk_aes_key *k, bool encrypt, uint8_t iv[16],
         cbc_enc(k, iv, in, out, nblocks);
     else
         cbc_dec(k, iv, in, out, nblocks);
-    burn_stack();
+    scrub();
 }
 
 static uint64_t load_be64(const uint8_t *p)
@@ -444,7 +478,7 @@ static NI void gcm_key(struct cmk_gcm *g)
 void cmk_aes_ni_gcm_key(struct cmk_gcm *g)
 {
     gcm_key(g);
-    burn_stack();
+    scrub();
 }
 
 /* inc32 (SP 800-38D 6.2): only the last 32 bits count, modulo 2^32. */
@@ -494,7 +528,7 @@ void cmk_aes_ni_gcm_start(struct cmk_gcm *g, const uint8_t *iv, size_t iv_len)
     g->part_len = 0;
     g->aad_len = 0;
     g->data_len = 0;
-    burn_stack();
+    scrub();
 }
 
 /* Moves up to 16 - part_len bytes into g->part; true when it is full. */
@@ -540,7 +574,7 @@ static NI void gcm_aad(struct cmk_gcm *g, const uint8_t *aad, size_t len)
 void cmk_aes_ni_gcm_aad(struct cmk_gcm *g, const uint8_t *aad, size_t len)
 {
     gcm_aad(g, aad, len);
-    burn_stack();
+    scrub();
 }
 
 /* While AAD is being taken, ks_used stays 0; a partial data block always
@@ -634,6 +668,30 @@ static NI void gcm_bulk(struct cmk_gcm *g, bool encrypt, const uint8_t *in,
     __attribute__((target("aes,pclmul,sse4.1,ssse3,avx,avx2,vaes,"             \
                           "vpclmulqdq,avx512f,avx512vl")))
 #define WIDE_INLINE static inline __attribute__((always_inline)) WIDE
+
+/* xmm16-31 (and so zmm16-31), which VZEROUPPER leaves alone. */
+WIDE_INLINE void clear_hi_regs(void)
+{
+    __asm__ volatile("vpxord %%xmm16, %%xmm16, %%xmm16\n\t"
+                     "vpxord %%xmm17, %%xmm17, %%xmm17\n\t"
+                     "vpxord %%xmm18, %%xmm18, %%xmm18\n\t"
+                     "vpxord %%xmm19, %%xmm19, %%xmm19\n\t"
+                     "vpxord %%xmm20, %%xmm20, %%xmm20\n\t"
+                     "vpxord %%xmm21, %%xmm21, %%xmm21\n\t"
+                     "vpxord %%xmm22, %%xmm22, %%xmm22\n\t"
+                     "vpxord %%xmm23, %%xmm23, %%xmm23\n\t"
+                     "vpxord %%xmm24, %%xmm24, %%xmm24\n\t"
+                     "vpxord %%xmm25, %%xmm25, %%xmm25\n\t"
+                     "vpxord %%xmm26, %%xmm26, %%xmm26\n\t"
+                     "vpxord %%xmm27, %%xmm27, %%xmm27\n\t"
+                     "vpxord %%xmm28, %%xmm28, %%xmm28\n\t"
+                     "vpxord %%xmm29, %%xmm29, %%xmm29\n\t"
+                     "vpxord %%xmm30, %%xmm30, %%xmm30\n\t"
+                     "vpxord %%xmm31, %%xmm31, %%xmm31\n\t" ::
+                         : "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",
+                           "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27",
+                           "xmm28", "xmm29", "xmm30", "xmm31");
+}
 
 WIDE_INLINE __m256i bswap2(__m256i v)
 {
@@ -730,6 +788,7 @@ static WIDE size_t gcm_bulk_wide(struct cmk_gcm *g, bool encrypt,
     }
     st(g->x, y);
     st(g->ctr, bswap(_mm256_castsi256_si128(c01)));
+    clear_hi_regs();
     return done;
 }
 
@@ -767,7 +826,7 @@ void cmk_aes_ni_gcm_crypt(struct cmk_gcm *g, bool encrypt, bool wide,
                           const uint8_t *in, uint8_t *out, size_t len)
 {
     gcm_crypt(g, encrypt, wide, in, out, len);
-    burn_stack();
+    scrub();
 }
 
 /* SP 800-38D 7.1 steps 5-6: S = GHASH(A || C || lengths), T = E(J0) ^ S. */
@@ -789,7 +848,7 @@ static NI void gcm_tag(struct cmk_gcm *g, uint8_t tag[16])
 void cmk_aes_ni_gcm_tag(struct cmk_gcm *g, uint8_t tag[16])
 {
     gcm_tag(g, tag);
-    burn_stack();
+    scrub();
 }
 
 /* ---- CTR with VAES ---- */
@@ -825,6 +884,7 @@ static WIDE size_t ctr_wide(const struct cmk_aes_key *k, uint64_t hi,
         in += 256;
         out += 256;
     }
+    clear_hi_regs();
     return done;
 }
 
@@ -837,7 +897,7 @@ void cmk_aes_ni_ctr(const struct cmk_aes_key *k, bool wide, uint8_t ctr[16],
     ctr_run(k, &hi, &lo, in + 16 * done, out + 16 * done, nblocks - done);
     store_be64(ctr, hi);
     store_be64(ctr + 8, lo);
-    burn_stack();
+    scrub();
 }
 
 #endif /* CMK_AES_NI */
