@@ -697,6 +697,76 @@ static void test_gcm_empty_and_wipe(void **state)
     free(g);
 }
 
+/* ---- no key material left behind on the stack ---- */
+
+#define SCAN_BYTES 16384
+
+/* Copies the SCAN_BYTES of stack below our frame, where the calls just
+ * made by our caller had theirs, before calling anything that could
+ * overwrite them; then looks for any of the n 16-byte patterns. */
+static __attribute__((noinline)) bool
+stack_has(uint8_t *copy, const uint8_t (*pat)[16], size_t n)
+{
+    const volatile uint8_t *top = __builtin_frame_address(0);
+    bool found = false;
+
+    for (size_t i = 0; i < SCAN_BYTES; i++)
+        copy[i] = top[(ptrdiff_t)i - SCAN_BYTES];
+    for (size_t j = 0; j < n && !found; j++)
+        found = memmem(copy, SCAN_BYTES, pat[j], 16) != NULL;
+    return found;
+}
+
+static __attribute__((noinline)) void use_all(struct cmk_gcm *g,
+                                               uint8_t *buf, size_t len)
+{
+    uint8_t iv[16] = {9}, tag[16];
+
+    cmk_aes_ecb(&g->key, true, buf, buf, len / 16);
+    cmk_aes_ecb(&g->key, false, buf, buf, len / 16);
+    cmk_aes_cbc(&g->key, true, iv, buf, buf, len / 16);
+    cmk_aes_cbc(&g->key, false, iv, buf, buf, len / 16);
+    cmk_aes_ctr(&g->key, iv, buf, buf, len / 16);
+    cmk_gcm_start(g, iv, 16);
+    cmk_gcm_aad(g, buf, 21);
+    cmk_gcm_encrypt(g, buf, buf, len);
+    cmk_gcm_decrypt(g, buf, buf, 7);
+    cmk_gcm_tag(g, tag);
+}
+
+/* The point of aes.h: round keys and powers of H stay in the caller's
+ * struct, no copy is left in the stack. Keying is checked too: its
+ * expansion runs word by word on a stack array. */
+static void test_no_stack_residue(void **state)
+{
+    struct cmk_gcm *g = calloc(1, sizeof(*g));
+    uint8_t *buf = calloc(1, 5000), *copy = malloc(SCAN_BYTES), pat[80][16];
+    uint8_t key[32];
+    size_t n = 0;
+
+    use_path(state);
+    assert_true(g && buf && copy);
+    rnd_bytes(key, sizeof(key)); /* no all-zero round key */
+#ifdef __SANITIZE_ADDRESS__
+    skip(); /* reads below the stack pointer */
+#endif
+    cmk_gcm_key_set(g, key, sizeof(key));
+    for (unsigned r = 0; r <= g->key.rounds; r++) {
+        memcpy(pat[n++], g->key.enc[r], 16);
+        memcpy(pat[n++], g->key.dec[r], 16);
+    }
+    for (size_t i = 0; i < 16; i++)
+        memcpy(pat[n++], g->htab[i], 16);
+    cmk_gcm_key_set(g, key, sizeof(key));
+    assert_false(stack_has(copy, (const uint8_t(*)[16])pat, n));
+    use_all(g, buf, 5000);
+    assert_false(stack_has(copy, (const uint8_t(*)[16])pat, n));
+    cmk_gcm_wipe(g);
+    free(g);
+    free(buf);
+    free(copy);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -731,6 +801,7 @@ int main(void)
         ON_PATHS(test_gcm_tamper),
         ON_PATHS(test_gcm_empty_and_wipe),
         ON_PATHS(test_fallback_failure),
+        ON_PATHS(test_no_stack_residue),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown) != 0 ? 1 : 0;
