@@ -699,6 +699,10 @@ static void test_gcm_empty_and_wipe(void **state)
 
 /* ---- no key material left behind on the stack ---- */
 
+/* Not under ASan: it objects to reading below the stack pointer, and a
+ * skip would count as a failure in cmocka 1.1.5's result. */
+#ifndef __SANITIZE_ADDRESS__
+
 #define SCAN_BYTES 16384
 
 /* Copies the SCAN_BYTES of stack below our frame, where the calls just
@@ -717,8 +721,8 @@ stack_has(uint8_t *copy, const uint8_t (*pat)[16], size_t n)
     return found;
 }
 
-static __attribute__((noinline)) void use_all(struct cmk_gcm *g,
-                                               uint8_t *buf, size_t len)
+static __attribute__((noinline)) void use_all(struct cmk_gcm *g, uint8_t *buf,
+                                              size_t len)
 {
     uint8_t iv[16] = {9}, tag[16];
 
@@ -747,9 +751,6 @@ static void test_no_stack_residue(void **state)
     use_path(state);
     assert_true(g && buf && copy);
     rnd_bytes(key, sizeof(key)); /* no all-zero round key */
-#ifdef __SANITIZE_ADDRESS__
-    skip(); /* reads below the stack pointer */
-#endif
     cmk_gcm_key_set(g, key, sizeof(key));
     for (unsigned r = 0; r <= g->key.rounds; r++) {
         memcpy(pat[n++], g->key.enc[r], 16);
@@ -766,6 +767,7 @@ static void test_no_stack_residue(void **state)
     free(buf);
     free(copy);
 }
+#endif /* __SANITIZE_ADDRESS__ */
 
 static int setup(void **state)
 {
@@ -801,7 +803,13 @@ int main(void)
         ON_PATHS(test_gcm_tamper),
         ON_PATHS(test_gcm_empty_and_wipe),
         ON_PATHS(test_fallback_failure),
-        ON_PATHS(test_no_stack_residue),
+#ifndef __SANITIZE_ADDRESS__
+        /* ours only: the fallback's EVP makes no such promise */
+        cmocka_unit_test_prestate(test_no_stack_residue,
+                                  (void *)&g_paths[PATH_HW]),
+        cmocka_unit_test_prestate(test_no_stack_residue,
+                                  (void *)&g_paths[PATH_NARROW]),
+#endif
     };
 
     return cmocka_run_group_tests(tests, setup, teardown) != 0 ? 1 : 0;
