@@ -100,6 +100,9 @@ bool cmk_aes_failed(void)
 void cmk_aes_key_set(struct cmk_aes_key *k, const uint8_t *key, size_t len)
 {
     sodium_memzero(k, sizeof(*k));
+    /* The caller checks; a bad length must still not overrun raw. */
+    if (len != 16 && len != 24 && len != 32)
+        return;
     memcpy(k->raw, key, len);
     k->key_len = (unsigned)len;
     k->rounds = (unsigned)(len / 4 + 6);

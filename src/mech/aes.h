@@ -48,7 +48,8 @@ bool cmk_aes_failed(void);
 void cmk_aes_force_fallback(bool on);
 void cmk_aes_force_narrow(bool on);
 
-/* len 16, 24 or 32 (checked by the caller). */
+/* len 16, 24 or 32 (checked by the caller; any other leaves k zeroed,
+ * and what it computes is then meaningless). */
 void cmk_aes_key_set(struct cmk_aes_key *k, const uint8_t *key, size_t len);
 void cmk_aes_key_wipe(struct cmk_aes_key *k);
 

@@ -558,6 +558,9 @@ static NI void gcm_aad(struct cmk_gcm *g, const uint8_t *aad, size_t len)
 {
     size_t n;
 
+    /* PKCS#11 callers pass NULL for no AAD; memcpy must not see it. */
+    if (len == 0)
+        return;
     g->aad_len += len;
     if (g->part_len > 0) {
         n = part_fill(g, aad, len);

@@ -671,12 +671,13 @@ static void test_fallback_failure(void **state)
     free(g);
 }
 
-/* AAD after data is not allowed; empty pieces anywhere are. The
- * all-empty message has the tag E(J0) ^ GHASH(lengths) of EVP. */
+/* Empty pieces anywhere are allowed, also as NULL. The all-empty
+ * message has the tag E(J0) ^ GHASH(lengths) of EVP. */
 static void test_gcm_empty_and_wipe(void **state)
 {
     struct cmk_gcm *g = calloc(1, sizeof(*g));
-    uint8_t key[32] = {1}, iv[12] = {2}, tag[16], got[16], none[1];
+    uint8_t key[32] = {1}, iv[12] = {2}, iv16[16] = {0}, tag[16], got[16];
+    uint8_t none[1];
 
     use_path(state);
     assert_non_null(g);
@@ -688,6 +689,18 @@ static void test_gcm_empty_and_wipe(void **state)
     cmk_gcm_decrypt(g, none, none, 0);
     cmk_gcm_tag(g, got);
     assert_memory_equal(got, tag, 16);
+    /* PKCS#11 callers pass NULL with length 0 (pAAD, an empty part). */
+    cmk_gcm_start(g, iv, 12);
+    cmk_gcm_aad(g, NULL, 0);
+    cmk_gcm_encrypt(g, NULL, NULL, 0);
+    cmk_gcm_decrypt(g, NULL, NULL, 0);
+    cmk_gcm_tag(g, got);
+    assert_false(cmk_aes_failed());
+    assert_memory_equal(got, tag, 16);
+    cmk_aes_ecb(&g->key, true, NULL, NULL, 0);
+    cmk_aes_cbc(&g->key, false, iv16, NULL, NULL, 0);
+    cmk_aes_ctr(&g->key, iv16, NULL, NULL, 0);
+    assert_false(cmk_aes_failed());
     /* wiping leaves nothing behind, including any fallback context */
     cmk_gcm_start(g, iv, 12);
     cmk_gcm_wipe(g);
