@@ -21,7 +21,7 @@
 
 static pthread_once_t g_cpu_once = PTHREAD_ONCE_INIT;
 static bool g_cpu_ni;   /* AES-NI, PCLMULQDQ, SSSE3, SSE4.1 */
-static bool g_cpu_wide; /* and VAES, VPCLMULQDQ, AVX2, AVX-512VL usable */
+static bool g_cpu_wide; /* and AVX, AVX2, VAES, VPCLMULQDQ usable */
 static atomic_bool g_force_fallback;
 static atomic_bool g_force_narrow;
 static _Thread_local bool g_failed;
@@ -42,19 +42,18 @@ static void cpu_probe(void)
 {
     unsigned a, b, c, d;
     const unsigned ni = bit_AES | bit_PCLMUL | bit_SSSE3 | bit_SSE4_1;
-    /* SSE, AVX (YMM) and the three AVX-512 states (opmask, ZMM). */
-    const uint64_t ymm_zmm = 0x06 | 0xe0;
+    const uint64_t xmm_ymm = 0x06; /* SSE and AVX state */
 
     if (__get_cpuid(1, &a, &b, &c, &d) == 0 || (c & ni) != ni)
         return;
     g_cpu_ni = true;
-    if ((c & bit_OSXSAVE) == 0 || (xcr0() & ymm_zmm) != ymm_zmm)
+    if ((c & bit_OSXSAVE) == 0 || (c & bit_AVX) == 0 ||
+        (xcr0() & xmm_ymm) != xmm_ymm)
         return;
     if (__get_cpuid_count(7, 0, &a, &b, &c, &d) == 0)
         return;
-    g_cpu_wide = (b & bit_AVX2) != 0 && (b & bit_AVX512VL) != 0 &&
-                 (b & bit_AVX512F) != 0 && (c & bit_VAES) != 0 &&
-                 (c & bit_VPCLMULQDQ) != 0;
+    g_cpu_wide =
+        (b & bit_AVX2) != 0 && (c & bit_VAES) != 0 && (c & bit_VPCLMULQDQ) != 0;
 }
 #else
 static void cpu_probe(void)

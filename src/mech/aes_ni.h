@@ -2,8 +2,8 @@
 /*
  * mech (internal): the x86-64 AES-NI/PCLMULQDQ back end of aes.h. Only
  * aes.c calls it, and only after cmk_aes_hw said yes; "wide" selects the
- * VAES/VPCLMULQDQ bulk GCM path, allowed only when cpuid and XGETBV say
- * the CPU and OS have VAES, VPCLMULQDQ, AVX2 and AVX-512VL.
+ * VAES/VPCLMULQDQ bulk loops for GCM and CTR, allowed only when cpuid and
+ * XGETBV say the CPU and OS have AVX, AVX2, VAES and VPCLMULQDQ.
  */
 #ifndef CMK_MECH_AES_NI_H
 #define CMK_MECH_AES_NI_H
