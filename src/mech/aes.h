@@ -28,7 +28,7 @@ struct cmk_aes_key {
     uint8_t enc[CMK_AES_MAX_ROUNDS + 1][16] __attribute__((aligned(16)));
     uint8_t dec[CMK_AES_MAX_ROUNDS + 1][16] __attribute__((aligned(16)));
     uint8_t raw[32];
-    unsigned rounds;  /* 10, 12, 14 */
+    unsigned rounds; /* 10, 12, 14 */
     unsigned key_len; /* 16, 24, 32 */
 };
 
@@ -39,7 +39,8 @@ bool cmk_aes_hw(void);
  * fallback (EVP context allocation or an OpenSSL error). Its output is
  * then zeros (a tag: random bytes, so no supplied tag matches) and must
  * not be used; a failed GCM message needs a new cmk_gcm_start. Always
- * false with cmk_aes_hw. Each call resets it. */
+ * false with cmk_aes_hw. Every mode and GCM call except keying and
+ * wiping resets it. */
 bool cmk_aes_failed(void);
 
 /* Tests only: force the EVP fallback (on) or, with cmk_aes_hw, the
@@ -74,8 +75,8 @@ struct cmk_gcm {
     uint8_t htab[16][16] __attribute__((aligned(16))); /* impl-defined */
     uint8_t j0[16];
     uint8_t ctr[16];
-    uint8_t x[16];    /* running GHASH */
-    uint8_t ks[16];   /* keystream of the current partial block */
+    uint8_t x[16];  /* running GHASH */
+    uint8_t ks[16]; /* keystream of the current partial block */
     uint8_t part[16]; /* AAD or ciphertext bytes of a partial block */
     size_t ks_used;   /* keystream bytes of ks already used (0..16) */
     size_t part_len;
@@ -85,8 +86,8 @@ struct cmk_gcm {
 };
 
 /* g is zeroed memory (cmk_secmem_alloc gives it) or was used before: an
- * earlier fallback context is freed. Keys the hardware path only when the
- * CPU has it (cmk_aes_hw); switch the test hook before keying. */
+ * earlier fallback context is freed. The test hooks may switch paths
+ * between messages, not within one. */
 void cmk_gcm_key_set(struct cmk_gcm *g, const uint8_t *key, size_t len);
 /* iv_len >= 1 (12 is the fast case); the fallback takes at most 128
  * (OpenSSL 3.0's limit), longer ones fail there (cmk_aes_failed). */
