@@ -208,62 +208,87 @@ struct wp_counts {
     size_t run, skipped_iv0, skipped_fallback_iv;
 };
 
+/* One Wycheproof test, decoded. */
+struct wp_vec {
+    struct gcm_msg m;
+    uint8_t *msg, *ct, *tag, *key, *iv, *aad, *out;
+    size_t ml, cl, tl;
+    bool valid;
+};
+
+static void wp_load(struct wp_vec *v, const json_t *t)
+{
+    memset(v, 0, sizeof(*v));
+    v->msg = vec_jhex(t, "msg", &v->ml);
+    v->ct = vec_jhex(t, "ct", &v->cl);
+    v->tag = vec_jhex(t, "tag", &v->tl);
+    v->m.key = v->key = vec_jhex(t, "key", &v->m.kl);
+    v->m.iv = v->iv = vec_jhex(t, "iv", &v->m.ivl);
+    v->m.aad = v->aad = vec_jhex(t, "aad", &v->m.al);
+    v->out = calloc(1, v->ml + v->cl + 1);
+    v->valid = strcmp(vec_jstr(t, "result"), "valid") == 0;
+    assert_true(v->msg && v->ct && v->tag && v->key && v->iv && v->aad &&
+                v->out);
+}
+
+static void wp_free(struct wp_vec *v)
+{
+    free(v->msg);
+    free(v->ct);
+    free(v->tag);
+    free(v->key);
+    free(v->iv);
+    free(v->aad);
+    free(v->out);
+}
+
+/* Encrypts msg, then decrypts ct in place; false when the fallback
+ * refused the IV. Invalid vectors carry a wrong tag: ours must differ. */
+static bool wp_run(struct cmk_gcm *g, struct wp_vec *v, bool pieces)
+{
+    uint8_t got[16];
+
+    v->m.in = v->msg;
+    v->m.len = v->ml;
+    if (!run_gcm(g, &v->m, true, pieces, v->out, got))
+        return false;
+    if (v->valid) {
+        assert_memory_equal(v->out, v->ct, v->cl);
+        assert_memory_equal(got, v->tag, v->tl);
+    }
+    memcpy(v->out, v->ct, v->cl);
+    v->m.in = v->out;
+    v->m.len = v->cl;
+    assert_true(run_gcm(g, &v->m, false, pieces, v->out, got));
+    if (v->valid) {
+        assert_memory_equal(v->out, v->msg, v->ml);
+        assert_memory_equal(got, v->tag, v->tl);
+    } else {
+        assert_memory_not_equal(got, v->tag, v->tl);
+    }
+    return true;
+}
+
 static void wp_case(struct cmk_gcm *g, const json_t *t, size_t tag_len,
                     struct wp_counts *cnt)
 {
-    struct gcm_msg m = {0};
-    size_t ml = 0, cl = 0, tl = 0;
-    uint8_t *msg = vec_jhex(t, "msg", &ml), *ct = vec_jhex(t, "ct", &cl);
-    uint8_t *tag = vec_jhex(t, "tag", &tl), *key, *iv, *aad, *out, got[16];
-    bool valid = strcmp(vec_jstr(t, "result"), "valid") == 0;
+    struct wp_vec v;
 
-    m.key = key = vec_jhex(t, "key", &m.kl);
-    m.iv = iv = vec_jhex(t, "iv", &m.ivl);
-    m.aad = aad = vec_jhex(t, "aad", &m.al);
-    assert_true(msg && ct && tag && key && iv && aad);
-    assert_int_equal(tl, tag_len);
-    out = calloc(1, ml + cl + 1);
-    assert_non_null(out);
-    cmk_gcm_key_set(g, key, m.kl);
-    if (m.ivl == 0) {
+    wp_load(&v, t);
+    assert_int_equal(v.tl, tag_len);
+    cmk_gcm_key_set(g, v.key, v.m.kl);
+    if (v.m.ivl == 0) {
         /* SP 800-38D 5.2.1.1: len(IV) >= 1; aes.h leaves it to callers. */
-        assert_false(valid);
+        assert_false(v.valid);
         cnt->skipped_iv0++;
-        goto out;
+    } else if (!wp_run(g, &v, false)) {
+        assert_true(v.m.ivl > 128);
+        cnt->skipped_fallback_iv++;
+    } else {
+        assert_true(wp_run(g, &v, true));
+        cnt->run++;
     }
-    for (int pieces = 0; pieces < 2; pieces++) {
-        m.in = msg;
-        m.len = ml;
-        if (!run_gcm(g, &m, true, pieces, out, got)) {
-            assert_true(m.ivl > 128);
-            cnt->skipped_fallback_iv++;
-            goto out;
-        }
-        if (valid) {
-            assert_memory_equal(out, ct, cl);
-            assert_memory_equal(got, tag, tag_len);
-        }
-        /* Decryption, in place: the tag of the received ciphertext. */
-        memcpy(out, ct, cl);
-        m.in = out;
-        m.len = cl;
-        assert_true(run_gcm(g, &m, false, pieces, out, got));
-        if (valid) {
-            assert_memory_equal(out, msg, ml);
-            assert_memory_equal(got, tag, tag_len);
-        } else {
-            assert_memory_not_equal(got, tag, tag_len);
-        }
-    }
-    cnt->run++;
-out:
-    free(msg);
-    free(ct);
-    free(tag);
-    free(key);
-    free(iv);
-    free(aad);
-    free(out);
+    wp_free(&v);
 }
 
 static void test_wycheproof_gcm(void **state)
