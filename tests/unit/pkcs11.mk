@@ -49,3 +49,12 @@ tests_unit_test_handles_SOURCES = tests/unit/test_handles.c \
 tests_unit_test_handles_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_handles_LDADD = $(UNIT_LDADD)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_memscan
+TESTS += tests/unit/test_memscan
+tests_unit_test_memscan_SOURCES = tests/unit/test_memscan.c \
+	tests/lib/tenant.c tests/lib/tenant.h
+tests_unit_test_memscan_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_memscan_LDADD = $(UNIT_LDADD)
+endif
