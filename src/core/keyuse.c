@@ -98,39 +98,9 @@ struct kek_op_ctx {
     CK_RV rv;
 };
 
+/* The CMK's data key: HKDF-SHA256(IKM KEK, no salt, this info), 32
+ * bytes, computed in the secure pool (mech/kdf.c). */
 #define DATA_KEY_INFO "cmk-pkcs11 cmk data key v1"
-
-/* data key = HKDF-SHA256(IKM kek, no salt, info DATA_KEY_INFO), 32 bytes
- * (RFC 5869: one block of expand). The HMAC states are key material too
- * and live in secure memory. */
-static CK_RV derive_data_key(const uint8_t *kek, size_t kek_len,
-                             struct cmk_secret *out)
-{
-    static const uint8_t zero_salt[crypto_auth_hmacsha256_KEYBYTES];
-    static const uint8_t one = 1;
-    struct cmk_secret st = {0};
-    crypto_auth_hmacsha256_state *h;
-    uint8_t *prk;
-
-    if (cmk_secret_alloc(&st, sizeof(*h) + crypto_auth_hmacsha256_BYTES) !=
-            CMK_OK ||
-        cmk_secret_alloc(out, crypto_auth_hmacsha256_BYTES) != CMK_OK) {
-        cmk_secret_free(&st);
-        return CKR_HOST_MEMORY;
-    }
-    h = (crypto_auth_hmacsha256_state *)(void *)st.p;
-    prk = st.p + sizeof(*h);
-    crypto_auth_hmacsha256_init(h, zero_salt, sizeof(zero_salt));
-    crypto_auth_hmacsha256_update(h, kek, kek_len);
-    crypto_auth_hmacsha256_final(h, prk);
-    crypto_auth_hmacsha256_init(h, prk, crypto_auth_hmacsha256_BYTES);
-    crypto_auth_hmacsha256_update(h, (const uint8_t *)DATA_KEY_INFO,
-                                  sizeof(DATA_KEY_INFO) - 1);
-    crypto_auth_hmacsha256_update(h, &one, 1);
-    crypto_auth_hmacsha256_final(h, out->p);
-    cmk_secret_free(&st);
-    return CKR_OK;
-}
 
 static cmk_err make_kek_op(void *arg, const uint8_t *kek, size_t kek_len)
 {
@@ -143,7 +113,9 @@ static cmk_err make_kek_op(void *arg, const uint8_t *kek, size_t kek_len)
     }
     /* The CMK's wrap and data roles never share a key: what it wraps
      * under the KEK cannot be C_Decrypted by it (DESIGN.md). */
-    c->rv = derive_data_key(kek, kek_len, &dk);
+    c->rv = cmk_hkdf_sha256(NULL, 0, kek, kek_len,
+                            (const uint8_t *)DATA_KEY_INFO,
+                            sizeof(DATA_KEY_INFO) - 1, 32, &dk);
     if (c->rv == CKR_OK)
         c->rv = cmk_op_new(c->m, CKK_AES, dk.p, dk.len, c->encrypt, c->out);
     cmk_secret_free(&dk);

@@ -2,16 +2,13 @@
 /*
  * core: token objects on disk, one sealed file per object. Sealing is
  * XChaCha20-Poly1305 (libsodium) under HKDF-SHA256 of the tenant KEK
- * (OpenSSL, private OSSL_LIB_CTX); writes are temp file + fsync + rename.
+ * (mech, in the secure pool); writes are temp file + fsync + rename.
  */
 #include <config.h> /* autoconf; "config.h" would find core/config.h */
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/core_names.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +18,7 @@
 
 #include "core/store.h"
 #include "core/store_int.h"
+#include "mech/mech.h"
 #include "util/log.h"
 #include "util/secmem.h"
 #include "util/trust.h"
@@ -86,44 +84,18 @@ static char *cat3(const char *a, const char *b, const char *c)
 
 /* ---- Key derivation and sealing ---- */
 
-/* key = HKDF-SHA256(IKM kek, no salt, info HKDF_INFO), RFC 5869. */
+/* key = HKDF-SHA256(IKM kek, no salt, info HKDF_INFO), RFC 5869; the
+ * derivation runs in the secure pool (mech/kdf.c). */
 static cmk_err derive_key(const uint8_t *kek, size_t kek_len,
                           struct cmk_secret *key)
 {
-    OSSL_LIB_CTX *lib = NULL;
-    EVP_KDF *kdf = NULL;
-    EVP_KDF_CTX *kctx = NULL;
-    OSSL_PARAM params[4];
-    cmk_err err;
+    CK_RV rv =
+        cmk_hkdf_sha256(NULL, 0, kek, kek_len, (const uint8_t *)HKDF_INFO,
+                        sizeof(HKDF_INFO) - 1, KEY_LEN, key);
 
-    err = cmk_secret_alloc(key, KEY_LEN);
-    if (err != CMK_OK)
-        return err;
-    err = CMK_E_CRYPTO;
-    lib = OSSL_LIB_CTX_new(); /* never the host's default context */
-    if (lib == NULL)
-        goto out;
-    kdf = EVP_KDF_fetch(lib, "HKDF", NULL);
-    kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
-    if (kctx == NULL)
-        goto out;
-    params[0] = OSSL_PARAM_construct_utf8_string(
-        OSSL_KDF_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0);
-    params[1] = OSSL_PARAM_construct_octet_string(
-        OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)kek, kek_len);
-    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-                                                  (void *)(uintptr_t)HKDF_INFO,
-                                                  sizeof(HKDF_INFO) - 1);
-    params[3] = OSSL_PARAM_construct_end();
-    if (EVP_KDF_derive(kctx, key->p, KEY_LEN, params) == 1)
-        err = CMK_OK;
-out:
-    EVP_KDF_CTX_free(kctx);
-    EVP_KDF_free(kdf);
-    OSSL_LIB_CTX_free(lib);
-    if (err != CMK_OK)
-        cmk_secret_free(key);
-    return err;
+    if (rv == CKR_OK)
+        return CMK_OK;
+    return rv == CKR_HOST_MEMORY ? CMK_E_NOMEM : CMK_E_CRYPTO;
 }
 
 /* AAD = tenant || 0x00 || file, then 0x00 || header when the header is

@@ -10,7 +10,8 @@
  * then briefly lives in OpenSSL's heap).
  * Not for use outside src/mech. No function here allocates, except the
  * fallback; none can fail on valid arguments (lengths are the caller's
- * checks).
+ * checks) except the fallback, when OpenSSL cannot get memory: see
+ * cmk_aes_failed.
  */
 #ifndef CMK_MECH_AES_H
 #define CMK_MECH_AES_H
@@ -34,7 +35,22 @@ struct cmk_aes_key {
 /* True when the CPU has AES-NI and PCLMULQDQ (checked once). */
 bool cmk_aes_hw(void);
 
-/* len 16, 24 or 32 (checked by the caller). */
+/* Whether the last call of this file on this thread failed in the
+ * fallback (EVP context allocation or an OpenSSL error). Its output is
+ * then zeros (a tag: random bytes, so no supplied tag matches) and must
+ * not be used; a failed GCM message needs a new cmk_gcm_start. Always
+ * false with cmk_aes_hw. Every mode and GCM call except keying and
+ * wiping resets it. */
+bool cmk_aes_failed(void);
+
+/* Tests only: force the EVP fallback (on) or, with cmk_aes_hw, the
+ * 128-bit AES-NI path instead of VAES (narrow), so that every path runs
+ * on one machine. Process-wide; not for use while other threads run. */
+void cmk_aes_force_fallback(bool on);
+void cmk_aes_force_narrow(bool on);
+
+/* len 16, 24 or 32 (checked by the caller; any other leaves k zeroed,
+ * and what it computes is then meaningless). */
 void cmk_aes_key_set(struct cmk_aes_key *k, const uint8_t *key, size_t len);
 void cmk_aes_key_wipe(struct cmk_aes_key *k);
 
@@ -69,8 +85,12 @@ struct cmk_gcm {
     void *fallback; /* EVP_CIPHER_CTX without cmk_aes_hw; else NULL */
 };
 
+/* g is zeroed memory (cmk_secmem_alloc gives it) or was used before: an
+ * earlier fallback context is freed. The test hooks may switch paths
+ * between messages, not within one. */
 void cmk_gcm_key_set(struct cmk_gcm *g, const uint8_t *key, size_t len);
-/* iv_len >= 1 (12 is the fast case). */
+/* iv_len >= 1 (12 is the fast case); the fallback takes at most 128
+ * (OpenSSL 3.0's limit), longer ones fail there (cmk_aes_failed). */
 void cmk_gcm_start(struct cmk_gcm *g, const uint8_t *iv, size_t iv_len);
 void cmk_gcm_aad(struct cmk_gcm *g, const uint8_t *aad, size_t len);
 void cmk_gcm_encrypt(struct cmk_gcm *g, const uint8_t *in, uint8_t *out,

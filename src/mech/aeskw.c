@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mech layer: AES Key Wrap (RFC 3394, SP 800-38F KW) and AES Key Wrap with
- * Padding (RFC 5649, KWP), written over an AES-ECB EVP context so the block
- * cipher runs on AES-NI (OpenSSL 3.0's AES-WRAP ciphers do not).
+ * Padding (RFC 5649, KWP), written over the single-block AES of mech/aes.h
+ * on a key schedule in the secure pool (AES-NI where the CPU has it).
  */
 #include <config.h>
 
 #include <sodium.h>
 #include <string.h>
 
+#include "mech/aes.h"
 #include "mech/mech_int.h"
+#include "util/regs.h"
+#include "util/secpool.h"
 
 #define SEMIBLOCK 8
 
@@ -26,20 +29,18 @@ static void xor_counter(uint8_t a[SEMIBLOCK], uint64_t t)
     }
 }
 
-static CK_RV ecb_block(EVP_CIPHER_CTX *ctx, uint8_t b[CMK_AES_BLOCK])
+/* Wrap enciphers with the forward cipher, unwrap with the inverse. */
+static CK_RV ecb_block(const struct cmk_aes_key *k, bool enc,
+                       uint8_t b[CMK_AES_BLOCK])
 {
-    int n = 0;
-
-    if (EVP_CipherUpdate(ctx, b, &n, b, CMK_AES_BLOCK) != 1 ||
-        n != CMK_AES_BLOCK)
-        return CKR_GENERAL_ERROR;
-    return CKR_OK;
+    cmk_aes_ecb(k, enc, b, b, 1);
+    return cmk_aes_failed() ? CKR_GENERAL_ERROR : CKR_OK;
 }
 
 /* W (RFC 3394 2.2.1, index form): a is the IV in and the check value out,
  * r holds n >= 2 semiblocks and is enciphered in place. */
-static CK_RV w_encipher(EVP_CIPHER_CTX *ctx, uint8_t a[SEMIBLOCK], uint8_t *r,
-                        size_t n)
+static CK_RV w_encipher(const struct cmk_aes_key *k, uint8_t a[SEMIBLOCK],
+                        uint8_t *r, size_t n)
 {
     uint8_t b[CMK_AES_BLOCK];
     uint64_t t = 1;
@@ -49,7 +50,7 @@ static CK_RV w_encipher(EVP_CIPHER_CTX *ctx, uint8_t a[SEMIBLOCK], uint8_t *r,
         for (size_t i = 0; i < n; i++, t++) {
             memcpy(b, a, SEMIBLOCK);
             memcpy(b + SEMIBLOCK, r + SEMIBLOCK * i, SEMIBLOCK);
-            rv = ecb_block(ctx, b);
+            rv = ecb_block(k, true, b);
             if (rv != CKR_OK)
                 break;
             xor_counter(b, t);
@@ -62,8 +63,8 @@ static CK_RV w_encipher(EVP_CIPHER_CTX *ctx, uint8_t a[SEMIBLOCK], uint8_t *r,
 }
 
 /* W^-1 (RFC 3394 2.2.2, index form): inverse of w_encipher. */
-static CK_RV w_decipher(EVP_CIPHER_CTX *ctx, uint8_t a[SEMIBLOCK], uint8_t *r,
-                        size_t n)
+static CK_RV w_decipher(const struct cmk_aes_key *k, uint8_t a[SEMIBLOCK],
+                        uint8_t *r, size_t n)
 {
     uint8_t b[CMK_AES_BLOCK];
     uint64_t t = 6 * (uint64_t)n;
@@ -74,7 +75,7 @@ static CK_RV w_decipher(EVP_CIPHER_CTX *ctx, uint8_t a[SEMIBLOCK], uint8_t *r,
             memcpy(b, a, SEMIBLOCK);
             xor_counter(b, t);
             memcpy(b + SEMIBLOCK, r + SEMIBLOCK * (i - 1), SEMIBLOCK);
-            rv = ecb_block(ctx, b);
+            rv = ecb_block(k, false, b);
             if (rv != CKR_OK)
                 break;
             memcpy(a, b, SEMIBLOCK);
@@ -85,23 +86,23 @@ static CK_RV w_decipher(EVP_CIPHER_CTX *ctx, uint8_t a[SEMIBLOCK], uint8_t *r,
     return rv;
 }
 
-CK_RV cmk_kw_wrap_ctx(EVP_CIPHER_CTX *enc, const uint8_t *in, size_t in_len,
-                      uint8_t *out)
+CK_RV cmk_kw_wrap_key(const struct cmk_aes_key *k, const uint8_t *in,
+                      size_t in_len, uint8_t *out)
 {
     uint8_t a[SEMIBLOCK];
     CK_RV rv;
 
     memmove(out + SEMIBLOCK, in, in_len);
     memcpy(a, kw_iv, SEMIBLOCK);
-    rv = w_encipher(enc, a, out + SEMIBLOCK, in_len / SEMIBLOCK);
+    rv = w_encipher(k, a, out + SEMIBLOCK, in_len / SEMIBLOCK);
     memcpy(out, a, SEMIBLOCK);
     if (rv != CKR_OK)
         sodium_memzero(out, in_len + SEMIBLOCK);
     return rv;
 }
 
-CK_RV cmk_kw_unwrap_ctx(EVP_CIPHER_CTX *dec, const uint8_t *in, size_t in_len,
-                        uint8_t *out)
+CK_RV cmk_kw_unwrap_key(const struct cmk_aes_key *k, const uint8_t *in,
+                        size_t in_len, uint8_t *out)
 {
     size_t n = in_len / SEMIBLOCK - 1;
     uint8_t a[SEMIBLOCK];
@@ -109,7 +110,7 @@ CK_RV cmk_kw_unwrap_ctx(EVP_CIPHER_CTX *dec, const uint8_t *in, size_t in_len,
 
     memcpy(a, in, SEMIBLOCK);
     memmove(out, in + SEMIBLOCK, in_len - SEMIBLOCK);
-    rv = w_decipher(dec, a, out, n);
+    rv = w_decipher(k, a, out, n);
     if (rv == CKR_OK && sodium_memcmp(a, kw_iv, SEMIBLOCK) != 0)
         rv = CKR_WRAPPED_KEY_INVALID;
     if (rv != CKR_OK)
@@ -127,8 +128,8 @@ static void kwp_aiv_make(uint8_t a[SEMIBLOCK], size_t mli)
     a[7] = (uint8_t)mli;
 }
 
-CK_RV cmk_kwp_wrap_ctx(EVP_CIPHER_CTX *enc, const uint8_t *in, size_t in_len,
-                       uint8_t *out)
+CK_RV cmk_kwp_wrap_key(const struct cmk_aes_key *k, const uint8_t *in,
+                       size_t in_len, uint8_t *out)
 {
     size_t padded = (in_len + SEMIBLOCK - 1) & ~(size_t)(SEMIBLOCK - 1);
     uint8_t a[SEMIBLOCK];
@@ -140,9 +141,9 @@ CK_RV cmk_kwp_wrap_ctx(EVP_CIPHER_CTX *enc, const uint8_t *in, size_t in_len,
     if (padded == SEMIBLOCK) {
         /* RFC 5649 4.1: one semiblock is a single AES encryption. */
         memcpy(out, a, SEMIBLOCK);
-        rv = ecb_block(enc, out);
+        rv = ecb_block(k, true, out);
     } else {
-        rv = w_encipher(enc, a, out + SEMIBLOCK, padded / SEMIBLOCK);
+        rv = w_encipher(k, a, out + SEMIBLOCK, padded / SEMIBLOCK);
         memcpy(out, a, SEMIBLOCK);
     }
     if (rv != CKR_OK)
@@ -169,8 +170,8 @@ static bool kwp_check(const uint8_t a[SEMIBLOCK], const uint8_t *p, size_t n,
     return acc == 0;
 }
 
-CK_RV cmk_kwp_unwrap_ctx(EVP_CIPHER_CTX *dec, const uint8_t *in, size_t in_len,
-                         uint8_t *out, size_t *plain_len)
+CK_RV cmk_kwp_unwrap_key(const struct cmk_aes_key *k, const uint8_t *in,
+                         size_t in_len, uint8_t *out, size_t *plain_len)
 {
     size_t n = in_len / SEMIBLOCK - 1;
     uint8_t b[CMK_AES_BLOCK];
@@ -178,12 +179,12 @@ CK_RV cmk_kwp_unwrap_ctx(EVP_CIPHER_CTX *dec, const uint8_t *in, size_t in_len,
 
     if (n == 1) {
         memcpy(b, in, CMK_AES_BLOCK);
-        rv = ecb_block(dec, b);
+        rv = ecb_block(k, false, b);
         memcpy(out, b + SEMIBLOCK, SEMIBLOCK);
     } else {
         memcpy(b, in, SEMIBLOCK);
         memmove(out, in + SEMIBLOCK, in_len - SEMIBLOCK);
-        rv = w_decipher(dec, b, out, n);
+        rv = w_decipher(k, b, out, n);
     }
     if (rv == CKR_OK && !kwp_check(b, out, n, plain_len))
         rv = CKR_WRAPPED_KEY_INVALID;
@@ -212,16 +213,17 @@ CK_RV cmk_kw_out_len(bool pad, bool wrap, size_t in_len, size_t *need)
 
 /* Common front of the four public primitives: arguments, KEK length,
  * data length and the output-length convention. Returns CKR_OK with
- * *ctx keyed when the caller must run the operation; any other value (or
- * CKR_OK with *ctx NULL for a length query) is final. */
+ * *k keyed (in a secure pool slot) when the caller must run the
+ * operation; any other value (or CKR_OK with *k NULL for a length query)
+ * is final. */
 static CK_RV kw_begin(bool pad, bool wrap, const uint8_t *kek, size_t kek_len,
                       const uint8_t *in, size_t in_len, const uint8_t *out,
-                      size_t *out_len, EVP_CIPHER_CTX **ctx)
+                      size_t *out_len, struct cmk_aes_key **k)
 {
     size_t need = 0;
     CK_RV rv;
 
-    *ctx = NULL;
+    *k = NULL;
     if (kek == NULL || (in == NULL && in_len > 0) || out_len == NULL)
         return CKR_ARGUMENTS_BAD;
     if (kek_len != 16 && kek_len != 24 && kek_len != 32)
@@ -237,38 +239,45 @@ static CK_RV kw_begin(bool pad, bool wrap, const uint8_t *kek, size_t kek_len,
         *out_len = need;
         return CKR_BUFFER_TOO_SMALL;
     }
-    return cmk_evp_new(CMK_AES_ECB, kek, kek_len, NULL, wrap, ctx);
+    if (cmk_mech_cipher(CMK_AES_ECB, kek_len) == NULL)
+        return CKR_GENERAL_ERROR; /* cmk_mech_init not done */
+    *k = cmk_secmem_alloc(sizeof(**k));
+    if (*k == NULL)
+        return CKR_HOST_MEMORY;
+    cmk_aes_key_set(*k, kek, kek_len);
+    return CKR_OK;
 }
 
-/* The four primitives share the checks, the keyed ECB context and its
+/* The four primitives share the checks, the key schedule and its
  * release; only the core step and the output length differ. */
 static CK_RV kw_run(bool pad, bool wrap, const uint8_t *kek, size_t kek_len,
                     const uint8_t *in, size_t in_len, uint8_t *out,
                     size_t *out_len)
 {
-    EVP_CIPHER_CTX *ctx = NULL;
+    struct cmk_aes_key *k = NULL;
     size_t n = 0;
     CK_RV rv;
 
-    rv = kw_begin(pad, wrap, kek, kek_len, in, in_len, out, out_len, &ctx);
-    if (rv != CKR_OK || ctx == NULL)
+    rv = kw_begin(pad, wrap, kek, kek_len, in, in_len, out, out_len, &k);
+    if (rv != CKR_OK || k == NULL)
         goto out;
     if (pad && wrap) {
-        rv = cmk_kwp_wrap_ctx(ctx, in, in_len, out);
+        rv = cmk_kwp_wrap_key(k, in, in_len, out);
         n = ((in_len + SEMIBLOCK - 1) & ~(size_t)(SEMIBLOCK - 1)) + SEMIBLOCK;
     } else if (pad) {
-        rv = cmk_kwp_unwrap_ctx(ctx, in, in_len, out, &n);
+        rv = cmk_kwp_unwrap_key(k, in, in_len, out, &n);
     } else if (wrap) {
-        rv = cmk_kw_wrap_ctx(ctx, in, in_len, out);
+        rv = cmk_kw_wrap_key(k, in, in_len, out);
         n = in_len + SEMIBLOCK;
     } else {
-        rv = cmk_kw_unwrap_ctx(ctx, in, in_len, out);
+        rv = cmk_kw_unwrap_key(k, in, in_len, out);
         n = in_len - SEMIBLOCK;
     }
     if (rv == CKR_OK)
         *out_len = n;
 out:
-    EVP_CIPHER_CTX_free(ctx);
+    cmk_secmem_free(k); /* wipes the schedule; NULL-safe */
+    cmk_regs_wipe();
     return rv;
 }
 
@@ -290,9 +299,8 @@ CK_RV cmk_aes_kwp_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *in,
     return kw_run(true, true, kek, kek_len, in, in_len, out, out_len);
 }
 
-CK_RV cmk_aes_kwp_unwrap(const uint8_t *kek, size_t kek_len,
-                         const uint8_t *in, size_t in_len, uint8_t *out,
-                         size_t *out_len)
+CK_RV cmk_aes_kwp_unwrap(const uint8_t *kek, size_t kek_len, const uint8_t *in,
+                         size_t in_len, uint8_t *out, size_t *out_len)
 {
     return kw_run(true, false, kek, kek_len, in, in_len, out, out_len);
 }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "pkcs11/compat.h"
+#include "util/secmem.h"
 
 /* Must be called once (C_Initialize); creates the private OSSL_LIB_CTX and
  * fetches ciphers. cmk_mech_fini frees them. */
@@ -62,9 +63,8 @@ struct cmk_op;
  * CKR_MECHANISM_PARAM_INVALID for bad or missing parameters (wrong struct
  * size, IV length, tag bits, nonce length, counter bits),
  * CKR_KEY_SIZE_RANGE for a bad key length. */
-CK_RV cmk_op_new(const CK_MECHANISM *mech, CK_KEY_TYPE kt,
-                 const uint8_t *key, size_t key_len, bool encrypt,
-                 struct cmk_op **out);
+CK_RV cmk_op_new(const CK_MECHANISM *mech, CK_KEY_TYPE kt, const uint8_t *key,
+                 size_t key_len, bool encrypt, struct cmk_op **out);
 void cmk_op_free(struct cmk_op *op);
 
 /* Single part (C_Encrypt / C_Decrypt). After any return other than
@@ -92,14 +92,24 @@ CK_RV cmk_op_final(struct cmk_op *op, uint8_t *out, size_t *out_len);
  * integrity failure (out is zeroed then). */
 CK_RV cmk_aes_kw_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *in,
                       size_t in_len, uint8_t *out, size_t *out_len);
-CK_RV cmk_aes_kw_unwrap(const uint8_t *kek, size_t kek_len,
-                        const uint8_t *in, size_t in_len, uint8_t *out,
-                        size_t *out_len);
+CK_RV cmk_aes_kw_unwrap(const uint8_t *kek, size_t kek_len, const uint8_t *in,
+                        size_t in_len, uint8_t *out, size_t *out_len);
 CK_RV cmk_aes_kwp_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *in,
                        size_t in_len, uint8_t *out, size_t *out_len);
-CK_RV cmk_aes_kwp_unwrap(const uint8_t *kek, size_t kek_len,
-                         const uint8_t *in, size_t in_len, uint8_t *out,
-                         size_t *out_len);
+CK_RV cmk_aes_kwp_unwrap(const uint8_t *kek, size_t kek_len, const uint8_t *in,
+                         size_t in_len, uint8_t *out, size_t *out_len);
+
+/* ---- Key derivation ---- */
+
+/* HKDF-SHA256 (RFC 5869): len bytes of OKM from ikm, salt (none: salt_len
+ * 0, which RFC 5869 2.2 makes HashLen zero bytes) and info, into a new
+ * *out in the secure pool; every intermediate (HMAC state, PRK, T(i))
+ * stays in the pool and is wiped. CKR_KEY_SIZE_RANGE unless
+ * 1 <= len <= 255 * 32, CKR_ARGUMENTS_BAD, CKR_HOST_MEMORY. On failure
+ * *out is empty. */
+CK_RV cmk_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
+                      size_t ikm_len, const uint8_t *info, size_t info_len,
+                      size_t len, struct cmk_secret *out) CMK_WUR;
 
 /* ---- Random ---- */
 void cmk_random(uint8_t *out, size_t len); /* randombytes_buf */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mech (internal): cipher handles fetched once from the private
- * OSSL_LIB_CTX, EVP helpers and the key wrap cores over a keyed AES-ECB
- * context. Not for use outside src/mech.
+ * OSSL_LIB_CTX and EVP helpers (the fallback of mech/aes.h) and the key
+ * wrap cores over an expanded AES key. Not for use outside src/mech.
  */
 #ifndef CMK_MECH_INT_H
 #define CMK_MECH_INT_H
@@ -42,20 +42,23 @@ CK_RV cmk_evp_new(enum cmk_aes_mode mode, const uint8_t *key, size_t key_len,
 CK_RV cmk_evp_update(EVP_CIPHER_CTX *ctx, uint8_t *out, const uint8_t *in,
                      size_t len) CMK_WUR;
 
-/* Key wrap cores (RFC 3394 2.2.1, RFC 5649 4) over an AES-ECB context
- * keyed in the matching direction. Lengths are checked by the caller:
- * KW in_len >= 16 and a multiple of 8, out holds in_len + 8; KWP wrap
- * 1 <= in_len, out holds round_up8(in_len) + 8; unwrap in_len >= 24 (KW) or
- * 16 (KWP), a multiple of 8, out holds in_len - 8. in and out may be the
- * same buffer. Unwrap failure: CKR_WRAPPED_KEY_INVALID, out zeroed. */
-CK_RV cmk_kw_wrap_ctx(EVP_CIPHER_CTX *enc, const uint8_t *in, size_t in_len,
-                      uint8_t *out) CMK_WUR;
-CK_RV cmk_kw_unwrap_ctx(EVP_CIPHER_CTX *dec, const uint8_t *in, size_t in_len,
-                        uint8_t *out) CMK_WUR;
-CK_RV cmk_kwp_wrap_ctx(EVP_CIPHER_CTX *enc, const uint8_t *in, size_t in_len,
-                       uint8_t *out) CMK_WUR;
-CK_RV cmk_kwp_unwrap_ctx(EVP_CIPHER_CTX *dec, const uint8_t *in, size_t in_len,
-                         uint8_t *out, size_t *plain_len) CMK_WUR;
+/* Key wrap cores (RFC 3394 2.2.1, RFC 5649 4) over an expanded AES key
+ * (wrap uses the forward cipher, unwrap the inverse). Lengths are checked
+ * by the caller: KW in_len >= 16 and a multiple of 8, out holds
+ * in_len + 8; KWP wrap 1 <= in_len, out holds round_up8(in_len) + 8;
+ * unwrap in_len >= 24 (KW) or 16 (KWP), a multiple of 8, out holds
+ * in_len - 8. in and out may be the same buffer. Unwrap failure:
+ * CKR_WRAPPED_KEY_INVALID, out zeroed. */
+struct cmk_aes_key;
+CK_RV cmk_kw_wrap_key(const struct cmk_aes_key *k, const uint8_t *in,
+                      size_t in_len, uint8_t *out) CMK_WUR;
+CK_RV cmk_kw_unwrap_key(const struct cmk_aes_key *k, const uint8_t *in,
+                        size_t in_len, uint8_t *out) CMK_WUR;
+CK_RV cmk_kwp_wrap_key(const struct cmk_aes_key *k, const uint8_t *in,
+                       size_t in_len, uint8_t *out) CMK_WUR;
+CK_RV cmk_kwp_unwrap_key(const struct cmk_aes_key *k, const uint8_t *in,
+                         size_t in_len, uint8_t *out,
+                         size_t *plain_len) CMK_WUR;
 /* Output length for a wrap (encrypt) or unwrap (decrypt) of in_len bytes;
  * an upper bound for KWP unwrap. CKR_DATA_LEN_RANGE or
  * CKR_WRAPPED_KEY_LEN_RANGE for a length the scheme does not allow. */

@@ -2,7 +2,8 @@
 /*
  * mech layer: struct cmk_op life cycle and dispatch. Checks arguments and
  * operation state, applies the buffer-overlap rule and decides when an
- * operation is over; the mechanism files do the work.
+ * operation is over; the mechanism files do the work. Ops live in the
+ * secure pool, with their key schedules.
  */
 #include <config.h>
 
@@ -11,6 +12,11 @@
 #include <string.h>
 
 #include "mech/op_int.h"
+#include "util/regs.h"
+#include "util/secpool.h"
+
+_Static_assert(sizeof(struct cmk_op) <= CMK_SECPOOL_MAX,
+               "struct cmk_op must fit a secure pool slot");
 
 static const struct op_desc {
     CK_MECHANISM_TYPE type;
@@ -55,12 +61,13 @@ CK_RV cmk_op_new(const CK_MECHANISM *mech, CK_KEY_TYPE kt, const uint8_t *key,
     rv = cmk_mech_check_key_len(kt, key_len);
     if (rv != CKR_OK)
         return rv;
-    op = calloc(1, sizeof(*op));
+    op = cmk_secmem_alloc(sizeof(*op)); /* zeroed */
     if (op == NULL)
         return CKR_HOST_MEMORY;
     op->mech = mech->mechanism;
     op->encrypt = encrypt;
     rv = d->init(op, mech, key, key_len);
+    cmk_regs_wipe(); /* key expansion ran in vector registers */
     if (rv != CKR_OK)
         goto out;
     *out = op;
@@ -76,9 +83,7 @@ void cmk_op_free(struct cmk_op *op)
         return;
     if (op->vt != NULL && op->vt->cleanup != NULL)
         op->vt->cleanup(op);
-    EVP_CIPHER_CTX_free(op->ctx); /* cleanses the key schedule */
-    sodium_memzero(op, sizeof(*op));
-    free(op);
+    cmk_secmem_free(op); /* wipes the key schedule with the rest */
 }
 
 /* in and out may be the same buffer when no earlier input is pending;
@@ -96,9 +101,11 @@ static bool overlap_bad(const struct cmk_op *op, const uint8_t *in,
 }
 
 /* PKCS#11 3.0 5.2 and 5.8: only CKR_BUFFER_TOO_SMALL and a length query
- * leave the operation alive; any other error ends it. */
+ * leave the operation alive; any other error ends it. Every data call
+ * ends here, so this is where the cipher's registers are cleared. */
 static CK_RV settle(struct cmk_op *op, CK_RV rv, const uint8_t *out, bool last)
 {
+    cmk_regs_wipe();
     if (rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK && out == NULL))
         return rv;
     if (rv != CKR_OK || last)
@@ -182,6 +189,21 @@ bool cmk_op_len_short(const uint8_t *out, size_t *out_len, size_t need,
 CK_RV cmk_op_len_rv(const struct cmk_op *op)
 {
     return op->encrypt ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
+}
+
+CK_RV cmk_op_aes_rv(void)
+{
+    return cmk_aes_failed() ? CKR_GENERAL_ERROR : CKR_OK;
+}
+
+CK_RV cmk_op_key_set(struct cmk_aes_key *k, const uint8_t *key, size_t len)
+{
+    /* As when EVP did the work: nothing before cmk_mech_init (the
+     * fallback needs its ciphers). */
+    if (cmk_mech_cipher(CMK_AES_ECB, len) == NULL)
+        return CKR_GENERAL_ERROR;
+    cmk_aes_key_set(k, key, len);
+    return CKR_OK;
 }
 
 CK_RV cmk_op_buf_room(const struct cmk_op *op, const struct op_buf *b, size_t n)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mech layer: AES block modes (ECB, CBC, CBC_PAD with PKCS#7 padding) and
- * CTR as struct cmk_op implementations. EVP runs with padding off and only
- * ever sees whole blocks; holding back input and padding are done here, so
- * output lengths are exact before anything is consumed.
+ * CTR as struct cmk_op implementations over the key schedule in the op
+ * (mech/aes.h). The block functions only ever see whole blocks; holding
+ * back input and padding are done here, so output lengths are exact
+ * before anything is consumed.
  */
 #include <config.h>
 
@@ -17,12 +18,19 @@
 
 /* ---- ECB / CBC / CBC_PAD ---- */
 
-static CK_RV set_iv(struct cmk_op *op, const uint8_t *iv)
+/* len whole blocks through ECB or CBC (chaining on from b->chain). */
+static CK_RV blk_run(struct cmk_op *op, uint8_t *out, const uint8_t *in,
+                     size_t len)
 {
-    /* A new IV without touching the key schedule (key == NULL). */
-    if (EVP_CipherInit_ex(op->ctx, NULL, NULL, NULL, iv, -1) != 1)
-        return CKR_GENERAL_ERROR;
-    return CKR_OK;
+    struct op_blk *b = &op->u.blk;
+
+    if (len == 0)
+        return CKR_OK;
+    if (op->mech == CKM_AES_ECB)
+        cmk_aes_ecb(&b->key, op->encrypt, in, out, len / BLK);
+    else
+        cmk_aes_cbc(&b->key, op->encrypt, b->chain, in, out, len / BLK);
+    return cmk_op_aes_rv();
 }
 
 /* Bytes an update of in_len gives out. CBC_PAD decrypt keeps the last
@@ -36,8 +44,9 @@ static size_t blk_feed(const struct cmk_op *op, size_t in_len)
     return total / BLK * BLK;
 }
 
-/* Runs feed bytes (held input first) through EVP into out and keeps the
- * rest of in for later. The caller has checked out holds feed bytes. */
+/* Runs feed bytes (held input first) through the cipher into out and
+ * keeps the rest of in for later. The caller has checked that out holds
+ * feed bytes. */
 static CK_RV blk_process(struct cmk_op *op, const uint8_t *in, size_t in_len,
                          uint8_t *out, size_t feed)
 {
@@ -55,14 +64,14 @@ static CK_RV blk_process(struct cmk_op *op, const uint8_t *in, size_t in_len,
             sodium_memzero(b->last, BLK);
             b->last_ready = false;
         } else {
-            rv = cmk_evp_update(op->ctx, out, b->hold, BLK);
+            rv = blk_run(op, out, b->hold, BLK);
         }
         out += BLK;
         feed -= BLK;
         op->hold_len = 0;
     }
     if (rv == CKR_OK && feed > 0) {
-        rv = cmk_evp_update(op->ctx, out, in, feed);
+        rv = blk_run(op, out, in, feed);
         in += feed;
         in_len -= feed;
     }
@@ -112,7 +121,7 @@ static CK_RV pad_final_enc(struct cmk_op *op, uint8_t *out, size_t *out_len)
     if (cmk_op_len_short(out, out_len, BLK, &rv))
         return rv;
     memset(b->hold + op->hold_len, pad, pad);
-    rv = cmk_evp_update(op->ctx, out, b->hold, BLK);
+    rv = blk_run(op, out, b->hold, BLK);
     op->hold_len = 0;
     if (rv == CKR_OK)
         *out_len = BLK;
@@ -130,7 +139,7 @@ static CK_RV pad_final_dec(struct cmk_op *op, uint8_t *out, size_t *out_len)
     /* Decipher once and keep it, so a length query or a short buffer
      * leaves the operation as it was. */
     if (!b->last_ready) {
-        rv = cmk_evp_update(op->ctx, b->last, b->hold, BLK);
+        rv = blk_run(op, b->last, b->hold, BLK);
         if (rv != CKR_OK)
             return rv;
         b->last_ready = true;
@@ -172,16 +181,14 @@ static CK_RV pad_oneshot_dec(struct cmk_op *op, const uint8_t *in,
     if (in_len == 0 || in_len % BLK != 0)
         return CKR_ENCRYPTED_DATA_LEN_RANGE;
     body = in_len - BLK;
-    rv = set_iv(op, body > 0 ? in + body - BLK : b->iv);
-    if (rv == CKR_OK)
-        rv = cmk_evp_update(op->ctx, b->last, in + body, BLK);
-    if (rv == CKR_OK)
-        rv = set_iv(op, b->iv);
+    memcpy(b->chain, body > 0 ? in + body - BLK : b->iv, BLK);
+    rv = blk_run(op, b->last, in + body, BLK);
+    memcpy(b->chain, b->iv, BLK);
     if (rv == CKR_OK && !unpad(b->last, &plen))
         rv = CKR_ENCRYPTED_DATA_INVALID;
     if (rv != CKR_OK || cmk_op_len_short(out, out_len, body + plen, &rv))
         goto out;
-    rv = cmk_evp_update(op->ctx, out, in, body);
+    rv = blk_run(op, out, in, body);
     if (rv != CKR_OK)
         goto out;
     memcpy(out + body, b->last, plen);
@@ -235,11 +242,11 @@ CK_RV cmk_op_blk_init(struct cmk_op *op, const CK_MECHANISM *m,
         if (m->pParameter == NULL || m->ulParameterLen != BLK)
             return CKR_MECHANISM_PARAM_INVALID;
         memcpy(b->iv, m->pParameter, BLK);
+        memcpy(b->chain, b->iv, BLK);
     }
     b->pad = m->mechanism == CKM_AES_CBC_PAD;
     op->vt = &blk_vt;
-    return cmk_evp_new(ecb ? CMK_AES_ECB : CMK_AES_CBC, key, key_len,
-                       ecb ? NULL : b->iv, op->encrypt, &op->ctx);
+    return cmk_op_key_set(&b->key, key, key_len);
 }
 
 /* ---- CTR ---- */
@@ -264,6 +271,38 @@ static uint64_t ctr_room(const uint8_t cb[BLK], size_t bits)
     return CTR_ROOM_CAP - (low & (CTR_ROOM_CAP - 1));
 }
 
+/* Keystream XOR over any length: leftover keystream first, then whole
+ * blocks, then a new keystream block for the tail (kept for the next
+ * call, as EVP's CTR did). in == out is fine byte by byte. */
+static CK_RV ctr_xor(struct op_ctr *c, const uint8_t *in, uint8_t *out,
+                     size_t len)
+{
+    size_t n;
+
+    while (len > 0 && c->ks_used < BLK) {
+        *out++ = *in++ ^ c->ks[c->ks_used++];
+        len--;
+    }
+    n = len / BLK;
+    if (n > 0) {
+        cmk_aes_ctr(&c->key, c->ctr, in, out, n);
+        if (cmk_aes_failed())
+            return CKR_GENERAL_ERROR;
+        in += n * BLK;
+        out += n * BLK;
+        len -= n * BLK;
+    }
+    if (len > 0) {
+        memset(c->ks, 0, BLK);
+        cmk_aes_ctr(&c->key, c->ctr, c->ks, c->ks, 1);
+        if (cmk_aes_failed())
+            return CKR_GENERAL_ERROR;
+        for (c->ks_used = 0; c->ks_used < len; c->ks_used++)
+            out[c->ks_used] = in[c->ks_used] ^ c->ks[c->ks_used];
+    }
+    return CKR_OK;
+}
+
 static CK_RV ctr_update(struct cmk_op *op, const uint8_t *in, size_t in_len,
                         uint8_t *out, size_t *out_len)
 {
@@ -275,7 +314,7 @@ static CK_RV ctr_update(struct cmk_op *op, const uint8_t *in, size_t in_len,
         return cmk_op_len_rv(op);
     if (cmk_op_len_short(out, out_len, in_len, &rv))
         return rv;
-    rv = cmk_evp_update(op->ctx, out, in, in_len);
+    rv = ctr_xor(c, in, out, in_len);
     if (rv != CKR_OK)
         return rv;
     c->used += in_len;
@@ -311,6 +350,8 @@ CK_RV cmk_op_ctr_init(struct cmk_op *op, const CK_MECHANISM *m,
     if (p->ulCounterBits < 1 || p->ulCounterBits > 128)
         return CKR_MECHANISM_PARAM_INVALID;
     op->u.ctr.room = ctr_room(p->cb, p->ulCounterBits);
+    memcpy(op->u.ctr.ctr, p->cb, BLK);
+    op->u.ctr.ks_used = BLK;
     op->vt = &ctr_vt;
-    return cmk_evp_new(CMK_AES_CTR, key, key_len, p->cb, op->encrypt, &op->ctx);
+    return cmk_op_key_set(&op->u.ctr.key, key, key_len);
 }

@@ -70,7 +70,7 @@ static CK_RV cc_seal(struct cmk_op *op, const uint8_t *in, size_t in_len,
     if (cmk_op_len_short(out, out_len, in_len + TAG_LEN, &rv))
         return rv;
     if (alg->seal(out, &clen, in, in_len, c->aad.p, c->aad.len, NULL, c->nonce,
-                  c->key.p) != 0)
+                  c->key) != 0)
         return CKR_GENERAL_ERROR;
     *out_len = (size_t)clen;
     return CKR_OK;
@@ -89,7 +89,7 @@ static CK_RV cc_open(struct cmk_op *op, const uint8_t *in, size_t in_len,
     if (cmk_op_len_short(out, out_len, in_len - TAG_LEN, &rv))
         return rv;
     if (alg->open(out, &mlen, NULL, in, in_len, c->aad.p, c->aad.len, c->nonce,
-                  c->key.p) != 0) {
+                  c->key) != 0) {
         sodium_memzero(out, in_len - TAG_LEN);
         return CKR_ENCRYPTED_DATA_INVALID;
     }
@@ -131,7 +131,6 @@ static CK_RV cc_final(struct cmk_op *op, uint8_t *out, size_t *out_len)
 
 static void cc_cleanup(struct cmk_op *op)
 {
-    cmk_secret_free(&op->u.cc.key);
     cmk_buf_free(&op->u.cc.aad);
     cmk_op_buf_free(&op->u.cc.buf);
 }
@@ -175,9 +174,9 @@ CK_RV cmk_op_chacha_init(struct cmk_op *op, const CK_MECHANISM *m,
     if ((p->pAAD == NULL && p->ulAADLen > 0) || p->ulAADLen > CMK_OP_MAX_BUFFER)
         return CKR_MECHANISM_PARAM_INVALID;
     memcpy(c->nonce, p->pNonce, c->nonce_len);
-    op->vt = &cc_vt; /* from here cleanup frees what was made */
-    if (cmk_buf_dup(&c->aad, p->pAAD, p->ulAADLen) != CMK_OK ||
-        cmk_secret_dup(&c->key, key, key_len) != CMK_OK)
+    op->vt = &cc_vt;              /* from here cleanup frees what was made */
+    memcpy(c->key, key, key_len); /* 32, checked; the op is secure memory */
+    if (cmk_buf_dup(&c->aad, p->pAAD, p->ulAADLen) != CMK_OK)
         return CKR_HOST_MEMORY;
     return CKR_OK;
 }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mech layer: AES-GCM (CKM_AES_GCM) as a struct cmk_op. Encryption
- * streams; decryption holds all input and releases plaintext only from
- * final, after the tag check. Output is ciphertext || tag.
+ * mech layer: AES-GCM (CKM_AES_GCM) as a struct cmk_op over the GCM state
+ * in the op (mech/aes.h). Encryption streams; decryption holds all input
+ * and releases plaintext only from final, after the tag check. Output is
+ * ciphertext || tag.
  */
 #include <config.h>
 
-#include <limits.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -39,8 +39,8 @@ static CK_RV gcm_seal(struct cmk_op *op, const uint8_t *in, size_t in_len,
                       uint8_t *out, size_t *out_len, bool with_tag)
 {
     struct op_gcm *g = &op->u.gcm;
+    uint8_t tag[16];
     size_t need;
-    int n = 0;
     CK_RV rv;
 
     if ((uint64_t)in_len > GCM_MAX_DATA - g->total)
@@ -48,15 +48,20 @@ static CK_RV gcm_seal(struct cmk_op *op, const uint8_t *in, size_t in_len,
     need = in_len + (with_tag ? g->tag_len : 0);
     if (cmk_op_len_short(out, out_len, need, &rv))
         return rv;
-    rv = cmk_evp_update(op->ctx, out, in, in_len);
-    if (rv != CKR_OK)
-        return rv;
+    if (in_len > 0) { /* in may be NULL then (final) */
+        cmk_gcm_encrypt(&g->g, in, out, in_len);
+        rv = cmk_op_aes_rv();
+        if (rv != CKR_OK)
+            return rv;
+    }
     g->total += in_len;
-    if (with_tag &&
-        (EVP_CipherFinal_ex(op->ctx, out + in_len, &n) != 1 || n != 0 ||
-         EVP_CIPHER_CTX_ctrl(op->ctx, EVP_CTRL_AEAD_GET_TAG, (int)g->tag_len,
-                             out + in_len) != 1))
-        return CKR_GENERAL_ERROR;
+    if (with_tag) {
+        cmk_gcm_tag(&g->g, tag);
+        rv = cmk_op_aes_rv();
+        if (rv != CKR_OK)
+            return rv;
+        memcpy(out + in_len, tag, g->tag_len); /* SP 800-38D 7.1: MSB */
+    }
     *out_len = need;
     return CKR_OK;
 }
@@ -65,9 +70,9 @@ static CK_RV gcm_seal(struct cmk_op *op, const uint8_t *in, size_t in_len,
 static CK_RV gcm_open(struct cmk_op *op, const uint8_t *in, size_t in_len,
                       uint8_t *out, size_t *out_len)
 {
-    size_t tag_len = op->u.gcm.tag_len, ct_len;
-    uint8_t tag[16];
-    int n = 0;
+    struct op_gcm *g = &op->u.gcm;
+    size_t tag_len = g->tag_len, ct_len;
+    uint8_t tag[16], want[16];
     CK_RV rv;
 
     if (in_len < tag_len)
@@ -75,12 +80,17 @@ static CK_RV gcm_open(struct cmk_op *op, const uint8_t *in, size_t in_len,
     ct_len = in_len - tag_len;
     if (cmk_op_len_short(out, out_len, ct_len, &rv))
         return rv;
-    memcpy(tag, in + ct_len, tag_len); /* before out may overwrite in */
-    if (EVP_CIPHER_CTX_ctrl(op->ctx, EVP_CTRL_AEAD_SET_TAG, (int)tag_len,
-                            tag) != 1)
-        return CKR_GENERAL_ERROR;
-    rv = cmk_evp_update(op->ctx, out, in, ct_len);
-    if (rv == CKR_OK && EVP_CipherFinal_ex(op->ctx, out + ct_len, &n) != 1)
+    memcpy(want, in + ct_len, tag_len); /* before out may overwrite in */
+    rv = CKR_OK;
+    if (ct_len > 0) {
+        cmk_gcm_decrypt(&g->g, in, out, ct_len);
+        rv = cmk_op_aes_rv();
+    }
+    if (rv == CKR_OK) {
+        cmk_gcm_tag(&g->g, tag);
+        rv = cmk_op_aes_rv();
+    }
+    if (rv == CKR_OK && sodium_memcmp(tag, want, tag_len) != 0)
         rv = CKR_ENCRYPTED_DATA_INVALID;
     if (rv != CKR_OK) {
         sodium_memzero(out, ct_len);
@@ -125,6 +135,7 @@ static CK_RV gcm_final(struct cmk_op *op, uint8_t *out, size_t *out_len)
 
 static void gcm_cleanup(struct cmk_op *op)
 {
+    cmk_gcm_wipe(&op->u.gcm.g); /* frees the fallback's EVP context */
     cmk_op_buf_free(&op->u.gcm.buf);
 }
 
@@ -152,44 +163,27 @@ static CK_RV gcm_params(const CK_MECHANISM *m)
     return CKR_OK;
 }
 
-/* AAD goes in now: the caller's parameter block is gone after Init. */
-static CK_RV gcm_aad(EVP_CIPHER_CTX *ctx, const uint8_t *aad, size_t len)
-{
-    const size_t chunk = (size_t)1 << 30;
-    int n = 0;
-
-    while (len > 0) {
-        size_t k = len < chunk ? len : chunk;
-
-        if (EVP_CipherUpdate(ctx, NULL, &n, aad, (int)k) != 1)
-            return CKR_GENERAL_ERROR;
-        aad += k;
-        len -= k;
-    }
-    return CKR_OK;
-}
-
 CK_RV cmk_op_gcm_init(struct cmk_op *op, const CK_MECHANISM *m,
                       const uint8_t *key, size_t key_len)
 {
     const CK_GCM_PARAMS *p = m->pParameter;
-    const EVP_CIPHER *cipher = cmk_mech_cipher(CMK_AES_GCM, key_len);
-    int enc = op->encrypt ? 1 : 0;
+    struct op_gcm *g = &op->u.gcm;
     CK_RV rv = gcm_params(m);
 
     if (rv != CKR_OK)
         return rv;
-    if (cipher == NULL)
-        return CKR_GENERAL_ERROR; /* key length was checked */
-    op->vt = &gcm_vt;
-    op->u.gcm.tag_len = p->ulTagBits / 8;
-    op->ctx = EVP_CIPHER_CTX_new();
-    if (op->ctx == NULL)
-        return CKR_HOST_MEMORY;
-    if (EVP_CipherInit_ex(op->ctx, cipher, NULL, NULL, NULL, enc) != 1 ||
-        EVP_CIPHER_CTX_ctrl(op->ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)p->ulIvLen,
-                            NULL) != 1 ||
-        EVP_CipherInit_ex(op->ctx, NULL, NULL, key, p->pIv, enc) != 1)
-        return CKR_GENERAL_ERROR;
-    return gcm_aad(op->ctx, p->pAAD, p->ulAADLen);
+    if (cmk_mech_cipher(CMK_AES_GCM, key_len) == NULL)
+        return CKR_GENERAL_ERROR; /* key length was checked: no init */
+    op->vt = &gcm_vt;             /* from here cleanup frees what was made */
+    g->tag_len = p->ulTagBits / 8;
+    cmk_gcm_key_set(&g->g, key, key_len);
+    cmk_gcm_start(&g->g, p->pIv, p->ulIvLen);
+    rv = cmk_op_aes_rv();
+    if (rv != CKR_OK)
+        return rv;
+    /* AAD goes in now: the caller's parameter block is gone after Init.
+     * pAAD may be NULL when there is none. */
+    if (p->ulAADLen > 0)
+        cmk_gcm_aad(&g->g, p->pAAD, p->ulAADLen);
+    return cmk_op_aes_rv();
 }

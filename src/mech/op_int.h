@@ -6,6 +6,7 @@
 #ifndef CMK_OP_INT_H
 #define CMK_OP_INT_H
 
+#include "mech/aes.h"
 #include "mech/mech_int.h"
 #include "util/secmem.h"
 
@@ -16,17 +17,18 @@ struct cmk_op;
  * CKR_BUFFER_TOO_SMALL or answers a length query. op.c does argument and
  * state checks and decides when the operation is over. */
 struct op_vt {
-    CK_RV (*oneshot)
+    CK_RV(*oneshot)
     (struct cmk_op *op, const uint8_t *in, size_t in_len, uint8_t *out,
      size_t *out_len);
-    CK_RV (*update)
+    CK_RV(*update)
     (struct cmk_op *op, const uint8_t *in, size_t in_len, uint8_t *out,
      size_t *out_len);
     CK_RV (*final)(struct cmk_op *op, uint8_t *out, size_t *out_len);
-    void (*cleanup)(struct cmk_op *op); /* wipes; the ctx is freed by op.c */
+    /* Frees what the op holds outside itself; op.c wipes the op. */
+    void (*cleanup)(struct cmk_op *op);
 };
 
-/* Growable heap buffer for input an operation must hold until final;
+/* Growable buffer for input an operation must hold until final (AEAD);
  * wiped whenever it moves or is freed. */
 struct op_buf {
     uint8_t *p;
@@ -35,32 +37,47 @@ struct op_buf {
 };
 
 struct op_blk { /* ECB, CBC, CBC_PAD */
+    struct cmk_aes_key key;
     bool pad;
-    uint8_t iv[CMK_AES_BLOCK];   /* original IV, for single-part restarts */
-    uint8_t hold[CMK_AES_BLOCK]; /* input not yet given to EVP */
-    uint8_t last[CMK_AES_BLOCK]; /* CBC_PAD decrypt: hold, deciphered */
+    uint8_t iv[CMK_AES_BLOCK];    /* original IV, for single-part restarts */
+    uint8_t chain[CMK_AES_BLOCK]; /* CBC chaining value of the next block */
+    uint8_t hold[CMK_AES_BLOCK];  /* input not yet enciphered */
+    uint8_t last[CMK_AES_BLOCK];  /* CBC_PAD decrypt: hold, deciphered */
     bool last_ready;
 };
 
 struct op_ctr {
-    uint64_t room; /* blocks before the counter field wraps (capped) */
-    uint64_t used; /* bytes processed */
+    struct cmk_aes_key key;
+    uint8_t ctr[CMK_AES_BLOCK]; /* next counter block */
+    uint8_t ks[CMK_AES_BLOCK];  /* keystream of a partly used block */
+    size_t ks_used;             /* bytes of ks used; CMK_AES_BLOCK: none */
+    uint64_t room;              /* blocks before the counter field wraps */
+    uint64_t used;              /* bytes processed */
 };
 
 struct op_gcm {
+    struct cmk_gcm g;
     size_t tag_len;
     uint64_t total; /* bytes encrypted so far */
     struct op_buf buf;
 };
 
 struct op_chacha {
-    struct cmk_secret key;
+    uint8_t key[32];
     uint8_t nonce[24];
     size_t nonce_len;
     struct cmk_buf aad;
     struct op_buf buf;
 };
 
+struct op_kw {
+    struct cmk_aes_key key;
+    bool pad;
+};
+
+/* Lives in a secure pool slot (cmk_secmem_alloc): the key schedules and
+ * GCM tables in it never touch the ordinary heap, a core dump or a
+ * forked child. */
 struct cmk_op {
     const struct op_vt *vt;
     CK_MECHANISM_TYPE mech;
@@ -70,13 +87,12 @@ struct cmk_op {
     /* Input bytes taken but not yet output (block modes); output then runs
      * ahead of input, so in-place calls need hold_len == 0. */
     size_t hold_len;
-    EVP_CIPHER_CTX *ctx; /* keyed once, in cmk_op_new */
     union {
         struct op_blk blk;
         struct op_ctr ctr;
         struct op_gcm gcm;
         struct op_chacha cc;
-        bool kw_pad;
+        struct op_kw kw;
     } u;
 };
 
@@ -101,6 +117,13 @@ bool cmk_op_len_short(const uint8_t *out, size_t *out_len, size_t need,
                       CK_RV *rv);
 /* The CK_RV for a bad input length in the op's direction. */
 CK_RV cmk_op_len_rv(const struct cmk_op *op);
+/* CKR_GENERAL_ERROR when the last aes.h call failed (only the EVP
+ * fallback can), CKR_OK otherwise. */
+CK_RV cmk_op_aes_rv(void) CMK_WUR;
+/* Expands key (16, 24 or 32 bytes) into k; CKR_GENERAL_ERROR before
+ * cmk_mech_init. */
+CK_RV cmk_op_key_set(struct cmk_aes_key *k, const uint8_t *key,
+                     size_t len) CMK_WUR;
 
 /* Appends n bytes; more than CMK_OP_MAX_BUFFER in all gives the op's
  * length error. */

@@ -2,7 +2,7 @@
 /*
  * mech layer: CKM_AES_KEY_WRAP (RFC 3394) and CKM_AES_KEY_WRAP_KWP /
  * CKM_AES_KEY_WRAP_PAD (RFC 5649) as single-part struct cmk_op
- * operations over an AES-ECB context keyed once.
+ * operations over the key schedule in the op.
  */
 #include <config.h>
 
@@ -52,14 +52,14 @@ static CK_RV kwp_open(struct cmk_op *op, const uint8_t *in, size_t in_len,
     if (out == NULL || *out_len >= bound) {
         if (cmk_op_len_short(out, out_len, bound, &rv))
             return rv;
-        rv = dec_rv(cmk_kwp_unwrap_ctx(op->ctx, in, in_len, out, &plain));
+        rv = dec_rv(cmk_kwp_unwrap_key(&op->u.kw.key, in, in_len, out, &plain));
         if (rv == CKR_OK)
             *out_len = plain;
         return rv;
     }
     if (cmk_secret_alloc(&tmp, bound) != CMK_OK)
         return CKR_HOST_MEMORY;
-    rv = dec_rv(cmk_kwp_unwrap_ctx(op->ctx, in, in_len, tmp.p, &plain));
+    rv = dec_rv(cmk_kwp_unwrap_key(&op->u.kw.key, in, in_len, tmp.p, &plain));
     if (rv == CKR_OK && !cmk_op_len_short(out, out_len, plain, &rv)) {
         memcpy(out, tmp.p, plain);
         *out_len = plain;
@@ -71,7 +71,7 @@ static CK_RV kwp_open(struct cmk_op *op, const uint8_t *in, size_t in_len,
 static CK_RV kw_oneshot(struct cmk_op *op, const uint8_t *in, size_t in_len,
                         uint8_t *out, size_t *out_len)
 {
-    bool pad = op->u.kw_pad;
+    bool pad = op->u.kw.pad;
     size_t need = 0;
     CK_RV rv;
 
@@ -83,11 +83,11 @@ static CK_RV kw_oneshot(struct cmk_op *op, const uint8_t *in, size_t in_len,
     if (cmk_op_len_short(out, out_len, need, &rv))
         return rv;
     if (!op->encrypt)
-        rv = dec_rv(cmk_kw_unwrap_ctx(op->ctx, in, in_len, out));
+        rv = dec_rv(cmk_kw_unwrap_key(&op->u.kw.key, in, in_len, out));
     else if (pad)
-        rv = cmk_kwp_wrap_ctx(op->ctx, in, in_len, out);
+        rv = cmk_kwp_wrap_key(&op->u.kw.key, in, in_len, out);
     else
-        rv = cmk_kw_wrap_ctx(op->ctx, in, in_len, out);
+        rv = cmk_kw_wrap_key(&op->u.kw.key, in, in_len, out);
     if (rv == CKR_OK)
         *out_len = need;
     return rv;
@@ -122,8 +122,7 @@ CK_RV cmk_op_kw_init(struct cmk_op *op, const CK_MECHANISM *m,
 
     if (rv != CKR_OK)
         return rv;
-    op->u.kw_pad = pad;
+    op->u.kw.pad = pad;
     op->vt = &kw_vt;
-    /* Wrap enciphers with the forward cipher, unwrap with the inverse. */
-    return cmk_evp_new(CMK_AES_ECB, key, key_len, NULL, op->encrypt, &op->ctx);
+    return cmk_op_key_set(&op->u.kw.key, key, key_len);
 }

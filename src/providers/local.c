@@ -4,7 +4,8 @@
  * with XChaCha20-Poly1305 and the encryption context as AAD.
  *
  * Ciphertext format: 24-byte random nonce || AEAD ciphertext || 16-byte tag.
- * The key stays in sodium_malloc memory from init to fini. Removing the key
+ * The key stays in the secure pool (locked, out of core dumps, wiped in a
+ * forked child) from init to fini, and only there. Removing the key
  * file is how a user disables the key: every call checks that the file is
  * still there (one lstat) and answers CMK_E_KEY_DISABLED when it is gone,
  * so revocation reaches a running process as it does with a real KMS.
@@ -25,6 +26,8 @@
 #include "providers/provider.h"
 #include "util/log.h"
 #include "util/trust.h"
+#include "util/regs.h"
+#include "util/secpool.h"
 
 #define KEY_LEN 32u
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -38,7 +41,7 @@
 static const char id_personal[] = "cmk-pkcs11 local key id";
 
 struct local_state {
-    uint8_t *key; /* KEY_LEN bytes, sodium_malloc */
+    uint8_t *key; /* KEY_LEN bytes, cmk_secmem_alloc */
     char *path;
     char key_id[sizeof(KEY_ID_PREFIX) + KEY_ID_HEX];
 };
@@ -155,6 +158,7 @@ static cmk_err make_key_id(const uint8_t *key, char *out, size_t out_len)
                    out_len - (sizeof(KEY_ID_PREFIX) - 1), h, KEY_ID_HEX / 2);
 out:
     sodium_memzero(h, sizeof(h));
+    cmk_regs_wipe(); /* BLAKE2b had the key in vector registers */
     return err;
 }
 
@@ -164,7 +168,7 @@ static void local_fini(void *vst)
 
     if (st == NULL)
         return;
-    sodium_free(st->key); /* wipes; NULL-safe */
+    cmk_secmem_free(st->key); /* wipes; NULL-safe */
     st->key = NULL;
     cmk_str_free(st->path);
     st->path = NULL;
@@ -182,7 +186,7 @@ static cmk_err local_init(void *vst, const struct cmk_tenant_cfg *cfg,
     if (sodium_init() < 0)
         return CMK_E_CRYPTO;
     st->path = cmk_strdup(key_ref);
-    st->key = sodium_malloc(KEY_LEN);
+    st->key = cmk_secmem_alloc(KEY_LEN);
     if (st->path == NULL || st->key == NULL) {
         err = CMK_E_NOMEM;
         goto out;
@@ -279,6 +283,7 @@ static cmk_err local_encrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
     *out = ct;
     ct.p = NULL; /* caller owns it */
 out:
+    cmk_regs_wipe(); /* the ChaCha20 state held the key */
     cmk_buf_free(&ct);
     cmk_buf_free(&aad);
     return err;
@@ -315,6 +320,8 @@ static cmk_err local_decrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
     *out = pt;
     pt.p = NULL; /* caller owns it */
 out:
+    /* The ChaCha20 state held the key, and the plaintext. */
+    cmk_regs_wipe();
     cmk_secret_free(&pt); /* wipes a partial plaintext */
     cmk_buf_free(&aad);
     return err;
@@ -346,7 +353,7 @@ static cmk_err local_health(void *vst, struct cmk_req *rq)
     if (st == NULL || st->key == NULL || rq == NULL)
         return CMK_E_ARGS;
     start_request(rq);
-    now = sodium_malloc(KEY_LEN);
+    now = cmk_secmem_alloc(KEY_LEN);
     if (now == NULL)
         return CMK_E_NOMEM;
     err = read_key(st->path, now, &r);
@@ -357,7 +364,7 @@ static cmk_err local_health(void *vst, struct cmk_req *rq)
     if (sodium_memcmp(now, st->key, KEY_LEN) != 0)
         err = fail(rq, CMK_E_KEY_NOT_FOUND, "KeyFileChanged");
 out:
-    sodium_free(now);
+    cmk_secmem_free(now);
     return err;
 }
 

@@ -19,32 +19,45 @@
 #define CHUNK (64 * 1024)
 #define MAX_CHUNKS 256
 #define SHARDS 8
+#define CLASSES 2
 
-/* Free slots are kept in a few lists, each under its own lock; a thread
- * uses the list its id hashes to, so two threads rarely share a lock or
- * its cache line. A slot freed by one thread may be reused by another:
- * slots are never tied to a list. */
+/* Slot size of each class: key-sized secrets, and whole keyed operation
+ * states (key schedules, GCM tables), which must not go to sodium_malloc:
+ * it costs ~50 µs and its pages are not wiped in a forked child. */
+static const size_t slot_size[CLASSES] = {CMK_SECPOOL_SLOT, CMK_SECPOOL_BIG};
+
+/* Free slots are kept in a few lists per class, each under its own lock;
+ * a thread uses the list its id hashes to, so two threads rarely share a
+ * lock or its cache line. A slot freed by one thread may be reused by
+ * another: slots are never tied to a list. */
 struct shard {
     pthread_mutex_t lock;
     void *free_list; /* linked through each free slot's first bytes */
 } __attribute__((aligned(64)));
 
-#define SHARD_INIT {PTHREAD_MUTEX_INITIALIZER, NULL}
-static struct shard shards[SHARDS] = {SHARD_INIT, SHARD_INIT, SHARD_INIT,
-                                      SHARD_INIT, SHARD_INIT, SHARD_INIT,
-                                      SHARD_INIT, SHARD_INIT};
+#define SHARD_INIT                                                             \
+    {                                                                          \
+        PTHREAD_MUTEX_INITIALIZER, NULL                                        \
+    }
+#define CLASS_INIT                                                             \
+    {                                                                          \
+        SHARD_INIT, SHARD_INIT, SHARD_INIT, SHARD_INIT, SHARD_INIT,            \
+            SHARD_INIT, SHARD_INIT, SHARD_INIT                                 \
+    }
+static struct shard shards[CLASSES][SHARDS] = {CLASS_INIT, CLASS_INIT};
 /* chunk_lock orders additions; readers take n_chunks with acquire and see
  * every chunk below it (chunks are never removed). Lock order: a shard's
- * lock, then chunk_lock. */
+ * lock, then chunk_lock. Each chunk holds slots of one class. */
 static pthread_mutex_t chunk_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t *chunks[MAX_CHUNKS];
+static uint8_t chunk_class[MAX_CHUNKS];
 static size_t n_chunks;
 
-static struct shard *my_shard(void)
+static struct shard *my_shard(int cls)
 {
     uint64_t h = (uint64_t)pthread_self() * 0x9e3779b97f4a7c15ULL;
 
-    return &shards[h >> 61]; /* top 3 bits: SHARDS == 8 */
+    return &shards[cls][h >> 61]; /* top 3 bits: SHARDS == 8 */
 }
 
 static void advise(void *p)
@@ -60,11 +73,11 @@ static void advise(void *p)
     (void)sodium_mlock(p, CHUNK);
 }
 
-/* Called with sh->lock held: a new chunk's slots go to sh. */
-static int add_chunk(struct shard *sh)
+/* Called with sh->lock held: a new chunk's slots of class cls go to sh. */
+static int add_chunk(int cls, struct shard *sh)
 {
+    size_t off, n, slot = slot_size[cls];
     uint8_t *c;
-    size_t off, n;
 
     pthread_mutex_lock(&chunk_lock);
     n = n_chunks;
@@ -72,21 +85,22 @@ static int add_chunk(struct shard *sh)
         pthread_mutex_unlock(&chunk_lock);
         return -1;
     }
-    c = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    c = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+             -1, 0);
     if (c != MAP_FAILED) {
         advise(c);
         chunks[n] = c;
+        chunk_class[n] = (uint8_t)cls;
         __atomic_store_n(&n_chunks, n + 1, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&chunk_lock);
     if (c == MAP_FAILED)
         return -1;
-    for (off = CHUNK; off >= CMK_SECPOOL_SLOT; off -= CMK_SECPOOL_SLOT) {
-        void *slot = c + off - CMK_SECPOOL_SLOT;
+    for (off = CHUNK; off >= slot; off -= slot) {
+        void *s = c + off - slot;
 
-        memcpy(slot, &sh->free_list, sizeof(sh->free_list));
-        sh->free_list = slot;
+        memcpy(s, &sh->free_list, sizeof(sh->free_list));
+        sh->free_list = s;
     }
     return 0;
 }
@@ -103,35 +117,37 @@ static void *pop(struct shard *sh)
     return p;
 }
 
-/* Another list's slot, before a new chunk is mapped. */
-static void *steal(const struct shard *mine)
+/* Another list's slot of the same class, before a new chunk is mapped. */
+static void *steal(int cls, const struct shard *mine)
 {
     void *p = NULL;
     size_t i;
 
     for (i = 0; i < SHARDS && p == NULL; i++) {
-        if (&shards[i] == mine)
+        struct shard *sh = &shards[cls][i];
+
+        if (sh == mine)
             continue;
-        pthread_mutex_lock(&shards[i].lock);
-        p = pop(&shards[i]);
-        pthread_mutex_unlock(&shards[i].lock);
+        pthread_mutex_lock(&sh->lock);
+        p = pop(sh);
+        pthread_mutex_unlock(&sh->lock);
     }
     return p;
 }
 
-static void *take(void)
+static void *take(int cls)
 {
-    struct shard *sh = my_shard();
+    struct shard *sh = my_shard(cls);
     void *p;
 
     cmk_pthread_lock_hot(&sh->lock);
     p = pop(sh);
     pthread_mutex_unlock(&sh->lock);
     if (p == NULL)
-        p = steal(sh);
+        p = steal(cls, sh);
     if (p == NULL) {
         cmk_pthread_lock_hot(&sh->lock);
-        if (sh->free_list != NULL || add_chunk(sh) == 0)
+        if (sh->free_list != NULL || add_chunk(cls, sh) == 0)
             p = pop(sh);
         pthread_mutex_unlock(&sh->lock);
     }
@@ -143,7 +159,9 @@ void *cmk_secmem_alloc(size_t len)
     void *p = NULL;
 
     if (len <= CMK_SECPOOL_SLOT)
-        p = take();
+        p = take(0);
+    else if (len <= CMK_SECPOOL_BIG)
+        p = take(1);
     /* sodium_malloc needs sodium_init (idempotent, thread safe). */
     if (p == NULL && sodium_init() >= 0) {
         p = sodium_malloc(len ? len : 1);
@@ -153,30 +171,34 @@ void *cmk_secmem_alloc(size_t len)
     return p;
 }
 
-/* No lock: chunks are only ever added. */
-static int pooled(const uint8_t *p)
+/* The chunk holding p, or -1. No lock: chunks are only ever added. */
+static long chunk_of(const uint8_t *p)
 {
     size_t i, n = __atomic_load_n(&n_chunks, __ATOMIC_ACQUIRE);
 
     for (i = 0; i < n; i++) {
         if (p >= chunks[i] && p < chunks[i] + CHUNK)
-            return 1;
+            return (long)i;
     }
-    return 0;
+    return -1;
 }
 
 void cmk_secmem_free(void *p)
 {
     struct shard *sh;
+    long i;
+    int cls;
 
     if (p == NULL)
         return;
-    if (!pooled(p)) {
+    i = chunk_of(p);
+    if (i < 0) {
         sodium_free(p); /* wipes */
         return;
     }
-    sodium_memzero(p, CMK_SECPOOL_SLOT); /* the slot is still ours */
-    sh = my_shard();
+    cls = chunk_class[i];
+    sodium_memzero(p, slot_size[cls]); /* the slot is still ours */
+    sh = my_shard(cls);
     cmk_pthread_lock_hot(&sh->lock);
     memcpy(p, &sh->free_list, sizeof(sh->free_list));
     sh->free_list = p;
@@ -185,5 +207,5 @@ void cmk_secmem_free(void *p)
 
 int cmk_secpool_owns(const void *p)
 {
-    return pooled(p);
+    return chunk_of(p) >= 0;
 }

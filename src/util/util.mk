@@ -5,5 +5,6 @@ libcmk_la_SOURCES += \
 	src/util/lock.c src/util/lock.h \
 	src/util/hmap.c src/util/hmap.h \
 	src/util/secpool.c src/util/secpool.h \
+	src/util/regs.c src/util/regs.h \
 	src/util/clock.c src/util/clock.h \
 	src/util/trust.c src/util/trust.h

@@ -23,3 +23,8 @@ EXTRA_DIST += \
 bench: cmk-bench$(EXEEXT) cmk-tool$(EXEEXT) cmk-pkcs11.la
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	bash $(top_srcdir)/tests/bench/run.sh
+# cmk-aes-speed: mech/aes.h paths next to raw EVP (AES-256 GCM and CTR).
+noinst_PROGRAMS += cmk-aes-speed
+cmk_aes_speed_SOURCES = tests/bench/aes_speed.c
+cmk_aes_speed_CFLAGS = $(AM_CFLAGS) -O2
+cmk_aes_speed_LDADD = libcmk.la $(DEP_LIBS)

@@ -16,7 +16,8 @@
 #include "keys/cmk.h"
 #include "tests/lib/tenant.h"
 
-static int write_key(const char *path)
+/* given: the key to write, or NULL for a random one. */
+static int write_key(const char *path, const uint8_t *given)
 {
     uint8_t key[32];
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -24,7 +25,10 @@ static int write_key(const char *path)
 
     if (fd < 0)
         return -1;
-    randombytes_buf(key, sizeof(key));
+    if (given != NULL)
+        memcpy(key, given, sizeof(key));
+    else
+        randombytes_buf(key, sizeof(key));
     n = write(fd, key, sizeof(key));
     sodium_memzero(key, sizeof(key));
     close(fd);
@@ -63,9 +67,10 @@ static int write_config(const struct test_env *env, const char *kek_a,
     return fclose(f) == 0 ? 0 : -1;
 }
 
-/* Seals a random KEK for tenant i of the config, as base64 into out. */
-static int provision(const struct cmk_config *cfg, size_t i, char *out,
-                     size_t out_len)
+/* Seals a KEK (given, or random when NULL) for tenant i of the config, as
+ * base64 into out. */
+static int provision(const struct cmk_config *cfg, size_t i,
+                     const uint8_t *given, char *out, size_t out_len)
 {
     struct cmk_cmk *c = NULL;
     struct cmk_req rq = {0};
@@ -73,7 +78,10 @@ static int provision(const struct cmk_config *cfg, size_t i, char *out,
     uint8_t kek[32];
     int rc = -1;
 
-    randombytes_buf(kek, sizeof(kek));
+    if (given != NULL)
+        memcpy(kek, given, sizeof(kek));
+    else
+        randombytes_buf(kek, sizeof(kek));
     if (cmk_cmk_open(&cfg->tenants[i], 0, &c) == CMK_OK &&
         cmk_cmk_seal_for(c, &rq, CMK_PURPOSE_KEK, kek, sizeof(kek), &blob) ==
             CMK_OK) {
@@ -94,6 +102,12 @@ int test_env_make(struct test_env *env)
 
 int test_env_make_with(struct test_env *env, const char *extra)
 {
+    return test_env_make_keys(env, extra, NULL, NULL);
+}
+
+int test_env_make_keys(struct test_env *env, const char *extra,
+                       const uint8_t *alpha_key, const uint8_t *alpha_kek)
+{
     struct cmk_config *cfg = NULL;
     char msg[512], kek_a[512], kek_b[512], path[300];
     int rc = -1;
@@ -107,17 +121,17 @@ int test_env_make_with(struct test_env *env, const char *extra)
     snprintf(env->config, sizeof(env->config), "%s/config.json", env->dir);
     snprintf(env->audit, sizeof(env->audit), "%s/audit.jsonl", env->dir);
     snprintf(path, sizeof(path), "%s/alpha.key", env->dir);
-    if (write_key(path) != 0)
+    if (write_key(path, alpha_key) != 0)
         return -1;
     snprintf(path, sizeof(path), "%s/beta.key", env->dir);
-    if (write_key(path) != 0 || write_config(env, NULL, NULL) != 0)
+    if (write_key(path, NULL) != 0 || write_config(env, NULL, NULL) != 0)
         return -1;
     if (cmk_config_load(env->config, &cfg, msg, sizeof(msg)) != CMK_OK) {
         fprintf(stderr, "%s\n", msg);
         return -1;
     }
-    if (provision(cfg, 0, kek_a, sizeof(kek_a)) == 0 &&
-        provision(cfg, 1, kek_b, sizeof(kek_b)) == 0)
+    if (provision(cfg, 0, alpha_kek, kek_a, sizeof(kek_a)) == 0 &&
+        provision(cfg, 1, NULL, kek_b, sizeof(kek_b)) == 0)
         rc = write_config(env, kek_a, kek_b);
     cmk_config_free(cfg);
     return rc;

@@ -7,6 +7,7 @@
 #define CMK_TEST_TENANT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define TEST_PIN "Tz9-pin-4417"
 
@@ -22,6 +23,10 @@ struct test_env {
 int test_env_make(struct test_env *env);
 /* The same with extra top-level JSON members (each followed by a comma). */
 int test_env_make_with(struct test_env *env, const char *extra);
+/* The same with tenant alpha's local-provider key and KEK given (32 bytes
+ * each; NULL: random), for tests that look for them in memory. */
+int test_env_make_keys(struct test_env *env, const char *extra,
+                       const uint8_t *alpha_key, const uint8_t *alpha_kek);
 /* Removes the directory tree. */
 void test_env_remove(const struct test_env *env);
 

@@ -1,5 +1,6 @@
 # owned by its area
-# mech: AES-KW/KWP, encrypt/decrypt operations, mechanism table.
+# mech: AES-KW/KWP, encrypt/decrypt operations, mechanism table, HKDF,
+# AES modes and GCM on caller-held key schedules.
 MECH_VECTORS = \
 	tests/fixtures/vectors/README.md \
 	tests/fixtures/vectors/LICENSE-Apache-2.0.txt \
@@ -15,20 +16,31 @@ MECH_VECTORS = \
 	tests/fixtures/vectors/aes-gcm/README.md \
 	tests/fixtures/vectors/aes-gcm/wycheproof/aes_gcm_test.json \
 	tests/fixtures/vectors/xchacha20-poly1305/README.md \
-	tests/fixtures/vectors/xchacha20-poly1305/wycheproof/xchacha20_poly1305_test.json
+	tests/fixtures/vectors/xchacha20-poly1305/wycheproof/xchacha20_poly1305_test.json \
+	tests/fixtures/vectors/hkdf/README.md \
+	tests/fixtures/vectors/hkdf/rfc5869/rfc-5869-HKDF-SHA256.txt \
+	tests/fixtures/vectors/hkdf/rfc5869/rfc-5869-HKDF-SHA1.txt \
+	tests/fixtures/vectors/hkdf/wycheproof/hkdf_sha256_test.json
 EXTRA_DIST += $(MECH_VECTORS) tests/unit/mech_vec.h
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_aeskw tests/unit/test_op \
-	tests/unit/test_mechinfo
-TESTS += tests/unit/test_aeskw tests/unit/test_op tests/unit/test_mechinfo
+	tests/unit/test_mechinfo tests/unit/test_kdf tests/unit/test_aes
+TESTS += tests/unit/test_aeskw tests/unit/test_op tests/unit/test_mechinfo \
+	tests/unit/test_kdf tests/unit/test_aes
 tests_unit_test_aeskw_SOURCES = tests/unit/test_aeskw.c tests/unit/mech_vec.h
 tests_unit_test_aeskw_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_aeskw_LDADD = $(UNIT_LDADD)
 tests_unit_test_op_SOURCES = tests/unit/test_op.c tests/unit/mech_vec.h
 tests_unit_test_op_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_op_LDADD = $(UNIT_LDADD)
+tests_unit_test_aes_SOURCES = tests/unit/test_aes.c tests/unit/mech_vec.h
+tests_unit_test_aes_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_aes_LDADD = $(UNIT_LDADD)
 tests_unit_test_mechinfo_SOURCES = tests/unit/test_mechinfo.c
 tests_unit_test_mechinfo_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_mechinfo_LDADD = $(UNIT_LDADD)
+tests_unit_test_kdf_SOURCES = tests/unit/test_kdf.c tests/unit/mech_vec.h
+tests_unit_test_kdf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_kdf_LDADD = $(UNIT_LDADD)
 endif

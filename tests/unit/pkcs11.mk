@@ -67,3 +67,12 @@ tests_unit_test_tokenstore_SOURCES = tests/unit/test_tokenstore.c \
 tests_unit_test_tokenstore_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_tokenstore_LDADD = $(UNIT_LDADD)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_memscan
+TESTS += tests/unit/test_memscan
+tests_unit_test_memscan_SOURCES = tests/unit/test_memscan.c \
+	tests/lib/tenant.c tests/lib/tenant.h
+tests_unit_test_memscan_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_memscan_LDADD = $(UNIT_LDADD)
+endif

@@ -94,14 +94,14 @@ static void test_typed(void **state)
     cmk_attrs_clear(&a);
 }
 
-/* Key-sized values live in the locked pool; larger ones in sodium_malloc
- * memory, which ends at a guard page. */
+/* Values up to CMK_SECPOOL_MAX live in the locked pool; larger ones in
+ * sodium_malloc memory, which ends at a guard page. */
 static bool ends_at_page(const struct cmk_attr *at)
 {
     uintptr_t end = (uintptr_t)(at->val + at->len);
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 
-    if (at->len <= CMK_SECPOOL_SLOT)
+    if (at->len <= CMK_SECPOOL_MAX)
         return cmk_secpool_owns(at->val);
     return (page - end % page) % page < 16;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests: the locked slot pool: zeroed slots, reuse after a wiped free,
- * the sodium_malloc fallback for larger secrets, and concurrent use.
+ * the two slot sizes, the sodium_malloc fallback for larger secrets, and
+ * concurrent use.
  */
 #include <config.h>
 
@@ -36,14 +37,38 @@ static void test_slot_zeroed_and_reused(void **state)
     cmk_secmem_free(b);
 }
 
+static void test_big_slots(void **state)
+{
+    uint8_t *a, *b, *s;
+    size_t i;
+
+    (void)state;
+    a = cmk_secmem_alloc(CMK_SECPOOL_SLOT + 1);
+    s = cmk_secmem_alloc(CMK_SECPOOL_SLOT);
+    assert_non_null(a);
+    assert_non_null(s);
+    assert_true(cmk_secpool_owns(a));
+    for (i = 0; i < CMK_SECPOOL_BIG; i++)
+        assert_int_equal(a[i], 0);
+    memset(a, 0xCD, CMK_SECPOOL_BIG);
+    memset(s, 0xEF, CMK_SECPOOL_SLOT);
+    cmk_secmem_free(a);
+    b = cmk_secmem_alloc(CMK_SECPOOL_BIG);
+    assert_ptr_equal(a, b); /* same class, last freed */
+    for (i = 0; i < CMK_SECPOOL_BIG; i++)
+        assert_int_equal(b[i], 0);
+    cmk_secmem_free(b);
+    cmk_secmem_free(s);
+}
+
 static void test_large_falls_back(void **state)
 {
-    uint8_t *p = cmk_secmem_alloc(CMK_SECPOOL_SLOT + 1);
+    uint8_t *p = cmk_secmem_alloc(CMK_SECPOOL_MAX + 1);
 
     (void)state;
     assert_non_null(p);
     assert_false(cmk_secpool_owns(p));
-    p[CMK_SECPOOL_SLOT] = 1;
+    p[CMK_SECPOOL_MAX] = 1;
     cmk_secmem_free(p);
     cmk_secmem_free(NULL);
     p = cmk_secmem_alloc(0);
@@ -101,6 +126,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slot_zeroed_and_reused),
+        cmocka_unit_test(test_big_slots),
         cmocka_unit_test(test_large_falls_back),
         cmocka_unit_test(test_many_slots_distinct),
         cmocka_unit_test(test_threads),
