@@ -45,6 +45,7 @@
 #define TEXT_MAX (4 * 1024 * 1024)
 #define HITS_MAX 256
 #define STORE_INFO "cmk-pkcs11 object store v1"
+#define DATA_INFO "cmk-pkcs11 cmk data key v1"
 /* Larger mappings are address-space reservations, not data: a sanitizer's
  * shadow memory (terabytes, NORESERVE). Reading them would take hours. */
 #define MAP_SCAN_MAX ((uintptr_t)64 << 30)
@@ -66,6 +67,9 @@ struct region {
     uint8_t dek_tmpl[KEY];
     uint8_t store_prk[KEY];
     uint8_t store_key[KEY];
+    uint8_t data_prk[KEY]; /* the CMK's data key: HKDF of the KEK */
+    uint8_t data_key[KEY];
+    uint8_t rk_data[ROUNDS + 1][16];
     uint8_t rk_kek[ROUNDS + 1][16];
     uint8_t rk_dek[ROUNDS + 1][16];
     uint8_t imc_kek[ROUNDS + 1]
@@ -97,7 +101,7 @@ struct pattern {
 static struct region *rg;
 static struct test_env *tenv; /* shared: filled by a setup child */
 static CK_FUNCTION_LIST_PTR p;
-static struct pattern pats[8 + 4 * ROUNDS];
+static struct pattern pats[10 + 5 * ROUNDS];
 static size_t n_pats;
 static struct map maps[MAPS_MAX];
 static struct hit hits[HITS_MAX];
@@ -188,20 +192,20 @@ static void inv_mix(uint8_t rk[ROUNDS + 1][16], uint8_t out[ROUNDS + 1][16])
     }
 }
 
-/* The object store key: HKDF-SHA256 (RFC 5869) of the KEK, no salt. */
-static void store_key(void)
+/* HKDF-SHA256 (RFC 5869) of the KEK, no salt, one block: the object
+ * store key and the CMK's data key. */
+static void kek_hkdf(const char *info, uint8_t prk[KEY], uint8_t okm[KEY])
 {
     static const uint8_t zero[KEY], one = 1;
     crypto_auth_hmacsha256_state st;
 
     crypto_auth_hmacsha256_init(&st, zero, sizeof(zero));
     crypto_auth_hmacsha256_update(&st, rg->kek, KEY);
-    crypto_auth_hmacsha256_final(&st, rg->store_prk);
-    crypto_auth_hmacsha256_init(&st, rg->store_prk, KEY);
-    crypto_auth_hmacsha256_update(&st, (const uint8_t *)STORE_INFO,
-                                  sizeof(STORE_INFO) - 1);
+    crypto_auth_hmacsha256_final(&st, prk);
+    crypto_auth_hmacsha256_init(&st, prk, KEY);
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)info, strlen(info));
     crypto_auth_hmacsha256_update(&st, &one, 1);
-    crypto_auth_hmacsha256_final(&st, rg->store_key);
+    crypto_auth_hmacsha256_final(&st, okm);
     sodium_memzero(&st, sizeof(st));
 }
 
@@ -232,13 +236,17 @@ static void make_patterns(void)
     expand(rg->dek, rg->rk_dek);
     inv_mix(rg->rk_kek, rg->imc_kek);
     inv_mix(rg->rk_dek, rg->imc_dek);
-    store_key();
+    kek_hkdf(STORE_INFO, rg->store_prk, rg->store_key);
+    kek_hkdf(DATA_INFO, rg->data_prk, rg->data_key);
+    expand(rg->data_key, rg->rk_data);
     n_pats = 0;
     add("local provider key", rg->local_key, KEY);
     add("KEK", rg->kek, KEY);
     add("DEK", rg->dek, KEY);
     add("store HKDF PRK", rg->store_prk, KEY);
     add("store key", rg->store_key, KEY);
+    add("CMK data key", rg->data_key, KEY);
+    add_rounds("CMK data key round key", rg->rk_data, 2, ROUNDS);
     add_rounds("KEK round key", rg->rk_kek, 2, ROUNDS);
     add_rounds("DEK round key", rg->rk_dek, 2, ROUNDS);
     add_rounds("KEK decryption round key", rg->imc_kek, 1, ROUNDS - 1);
