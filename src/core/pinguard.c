@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/pinguard.h"
+#include "util/fdio.h"
 #include "util/log.h"
 #include "util/trust.h"
 
@@ -129,22 +130,6 @@ static cmk_err read_state(const char *dir, struct cmk_pin_state *st)
     return err;
 }
 
-static cmk_err write_all(int fd, const char *p, size_t len)
-{
-    ssize_t n;
-
-    while (len > 0) {
-        n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return CMK_E_IO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return CMK_OK;
-}
-
 /* Temp file, fsync, rename over pin-state, fsync the directory: a reader
  * sees the old state or the new one. Called under the lock. */
 static cmk_err write_state(const char *dir, const struct cmk_pin_state *st)
@@ -164,7 +149,7 @@ static cmk_err write_state(const char *dir, const struct cmk_pin_state *st)
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return CMK_E_IO;
-    err = write_all(fd, text, (size_t)n);
+    err = cmk_fd_write_all(fd, text, (size_t)n);
     if (err == CMK_OK && fsync(fd) != 0)
         err = CMK_E_IO;
     if (close(fd) != 0 && err == CMK_OK)

@@ -19,6 +19,7 @@
 #include "core/store.h"
 #include "core/store_int.h"
 #include "mech/mech.h"
+#include "util/fdio.h"
 #include "util/log.h"
 #include "util/secmem.h"
 #include "util/trust.h"
@@ -366,22 +367,6 @@ cmk_err cmk_store_derive_key(const uint8_t *kek, size_t kek_len,
 
 /* ---- Files ---- */
 
-static cmk_err write_all(int fd, const uint8_t *p, size_t len)
-{
-    ssize_t n;
-
-    while (len > 0) {
-        n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return CMK_E_IO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return CMK_OK;
-}
-
 cmk_err cmk_store_fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -447,7 +432,7 @@ static cmk_err replace_file(const char *dir, const char *tmp, const char *final,
     fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return CMK_E_IO;
-    err = write_all(fd, data->p, data->len);
+    err = cmk_fd_write_all(fd, data->p, data->len);
     if (err == CMK_OK && fsync(fd) != 0)
         err = CMK_E_IO;
     if (close(fd) != 0 && err == CMK_OK)

@@ -6,5 +6,6 @@ libcmk_la_SOURCES += \
 	src/util/hmap.c src/util/hmap.h \
 	src/util/secpool.c src/util/secpool.h \
 	src/util/regs.c src/util/regs.h \
+	src/util/fdio.c src/util/fdio.h \
 	src/util/clock.c src/util/clock.h \
 	src/util/trust.c src/util/trust.h
