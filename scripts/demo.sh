@@ -179,10 +179,15 @@ step "the CMK's value cannot be read"
 refused CKR_ATTRIBUTE_SENSITIVE p11 --token-label acme --login --pin 1234 \
     --read-object --type secrkey --id 01
 
+step "a key the CMK unwraps stays protected: not as a readable key"
+refused CKR_TEMPLATE_INCONSISTENT p11 --token-label acme --login --pin 1234 \
+    --unwrap -m 0x210A --id 01 -i dek1.kwp --key-type AES:32 \
+    --application-id 13 --application-label readable --extractable
+
 step "tenant beta cannot unwrap acme's envelope blob"
 refused CKR_WRAPPED_KEY_INVALID p11 --token-label beta --login --pin 5678 \
     --unwrap -m 0x84340001 --id 01 -i dek1.cmke --key-type AES:32 \
-    --application-id 20 --application-label stolen
+    --application-id 20 --application-label stolen --sensitive
 
 step "what is left on disk"
 run ls -l

@@ -7,13 +7,15 @@ INTEGRATION_TESTS = \
 	tests/integration/test_p11tool.sh \
 	tests/integration/test_pykcs11.py \
 	tests/integration/test_java.sh \
+	tests/integration/test_demo.sh \
 	tests/interop/test_softhsm_diff.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/lib.sh \
 	tests/integration/cmkpy.py \
 	tests/integration/CmkJava.java \
-	tests/interop/test_softhsm_diff.py
+	tests/interop/test_softhsm_diff.py \
+	scripts/demo.sh scripts/setup-and-demo.sh
 
 if SANITIZERS
 # The clients are not instrumented: lib.sh and cmkpy.py preload libasan
