@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <time.h>
 #include "core/config.h"
-#include "pkcs11/compat.h"
 #include "util/err.h"
+#include "util/pkcs11_compat.h"
 
 struct cmk_audit;
 

@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "pkcs11/compat.h"
 #include "util/err.h"
+#include "util/pkcs11_compat.h"
 
 struct cmk_attr {
     CK_ATTRIBUTE_TYPE type;

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 #include "core/session.h"
-#include "pkcs11/compat.h"
+#include "util/pkcs11_compat.h"
 
 CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt,
                      const CK_MECHANISM *m, CK_OBJECT_HANDLE key);

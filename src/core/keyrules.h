@@ -23,7 +23,7 @@
 
 #include <stdbool.h>
 #include "core/attrs.h"
-#include "pkcs11/compat.h"
+#include "util/pkcs11_compat.h"
 
 /* Both families present. */
 bool cmk_keyrules_mixed(const struct cmk_attrs *a);

@@ -11,7 +11,7 @@
 #include "core/object.h"
 #include "core/record.h"
 #include "mech/mech.h"
-#include "pkcs11/compat.h"
+#include "util/pkcs11_compat.h"
 
 bool cmk_keyuse_is_envelope(const CK_MECHANISM *m);
 

@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "core/config.h"
-#include "pkcs11/compat.h"
 #include "util/hmap.h"
 #include "util/lock.h"
+#include "util/pkcs11_compat.h"
 
 struct cmk_audit;
 struct cmk_token;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include "core/attrs.h"
 #include "core/store.h"
-#include "pkcs11/compat.h"
+#include "util/pkcs11_compat.h"
 
 struct cmk_token;
 struct cmk_session;

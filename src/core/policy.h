@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "core/attrs.h"
-#include "pkcs11/compat.h"
+#include "util/pkcs11_compat.h"
 
 /* How a new secret-key object comes to be. */
 enum cmk_origin {

@@ -8,7 +8,7 @@
 #define CMK_RECORD_H
 
 #include <stdbool.h>
-#include "pkcs11/compat.h"
+#include "util/pkcs11_compat.h"
 
 struct cmk_object;
 struct cmk_session;

@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include "core/record.h"
 #include "mech/mech.h"
-#include "pkcs11/compat.h"
 #include "util/lock.h"
+#include "util/pkcs11_compat.h"
 #include "util/secmem.h"
 
 struct cmk_token;

@@ -12,8 +12,8 @@
 #include "core/attrs.h"
 #include "keys/cache.h"
 #include "keys/cmk.h"
-#include "pkcs11/compat.h"
 #include "util/lock.h"
+#include "util/pkcs11_compat.h"
 
 struct cmk_object;
 struct cmk_tstore;

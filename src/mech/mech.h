@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "pkcs11/compat.h"
+#include "util/pkcs11_compat.h"
 #include "util/secmem.h"
 
 /* Must be called once (C_Initialize); creates the private OSSL_LIB_CTX and

@@ -8,7 +8,7 @@
 #define CMK_ENTRY_H
 
 #include "core/session.h"
-#include "pkcs11/compat.h"
+#include "util/pkcs11_compat.h"
 
 /* Checks the module is initialised, finds and locks the session. */
 CK_RV cmk_enter(CK_SESSION_HANDLE h, struct cmk_session **out);

@@ -1,5 +1,4 @@
 libcmk_la_SOURCES += \
-	src/pkcs11/compat.h \
 	src/pkcs11/entry.h src/pkcs11/entry_list.h \
 	src/pkcs11/general.c \
 	src/pkcs11/reserved.h src/pkcs11/reserved.c \

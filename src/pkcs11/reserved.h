@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "pkcs11/compat.h"
+#include "util/pkcs11_compat.h"
 
 /* Max length of the reserved string, NUL included. */
 #define CMK_RESERVED_MAX 4096

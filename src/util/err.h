@@ -7,7 +7,7 @@
 #define CMK_ERR_H
 
 #include <stdbool.h>
-#include "pkcs11/compat.h"
+#include "util/pkcs11_compat.h"
 
 #define CMK_WUR __attribute__((warn_unused_result))
 

@@ -7,7 +7,7 @@
 #ifndef CMK_LOCK_H
 #define CMK_LOCK_H
 
-#include "pkcs11/compat.h"
+#include "util/pkcs11_compat.h"
 
 struct cmk_mutex {
     void *m;

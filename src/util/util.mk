@@ -8,4 +8,5 @@ libcmk_la_SOURCES += \
 	src/util/regs.c src/util/regs.h \
 	src/util/fdio.c src/util/fdio.h \
 	src/util/clock.c src/util/clock.h \
-	src/util/trust.c src/util/trust.h
+	src/util/trust.c src/util/trust.h \
+	src/util/pkcs11_compat.h

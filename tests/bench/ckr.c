@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "bench.h"
-#include "pkcs11/compat.h"
+#include "util/pkcs11_compat.h"
 
 struct ckr_name {
     unsigned long rv;

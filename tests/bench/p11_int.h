@@ -7,7 +7,7 @@
 #define CMK_BENCH_P11_INT_H
 
 #include "bench.h"
-#include "pkcs11/compat.h"
+#include "util/pkcs11_compat.h"
 
 #define P11_BLOB_MAX 2048
 #define P11_DATA_MAX (1024 * 1024)

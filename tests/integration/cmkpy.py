@@ -23,7 +23,8 @@ CMK_TOOL = os.environ.get("CMK_TOOL") or os.path.join(BUILDDIR, "cmk-tool")
 SOFTHSM = os.environ.get("SOFTHSM_MODULE",
                          "/usr/lib/softhsm/libsofthsm2.so")
 
-# PKCS#11 3.0 and vendor values (include/cmk-pkcs11.h, src/pkcs11/compat.h).
+# PKCS#11 3.0 and vendor values (include/cmk-pkcs11.h,
+# src/util/pkcs11_compat.h).
 CKK_CHACHA20 = 0x33
 CKM_CHACHA20_KEY_GEN = 0x1225
 CKM_CHACHA20_POLY1305 = 0x4021

@@ -7,7 +7,7 @@
 #ifndef CMK_TEST_P11_H
 #define CMK_TEST_P11_H
 
-#include "pkcs11/compat.h"
+#include "util/pkcs11_compat.h"
 
 /* Opens a session on slot with flags and logs in with TEST_PIN. */
 CK_SESSION_HANDLE tp11_open_login(CK_FUNCTION_LIST_PTR p, CK_SLOT_ID slot,

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * pkcs11 layer: PKCS#11 3.0 values missing from Debian's 2.40 p11-kit
- * header. Numbers from the OASIS PKCS#11 3.0 pkcs11t.h.
+ * util: PKCS#11 3.0 values missing from Debian's 2.40 p11-kit header, a
+ * leaf every layer may include. Numbers from the OASIS PKCS#11 3.0 pkcs11t.h.
  */
-#ifndef CMK_COMPAT_H
-#define CMK_COMPAT_H
+#ifndef CMK_UTIL_PKCS11_COMPAT_H
+#define CMK_UTIL_PKCS11_COMPAT_H
 
 #include <p11-kit/pkcs11.h>
 
@@ -178,4 +178,4 @@ typedef struct CK_FUNCTION_LIST_3_0 {
     CK_C_MessageFinal C_MessageVerifyFinal;
 } CK_FUNCTION_LIST_3_0;
 
-#endif /* CMK_COMPAT_H */
+#endif /* CMK_UTIL_PKCS11_COMPAT_H */
