@@ -20,6 +20,7 @@
 #include "cmk-pkcs11.h"
 #include "core/config.h"
 #include "net/http.h"
+#include "net/http_cfg.h"
 #include "providers/provider.h"
 #include "util/conf.h"
 #include "util/secmem.h"
@@ -33,9 +34,6 @@
 #define TTL_MAX 86400
 #define CACHE_ENTRIES_MAX (1024 * 1024)
 #define AWS_REF_MAX 2048
-#define CONNECT_MS_MAX 60000
-#define TIMEOUT_MS_MAX 600000
-#define ATTEMPTS_MAX 10
 #define PIN_FAILURES_DEFAULT 10
 #define PIN_FAILURES_MAX 1000
 
@@ -246,43 +244,6 @@ static cmk_err parse_cache(struct cmk_conf *cf, json_t *root,
                             "\"token\" or \"session\"", &scope);
     cfg->cache_per_session = scope == 1;
     return err;
-}
-
-/* "http": timeouts, attempts and the CA bundle of network providers. */
-static cmk_err parse_http(struct cmk_conf *cf, json_t *root,
-                          struct cmk_config *cfg)
-{
-    static const char *const keys[] = {"connect_timeout_ms", "timeout_ms",
-                                       "max_attempts", "ca_file", NULL};
-    json_t *h = json_object_get(root, "http");
-    char eb[128];
-    struct stat st;
-    cmk_err err;
-
-    if (h == NULL)
-        return CMK_OK;
-    err = cmk_conf_check_object(cf, "http", h, keys);
-    if (err == CMK_OK)
-        err = cmk_conf_uint(cf, "http", h, "connect_timeout_ms", 1,
-                            CONNECT_MS_MAX, &cfg->http.connect_timeout_ms);
-    if (err == CMK_OK)
-        err = cmk_conf_uint(cf, "http", h, "timeout_ms", 1, TIMEOUT_MS_MAX,
-                            &cfg->http.timeout_ms);
-    if (err == CMK_OK)
-        err = cmk_conf_uint(cf, "http", h, "max_attempts", 1, ATTEMPTS_MAX,
-                            &cfg->http.max_attempts);
-    if (err == CMK_OK)
-        err = cmk_conf_path_dup(cf, "http", h, "ca_file", &cfg->http.ca_file);
-    if (err != CMK_OK || cfg->http.ca_file == NULL)
-        return err;
-    if (stat(cfg->http.ca_file, &st) != 0)
-        return cmk_conf_fail(cf, "http.ca_file", "cannot use %s: %s",
-                             cfg->http.ca_file,
-                             cmk_conf_strerror(errno, eb, sizeof(eb)));
-    if (!S_ISREG(st.st_mode))
-        return cmk_conf_fail(cf, "http.ca_file", "%s is not a regular file",
-                             cfg->http.ca_file);
-    return CMK_OK;
 }
 
 static cmk_err parse_version(struct cmk_conf *cf, json_t *root)
@@ -693,26 +654,6 @@ static cmk_err parse_store_dir(struct cmk_conf *cf, const char *base, json_t *t,
     return cmk_conf_dir_if_any(cf, f, tc->store_dir);
 }
 
-/* Optional URL member, checked with cmk_url_check(flags), copied. */
-static cmk_err get_url_dup(struct cmk_conf *cf, const char *base, json_t *obj,
-                           const char *key, unsigned flags, char **out)
-{
-    char f[CMK_CONF_FIELD_MAX];
-    const char *s, *why = NULL;
-    cmk_err err;
-
-    err = cmk_conf_str(cf, base, obj, key, false, &s);
-    if (err != CMK_OK || s == NULL)
-        return err;
-    cmk_conf_join(f, base, key);
-    err = cmk_url_check(s, flags, &why);
-    if (err == CMK_E_NOMEM)
-        return cmk_conf_oom(cf);
-    if (err != CMK_OK)
-        return cmk_conf_fail(cf, f, "%s", why);
-    return cmk_conf_dup(cf, s, out);
-}
-
 /* AWS region names: lower-case letters, digits and '-'. */
 static cmk_err check_region(struct cmk_conf *cf, const char *base,
                             const char *s)
@@ -736,8 +677,8 @@ static cmk_err parse_misc(struct cmk_conf *cf, const char *base, json_t *t,
 {
     cmk_err err;
 
-    err =
-        get_url_dup(cf, base, t, "endpoint", CMK_URL_HTTPS_ONLY, &tc->endpoint);
+    err = cmk_http_cfg_url(cf, base, t, "endpoint", CMK_URL_HTTPS_ONLY,
+                           &tc->endpoint);
     if (err == CMK_OK)
         err = cmk_conf_str_dup(cf, base, t, "region", &tc->region);
     if (err == CMK_OK && tc->region != NULL && strcmp(tc->provider, "aws") == 0)
@@ -775,11 +716,11 @@ static cmk_err parse_aws(struct cmk_conf *cf, const char *base, json_t *t,
         err = cmk_conf_path_dup(cf, f, v, "credentials_file",
                                 &a->credentials_file);
     if (err == CMK_OK)
-        err = get_url_dup(cf, f, v, "sts_endpoint", CMK_URL_HTTPS_ONLY,
-                          &a->sts_endpoint);
+        err = cmk_http_cfg_url(cf, f, v, "sts_endpoint", CMK_URL_HTTPS_ONLY,
+                               &a->sts_endpoint);
     if (err == CMK_OK)
-        err = get_url_dup(cf, f, v, "imds_endpoint", CMK_URL_METADATA_HTTP,
-                          &a->imds_endpoint);
+        err = cmk_http_cfg_url(cf, f, v, "imds_endpoint", CMK_URL_METADATA_HTTP,
+                               &a->imds_endpoint);
     if (err == CMK_OK)
         err = cmk_conf_name_dup(cf, f, v, "role_arn", &a->role_arn);
     if (err == CMK_OK && a->role_arn != NULL &&
@@ -984,7 +925,8 @@ static cmk_err parse_root(struct cmk_conf *cf, json_t *root,
     if (err == CMK_OK)
         err = parse_cache(cf, root, cfg);
     if (err == CMK_OK)
-        err = parse_http(cf, root, cfg);
+        err = cmk_http_cfg_parse(cf, "http", json_object_get(root, "http"),
+                                 &cfg->http);
     if (err == CMK_OK)
         err = parse_tenants(cf, root, cfg);
     return err;
@@ -1017,9 +959,7 @@ cmk_err cmk_config_load(const char *path, struct cmk_config **out, char *err,
     cfg->audit_required = true;
     cfg->cache_ttl_s = 300;
     cfg->cache_max_entries = 4096;
-    cfg->http.connect_timeout_ms = 2000;
-    cfg->http.timeout_ms = 10000;
-    cfg->http.max_attempts = 3;
+    cmk_http_cfg_init(&cfg->http);
     e = parse_root(&cf, root, cfg);
     if (e != CMK_OK)
         goto out;
@@ -1081,7 +1021,7 @@ void cmk_config_free(struct cmk_config *cfg)
     cmk_str_free(cfg->path);
     cmk_str_free(cfg->store_dir);
     cmk_str_free(cfg->audit_file);
-    cmk_str_free(cfg->http.ca_file);
+    cmk_http_cfg_fini(&cfg->http);
     free(cfg);
 }
 

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "net/http_cfg.h"
 #include "util/err.h"
 
 /* One encryption-context pair (bound as AAD to every provider call). */
@@ -23,15 +24,6 @@ enum cmk_fsync_policy {
     CMK_FSYNC_NONE,
     CMK_FSYNC_INTERVAL,
     CMK_FSYNC_ALWAYS,
-};
-
-/* Global "http" object: the HTTP client of every network provider. */
-struct cmk_http_cfg {
-    unsigned connect_timeout_ms; /* default 2000 (1..60000) */
-    unsigned timeout_ms;         /* default 10000 (1..600000): bounds one whole
-                                  * provider call, retries and backoff included */
-    unsigned max_attempts;       /* default 3 (1..10), the first try included */
-    char *ca_file;               /* PEM CA bundle for TLS; NULL: system store */
 };
 
 /* Tenant "aws" object (provider "aws" only). Secrets are never inline:

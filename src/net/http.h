@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "core/config.h"
+#include "net/http_cfg.h"
 #include "net/retry.h"
 #include "util/err.h"
 #include "util/secmem.h"

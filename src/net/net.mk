@@ -4,6 +4,7 @@ libcmk_la_SOURCES += \
 	src/net/sigv4.c src/net/sigv4_canon.c src/net/sigv4.h \
 	src/net/sigv4_int.h \
 	src/net/http.c src/net/http.h src/net/url.c \
+	src/net/http_cfg.c src/net/http_cfg.h \
 	src/net/retry.c src/net/retry.h \
 	src/net/json.c src/net/json.h \
 	src/net/ini.c src/net/ini.h \
