@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
-#include "core/config.h"
+#include "audit/audit_cfg.h"
 #include "util/err.h"
 #include "util/pkcs11_compat.h"
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cmk-pkcs11.h"
+#include "audit/audit_cfg.h"
 #include "core/config.h"
 #include "net/http.h"
 #include "net/http_cfg.h"
@@ -169,52 +170,7 @@ static cmk_err read_json(struct cmk_conf *cf, json_t **out)
     return CMK_OK;
 }
 
-/* The audit directory and file: a symlinked audit file would make the
- * module append to whatever it points at. */
-static cmk_err check_audit_path(struct cmk_conf *cf, const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    size_t n = (size_t)(slash - path);
-    cmk_err err;
-
-    if (n >= sizeof(dir))
-        return cmk_conf_fail(cf, "audit.file", "path too long");
-    memcpy(dir, path, n);
-    dir[n] = '\0';
-    err = cmk_conf_dir_if_any(cf, "audit.file", n > 0 ? dir : "/");
-    if (err == CMK_OK)
-        err = cmk_conf_file_if_any(cf, "audit.file", path, O_WRONLY | O_APPEND,
-                                   0);
-    return err;
-}
-
 /* ---- Top level: audit, cache ---- */
-
-static cmk_err parse_audit(struct cmk_conf *cf, json_t *root,
-                           struct cmk_config *cfg)
-{
-    static const char *const keys[] = {"file", "fsync", "required", NULL};
-    static const char *const fsync[] = {"none", "interval", "always", NULL};
-    json_t *a = json_object_get(root, "audit");
-    unsigned pol = CMK_FSYNC_INTERVAL;
-    cmk_err err;
-
-    if (a == NULL)
-        return CMK_OK;
-    err = cmk_conf_check_object(cf, "audit", a, keys);
-    if (err == CMK_OK)
-        err = cmk_conf_path_dup(cf, "audit", a, "file", &cfg->audit_file);
-    if (err == CMK_OK)
-        err = cmk_conf_enum(cf, "audit", a, "fsync", fsync,
-                            "\"none\", \"interval\" or \"always\"", &pol);
-    if (err == CMK_OK)
-        err = cmk_conf_bool(cf, "audit", a, "required", &cfg->audit_required);
-    cfg->audit_fsync = (enum cmk_fsync_policy)pol;
-    if (err == CMK_OK && cfg->audit_file != NULL)
-        err = check_audit_path(cf, cfg->audit_file);
-    return err;
-}
 
 static cmk_err parse_cache(struct cmk_conf *cf, json_t *root,
                            struct cmk_config *cfg)
@@ -921,7 +877,8 @@ static cmk_err parse_root(struct cmk_conf *cf, json_t *root,
     if (err == CMK_OK)
         err = cmk_conf_dir_if_any(cf, "store_dir", cfg->store_dir);
     if (err == CMK_OK)
-        err = parse_audit(cf, root, cfg);
+        err = cmk_audit_cfg_parse(cf, "audit", json_object_get(root, "audit"),
+                                  &cfg->audit);
     if (err == CMK_OK)
         err = parse_cache(cf, root, cfg);
     if (err == CMK_OK)
@@ -955,8 +912,7 @@ cmk_err cmk_config_load(const char *path, struct cmk_config **out, char *err,
         e = cmk_conf_oom(&cf);
         goto out;
     }
-    cfg->audit_fsync = CMK_FSYNC_INTERVAL;
-    cfg->audit_required = true;
+    cmk_audit_cfg_init(&cfg->audit);
     cfg->cache_ttl_s = 300;
     cfg->cache_max_entries = 4096;
     cmk_http_cfg_init(&cfg->http);
@@ -1020,7 +976,7 @@ void cmk_config_free(struct cmk_config *cfg)
     }
     cmk_str_free(cfg->path);
     cmk_str_free(cfg->store_dir);
-    cmk_str_free(cfg->audit_file);
+    cmk_audit_cfg_fini(&cfg->audit);
     cmk_http_cfg_fini(&cfg->http);
     free(cfg);
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "audit/audit_cfg.h"
 #include "net/http_cfg.h"
 #include "util/err.h"
 
@@ -17,13 +18,6 @@
 struct cmk_ctx_pair {
     char *key;
     char *value;
-};
-
-/* Audit fsync policy (used by the audit writer). */
-enum cmk_fsync_policy {
-    CMK_FSYNC_NONE,
-    CMK_FSYNC_INTERVAL,
-    CMK_FSYNC_ALWAYS,
 };
 
 /* Tenant "aws" object (provider "aws" only). Secrets are never inline:
@@ -83,9 +77,7 @@ struct cmk_tenant_cfg {
 struct cmk_config {
     char *path;             /* the file it was read from */
     char *store_dir;        /* global store root */
-    char *audit_file;       /* NULL: no audit */
-    enum cmk_fsync_policy audit_fsync;
-    bool audit_required;    /* default true: fail the call if not written */
+    struct cmk_audit_cfg audit; /* "audit" object, defaults when absent */
     unsigned cache_ttl_s;   /* default 300 */
     unsigned cache_max_entries; /* default 4096 */
     unsigned cache_max_uses;    /* default 0: unlimited */

@@ -155,15 +155,15 @@ static CK_RV open_audit(void)
 {
     const struct cmk_config *cfg = cmk_g.cfg;
 
-    if (cfg->audit_file == NULL)
+    if (cfg->audit.file == NULL)
         return CKR_OK;
-    if (cmk_audit_open(cfg->audit_file, cfg->audit_fsync,
-                       cfg->audit_required, &cmk_g.audit) == CMK_OK)
+    if (cmk_audit_open(cfg->audit.file, cfg->audit.fsync, cfg->audit.required,
+                       &cmk_g.audit) == CMK_OK)
         return cmk_record_event("config_load", "C_Initialize", NULL, -1,
                                 CKR_OK, cfg->path);
-    cmk_log_error("audit file %s cannot be opened%s", cfg->audit_file,
-                  cfg->audit_required ? "" : "; going on without it");
-    return cfg->audit_required ? CKR_DEVICE_ERROR : CKR_OK;
+    cmk_log_error("audit file %s cannot be opened%s", cfg->audit.file,
+                  cfg->audit.required ? "" : "; going on without it");
+    return cfg->audit.required ? CKR_DEVICE_ERROR : CKR_OK;
 }
 
 static void teardown(void)

@@ -34,11 +34,11 @@ static int record(const struct cmk_config *cfg, const char *label,
     char detail[64];
     cmk_err err;
 
-    if (cfg->audit_file == NULL)
+    if (cfg->audit.file == NULL)
         return 0;
-    err = cmk_audit_open(cfg->audit_file, cfg->audit_fsync, true, &a);
+    err = cmk_audit_open(cfg->audit.file, cfg->audit.fsync, true, &a);
     if (err != CMK_OK) {
-        tool_err("audit file %s cannot be opened", cfg->audit_file);
+        tool_err("audit file %s cannot be opened", cfg->audit.file);
         return -1;
     }
     snprintf(detail, sizeof(detail), "cleared %u failures", before);
@@ -58,7 +58,7 @@ static int record(const struct cmk_config *cfg, const char *label,
     cmk_audit_close(a);
     if (err != CMK_OK)
         tool_err("audit file %s: the reset could not be recorded",
-                 cfg->audit_file);
+                 cfg->audit.file);
     return err == CMK_OK ? 0 : -1;
 }
 

@@ -334,9 +334,9 @@ static void test_good_minimal(void **state)
     (void)state;
     cfg = load_good("good-minimal", &dir);
     assert_string_equal(cfg->store_dir, LOCALSTATEDIR "/lib/cmk-pkcs11");
-    assert_null(cfg->audit_file);
-    assert_int_equal(cfg->audit_fsync, CMK_FSYNC_INTERVAL);
-    assert_true(cfg->audit_required);
+    assert_null(cfg->audit.file);
+    assert_int_equal(cfg->audit.fsync, CMK_FSYNC_INTERVAL);
+    assert_true(cfg->audit.required);
     assert_int_equal(cfg->cache_ttl_s, 300);
     assert_int_equal(cfg->cache_max_entries, 4096);
     assert_false(cfg->cache_per_session);
@@ -409,9 +409,9 @@ static void test_good_full(void **state)
     snprintf(want, sizeof(want), "%s/store", dir);
     assert_string_equal(cfg->store_dir, want);
     snprintf(want, sizeof(want), "%s/audit.jsonl", dir);
-    assert_string_equal(cfg->audit_file, want);
-    assert_int_equal(cfg->audit_fsync, CMK_FSYNC_ALWAYS);
-    assert_false(cfg->audit_required);
+    assert_string_equal(cfg->audit.file, want);
+    assert_int_equal(cfg->audit.fsync, CMK_FSYNC_ALWAYS);
+    assert_false(cfg->audit.required);
     assert_int_equal(cfg->cache_ttl_s, 60);
     assert_int_equal(cfg->cache_max_entries, 10);
     assert_true(cfg->cache_per_session);
