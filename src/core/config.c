@@ -20,6 +20,7 @@
 #include "cmk-pkcs11.h"
 #include "audit/audit_cfg.h"
 #include "core/config.h"
+#include "keys/cache_cfg.h"
 #include "net/http.h"
 #include "net/http_cfg.h"
 #include "providers/provider.h"
@@ -32,8 +33,6 @@
 #define LABEL_MAX 32
 #define CTX_KEY_MAX 128
 #define CTX_VALUE_MAX 1024
-#define TTL_MAX 86400
-#define CACHE_ENTRIES_MAX (1024 * 1024)
 #define AWS_REF_MAX 2048
 #define PIN_FAILURES_DEFAULT 10
 #define PIN_FAILURES_MAX 1000
@@ -170,37 +169,7 @@ static cmk_err read_json(struct cmk_conf *cf, json_t **out)
     return CMK_OK;
 }
 
-/* ---- Top level: audit, cache ---- */
-
-static cmk_err parse_cache(struct cmk_conf *cf, json_t *root,
-                           struct cmk_config *cfg)
-{
-    static const char *const keys[] = {"ttl_seconds", "max_entries",
-                                       "max_uses",    "scope",
-                                       NULL};
-    static const char *const scopes[] = {"token", "session", NULL};
-    json_t *c = json_object_get(root, "cache");
-    unsigned scope = 0;
-    cmk_err err;
-
-    if (c == NULL)
-        return CMK_OK;
-    err = cmk_conf_check_object(cf, "cache", c, keys);
-    if (err == CMK_OK)
-        err = cmk_conf_uint(cf, "cache", c, "ttl_seconds", 0, TTL_MAX,
-                            &cfg->cache_ttl_s);
-    if (err == CMK_OK)
-        err = cmk_conf_uint(cf, "cache", c, "max_entries", 1, CACHE_ENTRIES_MAX,
-                            &cfg->cache_max_entries);
-    if (err == CMK_OK)
-        err = cmk_conf_uint(cf, "cache", c, "max_uses", 0, UINT_MAX,
-                            &cfg->cache_max_uses);
-    if (err == CMK_OK)
-        err = cmk_conf_enum(cf, "cache", c, "scope", scopes,
-                            "\"token\" or \"session\"", &scope);
-    cfg->cache_per_session = scope == 1;
-    return err;
-}
+/* ---- Top level ---- */
 
 static cmk_err parse_version(struct cmk_conf *cf, json_t *root)
 {
@@ -880,7 +849,8 @@ static cmk_err parse_root(struct cmk_conf *cf, json_t *root,
         err = cmk_audit_cfg_parse(cf, "audit", json_object_get(root, "audit"),
                                   &cfg->audit);
     if (err == CMK_OK)
-        err = parse_cache(cf, root, cfg);
+        err = cmk_cache_opts_parse(cf, "cache", json_object_get(root, "cache"),
+                                   &cfg->cache);
     if (err == CMK_OK)
         err = cmk_http_cfg_parse(cf, "http", json_object_get(root, "http"),
                                  &cfg->http);
@@ -913,8 +883,7 @@ cmk_err cmk_config_load(const char *path, struct cmk_config **out, char *err,
         goto out;
     }
     cmk_audit_cfg_init(&cfg->audit);
-    cfg->cache_ttl_s = 300;
-    cfg->cache_max_entries = 4096;
+    cmk_cache_opts_init(&cfg->cache);
     cmk_http_cfg_init(&cfg->http);
     e = parse_root(&cf, root, cfg);
     if (e != CMK_OK)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "audit/audit_cfg.h"
+#include "keys/cache_cfg.h"
 #include "net/http_cfg.h"
 #include "util/err.h"
 
@@ -78,10 +79,7 @@ struct cmk_config {
     char *path;             /* the file it was read from */
     char *store_dir;        /* global store root */
     struct cmk_audit_cfg audit; /* "audit" object, defaults when absent */
-    unsigned cache_ttl_s;   /* default 300 */
-    unsigned cache_max_entries; /* default 4096 */
-    unsigned cache_max_uses;    /* default 0: unlimited */
-    bool cache_per_session; /* default false (shared by a token's sessions) */
+    struct cmk_cache_opts cache; /* "cache" object, defaults when absent */
     struct cmk_http_cfg http; /* "http" object, defaults when absent */
     struct cmk_tenant_cfg *tenants;
     size_t n_tenants;

@@ -64,10 +64,8 @@ static CK_RV add_cmk_object(struct cmk_token *t)
 
 static CK_RV make_cache(struct cmk_token *t, const struct cmk_config *mc)
 {
-    t->cache_cfg.ttl_s = mc->cache_ttl_s;
-    t->cache_cfg.max_entries = mc->cache_max_entries;
-    t->cache_cfg.max_uses = mc->cache_max_uses;
-    t->cache_per_session = mc->cache_per_session;
+    t->cache_cfg = mc->cache.limits;
+    t->cache_per_session = mc->cache.per_session;
     if (t->cache_per_session)
         return CKR_OK;
     return cmk_cache_new(&t->cache_cfg, &t->cache) == CMK_OK
@@ -108,7 +106,7 @@ CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,
         free(t);
         return rv;
     }
-    if (cmk_cmk_open(cfg, mc->cache_ttl_s, &t->cmk) != CMK_OK) {
+    if (cmk_cmk_open(cfg, mc->cache.limits.ttl_s, &t->cmk) != CMK_OK) {
         cmk_log_error("tenant \"%s\": its CMK could not be opened",
                       cfg->label);
         cmk_token_free(t);

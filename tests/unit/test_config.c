@@ -337,9 +337,9 @@ static void test_good_minimal(void **state)
     assert_null(cfg->audit.file);
     assert_int_equal(cfg->audit.fsync, CMK_FSYNC_INTERVAL);
     assert_true(cfg->audit.required);
-    assert_int_equal(cfg->cache_ttl_s, 300);
-    assert_int_equal(cfg->cache_max_entries, 4096);
-    assert_false(cfg->cache_per_session);
+    assert_int_equal(cfg->cache.limits.ttl_s, 300);
+    assert_int_equal(cfg->cache.limits.max_entries, 4096);
+    assert_false(cfg->cache.per_session);
     assert_int_equal(cfg->n_tenants, 1);
     t = &cfg->tenants[0];
     assert_string_equal(t->label, "acme");
@@ -412,9 +412,9 @@ static void test_good_full(void **state)
     assert_string_equal(cfg->audit.file, want);
     assert_int_equal(cfg->audit.fsync, CMK_FSYNC_ALWAYS);
     assert_false(cfg->audit.required);
-    assert_int_equal(cfg->cache_ttl_s, 60);
-    assert_int_equal(cfg->cache_max_entries, 10);
-    assert_true(cfg->cache_per_session);
+    assert_int_equal(cfg->cache.limits.ttl_s, 60);
+    assert_int_equal(cfg->cache.limits.max_entries, 10);
+    assert_true(cfg->cache.per_session);
     assert_int_equal(cfg->n_tenants, 2);
     check_full_acme(&cfg->tenants[0], dir);
     t = cmk_config_tenant(cfg, "beta corp");
