@@ -33,7 +33,6 @@
 #define LABEL_MAX 32
 #define CTX_KEY_MAX 128
 #define CTX_VALUE_MAX 1024
-#define AWS_REF_MAX 2048
 #define PIN_FAILURES_DEFAULT 10
 #define PIN_FAILURES_MAX 1000
 
@@ -90,41 +89,6 @@ static cmk_err read_small_file(struct cmk_conf *cf, const char *field,
     buf = NULL;
 out:
     cmk_str_free(buf);
-    close(fd);
-    return err;
-}
-
-/* The local provider's key file: absolute, regular, owner-only, not a
- * symlink, in directories nobody else controls. */
-static cmk_err check_key_file(struct cmk_conf *cf, const char *field,
-                              const char *path)
-{
-    char eb[PATH_MAX + 128];
-    struct stat st;
-    cmk_err err = CMK_OK;
-    int fd;
-
-    if (path[0] != '/')
-        return cmk_conf_fail(cf, field, "must be an absolute path");
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0 && errno == ELOOP)
-        return cmk_conf_fail(cf, field, "%s: is a symbolic link", path);
-    if (fd < 0)
-        return cmk_conf_fail(cf, field, "cannot use key file %s: %s", path,
-                             cmk_conf_strerror(errno, eb, sizeof(eb)));
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        err =
-            cmk_conf_fail(cf, field, "key file %s is not a regular file", path);
-    else if ((st.st_mode & 077) != 0)
-        err =
-            cmk_conf_fail(cf, field,
-                          "key file %s is accessible by group or others (mode "
-                          "%04o); it must be 0600 or stricter",
-                          path, (unsigned)(st.st_mode & 07777));
-    else if (cmk_trust_fd(fd, path, CMK_TRUST_SECRET, eb, sizeof(eb)) !=
-                 CMK_OK ||
-             cmk_trust_parents(path, eb, sizeof(eb)) != CMK_OK)
-        err = cmk_conf_fail_trust(cf, field, eb);
     close(fd);
     return err;
 }
@@ -213,13 +177,12 @@ static cmk_err parse_label(struct cmk_conf *cf, const char *base, json_t *t,
                              "must not contain '/' or be \".\" or \"..\"");
     if (s[n - 1] == ' ')
         return cmk_conf_fail(cf, f, "must not end with a space");
-    return cmk_conf_dup(cf, s, &tc->label);
+    return cmk_conf_dup(cf, s, &tc->kms.label);
 }
 
 static cmk_err parse_provider(struct cmk_conf *cf, const char *base, json_t *t,
                               struct cmk_tenant_cfg *tc)
 {
-    static const char *const later[] = {"gcp", "azure", "vault", NULL};
     char f[CMK_CONF_FIELD_MAX];
     const char *s;
     cmk_err err;
@@ -229,54 +192,28 @@ static cmk_err parse_provider(struct cmk_conf *cf, const char *base, json_t *t,
         return err;
     cmk_conf_join(f, base, "provider");
     if (cmk_provider_find(s) != NULL)
-        return cmk_conf_dup(cf, s, &tc->provider);
-    if (cmk_conf_in_list(s, later))
+        return cmk_conf_dup(cf, s, &tc->kms.provider);
+    if (cmk_provider_is_planned(s))
         return cmk_conf_fail(cf, f, "provider not supported yet: \"%s\"", s);
     return cmk_conf_fail(
-        cf, f,
-        "unknown provider \"%s\" (known: local, aws, gcp, azure, "
-        "vault)",
-        s);
+        cf, f, "unknown provider \"%s\" (known: " CMK_PROVIDER_NAMES ")", s);
 }
 
-/* An AWS KMS key reference: key ARN, key id (UUID or mrk-...), alias/NAME
- * or alias ARN. Only the shape is checked; KMS says whether it exists. */
-static bool is_aws_key_ref(const char *s)
-{
-    size_t n = strlen(s), i;
-
-    if (n > AWS_REF_MAX || !cmk_conf_is_printable(s) || strchr(s, ' ') != NULL)
-        return false;
-    if (strncmp(s, "arn:", 4) == 0)
-        return strstr(s, ":kms:") != NULL &&
-               (strstr(s, ":key/") != NULL || strstr(s, ":alias/") != NULL);
-    if (strncmp(s, "alias/", 6) == 0)
-        return n > 6;
-    for (i = 0; i < n; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
-              (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-'))
-            return false;
-    }
-    return true;
-}
-
-/* Checks a key reference for the tenant's provider and copies it. */
+/* Checks a key reference with the tenant's provider and copies it. */
 static cmk_err take_key_ref(struct cmk_conf *cf, const char *field,
                             const char *s, const struct cmk_tenant_cfg *tc,
                             char **out)
 {
+    const struct cmk_provider_ops *ops = cmk_provider_find(tc->kms.provider);
     cmk_err err;
 
     if (s[0] == '\0')
         return cmk_conf_fail(cf, field, "must not be empty");
-    if (strcmp(tc->provider, "local") == 0) {
-        err = check_key_file(cf, field, s);
+    if (ops->check_key_ref != NULL) {
+        err = ops->check_key_ref(cf, field, s);
         if (err != CMK_OK)
             return err;
     }
-    if (strcmp(tc->provider, "aws") == 0 && !is_aws_key_ref(s))
-        return cmk_conf_fail(
-            cf, field, "expected a key ARN, key id, alias/NAME or alias ARN");
     return cmk_conf_dup(cf, s, out);
 }
 
@@ -296,8 +233,8 @@ static cmk_err parse_previous(struct cmk_conf *cf, const char *base, json_t *t,
         return cmk_conf_fail(cf, f, "expected an array of strings");
     if (json_array_size(a) == 0)
         return CMK_OK;
-    tc->previous_key_refs = calloc(json_array_size(a), sizeof(char *));
-    if (tc->previous_key_refs == NULL)
+    tc->kms.previous_key_refs = calloc(json_array_size(a), sizeof(char *));
+    if (tc->kms.previous_key_refs == NULL)
         return cmk_conf_oom(cf);
     json_array_foreach(a, i, v)
     {
@@ -305,10 +242,10 @@ static cmk_err parse_previous(struct cmk_conf *cf, const char *base, json_t *t,
         if (!json_is_string(v))
             return cmk_conf_fail(cf, fi, "expected a string");
         err = take_key_ref(cf, fi, json_string_value(v), tc,
-                           &tc->previous_key_refs[i]);
+                           &tc->kms.previous_key_refs[i]);
         if (err != CMK_OK)
             return err;
-        tc->n_previous = i + 1;
+        tc->kms.n_previous = i + 1;
     }
     return CMK_OK;
 }
@@ -324,7 +261,7 @@ static cmk_err parse_keys(struct cmk_conf *cf, const char *base, json_t *t,
     if (err != CMK_OK)
         return err;
     cmk_conf_join(f, base, "key");
-    err = take_key_ref(cf, f, s, tc, &tc->key_ref);
+    err = take_key_ref(cf, f, s, tc, &tc->kms.key_ref);
     if (err != CMK_OK)
         return err;
     return parse_previous(cf, base, t, tc);
@@ -425,14 +362,14 @@ static cmk_err parse_kek(struct cmk_conf *cf, const char *base, json_t *t,
     n = strlen(s);
     if (n == 0)
         return cmk_conf_fail(cf, f, "must not be empty");
-    tc->kek_blob = malloc(n / 4 * 3 + 3);
-    if (tc->kek_blob == NULL)
+    tc->kms.kek_blob = malloc(n / 4 * 3 + 3);
+    if (tc->kms.kek_blob == NULL)
         return cmk_conf_oom(cf);
-    if (sodium_base642bin(tc->kek_blob, n / 4 * 3 + 3, s, n, NULL, &len, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+    if (sodium_base642bin(tc->kms.kek_blob, n / 4 * 3 + 3, s, n, NULL, &len,
+                          NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
         len == 0)
         return cmk_conf_fail(cf, f, "invalid base64");
-    tc->kek_blob_len = len;
+    tc->kms.kek_blob_len = len;
     return CMK_OK;
 }
 
@@ -476,13 +413,13 @@ static cmk_err parse_context(struct cmk_conf *cf, const char *base, json_t *t,
         return cmk_conf_fail(cf, f, "expected an object of strings");
     if (json_object_size(c) == 0)
         return CMK_OK;
-    tc->context = calloc(json_object_size(c), sizeof(*tc->context));
-    if (tc->context == NULL)
+    tc->kms.context = calloc(json_object_size(c), sizeof(*tc->kms.context));
+    if (tc->kms.context == NULL)
         return cmk_conf_oom(cf);
     json_object_foreach(c, key, v)
     {
-        err = take_pair(cf, f, key, v, &tc->context[tc->n_context]);
-        tc->n_context++; /* a half-filled pair is freed too */
+        err = take_pair(cf, f, key, v, &tc->kms.context[tc->kms.n_context]);
+        tc->kms.n_context++; /* a half-filled pair is freed too */
         if (err != CMK_OK)
             return err;
     }
@@ -546,11 +483,11 @@ static cmk_err parse_cmk_label(struct cmk_conf *cf, const char *base, json_t *t,
         return cmk_conf_fail(cf, f, "must be non-empty and printable");
     if (s != NULL)
         return cmk_conf_dup(cf, s, &tc->cmk_label);
-    n = strlen(tc->label) + sizeof("-cmk");
+    n = strlen(tc->kms.label) + sizeof("-cmk");
     d = malloc(n);
     if (d == NULL)
         return cmk_conf_oom(cf);
-    snprintf(d, n, "%s-cmk", tc->label);
+    snprintf(d, n, "%s-cmk", tc->kms.label);
     tc->cmk_label = d;
     return CMK_OK;
 }
@@ -565,11 +502,11 @@ static cmk_err parse_store_dir(struct cmk_conf *cf, const char *base, json_t *t,
 
     err = cmk_conf_path_dup(cf, base, t, "store_dir", &tc->store_dir);
     if (err == CMK_OK && tc->store_dir == NULL) {
-        n = strlen(cfg->store_dir) + strlen(tc->label) + 2;
+        n = strlen(cfg->store_dir) + strlen(tc->kms.label) + 2;
         tc->store_dir = malloc(n);
         if (tc->store_dir == NULL)
             return cmk_conf_oom(cf);
-        snprintf(tc->store_dir, n, "%s/%s", cfg->store_dir, tc->label);
+        snprintf(tc->store_dir, n, "%s/%s", cfg->store_dir, tc->kms.label);
     }
     if (err != CMK_OK)
         return err;
@@ -579,85 +516,21 @@ static cmk_err parse_store_dir(struct cmk_conf *cf, const char *base, json_t *t,
     return cmk_conf_dir_if_any(cf, f, tc->store_dir);
 }
 
-/* AWS region names: lower-case letters, digits and '-'. */
-static cmk_err check_region(struct cmk_conf *cf, const char *base,
-                            const char *s)
-{
-    char f[CMK_CONF_FIELD_MAX];
-    const char *p;
-
-    cmk_conf_join(f, base, "region");
-    for (p = s; *p != '\0'; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-              *p == '-'))
-            break;
-    }
-    if (s[0] == '\0' || *p != '\0' || strlen(s) > 64)
-        return cmk_conf_fail(cf, f, "not a region name (e.g. \"eu-west-1\")");
-    return CMK_OK;
-}
-
 static cmk_err parse_misc(struct cmk_conf *cf, const char *base, json_t *t,
                           struct cmk_tenant_cfg *tc)
 {
     cmk_err err;
 
     err = cmk_http_cfg_url(cf, base, t, "endpoint", CMK_URL_HTTPS_ONLY,
-                           &tc->endpoint);
+                           &tc->kms.endpoint);
     if (err == CMK_OK)
-        err = cmk_conf_str_dup(cf, base, t, "region", &tc->region);
-    if (err == CMK_OK && tc->region != NULL && strcmp(tc->provider, "aws") == 0)
-        err = check_region(cf, base, tc->region);
+        err = cmk_conf_str_dup(cf, base, t, "region", &tc->kms.region);
     if (err == CMK_OK)
         err = cmk_conf_bool(cf, base, t, "test_mode", &tc->test_mode);
     tc->max_pin_failures = PIN_FAILURES_DEFAULT;
     if (err == CMK_OK)
         err = cmk_conf_uint(cf, base, t, "max_pin_failures", 1,
                             PIN_FAILURES_MAX, &tc->max_pin_failures);
-    return err;
-}
-
-/* Tenant "aws": credential sources and endpoints of the aws provider. */
-static cmk_err parse_aws(struct cmk_conf *cf, const char *base, json_t *t,
-                         struct cmk_tenant_cfg *tc)
-{
-    static const char *const keys[] = {"profile",      "credentials_file",
-                                       "sts_endpoint", "imds_endpoint",
-                                       "role_arn",     NULL};
-    struct cmk_aws_cfg *a = &tc->aws;
-    json_t *v = json_object_get(t, "aws");
-    char f[CMK_CONF_FIELD_MAX], fr[CMK_CONF_FIELD_MAX];
-    cmk_err err;
-
-    if (v == NULL)
-        return CMK_OK;
-    cmk_conf_join(f, base, "aws");
-    if (strcmp(tc->provider, "aws") != 0)
-        return cmk_conf_fail(cf, f, "only for provider \"aws\"");
-    err = cmk_conf_check_object(cf, f, v, keys);
-    if (err == CMK_OK)
-        err = cmk_conf_name_dup(cf, f, v, "profile", &a->profile);
-    if (err == CMK_OK)
-        err = cmk_conf_path_dup(cf, f, v, "credentials_file",
-                                &a->credentials_file);
-    if (err == CMK_OK)
-        err = cmk_http_cfg_url(cf, f, v, "sts_endpoint", CMK_URL_HTTPS_ONLY,
-                               &a->sts_endpoint);
-    if (err == CMK_OK)
-        err = cmk_http_cfg_url(cf, f, v, "imds_endpoint", CMK_URL_METADATA_HTTP,
-                               &a->imds_endpoint);
-    if (err == CMK_OK)
-        err = cmk_conf_name_dup(cf, f, v, "role_arn", &a->role_arn);
-    if (err == CMK_OK && a->role_arn != NULL &&
-        strncmp(a->role_arn, "arn:", 4) != 0) {
-        cmk_conf_join(fr, f, "role_arn");
-        err = cmk_conf_fail(
-            cf, fr, "expected a role ARN (arn:aws:iam::ACCOUNT:role/NAME)");
-    }
-    cmk_conf_join(fr, f, "credentials_file");
-    if (err == CMK_OK && a->credentials_file != NULL)
-        err = cmk_conf_file_if_any(cf, fr, a->credentials_file, O_RDONLY,
-                                   CMK_TRUST_SECRET);
     return err;
 }
 
@@ -717,6 +590,56 @@ static cmk_err check_pin_cost(struct cmk_conf *cf, const char *base,
         m, t, m_min, t_min);
 }
 
+/* A tenant member named after a provider that reads one ("aws"). */
+static bool is_provider_member(const char *key)
+{
+    const struct cmk_provider_ops *ops = cmk_provider_find(key);
+
+    return ops != NULL && ops->cfg_parse != NULL;
+}
+
+/* t is an object whose members are core's or a provider's. */
+static cmk_err check_tenant_keys(struct cmk_conf *cf, const char *base,
+                                 json_t *t, const char *const *keys)
+{
+    char f[CMK_CONF_FIELD_MAX];
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(t))
+        return cmk_conf_fail(cf, base, "expected an object");
+    json_object_foreach(t, key, v)
+    {
+        if (!cmk_conf_in_list(key, keys) && !is_provider_member(key)) {
+            cmk_conf_join(f, base, key);
+            return cmk_conf_fail(cf, f, "unknown field");
+        }
+    }
+    return CMK_OK;
+}
+
+/* The provider's own settings (its cfg slots); another provider's
+ * member is refused. */
+static cmk_err parse_provider_cfg(struct cmk_conf *cf, const char *base,
+                                  json_t *t, struct cmk_tenant_cfg *tc)
+{
+    const struct cmk_provider_ops *ops = cmk_provider_find(tc->kms.provider);
+    char f[CMK_CONF_FIELD_MAX];
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(t, key, v)
+    {
+        if (is_provider_member(key) && strcmp(key, ops->name) != 0) {
+            cmk_conf_join(f, base, key);
+            return cmk_conf_fail(cf, f, "only for provider \"%s\"", key);
+        }
+    }
+    if (ops->cfg_parse == NULL)
+        return CMK_OK;
+    return ops->cfg_parse(cf, base, t, &tc->kms, &tc->kms.provider_cfg);
+}
+
 static cmk_err parse_tenant(struct cmk_conf *cf, const char *base, json_t *t,
                             const struct cmk_config *cfg,
                             struct cmk_tenant_cfg *tc)
@@ -735,13 +658,12 @@ static cmk_err parse_tenant(struct cmk_conf *cf, const char *base, json_t *t,
                                        "endpoint",
                                        "region",
                                        "test_mode",
-                                       "aws",
                                        "max_pin_failures",
                                        "key_policy",
                                        NULL};
     cmk_err err;
 
-    err = cmk_conf_check_object(cf, base, t, keys);
+    err = check_tenant_keys(cf, base, t, keys);
     if (err == CMK_OK)
         err = parse_label(cf, base, t, tc);
     if (err == CMK_OK)
@@ -763,12 +685,12 @@ static cmk_err parse_tenant(struct cmk_conf *cf, const char *base, json_t *t,
     if (err == CMK_OK)
         err = parse_misc(cf, base, t, tc);
     if (err == CMK_OK)
-        err = parse_aws(cf, base, t, tc);
+        err = parse_provider_cfg(cf, base, t, tc);
     if (err == CMK_OK)
         err = parse_key_policy(cf, base, t, tc);
     if (err == CMK_OK && tc->pin_verifier != NULL)
         err = check_pin_cost(cf, base, tc);
-    tc->http = &cfg->http;
+    tc->kms.http = &cfg->http;
     return err;
 }
 
@@ -781,10 +703,10 @@ static cmk_err check_unique(struct cmk_conf *cf, const char *base,
     size_t j;
 
     for (j = 0; j < i; j++) {
-        if (strcmp(cfg->tenants[j].label, t->label) == 0) {
+        if (strcmp(cfg->tenants[j].kms.label, t->kms.label) == 0) {
             cmk_conf_join(f, base, "label");
             return cmk_conf_fail(cf, f, "duplicate tenant label \"%s\"",
-                                 t->label);
+                                 t->kms.label);
         }
         if (strcmp(cfg->tenants[j].store_dir, t->store_dir) == 0) {
             cmk_conf_join(f, base, "store_dir");
@@ -898,37 +820,35 @@ out:
 
 static void tenant_free(struct cmk_tenant_cfg *t)
 {
+    const struct cmk_provider_ops *ops = cmk_provider_find(t->kms.provider);
     size_t i;
 
-    cmk_str_free(t->label);
+    if (ops != NULL && ops->cfg_free != NULL)
+        ops->cfg_free(t->kms.provider_cfg); /* before provider is freed */
+    cmk_str_free(t->kms.label);
     cmk_str_free(t->pin_verifier);
-    cmk_str_free(t->provider);
-    cmk_str_free(t->key_ref);
-    if (t->previous_key_refs != NULL) {
-        for (i = 0; i < t->n_previous; i++)
-            cmk_str_free(t->previous_key_refs[i]);
-        free(t->previous_key_refs);
+    cmk_str_free(t->kms.provider);
+    cmk_str_free(t->kms.key_ref);
+    if (t->kms.previous_key_refs != NULL) {
+        for (i = 0; i < t->kms.n_previous; i++)
+            cmk_str_free(t->kms.previous_key_refs[i]);
+        free(t->kms.previous_key_refs);
     }
-    if (t->context != NULL) {
-        for (i = 0; i < t->n_context; i++) {
-            cmk_str_free(t->context[i].key);
-            cmk_str_free(t->context[i].value);
+    if (t->kms.context != NULL) {
+        for (i = 0; i < t->kms.n_context; i++) {
+            cmk_str_free(t->kms.context[i].key);
+            cmk_str_free(t->kms.context[i].value);
         }
-        free(t->context);
+        free(t->kms.context);
     }
-    if (t->kek_blob != NULL) {
-        sodium_memzero(t->kek_blob, t->kek_blob_len);
-        free(t->kek_blob);
+    if (t->kms.kek_blob != NULL) {
+        sodium_memzero(t->kms.kek_blob, t->kms.kek_blob_len);
+        free(t->kms.kek_blob);
     }
     cmk_str_free(t->cmk_label);
     cmk_str_free(t->store_dir);
-    cmk_str_free(t->endpoint);
-    cmk_str_free(t->region);
-    cmk_str_free(t->aws.profile);
-    cmk_str_free(t->aws.credentials_file);
-    cmk_str_free(t->aws.sts_endpoint);
-    cmk_str_free(t->aws.imds_endpoint);
-    cmk_str_free(t->aws.role_arn);
+    cmk_str_free(t->kms.endpoint);
+    cmk_str_free(t->kms.region);
     sodium_memzero(t, sizeof(*t));
 }
 
@@ -958,7 +878,7 @@ const struct cmk_tenant_cfg *cmk_config_tenant(const struct cmk_config *cfg,
     if (cfg == NULL || label == NULL)
         return NULL;
     for (i = 0; i < cfg->n_tenants; i++) {
-        if (strcmp(cfg->tenants[i].label, label) == 0)
+        if (strcmp(cfg->tenants[i].kms.label, label) == 0)
             return &cfg->tenants[i];
     }
     return NULL;

@@ -13,53 +13,25 @@
 #include "audit/audit_cfg.h"
 #include "keys/cache_cfg.h"
 #include "net/http_cfg.h"
+#include "providers/provider.h"
 #include "util/err.h"
 
-/* One encryption-context pair (bound as AAD to every provider call). */
-struct cmk_ctx_pair {
-    char *key;
-    char *value;
-};
-
-/* Tenant "aws" object (provider "aws" only). Secrets are never inline:
- * static credentials come by reference (credentials_file). */
-struct cmk_aws_cfg {
-    char *profile;          /* shared-file profile; NULL: AWS_PROFILE or
-                             * "default" */
-    char *credentials_file; /* absolute path of a JSON file (mode 0600):
-                             * {"access_key_id": .., "secret_access_key":
-                             * .., "session_token": ..(optional)}; NULL:
-                             * the standard credential chain */
-    char *sts_endpoint;     /* STS URL for web identity; NULL:
-                             * https://sts.<region>.amazonaws.com */
-    char *imds_endpoint;    /* IMDS base URL; NULL: the environment's
-                             * AWS_EC2_METADATA_SERVICE_ENDPOINT, else
-                             * http://169.254.169.254 */
-    char *role_arn;         /* role for web identity; NULL: AWS_ROLE_ARN
-                             * or the profile's role_arn */
-};
-
+/*
+ * One tenant (one token). What providers and keys/cmk need of it is in
+ * kms (providers/provider.h: label, provider and key references, context,
+ * KEK, endpoint, region, the provider's own settings, http options); the
+ * rest is core's own.
+ */
 struct cmk_tenant_cfg {
-    char *label;          /* token label, 1..32 bytes UTF-8, unique */
+    struct cmk_kms_cfg kms; /* label 1..32 bytes UTF-8, unique */
     char *pin_verifier;   /* crypto_pwhash_str string; NULL if !login_req */
     bool login_required;  /* default true */
-    char *provider;       /* a name cmk_provider_find knows: "local", "aws" */
-    char *key_ref;        /* provider key reference (local: key file path;
-                           * aws: key ARN, key id, alias/NAME or alias ARN) */
-    char **previous_key_refs; /* older CMK versions, newest first */
-    size_t n_previous;
-    struct cmk_ctx_pair *context; /* extra pairs; "tenant" is reserved */
-    size_t n_context;
-    uint8_t *kek_blob;    /* KEK as an envelope blob (decoded base64) */
-    size_t kek_blob_len;  /* 0 if the tenant has no KEK yet */
-    char *cmk_label;      /* CKA_LABEL of the CMK object; default "<label>-cmk" */
+    char *cmk_label;      /* CKA_LABEL of the CMK object; default
+                           * "<label>-cmk" */
     uint8_t cmk_id[32];   /* CKA_ID of the CMK object; default 0x01 */
     size_t cmk_id_len;
-    char *store_dir;      /* token object store; default <store_dir>/<label> */
-    char *endpoint;       /* provider endpoint override, NULL if none;
-                           * https, or http to 127.0.0.1/localhost/[::1] */
-    char *region;         /* provider region, NULL if none (aws: then
-                           * AWS_REGION / AWS_DEFAULT_REGION at init) */
+    char *store_dir;      /* token object store; default
+                           * <store_dir>/<label> */
     bool test_mode;       /* allows importing a known KEK (cmk-tool
                            * provision --import-kek) and PIN verifiers
                            * below the minimum Argon2 cost */
@@ -70,9 +42,6 @@ struct cmk_tenant_cfg {
      * readable or freely wrappable one. */
     bool mixed_roles;
     bool unprotected_unwrap;
-    struct cmk_aws_cfg aws;          /* all NULL unless the tenant has "aws" */
-    const struct cmk_http_cfg *http; /* the config's "http" object (set by
-                                      * the loader; NULL: defaults) */
 };
 
 struct cmk_config {
@@ -105,12 +74,12 @@ char *cmk_config_locate(const char *reserved);
  * required field, duplicate tenant label, label over 32 bytes, bad base64,
  * missing key file, key file readable by group/others, reserved context
  * key "tenant", unknown provider, relative paths (store_dir, audit.file,
- * local key files, pin_verifier.file, http.ca_file,
- * aws.credentials_file), a label with '/' or control characters, two
- * tenants with the same store_dir, an endpoint that is neither https nor
- * http to a loopback host, an "aws" object on a tenant of another
- * provider, an aws key reference that is not a key ARN, key id, alias
- * name or alias ARN, a PIN verifier below libsodium's INTERACTIVE Argon2
+ * pin_verifier.file, http.ca_file), a label with '/' or control
+ * characters, two tenants with the same store_dir, an endpoint that is
+ * neither https nor http to a loopback host, a provider's object ("aws")
+ * on a tenant of another provider, what the tenant's provider refuses
+ * (its cfg slots: local key files, aws key reference forms, region and
+ * "aws" object), a PIN verifier below libsodium's INTERACTIVE Argon2
  * cost unless the tenant has "test_mode": true, and trusted files or
  * directories another user could change (util/trust.h: the config file,
  * pin_verifier.file, local key files, aws.credentials_file, store_dir,

@@ -230,7 +230,7 @@ static CK_RV unwrap_envelope(struct cmk_session *s, const uint8_t *in,
 
     if (cache == NULL)
         return CKR_HOST_MEMORY;
-    cmk_cache_digest(s->token->cfg->label, in, in_len, digest);
+    cmk_cache_digest(s->token->cfg->kms.label, in, in_len, digest);
     err = cmk_cache_get(cache, digest, unseal_fill, &u, val, &hit);
     note->cache = hit ? 1 : 0;
     if (err == CMK_E_KEY_NOT_FOUND)

@@ -132,10 +132,10 @@ static CK_RV kek_op(struct cmk_object *o, const CK_MECHANISM *m,
     cmk_err err;
 
     /* Not provisioned: the CMK can do the direct path only. */
-    if (o->token->cfg->kek_blob_len == 0) {
+    if (o->token->cfg->kms.kek_blob_len == 0) {
         cmk_log_debug("tenant %s has no KEK (cmk-tool provision): KEK-path "
                       "mechanisms refused",
-                      o->token->cfg->label);
+                      o->token->cfg->kms.label);
         return CKR_KEY_FUNCTION_NOT_PERMITTED;
     }
     err = cmk_cmk_with_kek(o->token->cmk, make_kek_op, &c);

@@ -141,10 +141,11 @@ static CK_RV check_threads(const CK_C_INITIALIZE_ARGS *args)
     if (!(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_ASYNCHDNS))
         return CKR_OK;
     for (i = 0; i < cfg->n_tenants; i++) {
-        if (strcmp(cfg->tenants[i].provider, "local") != 0) {
+        if (strcmp(cfg->tenants[i].kms.provider, "local") != 0) {
             cmk_log_error("tenant \"%s\": provider %s needs threads, which "
                           "the application forbids",
-                          cfg->tenants[i].label, cfg->tenants[i].provider);
+                          cfg->tenants[i].kms.label,
+                          cfg->tenants[i].kms.provider);
             return CKR_NEED_TO_CREATE_THREADS;
         }
     }

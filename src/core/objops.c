@@ -112,7 +112,7 @@ CK_RV cmk_object_publish(struct cmk_session *s, struct cmk_attrs *attrs,
     if (rv != CKR_OK) {
         /* Best effort: the next store sync drops an orphan file too. */
         if (tok && cmk_token_remove_name(t, name) != CKR_OK)
-            cmk_log_debug("tenant %s: could not remove %s", t->cfg->label,
+            cmk_log_debug("tenant %s: could not remove %s", t->cfg->kms.label,
                           name);
         return rv;
     }

@@ -80,7 +80,7 @@ CK_RV cmk_record_mech(struct cmk_session *s, const char *op,
     cmk_audit_rec_init(&r);
     r.event = "mechanism";
     r.op = op;
-    r.tenant = s->token->cfg->label;
+    r.tenant = s->token->cfg->kms.label;
     r.session = (long)s->handle;
     if (n->has_mech) {
         r.mech = (long long)n->mech;
@@ -110,7 +110,7 @@ CK_RV cmk_record_event(const char *event, const char *op,
     cmk_audit_rec_init(&r);
     r.event = event;
     r.op = op;
-    r.tenant = t != NULL ? t->cfg->label : NULL;
+    r.tenant = t != NULL ? t->cfg->kms.label : NULL;
     r.session = session;
     r.result = cmk_rv_name(rv);
     r.detail = detail;

@@ -35,8 +35,8 @@ static void make_serial(struct cmk_token *t)
     uint8_t h[8];
 
     /* Stable per tenant label, distinct across tenants. */
-    crypto_generichash(h, sizeof(h), (const uint8_t *)t->cfg->label,
-                       strlen(t->cfg->label), NULL, 0);
+    crypto_generichash(h, sizeof(h), (const uint8_t *)t->cfg->kms.label,
+                       strlen(t->cfg->kms.label), NULL, 0);
     sodium_bin2hex(t->serial, sizeof(t->serial), h, sizeof(h));
 }
 
@@ -47,8 +47,8 @@ static CK_RV add_cmk_object(struct cmk_token *t)
     CK_RV rv;
 
     rv = cmk_policy_cmk_object(t->cfg->cmk_label, t->cfg->cmk_id,
-                               t->cfg->cmk_id_len, t->cfg->provider,
-                               t->cfg->key_ref, &attrs);
+                               t->cfg->cmk_id_len, t->cfg->kms.provider,
+                               t->cfg->kms.key_ref, &attrs);
     /* Stable and unique per token: "cmk-" and the token serial. */
     snprintf(uid, sizeof(uid), "cmk-%s", t->serial);
     if (rv == CKR_OK &&
@@ -106,9 +106,9 @@ CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,
         free(t);
         return rv;
     }
-    if (cmk_cmk_open(cfg, mc->cache.limits.ttl_s, &t->cmk) != CMK_OK) {
+    if (cmk_cmk_open(&cfg->kms, mc->cache.limits.ttl_s, &t->cmk) != CMK_OK) {
         cmk_log_error("tenant \"%s\": its CMK could not be opened",
-                      cfg->label);
+                      cfg->kms.label);
         cmk_token_free(t);
         return CKR_GENERAL_ERROR;
     }
@@ -149,7 +149,7 @@ void cmk_token_slot_info(const struct cmk_token *t, CK_SLOT_INFO *info)
 {
     char desc[80];
 
-    snprintf(desc, sizeof(desc), "cmk-pkcs11 tenant %s", t->cfg->label);
+    snprintf(desc, sizeof(desc), "cmk-pkcs11 tenant %s", t->cfg->kms.label);
     memset(info, 0, sizeof(*info));
     pad(info->slotDescription, sizeof(info->slotDescription), desc);
     pad(info->manufacturerID, sizeof(info->manufacturerID), MANUFACTURER);
@@ -183,9 +183,9 @@ void cmk_token_info(struct cmk_token *t, CK_TOKEN_INFO *info)
 {
     char model[17];
 
-    snprintf(model, sizeof(model), "CMK %s", t->cfg->provider);
+    snprintf(model, sizeof(model), "CMK %s", t->cfg->kms.provider);
     memset(info, 0, sizeof(*info));
-    pad(info->label, sizeof(info->label), t->cfg->label);
+    pad(info->label, sizeof(info->label), t->cfg->kms.label);
     pad(info->manufacturerID, sizeof(info->manufacturerID), MANUFACTURER);
     pad(info->model, sizeof(info->model), model);
     pad(info->serialNumber, sizeof(info->serialNumber), t->serial);
@@ -260,7 +260,7 @@ static void locked_out(struct cmk_token *t, unsigned failures)
     snprintf(detail, sizeof(detail), "user PIN locked after %u failures",
              failures);
     cmk_log_error("tenant \"%s\": %s; cmk-tool pin-reset unlocks it",
-                  t->cfg->label, detail);
+                  t->cfg->kms.label, detail);
     (void)cmk_record_event("pin_locked", "C_Login", t, -1, CKR_PIN_LOCKED,
                            detail);
 }
@@ -311,7 +311,7 @@ CK_RV cmk_token_login(struct cmk_token *t, CK_USER_TYPE user,
     if (cmk_pin_reset(t->cfg->store_dir, NULL) != CMK_OK)
         cmk_log_error("tenant \"%s\": the failed-login count could not be "
                       "reset",
-                      t->cfg->label);
+                      t->cfg->kms.label);
     rv = set_logged_in(t, true);
     if (rv == CKR_OK)
         (void)cmk_token_sync_store(t);

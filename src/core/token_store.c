@@ -49,8 +49,8 @@ static uint64_t *seen_slot(const struct cmk_tenant_cfg *cfg)
     crypto_generichash_init(&st, NULL, 0, sizeof(key));
     crypto_generichash_update(&st, (const uint8_t *)cfg->store_dir,
                               strlen(cfg->store_dir) + 1);
-    crypto_generichash_update(&st, (const uint8_t *)cfg->label,
-                              strlen(cfg->label));
+    crypto_generichash_update(&st, (const uint8_t *)cfg->kms.label,
+                              strlen(cfg->kms.label));
     crypto_generichash_final(&st, (uint8_t *)&key, sizeof(key));
     key |= 1; /* 0 marks a free slot */
     for (i = 0; i < SEEN_SLOTS; i++) {
@@ -94,7 +94,7 @@ void cmk_token_store_fini(struct cmk_token *t)
 
 static bool has_kek(const struct cmk_token *t)
 {
-    return t->cfg->kek_blob_len != 0;
+    return t->cfg->kms.kek_blob_len != 0;
 }
 
 /* Before login on a login-required token the store is not touched. */
@@ -107,7 +107,7 @@ static void loc_of(struct cmk_token *t, const uint8_t *kek, size_t kek_len,
                    struct cmk_store_loc *loc)
 {
     loc->dir = t->cfg->store_dir;
-    loc->tenant = t->cfg->label;
+    loc->tenant = t->cfg->kms.label;
     loc->kek = kek;
     loc->kek_len = kek_len;
     loc->max_gen = t->store->max_gen;
@@ -264,7 +264,7 @@ static void merge(struct cmk_token *t, struct load_ctx *c, struct refs *r,
         if (cmk_object_add_stored(t, it->name, &it->meta, &it->attrs, NULL) !=
             CKR_OK)
             cmk_log_debug("tenant %s: object %s not loaded (memory)",
-                          t->cfg->label, it->name);
+                          t->cfg->kms.label, it->name);
     }
     for (i = 0; i < r->n; i++) {
         if (!r->matched[i]) /* deleted elsewhere, or refused */
@@ -322,7 +322,7 @@ out:
     free(c.v);
     if (err != CMK_OK) {
         cmk_log_debug("tenant %s: object store not loaded: %s",
-                      t->cfg->label, cmk_err_name(err));
+                      t->cfg->kms.label, cmk_err_name(err));
         return cmk_err_rv(err);
     }
     return CKR_OK;
@@ -395,7 +395,7 @@ static CK_RV refresh(struct cmk_object *o, CK_RV invalid_rv, bool write)
     if (changed && write) {
         cmk_log_debug("tenant %s: object %s changed in another process: "
                       "write refused (compare-and-swap)",
-                      t->cfg->label, o->store_name);
+                      t->cfg->kms.label, o->store_name);
         return CKR_FUNCTION_FAILED;
     }
     return CKR_OK;
@@ -473,7 +473,8 @@ CK_RV cmk_token_save_attrs(struct cmk_token *t, char *name,
 
     if (!has_kek(t)) {
         cmk_log_error("tenant %s has no KEK: token objects need one "
-                      "(cmk-tool provision)", t->cfg->label);
+                      "(cmk-tool provision)",
+                      t->cfg->kms.label);
         return CKR_TOKEN_WRITE_PROTECTED;
     }
     if (!may_open(t))

@@ -39,7 +39,7 @@ struct cmk_version {
 };
 
 struct cmk_cmk {
-    const struct cmk_tenant_cfg *cfg;
+    const struct cmk_kms_cfg *cfg;
     struct cmk_version *v; /* v[0]: current; then previous, newest first */
     size_t n_v;
     /* One context per purpose; strings borrowed; built once at open. */
@@ -89,7 +89,7 @@ static const char *const purpose_names[CMK_PURPOSE__COUNT] = {
  * nor a wrapped DEK read back as data. */
 static cmk_err build_context(struct cmk_cmk *c, enum cmk_purpose p)
 {
-    const struct cmk_tenant_cfg *cfg = c->cfg;
+    const struct cmk_kms_cfg *cfg = c->cfg;
     struct cmk_ctx_pair *x;
     size_t i;
 
@@ -128,7 +128,7 @@ static cmk_err build_contexts(struct cmk_cmk *c)
 
 /* On failure the version holds nothing: init cleans up after itself. */
 static cmk_err open_version(const struct cmk_provider_ops *ops,
-                            const struct cmk_tenant_cfg *cfg, const char *ref,
+                            const struct cmk_kms_cfg *cfg, const char *ref,
                             struct cmk_version *v)
 {
     cmk_err err;
@@ -158,7 +158,7 @@ out:
 
 static cmk_err open_versions(struct cmk_cmk *c)
 {
-    const struct cmk_tenant_cfg *cfg = c->cfg;
+    const struct cmk_kms_cfg *cfg = c->cfg;
     const struct cmk_provider_ops *ops = cmk_provider_find(cfg->provider);
     size_t i;
     cmk_err err;
@@ -207,7 +207,7 @@ static cmk_err init_locks(struct cmk_cmk *c)
     return CMK_OK;
 }
 
-cmk_err cmk_cmk_open(const struct cmk_tenant_cfg *cfg, unsigned kek_ttl_s,
+cmk_err cmk_cmk_open(const struct cmk_kms_cfg *cfg, unsigned kek_ttl_s,
                      struct cmk_cmk **out)
 {
     struct cmk_cmk *c = NULL;

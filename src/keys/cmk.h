@@ -10,7 +10,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "core/config.h"
 #include "providers/provider.h"
 #include "util/err.h"
 #include "util/secmem.h"
@@ -31,7 +30,7 @@ enum cmk_purpose {
 /* Opens every version's provider instance (no KMS call for local).
  * cfg is borrowed and must outlive c (config is immutable until
  * C_Finalize). CMK_E_CONFIG: unknown provider or a version refused. */
-cmk_err cmk_cmk_open(const struct cmk_tenant_cfg *cfg, unsigned kek_ttl_s,
+cmk_err cmk_cmk_open(const struct cmk_kms_cfg *cfg, unsigned kek_ttl_s,
                      struct cmk_cmk **out) CMK_WUR;
 void cmk_cmk_close(struct cmk_cmk *c);
 

@@ -30,7 +30,6 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include "core/config.h"
 #include "net/http.h"
 #include "util/err.h"
 
@@ -50,11 +49,30 @@ struct cmk_aws_creds {
     size_t mem_len;
 };
 
+/* The tenant's settings of the chain (its "aws" object, parsed by
+ * providers/aws_cfg.c). Secrets are never inline: static credentials
+ * come by reference (credentials_file). */
+struct cmk_cred_cfg {
+    char *profile;          /* shared-file profile; NULL: AWS_PROFILE or
+                             * "default" */
+    char *credentials_file; /* absolute path of a JSON file (mode 0600):
+                             * {"access_key_id": .., "secret_access_key":
+                             * .., "session_token": ..(optional)}; NULL:
+                             * the standard credential chain */
+    char *sts_endpoint;     /* STS URL for web identity; NULL:
+                             * https://sts.<region>.amazonaws.com */
+    char *imds_endpoint;    /* IMDS base URL; NULL: the environment's
+                             * AWS_EC2_METADATA_SERVICE_ENDPOINT, else
+                             * http://169.254.169.254 */
+    char *role_arn;         /* role for web identity; NULL: AWS_ROLE_ARN
+                             * or the profile's role_arn */
+};
+
 /* Everything a credential source may read. Tests replace getenv and the
  * fixed link-local addresses. */
 struct cmk_cred_env {
     struct cmk_http *http;
-    const struct cmk_aws_cfg *cfg;           /* may be NULL */
+    const struct cmk_cred_cfg *cfg;          /* may be NULL */
     const char *region;                      /* for the default STS endpoint */
     const char *(*getenv)(const char *name); /* NULL: secure_getenv */
     const char *container_host;              /* NULL: "http://169.254.170.2" */

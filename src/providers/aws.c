@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "providers/aws_cfg.h"
 #include "providers/aws_int.h"
 #include "providers/backends.h"
 #include "util/log.h"
@@ -33,7 +34,7 @@ static cmk_err fail(struct cmk_req *rq, cmk_err err, const char *code)
 
 /* ---- init ---- */
 
-static cmk_err pick_region(const struct cmk_tenant_cfg *cfg, char **out)
+static cmk_err pick_region(const struct cmk_kms_cfg *cfg, char **out)
 {
     const char *r = cfg->region;
 
@@ -51,7 +52,7 @@ static cmk_err pick_region(const struct cmk_tenant_cfg *cfg, char **out)
     return *out != NULL ? CMK_OK : CMK_E_NOMEM;
 }
 
-static cmk_err pick_url(const struct cmk_tenant_cfg *cfg, const char *region,
+static cmk_err pick_url(const struct cmk_kms_cfg *cfg, const char *region,
                         char **out)
 {
     struct cmk_sb sb = {0};
@@ -128,15 +129,17 @@ static void aws_fini(void *vst)
     memset(st, 0, sizeof(*st));
 }
 
-static cmk_err aws_init(void *vst, const struct cmk_tenant_cfg *cfg,
+static cmk_err aws_init(void *vst, const struct cmk_kms_cfg *cfg,
                         const char *key_ref)
 {
     struct aws_state *st = vst;
+    const struct cmk_aws_cfg *a;
     struct cmk_cred_env env;
     cmk_err err;
 
     if (st == NULL || cfg == NULL)
         return CMK_E_ARGS;
+    a = cfg->provider_cfg; /* NULL: the tenant has no "aws" object */
     atomic_init(&st->skew_s, 0);
     err = set_key(st, key_ref);
     if (err == CMK_OK)
@@ -152,7 +155,7 @@ static cmk_err aws_init(void *vst, const struct cmk_tenant_cfg *cfg,
     if (err == CMK_OK) {
         memset(&env, 0, sizeof(env));
         env.http = st->http;
-        env.cfg = &cfg->aws;
+        env.cfg = a != NULL ? &a->creds : NULL;
         env.region = st->region;
         err = cmk_cred_cache_init(&st->creds, &env);
         st->creds_ready = err == CMK_OK;
@@ -323,4 +326,7 @@ const struct cmk_provider_ops cmk_provider_aws = {
     .health = aws_health,
     .generate_key = aws_generate_key,
     .ct_bound = aws_ct_bound,
+    .check_key_ref = cmk_aws_cfg_key_ref,
+    .cfg_parse = cmk_aws_cfg_parse,
+    .cfg_free = cmk_aws_cfg_free,
 };

@@ -13,4 +13,16 @@ extern const struct cmk_provider_ops cmk_provider_local;
 /* aws.c: AWS KMS over the JSON 1.1 protocol with SigV4. */
 extern const struct cmk_provider_ops cmk_provider_aws;
 
+/* Their configuration slots (struct cmk_provider_ops). */
+/* local_cfg.c: a key file the module may trust. */
+cmk_err cmk_local_cfg_key_ref(struct cmk_conf *cf, const char *field,
+                              const char *path) CMK_WUR;
+/* aws_cfg.c: key reference forms, region names, the "aws" object into a
+ * struct cmk_aws_cfg (providers/aws_cfg.h). */
+cmk_err cmk_aws_cfg_key_ref(struct cmk_conf *cf, const char *field,
+                            const char *ref) CMK_WUR;
+cmk_err cmk_aws_cfg_parse(struct cmk_conf *cf, const char *base, json_t *t,
+                          const struct cmk_kms_cfg *kms, void **out) CMK_WUR;
+void cmk_aws_cfg_free(void *cfg);
+
 #endif /* CMK_PROVIDERS_BACKENDS_H */

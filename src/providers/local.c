@@ -174,7 +174,7 @@ static void local_fini(void *vst)
     st->path = NULL;
 }
 
-static cmk_err local_init(void *vst, const struct cmk_tenant_cfg *cfg,
+static cmk_err local_init(void *vst, const struct cmk_kms_cfg *cfg,
                           const char *key_ref)
 {
     struct local_state *st = vst;
@@ -388,4 +388,5 @@ const struct cmk_provider_ops cmk_provider_local = {
     .reencrypt = local_reencrypt,
     .health = local_health,
     .ct_bound = local_ct_bound,
+    .check_key_ref = cmk_local_cfg_key_ref,
 };

@@ -8,9 +8,11 @@
 #ifndef CMK_PROVIDER_H
 #define CMK_PROVIDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "core/config.h"
+#include "net/http_cfg.h"
+#include "util/conf.h"
 #include "util/err.h"
 #include "util/secmem.h"
 
@@ -25,11 +27,48 @@ enum cmk_provider_id {
 #define CMK_CAP_REENCRYPT 0x1u
 #define CMK_CAP_HEALTH 0x2u
 
+/* Every provider name the config may give, built or planned. */
+#define CMK_PROVIDER_NAMES "local, aws, gcp, azure, vault"
+
+/* One encryption-context pair (bound as AAD to every provider call). */
+struct cmk_ctx_pair {
+    char *key;
+    char *value;
+};
+
+/*
+ * What a provider and keys/cmk see of one tenant: the tenant's settings
+ * that are not core's own. core's config loader fills it as the member
+ * "kms" of its struct cmk_tenant_cfg, so nothing below core needs a core
+ * header; tests fill one by hand. Immutable after load; core frees it,
+ * provider_cfg through the provider's cfg_free.
+ */
+struct cmk_kms_cfg {
+    char *label;    /* tenant label, bound as the context pair "tenant" */
+    char *provider; /* a name cmk_provider_find knows: "local", "aws" */
+    char *key_ref;  /* provider key reference (local: key file path;
+                     * aws: key ARN, key id, alias/NAME or alias ARN) */
+    char **previous_key_refs; /* older CMK versions, newest first */
+    size_t n_previous;
+    struct cmk_ctx_pair *context; /* extra pairs; "tenant" is reserved */
+    size_t n_context;
+    uint8_t *kek_blob;   /* KEK as an envelope blob (decoded base64) */
+    size_t kek_blob_len; /* 0 if the tenant has no KEK yet */
+    char *endpoint;      /* provider endpoint override, NULL if none;
+                          * https, or http to 127.0.0.1/localhost/[::1] */
+    char *region;        /* provider region, NULL if none (aws: then
+                          * AWS_REGION / AWS_DEFAULT_REGION at init) */
+    void *provider_cfg;  /* the provider's own settings (its cfg_parse),
+                          * NULL if none */
+    const struct cmk_http_cfg *http; /* the config's "http" object (NULL:
+                                      * defaults) */
+};
+
 /* One provider call. Inputs: tenant, key reference and the encryption
  * context; outputs: request id, HTTP status, provider error code (for
  * audit and C_GetSessionInfo's ulDeviceError). */
 struct cmk_req {
-    const struct cmk_tenant_cfg *tenant;
+    const struct cmk_kms_cfg *tenant;
     const char *key_ref;
     /* Encryption context: ("tenant", label) first, then tenant->context,
      * sorted by key. */
@@ -48,7 +87,7 @@ struct cmk_provider_ops {
     size_t state_size; /* the caller allocates (zeroed) and frees */
     /* On failure init releases what it took: the caller does not call
      * fini, only frees the state. */
-    cmk_err (*init)(void *st, const struct cmk_tenant_cfg *cfg,
+    cmk_err (*init)(void *st, const struct cmk_kms_cfg *cfg,
                     const char *key_ref) CMK_WUR;
     void (*fini)(void *st);
     /* Stable, non-secret identifier of this CMK version, written into
@@ -71,10 +110,30 @@ struct cmk_provider_ops {
     /* Most bytes encrypt() can return for in_len bytes of plaintext,
      * without a KMS call (answers length queries). */
     size_t (*ct_bound)(size_t in_len);
+
+    /* Configuration, read by core's loader; every slot is optional, so
+     * a new provider needs no change in core. Errors as util/conf.h
+     * describes, each naming the field at fault. */
+    /* One key reference of a tenant (its "key" and each of its
+     * "previous_keys", non-empty) at field path field. NULL: any. */
+    cmk_err (*check_key_ref)(struct cmk_conf *cf, const char *field,
+                             const char *ref) CMK_WUR;
+    /* The tenant's settings that are this provider's: rules on common
+     * fields already in kms (aws: the region's form) and the tenant's
+     * member named after the provider ("aws": {..}), absent or not, at
+     * field path base in tenant t. *out: an opaque struct for
+     * kms->provider_cfg (NULL when there is nothing to keep), freed with
+     * cfg_free. NULL: the provider has no member of its own, and the
+     * member is an unknown field. */
+    cmk_err (*cfg_parse)(struct cmk_conf *cf, const char *base, json_t *t,
+                         const struct cmk_kms_cfg *kms, void **out) CMK_WUR;
+    void (*cfg_free)(void *cfg); /* NULL-safe, wipes */
 };
 
 /* NULL if no provider has that name. */
 const struct cmk_provider_ops *cmk_provider_find(const char *name);
+/* A provider of CMK_PROVIDER_NAMES not built yet ("gcp"). */
+bool cmk_provider_is_planned(const char *name);
 
 /* Canonical AAD encoding of an encryption context, for providers that take
  * bytes (local): for each pair in order, u32 BE key length, key, u32 BE

@@ -37,21 +37,21 @@ static bool check_tenant(const struct cmk_tenant_cfg *t)
     cmk_err err;
 
     memset(&rq, 0, sizeof(rq));
-    err = cmk_cmk_open(t, 0, &c);
+    err = cmk_cmk_open(&t->kms, 0, &c);
     if (err == CMK_OK) {
         what = "provider health check failed";
         err = cmk_cmk_health(c, &rq);
     }
-    if (err == CMK_OK && t->kek_blob_len != 0) {
+    if (err == CMK_OK && t->kms.kek_blob_len != 0) {
         what = "the tenant KEK does not unwrap";
         err = cmk_cmk_with_kek(c, kek_usable, NULL);
     }
     cmk_cmk_close(c);
     if (err == CMK_OK) {
-        printf("%s: ok\n", t->label);
+        printf("%s: ok\n", t->kms.label);
         return true;
     }
-    printf("%s: %s: %s%s%s%s\n", t->label, cmk_err_name(err), what,
+    printf("%s: %s: %s%s%s%s\n", t->kms.label, cmk_err_name(err), what,
            rq.provider_code[0] ? " (" : "", rq.provider_code,
            rq.provider_code[0] ? ")" : "");
     return false;

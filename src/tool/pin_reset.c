@@ -68,10 +68,10 @@ static int status(const struct cmk_tenant_cfg *t)
 
     if (cmk_pin_read(t->store_dir, &st) != CMK_OK) {
         tool_err("tenant \"%s\": the failed-login count cannot be read",
-                 t->label);
+                 t->kms.label);
         return TOOL_FAIL;
     }
-    printf("%s: %u of %u failures%s\n", t->label, st.failures,
+    printf("%s: %u of %u failures%s\n", t->kms.label, st.failures,
            t->max_pin_failures,
            st.failures >= t->max_pin_failures ? ", locked" : "");
     return TOOL_OK;
@@ -83,13 +83,14 @@ static int reset(const struct cmk_config *cfg, const struct cmk_tenant_cfg *t)
 
     if (cmk_pin_reset(t->store_dir, &before) != CMK_OK) {
         tool_err("tenant \"%s\": the failed-login count cannot be reset",
-                 t->label);
+                 t->kms.label);
         return TOOL_FAIL;
     }
-    printf("%s: failed-login count reset (was %u%s)\n", t->label,
+    printf("%s: failed-login count reset (was %u%s)\n", t->kms.label,
            before.failures,
            before.failures >= t->max_pin_failures ? ", locked" : "");
-    return record(cfg, t->label, before.failures) == 0 ? TOOL_OK : TOOL_FAIL;
+    return record(cfg, t->kms.label, before.failures) == 0 ? TOOL_OK
+                                                           : TOOL_FAIL;
 }
 
 int cmd_pin_reset(int argc, char **argv)

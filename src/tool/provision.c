@@ -137,15 +137,15 @@ static int import_kek(const char *path, struct cmk_secret *kek)
 static int make_kek(const struct cmk_tenant_cfg *t, const struct args *a,
                     struct cmk_secret *kek)
 {
-    if (t->kek_blob_len != 0 && !a->force) {
+    if (t->kms.kek_blob_len != 0 && !a->force) {
         tool_err("tenant \"%s\" already has a KEK; --force replaces it "
                  "(data sealed under the old KEK becomes unreadable)",
-                 t->label);
+                 t->kms.label);
         return TOOL_USAGE;
     }
     if (a->import != NULL && !t->test_mode) {
         tool_err("--import-kek: tenant \"%s\" is not in \"test_mode\"",
-                 t->label);
+                 t->kms.label);
         return TOOL_USAGE;
     }
     if (a->import != NULL)
@@ -178,22 +178,22 @@ static int seal_kek(const struct cmk_tenant_cfg *t,
     int rc = TOOL_FAIL;
 
     memset(&rq, 0, sizeof(rq));
-    err = cmk_cmk_open(t, 0, &c);
+    err = cmk_cmk_open(&t->kms, 0, &c);
     if (err != CMK_OK) {
-        report(t->label, "cannot open the CMK", err, &rq);
+        report(t->kms.label, "cannot open the CMK", err, &rq);
         return TOOL_FAIL;
     }
     err = cmk_cmk_seal_for(c, &rq, CMK_PURPOSE_KEK, kek->p, kek->len, blob);
     if (err != CMK_OK)
-        report(t->label, "sealing the KEK failed", err, &rq);
+        report(t->kms.label, "sealing the KEK failed", err, &rq);
     else if ((err = cmk_cmk_unseal_for(c, &rq, CMK_PURPOSE_KEK, blob->p,
                                      blob->len, &back)) !=
              CMK_OK)
-        report(t->label, "the sealed KEK does not open", err, &rq);
+        report(t->kms.label, "the sealed KEK does not open", err, &rq);
     else if (back.len != kek->len ||
              sodium_memcmp(back.p, kek->p, kek->len) != 0)
         tool_err("tenant \"%s\": the sealed KEK opens to other bytes",
-                 t->label);
+                 t->kms.label);
     else
         rc = TOOL_OK;
     cmk_secret_free(&back);
@@ -283,7 +283,7 @@ static int provision(const struct args *a, const struct cmk_tenant_cfg *t)
         goto out;
     }
     if (a->write)
-        rc = write_config(a->config, t->label, b64);
+        rc = write_config(a->config, t->kms.label, b64);
     if (rc == TOOL_OK)
         printf("%s\n", b64);
 out:

@@ -47,7 +47,7 @@ struct cmk_tenant_cfg *tool_find_tenant(struct cmk_config *cfg,
     size_t i;
 
     for (i = 0; i < cfg->n_tenants; i++) {
-        if (strcmp(cfg->tenants[i].label, label) == 0)
+        if (strcmp(cfg->tenants[i].kms.label, label) == 0)
             return &cfg->tenants[i];
     }
     tool_err("%s: no tenant labelled \"%s\"", cfg->path, label);

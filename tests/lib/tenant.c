@@ -82,7 +82,7 @@ static int provision(const struct cmk_config *cfg, size_t i,
         memcpy(kek, given, sizeof(kek));
     else
         randombytes_buf(kek, sizeof(kek));
-    if (cmk_cmk_open(&cfg->tenants[i], 0, &c) == CMK_OK &&
+    if (cmk_cmk_open(&cfg->tenants[i].kms, 0, &c) == CMK_OK &&
         cmk_cmk_seal_for(c, &rq, CMK_PURPOSE_KEK, kek, sizeof(kek), &blob) ==
             CMK_OK) {
         sodium_bin2base64(out, out_len, blob.p, blob.len,

@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "emu_client.h"
+#include "providers/aws_cfg.h"
 #include "providers/aws_int.h"
 #include "providers/provider.h"
 
@@ -33,7 +34,8 @@
 #define SECRET "aws-unit-test-secret-key/0123456789+ABC"
 
 struct fx {
-    struct cmk_tenant_cfg cfg;
+    struct cmk_kms_cfg cfg;
+    struct cmk_aws_cfg aws;
     struct cmk_http_cfg http;
     struct cmk_ctx_pair ctx[2];
     char creds_path[512];
@@ -79,7 +81,8 @@ static void fx_open_url(struct fx *f, const char *url, const char *key_ref)
     f->cfg.key_ref = f->arn;
     f->cfg.region = MUT("us-east-1");
     f->cfg.endpoint = f->url;
-    f->cfg.aws.credentials_file = creds_file;
+    f->aws.creds.credentials_file = creds_file;
+    f->cfg.provider_cfg = &f->aws;
     f->cfg.http = &f->http;
     f->ctx[0].key = MUT("tenant");
     f->ctx[0].value = MUT("t1");
@@ -534,7 +537,7 @@ static void test_bad_secret(void **state)
                    "{\"access_key_id\":\"%s\",\"secret_access_key\":\"nope\"}",
                    AKID);
     fx_open_url(&f, emu_http_url(), NULL);
-    f.cfg.aws.credentials_file = path;
+    f.aws.creds.credentials_file = path;
     assert_int_equal(f.ops->init(f.st, &f.cfg, f.cfg.key_ref), CMK_OK);
     emu_do("reset_calls", "{}");
     assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"s", 1, &ct),
@@ -558,7 +561,7 @@ static void test_expired_token_refreshed(void **state)
     snprintf(uri, sizeof(uri), "%s/container/creds", emu_http_url());
     assert_int_equal(setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri, 1), 0);
     fx_open_url(&f, emu_http_url(), NULL);
-    f.cfg.aws.credentials_file = NULL;
+    f.aws.creds.credentials_file = NULL;
     assert_int_equal(f.ops->init(f.st, &f.cfg, f.cfg.key_ref), CMK_OK);
     emu_do("reset_calls", "{}");
     encrypt_ok(&f, (const uint8_t *)"e", 1, &ct);
@@ -585,7 +588,7 @@ static void test_no_credentials(void **state)
 
     (void)state;
     fx_open_url(&f, emu_http_url(), NULL);
-    f.cfg.aws.credentials_file = NULL;
+    f.aws.creds.credentials_file = NULL;
     assert_int_equal(f.ops->init(f.st, &f.cfg, f.cfg.key_ref), CMK_OK);
     emu_do("reset_calls", "{}");
     assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"s", 1, &ct),

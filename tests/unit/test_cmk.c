@@ -31,7 +31,7 @@ struct fx {
     char key_a[PATH_MAX], key_b[PATH_MAX];
     char *prev[1];
     struct cmk_ctx_pair pairs[2];
-    struct cmk_tenant_cfg cfg;
+    struct cmk_kms_cfg cfg;
     struct cmk_cmk *c;
     int64_t now; /* fake clock, microseconds */
     struct cmk_buf kek_blob;

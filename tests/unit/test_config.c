@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "core/config.h"
+#include "providers/aws_cfg.h"
 
 #define FIXTURES SRCDIR "/tests/fixtures/config"
 
@@ -342,21 +343,21 @@ static void test_good_minimal(void **state)
     assert_false(cfg->cache.per_session);
     assert_int_equal(cfg->n_tenants, 1);
     t = &cfg->tenants[0];
-    assert_string_equal(t->label, "acme");
-    assert_string_equal(t->provider, "local");
+    assert_string_equal(t->kms.label, "acme");
+    assert_string_equal(t->kms.provider, "local");
     snprintf(want, sizeof(want), "%s/acme.key", dir);
-    assert_string_equal(t->key_ref, want);
+    assert_string_equal(t->kms.key_ref, want);
     assert_true(t->login_required);
     assert_memory_equal(t->pin_verifier, "$argon2id$v=19$", 15);
-    assert_int_equal(t->n_previous, 0);
-    assert_int_equal(t->n_context, 0);
-    assert_int_equal(t->kek_blob_len, 0);
+    assert_int_equal(t->kms.n_previous, 0);
+    assert_int_equal(t->kms.n_context, 0);
+    assert_int_equal(t->kms.kek_blob_len, 0);
     assert_string_equal(t->cmk_label, "acme-cmk");
     assert_int_equal(t->cmk_id_len, 1);
     assert_int_equal(t->cmk_id[0], 0x01);
     assert_string_equal(t->store_dir, LOCALSTATEDIR "/lib/cmk-pkcs11/acme");
-    assert_null(t->endpoint);
-    assert_null(t->region);
+    assert_null(t->kms.endpoint);
+    assert_null(t->kms.region);
     assert_false(t->test_mode);
     assert_int_equal(t->max_pin_failures, 10);
     assert_ptr_equal(cmk_config_tenant(cfg, "acme"), t);
@@ -370,27 +371,27 @@ static void check_full_acme(const struct cmk_tenant_cfg *t, const char *dir)
 {
     char want[512];
 
-    assert_string_equal(t->label, "acme");
+    assert_string_equal(t->kms.label, "acme");
     snprintf(want, sizeof(want), "%s/old2.key", dir);
-    assert_int_equal(t->n_previous, 2);
-    assert_string_equal(t->previous_key_refs[1], want);
-    assert_int_equal(t->kek_blob_len, 18);
-    assert_memory_equal(t->kek_blob,
+    assert_int_equal(t->kms.n_previous, 2);
+    assert_string_equal(t->kms.previous_key_refs[1], want);
+    assert_int_equal(t->kms.kek_blob_len, 18);
+    assert_memory_equal(t->kms.kek_blob,
                         "CMKE\x01\x01\x00\x02k1\0\0\0\x04"
                         "abcd",
                         18);
-    assert_int_equal(t->n_context, 2);
-    assert_string_equal(t->context[0].key, "app");
-    assert_string_equal(t->context[0].value, "billing");
-    assert_string_equal(t->context[1].key, "env");
-    assert_string_equal(t->context[1].value, "");
+    assert_int_equal(t->kms.n_context, 2);
+    assert_string_equal(t->kms.context[0].key, "app");
+    assert_string_equal(t->kms.context[0].value, "billing");
+    assert_string_equal(t->kms.context[1].key, "env");
+    assert_string_equal(t->kms.context[1].value, "");
     assert_string_equal(t->cmk_label, "acme key");
     assert_int_equal(t->cmk_id_len, 2);
     assert_memory_equal(t->cmk_id, "\x0a\x0b", 2);
     snprintf(want, sizeof(want), "%s/acme-objects", dir);
     assert_string_equal(t->store_dir, want);
-    assert_string_equal(t->endpoint, "http://127.0.0.1:4566");
-    assert_string_equal(t->region, "eu-west-1");
+    assert_string_equal(t->kms.endpoint, "http://127.0.0.1:4566");
+    assert_string_equal(t->kms.region, "eu-west-1");
     assert_true(t->test_mode); /* so its min-cost verifier is accepted */
     assert_memory_equal(t->pin_verifier, "$argon2id$v=19$m=8,t=1,", 23);
     assert_int_equal(t->max_pin_failures, 5);
@@ -440,26 +441,35 @@ static void test_good_pin_file(void **state)
     cmk_config_free(cfg);
 }
 
+/* The aws provider's settings of an aws tenant with an "aws" object. */
+static const struct cmk_cred_cfg *aws_of(const struct cmk_tenant_cfg *t)
+{
+    const struct cmk_aws_cfg *a = t->kms.provider_cfg;
+
+    assert_non_null(a);
+    return &a->creds;
+}
+
 static void check_aws_acme(const struct cmk_tenant_cfg *t, const char *dir)
 {
     char want[512];
 
-    assert_string_equal(t->provider, "aws");
-    assert_string_equal(t->key_ref, "arn:aws:kms:eu-west-1:111122223333:key/"
+    assert_string_equal(t->kms.provider, "aws");
+    assert_string_equal(t->kms.key_ref, "arn:aws:kms:eu-west-1:111122223333:key/"
                                     "1234abcd-12ab-34cd-56ef-1234567890ab");
-    assert_int_equal(t->n_previous, 3);
-    assert_string_equal(t->previous_key_refs[0], "alias/acme-2023");
-    assert_string_equal(t->previous_key_refs[2],
+    assert_int_equal(t->kms.n_previous, 3);
+    assert_string_equal(t->kms.previous_key_refs[0], "alias/acme-2023");
+    assert_string_equal(t->kms.previous_key_refs[2],
                         "mrk-1234abcd12ab34cd56ef1234567890ab");
-    assert_string_equal(t->region, "eu-west-1");
-    assert_string_equal(t->endpoint, "https://vpce-0a1b2c3d4e5f-abcdefgh.kms."
+    assert_string_equal(t->kms.region, "eu-west-1");
+    assert_string_equal(t->kms.endpoint, "https://vpce-0a1b2c3d4e5f-abcdefgh.kms."
                                      "eu-west-1.vpce.amazonaws.com");
-    assert_string_equal(t->aws.profile, "tenant-acme");
+    assert_string_equal(aws_of(t)->profile, "tenant-acme");
     snprintf(want, sizeof(want), "%s/acme-credentials.json", dir);
-    assert_string_equal(t->aws.credentials_file, want);
-    assert_string_equal(t->aws.sts_endpoint, "http://127.0.0.1:4566/");
-    assert_string_equal(t->aws.imds_endpoint, "http://[fd00:ec2::254]");
-    assert_string_equal(t->aws.role_arn,
+    assert_string_equal(aws_of(t)->credentials_file, want);
+    assert_string_equal(aws_of(t)->sts_endpoint, "http://127.0.0.1:4566/");
+    assert_string_equal(aws_of(t)->imds_endpoint, "http://[fd00:ec2::254]");
+    assert_string_equal(aws_of(t)->role_arn,
                         "arn:aws:iam::111122223333:role/cmk-acme");
 }
 
@@ -479,17 +489,13 @@ static void test_good_aws(void **state)
     snprintf(want, sizeof(want), "%s/ca.pem", dir);
     assert_string_equal(cfg->http.ca_file, want);
     check_aws_acme(&cfg->tenants[0], dir);
-    assert_ptr_equal(cfg->tenants[0].http, &cfg->http);
+    assert_ptr_equal(cfg->tenants[0].kms.http, &cfg->http);
     t = &cfg->tenants[1];
-    assert_string_equal(t->key_ref, "1234abcd-12ab-34cd-56ef-1234567890ab");
-    assert_null(t->region); /* from the environment at provider init */
-    assert_string_equal(t->endpoint, "http://localhost:8080/");
-    assert_null(t->aws.profile);
-    assert_null(t->aws.credentials_file);
-    assert_null(t->aws.sts_endpoint);
-    assert_null(t->aws.imds_endpoint);
-    assert_null(t->aws.role_arn);
-    assert_ptr_equal(t->http, &cfg->http);
+    assert_string_equal(t->kms.key_ref, "1234abcd-12ab-34cd-56ef-1234567890ab");
+    assert_null(t->kms.region); /* from the environment at provider init */
+    assert_string_equal(t->kms.endpoint, "http://localhost:8080/");
+    assert_null(t->kms.provider_cfg); /* no "aws" object */
+    assert_ptr_equal(t->kms.http, &cfg->http);
     cmk_config_free(cfg);
 }
 
@@ -501,15 +507,15 @@ static void test_http_defaults(void **state)
 
     (void)state;
     cfg = load_good("good-aws-minimal", &dir);
-    assert_string_equal(cfg->tenants[0].key_ref, "alias/acme");
-    assert_null(cfg->tenants[0].region);
-    assert_null(cfg->tenants[0].endpoint);
+    assert_string_equal(cfg->tenants[0].kms.key_ref, "alias/acme");
+    assert_null(cfg->tenants[0].kms.region);
+    assert_null(cfg->tenants[0].kms.endpoint);
     assert_int_equal(cfg->http.connect_timeout_ms, 2000);
     assert_int_equal(cfg->http.timeout_ms, 10000);
     assert_int_equal(cfg->http.max_attempts, 3);
     assert_null(cfg->http.ca_file);
-    assert_null(cfg->tenants[0].aws.profile);
-    assert_ptr_equal(cfg->tenants[0].http, &cfg->http);
+    assert_null(cfg->tenants[0].kms.provider_cfg);
+    assert_ptr_equal(cfg->tenants[0].kms.http, &cfg->http);
     cmk_config_free(cfg);
 }
 
@@ -524,10 +530,10 @@ static void test_aws_sample(void **state)
                         sizeof(err)) != CMK_OK)
         fail_msg("%s", err);
     assert_int_equal(cfg->n_tenants, 2);
-    assert_string_equal(cfg->tenants[0].provider, "aws");
-    assert_non_null(strstr(cfg->tenants[0].endpoint, ".vpce.amazonaws.com"));
-    assert_non_null(cfg->tenants[0].aws.credentials_file);
-    assert_non_null(cfg->tenants[1].aws.role_arn);
+    assert_string_equal(cfg->tenants[0].kms.provider, "aws");
+    assert_non_null(strstr(cfg->tenants[0].kms.endpoint, ".vpce.amazonaws.com"));
+    assert_non_null(aws_of(&cfg->tenants[0])->credentials_file);
+    assert_non_null(aws_of(&cfg->tenants[1])->role_arn);
     cmk_config_free(cfg);
 }
 

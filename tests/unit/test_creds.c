@@ -66,7 +66,7 @@ static char *path_in(const char *name)
 }
 
 /* A cred env with the fake environment and IMDS off unless asked. */
-static void env_init(struct cmk_cred_env *e, const struct cmk_aws_cfg *cfg)
+static void env_init(struct cmk_cred_env *e, const struct cmk_cred_cfg *cfg)
 {
     memset(e, 0, sizeof(*e));
     e->http = http;
@@ -210,7 +210,7 @@ static void test_parse_time(void **state)
 
 static void test_static_file(void **state)
 {
-    struct cmk_aws_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
+    struct cmk_cred_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
     struct cmk_aws_creds *c = NULL;
     struct cmk_cred_status st;
     struct cmk_cred_env e;
@@ -253,7 +253,7 @@ static void test_static_file(void **state)
 
 static void test_env(void **state)
 {
-    struct cmk_aws_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
+    struct cmk_cred_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
     struct cmk_aws_creds *c = NULL;
     struct cmk_cred_status st;
     struct cmk_cred_env e;
@@ -281,7 +281,7 @@ static void test_env(void **state)
 
 static void test_profile(void **state)
 {
-    struct cmk_aws_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
+    struct cmk_cred_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
     struct cmk_cred_env e;
 
     (void)state;
@@ -323,7 +323,7 @@ static void test_profile(void **state)
 /* Precedence among the sources that need no server. */
 static void test_chain_order(void **state)
 {
-    struct cmk_aws_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
+    struct cmk_cred_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
     struct cmk_cred_env e;
 
     (void)state;
@@ -569,7 +569,7 @@ static void expect_temp(cmk_cred_source_fn fn, const struct cmk_cred_env *e,
 
 static void test_web_identity(void **state)
 {
-    struct cmk_aws_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
+    struct cmk_cred_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
     struct cmk_aws_creds *c = NULL;
     struct cmk_cred_status st;
     struct cmk_cred_env e;
@@ -613,7 +613,7 @@ static void test_web_identity(void **state)
 /* STS may throttle: retried like any other endpoint. */
 static void test_web_identity_throttled(void **state)
 {
-    struct cmk_aws_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
+    struct cmk_cred_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
     struct cmk_cred_env e;
     char sts[300];
 
@@ -673,7 +673,7 @@ static void test_container(void **state)
 
 static void test_imds(void **state)
 {
-    struct cmk_aws_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
+    struct cmk_cred_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
     struct cmk_cred_env e;
     char base[300];
 
