@@ -6,16 +6,11 @@
  */
 #include <config.h> /* autoconf; "config.h" would find core/config.h */
 
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cmk-pkcs11.h"
 #include "audit/audit_cfg.h"
@@ -26,7 +21,6 @@
 #include "providers/provider.h"
 #include "util/conf.h"
 #include "util/secmem.h"
-#include "util/trust.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define PIN_FILE_MAX 4096
@@ -35,103 +29,6 @@
 #define CTX_VALUE_MAX 1024
 #define PIN_FAILURES_DEFAULT 10
 #define PIN_FAILURES_MAX 1000
-
-/* ---- Files ---- */
-
-/* Reads a small regular file into a NUL-terminated heap string. */
-static cmk_err read_small_file(struct cmk_conf *cf, const char *field,
-                               const char *path, size_t max, char **out)
-{
-    char eb[PATH_MAX + 128];
-    struct stat st;
-    char *buf = NULL;
-    ssize_t n;
-    size_t got = 0;
-    int fd;
-    cmk_err err = CMK_OK;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-    if (fd < 0 && errno == ELOOP)
-        return cmk_conf_fail(cf, field, "%s: is a symbolic link", path);
-    if (fd < 0)
-        return cmk_conf_fail(cf, field, "cannot open %s: %s", path,
-                             cmk_conf_strerror(errno, eb, sizeof(eb)));
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        err = cmk_conf_fail(cf, field, "%s is not a regular file", path);
-        goto out;
-    }
-    if ((size_t)st.st_size > max) {
-        err =
-            cmk_conf_fail(cf, field, "%s is larger than %zu bytes", path, max);
-        goto out;
-    }
-    if (cmk_trust_fd(fd, path, CMK_TRUST_SECRET, eb, sizeof(eb)) != CMK_OK ||
-        cmk_trust_parents(path, eb, sizeof(eb)) != CMK_OK) {
-        err = cmk_conf_fail_trust(cf, field, eb);
-        goto out;
-    }
-    buf = calloc(1, (size_t)st.st_size + 1);
-    if (buf == NULL) {
-        err = cmk_conf_oom(cf);
-        goto out;
-    }
-    while (got < (size_t)st.st_size) {
-        n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            err = cmk_conf_fail(cf, field, "cannot read %s", path);
-            goto out;
-        }
-        got += (size_t)n;
-    }
-    *out = buf;
-    buf = NULL;
-out:
-    cmk_str_free(buf);
-    close(fd);
-    return err;
-}
-
-static cmk_err read_json(struct cmk_conf *cf, json_t **out)
-{
-    char eb[PATH_MAX + 128];
-    json_error_t jerr;
-    struct stat st;
-    FILE *fp = NULL;
-    int fd;
-
-    fd = open(cf->path,
-              O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0 && errno == ELOOP)
-        return cmk_conf_fail(cf, NULL, "is a symbolic link");
-    if (fd < 0)
-        return cmk_conf_fail(cf, NULL, "cannot open: %s",
-                             cmk_conf_strerror(errno, eb, sizeof(eb)));
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        st.st_size > CONFIG_MAX_BYTES) {
-        close(fd);
-        return cmk_conf_fail(cf, NULL, "not a regular file of at most %d bytes",
-                             CONFIG_MAX_BYTES);
-    }
-    /* Whoever can change the config can swap the PIN verifier. */
-    if (cmk_trust_fd(fd, cf->path, 0, eb, sizeof(eb)) != CMK_OK ||
-        cmk_trust_parents(cf->path, eb, sizeof(eb)) != CMK_OK) {
-        close(fd);
-        return cmk_conf_fail_trust(cf, NULL, eb);
-    }
-    fp = fdopen(fd, "r");
-    if (fp == NULL) {
-        close(fd);
-        return cmk_conf_oom(cf);
-    }
-    *out = json_loadf(fp, JSON_REJECT_DUPLICATES, &jerr);
-    fclose(fp);
-    if (*out == NULL)
-        return cmk_conf_fail(cf, NULL, "line %d column %d: %s", jerr.line,
-                             jerr.column, jerr.text);
-    return CMK_OK;
-}
 
 /* ---- Top level ---- */
 
@@ -301,7 +198,7 @@ static cmk_err pin_from_file(struct cmk_conf *cf, const char *field, json_t *v,
     if (err != CMK_OK)
         goto out;
     cmk_conf_join(f, field, "file");
-    err = read_small_file(cf, f, path, PIN_FILE_MAX, out);
+    err = cmk_conf_read_file(cf, f, path, PIN_FILE_MAX, out);
     if (err != CMK_OK)
         goto out;
     n = strlen(*out);
@@ -796,7 +693,7 @@ cmk_err cmk_config_load(const char *path, struct cmk_config **out, char *err,
         return CMK_E_ARGS;
     }
     *out = NULL;
-    e = read_json(&cf, &root);
+    e = cmk_conf_read_json(&cf, CONFIG_MAX_BYTES, &root);
     if (e != CMK_OK)
         goto out;
     cfg = calloc(1, sizeof(*cfg));

@@ -5,10 +5,14 @@
  */
 #include <config.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/conf.h"
@@ -285,7 +289,101 @@ cmk_err cmk_conf_enum(struct cmk_conf *cf, const char *base, json_t *obj,
     return cmk_conf_fail(cf, f, "expected %s", expected);
 }
 
-/* ---- Files named by the config ---- */
+/* ---- Files ---- */
+
+cmk_err cmk_conf_read_file(struct cmk_conf *cf, const char *field,
+                           const char *path, size_t max, char **out)
+{
+    char eb[PATH_MAX + 128];
+    struct stat st;
+    char *buf = NULL;
+    ssize_t n;
+    size_t got = 0;
+    int fd;
+    cmk_err err = CMK_OK;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+    if (fd < 0 && errno == ELOOP)
+        return cmk_conf_fail(cf, field, "%s: is a symbolic link", path);
+    if (fd < 0)
+        return cmk_conf_fail(cf, field, "cannot open %s: %s", path,
+                             cmk_conf_strerror(errno, eb, sizeof(eb)));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        err = cmk_conf_fail(cf, field, "%s is not a regular file", path);
+        goto out;
+    }
+    if ((size_t)st.st_size > max) {
+        err =
+            cmk_conf_fail(cf, field, "%s is larger than %zu bytes", path, max);
+        goto out;
+    }
+    if (cmk_trust_fd(fd, path, CMK_TRUST_SECRET, eb, sizeof(eb)) != CMK_OK ||
+        cmk_trust_parents(path, eb, sizeof(eb)) != CMK_OK) {
+        err = cmk_conf_fail_trust(cf, field, eb);
+        goto out;
+    }
+    buf = calloc(1, (size_t)st.st_size + 1);
+    if (buf == NULL) {
+        err = cmk_conf_oom(cf);
+        goto out;
+    }
+    while (got < (size_t)st.st_size) {
+        n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            err = cmk_conf_fail(cf, field, "cannot read %s", path);
+            goto out;
+        }
+        got += (size_t)n;
+    }
+    *out = buf;
+    buf = NULL;
+out:
+    cmk_str_free(buf);
+    close(fd);
+    return err;
+}
+
+cmk_err cmk_conf_read_json(struct cmk_conf *cf, size_t max, json_t **out)
+{
+    char eb[PATH_MAX + 128];
+    json_error_t jerr;
+    struct stat st;
+    FILE *fp = NULL;
+    int fd;
+
+    fd = open(cf->path,
+              O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0 && errno == ELOOP)
+        return cmk_conf_fail(cf, NULL, "is a symbolic link");
+    if (fd < 0)
+        return cmk_conf_fail(cf, NULL, "cannot open: %s",
+                             cmk_conf_strerror(errno, eb, sizeof(eb)));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (size_t)st.st_size > max) {
+        close(fd);
+        return cmk_conf_fail(cf, NULL,
+                             "not a regular file of at most %zu bytes", max);
+    }
+    /* Whoever can change the config can swap the PIN verifier. */
+    if (cmk_trust_fd(fd, cf->path, 0, eb, sizeof(eb)) != CMK_OK ||
+        cmk_trust_parents(cf->path, eb, sizeof(eb)) != CMK_OK) {
+        close(fd);
+        return cmk_conf_fail_trust(cf, NULL, eb);
+    }
+    fp = fdopen(fd, "r");
+    if (fp == NULL) {
+        close(fd);
+        return cmk_conf_oom(cf);
+    }
+    *out = json_loadf(fp, JSON_REJECT_DUPLICATES, &jerr);
+    fclose(fp);
+    if (*out == NULL)
+        return cmk_conf_fail(cf, NULL, "line %d column %d: %s", jerr.line,
+                             jerr.column, jerr.text);
+    return CMK_OK;
+}
 
 cmk_err cmk_conf_dir_if_any(struct cmk_conf *cf, const char *field,
                             const char *path)

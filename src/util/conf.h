@@ -93,6 +93,19 @@ cmk_err cmk_conf_enum(struct cmk_conf *cf, const char *base, json_t *obj,
                       const char *key, const char *const *names,
                       const char *expected, unsigned *out) CMK_WUR;
 
+/* Reads the config file cf->path as JSON, duplicate members refused: a
+ * regular file of at most max bytes, not a symlink, that no other user
+ * can change (util/trust.h), since whoever can change the config can
+ * swap every file it names. Errors read "PATH: problem", syntax errors
+ * "PATH: line L column C: <jansson message>". */
+cmk_err cmk_conf_read_json(struct cmk_conf *cf, size_t max,
+                           json_t **out) CMK_WUR;
+/* A small secret file named by field (a PIN verifier): regular, at most
+ * max bytes, owner-only and trusted (util/trust.h), not a symlink; its
+ * content NUL-terminated in *out (free with cmk_str_free, which wipes). */
+cmk_err cmk_conf_read_file(struct cmk_conf *cf, const char *field,
+                           const char *path, size_t max, char **out) CMK_WUR;
+
 /* A directory the module writes into (store, audit), when it exists
  * already (util/trust.h cmk_trust_dir); a missing one is fine here. */
 cmk_err cmk_conf_dir_if_any(struct cmk_conf *cf, const char *field,
