@@ -3,7 +3,7 @@
  * core: an object's attribute list, a small dynamic array kept in insertion
  * order. CKA_VALUE lives in locked secure memory (util/secpool.h); everything is wiped.
  */
-#include <config.h> /* autoconf; "config.h" would find core/config.h */
+#include <config.h>
 
 #include <sodium.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 libcmk_la_SOURCES += \
-	src/core/config.h src/core/config.c \
+	src/core/settings.h src/core/settings.c \
 	src/core/attrs.h src/core/attrs.c \
 	src/core/store.h src/core/store.c src/core/store_int.h \
 	src/core/store_manifest.c src/core/store_ops.c \

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
-#include "core/config.h"
+#include "core/settings.h"
 #include "util/hmap.h"
 #include "util/lock.h"
 #include "util/pkcs11_compat.h"

@@ -27,7 +27,7 @@
  * - C_FindObjects never matches on a CKA_VALUE that cannot be revealed, so
  *   a search cannot be used as a key oracle.
  */
-#include <config.h> /* autoconf; "config.h" would find core/config.h */
+#include <config.h>
 
 #include <sodium.h>
 #include <string.h>

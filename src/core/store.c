@@ -4,7 +4,7 @@
  * XChaCha20-Poly1305 (libsodium) under HKDF-SHA256 of the tenant KEK
  * (mech, in the secure pool); writes are temp file + fsync + rename.
  */
-#include <config.h> /* autoconf; "config.h" would find core/config.h */
+#include <config.h>
 
 #include <dirent.h>
 #include <errno.h>

@@ -8,8 +8,8 @@
 #define CMK_TOKEN_H
 
 #include <stdbool.h>
-#include "core/config.h"
 #include "core/attrs.h"
+#include "core/settings.h"
 #include "keys/cache.h"
 #include "keys/cmk.h"
 #include "util/lock.h"

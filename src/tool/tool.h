@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "core/config.h"
+#include "core/settings.h"
 
 /* Exit codes of every command. */
 #define TOOL_OK 0

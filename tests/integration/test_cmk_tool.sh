@@ -147,7 +147,7 @@ grep -q '^acme: key_not_found: ' "$T/out" || fail "health output: $(cat "$T/out"
 grep -q '^beta: ok$' "$T/out" || fail "beta should stay healthy"
 cp "$T/a.saved" "$T/a.key"
 expect 0 "$TOOL" health --config "$T/config.json"
-# A deleted key file is refused when the config loads (config.h), so it
+# A deleted key file is refused when the config loads (core/settings.h), so it
 # shows as a configuration error naming the file.
 rm "$T/a.key"
 expect 2 "$TOOL" health --config "$T/config.json"

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/config.h"
+#include "core/settings.h"
 #include "keys/cmk.h"
 #include "tests/lib/tenant.h"
 

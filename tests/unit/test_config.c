@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * unit tests: core/config. Error cases are directories under
+ * unit tests: core/settings. Error cases are directories under
  * tests/fixtures/config/ (config.json + expected.txt, "@DIR@" standing for
  * the case directory), copied to a temp dir where key files get their mode.
  */
@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "core/config.h"
+#include "core/settings.h"
 #include "providers/aws_cfg.h"
 
 #define FIXTURES SRCDIR "/tests/fixtures/config"

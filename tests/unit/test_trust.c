@@ -28,7 +28,7 @@
 
 #include "audit/audit.h"
 #include "cmk-pkcs11.h"
-#include "core/config.h"
+#include "core/settings.h"
 #include "core/store.h"
 #include "net/creds.h"
 #include "pkcs11/entry.h"

@@ -4,8 +4,8 @@
  * A config is either fully loaded or refused: cmk_config_load never returns
  * a partial config. Immutable after load; freed at C_Finalize.
  */
-#ifndef CMK_CONFIG_H
-#define CMK_CONFIG_H
+#ifndef CMK_CORE_SETTINGS_H
+#define CMK_CORE_SETTINGS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -97,4 +97,4 @@ void cmk_config_free(struct cmk_config *cfg);
 const struct cmk_tenant_cfg *cmk_config_tenant(const struct cmk_config *cfg,
                                                const char *label);
 
-#endif /* CMK_CONFIG_H */
+#endif /* CMK_CORE_SETTINGS_H */

@@ -4,7 +4,7 @@
  * every field (exact types, no unknown fields) and reports the first error
  * as "PATH: FIELD: what is wrong"; a config is either whole or refused.
  */
-#include <config.h> /* autoconf; "config.h" would find core/config.h */
+#include <config.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -14,7 +14,7 @@
 
 #include "cmk-pkcs11.h"
 #include "audit/audit_cfg.h"
-#include "core/config.h"
+#include "core/settings.h"
 #include "keys/cache_cfg.h"
 #include "net/http.h"
 #include "net/http_cfg.h"
