@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: what settings.c (the file, top level, tenant list) and
+ * settings_tenant.c (one tenant) share. Not for use outside them.
+ */
+#ifndef CMK_CORE_SETTINGS_INT_H
+#define CMK_CORE_SETTINGS_INT_H
+
+#include <jansson.h>
+#include "core/settings.h"
+#include "util/conf.h"
+
+/* Reads tenant t at field path base into tc (zeroed by the caller);
+ * cfg->store_dir and cfg->http must be set. On error tc may hold part of
+ * the tenant: cmk_config_tenant_fini frees it either way. */
+cmk_err cmk_config_tenant_parse(struct cmk_conf *cf, const char *base,
+                                json_t *t, const struct cmk_config *cfg,
+                                struct cmk_tenant_cfg *tc) CMK_WUR;
+/* Frees and wipes what parse put into t. */
+void cmk_config_tenant_fini(struct cmk_tenant_cfg *t);
+
+#endif /* CMK_CORE_SETTINGS_INT_H */
