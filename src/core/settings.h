@@ -24,19 +24,19 @@
  */
 struct cmk_tenant_cfg {
     struct cmk_kms_cfg kms; /* label 1..32 bytes UTF-8, unique */
-    char *pin_verifier;   /* crypto_pwhash_str string; NULL if !login_req */
-    bool login_required;  /* default true */
-    char *cmk_label;      /* CKA_LABEL of the CMK object; default
-                           * "<label>-cmk" */
-    uint8_t cmk_id[32];   /* CKA_ID of the CMK object; default 0x01 */
+    char *pin_verifier;     /* crypto_pwhash_str string; NULL if !login_req */
+    bool login_required;    /* default true */
+    char *cmk_label;        /* CKA_LABEL of the CMK object; default
+                             * "<label>-cmk" */
+    uint8_t cmk_id[32];     /* CKA_ID of the CMK object; default 0x01 */
     size_t cmk_id_len;
-    char *store_dir;      /* token object store; default
-                           * <store_dir>/<label> */
-    bool test_mode;       /* allows importing a known KEK (cmk-tool
-                           * provision --import-kek) and PIN verifiers
-                           * below the minimum Argon2 cost */
-    unsigned max_pin_failures;       /* consecutive wrong PINs before the user
-                                      * PIN locks; default 10 (1..1000) */
+    char *store_dir;           /* token object store; default
+                                * <store_dir>/<label> */
+    bool test_mode;            /* allows importing a known KEK (cmk-tool
+                                * provision --import-kek) and PIN verifiers
+                                * below the minimum Argon2 cost */
+    unsigned max_pin_failures; /* consecutive wrong PINs before the user
+                                * PIN locks; default 10 (1..1000) */
     /* "key_policy" opt-outs (core/keyrules.h), default false: keys may
      * hold wrap and data roles at once; the CMK may unwrap a key into a
      * readable or freely wrappable one. */
@@ -45,11 +45,11 @@ struct cmk_tenant_cfg {
 };
 
 struct cmk_config {
-    char *path;             /* the file it was read from */
-    char *store_dir;        /* global store root */
-    struct cmk_audit_cfg audit; /* "audit" object, defaults when absent */
+    char *path;                  /* the file it was read from */
+    char *store_dir;             /* global store root */
+    struct cmk_audit_cfg audit;  /* "audit" object, defaults when absent */
     struct cmk_cache_opts cache; /* "cache" object, defaults when absent */
-    struct cmk_http_cfg http; /* "http" object, defaults when absent */
+    struct cmk_http_cfg http;    /* "http" object, defaults when absent */
     struct cmk_tenant_cfg *tenants;
     size_t n_tenants;
 };

@@ -455,15 +455,17 @@ static void check_aws_acme(const struct cmk_tenant_cfg *t, const char *dir)
     char want[512];
 
     assert_string_equal(t->kms.provider, "aws");
-    assert_string_equal(t->kms.key_ref, "arn:aws:kms:eu-west-1:111122223333:key/"
-                                    "1234abcd-12ab-34cd-56ef-1234567890ab");
+    assert_string_equal(t->kms.key_ref,
+                        "arn:aws:kms:eu-west-1:111122223333:key/"
+                        "1234abcd-12ab-34cd-56ef-1234567890ab");
     assert_int_equal(t->kms.n_previous, 3);
     assert_string_equal(t->kms.previous_key_refs[0], "alias/acme-2023");
     assert_string_equal(t->kms.previous_key_refs[2],
                         "mrk-1234abcd12ab34cd56ef1234567890ab");
     assert_string_equal(t->kms.region, "eu-west-1");
-    assert_string_equal(t->kms.endpoint, "https://vpce-0a1b2c3d4e5f-abcdefgh.kms."
-                                     "eu-west-1.vpce.amazonaws.com");
+    assert_string_equal(t->kms.endpoint,
+                        "https://vpce-0a1b2c3d4e5f-abcdefgh.kms."
+                        "eu-west-1.vpce.amazonaws.com");
     assert_string_equal(aws_of(t)->profile, "tenant-acme");
     snprintf(want, sizeof(want), "%s/acme-credentials.json", dir);
     assert_string_equal(aws_of(t)->credentials_file, want);
@@ -531,7 +533,8 @@ static void test_aws_sample(void **state)
         fail_msg("%s", err);
     assert_int_equal(cfg->n_tenants, 2);
     assert_string_equal(cfg->tenants[0].kms.provider, "aws");
-    assert_non_null(strstr(cfg->tenants[0].kms.endpoint, ".vpce.amazonaws.com"));
+    assert_non_null(
+        strstr(cfg->tenants[0].kms.endpoint, ".vpce.amazonaws.com"));
     assert_non_null(aws_of(&cfg->tenants[0])->credentials_file);
     assert_non_null(aws_of(&cfg->tenants[1])->role_arn);
     cmk_config_free(cfg);
