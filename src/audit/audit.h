@@ -76,28 +76,7 @@ void cmk_audit_close(struct cmk_audit *a);
 cmk_err cmk_audit_write(struct cmk_audit *a,
                         const struct cmk_audit_rec *r) CMK_WUR;
 
-/* Verification (cmk-tool audit verify): checks every writer's chain in
- * the file: JSON syntax, sequence numbers without gaps or repeats,
- * "prev" hashes, a final line ending in a newline. On the first problem
- * sets *bad_line (1-based) and writes a reason into why; returns
- * CMK_E_BAD_BLOB. CMK_E_IO if the file cannot be read. *records and
- * *writers count what was read. */
-cmk_err cmk_audit_verify(const char *path, size_t *records, size_t *writers,
-                         size_t *bad_line, char *why,
-                         size_t why_len) CMK_WUR;
-
-/* The same check with everything it found: open_chains counts writers
- * whose last record is not a "finalize" event (a process still running,
- * or one that ended without C_Finalize; not an error). */
-struct cmk_audit_report {
-    size_t records;
-    size_t writers;
-    size_t open_chains;
-    size_t bad_line; /* 0 when the file verifies */
-    char why[256];
-};
-cmk_err cmk_audit_verify_report(const char *path,
-                                struct cmk_audit_report *rep) CMK_WUR;
+/* Verification: audit/verify.h. */
 
 /* tests: replaces clock_gettime(CLOCK_REALTIME) as the source of "time"
  * (NULL restores it), so a test can predict a whole line. */

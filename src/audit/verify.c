@@ -1,353 +1,485 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * audit: verification of an audit file (cmk-tool audit verify). Reads the
- * file line by line, groups records by writer id and checks each chain.
+ * audit: the verifier's main loop. Each file is scanned line by line;
+ * a line that is not a record opens or extends a bad region and the next
+ * record closes it, so everything after a torn or forged line is still
+ * checked. A record is checked against its (writer, chain) state: seq
+ * one more than the last, mac = HMAC(K, last mac || line). Chain-0
+ * records (keys, rotation, finalize) go to vcontrol.c.
  *
- * What a hash chain can and cannot show: an edited, removed, repeated or
- * reordered record is caught by the next record of the same writer (its
- * seq or its prev no longer fits), and a cut last line by the missing
- * newline. An edit of a writer's very last record, or the removal of a
- * whole tail of records, leaves a chain that is still consistent. The
- * module ends each chain with a "finalize" record at C_Finalize; chains
- * without one are counted as "open" (the process may still be running),
- * which is reported but is not an error.
+ * What no chain can show: the loss of a whole tail of records after the
+ * last anchor (or of a whole writer that never finalized), since every
+ * record that remains still verifies. The anchor (vanchor.c) and the
+ * finalize list are what make such cuts visible.
  */
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
-#include <jansson.h>
+#include <inttypes.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "audit/audit.h"
-#include "audit/line.h"
+#include "audit/vint.h"
 
-#define ID_HEX 16
-#define READ_BUF 65536
+/* Progress is reported after this many bytes. */
+#define PROGRESS_STEP (64u * 1024u * 1024u)
+/* Highest rotated suffix looked for: FILE.1 ... FILE.99999. */
+#define SERIES_DIGITS 5
 
-struct chain {
-    char id[ID_HEX + 1]; /* "" = free slot */
-    uint64_t seq;
-    uint8_t hash[crypto_hash_sha256_BYTES];
-    size_t line;
-    bool finalized;
-};
+enum verdict { MAC_OK, MAC_BAD, MAC_UNCHECKED, MAC_REPEAT };
 
-struct chains {
-    struct chain *v;
-    size_t cap; /* power of two */
-    size_t n;
-};
+static const uint8_t zero_mac[CMK_VMAC_LEN];
 
-struct reader {
-    FILE *f;
-    char *buf;
-    size_t start, end;
-    bool eof;
-};
-
-enum rd_result { RD_LINE, RD_EOF, RD_IO, RD_LONG };
-
-/* One record's fields needed by the chain check. */
-struct fields {
-    const char *writer;
-    const char *event;
-    uint64_t seq;
-    uint8_t prev[crypto_hash_sha256_BYTES];
-};
-
-static bool why(struct cmk_audit_report *rep, size_t line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static bool why(struct cmk_audit_report *rep, size_t line, const char *fmt, ...)
+cmk_err cmk_audit_verify_new(const struct cmk_audit_verify_opts *o,
+                             struct cmk_audit_verifier **out)
 {
-    va_list ap;
+    struct cmk_audit_verifier *v;
+    cmk_err err;
 
-    rep->bad_line = line;
-    va_start(ap, fmt);
-    vsnprintf(rep->why, sizeof(rep->why), fmt, ap);
-    va_end(ap);
+    if (o == NULL || out == NULL)
+        return CMK_E_ARGS;
+    if (sodium_init() < 0)
+        return CMK_E_CRYPTO;
+    v = calloc(1, sizeof(*v));
+    if (v == NULL)
+        return CMK_E_NOMEM;
+    v->o = *o;
+    v->file = CMK_VNONE;
+    err = cmk_vmac_lib_new(&v->lib);
+    if (err != CMK_OK) {
+        free(v);
+        return err;
+    }
+    *out = v;
+    return CMK_OK;
+}
+
+void cmk_audit_verify_free(struct cmk_audit_verifier *v)
+{
+    size_t i;
+
+    if (v == NULL)
+        return;
+    cmk_vtable_free(&v->t); /* frees every writer's key states */
+    cmk_vmac_lib_free(v->lib);
+    for (i = 0; i < v->nfiles; i++)
+        free(v->files[i]);
+    free(v->files);
+    free(v);
+}
+
+static cmk_err add_file(struct cmk_audit_verifier *v, const char *path)
+{
+    char **f = realloc(v->files, (v->nfiles + 1) * sizeof(*f));
+
+    if (f == NULL)
+        return CMK_E_NOMEM;
+    v->files = f;
+    f[v->nfiles] = strdup(path);
+    if (f[v->nfiles] == NULL)
+        return CMK_E_NOMEM;
+    v->file = (uint32_t)v->nfiles++;
+    v->sum.files++;
+    v->f1_records = 0;
+    return CMK_OK;
+}
+
+/* The first record read of a writer must carry its key. */
+static void first_sight(struct cmk_audit_verifier *v, uint32_t wi,
+                        const struct cmk_vrec *r)
+{
+    struct cmk_vwriter *w = &v->t.w[wi];
+    char hex[17];
+
+    if (w->seen)
+        return;
+    w->seen = true;
+    if (r->chain == 0 && cmk_vcontrol_is_key_event(r))
+        return;
+    cmk_vwriter_hex(w->id, hex);
+    cmk_vreport(v, CMK_AUDIT_KEY, true,
+                "writer %s: not verifiable: its first record here is chain "
+                "%" PRIu64 " seq %" PRIu64
+                ", not audit_open, rotate_in or reopen (records missing "
+                "before it, or a fabricated writer)",
+                hex, r->chain, r->seq);
+}
+
+/* Seq against the chain state; false if the record's mac cannot be
+ * checked (after a gap) and *repeat if the state must stay. */
+static bool check_seq(struct cmk_audit_verifier *v, struct cmk_vchain *c,
+                      const struct cmk_vrec *r, bool *repeat)
+{
+    char hex[17];
+
+    *repeat = false;
+    if (c->seq != 0 && r->seq == c->seq + 1)
+        return true;
+    if (c->seq == 0) {
+        c->first_seq = r->seq;
+        if (r->seq == 1)
+            return true;
+    }
+    cmk_vwriter_hex(c->writer, hex);
+    if (c->seq == 0)
+        cmk_vreport(v, CMK_AUDIT_CHAIN, true,
+                    "writer %s chain %" PRIu64
+                    ": first record read is seq %" PRIu64
+                    ": records missing before it",
+                    hex, c->chain, r->seq);
+    else if (r->seq > c->seq)
+        cmk_vreport(v, CMK_AUDIT_CHAIN, true,
+                    "writer %s chain %" PRIu64 ": seq %" PRIu64
+                    " follows seq %" PRIu64 ": %" PRIu64 " records missing",
+                    hex, c->chain, r->seq, c->seq, r->seq - c->seq - 1);
+    else
+        cmk_vreport(v, CMK_AUDIT_CHAIN, true,
+                    "writer %s chain %" PRIu64 ": seq %" PRIu64
+                    " after seq %" PRIu64 ": record repeated or out of order",
+                    hex, c->chain, r->seq, c->seq);
+    *repeat = c->seq != 0 && r->seq <= c->seq;
     return false;
 }
 
-static enum rd_result next_line(struct reader *r, const char **p, size_t *len,
-                                bool *nl)
+static cmk_err check_mac(struct cmk_audit_verifier *v, uint32_t ci,
+                         const struct cmk_vrec *r, const char *line,
+                         enum verdict *vd)
 {
-    const char *q;
-    size_t n;
-
-    for (;;) {
-        q = memchr(r->buf + r->start, '\n', r->end - r->start);
-        *p = r->buf + r->start;
-        if (q != NULL || (r->eof && r->end > r->start)) {
-            *nl = q != NULL;
-            *len = q != NULL ? (size_t)(q - *p) : r->end - r->start;
-            r->start += *len + (q != NULL);
-            return *len < CMK_LINE_MAX ? RD_LINE : RD_LONG;
-        }
-        if (r->end - r->start >= CMK_LINE_MAX)
-            return RD_LONG;
-        if (r->eof)
-            return RD_EOF;
-        memmove(r->buf, r->buf + r->start, r->end - r->start);
-        r->end -= r->start;
-        r->start = 0;
-        n = fread(r->buf + r->end, 1, READ_BUF - r->end, r->f);
-        if (n == 0 && ferror(r->f))
-            return RD_IO;
-        r->eof = n == 0;
-        r->end += n;
-    }
-}
-
-static bool is_hex(const char *s, size_t n)
-{
-    size_t i;
-
-    if (strlen(s) != n)
-        return false;
-    for (i = 0; i < n; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    }
-    return true;
-}
-
-static uint64_t id_hash(const char *id)
-{
-    uint64_t h = 0;
-    size_t i;
-
-    for (i = 0; i < ID_HEX; i++)
-        h = h << 4 | (uint64_t)(id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10);
-    return h;
-}
-
-static struct chain *chain_slot(struct chain *v, size_t cap, const char *id)
-{
-    size_t i = (size_t)id_hash(id) & (cap - 1);
-
-    while (v[i].id[0] != '\0' && strcmp(v[i].id, id) != 0)
-        i = (i + 1) & (cap - 1);
-    return &v[i];
-}
-
-static bool chains_grow(struct chains *c)
-{
-    size_t cap = c->cap != 0 ? 2 * c->cap : 64, i;
-    struct chain *v = calloc(cap, sizeof(*v));
-
-    if (v == NULL)
-        return false;
-    for (i = 0; i < c->cap; i++) {
-        if (c->v[i].id[0] != '\0')
-            *chain_slot(v, cap, c->v[i].id) = c->v[i];
-    }
-    free(c->v);
-    c->v = v;
-    c->cap = cap;
-    return true;
-}
-
-/* The writer's chain; a new zeroed one (seq 0) on first sight. NULL only
- * when out of memory. */
-static struct chain *chain_get(struct chains *c, const char *id)
-{
-    struct chain *ch;
-
-    if (2 * (c->n + 1) > c->cap && !chains_grow(c))
-        return NULL;
-    ch = chain_slot(c->v, c->cap, id);
-    if (ch->id[0] == '\0') {
-        memcpy(ch->id, id, ID_HEX + 1);
-        c->n++;
-    }
-    return ch;
-}
-
-static const char *get_str(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
-/* Syntax and the required keys with their types. */
-static bool parse_fields(json_t *o, struct fields *f,
-                         struct cmk_audit_report *rep, size_t ln)
-{
-    static const char *const strs[] = {"time", "writer", "event", "prev"};
-    const char *prev;
-    json_t *seq;
-    size_t i;
-
-    for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-        if (get_str(o, strs[i]) == NULL)
-            return why(rep, ln, "line %zu: no string \"%s\"", ln, strs[i]);
-    }
-    seq = json_object_get(o, "seq");
-    if (!json_is_integer(seq) || json_integer_value(seq) < 1)
-        return why(rep, ln, "line %zu: no positive integer \"seq\"", ln);
-    if (!json_is_integer(json_object_get(o, "pid")))
-        return why(rep, ln, "line %zu: no integer \"pid\"", ln);
-    f->writer = get_str(o, "writer");
-    f->event = get_str(o, "event");
-    f->seq = (uint64_t)json_integer_value(seq);
-    prev = get_str(o, "prev");
-    if (!is_hex(f->writer, ID_HEX))
-        return why(rep, ln, "line %zu: writer is not %d hex digits", ln,
-                   ID_HEX);
-    if (!is_hex(prev, 2 * sizeof(f->prev)) ||
-        sodium_hex2bin(f->prev, sizeof(f->prev), prev, strlen(prev), NULL, NULL,
-                       NULL) != 0)
-        return why(rep, ln, "line %zu: prev is not 64 hex digits", ln);
-    return true;
-}
-
-static bool check_chain(struct chain *ch, const struct fields *f,
-                        struct cmk_audit_report *rep, size_t ln)
-{
-    static const uint8_t zero[crypto_hash_sha256_BYTES];
-
-    if (ch->seq == 0 && f->seq != 1)
-        return why(rep, ln,
-                   "line %zu: writer %s starts at seq %llu: records missing",
-                   ln, f->writer, (unsigned long long)f->seq);
-    if (ch->seq != 0 && f->seq != ch->seq + 1)
-        return why(rep, ln, "line %zu: seq %llu follows %llu in writer %s: %s",
-                   ln, (unsigned long long)f->seq, (unsigned long long)ch->seq,
-                   f->writer,
-                   f->seq > ch->seq ? "records missing"
-                                    : "record repeated or out of order");
-    if (ch->seq == 0 && sodium_memcmp(f->prev, zero, sizeof(zero)) != 0)
-        return why(rep, ln,
-                   "line %zu: first record of writer %s has a "
-                   "non-zero prev",
-                   ln, f->writer);
-    if (ch->seq != 0 && sodium_memcmp(f->prev, ch->hash, sizeof(zero)) != 0)
-        return why(rep, ln, "line %zu: prev does not match line %zu", ln,
-                   ch->line);
-    return true;
-}
-
-static cmk_err check_line(struct chains *c, const char *p, size_t len,
-                          struct cmk_audit_report *rep, size_t ln)
-{
-    struct fields f;
-    struct chain *ch;
-    json_error_t jerr;
-    json_t *o;
-    cmk_err err = CMK_E_BAD_BLOB;
-
-    o = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(o)) {
-        why(rep, ln, "line %zu: not JSON", ln);
-        goto out;
-    }
-    if (!parse_fields(o, &f, rep, ln))
-        goto out;
-    ch = chain_get(c, f.writer);
-    if (ch == NULL) {
-        why(rep, ln, "line %zu: out of memory", ln);
-        err = CMK_E_NOMEM;
-        goto out;
-    }
-    if (!check_chain(ch, &f, rep, ln))
-        goto out;
-    ch->seq = f.seq;
-    crypto_hash_sha256(ch->hash, (const uint8_t *)p, len);
-    ch->line = ln;
-    ch->finalized = strcmp(f.event, "finalize") == 0;
-    err = CMK_OK;
-out:
-    json_decref(o);
-    return err;
-}
-
-/* Reads every line; stops at the first bad one. */
-static cmk_err check_file(struct reader *r, struct chains *c,
-                          struct cmk_audit_report *rep)
-{
-    const char *p;
-    size_t len, ln = 0;
-    enum rd_result res;
-    char msg[128];
+    struct cmk_vchain *c = &v->t.c[ci];
+    struct cmk_vwriter *w = &v->t.w[c->w];
+    uint8_t mac[CMK_VMAC_LEN];
+    bool known, repeat;
     cmk_err err;
-    bool nl;
 
-    for (;;) {
-        res = next_line(r, &p, &len, &nl);
-        if (res == RD_EOF)
-            return CMK_OK;
-        if (res == RD_IO) {
-            why(rep, 0, "read error: %s", strerror_r(errno, msg, sizeof(msg)));
-            return CMK_E_IO;
-        }
-        ln++;
-        if (res == RD_LONG) {
-            why(rep, ln, "line %zu: longer than %d bytes", ln, CMK_LINE_MAX);
-            return CMK_E_BAD_BLOB;
-        }
-        if (!nl) {
-            why(rep, ln, "line %zu: truncated (no newline)", ln);
-            return CMK_E_BAD_BLOB;
-        }
-        err = check_line(c, p, len, rep, ln);
+    if (w->finalized)
+        cmk_vreport(v, CMK_AUDIT_CHAIN, true,
+                    "record after the finalize of its writer");
+    known = check_seq(v, c, r, &repeat);
+    *vd = repeat ? MAC_REPEAT : MAC_UNCHECKED;
+    if (repeat)
+        return CMK_OK;
+    if (known && w->key == CMK_VKEY_OK) {
+        err = cmk_vmac_line(v->lib, w->mac, c->seq != 0 ? c->mac : zero_mac,
+                            line, r->l_len, mac);
         if (err != CMK_OK)
             return err;
-        rep->records++;
+        *vd = sodium_memcmp(mac, r->mac, sizeof(mac)) == 0 ? MAC_OK : MAC_BAD;
+        if (*vd == MAC_OK)
+            cmk_vreport_mac_run_end(v, c);
+        else
+            cmk_vreport_mac(v, c, r->seq);
+    } else {
+        w->unverified++;
+        v->sum.unverified++;
     }
+    cmk_vanchor_check(v, c, r->seq, r->mac);
+    c->seq = r->seq;
+    memcpy(c->mac, r->mac, sizeof(c->mac));
+    c->last_line = v->line;
+    return CMK_OK;
 }
 
-cmk_err cmk_audit_verify_report(const char *path, struct cmk_audit_report *rep)
+static cmk_err on_record(struct cmk_audit_verifier *v, const struct cmk_vrec *r,
+                         const char *line)
 {
-    struct reader r = {NULL, NULL, 0, 0, false};
-    struct chains c = {NULL, 0, 0};
-    cmk_err err = CMK_E_IO;
-    char msg[128];
-    size_t i;
-
-    if (path == NULL || rep == NULL)
-        return CMK_E_ARGS;
-    memset(rep, 0, sizeof(*rep));
-    r.f = fopen(path, "re");
-    if (r.f == NULL) {
-        why(rep, 0, "%s", strerror_r(errno, msg, sizeof(msg)));
-        goto out;
-    }
-    r.buf = malloc(READ_BUF);
-    err = CMK_E_NOMEM;
-    if (r.buf == NULL)
-        goto out;
-    err = check_file(&r, &c, rep);
-    rep->writers = c.n;
-    for (i = 0; i < c.cap; i++)
-        rep->open_chains += c.v[i].id[0] != '\0' && !c.v[i].finalized;
-out:
-    if (r.f != NULL)
-        fclose(r.f);
-    free(r.buf);
-    free(c.v);
-    return err;
-}
-
-cmk_err cmk_audit_verify(const char *path, size_t *records, size_t *writers,
-                         size_t *bad_line, char *why_out, size_t why_len)
-{
-    struct cmk_audit_report rep;
+    bool key_event = r->chain == 0 && cmk_vcontrol_is_key_event(r);
+    bool picked = false;
+    enum verdict vd;
+    uint32_t ci, wi;
     cmk_err err;
 
-    err = cmk_audit_verify_report(path, &rep);
-    if (err == CMK_E_ARGS)
+    cmk_vreport_bad_end(v);
+    err = cmk_vtable_chain(&v->t, r->writer, r->chain, &ci);
+    if (err != CMK_OK)
         return err;
-    if (records != NULL)
-        *records = rep.records;
-    if (writers != NULL)
-        *writers = rep.writers;
-    if (bad_line != NULL)
-        *bad_line = rep.bad_line;
-    if (why_out != NULL && why_len > 0)
-        snprintf(why_out, why_len, "%s", rep.why);
+    wi = v->t.c[ci].w;
+    v->sum.records++;
+    first_sight(v, wi, r);
+    v->t.c[ci].seen = true;
+    if (key_event) {
+        err = cmk_vcontrol_key(v, wi, r);
+        if (err != CMK_OK)
+            return err;
+        if (v->t.c[ci].seq == 0 && r->seq > 1) {
+            cmk_vcontrol_pickup(v, ci, r);
+            picked = true;
+        }
+    }
+    err = check_mac(v, ci, r, line, &vd);
+    if (err != CMK_OK || r->chain != 0 || vd == MAC_BAD || vd == MAC_REPEAT)
+        return err;
+    return cmk_vcontrol_record(v, wi, r, picked);
+}
+
+static void on_format1(struct cmk_audit_verifier *v, const char *p, size_t n)
+{
+    const char *why;
+
+    if (cmk_vformat1_line(v, p, n, &why)) {
+        v->sum.records++;
+        v->f1_records++;
+    } else {
+        cmk_vreport_bad(v, n, why);
+    }
+}
+
+static cmk_err on_line(struct cmk_audit_verifier *v, const char *p, size_t n)
+{
+    struct cmk_vrec r;
+    const char *why;
+
+    switch (cmk_vfields_parse(p, n, &r, &why)) {
+    case CMK_VPARSE_OK:
+        return on_record(v, &r, p);
+    case CMK_VPARSE_FORMAT1:
+        on_format1(v, p, n);
+        return CMK_OK;
+    default:
+        if (v->o.allow_unkeyed && !r.format2)
+            on_format1(v, p, n);
+        else
+            cmk_vreport_bad(v, n, why);
+        return CMK_OK;
+    }
+}
+
+static cmk_err on_item(struct cmk_audit_verifier *v,
+                       const struct cmk_vscan_item *it)
+{
+    switch (it->kind) {
+    case CMK_VSCAN_LINE:
+        return on_line(v, it->p, it->len);
+    case CMK_VSCAN_TORN_NUL:
+        cmk_vreport_bad(v, it->len,
+                        "torn line: ends in 0x00 (space reserved, partly "
+                        "written)");
+        return CMK_OK;
+    case CMK_VSCAN_TORN_EOF:
+        cmk_vreport_bad(v, it->len, "truncated (no newline)");
+        return CMK_OK;
+    case CMK_VSCAN_LONG:
+        cmk_vreport_bad(v, it->len, "line longer than 1 MiB");
+        return CMK_OK;
+    default:
+        cmk_vreport_bad_end(v);
+        cmk_vreport(v, CMK_AUDIT_NOTE, true,
+                    "%zu bytes of 0x00 skipped (space reserved, never "
+                    "written)",
+                    it->len);
+        return CMK_OK;
+    }
+}
+
+static cmk_err scan_all(struct cmk_audit_verifier *v, struct cmk_vscan *s)
+{
+    struct cmk_vscan_item it;
+    uint64_t next = PROGRESS_STEP;
+    char msg[128];
+    cmk_err err;
+
+    for (;;) {
+        err = cmk_vscan_next(s, &it);
+        if (err == CMK_E_IO)
+            cmk_vreport(v, CMK_AUDIT_IO, false, "read error: %s",
+                        strerror_r(s->err, msg, sizeof(msg)));
+        if (err != CMK_OK || it.kind == CMK_VSCAN_EOF)
+            return err;
+        v->line = it.line;
+        v->off = it.off;
+        err = on_item(v, &it);
+        if (err != CMK_OK)
+            return err;
+        if (s->off >= next && v->o.progress != NULL) {
+            v->o.progress(v->o.progress_arg, v->files[v->file], s->off,
+                          s->size);
+            next = s->off + PROGRESS_STEP;
+        }
+    }
+}
+
+cmk_err cmk_audit_verify_file(struct cmk_audit_verifier *v, const char *path)
+{
+    struct cmk_vscan s;
+    char msg[128];
+    cmk_err err;
+
+    if (v == NULL || path == NULL || v->ended || v->fatal)
+        return CMK_E_ARGS;
+    err = add_file(v, path);
+    if (err != CMK_OK)
+        return err;
+    err = cmk_vscan_open(&s, path);
+    if (err == CMK_E_IO)
+        cmk_vreport(v, CMK_AUDIT_IO, false, "cannot read: %s",
+                    strerror_r(s.err, msg, sizeof(msg)));
+    if (err != CMK_OK)
+        return err;
+    err = scan_all(v, &s);
+    v->fatal = err == CMK_E_CONFIG;
+    cmk_vreport_bad_end(v);
+    if (v->f1_records != 0)
+        cmk_vreport(v, CMK_AUDIT_FORMAT1, false,
+                    "format 1 (unkeyed): not tamper-evident (%" PRIu64
+                    " records)",
+                    v->f1_records);
+    v->sum.bytes += s.off;
+    if (v->o.progress != NULL)
+        v->o.progress(v->o.progress_arg, path, s.off, s.size);
+    cmk_vscan_close(&s);
     return err;
+}
+
+void cmk_audit_verify_missing(struct cmk_audit_verifier *v, const char *path)
+{
+    if (v == NULL || path == NULL || v->ended || add_file(v, path) != CMK_OK)
+        return;
+    cmk_vreport(v, CMK_AUDIT_CHAIN, false,
+                "missing from the rotated series (deleted or renamed)");
+}
+
+static void end_writers(struct cmk_audit_verifier *v)
+{
+    struct cmk_vwriter *w;
+    char hex[17];
+    size_t i;
+
+    for (i = 0; i < v->t.nw; i++) {
+        w = &v->t.w[i];
+        if (w->seen && w->rotating) {
+            cmk_vwriter_hex(w->id, hex);
+            cmk_vreport_at(v, CMK_AUDIT_CHAIN, w->rotate_file, 0, 0,
+                           "writer %s: rotate_out without its rotate_in: "
+                           "the next file is missing, or cut before it",
+                           hex);
+        }
+        v->sum.writers += w->seen;
+        cmk_vmac_free(w->mac); /* the key's states: wiped */
+        w->mac = NULL;
+    }
+}
+
+void cmk_audit_verify_end(struct cmk_audit_verifier *v,
+                          struct cmk_audit_summary *sum)
+{
+    struct cmk_vchain *c;
+    size_t i;
+
+    if (v == NULL)
+        return;
+    if (!v->ended) {
+        for (i = 0; i < v->t.nc; i++) {
+            c = &v->t.c[i];
+            cmk_vreport_mac_run_end(v, c);
+            v->sum.chains += c->seen;
+            v->sum.open_chains += c->seen && !v->t.w[c->w].finalized;
+        }
+        end_writers(v);
+        cmk_vanchor_end(v);
+        v->ended = true;
+    }
+    if (sum != NULL)
+        *sum = v->sum;
+}
+
+/* Suffix N of "base.N" (1..99999, no leading zero), 0 if not one. */
+static unsigned long suffix_of(const char *name, const char *base)
+{
+    size_t bl = strlen(base), i;
+    unsigned long n = 0;
+
+    if (strncmp(name, base, bl) != 0 || name[bl] != '.' || name[bl + 1] < '1' ||
+        name[bl + 1] > '9')
+        return 0;
+    for (i = bl + 1; name[i] != '\0'; i++) {
+        if (name[i] < '0' || name[i] > '9' || i - bl > SERIES_DIGITS)
+            return 0;
+        n = n * 10 + (unsigned long)(name[i] - '0');
+    }
+    return n;
+}
+
+static cmk_err highest_suffix(const char *dir, const char *base,
+                              unsigned long *max)
+{
+    struct dirent *e;
+    unsigned long n;
+    DIR *d;
+
+    *max = 0;
+    d = opendir(dir);
+    if (d == NULL)
+        return errno == ENOENT ? CMK_OK : CMK_E_IO;
+    while ((e = readdir(d)) != NULL) {
+        n = suffix_of(e->d_name, base);
+        if (n > *max)
+            *max = n;
+    }
+    closedir(d);
+    return CMK_OK;
+}
+
+static cmk_err series_fill(const char *path, unsigned long max,
+                           struct cmk_audit_series *s)
+{
+    size_t len = strlen(path) + SERIES_DIGITS + 2, i;
+    struct stat st;
+
+    s->paths = calloc(max + 1, sizeof(*s->paths));
+    s->present = calloc(max + 1, sizeof(*s->present));
+    if (s->paths == NULL || s->present == NULL)
+        return CMK_E_NOMEM;
+    for (i = 0; i <= max; i++) {
+        s->paths[i] = malloc(len);
+        if (s->paths[i] == NULL)
+            return CMK_E_NOMEM;
+        s->n = i + 1;
+        if (i < max)
+            snprintf(s->paths[i], len, "%s.%lu", path, max - i);
+        else
+            snprintf(s->paths[i], len, "%s", path);
+        s->present[i] = stat(s->paths[i], &st) == 0 || errno != ENOENT;
+    }
+    return CMK_OK;
+}
+
+cmk_err cmk_audit_series_find(const char *path, struct cmk_audit_series *s)
+{
+    const char *slash;
+    unsigned long max;
+    char *dir = NULL;
+    cmk_err err;
+
+    if (path == NULL || s == NULL || path[0] == '\0')
+        return CMK_E_ARGS;
+    memset(s, 0, sizeof(*s));
+    slash = strrchr(path, '/');
+    dir = slash == NULL   ? strdup(".")
+          : slash == path ? strdup("/")
+                          : strndup(path, (size_t)(slash - path));
+    if (dir == NULL)
+        return CMK_E_NOMEM;
+    err = highest_suffix(dir, slash != NULL ? slash + 1 : path, &max);
+    if (err == CMK_OK)
+        err = series_fill(path, max, s);
+    free(dir);
+    if (err != CMK_OK)
+        cmk_audit_series_free(s);
+    return err;
+}
+
+void cmk_audit_series_free(struct cmk_audit_series *s)
+{
+    size_t i;
+
+    if (s == NULL)
+        return;
+    for (i = 0; i < s->n; i++)
+        free(s->paths[i]);
+    free(s->paths);
+    free(s->present);
+    memset(s, 0, sizeof(*s));
 }

@@ -25,7 +25,7 @@ static const struct command commands[] = {
     {"pin-reset", cmd_pin_reset, "clear a tenant's failed-login count"},
     {"provision", cmd_provision, "create and seal a tenant KEK"},
     {"health", cmd_health, "check every tenant's CMK and KEK"},
-    {"audit", cmd_audit, "verify an audit file's hash chains"},
+    {"audit", cmd_audit, "verify audit files and print anchors"},
     {"version", cmd_version, "print the version"},
 };
 

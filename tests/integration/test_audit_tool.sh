@@ -1,72 +1,139 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# integration: "cmk-tool audit verify" on files written by the audit
-# writer, then edited, cut and shortened: exit codes and the line named.
+# integration: "cmk-tool audit verify" and "audit anchor" on format-2
+# files whose chain keys are sealed through a local-provider config
+# (tests/integration/audit_forge.c): clean files and rotated series, keys
+# sealed by another tenant or by no one, anchors and cuts, format 1, and
+# usage. Exit codes: 0 pass, 1 fail, 77 skip (99 under CI=true).
 set -u
 
-: "${top_builddir:=.}"
-tool="$top_builddir/cmk-tool"
-gen="$top_builddir/tests/integration/audit_gen"
-for p in "$tool" "$gen"; do
-    if [ ! -x "$p" ]; then
-        echo "SKIP: $p not built"
-        [ "${CI:-}" = true ] && exit 99
-        exit 77
-    fi
-done
-
-dir=$(mktemp -d /tmp/cmk-audit-tool-XXXXXX) || exit 99
-trap 'rm -rf "$dir"' EXIT
-f="$dir/audit.jsonl"
-t="$dir/tampered.jsonl"
+. "$(dirname "$0")/lib.sh"
+FORGE=$top_builddir/tests/integration/audit_forge
+[ -x "$CMK_TOOL" ] || cmk_missing "cmk-tool not built: $CMK_TOOL"
+[ -x "$FORGE" ] || cmk_missing "not built: $FORGE"
+cmk_tmpdir
+T=$CMK_TMP
+cmk_config "$T" alpha:1234:test beta:1234:test >/dev/null
+CFG=$CMK_PKCS11_CONFIG
+unset CMK_PKCS11_CONFIG
+F1=$top_srcdir/tests/fixtures/audit/format1.jsonl
 fails=0
 
-# expect EXIT_CODE PATTERN FILE...: runs the tool, checks code and output.
+# expect CODE PATTERN CMD...: the exit code, and a line of stdout+stderr
+# matching the extended regex PATTERN.
 expect() {
-    want=$1
-    pat=$2
+    local want=$1 pat=$2 got
     shift 2
-    out=$("$tool" "$@" 2>&1)
+    "$@" >"$T/out" 2>"$T/err"
     got=$?
-    if [ "$got" -ne "$want" ] || ! printf '%s\n' "$out" | grep -q -- "$pat"
+    if [ "$got" -ne "$want" ] || ! cat "$T/out" "$T/err" | grep -Eq -- "$pat"
     then
-        echo "FAIL: cmk-tool $*: exit $got (want $want), output:"
-        printf '%s\n' "$out"
-        echo "  expected to match: $pat"
+        echo "FAIL: $*: exit $got (want $want), expected /$pat/ in:"
+        cat "$T/out" "$T/err"
         fails=$((fails + 1))
     else
-        echo "ok: cmk-tool $*: $out" | head -n 1
+        echo "ok: ${*##*/}: $(head -n 1 "$T/out")"
     fi
 }
 
-"$gen" "$f" 9 || exit 99
-expect 0 "^$f: 10 records, 1 writers, ok\$" audit verify "$f"
-"$gen" "$f" 4 || exit 99
-expect 0 "^$f: 15 records, 2 writers, ok\$" audit verify "$f"
+verify() { "$CMK_TOOL" audit verify --config "$CFG" "$@"; }
 
-# a field edited on line 4: the next record's prev no longer matches
-sed '4s/record 4/record X/' "$f" >"$t"
-expect 1 "^$t: line 5: prev does not match line 4\$" audit verify "$t"
-# a line deleted
-sed '3d' "$f" >"$t"
-expect 1 "^$t: line 3: seq 4 follows 2 in writer .*: records missing\$" \
-    audit verify "$t"
-# two lines swapped
-awk 'NR == 3 { h = $0; next } NR == 4 { print; print h; next } { print }' \
-    "$f" >"$t"
-expect 1 "^$t: line 3: seq 4 follows 2" audit verify "$t"
-# the last line cut (no newline)
-head -c -1 "$f" >"$t"
-expect 1 "^$t: line 15: truncated (no newline)\$" audit verify "$t"
-# a line that is not JSON
-sed '6i\
-garbage' "$f" >"$t"
-expect 1 "^$t: line 6: not JSON\$" audit verify "$t"
+echo "== clean files"
+"$FORGE" "$CFG" "$T/a.jsonl" --writers 3 --records 40 --chains 3 ||
+    cmk_error "audit_forge failed"
+expect 0 "^$T/a.jsonl: 126 records, 3 writers, 12 chains, 0 open chains, 0 bad regions: ok\$" \
+    verify "$T/a.jsonl"
+[ -s "$T/err" ] && { echo "FAIL: stderr not empty (no TTY: no progress)"; fails=$((fails + 1)); }
+CMK_PKCS11_CONFIG=$CFG expect 0 ": ok\$" "$CMK_TOOL" audit verify "$T/a.jsonl"
 
-expect 2 "No such file" audit verify "$dir/missing.jsonl"
-expect 2 "usage: cmk-tool audit verify FILE" audit
-expect 2 "usage: cmk-tool audit verify FILE" audit check "$f"
-expect 0 "usage: cmk-tool audit verify FILE" audit verify --help
+echo "== rotated series, found from the current file"
+"$FORGE" "$CFG" "$T/r.jsonl" --writers 2 --records 30 --rotate 10 ||
+    cmk_error "audit_forge failed"
+[ -f "$T/r.jsonl.2" ] && [ -f "$T/r.jsonl.1" ] || cmk_error "no rotation"
+expect 0 "^$T/r.jsonl and the files before it: 70 records, 2 writers, 6 chains, 0 open chains, 0 bad regions: ok\$" \
+    verify "$T/r.jsonl"
+expect 0 ": ok\$" verify "$T/r.jsonl.2" "$T/r.jsonl.1" "$T/r.jsonl"
+# the oldest file gone (keep): the rest still verifies
+mv "$T/r.jsonl.2" "$T/old"
+expect 0 "note: writer [0-9a-f]{16}: picked up at its rotate_in" \
+    verify "$T/r.jsonl"
+mv "$T/old" "$T/r.jsonl.2"
+# a middle file deleted
+mv "$T/r.jsonl.1" "$T/mid"
+expect 1 "^$T/r.jsonl.1: missing from the rotated series \(deleted or renamed\)\$" \
+    verify "$T/r.jsonl"
+grep -Eq "^$T/r.jsonl: line 1 \(byte 0\): writer [0-9a-f]{16}: prev_file_mac is not the mac of its rotate_out in $T/r.jsonl.2: a file is missing between them\$" \
+    "$T/out" || { echo "FAIL: no rotate_in finding"; cat "$T/out"; fails=$((fails + 1)); }
+mv "$T/mid" "$T/r.jsonl.1"
+# a middle file cut short (its rotate_out lost)
+head -n -2 "$T/r.jsonl.1" >"$T/cut" && cat "$T/cut" >"$T/r.jsonl.1"
+expect 1 "^$T/r.jsonl: line 1 \(byte 0\): writer [0-9a-f]{16}: rotate_in without a rotate_out before it: the previous file is cut or missing\$" \
+    verify "$T/r.jsonl"
+
+echo "== keys"
+"$FORGE" "$CFG" "$T/beta.jsonl" --tenant beta --records 3 ||
+    cmk_error "audit_forge failed"
+expect 1 "^$T/beta.jsonl: line 1 \(byte 0\): writer [0-9a-f]{16}: not verifiable: chain key cannot be unsealed: sealed by tenant \"beta\", not by the audit key tenant \"alpha\"\$" \
+    verify "$T/beta.jsonl"
+expect 0 ": ok\$" verify --key-tenant beta "$T/beta.jsonl"
+expect 1 "sealed by tenant \"alpha\", not by the audit key tenant \"beta\"" \
+    verify --key-tenant beta "$T/a.jsonl"
+"$FORGE" "$CFG" "$T/bogus.jsonl" --bogus --records 3 ||
+    cmk_error "audit_forge failed"
+expect 1 "^$T/bogus.jsonl: line 1 \(byte 0\): writer [0-9a-f]{16}: not verifiable: chain key cannot be unsealed: the CMK of tenant \"alpha\" refuses it \(bad_ciphertext, InvalidCiphertext\)\$" \
+    verify "$T/bogus.jsonl"
+# the fabricated writer appended to a good file
+cat "$T/a.jsonl" "$T/bogus.jsonl" >"$T/mixed.jsonl"
+expect 1 "^$T/mixed.jsonl: line 127 \(byte [0-9]+\): writer [0-9a-f]{16}: not verifiable: chain key cannot be unsealed" \
+    verify "$T/mixed.jsonl"
+expect 2 "no tenant labelled \"nobody\" to hold the audit key" \
+    verify --key-tenant nobody "$T/a.jsonl"
+expect 2 "cmk-tool: .*missing\.json" "$CMK_TOOL" audit verify \
+    --config "$T/missing.json" "$T/a.jsonl"
+
+echo "== anchor"
+"$FORGE" "$CFG" "$T/n.jsonl" --writers 2 --records 20 --no-finalize ||
+    cmk_error "audit_forge failed"
+"$CMK_TOOL" audit anchor --config "$CFG" "$T/n.jsonl" >"$T/anchor" 2>"$T/err" ||
+    { echo "FAIL: audit anchor"; cat "$T/err"; fails=$((fails + 1)); }
+grep -Eq '^\{"anchor":2,"time":"[0-9T:.-]{26}Z","chains":\[(\["[0-9a-f]{16}",[0-9]+,[0-9]+,"[0-9a-f]{64}"\],?){6}\]\}$' \
+    "$T/anchor" || { echo "FAIL: anchor line"; cat "$T/anchor"; fails=$((fails + 1)); }
+grep -q ": ok\$" "$T/err" || { echo "FAIL: anchor summary"; fails=$((fails + 1)); }
+expect 0 ": ok\$" verify --anchor "$T/anchor" "$T/n.jsonl"
+head -n -1 "$T/n.jsonl" >"$T/n-cut.jsonl"
+expect 1 "^$T/n-cut.jsonl: writer [0-9a-f]{16} chain 2: anchored seq 10 missing: the chain ends at seq 9 \(cut before the anchor point\)\$" \
+    verify --anchor "$T/anchor" "$T/n-cut.jsonl"
+expect 1 ": 1 problem\$" verify --anchor "$T/anchor" "$T/n-cut.jsonl"
+expect 1 ": 1 problem\$" "$CMK_TOOL" audit anchor --config "$CFG" "$T/bogus.jsonl"
+[ -s "$T/out" ] && { echo "FAIL: anchor printed for a bad file"; fails=$((fails + 1)); }
+echo '{"anchor":1}' >"$T/bad-anchor"
+expect 2 "not an anchor line" verify --anchor "$T/bad-anchor" "$T/n.jsonl"
+
+echo "== format 1"
+expect 1 "^$F1: format 1 \(unkeyed\): not tamper-evident \(4 records\)\$" \
+    verify "$F1"
+expect 0 "^$F1: note: format 1 \(unkeyed\): not tamper-evident \(4 records\)\$" \
+    verify --allow-unkeyed "$F1"
+sed '2d' "$F1" >"$T/f1.jsonl"
+expect 1 "^$T/f1.jsonl: line 2 \(byte [0-9]+\): seq 3 follows 1 in writer [0-9a-f]{16}: records missing\$" \
+    verify --allow-unkeyed "$T/f1.jsonl"
+
+echo "== usage"
+expect 2 "cannot read: No such file or directory" verify "$T/none.jsonl"
+expect 2 "^usage: cmk-tool audit verify" "$CMK_TOOL" audit
+expect 2 "^usage: cmk-tool audit verify" "$CMK_TOOL" audit check "$T/a.jsonl"
+expect 2 "^usage: cmk-tool audit verify" "$CMK_TOOL" audit verify
+expect 2 "^usage: cmk-tool audit verify" "$CMK_TOOL" audit verify --bogus x
+expect 0 "^usage: cmk-tool audit verify" "$CMK_TOOL" audit verify --help
+expect 0 "^usage: cmk-tool audit verify" "$CMK_TOOL" audit --help
+
+if command -v script >/dev/null 2>&1; then
+    echo "== progress on a terminal"
+    script -qec "$CMK_TOOL audit verify --config $CFG $T/a.jsonl" /dev/null \
+        >"$T/tty" 2>&1
+    grep -q "MiB (100%)" "$T/tty" ||
+        { echo "FAIL: no progress line on a TTY"; cat "$T/tty"; fails=$((fails + 1)); }
+fi
 
 [ "$fails" -eq 0 ] || exit 1
 exit 0

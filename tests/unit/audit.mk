@@ -6,10 +6,18 @@ tests_unit_test_audit_SOURCES = tests/unit/test_audit.c
 tests_unit_test_audit_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_audit_LDADD = $(UNIT_LDADD)
 endif
+EXTRA_DIST += tests/fixtures/audit/format1.jsonl
 
-# cmk-tool audit verify on files written by the writer.
+# Writes audit files through the module's writer.
 check_PROGRAMS += tests/integration/audit_gen
 tests_integration_audit_gen_SOURCES = tests/integration/audit_gen.c
 tests_integration_audit_gen_LDADD = libcmk.la $(DEP_LIBS)
+
+# cmk-tool audit verify and anchor on generated format-2 files.
+check_PROGRAMS += tests/integration/audit_forge
+tests_integration_audit_forge_SOURCES = tests/integration/audit_forge.c \
+	tests/lib/audit_fmt2.c tests/lib/audit_fmt2.h
+tests_integration_audit_forge_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)
+tests_integration_audit_forge_LDADD = libcmk.la $(DEP_LIBS)
 TESTS += tests/integration/test_audit_tool.sh
 EXTRA_DIST += tests/integration/test_audit_tool.sh

@@ -2,7 +2,8 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_pkcs11
 TESTS += tests/unit/test_pkcs11
 tests_unit_test_pkcs11_SOURCES = tests/unit/test_pkcs11.c \
-	tests/lib/tenant.c tests/lib/tenant.h tests/lib/p11.c tests/lib/p11.h
+	tests/lib/tenant.c tests/lib/tenant.h tests/lib/p11.c tests/lib/p11.h \
+	tests/lib/audit_check.c tests/lib/audit_check.h
 tests_unit_test_pkcs11_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_pkcs11_LDADD = $(UNIT_LDADD)
 endif
@@ -36,7 +37,8 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_stress
 TESTS += tests/unit/test_stress
 tests_unit_test_stress_SOURCES = tests/unit/test_stress.c \
-	tests/lib/tenant.c tests/lib/tenant.h
+	tests/lib/tenant.c tests/lib/tenant.h \
+	tests/lib/audit_check.c tests/lib/audit_check.h
 tests_unit_test_stress_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_stress_LDADD = $(UNIT_LDADD)
 endif

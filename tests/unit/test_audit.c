@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "audit/audit.h"
+#include "audit/verify.h"
 
 #define MAX_LINES 4096
 #define ZERO64                                                                 \
@@ -201,13 +202,56 @@ static void write_n(const char *path, size_t n)
     cmk_audit_close(a);
 }
 
+/* The verifier with format-1 records checked as before (allow_unkeyed):
+ * the counts, and the first problem as "line N: REASON". */
+struct vrep {
+    size_t records;
+    size_t writers;
+    size_t open_chains;
+    size_t bad_line;
+    char why[512];
+};
+
+static void first_problem(void *arg, const struct cmk_audit_finding *fd)
+{
+    struct vrep *rep = arg;
+
+    if (fd->kind == CMK_AUDIT_NOTE || rep->why[0] != '\0')
+        return;
+    rep->bad_line = (size_t)fd->line;
+    snprintf(rep->why, sizeof(rep->why), "line %zu: %s", (size_t)fd->line,
+             fd->why);
+}
+
+static cmk_err verify_report(const char *path, struct vrep *rep)
+{
+    struct cmk_audit_verify_opts o = {0};
+    struct cmk_audit_verifier *v = NULL;
+    struct cmk_audit_summary sum = {0};
+    cmk_err err;
+
+    memset(rep, 0, sizeof(*rep));
+    o.report = first_problem;
+    o.report_arg = rep;
+    o.allow_unkeyed = true;
+    err = cmk_audit_verify_new(&o, &v);
+    if (err == CMK_OK)
+        err = cmk_audit_verify_file(v, path);
+    cmk_audit_verify_end(v, &sum);
+    cmk_audit_verify_free(v);
+    rep->records = (size_t)sum.records;
+    rep->writers = sum.writers;
+    rep->open_chains = sum.open_chains;
+    return err == CMK_OK && sum.problems != 0 ? CMK_E_BAD_BLOB : err;
+}
+
 /* Verifies path; expects bad_line (0 = ok) and a substring of why. */
 static void expect_verify(const char *path, size_t bad_line, const char *why)
 {
-    struct cmk_audit_report rep;
+    struct vrep rep;
     cmk_err err;
 
-    err = cmk_audit_verify_report(path, &rep);
+    err = verify_report(path, &rep);
     if (bad_line == 0) {
         if (err != CMK_OK)
             fail_msg("unexpected: %s", rep.why);
@@ -540,7 +584,7 @@ static void test_two_writers(void **state)
     struct fx *f = *state;
     struct cmk_audit *a = open_ok(f->path, true);
     struct cmk_audit *b = open_ok(f->path, true);
-    struct cmk_audit_report rep;
+    struct vrep rep;
     size_t i;
 
     for (i = 0; i < 10; i++) {
@@ -549,12 +593,12 @@ static void test_two_writers(void **state)
         if (i % 3 == 0)
             write_event(b, "kms_call", "b");
     }
-    assert_int_equal(cmk_audit_verify_report(f->path, &rep), CMK_OK);
+    assert_int_equal(verify_report(f->path, &rep), CMK_OK);
     assert_int_equal(rep.records, 24);
     assert_int_equal(rep.writers, 2);
     assert_int_equal(rep.open_chains, 2);
     write_event(a, "finalize", NULL);
-    assert_int_equal(cmk_audit_verify_report(f->path, &rep), CMK_OK);
+    assert_int_equal(verify_report(f->path, &rep), CMK_OK);
     assert_int_equal(rep.open_chains, 1);
     cmk_audit_close(a);
     cmk_audit_close(b);
@@ -594,7 +638,7 @@ static void test_threads(void **state)
 {
     struct fx *f = *state;
     struct cmk_audit *a = NULL;
-    struct cmk_audit_report rep;
+    struct vrep rep;
     struct thr t[4];
     pthread_t th[4];
     void *res;
@@ -612,7 +656,7 @@ static void test_threads(void **state)
         assert_null(res);
     }
     cmk_audit_close(a);
-    assert_int_equal(cmk_audit_verify_report(f->path, &rep), CMK_OK);
+    assert_int_equal(verify_report(f->path, &rep), CMK_OK);
     assert_int_equal(rep.records, 2000);
     assert_int_equal(rep.writers, 1);
 }
@@ -621,7 +665,7 @@ static void test_fork(void **state)
 {
     struct fx *f = *state;
     struct cmk_audit *a = open_ok(f->path, true);
-    struct cmk_audit_report rep;
+    struct vrep rep;
     char wp[17], wc[17], pid[32];
     int status, i;
     pid_t child;
@@ -646,7 +690,7 @@ static void test_fork(void **state)
     for (i = 0; i < 3; i++)
         write_event(a, "mechanism", "parent");
     cmk_audit_close(a);
-    assert_int_equal(cmk_audit_verify_report(f->path, &rep), CMK_OK);
+    assert_int_equal(verify_report(f->path, &rep), CMK_OK);
     assert_int_equal(rep.records, 9);
     assert_int_equal(rep.writers, 2);
     load_lines(f);
@@ -804,7 +848,7 @@ static void test_tamper_fields(void **state)
 static void test_tamper_limits(void **state)
 {
     struct fx *f = *state;
-    struct cmk_audit_report rep;
+    struct vrep rep;
     char *p;
 
     base10(f);
@@ -817,7 +861,7 @@ static void test_tamper_limits(void **state)
     free(f->lines[8]);
     f->n = 8;
     put_lines(f, true);
-    assert_int_equal(cmk_audit_verify_report(f->path2, &rep), CMK_OK);
+    assert_int_equal(verify_report(f->path2, &rep), CMK_OK);
     assert_int_equal(rep.records, 8); /* a removed tail */
     assert_int_equal(rep.open_chains, 1);
 }
@@ -825,26 +869,20 @@ static void test_tamper_limits(void **state)
 static void test_verify_io(void **state)
 {
     struct fx *f = *state;
-    struct cmk_audit_report rep;
-    size_t recs = 9, writers = 9, bad = 9;
-    char why[64];
+    struct vrep rep;
     char big[5000];
 
-    assert_int_equal(cmk_audit_verify_report(f->path, &rep), CMK_E_IO);
-    assert_int_equal(cmk_audit_verify_report(NULL, &rep), CMK_E_ARGS);
+    assert_int_equal(verify_report(f->path, &rep), CMK_E_IO);
+    assert_int_equal(verify_report(NULL, &rep), CMK_E_ARGS);
     put_file(f->path, "", 0);
-    assert_int_equal(
-        cmk_audit_verify(f->path, &recs, &writers, &bad, why, sizeof(why)),
-        CMK_OK);
-    assert_int_equal(recs + writers + bad, 0);
+    assert_int_equal(verify_report(f->path, &rep), CMK_OK);
+    assert_int_equal(rep.records + rep.writers + rep.bad_line, 0);
     memset(big, 'x', sizeof(big));
     big[sizeof(big) - 1] = '\n';
     put_file(f->path, big, sizeof(big));
-    assert_int_equal(
-        cmk_audit_verify(f->path, &recs, &writers, &bad, why, sizeof(why)),
-        CMK_E_BAD_BLOB);
-    assert_int_equal(bad, 1);
-    assert_string_equal(why, "line 1: longer than 4096 bytes");
+    assert_int_equal(verify_report(f->path, &rep), CMK_E_BAD_BLOB);
+    assert_int_equal(rep.bad_line, 1);
+    assert_string_equal(rep.why, "line 1: longer than 4096 bytes");
 }
 
 /* Runs fn with stderr sent to a file; returns what was printed. */
