@@ -5,6 +5,15 @@ TESTS += tests/unit/test_audit
 tests_unit_test_audit_SOURCES = tests/unit/test_audit.c
 tests_unit_test_audit_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_audit_LDADD = $(UNIT_LDADD)
+
+# The verifier against generated format-2 files and their forgeries.
+check_PROGRAMS += tests/unit/test_audit_verify
+TESTS += tests/unit/test_audit_verify
+tests_unit_test_audit_verify_SOURCES = tests/unit/test_audit_verify.c \
+	tests/lib/audit_fmt2.c tests/lib/audit_fmt2.h \
+	tests/lib/tenant.c tests/lib/tenant.h
+tests_unit_test_audit_verify_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_audit_verify_LDADD = $(UNIT_LDADD)
 endif
 EXTRA_DIST += tests/fixtures/audit/format1.jsonl
 
