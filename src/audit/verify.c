@@ -167,7 +167,7 @@ static cmk_err check_mac(struct cmk_audit_verifier *v, uint32_t ci,
                             line, r->l_len, mac);
         if (err != CMK_OK)
             return err;
-        *vd = sodium_memcmp(mac, r->mac, sizeof(mac)) == 0 ? MAC_OK : MAC_BAD;
+        *vd = cmk_vmac_equal(mac, r->mac) ? MAC_OK : MAC_BAD;
         if (*vd == MAC_OK)
             cmk_vreport_mac_run_end(v, c);
         else

@@ -40,28 +40,58 @@ static const unsigned char cls[256] = {
     [0xc2 ... 0xf4] = C_LEAD, [0xf5 ... 0xff] = C_BAD,
 };
 
+/* Bytes of a field name as the writer writes them: [a-z0-9_]. */
+static const unsigned char namec[256] = {
+    ['0' ... '9'] = 1,
+    ['_'] = 1,
+    ['a' ... 'z'] = 1,
+};
+
+/* Value of a lowercase hex digit; 0x10 for any other byte. */
+static const unsigned char hexv[256] = {
+    [0x00 ... 0x2f] = 0x10,
+    ['0'] = 0,
+    ['1'] = 1,
+    ['2'] = 2,
+    ['3'] = 3,
+    ['4'] = 4,
+    ['5'] = 5,
+    ['6'] = 6,
+    ['7'] = 7,
+    ['8'] = 8,
+    ['9'] = 9,
+    [0x3a ... 0x60] = 0x10,
+    ['a'] = 10,
+    ['b'] = 11,
+    ['c'] = 12,
+    ['d'] = 13,
+    ['e'] = 14,
+    ['f'] = 15,
+    [0x67 ... 0xff] = 0x10,
+};
+
 static int hexval(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
+    unsigned char v = hexv[(unsigned char)c];
+
+    return v < 0x10 ? v : -1;
 }
 
+/* Branch-free over the digits: one check of the or-ed values at the end
+ * (this runs for every mac of every record). */
 bool cmk_vfields_hex(const char *hex, size_t n, uint8_t *out)
 {
-    int hi, lo;
+    const unsigned char *h = (const unsigned char *)hex;
+    unsigned bad = 0, hi, lo;
     size_t i;
 
     for (i = 0; i < n; i++) {
-        hi = hexval(hex[2 * i]);
-        lo = hexval(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out[i] = (uint8_t)(hi << 4 | lo);
+        hi = hexv[h[2 * i]];
+        lo = hexv[h[2 * i + 1]];
+        bad |= hi | lo;
+        out[i] = (uint8_t)(hi << 4 | (lo & 0x0f));
     }
-    return true;
+    return bad < 0x10;
 }
 
 static bool writer_id(const char *hex, uint64_t *out)
@@ -95,9 +125,9 @@ static bool uint_at(const char *p, size_t end, size_t *i, uint64_t *out)
     }
     for (; j < end && p[j] >= '0' && p[j] <= '9'; j++) {
         d = (uint64_t)(p[j] - '0');
-        if (v > (UINT64_MAX - d) / 10)
+        if (__builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, d, &v))
             return false;
-        v = v * 10 + d;
     }
     *out = v;
     *i = j;
@@ -274,15 +304,19 @@ static const char *const names[CMK_VF__COUNT] = {
 /* Keys the header owns may not come again among the fields. */
 static bool is_header_key(const char *k, size_t n)
 {
-    static const char *const hk[] = {"time", "writer", "chain", "seq",
-                                     "pid",  "event",  "mac"};
-    size_t i;
-
-    for (i = 0; i < sizeof(hk) / sizeof(hk[0]); i++) {
-        if (strlen(hk[i]) == n && memcmp(hk[i], k, n) == 0)
-            return true;
+    switch (n) {
+    case 3:
+        return memcmp(k, "seq", 3) == 0 || memcmp(k, "pid", 3) == 0 ||
+               memcmp(k, "mac", 3) == 0;
+    case 4:
+        return memcmp(k, "time", 4) == 0;
+    case 5:
+        return memcmp(k, "chain", 5) == 0 || memcmp(k, "event", 5) == 0;
+    case 6:
+        return memcmp(k, "writer", 6) == 0;
+    default:
+        return false;
     }
-    return false;
 }
 
 static void pick(struct cmk_vrec *r, const char *k, size_t kn, const char *v,
@@ -319,9 +353,7 @@ static const char *fields(const char *p, size_t i, size_t end,
         if (end - i < 4 || p[i] != ',' || p[i + 1] != '"')
             return "a field is not written as the writer writes it";
         k = i + 2;
-        for (i = k; i < end && ((p[i] >= 'a' && p[i] <= 'z') ||
-                                (p[i] >= '0' && p[i] <= '9') || p[i] == '_');
-             i++)
+        for (i = k; i < end && namec[(unsigned char)p[i]]; i++)
             ;
         if (i == k || end - i < 2 || p[i] != '"' || p[i + 1] != ':')
             return "a field name is not written as the writer writes it";

@@ -116,3 +116,8 @@ out:
     OPENSSL_cleanse(t, sizeof(t));
     return err;
 }
+
+bool cmk_vmac_equal(const uint8_t *a, const uint8_t *b)
+{
+    return CRYPTO_memcmp(a, b, CMK_VMAC_OUT_LEN) == 0;
+}
