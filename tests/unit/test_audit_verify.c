@@ -672,7 +672,7 @@ static void test_zero_padding(void **state)
     struct fx *f = *state;
     struct tgen_writer w;
     char *data;
-    size_t len = 0, i, l4;
+    size_t len = 0, i, l4 = 0;
 
     base(f, &w, true);
     data = calloc(1, 64 * 1024);
@@ -1206,6 +1206,52 @@ static void test_real_unseal(void **state)
     test_env_remove(&env);
 }
 
+/* Any one byte of a record changed (a bit, or a newline or 0x00 put in)
+ * is found; the file as written verifies. */
+static void test_every_byte(void **state)
+{
+    static const int change[] = {0x100 | 0x01, '\n', 0};
+    struct fx *f = *state;
+    struct tgen_writer w;
+    char *orig;
+    size_t i, k, n;
+
+    base(f, &w, true);
+    orig = strdup(f->l[4]);
+    assert_non_null(orig);
+    n = strlen(orig);
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < sizeof(change) / sizeof(change[0]); k++) {
+            memcpy(f->l[4], orig, n);
+            f->l[4][i] =
+                (char)(change[k] & 0x100 ? orig[i] ^ change[k] : change[k]);
+            /* put() writes up to a NUL: write the line's bytes by hand */
+            {
+                FILE *fp = fopen(f->path[0], "wb");
+                size_t j;
+
+                assert_non_null(fp);
+                for (j = 0; j < f->n; j++) {
+                    assert_int_equal(
+                        fwrite(f->l[j], 1, j == 4 ? n : strlen(f->l[j]), fp),
+                        j == 4 ? n : strlen(f->l[j]));
+                    fputc('\n', fp);
+                }
+                assert_int_equal(fclose(fp), 0);
+            }
+            run1(f, f->path[0]);
+            if (f->r.sum.problems == 0)
+                fail_msg("byte %zu changed to 0x%02x: not found", i,
+                         (unsigned char)f->l[4][i]);
+        }
+    }
+    memcpy(f->l[4], orig, n);
+    put(f->path[0], f->l, f->n);
+    run1(f, f->path[0]);
+    expect_n(&f->r, 0, 0);
+    free(orig);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1242,6 +1288,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_read_errors, setup, teardown),
         cmocka_unit_test(test_real_unseal),
+        cmocka_unit_test_setup_teardown(test_every_byte, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL) != 0;
