@@ -78,16 +78,14 @@ static cmk_err load_entry(struct cmk_audit_verifier *v, json_t *e, size_t i,
     return CMK_OK;
 }
 
-cmk_err cmk_audit_verify_anchor(struct cmk_audit_verifier *v, const char *text,
-                                size_t len, char *why, size_t why_len)
+cmk_err cmk_vanchor_load(struct cmk_audit_verifier *v, const char *text,
+                         size_t len, char *why, size_t why_len)
 {
     json_t *o, *chains;
     json_error_t jerr;
     cmk_err err = CMK_E_BAD_BLOB;
     size_t i;
 
-    if (v == NULL || text == NULL || v->nfiles != 0 || v->have_anchor)
-        return CMK_E_ARGS;
     o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     chains = json_object_get(o, "chains");
     if (!json_is_object(o) ||
@@ -120,7 +118,7 @@ void cmk_vanchor_check(struct cmk_audit_verifier *v, struct cmk_vchain *c,
     c->anchor_found = true; /* reported here if different, not again */
     if (sodium_memcmp(mac, c->anchor_mac, CMK_VMAC_LEN) == 0)
         return;
-    cmk_vwriter_hex(c->writer, hex);
+    cmk_vreport_hex(c->writer, hex);
     cmk_vreport(v, CMK_AUDIT_ANCHOR, true,
                 "writer %s chain %" PRIu64 " seq %" PRIu64
                 ": not the anchored record (its mac differs)",
@@ -132,7 +130,7 @@ static void anchor_missing(struct cmk_audit_verifier *v,
 {
     char hex[17];
 
-    cmk_vwriter_hex(c->writer, hex);
+    cmk_vreport_hex(c->writer, hex);
     if (c->seq != 0 && c->first_seq > c->anchor_seq)
         cmk_vreport_at(v, CMK_AUDIT_NOTE, CMK_VNONE, 0, 0,
                        "writer %s chain %" PRIu64 ": anchored seq %" PRIu64
@@ -180,15 +178,13 @@ static size_t put_time(char *out, size_t cap, const struct timespec *now)
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
-cmk_err cmk_audit_verify_anchor_line(struct cmk_audit_verifier *v,
-                                     const struct timespec *now, char **out)
+cmk_err cmk_vanchor_line(struct cmk_audit_verifier *v,
+                         const struct timespec *now, char **out)
 {
     const struct cmk_vchain *c;
     size_t cap, len, i;
     char hex[17], mac[2 * CMK_VMAC_LEN + 1], *s;
 
-    if (v == NULL || now == NULL || out == NULL || !v->ended)
-        return CMK_E_ARGS;
     cap = 64 + (v->t.nc + 1) * ENTRY_MAX;
     s = malloc(cap);
     if (s == NULL)
@@ -201,7 +197,7 @@ cmk_err cmk_audit_verify_anchor_line(struct cmk_audit_verifier *v,
         c = &v->t.c[i];
         if (!c->seen || c->seq == 0 || c->chain == CMK_VCHAIN_FORMAT1)
             continue;
-        cmk_vwriter_hex(c->writer, hex);
+        cmk_vreport_hex(c->writer, hex);
         sodium_bin2hex(mac, sizeof(mac), c->mac, sizeof(c->mac));
         len += (size_t)snprintf(
             s + len, cap - len, "%s[\"%s\",%" PRIu64 ",%" PRIu64 ",\"%s\"]",

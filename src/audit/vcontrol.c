@@ -60,7 +60,7 @@ static void key_fails(struct cmk_audit_verifier *v, struct cmk_vwriter *w,
     char hex[17];
 
     w->key = state;
-    cmk_vwriter_hex(w->id, hex);
+    cmk_vreport_hex(w->id, hex);
     cmk_vreport(v, CMK_AUDIT_KEY, true, "writer %s: not verifiable: %s", hex,
                 why);
 }
@@ -132,7 +132,7 @@ cmk_err cmk_vcontrol_key(struct cmk_audit_verifier *v, uint32_t wi,
         return unseal(v, wi, r, blob, len);
     }
     if (memcmp(hash, w->sealed_hash, sizeof(hash)) != 0) {
-        cmk_vwriter_hex(w->id, hex);
+        cmk_vreport_hex(w->id, hex);
         cmk_vreport(v, CMK_AUDIT_CHAIN, true,
                     "writer %s: sealed_key differs from the one of its "
                     "first record",
@@ -164,7 +164,7 @@ static void unlisted(struct cmk_audit_verifier *v, uint32_t wi,
     uint32_t ci;
     char hex[17];
 
-    cmk_vwriter_hex(v->t.w[wi].id, hex);
+    cmk_vreport_hex(v->t.w[wi].id, hex);
     for (ci = v->t.w[wi].first_chain; ci != CMK_VNONE; ci = v->t.c[ci].next) {
         if (v->t.c[ci].chain != 0 && v->t.c[ci].seq != 0 &&
             v->t.c[ci].mark != v->mark)
@@ -188,7 +188,7 @@ static cmk_err listed(struct cmk_audit_verifier *v, uint64_t writer,
         return err;
     c = &v->t.c[ci];
     c->mark = v->mark;
-    cmk_vwriter_hex(writer, hex);
+    cmk_vreport_hex(writer, hex);
     if (c->seq == 0 && adopt) {
         c->seq = c->first_seq = e->seq;
         memcpy(c->mac, e->mac, sizeof(c->mac));
@@ -237,7 +237,7 @@ static cmk_err check_list(struct cmk_audit_verifier *v, uint32_t wi,
     if (err != CMK_OK)
         return err;
     if (rc < 0) {
-        cmk_vwriter_hex(writer, hex);
+        cmk_vreport_hex(writer, hex);
         cmk_vreport(v, CMK_AUDIT_CHAIN, true,
                     "writer %s: its %s has no \"chains\" list of "
                     "[chain,seq,mac]",
@@ -254,7 +254,7 @@ static void picked_up(struct cmk_audit_verifier *v, uint32_t wi,
 {
     char hex[17];
 
-    cmk_vwriter_hex(v->t.w[wi].id, hex);
+    cmk_vreport_hex(v->t.w[wi].id, hex);
     if (v->file == 0)
         cmk_vreport(v, CMK_AUDIT_NOTE, true,
                     "writer %s: picked up at its %s (its earlier files are "
@@ -275,7 +275,7 @@ static void rotate_in(struct cmk_audit_verifier *v, uint32_t wi,
     uint8_t mac[CMK_VMAC_LEN];
     char hex[17];
 
-    cmk_vwriter_hex(w->id, hex);
+    cmk_vreport_hex(w->id, hex);
     if (picked) {
         picked_up(v, wi, "rotate_in");
     } else if (!w->rotating) {

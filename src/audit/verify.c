@@ -100,7 +100,7 @@ static void first_sight(struct cmk_audit_verifier *v, uint32_t wi,
     w->seen = true;
     if (r->chain == 0 && cmk_vcontrol_is_key_event(r))
         return;
-    cmk_vwriter_hex(w->id, hex);
+    cmk_vreport_hex(w->id, hex);
     cmk_vreport(v, CMK_AUDIT_KEY, true,
                 "writer %s: not verifiable: its first record here is chain "
                 "%" PRIu64 " seq %" PRIu64
@@ -124,7 +124,7 @@ static bool check_seq(struct cmk_audit_verifier *v, struct cmk_vchain *c,
         if (r->seq == 1)
             return true;
     }
-    cmk_vwriter_hex(c->writer, hex);
+    cmk_vreport_hex(c->writer, hex);
     if (c->seq == 0)
         cmk_vreport(v, CMK_AUDIT_CHAIN, true,
                     "writer %s chain %" PRIu64
@@ -333,6 +333,22 @@ cmk_err cmk_audit_verify_file(struct cmk_audit_verifier *v, const char *path)
     return err;
 }
 
+cmk_err cmk_audit_verify_anchor(struct cmk_audit_verifier *v, const char *text,
+                                size_t len, char *why, size_t why_len)
+{
+    if (v == NULL || text == NULL || v->nfiles != 0 || v->have_anchor)
+        return CMK_E_ARGS;
+    return cmk_vanchor_load(v, text, len, why, why_len);
+}
+
+cmk_err cmk_audit_verify_anchor_line(struct cmk_audit_verifier *v,
+                                     const struct timespec *now, char **out)
+{
+    if (v == NULL || now == NULL || out == NULL || !v->ended)
+        return CMK_E_ARGS;
+    return cmk_vanchor_line(v, now, out);
+}
+
 void cmk_audit_verify_missing(struct cmk_audit_verifier *v, const char *path)
 {
     if (v == NULL || path == NULL || v->ended || add_file(v, path) != CMK_OK)
@@ -350,7 +366,7 @@ static void end_writers(struct cmk_audit_verifier *v)
     for (i = 0; i < v->t.nw; i++) {
         w = &v->t.w[i];
         if (w->seen && w->rotating) {
-            cmk_vwriter_hex(w->id, hex);
+            cmk_vreport_hex(w->id, hex);
             cmk_vreport_at(v, CMK_AUDIT_CHAIN, w->rotate_file, 0, 0,
                            "writer %s: rotate_out without its rotate_in: "
                            "the next file is missing, or cut before it",
@@ -446,7 +462,7 @@ static cmk_err series_fill(const char *path, unsigned long max,
     return CMK_OK;
 }
 
-cmk_err cmk_audit_series_find(const char *path, struct cmk_audit_series *s)
+cmk_err cmk_audit_verify_series(const char *path, struct cmk_audit_series *s)
 {
     const char *slash;
     unsigned long max;
@@ -467,11 +483,11 @@ cmk_err cmk_audit_series_find(const char *path, struct cmk_audit_series *s)
         err = series_fill(path, max, s);
     free(dir);
     if (err != CMK_OK)
-        cmk_audit_series_free(s);
+        cmk_audit_verify_series_free(s);
     return err;
 }
 
-void cmk_audit_series_free(struct cmk_audit_series *s)
+void cmk_audit_verify_series_free(struct cmk_audit_series *s)
 {
     size_t i;
 

@@ -114,14 +114,14 @@ cmk_err cmk_audit_verify_anchor_line(struct cmk_audit_verifier *v,
 /* The rotated series of path: path.N ... path.1 then path, oldest first,
  * N the highest suffix found in path's directory. present[i] tells
  * whether paths[i] exists (a gap is a deleted member). Free with
- * cmk_audit_series_free. */
+ * cmk_audit_verify_series_free. */
 struct cmk_audit_series {
     char **paths;
     bool *present;
     size_t n;
 };
-cmk_err cmk_audit_series_find(const char *path,
-                              struct cmk_audit_series *s) CMK_WUR;
-void cmk_audit_series_free(struct cmk_audit_series *s);
+cmk_err cmk_audit_verify_series(const char *path,
+                                struct cmk_audit_series *s) CMK_WUR;
+void cmk_audit_verify_series_free(struct cmk_audit_series *s);
 
 #endif /* CMK_AUDIT_VERIFY_H */

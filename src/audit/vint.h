@@ -75,7 +75,12 @@ cmk_err cmk_vcontrol_record(struct cmk_audit_verifier *v, uint32_t w,
  * reopen). */
 bool cmk_vcontrol_is_key_event(const struct cmk_vrec *r);
 
-/* vanchor.c: the record (chain c, seq, mac) against the anchor. */
+/* vanchor.c: cmk_audit_verify_anchor and cmk_audit_verify_anchor_line. */
+cmk_err cmk_vanchor_load(struct cmk_audit_verifier *v, const char *text,
+                         size_t len, char *why, size_t why_len) CMK_WUR;
+cmk_err cmk_vanchor_line(struct cmk_audit_verifier *v,
+                         const struct timespec *now, char **out) CMK_WUR;
+/* The record (chain c, seq, mac) against the anchor. */
 void cmk_vanchor_check(struct cmk_audit_verifier *v, struct cmk_vchain *c,
                        uint64_t seq, const uint8_t *mac);
 /* At the end: anchored records never read. */
@@ -87,6 +92,6 @@ bool cmk_vformat1_line(struct cmk_audit_verifier *v, const char *p, size_t n,
                        const char **why);
 
 /* "%016llx" of a writer id into 17 bytes. */
-void cmk_vwriter_hex(uint64_t id, char *out);
+void cmk_vreport_hex(uint64_t id, char *out);
 
 #endif /* CMK_AUDIT_VINT_H */

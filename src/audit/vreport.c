@@ -14,7 +14,7 @@
 
 #include "audit/vint.h"
 
-void cmk_vwriter_hex(uint64_t id, char *out)
+void cmk_vreport_hex(uint64_t id, char *out)
 {
     snprintf(out, 17, "%016" PRIx64, id);
 }
@@ -113,7 +113,7 @@ void cmk_vreport_mac(struct cmk_audit_verifier *v, struct cmk_vchain *c,
     char w[17];
 
     if (c->bad_run == 0) {
-        cmk_vwriter_hex(c->writer, w);
+        cmk_vreport_hex(c->writer, w);
         cmk_vreport(v, CMK_AUDIT_CHAIN, true,
                     "writer %s chain %" PRIu64 " seq %" PRIu64
                     ": mac does not match (record altered, or not written "
@@ -131,7 +131,7 @@ void cmk_vreport_mac_run_end(struct cmk_audit_verifier *v, struct cmk_vchain *c)
     char w[17];
 
     if (c->bad_run > 1) {
-        cmk_vwriter_hex(c->writer, w);
+        cmk_vreport_hex(c->writer, w);
         cmk_vreport_at(v, CMK_AUDIT_CHAIN, c->bad_file, c->bad_line, c->bad_off,
                        "writer %s chain %" PRIu64 ": the mac of %" PRIu64
                        " more records in a row does not match either, "

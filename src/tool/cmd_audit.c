@@ -268,7 +268,7 @@ static int read_files(struct run *r, struct cmk_audit_verifier *v)
             go = read_one(r, v, a->files[i]);
         return TOOL_OK;
     }
-    if (cmk_audit_series_find(a->files[0], &s) != CMK_OK) {
+    if (cmk_audit_verify_series(a->files[0], &s) != CMK_OK) {
         tool_err("%s: cannot list the directory it is in", a->files[0]);
         return TOOL_USAGE;
     }
@@ -278,7 +278,7 @@ static int read_files(struct run *r, struct cmk_audit_verifier *v)
         else
             cmk_audit_verify_missing(v, s.paths[i]);
     }
-    cmk_audit_series_free(&s);
+    cmk_audit_verify_series_free(&s);
     return TOOL_OK;
 }
 

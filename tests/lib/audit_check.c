@@ -44,7 +44,7 @@ static long run(const char *path, struct cmk_audit_unsealer *u,
     o.report = keep_first;
     o.report_arg = fi;
     o.allow_unkeyed = true;
-    if (cmk_audit_series_find(path, &s) != CMK_OK)
+    if (cmk_audit_verify_series(path, &s) != CMK_OK)
         return -1;
     if (cmk_audit_verify_new(&o, &v) != CMK_OK)
         goto out;
@@ -58,7 +58,7 @@ static long run(const char *path, struct cmk_audit_unsealer *u,
     rc = (long)sum->problems;
 out:
     cmk_audit_verify_free(v);
-    cmk_audit_series_free(&s);
+    cmk_audit_verify_series_free(&s);
     return rc;
 }
 

@@ -835,7 +835,7 @@ static void test_series_find(void **state)
     put_raw(p, "", 0);
     snprintf(p, sizeof(p), "%s.2", base);
     unlink(p);
-    assert_int_equal(cmk_audit_series_find(base, &s), CMK_OK);
+    assert_int_equal(cmk_audit_verify_series(base, &s), CMK_OK);
     assert_int_equal(s.n, 4);
     for (i = 0; i < 4; i++) {
         snprintf(p, sizeof(p), i < 3 ? "%s.%d" : "%s", base, 3 - i);
@@ -843,13 +843,13 @@ static void test_series_find(void **state)
         assert_int_equal(s.present[i], i != 1);
         unlink(p);
     }
-    cmk_audit_series_free(&s);
+    cmk_audit_verify_series_free(&s);
     snprintf(p, sizeof(p), "%s.02", base);
     unlink(p);
-    assert_int_equal(cmk_audit_series_find(base, &s), CMK_OK);
+    assert_int_equal(cmk_audit_verify_series(base, &s), CMK_OK);
     assert_int_equal(s.n, 1);
     assert_false(s.present[0]);
-    cmk_audit_series_free(&s);
+    cmk_audit_verify_series_free(&s);
 }
 
 /* Anchor taken, more records written, then the file cut after the anchor
