@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core: key objects and their handles. Object handles come from one
- * module-wide counter and are never reused. An object is reference counted
- * (refs atomic, taken under the module lock); its attributes are guarded by its
- * token's lock.
+ * module-wide counter and are never reused (handles.h). An object is
+ * reference counted (refs atomic, taken under the object table lock); its
+ * attributes are guarded by its token's lock.
  */
 #ifndef CMK_OBJECT_H
 #define CMK_OBJECT_H
@@ -67,8 +67,8 @@ bool cmk_object_is_visible(const struct cmk_object *o, bool logged_in);
 /* Drops the handle (the object lives on while referenced). */
 void cmk_object_remove(struct cmk_object *o);
 
-/* Calls fn for each registered object of token t (module lock held: fn
- * must not call back into object functions). */
+/* Calls fn for each registered object of token t (object table lock
+ * held: fn must not call back into object functions). */
 void cmk_object_each(struct cmk_token *t,
                      void (*fn)(void *arg, struct cmk_object *o), void *arg);
 

@@ -3,7 +3,8 @@
  * core: sessions and their operation state (one encrypt, one decrypt, one
  * find at a time). A session is used by one thread at a time per the
  * spec; its lock still guards op state against misuse. Sessions are
- * reference counted like objects (refs atomic, taken under the module lock).
+ * reference counted like objects (refs atomic, taken under the session
+ * table lock: handles.h).
  */
 #ifndef CMK_SESSION_H
 #define CMK_SESSION_H
