@@ -53,6 +53,7 @@ static void atfork_child(void)
     cmk_handles_forget_in_child(wipe_object);
     for (i = 0; i < cmk_g.n_tokens; i++)
         cmk_cmk_forget_in_child(cmk_g.tokens[i]->cmk);
+    cmk_record_set_writer(NULL);
     memset(&cmk_g, 0, sizeof(cmk_g));
 }
 
@@ -157,9 +158,11 @@ static CK_RV open_audit(void)
     if (cfg->audit.file == NULL)
         return CKR_OK;
     if (cmk_audit_open(cfg->audit.file, cfg->audit.fsync, cfg->audit.required,
-                       &cmk_g.audit) == CMK_OK)
+                       &cmk_g.audit) == CMK_OK) {
+        cmk_record_set_writer(cmk_g.audit);
         return cmk_record_event("config_load", "C_Initialize", NULL, -1,
                                 CKR_OK, cfg->path);
+    }
     cmk_log_error("audit file %s cannot be opened%s", cfg->audit.file,
                   cfg->audit.required ? "" : "; going on without it");
     return cfg->audit.required ? CKR_DEVICE_ERROR : CKR_OK;
@@ -175,6 +178,7 @@ static void teardown(void)
         cmk_token_free(cmk_g.tokens[i]);
     free(cmk_g.tokens);
     cmk_handles_fini();
+    cmk_record_set_writer(NULL);
     cmk_audit_close(cmk_g.audit);
     cmk_config_free(cmk_g.cfg);
     cmk_mech_fini();
