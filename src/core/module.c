@@ -173,7 +173,7 @@ static void teardown(void)
     size_t i;
 
     for (i = 0; i < cmk_g.n_tokens; i++)
-        (void)cmk_session_close_all(cmk_g.tokens[i]->slot);
+        (void)cmk_session_close_all(cmk_g.tokens[i]);
     for (i = 0; i < cmk_g.n_tokens; i++)
         cmk_token_free(cmk_g.tokens[i]);
     free(cmk_g.tokens);

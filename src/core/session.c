@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "core/handles.h"
-#include "core/module.h"
 #include "core/object.h"
 #include "core/session.h"
 #include "core/token.h"
@@ -50,10 +49,9 @@ struct cmk_cache *cmk_session_cache(struct cmk_session *s)
     return s->cache;
 }
 
-CK_RV cmk_session_open(CK_SLOT_ID slot, CK_FLAGS flags,
+CK_RV cmk_session_open(struct cmk_token *t, CK_FLAGS flags,
                        CK_SESSION_HANDLE *out)
 {
-    struct cmk_token *t = cmk_module_token(slot);
     struct cmk_session *s;
     CK_RV rv;
 
@@ -143,9 +141,8 @@ CK_RV cmk_session_close(CK_SESSION_HANDLE h)
     return CKR_OK;
 }
 
-CK_RV cmk_session_close_all(CK_SLOT_ID slot)
+CK_RV cmk_session_close_all(struct cmk_token *t)
 {
-    struct cmk_token *t = cmk_module_token(slot);
     CK_SESSION_HANDLE *h;
     size_t i, n;
     CK_RV rv;

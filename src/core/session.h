@@ -58,10 +58,12 @@ struct cmk_session {
     unsigned refs;
 };
 
-CK_RV cmk_session_open(CK_SLOT_ID slot, CK_FLAGS flags,
+/* t: the slot's token (cmk_module_token), NULL for an invalid slot:
+ * CKR_SLOT_ID_INVALID. */
+CK_RV cmk_session_open(struct cmk_token *t, CK_FLAGS flags,
                        CK_SESSION_HANDLE *out);
 CK_RV cmk_session_close(CK_SESSION_HANDLE h);
-CK_RV cmk_session_close_all(CK_SLOT_ID slot);
+CK_RV cmk_session_close_all(struct cmk_token *t);
 /* Looks up and references a session; CKR_SESSION_HANDLE_INVALID. */
 CK_RV cmk_session_get(CK_SESSION_HANDLE h, struct cmk_session **out);
 void cmk_session_unref(struct cmk_session *s);

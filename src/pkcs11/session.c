@@ -40,7 +40,7 @@ CK_RV cmk_C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app,
         return rv;
     if (out == NULL)
         return CKR_ARGUMENTS_BAD;
-    return cmk_session_open(slot, flags, out);
+    return cmk_session_open(cmk_module_token(slot), flags, out);
 }
 
 CK_RV cmk_C_CloseSession(CK_SESSION_HANDLE h)
@@ -54,7 +54,7 @@ CK_RV cmk_C_CloseAllSessions(CK_SLOT_ID slot)
 {
     CK_RV rv = cmk_module_check();
 
-    return rv == CKR_OK ? cmk_session_close_all(slot) : rv;
+    return rv == CKR_OK ? cmk_session_close_all(cmk_module_token(slot)) : rv;
 }
 
 CK_RV cmk_C_GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR info)
