@@ -127,7 +127,7 @@ static void session_closed(struct cmk_session *s)
     last = t->sessions == 0;
     cmk_mutex_unlock(&t->lock);
     if (last && t->cfg->login_required)
-        (void)cmk_token_logout(t); /* not logged in is fine */
+        (void)cmk_session_logout(t); /* not logged in is fine */
     cmk_session_unref(s);
 }
 
@@ -158,7 +158,8 @@ CK_RV cmk_session_close_all(struct cmk_token *t)
     return CKR_OK;
 }
 
-void cmk_session_reset_all(struct cmk_token *t)
+/* Ends every operation of every session of token t. */
+static void reset_all(struct cmk_token *t)
 {
     struct cmk_session *s;
     CK_SESSION_HANDLE *h;
@@ -180,15 +181,13 @@ void cmk_session_reset_all(struct cmk_token *t)
     free(h);
 }
 
-static void flush_one(void *arg, struct cmk_session *s)
+CK_RV cmk_session_logout(struct cmk_token *t)
 {
-    (void)arg;
-    cmk_cache_flush(s->cache); /* the cache lock is a leaf */
-}
+    CK_RV rv = cmk_token_logout(t);
 
-void cmk_session_flush_caches(struct cmk_token *t)
-{
-    cmk_handles_each_session(t, flush_one, NULL);
+    if (rv == CKR_OK)
+        reset_all(t); /* also flushes session-scope caches */
+    return rv;
 }
 
 bool cmk_session_is_rw(const struct cmk_session *s)

@@ -76,10 +76,10 @@ bool cmk_session_is_rw(const struct cmk_session *s);
 /* Ends an operation, wiping its state. */
 void cmk_crypt_reset(struct cmk_crypt *c);
 void cmk_find_reset(struct cmk_find *f);
-/* Flushes the session-scope DEK caches of token t's sessions (no session
- * lock taken: safe from inside an operation). */
-void cmk_session_flush_caches(struct cmk_token *t);
-/* Ends every operation of every session of token t (logout). */
-void cmk_session_reset_all(struct cmk_token *t);
+/* C_Logout, or the token's last session closed: the token logs out
+ * (cmk_token_logout: its user-only objects, cached keys and KEK go), then
+ * every operation of every session of token t ends and their DEK caches
+ * are flushed. Errors as cmk_token_logout. */
+CK_RV cmk_session_logout(struct cmk_token *t);
 
 #endif /* CMK_SESSION_H */

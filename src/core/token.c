@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cmk-pkcs11.h"
-#include "core/module.h"
+#include "core/handles.h"
 #include "core/object.h"
 #include "core/pinguard.h"
 #include "core/policy.h"
@@ -73,14 +73,21 @@ static CK_RV make_cache(struct cmk_token *t, const struct cmk_config *mc)
                : CKR_HOST_MEMORY;
 }
 
+static void flush_session_cache(void *arg, struct cmk_session *s)
+{
+    (void)arg;
+    cmk_cache_flush(s->cache); /* the cache lock is a leaf */
+}
+
 /* The KMS refused the tenant's key: nothing cached for it is served
- * again (DESIGN.md, "Cache"). */
+ * again (DESIGN.md, "Cache"). The session-scope caches too, through the
+ * session table (no session lock taken: safe from inside an operation). */
 static void refused(void *arg)
 {
     struct cmk_token *t = arg;
 
     cmk_cache_flush(t->cache);
-    cmk_session_flush_caches(t);
+    cmk_handles_each_session(t, flush_session_cache, NULL);
 }
 
 void cmk_token_flush(struct cmk_token *t)
@@ -336,8 +343,8 @@ CK_RV cmk_token_logout(struct cmk_token *t)
     if (rv != CKR_OK)
         return rv;
     /* PKCS#11 3.0 C_Logout: private session objects are destroyed and
-     * handles to private objects become invalid. */
-    cmk_session_reset_all(t); /* also flushes session-scope caches */
+     * handles to private objects become invalid. The sessions' operations
+     * are ended by the caller (cmk_session_logout). */
     cmk_object_remove_if(t, is_user_only_object, NULL);
     cmk_token_store_logout(t); /* nothing of the store before login */
     cmk_cache_flush(t->cache);

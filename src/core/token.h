@@ -45,6 +45,9 @@ void cmk_token_info(struct cmk_token *t, CK_TOKEN_INFO *info);
 /* Login as CKU_USER. PIN checked with crypto_pwhash_str_verify. */
 CK_RV cmk_token_login(struct cmk_token *t, CK_USER_TYPE user,
                       const CK_UTF8CHAR *pin, size_t pin_len);
+/* The token's side of C_Logout (cmk_session_logout ends the sessions'
+ * operations): user-only objects, the store's objects, cached DEKs and
+ * the KEK go. CKR_USER_NOT_LOGGED_IN. */
 CK_RV cmk_token_logout(struct cmk_token *t);
 bool cmk_token_is_logged_in(struct cmk_token *t);
 
