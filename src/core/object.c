@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core: key objects: made from attribute lists and registered in the
- * object handle table (handles.c), looked up for a session, dropped.
+ * object handle table (handles.c), referenced, dropped. Lookups for a
+ * session (login and store checks) are in objops.c.
  */
 #include <config.h>
 
@@ -11,8 +12,6 @@
 
 #include "core/handles.h"
 #include "core/object.h"
-#include "core/session.h"
-#include "core/token.h"
 
 static CK_RV add(struct cmk_token *t, CK_SESSION_HANDLE owner,
                  const char *store_name, const struct cmk_store_meta *meta,
@@ -57,11 +56,6 @@ CK_RV cmk_object_add(struct cmk_token *t, CK_SESSION_HANDLE owner,
                      const char *store_name, struct cmk_attrs *attrs,
                      struct cmk_object **out)
 {
-    struct cmk_store_meta meta;
-
-    /* A token object just written by this thread: its file is known. */
-    if (store_name != NULL && cmk_token_created_meta(store_name, &meta))
-        return add(t, owner, store_name, &meta, attrs, out);
     return add(t, owner, store_name, NULL, attrs, out);
 }
 
@@ -72,48 +66,9 @@ CK_RV cmk_object_add_stored(struct cmk_token *t, const char *store_name,
     return add(t, 0, store_name, meta, attrs, out);
 }
 
-static CK_RV get(struct cmk_session *s, CK_OBJECT_HANDLE h, CK_RV invalid_rv,
-                 bool write, struct cmk_object **out)
-{
-    struct cmk_object *o = cmk_handles_ref_object(h, s->token);
-    CK_RV rv;
-
-    if (o == NULL)
-        return invalid_rv;
-    /* A private object's handle is known only to a logged-in user (or the
-     * stable CMK handle); without login it may not be used, nor may any
-     * token object (DESIGN.md: nothing of the token's before login). */
-    if (!cmk_object_is_visible(o, cmk_token_is_logged_in(s->token))) {
-        cmk_object_unref(o);
-        return CKR_USER_NOT_LOGGED_IN;
-    }
-    /* Token objects: what is on disk now, not what was loaded once. */
-    if (o->is_token && !o->is_cmk && o->store_name[0] != '\0') {
-        rv = cmk_token_check_object(o, invalid_rv, write);
-        if (rv != CKR_OK) {
-            cmk_object_unref(o);
-            return rv;
-        }
-    }
-    *out = o;
-    return CKR_OK;
-}
-
 bool cmk_object_is_visible(const struct cmk_object *o, bool logged_in)
 {
     return logged_in || !(o->is_private || o->is_token);
-}
-
-CK_RV cmk_object_get(struct cmk_session *s, CK_OBJECT_HANDLE h,
-                     CK_RV invalid_rv, struct cmk_object **out)
-{
-    return get(s, h, invalid_rv, false, out);
-}
-
-CK_RV cmk_object_get_for_write(struct cmk_session *s, CK_OBJECT_HANDLE h,
-                               CK_RV invalid_rv, struct cmk_object **out)
-{
-    return get(s, h, invalid_rv, true, out);
 }
 
 void cmk_object_unref(struct cmk_object *o)

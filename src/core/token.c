@@ -216,13 +216,6 @@ void cmk_token_info(struct cmk_token *t, CK_TOKEN_INFO *info)
     pad(info->utcTime, sizeof(info->utcTime), "");
 }
 
-/* Read on every object access: an atomic load, no lock. Writers change it
- * under the token lock. */
-bool cmk_token_is_logged_in(struct cmk_token *t)
-{
-    return __atomic_load_n(&t->logged_in, __ATOMIC_ACQUIRE);
-}
-
 static CK_RV set_logged_in(struct cmk_token *t, bool in)
 {
     CK_RV rv = CKR_OK;

@@ -49,7 +49,13 @@ CK_RV cmk_token_login(struct cmk_token *t, CK_USER_TYPE user,
  * operations): user-only objects, the store's objects, cached DEKs and
  * the KEK go. CKR_USER_NOT_LOGGED_IN. */
 CK_RV cmk_token_logout(struct cmk_token *t);
-bool cmk_token_is_logged_in(struct cmk_token *t);
+/* Read on every object access (here inline, so that the store and object
+ * files below token.c need not call it): an atomic load, no lock.
+ * Writers change it under the token lock. */
+static inline bool cmk_token_is_logged_in(struct cmk_token *t)
+{
+    return __atomic_load_n(&t->logged_in, __ATOMIC_ACQUIRE);
+}
 
 /* Wipes every cached key of the tenant: KEK, token and session DEK
  * caches (explicit flush, refusal from the KMS). */
