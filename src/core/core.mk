@@ -1,7 +1,6 @@
 libcmk_la_SOURCES += \
 	src/core/settings.h src/core/settings.c src/core/settings_int.h \
 	src/core/settings_tenant.c \
-	src/core/attrs.h src/core/attrs.c \
 	src/core/store.h src/core/store.c src/core/store_int.h \
 	src/core/store_manifest.c src/core/store_ops.c \
 	src/core/policy.h src/core/policy.c \

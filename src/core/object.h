@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "core/attrs.h"
+#include "util/attrs.h"
 #include "core/store.h"
 #include "util/pkcs11_compat.h"
 

@@ -8,7 +8,7 @@
 #ifndef CMK_OBJOPS_H
 #define CMK_OBJOPS_H
 
-#include "core/attrs.h"
+#include "util/attrs.h"
 #include "core/policy.h"
 #include "core/session.h"
 

@@ -47,7 +47,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "core/attrs.h"
+#include "util/attrs.h"
 #include "util/err.h"
 
 #define CMK_STORE_NAME_LEN 16 /* hex chars, without ".obj" */

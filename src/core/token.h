@@ -8,10 +8,10 @@
 #define CMK_TOKEN_H
 
 #include <stdbool.h>
-#include "core/attrs.h"
 #include "core/settings.h"
 #include "keys/cache.h"
 #include "keys/cmk.h"
+#include "util/attrs.h"
 #include "util/lock.h"
 #include "util/pkcs11_compat.h"
 
