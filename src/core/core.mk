@@ -1,8 +1,6 @@
 libcmk_la_SOURCES += \
 	src/core/settings.h src/core/settings.c src/core/settings_int.h \
 	src/core/settings_tenant.c \
-	src/core/store.h src/core/store.c src/core/store_int.h \
-	src/core/store_manifest.c src/core/store_ops.c \
 	src/core/policy.h src/core/policy.c \
 	src/core/keyrules.h src/core/keyrules.c
 libcmk_la_SOURCES += \

@@ -10,8 +10,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "store/store.h"
 #include "util/attrs.h"
-#include "core/store.h"
 #include "util/pkcs11_compat.h"
 
 struct cmk_token;

@@ -17,7 +17,7 @@
 #include "core/keyrules.h"
 #include "core/policy.h"
 #include "core/record.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "core/token.h"
 #include "util/log.h"
 

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "core/object.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "core/token.h"
 #include "util/log.h"
 
