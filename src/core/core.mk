@@ -6,7 +6,8 @@ libcmk_la_SOURCES += \
 libcmk_la_SOURCES += \
 	src/core/module.h src/core/module.c \
 	src/core/handles.h src/core/handles.c \
-	src/core/token.h src/core/token.c src/core/token_store.c \
+	src/core/token.h src/core/token.c \
+	src/core/token_store.h src/core/token_store.c \
 	src/core/session.h src/core/session.c \
 	src/core/object.h src/core/object.c \
 	src/core/objops.h src/core/objops.c \

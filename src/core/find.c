@@ -12,6 +12,7 @@
 #include "core/object.h"
 #include "core/policy.h"
 #include "core/token.h"
+#include "core/token_store.h"
 
 struct match_ctx {
     const CK_ATTRIBUTE *tmpl;

@@ -19,6 +19,7 @@
 #include "core/record.h"
 #include "store/store.h"
 #include "core/token.h"
+#include "core/token_store.h"
 #include "util/log.h"
 
 void cmk_object_new_key(struct cmk_session *s, enum cmk_origin origin,

@@ -13,6 +13,7 @@
 #include "core/object.h"
 #include "core/session.h"
 #include "core/token.h"
+#include "core/token_store.h"
 
 void cmk_crypt_reset(struct cmk_crypt *c)
 {

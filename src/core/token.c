@@ -18,6 +18,7 @@
 #include "core/record.h"
 #include "core/session.h"
 #include "core/token.h"
+#include "core/token_store.h"
 #include "util/log.h"
 
 #define MANUFACTURER "cmk-pkcs11"

@@ -19,6 +19,7 @@
 #include "core/object.h"
 #include "store/store.h"
 #include "core/token.h"
+#include "core/token_store.h"
 #include "util/log.h"
 
 struct cmk_tstore {
