@@ -1,14 +1,14 @@
 libcmk_la_SOURCES += \
 	src/core/settings.h src/core/settings.c src/core/settings_int.h \
 	src/core/settings_tenant.c \
-	src/core/attrs.h src/core/attrs.c \
-	src/core/store.h src/core/store.c src/core/store_int.h \
-	src/core/store_manifest.c src/core/store_ops.c \
-	src/core/policy.h src/core/policy.c \
+	src/core/policy.h src/core/policy_int.h src/core/policy.c \
+	src/core/policy_table.c src/core/policy_new.c src/core/policy_cmk.c \
 	src/core/keyrules.h src/core/keyrules.c
 libcmk_la_SOURCES += \
 	src/core/module.h src/core/module.c \
-	src/core/token.h src/core/token.c src/core/token_store.c \
+	src/core/handles.h src/core/handles.c \
+	src/core/token.h src/core/token.c \
+	src/core/token_store.h src/core/token_store.c \
 	src/core/session.h src/core/session.c \
 	src/core/object.h src/core/object.c \
 	src/core/objops.h src/core/objops.c \

@@ -14,6 +14,7 @@
 #include "core/envelope_op.h"
 #include "core/keyuse.h"
 #include "core/object.h"
+#include "core/objops.h"
 #include "core/record.h"
 
 static struct cmk_crypt *op_of(struct cmk_session *s, bool encrypt)

@@ -8,10 +8,11 @@
 #include <stdlib.h>
 
 #include "core/find.h"
-#include "core/module.h"
+#include "core/handles.h"
 #include "core/object.h"
 #include "core/policy.h"
 #include "core/token.h"
+#include "core/token_store.h"
 
 struct match_ctx {
     const CK_ATTRIBUTE *tmpl;
@@ -64,7 +65,7 @@ CK_RV cmk_find_init(struct cmk_session *s, const CK_ATTRIBUTE *tmpl,
     if (t->cmk_obj != NULL)
         match_one(&c, t->cmk_obj);
     c.cmk = false;
-    cmk_object_each(t, match_one, &c);
+    cmk_handles_each_object(t, match_one, &c);
     cmk_mutex_unlock(&t->lock);
     if (c.nomem) {
         cmk_find_reset(&s->find);

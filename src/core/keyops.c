@@ -17,6 +17,7 @@
 #include "core/policy.h"
 #include "core/record.h"
 #include "core/token.h"
+#include "core/token_store.h"
 #include "keys/cache.h"
 
 /* The new key's label and id, for its audit record. */

@@ -22,7 +22,7 @@
 #define CMK_KEYRULES_H
 
 #include <stdbool.h>
-#include "core/attrs.h"
+#include "util/attrs.h"
 #include "util/pkcs11_compat.h"
 
 /* Both families present. */

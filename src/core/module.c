@@ -17,6 +17,7 @@
 
 #include "audit/audit.h"
 #include "cmk-pkcs11.h"
+#include "core/handles.h"
 #include "core/module.h"
 #include "core/object.h"
 #include "core/record.h"
@@ -29,13 +30,10 @@ struct cmk_module cmk_g;
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static void wipe_object(void *arg, unsigned long key, void *val)
+static void wipe_object(struct cmk_object *o)
 {
-    struct cmk_object *o = val;
     size_t i;
 
-    (void)arg;
-    (void)key;
     for (i = 0; i < o->attrs.n; i++) {
         if (o->attrs.v[i].val != NULL)
             sodium_memzero(o->attrs.v[i].val, o->attrs.v[i].len);
@@ -52,9 +50,10 @@ static void atfork_child(void)
 
     if (!cmk_g.initialized)
         return;
-    cmk_hmap_each(&cmk_g.objects, wipe_object, NULL);
+    cmk_handles_forget_in_child(wipe_object);
     for (i = 0; i < cmk_g.n_tokens; i++)
         cmk_cmk_forget_in_child(cmk_g.tokens[i]->cmk);
+    cmk_record_set_writer(NULL);
     memset(&cmk_g, 0, sizeof(cmk_g));
 }
 
@@ -159,9 +158,11 @@ static CK_RV open_audit(void)
     if (cfg->audit.file == NULL)
         return CKR_OK;
     if (cmk_audit_open(cfg->audit.file, cfg->audit.fsync, cfg->audit.required,
-                       &cmk_g.audit) == CMK_OK)
+                       &cmk_g.audit) == CMK_OK) {
+        cmk_record_set_writer(cmk_g.audit);
         return cmk_record_event("config_load", "C_Initialize", NULL, -1,
                                 CKR_OK, cfg->path);
+    }
     cmk_log_error("audit file %s cannot be opened%s", cfg->audit.file,
                   cfg->audit.required ? "" : "; going on without it");
     return cfg->audit.required ? CKR_DEVICE_ERROR : CKR_OK;
@@ -172,16 +173,14 @@ static void teardown(void)
     size_t i;
 
     for (i = 0; i < cmk_g.n_tokens; i++)
-        (void)cmk_session_close_all(cmk_g.tokens[i]->slot);
+        (void)cmk_session_close_all(cmk_g.tokens[i]);
     for (i = 0; i < cmk_g.n_tokens; i++)
         cmk_token_free(cmk_g.tokens[i]);
     free(cmk_g.tokens);
-    cmk_hmap_free(&cmk_g.sessions);
-    cmk_hmap_free(&cmk_g.objects);
+    cmk_handles_fini();
+    cmk_record_set_writer(NULL);
     cmk_audit_close(cmk_g.audit);
     cmk_config_free(cmk_g.cfg);
-    cmk_mutex_fini(&cmk_g.lock);
-    cmk_mutex_fini(&cmk_g.objects_lock);
     cmk_mech_fini();
     cmk_lock_reset();
     memset(&cmk_g, 0, sizeof(cmk_g));
@@ -201,11 +200,7 @@ CK_RV cmk_module_initialize(const CK_C_INITIALIZE_ARGS *args)
     (void)pthread_once(&atfork_once, atfork_register);
     if (sodium_init() < 0)
         return CKR_GENERAL_ERROR;
-    cmk_g.next_session = 1;
-    cmk_g.next_object = 1;
-    rv = cmk_mutex_init(&cmk_g.lock);
-    if (rv == CKR_OK)
-        rv = cmk_mutex_init(&cmk_g.objects_lock);
+    rv = cmk_handles_init();
     if (rv == CKR_OK)
         rv = cmk_mech_init();
     if (rv == CKR_OK)

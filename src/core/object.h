@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core: key objects and their handles. Object handles come from one
- * module-wide counter and are never reused. An object is reference counted
- * (refs atomic, taken under the module lock); its attributes are guarded by its
- * token's lock.
+ * module-wide counter and are never reused (handles.h). An object is
+ * reference counted (refs atomic, taken under the object table lock); its
+ * attributes are guarded by its token's lock.
  */
 #ifndef CMK_OBJECT_H
 #define CMK_OBJECT_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "core/attrs.h"
-#include "core/store.h"
+#include "store/store.h"
+#include "util/attrs.h"
 #include "util/pkcs11_compat.h"
 
 struct cmk_token;
@@ -46,20 +46,6 @@ CK_RV cmk_object_add(struct cmk_token *t, CK_SESSION_HANDLE owner,
 CK_RV cmk_object_add_stored(struct cmk_token *t, const char *store_name,
                             const struct cmk_store_meta *meta,
                             struct cmk_attrs *attrs, struct cmk_object **out);
-/* Looks up h on session s's token and adds a reference. invalid_rv when
- * absent or of another token; CKR_USER_NOT_LOGGED_IN for a private or
- * token object (only the CMK object keeps its handle across logout)
- * without login.
- * A token object is first checked against its file (one lstat): changed
- * on disk, it is read again (used with its new attributes); deleted or
- * refused there, its handle goes and invalid_rv is returned. */
-CK_RV cmk_object_get(struct cmk_session *s, CK_OBJECT_HANDLE h,
-                     CK_RV invalid_rv, struct cmk_object **out);
-/* cmk_object_get before a write (set, destroy): a token object another
- * process changed since this one last saw it is refreshed, and the call
- * fails with CKR_FUNCTION_FAILED (compare-and-swap lost; retry). */
-CK_RV cmk_object_get_for_write(struct cmk_session *s, CK_OBJECT_HANDLE h,
-                               CK_RV invalid_rv, struct cmk_object **out);
 void cmk_object_unref(struct cmk_object *o);
 /* Without a logged-in user (on a token that needs one) only public
  * session objects are visible. */
@@ -67,8 +53,8 @@ bool cmk_object_is_visible(const struct cmk_object *o, bool logged_in);
 /* Drops the handle (the object lives on while referenced). */
 void cmk_object_remove(struct cmk_object *o);
 
-/* Calls fn for each registered object of token t (module lock held: fn
- * must not call back into object functions). */
+/* Calls fn for each registered object of token t (object table lock
+ * held: fn must not call back into object functions). */
 void cmk_object_each(struct cmk_token *t,
                      void (*fn)(void *arg, struct cmk_object *o), void *arg);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core: object management. Attribute rules live in policy.c; this file
- * does handles, locking, the store and the session/token checks.
+ * does handle lookups for a session, locking, the store and the
+ * session/token checks.
  */
 #include <config.h>
 
@@ -9,14 +10,16 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cmk-pkcs11.h"
+#include "core/handles.h"
 #include "core/object.h"
 #include "core/objops.h"
-#include "cmk-pkcs11.h"
 #include "core/keyrules.h"
 #include "core/policy.h"
 #include "core/record.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "core/token.h"
+#include "core/token_store.h"
 #include "util/log.h"
 
 void cmk_object_new_key(struct cmk_session *s, enum cmk_origin origin,
@@ -82,6 +85,45 @@ static void session_unique_id(char name[CMK_STORE_NAME_LEN + 1])
     sodium_bin2hex(name, CMK_STORE_NAME_LEN + 1, r, sizeof(r));
 }
 
+static CK_RV lookup(struct cmk_session *s, CK_OBJECT_HANDLE h, CK_RV invalid_rv,
+                    bool write, struct cmk_object **out)
+{
+    struct cmk_object *o = cmk_handles_ref_object(h, s->token);
+    CK_RV rv;
+
+    if (o == NULL)
+        return invalid_rv;
+    /* A private object's handle is known only to a logged-in user (or the
+     * stable CMK handle); without login it may not be used, nor may any
+     * token object (DESIGN.md: nothing of the token's before login). */
+    if (!cmk_object_is_visible(o, cmk_token_is_logged_in(s->token))) {
+        cmk_object_unref(o);
+        return CKR_USER_NOT_LOGGED_IN;
+    }
+    /* Token objects: what is on disk now, not what was loaded once. */
+    if (o->is_token && !o->is_cmk && o->store_name[0] != '\0') {
+        rv = cmk_token_check_object(o, invalid_rv, write);
+        if (rv != CKR_OK) {
+            cmk_object_unref(o);
+            return rv;
+        }
+    }
+    *out = o;
+    return CKR_OK;
+}
+
+CK_RV cmk_object_get(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                     CK_RV invalid_rv, struct cmk_object **out)
+{
+    return lookup(s, h, invalid_rv, false, out);
+}
+
+CK_RV cmk_object_get_for_write(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                               CK_RV invalid_rv, struct cmk_object **out)
+{
+    return lookup(s, h, invalid_rv, true, out);
+}
+
 CK_RV cmk_object_publish(struct cmk_session *s, struct cmk_attrs *attrs,
                          CK_OBJECT_HANDLE *out)
 {
@@ -89,6 +131,7 @@ CK_RV cmk_object_publish(struct cmk_session *s, struct cmk_attrs *attrs,
     bool tok = cmk_attrs_bool(attrs, CKA_TOKEN, false);
     char name[CMK_STORE_NAME_LEN + 1];
     struct cmk_object *o = NULL;
+    struct cmk_store_meta meta;
     CK_RV rv;
 
     /* No token object, public or not, before login (DESIGN.md). */
@@ -108,7 +151,12 @@ CK_RV cmk_object_publish(struct cmk_session *s, struct cmk_attrs *attrs,
         if (rv != CKR_OK)
             return rv;
     }
-    rv = cmk_object_add(t, tok ? 0 : s->handle, tok ? name : NULL, attrs, &o);
+    /* A token object just written by this thread: its file is known. */
+    if (tok && cmk_token_created_meta(name, &meta))
+        rv = cmk_object_add_stored(t, name, &meta, attrs, &o);
+    else
+        rv = cmk_object_add(t, tok ? 0 : s->handle, tok ? name : NULL, attrs,
+                            &o);
     if (rv != CKR_OK) {
         /* Best effort: the next store sync drops an orphan file too. */
         if (tok && cmk_token_remove_name(t, name) != CKR_OK)

@@ -1,16 +1,33 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core: object management calls (create, copy, destroy, attributes, size)
- * and publishing a new key object, sealing token objects into the store
- * before their handle exists.
+ * core: object management calls (create, copy, destroy, attributes, size),
+ * looking an object handle up for a session, and publishing a new key
+ * object, sealing token objects into the store before their handle
+ * exists.
  */
 #ifndef CMK_OBJOPS_H
 #define CMK_OBJOPS_H
 
-#include "core/attrs.h"
+#include "util/attrs.h"
 #include "core/policy.h"
 #include "core/session.h"
 
+struct cmk_object;
+
+/* Looks up h on session s's token and adds a reference. invalid_rv when
+ * absent or of another token; CKR_USER_NOT_LOGGED_IN for a private or
+ * token object (only the CMK object keeps its handle across logout)
+ * without login.
+ * A token object is first checked against its file (one lstat): changed
+ * on disk, it is read again (used with its new attributes); deleted or
+ * refused there, its handle goes and invalid_rv is returned. */
+CK_RV cmk_object_get(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                     CK_RV invalid_rv, struct cmk_object **out);
+/* cmk_object_get before a write (set, destroy): a token object another
+ * process changed since this one last saw it is refreshed, and the call
+ * fails with CKR_FUNCTION_FAILED (compare-and-swap lost; retry). */
+CK_RV cmk_object_get_for_write(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                               CK_RV invalid_rv, struct cmk_object **out);
 /* Makes attrs (moved) a new object; a token object is written to the store
  * first, so a failed write leaves nothing behind. */
 CK_RV cmk_object_publish(struct cmk_session *s, struct cmk_attrs *attrs,

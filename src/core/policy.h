@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "core/attrs.h"
+#include "util/attrs.h"
 #include "util/pkcs11_compat.h"
 
 /* How a new secret-key object comes to be. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core: turning operations into audit records. The writer is the module's
- * (cmk_g.audit); with no audit configured these functions do nothing.
+ * (set at C_Initialize); with no audit configured these functions do
+ * nothing.
  */
 #include <config.h>
 
@@ -10,12 +11,18 @@
 #include <string.h>
 
 #include "audit/audit.h"
-#include "core/module.h"
 #include "core/object.h"
 #include "core/record.h"
 #include "core/session.h"
 #include "core/token.h"
 #include "mech/mech.h"
+
+static struct cmk_audit *writer;
+
+void cmk_record_set_writer(struct cmk_audit *a)
+{
+    writer = a;
+}
 
 void cmk_note_init(struct cmk_note *n, const CK_MECHANISM *m)
 {
@@ -64,7 +71,7 @@ void cmk_note_key_locked(struct cmk_note *n, const struct cmk_object *o)
 
 static CK_RV write_rec(const struct cmk_audit_rec *r, CK_RV rv)
 {
-    if (cmk_audit_write(cmk_g.audit, r) != CMK_OK)
+    if (cmk_audit_write(writer, r) != CMK_OK)
         return CKR_DEVICE_ERROR;
     return rv;
 }
@@ -75,7 +82,7 @@ CK_RV cmk_record_mech(struct cmk_session *s, const char *op,
     struct cmk_audit_rec r;
     char mech_hex[24];
 
-    if (cmk_g.audit == NULL)
+    if (writer == NULL)
         return rv;
     cmk_audit_rec_init(&r);
     r.event = "mechanism";
@@ -105,7 +112,7 @@ CK_RV cmk_record_event(const char *event, const char *op,
 {
     struct cmk_audit_rec r;
 
-    if (cmk_g.audit == NULL)
+    if (writer == NULL)
         return rv;
     cmk_audit_rec_init(&r);
     r.event = event;

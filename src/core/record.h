@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include "util/pkcs11_compat.h"
 
+struct cmk_audit;
 struct cmk_object;
 struct cmk_session;
 struct cmk_token;
@@ -29,6 +30,11 @@ void cmk_note_init(struct cmk_note *n, const CK_MECHANISM *m);
 void cmk_note_key(struct cmk_note *n, struct cmk_object *o);
 /* The same when the caller holds the token lock. */
 void cmk_note_key_locked(struct cmk_note *n, const struct cmk_object *o);
+
+/* The writer records go to; NULL (the start): none, records are dropped.
+ * The module sets it once C_Initialize opened the audit file and clears
+ * it before closing that, or in a fork child. */
+void cmk_record_set_writer(struct cmk_audit *a);
 
 /* Writes a "mechanism" record for op on session s. Returns rv, or
  * CKR_DEVICE_ERROR when the audit is required and could not be written. */

@@ -9,10 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/module.h"
+#include "core/handles.h"
 #include "core/object.h"
 #include "core/session.h"
 #include "core/token.h"
+#include "core/token_store.h"
 
 void cmk_crypt_reset(struct cmk_crypt *c)
 {
@@ -49,10 +50,9 @@ struct cmk_cache *cmk_session_cache(struct cmk_session *s)
     return s->cache;
 }
 
-CK_RV cmk_session_open(CK_SLOT_ID slot, CK_FLAGS flags,
+CK_RV cmk_session_open(struct cmk_token *t, CK_FLAGS flags,
                        CK_SESSION_HANDLE *out)
 {
-    struct cmk_token *t = cmk_module_token(slot);
     struct cmk_session *s;
     CK_RV rv;
 
@@ -71,11 +71,7 @@ CK_RV cmk_session_open(CK_SLOT_ID slot, CK_FLAGS flags,
     s->token = t;
     s->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
     s->refs = 1;
-    cmk_module_lock();
-    s->handle = cmk_g.next_session++;
-    if (cmk_hmap_put(&cmk_g.sessions, s->handle, s) != CMK_OK)
-        rv = CKR_HOST_MEMORY;
-    cmk_module_unlock();
+    rv = cmk_handles_add_session(s);
     if (rv != CKR_OK) {
         session_free(s);
         return rv;
@@ -92,13 +88,8 @@ CK_RV cmk_session_open(CK_SLOT_ID slot, CK_FLAGS flags,
 
 CK_RV cmk_session_get(CK_SESSION_HANDLE h, struct cmk_session **out)
 {
-    struct cmk_session *s;
+    struct cmk_session *s = cmk_handles_ref_session(h);
 
-    cmk_module_lock();
-    s = cmk_hmap_get(&cmk_g.sessions, h);
-    if (s != NULL)
-        __atomic_fetch_add(&s->refs, 1, __ATOMIC_RELAXED);
-    cmk_module_unlock();
     if (s == NULL)
         return CKR_SESSION_HANDLE_INVALID;
     *out = s;
@@ -137,78 +128,48 @@ static void session_closed(struct cmk_session *s)
     last = t->sessions == 0;
     cmk_mutex_unlock(&t->lock);
     if (last && t->cfg->login_required)
-        (void)cmk_token_logout(t); /* not logged in is fine */
+        (void)cmk_session_logout(t); /* not logged in is fine */
     cmk_session_unref(s);
 }
 
 CK_RV cmk_session_close(CK_SESSION_HANDLE h)
 {
-    struct cmk_session *s;
+    struct cmk_session *s = cmk_handles_del_session(h);
 
-    cmk_module_lock();
-    s = cmk_hmap_del(&cmk_g.sessions, h);
-    cmk_module_unlock();
     if (s == NULL)
         return CKR_SESSION_HANDLE_INVALID;
     session_closed(s);
     return CKR_OK;
 }
 
-struct of_token {
-    struct cmk_token *t;
+CK_RV cmk_session_close_all(struct cmk_token *t)
+{
     CK_SESSION_HANDLE *h;
-    size_t n;
-};
-
-static void collect_session(void *arg, unsigned long key, void *val)
-{
-    struct of_token *c = arg;
-    struct cmk_session *s = val;
-
-    if (c->t == NULL || s->token == c->t)
-        c->h[c->n++] = key;
-}
-
-static CK_RV sessions_of(struct cmk_token *t, struct of_token *c)
-{
-    c->t = t;
-    c->n = 0;
-    cmk_module_lock();
-    c->h = calloc(cmk_g.sessions.live + 1, sizeof(*c->h));
-    if (c->h != NULL)
-        cmk_hmap_each(&cmk_g.sessions, collect_session, c);
-    cmk_module_unlock();
-    return c->h == NULL ? CKR_HOST_MEMORY : CKR_OK;
-}
-
-CK_RV cmk_session_close_all(CK_SLOT_ID slot)
-{
-    struct cmk_token *t = cmk_module_token(slot);
-    struct of_token c;
-    size_t i;
+    size_t i, n;
     CK_RV rv;
 
     if (t == NULL)
         return CKR_SLOT_ID_INVALID;
-    rv = sessions_of(t, &c);
+    rv = cmk_handles_sessions_of(t, &h, &n);
     if (rv != CKR_OK)
         return rv;
-    for (i = 0; i < c.n; i++)
-        (void)cmk_session_close(c.h[i]);
-    free(c.h);
+    for (i = 0; i < n; i++)
+        (void)cmk_session_close(h[i]);
+    free(h);
     return CKR_OK;
 }
 
-void cmk_session_reset_all(struct cmk_token *t)
+/* Ends every operation of every session of token t. */
+static void reset_all(struct cmk_token *t)
 {
     struct cmk_session *s;
-    struct of_token c;
-    size_t i;
+    CK_SESSION_HANDLE *h;
+    size_t i, n;
 
-    if (sessions_of(t, &c) != CKR_OK)
+    if (cmk_handles_sessions_of(t, &h, &n) != CKR_OK)
         return;
-    for (i = 0; i < c.n; i++) {
-        if (cmk_session_get(c.h[i], &s) != CKR_OK)
+    for (i = 0; i < n; i++) {
+        if (cmk_session_get(h[i], &s) != CKR_OK)
             continue;
         cmk_mutex_lock(&s->lock);
         cmk_crypt_reset(&s->enc);
@@ -218,23 +179,16 @@ void cmk_session_reset_all(struct cmk_token *t)
         cmk_mutex_unlock(&s->lock);
         cmk_session_unref(s);
     }
-    free(c.h);
+    free(h);
 }
 
-static void flush_one(void *arg, unsigned long key, void *val)
+CK_RV cmk_session_logout(struct cmk_token *t)
 {
-    struct cmk_session *s = val;
+    CK_RV rv = cmk_token_logout(t);
 
-    (void)key;
-    if (s->token == arg)
-        cmk_cache_flush(s->cache); /* the cache lock is a leaf */
-}
-
-void cmk_session_flush_caches(struct cmk_token *t)
-{
-    cmk_module_lock();
-    cmk_hmap_each(&cmk_g.sessions, flush_one, t);
-    cmk_module_unlock();
+    if (rv == CKR_OK)
+        reset_all(t); /* also flushes session-scope caches */
+    return rv;
 }
 
 bool cmk_session_is_rw(const struct cmk_session *s)

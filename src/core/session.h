@@ -3,7 +3,8 @@
  * core: sessions and their operation state (one encrypt, one decrypt, one
  * find at a time). A session is used by one thread at a time per the
  * spec; its lock still guards op state against misuse. Sessions are
- * reference counted like objects (refs atomic, taken under the module lock).
+ * reference counted like objects (refs atomic, taken under the session
+ * table lock: handles.h).
  */
 #ifndef CMK_SESSION_H
 #define CMK_SESSION_H
@@ -57,10 +58,12 @@ struct cmk_session {
     unsigned refs;
 };
 
-CK_RV cmk_session_open(CK_SLOT_ID slot, CK_FLAGS flags,
+/* t: the slot's token (cmk_module_token), NULL for an invalid slot:
+ * CKR_SLOT_ID_INVALID. */
+CK_RV cmk_session_open(struct cmk_token *t, CK_FLAGS flags,
                        CK_SESSION_HANDLE *out);
 CK_RV cmk_session_close(CK_SESSION_HANDLE h);
-CK_RV cmk_session_close_all(CK_SLOT_ID slot);
+CK_RV cmk_session_close_all(struct cmk_token *t);
 /* Looks up and references a session; CKR_SESSION_HANDLE_INVALID. */
 CK_RV cmk_session_get(CK_SESSION_HANDLE h, struct cmk_session **out);
 void cmk_session_unref(struct cmk_session *s);
@@ -73,10 +76,10 @@ bool cmk_session_is_rw(const struct cmk_session *s);
 /* Ends an operation, wiping its state. */
 void cmk_crypt_reset(struct cmk_crypt *c);
 void cmk_find_reset(struct cmk_find *f);
-/* Flushes the session-scope DEK caches of token t's sessions (no session
- * lock taken: safe from inside an operation). */
-void cmk_session_flush_caches(struct cmk_token *t);
-/* Ends every operation of every session of token t (logout). */
-void cmk_session_reset_all(struct cmk_token *t);
+/* C_Logout, or the token's last session closed: the token logs out
+ * (cmk_token_logout: its user-only objects, cached keys and KEK go), then
+ * every operation of every session of token t ends and their DEK caches
+ * are flushed. Errors as cmk_token_logout. */
+CK_RV cmk_session_logout(struct cmk_token *t);
 
 #endif /* CMK_SESSION_H */

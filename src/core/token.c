@@ -11,13 +11,14 @@
 #include <string.h>
 
 #include "cmk-pkcs11.h"
-#include "core/module.h"
+#include "core/handles.h"
 #include "core/object.h"
 #include "core/pinguard.h"
 #include "core/policy.h"
 #include "core/record.h"
 #include "core/session.h"
 #include "core/token.h"
+#include "core/token_store.h"
 #include "util/log.h"
 
 #define MANUFACTURER "cmk-pkcs11"
@@ -73,14 +74,21 @@ static CK_RV make_cache(struct cmk_token *t, const struct cmk_config *mc)
                : CKR_HOST_MEMORY;
 }
 
+static void flush_session_cache(void *arg, struct cmk_session *s)
+{
+    (void)arg;
+    cmk_cache_flush(s->cache); /* the cache lock is a leaf */
+}
+
 /* The KMS refused the tenant's key: nothing cached for it is served
- * again (DESIGN.md, "Cache"). */
+ * again (DESIGN.md, "Cache"). The session-scope caches too, through the
+ * session table (no session lock taken: safe from inside an operation). */
 static void refused(void *arg)
 {
     struct cmk_token *t = arg;
 
     cmk_cache_flush(t->cache);
-    cmk_session_flush_caches(t);
+    cmk_handles_each_session(t, flush_session_cache, NULL);
 }
 
 void cmk_token_flush(struct cmk_token *t)
@@ -209,13 +217,6 @@ void cmk_token_info(struct cmk_token *t, CK_TOKEN_INFO *info)
     pad(info->utcTime, sizeof(info->utcTime), "");
 }
 
-/* Read on every object access: an atomic load, no lock. Writers change it
- * under the token lock. */
-bool cmk_token_is_logged_in(struct cmk_token *t)
-{
-    return __atomic_load_n(&t->logged_in, __ATOMIC_ACQUIRE);
-}
-
 static CK_RV set_logged_in(struct cmk_token *t, bool in)
 {
     CK_RV rv = CKR_OK;
@@ -336,8 +337,8 @@ CK_RV cmk_token_logout(struct cmk_token *t)
     if (rv != CKR_OK)
         return rv;
     /* PKCS#11 3.0 C_Logout: private session objects are destroyed and
-     * handles to private objects become invalid. */
-    cmk_session_reset_all(t); /* also flushes session-scope caches */
+     * handles to private objects become invalid. The sessions' operations
+     * are ended by the caller (cmk_session_logout). */
     cmk_object_remove_if(t, is_user_only_object, NULL);
     cmk_token_store_logout(t); /* nothing of the store before login */
     cmk_cache_flush(t->cache);

@@ -17,8 +17,9 @@
 #include <string.h>
 
 #include "core/object.h"
-#include "core/store.h"
+#include "store/store.h"
 #include "core/token.h"
+#include "core/token_store.h"
 #include "util/log.h"
 
 struct cmk_tstore {

@@ -40,7 +40,7 @@ CK_RV cmk_C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app,
         return rv;
     if (out == NULL)
         return CKR_ARGUMENTS_BAD;
-    return cmk_session_open(slot, flags, out);
+    return cmk_session_open(cmk_module_token(slot), flags, out);
 }
 
 CK_RV cmk_C_CloseSession(CK_SESSION_HANDLE h)
@@ -54,7 +54,7 @@ CK_RV cmk_C_CloseAllSessions(CK_SLOT_ID slot)
 {
     CK_RV rv = cmk_module_check();
 
-    return rv == CKR_OK ? cmk_session_close_all(slot) : rv;
+    return rv == CKR_OK ? cmk_session_close_all(cmk_module_token(slot)) : rv;
 }
 
 CK_RV cmk_C_GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR info)
@@ -78,7 +78,7 @@ static CK_RV login_recorded(struct cmk_token *t, CK_SESSION_HANDLE h,
     CK_RV rec = cmk_record_event("login", "C_Login", t, (long)h, rv, NULL);
 
     if (rv == CKR_OK && rec != CKR_OK)
-        (void)cmk_token_logout(t);
+        (void)cmk_session_logout(t);
     return rec;
 }
 
@@ -123,7 +123,7 @@ CK_RV cmk_C_Logout(CK_SESSION_HANDLE h)
     /* Logout ends the operations of every session of the token, this one
      * included, so it runs without this session's lock. */
     cmk_mutex_unlock(&s->lock);
-    rv = cmk_token_logout(t);
+    rv = cmk_session_logout(t);
     rv = cmk_record_event("logout", "C_Logout", t, (long)h, rv, NULL);
     cmk_session_unref(s);
     return rv;

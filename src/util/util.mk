@@ -4,6 +4,7 @@ libcmk_la_SOURCES += \
 	src/util/log.c src/util/log.h \
 	src/util/lock.c src/util/lock.h \
 	src/util/hmap.c src/util/hmap.h \
+	src/util/attrs.c src/util/attrs.h \
 	src/util/secpool.c src/util/secpool.h \
 	src/util/regs.c src/util/regs.h \
 	src/util/fdio.c src/util/fdio.h \

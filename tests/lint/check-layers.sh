@@ -3,8 +3,9 @@
 # The include check: no #include in src/ points up a layer. A file may
 # include headers of its own folder and of any folder below it, never
 # above. LAYERS, top to bottom, is the one place the order is written.
-# mech sits below net and audit (SigV4's HMAC and the audit chain may use
-# it) and above util; include/ holds the public header.
+# store (the token-object store) sits below core and needs only mech and
+# util. mech sits below net and audit (SigV4's HMAC and the audit chain
+# may use it) and above util; include/ holds the public header.
 #
 # Every #include "..." (and <...> that names a file of src/ or include/)
 # is resolved as the compiler does with -Iinclude -Isrc: first beside the
@@ -16,7 +17,7 @@
 # the source tree). Exit 0 clean; 1 with one line per bad include
 # ("FILE:LINE: upward include FROM -> TO (#include "X")"); 99 on a hard
 # error.
-LAYERS='tool pkcs11 core keys providers net audit mech util include'
+LAYERS='tool pkcs11 core store keys providers net audit mech util include'
 
 top=${1:-${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}}
 cd "$top" 2>/dev/null || {

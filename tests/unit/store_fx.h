@@ -31,7 +31,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "core/store.h"
+#include "store/store.h"
 
 #define MAX_OBJS 128
 #define TENANT "acme"

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "core/attrs.h"
+#include "util/attrs.h"
 #include "util/secpool.h"
 
 static int setup(void **state)

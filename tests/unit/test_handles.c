@@ -2,8 +2,8 @@
 /*
  * tests: handle tables and hot-path locks under concurrency. Eight threads
  * use each other's session keys while their owners destroy them or close
- * the sessions holding them (reference counts taken under the module
- * lock, dropped without it), with pthread locks and with the
+ * the sessions holding them (reference counts taken under the handle
+ * table locks, dropped without them), with pthread locks and with the
  * application's mutex callbacks; and cmk_mutex_lock_hot keeps mutual
  * exclusion in both locking models. Run under ASan/TSan by the CI jobs.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * unit tests: core/store, the sealed token-object store (round trip, file
+ * unit tests: store/store, the sealed token-object store (round trip, file
  * layout checked with an independent HKDF, damaged and foreign files,
  * atomic replace, remove, concurrent writers in two processes). Versions
  * and the manifest are in test_store_history.c.

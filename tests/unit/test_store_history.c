@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * unit tests: core/store bound to its own history: old, replayed and
+ * unit tests: store/store bound to its own history: old, replayed and
  * missing object files, an older or removed manifest, compare-and-swap
  * writes, a write interrupted between its renames, and the adoption of a
  * format-1 store.

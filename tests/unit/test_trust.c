@@ -29,9 +29,9 @@
 #include "audit/audit.h"
 #include "cmk-pkcs11.h"
 #include "core/settings.h"
-#include "core/store.h"
 #include "net/creds.h"
 #include "pkcs11/entry.h"
+#include "store/store.h"
 #include "util/trust.h"
 
 #define OTHER 65534 /* nobody */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core: store operations under the store's file lock: reads checked
+ * store: store operations under the store's file lock: reads checked
  * against the manifest, compare-and-swap writes (manifest with the
  * pending version, object file, manifest with the committed version),
  * deletes (manifest first, then the file), and the adoption of a
@@ -17,7 +17,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "core/store_int.h"
+#include "store/store_int.h"
 #include "util/log.h"
 #include "util/trust.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core: an object's attribute list. Values live on the heap, except
+ * util: a key object's attribute list. Values live on the heap, except
  * CKA_VALUE which lives in libsodium secure memory. Not thread safe: the
  * owner (object, under its token lock) serialises access.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core: an object's attribute list, a small dynamic array kept in insertion
+ * util: a key object's attribute list, a small dynamic array kept in insertion
  * order. CKA_VALUE lives in locked secure memory (util/secpool.h); everything is wiped.
  */
 #include <config.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/attrs.h"
+#include "util/attrs.h"
 #include "util/secpool.h"
 
 /* Attributes whose value is key material. */

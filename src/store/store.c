@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core: token objects on disk, one sealed file per object. Sealing is
+ * store: token objects on disk, one sealed file per object. Sealing is
  * XChaCha20-Poly1305 (libsodium) under HKDF-SHA256 of the tenant KEK
  * (mech, in the secure pool); writes are temp file + fsync + rename.
  */
@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/store.h"
-#include "core/store_int.h"
+#include "store/store.h"
+#include "store/store_int.h"
 #include "mech/mech.h"
 #include "util/fdio.h"
 #include "util/log.h"

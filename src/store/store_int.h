@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core: store internals shared by store.c (names, keys, sealing, files),
+ * store (internal): shared by store.c (names, keys, sealing, files),
  * store_manifest.c (the sealed manifest) and store_ops.c (locked
  * reads and compare-and-swap writes). Not for use outside the store.
  */
@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
-#include "core/store.h"
+#include "store/store.h"
 #include "util/secmem.h"
 
 #define CMK_STORE_FILE_MAX (1024 * 1024)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core: the store manifest: one sealed file listing every object of the
+ * store: the store manifest: one sealed file listing every object of the
  * store with its committed (and in-flight) version, and a generation that
  * grows with every write. It is what binds the store to its own history:
  * an object file that is not listed, or not at the listed version, is
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/store_int.h"
+#include "store/store_int.h"
 #include "util/log.h"
 
 #define MMAGIC "CMKM"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core: the tenant's token-object store on disk. One file per object,
+ * store: the tenant's token-object store on disk. One file per object,
  * "<hex16>.obj" in the tenant's store directory (created 0700), sealed with
  * XChaCha20-Poly1305 under a key derived from the tenant KEK
  * (HKDF-SHA256, info "cmk-pkcs11 object store v1"), plus one sealed
@@ -47,7 +47,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "core/attrs.h"
+#include "util/attrs.h"
 #include "util/err.h"
 
 #define CMK_STORE_NAME_LEN 16 /* hex chars, without ".obj" */

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: the session and object handle tables: handle allocation, lookup,
+ * removal and iteration. Handles come from one counter per table and are
+ * never reused, so a stale handle is always invalid rather than naming
+ * another session or object. Each table has its own lock, a leaf (lock
+ * order: session, token, then one table lock, never both): it guards the
+ * table and its counter only, and is held for no longer than a lookup or
+ * a walk. The tables hold one reference to each entry; a lookup adds one
+ * for the caller (refs atomic, taken under the table lock), removal hands
+ * the table's reference to the caller.
+ */
+#ifndef CMK_HANDLES_H
+#define CMK_HANDLES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "util/pkcs11_compat.h"
+
+struct cmk_object;
+struct cmk_session;
+struct cmk_token;
+
+/* C_Initialize: empty tables, locks made, first handles 1. */
+CK_RV cmk_handles_init(void);
+/* Frees the tables (not what they point at) and their locks. */
+void cmk_handles_fini(void);
+/* In the child of a fork, where another thread may have held a table
+ * lock: calls wipe for every object without locking, then forgets both
+ * tables (memory abandoned, not freed). */
+void cmk_handles_forget_in_child(void (*wipe)(struct cmk_object *o));
+
+/* Registers s under a fresh handle (written to s->handle under the
+ * lock). CKR_HOST_MEMORY. */
+CK_RV cmk_handles_add_session(struct cmk_session *s);
+/* The session of h with a reference added for the caller, or NULL. */
+struct cmk_session *cmk_handles_ref_session(CK_SESSION_HANDLE h);
+/* Unregisters h; the table's reference passes to the caller. NULL when h
+ * is not registered. */
+struct cmk_session *cmk_handles_del_session(CK_SESSION_HANDLE h);
+/* The handles of token t's sessions (NULL t: every session) in a new
+ * array *out (caller frees) of *n entries. CKR_HOST_MEMORY. */
+CK_RV cmk_handles_sessions_of(const struct cmk_token *t,
+                              CK_SESSION_HANDLE **out, size_t *n);
+/* Calls fn for each session of token t with the table lock held: fn may
+ * take only leaf locks and must not call into the handle tables. */
+void cmk_handles_each_session(const struct cmk_token *t,
+                              void (*fn)(void *arg, struct cmk_session *s),
+                              void *arg);
+
+/* Registers o under a fresh handle (written to o->handle under the
+ * lock), unless o is a token object whose store file an object of the
+ * same token already stands for: then o is not registered and *dup names
+ * that object (held by the table, no reference added). One object per
+ * store file, whoever registers it first. CKR_HOST_MEMORY. */
+CK_RV cmk_handles_add_object(struct cmk_object *o, struct cmk_object **dup);
+/* The object of h with a reference added for the caller; NULL when h is
+ * not registered or names an object of another token than t. */
+struct cmk_object *cmk_handles_ref_object(CK_OBJECT_HANDLE h,
+                                          const struct cmk_token *t);
+/* Unregisters o; true when the table held it (its reference passes to
+ * the caller). */
+bool cmk_handles_del_object(struct cmk_object *o);
+/* Calls fn for each object of token t (NULL t: all) with the table lock
+ * held: fn must not call into the handle tables. */
+void cmk_handles_each_object(const struct cmk_token *t,
+                             void (*fn)(void *arg, struct cmk_object *o),
+                             void *arg);
+/* Unregisters every object of token t (NULL t: all) matching pred, under
+ * one hold of the lock, and hands them to the caller in a new array *out
+ * (caller frees; the table's references pass with them). Returns their
+ * number. An object that does not fit for lack of memory stays
+ * registered (left for a later removal, never freed early). */
+size_t cmk_handles_take_objects(const struct cmk_token *t,
+                                bool (*pred)(void *arg, struct cmk_object *o),
+                                void *arg, struct cmk_object ***out);
+
+#endif /* CMK_HANDLES_H */

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core: the glue between a token and its object store (store/store.h):
+ * loading and rescanning the token objects, the per-use check of one
+ * object against its file, and the sealed writes. Lock order: the token's
+ * store owner lock (one loader/refresher per token), then the token lock.
+ * The owner lock is held across the store's file I/O and the KEK call;
+ * the token lock only to publish what was read.
+ */
+#ifndef CMK_TOKEN_STORE_H
+#define CMK_TOKEN_STORE_H
+
+#include <stdbool.h>
+#include "util/pkcs11_compat.h"
+
+struct cmk_attrs;
+struct cmk_object;
+struct cmk_store_meta;
+struct cmk_token;
+
+CK_RV cmk_token_store_init(struct cmk_token *t);
+void cmk_token_store_fini(struct cmk_token *t);
+
+/* Loads (or rescans) the token objects of the store; needs the KEK, so
+ * nothing happens before login on a login-required token (no store
+ * read, no KEK unseal). One caller per token at a time loads; objects
+ * keep their handles across rescans (updated in place), objects whose
+ * files went away or are refused lose them. A rescan costs one lstat of
+ * the manifest when nothing changed. Errors from the KMS are returned;
+ * damaged or refused files are reported and skipped. */
+CK_RV cmk_token_sync_store(struct cmk_token *t);
+/* C_Logout on a login-required token: every token object goes (they
+ * come back from the store at the next login). */
+void cmk_token_store_logout(struct cmk_token *t);
+
+/* Per-use check of token object o against its file (see
+ * cmk_object_get); write: a change on disk fails the call with
+ * CKR_FUNCTION_FAILED after the refresh. */
+CK_RV cmk_token_check_object(struct cmk_object *o, CK_RV invalid_rv,
+                             bool write);
+
+/* Seals attrs into a new store file `name` (name[CMK_STORE_NAME_LEN + 1];
+ * a new random name is chosen and written back when it is empty).
+ * CKR_TOKEN_WRITE_PROTECTED when the tenant has no KEK,
+ * CKR_USER_NOT_LOGGED_IN before login on a login-required token. */
+CK_RV cmk_token_save_attrs(struct cmk_token *t, char *name,
+                           const struct cmk_attrs *attrs);
+/* The version and file stamp the calling thread's last
+ * cmk_token_save_attrs wrote for name (consumed), for the object made
+ * from it; false when there is none. */
+bool cmk_token_created_meta(const char *name, struct cmk_store_meta *meta);
+/* Compare-and-swap write of token object o's new attributes (token lock
+ * held by the caller): CKR_FUNCTION_FAILED when the object on disk is no
+ * longer at o's version (another process wrote it; the next use reads
+ * it). On success o's version and stamp follow; the caller swaps attrs. */
+CK_RV cmk_token_update_object_locked(struct cmk_object *o,
+                                     const struct cmk_attrs *next);
+/* Removes o's file (compare-and-swap as above). CKR_OBJECT_HANDLE_INVALID
+ * (and o's handle dropped) when another process deleted it already. */
+CK_RV cmk_token_delete_object(struct cmk_token *t, struct cmk_object *o);
+/* Removes a just-written file that never became an object. */
+CK_RV cmk_token_remove_name(struct cmk_token *t, const char *name);
+
+#endif /* CMK_TOKEN_STORE_H */
