@@ -56,6 +56,8 @@ void cmk_audit_rec_init(struct cmk_audit_rec *r);
  * close syncs once more unless NONE. The writer's mutex is a cmk_mutex:
  * open after cmk_lock_setup and close before cmk_lock_reset. CMK_E_IO
  * (with a message on stderr/syslog) if the file cannot be opened.
+ * Lines are hashed with mech's SHA-256: open after cmk_mech_init and
+ * close before cmk_mech_fini (CMK_E_CRYPTO otherwise).
  *
  * Fork: a write from a process other than the opener starts a new chain
  * (new writer id, seq 1), so a child never continues its parent's chain.
@@ -81,7 +83,7 @@ cmk_err cmk_audit_write(struct cmk_audit *a,
  * "prev" hashes, a final line ending in a newline. On the first problem
  * sets *bad_line (1-based) and writes a reason into why; returns
  * CMK_E_BAD_BLOB. CMK_E_IO if the file cannot be read. *records and
- * *writers count what was read. */
+ * *writers count what was read. Needs cmk_mech_init (CMK_E_CRYPTO). */
 cmk_err cmk_audit_verify(const char *path, size_t *records, size_t *writers,
                          size_t *bad_line, char *why,
                          size_t why_len) CMK_WUR;

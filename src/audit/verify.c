@@ -24,6 +24,7 @@
 
 #include "audit/audit.h"
 #include "audit/line.h"
+#include "mech/hash.h"
 
 #define ID_HEX 16
 #define READ_BUF 65536
@@ -31,7 +32,7 @@
 struct chain {
     char id[ID_HEX + 1]; /* "" = free slot */
     uint64_t seq;
-    uint8_t hash[crypto_hash_sha256_BYTES];
+    uint8_t hash[CMK_SHA256_LEN];
     size_t line;
     bool finalized;
 };
@@ -56,7 +57,7 @@ struct fields {
     const char *writer;
     const char *event;
     uint64_t seq;
-    uint8_t prev[crypto_hash_sha256_BYTES];
+    uint8_t prev[CMK_SHA256_LEN];
 };
 
 static bool why(struct cmk_audit_report *rep, size_t line, const char *fmt, ...)
@@ -208,7 +209,7 @@ static bool parse_fields(json_t *o, struct fields *f,
 static bool check_chain(struct chain *ch, const struct fields *f,
                         struct cmk_audit_report *rep, size_t ln)
 {
-    static const uint8_t zero[crypto_hash_sha256_BYTES];
+    static const uint8_t zero[CMK_SHA256_LEN];
 
     if (ch->seq == 0 && f->seq != 1)
         return why(rep, ln,
@@ -256,7 +257,11 @@ static cmk_err check_line(struct chains *c, const char *p, size_t len,
     if (!check_chain(ch, &f, rep, ln))
         goto out;
     ch->seq = f.seq;
-    crypto_hash_sha256(ch->hash, (const uint8_t *)p, len);
+    if (cmk_sha256(p, len, ch->hash) != CMK_OK) {
+        why(rep, ln, "line %zu: cannot hash (mech not initialised)", ln);
+        err = CMK_E_CRYPTO;
+        goto out;
+    }
     ch->line = ln;
     ch->finalized = strcmp(f.event, "finalize") == 0;
     err = CMK_OK;

@@ -22,6 +22,7 @@
 
 #include "audit/audit.h"
 #include "cmk-pkcs11.h"
+#include "mech/mech.h"
 #include "pkcs11/entry.h"
 #include "tests/lib/tenant.h"
 
@@ -147,9 +148,12 @@ static void test_stress(void **state)
         assert_int_equal(pthread_join(t[i], NULL), 0);
     assert_int_equal(failures, 0);
     assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    /* The module is finalised: verify gets mech as cmk-tool does. */
+    assert_int_equal(cmk_mech_init(), CKR_OK);
     assert_int_equal(cmk_audit_verify(e.audit, &records, &writers, &bad, why,
                                       sizeof(why)),
                      CMK_OK);
+    cmk_mech_fini();
     assert_int_equal(writers, 1);
     /* Per round: generate, 2 wraps, 2 unwraps, 4 encrypts/decrypts. */
     assert_true(records >= (size_t)(THREADS * rounds * 9));
