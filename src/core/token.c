@@ -18,6 +18,7 @@
 #include "core/record.h"
 #include "core/session.h"
 #include "core/token.h"
+#include "mech/hash.h"
 #include "util/log.h"
 
 #define MANUFACTURER "cmk-pkcs11"
@@ -32,11 +33,13 @@ static void pad(CK_UTF8CHAR *dst, size_t len, const char *src)
 
 static void make_serial(struct cmk_token *t)
 {
+    struct cmk_blake2b b;
     uint8_t h[8];
 
     /* Stable per tenant label, distinct across tenants. */
-    crypto_generichash(h, sizeof(h), (const uint8_t *)t->cfg->label,
-                       strlen(t->cfg->label), NULL, 0);
+    cmk_blake2b_init(&b, sizeof(h));
+    cmk_blake2b_update(&b, t->cfg->label, strlen(t->cfg->label));
+    cmk_blake2b_final(&b, h);
     sodium_bin2hex(t->serial, sizeof(t->serial), h, sizeof(h));
 }
 
