@@ -19,6 +19,7 @@
 #include "core/session.h"
 #include "core/token.h"
 #include "mech/hash.h"
+#include "mech/pwhash.h"
 #include "util/log.h"
 
 #define MANUFACTURER "cmk-pkcs11"
@@ -307,8 +308,7 @@ CK_RV cmk_token_login(struct cmk_token *t, CK_USER_TYPE user,
     if (rv != CKR_OK)
         return rv;
     /* Slow by design (Argon2id); no lock is held meanwhile. */
-    if (crypto_pwhash_str_verify(t->cfg->pin_verifier, (const char *)pin,
-                                 pin_len) != 0) {
+    if (!cmk_pwhash_verify(t->cfg->pin_verifier, (const char *)pin, pin_len)) {
         if (st.failures >= t->cfg->max_pin_failures)
             locked_out(t, st.failures);
         return CKR_PIN_INCORRECT;
