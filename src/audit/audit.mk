@@ -9,7 +9,6 @@ libcmk_la_SOURCES += \
 	src/audit/vscan.c src/audit/vscan.h \
 	src/audit/vfields.c src/audit/vfields.h \
 	src/audit/vtable.c src/audit/vtable.h \
-	src/audit/vmac.c src/audit/vmac.h \
 	src/audit/vreport.c \
 	src/audit/vcontrol.c \
 	src/audit/vanchor.c \

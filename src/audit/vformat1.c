@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "audit/vint.h"
+#include "mech/hash.h"
 
 /* Format-1 lines are under 4 KiB (the old writer's limit). */
 #define F1_LINE_MAX 4096
@@ -25,7 +26,7 @@ struct f1 {
     const char *writer_hex;
     const char *event;
     uint64_t seq;
-    uint8_t prev[crypto_hash_sha256_BYTES];
+    uint8_t prev[CMK_SHA256_LEN];
 };
 
 static bool is_hex(const char *s, size_t n)
@@ -82,7 +83,7 @@ static const char *f1_fields(json_t *o, struct f1 *f)
 static void f1_chain(struct cmk_audit_verifier *v, struct cmk_vchain *c,
                      const struct f1 *f)
 {
-    static const uint8_t zero[crypto_hash_sha256_BYTES];
+    static const uint8_t zero[CMK_SHA256_LEN];
 
     if (c->seq == 0 && f->seq != 1)
         cmk_vreport(v, CMK_AUDIT_CHAIN, true,
@@ -121,7 +122,8 @@ static bool f1_record(struct cmk_audit_verifier *v, const char *p, size_t n,
     if (c->seq != 0 && f->seq <= c->seq)
         return true; /* a repeat: the chain stays where it was */
     c->seq = f->seq;
-    crypto_hash_sha256(c->mac, (const uint8_t *)p, n);
+    if (cmk_sha256(p, n, c->mac) != CMK_OK)
+        return false; /* no mech: cannot happen after verify_new */
     c->last_line = v->line;
     v->t.w[c->w].finalized = strcmp(f->event, "finalize") == 0;
     v->sum.unverified++;

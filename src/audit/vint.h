@@ -11,7 +11,7 @@
 
 #include "audit/verify.h"
 #include "audit/vfields.h"
-#include "audit/vmac.h"
+#include "mech/hmac_line.h"
 #include "audit/vscan.h"
 #include "audit/vtable.h"
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "audit/vfields.h"
-#include "audit/vmac.h"
+#include "mech/hmac_line.h"
 #include "util/err.h"
 
 #define CMK_VNONE UINT32_MAX

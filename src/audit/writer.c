@@ -8,9 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,13 +16,15 @@
 
 #include "audit/audit.h"
 #include "audit/line.h"
+#include "mech/hash.h"
+#include "mech/mech.h"
 #include "util/lock.h"
 #include "util/log.h"
 #include "util/secmem.h"
 #include "util/trust.h"
 
 #define WRITER_ID_BYTES 8
-#define HASH_HEX (2 * crypto_hash_sha256_BYTES)
+#define HASH_HEX (2 * CMK_SHA256_LEN)
 /* Room before the body for an optional '\n' and
  * {"time":"...","writer":"...","seq":N,"pid":P (under 130 bytes). */
 #define PREFIX_ROOM 192
@@ -38,9 +38,7 @@
 
 struct cmk_audit {
     struct cmk_mutex mx;
-    OSSL_LIB_CTX *libctx; /* private: never the host's providers */
-    EVP_MD *sha256;       /* SHA-NI where the CPU has it */
-    EVP_MD_CTX *md;       /* reused for every line, under mx */
+    struct cmk_sha256 *md; /* mech's SHA-256, reused for every line, under mx */
     int fd;
     char *path;
     enum cmk_fsync_policy fsync;
@@ -104,7 +102,7 @@ static void new_chain_locked(struct cmk_audit *a)
 {
     uint8_t id[WRITER_ID_BYTES];
 
-    randombytes_buf(id, sizeof(id));
+    cmk_random(id, sizeof(id));
     cmk_line_hex(a->writer, id, sizeof(id));
     a->writer[sizeof(a->writer) - 1] = '\0';
     a->pid = getpid();
@@ -124,8 +122,6 @@ cmk_err cmk_audit_open(const char *path, enum cmk_fsync_policy fsync,
     if (path == NULL || out == NULL || fsync < CMK_FSYNC_NONE ||
         fsync > CMK_FSYNC_ALWAYS)
         return CMK_E_ARGS;
-    if (sodium_init() < 0)
-        return CMK_E_CRYPTO;
     (void)pthread_once(&fork_once, watch_forks);
     a = calloc(1, sizeof(*a));
     if (a == NULL)
@@ -134,13 +130,9 @@ cmk_err cmk_audit_open(const char *path, enum cmk_fsync_policy fsync,
     a->path = cmk_strdup(path);
     if (a->path == NULL || cmk_mutex_init(&a->mx) != CKR_OK)
         goto out;
-    a->libctx = OSSL_LIB_CTX_new();
-    a->sha256 = a->libctx ? EVP_MD_fetch(a->libctx, "SHA2-256", NULL) : NULL;
-    a->md = EVP_MD_CTX_new();
-    if (a->sha256 == NULL || a->md == NULL) {
-        err = CMK_E_CRYPTO;
+    err = cmk_sha256_new(&a->md); /* CMK_E_CRYPTO before cmk_mech_init */
+    if (err != CMK_OK)
         goto out;
-    }
     /* O_NOFOLLOW: a symlinked audit path must not make us append to
      * whatever it points at; then owner and mode (util/trust.h). */
     a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
@@ -182,9 +174,7 @@ void cmk_audit_close(struct cmk_audit *a)
         (void)close(a->fd);
     }
     cmk_mutex_fini(&a->mx);
-    EVP_MD_CTX_free(a->md);
-    EVP_MD_free(a->sha256);
-    OSSL_LIB_CTX_free(a->libctx);
+    cmk_sha256_free(a->md);
     free(a->path);
     free(a);
 }
@@ -341,7 +331,7 @@ static void succeeded_locked(struct cmk_audit *a, const char *hash_hex)
 static cmk_err emit_locked(struct cmk_audit *a, char *line, size_t blen,
                            bool *sync, bool *kick)
 {
-    uint8_t hash[crypto_hash_sha256_BYTES];
+    uint8_t hash[CMK_SHA256_LEN];
     char pre[PREFIX_ROOM], hex[HASH_HEX];
     char *start, *end;
     size_t plen;
@@ -360,9 +350,9 @@ static cmk_err emit_locked(struct cmk_audit *a, char *line, size_t blen,
     memcpy(end + 9, a->prev, HASH_HEX);
     memcpy(end + 9 + HASH_HEX, "\"}\n", 3);
     end += SUFFIX_LEN;
-    if (!EVP_DigestInit_ex2(a->md, a->sha256, NULL) ||
-        !EVP_DigestUpdate(a->md, start, (size_t)(end - 1 - start)) ||
-        !EVP_DigestFinal_ex(a->md, hash, NULL))
+    if (cmk_sha256_init(a->md) != CMK_OK ||
+        cmk_sha256_update(a->md, start, (size_t)(end - 1 - start)) != CMK_OK ||
+        cmk_sha256_final(a->md, hash) != CMK_OK)
         return CMK_E_CRYPTO;
     cmk_line_hex(hex, hash, sizeof(hash));
     if (a->torn) /* end the partial line first so this record stays whole */

@@ -20,6 +20,7 @@
 #include "store/store.h"
 #include "core/token.h"
 #include "core/token_store.h"
+#include "mech/mech.h"
 #include "util/log.h"
 
 void cmk_object_new_key(struct cmk_session *s, enum cmk_origin origin,
@@ -71,7 +72,7 @@ static void session_unique_id(char name[CMK_STORE_NAME_LEN + 1])
     int i;
 
     while (b == 0) { /* first use: racing threads agree on one base */
-        randombytes_buf(&want, sizeof(want));
+        cmk_random((uint8_t *)&want, sizeof(want));
         want |= 1;
         v = 0;
         if (__atomic_compare_exchange_n(&base, &v, want, false,

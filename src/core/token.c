@@ -19,6 +19,8 @@
 #include "core/session.h"
 #include "core/token.h"
 #include "core/token_store.h"
+#include "mech/hash.h"
+#include "mech/pwhash.h"
 #include "util/log.h"
 
 #define MANUFACTURER "cmk-pkcs11"
@@ -33,11 +35,13 @@ static void pad(CK_UTF8CHAR *dst, size_t len, const char *src)
 
 static void make_serial(struct cmk_token *t)
 {
+    struct cmk_blake2b b;
     uint8_t h[8];
 
     /* Stable per tenant label, distinct across tenants. */
-    crypto_generichash(h, sizeof(h), (const uint8_t *)t->cfg->kms.label,
-                       strlen(t->cfg->kms.label), NULL, 0);
+    cmk_blake2b_init(&b, sizeof(h));
+    cmk_blake2b_update(&b, t->cfg->kms.label, strlen(t->cfg->kms.label));
+    cmk_blake2b_final(&b, h);
     sodium_bin2hex(t->serial, sizeof(t->serial), h, sizeof(h));
 }
 
@@ -303,8 +307,7 @@ CK_RV cmk_token_login(struct cmk_token *t, CK_USER_TYPE user,
     if (rv != CKR_OK)
         return rv;
     /* Slow by design (Argon2id); no lock is held meanwhile. */
-    if (crypto_pwhash_str_verify(t->cfg->pin_verifier, (const char *)pin,
-                                 pin_len) != 0) {
+    if (!cmk_pwhash_verify(t->cfg->pin_verifier, (const char *)pin, pin_len)) {
         if (st.failures >= t->cfg->max_pin_failures)
             locked_out(t, st.failures);
         return CKR_PIN_INCORRECT;

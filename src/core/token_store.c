@@ -20,6 +20,7 @@
 #include "store/store.h"
 #include "core/token.h"
 #include "core/token_store.h"
+#include "mech/hash.h"
 #include "util/log.h"
 
 struct cmk_tstore {
@@ -43,16 +44,14 @@ static uint64_t seen_gen[SEEN_SLOTS];
 
 static uint64_t *seen_slot(const struct cmk_tenant_cfg *cfg)
 {
-    crypto_generichash_state st;
+    struct cmk_blake2b b;
     uint64_t key = 0, k;
     size_t i;
 
-    crypto_generichash_init(&st, NULL, 0, sizeof(key));
-    crypto_generichash_update(&st, (const uint8_t *)cfg->store_dir,
-                              strlen(cfg->store_dir) + 1);
-    crypto_generichash_update(&st, (const uint8_t *)cfg->kms.label,
-                              strlen(cfg->kms.label));
-    crypto_generichash_final(&st, (uint8_t *)&key, sizeof(key));
+    cmk_blake2b_init(&b, sizeof(key));
+    cmk_blake2b_update(&b, cfg->store_dir, strlen(cfg->store_dir) + 1);
+    cmk_blake2b_update(&b, cfg->kms.label, strlen(cfg->kms.label));
+    cmk_blake2b_final(&b, (uint8_t *)&key);
     key |= 1; /* 0 marks a free slot */
     for (i = 0; i < SEEN_SLOTS; i++) {
         k = __atomic_load_n(&seen_key[i], __ATOMIC_ACQUIRE);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "keys/cache.h"
+#include "mech/hash.h"
 #include "util/clock.h"
 #include "util/lock.h"
 
@@ -77,13 +78,12 @@ cmk_err cmk_cache_new(const struct cmk_cache_cfg *cfg, struct cmk_cache **out)
 void cmk_cache_digest(const char *tenant, const uint8_t *blob, size_t len,
                       uint8_t digest[CMK_CACHE_DIGEST])
 {
-    crypto_generichash_state st;
+    struct cmk_blake2b b;
 
-    crypto_generichash_init(&st, NULL, 0, CMK_CACHE_DIGEST);
-    crypto_generichash_update(&st, (const uint8_t *)tenant,
-                              strlen(tenant) + 1); /* with its NUL */
-    crypto_generichash_update(&st, blob, len);
-    crypto_generichash_final(&st, digest, CMK_CACHE_DIGEST);
+    cmk_blake2b_init(&b, CMK_CACHE_DIGEST);
+    cmk_blake2b_update(&b, tenant, strlen(tenant) + 1); /* with its NUL */
+    cmk_blake2b_update(&b, blob, len);
+    cmk_blake2b_final(&b, digest);
 }
 
 static size_t bucket_of(const struct cmk_cache *c, const uint8_t *d)

@@ -579,6 +579,5 @@ size_t cmk_cmk_seal_bound(const struct cmk_cmk *c, size_t in_len)
     size_t ct = v->ops->ct_bound != NULL ? v->ops->ct_bound(in_len)
                                          : CMK_ENVELOPE_MAX_CT;
 
-    /* magic, version, provider, key id length and key id, ct length */
-    return 4 + 1 + 1 + 2 + strlen(v->key_id) + 4 + ct;
+    return cmk_envelope_size(strlen(v->key_id), ct);
 }

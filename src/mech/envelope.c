@@ -38,6 +38,11 @@ static size_t get_be32(const uint8_t *p)
            p[3];
 }
 
+size_t cmk_envelope_size(size_t key_id_len, size_t ct_len)
+{
+    return HDR_LEN + key_id_len + CTLEN_LEN + ct_len;
+}
+
 cmk_err cmk_envelope_encode(uint8_t provider_id, const char *key_id,
                             const uint8_t *ct, size_t ct_len,
                             struct cmk_buf *out)
@@ -53,7 +58,7 @@ cmk_err cmk_envelope_encode(uint8_t provider_id, const char *key_id,
         return CMK_E_ARGS;
     if (ct_len == 0 || ct_len > CMK_ENVELOPE_MAX_CT)
         return CMK_E_ARGS;
-    err = cmk_buf_alloc(out, HDR_LEN + kid_len + CTLEN_LEN + ct_len);
+    err = cmk_buf_alloc(out, cmk_envelope_size(kid_len, ct_len));
     if (err != CMK_OK)
         return err;
     p = out->p;
@@ -70,7 +75,7 @@ cmk_err cmk_envelope_encode(uint8_t provider_id, const char *key_id,
 cmk_err cmk_envelope_parse(const uint8_t *blob, size_t len,
                            struct cmk_envelope_view *v)
 {
-    size_t kid_len, ct_len, rest;
+    size_t kid_len, ct_len;
 
     if (v == NULL || (blob == NULL && len != 0))
         return CMK_E_ARGS;
@@ -79,15 +84,14 @@ cmk_err cmk_envelope_parse(const uint8_t *blob, size_t len,
         blob[4] != CMK_ENVELOPE_VERSION)
         return CMK_E_BAD_BLOB;
     kid_len = get_be16(blob + 6);
-    rest = len - HDR_LEN;
     if (kid_len == 0 || kid_len > CMK_ENVELOPE_MAX_KEY_ID ||
-        rest < kid_len + CTLEN_LEN)
+        len - HDR_LEN < kid_len + CTLEN_LEN)
         return CMK_E_BAD_BLOB;
-    rest -= kid_len + CTLEN_LEN;
     ct_len = get_be32(blob + HDR_LEN + kid_len);
     /* Exactly ct_len bytes must follow: shorter is truncation, longer is a
      * trailer, and either means the blob was not produced by encode. */
-    if (ct_len == 0 || ct_len > CMK_ENVELOPE_MAX_CT || ct_len != rest)
+    if (ct_len == 0 || ct_len > CMK_ENVELOPE_MAX_CT ||
+        len != cmk_envelope_size(kid_len, ct_len))
         return CMK_E_BAD_BLOB;
     v->version = blob[4];
     v->provider_id = blob[5];

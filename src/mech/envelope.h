@@ -34,6 +34,10 @@ struct cmk_envelope_view {
     size_t ct_len;
 };
 
+/* Size of the blob for a key id of key_id_len bytes and ct_len bytes of
+ * provider ciphertext (what encode writes; parse accepts nothing else). */
+size_t cmk_envelope_size(size_t key_id_len, size_t ct_len);
+
 /* CMK_E_ARGS if key_id or ct is out of range. */
 cmk_err cmk_envelope_encode(uint8_t provider_id, const char *key_id,
                             const uint8_t *ct, size_t ct_len,

@@ -1,20 +1,31 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mech layer: module-wide mechanism state (private OSSL_LIB_CTX, ciphers
- * fetched once), the mechanism table behind C_GetMechanismList/Info, and
- * random bytes.
+ * mech layer: module-wide mechanism state (the private OSSL_LIB_CTX,
+ * ciphers, SHA-256 and HMAC fetched once), the mechanism table behind
+ * C_GetMechanismList/Info, and random bytes.
  */
 #include <config.h>
 
 #include <limits.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <sodium.h>
 
 #include "cmk-pkcs11.h"
 #include "mech/mech_int.h"
 
+/* The module's one OpenSSL library context and everything fetched from
+ * it, from cmk_mech_init to cmk_mech_fini. Read-only in between, so every
+ * thread uses them without a lock; a forked child keeps them (they hold
+ * no key) and its next C_Initialize finds them ready. */
 static OSSL_LIB_CTX *g_libctx;
 static EVP_CIPHER *g_ciphers[CMK_AES__MODES][3];
+static EVP_MD *g_sha256;
+/* HMAC with its digest already set: each MAC is a dup of it, keyed, so no
+ * call looks an algorithm up by name (a lookup takes the context's
+ * method-store lock) and none parses parameters. */
+static EVP_MAC_CTX *g_hmac_sha256;
 
 static const char *const g_cipher_names[CMK_AES__MODES][3] = {
     {"AES-128-ECB", "AES-192-ECB", "AES-256-ECB"},
@@ -69,6 +80,37 @@ static void free_ciphers(void)
     }
 }
 
+static bool fetch_ciphers(void)
+{
+    for (size_t m = 0; m < CMK_AES__MODES; m++) {
+        for (size_t k = 0; k < 3; k++) {
+            g_ciphers[m][k] =
+                EVP_CIPHER_fetch(g_libctx, g_cipher_names[m][k], NULL);
+            if (g_ciphers[m][k] == NULL)
+                return false;
+        }
+    }
+    return true;
+}
+
+static EVP_MAC_CTX *new_hmac_sha256(void)
+{
+    char digest[] = "SHA2-256"; /* OSSL_PARAM wants a mutable string */
+    OSSL_PARAM params[2];
+    EVP_MAC *mac = EVP_MAC_fetch(g_libctx, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+
+    EVP_MAC_free(mac); /* ctx holds its own reference */
+    params[0] =
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (ctx != NULL && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
+
 CK_RV cmk_mech_init(void)
 {
     if (g_libctx != NULL)
@@ -80,15 +122,11 @@ CK_RV cmk_mech_init(void)
     g_libctx = OSSL_LIB_CTX_new();
     if (g_libctx == NULL)
         return CKR_HOST_MEMORY;
-    for (size_t m = 0; m < CMK_AES__MODES; m++) {
-        for (size_t k = 0; k < 3; k++) {
-            g_ciphers[m][k] =
-                EVP_CIPHER_fetch(g_libctx, g_cipher_names[m][k], NULL);
-            if (g_ciphers[m][k] == NULL) {
-                cmk_mech_fini();
-                return CKR_GENERAL_ERROR;
-            }
-        }
+    g_sha256 = EVP_MD_fetch(g_libctx, "SHA2-256", NULL);
+    g_hmac_sha256 = new_hmac_sha256();
+    if (g_sha256 == NULL || g_hmac_sha256 == NULL || !fetch_ciphers()) {
+        cmk_mech_fini();
+        return CKR_GENERAL_ERROR;
     }
     return CKR_OK;
 }
@@ -96,8 +134,22 @@ CK_RV cmk_mech_init(void)
 void cmk_mech_fini(void)
 {
     free_ciphers();
+    EVP_MD_free(g_sha256);
+    g_sha256 = NULL;
+    EVP_MAC_CTX_free(g_hmac_sha256);
+    g_hmac_sha256 = NULL;
     OSSL_LIB_CTX_free(g_libctx);
     g_libctx = NULL;
+}
+
+const EVP_MD *cmk_mech_sha256(void)
+{
+    return g_sha256;
+}
+
+const EVP_MAC_CTX *cmk_mech_hmac_sha256(void)
+{
+    return g_hmac_sha256;
 }
 
 const EVP_CIPHER *cmk_mech_cipher(enum cmk_aes_mode mode, size_t key_len)

@@ -19,8 +19,12 @@
 #include "util/pkcs11_compat.h"
 #include "util/secmem.h"
 
-/* Must be called once (C_Initialize); creates the private OSSL_LIB_CTX and
- * fetches ciphers. cmk_mech_fini frees them. */
+/* The module's one OpenSSL library context: C_Initialize (and cmk-tool's
+ * main, and tests, the same way) calls cmk_mech_init, which creates the
+ * private OSSL_LIB_CTX and fetches the ciphers, SHA-256 and HMAC every
+ * later call uses; a second call is a no-op. C_Finalize's cmk_mech_fini
+ * frees them. A forked child keeps them (they hold no key) and its
+ * C_Initialize finds them ready. */
 CK_RV cmk_mech_init(void);
 void cmk_mech_fini(void);
 

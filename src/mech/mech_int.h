@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mech (internal): cipher handles fetched once from the private
- * OSSL_LIB_CTX and EVP helpers (the fallback of mech/aes.h) and the key
- * wrap cores over an expanded AES key. Not for use outside src/mech.
+ * mech (internal): cipher, digest and MAC handles fetched once from the
+ * private OSSL_LIB_CTX, EVP helpers (the fallback of mech/aes.h) and the
+ * key wrap cores over an expanded AES key. Not for use outside src/mech.
  */
 #ifndef CMK_MECH_INT_H
 #define CMK_MECH_INT_H
@@ -31,6 +31,12 @@ enum cmk_aes_mode {
 /* Cipher for mode and key length (16/24/32), or NULL (bad length or
  * cmk_mech_init not done). Shared, never freed by the caller. */
 const EVP_CIPHER *cmk_mech_cipher(enum cmk_aes_mode mode, size_t key_len);
+
+/* SHA-256 and an unkeyed HMAC-SHA-256 context (to EVP_MAC_CTX_dup, never
+ * to use itself) made once by cmk_mech_init from the module's context
+ * (mech/hash.c), or NULL before it. Shared, never freed by the caller. */
+const EVP_MD *cmk_mech_sha256(void);
+const EVP_MAC_CTX *cmk_mech_hmac_sha256(void);
 
 /* New EVP context keyed once for mode; padding off. iv may be NULL.
  * CKR_KEY_SIZE_RANGE, CKR_HOST_MEMORY or CKR_GENERAL_ERROR. */

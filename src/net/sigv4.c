@@ -2,106 +2,74 @@
 /*
  * net: SigV4 signing: string to sign, the derived signing key (HMAC chain
  * "AWS4"+secret -> date -> region -> service -> "aws4_request") and the
- * Authorization header. HMAC and SHA-256 come from a private
- * OSSL_LIB_CTX so a host's OpenSSL configuration is never involved.
+ * Authorization header. HMAC and SHA-256 come from mech (the module's
+ * private OSSL_LIB_CTX), so a host's OpenSSL configuration is never
+ * involved.
  */
 #include <config.h>
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "mech/hash.h"
 #include "net/sigv4_int.h"
 #include "util/secmem.h"
 
 #define ALGO "AWS4-HMAC-SHA256"
-#define SHA256_LEN 32u
+#define SHA256_LEN CMK_SHA256_LEN
 #define SECRET_MAX 256u /* AWS secret keys are 40 characters */
 
+/* A signer holds no state of its own: SHA-256 and HMAC are mech's,
+ * fetched once at cmk_mech_init. The handle stays so that a signer is
+ * made (and mech's readiness checked) once, not per request. */
 struct cmk_sigv4 {
-    OSSL_LIB_CTX *lib;
-    EVP_MAC *hmac;
-    EVP_MD *sha256;
+    char unused;
 };
 
 cmk_err cmk_sigv4_new(struct cmk_sigv4 **out)
 {
+    uint8_t probe[SHA256_LEN];
     struct cmk_sigv4 *sv;
 
     if (out == NULL)
         return CMK_E_ARGS;
+    /* Fails as the signer would: before cmk_mech_init, CMK_E_CRYPTO. */
+    if (cmk_sha256("", 0, probe) != CMK_OK)
+        return CMK_E_CRYPTO;
     sv = calloc(1, sizeof(*sv));
     if (sv == NULL)
         return CMK_E_NOMEM;
-    sv->lib = OSSL_LIB_CTX_new(); /* never the host's default context */
-    if (sv->lib != NULL)
-        sv->hmac = EVP_MAC_fetch(sv->lib, "HMAC", NULL);
-    if (sv->hmac != NULL)
-        sv->sha256 = EVP_MD_fetch(sv->lib, "SHA256", NULL);
-    if (sv->sha256 == NULL) {
-        cmk_sigv4_free(sv);
-        return CMK_E_CRYPTO;
-    }
     *out = sv;
     return CMK_OK;
 }
 
 void cmk_sigv4_free(struct cmk_sigv4 *sv)
 {
-    if (sv == NULL)
-        return;
-    EVP_MD_free(sv->sha256);
-    EVP_MAC_free(sv->hmac);
-    OSSL_LIB_CTX_free(sv->lib);
     free(sv);
-}
-
-static cmk_err hmac(struct cmk_sigv4 *sv, const void *key, size_t key_len,
-                    const void *msg, size_t msg_len, uint8_t out[SHA256_LEN])
-{
-    char digest[] = "SHA256"; /* OSSL_PARAM wants a mutable string */
-    OSSL_PARAM params[2];
-    EVP_MAC_CTX *ctx;
-    size_t n = 0;
-    cmk_err err = CMK_E_CRYPTO;
-
-    params[0] =
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
-    params[1] = OSSL_PARAM_construct_end();
-    ctx = EVP_MAC_CTX_new(sv->hmac);
-    if (ctx != NULL && EVP_MAC_init(ctx, key, key_len, params) == 1 &&
-        EVP_MAC_update(ctx, msg, msg_len) == 1 &&
-        EVP_MAC_final(ctx, out, &n, SHA256_LEN) == 1 && n == SHA256_LEN)
-        err = CMK_OK;
-    EVP_MAC_CTX_free(ctx); /* cleanses its key schedule */
-    return err;
 }
 
 cmk_err cmk_sigv4_sha256_hex(struct cmk_sigv4 *sv, const void *p, size_t n,
                              char hex[65])
 {
     uint8_t d[SHA256_LEN];
-    unsigned int len = 0;
+    cmk_err err;
 
     if (sv == NULL || hex == NULL || (p == NULL && n != 0))
         return CMK_E_ARGS;
-    if (EVP_Digest(p != NULL ? p : "", n, d, &len, sv->sha256, NULL) != 1 ||
-        len != SHA256_LEN)
-        return CMK_E_CRYPTO;
-    sodium_bin2hex(hex, 65, d, sizeof(d));
-    return CMK_OK;
+    err = cmk_sha256(p, n, d);
+    if (err == CMK_OK)
+        sodium_bin2hex(hex, 65, d, sizeof(d));
+    return err;
 }
 
 /* kSigning = HMAC chain over date, region, service, "aws4_request". The
  * seed is a stack temporary (a guarded allocation per request would cost
  * more than the request's crypto), wiped at once. */
-static cmk_err signing_key(struct cmk_sigv4 *sv, const char *secret,
-                           const char *date, const char *region,
-                           const char *service, uint8_t k[SHA256_LEN])
+static cmk_err signing_key(const char *secret, const char *date,
+                           const char *region, const char *service,
+                           uint8_t k[SHA256_LEN])
 {
     const char *parts[3] = {region, service, "aws4_request"};
     char seed[4 + SECRET_MAX];
@@ -112,10 +80,10 @@ static cmk_err signing_key(struct cmk_sigv4 *sv, const char *secret,
         return CMK_E_ARGS;
     memcpy(seed, "AWS4", 4);
     memcpy(seed + 4, secret, n);
-    err = hmac(sv, seed, n + 4, date, strlen(date), k);
+    err = cmk_hmac_sha256(seed, n + 4, date, strlen(date), k);
     sodium_memzero(seed, sizeof(seed));
     for (i = 0; i < 3 && err == CMK_OK; i++)
-        err = hmac(sv, k, SHA256_LEN, parts[i], strlen(parts[i]), k);
+        err = cmk_hmac_sha256(k, SHA256_LEN, parts[i], strlen(parts[i]), k);
     if (err != CMK_OK)
         sodium_memzero(k, SHA256_LEN);
     return err;
@@ -162,18 +130,17 @@ static cmk_err string_to_sign(struct cmk_sigv4 *sv, const char *amz,
     return err;
 }
 
-static cmk_err signature(struct cmk_sigv4 *sv, const struct cmk_sigv4_req *rq,
+static cmk_err signature(const struct cmk_sigv4_req *rq,
                          const struct cmk_sigv4_key *key, const char *date,
                          struct cmk_sigv4_out *out)
 {
     uint8_t k[SHA256_LEN], mac[SHA256_LEN];
     cmk_err err;
 
-    err = signing_key(sv, key->secret_access_key, date, rq->region, rq->service,
-                      k);
+    err = signing_key(key->secret_access_key, date, rq->region, rq->service, k);
     if (err == CMK_OK)
-        err = hmac(sv, k, sizeof(k), out->string_to_sign,
-                   strlen(out->string_to_sign), mac);
+        err = cmk_hmac_sha256(k, sizeof(k), out->string_to_sign,
+                              strlen(out->string_to_sign), mac);
     if (err == CMK_OK)
         sodium_bin2hex(out->signature, sizeof(out->signature), mac,
                        sizeof(mac));
@@ -248,7 +215,7 @@ cmk_err cmk_sigv4_sign(struct cmk_sigv4 *sv, const struct cmk_sigv4_req *rq,
         err = string_to_sign(sv, out->amz_date, scope.p, out->canonical_request,
                              &out->string_to_sign);
     if (err == CMK_OK)
-        err = signature(sv, rq, key, date, out);
+        err = signature(rq, key, date, out);
     if (err == CMK_OK)
         err = authorization(key, scope.p, shdr.p, out);
     if (!rq->sign_body_hash)

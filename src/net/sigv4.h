@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * net: AWS Signature Version 4 (header signing) over HMAC-SHA-256 from a
- * private OSSL_LIB_CTX. Used for every KMS request and re-run for every
- * retry (each attempt gets a fresh X-Amz-Date).
+ * net: AWS Signature Version 4 (header signing) over mech's SHA-256 and
+ * HMAC-SHA-256 (the module's private OSSL_LIB_CTX; cmk_mech_init first).
+ * Used for every KMS request and re-run for every retry (each attempt
+ * gets a fresh X-Amz-Date).
  * Thread safety: one struct cmk_sigv4 may sign from several threads.
  * Errors: CMK_E_ARGS (missing input, no Host header), CMK_E_NOMEM,
  * CMK_E_CRYPTO. The secret key never appears in any output.

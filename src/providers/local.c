@@ -3,7 +3,8 @@
  * providers: "local", a provider-managed 32-byte key in a 0600 file, used
  * with XChaCha20-Poly1305 and the encryption context as AAD.
  *
- * Ciphertext format: 24-byte random nonce || AEAD ciphertext || 16-byte tag.
+ * Ciphertext format: 24-byte random nonce || AEAD ciphertext || 16-byte tag
+ * (mech/seal.h).
  * The key stays in the secure pool (locked, out of core dumps, wiped in a
  * forked child) from init to fini, and only there. Removing the key
  * file is how a user disables the key: every call checks that the file is
@@ -22,16 +23,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mech/hash.h"
+#include "mech/mech.h"
+#include "mech/seal.h"
 #include "providers/backends.h"
 #include "providers/provider.h"
 #include "util/log.h"
 #include "util/trust.h"
-#include "util/regs.h"
 #include "util/secpool.h"
 
-#define KEY_LEN 32u
-#define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define KEY_LEN CMK_SEAL_KEY_LEN
 #define MAX_IN 65536u
 #define KEY_ID_PREFIX "local:"
 #define KEY_ID_HEX 16u /* hex digits: the first 8 bytes of the digest */
@@ -144,21 +145,18 @@ static cmk_err read_key(const char *path, uint8_t *key, struct key_read *r)
 
 static cmk_err make_key_id(const uint8_t *key, char *out, size_t out_len)
 {
-    uint8_t h[crypto_generichash_BYTES];
-    cmk_err err = CMK_OK;
+    uint8_t h[32]; /* BLAKE2b-256; the id shows its first 8 bytes */
+    cmk_err err;
 
-    if (crypto_generichash(h, sizeof(h), key, KEY_LEN,
-                           (const uint8_t *)id_personal,
-                           sizeof(id_personal) - 1) != 0) {
-        err = CMK_E_CRYPTO;
+    err = cmk_blake2b(h, sizeof(h), key, KEY_LEN, id_personal,
+                      sizeof(id_personal) - 1);
+    if (err != CMK_OK)
         goto out;
-    }
     memcpy(out, KEY_ID_PREFIX, sizeof(KEY_ID_PREFIX) - 1);
     sodium_bin2hex(out + sizeof(KEY_ID_PREFIX) - 1,
                    out_len - (sizeof(KEY_ID_PREFIX) - 1), h, KEY_ID_HEX / 2);
 out:
     sodium_memzero(h, sizeof(h));
-    cmk_regs_wipe(); /* BLAKE2b had the key in vector registers */
     return err;
 }
 
@@ -220,7 +218,7 @@ static void start_request(struct cmk_req *rq)
     uint8_t r[8];
     char hex[sizeof(r) * 2 + 1];
 
-    randombytes_buf(r, sizeof(r));
+    cmk_random(r, sizeof(r));
     sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
     snprintf(rq->request_id, sizeof(rq->request_id), "local-%s", hex);
     rq->http_status = 0;
@@ -270,20 +268,16 @@ static cmk_err local_encrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
     err = cmk_context_encode(rq->ctx, rq->n_ctx, &aad);
     if (err != CMK_OK)
         goto out;
-    err = cmk_buf_alloc(&ct, NONCE_LEN + in_len + TAG_LEN);
+    err = cmk_buf_alloc(&ct, cmk_seal_size(in_len));
     if (err != CMK_OK)
         goto out;
-    randombytes_buf(ct.p, NONCE_LEN);
-    if (crypto_aead_xchacha20poly1305_ietf_encrypt(
-            ct.p + NONCE_LEN, NULL, in_len ? in : ct.p, in_len, aad.p, aad.len,
-            NULL, ct.p, st->key) != 0) {
+    if (cmk_seal(st->key, aad.p, aad.len, in, in_len, ct.p) != CMK_OK) {
         err = fail(rq, CMK_E_CRYPTO, "EncryptFailed");
         goto out;
     }
     *out = ct;
     ct.p = NULL; /* caller owns it */
 out:
-    cmk_regs_wipe(); /* the ChaCha20 state held the key */
     cmk_buf_free(&ct);
     cmk_buf_free(&aad);
     return err;
@@ -295,33 +289,30 @@ static cmk_err local_decrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
     const struct local_state *st = vst;
     struct cmk_buf aad = {0};
     struct cmk_secret pt = {0};
+    size_t pt_len = 0;
     cmk_err err;
 
     if (out == NULL)
         return CMK_E_ARGS;
-    err = begin(st, rq, in, in_len, NONCE_LEN + MAX_IN + TAG_LEN);
+    err = begin(st, rq, in, in_len, cmk_seal_size(MAX_IN));
     if (err != CMK_OK)
         goto out;
-    if (in_len < NONCE_LEN + TAG_LEN) {
+    if (!cmk_seal_plain_len(in_len, &pt_len)) {
         err = fail(rq, CMK_E_BAD_CIPHERTEXT, "InvalidCiphertext");
         goto out;
     }
     err = cmk_context_encode(rq->ctx, rq->n_ctx, &aad);
     if (err == CMK_OK)
-        err = cmk_secret_alloc(&pt, in_len - NONCE_LEN - TAG_LEN);
+        err = cmk_secret_alloc(&pt, pt_len);
     if (err != CMK_OK)
         goto out;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            pt.p, NULL, NULL, in + NONCE_LEN, in_len - NONCE_LEN, aad.p,
-            aad.len, in, st->key) != 0) {
+    if (cmk_seal_open(st->key, aad.p, aad.len, in, in_len, pt.p) != CMK_OK) {
         err = fail(rq, CMK_E_BAD_CIPHERTEXT, "InvalidCiphertext");
         goto out;
     }
     *out = pt;
     pt.p = NULL; /* caller owns it */
 out:
-    /* The ChaCha20 state held the key, and the plaintext. */
-    cmk_regs_wipe();
     cmk_secret_free(&pt); /* wipes a partial plaintext */
     cmk_buf_free(&aad);
     return err;
@@ -371,8 +362,7 @@ out:
 /* nonce || ciphertext || tag */
 static size_t local_ct_bound(size_t in_len)
 {
-    return crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + in_len +
-           crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    return cmk_seal_size(in_len);
 }
 
 const struct cmk_provider_ops cmk_provider_local = {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store: token objects on disk, one sealed file per object. Sealing is
- * XChaCha20-Poly1305 (libsodium) under HKDF-SHA256 of the tenant KEK
- * (mech, in the secure pool); writes are temp file + fsync + rename.
+ * mech's XChaCha20-Poly1305 (mech/seal.h) under HKDF-SHA256 of the tenant
+ * KEK (mech, in the secure pool); writes are temp file + fsync + rename.
  */
 #include <config.h>
 
@@ -19,6 +19,7 @@
 #include "store/store.h"
 #include "store/store_int.h"
 #include "mech/mech.h"
+#include "mech/seal.h"
 #include "util/fdio.h"
 #include "util/log.h"
 #include "util/secmem.h"
@@ -28,12 +29,10 @@
 #define MAGIC_LEN 4
 #define FORMAT_VERSION 2 /* written */
 #define FORMAT_V1 1      /* read for migration */
-#define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
-#define HDR1_LEN (MAGIC_LEN + 1 + NONCE_LEN)
-#define HDR2_LEN (MAGIC_LEN + 1 + 8 + NONCE_LEN)
+#define HDR1_LEN (MAGIC_LEN + 1)     /* magic, format */
+#define HDR2_LEN (MAGIC_LEN + 1 + 8) /* magic, format, version */
 #define FILE_MAX CMK_STORE_FILE_MAX
-#define KEY_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+#define KEY_LEN CMK_SEAL_KEY_LEN
 #define HKDF_INFO "cmk-pkcs11 object store v1"
 #define SUFFIX ".obj"
 #define ATTR_HDR 12 /* u64 type + u32 length */
@@ -68,7 +67,7 @@ void cmk_store_new_name(char name[CMK_STORE_NAME_LEN + 1])
 {
     uint8_t r[CMK_STORE_NAME_LEN / 2];
 
-    randombytes_buf(r, sizeof(r));
+    cmk_random(r, sizeof(r));
     sodium_bin2hex(name, CMK_STORE_NAME_LEN + 1, r, sizeof(r));
 }
 
@@ -143,18 +142,25 @@ uint64_t cmk_store_get_be(const uint8_t *p, size_t n)
 #define put_be cmk_store_put_be
 #define get_be cmk_store_get_be
 
-/* Payload: u32 count, then u64 type, u32 length, bytes per attribute. */
+size_t cmk_store_file_size(size_t hdr_len, size_t pt_len)
+{
+    size_t sealed = cmk_seal_size(pt_len);
+
+    return sealed > SIZE_MAX - hdr_len ? SIZE_MAX : hdr_len + sealed;
+}
+
+/* Payload: u32 count, then u64 type, u32 length, bytes per attribute.
+ * The file it makes must stay within what load accepts (FILE_MAX). */
 static cmk_err encode(const struct cmk_attrs *attrs, struct cmk_secret *pt)
 {
-    const size_t max = FILE_MAX - HDR2_LEN - TAG_LEN; /* what load accepts */
     size_t i, len = 4, off = 4;
     cmk_err err;
 
     for (i = 0; i < attrs->n; i++) {
-        if (attrs->v[i].len > max)
+        if (attrs->v[i].len > FILE_MAX) /* keeps len from overflowing */
             return CMK_E_TOO_LARGE;
         len += ATTR_HDR + attrs->v[i].len;
-        if (len > max)
+        if (cmk_store_file_size(HDR2_LEN, len) > FILE_MAX)
             return CMK_E_TOO_LARGE;
     }
     err = cmk_secret_alloc(pt, len);
@@ -219,14 +225,13 @@ cmk_err cmk_store_seal_raw(const char *tenant, const struct cmk_secret *key,
 
     err = make_aad(tenant, file, hdr, hdr_len, &aad);
     if (err == CMK_OK)
-        err = cmk_buf_alloc(out, hdr_len + NONCE_LEN + pt_len + TAG_LEN);
+        err = cmk_buf_alloc(out, cmk_store_file_size(hdr_len, pt_len));
     if (err != CMK_OK)
         goto out;
     memcpy(out->p, hdr, hdr_len);
-    randombytes_buf(out->p + hdr_len, NONCE_LEN);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(
-        out->p + hdr_len + NONCE_LEN, NULL, pt, pt_len, aad.p, aad.len, NULL,
-        out->p + hdr_len, key->p);
+    err = cmk_seal(key->p, aad.p, aad.len, pt, pt_len, out->p + hdr_len);
+    if (err != CMK_OK)
+        cmk_buf_free(out);
 out:
     cmk_buf_free(&aad);
     return err;
@@ -239,21 +244,18 @@ cmk_err cmk_store_unseal_raw(const char *tenant, const struct cmk_secret *key,
                              size_t hdr_len, bool bind, struct cmk_secret *pt)
 {
     struct cmk_buf aad = {0};
+    size_t empty = cmk_store_file_size(hdr_len, 0);
     cmk_err err;
 
-    if (in->len < hdr_len + NONCE_LEN + TAG_LEN)
+    if (in->len < empty)
         return CMK_E_BAD_BLOB;
     err = make_aad(tenant, file, in->p, bind ? hdr_len : 0, &aad);
     if (err == CMK_OK)
-        err = cmk_secret_alloc(pt, in->len - hdr_len - NONCE_LEN - TAG_LEN);
+        err = cmk_secret_alloc(pt, in->len - empty);
     if (err != CMK_OK)
         goto out;
-    err = CMK_E_BAD_CIPHERTEXT;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            pt->p, NULL, NULL, in->p + hdr_len + NONCE_LEN,
-            in->len - hdr_len - NONCE_LEN, aad.p, aad.len, in->p + hdr_len,
-            key->p) == 0)
-        err = CMK_OK;
+    err = cmk_seal_open(key->p, aad.p, aad.len, in->p + hdr_len,
+                        in->len - hdr_len, pt->p);
 out:
     cmk_buf_free(&aad);
     if (err != CMK_OK)
@@ -266,7 +268,7 @@ static cmk_err seal(const char *tenant, const struct cmk_secret *key,
                     const struct cmk_attrs *attrs, struct cmk_buf *out)
 {
     struct cmk_secret pt = {0};
-    uint8_t hdr[HDR2_LEN - NONCE_LEN];
+    uint8_t hdr[HDR2_LEN];
     cmk_err err;
 
     memcpy(hdr, MAGIC, MAGIC_LEN);
@@ -288,11 +290,11 @@ static cmk_err unseal(const char *tenant, const struct cmk_secret *key,
                       const char **why)
 {
     struct cmk_secret pt = {0};
-    size_t hdr_len = HDR1_LEN - NONCE_LEN;
+    size_t hdr_len = HDR1_LEN;
     cmk_err err = CMK_E_BAD_BLOB;
 
     *why = "too short";
-    if (in->len < HDR1_LEN + TAG_LEN)
+    if (in->len < cmk_store_file_size(HDR1_LEN, 0))
         goto out;
     *why = "not an object file (bad magic)";
     if (memcmp(in->p, MAGIC, MAGIC_LEN) != 0)
@@ -302,9 +304,9 @@ static cmk_err unseal(const char *tenant, const struct cmk_secret *key,
         goto out;
     *version = 1;
     if (in->p[MAGIC_LEN] == FORMAT_VERSION) {
-        hdr_len = HDR2_LEN - NONCE_LEN;
+        hdr_len = HDR2_LEN;
         *why = "too short";
-        if (in->len < HDR2_LEN + TAG_LEN)
+        if (in->len < cmk_store_file_size(HDR2_LEN, 0))
             goto out;
         *version = get_be(in->p + MAGIC_LEN + 1, 8);
     }

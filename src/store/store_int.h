@@ -27,8 +27,13 @@ cmk_err cmk_store_derive_key(const uint8_t *kek, size_t kek_len,
 void cmk_store_put_be(uint8_t *p, uint64_t v, size_t n);
 uint64_t cmk_store_get_be(const uint8_t *p, size_t n);
 
-/* out = hdr | nonce | XChaCha20-Poly1305(pt), AAD tenant | 0 | file | 0 |
- * hdr. */
+/* Size of a store file of hdr_len header bytes and pt_len bytes of
+ * sealed payload (object files of either format, the manifest): the one
+ * size function of the format. SIZE_MAX when it does not fit a size_t. */
+size_t cmk_store_file_size(size_t hdr_len, size_t pt_len);
+
+/* out = hdr | nonce | XChaCha20-Poly1305(pt) | tag (mech/seal.h), AAD
+ * tenant | 0 | file | 0 | hdr. */
 cmk_err cmk_store_seal_raw(const char *tenant, const struct cmk_secret *key,
                            const char *file, const uint8_t *hdr,
                            size_t hdr_len, const uint8_t *pt, size_t pt_len,

@@ -23,6 +23,13 @@
 #define ENTRY_LEN (CMK_STORE_NAME_LEN + 8 + 8)
 #define MAX_ENTRIES ((CMK_STORE_FILE_MAX - 64) / ENTRY_LEN)
 
+/* Payload of a manifest of n entries: u64 generation, u32 count, then
+ * the entries. */
+static size_t payload_size(size_t n)
+{
+    return 12 + n * ENTRY_LEN;
+}
+
 void cmk_manifest_clear(struct cmk_manifest *m)
 {
     free(m->v);
@@ -104,7 +111,7 @@ static cmk_err decode(const uint8_t *p, size_t len, struct cmk_manifest *m)
         return CMK_E_BAD_BLOB;
     m->gen = cmk_store_get_be(p, 8);
     count = (size_t)cmk_store_get_be(p + 8, 4);
-    if (count > MAX_ENTRIES || len != 12 + count * ENTRY_LEN)
+    if (count > MAX_ENTRIES || len != payload_size(count))
         return CMK_E_BAD_BLOB;
     for (i = 0; i < count; i++) {
         e = p + 12 + i * ENTRY_LEN;
@@ -180,7 +187,7 @@ cmk_err cmk_manifest_write(const struct cmk_store_loc *loc,
     uint8_t *e;
     cmk_err err;
 
-    err = cmk_secret_alloc(&pt, 12 + m->n * ENTRY_LEN);
+    err = cmk_secret_alloc(&pt, payload_size(m->n));
     if (err != CMK_OK)
         return err;
     cmk_store_put_be(pt.p, gen, 8);

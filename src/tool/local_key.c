@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mech/mech.h"
 #include "tool/tool.h"
 
 #define KEY_LEN 32u
@@ -34,7 +35,7 @@ static int write_key(int fd, const char *path)
         tool_err("out of memory");
         return -1;
     }
-    randombytes_buf(key, KEY_LEN);
+    cmk_random(key, KEY_LEN);
     /* The umask could only make 0600 stricter; set it exactly anyway. */
     if (fchmod(fd, 0600) != 0 || tool_write_all(fd, key, KEY_LEN) != 0 ||
         fsync(fd) != 0)

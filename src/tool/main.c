@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * tool: cmk-tool entry point: initialises libsodium and dispatches to one
- * command per sub-command name.
+ * tool: cmk-tool entry point: initialises mech (libsodium and the private
+ * OpenSSL context, as C_Initialize does) and dispatches to one command per
+ * sub-command name.
  */
 #include <config.h>
 
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "mech/mech.h"
 #include "tool/tool.h"
 
 struct command {
@@ -57,6 +58,7 @@ static int cmd_version(int argc, char **argv)
 int main(int argc, char **argv)
 {
     size_t i;
+    int rc;
 
     if (argc < 2) {
         usage(stderr);
@@ -69,14 +71,18 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--version") == 0)
         return cmd_version(1, argv + 1);
-    if (sodium_init() < 0) {
-        tool_err("libsodium initialisation failed");
+    if (cmk_mech_init() != CKR_OK) {
+        tool_err("crypto initialisation failed (libsodium or OpenSSL)");
         return TOOL_FAIL;
     }
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            rc = commands[i].run(argc - 1, argv + 1);
+            cmk_mech_fini();
+            return rc;
+        }
     }
+    cmk_mech_fini();
     tool_err("unknown command '%s'", argv[1]);
     usage(stderr);
     return TOOL_USAGE;

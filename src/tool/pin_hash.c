@@ -2,7 +2,8 @@
 /*
  * tool: "cmk-tool pin-hash": reads a PIN from the first line of standard
  * input (without echo on a terminal) and prints its crypto_pwhash_str
- * verifier, the only form a PIN takes in the configuration.
+ * verifier (mech/pwhash.h), the only form a PIN takes in the
+ * configuration.
  */
 #include <config.h>
 
@@ -15,6 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "mech/pwhash.h"
 #include "tool/tool.h"
 
 #define PIN_MAX 256u
@@ -29,16 +31,13 @@ static const char help[] =
 
 struct cost {
     const char *name;
-    unsigned long long ops;
-    size_t mem;
+    enum cmk_pwhash_cost level;
 };
 
 static const struct cost costs[] = {
-    {"min", crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN},
-    {"interactive", crypto_pwhash_OPSLIMIT_INTERACTIVE,
-     crypto_pwhash_MEMLIMIT_INTERACTIVE},
-    {"moderate", crypto_pwhash_OPSLIMIT_MODERATE,
-     crypto_pwhash_MEMLIMIT_MODERATE},
+    {"min", CMK_PWHASH_MIN},
+    {"interactive", CMK_PWHASH_INTERACTIVE},
+    {"moderate", CMK_PWHASH_MODERATE},
 };
 
 /* One line, byte by byte: no stdio buffer keeps a copy of the PIN. */
@@ -92,7 +91,7 @@ static int read_pin(char *pin, size_t *len)
 
 static int hash_pin(const struct cost *cost)
 {
-    char out[crypto_pwhash_STRBYTES];
+    char out[CMK_PWHASH_STR_MAX];
     char *pin = sodium_malloc(PIN_MAX + 1);
     size_t len = 0;
     int rc = TOOL_FAIL;
@@ -105,7 +104,7 @@ static int hash_pin(const struct cost *cost)
         tool_err("cannot read the PIN (at most %u bytes on one line)", PIN_MAX);
     else if (len == 0)
         tool_err("empty PIN");
-    else if (crypto_pwhash_str(out, pin, len, cost->ops, cost->mem) != 0)
+    else if (cmk_pwhash_str(out, pin, len, cost->level) != CMK_OK)
         tool_err("hashing failed (out of memory?)");
     else
         rc = TOOL_OK;

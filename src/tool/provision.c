@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "keys/cmk.h"
+#include "mech/mech.h"
 #include "tool/tool.h"
 
 #define KEK_LEN 32u
@@ -154,7 +155,7 @@ static int make_kek(const struct cmk_tenant_cfg *t, const struct args *a,
         tool_err("out of memory");
         return TOOL_FAIL;
     }
-    randombytes_buf(kek->p, KEK_LEN);
+    cmk_random(kek->p, KEK_LEN);
     return TOOL_OK;
 }
 

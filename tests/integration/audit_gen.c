@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "audit/audit.h"
+#include "mech/mech.h"
 
 int main(int argc, char **argv)
 {
@@ -22,6 +23,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: audit_gen FILE N\n");
         return 2;
     }
+    if (cmk_mech_init() != CKR_OK) /* as C_Initialize does */
+        return 1;
     if (cmk_audit_open(argv[1], CMK_FSYNC_NONE, true, &a) != CMK_OK)
         return 1;
     for (i = 0; i <= n; i++) {
@@ -38,5 +41,6 @@ int main(int argc, char **argv)
         }
     }
     cmk_audit_close(a);
+    cmk_mech_fini();
     return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "core/settings.h"
 #include "keys/audit_unseal.h"
+#include "mech/mech.h"
 #include "tests/lib/audit_check.h"
 
 struct first {
@@ -44,6 +45,8 @@ static long run(const char *path, struct cmk_audit_unsealer *u,
     o.report = keep_first;
     o.report_arg = fi;
     o.allow_unkeyed = true;
+    if (cmk_mech_init() != CKR_OK) /* as cmk-tool does; idempotent */
+        return -1;
     if (cmk_audit_verify_series(path, &s) != CMK_OK)
         return -1;
     if (cmk_audit_verify_new(&o, &v) != CMK_OK)

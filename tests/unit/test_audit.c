@@ -28,6 +28,7 @@
 
 #include "audit/audit.h"
 #include "audit/verify.h"
+#include "mech/mech.h"
 
 #define MAX_LINES 4096
 #define ZERO64                                                                 \
@@ -1061,6 +1062,21 @@ static void test_only_given_text(void **state)
     json_decref(o);
 }
 
+/* Lines are hashed with mech's SHA-256: initialised as C_Initialize and
+ * cmk-tool do. Forked children inherit it. */
+static int group_setup(void **state)
+{
+    (void)state;
+    return cmk_mech_init() == CKR_OK ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    cmk_mech_fini();
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1092,5 +1108,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_only_given_text, setup, teardown),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL) != 0 ? 1 : 0;
+    return cmocka_run_group_tests(tests, group_setup, group_teardown) != 0 ? 1
+                                                                           : 0;
 }

@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "emu_client.h"
+#include "mech/mech.h"
 #include "providers/aws_cfg.h"
 #include "providers/aws_int.h"
 #include "providers/provider.h"
@@ -769,13 +770,20 @@ static int group_setup(void **state)
         unsetenv(vars[i]);
     setenv("HOME", emu_tmp(), 1); /* no ~/.aws of the user running us */
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-    if (sodium_init() < 0)
+    if (cmk_mech_init() != CKR_OK) /* as C_Initialize does */
         return -1;
     snprintf(creds_file, sizeof(creds_file), "%s/aws-creds.json", emu_tmp());
     emu_write_file(creds_file, 0600,
                    "{\"access_key_id\":\"%s\",\"secret_access_key\":\"%s\"}",
                    AKID, SECRET);
     emu_add_creds(AKID, SECRET);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    cmk_mech_fini();
     return 0;
 }
 
@@ -810,5 +818,6 @@ int main(void)
         fprintf(stderr, "SKIP: run through tests/unit/emu_aws.sh\n");
         return 77;
     }
-    return cmocka_run_group_tests(tests, group_setup, NULL) != 0 ? 1 : 0;
+    return cmocka_run_group_tests(tests, group_setup, group_teardown) != 0 ? 1
+                                                                           : 0;
 }

@@ -309,6 +309,26 @@ static void test_unknown_version(void **state)
     cmk_buf_free(&blob);
 }
 
+/* C_WrapKey's length query: the local provider's ciphertext size is
+ * exact, so the bound is the blob's length. */
+static void test_seal_bound(void **state)
+{
+    static const size_t lens[] = {1, 16, 32, 100, 4096};
+    uint8_t in[4096] = {0};
+    struct fx *f = *state;
+    struct cmk_buf blob = {0};
+    struct cmk_req rq;
+    size_t i;
+
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        memset(&rq, 0, sizeof(rq));
+        assert_int_equal(cmk_cmk_seal(f->c, &rq, in, lens[i], &blob), CMK_OK);
+        assert_int_equal(cmk_cmk_seal_bound(f->c, lens[i]), blob.len);
+        cmk_buf_free(&blob);
+    }
+}
+
 static void test_open_refuses(void **state)
 {
     struct fx *f = *state;
@@ -552,6 +572,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_tenant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seal_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kek_ttl, setup, teardown),

@@ -58,6 +58,16 @@ static void test_round_trip(void **state)
     cmk_buf_free(&b);
 }
 
+/* The one size function: what encode writes and parse accepts. */
+static void test_size(void **state)
+{
+    (void)state;
+    assert_int_equal(cmk_envelope_size(3, 4), sizeof(known));
+    assert_int_equal(
+        cmk_envelope_size(CMK_ENVELOPE_MAX_KEY_ID, CMK_ENVELOPE_MAX_CT),
+        8 + 255 + 4 + 65536);
+}
+
 static void test_parse_known(void **state)
 {
     struct cmk_envelope_view v;
@@ -235,6 +245,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_known_bytes),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_size),
         cmocka_unit_test(test_parse_known),
         cmocka_unit_test(test_encode_refuses),
         cmocka_unit_test(test_bad_magic_version),

@@ -27,6 +27,7 @@
 
 #include "audit/audit.h"
 #include "cmk-pkcs11.h"
+#include "mech/mech.h"
 #include "pkcs11/entry.h"
 #include "tests/lib/audit_check.h"
 #include "tests/lib/p11.h"
@@ -261,6 +262,19 @@ static CK_OBJECT_HANDLE unwrap_aes(CK_SESSION_HANDLE h, CK_MECHANISM *m,
 
     assert_int_equal(p->C_UnwrapKey(h, m, uk, blob, len, tmpl, 3, &k), want);
     return k;
+}
+
+/* Serials are BLAKE2b-64 of the tenant label: pkcs11: URIs that users
+ * keep name them, so they never change. */
+static void test_token_serial(void **state)
+{
+    CK_TOKEN_INFO ti;
+
+    (void)state;
+    assert_int_equal(p->C_GetTokenInfo(0, &ti), CKR_OK);
+    assert_memory_equal(ti.serialNumber, "5306d220eac8089a", 16);
+    assert_int_equal(p->C_GetTokenInfo(1, &ti), CKR_OK);
+    assert_memory_equal(ti.serialNumber, "134c4c88ac3f2eae", 16);
 }
 
 static void test_wrap_paths(void **state)
@@ -789,10 +803,10 @@ int main(void)
         cmocka_unit_test(test_interfaces),
         cmocka_unit_test_setup_teardown(test_login, init, fini),
         cmocka_unit_test_setup_teardown(test_cmk_protected, init, fini),
+        cmocka_unit_test_setup_teardown(test_token_serial, init, fini),
         cmocka_unit_test_setup_teardown(test_wrap_paths, init, fini),
         cmocka_unit_test_setup_teardown(test_unextractable, init, fini),
-        cmocka_unit_test_setup_teardown(test_token_object_persists, init,
-                                        fini),
+        cmocka_unit_test_setup_teardown(test_token_object_persists, init, fini),
         cmocka_unit_test_setup_teardown(test_threads, init, fini),
         cmocka_unit_test_setup_teardown(test_fork, init, fini),
         cmocka_unit_test(test_audit_records),

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "mech/mech.h"
 #include "net/sigv4.h"
 
 #define VECTORS SRCDIR "/tests/fixtures/sigv4"
@@ -501,9 +502,12 @@ static void test_query_edges(void **state)
     cmk_sigv4_out_free(&out);
 }
 
+/* SHA-256 and HMAC are mech's: initialised as C_Initialize does. */
 static int setup(void **state)
 {
     (void)state;
+    if (cmk_mech_init() != CKR_OK)
+        return -1;
     return cmk_sigv4_new(&sv) == CMK_OK ? 0 : -1;
 }
 
@@ -511,6 +515,7 @@ static int teardown(void **state)
 {
     (void)state;
     cmk_sigv4_free(sv);
+    cmk_mech_fini();
     return 0;
 }
 

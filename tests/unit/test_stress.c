@@ -22,6 +22,7 @@
 
 #include "audit/audit.h"
 #include "cmk-pkcs11.h"
+#include "mech/mech.h"
 #include "pkcs11/entry.h"
 #include "tests/lib/audit_check.h"
 #include "tests/lib/tenant.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * audit (verify): HMAC-SHA256 (RFC 2104) over OpenSSL's SHA-256 (SHA-NI
- * where the CPU has it) on a private library context. The inner and outer
+ * mech: HMAC-SHA256 (RFC 2104) over OpenSSL's SHA-256 (SHA-NI where the
+ * CPU has it), fetched once on the module's library context by cmk_mech_init. The inner and outer
  * states after the padded key block are kept per writer and copied for
  * each record: two copies and seven compression calls per 300-byte line.
  */
@@ -11,13 +11,13 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 
-#include "audit/vmac.h"
+#include "mech/hmac_line.h"
+#include "mech/mech_int.h"
 
 #define BLOCK 64
 
 struct cmk_vmac_lib {
-    OSSL_LIB_CTX *libctx; /* private: never the host's providers */
-    EVP_MD *sha256;
+    const EVP_MD *sha256; /* mech's, on the module's library context */
     EVP_MD_CTX *work;
 };
 
@@ -32,9 +32,7 @@ cmk_err cmk_vmac_lib_new(struct cmk_vmac_lib **out)
 
     if (l == NULL)
         return CMK_E_NOMEM;
-    l->libctx = OSSL_LIB_CTX_new();
-    l->sha256 =
-        l->libctx != NULL ? EVP_MD_fetch(l->libctx, "SHA2-256", NULL) : NULL;
+    l->sha256 = cmk_mech_sha256(); /* NULL before cmk_mech_init */
     l->work = EVP_MD_CTX_new();
     if (l->sha256 == NULL || l->work == NULL) {
         cmk_vmac_lib_free(l);
@@ -49,8 +47,6 @@ void cmk_vmac_lib_free(struct cmk_vmac_lib *l)
     if (l == NULL)
         return;
     EVP_MD_CTX_free(l->work);
-    EVP_MD_free(l->sha256);
-    OSSL_LIB_CTX_free(l->libctx);
     free(l);
 }
 

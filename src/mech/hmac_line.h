@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * audit (verify): HMAC-SHA256 of one record, mac = HMAC(K, prev || L),
+ * mech: HMAC-SHA256 of one audit record, mac = HMAC(K, prev || L),
  * with the key's inner and outer hash states computed once per writer so
- * a record costs its own bytes only. One file, so the primitive can move
- * to mech with the other hashing. Not thread safe (one work context).
+ * a record costs its own bytes only. Needs cmk_mech_init (CMK_E_CRYPTO
+ * before it). A lib is not thread safe (one work context): one per thread.
  */
-#ifndef CMK_AUDIT_VMAC_H
-#define CMK_AUDIT_VMAC_H
+#ifndef CMK_MECH_HMAC_LINE_H
+#define CMK_MECH_HMAC_LINE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,4 +37,4 @@ cmk_err cmk_vmac_line(struct cmk_vmac_lib *l, const struct cmk_vmac *m,
  * libsodium has is a byte loop, a tenth of verify's time). */
 bool cmk_vmac_equal(const uint8_t *a, const uint8_t *b);
 
-#endif /* CMK_AUDIT_VMAC_H */
+#endif /* CMK_MECH_HMAC_LINE_H */
