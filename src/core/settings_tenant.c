@@ -20,6 +20,7 @@
 #include "providers/provider.h"
 #include "util/conf.h"
 #include "util/secmem.h"
+#include "util/text.h"
 
 #define PIN_FILE_MAX 4096
 #define LABEL_MAX 32
@@ -304,17 +305,6 @@ static cmk_err parse_context(struct cmk_conf *cf, const char *base, json_t *t,
     return CMK_OK;
 }
 
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static cmk_err parse_cmk_id(struct cmk_conf *cf, const char *base, json_t *t,
                             struct cmk_tenant_cfg *tc)
 {
@@ -336,9 +326,9 @@ static cmk_err parse_cmk_id(struct cmk_conf *cf, const char *base, json_t *t,
                              "digits",
                              sizeof(tc->cmk_id));
     for (i = 0; i < n; i += 2) {
-        if (hex_val(s[i]) < 0 || hex_val(s[i + 1]) < 0)
+        if (cmk_hex_digit(s[i]) < 0 || cmk_hex_digit(s[i + 1]) < 0)
             return cmk_conf_fail(cf, f, "not a hex string");
-        tc->cmk_id[i / 2] = (uint8_t)(hex_val(s[i]) << 4 | hex_val(s[i + 1]));
+        tc->cmk_id[i / 2] = (uint8_t)(cmk_hex_digit(s[i]) << 4 | cmk_hex_digit(s[i + 1]));
     }
     tc->cmk_id_len = n / 2;
     return CMK_OK;

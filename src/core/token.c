@@ -22,16 +22,9 @@
 #include "mech/hash.h"
 #include "mech/pwhash.h"
 #include "util/log.h"
+#include "util/text.h"
 
 #define MANUFACTURER "cmk-pkcs11"
-
-static void pad(CK_UTF8CHAR *dst, size_t len, const char *src)
-{
-    size_t n = strlen(src);
-
-    memset(dst, ' ', len);
-    memcpy(dst, src, n < len ? n : len);
-}
 
 static void make_serial(struct cmk_token *t)
 {
@@ -163,8 +156,8 @@ void cmk_token_slot_info(const struct cmk_token *t, CK_SLOT_INFO *info)
 
     snprintf(desc, sizeof(desc), "cmk-pkcs11 tenant %s", t->cfg->kms.label);
     memset(info, 0, sizeof(*info));
-    pad(info->slotDescription, sizeof(info->slotDescription), desc);
-    pad(info->manufacturerID, sizeof(info->manufacturerID), MANUFACTURER);
+    cmk_blank_pad(info->slotDescription, sizeof(info->slotDescription), desc);
+    cmk_blank_pad(info->manufacturerID, sizeof(info->manufacturerID), MANUFACTURER);
     info->flags = CKF_TOKEN_PRESENT;
     info->hardwareVersion.major = 0;
     info->hardwareVersion.minor = 1;
@@ -197,10 +190,10 @@ void cmk_token_info(struct cmk_token *t, CK_TOKEN_INFO *info)
 
     snprintf(model, sizeof(model), "CMK %s", t->cfg->kms.provider);
     memset(info, 0, sizeof(*info));
-    pad(info->label, sizeof(info->label), t->cfg->kms.label);
-    pad(info->manufacturerID, sizeof(info->manufacturerID), MANUFACTURER);
-    pad(info->model, sizeof(info->model), model);
-    pad(info->serialNumber, sizeof(info->serialNumber), t->serial);
+    cmk_blank_pad(info->label, sizeof(info->label), t->cfg->kms.label);
+    cmk_blank_pad(info->manufacturerID, sizeof(info->manufacturerID), MANUFACTURER);
+    cmk_blank_pad(info->model, sizeof(info->model), model);
+    cmk_blank_pad(info->serialNumber, sizeof(info->serialNumber), t->serial);
     info->flags = CKF_RNG | CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED;
     if (t->cfg->login_required)
         info->flags |= CKF_LOGIN_REQUIRED | pin_flags(t->cfg);
@@ -218,7 +211,7 @@ void cmk_token_info(struct cmk_token *t, CK_TOKEN_INFO *info)
     info->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
     info->hardwareVersion.minor = 1;
     info->firmwareVersion.minor = 1;
-    pad(info->utcTime, sizeof(info->utcTime), "");
+    cmk_blank_pad(info->utcTime, sizeof(info->utcTime), "");
 }
 
 static CK_RV set_logged_in(struct cmk_token *t, bool in)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "net/sigv4_int.h"
+#include "util/text.h"
 
 /* A header after canonicalisation: lower-case name, trimmed value. */
 struct canon_hdr {
@@ -109,17 +110,6 @@ static cmk_err canonical_uri(const struct cmk_sigv4_req *rq, struct cmk_sb *sb)
 
 /* ---- Query ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes %XX (a '%' without two hex digits stays as it is), then
  * encodes the bytes the SigV4 way. */
 static void reencode(struct cmk_sb *sb, const char *s, size_t n)
@@ -128,9 +118,9 @@ static void reencode(struct cmk_sb *sb, const char *s, size_t n)
     size_t i;
 
     for (i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-            hexval(s[i + 2]) >= 0) {
-            cmk_sb_putc(&raw, (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2])));
+        if (s[i] == '%' && i + 2 < n && cmk_hex_digit(s[i + 1]) >= 0 &&
+            cmk_hex_digit(s[i + 2]) >= 0) {
+            cmk_sb_putc(&raw, (char)(cmk_hex_digit(s[i + 1]) << 4 | cmk_hex_digit(s[i + 2])));
             i += 2;
         } else {
             cmk_sb_putc(&raw, s[i]);

@@ -100,20 +100,6 @@ char *cmk_sb_extend(struct cmk_sb *sb, size_t n)
     return at;
 }
 
-void cmk_sb_hex(struct cmk_sb *sb, const unsigned char *p, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t i;
-
-    if (n > ((size_t)-1) / 2 || !grow(sb, sb->len + 2 * n))
-        return;
-    for (i = 0; i < n; i++) {
-        sb->p[sb->len++] = digits[p[i] >> 4];
-        sb->p[sb->len++] = digits[p[i] & 0x0f];
-    }
-    sb->p[sb->len] = '\0';
-}
-
 cmk_err cmk_sb_status(struct cmk_sb *sb)
 {
     if (sb->failed)

@@ -29,8 +29,6 @@ void cmk_sb_printf(struct cmk_sb *sb, const char *fmt, ...)
  * after them may be overwritten and is restored by the next append).
  * NULL when out of memory. */
 char *cmk_sb_extend(struct cmk_sb *sb, size_t n);
-/* Lower-case hex of n bytes. */
-void cmk_sb_hex(struct cmk_sb *sb, const unsigned char *p, size_t n);
 /* CMK_E_NOMEM if any append failed, else CMK_OK (and p is a string). */
 cmk_err cmk_sb_status(struct cmk_sb *sb) CMK_WUR;
 /* Hands the string over (never NULL on CMK_OK); sb is left empty. */

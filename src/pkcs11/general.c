@@ -12,6 +12,7 @@
 #include "mech/mech.h"
 #include "pkcs11/entry.h"
 #include "pkcs11/reserved.h"
+#include "util/text.h"
 
 CK_RV cmk_C_Initialize(CK_VOID_PTR args)
 {
@@ -36,14 +37,6 @@ CK_RV cmk_C_Finalize(CK_VOID_PTR reserved)
     return cmk_module_finalize();
 }
 
-static void pad(CK_UTF8CHAR *dst, size_t len, const char *src)
-{
-    size_t n = strlen(src);
-
-    memset(dst, ' ', len);
-    memcpy(dst, src, n < len ? n : len);
-}
-
 CK_RV cmk_C_GetInfo(CK_INFO_PTR info)
 {
     CK_RV rv = cmk_module_check();
@@ -55,8 +48,8 @@ CK_RV cmk_C_GetInfo(CK_INFO_PTR info)
     memset(info, 0, sizeof(*info));
     info->cryptokiVersion.major = 3;
     info->cryptokiVersion.minor = 0;
-    pad(info->manufacturerID, sizeof(info->manufacturerID), "cmk-pkcs11");
-    pad(info->libraryDescription, sizeof(info->libraryDescription),
+    cmk_blank_pad(info->manufacturerID, sizeof(info->manufacturerID), "cmk-pkcs11");
+    cmk_blank_pad(info->libraryDescription, sizeof(info->libraryDescription),
         "CMK-backed PKCS#11 module");
     info->libraryVersion.major = 0;
     info->libraryVersion.minor = 1;

@@ -28,6 +28,7 @@
 #include "mech/seal.h"
 #include "providers/backends.h"
 #include "providers/provider.h"
+#include "util/fdio.h"
 #include "util/log.h"
 #include "util/trust.h"
 #include "util/secpool.h"
@@ -88,27 +89,11 @@ static cmk_err check_stat(int fd, struct key_read *r)
  * may have grown between fstat and read). */
 static cmk_err read_exact(int fd, uint8_t *key, struct key_read *r)
 {
-    size_t got = 0;
-    ssize_t n;
-    uint8_t extra = 0;
+    cmk_err err = cmk_fd_read_exact(fd, key, KEY_LEN);
 
-    while (got < KEY_LEN) {
-        n = read(fd, key + got, KEY_LEN - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return refuse(r, CMK_E_IO, "KeyFileUnreadable", "cannot read",
-                          errno);
-        if (n == 0)
-            return refuse(r, CMK_E_CONFIG, "KeyFileSize",
-                          "must hold exactly 32 bytes", 0);
-        got += (size_t)n;
-    }
-    do {
-        n = read(fd, &extra, 1);
-    } while (n < 0 && errno == EINTR);
-    sodium_memzero(&extra, sizeof(extra));
-    if (n != 0)
+    if (err == CMK_E_IO)
+        return refuse(r, CMK_E_IO, "KeyFileUnreadable", "cannot read", errno);
+    if (err != CMK_OK)
         return refuse(r, CMK_E_CONFIG, "KeyFileSize",
                       "must hold exactly 32 bytes", 0);
     return CMK_OK;

@@ -21,6 +21,7 @@
 #include "keys/cmk.h"
 #include "mech/mech.h"
 #include "tool/tool.h"
+#include "util/fdio.h"
 
 #define KEK_LEN 32u
 
@@ -91,25 +92,6 @@ static int parse(int argc, char **argv, struct args *a)
     return TOOL_OK;
 }
 
-static int read_exact(int fd, uint8_t *p, size_t len)
-{
-    size_t got = 0;
-    ssize_t n;
-    uint8_t extra;
-
-    while (got < len) {
-        n = read(fd, p + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        got += (size_t)n;
-    }
-    n = read(fd, &extra, 1);
-    sodium_memzero(&extra, sizeof(extra));
-    return n == 0 ? 0 : -1;
-}
-
 static int import_kek(const char *path, struct cmk_secret *kek)
 {
     struct stat st;
@@ -125,7 +107,7 @@ static int import_kek(const char *path, struct cmk_secret *kek)
         tool_err("%s: not a regular file of exactly 32 bytes", path);
     else if (cmk_secret_alloc(kek, KEK_LEN) != CMK_OK)
         tool_err("out of memory");
-    else if (read_exact(fd, kek->p, KEK_LEN) != 0)
+    else if (cmk_fd_read_exact(fd, kek->p, KEK_LEN) != CMK_OK)
         tool_err("%s: cannot read exactly 32 bytes", path);
     else
         rc = TOOL_OK;

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * util: the one table from internal errors to CK_RV, retryability and
- * names, and CK_RV names for audit records and messages.
+ * util: the one table from internal errors to CK_RV and names, and CK_RV names for audit records and messages.
  */
 #include <config.h>
 
@@ -12,53 +11,40 @@
 struct err_row {
     CK_RV rv;        /* for data operations and KMS calls */
     CK_RV rv_unwrap; /* when unwrapping a key */
-    bool retryable;
     const char *name;
 };
 
 static const struct err_row rows[CMK_E__COUNT] = {
-    [CMK_OK] = {CKR_OK, CKR_OK, false, "ok"},
-    [CMK_E_ARGS] = {CKR_ARGUMENTS_BAD, CKR_ARGUMENTS_BAD, false, "args"},
-    [CMK_E_CONFIG] = {CKR_GENERAL_ERROR, CKR_GENERAL_ERROR, false, "config"},
-    [CMK_E_TOO_LARGE] = {CKR_DATA_LEN_RANGE, CKR_KEY_SIZE_RANGE, false,
-                         "too_large"},
+    [CMK_OK] = {CKR_OK, CKR_OK, "ok"},
+    [CMK_E_ARGS] = {CKR_ARGUMENTS_BAD, CKR_ARGUMENTS_BAD, "args"},
+    [CMK_E_CONFIG] = {CKR_GENERAL_ERROR, CKR_GENERAL_ERROR, "config"},
+    [CMK_E_TOO_LARGE] = {CKR_DATA_LEN_RANGE, CKR_KEY_SIZE_RANGE, "too_large"},
     [CMK_E_ACCESS_DENIED] = {CKR_KEY_FUNCTION_NOT_PERMITTED,
-                             CKR_KEY_FUNCTION_NOT_PERMITTED, false,
-                             "access_denied"},
+                             CKR_KEY_FUNCTION_NOT_PERMITTED, "access_denied"},
     [CMK_E_KEY_DISABLED] = {CKR_KEY_FUNCTION_NOT_PERMITTED,
-                            CKR_KEY_FUNCTION_NOT_PERMITTED, false,
-                            "key_disabled"},
+                            CKR_KEY_FUNCTION_NOT_PERMITTED, "key_disabled"},
     [CMK_E_KEY_NOT_FOUND] = {CKR_KEY_HANDLE_INVALID,
-                             CKR_UNWRAPPING_KEY_HANDLE_INVALID, false,
-                             "key_not_found"},
+                             CKR_UNWRAPPING_KEY_HANDLE_INVALID, "key_not_found"},
     /* Still throttled after the client's retries: the call failed, the
      * token is fine; the caller may try again later. */
-    [CMK_E_THROTTLED] = {CKR_FUNCTION_FAILED, CKR_FUNCTION_FAILED, true,
-                         "throttled"},
-    [CMK_E_NETWORK] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, true, "network"},
-    [CMK_E_TIMEOUT] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, true, "timeout"},
-    [CMK_E_KMS_INTERNAL] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, true,
-                            "kms_internal"},
+    [CMK_E_THROTTLED] = {CKR_FUNCTION_FAILED, CKR_FUNCTION_FAILED, "throttled"},
+    [CMK_E_NETWORK] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, "network"},
+    [CMK_E_TIMEOUT] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, "timeout"},
+    [CMK_E_KMS_INTERNAL] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, "kms_internal"},
     [CMK_E_BAD_CIPHERTEXT] = {CKR_ENCRYPTED_DATA_INVALID,
-                              CKR_WRAPPED_KEY_INVALID, false,
-                              "bad_ciphertext"},
-    [CMK_E_BAD_BLOB] = {CKR_ENCRYPTED_DATA_INVALID, CKR_WRAPPED_KEY_INVALID,
-                        false, "bad_blob"},
-    [CMK_E_BAD_RESPONSE] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, false,
-                            "bad_response"},
+                              CKR_WRAPPED_KEY_INVALID, "bad_ciphertext"},
+    [CMK_E_BAD_BLOB] = {CKR_ENCRYPTED_DATA_INVALID, CKR_WRAPPED_KEY_INVALID, "bad_blob"},
+    [CMK_E_BAD_RESPONSE] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, "bad_response"},
     /* The token's store does not match its own history: the token is
      * not usable as it is (README, "Token object store"). */
-    [CMK_E_ROLLBACK] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, false,
-                        "store_rollback"},
+    [CMK_E_ROLLBACK] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, "store_rollback"},
     /* Compare-and-swap lost: another process changed the object first.
      * The caller's copy is refreshed; repeating the call may succeed. */
-    [CMK_E_CONFLICT] = {CKR_FUNCTION_FAILED, CKR_FUNCTION_FAILED, true,
-                        "store_conflict"},
-    [CMK_E_NOMEM] = {CKR_HOST_MEMORY, CKR_HOST_MEMORY, false, "nomem"},
-    [CMK_E_IO] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, false, "io"},
-    [CMK_E_CRYPTO] = {CKR_GENERAL_ERROR, CKR_GENERAL_ERROR, false, "crypto"},
-    [CMK_E_INTERNAL] = {CKR_GENERAL_ERROR, CKR_GENERAL_ERROR, false,
-                        "internal"},
+    [CMK_E_CONFLICT] = {CKR_FUNCTION_FAILED, CKR_FUNCTION_FAILED, "store_conflict"},
+    [CMK_E_NOMEM] = {CKR_HOST_MEMORY, CKR_HOST_MEMORY, "nomem"},
+    [CMK_E_IO] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, "io"},
+    [CMK_E_CRYPTO] = {CKR_GENERAL_ERROR, CKR_GENERAL_ERROR, "crypto"},
+    [CMK_E_INTERNAL] = {CKR_GENERAL_ERROR, CKR_GENERAL_ERROR, "internal"},
 };
 
 static const struct err_row *row(cmk_err err)
@@ -76,11 +62,6 @@ CK_RV cmk_err_rv(cmk_err err)
 CK_RV cmk_err_rv_unwrap(cmk_err err)
 {
     return row(err)->rv_unwrap;
-}
-
-bool cmk_err_retryable(cmk_err err)
-{
-    return row(err)->retryable;
 }
 
 const char *cmk_err_name(cmk_err err)

@@ -45,7 +45,6 @@ typedef enum cmk_err {
 CK_RV cmk_err_rv(cmk_err err);
 /* CK_RV when the error happened while unwrapping a key. */
 CK_RV cmk_err_rv_unwrap(cmk_err err);
-bool cmk_err_retryable(cmk_err err);
 /* Stable name for logs and audit, e.g. "key_disabled". */
 const char *cmk_err_name(cmk_err err);
 /* "CKR_..." name of a CK_RV, or "CKR_VENDOR_DEFINED" / "CKR_0x..". */

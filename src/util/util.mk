@@ -8,6 +8,7 @@ libcmk_la_SOURCES += \
 	src/util/secpool.c src/util/secpool.h \
 	src/util/regs.c src/util/regs.h \
 	src/util/fdio.c src/util/fdio.h \
+	src/util/text.c src/util/text.h \
 	src/util/clock.c src/util/clock.h \
 	src/util/trust.c src/util/trust.h \
 	src/util/conf.c src/util/conf.h \
