@@ -47,7 +47,8 @@ CK_RV cmk_err_rv(cmk_err err);
 CK_RV cmk_err_rv_unwrap(cmk_err err);
 /* Stable name for logs and audit, e.g. "key_disabled". */
 const char *cmk_err_name(cmk_err err);
-/* "CKR_..." name of a CK_RV, or "CKR_VENDOR_DEFINED" / "CKR_0x..". */
+/* "CKR_..." name of a CK_RV (every value the headers define), or
+ * "CKR_VENDOR_DEFINED" / "CKR_UNKNOWN". */
 const char *cmk_rv_name(CK_RV rv);
 
 #endif /* CMK_ERR_H */

@@ -30,3 +30,13 @@ tests_integration_audit_forge_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)
 tests_integration_audit_forge_LDADD = libcmk.la $(DEP_LIBS)
 TESTS += tests/integration/test_audit_tool.sh
 EXTRA_DIST += tests/integration/test_audit_tool.sh
+
+# Every CK_RV, CKA_ and CKO_ value of the headers has its name.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_cknames
+TESTS += tests/unit/test_cknames
+tests_unit_test_cknames_SOURCES = tests/unit/test_cknames.c
+tests_unit_test_cknames_CFLAGS = $(UNIT_CFLAGS) \
+	-DCKNAMES_FROM="\"$(CKNAMES_FROM)\""
+tests_unit_test_cknames_LDADD = $(UNIT_LDADD)
+endif
