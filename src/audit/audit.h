@@ -26,7 +26,8 @@ struct cmk_audit;
 struct cmk_audit_rec {
     const char *event;  /* "mechanism", "kms_call", "login", "logout",
                            "initialize", "finalize", "config_load",
-                           "key_health", "session" */
+                           "key_health", "session", "object",
+                           "cache_flush", "pin_locked" */
     const char *op;     /* "C_Encrypt", "Encrypt" (KMS), ... */
     const char *tenant;
     long session;       /* session handle, -1 if none */
@@ -44,7 +45,26 @@ struct cmk_audit_rec {
     long long latency_us;   /* -1 if none */
     const char *provider_code; /* "DisabledException" */
     const char *detail;     /* short non-secret text */
+    /* How a mechanism operation ended: "final", "error", "cancel",
+     * "session_close", "logout", "finalize"; NULL on a record written
+     * while the operation goes on (a multi-part update with output). */
+    const char *end;
+    /* The object made, changed, read or destroyed (event "object", and
+     * the key C_GenerateKey / C_UnwrapKey made): handle (-1 if none),
+     * CKA_LABEL, CKA_ID as hex, class name, 1 token / 0 session object
+     * (-1 unknown). */
+    long long object;
+    const char *object_label;
+    const char *object_id;
+    const char *object_class;
+    int object_token;
+    /* Attribute type names of a template ("CKA_EXTRACTABLE"), never
+     * values; written as a JSON array of at most CMK_AUDIT_MAX_ATTRS
+     * names (names of up to 64 bytes keep the line under its cap). */
+    const char *const *attrs;
+    size_t n_attrs;
 };
+#define CMK_AUDIT_MAX_ATTRS 32
 
 /* Initialises every numeric field to "absent" (-1) and strings to NULL. */
 void cmk_audit_rec_init(struct cmk_audit_rec *r);

@@ -162,3 +162,33 @@ void cmk_line_num(struct cmk_line *b, const char *k, long long v)
     key(b, k);
     cmk_line_raw(b, d, cmk_line_u64(d, (uint64_t)v));
 }
+
+void cmk_line_bool(struct cmk_line *b, const char *k, int v)
+{
+    if (v < 0)
+        return;
+    key(b, k);
+    if (v)
+        cmk_line_raw(b, "true", 4);
+    else
+        cmk_line_raw(b, "false", 5);
+}
+
+void cmk_line_strs(struct cmk_line *b, const char *k, const char *const *v,
+                   size_t n)
+{
+    size_t i;
+
+    if (v == NULL || n == 0)
+        return;
+    key(b, k);
+    cmk_line_raw(b, "[", 1);
+    for (i = 0; i < n; i++) {
+        if (i != 0)
+            cmk_line_raw(b, ",", 1);
+        cmk_line_raw(b, "\"", 1);
+        cmk_line_escape(b, v[i] != NULL ? v[i] : "");
+        cmk_line_raw(b, "\"", 1);
+    }
+    cmk_line_raw(b, "]", 1);
+}

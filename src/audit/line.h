@@ -32,6 +32,12 @@ void cmk_line_raw(struct cmk_line *b, const char *s, size_t n);
 void cmk_line_str(struct cmk_line *b, const char *key, const char *val);
 /* ,"key":N; nothing when v is negative ("absent"). */
 void cmk_line_num(struct cmk_line *b, const char *key, long long v);
+/* ,"key":true|false; nothing when v is negative ("absent"). */
+void cmk_line_bool(struct cmk_line *b, const char *key, int v);
+/* ,"key":["v0","v1",...], each escaped and capped like cmk_line_str;
+ * nothing when v is NULL or n is 0. */
+void cmk_line_strs(struct cmk_line *b, const char *key, const char *const *v,
+                   size_t n);
 /* Appends the escaped, capped JSON string content of s (no quotes). */
 void cmk_line_escape(struct cmk_line *b, const char *s);
 /* Decimal digits of v into out (at least 21 bytes); returns the length. */

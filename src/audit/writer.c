@@ -95,6 +95,8 @@ void cmk_audit_rec_init(struct cmk_audit_rec *r)
     r->cache = -1;
     r->http_status = -1;
     r->latency_us = -1;
+    r->object = -1;
+    r->object_token = -1;
 }
 
 /* A fresh chain: new random writer id, seq from 1, prev all zeros. */
@@ -207,6 +209,15 @@ static void build_body(struct cmk_line *b, const struct cmk_audit_rec *r)
     cmk_line_num(b, "latency_us", r->latency_us);
     cmk_line_str(b, "provider_code", r->provider_code);
     cmk_line_str(b, "detail", r->detail);
+    cmk_line_str(b, "end", r->end);
+    cmk_line_num(b, "object", r->object);
+    cmk_line_str(b, "object_label", r->object_label);
+    cmk_line_str(b, "object_id", r->object_id);
+    cmk_line_str(b, "object_class", r->object_class);
+    cmk_line_bool(b, "object_token", r->object_token);
+    cmk_line_strs(b, "attrs", r->attrs,
+                  r->n_attrs < CMK_AUDIT_MAX_ATTRS ? r->n_attrs
+                                                   : CMK_AUDIT_MAX_ATTRS);
 }
 
 /* "2026-11-23T13:05:54.123456Z" (RFC 3339, UTC). The date part is
