@@ -2,7 +2,8 @@
 /*
  * core: encrypt and decrypt operations. An operation ends on any result
  * except CKR_BUFFER_TOO_SMALL and a successful length query (PKCS#11 3.0
- * section 5.2).
+ * section 5.2), or when its session, login or module goes; each end is
+ * one audit record saying how ("end"), and no output leaves unrecorded.
  */
 #include <config.h>
 
@@ -27,6 +28,7 @@ static bool keeps_going(CK_RV rv, const uint8_t *out)
     return rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK && out == NULL);
 }
 
+/* Which call of an operation: CMK_CRYPT_* or 0 for Init. */
 static const char *fn_name(bool encrypt, int part)
 {
     static const char *const names[2][4] = {
@@ -48,16 +50,63 @@ static void tally(struct cmk_crypt *c, CK_RV rv, size_t in_len,
         c->note.bytes_out += (long long)out_len;
 }
 
-/* The operation is over: write its record and free its state. Decrypted
- * output whose record could not be written is taken back. */
-static CK_RV finish(struct cmk_session *s, bool encrypt, int part, CK_RV rv,
-                    uint8_t *out, CK_ULONG out_len)
+/* Output whose record could not be written never reaches the caller. */
+static void take_back(uint8_t *out, CK_ULONG *out_len)
 {
-    struct cmk_crypt *c = encrypt ? &s->enc : &s->dec;
-    CK_RV rec = cmk_record_mech(s, fn_name(encrypt, part), &c->note, rv);
+    if (out != NULL)
+        sodium_memzero(out, (size_t)*out_len);
+    *out_len = 0;
+}
 
-    if (rec != rv && rv == CKR_OK && !encrypt && out != NULL)
-        sodium_memzero(out, out_len);
+/* The operation is over: write its record and free its state. Output
+ * whose record could not be written is taken back. */
+static CK_RV finish(struct cmk_session *s, bool encrypt, int part, CK_RV rv,
+                    uint8_t *out, CK_ULONG *out_len)
+{
+    struct cmk_crypt *c = op_of(s, encrypt);
+    CK_RV rec;
+
+    c->note.end = rv == CKR_OK ? CMK_END_FINAL : CMK_END_ERROR;
+    rec = cmk_record_mech(s, fn_name(encrypt, part), &c->note, rv);
+    if (rec != rv && rv == CKR_OK && out_len != NULL)
+        take_back(out, out_len);
+    cmk_crypt_reset(c);
+    return rec;
+}
+
+/* An update hands out output only once a record of it is in the audit
+ * file (the operation's totals so far, no "end"). Without one the output
+ * is taken back and the operation ends: it cannot go on unrecorded. */
+static CK_RV progress(struct cmk_session *s, bool encrypt, uint8_t *out,
+                      CK_ULONG *out_len)
+{
+    struct cmk_crypt *c = op_of(s, encrypt);
+    const char *op = fn_name(encrypt, CMK_CRYPT_UPDATE);
+    CK_RV rec;
+
+    if (out == NULL || *out_len == 0)
+        return CKR_OK; /* nothing handed out */
+    c->note.end = CMK_END_NONE;
+    rec = cmk_record_mech(s, op, &c->note, CKR_OK);
+    if (rec == CKR_OK)
+        return CKR_OK;
+    c->note.bytes_out -= (long long)*out_len;
+    take_back(out, out_len);
+    c->note.end = CMK_END_ERROR;
+    (void)cmk_record_mech(s, op, &c->note, rec); /* best effort */
+    cmk_crypt_reset(c);
+    return rec;
+}
+
+CK_RV cmk_crypt_end(struct cmk_session *s, bool encrypt, enum cmk_end why)
+{
+    struct cmk_crypt *c = op_of(s, encrypt);
+    CK_RV rec;
+
+    if (!c->active)
+        return CKR_OK;
+    c->note.end = why;
+    rec = cmk_record_mech(s, fn_name(encrypt, c->last), &c->note, CKR_OK);
     cmk_crypt_reset(c);
     return rec;
 }
@@ -76,6 +125,7 @@ CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt,
         return CKR_OPERATION_ACTIVE;
     cmk_note_init(&note, m);
     note.bytes_in = note.bytes_out = 0;
+    note.end = CMK_END_ERROR;
     rv = cmk_object_get(s, key, CKR_KEY_HANDLE_INVALID, &o);
     if (rv != CKR_OK)
         return cmk_record_mech(s, fn_name(encrypt, 0), &note, rv);
@@ -85,6 +135,7 @@ CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt,
         memset(c, 0, sizeof(*c));
         c->note = note;
         c->active = true;
+        c->last = 0; /* Init */
         c->envelope = cmk_keyuse_is_envelope(m);
         c->op = op;
         if (c->envelope && m->ulParameterLen != 0) {
@@ -93,9 +144,10 @@ CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt,
         }
     }
     cmk_object_unref(o);
-    if (rv != CKR_OK) /* a refused Init is a mechanism use too */
-        return cmk_record_mech(s, fn_name(encrypt, 0), &note, rv);
-    return rv;
+    if (rv == CKR_OK)
+        return rv;
+    note.end = CMK_END_ERROR; /* a refused Init is a mechanism use too */
+    return cmk_record_mech(s, fn_name(encrypt, 0), &note, rv);
 }
 
 static CK_RV size_out(size_t need, uint8_t *out, CK_ULONG *out_len,
@@ -131,6 +183,7 @@ CK_RV cmk_crypt_oneshot(struct cmk_session *s, bool encrypt,
 
     if (!c->active)
         return CKR_OPERATION_NOT_INITIALIZED;
+    c->last = CMK_CRYPT_ONESHOT;
     if (c->envelope)
         rv = cmk_envelope_op_oneshot(s, c, encrypt, in, in_len, out,
                                      out_len);
@@ -139,7 +192,7 @@ CK_RV cmk_crypt_oneshot(struct cmk_session *s, bool encrypt,
     if (keeps_going(rv, out))
         return rv;
     tally(c, rv, in_len, out, *out_len);
-    return finish(s, encrypt, 1, rv, out, *out_len);
+    return finish(s, encrypt, CMK_CRYPT_ONESHOT, rv, out, out_len);
 }
 
 CK_RV cmk_crypt_update(struct cmk_session *s, bool encrypt,
@@ -153,6 +206,7 @@ CK_RV cmk_crypt_update(struct cmk_session *s, bool encrypt,
     if (!c->active)
         return CKR_OPERATION_NOT_INITIALIZED;
     c->multi = true;
+    c->last = CMK_CRYPT_UPDATE;
     if (c->envelope) {
         /* Output comes at final; a length query consumes nothing. */
         rv = out == NULL ? CKR_OK
@@ -169,9 +223,9 @@ CK_RV cmk_crypt_update(struct cmk_session *s, bool encrypt,
     if (rv == CKR_BUFFER_TOO_SMALL)
         return rv;
     if (rv != CKR_OK)
-        return finish(s, encrypt, 3, rv, NULL, 0);
+        return finish(s, encrypt, CMK_CRYPT_UPDATE, rv, NULL, NULL);
     tally(c, rv, in_len, out, *out_len);
-    return rv;
+    return progress(s, encrypt, out, out_len);
 }
 
 CK_RV cmk_crypt_fail(struct cmk_session *s, bool encrypt,
@@ -179,7 +233,7 @@ CK_RV cmk_crypt_fail(struct cmk_session *s, bool encrypt,
 {
     if (!op_of(s, encrypt)->active)
         return rv;
-    return finish(s, encrypt, (int)call, rv, NULL, 0);
+    return finish(s, encrypt, (int)call, rv, NULL, NULL);
 }
 
 static CK_RV op_final(struct cmk_op *op, const uint8_t *in, size_t in_len,
@@ -198,6 +252,7 @@ CK_RV cmk_crypt_final(struct cmk_session *s, bool encrypt, uint8_t *out,
 
     if (!c->active)
         return CKR_OPERATION_NOT_INITIALIZED;
+    c->last = CMK_CRYPT_FINAL;
     if (c->envelope)
         rv = cmk_envelope_op_oneshot(s, c, encrypt, NULL, 0, out, out_len);
     else
@@ -205,5 +260,5 @@ CK_RV cmk_crypt_final(struct cmk_session *s, bool encrypt, uint8_t *out,
     if (keeps_going(rv, out))
         return rv;
     tally(c, rv, 0, out, *out_len);
-    return finish(s, encrypt, 2, rv, out, *out_len);
+    return finish(s, encrypt, CMK_CRYPT_FINAL, rv, out, out_len);
 }

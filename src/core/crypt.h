@@ -3,6 +3,10 @@
  * core: C_Encrypt* and C_Decrypt* on a session: operation state, the
  * output-length convention, and the direct path (CKM_CMK_ENVELOPE) whose
  * result is computed once and kept for the fetch after a length query.
+ * Audit: one record when an operation ends, however it ends, plus one
+ * before each update that returns output; output whose record cannot be
+ * written (required audit) is wiped, its length set to 0, the call fails
+ * with CKR_DEVICE_ERROR and the operation ends.
  */
 #ifndef CMK_CRYPT_H
 #define CMK_CRYPT_H
@@ -22,7 +26,7 @@ CK_RV cmk_crypt_update(struct cmk_session *s, bool encrypt,
 CK_RV cmk_crypt_final(struct cmk_session *s, bool encrypt, uint8_t *out,
                       CK_ULONG *out_len);
 
-/* Which call of an operation (for its audit record). */
+/* Which call of an operation (for its audit record); Init is 0. */
 enum cmk_crypt_call {
     CMK_CRYPT_ONESHOT = 1,
     CMK_CRYPT_FINAL = 2,
@@ -35,5 +39,13 @@ enum cmk_crypt_call {
  * Returns rv, or the audit failure. */
 CK_RV cmk_crypt_fail(struct cmk_session *s, bool encrypt,
                      enum cmk_crypt_call call, CK_RV rv);
+
+/* Ends the session's active encrypt (or decrypt) operation from outside
+ * its calls (C_SessionCancel, session close, logout, C_Finalize): one
+ * record with the bytes so far, the last call made and "end": why.
+ * s->lock held. CKR_OK (also when none is active), or CKR_DEVICE_ERROR
+ * when the record could not be written (required audit); the operation
+ * ends all the same. */
+CK_RV cmk_crypt_end(struct cmk_session *s, bool encrypt, enum cmk_end why);
 
 #endif /* CMK_CRYPT_H */

@@ -5,6 +5,7 @@
  */
 #include <config.h>
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,6 +88,7 @@ CK_RV cmk_key_generate(struct cmk_session *s, const CK_MECHANISM *m,
 
     cmk_note_init(&note, m);
     rv = generate(s, m, tmpl, n, out, &note);
+    note.end = rv == CKR_OK ? CMK_END_FINAL : CMK_END_ERROR;
     return keep_if_recorded(s, "C_GenerateKey", &note, rv,
                             rv == CKR_OK ? *out : 0);
 }
@@ -172,7 +174,7 @@ CK_RV cmk_key_wrap(struct cmk_session *s, const CK_MECHANISM *m,
     struct cmk_object *wk = NULL, *k = NULL;
     struct cmk_secret val = {0};
     struct cmk_note note;
-    CK_RV rv;
+    CK_RV rv, rec;
 
     cmk_note_init(&note, m);
     rv = cmk_object_get(s, wrapping, CKR_WRAPPING_KEY_HANDLE_INVALID, &wk);
@@ -191,7 +193,13 @@ CK_RV cmk_key_wrap(struct cmk_session *s, const CK_MECHANISM *m,
     /* A length query is not a use of the key yet. */
     if (rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK && out == NULL))
         return rv;
-    return cmk_record_mech(s, "C_WrapKey", &note, rv);
+    note.end = rv == CKR_OK ? CMK_END_FINAL : CMK_END_ERROR;
+    rec = cmk_record_mech(s, "C_WrapKey", &note, rv);
+    if (rec != rv && rv == CKR_OK) { /* no wrapped key leaves unrecorded */
+        sodium_memzero(out, (size_t)*out_len);
+        *out_len = 0;
+    }
+    return rec;
 }
 
 static CK_RV unwrap_rv(CK_RV rv)
@@ -314,6 +322,7 @@ CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
     if (rv == CKR_OK)
         rv = cmk_object_publish(s, &attrs, out);
     note.bytes_out = rv == CKR_OK ? (long long)val.len : -1;
+    note.end = rv == CKR_OK ? CMK_END_FINAL : CMK_END_ERROR;
     cmk_attrs_clear(&attrs);
     cmk_secret_free(&val);
     cmk_object_unref(uk);

@@ -76,6 +76,23 @@ static CK_RV write_rec(const struct cmk_audit_rec *r, CK_RV rv)
     return rv;
 }
 
+static const char *end_name(enum cmk_end end)
+{
+    static const char *const names[] = {
+        [CMK_END_NONE] = NULL,
+        [CMK_END_FINAL] = "final",
+        [CMK_END_ERROR] = "error",
+        [CMK_END_CANCEL] = "cancel",
+        [CMK_END_SESSION_CLOSE] = "session_close",
+        [CMK_END_LOGOUT] = "logout",
+        [CMK_END_FINALIZE] = "finalize",
+    };
+
+    if ((unsigned)end >= sizeof(names) / sizeof(names[0]))
+        return NULL;
+    return names[end];
+}
+
 CK_RV cmk_record_mech(struct cmk_session *s, const char *op,
                       const struct cmk_note *n, CK_RV rv)
 {
@@ -103,6 +120,7 @@ CK_RV cmk_record_mech(struct cmk_session *s, const char *op,
     r.bytes_in = n->bytes_in;
     r.bytes_out = n->bytes_out;
     r.cache = n->cache;
+    r.end = end_name(n->end);
     return write_rec(&r, rv);
 }
 

@@ -15,6 +15,17 @@ struct cmk_object;
 struct cmk_session;
 struct cmk_token;
 
+/* How an operation ended (the record's "end"; README "Audit file"). */
+enum cmk_end {
+    CMK_END_NONE = 0,      /* still going on: an update that returns output */
+    CMK_END_FINAL,         /* its last call succeeded */
+    CMK_END_ERROR,         /* a call failed, or Init was refused */
+    CMK_END_CANCEL,        /* C_SessionCancel */
+    CMK_END_SESSION_CLOSE, /* C_CloseSession, C_CloseAllSessions */
+    CMK_END_LOGOUT,        /* C_Logout, or a login taken back */
+    CMK_END_FINALIZE,      /* C_Finalize */
+};
+
 struct cmk_note {
     CK_MECHANISM_TYPE mech;
     bool has_mech;
@@ -23,6 +34,7 @@ struct cmk_note {
     long long bytes_in;
     long long bytes_out;
     int cache; /* -1 n/a, 0 miss, 1 hit */
+    enum cmk_end end;
 };
 
 void cmk_note_init(struct cmk_note *n, const CK_MECHANISM *m);

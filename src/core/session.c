@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core: session handles, session info and operation state. Closing a
- * session destroys its session objects; closing a token's last session
- * logs the user out (PKCS#11 3.0 section 5.6).
+ * session ends its operations (each recorded) and destroys its session
+ * objects; closing a token's last session logs the user out (PKCS#11 3.0
+ * section 5.6).
  */
 #include <config.h>
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/crypt.h"
 #include "core/handles.h"
+#include "core/module.h"
 #include "core/object.h"
+#include "core/record.h"
 #include "core/session.h"
 #include "core/token.h"
 #include "core/token_store.h"
@@ -114,12 +118,22 @@ static bool owned_by(void *arg, struct cmk_object *o)
     return o->session == *(CK_SESSION_HANDLE *)arg;
 }
 
-/* Bookkeeping after s left the handle table. */
-static void session_closed(struct cmk_session *s)
+/* Bookkeeping after s left the handle table: its operations end with
+ * their records, its objects go, and the token's last session logs the
+ * user out (recorded: it ends a login the audit file shows). */
+static CK_RV session_closed(struct cmk_session *s, enum cmk_end why,
+                            const char *op)
 {
     struct cmk_token *t = s->token;
+    CK_RV rv, rv2;
     bool last;
 
+    cmk_mutex_lock(&s->lock);
+    rv = cmk_crypt_end(s, true, why);
+    rv2 = cmk_crypt_end(s, false, why);
+    cmk_mutex_unlock(&s->lock);
+    if (rv == CKR_OK)
+        rv = rv2;
     cmk_object_remove_if(t, owned_by, &s->handle);
     cmk_mutex_lock(&t->lock);
     t->sessions--;
@@ -127,39 +141,63 @@ static void session_closed(struct cmk_session *s)
         t->rw_sessions--;
     last = t->sessions == 0;
     cmk_mutex_unlock(&t->lock);
-    if (last && t->cfg->login_required)
-        (void)cmk_session_logout(t); /* not logged in is fine */
+    /* Not logged in is fine. */
+    if (last && t->cfg->login_required && cmk_session_logout(t) == CKR_OK)
+        (void)cmk_record_event("logout", op, t, (long)s->handle, CKR_OK,
+                               "last session closed");
     cmk_session_unref(s);
+    return rv;
 }
 
-CK_RV cmk_session_close(CK_SESSION_HANDLE h)
+static CK_RV close_one(CK_SESSION_HANDLE h, enum cmk_end why, const char *op)
 {
     struct cmk_session *s = cmk_handles_del_session(h);
 
     if (s == NULL)
         return CKR_SESSION_HANDLE_INVALID;
-    session_closed(s);
-    return CKR_OK;
+    return session_closed(s, why, op);
+}
+
+CK_RV cmk_session_close(CK_SESSION_HANDLE h)
+{
+    return close_one(h, CMK_END_SESSION_CLOSE, "C_CloseSession");
+}
+
+static CK_RV close_token(struct cmk_token *t, enum cmk_end why, const char *op)
+{
+    CK_SESSION_HANDLE *h;
+    size_t i, n;
+    CK_RV rv, one;
+
+    rv = cmk_handles_sessions_of(t, &h, &n);
+    if (rv != CKR_OK)
+        return rv;
+    for (i = 0; i < n; i++) {
+        one = close_one(h[i], why, op);
+        if (rv == CKR_OK && one != CKR_SESSION_HANDLE_INVALID)
+            rv = one; /* one closed by another thread meanwhile is fine */
+    }
+    free(h);
+    return rv;
 }
 
 CK_RV cmk_session_close_all(struct cmk_token *t)
 {
-    CK_SESSION_HANDLE *h;
-    size_t i, n;
-    CK_RV rv;
-
     if (t == NULL)
         return CKR_SLOT_ID_INVALID;
-    rv = cmk_handles_sessions_of(t, &h, &n);
-    if (rv != CKR_OK)
-        return rv;
-    for (i = 0; i < n; i++)
-        (void)cmk_session_close(h[i]);
-    free(h);
-    return CKR_OK;
+    return close_token(t, CMK_END_SESSION_CLOSE, "C_CloseAllSessions");
 }
 
-/* Ends every operation of every session of token t. */
+void cmk_session_finalize_all(void)
+{
+    size_t i;
+
+    for (i = 0; i < cmk_g.n_tokens; i++)
+        (void)close_token(cmk_g.tokens[i], CMK_END_FINALIZE, "C_Finalize");
+}
+
+/* Ends every operation of every session of token t, each with its record
+ * ("end": "logout"). */
 static void reset_all(struct cmk_token *t)
 {
     struct cmk_session *s;
@@ -172,8 +210,8 @@ static void reset_all(struct cmk_token *t)
         if (cmk_session_get(h[i], &s) != CKR_OK)
             continue;
         cmk_mutex_lock(&s->lock);
-        cmk_crypt_reset(&s->enc);
-        cmk_crypt_reset(&s->dec);
+        (void)cmk_crypt_end(s, true, CMK_END_LOGOUT);
+        (void)cmk_crypt_end(s, false, CMK_END_LOGOUT);
         cmk_find_reset(&s->find);
         cmk_cache_flush(s->cache);
         cmk_mutex_unlock(&s->lock);

@@ -33,6 +33,7 @@ struct cmk_crypt {
     bool active;
     bool envelope;
     bool multi; /* update was called */
+    int last;   /* its last call, enum cmk_crypt_call (0: Init) */
     struct cmk_op *op;
     struct cmk_env_op env;
     struct cmk_note note; /* for the audit record at the end */
@@ -62,8 +63,14 @@ struct cmk_session {
  * CKR_SLOT_ID_INVALID. */
 CK_RV cmk_session_open(struct cmk_token *t, CK_FLAGS flags,
                        CK_SESSION_HANDLE *out);
+/* Close a session, or every session of a token. Active operations end
+ * with their records ("end": "session_close"); CKR_DEVICE_ERROR when
+ * such a record could not be written (required audit): the sessions are
+ * closed all the same. */
 CK_RV cmk_session_close(CK_SESSION_HANDLE h);
 CK_RV cmk_session_close_all(struct cmk_token *t);
+/* C_Finalize: closes every session ("end": "finalize"). */
+void cmk_session_finalize_all(void);
 /* Looks up and references a session; CKR_SESSION_HANDLE_INVALID. */
 CK_RV cmk_session_get(CK_SESSION_HANDLE h, struct cmk_session **out);
 void cmk_session_unref(struct cmk_session *s);
@@ -78,8 +85,9 @@ void cmk_crypt_reset(struct cmk_crypt *c);
 void cmk_find_reset(struct cmk_find *f);
 /* C_Logout, or the token's last session closed: the token logs out
  * (cmk_token_logout: its user-only objects, cached keys and KEK go), then
- * every operation of every session of token t ends and their DEK caches
- * are flushed. Errors as cmk_token_logout. */
+ * every operation of every session of token t ends, each with its record
+ * ("end": "logout"), and their DEK caches are flushed. Errors as
+ * cmk_token_logout. */
 CK_RV cmk_session_logout(struct cmk_token *t);
 
 #endif /* CMK_SESSION_H */

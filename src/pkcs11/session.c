@@ -5,6 +5,7 @@
  */
 #include <config.h>
 
+#include "core/crypt.h"
 #include "core/module.h"
 #include "core/record.h"
 #include "core/session.h"
@@ -136,10 +137,12 @@ CK_RV cmk_C_SessionCancel(CK_SESSION_HANDLE h, CK_FLAGS flags)
 
     if (rv != CKR_OK)
         return rv;
+    /* Each cancelled operation is recorded ("end": "cancel"). */
     if (flags & CKF_ENCRYPT)
-        cmk_crypt_reset(&s->enc);
-    if (flags & CKF_DECRYPT)
-        cmk_crypt_reset(&s->dec);
+        rv = cmk_crypt_end(s, true, CMK_END_CANCEL);
+    if ((flags & CKF_DECRYPT) &&
+        cmk_crypt_end(s, false, CMK_END_CANCEL) != CKR_OK)
+        rv = CKR_DEVICE_ERROR;
     /* Other kinds (sign, digest, message...) are never active here. */
     return cmk_leave(s, rv);
 }

@@ -78,3 +78,15 @@ tests_unit_test_memscan_SOURCES = tests/unit/test_memscan.c \
 tests_unit_test_memscan_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_memscan_LDADD = $(UNIT_LDADD)
 endif
+
+# Audit completeness: every way an operation ends, fail-closed output,
+# object management records.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_audit_complete
+TESTS += tests/unit/test_audit_complete
+tests_unit_test_audit_complete_SOURCES = tests/unit/test_audit_complete.c \
+	tests/lib/tenant.c tests/lib/tenant.h tests/lib/p11.c tests/lib/p11.h \
+	tests/lib/auditfd.c tests/lib/auditfd.h
+tests_unit_test_audit_complete_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_audit_complete_LDADD = $(UNIT_LDADD)
+endif
