@@ -37,7 +37,8 @@ static void note_attrs(struct cmk_note *note, const struct cmk_attrs *a)
 
 static CK_RV generate(struct cmk_session *s, const CK_MECHANISM *m,
                       const CK_ATTRIBUTE *tmpl, CK_ULONG n,
-                      CK_OBJECT_HANDLE *out, struct cmk_note *note)
+                      CK_OBJECT_HANDLE *out, struct cmk_note *note,
+                      struct cmk_obj_note *on)
 {
     struct cmk_attrs attrs = {0};
     struct cmk_new_key nk;
@@ -55,27 +56,24 @@ static CK_RV generate(struct cmk_session *s, const CK_MECHANISM *m,
     rv = cmk_policy_new_secret(&nk, tmpl, n, &attrs);
     if (rv == CKR_OK) {
         note_attrs(note, &attrs);
+        cmk_obj_note_attrs(on, &attrs);
         rv = cmk_object_publish(s, &attrs, out);
     }
+    if (rv == CKR_OK)
+        on->handle = *out;
     cmk_attrs_clear(&attrs);
     return rv;
 }
 
 /* A new key whose audit record cannot be written is destroyed again. */
 static CK_RV keep_if_recorded(struct cmk_session *s, const char *op,
-                              const struct cmk_note *note, CK_RV rv,
-                              CK_OBJECT_HANDLE h)
+                              const struct cmk_note *note, CK_RV rv)
 {
-    struct cmk_object *o;
     CK_RV rec = cmk_record_mech(s, op, note, rv);
 
     if (rv == CKR_OK && rec != CKR_OK &&
-        cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o) == CKR_OK) {
-        if (o->is_token && cmk_token_delete_object(o->token, o) != CKR_OK)
-            rec = CKR_DEVICE_ERROR;
-        cmk_object_remove(o);
-        cmk_object_unref(o);
-    }
+        cmk_object_take_back(s, note->obj->handle) != CKR_OK)
+        rec = CKR_DEVICE_ERROR;
     return rec;
 }
 
@@ -83,14 +81,16 @@ CK_RV cmk_key_generate(struct cmk_session *s, const CK_MECHANISM *m,
                        const CK_ATTRIBUTE *tmpl, CK_ULONG n,
                        CK_OBJECT_HANDLE *out)
 {
+    struct cmk_obj_note on;
     struct cmk_note note;
     CK_RV rv;
 
     cmk_note_init(&note, m);
-    rv = generate(s, m, tmpl, n, out, &note);
+    cmk_obj_note_init(&on);
+    note.obj = &on;
+    rv = generate(s, m, tmpl, n, out, &note, &on);
     note.end = rv == CKR_OK ? CMK_END_FINAL : CMK_END_ERROR;
-    return keep_if_recorded(s, "C_GenerateKey", &note, rv,
-                            rv == CKR_OK ? *out : 0);
+    return keep_if_recorded(s, "C_GenerateKey", &note, rv);
 }
 
 /* Copies the value of the key to be wrapped, after the wrap checks. */
@@ -300,11 +300,14 @@ CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
     struct cmk_attrs attrs = {0};
     struct cmk_object *uk = NULL;
     struct cmk_secret val = {0};
+    struct cmk_obj_note on;
     struct cmk_new_key nk;
     struct cmk_note note;
     CK_RV rv;
 
     cmk_note_init(&note, m);
+    cmk_obj_note_init(&on);
+    note.obj = &on;
     note.bytes_in = (long long)in_len;
     rv = cmk_object_get(s, unwrapping, CKR_UNWRAPPING_KEY_HANDLE_INVALID,
                         &uk);
@@ -319,13 +322,16 @@ CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
         nk.value_len = val.len;
         rv = cmk_policy_new_secret(&nk, tmpl, n, &attrs);
     }
-    if (rv == CKR_OK)
+    if (rv == CKR_OK) {
+        cmk_obj_note_attrs(&on, &attrs);
         rv = cmk_object_publish(s, &attrs, out);
+    }
+    if (rv == CKR_OK)
+        on.handle = *out;
     note.bytes_out = rv == CKR_OK ? (long long)val.len : -1;
     note.end = rv == CKR_OK ? CMK_END_FINAL : CMK_END_ERROR;
     cmk_attrs_clear(&attrs);
     cmk_secret_free(&val);
     cmk_object_unref(uk);
-    return keep_if_recorded(s, "C_UnwrapKey", &note, rv,
-                            rv == CKR_OK ? *out : 0);
+    return keep_if_recorded(s, "C_UnwrapKey", &note, rv);
 }

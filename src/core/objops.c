@@ -2,12 +2,15 @@
 /*
  * core: object management. Attribute rules live in policy.c; this file
  * does handle lookups for a session, locking, the store and the
- * session/token checks.
+ * session/token checks, and the audit record of each call (attribute
+ * types, never values): a change is recorded before it takes effect, a
+ * new object is taken back when its record cannot be written.
  */
 #include <config.h>
 
 #include <sodium.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cmk-pkcs11.h"
@@ -169,19 +172,53 @@ CK_RV cmk_object_publish(struct cmk_session *s, struct cmk_attrs *attrs,
     return CKR_OK;
 }
 
+CK_RV cmk_object_take_back(struct cmk_session *s, CK_OBJECT_HANDLE h)
+{
+    struct cmk_object *o;
+    CK_RV rv = CKR_OK;
+
+    if (cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o) != CKR_OK)
+        return CKR_OK; /* gone already */
+    if (o->is_token && cmk_token_delete_object(o->token, o) != CKR_OK)
+        rv = CKR_DEVICE_ERROR;
+    cmk_object_remove(o);
+    cmk_object_unref(o);
+    return rv;
+}
+
+/* The record of a new object; one that cannot be written takes the
+ * object back. */
+static CK_RV record_new(struct cmk_session *s, const char *op,
+                        const struct cmk_obj_note *on, CK_RV rv,
+                        const char *detail)
+{
+    CK_RV rec = cmk_record_object(s, op, on, rv, detail);
+
+    if (rv == CKR_OK && rec != CKR_OK)
+        (void)cmk_object_take_back(s, on->handle);
+    return rec;
+}
+
 CK_RV cmk_object_create(struct cmk_session *s, const CK_ATTRIBUTE *tmpl,
                         CK_ULONG n, CK_OBJECT_HANDLE *out)
 {
     struct cmk_attrs attrs = {0};
+    struct cmk_obj_note on;
     struct cmk_new_key nk;
     CK_RV rv;
 
+    cmk_obj_note_init(&on);
     cmk_object_new_key(s, CMK_ORIGIN_CREATE, &nk);
     rv = cmk_policy_new_secret(&nk, tmpl, n, &attrs);
-    if (rv == CKR_OK)
+    if (rv == CKR_OK) {
+        cmk_obj_note_attrs(&on, &attrs);
         rv = cmk_object_publish(s, &attrs, out);
+    }
     cmk_attrs_clear(&attrs);
-    return rv;
+    if (rv == CKR_OK)
+        on.handle = *out;
+    cmk_obj_note_template(&on, tmpl, n, true);
+    return record_new(s, "C_CreateObject", &on, rv, NULL);
 }
 
 /* Token objects may be created, changed or destroyed only in R/W
@@ -198,17 +235,13 @@ static CK_RV check_write(struct cmk_session *s, const struct cmk_attrs *a,
     return CKR_OK;
 }
 
-CK_RV cmk_object_copy(struct cmk_session *s, CK_OBJECT_HANDLE h,
-                      const CK_ATTRIBUTE *tmpl, CK_ULONG n,
-                      CK_OBJECT_HANDLE *out)
+static CK_RV copy(struct cmk_session *s, struct cmk_object *o,
+                  const CK_ATTRIBUTE *tmpl, CK_ULONG n, struct cmk_obj_note *on,
+                  CK_OBJECT_HANDLE *out)
 {
     struct cmk_attrs attrs = {0};
-    struct cmk_object *o;
     CK_RV rv;
 
-    rv = cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
-    if (rv != CKR_OK)
-        return rv;
     cmk_mutex_lock(&o->token->lock);
     rv = cmk_policy_apply(&o->attrs, tmpl, n, true, &attrs);
     if (rv == CKR_OK && !o->token->cfg->mixed_roles)
@@ -216,74 +249,171 @@ CK_RV cmk_object_copy(struct cmk_session *s, CK_OBJECT_HANDLE h,
     cmk_mutex_unlock(&o->token->lock);
     if (rv == CKR_OK)
         rv = check_write(s, &attrs, cmk_token_is_logged_in(s->token));
-    if (rv == CKR_OK)
+    if (rv == CKR_OK) {
+        cmk_obj_note_attrs(on, &attrs);
         rv = cmk_object_publish(s, &attrs, out);
+    }
+    if (rv == CKR_OK)
+        on->handle = *out;
     cmk_attrs_clear(&attrs);
-    cmk_object_unref(o);
+    return rv;
+}
+
+CK_RV cmk_object_copy(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                      const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                      CK_OBJECT_HANDLE *out)
+{
+    struct cmk_obj_note on;
+    struct cmk_object *o;
+    char from[48];
+    CK_RV rv;
+
+    cmk_obj_note_init(&on);
+    snprintf(from, sizeof(from), "copy of object %lu", h);
+    rv = cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
+    if (rv == CKR_OK) {
+        rv = copy(s, o, tmpl, n, &on, out);
+        cmk_object_unref(o);
+    }
+    cmk_obj_note_template(&on, tmpl, n, rv != CKR_OK);
+    return record_new(s, "C_CopyObject", &on, rv, from);
+}
+
+/* Recorded before it happens: a destroyed object cannot be taken back,
+ * so without a record nothing is destroyed. A token object whose file
+ * then cannot be removed gets a second record with that failure. */
+static CK_RV destroy(struct cmk_session *s, struct cmk_object *o,
+                     struct cmk_obj_note *on)
+{
+    bool destroyable, in = cmk_token_is_logged_in(o->token);
+    CK_RV rv;
+
+    cmk_mutex_lock(&o->token->lock);
+    cmk_obj_note_object_locked(on, o);
+    destroyable = cmk_attrs_bool(&o->attrs, CKA_DESTROYABLE, true);
+    rv = destroyable ? check_write(s, &o->attrs, in) : CKR_ACTION_PROHIBITED;
+    cmk_mutex_unlock(&o->token->lock);
+    rv = cmk_record_object(s, "C_DestroyObject", on, rv, NULL);
+    if (rv == CKR_OK && o->is_token) {
+        rv = cmk_token_delete_object(o->token, o);
+        if (rv != CKR_OK)
+            (void)cmk_record_object(s, "C_DestroyObject", on, rv,
+                                    "not destroyed: store");
+    }
+    if (rv == CKR_OK)
+        cmk_object_remove(o);
     return rv;
 }
 
 CK_RV cmk_object_destroy(struct cmk_session *s, CK_OBJECT_HANDLE h)
 {
+    struct cmk_obj_note on;
     struct cmk_object *o;
-    bool destroyable, in;
     CK_RV rv;
 
+    cmk_obj_note_init(&on);
+    on.handle = h;
     rv = cmk_object_get_for_write(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
     if (rv != CKR_OK)
-        return rv;
-    in = cmk_token_is_logged_in(o->token);
-    cmk_mutex_lock(&o->token->lock);
-    destroyable = cmk_attrs_bool(&o->attrs, CKA_DESTROYABLE, true);
-    rv = destroyable ? check_write(s, &o->attrs, in) : CKR_ACTION_PROHIBITED;
-    cmk_mutex_unlock(&o->token->lock);
-    if (rv == CKR_OK && o->is_token)
-        rv = cmk_token_delete_object(o->token, o);
-    if (rv == CKR_OK)
-        cmk_object_remove(o);
+        return cmk_record_object(s, "C_DestroyObject", &on, rv, NULL);
+    rv = destroy(s, o, &on);
     cmk_object_unref(o);
     return rv;
+}
+
+/* The template entry through which a key value was handed out, or
+ * NULL. */
+static CK_ATTRIBUTE *value_read(CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    CK_ULONG i;
+
+    for (i = 0; i < n; i++) {
+        if (tmpl[i].type == CKA_VALUE && tmpl[i].pValue != NULL &&
+            tmpl[i].ulValueLen != CK_UNAVAILABLE_INFORMATION)
+            return &tmpl[i];
+    }
+    return NULL;
+}
+
+/* Reading a key's value hands out key material: recorded, and taken
+ * back when the record cannot be written. */
+static CK_RV record_value_read(struct cmk_session *s,
+                               const struct cmk_obj_note *on, CK_RV rv,
+                               CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    CK_ATTRIBUTE *v = value_read(tmpl, n);
+    CK_RV rec;
+
+    if (v == NULL)
+        return rv;
+    rec = cmk_record_object(s, "C_GetAttributeValue", on, rv, NULL);
+    if (rec != rv) {
+        sodium_memzero(v->pValue, v->ulValueLen);
+        v->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+    }
+    return rec;
 }
 
 CK_RV cmk_object_get_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
                            CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
+    struct cmk_obj_note on;
     struct cmk_object *o;
     CK_RV rv;
 
+    cmk_obj_note_init(&on);
     rv = cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
     if (rv != CKR_OK)
         return rv;
     cmk_mutex_lock(&o->token->lock);
     rv = cmk_policy_get(&o->attrs, tmpl, n);
+    if (value_read(tmpl, n) != NULL) {
+        cmk_obj_note_object_locked(&on, o);
+        cmk_obj_note_template(&on, tmpl, n, false);
+    }
     cmk_mutex_unlock(&o->token->lock);
     cmk_object_unref(o);
+    return record_value_read(s, &on, rv, tmpl, n);
+}
+
+/* Under the token lock: the object's new attribute list, checked. */
+static CK_RV set_prepare(struct cmk_session *s, struct cmk_object *o,
+                         const CK_ATTRIBUTE *tmpl, CK_ULONG n, bool in,
+                         struct cmk_attrs *next)
+{
+    CK_RV rv;
+
+    rv = cmk_policy_apply(&o->attrs, tmpl, n, false, next);
+    if (rv == CKR_OK && !o->token->cfg->mixed_roles)
+        rv = cmk_keyrules_change_roles(&o->attrs, next, false);
+    if (rv == CKR_OK && !o->is_cmk)
+        rv = check_reserved(o->token, next);
+    if (rv == CKR_OK)
+        rv = check_write(s, &o->attrs, in);
     return rv;
 }
 
-/* Under the token lock: apply, persist (token objects), swap in. */
-static CK_RV set_locked(struct cmk_session *s, struct cmk_object *o,
-                        const CK_ATTRIBUTE *tmpl, CK_ULONG n, bool in)
+/* Under the token lock: record, persist (token objects), swap in. The
+ * record comes first, so a change nobody can read about never takes
+ * effect; a token object the store then refuses gets a second record. */
+static CK_RV set_commit(struct cmk_session *s, struct cmk_object *o,
+                        const struct cmk_obj_note *on, struct cmk_attrs *next)
 {
-    struct cmk_attrs next = {0};
+    static const char op[] = "C_SetAttributeValue";
+    struct cmk_attrs old;
     CK_RV rv;
 
-    rv = cmk_policy_apply(&o->attrs, tmpl, n, false, &next);
-    if (rv == CKR_OK && !o->token->cfg->mixed_roles)
-        rv = cmk_keyrules_change_roles(&o->attrs, &next, false);
-    if (rv == CKR_OK && !o->is_cmk)
-        rv = check_reserved(o->token, &next);
-    if (rv == CKR_OK)
-        rv = check_write(s, &o->attrs, in);
-    if (rv == CKR_OK && o->is_token)
-        rv = cmk_token_update_object_locked(o, &next);
-    if (rv == CKR_OK) {
-        struct cmk_attrs old = o->attrs;
-
-        o->attrs = next;
-        next = old;
+    rv = cmk_record_object(s, op, on, CKR_OK, NULL);
+    if (rv == CKR_OK && o->is_token) {
+        rv = cmk_token_update_object_locked(o, next);
+        if (rv != CKR_OK)
+            (void)cmk_record_object(s, op, on, rv, "not changed: store");
     }
-    cmk_attrs_clear(&next);
+    if (rv == CKR_OK) {
+        old = o->attrs;
+        o->attrs = *next;
+        *next = old;
+    }
     return rv;
 }
 
@@ -298,13 +428,18 @@ static bool is_flush(const struct cmk_object *o, const CK_ATTRIBUTE *tmpl,
 CK_RV cmk_object_set_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
                            const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
+    struct cmk_attrs next = {0};
+    struct cmk_obj_note on;
     struct cmk_object *o;
     bool in;
     CK_RV rv;
 
+    cmk_obj_note_init(&on);
+    on.handle = h;
+    cmk_obj_note_template(&on, tmpl, n, false);
     rv = cmk_object_get_for_write(s, h, CKR_OBJECT_HANDLE_INVALID, &o);
     if (rv != CKR_OK)
-        return rv;
+        return cmk_record_object(s, "C_SetAttributeValue", &on, rv, NULL);
     if (is_flush(o, tmpl, n)) {
         cmk_token_flush(o->token);
         cmk_object_unref(o);
@@ -313,8 +448,14 @@ CK_RV cmk_object_set_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
     }
     in = cmk_token_is_logged_in(o->token);
     cmk_mutex_lock(&o->token->lock);
-    rv = set_locked(s, o, tmpl, n, in);
+    cmk_obj_note_object_locked(&on, o); /* as it was before the change */
+    rv = set_prepare(s, o, tmpl, n, in, &next);
+    if (rv == CKR_OK)
+        rv = set_commit(s, o, &on, &next);
+    else
+        rv = cmk_record_object(s, "C_SetAttributeValue", &on, rv, NULL);
     cmk_mutex_unlock(&o->token->lock);
+    cmk_attrs_clear(&next);
     cmk_object_unref(o);
     return rv;
 }

@@ -33,6 +33,11 @@ CK_RV cmk_object_get_for_write(struct cmk_session *s, CK_OBJECT_HANDLE h,
 CK_RV cmk_object_publish(struct cmk_session *s, struct cmk_attrs *attrs,
                          CK_OBJECT_HANDLE *out);
 
+/* Each of the calls below writes an "object" audit record (record.h)
+ * and fails with CKR_DEVICE_ERROR when a required one cannot be written:
+ * create and copy then take the new object back; set and destroy record
+ * before they change anything; a read that hands out CKA_VALUE wipes it
+ * again. */
 CK_RV cmk_object_create(struct cmk_session *s, const CK_ATTRIBUTE *tmpl,
                         CK_ULONG n, CK_OBJECT_HANDLE *out);
 CK_RV cmk_object_copy(struct cmk_session *s, CK_OBJECT_HANDLE h,
@@ -45,6 +50,11 @@ CK_RV cmk_object_set_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
                            const CK_ATTRIBUTE *tmpl, CK_ULONG n);
 CK_RV cmk_object_size(struct cmk_session *s, CK_OBJECT_HANDLE h,
                       CK_ULONG *size);
+
+/* Destroys object h again (token objects: its file too), for a new key
+ * whose audit record could not be written. CKR_DEVICE_ERROR when its
+ * file could not be removed. */
+CK_RV cmk_object_take_back(struct cmk_session *s, CK_OBJECT_HANDLE h);
 
 /* Fills the session-dependent part of a new-key description. */
 void cmk_object_new_key(struct cmk_session *s, enum cmk_origin origin,

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core: audit records for mechanism uses and life-cycle events. A note is
- * filled while an operation runs (mechanism, key, byte counts, cache) and
- * written once its result is known. Never key material or plaintext.
+ * core: audit records for mechanism uses, object management and
+ * life-cycle events. A note is filled while an operation runs (mechanism,
+ * key, byte counts, cache, the object it made) and written once its
+ * result is known. Never key material, attribute values or plaintext.
  */
 #ifndef CMK_RECORD_H
 #define CMK_RECORD_H
 
 #include <stdbool.h>
+#include "audit/audit.h"
 #include "util/pkcs11_compat.h"
 
+struct cmk_attrs;
 struct cmk_audit;
 struct cmk_object;
 struct cmk_session;
@@ -26,6 +29,22 @@ enum cmk_end {
     CMK_END_FINALIZE,      /* C_Finalize */
 };
 
+/* The object a record is about: the one made, changed, read or
+ * destroyed. */
+struct cmk_obj_note {
+    CK_OBJECT_HANDLE handle; /* 0: none yet */
+    char label[65];
+    char id[65]; /* hex of up to 32 bytes */
+    CK_OBJECT_CLASS cls;
+    bool has_class;
+    int token; /* 1 token object, 0 session object, -1 unknown */
+    /* Template attribute types, each once, in template order; more:
+     * there were more than fit in a record. */
+    CK_ATTRIBUTE_TYPE types[CMK_AUDIT_MAX_ATTRS - 1];
+    size_t n_types;
+    bool more;
+};
+
 struct cmk_note {
     CK_MECHANISM_TYPE mech;
     bool has_mech;
@@ -35,6 +54,7 @@ struct cmk_note {
     long long bytes_out;
     int cache; /* -1 n/a, 0 miss, 1 hit */
     enum cmk_end end;
+    const struct cmk_obj_note *obj; /* the key made; NULL if none */
 };
 
 void cmk_note_init(struct cmk_note *n, const CK_MECHANISM *m);
@@ -42,6 +62,18 @@ void cmk_note_init(struct cmk_note *n, const CK_MECHANISM *m);
 void cmk_note_key(struct cmk_note *n, struct cmk_object *o);
 /* The same when the caller holds the token lock. */
 void cmk_note_key_locked(struct cmk_note *n, const struct cmk_object *o);
+
+void cmk_obj_note_init(struct cmk_obj_note *o);
+/* Label, id, class and token flag from an attribute list. */
+void cmk_obj_note_attrs(struct cmk_obj_note *o, const struct cmk_attrs *a);
+/* The same from object obj, with its handle (token lock held). */
+void cmk_obj_note_object_locked(struct cmk_obj_note *o,
+                                const struct cmk_object *obj);
+/* The template's attribute types (never its values); with names, also
+ * label, id, class and token flag from it where not known yet (a refused
+ * create). */
+void cmk_obj_note_template(struct cmk_obj_note *o, const CK_ATTRIBUTE *tmpl,
+                           CK_ULONG n, bool names);
 
 /* The writer records go to; NULL (the start): none, records are dropped.
  * The module sets it once C_Initialize opened the audit file and clears
@@ -52,6 +84,11 @@ void cmk_record_set_writer(struct cmk_audit *a);
  * CKR_DEVICE_ERROR when the audit is required and could not be written. */
 CK_RV cmk_record_mech(struct cmk_session *s, const char *op,
                       const struct cmk_note *n, CK_RV rv);
+/* Writes an "object" record (create, copy, set, read, destroy); detail
+ * may be NULL. Returns as cmk_record_mech. */
+CK_RV cmk_record_object(struct cmk_session *s, const char *op,
+                        const struct cmk_obj_note *o, CK_RV rv,
+                        const char *detail);
 /* Life-cycle and login events; t and detail may be NULL, session -1. */
 CK_RV cmk_record_event(const char *event, const char *op,
                        struct cmk_token *t, long session, CK_RV rv,

@@ -3,7 +3,8 @@
  * tests: every use of a key leaves its audit record, however the
  * operation ends, and nothing reaches the caller without one: multi-part
  * operations ended by session close, cancel, logout or C_Finalize;
- * output and wrapped keys refused while a required audit file fails.
+ * output, wrapped keys, key values and object changes refused while a
+ * required audit file fails; object management recorded exactly.
  */
 #include <config.h>
 
@@ -31,7 +32,7 @@
 
 static struct test_env tenv;
 static CK_FUNCTION_LIST_PTR p;
-static CK_BBOOL yes = CK_TRUE;
+static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 
 /* The DEK of these tests: a known AES-256 value, so a test can look for
  * it in the audit file. */
@@ -158,6 +159,15 @@ static size_t bodies(const char *needle, char (*out)[REC_MAX], size_t max)
     }
     free(text);
     return n;
+}
+
+/* The one line that contains needle: its body in out. */
+static void the_body(const char *needle, char *out)
+{
+    char got[4][REC_MAX];
+
+    assert_int_equal(bodies(needle, got, 4), 1);
+    strcpy(out, got[0]);
 }
 
 /* "event":"mechanism" for the alpha DEK, without the end. */
@@ -486,6 +496,282 @@ static void test_wrap_fails_closed(void **state)
     assert_int_equal(p->C_Finalize(NULL), CKR_OK);
 }
 
+/* ---- object management ---- */
+
+static void obj_body(char *out, const char *op, CK_SESSION_HANDLE h,
+                     const char *result, const char *detail, CK_OBJECT_HANDLE o,
+                     const char *label, const char *tok, const char *attrs)
+{
+    int n;
+
+    n = snprintf(out, REC_MAX,
+                 "\"event\":\"object\",\"op\":\"%s\",\"tenant\":\"alpha\","
+                 "\"session\":%lu,\"result\":\"%s\"",
+                 op, h, result);
+    if (detail != NULL)
+        n += snprintf(out + n, REC_MAX - (size_t)n, ",\"detail\":\"%s\"",
+                      detail);
+    n += snprintf(out + n, REC_MAX - (size_t)n, ",\"object\":%lu", o);
+    if (label != NULL)
+        n += snprintf(out + n, REC_MAX - (size_t)n,
+                      ",\"object_label\":\"%s\",\"object_id\":\"0a0b\","
+                      "\"object_class\":\"CKO_SECRET_KEY\","
+                      "\"object_token\":%s",
+                      label, tok);
+    if (attrs != NULL)
+        snprintf(out + n, REC_MAX - (size_t)n, ",\"attrs\":[%s]", attrs);
+}
+
+static const char create_types[] =
+    "\"CKA_CLASS\",\"CKA_KEY_TYPE\",\"CKA_VALUE\",\"CKA_LABEL\",\"CKA_ID\","
+    "\"CKA_EXTRACTABLE\",\"CKA_SENSITIVE\",\"CKA_TOKEN\"";
+
+/* Create, copy, set and destroy, each recorded exactly: the object, the
+ * result and the attribute types, never a value. */
+static void test_object_records(void **state)
+{
+    static char label2[] = "dek-2";
+    CK_ATTRIBUTE relabel = {CKA_LABEL, label2, 5};
+    CK_ATTRIBUTE lock[] = {{CKA_EXTRACTABLE, &no, 1}, {CKA_SENSITIVE, &yes, 1}};
+    CK_ATTRIBUTE unlock = {CKA_EXTRACTABLE, &yes, 1};
+    CK_SESSION_HANDLE h = start();
+    CK_OBJECT_HANDLE k = make_dek(h, CK_FALSE, CK_TRUE), k2;
+    char got[8][REC_MAX], want[REC_MAX], detail[48], hex[65];
+    char *text;
+
+    (void)state;
+    assert_int_equal(p->C_CopyObject(h, k, &relabel, 1, &k2), CKR_OK);
+    assert_int_equal(p->C_SetAttributeValue(h, k, lock, 2), CKR_OK);
+    assert_int_equal(p->C_SetAttributeValue(h, k, &unlock, 1),
+                     CKR_ATTRIBUTE_READ_ONLY);
+    assert_int_equal(p->C_DestroyObject(h, k2), CKR_OK);
+    assert_int_equal(p->C_DestroyObject(h, 9999), CKR_OBJECT_HANDLE_INVALID);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+
+    the_body("\"op\":\"C_CreateObject\"", got[0]);
+    obj_body(want, "C_CreateObject", h, "CKR_OK", NULL, k, "dek-1", "false",
+             create_types);
+    assert_string_equal(got[0], want);
+    the_body("\"op\":\"C_CopyObject\"", got[0]);
+    snprintf(detail, sizeof(detail), "copy of object %lu", k);
+    obj_body(want, "C_CopyObject", h, "CKR_OK", detail, k2, "dek-2", "false",
+             "\"CKA_LABEL\"");
+    assert_string_equal(got[0], want);
+    assert_int_equal(bodies("\"op\":\"C_SetAttributeValue\"", got, 8), 2);
+    obj_body(want, "C_SetAttributeValue", h, "CKR_OK", NULL, k, "dek-1",
+             "false", "\"CKA_EXTRACTABLE\",\"CKA_SENSITIVE\"");
+    assert_string_equal(got[0], want);
+    obj_body(want, "C_SetAttributeValue", h, "CKR_ATTRIBUTE_READ_ONLY", NULL, k,
+             "dek-1", "false", "\"CKA_EXTRACTABLE\"");
+    assert_string_equal(got[1], want);
+    assert_int_equal(bodies("\"op\":\"C_DestroyObject\"", got, 8), 2);
+    obj_body(want, "C_DestroyObject", h, "CKR_OK", NULL, k2, "dek-2", "false",
+             NULL);
+    assert_string_equal(got[0], want);
+    obj_body(want, "C_DestroyObject", h, "CKR_OBJECT_HANDLE_INVALID", NULL,
+             9999, NULL, NULL, NULL);
+    assert_string_equal(got[1], want);
+    /* The key's value appears in no encoding. */
+    text = read_all(tenv.audit);
+    sodium_bin2hex(hex, sizeof(hex), dek_value, sizeof(dek_value));
+    assert_null(strstr(text, hex));
+    assert_null(memmem(text, strlen(text), dek_value, 8));
+    free(text);
+}
+
+/* A refused create names the object from its template. */
+static void test_refused_create_record(void **state)
+{
+    static char label[] = "dek-1";
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE kt = CKK_AES;
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                           {CKA_KEY_TYPE, &kt, sizeof(kt)},
+                           {CKA_VALUE, dek_value, 7}, /* bad length */
+                           {CKA_LABEL, label, 5},
+                           {CKA_ID, dek_id, 2},
+                           {CKA_TOKEN, &no, 1}};
+    CK_SESSION_HANDLE h = start();
+    CK_OBJECT_HANDLE o = 0;
+    char got[REC_MAX], want[REC_MAX];
+
+    (void)state;
+    assert_int_equal(p->C_CreateObject(h, tmpl, 6, &o),
+                     CKR_ATTRIBUTE_VALUE_INVALID);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    the_body("\"op\":\"C_CreateObject\"", got);
+    snprintf(want, sizeof(want),
+             "\"event\":\"object\",\"op\":\"C_CreateObject\","
+             "\"tenant\":\"alpha\",\"session\":%lu,"
+             "\"result\":\"CKR_ATTRIBUTE_VALUE_INVALID\","
+             "\"object_label\":\"dek-1\",\"object_id\":\"0a0b\","
+             "\"object_class\":\"CKO_SECRET_KEY\",\"object_token\":false,"
+             "\"attrs\":[\"CKA_CLASS\",\"CKA_KEY_TYPE\",\"CKA_VALUE\","
+             "\"CKA_LABEL\",\"CKA_ID\",\"CKA_TOKEN\"]",
+             h);
+    assert_string_equal(got, want);
+}
+
+static CK_ULONG count_label(CK_SESSION_HANDLE h, const char *label)
+{
+    CK_ATTRIBUTE t = {CKA_LABEL, (void *)(uintptr_t)label, strlen(label)};
+    CK_OBJECT_HANDLE o[4];
+    CK_ULONG n = 0;
+
+    assert_int_equal(p->C_FindObjectsInit(h, &t, 1), CKR_OK);
+    assert_int_equal(p->C_FindObjects(h, o, 4, &n), CKR_OK);
+    assert_int_equal(p->C_FindObjectsFinal(h), CKR_OK);
+    return n;
+}
+
+static CK_BBOOL extractable(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k)
+{
+    CK_BBOOL v = CK_FALSE;
+    CK_ATTRIBUTE t = {CKA_EXTRACTABLE, &v, 1};
+
+    assert_int_equal(p->C_GetAttributeValue(h, k, &t, 1), CKR_OK);
+    return v;
+}
+
+static CK_RV create_dek2(CK_SESSION_HANDLE h, CK_BBOOL token,
+                         CK_OBJECT_HANDLE *out)
+{
+    static char label2[] = "dek-2";
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE kt = CKK_AES;
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                        {CKA_KEY_TYPE, &kt, sizeof(kt)},
+                        {CKA_VALUE, dek_value, 32},
+                        {CKA_LABEL, label2, 5},
+                        {CKA_TOKEN, &token, 1}};
+
+    return p->C_CreateObject(h, t, 5, out);
+}
+
+/* While a required audit file fails, no object changes: a create or copy
+ * is taken back, a set or destroy never happens. */
+static void fail_closed_objects(CK_BBOOL token)
+{
+    static char label2[] = "dek-2";
+    CK_ATTRIBUTE relabel = {CKA_LABEL, label2, 5};
+    CK_ATTRIBUTE lock = {CKA_EXTRACTABLE, &no, 1};
+    CK_SESSION_HANDLE h = start();
+    CK_OBJECT_HANDLE k = make_dek(h, token, CK_TRUE), k2 = 0;
+    int fd;
+
+    fd = taudit_break(tenv.audit);
+    assert_int_equal(create_dek2(h, token, &k2), CKR_DEVICE_ERROR);
+    assert_int_equal(p->C_CopyObject(h, k, &relabel, 1, &k2), CKR_DEVICE_ERROR);
+    assert_int_equal(p->C_SetAttributeValue(h, k, &lock, 1), CKR_DEVICE_ERROR);
+    assert_int_equal(p->C_DestroyObject(h, k), CKR_DEVICE_ERROR);
+    taudit_mend(tenv.audit, fd);
+    assert_int_equal(count_label(h, "dek-2"), 0);
+    assert_int_equal(count_label(h, "dek-1"), 1);
+    assert_int_equal(extractable(h, k), CK_TRUE);
+    assert_int_equal(p->C_DestroyObject(h, k), CKR_OK);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    if (!token)
+        return;
+    /* The store kept nothing either: a new module reads it afresh. */
+    h = start();
+    assert_int_equal(count_label(h, "dek-1"), 0);
+    assert_int_equal(count_label(h, "dek-2"), 0);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+}
+
+static void test_objects_fail_closed(void **state)
+{
+    (void)state;
+    fail_closed_objects(CK_FALSE);
+    fail_closed_objects(CK_TRUE); /* the store is left as it was */
+}
+
+/* A key value handed out by C_GetAttributeValue is recorded, and wiped
+ * when the record cannot be written. */
+static void test_value_read(void **state)
+{
+    CK_SESSION_HANDLE h = start();
+    CK_OBJECT_HANDLE k = make_dek(h, CK_FALSE, CK_FALSE);
+    uint8_t val[32];
+    CK_ATTRIBUTE t[] = {{CKA_VALUE, val, sizeof(val)}, {CKA_LABEL, NULL, 0}};
+    char got[REC_MAX], want[REC_MAX];
+    int fd;
+
+    (void)state;
+    /* A length query hands out nothing: no record. */
+    t[0].pValue = NULL;
+    assert_int_equal(p->C_GetAttributeValue(h, k, t, 2), CKR_OK);
+    t[0].pValue = val;
+    t[0].ulValueLen = sizeof(val);
+    assert_int_equal(p->C_GetAttributeValue(h, k, t, 1), CKR_OK);
+    assert_memory_equal(val, dek_value, 32);
+    fd = taudit_break(tenv.audit);
+    t[0].ulValueLen = sizeof(val);
+    assert_int_equal(p->C_GetAttributeValue(h, k, t, 1), CKR_DEVICE_ERROR);
+    assert_int_equal(t[0].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+    assert_true(all_zero(val, sizeof(val)));
+    taudit_mend(tenv.audit, fd);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    the_body("\"op\":\"C_GetAttributeValue\"", got);
+    obj_body(want, "C_GetAttributeValue", h, "CKR_OK", NULL, k, "dek-1",
+             "false", "\"CKA_VALUE\"");
+    assert_string_equal(got, want);
+}
+
+/* C_GenerateKey and C_UnwrapKey name the key they made. */
+static void test_new_key_named(void **state)
+{
+    static char label[] = "gen-1";
+    CK_MECHANISM gen = {CKM_AES_KEY_GEN, NULL, 0};
+    CK_MECHANISM kwp = {CKM_AES_KEY_WRAP_KWP, NULL, 0};
+    CK_ULONG len = 32, n;
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE kt = CKK_AES;
+    CK_ATTRIBUTE tmpl[] = {{CKA_VALUE_LEN, &len, sizeof(len)},
+                           {CKA_LABEL, label, 5},
+                           {CKA_ID, dek_id, 2},
+                           {CKA_EXTRACTABLE, &yes, 1}};
+    CK_ATTRIBUTE utmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                            {CKA_KEY_TYPE, &kt, sizeof(kt)},
+                            {CKA_LABEL, label, 5},
+                            {CKA_ID, dek_id, 2}};
+    CK_SESSION_HANDLE h = start();
+    CK_OBJECT_HANDLE cmk = tp11_find_cmk(p, h), k, u;
+    uint8_t blob[64];
+    char got[REC_MAX], want[REC_MAX];
+
+    (void)state;
+    assert_int_equal(p->C_GenerateKey(h, &gen, tmpl, 4, &k), CKR_OK);
+    n = sizeof(blob);
+    assert_int_equal(p->C_WrapKey(h, &kwp, cmk, k, blob, &n), CKR_OK);
+    assert_int_equal(p->C_UnwrapKey(h, &kwp, cmk, blob, n, utmpl, 4, &u),
+                     CKR_OK);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    the_body("\"op\":\"C_GenerateKey\"", got);
+    snprintf(want, sizeof(want),
+             "\"event\":\"mechanism\",\"op\":\"C_GenerateKey\","
+             "\"tenant\":\"alpha\",\"session\":%lu,"
+             "\"mech\":\"CKM_AES_KEY_GEN\",\"mech_num\":%lu,"
+             "\"key_label\":\"gen-1\",\"key_id\":\"0a0b\","
+             "\"result\":\"CKR_OK\",\"end\":\"final\",\"object\":%lu,"
+             "\"object_label\":\"gen-1\",\"object_id\":\"0a0b\","
+             "\"object_class\":\"CKO_SECRET_KEY\",\"object_token\":false",
+             h, CKM_AES_KEY_GEN, k);
+    assert_string_equal(got, want);
+    the_body("\"op\":\"C_UnwrapKey\"", got);
+    snprintf(want, sizeof(want),
+             "\"event\":\"mechanism\",\"op\":\"C_UnwrapKey\","
+             "\"tenant\":\"alpha\",\"session\":%lu,"
+             "\"mech\":\"CKM_AES_KEY_WRAP_KWP\",\"mech_num\":%lu,"
+             "\"key_label\":\"alpha-cmk\",\"key_id\":\"01\","
+             "\"result\":\"CKR_OK\",\"bytes_in\":%lu,\"bytes_out\":32,"
+             "\"end\":\"final\",\"object\":%lu,"
+             "\"object_label\":\"gen-1\",\"object_id\":\"0a0b\","
+             "\"object_class\":\"CKO_SECRET_KEY\",\"object_token\":false",
+             h, CKM_AES_KEY_WRAP_KWP, n, u);
+    assert_string_equal(got, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +781,11 @@ int main(void)
         cmocka_unit_test_teardown(test_end_unrecorded, finalize_any),
         cmocka_unit_test_teardown(test_encrypt_fails_closed, finalize_any),
         cmocka_unit_test_teardown(test_wrap_fails_closed, finalize_any),
+        cmocka_unit_test_teardown(test_object_records, finalize_any),
+        cmocka_unit_test_teardown(test_refused_create_record, finalize_any),
+        cmocka_unit_test_teardown(test_objects_fail_closed, finalize_any),
+        cmocka_unit_test_teardown(test_value_read, finalize_any),
+        cmocka_unit_test_teardown(test_new_key_named, finalize_any),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown) != 0;
