@@ -77,21 +77,30 @@ static void flush_session_cache(void *arg, struct cmk_session *s)
     cmk_cache_flush(s->cache); /* the cache lock is a leaf */
 }
 
+/* The token's DEK caches, the session-scope ones too, through the session
+ * table (no session lock taken: safe from inside an operation). */
+static void flush_deks(struct cmk_token *t)
+{
+    cmk_cache_flush(t->cache);
+    cmk_handles_each_session(t, flush_session_cache, NULL);
+}
+
 /* The KMS refused the tenant's key: nothing cached for it is served
- * again (DESIGN.md, "Cache"). The session-scope caches too, through the
- * session table (no session lock taken: safe from inside an operation). */
+ * again (DESIGN.md, "Cache"), and the audit file says so (the kms_call
+ * record before it gives the provider's answer). */
 static void refused(void *arg)
 {
     struct cmk_token *t = arg;
 
-    cmk_cache_flush(t->cache);
-    cmk_handles_each_session(t, flush_session_cache, NULL);
+    flush_deks(t);
+    (void)cmk_record_event("cache_flush", NULL, t, -1, CKR_OK,
+                           "the KMS refused the key");
 }
 
 void cmk_token_flush(struct cmk_token *t)
 {
     cmk_cmk_forget(t->cmk);
-    refused(t);
+    flush_deks(t);
 }
 
 CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,

@@ -252,7 +252,14 @@ static void test_explicit_flush(void **state)
     /* The entry is gone, so the disabled key shows at once. */
     assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, blob, len),
                      CKR_KEY_FUNCTION_NOT_PERMITTED);
+    /* One flush asked for, one made by the KMS's refusal: both recorded. */
     assert_int_equal(count_lines(e.audit, "\"event\":\"cache_flush\"", NULL),
+                     2);
+    assert_int_equal(count_lines(e.audit, "\"event\":\"cache_flush\"",
+                                 "\"op\":\"C_SetAttributeValue\""),
+                     1);
+    assert_int_equal(count_lines(e.audit, "\"event\":\"cache_flush\"",
+                                 "\"detail\":\"the KMS refused the key\""),
                      1);
     assert_int_equal(count_lines(e.audit, "\"cache\":\"hit\"", NULL), 1);
     key_file(&e, true);
