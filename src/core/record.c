@@ -165,9 +165,17 @@ void cmk_obj_note_template(struct cmk_obj_note *o, const CK_ATTRIBUTE *tmpl,
     }
 }
 
+static bool fail_for_tests;
+
+void cmk_record_fail_for_tests(bool on)
+{
+    __atomic_store_n(&fail_for_tests, on, __ATOMIC_RELAXED);
+}
+
 static CK_RV write_rec(const struct cmk_audit_rec *r, CK_RV rv)
 {
-    if (cmk_audit_write(writer, r) != CMK_OK)
+    if (__atomic_load_n(&fail_for_tests, __ATOMIC_RELAXED) ||
+        cmk_audit_write(writer, r) != CMK_OK)
         return CKR_DEVICE_ERROR;
     return rv;
 }

@@ -80,6 +80,12 @@ void cmk_obj_note_template(struct cmk_obj_note *o, const CK_ATTRIBUTE *tmpl,
  * it before closing that, or in a fork child. */
 void cmk_record_set_writer(struct cmk_audit *a);
 
+/* Tests: while on, every record of this file counts as not written, as
+ * the writer answers under "required": true when the audit file fails
+ * (CMK_E_IO), whatever the writer's way to the file; the writer's own
+ * tests make the file fail for real. */
+void cmk_record_fail_for_tests(bool on);
+
 /* Writes a "mechanism" record for op on session s. Returns rv, or
  * CKR_DEVICE_ERROR when the audit is required and could not be written. */
 CK_RV cmk_record_mech(struct cmk_session *s, const char *op,

@@ -85,8 +85,7 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_audit_complete
 TESTS += tests/unit/test_audit_complete
 tests_unit_test_audit_complete_SOURCES = tests/unit/test_audit_complete.c \
-	tests/lib/tenant.c tests/lib/tenant.h tests/lib/p11.c tests/lib/p11.h \
-	tests/lib/auditfd.c tests/lib/auditfd.h
+	tests/lib/tenant.c tests/lib/tenant.h tests/lib/p11.c tests/lib/p11.h
 tests_unit_test_audit_complete_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_audit_complete_LDADD = $(UNIT_LDADD)
 endif
