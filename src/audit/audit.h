@@ -24,27 +24,27 @@ struct cmk_audit;
  * The writer adds "time" (RFC 3339 UTC with microseconds), "seq", "pid",
  * "writer" and "prev". */
 struct cmk_audit_rec {
-    const char *event;  /* "mechanism", "kms_call", "login", "logout",
-                           "initialize", "finalize", "config_load",
-                           "key_health", "session", "object",
-                           "cache_flush", "pin_locked" */
-    const char *op;     /* "C_Encrypt", "Encrypt" (KMS), ... */
+    const char *event; /* "mechanism", "kms_call", "login", "logout",
+                          "initialize", "finalize", "config_load",
+                          "key_health", "session", "object",
+                          "cache_flush", "pin_locked" */
+    const char *op;    /* "C_Encrypt", "Encrypt" (KMS), ... */
     const char *tenant;
-    long session;       /* session handle, -1 if none */
-    const char *mech_name;  /* "CKM_AES_GCM" */
-    long long mech;         /* mechanism number, -1 if none */
+    long session;          /* session handle, -1 if none */
+    const char *mech_name; /* "CKM_AES_GCM" */
+    long long mech;        /* mechanism number, -1 if none */
     const char *key_label;
-    const char *key_id;     /* CKA_ID as hex */
-    const char *result;     /* "CKR_OK" ... */
-    long long bytes_in;     /* -1 if none */
+    const char *key_id; /* CKA_ID as hex */
+    const char *result; /* "CKR_OK" ... */
+    long long bytes_in; /* -1 if none */
     long long bytes_out;
-    int cache;              /* -1 n/a, 0 miss, 1 hit */
-    const char *provider;   /* "local", "aws" */
+    int cache;            /* -1 n/a, 0 miss, 1 hit */
+    const char *provider; /* "local", "aws" */
     const char *request_id;
-    long http_status;       /* -1 if none */
-    long long latency_us;   /* -1 if none */
+    long http_status;          /* -1 if none */
+    long long latency_us;      /* -1 if none */
     const char *provider_code; /* "DisabledException" */
-    const char *detail;     /* short non-secret text */
+    const char *detail;        /* short non-secret text */
     /* How a mechanism operation ended: "final", "error", "cancel",
      * "session_close", "logout", "finalize"; NULL on a record written
      * while the operation goes on (a multi-part update with output). */

@@ -111,8 +111,8 @@ CK_RV cmk_crypt_end(struct cmk_session *s, bool encrypt, enum cmk_end why)
     return rec;
 }
 
-CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt,
-                     const CK_MECHANISM *m, CK_OBJECT_HANDLE key)
+CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt, const CK_MECHANISM *m,
+                     CK_OBJECT_HANDLE key)
 {
     struct cmk_crypt *c = op_of(s, encrypt);
     struct cmk_object *o = NULL;
@@ -174,9 +174,8 @@ static CK_RV run_op(CK_RV (*fn)(struct cmk_op *, const uint8_t *, size_t,
     return rv;
 }
 
-CK_RV cmk_crypt_oneshot(struct cmk_session *s, bool encrypt,
-                        const uint8_t *in, size_t in_len, uint8_t *out,
-                        CK_ULONG *out_len)
+CK_RV cmk_crypt_oneshot(struct cmk_session *s, bool encrypt, const uint8_t *in,
+                        size_t in_len, uint8_t *out, CK_ULONG *out_len)
 {
     struct cmk_crypt *c = op_of(s, encrypt);
     CK_RV rv;
@@ -185,8 +184,7 @@ CK_RV cmk_crypt_oneshot(struct cmk_session *s, bool encrypt,
         return CKR_OPERATION_NOT_INITIALIZED;
     c->last = CMK_CRYPT_ONESHOT;
     if (c->envelope)
-        rv = cmk_envelope_op_oneshot(s, c, encrypt, in, in_len, out,
-                                     out_len);
+        rv = cmk_envelope_op_oneshot(s, c, encrypt, in, in_len, out, out_len);
     else
         rv = run_op(cmk_op_oneshot, c->op, in, in_len, out, out_len);
     if (keeps_going(rv, out))
@@ -195,9 +193,8 @@ CK_RV cmk_crypt_oneshot(struct cmk_session *s, bool encrypt,
     return finish(s, encrypt, CMK_CRYPT_ONESHOT, rv, out, out_len);
 }
 
-CK_RV cmk_crypt_update(struct cmk_session *s, bool encrypt,
-                       const uint8_t *in, size_t in_len, uint8_t *out,
-                       CK_ULONG *out_len)
+CK_RV cmk_crypt_update(struct cmk_session *s, bool encrypt, const uint8_t *in,
+                       size_t in_len, uint8_t *out, CK_ULONG *out_len)
 {
     struct cmk_crypt *c = op_of(s, encrypt);
     size_t have;

@@ -15,14 +15,12 @@
 #include "core/session.h"
 #include "util/pkcs11_compat.h"
 
-CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt,
-                     const CK_MECHANISM *m, CK_OBJECT_HANDLE key);
-CK_RV cmk_crypt_oneshot(struct cmk_session *s, bool encrypt,
-                        const uint8_t *in, size_t in_len, uint8_t *out,
-                        CK_ULONG *out_len);
-CK_RV cmk_crypt_update(struct cmk_session *s, bool encrypt,
-                       const uint8_t *in, size_t in_len, uint8_t *out,
-                       CK_ULONG *out_len);
+CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt, const CK_MECHANISM *m,
+                     CK_OBJECT_HANDLE key);
+CK_RV cmk_crypt_oneshot(struct cmk_session *s, bool encrypt, const uint8_t *in,
+                        size_t in_len, uint8_t *out, CK_ULONG *out_len);
+CK_RV cmk_crypt_update(struct cmk_session *s, bool encrypt, const uint8_t *in,
+                       size_t in_len, uint8_t *out, CK_ULONG *out_len);
 CK_RV cmk_crypt_final(struct cmk_session *s, bool encrypt, uint8_t *out,
                       CK_ULONG *out_len);
 

@@ -47,8 +47,7 @@ static void match_one(void *arg, struct cmk_object *o)
     c->f->handles[c->f->n++] = o->handle;
 }
 
-CK_RV cmk_find_init(struct cmk_session *s, const CK_ATTRIBUTE *tmpl,
-                    CK_ULONG n)
+CK_RV cmk_find_init(struct cmk_session *s, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
     struct match_ctx c = {tmpl, n, false, true, &s->find, 0, false};
     struct cmk_token *t = s->token;
@@ -75,8 +74,8 @@ CK_RV cmk_find_init(struct cmk_session *s, const CK_ATTRIBUTE *tmpl,
     return CKR_OK;
 }
 
-CK_RV cmk_find_next(struct cmk_session *s, CK_OBJECT_HANDLE *out,
-                    CK_ULONG max, CK_ULONG *count)
+CK_RV cmk_find_next(struct cmk_session *s, CK_OBJECT_HANDLE *out, CK_ULONG max,
+                    CK_ULONG *count)
 {
     struct cmk_find *f = &s->find;
     CK_ULONG i = 0;

@@ -11,8 +11,8 @@
 
 CK_RV cmk_find_init(struct cmk_session *s, const CK_ATTRIBUTE *tmpl,
                     CK_ULONG n);
-CK_RV cmk_find_next(struct cmk_session *s, CK_OBJECT_HANDLE *out,
-                    CK_ULONG max, CK_ULONG *count);
+CK_RV cmk_find_next(struct cmk_session *s, CK_OBJECT_HANDLE *out, CK_ULONG max,
+                    CK_ULONG *count);
 CK_RV cmk_find_final(struct cmk_session *s);
 
 #endif /* CMK_FIND_H */

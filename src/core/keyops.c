@@ -44,14 +44,12 @@ static CK_RV generate(struct cmk_session *s, const CK_MECHANISM *m,
     struct cmk_new_key nk;
     CK_RV rv;
 
-    if (m->mechanism != CKM_AES_KEY_GEN &&
-        m->mechanism != CKM_CHACHA20_KEY_GEN)
+    if (m->mechanism != CKM_AES_KEY_GEN && m->mechanism != CKM_CHACHA20_KEY_GEN)
         return CKR_MECHANISM_INVALID;
     if (m->pParameter != NULL || m->ulParameterLen != 0)
         return CKR_MECHANISM_PARAM_INVALID;
     cmk_object_new_key(s, CMK_ORIGIN_GENERATE, &nk);
-    nk.mech_key_type =
-        m->mechanism == CKM_AES_KEY_GEN ? CKK_AES : CKK_CHACHA20;
+    nk.mech_key_type = m->mechanism == CKM_AES_KEY_GEN ? CKK_AES : CKK_CHACHA20;
     nk.gen_mech = m->mechanism;
     rv = cmk_policy_new_secret(&nk, tmpl, n, &attrs);
     if (rv == CKR_OK) {
@@ -248,9 +246,9 @@ static CK_RV unwrap_envelope(struct cmk_session *s, const uint8_t *in,
 }
 
 static CK_RV unwrap_with(struct cmk_session *s, struct cmk_object *uk,
-                         const CK_MECHANISM *m,
-                         const uint8_t *in, size_t in_len,
-                         struct cmk_secret *val, struct cmk_note *note)
+                         const CK_MECHANISM *m, const uint8_t *in,
+                         size_t in_len, struct cmk_secret *val,
+                         struct cmk_note *note)
 {
     struct cmk_op *op = NULL;
     size_t n;
@@ -309,8 +307,7 @@ CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
     cmk_obj_note_init(&on);
     note.obj = &on;
     note.bytes_in = (long long)in_len;
-    rv = cmk_object_get(s, unwrapping, CKR_UNWRAPPING_KEY_HANDLE_INVALID,
-                        &uk);
+    rv = cmk_object_get(s, unwrapping, CKR_UNWRAPPING_KEY_HANDLE_INVALID, &uk);
     cmk_note_key(&note, uk);
     cmk_object_new_key(s, CMK_ORIGIN_UNWRAP, &nk);
     if (rv == CKR_OK)

@@ -79,8 +79,8 @@ static CK_RV copy_dek(const struct cmk_object *o, struct dek_copy *d)
 {
     const struct cmk_attr *v = cmk_attrs_get(&o->attrs, CKA_VALUE);
 
-    d->kt = cmk_attrs_ulong(&o->attrs, CKA_KEY_TYPE,
-                            CK_UNAVAILABLE_INFORMATION);
+    d->kt =
+        cmk_attrs_ulong(&o->attrs, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION);
     if (v == NULL)
         return CKR_KEY_TYPE_INCONSISTENT;
     if (v->len > sizeof(d->key))
@@ -113,9 +113,9 @@ static cmk_err make_kek_op(void *arg, const uint8_t *kek, size_t kek_len)
     }
     /* The CMK's wrap and data roles never share a key: what it wraps
      * under the KEK cannot be C_Decrypted by it (DESIGN.md). */
-    c->rv = cmk_hkdf_sha256(NULL, 0, kek, kek_len,
-                            (const uint8_t *)DATA_KEY_INFO,
-                            sizeof(DATA_KEY_INFO) - 1, 32, &dk);
+    c->rv =
+        cmk_hkdf_sha256(NULL, 0, kek, kek_len, (const uint8_t *)DATA_KEY_INFO,
+                        sizeof(DATA_KEY_INFO) - 1, 32, &dk);
     if (c->rv == CKR_OK)
         c->rv = cmk_op_new(c->m, CKK_AES, dk.p, dk.len, c->encrypt, c->out);
     cmk_secret_free(&dk);
@@ -123,8 +123,7 @@ static cmk_err make_kek_op(void *arg, const uint8_t *kek, size_t kek_len)
 }
 
 static CK_RV kek_op(struct cmk_object *o, const CK_MECHANISM *m,
-                    CK_ATTRIBUTE_TYPE usage, bool encrypt,
-                    struct cmk_op **out)
+                    CK_ATTRIBUTE_TYPE usage, bool encrypt, struct cmk_op **out)
 {
     struct kek_op_ctx c = {m, encrypt,
                            usage == CKA_ENCRYPT || usage == CKA_DECRYPT, out,

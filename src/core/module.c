@@ -66,8 +66,7 @@ static CK_RV check_args(const CK_C_INITIALIZE_ARGS *args)
 {
     if (args == NULL)
         return CKR_OK;
-    if (args->flags & ~(CKF_LIBRARY_CANT_CREATE_OS_THREADS |
-                        CKF_OS_LOCKING_OK))
+    if (args->flags & ~(CKF_LIBRARY_CANT_CREATE_OS_THREADS | CKF_OS_LOCKING_OK))
         return CKR_ARGUMENTS_BAD;
     return CKR_OK;
 }
@@ -137,7 +136,8 @@ static CK_RV check_threads(const CK_C_INITIALIZE_ARGS *args)
 
     if (args == NULL || !(args->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS))
         return CKR_OK;
-    if (!(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_ASYNCHDNS))
+    if (!(curl_version_info(CURLVERSION_NOW)->features &
+          CURL_VERSION_ASYNCHDNS))
         return CKR_OK;
     for (i = 0; i < cfg->n_tenants; i++) {
         if (strcmp(cfg->tenants[i].kms.provider, "local") != 0) {
@@ -160,8 +160,8 @@ static CK_RV open_audit(void)
     if (cmk_audit_open(cfg->audit.file, cfg->audit.fsync, cfg->audit.required,
                        &cmk_g.audit) == CMK_OK) {
         cmk_record_set_writer(cmk_g.audit);
-        return cmk_record_event("config_load", "C_Initialize", NULL, -1,
-                                CKR_OK, cfg->path);
+        return cmk_record_event("config_load", "C_Initialize", NULL, -1, CKR_OK,
+                                cfg->path);
     }
     cmk_log_error("audit file %s cannot be opened%s", cfg->audit.file,
                   cfg->audit.required ? "" : "; going on without it");

@@ -443,8 +443,8 @@ CK_RV cmk_object_set_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
     if (is_flush(o, tmpl, n)) {
         cmk_token_flush(o->token);
         cmk_object_unref(o);
-        return cmk_record_event("cache_flush", "C_SetAttributeValue",
-                                s->token, (long)s->handle, CKR_OK, NULL);
+        return cmk_record_event("cache_flush", "C_SetAttributeValue", s->token,
+                                (long)s->handle, CKR_OK, NULL);
     }
     in = cmk_token_is_logged_in(o->token);
     cmk_mutex_lock(&o->token->lock);
@@ -460,8 +460,7 @@ CK_RV cmk_object_set_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
     return rv;
 }
 
-CK_RV cmk_object_size(struct cmk_session *s, CK_OBJECT_HANDLE h,
-                      CK_ULONG *size)
+CK_RV cmk_object_size(struct cmk_session *s, CK_OBJECT_HANDLE h, CK_ULONG *size)
 {
     struct cmk_object *o;
     CK_RV rv;

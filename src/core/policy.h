@@ -24,14 +24,14 @@ enum cmk_origin {
 /* What the caller knows when building a new object. */
 struct cmk_new_key {
     enum cmk_origin origin;
-    CK_KEY_TYPE mech_key_type; /* from the keygen mechanism; (CK_ULONG)-1
-                                  for unwrap/create */
+    CK_KEY_TYPE mech_key_type;  /* from the keygen mechanism; (CK_ULONG)-1
+                                   for unwrap/create */
     CK_MECHANISM_TYPE gen_mech; /* CKA_KEY_GEN_MECHANISM, or
                                    CK_UNAVAILABLE_INFORMATION */
-    const uint8_t *value;      /* unwrap: the unwrapped bytes; else NULL */
+    const uint8_t *value;       /* unwrap: the unwrapped bytes; else NULL */
     size_t value_len;
-    bool logged_in;            /* a user is logged in on the token */
-    bool rw_session;           /* the session is read/write */
+    bool logged_in;  /* a user is logged in on the token */
+    bool rw_session; /* the session is read/write */
     /* Token key policy (core/keyrules.h): the tenant allows keys of both
      * role families; the key is being unwrapped by the CMK and keeps its
      * protection. */
@@ -45,10 +45,10 @@ struct cmk_new_key {
  * including CKA_VALUE (generated here with cmk_random for GENERATE),
  * CKA_VALUE_LEN, CKA_CHECK_VALUE, CKA_LOCAL, CKA_ALWAYS_SENSITIVE,
  * CKA_NEVER_EXTRACTABLE, CKA_UNIQUE_ID (left to the caller: not set here).
- * Errors: CKR_ATTRIBUTE_TYPE_INVALID (unknown type), CKR_ATTRIBUTE_VALUE_INVALID
- * (wrong size/value), CKR_TEMPLATE_INCOMPLETE (no key type / length),
- * CKR_TEMPLATE_INCONSISTENT (class not secret key, key type against the
- * mechanism, CKA_VALUE_LEN against the unwrapped length),
+ * Errors: CKR_ATTRIBUTE_TYPE_INVALID (unknown type),
+ * CKR_ATTRIBUTE_VALUE_INVALID (wrong size/value), CKR_TEMPLATE_INCOMPLETE (no
+ * key type / length), CKR_TEMPLATE_INCONSISTENT (class not secret key, key type
+ * against the mechanism, CKA_VALUE_LEN against the unwrapped length),
  * CKR_ATTRIBUTE_READ_ONLY (CKA_LOCAL, CKA_ALWAYS_SENSITIVE, ...),
  * CKR_USER_NOT_LOGGED_IN (private without login),
  * CKR_SESSION_READ_ONLY (token object in a R/O session), and the
@@ -76,15 +76,14 @@ CK_RV cmk_policy_apply(const struct cmk_attrs *cur, const CK_ATTRIBUTE *tmpl,
 
 /*
  * C_GetAttributeValue on an object (PKCS#11 3.0 section 5.7.5): fills each
- * entry; returns CKR_OK, or CKR_ATTRIBUTE_SENSITIVE / CKR_ATTRIBUTE_TYPE_INVALID
- * / CKR_BUFFER_TOO_SMALL after processing every entry (ulValueLen set to
- * CK_UNAVAILABLE_INFORMATION for the failing ones). CKA_VALUE is sensitive
- * when CKA_SENSITIVE is TRUE or CKA_EXTRACTABLE is FALSE. Every standard
- * attribute of a secret key answers (absent optional ones: length 0).
- * Vendor attributes present in the list answer too.
+ * entry; returns CKR_OK, or CKR_ATTRIBUTE_SENSITIVE /
+ * CKR_ATTRIBUTE_TYPE_INVALID / CKR_BUFFER_TOO_SMALL after processing every
+ * entry (ulValueLen set to CK_UNAVAILABLE_INFORMATION for the failing ones).
+ * CKA_VALUE is sensitive when CKA_SENSITIVE is TRUE or CKA_EXTRACTABLE is
+ * FALSE. Every standard attribute of a secret key answers (absent optional
+ * ones: length 0). Vendor attributes present in the list answer too.
  */
-CK_RV cmk_policy_get(const struct cmk_attrs *a, CK_ATTRIBUTE *tmpl,
-                     CK_ULONG n);
+CK_RV cmk_policy_get(const struct cmk_attrs *a, CK_ATTRIBUTE *tmpl, CK_ULONG n);
 
 /* C_GetObjectSize: a stable approximation (sum of attribute sizes). */
 CK_ULONG cmk_policy_size(const struct cmk_attrs *a);

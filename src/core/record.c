@@ -292,9 +292,8 @@ CK_RV cmk_record_object(struct cmk_session *s, const char *op,
     return write_rec(&r, rv);
 }
 
-CK_RV cmk_record_event(const char *event, const char *op,
-                       struct cmk_token *t, long session, CK_RV rv,
-                       const char *detail)
+CK_RV cmk_record_event(const char *event, const char *op, struct cmk_token *t,
+                       long session, CK_RV rv, const char *detail)
 {
     struct cmk_audit_rec r;
 

@@ -96,8 +96,7 @@ CK_RV cmk_record_object(struct cmk_session *s, const char *op,
                         const struct cmk_obj_note *o, CK_RV rv,
                         const char *detail);
 /* Life-cycle and login events; t and detail may be NULL, session -1. */
-CK_RV cmk_record_event(const char *event, const char *op,
-                       struct cmk_token *t, long session, CK_RV rv,
-                       const char *detail);
+CK_RV cmk_record_event(const char *event, const char *op, struct cmk_token *t,
+                       long session, CK_RV rv, const char *detail);
 
 #endif /* CMK_RECORD_H */

@@ -328,7 +328,8 @@ static cmk_err parse_cmk_id(struct cmk_conf *cf, const char *base, json_t *t,
     for (i = 0; i < n; i += 2) {
         if (cmk_hex_digit(s[i]) < 0 || cmk_hex_digit(s[i + 1]) < 0)
             return cmk_conf_fail(cf, f, "not a hex string");
-        tc->cmk_id[i / 2] = (uint8_t)(cmk_hex_digit(s[i]) << 4 | cmk_hex_digit(s[i + 1]));
+        tc->cmk_id[i / 2] =
+            (uint8_t)(cmk_hex_digit(s[i]) << 4 | cmk_hex_digit(s[i + 1]));
     }
     tc->cmk_id_len = n / 2;
     return CMK_OK;

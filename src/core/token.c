@@ -66,9 +66,8 @@ static CK_RV make_cache(struct cmk_token *t, const struct cmk_config *mc)
     t->cache_per_session = mc->cache.per_session;
     if (t->cache_per_session)
         return CKR_OK;
-    return cmk_cache_new(&t->cache_cfg, &t->cache) == CMK_OK
-               ? CKR_OK
-               : CKR_HOST_MEMORY;
+    return cmk_cache_new(&t->cache_cfg, &t->cache) == CMK_OK ? CKR_OK
+                                                             : CKR_HOST_MEMORY;
 }
 
 static void flush_session_cache(void *arg, struct cmk_session *s)
@@ -166,7 +165,8 @@ void cmk_token_slot_info(const struct cmk_token *t, CK_SLOT_INFO *info)
     snprintf(desc, sizeof(desc), "cmk-pkcs11 tenant %s", t->cfg->kms.label);
     memset(info, 0, sizeof(*info));
     cmk_blank_pad(info->slotDescription, sizeof(info->slotDescription), desc);
-    cmk_blank_pad(info->manufacturerID, sizeof(info->manufacturerID), MANUFACTURER);
+    cmk_blank_pad(info->manufacturerID, sizeof(info->manufacturerID),
+                  MANUFACTURER);
     info->flags = CKF_TOKEN_PRESENT;
     info->hardwareVersion.major = 0;
     info->hardwareVersion.minor = 1;
@@ -200,7 +200,8 @@ void cmk_token_info(struct cmk_token *t, CK_TOKEN_INFO *info)
     snprintf(model, sizeof(model), "CMK %s", t->cfg->kms.provider);
     memset(info, 0, sizeof(*info));
     cmk_blank_pad(info->label, sizeof(info->label), t->cfg->kms.label);
-    cmk_blank_pad(info->manufacturerID, sizeof(info->manufacturerID), MANUFACTURER);
+    cmk_blank_pad(info->manufacturerID, sizeof(info->manufacturerID),
+                  MANUFACTURER);
     cmk_blank_pad(info->model, sizeof(info->model), model);
     cmk_blank_pad(info->serialNumber, sizeof(info->serialNumber), t->serial);
     info->flags = CKF_RNG | CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED;

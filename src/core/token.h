@@ -29,8 +29,8 @@ struct cmk_token {
     unsigned long rw_sessions;
     char serial[17];
     struct cmk_object *cmk_obj;
-    struct cmk_cache *cache;  /* unwrapped DEKs, token scope */
-    bool cache_per_session;   /* then each session has its own */
+    struct cmk_cache *cache; /* unwrapped DEKs, token scope */
+    bool cache_per_session;  /* then each session has its own */
     struct cmk_cache_cfg cache_cfg;
 };
 

@@ -55,9 +55,9 @@ static uint64_t *seen_slot(const struct cmk_tenant_cfg *cfg)
     key |= 1; /* 0 marks a free slot */
     for (i = 0; i < SEEN_SLOTS; i++) {
         k = __atomic_load_n(&seen_key[i], __ATOMIC_ACQUIRE);
-        if (k == 0 && __atomic_compare_exchange_n(&seen_key[i], &k, key,
-                                                  false, __ATOMIC_ACQ_REL,
-                                                  __ATOMIC_ACQUIRE))
+        if (k == 0 &&
+            __atomic_compare_exchange_n(&seen_key[i], &k, key, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             return &seen_gen[i];
         if (k == key)
             return &seen_gen[i];
@@ -408,8 +408,7 @@ static bool is_zero(const struct cmk_store_stamp *s)
     return cmk_store_stamp_equal(s, &zero);
 }
 
-CK_RV cmk_token_check_object(struct cmk_object *o, CK_RV invalid_rv,
-                             bool write)
+CK_RV cmk_token_check_object(struct cmk_object *o, CK_RV invalid_rv, bool write)
 {
     struct cmk_token *t = o->token;
     struct cmk_store_stamp now, had;
@@ -492,8 +491,8 @@ CK_RV cmk_token_save_attrs(struct cmk_token *t, char *name,
 CK_RV cmk_token_update_object_locked(struct cmk_object *o,
                                      const struct cmk_attrs *next)
 {
-    struct put_ctx c = {o->token, o->store_name, o->store_version, next, {0},
-                        false};
+    struct put_ctx c = {o->token, o->store_name, o->store_version,
+                        next,     {0},           false};
     cmk_err err;
 
     err = cmk_cmk_with_kek(o->token->cmk, put_with_kek, &c);

@@ -332,8 +332,7 @@ cmk_err cmk_cache_get(struct cmk_cache *c,
         return CMK_E_ARGS;
     cmk_pthread_lock_hot(&c->lock);
     e = *slot_of(c, digest);
-    *hit = e != NULL &&
-           take_hit(c, e, cmk_clock_now_us(), out, &err, &renew);
+    *hit = e != NULL && take_hit(c, e, cmk_clock_now_us(), out, &err, &renew);
     if (!*hit) {
         c->st.misses++;
         f = find_flight(c, digest);

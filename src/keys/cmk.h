@@ -40,9 +40,8 @@ void cmk_cmk_close(struct cmk_cmk *c);
 
 /* Direct path: seals in (a DEK value or small data) under the current CMK
  * version into an envelope blob. */
-cmk_err cmk_cmk_seal(struct cmk_cmk *c, struct cmk_req *rq,
-                     const uint8_t *in, size_t in_len,
-                     struct cmk_buf *blob) CMK_WUR;
+cmk_err cmk_cmk_seal(struct cmk_cmk *c, struct cmk_req *rq, const uint8_t *in,
+                     size_t in_len, struct cmk_buf *blob) CMK_WUR;
 /* An upper bound of the blob cmk_cmk_seal makes for in_len bytes, known
  * without a KMS call (for PKCS#11 length queries). */
 size_t cmk_cmk_seal_bound(const struct cmk_cmk *c, size_t in_len);

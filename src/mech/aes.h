@@ -28,7 +28,7 @@ struct cmk_aes_key {
     uint8_t enc[CMK_AES_MAX_ROUNDS + 1][16] __attribute__((aligned(16)));
     uint8_t dec[CMK_AES_MAX_ROUNDS + 1][16] __attribute__((aligned(16)));
     uint8_t raw[32];
-    unsigned rounds; /* 10, 12, 14 */
+    unsigned rounds;  /* 10, 12, 14 */
     unsigned key_len; /* 16, 24, 32 */
 };
 
@@ -75,8 +75,8 @@ struct cmk_gcm {
     uint8_t htab[16][16] __attribute__((aligned(16))); /* impl-defined */
     uint8_t j0[16];
     uint8_t ctr[16];
-    uint8_t x[16];  /* running GHASH */
-    uint8_t ks[16]; /* keystream of the current partial block */
+    uint8_t x[16];    /* running GHASH */
+    uint8_t ks[16];   /* keystream of the current partial block */
     uint8_t part[16]; /* AAD or ciphertext bytes of a partial block */
     size_t ks_used;   /* keystream bytes of ks already used (0..16) */
     size_t part_len;

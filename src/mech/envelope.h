@@ -30,7 +30,7 @@ struct cmk_envelope_view {
     uint8_t provider_id;
     const char *key_id; /* points into the blob, not NUL-terminated */
     size_t key_id_len;
-    const uint8_t *ct;  /* points into the blob */
+    const uint8_t *ct; /* points into the blob */
     size_t ct_len;
 };
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mech: HMAC-SHA256 (RFC 2104) over OpenSSL's SHA-256 (SHA-NI where the
- * CPU has it), fetched once on the module's library context by cmk_mech_init. The inner and outer
- * states after the padded key block are kept per writer and copied for
- * each record: two copies and seven compression calls per 300-byte line.
+ * CPU has it), fetched once on the module's library context by cmk_mech_init.
+ * The inner and outer states after the padded key block are kept per writer and
+ * copied for each record: two copies and seven compression calls per 300-byte
+ * line.
  */
 #include <config.h>
 

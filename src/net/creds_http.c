@@ -19,8 +19,9 @@
 #define CONTAINER_HOST "http://169.254.170.2"
 #define IMDS_HOST "http://169.254.169.254"
 #define IMDS_TOKEN_TTL "21600"
-#define IMDS_TIMEOUT_MS 1000u /* botocore: 1 s, so non-EC2 hosts do not stall  \
-                               */
+#define IMDS_TIMEOUT_MS                                                        \
+    1000u /* botocore: 1 s, so non-EC2 hosts do not stall                      \
+           */
 #define CONTAINER_TIMEOUT_MS 2000u
 #define TOKEN_FILE_MAX 16384u
 

@@ -120,7 +120,8 @@ static void reencode(struct cmk_sb *sb, const char *s, size_t n)
     for (i = 0; i < n; i++) {
         if (s[i] == '%' && i + 2 < n && cmk_hex_digit(s[i + 1]) >= 0 &&
             cmk_hex_digit(s[i + 2]) >= 0) {
-            cmk_sb_putc(&raw, (char)(cmk_hex_digit(s[i + 1]) << 4 | cmk_hex_digit(s[i + 2])));
+            cmk_sb_putc(&raw, (char)(cmk_hex_digit(s[i + 1]) << 4 |
+                                     cmk_hex_digit(s[i + 2])));
             i += 2;
         } else {
             cmk_sb_putc(&raw, s[i]);

@@ -25,9 +25,8 @@ static CK_RV init(CK_SESSION_HANDLE h, bool enc, CK_MECHANISM_PTR m,
 
 /* C_Encrypt, C_Decrypt and their Update forms: same checks, one core
  * call. */
-typedef CK_RV (*data_fn)(struct cmk_session *s, bool encrypt,
-                         const uint8_t *in, size_t in_len, uint8_t *out,
-                         CK_ULONG *out_len);
+typedef CK_RV (*data_fn)(struct cmk_session *s, bool encrypt, const uint8_t *in,
+                         size_t in_len, uint8_t *out, CK_ULONG *out_len);
 
 static CK_RV data_call(CK_SESSION_HANDLE h, bool enc, data_fn fn,
                        enum cmk_crypt_call call, CK_BYTE_PTR in,
@@ -86,9 +85,8 @@ CK_RV cmk_C_Encrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG in_len,
     return oneshot(h, true, in, in_len, out, out_len);
 }
 
-CK_RV cmk_C_EncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in,
-                          CK_ULONG in_len, CK_BYTE_PTR out,
-                          CK_ULONG_PTR out_len)
+CK_RV cmk_C_EncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG in_len,
+                          CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
     return update(h, true, in, in_len, out, out_len);
 }
@@ -111,9 +109,8 @@ CK_RV cmk_C_Decrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG in_len,
     return oneshot(h, false, in, in_len, out, out_len);
 }
 
-CK_RV cmk_C_DecryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in,
-                          CK_ULONG in_len, CK_BYTE_PTR out,
-                          CK_ULONG_PTR out_len)
+CK_RV cmk_C_DecryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG in_len,
+                          CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
     return update(h, false, in, in_len, out, out_len);
 }

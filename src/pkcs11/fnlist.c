@@ -11,57 +11,54 @@
 #include "core/module.h"
 #include "pkcs11/entry.h"
 
-#define NOT_SUPPORTED(name, args)                                           \
-    static CK_RV name args                                                  \
-    {                                                                       \
-        return cmk_module_check() == CKR_OK ? CKR_FUNCTION_NOT_SUPPORTED    \
-                                            : CKR_CRYPTOKI_NOT_INITIALIZED; \
+#define NOT_SUPPORTED(name, args)                                              \
+    static CK_RV name args                                                     \
+    {                                                                          \
+        return cmk_module_check() == CKR_OK ? CKR_FUNCTION_NOT_SUPPORTED       \
+                                            : CKR_CRYPTOKI_NOT_INITIALIZED;    \
     }
 
 typedef CK_SESSION_HANDLE SH;
 typedef CK_OBJECT_HANDLE OH;
 
-NOT_SUPPORTED(ns_InitToken, (CK_SLOT_ID a, CK_UTF8CHAR_PTR b, CK_ULONG c,
-                             CK_UTF8CHAR_PTR d))
+NOT_SUPPORTED(ns_InitToken,
+              (CK_SLOT_ID a, CK_UTF8CHAR_PTR b, CK_ULONG c, CK_UTF8CHAR_PTR d))
 NOT_SUPPORTED(ns_InitPIN, (SH a, CK_UTF8CHAR_PTR b, CK_ULONG c))
 NOT_SUPPORTED(ns_SetPIN, (SH a, CK_UTF8CHAR_PTR b, CK_ULONG c,
                           CK_UTF8CHAR_PTR d, CK_ULONG e))
 NOT_SUPPORTED(ns_GetOperationState, (SH a, CK_BYTE_PTR b, CK_ULONG_PTR c))
-NOT_SUPPORTED(ns_SetOperationState, (SH a, CK_BYTE_PTR b, CK_ULONG c, OH d,
-                                     OH e))
+NOT_SUPPORTED(ns_SetOperationState,
+              (SH a, CK_BYTE_PTR b, CK_ULONG c, OH d, OH e))
 NOT_SUPPORTED(ns_MechInit, (SH a, CK_MECHANISM_PTR b, OH c))
 NOT_SUPPORTED(ns_DigestInit, (SH a, CK_MECHANISM_PTR b))
-NOT_SUPPORTED(ns_OneShot, (SH a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,
-                           CK_ULONG_PTR e))
+NOT_SUPPORTED(ns_OneShot,
+              (SH a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e))
 NOT_SUPPORTED(ns_Update, (SH a, CK_BYTE_PTR b, CK_ULONG c))
 NOT_SUPPORTED(ns_DigestKey, (SH a, OH b))
 NOT_SUPPORTED(ns_Final, (SH a, CK_BYTE_PTR b, CK_ULONG_PTR c))
-NOT_SUPPORTED(ns_Verify, (SH a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,
-                          CK_ULONG e))
+NOT_SUPPORTED(ns_Verify,
+              (SH a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG e))
 NOT_SUPPORTED(ns_VerifyFinal, (SH a, CK_BYTE_PTR b, CK_ULONG c))
-NOT_SUPPORTED(ns_GenerateKeyPair, (SH a, CK_MECHANISM_PTR b,
-                                   CK_ATTRIBUTE_PTR c, CK_ULONG d,
-                                   CK_ATTRIBUTE_PTR e, CK_ULONG f, OH *g,
-                                   OH *h))
-NOT_SUPPORTED(ns_DeriveKey, (SH a, CK_MECHANISM_PTR b, OH c,
-                             CK_ATTRIBUTE_PTR d, CK_ULONG e, OH *f))
-NOT_SUPPORTED(ns_WaitForSlotEvent, (CK_FLAGS a, CK_SLOT_ID_PTR b,
-                                    CK_VOID_PTR c))
-NOT_SUPPORTED(ns_MessageOneShot, (SH a, CK_VOID_PTR b, CK_ULONG c,
-                                  CK_BYTE_PTR d, CK_ULONG e, CK_BYTE_PTR f,
-                                  CK_ULONG g, CK_BYTE_PTR h, CK_ULONG_PTR i))
-NOT_SUPPORTED(ns_MessageBegin, (SH a, CK_VOID_PTR b, CK_ULONG c,
-                                CK_BYTE_PTR d, CK_ULONG e))
-NOT_SUPPORTED(ns_MessageNext, (SH a, CK_VOID_PTR b, CK_ULONG c,
-                               CK_BYTE_PTR d, CK_ULONG e, CK_BYTE_PTR f,
-                               CK_ULONG_PTR g, CK_FLAGS h))
+NOT_SUPPORTED(ns_GenerateKeyPair,
+              (SH a, CK_MECHANISM_PTR b, CK_ATTRIBUTE_PTR c, CK_ULONG d,
+               CK_ATTRIBUTE_PTR e, CK_ULONG f, OH *g, OH *h))
+NOT_SUPPORTED(ns_DeriveKey, (SH a, CK_MECHANISM_PTR b, OH c, CK_ATTRIBUTE_PTR d,
+                             CK_ULONG e, OH *f))
+NOT_SUPPORTED(ns_WaitForSlotEvent,
+              (CK_FLAGS a, CK_SLOT_ID_PTR b, CK_VOID_PTR c))
+NOT_SUPPORTED(ns_MessageOneShot,
+              (SH a, CK_VOID_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG e,
+               CK_BYTE_PTR f, CK_ULONG g, CK_BYTE_PTR h, CK_ULONG_PTR i))
+NOT_SUPPORTED(ns_MessageBegin,
+              (SH a, CK_VOID_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG e))
+NOT_SUPPORTED(ns_MessageNext,
+              (SH a, CK_VOID_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG e,
+               CK_BYTE_PTR f, CK_ULONG_PTR g, CK_FLAGS h))
 NOT_SUPPORTED(ns_MessageFinal, (SH a))
-NOT_SUPPORTED(ns_SignMessage, (SH a, CK_VOID_PTR b, CK_ULONG c,
-                               CK_BYTE_PTR d, CK_ULONG e, CK_BYTE_PTR f,
-                               CK_ULONG_PTR g))
-NOT_SUPPORTED(ns_VerifyMessage, (SH a, CK_VOID_PTR b, CK_ULONG c,
-                                 CK_BYTE_PTR d, CK_ULONG e, CK_BYTE_PTR f,
-                                 CK_ULONG g))
+NOT_SUPPORTED(ns_SignMessage, (SH a, CK_VOID_PTR b, CK_ULONG c, CK_BYTE_PTR d,
+                               CK_ULONG e, CK_BYTE_PTR f, CK_ULONG_PTR g))
+NOT_SUPPORTED(ns_VerifyMessage, (SH a, CK_VOID_PTR b, CK_ULONG c, CK_BYTE_PTR d,
+                                 CK_ULONG e, CK_BYTE_PTR f, CK_ULONG g))
 
 static CK_RV ns_Parallel(SH a)
 {
@@ -70,25 +67,24 @@ static CK_RV ns_Parallel(SH a)
                                         : CKR_CRYPTOKI_NOT_INITIALIZED;
 }
 
-#define LIST_2_40                                                          \
-    cmk_C_Initialize, cmk_C_Finalize, cmk_C_GetInfo, cmk_C_GetFunctionList, \
-        cmk_C_GetSlotList, cmk_C_GetSlotInfo, cmk_C_GetTokenInfo,          \
-        cmk_C_GetMechanismList, cmk_C_GetMechanismInfo, ns_InitToken,      \
-        ns_InitPIN, ns_SetPIN, cmk_C_OpenSession, cmk_C_CloseSession,      \
-        cmk_C_CloseAllSessions, cmk_C_GetSessionInfo,                      \
-        ns_GetOperationState, ns_SetOperationState, cmk_C_Login,           \
-        cmk_C_Logout, cmk_C_CreateObject, cmk_C_CopyObject,                \
-        cmk_C_DestroyObject, cmk_C_GetObjectSize, cmk_C_GetAttributeValue, \
-        cmk_C_SetAttributeValue, cmk_C_FindObjectsInit, cmk_C_FindObjects, \
-        cmk_C_FindObjectsFinal, cmk_C_EncryptInit, cmk_C_Encrypt,          \
-        cmk_C_EncryptUpdate, cmk_C_EncryptFinal, cmk_C_DecryptInit,        \
-        cmk_C_Decrypt, cmk_C_DecryptUpdate, cmk_C_DecryptFinal,            \
-        ns_DigestInit, ns_OneShot, ns_Update, ns_DigestKey, ns_Final,      \
-        ns_MechInit, ns_OneShot, ns_Update, ns_Final, ns_MechInit,         \
-        ns_OneShot, ns_MechInit, ns_Verify, ns_Update, ns_VerifyFinal,     \
-        ns_MechInit, ns_OneShot, ns_OneShot, ns_OneShot, ns_OneShot,       \
-        ns_OneShot, cmk_C_GenerateKey, ns_GenerateKeyPair, cmk_C_WrapKey,  \
-        cmk_C_UnwrapKey, ns_DeriveKey, cmk_C_SeedRandom,                   \
+#define LIST_2_40                                                              \
+    cmk_C_Initialize, cmk_C_Finalize, cmk_C_GetInfo, cmk_C_GetFunctionList,    \
+        cmk_C_GetSlotList, cmk_C_GetSlotInfo, cmk_C_GetTokenInfo,              \
+        cmk_C_GetMechanismList, cmk_C_GetMechanismInfo, ns_InitToken,          \
+        ns_InitPIN, ns_SetPIN, cmk_C_OpenSession, cmk_C_CloseSession,          \
+        cmk_C_CloseAllSessions, cmk_C_GetSessionInfo, ns_GetOperationState,    \
+        ns_SetOperationState, cmk_C_Login, cmk_C_Logout, cmk_C_CreateObject,   \
+        cmk_C_CopyObject, cmk_C_DestroyObject, cmk_C_GetObjectSize,            \
+        cmk_C_GetAttributeValue, cmk_C_SetAttributeValue,                      \
+        cmk_C_FindObjectsInit, cmk_C_FindObjects, cmk_C_FindObjectsFinal,      \
+        cmk_C_EncryptInit, cmk_C_Encrypt, cmk_C_EncryptUpdate,                 \
+        cmk_C_EncryptFinal, cmk_C_DecryptInit, cmk_C_Decrypt,                  \
+        cmk_C_DecryptUpdate, cmk_C_DecryptFinal, ns_DigestInit, ns_OneShot,    \
+        ns_Update, ns_DigestKey, ns_Final, ns_MechInit, ns_OneShot, ns_Update, \
+        ns_Final, ns_MechInit, ns_OneShot, ns_MechInit, ns_Verify, ns_Update,  \
+        ns_VerifyFinal, ns_MechInit, ns_OneShot, ns_OneShot, ns_OneShot,       \
+        ns_OneShot, ns_OneShot, cmk_C_GenerateKey, ns_GenerateKeyPair,         \
+        cmk_C_WrapKey, cmk_C_UnwrapKey, ns_DeriveKey, cmk_C_SeedRandom,        \
         cmk_C_GenerateRandom, ns_Parallel, ns_Parallel, ns_WaitForSlotEvent
 
 CK_FUNCTION_LIST cmk_function_list = {{2, 40}, LIST_2_40};
@@ -174,8 +170,8 @@ CK_RV cmk_C_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version,
             strcmp((const char *)name,
                    (const char *)interfaces[i].pInterfaceName) != 0)
             continue;
-        if (version != NULL && (version->major != v->major ||
-                                version->minor != v->minor))
+        if (version != NULL &&
+            (version->major != v->major || version->minor != v->minor))
             continue;
         if ((interfaces[i].flags & flags) != flags)
             continue;

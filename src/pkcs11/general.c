@@ -48,9 +48,10 @@ CK_RV cmk_C_GetInfo(CK_INFO_PTR info)
     memset(info, 0, sizeof(*info));
     info->cryptokiVersion.major = 3;
     info->cryptokiVersion.minor = 0;
-    cmk_blank_pad(info->manufacturerID, sizeof(info->manufacturerID), "cmk-pkcs11");
+    cmk_blank_pad(info->manufacturerID, sizeof(info->manufacturerID),
+                  "cmk-pkcs11");
     cmk_blank_pad(info->libraryDescription, sizeof(info->libraryDescription),
-        "CMK-backed PKCS#11 module");
+                  "CMK-backed PKCS#11 module");
     info->libraryVersion.major = 0;
     info->libraryVersion.minor = 1;
     return CKR_OK;

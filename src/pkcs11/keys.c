@@ -60,8 +60,7 @@ CK_RV cmk_C_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m,
     return cmk_leave(s, rv);
 }
 
-CK_RV cmk_C_GenerateRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR out,
-                           CK_ULONG len)
+CK_RV cmk_C_GenerateRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG len)
 {
     struct cmk_session *s;
     CK_RV rv = cmk_enter(h, &s);

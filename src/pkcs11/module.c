@@ -9,8 +9,7 @@
 
 #define CMK_EXPORT __attribute__((visibility("default")))
 
-CMK_EXPORT CK_RV C_GetInterfaceList(CK_INTERFACE_PTR list,
-                                    CK_ULONG_PTR count);
+CMK_EXPORT CK_RV C_GetInterfaceList(CK_INTERFACE_PTR list, CK_ULONG_PTR count);
 CMK_EXPORT CK_RV C_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version,
                                 CK_INTERFACE_PTR_PTR out, CK_FLAGS flags);
 
@@ -19,8 +18,7 @@ CMK_EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
     return cmk_C_GetFunctionList(out);
 }
 
-CMK_EXPORT CK_RV C_GetInterfaceList(CK_INTERFACE_PTR list,
-                                    CK_ULONG_PTR count)
+CMK_EXPORT CK_RV C_GetInterfaceList(CK_INTERFACE_PTR list, CK_ULONG_PTR count)
 {
     return cmk_C_GetInterfaceList(list, count);
 }

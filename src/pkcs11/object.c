@@ -8,8 +8,8 @@
 #include "core/objops.h"
 #include "pkcs11/entry.h"
 
-CK_RV cmk_C_CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
-                         CK_ULONG n, CK_OBJECT_HANDLE_PTR out)
+CK_RV cmk_C_CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n,
+                         CK_OBJECT_HANDLE_PTR out)
 {
     struct cmk_session *s;
     CK_RV rv = cmk_enter(h, &s);

@@ -83,8 +83,8 @@ static CK_RV login_recorded(struct cmk_token *t, CK_SESSION_HANDLE h,
     return rec;
 }
 
-CK_RV cmk_C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user,
-                  CK_UTF8CHAR_PTR pin, CK_ULONG pin_len)
+CK_RV cmk_C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin,
+                  CK_ULONG pin_len)
 {
     struct cmk_session *s;
     CK_RV rv = cmk_enter(h, &s);

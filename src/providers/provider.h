@@ -74,14 +74,14 @@ struct cmk_req {
      * sorted by key. */
     const struct cmk_ctx_pair *ctx;
     size_t n_ctx;
-    int64_t deadline_us;      /* monotonic; 0 = provider default */
-    char request_id[128];     /* out */
-    long http_status;         /* out; 0 when no HTTP */
-    char provider_code[64];   /* out; e.g. "DisabledException" */
+    int64_t deadline_us;    /* monotonic; 0 = provider default */
+    char request_id[128];   /* out */
+    long http_status;       /* out; 0 when no HTTP */
+    char provider_code[64]; /* out; e.g. "DisabledException" */
 };
 
 struct cmk_provider_ops {
-    const char *name;  /* "local", "aws" */
+    const char *name; /* "local", "aws" */
     enum cmk_provider_id id;
     unsigned caps;     /* CMK_CAP_* */
     size_t state_size; /* the caller allocates (zeroed) and frees */

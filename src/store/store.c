@@ -27,8 +27,8 @@
 
 #define MAGIC "CMKO"
 #define MAGIC_LEN 4
-#define FORMAT_VERSION 2 /* written */
-#define FORMAT_V1 1      /* read for migration */
+#define FORMAT_VERSION 2             /* written */
+#define FORMAT_V1 1                  /* read for migration */
 #define HDR1_LEN (MAGIC_LEN + 1)     /* magic, format */
 #define HDR2_LEN (MAGIC_LEN + 1 + 8) /* magic, format, version */
 #define FILE_MAX CMK_STORE_FILE_MAX
@@ -101,8 +101,7 @@ static cmk_err derive_key(const uint8_t *kek, size_t kek_len,
 /* AAD = tenant || 0x00 || file, then 0x00 || header when the header is
  * bound (format 2 objects, the manifest; format 1 bound only the name). */
 static cmk_err make_aad(const char *tenant, const char *file,
-                        const uint8_t *hdr, size_t hdr_len,
-                        struct cmk_buf *aad)
+                        const uint8_t *hdr, size_t hdr_len, struct cmk_buf *aad)
 {
     size_t t = strlen(tenant), f = strlen(file);
     size_t extra = hdr_len ? 1 + hdr_len : 0;
@@ -216,8 +215,8 @@ out:
 
 /* out = hdr | nonce | seal(pt); the header is bound as AAD. */
 cmk_err cmk_store_seal_raw(const char *tenant, const struct cmk_secret *key,
-                           const char *file, const uint8_t *hdr,
-                           size_t hdr_len, const uint8_t *pt, size_t pt_len,
+                           const char *file, const uint8_t *hdr, size_t hdr_len,
+                           const uint8_t *pt, size_t pt_len,
                            struct cmk_buf *out)
 {
     struct cmk_buf aad = {0};

@@ -133,13 +133,12 @@ typedef void (*cmk_store_cb)(void *arg, const char *name,
  * this process saw a manifest: then CMK_E_ROLLBACK). manifest (may be
  * NULL) receives the stamp of the manifest the load was checked against. */
 cmk_err cmk_store_load_all(const struct cmk_store_loc *loc, cmk_store_cb cb,
-                           void *arg,
-                           struct cmk_store_stamp *manifest) CMK_WUR;
+                           void *arg, struct cmk_store_stamp *manifest) CMK_WUR;
 
 /* Simple forms for tools and tests: put with CMK_STORE_ANY, delete with
  * CMK_STORE_ANY (CMK_OK also when already gone), no generation memory. */
-cmk_err cmk_store_write(const char *dir, const char *tenant,
-                        const uint8_t *kek, size_t kek_len, const char *name,
+cmk_err cmk_store_write(const char *dir, const char *tenant, const uint8_t *kek,
+                        size_t kek_len, const char *name,
                         const struct cmk_attrs *attrs) CMK_WUR;
 cmk_err cmk_store_remove(const char *dir, const char *tenant,
                          const uint8_t *kek, size_t kek_len,

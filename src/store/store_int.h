@@ -35,8 +35,8 @@ size_t cmk_store_file_size(size_t hdr_len, size_t pt_len);
 /* out = hdr | nonce | XChaCha20-Poly1305(pt) | tag (mech/seal.h), AAD
  * tenant | 0 | file | 0 | hdr. */
 cmk_err cmk_store_seal_raw(const char *tenant, const struct cmk_secret *key,
-                           const char *file, const uint8_t *hdr,
-                           size_t hdr_len, const uint8_t *pt, size_t pt_len,
+                           const char *file, const uint8_t *hdr, size_t hdr_len,
+                           const uint8_t *pt, size_t pt_len,
                            struct cmk_buf *out) CMK_WUR;
 cmk_err cmk_store_unseal_raw(const char *tenant, const struct cmk_secret *key,
                              const char *file, const struct cmk_buf *in,

@@ -176,8 +176,7 @@ out:
 }
 
 cmk_err cmk_manifest_write(const struct cmk_store_loc *loc,
-                           const struct cmk_secret *key,
-                           struct cmk_manifest *m)
+                           const struct cmk_secret *key, struct cmk_manifest *m)
 {
     static const uint8_t hdr[MHDR_LEN] = {'C', 'M', 'K', 'M', MFORMAT};
     struct cmk_secret pt = {0};

@@ -57,7 +57,8 @@ static cmk_err take_lock(int lfd, int how, const char *dir)
             return CMK_E_IO;
         if (waited_us >= LOCK_WAIT_MS * 1000L) {
             cmk_log_error("object store %s: locked by another process for "
-                          "%d s: giving up", dir, LOCK_WAIT_MS / 1000);
+                          "%d s: giving up",
+                          dir, LOCK_WAIT_MS / 1000);
             return CMK_E_IO;
         }
         usleep(LOCK_STEP_US);
@@ -158,8 +159,8 @@ static cmk_err adopt(struct locked *c, const struct cmk_store_loc *loc,
         err = cmk_manifest_write(loc, key, &c->m);
         if (err == CMK_OK)
             cmk_log_debug("object store %s: %zu format-1 objects adopted "
-                         "into a new manifest",
-                         loc->dir, c->m.n);
+                          "into a new manifest",
+                          loc->dir, c->m.n);
     }
     if (err != CMK_OK)
         cmk_manifest_clear(&c->m);
@@ -212,7 +213,8 @@ static cmk_err open_locked(const struct cmk_store_loc *loc,
         if (max_seen(loc) == 0)
             return CMK_OK; /* no store yet */
         cmk_log_error("object store %s: directory gone although this "
-                      "process saw it: refused", loc->dir);
+                      "process saw it: refused",
+                      loc->dir);
         return CMK_E_ROLLBACK;
     }
     if (c->dfd >= 0)
@@ -232,8 +234,8 @@ static cmk_err open_locked(const struct cmk_store_loc *loc,
         goto out;
     if (max_seen(loc) != 0) {
         cmk_log_error("object store %s: manifest missing although this "
-                      "process saw generation %llu: refused", loc->dir,
-                      (unsigned long long)max_seen(loc));
+                      "process saw generation %llu: refused",
+                      loc->dir, (unsigned long long)max_seen(loc));
         err = CMK_E_ROLLBACK;
         goto out;
     }
@@ -265,12 +267,12 @@ static cmk_err get_locked(struct locked *c, const struct cmk_store_loc *loc,
 
     if (c->dfd < 0)
         return CMK_E_KEY_NOT_FOUND;
-    err = open_obj(c->dfd, loc, key, name, attrs, &v, NULL, &meta->stamp,
-                   &why);
+    err = open_obj(c->dfd, loc, key, name, attrs, &v, NULL, &meta->stamp, &why);
     if (err == CMK_E_KEY_NOT_FOUND) {
         if (e != NULL && e->committed != 0)
             cmk_log_error("object store %s: %s.obj is listed in the "
-                          "manifest but missing (deleted)", loc->dir, name);
+                          "manifest but missing (deleted)",
+                          loc->dir, name);
         return err;
     }
     if (err != CMK_OK) {
@@ -337,8 +339,10 @@ static cmk_err put_locked(struct locked *c, const struct cmk_store_loc *loc,
 
     if (base != CMK_STORE_ANY && base != cur)
         return CMK_E_CONFLICT;
-    next = (e == NULL ? 0 : (e->committed > e->pending ? e->committed
-                                                       : e->pending)) + 1;
+    next =
+        (e == NULL ? 0
+                   : (e->committed > e->pending ? e->committed : e->pending)) +
+        1;
     err = cmk_store_seal_obj(loc->tenant, key, name, next, attrs, &data);
     if (err == CMK_OK && e == NULL)
         err = cmk_manifest_add(&c->m, name, &e);

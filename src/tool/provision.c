@@ -170,8 +170,7 @@ static int seal_kek(const struct cmk_tenant_cfg *t,
     if (err != CMK_OK)
         report(t->kms.label, "sealing the KEK failed", err, &rq);
     else if ((err = cmk_cmk_unseal_for(c, &rq, CMK_PURPOSE_KEK, blob->p,
-                                     blob->len, &back)) !=
-             CMK_OK)
+                                       blob->len, &back)) != CMK_OK)
         report(t->kms.label, "the sealed KEK does not open", err, &rq);
     else if (back.len != kek->len ||
              sodium_memcmp(back.p, kek->p, kek->len) != 0)

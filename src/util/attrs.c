@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * util: a key object's attribute list, a small dynamic array kept in insertion
- * order. CKA_VALUE lives in locked secure memory (util/secpool.h); everything is wiped.
+ * order. CKA_VALUE lives in locked secure memory (util/secpool.h); everything
+ * is wiped.
  */
 #include <config.h>
 

@@ -26,7 +26,8 @@ static const struct err_row rows[CMK_E__COUNT] = {
     [CMK_E_KEY_DISABLED] = {CKR_KEY_FUNCTION_NOT_PERMITTED,
                             CKR_KEY_FUNCTION_NOT_PERMITTED, "key_disabled"},
     [CMK_E_KEY_NOT_FOUND] = {CKR_KEY_HANDLE_INVALID,
-                             CKR_UNWRAPPING_KEY_HANDLE_INVALID, "key_not_found"},
+                             CKR_UNWRAPPING_KEY_HANDLE_INVALID,
+                             "key_not_found"},
     /* Still throttled after the client's retries: the call failed, the
      * token is fine; the caller may try again later. */
     [CMK_E_THROTTLED] = {CKR_FUNCTION_FAILED, CKR_FUNCTION_FAILED, "throttled"},
@@ -35,14 +36,16 @@ static const struct err_row rows[CMK_E__COUNT] = {
     [CMK_E_KMS_INTERNAL] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, "kms_internal"},
     [CMK_E_BAD_CIPHERTEXT] = {CKR_ENCRYPTED_DATA_INVALID,
                               CKR_WRAPPED_KEY_INVALID, "bad_ciphertext"},
-    [CMK_E_BAD_BLOB] = {CKR_ENCRYPTED_DATA_INVALID, CKR_WRAPPED_KEY_INVALID, "bad_blob"},
+    [CMK_E_BAD_BLOB] = {CKR_ENCRYPTED_DATA_INVALID, CKR_WRAPPED_KEY_INVALID,
+                        "bad_blob"},
     [CMK_E_BAD_RESPONSE] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, "bad_response"},
     /* The token's store does not match its own history: the token is
      * not usable as it is (README, "Token object store"). */
     [CMK_E_ROLLBACK] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, "store_rollback"},
     /* Compare-and-swap lost: another process changed the object first.
      * The caller's copy is refreshed; repeating the call may succeed. */
-    [CMK_E_CONFLICT] = {CKR_FUNCTION_FAILED, CKR_FUNCTION_FAILED, "store_conflict"},
+    [CMK_E_CONFLICT] = {CKR_FUNCTION_FAILED, CKR_FUNCTION_FAILED,
+                        "store_conflict"},
     [CMK_E_NOMEM] = {CKR_HOST_MEMORY, CKR_HOST_MEMORY, "nomem"},
     [CMK_E_IO] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, "io"},
     [CMK_E_CRYPTO] = {CKR_GENERAL_ERROR, CKR_GENERAL_ERROR, "crypto"},

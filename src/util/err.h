@@ -14,9 +14,9 @@
 typedef enum cmk_err {
     CMK_OK = 0,
     /* usage */
-    CMK_E_ARGS,          /* bad argument from our own caller */
-    CMK_E_CONFIG,        /* configuration refused */
-    CMK_E_TOO_LARGE,     /* input over a provider limit */
+    CMK_E_ARGS,      /* bad argument from our own caller */
+    CMK_E_CONFIG,    /* configuration refused */
+    CMK_E_TOO_LARGE, /* input over a provider limit */
     /* auth */
     CMK_E_ACCESS_DENIED, /* KMS refused the caller */
     /* key state */

@@ -12,7 +12,7 @@
 struct cmk_hmap {
     unsigned long *keys; /* 0 = empty, ~0UL = deleted */
     void **vals;
-    size_t cap; /* power of two */
+    size_t cap;  /* power of two */
     size_t used; /* live + deleted */
     size_t live;
 };

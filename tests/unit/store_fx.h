@@ -35,7 +35,7 @@
 
 #define MAX_OBJS 128
 #define TENANT "acme"
-#define HDR 37 /* "CMKO" | format | u64 version | 24-byte nonce */
+#define HDR 37  /* "CMKO" | format | u64 version | 24-byte nonce */
 #define HDR1 29 /* format 1: "CMKO" | 1 | 24-byte nonce */
 #define TAG 16
 
@@ -55,7 +55,8 @@ struct fx {
 };
 
 static FX_UNUSED void collect(void *arg, const char *name,
-                    const struct cmk_store_meta *meta, struct cmk_attrs *attrs)
+                              const struct cmk_store_meta *meta,
+                              struct cmk_attrs *attrs)
 {
     struct loaded *l = arg;
 
@@ -80,7 +81,7 @@ static FX_UNUSED void loaded_clear(struct loaded *l)
 }
 
 static FX_UNUSED int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *ftw)
+                            struct FTW *ftw)
 {
     (void)st;
     (void)flag;
@@ -115,15 +116,15 @@ static FX_UNUSED int teardown(void **state)
 }
 
 static FX_UNUSED struct cmk_store_loc loc_of(struct fx *f, const uint8_t *kek,
-                                   const char *tenant)
+                                             const char *tenant)
 {
     struct cmk_store_loc loc = {f->store, tenant, kek, 32, NULL};
 
     return loc;
 }
 
-static FX_UNUSED cmk_err load_err(struct fx *f, const uint8_t *kek, const char *tenant,
-                        uint64_t *max_gen)
+static FX_UNUSED cmk_err load_err(struct fx *f, const uint8_t *kek,
+                                  const char *tenant, uint64_t *max_gen)
 {
     struct cmk_store_loc loc = loc_of(f, kek, tenant);
 
@@ -150,7 +151,8 @@ static FX_UNUSED void sample(struct cmk_attrs *a, const char *label)
     assert_int_equal(cmk_attrs_set(a, CKA_VALUE, value, sizeof(value)), CMK_OK);
 }
 
-static FX_UNUSED void assert_same(const struct cmk_attrs *a, const struct cmk_attrs *b)
+static FX_UNUSED void assert_same(const struct cmk_attrs *a,
+                                  const struct cmk_attrs *b)
 {
     size_t i;
 
@@ -163,8 +165,9 @@ static FX_UNUSED void assert_same(const struct cmk_attrs *a, const struct cmk_at
     }
 }
 
-static FX_UNUSED void write_sample(struct fx *f, const uint8_t *kek, const char *tenant,
-                         const char *name, const char *label)
+static FX_UNUSED void write_sample(struct fx *f, const uint8_t *kek,
+                                   const char *tenant, const char *name,
+                                   const char *label)
 {
     struct cmk_attrs a = {0};
 
@@ -193,7 +196,8 @@ static FX_UNUSED size_t read_file(const char *path, uint8_t *buf, size_t cap)
     return n;
 }
 
-static FX_UNUSED void write_file(const char *path, const uint8_t *buf, size_t len)
+static FX_UNUSED void write_file(const char *path, const uint8_t *buf,
+                                 size_t len)
 {
     FILE *fp = fopen(path, "wb");
 
@@ -243,9 +247,10 @@ static FX_UNUSED bool has_name(const struct loaded *l, const char *name)
 
 /* ---- An independent HKDF-SHA256 (RFC 5869) over libsodium HMAC ---- */
 
-static FX_UNUSED void hkdf(const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
-                 size_t ikm_len, const uint8_t *info, size_t info_len,
-                 uint8_t *out, size_t len)
+static FX_UNUSED void hkdf(const uint8_t *salt, size_t salt_len,
+                           const uint8_t *ikm, size_t ikm_len,
+                           const uint8_t *info, size_t info_len, uint8_t *out,
+                           size_t len)
 {
     static const uint8_t zeros[32];
     crypto_auth_hmacsha256_state st;
@@ -276,15 +281,15 @@ static FX_UNUSED void unhex(const char *hex, uint8_t *out, size_t *len)
         sodium_hex2bin(out, 256, hex, strlen(hex), NULL, len, NULL), 0);
 }
 
-
-static FX_UNUSED size_t save(struct fx *f, const char *file, uint8_t *buf, size_t cap)
+static FX_UNUSED size_t save(struct fx *f, const char *file, uint8_t *buf,
+                             size_t cap)
 {
     return read_file(obj_path(f, file), buf, cap);
 }
 
 /* An attacker's copy: a new file renamed over the name. */
-static FX_UNUSED void restore(struct fx *f, const char *file, const uint8_t *buf,
-                    size_t n)
+static FX_UNUSED void restore(struct fx *f, const char *file,
+                              const uint8_t *buf, size_t n)
 {
     char tmp[300];
 

@@ -97,7 +97,7 @@ static void test_hit_until_expiry(void **state)
     (void)state;
     assert_int_equal(get(c, 1, &k, &hit), 0x11);
     assert_false(hit);
-    k.value = 0x22; /* a new fill would show */
+    k.value = 0x22;            /* a new fill would show */
     fake_now += 269 * 1000000; /* before the refresh window (ttl - 30 s) */
     assert_int_equal(get(c, 1, &k, &hit), 0x11);
     assert_true(hit);
@@ -275,7 +275,7 @@ static void test_early_refresh_once(void **state)
     fake_now += 280 * INT64_C(1000000); /* inside the 30 s grace */
     k.value = 0x44;
     k.delay_ms = 200;
-    run_race(c, &k, 0x11); /* all served the current value */
+    run_race(c, &k, 0x11);        /* all served the current value */
     assert_int_equal(k.calls, 2); /* one refresh */
     k.delay_ms = 0;
     fake_now += 25 * INT64_C(1000000); /* past the first expiry */

@@ -198,9 +198,8 @@ static void test_purpose_binding(void **state)
                                           (const uint8_t *)"k", 1, &blob),
                          CMK_OK);
         for (to = 0; to < CMK_PURPOSE__COUNT; to++) {
-            assert_int_equal(cmk_cmk_unseal_for(f->c, &rq,
-                                                (enum cmk_purpose)to, blob.p,
-                                                blob.len, &out),
+            assert_int_equal(cmk_cmk_unseal_for(f->c, &rq, (enum cmk_purpose)to,
+                                                blob.p, blob.len, &out),
                              from == to ? CMK_OK : CMK_E_BAD_CIPHERTEXT);
             cmk_secret_free(&out);
         }
@@ -392,9 +391,9 @@ static void give_kek(struct fx *f, const uint8_t *kek, size_t len, unsigned ttl)
     memset(&rq, 0, sizeof(rq));
     assert_int_equal(reopen(f, ttl), CMK_OK);
     cmk_buf_free(&f->kek_blob);
-    assert_int_equal(cmk_cmk_seal_for(f->c, &rq, CMK_PURPOSE_KEK, kek, len,
-                                      &f->kek_blob),
-                     CMK_OK);
+    assert_int_equal(
+        cmk_cmk_seal_for(f->c, &rq, CMK_PURPOSE_KEK, kek, len, &f->kek_blob),
+        CMK_OK);
     f->cfg.kek_blob = f->kek_blob.p;
     f->cfg.kek_blob_len = f->kek_blob.len;
     assert_int_equal(reopen(f, ttl), CMK_OK);

@@ -84,8 +84,8 @@ static void round_once(int id, int i)
     CK_OBJECT_HANDLE k, other;
     CK_RV rv;
 
-    rv = p->C_OpenSession((CK_SLOT_ID)(id % 2), CKF_SERIAL_SESSION, NULL,
-                          NULL, &h);
+    rv = p->C_OpenSession((CK_SLOT_ID)(id % 2), CKF_SERIAL_SESSION, NULL, NULL,
+                          &h);
     if (rv != CKR_OK) {
         bad("C_OpenSession", rv);
         return;
@@ -95,8 +95,8 @@ static void round_once(int id, int i)
         bad("C_GenerateKey", rv);
     else
         __atomic_store_n(&shared_key[id], k, __ATOMIC_RELEASE);
-    other = __atomic_load_n(&shared_key[(id + 1 + i) % THREADS],
-                            __ATOMIC_ACQUIRE);
+    other =
+        __atomic_load_n(&shared_key[(id + 1 + i) % THREADS], __ATOMIC_ACQUIRE);
     if (other != 0)
         use_foreign(h, other, i);
     if (rv == CKR_OK && i % 2 == 0)
@@ -189,7 +189,7 @@ static void test_handles_os_locking(void **state)
 static void test_handles_app_mutexes(void **state)
 {
     CK_C_INITIALIZE_ARGS args = {app_create, app_destroy, app_lock,
-                                 app_unlock, 0, NULL};
+                                 app_unlock, 0,           NULL};
 
     (void)state;
     app_locks = 0;
@@ -239,9 +239,9 @@ static void count_with(const CK_C_INITIALIZE_ARGS *args)
 static void test_lock_hot(void **state)
 {
     CK_C_INITIALIZE_ARGS app = {app_create, app_destroy, app_lock,
-                                app_unlock, 0, NULL};
-    CK_C_INITIALIZE_ARGS partial = {app_create, NULL, app_lock, app_unlock,
-                                    0, NULL};
+                                app_unlock, 0,           NULL};
+    CK_C_INITIALIZE_ARGS partial = {app_create, NULL, app_lock,
+                                    app_unlock, 0,    NULL};
 
     (void)state;
     count_with(NULL);

@@ -98,9 +98,8 @@ static int fini(void **state)
 
 /* A session key generated with the given roles (NULL: the template names
  * none). */
-static CK_RV gen_roles(CK_SESSION_HANDLE h, CK_BBOOL *enc,
-                       CK_BBOOL *dec, CK_BBOOL *wrap,
-                       CK_BBOOL *unwrap, CK_OBJECT_HANDLE *k)
+static CK_RV gen_roles(CK_SESSION_HANDLE h, CK_BBOOL *enc, CK_BBOOL *dec,
+                       CK_BBOOL *wrap, CK_BBOOL *unwrap, CK_OBJECT_HANDLE *k)
 {
     CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
     CK_ULONG len = 32;
@@ -163,8 +162,8 @@ static CK_RV wrap(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE wk,
     return p->C_WrapKey(h, m, wk, k, out, len);
 }
 
-static CK_RV decrypt(CK_SESSION_HANDLE h, CK_MECHANISM *m,
-                     CK_OBJECT_HANDLE k, uint8_t *in, CK_ULONG in_len)
+static CK_RV decrypt(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE k,
+                     uint8_t *in, CK_ULONG in_len)
 {
     uint8_t out[128];
     CK_ULONG len = sizeof(out);
@@ -240,8 +239,7 @@ static void test_cmk_encrypt_then_unwrap(void **state)
     for (i = 0; i < N(mechs); i++) {
         len = sizeof(ct);
         assert_int_equal(p->C_EncryptInit(h, &mechs[i], cmk), CKR_OK);
-        assert_int_equal(p->C_Encrypt(h, known, sizeof(known), ct,
-                                      &len),
+        assert_int_equal(p->C_Encrypt(h, known, sizeof(known), ct, &len),
                          CKR_OK);
         assert_int_equal(unwrap(h, &mechs[i], cmk, ct, len, NULL, 0, &k),
                          CKR_WRAPPED_KEY_INVALID);
@@ -266,8 +264,7 @@ static void test_cmk_unwrap_not_sensitive(void **state)
     for (i = 0; i < N(mechs); i++) {
         len = sizeof(blob);
         assert_int_equal(wrap(h, &mechs[i], cmk, dek, blob, &len), CKR_OK);
-        assert_int_equal(unwrap(h, &mechs[i], cmk, blob, len, readable, 1,
-                                &k),
+        assert_int_equal(unwrap(h, &mechs[i], cmk, blob, len, readable, 1, &k),
                          CKR_TEMPLATE_INCONSISTENT);
         /* The default is a sensitive key the CMK keeps protecting. */
         assert_int_equal(unwrap(h, &mechs[i], cmk, blob, len, NULL, 0, &k),
@@ -304,8 +301,7 @@ static void test_trusted_wrap_escape(void **state)
     assert_int_equal(unwrap(h, &kwp, cmk, blob, len, free_wrap + 1, 1, &k),
                      CKR_OK);
     len = sizeof(blob);
-    assert_int_equal(wrap(h, &kwp, mine, k, blob, &len),
-                     CKR_KEY_NOT_WRAPPABLE);
+    assert_int_equal(wrap(h, &kwp, mine, k, blob, &len), CKR_KEY_NOT_WRAPPABLE);
     assert_int_equal(p->C_CloseSession(h), CKR_OK);
 }
 
@@ -362,9 +358,7 @@ static void test_dek_roles_hold(void **state)
                      CKR_KEY_FUNCTION_NOT_PERMITTED);
     assert_int_equal(p->C_EncryptInit(h, &kw, dk), CKR_OK);
     len = sizeof(blob);
-    assert_int_equal(p->C_Encrypt(h, known, sizeof(known), blob,
-                                  &len),
-                     CKR_OK);
+    assert_int_equal(p->C_Encrypt(h, known, sizeof(known), blob, &len), CKR_OK);
     assert_int_equal(unwrap(h, &kw, dk, blob, len, NULL, 0, &k),
                      CKR_KEY_FUNCTION_NOT_PERMITTED);
     assert_int_equal(p->C_CloseSession(h), CKR_OK);
@@ -402,9 +396,8 @@ static void test_role_toggling(void **state)
 /* Copy-and-change: a copy of a wrapping key with a data role. */
 static void test_copy_and_change(void **state)
 {
-    CK_ATTRIBUTE to_data[] = {{CKA_WRAP, &no, 1},
-                              {CKA_UNWRAP, &no, 1},
-                              {CKA_DECRYPT, &yes, 1}};
+    CK_ATTRIBUTE to_data[] = {
+        {CKA_WRAP, &no, 1}, {CKA_UNWRAP, &no, 1}, {CKA_DECRYPT, &yes, 1}};
     CK_ATTRIBUTE plus_dec[] = {{CKA_DECRYPT, &yes, 1}};
     CK_ATTRIBUTE same[] = {{CKA_WRAP, &no, 1}};
     CK_SESSION_HANDLE h = tp11_open_login(p, 0, RW);
@@ -424,9 +417,9 @@ static void test_copy_and_change(void **state)
 /* The CMK lists what it does; other mechanisms are invalid for it. */
 static void test_cmk_allowed_mechanisms(void **state)
 {
-    static const CK_MECHANISM_TYPE want[] = {
-        CKM_CMK_ENVELOPE, CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_KWP,
-        CKM_AES_KEY_WRAP_PAD, CKM_AES_GCM};
+    static const CK_MECHANISM_TYPE want[] = {CKM_CMK_ENVELOPE, CKM_AES_KEY_WRAP,
+                                             CKM_AES_KEY_WRAP_KWP,
+                                             CKM_AES_KEY_WRAP_PAD, CKM_AES_GCM};
     CK_MECHANISM_TYPE got[8];
     CK_ATTRIBUTE t = {CKA_ALLOWED_MECHANISMS, got, sizeof(got)};
     uint8_t iv[16] = {0}, out[64];
@@ -477,8 +470,7 @@ static void test_no_impersonation(void **state)
                            {CKA_LABEL, cmk_label, strlen(cmk_label)},
                            {CKA_ID, cmk_id, sizeof(cmk_id)}};
     CK_ATTRIBUTE by_id[] = {{CKA_ID, cmk_id, sizeof(cmk_id)}};
-    CK_ATTRIBUTE by_label[] = {
-        {CKA_LABEL, cmk_label, strlen(cmk_label)}};
+    CK_ATTRIBUTE by_label[] = {{CKA_LABEL, cmk_label, strlen(cmk_label)}};
     CK_SESSION_HANDLE pub = 0, h;
     CK_OBJECT_HANDLE k = 0, cmk, first = 0, dek;
     (void)state;
@@ -568,8 +560,7 @@ static void test_optout_and_back(void **state)
     assert_int_equal(p->C_CopyObject(h, mixed, tok, N(tok), &k), CKR_OK);
     dek = data_key(h);
     assert_int_equal(wrap(h, &kwp, cmk, dek, blob, &len), CKR_OK);
-    assert_int_equal(unwrap(h, &kwp, cmk, blob, len, readable, 1, &k),
-                     CKR_OK);
+    assert_int_equal(unwrap(h, &kwp, cmk, blob, len, readable, 1, &k), CKR_OK);
     assert_int_equal(p->C_GetAttributeValue(h, k, &v, 1), CKR_OK);
     assert_int_equal(p->C_CloseSession(h), CKR_OK);
     assert_int_equal(fini(NULL), 0);
@@ -591,8 +582,7 @@ static void test_optout_and_back(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_cmk_wrap_then_decrypt, init,
-                                        fini),
+        cmocka_unit_test_setup_teardown(test_cmk_wrap_then_decrypt, init, fini),
         cmocka_unit_test_setup_teardown(test_cmk_encrypt_then_unwrap, init,
                                         fini),
         cmocka_unit_test_setup_teardown(test_cmk_unwrap_not_sensitive, init,

@@ -52,7 +52,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    if (getenv("KEEP") == NULL) test_env_remove(&tenv);
+    if (getenv("KEEP") == NULL)
+        test_env_remove(&tenv);
     return 0;
 }
 
@@ -124,9 +125,7 @@ static void test_interfaces(void **state)
     assert_int_equal(n, 2);
     n = 1;
     assert_int_equal(cmk_C_GetInterfaceList(list, &n), CKR_BUFFER_TOO_SMALL);
-    assert_int_equal(cmk_C_GetInterface(if_name, &v30,
-                                        &one, 0),
-                     CKR_OK);
+    assert_int_equal(cmk_C_GetInterface(if_name, &v30, &one, 0), CKR_OK);
     assert_ptr_equal(one->pFunctionList, &cmk_function_list_3_0);
     assert_int_equal(cmk_C_GetInterface(NULL, &v99, &one, 0),
                      CKR_ARGUMENTS_BAD);
@@ -145,8 +144,7 @@ static void test_login(void **state)
     assert_int_equal(p->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &h),
                      CKR_OK);
     assert_int_equal(p->C_Logout(h), CKR_USER_NOT_LOGGED_IN);
-    assert_int_equal(p->C_Login(h, CKU_USER, pin_bad, 4),
-                     CKR_PIN_INCORRECT);
+    assert_int_equal(p->C_Login(h, CKU_USER, pin_bad, 4), CKR_PIN_INCORRECT);
     assert_int_equal(p->C_Login(h, CKU_USER, NULL, 4), CKR_ARGUMENTS_BAD);
     assert_int_equal(p->C_Login(h, CKU_USER, pin_ok, sizeof(TEST_PIN) - 1),
                      CKR_OK);
@@ -218,8 +216,8 @@ static void test_cmk_protected(void **state)
     assert_int_equal(p->C_CloseSession(h), CKR_OK);
 }
 
-static void gcm_round_trip(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k,
-                           uint8_t *ct, CK_ULONG *ct_len)
+static void gcm_round_trip(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k, uint8_t *ct,
+                           CK_ULONG *ct_len)
 {
     uint8_t iv[12] = {1, 2, 3}, pt[100], back[100];
     CK_GCM_PARAMS gp = {iv, sizeof(iv), 96, NULL, 0, 128};
@@ -344,8 +342,7 @@ static void test_token_object_persists(void **state)
     CK_OBJECT_HANDLE dek = gen_aes(h, CK_TRUE, CK_TRUE), found[4];
     uint8_t id[] = {0x42, 0x43};
     CK_ATTRIBUTE set = {CKA_ID, id, sizeof(id)};
-    CK_ATTRIBUTE want[] = {{CKA_ID, id, sizeof(id)},
-                           {CKA_TOKEN, &yes, 1}};
+    CK_ATTRIBUTE want[] = {{CKA_ID, id, sizeof(id)}, {CKA_TOKEN, &yes, 1}};
     uint8_t ct1[200], ct2[200];
     CK_ULONG n = 0, c1, c2;
 
@@ -382,8 +379,7 @@ static void *worker(void *arg)
     CK_ULONG n, c;
     int i;
 
-    assert_int_equal(p->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL,
-                                      &h),
+    assert_int_equal(p->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &h),
                      CKR_OK);
     cmk = find_cmk(h);
     for (i = 0; i < ROUNDS; i++) {
@@ -585,15 +581,15 @@ static void test_audit_records(void **state)
                                 "\"result\":\"CKR_ENCRYPTED_DATA_INVALID\"",
                                 "\"bytes_in\":116,\"bytes_out\":0"),
                      1);
-    assert_int_equal(lines_with(text, "\"op\":\"C_WrapKey\"",
-                                "\"mech\":\"CKM_CMK_ENVELOPE\"",
-                                "\"key_label\":\"alpha-cmk\",\"key_id\":\"01\""),
-                     1);
+    assert_int_equal(
+        lines_with(text, "\"op\":\"C_WrapKey\"",
+                   "\"mech\":\"CKM_CMK_ENVELOPE\"",
+                   "\"key_label\":\"alpha-cmk\",\"key_id\":\"01\""),
+        1);
     assert_int_equal(lines_with(text, "\"event\":\"kms_call\"",
                                 "\"op\":\"Encrypt\"", "\"provider\":\"local\""),
                      1);
-    assert_int_equal(lines_with(text, "\"event\":\"finalize\"", NULL, NULL),
-                     1);
+    assert_int_equal(lines_with(text, "\"event\":\"finalize\"", NULL, NULL), 1);
     /* No secret in any encoding we use. */
     sodium_bin2hex(hex, sizeof(hex), key, sizeof(key));
     sodium_bin2base64(b64, sizeof(b64), key, sizeof(key),
@@ -649,8 +645,7 @@ static void test_bad_arguments_end_operation(void **state)
     k = gen_aes(h, CK_FALSE, CK_TRUE);
     for (enc = 0; enc < 2; enc++) {
         for (call = 0; call < 3; call++) {
-            CK_RV (*init_fn)(CK_SESSION_HANDLE, CK_MECHANISM_PTR,
-                             CK_OBJECT_HANDLE) =
+            __typeof__(p->C_EncryptInit) init_fn =
                 enc ? p->C_EncryptInit : p->C_DecryptInit;
             CK_RV rv;
 
@@ -683,8 +678,12 @@ static void test_reserved_pointer(void **state)
                 ctl[] = "config=/x\ny";
     char word[400], plain[320];
     CK_C_INITIALIZE_ARGS args = {0};
-    void *bad[] = {(void *)1, (void *)4096, (void *)0xfff0,
-                   (void *)(uintptr_t)0xdead0000dead0000ull, relative, junk,
+    void *bad[] = {(void *)1,
+                   (void *)4096,
+                   (void *)0xfff0,
+                   (void *)(uintptr_t)0xdead0000dead0000ull,
+                   relative,
+                   junk,
                    ctl};
     char *unterminated;
     size_t i;
@@ -732,11 +731,12 @@ static void test_cant_create_threads(void **state)
     snprintf(path, sizeof(path), "%s/aws.json", tenv.dir);
     f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "{\"store_dir\": \"%s/store-aws\", \"tenants\": [{"
-               "\"label\": \"cloud\", \"provider\": \"aws\", "
-               "\"key\": \"alias/cloud\", \"region\": \"eu-west-1\", "
-               "\"endpoint\": \"http://127.0.0.1:9\", "
-               "\"login_required\": false}]}\n",
+    fprintf(f,
+            "{\"store_dir\": \"%s/store-aws\", \"tenants\": [{"
+            "\"label\": \"cloud\", \"provider\": \"aws\", "
+            "\"key\": \"alias/cloud\", \"region\": \"eu-west-1\", "
+            "\"endpoint\": \"http://127.0.0.1:9\", "
+            "\"login_required\": false}]}\n",
             tenv.dir);
     assert_int_equal(fclose(f), 0);
     setenv(CMK_CONFIG_ENV, path, 1);
@@ -765,8 +765,7 @@ static void test_tenant_without_kek(void **state)
     FILE *f;
 
     (void)state;
-    assert_int_equal(crypto_pwhash_str(verifier, TEST_PIN,
-                                       sizeof(TEST_PIN) - 1,
+    assert_int_equal(crypto_pwhash_str(verifier, TEST_PIN, sizeof(TEST_PIN) - 1,
                                        crypto_pwhash_OPSLIMIT_MIN,
                                        crypto_pwhash_MEMLIMIT_MIN),
                      0);

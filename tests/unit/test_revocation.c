@@ -137,9 +137,8 @@ static void test_bound_on_every_path(void **state)
     h = start(&e, " \"cache\": {\"ttl_seconds\": 60},", &cmk, &dek);
     assert_int_equal(wrap(h, CKM_CMK_ENVELOPE, cmk, dek, env_blob, &env_len),
                      CKR_OK);
-    assert_int_equal(wrap(h, CKM_AES_KEY_WRAP_KWP, cmk, dek, kwp_blob,
-                          &kwp_len),
-                     CKR_OK);
+    assert_int_equal(
+        wrap(h, CKM_AES_KEY_WRAP_KWP, cmk, dek, kwp_blob, &kwp_len), CKR_OK);
     assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, env_blob, env_len),
                      CKR_OK); /* miss: now cached */
 
@@ -194,9 +193,8 @@ static void test_expiry_alone(void **state)
     fake_now += 40 * INT64_C(1000000); /* exactly the expiry */
     assert_int_equal(unwrap(h, CKM_CMK_ENVELOPE, cmk, blob, len),
                      CKR_KEY_FUNCTION_NOT_PERMITTED);
-    assert_int_equal(count_lines(e.audit, "\"op\":\"C_UnwrapKey\"",
-                                 "\"cache\":\"hit\""),
-                     1);
+    assert_int_equal(
+        count_lines(e.audit, "\"op\":\"C_UnwrapKey\"", "\"cache\":\"hit\""), 1);
     assert_int_equal(p->C_Finalize(NULL), CKR_OK);
     key_file(&e, true);
     test_env_remove(&e);

@@ -91,15 +91,15 @@ static void test_file_layout(void **state)
     n = read_file(obj_path(f, "0123012301230123.obj"), buf, sizeof(buf));
     assert_int_equal(n, HDR + 4 + 12 + 1 + 12 + 4 + TAG);
     assert_memory_equal(buf, "CMKO\x02\0\0\0\0\0\0\0\x01", 13);
-    aad_len = (size_t)snprintf((char *)aad, sizeof(aad), "%s%c%s%c", TENANT,
-                               0, "0123012301230123.obj", 0);
+    aad_len = (size_t)snprintf((char *)aad, sizeof(aad), "%s%c%s%c", TENANT, 0,
+                               "0123012301230123.obj", 0);
     memcpy(aad + aad_len, buf, 13);
     aad_len += 13;
     hkdf(NULL, 0, f->kek, 32, (const uint8_t *)info, sizeof(info) - 1, key, 32);
-    assert_int_equal(crypto_aead_xchacha20poly1305_ietf_decrypt(
-                         pt, &pt_len, NULL, buf + HDR, n - HDR, aad, aad_len,
-                         buf + 13, key),
-                     0);
+    assert_int_equal(
+        crypto_aead_xchacha20poly1305_ietf_decrypt(
+            pt, &pt_len, NULL, buf + HDR, n - HDR, aad, aad_len, buf + 13, key),
+        0);
     assert_int_equal(pt_len, 33);
     assert_memory_equal(pt,
                         "\0\0\0\x02"
@@ -310,12 +310,12 @@ static void test_replace_and_remove(void **state)
                       CKA_LABEL);
     assert_int_equal(l->len, 6);
     assert_memory_equal(l->val, "second", 6);
-    assert_int_equal(cmk_store_remove(f->store, TENANT, f->kek, 32,
-                                      "abcdefabcdefabcd"),
-                     CMK_OK);
-    assert_int_equal(cmk_store_remove(f->store, TENANT, f->kek, 32,
-                                      "abcdefabcdefabcd"),
-                     CMK_OK);
+    assert_int_equal(
+        cmk_store_remove(f->store, TENANT, f->kek, 32, "abcdefabcdefabcd"),
+        CMK_OK);
+    assert_int_equal(
+        cmk_store_remove(f->store, TENANT, f->kek, 32, "abcdefabcdefabcd"),
+        CMK_OK);
     load(f, f->kek, TENANT);
     assert_int_equal(f->got.n, 1);
     assert_string_equal(f->got.names[0], "0000000000000000");
@@ -357,9 +357,8 @@ static void test_bad_args(void **state)
         assert_int_equal(
             cmk_store_write(f->store, TENANT, f->kek, 32, bad[i], &a),
             CMK_E_ARGS);
-        assert_int_equal(
-            cmk_store_remove(f->store, TENANT, f->kek, 32, bad[i]),
-            CMK_E_ARGS);
+        assert_int_equal(cmk_store_remove(f->store, TENANT, f->kek, 32, bad[i]),
+                         CMK_E_ARGS);
     }
     assert_int_equal(
         cmk_store_write(f->store, TENANT, NULL, 32, "0123456789abcdef", &a),
@@ -497,7 +496,6 @@ static void test_concurrent_writers(void **state)
     }
     assert_int_equal(count_entries(f->store), 102); /* +manifest */
 }
-
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 

@@ -116,13 +116,13 @@ static void test_compare_and_swap(void **state)
     struct cmk_attrs a = {0}, b = {0};
 
     sample(&a, "a");
-    assert_int_equal(cmk_store_put(&loc, "8080808080808080", CMK_STORE_NEW, &a,
-                                   &m1),
-                     CMK_OK);
+    assert_int_equal(
+        cmk_store_put(&loc, "8080808080808080", CMK_STORE_NEW, &a, &m1),
+        CMK_OK);
     assert_int_equal(m1.version, 1);
-    assert_int_equal(cmk_store_put(&loc, "8080808080808080", CMK_STORE_NEW, &a,
-                                   NULL),
-                     CMK_E_CONFLICT);
+    assert_int_equal(
+        cmk_store_put(&loc, "8080808080808080", CMK_STORE_NEW, &a, NULL),
+        CMK_E_CONFLICT);
     assert_int_equal(cmk_store_put(&loc, "8080808080808080", 1, &a, &m2),
                      CMK_OK);
     assert_int_equal(m2.version, 2);
@@ -134,8 +134,7 @@ static void test_compare_and_swap(void **state)
     assert_int_equal(cmk_store_delete(&loc, "8080808080808080", 1),
                      CMK_E_CONFLICT);
     cmk_attrs_clear(&b);
-    assert_int_equal(cmk_store_get(&loc, "8080808080808080", &b, &got),
-                     CMK_OK);
+    assert_int_equal(cmk_store_get(&loc, "8080808080808080", &b, &got), CMK_OK);
     assert_int_equal(got.version, 2);
     assert_true(cmk_store_stamp_equal(&got.stamp, &m2.stamp));
     assert_memory_equal(cmk_attrs_get(&b, CKA_LABEL)->val, "a", 1);
@@ -169,8 +168,8 @@ static void write_format1(struct fx *f, const char *name, const char *label)
     memcpy(file, "CMKO\x01", 5);
     randombytes_buf(file + 5, 24);
     crypto_aead_xchacha20poly1305_ietf_encrypt(
-        file + HDR1, NULL, pt, len, (const uint8_t *)aad, (size_t)aad_len,
-        NULL, file + 5, key);
+        file + HDR1, NULL, pt, len, (const uint8_t *)aad, (size_t)aad_len, NULL,
+        file + 5, key);
     assert_int_equal(mkdir(f->store, 0700) == 0 || errno == EEXIST, 1);
     snprintf(fname, sizeof(fname), "%s.obj", name);
     write_file(obj_path(f, fname), file, HDR1 + len + TAG);
@@ -317,14 +316,10 @@ static void test_held_lock_bounded(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_old_version_refused),
-        T(test_deleted_object_replayed_refused),
-        T(test_missing_file_reported),
-        T(test_manifest_rollback),
-        T(test_compare_and_swap),
-        T(test_format1_store_adopted),
-        T(test_interrupted_write),
-        T(test_held_lock_bounded),
+        T(test_old_version_refused),   T(test_deleted_object_replayed_refused),
+        T(test_missing_file_reported), T(test_manifest_rollback),
+        T(test_compare_and_swap),      T(test_format1_store_adopted),
+        T(test_interrupted_write),     T(test_held_lock_bounded),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL) != 0 ? 1 : 0;

@@ -37,15 +37,15 @@ static int rounds = 100;
 /* Counts CK_RVs that were not CKR_OK; threads must not call cmocka. */
 static int failures;
 
-#define CHECK(call)                                                         \
-    do {                                                                    \
-        CK_RV rv_ = (call);                                                 \
-        if (rv_ != CKR_OK) {                                                \
-            fprintf(stderr, "%s:%d: %s -> 0x%lx\n", __FILE__, __LINE__,     \
-                    #call, rv_);                                            \
-            __atomic_add_fetch(&failures, 1, __ATOMIC_SEQ_CST);             \
-            return;                                                         \
-        }                                                                   \
+#define CHECK(call)                                                            \
+    do {                                                                       \
+        CK_RV rv_ = (call);                                                    \
+        if (rv_ != CKR_OK) {                                                   \
+            fprintf(stderr, "%s:%d: %s -> 0x%lx\n", __FILE__, __LINE__, #call, \
+                    rv_);                                                      \
+            __atomic_add_fetch(&failures, 1, __ATOMIC_SEQ_CST);                \
+            return;                                                            \
+        }                                                                      \
     } while (0)
 
 static void find_cmk(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE *o)

@@ -110,8 +110,7 @@ static CK_RV gen_key(CK_SESSION_HANDLE h, const char *label, CK_BBOOL priv,
                            {CKA_TOKEN, &yes, sizeof(yes)},
                            {CKA_PRIVATE, &priv, sizeof(priv)},
                            {CKA_EXTRACTABLE, &extractable, 1},
-                           {CKA_LABEL, (void *)(uintptr_t)label,
-                            strlen(label)},
+                           {CKA_LABEL, (void *)(uintptr_t)label, strlen(label)},
                            {CKA_ID, (void *)(uintptr_t)label, strlen(label)}};
 
     return p->C_GenerateKey(h, &m, tmpl, 6, k);
@@ -148,8 +147,7 @@ static CK_RV set_label(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k,
     return p->C_SetAttributeValue(h, k, &a, 1);
 }
 
-static bool label_is(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k,
-                     const char *label)
+static bool label_is(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k, const char *label)
 {
     char buf[64];
     CK_ATTRIBUTE a = {CKA_LABEL, buf, sizeof(buf)};
@@ -300,8 +298,8 @@ static int child_look(const void *arg)
         return 10;
     n = find_id(h, l->id, k, 4);
     if (n != l->want) {
-        fprintf(stderr, "child: %lu objects with id %s, want %lu\n", n,
-                l->id, l->want);
+        fprintf(stderr, "child: %lu objects with id %s, want %lu\n", n, l->id,
+                l->want);
         return 11;
     }
     if (n == 1 && wrap(h, k[0]) != CKR_KEY_UNEXTRACTABLE) {
@@ -539,9 +537,8 @@ static void test_first_sessions_in_threads(void **state)
         assert_int_equal(p->C_Initialize(NULL), CKR_OK);
         assert_int_equal(pthread_barrier_init(&barrier, NULL, THREADS), 0);
         for (i = 0; i < THREADS; i++)
-            assert_int_equal(pthread_create(&th[i], NULL, open_one,
-                                            (void *)(intptr_t)i),
-                             0);
+            assert_int_equal(
+                pthread_create(&th[i], NULL, open_one, (void *)(intptr_t)i), 0);
         for (i = 0; i < THREADS; i++)
             assert_int_equal(pthread_join(th[i], NULL), 0);
         pthread_barrier_destroy(&barrier);
@@ -610,15 +607,14 @@ static void test_uses_during_refresh(void **state)
 
     (void)state;
     for (i = 0; i < THREADS; i++)
-        assert_int_equal(
-            p->C_OpenSession(SLOT_NOLOGIN, RW, NULL, NULL, &h[i]), CKR_OK);
+        assert_int_equal(p->C_OpenSession(SLOT_NOLOGIN, RW, NULL, NULL, &h[i]),
+                         CKR_OK);
     assert_int_equal(gen_key(h[0], "c-use", CK_FALSE, CK_FALSE, &shared_key),
                      CKR_OK);
     stop_users = user_errors = 0;
     for (i = 0; i < THREADS; i++)
-        assert_int_equal(pthread_create(&th[i], NULL, use_loop,
-                                        (void *)(uintptr_t)h[i]),
-                         0);
+        assert_int_equal(
+            pthread_create(&th[i], NULL, use_loop, (void *)(uintptr_t)h[i]), 0);
     for (i = 0; i < 5; i++)
         assert_int_equal(exec_relabel("c-use", labels[i]), 0);
     __atomic_store_n(&stop_users, 1, __ATOMIC_RELEASE);
@@ -681,8 +677,7 @@ static void test_nothing_before_login(void **state)
     {
         static CK_UTF8CHAR pin[] = TEST_PIN;
 
-        assert_int_equal(p->C_Login(h, CKU_USER, pin, sizeof(pin) - 1),
-                         CKR_OK);
+        assert_int_equal(p->C_Login(h, CKU_USER, pin, sizeof(pin) - 1), CKR_OK);
     }
     assert_int_equal(find_id(h, "d-pub", k, 4), 1);
     assert_true(count_in_audit("\"kms_call\"") >= 1);
