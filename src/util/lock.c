@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * util: the mutex abstraction behind every core lock. Application callbacks
- * are stored once at C_Initialize and used until C_Finalize.
+ * util: the mutex and wait abstraction behind every lock of the module.
+ * Application callbacks are stored once at C_Initialize and used until
+ * C_Finalize.
  */
 #include <config.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "util/lock.h"
 
@@ -49,9 +52,16 @@ CK_RV cmk_mutex_init(struct cmk_mutex *mx)
 {
     pthread_mutexattr_t attr;
     pthread_mutex_t *pm;
+    CK_RV rv;
 
-    if (app_create != NULL)
-        return app_create(&mx->m);
+    mx->m = NULL;
+    mx->app = app_create != NULL;
+    if (mx->app) {
+        rv = app_create(&mx->m);
+        if (rv == CKR_OK && mx->m == NULL)
+            rv = CKR_GENERAL_ERROR;
+        return rv;
+    }
     pm = malloc(sizeof(*pm));
     if (pm == NULL)
         return CKR_HOST_MEMORY;
@@ -72,8 +82,9 @@ void cmk_mutex_fini(struct cmk_mutex *mx)
 {
     if (mx->m == NULL)
         return;
-    if (app_destroy != NULL) {
-        (void)app_destroy(mx->m);
+    if (mx->app) {
+        if (app_destroy != NULL)
+            (void)app_destroy(mx->m);
     } else {
         pthread_mutex_destroy(mx->m);
         free(mx->m);
@@ -81,20 +92,24 @@ void cmk_mutex_fini(struct cmk_mutex *mx)
     mx->m = NULL;
 }
 
-void cmk_mutex_lock(struct cmk_mutex *mx)
+static void os_lock(pthread_mutex_t *pm)
 {
-    if (app_lock != NULL) {
-        (void)app_lock(mx->m);
-        return;
-    }
 #ifdef CMK_DEBUG
     /* Error-checking mutexes report a relock instead of hanging: in a
      * debug build that is a bug to stop at, not to step over. */
-    if (pthread_mutex_lock(mx->m) != 0)
+    if (pthread_mutex_lock(pm) != 0)
         abort();
 #else
-    (void)pthread_mutex_lock(mx->m);
+    (void)pthread_mutex_lock(pm);
 #endif
+}
+
+void cmk_mutex_lock(struct cmk_mutex *mx)
+{
+    if (mx->app)
+        (void)app_lock(mx->m);
+    else
+        os_lock(mx->m);
 }
 
 #define SPINS 256
@@ -118,17 +133,12 @@ void cmk_pthread_lock_hot(void *pthread_mutex)
             return;
         cpu_relax();
     }
-#ifdef CMK_DEBUG
-    if (pthread_mutex_lock(pm) != 0)
-        abort();
-#else
-    (void)pthread_mutex_lock(pm);
-#endif
+    os_lock(pm);
 }
 
 void cmk_mutex_lock_hot(struct cmk_mutex *mx)
 {
-    if (app_lock != NULL) {
+    if (mx->app) {
         (void)app_lock(mx->m);
         return;
     }
@@ -137,8 +147,79 @@ void cmk_mutex_lock_hot(struct cmk_mutex *mx)
 
 void cmk_mutex_unlock(struct cmk_mutex *mx)
 {
-    if (app_unlock != NULL)
+    if (mx->app)
         (void)app_unlock(mx->m);
     else
         (void)pthread_mutex_unlock(mx->m);
+}
+
+CK_RV cmk_cond_init(struct cmk_cond *cv)
+{
+    pthread_cond_t *pc;
+
+    cv->c = NULL;
+    cv->seq = 0;
+    if (app_create != NULL)
+        return CKR_OK; /* waits poll: nothing to make */
+    pc = malloc(sizeof(*pc));
+    if (pc == NULL)
+        return CKR_HOST_MEMORY;
+    if (pthread_cond_init(pc, NULL) != 0) {
+        free(pc);
+        return CKR_HOST_MEMORY;
+    }
+    cv->c = pc;
+    return CKR_OK;
+}
+
+void cmk_cond_fini(struct cmk_cond *cv)
+{
+    if (cv->c == NULL)
+        return;
+    pthread_cond_destroy(cv->c);
+    free(cv->c);
+    cv->c = NULL;
+}
+
+#define POLL_YIELDS 16
+#define POLL_MAX_NS 1000000L    /* one sleep at most */
+#define POLL_TOTAL_NS 10000000L /* then the caller looks again */
+
+/* Under the application's mutexes: unlock, wait for a broadcast by
+ * watching seq (yields first, then sleeps doubling from 10 us), relock. */
+static void poll_wait(struct cmk_cond *cv, struct cmk_mutex *mx)
+{
+    unsigned seen = __atomic_load_n(&cv->seq, __ATOMIC_ACQUIRE);
+    struct timespec ts = {0, 10000};
+    long slept = 0;
+    int i;
+
+    cmk_mutex_unlock(mx);
+    for (i = 0;
+         i < POLL_YIELDS && __atomic_load_n(&cv->seq, __ATOMIC_ACQUIRE) == seen;
+         i++)
+        (void)sched_yield();
+    while (__atomic_load_n(&cv->seq, __ATOMIC_ACQUIRE) == seen &&
+           slept < POLL_TOTAL_NS) {
+        (void)nanosleep(&ts, NULL);
+        slept += ts.tv_nsec;
+        if (ts.tv_nsec < POLL_MAX_NS / 2)
+            ts.tv_nsec *= 2;
+    }
+    cmk_mutex_lock(mx);
+}
+
+void cmk_cond_wait(struct cmk_cond *cv, struct cmk_mutex *mx)
+{
+    if (cv->c != NULL && !mx->app)
+        (void)pthread_cond_wait(cv->c, mx->m);
+    else
+        poll_wait(cv, mx);
+}
+
+void cmk_cond_broadcast(struct cmk_cond *cv)
+{
+    __atomic_add_fetch(&cv->seq, 1, __ATOMIC_RELEASE);
+    if (cv->c != NULL)
+        (void)pthread_cond_broadcast(cv->c);
 }
