@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * tool: cmk-tool entry point: initialises libsodium and dispatches to one
- * command per sub-command name.
+ * tool: cmk-tool entry point: initialises libsodium and the secure pool and
+ * dispatches to one command per sub-command name.
  */
 #include <config.h>
 
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tool/tool.h"
+#include "util/secpool.h"
 
 struct command {
     const char *name;
@@ -57,6 +58,7 @@ static int cmd_version(int argc, char **argv)
 int main(int argc, char **argv)
 {
     size_t i;
+    int rc;
 
     if (argc < 2) {
         usage(stderr);
@@ -73,10 +75,20 @@ int main(int argc, char **argv)
         tool_err("libsodium initialisation failed");
         return TOOL_FAIL;
     }
-    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+    /* The secure pool as C_Initialize opens it (OS locks): keys the tool
+     * handles live in the same locked slots as in the module. */
+    if (cmk_secpool_init() != CMK_OK) {
+        tool_err("out of memory");
+        return TOOL_FAIL;
     }
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            rc = commands[i].run(argc - 1, argv + 1);
+            cmk_secpool_fini();
+            return rc;
+        }
+    }
+    cmk_secpool_fini();
     tool_err("unknown command '%s'", argv[1]);
     usage(stderr);
     return TOOL_USAGE;

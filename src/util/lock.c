@@ -123,26 +123,20 @@ static inline void cpu_relax(void)
 #endif
 }
 
-void cmk_pthread_lock_hot(void *pthread_mutex)
-{
-    pthread_mutex_t *pm = pthread_mutex;
-    int i;
-
-    for (i = 0; i < SPINS; i++) {
-        if (pthread_mutex_trylock(pm) == 0)
-            return;
-        cpu_relax();
-    }
-    os_lock(pm);
-}
-
 void cmk_mutex_lock_hot(struct cmk_mutex *mx)
 {
+    int i;
+
     if (mx->app) {
         (void)app_lock(mx->m);
         return;
     }
-    cmk_pthread_lock_hot(mx->m);
+    for (i = 0; i < SPINS; i++) {
+        if (pthread_mutex_trylock(mx->m) == 0)
+            return;
+        cpu_relax();
+    }
+    os_lock(mx->m);
 }
 
 void cmk_mutex_unlock(struct cmk_mutex *mx)

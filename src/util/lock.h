@@ -53,8 +53,6 @@ void cmk_mutex_unlock(struct cmk_mutex *mx);
  * a waiter does not pay a futex sleep and wake-up for a sub-microsecond
  * hold. With the application's callbacks it is cmk_mutex_lock. */
 void cmk_mutex_lock_hot(struct cmk_mutex *mx);
-/* The same for a bare pthread mutex (locks below the callbacks). */
-void cmk_pthread_lock_hot(void *pthread_mutex);
 
 CK_RV cmk_cond_init(struct cmk_cond *cv);
 /* NULL-safe on a zeroed or finished condition. */
