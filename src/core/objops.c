@@ -212,28 +212,62 @@ CK_RV cmk_object_get_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
     return rv;
 }
 
-/* Under the token lock: apply, persist (token objects), swap in. */
+/* Under the token lock: the attributes o would have after the change. */
+static CK_RV next_attrs_locked(struct cmk_session *s, struct cmk_object *o,
+                               const CK_ATTRIBUTE *tmpl, CK_ULONG n, bool in,
+                               struct cmk_attrs *next)
+{
+    CK_RV rv;
+
+    rv = cmk_policy_apply(&o->attrs, tmpl, n, false, next);
+    if (rv == CKR_OK && !o->token->cfg->mixed_roles)
+        rv = cmk_keyrules_change_roles(&o->attrs, next, false);
+    if (rv == CKR_OK && !o->is_cmk)
+        rv = check_reserved(o->token, next);
+    if (rv == CKR_OK)
+        rv = check_write(s, &o->attrs, in);
+    return rv;
+}
+
+/* A session object: apply and swap in under the token lock. */
 static CK_RV set_locked(struct cmk_session *s, struct cmk_object *o,
                         const CK_ATTRIBUTE *tmpl, CK_ULONG n, bool in)
 {
     struct cmk_attrs next = {0};
     CK_RV rv;
 
-    rv = cmk_policy_apply(&o->attrs, tmpl, n, false, &next);
-    if (rv == CKR_OK && !o->token->cfg->mixed_roles)
-        rv = cmk_keyrules_change_roles(&o->attrs, &next, false);
-    if (rv == CKR_OK && !o->is_cmk)
-        rv = check_reserved(o->token, &next);
-    if (rv == CKR_OK)
-        rv = check_write(s, &o->attrs, in);
-    if (rv == CKR_OK && o->is_token)
-        rv = cmk_token_update_object_locked(o, &next);
+    rv = next_attrs_locked(s, o, tmpl, n, in, &next);
     if (rv == CKR_OK) {
         struct cmk_attrs old = o->attrs;
 
         o->attrs = next;
         next = old;
     }
+    cmk_attrs_clear(&next);
+    return rv;
+}
+
+/* A token object: the new attributes are made under the token lock, then
+ * written to the store (three fsyncs) without it, in o's writer turn, and
+ * swapped in once written. */
+static CK_RV set_stored(struct cmk_session *s, struct cmk_object *o,
+                        const CK_ATTRIBUTE *tmpl, CK_ULONG n, bool in)
+{
+    struct cmk_token *t = o->token;
+    struct cmk_attrs next = {0};
+    uint64_t base;
+    CK_RV rv;
+
+    cmk_mutex_lock(&t->lock);
+    cmk_token_write_begin_locked(o);
+    rv = next_attrs_locked(s, o, tmpl, n, in, &next);
+    base = o->store_version;
+    cmk_mutex_unlock(&t->lock);
+    if (rv == CKR_OK)
+        rv = cmk_token_update_object(o, base, &next);
+    cmk_mutex_lock(&t->lock);
+    cmk_token_write_end_locked(o);
+    cmk_mutex_unlock(&t->lock);
     cmk_attrs_clear(&next);
     return rv;
 }
@@ -263,9 +297,13 @@ CK_RV cmk_object_set_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
                                 s->token, (long)s->handle, CKR_OK, NULL);
     }
     in = cmk_token_is_logged_in(o->token);
-    cmk_mutex_lock(&o->token->lock);
-    rv = set_locked(s, o, tmpl, n, in);
-    cmk_mutex_unlock(&o->token->lock);
+    if (o->is_token) {
+        rv = set_stored(s, o, tmpl, n, in);
+    } else {
+        cmk_mutex_lock(&o->token->lock);
+        rv = set_locked(s, o, tmpl, n, in);
+        cmk_mutex_unlock(&o->token->lock);
+    }
     cmk_object_unref(o);
     return rv;
 }
