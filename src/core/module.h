@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core: module state: initialisation, the tokens (one per tenant), the
- * handle tables, fork detection. Lock order: session, token, then the
- * module lock or the objects lock, each a leaf (its handle table and
- * counter only; never both held).
+ * handle tables, fork detection. Order: a session's claim, then the
+ * token lock, then the module lock or the objects lock, each a leaf (its
+ * handle table and counter only; never both held).
  */
 #ifndef CMK_MODULE_H
 #define CMK_MODULE_H

@@ -34,6 +34,7 @@ static void session_free(struct cmk_session *s)
     cmk_crypt_reset(&s->dec);
     cmk_find_reset(&s->find);
     cmk_cache_free(s->cache);
+    cmk_cond_fini(&s->idle);
     cmk_mutex_fini(&s->lock);
     free(s);
 }
@@ -64,7 +65,10 @@ CK_RV cmk_session_open(CK_SLOT_ID slot, CK_FLAGS flags,
     if (s == NULL)
         return CKR_HOST_MEMORY;
     rv = cmk_mutex_init(&s->lock);
+    if (rv == CKR_OK)
+        rv = cmk_cond_init(&s->idle);
     if (rv != CKR_OK) {
+        cmk_mutex_fini(&s->lock);
         free(s);
         return rv;
     }
@@ -116,6 +120,27 @@ void cmk_session_unref(struct cmk_session *s)
     refs = __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
     if (refs == 0)
         session_free(s);
+}
+
+void cmk_session_claim(struct cmk_session *s)
+{
+    cmk_mutex_lock_hot(&s->lock);
+    while (s->busy) {
+        s->waiters++;
+        cmk_cond_wait(&s->idle, &s->lock);
+        s->waiters--;
+    }
+    s->busy = true;
+    cmk_mutex_unlock(&s->lock);
+}
+
+void cmk_session_release(struct cmk_session *s)
+{
+    cmk_mutex_lock_hot(&s->lock);
+    s->busy = false;
+    if (s->waiters != 0)
+        cmk_cond_broadcast(&s->idle);
+    cmk_mutex_unlock(&s->lock);
 }
 
 static bool owned_by(void *arg, struct cmk_object *o)
@@ -210,12 +235,12 @@ void cmk_session_reset_all(struct cmk_token *t)
     for (i = 0; i < c.n; i++) {
         if (cmk_session_get(c.h[i], &s) != CKR_OK)
             continue;
-        cmk_mutex_lock(&s->lock);
+        cmk_session_claim(s);
         cmk_crypt_reset(&s->enc);
         cmk_crypt_reset(&s->dec);
         cmk_find_reset(&s->find);
         cmk_cache_flush(s->cache);
-        cmk_mutex_unlock(&s->lock);
+        cmk_session_release(s);
         cmk_session_unref(s);
     }
     free(c.h);

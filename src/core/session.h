@@ -2,8 +2,12 @@
 /*
  * core: sessions and their operation state (one encrypt, one decrypt, one
  * find at a time). A session is used by one thread at a time per the
- * spec; its lock still guards op state against misuse. Sessions are
- * reference counted like objects (refs atomic, taken under the module lock).
+ * spec; a claim still guards op state against misuse: an entry point
+ * claims the session (cmk_session_claim) and owns enc, dec, find and
+ * device_error until it releases it. The session lock guards only the
+ * claim, so it is not held while the call does its work (KMS calls, store
+ * I/O). Sessions are reference counted like objects (refs atomic, taken
+ * under the module lock).
  */
 #ifndef CMK_SESSION_H
 #define CMK_SESSION_H
@@ -49,7 +53,10 @@ struct cmk_session {
     struct cmk_token *token;
     CK_FLAGS flags;
     CK_ULONG device_error;
-    struct cmk_mutex lock;
+    struct cmk_mutex lock; /* guards busy and waiters; a leaf */
+    struct cmk_cond idle;  /* busy went false */
+    bool busy;             /* claimed by an entry point */
+    unsigned waiters;      /* threads waiting for the claim */
     struct cmk_crypt enc;
     struct cmk_crypt dec;
     struct cmk_find find;
@@ -64,6 +71,11 @@ CK_RV cmk_session_close_all(CK_SLOT_ID slot);
 /* Looks up and references a session; CKR_SESSION_HANDLE_INVALID. */
 CK_RV cmk_session_get(CK_SESSION_HANDLE h, struct cmk_session **out);
 void cmk_session_unref(struct cmk_session *s);
+/* Waits until no other thread has s claimed, then claims it; release
+ * ends the claim. A thread holds at most one claim and takes no other
+ * while it waits for one. */
+void cmk_session_claim(struct cmk_session *s);
+void cmk_session_release(struct cmk_session *s);
 /* The DEK cache this session uses (its own or its token's); NULL when
  * none can be made. */
 struct cmk_cache *cmk_session_cache(struct cmk_session *s);
@@ -76,7 +88,8 @@ void cmk_find_reset(struct cmk_find *f);
 /* Flushes the session-scope DEK caches of token t's sessions (no session
  * lock taken: safe from inside an operation). */
 void cmk_session_flush_caches(struct cmk_token *t);
-/* Ends every operation of every session of token t (logout). */
+/* Ends every operation of every session of token t (logout; each session
+ * is claimed in turn: the caller holds no claim). */
 void cmk_session_reset_all(struct cmk_token *t);
 
 #endif /* CMK_SESSION_H */
