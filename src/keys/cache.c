@@ -75,7 +75,10 @@ cmk_err cmk_cache_new(const struct cmk_cache_cfg *cfg, struct cmk_cache **out)
     c->lru.next = c->lru.prev = &c->lru;
     if (cmk_mutex_init(&c->lock) != CKR_OK ||
         cmk_cond_init(&c->done) != CKR_OK) {
-        cmk_cache_free(c);
+        cmk_cond_fini(&c->done);
+        cmk_mutex_fini(&c->lock);
+        free(c->buckets);
+        free(c);
         return CMK_E_NOMEM;
     }
     *out = c;
@@ -192,8 +195,7 @@ void cmk_cache_free(struct cmk_cache *c)
 {
     if (c == NULL)
         return;
-    if (c->lock.m != NULL)
-        cmk_cache_flush(c);
+    cmk_cache_flush(c);
     cmk_cond_fini(&c->done);
     cmk_mutex_fini(&c->lock);
     free(c->buckets);

@@ -51,45 +51,41 @@ void cmk_lock_reset(void)
 CK_RV cmk_mutex_init(struct cmk_mutex *mx)
 {
     pthread_mutexattr_t attr;
-    pthread_mutex_t *pm;
     CK_RV rv;
 
-    mx->m = NULL;
-    mx->app = app_create != NULL;
-    if (mx->app) {
-        rv = app_create(&mx->m);
-        if (rv == CKR_OK && mx->m == NULL)
+    mx->app = NULL;
+    mx->kind = 0;
+    if (app_create != NULL) {
+        rv = app_create(&mx->app);
+        if (rv == CKR_OK && mx->app == NULL)
             rv = CKR_GENERAL_ERROR;
+        if (rv == CKR_OK)
+            mx->kind = CMK_MUTEX_APP;
         return rv;
     }
-    pm = malloc(sizeof(*pm));
-    if (pm == NULL)
+    if (pthread_mutexattr_init(&attr) != 0)
         return CKR_HOST_MEMORY;
-    pthread_mutexattr_init(&attr);
 #ifdef CMK_DEBUG
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
 #elif defined(PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP)
     /* Hot-path holds are short: spin briefly before sleeping in futex. */
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
 #endif
-    pthread_mutex_init(pm, &attr);
+    rv = pthread_mutex_init(&mx->os, &attr) == 0 ? CKR_OK : CKR_HOST_MEMORY;
     pthread_mutexattr_destroy(&attr);
-    mx->m = pm;
-    return CKR_OK;
+    if (rv == CKR_OK)
+        mx->kind = CMK_MUTEX_OS;
+    return rv;
 }
 
 void cmk_mutex_fini(struct cmk_mutex *mx)
 {
-    if (mx->m == NULL)
-        return;
-    if (mx->app) {
-        if (app_destroy != NULL)
-            (void)app_destroy(mx->m);
-    } else {
-        pthread_mutex_destroy(mx->m);
-        free(mx->m);
-    }
-    mx->m = NULL;
+    if (mx->kind == CMK_MUTEX_APP && app_destroy != NULL)
+        (void)app_destroy(mx->app);
+    else if (mx->kind == CMK_MUTEX_OS)
+        pthread_mutex_destroy(&mx->os);
+    mx->app = NULL;
+    mx->kind = 0;
 }
 
 static void os_lock(pthread_mutex_t *pm)
@@ -106,10 +102,10 @@ static void os_lock(pthread_mutex_t *pm)
 
 void cmk_mutex_lock(struct cmk_mutex *mx)
 {
-    if (mx->app)
-        (void)app_lock(mx->m);
+    if (mx->kind == CMK_MUTEX_APP)
+        (void)app_lock(mx->app);
     else
-        os_lock(mx->m);
+        os_lock(&mx->os);
 }
 
 #define SPINS 256
@@ -127,24 +123,24 @@ void cmk_mutex_lock_hot(struct cmk_mutex *mx)
 {
     int i;
 
-    if (mx->app) {
-        (void)app_lock(mx->m);
+    if (mx->kind == CMK_MUTEX_APP) {
+        (void)app_lock(mx->app);
         return;
     }
     for (i = 0; i < SPINS; i++) {
-        if (pthread_mutex_trylock(mx->m) == 0)
+        if (pthread_mutex_trylock(&mx->os) == 0)
             return;
         cpu_relax();
     }
-    os_lock(mx->m);
+    os_lock(&mx->os);
 }
 
 void cmk_mutex_unlock(struct cmk_mutex *mx)
 {
-    if (mx->app)
-        (void)app_unlock(mx->m);
+    if (mx->kind == CMK_MUTEX_APP)
+        (void)app_unlock(mx->app);
     else
-        (void)pthread_mutex_unlock(mx->m);
+        (void)pthread_mutex_unlock(&mx->os);
 }
 
 CK_RV cmk_cond_init(struct cmk_cond *cv)
@@ -205,8 +201,8 @@ static void poll_wait(struct cmk_cond *cv, struct cmk_mutex *mx)
 
 void cmk_cond_wait(struct cmk_cond *cv, struct cmk_mutex *mx)
 {
-    if (cv->c != NULL && !mx->app)
-        (void)pthread_cond_wait(cv->c, mx->m);
+    if (cv->c != NULL && mx->kind == CMK_MUTEX_OS)
+        (void)pthread_cond_wait(cv->c, &mx->os);
     else
         poll_wait(cv, mx);
 }

@@ -17,13 +17,19 @@
 #ifndef CMK_LOCK_H
 #define CMK_LOCK_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include "pkcs11/compat.h"
 
+/* Under OS locking the pthread mutex is inside the struct, next to what
+ * it guards: no allocation, no pointer to follow on a hot path. */
 struct cmk_mutex {
-    void *m;
-    bool app; /* made by the application's CreateMutex */
+    pthread_mutex_t os;
+    void *app;          /* made by the application's CreateMutex */
+    unsigned char kind; /* 0 (not made), CMK_MUTEX_OS or CMK_MUTEX_APP */
 };
+#define CMK_MUTEX_OS 1
+#define CMK_MUTEX_APP 2
 
 /* Waiting for a state change under a cmk_mutex. The application's API has
  * mutexes only: under its callbacks a wait unlocks, sleeps briefly (a few
@@ -53,6 +59,14 @@ void cmk_mutex_unlock(struct cmk_mutex *mx);
  * a waiter does not pay a futex sleep and wake-up for a sub-microsecond
  * hold. With the application's callbacks it is cmk_mutex_lock. */
 void cmk_mutex_lock_hot(struct cmk_mutex *mx);
+
+/* True for a pthread mutex (OS locking): a caller may then take an
+ * uncontended fast path on atomics, which the application would not see
+ * anyway; under the application's mutexes it must take the mutex. */
+static inline bool cmk_mutex_is_os(const struct cmk_mutex *mx)
+{
+    return mx->kind == CMK_MUTEX_OS;
+}
 
 CK_RV cmk_cond_init(struct cmk_cond *cv);
 /* NULL-safe on a zeroed or finished condition. */
