@@ -122,24 +122,40 @@ void cmk_session_unref(struct cmk_session *s)
         session_free(s);
 }
 
+static bool try_claim(struct cmk_session *s)
+{
+    bool idle = false;
+
+    return __atomic_compare_exchange_n(&s->busy, &idle, true, false,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+/* Under OS locking an uncontended claim and its release are one atomic
+ * operation each; the lock and idle serve waiters only. Under the
+ * application's mutexes both take the lock, so the application sees the
+ * session's locking. No wake-up is lost: a waiter counts itself (seq_cst)
+ * before its last try, a release clears busy before it reads the count,
+ * so one of the two sees the other. */
 void cmk_session_claim(struct cmk_session *s)
 {
+    if (cmk_mutex_is_os(&s->lock) && try_claim(s))
+        return;
     cmk_mutex_lock_hot(&s->lock);
-    while (s->busy) {
-        s->waiters++;
+    __atomic_add_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);
+    while (!try_claim(s))
         cmk_cond_wait(&s->idle, &s->lock);
-        s->waiters--;
-    }
-    s->busy = true;
+    __atomic_sub_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);
     cmk_mutex_unlock(&s->lock);
 }
 
 void cmk_session_release(struct cmk_session *s)
 {
+    __atomic_store_n(&s->busy, false, __ATOMIC_SEQ_CST);
+    if (cmk_mutex_is_os(&s->lock) &&
+        __atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST) == 0)
+        return;
     cmk_mutex_lock_hot(&s->lock);
-    s->busy = false;
-    if (s->waiters != 0)
-        cmk_cond_broadcast(&s->idle);
+    cmk_cond_broadcast(&s->idle);
     cmk_mutex_unlock(&s->lock);
 }
 

@@ -4,7 +4,7 @@
  * find at a time). A session is used by one thread at a time per the
  * spec; a claim still guards op state against misuse: an entry point
  * claims the session (cmk_session_claim) and owns enc, dec, find and
- * device_error until it releases it. The session lock guards only the
+ * device_error until it releases it. The session lock serves only the
  * claim, so it is not held while the call does its work (KMS calls, store
  * I/O). Sessions are reference counted like objects (refs atomic, taken
  * under the module lock).
@@ -53,10 +53,10 @@ struct cmk_session {
     struct cmk_token *token;
     CK_FLAGS flags;
     CK_ULONG device_error;
-    struct cmk_mutex lock; /* guards busy and waiters; a leaf */
+    struct cmk_mutex lock; /* waiters for the claim sleep under it; a leaf */
     struct cmk_cond idle;  /* busy went false */
-    bool busy;             /* claimed by an entry point */
-    unsigned waiters;      /* threads waiting for the claim */
+    bool busy;             /* claimed by an entry point (atomic) */
+    unsigned waiters;      /* threads waiting for the claim (atomic) */
     struct cmk_crypt enc;
     struct cmk_crypt dec;
     struct cmk_find find;
