@@ -25,8 +25,11 @@
 #include "core/token.h"
 #include "mech/mech.h"
 #include "util/log.h"
+#include "util/secpool.h"
 
 struct cmk_module cmk_g;
+/* This module's cmk_secpool_init is not yet matched by its fini. */
+static bool pool_open;
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
@@ -55,6 +58,7 @@ static void atfork_child(void)
         cmk_cmk_forget_in_child(cmk_g.tokens[i]->cmk);
     cmk_record_set_writer(NULL);
     memset(&cmk_g, 0, sizeof(cmk_g));
+    pool_open = false; /* the pool forgot its locks in its own handler */
 }
 
 static void atfork_register(void)
@@ -182,6 +186,9 @@ static void teardown(void)
     cmk_audit_close(cmk_g.audit);
     cmk_config_free(cmk_g.cfg);
     cmk_mech_fini();
+    if (pool_open) /* last: every secret is freed by now */
+        cmk_secpool_fini();
+    pool_open = false;
     cmk_lock_reset();
     memset(&cmk_g, 0, sizeof(cmk_g));
 }
@@ -200,6 +207,13 @@ CK_RV cmk_module_initialize(const CK_C_INITIALIZE_ARGS *args)
     (void)pthread_once(&atfork_once, atfork_register);
     if (sodium_init() < 0)
         return CKR_GENERAL_ERROR;
+    /* First: every lock, the secure pool's included, follows the model
+     * cmk_lock_setup chose. */
+    if (cmk_secpool_init() != CMK_OK) {
+        cmk_lock_reset();
+        return CKR_HOST_MEMORY;
+    }
+    pool_open = true;
     rv = cmk_handles_init();
     if (rv == CKR_OK)
         rv = cmk_mech_init();

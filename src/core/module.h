@@ -2,7 +2,8 @@
 /*
  * core: module state: initialisation, the configuration, the audit
  * writer and the tokens (one per tenant), fork detection. The handle
- * tables and their locks are in handles.h.
+ * tables and their locks are in handles.h. Lock order: a session's claim,
+ * then the token lock, then a handle-table lock (a leaf).
  */
 #ifndef CMK_MODULE_H
 #define CMK_MODULE_H

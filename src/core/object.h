@@ -30,6 +30,7 @@ struct cmk_object {
      * the next use reads the file). Guarded by the token lock. */
     uint64_t store_version;
     struct cmk_store_stamp stamp;
+    bool store_writing; /* a writer's turn is taken (token_store.c) */
     struct cmk_attrs attrs;
     unsigned refs;
 };

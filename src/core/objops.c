@@ -393,27 +393,59 @@ static CK_RV set_prepare(struct cmk_session *s, struct cmk_object *o,
     return rv;
 }
 
-/* Under the token lock: record, persist (token objects), swap in. The
+/* Under the token lock: record, then swap in (a session object). The
  * record comes first, so a change nobody can read about never takes
- * effect; a token object the store then refuses gets a second record. */
-static CK_RV set_commit(struct cmk_session *s, struct cmk_object *o,
-                        const struct cmk_obj_note *on, struct cmk_attrs *next)
+ * effect. */
+static CK_RV set_locked(struct cmk_session *s, struct cmk_object *o,
+                        const CK_ATTRIBUTE *tmpl, CK_ULONG n, bool in,
+                        struct cmk_obj_note *on)
 {
     static const char op[] = "C_SetAttributeValue";
-    struct cmk_attrs old;
+    struct cmk_attrs next = {0}, old;
     CK_RV rv;
 
-    rv = cmk_record_object(s, op, on, CKR_OK, NULL);
-    if (rv == CKR_OK && o->is_token) {
-        rv = cmk_token_update_object_locked(o, next);
+    cmk_obj_note_object_locked(on, o); /* as it was before the change */
+    rv = set_prepare(s, o, tmpl, n, in, &next);
+    rv = cmk_record_object(s, op, on, rv, NULL);
+    if (rv == CKR_OK) {
+        old = o->attrs;
+        o->attrs = next;
+        next = old;
+    }
+    cmk_attrs_clear(&next);
+    return rv;
+}
+
+/* A token object: the new attributes are made under the token lock, in
+ * o's writer turn; the record is written, then the store (three fsyncs),
+ * both without the lock, and the attributes are swapped in once written.
+ * A token object the store then refuses gets a second record. */
+static CK_RV set_stored(struct cmk_session *s, struct cmk_object *o,
+                        const CK_ATTRIBUTE *tmpl, CK_ULONG n, bool in,
+                        struct cmk_obj_note *on)
+{
+    static const char op[] = "C_SetAttributeValue";
+    struct cmk_token *t = o->token;
+    struct cmk_attrs next = {0};
+    uint64_t base;
+    CK_RV rv;
+
+    cmk_mutex_lock(&t->lock);
+    cmk_token_write_begin_locked(o);
+    cmk_obj_note_object_locked(on, o);
+    rv = set_prepare(s, o, tmpl, n, in, &next);
+    base = o->store_version;
+    cmk_mutex_unlock(&t->lock);
+    rv = cmk_record_object(s, op, on, rv, NULL);
+    if (rv == CKR_OK) {
+        rv = cmk_token_update_object(o, base, &next);
         if (rv != CKR_OK)
             (void)cmk_record_object(s, op, on, rv, "not changed: store");
     }
-    if (rv == CKR_OK) {
-        old = o->attrs;
-        o->attrs = *next;
-        *next = old;
-    }
+    cmk_mutex_lock(&t->lock);
+    cmk_token_write_end_locked(o);
+    cmk_mutex_unlock(&t->lock);
+    cmk_attrs_clear(&next);
     return rv;
 }
 
@@ -428,7 +460,6 @@ static bool is_flush(const struct cmk_object *o, const CK_ATTRIBUTE *tmpl,
 CK_RV cmk_object_set_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
                            const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
-    struct cmk_attrs next = {0};
     struct cmk_obj_note on;
     struct cmk_object *o;
     bool in;
@@ -447,15 +478,13 @@ CK_RV cmk_object_set_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
                                 (long)s->handle, CKR_OK, NULL);
     }
     in = cmk_token_is_logged_in(o->token);
-    cmk_mutex_lock(&o->token->lock);
-    cmk_obj_note_object_locked(&on, o); /* as it was before the change */
-    rv = set_prepare(s, o, tmpl, n, in, &next);
-    if (rv == CKR_OK)
-        rv = set_commit(s, o, &on, &next);
-    else
-        rv = cmk_record_object(s, "C_SetAttributeValue", &on, rv, NULL);
-    cmk_mutex_unlock(&o->token->lock);
-    cmk_attrs_clear(&next);
+    if (o->is_token) {
+        rv = set_stored(s, o, tmpl, n, in, &on);
+    } else {
+        cmk_mutex_lock(&o->token->lock);
+        rv = set_locked(s, o, tmpl, n, in, &on);
+        cmk_mutex_unlock(&o->token->lock);
+    }
     cmk_object_unref(o);
     return rv;
 }

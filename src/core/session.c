@@ -39,6 +39,7 @@ static void session_free(struct cmk_session *s)
     cmk_crypt_reset(&s->dec);
     cmk_find_reset(&s->find);
     cmk_cache_free(s->cache);
+    cmk_cond_fini(&s->idle);
     cmk_mutex_fini(&s->lock);
     free(s);
 }
@@ -68,7 +69,10 @@ CK_RV cmk_session_open(struct cmk_token *t, CK_FLAGS flags,
     if (s == NULL)
         return CKR_HOST_MEMORY;
     rv = cmk_mutex_init(&s->lock);
+    if (rv == CKR_OK)
+        rv = cmk_cond_init(&s->idle);
     if (rv != CKR_OK) {
+        cmk_mutex_fini(&s->lock);
         free(s);
         return rv;
     }
@@ -113,6 +117,43 @@ void cmk_session_unref(struct cmk_session *s)
         session_free(s);
 }
 
+static bool try_claim(struct cmk_session *s)
+{
+    bool idle = false;
+
+    return __atomic_compare_exchange_n(&s->busy, &idle, true, false,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+/* Under OS locking an uncontended claim and its release are one atomic
+ * operation each; the lock and idle serve waiters only. Under the
+ * application's mutexes both take the lock, so the application sees the
+ * session's locking. No wake-up is lost: a waiter counts itself (seq_cst)
+ * before its last try, a release clears busy before it reads the count,
+ * so one of the two sees the other. */
+void cmk_session_claim(struct cmk_session *s)
+{
+    if (cmk_mutex_is_os(&s->lock) && try_claim(s))
+        return;
+    cmk_mutex_lock_hot(&s->lock);
+    __atomic_add_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);
+    while (!try_claim(s))
+        cmk_cond_wait(&s->idle, &s->lock);
+    __atomic_sub_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);
+    cmk_mutex_unlock(&s->lock);
+}
+
+void cmk_session_release(struct cmk_session *s)
+{
+    __atomic_store_n(&s->busy, false, __ATOMIC_SEQ_CST);
+    if (cmk_mutex_is_os(&s->lock) &&
+        __atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST) == 0)
+        return;
+    cmk_mutex_lock_hot(&s->lock);
+    cmk_cond_broadcast(&s->idle);
+    cmk_mutex_unlock(&s->lock);
+}
+
 static bool owned_by(void *arg, struct cmk_object *o)
 {
     return o->session == *(CK_SESSION_HANDLE *)arg;
@@ -128,10 +169,10 @@ static CK_RV session_closed(struct cmk_session *s, enum cmk_end why,
     CK_RV rv, rv2;
     bool last;
 
-    cmk_mutex_lock(&s->lock);
+    cmk_session_claim(s);
     rv = cmk_crypt_end(s, true, why);
     rv2 = cmk_crypt_end(s, false, why);
-    cmk_mutex_unlock(&s->lock);
+    cmk_session_release(s);
     if (rv == CKR_OK)
         rv = rv2;
     cmk_object_remove_if(t, owned_by, &s->handle);
@@ -209,12 +250,12 @@ static void reset_all(struct cmk_token *t)
     for (i = 0; i < n; i++) {
         if (cmk_session_get(h[i], &s) != CKR_OK)
             continue;
-        cmk_mutex_lock(&s->lock);
+        cmk_session_claim(s);
         (void)cmk_crypt_end(s, true, CMK_END_LOGOUT);
         (void)cmk_crypt_end(s, false, CMK_END_LOGOUT);
         cmk_find_reset(&s->find);
         cmk_cache_flush(s->cache);
-        cmk_mutex_unlock(&s->lock);
+        cmk_session_release(s);
         cmk_session_unref(s);
     }
     free(h);

@@ -2,9 +2,12 @@
 /*
  * core: sessions and their operation state (one encrypt, one decrypt, one
  * find at a time). A session is used by one thread at a time per the
- * spec; its lock still guards op state against misuse. Sessions are
- * reference counted like objects (refs atomic, taken under the session
- * table lock: handles.h).
+ * spec; a claim still guards op state against misuse: an entry point
+ * claims the session (cmk_session_claim) and owns enc, dec, find and
+ * device_error until it releases it. The session lock serves only the
+ * claim, so it is not held while the call does its work (KMS calls, store
+ * I/O). Sessions are reference counted like objects (refs atomic, taken
+ * under the session table lock: handles.h).
  */
 #ifndef CMK_SESSION_H
 #define CMK_SESSION_H
@@ -51,7 +54,10 @@ struct cmk_session {
     struct cmk_token *token;
     CK_FLAGS flags;
     CK_ULONG device_error;
-    struct cmk_mutex lock;
+    struct cmk_mutex lock; /* waiters for the claim sleep under it; a leaf */
+    struct cmk_cond idle;  /* busy went false */
+    bool busy;             /* claimed by an entry point (atomic) */
+    unsigned waiters;      /* threads waiting for the claim (atomic) */
     struct cmk_crypt enc;
     struct cmk_crypt dec;
     struct cmk_find find;
@@ -74,6 +80,11 @@ void cmk_session_finalize_all(void);
 /* Looks up and references a session; CKR_SESSION_HANDLE_INVALID. */
 CK_RV cmk_session_get(CK_SESSION_HANDLE h, struct cmk_session **out);
 void cmk_session_unref(struct cmk_session *s);
+/* Waits until no other thread has s claimed, then claims it; release
+ * ends the claim. A thread holds at most one claim and takes no other
+ * while it waits for one. */
+void cmk_session_claim(struct cmk_session *s);
+void cmk_session_release(struct cmk_session *s);
 /* The DEK cache this session uses (its own or its token's); NULL when
  * none can be made. */
 struct cmk_cache *cmk_session_cache(struct cmk_session *s);

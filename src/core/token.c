@@ -240,7 +240,7 @@ static CK_RV set_logged_in(struct cmk_token *t, bool in)
 }
 
 /* Waits out the delay the counter asks for (no lock is held: C_Login
- * runs without the session lock), then counts this attempt before the PIN
+ * runs without the session claim), then counts this attempt before the PIN
  * is checked (pinguard.h). A locked PIN is not checked at all. */
 static CK_RV pin_gate(struct cmk_token *t, struct cmk_pin_state *st)
 {

@@ -5,10 +5,14 @@
  * unreadable once the KEK's cache TTL has passed; and nothing is read
  * before login on a login-required token.
  *
- * One owner per token loads and refreshes (the store owner lock): a full
- * rescan when the manifest changed, one object when its file changed
- * under a use. Objects are updated in place, so their handles survive a
- * rescan. The token lock is taken only to publish what was read.
+ * A full rescan when the manifest changed, one object when its file
+ * changed under a use. Objects are updated in place, so their handles
+ * survive a rescan. No lock is held across the store's I/O or the KEK
+ * call: one load per token at a time is in flight (loading, under the
+ * store lock, which guards the sync state only); the token lock is taken
+ * to publish what was read or written. Writers of one token object take
+ * turns (store_writing, under the token lock), so each bases its
+ * compare-and-swap on what the one before it published.
  */
 #include <config.h>
 
@@ -24,10 +28,13 @@
 #include "util/log.h"
 
 struct cmk_tstore {
-    struct cmk_mutex owner; /* one loader/refresher at a time */
-    uint64_t *max_gen;      /* highest manifest generation seen (atomic) */
-    uint64_t own_gen;       /* max_gen when the process table is full */
-    /* What the last full load saw (owner lock). */
+    struct cmk_mutex lock;   /* guards loading and the sync state; a leaf */
+    struct cmk_cond loaded;  /* a load ended (with lock) */
+    struct cmk_cond written; /* a writer's turn ended (with the token lock) */
+    uint64_t *max_gen;       /* highest manifest generation seen (atomic) */
+    uint64_t own_gen;        /* max_gen when the process table is full */
+    bool loading;            /* a full load is in flight */
+    /* What the last full load saw. */
     bool synced;
     bool synced_login;
     struct cmk_store_stamp synced_manifest;
@@ -75,11 +82,13 @@ CK_RV cmk_token_store_init(struct cmk_token *t)
     t->store->max_gen = seen_slot(t->cfg);
     if (t->store->max_gen == NULL)
         t->store->max_gen = &t->store->own_gen;
-    rv = cmk_mutex_init(&t->store->owner);
-    if (rv != CKR_OK) {
-        free(t->store);
-        t->store = NULL;
-    }
+    rv = cmk_mutex_init(&t->store->lock);
+    if (rv == CKR_OK)
+        rv = cmk_cond_init(&t->store->loaded);
+    if (rv == CKR_OK)
+        rv = cmk_cond_init(&t->store->written);
+    if (rv != CKR_OK)
+        cmk_token_store_fini(t);
     return rv;
 }
 
@@ -87,9 +96,31 @@ void cmk_token_store_fini(struct cmk_token *t)
 {
     if (t->store == NULL)
         return;
-    cmk_mutex_fini(&t->store->owner);
+    cmk_cond_fini(&t->store->written);
+    cmk_cond_fini(&t->store->loaded);
+    cmk_mutex_fini(&t->store->lock);
     free(t->store);
     t->store = NULL;
+}
+
+/* A write of this process to o in flight publishes first (token lock):
+ * what it wrote is no change made elsewhere. */
+static void wait_writes_locked(struct cmk_object *o)
+{
+    while (o->store_writing)
+        cmk_cond_wait(&o->token->store->written, &o->token->lock);
+}
+
+void cmk_token_write_begin_locked(struct cmk_object *o)
+{
+    wait_writes_locked(o);
+    o->store_writing = true;
+}
+
+void cmk_token_write_end_locked(struct cmk_object *o)
+{
+    o->store_writing = false;
+    cmk_cond_broadcast(&o->token->store->written);
 }
 
 static bool has_kek(const struct cmk_token *t)
@@ -272,51 +303,68 @@ static void merge(struct cmk_token *t, struct load_ctx *c, struct refs *r,
     }
 }
 
-static bool unchanged_locked(struct cmk_token *t, bool logged_in)
+/* Waits out a load in flight, then says whether what the last load saw
+ * still holds (now: the manifest's stamp, taken before the lock). */
+static bool is_synced_locked(struct cmk_tstore *ts, bool logged_in,
+                             bool have_now, const struct cmk_store_stamp *now)
 {
-    struct cmk_tstore *ts = t->store;
-    struct cmk_store_stamp now;
+    while (ts->loading)
+        cmk_cond_wait(&ts->loaded, &ts->lock);
+    return ts->synced && ts->synced_login == logged_in && have_now &&
+           cmk_store_stamp_equal(now, &ts->synced_manifest);
+}
 
-    return ts->synced && ts->synced_login == logged_in &&
-           cmk_store_stat_manifest(t->cfg->store_dir, &now) == CMK_OK &&
-           cmk_store_stamp_equal(&now, &ts->synced_manifest);
+/* One full load and its merge (ts->loading set, no lock held). */
+static cmk_err load(struct cmk_token *t, bool logged_in, struct load_ctx *c)
+{
+    struct refs r = {0};
+    cmk_err err;
+
+    /* What is known before the load: anything added later is either in
+     * the load (then deduplicated) or not yet on disk. */
+    cmk_object_each(t, take_ref, &r);
+    r.matched = calloc(r.n + 1, sizeof(*r.matched));
+    if (r.nomem || r.matched == NULL)
+        err = CMK_E_NOMEM;
+    else
+        err = cmk_cmk_with_kek(t->cmk, load_with_kek, c);
+    if (err == CMK_OK && c->nomem)
+        err = CMK_E_NOMEM;
+    if (err == CMK_OK)
+        merge(t, c, &r, logged_in);
+    refs_drop(&r);
+    return err;
 }
 
 CK_RV cmk_token_sync_store(struct cmk_token *t)
 {
     struct cmk_tstore *ts = t->store;
     struct load_ctx c = {.t = t};
-    struct refs r = {0};
-    bool logged_in;
-    cmk_err err = CMK_OK;
+    struct cmk_store_stamp now;
+    bool logged_in, have_now, synced;
+    cmk_err err;
     size_t i;
 
     if (!has_kek(t) || !may_open(t))
         return CKR_OK; /* no KEK, or not before login: no token objects */
     logged_in = cmk_token_is_logged_in(t);
-    cmk_mutex_lock(&ts->owner);
-    if (unchanged_locked(t, logged_in))
-        goto out;
-    /* What is known before the load: anything added later is either in
-     * the load (then deduplicated) or not yet on disk. */
-    cmk_object_each(t, take_ref, &r);
-    r.matched = calloc(r.n + 1, sizeof(*r.matched));
-    if (r.nomem || r.matched == NULL) {
-        err = CMK_E_NOMEM;
-        goto out;
+    have_now = cmk_store_stat_manifest(t->cfg->store_dir, &now) == CMK_OK;
+    cmk_mutex_lock(&ts->lock);
+    synced = is_synced_locked(ts, logged_in, have_now, &now);
+    ts->loading = !synced;
+    cmk_mutex_unlock(&ts->lock);
+    if (synced)
+        return CKR_OK;
+    err = load(t, logged_in, &c);
+    cmk_mutex_lock(&ts->lock);
+    if (err == CMK_OK) {
+        ts->synced = true;
+        ts->synced_login = logged_in;
+        ts->synced_manifest = c.manifest;
     }
-    err = cmk_cmk_with_kek(t->cmk, load_with_kek, &c);
-    if (err == CMK_OK && c.nomem)
-        err = CMK_E_NOMEM;
-    if (err != CMK_OK)
-        goto out;
-    merge(t, &c, &r, logged_in);
-    ts->synced = true;
-    ts->synced_login = logged_in;
-    ts->synced_manifest = c.manifest;
-out:
-    cmk_mutex_unlock(&ts->owner);
-    refs_drop(&r);
+    ts->loading = false;
+    cmk_cond_broadcast(&ts->loaded);
+    cmk_mutex_unlock(&ts->lock);
     for (i = 0; i < c.n; i++)
         cmk_attrs_clear(&c.v[i].attrs);
     free(c.v);
@@ -336,9 +384,14 @@ static bool store_object(void *arg, struct cmk_object *o)
 
 void cmk_token_store_logout(struct cmk_token *t)
 {
-    cmk_mutex_lock(&t->store->owner);
-    t->store->synced = false;
-    cmk_mutex_unlock(&t->store->owner);
+    struct cmk_tstore *ts = t->store;
+
+    /* A load in flight publishes first; then its objects go too. */
+    cmk_mutex_lock(&ts->lock);
+    while (ts->loading)
+        cmk_cond_wait(&ts->loaded, &ts->lock);
+    ts->synced = false;
+    cmk_mutex_unlock(&ts->lock);
     cmk_object_remove_if(t, store_object, NULL);
 }
 
@@ -375,14 +428,13 @@ static CK_RV refresh(struct cmk_object *o, CK_RV invalid_rv, bool write)
     bool changed = false;
     cmk_err err;
 
-    cmk_mutex_lock(&t->store->owner);
-    err = cmk_cmk_with_kek(t->cmk, get_with_kek, &c);
+    err = cmk_cmk_with_kek(t->cmk, get_with_kek, &c); /* no lock held */
     if (err == CMK_OK && c.err == CMK_OK) {
         cmk_mutex_lock(&t->lock);
+        wait_writes_locked(o);
         changed = apply_locked(o, &c.meta, &c.attrs);
         cmk_mutex_unlock(&t->lock);
     }
-    cmk_mutex_unlock(&t->store->owner);
     cmk_attrs_clear(&c.attrs);
     if (err != CMK_OK)
         return cmk_err_rv(err);
@@ -416,6 +468,7 @@ CK_RV cmk_token_check_object(struct cmk_object *o, CK_RV invalid_rv, bool write)
 
     err = cmk_store_stat(t->cfg->store_dir, o->store_name, &now);
     cmk_mutex_lock_hot(&t->lock);
+    wait_writes_locked(o); /* compare with what it publishes */
     had = o->stamp;
     cmk_mutex_unlock(&t->lock);
     if (err == CMK_OK && !is_zero(&had) && cmk_store_stamp_equal(&now, &had))
@@ -488,22 +541,21 @@ CK_RV cmk_token_save_attrs(struct cmk_token *t, char *name,
     return CKR_OK;
 }
 
-CK_RV cmk_token_update_object_locked(struct cmk_object *o,
-                                     const struct cmk_attrs *next)
+CK_RV cmk_token_update_object(struct cmk_object *o, uint64_t base,
+                              struct cmk_attrs *next)
 {
-    struct put_ctx c = {o->token, o->store_name, o->store_version,
-                        next,     {0},           false};
+    struct put_ctx c = {o->token, o->store_name, base, next, {0}, false};
+    struct cmk_token *t = o->token;
     cmk_err err;
 
-    err = cmk_cmk_with_kek(o->token->cmk, put_with_kek, &c);
-    if (err == CMK_OK) {
-        o->store_version = c.meta.version;
-        o->stamp = c.meta.stamp;
-        return CKR_OK;
-    }
-    if (err == CMK_E_CONFLICT)
+    err = cmk_cmk_with_kek(t->cmk, put_with_kek, &c); /* no lock held */
+    cmk_mutex_lock(&t->lock);
+    if (err == CMK_OK)
+        (void)apply_locked(o, &c.meta, next); /* unless newer was read */
+    else if (err == CMK_E_CONFLICT)
         memset(&o->stamp, 0, sizeof(o->stamp)); /* next use reads it */
-    return cmk_err_rv(err);
+    cmk_mutex_unlock(&t->lock);
+    return err == CMK_OK ? CKR_OK : cmk_err_rv(err);
 }
 
 CK_RV cmk_token_delete_object(struct cmk_token *t, struct cmk_object *o)
@@ -512,17 +564,18 @@ CK_RV cmk_token_delete_object(struct cmk_token *t, struct cmk_object *o)
     cmk_err err;
 
     cmk_mutex_lock(&t->lock);
+    cmk_token_write_begin_locked(o);
     c.base = o->store_version;
     cmk_mutex_unlock(&t->lock);
-    err = cmk_cmk_with_kek(t->cmk, put_with_kek, &c);
+    err = cmk_cmk_with_kek(t->cmk, put_with_kek, &c); /* no lock held */
+    cmk_mutex_lock(&t->lock);
+    if (err == CMK_E_CONFLICT)
+        memset(&o->stamp, 0, sizeof(o->stamp));
+    cmk_token_write_end_locked(o);
+    cmk_mutex_unlock(&t->lock);
     if (err == CMK_E_KEY_NOT_FOUND) { /* another process deleted it */
         cmk_object_remove(o);
         return CKR_OBJECT_HANDLE_INVALID;
-    }
-    if (err == CMK_E_CONFLICT) {
-        cmk_mutex_lock(&t->lock);
-        memset(&o->stamp, 0, sizeof(o->stamp));
-        cmk_mutex_unlock(&t->lock);
     }
     return err == CMK_OK ? CKR_OK : cmk_err_rv(err);
 }

@@ -2,15 +2,16 @@
 /*
  * core: the glue between a token and its object store (store/store.h):
  * loading and rescanning the token objects, the per-use check of one
- * object against its file, and the sealed writes. Lock order: the token's
- * store owner lock (one loader/refresher per token), then the token lock.
- * The owner lock is held across the store's file I/O and the KEK call;
- * the token lock only to publish what was read.
+ * object against its file, and the sealed writes. No lock is held across
+ * the store's file I/O or the KEK call. The store's own lock (a leaf)
+ * guards the sync state and marks the one load in flight per token; the
+ * token lock is taken to publish what was read or written.
  */
 #ifndef CMK_TOKEN_STORE_H
 #define CMK_TOKEN_STORE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "util/pkcs11_compat.h"
 
 struct cmk_attrs;
@@ -49,14 +50,23 @@ CK_RV cmk_token_save_attrs(struct cmk_token *t, char *name,
  * cmk_token_save_attrs wrote for name (consumed), for the object made
  * from it; false when there is none. */
 bool cmk_token_created_meta(const char *name, struct cmk_store_meta *meta);
-/* Compare-and-swap write of token object o's new attributes (token lock
- * held by the caller): CKR_FUNCTION_FAILED when the object on disk is no
- * longer at o's version (another process wrote it; the next use reads
- * it). On success o's version and stamp follow; the caller swaps attrs. */
-CK_RV cmk_token_update_object_locked(struct cmk_object *o,
-                                     const struct cmk_attrs *next);
-/* Removes o's file (compare-and-swap as above). CKR_OBJECT_HANDLE_INVALID
- * (and o's handle dropped) when another process deleted it already. */
+/* Writers of one token object take turns, so each bases its
+ * compare-and-swap on what the one before it published: begin (waits for
+ * the turn) and end are called with the token lock held; the write in
+ * between runs without it. */
+void cmk_token_write_begin_locked(struct cmk_object *o);
+void cmk_token_write_end_locked(struct cmk_object *o);
+/* Compare-and-swap write of next as token object o's attributes on top
+ * of version base (o's version when next was made), with o's writer turn
+ * taken and no lock held: CKR_FUNCTION_FAILED when the object on disk is
+ * no longer at base (another process wrote it; the next use reads it).
+ * On success next is swapped into o with its version and stamp, under
+ * the token lock (the caller clears what next holds then). */
+CK_RV cmk_token_update_object(struct cmk_object *o, uint64_t base,
+                              struct cmk_attrs *next);
+/* Removes o's file (compare-and-swap as above; takes o's writer turn, no
+ * lock held by the caller). CKR_OBJECT_HANDLE_INVALID (and o's handle
+ * dropped) when another process deleted it already. */
 CK_RV cmk_token_delete_object(struct cmk_token *t, struct cmk_object *o);
 /* Removes a just-written file that never became an object. */
 CK_RV cmk_token_remove_name(struct cmk_token *t, const char *name);

@@ -3,10 +3,15 @@
  * keys: the DEK cache. A hash table of entries with an LRU list, and a
  * short list of fills in flight so that concurrent misses for the same
  * blob make one KMS call. Entry values are secrets in locked memory.
+ *
+ * lock (a cmk_mutex) guards everything in struct cmk_cache, the entries
+ * and flights included (the *_locked functions and the table helpers
+ * slot_of and lru_* run under it). It is a leaf and is never held while a
+ * fill (a KMS call) runs: the leader of a flight unlocks, fills, relocks
+ * and publishes; waiters sleep on done.
  */
 #include <config.h>
 
-#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +45,8 @@ struct flight {
 
 struct cmk_cache {
     struct cmk_cache_cfg cfg;
-    pthread_mutex_t lock;
-    pthread_cond_t done;
+    struct cmk_mutex lock;
+    struct cmk_cond done; /* a flight ended */
     struct entry **buckets;
     size_t n_buckets; /* power of two */
     struct entry lru; /* sentinel */
@@ -69,8 +74,14 @@ cmk_err cmk_cache_new(const struct cmk_cache_cfg *cfg, struct cmk_cache **out)
         return CMK_E_NOMEM;
     }
     c->lru.next = c->lru.prev = &c->lru;
-    pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->done, NULL);
+    if (cmk_mutex_init(&c->lock) != CKR_OK ||
+        cmk_cond_init(&c->done) != CKR_OK) {
+        cmk_cond_fini(&c->done);
+        cmk_mutex_fini(&c->lock);
+        free(c->buckets);
+        free(c);
+        return CMK_E_NOMEM;
+    }
     *out = c;
     return CMK_OK;
 }
@@ -118,7 +129,7 @@ static void lru_front(struct cmk_cache *c, struct entry *e)
 }
 
 /* Unlinks and wipes e. */
-static void drop(struct cmk_cache *c, struct entry *e)
+static void drop_locked(struct cmk_cache *c, struct entry *e)
 {
     struct entry **pe = slot_of(c, e->digest);
 
@@ -130,17 +141,17 @@ static void drop(struct cmk_cache *c, struct entry *e)
     c->n--;
 }
 
-static cmk_err insert(struct cmk_cache *c, const uint8_t *d,
-                      const struct cmk_secret *val, int64_t now)
+static cmk_err insert_locked(struct cmk_cache *c, const uint8_t *d,
+                             const struct cmk_secret *val, int64_t now)
 {
     int64_t ttl = (int64_t)c->cfg.ttl_s * 1000000;
     int64_t grace = ttl / 10 < GRACE_MAX_US ? ttl / 10 : GRACE_MAX_US;
     struct entry **pe = slot_of(c, d), *e;
 
     if (*pe != NULL)
-        drop(c, *pe); /* a refresh replaces the old value */
+        drop_locked(c, *pe); /* a refresh replaces the old value */
     if (c->n >= c->cfg.max_entries) {
-        drop(c, c->lru.prev);
+        drop_locked(c, c->lru.prev);
         c->st.evictions++;
     }
     e = calloc(1, sizeof(*e));
@@ -168,16 +179,16 @@ static bool is_refusal(cmk_err err)
 static void flush_locked(struct cmk_cache *c)
 {
     while (c->lru.next != &c->lru)
-        drop(c, c->lru.next);
+        drop_locked(c, c->lru.next);
 }
 
 void cmk_cache_flush(struct cmk_cache *c)
 {
     if (c == NULL)
         return;
-    pthread_mutex_lock(&c->lock);
+    cmk_mutex_lock(&c->lock);
     flush_locked(c);
-    pthread_mutex_unlock(&c->lock);
+    cmk_mutex_unlock(&c->lock);
 }
 
 void cmk_cache_free(struct cmk_cache *c)
@@ -185,34 +196,34 @@ void cmk_cache_free(struct cmk_cache *c)
     if (c == NULL)
         return;
     cmk_cache_flush(c);
-    pthread_cond_destroy(&c->done);
-    pthread_mutex_destroy(&c->lock);
+    cmk_cond_fini(&c->done);
+    cmk_mutex_fini(&c->lock);
     free(c->buckets);
     free(c);
 }
 
 void cmk_cache_stats(struct cmk_cache *c, struct cmk_cache_stats *st)
 {
-    pthread_mutex_lock(&c->lock);
+    cmk_mutex_lock(&c->lock);
     *st = c->st;
     st->entries = c->n;
-    pthread_mutex_unlock(&c->lock);
+    cmk_mutex_unlock(&c->lock);
 }
 
 /* Hit path, under the lock: copies a live value, counts the use, and says
  * whether this caller should refresh the entry ahead of its expiry. */
-static bool take_hit(struct cmk_cache *c, struct entry *e, int64_t now,
-                     struct cmk_secret *out, cmk_err *err, bool *refresh)
+static bool take_hit_locked(struct cmk_cache *c, struct entry *e, int64_t now,
+                            struct cmk_secret *out, cmk_err *err, bool *refresh)
 {
     if (now >= e->expiry_us) {
-        drop(c, e);
+        drop_locked(c, e);
         c->st.expiries++;
         return false;
     }
     *err = cmk_secret_dup(out, e->val.p, e->val.len);
     c->st.hits++;
     if (++e->uses >= c->cfg.max_uses && c->cfg.max_uses != 0) {
-        drop(c, e); /* used up: the next caller goes to the KMS */
+        drop_locked(c, e); /* used up: the next caller goes to the KMS */
         return true;
     }
     lru_unlink(e);
@@ -232,7 +243,7 @@ static void refresh(struct cmk_cache *c, const uint8_t *d, cmk_cache_fill fill,
     cmk_err err = fill(arg, &val);
     struct entry *e;
 
-    pthread_mutex_lock(&c->lock);
+    cmk_mutex_lock(&c->lock);
     c->st.fills++;
     e = *slot_of(c, d);
     if (e != NULL)
@@ -240,12 +251,12 @@ static void refresh(struct cmk_cache *c, const uint8_t *d, cmk_cache_fill fill,
     if (is_refusal(err))
         flush_locked(c);
     else if (err == CMK_OK && e != NULL)
-        (void)insert(c, d, &val, cmk_clock_now_us()); /* best effort */
-    pthread_mutex_unlock(&c->lock);
+        (void)insert_locked(c, d, &val, cmk_clock_now_us()); /* best effort */
+    cmk_mutex_unlock(&c->lock);
     cmk_secret_free(&val);
 }
 
-static struct flight *find_flight(struct cmk_cache *c, const uint8_t *d)
+static struct flight *find_flight_locked(struct cmk_cache *c, const uint8_t *d)
 {
     struct flight *f;
 
@@ -256,7 +267,7 @@ static struct flight *find_flight(struct cmk_cache *c, const uint8_t *d)
     return NULL;
 }
 
-static void unref_flight(struct cmk_cache *c, struct flight *f)
+static void unref_flight_locked(struct cmk_cache *c, struct flight *f)
 {
     struct flight **pf;
 
@@ -272,25 +283,27 @@ static void unref_flight(struct cmk_cache *c, struct flight *f)
     free(f);
 }
 
-/* Waits for another caller's fill and shares its result. */
-static cmk_err join(struct cmk_cache *c, struct flight *f,
-                    struct cmk_secret *out)
+/* Waits for another caller's fill and shares its result (lock held). */
+static cmk_err join_locked(struct cmk_cache *c, struct flight *f,
+                           struct cmk_secret *out)
 {
     cmk_err err;
 
     f->refs++;
     while (!f->done)
-        pthread_cond_wait(&c->done, &c->lock);
+        cmk_cond_wait(&c->done, &c->lock);
     err = f->err;
     if (err == CMK_OK)
         err = cmk_secret_dup(out, f->val.p, f->val.len);
-    unref_flight(c, f);
+    unref_flight_locked(c, f);
     return err;
 }
 
-/* Runs the fill for a miss; called and returns with the lock held. */
-static cmk_err lead(struct cmk_cache *c, const uint8_t *d, cmk_cache_fill fill,
-                    void *arg, struct cmk_secret *out)
+/* Runs the fill for a miss; called and returns with the lock held, which
+ * it lets go of while the fill runs. */
+static cmk_err lead_locked(struct cmk_cache *c, const uint8_t *d,
+                           cmk_cache_fill fill, void *arg,
+                           struct cmk_secret *out)
 {
     struct flight *f = calloc(1, sizeof(*f));
     cmk_err err;
@@ -301,20 +314,20 @@ static cmk_err lead(struct cmk_cache *c, const uint8_t *d, cmk_cache_fill fill,
     f->refs = 1;
     f->next = c->flights;
     c->flights = f;
-    pthread_mutex_unlock(&c->lock);
+    cmk_mutex_unlock(&c->lock);
     err = fill(arg, &f->val);
-    pthread_mutex_lock(&c->lock);
+    cmk_mutex_lock(&c->lock);
     c->st.fills++;
     if (is_refusal(err))
         flush_locked(c);
     if (err == CMK_OK && c->cfg.ttl_s != 0)
-        err = insert(c, d, &f->val, cmk_clock_now_us());
+        err = insert_locked(c, d, &f->val, cmk_clock_now_us());
     if (err == CMK_OK)
         err = cmk_secret_dup(out, f->val.p, f->val.len);
     f->err = err;
     f->done = true;
-    pthread_cond_broadcast(&c->done);
-    unref_flight(c, f);
+    cmk_cond_broadcast(&c->done);
+    unref_flight_locked(c, f);
     return err;
 }
 
@@ -330,15 +343,17 @@ cmk_err cmk_cache_get(struct cmk_cache *c,
 
     if (c == NULL || fill == NULL || out == NULL || hit == NULL)
         return CMK_E_ARGS;
-    cmk_pthread_lock_hot(&c->lock);
+    cmk_mutex_lock_hot(&c->lock);
     e = *slot_of(c, digest);
-    *hit = e != NULL && take_hit(c, e, cmk_clock_now_us(), out, &err, &renew);
+    *hit = e != NULL &&
+           take_hit_locked(c, e, cmk_clock_now_us(), out, &err, &renew);
     if (!*hit) {
         c->st.misses++;
-        f = find_flight(c, digest);
-        err = f != NULL ? join(c, f, out) : lead(c, digest, fill, arg, out);
+        f = find_flight_locked(c, digest);
+        err = f != NULL ? join_locked(c, f, out)
+                        : lead_locked(c, digest, fill, arg, out);
     }
-    pthread_mutex_unlock(&c->lock);
+    cmk_mutex_unlock(&c->lock);
     if (renew)
         refresh(c, digest, fill, arg);
     return err;

@@ -3,16 +3,19 @@
  * keys: a tenant's CMK versions (one provider instance each), the direct
  * path (seal/unseal into envelope blobs) and the cached tenant KEK.
  *
- * KEK cache: kek_lock (rwlock, writer-preferring so a purge is not starved
- * by hits) guards kek, kek_expiry_us and kek_gen; hits run fn under the
- * read lock. fill_lock makes concurrent misses share one provider call;
- * it is taken before kek_lock, never after. kek_gen is bumped by every
- * purge so a fill that raced with a purge (C_Logout, a refusal seen on
- * another path) does not publish its key afterwards.
+ * KEK cache: kek_lock (a cmk_mutex, a leaf) guards kek, kek_expiry_us,
+ * kek_gen and filling, and is never held across a provider call or while
+ * a caller uses the key. The cached KEK is an immutable reference-counted
+ * object: a hit takes a reference under the lock and uses the key after
+ * unlocking; a purge or a refill only drops the cache's reference, and
+ * the key is wiped when its last user lets go. One caller at a time fills
+ * (filling set): the others wait on kek_filled and then take its result,
+ * or fill in turn when it failed. kek_gen is bumped by every purge so a
+ * fill that raced with a purge (C_Logout, a refusal seen on another path)
+ * does not publish its key afterwards.
  */
 #include <config.h>
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -25,11 +28,18 @@
 #include "keys/cmk.h"
 #include "mech/envelope.h"
 #include "util/clock.h"
+#include "util/lock.h"
 
 #define KEK_LEN 32u
 #define US_PER_S INT64_C(1000000)
 
 typedef cmk_err (*kek_fn)(void *arg, const uint8_t *kek, size_t kek_len);
+
+/* Never changes once made; freed (wiped) by its last kek_unref. */
+struct kek {
+    unsigned refs; /* atomic */
+    struct cmk_secret key;
+};
 
 struct cmk_version {
     const struct cmk_provider_ops *ops;
@@ -51,15 +61,16 @@ struct cmk_cmk {
     unsigned kek_ttl_s;
     int64_t (*now_us)(void *arg);
     void *now_arg;
-    pthread_rwlock_t kek_lock;
-    pthread_mutex_t fill_lock;
-    bool kek_lock_ready, fill_lock_ready;
     struct cmk_audit *audit; /* KMS-call records; NULL: none */
     void (*on_refusal)(void *arg);
     void *on_refusal_arg;
-    struct cmk_secret kek; /* p == NULL: nothing cached */
+    struct cmk_mutex kek_lock;
+    struct cmk_cond kek_filled; /* a fill ended */
+    /* Below: guarded by kek_lock. */
+    struct kek *kek; /* the cache's reference; NULL: nothing cached */
     int64_t kek_expiry_us;
     uint64_t kek_gen;
+    bool filling; /* a caller is unwrapping the KEK */
 };
 
 static int64_t monotonic_us(void *arg)
@@ -181,30 +192,24 @@ static cmk_err open_versions(struct cmk_cmk *c)
 
 static cmk_err init_locks(struct cmk_cmk *c)
 {
-    pthread_rwlockattr_t ra;
-    pthread_mutexattr_t ma;
-    int rc;
-
-    if (pthread_rwlockattr_init(&ra) != 0)
+    if (cmk_mutex_init(&c->kek_lock) != CKR_OK ||
+        cmk_cond_init(&c->kek_filled) != CKR_OK)
         return CMK_E_NOMEM;
-    pthread_rwlockattr_setkind_np(&ra,
-                                  PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    rc = pthread_rwlock_init(&c->kek_lock, &ra);
-    pthread_rwlockattr_destroy(&ra);
-    if (rc != 0)
-        return CMK_E_NOMEM;
-    c->kek_lock_ready = true;
-    if (pthread_mutexattr_init(&ma) != 0)
-        return CMK_E_NOMEM;
-#ifdef CMK_DEBUG
-    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ERRORCHECK);
-#endif
-    rc = pthread_mutex_init(&c->fill_lock, &ma);
-    pthread_mutexattr_destroy(&ma);
-    if (rc != 0)
-        return CMK_E_NOMEM;
-    c->fill_lock_ready = true;
     return CMK_OK;
+}
+
+static struct kek *kek_ref(struct kek *k)
+{
+    __atomic_add_fetch(&k->refs, 1, __ATOMIC_RELAXED);
+    return k;
+}
+
+static void kek_unref(struct kek *k)
+{
+    if (k == NULL || __atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    cmk_secret_free(&k->key); /* wipes */
+    free(k);
 }
 
 cmk_err cmk_cmk_open(const struct cmk_kms_cfg *cfg, unsigned kek_ttl_s,
@@ -251,11 +256,9 @@ void cmk_cmk_close(struct cmk_cmk *c)
     free(c->v);
     for (i = 0; i < CMK_PURPOSE__COUNT; i++)
         free(c->ctx[i]);
-    cmk_secret_free(&c->kek);
-    if (c->kek_lock_ready)
-        pthread_rwlock_destroy(&c->kek_lock);
-    if (c->fill_lock_ready)
-        pthread_mutex_destroy(&c->fill_lock);
+    kek_unref(c->kek);
+    cmk_cond_fini(&c->kek_filled);
+    cmk_mutex_fini(&c->kek_lock);
     free(c);
 }
 
@@ -280,13 +283,19 @@ static bool is_refusal(cmk_err err)
     return err == CMK_E_KEY_DISABLED || err == CMK_E_ACCESS_DENIED;
 }
 
+/* The cached KEK goes; a caller still using it holds its own reference,
+ * and the key is wiped when that caller lets go. */
 static void purge(struct cmk_cmk *c)
 {
-    pthread_rwlock_wrlock(&c->kek_lock);
-    cmk_secret_free(&c->kek);
+    struct kek *old;
+
+    cmk_mutex_lock(&c->kek_lock);
+    old = c->kek;
+    c->kek = NULL;
     c->kek_expiry_us = 0;
     c->kek_gen++;
-    pthread_rwlock_unlock(&c->kek_lock);
+    cmk_mutex_unlock(&c->kek_lock);
+    kek_unref(old);
 }
 
 static cmk_err note(struct cmk_cmk *c, cmk_err err)
@@ -413,103 +422,116 @@ cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
     return err;
 }
 
-/* Unwraps the configured KEK blob; anything but 32 bytes is not a KEK. */
-static cmk_err kek_unseal(struct cmk_cmk *c, struct cmk_secret *out)
+/* Unwraps the configured KEK blob into a new object holding one
+ * reference (the caller's); anything but 32 bytes is not a KEK. */
+static cmk_err kek_fetch(struct cmk_cmk *c, struct kek **out)
 {
+    struct kek *k = NULL;
     struct cmk_req rq;
     cmk_err err;
 
+    k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        return CMK_E_NOMEM;
+    k->refs = 1;
     memset(&rq, 0, sizeof(rq));
     err = cmk_cmk_unseal_for(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
-                             c->cfg->kek_blob_len, out);
-    if (err == CMK_OK && out->len != KEK_LEN) {
-        cmk_secret_free(out);
+                             c->cfg->kek_blob_len, &k->key);
+    if (err == CMK_OK && k->key.len != KEK_LEN)
         err = CMK_E_BAD_BLOB;
+    if (err != CMK_OK) {
+        kek_unref(k);
+        return err;
     }
-    return err;
+    *out = k;
+    return CMK_OK;
 }
 
-/* Runs fn under the read lock when a live KEK is cached. */
-static bool try_hit(struct cmk_cmk *c, kek_fn fn, void *arg, cmk_err *err)
+static bool is_live_locked(struct cmk_cmk *c)
 {
-    bool hit;
-
-    pthread_rwlock_rdlock(&c->kek_lock);
-    hit = c->kek.p != NULL && c->now_us(c->now_arg) < c->kek_expiry_us;
-    if (hit)
-        *err = fn(arg, c->kek.p, c->kek.len);
-    pthread_rwlock_unlock(&c->kek_lock);
-    return hit;
+    return c->kek != NULL && c->now_us(c->now_arg) < c->kek_expiry_us;
 }
 
-/* Wipes an expired entry before the refill and returns the generation the
- * fill must still match when it publishes. */
-static uint64_t begin_fill(struct cmk_cmk *c)
+/* A reference to the live KEK; or NULL with *fill set when this caller
+ * must fill, after taking out an expired entry (*stale, dropped by the
+ * caller once unlocked). Waits while another caller fills. */
+static struct kek *take_locked(struct cmk_cmk *c, bool *fill,
+                               struct kek **stale)
 {
-    uint64_t gen;
-
-    pthread_rwlock_wrlock(&c->kek_lock);
-    cmk_secret_free(&c->kek);
-    gen = c->kek_gen;
-    pthread_rwlock_unlock(&c->kek_lock);
-    return gen;
+    for (;;) {
+        if (is_live_locked(c))
+            return kek_ref(c->kek);
+        if (!c->filling)
+            break;
+        cmk_cond_wait(&c->kek_filled, &c->kek_lock);
+    }
+    *stale = c->kek;
+    c->kek = NULL;
+    c->filling = true;
+    *fill = true;
+    return NULL;
 }
 
-static void publish(struct cmk_cmk *c, struct cmk_secret *kek, uint64_t gen)
+/* Ends a fill: publishes k unless a purge came since it began (gen), and
+ * wakes the waiters. Returns the entry the cache let go of. */
+static struct kek *end_fill_locked(struct cmk_cmk *c, struct kek *k,
+                                   uint64_t gen)
 {
-    pthread_rwlock_wrlock(&c->kek_lock);
-    if (gen == c->kek_gen) {
-        cmk_secret_free(&c->kek);
-        c->kek = *kek;
-        kek->p = NULL; /* the cache owns it */
-        kek->len = 0;
+    struct kek *old = NULL;
+
+    if (k != NULL && gen == c->kek_gen) {
+        old = c->kek;
+        c->kek = kek_ref(k);
         c->kek_expiry_us =
             c->now_us(c->now_arg) + (int64_t)c->kek_ttl_s * US_PER_S;
     }
-    pthread_rwlock_unlock(&c->kek_lock);
+    c->filling = false;
+    cmk_cond_broadcast(&c->kek_filled);
+    return old;
 }
 
-/* Single flight: whoever holds fill_lock makes the provider call; the
- * others wait for it and then find the fresh entry. */
-static cmk_err kek_miss(struct cmk_cmk *c, kek_fn fn, void *arg)
+/* A reference to the cached KEK, unwrapping it first when there is none
+ * live. Single flight: the provider call runs without the lock. */
+static cmk_err kek_get(struct cmk_cmk *c, struct kek **out)
 {
-    struct cmk_secret kek = {0};
+    struct kek *k, *stale = NULL;
+    bool fill = false;
     uint64_t gen;
-    cmk_err err = CMK_OK;
+    cmk_err err;
 
-    pthread_mutex_lock(&c->fill_lock);
-    if (try_hit(c, fn, arg, &err))
-        goto out;
-    gen = begin_fill(c);
-    err = kek_unseal(c, &kek);
-    if (err != CMK_OK)
-        goto out;
-    err = fn(arg, kek.p, kek.len);
-    publish(c, &kek, gen);
-out:
-    pthread_mutex_unlock(&c->fill_lock);
-    cmk_secret_free(&kek);
+    cmk_mutex_lock_hot(&c->kek_lock);
+    k = take_locked(c, &fill, &stale);
+    gen = c->kek_gen;
+    cmk_mutex_unlock(&c->kek_lock);
+    kek_unref(stale);
+    if (!fill) {
+        *out = k;
+        return CMK_OK;
+    }
+    err = kek_fetch(c, &k);
+    cmk_mutex_lock(&c->kek_lock);
+    stale = end_fill_locked(c, err == CMK_OK ? k : NULL, gen);
+    cmk_mutex_unlock(&c->kek_lock);
+    kek_unref(stale);
+    if (err == CMK_OK)
+        *out = k;
     return err;
 }
 
 cmk_err cmk_cmk_with_kek(struct cmk_cmk *c, kek_fn fn, void *arg)
 {
-    struct cmk_secret kek = {0};
-    cmk_err err = CMK_OK;
+    struct kek *k = NULL;
+    cmk_err err;
 
     if (c == NULL || fn == NULL)
         return CMK_E_ARGS;
     if (c->cfg->kek_blob == NULL || c->cfg->kek_blob_len == 0)
         return CMK_E_KEY_NOT_FOUND;
-    if (c->kek_ttl_s != 0) {
-        if (try_hit(c, fn, arg, &err))
-            return err;
-        return kek_miss(c, fn, arg);
-    }
-    err = kek_unseal(c, &kek);
+    /* ttl 0: nothing is cached, the key is wiped after fn. */
+    err = c->kek_ttl_s != 0 ? kek_get(c, &k) : kek_fetch(c, &k);
     if (err == CMK_OK)
-        err = fn(arg, kek.p, kek.len);
-    cmk_secret_free(&kek);
+        err = fn(arg, k->key.p, k->key.len); /* no lock held */
+    kek_unref(k);
     return err;
 }
 
@@ -524,8 +546,8 @@ void cmk_cmk_forget_in_child(struct cmk_cmk *c)
     /* No lock: a thread of the parent may have held it at fork() and is
      * gone. The pool already gave the child zeroed pages; this is for a
      * KEK that lives elsewhere. */
-    if (c != NULL && c->kek.p != NULL)
-        sodium_memzero(c->kek.p, c->kek.len);
+    if (c != NULL && c->kek != NULL && c->kek->key.p != NULL)
+        sodium_memzero(c->kek->key.p, c->kek->key.len);
 }
 
 cmk_err cmk_cmk_health(struct cmk_cmk *c, struct cmk_req *rq)

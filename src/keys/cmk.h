@@ -2,8 +2,9 @@
 /*
  * keys: a tenant's CMK (current version plus previous versions, each a
  * provider instance) and the tenant KEK unwrapped through it.
- * Thread safety: all functions may be called concurrently; no lock is held
- * across a provider call except the KEK's single-flight lock.
+ * Thread safety: all functions may be called concurrently. The one lock
+ * (the KEK cache's cmk_mutex) is never held across a provider call or
+ * while a cmk_cmk_with_kek callback runs.
  */
 #ifndef CMK_KEYS_CMK_H
 #define CMK_KEYS_CMK_H
@@ -61,7 +62,10 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
 
 /* KEK path: calls fn with the tenant KEK (32 bytes), unwrapping it through
  * the provider when it is not cached or its TTL has passed (ttl 0: every
- * call unwraps and the plaintext is wiped after fn returns).
+ * call unwraps and the plaintext is wiped after fn returns). Concurrent
+ * misses make one provider call. fn runs with no lock held, on a
+ * reference to the key: a purge meanwhile (C_Logout, a refusal) wipes it
+ * once fn returns, and fn may do file I/O (the token store does).
  * CMK_E_KEY_NOT_FOUND if the tenant has no KEK configured. */
 cmk_err cmk_cmk_with_kek(struct cmk_cmk *c,
                          cmk_err (*fn)(void *arg, const uint8_t *kek,

@@ -26,12 +26,12 @@
 #ifndef CMK_NET_CREDS_H
 #define CMK_NET_CREDS_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "net/http.h"
 #include "util/err.h"
+#include "util/lock.h"
 
 /* Refresh temporary credentials this long before they expire. */
 #define CMK_CREDS_REFRESH_AHEAD_S 300
@@ -142,10 +142,12 @@ cmk_err cmk_creds_read_file(const char *path, size_t max, bool private_only,
                             char **out, size_t *len) CMK_WUR;
 void cmk_creds_free_file(char *p);
 
-/* The cache: current credentials and their refresh. */
+/* The cache: current credentials and their refresh. lock (a cmk_mutex)
+ * guards the fields below it and is never held during a refresh's I/O;
+ * cond wakes the callers that wait for a refresh. */
 struct cmk_cred_cache {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
+    struct cmk_mutex lock;
+    struct cmk_cond cond;
     struct cmk_aws_creds *cur;
     bool refreshing;
     cmk_err last_err; /* of the last failed refresh */

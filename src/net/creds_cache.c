@@ -21,10 +21,10 @@ cmk_err cmk_cred_cache_init(struct cmk_cred_cache *c,
     if (c == NULL || env == NULL)
         return CMK_E_ARGS;
     memset(c, 0, sizeof(*c));
-    if (pthread_mutex_init(&c->lock, NULL) != 0)
+    if (cmk_mutex_init(&c->lock) != CKR_OK)
         return CMK_E_NOMEM;
-    if (pthread_cond_init(&c->cond, NULL) != 0) {
-        pthread_mutex_destroy(&c->lock);
+    if (cmk_cond_init(&c->cond) != CKR_OK) {
+        cmk_mutex_fini(&c->lock);
         return CMK_E_NOMEM;
     }
     c->env = *env;
@@ -38,8 +38,8 @@ void cmk_cred_cache_fini(struct cmk_cred_cache *c)
         return;
     cmk_aws_creds_unref(c->cur);
     c->cur = NULL;
-    pthread_cond_destroy(&c->cond);
-    pthread_mutex_destroy(&c->lock);
+    cmk_cond_fini(&c->cond);
+    cmk_mutex_fini(&c->lock);
 }
 
 static bool is_fresh(const struct cmk_aws_creds *cr, int64_t now)
@@ -84,7 +84,7 @@ static cmk_err pick_locked(struct cmk_cred_cache *c, struct cmk_cred_status *st,
             *refresh = true;
             return CMK_OK;
         }
-        pthread_cond_wait(&c->cond, &c->lock); /* nothing valid: wait */
+        cmk_cond_wait(&c->cond, &c->lock); /* nothing valid: wait */
     }
 }
 
@@ -97,7 +97,7 @@ static cmk_err publish_locked(struct cmk_cred_cache *c, cmk_err err,
     int64_t now = cmk_creds_now(&c->env);
 
     c->refreshing = false;
-    pthread_cond_broadcast(&c->cond);
+    cmk_cond_broadcast(&c->cond);
     if (err == CMK_OK) {
         cmk_aws_creds_unref(c->cur);
         c->cur = fresh; /* the cache owns the reference */
@@ -126,21 +126,21 @@ cmk_err cmk_cred_cache_get(struct cmk_cred_cache *c, struct cmk_cred_status *st,
         return CMK_E_ARGS;
     *out = NULL;
     memset(st, 0, sizeof(*st));
-    pthread_mutex_lock(&c->lock);
+    cmk_mutex_lock(&c->lock);
     err = pick_locked(c, st, out, &refresh);
     if (err != CMK_OK || !refresh) {
-        pthread_mutex_unlock(&c->lock);
+        cmk_mutex_unlock(&c->lock);
         return err;
     }
     c->refreshing = true;
-    pthread_mutex_unlock(&c->lock);
+    cmk_mutex_unlock(&c->lock);
     memset(&mine, 0, sizeof(mine));
     err = c->resolve(&c->env, &mine, &fresh); /* I/O without the lock */
     if (err == CMK_OK && fresh == NULL)
         err = CMK_E_INTERNAL;
-    pthread_mutex_lock(&c->lock);
+    cmk_mutex_lock(&c->lock);
     err = publish_locked(c, err, &mine, fresh, out);
-    pthread_mutex_unlock(&c->lock);
+    cmk_mutex_unlock(&c->lock);
     if (err != CMK_OK)
         *st = mine;
     return err;
@@ -153,12 +153,12 @@ void cmk_cred_cache_drop(struct cmk_cred_cache *c,
 
     if (c == NULL)
         return;
-    pthread_mutex_lock(&c->lock);
+    cmk_mutex_lock(&c->lock);
     if (c->cur == cred) {
         old = c->cur;
         c->cur = NULL;
         c->last_fail = 0;
     }
-    pthread_mutex_unlock(&c->lock);
+    cmk_mutex_unlock(&c->lock);
     cmk_aws_creds_unref(old);
 }

@@ -26,8 +26,10 @@
 
 struct cmk_http {
     CURLSH *share;
-    pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
-    pthread_mutex_t pool_lock;
+    /* libcurl takes these around its shared DNS and TLS session caches
+     * (through share_lock/share_unlock), never across network I/O. */
+    struct cmk_mutex share_lock[CURL_LOCK_DATA_LAST];
+    struct cmk_mutex pool_lock; /* guards pool and n_pool; a leaf */
     CURL *pool[POOL_MAX];
     size_t n_pool;
     unsigned connect_ms;
@@ -63,7 +65,7 @@ static void share_lock(CURL *c, curl_lock_data d, curl_lock_access a, void *arg)
     (void)c;
     (void)a;
     if ((unsigned)d < CURL_LOCK_DATA_LAST)
-        pthread_mutex_lock(&h->share_lock[d]);
+        cmk_mutex_lock(&h->share_lock[d]);
 }
 
 static void share_unlock(CURL *c, curl_lock_data d, void *arg)
@@ -72,7 +74,7 @@ static void share_unlock(CURL *c, curl_lock_data d, void *arg)
 
     (void)c;
     if ((unsigned)d < CURL_LOCK_DATA_LAST)
-        pthread_mutex_unlock(&h->share_lock[d]);
+        cmk_mutex_unlock(&h->share_lock[d]);
 }
 
 static cmk_err make_share(struct cmk_http *h)
@@ -107,14 +109,14 @@ static void apply_cfg(struct cmk_http *h, const struct cmk_http_cfg *cfg)
 
 static cmk_err init_locks(struct cmk_http *h)
 {
-    if (pthread_mutex_init(&h->pool_lock, NULL) != 0)
+    if (cmk_mutex_init(&h->pool_lock) != CKR_OK)
         return CMK_E_NOMEM;
     h->ready = 1;
     if (cmk_retry_quota_init(&h->quota) != CMK_OK)
         return CMK_E_NOMEM;
     h->ready = 2;
     while (h->ready - 2 < CURL_LOCK_DATA_LAST) {
-        if (pthread_mutex_init(&h->share_lock[h->ready - 2], NULL) != 0)
+        if (cmk_mutex_init(&h->share_lock[h->ready - 2]) != CKR_OK)
             return CMK_E_NOMEM;
         h->ready++;
     }
@@ -160,11 +162,11 @@ void cmk_http_free(struct cmk_http *h)
     if (h->share != NULL)
         curl_share_cleanup(h->share);
     for (i = 2; i < h->ready; i++)
-        pthread_mutex_destroy(&h->share_lock[i - 2]);
+        cmk_mutex_fini(&h->share_lock[i - 2]);
     if (h->ready >= 2)
         cmk_retry_quota_fini(&h->quota);
     if (h->ready >= 1)
-        pthread_mutex_destroy(&h->pool_lock);
+        cmk_mutex_fini(&h->pool_lock);
     cmk_str_free(h->ca_file);
     free(h);
 }
@@ -185,10 +187,10 @@ static CURL *pool_get(struct cmk_http *h)
 {
     CURL *c = NULL;
 
-    pthread_mutex_lock(&h->pool_lock);
+    cmk_mutex_lock(&h->pool_lock);
     if (h->n_pool > 0)
         c = h->pool[--h->n_pool];
-    pthread_mutex_unlock(&h->pool_lock);
+    cmk_mutex_unlock(&h->pool_lock);
     return c != NULL ? c : curl_easy_init();
 }
 
@@ -199,12 +201,12 @@ static void pool_put(struct cmk_http *h, CURL *c, bool keep)
     if (c == NULL)
         return;
     curl_easy_reset(c);
-    pthread_mutex_lock(&h->pool_lock);
+    cmk_mutex_lock(&h->pool_lock);
     if (keep && h->n_pool < POOL_MAX) {
         h->pool[h->n_pool++] = c;
         c = NULL;
     }
-    pthread_mutex_unlock(&h->pool_lock);
+    cmk_mutex_unlock(&h->pool_lock);
     if (c != NULL)
         curl_easy_cleanup(c);
 }

@@ -3,7 +3,7 @@
  * net: HTTP(S) over libcurl for every provider. One client holds a small
  * pool of easy handles (each keeps its own live connections, so a handle
  * taken from the pool by any thread reuses them) and a CURLSH sharing the
- * DNS and TLS session caches under pthread mutexes. The connection cache
+ * DNS and TLS session caches under cmk_mutexes. The connection cache
  * itself is not put in the share: libcurl documents that sharing it
  * between concurrent threads is unsafe (KNOWN_BUGS, curl issue #9404).
  * The module creates no thread; libcurl's threaded resolver may run one

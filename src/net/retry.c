@@ -18,7 +18,7 @@ cmk_err cmk_retry_quota_init(struct cmk_retry_quota *q)
 {
     if (q == NULL)
         return CMK_E_ARGS;
-    if (pthread_mutex_init(&q->lock, NULL) != 0)
+    if (cmk_mutex_init(&q->lock) != CKR_OK)
         return CMK_E_NOMEM;
     q->tokens = CMK_RETRY_QUOTA_MAX;
     return CMK_OK;
@@ -27,36 +27,36 @@ cmk_err cmk_retry_quota_init(struct cmk_retry_quota *q)
 void cmk_retry_quota_fini(struct cmk_retry_quota *q)
 {
     if (q != NULL)
-        pthread_mutex_destroy(&q->lock);
+        cmk_mutex_fini(&q->lock);
 }
 
 bool cmk_retry_quota_take(struct cmk_retry_quota *q, unsigned cost)
 {
     bool ok;
 
-    pthread_mutex_lock(&q->lock);
+    cmk_mutex_lock(&q->lock);
     ok = q->tokens >= cost;
     if (ok)
         q->tokens -= cost;
-    pthread_mutex_unlock(&q->lock);
+    cmk_mutex_unlock(&q->lock);
     return ok;
 }
 
 void cmk_retry_quota_give(struct cmk_retry_quota *q, unsigned n)
 {
-    pthread_mutex_lock(&q->lock);
+    cmk_mutex_lock(&q->lock);
     q->tokens = q->tokens + n > CMK_RETRY_QUOTA_MAX ? CMK_RETRY_QUOTA_MAX
                                                     : q->tokens + n;
-    pthread_mutex_unlock(&q->lock);
+    cmk_mutex_unlock(&q->lock);
 }
 
 unsigned cmk_retry_quota_left(struct cmk_retry_quota *q)
 {
     unsigned n;
 
-    pthread_mutex_lock(&q->lock);
+    cmk_mutex_lock(&q->lock);
     n = q->tokens;
-    pthread_mutex_unlock(&q->lock);
+    cmk_mutex_unlock(&q->lock);
     return n;
 }
 

@@ -13,10 +13,10 @@
 #ifndef CMK_NET_RETRY_H
 #define CMK_NET_RETRY_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "util/err.h"
+#include "util/lock.h"
 
 #define CMK_RETRY_QUOTA_MAX 500u
 #define CMK_RETRY_COST 5u
@@ -30,7 +30,7 @@ struct cmk_retry_policy {
 };
 
 struct cmk_retry_quota {
-    pthread_mutex_t lock;
+    struct cmk_mutex lock; /* guards tokens; a leaf */
     unsigned tokens;
 };
 

@@ -10,9 +10,10 @@
 #include "core/session.h"
 #include "util/pkcs11_compat.h"
 
-/* Checks the module is initialised, finds and locks the session. */
+/* Checks the module is initialised, finds and claims the session (no
+ * lock stays held: see core/session.h). */
 CK_RV cmk_enter(CK_SESSION_HANDLE h, struct cmk_session **out);
-/* Unlocks and releases the session; returns rv. */
+/* Ends the claim and drops the reference; returns rv. */
 CK_RV cmk_leave(struct cmk_session *s, CK_RV rv);
 /* Converts a CK_ULONG count plus pointer pair: NULL with n > 0 is bad. */
 #define CMK_BAD_ARRAY(p, n) ((p) == NULL && (n) != 0)

@@ -19,13 +19,13 @@ CK_RV cmk_enter(CK_SESSION_HANDLE h, struct cmk_session **out)
     if (rv == CKR_OK)
         rv = cmk_session_get(h, out);
     if (rv == CKR_OK)
-        cmk_mutex_lock(&(*out)->lock);
+        cmk_session_claim(*out);
     return rv;
 }
 
 CK_RV cmk_leave(struct cmk_session *s, CK_RV rv)
 {
-    cmk_mutex_unlock(&s->lock);
+    cmk_session_release(s);
     cmk_session_unref(s);
     return rv;
 }
@@ -92,8 +92,8 @@ CK_RV cmk_C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin,
     if (rv != CKR_OK)
         return rv;
     /* Login and its undo touch every session of the token: run them
-     * without this session's lock, as C_Logout does. */
-    cmk_mutex_unlock(&s->lock);
+     * without this session's claim, as C_Logout does. */
+    cmk_session_release(s);
     /* No protected authentication path: a PIN is always needed. */
     if (pin == NULL)
         rv = CKR_ARGUMENTS_BAD;
@@ -122,8 +122,8 @@ CK_RV cmk_C_Logout(CK_SESSION_HANDLE h)
         return rv;
     t = s->token;
     /* Logout ends the operations of every session of the token, this one
-     * included, so it runs without this session's lock. */
-    cmk_mutex_unlock(&s->lock);
+     * included, so it runs without this session's claim. */
+    cmk_session_release(s);
     rv = cmk_session_logout(t);
     rv = cmk_record_event("logout", "C_Logout", t, (long)h, rv, NULL);
     cmk_session_unref(s);

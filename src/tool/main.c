@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tool: cmk-tool entry point: initialises mech (libsodium and the private
- * OpenSSL context, as C_Initialize does) and dispatches to one command per
- * sub-command name.
+ * OpenSSL context, as C_Initialize does) and the secure pool, and
+ * dispatches to one command per sub-command name.
  */
 #include <config.h>
 
@@ -11,6 +11,7 @@
 
 #include "mech/mech.h"
 #include "tool/tool.h"
+#include "util/secpool.h"
 
 struct command {
     const char *name;
@@ -75,13 +76,22 @@ int main(int argc, char **argv)
         tool_err("crypto initialisation failed (libsodium or OpenSSL)");
         return TOOL_FAIL;
     }
+    /* The secure pool as C_Initialize opens it (OS locks): keys the tool
+     * handles live in the same locked slots as in the module. */
+    if (cmk_secpool_init() != CMK_OK) {
+        tool_err("out of memory");
+        cmk_mech_fini();
+        return TOOL_FAIL;
+    }
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[1], commands[i].name) == 0) {
             rc = commands[i].run(argc - 1, argv + 1);
+            cmk_secpool_fini();
             cmk_mech_fini();
             return rc;
         }
     }
+    cmk_secpool_fini();
     cmk_mech_fini();
     tool_err("unknown command '%s'", argv[1]);
     usage(stderr);

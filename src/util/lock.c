@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * util: the mutex abstraction behind every core lock. Application callbacks
- * are stored once at C_Initialize and used until C_Finalize.
+ * util: the mutex and wait abstraction behind every lock of the module.
+ * Application callbacks are stored once at C_Initialize and used until
+ * C_Finalize.
  */
 #include <config.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "util/lock.h"
 
@@ -48,53 +51,61 @@ void cmk_lock_reset(void)
 CK_RV cmk_mutex_init(struct cmk_mutex *mx)
 {
     pthread_mutexattr_t attr;
-    pthread_mutex_t *pm;
+    CK_RV rv;
 
-    if (app_create != NULL)
-        return app_create(&mx->m);
-    pm = malloc(sizeof(*pm));
-    if (pm == NULL)
+    mx->app = NULL;
+    mx->kind = 0;
+    if (app_create != NULL) {
+        rv = app_create(&mx->app);
+        if (rv == CKR_OK && mx->app == NULL)
+            rv = CKR_GENERAL_ERROR;
+        if (rv == CKR_OK)
+            mx->kind = CMK_MUTEX_APP;
+        return rv;
+    }
+    if (pthread_mutexattr_init(&attr) != 0)
         return CKR_HOST_MEMORY;
-    pthread_mutexattr_init(&attr);
 #ifdef CMK_DEBUG
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
 #elif defined(PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP)
     /* Hot-path holds are short: spin briefly before sleeping in futex. */
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
 #endif
-    pthread_mutex_init(pm, &attr);
+    rv = pthread_mutex_init(&mx->os, &attr) == 0 ? CKR_OK : CKR_HOST_MEMORY;
     pthread_mutexattr_destroy(&attr);
-    mx->m = pm;
-    return CKR_OK;
+    if (rv == CKR_OK)
+        mx->kind = CMK_MUTEX_OS;
+    return rv;
 }
 
 void cmk_mutex_fini(struct cmk_mutex *mx)
 {
-    if (mx->m == NULL)
-        return;
-    if (app_destroy != NULL) {
-        (void)app_destroy(mx->m);
-    } else {
-        pthread_mutex_destroy(mx->m);
-        free(mx->m);
-    }
-    mx->m = NULL;
+    if (mx->kind == CMK_MUTEX_APP && app_destroy != NULL)
+        (void)app_destroy(mx->app);
+    else if (mx->kind == CMK_MUTEX_OS)
+        pthread_mutex_destroy(&mx->os);
+    mx->app = NULL;
+    mx->kind = 0;
+}
+
+static void os_lock(pthread_mutex_t *pm)
+{
+#ifdef CMK_DEBUG
+    /* Error-checking mutexes report a relock instead of hanging: in a
+     * debug build that is a bug to stop at, not to step over. */
+    if (pthread_mutex_lock(pm) != 0)
+        abort();
+#else
+    (void)pthread_mutex_lock(pm);
+#endif
 }
 
 void cmk_mutex_lock(struct cmk_mutex *mx)
 {
-    if (app_lock != NULL) {
-        (void)app_lock(mx->m);
-        return;
-    }
-#ifdef CMK_DEBUG
-    /* Error-checking mutexes report a relock instead of hanging: in a
-     * debug build that is a bug to stop at, not to step over. */
-    if (pthread_mutex_lock(mx->m) != 0)
-        abort();
-#else
-    (void)pthread_mutex_lock(mx->m);
-#endif
+    if (mx->kind == CMK_MUTEX_APP)
+        (void)app_lock(mx->app);
+    else
+        os_lock(&mx->os);
 }
 
 #define SPINS 256
@@ -108,37 +119,97 @@ static inline void cpu_relax(void)
 #endif
 }
 
-void cmk_pthread_lock_hot(void *pthread_mutex)
+void cmk_mutex_lock_hot(struct cmk_mutex *mx)
 {
-    pthread_mutex_t *pm = pthread_mutex;
     int i;
 
+    if (mx->kind == CMK_MUTEX_APP) {
+        (void)app_lock(mx->app);
+        return;
+    }
     for (i = 0; i < SPINS; i++) {
-        if (pthread_mutex_trylock(pm) == 0)
+        if (pthread_mutex_trylock(&mx->os) == 0)
             return;
         cpu_relax();
     }
-#ifdef CMK_DEBUG
-    if (pthread_mutex_lock(pm) != 0)
-        abort();
-#else
-    (void)pthread_mutex_lock(pm);
-#endif
-}
-
-void cmk_mutex_lock_hot(struct cmk_mutex *mx)
-{
-    if (app_lock != NULL) {
-        (void)app_lock(mx->m);
-        return;
-    }
-    cmk_pthread_lock_hot(mx->m);
+    os_lock(&mx->os);
 }
 
 void cmk_mutex_unlock(struct cmk_mutex *mx)
 {
-    if (app_unlock != NULL)
-        (void)app_unlock(mx->m);
+    if (mx->kind == CMK_MUTEX_APP)
+        (void)app_unlock(mx->app);
     else
-        (void)pthread_mutex_unlock(mx->m);
+        (void)pthread_mutex_unlock(&mx->os);
+}
+
+CK_RV cmk_cond_init(struct cmk_cond *cv)
+{
+    pthread_cond_t *pc;
+
+    cv->c = NULL;
+    cv->seq = 0;
+    if (app_create != NULL)
+        return CKR_OK; /* waits poll: nothing to make */
+    pc = malloc(sizeof(*pc));
+    if (pc == NULL)
+        return CKR_HOST_MEMORY;
+    if (pthread_cond_init(pc, NULL) != 0) {
+        free(pc);
+        return CKR_HOST_MEMORY;
+    }
+    cv->c = pc;
+    return CKR_OK;
+}
+
+void cmk_cond_fini(struct cmk_cond *cv)
+{
+    if (cv->c == NULL)
+        return;
+    pthread_cond_destroy(cv->c);
+    free(cv->c);
+    cv->c = NULL;
+}
+
+#define POLL_YIELDS 16
+#define POLL_MAX_NS 1000000L    /* one sleep at most */
+#define POLL_TOTAL_NS 10000000L /* then the caller looks again */
+
+/* Under the application's mutexes: unlock, wait for a broadcast by
+ * watching seq (yields first, then sleeps doubling from 10 us), relock. */
+static void poll_wait(struct cmk_cond *cv, struct cmk_mutex *mx)
+{
+    unsigned seen = __atomic_load_n(&cv->seq, __ATOMIC_ACQUIRE);
+    struct timespec ts = {0, 10000};
+    long slept = 0;
+    int i;
+
+    cmk_mutex_unlock(mx);
+    for (i = 0;
+         i < POLL_YIELDS && __atomic_load_n(&cv->seq, __ATOMIC_ACQUIRE) == seen;
+         i++)
+        (void)sched_yield();
+    while (__atomic_load_n(&cv->seq, __ATOMIC_ACQUIRE) == seen &&
+           slept < POLL_TOTAL_NS) {
+        (void)nanosleep(&ts, NULL);
+        slept += ts.tv_nsec;
+        if (ts.tv_nsec < POLL_MAX_NS / 2)
+            ts.tv_nsec *= 2;
+    }
+    cmk_mutex_lock(mx);
+}
+
+void cmk_cond_wait(struct cmk_cond *cv, struct cmk_mutex *mx)
+{
+    if (cv->c != NULL && mx->kind == CMK_MUTEX_OS)
+        (void)pthread_cond_wait(cv->c, &mx->os);
+    else
+        poll_wait(cv, mx);
+}
+
+void cmk_cond_broadcast(struct cmk_cond *cv)
+{
+    __atomic_add_fetch(&cv->seq, 1, __ATOMIC_RELEASE);
+    if (cv->c != NULL)
+        (void)pthread_cond_broadcast(cv->c);
 }

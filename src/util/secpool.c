@@ -3,7 +3,9 @@
  * util: the locked slot pool behind cmk_secmem_alloc. Chunks are never
  * returned to the system (a module's key working set is small and
  * steady); a forked child gets them zeroed by the kernel, which also cuts
- * the free lists short, so the child's pool stays consistent.
+ * the free lists short, so the child's pool stays consistent. The pool's
+ * locks are cmk_mutexes made by cmk_secpool_init (C_Initialize) and
+ * destroyed by cmk_secpool_fini (C_Finalize).
  */
 #include <config.h>
 
@@ -31,27 +33,23 @@ static const size_t slot_size[CLASSES] = {CMK_SECPOOL_SLOT, CMK_SECPOOL_BIG};
  * lock or its cache line. A slot freed by one thread may be reused by
  * another: slots are never tied to a list. */
 struct shard {
-    pthread_mutex_t lock;
+    struct cmk_mutex lock;
     void *free_list; /* linked through each free slot's first bytes */
 } __attribute__((aligned(64)));
 
-#define SHARD_INIT                                                             \
-    {                                                                          \
-        PTHREAD_MUTEX_INITIALIZER, NULL                                        \
-    }
-#define CLASS_INIT                                                             \
-    {                                                                          \
-        SHARD_INIT, SHARD_INIT, SHARD_INIT, SHARD_INIT, SHARD_INIT,            \
-            SHARD_INIT, SHARD_INIT, SHARD_INIT                                 \
-    }
-static struct shard shards[CLASSES][SHARDS] = {CLASS_INIT, CLASS_INIT};
+static struct shard shards[CLASSES][SHARDS];
 /* chunk_lock orders additions; readers take n_chunks with acquire and see
  * every chunk below it (chunks are never removed). Lock order: a shard's
  * lock, then chunk_lock. Each chunk holds slots of one class. */
-static pthread_mutex_t chunk_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cmk_mutex chunk_lock;
 static uint8_t *chunks[MAX_CHUNKS];
 static uint8_t chunk_class[MAX_CHUNKS];
 static size_t n_chunks;
+/* The locks exist (atomic): cmk_secpool_init ran more often than
+ * cmk_secpool_fini. Without them secrets come from sodium_malloc. */
+static bool ready;
+static unsigned users;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
 static struct shard *my_shard(int cls)
 {
@@ -73,16 +71,16 @@ static void advise(void *p)
     (void)sodium_mlock(p, CHUNK);
 }
 
-/* Called with sh->lock held: a new chunk's slots of class cls go to sh. */
-static int add_chunk(int cls, struct shard *sh)
+/* A new chunk's slots of class cls go to sh (sh->lock held). */
+static int add_chunk_locked(int cls, struct shard *sh)
 {
     size_t off, n, slot = slot_size[cls];
     uint8_t *c;
 
-    pthread_mutex_lock(&chunk_lock);
+    cmk_mutex_lock(&chunk_lock);
     n = n_chunks;
     if (n == MAX_CHUNKS) {
-        pthread_mutex_unlock(&chunk_lock);
+        cmk_mutex_unlock(&chunk_lock);
         return -1;
     }
     c = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
@@ -93,7 +91,7 @@ static int add_chunk(int cls, struct shard *sh)
         chunk_class[n] = (uint8_t)cls;
         __atomic_store_n(&n_chunks, n + 1, __ATOMIC_RELEASE);
     }
-    pthread_mutex_unlock(&chunk_lock);
+    cmk_mutex_unlock(&chunk_lock);
     if (c == MAP_FAILED)
         return -1;
     for (off = CHUNK; off >= slot; off -= slot) {
@@ -105,8 +103,8 @@ static int add_chunk(int cls, struct shard *sh)
     return 0;
 }
 
-/* Called with sh->lock held. */
-static void *pop(struct shard *sh)
+/* sh->lock held. */
+static void *pop_locked(struct shard *sh)
 {
     void *p = sh->free_list;
 
@@ -128,9 +126,9 @@ static void *steal(int cls, const struct shard *mine)
 
         if (sh == mine)
             continue;
-        pthread_mutex_lock(&sh->lock);
-        p = pop(sh);
-        pthread_mutex_unlock(&sh->lock);
+        cmk_mutex_lock(&sh->lock);
+        p = pop_locked(sh);
+        cmk_mutex_unlock(&sh->lock);
     }
     return p;
 }
@@ -140,16 +138,18 @@ static void *take(int cls)
     struct shard *sh = my_shard(cls);
     void *p;
 
-    cmk_pthread_lock_hot(&sh->lock);
-    p = pop(sh);
-    pthread_mutex_unlock(&sh->lock);
+    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
+        return NULL;
+    cmk_mutex_lock_hot(&sh->lock);
+    p = pop_locked(sh);
+    cmk_mutex_unlock(&sh->lock);
     if (p == NULL)
         p = steal(cls, sh);
     if (p == NULL) {
-        cmk_pthread_lock_hot(&sh->lock);
-        if (sh->free_list != NULL || add_chunk(cls, sh) == 0)
-            p = pop(sh);
-        pthread_mutex_unlock(&sh->lock);
+        cmk_mutex_lock_hot(&sh->lock);
+        if (sh->free_list != NULL || add_chunk_locked(cls, sh) == 0)
+            p = pop_locked(sh);
+        cmk_mutex_unlock(&sh->lock);
     }
     return p;
 }
@@ -198,14 +198,81 @@ void cmk_secmem_free(void *p)
     }
     cls = chunk_class[i];
     sodium_memzero(p, slot_size[cls]); /* the slot is still ours */
+    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
+        return; /* the pool is closed: the wiped slot is not reused */
     sh = my_shard(cls);
-    cmk_pthread_lock_hot(&sh->lock);
+    cmk_mutex_lock_hot(&sh->lock);
     memcpy(p, &sh->free_list, sizeof(sh->free_list));
     sh->free_list = p;
-    pthread_mutex_unlock(&sh->lock);
+    cmk_mutex_unlock(&sh->lock);
 }
 
 int cmk_secpool_owns(const void *p)
 {
     return chunk_of(p) >= 0;
+}
+
+/* In a fork child: a parent thread may have held a pool lock, so the
+ * child forgets the locks without touching them (no lock, no free) and
+ * falls back to sodium_malloc until its next cmk_secpool_init. */
+static void forget_in_child(void)
+{
+    int cls, i;
+
+    __atomic_store_n(&ready, false, __ATOMIC_RELEASE);
+    users = 0;
+    for (cls = 0; cls < CLASSES; cls++)
+        for (i = 0; i < SHARDS; i++)
+            memset(&shards[cls][i].lock, 0, sizeof(struct cmk_mutex));
+    memset(&chunk_lock, 0, sizeof(chunk_lock));
+}
+
+static void watch_forks(void)
+{
+    (void)pthread_atfork(NULL, NULL, forget_in_child);
+}
+
+static void destroy_locks(void)
+{
+    int cls, i;
+
+    for (cls = 0; cls < CLASSES; cls++)
+        for (i = 0; i < SHARDS; i++)
+            cmk_mutex_fini(&shards[cls][i].lock);
+    cmk_mutex_fini(&chunk_lock);
+}
+
+static CK_RV make_locks(void)
+{
+    CK_RV rv = cmk_mutex_init(&chunk_lock);
+    int cls, i;
+
+    for (cls = 0; cls < CLASSES && rv == CKR_OK; cls++)
+        for (i = 0; i < SHARDS && rv == CKR_OK; i++)
+            rv = cmk_mutex_init(&shards[cls][i].lock);
+    if (rv != CKR_OK)
+        destroy_locks();
+    return rv;
+}
+
+cmk_err cmk_secpool_init(void)
+{
+    (void)pthread_once(&fork_once, watch_forks);
+    if (users > 0) {
+        users++;
+        return CMK_OK;
+    }
+    if (make_locks() != CKR_OK)
+        return CMK_E_NOMEM;
+    users = 1;
+    __atomic_store_n(&ready, true, __ATOMIC_RELEASE);
+    return CMK_OK;
+}
+
+void cmk_secpool_fini(void)
+{
+    if (users == 0 || --users > 0)
+        return;
+    __atomic_store_n(&ready, false, __ATOMIC_RELEASE);
+    destroy_locks();
 }

@@ -89,3 +89,18 @@ tests_unit_test_audit_complete_SOURCES = tests/unit/test_audit_complete.c \
 tests_unit_test_audit_complete_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_audit_complete_LDADD = $(UNIT_LDADD)
 endif
+
+# The module under the application's counting mutexes.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_locking
+TESTS += tests/unit/test_locking
+tests_unit_test_locking_SOURCES = tests/unit/test_locking.c \
+	tests/lib/tenant.c tests/lib/tenant.h tests/lib/p11.c tests/lib/p11.h
+tests_unit_test_locking_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+# The provider lookup and the store's write helpers are wrapped to look at
+# the calling thread's locks; --export-dynamic lets backtrace_symbols name
+# the module functions that make mutexes.
+tests_unit_test_locking_LDFLAGS = -Wl,--export-dynamic -Wl,--wrap=cmk_provider_find \
+	-Wl,--wrap=cmk_fd_write_all -Wl,--wrap=fsync
+tests_unit_test_locking_LDADD = $(UNIT_LDADD)
+endif

@@ -21,7 +21,14 @@
 static int setup(void **state)
 {
     (void)state;
-    return sodium_init() < 0 ? -1 : 0;
+    return sodium_init() < 0 || cmk_secpool_init() != CMK_OK ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    cmk_secpool_fini();
+    return 0;
 }
 
 static void test_set_get_replace(void **state)
@@ -212,5 +219,5 @@ int main(void)
         cmocka_unit_test(test_clear_leaves_empty),
     };
 
-    return cmocka_run_group_tests(tests, setup, NULL) != 0 ? 1 : 0;
+    return cmocka_run_group_tests(tests, setup, teardown) != 0 ? 1 : 0;
 }

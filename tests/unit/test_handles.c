@@ -299,6 +299,7 @@ static void test_pool_threads(void **state)
     int i, j;
 
     (void)state;
+    assert_int_equal(cmk_secpool_init(), CMK_OK); /* as C_Initialize does */
     for (i = 0; i < THREADS; i++)
         assert_int_equal(
             pthread_create(&t[i], NULL, pool_main, (void *)(intptr_t)i), 0);
@@ -308,6 +309,7 @@ static void test_pool_threads(void **state)
     for (i = 0; i < THREADS; i++)
         for (j = 0; j < SLOTS; j++)
             cmk_secmem_free(handoff[i][j]);
+    cmk_secpool_fini();
 }
 
 int main(void)

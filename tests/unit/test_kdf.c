@@ -216,6 +216,19 @@ static void test_args(void **state)
     cmk_secret_free(&out);
 }
 
+static int open_pool(void **state)
+{
+    (void)state;
+    return cmk_secpool_init() == CMK_OK ? 0 : -1;
+}
+
+static int close_pool(void **state)
+{
+    (void)state;
+    cmk_secpool_fini();
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,5 +238,5 @@ int main(void)
         cmocka_unit_test(test_args),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL) != 0;
+    return cmocka_run_group_tests(tests, open_pool, close_pool) != 0;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests: the locked slot pool: zeroed slots, reuse after a wiped free,
- * the two slot sizes, the sodium_malloc fallback for larger secrets, and
- * concurrent use.
+ * the two slot sizes, the sodium_malloc fallback for larger secrets and
+ * while the pool is closed, and concurrent use.
  */
 #include <config.h>
 
@@ -122,6 +122,50 @@ static void test_threads(void **state)
     }
 }
 
+/* Closed (its locks destroyed), the pool hands out sodium_malloc memory
+ * and keeps a slot freed meanwhile out of use; reopened, it serves its
+ * slots again. Calls nest. */
+static void test_closed_pool(void **state)
+{
+    uint8_t *kept, *p;
+
+    (void)state;
+    kept = cmk_secmem_alloc(16);
+    assert_true(cmk_secpool_owns(kept));
+    assert_int_equal(cmk_secpool_init(), CMK_OK); /* nested */
+    cmk_secpool_fini();
+    p = cmk_secmem_alloc(16);
+    assert_true(cmk_secpool_owns(p)); /* still open: one user left */
+    cmk_secmem_free(p);
+    cmk_secpool_fini();
+    p = cmk_secmem_alloc(16);
+    assert_non_null(p);
+    assert_false(cmk_secpool_owns(p));
+    cmk_secmem_free(p);
+    kept[0] = 0x77;
+    cmk_secmem_free(kept); /* wiped, not reused */
+    assert_int_equal(kept[0], 0);
+    cmk_secpool_fini(); /* unmatched: nothing happens */
+    assert_int_equal(cmk_secpool_init(), CMK_OK);
+    p = cmk_secmem_alloc(16);
+    assert_true(cmk_secpool_owns(p));
+    assert_ptr_not_equal(p, kept);
+    cmk_secmem_free(p);
+}
+
+static int open_pool(void **state)
+{
+    (void)state;
+    return cmk_secpool_init() == CMK_OK ? 0 : -1;
+}
+
+static int close_pool(void **state)
+{
+    (void)state;
+    cmk_secpool_fini();
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -130,7 +174,8 @@ int main(void)
         cmocka_unit_test(test_large_falls_back),
         cmocka_unit_test(test_many_slots_distinct),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_closed_pool),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL) != 0;
+    return cmocka_run_group_tests(tests, open_pool, close_pool) != 0;
 }
