@@ -171,11 +171,6 @@ static cmk_err insert_locked(struct cmk_cache *c, const uint8_t *d,
     return CMK_OK;
 }
 
-static bool is_refusal(cmk_err err)
-{
-    return err == CMK_E_KEY_DISABLED || err == CMK_E_ACCESS_DENIED;
-}
-
 static void flush_locked(struct cmk_cache *c)
 {
     while (c->lru.next != &c->lru)
@@ -248,7 +243,7 @@ static void refresh(struct cmk_cache *c, const uint8_t *d, cmk_cache_fill fill,
     e = *slot_of(c, d);
     if (e != NULL)
         e->refreshing = false;
-    if (is_refusal(err))
+    if (cmk_err_is_key_refusal(err))
         flush_locked(c);
     else if (err == CMK_OK && e != NULL)
         (void)insert_locked(c, d, &val, cmk_clock_now_us()); /* best effort */
@@ -318,7 +313,7 @@ static cmk_err lead_locked(struct cmk_cache *c, const uint8_t *d,
     err = fill(arg, &f->val);
     cmk_mutex_lock(&c->lock);
     c->st.fills++;
-    if (is_refusal(err))
+    if (cmk_err_is_key_refusal(err))
         flush_locked(c);
     if (err == CMK_OK && c->cfg.ttl_s != 0)
         err = insert_locked(c, d, &f->val, cmk_clock_now_us());

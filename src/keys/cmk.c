@@ -277,12 +277,6 @@ static cmk_err fill_req(const struct cmk_cmk *c, const struct cmk_version *v,
     return CMK_OK;
 }
 
-/* The KMS said no to the key itself: revocation must take effect now. */
-static bool is_refusal(cmk_err err)
-{
-    return err == CMK_E_KEY_DISABLED || err == CMK_E_ACCESS_DENIED;
-}
-
 /* The cached KEK goes; a caller still using it holds its own reference,
  * and the key is wiped when that caller lets go. */
 static void purge(struct cmk_cmk *c)
@@ -300,7 +294,7 @@ static void purge(struct cmk_cmk *c)
 
 static cmk_err note(struct cmk_cmk *c, cmk_err err)
 {
-    if (is_refusal(err)) {
+    if (cmk_err_is_key_refusal(err)) {
         purge(c);
         if (c->on_refusal != NULL)
             c->on_refusal(c->on_refusal_arg);

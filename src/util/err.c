@@ -69,6 +69,11 @@ CK_RV cmk_err_rv_unwrap(cmk_err err)
     return row(err)->rv_unwrap;
 }
 
+bool cmk_err_is_key_refusal(cmk_err err)
+{
+    return err == CMK_E_KEY_DISABLED || err == CMK_E_ACCESS_DENIED;
+}
+
 const char *cmk_err_name(cmk_err err)
 {
     return row(err)->name;

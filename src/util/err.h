@@ -45,6 +45,10 @@ typedef enum cmk_err {
 CK_RV cmk_err_rv(cmk_err err);
 /* CK_RV when the error happened while unwrapping a key. */
 CK_RV cmk_err_rv_unwrap(cmk_err err);
+/* The KMS refused the key itself (disabled, pending deletion, revoked,
+ * access denied): revocation must take effect now, so every cached copy
+ * made with that key (DEKs, the KEK) is dropped. */
+bool cmk_err_is_key_refusal(cmk_err err);
 /* Stable name for logs and audit, e.g. "key_disabled". */
 const char *cmk_err_name(cmk_err err);
 /* "CKR_..." name of a CK_RV (every value the headers define), or
