@@ -5,7 +5,7 @@ libcmk_la_SOURCES += \
 	src/mech/aeskw.c src/mech/kdf.c \
 	src/mech/op_int.h src/mech/op.c \
 	src/mech/op_aes.c src/mech/op_gcm.c src/mech/op_chacha.c \
-	src/mech/op_kw.c \
+	src/mech/op_kw.c src/mech/op_util.c \
 	src/mech/envelope.h src/mech/envelope.c \
 	src/mech/hash.h src/mech/hash.c src/mech/seal.h src/mech/seal.c \
 	src/mech/pwhash.h src/mech/pwhash.c \

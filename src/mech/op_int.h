@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mech (internal): the state behind struct cmk_op and the per-mechanism
- * function tables that op.c dispatches to. Not for use outside src/mech.
+ * mech (internal): the state behind struct cmk_op, the per-mechanism
+ * function tables that op.c dispatches to and the helpers of op_util.c
+ * they share. Not for use outside src/mech.
  */
 #ifndef CMK_OP_INT_H
 #define CMK_OP_INT_H
@@ -109,6 +110,8 @@ CK_RV cmk_op_chacha_init(struct cmk_op *op, const CK_MECHANISM *m,
                          const uint8_t *key, size_t key_len) CMK_WUR;
 CK_RV cmk_op_kw_init(struct cmk_op *op, const CK_MECHANISM *m,
                      const uint8_t *key, size_t key_len) CMK_WUR;
+
+/* Helpers in op_util.c, shared by the mechanism files. */
 
 /* Output-length convention (PKCS#11 3.0 section 5.2). Returns true when
  * the call must end now: out == NULL (*rv = CKR_OK) or *out_len < need

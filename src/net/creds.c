@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * net: the credentials object (reference-counted, secrets in guarded
- * memory), helpers shared by the sources and the chain that tries them.
+ * memory) and helpers shared by the sources; the chain that tries the
+ * sources is creds_chain.c, so calls run one way: chain -> sources -> here.
  */
 #include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -188,31 +188,4 @@ cmk_err cmk_creds_read_file(const char *path, size_t max, bool private_only,
 void cmk_creds_free_file(char *p)
 {
     cmk_secmem_free(p);
-}
-
-/* ---- The chain ---- */
-
-static const cmk_cred_source_fn chain[] = {
-    cmk_creds_from_file,         cmk_creds_from_env,
-    cmk_creds_from_web_identity, cmk_creds_from_profile,
-    cmk_creds_from_container,    cmk_creds_from_imds,
-};
-
-cmk_err cmk_creds_resolve(const struct cmk_cred_env *env,
-                          struct cmk_cred_status *st,
-                          struct cmk_aws_creds **out)
-{
-    size_t i;
-    cmk_err err;
-
-    if (env == NULL || st == NULL || out == NULL)
-        return CMK_E_ARGS;
-    *out = NULL;
-    for (i = 0; i < sizeof(chain) / sizeof(chain[0]); i++) {
-        err = chain[i](env, st, out);
-        if (err != CMK_OK || *out != NULL)
-            return err;
-    }
-    snprintf(st->code, sizeof(st->code), "NoCredentials");
-    return CMK_E_ACCESS_DENIED;
 }

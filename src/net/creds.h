@@ -119,13 +119,13 @@ cmk_err cmk_creds_from_imds(const struct cmk_cred_env *env,
                             struct cmk_cred_status *st,
                             struct cmk_aws_creds **out) CMK_WUR;
 
-/* Walks the chain. CMK_E_ACCESS_DENIED with code "NoCredentials" when no
- * source is configured. */
+/* Walks the chain (creds_chain.c). CMK_E_ACCESS_DENIED with code
+ * "NoCredentials" when no source is configured. */
 cmk_err cmk_creds_resolve(const struct cmk_cred_env *env,
                           struct cmk_cred_status *st,
                           struct cmk_aws_creds **out) CMK_WUR;
 
-/* Helpers shared by the sources. */
+/* Helpers shared by the sources (creds.c). */
 const char *cmk_creds_getenv(const struct cmk_cred_env *env, const char *name);
 int64_t cmk_creds_now(const struct cmk_cred_env *env);
 /* "2024-05-01T12:00:00Z" (fraction and +00:00 accepted) to Unix time. */

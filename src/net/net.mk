@@ -9,6 +9,7 @@ libcmk_la_SOURCES += \
 	src/net/json.c src/net/json.h \
 	src/net/ini.c src/net/ini.h \
 	src/net/creds.c src/net/creds.h src/net/creds_int.h \
+	src/net/creds_chain.c \
 	src/net/creds_cache.c src/net/creds_fetch.c \
 	src/net/creds_static.c src/net/creds_profile.c \
 	src/net/creds_web.c src/net/creds_http.c

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * providers: the back-end operation tables, one per KMS, collected by
- * cmk_provider_find in provider.c. Not for use outside src/providers.
+ * cmk_provider_find in registry.c. Not for use outside src/providers.
  */
 #ifndef CMK_PROVIDERS_BACKENDS_H
 #define CMK_PROVIDERS_BACKENDS_H

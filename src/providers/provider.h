@@ -130,14 +130,14 @@ struct cmk_provider_ops {
     void (*cfg_free)(void *cfg); /* NULL-safe, wipes */
 };
 
-/* NULL if no provider has that name. */
+/* registry.c. NULL if no provider has that name. */
 const struct cmk_provider_ops *cmk_provider_find(const char *name);
 /* A provider of CMK_PROVIDER_NAMES not built yet ("gcp"). */
 bool cmk_provider_is_planned(const char *name);
 
-/* Canonical AAD encoding of an encryption context, for providers that take
- * bytes (local): for each pair in order, u32 BE key length, key, u32 BE
- * value length, value. */
+/* provider.c. Canonical AAD encoding of an encryption context, for
+ * providers that take bytes (local): for each pair in order, u32 BE key
+ * length, key, u32 BE value length, value. */
 cmk_err cmk_context_encode(const struct cmk_ctx_pair *ctx, size_t n,
                            struct cmk_buf *out) CMK_WUR;
 
