@@ -18,6 +18,14 @@
 #include "core/objops.h"
 #include "core/record.h"
 
+void cmk_crypt_reset(struct cmk_crypt *c)
+{
+    cmk_op_free(c->op);
+    cmk_secret_free(&c->env.in);
+    cmk_secret_free(&c->env.out);
+    memset(c, 0, sizeof(*c));
+}
+
 static struct cmk_crypt *op_of(struct cmk_session *s, bool encrypt)
 {
     return encrypt ? &s->enc : &s->dec;

@@ -38,12 +38,14 @@ enum cmk_crypt_call {
 CK_RV cmk_crypt_fail(struct cmk_session *s, bool encrypt,
                      enum cmk_crypt_call call, CK_RV rv);
 
+/* Ends an operation without a record, wiping its state (crypt.c). */
+void cmk_crypt_reset(struct cmk_crypt *c);
 /* Ends the session's active encrypt (or decrypt) operation from outside
  * its calls (C_SessionCancel, session close, logout, C_Finalize): one
  * record with the bytes so far, the last call made and "end": why.
- * s->lock held. CKR_OK (also when none is active), or CKR_DEVICE_ERROR
- * when the record could not be written (required audit); the operation
- * ends all the same. */
+ * The session is claimed. CKR_OK (also when none is active), or
+ * CKR_DEVICE_ERROR when the record could not be written (required audit); the
+ * operation ends all the same. */
 CK_RV cmk_crypt_end(struct cmk_session *s, bool encrypt, enum cmk_end why);
 
 #endif /* CMK_CRYPT_H */

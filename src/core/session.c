@@ -12,20 +12,11 @@
 
 #include "core/crypt.h"
 #include "core/handles.h"
-#include "core/module.h"
 #include "core/object.h"
 #include "core/record.h"
 #include "core/session.h"
 #include "core/token.h"
 #include "core/token_store.h"
-
-void cmk_crypt_reset(struct cmk_crypt *c)
-{
-    cmk_op_free(c->op);
-    cmk_secret_free(&c->env.in);
-    cmk_secret_free(&c->env.out);
-    memset(c, 0, sizeof(*c));
-}
 
 void cmk_find_reset(struct cmk_find *f)
 {
@@ -229,12 +220,9 @@ CK_RV cmk_session_close_all(struct cmk_token *t)
     return close_token(t, CMK_END_SESSION_CLOSE, "C_CloseAllSessions");
 }
 
-void cmk_session_finalize_all(void)
+void cmk_session_finalize_token(struct cmk_token *t)
 {
-    size_t i;
-
-    for (i = 0; i < cmk_g.n_tokens; i++)
-        (void)close_token(cmk_g.tokens[i], CMK_END_FINALIZE, "C_Finalize");
+    (void)close_token(t, CMK_END_FINALIZE, "C_Finalize");
 }
 
 /* Ends every operation of every session of token t, each with its record
@@ -268,11 +256,6 @@ CK_RV cmk_session_logout(struct cmk_token *t)
     if (rv == CKR_OK)
         reset_all(t); /* also flushes session-scope caches */
     return rv;
-}
-
-bool cmk_session_is_rw(const struct cmk_session *s)
-{
-    return (s->flags & CKF_RW_SESSION) != 0;
 }
 
 CK_RV cmk_session_info(struct cmk_session *s, CK_SESSION_INFO *info)

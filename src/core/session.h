@@ -75,8 +75,8 @@ CK_RV cmk_session_open(struct cmk_token *t, CK_FLAGS flags,
  * closed all the same. */
 CK_RV cmk_session_close(CK_SESSION_HANDLE h);
 CK_RV cmk_session_close_all(struct cmk_token *t);
-/* C_Finalize: closes every session ("end": "finalize"). */
-void cmk_session_finalize_all(void);
+/* C_Finalize: closes every session of token t ("end": "finalize"). */
+void cmk_session_finalize_token(struct cmk_token *t);
 /* Looks up and references a session; CKR_SESSION_HANDLE_INVALID. */
 CK_RV cmk_session_get(CK_SESSION_HANDLE h, struct cmk_session **out);
 void cmk_session_unref(struct cmk_session *s);
@@ -89,10 +89,11 @@ void cmk_session_release(struct cmk_session *s);
  * none can be made. */
 struct cmk_cache *cmk_session_cache(struct cmk_session *s);
 CK_RV cmk_session_info(struct cmk_session *s, CK_SESSION_INFO *info);
-bool cmk_session_is_rw(const struct cmk_session *s);
+static inline bool cmk_session_is_rw(const struct cmk_session *s)
+{
+    return (s->flags & CKF_RW_SESSION) != 0;
+}
 
-/* Ends an operation, wiping its state. */
-void cmk_crypt_reset(struct cmk_crypt *c);
 void cmk_find_reset(struct cmk_find *f);
 /* C_Logout, or the token's last session closed: the token logs out
  * (cmk_token_logout: its user-only objects, cached keys and KEK go), then
