@@ -441,23 +441,21 @@ static cmk_err kek_fetch(struct cmk_cmk *c, struct kek **out)
     return CMK_OK;
 }
 
-static bool is_live_locked(struct cmk_cmk *c)
-{
-    return c->kek != NULL && c->now_us(c->now_arg) < c->kek_expiry_us;
-}
-
-/* A reference to the live KEK; or NULL with *fill set when this caller
- * must fill, after taking out an expired entry (*stale, dropped by the
- * caller once unlocked). Waits while another caller fills. */
-static struct kek *take_locked(struct cmk_cmk *c, bool *fill,
+/* A reference to the live KEK (live at now, read just before the lock:
+ * the hold stays a few instructions long); or NULL with *fill set when
+ * this caller must fill, after taking out an expired entry (*stale,
+ * dropped by the caller once unlocked). Waits while another caller
+ * fills. */
+static struct kek *take_locked(struct cmk_cmk *c, int64_t now, bool *fill,
                                struct kek **stale)
 {
     for (;;) {
-        if (is_live_locked(c))
+        if (c->kek != NULL && now < c->kek_expiry_us)
             return kek_ref(c->kek);
         if (!c->filling)
             break;
         cmk_cond_wait(&c->kek_filled, &c->kek_lock);
+        now = c->now_us(c->now_arg);
     }
     *stale = c->kek;
     c->kek = NULL;
@@ -488,13 +486,14 @@ static struct kek *end_fill_locked(struct cmk_cmk *c, struct kek *k,
  * live. Single flight: the provider call runs without the lock. */
 static cmk_err kek_get(struct cmk_cmk *c, struct kek **out)
 {
+    int64_t now = c->now_us(c->now_arg);
     struct kek *k, *stale = NULL;
     bool fill = false;
     uint64_t gen;
     cmk_err err;
 
     cmk_mutex_lock_hot(&c->kek_lock);
-    k = take_locked(c, &fill, &stale);
+    k = take_locked(c, now, &fill, &stale);
     gen = c->kek_gen;
     cmk_mutex_unlock(&c->kek_lock);
     kek_unref(stale);
