@@ -42,7 +42,8 @@ tests_unit_test_aes_LDADD = $(UNIT_LDADD)
 tests_unit_test_mechinfo_SOURCES = tests/unit/test_mechinfo.c
 tests_unit_test_mechinfo_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_mechinfo_LDADD = $(UNIT_LDADD)
-tests_unit_test_kdf_SOURCES = tests/unit/test_kdf.c tests/unit/mech_vec.h
+tests_unit_test_kdf_SOURCES = tests/unit/test_kdf.c tests/unit/mech_vec.h \
+	tests/lib/pool_fx.h
 tests_unit_test_kdf_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_kdf_LDADD = $(UNIT_LDADD)
 tests_unit_test_hash_SOURCES = tests/unit/test_hash.c

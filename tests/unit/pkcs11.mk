@@ -11,7 +11,8 @@ endif
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_secpool
 TESTS += tests/unit/test_secpool
-tests_unit_test_secpool_SOURCES = tests/unit/test_secpool.c
+tests_unit_test_secpool_SOURCES = tests/unit/test_secpool.c \
+	tests/lib/pool_fx.h
 tests_unit_test_secpool_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_secpool_LDADD = $(UNIT_LDADD)
 endif

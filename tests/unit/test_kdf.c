@@ -23,6 +23,7 @@
 #include "mech/mech.h"
 #include "tests/unit/mech_vec.h"
 #include "util/secpool.h"
+#include "tests/lib/pool_fx.h"
 
 static void expect_okm(const uint8_t *salt, size_t sl, const uint8_t *ikm,
                        size_t il, const uint8_t *info, size_t nl,
@@ -214,19 +215,6 @@ static void test_args(void **state)
                      CKR_OK);
     assert_int_equal(out.len, 255 * 32);
     cmk_secret_free(&out);
-}
-
-static int open_pool(void **state)
-{
-    (void)state;
-    return cmk_secpool_init() == CMK_OK ? 0 : -1;
-}
-
-static int close_pool(void **state)
-{
-    (void)state;
-    cmk_secpool_fini();
-    return 0;
 }
 
 int main(void)

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "util/secpool.h"
+#include "tests/lib/pool_fx.h"
 
 static void test_slot_zeroed_and_reused(void **state)
 {
@@ -151,19 +152,6 @@ static void test_closed_pool(void **state)
     assert_true(cmk_secpool_owns(p));
     assert_ptr_not_equal(p, kept);
     cmk_secmem_free(p);
-}
-
-static int open_pool(void **state)
-{
-    (void)state;
-    return cmk_secpool_init() == CMK_OK ? 0 : -1;
-}
-
-static int close_pool(void **state)
-{
-    (void)state;
-    cmk_secpool_fini();
-    return 0;
 }
 
 int main(void)
