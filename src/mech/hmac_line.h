@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mech: HMAC-SHA256 of one audit record, mac = HMAC(K, prev || L),
- * with the key's inner and outer hash states computed once per writer so
- * a record costs its own bytes only. Needs cmk_mech_init (CMK_E_CRYPTO
- * before it). A lib is not thread safe (one work context): one per thread.
+ * mech: HMAC-SHA256 of one audit record, mac = HMAC(K, prev || L), in two
+ * forms over one computation: the verifier's, with the key's inner and
+ * outer hash states computed once per writer so a record costs its own
+ * bytes only, and the writer's, with K in protected memory and nothing
+ * derived from it kept between records. Needs cmk_mech_init (CMK_E_CRYPTO
+ * before it). A lib is one work context, not thread safe: one per thread.
  */
 #ifndef CMK_MECH_HMAC_LINE_H
 #define CMK_MECH_HMAC_LINE_H
@@ -19,11 +21,13 @@
 
 struct cmk_vmac_lib; /* the digest and a work context */
 struct cmk_vmac;     /* one key's precomputed states; wiped on free */
+struct cmk_vmac_key; /* one key in protected memory; wiped on free */
 
 cmk_err cmk_vmac_lib_new(struct cmk_vmac_lib **out) CMK_WUR;
 void cmk_vmac_lib_free(struct cmk_vmac_lib *l);
 
-/* The key is not kept: only the two hash states derived from it. */
+/* The verifier's form. The key is not kept: only the two hash states
+ * derived from it, in OpenSSL's memory (a tool process's). */
 cmk_err cmk_vmac_new(struct cmk_vmac_lib *l, const uint8_t *key,
                      struct cmk_vmac **out) CMK_WUR;
 void cmk_vmac_free(struct cmk_vmac *m);
@@ -32,6 +36,25 @@ void cmk_vmac_free(struct cmk_vmac *m);
 cmk_err cmk_vmac_line(struct cmk_vmac_lib *l, const struct cmk_vmac *m,
                       const uint8_t *prev, const char *line, size_t n,
                       uint8_t *out) CMK_WUR;
+
+/* The writer's form: a copy of key (CMK_VMAC_KEY_LEN bytes) in the secure
+ * pool (util/secpool.h: locked, out of core dumps, wiped in a forked
+ * child while the pool is open). Nothing derived from the key (the
+ * hashed ipad and opad blocks, which EVP_MAC and cmk_vmac keep) is kept
+ * in OpenSSL's memory, which is neither locked nor wiped in a child.
+ * CMK_E_NOMEM, CMK_E_ARGS. */
+cmk_err cmk_vmac_key_new(const uint8_t *key, struct cmk_vmac_key **out) CMK_WUR;
+void cmk_vmac_key_free(struct cmk_vmac_key *k);
+
+/* out = HMAC-SHA256(K, prev[0..32) || line[0..n)) with l's work context:
+ * the padded key blocks live on this call's stack and are wiped, the
+ * vector registers are wiped after (SHA-NI keeps the keyed state there),
+ * and the context ends on the state of the outer digest, which holds no
+ * key. CMK_E_CRYPTO when OpenSSL fails and when K is all zero (wiped in
+ * a forked child: a mac under it anybody could make). */
+cmk_err cmk_vmac_key_line(struct cmk_vmac_lib *l, const struct cmk_vmac_key *k,
+                          const uint8_t *prev, const char *line, size_t n,
+                          uint8_t *out) CMK_WUR;
 
 /* Constant-time equality of two macs (OpenSSL's CRYPTO_memcmp: the one
  * libsodium has is a byte loop, a tenth of verify's time). */

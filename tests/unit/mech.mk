@@ -26,10 +26,12 @@ EXTRA_DIST += $(MECH_VECTORS) tests/unit/mech_vec.h
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_aeskw tests/unit/test_op \
 	tests/unit/test_mechinfo tests/unit/test_kdf tests/unit/test_aes \
-	tests/unit/test_hash tests/unit/test_seal tests/unit/test_pwhash
+	tests/unit/test_hash tests/unit/test_seal tests/unit/test_pwhash \
+	tests/unit/test_hmac_line
 TESTS += tests/unit/test_aeskw tests/unit/test_op tests/unit/test_mechinfo \
 	tests/unit/test_kdf tests/unit/test_aes \
-	tests/unit/test_hash tests/unit/test_seal tests/unit/test_pwhash
+	tests/unit/test_hash tests/unit/test_seal tests/unit/test_pwhash \
+	tests/unit/test_hmac_line
 tests_unit_test_aeskw_SOURCES = tests/unit/test_aeskw.c tests/unit/mech_vec.h
 tests_unit_test_aeskw_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_aeskw_LDADD = $(UNIT_LDADD)
@@ -49,6 +51,10 @@ tests_unit_test_kdf_LDADD = $(UNIT_LDADD)
 tests_unit_test_hash_SOURCES = tests/unit/test_hash.c
 tests_unit_test_hash_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_hash_LDADD = $(UNIT_LDADD)
+tests_unit_test_hmac_line_SOURCES = tests/unit/test_hmac_line.c \
+	tests/lib/pool_fx.h
+tests_unit_test_hmac_line_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_hmac_line_LDADD = $(UNIT_LDADD)
 tests_unit_test_seal_SOURCES = tests/unit/test_seal.c
 tests_unit_test_seal_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_seal_LDADD = $(UNIT_LDADD)
