@@ -90,6 +90,17 @@ static cmk_err parse_tenants(struct cmk_conf *cf, json_t *root,
     return CMK_OK;
 }
 
+/* After the tenants: the audit key tenant must be one of them. */
+static cmk_err check_audit_key_tenant(struct cmk_conf *cf,
+                                      const struct cmk_config *cfg)
+{
+    if (cfg->audit.key_tenant == NULL ||
+        cmk_config_tenant(cfg, cfg->audit.key_tenant) != NULL)
+        return CMK_OK;
+    return cmk_conf_fail(cf, "audit.key_tenant", "no tenant \"%s\"",
+                         cfg->audit.key_tenant);
+}
+
 static cmk_err parse_root(struct cmk_conf *cf, json_t *root,
                           struct cmk_config *cfg)
 {
@@ -120,6 +131,8 @@ static cmk_err parse_root(struct cmk_conf *cf, json_t *root,
                                  &cfg->http);
     if (err == CMK_OK)
         err = parse_tenants(cf, root, cfg);
+    if (err == CMK_OK)
+        err = check_audit_key_tenant(cf, cfg);
     return err;
 }
 
@@ -190,6 +203,16 @@ const struct cmk_tenant_cfg *cmk_config_tenant(const struct cmk_config *cfg,
             return &cfg->tenants[i];
     }
     return NULL;
+}
+
+const struct cmk_tenant_cfg *
+cmk_config_audit_key_tenant(const struct cmk_config *cfg)
+{
+    if (cfg == NULL || cfg->n_tenants == 0)
+        return NULL;
+    if (cfg->audit.key_tenant != NULL)
+        return cmk_config_tenant(cfg, cfg->audit.key_tenant);
+    return &cfg->tenants[0];
 }
 
 /* ---- Locating the file ---- */

@@ -73,7 +73,8 @@ char *cmk_config_locate(const char *reserved);
  * Refused: unreadable file, bad JSON, unknown field, wrong type, missing
  * required field, duplicate tenant label, label over 32 bytes, bad base64,
  * missing key file, key file readable by group/others, reserved context
- * key "tenant", unknown provider, relative paths (store_dir, audit.file,
+ * key "tenant", unknown provider, an audit.key_tenant that names no
+ * tenant, relative paths (store_dir, audit.file,
  * pin_verifier.file, http.ca_file), a label with '/' or control
  * characters, two tenants with the same store_dir, an endpoint that is
  * neither https nor http to a loopback host, a provider's object ("aws")
@@ -96,5 +97,10 @@ void cmk_config_free(struct cmk_config *cfg);
  * as cfg. */
 const struct cmk_tenant_cfg *cmk_config_tenant(const struct cmk_config *cfg,
                                                const char *label);
+
+/* The tenant whose CMK seals the audit chain key: audit.key_tenant, else
+ * the first tenant; NULL when the config has no tenants. */
+const struct cmk_tenant_cfg *
+cmk_config_audit_key_tenant(const struct cmk_config *cfg);
 
 #endif /* CMK_CORE_SETTINGS_H */

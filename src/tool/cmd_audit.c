@@ -43,7 +43,8 @@ static const char help[] =
     "  --config CFG      the module configuration (default: the\n"
     "                    CMK_PKCS11_CONFIG variable, then the system file)\n"
     "  --key-tenant L    the tenant holding the audit key (default: the\n"
-    "                    first tenant of the configuration)\n"
+    "                    configuration's audit.key_tenant, else its first\n"
+    "                    tenant)\n"
     "  --anchor A        a file holding an anchor line\n"
     "  --allow-unkeyed   check format-1 (unkeyed SHA-256) records as before\n"
     "                    instead of failing them\n"
@@ -113,17 +114,18 @@ static int parse(int argc, char **argv, struct args *a)
     return TOOL_OK;
 }
 
-/* The audit key tenant: --key-tenant, else the first tenant. */
+/* The audit key tenant: --key-tenant, else the configuration's
+ * (audit.key_tenant, else the first tenant). */
 static const struct cmk_kms_cfg *key_tenant(const struct cmk_config *cfg,
                                             const char *label, char *why,
                                             size_t why_len)
 {
-    size_t i;
+    const struct cmk_tenant_cfg *t = label != NULL
+                                         ? cmk_config_tenant(cfg, label)
+                                         : cmk_config_audit_key_tenant(cfg);
 
-    for (i = 0; i < cfg->n_tenants; i++) {
-        if (label == NULL || strcmp(cfg->tenants[i].kms.label, label) == 0)
-            return &cfg->tenants[i].kms;
-    }
+    if (t != NULL)
+        return &t->kms;
     snprintf(why, why_len, "%s: no tenant%s%s%s to hold the audit key",
              cfg->path, label != NULL ? " labelled \"" : "",
              label != NULL ? label : "", label != NULL ? "\"" : "");

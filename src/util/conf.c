@@ -247,9 +247,8 @@ cmk_err cmk_conf_bool(struct cmk_conf *cf, const char *base, json_t *obj,
     return CMK_OK;
 }
 
-cmk_err cmk_conf_uint(struct cmk_conf *cf, const char *base, json_t *obj,
-                      const char *key, unsigned min, unsigned max,
-                      unsigned *out)
+cmk_err cmk_conf_u64(struct cmk_conf *cf, const char *base, json_t *obj,
+                     const char *key, uint64_t min, uint64_t max, uint64_t *out)
 {
     char f[CMK_CONF_FIELD_MAX];
     json_t *v = json_object_get(obj, key);
@@ -261,10 +260,23 @@ cmk_err cmk_conf_uint(struct cmk_conf *cf, const char *base, json_t *obj,
     if (!json_is_integer(v))
         return cmk_conf_fail(cf, f, "expected an integer");
     n = json_integer_value(v);
-    if (n < (json_int_t)min || n > (json_int_t)max)
-        return cmk_conf_fail(cf, f, "out of range %u..%u", min, max);
-    *out = (unsigned)n;
+    if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
+        return cmk_conf_fail(cf, f, "out of range %llu..%llu",
+                             (unsigned long long)min, (unsigned long long)max);
+    *out = (uint64_t)n;
     return CMK_OK;
+}
+
+cmk_err cmk_conf_uint(struct cmk_conf *cf, const char *base, json_t *obj,
+                      const char *key, unsigned min, unsigned max,
+                      unsigned *out)
+{
+    uint64_t n = *out;
+    cmk_err err = cmk_conf_u64(cf, base, obj, key, min, max, &n);
+
+    if (err == CMK_OK)
+        *out = (unsigned)n;
+    return err;
 }
 
 cmk_err cmk_conf_enum(struct cmk_conf *cf, const char *base, json_t *obj,

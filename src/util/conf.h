@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "util/err.h"
 
 /* Room for a field path; a longer one is cut and ends in "...". */
@@ -87,6 +88,10 @@ cmk_err cmk_conf_bool(struct cmk_conf *cf, const char *base, json_t *obj,
 cmk_err cmk_conf_uint(struct cmk_conf *cf, const char *base, json_t *obj,
                       const char *key, unsigned min, unsigned max,
                       unsigned *out) CMK_WUR;
+/* The same for 64-bit values (sizes). */
+cmk_err cmk_conf_u64(struct cmk_conf *cf, const char *base, json_t *obj,
+                     const char *key, uint64_t min, uint64_t max,
+                     uint64_t *out) CMK_WUR;
 /* Optional string that must be one of names (NULL-terminated); *out is
  * its index. expected names them in the message ("expected EXPECTED"). */
 cmk_err cmk_conf_enum(struct cmk_conf *cf, const char *base, json_t *obj,

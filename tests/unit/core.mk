@@ -40,6 +40,20 @@ EXTRA_DIST += \
 	tests/fixtures/config/bad-duplicate-key/expected.txt \
 	tests/fixtures/config/bad-duplicate-label/config.json \
 	tests/fixtures/config/bad-duplicate-label/expected.txt \
+	tests/fixtures/config/bad-audit-key-tenant/config.json \
+	tests/fixtures/config/bad-audit-key-tenant/expected.txt \
+	tests/fixtures/config/bad-audit-key-tenant-type/config.json \
+	tests/fixtures/config/bad-audit-key-tenant-type/expected.txt \
+	tests/fixtures/config/bad-audit-max-bytes/config.json \
+	tests/fixtures/config/bad-audit-max-bytes/expected.txt \
+	tests/fixtures/config/bad-audit-max-bytes-type/config.json \
+	tests/fixtures/config/bad-audit-max-bytes-type/expected.txt \
+	tests/fixtures/config/bad-audit-keep/config.json \
+	tests/fixtures/config/bad-audit-keep/expected.txt \
+	tests/fixtures/config/bad-audit-rotated-name/config.json \
+	tests/fixtures/config/bad-audit-rotated-name/expected.txt \
+	tests/fixtures/config/bad-audit-syslog/config.json \
+	tests/fixtures/config/bad-audit-syslog/expected.txt \
 	tests/fixtures/config/bad-fsync/config.json \
 	tests/fixtures/config/bad-fsync/expected.txt \
 	tests/fixtures/config/bad-json-syntax/config.json \

@@ -87,6 +87,14 @@ static const struct kase bad_cases[] = {
     {"bad-http-timeout-type", 0600},
     {"bad-http-unknown", 0600},
     {"bad-provider-later", 0600},
+    /* audit writer: key tenant, rotation, syslog */
+    {"bad-audit-key-tenant", 0600},
+    {"bad-audit-key-tenant-type", 0600},
+    {"bad-audit-max-bytes", 0600},
+    {"bad-audit-max-bytes-type", 0600},
+    {"bad-audit-keep", 0600},
+    {"bad-audit-rotated-name", 0600},
+    {"bad-audit-syslog", 0600},
     /* PIN guessing limits */
     {"bad-pin-cost", 0600},
     {"bad-max-pin-failures", 0600},
@@ -338,6 +346,11 @@ static void test_good_minimal(void **state)
     assert_null(cfg->audit.file);
     assert_int_equal(cfg->audit.fsync, CMK_FSYNC_INTERVAL);
     assert_true(cfg->audit.required);
+    assert_null(cfg->audit.key_tenant); /* the first tenant */
+    assert_int_equal(cfg->audit.max_bytes, 0);
+    assert_int_equal(cfg->audit.keep, 5);
+    assert_false(cfg->audit.syslog);
+    assert_ptr_equal(cmk_config_audit_key_tenant(cfg), &cfg->tenants[0]);
     assert_int_equal(cfg->cache.limits.ttl_s, 300);
     assert_int_equal(cfg->cache.limits.max_entries, 4096);
     assert_false(cfg->cache.per_session);
@@ -413,6 +426,11 @@ static void test_good_full(void **state)
     assert_string_equal(cfg->audit.file, want);
     assert_int_equal(cfg->audit.fsync, CMK_FSYNC_ALWAYS);
     assert_false(cfg->audit.required);
+    assert_string_equal(cfg->audit.key_tenant, "beta corp");
+    assert_int_equal(cfg->audit.max_bytes, 1099511627776ULL);
+    assert_int_equal(cfg->audit.keep, 3);
+    assert_true(cfg->audit.syslog);
+    assert_ptr_equal(cmk_config_audit_key_tenant(cfg), &cfg->tenants[1]);
     assert_int_equal(cfg->cache.limits.ttl_s, 60);
     assert_int_equal(cfg->cache.limits.max_entries, 10);
     assert_true(cfg->cache.per_session);
