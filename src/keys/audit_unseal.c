@@ -31,10 +31,7 @@ struct cmk_audit_unsealer {
     struct version *v; /* current, then previous, newest first */
     size_t n_v;
     bool opened;
-    char tenant_key[sizeof("tenant")];
-    char purpose_key[sizeof(CMK_AUDIT_KEY_PURPOSE_NAME)];
-    char purpose[sizeof(CMK_AUDIT_KEY_PURPOSE)];
-    struct cmk_ctx_pair ctx[2];
+    struct cmk_audit_key_ctx ctx;
 };
 
 cmk_err cmk_audit_unsealer_new(const struct cmk_kms_cfg *key_tenant,
@@ -49,14 +46,7 @@ cmk_err cmk_audit_unsealer_new(const struct cmk_kms_cfg *key_tenant,
     if (u == NULL)
         return CMK_E_NOMEM;
     u->t = key_tenant;
-    memcpy(u->tenant_key, "tenant", sizeof(u->tenant_key));
-    memcpy(u->purpose_key, CMK_AUDIT_KEY_PURPOSE_NAME, sizeof(u->purpose_key));
-    memcpy(u->purpose, CMK_AUDIT_KEY_PURPOSE, sizeof(u->purpose));
-    /* docs/audit-format.md: exactly these two pairs, in this order. */
-    u->ctx[0].key = u->tenant_key;
-    u->ctx[0].value = key_tenant->label;
-    u->ctx[1].key = u->purpose_key;
-    u->ctx[1].value = u->purpose;
+    cmk_audit_key_ctx_init(&u->ctx, key_tenant);
     *out = u;
     return CMK_OK;
 }
@@ -112,11 +102,7 @@ static cmk_err try_version(struct cmk_audit_unsealer *u, struct version *v,
     struct cmk_secret k = {0};
     cmk_err err;
 
-    memset(rq, 0, sizeof(*rq));
-    rq->tenant = u->t;
-    rq->key_ref = v->ref;
-    rq->ctx = u->ctx;
-    rq->n_ctx = 2;
+    cmk_audit_key_req(rq, &u->ctx, u->t, v->ref);
     err = u->ops->decrypt(v->st, rq, sealed, len, &k);
     if (err == CMK_OK && k.len != AUDIT_KEY_LEN)
         err = CMK_E_BAD_CIPHERTEXT;

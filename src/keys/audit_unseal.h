@@ -2,8 +2,8 @@
 /*
  * keys: turns an audit writer's sealed chain key back into K for the
  * verifier (docs/audit-format.md, "The chain key"): only the configured
- * key tenant's CMK, through its provider's decrypt, with the context
- * ("tenant", label), ("purpose", CMK_AUDIT_KEY_PURPOSE). Not thread safe.
+ * key tenant's CMK, through its provider's decrypt, with the context of
+ * keys/audit_key.h. Not thread safe.
  */
 #ifndef CMK_KEYS_AUDIT_UNSEAL_H
 #define CMK_KEYS_AUDIT_UNSEAL_H
@@ -11,11 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keys/audit_key.h"
 #include "providers/provider.h"
 #include "util/err.h"
-
-#define CMK_AUDIT_KEY_PURPOSE_NAME "purpose"
-#define CMK_AUDIT_KEY_PURPOSE "cmk-pkcs11 audit key"
 
 struct cmk_audit_unsealer;
 
