@@ -19,9 +19,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "audit/audit.h" /* CMK_AUDIT_KEY_LEN */
 #include "util/err.h"
-
-#define CMK_AUDIT_KEY_LEN 32
 
 /* Turns a writer's sealed chain key into K (key, 32 bytes), as the
  * writer's audit_open names it: tenant and provider as written (the

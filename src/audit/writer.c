@@ -1,83 +1,43 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * audit: the append-only writer. The record body is built without the
- * lock; under it the writer adds time, seq, pid and prev, hashes the line
- * for the next record and appends it with one O_APPEND write.
+ * audit: the writer. Opening writes audit_open; each record is built and
+ * MAC'd on the writing thread's own chain and appended with one write,
+ * with no writer-wide lock: the thread marks the file it writes to in its
+ * chain, so a reopen (control, under mx) knows when the old file is no
+ * longer in use. Every 100 ms one writing thread looks at the path for
+ * rotation and logrotate.
  */
 #include <config.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "audit/audit.h"
-#include "audit/line.h"
-#include "mech/hash.h"
+#include "audit/audit_int.h"
 #include "mech/mech.h"
-#include "util/lock.h"
 #include "util/log.h"
 #include "util/secmem.h"
-#include "util/trust.h"
 
-#define WRITER_ID_BYTES 8
-#define HASH_HEX (2 * CMK_SHA256_LEN)
-/* Room before the body for an optional '\n' and
- * {"time":"...","writer":"...","seq":N,"pid":P (under 130 bytes). */
-#define PREFIX_ROOM 192
-/* ,"prev":"<64 hex>"}\n */
-#define SUFFIX_LEN (9 + HASH_HEX + 3)
-#define BODY_CAP (CMK_LINE_MAX - PREFIX_ROOM - SUFFIX_LEN)
-#define SYNC_INTERVAL_NS 1000000000LL
-/* Under the interval policy, writeback of this much new data is started
- * early, so the once-a-second fdatasync finds little left to write. */
+#define NS_PER_S 1000000000LL
+#define SYNC_INTERVAL_NS NS_PER_S
+#define CHECK_INTERVAL_NS (100 * 1000000LL)
+#define STALE_TRIES 8
+/* Under the interval policy, writeback of this much new data (per
+ * thread) is started early, so the once-a-second fdatasync finds little
+ * left to write. */
 #define KICK_BYTES (1024 * 1024)
 
-struct cmk_audit {
-    struct cmk_mutex mx;
-    struct cmk_sha256 *md; /* mech's SHA-256, reused for every line, under mx */
-    int fd;
-    char *path;
-    enum cmk_fsync_policy fsync;
-    bool required;
-    void (*now)(struct timespec *);
-    /* Below: guarded by mx. */
-    pid_t pid;
-    unsigned long forks; /* fork_count when this chain began */
-    char writer[2 * WRITER_ID_BYTES + 1];
-    uint64_t seq;        /* last record written */
-    char prev[HASH_HEX]; /* hex SHA-256 of the last line, no newline */
-    bool torn;           /* a partial line is in the file */
-    time_t tsec;         /* tstr formats this second */
-    char tstr[32];
-    size_t tlen;
-    struct timespec last_sync; /* CLOCK_MONOTONIC */
-    size_t unkicked;           /* bytes written since writeback was started */
-    int fail_errno;     /* errno of the current failure burst, 0 if none */
-    unsigned long lost; /* records not written in this burst */
-};
+static uint64_t next_serial;
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 
-/* Forks seen by this process: a child's handler bumps it, so a chain
- * notices a fork without a getpid() system call per record. */
-static unsigned long fork_count;
-static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
-
-static void count_fork(void)
+static void setup(void)
 {
-    __atomic_add_fetch(&fork_count, 1, __ATOMIC_RELAXED);
-}
-
-static void watch_forks(void)
-{
-    (void)pthread_atfork(NULL, NULL, count_fork);
-}
-
-static bool forked_since(const struct cmk_audit *a)
-{
-    return __atomic_load_n(&fork_count, __ATOMIC_RELAXED) != a->forks;
+    cmk_audit_watch_forks();
+    cmk_chain_setup();
 }
 
 static void realtime_now(struct timespec *ts)
@@ -99,86 +59,228 @@ void cmk_audit_rec_init(struct cmk_audit_rec *r)
     r->object_token = -1;
 }
 
-/* A fresh chain: new random writer id, seq from 1, prev all zeros. */
-static void new_chain_locked(struct cmk_audit *a)
+void cmk_audit_opts_init(struct cmk_audit_opts *o)
 {
-    uint8_t id[WRITER_ID_BYTES];
-
-    cmk_random(id, sizeof(id));
-    cmk_line_hex(a->writer, id, sizeof(id));
-    a->writer[sizeof(a->writer) - 1] = '\0';
-    a->pid = getpid();
-    a->forks = __atomic_load_n(&fork_count, __ATOMIC_RELAXED);
-    a->seq = 0;
-    memset(a->prev, '0', sizeof(a->prev));
-    a->torn = false;
+    memset(o, 0, sizeof(*o));
+    o->fsync = CMK_FSYNC_INTERVAL;
+    o->required = true;
+    o->keep = 5;
 }
 
-cmk_err cmk_audit_open(const char *path, enum cmk_fsync_policy fsync,
-                       bool required, struct cmk_audit **out)
+void cmk_audit_opts_from_cfg(struct cmk_audit_opts *o,
+                             const struct cmk_audit_cfg *cfg)
 {
-    struct cmk_audit *a = NULL;
-    char msg[128];
-    cmk_err err = CMK_E_NOMEM;
+    cmk_audit_opts_init(o);
+    o->fsync = cfg->fsync;
+    o->required = cfg->required;
+    o->max_bytes = cfg->max_bytes;
+    o->keep = cfg->keep;
+    o->syslog = cfg->syslog;
+}
 
-    if (path == NULL || out == NULL || fsync < CMK_FSYNC_NONE ||
-        fsync > CMK_FSYNC_ALWAYS)
-        return CMK_E_ARGS;
-    (void)pthread_once(&fork_once, watch_forks);
-    a = calloc(1, sizeof(*a));
-    if (a == NULL)
-        goto out;
-    a->fd = -1;
+static bool is_writer_id(const char *s)
+{
+    size_t i;
+
+    for (i = 0; i < CMK_AUDIT_WRITER_HEX; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    }
+    return s[i] == '\0';
+}
+
+static bool opts_ok(const char *path, const struct cmk_audit_opts *o,
+                    const struct cmk_audit_key *k)
+{
+    const char *base = strrchr(path, '/');
+
+    if (o->fsync < CMK_FSYNC_NONE || o->fsync > CMK_FSYNC_ALWAYS ||
+        (o->max_bytes != 0 && o->keep == 0) || o->pid < 0 ||
+        (o->writer_id != NULL && !is_writer_id(o->writer_id)))
+        return false;
+    /* "next" names PATH.N in one string value of at most 256 bytes. */
+    if (o->max_bytes != 0 && strlen(base != NULL ? base + 1 : path) > 200)
+        return false;
+    return k->key != NULL && (k->sealed != NULL || k->sealed_len == 0);
+}
+
+/* Identity and state that need no system resource. */
+static void init_ids(struct cmk_audit *a, const struct cmk_audit_opts *o)
+{
+    uint8_t id[CMK_AUDIT_WRITER_HEX / 2];
+
+    a->opts = *o;
+    a->opts.syslog_path = NULL; /* borrowed: used at open only */
+    a->opts.writer_id = NULL;
+    a->now = o->now != NULL ? o->now : realtime_now;
+    a->serial = __atomic_add_fetch(&next_serial, 1, __ATOMIC_RELAXED);
+    a->pid = o->pid != 0 ? o->pid : (long)getpid();
+    a->forks = cmk_audit_forks();
+    if (o->writer_id != NULL) {
+        memcpy(a->writer, o->writer_id, CMK_AUDIT_WRITER_HEX);
+    } else {
+        cmk_random(id, sizeof(id));
+        cmk_line_hex(a->writer, id, sizeof(id));
+    }
+    a->writer[CMK_AUDIT_WRITER_HEX] = '\0';
+    a->c0.tsec = (time_t)-1;
+    a->tail = &a->chains;
+    a->last_sync_ns = cmk_audit_mono_ns();
+    a->next_check_ns = a->last_sync_ns + CHECK_INTERVAL_NS;
+}
+
+static void destroy(struct cmk_audit *a)
+{
+    bool forked = cmk_audit_is_forked(a);
+
+    cmk_afile_close(a->cur, a->opts.fsync != CMK_FSYNC_NONE && !forked, !forked,
+                    a->path);
+    cmk_ashm_close(a->shm);
+    cmk_chain_release_all(a);
+    cmk_vmac_lib_free(a->c0.mc);
+    cmk_vmac_key_free(a->mac);
+    cmk_slog_close(a->slog);
+    cmk_mutex_fini(&a->mx);
+    free(a->key_tenant);
+    free(a->key_provider);
+    free(a->sealed_b64);
+    free(a->seal_detail);
+    free(a->path);
+    free(a);
+}
+
+/* What audit_open, rotate_in and reopen say about K. */
+static cmk_err keep_key_info(struct cmk_audit *a, const struct cmk_audit_key *k)
+{
+    size_t n = sodium_base64_ENCODED_LEN(k->sealed_len,
+                                         sodium_base64_VARIANT_ORIGINAL);
+    const char *detail = k->detail;
+
+    if (k->sealed != NULL && k->sealed_len > 0 &&
+        n <= CMK_AUDIT_SEALED_B64_MAX) {
+        a->sealed_b64 = malloc(n);
+        if (a->sealed_b64 == NULL)
+            return CMK_E_NOMEM;
+        sodium_bin2base64(a->sealed_b64, n, k->sealed, k->sealed_len,
+                          sodium_base64_VARIANT_ORIGINAL);
+    } else if (k->sealed != NULL) {
+        detail = "sealed key too large to record";
+    }
+    if (a->sealed_b64 == NULL && detail == NULL)
+        detail = "chain key not sealed";
+    a->key_tenant = k->tenant != NULL ? cmk_strdup(k->tenant) : NULL;
+    a->key_provider = k->provider != NULL ? cmk_strdup(k->provider) : NULL;
+    a->seal_detail = a->sealed_b64 == NULL ? cmk_strdup(detail) : NULL;
+    if ((k->tenant != NULL && a->key_tenant == NULL) ||
+        (k->provider != NULL && a->key_provider == NULL) ||
+        (a->sealed_b64 == NULL && a->seal_detail == NULL))
+        return CMK_E_NOMEM;
+    return CMK_OK;
+}
+
+/* audit_open or finalize into the current file, under mx: if another
+ * process rotated it meanwhile, into the new file after a look at the
+ * path. 0 or the errno (counted). */
+static int control_locked(struct cmk_audit *a, int (*write)(struct cmk_audit *))
+{
+    int e = write(a), tries;
+
+    for (tries = 0; e == ESTALE && tries < STALE_TRIES; tries++) {
+        cmk_audit_check_path_locked(a);
+        e = write(a);
+    }
+    if (e == ESTALE)
+        (void)cmk_audit_failed(a, e);
+    return e;
+}
+
+/* Under the directory lock: never into a rotation half done. */
+static cmk_err open_first(struct cmk_audit *a, const char *path)
+{
+    char msg[128];
+    int dfd = cmk_afile_lock_dir(path);
+    cmk_err err;
+
+    if (dfd < 0) {
+        cmk_log_error("audit: cannot lock the directory of %s: %s", path,
+                      strerror_r(errno, msg, sizeof(msg)));
+        return CMK_E_IO;
+    }
+    err = cmk_ashm_open(path, &a->shm);
+    if (err == CMK_OK)
+        err = cmk_audit_open_path_dirlocked(a, false, &a->cur);
+    cmk_afile_unlock_dir(dfd);
+    return err;
+}
+
+static cmk_err open_parts(struct cmk_audit *a, const char *path,
+                          const struct cmk_audit_opts *o,
+                          const struct cmk_audit_key *k)
+{
+    cmk_err err;
+    int e;
+
     a->path = cmk_strdup(path);
     if (a->path == NULL || cmk_mutex_init(&a->mx) != CKR_OK)
-        goto out;
-    err = cmk_sha256_new(&a->md); /* CMK_E_CRYPTO before cmk_mech_init */
+        return CMK_E_NOMEM;
+    err = cmk_vmac_key_new(k->key, &a->mac);
+    if (err == CMK_OK) /* CMK_E_CRYPTO before cmk_mech_init */
+        err = cmk_vmac_lib_new(&a->c0.mc);
+    if (err == CMK_OK && o->syslog)
+        err = cmk_slog_open(o->syslog_path, a->pid, &a->slog);
+    if (err == CMK_OK)
+        err = open_first(a, path);
     if (err != CMK_OK)
-        goto out;
-    /* O_NOFOLLOW: a symlinked audit path must not make us append to
-     * whatever it points at; then owner and mode (util/trust.h). */
-    a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                 0600);
-    if (a->fd >= 0 && cmk_trust_fd_log("audit:", a->fd, path, 0) != CMK_OK) {
-        err = CMK_E_CONFIG;
-        goto out;
+        return err;
+    a->files = 1;
+    err = keep_key_info(a, k);
+    if (err != CMK_OK)
+        return err;
+    cmk_mutex_lock(&a->mx);
+    e = control_locked(a, cmk_audit_write_open);
+    cmk_mutex_unlock(&a->mx);
+    return e == 0 || !a->opts.required ? CMK_OK : CMK_E_IO;
+}
+
+cmk_err cmk_audit_open(const char *path, const struct cmk_audit_opts *opts,
+                       const struct cmk_audit_key *key, struct cmk_audit **out)
+{
+    struct cmk_audit *a;
+    cmk_err err;
+
+    if (path == NULL || opts == NULL || key == NULL || out == NULL ||
+        !opts_ok(path, opts, key))
+        return CMK_E_ARGS;
+    *out = NULL;
+    (void)pthread_once(&setup_once, setup);
+    a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return CMK_E_NOMEM;
+    init_ids(a, opts);
+    err = open_parts(a, path, opts, key);
+    if (err != CMK_OK) {
+        destroy(a);
+        return err;
     }
-    if (a->fd < 0) {
-        cmk_log_error("audit: cannot open %s: %s", path,
-                      strerror_r(errno, msg, sizeof(msg)));
-        err = CMK_E_IO;
-        goto out;
-    }
-    a->fsync = fsync;
-    a->required = required;
-    a->now = realtime_now;
-    (void)clock_gettime(CLOCK_MONOTONIC, &a->last_sync);
-    a->tsec = (time_t)-1;
-    new_chain_locked(a);
     *out = a;
-    a = NULL;
-    err = CMK_OK;
-out:
-    cmk_audit_close(a);
-    return err;
+    return CMK_OK;
 }
 
 void cmk_audit_close(struct cmk_audit *a)
 {
-    char msg[128];
+    int e;
 
     if (a == NULL)
         return;
-    if (a->fd >= 0) {
-        if (a->fsync != CMK_FSYNC_NONE && fdatasync(a->fd) != 0)
-            cmk_log_error("audit: cannot sync %s: %s", a->path,
-                          strerror_r(errno, msg, sizeof(msg)));
-        (void)close(a->fd);
+    /* A forked child has no key and writes nothing for its parent. */
+    if (!cmk_audit_is_forked(a)) {
+        cmk_mutex_lock(&a->mx);
+        e = control_locked(a, cmk_audit_write_finalize);
+        cmk_mutex_unlock(&a->mx);
+        if (e != 0)
+            cmk_log_error("audit: %s: no finalize record", a->path);
     }
-    cmk_mutex_fini(&a->mx);
-    cmk_sha256_free(a->md);
-    free(a->path);
-    free(a);
+    destroy(a);
 }
 
 void cmk_audit_set_clock(struct cmk_audit *a, void (*now)(struct timespec *))
@@ -187,7 +289,45 @@ void cmk_audit_set_clock(struct cmk_audit *a, void (*now)(struct timespec *))
         a->now = now != NULL ? now : realtime_now;
 }
 
-/* Everything after "pid", before "prev", in the fixed key order. */
+const char *cmk_audit_writer_id(const struct cmk_audit *a)
+{
+    return a != NULL ? a->writer : NULL;
+}
+
+unsigned long cmk_audit_syslog_lost(const struct cmk_audit *a)
+{
+    return a != NULL ? cmk_slog_lost(a->slog) : 0;
+}
+
+static void succeeded(struct cmk_audit *a)
+{
+    unsigned long lost;
+
+    if (__atomic_load_n(&a->fail_errno, __ATOMIC_RELAXED) == 0 ||
+        __atomic_exchange_n(&a->fail_errno, 0, __ATOMIC_RELAXED) == 0)
+        return;
+    lost = __atomic_exchange_n(&a->lost, 0, __ATOMIC_RELAXED);
+    cmk_log_error("audit: writing %s again; %lu records were lost", a->path,
+                  lost);
+}
+
+/* 1..CMK_LINE_STR_MAX of [a-z_]: what the verifier reads as an event
+ * (written whole, never cut). */
+static bool is_event_name(const char *e)
+{
+    size_t n = 0;
+
+    if (e == NULL)
+        return false;
+    for (; e[n] != '\0'; n++) {
+        if (n >= CMK_LINE_STR_MAX ||
+            !((e[n] >= 'a' && e[n] <= 'z') || e[n] == '_'))
+            return false;
+    }
+    return n > 0;
+}
+
+/* Everything after "pid", before "mac", in the fixed key order. */
 static void build_body(struct cmk_line *b, const struct cmk_audit_rec *r)
 {
     cmk_line_str(b, "event", r->event);
@@ -220,167 +360,139 @@ static void build_body(struct cmk_line *b, const struct cmk_audit_rec *r)
                                                    : CMK_AUDIT_MAX_ATTRS);
 }
 
-/* "2026-11-23T13:05:54.123456Z" (RFC 3339, UTC). The date part is
- * formatted once per second. */
-static void put_time_locked(struct cmk_audit *a, struct cmk_line *b)
+/* One thread in 100 ms looks at the path (rotation, logrotate); so does
+ * a thread whose record filled the file or found it replaced (force). */
+static void maybe_check(struct cmk_audit *a, int64_t now, bool force)
 {
-    struct timespec ts = {0, 0};
-    struct tm tm;
-    char us[8];
-    long frac;
-    int i, n;
+    int64_t due = __atomic_load_n(&a->next_check_ns, __ATOMIC_RELAXED);
 
-    a->now(&ts);
-    if (ts.tv_sec != a->tsec) {
-        if (gmtime_r(&ts.tv_sec, &tm) == NULL)
-            memset(&tm, 0, sizeof(tm));
-        n = snprintf(a->tstr, sizeof(a->tstr), "%04d-%02d-%02dT%02d:%02d:%02d",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec);
-        a->tlen = n > 0 && (size_t)n < sizeof(a->tstr) ? (size_t)n : 0;
-        a->tsec = ts.tv_sec;
+    if (force) {
+        __atomic_store_n(&a->next_check_ns, now + CHECK_INTERVAL_NS,
+                         __ATOMIC_RELAXED);
+    } else if (now < due ||
+               !__atomic_compare_exchange_n(
+                   &a->next_check_ns, &due, now + CHECK_INTERVAL_NS, false,
+                   __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        return;
     }
-    frac = ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000L ? ts.tv_nsec / 1000 : 0;
-    us[0] = '.';
-    for (i = 6; i >= 1; i--, frac /= 10)
-        us[i] = (char)('0' + frac % 10);
-    us[7] = 'Z';
-    cmk_line_raw(b, a->tstr, a->tlen);
-    cmk_line_raw(b, us, sizeof(us));
+    cmk_mutex_lock(&a->mx);
+    cmk_audit_check_path_locked(a);
+    cmk_mutex_unlock(&a->mx);
 }
 
-/* {"time":"...","writer":"...","seq":N,"pid":P for the next record. */
-static size_t make_prefix_locked(struct cmk_audit *a, char *out, size_t cap)
+/* Marks the current file as in use by c (see pause_locked in rotate.c):
+ * the store to c->using and the load of cur are sequentially consistent
+ * on both sides, so either the switcher sees the mark or this thread sees
+ * the new file. */
+static struct cmk_afile *enter(struct cmk_audit *a, struct cmk_chain *c)
 {
-    struct cmk_line b;
-    char d[24];
+    struct cmk_afile *f;
 
-    cmk_line_init(&b, out, cap);
-    cmk_line_raw(&b, "{\"time\":\"", 9);
-    put_time_locked(a, &b);
-    cmk_line_raw(&b, "\",\"writer\":\"", 12);
-    cmk_line_raw(&b, a->writer, strlen(a->writer));
-    cmk_line_raw(&b, "\",\"seq\":", 8);
-    cmk_line_raw(&b, d, cmk_line_u64(d, a->seq + 1));
-    cmk_line_raw(&b, ",\"pid\":", 7);
-    cmk_line_raw(&b, d, cmk_line_u64(d, (uint64_t)a->pid));
-    return b.overflow ? 0 : b.len;
-}
-
-/* One write() of the whole line. O_APPEND places it atomically at the end
- * of a regular file. If the kernel took only part of it (disk full), the
- * rest is tried once more; a line that stays partial cannot be taken back
- * and "audit verify" reports it (as truncation at the end of the file, or
- * as a line that is not JSON once another record follows). */
-static int write_line(int fd, const char *p, size_t n, bool *partial)
-{
-    size_t done = 0;
-    ssize_t w;
-
-    *partial = false;
-    while (done < n) {
-        w = write(fd, p + done, n - done);
-        if (w < 0 && errno == EINTR)
+    for (;;) {
+        f = __atomic_load_n(&a->cur, __ATOMIC_ACQUIRE);
+        if (f == NULL) { /* the file is changing: wait for it (mx) */
+            cmk_mutex_lock(&a->mx);
+            cmk_mutex_unlock(&a->mx);
             continue;
-        if (w <= 0)
-            return w < 0 ? errno : EIO;
-        done += (size_t)w;
-        *partial = done < n;
+        }
+        __atomic_store_n(&c->using, f, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&a->cur, __ATOMIC_SEQ_CST) == f)
+            return f;
+        __atomic_store_n(&c->using, NULL, __ATOMIC_RELEASE);
     }
-    return 0;
 }
 
-/* Whether this record is the one to sync the file (policy). */
-static bool sync_due_locked(struct cmk_audit *a)
+static void leave(struct cmk_chain *c)
 {
-    struct timespec now;
-    long long ns;
+    __atomic_store_n(&c->using, NULL, __ATOMIC_RELEASE);
+}
 
-    if (a->fsync == CMK_FSYNC_NONE)
-        return false;
-    if (a->fsync == CMK_FSYNC_INTERVAL) {
-        (void)clock_gettime(CLOCK_MONOTONIC, &now);
-        ns = (long long)(now.tv_sec - a->last_sync.tv_sec) * 1000000000LL +
-             (now.tv_nsec - a->last_sync.tv_nsec);
-        if (ns < SYNC_INTERVAL_NS)
-            return false;
-        a->last_sync = now;
+/* The policy's sync, on the file still marked in use. */
+static int sync_due(struct cmk_audit *a, struct cmk_chain *c,
+                    struct cmk_afile *f, size_t len, int64_t now)
+{
+    int64_t last;
+
+    if (a->opts.fsync == CMK_FSYNC_NONE)
+        return 0;
+    if (a->opts.fsync == CMK_FSYNC_INTERVAL) {
+        last = __atomic_load_n(&a->last_sync_ns, __ATOMIC_RELAXED);
+        c->unkicked += len;
+        if (now - last < SYNC_INTERVAL_NS ||
+            !__atomic_compare_exchange_n(&a->last_sync_ns, &last, now, false,
+                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+#ifdef SYNC_FILE_RANGE_WRITE
+            /* Starts writeback without waiting for it; durability still
+             * comes from the policy's fdatasync alone. */
+            if (c->unkicked >= KICK_BYTES) {
+                c->unkicked = 0;
+                (void)sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+            }
+#endif
+            return 0;
+        }
+        c->unkicked = 0;
     }
-    return true;
+    return fdatasync(f->fd) == 0 ? 0 : errno;
 }
 
-/* Logged once per burst of the same errno; required decides the result. */
-static cmk_err failed_locked(struct cmk_audit *a, int e)
+static void copy_to_syslog(struct cmk_audit *a, struct cmk_chain *c,
+                           const struct cmk_audit_rec *r,
+                           const struct cmk_emitted *em)
 {
-    char msg[128];
+    char hex[2 * CMK_AUDIT_MAC_LEN + 1];
+    struct cmk_slog_rec s;
 
-    a->lost++;
-    if (e != a->fail_errno) {
-        a->fail_errno = e;
-        cmk_log_error("audit: cannot write %s: %s; %s", a->path,
-                      strerror_r(e, msg, sizeof(msg)),
-                      a->required ? "audited calls fail"
-                                  : "calls go on without audit records");
-    }
-    return a->required ? CMK_E_IO : CMK_OK;
+    cmk_line_hex(hex, em->mac, CMK_AUDIT_MAC_LEN);
+    hex[sizeof(hex) - 1] = '\0';
+    s.writer = a->writer;
+    s.chain = c->no;
+    s.seq = c->seq;
+    s.mac_hex = hex;
+    s.event = r->event;
+    s.result = r->result;
+    s.line = em->line;
+    s.len = em->len;
+    cmk_slog_send(a->slog, &s);
 }
 
-static void succeeded_locked(struct cmk_audit *a, const char *hash_hex)
+/* One try on the current file; ESTALE when it was replaced. */
+static int emit_once(struct cmk_audit *a, struct cmk_chain *c, char *line,
+                     size_t blen, int64_t now, struct cmk_emitted *em)
 {
-    a->seq++;
-    memcpy(a->prev, hash_hex, HASH_HEX);
-    a->torn = false;
-    if (a->fail_errno != 0)
-        cmk_log_error("audit: writing %s again; %lu records were lost", a->path,
-                      a->lost);
-    a->fail_errno = 0;
-    a->lost = 0;
-}
-
-/* line holds the body at line + PREFIX_ROOM (blen bytes) and room for the
- * suffix after it. */
-static cmk_err emit_locked(struct cmk_audit *a, char *line, size_t blen,
-                           bool *sync, bool *kick)
-{
-    uint8_t hash[CMK_SHA256_LEN];
-    char pre[PREFIX_ROOM], hex[HASH_HEX];
-    char *start, *end;
-    size_t plen;
-    bool partial;
+    struct cmk_afile *f = enter(a, c);
     int e;
 
-    if (forked_since(a)) /* forked child: never continue the parent's */
-        new_chain_locked(a);
-    plen = make_prefix_locked(a, pre, sizeof(pre) - 1);
-    if (plen == 0)
-        return CMK_E_INTERNAL;
-    start = line + PREFIX_ROOM - plen;
-    memcpy(start, pre, plen);
-    end = line + PREFIX_ROOM + blen;
-    memcpy(end, ",\"prev\":\"", 9);
-    memcpy(end + 9, a->prev, HASH_HEX);
-    memcpy(end + 9 + HASH_HEX, "\"}\n", 3);
-    end += SUFFIX_LEN;
-    if (cmk_sha256_init(a->md) != CMK_OK ||
-        cmk_sha256_update(a->md, start, (size_t)(end - 1 - start)) != CMK_OK ||
-        cmk_sha256_final(a->md, hash) != CMK_OK)
-        return CMK_E_CRYPTO;
-    cmk_line_hex(hex, hash, sizeof(hash));
-    if (a->torn) /* end the partial line first so this record stays whole */
-        *--start = '\n';
-    e = write_line(a->fd, start, (size_t)(end - start), &partial);
-    if (e != 0) {
-        a->torn = a->torn || partial;
-        return failed_locked(a, e);
+    e = cmk_audit_emit(a, c, f, line, blen, em);
+    if (e == 0)
+        e = sync_due(a, c, f, em->len + 1, now);
+    leave(c);
+    return e;
+}
+
+static cmk_err emit_on_chain(struct cmk_audit *a, struct cmk_chain *c,
+                             const struct cmk_audit_rec *r, char *line,
+                             size_t blen)
+{
+    struct cmk_emitted em;
+    int64_t now = cmk_audit_mono_ns();
+    int e, tries;
+
+    maybe_check(a, now, false);
+    e = emit_once(a, c, line, blen, now, &em);
+    /* Another process rotated (maybe more than once meanwhile): reopen
+     * and try again. */
+    for (tries = 0; e == ESTALE && tries < STALE_TRIES; tries++) {
+        maybe_check(a, now, true);
+        e = emit_once(a, c, line, blen, now, &em);
     }
-    succeeded_locked(a, hex);
-    *sync = sync_due_locked(a);
-    a->unkicked += (size_t)(end - start);
-    if (*sync)
-        a->unkicked = 0;
-    *kick = a->unkicked >= KICK_BYTES && a->fsync == CMK_FSYNC_INTERVAL;
-    if (*kick)
-        a->unkicked = 0;
+    if (e != 0)
+        return cmk_audit_failed(a, e);
+    succeeded(a);
+    if (a->opts.max_bytes != 0 && em.end >= a->opts.max_bytes)
+        maybe_check(a, now, true); /* full: rotate now */
+    if (a->slog != NULL)
+        copy_to_syslog(a, c, r, &em);
     return CMK_OK;
 }
 
@@ -388,34 +500,20 @@ cmk_err cmk_audit_write(struct cmk_audit *a, const struct cmk_audit_rec *r)
 {
     char line[CMK_LINE_MAX];
     struct cmk_line body;
-    bool sync = false, kick = false;
-    cmk_err err;
+    struct cmk_chain *c;
 
     if (a == NULL)
         return CMK_OK;
-    if (r == NULL || r->event == NULL)
+    if (r == NULL || !is_event_name(r->event))
         return CMK_E_ARGS;
-    cmk_line_init(&body, line + PREFIX_ROOM, BODY_CAP);
+    if (cmk_audit_is_forked(a)) /* never continue the parent's chains */
+        return cmk_audit_failed(a, ECHILD);
+    cmk_line_init(&body, line + CMK_AUDIT_PREFIX_ROOM, CMK_AUDIT_BODY_CAP);
     build_body(&body, r);
     if (body.overflow) /* cannot happen: strings are capped (line.h) */
         return CMK_E_INTERNAL;
-    cmk_mutex_lock_hot(&a->mx);
-    err = emit_locked(a, line, body.len, &sync, &kick);
-    cmk_mutex_unlock(&a->mx);
-#ifdef SYNC_FILE_RANGE_WRITE
-    /* Starts writeback without waiting for it; durability still comes
-     * from the policy's fdatasync alone. */
-    if (kick)
-        (void)sync_file_range(a->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-#endif
-    /* The sync runs outside the lock: other threads keep appending while
-     * this one waits for the disk. */
-    if (err == CMK_OK && sync && fdatasync(a->fd) != 0) {
-        int e = errno;
-
-        cmk_mutex_lock(&a->mx);
-        err = failed_locked(a, e);
-        cmk_mutex_unlock(&a->mx);
-    }
-    return err;
+    c = cmk_chain_get(a);
+    if (c == NULL)
+        return cmk_audit_failed(a, ENOMEM);
+    return emit_on_chain(a, c, r, line, body.len);
 }

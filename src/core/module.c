@@ -23,6 +23,7 @@
 #include "core/record.h"
 #include "core/session.h"
 #include "core/token.h"
+#include "keys/audit_seal.h"
 #include "mech/mech.h"
 #include "util/log.h"
 #include "util/secpool.h"
@@ -158,11 +159,14 @@ static CK_RV check_threads(const CK_C_INITIALIZE_ARGS *args)
 static CK_RV open_audit(void)
 {
     const struct cmk_config *cfg = cmk_g.cfg;
+    const struct cmk_tenant_cfg *kt = cmk_config_audit_key_tenant(cfg);
 
     if (cfg->audit.file == NULL)
         return CKR_OK;
-    if (cmk_audit_open(cfg->audit.file, cfg->audit.fsync, cfg->audit.required,
-                       &cmk_g.audit) == CMK_OK) {
+    /* A new chain key, sealed by the key tenant's CMK (a KMS call: no
+     * lock is held here). */
+    if (cmk_audit_seal_open(&cfg->audit, kt != NULL ? &kt->kms : NULL,
+                            &cmk_g.audit) == CMK_OK) {
         cmk_record_set_writer(cmk_g.audit);
         return cmk_record_event("config_load", "C_Initialize", NULL, -1, CKR_OK,
                                 cfg->path);
@@ -242,12 +246,11 @@ CK_RV cmk_module_finalize(void)
 
     if (rv != CKR_OK)
         return rv;
-    /* Operations still active end first, each with its record: the
-     * finalize record closes this writer's chains. */
+    /* Operations still active end first, each with its record; then
+     * closing the writer writes its finalize record, which lists the
+     * last record of every chain, for cmk-tool audit verify. */
     for (size_t i = 0; i < cmk_g.n_tokens; i++)
         cmk_session_finalize_token(cmk_g.tokens[i]);
-    /* The clean end of this writer's chain, for cmk-tool audit verify. */
-    (void)cmk_record_event("finalize", "C_Finalize", NULL, -1, CKR_OK, NULL);
     teardown();
     return CKR_OK;
 }

@@ -14,10 +14,9 @@
 
 #include <sodium.h>
 
+#include "audit/audit.h" /* CMK_AUDIT_KEY_LEN */
 #include "keys/audit_unseal.h"
 #include "providers/provider.h"
-
-#define AUDIT_KEY_LEN 32
 
 struct version {
     void *st; /* NULL: not opened */
@@ -104,10 +103,10 @@ static cmk_err try_version(struct cmk_audit_unsealer *u, struct version *v,
 
     cmk_audit_key_req(rq, &u->ctx, u->t, v->ref);
     err = u->ops->decrypt(v->st, rq, sealed, len, &k);
-    if (err == CMK_OK && k.len != AUDIT_KEY_LEN)
+    if (err == CMK_OK && k.len != CMK_AUDIT_KEY_LEN)
         err = CMK_E_BAD_CIPHERTEXT;
     if (err == CMK_OK)
-        memcpy(key, k.p, AUDIT_KEY_LEN);
+        memcpy(key, k.p, CMK_AUDIT_KEY_LEN);
     cmk_secret_free(&k); /* wipes */
     return err;
 }

@@ -12,6 +12,7 @@
 
 #include "audit/audit.h"
 #include "core/pinguard.h"
+#include "keys/audit_seal.h"
 #include "tool/tool.h"
 
 static const char help[] =
@@ -24,11 +25,15 @@ static const char help[] =
     "the configured audit file (event \"pin_reset\").\n"
     "Exit codes: 0 done, 1 failed, 2 usage or config error.\n";
 
-/* "pin_reset" and "finalize" records: a chain of its own that ends, so
- * cmk-tool audit verify does not report it open. */
+/* A "pin_reset" record from a writer of its own (its chain key sealed by
+ * the audit key tenant, as the module's), which closes with its finalize
+ * record, so cmk-tool audit verify does not report it open. The record
+ * is required whatever the config says: an unrecorded reset fails. */
 static int record(const struct cmk_config *cfg, const char *label,
                   unsigned before)
 {
+    const struct cmk_tenant_cfg *kt = cmk_config_audit_key_tenant(cfg);
+    struct cmk_audit_cfg acfg = cfg->audit;
     struct cmk_audit *a = NULL;
     struct cmk_audit_rec r;
     char detail[64];
@@ -36,7 +41,8 @@ static int record(const struct cmk_config *cfg, const char *label,
 
     if (cfg->audit.file == NULL)
         return 0;
-    err = cmk_audit_open(cfg->audit.file, cfg->audit.fsync, true, &a);
+    acfg.required = true;
+    err = cmk_audit_seal_open(&acfg, kt != NULL ? &kt->kms : NULL, &a);
     if (err != CMK_OK) {
         tool_err("audit file %s cannot be opened", cfg->audit.file);
         return -1;
@@ -49,12 +55,6 @@ static int record(const struct cmk_config *cfg, const char *label,
     r.result = "CKR_OK";
     r.detail = detail;
     err = cmk_audit_write(a, &r);
-    cmk_audit_rec_init(&r);
-    r.event = "finalize";
-    r.op = "cmk-tool pin-reset";
-    r.result = "CKR_OK";
-    if (err == CMK_OK)
-        err = cmk_audit_write(a, &r);
     cmk_audit_close(a);
     if (err != CMK_OK)
         tool_err("audit file %s: the reset could not be recorded",

@@ -1,10 +1,19 @@
-# audit: writer, hash chain and verifier; cmk-tool audit verify.
+# audit: writer, keyed chains and verifier; cmk-tool audit verify.
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_audit
 TESTS += tests/unit/test_audit
 tests_unit_test_audit_SOURCES = tests/unit/test_audit.c
 tests_unit_test_audit_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_audit_LDADD = $(UNIT_LDADD)
+
+# The format-2 writer: known answers, threads, fork, rotation, syslog;
+# every file checked by the verifier.
+check_PROGRAMS += tests/unit/test_audit_writer
+TESTS += tests/unit/test_audit_writer
+tests_unit_test_audit_writer_SOURCES = tests/unit/test_audit_writer.c \
+	tests/lib/audit_check.c tests/lib/audit_check.h tests/lib/pool_fx.h
+tests_unit_test_audit_writer_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_audit_writer_LDADD = $(UNIT_LDADD)
 
 # The verifier against generated format-2 files and their forgeries.
 check_PROGRAMS += tests/unit/test_audit_verify
@@ -17,7 +26,8 @@ tests_unit_test_audit_verify_LDADD = $(UNIT_LDADD)
 endif
 EXTRA_DIST += tests/fixtures/audit/format1.jsonl
 
-# Writes audit files through the module's writer.
+# Writes audit files through the module's writer, its chain key sealed
+# through a config (test_audit_tool.sh verifies them).
 check_PROGRAMS += tests/integration/audit_gen
 tests_integration_audit_gen_SOURCES = tests/integration/audit_gen.c
 tests_integration_audit_gen_LDADD = libcmk.la $(DEP_LIBS)

@@ -446,6 +446,18 @@ static void test_store_mode(void **state)
     refused(cfg, want);
 }
 
+/* The audit writer on path, with a throwaway chain key. */
+static cmk_err open_writer(const char *path, struct cmk_audit **a)
+{
+    static const uint8_t key[CMK_AUDIT_KEY_LEN] = {1};
+    struct cmk_audit_key k = {key, NULL, 0, NULL, NULL, "test"};
+    struct cmk_audit_opts o;
+
+    cmk_audit_opts_init(&o);
+    o.fsync = CMK_FSYNC_NONE;
+    return cmk_audit_open(path, &o, &k, a);
+}
+
 /* The reported attack: an audit path that is a symlink made the module
  * append to a root-only file. */
 static void test_audit_symlink(void **state)
@@ -475,7 +487,7 @@ static void test_audit_symlink(void **state)
     /* the writer itself does not follow it either (O_NOFOLLOW); mech as
      * C_Initialize has it, so the refusal is the file's */
     assert_int_equal(cmk_mech_init(), CKR_OK);
-    assert_int_equal(cmk_audit_open(afile, CMK_FSYNC_NONE, true, &a), CMK_E_IO);
+    assert_int_equal(open_writer(afile, &a), CMK_E_IO);
     cmk_mech_fini();
     assert_null(a);
     assert_int_equal(stat(target, &st), 0);
@@ -515,8 +527,7 @@ static void test_audit_dir_and_file(void **state)
              afile);
     refused(cfg, want);
     assert_int_equal(cmk_mech_init(), CKR_OK);
-    assert_int_equal(cmk_audit_open(afile, CMK_FSYNC_NONE, true, &a),
-                     CMK_E_CONFIG);
+    assert_int_equal(open_writer(afile, &a), CMK_E_CONFIG);
     cmk_mech_fini();
     assert_int_equal(chmod(afile, 0600), 0);
     give_away(afile);

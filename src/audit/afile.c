@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * audit: the audit file's space and copies (afile.h). Space is allocated
+ * a chunk at a time; mapped pages well behind the end are dropped from
+ * the view now and then, so a long run does not keep the whole file
+ * mapped (the data stays in the page cache and the file).
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit/afile.h"
+#include "util/log.h"
+#include "util/trust.h"
+
+#define CHUNK ((uint64_t)1 << 20)    /* allocated at a time */
+#define VIEW ((size_t)4 << 30)       /* bytes of the file mapped */
+#define ZAP ((uint64_t)16 << 20)     /* view dropped behind, per step */
+#define TAIL_SCAN ((size_t)64 << 10) /* trim: read back this much */
+
+/* Owner, mode and directories (util/trust.h). */
+static cmk_err trusted(int fd, const char *path, bool quiet)
+{
+    char why[PATH_MAX + 128];
+    cmk_err err = cmk_trust_fd(fd, path, 0, why, sizeof(why));
+
+    if (err == CMK_OK)
+        err = cmk_trust_parents(path, why, sizeof(why));
+    if (err != CMK_OK && !quiet)
+        cmk_log_error("audit: %s", why);
+    return err == CMK_OK ? CMK_OK : CMK_E_CONFIG;
+}
+
+static uint64_t birth(int fd)
+{
+    struct statx sx;
+
+    if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &sx) != 0 ||
+        !(sx.stx_mask & STATX_BTIME))
+        return 0;
+    return (uint64_t)sx.stx_btime.tv_sec * 1000000000u + sx.stx_btime.tv_nsec;
+}
+
+static int shared_lock(int fd)
+{
+    int r;
+
+    do {
+        r = flock(fd, LOCK_SH);
+    } while (r != 0 && errno == EINTR);
+    return r;
+}
+
+cmk_err cmk_afile_open(const char *path, bool excl, bool quiet,
+                       struct cmk_afile **out)
+{
+    struct cmk_afile *f;
+    struct stat st;
+    char msg[128];
+    int e;
+
+    f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return CMK_E_NOMEM;
+    /* O_NOFOLLOW: a symlinked audit path must not make us write into
+     * whatever it points at. */
+    f->fd = open(
+        path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (excl ? O_EXCL : 0),
+        0600);
+    if (f->fd < 0 || fstat(f->fd, &st) != 0 || shared_lock(f->fd) != 0) {
+        e = errno;
+        if (!quiet)
+            cmk_log_error("audit: cannot open %s: %s", path,
+                          strerror_r(e, msg, sizeof(msg)));
+        cmk_afile_close(f, false, false, path);
+        errno = e;
+        return CMK_E_IO;
+    }
+    if (trusted(f->fd, path, quiet) != CMK_OK) {
+        cmk_afile_close(f, false, false, path);
+        return CMK_E_CONFIG;
+    }
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    f->born = birth(f->fd);
+    *out = f;
+    return CMK_OK;
+}
+
+/* Whether no other open of the file exists (flock): then nobody writes
+ * it but us. Leaves our shared lock in place either way. */
+static bool alone(int fd)
+{
+    bool yes = flock(fd, LOCK_EX | LOCK_NB) == 0;
+
+    (void)shared_lock(fd); /* a failed conversion dropped it */
+    return yes;
+}
+
+static off_t data_end(int fd, off_t size);
+
+void cmk_afile_bind(struct cmk_afile *f, struct cmk_ashm *shm, uint64_t size)
+{
+    void *m;
+
+    f->shm = shm;
+    /* Alone, the file is what it is: whatever happened to it while
+     * nobody had it open (truncated, appended to, a tail of 0x00 left by
+     * a killed writer), the next record goes after its last data. */
+    if (alone(f->fd))
+        f->gen = cmk_ashm_reset(shm, f->dev, f->ino, f->born,
+                                (uint64_t)data_end(f->fd, (off_t)size), size);
+    else
+        f->gen = cmk_ashm_bind(shm, f->dev, f->ino, f->born, (off_t)size);
+    __atomic_store_n(&f->alloc, cmk_ashm_alloc(shm, f->gen), __ATOMIC_RELAXED);
+    if (f->base != NULL || f->no_falloc)
+        return;
+    /* Beyond the end of the file: those pages are touched only once
+     * allocated (fallocate extends the file first). */
+    m = mmap(NULL, VIEW, PROT_WRITE, MAP_SHARED | MAP_NORESERVE, f->fd, 0);
+    if (m != MAP_FAILED) {
+        f->base = m;
+        f->view = VIEW;
+    }
+}
+
+/* The end of the last byte that is not 0x00, reading back from size. */
+static off_t data_end(int fd, off_t size)
+{
+    char buf[TAIL_SCAN];
+    off_t at = size;
+    ssize_t n, i;
+
+    while (at > 0) {
+        off_t from = at > (off_t)sizeof(buf) ? at - (off_t)sizeof(buf) : 0;
+
+        n = pread(fd, buf, (size_t)(at - from), from);
+        if (n != at - from)
+            return size; /* leave it as it is */
+        for (i = n - 1; i >= 0; i--) {
+            if (buf[i] != '\0')
+                return from + i + 1;
+        }
+        at = from;
+    }
+    return 0;
+}
+
+/* The last open of the file (no other flock holder, so nobody can be
+ * writing it): the preallocated, never written tail goes. */
+static void trim(struct cmk_afile *f)
+{
+    struct stat st;
+    off_t end;
+
+    if (flock(f->fd, LOCK_EX | LOCK_NB) != 0 || fstat(f->fd, &st) != 0)
+        return;
+    end = data_end(f->fd, st.st_size);
+    if (end < st.st_size && ftruncate(f->fd, end) == 0 && f->shm != NULL)
+        cmk_ashm_set(f->shm, f->gen, (uint64_t)end);
+}
+
+void cmk_afile_close(struct cmk_afile *f, bool sync, bool trim_tail,
+                     const char *path)
+{
+    char msg[128];
+
+    if (f == NULL)
+        return;
+    if (f->base != NULL)
+        (void)munmap(f->base, f->view);
+    if (f->fd >= 0) {
+        if (sync && fdatasync(f->fd) != 0)
+            cmk_log_error("audit: cannot sync %s: %s", path,
+                          strerror_r(errno, msg, sizeof(msg)));
+        if (trim_tail)
+            trim(f);
+        (void)close(f->fd); /* drops the flock */
+    }
+    free(f);
+}
+
+/* Space up to end allocated (in CHUNK steps): a copy into it never meets
+ * a full disk. Without fallocate here, pwrite allocates as it goes. */
+static int allocate(struct cmk_afile *f, uint64_t end)
+{
+    uint64_t known = __atomic_load_n(&f->alloc, __ATOMIC_RELAXED), target;
+
+    if (end <= known || f->no_falloc)
+        return 0;
+    if (f->shm != NULL) /* another process may have allocated it */
+        known = cmk_ashm_alloc(f->shm, f->gen);
+    if (end > known) {
+        target = (end + CHUNK - 1) / CHUNK * CHUNK;
+        if (fallocate(f->fd, 0, (off_t)known, (off_t)(target - known)) != 0) {
+            if (errno != EOPNOTSUPP)
+                return errno;
+            f->no_falloc = true; /* every process here finds the same */
+            return 0;
+        }
+        if (f->shm != NULL)
+            cmk_ashm_raise_alloc(f->shm, f->gen, target);
+#ifdef MADV_POPULATE_WRITE
+        /* One call maps the new chunk instead of a page fault per page
+         * (10% of a record); its zero pages are dirty, so a sync may
+         * write up to a chunk of them before records fill them. */
+        if (f->base != NULL && target <= f->view)
+            (void)madvise(f->base + known, target - known, MADV_POPULATE_WRITE);
+#endif
+        known = target;
+    }
+    __atomic_store_n(&f->alloc, known, __ATOMIC_RELAXED);
+    return 0;
+}
+
+static int put(struct cmk_afile *f, const char *p, size_t n, uint64_t off)
+{
+    ssize_t w;
+
+    if (f->base != NULL && off + n <= f->view && !f->no_falloc) {
+        memcpy(f->base + off, p, n);
+        /* pages well behind the end leave the view (not the file) */
+        if (off / ZAP != (off + n) / ZAP && off >= ZAP)
+            (void)madvise(f->base + (off / ZAP - 1) * ZAP, ZAP, MADV_DONTNEED);
+        return 0;
+    }
+    do {
+        w = pwrite(f->fd, p, n, (off_t)off);
+    } while (w < 0 && errno == EINTR);
+    if (w < 0)
+        return errno;
+    return (size_t)w == n ? 0 : EIO;
+}
+
+int cmk_afile_append(struct cmk_afile *f, const char *p, size_t n,
+                     uint64_t *end)
+{
+    int64_t off;
+    int e;
+
+    if (f->shm != NULL)
+        off = cmk_ashm_reserve(f->shm, f->gen, n);
+    else
+        off = (int64_t)__atomic_fetch_add(&f->priv_next, n, __ATOMIC_RELAXED);
+    if (off < 0)
+        return ESTALE;
+    e = allocate(f, (uint64_t)off + n);
+    if (e == 0)
+        e = put(f, p, n, (uint64_t)off);
+    *end = (uint64_t)off + n;
+    return e;
+}
+
+bool cmk_afile_repair(struct cmk_afile *f)
+{
+    uint64_t alloc = __atomic_load_n(&f->alloc, __ATOMIC_RELAXED);
+    struct stat st;
+
+    if (f->no_falloc || fstat(f->fd, &st) != 0 || (uint64_t)st.st_size >= alloc)
+        return false;
+    (void)fallocate(f->fd, 0, st.st_size, (off_t)alloc - st.st_size);
+    return true;
+}
+
+int cmk_afile_is_at(const struct cmk_afile *f, const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    return st.st_dev == f->dev && st.st_ino == f->ino;
+}
+
+int cmk_afile_lock_dir(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash != NULL ? (size_t)(slash - path) : 0;
+    int fd, r, e;
+
+    if (n >= sizeof(dir)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(dir, n > 0 ? path : (slash != NULL ? "/" : "."), n > 0 ? n : 1);
+    dir[n > 0 ? n : 1] = '\0';
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    do {
+        r = flock(fd, LOCK_EX);
+    } while (r != 0 && errno == EINTR);
+    if (r != 0) {
+        e = errno;
+        (void)close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+void cmk_afile_unlock_dir(int dfd)
+{
+    if (dfd >= 0)
+        (void)close(dfd); /* drops the flock */
+}
