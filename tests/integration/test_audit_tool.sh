@@ -3,14 +3,17 @@
 # integration: "cmk-tool audit verify" and "audit anchor" on format-2
 # files whose chain keys are sealed through a local-provider config
 # (tests/integration/audit_forge.c): clean files and rotated series, keys
-# sealed by another tenant or by no one, anchors and cuts, format 1, and
-# usage. Exit codes: 0 pass, 1 fail, 77 skip (99 under CI=true).
+# sealed by another tenant or by no one, anchors and cuts, files the
+# module's own writer made (tests/integration/audit_gen.c), format 1,
+# and usage. Exit codes: 0 pass, 1 fail, 77 skip (99 under CI=true).
 set -u
 
 . "$(dirname "$0")/lib.sh"
 FORGE=$top_builddir/tests/integration/audit_forge
+GEN=$top_builddir/tests/integration/audit_gen
 [ -x "$CMK_TOOL" ] || cmk_missing "cmk-tool not built: $CMK_TOOL"
 [ -x "$FORGE" ] || cmk_missing "not built: $FORGE"
+[ -x "$GEN" ] || cmk_missing "not built: $GEN"
 cmk_tmpdir
 T=$CMK_TMP
 cmk_config "$T" alpha:1234:test beta:1234:test >/dev/null
@@ -108,6 +111,29 @@ expect 1 ": 1 problem\$" "$CMK_TOOL" audit anchor --config "$CFG" "$T/bogus.json
 [ -s "$T/out" ] && { echo "FAIL: anchor printed for a bad file"; fails=$((fails + 1)); }
 echo '{"anchor":1}' >"$T/bad-anchor"
 expect 2 "not an anchor line" verify --anchor "$T/bad-anchor" "$T/n.jsonl"
+
+echo "== the module's own writer"
+"$GEN" "$CFG" "$T/m.jsonl" 5 || cmk_error "audit_gen failed"
+# audit_open, the sealing call, 5 records, finalize
+expect 0 "^$T/m.jsonl: 8 records, 1 writers, 2 chains, 0 open chains, 0 bad regions: ok\$" \
+    verify "$T/m.jsonl"
+grep -Eq '^\{"time":"[0-9T:.-]{26}Z","writer":"[0-9a-f]{16}","chain":0,"seq":1,"pid":[0-9]+,"event":"audit_open","tenant":"alpha","provider":"local","sealed_key":"[A-Za-z0-9+/=]{96}","file":1,"mac":"[0-9a-f]{64}"\}$' \
+    "$T/m.jsonl" || { echo "FAIL: audit_open record"; fails=$((fails + 1)); }
+grep -Eq '"chain":1,"seq":1,"pid":[0-9]+,"event":"kms_call","op":"Encrypt","tenant":"alpha","result":"CKR_OK","provider":"local","request_id":"local-[0-9a-f]{16}","latency_us":[0-9]+,"detail":"audit chain key","mac":"[0-9a-f]{64}"\}$' \
+    "$T/m.jsonl" || { echo "FAIL: sealing record"; fails=$((fails + 1)); }
+grep -Eq '"chain":1,"seq":4,"pid":[0-9]+,"event":"mechanism","op":"C_UnwrapKey","tenant":"alpha","session":1,"mech":"CKM_AES_KEY_WRAP_KWP","mech_num":8459,"key_label":"alpha-cmk","key_id":"01","result":"CKR_OK","bytes_in":40,"cache":"hit","detail":"record 3","end":"final","object":4,"object_label":"dek \\"x\\"","object_id":"0a0b","object_class":"CKO_SECRET_KEY","object_token":false,"attrs":\["CKA_CLASS","CKA_KEY_TYPE","CKA_SENSITIVE"\],"mac":"[0-9a-f]{64}"\}$' \
+    "$T/m.jsonl" || { echo "FAIL: mechanism record"; fails=$((fails + 1)); }
+grep -Eq '"chain":0,"seq":2,"pid":[0-9]+,"event":"finalize","chains":\[\[1,6,"[0-9a-f]{64}"\]\],"mac":"[0-9a-f]{64}"\}$' \
+    "$T/m.jsonl" || { echo "FAIL: finalize record"; fails=$((fails + 1)); }
+# an edit of the module's record is caught by the keyed chain
+sed 's/"record 3"/"record 9"/' "$T/m.jsonl" >"$T/m-edit.jsonl"
+expect 1 "^$T/m-edit.jsonl: line 5 \(byte [0-9]+\): writer [0-9a-f]{16} chain 1 seq 4: mac does not match" \
+    verify "$T/m-edit.jsonl"
+# rotated by the writer at 16 KiB: the series verifies from the current file
+"$GEN" "$CFG" "$T/mr.jsonl" 200 16384 || cmk_error "audit_gen failed"
+[ -f "$T/mr.jsonl.2" ] && [ -f "$T/mr.jsonl.1" ] || cmk_error "no rotation"
+expect 0 "^$T/mr.jsonl and the files before it: [0-9]+ records, 1 writers, 2 chains, 0 open chains, 0 bad regions: ok\$" \
+    verify "$T/mr.jsonl"
 
 echo "== format 1"
 expect 1 "^$F1: format 1 \(unkeyed\): not tamper-evident \(4 records\)\$" \

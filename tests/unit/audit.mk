@@ -15,6 +15,16 @@ tests_unit_test_audit_writer_SOURCES = tests/unit/test_audit_writer.c \
 tests_unit_test_audit_writer_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_audit_writer_LDADD = $(UNIT_LDADD)
 
+# The chain key through the module: sealing, its context, key_tenant,
+# sealing failures, a forked child's writer.
+check_PROGRAMS += tests/unit/test_audit_key
+TESTS += tests/unit/test_audit_key
+tests_unit_test_audit_key_SOURCES = tests/unit/test_audit_key.c \
+	tests/lib/tenant.c tests/lib/tenant.h tests/lib/p11.c tests/lib/p11.h \
+	tests/lib/audit_check.c tests/lib/audit_check.h
+tests_unit_test_audit_key_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_audit_key_LDADD = $(UNIT_LDADD)
+
 # The verifier against generated format-2 files and their forgeries.
 check_PROGRAMS += tests/unit/test_audit_verify
 TESTS += tests/unit/test_audit_verify
