@@ -28,3 +28,9 @@ noinst_PROGRAMS += cmk-aes-speed
 cmk_aes_speed_SOURCES = tests/bench/aes_speed.c
 cmk_aes_speed_CFLAGS = $(AM_CFLAGS) -O2
 cmk_aes_speed_LDADD = libcmk.la $(DEP_LIBS)
+# cmk-audit-speed: where the time of one audit record goes (HMAC, write,
+# a shared-mapping floor, the whole record on one and two threads).
+noinst_PROGRAMS += cmk-audit-speed
+cmk_audit_speed_SOURCES = tests/bench/audit_speed.c
+cmk_audit_speed_CFLAGS = $(AM_CFLAGS) -O2
+cmk_audit_speed_LDADD = libcmk.la $(DEP_LIBS)
