@@ -222,7 +222,7 @@ cmk_config_audit_key_tenant(const struct cmk_config *cfg)
  * no config; then NULL is not an error. */
 static char *from_reserved(const char *reserved, bool *found)
 {
-    const char *p = reserved, *w, *e;
+    const char *p = reserved, *w, *e = reserved;
     size_t n;
     char *d;
 
