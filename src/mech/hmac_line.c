@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mech: HMAC-SHA256 (RFC 2104) over OpenSSL's SHA-256 (SHA-NI where the
- * CPU has it), fetched once on the module's library context by cmk_mech_init.
- * One computation serves both forms: its two digests start either from
- * the inner and outer states kept per key (the verifier: two copies and
- * seven compression calls per 300-byte line) or from the padded key,
- * hashed afresh for each record (the writer: two compression calls more,
- * and no key-equivalent state left anywhere between records).
+ * mech: HMAC-SHA256 (RFC 2104) of one audit line over OpenSSL's SHA-256
+ * block function (SHA-NI where the CPU has it). The inner and outer states
+ * after the padded key block are computed once per key and copied for each
+ * record: seven compression calls per 300-byte line, not nine, and no EVP
+ * dispatch (0.30 against 0.51 µs a line on the machine in README). The
+ * states are plain structs, so the writer keeps them in the secure pool and
+ * nothing key-equivalent lives in OpenSSL's own memory, which is neither
+ * locked nor wiped in a forked child. OpenSSL 3 marks the SHA256_*
+ * functions deprecated in favour of EVP, whose state lives in that memory:
+ * they are the one interface whose state we can place, hence the define.
  */
 #include <config.h>
 
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,64 +28,48 @@
 #define IPAD 0x36
 #define OPAD 0x5c
 
+/* Only a handle now: the work state is on the caller's stack, wiped. It
+ * still needs cmk_mech_init, as every mech call does. */
 struct cmk_vmac_lib {
-    const EVP_MD *sha256; /* mech's, on the module's library context */
-    EVP_MD_CTX *work;
+    int ready;
 };
 
-struct cmk_vmac {
-    EVP_MD_CTX *inner; /* after (K ^ ipad) */
-    EVP_MD_CTX *outer; /* after (K ^ opad) */
+/* SHA-256 after (K ^ ipad) and after (K ^ opad). */
+struct states {
+    SHA256_CTX inner;
+    SHA256_CTX outer;
 };
 
-/* Allocated whole in the secure pool. */
-struct cmk_vmac_key {
-    uint8_t k[CMK_VMAC_KEY_LEN];
+struct cmk_vmac { /* the verifier's: heap, wiped on free */
+    struct states s;
 };
 
-/* Where a record's two digests start: m's states, or key padded. */
-struct start {
-    const struct cmk_vmac *m;
-    const uint8_t *key;
+struct cmk_vmac_key { /* the writer's: allocated whole in the secure pool */
+    struct states s;
 };
 
 cmk_err cmk_vmac_lib_new(struct cmk_vmac_lib **out)
 {
-    struct cmk_vmac_lib *l = calloc(1, sizeof(*l));
+    struct cmk_vmac_lib *l;
 
+    if (cmk_mech_sha256() == NULL) /* before cmk_mech_init */
+        return CMK_E_CRYPTO;
+    l = calloc(1, sizeof(*l));
     if (l == NULL)
         return CMK_E_NOMEM;
-    l->sha256 = cmk_mech_sha256(); /* NULL before cmk_mech_init */
-    l->work = EVP_MD_CTX_new();
-    if (l->sha256 == NULL || l->work == NULL) {
-        cmk_vmac_lib_free(l);
-        return CMK_E_CRYPTO;
-    }
+    l->ready = 1;
     *out = l;
     return CMK_OK;
 }
 
 void cmk_vmac_lib_free(struct cmk_vmac_lib *l)
 {
-    if (l == NULL)
-        return;
-    EVP_MD_CTX_free(l->work);
     free(l);
 }
 
-void cmk_vmac_free(struct cmk_vmac *m)
-{
-    if (m == NULL)
-        return;
-    EVP_MD_CTX_free(m->inner); /* the provider's freectx cleanses */
-    EVP_MD_CTX_free(m->outer);
-    free(m);
-}
-
-/* c: a digest started on one block, K ^ pad (K zero-extended; RFC 2104
+/* c: SHA-256 started on one block, K ^ pad (K zero-extended; RFC 2104
  * section 2: K is shorter than a block). The block is wiped. */
-static int keyed(const struct cmk_vmac_lib *l, EVP_MD_CTX *c,
-                 const uint8_t *key, uint8_t pad)
+static int keyed(SHA256_CTX *c, const uint8_t *key, uint8_t pad)
 {
     uint8_t block[BLOCK];
     int ok;
@@ -89,55 +77,64 @@ static int keyed(const struct cmk_vmac_lib *l, EVP_MD_CTX *c,
 
     for (i = 0; i < BLOCK; i++)
         block[i] = (uint8_t)((i < CMK_VMAC_KEY_LEN ? key[i] : 0) ^ pad);
-    ok = EVP_DigestInit_ex2(c, l->sha256, NULL) &&
-         EVP_DigestUpdate(c, block, sizeof(block));
+    ok = SHA256_Init(c) && SHA256_Update(c, block, sizeof(block));
     OPENSSL_cleanse(block, sizeof(block));
     return ok;
+}
+
+static cmk_err states_set(struct states *s, const uint8_t *key)
+{
+    if (!keyed(&s->inner, key, IPAD) || !keyed(&s->outer, key, OPAD)) {
+        OPENSSL_cleanse(s, sizeof(*s));
+        return CMK_E_CRYPTO;
+    }
+    return CMK_OK;
 }
 
 cmk_err cmk_vmac_new(struct cmk_vmac_lib *l, const uint8_t *key,
                      struct cmk_vmac **out)
 {
-    struct cmk_vmac *m = calloc(1, sizeof(*m));
+    struct cmk_vmac *m;
 
+    if (l == NULL || key == NULL || out == NULL)
+        return CMK_E_ARGS;
+    m = calloc(1, sizeof(*m));
     if (m == NULL)
         return CMK_E_NOMEM;
-    m->inner = EVP_MD_CTX_new();
-    m->outer = EVP_MD_CTX_new();
-    if (m->inner == NULL || m->outer == NULL ||
-        !keyed(l, m->inner, key, IPAD) || !keyed(l, m->outer, key, OPAD)) {
-        cmk_vmac_free(m);
+    if (states_set(&m->s, key) != CMK_OK) {
+        free(m);
         return CMK_E_CRYPTO;
     }
     *out = m;
     return CMK_OK;
 }
 
-static int begin(const struct cmk_vmac_lib *l, const struct start *s,
-                 bool outer)
+void cmk_vmac_free(struct cmk_vmac *m)
 {
-    if (s->m != NULL)
-        return EVP_MD_CTX_copy_ex(l->work, outer ? s->m->outer : s->m->inner);
-    return keyed(l, l->work, s->key, outer ? OPAD : IPAD);
+    if (m == NULL)
+        return;
+    OPENSSL_cleanse(m, sizeof(*m));
+    free(m);
 }
 
-/* out = H(outer || H(inner || prev || line)) on l's work context. */
-static cmk_err two_digests(struct cmk_vmac_lib *l, const struct start *s,
-                           const uint8_t *prev, const char *line, size_t n,
-                           uint8_t *out)
+/* out = H(outer || H(inner || prev || line)), on a stack copy of the
+ * states that is wiped before returning. */
+static cmk_err two_digests(const struct states *s, const uint8_t *prev,
+                           const char *line, size_t n, uint8_t *out)
 {
     uint8_t t[CMK_VMAC_OUT_LEN];
+    SHA256_CTX w = s->inner;
     cmk_err err = CMK_E_CRYPTO;
 
-    if (!begin(l, s, false) ||
-        !EVP_DigestUpdate(l->work, prev, CMK_VMAC_OUT_LEN) ||
-        !EVP_DigestUpdate(l->work, line, n) ||
-        !EVP_DigestFinal_ex(l->work, t, NULL) || !begin(l, s, true) ||
-        !EVP_DigestUpdate(l->work, t, sizeof(t)) ||
-        !EVP_DigestFinal_ex(l->work, out, NULL))
+    if (!SHA256_Update(&w, prev, CMK_VMAC_OUT_LEN) ||
+        !SHA256_Update(&w, line, n) || !SHA256_Final(t, &w))
+        goto out;
+    w = s->outer;
+    if (!SHA256_Update(&w, t, sizeof(t)) || !SHA256_Final(out, &w))
         goto out;
     err = CMK_OK;
 out:
+    OPENSSL_cleanse(&w, sizeof(w));
     OPENSSL_cleanse(t, sizeof(t));
     return err;
 }
@@ -146,21 +143,36 @@ cmk_err cmk_vmac_line(struct cmk_vmac_lib *l, const struct cmk_vmac *m,
                       const uint8_t *prev, const char *line, size_t n,
                       uint8_t *out)
 {
-    const struct start s = {m, NULL};
+    if (l == NULL || m == NULL || prev == NULL || line == NULL || out == NULL)
+        return CMK_E_ARGS;
+    return two_digests(&m->s, prev, line, n, out);
+}
 
-    return two_digests(l, &s, prev, line, n, out);
+/* Not constant time: whether a key is all zero is no secret. */
+static bool is_zero(const uint8_t *p, size_t n)
+{
+    uint8_t acc = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        acc |= p[i];
+    return acc == 0;
 }
 
 cmk_err cmk_vmac_key_new(const uint8_t *key, struct cmk_vmac_key **out)
 {
     struct cmk_vmac_key *k;
 
-    if (key == NULL || out == NULL)
+    if (key == NULL || out == NULL || is_zero(key, CMK_VMAC_KEY_LEN))
         return CMK_E_ARGS;
     k = cmk_secmem_alloc(sizeof(*k));
     if (k == NULL)
         return CMK_E_NOMEM;
-    memcpy(k->k, key, sizeof(k->k));
+    if (states_set(&k->s, key) != CMK_OK) {
+        cmk_secmem_free(k);
+        return CMK_E_CRYPTO;
+    }
+    cmk_regs_wipe(); /* SHA-NI held the keyed state in vector registers */
     *out = k;
     return CMK_OK;
 }
@@ -170,31 +182,19 @@ void cmk_vmac_key_free(struct cmk_vmac_key *k)
     cmk_secmem_free(k); /* wipes, NULL-safe */
 }
 
-/* Not constant time: a wiped key is no secret, and a byte-wise
- * sodium_is_zero cost 5% of a record. */
-static bool is_zero(const uint8_t *k)
-{
-    uint8_t acc = 0;
-    size_t i;
-
-    for (i = 0; i < CMK_VMAC_KEY_LEN; i++)
-        acc |= k[i];
-    return acc == 0;
-}
-
 cmk_err cmk_vmac_key_line(struct cmk_vmac_lib *l, const struct cmk_vmac_key *k,
                           const uint8_t *prev, const char *line, size_t n,
                           uint8_t *out)
 {
-    struct start s = {NULL, NULL};
     cmk_err err;
 
     if (l == NULL || k == NULL || prev == NULL || line == NULL || out == NULL)
         return CMK_E_ARGS;
-    if (is_zero(k->k))
+    /* A forked child finds the pool wiped: a mac from all-zero states
+     * would be one anybody can make. */
+    if (is_zero((const uint8_t *)&k->s.inner, sizeof(k->s.inner)))
         return CMK_E_CRYPTO;
-    s.key = k->k;
-    err = two_digests(l, &s, prev, line, n, out);
+    err = two_digests(&k->s, prev, line, n, out);
     cmk_regs_wipe();
     return err;
 }

@@ -27,7 +27,7 @@ cmk_err cmk_vmac_lib_new(struct cmk_vmac_lib **out) CMK_WUR;
 void cmk_vmac_lib_free(struct cmk_vmac_lib *l);
 
 /* The verifier's form. The key is not kept: only the two hash states
- * derived from it, in OpenSSL's memory (a tool process's). */
+ * derived from it, on the heap (a tool process's), wiped when freed. */
 cmk_err cmk_vmac_new(struct cmk_vmac_lib *l, const uint8_t *key,
                      struct cmk_vmac **out) CMK_WUR;
 void cmk_vmac_free(struct cmk_vmac *m);
@@ -37,21 +37,18 @@ cmk_err cmk_vmac_line(struct cmk_vmac_lib *l, const struct cmk_vmac *m,
                       const uint8_t *prev, const char *line, size_t n,
                       uint8_t *out) CMK_WUR;
 
-/* The writer's form: a copy of key (CMK_VMAC_KEY_LEN bytes) in the secure
- * pool (util/secpool.h: locked, out of core dumps, wiped in a forked
- * child while the pool is open). Nothing derived from the key (the
- * hashed ipad and opad blocks, which EVP_MAC and cmk_vmac keep) is kept
- * in OpenSSL's memory, which is neither locked nor wiped in a child.
- * CMK_E_NOMEM, CMK_E_ARGS. */
+/* The writer's form: the same two states, kept in the secure pool
+ * (util/secpool.h: locked, out of core dumps, wiped in a forked child
+ * while the pool is open); nothing derived from the key is kept in
+ * OpenSSL's memory, which is neither locked nor wiped in a child. The key
+ * itself is not kept. CMK_E_ARGS (an all-zero key too), CMK_E_NOMEM. */
 cmk_err cmk_vmac_key_new(const uint8_t *key, struct cmk_vmac_key **out) CMK_WUR;
 void cmk_vmac_key_free(struct cmk_vmac_key *k);
 
-/* out = HMAC-SHA256(K, prev[0..32) || line[0..n)) with l's work context:
- * the padded key blocks live on this call's stack and are wiped, the
- * vector registers are wiped after (SHA-NI keeps the keyed state there),
- * and the context ends on the state of the outer digest, which holds no
- * key. CMK_E_CRYPTO when OpenSSL fails and when K is all zero (wiped in
- * a forked child: a mac under it anybody could make). */
+/* out = HMAC-SHA256(K, prev[0..32) || line[0..n)): the work state is a
+ * stack copy, wiped, and the vector registers are wiped after (SHA-NI
+ * keeps the keyed state there). CMK_E_CRYPTO when the states are all
+ * zero (wiped in a forked child: a mac from them anybody could make). */
 cmk_err cmk_vmac_key_line(struct cmk_vmac_lib *l, const struct cmk_vmac_key *k,
                           const uint8_t *prev, const char *line, size_t n,
                           uint8_t *out) CMK_WUR;
