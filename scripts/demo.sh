@@ -13,8 +13,12 @@ set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$SRC/build}
 OUT=${DEMO_OUT:-$SRC/demo-out}
-# The installed module when setup-and-demo.sh installed it, else the build.
-MODULE=${MODULE:-$BUILD_DIR/.libs/cmk-pkcs11.so}
+# The installed module when setup-and-demo.sh installed it, else the build's
+# (in libtool's object directory, which the build's libtool script names).
+if [ -z "${MODULE:-}" ]; then
+    MODULE=$BUILD_DIR/$(sed -n 's/^objdir=//p' "$BUILD_DIR/libtool" \
+        2>/dev/null | head -n 1)/cmk-pkcs11.so
+fi
 TOOL=$BUILD_DIR/cmk-tool
 IV=000102030405060708090a0b0c0d0e0f
 STEP=0

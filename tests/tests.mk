@@ -2,9 +2,15 @@
 # harness: 0 pass, 77 skip, 99 hard error.
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DSRCDIR=\"$(abs_top_srcdir)\"
 UNIT_LDADD = libcmk.la $(CMOCKA_LIBS) $(DEP_LIBS)
+# Every test takes the build's paths from here: the module lies in
+# libtool's object directory until make install, so in-tree and
+# out-of-tree builds both work.
 AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
-	export top_srcdir top_builddir;
+	CMK_OBJDIR='$(ltobjdir)'; \
+	CMK_MODULE='$(abs_top_builddir)/$(ltobjdir)/cmk-pkcs11.so'; \
+	CMK_TOOL='$(abs_top_builddir)/cmk-tool$(EXEEXT)'; \
+	export top_srcdir top_builddir CMK_OBJDIR CMK_MODULE CMK_TOOL;
 
 include tests/lint/lint.mk
 include tests/unit/mech.mk

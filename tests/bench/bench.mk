@@ -22,6 +22,7 @@ EXTRA_DIST += \
 .PHONY: bench
 bench: cmk-bench$(EXEEXT) cmk-tool$(EXEEXT) cmk-pkcs11.la
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	CMK_MODULE='$(abs_top_builddir)/$(ltobjdir)/cmk-pkcs11.so' \
 	bash $(top_srcdir)/tests/bench/run.sh
 # cmk-aes-speed: mech/aes.h paths next to raw EVP (AES-256 GCM and CTR).
 noinst_PROGRAMS += cmk-aes-speed

@@ -4,17 +4,20 @@
 # and our module with audit off and on run the same cmk-bench scenarios in
 # one go; summary.py then prints the ratios the README records.
 #
-# Environment: top_srcdir, top_builddir (set by make), BENCH_SECONDS (timed
-# seconds per run, default 1), BENCH_OUT (keep the results and configs
-# there instead of a temp dir), BENCH_STRICT=1 (exit 1 when a target is
-# missed), SOFTHSM_MODULE.
+# Environment: top_srcdir, top_builddir, CMK_MODULE (set by make),
+# BENCH_SECONDS (timed seconds per run, default 1), BENCH_OUT (keep the
+# results and configs there instead of a temp dir), BENCH_STRICT=1 (exit 1
+# when a target is missed), SOFTHSM_MODULE.
 set -uo pipefail
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 BENCH=$top_builddir/cmk-bench
 TOOL=$top_builddir/cmk-tool
-MODULE=$top_builddir/.libs/cmk-pkcs11.so
+# make bench passes CMK_MODULE; by hand, libtool's object directory of the
+# build holds it (named in the build's libtool script).
+MODULE=${CMK_MODULE:-$top_builddir/$(sed -n 's/^objdir=//p' \
+    "$top_builddir/libtool" 2>/dev/null | head -n 1)/cmk-pkcs11.so}
 SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 SECONDS_PER_RUN=${BENCH_SECONDS:-1}
 PIN=1234

@@ -17,8 +17,26 @@ SRCDIR = os.environ.get("top_srcdir") or os.path.normpath(
     os.path.join(HERE, "..", ".."))
 BUILDDIR = os.environ.get("top_builddir") or os.environ.get(
     "CMK_BUILD_DIR") or SRCDIR
+
+
+def objdir(builddir):
+    """libtool's object directory in the build (make check passes
+    CMK_OBJDIR; by hand, the build's libtool script names it)."""
+    if os.environ.get("CMK_OBJDIR"):
+        return os.environ["CMK_OBJDIR"]
+    try:
+        with open(os.path.join(builddir, "libtool")) as f:
+            for line in f:
+                if line.startswith("objdir="):
+                    return line.strip()[len("objdir="):]
+    except OSError:
+        pass
+    return ""
+
+
+# make check passes CMK_MODULE and CMK_TOOL (tests/tests.mk).
 MODULE = os.environ.get("CMK_MODULE") or os.path.join(
-    BUILDDIR, ".libs", "cmk-pkcs11.so")
+    BUILDDIR, objdir(BUILDDIR), "cmk-pkcs11.so")
 CMK_TOOL = os.environ.get("CMK_TOOL") or os.path.join(BUILDDIR, "cmk-tool")
 SOFTHSM = os.environ.get("SOFTHSM_MODULE",
                          "/usr/lib/softhsm/libsofthsm2.so")

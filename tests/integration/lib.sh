@@ -4,6 +4,11 @@
 # tenant configs through cmk-tool, and runs client programs (preloading
 # libasan when the module is built with sanitizers).
 #
+# make check passes top_builddir, CMK_MODULE and CMK_TOOL (tests/tests.mk).
+# Run by hand, set top_builddir (or CMK_BUILD_DIR) to the build directory:
+# the module is then looked for in the object directory its libtool
+# script names.
+#
 # Source it from bash:   . "$(dirname "$0")/lib.sh"
 # Or run it to make a config for another language's test:
 #   bash lib.sh mkconfig DIR LABEL:PIN[:test] ...   (prints the config path)
@@ -14,7 +19,15 @@
 CMK_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$CMK_LIB_DIR/../.." && pwd)}"
 : "${top_builddir:=${CMK_BUILD_DIR:-$top_srcdir}}"
-CMK_MODULE=${CMK_MODULE:-$top_builddir/.libs/cmk-pkcs11.so}
+# libtool's object directory in the build (make check passes CMK_OBJDIR).
+cmk_objdir() {
+    if [ -n "${CMK_OBJDIR:-}" ]; then
+        echo "$CMK_OBJDIR"
+    else
+        sed -n 's/^objdir=//p' "$top_builddir/libtool" 2>/dev/null | head -n 1
+    fi
+}
+CMK_MODULE=${CMK_MODULE:-$top_builddir/$(cmk_objdir)/cmk-pkcs11.so}
 CMK_TOOL=${CMK_TOOL:-$top_builddir/cmk-tool}
 SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 CMK_PYTHON=${CMK_PYTHON:-/usr/bin/python3}

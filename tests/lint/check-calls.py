@@ -5,9 +5,11 @@
 # circle. The layer order is read from the LAYERS line of
 # check-layers.sh, the one place it is written.
 #
-# Usage: check-calls.py [--self-test]   (run from the build directory;
-# top_srcdir in the environment names the source tree). Exit 0 clean, 1
-# with one line per upward edge or circle, 99 on a hard error.
+# Usage: check-calls.py [--self-test]   (top_srcdir and top_builddir in
+# the environment name the source and build trees, default the source tree
+# and the current directory; the objects are in libtool's object
+# directory, CMK_OBJDIR or the one the build's libtool script names). Exit
+# 0 clean, 1 with one line per upward edge or circle, 99 on a hard error.
 import collections, glob, os, re, subprocess, sys
 
 
@@ -17,11 +19,26 @@ def layers(top):
     return m.group(1).split()
 
 
-def graph(top):
+def objdir(build):
+    """libtool's object directory, as the build's libtool script names it."""
+    if os.environ.get('CMK_OBJDIR'):
+        return os.environ['CMK_OBJDIR']
+    try:
+        with open(os.path.join(build, 'libtool')) as f:
+            for line in f:
+                if line.startswith('objdir='):
+                    return line.strip()[len('objdir='):]
+    except OSError:
+        pass
+    return None
+
+
+def graph(top, build, odir):
     """file -> set of files it calls, over the library's objects."""
     objs = {}
-    for o in glob.glob('src/*/.libs/*.o'):
-        d, n = o.split('/')[1], os.path.basename(o)[:-2]
+    for o in glob.glob(os.path.join(build, 'src', '*', odir, '*.o')):
+        rel = os.path.relpath(o, build).split(os.sep)
+        d, n = rel[1], os.path.basename(o)[:-2]
         if os.path.exists(os.path.join(top, 'src', d, n + '.c')):
             objs[d + '/' + n] = o
     defs, undef = {}, {}
@@ -111,9 +128,15 @@ def main():
         why = self_test(order)
         print('check-calls self-test: ' + (why or 'ok'))
         return 1 if why else 0
-    nodes, g = graph(top)
+    build = os.environ.get('top_builddir') or '.'
+    odir = objdir(build)
+    if not odir:
+        print('check-calls: no libtool script in %s (not a build?)' % build)
+        return 99
+    nodes, g = graph(top, build, odir)
     if not nodes:
-        print('check-calls: no objects under src/*/.libs (not built?)')
+        print('check-calls: no objects under %s/src/*/%s (not built?)'
+              % (build, odir))
         return 99
     bad = problems(order, nodes, g)
     for b in bad:
