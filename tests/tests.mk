@@ -10,7 +10,12 @@ AM_TESTS_ENVIRONMENT = \
 	CMK_OBJDIR='$(ltobjdir)'; \
 	CMK_MODULE='$(abs_top_builddir)/$(ltobjdir)/cmk-pkcs11.so'; \
 	CMK_TOOL='$(abs_top_builddir)/cmk-tool$(EXEEXT)'; \
-	export top_srcdir top_builddir CMK_OBJDIR CMK_MODULE CMK_TOOL;
+	CMK_GENERATED='$(CMK_GENERATED)'; \
+	export top_srcdir top_builddir CMK_OBJDIR CMK_MODULE CMK_TOOL \
+		CMK_GENERATED;
+# C files make writes under src/ (in the source tree in an in-tree build):
+# the lints and check-format leave them out.
+CMK_GENERATED = $(nodist_libcmk_la_SOURCES)
 
 include tests/lint/lint.mk
 include tests/unit/mech.mk

@@ -53,6 +53,31 @@ expect_fail src/net/url.c '#include <keys/cmk.h>' \
 expect_fail src/audit/line.c '#include "nowhere.h"' \
     'cannot resolve #include "nowhere.h"'
 
+# A file make generated (named in CMK_GENERATED) is left out, and only it:
+# the same file is checked when it is not named.
+gen=src/util/made_gen.c
+printf '#include "/nowhere/pkcs11.h"\n' >"$tmp/$gen"
+out=$(CMK_GENERATED="${CMK_GENERATED:-} $gen" sh "$check" "$tmp" 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ]; then
+    echo "FAIL: a generated file named in CMK_GENERATED: exit $rc, want 0"
+    printf '%s\n' "$out"
+    failed=1
+else
+    echo "ok: a generated file named in CMK_GENERATED is left out"
+fi
+out=$(sh "$check" "$tmp" 2>&1)
+rc=$?
+if [ "$rc" -ne 1 ] ||
+    ! printf '%s\n' "$out" | grep -qF "$gen:1: cannot resolve"; then
+    echo "FAIL: an unnamed generated file: exit $rc, want 1 naming $gen"
+    printf '%s\n' "$out"
+    failed=1
+else
+    echo "ok: the same file, not named, is checked"
+fi
+rm -f "$tmp/$gen"
+
 # Same-folder and downward includes stay allowed.
 printf '#include "session.h"\n#include "mech/mech.h"\n' >>"$tmp/src/core/find.c"
 out=$(sh "$check" "$tmp" 2>&1)
