@@ -210,24 +210,32 @@ def chacha_param_bytes(nonce, aad=b"", keep=None):
 # ---- runner ----
 
 class Runner:
-    """Runs named checks in order; a check fails by raising."""
+    """Runs named checks in order; a check fails by raising, and skips by
+    raising Skip (a missing tool or library). The file's exit status
+    follows automake: 1 when a check failed, else 77 (SKIP, reasons
+    printed) when a check was skipped or none ran, else 0. Under CI=true a
+    Skip is a failure: CI has every tool installed."""
 
     def __init__(self):
         self.failed = []
-        self.skipped = []
+        self.skipped = []  # (name, reason)
         self.passed = 0
 
     def run(self, name, fn, *args):
         """CMK_TEST_SKIP=name,name leaves checks out (for bisecting)."""
         if name in os.environ.get("CMK_TEST_SKIP", "").split(","):
-            self.skipped.append(name)
+            self.skipped.append((name, "in CMK_TEST_SKIP"))
             print("skip %s: in CMK_TEST_SKIP" % name)
             return
         try:
             fn(*args)
         except Skip as e:
-            self.skipped.append(name)
-            print("skip %s: %s" % (name, e))
+            if os.environ.get("CI") == "true":
+                self.failed.append(name)
+                print("FAIL %s: %s (required when CI=true)" % (name, e))
+            else:
+                self.skipped.append((name, str(e)))
+                print("skip %s: %s" % (name, e))
         except Exception:
             self.failed.append(name)
             print("FAIL %s" % name)
@@ -243,7 +251,11 @@ class Runner:
         if self.failed:
             print("failed: " + ", ".join(self.failed))
             return 1
+        if self.skipped:
+            print("SKIP: %s" % "; ".join("%s: %s" % s for s in self.skipped))
+            return 77
         if self.passed == 0:
+            print("SKIP: no check ran")
             return 77
         return 0
 

@@ -3,6 +3,7 @@
 # Plain exit-code tests: 0 pass, 77 skip, 99 hard error (CI=true turns a
 # missing tool into 99).
 INTEGRATION_TESTS = \
+	tests/integration/test_cmkpy.py \
 	tests/integration/test_pkcs11_tool.sh \
 	tests/integration/test_p11tool.sh \
 	tests/integration/test_pykcs11.py \
