@@ -1,7 +1,21 @@
 # Unit tests link libcmk.la and use cmocka under automake's exit-code
 # harness: 0 pass, 77 skip, 99 hard error.
-UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DSRCDIR=\"$(abs_top_srcdir)\"
-UNIT_LDADD = libcmk.la $(CMOCKA_LIBS) $(DEP_LIBS)
+UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir) \
+	-DSRCDIR=\"$(abs_top_srcdir)\"
+UNIT_LDADD = tests/lib/libcmktest.la libcmk.la $(CMOCKA_LIBS) $(DEP_LIBS)
+if HAVE_CMOCKA
+# Helpers every unit test links: scratch directories under $TMPDIR that
+# are removed when the test program exits.
+check_LTLIBRARIES = tests/lib/libcmktest.la
+tests_lib_libcmktest_la_SOURCES = tests/lib/scratch.c tests/lib/scratch.h
+tests_lib_libcmktest_la_CFLAGS = $(UNIT_CFLAGS)
+check_PROGRAMS += tests/unit/test_scratch
+TESTS += tests/unit/test_scratch
+tests_unit_test_scratch_SOURCES = tests/unit/test_scratch.c \
+	tests/lib/tenant.c tests/lib/tenant.h
+tests_unit_test_scratch_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_scratch_LDADD = $(UNIT_LDADD)
+endif
 # Every test takes the build's paths from here: the module lies in
 # libtool's object directory until make install, so in-tree and
 # out-of-tree builds both work.

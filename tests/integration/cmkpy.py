@@ -5,8 +5,10 @@
 # structs PyKCS11 cannot build, real threads), config building through
 # lib.sh, and a tiny ordered test runner with automake exit codes.
 
+import atexit
 import ctypes as C
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -87,7 +89,21 @@ def make_config(tmp, *specs):
 
 
 def tmpdir():
-    return tempfile.mkdtemp(prefix="cmk-test.")
+    """A private directory under $TMPDIR, removed when this process exits,
+    after a failed check or an early return too (kept with
+    CMK_KEEP_TMP=1)."""
+    d = tempfile.mkdtemp(prefix="cmk-test.")
+    owner = os.getpid()
+
+    def remove():
+        if os.getpid() != owner:
+            return
+        if os.environ.get("CMK_KEEP_TMP") == "1":
+            print("kept " + d)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
+    atexit.register(remove)
+    return d
 
 
 # ---- raw ctypes access to a module ----

@@ -4,11 +4,13 @@
 # test files return to automake. A file with a skipped check exits 77 and
 # prints why (not 0: a silent pass); under CI=true a skipped check fails
 # the file (1); a failure wins over a skip; a missing prerequisite of the
-# whole file is 77, or 99 under CI=true.
+# whole file is 77, or 99 under CI=true. cmkpy.tmpdir's directory lies
+# under $TMPDIR and is gone when its process exits, whatever the status.
 
 import contextlib
 import io
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -85,6 +87,20 @@ def missing_status(ci):
     return None, out.getvalue()
 
 
+def tmpdir_after_exit(code):
+    """cmkpy.tmpdir in a child interpreter that exits with code: its path,
+    and whether it is still there afterwards."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    prog = ("import sys; sys.path.insert(0, %r); import cmkpy; "
+            "print(cmkpy.tmpdir(), flush=True); sys.exit(%d)" % (here, code))
+    env = dict(os.environ)
+    env.pop("CMK_KEEP_TMP", None)
+    out = subprocess.run([sys.executable, "-c", prog], env=env,
+                         stdout=subprocess.PIPE, text=True)
+    path = out.stdout.strip()
+    return path, os.path.exists(path), out.returncode
+
+
 def main():
     st, out = finish_with(False, [("a", ok), ("b", no_tool)])
     expect("a skipped check", st, 77, out,
@@ -111,6 +127,14 @@ def main():
     st, out = missing_status(True)
     expect("a missing prerequisite under CI=true", st, 99, out,
            ["ERROR: p11tool is not installed (required when CI=true)"])
+    for code in (0, 1):
+        path, there, rc = tmpdir_after_exit(code)
+        tmp = os.path.realpath(os.environ.get("TMPDIR") or "/tmp")
+        good = (rc == code and not there and
+                os.path.realpath(os.path.dirname(path)) == tmp and
+                os.path.basename(path).startswith("cmk-test."))
+        expect("tmpdir removed at exit %d" % code, 0 if good else 1, 0,
+               "%s exists=%s rc=%d" % (path, there, rc))
     if FAILED:
         print("failed: " + ", ".join(FAILED))
         return 1

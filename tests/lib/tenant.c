@@ -14,6 +14,7 @@
 
 #include "core/settings.h"
 #include "keys/cmk.h"
+#include "tests/lib/scratch.h"
 #include "tests/lib/tenant.h"
 
 /* given: the key to write, or NULL for a random one. */
@@ -115,8 +116,7 @@ int test_env_make_keys(struct test_env *env, const char *extra,
     if (sodium_init() < 0)
         return -1;
     snprintf(env->extra, sizeof(env->extra), "%s", extra);
-    snprintf(env->dir, sizeof(env->dir), "/tmp/cmk-test-XXXXXX");
-    if (mkdtemp(env->dir) == NULL)
+    if (test_scratch_make("cmk-test", env->dir, sizeof(env->dir)) != 0)
         return -1;
     snprintf(env->config, sizeof(env->config), "%s/config.json", env->dir);
     snprintf(env->audit, sizeof(env->audit), "%s/audit.jsonl", env->dir);
@@ -139,11 +139,12 @@ int test_env_make_keys(struct test_env *env, const char *extra,
 
 void test_env_remove(const struct test_env *env)
 {
-    char cmd[600];
+    const char *name = strrchr(env->dir, '/');
 
-    if (strncmp(env->dir, "/tmp/cmk-test-", 14) != 0)
+    /* Only a directory test_env_make named (a forked child may have made
+     * it, so it need not be this process's). */
+    if (name == NULL || strncmp(name, "/cmk-test-", 10) != 0)
         return;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", env->dir);
-    if (system(cmd) != 0)
+    if (test_scratch_remove(env->dir) != 0)
         fprintf(stderr, "could not remove %s\n", env->dir);
 }

@@ -18,8 +18,10 @@ struct test_env {
     char extra[256]; /* more top-level members, e.g. "\"cache\": {...}," */
 };
 
-/* Creates dir with tenants "alpha" and "beta" (PIN TEST_PIN) on the local
- * provider, each with a KEK; writes config.json. 0 on success. */
+/* Creates dir ($TMPDIR/cmk-test-XXXXXX, removed when the process exits if
+ * test_env_remove did not remove it before) with tenants "alpha" and
+ * "beta" (PIN TEST_PIN) on the local provider, each with a KEK; writes
+ * config.json. 0 on success. */
 int test_env_make(struct test_env *env);
 /* The same with extra top-level JSON members (each followed by a comma). */
 int test_env_make_with(struct test_env *env, const char *extra);

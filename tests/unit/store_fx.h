@@ -14,7 +14,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -32,6 +31,7 @@
 #include <sodium.h>
 
 #include "store/store.h"
+#include "tests/lib/scratch.h"
 
 #define MAX_OBJS 128
 #define TENANT "acme"
@@ -47,8 +47,8 @@ struct loaded {
 };
 
 struct fx {
-    char dir[64];
-    char store[96];
+    char dir[128];
+    char store[160];
     uint8_t kek[32];
     uint8_t kek2[32];
     struct loaded got;
@@ -80,23 +80,13 @@ static FX_UNUSED void loaded_clear(struct loaded *l)
     l->n = 0;
 }
 
-static FX_UNUSED int rm_one(const char *p, const struct stat *st, int flag,
-                            struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static FX_UNUSED int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
 
     if (f == NULL || sodium_init() < 0)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/cmk-store-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (test_scratch_make("cmk-store", f->dir, sizeof(f->dir)) != 0)
         return -1;
     snprintf(f->store, sizeof(f->store), "%s/a/b/store", f->dir);
     randombytes_buf(f->kek, sizeof(f->kek));
@@ -110,7 +100,7 @@ static FX_UNUSED int teardown(void **state)
     struct fx *f = *state;
 
     loaded_clear(&f->got);
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    (void)test_scratch_remove(f->dir);
     free(f);
     return 0;
 }
@@ -209,7 +199,7 @@ static FX_UNUSED void write_file(const char *path, const uint8_t *buf,
 /* Runs cmk_store_load_all with stderr captured into log. */
 static FX_UNUSED void load_capture(struct fx *f, char *log, size_t cap)
 {
-    char path[128];
+    char path[300];
     int fd, saved;
     size_t n;
 

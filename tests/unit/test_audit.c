@@ -25,15 +25,16 @@
 
 #include "audit/verify.h"
 #include "mech/mech.h"
+#include "tests/lib/scratch.h"
 
 #define MAX_LINES 4096
 #define ZERO64                                                                 \
     "0000000000000000000000000000000000000000000000000000000000000000"
 
 struct fx {
-    char dir[64];
-    char path[96];
-    char path2[96];
+    char dir[96];
+    char path[128];
+    char path2[128];
     size_t n;
     char *lines[MAX_LINES]; /* without the newline */
 };
@@ -44,8 +45,7 @@ static int setup(void **state)
 
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/cmk-audit-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (test_scratch_make("cmk-audit", f->dir, sizeof(f->dir)) != 0)
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/audit.jsonl", f->dir);
     snprintf(f->path2, sizeof(f->path2), "%s/tampered.jsonl", f->dir);
@@ -67,9 +67,7 @@ static int teardown(void **state)
     struct fx *f = *state;
 
     free_lines(f);
-    unlink(f->path);
-    unlink(f->path2);
-    rmdir(f->dir);
+    (void)test_scratch_remove(f->dir);
     free(f);
     return 0;
 }

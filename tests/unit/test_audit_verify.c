@@ -25,6 +25,7 @@
 #include "mech/hmac_line.h"
 #include "mech/mech.h"
 #include "tests/lib/audit_fmt2.h"
+#include "tests/lib/scratch.h"
 #include "tests/lib/tenant.h"
 
 #define MAXL 512
@@ -78,7 +79,7 @@ struct kms {
 };
 
 struct fx {
-    char dir[64];
+    char dir[96];
     char path[8][128];
     struct kms kms;
     char *l[MAXL]; /* lines without newline */
@@ -93,8 +94,7 @@ static int setup(void **state)
 
     if (f == NULL || sodium_init() < 0)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/cmk-averify-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (test_scratch_make("cmk-averify", f->dir, sizeof(f->dir)) != 0)
         return -1;
     for (i = 0; i < 8; i++)
         snprintf(f->path[i], sizeof(f->path[i]), "%s/audit%d.jsonl", f->dir, i);
@@ -114,12 +114,9 @@ static void clear(struct fx *f)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    int i;
 
     clear(f);
-    for (i = 0; i < 8; i++)
-        unlink(f->path[i]);
-    rmdir(f->dir);
+    (void)test_scratch_remove(f->dir);
     free(f);
     return 0;
 }

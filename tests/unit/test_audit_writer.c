@@ -40,6 +40,7 @@
 #include "mech/mech.h"
 #include "tests/lib/audit_check.h"
 #include "tests/lib/pool_fx.h"
+#include "tests/lib/scratch.h"
 
 #define MAX_LINES 8192
 /* 2026-11-23T13:05:54Z */
@@ -94,8 +95,7 @@ static int setup(void **state)
         KEY[i] = (uint8_t)i;
         KEY2[i] = (uint8_t)(0xa0 + i);
     }
-    snprintf(f->dir, sizeof(f->dir), "/tmp/cmk-awriter-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (test_scratch_make("cmk-awriter", f->dir, sizeof(f->dir)) != 0)
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/audit.jsonl", f->dir);
     snprintf(f->tmp, sizeof(f->tmp), "%s/other", f->dir);
@@ -115,14 +115,12 @@ static void free_lines(struct fx *f)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    char cmd[128];
+    int rc;
 
     free_lines(f);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    rc = test_scratch_remove(f->dir);
     free(f);
-    return 0;
+    return rc;
 }
 
 static char *slurp(const char *path, size_t *len)

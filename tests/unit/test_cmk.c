@@ -25,9 +25,10 @@
 
 #include "keys/cmk.h"
 #include "mech/envelope.h"
+#include "tests/lib/scratch.h"
 
 struct fx {
-    char dir[64];
+    char dir[256];
     char key_a[PATH_MAX], key_b[PATH_MAX];
     char *prev[1];
     struct cmk_ctx_pair pairs[2];
@@ -74,8 +75,7 @@ static int setup(void **state)
 
     assert_non_null(f);
     assert_true(sodium_init() >= 0);
-    snprintf(f->dir, sizeof(f->dir), "/tmp/cmk-keys-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(test_scratch_make("cmk-keys", f->dir, sizeof(f->dir)), 0);
     snprintf(f->key_a, sizeof(f->key_a), "%s/a.key", f->dir);
     snprintf(f->key_b, sizeof(f->key_b), "%s/b.key", f->dir);
     write_key(f->key_a, 0, 32, 0600);
@@ -103,7 +103,7 @@ static int teardown(void **state)
     cmk_buf_free(&f->kek_blob);
     unlink(f->key_a);
     unlink(f->key_b);
-    rmdir(f->dir);
+    assert_int_equal(test_scratch_remove(f->dir), 0);
     free(f);
     return 0;
 }

@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +23,7 @@
 
 #include "core/settings.h"
 #include "providers/aws_cfg.h"
+#include "tests/lib/scratch.h"
 
 #define FIXTURES SRCDIR "/tests/fixtures/config"
 
@@ -107,7 +107,7 @@ static const char *const good_cases[] = {"good-full", "good-minimal",
 static const char *const key_files[] = {"acme.key", "beta.key", "old1.key",
                                         "old2.key"};
 
-static char tmp_root[64];
+static char tmp_root[256];
 
 /* ---- Fixture handling ---- */
 
@@ -163,8 +163,8 @@ static void put_file(const char *path, const char *content, mode_t mode)
  * the key files. Returns the case dir (static buffer). */
 static const char *prepare(const char *name, mode_t key_mode)
 {
-    static char dir[256];
-    char src[512], dst[512], *raw, *text;
+    static char dir[400];
+    char src[512], dst[700], *raw, *text;
     struct dirent *de;
     DIR *d;
     size_t i;
@@ -210,27 +210,16 @@ static struct cmk_config *load_good(const char *name, const char **dir)
     return cfg;
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(tmp_root, sizeof(tmp_root), "/tmp/cmk-config-XXXXXX");
-    return mkdtemp(tmp_root) != NULL ? 0 : -1;
+    return test_scratch_make("cmk-config", tmp_root, sizeof(tmp_root));
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    return 0;
+    return test_scratch_remove(tmp_root);
 }
 
 /* ---- Error cases ---- */
@@ -291,7 +280,7 @@ static void test_all_fixtures_listed(void **state)
 static void test_unreadable_and_args(void **state)
 {
     struct cmk_config *cfg = NULL;
-    char err[256], tiny[16];
+    char err[512], want[512], tiny[16];
 
     (void)state;
     assert_int_equal(
@@ -300,10 +289,12 @@ static void test_unreadable_and_args(void **state)
     assert_null(cfg);
     assert_string_equal(err, "/nonexistent/cmk.json: cannot open: No such "
                              "file or directory");
-    assert_int_equal(cmk_config_load("/tmp", &cfg, err, sizeof(err)),
+    /* A directory (the scratch root) is not a config file. */
+    assert_int_equal(cmk_config_load(tmp_root, &cfg, err, sizeof(err)),
                      CMK_E_CONFIG);
-    assert_string_equal(err, "/tmp: not a regular file of at most 1048576 "
-                             "bytes");
+    snprintf(want, sizeof(want),
+             "%s: not a regular file of at most 1048576 bytes", tmp_root);
+    assert_string_equal(err, want);
     /* A short buffer is cut and still terminated; none at all is fine. */
     assert_int_equal(
         cmk_config_load("/nonexistent/cmk.json", &cfg, tiny, sizeof(tiny)),

@@ -27,6 +27,7 @@
 #include "emu_client.h"
 #include "net/creds.h"
 #include "net/ini.h"
+#include "tests/lib/scratch.h"
 
 #define MUT(s) ((char *)(uintptr_t)(s))
 #define MAX_VARS 32
@@ -702,22 +703,12 @@ static void test_imds(void **state)
 
 /* ---- Setup ---- */
 
-static int rm_rf(const char *path)
-{
-    char cmd[600];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-    return system(cmd);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
     if (sodium_init() < 0)
         return -1;
-    snprintf(dir, sizeof(dir), "%s/cmk-creds-XXXXXX",
-             emu_tmp() != NULL ? emu_tmp() : "/tmp");
-    if (mkdtemp(dir) == NULL)
+    if (test_scratch_make("cmk-creds", dir, sizeof(dir)) != 0)
         return -1;
     snprintf(nohome, sizeof(nohome), "%s/nohome", dir);
     return cmk_http_new(NULL, &http) == CMK_OK ? 0 : -1;
@@ -727,7 +718,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     cmk_http_free(http);
-    return rm_rf(dir) == 0 ? 0 : -1;
+    return test_scratch_remove(dir);
 }
 
 int main(void)

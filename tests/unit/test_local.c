@@ -21,9 +21,10 @@
 #include <cmocka.h>
 
 #include "providers/provider.h"
+#include "tests/lib/scratch.h"
 
 struct fx {
-    char dir[64];
+    char dir[256];
     char path[PATH_MAX];
     const struct cmk_provider_ops *ops;
     void *st;
@@ -62,8 +63,7 @@ static int setup(void **state)
 
     assert_non_null(f);
     assert_true(sodium_init() >= 0);
-    snprintf(f->dir, sizeof(f->dir), "/tmp/cmk-local-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(test_scratch_make("cmk-local", f->dir, sizeof(f->dir)), 0);
     snprintf(f->path, sizeof(f->path), "%s/key", f->dir);
     key_bytes(key, 0);
     write_file(f->path, key, 32, 0600);
@@ -84,16 +84,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    char p[PATH_MAX];
 
     f->ops->fini(f->st);
     free(f->st);
-    unlink(f->path);
-    snprintf(p, sizeof(p), "%s/link", f->dir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/sub", f->dir);
-    rmdir(p);
-    rmdir(f->dir);
+    assert_int_equal(test_scratch_remove(f->dir), 0);
     free(f);
     return 0;
 }

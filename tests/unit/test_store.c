@@ -130,7 +130,7 @@ static void copy_in(struct fx *f, const char *from_store, const char *file)
 static void test_other_kek_or_tenant_skipped(void **state)
 {
     struct fx *f = *state;
-    char log[4096], other[80];
+    char log[4096], other[160];
     struct fx g;
 
     write_sample(f, f->kek, TENANT, "aaaaaaaaaaaaaaaa", "good");

@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,22 +34,14 @@
 #include "pkcs11/entry.h"
 #include "store/store.h"
 #include "util/trust.h"
+#include "tests/lib/scratch.h"
 
 #define OTHER 65534 /* nobody */
 
-static char root[64];
-static char dir[256]; /* this test's directory */
+static char root[256];
+static char dir[300]; /* this test's directory */
 static char verifier[crypto_pwhash_STRBYTES];
 static CK_FUNCTION_LIST_PTR p;
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int group_setup(void **state)
 {
@@ -59,8 +50,7 @@ static int group_setup(void **state)
         crypto_pwhash_str(verifier, "1234", 4, crypto_pwhash_OPSLIMIT_MIN,
                           crypto_pwhash_MEMLIMIT_MIN) != 0)
         return -1;
-    snprintf(root, sizeof(root), "/tmp/cmk-trust-XXXXXX");
-    if (mkdtemp(root) == NULL)
+    if (test_scratch_make("cmk-trust", root, sizeof(root)) != 0)
         return -1;
     return cmk_C_GetFunctionList(&p) == CKR_OK ? 0 : -1;
 }
@@ -68,8 +58,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    return 0;
+    return test_scratch_remove(root);
 }
 
 static int setup(void **state)
