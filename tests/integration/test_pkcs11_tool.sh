@@ -67,7 +67,7 @@ cmk_expect_fail "login with a wrong PIN" CKR_PIN_INCORRECT \
 step "generate an AES-256 DEK (token object)"
 acme --keygen --key-type AES:32 --id 10 --label dek1 --sensitive \
     --extractable --private || cmk_fail "keygen"
-out=$(acme -O --type secrkey 2>&1)
+out=$(acme -O --type secrkey 2>&1) || cmk_fail "acme -O: $out"
 grep -q 'label: *dek1' <<<"$out" || cmk_fail "dek1 not listed in a new process"
 
 step "AES-CBC-PAD round trip on a file"
@@ -165,7 +165,7 @@ cmk_expect_fail "beta unwraps acme's KWP blob" CKR_WRAPPED_KEY_INVALID \
     beta --unwrap -m 0x210A --id 01 -i "$T/kwp.wrap" \
     --key-type AES:32 --application-id 31 --application-label stolen \
     --sensitive
-out=$(beta -O --type secrkey 2>&1)
+out=$(beta -O --type secrkey 2>&1) || cmk_fail "beta -O: $out"
 grep -q stolen <<<"$out" && cmk_fail "a failed unwrap left an object behind"
 
 step "a tampered envelope is refused"
@@ -190,7 +190,7 @@ done
 
 step "a deleted DEK is gone, in this process and the next"
 acme --delete-object --type secrkey --id 21 || cmk_fail "delete dek1-kw"
-out=$(acme -O --type secrkey 2>&1)
+out=$(acme -O --type secrkey 2>&1) || cmk_fail "acme -O: $out"
 grep -q 'dek1-kw$' <<<"$out" && cmk_fail "dek1-kw still listed"
 [ "$(find "$T/store" -name '*.obj' | wc -l)" = $((objs - 1)) ] ||
     cmk_fail "object file not removed"
