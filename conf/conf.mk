@@ -3,4 +3,6 @@ CLEANFILES += conf/cmk-pkcs11.module
 EXTRA_DIST += conf/cmk-pkcs11.module.in conf/example.json
 conf/cmk-pkcs11.module: conf/cmk-pkcs11.module.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) conf && \
-	sed -e 's|@p11moduledir[@]|$(p11moduledir)|g' $(srcdir)/conf/cmk-pkcs11.module.in > $@
+	sed -e 's|@p11moduledir[@]|$(p11moduledir)|g' \
+		-e 's|@cmkconfigfile[@]|$(cmkconfigfile)|g' \
+		$(srcdir)/conf/cmk-pkcs11.module.in > $@

@@ -271,5 +271,5 @@ char *cmk_config_locate(const char *reserved)
     env = secure_getenv(CMK_CONFIG_ENV);
     if (env != NULL && env[0] != '\0')
         return cmk_strdup(env);
-    return cmk_strdup(SYSCONFDIR "/cmk-pkcs11/config.json");
+    return cmk_strdup(CMK_DEFAULT_CONFIG);
 }

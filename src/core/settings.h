@@ -57,7 +57,9 @@ struct cmk_config {
 /*
  * Where the config comes from, in order: the C_Initialize reserved string
  * (a path, or "config=PATH" as p11-kit's x-init-reserved passes it), the
- * environment variable CMK_PKCS11_CONFIG, SYSCONFDIR/cmk-pkcs11/config.json.
+ * environment variable CMK_PKCS11_CONFIG, CMK_DEFAULT_CONFIG
+ * (SYSCONFDIR/cmk-pkcs11/config.json, set by Makefile.am, which writes
+ * the same path into the p11-kit module file).
  * The reserved string is split on blanks: a word "config=PATH" wins;
  * otherwise the whole string (trimmed) is a path if it holds no '='; other
  * "name=value" words are ignored. Empty strings count as absent.
