@@ -205,8 +205,10 @@ cmk_err cmk_sigv4_sign(struct cmk_sigv4 *sv, const struct cmk_sigv4_req *rq,
     if (err == CMK_OK)
         err = cmk_sigv4_canonical(rq, x, extra_headers(rq, key, out, x),
                                   out->content_sha256, &creq, &shdr);
-    cmk_sb_printf(&scope, "%s/%s/%s/aws4_request", date, rq->region,
-                  rq->service);
+    /* date is set only once format_time succeeded. */
+    if (err == CMK_OK)
+        cmk_sb_printf(&scope, "%s/%s/%s/aws4_request", date, rq->region,
+                      rq->service);
     if (err == CMK_OK)
         err = cmk_sb_take(&creq, &out->canonical_request);
     if (err == CMK_OK)
