@@ -49,3 +49,28 @@ include tests/integration/integration.mk
 include tests/integration/aws/aws.mk
 include tests/bench/bench.mk
 include tests/emulator/emulator.mk
+
+# make check-memcheck: every C test program of tests/unit (the unit tests,
+# and those the emu_*.sh scripts run under the KMS emulator) under
+# valgrind's memcheck (tests/valgrind/memcheck.sh says what fails a
+# test). Not in a sanitizer build: valgrind cannot run ASan code. Its
+# summary goes to test-suite-memcheck.log.
+# test_stress: fewer rounds under valgrind, same threads and checks.
+MEMCHECK_STRESS_ROUNDS = 30
+check-memcheck:
+if SANITIZERS
+	@echo "check-memcheck: not in a sanitizer build (valgrind cannot run ASan code)"; exit 1
+else
+	@tests=; for t in $(TESTS); do \
+		case $$t in \
+		tests/unit/unit-disabled.sh) ;; \
+		tests/unit/*) tests="$$tests $$t" ;; \
+		esac; \
+	done; \
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$$tests" \
+		TEST_SUITE_LOG=test-suite-memcheck.log \
+		LOG_COMPILER='$(SHELL) $(abs_top_srcdir)/tests/valgrind/memcheck.sh' \
+		STRESS_ROUNDS=$(MEMCHECK_STRESS_ROUNDS)
+endif
+.PHONY: check-memcheck
+EXTRA_DIST += tests/valgrind/memcheck.sh tests/valgrind/memcheck.supp

@@ -28,7 +28,8 @@ EMU_WRONG_CA=$tmp/other/ca.pem
 CMK_TEST_TMP=$tmp
 export EMU_WRONG_CA CMK_TEST_TMP
 
-"$top_builddir/tests/unit/$prog"
+# Under make check-memcheck, through valgrind (tests/valgrind/memcheck.sh).
+${CMK_MEMCHECK:+sh "$CMK_MEMCHECK"} "$top_builddir/tests/unit/$prog"
 rc=$?
 if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
 	echo "--- emulator log (tail)" >&2

@@ -214,6 +214,7 @@ static void test_ttl_zero(void **state)
 struct racer {
     struct cmk_cache *c;
     struct fake_kms *k;
+    pthread_barrier_t *start;
     int value;
 };
 
@@ -222,24 +223,30 @@ static void *race(void *arg)
     struct racer *r = arg;
     bool hit;
 
+    /* All eight ask at once, however slowly the threads were started
+     * (valgrind takes longer than the fill's delay to start them). */
+    (void)pthread_barrier_wait(r->start);
     r->value = get(r->c, 7, r->k, &hit);
     return NULL;
 }
 
 static void run_race(struct cmk_cache *c, struct fake_kms *k, int want)
 {
+    pthread_barrier_t start;
     pthread_t t[8];
     struct racer r[8];
     int i;
 
+    assert_int_equal(pthread_barrier_init(&start, NULL, 8), 0);
     for (i = 0; i < 8; i++) {
-        r[i] = (struct racer){c, k, 0};
+        r[i] = (struct racer){c, k, &start, 0};
         assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
     }
     for (i = 0; i < 8; i++) {
         assert_int_equal(pthread_join(t[i], NULL), 0);
         assert_int_equal(r[i].value, want);
     }
+    pthread_barrier_destroy(&start);
 }
 
 static void test_single_flight(void **state)

@@ -695,6 +695,11 @@ static void test_reserved_pointer(void **state)
     size_t i;
 
     (void)state;
+    /* The module reads the pointer through write(2) to a pipe, so that an
+     * unmapped one gives EFAULT; valgrind reports each such call, by
+     * design (make check-memcheck sets CMK_MEMCHECK). */
+    if (getenv("CMK_MEMCHECK") != NULL)
+        skip();
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         args.pReserved = bad[i];
         assert_int_equal(p->C_Initialize(&args), CKR_ARGUMENTS_BAD);
