@@ -355,7 +355,7 @@ cmk_err cmk_cmk_seal_for(struct cmk_cmk *c, struct cmk_req *rq,
     if (err != CMK_OK)
         goto out;
     if (ct.len == 0 || ct.len > CMK_ENVELOPE_MAX_CT) {
-        err = ct.len == 0 ? CMK_E_BAD_RESPONSE : CMK_E_TOO_LARGE;
+        err = CMK_E_BAD_RESPONSE; /* the KMS's answer, not our input */
         goto out;
     }
     err =
@@ -403,8 +403,8 @@ cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
     if (err != CMK_OK)
         return err;
     v = find_version(c, &ev);
-    if (v == NULL)
-        return CMK_E_KEY_NOT_FOUND;
+    if (v == NULL) /* the blob's: CMK_E_KEY_NOT_FOUND is the KMS's */
+        return CMK_E_BAD_BLOB;
     err = fill_req(c, v, purpose, rq);
     if (err != CMK_OK)
         return err;
@@ -432,7 +432,7 @@ static cmk_err kek_fetch(struct cmk_cmk *c, struct kek **out)
     err = cmk_cmk_unseal_for(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
                              c->cfg->kek_blob_len, &k->key);
     if (err == CMK_OK && k->key.len != KEK_LEN)
-        err = CMK_E_BAD_BLOB;
+        err = CMK_E_BAD_RESPONSE; /* the KMS answered no KEK */
     if (err != CMK_OK) {
         kek_unref(k);
         return err;

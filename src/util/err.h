@@ -41,10 +41,23 @@ typedef enum cmk_err {
     CMK_E__COUNT
 } cmk_err;
 
-/* CK_RV for an error in the given context (wrap/unwrap vs decrypt). */
+/* The general CK_RV of an error (audit records, store, login, tools). */
 CK_RV cmk_err_rv(cmk_err err);
-/* CK_RV when the error happened while unwrapping a key. */
-CK_RV cmk_err_rv_unwrap(cmk_err err);
+
+/* The PKCS#11 call an error ends. Each function may return only the
+ * values its description lists (PKCS#11 3.0 section 5), so the same
+ * error gives each its own code. */
+enum cmk_err_call {
+    CMK_CALL_INIT,    /* C_EncryptInit, C_DecryptInit (the KEK path) */
+    CMK_CALL_ENCRYPT, /* C_Encrypt, C_EncryptUpdate, C_EncryptFinal */
+    CMK_CALL_DECRYPT, /* C_Decrypt, C_DecryptUpdate, C_DecryptFinal */
+    CMK_CALL_WRAP,    /* C_WrapKey */
+    CMK_CALL_UNWRAP,  /* C_UnwrapKey */
+    CMK_CALL__COUNT
+};
+
+/* CK_RV for an error in call (README, "Errors"; docs/aws.md). */
+CK_RV cmk_err_rv_in(cmk_err err, enum cmk_err_call call);
 /* The KMS refused the key itself (disabled, pending deletion, revoked,
  * access denied): revocation must take effect now, so every cached copy
  * made with that key (DEKs, the KEK) is dropped. */
