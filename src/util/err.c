@@ -106,6 +106,38 @@ bool cmk_err_is_key_refusal(cmk_err err)
     return err == CMK_E_KEY_DISABLED || err == CMK_E_ACCESS_DENIED;
 }
 
+/* The provider calls of the entry point this thread runs: an entry
+ * point runs on one thread from cmk_enter to cmk_leave, and so do the
+ * KMS calls it makes (no lock or session state is needed). */
+static __thread struct {
+    bool made;
+    CK_ULONG code;
+} device;
+
+void cmk_err_device_begin(void)
+{
+    device.made = false;
+    device.code = 0;
+}
+
+void cmk_err_device_note(unsigned provider, unsigned number)
+{
+    device.made = true;
+    device.code =
+        number == 0 ? 0
+                    : ((CK_ULONG)(provider & 0xFFu) << 16) | (number & 0xFFFFu);
+}
+
+bool cmk_err_device_take(CK_ULONG *out)
+{
+    bool made = device.made;
+
+    if (made)
+        *out = device.code;
+    cmk_err_device_begin();
+    return made;
+}
+
 const char *cmk_err_name(cmk_err err)
 {
     return row(err)->name;

@@ -58,6 +58,25 @@ enum cmk_err_call {
 
 /* CK_RV for an error in call (README, "Errors"; docs/aws.md). */
 CK_RV cmk_err_rv_in(cmk_err err, enum cmk_err_call call);
+/*
+ * CK_SESSION_INFO.ulDeviceError: what the provider said on the last
+ * provider call an entry point made for the session (README, "Errors"):
+ * (provider id << 16) | the provider's number for its code (docs/aws.md,
+ * "ulDeviceError"), 0 when that call succeeded. Numbers are never
+ * changed or reused. 0xF000 and up are the module's own checks of an
+ * answer, the same for every provider.
+ */
+#define CMK_DEV_OTHER 0xFFFFu      /* a code the provider has no number for */
+#define CMK_DEV_KEK_LENGTH 0xF001u /* a KEK from the KMS not 32 bytes long */
+/* This thread starts one entry point's record (pkcs11 cmk_enter). */
+void cmk_err_device_begin(void);
+/* A provider call ended: number is the provider's for its code, 0 when
+ * the call succeeded. The last call of an entry point counts. */
+void cmk_err_device_note(unsigned provider, unsigned number);
+/* The value for ulDeviceError since begin; false when no provider call
+ * was made (the session keeps the value it has). */
+bool cmk_err_device_take(CK_ULONG *out);
+
 /* The KMS refused the key itself (disabled, pending deletion, revoked,
  * access denied): revocation must take effect now, so every cached copy
  * made with that key (DEKs, the KEK) is dropped. */

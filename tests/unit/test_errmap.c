@@ -4,7 +4,8 @@
  * (util/err.c cmk_err_rv_in) is one that call may return: its "Return
  * values" in PKCS#11 3.0 section 5, plus the values any call may return
  * (section 5.1.1 to 5.1.5). The one documented exception is checked
- * exactly, as are the codes README's "Errors" table names.
+ * exactly, as are the codes README's "Errors" table names, and the
+ * numbers ulDeviceError gives provider codes.
  */
 #include <config.h>
 
@@ -16,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "providers/aws_int.h"
+#include "providers/provider.h"
 #include "util/err.h"
 
 #define END ((CK_RV)-1)
@@ -207,11 +210,84 @@ static void test_exact_codes(void **state)
     assert_int_equal(cmk_err_rv_in(CMK_OK, CMK_CALL_UNWRAP), CKR_OK);
 }
 
+/* The numbers ulDeviceError gives provider codes (docs/aws.md,
+ * "ulDeviceError"; README, "Errors"): never changed. */
+static void test_code_numbers(void **state)
+{
+    static const struct {
+        const char *code;
+        unsigned num;
+    } aws[] = {
+        {"DisabledException", 1},
+        {"KMSInvalidStateException", 2},
+        {"NotFoundException", 3},
+        {"InvalidSignatureException", 7},
+        {"InvalidCiphertextException", 12},
+        {"ThrottlingException", 14},
+        {"DryRunOperationException", 31},
+        {"MalformedResponse", 100},
+        {"DataKeyLength", 109},
+        {"NoCredentials", 200},
+        {"CredentialsFileUnusable", 201},
+        {"ProfileNotFound", 204},
+        {"ImdsMalformed", 219},
+        {"InvalidIdentityToken", 230},
+        {"KeyState:PendingDeletion", 302},
+        {"KeyState:Updating", 307},
+        {"KeyState:SomethingNew", 300},
+        {"HTTP503", 1503},
+        {"HTTP418", 1418},
+        {"HTTP5", CMK_DEV_OTHER},
+        {"HTTP50x", CMK_DEV_OTHER},
+        {"SomeNewException", CMK_DEV_OTHER},
+        {"", CMK_DEV_OTHER},
+    };
+    const struct cmk_provider_ops *local = cmk_provider_find("local");
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(aws) / sizeof(aws[0]); i++)
+        assert_int_equal(cmk_aws_code_number(aws[i].code), aws[i].num);
+    assert_int_equal(cmk_aws_code_number(NULL), CMK_DEV_OTHER);
+    assert_non_null(local);
+    assert_non_null(local->code_number);
+    assert_int_equal(local->code_number("KeyFileMissing"), 1);
+    assert_int_equal(local->code_number("KeyFileChanged"), 7);
+    assert_int_equal(local->code_number("InvalidCiphertext"), 10);
+    assert_int_equal(local->code_number("Other"), CMK_DEV_OTHER);
+}
+
+/* The value a session gets: (provider << 16) | number, 0 for success,
+ * nothing when the call made no provider call. */
+static void test_device_value(void **state)
+{
+    CK_ULONG v = 77;
+
+    (void)state;
+    cmk_err_device_begin();
+    assert_false(cmk_err_device_take(&v));
+    assert_int_equal(v, 77);
+    cmk_err_device_note(CMK_PROV_AWS, 3);
+    cmk_err_device_note(CMK_PROV_AWS, 12); /* the last call counts */
+    assert_true(cmk_err_device_take(&v));
+    assert_int_equal(v, 0x2000C);
+    assert_false(cmk_err_device_take(&v)); /* taken */
+    cmk_err_device_note(CMK_PROV_AWS, 3);
+    cmk_err_device_note(CMK_PROV_LOCAL, 0);
+    assert_true(cmk_err_device_take(&v));
+    assert_int_equal(v, 0);
+    cmk_err_device_note(CMK_PROV_AWS, CMK_DEV_KEK_LENGTH);
+    assert_true(cmk_err_device_take(&v));
+    assert_int_equal(v, 0x2F001);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_code_is_listed),
         cmocka_unit_test(test_exact_codes),
+        cmocka_unit_test(test_code_numbers),
+        cmocka_unit_test(test_device_value),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL) != 0;

@@ -4,7 +4,8 @@
  * the function list on aws tenants against the KMS emulator (run by
  * tests/unit/emu_kms_errors.sh): the exact CK_RV of C_UnwrapKey,
  * C_WrapKey, C_Encrypt/C_Decrypt and their Init calls on the CMK for bad
- * blobs, a deleted key, a disabled key and a KEK of the wrong size.
+ * blobs, a deleted key, a disabled key and a KEK of the wrong size; and
+ * the session's ulDeviceError after each.
  */
 #include <config.h>
 
@@ -33,6 +34,7 @@
 
 #define AKID "AKIDKMSERRORS"
 #define SECRET "kms-errors-secret/0123456789+ABC"
+#define AWS_DEV(n) (0x20000UL + (n)) /* ulDeviceError of an aws code */
 
 enum { T_MAIN, T_SHORT, T_GONE, T_OFF, T__COUNT };
 
@@ -178,6 +180,14 @@ static CK_SESSION_HANDLE open_tenant(int t)
     return tp11_open_login(p, slot_of(t), CKF_SERIAL_SESSION | CKF_RW_SESSION);
 }
 
+static CK_ULONG dev_error(CK_SESSION_HANDLE h)
+{
+    CK_SESSION_INFO si;
+
+    assert_int_equal(p->C_GetSessionInfo(h, &si), CKR_OK);
+    return si.ulDeviceError;
+}
+
 static CK_RV wrap(CK_SESSION_HANDLE h, CK_MECHANISM_TYPE mt,
                   CK_OBJECT_HANDLE cmk, CK_OBJECT_HANDLE k, uint8_t *out,
                   CK_ULONG *len)
@@ -262,6 +272,7 @@ static void make(int t, struct made *m)
     assert_int_equal(
         envelope(m->h, true, m->cmk, msg, sizeof(msg), m->data, &m->data_len),
         CKR_OK);
+    assert_int_equal(dev_error(m->h), 0);
 }
 
 /* ---- Blobs at fault: the caller's data, never the key ---- */
@@ -290,11 +301,13 @@ static void test_bad_blobs(void **state)
         envelope(m.h, false, m.cmk, other.data, other.data_len, out, &n),
         CKR_ENCRYPTED_DATA_INVALID);
     assert_int_equal(emu_count("Decrypt"), 0); /* refused before the KMS */
+    assert_int_equal(dev_error(m.h), 0);
     /* the KMS refuses the ciphertext */
     memcpy(bad, m.env, m.env_len);
     bad[m.env_len - 1] ^= 1;
     assert_int_equal(unwrap(m.h, CKM_CMK_ENVELOPE, m.cmk, bad, m.env_len),
                      CKR_WRAPPED_KEY_INVALID);
+    assert_int_equal(dev_error(m.h), AWS_DEV(12)); /* InvalidCiphertext */
     memcpy(bad, m.data, m.data_len);
     bad[m.data_len - 1] ^= 1;
     assert_int_equal(envelope(m.h, false, m.cmk, bad, m.data_len, out, &n),
@@ -306,6 +319,7 @@ static void test_bad_blobs(void **state)
     bad[3] ^= 1;
     assert_int_equal(unwrap(m.h, CKM_AES_KEY_WRAP_KWP, m.cmk, bad, m.kwp_len),
                      CKR_WRAPPED_KEY_INVALID);
+    assert_int_equal(dev_error(m.h), 0); /* the KMS call succeeded */
     assert_int_equal(
         unwrap(m.h, CKM_AES_KEY_WRAP_KWP, m.cmk, m.kwp, m.kwp_len - 1),
         CKR_WRAPPED_KEY_LEN_RANGE);
@@ -334,13 +348,16 @@ static void test_kek_wrong_size(void **state)
      * CKR_ENCRYPTED_DATA_INVALID, which C_UnwrapKey may not return). */
     assert_int_equal(unwrap(h, CKM_AES_KEY_WRAP_KWP, cmk, blob, 40),
                      CKR_DEVICE_ERROR);
+    assert_int_equal(dev_error(h), AWS_DEV(0xF001));
     assert_int_equal(emu_count("Decrypt"), 1); /* the KMS answered 200 */
     assert_int_equal(wrap(h, CKM_AES_KEY_WRAP_KWP, cmk, dek, blob, &n),
                      CKR_DEVICE_ERROR);
     assert_int_equal(gcm_init(h, true, cmk), CKR_DEVICE_ERROR);
     assert_int_equal(gcm_init(h, false, cmk), CKR_DEVICE_ERROR);
+    assert_int_equal(dev_error(h), AWS_DEV(0xF001));
     /* the direct path does not need the KEK */
     assert_int_equal(wrap(h, CKM_CMK_ENVELOPE, cmk, dek, blob, &n), CKR_OK);
+    assert_int_equal(dev_error(h), 0);
     assert_int_equal(p->C_CloseSession(h), CKR_OK);
 }
 
@@ -359,6 +376,7 @@ static void test_deleted_key(void **state)
     emu_do("reset_calls", "{}");
     assert_int_equal(unwrap(m.h, CKM_CMK_ENVELOPE, m.cmk, m.env, m.env_len),
                      CKR_UNWRAPPING_KEY_HANDLE_INVALID);
+    assert_int_equal(dev_error(m.h), AWS_DEV(3)); /* NotFoundException */
     assert_int_equal(unwrap(m.h, CKM_AES_KEY_WRAP_KWP, m.cmk, m.kwp, m.kwp_len),
                      CKR_UNWRAPPING_KEY_HANDLE_INVALID);
     assert_int_equal(wrap(m.h, CKM_CMK_ENVELOPE, m.cmk, m.dek, out, &n),
@@ -372,6 +390,7 @@ static void test_deleted_key(void **state)
                      CKR_KEY_HANDLE_INVALID);
     assert_int_equal(gcm_init(m.h, true, m.cmk), CKR_KEY_HANDLE_INVALID);
     assert_int_equal(gcm_init(m.h, false, m.cmk), CKR_KEY_HANDLE_INVALID);
+    assert_int_equal(dev_error(m.h), AWS_DEV(3));
     assert_int_equal(emu_count_error("Decrypt", "NotFoundException"), 6);
     assert_int_equal(emu_count_error("Encrypt", "NotFoundException"), 2);
     assert_int_equal(emu_count(NULL), 8); /* none retried */
@@ -391,6 +410,7 @@ static void test_disabled_key(void **state)
     emu_do("disable_key", "{\"key_id\":\"%s\"}", arn_off);
     assert_int_equal(unwrap(m.h, CKM_CMK_ENVELOPE, m.cmk, m.env, m.env_len),
                      CKR_FUNCTION_FAILED);
+    assert_int_equal(dev_error(m.h), AWS_DEV(1)); /* DisabledException */
     assert_int_equal(unwrap(m.h, CKM_AES_KEY_WRAP_KWP, m.cmk, m.kwp, m.kwp_len),
                      CKR_FUNCTION_FAILED);
     assert_int_equal(wrap(m.h, CKM_CMK_ENVELOPE, m.cmk, m.dek, out, &n),
@@ -399,9 +419,37 @@ static void test_disabled_key(void **state)
                      CKR_FUNCTION_FAILED);
     assert_int_equal(gcm_init(m.h, false, m.cmk),
                      CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_int_equal(dev_error(m.h), AWS_DEV(1));
     emu_do("enable_key", "{\"key_id\":\"%s\"}", arn_off);
     assert_int_equal(unwrap(m.h, CKM_CMK_ENVELOPE, m.cmk, m.env, m.env_len),
                      CKR_OK);
+    assert_int_equal(dev_error(m.h), 0); /* the last KMS call succeeded */
+    assert_int_equal(p->C_CloseSession(m.h), CKR_OK);
+}
+
+/* ---- ulDeviceError belongs to the session; KMS-less calls keep it ---- */
+
+static void test_device_error_scope(void **state)
+{
+    struct made m;
+    CK_SESSION_HANDLE h2;
+    uint8_t bad[512];
+
+    (void)state;
+    make(T_MAIN, &m);
+    assert_int_equal(
+        p->C_OpenSession(slot_of(T_MAIN), CKF_SERIAL_SESSION, NULL, NULL, &h2),
+        CKR_OK); /* the token's user is logged in already */
+    memcpy(bad, m.env, m.env_len);
+    bad[m.env_len - 1] ^= 1;
+    assert_int_equal(unwrap(m.h, CKM_CMK_ENVELOPE, m.cmk, bad, m.env_len),
+                     CKR_WRAPPED_KEY_INVALID);
+    assert_int_equal(dev_error(m.h), AWS_DEV(12));
+    assert_int_equal(dev_error(m.h), AWS_DEV(12)); /* reading keeps it */
+    assert_int_equal(dev_error(h2), 0);            /* another session */
+    (void)tp11_gen_aes(p, m.h, CK_FALSE, CK_TRUE); /* no KMS call */
+    assert_int_equal(dev_error(m.h), AWS_DEV(12));
+    assert_int_equal(p->C_CloseSession(h2), CKR_OK);
     assert_int_equal(p->C_CloseSession(m.h), CKR_OK);
 }
 
@@ -412,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_kek_wrong_size),
         cmocka_unit_test(test_deleted_key),
         cmocka_unit_test(test_disabled_key),
+        cmocka_unit_test(test_device_error_scope),
     };
 
     if (emu_http_url() == NULL || emu_tmp() == NULL) {

@@ -195,11 +195,19 @@ def t_disabled_key():
     try:
         raises(PK.CKR_FUNCTION_FAILED, unwrap, "acme", fresh,
                CKM_CMK_ENVELOPE)
+        eq(device_error("acme"), 0x20001, "ulDeviceError (DisabledException)")
         raises(PK.CKR_FUNCTION_FAILED, unwrap, "acme", T.kwp,
                CKM_AES_KEY_WRAP_KWP)
     finally:
         ctl("enable_key", {"key_id": key})
     unwrap("acme", T.kwp, CKM_AES_KEY_WRAP_KWP)
+    eq(device_error("acme"), 0, "ulDeviceError after a KMS call succeeded")
+
+
+def device_error(t):
+    """The session's ulDeviceError: 0x20000 + the KMS code's number
+    (docs/aws.md, "ulDeviceError")."""
+    return T.s[t].getSessionInfo().ulDeviceError
 
 
 def flush(t):
@@ -228,6 +236,8 @@ def t_deleted_key():
         raises(PK.CKR_FUNCTION_FAILED, wrap, "acme", CKM_AES_KEY_WRAP_KWP)
         raises(PK.CKR_FUNCTION_FAILED, unwrap, "acme", fresh,
                CKM_CMK_ENVELOPE)
+        eq(device_error("acme"), 0x20002,
+           "ulDeviceError (KMSInvalidStateException)")
         # One refused Decrypt each (the KEK, the envelope), not retried.
         eq(calls("Decrypt", error="KMSInvalidStateException"), 2,
            "Decrypt refused as KMSInvalidStateException")
