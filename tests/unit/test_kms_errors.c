@@ -4,11 +4,13 @@
  * the function list on aws tenants against the KMS emulator (run by
  * tests/unit/emu_kms_errors.sh): the exact CK_RV of C_UnwrapKey,
  * C_WrapKey, C_Encrypt/C_Decrypt and their Init calls on the CMK for bad
- * blobs, a deleted key, a disabled key and a KEK of the wrong size; and
- * the session's ulDeviceError after each.
+ * blobs, a deleted key, a disabled key and a KEK of the wrong size; the
+ * session's ulDeviceError after each; and credential problems said once
+ * on stderr.
  */
 #include <config.h>
 
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -36,12 +38,13 @@
 #define SECRET "kms-errors-secret/0123456789+ABC"
 #define AWS_DEV(n) (0x20000UL + (n)) /* ulDeviceError of an aws code */
 
-enum { T_MAIN, T_SHORT, T_GONE, T_OFF, T__COUNT };
+enum { T_MAIN, T_SHORT, T_GONE, T_OFF, T_NOFILE, T_BADSIG, T__COUNT };
 
-static const char *const labels[T__COUNT] = {"main", "short", "gone", "off"};
+static const char *const labels[T__COUNT] = {"main", "short",  "gone",
+                                             "off",  "nofile", "badsig"};
 
 static CK_FUNCTION_LIST_PTR p;
-static char dir[512], config[600], creds[600];
+static char dir[512], config[600], creds[600], missing[600], badsig[600];
 static char *arn_main, *arn_gone, *arn_off;
 
 /* ---- Setup: tenants, their KEKs (sealed through the emulator) ---- */
@@ -49,6 +52,11 @@ static char *arn_main, *arn_gone, *arn_off;
 static const char *arn_of(int t)
 {
     return t == T_GONE ? arn_gone : t == T_OFF ? arn_off : arn_main;
+}
+
+static const char *creds_of(int t)
+{
+    return t == T_NOFILE ? missing : t == T_BADSIG ? badsig : creds;
 }
 
 static void write_config(char kek[T__COUNT][600])
@@ -77,7 +85,7 @@ static void write_config(char kek[T__COUNT][600])
                 "\"%s\", \"region\": \"us-east-1\", \"endpoint\": \"%s/\", "
                 "\"aws\": {\"credentials_file\": \"%s\"}, \"test_mode\": "
                 "true, \"pin_verifier\": \"%s\"%s%s%s}%s\n",
-                labels[t], arn_of(t), emu_http_url(), creds, verifier,
+                labels[t], arn_of(t), emu_http_url(), creds_of(t), verifier,
                 kek[t][0] ? ", \"kek\": \"" : "", kek[t], kek[t][0] ? "\"" : "",
                 t + 1 < T__COUNT ? "," : "");
     fprintf(f, " ]}\n");
@@ -118,10 +126,16 @@ static int group_setup(void **state)
     assert_int_equal(mkdir(dir, 0700), 0);
     snprintf(config, sizeof(config), "%s/config.json", dir);
     snprintf(creds, sizeof(creds), "%s/creds.json", dir);
+    snprintf(missing, sizeof(missing), "%s/missing.json", dir);
+    snprintf(badsig, sizeof(badsig), "%s/badsig.json", dir);
     emu_add_creds(AKID, SECRET);
     emu_write_file(creds, 0600,
                    "{\"access_key_id\":\"%s\",\"secret_access_key\":\"%s\"}",
                    AKID, SECRET);
+    emu_write_file(badsig, 0600,
+                   "{\"access_key_id\":\"%s\",\"secret_access_key\":"
+                   "\"not-the-secret\"}",
+                   AKID);
     arn_main = emu_create_key(NULL);
     arn_gone = emu_create_key(NULL);
     arn_off = emu_create_key(NULL);
@@ -453,6 +467,85 @@ static void test_device_error_scope(void **state)
     assert_int_equal(p->C_CloseSession(m.h), CKR_OK);
 }
 
+/* ---- Credential problems: said once on stderr, never a secret ---- */
+
+static int saved_stderr = -1;
+
+static void capture_start(const char *path)
+{
+    int fd;
+
+    fflush(stderr);
+    saved_stderr = dup(2);
+    assert_true(saved_stderr >= 0);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(dup2(fd, 2), 2);
+    close(fd);
+}
+
+static const char *capture_end(const char *path)
+{
+    static char text[8192];
+    FILE *f;
+    size_t n;
+
+    fflush(stderr);
+    assert_int_equal(dup2(saved_stderr, 2), 2);
+    close(saved_stderr);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+static void test_credentials_said_once(void **state)
+{
+    CK_SESSION_HANDLE a, b;
+    CK_OBJECT_HANDLE ca, cb, da, db;
+    uint8_t out[512];
+    char path[700], want[2048];
+    const char *text;
+    CK_ULONG n;
+    int i;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/stderr.txt", dir);
+    a = open_tenant(T_NOFILE);
+    b = open_tenant(T_BADSIG);
+    ca = tp11_find_cmk(p, a);
+    cb = tp11_find_cmk(p, b);
+    da = tp11_gen_aes(p, a, CK_FALSE, CK_TRUE);
+    db = tp11_gen_aes(p, b, CK_FALSE, CK_TRUE);
+    emu_do("reset_calls", "{}");
+    capture_start(path);
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(wrap(a, CKM_CMK_ENVELOPE, ca, da, out, &n),
+                         CKR_GENERAL_ERROR);
+        assert_int_equal(wrap(b, CKM_CMK_ENVELOPE, cb, db, out, &n),
+                         CKR_FUNCTION_FAILED);
+    }
+    text = capture_end(path);
+    snprintf(want, sizeof(want),
+             "cmk-pkcs11: aws credentials: credentials_file %s: cannot open: "
+             "No such file or directory (CredentialsFileUnusable)\n"
+             "cmk-pkcs11: aws credentials: KMS rejected the credentials from "
+             "credentials_file %s (InvalidSignatureException)\n",
+             missing, badsig);
+    assert_string_equal(text, want);
+    assert_null(strstr(text, "not-the-secret"));
+    assert_null(strstr(text, AKID));
+    /* Each rejected call did reach the KMS: the second was not said. */
+    assert_int_equal(emu_count_error("Encrypt", "InvalidSignatureException"),
+                     2);
+    assert_int_equal(dev_error(a), AWS_DEV(201)); /* CredentialsFileUnusable */
+    assert_int_equal(dev_error(b), AWS_DEV(7));   /* InvalidSignature */
+    assert_int_equal(p->C_CloseSession(a), CKR_OK);
+    assert_int_equal(p->C_CloseSession(b), CKR_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_deleted_key),
         cmocka_unit_test(test_disabled_key),
         cmocka_unit_test(test_device_error_scope),
+        cmocka_unit_test(test_credentials_said_once),
     };
 
     if (emu_http_url() == NULL || emu_tmp() == NULL) {
