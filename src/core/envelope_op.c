@@ -42,7 +42,7 @@ static CK_RV seal(struct cmk_token *t, struct cmk_env_op *e)
     if (err == CMK_OK)
         err = cmk_secret_dup(&e->out, blob.p, blob.len);
     cmk_buf_free(&blob);
-    return err == CMK_OK ? CKR_OK : cmk_err_rv(err);
+    return cmk_err_rv_in(err, CMK_CALL_ENCRYPT);
 }
 
 static CK_RV unseal(struct cmk_token *t, struct cmk_env_op *e)
@@ -50,12 +50,12 @@ static CK_RV unseal(struct cmk_token *t, struct cmk_env_op *e)
     struct cmk_req rq = {0};
     cmk_err err;
 
+    /* A malformed blob, one of no CMK version of ours, or one the KMS
+     * refuses: CKR_ENCRYPTED_DATA_INVALID. The CMK gone from the KMS is
+     * not the data's fault: CKR_KEY_HANDLE_INVALID (util/err.c). */
     err = cmk_cmk_unseal_for(t->cmk, &rq, CMK_PURPOSE_DATA, e->in.p, e->in_len,
                              &e->out);
-    if (err == CMK_E_BAD_BLOB || err == CMK_E_BAD_CIPHERTEXT ||
-        err == CMK_E_KEY_NOT_FOUND)
-        return CKR_ENCRYPTED_DATA_INVALID;
-    return err == CMK_OK ? CKR_OK : cmk_err_rv(err);
+    return cmk_err_rv_in(err, CMK_CALL_DECRYPT);
 }
 
 CK_RV cmk_envelope_op_oneshot(struct cmk_session *s, struct cmk_crypt *c,

@@ -128,7 +128,7 @@ static CK_RV wrap_envelope(struct cmk_token *t, const struct cmk_secret *val,
     }
     err = cmk_cmk_seal(t->cmk, &rq, val->p, val->len, &blob);
     if (err != CMK_OK)
-        return cmk_err_rv(err);
+        return cmk_err_rv_in(err, CMK_CALL_WRAP);
     *out_len = blob.len;
     if (out != NULL && have < blob.len)
         rv = CKR_BUFFER_TOO_SMALL;
@@ -153,10 +153,12 @@ static CK_RV wrap_with(struct cmk_object *wk, const CK_MECHANISM *m,
     CK_RV rv;
 
     rv = cmk_keyuse_op(wk, m, CKA_WRAP, true, NULL, &op);
+    if (rv == CKR_KEY_TYPE_INCONSISTENT)
+        return CKR_WRAPPING_KEY_TYPE_INCONSISTENT;
+    if (rv == CKR_KEY_SIZE_RANGE) /* the wrapping key's, not the key's */
+        return CKR_WRAPPING_KEY_SIZE_RANGE;
     if (rv != CKR_OK)
-        return rv == CKR_KEY_TYPE_INCONSISTENT
-                   ? CKR_WRAPPING_KEY_TYPE_INCONSISTENT
-                   : rv;
+        return rv;
     if (cmk_keyuse_is_envelope(m))
         return wrap_envelope(wk->token, val, out, out_len);
     rv = cmk_op_oneshot(op, val->p, val->len, out, &n);
@@ -240,9 +242,10 @@ static CK_RV unwrap_envelope(struct cmk_session *s, const uint8_t *in,
     cmk_cache_digest(s->token->cfg->kms.label, in, in_len, digest);
     err = cmk_cache_get(cache, digest, unseal_fill, &u, val, &hit);
     note->cache = hit ? 1 : 0;
-    if (err == CMK_E_KEY_NOT_FOUND)
-        return CKR_WRAPPED_KEY_INVALID; /* no CMK version of ours sealed it */
-    return err == CMK_OK ? CKR_OK : cmk_err_rv_unwrap(err);
+    /* A blob of no CMK version of ours is CMK_E_BAD_BLOB (keys/cmk.h);
+     * CMK_E_KEY_NOT_FOUND is the KMS's NotFoundException: the CMK itself
+     * is gone, CKR_UNWRAPPING_KEY_HANDLE_INVALID. */
+    return cmk_err_rv_in(err, CMK_CALL_UNWRAP);
 }
 
 static CK_RV unwrap_with(struct cmk_session *s, struct cmk_object *uk,
@@ -257,6 +260,8 @@ static CK_RV unwrap_with(struct cmk_session *s, struct cmk_object *uk,
     rv = cmk_keyuse_op(uk, m, CKA_UNWRAP, false, NULL, &op);
     if (rv == CKR_KEY_TYPE_INCONSISTENT)
         return CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
+    if (rv == CKR_KEY_SIZE_RANGE)
+        return CKR_UNWRAPPING_KEY_SIZE_RANGE;
     if (rv != CKR_OK)
         return rv;
     if (cmk_keyuse_is_envelope(m))

@@ -122,6 +122,25 @@ static cmk_err make_kek_op(void *arg, const uint8_t *kek, size_t kek_len)
     return CMK_OK;
 }
 
+static enum cmk_err_call call_of(CK_ATTRIBUTE_TYPE usage)
+{
+    if (usage == CKA_WRAP)
+        return CMK_CALL_WRAP;
+    return usage == CKA_UNWRAP ? CMK_CALL_UNWRAP : CMK_CALL_INIT;
+}
+
+/* Why the KEK could not be had, as call may say it. The KEK is the
+ * token's own: its sealed copy refused, or a KMS answer that is no KEK,
+ * is a device problem, never the caller's data; the CMK refused or gone
+ * answers as for the direct path (util/err.c). */
+static CK_RV kek_rv(cmk_err err, CK_ATTRIBUTE_TYPE usage)
+{
+    if (err == CMK_E_BAD_BLOB || err == CMK_E_BAD_CIPHERTEXT ||
+        err == CMK_E_TOO_LARGE || err == CMK_E_BAD_RESPONSE)
+        return CKR_DEVICE_ERROR;
+    return cmk_err_rv_in(err, call_of(usage));
+}
+
 static CK_RV kek_op(struct cmk_object *o, const CK_MECHANISM *m,
                     CK_ATTRIBUTE_TYPE usage, bool encrypt, struct cmk_op **out)
 {
@@ -130,16 +149,19 @@ static CK_RV kek_op(struct cmk_object *o, const CK_MECHANISM *m,
                            CKR_GENERAL_ERROR};
     cmk_err err;
 
-    /* Not provisioned: the CMK can do the direct path only. */
+    /* Not provisioned: the CMK can do the direct path only. C_WrapKey and
+     * C_UnwrapKey cannot say CKR_KEY_FUNCTION_NOT_PERMITTED (PKCS#11 3.0
+     * section 5.14): for them the mechanism is not one this CMK has. */
     if (o->token->cfg->kms.kek_blob_len == 0) {
         cmk_log_debug("tenant %s has no KEK (cmk-tool provision): KEK-path "
                       "mechanisms refused",
                       o->token->cfg->kms.label);
-        return CKR_KEY_FUNCTION_NOT_PERMITTED;
+        return call_of(usage) == CMK_CALL_INIT ? CKR_KEY_FUNCTION_NOT_PERMITTED
+                                               : CKR_MECHANISM_INVALID;
     }
     err = cmk_cmk_with_kek(o->token->cmk, make_kek_op, &c);
     if (err != CMK_OK)
-        return cmk_err_rv(err);
+        return kek_rv(err, usage);
     return c.rv;
 }
 

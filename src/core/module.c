@@ -209,6 +209,7 @@ CK_RV cmk_module_initialize(const CK_C_INITIALIZE_ARGS *args)
     if (rv != CKR_OK)
         return rv;
     (void)pthread_once(&atfork_once, atfork_register);
+    cmk_log_once_reset(); /* a new configuration: say its problems anew */
     if (sodium_init() < 0)
         return CKR_GENERAL_ERROR;
     /* First: every lock, the secure pool's included, follows the model

@@ -17,6 +17,7 @@
 #include "core/session.h"
 #include "core/token.h"
 #include "core/token_store.h"
+#include "util/err.h"
 
 void cmk_find_reset(struct cmk_find *f)
 {
@@ -256,6 +257,14 @@ CK_RV cmk_session_logout(struct cmk_token *t)
     if (rv == CKR_OK)
         reset_all(t); /* also flushes session-scope caches */
     return rv;
+}
+
+void cmk_session_note_device(struct cmk_session *s)
+{
+    CK_ULONG code;
+
+    if (cmk_err_device_take(&code))
+        s->device_error = code;
 }
 
 CK_RV cmk_session_info(struct cmk_session *s, CK_SESSION_INFO *info)

@@ -53,7 +53,7 @@ struct cmk_session {
     CK_SESSION_HANDLE handle;
     struct cmk_token *token;
     CK_FLAGS flags;
-    CK_ULONG device_error;
+    CK_ULONG device_error; /* ulDeviceError: cmk_session_note_device */
     struct cmk_mutex lock; /* waiters for the claim sleep under it; a leaf */
     struct cmk_cond idle;  /* busy went false */
     bool busy;             /* claimed by an entry point (atomic) */
@@ -89,6 +89,10 @@ void cmk_session_release(struct cmk_session *s);
  * none can be made. */
 struct cmk_cache *cmk_session_cache(struct cmk_session *s);
 CK_RV cmk_session_info(struct cmk_session *s, CK_SESSION_INFO *info);
+/* At the end of an entry point on s (claimed): when it made provider
+ * calls, ulDeviceError becomes what the last one said (0: it succeeded;
+ * util/err.h); otherwise it stays. */
+void cmk_session_note_device(struct cmk_session *s);
 static inline bool cmk_session_is_rw(const struct cmk_session *s)
 {
     return (s->flags & CKF_RW_SESSION) != 0;

@@ -302,6 +302,18 @@ static cmk_err note(struct cmk_cmk *c, cmk_err err)
     return err;
 }
 
+/* What the provider said, for the session's ulDeviceError (util/err.h). */
+static void note_device(const struct cmk_version *v, const struct cmk_req *rq,
+                        cmk_err err)
+{
+    unsigned n = 0;
+
+    if (err != CMK_OK)
+        n = v->ops->code_number != NULL ? v->ops->code_number(rq->provider_code)
+                                        : CMK_DEV_OTHER;
+    cmk_err_device_note((unsigned)v->ops->id, n);
+}
+
 /* One audit record per provider call: who, what, how it went, how long.
  * A failed record fails the call only when the audit is required. */
 static cmk_err record(struct cmk_cmk *c, const struct cmk_version *v,
@@ -311,6 +323,7 @@ static cmk_err record(struct cmk_cmk *c, const struct cmk_version *v,
     struct cmk_audit_rec r;
     cmk_err aerr;
 
+    note_device(v, rq, err);
     if (c->audit == NULL)
         return err;
     cmk_audit_rec_init(&r);
@@ -355,7 +368,7 @@ cmk_err cmk_cmk_seal_for(struct cmk_cmk *c, struct cmk_req *rq,
     if (err != CMK_OK)
         goto out;
     if (ct.len == 0 || ct.len > CMK_ENVELOPE_MAX_CT) {
-        err = ct.len == 0 ? CMK_E_BAD_RESPONSE : CMK_E_TOO_LARGE;
+        err = CMK_E_BAD_RESPONSE; /* the KMS's answer, not our input */
         goto out;
     }
     err =
@@ -403,8 +416,8 @@ cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
     if (err != CMK_OK)
         return err;
     v = find_version(c, &ev);
-    if (v == NULL)
-        return CMK_E_KEY_NOT_FOUND;
+    if (v == NULL) /* the blob's: CMK_E_KEY_NOT_FOUND is the KMS's */
+        return CMK_E_BAD_BLOB;
     err = fill_req(c, v, purpose, rq);
     if (err != CMK_OK)
         return err;
@@ -431,8 +444,10 @@ static cmk_err kek_fetch(struct cmk_cmk *c, struct kek **out)
     memset(&rq, 0, sizeof(rq));
     err = cmk_cmk_unseal_for(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
                              c->cfg->kek_blob_len, &k->key);
-    if (err == CMK_OK && k->key.len != KEK_LEN)
-        err = CMK_E_BAD_BLOB;
+    if (err == CMK_OK && k->key.len != KEK_LEN) {
+        err = CMK_E_BAD_RESPONSE; /* the KMS answered no KEK */
+        cmk_err_device_note((unsigned)c->v[0].ops->id, CMK_DEV_KEK_LENGTH);
+    }
     if (err != CMK_OK) {
         kek_unref(k);
         return err;

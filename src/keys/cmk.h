@@ -54,8 +54,9 @@ cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
                            enum cmk_purpose purpose, const uint8_t *blob,
                            size_t blob_len, struct cmk_secret *out) CMK_WUR;
 /* Reverse; picks the version whose key_id the blob names.
- * CMK_E_BAD_BLOB: malformed; CMK_E_KEY_NOT_FOUND: no such version;
- * CMK_E_BAD_CIPHERTEXT: provider refused (tampered, other tenant). */
+ * CMK_E_BAD_BLOB: malformed, or it names no version of this CMK;
+ * CMK_E_BAD_CIPHERTEXT: provider refused (tampered, other tenant);
+ * CMK_E_KEY_NOT_FOUND: the provider does not know the key (deleted). */
 cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
                        const uint8_t *blob, size_t blob_len,
                        struct cmk_secret *out) CMK_WUR;

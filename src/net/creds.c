@@ -8,14 +8,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "net/creds.h"
-#include "util/log.h"
+#include "net/creds_int.h"
+#include "util/secmem.h"
 #include "util/secpool.h"
 #include "util/trust.h"
 
@@ -97,6 +98,33 @@ const char *cmk_creds_profile(const struct cmk_cred_env *env)
     return p != NULL ? p : "default";
 }
 
+/* The file's path from env var, else ~/.aws/<name>; NULL without HOME. */
+static char *shared_path(const struct cmk_cred_env *env, const char *var,
+                         const char *name)
+{
+    const char *v = cmk_creds_getenv(env, var), *home;
+    char *p;
+    size_t n;
+
+    if (v != NULL)
+        return cmk_strdup(v);
+    home = cmk_creds_getenv(env, "HOME");
+    if (home == NULL)
+        return NULL;
+    n = strlen(home) + strlen(name) + sizeof("/.aws/");
+    p = malloc(n);
+    if (p != NULL)
+        snprintf(p, n, "%s/.aws/%s", home, name);
+    return p;
+}
+
+char *cmk_creds_shared_path(const struct cmk_cred_env *env, bool config)
+{
+    return config
+               ? shared_path(env, "AWS_CONFIG_FILE", "config")
+               : shared_path(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials");
+}
+
 /* "YYYY-MM-DDTHH:MM:SS" then an optional fraction, then "Z" or "+00:00". */
 cmk_err cmk_creds_parse_time(const char *s, int64_t *out)
 {
@@ -141,33 +169,28 @@ static cmk_err read_all(int fd, char *buf, size_t size)
 }
 
 cmk_err cmk_creds_read_file(const char *path, size_t max, bool private_only,
-                            char **out, size_t *len)
+                            char **out, size_t *len, char *why, size_t why_len)
 {
     struct stat st;
     char *buf = NULL;
-    int fd;
-    cmk_err err = CMK_OK;
+    int fd = -1;
+    cmk_err err;
 
     if (path == NULL || out == NULL)
         return CMK_E_ARGS;
     /* Owned by us or root and not writable by others (util/trust.h).
      * The credentials_file of the config is a secret and no symlink; the
      * shared files and token files may be symlinks, as the AWS SDKs
-     * follow them and Kubernetes mounts tokens through "..data" links. */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-                        (private_only ? O_NOFOLLOW : 0));
-    if (fd < 0 && errno == ELOOP && private_only)
-        cmk_log_error("credentials: %s: is a symbolic link", path);
-    if (fd < 0)
-        return errno == ENOENT  ? CMK_E_KEY_NOT_FOUND
-               : errno == ELOOP ? CMK_E_CONFIG
-                                : CMK_E_IO;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max)
-        err = CMK_E_CONFIG;
-    else if (cmk_trust_fd_log("credentials:", fd, path,
-                              private_only ? CMK_TRUST_SECRET : 0) != CMK_OK)
-        err = CMK_E_CONFIG;
-    else if (private_only && (st.st_mode & 077) != 0)
+     * follow them and Kubernetes mounts tokens through "..data" links.
+     * Refusals are said by the chain, once (creds_say.c). */
+    err = cmk_trust_open(path, O_RDONLY, 0,
+                         private_only ? CMK_TRUST_SECRET : CMK_TRUST_FOLLOW,
+                         &fd, why, why_len);
+    if (err != CMK_OK)
+        return err;
+    if (fstat(fd, &st) != 0)
+        err = CMK_E_IO;
+    else if ((size_t)st.st_size > max)
         err = CMK_E_CONFIG;
     else if ((buf = cmk_secmem_alloc((size_t)st.st_size + 1)) == NULL)
         err = CMK_E_NOMEM;
@@ -175,6 +198,9 @@ cmk_err cmk_creds_read_file(const char *path, size_t max, bool private_only,
         err = read_all(fd, buf, (size_t)st.st_size);
     close(fd);
     if (err != CMK_OK) {
+        if (why_len > 0)
+            snprintf(why, why_len, "%s: %s", path,
+                     err == CMK_E_CONFIG ? "too large" : "cannot be read");
         cmk_secmem_free(buf);
         return err;
     }

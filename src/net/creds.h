@@ -83,6 +83,10 @@ struct cmk_cred_env {
 struct cmk_cred_status {
     char code[64]; /* e.g. "NoCredentials", "InvalidIdentityToken" */
     long http_status;
+    /* For a problem with the credentials themselves (a file, a profile;
+     * not an endpoint): what it is, naming the file or profile, said
+     * once by the chain (creds_say.c); "" otherwise. Never secret. */
+    char detail[512];
 };
 
 /* One source: CMK_OK with *out set, CMK_OK with *out NULL when the source
@@ -120,10 +124,18 @@ cmk_err cmk_creds_from_imds(const struct cmk_cred_env *env,
                             struct cmk_aws_creds **out) CMK_WUR;
 
 /* Walks the chain (creds_chain.c). CMK_E_ACCESS_DENIED with code
- * "NoCredentials" when no source is configured. */
+ * "NoCredentials" when no source is configured. A failure with a detail
+ * is said on stderr and syslog, once per distinct message. */
 cmk_err cmk_creds_resolve(const struct cmk_cred_env *env,
                           struct cmk_cred_status *st,
                           struct cmk_aws_creds **out) CMK_WUR;
+
+/* creds_say.c. The service rejected cred (code: its error, e.g.
+ * "InvalidSignatureException") after the repairs the caller makes: said
+ * once, naming where the credentials came from (a file, a profile, the
+ * environment), never a key id or secret. */
+void cmk_creds_say_rejected(const struct cmk_cred_env *env,
+                            const struct cmk_aws_creds *cred, const char *code);
 
 /* Helpers shared by the sources (creds.c). */
 const char *cmk_creds_getenv(const struct cmk_cred_env *env, const char *name);
@@ -137,9 +149,12 @@ const char *cmk_creds_profile(const struct cmk_cred_env *env);
 cmk_err cmk_creds_config_value(const struct cmk_cred_env *env, const char *key,
                                char **out) CMK_WUR;
 /* Reads a small file (at most max bytes) into guarded memory,
- * NUL-terminated. private_only refuses group/other access. */
+ * NUL-terminated. private_only refuses group/other access and symlinks.
+ * On failure why (when why_len > 0) says "PATH: problem" (util/trust.h);
+ * CMK_E_KEY_NOT_FOUND when the file does not exist. */
 cmk_err cmk_creds_read_file(const char *path, size_t max, bool private_only,
-                            char **out, size_t *len) CMK_WUR;
+                            char **out, size_t *len, char *why,
+                            size_t why_len) CMK_WUR;
 void cmk_creds_free_file(char *p);
 
 /* The cache: current credentials and their refresh. lock (a cmk_mutex)

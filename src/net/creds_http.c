@@ -65,9 +65,10 @@ static cmk_err parse_json_creds(struct cmk_http_resp *r, const char *source,
 
 /* ---- Container ---- */
 
-/* The Authorization value: the token file wins over the variable. */
+/* The Authorization value: the token file wins over the variable. On
+ * failure why says what is wrong with the file or the value. */
 static cmk_err container_token(const struct cmk_cred_env *env,
-                               struct cmk_sb *hdr)
+                               struct cmk_sb *hdr, char *why, size_t why_len)
 {
     const char *file = cmk_creds_getenv(env, "AWS_CONTAINER_AUTHORIZATION_"
                                              "TOKEN_FILE");
@@ -80,7 +81,8 @@ static cmk_err container_token(const struct cmk_cred_env *env,
     if (file == NULL && tok == NULL)
         return CMK_OK;
     if (file != NULL) {
-        err = cmk_creds_read_file(file, TOKEN_FILE_MAX, false, &text, &len);
+        err = cmk_creds_read_file(file, TOKEN_FILE_MAX, false, &text, &len, why,
+                                  why_len);
         if (err != CMK_OK)
             return err;
         while (len > 0 && strchr(" \t\r\n", text[len - 1]) != NULL)
@@ -88,6 +90,9 @@ static cmk_err container_token(const struct cmk_cred_env *env,
         tok = text;
     }
     err = strpbrk(tok, "\r\n") == NULL ? CMK_OK : CMK_E_CONFIG;
+    if (err != CMK_OK)
+        snprintf(why, why_len, "%s: holds a line break",
+                 file != NULL ? file : "AWS_CONTAINER_AUTHORIZATION_TOKEN");
     cmk_sb_printf(hdr, "Authorization: %s", tok);
     cmk_creds_free_file(text);
     return err;
@@ -117,6 +122,7 @@ cmk_err cmk_creds_from_container(const struct cmk_cred_env *env,
     struct cmk_sb url = {0}, auth = {0};
     struct cmk_http_resp resp;
     const char *hdrs[1];
+    char why[400] = "";
     struct cmk_http_req rq = {"GET",
                               NULL,
                               hdrs,
@@ -133,10 +139,13 @@ cmk_err cmk_creds_from_container(const struct cmk_cred_env *env,
     err = container_url(env, &url);
     if (err != CMK_OK || url.len == 0)
         goto out;
-    err = container_token(env, &auth);
+    err = container_token(env, &auth, why, sizeof(why));
     if (err != CMK_OK) {
-        err = cmk_creds_refuse(st, err == CMK_E_NOMEM ? err : CMK_E_CONFIG,
-                               "ContainerTokenUnusable");
+        err = err == CMK_E_NOMEM
+                  ? cmk_creds_refuse(st, err, "ContainerTokenUnusable")
+                  : cmk_creds_refuse_why(
+                        st, CMK_E_CONFIG, "ContainerTokenUnusable",
+                        "container authorization token %s", why);
         goto out;
     }
     rq.url = url.p;

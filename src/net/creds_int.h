@@ -6,11 +6,24 @@
 #ifndef CMK_NET_CREDS_INT_H
 #define CMK_NET_CREDS_INT_H
 
+#include <stdbool.h>
 #include "net/creds.h"
 
 /* Sets st->code and returns err. */
 cmk_err cmk_creds_refuse(struct cmk_cred_status *st, cmk_err err,
                          const char *code);
+/* The same for a problem with the credentials themselves: st->detail
+ * (printf-style) says what it is and names the file or profile; the
+ * chain says it once (creds_say.c). */
+cmk_err cmk_creds_refuse_why(struct cmk_cred_status *st, cmk_err err,
+                             const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Says st's problem once when it has a detail (the chain's failure). */
+void cmk_creds_say(const struct cmk_cred_status *st);
+/* The shared credentials file (config false) or config file (true) in
+ * use: AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE, else under
+ * ~/.aws; a heap string, NULL without HOME. */
+char *cmk_creds_shared_path(const struct cmk_cred_env *env, bool config);
 
 /* One credential-endpoint exchange with up to `attempts` tries on
  * connection errors, timeouts, 429 and 5xx (short backoff, no quota).

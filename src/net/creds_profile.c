@@ -17,43 +17,28 @@
 
 #define SHARED_MAX (1024u * 1024u)
 
-/* The file's path from env var, else ~/.aws/<name>; NULL without HOME. */
-static char *shared_path(const struct cmk_cred_env *env, const char *var,
-                         const char *name)
+/* Parses one shared file; *ini stays NULL when the file does not exist.
+ * On failure why says which file and what is wrong with it. */
+static cmk_err load(const char *path, struct cmk_ini **ini, char *why,
+                    size_t why_len)
 {
-    const char *v = cmk_creds_getenv(env, var), *home;
-    char *p;
-    size_t n;
-
-    if (v != NULL)
-        return cmk_strdup(v);
-    home = cmk_creds_getenv(env, "HOME");
-    if (home == NULL)
-        return NULL;
-    n = strlen(home) + strlen(name) + sizeof("/.aws/");
-    p = malloc(n);
-    if (p != NULL)
-        snprintf(p, n, "%s/.aws/%s", home, name);
-    return p;
-}
-
-/* Parses one shared file; *ini stays NULL when the file does not exist. */
-static cmk_err load(const struct cmk_cred_env *env, const char *var,
-                    const char *name, struct cmk_ini **ini)
-{
-    char *path = shared_path(env, var, name), *text = NULL;
+    char *text = NULL;
     size_t len = 0;
+    unsigned line = 0;
     cmk_err err;
 
     *ini = NULL;
     if (path == NULL)
         return CMK_OK;
-    err = cmk_creds_read_file(path, SHARED_MAX, false, &text, &len);
-    free(path);
+    err =
+        cmk_creds_read_file(path, SHARED_MAX, false, &text, &len, why, why_len);
     if (err == CMK_E_KEY_NOT_FOUND)
         return CMK_OK;
-    if (err == CMK_OK)
-        err = cmk_ini_parse(text, len, ini, NULL);
+    if (err == CMK_OK) {
+        err = cmk_ini_parse(text, len, ini, &line);
+        if (err != CMK_OK && err != CMK_E_NOMEM)
+            snprintf(why, why_len, "%s: line %u is not INI", path, line);
+    }
     cmk_creds_free_file(text);
     return err;
 }
@@ -67,10 +52,24 @@ static void config_section(const char *profile, char *out, size_t n)
         snprintf(out, n, "profile %s", profile);
 }
 
+/* The two shared files of one lookup, parsed, and their paths. */
+struct shared {
+    char *cred_path, *cfg_path;
+    struct cmk_ini *creds, *cfg;
+};
+
+static void shared_free(struct shared *sh)
+{
+    cmk_ini_free(sh->creds);
+    cmk_ini_free(sh->cfg);
+    free(sh->cred_path);
+    free(sh->cfg_path);
+}
+
 /* Keys from one section: CMK_OK with *out, or with NULL if it has none. */
 static cmk_err keys_from(const struct cmk_ini *ini, const char *section,
-                         const char *source, struct cmk_cred_status *st,
-                         struct cmk_aws_creds **out)
+                         const char *source, const char *path,
+                         struct cmk_cred_status *st, struct cmk_aws_creds **out)
 {
     const char *id = cmk_ini_get(ini, section, "aws_access_key_id");
     const char *secret = cmk_ini_get(ini, section, "aws_secret_access_key");
@@ -80,7 +79,11 @@ static cmk_err keys_from(const struct cmk_ini *ini, const char *section,
     if ((id == NULL || id[0] == '\0') && (secret == NULL || secret[0] == '\0'))
         return CMK_OK;
     if (id == NULL || id[0] == '\0' || secret == NULL || secret[0] == '\0')
-        return cmk_creds_refuse(st, CMK_E_CONFIG, "PartialCredentials");
+        return cmk_creds_refuse_why(
+            st, CMK_E_CONFIG, "PartialCredentials",
+            "section [%s] of %s has one of aws_access_key_id and "
+            "aws_secret_access_key without the other",
+            section, path);
     return cmk_aws_creds_new(
         id, secret, token != NULL && token[0] ? token : NULL, 0, source, out);
 }
@@ -93,18 +96,47 @@ static bool profile_named(const struct cmk_cred_env *env)
 
 /* A profile that only names a role to assume needs STS AssumeRole, which
  * is not implemented: say so instead of falling through to IMDS. */
-static cmk_err check_leftovers(const struct cmk_ini *cfg, const char *sec,
+static cmk_err check_leftovers(const struct shared *sh, const char *sec,
                                bool seen, const struct cmk_cred_env *env,
                                struct cmk_cred_status *st)
 {
-    if (cmk_ini_get(cfg, sec, "source_profile") != NULL ||
-        cmk_ini_get(cfg, sec, "credential_source") != NULL ||
-        cmk_ini_get(cfg, sec, "credential_process") != NULL ||
-        cmk_ini_get(cfg, sec, "sso_session") != NULL ||
-        cmk_ini_get(cfg, sec, "sso_start_url") != NULL)
-        return cmk_creds_refuse(st, CMK_E_CONFIG, "UnsupportedProfile");
+    const char *profile = cmk_creds_profile(env);
+
+    if (cmk_ini_get(sh->cfg, sec, "source_profile") != NULL ||
+        cmk_ini_get(sh->cfg, sec, "credential_source") != NULL ||
+        cmk_ini_get(sh->cfg, sec, "credential_process") != NULL ||
+        cmk_ini_get(sh->cfg, sec, "sso_session") != NULL ||
+        cmk_ini_get(sh->cfg, sec, "sso_start_url") != NULL)
+        return cmk_creds_refuse_why(
+            st, CMK_E_CONFIG, "UnsupportedProfile",
+            "profile \"%s\" in %s assumes a role or uses SSO or a process, "
+            "which are not supported",
+            profile, sh->cfg_path);
     if (!seen && profile_named(env))
-        return cmk_creds_refuse(st, CMK_E_CONFIG, "ProfileNotFound");
+        return cmk_creds_refuse_why(
+            st, CMK_E_CONFIG, "ProfileNotFound",
+            "profile \"%s\" is in neither %s nor %s", profile,
+            sh->cred_path != NULL ? sh->cred_path : "(no HOME)",
+            sh->cfg_path != NULL ? sh->cfg_path : "(no HOME)");
+    return CMK_OK;
+}
+
+static cmk_err load_both(const struct cmk_cred_env *env, struct shared *sh,
+                         struct cmk_cred_status *st)
+{
+    char why[400] = "";
+    cmk_err err;
+
+    sh->cred_path = cmk_creds_shared_path(env, false);
+    sh->cfg_path = cmk_creds_shared_path(env, true);
+    err = load(sh->cred_path, &sh->creds, why, sizeof(why));
+    if (err == CMK_OK)
+        err = load(sh->cfg_path, &sh->cfg, why, sizeof(why));
+    if (err == CMK_E_NOMEM)
+        return cmk_creds_refuse(st, err, "SharedFileUnusable");
+    if (err != CMK_OK)
+        return cmk_creds_refuse_why(st, CMK_E_CONFIG, "SharedFileUnusable",
+                                    "shared file %s", why);
     return CMK_OK;
 }
 
@@ -113,30 +145,26 @@ cmk_err cmk_creds_from_profile(const struct cmk_cred_env *env,
                                struct cmk_aws_creds **out)
 {
     const char *profile = cmk_creds_profile(env);
-    struct cmk_ini *creds = NULL, *cfg = NULL;
+    struct shared sh = {NULL, NULL, NULL, NULL};
     char sec[300];
     bool seen;
     cmk_err err;
 
     *out = NULL;
-    err = load(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials", &creds);
-    if (err == CMK_OK)
-        err = load(env, "AWS_CONFIG_FILE", "config", &cfg);
-    if (err != CMK_OK) {
-        err = cmk_creds_refuse(st, err == CMK_E_NOMEM ? err : CMK_E_CONFIG,
-                               "SharedFileUnusable");
+    err = load_both(env, &sh, st);
+    if (err != CMK_OK)
         goto out;
-    }
     config_section(profile, sec, sizeof(sec));
-    err = keys_from(creds, profile, "shared-credentials", st, out);
+    err = keys_from(sh.creds, profile, "shared-credentials", sh.cred_path, st,
+                    out);
     if (err == CMK_OK && *out == NULL)
-        err = keys_from(cfg, sec, "shared-config", st, out);
-    seen = cmk_ini_has_section(creds, profile) || cmk_ini_has_section(cfg, sec);
+        err = keys_from(sh.cfg, sec, "shared-config", sh.cfg_path, st, out);
+    seen = cmk_ini_has_section(sh.creds, profile) ||
+           cmk_ini_has_section(sh.cfg, sec);
     if (err == CMK_OK && *out == NULL)
-        err = check_leftovers(cfg, sec, seen, env, st);
+        err = check_leftovers(&sh, sec, seen, env, st);
 out:
-    cmk_ini_free(creds);
-    cmk_ini_free(cfg);
+    shared_free(&sh);
     return err;
 }
 
@@ -145,11 +173,13 @@ cmk_err cmk_creds_config_value(const struct cmk_cred_env *env, const char *key,
 {
     struct cmk_ini *cfg = NULL;
     const char *v;
-    char sec[300];
+    char sec[300], *path;
     cmk_err err;
 
     *out = NULL;
-    err = load(env, "AWS_CONFIG_FILE", "config", &cfg);
+    path = cmk_creds_shared_path(env, true);
+    err = load(path, &cfg, NULL, 0);
+    free(path);
     if (err != CMK_OK)
         return err == CMK_E_NOMEM ? err : CMK_E_CONFIG;
     config_section(cmk_creds_profile(env), sec, sizeof(sec));

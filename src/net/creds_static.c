@@ -58,7 +58,7 @@ cmk_err cmk_creds_from_file(const struct cmk_cred_env *env,
                             struct cmk_aws_creds **out)
 {
     struct cmk_secret m[3] = {{0}, {0}, {0}};
-    char *text = NULL;
+    char *text = NULL, why[400];
     size_t len = 0, i;
     cmk_err err;
 
@@ -66,16 +66,23 @@ cmk_err cmk_creds_from_file(const struct cmk_cred_env *env,
     if (env->cfg == NULL || env->cfg->credentials_file == NULL)
         return CMK_OK;
     err = cmk_creds_read_file(env->cfg->credentials_file, FILE_MAX, true, &text,
-                              &len);
+                              &len, why, sizeof(why));
+    if (err == CMK_E_NOMEM)
+        return err;
     if (err != CMK_OK)
-        return cmk_creds_refuse(st, CMK_E_CONFIG, "CredentialsFileUnusable");
+        return cmk_creds_refuse_why(st, CMK_E_CONFIG, "CredentialsFileUnusable",
+                                    "credentials_file %s", why);
     err = take_members(text, len, m);
     if (err == CMK_OK)
         err = cmk_aws_creds_new((const char *)m[0].p, (const char *)m[1].p,
                                 m[2].p != NULL ? (const char *)m[2].p : NULL, 0,
                                 "static", out);
     if (err == CMK_E_BAD_RESPONSE)
-        err = cmk_creds_refuse(st, CMK_E_CONFIG, "CredentialsFileMalformed");
+        err = cmk_creds_refuse_why(
+            st, CMK_E_CONFIG, "CredentialsFileMalformed",
+            "credentials_file %s: not a JSON object of the strings "
+            "access_key_id, secret_access_key and (optional) session_token",
+            env->cfg->credentials_file);
     for (i = 0; i < 3; i++)
         cmk_secret_free(&m[i]);
     cmk_creds_free_file(text);
@@ -96,7 +103,10 @@ cmk_err cmk_creds_from_env(const struct cmk_cred_env *env,
     if (id == NULL && secret == NULL)
         return CMK_OK;
     if (id == NULL || secret == NULL)
-        return cmk_creds_refuse(st, CMK_E_CONFIG, "PartialCredentials");
+        return cmk_creds_refuse_why(st, CMK_E_CONFIG, "PartialCredentials",
+                                    "the environment sets one of "
+                                    "AWS_ACCESS_KEY_ID and "
+                                    "AWS_SECRET_ACCESS_KEY without the other");
     token = cmk_creds_getenv(env, "AWS_SESSION_TOKEN");
     if (token == NULL)
         token = cmk_creds_getenv(env, "AWS_SECURITY_TOKEN");

@@ -70,18 +70,24 @@ static cmk_err gather(const struct cmk_cred_env *env, struct web_in *w)
 
 static cmk_err read_token(struct web_in *w, struct cmk_cred_status *st)
 {
+    char why[400];
     cmk_err err;
 
     err = cmk_creds_read_file(w->token_file, TOKEN_MAX, false, &w->token,
-                              &w->token_len);
+                              &w->token_len, why, sizeof(why));
+    if (err == CMK_E_NOMEM)
+        return cmk_creds_refuse(st, err, "WebIdentityTokenUnreadable");
     if (err != CMK_OK)
-        return cmk_creds_refuse(st, err == CMK_E_NOMEM ? err : CMK_E_CONFIG,
-                                "WebIdentityTokenUnreadable");
+        return cmk_creds_refuse_why(st, CMK_E_CONFIG,
+                                    "WebIdentityTokenUnreadable",
+                                    "web identity token file %s", why);
     while (w->token_len > 0 &&
            strchr(" \t\r\n", w->token[w->token_len - 1]) != NULL)
         w->token[--w->token_len] = '\0';
     if (w->token_len == 0)
-        return cmk_creds_refuse(st, CMK_E_CONFIG, "WebIdentityTokenEmpty");
+        return cmk_creds_refuse_why(st, CMK_E_CONFIG, "WebIdentityTokenEmpty",
+                                    "web identity token file %s: empty",
+                                    w->token_file);
     return CMK_OK;
 }
 

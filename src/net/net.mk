@@ -12,4 +12,4 @@ libcmk_la_SOURCES += \
 	src/net/creds_chain.c \
 	src/net/creds_cache.c src/net/creds_fetch.c \
 	src/net/creds_static.c src/net/creds_profile.c \
-	src/net/creds_web.c src/net/creds_http.c
+	src/net/creds_web.c src/net/creds_http.c src/net/creds_say.c

@@ -11,11 +11,13 @@
 #include "core/session.h"
 #include "core/token.h"
 #include "pkcs11/entry.h"
+#include "util/err.h"
 
 CK_RV cmk_enter(CK_SESSION_HANDLE h, struct cmk_session **out)
 {
     CK_RV rv = cmk_module_check();
 
+    cmk_err_device_begin(); /* this call's KMS answers, for ulDeviceError */
     if (rv == CKR_OK)
         rv = cmk_session_get(h, out);
     if (rv == CKR_OK)
@@ -25,6 +27,7 @@ CK_RV cmk_enter(CK_SESSION_HANDLE h, struct cmk_session **out)
 
 CK_RV cmk_leave(struct cmk_session *s, CK_RV rv)
 {
+    cmk_session_note_device(s);
     cmk_session_release(s);
     cmk_session_unref(s);
     return rv;
@@ -99,6 +102,9 @@ CK_RV cmk_C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin,
         rv = CKR_ARGUMENTS_BAD;
     else
         rv = login_recorded(s->token, h, user, pin, pin_len);
+    cmk_session_claim(s); /* the store load's KMS calls were this one's */
+    cmk_session_note_device(s);
+    cmk_session_release(s);
     cmk_session_unref(s);
     return rv;
 }

@@ -326,6 +326,7 @@ const struct cmk_provider_ops cmk_provider_aws = {
     .health = aws_health,
     .generate_key = aws_generate_key,
     .ct_bound = aws_ct_bound,
+    .code_number = cmk_aws_code_number,
     .check_key_ref = cmk_aws_cfg_key_ref,
     .cfg_parse = cmk_aws_cfg_parse,
     .cfg_free = cmk_aws_cfg_free,

@@ -201,6 +201,8 @@ static cmk_err attempt(void *arg, unsigned n, int64_t deadline_us,
     } while (err != CMK_OK && cmk_aws_is_auth_retry(code) &&
              repair(c, code, &cr));
     note(c->rq, c->resp, code);
+    if (err != CMK_OK && cmk_aws_is_auth_retry(code)) /* repairs failed */
+        cmk_creds_say_rejected(&c->st->creds.env, cr, code);
     cmk_log_debug("aws: %s attempt %u: HTTP %ld %s request-id %s (%s)", c->op,
                   n, c->resp->status, code[0] ? code : "OK",
                   c->resp->request_id, cmk_err_name(err));

@@ -5,8 +5,10 @@
  * (whose CK_RV comes from util/err.c) and whether standard-mode retries
  * apply. Codes not listed fall back on the HTTP status: 429 throttled,
  * 5xx internal (both retried), other 4xx a bad response. The provider
- * code itself is kept in cmk_req.provider_code for audit and
- * ulDeviceError. Documented in docs/aws.md; keep the two in step.
+ * code itself is kept in cmk_req.provider_code for audit, and its number
+ * (the table's, then the module's own codes below) for ulDeviceError.
+ * Documented in docs/aws.md; keep the two in step. Numbers are never
+ * changed or reused: new codes take new numbers.
  */
 #include <config.h>
 
@@ -18,46 +20,139 @@ struct aws_error {
     const char *code;
     cmk_err err;
     enum cmk_retry_class cls;
+    unsigned num; /* ulDeviceError: 0x20000 + num */
 };
 
 static const struct aws_error table[] = {
     /* key state */
-    {"DisabledException", CMK_E_KEY_DISABLED, CMK_RETRY_NO},
-    {"KMSInvalidStateException", CMK_E_KEY_DISABLED, CMK_RETRY_NO},
-    {"NotFoundException", CMK_E_KEY_NOT_FOUND, CMK_RETRY_NO},
+    {"DisabledException", CMK_E_KEY_DISABLED, CMK_RETRY_NO, 1},
+    {"KMSInvalidStateException", CMK_E_KEY_DISABLED, CMK_RETRY_NO, 2},
+    {"NotFoundException", CMK_E_KEY_NOT_FOUND, CMK_RETRY_NO, 3},
     /* auth: after one credential refresh / clock correction */
-    {"AccessDeniedException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO},
-    {"UnrecognizedClientException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO},
-    {"ExpiredTokenException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO},
-    {"InvalidSignatureException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO},
-    {"IncompleteSignatureException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO},
-    {"MissingAuthenticationTokenException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO},
-    {"InvalidKeyUsageException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO},
-    {"InvalidGrantTokenException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO},
+    {"AccessDeniedException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 4},
+    {"UnrecognizedClientException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 5},
+    {"ExpiredTokenException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 6},
+    {"InvalidSignatureException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 7},
+    {"IncompleteSignatureException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 8},
+    {"MissingAuthenticationTokenException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO,
+     9},
+    {"InvalidKeyUsageException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 10},
+    {"InvalidGrantTokenException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 11},
     /* ciphertext */
-    {"InvalidCiphertextException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO},
-    {"IncorrectKeyException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO},
+    {"InvalidCiphertextException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO, 12},
+    {"IncorrectKeyException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO, 13},
     /* transient */
-    {"ThrottlingException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE},
-    {"Throttling", CMK_E_THROTTLED, CMK_RETRY_THROTTLE},
-    {"ThrottledException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE},
-    {"RequestThrottledException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE},
-    {"TooManyRequestsException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE},
-    {"LimitExceededException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE},
-    {"RequestLimitExceeded", CMK_E_THROTTLED, CMK_RETRY_THROTTLE},
-    {"SlowDown", CMK_E_THROTTLED, CMK_RETRY_THROTTLE},
-    {"KMSInternalException", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT},
-    {"KeyUnavailableException", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT},
-    {"DependencyTimeoutException", CMK_E_TIMEOUT, CMK_RETRY_TRANSIENT},
-    {"RequestTimeout", CMK_E_TIMEOUT, CMK_RETRY_TRANSIENT},
-    {"RequestTimeoutException", CMK_E_TIMEOUT, CMK_RETRY_TRANSIENT},
-    {"PriorRequestNotComplete", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT},
+    {"ThrottlingException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 14},
+    {"Throttling", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 15},
+    {"ThrottledException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 16},
+    {"RequestThrottledException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 17},
+    {"TooManyRequestsException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 18},
+    {"LimitExceededException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 19},
+    {"RequestLimitExceeded", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 20},
+    {"SlowDown", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 21},
+    {"KMSInternalException", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT, 22},
+    {"KeyUnavailableException", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT, 23},
+    {"DependencyTimeoutException", CMK_E_TIMEOUT, CMK_RETRY_TRANSIENT, 24},
+    {"RequestTimeout", CMK_E_TIMEOUT, CMK_RETRY_TRANSIENT, 25},
+    {"RequestTimeoutException", CMK_E_TIMEOUT, CMK_RETRY_TRANSIENT, 26},
+    {"PriorRequestNotComplete", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT, 27},
     /* our request was refused as malformed: a defect, not the user's */
-    {"ValidationException", CMK_E_INTERNAL, CMK_RETRY_NO},
-    {"SerializationException", CMK_E_INTERNAL, CMK_RETRY_NO},
-    {"UnknownOperationException", CMK_E_INTERNAL, CMK_RETRY_NO},
-    {"DryRunOperationException", CMK_E_INTERNAL, CMK_RETRY_NO},
+    {"ValidationException", CMK_E_INTERNAL, CMK_RETRY_NO, 28},
+    {"SerializationException", CMK_E_INTERNAL, CMK_RETRY_NO, 29},
+    {"UnknownOperationException", CMK_E_INTERNAL, CMK_RETRY_NO, 30},
+    {"DryRunOperationException", CMK_E_INTERNAL, CMK_RETRY_NO, 31},
 };
+
+/* The module's own codes (transport, answer checks, credentials, key
+ * state), numbered after the KMS's. */
+static const struct {
+    const char *code;
+    unsigned num;
+} own[] = {
+    /* transport and answers */
+    {"MalformedResponse", 100},
+    {"NetworkError", 101},
+    {"Timeout", 102},
+    {"TlsError", 103},
+    {"ResponseTooLarge", 104},
+    {"EndpointRefused", 105},
+    {"ClientError", 106},
+    {"PlaintextTooLarge", 107},
+    {"CiphertextLength", 108},
+    {"DataKeyLength", 109},
+    /* credentials (net/creds*.c) */
+    {"NoCredentials", 200},
+    {"CredentialsFileUnusable", 201},
+    {"CredentialsFileMalformed", 202},
+    {"PartialCredentials", 203},
+    {"ProfileNotFound", 204},
+    {"UnsupportedProfile", 205},
+    {"SharedFileUnusable", 206},
+    {"WebIdentityTokenUnreadable", 207},
+    {"WebIdentityTokenEmpty", 208},
+    {"StsMalformed", 209},
+    {"CredentialEndpointTimeout", 210},
+    {"CredentialEndpointTls", 211},
+    {"CredentialEndpointUnreachable", 212},
+    {"ContainerTokenUnusable", 213},
+    {"ContainerCredentialsRefused", 214},
+    {"ContainerCredentialsMalformed", 215},
+    {"ImdsRefused", 216},
+    {"ImdsNoToken", 217},
+    {"ImdsNoRole", 218},
+    {"ImdsMalformed", 219},
+    /* STS AssumeRoleWithWebIdentity refusals passed on */
+    {"InvalidIdentityToken", 230},
+    {"IDPCommunicationError", 231},
+    {"IDPRejectedClaim", 232},
+    {"AccessDenied", 233},
+    {"ValidationError", 234},
+    {"RegionDisabledException", 235},
+    /* DescribeKey: a KeyState other than Enabled (300: one not listed) */
+    {"KeyState:Disabled", 301},
+    {"KeyState:PendingDeletion", 302},
+    {"KeyState:PendingImport", 303},
+    {"KeyState:PendingReplicaDeletion", 304},
+    {"KeyState:Unavailable", 305},
+    {"KeyState:Creating", 306},
+    {"KeyState:Updating", 307},
+};
+
+/* "HTTP<nnn>", an error answer without a type: 1000 + nnn. */
+static unsigned http_number(const char *code)
+{
+    unsigned n = 0;
+    size_t i;
+
+    if (strncmp(code, "HTTP", 4) != 0 || strlen(code) != 7)
+        return 0;
+    for (i = 4; i < 7; i++) {
+        if (code[i] < '0' || code[i] > '9')
+            return 0;
+        n = n * 10 + (unsigned)(code[i] - '0');
+    }
+    return n >= 100 ? 1000 + n : 0;
+}
+
+unsigned cmk_aws_code_number(const char *code)
+{
+    size_t i;
+
+    if (code == NULL || code[0] == '\0')
+        return CMK_DEV_OTHER;
+    for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        if (strcmp(table[i].code, code) == 0)
+            return table[i].num;
+    }
+    for (i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+        if (strcmp(own[i].code, code) == 0)
+            return own[i].num;
+    }
+    if (strncmp(code, "KeyState:", 9) == 0)
+        return 300;
+    i = http_number(code);
+    return i != 0 ? (unsigned)i : CMK_DEV_OTHER;
+}
 
 cmk_err cmk_aws_error_map(long status, const char *code,
                           enum cmk_retry_class *cls)

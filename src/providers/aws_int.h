@@ -58,6 +58,9 @@ cmk_err cmk_aws_transport_map(cmk_err err, const struct cmk_http_resp *r,
                               enum cmk_retry_class *cls, const char **code);
 /* Errors after which a corrected clock or fresh credentials may help. */
 bool cmk_aws_is_auth_retry(const char *code);
+/* The ulDeviceError number of a provider code (docs/aws.md), the ops
+ * table's code_number. */
+unsigned cmk_aws_code_number(const char *code);
 
 /* aws_json.c: request bodies (wiped buffers) and answers. */
 cmk_err cmk_aws_body_encrypt(struct cmk_sb *sb, const char *key,

@@ -350,6 +350,24 @@ static size_t local_ct_bound(size_t in_len)
     return cmk_seal_size(in_len);
 }
 
+/* ulDeviceError numbers (0x10000 + number; README, "Errors"): never
+ * changed or reused. */
+static unsigned local_code_number(const char *code)
+{
+    static const char *const codes[] = {
+        "KeyFileMissing",   "KeyFileUnreadable", "KeyFileNotRegular",
+        "KeyFileMode",      "KeyFileSize",       "KeyFileUntrusted",
+        "KeyFileChanged",   "InputTooLarge",     "EncryptFailed",
+        "InvalidCiphertext"};
+    size_t i;
+
+    for (i = 0; code != NULL && i < sizeof(codes) / sizeof(codes[0]); i++) {
+        if (strcmp(codes[i], code) == 0)
+            return (unsigned)i + 1;
+    }
+    return CMK_DEV_OTHER;
+}
+
 const struct cmk_provider_ops cmk_provider_local = {
     .name = "local",
     .id = CMK_PROV_LOCAL,
@@ -363,5 +381,6 @@ const struct cmk_provider_ops cmk_provider_local = {
     .reencrypt = local_reencrypt,
     .health = local_health,
     .ct_bound = local_ct_bound,
+    .code_number = local_code_number,
     .check_key_ref = cmk_local_cfg_key_ref,
 };

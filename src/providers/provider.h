@@ -110,6 +110,11 @@ struct cmk_provider_ops {
     /* Most bytes encrypt() can return for in_len bytes of plaintext,
      * without a KMS call (answers length queries). */
     size_t (*ct_bound)(size_t in_len);
+    /* Optional: the number of a provider_code this provider sets, for
+     * ulDeviceError (util/err.h); 1..0xEFFF, documented with the provider
+     * and never changed; CMK_DEV_OTHER for one it does not number. NULL:
+     * every code is CMK_DEV_OTHER. */
+    unsigned (*code_number)(const char *code);
 
     /* Configuration, read by core's loader; every slot is optional, so
      * a new provider needs no change in core. Errors as util/conf.h

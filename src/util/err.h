@@ -41,10 +41,42 @@ typedef enum cmk_err {
     CMK_E__COUNT
 } cmk_err;
 
-/* CK_RV for an error in the given context (wrap/unwrap vs decrypt). */
+/* The general CK_RV of an error (audit records, store, login, tools). */
 CK_RV cmk_err_rv(cmk_err err);
-/* CK_RV when the error happened while unwrapping a key. */
-CK_RV cmk_err_rv_unwrap(cmk_err err);
+
+/* The PKCS#11 call an error ends. Each function may return only the
+ * values its description lists (PKCS#11 3.0 section 5), so the same
+ * error gives each its own code. */
+enum cmk_err_call {
+    CMK_CALL_INIT,    /* C_EncryptInit, C_DecryptInit (the KEK path) */
+    CMK_CALL_ENCRYPT, /* C_Encrypt, C_EncryptUpdate, C_EncryptFinal */
+    CMK_CALL_DECRYPT, /* C_Decrypt, C_DecryptUpdate, C_DecryptFinal */
+    CMK_CALL_WRAP,    /* C_WrapKey */
+    CMK_CALL_UNWRAP,  /* C_UnwrapKey */
+    CMK_CALL__COUNT
+};
+
+/* CK_RV for an error in call (README, "Errors"; docs/aws.md). */
+CK_RV cmk_err_rv_in(cmk_err err, enum cmk_err_call call);
+/*
+ * CK_SESSION_INFO.ulDeviceError: what the provider said on the last
+ * provider call an entry point made for the session (README, "Errors"):
+ * (provider id << 16) | the provider's number for its code (docs/aws.md,
+ * "ulDeviceError"), 0 when that call succeeded. Numbers are never
+ * changed or reused. 0xF000 and up are the module's own checks of an
+ * answer, the same for every provider.
+ */
+#define CMK_DEV_OTHER 0xFFFFu      /* a code the provider has no number for */
+#define CMK_DEV_KEK_LENGTH 0xF001u /* a KEK from the KMS not 32 bytes long */
+/* This thread starts one entry point's record (pkcs11 cmk_enter). */
+void cmk_err_device_begin(void);
+/* A provider call ended: number is the provider's for its code, 0 when
+ * the call succeeded. The last call of an entry point counts. */
+void cmk_err_device_note(unsigned provider, unsigned number);
+/* The value for ulDeviceError since begin; false when no provider call
+ * was made (the session keeps the value it has). */
+bool cmk_err_device_take(CK_ULONG *out);
+
 /* The KMS refused the key itself (disabled, pending deletion, revoked,
  * access denied): revocation must take effect now, so every cached copy
  * made with that key (DEKs, the KEK) is dropped. */

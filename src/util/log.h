@@ -8,6 +8,12 @@
 
 /* Always printed: "cmk-pkcs11: <message>" to stderr and syslog LOG_ERR. */
 void cmk_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* As cmk_log_error, but each distinct message only the first time:
+ * for a problem every call meets again (a credentials file, a profile),
+ * said once; the audit file and the debug log keep each occurrence. */
+void cmk_log_once(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* C_Initialize: every message may be said once again. */
+void cmk_log_once_reset(void);
 /* Printed only when CMK_PKCS11_DEBUG is set (any value). */
 void cmk_log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

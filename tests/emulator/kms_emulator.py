@@ -201,6 +201,9 @@ class Control:
     def cmd_cancel_deletion(self, args):
         self.app.store.set_state(self._key(args), "Disabled")
 
+    def cmd_delete_key(self, args):
+        self.app.store.delete_key(self._key(args))
+
     def cmd_set_policy(self, args):
         allow = args.get("allow")
         if allow is not None and not isinstance(allow, list):

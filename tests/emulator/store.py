@@ -207,6 +207,16 @@ class Store:
                 key.deletion_date = None
         self.save()
 
+    def delete_key(self, key):
+        """The end of the deletion waiting period: the key and its aliases
+        are gone, and every call naming them answers NotFoundException."""
+        with self.lock:
+            self.keys.pop(key.key_id, None)
+            for name in [a for a, k in self.aliases.items()
+                         if k == key.key_id]:
+                del self.aliases[name]
+        self.save()
+
     def set_allow(self, key, allow):
         with self.lock:
             key.allow = allow

@@ -438,6 +438,11 @@ class Suite:
         expect_error(self.decrypt(blob), 400, "DisabledException")
         self.emu.ctl("schedule_deletion", {"key_id": k["KeyId"]})
         expect_error(self.decrypt(blob), 400, "KMSInvalidStateException")
+        self.emu.ctl("delete_key", {"key_id": "alias/states"})
+        expect_error(self.decrypt(blob, key=k["KeyId"]), 400,
+                     "NotFoundException")
+        expect_error(self.encrypt("alias/states", b"x"), 400,
+                     "NotFoundException")
 
     def test_policy(self):
         key = self.emu.ctl("create_key", {"alias": "alias/pol",

@@ -138,12 +138,13 @@ printf 'acme: ok\nbeta: ok\n' | cmp -s - "$T/out" || fail "health output: $(cat 
 expect 0 "$TOOL" health --config "$T/config.json" --tenant beta
 [ "$(cat "$T/out")" = "beta: ok" ] || fail "health --tenant output"
 expect 2 "$TOOL" health --config "$T/config.json" --tenant nobody
-# another key in acme's file: its KEK names a version that is gone
+# another key in acme's file: its KEK names a version that is gone, a
+# fault of the KEK blob (key_not_found is the KMS not knowing the key)
 cp "$T/a.key" "$T/a.saved"
 rm "$T/a.key"
 "$TOOL" local-key --out "$T/a.key" >/dev/null || fail "local-key"
 expect 1 "$TOOL" health --config "$T/config.json"
-grep -q '^acme: key_not_found: ' "$T/out" || fail "health output: $(cat "$T/out")"
+grep -q '^acme: bad_blob: ' "$T/out" || fail "health output: $(cat "$T/out")"
 grep -q '^beta: ok$' "$T/out" || fail "beta should stay healthy"
 cp "$T/a.saved" "$T/a.key"
 expect 0 "$TOOL" health --config "$T/config.json"

@@ -105,3 +105,26 @@ tests_unit_test_locking_LDFLAGS = -Wl,--export-dynamic -Wl,--wrap=cmk_provider_f
 	-Wl,--wrap=cmk_fd_write_all -Wl,--wrap=fsync
 tests_unit_test_locking_LDADD = $(UNIT_LDADD)
 endif
+
+# The CK_RV each internal error gives each call: only values that call's
+# description lists (util/err.c against PKCS#11 3.0 section 5).
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_errmap
+TESTS += tests/unit/test_errmap
+tests_unit_test_errmap_SOURCES = tests/unit/test_errmap.c
+tests_unit_test_errmap_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_errmap_LDADD = $(UNIT_LDADD)
+endif
+
+# The same codes and ulDeviceError through the module on aws tenants,
+# against the KMS emulator (the .sh starts it: emu-run.sh).
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_kms_errors
+TESTS += tests/unit/emu_kms_errors.sh
+tests_unit_test_kms_errors_SOURCES = tests/unit/test_kms_errors.c \
+	tests/unit/emu_client.c tests/unit/emu_client.h \
+	tests/lib/p11.c tests/lib/p11.h
+tests_unit_test_kms_errors_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_kms_errors_LDADD = $(UNIT_LDADD)
+endif
+EXTRA_DIST += tests/unit/emu_kms_errors.sh

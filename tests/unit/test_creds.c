@@ -9,6 +9,7 @@
  */
 #include <config.h>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 #include "net/creds.h"
 #include "net/ini.h"
 #include "tests/lib/scratch.h"
+#include "util/log.h"
 
 #define MUT(s) ((char *)(uintptr_t)(s))
 #define MAX_VARS 32
@@ -319,6 +321,133 @@ static void test_profile(void **state)
     emu_write_file(path_in("bad.ini"), 0600, "no section = here\n");
     env_set("AWS_CONFIG_FILE", path_in("bad.ini"));
     expect_err(cmk_creds_from_profile, &e, CMK_E_CONFIG, "SharedFileUnusable");
+}
+
+/* ---- Said once ---- */
+
+static int saved_stderr = -1;
+
+/* stderr goes to path until capture_end. */
+static void capture_start(const char *path)
+{
+    int fd;
+
+    fflush(stderr);
+    saved_stderr = dup(2);
+    assert_true(saved_stderr >= 0);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(dup2(fd, 2), 2);
+    close(fd);
+}
+
+/* What was written to stderr since capture_start (static buffer). */
+static const char *capture_end(const char *path)
+{
+    static char text[8192];
+    FILE *f;
+    size_t n;
+
+    fflush(stderr);
+    assert_int_equal(dup2(saved_stderr, 2), 2);
+    close(saved_stderr);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+static int count(const char *text, const char *what)
+{
+    int n = 0;
+
+    for (; (text = strstr(text, what)) != NULL; text += strlen(what))
+        n++;
+    return n;
+}
+
+/* The chain twice: the same failure each time. */
+static void resolve_twice(const struct cmk_cred_env *e, const char *code)
+{
+    struct cmk_cred_status st;
+    struct cmk_aws_creds *c = NULL;
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        memset(&st, 0, sizeof(st));
+        assert_int_equal(cmk_creds_resolve(e, &st, &c), CMK_E_CONFIG);
+        assert_null(c);
+        assert_string_equal(st.code, code);
+    }
+}
+
+/* A credential problem is said on stderr (and syslog) the first time
+ * only, naming the file or profile, never what the file holds. */
+static void test_said_once(void **state)
+{
+    struct cmk_cred_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
+    struct cmk_cred_env e;
+    char out[600], want[2048], home[512];
+    const char *text;
+
+    (void)state;
+    unsetenv("CMK_PKCS11_DEBUG");
+    snprintf(out, sizeof(out), "%s", path_in("stderr.txt"));
+    env_init(&e, &cfg);
+    cfg.credentials_file = path_in("said-missing.json");
+    capture_start(out);
+    resolve_twice(&e, "CredentialsFileUnusable");
+    text = capture_end(out);
+    snprintf(want, sizeof(want),
+             "cmk-pkcs11: aws credentials: credentials_file %s: cannot "
+             "open: No such file or directory (CredentialsFileUnusable)\n",
+             cfg.credentials_file);
+    assert_string_equal(text, want);
+
+    cfg.credentials_file = path_in("said-mode.json");
+    emu_write_file(cfg.credentials_file, 0644,
+                   "{\"access_key_id\":\"AKIDSAID\",\"secret_access_key\":"
+                   "\"said-secret-value\"}");
+    assert_int_equal(chmod(cfg.credentials_file, 0644), 0);
+    capture_start(out);
+    resolve_twice(&e, "CredentialsFileUnusable");
+    text = capture_end(out);
+    snprintf(want, sizeof(want),
+             "cmk-pkcs11: aws credentials: credentials_file %s: accessible "
+             "by group or others (mode 0644); it must be 0600 or stricter "
+             "(CredentialsFileUnusable)\n",
+             cfg.credentials_file);
+    assert_string_equal(text, want);
+    assert_int_equal(count(text, "said-secret-value"), 0);
+    assert_int_equal(count(text, "AKIDSAID"), 0);
+
+    cfg.credentials_file = NULL;
+    cfg.profile = MUT("nosuch");
+    snprintf(home, sizeof(home), "%s", path_in("said-home"));
+    assert_int_equal(mkdir(home, 0700), 0);
+    assert_int_equal(mkdir(path_in("said-home/.aws"), 0700), 0);
+    emu_write_file(path_in("said-home/.aws/credentials"), 0600,
+                   "[default]\naws_access_key_id = AKIDDEF\n"
+                   "aws_secret_access_key = d\n");
+    vars[0][1] = home; /* HOME */
+    capture_start(out);
+    resolve_twice(&e, "ProfileNotFound");
+    text = capture_end(out);
+    snprintf(want, sizeof(want),
+             "cmk-pkcs11: aws credentials: profile \"nosuch\" is in neither "
+             "%s/.aws/credentials nor %s/.aws/config (ProfileNotFound)\n",
+             home, home);
+    assert_string_equal(text, want);
+
+    /* Said again only after cmk_log_once_reset (C_Initialize). */
+    capture_start(out);
+    resolve_twice(&e, "ProfileNotFound");
+    cmk_log_once_reset();
+    resolve_twice(&e, "ProfileNotFound");
+    text = capture_end(out);
+    assert_string_equal(text, want);
 }
 
 /* Precedence among the sources that need no server. */
@@ -734,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_env),
         cmocka_unit_test(test_profile),
         cmocka_unit_test(test_chain_order),
+        cmocka_unit_test(test_said_once),
         cmocka_unit_test(test_cache_refresh_ahead),
         cmocka_unit_test(test_cache_drop),
         cmocka_unit_test(test_cache_one_refresher),

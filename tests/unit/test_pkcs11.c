@@ -760,12 +760,17 @@ static void test_cant_create_threads(void **state)
 }
 
 /* A tenant without a provisioned KEK: the direct path works, the KEK path
- * is refused with a precise code, token objects cannot be stored. */
+ * is refused with a precise code (one C_WrapKey may return: the mechanism
+ * is not one this CMK has; C_EncryptInit says the key may not do it),
+ * token objects cannot be stored. */
 static void test_tenant_without_kek(void **state)
 {
     CK_MECHANISM kwp = {CKM_AES_KEY_WRAP_KWP, NULL, 0};
     CK_MECHANISM env = {CKM_CMK_ENVELOPE, NULL, 0};
     CK_MECHANISM gen = {CKM_AES_KEY_GEN, NULL, 0};
+    uint8_t iv[12] = {1};
+    CK_GCM_PARAMS gp = {iv, sizeof(iv), 96, NULL, 0, 128};
+    CK_MECHANISM gcm = {CKM_AES_GCM, &gp, sizeof(gp)};
     CK_ULONG len = 32, n;
     CK_ATTRIBUTE tok[] = {{CKA_VALUE_LEN, &len, sizeof(len)},
                           {CKA_TOKEN, &yes, 1}};
@@ -797,6 +802,10 @@ static void test_tenant_without_kek(void **state)
     dek = gen_aes(h, CK_FALSE, CK_TRUE);
     n = sizeof(blob);
     assert_int_equal(p->C_WrapKey(h, &kwp, cmk, dek, blob, &n),
+                     CKR_MECHANISM_INVALID);
+    assert_int_equal(p->C_UnwrapKey(h, &kwp, cmk, blob, 40, NULL, 0, &k),
+                     CKR_MECHANISM_INVALID);
+    assert_int_equal(p->C_EncryptInit(h, &gcm, cmk),
                      CKR_KEY_FUNCTION_NOT_PERMITTED);
     n = sizeof(blob);
     assert_int_equal(p->C_WrapKey(h, &env, cmk, dek, blob, &n), CKR_OK);

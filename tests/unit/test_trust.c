@@ -297,7 +297,7 @@ static void test_key_file(void **state)
 
 static void test_credentials_file(void **state)
 {
-    char cfg[300], creds[300], text[1024], want[1024];
+    char cfg[300], creds[300], text[1024], want[1024], why[600];
     char *out = NULL;
 
     (void)state;
@@ -316,8 +316,9 @@ static void test_credentials_file(void **state)
              dir, verifier, creds);
     put(cfg, text, 0600);
     accepted(cfg);
-    assert_int_equal(cmk_creds_read_file(creds, 4096, true, &out, NULL),
-                     CMK_OK);
+    assert_int_equal(
+        cmk_creds_read_file(creds, 4096, true, &out, NULL, why, sizeof(why)),
+        CMK_OK);
     cmk_creds_free_file(out);
     out = NULL;
     give_away(creds);
@@ -326,10 +327,14 @@ static void test_credentials_file(void **state)
              "must be owned by root",
              cfg, creds);
     refused(cfg, want);
-    /* and when the provider reads it */
-    assert_int_equal(cmk_creds_read_file(creds, 4096, true, &out, NULL),
-                     CMK_E_CONFIG);
+    /* and when the provider reads it: why names the file */
+    assert_int_equal(
+        cmk_creds_read_file(creds, 4096, true, &out, NULL, why, sizeof(why)),
+        CMK_E_CONFIG);
     assert_null(out);
+    snprintf(want, sizeof(want),
+             "%s: owned by uid 65534, must be owned by root", creds);
+    assert_string_equal(why, want);
 }
 
 /* The AWS shared files (private_only false) may be symlinks and
@@ -337,7 +342,7 @@ static void test_credentials_file(void **state)
  * another user. */
 static void test_shared_files(void **state)
 {
-    char real[300], link[300];
+    char real[300], link[300], why[600], want[700];
     char *out = NULL;
 
     (void)state;
@@ -345,20 +350,29 @@ static void test_shared_files(void **state)
     path_of(link, "credentials-link");
     put(real, "[default]\naws_access_key_id = AKIDEXAMPLE\n", 0644);
     assert_int_equal(symlink(real, link), 0);
-    assert_int_equal(cmk_creds_read_file(link, 4096, false, &out, NULL),
-                     CMK_OK);
+    assert_int_equal(
+        cmk_creds_read_file(link, 4096, false, &out, NULL, why, sizeof(why)),
+        CMK_OK);
     cmk_creds_free_file(out);
     out = NULL;
     assert_int_equal(chmod(real, 0666), 0);
-    assert_int_equal(cmk_creds_read_file(link, 4096, false, &out, NULL),
-                     CMK_E_CONFIG);
+    assert_int_equal(
+        cmk_creds_read_file(link, 4096, false, &out, NULL, why, sizeof(why)),
+        CMK_E_CONFIG);
+    snprintf(want, sizeof(want), "%s: writable by group or others (mode 0666)",
+             link);
+    assert_string_equal(why, want);
     assert_int_equal(chmod(real, 0644), 0);
     /* the private credentials_file may not be a symlink */
-    assert_int_equal(cmk_creds_read_file(link, 4096, true, &out, NULL),
-                     CMK_E_CONFIG);
+    assert_int_equal(
+        cmk_creds_read_file(link, 4096, true, &out, NULL, why, sizeof(why)),
+        CMK_E_CONFIG);
+    snprintf(want, sizeof(want), "%s: is a symbolic link", link);
+    assert_string_equal(why, want);
     give_away(real);
-    assert_int_equal(cmk_creds_read_file(link, 4096, false, &out, NULL),
-                     CMK_E_CONFIG);
+    assert_int_equal(
+        cmk_creds_read_file(link, 4096, false, &out, NULL, why, sizeof(why)),
+        CMK_E_CONFIG);
     assert_null(out);
 }
 

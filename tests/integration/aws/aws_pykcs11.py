@@ -185,20 +185,29 @@ def t_https():
 
 
 def t_disabled_key():
-    """DisabledException: CKR_KEY_FUNCTION_NOT_PERMITTED, and the refusal
-    purges the cached KEK at once, so the KEK path stops too."""
+    """DisabledException: C_UnwrapKey fails with CKR_FUNCTION_FAILED (it may
+    not say CKR_KEY_FUNCTION_NOT_PERMITTED), and the refusal purges the
+    cached KEK at once, so the KEK path stops too."""
     key = ctl("describe_key", {"key_id": "alias/e2e-tenants"})["KeyId"]
     _, fresh = wrap("acme", CKM_CMK_ENVELOPE)
     unwrap("acme", T.kwp, CKM_AES_KEY_WRAP_KWP)  # KEK cached
     ctl("disable_key", {"key_id": key})
     try:
-        raises(PK.CKR_KEY_FUNCTION_NOT_PERMITTED, unwrap, "acme", fresh,
+        raises(PK.CKR_FUNCTION_FAILED, unwrap, "acme", fresh,
                CKM_CMK_ENVELOPE)
-        raises(PK.CKR_KEY_FUNCTION_NOT_PERMITTED, unwrap, "acme", T.kwp,
+        eq(device_error("acme"), 0x20001, "ulDeviceError (DisabledException)")
+        raises(PK.CKR_FUNCTION_FAILED, unwrap, "acme", T.kwp,
                CKM_AES_KEY_WRAP_KWP)
     finally:
         ctl("enable_key", {"key_id": key})
     unwrap("acme", T.kwp, CKM_AES_KEY_WRAP_KWP)
+    eq(device_error("acme"), 0, "ulDeviceError after a KMS call succeeded")
+
+
+def device_error(t):
+    """The session's ulDeviceError: 0x20000 + the KMS code's number
+    (docs/aws.md, "ulDeviceError")."""
+    return T.s[t].getSessionInfo().ulDeviceError
 
 
 def flush(t):
@@ -208,8 +217,9 @@ def flush(t):
 
 def t_deleted_key():
     """ScheduleKeyDeletion: KMS answers KMSInvalidStateException, which the
-    module reports as a disabled key (CKR_KEY_FUNCTION_NOT_PERMITTED), on
-    the direct path and on the KEK path once the cached KEK is flushed;
+    module reports as a disabled key (CKR_FUNCTION_FAILED from C_WrapKey and
+    C_UnwrapKey), on the direct path and on the KEK path once the cached
+    KEK is flushed;
     cancelling the deletion (and enabling the key, which KMS leaves
     disabled) makes both work again."""
     key = ctl("describe_key", {"key_id": "alias/e2e-tenants"})["KeyId"]
@@ -223,10 +233,11 @@ def t_deleted_key():
         wrap("acme", CKM_AES_KEY_WRAP_KWP)  # the cached KEK, no KMS call
         eq(len(ctl("calls")["calls"]), 0, "KMS calls with the KEK cached")
         flush("acme")
-        raises(PK.CKR_KEY_FUNCTION_NOT_PERMITTED, wrap, "acme",
-               CKM_AES_KEY_WRAP_KWP)
-        raises(PK.CKR_KEY_FUNCTION_NOT_PERMITTED, unwrap, "acme", fresh,
+        raises(PK.CKR_FUNCTION_FAILED, wrap, "acme", CKM_AES_KEY_WRAP_KWP)
+        raises(PK.CKR_FUNCTION_FAILED, unwrap, "acme", fresh,
                CKM_CMK_ENVELOPE)
+        eq(device_error("acme"), 0x20002,
+           "ulDeviceError (KMSInvalidStateException)")
         # One refused Decrypt each (the KEK, the envelope), not retried.
         eq(calls("Decrypt", error="KMSInvalidStateException"), 2,
            "Decrypt refused as KMSInvalidStateException")
