@@ -18,6 +18,12 @@ tests_unit_test_store_history_SOURCES = tests/unit/test_store_history.c \
 	tests/unit/store_fx.h
 tests_unit_test_store_history_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_history_LDADD = $(UNIT_LDADD)
+check_PROGRAMS += tests/unit/test_store_id
+TESTS += tests/unit/test_store_id
+tests_unit_test_store_id_SOURCES = tests/unit/test_store_id.c \
+	tests/unit/store_fx.h
+tests_unit_test_store_id_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_store_id_LDADD = $(UNIT_LDADD)
 endif
 
 # Config fixtures: one directory per case (listed: automake has no wildcards).
