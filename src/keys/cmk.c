@@ -13,6 +13,10 @@
  * or fill in turn when it failed. kek_gen is bumped by every purge so a
  * fill that raced with a purge (C_Logout, a refusal seen on another path)
  * does not publish its key afterwards.
+ *
+ * Every Decrypt answer is checked before it leaves this file (so before
+ * the KEK cache or the DEK cache can keep it): its length must fit the
+ * blob's purpose. A refused answer is wiped and recorded, never kept.
  */
 #include <config.h>
 
@@ -24,11 +28,13 @@
 
 #include <sodium.h>
 
+#include "cmk-pkcs11.h"
 #include "audit/audit.h"
 #include "keys/cmk.h"
 #include "mech/envelope.h"
 #include "util/clock.h"
 #include "util/lock.h"
+#include "util/log.h"
 
 #define KEK_LEN 32u
 #define US_PER_S INT64_C(1000000)
@@ -304,9 +310,9 @@ static cmk_err note(struct cmk_cmk *c, cmk_err err)
 
 /* One audit record per provider call: who, what, how it went, how long.
  * A failed record fails the call only when the audit is required. */
-static cmk_err record(struct cmk_cmk *c, const struct cmk_version *v,
-                      const char *op, const struct cmk_req *rq,
-                      int64_t start_us, cmk_err err)
+static cmk_err record_why(struct cmk_cmk *c, const struct cmk_version *v,
+                          const char *op, const struct cmk_req *rq,
+                          int64_t start_us, cmk_err err, const char *why)
 {
     struct cmk_audit_rec r;
     cmk_err aerr;
@@ -319,13 +325,20 @@ static cmk_err record(struct cmk_cmk *c, const struct cmk_version *v,
     r.tenant = c->cfg->label;
     r.provider = v->ops->name;
     r.result = cmk_rv_name(cmk_err_rv(err));
-    r.detail = err == CMK_OK ? NULL : cmk_err_name(err);
+    r.detail = err == CMK_OK ? NULL : why != NULL ? why : cmk_err_name(err);
     r.request_id = rq->request_id[0] ? rq->request_id : NULL;
     r.http_status = rq->http_status ? rq->http_status : -1;
     r.provider_code = rq->provider_code[0] ? rq->provider_code : NULL;
     r.latency_us = monotonic_us(NULL) - start_us;
     aerr = cmk_audit_write(c->audit, &r);
     return err != CMK_OK ? err : aerr;
+}
+
+static cmk_err record(struct cmk_cmk *c, const struct cmk_version *v,
+                      const char *op, const struct cmk_req *rq,
+                      int64_t start_us, cmk_err err)
+{
+    return record_why(c, v, op, rq, start_us, err, NULL);
 }
 
 cmk_err cmk_cmk_seal(struct cmk_cmk *c, struct cmk_req *rq, const uint8_t *in,
@@ -388,12 +401,40 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
     return cmk_cmk_unseal_for(c, rq, CMK_PURPOSE_KEY, blob, blob_len, out);
 }
 
+/* What a Decrypt may answer per purpose (DESIGN.md, "Security rules"): a
+ * KEK is 32 bytes; a DEK one of the sizes the module's keys have
+ * (AES-128/192/256, ChaCha20); data at most the envelope limit. */
+static bool plaintext_fits(enum cmk_purpose p, size_t len)
+{
+    if (p == CMK_PURPOSE_KEK)
+        return len == KEK_LEN;
+    if (p == CMK_PURPOSE_KEY)
+        return len == 16 || len == 24 || len == 32;
+    return len <= CMK_ENVELOPE_MAX_PLAINTEXT;
+}
+
+/* Checks a Decrypt answer before anything keeps it; *why names a refusal
+ * in the kms_call record. */
+static cmk_err check_answer(const struct cmk_cmk *c, enum cmk_purpose p,
+                            const struct cmk_secret *pt, const char **why)
+{
+    if (!plaintext_fits(p, pt->len)) {
+        cmk_log_error("tenant \"%s\": the KMS answered %zu bytes for a "
+                      "\"%s\" blob: refused, not cached",
+                      c->cfg->label, pt->len, purpose_names[p]);
+        *why = "plaintext_length";
+        return CMK_E_BAD_RESPONSE;
+    }
+    return CMK_OK;
+}
+
 cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
                            enum cmk_purpose purpose, const uint8_t *blob,
                            size_t blob_len, struct cmk_secret *out)
 {
     struct cmk_envelope_view ev;
     const struct cmk_version *v;
+    const char *why = NULL;
     int64_t start;
     cmk_err err;
 
@@ -410,7 +451,9 @@ cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
         return err;
     start = monotonic_us(NULL);
     err = note(c, v->ops->decrypt(v->st, rq, ev.ct, ev.ct_len, out));
-    err = record(c, v, "Decrypt", rq, start, err);
+    if (err == CMK_OK)
+        err = check_answer(c, purpose, out, &why);
+    err = record_why(c, v, "Decrypt", rq, start, err, why);
     if (err != CMK_OK)
         cmk_secret_free(out); /* nothing released without its record */
     return err;
@@ -431,8 +474,6 @@ static cmk_err kek_fetch(struct cmk_cmk *c, struct kek **out)
     memset(&rq, 0, sizeof(rq));
     err = cmk_cmk_unseal_for(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
                              c->cfg->kek_blob_len, &k->key);
-    if (err == CMK_OK && k->key.len != KEK_LEN)
-        err = CMK_E_BAD_BLOB;
     if (err != CMK_OK) {
         kek_unref(k);
         return err;

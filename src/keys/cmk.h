@@ -55,7 +55,11 @@ cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
                            size_t blob_len, struct cmk_secret *out) CMK_WUR;
 /* Reverse; picks the version whose key_id the blob names.
  * CMK_E_BAD_BLOB: malformed; CMK_E_KEY_NOT_FOUND: no such version;
- * CMK_E_BAD_CIPHERTEXT: provider refused (tampered, other tenant). */
+ * CMK_E_BAD_CIPHERTEXT: provider refused (tampered, other tenant);
+ * CMK_E_BAD_RESPONSE: the provider's plaintext does not fit the purpose
+ * (KEK: 32 bytes; key: 16, 24 or 32; data: at most
+ * CMK_ENVELOPE_MAX_PLAINTEXT), logged, recorded with detail
+ * "plaintext_length", and wiped. */
 cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
                        const uint8_t *blob, size_t blob_len,
                        struct cmk_secret *out) CMK_WUR;
@@ -66,7 +70,8 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
  * misses make one provider call. fn runs with no lock held, on a
  * reference to the key: a purge meanwhile (C_Logout, a refusal) wipes it
  * once fn returns, and fn may do file I/O (the token store does).
- * CMK_E_KEY_NOT_FOUND if the tenant has no KEK configured. */
+ * CMK_E_KEY_NOT_FOUND if the tenant has no KEK configured;
+ * CMK_E_BAD_RESPONSE for an answer that is not 32 bytes (not cached). */
 cmk_err cmk_cmk_with_kek(struct cmk_cmk *c,
                          cmk_err (*fn)(void *arg, const uint8_t *kek,
                                        size_t kek_len),
