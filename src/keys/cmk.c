@@ -16,7 +16,8 @@
  *
  * Every Decrypt answer is checked before it leaves this file (so before
  * the KEK cache or the DEK cache can keep it): its length must fit the
- * blob's purpose. A refused answer is wiped and recorded, never kept.
+ * blob's purpose, and a KEK must match the tenant's commitment. A refused
+ * answer is wiped and recorded, never kept.
  */
 #include <config.h>
 
@@ -32,11 +33,13 @@
 #include "audit/audit.h"
 #include "keys/cmk.h"
 #include "mech/envelope.h"
+#include "mech/mech.h"
 #include "util/clock.h"
 #include "util/lock.h"
 #include "util/log.h"
 
 #define KEK_LEN 32u
+#define COMMIT_INFO "cmk-pkcs11 kek commitment v1"
 #define US_PER_S INT64_C(1000000)
 
 typedef cmk_err (*kek_fn)(void *arg, const uint8_t *kek, size_t kek_len);
@@ -70,6 +73,7 @@ struct cmk_cmk {
     struct cmk_audit *audit; /* KMS-call records; NULL: none */
     void (*on_refusal)(void *arg);
     void *on_refusal_arg;
+    bool told_uncommitted; /* atomic: the missing commitment was said */
     struct cmk_mutex kek_lock;
     struct cmk_cond kek_filled; /* a fill ended */
     /* Below: guarded by kek_lock. */
@@ -401,6 +405,28 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
     return cmk_cmk_unseal_for(c, rq, CMK_PURPOSE_KEY, blob, blob_len, out);
 }
 
+cmk_err cmk_cmk_kek_commitment(const char *label, const uint8_t *kek,
+                               size_t kek_len,
+                               uint8_t out[CMK_KEK_COMMITMENT_LEN])
+{
+    struct cmk_secret okm = {0};
+    CK_RV rv;
+
+    if (label == NULL || kek == NULL || out == NULL || kek_len != KEK_LEN)
+        return CMK_E_ARGS;
+    /* RFC 5869 with the label as salt: one KEK gives unrelated values in
+     * two tenants, and the info string keeps it apart from every other
+     * key derived from the KEK (the store key, the data key). */
+    rv = cmk_hkdf_sha256((const uint8_t *)label, strlen(label), kek, kek_len,
+                         (const uint8_t *)COMMIT_INFO, sizeof(COMMIT_INFO) - 1,
+                         CMK_KEK_COMMITMENT_LEN, &okm);
+    if (rv != CKR_OK)
+        return rv == CKR_HOST_MEMORY ? CMK_E_NOMEM : CMK_E_CRYPTO;
+    memcpy(out, okm.p, CMK_KEK_COMMITMENT_LEN); /* a check value */
+    cmk_secret_free(&okm);
+    return CMK_OK;
+}
+
 /* What a Decrypt may answer per purpose (DESIGN.md, "Security rules"): a
  * KEK is 32 bytes; a DEK one of the sizes the module's keys have
  * (AES-128/192/256, ChaCha20); data at most the envelope limit. */
@@ -413,11 +439,36 @@ static bool plaintext_fits(enum cmk_purpose p, size_t len)
     return len <= CMK_ENVELOPE_MAX_PLAINTEXT;
 }
 
+/* The KEK the KMS answered is the one provisioned: its commitment equals
+ * the tenant's (constant-time compare). */
+static cmk_err check_commitment(const struct cmk_cmk *c,
+                                const struct cmk_secret *kek)
+{
+    uint8_t got[CMK_KEK_COMMITMENT_LEN];
+    cmk_err err;
+
+    err = cmk_cmk_kek_commitment(c->cfg->label, kek->p, kek->len, got);
+    if (err == CMK_OK &&
+        sodium_memcmp(got, c->cfg->kek_commitment, sizeof(got)) != 0) {
+        cmk_log_error("tenant \"%s\": the KEK the KMS answered does not "
+                      "match the tenant's kek_commitment (a repointed "
+                      "alias or a misbehaving endpoint): refused, not "
+                      "cached",
+                      c->cfg->label);
+        err = CMK_E_KEK_COMMITMENT;
+    }
+    sodium_memzero(got, sizeof(got));
+    return err;
+}
+
 /* Checks a Decrypt answer before anything keeps it; *why names a refusal
  * in the kms_call record. */
 static cmk_err check_answer(const struct cmk_cmk *c, enum cmk_purpose p,
-                            const struct cmk_secret *pt, const char **why)
+                            bool commit, const struct cmk_secret *pt,
+                            const char **why)
 {
+    cmk_err err;
+
     if (!plaintext_fits(p, pt->len)) {
         cmk_log_error("tenant \"%s\": the KMS answered %zu bytes for a "
                       "\"%s\" blob: refused, not cached",
@@ -425,12 +476,18 @@ static cmk_err check_answer(const struct cmk_cmk *c, enum cmk_purpose p,
         *why = "plaintext_length";
         return CMK_E_BAD_RESPONSE;
     }
-    return CMK_OK;
+    if (!commit)
+        return CMK_OK;
+    err = check_commitment(c, pt);
+    if (err == CMK_E_KEK_COMMITMENT)
+        *why = "kek_commitment_mismatch";
+    return err;
 }
 
-cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
-                           enum cmk_purpose purpose, const uint8_t *blob,
-                           size_t blob_len, struct cmk_secret *out)
+/* commit: the answer is the tenant KEK, checked against its commitment. */
+static cmk_err unseal(struct cmk_cmk *c, struct cmk_req *rq,
+                      enum cmk_purpose purpose, const uint8_t *blob,
+                      size_t blob_len, bool commit, struct cmk_secret *out)
 {
     struct cmk_envelope_view ev;
     const struct cmk_version *v;
@@ -452,15 +509,23 @@ cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
     start = monotonic_us(NULL);
     err = note(c, v->ops->decrypt(v->st, rq, ev.ct, ev.ct_len, out));
     if (err == CMK_OK)
-        err = check_answer(c, purpose, out, &why);
+        err = check_answer(c, purpose, commit, out, &why);
     err = record_why(c, v, "Decrypt", rq, start, err, why);
     if (err != CMK_OK)
         cmk_secret_free(out); /* nothing released without its record */
     return err;
 }
 
+cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
+                           enum cmk_purpose purpose, const uint8_t *blob,
+                           size_t blob_len, struct cmk_secret *out)
+{
+    return unseal(c, rq, purpose, blob, blob_len, false, out);
+}
+
 /* Unwraps the configured KEK blob into a new object holding one
- * reference (the caller's); anything but 32 bytes is not a KEK. */
+ * reference (the caller's); anything but 32 bytes is not a KEK, and a
+ * KEK that fails the commitment is not the tenant's. */
 static cmk_err kek_fetch(struct cmk_cmk *c, struct kek **out)
 {
     struct kek *k = NULL;
@@ -472,8 +537,8 @@ static cmk_err kek_fetch(struct cmk_cmk *c, struct kek **out)
         return CMK_E_NOMEM;
     k->refs = 1;
     memset(&rq, 0, sizeof(rq));
-    err = cmk_cmk_unseal_for(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
-                             c->cfg->kek_blob_len, &k->key);
+    err = unseal(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
+                 c->cfg->kek_blob_len, true, &k->key);
     if (err != CMK_OK) {
         kek_unref(k);
         return err;
@@ -552,6 +617,21 @@ static cmk_err kek_get(struct cmk_cmk *c, struct kek **out)
     return err;
 }
 
+/* A KEK without a commitment could be any 32 bytes the KMS answers:
+ * refused before any KMS call (accepting it would be a downgrade), said
+ * once per CMK so a busy process does not flood the log. */
+static cmk_err uncommitted(struct cmk_cmk *c)
+{
+    if (!__atomic_exchange_n(&c->told_uncommitted, true, __ATOMIC_RELAXED))
+        cmk_log_error("tenant \"%s\": its \"kek\" has no "
+                      "\"kek_commitment\": the KEK path and token objects "
+                      "are refused until `cmk-tool kek-commit --config FILE "
+                      "--tenant %s --write` adds one (README, \"Key "
+                      "commitment\")",
+                      c->cfg->label, c->cfg->label);
+    return CMK_E_KEK_COMMITMENT;
+}
+
 cmk_err cmk_cmk_with_kek(struct cmk_cmk *c, kek_fn fn, void *arg)
 {
     struct kek *k = NULL;
@@ -561,6 +641,8 @@ cmk_err cmk_cmk_with_kek(struct cmk_cmk *c, kek_fn fn, void *arg)
         return CMK_E_ARGS;
     if (c->cfg->kek_blob == NULL || c->cfg->kek_blob_len == 0)
         return CMK_E_KEY_NOT_FOUND;
+    if (!c->cfg->has_kek_commitment)
+        return uncommitted(c);
     /* ttl 0: nothing is cached, the key is wiped after fn. */
     err = c->kek_ttl_s != 0 ? kek_get(c, &k) : kek_fetch(c, &k);
     if (err == CMK_OK)

@@ -46,6 +46,12 @@ static const struct err_row rows[CMK_E__COUNT] = {
      * The caller's copy is refreshed; repeating the call may succeed. */
     [CMK_E_CONFLICT] = {CKR_FUNCTION_FAILED, CKR_FUNCTION_FAILED,
                         "store_conflict"},
+    /* The KMS answered a KEK that is not the one provisioned (a
+     * misbehaving endpoint, a repointed alias), or there is no
+     * commitment to tell: the KEK path and the store are unusable until
+     * it is fixed (README, "Key commitment"). */
+    [CMK_E_KEK_COMMITMENT] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR,
+                              "kek_commitment"},
     [CMK_E_NOMEM] = {CKR_HOST_MEMORY, CKR_HOST_MEMORY, "nomem"},
     [CMK_E_IO] = {CKR_DEVICE_ERROR, CKR_DEVICE_ERROR, "io"},
     [CMK_E_CRYPTO] = {CKR_GENERAL_ERROR, CKR_GENERAL_ERROR, "crypto"},

@@ -66,6 +66,10 @@ EXTRA_DIST += \
 	tests/fixtures/config/bad-json-syntax/expected.txt \
 	tests/fixtures/config/bad-kek-base64/config.json \
 	tests/fixtures/config/bad-kek-base64/expected.txt \
+	tests/fixtures/config/bad-kek-commitment-length/config.json \
+	tests/fixtures/config/bad-kek-commitment-length/expected.txt \
+	tests/fixtures/config/bad-kek-commitment-alone/config.json \
+	tests/fixtures/config/bad-kek-commitment-alone/expected.txt \
 	tests/fixtures/config/bad-key-missing/config.json \
 	tests/fixtures/config/bad-key-missing/expected.txt \
 	tests/fixtures/config/bad-key-mode/config.json \

@@ -3,7 +3,7 @@
  * tests: keys/cmk.c over the local provider with real key files: direct
  * path seal/unseal, context binding, rotation, KEK cache TTL with a fake
  * clock, single flight, purge on refusal, health, and the checks on every
- * Decrypt answer (plaintext length per purpose).
+ * Decrypt answer (plaintext length per purpose, the KEK commitment).
  */
 #include <config.h>
 
@@ -414,6 +414,14 @@ static void give_kek(struct fx *f, const uint8_t *kek, size_t len, unsigned ttl)
         CMK_OK);
     f->cfg.kek_blob = f->kek_blob.p;
     f->cfg.kek_blob_len = f->kek_blob.len;
+    /* as cmk-tool provision writes it (a 31-byte "KEK" has none to give;
+     * its length is refused before the commitment is looked at) */
+    memset(f->cfg.kek_commitment, 0, sizeof(f->cfg.kek_commitment));
+    if (len == 32)
+        assert_int_equal(
+            cmk_cmk_kek_commitment(s_acme, kek, len, f->cfg.kek_commitment),
+            CMK_OK);
+    f->cfg.has_kek_commitment = true;
     assert_int_equal(reopen(f, ttl), CMK_OK);
 }
 
@@ -600,6 +608,103 @@ static void test_plaintext_bounds(void **state)
                      10 + 2 + 1);
 }
 
+/* RFC 5869 by hand: PRK = HMAC(salt "acme", KEK), OKM = HMAC(PRK, info |
+ * 0x01), one block of 32 bytes. */
+static void expected_commitment(const uint8_t *kek, uint8_t out[32])
+{
+    static const char info[] = "cmk-pkcs11 kek commitment v1";
+    crypto_auth_hmacsha256_state st;
+    uint8_t prk[32], one = 1;
+
+    crypto_auth_hmacsha256_init(&st, (const uint8_t *)"acme", 4);
+    crypto_auth_hmacsha256_update(&st, kek, 32);
+    crypto_auth_hmacsha256_final(&st, prk);
+    crypto_auth_hmacsha256_init(&st, prk, sizeof(prk));
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)info, sizeof(info) - 1);
+    crypto_auth_hmacsha256_update(&st, &one, 1);
+    crypto_auth_hmacsha256_final(&st, out);
+}
+
+static void test_kek_commitment_value(void **state)
+{
+    uint8_t want[32], got[32], other[32];
+
+    (void)state;
+    expected_commitment(kek_value, want);
+    assert_int_equal(cmk_cmk_kek_commitment("acme", kek_value, 32, got),
+                     CMK_OK);
+    assert_memory_equal(got, want, 32);
+    /* the salt is the tenant: another tenant, another value */
+    assert_int_equal(cmk_cmk_kek_commitment("other", kek_value, 32, other),
+                     CMK_OK);
+    assert_memory_not_equal(other, want, 32);
+    assert_int_equal(cmk_cmk_kek_commitment("acme", kek_value, 31, got),
+                     CMK_E_ARGS);
+    assert_int_equal(cmk_cmk_kek_commitment(NULL, kek_value, 32, got),
+                     CMK_E_ARGS);
+}
+
+/* The KMS answers a KEK that is not the one committed to (an alias
+ * repointed, a misbehaving endpoint): refused with a reason on record and
+ * never cached, so every use asks the KMS again; once the right KEK comes
+ * back it is used and cached as usual. */
+static void test_kek_commitment_mismatch(void **state)
+{
+    struct fx *f = *state;
+    struct cmk_buf right = {0};
+    uint8_t wrong[32];
+    struct use u = {0};
+    size_t i;
+
+    for (i = 0; i < sizeof(wrong); i++)
+        wrong[i] = (uint8_t)(kek_value[i] ^ 0xa5);
+    give_kek(f, kek_value, 32, 300);
+    right = f->kek_blob; /* the fixture's blob now: the provisioned KEK */
+    f->kek_blob = (struct cmk_buf){0};
+    give_kek(f, wrong, 32, 300); /* the KMS answers another 32 bytes */
+    assert_int_equal(
+        cmk_cmk_kek_commitment(s_acme, kek_value, 32, f->cfg.kek_commitment),
+        CMK_OK);
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    record_calls(f);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_E_KEK_COMMITMENT);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_E_KEK_COMMITMENT);
+    assert_int_equal(u.calls, 0);
+    assert_int_equal(decrypts(f, "\"result\":\"CKR_DEVICE_ERROR\""), 2);
+    assert_int_equal(decrypts(f, "\"detail\":\"kek_commitment_mismatch\""), 2);
+    /* the KMS answers right again: used, then served from the cache */
+    f->cfg.kek_blob = right.p;
+    f->cfg.kek_blob_len = right.len;
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_OK);
+    assert_memory_equal(u.seen, kek_value, 32);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_OK);
+    assert_int_equal(u.calls, 2);
+    assert_int_equal(decrypts(f, NULL), 3);
+    assert_int_equal(decrypts(f, "\"result\":\"CKR_OK\""), 1);
+    f->cfg.kek_blob = f->kek_blob.p; /* the fixture frees its own blob */
+    cmk_buf_free(&right);
+}
+
+/* A KEK provisioned before commitments: refused, never unwrapped (any 32
+ * bytes would pass otherwise), until kek-commit adds one. */
+static void test_kek_without_commitment(void **state)
+{
+    struct fx *f = *state;
+    struct use u = {0};
+
+    give_kek(f, kek_value, 32, 300);
+    f->cfg.has_kek_commitment = false;
+    assert_int_equal(reopen(f, 300), CMK_OK);
+    record_calls(f);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_E_KEK_COMMITMENT);
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_E_KEK_COMMITMENT);
+    assert_int_equal(u.calls, 0);
+    assert_int_equal(decrypts(f, NULL), 0); /* no KMS call at all */
+    f->cfg.has_kek_commitment = true;
+    assert_int_equal(cmk_cmk_with_kek(f->c, use_kek, &u), CMK_OK);
+    assert_int_equal(decrypts(f, NULL), 1);
+}
+
 /* --- single flight ------------------------------------------------------ */
 
 #define N_THREADS 8
@@ -710,6 +815,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kek_single_flight, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_plaintext_bounds, setup, teardown),
+        cmocka_unit_test(test_kek_commitment_value),
+        cmocka_unit_test_setup_teardown(test_kek_commitment_mismatch, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_kek_without_commitment, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown) != 0 ? 1
