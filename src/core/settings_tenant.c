@@ -252,6 +252,32 @@ static cmk_err parse_kek(struct cmk_conf *cf, const char *base, json_t *t,
     return CMK_OK;
 }
 
+/* "kek_commitment": base64 of the 32-byte check value of the KEK; only
+ * beside a "kek". A "kek" without one is loaded, and refused when the KEK
+ * is first needed (keys/cmk.c names the command that adds it). */
+static cmk_err parse_kek_commitment(struct cmk_conf *cf, const char *base,
+                                    json_t *t, struct cmk_tenant_cfg *tc)
+{
+    char f[CMK_CONF_FIELD_MAX];
+    const char *s;
+    size_t len = 0;
+    cmk_err err;
+
+    err = cmk_conf_str(cf, base, t, "kek_commitment", false, &s);
+    if (err != CMK_OK || s == NULL)
+        return err;
+    cmk_conf_join(f, base, "kek_commitment");
+    if (tc->kms.kek_blob_len == 0)
+        return cmk_conf_fail(cf, f, "given without \"kek\"");
+    if (sodium_base642bin(tc->kms.kek_commitment,
+                          sizeof(tc->kms.kek_commitment), s, strlen(s), NULL,
+                          &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        len != sizeof(tc->kms.kek_commitment))
+        return cmk_conf_fail(cf, f, "expected base64 of 32 bytes");
+    tc->kms.has_kek_commitment = true;
+    return CMK_OK;
+}
+
 static cmk_err take_pair(struct cmk_conf *cf, const char *base, const char *key,
                          json_t *v, struct cmk_ctx_pair *p)
 {
@@ -519,6 +545,7 @@ cmk_err cmk_config_tenant_parse(struct cmk_conf *cf, const char *base,
                                        "pin_verifier",
                                        "login_required",
                                        "kek",
+                                       "kek_commitment",
                                        "previous_keys",
                                        "encryption_context",
                                        "cmk_label",
@@ -543,6 +570,8 @@ cmk_err cmk_config_tenant_parse(struct cmk_conf *cf, const char *base,
         err = parse_pin(cf, base, t, tc);
     if (err == CMK_OK)
         err = parse_kek(cf, base, t, tc);
+    if (err == CMK_OK)
+        err = parse_kek_commitment(cf, base, t, tc);
     if (err == CMK_OK)
         err = parse_context(cf, base, t, tc);
     if (err == CMK_OK)

@@ -21,21 +21,38 @@
 #include "core/token_store.h"
 #include "mech/hash.h"
 #include "mech/pwhash.h"
+#include "store/store.h"
 #include "util/log.h"
 #include "util/text.h"
 
 #define MANUFACTURER "cmk-pkcs11"
 
-static void make_serial(struct cmk_token *t)
+/* CK_TOKEN_INFO.serialNumber: 16 hex digits of BLAKE2b-64 over the
+ * tenant's key reference (provider and key id, ARN or path) and the
+ * store's random id. Stable while both stay, and distinct between two
+ * installations that give a tenant the same label (each store has its
+ * own id). */
+static CK_RV make_serial(struct cmk_token *t)
 {
+    static const char domain[] = "cmk-pkcs11 token serial v1";
+    const struct cmk_kms_cfg *k = &t->cfg->kms;
+    uint8_t id[CMK_STORE_ID_LEN], h[8];
     struct cmk_blake2b b;
-    uint8_t h[8];
 
-    /* Stable per tenant label, distinct across tenants. */
+    if (cmk_store_id(t->cfg->store_dir, id) != CMK_OK) {
+        cmk_log_error("tenant \"%s\": no token serial without its store id "
+                      "(above)",
+                      k->label);
+        return CKR_GENERAL_ERROR;
+    }
     cmk_blake2b_init(&b, sizeof(h));
-    cmk_blake2b_update(&b, t->cfg->kms.label, strlen(t->cfg->kms.label));
+    cmk_blake2b_update(&b, domain, sizeof(domain)); /* with each NUL */
+    cmk_blake2b_update(&b, k->provider, strlen(k->provider) + 1);
+    cmk_blake2b_update(&b, k->key_ref, strlen(k->key_ref) + 1);
+    cmk_blake2b_update(&b, id, sizeof(id));
     cmk_blake2b_final(&b, h);
     sodium_bin2hex(t->serial, sizeof(t->serial), h, sizeof(h));
+    return CKR_OK;
 }
 
 static CK_RV add_cmk_object(struct cmk_token *t)
@@ -113,8 +130,9 @@ CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,
     t->cfg = cfg;
     t->slot = slot;
     t->logged_in = !cfg->login_required;
-    make_serial(t);
-    rv = cmk_mutex_init(&t->lock);
+    rv = make_serial(t);
+    if (rv == CKR_OK)
+        rv = cmk_mutex_init(&t->lock);
     if (rv != CKR_OK) {
         free(t);
         return rv;

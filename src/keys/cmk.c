@@ -13,6 +13,11 @@
  * or fill in turn when it failed. kek_gen is bumped by every purge so a
  * fill that raced with a purge (C_Logout, a refusal seen on another path)
  * does not publish its key afterwards.
+ *
+ * Every Decrypt answer is checked before it leaves this file (so before
+ * the KEK cache or the DEK cache can keep it): its length must fit the
+ * blob's purpose, and a KEK must match the tenant's commitment. A refused
+ * answer is wiped and recorded, never kept.
  */
 #include <config.h>
 
@@ -24,13 +29,17 @@
 
 #include <sodium.h>
 
+#include "cmk-pkcs11.h"
 #include "audit/audit.h"
 #include "keys/cmk.h"
 #include "mech/envelope.h"
+#include "mech/mech.h"
 #include "util/clock.h"
 #include "util/lock.h"
+#include "util/log.h"
 
 #define KEK_LEN 32u
+#define COMMIT_INFO "cmk-pkcs11 kek commitment v1"
 #define US_PER_S INT64_C(1000000)
 
 typedef cmk_err (*kek_fn)(void *arg, const uint8_t *kek, size_t kek_len);
@@ -64,6 +73,7 @@ struct cmk_cmk {
     struct cmk_audit *audit; /* KMS-call records; NULL: none */
     void (*on_refusal)(void *arg);
     void *on_refusal_arg;
+    bool told_uncommitted; /* atomic: the missing commitment was said */
     struct cmk_mutex kek_lock;
     struct cmk_cond kek_filled; /* a fill ended */
     /* Below: guarded by kek_lock. */
@@ -316,9 +326,9 @@ static void note_device(const struct cmk_version *v, const struct cmk_req *rq,
 
 /* One audit record per provider call: who, what, how it went, how long.
  * A failed record fails the call only when the audit is required. */
-static cmk_err record(struct cmk_cmk *c, const struct cmk_version *v,
-                      const char *op, const struct cmk_req *rq,
-                      int64_t start_us, cmk_err err)
+static cmk_err record_why(struct cmk_cmk *c, const struct cmk_version *v,
+                          const char *op, const struct cmk_req *rq,
+                          int64_t start_us, cmk_err err, const char *why)
 {
     struct cmk_audit_rec r;
     cmk_err aerr;
@@ -332,13 +342,20 @@ static cmk_err record(struct cmk_cmk *c, const struct cmk_version *v,
     r.tenant = c->cfg->label;
     r.provider = v->ops->name;
     r.result = cmk_rv_name(cmk_err_rv(err));
-    r.detail = err == CMK_OK ? NULL : cmk_err_name(err);
+    r.detail = err == CMK_OK ? NULL : why != NULL ? why : cmk_err_name(err);
     r.request_id = rq->request_id[0] ? rq->request_id : NULL;
     r.http_status = rq->http_status ? rq->http_status : -1;
     r.provider_code = rq->provider_code[0] ? rq->provider_code : NULL;
     r.latency_us = monotonic_us(NULL) - start_us;
     aerr = cmk_audit_write(c->audit, &r);
     return err != CMK_OK ? err : aerr;
+}
+
+static cmk_err record(struct cmk_cmk *c, const struct cmk_version *v,
+                      const char *op, const struct cmk_req *rq,
+                      int64_t start_us, cmk_err err)
+{
+    return record_why(c, v, op, rq, start_us, err, NULL);
 }
 
 cmk_err cmk_cmk_seal(struct cmk_cmk *c, struct cmk_req *rq, const uint8_t *in,
@@ -401,12 +418,93 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
     return cmk_cmk_unseal_for(c, rq, CMK_PURPOSE_KEY, blob, blob_len, out);
 }
 
-cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
-                           enum cmk_purpose purpose, const uint8_t *blob,
-                           size_t blob_len, struct cmk_secret *out)
+cmk_err cmk_cmk_kek_commitment(const char *label, const uint8_t *kek,
+                               size_t kek_len,
+                               uint8_t out[CMK_KEK_COMMITMENT_LEN])
+{
+    struct cmk_secret okm = {0};
+    CK_RV rv;
+
+    if (label == NULL || kek == NULL || out == NULL || kek_len != KEK_LEN)
+        return CMK_E_ARGS;
+    /* RFC 5869 with the label as salt: one KEK gives unrelated values in
+     * two tenants, and the info string keeps it apart from every other
+     * key derived from the KEK (the store key, the data key). */
+    rv = cmk_hkdf_sha256((const uint8_t *)label, strlen(label), kek, kek_len,
+                         (const uint8_t *)COMMIT_INFO, sizeof(COMMIT_INFO) - 1,
+                         CMK_KEK_COMMITMENT_LEN, &okm);
+    if (rv != CKR_OK)
+        return rv == CKR_HOST_MEMORY ? CMK_E_NOMEM : CMK_E_CRYPTO;
+    memcpy(out, okm.p, CMK_KEK_COMMITMENT_LEN); /* a check value */
+    cmk_secret_free(&okm);
+    return CMK_OK;
+}
+
+/* What a Decrypt may answer per purpose (DESIGN.md, "Security rules"): a
+ * KEK is 32 bytes; a DEK one of the sizes the module's keys have
+ * (AES-128/192/256, ChaCha20); data at most the envelope limit. */
+static bool plaintext_fits(enum cmk_purpose p, size_t len)
+{
+    if (p == CMK_PURPOSE_KEK)
+        return len == KEK_LEN;
+    if (p == CMK_PURPOSE_KEY)
+        return len == 16 || len == 24 || len == 32;
+    return len <= CMK_ENVELOPE_MAX_PLAINTEXT;
+}
+
+/* The KEK the KMS answered is the one provisioned: its commitment equals
+ * the tenant's (constant-time compare). */
+static cmk_err check_commitment(const struct cmk_cmk *c,
+                                const struct cmk_secret *kek)
+{
+    uint8_t got[CMK_KEK_COMMITMENT_LEN];
+    cmk_err err;
+
+    err = cmk_cmk_kek_commitment(c->cfg->label, kek->p, kek->len, got);
+    if (err == CMK_OK &&
+        sodium_memcmp(got, c->cfg->kek_commitment, sizeof(got)) != 0) {
+        cmk_log_error("tenant \"%s\": the KEK the KMS answered does not "
+                      "match the tenant's kek_commitment (a repointed "
+                      "alias or a misbehaving endpoint): refused, not "
+                      "cached",
+                      c->cfg->label);
+        err = CMK_E_KEK_COMMITMENT;
+    }
+    sodium_memzero(got, sizeof(got));
+    return err;
+}
+
+/* Checks a Decrypt answer before anything keeps it; *why names a refusal
+ * in the kms_call record. */
+static cmk_err check_answer(const struct cmk_cmk *c, enum cmk_purpose p,
+                            bool commit, const struct cmk_secret *pt,
+                            const char **why)
+{
+    cmk_err err;
+
+    if (!plaintext_fits(p, pt->len)) {
+        cmk_log_error("tenant \"%s\": the KMS answered %zu bytes for a "
+                      "\"%s\" blob: refused, not cached",
+                      c->cfg->label, pt->len, purpose_names[p]);
+        *why = "plaintext_length";
+        return CMK_E_BAD_RESPONSE;
+    }
+    if (!commit)
+        return CMK_OK;
+    err = check_commitment(c, pt);
+    if (err == CMK_E_KEK_COMMITMENT)
+        *why = "kek_commitment_mismatch";
+    return err;
+}
+
+/* commit: the answer is the tenant KEK, checked against its commitment. */
+static cmk_err unseal(struct cmk_cmk *c, struct cmk_req *rq,
+                      enum cmk_purpose purpose, const uint8_t *blob,
+                      size_t blob_len, bool commit, struct cmk_secret *out)
 {
     struct cmk_envelope_view ev;
     const struct cmk_version *v;
+    const char *why = NULL;
     int64_t start;
     cmk_err err;
 
@@ -423,14 +521,26 @@ cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
         return err;
     start = monotonic_us(NULL);
     err = note(c, v->ops->decrypt(v->st, rq, ev.ct, ev.ct_len, out));
-    err = record(c, v, "Decrypt", rq, start, err);
+    if (err == CMK_OK)
+        err = check_answer(c, purpose, commit, out, &why);
+    err = record_why(c, v, "Decrypt", rq, start, err, why);
+    if (err == CMK_E_BAD_RESPONSE && why != NULL && purpose == CMK_PURPOSE_KEK)
+        cmk_err_device_note((unsigned)v->ops->id, CMK_DEV_KEK_LENGTH);
     if (err != CMK_OK)
         cmk_secret_free(out); /* nothing released without its record */
     return err;
 }
 
+cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
+                           enum cmk_purpose purpose, const uint8_t *blob,
+                           size_t blob_len, struct cmk_secret *out)
+{
+    return unseal(c, rq, purpose, blob, blob_len, false, out);
+}
+
 /* Unwraps the configured KEK blob into a new object holding one
- * reference (the caller's); anything but 32 bytes is not a KEK. */
+ * reference (the caller's); anything but 32 bytes is not a KEK, and a
+ * KEK that fails the commitment is not the tenant's. */
 static cmk_err kek_fetch(struct cmk_cmk *c, struct kek **out)
 {
     struct kek *k = NULL;
@@ -442,12 +552,8 @@ static cmk_err kek_fetch(struct cmk_cmk *c, struct kek **out)
         return CMK_E_NOMEM;
     k->refs = 1;
     memset(&rq, 0, sizeof(rq));
-    err = cmk_cmk_unseal_for(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
-                             c->cfg->kek_blob_len, &k->key);
-    if (err == CMK_OK && k->key.len != KEK_LEN) {
-        err = CMK_E_BAD_RESPONSE; /* the KMS answered no KEK */
-        cmk_err_device_note((unsigned)c->v[0].ops->id, CMK_DEV_KEK_LENGTH);
-    }
+    err = unseal(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
+                 c->cfg->kek_blob_len, true, &k->key);
     if (err != CMK_OK) {
         kek_unref(k);
         return err;
@@ -526,6 +632,21 @@ static cmk_err kek_get(struct cmk_cmk *c, struct kek **out)
     return err;
 }
 
+/* A KEK without a commitment could be any 32 bytes the KMS answers:
+ * refused before any KMS call (accepting it would be a downgrade), said
+ * once per CMK so a busy process does not flood the log. */
+static cmk_err uncommitted(struct cmk_cmk *c)
+{
+    if (!__atomic_exchange_n(&c->told_uncommitted, true, __ATOMIC_RELAXED))
+        cmk_log_error("tenant \"%s\": its \"kek\" has no "
+                      "\"kek_commitment\": the KEK path and token objects "
+                      "are refused until `cmk-tool kek-commit --config FILE "
+                      "--tenant %s --write` adds one (README, \"Key "
+                      "commitment\")",
+                      c->cfg->label, c->cfg->label);
+    return CMK_E_KEK_COMMITMENT;
+}
+
 cmk_err cmk_cmk_with_kek(struct cmk_cmk *c, kek_fn fn, void *arg)
 {
     struct kek *k = NULL;
@@ -535,6 +656,8 @@ cmk_err cmk_cmk_with_kek(struct cmk_cmk *c, kek_fn fn, void *arg)
         return CMK_E_ARGS;
     if (c->cfg->kek_blob == NULL || c->cfg->kek_blob_len == 0)
         return CMK_E_KEY_NOT_FOUND;
+    if (!c->cfg->has_kek_commitment)
+        return uncommitted(c);
     /* ttl 0: nothing is cached, the key is wiped after fn. */
     err = c->kek_ttl_s != 0 ? kek_get(c, &k) : kek_fetch(c, &k);
     if (err == CMK_OK)

@@ -56,7 +56,11 @@ cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
 /* Reverse; picks the version whose key_id the blob names.
  * CMK_E_BAD_BLOB: malformed, or it names no version of this CMK;
  * CMK_E_BAD_CIPHERTEXT: provider refused (tampered, other tenant);
- * CMK_E_KEY_NOT_FOUND: the provider does not know the key (deleted). */
+ * CMK_E_KEY_NOT_FOUND: the provider does not know the key (deleted);
+ * CMK_E_BAD_RESPONSE: the provider's plaintext does not fit the purpose
+ * (KEK: 32 bytes; key: 16, 24 or 32; data: at most
+ * CMK_ENVELOPE_MAX_PLAINTEXT), logged, recorded with detail
+ * "plaintext_length", and wiped. */
 cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
                        const uint8_t *blob, size_t blob_len,
                        struct cmk_secret *out) CMK_WUR;
@@ -67,11 +71,25 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
  * misses make one provider call. fn runs with no lock held, on a
  * reference to the key: a purge meanwhile (C_Logout, a refusal) wipes it
  * once fn returns, and fn may do file I/O (the token store does).
- * CMK_E_KEY_NOT_FOUND if the tenant has no KEK configured. */
+ * An unwrapped KEK is kept only once it matches the tenant's
+ * kek_commitment. CMK_E_KEY_NOT_FOUND if the tenant has no KEK
+ * configured; CMK_E_KEK_COMMITMENT when it has no commitment (no provider
+ * call; logged once) or the KEK the provider answered does not match it
+ * (logged, recorded with detail "kek_commitment_mismatch", not cached);
+ * CMK_E_BAD_RESPONSE for an answer that is not 32 bytes. */
 cmk_err cmk_cmk_with_kek(struct cmk_cmk *c,
                          cmk_err (*fn)(void *arg, const uint8_t *kek,
                                        size_t kek_len),
                          void *arg) CMK_WUR;
+/* The tenant's commitment to its KEK (32 bytes, not secret): HKDF-SHA256
+ * (RFC 5869) with the tenant label as salt, the KEK as input key and info
+ * "cmk-pkcs11 kek commitment v1". cmk-tool provision and kek-commit
+ * store it beside the sealed KEK as "kek_commitment". CMK_E_ARGS unless
+ * kek_len is 32. */
+cmk_err cmk_cmk_kek_commitment(const char *label, const uint8_t *kek,
+                               size_t kek_len,
+                               uint8_t out[CMK_KEK_COMMITMENT_LEN]) CMK_WUR;
+
 struct cmk_audit;
 /* Every provider call made through c is then recorded in a (event
  * "kms_call": provider, operation, request id, HTTP status, latency,

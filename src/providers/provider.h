@@ -27,6 +27,9 @@ enum cmk_provider_id {
 #define CMK_CAP_REENCRYPT 0x1u
 #define CMK_CAP_HEALTH 0x2u
 
+/* Bytes of a KEK commitment (keys/cmk.h cmk_cmk_kek_commitment). */
+#define CMK_KEK_COMMITMENT_LEN 32
+
 /* Every provider name the config may give, built or planned. */
 #define CMK_PROVIDER_NAMES "local, aws, gcp, azure, vault"
 
@@ -62,6 +65,10 @@ struct cmk_kms_cfg {
                           * NULL if none */
     const struct cmk_http_cfg *http; /* the config's "http" object (NULL:
                                       * defaults) */
+    /* Check value of the KEK (not secret), written beside it by cmk-tool
+     * provision or kek-commit; valid when has_kek_commitment. */
+    uint8_t kek_commitment[CMK_KEK_COMMITMENT_LEN];
+    bool has_kek_commitment;
 };
 
 /* One provider call. Inputs: tenant, key reference and the encryption

@@ -135,6 +135,24 @@ typedef void (*cmk_store_cb)(void *arg, const char *name,
 cmk_err cmk_store_load_all(const struct cmk_store_loc *loc, cmk_store_cb cb,
                            void *arg, struct cmk_store_stamp *manifest) CMK_WUR;
 
+/* ---- Store id (store_id.c) ----
+ * "<dir>/store-id": CMK_STORE_ID_LEN random bytes (libsodium randombytes,
+ * through mech) as lowercase hex and a newline, mode 0600, written once
+ * (temp file, fsync, link(2) so that it never replaces an existing id,
+ * fsync of the directory). Token serials derive from it, so it never
+ * changes once made. */
+#define CMK_STORE_ID_FILE "store-id"
+#define CMK_STORE_ID_LEN 16 /* 128 bits */
+
+/* The store's id. Creates dir (0700) and the id when missing (the first
+ * open of a store, or of one made before ids existed); two processes
+ * doing so at once agree on one id. The file must pass the util/trust.h
+ * checks and hold exactly 32 lowercase hex digits and a newline.
+ * Refusals are logged naming the file: CMK_E_BAD_BLOB (wrong length or
+ * content), CMK_E_CONFIG (untrusted: owner, mode, symlink), CMK_E_IO
+ * (cannot be read or created, e.g. a read-only directory). */
+cmk_err cmk_store_id(const char *dir, uint8_t id[CMK_STORE_ID_LEN]) CMK_WUR;
+
 /* Simple forms for tools and tests: put with CMK_STORE_ANY, delete with
  * CMK_STORE_ANY (CMK_OK also when already gone), no generation memory. */
 cmk_err cmk_store_write(const char *dir, const char *tenant, const uint8_t *kek,

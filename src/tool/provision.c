@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tool: "cmk-tool provision": creates a tenant KEK, seals it through the
- * tenant's CMK and prints the envelope blob in base64; with --write it
- * stores it as the tenant's "kek" in the configuration file.
+ * tenant's CMK and prints the envelope blob and the KEK's commitment in
+ * base64; with --write it stores them as the tenant's "kek" and
+ * "kek_commitment" in the configuration file.
  */
 #include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,8 +30,9 @@ static const char help[] =
     "                          [--import-kek KEYFILE] [--write] [--force]\n"
     "\n"
     "Creates a 256-bit tenant KEK, seals it through the tenant's CMK and\n"
-    "prints the result (base64) for the tenant's \"kek\" field.\n"
-    "  --write       store it in FILE (atomically, keeping FILE's mode)\n"
+    "prints two lines (base64): the sealed KEK for the tenant's \"kek\"\n"
+    "field, then its check value for \"kek_commitment\".\n"
+    "  --write       store both in FILE (atomically, keeping FILE's mode)\n"
     "  --force       replace a KEK the tenant already has\n"
     "  --import-kek  use the 32 raw bytes of KEYFILE instead of a random\n"
     "                KEK; only for tenants with \"test_mode\": true\n"
@@ -183,92 +184,60 @@ static int seal_kek(const struct cmk_tenant_cfg *t,
     return rc;
 }
 
-static char *to_base64(const struct cmk_buf *blob)
+static char *to_base64(const uint8_t *p, size_t len)
 {
-    size_t n =
-        sodium_base64_ENCODED_LEN(blob->len, sodium_base64_VARIANT_ORIGINAL);
+    size_t n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
     char *s = malloc(n);
 
     if (s != NULL)
-        sodium_bin2base64(s, n, blob->p, blob->len,
-                          sodium_base64_VARIANT_ORIGINAL);
+        sodium_bin2base64(s, n, p, len, sodium_base64_VARIANT_ORIGINAL);
     return s;
 }
 
-/* Sets tenants[i].kek for the tenant with that label. */
-static int set_kek(json_t *root, const char *label, const char *b64)
+/* The base64 forms of the blob and of the KEK's commitment. */
+static int encode(const struct cmk_tenant_cfg *t, const struct cmk_secret *kek,
+                  const struct cmk_buf *blob, char **b64, char **commit64)
 {
-    json_t *tenants = json_object_get(root, "tenants"), *t, *l;
-    size_t i;
+    uint8_t commit[CMK_KEK_COMMITMENT_LEN];
+    cmk_err err;
 
-    json_array_foreach(tenants, i, t)
-    {
-        l = json_object_get(t, "label");
-        if (json_is_string(l) && strcmp(json_string_value(l), label) == 0)
-            return json_object_set_new(t, "kek", json_string(b64));
-    }
-    return -1;
-}
-
-static int write_config(const char *path, const char *label, const char *b64)
-{
-    json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    char *text = NULL, *out = NULL;
-    struct stat st;
-    int rc = TOOL_FAIL;
-    size_t n;
-
-    if (root == NULL) {
-        tool_err("%s:%d: %s", path, je.line, je.text);
+    err = cmk_cmk_kek_commitment(t->kms.label, kek->p, kek->len, commit);
+    if (err != CMK_OK) {
+        tool_err("tenant \"%s\": no commitment: %s", t->kms.label,
+                 cmk_err_name(err));
         return TOOL_FAIL;
     }
-    if (set_kek(root, label, b64) != 0 || stat(path, &st) != 0) {
-        tool_err("%s: cannot update tenant \"%s\"", path, label);
-        goto out;
-    }
-    text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    n = text != NULL ? strlen(text) : 0;
-    out = text != NULL ? malloc(n + 1) : NULL;
-    if (out == NULL) {
+    *b64 = to_base64(blob->p, blob->len);
+    *commit64 = to_base64(commit, sizeof(commit));
+    if (*b64 == NULL || *commit64 == NULL) {
         tool_err("out of memory");
-        goto out;
+        return TOOL_FAIL;
     }
-    memcpy(out, text, n);
-    out[n] = '\n';
-    if (tool_replace_file(path, out, n + 1, st.st_mode & 07777) == 0)
-        rc = TOOL_OK;
-out:
-    free(out);
-    free(text);
-    json_decref(root);
-    return rc;
+    return TOOL_OK;
 }
 
 static int provision(const struct args *a, const struct cmk_tenant_cfg *t)
 {
     struct cmk_secret kek = {0};
     struct cmk_buf blob = {0};
-    char *b64 = NULL;
+    char *b64 = NULL, *commit64 = NULL;
     int rc;
 
     rc = make_kek(t, a, &kek);
     if (rc == TOOL_OK)
         rc = seal_kek(t, &kek, &blob);
-    cmk_secret_free(&kek);
-    if (rc != TOOL_OK)
-        goto out;
-    b64 = to_base64(&blob);
-    if (b64 == NULL) {
-        tool_err("out of memory");
-        rc = TOOL_FAIL;
-        goto out;
-    }
-    if (a->write)
-        rc = write_config(a->config, t->kms.label, b64);
     if (rc == TOOL_OK)
-        printf("%s\n", b64);
-out:
+        rc = encode(t, &kek, &blob, &b64, &commit64);
+    cmk_secret_free(&kek);
+    if (rc == TOOL_OK && a->write) {
+        const struct tool_field f[] = {{"kek", b64},
+                                       {"kek_commitment", commit64}};
+
+        rc = tool_set_tenant_fields(a->config, t->kms.label, f, 2);
+    }
+    if (rc == TOOL_OK)
+        printf("%s\n%s\n", b64, commit64);
+    free(commit64);
     free(b64);
     cmk_buf_free(&blob);
     return rc;

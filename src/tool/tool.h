@@ -22,6 +22,7 @@ int cmd_local_key(int argc, char **argv);
 int cmd_pin_hash(int argc, char **argv);
 int cmd_pin_reset(int argc, char **argv);
 int cmd_provision(int argc, char **argv);
+int cmd_kek_commit(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 
@@ -42,5 +43,16 @@ int tool_fsync_parent(const char *path);
  * fsync, rename, fsync of the directory. -1 on error (message printed). */
 int tool_replace_file(const char *path, const char *data, size_t len,
                       mode_t mode);
+
+/* One string member of a tenant in the config file. */
+struct tool_field {
+    const char *name;
+    const char *value;
+};
+/* Sets the n members f in the tenant labelled label of the JSON config at
+ * path and replaces the file atomically, keeping its mode (config_write.c).
+ * TOOL_OK, or TOOL_FAIL with a message printed. */
+int tool_set_tenant_fields(const char *path, const char *label,
+                           const struct tool_field *f, size_t n);
 
 #endif /* CMK_TOOL_H */

@@ -4,6 +4,8 @@ cmk_tool_SOURCES = \
 	src/tool/tool.h \
 	src/tool/main.c \
 	src/tool/util.c \
+	src/tool/config_write.c \
+	src/tool/kek_commit.c \
 	src/tool/local_key.c \
 	src/tool/pin_hash.c \
 	src/tool/pin_reset.c \

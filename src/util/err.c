@@ -38,6 +38,11 @@ static const struct err_row rows[CMK_E__COUNT] = {
     /* Compare-and-swap lost: another process changed the object first.
      * The caller's copy is refreshed; repeating the call may succeed. */
     [CMK_E_CONFLICT] = {CKR_FUNCTION_FAILED, "store_conflict"},
+    /* The KMS answered a KEK that is not the one provisioned (a
+     * misbehaving endpoint, a repointed alias), or there is no
+     * commitment to tell: the KEK path and the store are unusable until
+     * it is fixed (README, "Key commitment"). */
+    [CMK_E_KEK_COMMITMENT] = {CKR_DEVICE_ERROR, "kek_commitment"},
     [CMK_E_NOMEM] = {CKR_HOST_MEMORY, "nomem"},
     [CMK_E_IO] = {CKR_DEVICE_ERROR, "io"},
     [CMK_E_CRYPTO] = {CKR_GENERAL_ERROR, "crypto"},

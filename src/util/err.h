@@ -33,6 +33,8 @@ typedef enum cmk_err {
     CMK_E_BAD_RESPONSE,   /* KMS answer malformed */
     CMK_E_ROLLBACK,       /* store file or manifest stale, replayed, missing */
     CMK_E_CONFLICT,       /* store write based on a version no longer on disk */
+    CMK_E_KEK_COMMITMENT, /* KEK from the KMS fails the tenant's commitment,
+                           * or the tenant has none to check it against */
     /* internal */
     CMK_E_NOMEM,
     CMK_E_IO,

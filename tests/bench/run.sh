@@ -105,7 +105,7 @@ write_config() {
   "cache": {"ttl_seconds": $3, "max_entries": $MAX_ENTRIES},
   "tenants": [
     {"label": "$TENANT", "provider": "local", "key": "$OUT/$TENANT.key",
-     "test_mode": true, "pin_verifier": "$VERIFIER", "kek": "$KEK"}
+     "test_mode": true, "pin_verifier": "$VERIFIER"$KEK_MEMBERS}
   ]
 }
 EOF
@@ -119,13 +119,14 @@ make_configs() {
         die "cmk-tool local-key failed"
     VERIFIER=$(echo "$PIN" | "$TOOL" pin-hash --cost min) ||
         die "cmk-tool pin-hash failed"
-    KEK=""
+    KEK_MEMBERS=""
     write_config "$kek_json" off "$TTL"
-    sed -i '/"kek": ""/s/, "kek": ""//' "$kek_json"
     "$TOOL" provision --config "$kek_json" --tenant "$TENANT" --write \
         >/dev/null || die "cmk-tool provision failed"
-    KEK=$(/usr/bin/python3 -c 'import json,sys
-print(json.load(open(sys.argv[1]))["tenants"][0]["kek"])' "$kek_json") ||
+    KEK_MEMBERS=$(/usr/bin/python3 -c 'import json,sys
+t = json.load(open(sys.argv[1]))["tenants"][0]
+print(", \"kek\": \"%s\", \"kek_commitment\": \"%s\"" %
+      (t["kek"], t["kek_commitment"]))' "$kek_json") ||
         die "no KEK in $kek_json"
     write_config "$OUT/audit-off.json" off "$TTL"
     write_config "$OUT/audit-on.json" on "$TTL"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # integration: cmk-tool end to end on the local provider: key files, PIN
-# verifiers, provisioning a KEK into the config, and health reports.
+# verifiers, provisioning a KEK and its commitment into the config, adding
+# a commitment to an older KEK, and health reports.
 # Exit codes: 0 pass, 1 fail, 77 skip (99 under CI=true).
 set -u
 
@@ -111,10 +112,16 @@ chmod 640 "$T/config.json"
 cp "$T/config.json" "$T/config.orig"
 expect 0 "$TOOL" provision --config "$T/config.json" --tenant acme
 cmp -s "$T/config.json" "$T/config.orig" || fail "changed without --write"
-grep -q '^Q01LRQEB' "$T/out" || fail "not an envelope blob: $(cat "$T/out")"
+[ "$(wc -l <"$T/out")" = 2 ] || fail "provision prints two lines: $(cat "$T/out")"
+head -n 1 "$T/out" | grep -q '^Q01LRQEB' || fail "not an envelope blob: $(cat "$T/out")"
+sed -n 2p "$T/out" | grep -Eq '^[A-Za-z0-9+/]{43}=$' ||
+    fail "not base64 of 32 bytes: $(sed -n 2p "$T/out")"
 expect 0 "$TOOL" provision --config "$T/config.json" --tenant acme --write
-kek=$(cat "$T/out")
-grep -q "\"kek\": \"$kek\"" "$T/config.json" || fail "kek not written"
+kek=$(head -n 1 "$T/out")
+commit=$(sed -n 2p "$T/out")
+grep -qF "\"kek\": \"$kek\"" "$T/config.json" || fail "kek not written"
+grep -qF "\"kek_commitment\": \"$commit\"" "$T/config.json" ||
+    fail "kek_commitment not written"
 [ "$(stat -c %a "$T/config.json")" = 640 ] || fail "config mode changed"
 ls "$T" | grep -q 'tmp-' && fail "temporary file left behind"
 cp "$T/config.json" "$T/config.1"
@@ -131,6 +138,44 @@ expect 0 "$TOOL" provision --config "$T/config.json" --tenant beta \
 expect 2 "$TOOL" provision --config "$T/config.json" --tenant nobody
 expect 2 "$TOOL" provision --config "$T/missing.json" --tenant acme
 expect 2 "$TOOL" provision --tenant acme
+
+echo "== kek-commit"
+# A KEK provisioned before commitments: refused by health until kek-commit
+# adds the same commitment provision wrote.
+cp "$T/config.json" "$T/config.2"
+/usr/bin/python3 - "$T/config.json" <<'PY' || fail "cannot edit the config"
+import json, sys
+c = json.load(open(sys.argv[1]))
+del c["tenants"][0]["kek_commitment"]
+json.dump(c, open(sys.argv[1], "w"), indent=2)
+PY
+expect 1 "$TOOL" health --config "$T/config.json" --tenant acme
+grep -q '^acme: kek_commitment: ' "$T/out" || fail "health output: $(cat "$T/out")"
+grep -q 'cmk-tool kek-commit --config FILE --tenant acme --write' "$T/err" ||
+    fail "the refusal does not name kek-commit: $(cat "$T/err")"
+expect 0 "$TOOL" kek-commit --config "$T/config.json" --tenant acme
+[ "$(cat "$T/out")" = "$commit" ] || fail "kek-commit printed $(cat "$T/out")"
+[ "$(grep -c '"kek_commitment"' "$T/config.json")" = 1 ] ||
+    fail "written without --write" # beta's only
+expect 0 "$TOOL" kek-commit --config "$T/config.json" --tenant acme --write
+grep -qF "\"kek_commitment\": \"$commit\"" "$T/config.json" ||
+    fail "kek_commitment not written by kek-commit"
+[ "$(stat -c %a "$T/config.json")" = 640 ] || fail "config mode changed"
+# with a commitment already there it checks, and changes nothing
+cp "$T/config.json" "$T/config.3"
+expect 0 "$TOOL" kek-commit --config "$T/config.json" --tenant acme --write
+cmp -s "$T/config.json" "$T/config.3" || fail "kek-commit rewrote a commitment"
+sed -i "s|$commit|AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=|" "$T/config.json"
+expect 1 "$TOOL" kek-commit --config "$T/config.json" --tenant acme
+grep -q 'does not match its kek_commitment' "$T/err" || fail "$(cat "$T/err")"
+expect 1 "$TOOL" health --config "$T/config.json" --tenant acme
+grep -q '^acme: kek_commitment: ' "$T/out" || fail "health output: $(cat "$T/out")"
+cp "$T/config.2" "$T/config.json"
+expect 2 "$TOOL" kek-commit --config "$T/config.json" --tenant nobody
+expect 2 "$TOOL" kek-commit --config "$T/config.json"
+expect 2 "$TOOL" kek-commit --tenant acme
+expect 2 "$TOOL" kek-commit --config "$T/config.json" --tenant acme extra
+expect 0 "$TOOL" kek-commit --help
 
 echo "== health"
 expect 0 "$TOOL" health --config "$T/config.json"

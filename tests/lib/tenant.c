@@ -36,6 +36,7 @@ static int write_key(const char *path, const uint8_t *given)
     return n == (ssize_t)sizeof(key) ? 0 : -1;
 }
 
+/* kek_a, kek_b: the tenants' KEK members (", \"kek\": ..."), or "". */
 static int write_config(const struct test_env *env, const char *kek_a,
                         const char *kek_b)
 {
@@ -55,28 +56,40 @@ static int write_config(const struct test_env *env, const char *kek_a,
             " \"tenants\": [\n"
             " {\"label\": \"alpha\", \"provider\": \"local\", "
             "\"key\": \"%s/alpha.key\", \"test_mode\": true, "
-            "\"pin_verifier\": \"%s\"%s%s%s,"
+            "\"pin_verifier\": \"%s\"%s,"
             " \"encryption_context\": {\"app\": \"unit\"}},\n"
             " {\"label\": \"beta\", \"provider\": \"local\", "
             "\"key\": \"%s/beta.key\", \"test_mode\": true, "
-            "\"pin_verifier\": \"%s\"%s%s%s}\n"
+            "\"pin_verifier\": \"%s\"%s}\n"
             "]}\n",
-            env->dir, env->extra, env->audit, env->dir, verifier,
-            kek_a ? ", \"kek\": \"" : "", kek_a ? kek_a : "", kek_a ? "\"" : "",
-            env->dir, verifier, kek_b ? ", \"kek\": \"" : "",
-            kek_b ? kek_b : "", kek_b ? "\"" : "");
+            env->dir, env->extra, env->audit, env->dir, verifier, kek_a,
+            env->dir, verifier, kek_b);
     return fclose(f) == 0 ? 0 : -1;
 }
 
-/* Seals a KEK (given, or random when NULL) for tenant i of the config, as
- * base64 into out. */
+/* ", \"kek\": B64, \"kek_commitment\": B64" for the config. */
+static void kek_members(const struct cmk_buf *blob, const uint8_t *commit,
+                        char *out, size_t out_len)
+{
+    char b[400], cm[64];
+
+    sodium_bin2base64(b, sizeof(b), blob->p, blob->len,
+                      sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(cm, sizeof(cm), commit, CMK_KEK_COMMITMENT_LEN,
+                      sodium_base64_VARIANT_ORIGINAL);
+    snprintf(out, out_len, ", \"kek\": \"%s\", \"kek_commitment\": \"%s\"", b,
+             cm);
+}
+
+/* Seals a KEK (given, or random when NULL) for tenant i of the config and
+ * writes its config members into out. */
 static int provision(const struct cmk_config *cfg, size_t i,
                      const uint8_t *given, char *out, size_t out_len)
 {
     struct cmk_cmk *c = NULL;
     struct cmk_req rq = {0};
     struct cmk_buf blob = {0};
-    uint8_t kek[32];
+    uint8_t kek[32], commit[CMK_KEK_COMMITMENT_LEN];
     int rc = -1;
 
     if (given != NULL)
@@ -85,9 +98,11 @@ static int provision(const struct cmk_config *cfg, size_t i,
         randombytes_buf(kek, sizeof(kek));
     if (cmk_cmk_open(&cfg->tenants[i].kms, 0, &c) == CMK_OK &&
         cmk_cmk_seal_for(c, &rq, CMK_PURPOSE_KEK, kek, sizeof(kek), &blob) ==
-            CMK_OK) {
-        sodium_bin2base64(out, out_len, blob.p, blob.len,
-                          sodium_base64_VARIANT_ORIGINAL);
+            CMK_OK &&
+        cmk_cmk_kek_commitment(cfg->tenants[i].kms.label, kek, sizeof(kek),
+                               commit) == CMK_OK &&
+        blob.len < 280) {
+        kek_members(&blob, commit, out, out_len);
         rc = 0;
     }
     sodium_memzero(kek, sizeof(kek));
@@ -124,7 +139,7 @@ int test_env_make_keys(struct test_env *env, const char *extra,
     if (write_key(path, alpha_key) != 0)
         return -1;
     snprintf(path, sizeof(path), "%s/beta.key", env->dir);
-    if (write_key(path, NULL) != 0 || write_config(env, NULL, NULL) != 0)
+    if (write_key(path, NULL) != 0 || write_config(env, "", "") != 0)
         return -1;
     if (cmk_config_load(env->config, &cfg, msg, sizeof(msg)) != CMK_OK) {
         fprintf(stderr, "%s\n", msg);

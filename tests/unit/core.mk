@@ -18,6 +18,12 @@ tests_unit_test_store_history_SOURCES = tests/unit/test_store_history.c \
 	tests/unit/store_fx.h
 tests_unit_test_store_history_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_history_LDADD = $(UNIT_LDADD)
+check_PROGRAMS += tests/unit/test_store_id
+TESTS += tests/unit/test_store_id
+tests_unit_test_store_id_SOURCES = tests/unit/test_store_id.c \
+	tests/unit/store_fx.h
+tests_unit_test_store_id_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_store_id_LDADD = $(UNIT_LDADD)
 endif
 
 # Config fixtures: one directory per case (listed: automake has no wildcards).
@@ -60,6 +66,10 @@ EXTRA_DIST += \
 	tests/fixtures/config/bad-json-syntax/expected.txt \
 	tests/fixtures/config/bad-kek-base64/config.json \
 	tests/fixtures/config/bad-kek-base64/expected.txt \
+	tests/fixtures/config/bad-kek-commitment-length/config.json \
+	tests/fixtures/config/bad-kek-commitment-length/expected.txt \
+	tests/fixtures/config/bad-kek-commitment-alone/config.json \
+	tests/fixtures/config/bad-kek-commitment-alone/expected.txt \
 	tests/fixtures/config/bad-key-missing/config.json \
 	tests/fixtures/config/bad-key-missing/expected.txt \
 	tests/fixtures/config/bad-key-mode/config.json \

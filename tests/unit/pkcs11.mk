@@ -35,6 +35,15 @@ tests_unit_test_revocation_LDADD = $(UNIT_LDADD)
 endif
 
 if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_kms_answers
+TESTS += tests/unit/test_kms_answers
+tests_unit_test_kms_answers_SOURCES = tests/unit/test_kms_answers.c \
+	tests/lib/tenant.c tests/lib/tenant.h tests/lib/p11.c tests/lib/p11.h
+tests_unit_test_kms_answers_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_kms_answers_LDADD = $(UNIT_LDADD)
+endif
+
+if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_stress
 TESTS += tests/unit/test_stress
 tests_unit_test_stress_SOURCES = tests/unit/test_stress.c \

@@ -43,6 +43,8 @@ static const struct kase bad_cases[] = {
     {"bad-fsync", 0600},
     {"bad-json-syntax", 0600},
     {"bad-kek-base64", 0600},
+    {"bad-kek-commitment-length", 0600},
+    {"bad-kek-commitment-alone", 0600},
     {"bad-key-missing", 0600},
     {"bad-key-mode", 0644},
     {"bad-key-relative", 0600},
@@ -356,6 +358,7 @@ static void test_good_minimal(void **state)
     assert_int_equal(t->kms.n_previous, 0);
     assert_int_equal(t->kms.n_context, 0);
     assert_int_equal(t->kms.kek_blob_len, 0);
+    assert_false(t->kms.has_kek_commitment);
     assert_string_equal(t->cmk_label, "acme-cmk");
     assert_int_equal(t->cmk_id_len, 1);
     assert_int_equal(t->cmk_id[0], 0x01);
@@ -374,6 +377,7 @@ static void test_good_minimal(void **state)
 static void check_full_acme(const struct cmk_tenant_cfg *t, const char *dir)
 {
     char want[512];
+    size_t i;
 
     assert_string_equal(t->kms.label, "acme");
     snprintf(want, sizeof(want), "%s/old2.key", dir);
@@ -384,6 +388,9 @@ static void check_full_acme(const struct cmk_tenant_cfg *t, const char *dir)
                         "CMKE\x01\x01\x00\x02k1\0\0\0\x04"
                         "abcd",
                         18);
+    assert_true(t->kms.has_kek_commitment);
+    for (i = 0; i < sizeof(t->kms.kek_commitment); i++)
+        assert_int_equal(t->kms.kek_commitment[i], i);
     assert_int_equal(t->kms.n_context, 2);
     assert_string_equal(t->kms.context[0].key, "app");
     assert_string_equal(t->kms.context[0].value, "billing");

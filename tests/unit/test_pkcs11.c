@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -262,17 +263,76 @@ static CK_OBJECT_HANDLE unwrap_aes(CK_SESSION_HANDLE h, CK_MECHANISM *m,
     return k;
 }
 
-/* Serials are BLAKE2b-64 of the tenant label: pkcs11: URIs that users
- * keep name them, so they never change. */
+/* What the serial of tenant label in env must be: BLAKE2b-64 of
+ * "cmk-pkcs11 token serial v1", provider and key reference (each with its
+ * NUL) and the 16 bytes of the store's id file (32 hex digits, a newline,
+ * mode 0600), as 16 lowercase hex digits. */
+static void expected_serial(const struct test_env *env, const char *label,
+                            char want[17])
+{
+    static const char domain[] = "cmk-pkcs11 token serial v1";
+    crypto_generichash_state st;
+    char path[400], text[64], key[300];
+    uint8_t id[16], h[8];
+    struct stat sb;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/store/%s/store-id", env->dir, label);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0600);
+    assert_int_equal(sb.st_size, 33);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_int_equal(fread(text, 1, 33, f), 33);
+    fclose(f);
+    assert_int_equal(text[32], '\n');
+    assert_int_equal(sodium_hex2bin(id, sizeof(id), text, 32, NULL, NULL, NULL),
+                     0);
+    snprintf(key, sizeof(key), "%s/%s.key", env->dir, label);
+    crypto_generichash_init(&st, NULL, 0, sizeof(h));
+    crypto_generichash_update(&st, (const uint8_t *)domain, sizeof(domain));
+    crypto_generichash_update(&st, (const uint8_t *)"local", 6);
+    crypto_generichash_update(&st, (const uint8_t *)key, strlen(key) + 1);
+    crypto_generichash_update(&st, id, sizeof(id));
+    crypto_generichash_final(&st, h, sizeof(h));
+    sodium_bin2hex(want, 17, h, sizeof(h));
+}
+
+/* Serials come from the key reference and the store's random id, not
+ * the label: the same after a restart (pkcs11: URIs keep them), and
+ * another for a second installation whose tenants have the same labels.
+ * All 16 characters of serialNumber are used (no padding needed). */
 static void test_token_serial(void **state)
 {
-    CK_TOKEN_INFO ti;
+    CK_TOKEN_INFO ti, tb, again;
+    struct test_env other;
+    char want[17];
 
     (void)state;
     assert_int_equal(p->C_GetTokenInfo(0, &ti), CKR_OK);
-    assert_memory_equal(ti.serialNumber, "5306d220eac8089a", 16);
-    assert_int_equal(p->C_GetTokenInfo(1, &ti), CKR_OK);
-    assert_memory_equal(ti.serialNumber, "134c4c88ac3f2eae", 16);
+    expected_serial(&tenv, "alpha", want);
+    assert_memory_equal(ti.serialNumber, want, 16);
+    assert_int_equal(p->C_GetTokenInfo(1, &tb), CKR_OK);
+    expected_serial(&tenv, "beta", want);
+    assert_memory_equal(tb.serialNumber, want, 16);
+    assert_memory_not_equal(ti.serialNumber, tb.serialNumber, 16);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
+    assert_int_equal(p->C_GetTokenInfo(0, &again), CKR_OK);
+    assert_memory_equal(again.serialNumber, ti.serialNumber, 16);
+    /* another installation, tenants "alpha" and "beta" again */
+    assert_int_equal(test_env_make(&other), 0);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    setenv(CMK_CONFIG_ENV, other.config, 1);
+    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
+    assert_int_equal(p->C_GetTokenInfo(0, &again), CKR_OK);
+    expected_serial(&other, "alpha", want);
+    assert_memory_equal(again.serialNumber, want, 16);
+    assert_memory_not_equal(again.serialNumber, ti.serialNumber, 16);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    setenv(CMK_CONFIG_ENV, tenv.config, 1);
+    test_env_remove(&other);
+    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
 }
 
 static void test_wrap_paths(void **state)
