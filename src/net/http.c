@@ -24,6 +24,12 @@
 #define BACKOFF_BASE_MS 100u
 #define BACKOFF_MAX_MS 20000u
 
+#ifdef __linux__
+#define UA_OS "linux"
+#else
+#define UA_OS "other"
+#endif
+
 struct cmk_http {
     CURLSH *share;
     /* libcurl takes these around its shared DNS and TLS session caches
@@ -35,6 +41,7 @@ struct cmk_http {
     unsigned connect_ms;
     unsigned timeout_ms;
     char *ca_file;
+    char user_agent[96];
     struct cmk_retry_policy policy;
     struct cmk_retry_quota quota;
     unsigned ready; /* how many of the locks above exist */
@@ -107,6 +114,19 @@ static void apply_cfg(struct cmk_http *h, const struct cmk_http_cfg *cfg)
     h->policy.budget_ms = h->timeout_ms;
 }
 
+/* The product and its version first, then the AWS SDKs' os/, lang/ and
+ * md/ (metadata) parts, as in "aws-sdk-go-v2/1.30.3 os/linux
+ * lang/go#1.22.5 md/GOARCH#amd64": KMS, STS and CloudTrail show it. */
+static void make_user_agent(struct cmk_http *h)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+    snprintf(h->user_agent, sizeof(h->user_agent),
+             "%s/%s os/" UA_OS " lang/c md/curl#%s", PACKAGE_NAME,
+             PACKAGE_VERSION,
+             v != NULL && v->version != NULL ? v->version : "unknown");
+}
+
 static cmk_err init_locks(struct cmk_http *h)
 {
     if (cmk_mutex_init(&h->pool_lock) != CKR_OK)
@@ -137,6 +157,7 @@ cmk_err cmk_http_new(const struct cmk_http_cfg *cfg, struct cmk_http **out)
     if (h == NULL)
         return CMK_E_NOMEM;
     apply_cfg(h, cfg);
+    make_user_agent(h);
     err = init_locks(h);
     if (err == CMK_OK && cfg != NULL && cfg->ca_file != NULL &&
         (h->ca_file = cmk_strdup(cfg->ca_file)) == NULL)
@@ -335,6 +356,7 @@ static CURLcode set_common(CURL *c, const struct cmk_http *h, long timeout_ms,
     SET(CURLOPT_TIMEOUT_MS, timeout_ms);
     SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_USERAGENT, h->user_agent);
     if (h->ca_file != NULL)
         SET(CURLOPT_CAINFO, h->ca_file);
 #undef SET

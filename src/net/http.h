@@ -11,7 +11,8 @@
  * TLS verification is always on (CA file from config, else the system
  * store); plain http only to loopback hosts (and, for credential
  * endpoints, the AWS link-local metadata addresses). Response bodies are
- * capped and wiped when freed.
+ * capped and wiped when freed. Every request carries the User-Agent
+ * "cmk-pkcs11/VERSION os/linux lang/c md/curl#CURL_VERSION".
  * Thread safety: cmk_http_do may be called from any number of threads;
  * no lock is held while a request is in flight.
  */

@@ -89,6 +89,7 @@ class Exchange:
         self.op = op
         self.request_id = str(uuid.uuid4())
         self.key_id = None
+        self.user_agent = None
         self.access_key_id = None
         self.error = None
         self.fault = None
@@ -99,7 +100,8 @@ class Exchange:
                "op": self.op, "key_id": self.key_id,
                "access_key_id": self.access_key_id, "status": status,
                "error": self.error, "fault": self.fault,
-               "request_id": self.request_id}
+               "request_id": self.request_id,
+               "user_agent": self.user_agent}
         if self.detail:
             rec.update(self.detail)
         return rec
@@ -450,6 +452,7 @@ class Handler(BaseHTTPRequestHandler):
                                     body)
         ex = Exchange(endpoint, op)
         ex.access_key_id = access_key_hint(self.headers.get("Authorization"))
+        ex.user_agent = self.headers.get("User-Agent")
         decision = app.faults.decide(op, endpoint == "kms")
         ex.fault = decision.kind
         if decision.latency_ms:

@@ -596,6 +596,17 @@ class Suite:
             raise AssertionError("throttle_rate 0.5 gave %d/200" % n)
         self.check_log(n)
 
+    def user_agent(self):
+        """The call log keeps each request's User-Agent."""
+        def with_ua(body, headers):
+            return body, dict(headers, **{"User-Agent": "cmk-test/1.0"})
+        self.emu.ctl("reset_calls")
+        self.emu.kms("Encrypt", {"KeyId": "alias/t1",
+                                 "Plaintext": b64(b"x")}, self.alice,
+                     tamper=with_ua)
+        eq([c["user_agent"] for c in self.emu.calls()], ["cmk-test/1.0"],
+           "User-Agent logged")
+
     def slow_body(self):
         self.emu.ctl("faults", {"slow_body_ms": 800, "count": 1})
         host = self.emu.host
@@ -638,6 +649,7 @@ class Suite:
         eq(self.emu.calls(), [], "reset_calls")
         eq(os.path.getsize(os.path.join(self.emu.state, "calls.jsonl")), 0,
            "calls.jsonl truncated")
+        self.user_agent()
 
     # -- credential endpoints -------------------------------------------------
     def sts(self, params):

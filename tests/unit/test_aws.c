@@ -5,7 +5,8 @@
  * error table on real answers, retries counted in the emulator's call
  * log, TLS with the right and a wrong CA, clock-skew correction,
  * credential refresh after ExpiredTokenException, size limits checked
- * before any call, and a stalled call not blocking another.
+ * before any call, a stalled call not blocking another, and the
+ * User-Agent.
  */
 #include <config.h>
 
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <sodium.h>
 
 #include "emu_client.h"
@@ -113,6 +115,23 @@ static void encrypt_ok(struct fx *f, const uint8_t *pt, size_t n,
     req_reset(f);
     assert_int_equal(f->ops->encrypt(f->st, &f->rq, pt, n, ct), CMK_OK);
     assert_true(ct->len > n);
+}
+
+/* The emulator's log of op's calls (decref the result). */
+static json_t *emu_calls(const char *op)
+{
+    json_t *r = emu_ctl("calls", "{\"op\":\"%s\"}", op);
+    json_t *calls = json_incref(json_object_get(r, "calls"));
+
+    json_decref(r);
+    assert_non_null(calls);
+    return calls;
+}
+
+/* Field name of call i (NULL when absent or null). */
+static const char *call_field(json_t *calls, size_t i, const char *name)
+{
+    return json_string_value(json_object_get(json_array_get(calls, i), name));
 }
 
 /* ---- Round trips ---- */
@@ -738,6 +757,30 @@ static void test_stall_does_not_block(void **state)
     fx_close(&g);
 }
 
+/* ---- Connections and headers ---- */
+
+/* Every KMS request names the module and its version. */
+static void test_user_agent(void **state)
+{
+    struct cmk_buf ct = {0};
+    json_t *calls;
+    char want[128];
+    struct fx f;
+
+    (void)state;
+    snprintf(want, sizeof(want), "cmk-pkcs11/%s os/linux lang/c md/curl#%s",
+             PACKAGE_VERSION, curl_version_info(CURLVERSION_NOW)->version);
+    fx_open(&f, NULL);
+    emu_do("reset_calls", "{}");
+    encrypt_ok(&f, (const uint8_t *)"u", 1, &ct);
+    calls = emu_calls("Encrypt");
+    assert_non_null(call_field(calls, 0, "user_agent"));
+    assert_string_equal(call_field(calls, 0, "user_agent"), want);
+    json_decref(calls);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
 /* ---- Setup ---- */
 
 static int setup(void **state)
@@ -812,6 +855,7 @@ int main(void)
         cmocka_unit_test_setup(test_https, setup),
         cmocka_unit_test_setup(test_threads, setup),
         cmocka_unit_test_setup(test_stall_does_not_block, setup),
+        cmocka_unit_test_setup(test_user_agent, setup),
     };
 
     if (emu_http_url() == NULL || emu_tmp() == NULL) {

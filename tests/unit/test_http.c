@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <sodium.h>
 
 #include "emu_client.h"
@@ -234,6 +235,26 @@ static void test_echo_and_reuse(void **state)
     cmk_http_resp_free(&r);
     rq.method = "DELETE";
     assert_int_equal(cmk_http_do(h, &rq, &r), CMK_E_ARGS);
+    cmk_http_free(h);
+}
+
+/* Every request names the module and its version, in the AWS SDKs'
+ * form. */
+static void test_user_agent(void **state)
+{
+    struct cmk_http_req rq = {"GET", srv.url, NULL, 0, NULL, 0, 0, 0, 0};
+    struct cmk_http_resp r;
+    struct cmk_http *h = client(5000, NULL);
+    char want[160];
+
+    (void)state;
+    snprintf(want, sizeof(want),
+             "\r\nUser-Agent: cmk-pkcs11/%s os/linux lang/c md/curl#%s\r\n",
+             PACKAGE_VERSION, curl_version_info(CURLVERSION_NOW)->version);
+    server_reset(ECHO);
+    assert_int_equal(cmk_http_do(h, &rq, &r), CMK_OK);
+    assert_non_null(strstr((const char *)r.body.p, want));
+    cmk_http_resp_free(&r);
     cmk_http_free(h);
 }
 
@@ -589,6 +610,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_echo_and_reuse),
+        cmocka_unit_test(test_user_agent),
         cmocka_unit_test(test_headers_captured),
         cmocka_unit_test(test_body_cap),
         cmocka_unit_test(test_reset_and_refused),
