@@ -237,7 +237,28 @@ static void pool_put(struct cmk_http *h, CURL *c, bool keep)
 struct xfer {
     struct cmk_sb body;
     struct cmk_http_resp *resp;
+    unsigned sends; /* times libcurl was about to send the request */
 };
+
+/* libcurl sends a request again by itself when a reused connection dies
+ * before any byte of the answer (lib/transfer.c Curl_retry_request, up to
+ * five times; no option turns it off), and the server may have seen the
+ * first one. Every request that leaves is an attempt the retry policy
+ * counts (max_attempts), so a second send in one exchange is refused
+ * here, before it leaves: the exchange fails as a cut connection, which
+ * cmk_retry_run retries, with backoff, while attempts remain. libcurl
+ * calls this right before each send (CURLOPT_PREREQFUNCTION, 7.80). */
+static int on_prereq(void *arg, char *peer_ip, char *local_ip, int peer_port,
+                     int local_port)
+{
+    struct xfer *x = arg;
+
+    (void)peer_ip;
+    (void)local_ip;
+    (void)peer_port;
+    (void)local_port;
+    return x->sends++ == 0 ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
@@ -412,6 +433,10 @@ static cmk_err set_request(CURL *c, struct cmk_http *h,
         rc = curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_PREREQDATA, x);
     return rc == CURLE_OK ? CMK_OK : CMK_E_ARGS;
 }
 
@@ -453,6 +478,16 @@ static cmk_err map_curl(CURLcode rc, enum cmk_http_fail *fail)
     }
 }
 
+static const char *fail_reason(CURLcode rc, const struct xfer *x,
+                               const char *errbuf)
+{
+    if (x->resp->fail == CMK_HTTP_FAIL_TOO_LARGE)
+        return "response body too large";
+    if (x->sends > 1) /* on_prereq refused libcurl's resend */
+        return "connection closed before an answer (not resent)";
+    return errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+}
+
 static cmk_err finish(CURL *c, CURLcode rc, struct xfer *x, const char *errbuf)
 {
     struct cmk_http_resp *r = x->resp;
@@ -461,9 +496,7 @@ static cmk_err finish(CURL *c, CURLcode rc, struct xfer *x, const char *errbuf)
     if (err != CMK_OK) {
         /* curl's message may be longer than why: cut it, knowingly. */
         snprintf(r->why, sizeof(r->why), "%.*s", (int)sizeof(r->why) - 1,
-                 r->fail == CMK_HTTP_FAIL_TOO_LARGE
-                     ? "response body too large"
-                     : (errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc)));
+                 fail_reason(rc, x, errbuf));
         return err;
     }
     if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status) != CURLE_OK)
@@ -489,7 +522,7 @@ cmk_err cmk_http_do(struct cmk_http *h, const struct cmk_http_req *rq,
                     struct cmk_http_resp *resp)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
-    struct xfer x = {{NULL, 0, 0, false, CMK_HTTP_BODY_MAX}, resp};
+    struct xfer x = {{NULL, 0, 0, false, CMK_HTTP_BODY_MAX}, resp, 0};
     struct curl_slist *hdrs = NULL;
     const char *why = NULL;
     CURL *c = NULL;

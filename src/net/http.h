@@ -75,7 +75,9 @@ cmk_err cmk_http_new(const struct cmk_http_cfg *cfg,
                      struct cmk_http **out) CMK_WUR;
 void cmk_http_free(struct cmk_http *h);
 
-/* One attempt, no retry. CMK_OK when an HTTP answer arrived, whatever its
+/* One attempt, no retry: the request leaves at most once (libcurl's own
+ * resend on a reused connection that died is refused, CMK_E_NETWORK
+ * with CMK_HTTP_FAIL_IO). CMK_OK when an HTTP answer arrived, whatever its
  * status; otherwise CMK_E_NETWORK (connect, reset, TLS), CMK_E_TIMEOUT,
  * CMK_E_BAD_RESPONSE (body too large), CMK_E_CONFIG (URL refused),
  * CMK_E_NOMEM, CMK_E_ARGS; resp->fail and resp->why say more. resp is

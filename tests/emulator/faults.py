@@ -6,18 +6,20 @@
 A configuration applies to requests whose operation is in for_ops (default:
 every KMS operation; "*" means every logged endpoint). With count N it
 applies to the next N matching requests only and then clears itself. Each
-matching request rolls once, in this order: reset, 5xx, throttle,
+matching request rolls once, in this order: reset, close, 5xx, throttle,
 malformed; latency and slow_body apply to every matching request that is
-not reset. Rates are probabilities in 0..1 (1 makes the outcome certain).
+not reset or closed. Rates are probabilities in 0..1 (1 makes the
+outcome certain).
 """
 
 import random
 import threading
 
-RATE_FIELDS = ("reset_rate", "error_5xx_rate", "throttle_rate",
-               "malformed_rate")
-KIND_OF = {"reset_rate": "reset", "error_5xx_rate": "5xx",
-           "throttle_rate": "throttle", "malformed_rate": "malformed"}
+RATE_FIELDS = ("reset_rate", "close_rate", "error_5xx_rate",
+               "throttle_rate", "malformed_rate")
+KIND_OF = {"reset_rate": "reset", "close_rate": "close",
+           "error_5xx_rate": "5xx", "throttle_rate": "throttle",
+           "malformed_rate": "malformed"}
 FIELDS = RATE_FIELDS + ("latency_ms", "slow_body_ms", "error_5xx_status",
                         "for_ops", "count", "seed")
 
@@ -26,7 +28,7 @@ class Decision:
     """What to do to one request."""
 
     def __init__(self, kind=None, latency_ms=0, slow_body_ms=0, status=500):
-        self.kind = kind  # None, reset, 5xx, throttle, malformed
+        self.kind = kind  # None, reset, close, 5xx, throttle, malformed
         self.latency_ms = latency_ms
         self.slow_body_ms = slow_body_ms
         self.status = status

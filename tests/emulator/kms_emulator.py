@@ -462,6 +462,12 @@ class Handler(BaseHTTPRequestHandler):
             app.log.append(ex.record(None))
             self.reset()
             return
+        if decision.kind == "close":
+            # Read, then closed (FIN) without an answer: a server dropping
+            # a kept-alive connection with a request in flight.
+            app.log.append(ex.record(None))
+            self.close_connection = True
+            return
         if decision.kind in ("throttle", "5xx"):
             resp = app.fault_response(endpoint, decision.kind,
                                       decision.status, ex)

@@ -578,6 +578,12 @@ class Suite:
             raise AssertionError("no reset")
         except ConnectionResetError:
             pass
+        emu.ctl("faults", {"close_rate": 1, "count": 1})
+        try:
+            r = self.encrypt("alias/t1", b"x")
+            raise AssertionError("closed, yet answered %d" % r.status)
+        except (http.client.RemoteDisconnected, ConnectionError):
+            pass
         emu.ctl("faults", {"latency_ms": 400, "count": 1})
         t0 = time.monotonic()
         eq(self.encrypt("alias/t1", b"x").status, 200, "latency answer")
@@ -634,7 +640,8 @@ class Suite:
             lines = [json.loads(line) for line in f]
         eq(lines, calls, "calls.jsonl equals the control API log")
         faults = [c["fault"] for c in calls]
-        for kind in ("throttle", "5xx", "malformed", "reset", "latency"):
+        for kind in ("throttle", "5xx", "malformed", "reset", "close",
+                     "latency"):
             if kind not in faults:
                 raise AssertionError("no %s in the call log" % kind)
         enc = [c for c in calls if c["op"] == "Encrypt"]

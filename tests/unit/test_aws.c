@@ -759,6 +759,38 @@ static void test_stall_does_not_block(void **state)
 
 /* ---- Connections and headers ---- */
 
+/* A server that closes kept-alive connections with the request in flight
+ * sees at most max_attempts requests per call: libcurl's own resend on a
+ * new connection is one of them. */
+static void test_close_counts_attempts(void **state)
+{
+    struct cmk_buf ct = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    encrypt_ok(&f, (const uint8_t *)"c", 1, &ct); /* a kept-alive conn */
+    cmk_buf_free(&ct);
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"close_rate\":1,\"for_ops\":[\"Encrypt\"]}");
+    req_reset(&f);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"c", 1, &ct),
+                     CMK_E_NETWORK);
+    emu_do("clear_faults", "{}");
+    assert_string_equal(f.rq.provider_code, "NetworkError");
+    assert_int_equal(emu_count("Encrypt"), 3); /* max_attempts */
+    assert_int_equal(emu_count_error("Encrypt", "fault:close"), 3);
+    /* one closed, the next attempt answered: two requests */
+    encrypt_ok(&f, (const uint8_t *)"c", 1, &ct);
+    cmk_buf_free(&ct);
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"close_rate\":1,\"count\":1}");
+    encrypt_ok(&f, (const uint8_t *)"c", 1, &ct);
+    assert_int_equal(emu_count("Encrypt"), 2);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
 /* Every KMS request names the module and its version. */
 static void test_user_agent(void **state)
 {
@@ -855,6 +887,7 @@ int main(void)
         cmocka_unit_test_setup(test_https, setup),
         cmocka_unit_test_setup(test_threads, setup),
         cmocka_unit_test_setup(test_stall_does_not_block, setup),
+        cmocka_unit_test_setup(test_close_counts_attempts, setup),
         cmocka_unit_test_setup(test_user_agent, setup),
     };
 
