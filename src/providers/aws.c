@@ -190,7 +190,8 @@ static cmk_err run(struct aws_state *st, struct cmk_req *rq, const char *op,
     if (err == CMK_OK) {
         err = parse(&resp, out);
         if (err != CMK_OK)
-            (void)fail(rq, err, "MalformedResponse");
+            snprintf(rq->provider_code, sizeof(rq->provider_code), "%s",
+                     "MalformedResponse"); /* request id, status kept */
     }
     cmk_http_resp_free(&resp); /* wipes: a Decrypt answer held plaintext */
     cmk_sb_free(body);         /* wipes: an Encrypt request held it */

@@ -584,6 +584,7 @@ class Suite:
             raise AssertionError("closed, yet answered %d" % r.status)
         except (http.client.RemoteDisconnected, ConnectionError):
             pass
+        self.answer_override()
         emu.ctl("faults", {"latency_ms": 400, "count": 1})
         t0 = time.monotonic()
         eq(self.encrypt("alias/t1", b"x").status, 200, "latency answer")
@@ -601,6 +602,23 @@ class Suite:
         if not 60 <= n <= 140:
             raise AssertionError("throttle_rate 0.5 gave %d/200" % n)
         self.check_log(n)
+
+    def answer_override(self):
+        """Well-formed but wrong 200 answers: a member replaced, mistyped
+        or (null) removed; errors are left as they are."""
+        emu = self.emu
+        other = "arn:aws:kms:%s:%s:key/%s" % (REGION, ACCOUNT, uuid.uuid4())
+        emu.ctl("faults", {"answer_override": {"KeyId": other,
+                                               "CiphertextBlob": 5},
+                           "count": 1})
+        out = self.encrypt("alias/t1", b"x").json()
+        eq((out["KeyId"], out["CiphertextBlob"]), (other, 5), "overridden")
+        emu.ctl("faults", {"answer_override": {"KeyId": None}, "count": 2})
+        eq("KeyId" in self.encrypt("alias/t1", b"x").json(), False,
+           "removed")
+        expect_error(self.encrypt("alias/none", b"x"), 400,
+                     "NotFoundException")
+        emu.ctl("faults", {"answer_override": [1]}, expect=400)
 
     def user_agent(self):
         """The call log keeps each request's User-Agent."""

@@ -5,7 +5,8 @@
  * error table on real answers, retries counted in the emulator's call
  * log, TLS with the right and a wrong CA, clock-skew correction,
  * credential refresh after ExpiredTokenException, size limits checked
- * before any call, a stalled call not blocking another, and the
+ * before any call, a stalled call not blocking another, refused
+ * answers keeping their request id in the audit record, and the
  * User-Agent.
  */
 #include <config.h>
@@ -25,7 +26,9 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "audit/audit.h"
 #include "emu_client.h"
+#include "keys/cmk.h"
 #include "mech/mech.h"
 #include "providers/aws_cfg.h"
 #include "providers/aws_int.h"
@@ -757,6 +760,152 @@ static void test_stall_does_not_block(void **state)
     fx_close(&g);
 }
 
+/* ---- Answers refused after the exchange ---- */
+
+/* A 200 answer that cannot be used (cut JSON, a member missing or of the
+ * wrong type) fails with MalformedResponse and keeps the exchange's
+ * request id and HTTP status for the audit record. */
+static void expect_refused_answer(struct fx *f, const char *op,
+                                  const char *code)
+{
+    json_t *calls = emu_calls(op);
+
+    assert_int_equal(json_array_size(calls), 1);
+    assert_string_equal(f->rq.request_id, call_field(calls, 0, "request_id"));
+    assert_int_equal(f->rq.http_status, 200);
+    assert_string_equal(f->rq.provider_code, code);
+    json_decref(calls);
+}
+
+static void test_refused_answer_keeps_request_id(void **state)
+{
+    struct cmk_buf ct = {0}, ct2 = {0};
+    struct cmk_secret pt = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    encrypt_ok(&f, (const uint8_t *)"m", 1, &ct);
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"malformed_rate\":1,\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_RESPONSE);
+    expect_refused_answer(&f, "Decrypt", "MalformedResponse");
+    assert_null(pt.p);
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"answer_override\":{\"Plaintext\":null},\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_RESPONSE);
+    expect_refused_answer(&f, "Decrypt", "MalformedResponse");
+    emu_do("reset_calls", "{}");
+    emu_do("faults",
+           "{\"answer_override\":{\"CiphertextBlob\":5},\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"m", 1, &ct2),
+                     CMK_E_BAD_RESPONSE);
+    expect_refused_answer(&f, "Encrypt", "MalformedResponse");
+    assert_null(ct2.p);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+/* The last record of an audit file with event, parsed (decref). */
+static json_t *last_audit_record(const char *path, const char *event)
+{
+    char line[4096], last[4096] = "", want[64];
+    FILE *fp = fopen(path, "r");
+    json_t *j;
+
+    snprintf(want, sizeof(want), "\"event\":\"%s\"", event);
+    assert_non_null(fp);
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        if (strstr(line, want) != NULL)
+            memcpy(last, line, sizeof(last));
+    }
+    fclose(fp);
+    j = json_loads(last, 0, NULL);
+    assert_non_null(j);
+    return j;
+}
+
+/* A writer on path with a chain key of its own (not sealed by a CMK:
+ * this test reads the records, it does not verify the chain). */
+static struct cmk_audit *audit_open(const char *path)
+{
+    static const uint8_t chain_key[CMK_AUDIT_KEY_LEN] = {1, 2, 3};
+    struct cmk_audit_opts o;
+    struct cmk_audit_key k;
+    struct cmk_audit *a = NULL;
+
+    cmk_audit_opts_init(&o);
+    o.fsync = CMK_FSYNC_NONE;
+    memset(&k, 0, sizeof(k));
+    k.key = chain_key;
+    k.sealed = (const uint8_t *)"not-sealed";
+    k.sealed_len = 10;
+    k.tenant = "t1";
+    k.provider = "aws";
+    assert_int_equal(cmk_audit_open(path, &o, &k, &a), CMK_OK);
+    return a;
+}
+
+static void expect_audit_str(json_t *rec, const char *name, const char *want)
+{
+    const char *got = json_string_value(json_object_get(rec, name));
+
+    assert_non_null(got);
+    assert_string_equal(got, want);
+}
+
+/* The audit record of a refused answer names its exchange exactly. */
+static void test_refused_answer_audit(void **state)
+{
+    struct cmk_secret pt = {0};
+    struct cmk_buf blob = {0};
+    struct cmk_audit *a = NULL;
+    struct cmk_cmk *c = NULL;
+    struct cmk_req rq;
+    char path[600];
+    json_t *calls, *rec;
+    struct fx f;
+
+    (void)state;
+    fx_open_url(&f, emu_http_url(), NULL);
+    snprintf(path, sizeof(path), "%s/refused-answer.audit", emu_tmp());
+    unlink(path);
+    a = audit_open(path);
+    assert_int_equal(cmk_cmk_open(&f.cfg, 0, &c), CMK_OK);
+    cmk_cmk_set_audit(c, a);
+    memset(&rq, 0, sizeof(rq));
+    assert_int_equal(cmk_cmk_seal(c, &rq, (const uint8_t *)"dek", 3, &blob),
+                     CMK_OK);
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"answer_override\":{\"Plaintext\":7},\"count\":1}");
+    assert_int_equal(cmk_cmk_unseal(c, &rq, blob.p, blob.len, &pt),
+                     CMK_E_BAD_RESPONSE);
+    assert_null(pt.p);
+    calls = emu_calls("Decrypt");
+    rec = last_audit_record(path, "kms_call");
+    expect_audit_str(rec, "event", "kms_call");
+    expect_audit_str(rec, "op", "Decrypt");
+    expect_audit_str(rec, "tenant", "t1");
+    expect_audit_str(rec, "provider", "aws");
+    expect_audit_str(rec, "result", "CKR_DEVICE_ERROR");
+    expect_audit_str(rec, "detail", "bad_response");
+    expect_audit_str(rec, "provider_code", "MalformedResponse");
+    expect_audit_str(rec, "request_id", call_field(calls, 0, "request_id"));
+    assert_int_equal(json_integer_value(json_object_get(rec, "http_status")),
+                     200);
+    json_decref(rec);
+    json_decref(calls);
+    cmk_buf_free(&blob);
+    cmk_cmk_close(c);
+    cmk_audit_close(a);
+    fx_close(&f);
+}
+
 /* ---- Connections and headers ---- */
 
 /* A server that closes kept-alive connections with the request in flight
@@ -887,6 +1036,8 @@ int main(void)
         cmocka_unit_test_setup(test_https, setup),
         cmocka_unit_test_setup(test_threads, setup),
         cmocka_unit_test_setup(test_stall_does_not_block, setup),
+        cmocka_unit_test_setup(test_refused_answer_keeps_request_id, setup),
+        cmocka_unit_test_setup(test_refused_answer_audit, setup),
         cmocka_unit_test_setup(test_close_counts_attempts, setup),
         cmocka_unit_test_setup(test_user_agent, setup),
     };
