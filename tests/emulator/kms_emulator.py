@@ -89,6 +89,7 @@ class Exchange:
         self.op = op
         self.request_id = str(uuid.uuid4())
         self.key_id = None
+        self.request_key_id = None  # KMS: the KeyId member as sent
         self.user_agent = None
         self.access_key_id = None
         self.error = None
@@ -101,6 +102,7 @@ class Exchange:
                "access_key_id": self.access_key_id, "status": status,
                "error": self.error, "fault": self.fault,
                "request_id": self.request_id,
+               "request_key_id": self.request_key_id,
                "user_agent": self.user_agent}
         if self.detail:
             rec.update(self.detail)
@@ -202,6 +204,11 @@ class Control:
 
     def cmd_cancel_deletion(self, args):
         self.app.store.set_state(self._key(args), "Disabled")
+
+    def cmd_update_alias(self, args):
+        store = self.app.store
+        key = store.update_alias(args["alias"], args["key_id"])
+        return {"key_id": key.key_id, "arn": store.key_arn(key.key_id)}
 
     def cmd_set_policy(self, args):
         allow = args.get("allow")
@@ -338,6 +345,8 @@ class App:
             params = json.loads(request[4] or b"{}")
             if not isinstance(params, dict):
                 raise ValueError("not an object")
+            if isinstance(params.get("KeyId"), str):
+                ex.request_key_id = params["KeyId"]
             result = self.kms.ops[op](params, caller, ex)
         except SigV4Error as e:
             ex.detail = e.detail

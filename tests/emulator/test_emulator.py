@@ -318,6 +318,48 @@ class Suite:
         r = self.decrypt(blob, key="alias/none")
         expect_error(r, 400, "NotFoundException")
 
+    def test_update_alias(self):
+        """UpdateAlias repoints an alias (AWS's manual rotation): Encrypt
+        through it answers the new key's ARN, Decrypt with the alias of a
+        blob of the old key is IncorrectKeyException, with the old ARN it
+        works. The call log keeps the KeyId as sent."""
+        old = self.emu.ctl("create_key", {"alias": "alias/rot"})
+        new = self.emu.ctl("create_key", {})
+        blob = self.encrypt("alias/rot", b"v1").json()
+        eq(blob["KeyId"], old["arn"], "Encrypt KeyId before")
+        r = self.emu.kms("UpdateAlias", {"AliasName": "alias/rot",
+                                         "TargetKeyId": new["key_id"]},
+                         self.alice)
+        eq((r.status, r.raw), (200, b""), "UpdateAlias answer")
+        eq(self.encrypt("alias/rot", b"v2").json()["KeyId"], new["arn"],
+           "Encrypt KeyId after")
+        expect_error(self.decrypt(blob["CiphertextBlob"], key="alias/rot"),
+                     400, "IncorrectKeyException")
+        self.emu.ctl("reset_calls")
+        eq(self.decrypt(blob["CiphertextBlob"], key=old["arn"]).status, 200,
+           "Decrypt with the old key ARN")
+        eq(self.decrypt(blob["CiphertextBlob"]).status, 200,
+           "Decrypt without KeyId")
+        eq([(c["request_key_id"], c["key_id"]) for c in self.emu.calls()],
+           [(old["arn"], old["key_id"]), (None, old["key_id"])],
+           "KeyId as sent and key used, in the call log")
+        for params, etype in (
+                ({"AliasName": "alias/nope", "TargetKeyId": new["key_id"]},
+                 "NotFoundException"),
+                ({"AliasName": "alias/rot", "TargetKeyId": "alias/t1"},
+                 "ValidationException"),
+                ({"AliasName": "rot", "TargetKeyId": new["key_id"]},
+                 "ValidationException"),
+                ({"AliasName": "alias/rot", "TargetKeyId": str(uuid.uuid4())},
+                 "NotFoundException")):
+            expect_error(self.emu.kms("UpdateAlias", params, self.alice), 400,
+                         etype)
+        moved = self.emu.ctl("update_alias", {"alias": "alias/rot",
+                                              "key_id": old["arn"]})
+        eq(moved["arn"], old["arn"], "control update_alias")
+        eq(self.encrypt("alias/rot", b"v3").json()["KeyId"], old["arn"],
+           "Encrypt KeyId after moving back")
+
     def test_validation(self):
         expect_error(self.encrypt("alias/t1", b"a" * 4097), 400,
                      "ValidationException",
