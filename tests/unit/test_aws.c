@@ -5,9 +5,10 @@
  * error table on real answers, retries counted in the emulator's call
  * log, TLS with the right and a wrong CA, clock-skew correction,
  * credential refresh after ExpiredTokenException, size limits checked
- * before any call, a stalled call not blocking another, refused
- * answers keeping their request id in the audit record, and the
- * User-Agent.
+ * before any call, a stalled call not blocking another, the key ARN that
+ * Encrypt answers recorded in envelopes and used by Decrypt after an
+ * alias moves, refused answers keeping their request id in the audit
+ * record, and the User-Agent.
  */
 #include <config.h>
 
@@ -27,8 +28,10 @@
 #include <sodium.h>
 
 #include "audit/audit.h"
+#include "cmk-pkcs11.h"
 #include "emu_client.h"
 #include "keys/cmk.h"
+#include "mech/envelope.h"
 #include "mech/mech.h"
 #include "providers/aws_cfg.h"
 #include "providers/aws_int.h"
@@ -321,7 +324,11 @@ static void test_deleted_key(void **state)
     req_reset(&f);
     assert_int_equal(f.ops->health(f.st, &f.rq), CMK_E_KEY_DISABLED);
     assert_string_equal(f.rq.provider_code, "KeyState:PendingDeletion");
-    fx_open(&gone, "alias/never-created");
+    /* A key that is gone, named by its ARN (an alias that names nothing
+     * would not be asked: a blob that names no key goes to the key its
+     * ciphertext names when the reference is an alias). */
+    fx_open(&gone, "arn:aws:kms:us-east-1:111122223333:key/"
+                   "00000000-0000-4000-8000-000000000000");
     assert_int_equal(gone.ops->decrypt(gone.st, &gone.rq, ct.p, ct.len, &pt),
                      CMK_E_KEY_NOT_FOUND);
     assert_string_equal(gone.rq.provider_code, "NotFoundException");
@@ -906,6 +913,367 @@ static void test_refused_answer_audit(void **state)
     fx_close(&f);
 }
 
+/* ---- Key ARNs: recorded at Encrypt, used by Decrypt ---- */
+
+static void test_arn_fits(void **state)
+{
+    static const char k1[] = "arn:aws:kms:us-east-1:111122223333:key/"
+                             "1234abcd-12ab-34cd-56ef-1234567890ab";
+    static const char mrk[] = "arn:aws-us-gov:kms:us-gov-west-1:111122223333"
+                              ":key/mrk-1234abcd12ab34cd56ef1234567890ab";
+    static const char *const not_arns[] = {
+        "alias/x",
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:us-east-1:111122223333:alias/x",
+        "arn:aws:kms:us-east-1:11112222333:key/"
+        "1234abcd-12ab-34cd-56ef-1234567890ab", /* 11-digit account */
+        "arn:aws:iam:us-east-1:111122223333:key/"
+        "1234abcd-12ab-34cd-56ef-1234567890ab", /* not kms */
+        "arn:aws:kms:us-east-1:111122223333:key/"
+        "1234ABCD-12ab-34cd-56ef-1234567890ab", /* KMS writes lower case */
+        "arn:aws:kms:us-east-1:111122223333:key/"
+        "1234abcd-12ab-34cd-56ef-1234567890ab:x", /* trailer */
+        "arn:awz:kms:us-east-1:111122223333:key/"
+        "1234abcd-12ab-34cd-56ef-1234567890ab", /* partition */
+        "arn:aws:kms:useast1:111122223333:key/"
+        "1234abcd-12ab-34cd-56ef-1234567890ab", /* region */
+        "arn:aws:kms:us-east-1:111122223333:key/mrk-1234",
+        "",
+        NULL};
+    size_t i;
+
+    (void)state;
+    assert_true(cmk_aws_is_key_arn(k1, strlen(k1)));
+    assert_true(cmk_aws_is_key_arn(mrk, strlen(mrk)));
+    assert_false(cmk_aws_is_key_arn(k1, strlen(k1) - 1)); /* cut */
+    for (i = 0; not_arns[i] != NULL; i++) {
+        assert_false(cmk_aws_is_key_arn(not_arns[i], strlen(not_arns[i])));
+        assert_int_equal(cmk_aws_arn_fits("alias/x", "us-east-1", not_arns[i],
+                                          strlen(not_arns[i])),
+                         CMK_AWS_NOT_KEY_ARN);
+    }
+    /* what each reference form may name */
+    assert_int_equal(cmk_aws_arn_fits(k1, "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_FITS);
+    assert_int_equal(cmk_aws_arn_fits("arn:aws:kms:us-east-1:111122223333:key/"
+                                      "1234ABCD-12AB-34CD-56EF-1234567890AB",
+                                      "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_FITS);
+    assert_int_equal(cmk_aws_arn_fits("1234abcd-12ab-34cd-56ef-1234567890ab",
+                                      "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_FITS);
+    assert_int_equal(cmk_aws_arn_fits("alias/x", "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_FITS);
+    assert_int_equal(cmk_aws_arn_fits("arn:aws:kms:us-east-1:111122223333:"
+                                      "alias/x",
+                                      "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_FITS);
+    assert_int_equal(
+        cmk_aws_arn_fits("alias/x", "us-gov-west-1", mrk, strlen(mrk)),
+        CMK_AWS_FITS);
+    /* and what they may not */
+    assert_int_equal(cmk_aws_arn_fits("alias/x", "eu-west-1", k1, strlen(k1)),
+                     CMK_AWS_OTHER_KEY);
+    assert_int_equal(cmk_aws_arn_fits("arn:aws:kms:us-east-1:444455556666:"
+                                      "alias/x",
+                                      "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_OTHER_KEY);
+    assert_int_equal(cmk_aws_arn_fits("arn:aws-cn:kms:us-east-1:111122223333:"
+                                      "alias/x",
+                                      "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_OTHER_KEY);
+    assert_int_equal(cmk_aws_arn_fits("arn:aws:kms:us-east-1:111122223333:key/"
+                                      "0000abcd-12ab-34cd-56ef-1234567890ab",
+                                      "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_OTHER_KEY);
+    assert_int_equal(cmk_aws_arn_fits("0000abcd-12ab-34cd-56ef-1234567890ab",
+                                      "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_OTHER_KEY);
+    assert_true(cmk_aws_ref_is_alias("alias/x"));
+    assert_true(
+        cmk_aws_ref_is_alias("arn:aws:kms:us-east-1:111122223333:alias/x"));
+    assert_false(cmk_aws_ref_is_alias(k1));
+    assert_false(cmk_aws_ref_is_alias("1234abcd-12ab-34cd-56ef-1234567890ab"));
+}
+
+/* Encrypt through an alias answers the key ARN, which the provider hands
+ * out as sealed_by; an answer naming a key the reference cannot name, or
+ * none, or no key ARN, is refused (nothing is returned). */
+static void test_encrypt_names_key_arn(void **state)
+{
+    static const char other[] = "arn:aws:kms:us-east-1:444455556666:key/"
+                                "1234abcd-12ab-34cd-56ef-1234567890ab";
+    char *arn = emu_create_key("alias/unit-sealed");
+    struct cmk_buf ct = {0};
+    struct fx f, k;
+
+    (void)state;
+    fx_open(&f, "arn:aws:kms:us-east-1:111122223333:alias/unit-sealed");
+    encrypt_ok(&f, (const uint8_t *)"a", 1, &ct);
+    assert_string_equal(f.rq.sealed_by, arn);
+    cmk_buf_free(&ct);
+    emu_do("faults", "{\"answer_override\":{\"KeyId\":\"%s\"},\"count\":1}",
+           other);
+    req_reset(&f);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"a", 1, &ct),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "UnexpectedKeyId");
+    assert_int_equal(f.rq.http_status, 200);
+    assert_string_equal(f.rq.sealed_by, "");
+    assert_null(ct.p);
+    emu_do("faults", "{\"answer_override\":{\"KeyId\":null},\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"a", 1, &ct),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "MalformedResponse");
+    assert_null(ct.p);
+    emu_do("faults", "{\"answer_override\":{\"KeyId\":\"alias/unit-sealed\"},"
+                     "\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"a", 1, &ct),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "MalformedResponse");
+    /* a key ARN reference: only that very key */
+    fx_open(&k, NULL);
+    emu_do("faults", "{\"answer_override\":{\"KeyId\":\"%s\"},\"count\":1}",
+           arn);
+    assert_int_equal(k.ops->encrypt(k.st, &k.rq, (const uint8_t *)"a", 1, &ct),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(k.rq.provider_code, "UnexpectedKeyId");
+    fx_close(&k);
+    fx_close(&f);
+    free(arn);
+}
+
+/* Decrypt names the key the blob names (open_with), checked before any
+ * call; a blob that names none under an alias sends no KeyId, and the
+ * answer's KeyId must then be a key the alias can name. */
+static void test_decrypt_key_choice(void **state)
+{
+    char *arn = emu_create_key("alias/unit-open");
+    char *other = emu_create_key(NULL);
+    struct cmk_buf ct = {0};
+    struct cmk_secret pt = {0};
+    json_t *calls;
+    struct fx f, k;
+
+    (void)state;
+    fx_open(&f, "alias/unit-open");
+    encrypt_ok(&f, (const uint8_t *)"o", 1, &ct);
+    emu_do("reset_calls", "{}");
+    req_reset(&f);
+    f.rq.open_with = arn;
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt), CMK_OK);
+    cmk_secret_free(&pt);
+    req_reset(&f); /* a blob that names no key */
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt), CMK_OK);
+    cmk_secret_free(&pt);
+    calls = emu_calls("Decrypt");
+    assert_int_equal(json_array_size(calls), 2);
+    assert_string_equal(call_field(calls, 0, "request_key_id"), arn);
+    assert_null(call_field(calls, 1, "request_key_id"));
+    json_decref(calls);
+    /* the answer of a KeyId-less Decrypt names a key of another region */
+    emu_do("faults", "{\"answer_override\":{\"KeyId\":\"arn:aws:kms:eu-west-1:"
+                     "111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\"},"
+                     "\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "UnexpectedKeyId");
+    assert_null(pt.p);
+    emu_do("faults", "{\"answer_override\":{\"KeyId\":null},\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "MalformedResponse");
+    /* with a KeyId sent, the answer must name that key */
+    emu_do("faults", "{\"answer_override\":{\"KeyId\":\"%s\"},\"count\":1}",
+           other);
+    req_reset(&f);
+    f.rq.open_with = arn;
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "UnexpectedKeyId");
+    /* a key ARN reference takes no other key, before any call */
+    fx_open(&k, other);
+    emu_do("reset_calls", "{}");
+    k.rq.open_with = arn;
+    assert_int_equal(k.ops->decrypt(k.st, &k.rq, ct.p, ct.len, &pt),
+                     CMK_E_KEY_NOT_FOUND);
+    assert_string_equal(k.rq.provider_code, "SealedByOtherKey");
+    req_reset(&k);
+    k.rq.open_with = "alias/unit-open";
+    assert_int_equal(k.ops->decrypt(k.st, &k.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_BLOB);
+    assert_string_equal(k.rq.provider_code, "SealedByInvalid");
+    assert_int_equal(emu_count(NULL), 0);
+    fx_close(&k);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+    free(arn);
+    free(other);
+}
+
+/* A tenant on an alias, through keys/cmk as the module uses it */
+struct rot {
+    struct fx f;
+    struct cmk_cmk *c;
+};
+
+static void rot_open(struct rot *r)
+{
+    assert_int_equal(cmk_cmk_open(&r->f.cfg, 300, &r->c), CMK_OK);
+}
+
+static void seal_for(struct rot *r, enum cmk_purpose p, const char *in,
+                     struct cmk_buf *blob)
+{
+    struct cmk_req rq;
+
+    memset(&rq, 0, sizeof(rq));
+    assert_int_equal(
+        cmk_cmk_seal_for(r->c, &rq, p, (const uint8_t *)in, strlen(in), blob),
+        CMK_OK);
+}
+
+static cmk_err unseal_for(struct rot *r, enum cmk_purpose p,
+                          const struct cmk_buf *blob, const char *want)
+{
+    struct cmk_secret out = {0};
+    struct cmk_req rq;
+    cmk_err err;
+
+    memset(&rq, 0, sizeof(rq));
+    err = cmk_cmk_unseal_for(r->c, &rq, p, blob->p, blob->len, &out);
+    if (err == CMK_OK) {
+        assert_int_equal(out.len, strlen(want));
+        assert_memory_equal(out.p, want, out.len);
+    }
+    cmk_secret_free(&out);
+    return err;
+}
+
+static void expect_sealed_by(const struct cmk_buf *blob, const char *arn)
+{
+    struct cmk_envelope_view v;
+
+    assert_int_equal(cmk_envelope_parse(blob->p, blob->len, &v), CMK_OK);
+    assert_int_equal(v.version, CMK_ENVELOPE_VERSION_SEALED_BY);
+    assert_int_equal(v.key_id_len, strlen("aws:alias/unit-rot"));
+    assert_memory_equal(v.key_id, "aws:alias/unit-rot", v.key_id_len);
+    assert_int_equal(v.sealed_by_len, strlen(arn));
+    assert_memory_equal(v.sealed_by, arn, v.sealed_by_len);
+}
+
+/* Decrypt's KeyId of every call logged since the last reset. */
+static void expect_decrypt_keys(const char *k0, const char *k1)
+{
+    json_t *calls = emu_calls("Decrypt");
+
+    assert_int_equal(json_array_size(calls), k1 != NULL ? 2 : 1);
+    assert_string_equal(call_field(calls, 0, "request_key_id"), k0);
+    if (k1 != NULL)
+        assert_string_equal(call_field(calls, 1, "request_key_id"), k1);
+    json_decref(calls);
+}
+
+/* AWS's manual rotation: the tenant's alias moves to a new key. Blobs and
+ * the KEK sealed before still open after a restart (Decrypt names the old
+ * key ARN they recorded), new ones are sealed by the new key. */
+static void test_alias_rotation(void **state)
+{
+    char *old = emu_create_key("alias/unit-rot");
+    char *new = emu_create_key(NULL);
+    struct cmk_buf dek = {0}, kek = {0}, dek2 = {0};
+    struct rot r;
+
+    (void)state;
+    fx_open_url(&r.f, emu_http_url(), "alias/unit-rot");
+    rot_open(&r);
+    seal_for(&r, CMK_PURPOSE_KEY, "dek before", &dek);
+    seal_for(&r, CMK_PURPOSE_KEK, "kek before", &kek);
+    expect_sealed_by(&dek, old);
+    expect_sealed_by(&kek, old);
+    cmk_cmk_close(r.c);
+    emu_do("update_alias", "{\"alias\":\"alias/unit-rot\",\"key_id\":\"%s\"}",
+           new);
+    rot_open(&r); /* a restart */
+    emu_do("reset_calls", "{}");
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek, "dek before"),
+                     CMK_OK);
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEK, &kek, "kek before"),
+                     CMK_OK);
+    expect_decrypt_keys(old, old);
+    seal_for(&r, CMK_PURPOSE_KEY, "dek after", &dek2);
+    expect_sealed_by(&dek2, new);
+    emu_do("reset_calls", "{}");
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek2, "dek after"),
+                     CMK_OK);
+    expect_decrypt_keys(new, NULL);
+    cmk_cmk_close(r.c);
+    /* the tenant moves on to key ARNs, the old key as a previous one: the
+     * blob names no configured version by its key id, but by its key */
+    r.f.cfg.key_ref = new;
+    r.f.cfg.previous_key_refs = &old;
+    r.f.cfg.n_previous = 1;
+    rot_open(&r);
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek, "dek before"),
+                     CMK_OK);
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek2, "dek after"),
+                     CMK_OK);
+    r.f.cfg.n_previous = 0; /* without it: no version of this tenant */
+    cmk_cmk_close(r.c);
+    rot_open(&r);
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek, "dek before"),
+                     CMK_E_KEY_NOT_FOUND);
+    cmk_cmk_close(r.c);
+    r.f.cfg.key_ref = r.f.arn;
+    cmk_buf_free(&dek);
+    cmk_buf_free(&dek2);
+    cmk_buf_free(&kek);
+    fx_close(&r.f);
+    free(old);
+    free(new);
+}
+
+/* A version-1 blob (written before blobs named their key) under an
+ * alias: it names only "aws:alias/NAME", so Decrypt sends no KeyId and KMS
+ * takes the key its ciphertext names; it opens after the alias moved. */
+static void test_alias_rotation_v1_blob(void **state)
+{
+    char *old = emu_create_key("alias/unit-rot1");
+    char *new = emu_create_key(NULL);
+    struct cmk_buf blob = {0}, v1 = {0};
+    struct cmk_envelope_view v;
+    json_t *calls;
+    struct rot r;
+
+    (void)state;
+    fx_open_url(&r.f, emu_http_url(), "alias/unit-rot1");
+    rot_open(&r);
+    seal_for(&r, CMK_PURPOSE_KEY, "legacy", &blob);
+    assert_int_equal(cmk_envelope_parse(blob.p, blob.len, &v), CMK_OK);
+    assert_int_equal(cmk_envelope_encode(CMK_PROV_AWS, "aws:alias/unit-rot1",
+                                         v.ct, v.ct_len, &v1),
+                     CMK_OK);
+    emu_do("update_alias", "{\"alias\":\"alias/unit-rot1\",\"key_id\":\"%s\"}",
+           new);
+    emu_do("reset_calls", "{}");
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &v1, "legacy"), CMK_OK);
+    calls = emu_calls("Decrypt");
+    assert_int_equal(json_array_size(calls), 1);
+    assert_null(call_field(calls, 0, "request_key_id"));
+    assert_string_equal(call_field(calls, 0, "key_id"), old + strlen(old) - 36);
+    json_decref(calls);
+    cmk_cmk_close(r.c);
+    cmk_buf_free(&blob);
+    cmk_buf_free(&v1);
+    fx_close(&r.f);
+    free(old);
+    free(new);
+}
+
 /* ---- Connections and headers ---- */
 
 /* A server that closes kept-alive connections with the request in flight
@@ -1038,6 +1406,11 @@ int main(void)
         cmocka_unit_test_setup(test_stall_does_not_block, setup),
         cmocka_unit_test_setup(test_refused_answer_keeps_request_id, setup),
         cmocka_unit_test_setup(test_refused_answer_audit, setup),
+        cmocka_unit_test_setup(test_arn_fits, setup),
+        cmocka_unit_test_setup(test_encrypt_names_key_arn, setup),
+        cmocka_unit_test_setup(test_decrypt_key_choice, setup),
+        cmocka_unit_test_setup(test_alias_rotation, setup),
+        cmocka_unit_test_setup(test_alias_rotation_v1_blob, setup),
         cmocka_unit_test_setup(test_close_counts_attempts, setup),
         cmocka_unit_test_setup(test_user_agent, setup),
     };
