@@ -29,9 +29,13 @@
  */
 #define CKA_CMK_FLUSH_CACHE (CMK_VENDOR_BASE + 0x104UL)
 
-/* Envelope blob: "CMKE", version 1. */
+/* Envelope blob: "CMKE". Version 1 names the CMK version that sealed it;
+ * version 2 also names the exact KMS key (aws: the key ARN that Encrypt
+ * answered with), so a blob still opens after an alias moves on. Both are
+ * read; providers that name their key write version 2. */
 #define CMK_ENVELOPE_MAGIC "CMKE"
 #define CMK_ENVELOPE_VERSION 1
+#define CMK_ENVELOPE_VERSION_SEALED_BY 2
 #define CMK_ENVELOPE_MAX_PLAINTEXT 4096
 
 /* Environment variable naming the configuration file. */

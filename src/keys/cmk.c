@@ -281,6 +281,8 @@ static cmk_err fill_req(const struct cmk_cmk *c, const struct cmk_version *v,
     rq->key_ref = v->key_ref;
     rq->ctx = c->ctx[purpose];
     rq->n_ctx = c->n_ctx;
+    rq->open_with = NULL;
+    rq->sealed_by[0] = '\0';
     rq->request_id[0] = '\0';
     rq->http_status = 0;
     rq->provider_code[0] = '\0';
@@ -388,25 +390,37 @@ cmk_err cmk_cmk_seal_for(struct cmk_cmk *c, struct cmk_req *rq,
         err = CMK_E_BAD_RESPONSE; /* the KMS's answer, not our input */
         goto out;
     }
-    err =
-        cmk_envelope_encode((uint8_t)v->ops->id, v->key_id, ct.p, ct.len, blob);
+    /* The exact key that sealed, when the provider names it (an alias's
+     * key of the moment): unseal asks for that key again. */
+    err = cmk_envelope_encode_sealed((uint8_t)v->ops->id, v->key_id,
+                                     rq->sealed_by, ct.p, ct.len, blob);
 out:
     cmk_buf_free(&ct);
     return err;
 }
 
+static bool names(const char *s, const char *p, size_t len)
+{
+    return strlen(s) == len && memcmp(s, p, len) == 0;
+}
+
+/* The version whose key id the blob names; else, for a blob that names
+ * the key that sealed it, the version configured with exactly that key
+ * (a tenant that moved from an alias to key references). */
 static const struct cmk_version *
 find_version(const struct cmk_cmk *c, const struct cmk_envelope_view *ev)
 {
     size_t i;
 
     for (i = 0; i < c->n_v; i++) {
-        const struct cmk_version *v = &c->v[i];
-
-        if ((unsigned)v->ops->id == ev->provider_id &&
-            strlen(v->key_id) == ev->key_id_len &&
-            memcmp(v->key_id, ev->key_id, ev->key_id_len) == 0)
-            return v;
+        if ((unsigned)c->v[i].ops->id == ev->provider_id &&
+            names(c->v[i].key_id, ev->key_id, ev->key_id_len))
+            return &c->v[i];
+    }
+    for (i = 0; ev->sealed_by != NULL && i < c->n_v; i++) {
+        if ((unsigned)c->v[i].ops->id == ev->provider_id &&
+            names(c->v[i].key_ref, ev->sealed_by, ev->sealed_by_len))
+            return &c->v[i];
     }
     return NULL;
 }
@@ -502,6 +516,7 @@ static cmk_err unseal(struct cmk_cmk *c, struct cmk_req *rq,
                       enum cmk_purpose purpose, const uint8_t *blob,
                       size_t blob_len, bool commit, struct cmk_secret *out)
 {
+    char sealed_by[CMK_ENVELOPE_MAX_SEALED_BY + 1];
     struct cmk_envelope_view ev;
     const struct cmk_version *v;
     const char *why = NULL;
@@ -519,6 +534,11 @@ static cmk_err unseal(struct cmk_cmk *c, struct cmk_req *rq,
     err = fill_req(c, v, purpose, rq);
     if (err != CMK_OK)
         return err;
+    if (ev.sealed_by != NULL) {
+        memcpy(sealed_by, ev.sealed_by, ev.sealed_by_len);
+        sealed_by[ev.sealed_by_len] = '\0';
+        rq->open_with = sealed_by; /* valid for this call only */
+    }
     start = monotonic_us(NULL);
     err = note(c, v->ops->decrypt(v->st, rq, ev.ct, ev.ct_len, out));
     if (err == CMK_OK)
@@ -526,6 +546,7 @@ static cmk_err unseal(struct cmk_cmk *c, struct cmk_req *rq,
     err = record_why(c, v, "Decrypt", rq, start, err, why);
     if (err == CMK_E_BAD_RESPONSE && why != NULL && purpose == CMK_PURPOSE_KEK)
         cmk_err_device_note((unsigned)v->ops->id, CMK_DEV_KEK_LENGTH);
+    rq->open_with = NULL; /* sealed_by goes out of scope */
     if (err != CMK_OK)
         cmk_secret_free(out); /* nothing released without its record */
     return err;
@@ -731,6 +752,9 @@ size_t cmk_cmk_seal_bound(const struct cmk_cmk *c, size_t in_len)
     const struct cmk_version *v = &c->v[0];
     size_t ct = v->ops->ct_bound != NULL ? v->ops->ct_bound(in_len)
                                          : CMK_ENVELOPE_MAX_CT;
+    size_t sb = (v->ops->caps & CMK_CAP_SEALED_BY) != 0
+                    ? CMK_ENVELOPE_MAX_SEALED_BY
+                    : 0;
 
-    return cmk_envelope_size(strlen(v->key_id), ct);
+    return cmk_envelope_size_sealed(strlen(v->key_id), sb, ct);
 }

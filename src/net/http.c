@@ -24,6 +24,12 @@
 #define BACKOFF_BASE_MS 100u
 #define BACKOFF_MAX_MS 20000u
 
+#ifdef __linux__
+#define UA_OS "linux"
+#else
+#define UA_OS "other"
+#endif
+
 struct cmk_http {
     CURLSH *share;
     /* libcurl takes these around its shared DNS and TLS session caches
@@ -35,6 +41,7 @@ struct cmk_http {
     unsigned connect_ms;
     unsigned timeout_ms;
     char *ca_file;
+    char user_agent[96];
     struct cmk_retry_policy policy;
     struct cmk_retry_quota quota;
     unsigned ready; /* how many of the locks above exist */
@@ -107,6 +114,19 @@ static void apply_cfg(struct cmk_http *h, const struct cmk_http_cfg *cfg)
     h->policy.budget_ms = h->timeout_ms;
 }
 
+/* The product and its version first, then the AWS SDKs' os/, lang/ and
+ * md/ (metadata) parts, as in "aws-sdk-go-v2/1.30.3 os/linux
+ * lang/go#1.22.5 md/GOARCH#amd64": KMS, STS and CloudTrail show it. */
+static void make_user_agent(struct cmk_http *h)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+    snprintf(h->user_agent, sizeof(h->user_agent),
+             "%s/%s os/" UA_OS " lang/c md/curl#%s", PACKAGE_NAME,
+             PACKAGE_VERSION,
+             v != NULL && v->version != NULL ? v->version : "unknown");
+}
+
 static cmk_err init_locks(struct cmk_http *h)
 {
     if (cmk_mutex_init(&h->pool_lock) != CKR_OK)
@@ -137,6 +157,7 @@ cmk_err cmk_http_new(const struct cmk_http_cfg *cfg, struct cmk_http **out)
     if (h == NULL)
         return CMK_E_NOMEM;
     apply_cfg(h, cfg);
+    make_user_agent(h);
     err = init_locks(h);
     if (err == CMK_OK && cfg != NULL && cfg->ca_file != NULL &&
         (h->ca_file = cmk_strdup(cfg->ca_file)) == NULL)
@@ -216,7 +237,28 @@ static void pool_put(struct cmk_http *h, CURL *c, bool keep)
 struct xfer {
     struct cmk_sb body;
     struct cmk_http_resp *resp;
+    unsigned sends; /* times libcurl was about to send the request */
 };
+
+/* libcurl sends a request again by itself when a reused connection dies
+ * before any byte of the answer (lib/transfer.c Curl_retry_request, up to
+ * five times; no option turns it off), and the server may have seen the
+ * first one. Every request that leaves is an attempt the retry policy
+ * counts (max_attempts), so a second send in one exchange is refused
+ * here, before it leaves: the exchange fails as a cut connection, which
+ * cmk_retry_run retries, with backoff, while attempts remain. libcurl
+ * calls this right before each send (CURLOPT_PREREQFUNCTION, 7.80). */
+static int on_prereq(void *arg, char *peer_ip, char *local_ip, int peer_port,
+                     int local_port)
+{
+    struct xfer *x = arg;
+
+    (void)peer_ip;
+    (void)local_ip;
+    (void)peer_port;
+    (void)local_port;
+    return x->sends++ == 0 ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
@@ -335,6 +377,7 @@ static CURLcode set_common(CURL *c, const struct cmk_http *h, long timeout_ms,
     SET(CURLOPT_TIMEOUT_MS, timeout_ms);
     SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_USERAGENT, h->user_agent);
     if (h->ca_file != NULL)
         SET(CURLOPT_CAINFO, h->ca_file);
 #undef SET
@@ -390,6 +433,10 @@ static cmk_err set_request(CURL *c, struct cmk_http *h,
         rc = curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_PREREQDATA, x);
     return rc == CURLE_OK ? CMK_OK : CMK_E_ARGS;
 }
 
@@ -431,6 +478,16 @@ static cmk_err map_curl(CURLcode rc, enum cmk_http_fail *fail)
     }
 }
 
+static const char *fail_reason(CURLcode rc, const struct xfer *x,
+                               const char *errbuf)
+{
+    if (x->resp->fail == CMK_HTTP_FAIL_TOO_LARGE)
+        return "response body too large";
+    if (x->sends > 1) /* on_prereq refused libcurl's resend */
+        return "connection closed before an answer (not resent)";
+    return errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+}
+
 static cmk_err finish(CURL *c, CURLcode rc, struct xfer *x, const char *errbuf)
 {
     struct cmk_http_resp *r = x->resp;
@@ -439,9 +496,7 @@ static cmk_err finish(CURL *c, CURLcode rc, struct xfer *x, const char *errbuf)
     if (err != CMK_OK) {
         /* curl's message may be longer than why: cut it, knowingly. */
         snprintf(r->why, sizeof(r->why), "%.*s", (int)sizeof(r->why) - 1,
-                 r->fail == CMK_HTTP_FAIL_TOO_LARGE
-                     ? "response body too large"
-                     : (errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc)));
+                 fail_reason(rc, x, errbuf));
         return err;
     }
     if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status) != CURLE_OK)
@@ -467,7 +522,7 @@ cmk_err cmk_http_do(struct cmk_http *h, const struct cmk_http_req *rq,
                     struct cmk_http_resp *resp)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
-    struct xfer x = {{NULL, 0, 0, false, CMK_HTTP_BODY_MAX}, resp};
+    struct xfer x = {{NULL, 0, 0, false, CMK_HTTP_BODY_MAX}, resp, 0};
     struct curl_slist *hdrs = NULL;
     const char *why = NULL;
     CURL *c = NULL;

@@ -11,7 +11,8 @@
  * TLS verification is always on (CA file from config, else the system
  * store); plain http only to loopback hosts (and, for credential
  * endpoints, the AWS link-local metadata addresses). Response bodies are
- * capped and wiped when freed.
+ * capped and wiped when freed. Every request carries the User-Agent
+ * "cmk-pkcs11/VERSION os/linux lang/c md/curl#CURL_VERSION".
  * Thread safety: cmk_http_do may be called from any number of threads;
  * no lock is held while a request is in flight.
  */
@@ -74,7 +75,9 @@ cmk_err cmk_http_new(const struct cmk_http_cfg *cfg,
                      struct cmk_http **out) CMK_WUR;
 void cmk_http_free(struct cmk_http *h);
 
-/* One attempt, no retry. CMK_OK when an HTTP answer arrived, whatever its
+/* One attempt, no retry: the request leaves at most once (libcurl's own
+ * resend on a reused connection that died is refused, CMK_E_NETWORK
+ * with CMK_HTTP_FAIL_IO). CMK_OK when an HTTP answer arrived, whatever its
  * status; otherwise CMK_E_NETWORK (connect, reset, TLS), CMK_E_TIMEOUT,
  * CMK_E_BAD_RESPONSE (body too large), CMK_E_CONFIG (URL refused),
  * CMK_E_NOMEM, CMK_E_ARGS; resp->fail and resp->why say more. resp is

@@ -8,9 +8,13 @@
  * name or alias ARN), not the ARN KMS answers with: it must be known
  * without a network call at init and stay the same for as long as the
  * configuration does, since envelope blobs name their CMK version by it.
- * Init makes no network call. Every op may run from several threads:
- * state is read-only after init except the credential cache and the
- * clock skew, which have their own synchronisation.
+ * The key ARN Encrypt answers with (checked against the reference) goes
+ * out as sealed_by into the blob, and Decrypt names that ARN, so a blob
+ * made through an alias still opens after the alias moves to another key
+ * (aws_arn.c has the checks). Init makes no network call. Every op may
+ * run from several threads: state is read-only after init except the
+ * credential cache and the clock skew, which have their own
+ * synchronisation.
  */
 #include <config.h>
 
@@ -175,36 +179,106 @@ static cmk_err aws_key_id(void *vst, char id[256])
 
 /* ---- operations ---- */
 
-/* Runs op with body and hands the 200 answer to parse. */
+typedef cmk_err (*parse_fn)(struct aws_state *st, struct cmk_http_resp *r,
+                            void *out, const char **code);
+
+/* Runs op with body and hands the 200 answer to parse. An answer refused
+ * by parse keeps its request id and HTTP status in rq (the audit record
+ * names the exchange that went wrong); parse may name a code other than
+ * MalformedResponse. */
 static cmk_err run(struct aws_state *st, struct cmk_req *rq, const char *op,
-                   struct cmk_sb *body, cmk_err body_err,
-                   cmk_err (*parse)(struct cmk_http_resp *r, void *out),
+                   struct cmk_sb *body, cmk_err body_err, parse_fn parse,
                    void *out)
 {
     struct cmk_http_resp resp;
+    const char *code = "MalformedResponse";
     cmk_err err = body_err;
 
     memset(&resp, 0, sizeof(resp));
     if (err == CMK_OK)
         err = cmk_aws_call(st, rq, op, body, &resp);
     if (err == CMK_OK) {
-        err = parse(&resp, out);
+        err = parse(st, &resp, out, &code);
         if (err != CMK_OK)
-            (void)fail(rq, err, "MalformedResponse");
+            snprintf(rq->provider_code, sizeof(rq->provider_code), "%s", code);
     }
     cmk_http_resp_free(&resp); /* wipes: a Decrypt answer held plaintext */
     cmk_sb_free(body);         /* wipes: an Encrypt request held it */
     return err;
 }
 
-static cmk_err parse_ct(struct cmk_http_resp *r, void *out)
+/* The KeyId of an answer into id[n]: absent (allowed unless required),
+ * or a key ARN that the configured reference can name and, when want is
+ * given, that very key. */
+static cmk_err answer_key(const struct aws_state *st,
+                          const struct cmk_http_resp *r, char *id, size_t n,
+                          bool required, const char *want, const char **code)
 {
+    enum cmk_aws_fit fit;
+    cmk_err err = cmk_aws_parse_key_id(r, id, n);
+
+    if (err != CMK_OK || id[0] == '\0')
+        return err != CMK_OK || required ? CMK_E_BAD_RESPONSE : CMK_OK;
+    fit = cmk_aws_arn_fits(st->key_ref, st->region, id, strlen(id));
+    if (fit == CMK_AWS_NOT_KEY_ARN)
+        return CMK_E_BAD_RESPONSE;
+    if (fit != CMK_AWS_FITS || (want != NULL && strcmp(want, id) != 0)) {
+        *code = "UnexpectedKeyId";
+        return CMK_E_BAD_RESPONSE;
+    }
+    return CMK_OK;
+}
+
+static cmk_err parse_ct(struct aws_state *st, struct cmk_http_resp *r,
+                        void *out, const char **code)
+{
+    (void)st;
+    (void)code;
     return cmk_aws_parse_ciphertext(r, out);
 }
 
-static cmk_err parse_pt(struct cmk_http_resp *r, void *out)
+/* What Encrypt answers: the ciphertext and the key ARN that sealed it. */
+struct sealed {
+    struct cmk_buf *ct;
+    char *arn; /* rq->sealed_by */
+    size_t arn_size;
+};
+
+static cmk_err parse_sealed(struct aws_state *st, struct cmk_http_resp *r,
+                            void *out, const char **code)
 {
-    return cmk_aws_parse_plaintext(r, out);
+    struct sealed *s = out;
+    cmk_err err = cmk_aws_parse_ciphertext(r, s->ct);
+
+    if (err == CMK_OK)
+        err = answer_key(st, r, s->arn, s->arn_size, true, NULL, code);
+    if (err != CMK_OK) {
+        cmk_buf_free(s->ct);
+        s->arn[0] = '\0';
+    }
+    return err;
+}
+
+/* What Decrypt answers: the plaintext, from the key asked for (want) or,
+ * when no KeyId was sent (need_key), from a key the reference can name. */
+struct opened {
+    struct cmk_secret *pt;
+    const char *want;
+    bool need_key;
+};
+
+static cmk_err parse_opened(struct aws_state *st, struct cmk_http_resp *r,
+                            void *out, const char **code)
+{
+    struct opened *o = out;
+    char id[CMK_AWS_KEY_ARN_MAX + 1];
+    cmk_err err = cmk_aws_parse_plaintext(r, o->pt);
+
+    if (err == CMK_OK)
+        err = answer_key(st, r, id, sizeof(id), o->need_key, o->want, code);
+    if (err != CMK_OK)
+        cmk_secret_free(o->pt); /* wipes */
+    return err;
 }
 
 static bool args_ok(void *st, struct cmk_req *rq, const uint8_t *in,
@@ -214,19 +288,51 @@ static bool args_ok(void *st, struct cmk_req *rq, const uint8_t *in,
            (in != NULL || in_len == 0) && (rq->ctx != NULL || rq->n_ctx == 0);
 }
 
+/* Encrypt with the configured reference; rq->sealed_by gets the key ARN
+ * KMS answers with (an alias resolves to its key of the moment). */
 static cmk_err aws_encrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
                            size_t in_len, struct cmk_buf *out)
 {
     struct aws_state *st = vst;
     struct cmk_sb body = {0};
+    struct sealed s;
 
     if (!args_ok(st, rq, in, in_len, out) || in_len == 0)
         return CMK_E_ARGS;
+    rq->sealed_by[0] = '\0';
     if (in_len > AWS_MAX_PLAINTEXT) /* KMS would refuse it: do not ask */
         return fail(rq, CMK_E_TOO_LARGE, "PlaintextTooLarge");
+    s.ct = out;
+    s.arn = rq->sealed_by;
+    s.arn_size = sizeof(rq->sealed_by);
     return run(st, rq, "Encrypt", &body,
                cmk_aws_body_encrypt(&body, st->key_ref, rq, in, in_len),
-               parse_ct, out);
+               parse_sealed, &s);
+}
+
+/* Decrypt's KeyId: the key the blob names (checked against the
+ * reference before any call), else the configured reference, else, for
+ * a blob that names no key under an alias, none at all: the alias may
+ * have moved since, and KMS takes the key the ciphertext names, which
+ * the answer's KeyId must then show to be one the alias can name. */
+static cmk_err pick_key(struct aws_state *st, struct cmk_req *rq,
+                        struct opened *o, const char **key)
+{
+    if (rq->open_with == NULL) {
+        o->need_key = cmk_aws_ref_is_alias(st->key_ref);
+        *key = o->need_key ? NULL : st->key_ref;
+        return CMK_OK;
+    }
+    switch (cmk_aws_arn_fits(st->key_ref, st->region, rq->open_with,
+                             strnlen(rq->open_with, CMK_AWS_KEY_ARN_MAX + 1))) {
+    case CMK_AWS_FITS:
+        o->want = *key = rq->open_with;
+        return CMK_OK;
+    case CMK_AWS_OTHER_KEY:
+        return fail(rq, CMK_E_KEY_NOT_FOUND, "SealedByOtherKey");
+    default:
+        return fail(rq, CMK_E_BAD_BLOB, "SealedByInvalid");
+    }
 }
 
 static cmk_err aws_decrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
@@ -234,14 +340,20 @@ static cmk_err aws_decrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
 {
     struct aws_state *st = vst;
     struct cmk_sb body = {0};
+    struct opened o = {out, NULL, false};
+    const char *key = NULL;
+    cmk_err err;
 
     if (!args_ok(st, rq, in, in_len, out))
         return CMK_E_ARGS;
     if (in_len == 0 || in_len > AWS_MAX_CIPHERTEXT)
         return fail(rq, CMK_E_BAD_CIPHERTEXT, "CiphertextLength");
+    err = pick_key(st, rq, &o, &key);
+    if (err != CMK_OK)
+        return err;
     return run(st, rq, "Decrypt", &body,
-               cmk_aws_body_decrypt(&body, st->key_ref, rq, in, in_len),
-               parse_pt, out);
+               cmk_aws_body_decrypt(&body, key, rq, in, in_len), parse_opened,
+               &o);
 }
 
 static cmk_err aws_reencrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
@@ -278,10 +390,13 @@ struct key_state {
     char s[40];
 };
 
-static cmk_err parse_state(struct cmk_http_resp *r, void *out)
+static cmk_err parse_state(struct aws_state *st, struct cmk_http_resp *r,
+                           void *out, const char **code)
 {
     struct key_state *ks = out;
 
+    (void)st;
+    (void)code;
     return cmk_aws_parse_key_state(r, ks->s, sizeof(ks->s));
 }
 
@@ -315,7 +430,7 @@ static size_t aws_ct_bound(size_t in_len)
 const struct cmk_provider_ops cmk_provider_aws = {
     .name = "aws",
     .id = CMK_PROV_AWS,
-    .caps = CMK_CAP_REENCRYPT | CMK_CAP_HEALTH,
+    .caps = CMK_CAP_REENCRYPT | CMK_CAP_HEALTH | CMK_CAP_SEALED_BY,
     .state_size = sizeof(struct aws_state),
     .init = aws_init,
     .fini = aws_fini,

@@ -80,6 +80,9 @@ static const struct {
     {"PlaintextTooLarge", 107},
     {"CiphertextLength", 108},
     {"DataKeyLength", 109},
+    {"UnexpectedKeyId", 110},
+    {"SealedByOtherKey", 111},
+    {"SealedByInvalid", 112},
     /* credentials (net/creds*.c) */
     {"NoCredentials", 200},
     {"CredentialsFileUnusable", 201},

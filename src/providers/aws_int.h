@@ -22,6 +22,7 @@
 #define AWS_MAX_CIPHERTEXT 6144u /* CiphertextBlob: 1..6144 bytes */
 #define AWS_MAX_DATA_KEY 1024u   /* GenerateDataKey*: 1..1024 bytes */
 #define AWS_KEY_ID_PREFIX "aws:"
+#define CMK_AWS_KEY_ARN_MAX 255u /* fits an envelope's sealed-by field */
 
 struct aws_state {
     char *key_ref;    /* as configured */
@@ -62,10 +63,30 @@ bool cmk_aws_is_auth_retry(const char *code);
  * table's code_number. */
 unsigned cmk_aws_code_number(const char *code);
 
+/* aws_arn.c: key ARNs. Whether arn (n bytes, not NUL-terminated) is a
+ * key ARN in its strict form: arn:PARTITION:kms:REGION:ACCOUNT:key/ID,
+ * ID a lower-case UUID or mrk- and 32 hex digits, at most
+ * CMK_AWS_KEY_ARN_MAX bytes. */
+bool cmk_aws_is_key_arn(const char *arn, size_t n);
+/* alias/NAME or an alias ARN: the key behind it may change. */
+bool cmk_aws_ref_is_alias(const char *ref);
+enum cmk_aws_fit {
+    CMK_AWS_FITS,        /* ref may name that key */
+    CMK_AWS_OTHER_KEY,   /* a key ARN, but not one ref can name */
+    CMK_AWS_NOT_KEY_ARN, /* not a key ARN at all */
+};
+/* Whether the configured reference ref, used in region, can name the key
+ * arn: a key ARN only itself, a key id only its own key, an alias ARN any
+ * key of its partition, region and account, alias/NAME any key of the
+ * region. */
+enum cmk_aws_fit cmk_aws_arn_fits(const char *ref, const char *region,
+                                  const char *arn, size_t n);
+
 /* aws_json.c: request bodies (wiped buffers) and answers. */
 cmk_err cmk_aws_body_encrypt(struct cmk_sb *sb, const char *key,
                              const struct cmk_req *rq, const uint8_t *pt,
                              size_t n) CMK_WUR;
+/* key NULL: no KeyId (KMS takes the key the ciphertext names). */
 cmk_err cmk_aws_body_decrypt(struct cmk_sb *sb, const char *key,
                              const struct cmk_req *rq, const uint8_t *ct,
                              size_t n) CMK_WUR;
@@ -82,6 +103,10 @@ cmk_err cmk_aws_parse_ciphertext(struct cmk_http_resp *r,
  * the base64 in the body is overwritten first. */
 cmk_err cmk_aws_parse_plaintext(struct cmk_http_resp *r,
                                 struct cmk_secret *out) CMK_WUR;
+/* KeyId of an answer into id[n] ("" when the answer has none);
+ * CMK_E_BAD_RESPONSE if it is not a string or does not fit. */
+cmk_err cmk_aws_parse_key_id(const struct cmk_http_resp *r, char *id,
+                             size_t n) CMK_WUR;
 /* KeyMetadata.KeyState of a DescribeKey answer. */
 cmk_err cmk_aws_parse_key_state(struct cmk_http_resp *r, char *state,
                                 size_t n) CMK_WUR;

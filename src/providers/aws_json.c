@@ -58,8 +58,10 @@ cmk_err cmk_aws_body_decrypt(struct cmk_sb *sb, const char *key,
 {
     cmk_sb_puts(sb, "{\"CiphertextBlob\":");
     cmk_json_put_b64(sb, ct, n);
-    cmk_sb_putc(sb, ',');
-    put_member_str(sb, "KeyId", key); /* a blob of another key: refused */
+    if (key != NULL) {
+        cmk_sb_putc(sb, ',');
+        put_member_str(sb, "KeyId", key); /* a blob of another key: refused */
+    }
     put_context(sb, "EncryptionContext", rq);
     cmk_sb_putc(sb, '}');
     return cmk_sb_status(sb);
@@ -152,6 +154,24 @@ cmk_err cmk_aws_parse_plaintext(struct cmk_http_resp *r, struct cmk_secret *out)
         err = cmk_b64_to_secret((const char *)b64.p, b64.len, out);
     json_decref(root);
     cmk_secret_free(&b64);
+    return err;
+}
+
+cmk_err cmk_aws_parse_key_id(const struct cmk_http_resp *r, char *id, size_t n)
+{
+    json_t *root = load(r), *v;
+    cmk_err err = CMK_E_BAD_RESPONSE;
+
+    id[0] = '\0';
+    v = json_object_get(root, "KeyId");
+    if (root != NULL && v == NULL) {
+        err = CMK_OK;
+    } else if (json_is_string(v) && json_string_length(v) < n &&
+               strlen(json_string_value(v)) == json_string_length(v)) {
+        memcpy(id, json_string_value(v), json_string_length(v) + 1);
+        err = CMK_OK;
+    }
+    json_decref(root);
     return err;
 }
 

@@ -26,6 +26,10 @@ enum cmk_provider_id {
 
 #define CMK_CAP_REENCRYPT 0x1u
 #define CMK_CAP_HEALTH 0x2u
+/* encrypt names the exact key that sealed (cmk_req.sealed_by), so the
+ * envelope records it (version 2) and decrypt is given it back
+ * (cmk_req.open_with). */
+#define CMK_CAP_SEALED_BY 0x4u
 
 /* Bytes of a KEK commitment (keys/cmk.h cmk_cmk_kek_commitment). */
 #define CMK_KEK_COMMITMENT_LEN 32
@@ -71,9 +75,10 @@ struct cmk_kms_cfg {
     bool has_kek_commitment;
 };
 
-/* One provider call. Inputs: tenant, key reference and the encryption
- * context; outputs: request id, HTTP status, provider error code (for
- * audit and C_GetSessionInfo's ulDeviceError). */
+/* One provider call. Inputs: tenant, key reference, the encryption
+ * context and, for decrypt, the key the blob names; outputs: request id,
+ * HTTP status, provider error code (for audit and C_GetSessionInfo's
+ * ulDeviceError) and, for encrypt, the key that sealed. */
 struct cmk_req {
     const struct cmk_kms_cfg *tenant;
     const char *key_ref;
@@ -81,7 +86,16 @@ struct cmk_req {
      * sorted by key. */
     const struct cmk_ctx_pair *ctx;
     size_t n_ctx;
-    int64_t deadline_us;    /* monotonic; 0 = provider default */
+    int64_t deadline_us; /* monotonic; 0 = provider default */
+    /* In (decrypt, CMK_CAP_SEALED_BY): the key that sealed the ciphertext
+     * as encrypt named it in sealed_by (a version-2 envelope's sealed-by),
+     * NUL-terminated; NULL when the blob names none (version 1). The
+     * provider checks that its key reference can name it. */
+    const char *open_with;
+    /* Out (encrypt, CMK_CAP_SEALED_BY): the exact key that sealed, as the
+     * KMS answer named it and checked against the key reference (aws:
+     * the key ARN of Encrypt's KeyId); "" otherwise. */
+    char sealed_by[256];
     char request_id[128];   /* out */
     long http_status;       /* out; 0 when no HTTP */
     char provider_code[64]; /* out; e.g. "DisabledException" */
@@ -98,8 +112,10 @@ struct cmk_provider_ops {
                     const char *key_ref) CMK_WUR;
     void (*fini)(void *st);
     /* Stable, non-secret identifier of this CMK version, written into
-     * envelope blobs (local: "local:" + 16 hex of a key digest; aws: the
-     * key ARN). At most 255 bytes, NUL-terminated into id[256]. */
+     * envelope blobs (local: "local:" + 16 hex of a key digest; aws:
+     * "aws:" + the configured reference; the exact key goes beside it,
+     * see CMK_CAP_SEALED_BY). At most 255 bytes, NUL-terminated into
+     * id[256]. */
     cmk_err (*key_id)(void *st, char id[256]) CMK_WUR;
     cmk_err (*encrypt)(void *st, struct cmk_req *rq, const uint8_t *in,
                        size_t in_len, struct cmk_buf *out) CMK_WUR;

@@ -6,30 +6,34 @@
 A configuration applies to requests whose operation is in for_ops (default:
 every KMS operation; "*" means every logged endpoint). With count N it
 applies to the next N matching requests only and then clears itself. Each
-matching request rolls once, in this order: reset, 5xx, throttle,
+matching request rolls once, in this order: reset, close, 5xx, throttle,
 malformed; latency and slow_body apply to every matching request that is
-not reset. Rates are probabilities in 0..1 (1 makes the outcome certain).
+not reset or closed, and answer_override to every 200 JSON answer among
+them. Rates are probabilities in 0..1 (1 makes the outcome certain).
 """
 
 import random
 import threading
 
-RATE_FIELDS = ("reset_rate", "error_5xx_rate", "throttle_rate",
-               "malformed_rate")
-KIND_OF = {"reset_rate": "reset", "error_5xx_rate": "5xx",
-           "throttle_rate": "throttle", "malformed_rate": "malformed"}
+RATE_FIELDS = ("reset_rate", "close_rate", "error_5xx_rate",
+               "throttle_rate", "malformed_rate")
+KIND_OF = {"reset_rate": "reset", "close_rate": "close",
+           "error_5xx_rate": "5xx", "throttle_rate": "throttle",
+           "malformed_rate": "malformed"}
 FIELDS = RATE_FIELDS + ("latency_ms", "slow_body_ms", "error_5xx_status",
-                        "for_ops", "count", "seed")
+                        "answer_override", "for_ops", "count", "seed")
 
 
 class Decision:
     """What to do to one request."""
 
-    def __init__(self, kind=None, latency_ms=0, slow_body_ms=0, status=500):
-        self.kind = kind  # None, reset, 5xx, throttle, malformed
+    def __init__(self, kind=None, latency_ms=0, slow_body_ms=0, status=500,
+                 override=None):
+        self.kind = kind  # None, reset, close, 5xx, throttle, malformed
         self.latency_ms = latency_ms
         self.slow_body_ms = slow_body_ms
         self.status = status
+        self.override = override  # members to set (None: remove) in a 200
 
 
 NO_FAULT = Decision()
@@ -52,6 +56,8 @@ class Faults:
         status = int(cfg.get("error_5xx_status", 500))
         if status not in (500, 502, 503, 504):
             raise ValueError("error_5xx_status must be 500, 502, 503 or 504")
+        if not isinstance(cfg.get("answer_override", {}), dict):
+            raise ValueError("answer_override must be an object")
         with self.lock:
             self.config = dict(cfg)
             if "seed" in cfg:
@@ -89,4 +95,5 @@ class Faults:
                     break
             return Decision(kind, int(cfg.get("latency_ms", 0)),
                             int(cfg.get("slow_body_ms", 0)),
-                            int(cfg.get("error_5xx_status", 500)))
+                            int(cfg.get("error_5xx_status", 500)),
+                            cfg.get("answer_override"))

@@ -85,6 +85,7 @@ class KmsApi:
             "ScheduleKeyDeletion": self.schedule_key_deletion,
             "CancelKeyDeletion": self.cancel_key_deletion,
             "CreateAlias": self.create_alias,
+            "UpdateAlias": self.update_alias,
         }
 
     # -- shared rules -------------------------------------------------------
@@ -289,3 +290,11 @@ class KmsApi:
             ex.key_id = key.key_id
             self._authorize(key, caller, "CreateAlias")
         self.store.create_alias(params.get("AliasName"), target)
+
+    def update_alias(self, params, caller, ex):
+        target = params.get("TargetKeyId")
+        if isinstance(target, str) and "alias/" not in target:
+            key = self.store.resolve(target)
+            ex.key_id = key.key_id
+            self._authorize(key, caller, "UpdateAlias")
+        self.store.update_alias(params.get("AliasName"), target)

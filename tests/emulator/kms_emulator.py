@@ -89,6 +89,8 @@ class Exchange:
         self.op = op
         self.request_id = str(uuid.uuid4())
         self.key_id = None
+        self.request_key_id = None  # KMS: the KeyId member as sent
+        self.user_agent = None
         self.access_key_id = None
         self.error = None
         self.fault = None
@@ -99,7 +101,9 @@ class Exchange:
                "op": self.op, "key_id": self.key_id,
                "access_key_id": self.access_key_id, "status": status,
                "error": self.error, "fault": self.fault,
-               "request_id": self.request_id}
+               "request_id": self.request_id,
+               "request_key_id": self.request_key_id,
+               "user_agent": self.user_agent}
         if self.detail:
             rec.update(self.detail)
         return rec
@@ -203,6 +207,11 @@ class Control:
 
     def cmd_delete_key(self, args):
         self.app.store.delete_key(self._key(args))
+
+    def cmd_update_alias(self, args):
+        store = self.app.store
+        key = store.update_alias(args["alias"], args["key_id"])
+        return {"key_id": key.key_id, "arn": store.key_arn(key.key_id)}
 
     def cmd_set_policy(self, args):
         allow = args.get("allow")
@@ -339,6 +348,8 @@ class App:
             params = json.loads(request[4] or b"{}")
             if not isinstance(params, dict):
                 raise ValueError("not an object")
+            if isinstance(params.get("KeyId"), str):
+                ex.request_key_id = params["KeyId"]
             result = self.kms.ops[op](params, caller, ex)
         except SigV4Error as e:
             ex.detail = e.detail
@@ -385,6 +396,24 @@ class App:
                 return kms_error(status, code, "injected failure", ex)
         return Response(status, "<html><body>%d</body></html>" % status,
                         "text/html", error="HTTP%d" % status)
+
+
+def override_members(body, override):
+    """A 200 JSON answer with members set (a null value removes one), for
+    answers that are well-formed JSON but wrong: missing or mistyped
+    members, another KeyId."""
+    try:
+        answer = json.loads(body or b"{}")
+    except ValueError:
+        return body
+    if not isinstance(answer, dict):
+        return body
+    for name, value in override.items():
+        if value is None:
+            answer.pop(name, None)
+        else:
+            answer[name] = value
+    return json.dumps(answer).encode()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -453,6 +482,7 @@ class Handler(BaseHTTPRequestHandler):
                                     body)
         ex = Exchange(endpoint, op)
         ex.access_key_id = access_key_hint(self.headers.get("Authorization"))
+        ex.user_agent = self.headers.get("User-Agent")
         decision = app.faults.decide(op, endpoint == "kms")
         ex.fault = decision.kind
         if decision.latency_ms:
@@ -462,11 +492,19 @@ class Handler(BaseHTTPRequestHandler):
             app.log.append(ex.record(None))
             self.reset()
             return
+        if decision.kind == "close":
+            # Read, then closed (FIN) without an answer: a server dropping
+            # a kept-alive connection with a request in flight.
+            app.log.append(ex.record(None))
+            self.close_connection = True
+            return
         if decision.kind in ("throttle", "5xx"):
             resp = app.fault_response(endpoint, decision.kind,
                                       decision.status, ex)
         else:
             resp = app.dispatch(endpoint, op, request, self.headers, ex)
+        if decision.override and resp.status == 200:
+            resp.body = override_members(resp.body, decision.override)
         if decision.kind == "malformed":
             resp.body = resp.body[:max(1, len(resp.body) // 2)] or b"{"
         ex.error = ex.error or resp.error

@@ -196,6 +196,29 @@ class Store:
         self.save()
         return key
 
+    def update_alias(self, name, ident):
+        """UpdateAlias: an existing alias now names the key ident."""
+        if (not isinstance(name, str) or not name.startswith("alias/")
+                or len(name) <= 6):
+            raise KmsError("ValidationException",
+                           "Alias must start with the prefix \"alias/\". "
+                           "Please see https://docs.aws.amazon.com/kms/latest"
+                           "/developerguide/kms-alias.html")
+        if name.startswith("alias/aws/"):
+            raise KmsError("NotFoundException", "Alias %s is not found."
+                           % self.alias_arn(name))
+        if isinstance(ident, str) and "alias/" in ident:
+            raise KmsError("ValidationException",
+                           "Aliases must refer to keys. Not aliases")
+        key = self.resolve(ident)
+        with self.lock:
+            if name not in self.aliases:
+                raise KmsError("NotFoundException", "Alias %s is not found."
+                               % self.alias_arn(name))
+            self.aliases[name] = key.key_id
+        self.save()
+        return key
+
     def set_state(self, key, state, days=None, now=None):
         with self.lock:
             key.state = state

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # KMS emulator tests: drives the emulator with Debian's AWS CLI (a real SigV4
-# client) so the emulator cannot drift from the real KMS/STS wire protocol.
+# client) so the emulator cannot drift from the real KMS/STS wire protocol,
+# aliases moved by update-alias included.
 #
 # Exit 0 pass, 1 fail, 77 skip when aws (AWS_CLI, default /usr/bin/aws from
 # Debian's awscli) or python3-cryptography/curl/openssl are missing; 99
@@ -154,6 +155,34 @@ kms_suite() {
 	expect_error "$l decrypt other key" IncorrectKeyException \
 		kms decrypt --ciphertext-blob "fileb://$tmp/ct" --key-id "$kid2" \
 		--encryption-context purpose=dek,tenant=t1
+
+	# Manual rotation: the alias moves to another key; Encrypt through it
+	# answers that key's ARN, and the old blob opens with the old ARN only.
+	arn=arn:aws:kms:us-east-1:111122223333:key
+	expect_value "$l encrypt via alias answers the key ARN" "$arn/$kid" \
+		kms encrypt --key-id "alias/cli-$l" --plaintext "fileb://$tmp/pt" \
+		--query KeyId
+	cli kms update-alias --alias-name "alias/cli-$l" --target-key-id "$kid2"
+	[ $rc -eq 0 ] && [ ! -s "$tmp/out" ] && ok "$l update-alias" ||
+		fail "$l update-alias: rc $rc"
+	expect_value "$l encrypt via the moved alias" "$arn/$kid2" \
+		kms encrypt --key-id "alias/cli-$l" --plaintext "fileb://$tmp/pt" \
+		--query KeyId
+	expect_error "$l decrypt old blob with the moved alias" \
+		IncorrectKeyException kms decrypt --ciphertext-blob "fileb://$tmp/ct" \
+		--key-id "alias/cli-$l" --encryption-context purpose=dek,tenant=t1
+	expect_value "$l decrypt old blob with the old key ARN" "$arn/$kid" \
+		kms decrypt --ciphertext-blob "fileb://$tmp/ct" \
+		--key-id "$arn/$kid" --encryption-context purpose=dek,tenant=t1 \
+		--query KeyId
+	expect_error "$l update-alias of an unknown alias" NotFoundException \
+		kms update-alias --alias-name alias/cli-none --target-key-id "$kid"
+	expect_error "$l update-alias to an alias" ValidationException \
+		kms update-alias --alias-name "alias/cli-$l" \
+		--target-key-id "alias/cli-$l"
+	cli kms update-alias --alias-name "alias/cli-$l" --target-key-id "$kid"
+	expect_value "$l update-alias back" "$kid" \
+		kms describe-key --key-id "alias/cli-$l" --query KeyMetadata.KeyId
 
 	cli kms generate-data-key --key-id "$kid" --key-spec AES_256 \
 		--encryption-context a=b --query '[Plaintext,CiphertextBlob]' \

@@ -318,6 +318,48 @@ class Suite:
         r = self.decrypt(blob, key="alias/none")
         expect_error(r, 400, "NotFoundException")
 
+    def test_update_alias(self):
+        """UpdateAlias repoints an alias (AWS's manual rotation): Encrypt
+        through it answers the new key's ARN, Decrypt with the alias of a
+        blob of the old key is IncorrectKeyException, with the old ARN it
+        works. The call log keeps the KeyId as sent."""
+        old = self.emu.ctl("create_key", {"alias": "alias/rot"})
+        new = self.emu.ctl("create_key", {})
+        blob = self.encrypt("alias/rot", b"v1").json()
+        eq(blob["KeyId"], old["arn"], "Encrypt KeyId before")
+        r = self.emu.kms("UpdateAlias", {"AliasName": "alias/rot",
+                                         "TargetKeyId": new["key_id"]},
+                         self.alice)
+        eq((r.status, r.raw), (200, b""), "UpdateAlias answer")
+        eq(self.encrypt("alias/rot", b"v2").json()["KeyId"], new["arn"],
+           "Encrypt KeyId after")
+        expect_error(self.decrypt(blob["CiphertextBlob"], key="alias/rot"),
+                     400, "IncorrectKeyException")
+        self.emu.ctl("reset_calls")
+        eq(self.decrypt(blob["CiphertextBlob"], key=old["arn"]).status, 200,
+           "Decrypt with the old key ARN")
+        eq(self.decrypt(blob["CiphertextBlob"]).status, 200,
+           "Decrypt without KeyId")
+        eq([(c["request_key_id"], c["key_id"]) for c in self.emu.calls()],
+           [(old["arn"], old["key_id"]), (None, old["key_id"])],
+           "KeyId as sent and key used, in the call log")
+        for params, etype in (
+                ({"AliasName": "alias/nope", "TargetKeyId": new["key_id"]},
+                 "NotFoundException"),
+                ({"AliasName": "alias/rot", "TargetKeyId": "alias/t1"},
+                 "ValidationException"),
+                ({"AliasName": "rot", "TargetKeyId": new["key_id"]},
+                 "ValidationException"),
+                ({"AliasName": "alias/rot", "TargetKeyId": str(uuid.uuid4())},
+                 "NotFoundException")):
+            expect_error(self.emu.kms("UpdateAlias", params, self.alice), 400,
+                         etype)
+        moved = self.emu.ctl("update_alias", {"alias": "alias/rot",
+                                              "key_id": old["arn"]})
+        eq(moved["arn"], old["arn"], "control update_alias")
+        eq(self.encrypt("alias/rot", b"v3").json()["KeyId"], old["arn"],
+           "Encrypt KeyId after moving back")
+
     def test_validation(self):
         expect_error(self.encrypt("alias/t1", b"a" * 4097), 400,
                      "ValidationException",
@@ -583,6 +625,13 @@ class Suite:
             raise AssertionError("no reset")
         except ConnectionResetError:
             pass
+        emu.ctl("faults", {"close_rate": 1, "count": 1})
+        try:
+            r = self.encrypt("alias/t1", b"x")
+            raise AssertionError("closed, yet answered %d" % r.status)
+        except (http.client.RemoteDisconnected, ConnectionError):
+            pass
+        self.answer_override()
         emu.ctl("faults", {"latency_ms": 400, "count": 1})
         t0 = time.monotonic()
         eq(self.encrypt("alias/t1", b"x").status, 200, "latency answer")
@@ -600,6 +649,34 @@ class Suite:
         if not 60 <= n <= 140:
             raise AssertionError("throttle_rate 0.5 gave %d/200" % n)
         self.check_log(n)
+
+    def answer_override(self):
+        """Well-formed but wrong 200 answers: a member replaced, mistyped
+        or (null) removed; errors are left as they are."""
+        emu = self.emu
+        other = "arn:aws:kms:%s:%s:key/%s" % (REGION, ACCOUNT, uuid.uuid4())
+        emu.ctl("faults", {"answer_override": {"KeyId": other,
+                                               "CiphertextBlob": 5},
+                           "count": 1})
+        out = self.encrypt("alias/t1", b"x").json()
+        eq((out["KeyId"], out["CiphertextBlob"]), (other, 5), "overridden")
+        emu.ctl("faults", {"answer_override": {"KeyId": None}, "count": 2})
+        eq("KeyId" in self.encrypt("alias/t1", b"x").json(), False,
+           "removed")
+        expect_error(self.encrypt("alias/none", b"x"), 400,
+                     "NotFoundException")
+        emu.ctl("faults", {"answer_override": [1]}, expect=400)
+
+    def user_agent(self):
+        """The call log keeps each request's User-Agent."""
+        def with_ua(body, headers):
+            return body, dict(headers, **{"User-Agent": "cmk-test/1.0"})
+        self.emu.ctl("reset_calls")
+        self.emu.kms("Encrypt", {"KeyId": "alias/t1",
+                                 "Plaintext": b64(b"x")}, self.alice,
+                     tamper=with_ua)
+        eq([c["user_agent"] for c in self.emu.calls()], ["cmk-test/1.0"],
+           "User-Agent logged")
 
     def slow_body(self):
         self.emu.ctl("faults", {"slow_body_ms": 800, "count": 1})
@@ -628,7 +705,8 @@ class Suite:
             lines = [json.loads(line) for line in f]
         eq(lines, calls, "calls.jsonl equals the control API log")
         faults = [c["fault"] for c in calls]
-        for kind in ("throttle", "5xx", "malformed", "reset", "latency"):
+        for kind in ("throttle", "5xx", "malformed", "reset", "close",
+                     "latency"):
             if kind not in faults:
                 raise AssertionError("no %s in the call log" % kind)
         enc = [c for c in calls if c["op"] == "Encrypt"]
@@ -643,6 +721,7 @@ class Suite:
         eq(self.emu.calls(), [], "reset_calls")
         eq(os.path.getsize(os.path.join(self.emu.state, "calls.jsonl")), 0,
            "calls.jsonl truncated")
+        self.user_agent()
 
     # -- credential endpoints -------------------------------------------------
     def sts(self, params):

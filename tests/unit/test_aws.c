@@ -5,7 +5,10 @@
  * error table on real answers, retries counted in the emulator's call
  * log, TLS with the right and a wrong CA, clock-skew correction,
  * credential refresh after ExpiredTokenException, size limits checked
- * before any call, and a stalled call not blocking another.
+ * before any call, a stalled call not blocking another, the key ARN that
+ * Encrypt answers recorded in envelopes and used by Decrypt after an
+ * alias moves, refused answers keeping their request id in the audit
+ * record, and the User-Agent.
  */
 #include <config.h>
 
@@ -21,9 +24,14 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <sodium.h>
 
+#include "audit/audit.h"
+#include "cmk-pkcs11.h"
 #include "emu_client.h"
+#include "keys/cmk.h"
+#include "mech/envelope.h"
 #include "mech/mech.h"
 #include "providers/aws_cfg.h"
 #include "providers/aws_int.h"
@@ -113,6 +121,23 @@ static void encrypt_ok(struct fx *f, const uint8_t *pt, size_t n,
     req_reset(f);
     assert_int_equal(f->ops->encrypt(f->st, &f->rq, pt, n, ct), CMK_OK);
     assert_true(ct->len > n);
+}
+
+/* The emulator's log of op's calls (decref the result). */
+static json_t *emu_calls(const char *op)
+{
+    json_t *r = emu_ctl("calls", "{\"op\":\"%s\"}", op);
+    json_t *calls = json_incref(json_object_get(r, "calls"));
+
+    json_decref(r);
+    assert_non_null(calls);
+    return calls;
+}
+
+/* Field name of call i (NULL when absent or null). */
+static const char *call_field(json_t *calls, size_t i, const char *name)
+{
+    return json_string_value(json_object_get(json_array_get(calls, i), name));
 }
 
 /* ---- Round trips ---- */
@@ -299,7 +324,11 @@ static void test_deleted_key(void **state)
     req_reset(&f);
     assert_int_equal(f.ops->health(f.st, &f.rq), CMK_E_KEY_DISABLED);
     assert_string_equal(f.rq.provider_code, "KeyState:PendingDeletion");
-    fx_open(&gone, "alias/never-created");
+    /* A key that is gone, named by its ARN (an alias that names nothing
+     * would not be asked: a blob that names no key goes to the key its
+     * ciphertext names when the reference is an alias). */
+    fx_open(&gone, "arn:aws:kms:us-east-1:111122223333:key/"
+                   "00000000-0000-4000-8000-000000000000");
     assert_int_equal(gone.ops->decrypt(gone.st, &gone.rq, ct.p, ct.len, &pt),
                      CMK_E_KEY_NOT_FOUND);
     assert_string_equal(gone.rq.provider_code, "NotFoundException");
@@ -738,6 +767,569 @@ static void test_stall_does_not_block(void **state)
     fx_close(&g);
 }
 
+/* ---- Answers refused after the exchange ---- */
+
+/* A 200 answer that cannot be used (cut JSON, a member missing or of the
+ * wrong type) fails with MalformedResponse and keeps the exchange's
+ * request id and HTTP status for the audit record. */
+static void expect_refused_answer(struct fx *f, const char *op,
+                                  const char *code)
+{
+    json_t *calls = emu_calls(op);
+
+    assert_int_equal(json_array_size(calls), 1);
+    assert_string_equal(f->rq.request_id, call_field(calls, 0, "request_id"));
+    assert_int_equal(f->rq.http_status, 200);
+    assert_string_equal(f->rq.provider_code, code);
+    json_decref(calls);
+}
+
+static void test_refused_answer_keeps_request_id(void **state)
+{
+    struct cmk_buf ct = {0}, ct2 = {0};
+    struct cmk_secret pt = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    encrypt_ok(&f, (const uint8_t *)"m", 1, &ct);
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"malformed_rate\":1,\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_RESPONSE);
+    expect_refused_answer(&f, "Decrypt", "MalformedResponse");
+    assert_null(pt.p);
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"answer_override\":{\"Plaintext\":null},\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_RESPONSE);
+    expect_refused_answer(&f, "Decrypt", "MalformedResponse");
+    emu_do("reset_calls", "{}");
+    emu_do("faults",
+           "{\"answer_override\":{\"CiphertextBlob\":5},\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"m", 1, &ct2),
+                     CMK_E_BAD_RESPONSE);
+    expect_refused_answer(&f, "Encrypt", "MalformedResponse");
+    assert_null(ct2.p);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+/* The last record of an audit file with event, parsed (decref). */
+static json_t *last_audit_record(const char *path, const char *event)
+{
+    char line[4096], last[4096] = "", want[64];
+    FILE *fp = fopen(path, "r");
+    json_t *j;
+
+    snprintf(want, sizeof(want), "\"event\":\"%s\"", event);
+    assert_non_null(fp);
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        if (strstr(line, want) != NULL)
+            memcpy(last, line, sizeof(last));
+    }
+    fclose(fp);
+    j = json_loads(last, 0, NULL);
+    assert_non_null(j);
+    return j;
+}
+
+/* A writer on path with a chain key of its own (not sealed by a CMK:
+ * this test reads the records, it does not verify the chain). */
+static struct cmk_audit *audit_open(const char *path)
+{
+    static const uint8_t chain_key[CMK_AUDIT_KEY_LEN] = {1, 2, 3};
+    struct cmk_audit_opts o;
+    struct cmk_audit_key k;
+    struct cmk_audit *a = NULL;
+
+    cmk_audit_opts_init(&o);
+    o.fsync = CMK_FSYNC_NONE;
+    memset(&k, 0, sizeof(k));
+    k.key = chain_key;
+    k.sealed = (const uint8_t *)"not-sealed";
+    k.sealed_len = 10;
+    k.tenant = "t1";
+    k.provider = "aws";
+    assert_int_equal(cmk_audit_open(path, &o, &k, &a), CMK_OK);
+    return a;
+}
+
+static void expect_audit_str(json_t *rec, const char *name, const char *want)
+{
+    const char *got = json_string_value(json_object_get(rec, name));
+
+    assert_non_null(got);
+    assert_string_equal(got, want);
+}
+
+/* The audit record of a refused answer names its exchange exactly. */
+static void test_refused_answer_audit(void **state)
+{
+    struct cmk_secret pt = {0};
+    struct cmk_buf blob = {0};
+    struct cmk_audit *a = NULL;
+    struct cmk_cmk *c = NULL;
+    struct cmk_req rq;
+    char path[600];
+    json_t *calls, *rec;
+    struct fx f;
+
+    (void)state;
+    fx_open_url(&f, emu_http_url(), NULL);
+    snprintf(path, sizeof(path), "%s/refused-answer.audit", emu_tmp());
+    unlink(path);
+    a = audit_open(path);
+    assert_int_equal(cmk_cmk_open(&f.cfg, 0, &c), CMK_OK);
+    cmk_cmk_set_audit(c, a);
+    memset(&rq, 0, sizeof(rq));
+    assert_int_equal(cmk_cmk_seal(c, &rq, (const uint8_t *)"dek", 3, &blob),
+                     CMK_OK);
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"answer_override\":{\"Plaintext\":7},\"count\":1}");
+    assert_int_equal(cmk_cmk_unseal(c, &rq, blob.p, blob.len, &pt),
+                     CMK_E_BAD_RESPONSE);
+    assert_null(pt.p);
+    calls = emu_calls("Decrypt");
+    rec = last_audit_record(path, "kms_call");
+    expect_audit_str(rec, "event", "kms_call");
+    expect_audit_str(rec, "op", "Decrypt");
+    expect_audit_str(rec, "tenant", "t1");
+    expect_audit_str(rec, "provider", "aws");
+    expect_audit_str(rec, "result", "CKR_DEVICE_ERROR");
+    expect_audit_str(rec, "detail", "bad_response");
+    expect_audit_str(rec, "provider_code", "MalformedResponse");
+    expect_audit_str(rec, "request_id", call_field(calls, 0, "request_id"));
+    assert_int_equal(json_integer_value(json_object_get(rec, "http_status")),
+                     200);
+    json_decref(rec);
+    json_decref(calls);
+    cmk_buf_free(&blob);
+    cmk_cmk_close(c);
+    cmk_audit_close(a);
+    fx_close(&f);
+}
+
+/* ---- Key ARNs: recorded at Encrypt, used by Decrypt ---- */
+
+static void test_arn_fits(void **state)
+{
+    static const char k1[] = "arn:aws:kms:us-east-1:111122223333:key/"
+                             "1234abcd-12ab-34cd-56ef-1234567890ab";
+    static const char mrk[] = "arn:aws-us-gov:kms:us-gov-west-1:111122223333"
+                              ":key/mrk-1234abcd12ab34cd56ef1234567890ab";
+    static const char *const not_arns[] = {
+        "alias/x",
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:us-east-1:111122223333:alias/x",
+        "arn:aws:kms:us-east-1:11112222333:key/"
+        "1234abcd-12ab-34cd-56ef-1234567890ab", /* 11-digit account */
+        "arn:aws:iam:us-east-1:111122223333:key/"
+        "1234abcd-12ab-34cd-56ef-1234567890ab", /* not kms */
+        "arn:aws:kms:us-east-1:111122223333:key/"
+        "1234ABCD-12ab-34cd-56ef-1234567890ab", /* KMS writes lower case */
+        "arn:aws:kms:us-east-1:111122223333:key/"
+        "1234abcd-12ab-34cd-56ef-1234567890ab:x", /* trailer */
+        "arn:awz:kms:us-east-1:111122223333:key/"
+        "1234abcd-12ab-34cd-56ef-1234567890ab", /* partition */
+        "arn:aws:kms:useast1:111122223333:key/"
+        "1234abcd-12ab-34cd-56ef-1234567890ab", /* region */
+        "arn:aws:kms:us-east-1:111122223333:key/mrk-1234",
+        "",
+        NULL};
+    size_t i;
+
+    (void)state;
+    assert_true(cmk_aws_is_key_arn(k1, strlen(k1)));
+    assert_true(cmk_aws_is_key_arn(mrk, strlen(mrk)));
+    assert_false(cmk_aws_is_key_arn(k1, strlen(k1) - 1)); /* cut */
+    for (i = 0; not_arns[i] != NULL; i++) {
+        assert_false(cmk_aws_is_key_arn(not_arns[i], strlen(not_arns[i])));
+        assert_int_equal(cmk_aws_arn_fits("alias/x", "us-east-1", not_arns[i],
+                                          strlen(not_arns[i])),
+                         CMK_AWS_NOT_KEY_ARN);
+    }
+    /* what each reference form may name */
+    assert_int_equal(cmk_aws_arn_fits(k1, "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_FITS);
+    assert_int_equal(cmk_aws_arn_fits("arn:aws:kms:us-east-1:111122223333:key/"
+                                      "1234ABCD-12AB-34CD-56EF-1234567890AB",
+                                      "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_FITS);
+    assert_int_equal(cmk_aws_arn_fits("1234abcd-12ab-34cd-56ef-1234567890ab",
+                                      "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_FITS);
+    assert_int_equal(cmk_aws_arn_fits("alias/x", "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_FITS);
+    assert_int_equal(cmk_aws_arn_fits("arn:aws:kms:us-east-1:111122223333:"
+                                      "alias/x",
+                                      "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_FITS);
+    assert_int_equal(
+        cmk_aws_arn_fits("alias/x", "us-gov-west-1", mrk, strlen(mrk)),
+        CMK_AWS_FITS);
+    /* and what they may not */
+    assert_int_equal(cmk_aws_arn_fits("alias/x", "eu-west-1", k1, strlen(k1)),
+                     CMK_AWS_OTHER_KEY);
+    assert_int_equal(cmk_aws_arn_fits("arn:aws:kms:us-east-1:444455556666:"
+                                      "alias/x",
+                                      "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_OTHER_KEY);
+    assert_int_equal(cmk_aws_arn_fits("arn:aws-cn:kms:us-east-1:111122223333:"
+                                      "alias/x",
+                                      "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_OTHER_KEY);
+    assert_int_equal(cmk_aws_arn_fits("arn:aws:kms:us-east-1:111122223333:key/"
+                                      "0000abcd-12ab-34cd-56ef-1234567890ab",
+                                      "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_OTHER_KEY);
+    assert_int_equal(cmk_aws_arn_fits("0000abcd-12ab-34cd-56ef-1234567890ab",
+                                      "us-east-1", k1, strlen(k1)),
+                     CMK_AWS_OTHER_KEY);
+    assert_true(cmk_aws_ref_is_alias("alias/x"));
+    assert_true(
+        cmk_aws_ref_is_alias("arn:aws:kms:us-east-1:111122223333:alias/x"));
+    assert_false(cmk_aws_ref_is_alias(k1));
+    assert_false(cmk_aws_ref_is_alias("1234abcd-12ab-34cd-56ef-1234567890ab"));
+}
+
+/* Encrypt through an alias answers the key ARN, which the provider hands
+ * out as sealed_by; an answer naming a key the reference cannot name, or
+ * none, or no key ARN, is refused (nothing is returned). */
+static void test_encrypt_names_key_arn(void **state)
+{
+    static const char other[] = "arn:aws:kms:us-east-1:444455556666:key/"
+                                "1234abcd-12ab-34cd-56ef-1234567890ab";
+    char *arn = emu_create_key("alias/unit-sealed");
+    struct cmk_buf ct = {0};
+    struct fx f, k;
+
+    (void)state;
+    fx_open(&f, "arn:aws:kms:us-east-1:111122223333:alias/unit-sealed");
+    encrypt_ok(&f, (const uint8_t *)"a", 1, &ct);
+    assert_string_equal(f.rq.sealed_by, arn);
+    cmk_buf_free(&ct);
+    emu_do("faults", "{\"answer_override\":{\"KeyId\":\"%s\"},\"count\":1}",
+           other);
+    req_reset(&f);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"a", 1, &ct),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "UnexpectedKeyId");
+    assert_int_equal(f.rq.http_status, 200);
+    assert_string_equal(f.rq.sealed_by, "");
+    assert_null(ct.p);
+    emu_do("faults", "{\"answer_override\":{\"KeyId\":null},\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"a", 1, &ct),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "MalformedResponse");
+    assert_null(ct.p);
+    emu_do("faults", "{\"answer_override\":{\"KeyId\":\"alias/unit-sealed\"},"
+                     "\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"a", 1, &ct),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "MalformedResponse");
+    /* a key ARN reference: only that very key */
+    fx_open(&k, NULL);
+    emu_do("faults", "{\"answer_override\":{\"KeyId\":\"%s\"},\"count\":1}",
+           arn);
+    assert_int_equal(k.ops->encrypt(k.st, &k.rq, (const uint8_t *)"a", 1, &ct),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(k.rq.provider_code, "UnexpectedKeyId");
+    fx_close(&k);
+    fx_close(&f);
+    free(arn);
+}
+
+/* Decrypt names the key the blob names (open_with), checked before any
+ * call; a blob that names none under an alias sends no KeyId, and the
+ * answer's KeyId must then be a key the alias can name. */
+static void test_decrypt_key_choice(void **state)
+{
+    char *arn = emu_create_key("alias/unit-open");
+    char *other = emu_create_key(NULL);
+    struct cmk_buf ct = {0};
+    struct cmk_secret pt = {0};
+    json_t *calls;
+    struct fx f, k;
+
+    (void)state;
+    fx_open(&f, "alias/unit-open");
+    encrypt_ok(&f, (const uint8_t *)"o", 1, &ct);
+    emu_do("reset_calls", "{}");
+    req_reset(&f);
+    f.rq.open_with = arn;
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt), CMK_OK);
+    cmk_secret_free(&pt);
+    req_reset(&f); /* a blob that names no key */
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt), CMK_OK);
+    cmk_secret_free(&pt);
+    calls = emu_calls("Decrypt");
+    assert_int_equal(json_array_size(calls), 2);
+    assert_string_equal(call_field(calls, 0, "request_key_id"), arn);
+    assert_null(call_field(calls, 1, "request_key_id"));
+    json_decref(calls);
+    /* the answer of a KeyId-less Decrypt names a key of another region */
+    emu_do("faults", "{\"answer_override\":{\"KeyId\":\"arn:aws:kms:eu-west-1:"
+                     "111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\"},"
+                     "\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "UnexpectedKeyId");
+    assert_null(pt.p);
+    emu_do("faults", "{\"answer_override\":{\"KeyId\":null},\"count\":1}");
+    req_reset(&f);
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "MalformedResponse");
+    /* with a KeyId sent, the answer must name that key */
+    emu_do("faults", "{\"answer_override\":{\"KeyId\":\"%s\"},\"count\":1}",
+           other);
+    req_reset(&f);
+    f.rq.open_with = arn;
+    assert_int_equal(f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "UnexpectedKeyId");
+    /* a key ARN reference takes no other key, before any call */
+    fx_open(&k, other);
+    emu_do("reset_calls", "{}");
+    k.rq.open_with = arn;
+    assert_int_equal(k.ops->decrypt(k.st, &k.rq, ct.p, ct.len, &pt),
+                     CMK_E_KEY_NOT_FOUND);
+    assert_string_equal(k.rq.provider_code, "SealedByOtherKey");
+    req_reset(&k);
+    k.rq.open_with = "alias/unit-open";
+    assert_int_equal(k.ops->decrypt(k.st, &k.rq, ct.p, ct.len, &pt),
+                     CMK_E_BAD_BLOB);
+    assert_string_equal(k.rq.provider_code, "SealedByInvalid");
+    assert_int_equal(emu_count(NULL), 0);
+    fx_close(&k);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+    free(arn);
+    free(other);
+}
+
+/* A tenant on an alias, through keys/cmk as the module uses it */
+struct rot {
+    struct fx f;
+    struct cmk_cmk *c;
+};
+
+static void rot_open(struct rot *r)
+{
+    assert_int_equal(cmk_cmk_open(&r->f.cfg, 300, &r->c), CMK_OK);
+}
+
+static void seal_for(struct rot *r, enum cmk_purpose p, const char *in,
+                     struct cmk_buf *blob)
+{
+    struct cmk_req rq;
+
+    memset(&rq, 0, sizeof(rq));
+    assert_int_equal(
+        cmk_cmk_seal_for(r->c, &rq, p, (const uint8_t *)in, strlen(in), blob),
+        CMK_OK);
+}
+
+static cmk_err unseal_for(struct rot *r, enum cmk_purpose p,
+                          const struct cmk_buf *blob, const char *want)
+{
+    struct cmk_secret out = {0};
+    struct cmk_req rq;
+    cmk_err err;
+
+    memset(&rq, 0, sizeof(rq));
+    err = cmk_cmk_unseal_for(r->c, &rq, p, blob->p, blob->len, &out);
+    if (err == CMK_OK) {
+        assert_int_equal(out.len, strlen(want));
+        assert_memory_equal(out.p, want, out.len);
+    }
+    cmk_secret_free(&out);
+    return err;
+}
+
+static void expect_sealed_by(const struct cmk_buf *blob, const char *arn)
+{
+    struct cmk_envelope_view v;
+
+    assert_int_equal(cmk_envelope_parse(blob->p, blob->len, &v), CMK_OK);
+    assert_int_equal(v.version, CMK_ENVELOPE_VERSION_SEALED_BY);
+    assert_int_equal(v.key_id_len, strlen("aws:alias/unit-rot"));
+    assert_memory_equal(v.key_id, "aws:alias/unit-rot", v.key_id_len);
+    assert_int_equal(v.sealed_by_len, strlen(arn));
+    assert_memory_equal(v.sealed_by, arn, v.sealed_by_len);
+}
+
+/* Decrypt's KeyId of every call logged since the last reset. */
+static void expect_decrypt_keys(const char *k0, const char *k1)
+{
+    json_t *calls = emu_calls("Decrypt");
+
+    assert_int_equal(json_array_size(calls), k1 != NULL ? 2 : 1);
+    assert_string_equal(call_field(calls, 0, "request_key_id"), k0);
+    if (k1 != NULL)
+        assert_string_equal(call_field(calls, 1, "request_key_id"), k1);
+    json_decref(calls);
+}
+
+/* AWS's manual rotation: the tenant's alias moves to a new key. Blobs and
+ * the KEK sealed before still open after a restart (Decrypt names the old
+ * key ARN they recorded), new ones are sealed by the new key. */
+static void test_alias_rotation(void **state)
+{
+    char *old = emu_create_key("alias/unit-rot");
+    char *new = emu_create_key(NULL);
+    struct cmk_buf dek = {0}, kek = {0}, dek2 = {0};
+    struct rot r;
+
+    (void)state;
+    fx_open_url(&r.f, emu_http_url(), "alias/unit-rot");
+    rot_open(&r);
+    seal_for(&r, CMK_PURPOSE_KEY, "dek before", &dek);
+    seal_for(&r, CMK_PURPOSE_KEK, "kek before", &kek);
+    expect_sealed_by(&dek, old);
+    expect_sealed_by(&kek, old);
+    cmk_cmk_close(r.c);
+    emu_do("update_alias", "{\"alias\":\"alias/unit-rot\",\"key_id\":\"%s\"}",
+           new);
+    rot_open(&r); /* a restart */
+    emu_do("reset_calls", "{}");
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek, "dek before"),
+                     CMK_OK);
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEK, &kek, "kek before"),
+                     CMK_OK);
+    expect_decrypt_keys(old, old);
+    seal_for(&r, CMK_PURPOSE_KEY, "dek after", &dek2);
+    expect_sealed_by(&dek2, new);
+    emu_do("reset_calls", "{}");
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek2, "dek after"),
+                     CMK_OK);
+    expect_decrypt_keys(new, NULL);
+    cmk_cmk_close(r.c);
+    /* the tenant moves on to key ARNs, the old key as a previous one: the
+     * blob names no configured version by its key id, but by its key */
+    r.f.cfg.key_ref = new;
+    r.f.cfg.previous_key_refs = &old;
+    r.f.cfg.n_previous = 1;
+    rot_open(&r);
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek, "dek before"),
+                     CMK_OK);
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek2, "dek after"),
+                     CMK_OK);
+    r.f.cfg.n_previous = 0; /* without it: no version of this tenant */
+    cmk_cmk_close(r.c);
+    rot_open(&r);
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek, "dek before"),
+                     CMK_E_KEY_NOT_FOUND);
+    cmk_cmk_close(r.c);
+    r.f.cfg.key_ref = r.f.arn;
+    cmk_buf_free(&dek);
+    cmk_buf_free(&dek2);
+    cmk_buf_free(&kek);
+    fx_close(&r.f);
+    free(old);
+    free(new);
+}
+
+/* A version-1 blob (written before blobs named their key) under an
+ * alias: it names only "aws:alias/NAME", so Decrypt sends no KeyId and KMS
+ * takes the key its ciphertext names; it opens after the alias moved. */
+static void test_alias_rotation_v1_blob(void **state)
+{
+    char *old = emu_create_key("alias/unit-rot1");
+    char *new = emu_create_key(NULL);
+    struct cmk_buf blob = {0}, v1 = {0};
+    struct cmk_envelope_view v;
+    json_t *calls;
+    struct rot r;
+
+    (void)state;
+    fx_open_url(&r.f, emu_http_url(), "alias/unit-rot1");
+    rot_open(&r);
+    seal_for(&r, CMK_PURPOSE_KEY, "legacy", &blob);
+    assert_int_equal(cmk_envelope_parse(blob.p, blob.len, &v), CMK_OK);
+    assert_int_equal(cmk_envelope_encode(CMK_PROV_AWS, "aws:alias/unit-rot1",
+                                         v.ct, v.ct_len, &v1),
+                     CMK_OK);
+    emu_do("update_alias", "{\"alias\":\"alias/unit-rot1\",\"key_id\":\"%s\"}",
+           new);
+    emu_do("reset_calls", "{}");
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &v1, "legacy"), CMK_OK);
+    calls = emu_calls("Decrypt");
+    assert_int_equal(json_array_size(calls), 1);
+    assert_null(call_field(calls, 0, "request_key_id"));
+    assert_string_equal(call_field(calls, 0, "key_id"), old + strlen(old) - 36);
+    json_decref(calls);
+    cmk_cmk_close(r.c);
+    cmk_buf_free(&blob);
+    cmk_buf_free(&v1);
+    fx_close(&r.f);
+    free(old);
+    free(new);
+}
+
+/* ---- Connections and headers ---- */
+
+/* A server that closes kept-alive connections with the request in flight
+ * sees at most max_attempts requests per call: libcurl's own resend on a
+ * new connection is one of them. */
+static void test_close_counts_attempts(void **state)
+{
+    struct cmk_buf ct = {0};
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, NULL);
+    encrypt_ok(&f, (const uint8_t *)"c", 1, &ct); /* a kept-alive conn */
+    cmk_buf_free(&ct);
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"close_rate\":1,\"for_ops\":[\"Encrypt\"]}");
+    req_reset(&f);
+    assert_int_equal(f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"c", 1, &ct),
+                     CMK_E_NETWORK);
+    emu_do("clear_faults", "{}");
+    assert_string_equal(f.rq.provider_code, "NetworkError");
+    assert_int_equal(emu_count("Encrypt"), 3); /* max_attempts */
+    assert_int_equal(emu_count_error("Encrypt", "fault:close"), 3);
+    /* one closed, the next attempt answered: two requests */
+    encrypt_ok(&f, (const uint8_t *)"c", 1, &ct);
+    cmk_buf_free(&ct);
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"close_rate\":1,\"count\":1}");
+    encrypt_ok(&f, (const uint8_t *)"c", 1, &ct);
+    assert_int_equal(emu_count("Encrypt"), 2);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+/* Every KMS request names the module and its version. */
+static void test_user_agent(void **state)
+{
+    struct cmk_buf ct = {0};
+    json_t *calls;
+    char want[128];
+    struct fx f;
+
+    (void)state;
+    snprintf(want, sizeof(want), "cmk-pkcs11/%s os/linux lang/c md/curl#%s",
+             PACKAGE_VERSION, curl_version_info(CURLVERSION_NOW)->version);
+    fx_open(&f, NULL);
+    emu_do("reset_calls", "{}");
+    encrypt_ok(&f, (const uint8_t *)"u", 1, &ct);
+    calls = emu_calls("Encrypt");
+    assert_non_null(call_field(calls, 0, "user_agent"));
+    assert_string_equal(call_field(calls, 0, "user_agent"), want);
+    json_decref(calls);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
 /* ---- Setup ---- */
 
 static int setup(void **state)
@@ -812,6 +1404,15 @@ int main(void)
         cmocka_unit_test_setup(test_https, setup),
         cmocka_unit_test_setup(test_threads, setup),
         cmocka_unit_test_setup(test_stall_does_not_block, setup),
+        cmocka_unit_test_setup(test_refused_answer_keeps_request_id, setup),
+        cmocka_unit_test_setup(test_refused_answer_audit, setup),
+        cmocka_unit_test_setup(test_arn_fits, setup),
+        cmocka_unit_test_setup(test_encrypt_names_key_arn, setup),
+        cmocka_unit_test_setup(test_decrypt_key_choice, setup),
+        cmocka_unit_test_setup(test_alias_rotation, setup),
+        cmocka_unit_test_setup(test_alias_rotation_v1_blob, setup),
+        cmocka_unit_test_setup(test_close_counts_attempts, setup),
+        cmocka_unit_test_setup(test_user_agent, setup),
     };
 
     if (emu_http_url() == NULL || emu_tmp() == NULL) {

@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "emu_client.h"
@@ -700,6 +702,28 @@ static void expect_temp(cmk_cred_source_fn fn, const struct cmk_cred_env *e,
             skip();                                                            \
     } while (0)
 
+/* Every call of op logged since the last reset_calls (at least one)
+ * named the module and its version as User-Agent. */
+static void expect_user_agent(const char *op)
+{
+    json_t *r = emu_ctl("calls", "{\"op\":\"%s\"}", op), *c;
+    json_t *calls = json_object_get(r, "calls");
+    char want[128];
+    size_t i;
+
+    snprintf(want, sizeof(want), "cmk-pkcs11/%s os/linux lang/c md/curl#%s",
+             PACKAGE_VERSION, curl_version_info(CURLVERSION_NOW)->version);
+    assert_true(json_array_size(calls) > 0);
+    json_array_foreach(calls, i, c)
+    {
+        const char *ua = json_string_value(json_object_get(c, "user_agent"));
+
+        assert_non_null(ua);
+        assert_string_equal(ua, want);
+    }
+    json_decref(r);
+}
+
 static void test_web_identity(void **state)
 {
     struct cmk_cred_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
@@ -728,6 +752,7 @@ static void test_web_identity(void **state)
     assert_string_equal(c->source, "web-identity");
     cmk_aws_creds_unref(c);
     assert_int_equal(emu_count("AssumeRoleWithWebIdentity"), 1);
+    expect_user_agent("AssumeRoleWithWebIdentity");
     /* the token file is read on every call: a rotated token is used */
     emu_do("web_identity", "{\"tokens\":[\"token-two\"]}");
     expect_err(cmk_creds_from_web_identity, &e, CMK_E_ACCESS_DENIED,
@@ -778,7 +803,9 @@ static void test_container(void **state)
     snprintf(full, sizeof(full), "%s/container/creds", emu_http_url());
     env_set("AWS_CONTAINER_CREDENTIALS_FULL_URI", full);
     emu_do("container", "{\"token\":\"\"}");
+    emu_do("reset_calls", "{}");
     expect_temp(cmk_creds_from_container, &e, "container");
+    expect_user_agent("ContainerCredentials");
     emu_do("container", "{\"token\":\"Bearer pod-token\"}");
     expect_err(cmk_creds_from_container, &e, CMK_E_ACCESS_DENIED,
                "ContainerCredentialsRefused");
@@ -823,6 +850,9 @@ static void test_imds(void **state)
     assert_int_equal(emu_count("IMDS.Token"), 1);
     assert_int_equal(emu_count("IMDS.Role"), 1);
     assert_int_equal(emu_count("IMDS.Credentials"), 1);
+    expect_user_agent("IMDS.Token");
+    expect_user_agent("IMDS.Role");
+    expect_user_agent("IMDS.Credentials");
     n_vars = 1;
     cfg.imds_endpoint = MUT(emu_http_url()); /* no trailing '/' */
     expect_temp(cmk_creds_from_imds, &e, "imds");

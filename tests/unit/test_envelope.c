@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests: envelope blob encoder and parser (mech/envelope.c): exact bytes
- * of a known blob, round trip, and every malformation refused.
+ * of a known blob of each version, round trips, and every malformation
+ * refused.
  */
 #include <config.h>
 
@@ -18,6 +19,12 @@
 static const uint8_t known[] = {
     'C', 'M',  'K',  'E',  0x01, 0x01, 0x00, 0x03, 'k',  'i',
     'd', 0x00, 0x00, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef,
+};
+
+/* Version 2: the same, naming the key that sealed it ("arn"). */
+static const uint8_t known2[] = {
+    'C',  'M', 'K', 'E', 0x02, 0x01, 0x00, 0x03, 'k',  'i',  'd',  0x00,
+    0x03, 'a', 'r', 'n', 0x00, 0x00, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef,
 };
 
 static void test_encode_known_bytes(void **state)
@@ -106,6 +113,129 @@ static cmk_err parse_copy(const uint8_t *p, size_t len)
     struct cmk_envelope_view v;
 
     return cmk_envelope_parse(p, len, &v);
+}
+
+static void test_v2_known_bytes(void **state)
+{
+    static const uint8_t ct[] = {0xde, 0xad, 0xbe, 0xef};
+    struct cmk_envelope_view v;
+    struct cmk_buf b = {0};
+
+    (void)state;
+    assert_int_equal(
+        cmk_envelope_encode_sealed(1, "kid", "arn", ct, sizeof(ct), &b),
+        CMK_OK);
+    assert_int_equal(b.len, sizeof(known2));
+    assert_memory_equal(b.p, known2, sizeof(known2));
+    assert_int_equal(cmk_envelope_size_sealed(3, 3, 4), sizeof(known2));
+    assert_int_equal(cmk_envelope_parse(b.p, b.len, &v), CMK_OK);
+    assert_int_equal(v.version, 2);
+    assert_int_equal(v.key_id_len, 3);
+    assert_memory_equal(v.key_id, "kid", 3);
+    assert_int_equal(v.sealed_by_len, 3);
+    assert_ptr_equal(v.sealed_by, (const char *)b.p + 13);
+    assert_int_equal(v.ct_len, 4);
+    assert_ptr_equal(v.ct, b.p + 20);
+    cmk_buf_free(&b);
+    /* no sealed-by: version 1, byte for byte */
+    assert_int_equal(cmk_envelope_encode_sealed(1, "kid", "", ct, 4, &b),
+                     CMK_OK);
+    assert_int_equal(b.len, sizeof(known));
+    assert_memory_equal(b.p, known, sizeof(known));
+    assert_int_equal(cmk_envelope_parse(b.p, b.len, &v), CMK_OK);
+    assert_null(v.sealed_by);
+    assert_int_equal(v.sealed_by_len, 0);
+    cmk_buf_free(&b);
+    assert_int_equal(cmk_envelope_encode_sealed(1, "kid", NULL, ct, 4, &b),
+                     CMK_OK);
+    assert_memory_equal(b.p, known, sizeof(known));
+    cmk_buf_free(&b);
+}
+
+static void test_v2_round_trip_max(void **state)
+{
+    static uint8_t ct[CMK_ENVELOPE_MAX_CT];
+    char kid[CMK_ENVELOPE_MAX_KEY_ID + 1], sb[CMK_ENVELOPE_MAX_SEALED_BY + 1];
+    struct cmk_envelope_view v;
+    struct cmk_buf b = {0};
+
+    (void)state;
+    memset(kid, 'k', sizeof(kid) - 1);
+    kid[sizeof(kid) - 1] = '\0';
+    memset(sb, '~', sizeof(sb) - 1); /* 0x7e: the last byte allowed */
+    sb[0] = '!';                     /* 0x21: the first */
+    sb[sizeof(sb) - 1] = '\0';
+    assert_int_equal(cmk_envelope_encode_sealed(2, kid, sb, ct, sizeof(ct), &b),
+                     CMK_OK);
+    assert_int_equal(b.len, 8 + 255 + 2 + 255 + 4 + 65536);
+    assert_int_equal(cmk_envelope_parse(b.p, b.len, &v), CMK_OK);
+    assert_int_equal(v.sealed_by_len, 255);
+    assert_memory_equal(v.sealed_by, sb, 255);
+    assert_int_equal(v.ct_len, sizeof(ct));
+    cmk_buf_free(&b);
+}
+
+static void test_v2_encode_refuses(void **state)
+{
+    char sb[CMK_ENVELOPE_MAX_SEALED_BY + 2];
+    uint8_t ct[1] = {0};
+    struct cmk_buf b = {0};
+
+    (void)state;
+    memset(sb, 'a', sizeof(sb) - 1);
+    sb[sizeof(sb) - 1] = '\0'; /* 256 bytes */
+    assert_int_equal(cmk_envelope_encode_sealed(1, "k", sb, ct, 1, &b),
+                     CMK_E_ARGS);
+    assert_int_equal(cmk_envelope_encode_sealed(1, "k", "a b", ct, 1, &b),
+                     CMK_E_ARGS);
+    assert_int_equal(cmk_envelope_encode_sealed(1, "k", "a\x7f", ct, 1, &b),
+                     CMK_E_ARGS);
+    assert_int_equal(cmk_envelope_encode_sealed(1, "k", "\xc3\xa9", ct, 1, &b),
+                     CMK_E_ARGS);
+    assert_int_equal(cmk_envelope_encode_sealed(1, "", "arn", ct, 1, &b),
+                     CMK_E_ARGS);
+    assert_int_equal(cmk_envelope_encode_sealed(1, "k", "arn", ct, 0, &b),
+                     CMK_E_ARGS);
+    assert_null(b.p);
+}
+
+static void test_v2_malformed(void **state)
+{
+    uint8_t b[sizeof(known2) + 1];
+    size_t len;
+
+    (void)state;
+    memcpy(b, known2, sizeof(known2));
+    b[4] = 3; /* no such version */
+    assert_int_equal(parse_copy(b, sizeof(known2)), CMK_E_BAD_BLOB);
+    memcpy(b, known2, sizeof(known2));
+    b[12] = 0; /* sealed-by length 0: a second encoding of version 1 */
+    assert_int_equal(parse_copy(b, sizeof(known2)), CMK_E_BAD_BLOB);
+    b[12] = 0xff; /* more than remains */
+    assert_int_equal(parse_copy(b, sizeof(known2)), CMK_E_BAD_BLOB);
+    b[11] = 0x01; /* 256 + 3: over the limit */
+    b[12] = 0x03;
+    assert_int_equal(parse_copy(b, sizeof(known2)), CMK_E_BAD_BLOB);
+    memcpy(b, known2, sizeof(known2));
+    b[14] = ' '; /* a byte outside 0x21..0x7e */
+    assert_int_equal(parse_copy(b, sizeof(known2)), CMK_E_BAD_BLOB);
+    b[14] = 0x80;
+    assert_int_equal(parse_copy(b, sizeof(known2)), CMK_E_BAD_BLOB);
+    memcpy(b, known2, sizeof(known2));
+    b[sizeof(known2)] = 0; /* trailer */
+    assert_int_equal(parse_copy(b, sizeof(known2) + 1), CMK_E_BAD_BLOB);
+    for (len = 0; len < sizeof(known2); len++) {
+        uint8_t *t = test_malloc(len ? len : 1);
+
+        memcpy(t, known2, len);
+        assert_int_equal(parse_copy(t, len), CMK_E_BAD_BLOB);
+        test_free(t);
+    }
+    /* a version-1 blob read as version 2: its ct length becomes the
+     * sealed-by length and nothing fits */
+    memcpy(b, known, sizeof(known));
+    b[4] = 2;
+    assert_int_equal(parse_copy(b, sizeof(known)), CMK_E_BAD_BLOB);
 }
 
 static void test_bad_magic_version(void **state)
@@ -248,6 +378,10 @@ int main(void)
         cmocka_unit_test(test_size),
         cmocka_unit_test(test_parse_known),
         cmocka_unit_test(test_encode_refuses),
+        cmocka_unit_test(test_v2_known_bytes),
+        cmocka_unit_test(test_v2_round_trip_max),
+        cmocka_unit_test(test_v2_encode_refuses),
+        cmocka_unit_test(test_v2_malformed),
         cmocka_unit_test(test_bad_magic_version),
         cmocka_unit_test(test_bad_key_id_len),
         cmocka_unit_test(test_key_id_over_max_with_data),

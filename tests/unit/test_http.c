@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <sodium.h>
 
 #include "emu_client.h"
@@ -35,7 +36,10 @@
 
 /* ---- A test server ---- */
 
-enum mode { ECHO, HUGE, RESET, STALL, HEADERS };
+/* CLOSE_REUSED: every connection's first request is echoed, its second
+ * read and the connection closed (FIN) without an answer, as a server
+ * does that drops a kept-alive connection with a request in flight. */
+enum mode { ECHO, HUGE, RESET, STALL, HEADERS, CLOSE_REUSED };
 
 static struct {
     int fd;
@@ -123,12 +127,16 @@ static void serve_conn(int c)
     char buf[16384];
     ssize_t n;
 
+    int seen = 0;
+
     while ((n = read_request(c, buf, sizeof(buf))) > 0) {
         atomic_fetch_add(&srv.requests, 1);
         if (atomic_load(&srv.mode) == RESET) {
             setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
             break;
         }
+        if (atomic_load(&srv.mode) == CLOSE_REUSED && ++seen > 1)
+            break;
         answer(c, buf, (size_t)n);
     }
     close(c);
@@ -234,6 +242,64 @@ static void test_echo_and_reuse(void **state)
     cmk_http_resp_free(&r);
     rq.method = "DELETE";
     assert_int_equal(cmk_http_do(h, &rq, &r), CMK_E_ARGS);
+    cmk_http_free(h);
+}
+
+/* Every request names the module and its version, in the AWS SDKs'
+ * form. */
+static void test_user_agent(void **state)
+{
+    struct cmk_http_req rq = {"GET", srv.url, NULL, 0, NULL, 0, 0, 0, 0};
+    struct cmk_http_resp r;
+    struct cmk_http *h = client(5000, NULL);
+    char want[160];
+
+    (void)state;
+    snprintf(want, sizeof(want),
+             "\r\nUser-Agent: cmk-pkcs11/%s os/linux lang/c md/curl#%s\r\n",
+             PACKAGE_VERSION, curl_version_info(CURLVERSION_NOW)->version);
+    server_reset(ECHO);
+    assert_int_equal(cmk_http_do(h, &rq, &r), CMK_OK);
+    assert_non_null(strstr((const char *)r.body.p, want));
+    cmk_http_resp_free(&r);
+    cmk_http_free(h);
+}
+
+/* A request leaves at most once per cmk_http_do: when a kept-alive
+ * connection dies with the request in flight, libcurl would send it
+ * again on a new connection by itself; that send is refused, so the
+ * retry policy counts every request the server sees. */
+static void test_no_silent_resend(void **state)
+{
+    struct cmk_http_req rq = {"POST", srv.url, NULL, 0, (const uint8_t *)"x",
+                              1,      0,       0,    0};
+    struct cmk_http_resp r;
+    struct cmk_http *h = client(5000, NULL);
+
+    (void)state;
+    server_reset(CLOSE_REUSED);
+    assert_int_equal(cmk_http_do(h, &rq, &r), CMK_OK); /* kept alive */
+    cmk_http_resp_free(&r);
+    assert_int_equal(cmk_http_do(h, &rq, &r), CMK_E_NETWORK);
+    assert_int_equal(r.fail, CMK_HTTP_FAIL_IO);
+    assert_string_equal(r.why,
+                        "connection closed before an answer (not resent)");
+    /* (libcurl may have connected again before it asked to send: a
+     * second connection, but no request on it) */
+    assert_int_equal(atomic_load(&srv.requests), 2);
+    cmk_http_resp_free(&r);
+    /* the next exchange opens a new connection and is answered */
+    assert_int_equal(cmk_http_do(h, &rq, &r), CMK_OK);
+    assert_int_equal(atomic_load(&srv.requests), 3);
+    cmk_http_resp_free(&r);
+    /* a server that resets every request: one request per exchange */
+    server_reset(ECHO);
+    assert_int_equal(cmk_http_do(h, &rq, &r), CMK_OK);
+    cmk_http_resp_free(&r);
+    server_reset(RESET);
+    assert_int_equal(cmk_http_do(h, &rq, &r), CMK_E_NETWORK);
+    assert_int_equal(atomic_load(&srv.requests), 1);
+    cmk_http_resp_free(&r);
     cmk_http_free(h);
 }
 
@@ -601,6 +667,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_echo_and_reuse),
+        cmocka_unit_test(test_user_agent),
+        cmocka_unit_test(test_no_silent_resend),
         cmocka_unit_test(test_headers_captured),
         cmocka_unit_test(test_body_cap),
         cmocka_unit_test(test_reset_and_refused),
