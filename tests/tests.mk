@@ -19,3 +19,4 @@ include tests/integration/integration.mk
 include tests/integration/aws/aws.mk
 include tests/bench/bench.mk
 include tests/emulator/emulator.mk
+include tests/fuzz/fuzz.mk
