@@ -27,8 +27,8 @@
 
 /* The credentials JSON both endpoints answer: AccessKeyId,
  * SecretAccessKey, Token, Expiration (and IMDS's Code). */
-static cmk_err parse_json_creds(struct cmk_http_resp *r, const char *source,
-                                struct cmk_aws_creds **out)
+cmk_err cmk_creds_parse_json(struct cmk_http_resp *r, const char *source,
+                             struct cmk_aws_creds **out)
 {
     struct cmk_secret sk = {0}, tok = {0};
     bool f1 = false, f2 = false;
@@ -155,7 +155,8 @@ cmk_err cmk_creds_from_container(const struct cmk_cred_env *env,
     if (err == CMK_OK && resp.status != 200)
         err = cmk_creds_refuse(st, CMK_E_ACCESS_DENIED,
                                "ContainerCredentialsRefused");
-    if (err == CMK_OK && parse_json_creds(&resp, "container", out) != CMK_OK)
+    if (err == CMK_OK &&
+        cmk_creds_parse_json(&resp, "container", out) != CMK_OK)
         err = cmk_creds_refuse(st, CMK_E_BAD_RESPONSE,
                                "ContainerCredentialsMalformed");
 out:
@@ -246,7 +247,7 @@ static cmk_err imds_walk(const struct cmk_cred_env *env, const char *base,
     }
     if (err == CMK_OK)
         err = imds_call(env, base, "GET", path.p, tok.p, st, &r3);
-    if (err == CMK_OK && parse_json_creds(&r3, "imds", out) != CMK_OK)
+    if (err == CMK_OK && cmk_creds_parse_json(&r3, "imds", out) != CMK_OK)
         err = cmk_creds_refuse(st, CMK_E_BAD_RESPONSE, "ImdsMalformed");
     cmk_http_resp_free(&r1);
     cmk_http_resp_free(&r2);

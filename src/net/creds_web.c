@@ -210,6 +210,17 @@ static cmk_err parse_error(const char *xml, struct cmk_cred_status *st)
     return err;
 }
 
+cmk_err cmk_creds_sts_answer(long status, const char *xml,
+                             struct cmk_cred_status *st,
+                             struct cmk_aws_creds **out)
+{
+    if (status != 200)
+        return parse_error(xml, st);
+    if (parse_ok(xml, out) != CMK_OK)
+        return cmk_creds_refuse(st, CMK_E_BAD_RESPONSE, "StsMalformed");
+    return CMK_OK;
+}
+
 static cmk_err exchange(const struct cmk_cred_env *env, const struct web_in *w,
                         struct cmk_cred_status *st, struct cmk_aws_creds **out)
 {
@@ -233,11 +244,9 @@ static cmk_err exchange(const struct cmk_cred_env *env, const struct web_in *w,
     rq.body_len = body.len;
     if (err == CMK_OK)
         err = cmk_creds_fetch(env, &rq, 3, st, &resp);
-    if (err == CMK_OK && resp.status != 200)
-        err = parse_error((const char *)resp.body.p, st);
-    else if (err == CMK_OK &&
-             parse_ok((const char *)resp.body.p, out) != CMK_OK)
-        err = cmk_creds_refuse(st, CMK_E_BAD_RESPONSE, "StsMalformed");
+    if (err == CMK_OK)
+        err = cmk_creds_sts_answer(resp.status, (const char *)resp.body.p, st,
+                                   out);
     cmk_http_resp_free(&resp);
     cmk_sb_free(&body);
     cmk_sb_free(&url);

@@ -75,7 +75,9 @@ static bool is_printable(const char *s)
     return true;
 }
 
-/* "config=/ABS" among space-separated words, or "/ABS" alone. */
+/* "config=/ABS" among space-separated words, or "/ABS" alone. The
+ * config= word judged is the first one, which cmk_config_locate takes:
+ * an absolute one after it must not let a relative one through. */
 static bool is_documented_form(const char *s)
 {
     const char *w = s, *e;
@@ -91,8 +93,8 @@ static bool is_documented_form(const char *s)
             w++;
         for (e = w; *e != '\0' && *e != ' ' && *e != '\t'; e++)
             ;
-        if ((size_t)(e - w) > 7 && strncmp(w, "config=/", 8) == 0)
-            return true;
+        if ((size_t)(e - w) > 7 && strncmp(w, "config=", 7) == 0)
+            return w[7] == '/';
     }
     return false;
 }

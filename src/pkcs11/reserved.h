@@ -16,7 +16,8 @@
 /* Copies the string at p into buf[size] (size <= CMK_RESERVED_MAX is
  * enough) if p points at readable memory holding a NUL-terminated,
  * printable string of the documented form: empty, an absolute path, or
- * space-separated words one of which is "config=" and an absolute path.
+ * space-separated words the first "config=" one of which is followed by an
+ * absolute path (that word names the config: cmk_config_locate).
  * Anything else (small integers, unmapped pointers, an unterminated or
  * relative string) is CKR_ARGUMENTS_BAD and buf is zeroed. */
 CK_RV cmk_reserved_copy(const void *p, char *buf, size_t size);

@@ -787,6 +787,26 @@ static void test_reserved_pointer(void **state)
     setenv(CMK_CONFIG_ENV, tenv.config, 1);
 }
 
+/* The first config= word names the config (cmk_config_locate), so it is
+ * the one that must be absolute: a later absolute word does not let a
+ * relative one through to be read from the current directory. */
+static void test_reserved_first_config_word(void **state)
+{
+    char cwd[512], s[800];
+    CK_C_INITIALIZE_ARGS args = {0};
+
+    (void)state;
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(tenv.dir), 0); /* config.json is right here */
+    snprintf(s, sizeof(s), "config=config.json config=%s", tenv.config);
+    args.pReserved = s;
+    assert_int_equal(p->C_Initialize(&args), CKR_ARGUMENTS_BAD);
+    snprintf(s, sizeof(s), "x=1 config=%s config=config.json", tenv.config);
+    assert_int_equal(p->C_Initialize(&args), CKR_OK);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    assert_int_equal(chdir(cwd), 0);
+}
+
 /* An application that forbids threads cannot use a network provider
  * (libcurl resolves names on a thread); local tenants are fine. */
 static void test_cant_create_threads(void **state)
@@ -891,6 +911,7 @@ int main(void)
         cmocka_unit_test(test_audit_records),
         cmocka_unit_test(test_no_config_no_slots),
         cmocka_unit_test(test_reserved_pointer),
+        cmocka_unit_test(test_reserved_first_config_word),
         cmocka_unit_test_setup_teardown(test_so_login, init, fini),
         cmocka_unit_test_setup_teardown(test_fork_while_busy, init, fini),
         cmocka_unit_test_setup_teardown(test_bad_arguments_end_operation, init,
