@@ -112,11 +112,11 @@ tests_fuzz_fuzz_cipher_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_fuzz_cipher_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_cipher_LDADD = $(FUZZ_LIB)
 tests_fuzz_replay_template_SOURCES = tests/fuzz/template.c $(FUZZ_REPLAY) \
-	tests/lib/tenant.c tests/lib/tenant.h
+	tests/lib/tenant.c tests/lib/tenant.h tests/lib/scratch.c tests/lib/scratch.h
 tests_fuzz_replay_template_CPPFLAGS = $(FUZZ_CPPFLAGS) -DFUZZ_NAME=\"template\"
 tests_fuzz_replay_template_LDADD = $(FUZZ_LIB)
 tests_fuzz_fuzz_template_SOURCES = tests/fuzz/template.c $(FUZZ_COMMON) \
-	tests/lib/tenant.c tests/lib/tenant.h
+	tests/lib/tenant.c tests/lib/tenant.h tests/lib/scratch.c tests/lib/scratch.h
 tests_fuzz_fuzz_template_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_fuzz_template_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_template_LDADD = $(FUZZ_LIB)

@@ -1126,6 +1126,15 @@ static void rot_open(struct rot *r)
     assert_int_equal(cmk_cmk_open(&r->f.cfg, 300, &r->c), CMK_OK);
 }
 
+/* Values the keys layer accepts for their purpose (keys/cmk.c
+ * plaintext_fits): a DEK of 16 bytes, a KEK of 32. */
+#define DEK_BEFORE "dek before 16 b."
+#define DEK_AFTER "dek after, 16 b."
+#define KEK_BEFORE "kek before, thirty-two bytes...."
+_Static_assert(sizeof(DEK_BEFORE) == 17 && sizeof(DEK_AFTER) == 17 &&
+                   sizeof(KEK_BEFORE) == 33,
+               "plaintext sizes");
+
 static void seal_for(struct rot *r, enum cmk_purpose p, const char *in,
                      struct cmk_buf *blob)
 {
@@ -1191,8 +1200,8 @@ static void test_alias_rotation(void **state)
     (void)state;
     fx_open_url(&r.f, emu_http_url(), "alias/unit-rot");
     rot_open(&r);
-    seal_for(&r, CMK_PURPOSE_KEY, "dek before", &dek);
-    seal_for(&r, CMK_PURPOSE_KEK, "kek before", &kek);
+    seal_for(&r, CMK_PURPOSE_KEY, DEK_BEFORE, &dek);
+    seal_for(&r, CMK_PURPOSE_KEK, KEK_BEFORE, &kek);
     expect_sealed_by(&dek, old);
     expect_sealed_by(&kek, old);
     cmk_cmk_close(r.c);
@@ -1200,16 +1209,13 @@ static void test_alias_rotation(void **state)
            new);
     rot_open(&r); /* a restart */
     emu_do("reset_calls", "{}");
-    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek, "dek before"),
-                     CMK_OK);
-    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEK, &kek, "kek before"),
-                     CMK_OK);
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek, DEK_BEFORE), CMK_OK);
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEK, &kek, KEK_BEFORE), CMK_OK);
     expect_decrypt_keys(old, old);
-    seal_for(&r, CMK_PURPOSE_KEY, "dek after", &dek2);
+    seal_for(&r, CMK_PURPOSE_KEY, DEK_AFTER, &dek2);
     expect_sealed_by(&dek2, new);
     emu_do("reset_calls", "{}");
-    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek2, "dek after"),
-                     CMK_OK);
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek2, DEK_AFTER), CMK_OK);
     expect_decrypt_keys(new, NULL);
     cmk_cmk_close(r.c);
     /* the tenant moves on to key ARNs, the old key as a previous one: the
@@ -1218,15 +1224,14 @@ static void test_alias_rotation(void **state)
     r.f.cfg.previous_key_refs = &old;
     r.f.cfg.n_previous = 1;
     rot_open(&r);
-    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek, "dek before"),
-                     CMK_OK);
-    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek2, "dek after"),
-                     CMK_OK);
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek, DEK_BEFORE), CMK_OK);
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek2, DEK_AFTER), CMK_OK);
     r.f.cfg.n_previous = 0; /* without it: no version of this tenant */
     cmk_cmk_close(r.c);
     rot_open(&r);
-    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek, "dek before"),
-                     CMK_E_KEY_NOT_FOUND);
+    /* a fault of the blob (CMK_E_KEY_NOT_FOUND is the KMS's NotFound) */
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &dek, DEK_BEFORE),
+                     CMK_E_BAD_BLOB);
     cmk_cmk_close(r.c);
     r.f.cfg.key_ref = r.f.arn;
     cmk_buf_free(&dek);
@@ -1252,7 +1257,7 @@ static void test_alias_rotation_v1_blob(void **state)
     (void)state;
     fx_open_url(&r.f, emu_http_url(), "alias/unit-rot1");
     rot_open(&r);
-    seal_for(&r, CMK_PURPOSE_KEY, "legacy", &blob);
+    seal_for(&r, CMK_PURPOSE_KEY, DEK_BEFORE, &blob);
     assert_int_equal(cmk_envelope_parse(blob.p, blob.len, &v), CMK_OK);
     assert_int_equal(cmk_envelope_encode(CMK_PROV_AWS, "aws:alias/unit-rot1",
                                          v.ct, v.ct_len, &v1),
@@ -1260,7 +1265,7 @@ static void test_alias_rotation_v1_blob(void **state)
     emu_do("update_alias", "{\"alias\":\"alias/unit-rot1\",\"key_id\":\"%s\"}",
            new);
     emu_do("reset_calls", "{}");
-    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &v1, "legacy"), CMK_OK);
+    assert_int_equal(unseal_for(&r, CMK_PURPOSE_KEY, &v1, DEK_BEFORE), CMK_OK);
     calls = emu_calls("Decrypt");
     assert_int_equal(json_array_size(calls), 1);
     assert_null(call_field(calls, 0, "request_key_id"));

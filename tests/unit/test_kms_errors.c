@@ -84,29 +84,41 @@ static void write_config(char kek[T__COUNT][600])
                 "  {\"label\": \"%s\", \"provider\": \"aws\", \"key\": "
                 "\"%s\", \"region\": \"us-east-1\", \"endpoint\": \"%s/\", "
                 "\"aws\": {\"credentials_file\": \"%s\"}, \"test_mode\": "
-                "true, \"pin_verifier\": \"%s\"%s%s%s}%s\n",
+                "true, \"pin_verifier\": \"%s\"%s}%s\n",
                 labels[t], arn_of(t), emu_http_url(), creds_of(t), verifier,
-                kek[t][0] ? ", \"kek\": \"" : "", kek[t], kek[t][0] ? "\"" : "",
-                t + 1 < T__COUNT ? "," : "");
+                kek[t], t + 1 < T__COUNT ? "," : "");
     fprintf(f, " ]}\n");
     assert_int_equal(fclose(f), 0);
 }
 
-/* A KEK of len bytes sealed for tenant t, as cmk-tool provision does. */
+/* ", \"kek\": B64, \"kek_commitment\": B64" for tenant t: a KEK of len
+ * bytes sealed as cmk-tool provision does, and its commitment (of a
+ * 32-byte KEK; any 32 bytes for a wrong-size one, which is refused on
+ * its length before the commitment is looked at). */
 static void seal_kek(const struct cmk_config *cfg, int t, size_t len, char *out,
                      size_t out_len)
 {
+    char b64[500], c64[64];
     struct cmk_cmk *c = NULL;
     struct cmk_req rq = {0};
     struct cmk_buf blob = {0};
-    uint8_t kek[32];
+    uint8_t kek[32], commit[CMK_KEK_COMMITMENT_LEN];
 
     randombytes_buf(kek, sizeof(kek));
+    randombytes_buf(commit, sizeof(commit));
+    if (len == sizeof(kek))
+        assert_int_equal(
+            cmk_cmk_kek_commitment(cfg->tenants[t].kms.label, kek, len, commit),
+            CMK_OK);
     assert_int_equal(cmk_cmk_open(&cfg->tenants[t].kms, 0, &c), CMK_OK);
     assert_int_equal(cmk_cmk_seal_for(c, &rq, CMK_PURPOSE_KEK, kek, len, &blob),
                      CMK_OK);
-    sodium_bin2base64(out, out_len, blob.p, blob.len,
+    sodium_bin2base64(b64, sizeof(b64), blob.p, blob.len,
                       sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(c64, sizeof(c64), commit, sizeof(commit),
+                      sodium_base64_VARIANT_ORIGINAL);
+    snprintf(out, out_len, ", \"kek\": \"%s\", \"kek_commitment\": \"%s\"", b64,
+             c64);
     sodium_memzero(kek, sizeof(kek));
     cmk_buf_free(&blob);
     cmk_cmk_close(c);

@@ -18,7 +18,7 @@ static char *id_path(const struct fx *f)
 /* cmk_store_id with stderr captured into log. */
 static cmk_err id_capture(struct fx *f, uint8_t *id, char *log, size_t cap)
 {
-    char path[128];
+    char path[512];
     int fd, saved;
     size_t n;
     cmk_err err;
@@ -86,7 +86,7 @@ static void test_each_store_its_own(void **state)
 {
     struct fx *f = *state;
     uint8_t a[CMK_STORE_ID_LEN], b[CMK_STORE_ID_LEN];
-    char other[128];
+    char other[512];
 
     assert_int_equal(cmk_store_id(f->store, a), CMK_OK);
     snprintf(other, sizeof(other), "%s/other", f->dir);
@@ -126,7 +126,7 @@ static void test_race(void **state)
 {
     struct fx *f = *state;
     uint8_t first[CMK_STORE_ID_LEN], got[CMK_STORE_ID_LEN];
-    char out[8][128];
+    char out[8][512];
     pid_t pid[8];
     int i, status;
 
@@ -195,7 +195,7 @@ static void test_untrusted_refused(void **state)
 {
     struct fx *f = *state;
     uint8_t id[CMK_STORE_ID_LEN];
-    char log[1024], want[300], target[128];
+    char log[1024], want[700], target[512];
 
     assert_int_equal(cmk_store_id(f->store, id), CMK_OK);
     assert_int_equal(chmod(id_path(f), 0622), 0);
