@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "net/creds_int.h"
+#include "util/text.h"
 #include "net/sigv4_int.h"
 #include "net/strbuf.h"
 
@@ -192,21 +193,26 @@ static cmk_err parse_ok(const char *xml, struct cmk_aws_creds **out)
 }
 
 /* STS said no: keep its error code (never secret) for the caller. */
+/* The answer's <Code>, cut to the characters a code may hold (it is
+ * printed and logged): a bare or emptied one is StsMalformed. */
 static cmk_err parse_error(const char *xml, struct cmk_cred_status *st)
 {
-    struct cmk_secret code = {0};
+    struct cmk_secret raw = {0};
+    char code[64];
     cmk_err err = CMK_E_ACCESS_DENIED;
 
-    if (xml_text(xml, "Error", "Code", &code) != CMK_OK) {
-        cmk_secret_free(&code);
+    code[0] = '\0';
+    if (xml_text(xml, "Error", "Code", &raw) == CMK_OK)
+        cmk_code_copy((const char *)raw.p, strlen((const char *)raw.p), code,
+                      sizeof(code));
+    cmk_secret_free(&raw);
+    if (code[0] == '\0')
         return cmk_creds_refuse(st, CMK_E_BAD_RESPONSE, "StsMalformed");
-    }
-    if (strcmp((const char *)code.p, "ValidationError") == 0)
+    if (strcmp(code, "ValidationError") == 0)
         err = CMK_E_CONFIG;
-    else if (strcmp((const char *)code.p, "Throttling") == 0)
+    else if (strcmp(code, "Throttling") == 0)
         err = CMK_E_THROTTLED;
-    (void)cmk_creds_refuse(st, err, (const char *)code.p);
-    cmk_secret_free(&code);
+    (void)cmk_creds_refuse(st, err, code);
     return err;
 }
 

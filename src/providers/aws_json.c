@@ -13,6 +13,7 @@
 
 #include "net/json.h"
 #include "providers/aws_int.h"
+#include "util/text.h"
 
 /* "EncryptionContext":{"k":"v",...} (nothing when the context is empty). */
 static void put_context(struct cmk_sb *sb, const char *member,
@@ -190,20 +191,6 @@ cmk_err cmk_aws_parse_key_state(struct cmk_http_resp *r, char *state, size_t n)
 }
 
 /* Keeps what may be shown: letters, digits and '.', '_', '-'. */
-static void copy_code(const char *s, size_t len, char *code, size_t n)
-{
-    size_t i, o = 0;
-
-    for (i = 0; i < len && o + 1 < n; i++) {
-        char c = s[i];
-
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-            (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')
-            code[o++] = c;
-    }
-    code[o] = '\0';
-}
-
 void cmk_aws_parse_error_code(const struct cmk_http_resp *r, char *code,
                               size_t n)
 {
@@ -215,9 +202,9 @@ void cmk_aws_parse_error_code(const struct cmk_http_resp *r, char *code,
     if (t != NULL) {
         hash = strrchr(t, '#');
         t = hash != NULL ? hash + 1 : t;
-        copy_code(t, strlen(t), code, n);
+        cmk_code_copy(t, strlen(t), code, n);
     } else if (r->error_type[0] != '\0') {
-        copy_code(r->error_type, strcspn(r->error_type, ":"), code, n);
+        cmk_code_copy(r->error_type, strcspn(r->error_type, ":"), code, n);
     }
     json_decref(root);
 }

@@ -26,3 +26,17 @@ void cmk_blank_pad(unsigned char *dst, size_t len, const char *src)
     memset(dst, ' ', len);
     memcpy(dst, src, n < len ? n : len);
 }
+
+void cmk_code_copy(const char *s, size_t len, char *code, size_t n)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < len && o + 1 < n; i++) {
+        char c = s[i];
+
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+            (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')
+            code[o++] = c;
+    }
+    code[o] = '\0';
+}

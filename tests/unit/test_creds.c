@@ -29,6 +29,7 @@
 
 #include "emu_client.h"
 #include "net/creds.h"
+#include "net/creds_int.h"
 #include "net/ini.h"
 #include "tests/lib/scratch.h"
 #include "util/log.h"
@@ -769,6 +770,34 @@ static void test_web_identity(void **state)
 }
 
 /* STS may throttle: retried like any other endpoint. */
+/* An STS error code is printed and logged: only the characters a code
+ * may hold survive, and one with none left is StsMalformed. */
+static void test_sts_error_code_cleaned(void **state)
+{
+    struct cmk_cred_status st;
+    struct cmk_aws_creds *c = NULL;
+
+    (void)state;
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(
+        cmk_creds_sts_answer(400,
+                             "<ErrorResponse><Error><Code>Invalid\x1b[2J"
+                             "Identity\nToken</Code></Error></ErrorResponse>",
+                             &st, &c),
+        CMK_E_ACCESS_DENIED);
+    assert_string_equal(st.code, "Invalid2JIdentityToken");
+    assert_null(c);
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(
+        cmk_creds_sts_answer(
+            400,
+            "<ErrorResponse><Error><Code>\x07&lt;&gt;</Code></Error>"
+            "</ErrorResponse>",
+            &st, &c),
+        CMK_E_BAD_RESPONSE);
+    assert_string_equal(st.code, "StsMalformed");
+}
+
 static void test_web_identity_throttled(void **state)
 {
     struct cmk_cred_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
@@ -900,6 +929,7 @@ int main(void)
         cmocka_unit_test(test_cache_waiters),
         cmocka_unit_test(test_web_identity),
         cmocka_unit_test(test_web_identity_throttled),
+        cmocka_unit_test(test_sts_error_code_cleaned),
         cmocka_unit_test(test_container),
         cmocka_unit_test(test_imds),
     };
