@@ -77,8 +77,18 @@ static int status(const struct cmk_tenant_cfg *t)
     return TOOL_OK;
 }
 
-static int reset(const struct cmk_config *cfg, const struct cmk_tenant_cfg *t)
+static int status_on(void *arg, const struct cmk_config *cfg,
+                     const struct cmk_tenant_cfg *t)
 {
+    (void)arg;
+    (void)cfg;
+    return status(t);
+}
+
+static int reset(void *arg, const struct cmk_config *cfg,
+                 const struct cmk_tenant_cfg *t)
+{
+    (void)arg;
     struct cmk_pin_state before = {0, 0};
 
     if (cmk_pin_reset(t->store_dir, &before) != CMK_OK) {
@@ -103,9 +113,7 @@ int cmd_pin_reset(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *tenant = NULL;
-    const struct cmk_tenant_cfg *t;
-    struct cmk_config *cfg;
-    int c, rc, only_status = 0;
+    int c, only_status = 0;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:t:sh", opts, NULL)) != -1) {
@@ -128,14 +136,6 @@ int cmd_pin_reset(int argc, char **argv)
         fputs(help, stderr);
         return TOOL_USAGE;
     }
-    cfg = tool_load_config(config);
-    if (cfg == NULL)
-        return TOOL_USAGE;
-    t = tool_find_tenant(cfg, tenant);
-    if (t == NULL)
-        rc = TOOL_USAGE;
-    else
-        rc = only_status ? status(t) : reset(cfg, t);
-    cmk_config_free(cfg);
-    return rc;
+    return tool_on_tenant(config, tenant, only_status ? status_on : reset,
+                          NULL);
 }

@@ -243,22 +243,21 @@ static int provision(const struct args *a, const struct cmk_tenant_cfg *t)
     return rc;
 }
 
+static int provision_on(void *arg, const struct cmk_config *cfg,
+                        const struct cmk_tenant_cfg *t)
+{
+    (void)cfg;
+    return provision(arg, t);
+}
+
 int cmd_provision(int argc, char **argv)
 {
     struct args a;
-    struct cmk_config *cfg;
-    struct cmk_tenant_cfg *t;
     int rc;
 
     memset(&a, 0, sizeof(a));
     rc = parse(argc, argv, &a);
     if (rc != TOOL_OK)
         return rc < 0 ? TOOL_OK : rc;
-    cfg = tool_load_config(a.config);
-    if (cfg == NULL)
-        return TOOL_USAGE;
-    t = tool_find_tenant(cfg, a.tenant);
-    rc = t != NULL ? provision(&a, t) : TOOL_USAGE;
-    cmk_config_free(cfg);
-    return rc;
+    return tool_on_tenant(a.config, a.tenant, provision_on, &a);
 }

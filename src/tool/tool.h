@@ -34,6 +34,13 @@ struct cmk_config *tool_load_config(const char *path);
 /* The tenant with that label, or NULL (with a message). */
 struct cmk_tenant_cfg *tool_find_tenant(struct cmk_config *cfg,
                                         const char *label);
+/* Loads config, finds the tenant labelled label and returns fn(arg, cfg,
+ * tenant); TOOL_USAGE (with a message) when either is missing. The
+ * config is freed before returning. */
+typedef int (*tool_tenant_fn)(void *arg, const struct cmk_config *cfg,
+                              const struct cmk_tenant_cfg *t);
+int tool_on_tenant(const char *config, const char *label, tool_tenant_fn fn,
+                   void *arg);
 
 /* Writes all of p to fd, retrying on EINTR. -1 on error (errno set). */
 int tool_write_all(int fd, const uint8_t *p, size_t len);

@@ -54,6 +54,21 @@ struct cmk_tenant_cfg *tool_find_tenant(struct cmk_config *cfg,
     return NULL;
 }
 
+int tool_on_tenant(const char *config, const char *label, tool_tenant_fn fn,
+                   void *arg)
+{
+    struct cmk_config *cfg = tool_load_config(config);
+    const struct cmk_tenant_cfg *t;
+    int rc;
+
+    if (cfg == NULL)
+        return TOOL_USAGE;
+    t = tool_find_tenant(cfg, label);
+    rc = t != NULL ? fn(arg, cfg, t) : TOOL_USAGE;
+    cmk_config_free(cfg);
+    return rc;
+}
+
 int tool_write_all(int fd, const uint8_t *p, size_t len)
 {
     ssize_t n;
