@@ -24,10 +24,13 @@
 /* The new key's label and id, for its audit record. */
 static void note_attrs(struct cmk_note *note, const struct cmk_attrs *a)
 {
-    const struct cmk_attr *l = cmk_attrs_get(a, CKA_LABEL);
-    const struct cmk_attr *id = cmk_attrs_get(a, CKA_ID);
+    const struct cmk_attr *l, *id;
     size_t i;
 
+    if (!cmk_record_on())
+        return;
+    l = cmk_attrs_get(a, CKA_LABEL);
+    id = cmk_attrs_get(a, CKA_ID);
     if (l != NULL)
         snprintf(note->key_label, sizeof(note->key_label), "%.*s",
                  (int)(l->len < 64 ? l->len : 64), (const char *)l->val);

@@ -25,6 +25,11 @@ void cmk_record_set_writer(struct cmk_audit *a)
     writer = a;
 }
 
+bool cmk_record_on(void)
+{
+    return writer != NULL;
+}
+
 void cmk_note_init(struct cmk_note *n, const CK_MECHANISM *m)
 {
     memset(n, 0, sizeof(*n));
@@ -39,7 +44,7 @@ void cmk_note_init(struct cmk_note *n, const CK_MECHANISM *m)
 
 void cmk_note_key(struct cmk_note *n, struct cmk_object *o)
 {
-    if (o == NULL)
+    if (o == NULL || writer == NULL) /* notes feed audit records only */
         return;
     cmk_mutex_lock_hot(&o->token->lock);
     cmk_note_key_locked(n, o);
@@ -69,6 +74,8 @@ void cmk_note_key_locked(struct cmk_note *n, const struct cmk_object *o)
 {
     const struct cmk_attr *a;
 
+    if (writer == NULL)
+        return;
     a = cmk_attrs_get(&o->attrs, CKA_LABEL);
     if (a != NULL)
         copy_label(n->key_label, a->val, a->len);
@@ -91,6 +98,8 @@ void cmk_obj_note_attrs(struct cmk_obj_note *o, const struct cmk_attrs *a)
 {
     const struct cmk_attr *at;
 
+    if (writer == NULL)
+        return;
     at = cmk_attrs_get(a, CKA_LABEL);
     if (at != NULL)
         copy_label(o->label, at->val, at->len);

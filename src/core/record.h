@@ -79,6 +79,9 @@ void cmk_obj_note_template(struct cmk_obj_note *o, const CK_ATTRIBUTE *tmpl,
  * The module sets it once C_Initialize opened the audit file and clears
  * it before closing that, or in a fork child. */
 void cmk_record_set_writer(struct cmk_audit *a);
+/* Whether records are written (an audit file is configured): the notes
+ * that only feed records are skipped without one. */
+bool cmk_record_on(void);
 
 /* Tests: while on, every record of this file counts as not written, as
  * the writer answers under "required": true when the audit file fails
