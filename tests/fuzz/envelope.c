@@ -44,13 +44,15 @@ static void setup(void)
              "cmk_cmk_open");
 }
 
-/* A parsed blob re-encodes to itself (key ids holding a NUL cannot be
- * given to the encoder, which takes a C string). */
+/* A parsed blob re-encodes to itself, version 2 (with the key that
+ * sealed) included (key ids holding a NUL cannot be given to the
+ * encoder, which takes a C string). */
 static void check_round_trip(const uint8_t *blob, size_t len)
 {
     struct cmk_envelope_view v;
     struct cmk_buf again = {0};
     char kid[CMK_ENVELOPE_MAX_KEY_ID + 1];
+    char sb[CMK_ENVELOPE_MAX_SEALED_BY + 1];
 
     if (cmk_envelope_parse(blob, len, &v) != CMK_OK)
         return;
@@ -61,8 +63,13 @@ static void check_round_trip(const uint8_t *blob, size_t len)
         return;
     memcpy(kid, v.key_id, v.key_id_len);
     kid[v.key_id_len] = '\0';
-    fz_check(cmk_envelope_encode(v.provider_id, kid, v.ct, v.ct_len, &again) ==
-                 CMK_OK,
+    if (v.sealed_by != NULL) {
+        memcpy(sb, v.sealed_by, v.sealed_by_len);
+        sb[v.sealed_by_len] = '\0';
+    }
+    fz_check(cmk_envelope_encode_sealed(v.provider_id, kid,
+                                        v.sealed_by != NULL ? sb : NULL, v.ct,
+                                        v.ct_len, &again) == CMK_OK,
              "a parsed blob does not encode");
     fz_check(again.len == len && memcmp(again.p, blob, len) == 0,
              "parse and encode disagree");
