@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core: the session and object handle tables, each a map, a counter and
- * a lock. Calls nothing in core above it: the entries' lives (free,
- * close) stay with session.c and object.c.
+ * core: the session and object handle tables, each a set of locked maps
+ * (shards) and a counter. Calls nothing in core above it: the entries'
+ * lives (free, close) stay with session.c and object.c.
  */
 #include <config.h>
 
@@ -15,46 +15,128 @@
 #include "util/hmap.h"
 #include "util/lock.h"
 
-struct table {
+/* A table is SHARDS maps, each under its own lock on cache lines of its
+ * own, and a handle names its shard in its low bits. A thread registers
+ * what it makes in a shard of its own (threads take shards in turn), with
+ * the handle from that shard's counter, so threads working on their own
+ * sessions and objects share no lock and no cache line; only lookups of
+ * one shared object (a tenant's CMK) meet on one. */
+#define SHARD_BITS 4
+#define SHARDS (1 << SHARD_BITS)
+
+struct shard {
     struct cmk_mutex lock; /* map and next */
     struct cmk_hmap map;
-    unsigned long next;
+    unsigned long next; /* the next handle is next << SHARD_BITS | index */
+} __attribute__((aligned(64)));
+
+struct table {
+    struct shard shard[SHARDS];
 };
 
 static struct table sessions;
 static struct table objects;
+/* Orders the registrations of token objects, so that two threads cannot
+ * both register an object for one store file (cmk_handles_add_object):
+ * taken before a shard lock, never while holding one. */
+static struct cmk_mutex token_adds;
 
-/* Held briefly by every entry point's lookup: the hot lock. */
-static void table_lock(struct table *tb)
+static struct shard *shard_of(struct table *tb, unsigned long h)
 {
-    cmk_mutex_lock_hot(&tb->lock);
+    return &tb->shard[h & (SHARDS - 1)];
 }
 
-static void table_unlock(struct table *tb)
+/* The calling thread's shard index, given out in turn on first use. */
+static unsigned my_index(void)
 {
-    cmk_mutex_unlock(&tb->lock);
+    static unsigned turn;
+    static __thread unsigned mine; /* index + 1; 0: none yet */
+
+    if (mine == 0)
+        mine = __atomic_fetch_add(&turn, 1, __ATOMIC_RELAXED) % SHARDS + 1;
+    return mine - 1;
+}
+
+/* Held briefly by every entry point's lookup: the hot locks. */
+static void shard_lock(struct shard *sh)
+{
+    cmk_mutex_lock_hot(&sh->lock);
+}
+
+static void shard_unlock(struct shard *sh)
+{
+    cmk_mutex_unlock(&sh->lock);
+}
+
+/* Registers val in the calling thread's shard of tb under a fresh
+ * handle, written to *h before val is visible. CKR_HOST_MEMORY. */
+static CK_RV table_add(struct table *tb, void *val, unsigned long *h)
+{
+    unsigned i = my_index();
+    struct shard *sh = &tb->shard[i];
+    cmk_err err;
+
+    shard_lock(sh);
+    *h = sh->next++ << SHARD_BITS | i;
+    err = cmk_hmap_put(&sh->map, *h, val);
+    shard_unlock(sh);
+    return err == CMK_OK ? CKR_OK : CKR_HOST_MEMORY;
+}
+
+static void table_fini(struct table *tb)
+{
+    int i;
+
+    for (i = 0; i < SHARDS; i++) {
+        cmk_hmap_free(&tb->shard[i].map);
+        cmk_mutex_fini(&tb->shard[i].lock);
+    }
+    memset(tb, 0, sizeof(*tb));
+}
+
+static CK_RV table_init(struct table *tb)
+{
+    CK_RV rv = CKR_OK;
+    int i;
+
+    memset(tb, 0, sizeof(*tb));
+    for (i = 0; i < SHARDS && rv == CKR_OK; i++) {
+        tb->shard[i].next = 1; /* handles are never 0 */
+        rv = cmk_mutex_init(&tb->shard[i].lock);
+    }
+    return rv;
+}
+
+/* Calls fn for every entry of tb, one shard at a time under its lock. */
+static void table_each(struct table *tb,
+                       void (*fn)(void *arg, unsigned long key, void *val),
+                       void *arg)
+{
+    int i;
+
+    for (i = 0; i < SHARDS; i++) {
+        shard_lock(&tb->shard[i]);
+        cmk_hmap_each(&tb->shard[i].map, fn, arg);
+        shard_unlock(&tb->shard[i]);
+    }
 }
 
 CK_RV cmk_handles_init(void)
 {
-    CK_RV rv;
+    CK_RV rv = table_init(&sessions);
 
-    sessions.next = 1;
-    objects.next = 1;
-    rv = cmk_mutex_init(&sessions.lock);
     if (rv == CKR_OK)
-        rv = cmk_mutex_init(&objects.lock);
+        rv = table_init(&objects);
+    if (rv == CKR_OK)
+        rv = cmk_mutex_init(&token_adds);
     return rv;
 }
 
 void cmk_handles_fini(void)
 {
-    cmk_hmap_free(&sessions.map);
-    cmk_hmap_free(&objects.map);
-    cmk_mutex_fini(&sessions.lock);
-    cmk_mutex_fini(&objects.lock);
-    memset(&sessions, 0, sizeof(sessions));
-    memset(&objects, 0, sizeof(objects));
+    table_fini(&sessions);
+    table_fini(&objects);
+    cmk_mutex_fini(&token_adds);
 }
 
 struct wipe_ctx {
@@ -72,44 +154,43 @@ static void wipe_one(void *arg, unsigned long key, void *val)
 void cmk_handles_forget_in_child(void (*wipe)(struct cmk_object *o))
 {
     struct wipe_ctx c = {wipe};
+    int i;
 
-    cmk_hmap_each(&objects.map, wipe_one, &c);
+    for (i = 0; i < SHARDS; i++)
+        cmk_hmap_each(&objects.shard[i].map, wipe_one, &c);
     memset(&sessions, 0, sizeof(sessions));
     memset(&objects, 0, sizeof(objects));
+    memset(&token_adds, 0, sizeof(token_adds));
 }
 
 /* ---- Sessions ---- */
 
 CK_RV cmk_handles_add_session(struct cmk_session *s)
 {
-    cmk_err err;
-
-    table_lock(&sessions);
-    s->handle = sessions.next++;
-    err = cmk_hmap_put(&sessions.map, s->handle, s);
-    table_unlock(&sessions);
-    return err == CMK_OK ? CKR_OK : CKR_HOST_MEMORY;
+    return table_add(&sessions, s, &s->handle);
 }
 
 struct cmk_session *cmk_handles_ref_session(CK_SESSION_HANDLE h)
 {
+    struct shard *sh = shard_of(&sessions, h);
     struct cmk_session *s;
 
-    table_lock(&sessions);
-    s = cmk_hmap_get(&sessions.map, h);
+    shard_lock(sh);
+    s = cmk_hmap_get(&sh->map, h);
     if (s != NULL)
         __atomic_fetch_add(&s->refs, 1, __ATOMIC_RELAXED);
-    table_unlock(&sessions);
+    shard_unlock(sh);
     return s;
 }
 
 struct cmk_session *cmk_handles_del_session(CK_SESSION_HANDLE h)
 {
+    struct shard *sh = shard_of(&sessions, h);
     struct cmk_session *s;
 
-    table_lock(&sessions);
-    s = cmk_hmap_del(&sessions.map, h);
-    table_unlock(&sessions);
+    shard_lock(sh);
+    s = cmk_hmap_del(&sh->map, h);
+    shard_unlock(sh);
     return s;
 }
 
@@ -117,30 +198,49 @@ struct of_token {
     const struct cmk_token *t;
     CK_SESSION_HANDLE *h;
     size_t n;
+    size_t cap;
+    bool nomem;
 };
 
 static void collect_session(void *arg, unsigned long key, void *val)
 {
     struct of_token *c = arg;
     struct cmk_session *s = val;
+    CK_SESSION_HANDLE *grown;
 
-    if (c->t == NULL || s->token == c->t)
-        c->h[c->n++] = key;
+    if ((c->t != NULL && s->token != c->t) || c->nomem)
+        return;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+
+        grown = realloc(c->h, cap * sizeof(*grown));
+        if (grown == NULL) {
+            c->nomem = true;
+            return;
+        }
+        c->h = grown;
+        c->cap = cap;
+    }
+    c->h[c->n++] = key;
 }
 
 CK_RV cmk_handles_sessions_of(const struct cmk_token *t,
                               CK_SESSION_HANDLE **out, size_t *n)
 {
-    struct of_token c = {t, NULL, 0};
+    struct of_token c = {t, NULL, 0, 0, false};
 
-    table_lock(&sessions);
-    c.h = calloc(sessions.map.live + 1, sizeof(*c.h));
-    if (c.h != NULL)
-        cmk_hmap_each(&sessions.map, collect_session, &c);
-    table_unlock(&sessions);
+    table_each(&sessions, collect_session, &c);
+    if (!c.nomem && c.h == NULL)
+        c.h = malloc(sizeof(*c.h)); /* none: still an array to free */
+    if (c.nomem || c.h == NULL) {
+        free(c.h);
+        *out = NULL;
+        *n = 0;
+        return CKR_HOST_MEMORY;
+    }
     *out = c.h;
     *n = c.n;
-    return c.h == NULL ? CKR_HOST_MEMORY : CKR_OK;
+    return CKR_OK;
 }
 
 struct each_session {
@@ -165,9 +265,7 @@ void cmk_handles_each_session(const struct cmk_token *t,
 {
     struct each_session c = {t, fn, arg};
 
-    table_lock(&sessions);
-    cmk_hmap_each(&sessions.map, each_session_one, &c);
-    table_unlock(&sessions);
+    table_each(&sessions, each_session_one, &c);
 }
 
 /* ---- Objects ---- */
@@ -189,45 +287,52 @@ static void find_dup(void *arg, unsigned long key, void *val)
         c->found = o;
 }
 
+static CK_RV put_object(struct cmk_object *o)
+{
+    return table_add(&objects, o, &o->handle);
+}
+
 CK_RV cmk_handles_add_object(struct cmk_object *o, struct cmk_object **dup)
 {
     struct dup_ctx c = {o->token, o->store_name, NULL};
-    cmk_err err = CMK_OK;
+    CK_RV rv = CKR_OK;
 
-    table_lock(&objects);
-    if (o->is_token && o->store_name[0] != '\0')
-        cmk_hmap_each(&objects.map, find_dup, &c);
-    if (c.found == NULL) {
-        o->handle = objects.next++;
-        err = cmk_hmap_put(&objects.map, o->handle, o);
-    }
-    table_unlock(&objects);
+    *dup = NULL;
+    if (!o->is_token || o->store_name[0] == '\0')
+        return put_object(o); /* no store file: nothing to share */
+    cmk_mutex_lock(&token_adds);
+    table_each(&objects, find_dup, &c);
+    if (c.found == NULL)
+        rv = put_object(o);
+    cmk_mutex_unlock(&token_adds);
     *dup = c.found;
-    return err == CMK_OK ? CKR_OK : CKR_HOST_MEMORY;
+    return rv;
 }
 
 struct cmk_object *cmk_handles_ref_object(CK_OBJECT_HANDLE h,
                                           const struct cmk_token *t)
 {
+    struct shard *sh = shard_of(&objects, h);
     struct cmk_object *o;
 
-    table_lock(&objects);
-    o = cmk_hmap_get(&objects.map, h);
+    shard_lock(sh);
+    o = cmk_hmap_get(&sh->map, h);
     if (o != NULL && o->token != t)
         o = NULL;
     if (o != NULL)
         __atomic_fetch_add(&o->refs, 1, __ATOMIC_RELAXED);
-    table_unlock(&objects);
+    shard_unlock(sh);
     return o;
 }
 
 bool cmk_handles_del_object(struct cmk_object *o)
 {
+    struct shard *sh = shard_of(&objects, o->handle);
     struct cmk_object *found;
 
-    table_lock(&objects);
-    found = cmk_hmap_del(&objects.map, o->handle);
-    table_unlock(&objects);
+    shard_lock(sh);
+    found = cmk_hmap_del(&sh->map, o->handle);
+    shard_unlock(sh);
     return found == o;
 }
 
@@ -253,9 +358,7 @@ void cmk_handles_each_object(const struct cmk_token *t,
 {
     struct each_object c = {t, fn, arg};
 
-    table_lock(&objects);
-    cmk_hmap_each(&objects.map, each_object_one, &c);
-    table_unlock(&objects);
+    table_each(&objects, each_object_one, &c);
 }
 
 struct take_ctx {
@@ -293,13 +396,19 @@ size_t cmk_handles_take_objects(const struct cmk_token *t,
                                 void *arg, struct cmk_object ***out)
 {
     struct take_ctx c = {t, pred, arg, NULL, 0, 0};
-    size_t i;
+    size_t i, from;
+    int k;
 
-    table_lock(&objects);
-    cmk_hmap_each(&objects.map, collect_object, &c);
-    for (i = 0; i < c.n; i++)
-        (void)cmk_hmap_del(&objects.map, c.hit[i]->handle);
-    table_unlock(&objects);
+    for (k = 0; k < SHARDS; k++) {
+        struct shard *sh = &objects.shard[k];
+
+        shard_lock(sh);
+        from = c.n;
+        cmk_hmap_each(&sh->map, collect_object, &c);
+        for (i = from; i < c.n; i++)
+            (void)cmk_hmap_del(&sh->map, c.hit[i]->handle);
+        shard_unlock(sh);
+    }
     *out = c.hit;
     return c.n;
 }

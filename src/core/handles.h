@@ -3,12 +3,15 @@
  * core: the session and object handle tables: handle allocation, lookup,
  * removal and iteration. Handles come from one counter per table and are
  * never reused, so a stale handle is always invalid rather than naming
- * another session or object. Each table has its own lock, a leaf (lock
- * order: session, token, then one table lock, never both): it guards the
- * table and its counter only, and is held for no longer than a lookup or
- * a walk. The tables hold one reference to each entry; a lookup adds one
- * for the caller (refs atomic, taken under the table lock), removal hands
- * the table's reference to the caller.
+ * another session or object. Each table is split by handle into shards,
+ * each under its own lock, a leaf (lock order: session, token, then one
+ * shard lock, never two): it guards its shard only and is held for no
+ * longer than a lookup or the walk of that shard; walks take the shards
+ * one after the other, so a walk sees each entry that stays registered
+ * throughout, and one added or removed meanwhile or not. The tables hold
+ * one reference to each entry; a lookup adds one for the caller (refs
+ * atomic, taken under the shard lock), removal hands the table's
+ * reference to the caller.
  */
 #ifndef CMK_HANDLES_H
 #define CMK_HANDLES_H
@@ -30,8 +33,8 @@ void cmk_handles_fini(void);
  * tables (memory abandoned, not freed). */
 void cmk_handles_forget_in_child(void (*wipe)(struct cmk_object *o));
 
-/* Registers s under a fresh handle (written to s->handle under the
- * lock). CKR_HOST_MEMORY. */
+/* Registers s under a fresh handle (written to s->handle before it is
+ * registered). CKR_HOST_MEMORY. */
 CK_RV cmk_handles_add_session(struct cmk_session *s);
 /* The session of h with a reference added for the caller, or NULL. */
 struct cmk_session *cmk_handles_ref_session(CK_SESSION_HANDLE h);
@@ -42,14 +45,14 @@ struct cmk_session *cmk_handles_del_session(CK_SESSION_HANDLE h);
  * array *out (caller frees) of *n entries. CKR_HOST_MEMORY. */
 CK_RV cmk_handles_sessions_of(const struct cmk_token *t,
                               CK_SESSION_HANDLE **out, size_t *n);
-/* Calls fn for each session of token t with the table lock held: fn may
- * take only leaf locks and must not call into the handle tables. */
+/* Calls fn for each session of token t with its shard's lock held: fn
+ * may take only leaf locks and must not call into the handle tables. */
 void cmk_handles_each_session(const struct cmk_token *t,
                               void (*fn)(void *arg, struct cmk_session *s),
                               void *arg);
 
-/* Registers o under a fresh handle (written to o->handle under the
- * lock), unless o is a token object whose store file an object of the
+/* Registers o under a fresh handle (written to o->handle before it is
+ * registered), unless o is a token object whose store file an object of the
  * same token already stands for: then o is not registered and *dup names
  * that object (held by the table, no reference added). One object per
  * store file, whoever registers it first. CKR_HOST_MEMORY. */
@@ -61,13 +64,13 @@ struct cmk_object *cmk_handles_ref_object(CK_OBJECT_HANDLE h,
 /* Unregisters o; true when the table held it (its reference passes to
  * the caller). */
 bool cmk_handles_del_object(struct cmk_object *o);
-/* Calls fn for each object of token t (NULL t: all) with the table lock
- * held: fn must not call into the handle tables. */
+/* Calls fn for each object of token t (NULL t: all) with its shard's
+ * lock held: fn must not call into the handle tables. */
 void cmk_handles_each_object(const struct cmk_token *t,
                              void (*fn)(void *arg, struct cmk_object *o),
                              void *arg);
-/* Unregisters every object of token t (NULL t: all) matching pred, under
- * one hold of the lock, and hands them to the caller in a new array *out
+/* Unregisters every object of token t (NULL t: all) matching pred, each
+ * shard under one hold of its lock, and hands them to the caller in a new array *out
  * (caller frees; the table's references pass with them). Returns their
  * number. An object that does not fit for lack of memory stays
  * registered (left for a later removal, never freed early). */

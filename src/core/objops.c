@@ -63,12 +63,17 @@ static CK_RV check_reserved(const struct cmk_token *t,
 
 _Static_assert(CMK_STORE_NAME_LEN == 16, "session ids are 8 bytes in hex");
 
+#define ID_BLOCK 256 /* counter values a thread takes at a time */
+
 /* A session object's CKA_UNIQUE_ID: a random 64-bit base drawn once per
  * process plus a counter, so a session key costs no getrandom() call.
- * Token objects keep random store names (their file names). */
+ * Each thread takes the counter in blocks, so threads making keys do not
+ * share its cache line. Token objects keep random store names (their file
+ * names). */
 static void session_unique_id(char name[CMK_STORE_NAME_LEN + 1])
 {
     static uint64_t base, next;
+    static __thread uint64_t mine, mine_end;
     uint64_t b = __atomic_load_n(&base, __ATOMIC_ACQUIRE);
     uint64_t want, v;
     uint8_t r[8];
@@ -83,7 +88,11 @@ static void session_unique_id(char name[CMK_STORE_NAME_LEN + 1])
             v = want;
         b = v;
     }
-    v = b + __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+    if (mine == mine_end) {
+        mine = __atomic_fetch_add(&next, ID_BLOCK, __ATOMIC_RELAXED);
+        mine_end = mine + ID_BLOCK;
+    }
+    v = b + mine++;
     for (i = 7; i >= 0; i--, v >>= 8)
         r[i] = (uint8_t)v;
     sodium_bin2hex(name, CMK_STORE_NAME_LEN + 1, r, sizeof(r));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * util: map from handles (CK_ULONG, never 0) to pointers, open addressing
- * with linear probing and tombstones. Not thread safe: the owner locks.
+ * with linear probing and backward-shift removal. Not thread safe: the
+ * owner locks.
  */
 #ifndef CMK_HMAP_H
 #define CMK_HMAP_H
@@ -10,10 +11,9 @@
 #include "util/err.h"
 
 struct cmk_hmap {
-    unsigned long *keys; /* 0 = empty, ~0UL = deleted */
+    unsigned long *keys; /* 0 = empty */
     void **vals;
-    size_t cap;  /* power of two */
-    size_t used; /* live + deleted */
+    size_t cap; /* power of two; at most 3/4 of it live */
     size_t live;
 };
 

@@ -1,10 +1,13 @@
 # owned by its area
-# core: configuration, attribute lists, token-object store.
+# core: configuration, attribute lists, handle maps, token-object store.
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_config tests/unit/test_attrs \
+	tests/unit/test_hmap tests/unit/test_store tests/unit/test_store_history
+TESTS += tests/unit/test_config tests/unit/test_attrs tests/unit/test_hmap \
 	tests/unit/test_store tests/unit/test_store_history
-TESTS += tests/unit/test_config tests/unit/test_attrs tests/unit/test_store \
-	tests/unit/test_store_history
+tests_unit_test_hmap_SOURCES = tests/unit/test_hmap.c
+tests_unit_test_hmap_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_hmap_LDADD = $(UNIT_LDADD)
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_config_LDADD = $(UNIT_LDADD)
