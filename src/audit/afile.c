@@ -188,15 +188,24 @@ void cmk_afile_close(struct cmk_afile *f, bool sync, bool trim_tail,
     free(f);
 }
 
+/* f->alloc raised to at least end (concurrent callers never lower it). */
+static void raise_known(struct cmk_afile *f, uint64_t end)
+{
+    uint64_t cur = __atomic_load_n(&f->alloc, __ATOMIC_RELAXED);
+
+    while (cur < end && !__atomic_compare_exchange_n(&f->alloc, &cur, end, true,
+                                                     __ATOMIC_RELAXED,
+                                                     __ATOMIC_RELAXED))
+        ;
+}
+
 /* Space up to end allocated (in CHUNK steps): a copy into it never meets
  * a full disk. Without fallocate here, pwrite allocates as it goes. */
-static int allocate(struct cmk_afile *f, uint64_t end)
+static int extend(struct cmk_afile *f, uint64_t end)
 {
     uint64_t known = __atomic_load_n(&f->alloc, __ATOMIC_RELAXED), target;
 
-    if (end <= known || f->no_falloc)
-        return 0;
-    if (f->shm != NULL) /* another process may have allocated it */
+    if (f->shm != NULL && end > known) /* another process may have */
         known = cmk_ashm_alloc(f->shm, f->gen);
     if (end > known) {
         target = (end + CHUNK - 1) / CHUNK * CHUNK;
@@ -217,7 +226,31 @@ static int allocate(struct cmk_afile *f, uint64_t end)
 #endif
         known = target;
     }
-    __atomic_store_n(&f->alloc, known, __ATOMIC_RELAXED);
+    raise_known(f, known);
+    return 0;
+}
+
+/* The space of a record ending at end is allocated, and the next chunk
+ * is made ready ahead of the writers: the one thread that finds the
+ * allocated end less than a chunk away extends it while the others go
+ * on copying into pages already mapped (two threads mapping the chunk
+ * both write into would wait for each other's page locks). A failure
+ * ahead is left for the record that needs the space to report, and not
+ * tried again until the allocated end moves. */
+static int allocate(struct cmk_afile *f, uint64_t end)
+{
+    uint64_t known = __atomic_load_n(&f->alloc, __ATOMIC_RELAXED);
+
+    if (f->no_falloc || end + CHUNK <= known)
+        return 0;
+    if (end > known) /* the space this record needs */
+        return extend(f, end);
+    if (__atomic_load_n(&f->ahead_failed, __ATOMIC_RELAXED) == known ||
+        __atomic_exchange_n(&f->extending, true, __ATOMIC_ACQUIRE))
+        return 0; /* failed at this end already, or another thread is on it */
+    if (extend(f, end + CHUNK) != 0)
+        __atomic_store_n(&f->ahead_failed, known, __ATOMIC_RELAXED);
+    __atomic_store_n(&f->extending, false, __ATOMIC_RELEASE);
     return 0;
 }
 

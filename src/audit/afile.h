@@ -36,6 +36,8 @@ struct cmk_afile {
     char *base;         /* MAP_SHARED view of [0, view), or NULL */
     size_t view;
     bool no_falloc; /* no fallocate here: pwrite only */
+    bool extending;        /* atomic: a thread is allocating ahead */
+    uint64_t ahead_failed; /* atomic: alloc when allocating ahead failed */
 };
 
 /* Opens (creates 0600) path read-write with O_CLOEXEC | O_NOFOLLOW
