@@ -28,6 +28,7 @@ struct shard {
     struct cmk_mutex lock; /* map and next */
     struct cmk_hmap map;
     unsigned long next; /* the next handle is next << SHARD_BITS | index */
+    size_t live;        /* atomic copy of map.live: walks skip empty shards */
 } __attribute__((aligned(64)));
 
 struct table {
@@ -68,6 +69,19 @@ static void shard_unlock(struct shard *sh)
     cmk_mutex_unlock(&sh->lock);
 }
 
+/* After a change of sh->map (sh->lock held). */
+static void publish_live(struct shard *sh)
+{
+    __atomic_store_n(&sh->live, sh->map.live, __ATOMIC_RELEASE);
+}
+
+/* Whether a walk may skip sh: empty when it looked. An entry added
+ * meanwhile is one a walk may or may not see (handles.h). */
+static bool is_empty(const struct shard *sh)
+{
+    return __atomic_load_n(&sh->live, __ATOMIC_ACQUIRE) == 0;
+}
+
 /* Registers val in the calling thread's shard of tb under a fresh
  * handle, written to *h before val is visible. CKR_HOST_MEMORY. */
 static CK_RV table_add(struct table *tb, void *val, unsigned long *h)
@@ -79,6 +93,7 @@ static CK_RV table_add(struct table *tb, void *val, unsigned long *h)
     shard_lock(sh);
     *h = sh->next++ << SHARD_BITS | i;
     err = cmk_hmap_put(&sh->map, *h, val);
+    publish_live(sh);
     shard_unlock(sh);
     return err == CMK_OK ? CKR_OK : CKR_HOST_MEMORY;
 }
@@ -115,6 +130,8 @@ static void table_each(struct table *tb,
     int i;
 
     for (i = 0; i < SHARDS; i++) {
+        if (is_empty(&tb->shard[i]))
+            continue;
         shard_lock(&tb->shard[i]);
         cmk_hmap_each(&tb->shard[i].map, fn, arg);
         shard_unlock(&tb->shard[i]);
@@ -190,6 +207,7 @@ struct cmk_session *cmk_handles_del_session(CK_SESSION_HANDLE h)
 
     shard_lock(sh);
     s = cmk_hmap_del(&sh->map, h);
+    publish_live(sh);
     shard_unlock(sh);
     return s;
 }
@@ -332,6 +350,7 @@ bool cmk_handles_del_object(struct cmk_object *o)
 
     shard_lock(sh);
     found = cmk_hmap_del(&sh->map, o->handle);
+    publish_live(sh);
     shard_unlock(sh);
     return found == o;
 }
@@ -402,11 +421,14 @@ size_t cmk_handles_take_objects(const struct cmk_token *t,
     for (k = 0; k < SHARDS; k++) {
         struct shard *sh = &objects.shard[k];
 
+        if (is_empty(sh))
+            continue;
         shard_lock(sh);
         from = c.n;
         cmk_hmap_each(&sh->map, collect_object, &c);
         for (i = from; i < c.n; i++)
             (void)cmk_hmap_del(&sh->map, c.hit[i]->handle);
+        publish_live(sh);
         shard_unlock(sh);
     }
     *out = c.hit;
