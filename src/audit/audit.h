@@ -71,6 +71,13 @@ struct cmk_audit_rec {
      * names (names of up to 64 bytes keep the line under its cap). */
     const char *const *attrs;
     size_t n_attrs;
+    /* Key lifecycle records (written by cmk-tool): the key references
+     * before and after a change (CMK references, KEK commitments as
+     * base64, never key material) and how many items it covered (blobs,
+     * objects, files; -1 if none). */
+    const char *key_old;
+    const char *key_new;
+    long long count;
 };
 #define CMK_AUDIT_MAX_ATTRS 32
 

@@ -57,6 +57,7 @@ void cmk_audit_rec_init(struct cmk_audit_rec *r)
     r->latency_us = -1;
     r->object = -1;
     r->object_token = -1;
+    r->count = -1;
 }
 
 void cmk_audit_opts_init(struct cmk_audit_opts *o)
@@ -358,6 +359,9 @@ static void build_body(struct cmk_line *b, const struct cmk_audit_rec *r)
     cmk_line_strs(b, "attrs", r->attrs,
                   r->n_attrs < CMK_AUDIT_MAX_ATTRS ? r->n_attrs
                                                    : CMK_AUDIT_MAX_ATTRS);
+    cmk_line_str(b, "key_old", r->key_old);
+    cmk_line_str(b, "key_new", r->key_new);
+    cmk_line_num(b, "count", r->count);
 }
 
 /* One thread in 100 ms looks at the path (rotation, logrotate); so does

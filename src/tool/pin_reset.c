@@ -10,9 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "audit/audit.h"
 #include "core/pinguard.h"
-#include "keys/audit_seal.h"
+#include "tool/event.h"
 #include "tool/tool.h"
 
 static const char help[] =
@@ -25,41 +24,21 @@ static const char help[] =
     "the configured audit file (event \"pin_reset\").\n"
     "Exit codes: 0 done, 1 failed, 2 usage or config error.\n";
 
-/* A "pin_reset" record from a writer of its own (its chain key sealed by
- * the audit key tenant, as the module's), which closes with its finalize
- * record, so cmk-tool audit verify does not report it open. The record
- * is required whatever the config says: an unrecorded reset fails. */
+/* A "pin_reset" record (tool/event.h): an unrecorded reset fails. */
 static int record(const struct cmk_config *cfg, const char *label,
                   unsigned before)
 {
-    const struct cmk_tenant_cfg *kt = cmk_config_audit_key_tenant(cfg);
-    struct cmk_audit_cfg acfg = cfg->audit;
-    struct cmk_audit *a = NULL;
-    struct cmk_audit_rec r;
+    struct tool_event ev;
     char detail[64];
-    cmk_err err;
 
-    if (cfg->audit.file == NULL)
-        return 0;
-    acfg.required = true;
-    err = cmk_audit_seal_open(&acfg, kt != NULL ? &kt->kms : NULL, &a);
-    if (err != CMK_OK) {
-        tool_err("audit file %s cannot be opened", cfg->audit.file);
-        return -1;
-    }
     snprintf(detail, sizeof(detail), "cleared %u failures", before);
-    cmk_audit_rec_init(&r);
-    r.event = "pin_reset";
-    r.op = "cmk-tool pin-reset";
-    r.tenant = label;
-    r.result = "CKR_OK";
-    r.detail = detail;
-    err = cmk_audit_write(a, &r);
-    cmk_audit_close(a);
-    if (err != CMK_OK)
-        tool_err("audit file %s: the reset could not be recorded",
-                 cfg->audit.file);
-    return err == CMK_OK ? 0 : -1;
+    tool_event_init(&ev);
+    ev.event = "pin_reset";
+    ev.op = "cmk-tool pin-reset";
+    ev.tenant = label;
+    ev.result = "CKR_OK";
+    ev.detail = detail;
+    return tool_audit_one(cfg, &ev);
 }
 
 static int status(const struct cmk_tenant_cfg *t)

@@ -20,6 +20,7 @@
 
 #include "keys/cmk.h"
 #include "mech/mech.h"
+#include "tool/event.h"
 #include "tool/tool.h"
 #include "util/fdio.h"
 
@@ -216,7 +217,25 @@ static int encode(const struct cmk_tenant_cfg *t, const struct cmk_secret *kek,
     return TOOL_OK;
 }
 
-static int provision(const struct args *a, const struct cmk_tenant_cfg *t)
+/* "cmk_added": the tenant's CMK now seals a new KEK (recorded only when
+ * it is written to the config; a printed KEK changes nothing yet). */
+static int record_added(const struct cmk_config *cfg,
+                        const struct cmk_tenant_cfg *t, const char *commit64)
+{
+    struct tool_event ev;
+
+    tool_event_init(&ev);
+    ev.event = "cmk_added";
+    ev.op = "cmk-tool provision";
+    ev.tenant = t->kms.label;
+    ev.result = "ok";
+    ev.key_new = t->kms.key_ref;
+    ev.detail = commit64; /* the KEK's commitment: not secret */
+    return tool_audit_one(cfg, &ev) == 0 ? TOOL_OK : TOOL_FAIL;
+}
+
+static int provision(const struct args *a, const struct cmk_config *cfg,
+                     const struct cmk_tenant_cfg *t)
 {
     struct cmk_secret kek = {0};
     struct cmk_buf blob = {0};
@@ -234,6 +253,8 @@ static int provision(const struct args *a, const struct cmk_tenant_cfg *t)
                                        {"kek_commitment", commit64}};
 
         rc = tool_set_tenant_fields(a->config, t->kms.label, f, 2);
+        if (rc == TOOL_OK)
+            rc = record_added(cfg, t, commit64);
     }
     if (rc == TOOL_OK)
         printf("%s\n%s\n", b64, commit64);
@@ -246,8 +267,7 @@ static int provision(const struct args *a, const struct cmk_tenant_cfg *t)
 static int provision_on(void *arg, const struct cmk_config *cfg,
                         const struct cmk_tenant_cfg *t)
 {
-    (void)cfg;
-    return provision(arg, t);
+    return provision(arg, cfg, t);
 }
 
 int cmd_provision(int argc, char **argv)

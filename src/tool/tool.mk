@@ -5,6 +5,10 @@ cmk_tool_SOURCES = \
 	src/tool/main.c \
 	src/tool/util.c \
 	src/tool/config_write.c \
+	src/tool/event.h \
+	src/tool/event.c \
+	src/tool/rotlock.h \
+	src/tool/rotlock.c \
 	src/tool/kek_commit.c \
 	src/tool/local_key.c \
 	src/tool/pin_hash.c \

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # integration: cmk-tool end to end on the local provider: key files, PIN
 # verifiers, provisioning a KEK and its commitment into the config, adding
-# a commitment to an older KEK, and health reports.
+# a commitment to an older KEK, health reports, and the lifecycle records
+# the tool writes into the audit file.
 # Exit codes: 0 pass, 1 fail, 77 skip (99 under CI=true).
 set -u
 
@@ -219,6 +220,36 @@ expect 2 "$TOOL" pin-reset --config "$T/config.json" --tenant nobody
 expect 2 "$TOOL" pin-reset --config "$T/config.json"
 expect 2 "$TOOL" pin-reset --tenant beta
 expect 0 "$TOOL" pin-reset --help
+
+echo "== lifecycle records"
+# provision --write records "cmk_added" (the new KEK's commitment as its
+# detail) in the config's audit file, from a writer of its own that
+# audit verify finds closed.
+mkdir -m 700 "$T/audit"
+expect 0 "$TOOL" local-key --out "$T/g.key"
+cat >"$T/life.json" <<JSON
+{
+  "version": 1,
+  "store_dir": "$T/store",
+  "audit": {"file": "$T/audit/audit.jsonl"},
+  "tenants": [
+    {"label": "gamma", "provider": "local", "key": "$T/g.key",
+     "pin_verifier": "$v", "test_mode": true}
+  ]
+}
+JSON
+# Without --write nothing changes, so nothing is recorded.
+expect 0 "$TOOL" provision --config "$T/life.json" --tenant gamma
+[ -e "$T/audit/audit.jsonl" ] && grep -q '"event":"cmk_added"' "$T/audit/audit.jsonl" &&
+    fail "a printed KEK was recorded as added"
+expect 0 "$TOOL" provision --config "$T/life.json" --tenant gamma --write
+commit=$(sed -n 2p "$T/out")
+grep -c '"event":"cmk_added"' "$T/audit/audit.jsonl" | grep -qx 1 ||
+    fail "not one cmk_added record: $(cat "$T/audit/audit.jsonl")"
+grep '"event":"cmk_added"' "$T/audit/audit.jsonl" | grep -qF \
+    "\"op\":\"cmk-tool provision\",\"tenant\":\"gamma\",\"result\":\"ok\",\"detail\":\"$commit\",\"key_new\":\"$T/g.key\"," ||
+    fail "cmk_added fields: $(grep cmk_added "$T/audit/audit.jsonl")"
+expect 0 "$TOOL" audit verify --config "$T/life.json" "$T/audit/audit.jsonl"
 
 echo "== version"
 expect 0 "$TOOL" version

@@ -1,0 +1,11 @@
+# owned by its area
+# tool: cmk-tool's own pieces, built from their sources (cmk-tool is a
+# program, not a library).
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_rotlock
+TESTS += tests/unit/test_rotlock
+tests_unit_test_rotlock_SOURCES = tests/unit/test_rotlock.c \
+	src/tool/rotlock.c src/tool/util.c
+tests_unit_test_rotlock_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_rotlock_LDADD = $(UNIT_LDADD)
+endif
