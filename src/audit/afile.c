@@ -193,9 +193,9 @@ static void raise_known(struct cmk_afile *f, uint64_t end)
 {
     uint64_t cur = __atomic_load_n(&f->alloc, __ATOMIC_RELAXED);
 
-    while (cur < end && !__atomic_compare_exchange_n(&f->alloc, &cur, end, true,
-                                                     __ATOMIC_RELAXED,
-                                                     __ATOMIC_RELAXED))
+    while (cur < end &&
+           !__atomic_compare_exchange_n(&f->alloc, &cur, end, true,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;
 }
 

@@ -35,7 +35,7 @@ struct cmk_afile {
     uint64_t alloc;     /* atomic: allocated end as this process knows it */
     char *base;         /* MAP_SHARED view of [0, view), or NULL */
     size_t view;
-    bool no_falloc; /* no fallocate here: pwrite only */
+    bool no_falloc;        /* no fallocate here: pwrite only */
     bool extending;        /* atomic: a thread is allocating ahead */
     uint64_t ahead_failed; /* atomic: alloc when allocating ahead failed */
 };

@@ -70,10 +70,10 @@ void cmk_handles_each_object(const struct cmk_token *t,
                              void (*fn)(void *arg, struct cmk_object *o),
                              void *arg);
 /* Unregisters every object of token t (NULL t: all) matching pred, each
- * shard under one hold of its lock, and hands them to the caller in a new array *out
- * (caller frees; the table's references pass with them). Returns their
- * number. An object that does not fit for lack of memory stays
- * registered (left for a later removal, never freed early). */
+ * shard under one hold of its lock, and hands them to the caller in a new
+ * array *out (caller frees; the table's references pass with them).
+ * Returns their number. An object that does not fit for lack of memory
+ * stays registered (left for a later removal, never freed early). */
 size_t cmk_handles_take_objects(const struct cmk_token *t,
                                 bool (*pred)(void *arg, struct cmk_object *o),
                                 void *arg, struct cmk_object ***out);

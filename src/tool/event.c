@@ -71,8 +71,8 @@ int tool_audit_event(struct tool_audit *ta, const struct tool_event *ev)
     r.count = ev->count;
     r.detail = ev->detail;
     if (cmk_audit_write(ta->a, &r) != CMK_OK) {
-        tool_err("audit file %s: event \"%s\" could not be recorded",
-                 ta->file, ev->event);
+        tool_err("audit file %s: event \"%s\" could not be recorded", ta->file,
+                 ev->event);
         return -1;
     }
     return 0;
