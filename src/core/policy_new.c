@@ -8,6 +8,7 @@
  */
 #include <config.h>
 
+#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -182,27 +183,39 @@ static CK_RV set_check_value(struct cmk_attrs *a, const struct tview *tv,
 
 /* Every stored attribute, in table order, at its default. a starts empty
  * and the table names each type once. */
-static cmk_err set_defaults(struct cmk_attrs *a)
+/* The stored attributes' defaults, in table order: built once, copied
+ * into every new key's list in one go (util/attrs.h). */
+static struct cmk_attr defaults[CMK_POLICY_NDEFS];
+static size_t n_defaults;
+static pthread_once_t defaults_once = PTHREAD_ONCE_INIT;
+
+static void build_defaults(void)
 {
-    static const CK_BBOOL b_true = CK_TRUE, b_false = CK_FALSE;
     static const CK_ULONG zero = 0;
     const struct adef *d;
-    cmk_err err = CMK_OK;
+    struct cmk_attr *e;
     size_t i;
 
-    for (i = 0; i < CMK_POLICY_NDEFS && err == CMK_OK; i++) {
+    for (i = 0; i < CMK_POLICY_NDEFS; i++) {
         d = &cmk_policy_defs[i];
         if (!(d->flags & F_STORE))
             continue;
-        if (d->kind == K_BOOL)
-            err = cmk_attrs_add_new(
-                a, d->type, d->dflt > 0 ? &b_true : &b_false, sizeof(CK_BBOOL));
-        else if (d->kind == K_ULONG)
-            err = cmk_attrs_add_new(a, d->type, &zero, sizeof(zero));
-        else
-            err = cmk_attrs_add_new(a, d->type, NULL, 0);
+        e = &defaults[n_defaults++];
+        e->type = d->type;
+        if (d->kind == K_BOOL) {
+            e->len = sizeof(CK_BBOOL);
+            e->inl[0] = d->dflt > 0 ? CK_TRUE : CK_FALSE;
+        } else if (d->kind == K_ULONG) {
+            e->len = sizeof(zero);
+            memcpy(e->inl, &zero, sizeof(zero));
+        }
     }
-    return err;
+}
+
+static cmk_err set_defaults(struct cmk_attrs *a)
+{
+    (void)pthread_once(&defaults_once, build_defaults);
+    return cmk_attrs_init_inline(a, defaults, n_defaults);
 }
 
 /* Template values of the attributes a user may choose. */

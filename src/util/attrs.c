@@ -163,6 +163,38 @@ cmk_err cmk_attrs_add_new(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
     return put(a, NULL, type, val, len);
 }
 
+cmk_err cmk_attrs_init_inline(struct cmk_attrs *a, const struct cmk_attr *v,
+                              size_t n)
+{
+    size_t i;
+
+    if (a == NULL || a->n != 0 || (n != 0 && v == NULL))
+        return CMK_E_ARGS;
+    for (i = 0; i < n; i++) {
+        if (v[i].len != 0 && !fits_inline(v[i].type, v[i].len))
+            return CMK_E_ARGS;
+    }
+    if (n == 0)
+        return CMK_OK;
+    if (a->cap < n) {
+        struct cmk_attr *nv = calloc(n > 48 ? n : 48, sizeof(*nv));
+
+        if (nv == NULL)
+            return CMK_E_NOMEM;
+        if (a->v != NULL) {
+            sodium_memzero(a->v, a->cap * sizeof(*a->v));
+            free(a->v);
+        }
+        a->v = nv;
+        a->cap = n > 48 ? n : 48;
+    }
+    memcpy(a->v, v, n * sizeof(*v));
+    for (i = 0; i < n; i++)
+        a->v[i].val = a->v[i].len != 0 ? a->v[i].inl : NULL;
+    a->n = n;
+    return CMK_OK;
+}
+
 cmk_err cmk_attrs_set_bool(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type, bool v)
 {
     CK_BBOOL b = v ? CK_TRUE : CK_FALSE;

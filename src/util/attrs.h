@@ -35,6 +35,15 @@ cmk_err cmk_attrs_set(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
  * e.g. while filling an empty list from a table): no search. */
 cmk_err cmk_attrs_add_new(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
                           const void *val, size_t len) CMK_WUR;
+/* Fills the empty list a with copies of the n entries at v, each empty
+ * or a small value held inline (len at most 16 bytes, never a non-empty
+ * CKA_VALUE; val is ignored and inl holds the value): one allocation for
+ * the whole list
+ * instead of one call per entry, for lists made from a fixed table.
+ * CMK_E_ARGS (a left empty) when a is not empty or an entry is not such
+ * a value. */
+cmk_err cmk_attrs_init_inline(struct cmk_attrs *a, const struct cmk_attr *v,
+                              size_t n) CMK_WUR;
 cmk_err cmk_attrs_set_bool(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,
                            bool v) CMK_WUR;
 cmk_err cmk_attrs_set_ulong(struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * unit tests: core/attrs, the attribute list of an object (set, replace,
- * typed getters, remove, deep copy, clear, CKA_VALUE in secure memory).
+ * typed getters, remove, deep copy, clear, CKA_VALUE in secure memory,
+ * filling from a table).
  */
 #include <config.h>
 
@@ -188,6 +189,56 @@ static void test_copy_is_deep(void **state)
     cmk_attrs_clear(&b);
 }
 
+/* A list filled from a table in one go: its own copies of the values,
+ * usable as any list; refusals leave it empty. */
+static void test_init_inline(void **state)
+{
+    struct cmk_attr tbl[3];
+    struct cmk_attrs a = {0};
+    CK_ULONG ul = 0x1234;
+    const struct cmk_attr *at;
+
+    (void)state;
+    memset(tbl, 0, sizeof(tbl));
+    tbl[0].type = CKA_TOKEN;
+    tbl[0].len = 1;
+    tbl[0].inl[0] = CK_TRUE;
+    tbl[1].type = CKA_KEY_TYPE;
+    tbl[1].len = sizeof(ul);
+    memcpy(tbl[1].inl, &ul, sizeof(ul));
+    tbl[2].type = CKA_VALUE; /* empty: nothing secret */
+    assert_int_equal(cmk_attrs_init_inline(&a, tbl, 3), CMK_OK);
+    assert_int_equal(a.n, 3);
+    tbl[0].inl[0] = CK_FALSE; /* the list holds its own copy */
+    assert_true(cmk_attrs_bool(&a, CKA_TOKEN, false));
+    assert_int_equal(cmk_attrs_ulong(&a, CKA_KEY_TYPE, 0), 0x1234);
+    at = cmk_attrs_get(&a, CKA_VALUE);
+    assert_non_null(at);
+    assert_int_equal(at->len, 0);
+    assert_null(at->val);
+    at = cmk_attrs_get(&a, CKA_KEY_TYPE);
+    assert_ptr_equal(at->val, at->inl);
+    assert_int_equal(cmk_attrs_set_bool(&a, CKA_TOKEN, false), CMK_OK);
+    assert_false(cmk_attrs_bool(&a, CKA_TOKEN, true));
+    assert_int_equal(cmk_attrs_set(&a, CKA_LABEL, "x", 1), CMK_OK);
+    assert_int_equal(a.n, 4);
+    /* Not empty: refused, unchanged. */
+    assert_int_equal(cmk_attrs_init_inline(&a, tbl, 1), CMK_E_ARGS);
+    assert_int_equal(a.n, 4);
+    cmk_attrs_clear(&a);
+    /* A non-empty CKA_VALUE, or a value too long to be inline. */
+    tbl[2].len = 1;
+    assert_int_equal(cmk_attrs_init_inline(&a, tbl, 3), CMK_E_ARGS);
+    assert_int_equal(a.n, 0);
+    tbl[2].len = 0;
+    tbl[1].len = 17;
+    assert_int_equal(cmk_attrs_init_inline(&a, tbl, 3), CMK_E_ARGS);
+    assert_int_equal(a.n, 0);
+    assert_int_equal(cmk_attrs_init_inline(&a, NULL, 0), CMK_OK);
+    assert_int_equal(a.n, 0);
+    cmk_attrs_clear(&a);
+}
+
 static void test_clear_leaves_empty(void **state)
 {
     struct cmk_attrs a = {0};
@@ -216,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_value_in_secure_memory),
         cmocka_unit_test(test_remove_keeps_order),
         cmocka_unit_test(test_copy_is_deep),
+        cmocka_unit_test(test_init_inline),
         cmocka_unit_test(test_clear_leaves_empty),
     };
 
