@@ -28,11 +28,13 @@ struct shard {
     struct cmk_mutex lock; /* map and next */
     struct cmk_hmap map;
     unsigned long next; /* the next handle is next << SHARD_BITS | index */
-    size_t live;        /* atomic copy of map.live: walks skip empty shards */
 } __attribute__((aligned(64)));
 
 struct table {
     struct shard shard[SHARDS];
+    /* Atomic: bit i set while shard i holds entries (changed under its
+     * lock), so walks visit only those. */
+    unsigned long used __attribute__((aligned(64)));
 };
 
 static struct table sessions;
@@ -69,17 +71,25 @@ static void shard_unlock(struct shard *sh)
     cmk_mutex_unlock(&sh->lock);
 }
 
-/* After a change of sh->map (sh->lock held). */
-static void publish_live(struct shard *sh)
+/* After a change of shard i's map (its lock held). */
+static void publish_live(struct table *tb, unsigned i)
 {
-    __atomic_store_n(&sh->live, sh->map.live, __ATOMIC_RELEASE);
+    unsigned long bit = 1UL << i;
+    bool any = tb->shard[i].map.live != 0;
+
+    if (any != ((__atomic_load_n(&tb->used, __ATOMIC_RELAXED) & bit) != 0)) {
+        if (any)
+            __atomic_fetch_or(&tb->used, bit, __ATOMIC_RELEASE);
+        else
+            __atomic_fetch_and(&tb->used, ~bit, __ATOMIC_RELEASE);
+    }
 }
 
-/* Whether a walk may skip sh: empty when it looked. An entry added
- * meanwhile is one a walk may or may not see (handles.h). */
-static bool is_empty(const struct shard *sh)
+/* The shards a walk visits: those with entries when it looked. An entry
+ * added meanwhile is one a walk may or may not see (handles.h). */
+static unsigned long used_shards(const struct table *tb)
 {
-    return __atomic_load_n(&sh->live, __ATOMIC_ACQUIRE) == 0;
+    return __atomic_load_n(&tb->used, __ATOMIC_ACQUIRE);
 }
 
 /* Registers val in the calling thread's shard of tb under a fresh
@@ -93,7 +103,7 @@ static CK_RV table_add(struct table *tb, void *val, unsigned long *h)
     shard_lock(sh);
     *h = sh->next++ << SHARD_BITS | i;
     err = cmk_hmap_put(&sh->map, *h, val);
-    publish_live(sh);
+    publish_live(tb, i);
     shard_unlock(sh);
     return err == CMK_OK ? CKR_OK : CKR_HOST_MEMORY;
 }
@@ -127,10 +137,11 @@ static void table_each(struct table *tb,
                        void (*fn)(void *arg, unsigned long key, void *val),
                        void *arg)
 {
+    unsigned long used = used_shards(tb);
     int i;
 
     for (i = 0; i < SHARDS; i++) {
-        if (is_empty(&tb->shard[i]))
+        if (!(used & (1UL << i)))
             continue;
         shard_lock(&tb->shard[i]);
         cmk_hmap_each(&tb->shard[i].map, fn, arg);
@@ -207,7 +218,7 @@ struct cmk_session *cmk_handles_del_session(CK_SESSION_HANDLE h)
 
     shard_lock(sh);
     s = cmk_hmap_del(&sh->map, h);
-    publish_live(sh);
+    publish_live(&sessions, (unsigned)(h & (SHARDS - 1)));
     shard_unlock(sh);
     return s;
 }
@@ -350,7 +361,7 @@ bool cmk_handles_del_object(struct cmk_object *o)
 
     shard_lock(sh);
     found = cmk_hmap_del(&sh->map, o->handle);
-    publish_live(sh);
+    publish_live(&objects, (unsigned)(o->handle & (SHARDS - 1)));
     shard_unlock(sh);
     return found == o;
 }
@@ -415,20 +426,21 @@ size_t cmk_handles_take_objects(const struct cmk_token *t,
                                 void *arg, struct cmk_object ***out)
 {
     struct take_ctx c = {t, pred, arg, NULL, 0, 0};
+    unsigned long used = used_shards(&objects);
     size_t i, from;
     int k;
 
     for (k = 0; k < SHARDS; k++) {
         struct shard *sh = &objects.shard[k];
 
-        if (is_empty(sh))
+        if (!(used & (1UL << k)))
             continue;
         shard_lock(sh);
         from = c.n;
         cmk_hmap_each(&sh->map, collect_object, &c);
         for (i = from; i < c.n; i++)
             (void)cmk_hmap_del(&sh->map, c.hit[i]->handle);
-        publish_live(sh);
+        publish_live(&objects, (unsigned)k);
         shard_unlock(sh);
     }
     *out = c.hit;
