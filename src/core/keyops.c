@@ -149,13 +149,13 @@ static CK_RV wrap_rv(CK_RV rv)
 
 static CK_RV wrap_with(struct cmk_object *wk, const CK_MECHANISM *m,
                        const struct cmk_secret *val, uint8_t *out,
-                       CK_ULONG *out_len)
+                       CK_ULONG *out_len, struct cmk_note *note)
 {
     struct cmk_op *op = NULL;
     size_t n = (size_t)*out_len;
     CK_RV rv;
 
-    rv = cmk_keyuse_op(wk, m, CKA_WRAP, true, NULL, &op);
+    rv = cmk_keyuse_op(wk, m, CKA_WRAP, true, note, &op);
     if (rv == CKR_KEY_TYPE_INCONSISTENT)
         return CKR_WRAPPING_KEY_TYPE_INCONSISTENT;
     if (rv == CKR_KEY_SIZE_RANGE) /* the wrapping key's, not the key's */
@@ -181,15 +181,16 @@ CK_RV cmk_key_wrap(struct cmk_session *s, const CK_MECHANISM *m,
 
     cmk_note_init(&note, m);
     rv = cmk_object_get(s, wrapping, CKR_WRAPPING_KEY_HANDLE_INVALID, &wk);
-    cmk_note_key(&note, wk);
     if (rv == CKR_OK)
         rv = cmk_object_get(s, key, CKR_KEY_HANDLE_INVALID, &k);
     if (rv == CKR_OK)
         rv = wrap_source(wk, k, &val);
     if (rv == CKR_OK)
-        rv = wrap_with(wk, m, &val, out, out_len);
+        rv = wrap_with(wk, m, &val, out, out_len, &note);
     note.bytes_in = (long long)val.len;
     note.bytes_out = rv == CKR_OK ? (long long)*out_len : -1;
+    if (!note.keyed) /* refused before the key was used */
+        cmk_note_key(&note, wk);
     cmk_secret_free(&val);
     cmk_object_unref(k);
     cmk_object_unref(wk);
@@ -260,7 +261,7 @@ static CK_RV unwrap_with(struct cmk_session *s, struct cmk_object *uk,
     size_t n;
     CK_RV rv;
 
-    rv = cmk_keyuse_op(uk, m, CKA_UNWRAP, false, NULL, &op);
+    rv = cmk_keyuse_op(uk, m, CKA_UNWRAP, false, note, &op);
     if (rv == CKR_KEY_TYPE_INCONSISTENT)
         return CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
     if (rv == CKR_KEY_SIZE_RANGE)
@@ -316,7 +317,6 @@ CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
     note.obj = &on;
     note.bytes_in = (long long)in_len;
     rv = cmk_object_get(s, unwrapping, CKR_UNWRAPPING_KEY_HANDLE_INVALID, &uk);
-    cmk_note_key(&note, uk);
     cmk_object_new_key(s, CMK_ORIGIN_UNWRAP, &nk);
     if (rv == CKR_OK)
         rv = precheck_unwrap(uk, &nk, tmpl, n);
@@ -335,6 +335,8 @@ CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
         on.handle = *out;
     note.bytes_out = rv == CKR_OK ? (long long)val.len : -1;
     note.end = rv == CKR_OK ? CMK_END_FINAL : CMK_END_ERROR;
+    if (!note.keyed) /* refused before the key was used */
+        cmk_note_key(&note, uk);
     cmk_attrs_clear(&attrs);
     cmk_secret_free(&val);
     cmk_object_unref(uk);

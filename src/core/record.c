@@ -76,6 +76,7 @@ void cmk_note_key_locked(struct cmk_note *n, const struct cmk_object *o)
 
     if (writer == NULL)
         return;
+    n->keyed = true;
     a = cmk_attrs_get(&o->attrs, CKA_LABEL);
     if (a != NULL)
         copy_label(n->key_label, a->val, a->len);

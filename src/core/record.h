@@ -50,6 +50,7 @@ struct cmk_note {
     bool has_mech;
     char key_label[65];
     char key_id[65]; /* hex of up to 32 bytes */
+    bool keyed;      /* key_label and key_id were taken */
     long long bytes_in;
     long long bytes_out;
     int cache; /* -1 n/a, 0 miss, 1 hit */
