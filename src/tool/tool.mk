@@ -5,6 +5,7 @@ cmk_tool_SOURCES = \
 	src/tool/main.c \
 	src/tool/util.c \
 	src/tool/config_write.c \
+	src/tool/backup.c \
 	src/tool/event.h \
 	src/tool/event.c \
 	src/tool/rotlock.h \
