@@ -16,5 +16,8 @@ cmk_tool_SOURCES = \
 	src/tool/pin_reset.c \
 	src/tool/provision.c \
 	src/tool/health.c \
+	src/tool/rotate_cmk.h \
+	src/tool/rotate_cmk.c \
+	src/tool/rotate_cmk_steps.c \
 	src/tool/cmd_audit.c
 cmk_tool_LDADD = libcmk.la $(DEP_LIBS)
