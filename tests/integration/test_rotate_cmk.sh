@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # integration: cmk-tool rotate-cmk on the local provider: the refusals
 # (usage, unknown tenant, the current key, a bad key file, a held
-# key-change lock, a tenant KEK without commitment) that change nothing, a
+# key-change lock, a tenant KEK without commitment, a KEK that fails its
+# commitment once moved) that change nothing, a
 # config write that fails (read-only directory) and leaves the old config
 # working, then two rotations and a rotation back, each with the exact
 # config, backup, output and audit records, and the blobs an application
@@ -33,8 +34,10 @@ expect() {
 }
 err_has() { grep -qF -- "$1" "$T/err" || cmk_fail "stderr lacks '$1': $(cat "$T/err")"; }
 unchanged() { cmp -s "$CFG" "$T/cfg.before" || cmk_fail "config changed: $1"; }
+nbak() { ls "$T/etc" | grep -c '\.bak\.'; }
+# no_backup WHAT [N]: no backups beyond the N (default 0) made before.
 no_backup() {
-    ! ls "$T/etc" | grep -q '\.bak\.' || cmk_fail "a backup was left: $1"
+    [ "$(nbak)" = "${2:-0}" ] || cmk_fail "a backup was left: $1"
 }
 
 # jget EXPR: a Python expression over the config c (tenant 0 is acme).
@@ -216,6 +219,15 @@ cp "$CFG" "$T/cfg.before"
 expect 2 "$TOOL" rotate-cmk --config "$CFG" --tenant acme --to "$B"
 err_has "has a \"kek\" without \"kek_commitment\""
 unchanged "uncommitted KEK"
+# Another tenant's commitment (or a tampered one): the KEK moved to the
+# new key fails the check, and nothing is written.
+sed "s|$COMMIT|AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=|" "$T/cfg.committed" >"$CFG"
+cp "$CFG" "$T/cfg.before"
+bak=$(nbak)
+expect 1 "$TOOL" rotate-cmk --config "$CFG" --tenant acme --to "$B"
+err_has "tenant \"acme\": the re-encrypted KEK does not open through $B to the tenant's KEK (verify: kek_commitment): the config is unchanged"
+unchanged "KEK commitment mismatch"
+no_backup "KEK commitment mismatch" "$bak"
 cp "$T/cfg.committed" "$CFG"
 
 echo "== the old key gone: the config itself is refused"
@@ -237,6 +249,8 @@ cmk_rotation_started cmk-tool rotate-cmk acme ok $C $A count=- detail=-
 cmk_rotation_completed cmk-tool rotate-cmk acme ok $C $A count=1 detail=-
 cmk_rotation_started cmk-tool rotate-cmk bare ok $T/keys/d.key $B count=- detail=-
 cmk_rotation_completed cmk-tool rotate-cmk bare ok $T/keys/d.key $B count=0 detail=-
+cmk_rotation_started cmk-tool rotate-cmk acme ok $A $B count=- detail=-
+cmk_rotation_completed cmk-tool rotate-cmk acme failed $A $B count=- detail=verify: kek_commitment
 EOF
 diff "$T/want" "$T/records" >&2 || cmk_fail "rotation records"
 expect 0 "$TOOL" audit verify --config "$CFG" "$T/audit/audit.jsonl"
