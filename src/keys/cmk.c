@@ -32,6 +32,7 @@
 #include "cmk-pkcs11.h"
 #include "audit/audit.h"
 #include "keys/cmk.h"
+#include "keys/cmk_int.h"
 #include "mech/envelope.h"
 #include "mech/mech.h"
 #include "util/clock.h"
@@ -48,39 +49,6 @@ typedef cmk_err (*kek_fn)(void *arg, const uint8_t *kek, size_t kek_len);
 struct kek {
     unsigned refs; /* atomic */
     struct cmk_secret key;
-};
-
-struct cmk_version {
-    const struct cmk_provider_ops *ops;
-    void *st;            /* ops->state_size bytes */
-    const char *key_ref; /* borrowed from the config */
-    char key_id[256];
-};
-
-struct cmk_cmk {
-    const struct cmk_kms_cfg *cfg;
-    struct cmk_version *v; /* v[0]: current; then previous, newest first */
-    size_t n_v;
-    /* One context per purpose; strings borrowed; built once at open. */
-    struct cmk_ctx_pair *ctx[CMK_PURPOSE__COUNT];
-    size_t n_ctx;
-    char tenant_key[sizeof("tenant")];
-    char purpose_key[sizeof(CMK_PURPOSE_KEY_NAME)];
-    char purpose_val[CMK_PURPOSE__COUNT][8];
-    unsigned kek_ttl_s;
-    int64_t (*now_us)(void *arg);
-    void *now_arg;
-    struct cmk_audit *audit; /* KMS-call records; NULL: none */
-    void (*on_refusal)(void *arg);
-    void *on_refusal_arg;
-    bool told_uncommitted; /* atomic: the missing commitment was said */
-    struct cmk_mutex kek_lock;
-    struct cmk_cond kek_filled; /* a fill ended */
-    /* Below: guarded by kek_lock. */
-    struct kek *kek; /* the cache's reference; NULL: nothing cached */
-    int64_t kek_expiry_us;
-    uint64_t kek_gen;
-    bool filling; /* a caller is unwrapping the KEK */
 };
 
 static int64_t monotonic_us(void *arg)
@@ -757,4 +725,25 @@ size_t cmk_cmk_seal_bound(const struct cmk_cmk *c, size_t in_len)
                     : 0;
 
     return cmk_envelope_size_sealed(strlen(v->key_id), sb, ct);
+}
+
+/* For the other files of this layer (cmk_int.h). */
+cmk_err cmk_cmk_fill_req(const struct cmk_cmk *c, const struct cmk_version *v,
+                         enum cmk_purpose purpose, struct cmk_req *rq)
+{
+    return fill_req(c, v, purpose, rq);
+}
+
+const struct cmk_version *
+cmk_cmk_find_version(const struct cmk_cmk *c,
+                     const struct cmk_envelope_view *ev)
+{
+    return find_version(c, ev);
+}
+
+cmk_err cmk_cmk_note_call(struct cmk_cmk *c, const struct cmk_version *v,
+                          const char *op, const struct cmk_req *rq,
+                          int64_t start_us, cmk_err err)
+{
+    return record(c, v, op, rq, start_us, note(c, err));
 }

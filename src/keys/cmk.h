@@ -65,6 +65,19 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
                        const uint8_t *blob, size_t blob_len,
                        struct cmk_secret *out) CMK_WUR;
 
+/* Moves blob, sealed for purpose under any version of c, to the current
+ * version: one re-encryption inside the KMS where the provider moves
+ * ciphertexts between its keys (CMK_CAP_REENCRYPT_MOVE: aws ReEncrypt,
+ * so the plaintext never leaves the KMS), else an unseal through the
+ * version the blob names and a seal through the current one (the
+ * plaintext only in secure memory, wiped). The purpose's context is bound
+ * on both sides. A blob already under the current version: CMK_OK with
+ * out left empty (len 0). Errors as cmk_cmk_unseal_for and
+ * cmk_cmk_seal_for; each provider call is recorded as they do. */
+cmk_err cmk_cmk_reseal_for(struct cmk_cmk *c, struct cmk_req *rq,
+                           enum cmk_purpose purpose, const uint8_t *blob,
+                           size_t blob_len, struct cmk_buf *out) CMK_WUR;
+
 /* KEK path: calls fn with the tenant KEK (32 bytes), unwrapping it through
  * the provider when it is not cached or its TTL has passed (ttl 0: every
  * call unwraps and the plaintext is wiped after fn returns). Concurrent

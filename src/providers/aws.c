@@ -356,19 +356,62 @@ static cmk_err aws_decrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
                &o);
 }
 
+/* What ReEncrypt answers: the new ciphertext and the key that sealed it
+ * (as Encrypt's), and the key it came from, which must be the one asked
+ * for when the blob named it. */
+struct moved {
+    struct sealed to;
+    const char *from;
+};
+
+static cmk_err parse_moved(struct aws_state *st, struct cmk_http_resp *r,
+                           void *out, const char **code)
+{
+    char src[CMK_AWS_KEY_ARN_MAX + 1];
+    struct moved *m = out;
+    cmk_err err = parse_sealed(st, r, &m->to, code);
+
+    if (err != CMK_OK || m->from == NULL)
+        return err;
+    err = cmk_aws_parse_source_key_id(r, src, sizeof(src));
+    if (err == CMK_OK && strcmp(src, m->from) != 0) {
+        *code = "UnexpectedKeyId";
+        err = CMK_E_BAD_RESPONSE;
+    }
+    if (err != CMK_OK) {
+        cmk_buf_free(m->to.ct);
+        m->to.arn[0] = '\0';
+    }
+    return err;
+}
+
+/* To this instance's key, from the key the blob names (rq->open_with,
+ * sent as SourceKeyId: KMS refuses a ciphertext of any other key) or, for
+ * a blob that names none, from whichever key KMS finds in it. */
 static cmk_err aws_reencrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
                              size_t in_len, struct cmk_buf *out)
 {
     struct aws_state *st = vst;
     struct cmk_sb body = {0};
+    struct moved m;
 
     if (!args_ok(st, rq, in, in_len, out))
         return CMK_E_ARGS;
+    rq->sealed_by[0] = '\0';
     if (in_len == 0 || in_len > AWS_MAX_CIPHERTEXT)
         return fail(rq, CMK_E_BAD_CIPHERTEXT, "CiphertextLength");
+    if (rq->open_with != NULL &&
+        !cmk_aws_is_key_arn(rq->open_with,
+                            strnlen(rq->open_with, CMK_AWS_KEY_ARN_MAX + 1)))
+        return fail(rq, CMK_E_BAD_BLOB, "SealedByInvalid");
+    m.to.ct = out;
+    m.to.arn = rq->sealed_by;
+    m.to.arn_size = sizeof(rq->sealed_by);
+    m.from = rq->open_with;
     return run(st, rq, "ReEncrypt", &body,
-               cmk_aws_body_reencrypt(&body, st->key_ref, rq, in, in_len),
-               parse_ct, out);
+               cmk_aws_body_reencrypt(&body, rq->open_with, st->key_ref, rq, in,
+                                      in_len),
+               parse_moved, &m);
 }
 
 static cmk_err aws_generate_key(void *vst, struct cmk_req *rq, size_t len,
@@ -430,7 +473,8 @@ static size_t aws_ct_bound(size_t in_len)
 const struct cmk_provider_ops cmk_provider_aws = {
     .name = "aws",
     .id = CMK_PROV_AWS,
-    .caps = CMK_CAP_REENCRYPT | CMK_CAP_HEALTH | CMK_CAP_SEALED_BY,
+    .caps = CMK_CAP_REENCRYPT | CMK_CAP_HEALTH | CMK_CAP_SEALED_BY |
+            CMK_CAP_REENCRYPT_MOVE,
     .state_size = sizeof(struct aws_state),
     .init = aws_init,
     .fini = aws_fini,

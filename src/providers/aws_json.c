@@ -68,13 +68,18 @@ cmk_err cmk_aws_body_decrypt(struct cmk_sb *sb, const char *key,
     return cmk_sb_status(sb);
 }
 
-/* The blob names its own (source) key; the context stays the same. */
-cmk_err cmk_aws_body_reencrypt(struct cmk_sb *sb, const char *key,
-                               const struct cmk_req *rq, const uint8_t *ct,
-                               size_t n)
+/* To key from src (NULL: the key the blob names); the context stays the
+ * same. */
+cmk_err cmk_aws_body_reencrypt(struct cmk_sb *sb, const char *src,
+                               const char *key, const struct cmk_req *rq,
+                               const uint8_t *ct, size_t n)
 {
     cmk_sb_puts(sb, "{\"CiphertextBlob\":");
     cmk_json_put_b64(sb, ct, n);
+    if (src != NULL) {
+        cmk_sb_putc(sb, ',');
+        put_member_str(sb, "SourceKeyId", src);
+    }
     cmk_sb_putc(sb, ',');
     put_member_str(sb, "DestinationKeyId", key);
     put_context(sb, "SourceEncryptionContext", rq);
@@ -158,13 +163,14 @@ cmk_err cmk_aws_parse_plaintext(struct cmk_http_resp *r, struct cmk_secret *out)
     return err;
 }
 
-cmk_err cmk_aws_parse_key_id(const struct cmk_http_resp *r, char *id, size_t n)
+static cmk_err parse_id(const struct cmk_http_resp *r, const char *member,
+                        char *id, size_t n)
 {
     json_t *root = load(r), *v;
     cmk_err err = CMK_E_BAD_RESPONSE;
 
     id[0] = '\0';
-    v = json_object_get(root, "KeyId");
+    v = json_object_get(root, member);
     if (root != NULL && v == NULL) {
         err = CMK_OK;
     } else if (json_is_string(v) && json_string_length(v) < n &&
@@ -174,6 +180,17 @@ cmk_err cmk_aws_parse_key_id(const struct cmk_http_resp *r, char *id, size_t n)
     }
     json_decref(root);
     return err;
+}
+
+cmk_err cmk_aws_parse_key_id(const struct cmk_http_resp *r, char *id, size_t n)
+{
+    return parse_id(r, "KeyId", id, n);
+}
+
+cmk_err cmk_aws_parse_source_key_id(const struct cmk_http_resp *r, char *id,
+                                    size_t n)
+{
+    return parse_id(r, "SourceKeyId", id, n);
 }
 
 cmk_err cmk_aws_parse_key_state(struct cmk_http_resp *r, char *state, size_t n)

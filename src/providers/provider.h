@@ -30,6 +30,12 @@ enum cmk_provider_id {
  * envelope records it (version 2) and decrypt is given it back
  * (cmk_req.open_with). */
 #define CMK_CAP_SEALED_BY 0x4u
+/* reencrypt moves a ciphertext sealed by another key of the provider (the
+ * key that sealed it in cmk_req.open_with, when the blob names one) to
+ * this instance's key inside the KMS, naming the new key in
+ * cmk_req.sealed_by as encrypt does. Without it, reencrypt (if any) only
+ * re-encrypts under the same key. */
+#define CMK_CAP_REENCRYPT_MOVE 0x8u
 
 /* Bytes of a KEK commitment (keys/cmk.h cmk_cmk_kek_commitment). */
 #define CMK_KEK_COMMITMENT_LEN 32
@@ -90,9 +96,11 @@ struct cmk_req {
     /* In (decrypt, CMK_CAP_SEALED_BY): the key that sealed the ciphertext
      * as encrypt named it in sealed_by (a version-2 envelope's sealed-by),
      * NUL-terminated; NULL when the blob names none (version 1). The
-     * provider checks that its key reference can name it. */
+     * provider checks that its key reference can name it. reencrypt
+     * (CMK_CAP_REENCRYPT_MOVE) gets it too: the key to move from. */
     const char *open_with;
-    /* Out (encrypt, CMK_CAP_SEALED_BY): the exact key that sealed, as the
+    /* Out (encrypt, and reencrypt with CMK_CAP_REENCRYPT_MOVE;
+     * CMK_CAP_SEALED_BY): the exact key that sealed, as the
      * KMS answer named it and checked against the key reference (aws:
      * the key ARN of Encrypt's KeyId); "" otherwise. */
     char sealed_by[256];

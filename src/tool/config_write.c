@@ -1,17 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tool: writes members of one tenant into the JSON config (provision's
- * "kek" and "kek_commitment", kek-commit's "kek_commitment"), replacing
- * the file atomically and keeping its mode.
+ * "kek" and "kek_commitment", kek-commit's "kek_commitment", rotate-cmk's
+ * "key", "previous_keys" and "kek"), replacing the file atomically and
+ * keeping its mode, optionally after a backup of what it replaces.
  */
 #include <config.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tool/tool.h"
+#include "util/fdio.h"
+
+#define CONFIG_MAX (16u << 20) /* more is not a config file */
 
 /* The tenants[] member with that label, or NULL. */
 static json_t *find_tenant(json_t *root, const char *label)
@@ -39,6 +46,28 @@ static int set_fields(json_t *t, const struct tool_field *f, size_t n)
     return 0;
 }
 
+/* An array member replaced in place (a new one goes last). */
+static int set_lists(json_t *t, const struct tool_list *l, size_t n)
+{
+    json_t *a;
+    size_t i, j;
+
+    for (i = 0; i < n; i++) {
+        a = json_array();
+        if (a == NULL)
+            return -1;
+        for (j = 0; j < l[i].n; j++) {
+            if (json_array_append_new(a, json_string(l[i].values[j])) != 0) {
+                json_decref(a);
+                return -1;
+            }
+        }
+        if (json_object_set_new(t, l[i].name, a) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The document as the file gets it: two-space indent, a final newline. */
 static char *dump(json_t *root, size_t *len)
 {
@@ -60,34 +89,89 @@ static char *dump(json_t *root, size_t *len)
     return out;
 }
 
-int tool_set_tenant_fields(const char *path, const char *label,
-                           const struct tool_field *f, size_t n)
+/* The whole file, as it is now, and its mode. */
+static char *read_config(const char *path, size_t *len, mode_t *mode)
+{
+    struct stat st;
+    char *text = NULL;
+    int fd;
+
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        tool_err("%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (size_t)st.st_size > CONFIG_MAX) {
+        tool_err("%s: not a regular file of at most 16 MiB", path);
+    } else if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
+        tool_err("out of memory");
+    } else if (cmk_fd_read_exact(fd, text, (size_t)st.st_size) != CMK_OK) {
+        tool_err("%s: cannot be read", path);
+        free(text);
+        text = NULL;
+    } else {
+        text[st.st_size] = '\0';
+        *len = (size_t)st.st_size;
+        *mode = st.st_mode & 07777;
+    }
+    close(fd);
+    return text;
+}
+
+/* The new document, with the tenant's members changed. */
+static char *rewrite(const char *path, const char *text, size_t len,
+                     const struct tool_update *u, size_t *out_len)
 {
     json_error_t je;
-    json_t *root = json_load_file(path, 0, &je), *t;
+    json_t *root = json_loadb(text, len, 0, &je), *t;
     char *out = NULL;
-    struct stat st;
-    int rc = TOOL_FAIL;
-    size_t len = 0;
 
     if (root == NULL) {
         tool_err("%s:%d: %s", path, je.line, je.text);
-        return TOOL_FAIL;
+        return NULL;
     }
-    t = find_tenant(root, label);
-    if (t == NULL || set_fields(t, f, n) != 0 || stat(path, &st) != 0) {
-        tool_err("%s: cannot update tenant \"%s\"", path, label);
-        goto out;
-    }
-    out = dump(root, &len);
-    if (out == NULL) {
+    t = find_tenant(root, u->label);
+    if (t == NULL || set_fields(t, u->fields, u->n_fields) != 0 ||
+        set_lists(t, u->lists, u->n_lists) != 0)
+        tool_err("%s: cannot update tenant \"%s\"", path, u->label);
+    else if ((out = dump(root, out_len)) == NULL)
         tool_err("out of memory");
+    json_decref(root);
+    return out;
+}
+
+int tool_update_tenant(const char *path, const struct tool_update *u)
+{
+    char *text = NULL, *out = NULL;
+    size_t len = 0, out_len = 0;
+    mode_t mode = 0;
+    int rc = TOOL_FAIL;
+
+    text = read_config(path, &len, &mode);
+    if (text != NULL)
+        out = rewrite(path, text, len, u, &out_len);
+    if (out == NULL)
         goto out;
-    }
-    if (tool_replace_file(path, out, len, st.st_mode & 07777) == 0)
+    if (u->backup != NULL &&
+        tool_backup_file(path, text, len, mode, u->backup, u->backup_len) != 0)
+        goto out;
+    if (tool_replace_file(path, out, out_len, mode) == 0)
         rc = TOOL_OK;
 out:
     free(out);
-    json_decref(root);
+    free(text);
     return rc;
+}
+
+int tool_set_tenant_fields(const char *path, const char *label,
+                           const struct tool_field *f, size_t n)
+{
+    struct tool_update u;
+
+    memset(&u, 0, sizeof(u));
+    u.label = label;
+    u.fields = f;
+    u.n_fields = n;
+    return tool_update_tenant(path, &u);
 }

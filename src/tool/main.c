@@ -28,6 +28,7 @@ static const struct command commands[] = {
     {"provision", cmd_provision, "create and seal a tenant KEK"},
     {"kek-commit", cmd_kek_commit, "add the commitment to an older KEK"},
     {"health", cmd_health, "check every tenant's CMK and KEK"},
+    {"rotate-cmk", cmd_rotate_cmk, "make another CMK the tenant's key"},
     {"audit", cmd_audit, "verify audit files and print anchors"},
     {"version", cmd_version, "print the version"},
 };

@@ -25,6 +25,7 @@ int cmd_provision(int argc, char **argv);
 int cmd_kek_commit(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_rotate_cmk(int argc, char **argv);
 
 /* "cmk-tool: <message>" on stderr. */
 void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -61,5 +62,37 @@ struct tool_field {
  * TOOL_OK, or TOOL_FAIL with a message printed. */
 int tool_set_tenant_fields(const char *path, const char *label,
                            const struct tool_field *f, size_t n);
+
+/* One array-of-strings member of a tenant. */
+struct tool_list {
+    const char *name;
+    const char *const *values;
+    size_t n;
+};
+/* What tool_update_tenant changes in the tenant labelled label: string
+ * members, then array members (an existing member keeps its place, a new
+ * one goes last). With backup set, the file as it was is first copied
+ * beside it (tool_backup_file) and the copy's path put in backup. */
+struct tool_update {
+    const char *label;
+    const struct tool_field *fields;
+    size_t n_fields;
+    const struct tool_list *lists;
+    size_t n_lists;
+    char *backup; /* NULL: no backup */
+    size_t backup_len;
+};
+/* Reads the config at path once, changes it as u says and replaces it
+ * atomically, keeping its mode; on any failure the file is as it was.
+ * TOOL_OK, or TOOL_FAIL with a message printed. */
+int tool_update_tenant(const char *path, const struct tool_update *u);
+
+/* backup.c: writes data (the content of path, of mode mode) to
+ * "PATH.bak.YYYYMMDDTHHMMSSZ" (UTC; "-2", "-3" ... appended when that
+ * exists: a backup is never overwritten), with mode's owner and group
+ * bits only, synced with its directory. 0 with the name in name[len], or
+ * -1 with a message printed and no file left. */
+int tool_backup_file(const char *path, const char *data, size_t len,
+                     mode_t mode, char *name, size_t name_len);
 
 #endif /* CMK_TOOL_H */

@@ -5,6 +5,7 @@ cmk_tool_SOURCES = \
 	src/tool/main.c \
 	src/tool/util.c \
 	src/tool/config_write.c \
+	src/tool/backup.c \
 	src/tool/event.h \
 	src/tool/event.c \
 	src/tool/rotlock.h \
@@ -15,5 +16,8 @@ cmk_tool_SOURCES = \
 	src/tool/pin_reset.c \
 	src/tool/provision.c \
 	src/tool/health.c \
+	src/tool/rotate_cmk.h \
+	src/tool/rotate_cmk.c \
+	src/tool/rotate_cmk_steps.c \
 	src/tool/cmd_audit.c
 cmk_tool_LDADD = libcmk.la $(DEP_LIBS)

@@ -86,6 +86,11 @@ class KmsApi:
             "CancelKeyDeletion": self.cancel_key_deletion,
             "CreateAlias": self.create_alias,
             "UpdateAlias": self.update_alias,
+            "RotateKeyOnDemand": self.rotate_key_on_demand,
+            "EnableKeyRotation": self.enable_key_rotation,
+            "DisableKeyRotation": self.disable_key_rotation,
+            "GetKeyRotationStatus": self.get_key_rotation_status,
+            "ListKeyRotations": self.list_key_rotations,
         }
 
     # -- shared rules -------------------------------------------------------
@@ -298,3 +303,51 @@ class KmsApi:
             ex.key_id = key.key_id
             self._authorize(key, caller, "UpdateAlias")
         self.store.update_alias(params.get("AliasName"), target)
+
+    # -- rotation of the key material ---------------------------------------
+    def rotate_key_on_demand(self, params, caller, ex):
+        """New backing material at once; blobs name their material
+        version, so every ciphertext made before keeps decrypting."""
+        key = self._key(params, "KeyId", ex)
+        self._use(key, caller, "RotateKeyOnDemand")
+        self.store.rotate_material(key, "ON_DEMAND", self.clock.now())
+        return {"KeyId": self.store.key_arn(key.key_id)}
+
+    def enable_key_rotation(self, params, caller, ex):
+        key = self._key(params, "KeyId", ex)
+        period = params.get("RotationPeriodInDays", 365)
+        if (not isinstance(period, int) or isinstance(period, bool)
+                or not 90 <= period <= 2560):
+            raise KmsError("ValidationException",
+                           "1 validation error detected: Value '%s' at "
+                           "'rotationPeriodInDays' failed to satisfy "
+                           "constraint: Member must have value between 90 "
+                           "and 2560" % period)
+        self._use(key, caller, "EnableKeyRotation")
+        self.store.set_rotation(key, period, self.clock.now())
+
+    def disable_key_rotation(self, params, caller, ex):
+        key = self._key(params, "KeyId", ex)
+        self._use(key, caller, "DisableKeyRotation")
+        self.store.set_rotation(key, None, self.clock.now())
+
+    def get_key_rotation_status(self, params, caller, ex):
+        key = self._key(params, "KeyId", ex)
+        self._authorize(key, caller, "GetKeyRotationStatus")
+        enabled = (key.rotation_period is not None
+                   and key.state != "PendingDeletion")
+        out = {"KeyRotationEnabled": enabled,
+               "KeyId": self.store.key_arn(key.key_id)}
+        if enabled:
+            out["RotationPeriodInDays"] = key.rotation_period
+            out["NextRotationDate"] = key.next_rotation
+        return out
+
+    def list_key_rotations(self, params, caller, ex):
+        key = self._key(params, "KeyId", ex)
+        self._authorize(key, caller, "ListKeyRotations")
+        arn = self.store.key_arn(key.key_id)
+        return {"Rotations": [{"KeyId": arn, "RotationDate": r["date"],
+                               "RotationType": r["type"]}
+                              for r in key.rotations],
+                "Truncated": False}

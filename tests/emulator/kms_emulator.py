@@ -90,6 +90,7 @@ class Exchange:
         self.request_id = str(uuid.uuid4())
         self.key_id = None
         self.request_key_id = None  # KMS: the KeyId member as sent
+        self.source_key_id = None  # ReEncrypt: the SourceKeyId as sent
         self.user_agent = None
         self.access_key_id = None
         self.error = None
@@ -104,6 +105,8 @@ class Exchange:
                "request_id": self.request_id,
                "request_key_id": self.request_key_id,
                "user_agent": self.user_agent}
+        if self.source_key_id is not None:
+            rec["source_key_id"] = self.source_key_id
         if self.detail:
             rec.update(self.detail)
         return rec
@@ -212,6 +215,14 @@ class Control:
         store = self.app.store
         key = store.update_alias(args["alias"], args["key_id"])
         return {"key_id": key.key_id, "arn": store.key_arn(key.key_id)}
+
+    def cmd_rotate_key(self, args):
+        """As RotateKeyOnDemand, without a signed request."""
+        key = self._key(args)
+        self.app.store.rotate_material(key, "ON_DEMAND",
+                                       self.app.clock.now())
+        return {"key_id": key.key_id,
+                "material_version": key.material_version()}
 
     def cmd_set_policy(self, args):
         allow = args.get("allow")
@@ -350,6 +361,10 @@ class App:
                 raise ValueError("not an object")
             if isinstance(params.get("KeyId"), str):
                 ex.request_key_id = params["KeyId"]
+            if isinstance(params.get("DestinationKeyId"), str):
+                ex.request_key_id = params["DestinationKeyId"]
+            if isinstance(params.get("SourceKeyId"), str):
+                ex.source_key_id = params["SourceKeyId"]
             result = self.kms.ops[op](params, caller, ex)
         except SigV4Error as e:
             ex.detail = e.detail

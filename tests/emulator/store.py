@@ -7,7 +7,12 @@ Ciphertext blob (emulator's own format, opaque to clients):
     0x01 | key uuid (16 bytes) | nonce (12) | AES-256-GCM(ct || tag)
 with AAD = b"cmk-emu-blob-v1" | 0x01 | key uuid | canonical encryption
 context (JSON, keys sorted, no spaces, UTF-8), so a wrong, missing or extra
-context pair fails authentication exactly like a corrupted blob.
+context pair fails authentication exactly like a corrupted blob. A key
+whose material was rotated seals with its newest material into version 2:
+    0x02 | key uuid (16) | material version (4, big-endian) | nonce (12) |
+    AES-256-GCM(ct || tag)
+with the same AAD over that longer header; version 1 blobs are material 0,
+so every blob made before a rotation keeps opening.
 """
 
 import base64
@@ -23,7 +28,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 BLOB_VERSION = 1
+BLOB_VERSION_ROTATED = 2
 BLOB_HEADER = 1 + 16 + 12
+BLOB_HEADER_ROTATED = 1 + 16 + 4 + 12
+MAX_ON_DEMAND = 10  # on-demand rotations per key (AWS's limit)
 AAD_LABEL = b"cmk-emu-blob-v1"
 
 
@@ -51,23 +59,42 @@ class Key:
     def __init__(self, key_id, material, created, description="",
                  allow=None):
         self.key_id = key_id
-        self.material = material
+        self.material = material  # version 0, the key's first material
         self.created = created
         self.description = description
         self.state = "Enabled"
         self.deletion_date = None
         self.pending_days = None
         self.allow = allow  # None: any authenticated caller
+        # Later material versions 1, 2 ...: {material (bytes), date, type}.
+        self.rotations = []
+        self.rotation_period = None  # days; None: automatic rotation off
+        self.next_rotation = None
+
+    def material_version(self):
+        return len(self.rotations)
+
+    def material_of(self, version):
+        if version == 0:
+            return self.material
+        if 0 < version <= len(self.rotations):
+            return self.rotations[version - 1]["material"]
+        return None
 
     def to_json(self):
         d = dict(self.__dict__)
         d["material"] = base64.b64encode(self.material).decode()
+        d["rotations"] = [dict(r, material=base64.b64encode(
+            r["material"]).decode()) for r in self.rotations]
         return d
 
     @classmethod
     def from_json(cls, d):
         key = cls(d["key_id"], base64.b64decode(d["material"]), d["created"])
-        key.__dict__.update({k: v for k, v in d.items() if k != "material"})
+        key.__dict__.update({k: v for k, v in d.items()
+                             if k not in ("material", "rotations")})
+        key.rotations = [dict(r, material=base64.b64decode(r["material"]))
+                         for r in d.get("rotations", [])]
         return key
 
 
@@ -240,6 +267,29 @@ class Store:
                 del self.aliases[name]
         self.save()
 
+    def rotate_material(self, key, kind, now):
+        """New backing material for key (RotateKeyOnDemand, or automatic
+        rotation): seals use it from now on, older blobs name theirs."""
+        with self.lock:
+            if (kind == "ON_DEMAND" and sum(
+                    r["type"] == "ON_DEMAND" for r in key.rotations)
+                    >= MAX_ON_DEMAND):
+                raise KmsError("LimitExceededException",
+                               "The key %s has reached the maximum of %d "
+                               "on-demand rotations."
+                               % (self.key_arn(key.key_id), MAX_ON_DEMAND))
+            key.rotations.append({"material": AESGCM.generate_key(256),
+                                  "date": now, "type": kind})
+        self.save()
+
+    def set_rotation(self, key, period, now):
+        """Automatic rotation every period days (None: off)."""
+        with self.lock:
+            key.rotation_period = period
+            key.next_rotation = (now + period * 86400
+                                 if period is not None else None)
+        self.save()
+
     def set_allow(self, key, allow):
         with self.lock:
             key.allow = allow
@@ -273,15 +323,30 @@ class Store:
         return AAD_LABEL + header + canonical_context(context)
 
     def seal(self, key, plaintext, context):
-        header = bytes([BLOB_VERSION]) + uuid.UUID(key.key_id).bytes
+        version = key.material_version()
+        if version == 0:
+            header = bytes([BLOB_VERSION]) + uuid.UUID(key.key_id).bytes
+        else:
+            header = (bytes([BLOB_VERSION_ROTATED])
+                      + uuid.UUID(key.key_id).bytes
+                      + version.to_bytes(4, "big"))
         nonce = os.urandom(12)
-        sealed = AESGCM(key.material).encrypt(
+        sealed = AESGCM(key.material_of(version)).encrypt(
             nonce, plaintext, self._aad(header, context))
         return header + nonce + sealed
 
+    @staticmethod
+    def _header_len(blob):
+        if len(blob) > 0 and blob[0] == BLOB_VERSION:
+            return BLOB_HEADER - 12
+        if len(blob) > 0 and blob[0] == BLOB_VERSION_ROTATED:
+            return BLOB_HEADER_ROTATED - 12
+        return None
+
     def blob_key(self, blob):
         """The key a blob names, or InvalidCiphertextException."""
-        if len(blob) < BLOB_HEADER + 16 or blob[0] != BLOB_VERSION:
+        hlen = self._header_len(blob)
+        if hlen is None or len(blob) < hlen + 12 + 16:
             raise KmsError("InvalidCiphertextException")
         key_id = str(uuid.UUID(bytes=bytes(blob[1:17])))
         with self.lock:
@@ -291,9 +356,15 @@ class Store:
         return key
 
     def open(self, key, blob, context):
-        header, nonce, sealed = blob[:17], blob[17:29], blob[29:]
+        hlen = self._header_len(blob)
+        header, nonce, sealed = blob[:hlen], blob[hlen:hlen + 12], \
+            blob[hlen + 12:]
+        version = 0 if hlen == 17 else int.from_bytes(header[17:21], "big")
+        material = key.material_of(version)
+        if material is None:
+            raise KmsError("InvalidCiphertextException")
         try:
-            return AESGCM(key.material).decrypt(
+            return AESGCM(material).decrypt(
                 nonce, sealed, self._aad(header, context))
         except InvalidTag:
             raise KmsError("InvalidCiphertextException") from None

@@ -377,8 +377,7 @@ class Suite:
         r = self.emu.kms("Decrypt", {"CiphertextBlob": b64(b"x" * 6145)},
                          self.alice)
         expect_error(r, 400, "ValidationException")
-        r = self.emu.kms("GetKeyRotationStatus", {"KeyId": "alias/t1"},
-                         self.alice)
+        r = self.emu.kms("GetPublicKey", {"KeyId": "alias/t1"}, self.alice)
         expect_error(r, 400,
                      "com.amazon.coral.service#UnknownOperationException")
 
@@ -423,9 +422,13 @@ class Suite:
         d = self.decrypt(out["CiphertextBlob"], {"b": "2"})
         eq(base64.b64decode(d.json()["Plaintext"]), b"payload", "plaintext")
         eq(d.json()["KeyId"], self.k2["arn"], "re-encrypted under k2")
+        self.emu.ctl("reset_calls")
         r = self.emu.kms("ReEncrypt", dict(params, SourceKeyId="alias/t2"),
                          self.alice)
         expect_error(r, 400, "IncorrectKeyException")
+        c = self.emu.calls("ReEncrypt")
+        eq([(x["request_key_id"], x["source_key_id"]) for x in c],
+           [("alias/t2", "alias/t2")], "ReEncrypt call log")
         r = self.emu.kms("ReEncrypt", dict(params, SourceEncryptionContext={}),
                          self.alice)
         expect_error(r, 400, "InvalidCiphertextException")
@@ -485,6 +488,78 @@ class Suite:
                      "NotFoundException")
         expect_error(self.encrypt("alias/states", b"x"), 400,
                      "NotFoundException")
+
+    def test_key_rotation(self):
+        """RotateKeyOnDemand gives the key new material: blobs made before
+        keep decrypting (version 1 blobs are material 0), new ones are
+        version 2 naming material 1, a changed material version fails like
+        any changed byte; the status and list operations and their rules."""
+        kms, arn = self.emu.kms, None
+        k = kms("CreateKey", {}, self.alice).json()["KeyMetadata"]
+        arn = k["Arn"]
+        old = self.encrypt(k["KeyId"], b"before", {"t": "1"}).json()[
+            "CiphertextBlob"]
+        eq(base64.b64decode(old)[0], 1, "blob version before rotation")
+        r = kms("RotateKeyOnDemand", {"KeyId": k["KeyId"]}, self.alice)
+        eq((r.status, r.json()), (200, {"KeyId": arn}), "RotateKeyOnDemand")
+        new = self.encrypt(k["KeyId"], b"after", {"t": "1"}).json()[
+            "CiphertextBlob"]
+        raw = base64.b64decode(new)
+        eq((raw[0], raw[17:21]), (2, b"\0\0\0\1"), "blob after rotation")
+        for blob, pt in ((old, b"before"), (new, b"after")):
+            d = self.decrypt(blob, {"t": "1"})
+            eq((d.status, base64.b64decode(d.json()["Plaintext"])),
+               (200, pt), "decrypt across the rotation")
+        bad = bytearray(raw)
+        bad[20] = 2  # a material version the key does not have
+        expect_error(self.decrypt(b64(bytes(bad)), {"t": "1"}), 400,
+                     "InvalidCiphertextException")
+        bad[20] = 0  # material 0 does not open material 1's blob
+        expect_error(self.decrypt(b64(bytes(bad)), {"t": "1"}), 400,
+                     "InvalidCiphertextException")
+        eq(self.emu.ctl("rotate_key", {"key_id": arn})["material_version"],
+           2, "control rotate_key")
+        rot = kms("ListKeyRotations", {"KeyId": arn}, self.alice).json()
+        eq([(x["KeyId"], x["RotationType"]) for x in rot["Rotations"]],
+           [(arn, "ON_DEMAND")] * 2, "ListKeyRotations")
+        eq(rot["Truncated"], False, "ListKeyRotations Truncated")
+        st = kms("GetKeyRotationStatus", {"KeyId": arn}, self.alice).json()
+        eq(st, {"KeyRotationEnabled": False, "KeyId": arn}, "status off")
+        for bad_period in (89, 2561, "365", True):
+            expect_error(kms("EnableKeyRotation", {
+                "KeyId": arn, "RotationPeriodInDays": bad_period},
+                self.alice), 400, "ValidationException")
+        r = kms("EnableKeyRotation", {"KeyId": arn,
+                                      "RotationPeriodInDays": 90}, self.alice)
+        eq((r.status, r.raw), (200, b""), "EnableKeyRotation")
+        st = kms("GetKeyRotationStatus", {"KeyId": arn}, self.alice).json()
+        eq((st["KeyRotationEnabled"], st["RotationPeriodInDays"]), (True, 90),
+           "status on")
+        if not isinstance(st.get("NextRotationDate"), (int, float)):
+            raise AssertionError("NextRotationDate missing: %r" % st)
+        eq(kms("DisableKeyRotation", {"KeyId": arn}, self.alice).status, 200,
+           "DisableKeyRotation")
+        eq(kms("GetKeyRotationStatus", {"KeyId": arn},
+               self.alice).json()["KeyRotationEnabled"], False, "off again")
+        self.emu.ctl("disable_key", {"key_id": arn})
+        for op in ("RotateKeyOnDemand", "EnableKeyRotation"):
+            expect_error(kms(op, {"KeyId": arn}, self.alice), 400,
+                         "DisabledException")
+        self.emu.ctl("enable_key", {"key_id": arn})
+        for _ in range(8):  # 2 done: AWS allows 10 on-demand rotations
+            eq(kms("RotateKeyOnDemand", {"KeyId": arn}, self.alice).status,
+               200, "rotation within the limit")
+        expect_error(kms("RotateKeyOnDemand", {"KeyId": arn}, self.alice),
+                     400, "LimitExceededException")
+        d = self.decrypt(old, {"t": "1"})
+        eq(base64.b64decode(d.json()["Plaintext"]), b"before",
+           "the first blob after ten rotations")
+        expect_error(kms("RotateKeyOnDemand", {"KeyId": "alias/none"},
+                         self.alice), 400, "NotFoundException")
+        self.emu.ctl("set_policy", {"key_id": arn, "allow": ["nobody"]})
+        expect_error(kms("RotateKeyOnDemand", {"KeyId": arn}, self.alice),
+                     400, "AccessDeniedException")
+        self.emu.ctl("set_policy", {"key_id": arn, "allow": None})
 
     def test_policy(self):
         key = self.emu.ctl("create_key", {"alias": "alias/pol",
@@ -933,11 +1008,21 @@ class Suite:
 
     def test_restart_keeps_state(self):
         blob = self.encrypt("alias/t1", b"persist").json()["CiphertextBlob"]
+        k = self.emu.ctl("create_key", {})
+        before = self.encrypt(k["arn"], b"material 0").json()[
+            "CiphertextBlob"]
+        self.emu.ctl("rotate_key", {"key_id": k["arn"]})
+        after = self.encrypt(k["arn"], b"material 1").json()[
+            "CiphertextBlob"]
         eq(self.emu.stop(), 0, "exit status on SIGTERM")
         self.emu.start()
         d = self.decrypt(blob)
         eq(d.status, 200, "decrypt after restart")
         eq(base64.b64decode(d.json()["Plaintext"]), b"persist", "plaintext")
+        for b, pt in ((before, b"material 0"), (after, b"material 1")):
+            d = self.decrypt(b)
+            eq((d.status, base64.b64decode(d.json()["Plaintext"])), (200, pt),
+               "rotated key's materials after restart")
 
 
 def main():

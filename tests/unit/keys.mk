@@ -1,8 +1,9 @@
 # Envelope blob, local provider, CMK versions and KEK cache, cmk-tool.
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_envelope tests/unit/test_local \
-	tests/unit/test_cmk
-TESTS += tests/unit/test_envelope tests/unit/test_local tests/unit/test_cmk
+	tests/unit/test_cmk tests/unit/test_cmk_reseal
+TESTS += tests/unit/test_envelope tests/unit/test_local tests/unit/test_cmk \
+	tests/unit/test_cmk_reseal
 tests_unit_test_envelope_SOURCES = tests/unit/test_envelope.c
 tests_unit_test_envelope_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_envelope_LDADD = $(UNIT_LDADD)
@@ -12,6 +13,9 @@ tests_unit_test_local_LDADD = $(UNIT_LDADD)
 tests_unit_test_cmk_SOURCES = tests/unit/test_cmk.c
 tests_unit_test_cmk_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_cmk_LDADD = $(UNIT_LDADD)
+tests_unit_test_cmk_reseal_SOURCES = tests/unit/test_cmk_reseal.c
+tests_unit_test_cmk_reseal_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cmk_reseal_LDADD = $(UNIT_LDADD)
 endif
 
 # cmk-tool end to end (shell; needs only the built tool and python3).

@@ -242,6 +242,83 @@ static void test_incorrect_key(void **state)
     fx_close(&b);
 }
 
+/* keys/cmk_reseal.c on aws (CMK_CAP_REENCRYPT_MOVE): the KEK blob of
+ * the old key moves to the new one in one ReEncrypt, from the key its
+ * blob names (sent as SourceKeyId), into a version-2 blob naming the new
+ * key's ARN that the new key alone opens; an answer that names another
+ * source key is refused; a disabled old key fails the move. */
+static void test_reseal_reencrypt(void **state)
+{
+    static const uint8_t kek[32] = {9, 8, 7, 6, 5, 4, 3, 2, 1};
+    struct cmk_cmk *ca = NULL, *cr = NULL, *cn = NULL;
+    struct cmk_buf blob = {0}, moved = {0}, none = {0};
+    struct cmk_envelope_view ev;
+    struct cmk_secret pt = {0};
+    struct cmk_kms_cfg rot;
+    struct cmk_req rq;
+    struct fx a, b;
+    char *prev[1];
+    json_t *calls;
+
+    (void)state;
+    fx_open(&a, NULL);
+    fx_open(&b, NULL);
+    rot = b.cfg;
+    prev[0] = a.arn;
+    rot.previous_key_refs = prev;
+    rot.n_previous = 1;
+    assert_int_equal(cmk_cmk_open(&a.cfg, 0, &ca), CMK_OK);
+    assert_int_equal(cmk_cmk_open(&rot, 0, &cr), CMK_OK);
+    assert_int_equal(cmk_cmk_open(&b.cfg, 0, &cn), CMK_OK);
+    memset(&rq, 0, sizeof(rq));
+    assert_int_equal(
+        cmk_cmk_seal_for(ca, &rq, CMK_PURPOSE_KEK, kek, sizeof(kek), &blob),
+        CMK_OK);
+    emu_do("reset_calls", "{}");
+    assert_int_equal(
+        cmk_cmk_reseal_for(cr, &rq, CMK_PURPOSE_KEK, blob.p, blob.len, &moved),
+        CMK_OK);
+    assert_int_equal(emu_count("ReEncrypt"), 1);
+    assert_int_equal(emu_count("Decrypt"), 0);
+    assert_int_equal(emu_count("Encrypt"), 0);
+    calls = emu_calls("ReEncrypt");
+    assert_string_equal(call_field(calls, 0, "source_key_id"), a.arn);
+    assert_string_equal(call_field(calls, 0, "request_key_id"), b.arn);
+    json_decref(calls);
+    assert_int_equal(cmk_envelope_parse(moved.p, moved.len, &ev), CMK_OK);
+    assert_int_equal(ev.version, 2);
+    assert_int_equal(ev.sealed_by_len, strlen(b.arn));
+    assert_memory_equal(ev.sealed_by, b.arn, strlen(b.arn));
+    assert_int_equal(
+        cmk_cmk_unseal_for(cn, &rq, CMK_PURPOSE_KEK, moved.p, moved.len, &pt),
+        CMK_OK);
+    assert_int_equal(pt.len, sizeof(kek));
+    assert_memory_equal(pt.p, kek, sizeof(kek));
+    cmk_secret_free(&pt);
+    emu_do("faults",
+           "{\"answer_override\":{\"SourceKeyId\":\"%s\"},"
+           "\"for_ops\":[\"ReEncrypt\"],\"count\":1}",
+           b.arn);
+    assert_int_equal(
+        cmk_cmk_reseal_for(cr, &rq, CMK_PURPOSE_KEK, blob.p, blob.len, &none),
+        CMK_E_BAD_RESPONSE);
+    assert_string_equal(rq.provider_code, "UnexpectedKeyId");
+    assert_null(none.p);
+    emu_do("disable_key", "{\"key_id\":\"%s\"}", a.arn);
+    assert_int_equal(
+        cmk_cmk_reseal_for(cr, &rq, CMK_PURPOSE_KEK, blob.p, blob.len, &none),
+        CMK_E_KEY_DISABLED);
+    assert_string_equal(rq.provider_code, "DisabledException");
+    assert_null(none.p);
+    cmk_buf_free(&blob);
+    cmk_buf_free(&moved);
+    cmk_cmk_close(ca);
+    cmk_cmk_close(cr);
+    cmk_cmk_close(cn);
+    fx_close(&a);
+    fx_close(&b);
+}
+
 static void test_reencrypt_and_generate(void **state)
 {
     struct cmk_buf ct = {0}, ct2 = {0}, dk = {0};
@@ -1392,6 +1469,7 @@ int main(void)
         cmocka_unit_test_setup(test_wrong_context, setup),
         cmocka_unit_test_setup(test_incorrect_key, setup),
         cmocka_unit_test_setup(test_reencrypt_and_generate, setup),
+        cmocka_unit_test_setup(test_reseal_reencrypt, setup),
         cmocka_unit_test_setup(test_disabled_key, setup),
         cmocka_unit_test_setup(test_deleted_key, setup),
         cmocka_unit_test_setup(test_access_denied, setup),

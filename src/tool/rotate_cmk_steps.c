@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tool: the key steps of "cmk-tool rotate-cmk": the new key reference
+ * checked, the tenant as it will be after the rotation, and the tenant
+ * KEK moved to the new CMK and checked before anything is written.
+ */
+#include <config.h>
+
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys/cmk.h"
+#include "providers/provider.h"
+#include "tool/rotate_cmk.h"
+#include "tool/rotlock.h"
+#include "tool/tool.h"
+#include "util/conf.h"
+
+#define KEK_LEN 32u
+
+/* NEWREF as the config loader would check it for "key". */
+static int check_ref(const struct rotation *r)
+{
+    const struct cmk_provider_ops *ops = cmk_provider_find(r->t->kms.provider);
+    char msg[1024] = "";
+    struct cmk_conf cf = {"--to", msg, sizeof(msg)};
+
+    if (r->to[0] == '\0') {
+        tool_err("--to: must not be empty");
+        return TOOL_USAGE;
+    }
+    if (strcmp(r->to, r->t->kms.key_ref) == 0) {
+        tool_err("--to: %s is already the key of tenant \"%s\"", r->to,
+                 r->t->kms.label);
+        return TOOL_USAGE;
+    }
+    if (ops != NULL && ops->check_key_ref != NULL &&
+        ops->check_key_ref(&cf, NULL, r->to) != CMK_OK) {
+        tool_err("%s", msg[0] ? msg : "--to: not a key reference");
+        return TOOL_USAGE;
+    }
+    return TOOL_OK;
+}
+
+/* previous_keys after the rotation: the old key first, then the earlier
+ * ones, without NEWREF (now the key) or a repeat. */
+static int build_previous(struct rotation *r)
+{
+    const struct cmk_kms_cfg *k = &r->t->kms;
+    char **prev = calloc(k->n_previous + 1, sizeof(*prev));
+    size_t i, n = 0;
+
+    if (prev == NULL) {
+        tool_err("out of memory");
+        return TOOL_FAIL;
+    }
+    prev[n++] = k->key_ref;
+    for (i = 0; i < k->n_previous; i++) {
+        if (strcmp(k->previous_key_refs[i], r->to) == 0 ||
+            strcmp(k->previous_key_refs[i], k->key_ref) == 0)
+            continue;
+        prev[n++] = k->previous_key_refs[i];
+    }
+    r->rot.previous_key_refs = prev;
+    r->rot.n_previous = n;
+    return TOOL_OK;
+}
+
+int tool_rotate_cmk_prepare(struct rotation *r, const char *config_path)
+{
+    const struct cmk_kms_cfg *k = &r->t->kms;
+    int rc = check_ref(r);
+
+    if (rc != TOOL_OK)
+        return rc;
+    if (k->kek_blob_len != 0 && !k->has_kek_commitment) {
+        tool_err("%s: tenant \"%s\" has a \"kek\" without \"kek_commitment\": "
+                 "the re-encrypted KEK could not be checked; run `cmk-tool "
+                 "kek-commit --config %s --tenant %s --write` first",
+                 config_path, k->label, config_path, k->label);
+        return TOOL_USAGE;
+    }
+    r->rot = *k; /* strings borrowed from the loaded config */
+    r->rot.key_ref = (char *)(uintptr_t)r->to;
+    return build_previous(r);
+}
+
+static void step_failed(struct rotation *r, const char *step, cmk_err err,
+                        const struct cmk_req *rq)
+{
+    snprintf(r->failed_step, sizeof(r->failed_step), "%s: %s%s%s%s", step,
+             cmk_err_name(err), rq->provider_code[0] ? " (" : "",
+             rq->provider_code, rq->provider_code[0] ? ")" : "");
+}
+
+/* The KEK moved to NEWREF: one ReEncrypt where the provider has it, else
+ * decrypted and encrypted again in secure memory (keys/cmk.h). */
+static int move_kek(struct rotation *r)
+{
+    const struct cmk_kms_cfg *k = &r->t->kms;
+    struct cmk_req rq;
+    cmk_err err;
+
+    memset(&rq, 0, sizeof(rq));
+    err = cmk_cmk_reseal_for(r->c_rot, &rq, CMK_PURPOSE_KEK, k->kek_blob,
+                             k->kek_blob_len, &r->new_kek);
+    if (err != CMK_OK) {
+        step_failed(r, "reencrypt", err, &rq);
+        tool_err("tenant \"%s\": the KEK could not be re-encrypted under %s: "
+                 "%s: the config is unchanged",
+                 k->label, r->to, r->failed_step);
+        return TOOL_FAIL;
+    }
+    if (r->new_kek.len == 0) { /* the blob's key id is NEWREF's */
+        snprintf(r->failed_step, sizeof(r->failed_step), "same_key");
+        tool_err("tenant \"%s\": %s holds the same key as the current CMK",
+                 k->label, r->to);
+        return TOOL_FAIL;
+    }
+    return TOOL_OK;
+}
+
+static cmk_err kek_fits(void *arg, const uint8_t *kek, size_t len)
+{
+    (void)arg;
+    (void)kek;
+    return len == KEK_LEN ? CMK_OK : CMK_E_BAD_RESPONSE;
+}
+
+/* The new blob opens through NEWREF alone (no previous key to fall back
+ * on) to the tenant's KEK: keys/cmk.c compares its commitment. */
+static int verify_kek(struct rotation *r)
+{
+    struct cmk_kms_cfg chk = r->rot;
+    struct cmk_cmk *c = NULL;
+    struct cmk_req rq;
+    cmk_err err;
+
+    memset(&rq, 0, sizeof(rq));
+    chk.previous_key_refs = NULL;
+    chk.n_previous = 0;
+    chk.kek_blob = r->new_kek.p;
+    chk.kek_blob_len = r->new_kek.len;
+    err = cmk_cmk_open(&chk, 0, &c); /* ttl 0: the KEK is wiped after */
+    if (err == CMK_OK)
+        err = cmk_cmk_with_kek(c, kek_fits, NULL);
+    cmk_cmk_close(c);
+    if (err == CMK_OK)
+        return TOOL_OK;
+    step_failed(r, "verify", err, &rq);
+    tool_err("tenant \"%s\": the re-encrypted KEK does not open through %s "
+             "to the tenant's KEK (%s): the config is unchanged",
+             r->t->kms.label, r->to, r->failed_step);
+    return TOOL_FAIL;
+}
+
+static int encode(struct rotation *r)
+{
+    size_t n = sodium_base64_ENCODED_LEN(r->new_kek.len,
+                                         sodium_base64_VARIANT_ORIGINAL);
+
+    r->kek_b64 = malloc(n);
+    if (r->kek_b64 == NULL) {
+        snprintf(r->failed_step, sizeof(r->failed_step), "out_of_memory");
+        tool_err("out of memory");
+        return TOOL_FAIL;
+    }
+    sodium_bin2base64(r->kek_b64, n, r->new_kek.p, r->new_kek.len,
+                      sodium_base64_VARIANT_ORIGINAL);
+    return TOOL_OK;
+}
+
+int tool_rotate_cmk_kek(struct rotation *r)
+{
+    int rc;
+
+    if (r->t->kms.kek_blob_len == 0)
+        return TOOL_OK;
+    rc = move_kek(r);
+    if (rc == TOOL_OK)
+        rc = verify_kek(r);
+    if (rc == TOOL_OK)
+        rc = encode(r);
+    return rc;
+}
+
+void tool_rotate_cmk_free(struct rotation *r)
+{
+    cmk_cmk_close(r->c_rot);
+    cmk_cmk_close(r->c_old);
+    r->c_rot = r->c_old = NULL;
+    free(r->rot.previous_key_refs);
+    r->rot.previous_key_refs = NULL;
+    cmk_buf_free(&r->new_kek);
+    free(r->kek_b64);
+    r->kek_b64 = NULL;
+    tool_rotlock_release(r->lock);
+    r->lock = NULL;
+}
