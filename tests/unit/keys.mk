@@ -14,6 +14,15 @@ tests_unit_test_cmk_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_cmk_LDADD = $(UNIT_LDADD)
 endif
 
+# Dual control: the KEK derived from a customer and a provider half.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_dual
+TESTS += tests/unit/test_dual
+tests_unit_test_dual_SOURCES = tests/unit/test_dual.c tests/unit/mech_vec.h
+tests_unit_test_dual_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_dual_LDADD = $(UNIT_LDADD)
+endif
+
 # cmk-tool end to end (shell; needs only the built tool and python3).
 TESTS += tests/integration/test_cmk_tool.sh
 EXTRA_DIST += tests/integration/test_cmk_tool.sh
