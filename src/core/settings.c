@@ -83,6 +83,8 @@ static cmk_err parse_tenants(struct cmk_conf *cf, json_t *root,
         cmk_conf_join_idx(base, "tenants", i);
         err = cmk_config_tenant_parse(cf, base, t, cfg, &cfg->tenants[i]);
         if (err == CMK_OK)
+            err = cmk_config_dual_parse(cf, base, t, cfg, &cfg->tenants[i].kms);
+        if (err == CMK_OK)
             err = check_unique(cf, base, cfg, i);
         if (err != CMK_OK)
             return err;
@@ -180,8 +182,11 @@ void cmk_config_free(struct cmk_config *cfg)
     if (cfg == NULL)
         return;
     if (cfg->tenants != NULL) {
-        for (i = 0; i < cfg->n_tenants; i++)
+        for (i = 0; i < cfg->n_tenants; i++) {
+            /* it borrows the tenant's label and context */
+            cmk_config_dual_free(cfg->tenants[i].kms.dual);
             cmk_config_tenant_fini(&cfg->tenants[i]);
+        }
         free(cfg->tenants);
     }
     cmk_str_free(cfg->path);

@@ -19,4 +19,35 @@ cmk_err cmk_config_tenant_parse(struct cmk_conf *cf, const char *base,
 /* Frees and wipes what parse put into t. */
 void cmk_config_tenant_fini(struct cmk_tenant_cfg *t);
 
+/* Pieces of a tenant that dual control's provider key has too
+ * (settings_tenant.c), on the kms part they fill. */
+/* "provider" at base in t: a built provider's name. */
+cmk_err cmk_config_provider(struct cmk_conf *cf, const char *base, json_t *t,
+                            struct cmk_kms_cfg *kms) CMK_WUR;
+/* Key reference s at field, checked by kms's provider, copied to *out. */
+cmk_err cmk_config_key_ref(struct cmk_conf *cf, const char *field,
+                           const char *s, const struct cmk_kms_cfg *kms,
+                           char **out) CMK_WUR;
+/* Optional "kek" at base in t: a sealed blob in base64. */
+cmk_err cmk_config_kek(struct cmk_conf *cf, const char *base, json_t *t,
+                       struct cmk_kms_cfg *kms) CMK_WUR;
+/* t is an object whose members are in keys or a provider's ("aws"). */
+cmk_err cmk_config_check_members(struct cmk_conf *cf, const char *base,
+                                 json_t *t, const char *const *keys) CMK_WUR;
+/* The settings of kms's provider in t (its cfg slots); another
+ * provider's member is refused. */
+cmk_err cmk_config_provider_cfg(struct cmk_conf *cf, const char *base,
+                                json_t *t, struct cmk_kms_cfg *kms) CMK_WUR;
+
+/* settings_dual.c: the tenant's "dual_control" at base in t, absent or
+ * not, into kms->dual, after cmk_config_tenant_parse read the rest of
+ * the tenant (its label, keys, "kek", context, http) and cfg->cache. On
+ * error kms->dual may hold part of it: cmk_config_dual_free frees it
+ * either way, before cmk_config_tenant_fini. */
+cmk_err cmk_config_dual_parse(struct cmk_conf *cf, const char *base, json_t *t,
+                              const struct cmk_config *cfg,
+                              struct cmk_kms_cfg *kms) CMK_WUR;
+/* Frees and wipes what dual_parse made; NULL-safe. */
+void cmk_config_dual_free(struct cmk_kms_cfg *d);
+
 #endif /* CMK_CORE_SETTINGS_INT_H */

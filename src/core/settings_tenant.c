@@ -59,8 +59,8 @@ static cmk_err parse_label(struct cmk_conf *cf, const char *base, json_t *t,
     return cmk_conf_dup(cf, s, &tc->kms.label);
 }
 
-static cmk_err parse_provider(struct cmk_conf *cf, const char *base, json_t *t,
-                              struct cmk_tenant_cfg *tc)
+cmk_err cmk_config_provider(struct cmk_conf *cf, const char *base, json_t *t,
+                            struct cmk_kms_cfg *kms)
 {
     char f[CMK_CONF_FIELD_MAX];
     const char *s;
@@ -71,19 +71,18 @@ static cmk_err parse_provider(struct cmk_conf *cf, const char *base, json_t *t,
         return err;
     cmk_conf_join(f, base, "provider");
     if (cmk_provider_find(s) != NULL)
-        return cmk_conf_dup(cf, s, &tc->kms.provider);
+        return cmk_conf_dup(cf, s, &kms->provider);
     if (cmk_provider_is_planned(s))
         return cmk_conf_fail(cf, f, "provider not supported yet: \"%s\"", s);
     return cmk_conf_fail(
         cf, f, "unknown provider \"%s\" (known: " CMK_PROVIDER_NAMES ")", s);
 }
 
-/* Checks a key reference with the tenant's provider and copies it. */
-static cmk_err take_key_ref(struct cmk_conf *cf, const char *field,
-                            const char *s, const struct cmk_tenant_cfg *tc,
-                            char **out)
+cmk_err cmk_config_key_ref(struct cmk_conf *cf, const char *field,
+                           const char *s, const struct cmk_kms_cfg *kms,
+                           char **out)
 {
-    const struct cmk_provider_ops *ops = cmk_provider_find(tc->kms.provider);
+    const struct cmk_provider_ops *ops = cmk_provider_find(kms->provider);
     cmk_err err;
 
     if (s[0] == '\0')
@@ -120,8 +119,8 @@ static cmk_err parse_previous(struct cmk_conf *cf, const char *base, json_t *t,
         cmk_conf_join_idx(fi, f, i);
         if (!json_is_string(v))
             return cmk_conf_fail(cf, fi, "expected a string");
-        err = take_key_ref(cf, fi, json_string_value(v), tc,
-                           &tc->kms.previous_key_refs[i]);
+        err = cmk_config_key_ref(cf, fi, json_string_value(v), &tc->kms,
+                                 &tc->kms.previous_key_refs[i]);
         if (err != CMK_OK)
             return err;
         tc->kms.n_previous = i + 1;
@@ -140,7 +139,7 @@ static cmk_err parse_keys(struct cmk_conf *cf, const char *base, json_t *t,
     if (err != CMK_OK)
         return err;
     cmk_conf_join(f, base, "key");
-    err = take_key_ref(cf, f, s, tc, &tc->kms.key_ref);
+    err = cmk_config_key_ref(cf, f, s, &tc->kms, &tc->kms.key_ref);
     if (err != CMK_OK)
         return err;
     return parse_previous(cf, base, t, tc);
@@ -226,8 +225,8 @@ static cmk_err parse_pin(struct cmk_conf *cf, const char *base, json_t *t,
     return err;
 }
 
-static cmk_err parse_kek(struct cmk_conf *cf, const char *base, json_t *t,
-                         struct cmk_tenant_cfg *tc)
+cmk_err cmk_config_kek(struct cmk_conf *cf, const char *base, json_t *t,
+                       struct cmk_kms_cfg *kms)
 {
     char f[CMK_CONF_FIELD_MAX];
     const char *s;
@@ -241,14 +240,14 @@ static cmk_err parse_kek(struct cmk_conf *cf, const char *base, json_t *t,
     n = strlen(s);
     if (n == 0)
         return cmk_conf_fail(cf, f, "must not be empty");
-    tc->kms.kek_blob = malloc(n / 4 * 3 + 3);
-    if (tc->kms.kek_blob == NULL)
+    kms->kek_blob = malloc(n / 4 * 3 + 3);
+    if (kms->kek_blob == NULL)
         return cmk_conf_oom(cf);
-    if (sodium_base642bin(tc->kms.kek_blob, n / 4 * 3 + 3, s, n, NULL, &len,
-                          NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+    if (sodium_base642bin(kms->kek_blob, n / 4 * 3 + 3, s, n, NULL, &len, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
         len == 0)
         return cmk_conf_fail(cf, f, "invalid base64");
-    tc->kms.kek_blob_len = len;
+    kms->kek_blob_len = len;
     return CMK_OK;
 }
 
@@ -493,8 +492,7 @@ static bool is_provider_member(const char *key)
     return ops != NULL && ops->cfg_parse != NULL;
 }
 
-/* t is an object whose members are core's or a provider's. */
-static cmk_err check_tenant_keys(struct cmk_conf *cf, const char *base,
+cmk_err cmk_config_check_members(struct cmk_conf *cf, const char *base,
                                  json_t *t, const char *const *keys)
 {
     char f[CMK_CONF_FIELD_MAX];
@@ -513,12 +511,10 @@ static cmk_err check_tenant_keys(struct cmk_conf *cf, const char *base,
     return CMK_OK;
 }
 
-/* The provider's own settings (its cfg slots); another provider's
- * member is refused. */
-static cmk_err parse_provider_cfg(struct cmk_conf *cf, const char *base,
-                                  json_t *t, struct cmk_tenant_cfg *tc)
+cmk_err cmk_config_provider_cfg(struct cmk_conf *cf, const char *base,
+                                json_t *t, struct cmk_kms_cfg *kms)
 {
-    const struct cmk_provider_ops *ops = cmk_provider_find(tc->kms.provider);
+    const struct cmk_provider_ops *ops = cmk_provider_find(kms->provider);
     char f[CMK_CONF_FIELD_MAX];
     const char *key;
     json_t *v;
@@ -532,7 +528,7 @@ static cmk_err parse_provider_cfg(struct cmk_conf *cf, const char *base,
     }
     if (ops->cfg_parse == NULL)
         return CMK_OK;
-    return ops->cfg_parse(cf, base, t, &tc->kms, &tc->kms.provider_cfg);
+    return ops->cfg_parse(cf, base, t, kms, &kms->provider_cfg);
 }
 
 cmk_err cmk_config_tenant_parse(struct cmk_conf *cf, const char *base,
@@ -556,20 +552,21 @@ cmk_err cmk_config_tenant_parse(struct cmk_conf *cf, const char *base,
                                        "test_mode",
                                        "max_pin_failures",
                                        "key_policy",
+                                       "dual_control",
                                        NULL};
     cmk_err err;
 
-    err = check_tenant_keys(cf, base, t, keys);
+    err = cmk_config_check_members(cf, base, t, keys);
     if (err == CMK_OK)
         err = parse_label(cf, base, t, tc);
     if (err == CMK_OK)
-        err = parse_provider(cf, base, t, tc);
+        err = cmk_config_provider(cf, base, t, &tc->kms);
     if (err == CMK_OK)
         err = parse_keys(cf, base, t, tc);
     if (err == CMK_OK)
         err = parse_pin(cf, base, t, tc);
     if (err == CMK_OK)
-        err = parse_kek(cf, base, t, tc);
+        err = cmk_config_kek(cf, base, t, &tc->kms);
     if (err == CMK_OK)
         err = parse_kek_commitment(cf, base, t, tc);
     if (err == CMK_OK)
@@ -583,7 +580,7 @@ cmk_err cmk_config_tenant_parse(struct cmk_conf *cf, const char *base,
     if (err == CMK_OK)
         err = parse_misc(cf, base, t, tc);
     if (err == CMK_OK)
-        err = parse_provider_cfg(cf, base, t, tc);
+        err = cmk_config_provider_cfg(cf, base, t, &tc->kms);
     if (err == CMK_OK)
         err = parse_key_policy(cf, base, t, tc);
     if (err == CMK_OK && tc->pin_verifier != NULL)

@@ -33,6 +33,7 @@
 #include "audit/audit.h"
 #include "keys/cmk.h"
 #include "keys/cmk_int.h"
+#include "mech/dual_kek.h"
 #include "mech/envelope.h"
 #include "mech/mech.h"
 #include "util/clock.h"
@@ -57,61 +58,15 @@ static int64_t monotonic_us(void *arg)
     return cmk_clock_now_us(); /* the module clock, which tests can move */
 }
 
-static int pair_cmp(const void *a, const void *b)
-{
-    const struct cmk_ctx_pair *x = a, *y = b;
-    int r = strcmp(x->key, y->key);
-
-    return r != 0 ? r : strcmp(x->value, y->value);
-}
-
-static const char *const purpose_names[CMK_PURPOSE__COUNT] = {
-    [CMK_PURPOSE_KEY] = "key",
-    [CMK_PURPOSE_DATA] = "data",
-    [CMK_PURPOSE_KEK] = "kek",
-};
-
-/* ("tenant", label) first, then the configured pairs sorted by key, then
- * (CMK_PURPOSE_KEY_NAME, purpose): the order every provider binds as AAD,
- * so it must never change. The purpose keeps blobs of one kind from
- * opening as another: the KEK blob in the config cannot be C_Decrypted,
- * nor a wrapped DEK read back as data. */
-static cmk_err build_context(struct cmk_cmk *c, enum cmk_purpose p)
-{
-    const struct cmk_kms_cfg *cfg = c->cfg;
-    struct cmk_ctx_pair *x;
-    size_t i;
-
-    x = calloc(cfg->n_context + 2, sizeof(*x));
-    if (x == NULL)
-        return CMK_E_NOMEM;
-    c->ctx[p] = x;
-    memcpy(c->tenant_key, "tenant", sizeof(c->tenant_key));
-    x[0].key = c->tenant_key;
-    x[0].value = cfg->label;
-    for (i = 0; i < cfg->n_context; i++) {
-        if (cfg->context[i].key == NULL || cfg->context[i].value == NULL ||
-            strcmp(cfg->context[i].key, CMK_PURPOSE_KEY_NAME) == 0)
-            return CMK_E_CONFIG;
-        x[i + 1] = cfg->context[i];
-    }
-    qsort(x + 1, cfg->n_context, sizeof(*x), pair_cmp);
-    memcpy(c->purpose_key, CMK_PURPOSE_KEY_NAME, sizeof(c->purpose_key));
-    snprintf(c->purpose_val[p], sizeof(c->purpose_val[p]), "%s",
-             purpose_names[p]);
-    x[cfg->n_context + 1].key = c->purpose_key;
-    x[cfg->n_context + 1].value = c->purpose_val[p];
-    c->n_ctx = cfg->n_context + 2;
-    return CMK_OK;
-}
-
+/* One context per purpose, built once (keys/purpose.h). */
 static cmk_err build_contexts(struct cmk_cmk *c)
 {
     cmk_err err = CMK_OK;
     int p;
 
     for (p = 0; p < CMK_PURPOSE__COUNT && err == CMK_OK; p++)
-        err = build_context(c, (enum cmk_purpose)p);
+        err = cmk_purpose_context(c->cfg, (enum cmk_purpose)p, &c->ctx[p],
+                                  &c->n_ctx);
     return err;
 }
 
@@ -168,6 +123,25 @@ static cmk_err open_versions(struct cmk_cmk *c)
     return CMK_OK;
 }
 
+/* Dual control: the provider key, with its own provider settings. */
+static cmk_err open_half(struct cmk_cmk *c)
+{
+    const struct cmk_kms_cfg *d = c->cfg->dual;
+    const struct cmk_provider_ops *ops = cmk_provider_find(d->provider);
+
+    if (ops == NULL)
+        return CMK_E_CONFIG;
+    return open_version(ops, d, d->key_ref, &c->half);
+}
+
+static void close_version(struct cmk_version *v)
+{
+    if (v->st == NULL)
+        return;
+    v->ops->fini(v->st);
+    free(v->st);
+}
+
 static cmk_err init_locks(struct cmk_cmk *c)
 {
     if (cmk_mutex_init(&c->kek_lock) != CKR_OK ||
@@ -212,6 +186,8 @@ cmk_err cmk_cmk_open(const struct cmk_kms_cfg *cfg, unsigned kek_ttl_s,
         err = build_contexts(c);
     if (err == CMK_OK)
         err = open_versions(c);
+    if (err == CMK_OK && cfg->dual != NULL)
+        err = open_half(c);
     if (err != CMK_OK)
         goto out;
     *out = c;
@@ -227,11 +203,10 @@ void cmk_cmk_close(struct cmk_cmk *c)
 
     if (c == NULL)
         return;
-    for (i = 0; i < c->n_v; i++) {
-        c->v[i].ops->fini(c->v[i].st);
-        free(c->v[i].st);
-    }
+    for (i = 0; i < c->n_v; i++)
+        close_version(&c->v[i]);
     free(c->v);
+    close_version(&c->half);
     for (i = 0; i < CMK_PURPOSE__COUNT; i++)
         free(c->ctx[i]);
     kek_unref(c->kek);
@@ -312,7 +287,7 @@ static cmk_err record_why(struct cmk_cmk *c, const struct cmk_version *v,
     r.tenant = c->cfg->label;
     r.provider = v->ops->name;
     r.result = cmk_rv_name(cmk_err_rv(err));
-    r.detail = err == CMK_OK ? NULL : why != NULL ? why : cmk_err_name(err);
+    r.detail = err == CMK_OK || why != NULL ? why : cmk_err_name(err);
     r.request_id = rq->request_id[0] ? rq->request_id : NULL;
     r.http_status = rq->http_status ? rq->http_status : -1;
     r.provider_code = rq->provider_code[0] ? rq->provider_code : NULL;
@@ -328,6 +303,24 @@ static cmk_err record(struct cmk_cmk *c, const struct cmk_version *v,
     return record_why(c, v, op, rq, start_us, err, NULL);
 }
 
+static cmk_err kek_usable(void *arg, const uint8_t *kek, size_t kek_len)
+{
+    (void)arg;
+    (void)kek;
+    (void)kek_len;
+    return CMK_OK;
+}
+
+/* Dual control: the direct path works only while both halves unseal (a
+ * KEK cache hit mostly), so either key's owner stops it within the TTL. */
+static cmk_err gate(struct cmk_cmk *c, enum cmk_purpose p)
+{
+    if (c->half.st == NULL || p == CMK_PURPOSE_KEK ||
+        p == CMK_PURPOSE_PROVIDER_KEK)
+        return CMK_OK;
+    return cmk_cmk_with_kek(c, kek_usable, NULL);
+}
+
 cmk_err cmk_cmk_seal(struct cmk_cmk *c, struct cmk_req *rq, const uint8_t *in,
                      size_t in_len, struct cmk_buf *blob)
 {
@@ -340,18 +333,25 @@ cmk_err cmk_cmk_seal_for(struct cmk_cmk *c, struct cmk_req *rq,
 {
     const struct cmk_version *v;
     struct cmk_buf ct = {0};
+    char d[64];
     int64_t start;
     cmk_err err;
 
     if (c == NULL || blob == NULL || (in == NULL && in_len != 0))
         return CMK_E_ARGS;
-    v = &c->v[0];
-    err = fill_req(c, v, purpose, rq);
+    v = purpose == CMK_PURPOSE_PROVIDER_KEK ? &c->half : &c->v[0];
+    if (v->st == NULL)
+        return CMK_E_ARGS; /* no dual control */
+    err = gate(c, purpose);
+    if (err == CMK_OK)
+        err = fill_req(c, v, purpose, rq);
     if (err != CMK_OK)
         return err;
     start = monotonic_us(NULL);
     err = note(c, v->ops->encrypt(v->st, rq, in, in_len, &ct));
-    err = record(c, v, "Encrypt", rq, start, err);
+    err = record_why(c, v, "Encrypt", rq, start, err,
+                     cmk_purpose_detail(purpose, c->half.st != NULL, err, NULL,
+                                        d, sizeof(d)));
     if (err != CMK_OK)
         goto out;
     if (ct.len == 0 || ct.len > CMK_ENVELOPE_MAX_CT) {
@@ -376,19 +376,20 @@ static bool names(const char *s, const char *p, size_t len)
  * the key that sealed it, the version configured with exactly that key
  * (a tenant that moved from an alias to key references). */
 static const struct cmk_version *
-find_version(const struct cmk_cmk *c, const struct cmk_envelope_view *ev)
+find_version(const struct cmk_version *v, size_t n,
+             const struct cmk_envelope_view *ev)
 {
     size_t i;
 
-    for (i = 0; i < c->n_v; i++) {
-        if ((unsigned)c->v[i].ops->id == ev->provider_id &&
-            names(c->v[i].key_id, ev->key_id, ev->key_id_len))
-            return &c->v[i];
+    for (i = 0; i < n; i++) {
+        if ((unsigned)v[i].ops->id == ev->provider_id &&
+            names(v[i].key_id, ev->key_id, ev->key_id_len))
+            return &v[i];
     }
-    for (i = 0; ev->sealed_by != NULL && i < c->n_v; i++) {
-        if ((unsigned)c->v[i].ops->id == ev->provider_id &&
-            names(c->v[i].key_ref, ev->sealed_by, ev->sealed_by_len))
-            return &c->v[i];
+    for (i = 0; ev->sealed_by != NULL && i < n; i++) {
+        if ((unsigned)v[i].ops->id == ev->provider_id &&
+            names(v[i].key_ref, ev->sealed_by, ev->sealed_by_len))
+            return &v[i];
     }
     return NULL;
 }
@@ -427,7 +428,7 @@ cmk_err cmk_cmk_kek_commitment(const char *label, const uint8_t *kek,
  * (AES-128/192/256, ChaCha20); data at most the envelope limit. */
 static bool plaintext_fits(enum cmk_purpose p, size_t len)
 {
-    if (p == CMK_PURPOSE_KEK)
+    if (p == CMK_PURPOSE_KEK || p == CMK_PURPOSE_PROVIDER_KEK)
         return len == KEK_LEN;
     if (p == CMK_PURPOSE_KEY)
         return len == 16 || len == 24 || len == 32;
@@ -467,7 +468,7 @@ static cmk_err check_answer(const struct cmk_cmk *c, enum cmk_purpose p,
     if (!plaintext_fits(p, pt->len)) {
         cmk_log_error("tenant \"%s\": the KMS answered %zu bytes for a "
                       "\"%s\" blob: refused, not cached",
-                      c->cfg->label, pt->len, purpose_names[p]);
+                      c->cfg->label, pt->len, cmk_purpose_name(p));
         *why = "plaintext_length";
         return CMK_E_BAD_RESPONSE;
     }
@@ -484,7 +485,7 @@ static cmk_err unseal(struct cmk_cmk *c, struct cmk_req *rq,
                       enum cmk_purpose purpose, const uint8_t *blob,
                       size_t blob_len, bool commit, struct cmk_secret *out)
 {
-    char sealed_by[CMK_ENVELOPE_MAX_SEALED_BY + 1];
+    char sealed_by[CMK_ENVELOPE_MAX_SEALED_BY + 1], d[64];
     struct cmk_envelope_view ev;
     const struct cmk_version *v;
     const char *why = NULL;
@@ -493,10 +494,14 @@ static cmk_err unseal(struct cmk_cmk *c, struct cmk_req *rq,
 
     if (c == NULL || out == NULL || rq == NULL)
         return CMK_E_ARGS;
-    err = cmk_envelope_parse(blob, blob_len, &ev);
+    err = gate(c, purpose);
+    if (err == CMK_OK)
+        err = cmk_envelope_parse(blob, blob_len, &ev);
     if (err != CMK_OK)
         return err;
-    v = find_version(c, &ev);
+    v = purpose == CMK_PURPOSE_PROVIDER_KEK
+            ? find_version(&c->half, c->half.st != NULL, &ev)
+            : find_version(c->v, c->n_v, &ev);
     if (v == NULL) /* the blob's: CMK_E_KEY_NOT_FOUND is the KMS's */
         return CMK_E_BAD_BLOB;
     err = fill_req(c, v, purpose, rq);
@@ -511,8 +516,11 @@ static cmk_err unseal(struct cmk_cmk *c, struct cmk_req *rq,
     err = note(c, v->ops->decrypt(v->st, rq, ev.ct, ev.ct_len, out));
     if (err == CMK_OK)
         err = check_answer(c, purpose, commit, out, &why);
-    err = record_why(c, v, "Decrypt", rq, start, err, why);
-    if (err == CMK_E_BAD_RESPONSE && why != NULL && purpose == CMK_PURPOSE_KEK)
+    err = record_why(c, v, "Decrypt", rq, start, err,
+                     cmk_purpose_detail(purpose, c->half.st != NULL, err, why,
+                                        d, sizeof(d)));
+    if (err == CMK_E_BAD_RESPONSE && why != NULL &&
+        (purpose == CMK_PURPOSE_KEK || purpose == CMK_PURPOSE_PROVIDER_KEK))
         cmk_err_device_note((unsigned)v->ops->id, CMK_DEV_KEK_LENGTH);
     rq->open_with = NULL; /* sealed_by goes out of scope */
     if (err != CMK_OK)
@@ -525,6 +533,35 @@ cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
                            size_t blob_len, struct cmk_secret *out)
 {
     return unseal(c, rq, purpose, blob, blob_len, false, out);
+}
+
+/* Dual control (README, "Dual control"): the customer half through the
+ * CMK, the provider half through the provider key, each recorded with
+ * the key it used; the KEK derived from both must match the tenant's
+ * commitment. Either refusal fails the whole KEK. */
+static cmk_err dual_fetch(struct cmk_cmk *c, struct cmk_secret *kek)
+{
+    const struct cmk_kms_cfg *dual = c->cfg->dual;
+    struct cmk_secret half[2] = {{0}, {0}};
+    struct cmk_req rq;
+    cmk_err err;
+
+    memset(&rq, 0, sizeof(rq));
+    err = unseal(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
+                 c->cfg->kek_blob_len, false, &half[0]);
+    if (err == CMK_OK)
+        err = unseal(c, &rq, CMK_PURPOSE_PROVIDER_KEK, dual->kek_blob,
+                     dual->kek_blob_len, false, &half[1]);
+    if (err == CMK_OK)
+        err = cmk_dual_kek_derive(c->cfg->label, half[0].p, half[0].len,
+                                  half[1].p, half[1].len, kek);
+    if (err == CMK_OK)
+        err = check_commitment(c, kek);
+    cmk_secret_free(&half[0]);
+    cmk_secret_free(&half[1]);
+    if (err != CMK_OK)
+        cmk_secret_free(kek);
+    return err;
 }
 
 /* Unwraps the configured KEK blob into a new object holding one
@@ -541,8 +578,11 @@ static cmk_err kek_fetch(struct cmk_cmk *c, struct kek **out)
         return CMK_E_NOMEM;
     k->refs = 1;
     memset(&rq, 0, sizeof(rq));
-    err = unseal(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
-                 c->cfg->kek_blob_len, true, &k->key);
+    if (c->half.st != NULL)
+        err = dual_fetch(c, &k->key);
+    else
+        err = unseal(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
+                     c->cfg->kek_blob_len, true, &k->key);
     if (err != CMK_OK) {
         kek_unref(k);
         return err;
@@ -738,7 +778,7 @@ const struct cmk_version *
 cmk_cmk_find_version(const struct cmk_cmk *c,
                      const struct cmk_envelope_view *ev)
 {
-    return find_version(c, ev);
+    return find_version(c->v, c->n_v, ev);
 }
 
 cmk_err cmk_cmk_note_call(struct cmk_cmk *c, const struct cmk_version *v,

@@ -11,24 +11,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "keys/purpose.h"
 #include "providers/provider.h"
 #include "util/err.h"
 #include "util/secmem.h"
 
 struct cmk_cmk;
 
-/* What a sealed blob holds. Bound into the encryption context as
- * (CMK_PURPOSE_KEY_NAME, "key" | "data" | "kek"), so a blob made for one
- * purpose never opens for another. */
-enum cmk_purpose {
-    CMK_PURPOSE_KEY,  /* a DEK wrapped on the direct path */
-    CMK_PURPOSE_DATA, /* C_Encrypt with CKM_CMK_ENVELOPE */
-    CMK_PURPOSE_KEK,  /* the tenant KEK (cmk-tool provision) */
-    CMK_PURPOSE__COUNT
-};
-#define CMK_PURPOSE_KEY_NAME "cmk-pkcs11:purpose"
+/* enum cmk_purpose, the purposes a blob is bound to: keys/purpose.h. */
 
-/* Opens every version's provider instance (no KMS call for local).
+/* Opens every version's provider instance (no KMS call for local), and
+ * under dual control (cfg->dual) the provider key's too.
  * cfg is borrowed and must outlive c (config is immutable until
  * C_Finalize). CMK_E_CONFIG: unknown provider or a version refused. */
 cmk_err cmk_cmk_open(const struct cmk_kms_cfg *cfg, unsigned kek_ttl_s,
@@ -46,7 +39,14 @@ cmk_err cmk_cmk_seal(struct cmk_cmk *c, struct cmk_req *rq, const uint8_t *in,
 /* An upper bound of the blob cmk_cmk_seal makes for in_len bytes, known
  * without a KMS call (for PKCS#11 length queries). */
 size_t cmk_cmk_seal_bound(const struct cmk_cmk *c, size_t in_len);
-/* The same for any purpose (cmk_cmk_seal is CMK_PURPOSE_KEY). */
+/* The same for any purpose (cmk_cmk_seal is CMK_PURPOSE_KEY);
+ * CMK_PURPOSE_PROVIDER_KEK seals with the dual-control provider key
+ * (CMK_E_ARGS without dual control). Under dual control the key and
+ * data purposes need the tenant KEK first (cmk_cmk_with_kek: both
+ * halves unseal, or its error), so either key's refusal stops the direct
+ * path within the KEK's TTL; the KEK halves' kms_call records say which
+ * key they used in "detail" ("customer key", "provider key", then ": "
+ * and why a call failed). */
 cmk_err cmk_cmk_seal_for(struct cmk_cmk *c, struct cmk_req *rq,
                          enum cmk_purpose purpose, const uint8_t *in,
                          size_t in_len, struct cmk_buf *blob) CMK_WUR;
@@ -79,7 +79,9 @@ cmk_err cmk_cmk_reseal_for(struct cmk_cmk *c, struct cmk_req *rq,
                            size_t blob_len, struct cmk_buf *out) CMK_WUR;
 
 /* KEK path: calls fn with the tenant KEK (32 bytes), unwrapping it through
- * the provider when it is not cached or its TTL has passed (ttl 0: every
+ * the provider when it is not cached or its TTL has passed (under dual
+ * control: both halves, each through its own key, and the KEK derived
+ * from them, mech/dual_kek.h; a refusal of either purges; ttl 0: every
  * call unwraps and the plaintext is wiped after fn returns). Concurrent
  * misses make one provider call. fn runs with no lock held, on a
  * reference to the key: a purge meanwhile (C_Logout, a refusal) wipes it

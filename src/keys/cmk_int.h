@@ -28,12 +28,10 @@ struct cmk_cmk {
     const struct cmk_kms_cfg *cfg;
     struct cmk_version *v; /* v[0]: current; then previous, newest first */
     size_t n_v;
-    /* One context per purpose; strings borrowed; built once at open. */
+    struct cmk_version half; /* dual control's provider key; st NULL: none */
+    /* One context per purpose (keys/purpose.h), built once at open. */
     struct cmk_ctx_pair *ctx[CMK_PURPOSE__COUNT];
     size_t n_ctx;
-    char tenant_key[sizeof("tenant")];
-    char purpose_key[sizeof(CMK_PURPOSE_KEY_NAME)];
-    char purpose_val[CMK_PURPOSE__COUNT][8];
     unsigned kek_ttl_s;
     int64_t (*now_us)(void *arg);
     void *now_arg;

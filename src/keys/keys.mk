@@ -1,5 +1,5 @@
 libcmk_la_SOURCES += \
-	src/keys/cmk.h \
+	src/keys/cmk.h src/keys/purpose.h src/keys/purpose.c \
 	src/keys/cache.h src/keys/cache.c src/keys/cmk.c \
 	src/keys/cmk_int.h src/keys/cmk_reseal.c \
 	src/keys/cache_cfg.c src/keys/cache_cfg.h \

@@ -114,6 +114,14 @@ CK_RV cmk_aes_kwp_unwrap(const uint8_t *kek, size_t kek_len, const uint8_t *in,
 CK_RV cmk_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
                       size_t ikm_len, const uint8_t *info, size_t info_len,
                       size_t len, struct cmk_secret *out) CMK_WUR;
+/* HKDF-Expand alone (RFC 5869 2.3) with a caller's PRK of any non-zero
+ * length (used as the HMAC-SHA256 key as it is): for keys that are
+ * already uniformly random, where Extract adds nothing (RFC 5869 3.3).
+ * Output, errors and where intermediates live as cmk_hkdf_sha256;
+ * CKR_ARGUMENTS_BAD also for an empty PRK. */
+CK_RV cmk_hkdf_sha256_expand(const uint8_t *prk, size_t prk_len,
+                             const uint8_t *info, size_t info_len, size_t len,
+                             struct cmk_secret *out) CMK_WUR;
 
 /* ---- Random ---- */
 void cmk_random(uint8_t *out, size_t len); /* randombytes_buf */

@@ -79,6 +79,15 @@ struct cmk_kms_cfg {
      * provision or kek-commit; valid when has_kek_commitment. */
     uint8_t kek_commitment[CMK_KEK_COMMITMENT_LEN];
     bool has_kek_commitment;
+    /* Dual control (the tenant's "dual_control"; NULL without): the
+     * provider-managed key that seals the provider half of the KEK. Its
+     * label and context are the tenant's (borrowed), its provider, key,
+     * endpoint, region, provider settings and http its own, kek_blob the
+     * provider half ("dual_control.kek"); it has no previous keys, no
+     * commitment and no dual of its own. The tenant's kek_blob is then
+     * the customer half and kek_commitment commits to the KEK derived
+     * from both (mech/dual_kek.h). */
+    struct cmk_kms_cfg *dual;
 };
 
 /* One provider call. Inputs: tenant, key reference, the encryption

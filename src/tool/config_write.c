@@ -35,12 +35,31 @@ static json_t *find_tenant(json_t *root, const char *label)
     return NULL;
 }
 
+/* name, or "object.name" for a member of the tenant's object member
+ * (dual_control.kek), which must exist. */
+static int set_field(json_t *t, const char *name, const char *value)
+{
+    const char *dot = strchr(name, '.');
+    char obj[64];
+
+    if (dot == NULL)
+        return json_object_set_new(t, name, json_string(value));
+    if ((size_t)(dot - name) >= sizeof(obj))
+        return -1;
+    memcpy(obj, name, (size_t)(dot - name));
+    obj[dot - name] = '\0';
+    t = json_object_get(t, obj);
+    if (!json_is_object(t))
+        return -1;
+    return json_object_set_new(t, dot + 1, json_string(value));
+}
+
 static int set_fields(json_t *t, const struct tool_field *f, size_t n)
 {
     size_t i;
 
     for (i = 0; i < n; i++) {
-        if (json_object_set_new(t, f[i].name, json_string(f[i].value)) != 0)
+        if (set_field(t, f[i].name, f[i].value) != 0)
             return -1;
     }
     return 0;

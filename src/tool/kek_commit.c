@@ -15,6 +15,7 @@
 
 #include "keys/cmk.h"
 #include "store/store.h"
+#include "tool/dual.h"
 #include "tool/tool.h"
 
 static const char help[] =
@@ -27,6 +28,8 @@ static const char help[] =
     "\"kek_commitment\" field.\n"
     "  --write  store it in FILE (atomically, keeping FILE's mode)\n"
     "A tenant that has a commitment already is checked against it.\n"
+    "Under \"dual_control\" both halves are unwrapped (each through its\n"
+    "own key) and the check value is the derived KEK's.\n"
     "Exit codes: 0 done (or the KEK matches), 1 failed (or it does not\n"
     "match), 2 usage or config error.\n";
 
@@ -80,6 +83,12 @@ static int unwrap_commit(const struct cmk_tenant_cfg *t,
     struct cmk_req rq;
     cmk_err err;
 
+    if (t->kms.dual != NULL) {
+        if (tool_dual_open(t, kek) != TOOL_OK)
+            return TOOL_FAIL;
+        err = cmk_cmk_kek_commitment(t->kms.label, kek->p, kek->len, commit);
+        return err == CMK_OK ? TOOL_OK : TOOL_FAIL;
+    }
     memset(&rq, 0, sizeof(rq));
     err = cmk_cmk_open(&t->kms, 0, &c);
     if (err == CMK_OK)

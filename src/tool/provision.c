@@ -3,7 +3,8 @@
  * tool: "cmk-tool provision": creates a tenant KEK, seals it through the
  * tenant's CMK and prints the envelope blob and the KEK's commitment in
  * base64; with --write it stores them as the tenant's "kek" and
- * "kek_commitment" in the configuration file.
+ * "kek_commitment" in the configuration file. A dual-control tenant gets
+ * two halves (tool/dual.h), the second as "dual_control.kek".
  */
 #include <config.h>
 
@@ -20,6 +21,7 @@
 
 #include "keys/cmk.h"
 #include "mech/mech.h"
+#include "tool/dual.h"
 #include "tool/event.h"
 #include "tool/tool.h"
 #include "util/fdio.h"
@@ -36,7 +38,13 @@ static const char help[] =
     "  --write       store both in FILE (atomically, keeping FILE's mode)\n"
     "  --force       replace a KEK the tenant already has\n"
     "  --import-kek  use the 32 raw bytes of KEYFILE instead of a random\n"
-    "                KEK; only for tenants with \"test_mode\": true\n"
+    "                KEK; only for tenants with \"test_mode\": true and\n"
+    "                without \"dual_control\"\n"
+    "With \"dual_control\" the KEK is derived from two random halves: the\n"
+    "customer half sealed through the tenant's CMK (\"kek\") and the\n"
+    "provider half sealed through dual_control.key (\"dual_control.kek\");\n"
+    "three lines are printed: \"kek\", \"dual_control.kek\", then the\n"
+    "derived KEK's \"kek_commitment\", and --write stores all three.\n"
     "Exit codes: 0 done, 1 failed, 2 usage or config error.\n";
 
 struct args {
@@ -133,6 +141,14 @@ static int make_kek(const struct cmk_tenant_cfg *t, const struct args *a,
                  t->kms.label);
         return TOOL_USAGE;
     }
+    if (a->import != NULL && t->kms.dual != NULL) {
+        tool_err("--import-kek: tenant \"%s\" has \"dual_control\": its KEK "
+                 "is derived from two halves and cannot be imported",
+                 t->kms.label);
+        return TOOL_USAGE;
+    }
+    if (t->kms.dual != NULL)
+        return TOOL_OK; /* tool_dual_make makes the halves */
     if (a->import != NULL)
         return import_kek(a->import, kek);
     if (cmk_secret_alloc(kek, KEK_LEN) != CMK_OK) {
@@ -234,33 +250,64 @@ static int record_added(const struct cmk_config *cfg,
     return tool_audit_one(cfg, &ev) == 0 ? TOOL_OK : TOOL_FAIL;
 }
 
+/* The KEK and its sealed form(s): one blob, or a dual-control tenant's
+ * two halves (pblob the provider half). */
+static int make_sealed(const struct args *a, const struct cmk_tenant_cfg *t,
+                       struct cmk_secret *kek, struct cmk_buf *blob,
+                       struct cmk_buf *pblob)
+{
+    int rc = make_kek(t, a, kek);
+
+    if (rc == TOOL_OK && t->kms.dual != NULL)
+        return tool_dual_make(t, kek, blob, pblob);
+    if (rc == TOOL_OK)
+        rc = seal_kek(t, kek, blob);
+    return rc;
+}
+
+/* --write: the members into the config, then the "cmk_added" record. */
+static int store(const struct args *a, const struct cmk_config *cfg,
+                 const struct cmk_tenant_cfg *t, const char *b64,
+                 const char *p64, const char *commit64)
+{
+    const struct tool_field f[] = {
+        {"kek", b64}, {"kek_commitment", commit64}, {"dual_control.kek", p64}};
+    int rc;
+
+    rc = tool_set_tenant_fields(a->config, t->kms.label, f, p64 ? 3 : 2);
+    if (rc == TOOL_OK)
+        rc = record_added(cfg, t, commit64);
+    return rc;
+}
+
 static int provision(const struct args *a, const struct cmk_config *cfg,
                      const struct cmk_tenant_cfg *t)
 {
     struct cmk_secret kek = {0};
-    struct cmk_buf blob = {0};
-    char *b64 = NULL, *commit64 = NULL;
+    struct cmk_buf blob = {0}, pblob = {0};
+    char *b64 = NULL, *p64 = NULL, *commit64 = NULL;
     int rc;
 
-    rc = make_kek(t, a, &kek);
-    if (rc == TOOL_OK)
-        rc = seal_kek(t, &kek, &blob);
+    rc = make_sealed(a, t, &kek, &blob, &pblob);
     if (rc == TOOL_OK)
         rc = encode(t, &kek, &blob, &b64, &commit64);
-    cmk_secret_free(&kek);
-    if (rc == TOOL_OK && a->write) {
-        const struct tool_field f[] = {{"kek", b64},
-                                       {"kek_commitment", commit64}};
-
-        rc = tool_set_tenant_fields(a->config, t->kms.label, f, 2);
-        if (rc == TOOL_OK)
-            rc = record_added(cfg, t, commit64);
+    if (rc == TOOL_OK && pblob.len != 0 &&
+        (p64 = to_base64(pblob.p, pblob.len)) == NULL) {
+        tool_err("out of memory");
+        rc = TOOL_FAIL;
     }
-    if (rc == TOOL_OK)
+    cmk_secret_free(&kek);
+    if (rc == TOOL_OK && a->write)
+        rc = store(a, cfg, t, b64, p64, commit64);
+    if (rc == TOOL_OK && p64 != NULL)
+        printf("%s\n%s\n%s\n", b64, p64, commit64);
+    else if (rc == TOOL_OK)
         printf("%s\n%s\n", b64, commit64);
     free(commit64);
+    free(p64);
     free(b64);
     cmk_buf_free(&blob);
+    cmk_buf_free(&pblob);
     return rc;
 }
 

@@ -52,7 +52,8 @@ int tool_fsync_parent(const char *path);
 int tool_replace_file(const char *path, const char *data, size_t len,
                       mode_t mode);
 
-/* One string member of a tenant in the config file. */
+/* One string member of a tenant in the config file; "object.name" sets
+ * a member of the tenant's object member of that name. */
 struct tool_field {
     const char *name;
     const char *value;

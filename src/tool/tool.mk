@@ -15,6 +15,8 @@ cmk_tool_SOURCES = \
 	src/tool/pin_hash.c \
 	src/tool/pin_reset.c \
 	src/tool/provision.c \
+	src/tool/dual.h \
+	src/tool/dual.c \
 	src/tool/health.c \
 	src/tool/rotate_cmk.h \
 	src/tool/rotate_cmk.c \

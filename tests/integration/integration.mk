@@ -11,6 +11,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_demo.sh \
 	tests/integration/test_module_file.sh \
 	tests/integration/test_rotate_cmk.sh \
+	tests/integration/test_dual_tool.sh \
 	tests/interop/test_softhsm_diff.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \

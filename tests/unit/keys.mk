@@ -18,6 +18,25 @@ tests_unit_test_cmk_reseal_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_cmk_reseal_LDADD = $(UNIT_LDADD)
 endif
 
+# Dual control: the KEK derived from a customer and a provider half.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_dual
+TESTS += tests/unit/test_dual
+tests_unit_test_dual_SOURCES = tests/unit/test_dual.c tests/unit/mech_vec.h
+tests_unit_test_dual_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_dual_LDADD = $(UNIT_LDADD)
+endif
+
+# The same derivation against Python cryptography's HKDFExpand (skips
+# without python3-cryptography; an error under CI=true).
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_dual_hkdf
+TESTS += tests/unit/test_dual_hkdf
+tests_unit_test_dual_hkdf_SOURCES = tests/unit/test_dual_hkdf.c
+tests_unit_test_dual_hkdf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_dual_hkdf_LDADD = $(UNIT_LDADD)
+endif
+
 # cmk-tool end to end (shell; needs only the built tool and python3).
 TESTS += tests/integration/test_cmk_tool.sh
 EXTRA_DIST += tests/integration/test_cmk_tool.sh

@@ -137,3 +137,26 @@ tests_unit_test_kms_errors_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_kms_errors_LDADD = $(UNIT_LDADD)
 endif
 EXTRA_DIST += tests/unit/emu_kms_errors.sh
+
+# Dual control through the module: either key's revocation on every
+# path, at the TTL on the module clock; token objects across init.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_dual_module
+TESTS += tests/unit/test_dual_module
+tests_unit_test_dual_module_SOURCES = tests/unit/test_dual_module.c \
+	tests/lib/dual.c tests/lib/dual.h tests/lib/p11.c tests/lib/p11.h
+tests_unit_test_dual_module_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_dual_module_LDADD = $(UNIT_LDADD)
+endif
+
+# The same with both keys in AWS KMS, against the emulator (DisableKey).
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_dual_aws
+TESTS += tests/unit/emu_dual.sh
+tests_unit_test_dual_aws_SOURCES = tests/unit/test_dual_aws.c \
+	tests/unit/emu_client.c tests/unit/emu_client.h \
+	tests/lib/dual.c tests/lib/dual.h tests/lib/p11.c tests/lib/p11.h
+tests_unit_test_dual_aws_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_dual_aws_LDADD = $(UNIT_LDADD)
+endif
+EXTRA_DIST += tests/unit/emu_dual.sh

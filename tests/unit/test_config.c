@@ -89,6 +89,23 @@ static const struct kase bad_cases[] = {
     {"bad-http-timeout-type", 0600},
     {"bad-http-unknown", 0600},
     {"bad-provider-later", 0600},
+    /* dual control: the provider key of a tenant */
+    {"bad-dual-not-object", 0600},
+    {"bad-dual-unknown-field", 0600},
+    {"bad-dual-provider-missing", 0600},
+    {"bad-dual-provider-unknown", 0600},
+    {"bad-dual-key-missing", 0600},
+    {"bad-dual-key-relative", 0600},
+    {"bad-dual-same-key", 0600},
+    {"bad-dual-previous-key", 0600},
+    {"bad-dual-kek-alone", 0600},
+    {"bad-dual-kek-missing", 0600},
+    {"bad-dual-kek-base64", 0600},
+    {"bad-dual-ttl", 0600},
+    {"bad-dual-aws-object-local", 0600},
+    {"bad-dual-aws-key", 0600},
+    {"bad-dual-aws-region", 0600},
+    {"bad-dual-endpoint-http", 0600},
     /* audit writer: key tenant, rotation, syslog */
     {"bad-audit-key-tenant", 0600},
     {"bad-audit-key-tenant-type", 0600},
@@ -102,9 +119,9 @@ static const struct kase bad_cases[] = {
     {"bad-max-pin-failures", 0600},
 };
 
-static const char *const good_cases[] = {"good-full", "good-minimal",
-                                         "good-pin-file", "good-aws",
-                                         "good-aws-minimal"};
+static const char *const good_cases[] = {"good-full",        "good-minimal",
+                                         "good-pin-file",    "good-aws",
+                                         "good-aws-minimal", "good-dual"};
 
 static const char *const key_files[] = {"acme.key", "beta.key", "old1.key",
                                         "old2.key"};
@@ -537,6 +554,49 @@ static void test_http_defaults(void **state)
     cmk_config_free(cfg);
 }
 
+/* Dual control: the provider key's own provider settings; label,
+ * context and http are the tenant's; no dual_control, no dual. */
+static void test_good_dual(void **state)
+{
+    const struct cmk_aws_cfg *a;
+    const struct cmk_kms_cfg *d;
+    struct cmk_config *cfg;
+    char want[512];
+    const char *dir;
+
+    (void)state;
+    cfg = load_good("good-dual", &dir);
+    d = cfg->tenants[0].kms.dual;
+    assert_non_null(d);
+    assert_string_equal(d->provider, "aws");
+    assert_string_equal(d->key_ref, "arn:aws:kms:eu-west-1:111122223333:key/"
+                                    "1234abcd-12ab-34cd-56ef-1234567890ab");
+    assert_int_equal(d->kek_blob_len, 4);
+    assert_memory_equal(d->kek_blob, "\x01\x02\x03\x04", 4);
+    assert_string_equal(d->region, "eu-west-1");
+    assert_string_equal(d->endpoint, "http://127.0.0.1:4566/");
+    a = d->provider_cfg;
+    assert_non_null(a);
+    assert_string_equal(a->creds.profile, "platform");
+    assert_ptr_equal(d->label, cfg->tenants[0].kms.label);
+    assert_ptr_equal(d->context, cfg->tenants[0].kms.context);
+    assert_int_equal(d->n_context, 1);
+    assert_ptr_equal(d->http, &cfg->http);
+    assert_int_equal(d->n_previous, 0);
+    assert_false(d->has_kek_commitment);
+    assert_null(d->dual);
+    assert_null(cfg->tenants[0].kms.provider_cfg); /* the tenant's: local */
+    d = cfg->tenants[1].kms.dual;
+    assert_non_null(d);
+    assert_string_equal(d->provider, "local");
+    snprintf(want, sizeof(want), "%s/old2.key", dir);
+    assert_string_equal(d->key_ref, want);
+    assert_int_equal(d->kek_blob_len, 0); /* not provisioned yet */
+    assert_null(d->provider_cfg);
+    assert_null(cfg->tenants[1].kms.kek_blob);
+    cmk_config_free(cfg);
+}
+
 /* The shipped AWS sample loads as it is. */
 static void test_aws_sample(void **state)
 {
@@ -591,7 +651,7 @@ static void test_locate(void **state)
 int main(void)
 {
     enum { NB = sizeof(bad_cases) / sizeof(bad_cases[0]) };
-    struct CMUnitTest tests[NB + 10];
+    struct CMUnitTest tests[NB + 11];
     size_t i;
 
     for (i = 0; i < NB; i++) {
@@ -611,7 +671,8 @@ int main(void)
     tests[NB + 7] = (struct CMUnitTest)cmocka_unit_test(test_good_aws);
     tests[NB + 8] = (struct CMUnitTest)cmocka_unit_test(test_http_defaults);
     tests[NB + 9] = (struct CMUnitTest)cmocka_unit_test(test_aws_sample);
-    return _cmocka_run_group_tests("test_config", tests, NB + 10, group_setup,
+    tests[NB + 10] = (struct CMUnitTest)cmocka_unit_test(test_good_dual);
+    return _cmocka_run_group_tests("test_config", tests, NB + 11, group_setup,
                                    group_teardown) != 0
                ? 1
                : 0;

@@ -3,7 +3,10 @@
  * tests: cmk_hkdf_sha256 against the RFC 5869 appendix A and Wycheproof
  * HKDF-SHA256 vectors, against OpenSSL's EVP_KDF HKDF (what the object
  * store used before, so its files still open), where its output lives,
- * and its argument checks.
+ * and its argument checks; cmk_hkdf_sha256_expand (HKDF-Expand alone,
+ * dual control's derivation) against the PRK -> OKM step of the same RFC
+ * vectors and OpenSSL's EXPAND_ONLY mode, for the PRK lengths around
+ * HMAC's 64-byte block.
  */
 #include <config.h>
 
@@ -66,11 +69,27 @@ static void rfc_field(struct rfc_case *c, const char *line)
         c->l = strtol(strchr(line, '=') + 1, NULL, 10);
 }
 
+/* RFC 5869 2.3 alone: the case's PRK and info give its OKM. */
+static void expect_expand(const struct rfc_case *c)
+{
+    struct cmk_secret out = {0};
+
+    assert_int_equal(cmk_hkdf_sha256_expand(c->f[4], c->n[4], c->f[2], c->n[2],
+                                            (size_t)c->l, &out),
+                     CKR_OK);
+    assert_int_equal(out.len, (size_t)c->l);
+    assert_memory_equal(out.p, c->f[3], out.len);
+    assert_true(cmk_secpool_owns(out.p));
+    cmk_secret_free(&out);
+}
+
 static void rfc_run(struct rfc_case *c)
 {
     expect_okm(c->f[1], c->n[1], c->f[0], c->n[0], c->f[2], c->n[2], c->f[3],
                (size_t)c->l);
     assert_int_equal(c->n[3], (size_t)c->l);
+    assert_int_equal(c->n[4], 32); /* every case states its PRK */
+    expect_expand(c);
     for (int i = 0; i < 5; i++)
         free(c->f[i]);
     memset(c, 0, sizeof(*c));
@@ -189,6 +208,80 @@ static void test_same_as_openssl(void **state)
     }
 }
 
+/* OpenSSL's HKDF in EXPAND_ONLY mode, the PRK given as the key. */
+static void ossl_expand(const uint8_t *prk, size_t pl, const uint8_t *info,
+                        size_t nl, uint8_t *out, size_t len)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+    int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+    OSSL_PARAM params[5];
+
+    assert_non_null(ctx);
+    params[0] = OSSL_PARAM_construct_utf8_string(
+        OSSL_KDF_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+                                                  (void *)(uintptr_t)prk, pl);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+                                                  (void *)(uintptr_t)info, nl);
+    params[3] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+    params[4] = OSSL_PARAM_construct_end();
+    assert_int_equal(EVP_KDF_derive(ctx, out, len, params), 1);
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+}
+
+/* PRKs shorter than, as long as (dual control's) and longer than
+ * HMAC-SHA256's block, which HMAC hashes first. */
+static void test_expand_same_as_openssl(void **state)
+{
+    static const size_t prk_lens[] = {1, 32, 63, 64, 65, 100};
+    uint8_t prk[100], info[40], want[100];
+    struct cmk_secret out = {0};
+    size_t pl, len;
+
+    (void)state;
+    for (int i = 0; i < 120; i++) {
+        pl = prk_lens[i % 6];
+        len = 1 + (size_t)(i * 7) % sizeof(want);
+        randombytes_buf(prk, sizeof(prk));
+        randombytes_buf(info, sizeof(info));
+        ossl_expand(prk, pl, info, (size_t)i % sizeof(info), want, len);
+        assert_int_equal(cmk_hkdf_sha256_expand(prk, pl, info,
+                                                (size_t)i % sizeof(info), len,
+                                                &out),
+                         CKR_OK);
+        assert_memory_equal(out.p, want, len);
+        cmk_secret_free(&out);
+    }
+}
+
+static void test_expand_args(void **state)
+{
+    static const uint8_t k[64];
+    struct cmk_secret out = {(uint8_t *)1, 5};
+
+    (void)state;
+    assert_int_equal(cmk_hkdf_sha256_expand(k, 64, NULL, 0, 0, &out),
+                     CKR_KEY_SIZE_RANGE);
+    assert_null(out.p);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(cmk_hkdf_sha256_expand(k, 64, NULL, 0, 255 * 32 + 1, &out),
+                     CKR_KEY_SIZE_RANGE);
+    assert_int_equal(cmk_hkdf_sha256_expand(NULL, 64, NULL, 0, 32, &out),
+                     CKR_ARGUMENTS_BAD);
+    assert_int_equal(cmk_hkdf_sha256_expand(k, 0, NULL, 0, 32, &out),
+                     CKR_ARGUMENTS_BAD);
+    assert_int_equal(cmk_hkdf_sha256_expand(k, 64, NULL, 3, 32, &out),
+                     CKR_ARGUMENTS_BAD);
+    assert_int_equal(cmk_hkdf_sha256_expand(k, 64, NULL, 0, 32, NULL),
+                     CKR_ARGUMENTS_BAD);
+    assert_int_equal(cmk_hkdf_sha256_expand(k, 64, NULL, 0, 255 * 32, &out),
+                     CKR_OK);
+    assert_int_equal(out.len, 255 * 32);
+    cmk_secret_free(&out);
+}
+
 static void test_args(void **state)
 {
     static const uint8_t k[32];
@@ -224,6 +317,8 @@ int main(void)
         cmocka_unit_test(test_wycheproof),
         cmocka_unit_test(test_same_as_openssl),
         cmocka_unit_test(test_args),
+        cmocka_unit_test(test_expand_same_as_openssl),
+        cmocka_unit_test(test_expand_args),
     };
 
     return cmocka_run_group_tests(tests, open_pool, close_pool) != 0;
