@@ -32,6 +32,7 @@
 #include "cmk-pkcs11.h"
 #include "audit/audit.h"
 #include "keys/cmk.h"
+#include "keys/health.h"
 #include "mech/envelope.h"
 #include "mech/mech.h"
 #include "util/clock.h"
@@ -71,6 +72,8 @@ struct cmk_cmk {
     int64_t (*now_us)(void *arg);
     void *now_arg;
     struct cmk_audit *audit; /* KMS-call records; NULL: none */
+    /* The current version's health and circuit breaker (health.c). */
+    struct cmk_health *health;
     void (*on_refusal)(void *arg);
     void *on_refusal_arg;
     bool told_uncommitted; /* atomic: the missing commitment was said */
@@ -244,6 +247,8 @@ cmk_err cmk_cmk_open(const struct cmk_kms_cfg *cfg, unsigned kek_ttl_s,
         err = build_contexts(c);
     if (err == CMK_OK)
         err = open_versions(c);
+    if (err == CMK_OK)
+        err = cmk_health_new(cfg->label, c->v[0].ops, &c->health);
     if (err != CMK_OK)
         goto out;
     *out = c;
@@ -267,6 +272,7 @@ void cmk_cmk_close(struct cmk_cmk *c)
     for (i = 0; i < CMK_PURPOSE__COUNT; i++)
         free(c->ctx[i]);
     kek_unref(c->kek);
+    cmk_health_free(c->health);
     cmk_cond_fini(&c->kek_filled);
     cmk_mutex_fini(&c->kek_lock);
     free(c);
@@ -326,8 +332,20 @@ static void note_device(const struct cmk_version *v, const struct cmk_req *rq,
     cmk_err_device_note((unsigned)v->ops->id, n);
 }
 
-/* One audit record per provider call: who, what, how it went, how long.
- * A failed record fails the call only when the audit is required. */
+/* After the call's record: what its answer says of the current CMK's
+ * health (health.c). A failed record fails the call only when the audit
+ * is required. */
+static cmk_err answered(struct cmk_cmk *c, const struct cmk_version *v,
+                        const struct cmk_req *rq, cmk_err err, cmk_err aerr)
+{
+    cmk_err herr = CMK_OK;
+
+    if (v == c->v)
+        herr = cmk_health_answer(c->health, rq, err);
+    return err != CMK_OK ? err : aerr != CMK_OK ? aerr : herr;
+}
+
+/* One audit record per provider call: who, what, how it went, how long. */
 static cmk_err record_why(struct cmk_cmk *c, const struct cmk_version *v,
                           const char *op, const struct cmk_req *rq,
                           int64_t start_us, cmk_err err, const char *why)
@@ -337,7 +355,7 @@ static cmk_err record_why(struct cmk_cmk *c, const struct cmk_version *v,
 
     note_device(v, rq, err);
     if (c->audit == NULL)
-        return err;
+        return answered(c, v, rq, err, CMK_OK);
     cmk_audit_rec_init(&r);
     r.event = "kms_call";
     r.op = op;
@@ -350,7 +368,7 @@ static cmk_err record_why(struct cmk_cmk *c, const struct cmk_version *v,
     r.provider_code = rq->provider_code[0] ? rq->provider_code : NULL;
     r.latency_us = monotonic_us(NULL) - start_us;
     aerr = cmk_audit_write(c->audit, &r);
-    return err != CMK_OK ? err : aerr;
+    return answered(c, v, rq, err, aerr);
 }
 
 static cmk_err record(struct cmk_cmk *c, const struct cmk_version *v,
@@ -379,6 +397,8 @@ cmk_err cmk_cmk_seal_for(struct cmk_cmk *c, struct cmk_req *rq,
         return CMK_E_ARGS;
     v = &c->v[0];
     err = fill_req(c, v, purpose, rq);
+    if (err == CMK_OK) /* the circuit breaker may fail it fast */
+        err = cmk_health_enter(c->health);
     if (err != CMK_OK)
         return err;
     start = monotonic_us(NULL);
@@ -532,6 +552,8 @@ static cmk_err unseal(struct cmk_cmk *c, struct cmk_req *rq,
     if (v == NULL) /* the blob's: CMK_E_KEY_NOT_FOUND is the KMS's */
         return CMK_E_BAD_BLOB;
     err = fill_req(c, v, purpose, rq);
+    if (err == CMK_OK && v == c->v)
+        err = cmk_health_enter(c->health);
     if (err != CMK_OK)
         return err;
     if (ev.sealed_by != NULL) {
@@ -712,6 +734,8 @@ cmk_err cmk_cmk_health(struct cmk_cmk *c, struct cmk_req *rq)
         return CMK_E_ARGS;
     v = &c->v[0];
     err = fill_req(c, v, CMK_PURPOSE_KEY, rq);
+    if (err == CMK_OK && v->ops->health != NULL)
+        err = cmk_health_enter(c->health);
     if (err != CMK_OK || v->ops->health == NULL)
         return err;
     start = monotonic_us(NULL);
@@ -735,8 +759,15 @@ void cmk_cmk_set_clock(struct cmk_cmk *c, int64_t (*now_us)(void *arg),
 
 void cmk_cmk_set_audit(struct cmk_cmk *c, struct cmk_audit *a)
 {
-    if (c != NULL)
-        c->audit = a;
+    if (c == NULL)
+        return;
+    c->audit = a;
+    cmk_health_set_audit(c->health, a);
+}
+
+struct cmk_health *cmk_cmk_health_of(struct cmk_cmk *c)
+{
+    return c != NULL ? c->health : NULL;
 }
 
 void cmk_cmk_on_refusal(struct cmk_cmk *c, void (*fn)(void *arg), void *arg)
