@@ -24,6 +24,7 @@
 #include "cmk-pkcs11.h"
 #include "audit/audit.h"
 #include "keys/health.h"
+#include "keys/health_cfg.h"
 #include "mech/mech.h"
 #include "tests/lib/scratch.h"
 #include "util/clock.h"
@@ -601,6 +602,57 @@ static void test_threads_record_each_change_once(void **state)
     assert_int_equal(test_scratch_remove(f.dir), 0);
 }
 
+/* ---- The "health" options ---- */
+
+static cmk_err parse(const char *text, struct cmk_health_opts *o, char *msg,
+                     size_t n)
+{
+    struct cmk_conf cf = {"/c.json", msg, n};
+    json_t *v = json_loads(text, 0, NULL);
+    cmk_err err;
+
+    assert_non_null(v);
+    msg[0] = '\0';
+    cmk_health_opts_init(o);
+    err = cmk_health_opts_parse(&cf, "health", v, o);
+    json_decref(v);
+    return err;
+}
+
+static void test_opts(void **state)
+{
+    struct cmk_health_opts o;
+    char msg[256];
+
+    (void)state;
+    cmk_health_opts_init(&o);
+    assert_true(o.breaker);
+    assert_int_equal(o.probe_min_ms, 1000);
+    assert_int_equal(o.probe_max_ms, 60000);
+    assert_int_equal(cmk_health_opts_parse(NULL, "health", NULL, &o), CMK_OK);
+    assert_int_equal(parse("{\"breaker\": false, \"probe_min_ms\": 5, "
+                           "\"probe_max_ms\": 5}",
+                           &o, msg, sizeof(msg)),
+                     CMK_OK);
+    assert_false(o.breaker);
+    assert_int_equal(o.probe_min_ms, 5);
+    assert_int_equal(o.probe_max_ms, 5);
+    assert_int_equal(parse("{\"probe_min_ms\": 0}", &o, msg, sizeof(msg)),
+                     CMK_E_CONFIG);
+    assert_string_equal(
+        msg, "/c.json: health.probe_min_ms: out of range 1..3600000");
+    assert_int_equal(parse("{\"probe_max_ms\": 3600001}", &o, msg, sizeof(msg)),
+                     CMK_E_CONFIG);
+    assert_string_equal(
+        msg, "/c.json: health.probe_max_ms: out of range 1..3600000");
+    assert_int_equal(parse("{\"probe_max_ms\": 999}", &o, msg, sizeof(msg)),
+                     CMK_E_CONFIG);
+    assert_string_equal(
+        msg, "/c.json: health.probe_max_ms: 999 is below probe_min_ms (1000)");
+    assert_int_equal(parse("[]", &o, msg, sizeof(msg)), CMK_E_CONFIG);
+    assert_string_equal(msg, "/c.json: health: expected an object");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -611,6 +663,7 @@ int main(void)
         cmocka_unit_test(test_breaker_waits),
         cmocka_unit_test(test_breaker_scope),
         cmocka_unit_test(test_breaker_opts),
+        cmocka_unit_test(test_opts),
         cmocka_unit_test(test_record_once_per_change),
         cmocka_unit_test(test_threads_record_each_change_once),
     };
