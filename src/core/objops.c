@@ -23,7 +23,6 @@
 #include "store/store.h"
 #include "core/token.h"
 #include "core/token_store.h"
-#include "keys/health.h"
 #include "mech/mech.h"
 #include "util/log.h"
 
@@ -364,17 +363,6 @@ static CK_RV record_value_read(struct cmk_session *s,
     return rec;
 }
 
-/* Under the token lock: the CMK object's health attributes as the last
- * KMS answer left them (a lock-free read, keys/health.h). */
-static CK_RV health_now_locked(struct cmk_object *o)
-{
-    struct cmk_health_state hs;
-
-    cmk_health_get(cmk_cmk_health_of(o->token->cmk), &hs);
-    return cmk_policy_cmk_health(&o->attrs, (CK_ULONG)hs.reason,
-                                 (CK_ULONG)hs.checked_s);
-}
-
 CK_RV cmk_object_get_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
                            CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
@@ -388,7 +376,7 @@ CK_RV cmk_object_get_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
         return rv;
     cmk_mutex_lock(&o->token->lock);
     if (o->is_cmk)
-        rv = health_now_locked(o);
+        rv = cmk_token_cmk_health_locked(o->token);
     if (rv == CKR_OK)
         rv = cmk_policy_get(&o->attrs, tmpl, n);
     if (value_read(tmpl, n) != NULL) {

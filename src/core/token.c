@@ -114,6 +114,15 @@ static void refused(void *arg)
                            "the KMS refused the key");
 }
 
+CK_RV cmk_token_cmk_health_locked(struct cmk_token *t)
+{
+    struct cmk_health_state hs;
+
+    cmk_health_get(cmk_cmk_health_of(t->cmk), &hs);
+    return cmk_policy_cmk_health(&t->cmk_obj->attrs, (CK_ULONG)hs.reason,
+                                 (CK_ULONG)hs.checked_s);
+}
+
 void cmk_token_flush(struct cmk_token *t)
 {
     cmk_cmk_forget(t->cmk);

@@ -3,7 +3,8 @@
  * tests: the CMK object's CKA_CMK_HEALTH and CKA_CMK_HEALTH_CHECKED
  * through the module on the local provider: read as the last provider
  * answer left them, read-only (set and create refused), absent on other
- * keys, one cmk_health_changed record per change; the local provider is
+ * keys, matched by C_FindObjects as they are now, one
+ * cmk_health_changed record per change; the local provider is
  * never failed fast (its "KMS" is a file).
  */
 #include <config.h>
@@ -59,6 +60,19 @@ static CK_ULONG dev_error(CK_SESSION_HANDLE h)
 
     assert_int_equal(p->C_GetSessionInfo(h, &si), CKR_OK);
     return si.ulDeviceError;
+}
+
+/* How many objects a search for CKA_CMK_HEALTH = want finds. */
+static CK_ULONG found(CK_SESSION_HANDLE h, CK_ULONG want)
+{
+    CK_ATTRIBUTE t = {CKA_CMK_HEALTH, &want, sizeof(want)};
+    CK_OBJECT_HANDLE o[4];
+    CK_ULONG n = 0;
+
+    assert_int_equal(p->C_FindObjectsInit(h, &t, 1), CKR_OK);
+    assert_int_equal(p->C_FindObjects(h, o, 4, &n), CKR_OK);
+    assert_int_equal(p->C_FindObjectsFinal(h), CKR_OK);
+    return n;
 }
 
 static void key_file(const struct test_env *e, int present)
@@ -134,13 +148,17 @@ static void test_attributes(void **state)
     /* The key file gone: disabled; the next call still asks (local). */
     key_file(&e, 0);
     assert_int_equal(wrap(h, cmk, dek), CKR_FUNCTION_FAILED);
-    assert_int_equal(dev_error(h), 0x10001); /* KeyFileMissing */
+    assert_int_equal(dev_error(h), 0x10001);           /* KeyFileMissing */
+    assert_int_equal(found(h, CMK_HEALTH_HEALTHY), 0); /* as it is now */
+    assert_int_equal(found(h, CMK_HEALTH_DISABLED), 1);
     assert_int_equal(health(h, cmk, CKA_CMK_HEALTH), CMK_HEALTH_DISABLED);
     assert_int_equal(wrap(h, cmk, dek), CKR_FUNCTION_FAILED);
     assert_int_equal(dev_error(h), 0x10001);
     assert_int_equal(health(hb, beta_cmk, CKA_CMK_HEALTH), CMK_HEALTH_HEALTHY);
     key_file(&e, 1);
     assert_int_equal(wrap(h, cmk, dek), CKR_OK); /* no wait */
+    assert_int_equal(found(h, CMK_HEALTH_HEALTHY), 1);
+    assert_int_equal(found(h, CMK_HEALTH_DISABLED), 0);
     assert_int_equal(health(h, cmk, CKA_CMK_HEALTH), CMK_HEALTH_HEALTHY);
     assert_int_equal(p->C_SetAttributeValue(h, cmk, &set_h, 1),
                      CKR_ATTRIBUTE_READ_ONLY);
