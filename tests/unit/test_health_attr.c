@@ -126,8 +126,8 @@ static void test_attributes(void **state)
     cmk = tp11_find_cmk(p, h);
     beta_cmk = tp11_find_cmk(p, hb);
     dek = tp11_gen_aes(p, h, CK_FALSE, CK_TRUE);
-    /* checked already: the audit chain key's sealing at C_Initialize and
-     * the KEK unwrap at login (the store) were provider calls */
+    /* checked already: the KEK unwrap at login (the store) was a
+     * provider call */
     assert_int_equal(health(hb, beta_cmk, CKA_CMK_HEALTH), CMK_HEALTH_HEALTHY);
     assert_true(health(hb, beta_cmk, CKA_CMK_HEALTH_CHECKED) >= (CK_ULONG)t0);
     assert_true(health(h, cmk, CKA_CMK_HEALTH_CHECKED) >= (CK_ULONG)t0);
