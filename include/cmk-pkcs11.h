@@ -29,6 +29,27 @@
  */
 #define CKA_CMK_FLUSH_CACHE (CMK_VENDOR_BASE + 0x104UL)
 
+/*
+ * Read-only CK_ULONGs on the CMK object: the tenant's CMK health as the
+ * last KMS answer about its current key left it (README, "Health").
+ * CKA_CMK_HEALTH is CMK_HEALTH_HEALTHY or the reason below;
+ * CKA_CMK_HEALTH_CHECKED the time of that answer in seconds since the
+ * epoch, 0 when no answer came yet. C_SetAttributeValue on either:
+ * CKR_ATTRIBUTE_READ_ONLY.
+ */
+#define CKA_CMK_HEALTH (CMK_VENDOR_BASE + 0x110UL)
+#define CKA_CMK_HEALTH_CHECKED (CMK_VENDOR_BASE + 0x111UL)
+/* Values of CKA_CMK_HEALTH; never renumbered. */
+#define CMK_HEALTH_HEALTHY 0UL
+#define CMK_HEALTH_DISABLED 1UL         /* key disabled (or key file gone) */
+#define CMK_HEALTH_PENDING_DELETION 2UL /* scheduled for deletion */
+#define CMK_HEALTH_ACCESS_DENIED 3UL    /* policy or credentials refused */
+#define CMK_HEALTH_NOT_FOUND 4UL        /* the key does not exist */
+#define CMK_HEALTH_UNREACHABLE 5UL      /* network, timeout, KMS 5xx */
+#define CMK_HEALTH_WRONG_KEY_SPEC 6UL   /* not a symmetric encryption key */
+#define CMK_HEALTH_KEK_COMMITMENT_MISMATCH 7UL /* KEK answered is not ours */
+#define CMK_HEALTH_KEY_UNAVAILABLE 8UL         /* another unusable key state */
+
 /* Envelope blob: "CMKE". Version 1 names the CMK version that sealed it;
  * version 2 also names the exact KMS key (aws: the key ARN that Encrypt
  * answered with), so a blob still opens after an alias moves on. Both are

@@ -61,6 +61,8 @@ CK_RV cmk_find_init(struct cmk_session *s, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
     /* The CMK first: a search by its label or id must give it before
      * anything else (pkcs11-tool and most URIs take the first match). */
     cmk_mutex_lock(&t->lock);
+    if (t->cmk_obj != NULL && cmk_token_cmk_health_locked(t) != CKR_OK)
+        c.nomem = true;
     if (t->cmk_obj != NULL)
         match_one(&c, t->cmk_obj);
     c.cmk = false;

@@ -375,7 +375,10 @@ CK_RV cmk_object_get_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
     if (rv != CKR_OK)
         return rv;
     cmk_mutex_lock(&o->token->lock);
-    rv = cmk_policy_get(&o->attrs, tmpl, n);
+    if (o->is_cmk)
+        rv = cmk_token_cmk_health_locked(o->token);
+    if (rv == CKR_OK)
+        rv = cmk_policy_get(&o->attrs, tmpl, n);
     if (value_read(tmpl, n) != NULL) {
         cmk_obj_note_object_locked(&on, o);
         cmk_obj_note_template(&on, tmpl, n, false);

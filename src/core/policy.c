@@ -34,6 +34,7 @@
 
 #include <string.h>
 
+#include "cmk-pkcs11.h"
 #include "core/policy_int.h"
 
 /* ---- Set and copy ---- */
@@ -78,6 +79,21 @@ static CK_RV check_change(const struct cmk_attrs *cur, const CK_ATTRIBUTE *t,
     return check_bool_change(t->type, old, tbool(t), copy);
 }
 
+/* The CMK's health (CKA_CMK_HEALTH, CKA_CMK_HEALTH_CHECKED) is the
+ * module's to set: read-only on every object, before CKA_MODIFIABLE is
+ * looked at (README, "Health"). */
+static bool names_health(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    CK_ULONG i;
+
+    for (i = 0; i < n; i++) {
+        if (tmpl[i].type == CKA_CMK_HEALTH ||
+            tmpl[i].type == CKA_CMK_HEALTH_CHECKED)
+            return true;
+    }
+    return false;
+}
+
 CK_RV cmk_policy_apply(const struct cmk_attrs *cur, const CK_ATTRIBUTE *tmpl,
                        CK_ULONG n, bool copy, struct cmk_attrs *out)
 {
@@ -88,6 +104,8 @@ CK_RV cmk_policy_apply(const struct cmk_attrs *cur, const CK_ATTRIBUTE *tmpl,
 
     if (cur == NULL || out == NULL || (n != 0 && tmpl == NULL))
         return CKR_ARGUMENTS_BAD;
+    if (!copy && names_health(tmpl, n))
+        return CKR_ATTRIBUTE_READ_ONLY;
     if (!copy && !cmk_attrs_bool(cur, CKA_MODIFIABLE, true))
         return CKR_ACTION_PROHIBITED; /* section 5.7.6 */
     if (copy && !cmk_attrs_bool(cur, CKA_COPYABLE, true))

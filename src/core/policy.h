@@ -108,13 +108,19 @@ CK_RV cmk_policy_can_wrap(const struct cmk_attrs *wrapping,
  * 32 bytes) that is private, sensitive, never extractable, not modifiable,
  * copyable or destroyable, trusted, usable for wrap/unwrap/encrypt/decrypt,
  * with no CKA_VALUE (the key stays in the KMS), an empty CKA_CHECK_VALUE,
- * and the vendor attributes CKA_CMK_PROVIDER, CKA_CMK_KEY_REF and
- * CKA_CMK_IS_CMK (TRUE). CKA_UNIQUE_ID is left to the caller. label may be
+ * and the vendor attributes CKA_CMK_PROVIDER, CKA_CMK_KEY_REF,
+ * CKA_CMK_IS_CMK (TRUE) and the health pair (healthy, never checked).
+ * CKA_UNIQUE_ID is left to the caller. label may be
  * NULL (empty); id may be NULL when id_len is 0. *out must be empty; it
  * stays empty on error. Errors: CKR_ARGUMENTS_BAD, CKR_HOST_MEMORY.
  */
 CK_RV cmk_policy_cmk_object(const char *label, const uint8_t *id, size_t id_len,
                             const char *provider, const char *key_ref,
                             struct cmk_attrs *out);
+/* Sets the CMK object's CKA_CMK_HEALTH and CKA_CMK_HEALTH_CHECKED (read
+ * by C_GetAttributeValue, never set by the application). Errors:
+ * CKR_HOST_MEMORY. */
+CK_RV cmk_policy_cmk_health(struct cmk_attrs *a, CK_ULONG reason,
+                            CK_ULONG checked);
 
 #endif /* CMK_POLICY_H */

@@ -3,7 +3,7 @@
  * core: the attribute list of a tenant's CMK object: fixed values (a
  * token key that never leaves the KMS, usable for the direct path and
  * the KEK path's standard mechanisms) plus its label, id and vendor
- * attributes from the configuration.
+ * attributes from the configuration, and its health (keys/health.h).
  */
 #include <config.h>
 
@@ -99,10 +99,23 @@ CK_RV cmk_policy_cmk_object(const char *label, const uint8_t *id, size_t id_len,
         err = cmk_attrs_set(&a, CKA_CMK_PROVIDER, provider, strlen(provider));
     if (err == CMK_OK)
         err = cmk_attrs_set(&a, CKA_CMK_KEY_REF, key_ref, strlen(key_ref));
+    if (err == CMK_OK && cmk_policy_cmk_health(&a, 0, 0) != CKR_OK)
+        err = CMK_E_NOMEM;
     if (err == CMK_OK) {
         *out = a;
         memset(&a, 0, sizeof(a)); /* caller owns it */
     }
     cmk_attrs_clear(&a);
+    return rv_of(err);
+}
+
+CK_RV cmk_policy_cmk_health(struct cmk_attrs *a, CK_ULONG reason,
+                            CK_ULONG checked)
+{
+    cmk_err err;
+
+    err = cmk_attrs_set_ulong(a, CKA_CMK_HEALTH, reason);
+    if (err == CMK_OK)
+        err = cmk_attrs_set_ulong(a, CKA_CMK_HEALTH_CHECKED, checked);
     return rv_of(err);
 }

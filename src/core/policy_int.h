@@ -37,7 +37,7 @@ struct adef {
 /* Every attribute a secret key has, in the order lists are built and
  * answered; then our vendor attributes. The count is checked by the
  * compiler against the table's definition. */
-#define CMK_POLICY_NDEFS 36
+#define CMK_POLICY_NDEFS 38
 extern const struct adef cmk_policy_defs[CMK_POLICY_NDEFS];
 
 /* A template sorted by attribute: e[i] is the entry for cmk_policy_defs[i]

@@ -52,6 +52,8 @@ const struct adef cmk_policy_defs[] = {
     {CKA_CMK_PROVIDER, K_BYTES, F_VENDOR, -1},
     {CKA_CMK_KEY_REF, K_BYTES, F_VENDOR, -1},
     {CKA_CMK_IS_CMK, K_BOOL, F_VENDOR, -1},
+    {CKA_CMK_HEALTH, K_ULONG, F_VENDOR, -1},
+    {CKA_CMK_HEALTH_CHECKED, K_ULONG, F_VENDOR, -1},
 };
 
 static bool is_digits(const unsigned char *p, size_t n)

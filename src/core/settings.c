@@ -15,6 +15,7 @@
 #include "core/settings.h"
 #include "core/settings_int.h"
 #include "keys/cache_cfg.h"
+#include "keys/health_cfg.h"
 #include "net/http_cfg.h"
 #include "util/conf.h"
 #include "util/secmem.h"
@@ -106,8 +107,9 @@ static cmk_err check_audit_key_tenant(struct cmk_conf *cf,
 static cmk_err parse_root(struct cmk_conf *cf, json_t *root,
                           struct cmk_config *cfg)
 {
-    static const char *const keys[] = {"version", "store_dir", "audit", "cache",
-                                       "http",    "tenants",   NULL};
+    static const char *const keys[] = {"version", "store_dir", "audit",
+                                       "cache",   "http",      "health",
+                                       "tenants", NULL};
     cmk_err err;
 
     if (!json_is_object(root))
@@ -131,6 +133,9 @@ static cmk_err parse_root(struct cmk_conf *cf, json_t *root,
     if (err == CMK_OK)
         err = cmk_http_cfg_parse(cf, "http", json_object_get(root, "http"),
                                  &cfg->http);
+    if (err == CMK_OK)
+        err = cmk_health_opts_parse(
+            cf, "health", json_object_get(root, "health"), &cfg->health);
     if (err == CMK_OK)
         err = parse_tenants(cf, root, cfg);
     if (err == CMK_OK)
@@ -164,6 +169,7 @@ cmk_err cmk_config_load(const char *path, struct cmk_config **out, char *err,
     cmk_audit_cfg_init(&cfg->audit);
     cmk_cache_opts_init(&cfg->cache);
     cmk_http_cfg_init(&cfg->http);
+    cmk_health_opts_init(&cfg->health);
     e = parse_root(&cf, root, cfg);
     if (e != CMK_OK)
         goto out;

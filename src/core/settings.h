@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "audit/audit_cfg.h"
 #include "keys/cache_cfg.h"
+#include "keys/health_cfg.h"
 #include "net/http_cfg.h"
 #include "providers/provider.h"
 #include "util/err.h"
@@ -50,6 +51,8 @@ struct cmk_config {
     struct cmk_audit_cfg audit;  /* "audit" object, defaults when absent */
     struct cmk_cache_opts cache; /* "cache" object, defaults when absent */
     struct cmk_http_cfg http;    /* "http" object, defaults when absent */
+    /* "health" object (circuit breaker), defaults when absent */
+    struct cmk_health_opts health;
     struct cmk_tenant_cfg *tenants;
     size_t n_tenants;
 };

@@ -19,6 +19,7 @@
 #include "core/session.h"
 #include "core/token.h"
 #include "core/token_store.h"
+#include "keys/health.h"
 #include "mech/hash.h"
 #include "mech/pwhash.h"
 #include "store/store.h"
@@ -113,6 +114,15 @@ static void refused(void *arg)
                            "the KMS refused the key");
 }
 
+CK_RV cmk_token_cmk_health_locked(struct cmk_token *t)
+{
+    struct cmk_health_state hs;
+
+    cmk_health_get(cmk_cmk_health_of(t->cmk), &hs);
+    return cmk_policy_cmk_health(&t->cmk_obj->attrs, (CK_ULONG)hs.reason,
+                                 (CK_ULONG)hs.checked_s);
+}
+
 void cmk_token_flush(struct cmk_token *t)
 {
     cmk_cmk_forget(t->cmk);
@@ -144,6 +154,7 @@ CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,
         return CKR_GENERAL_ERROR;
     }
     cmk_cmk_on_refusal(t->cmk, refused, t);
+    cmk_health_set_opts(cmk_cmk_health_of(t->cmk), &mc->health);
     rv = cmk_token_store_init(t);
     if (rv == CKR_OK)
         rv = make_cache(t, mc);

@@ -60,4 +60,9 @@ static inline bool cmk_token_is_logged_in(struct cmk_token *t)
  * caches (explicit flush, refusal from the KMS). */
 void cmk_token_flush(struct cmk_token *t);
 
+/* Under the token lock: the CMK object's CKA_CMK_HEALTH and
+ * CKA_CMK_HEALTH_CHECKED as the last KMS answer left them (a lock-free
+ * read of keys/health.h), before they are read or matched. */
+CK_RV cmk_token_cmk_health_locked(struct cmk_token *t);
+
 #endif /* CMK_TOKEN_H */

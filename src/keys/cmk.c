@@ -34,6 +34,7 @@
 #include "keys/cmk.h"
 #include "keys/cmk_int.h"
 #include "mech/dual_kek.h"
+#include "keys/health.h"
 #include "mech/envelope.h"
 #include "mech/mech.h"
 #include "util/clock.h"
@@ -41,7 +42,6 @@
 #include "util/log.h"
 
 #define KEK_LEN 32u
-#define COMMIT_INFO "cmk-pkcs11 kek commitment v1"
 #define US_PER_S INT64_C(1000000)
 
 typedef cmk_err (*kek_fn)(void *arg, const uint8_t *kek, size_t kek_len);
@@ -188,6 +188,8 @@ cmk_err cmk_cmk_open(const struct cmk_kms_cfg *cfg, unsigned kek_ttl_s,
         err = open_versions(c);
     if (err == CMK_OK && cfg->dual != NULL)
         err = open_half(c);
+    if (err == CMK_OK)
+        err = cmk_health_new(cfg->label, c->v[0].ops, &c->health);
     if (err != CMK_OK)
         goto out;
     *out = c;
@@ -210,6 +212,7 @@ void cmk_cmk_close(struct cmk_cmk *c)
     for (i = 0; i < CMK_PURPOSE__COUNT; i++)
         free(c->ctx[i]);
     kek_unref(c->kek);
+    cmk_health_free(c->health);
     cmk_cond_fini(&c->kek_filled);
     cmk_mutex_fini(&c->kek_lock);
     free(c);
@@ -269,8 +272,20 @@ static void note_device(const struct cmk_version *v, const struct cmk_req *rq,
     cmk_err_device_note((unsigned)v->ops->id, n);
 }
 
-/* One audit record per provider call: who, what, how it went, how long.
- * A failed record fails the call only when the audit is required. */
+/* After the call's record: what its answer says of the current CMK's
+ * health (health.c). A failed record fails the call only when the audit
+ * is required. */
+static cmk_err answered(struct cmk_cmk *c, const struct cmk_version *v,
+                        const struct cmk_req *rq, cmk_err err, cmk_err aerr)
+{
+    cmk_err herr = CMK_OK;
+
+    if (v == c->v)
+        herr = cmk_health_answer(c->health, rq, err);
+    return err != CMK_OK ? err : aerr != CMK_OK ? aerr : herr;
+}
+
+/* One audit record per provider call: who, what, how it went, how long. */
 static cmk_err record_why(struct cmk_cmk *c, const struct cmk_version *v,
                           const char *op, const struct cmk_req *rq,
                           int64_t start_us, cmk_err err, const char *why)
@@ -280,7 +295,7 @@ static cmk_err record_why(struct cmk_cmk *c, const struct cmk_version *v,
 
     note_device(v, rq, err);
     if (c->audit == NULL)
-        return err;
+        return answered(c, v, rq, err, CMK_OK);
     cmk_audit_rec_init(&r);
     r.event = "kms_call";
     r.op = op;
@@ -293,7 +308,7 @@ static cmk_err record_why(struct cmk_cmk *c, const struct cmk_version *v,
     r.provider_code = rq->provider_code[0] ? rq->provider_code : NULL;
     r.latency_us = monotonic_us(NULL) - start_us;
     aerr = cmk_audit_write(c->audit, &r);
-    return err != CMK_OK ? err : aerr;
+    return answered(c, v, rq, err, aerr);
 }
 
 static cmk_err record(struct cmk_cmk *c, const struct cmk_version *v,
@@ -345,6 +360,8 @@ cmk_err cmk_cmk_seal_for(struct cmk_cmk *c, struct cmk_req *rq,
     err = gate(c, purpose);
     if (err == CMK_OK)
         err = fill_req(c, v, purpose, rq);
+    if (err == CMK_OK && v == &c->v[0]) /* the circuit breaker may fail it */
+        err = cmk_health_enter(c->health);
     if (err != CMK_OK)
         return err;
     start = monotonic_us(NULL);
@@ -399,28 +416,6 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
                        struct cmk_secret *out)
 {
     return cmk_cmk_unseal_for(c, rq, CMK_PURPOSE_KEY, blob, blob_len, out);
-}
-
-cmk_err cmk_cmk_kek_commitment(const char *label, const uint8_t *kek,
-                               size_t kek_len,
-                               uint8_t out[CMK_KEK_COMMITMENT_LEN])
-{
-    struct cmk_secret okm = {0};
-    CK_RV rv;
-
-    if (label == NULL || kek == NULL || out == NULL || kek_len != KEK_LEN)
-        return CMK_E_ARGS;
-    /* RFC 5869 with the label as salt: one KEK gives unrelated values in
-     * two tenants, and the info string keeps it apart from every other
-     * key derived from the KEK (the store key, the data key). */
-    rv = cmk_hkdf_sha256((const uint8_t *)label, strlen(label), kek, kek_len,
-                         (const uint8_t *)COMMIT_INFO, sizeof(COMMIT_INFO) - 1,
-                         CMK_KEK_COMMITMENT_LEN, &okm);
-    if (rv != CKR_OK)
-        return rv == CKR_HOST_MEMORY ? CMK_E_NOMEM : CMK_E_CRYPTO;
-    memcpy(out, okm.p, CMK_KEK_COMMITMENT_LEN); /* a check value */
-    cmk_secret_free(&okm);
-    return CMK_OK;
 }
 
 /* What a Decrypt may answer per purpose (DESIGN.md, "Security rules"): a
@@ -505,6 +500,8 @@ static cmk_err unseal(struct cmk_cmk *c, struct cmk_req *rq,
     if (v == NULL) /* the blob's: CMK_E_KEY_NOT_FOUND is the KMS's */
         return CMK_E_BAD_BLOB;
     err = fill_req(c, v, purpose, rq);
+    if (err == CMK_OK && v == c->v)
+        err = cmk_health_enter(c->health);
     if (err != CMK_OK)
         return err;
     if (ev.sealed_by != NULL) {
@@ -720,6 +717,8 @@ cmk_err cmk_cmk_health(struct cmk_cmk *c, struct cmk_req *rq)
         return CMK_E_ARGS;
     v = &c->v[0];
     err = fill_req(c, v, CMK_PURPOSE_KEY, rq);
+    if (err == CMK_OK && v->ops->health != NULL)
+        err = cmk_health_enter(c->health);
     if (err != CMK_OK || v->ops->health == NULL)
         return err;
     start = monotonic_us(NULL);
@@ -743,8 +742,15 @@ void cmk_cmk_set_clock(struct cmk_cmk *c, int64_t (*now_us)(void *arg),
 
 void cmk_cmk_set_audit(struct cmk_cmk *c, struct cmk_audit *a)
 {
-    if (c != NULL)
-        c->audit = a;
+    if (c == NULL)
+        return;
+    c->audit = a;
+    cmk_health_set_audit(c->health, a);
+}
+
+struct cmk_health *cmk_cmk_health_of(struct cmk_cmk *c)
+{
+    return c != NULL ? c->health : NULL;
 }
 
 void cmk_cmk_on_refusal(struct cmk_cmk *c, void (*fn)(void *arg), void *arg)

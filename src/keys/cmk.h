@@ -126,6 +126,13 @@ void cmk_cmk_forget_in_child(struct cmk_cmk *c);
 /* Health: provider reachable and current key usable. */
 cmk_err cmk_cmk_health(struct cmk_cmk *c, struct cmk_req *rq) CMK_WUR;
 
+struct cmk_health;
+/* The current version's health and circuit breaker (keys/health.h): set
+ * by every answer about that version, and asked before every call for
+ * it (a call it fails fast makes no KMS call and no kms_call record).
+ * cmk_cmk_set_audit gives it the audit writer too. Owned by c. */
+struct cmk_health *cmk_cmk_health_of(struct cmk_cmk *c);
+
 /* The provider name and key reference of the current version. */
 const char *cmk_cmk_provider_name(const struct cmk_cmk *c);
 

@@ -15,6 +15,7 @@
 #include "util/lock.h"
 
 struct cmk_audit;
+struct cmk_health;
 struct kek; /* cmk.c: the cached KEK */
 
 struct cmk_version {
@@ -36,6 +37,8 @@ struct cmk_cmk {
     int64_t (*now_us)(void *arg);
     void *now_arg;
     struct cmk_audit *audit; /* KMS-call records; NULL: none */
+    /* The current version's health and circuit breaker (health.c). */
+    struct cmk_health *health;
     void (*on_refusal)(void *arg);
     void *on_refusal_arg;
     bool told_uncommitted; /* atomic: the missing commitment was said */

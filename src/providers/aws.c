@@ -431,6 +431,7 @@ static cmk_err aws_generate_key(void *vst, struct cmk_req *rq, size_t len,
 
 struct key_state {
     char s[40];
+    const char *use; /* a wrong spec or usage (aws_health.c), or NULL */
 };
 
 static cmk_err parse_state(struct aws_state *st, struct cmk_http_resp *r,
@@ -440,27 +441,35 @@ static cmk_err parse_state(struct aws_state *st, struct cmk_http_resp *r,
 
     (void)st;
     (void)code;
+    ks->use = cmk_aws_wrong_key_use(r);
     return cmk_aws_parse_key_state(r, ks->s, sizeof(ks->s));
 }
 
-/* DescribeKey: usable only in KeyState "Enabled". */
+/* DescribeKey: usable only in KeyState "Enabled", and only a symmetric
+ * encryption key (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT). */
 static cmk_err aws_health(void *vst, struct cmk_req *rq)
 {
     struct aws_state *st = vst;
     struct cmk_sb body = {0};
-    struct key_state ks = {""};
-    char code[64];
+    struct key_state ks = {"", NULL};
     cmk_err err;
 
     if (st == NULL || rq == NULL)
         return CMK_E_ARGS;
     err = run(st, rq, "DescribeKey", &body,
               cmk_aws_body_describe(&body, st->key_ref), parse_state, &ks);
-    if (err != CMK_OK || strcmp(ks.s, "Enabled") == 0)
+    if (err != CMK_OK)
         return err;
-    snprintf(code, sizeof(code), "KeyState:%s", ks.s);
-    snprintf(rq->provider_code, sizeof(rq->provider_code), "%s", code);
-    return CMK_E_KEY_DISABLED;
+    if (strcmp(ks.s, "Enabled") != 0) {
+        snprintf(rq->provider_code, sizeof(rq->provider_code), "KeyState:%s",
+                 ks.s);
+        return CMK_E_KEY_DISABLED;
+    }
+    if (ks.use != NULL) { /* a key of another kind */
+        snprintf(rq->provider_code, sizeof(rq->provider_code), "%s", ks.use);
+        return CMK_E_ACCESS_DENIED;
+    }
+    return CMK_OK;
 }
 
 /* KMS documents CiphertextBlob as at most 6144 bytes (Decrypt's limit). */
@@ -474,7 +483,7 @@ const struct cmk_provider_ops cmk_provider_aws = {
     .name = "aws",
     .id = CMK_PROV_AWS,
     .caps = CMK_CAP_REENCRYPT | CMK_CAP_HEALTH | CMK_CAP_SEALED_BY |
-            CMK_CAP_REENCRYPT_MOVE,
+            CMK_CAP_REENCRYPT_MOVE | CMK_CAP_REMOTE,
     .state_size = sizeof(struct aws_state),
     .init = aws_init,
     .fini = aws_fini,
@@ -486,6 +495,7 @@ const struct cmk_provider_ops cmk_provider_aws = {
     .generate_key = aws_generate_key,
     .ct_bound = aws_ct_bound,
     .code_number = cmk_aws_code_number,
+    .health_reason = cmk_aws_health_reason,
     .check_key_ref = cmk_aws_cfg_key_ref,
     .cfg_parse = cmk_aws_cfg_parse,
     .cfg_free = cmk_aws_cfg_free,

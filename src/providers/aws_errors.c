@@ -119,6 +119,9 @@ static const struct {
     {"KeyState:Unavailable", 305},
     {"KeyState:Creating", 306},
     {"KeyState:Updating", 307},
+    /* DescribeKey: a key of another kind (aws_health.c) */
+    {"WrongKeySpec", 320},
+    {"WrongKeyUsage", 321},
 };
 
 /* "HTTP<nnn>", an error answer without a type: 1000 + nnn. */

@@ -63,6 +63,14 @@ bool cmk_aws_is_auth_retry(const char *code);
  * table's code_number. */
 unsigned cmk_aws_code_number(const char *code);
 
+/* aws_health.c: the CMK_HEALTH_* reason a code names more precisely than
+ * its internal error (the ops table's health_reason), 0 for none. */
+unsigned long cmk_aws_health_reason(const char *code);
+/* "WrongKeySpec" or "WrongKeyUsage" when a DescribeKey answer names a
+ * key of another kind than a symmetric encryption key, else NULL (the
+ * members absent included). */
+const char *cmk_aws_wrong_key_use(const struct cmk_http_resp *r);
+
 /* aws_arn.c: key ARNs. Whether arn (n bytes, not NUL-terminated) is a
  * key ARN in its strict form: arn:PARTITION:kms:REGION:ACCOUNT:key/ID,
  * ID a lower-case UUID or mrk- and 32 hex digits, at most

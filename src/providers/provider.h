@@ -36,6 +36,9 @@ enum cmk_provider_id {
  * cmk_req.sealed_by as encrypt does. Without it, reencrypt (if any) only
  * re-encrypts under the same key. */
 #define CMK_CAP_REENCRYPT_MOVE 0x8u
+/* Calls go over the network to a KMS: while the tenant is unhealthy the
+ * circuit breaker (keys/health.h) fails them fast. */
+#define CMK_CAP_REMOTE 0x100u
 
 /* Bytes of a KEK commitment (keys/cmk.h cmk_cmk_kek_commitment). */
 #define CMK_KEK_COMMITMENT_LEN 32
@@ -155,6 +158,11 @@ struct cmk_provider_ops {
      * and never changed; CMK_DEV_OTHER for one it does not number. NULL:
      * every code is CMK_DEV_OTHER. */
     unsigned (*code_number)(const char *code);
+    /* Optional: the CMK_HEALTH_* reason (include/cmk-pkcs11.h) a failed
+     * call's provider_code says more precisely than its cmk_err (aws:
+     * KMSInvalidStateException is pending deletion, not disabled); 0 to
+     * go by the cmk_err (keys/health.c). NULL: always by the cmk_err. */
+    unsigned long (*health_reason)(const char *code);
 
     /* Configuration, read by core's loader; every slot is optional, so
      * a new provider needs no change in core. Errors as util/conf.h

@@ -27,6 +27,7 @@ void tool_event_init(struct tool_event *ev)
     ev->key_new = NULL;
     ev->count = -1;
     ev->detail = NULL;
+    ev->provider_code = NULL;
 }
 
 int tool_audit_open(const struct cmk_config *cfg, struct tool_audit **out)
@@ -70,6 +71,7 @@ int tool_audit_event(struct tool_audit *ta, const struct tool_event *ev)
     r.key_new = ev->key_new;
     r.count = ev->count;
     r.detail = ev->detail;
+    r.provider_code = ev->provider_code;
     if (cmk_audit_write(ta->a, &r) != CMK_OK) {
         tool_err("audit file %s: event \"%s\" could not be recorded", ta->file,
                  ev->event);

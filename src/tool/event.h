@@ -23,7 +23,8 @@ struct tool_event {
     const char *key_old;
     const char *key_new;
     long long count;
-    const char *detail; /* short, never secret */
+    const char *detail;        /* short, never secret */
+    const char *provider_code; /* the KMS's code ("DisabledException") */
 };
 
 /* An event with every optional field absent. */

@@ -17,7 +17,9 @@ cmk_tool_SOURCES = \
 	src/tool/provision.c \
 	src/tool/dual.h \
 	src/tool/dual.c \
+	src/tool/health.h \
 	src/tool/health.c \
+	src/tool/health_check.c \
 	src/tool/rotate_cmk.h \
 	src/tool/rotate_cmk.c \
 	src/tool/rotate_cmk_steps.c \

@@ -70,6 +70,9 @@ CK_RV cmk_err_rv_in(cmk_err err, enum cmk_err_call call);
  */
 #define CMK_DEV_OTHER 0xFFFFu      /* a code the provider has no number for */
 #define CMK_DEV_KEK_LENGTH 0xF001u /* a KEK from the KMS not 32 bytes long */
+/* 0xF100 | a CMK_HEALTH_* reason (include/cmk-pkcs11.h): no KMS call was
+ * made, the tenant's circuit breaker failed the call fast (keys/health.h) */
+#define CMK_DEV_BREAKER 0xF100u
 /* This thread starts one entry point's record (pkcs11 cmk_enter). */
 void cmk_err_device_begin(void);
 /* A provider call ended: number is the provider's for its code, 0 when

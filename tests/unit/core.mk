@@ -31,6 +31,12 @@ endif
 
 # Config fixtures: one directory per case (listed: automake has no wildcards).
 EXTRA_DIST += \
+	tests/fixtures/config/bad-health-breaker/config.json \
+	tests/fixtures/config/bad-health-breaker/expected.txt \
+	tests/fixtures/config/bad-health-probe-order/config.json \
+	tests/fixtures/config/bad-health-probe-order/expected.txt \
+	tests/fixtures/config/bad-health-unknown/config.json \
+	tests/fixtures/config/bad-health-unknown/expected.txt \
 	tests/fixtures/config/bad-pin-cost/config.json \
 	tests/fixtures/config/bad-pin-cost/expected.txt \
 	tests/fixtures/config/bad-max-pin-failures/config.json \

@@ -37,6 +37,16 @@ tests_unit_test_dual_hkdf_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_dual_hkdf_LDADD = $(UNIT_LDADD)
 endif
 
+# CMK health: reasons of every provider code, the circuit breaker on a
+# fake clock, one record per change (also from many threads).
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_health
+TESTS += tests/unit/test_health
+tests_unit_test_health_SOURCES = tests/unit/test_health.c
+tests_unit_test_health_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_health_LDADD = $(UNIT_LDADD)
+endif
+
 # cmk-tool end to end (shell; needs only the built tool and python3).
 TESTS += tests/integration/test_cmk_tool.sh
 EXTRA_DIST += tests/integration/test_cmk_tool.sh

@@ -160,3 +160,21 @@ tests_unit_test_dual_aws_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_dual_aws_LDADD = $(UNIT_LDADD)
 endif
 EXTRA_DIST += tests/unit/emu_dual.sh
+
+# CMK health and the circuit breaker through the module on aws tenants,
+# against the KMS emulator on a fake clock; the CMK object's health
+# attributes on the local provider.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_breaker tests/unit/test_health_attr
+TESTS += tests/unit/emu_breaker.sh tests/unit/test_health_attr
+tests_unit_test_breaker_SOURCES = tests/unit/test_breaker.c \
+	tests/unit/emu_client.c tests/unit/emu_client.h \
+	tests/lib/p11.c tests/lib/p11.h
+tests_unit_test_breaker_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_breaker_LDADD = $(UNIT_LDADD)
+tests_unit_test_health_attr_SOURCES = tests/unit/test_health_attr.c \
+	tests/lib/tenant.c tests/lib/tenant.h tests/lib/p11.c tests/lib/p11.h
+tests_unit_test_health_attr_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_health_attr_LDADD = $(UNIT_LDADD)
+endif
+EXTRA_DIST += tests/unit/emu_breaker.sh

@@ -117,6 +117,10 @@ static const struct kase bad_cases[] = {
     /* PIN guessing limits */
     {"bad-pin-cost", 0600},
     {"bad-max-pin-failures", 0600},
+    /* the circuit breaker ("health") */
+    {"bad-health-breaker", 0600},
+    {"bad-health-probe-order", 0600},
+    {"bad-health-unknown", 0600},
 };
 
 static const char *const good_cases[] = {"good-full",        "good-minimal",

@@ -75,6 +75,9 @@ static void write_config(char kek[T__COUNT][600])
             " \"audit\": {\"file\": \"%s/audit.jsonl\", \"fsync\": "
             "\"interval\"},\n"
             " \"cache\": {\"ttl_seconds\": 0},\n"
+            /* each call's own answer, not the circuit breaker's
+             * (test_breaker.c) */
+            " \"health\": {\"breaker\": false},\n"
             " \"http\": {\"connect_timeout_ms\": 1000, \"timeout_ms\": 8000, "
             "\"max_attempts\": 1},\n"
             " \"tenants\": [\n",

@@ -1,12 +1,14 @@
 # tests/integration/aws: tenants on the aws provider through the module,
 # against the KMS emulator (PyKCS11, pkcs11-tool and cmk-tool), every
 # credential source, a tenant on an alias through a key rotation, and
-# cmk-tool rotate-cmk with the emulator rotating key material.
+# cmk-tool rotate-cmk with the emulator rotating key material, and
+# cmk-tool health --json / --watch.
 TESTS += tests/integration/aws/test_aws_e2e.sh \
 	tests/integration/aws/test_aws_pkcs11_tool.sh \
 	tests/integration/aws/test_aws_creds.sh \
 	tests/integration/aws/test_aws_alias.sh \
-	tests/integration/aws/test_aws_rotate.sh
+	tests/integration/aws/test_aws_rotate.sh \
+	tests/integration/aws/test_aws_health.sh
 EXTRA_DIST += tests/integration/aws/test_aws_e2e.sh \
 	tests/integration/aws/aws_pykcs11.py \
 	tests/integration/aws/test_aws_pkcs11_tool.sh \
@@ -14,4 +16,5 @@ EXTRA_DIST += tests/integration/aws/test_aws_e2e.sh \
 	tests/integration/aws/aws_creds.py \
 	tests/integration/aws/test_aws_alias.sh \
 	tests/integration/aws/aws_alias.py \
-	tests/integration/aws/test_aws_rotate.sh
+	tests/integration/aws/test_aws_rotate.sh \
+	tests/integration/aws/test_aws_health.sh

@@ -1,0 +1,5 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# tests/unit/test_breaker (CMK health, circuit breaker) under the KMS
+# emulator.
+exec sh "${top_srcdir:-.}/tests/unit/emu-run.sh" test_breaker
