@@ -29,6 +29,9 @@ static const struct command commands[] = {
     {"kek-commit", cmd_kek_commit, "add the commitment to an older KEK"},
     {"health", cmd_health, "check every tenant's CMK and KEK"},
     {"audit", cmd_audit, "verify audit files and print anchors"},
+    {"encrypt", cmd_encrypt, "encrypt a file under a new wrapped data key"},
+    {"decrypt", cmd_decrypt, "decrypt and authenticate an encrypted file"},
+    {"rekey", cmd_rekey, "re-encrypt a file under a new data key"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -10,11 +10,13 @@ INTEGRATION_TESTS = \
 	tests/integration/test_java.sh \
 	tests/integration/test_demo.sh \
 	tests/integration/test_module_file.sh \
+	tests/integration/test_file_crypt.sh \
 	tests/interop/test_softhsm_diff.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/lib.sh \
 	tests/integration/cmkpy.py \
+	tests/integration/file_tamper.py \
 	tests/integration/CmkJava.java \
 	tests/interop/test_softhsm_diff.py \
 	scripts/demo.sh scripts/setup-and-demo.sh
