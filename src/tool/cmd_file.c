@@ -217,8 +217,11 @@ static int work(struct job *j)
                  a->chunk ? a->chunk : j->old.chunk);
     if (record(j, "encryption_started", "ok", j->in.size) != 0)
         return TOOL_FAIL;
-    if (tool_fout_open(&j->out, a->out_arg) != 0)
+    if (tool_fout_open(&j->out, a->out_arg) != 0) {
+        snprintf(j->why, sizeof(j->why), "the output cannot be created");
+        (void)record(j, "encryption_completed", "failed", 0);
         return TOOL_FAIL;
+    }
     tool_progress_start(&j->pg, a->op, &j->in);
     if (a->kind == FILE_ENCRYPT   ? do_encrypt(j) != 0
         : a->kind == FILE_DECRYPT ? do_decrypt(j) != 0
