@@ -30,6 +30,9 @@ static const struct command commands[] = {
     {"health", cmd_health, "check every tenant's CMK and KEK"},
     {"rotate-cmk", cmd_rotate_cmk, "make another CMK the tenant's key"},
     {"audit", cmd_audit, "verify audit files and print anchors"},
+    {"encrypt", cmd_encrypt, "encrypt a file under a new wrapped data key"},
+    {"decrypt", cmd_decrypt, "decrypt and authenticate an encrypted file"},
+    {"rekey", cmd_rekey, "re-encrypt a file under a new data key"},
     {"version", cmd_version, "print the version"},
 };
 

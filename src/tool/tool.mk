@@ -23,5 +23,16 @@ cmk_tool_SOURCES = \
 	src/tool/rotate_cmk.h \
 	src/tool/rotate_cmk.c \
 	src/tool/rotate_cmk_steps.c \
-	src/tool/cmd_audit.c
+	src/tool/cmd_audit.c \
+	src/tool/file_format.h \
+	src/tool/file_format.c \
+	src/tool/file_io.h \
+	src/tool/file_io.c \
+	src/tool/file_p11.h \
+	src/tool/file_p11.c \
+	src/tool/file_stream.h \
+	src/tool/file_stream.c \
+	src/tool/file_cmd.h \
+	src/tool/file_args.c \
+	src/tool/cmd_file.c
 cmk_tool_LDADD = libcmk.la $(DEP_LIBS)

@@ -16,6 +16,7 @@ cmk_bench_CFLAGS = $(AM_CFLAGS) -O2
 cmk_bench_LDADD = $(OPENSSL_LIBS)
 EXTRA_DIST += \
 	tests/bench/run.sh \
+	tests/bench/file_speed.sh \
 	tests/bench/summary.py \
 	tests/bench/README.md
 

@@ -12,12 +12,14 @@ INTEGRATION_TESTS = \
 	tests/integration/test_module_file.sh \
 	tests/integration/test_rotate_cmk.sh \
 	tests/integration/test_dual_tool.sh \
+	tests/integration/test_file_crypt.sh \
 	tests/interop/test_softhsm_diff.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/lib.sh \
 	tests/integration/cmkpy.py \
 	tests/integration/rotate_blobs.py \
+	tests/integration/file_tamper.py \
 	tests/integration/CmkJava.java \
 	tests/interop/test_softhsm_diff.py \
 	scripts/demo.sh scripts/setup-and-demo.sh

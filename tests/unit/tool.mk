@@ -9,3 +9,12 @@ tests_unit_test_rotlock_SOURCES = tests/unit/test_rotlock.c \
 tests_unit_test_rotlock_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_rotlock_LDADD = $(UNIT_LDADD)
 endif
+# The encrypted file format of cmk-tool encrypt (docs/file-format.md).
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_file_format
+TESTS += tests/unit/test_file_format
+tests_unit_test_file_format_SOURCES = tests/unit/test_file_format.c \
+	src/tool/file_format.c
+tests_unit_test_file_format_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_file_format_LDADD = $(UNIT_LDADD)
+endif

@@ -8,7 +8,8 @@ TESTS += tests/integration/aws/test_aws_e2e.sh \
 	tests/integration/aws/test_aws_creds.sh \
 	tests/integration/aws/test_aws_alias.sh \
 	tests/integration/aws/test_aws_rotate.sh \
-	tests/integration/aws/test_aws_health.sh
+	tests/integration/aws/test_aws_health.sh \
+	tests/integration/aws/test_aws_files.sh
 EXTRA_DIST += tests/integration/aws/test_aws_e2e.sh \
 	tests/integration/aws/aws_pykcs11.py \
 	tests/integration/aws/test_aws_pkcs11_tool.sh \
@@ -17,4 +18,5 @@ EXTRA_DIST += tests/integration/aws/test_aws_e2e.sh \
 	tests/integration/aws/test_aws_alias.sh \
 	tests/integration/aws/aws_alias.py \
 	tests/integration/aws/test_aws_rotate.sh \
-	tests/integration/aws/test_aws_health.sh
+	tests/integration/aws/test_aws_health.sh \
+	tests/integration/aws/test_aws_files.sh
