@@ -66,6 +66,8 @@ static void write_config(const struct test_dual_members *m)
     }
     fprintf(f,
             "{\"store_dir\": \"%s/store\", \"cache\": {\"ttl_seconds\": 60},\n"
+            /* each call its own KMS answer: no fail-fast after a refusal */
+            " \"health\": {\"breaker\": false},\n"
             " \"audit\": {\"file\": \"%s\", \"fsync\": \"interval\"},\n"
             " \"http\": {\"connect_timeout_ms\": 1000, \"timeout_ms\": 8000, "
             "\"max_attempts\": 1},\n"
