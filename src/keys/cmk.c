@@ -32,6 +32,7 @@
 #include "cmk-pkcs11.h"
 #include "audit/audit.h"
 #include "keys/cmk.h"
+#include "keys/cmk_int.h"
 #include "mech/envelope.h"
 #include "mech/mech.h"
 #include "util/clock.h"
@@ -39,7 +40,6 @@
 #include "util/log.h"
 
 #define KEK_LEN 32u
-#define COMMIT_INFO "cmk-pkcs11 kek commitment v1"
 #define US_PER_S INT64_C(1000000)
 
 typedef cmk_err (*kek_fn)(void *arg, const uint8_t *kek, size_t kek_len);
@@ -70,7 +70,8 @@ struct cmk_cmk {
     unsigned kek_ttl_s;
     int64_t (*now_us)(void *arg);
     void *now_arg;
-    struct cmk_audit *audit; /* KMS-call records; NULL: none */
+    struct cmk_audit *audit;   /* KMS-call records; NULL: none */
+    struct cmk_kek_prev *prev; /* previous KEKs (kek_prev.c) */
     void (*on_refusal)(void *arg);
     void *on_refusal_arg;
     bool told_uncommitted; /* atomic: the missing commitment was said */
@@ -82,6 +83,8 @@ struct cmk_cmk {
     uint64_t kek_gen;
     bool filling; /* a caller is unwrapping the KEK */
 };
+
+static cmk_err open_prev(struct cmk_cmk *c);
 
 static int64_t monotonic_us(void *arg)
 {
@@ -244,6 +247,8 @@ cmk_err cmk_cmk_open(const struct cmk_kms_cfg *cfg, unsigned kek_ttl_s,
         err = build_contexts(c);
     if (err == CMK_OK)
         err = open_versions(c);
+    if (err == CMK_OK)
+        err = open_prev(c);
     if (err != CMK_OK)
         goto out;
     *out = c;
@@ -267,6 +272,7 @@ void cmk_cmk_close(struct cmk_cmk *c)
     for (i = 0; i < CMK_PURPOSE__COUNT; i++)
         free(c->ctx[i]);
     kek_unref(c->kek);
+    cmk_kek_prev_free(c->prev);
     cmk_cond_fini(&c->kek_filled);
     cmk_mutex_fini(&c->kek_lock);
     free(c);
@@ -302,6 +308,7 @@ static void purge(struct cmk_cmk *c)
     c->kek_gen++;
     cmk_mutex_unlock(&c->kek_lock);
     kek_unref(old);
+    cmk_kek_prev_purge(c->prev);
 }
 
 static cmk_err note(struct cmk_cmk *c, cmk_err err)
@@ -432,28 +439,6 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
     return cmk_cmk_unseal_for(c, rq, CMK_PURPOSE_KEY, blob, blob_len, out);
 }
 
-cmk_err cmk_cmk_kek_commitment(const char *label, const uint8_t *kek,
-                               size_t kek_len,
-                               uint8_t out[CMK_KEK_COMMITMENT_LEN])
-{
-    struct cmk_secret okm = {0};
-    CK_RV rv;
-
-    if (label == NULL || kek == NULL || out == NULL || kek_len != KEK_LEN)
-        return CMK_E_ARGS;
-    /* RFC 5869 with the label as salt: one KEK gives unrelated values in
-     * two tenants, and the info string keeps it apart from every other
-     * key derived from the KEK (the store key, the data key). */
-    rv = cmk_hkdf_sha256((const uint8_t *)label, strlen(label), kek, kek_len,
-                         (const uint8_t *)COMMIT_INFO, sizeof(COMMIT_INFO) - 1,
-                         CMK_KEK_COMMITMENT_LEN, &okm);
-    if (rv != CKR_OK)
-        return rv == CKR_HOST_MEMORY ? CMK_E_NOMEM : CMK_E_CRYPTO;
-    memcpy(out, okm.p, CMK_KEK_COMMITMENT_LEN); /* a check value */
-    cmk_secret_free(&okm);
-    return CMK_OK;
-}
-
 /* What a Decrypt may answer per purpose (DESIGN.md, "Security rules"): a
  * KEK is 32 bytes; a DEK one of the sizes the module's keys have
  * (AES-128/192/256, ChaCha20); data at most the envelope limit. */
@@ -468,17 +453,16 @@ static bool plaintext_fits(enum cmk_purpose p, size_t len)
 
 /* The KEK the KMS answered is the one provisioned: its commitment equals
  * the tenant's (constant-time compare). */
-static cmk_err check_commitment(const struct cmk_cmk *c,
+static cmk_err check_commitment(const struct cmk_cmk *c, const uint8_t *want,
                                 const struct cmk_secret *kek)
 {
     uint8_t got[CMK_KEK_COMMITMENT_LEN];
     cmk_err err;
 
     err = cmk_cmk_kek_commitment(c->cfg->label, kek->p, kek->len, got);
-    if (err == CMK_OK &&
-        sodium_memcmp(got, c->cfg->kek_commitment, sizeof(got)) != 0) {
+    if (err == CMK_OK && sodium_memcmp(got, want, sizeof(got)) != 0) {
         cmk_log_error("tenant \"%s\": the KEK the KMS answered does not "
-                      "match the tenant's kek_commitment (a repointed "
+                      "match its kek_commitment (a repointed "
                       "alias or a misbehaving endpoint): refused, not "
                       "cached",
                       c->cfg->label);
@@ -491,7 +475,7 @@ static cmk_err check_commitment(const struct cmk_cmk *c,
 /* Checks a Decrypt answer before anything keeps it; *why names a refusal
  * in the kms_call record. */
 static cmk_err check_answer(const struct cmk_cmk *c, enum cmk_purpose p,
-                            bool commit, const struct cmk_secret *pt,
+                            const uint8_t *commit, const struct cmk_secret *pt,
                             const char **why)
 {
     cmk_err err;
@@ -503,18 +487,19 @@ static cmk_err check_answer(const struct cmk_cmk *c, enum cmk_purpose p,
         *why = "plaintext_length";
         return CMK_E_BAD_RESPONSE;
     }
-    if (!commit)
+    if (commit == NULL)
         return CMK_OK;
-    err = check_commitment(c, pt);
+    err = check_commitment(c, commit, pt);
     if (err == CMK_E_KEK_COMMITMENT)
         *why = "kek_commitment_mismatch";
     return err;
 }
 
-/* commit: the answer is the tenant KEK, checked against its commitment. */
+/* commit (NULL: none): the answer is a tenant KEK, checked against it. */
 static cmk_err unseal(struct cmk_cmk *c, struct cmk_req *rq,
                       enum cmk_purpose purpose, const uint8_t *blob,
-                      size_t blob_len, bool commit, struct cmk_secret *out)
+                      size_t blob_len, const uint8_t *commit,
+                      struct cmk_secret *out)
 {
     char sealed_by[CMK_ENVELOPE_MAX_SEALED_BY + 1];
     struct cmk_envelope_view ev;
@@ -556,7 +541,31 @@ cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
                            enum cmk_purpose purpose, const uint8_t *blob,
                            size_t blob_len, struct cmk_secret *out)
 {
-    return unseal(c, rq, purpose, blob, blob_len, false, out);
+    return unseal(c, rq, purpose, blob, blob_len, NULL, out);
+}
+
+/* The previous-KEK cache's io (cmk_int.h). */
+static cmk_err prev_unseal(void *arg, const uint8_t *blob, size_t blob_len,
+                           const uint8_t *commit, struct cmk_secret *out)
+{
+    struct cmk_req rq;
+
+    memset(&rq, 0, sizeof(rq));
+    return unseal(arg, &rq, CMK_PURPOSE_KEK, blob, blob_len, commit, out);
+}
+
+static int64_t prev_now(void *arg)
+{
+    const struct cmk_cmk *c = arg;
+
+    return c->now_us(c->now_arg);
+}
+
+static cmk_err open_prev(struct cmk_cmk *c)
+{
+    const struct cmk_kek_prev_io io = {prev_unseal, prev_now, c};
+
+    return cmk_kek_prev_new(c->cfg, c->kek_ttl_s, &io, &c->prev);
 }
 
 /* Unwraps the configured KEK blob into a new object holding one
@@ -574,7 +583,7 @@ static cmk_err kek_fetch(struct cmk_cmk *c, struct kek **out)
     k->refs = 1;
     memset(&rq, 0, sizeof(rq));
     err = unseal(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
-                 c->cfg->kek_blob_len, true, &k->key);
+                 c->cfg->kek_blob_len, c->cfg->kek_commitment, &k->key);
     if (err != CMK_OK) {
         kek_unref(k);
         return err;
@@ -700,6 +709,22 @@ void cmk_cmk_forget_in_child(struct cmk_cmk *c)
      * KEK that lives elsewhere. */
     if (c != NULL && c->kek != NULL && c->kek->key.p != NULL)
         sodium_memzero(c->kek->key.p, c->kek->key.len);
+    if (c != NULL)
+        cmk_kek_prev_wipe_in_child(c->prev);
+}
+
+size_t cmk_cmk_kek_count(const struct cmk_cmk *c)
+{
+    return c != NULL ? 1 + c->cfg->n_previous_keks : 0;
+}
+
+cmk_err cmk_cmk_with_kek_at(struct cmk_cmk *c, size_t i, kek_fn fn, void *arg)
+{
+    if (i == 0)
+        return cmk_cmk_with_kek(c, fn, arg);
+    if (c == NULL || fn == NULL)
+        return CMK_E_ARGS;
+    return cmk_kek_prev_with(c->prev, i - 1, fn, arg);
 }
 
 cmk_err cmk_cmk_health(struct cmk_cmk *c, struct cmk_req *rq)

@@ -1,6 +1,7 @@
 libcmk_la_SOURCES += \
 	src/keys/cmk.h \
-	src/keys/cache.h src/keys/cache.c src/keys/cmk.c \
+	src/keys/cache.h src/keys/cache.c src/keys/cmk.c src/keys/cmk_int.h \
+	src/keys/kek_prev.c src/keys/commitment.c \
 	src/keys/cache_cfg.c src/keys/cache_cfg.h \
 	src/keys/audit_key.c src/keys/audit_key.h \
 	src/keys/audit_seal.c src/keys/audit_seal.h \
