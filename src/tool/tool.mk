@@ -14,6 +14,8 @@ cmk_tool_SOURCES = \
 	src/tool/pin_hash.c \
 	src/tool/pin_reset.c \
 	src/tool/provision.c \
+	src/tool/kek.h \
+	src/tool/kek_seal.c \
 	src/tool/health.c \
 	src/tool/cmd_audit.c
 cmk_tool_LDADD = libcmk.la $(DEP_LIBS)
