@@ -60,8 +60,8 @@ static char *dump(json_t *root, size_t *len)
     return out;
 }
 
-int tool_set_tenant_fields(const char *path, const char *label,
-                           const struct tool_field *f, size_t n)
+int tool_edit_tenant(const char *path, const char *label, tool_tenant_edit edit,
+                     void *arg)
 {
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je), *t;
@@ -75,7 +75,7 @@ int tool_set_tenant_fields(const char *path, const char *label,
         return TOOL_FAIL;
     }
     t = find_tenant(root, label);
-    if (t == NULL || set_fields(t, f, n) != 0 || stat(path, &st) != 0) {
+    if (t == NULL || edit(t, arg) != 0 || stat(path, &st) != 0) {
         tool_err("%s: cannot update tenant \"%s\"", path, label);
         goto out;
     }
@@ -90,4 +90,24 @@ out:
     free(out);
     json_decref(root);
     return rc;
+}
+
+struct fields {
+    const struct tool_field *f;
+    size_t n;
+};
+
+static int edit_fields(json_t *t, void *arg)
+{
+    const struct fields *x = arg;
+
+    return set_fields(t, x->f, x->n);
+}
+
+int tool_set_tenant_fields(const char *path, const char *label,
+                           const struct tool_field *f, size_t n)
+{
+    struct fields x = {f, n};
+
+    return tool_edit_tenant(path, label, edit_fields, &x);
 }

@@ -25,6 +25,7 @@ int cmd_provision(int argc, char **argv);
 int cmd_kek_commit(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_rotate_kek(int argc, char **argv);
 
 /* "cmk-tool: <message>" on stderr. */
 void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -61,5 +62,11 @@ struct tool_field {
  * TOOL_OK, or TOOL_FAIL with a message printed. */
 int tool_set_tenant_fields(const char *path, const char *label,
                            const struct tool_field *f, size_t n);
+/* The general form: edit(t, arg) changes the tenant's JSON object t
+ * (jansson) and returns 0, or -1 to leave the file as it was. */
+struct json_t;
+typedef int (*tool_tenant_edit)(struct json_t *t, void *arg);
+int tool_edit_tenant(const char *path, const char *label, tool_tenant_edit edit,
+                     void *arg);
 
 #endif /* CMK_TOOL_H */

@@ -16,6 +16,13 @@ cmk_tool_SOURCES = \
 	src/tool/provision.c \
 	src/tool/kek.h \
 	src/tool/kek_seal.c \
+	src/tool/config_keks.c \
+	src/tool/rotate_kek.h \
+	src/tool/rotate_kek.c \
+	src/tool/rotate_kek_cmd.c \
+	src/tool/rotkek_store.c \
+	src/tool/rotkek_journal.h \
+	src/tool/rotkek_journal.c \
 	src/tool/health.c \
 	src/tool/cmd_audit.c
 cmk_tool_LDADD = libcmk.la $(DEP_LIBS)
