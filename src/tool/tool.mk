@@ -23,6 +23,8 @@ cmk_tool_SOURCES = \
 	src/tool/rotkek_store.c \
 	src/tool/rotkek_journal.h \
 	src/tool/rotkek_journal.c \
+	src/tool/rewrap_kek.h \
+	src/tool/rewrap_kek.c \
 	src/tool/health.c \
 	src/tool/cmd_audit.c
 cmk_tool_LDADD = libcmk.la $(DEP_LIBS)

@@ -8,7 +8,8 @@
  * gets the new KEK and the old one in previous_keks with its expiry;
  * exact data_key_rotation_started/completed records and a clean audit
  * verify; a held key-change lock refuses the run; at most four previous
- * KEKs, expired ones dropped (also by --finish).
+ * KEKs, expired ones dropped (also by --finish). And the KEK-path rewrap
+ * transform (tool/rewrap_kek.h) on RFC 5649, RFC 3394 and GCM blobs.
  */
 #include <config.h>
 
@@ -33,6 +34,7 @@
 #include "tests/lib/audit_check.h"
 #include "tests/lib/p11.h"
 #include "tests/lib/tenant.h"
+#include "tool/rewrap_kek.h"
 #include "tool/rotate_kek.h"
 #include "tool/rotlock.h"
 #include "tool/tool.h"
@@ -48,6 +50,7 @@ static int64_t wall = T0;
 static CK_FUNCTION_LIST_PTR p;
 static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 static const uint8_t k1[32] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+static const uint8_t k2[32] = {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
 
 static int64_t fake_wall(void)
 {
@@ -402,6 +405,143 @@ static void test_cap_and_expiry(void **state)
     test_env_remove(&e);
 }
 
+/* ---- KEK-path rewrap transform ---- */
+
+struct kekx {
+    struct cmk_config *cfg;
+    struct tool_rewrap_kek *x;
+};
+
+static void open_x(const struct test_env *e, enum tool_rewrap_kek_mech m,
+                   struct kekx *k)
+{
+    assert_int_equal(cmk_mech_init(), CKR_OK);
+    k->cfg = tool_load_config(e->config);
+    assert_non_null(k->cfg);
+    assert_int_equal(tool_rewrap_kek_open(&k->cfg->tenants[0], m, &k->x),
+                     TOOL_OK);
+}
+
+static void close_x(struct kekx *k)
+{
+    tool_rewrap_kek_close(k->x);
+    cmk_config_free(k->cfg);
+}
+
+static void op(const uint8_t *kek, CK_MECHANISM_TYPE mt, uint8_t *iv, bool wrap,
+               const uint8_t *in, size_t len, uint8_t *out, size_t *n,
+               CK_RV want)
+{
+    CK_GCM_PARAMS gp = {iv, 12, 96, NULL, 0, 128};
+    CK_MECHANISM m = {mt, mt == CKM_AES_GCM ? &gp : NULL,
+                      mt == CKM_AES_GCM ? sizeof(gp) : 0};
+    struct cmk_op *o = NULL;
+
+    assert_int_equal(cmk_op_new(&m, CKK_AES, kek, 32, wrap, &o), CKR_OK);
+    assert_int_equal(cmk_op_oneshot(o, in, len, out, n), want);
+    cmk_op_free(o);
+}
+
+/* A blob of the key dek under kek, in the form rewrap_kek.h gives. */
+static size_t blob_of(const uint8_t *kek, CK_MECHANISM_TYPE mt,
+                      const uint8_t *dek, size_t dek_len, uint8_t *out)
+{
+    size_t iv = mt == CKM_AES_GCM ? 12 : 0, n = 200;
+
+    memset(out, 0x5a, iv);
+    op(kek, mt, out, true, dek, dek_len, out + iv, &n, CKR_OK);
+    return iv + n;
+}
+
+static void rewrap_one(enum tool_rewrap_kek_mech m, CK_MECHANISM_TYPE mt,
+                       size_t dek_len)
+{
+    static const uint8_t dek[24] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0xaa};
+    size_t iv = mt == CKM_AES_GCM ? 12 : 0, n, len, len2;
+    struct test_env e;
+    struct cmk_buf out = {0}, out2 = {0};
+    uint8_t blob[256], key[256], junk[64];
+    struct kekx k;
+    bool already = true;
+
+    wall = T0;
+    assert_int_equal(test_env_make_keys(&e, "", NULL, k1), 0);
+    assert_int_equal(cmk_mech_init(), CKR_OK);
+    len = blob_of(k1, mt, dek, dek_len, blob);
+    assert_int_equal(test_env_rotate_kek(&e, k2, T0 + HOUR, NULL), 0);
+    open_x(&e, m, &k);
+    assert_int_equal(tool_rewrap_kek_one(k.x, blob, len, &out, &already),
+                     TOOL_OK);
+    assert_false(already);
+    /* Now under K2 (a fresh IV for GCM), the same key inside. */
+    n = sizeof(key);
+    op(k2, mt, out.p, false, out.p + iv, out.len - iv, key, &n, CKR_OK);
+    assert_int_equal(n, dek_len);
+    assert_memory_equal(key, dek, dek_len);
+    if (iv != 0)
+        assert_memory_not_equal(out.p, blob, iv);
+    n = sizeof(key);
+    op(k1, mt, out.p, false, out.p + iv, out.len - iv, key, &n,
+       CKR_ENCRYPTED_DATA_INVALID);
+    /* Its output is already under the current KEK. */
+    assert_int_equal(tool_rewrap_kek_one(k.x, out.p, out.len, &out2, &already),
+                     TOOL_OK);
+    assert_true(already);
+    assert_int_equal(out2.len, 0);
+    /* Tampered, too short, or under no KEK of the tenant: refused. */
+    blob[len - 1] ^= 1;
+    assert_int_equal(tool_rewrap_kek_one(k.x, blob, len, &out2, &already),
+                     TOOL_FAIL);
+    blob[len - 1] ^= 1;
+    assert_int_equal(tool_rewrap_kek_one(k.x, blob, iv + 8, &out2, &already),
+                     TOOL_FAIL);
+    randombytes_buf(junk, sizeof(junk));
+    len2 = blob_of(junk, mt, dek, dek_len, blob + 100);
+    assert_int_equal(
+        tool_rewrap_kek_one(k.x, blob + 100, len2, &out2, &already), TOOL_FAIL);
+    close_x(&k);
+    /* After the window the old KEK is not even unsealed. */
+    wall = T0 + HOUR;
+    open_x(&e, m, &k);
+    assert_int_equal(tool_rewrap_kek_one(k.x, blob, len, &out2, &already),
+                     TOOL_FAIL);
+    close_x(&k);
+    cmk_buf_free(&out);
+    cmk_buf_free(&out2);
+    test_env_remove(&e);
+}
+
+static void test_rewrap_kwp(void **state)
+{
+    (void)state;
+    rewrap_one(TOOL_RWK_KWP, CKM_AES_KEY_WRAP_KWP, 20);
+}
+
+static void test_rewrap_kw(void **state)
+{
+    (void)state;
+    rewrap_one(TOOL_RWK_KW, CKM_AES_KEY_WRAP, 24);
+}
+
+static void test_rewrap_gcm(void **state)
+{
+    (void)state;
+    rewrap_one(TOOL_RWK_GCM, CKM_AES_GCM, 16);
+}
+
+static void test_rewrap_mech_names(void **state)
+{
+    enum tool_rewrap_kek_mech m = TOOL_RWK_KW;
+
+    (void)state;
+    assert_true(tool_rewrap_kek_mech("kwp", &m));
+    assert_int_equal(m, TOOL_RWK_KWP);
+    assert_true(tool_rewrap_kek_mech("gcm", &m));
+    assert_int_equal(m, TOOL_RWK_GCM);
+    assert_false(tool_rewrap_kek_mech("KWP", &m));
+    assert_false(tool_rewrap_kek_mech("cbc", &m));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +550,10 @@ int main(void)
         cmocka_unit_test(test_damaged_journal),
         cmocka_unit_test(test_lock_held),
         cmocka_unit_test(test_cap_and_expiry),
+        cmocka_unit_test(test_rewrap_kwp),
+        cmocka_unit_test(test_rewrap_kw),
+        cmocka_unit_test(test_rewrap_gcm),
+        cmocka_unit_test(test_rewrap_mech_names),
     };
     int rc;
 
