@@ -10,6 +10,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_java.sh \
 	tests/integration/test_demo.sh \
 	tests/integration/test_module_file.sh \
+	tests/integration/test_rotate_kek.sh \
 	tests/interop/test_softhsm_diff.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
