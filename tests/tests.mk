@@ -46,6 +46,7 @@ include tests/unit/net.mk
 include tests/unit/audit.mk
 include tests/unit/trust.mk
 include tests/unit/tool.mk
+include tests/unit/rotkek.mk
 include tests/integration/integration.mk
 include tests/integration/aws/aws.mk
 include tests/bench/bench.mk

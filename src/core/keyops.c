@@ -276,8 +276,11 @@ static CK_RV unwrap_with(struct cmk_session *s, struct cmk_object *uk,
     }
     n = val->len;
     rv = cmk_op_oneshot(op, in, in_len, val->p, &n);
-    val->len = n; /* the unused tail stays zeroed in secure memory */
     cmk_op_free(op);
+    if (rv == CKR_ENCRYPTED_DATA_INVALID && uk->is_cmk) /* an older KEK's? */
+        rv = cmk_keyuse_unwrap_prev(uk, m, in, in_len, val);
+    else
+        val->len = n; /* the unused tail stays zeroed in secure memory */
     return unwrap_rv(rv);
 }
 

@@ -193,3 +193,52 @@ CK_RV cmk_keyuse_op(struct cmk_object *o, const CK_MECHANISM *m,
         return rv;
     return kek_op(o, m, usage, encrypt, out); /* KMS call without locks */
 }
+
+/* ---- KEK-path unwrap in a data-key rotation's overlap window ---- */
+
+struct prev_ctx {
+    const CK_MECHANISM *m;
+    const uint8_t *in;
+    size_t in_len;
+    struct cmk_secret *val;
+    CK_RV rv;
+};
+
+static cmk_err unwrap_prev(void *arg, const uint8_t *kek, size_t kek_len)
+{
+    struct prev_ctx *c = arg;
+    struct cmk_op *op = NULL;
+    size_t n = c->val->len;
+
+    c->rv = cmk_op_new(c->m, CKK_AES, kek, kek_len, false, &op);
+    if (c->rv == CKR_OK)
+        c->rv = cmk_op_oneshot(op, c->in, c->in_len, c->val->p, &n);
+    cmk_op_free(op);
+    if (c->rv == CKR_OK)
+        c->val->len = n;
+    return CMK_OK;
+}
+
+CK_RV cmk_keyuse_unwrap_prev(struct cmk_object *o, const CK_MECHANISM *m,
+                             const uint8_t *in, size_t in_len,
+                             struct cmk_secret *val)
+{
+    struct prev_ctx c = {m, in, in_len, val, CKR_ENCRYPTED_DATA_INVALID};
+    size_t i, cap = val->len, count = cmk_cmk_kek_count(o->token->cmk);
+    CK_RV first = CKR_OK;
+    cmk_err err;
+
+    for (i = 1; i < count; i++) {
+        val->len = cap;
+        err = cmk_cmk_with_kek_at(o->token->cmk, i, unwrap_prev, &c);
+        if (err == CMK_OK && c.rv == CKR_OK)
+            return CKR_OK;
+        /* Expired (or past the end): not tried. A KEK in its window that
+         * cannot be had (refused, wrong commitment) is the answer unless
+         * another one opens the blob. */
+        if (err != CMK_OK && err != CMK_E_KEY_NOT_FOUND && first == CKR_OK)
+            first = kek_rv(err, CKA_UNWRAP);
+    }
+    val->len = cap;
+    return first != CKR_OK ? first : CKR_ENCRYPTED_DATA_INVALID;
+}

@@ -27,4 +27,18 @@ CK_RV cmk_keyuse_op(struct cmk_object *o, const CK_MECHANISM *m,
                     CK_ATTRIBUTE_TYPE usage, bool encrypt,
                     struct cmk_note *note, struct cmk_op **out);
 
+/* The CMK's KEK path, C_UnwrapKey of a blob the current KEK refused
+ * (CKR_ENCRYPTED_DATA_INVALID from the mechanism): tries each previous
+ * KEK still in its overlap window, newest first (keys/cmk.h
+ * cmk_cmk_with_kek_at), decrypting in into val (val->len: its capacity
+ * on entry, the key's length on success). The formats carry no key id
+ * (RFC 3394, RFC 5649, GCM), so the first KEK whose integrity check
+ * passes wins (README gives the false-accept bound). Errors:
+ * CKR_ENCRYPTED_DATA_INVALID when none opens it; the KEK's error
+ * (cmk_keyuse_op's mapping) when one in its window could not be had
+ * and none opened it. */
+CK_RV cmk_keyuse_unwrap_prev(struct cmk_object *o, const CK_MECHANISM *m,
+                             const uint8_t *in, size_t in_len,
+                             struct cmk_secret *val);
+
 #endif /* CMK_KEYUSE_H */

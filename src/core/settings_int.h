@@ -16,6 +16,12 @@
 cmk_err cmk_config_tenant_parse(struct cmk_conf *cf, const char *base,
                                 json_t *t, const struct cmk_config *cfg,
                                 struct cmk_tenant_cfg *tc) CMK_WUR;
+/* The tenant's "previous_keks" (settings_keks.c), after its "kek" and
+ * "kek_commitment"; and their release. */
+cmk_err cmk_config_prev_keks_parse(struct cmk_conf *cf, const char *base,
+                                   json_t *t,
+                                   struct cmk_tenant_cfg *tc) CMK_WUR;
+void cmk_config_prev_keks_free(struct cmk_kms_cfg *k);
 /* Frees and wipes what parse put into t. */
 void cmk_config_tenant_fini(struct cmk_tenant_cfg *t);
 

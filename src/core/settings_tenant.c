@@ -543,6 +543,7 @@ cmk_err cmk_config_tenant_parse(struct cmk_conf *cf, const char *base,
                                        "kek",
                                        "kek_commitment",
                                        "previous_keys",
+                                       "previous_keks",
                                        "encryption_context",
                                        "cmk_label",
                                        "cmk_id",
@@ -569,6 +570,8 @@ cmk_err cmk_config_tenant_parse(struct cmk_conf *cf, const char *base,
         err = cmk_config_kek(cf, base, t, &tc->kms);
     if (err == CMK_OK)
         err = parse_kek_commitment(cf, base, t, tc);
+    if (err == CMK_OK)
+        err = cmk_config_prev_keks_parse(cf, base, t, tc);
     if (err == CMK_OK)
         err = parse_context(cf, base, t, tc);
     if (err == CMK_OK)
@@ -616,6 +619,7 @@ void cmk_config_tenant_fini(struct cmk_tenant_cfg *t)
         sodium_memzero(t->kms.kek_blob, t->kms.kek_blob_len);
         free(t->kms.kek_blob);
     }
+    cmk_config_prev_keks_free(&t->kms);
     cmk_str_free(t->cmk_label);
     cmk_str_free(t->store_dir);
     cmk_str_free(t->kms.endpoint);

@@ -134,6 +134,21 @@ static bool may_open(struct cmk_token *t)
     return !t->cfg->login_required || cmk_token_is_logged_in(t);
 }
 
+static cmk_err copy_kek(void *arg, const uint8_t *kek, size_t kek_len)
+{
+    return cmk_secret_dup(arg, kek, kek_len);
+}
+
+/* The store's loc->old: previous KEK i of the tenant while it is in its
+ * overlap window (keys/cmk.h), for files a data-key rotation has not
+ * re-sealed yet. */
+static cmk_err old_kek(void *arg, size_t i, struct cmk_secret *kek)
+{
+    struct cmk_token *t = arg;
+
+    return cmk_cmk_with_kek_at(t->cmk, i + 1, copy_kek, kek);
+}
+
 static void loc_of(struct cmk_token *t, const uint8_t *kek, size_t kek_len,
                    struct cmk_store_loc *loc)
 {
@@ -142,6 +157,8 @@ static void loc_of(struct cmk_token *t, const uint8_t *kek, size_t kek_len,
     loc->kek = kek;
     loc->kek_len = kek_len;
     loc->max_gen = t->store->max_gen;
+    loc->old = t->cfg->kms.n_previous_keks != 0 ? old_kek : NULL;
+    loc->old_arg = t;
 }
 
 static bool is_store_object(const struct cmk_object *o)

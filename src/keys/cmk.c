@@ -52,6 +52,8 @@ struct kek {
     struct cmk_secret key;
 };
 
+static cmk_err open_prev(struct cmk_cmk *c);
+
 static int64_t monotonic_us(void *arg)
 {
     (void)arg;
@@ -190,6 +192,8 @@ cmk_err cmk_cmk_open(const struct cmk_kms_cfg *cfg, unsigned kek_ttl_s,
         err = open_half(c);
     if (err == CMK_OK)
         err = cmk_health_new(cfg->label, c->v[0].ops, &c->health);
+    if (err == CMK_OK)
+        err = open_prev(c);
     if (err != CMK_OK)
         goto out;
     *out = c;
@@ -213,6 +217,7 @@ void cmk_cmk_close(struct cmk_cmk *c)
         free(c->ctx[i]);
     kek_unref(c->kek);
     cmk_health_free(c->health);
+    cmk_kek_prev_free(c->prev);
     cmk_cond_fini(&c->kek_filled);
     cmk_mutex_fini(&c->kek_lock);
     free(c);
@@ -248,6 +253,7 @@ static void purge(struct cmk_cmk *c)
     c->kek_gen++;
     cmk_mutex_unlock(&c->kek_lock);
     kek_unref(old);
+    cmk_kek_prev_purge(c->prev);
 }
 
 static cmk_err note(struct cmk_cmk *c, cmk_err err)
@@ -432,17 +438,16 @@ static bool plaintext_fits(enum cmk_purpose p, size_t len)
 
 /* The KEK the KMS answered is the one provisioned: its commitment equals
  * the tenant's (constant-time compare). */
-static cmk_err check_commitment(const struct cmk_cmk *c,
+static cmk_err check_commitment(const struct cmk_cmk *c, const uint8_t *want,
                                 const struct cmk_secret *kek)
 {
     uint8_t got[CMK_KEK_COMMITMENT_LEN];
     cmk_err err;
 
     err = cmk_cmk_kek_commitment(c->cfg->label, kek->p, kek->len, got);
-    if (err == CMK_OK &&
-        sodium_memcmp(got, c->cfg->kek_commitment, sizeof(got)) != 0) {
+    if (err == CMK_OK && sodium_memcmp(got, want, sizeof(got)) != 0) {
         cmk_log_error("tenant \"%s\": the KEK the KMS answered does not "
-                      "match the tenant's kek_commitment (a repointed "
+                      "match its kek_commitment (a repointed "
                       "alias or a misbehaving endpoint): refused, not "
                       "cached",
                       c->cfg->label);
@@ -455,7 +460,7 @@ static cmk_err check_commitment(const struct cmk_cmk *c,
 /* Checks a Decrypt answer before anything keeps it; *why names a refusal
  * in the kms_call record. */
 static cmk_err check_answer(const struct cmk_cmk *c, enum cmk_purpose p,
-                            bool commit, const struct cmk_secret *pt,
+                            const uint8_t *commit, const struct cmk_secret *pt,
                             const char **why)
 {
     cmk_err err;
@@ -467,18 +472,19 @@ static cmk_err check_answer(const struct cmk_cmk *c, enum cmk_purpose p,
         *why = "plaintext_length";
         return CMK_E_BAD_RESPONSE;
     }
-    if (!commit)
+    if (commit == NULL)
         return CMK_OK;
-    err = check_commitment(c, pt);
+    err = check_commitment(c, commit, pt);
     if (err == CMK_E_KEK_COMMITMENT)
         *why = "kek_commitment_mismatch";
     return err;
 }
 
-/* commit: the answer is the tenant KEK, checked against its commitment. */
+/* commit (NULL: none): the answer is a tenant KEK, checked against it. */
 static cmk_err unseal(struct cmk_cmk *c, struct cmk_req *rq,
                       enum cmk_purpose purpose, const uint8_t *blob,
-                      size_t blob_len, bool commit, struct cmk_secret *out)
+                      size_t blob_len, const uint8_t *commit,
+                      struct cmk_secret *out)
 {
     char sealed_by[CMK_ENVELOPE_MAX_SEALED_BY + 1], d[64];
     struct cmk_envelope_view ev;
@@ -529,7 +535,31 @@ cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
                            enum cmk_purpose purpose, const uint8_t *blob,
                            size_t blob_len, struct cmk_secret *out)
 {
-    return unseal(c, rq, purpose, blob, blob_len, false, out);
+    return unseal(c, rq, purpose, blob, blob_len, NULL, out);
+}
+
+/* The previous-KEK cache's io (cmk_int.h). */
+static cmk_err prev_unseal(void *arg, const uint8_t *blob, size_t blob_len,
+                           const uint8_t *commit, struct cmk_secret *out)
+{
+    struct cmk_req rq;
+
+    memset(&rq, 0, sizeof(rq));
+    return unseal(arg, &rq, CMK_PURPOSE_KEK, blob, blob_len, commit, out);
+}
+
+static int64_t prev_now(void *arg)
+{
+    const struct cmk_cmk *c = arg;
+
+    return c->now_us(c->now_arg);
+}
+
+static cmk_err open_prev(struct cmk_cmk *c)
+{
+    const struct cmk_kek_prev_io io = {prev_unseal, prev_now, c};
+
+    return cmk_kek_prev_new(c->cfg, c->kek_ttl_s, &io, &c->prev);
 }
 
 /* Dual control (README, "Dual control"): the customer half through the
@@ -545,15 +575,15 @@ static cmk_err dual_fetch(struct cmk_cmk *c, struct cmk_secret *kek)
 
     memset(&rq, 0, sizeof(rq));
     err = unseal(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
-                 c->cfg->kek_blob_len, false, &half[0]);
+                 c->cfg->kek_blob_len, NULL, &half[0]);
     if (err == CMK_OK)
         err = unseal(c, &rq, CMK_PURPOSE_PROVIDER_KEK, dual->kek_blob,
-                     dual->kek_blob_len, false, &half[1]);
+                     dual->kek_blob_len, NULL, &half[1]);
     if (err == CMK_OK)
         err = cmk_dual_kek_derive(c->cfg->label, half[0].p, half[0].len,
                                   half[1].p, half[1].len, kek);
     if (err == CMK_OK)
-        err = check_commitment(c, kek);
+        err = check_commitment(c, c->cfg->kek_commitment, kek);
     cmk_secret_free(&half[0]);
     cmk_secret_free(&half[1]);
     if (err != CMK_OK)
@@ -579,7 +609,7 @@ static cmk_err kek_fetch(struct cmk_cmk *c, struct kek **out)
         err = dual_fetch(c, &k->key);
     else
         err = unseal(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
-                     c->cfg->kek_blob_len, true, &k->key);
+                     c->cfg->kek_blob_len, c->cfg->kek_commitment, &k->key);
     if (err != CMK_OK) {
         kek_unref(k);
         return err;
@@ -705,6 +735,22 @@ void cmk_cmk_forget_in_child(struct cmk_cmk *c)
      * KEK that lives elsewhere. */
     if (c != NULL && c->kek != NULL && c->kek->key.p != NULL)
         sodium_memzero(c->kek->key.p, c->kek->key.len);
+    if (c != NULL)
+        cmk_kek_prev_wipe_in_child(c->prev);
+}
+
+size_t cmk_cmk_kek_count(const struct cmk_cmk *c)
+{
+    return c != NULL ? 1 + c->cfg->n_previous_keks : 0;
+}
+
+cmk_err cmk_cmk_with_kek_at(struct cmk_cmk *c, size_t i, kek_fn fn, void *arg)
+{
+    if (i == 0)
+        return cmk_cmk_with_kek(c, fn, arg);
+    if (c == NULL || fn == NULL)
+        return CMK_E_ARGS;
+    return cmk_kek_prev_with(c->prev, i - 1, fn, arg);
 }
 
 cmk_err cmk_cmk_health(struct cmk_cmk *c, struct cmk_req *rq)

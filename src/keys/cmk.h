@@ -96,6 +96,20 @@ cmk_err cmk_cmk_with_kek(struct cmk_cmk *c,
                          cmk_err (*fn)(void *arg, const uint8_t *kek,
                                        size_t kek_len),
                          void *arg) CMK_WUR;
+/* The tenant's KEKs during a data-key rotation's overlap window: 0 is the
+ * current KEK, i >= 1 the config's previous_keks[i - 1] (newest first).
+ * count: 1 + the number configured, expired ones included. with_kek_at
+ * is cmk_cmk_with_kek for KEK i: a previous KEK is unsealed through the
+ * CMK only when asked for, checked against its own commitment
+ * (CMK_E_KEK_COMMITMENT, recorded, not cached) and cached for the KEK
+ * TTL; once its "expires" has come (util/clock.h wall clock) it is
+ * dropped and never unsealed again: CMK_E_KEY_NOT_FOUND, as for an i
+ * past the end. Wrapping and sealing always use KEK 0. */
+size_t cmk_cmk_kek_count(const struct cmk_cmk *c);
+cmk_err cmk_cmk_with_kek_at(struct cmk_cmk *c, size_t i,
+                            cmk_err (*fn)(void *arg, const uint8_t *kek,
+                                          size_t kek_len),
+                            void *arg) CMK_WUR;
 /* The tenant's commitment to its KEK (32 bytes, not secret): HKDF-SHA256
  * (RFC 5869) with the tenant label as salt, the KEK as input key and info
  * "cmk-pkcs11 kek commitment v1". cmk-tool provision and kek-commit
@@ -117,7 +131,7 @@ void cmk_cmk_set_audit(struct cmk_cmk *c, struct cmk_audit *a);
  * caches too. Called with no lock of c held. */
 void cmk_cmk_on_refusal(struct cmk_cmk *c, void (*fn)(void *arg), void *arg);
 
-/* Drops the cached KEK (C_Logout, C_Finalize). */
+/* Drops the cached KEKs (C_Logout, C_Finalize). */
 void cmk_cmk_forget(struct cmk_cmk *c);
 /* In a fork child: wipes the cached KEK without taking any lock (the
  * parent's threads that may hold one are gone); c is then abandoned. */

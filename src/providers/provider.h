@@ -43,6 +43,21 @@ enum cmk_provider_id {
 /* Bytes of a KEK commitment (keys/cmk.h cmk_cmk_kek_commitment). */
 #define CMK_KEK_COMMITMENT_LEN 32
 
+/* Most previous KEKs a tenant may keep ("previous_keks"): each one is
+ * tried on a KEK-path unwrap the current KEK refuses, so the cap bounds
+ * the false accepts of the RFC 3394 / 5649 integrity checks (README,
+ * "Key rotation"). */
+#define CMK_PREV_KEKS_MAX 4
+
+/* One previous tenant KEK, kept through a data-key rotation's overlap
+ * window (cmk-tool rotate-kek). */
+struct cmk_prev_kek {
+    uint8_t *blob; /* the KEK as an envelope blob (decoded base64) */
+    size_t blob_len;
+    uint8_t commitment[CMK_KEK_COMMITMENT_LEN]; /* its own check value */
+    int64_t expires; /* Unix seconds (UTC): never unsealed from then on */
+};
+
 /* Every provider name the config may give, built or planned. */
 #define CMK_PROVIDER_NAMES "local, aws, gcp, azure, vault"
 
@@ -91,6 +106,9 @@ struct cmk_kms_cfg {
      * the customer half and kek_commitment commits to the KEK derived
      * from both (mech/dual_kek.h). */
     struct cmk_kms_cfg *dual;
+    /* "previous_keks", newest first, at most CMK_PREV_KEKS_MAX. */
+    struct cmk_prev_kek *previous_keks;
+    size_t n_previous_keks;
 };
 
 /* One provider call. Inputs: tenant, key reference, the encryption

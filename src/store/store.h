@@ -49,6 +49,7 @@
 #include <stdint.h>
 #include "util/attrs.h"
 #include "util/err.h"
+#include "util/secmem.h"
 
 #define CMK_STORE_NAME_LEN 16 /* hex chars, without ".obj" */
 
@@ -57,15 +58,27 @@
 /* Base version that matches whatever is on disk (tools, tests). */
 #define CMK_STORE_ANY UINT64_MAX
 
+/* Most previous KEKs a store operation tries (loc->old). */
+#define CMK_STORE_OLD_MAX 4
+
 /* Where a store is and what opens it. max_gen (may be NULL: no memory)
  * is the highest manifest generation this process has seen; updated
- * atomically, so one counter may be shared by threads. */
+ * atomically, so one counter may be shared by threads.
+ * old (NULL: none) gives the previous KEKs of a data-key rotation, for
+ * reading files written before it: old(old_arg, i, kek) fills *kek
+ * (secure memory, freed by the store) with previous KEK i (0 the newest,
+ * at most CMK_STORE_OLD_MAX) and returns CMK_OK, or an error when there
+ * is none (past the end, expired); the store asks only when the current
+ * KEK does not open a file, once per operation and KEK. Every write,
+ * manifest included, is sealed under kek. */
 struct cmk_store_loc {
     const char *dir;
     const char *tenant;
     const uint8_t *kek;
     size_t kek_len;
     uint64_t *max_gen;
+    cmk_err (*old)(void *old_arg, size_t i, struct cmk_secret *kek);
+    void *old_arg;
 };
 
 /* Identity of a file as the file system reports it: a rename, a rewrite
@@ -134,6 +147,33 @@ typedef void (*cmk_store_cb)(void *arg, const char *name,
  * NULL) receives the stamp of the manifest the load was checked against. */
 cmk_err cmk_store_load_all(const struct cmk_store_loc *loc, cmk_store_cb cb,
                            void *arg, struct cmk_store_stamp *manifest) CMK_WUR;
+
+/* ---- Data-key rotation (cmk-tool rotate-kek) ----
+ * After the config names a new KEK (loc->kek) and keeps the old one in
+ * its overlap window (loc->old), each object is re-sealed under the new
+ * one in place: same name, same version, same attributes, one atomic
+ * rename under the exclusive lock, so a reader sees the old or the new
+ * file and both open (the old one through loc->old) while the window
+ * lasts. */
+
+struct cmk_store_name {
+    char s[CMK_STORE_NAME_LEN + 1];
+};
+
+/* The names the manifest lists (shared lock), in *out (free()) and *n;
+ * none for a store that does not exist yet. */
+cmk_err cmk_store_names(const struct cmk_store_loc *loc,
+                        struct cmk_store_name **out, size_t *n) CMK_WUR;
+
+/* Under the exclusive lock: re-seals the manifest under loc->kek when an
+ * older KEK sealed it, then, when name is not NULL, object name when an
+ * older KEK opens it (*moved true; false when loc->kek already does).
+ * CMK_E_KEY_NOT_FOUND when the manifest no longer lists name (deleted
+ * meanwhile) or there is no store; CMK_E_ROLLBACK when its file is not at
+ * the listed version; CMK_E_BAD_CIPHERTEXT when no KEK opens it (each
+ * logged, by name only). */
+cmk_err cmk_store_reseal(const struct cmk_store_loc *loc, const char *name,
+                         bool *moved) CMK_WUR;
 
 /* ---- Store id (store_id.c) ----
  * "<dir>/store-id": CMK_STORE_ID_LEN random bytes (libsodium randombytes,

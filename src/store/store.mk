@@ -3,4 +3,4 @@
 libcmk_la_SOURCES += \
 	src/store/store.h src/store/store.c src/store/store_int.h \
 	src/store/store_manifest.c src/store/store_ops.c \
-	src/store/store_id.c
+	src/store/store_id.c src/store/store_keys.c

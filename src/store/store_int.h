@@ -24,6 +24,24 @@ bool cmk_store_is_obj_file(const char *s);
 cmk_err cmk_store_derive_key(const uint8_t *kek, size_t kek_len,
                              struct cmk_secret *key) CMK_WUR;
 
+/* The store keys one operation opens files with (store_keys.c): key 0
+ * from loc->kek (every write), then one per previous KEK loc->old gives,
+ * derived on first need (reads only). */
+#define CMK_STORE_KEYS (1 + CMK_STORE_OLD_MAX)
+struct cmk_store_keys {
+    const struct cmk_store_loc *loc;
+    struct cmk_secret k[CMK_STORE_KEYS];
+    bool asked[CMK_STORE_KEYS]; /* derived, or found to be absent */
+};
+/* Derives key 0; CMK_E_NOMEM, CMK_E_CRYPTO. */
+cmk_err cmk_store_keys_init(struct cmk_store_keys *ks,
+                            const struct cmk_store_loc *loc) CMK_WUR;
+void cmk_store_keys_fini(struct cmk_store_keys *ks); /* wipes */
+/* Key i (0: current), or NULL when there is none: callers try every i
+ * below CMK_STORE_KEYS, since an absent (expired) previous KEK does not
+ * end the list. */
+const struct cmk_secret *cmk_store_keys_at(struct cmk_store_keys *ks, size_t i);
+
 void cmk_store_put_be(uint8_t *p, uint64_t v, size_t n);
 uint64_t cmk_store_get_be(const uint8_t *p, size_t n);
 
@@ -81,6 +99,7 @@ struct cmk_manifest {
     struct cmk_manifest_entry *v;
     size_t n, cap;
     struct cmk_store_stamp stamp; /* of the file read or written */
+    size_t key; /* the store key that opened it (0: the current one) */
 };
 
 void cmk_manifest_clear(struct cmk_manifest *m);
@@ -90,10 +109,11 @@ struct cmk_manifest_entry *cmk_manifest_find(struct cmk_manifest *m,
 cmk_err cmk_manifest_add(struct cmk_manifest *m, const char *name,
                          struct cmk_manifest_entry **out) CMK_WUR;
 void cmk_manifest_del(struct cmk_manifest *m, const char *name);
-/* Reads and opens dir's manifest (m->exists false when there is none).
- * CMK_E_ROLLBACK when its generation is below *max_gen (logged). */
+/* Reads and opens dir's manifest with the first of ks's keys that opens
+ * it (m->exists false when there is none). CMK_E_ROLLBACK when its
+ * generation is below *max_gen, or no key opens it (logged). */
 cmk_err cmk_manifest_read(int dfd, const struct cmk_store_loc *loc,
-                          const struct cmk_secret *key,
+                          struct cmk_store_keys *ks,
                           struct cmk_manifest *m) CMK_WUR;
 /* Writes m at generation m->gen + 1 (m->gen updated, max_gen raised). */
 cmk_err cmk_manifest_write(const struct cmk_store_loc *loc,

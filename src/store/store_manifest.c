@@ -128,12 +128,34 @@ static cmk_err decode(const uint8_t *p, size_t len, struct cmk_manifest *m)
     return CMK_OK;
 }
 
+/* Opens data with the first of ks's keys that authenticates it; a file
+ * no key opens is the current key's refusal. */
+static cmk_err open_any(const struct cmk_store_loc *loc,
+                        struct cmk_store_keys *ks, const struct cmk_buf *data,
+                        struct cmk_secret *pt, size_t *which)
+{
+    const struct cmk_secret *key;
+    cmk_err err = CMK_E_BAD_CIPHERTEXT;
+    size_t i;
+
+    for (i = 0; i < CMK_STORE_KEYS && err == CMK_E_BAD_CIPHERTEXT; i++) {
+        key = cmk_store_keys_at(ks, i);
+        if (key == NULL)
+            continue;
+        err = cmk_store_unseal_raw(loc->tenant, key, CMK_STORE_MANIFEST, data,
+                                   MHDR_LEN, true, pt);
+        *which = i;
+    }
+    return err;
+}
+
 cmk_err cmk_manifest_read(int dfd, const struct cmk_store_loc *loc,
-                          const struct cmk_secret *key, struct cmk_manifest *m)
+                          struct cmk_store_keys *ks, struct cmk_manifest *m)
 {
     struct cmk_buf data = {0};
     struct cmk_secret pt = {0};
     const char *why = NULL;
+    size_t which = 0;
     cmk_err err;
 
     cmk_manifest_clear(m);
@@ -148,8 +170,7 @@ cmk_err cmk_manifest_read(int dfd, const struct cmk_store_loc *loc,
         data.p[MMAGIC_LEN] != MFORMAT)
         goto out;
     why = "authentication failed (other KEK or tenant, or damaged)";
-    err = cmk_store_unseal_raw(loc->tenant, key, CMK_STORE_MANIFEST, &data,
-                               MHDR_LEN, true, &pt);
+    err = open_any(loc, ks, &data, &pt, &which);
     if (err != CMK_OK)
         goto out;
     why = "malformed";
@@ -162,6 +183,7 @@ cmk_err cmk_manifest_read(int dfd, const struct cmk_store_loc *loc,
         goto out;
     }
     m->exists = true;
+    m->key = which;
     cmk_manifest_seen(loc, m->gen);
 out:
     if (err != CMK_OK) {
@@ -205,6 +227,7 @@ cmk_err cmk_manifest_write(const struct cmk_store_loc *loc,
     if (err == CMK_OK) {
         m->gen = gen;
         m->exists = true;
+        m->key = 0;
         cmk_manifest_seen(loc, gen);
     }
     cmk_secret_free(&pt);

@@ -79,9 +79,32 @@ static void file_of(const char *name, char file[CMK_STORE_NAME_LEN + 5])
     snprintf(file, CMK_STORE_NAME_LEN + sizeof(SUFFIX), "%s%s", name, SUFFIX);
 }
 
+/* Opens data with the first key of ks that authenticates it (*which). */
+static cmk_err unseal_any(const struct cmk_store_loc *loc,
+                          struct cmk_store_keys *ks, const char *name,
+                          const struct cmk_buf *data, uint64_t *version,
+                          struct cmk_attrs *attrs, size_t *which,
+                          const char **why)
+{
+    const struct cmk_secret *key;
+    cmk_err err = CMK_E_BAD_CIPHERTEXT;
+    size_t i;
+
+    for (i = 0; i < CMK_STORE_KEYS && err == CMK_E_BAD_CIPHERTEXT; i++) {
+        key = cmk_store_keys_at(ks, i);
+        if (key == NULL)
+            continue;
+        err = cmk_store_unseal_obj(loc->tenant, key, name, data, version, attrs,
+                                   why);
+        if (which != NULL)
+            *which = i;
+    }
+    return err;
+}
+
 /* Reads and opens one object file; *why on failure. */
 static cmk_err open_obj(int dfd, const struct cmk_store_loc *loc,
-                        const struct cmk_secret *key, const char *name,
+                        struct cmk_store_keys *ks, const char *name,
                         struct cmk_attrs *attrs, uint64_t *version,
                         bool *format1, struct cmk_store_stamp *st,
                         const char **why)
@@ -93,8 +116,7 @@ static cmk_err open_obj(int dfd, const struct cmk_store_loc *loc,
     file_of(name, file);
     err = cmk_store_read_file(dfd, file, &data, st, why);
     if (err == CMK_OK)
-        err = cmk_store_unseal_obj(loc->tenant, key, name, &data, version,
-                                   attrs, why);
+        err = unseal_any(loc, ks, name, &data, version, attrs, NULL, why);
     if (err == CMK_OK && format1 != NULL)
         *format1 = cmk_store_is_format1(&data);
     cmk_buf_free(&data);
@@ -111,7 +133,7 @@ static bool version_ok(const struct cmk_manifest_entry *e, uint64_t v)
 /* No manifest: adopt a format-1 store (first-use trust), refuse one with
  * format-2 files (its manifest was removed). Exclusive lock held. */
 static cmk_err adopt(struct locked *c, const struct cmk_store_loc *loc,
-                     const struct cmk_secret *key)
+                     struct cmk_store_keys *ks)
 {
     char name[CMK_STORE_NAME_LEN + 1];
     struct cmk_manifest_entry *e;
@@ -135,7 +157,7 @@ static cmk_err adopt(struct locked *c, const struct cmk_store_loc *loc,
             continue;
         memcpy(name, de->d_name, CMK_STORE_NAME_LEN);
         name[CMK_STORE_NAME_LEN] = '\0';
-        if (open_obj(c->dfd, loc, key, name, &attrs, &v, &f1, NULL, &why) !=
+        if (open_obj(c->dfd, loc, ks, name, &attrs, &v, &f1, NULL, &why) !=
             CMK_OK) {
             cmk_log_error("object store %s: file %s skipped: %s", loc->dir,
                           de->d_name, why);
@@ -156,7 +178,7 @@ static cmk_err adopt(struct locked *c, const struct cmk_store_loc *loc,
     }
     closedir(d);
     if (err == CMK_OK && c->m.n != 0) {
-        err = cmk_manifest_write(loc, key, &c->m);
+        err = cmk_manifest_write(loc, &ks->k[0], &c->m);
         if (err == CMK_OK)
             cmk_log_debug("object store %s: %zu format-1 objects adopted "
                           "into a new manifest",
@@ -192,7 +214,7 @@ enum mode { READ, WRITE, DELETE };
  * and DELETE) and reads the manifest, adopting a format-1 store on the
  * way. */
 static cmk_err open_locked(const struct cmk_store_loc *loc,
-                           const struct cmk_secret *key, enum mode mode,
+                           struct cmk_store_keys *ks, enum mode mode,
                            struct locked *c)
 {
     bool write = mode != READ;
@@ -229,7 +251,7 @@ static cmk_err open_locked(const struct cmk_store_loc *loc,
     }
     err = take_lock(c->lfd, write ? LOCK_EX : LOCK_SH, loc->dir);
     if (err == CMK_OK)
-        err = cmk_manifest_read(c->dfd, loc, key, &c->m);
+        err = cmk_manifest_read(c->dfd, loc, ks, &c->m);
     if (err != CMK_OK || c->m.exists)
         goto out;
     if (max_seen(loc) != 0) {
@@ -244,11 +266,11 @@ static cmk_err open_locked(const struct cmk_store_loc *loc,
     if (!write) { /* adoption writes: upgrade, then look again */
         err = take_lock(c->lfd, LOCK_EX, loc->dir);
         if (err == CMK_OK)
-            err = cmk_manifest_read(c->dfd, loc, key, &c->m);
+            err = cmk_manifest_read(c->dfd, loc, ks, &c->m);
         if (err != CMK_OK || c->m.exists)
             goto out;
     }
-    err = adopt(c, loc, key);
+    err = adopt(c, loc, ks);
 out:
     if (err != CMK_OK)
         unlock(c);
@@ -257,7 +279,7 @@ out:
 
 /* The object as the manifest vouches for it; logged when refused. */
 static cmk_err get_locked(struct locked *c, const struct cmk_store_loc *loc,
-                          const struct cmk_secret *key, const char *name,
+                          struct cmk_store_keys *ks, const char *name,
                           struct cmk_attrs *attrs, struct cmk_store_meta *meta)
 {
     struct cmk_manifest_entry *e = cmk_manifest_find(&c->m, name);
@@ -267,7 +289,7 @@ static cmk_err get_locked(struct locked *c, const struct cmk_store_loc *loc,
 
     if (c->dfd < 0)
         return CMK_E_KEY_NOT_FOUND;
-    err = open_obj(c->dfd, loc, key, name, attrs, &v, NULL, &meta->stamp, &why);
+    err = open_obj(c->dfd, loc, ks, name, attrs, &v, NULL, &meta->stamp, &why);
     if (err == CMK_E_KEY_NOT_FOUND) {
         if (e != NULL && e->committed != 0)
             cmk_log_error("object store %s: %s.obj is listed in the "
@@ -301,7 +323,7 @@ static cmk_err get_locked(struct locked *c, const struct cmk_store_loc *loc,
 /* The version on disk for a compare-and-swap: the manifest's, or, while
  * a write is in flight, whichever of the two the file holds. */
 static uint64_t current(struct locked *c, const struct cmk_store_loc *loc,
-                        const struct cmk_secret *key,
+                        struct cmk_store_keys *ks,
                         const struct cmk_manifest_entry *e)
 {
     struct cmk_attrs attrs = {0};
@@ -312,7 +334,7 @@ static uint64_t current(struct locked *c, const struct cmk_store_loc *loc,
         return 0;
     if (e->pending == 0)
         return e->committed;
-    if (open_obj(c->dfd, loc, key, e->name, &attrs, &v, NULL, NULL, &why) !=
+    if (open_obj(c->dfd, loc, ks, e->name, &attrs, &v, NULL, NULL, &why) !=
             CMK_OK ||
         !version_ok(e, v))
         v = e->committed;
@@ -327,14 +349,15 @@ static bool args_ok(const struct cmk_store_loc *loc)
 }
 
 static cmk_err put_locked(struct locked *c, const struct cmk_store_loc *loc,
-                          const struct cmk_secret *key, const char *name,
+                          struct cmk_store_keys *ks, const char *name,
                           uint64_t base, const struct cmk_attrs *attrs,
                           struct cmk_store_meta *meta)
 {
     struct cmk_manifest_entry *e = cmk_manifest_find(&c->m, name);
+    const struct cmk_secret *key = &ks->k[0]; /* writes: the current KEK */
     char file[CMK_STORE_NAME_LEN + sizeof(SUFFIX)];
     struct cmk_buf data = {0};
-    uint64_t cur = current(c, loc, key, e), next;
+    uint64_t cur = current(c, loc, ks, e), next;
     cmk_err err;
 
     if (base != CMK_STORE_ANY && base != cur)
@@ -378,22 +401,21 @@ cmk_err cmk_store_put(const struct cmk_store_loc *loc, const char *name,
                       struct cmk_store_meta *meta)
 {
     struct cmk_store_meta m = {0};
-    struct cmk_secret key = {0};
+    struct cmk_store_keys ks;
     struct locked c;
     cmk_err err;
 
     if (!args_ok(loc) || name == NULL || !cmk_store_is_name(name) ||
         attrs == NULL)
         return CMK_E_ARGS;
-    err = cmk_store_derive_key(loc->kek, loc->kek_len, &key);
-    if (err != CMK_OK)
-        return err;
-    err = open_locked(loc, &key, WRITE, &c);
+    err = cmk_store_keys_init(&ks, loc);
+    if (err == CMK_OK)
+        err = open_locked(loc, &ks, WRITE, &c);
     if (err == CMK_OK) {
-        err = put_locked(&c, loc, &key, name, base, attrs, &m);
+        err = put_locked(&c, loc, &ks, name, base, attrs, &m);
         unlock(&c);
     }
-    cmk_secret_free(&key);
+    cmk_store_keys_fini(&ks);
     if (err == CMK_OK && meta != NULL)
         *meta = m;
     return err;
@@ -404,26 +426,25 @@ cmk_err cmk_store_delete(const struct cmk_store_loc *loc, const char *name,
 {
     char file[CMK_STORE_NAME_LEN + sizeof(SUFFIX)];
     struct cmk_manifest_entry *e;
-    struct cmk_secret key = {0};
+    struct cmk_store_keys ks;
     struct locked c;
     cmk_err err;
 
     if (!args_ok(loc) || name == NULL || !cmk_store_is_name(name))
         return CMK_E_ARGS;
-    err = cmk_store_derive_key(loc->kek, loc->kek_len, &key);
-    if (err != CMK_OK)
-        return err;
-    err = open_locked(loc, &key, DELETE, &c);
+    err = cmk_store_keys_init(&ks, loc);
+    if (err == CMK_OK)
+        err = open_locked(loc, &ks, DELETE, &c);
     if (err != CMK_OK)
         goto out;
     err = CMK_E_KEY_NOT_FOUND;
     if (c.dfd < 0 || (e = cmk_manifest_find(&c.m, name)) == NULL)
         goto unlock;
     err = CMK_E_CONFLICT;
-    if (base != CMK_STORE_ANY && base != current(&c, loc, &key, e))
+    if (base != CMK_STORE_ANY && base != current(&c, loc, &ks, e))
         goto unlock;
     cmk_manifest_del(&c.m, name);
-    err = cmk_manifest_write(loc, &key, &c.m);
+    err = cmk_manifest_write(loc, &ks.k[0], &c.m);
     file_of(name, file);
     if (err == CMK_OK && unlinkat(c.dfd, file, 0) != 0 && errno != ENOENT)
         err = CMK_E_IO; /* listed nowhere: refused if it ever loads */
@@ -432,14 +453,14 @@ cmk_err cmk_store_delete(const struct cmk_store_loc *loc, const char *name,
 unlock:
     unlock(&c);
 out:
-    cmk_secret_free(&key);
+    cmk_store_keys_fini(&ks);
     return err;
 }
 
 cmk_err cmk_store_get(const struct cmk_store_loc *loc, const char *name,
                       struct cmk_attrs *attrs, struct cmk_store_meta *meta)
 {
-    struct cmk_secret key = {0};
+    struct cmk_store_keys ks;
     struct cmk_store_meta m = {0};
     struct cmk_attrs a = {0};
     struct locked c;
@@ -448,15 +469,14 @@ cmk_err cmk_store_get(const struct cmk_store_loc *loc, const char *name,
     if (!args_ok(loc) || name == NULL || !cmk_store_is_name(name) ||
         attrs == NULL || meta == NULL)
         return CMK_E_ARGS;
-    err = cmk_store_derive_key(loc->kek, loc->kek_len, &key);
-    if (err != CMK_OK)
-        return err;
-    err = open_locked(loc, &key, READ, &c);
+    err = cmk_store_keys_init(&ks, loc);
+    if (err == CMK_OK)
+        err = open_locked(loc, &ks, READ, &c);
     if (err == CMK_OK) {
-        err = get_locked(&c, loc, &key, name, &a, &m);
+        err = get_locked(&c, loc, &ks, name, &a, &m);
         unlock(&c);
     }
-    cmk_secret_free(&key);
+    cmk_store_keys_fini(&ks);
     if (err == CMK_OK) {
         *attrs = a;
         *meta = m;
@@ -468,7 +488,7 @@ cmk_err cmk_store_load_all(const struct cmk_store_loc *loc, cmk_store_cb cb,
                            void *arg, struct cmk_store_stamp *manifest)
 {
     char name[CMK_STORE_NAME_LEN + 1];
-    struct cmk_secret key = {0};
+    struct cmk_store_keys ks;
     struct cmk_store_meta meta;
     struct cmk_attrs attrs;
     struct dirent *de;
@@ -481,9 +501,9 @@ cmk_err cmk_store_load_all(const struct cmk_store_loc *loc, cmk_store_cb cb,
 
     if (!args_ok(loc) || cb == NULL)
         return CMK_E_ARGS;
-    err = cmk_store_derive_key(loc->kek, loc->kek_len, &key);
+    err = cmk_store_keys_init(&ks, loc);
     if (err == CMK_OK)
-        err = open_locked(loc, &key, READ, &c);
+        err = open_locked(loc, &ks, READ, &c);
     if (err != CMK_OK)
         goto out;
     if (manifest != NULL)
@@ -506,7 +526,7 @@ cmk_err cmk_store_load_all(const struct cmk_store_loc *loc, cmk_store_cb cb,
         memcpy(name, de->d_name, CMK_STORE_NAME_LEN);
         name[CMK_STORE_NAME_LEN] = '\0';
         attrs = (struct cmk_attrs){0};
-        if (get_locked(&c, loc, &key, name, &attrs, &meta) != CMK_OK)
+        if (get_locked(&c, loc, &ks, name, &attrs, &meta) != CMK_OK)
             continue;
         seen[cmk_manifest_find(&c.m, name) - c.m.v] = true;
         cb(arg, name, &meta, &attrs); /* takes ownership of attrs */
@@ -523,7 +543,106 @@ unlock:
     free(seen);
     unlock(&c);
 out:
-    cmk_secret_free(&key);
+    cmk_store_keys_fini(&ks);
+    return err;
+}
+
+/* ---- Data-key rotation: re-sealing under the current KEK ---- */
+
+/* name's file under key 0 at the version it has, when an older key
+ * opened it; *moved says whether it was rewritten. Exclusive lock held. */
+static cmk_err reseal_locked(struct locked *c, const struct cmk_store_loc *loc,
+                             struct cmk_store_keys *ks, const char *name,
+                             bool *moved)
+{
+    char file[CMK_STORE_NAME_LEN + sizeof(SUFFIX)];
+    struct cmk_manifest_entry *e = cmk_manifest_find(&c->m, name);
+    struct cmk_buf data = {0}, out = {0};
+    struct cmk_attrs attrs = {0};
+    const char *why = NULL;
+    size_t which = 0;
+    uint64_t v = 0;
+    cmk_err err;
+
+    if (e == NULL)
+        return CMK_E_KEY_NOT_FOUND; /* deleted meanwhile */
+    file_of(name, file);
+    err = cmk_store_read_file(c->dfd, file, &data, NULL, &why);
+    if (err == CMK_E_KEY_NOT_FOUND && e->committed == 0)
+        return err; /* a creation that never happened: nothing to move */
+    if (err == CMK_OK)
+        err = unseal_any(loc, ks, name, &data, &v, &attrs, &which, &why);
+    if (err == CMK_OK && !version_ok(e, v)) {
+        why = "not at the version the manifest lists (stale or replayed)";
+        err = CMK_E_ROLLBACK;
+    }
+    if (err == CMK_OK && which != 0)
+        err = cmk_store_seal_obj(loc->tenant, &ks->k[0], name, v, &attrs, &out);
+    if (err == CMK_OK && which != 0)
+        err = cmk_store_write_atomic(loc->dir, file, &out, NULL);
+    if (err != CMK_OK && why != NULL)
+        cmk_log_error("object store %s: %s not re-sealed: %s", loc->dir, file,
+                      why);
+    *moved = err == CMK_OK && which != 0;
+    cmk_attrs_clear(&attrs);
+    cmk_buf_free(&data);
+    cmk_buf_free(&out);
+    return err;
+}
+
+cmk_err cmk_store_reseal(const struct cmk_store_loc *loc, const char *name,
+                         bool *moved)
+{
+    struct cmk_store_keys ks;
+    struct locked c;
+    cmk_err err;
+
+    if (!args_ok(loc) || moved == NULL ||
+        (name != NULL && !cmk_store_is_name(name)))
+        return CMK_E_ARGS;
+    *moved = false;
+    err = cmk_store_keys_init(&ks, loc);
+    if (err == CMK_OK) /* exclusive, and no directory is made */
+        err = open_locked(loc, &ks, DELETE, &c);
+    if (err != CMK_OK)
+        goto out;
+    if (c.m.exists && c.m.key != 0) /* at the same entries */
+        err = cmk_manifest_write(loc, &ks.k[0], &c.m);
+    if (err == CMK_OK && name != NULL)
+        err = c.dfd < 0 ? CMK_E_KEY_NOT_FOUND
+                        : reseal_locked(&c, loc, &ks, name, moved);
+    unlock(&c);
+out:
+    cmk_store_keys_fini(&ks);
+    return err;
+}
+
+cmk_err cmk_store_names(const struct cmk_store_loc *loc,
+                        struct cmk_store_name **out, size_t *n)
+{
+    struct cmk_store_keys ks;
+    struct locked c;
+    size_t i;
+    cmk_err err;
+
+    if (!args_ok(loc) || out == NULL || n == NULL)
+        return CMK_E_ARGS;
+    *out = NULL;
+    *n = 0;
+    err = cmk_store_keys_init(&ks, loc);
+    if (err == CMK_OK)
+        err = open_locked(loc, &ks, READ, &c);
+    if (err != CMK_OK)
+        goto out;
+    if (c.m.n != 0 && (*out = calloc(c.m.n, sizeof(**out))) == NULL)
+        err = CMK_E_NOMEM;
+    for (i = 0; err == CMK_OK && i < c.m.n; i++)
+        memcpy((*out)[i].s, c.m.v[i].name, sizeof((*out)[i].s));
+    if (err == CMK_OK)
+        *n = c.m.n;
+    unlock(&c);
+out:
+    cmk_store_keys_fini(&ks);
     return err;
 }
 
@@ -531,7 +650,7 @@ cmk_err cmk_store_write(const char *dir, const char *tenant, const uint8_t *kek,
                         size_t kek_len, const char *name,
                         const struct cmk_attrs *attrs)
 {
-    struct cmk_store_loc loc = {dir, tenant, kek, kek_len, NULL};
+    struct cmk_store_loc loc = {dir, tenant, kek, kek_len, NULL, NULL, NULL};
 
     return cmk_store_put(&loc, name, CMK_STORE_ANY, attrs, NULL);
 }
@@ -539,7 +658,7 @@ cmk_err cmk_store_write(const char *dir, const char *tenant, const uint8_t *kek,
 cmk_err cmk_store_remove(const char *dir, const char *tenant,
                          const uint8_t *kek, size_t kek_len, const char *name)
 {
-    struct cmk_store_loc loc = {dir, tenant, kek, kek_len, NULL};
+    struct cmk_store_loc loc = {dir, tenant, kek, kek_len, NULL, NULL, NULL};
     cmk_err err = cmk_store_delete(&loc, name, CMK_STORE_ANY);
 
     return err == CMK_E_KEY_NOT_FOUND ? CMK_OK : err;

@@ -152,7 +152,8 @@ static char *rewrite(const char *path, const char *text, size_t len,
     }
     t = find_tenant(root, u->label);
     if (t == NULL || set_fields(t, u->fields, u->n_fields) != 0 ||
-        set_lists(t, u->lists, u->n_lists) != 0)
+        set_lists(t, u->lists, u->n_lists) != 0 ||
+        (u->edit != NULL && u->edit(t, u->edit_arg) != 0))
         tool_err("%s: cannot update tenant \"%s\"", path, u->label);
     else if ((out = dump(root, out_len)) == NULL)
         tool_err("out of memory");
@@ -192,5 +193,17 @@ int tool_set_tenant_fields(const char *path, const char *label,
     u.label = label;
     u.fields = f;
     u.n_fields = n;
+    return tool_update_tenant(path, &u);
+}
+
+int tool_edit_tenant(const char *path, const char *label, tool_tenant_edit edit,
+                     void *arg)
+{
+    struct tool_update u;
+
+    memset(&u, 0, sizeof(u));
+    u.label = label;
+    u.edit = edit;
+    u.edit_arg = arg;
     return tool_update_tenant(path, &u);
 }

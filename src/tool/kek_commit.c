@@ -120,7 +120,7 @@ static int check_store(const struct cmk_tenant_cfg *t,
                        const struct cmk_secret *kek)
 {
     struct cmk_store_loc loc = {t->store_dir, t->kms.label, kek->p, kek->len,
-                                NULL};
+                                NULL,         NULL,         NULL};
     struct cmk_store_stamp st;
     size_t n = 0;
 

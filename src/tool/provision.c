@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "mech/mech.h"
 #include "tool/dual.h"
 #include "tool/event.h"
+#include "tool/kek.h"
 #include "tool/tool.h"
 #include "util/fdio.h"
 
@@ -151,86 +151,7 @@ static int make_kek(const struct cmk_tenant_cfg *t, const struct args *a,
         return TOOL_OK; /* tool_dual_make makes the halves */
     if (a->import != NULL)
         return import_kek(a->import, kek);
-    if (cmk_secret_alloc(kek, KEK_LEN) != CMK_OK) {
-        tool_err("out of memory");
-        return TOOL_FAIL;
-    }
-    cmk_random(kek->p, KEK_LEN);
-    return TOOL_OK;
-}
-
-static void report(const char *label, const char *what, cmk_err err,
-                   const struct cmk_req *rq)
-{
-    tool_err("tenant \"%s\": %s: %s%s%s%s", label, what, cmk_err_name(err),
-             rq->provider_code[0] ? " (" : "", rq->provider_code,
-             rq->provider_code[0] ? ")" : "");
-}
-
-/* Seals the KEK and checks that the blob opens to the same bytes before
- * anyone relies on it. */
-static int seal_kek(const struct cmk_tenant_cfg *t,
-                    const struct cmk_secret *kek, struct cmk_buf *blob)
-{
-    struct cmk_cmk *c = NULL;
-    struct cmk_secret back = {0};
-    struct cmk_req rq;
-    cmk_err err;
-    int rc = TOOL_FAIL;
-
-    memset(&rq, 0, sizeof(rq));
-    err = cmk_cmk_open(&t->kms, 0, &c);
-    if (err != CMK_OK) {
-        report(t->kms.label, "cannot open the CMK", err, &rq);
-        return TOOL_FAIL;
-    }
-    err = cmk_cmk_seal_for(c, &rq, CMK_PURPOSE_KEK, kek->p, kek->len, blob);
-    if (err != CMK_OK)
-        report(t->kms.label, "sealing the KEK failed", err, &rq);
-    else if ((err = cmk_cmk_unseal_for(c, &rq, CMK_PURPOSE_KEK, blob->p,
-                                       blob->len, &back)) != CMK_OK)
-        report(t->kms.label, "the sealed KEK does not open", err, &rq);
-    else if (back.len != kek->len ||
-             sodium_memcmp(back.p, kek->p, kek->len) != 0)
-        tool_err("tenant \"%s\": the sealed KEK opens to other bytes",
-                 t->kms.label);
-    else
-        rc = TOOL_OK;
-    cmk_secret_free(&back);
-    cmk_cmk_close(c);
-    return rc;
-}
-
-static char *to_base64(const uint8_t *p, size_t len)
-{
-    size_t n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    char *s = malloc(n);
-
-    if (s != NULL)
-        sodium_bin2base64(s, n, p, len, sodium_base64_VARIANT_ORIGINAL);
-    return s;
-}
-
-/* The base64 forms of the blob and of the KEK's commitment. */
-static int encode(const struct cmk_tenant_cfg *t, const struct cmk_secret *kek,
-                  const struct cmk_buf *blob, char **b64, char **commit64)
-{
-    uint8_t commit[CMK_KEK_COMMITMENT_LEN];
-    cmk_err err;
-
-    err = cmk_cmk_kek_commitment(t->kms.label, kek->p, kek->len, commit);
-    if (err != CMK_OK) {
-        tool_err("tenant \"%s\": no commitment: %s", t->kms.label,
-                 cmk_err_name(err));
-        return TOOL_FAIL;
-    }
-    *b64 = to_base64(blob->p, blob->len);
-    *commit64 = to_base64(commit, sizeof(commit));
-    if (*b64 == NULL || *commit64 == NULL) {
-        tool_err("out of memory");
-        return TOOL_FAIL;
-    }
-    return TOOL_OK;
+    return tool_kek_random(kek);
 }
 
 /* "cmk_added": the tenant's CMK now seals a new KEK (recorded only when
@@ -261,7 +182,7 @@ static int make_sealed(const struct args *a, const struct cmk_tenant_cfg *t,
     if (rc == TOOL_OK && t->kms.dual != NULL)
         return tool_dual_make(t, kek, blob, pblob);
     if (rc == TOOL_OK)
-        rc = seal_kek(t, kek, blob);
+        rc = tool_kek_seal(t, kek, blob);
     return rc;
 }
 
@@ -290,9 +211,9 @@ static int provision(const struct args *a, const struct cmk_config *cfg,
 
     rc = make_sealed(a, t, &kek, &blob, &pblob);
     if (rc == TOOL_OK)
-        rc = encode(t, &kek, &blob, &b64, &commit64);
+        rc = tool_kek_encode(t, &kek, &blob, &b64, &commit64);
     if (rc == TOOL_OK && pblob.len != 0 &&
-        (p64 = to_base64(pblob.p, pblob.len)) == NULL) {
+        (p64 = tool_base64(pblob.p, pblob.len)) == NULL) {
         tool_err("out of memory");
         rc = TOOL_FAIL;
     }

@@ -29,6 +29,7 @@ int cmd_rotate_cmk(int argc, char **argv);
 int cmd_encrypt(int argc, char **argv);
 int cmd_decrypt(int argc, char **argv);
 int cmd_rekey(int argc, char **argv);
+int cmd_rotate_kek(int argc, char **argv);
 
 /* "cmk-tool: <message>" on stderr. */
 void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -66,6 +67,12 @@ struct tool_field {
  * TOOL_OK, or TOOL_FAIL with a message printed. */
 int tool_set_tenant_fields(const char *path, const char *label,
                            const struct tool_field *f, size_t n);
+/* The general form: edit(t, arg) changes the tenant's JSON object t
+ * (jansson) and returns 0, or -1 to leave the file as it was. */
+struct json_t;
+typedef int (*tool_tenant_edit)(struct json_t *t, void *arg);
+int tool_edit_tenant(const char *path, const char *label, tool_tenant_edit edit,
+                     void *arg);
 
 /* One array-of-strings member of a tenant. */
 struct tool_list {
@@ -83,6 +90,8 @@ struct tool_update {
     size_t n_fields;
     const struct tool_list *lists;
     size_t n_lists;
+    tool_tenant_edit edit; /* NULL: none; after fields and lists */
+    void *edit_arg;
     char *backup; /* NULL: no backup */
     size_t backup_len;
 };

@@ -18,6 +18,17 @@ cmk_tool_SOURCES = \
 	src/tool/dual.h \
 	src/tool/dual.c \
 	src/tool/health.h \
+	src/tool/kek.h \
+	src/tool/kek_seal.c \
+	src/tool/config_keks.c \
+	src/tool/rotate_kek.h \
+	src/tool/rotate_kek.c \
+	src/tool/rotate_kek_cmd.c \
+	src/tool/rotkek_store.c \
+	src/tool/rotkek_journal.h \
+	src/tool/rotkek_journal.c \
+	src/tool/rewrap_kek.h \
+	src/tool/rewrap_kek.c \
 	src/tool/health.c \
 	src/tool/health_check.c \
 	src/tool/rotate_cmk.h \

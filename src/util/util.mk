@@ -10,6 +10,7 @@ libcmk_la_SOURCES += \
 	src/util/fdio.c src/util/fdio.h \
 	src/util/text.c src/util/text.h \
 	src/util/clock.c src/util/clock.h \
+	src/util/utc.c src/util/utc.h \
 	src/util/trust.c src/util/trust.h \
 	src/util/conf.c src/util/conf.h \
 	src/util/pkcs11_compat.h

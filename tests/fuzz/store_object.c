@@ -146,16 +146,20 @@ static void put_file(const char *name, const struct cmk_buf *b)
 
 static void read_manifest(void)
 {
-    struct cmk_store_loc loc = {g_dir, TENANT, g_kek, sizeof(g_kek), NULL};
+    struct cmk_store_loc loc = {g_dir, TENANT, g_kek, sizeof(g_kek),
+                                NULL,  NULL,   NULL};
     struct cmk_manifest m = {0};
+    struct cmk_store_keys ks;
     int dfd = open(g_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     size_t i;
 
     fz_check(dfd >= 0, "open store directory");
-    if (cmk_manifest_read(dfd, &loc, &g_key, &m) == CMK_OK) {
+    fz_check(cmk_store_keys_init(&ks, &loc) == CMK_OK, "store key");
+    if (cmk_manifest_read(dfd, &loc, &ks, &m) == CMK_OK) {
         for (i = 0; i < m.n; i++)
             fz_check(cmk_store_is_name(m.v[i].name), "bad manifest name");
     }
+    cmk_store_keys_fini(&ks);
     cmk_manifest_clear(&m);
     close(dfd);
 }
@@ -187,7 +191,8 @@ static void drop(void *arg, const char *name, const struct cmk_store_meta *meta,
 static void whole_store(struct fz *f)
 {
     static const uint8_t mhdr[5] = {'C', 'M', 'K', 'M', 1};
-    struct cmk_store_loc loc = {g_dir, TENANT, g_kek, sizeof(g_kek), NULL};
+    struct cmk_store_loc loc = {g_dir, TENANT, g_kek, sizeof(g_kek),
+                                NULL,  NULL,   NULL};
     struct cmk_buf m = {0}, o = {0};
     const uint8_t *mp;
     uint8_t hdr[13];

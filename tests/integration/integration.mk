@@ -13,6 +13,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_rotate_cmk.sh \
 	tests/integration/test_dual_tool.sh \
 	tests/integration/test_file_crypt.sh \
+	tests/integration/test_rotate_kek.sh \
 	tests/interop/test_softhsm_diff.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \

@@ -29,6 +29,14 @@ int test_env_make_with(struct test_env *env, const char *extra);
  * each; NULL: random), for tests that look for them in memory. */
 int test_env_make_keys(struct test_env *env, const char *extra,
                        const uint8_t *alpha_key, const uint8_t *alpha_kek);
+/* A data-key rotation of tenant alpha written into env's config as
+ * cmk-tool rotate-kek writes it (tenant_rotate.c): new_kek (32 bytes)
+ * sealed through alpha's CMK becomes its "kek", the old one
+ * previous_keks[0] until expires (Unix seconds), with bad_commit (may be
+ * NULL) written as that entry's commitment instead of its own. 0 on
+ * success. */
+int test_env_rotate_kek(const struct test_env *env, const uint8_t *new_kek,
+                        int64_t expires, const uint8_t *bad_commit);
 /* Removes the directory tree. */
 void test_env_remove(const struct test_env *env);
 

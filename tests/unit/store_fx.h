@@ -108,7 +108,7 @@ static FX_UNUSED int teardown(void **state)
 static FX_UNUSED struct cmk_store_loc loc_of(struct fx *f, const uint8_t *kek,
                                              const char *tenant)
 {
-    struct cmk_store_loc loc = {f->store, tenant, kek, 32, NULL};
+    struct cmk_store_loc loc = {f->store, tenant, kek, 32, NULL, NULL, NULL};
 
     return loc;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * keys: the KEK commitment (keys/cmk.h cmk_cmk_kek_commitment), the check
- * value stored beside a sealed KEK and compared on every unseal.
+ * keys: the KEK commitment, the check value stored beside every sealed
+ * tenant KEK (the current one and each previous one) that an unwrapped
+ * KEK must match before anything uses or caches it.
  */
 #include <config.h>
 
@@ -9,7 +10,6 @@
 
 #include "keys/cmk.h"
 #include "mech/mech.h"
-#include "util/secmem.h"
 
 #define KEK_LEN 32u
 #define COMMIT_INFO "cmk-pkcs11 kek commitment v1"

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tool: writes a tenant's KEK and its "previous_keks" array (cmk-tool
+ * rotate-kek) into the JSON config through tool_edit_tenant, so the new
+ * KEK and the old one's overlap window appear in one atomic replace.
+ */
+#include <config.h>
+
+#include <jansson.h>
+
+#include "tool/kek.h"
+#include "tool/tool.h"
+
+struct keks {
+    const char *kek, *commitment;
+    const struct tool_prev_kek *p;
+    size_t n;
+};
+
+static json_t *entry(const struct tool_prev_kek *p)
+{
+    return json_pack("{s:s, s:s, s:s}", "kek", p->kek, "kek_commitment",
+                     p->commitment, "expires", p->expires);
+}
+
+static int edit_keks(json_t *t, void *arg)
+{
+    const struct keks *k = arg;
+    json_t *a, *e;
+    size_t i;
+
+    if (k->kek != NULL &&
+        (json_object_set_new(t, "kek", json_string(k->kek)) != 0 ||
+         json_object_set_new(t, "kek_commitment", json_string(k->commitment)) !=
+             0))
+        return -1;
+    if (k->n == 0) {
+        json_object_del(t, "previous_keks"); /* absent is fine too */
+        return 0;
+    }
+    a = json_array();
+    for (i = 0; a != NULL && i < k->n; i++) {
+        e = entry(&k->p[i]);
+        if (e == NULL || json_array_append_new(a, e) != 0) {
+            json_decref(a);
+            return -1;
+        }
+    }
+    return a != NULL && json_object_set_new(t, "previous_keks", a) == 0 ? 0
+                                                                        : -1;
+}
+
+int tool_set_tenant_keks(const char *path, const char *label, const char *kek,
+                         const char *commitment, const struct tool_prev_kek *p,
+                         size_t n)
+{
+    struct keks k = {kek, commitment, p, n};
+
+    return tool_edit_tenant(path, label, edit_keks, &k);
+}
