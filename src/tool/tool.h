@@ -41,6 +41,8 @@ typedef int (*tool_tenant_fn)(void *arg, const struct cmk_config *cfg,
                               const struct cmk_tenant_cfg *t);
 int tool_on_tenant(const char *config, const char *label, tool_tenant_fn fn,
                    void *arg);
+/* While tool_on_tenant runs fn: the config that holds t; else NULL. */
+const struct cmk_config *tool_tenant_config(const struct cmk_tenant_cfg *t);
 
 /* Writes all of p to fd, retrying on EINTR. -1 on error (errno set). */
 int tool_write_all(int fd, const uint8_t *p, size_t len);

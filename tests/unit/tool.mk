@@ -5,7 +5,8 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_rotlock
 TESTS += tests/unit/test_rotlock
 tests_unit_test_rotlock_SOURCES = tests/unit/test_rotlock.c \
-	src/tool/rotlock.c src/tool/util.c
+	src/tool/rotlock.c src/tool/rotlast.c src/tool/util.c \
+	src/tool/event.c
 tests_unit_test_rotlock_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_rotlock_LDADD = $(UNIT_LDADD)
 endif
