@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tool: writes members of one tenant into the JSON config (provision's
- * "kek" and "kek_commitment", kek-commit's "kek_commitment"), replacing
- * the file atomically and keeping its mode.
+ * "kek" and "kek_commitment", kek-commit's "kek_commitment", a new "key"
+ * with the old one first in "previous_keys"), replacing the file
+ * atomically and keeping its mode.
  */
 #include <config.h>
 
@@ -60,8 +61,36 @@ static char *dump(json_t *root, size_t *len)
     return out;
 }
 
-int tool_set_tenant_fields(const char *path, const char *label,
-                           const struct tool_field *f, size_t n)
+/* "key" becomes new_ref and old_ref goes first in "previous_keys", only
+ * if "key" still is old_ref. */
+static int move_key(const char *path, json_t *t, const char *old_ref,
+                    const char *new_ref)
+{
+    json_t *key = json_object_get(t, "key");
+    json_t *prev = json_object_get(t, "previous_keys");
+
+    if (!json_is_string(key) || strcmp(json_string_value(key), old_ref) != 0) {
+        tool_err("%s: the tenant's \"key\" changed meanwhile; nothing written",
+                 path);
+        return -1;
+    }
+    if (prev == NULL) {
+        prev = json_array();
+        if (prev == NULL || json_object_set_new(t, "previous_keys", prev) != 0)
+            return -1;
+    }
+    if (!json_is_array(prev) ||
+        json_array_insert_new(prev, 0, json_string(old_ref)) != 0 ||
+        json_object_set_new(t, "key", json_string(new_ref)) != 0) {
+        tool_err("%s: cannot update \"key\" and \"previous_keys\"", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Loads path, applies the changes to the tenant, writes it back. */
+static int update(const char *path, const char *label, const char *old_ref,
+                  const char *new_ref, const struct tool_field *f, size_t n)
 {
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je), *t;
@@ -75,6 +104,9 @@ int tool_set_tenant_fields(const char *path, const char *label,
         return TOOL_FAIL;
     }
     t = find_tenant(root, label);
+    if (t != NULL && new_ref != NULL &&
+        move_key(path, t, old_ref, new_ref) != 0)
+        goto out;
     if (t == NULL || set_fields(t, f, n) != 0 || stat(path, &st) != 0) {
         tool_err("%s: cannot update tenant \"%s\"", path, label);
         goto out;
@@ -90,4 +122,19 @@ out:
     free(out);
     json_decref(root);
     return rc;
+}
+
+int tool_set_tenant_fields(const char *path, const char *label,
+                           const struct tool_field *f, size_t n)
+{
+    return update(path, label, NULL, NULL, f, n);
+}
+
+int tool_set_tenant_key(const char *path, const char *label,
+                        const char *old_ref, const char *new_ref,
+                        const struct tool_field *f, size_t n)
+{
+    if (old_ref == NULL || new_ref == NULL)
+        return TOOL_FAIL;
+    return update(path, label, old_ref, new_ref, f, n);
 }

@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"pin-reset", cmd_pin_reset, "clear a tenant's failed-login count"},
     {"provision", cmd_provision, "create and seal a tenant KEK"},
     {"kek-commit", cmd_kek_commit, "add the commitment to an older KEK"},
+    {"import-key", cmd_import_key, "install your own key material as the CMK"},
     {"health", cmd_health, "check every tenant's CMK and KEK"},
     {"audit", cmd_audit, "verify audit files and print anchors"},
     {"version", cmd_version, "print the version"},

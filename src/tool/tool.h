@@ -25,6 +25,7 @@ int cmd_provision(int argc, char **argv);
 int cmd_kek_commit(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_import_key(int argc, char **argv);
 
 /* "cmk-tool: <message>" on stderr. */
 void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -63,5 +64,12 @@ struct tool_field {
  * TOOL_OK, or TOOL_FAIL with a message printed. */
 int tool_set_tenant_fields(const char *path, const char *label,
                            const struct tool_field *f, size_t n);
+/* The same, and the tenant's "key" old_ref becomes new_ref, old_ref going
+ * first in its "previous_keys" (created when absent) so that blobs sealed
+ * under it still open. Refused (TOOL_FAIL, nothing written) when "key" is
+ * no longer old_ref. */
+int tool_set_tenant_key(const char *path, const char *label,
+                        const char *old_ref, const char *new_ref,
+                        const struct tool_field *f, size_t n);
 
 #endif /* CMK_TOOL_H */
