@@ -3,6 +3,11 @@
 # list, with the opaque ciphertext-blob format; thread safe, optionally saved.
 """Key store and credential table of the KMS emulator.
 
+Keys with Origin EXTERNAL start without material (state PendingImport)
+until ImportKeyMaterial (kms_import.py); material imported with an expiry
+is dropped once the emulator clock passes ValidTo, and the key is
+PendingImport again until the same material is imported once more.
+
 Ciphertext blob (emulator's own format, opaque to clients):
     0x01 | key uuid (16 bytes) | nonce (12) | AES-256-GCM(ct || tag)
 with AAD = b"cmk-emu-blob-v1" | 0x01 | key uuid | canonical encryption
@@ -11,6 +16,7 @@ context pair fails authentication exactly like a corrupted blob.
 """
 
 import base64
+import hashlib
 import json
 import os
 import secrets
@@ -49,26 +55,55 @@ def random_id(prefix, length):
 
 class Key:
     def __init__(self, key_id, material, created, description="",
-                 allow=None):
+                 allow=None, origin="AWS_KMS"):
         self.key_id = key_id
-        self.material = material
+        self.material = material  # None: EXTERNAL, nothing imported
         self.created = created
         self.description = description
-        self.state = "Enabled"
+        self.state = "Enabled" if material is not None else "PendingImport"
         self.deletion_date = None
         self.pending_days = None
         self.allow = allow  # None: any authenticated caller
+        self.origin = origin
+        # EXTERNAL keys, once material was imported: the SHA-256 of the
+        # first material (a key takes no other), its expiry model and
+        # ValidTo (POSIX seconds on the emulator clock, or None).
+        self.imported_digest = None
+        self.expiration_model = None
+        self.valid_to = None
 
     def to_json(self):
         d = dict(self.__dict__)
-        d["material"] = base64.b64encode(self.material).decode()
+        if self.material is not None:
+            d["material"] = base64.b64encode(self.material).decode()
         return d
 
     @classmethod
     def from_json(cls, d):
-        key = cls(d["key_id"], base64.b64decode(d["material"]), d["created"])
+        material = d.get("material")
+        key = cls(d["key_id"], None if material is None
+                  else base64.b64decode(material), d["created"])
         key.__dict__.update({k: v for k, v in d.items() if k != "material"})
         return key
+
+    def take_material(self, material, model, valid_to):
+        """ImportKeyMaterial's effect (checks done by the caller)."""
+        self.material = material
+        self.imported_digest = hashlib.sha256(material).hexdigest()
+        self.expiration_model = model
+        self.valid_to = valid_to
+        if self.state == "PendingImport":
+            self.state = "Enabled"
+
+    def expire(self, now):
+        """Drops material whose ValidTo has passed; True if it did."""
+        if (self.material is None or self.valid_to is None
+                or now < self.valid_to):
+            return False
+        self.material = None
+        if self.state in ("Enabled", "Disabled"):
+            self.state = "PendingImport"
+        return True
 
 
 class Credential:
@@ -94,6 +129,12 @@ class Store:
         self.keys = {}
         self.aliases = {}
         self.creds = {}
+        # GetParametersForImport sets: token id (hex) -> {key_id,
+        # algorithm, expires, private_key (PEM)}; and the MAC key of
+        # import tokens (kms_import.py).
+        self.imports = {}
+        self.token_secret = os.urandom(32)
+        self.now = time.time  # the emulator clock (App sets it)
         if path and os.path.exists(path):
             self._load()
 
@@ -104,6 +145,9 @@ class Store:
         self.keys = {k: Key.from_json(v) for k, v in data["keys"].items()}
         self.aliases = data["aliases"]
         self.creds = {k: Credential(**v) for k, v in data["creds"].items()}
+        self.imports = data.get("imports", {})
+        if data.get("token_secret"):
+            self.token_secret = base64.b64decode(data["token_secret"])
 
     def save(self):
         if not self.path:
@@ -111,7 +155,10 @@ class Store:
         with self.lock:
             data = {"keys": {k: v.to_json() for k, v in self.keys.items()},
                     "aliases": self.aliases,
-                    "creds": {k: v.__dict__ for k, v in self.creds.items()}}
+                    "creds": {k: v.__dict__ for k, v in self.creds.items()},
+                    "imports": self.imports,
+                    "token_secret":
+                        base64.b64encode(self.token_secret).decode()}
             tmp = self.path + ".tmp"
             with open(tmp, "w", encoding="utf-8") as f:
                 json.dump(data, f)
@@ -148,8 +195,10 @@ class Store:
                 if key_id is None:
                     raise KmsError("NotFoundException", "Alias %s is not "
                                    "found." % self.alias_arn(name))
-                return self.keys[key_id]
+                return self.current(self.keys[key_id])
             key = self.keys.get(name)
+            if key is not None:
+                self.current(key)
         if key is None:
             try:
                 uuid.UUID(name)
@@ -160,11 +209,20 @@ class Store:
                            % self.key_arn(name))
         return key
 
+    def current(self, key):
+        """The key as the emulator clock sees it now (imported material
+        past its ValidTo is gone)."""
+        if key.expire(self.now()):
+            self.save()
+        return key
+
     # -- key life cycle ---------------------------------------------------
-    def create_key(self, description="", allow=None, now=None):
-        key = Key(str(uuid.uuid4()), AESGCM.generate_key(256),
+    def create_key(self, description="", allow=None, now=None,
+                   origin="AWS_KMS"):
+        material = None if origin == "EXTERNAL" else AESGCM.generate_key(256)
+        key = Key(str(uuid.uuid4()), material,
                   now if now is not None else time.time(), description,
-                  allow)
+                  allow, origin)
         with self.lock:
             self.keys[key.key_id] = key
         self.save()
@@ -246,6 +304,7 @@ class Store:
         self.save()
 
     def metadata(self, key):
+        self.current(key)
         meta = {
             "AWSAccountId": self.account,
             "KeyId": key.key_id,
@@ -255,7 +314,7 @@ class Store:
             "Description": key.description,
             "KeyUsage": "ENCRYPT_DECRYPT",
             "KeyState": key.state,
-            "Origin": "AWS_KMS",
+            "Origin": key.origin,
             "KeyManager": "CUSTOMER",
             "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT",
             "KeySpec": "SYMMETRIC_DEFAULT",
@@ -265,6 +324,10 @@ class Store:
         if key.state == "PendingDeletion":
             meta["DeletionDate"] = key.deletion_date
             meta["PendingDeletionWindowInDays"] = key.pending_days
+        if key.origin == "EXTERNAL" and key.expiration_model is not None:
+            meta["ExpirationModel"] = key.expiration_model
+            if key.valid_to is not None:
+                meta["ValidTo"] = key.valid_to
         return meta
 
     # -- blobs --------------------------------------------------------------
@@ -288,7 +351,7 @@ class Store:
             key = self.keys.get(key_id)
         if key is None:
             raise KmsError("InvalidCiphertextException")
-        return key
+        return self.current(key)
 
     def open(self, key, blob, context):
         header, nonce, sealed = blob[:17], blob[17:29], blob[29:]
