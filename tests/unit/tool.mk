@@ -10,3 +10,9 @@ tests_unit_test_rotlock_SOURCES = tests/unit/test_rotlock.c \
 tests_unit_test_rotlock_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_rotlock_LDADD = $(UNIT_LDADD)
 endif
+
+# cmk-tool import-key end to end on the local provider, the module under
+# PyKCS11 before and after (tests/integration/aws has the aws side).
+TESTS += tests/integration/test_import_key.sh
+EXTRA_DIST += tests/integration/test_import_key.sh \
+	tests/integration/import_pykcs11.py

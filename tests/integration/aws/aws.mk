@@ -12,3 +12,6 @@ EXTRA_DIST += tests/integration/aws/test_aws_e2e.sh \
 	tests/integration/aws/aws_creds.py \
 	tests/integration/aws/test_aws_alias.sh \
 	tests/integration/aws/aws_alias.py
+# cmk-tool import-key --aws: a key with Origin EXTERNAL, end to end.
+TESTS += tests/integration/aws/test_aws_import.sh
+EXTRA_DIST += tests/integration/aws/test_aws_import.sh
