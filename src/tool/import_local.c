@@ -24,6 +24,7 @@
 #include "tool/import.h"
 #include "tool/tool.h"
 #include "util/fdio.h"
+#include "util/trust.h"
 
 #define NAME_TRIES 100
 
@@ -178,6 +179,22 @@ static void next_kms(const struct cmk_tenant_cfg *t, char *path, char **refs,
     nk->n_previous = t->kms.n_previous + 1;
 }
 
+/* The module will refuse a key file another user could swap (a --out in
+ * a directory writable by others): check it as the config loader will. */
+static int trusted(const char *path)
+{
+    char why[512];
+    int fd = -1;
+
+    if (cmk_trust_open(path, O_RDONLY, 0, CMK_TRUST_SECRET, &fd, why,
+                       sizeof(why)) != CMK_OK) {
+        tool_err("%s", why);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
 /* The new file is in place: the KEK and the config follow it. */
 static int switch_config(const struct tool_import_args *a,
                          const struct cmk_tenant_cfg *t, char *path)
@@ -242,7 +259,7 @@ int tool_import_local(const struct tool_import_args *a,
     }
     if (new_key_file(a, t, key, path, sizeof(path)) != 0)
         return TOOL_FAIL;
-    rc = switch_config(a, t, path);
+    rc = trusted(path) == 0 ? switch_config(a, t, path) : TOOL_FAIL;
     if (rc != TOOL_OK) {
         unlink(path);
         return rc;

@@ -3,13 +3,16 @@
 # Origin EXTERNAL (GetParametersForImport, ImportKeyMaterial).
 """Key material import, as AWS KMS does it for symmetric keys.
 
-GetParametersForImport makes a real RSA key pair per call and answers its
-public key (DER SubjectPublicKeyInfo) with an import token:
+GetParametersForImport answers a real RSA public key (DER
+SubjectPublicKeyInfo) with an import token:
     0x02 | key uuid (16) | token id (16) | expiry (u64 BE, seconds) |
     HMAC-SHA256(store secret, the bytes before)
 so a token is bound to its key and its expiry (default 24 h on the
 emulator clock; the control command import_token_ttl changes it). The
-private key stays in the store under the token id. ImportKeyMaterial
+private key stays in the store under the token id. AWS makes a key pair
+per call; the emulator makes one per size, on first use, and hands it out
+with every token of that size, since an RSA-4096 key takes Python seconds
+on a loaded machine. ImportKeyMaterial
 checks the token, decrypts the material with that private key
 (RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1, as asked for), and installs it.
 """
@@ -19,6 +22,7 @@ import hashlib
 import hmac
 import os
 import struct
+import threading
 import uuid
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -63,6 +67,8 @@ class ImportApi:
         self.store = api.store
         self.clock = api.clock
         self.token_ttl = DEFAULT_TOKEN_TTL
+        self.pairs = {}  # bits -> private key, made on first use
+        self.pairs_lock = threading.Lock()
 
     def ops(self):
         return {"GetParametersForImport": self.get_parameters_for_import,
@@ -79,6 +85,12 @@ class ImportApi:
             raise KmsError("KMSInvalidStateException", "%s is %s." % (
                 arn, "pending deletion" if key.state == "PendingDeletion"
                 else "unavailable"))
+
+    def _pair(self, bits):
+        with self.pairs_lock:
+            if bits not in self.pairs:
+                self.pairs[bits] = rsa.generate_private_key(65537, bits)
+            return self.pairs[bits]
 
     def _token(self, key_id, token_id, expires):
         body = (bytes([TOKEN_VERSION]) + uuid.UUID(key_id).bytes + token_id
@@ -123,7 +135,7 @@ class ImportApi:
                            "(RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 with "
                            "RSA_2048, RSA_3072 or RSA_4096)"
                            % (algorithm, spec))
-        private = rsa.generate_private_key(65537, SPECS[spec])
+        private = self._pair(SPECS[spec])
         token_id = os.urandom(16)
         expires = int(self.clock.now()) + self.token_ttl
         self.store.imports[token_id.hex()] = {

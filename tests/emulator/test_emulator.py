@@ -179,8 +179,9 @@ class Emulator:
         return http.client.HTTPConnection("127.0.0.1", self.port,
                                           timeout=timeout)
 
-    def request(self, method, path, body=b"", headers=None, tls=False):
-        c = self.conn(tls)
+    def request(self, method, path, body=b"", headers=None, tls=False,
+                timeout=10):
+        c = self.conn(tls, timeout)
         try:
             c.request(method, path, body, headers or {})
             r = c.getresponse()
@@ -196,7 +197,7 @@ class Emulator:
         return r.json()
 
     def kms(self, op, params, cred, when=None, tls=False, tamper=None,
-            sign_token=True, raw_body=None):
+            sign_token=True, raw_body=None, timeout=10):
         body = raw_body if raw_body is not None else json.dumps(
             params).encode()
         host = "127.0.0.1:%d" % (self.tls_port if tls else self.port)
@@ -206,7 +207,7 @@ class Emulator:
             sign_token=sign_token)
         if tamper:
             body, headers = tamper(body, headers)
-        return self.request("POST", "/", body, headers, tls)
+        return self.request("POST", "/", body, headers, tls, timeout)
 
     def calls(self, op=None):
         return self.ctl("calls", {"op": op} if op else {})["calls"]
@@ -489,9 +490,10 @@ class Suite:
     # -- key material import (Origin EXTERNAL) ------------------------------
     def import_params(self, key, spec="RSA_2048",
                       algorithm="RSAES_OAEP_SHA_256"):
+        # The first key pair of a size may take seconds to make.
         r = self.emu.kms("GetParametersForImport", {
             "KeyId": key, "WrappingAlgorithm": algorithm,
-            "WrappingKeySpec": spec}, self.alice)
+            "WrappingKeySpec": spec}, self.alice, timeout=120)
         eq(r.status, 200, "GetParametersForImport (%s)" % r.raw[:200])
         return r.json()
 

@@ -136,6 +136,15 @@ expect 1 "$TOOL" import-key --config "$cfg" --tenant acme --key-file "$T/p17" \
     --out "$old_key"
 err_is "cmk-tool: $old_key: already exists; refusing to overwrite it"
 unchanged "--out onto the old key" 0
+# A key file the module would refuse later (its directory writable by
+# anyone) is refused now and removed.
+mkdir -m 777 "$T/open"
+expect 1 "$TOOL" import-key --config "$cfg" --tenant acme --key-file "$K" \
+    --out "$T/open/acme.key"
+grep -q "^cmk-tool: $T/open.*writable by group or others" "$T/err" ||
+    cmk_fail "untrusted --out: $(cat "$T/err")"
+[ ! -e "$T/open/acme.key" ] || cmk_fail "untrusted --out left behind"
+unchanged "untrusted --out" 0
 [ ! -e "$T/store/acme/key-change.last" ] ||
     cmk_fail "a refused import recorded a key change"
 
@@ -191,7 +200,7 @@ expect 1 "$TOOL" import-key --config "$cfg" --tenant acme --key-file "$T/k2"
 last=$(cut -d' ' -f1 "$T/store/acme/key-change.last")
 at=$(date -u -d "@$last" +%Y-%m-%dT%H:%M:%SZ)
 from=$(date -u -d "@$((last + 600))" +%Y-%m-%dT%H:%M:%SZ)
-grep -Eq "^cmk-tool: tenant \"acme\": the last key change \(import-key\) was at $at and key_change_interval_seconds is 600: the next is allowed from $from \(in (600|599|598) s\); --force overrides this \(recorded in the audit file\)\$" "$T/err" ||
+grep -Eq "^cmk-tool: tenant \"acme\": the last key change \(import-key\) was at $at and key_change_interval_seconds is 600: the next is allowed from $from \(in [0-9]+ s\); --force overrides this \(recorded in the audit file\)\$" "$T/err" ||
     cmk_fail "refusal: $(cat "$T/err")"
 unchanged "within the interval" 1
 echo "ok: a second change within 600 s refused"
@@ -212,7 +221,7 @@ printf '%s rotate-cmk\n' "$((now - 10))" >"$T/store/acme/key-change.last"
 expect 1 "$TOOL" import-key --config "$cfg" --tenant acme --key-file "$T/k3"
 at=$(date -u -d "@$((now - 10))" +%Y-%m-%dT%H:%M:%SZ)
 from=$(date -u -d "@$((now + 590))" +%Y-%m-%dT%H:%M:%SZ)
-grep -Eq "^cmk-tool: tenant \"acme\": the last key change \(rotate-cmk\) was at $at and key_change_interval_seconds is 600: the next is allowed from $from \(in 5(90|89|88) s\);" "$T/err" ||
+grep -Eq "^cmk-tool: tenant \"acme\": the last key change \(rotate-cmk\) was at $at and key_change_interval_seconds is 600: the next is allowed from $from \(in 5[0-9][0-9] s\);" "$T/err" ||
     cmk_fail "refusal after rotate-cmk: $(cat "$T/err")"
 printf '%s rotate-cmk\n' "$((now - 601))" >"$T/store/acme/key-change.last"
 expect 0 "$TOOL" import-key --config "$cfg" --tenant acme --key-file "$T/k3"

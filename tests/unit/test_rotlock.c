@@ -226,7 +226,7 @@ static void test_interval_refused_with_times(void **state)
     assert_memory_equal(err, want, strlen(want));
     p = err + strlen(want);
     left = strtoll(p, &p, 10);
-    assert_true(left >= 588 && left <= 590);
+    assert_true(left >= 570 && left <= 590); /* a loaded machine */
     assert_string_equal(p, " s); --force overrides this (recorded in the "
                            "audit file)\n");
     /* The refusal released the lock; rewrap changes no key. */
@@ -462,7 +462,7 @@ static void test_force_recorded(void **state)
     assert_non_null(p);
     p = strstr(p, "forced ") + strlen("forced ");
     ago = strtoll(p, &p, 10);
-    assert_true(ago >= 10 && ago <= 12);
+    assert_true(ago >= 10 && ago <= 30);
     snprintf(want, sizeof(want),
              " s after the last key change (rotate-cmk at %s); "
              "key_change_interval_seconds is 600\",",

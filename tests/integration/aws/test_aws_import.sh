@@ -72,7 +72,8 @@ tenant() {
         "$1" "$2" "$EMU_HTTP_URL" "$T/creds.json" "$v"
 }
 cfg=$T/config.json
-printf '{"version": 1, "store_dir": "%s", "cache": {"ttl_seconds": 0},\n "audit": {"file": "%s", "key_tenant": "plain"},\n "tenants": [%s,\n %s,\n %s]}\n' \
+# The emulator makes its first RSA-4096 key pair during a call: seconds.
+printf '{"version": 1, "store_dir": "%s", "cache": {"ttl_seconds": 0},\n "http": {"timeout_ms": 60000},\n "audit": {"file": "%s", "key_tenant": "plain"},\n "tenants": [%s,\n %s,\n %s]}\n' \
     "$T/store" "$T/audit.jsonl" "$(tenant byok "$byok")" \
     "$(tenant plain "$plain")" "$(tenant gone "$gone")" >"$cfg"
 
