@@ -43,11 +43,4 @@ int tool_import_aws(const struct tool_import_args *a,
                     const struct cmk_secret *key,
                     struct tool_import_done *done);
 
-/* "2026-12-05T03:00:00Z" as Unix seconds into *out (RFC 3339 date-time:
- * 'T' or 't', optional fraction, "Z" or an offset "+hh:mm"). 0, or -1
- * when s is not one. */
-int tool_parse_rfc3339(const char *s, int64_t *out);
-/* Unix seconds as "2026-12-05T03:00:00Z". */
-void tool_format_utc(int64_t t, char *out, size_t len);
-
 #endif /* CMK_TOOL_IMPORT_H */

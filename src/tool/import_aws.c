@@ -18,6 +18,7 @@
 #include "providers/provider.h"
 #include "tool/import.h"
 #include "tool/tool.h"
+#include "tool/utc.h"
 
 /* One provider instance for the tenant's current key. */
 struct session {

@@ -17,6 +17,7 @@
 #include "tool/keyfile.h"
 #include "tool/rotlock.h"
 #include "tool/tool.h"
+#include "tool/utc.h"
 
 /* AWS: ValidTo at most 365 days after the request. */
 #define VALID_TO_MAX_S (365LL * 86400)

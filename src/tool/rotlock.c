@@ -21,6 +21,7 @@
 #include "tool/rotlast.h"
 #include "tool/rotlock.h"
 #include "tool/tool.h"
+#include "tool/utc.h"
 #include "util/trust.h"
 
 #define LOCK_NAME "key-change.lock"
@@ -52,23 +53,13 @@ static void read_holder(int fd, char *out, size_t len)
     }
 }
 
-static void utc(int64_t t, char *out, size_t len)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    out[0] = '\0';
-    if (gmtime_r(&tt, &tm) != NULL)
-        strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void write_holder(int fd, const char *what)
 {
     char host[HOST_NAME_MAX + 1] = "unknown", when[32], line[HOLDER_MAX];
     int n;
 
     (void)gethostname(host, sizeof(host) - 1);
-    utc((int64_t)time(NULL), when, sizeof(when));
+    tool_format_utc((int64_t)time(NULL), when, sizeof(when));
     n = snprintf(line, sizeof(line), "%s, pid %ld on host %s since %s\n", what,
                  (long)getpid(), host, when);
     if (n > 0 && ftruncate(fd, 0) == 0)
@@ -122,8 +113,8 @@ static int check_time(const struct cmk_tenant_cfg *t, const char *what,
 
     if (now >= next)
         return 0;
-    utc(last->when, at, sizeof(at));
-    utc(next, from, sizeof(from));
+    tool_format_utc(last->when, at, sizeof(at));
+    tool_format_utc(next, from, sizeof(from));
     if ((flags & TOOL_ROTLOCK_FORCE) != 0) {
         snprintf(detail, sizeof(detail),
                  "%s forced %lld s after the last key change (%s at %s); "

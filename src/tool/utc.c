@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tool/import.h"
+#include "tool/utc.h"
 
 /* n digits at s as a number, or -1. */
 static int digits(const char *s, int n)
