@@ -38,6 +38,10 @@ struct cmk_tenant_cfg {
                                 * below the minimum Argon2 cost */
     unsigned max_pin_failures; /* consecutive wrong PINs before the user
                                 * PIN locks; default 10 (1..1000) */
+    /* Minimum time between two key changes of the tenant by cmk-tool
+     * (rotate-cmk, rotate-kek, import-key; tool/rotlock.h); default 600,
+     * 0 for none, at most a year. */
+    unsigned key_change_interval_s;
     /* "key_policy" opt-outs (core/keyrules.h), default false: keys may
      * hold wrap and data roles at once; the CMK may unwrap a key into a
      * readable or freely wrappable one. */

@@ -28,6 +28,8 @@
 #define CTX_VALUE_MAX 1024
 #define PIN_FAILURES_DEFAULT 10
 #define PIN_FAILURES_MAX 1000
+#define KEY_CHANGE_INTERVAL_DEFAULT 600
+#define KEY_CHANGE_INTERVAL_MAX (366u * 86400u)
 
 static cmk_err parse_label(struct cmk_conf *cf, const char *base, json_t *t,
                            struct cmk_tenant_cfg *tc)
@@ -425,6 +427,11 @@ static cmk_err parse_misc(struct cmk_conf *cf, const char *base, json_t *t,
     if (err == CMK_OK)
         err = cmk_conf_uint(cf, base, t, "max_pin_failures", 1,
                             PIN_FAILURES_MAX, &tc->max_pin_failures);
+    tc->key_change_interval_s = KEY_CHANGE_INTERVAL_DEFAULT;
+    if (err == CMK_OK)
+        err =
+            cmk_conf_uint(cf, base, t, "key_change_interval_seconds", 0,
+                          KEY_CHANGE_INTERVAL_MAX, &tc->key_change_interval_s);
     return err;
 }
 
@@ -552,6 +559,7 @@ cmk_err cmk_config_tenant_parse(struct cmk_conf *cf, const char *base,
                                        "region",
                                        "test_mode",
                                        "max_pin_failures",
+                                       "key_change_interval_seconds",
                                        "key_policy",
                                        "dual_control",
                                        NULL};

@@ -144,6 +144,11 @@ void cmk_mech_fini(void)
     g_libctx = NULL;
 }
 
+OSSL_LIB_CTX *cmk_mech_libctx(void)
+{
+    return g_libctx;
+}
+
 const EVP_MD *cmk_mech_sha256(void)
 {
     return g_sha256;

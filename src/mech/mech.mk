@@ -10,4 +10,5 @@ libcmk_la_SOURCES += \
 	src/mech/envelope.h src/mech/envelope.c \
 	src/mech/hash.h src/mech/hash.c src/mech/seal.h src/mech/seal.c \
 	src/mech/pwhash.h src/mech/pwhash.c \
-	src/mech/hmac_line.h src/mech/hmac_line.c
+	src/mech/hmac_line.h src/mech/hmac_line.c \
+	src/mech/rsa_oaep.h src/mech/rsa_oaep.c

@@ -28,6 +28,10 @@ enum cmk_aes_mode {
     CMK_AES__MODES
 };
 
+/* The module's private OpenSSL library context, or NULL before
+ * cmk_mech_init (for public-key operations that fetch as they go). */
+OSSL_LIB_CTX *cmk_mech_libctx(void);
+
 /* Cipher for mode and key length (16/24/32), or NULL (bad length or
  * cmk_mech_init not done). Shared, never freed by the caller. */
 const EVP_CIPHER *cmk_mech_cipher(enum cmk_aes_mode mode, size_t key_len);

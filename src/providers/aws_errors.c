@@ -61,6 +61,12 @@ static const struct aws_error table[] = {
     {"SerializationException", CMK_E_INTERNAL, CMK_RETRY_NO, 29},
     {"UnknownOperationException", CMK_E_INTERNAL, CMK_RETRY_NO, 30},
     {"DryRunOperationException", CMK_E_INTERNAL, CMK_RETRY_NO, 31},
+    /* key material import (GetParametersForImport, ImportKeyMaterial) */
+    {"UnsupportedOperationException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 40},
+    {"ExpiredImportTokenException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO, 41},
+    {"InvalidImportTokenException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO, 42},
+    {"IncorrectKeyMaterialException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO, 43},
+    {"InvalidArnException", CMK_E_KEY_NOT_FOUND, CMK_RETRY_NO, 44},
 };
 
 /* The module's own codes (transport, answer checks, credentials, key
@@ -83,6 +89,7 @@ static const struct {
     {"UnexpectedKeyId", 110},
     {"SealedByOtherKey", 111},
     {"SealedByInvalid", 112},
+    {"NotExternalKey", 113},
     /* credentials (net/creds*.c) */
     {"NoCredentials", 200},
     {"CredentialsFileUnusable", 201},

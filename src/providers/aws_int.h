@@ -90,6 +90,15 @@ enum cmk_aws_fit {
 enum cmk_aws_fit cmk_aws_arn_fits(const char *ref, const char *region,
                                   const char *arn, size_t n);
 
+/* aws_import.c: the ops table's import_params and import_material
+ * (providers/provider.h). */
+cmk_err cmk_aws_import_params(void *st, struct cmk_req *rq, unsigned rsa_bits,
+                              struct cmk_import_params *out) CMK_WUR;
+cmk_err cmk_aws_import_material(void *st, struct cmk_req *rq,
+                                const struct cmk_import_params *p,
+                                const uint8_t *wrapped, size_t wrapped_len,
+                                int64_t valid_to) CMK_WUR;
+
 /* aws_json.c: request bodies (wiped buffers) and answers. */
 cmk_err cmk_aws_body_encrypt(struct cmk_sb *sb, const char *key,
                              const struct cmk_req *rq, const uint8_t *pt,

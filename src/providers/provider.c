@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * providers: the canonical encoding of an encryption context for
- * providers that bind it as raw AAD bytes (local).
+ * providers that bind it as raw AAD bytes (local), and the shared frees.
  */
 #include <config.h>
 
@@ -60,4 +60,13 @@ cmk_err cmk_context_encode(const struct cmk_ctx_pair *ctx, size_t n,
         p = put_field(p, ctx[i].value, strlen(ctx[i].value));
     }
     return CMK_OK;
+}
+
+void cmk_import_params_free(struct cmk_import_params *p)
+{
+    if (p == NULL)
+        return;
+    cmk_buf_free(&p->public_key);
+    cmk_buf_free(&p->token);
+    memset(p, 0, sizeof(*p));
 }

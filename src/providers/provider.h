@@ -139,6 +139,20 @@ struct cmk_req {
     char provider_code[64]; /* out; e.g. "DisabledException" */
 };
 
+/* Bring your own key material (cmk-tool import-key): what the KMS gives
+ * for one import (aws: DescribeKey, then GetParametersForImport). Free
+ * with cmk_import_params_free. */
+struct cmk_import_params {
+    char key_arn[256];  /* the key the material goes into, as the KMS names
+                         * it (aws: its key ARN) */
+    char origin[32];    /* where its material comes from ("EXTERNAL") */
+    char key_state[32]; /* before the import ("PendingImport") */
+    unsigned rsa_bits;  /* size of public_key, as asked for */
+    struct cmk_buf public_key; /* DER SubjectPublicKeyInfo (RSA) */
+    struct cmk_buf token;      /* import token, opaque */
+    int64_t valid_to;          /* Unix seconds: public_key and token expire */
+};
+
 struct cmk_provider_ops {
     const char *name; /* "local", "aws" */
     enum cmk_provider_id id;
@@ -168,6 +182,22 @@ struct cmk_provider_ops {
      * it returns decrypts with decrypt(). */
     cmk_err (*generate_key)(void *st, struct cmk_req *rq, size_t len,
                             struct cmk_buf *ct) CMK_WUR;
+    /* Optional (NULL: unsupported): bring your own key material into this
+     * CMK version. import_params names the key (it must take imported
+     * material: aws Origin EXTERNAL, else CMK_E_ACCESS_DENIED with code
+     * "NotExternalKey"; its state PendingImport, Enabled or Disabled,
+     * else CMK_E_KEY_DISABLED with "KeyState:<state>") and gets an RSA
+     * public key of rsa_bits (2048 or 4096) and an import token.
+     * import_material hands over the key material encrypted to that key
+     * (RSAES-OAEP-SHA-256), to expire at valid_to (Unix seconds; 0: never).
+     * The provider codes name the KMS's refusals (aws:
+     * ExpiredImportTokenException, IncorrectKeyMaterialException ...). */
+    cmk_err (*import_params)(void *st, struct cmk_req *rq, unsigned rsa_bits,
+                             struct cmk_import_params *out) CMK_WUR;
+    cmk_err (*import_material)(void *st, struct cmk_req *rq,
+                               const struct cmk_import_params *p,
+                               const uint8_t *wrapped, size_t wrapped_len,
+                               int64_t valid_to) CMK_WUR;
     /* Most bytes encrypt() can return for in_len bytes of plaintext,
      * without a KMS call (answers length queries). */
     size_t (*ct_bound)(size_t in_len);
@@ -211,5 +241,7 @@ bool cmk_provider_is_planned(const char *name);
  * length, key, u32 BE value length, value. */
 cmk_err cmk_context_encode(const struct cmk_ctx_pair *ctx, size_t n,
                            struct cmk_buf *out) CMK_WUR;
+/* Frees the buffers of p and zeroes it (NULL-safe). */
+void cmk_import_params_free(struct cmk_import_params *p);
 
 #endif /* CMK_PROVIDER_H */

@@ -6,7 +6,7 @@ libcmk_la_SOURCES += \
 	src/providers/aws.c src/providers/aws_int.h src/providers/aws_call.c \
 	src/providers/aws_json.c src/providers/aws_errors.c \
 	src/providers/aws_health.c \
-	src/providers/aws_arn.c \
+	src/providers/aws_arn.c src/providers/aws_import.c \
 	src/providers/aws_cfg.c src/providers/aws_cfg.h
 # The aws provider's user documentation and configuration sample.
 EXTRA_DIST += docs/aws.md conf/aws-example.json

@@ -30,6 +30,7 @@ int cmd_encrypt(int argc, char **argv);
 int cmd_decrypt(int argc, char **argv);
 int cmd_rekey(int argc, char **argv);
 int cmd_rotate_kek(int argc, char **argv);
+int cmd_import_key(int argc, char **argv);
 
 /* "cmk-tool: <message>" on stderr. */
 void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -46,6 +47,8 @@ typedef int (*tool_tenant_fn)(void *arg, const struct cmk_config *cfg,
                               const struct cmk_tenant_cfg *t);
 int tool_on_tenant(const char *config, const char *label, tool_tenant_fn fn,
                    void *arg);
+/* While tool_on_tenant runs fn: the config that holds t; else NULL. */
+const struct cmk_config *tool_tenant_config(const struct cmk_tenant_cfg *t);
 
 /* Writes all of p to fd, retrying on EINTR. -1 on error (errno set). */
 int tool_write_all(int fd, const uint8_t *p, size_t len);
@@ -107,5 +110,13 @@ int tool_update_tenant(const char *path, const struct tool_update *u);
  * -1 with a message printed and no file left. */
 int tool_backup_file(const char *path, const char *data, size_t len,
                      mode_t mode, char *name, size_t name_len);
+
+/* The same, and the tenant's "key" old_ref becomes new_ref, old_ref going
+ * first in its "previous_keys" (created when absent) so that blobs sealed
+ * under it still open. Refused (TOOL_FAIL, nothing written) when "key" is
+ * no longer old_ref. */
+int tool_set_tenant_key(const char *path, const char *label,
+                        const char *old_ref, const char *new_ref,
+                        const struct tool_field *f, size_t n);
 
 #endif /* CMK_TOOL_H */

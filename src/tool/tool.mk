@@ -10,6 +10,16 @@ cmk_tool_SOURCES = \
 	src/tool/event.c \
 	src/tool/rotlock.h \
 	src/tool/rotlock.c \
+	src/tool/rotlast.h \
+	src/tool/rotlast.c \
+	src/tool/import.h \
+	src/tool/import_key.c \
+	src/tool/import_local.c \
+	src/tool/import_aws.c \
+	src/tool/keyfile.h \
+	src/tool/keyfile.c \
+	src/tool/utc.h \
+	src/tool/utc.c \
 	src/tool/kek_commit.c \
 	src/tool/local_key.c \
 	src/tool/pin_hash.c \

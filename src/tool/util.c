@@ -54,6 +54,11 @@ struct cmk_tenant_cfg *tool_find_tenant(struct cmk_config *cfg,
     return NULL;
 }
 
+/* The config tool_on_tenant is running a command on (cmk-tool runs one
+ * command per process), for helpers given only the tenant (rotlock.c
+ * records a forced key change in its audit file). */
+static const struct cmk_config *g_running;
+
 int tool_on_tenant(const char *config, const char *label, tool_tenant_fn fn,
                    void *arg)
 {
@@ -64,9 +69,22 @@ int tool_on_tenant(const char *config, const char *label, tool_tenant_fn fn,
     if (cfg == NULL)
         return TOOL_USAGE;
     t = tool_find_tenant(cfg, label);
+    g_running = cfg;
     rc = t != NULL ? fn(arg, cfg, t) : TOOL_USAGE;
+    g_running = NULL;
     cmk_config_free(cfg);
     return rc;
+}
+
+const struct cmk_config *tool_tenant_config(const struct cmk_tenant_cfg *t)
+{
+    size_t i;
+
+    for (i = 0; g_running != NULL && i < g_running->n_tenants; i++) {
+        if (&g_running->tenants[i] == t)
+            return g_running;
+    }
+    return NULL;
 }
 
 int tool_write_all(int fd, const uint8_t *p, size_t len)

@@ -8,6 +8,7 @@ EXTRA_DIST += \
 	tests/emulator/README.md \
 	tests/emulator/kms_emulator.py \
 	tests/emulator/kms_api.py \
+	tests/emulator/kms_import.py \
 	tests/emulator/store.py \
 	tests/emulator/sigv4.py \
 	tests/emulator/faults.py \

@@ -13,6 +13,7 @@ import binascii
 import os
 
 from store import KmsError
+from kms_import import ImportApi
 
 ALGORITHM = "SYMMETRIC_DEFAULT"
 MAX_PLAINTEXT = 4096
@@ -92,6 +93,8 @@ class KmsApi:
             "GetKeyRotationStatus": self.get_key_rotation_status,
             "ListKeyRotations": self.list_key_rotations,
         }
+        self.importer = ImportApi(self)
+        self.ops.update(self.importer.ops())
 
     # -- shared rules -------------------------------------------------------
     def _key(self, params, name, ex):
@@ -126,6 +129,9 @@ class KmsApi:
         if key.state == "PendingDeletion":
             raise KmsError("KMSInvalidStateException",
                            "%s is pending deletion." % arn)
+        if key.state == "PendingImport":
+            raise KmsError("KMSInvalidStateException",
+                           "%s is pending import." % arn)
 
     def _use(self, key, caller, action):
         self._authorize(key, caller, action)
@@ -242,16 +248,23 @@ class KmsApi:
         desc = params.get("Description", "")
         if not isinstance(desc, str) or len(desc) > 8192:
             raise _length_error("description", 8192, True)
-        key = self.store.create_key(desc, None, self.clock.now())
+        origin = params.get("Origin", "AWS_KMS")
+        if origin not in ("AWS_KMS", "EXTERNAL"):
+            raise KmsError("UnsupportedOperationException",
+                           "The emulator only creates keys with Origin "
+                           "AWS_KMS or EXTERNAL.")
+        key = self.store.create_key(desc, None, self.clock.now(), origin)
         ex.key_id = key.key_id
         return {"KeyMetadata": self.store.metadata(key)}
 
     def _toggle(self, params, caller, ex, action, state):
         key = self._key(params, "KeyId", ex)
         self._authorize(key, caller, action)
-        if key.state == "PendingDeletion":
-            raise KmsError("KMSInvalidStateException", "%s is pending "
-                           "deletion." % self.store.key_arn(key.key_id))
+        if key.state in ("PendingDeletion", "PendingImport"):
+            raise KmsError("KMSInvalidStateException", "%s is pending %s."
+                           % (self.store.key_arn(key.key_id),
+                              "deletion" if key.state == "PendingDeletion"
+                              else "import"))
         self.store.set_state(key, state)
 
     def enable_key(self, params, caller, ex):
@@ -285,7 +298,9 @@ class KmsApi:
         if key.state != "PendingDeletion":
             raise KmsError("KMSInvalidStateException", "%s is not pending "
                            "deletion." % self.store.key_arn(key.key_id))
-        self.store.set_state(key, "Disabled")
+        # A key without material (EXTERNAL) goes back to waiting for it.
+        self.store.set_state(key, "Disabled" if key.material is not None
+                             else "PendingImport")
         return {"KeyId": self.store.key_arn(key.key_id)}
 
     def create_alias(self, params, caller, ex):

@@ -184,10 +184,13 @@ class Control:
         allow = args.get("allow")
         if allow is not None and not isinstance(allow, list):
             raise ValueError("allow must be a list of principals")
+        origin = args.get("origin", "AWS_KMS")
+        if origin not in ("AWS_KMS", "EXTERNAL"):
+            raise ValueError("origin must be AWS_KMS or EXTERNAL")
         if args.get("alias"):
             store.check_alias_name(args["alias"])
         key = store.create_key(args.get("description", ""), allow,
-                               self.app.clock.now())
+                               self.app.clock.now(), origin)
         if args.get("alias"):
             store.create_alias(args["alias"], key.key_id)
         return {"key_id": key.key_id, "arn": store.key_arn(key.key_id)}
@@ -273,6 +276,10 @@ class Control:
         self.app.clock.offset = float(args["seconds"])
         return {"seconds": self.app.clock.offset}
 
+    def cmd_import_token_ttl(self, args):
+        self.app.kms_import.token_ttl = int(args["seconds"])
+        return {"seconds": self.app.kms_import.token_ttl}
+
     def cmd_credential_ttl(self, args):
         self.app.settings.ttl = int(args["seconds"])
 
@@ -316,7 +323,9 @@ class App:
         self.faults = Faults()
         self.settings = CredentialSettings()
         self.auth = Authenticator(self.store, self.clock)
+        self.store.now = self.clock.now
         self.kms = KmsApi(self.store, self.clock)
+        self.kms_import = self.kms.importer
         self.sts = Sts(self.store, self.clock, self.settings,
                        self.auth.authenticate)
         self.container = ContainerCredentials(self.store, self.clock,

@@ -3,6 +3,11 @@
 # list, with the opaque ciphertext-blob format; thread safe, optionally saved.
 """Key store and credential table of the KMS emulator.
 
+Keys with Origin EXTERNAL start without material (state PendingImport)
+until ImportKeyMaterial (kms_import.py); material imported with an expiry
+is dropped once the emulator clock passes ValidTo, and the key is
+PendingImport again until the same material is imported once more.
+
 Ciphertext blob (emulator's own format, opaque to clients):
     0x01 | key uuid (16 bytes) | nonce (12) | AES-256-GCM(ct || tag)
 with AAD = b"cmk-emu-blob-v1" | 0x01 | key uuid | canonical encryption
@@ -16,6 +21,7 @@ so every blob made before a rotation keeps opening.
 """
 
 import base64
+import hashlib
 import json
 import os
 import secrets
@@ -57,12 +63,12 @@ def random_id(prefix, length):
 
 class Key:
     def __init__(self, key_id, material, created, description="",
-                 allow=None):
+                 allow=None, origin="AWS_KMS"):
         self.key_id = key_id
-        self.material = material  # version 0, the key's first material
+        self.material = material  # version 0; None: EXTERNAL, none imported
         self.created = created
         self.description = description
-        self.state = "Enabled"
+        self.state = "Enabled" if material is not None else "PendingImport"
         self.deletion_date = None
         self.pending_days = None
         self.allow = allow  # None: any authenticated caller
@@ -70,6 +76,13 @@ class Key:
         self.rotations = []
         self.rotation_period = None  # days; None: automatic rotation off
         self.next_rotation = None
+        self.origin = origin
+        # EXTERNAL keys, once material was imported: the SHA-256 of the
+        # first material (a key takes no other), its expiry model and
+        # ValidTo (POSIX seconds on the emulator clock, or None).
+        self.imported_digest = None
+        self.expiration_model = None
+        self.valid_to = None
 
     def material_version(self):
         return len(self.rotations)
@@ -83,19 +96,41 @@ class Key:
 
     def to_json(self):
         d = dict(self.__dict__)
-        d["material"] = base64.b64encode(self.material).decode()
+        if self.material is not None:
+            d["material"] = base64.b64encode(self.material).decode()
         d["rotations"] = [dict(r, material=base64.b64encode(
             r["material"]).decode()) for r in self.rotations]
         return d
 
     @classmethod
     def from_json(cls, d):
-        key = cls(d["key_id"], base64.b64decode(d["material"]), d["created"])
+        material = d.get("material")
+        key = cls(d["key_id"], None if material is None
+                  else base64.b64decode(material), d["created"])
         key.__dict__.update({k: v for k, v in d.items()
                              if k not in ("material", "rotations")})
         key.rotations = [dict(r, material=base64.b64decode(r["material"]))
                          for r in d.get("rotations", [])]
         return key
+
+    def take_material(self, material, model, valid_to):
+        """ImportKeyMaterial's effect (checks done by the caller)."""
+        self.material = material
+        self.imported_digest = hashlib.sha256(material).hexdigest()
+        self.expiration_model = model
+        self.valid_to = valid_to
+        if self.state == "PendingImport":
+            self.state = "Enabled"
+
+    def expire(self, now):
+        """Drops material whose ValidTo has passed; True if it did."""
+        if (self.material is None or self.valid_to is None
+                or now < self.valid_to):
+            return False
+        self.material = None
+        if self.state in ("Enabled", "Disabled"):
+            self.state = "PendingImport"
+        return True
 
 
 class Credential:
@@ -121,6 +156,12 @@ class Store:
         self.keys = {}
         self.aliases = {}
         self.creds = {}
+        # GetParametersForImport sets: token id (hex) -> {key_id,
+        # algorithm, expires, private_key (PEM)}; and the MAC key of
+        # import tokens (kms_import.py).
+        self.imports = {}
+        self.token_secret = os.urandom(32)
+        self.now = time.time  # the emulator clock (App sets it)
         if path and os.path.exists(path):
             self._load()
 
@@ -131,6 +172,9 @@ class Store:
         self.keys = {k: Key.from_json(v) for k, v in data["keys"].items()}
         self.aliases = data["aliases"]
         self.creds = {k: Credential(**v) for k, v in data["creds"].items()}
+        self.imports = data.get("imports", {})
+        if data.get("token_secret"):
+            self.token_secret = base64.b64decode(data["token_secret"])
 
     def save(self):
         if not self.path:
@@ -138,7 +182,10 @@ class Store:
         with self.lock:
             data = {"keys": {k: v.to_json() for k, v in self.keys.items()},
                     "aliases": self.aliases,
-                    "creds": {k: v.__dict__ for k, v in self.creds.items()}}
+                    "creds": {k: v.__dict__ for k, v in self.creds.items()},
+                    "imports": self.imports,
+                    "token_secret":
+                        base64.b64encode(self.token_secret).decode()}
             tmp = self.path + ".tmp"
             with open(tmp, "w", encoding="utf-8") as f:
                 json.dump(data, f)
@@ -175,8 +222,10 @@ class Store:
                 if key_id is None:
                     raise KmsError("NotFoundException", "Alias %s is not "
                                    "found." % self.alias_arn(name))
-                return self.keys[key_id]
+                return self.current(self.keys[key_id])
             key = self.keys.get(name)
+            if key is not None:
+                self.current(key)
         if key is None:
             try:
                 uuid.UUID(name)
@@ -187,11 +236,20 @@ class Store:
                            % self.key_arn(name))
         return key
 
+    def current(self, key):
+        """The key as the emulator clock sees it now (imported material
+        past its ValidTo is gone)."""
+        if key.expire(self.now()):
+            self.save()
+        return key
+
     # -- key life cycle ---------------------------------------------------
-    def create_key(self, description="", allow=None, now=None):
-        key = Key(str(uuid.uuid4()), AESGCM.generate_key(256),
+    def create_key(self, description="", allow=None, now=None,
+                   origin="AWS_KMS"):
+        material = None if origin == "EXTERNAL" else AESGCM.generate_key(256)
+        key = Key(str(uuid.uuid4()), material,
                   now if now is not None else time.time(), description,
-                  allow)
+                  allow, origin)
         with self.lock:
             self.keys[key.key_id] = key
         self.save()
@@ -296,6 +354,7 @@ class Store:
         self.save()
 
     def metadata(self, key):
+        self.current(key)
         meta = {
             "AWSAccountId": self.account,
             "KeyId": key.key_id,
@@ -305,7 +364,7 @@ class Store:
             "Description": key.description,
             "KeyUsage": "ENCRYPT_DECRYPT",
             "KeyState": key.state,
-            "Origin": "AWS_KMS",
+            "Origin": key.origin,
             "KeyManager": "CUSTOMER",
             "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT",
             "KeySpec": "SYMMETRIC_DEFAULT",
@@ -315,6 +374,10 @@ class Store:
         if key.state == "PendingDeletion":
             meta["DeletionDate"] = key.deletion_date
             meta["PendingDeletionWindowInDays"] = key.pending_days
+        if key.origin == "EXTERNAL" and key.expiration_model is not None:
+            meta["ExpirationModel"] = key.expiration_model
+            if key.valid_to is not None:
+                meta["ValidTo"] = key.valid_to
         return meta
 
     # -- blobs --------------------------------------------------------------
@@ -353,7 +416,7 @@ class Store:
             key = self.keys.get(key_id)
         if key is None:
             raise KmsError("InvalidCiphertextException")
-        return key
+        return self.current(key)
 
     def open(self, key, blob, context):
         hlen = self._header_len(blob)

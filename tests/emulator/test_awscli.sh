@@ -254,6 +254,134 @@ kms_suite() {
 	fi
 }
 
+# Key material import into a key with Origin EXTERNAL, by the CLI itself:
+# create-key --origin EXTERNAL, get-parameters-for-import (the wrap done
+# by openssl, RSAES-OAEP with SHA-256 and MGF1-SHA-256),
+# import-key-material with and without an expiry, and each refusal.
+# params KEY SPEC ALG: the public key and token into $tmp/pub.der and
+# $tmp/token.bin; their key ARN in $parn.
+params() {
+	cli kms get-parameters-for-import --key-id "$1" \
+		--wrapping-key-spec "$2" --wrapping-algorithm "$3" --output json
+	parn=$("$EMU_PYTHON" - "$tmp/out" "$tmp/pub.der" "$tmp/token.bin" <<'PY'
+import base64, json, sys
+d = json.load(open(sys.argv[1]))
+open(sys.argv[2], "wb").write(base64.b64decode(d["PublicKey"]))
+open(sys.argv[3], "wb").write(base64.b64decode(d["ImportToken"]))
+print(d["KeyId"])
+PY
+)
+}
+# wrap MATERIAL [MD]: RSAES-OAEP to $tmp/pub.der into $tmp/wrapped.bin.
+wrap() {
+	openssl pkeyutl -encrypt -pubin -keyform DER -inkey "$tmp/pub.der" \
+		-in "$1" -out "$tmp/wrapped.bin" -pkeyopt rsa_padding_mode:oaep \
+		-pkeyopt "rsa_oaep_md:${2:-sha256}" \
+		-pkeyopt "rsa_mgf1_md:${2:-sha256}" 2>"$tmp/err"
+}
+import_suite() {
+	arn=arn:aws:kms:us-east-1:111122223333:key
+	cli kms create-key --origin EXTERNAL \
+		--query 'KeyMetadata.[KeyId,KeyState,Origin,Enabled]' --output text
+	set -- $(out)
+	if [ $rc -eq 0 ] && [ "${2:-}" = PendingImport ] &&
+		[ "${3:-}" = EXTERNAL ] && [ "${4:-}" = False ]; then
+		ok "create-key --origin EXTERNAL: PendingImport"
+	else
+		fail "create-key --origin EXTERNAL: rc $rc, $(out)"
+		return
+	fi
+	xid=$1
+	expect_error "encrypt before any import" KMSInvalidStateException \
+		kms encrypt --key-id "$xid" --plaintext "fileb://$tmp/pt"
+	params "$xid" RSA_2048 RSAES_OAEP_SHA_256
+	if [ $rc -eq 0 ] && [ "$parn" = "$arn/$xid" ] &&
+		openssl pkey -pubin -inform DER -in "$tmp/pub.der" -noout \
+			-text 2>/dev/null | grep -q 'Public-Key: (2048 bit)'; then
+		ok "get-parameters-for-import RSA_2048: key ARN, RSA public key"
+	else
+		fail "get-parameters-for-import: rc $rc, $(out)"
+		return
+	fi
+	head -c 32 /dev/urandom >"$tmp/material"
+	wrap "$tmp/material"
+	cli kms import-key-material --key-id "$xid" \
+		--encrypted-key-material "fileb://$tmp/wrapped.bin" \
+		--import-token "fileb://$tmp/token.bin" \
+		--expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE
+	[ $rc -eq 0 ] && ok "import-key-material (does not expire)" ||
+		fail "import-key-material: rc $rc"
+	expect_value "describe-key after the import" \
+		"Enabled EXTERNAL KEY_MATERIAL_DOES_NOT_EXPIRE" \
+		kms describe-key --key-id "$xid" \
+		--query 'KeyMetadata.[KeyState,Origin,ExpirationModel]'
+	cli kms encrypt --key-id "$xid" --plaintext "fileb://$tmp/pt" \
+		--query CiphertextBlob --output text
+	out | b64file "$tmp/xct"
+	cli kms decrypt --ciphertext-blob "fileb://$tmp/xct" \
+		--query Plaintext --output text
+	out | b64file "$tmp/xpt"
+	cmp -s "$tmp/pt" "$tmp/xpt" && ok "the imported key encrypts and decrypts" ||
+		fail "imported key round trip"
+	head -c 32 /dev/urandom >"$tmp/other"
+	params "$xid" RSA_4096 RSAES_OAEP_SHA_1
+	wrap "$tmp/other" sha1
+	expect_error "other material for the same key" \
+		IncorrectKeyMaterialException kms import-key-material \
+		--key-id "$xid" --encrypted-key-material "fileb://$tmp/wrapped.bin" \
+		--import-token "fileb://$tmp/token.bin" \
+		--expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE
+	wrap "$tmp/material" sha1
+	cli kms import-key-material --key-id "$xid" \
+		--encrypted-key-material "fileb://$tmp/wrapped.bin" \
+		--import-token "fileb://$tmp/token.bin" \
+		--valid-to "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)"
+	[ $rc -eq 0 ] && ok "same material again, RSA_4096, SHA-1, with --valid-to" ||
+		fail "re-import with --valid-to: rc $rc"
+	expect_value "expiry model after --valid-to" KEY_MATERIAL_EXPIRES \
+		kms describe-key --key-id "$xid" --query KeyMetadata.ExpirationModel
+	head -c 256 /dev/urandom >"$tmp/junk"
+	expect_error "a wrap that does not decrypt" InvalidCiphertextException \
+		kms import-key-material --key-id "$xid" \
+		--encrypted-key-material "fileb://$tmp/junk" \
+		--import-token "fileb://$tmp/token.bin" \
+		--expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE
+	cli kms create-key --origin EXTERNAL --query KeyMetadata.KeyId \
+		--output text
+	xid2=$(out)
+	expect_error "a token of another key" InvalidImportTokenException \
+		kms import-key-material --key-id "$xid2" \
+		--encrypted-key-material "fileb://$tmp/wrapped.bin" \
+		--import-token "fileb://$tmp/token.bin" \
+		--expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE
+	emu_ctl import_token_ttl '{"seconds": 0}' >/dev/null
+	params "$xid2" RSA_2048 RSAES_OAEP_SHA_256
+	emu_ctl import_token_ttl '{"seconds": 86400}' >/dev/null
+	wrap "$tmp/material"
+	expect_error "an expired import token" ExpiredImportTokenException \
+		kms import-key-material --key-id "$xid2" \
+		--encrypted-key-material "fileb://$tmp/wrapped.bin" \
+		--import-token "fileb://$tmp/token.bin" \
+		--expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE
+	cli kms create-key --query KeyMetadata.KeyId --output text
+	expect_error "get-parameters-for-import, not an EXTERNAL key" \
+		UnsupportedOperationException kms get-parameters-for-import \
+		--key-id "$(out)" --wrapping-key-spec RSA_2048 \
+		--wrapping-algorithm RSAES_OAEP_SHA_256
+	params "$xid2" RSA_2048 RSAES_OAEP_SHA_256
+	wrap "$tmp/material"
+	cli kms schedule-key-deletion --key-id "$xid2" --pending-window-in-days 7
+	expect_error "import-key-material, key pending deletion" \
+		KMSInvalidStateException kms import-key-material --key-id "$xid2" \
+		--encrypted-key-material "fileb://$tmp/wrapped.bin" \
+		--import-token "fileb://$tmp/token.bin" \
+		--expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE
+	expect_error "get-parameters-for-import, key pending deletion" \
+		KMSInvalidStateException kms get-parameters-for-import \
+		--key-id "$xid2" --wrapping-key-spec RSA_2048 \
+		--wrapping-algorithm RSAES_OAEP_SHA_256
+}
+
 # cli_has OP: the CLI knows "aws kms OP" (Debian's 2.9 predates
 # rotate-key-on-demand and list-key-rotations).
 cli_has() { "$AWS_CLI" kms "$1" help >/dev/null 2>&1; }
@@ -440,6 +568,7 @@ emu_ctl add_credentials \
 URL=$EMU_HTTP_URL CA=
 kms_suite http
 rotation_suite
+import_suite
 fault_suite
 URL=$EMU_HTTPS_URL CA=$EMU_CA
 kms_suite https

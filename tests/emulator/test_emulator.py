@@ -179,8 +179,9 @@ class Emulator:
         return http.client.HTTPConnection("127.0.0.1", self.port,
                                           timeout=timeout)
 
-    def request(self, method, path, body=b"", headers=None, tls=False):
-        c = self.conn(tls)
+    def request(self, method, path, body=b"", headers=None, tls=False,
+                timeout=10):
+        c = self.conn(tls, timeout)
         try:
             c.request(method, path, body, headers or {})
             r = c.getresponse()
@@ -196,7 +197,7 @@ class Emulator:
         return r.json()
 
     def kms(self, op, params, cred, when=None, tls=False, tamper=None,
-            sign_token=True, raw_body=None):
+            sign_token=True, raw_body=None, timeout=10):
         body = raw_body if raw_body is not None else json.dumps(
             params).encode()
         host = "127.0.0.1:%d" % (self.tls_port if tls else self.port)
@@ -206,7 +207,7 @@ class Emulator:
             sign_token=sign_token)
         if tamper:
             body, headers = tamper(body, headers)
-        return self.request("POST", "/", body, headers, tls)
+        return self.request("POST", "/", body, headers, tls, timeout)
 
     def calls(self, op=None):
         return self.ctl("calls", {"op": op} if op else {})["calls"]
@@ -488,6 +489,195 @@ class Suite:
                      "NotFoundException")
         expect_error(self.encrypt("alias/states", b"x"), 400,
                      "NotFoundException")
+
+    # -- key material import (Origin EXTERNAL) ------------------------------
+    def import_params(self, key, spec="RSA_2048",
+                      algorithm="RSAES_OAEP_SHA_256"):
+        # The first key pair of a size may take seconds to make.
+        r = self.emu.kms("GetParametersForImport", {
+            "KeyId": key, "WrappingAlgorithm": algorithm,
+            "WrappingKeySpec": spec}, self.alice, timeout=120)
+        eq(r.status, 200, "GetParametersForImport (%s)" % r.raw[:200])
+        return r.json()
+
+    @staticmethod
+    def wrap(params, material, digest=None):
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+        pub = serialization.load_der_public_key(
+            base64.b64decode(params["PublicKey"]))
+        h = digest or hashes.SHA256
+        return b64(pub.encrypt(material, padding.OAEP(
+            mgf=padding.MGF1(algorithm=h()), algorithm=h(), label=None)))
+
+    def import_material(self, key, params, wrapped, valid_to=None):
+        body = {"KeyId": key, "ImportToken": params["ImportToken"],
+                "EncryptedKeyMaterial": wrapped}
+        if valid_to is None:
+            body["ExpirationModel"] = "KEY_MATERIAL_DOES_NOT_EXPIRE"
+        else:
+            body["ValidTo"] = valid_to
+        return self.emu.kms("ImportKeyMaterial", body, self.alice)
+
+    def test_import_key_material(self):
+        kms = self.emu.kms
+        k = kms("CreateKey", {"Origin": "EXTERNAL"}, self.alice).json()[
+            "KeyMetadata"]
+        eq((k["Origin"], k["KeyState"], k["Enabled"]),
+           ("EXTERNAL", "PendingImport", False), "EXTERNAL key metadata")
+        expect_error(self.encrypt(k["KeyId"], b"x"), 400,
+                     "KMSInvalidStateException", "%s is pending import"
+                     % k["Arn"])
+        expect_error(kms("EnableKey", {"KeyId": k["KeyId"]}, self.alice),
+                     400, "KMSInvalidStateException")
+        for spec, bits in (("RSA_2048", 2048), ("RSA_4096", 4096)):
+            p = self.import_params(k["KeyId"], spec)
+            eq(p["KeyId"], k["Arn"], "GetParametersForImport KeyId")
+            from cryptography.hazmat.primitives import serialization
+            pub = serialization.load_der_public_key(
+                base64.b64decode(p["PublicKey"]))
+            eq(pub.key_size, bits, "wrapping key size")
+            left = p["ParametersValidTo"] - time.time()
+            if not 86000 < left <= 86401:
+                raise AssertionError("ParametersValidTo %r" % left)
+        material = os.urandom(32)
+        r = self.import_material(k["Arn"], p, self.wrap(p, material))
+        eq((r.status, r.raw), (200, b""), "ImportKeyMaterial answer")
+        m = kms("DescribeKey", {"KeyId": k["KeyId"]}, self.alice).json()[
+            "KeyMetadata"]
+        eq((m["KeyState"], m["Enabled"], m["ExpirationModel"]),
+           ("Enabled", True, "KEY_MATERIAL_DOES_NOT_EXPIRE"), "imported")
+        blob = base64.b64decode(self.encrypt(k["KeyId"], b"data", {
+            "t": "1"}).json()["CiphertextBlob"])
+        # The blob is AES-256-GCM under exactly the imported material.
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        aad = b"cmk-emu-blob-v1" + blob[:17] + b'{"t":"1"}'
+        eq(AESGCM(material).decrypt(blob[17:29], blob[29:], aad), b"data",
+           "blob opens under the imported material")
+        # The same material again (a new expiry) is accepted; other
+        # material never is, even with a fresh token and SHA-1 OAEP.
+        p = self.import_params(k["KeyId"], "RSA_3072", "RSAES_OAEP_SHA_1")
+        from cryptography.hazmat.primitives import hashes
+        r = self.import_material(k["KeyId"], p, self.wrap(
+            p, os.urandom(32), hashes.SHA1))
+        expect_error(r, 400, "IncorrectKeyMaterialException")
+        r = self.import_material(k["KeyId"], p, self.wrap(
+            p, material, hashes.SHA1), valid_to=int(time.time()) + 3600)
+        eq(r.status, 200, "re-import of the same material")
+        m = kms("DescribeKey", {"KeyId": k["KeyId"]}, self.alice).json()[
+            "KeyMetadata"]
+        eq(m["ExpirationModel"], "KEY_MATERIAL_EXPIRES", "new expiry model")
+
+    def test_import_errors(self):
+        kms = self.emu.kms
+        k = kms("CreateKey", {"Origin": "EXTERNAL"}, self.alice).json()[
+            "KeyMetadata"]
+        k2 = kms("CreateKey", {"Origin": "EXTERNAL"}, self.alice).json()[
+            "KeyMetadata"]
+        material = os.urandom(32)
+        r = kms("GetParametersForImport", {
+            "KeyId": self.k1["key_id"], "WrappingAlgorithm":
+            "RSAES_OAEP_SHA_256", "WrappingKeySpec": "RSA_2048"}, self.alice)
+        expect_error(r, 400, "UnsupportedOperationException",
+                     "%s origin is AWS_KMS" % self.k1["arn"])
+        r = kms("GetParametersForImport", {
+            "KeyId": k["KeyId"], "WrappingAlgorithm": "RSAES_OAEP_SHA_256",
+            "WrappingKeySpec": "RSA_1024"}, self.alice)
+        expect_error(r, 400, "ValidationException")
+        r = kms("GetParametersForImport", {
+            "KeyId": k["KeyId"], "WrappingKeySpec": "RSA_2048"}, self.alice)
+        expect_error(r, 400, "ValidationException")
+        p = self.import_params(k["KeyId"])
+        # Bad wrap: random bytes, and the right bytes under PKCS#1 v1.5.
+        r = self.import_material(k["KeyId"], p, b64(os.urandom(256)))
+        expect_error(r, 400, "InvalidCiphertextException")
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+        pub = serialization.load_der_public_key(
+            base64.b64decode(p["PublicKey"]))
+        r = self.import_material(k["KeyId"], p, b64(pub.encrypt(
+            material, padding.PKCS1v15())))
+        expect_error(r, 400, "InvalidCiphertextException")
+        # A token is bound to its key, and checked for tampering.
+        r = self.import_material(k2["KeyId"], p, self.wrap(p, material))
+        expect_error(r, 400, "InvalidImportTokenException")
+        tok = bytearray(base64.b64decode(p["ImportToken"]))
+        tok[40] ^= 1
+        r = self.import_material(k["KeyId"], dict(p, ImportToken=b64(
+            bytes(tok))), self.wrap(p, material))
+        expect_error(r, 400, "InvalidImportTokenException")
+        # Expiry model rules and the material's length.
+        body = {"KeyId": k["KeyId"], "ImportToken": p["ImportToken"],
+                "EncryptedKeyMaterial": self.wrap(p, material)}
+        expect_error(kms("ImportKeyMaterial", body, self.alice), 400,
+                     "ValidationException")
+        expect_error(kms("ImportKeyMaterial", dict(
+            body, ValidTo=time.time() - 10), self.alice), 400,
+            "ValidationException")
+        expect_error(kms("ImportKeyMaterial", dict(
+            body, ValidTo=time.time() + 366 * 86400), self.alice), 400,
+            "ValidationException")
+        expect_error(kms("ImportKeyMaterial", dict(
+            body, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+            ValidTo=time.time() + 60), self.alice), 400,
+            "ValidationException")
+        r = self.import_material(k["KeyId"], p, self.wrap(p, b"k" * 16))
+        expect_error(r, 400, "IncorrectKeyMaterialException")
+        # An expired token (the emulator's token lifetime set to 0 s).
+        self.emu.ctl("import_token_ttl", {"seconds": 0})
+        try:
+            p0 = self.import_params(k["KeyId"])
+        finally:
+            self.emu.ctl("import_token_ttl", {"seconds": 86400})
+        r = self.import_material(k["KeyId"], p0, self.wrap(p0, material))
+        expect_error(r, 400, "ExpiredImportTokenException")
+        # A key pending deletion takes no material, and gives no token.
+        p2 = self.import_params(k2["KeyId"])
+        kms("ScheduleKeyDeletion", {"KeyId": k2["KeyId"],
+                                    "PendingWindowInDays": 7}, self.alice)
+        r = self.import_material(k2["KeyId"], p2, self.wrap(p2, material))
+        expect_error(r, 400, "KMSInvalidStateException",
+                     "%s is pending deletion" % k2["Arn"])
+        r = kms("GetParametersForImport", {
+            "KeyId": k2["KeyId"], "WrappingAlgorithm": "RSAES_OAEP_SHA_256",
+            "WrappingKeySpec": "RSA_2048"}, self.alice)
+        expect_error(r, 400, "KMSInvalidStateException")
+        r = kms("CancelKeyDeletion", {"KeyId": k2["KeyId"]}, self.alice)
+        m = kms("DescribeKey", {"KeyId": k2["KeyId"]}, self.alice).json()[
+            "KeyMetadata"]
+        eq(m["KeyState"], "PendingImport", "cancelled deletion, no material")
+        m = kms("DescribeKey", {"KeyId": k["KeyId"]}, self.alice).json()[
+            "KeyMetadata"]
+        eq(m["KeyState"], "PendingImport", "nothing imported by the errors")
+
+    def test_import_expiry(self):
+        kms = self.emu.kms
+        k = self.emu.ctl("create_key", {"origin": "EXTERNAL"})
+        material = os.urandom(32)
+        p = self.import_params(k["key_id"])
+        r = self.import_material(k["key_id"], p, self.wrap(p, material),
+                                 valid_to=int(time.time()) + 60)
+        eq(r.status, 200, "import with ValidTo")
+        blob = self.encrypt(k["key_id"], b"x").json()["CiphertextBlob"]
+        self.emu.ctl("clock_offset", {"seconds": 120})
+        try:
+            m = kms("DescribeKey", {"KeyId": k["key_id"]}, self.alice,
+                    when=time.time() + 120).json()["KeyMetadata"]
+            eq((m["KeyState"], m["Enabled"]), ("PendingImport", False),
+               "state after ValidTo")
+            expect_error(self.encrypt(k["key_id"], b"x",
+                                      when=time.time() + 120),
+                         400, "KMSInvalidStateException")
+            # Only the same material brings it back, and old blobs open.
+            p = self.import_params(k["key_id"])
+            r = self.import_material(k["key_id"], p, self.wrap(
+                p, os.urandom(32)))
+            expect_error(r, 400, "IncorrectKeyMaterialException")
+            r = self.import_material(k["key_id"], p, self.wrap(p, material))
+            eq(r.status, 200, "re-import after expiry")
+            eq(self.decrypt(blob).status, 200, "old blob opens again")
+        finally:
+            self.emu.ctl("clock_offset", {"seconds": 0})
 
     def test_key_rotation(self):
         """RotateKeyOnDemand gives the key new material: blobs made before

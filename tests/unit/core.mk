@@ -41,6 +41,10 @@ EXTRA_DIST += \
 	tests/fixtures/config/bad-pin-cost/expected.txt \
 	tests/fixtures/config/bad-max-pin-failures/config.json \
 	tests/fixtures/config/bad-max-pin-failures/expected.txt \
+	tests/fixtures/config/bad-key-change-interval/config.json \
+	tests/fixtures/config/bad-key-change-interval/expected.txt \
+	tests/fixtures/config/bad-key-change-interval-type/config.json \
+	tests/fixtures/config/bad-key-change-interval-type/expected.txt \
 	tests/fixtures/config/bad-cache-ttl/config.json \
 	tests/fixtures/config/bad-cache-ttl/expected.txt \
 	tests/fixtures/config/bad-cmk-id-odd/config.json \

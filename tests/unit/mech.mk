@@ -27,10 +27,12 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_aeskw tests/unit/test_op \
 	tests/unit/test_mechinfo tests/unit/test_kdf tests/unit/test_aes \
 	tests/unit/test_hash tests/unit/test_seal tests/unit/test_pwhash \
+	tests/unit/test_rsa_oaep \
 	tests/unit/test_hmac_line
 TESTS += tests/unit/test_aeskw tests/unit/test_op tests/unit/test_mechinfo \
 	tests/unit/test_kdf tests/unit/test_aes \
 	tests/unit/test_hash tests/unit/test_seal tests/unit/test_pwhash \
+	tests/unit/test_rsa_oaep \
 	tests/unit/test_hmac_line
 tests_unit_test_aeskw_SOURCES = tests/unit/test_aeskw.c tests/unit/mech_vec.h
 tests_unit_test_aeskw_CFLAGS = $(UNIT_CFLAGS)
@@ -55,6 +57,9 @@ tests_unit_test_hmac_line_SOURCES = tests/unit/test_hmac_line.c \
 	tests/lib/pool_fx.h
 tests_unit_test_hmac_line_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_hmac_line_LDADD = $(UNIT_LDADD)
+tests_unit_test_rsa_oaep_SOURCES = tests/unit/test_rsa_oaep.c
+tests_unit_test_rsa_oaep_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_rsa_oaep_LDADD = $(UNIT_LDADD)
 tests_unit_test_seal_SOURCES = tests/unit/test_seal.c
 tests_unit_test_seal_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_seal_LDADD = $(UNIT_LDADD)

@@ -121,6 +121,8 @@ static const struct kase bad_cases[] = {
     {"bad-health-breaker", 0600},
     {"bad-health-probe-order", 0600},
     {"bad-health-unknown", 0600},
+    {"bad-key-change-interval", 0600},
+    {"bad-key-change-interval-type", 0600},
 };
 
 static const char *const good_cases[] = {"good-full",        "good-minimal",
@@ -388,6 +390,7 @@ static void test_good_minimal(void **state)
     assert_null(t->kms.region);
     assert_false(t->test_mode);
     assert_int_equal(t->max_pin_failures, 10);
+    assert_int_equal(t->key_change_interval_s, 600);
     assert_ptr_equal(cmk_config_tenant(cfg, "acme"), t);
     assert_null(cmk_config_tenant(cfg, "acm"));
     assert_null(cmk_config_tenant(cfg, NULL));
@@ -427,6 +430,7 @@ static void check_full_acme(const struct cmk_tenant_cfg *t, const char *dir)
     assert_true(t->test_mode); /* so its min-cost verifier is accepted */
     assert_memory_equal(t->pin_verifier, "$argon2id$v=19$m=8,t=1,", 23);
     assert_int_equal(t->max_pin_failures, 5);
+    assert_int_equal(t->key_change_interval_s, 0); /* 0: no minimum */
     assert_true(t->login_required);
 }
 

@@ -20,3 +20,6 @@ EXTRA_DIST += tests/integration/aws/test_aws_e2e.sh \
 	tests/integration/aws/test_aws_rotate.sh \
 	tests/integration/aws/test_aws_health.sh \
 	tests/integration/aws/test_aws_files.sh
+# cmk-tool import-key --aws: a key with Origin EXTERNAL, end to end.
+TESTS += tests/integration/aws/test_aws_import.sh
+EXTRA_DIST += tests/integration/aws/test_aws_import.sh
