@@ -41,7 +41,6 @@
 #include "util/lock.h"
 #include "util/log.h"
 
-#define KEK_LEN 32u
 #define US_PER_S INT64_C(1000000)
 
 typedef cmk_err (*kek_fn)(void *arg, const uint8_t *kek, size_t kek_len);
@@ -424,62 +423,6 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
     return cmk_cmk_unseal_for(c, rq, CMK_PURPOSE_KEY, blob, blob_len, out);
 }
 
-/* What a Decrypt may answer per purpose (DESIGN.md, "Security rules"): a
- * KEK is 32 bytes; a DEK one of the sizes the module's keys have
- * (AES-128/192/256, ChaCha20); data at most the envelope limit. */
-static bool plaintext_fits(enum cmk_purpose p, size_t len)
-{
-    if (p == CMK_PURPOSE_KEK || p == CMK_PURPOSE_PROVIDER_KEK)
-        return len == KEK_LEN;
-    if (p == CMK_PURPOSE_KEY)
-        return len == 16 || len == 24 || len == 32;
-    return len <= CMK_ENVELOPE_MAX_PLAINTEXT;
-}
-
-/* The KEK the KMS answered is the one provisioned: its commitment equals
- * the tenant's (constant-time compare). */
-static cmk_err check_commitment(const struct cmk_cmk *c, const uint8_t *want,
-                                const struct cmk_secret *kek)
-{
-    uint8_t got[CMK_KEK_COMMITMENT_LEN];
-    cmk_err err;
-
-    err = cmk_cmk_kek_commitment(c->cfg->label, kek->p, kek->len, got);
-    if (err == CMK_OK && sodium_memcmp(got, want, sizeof(got)) != 0) {
-        cmk_log_error("tenant \"%s\": the KEK the KMS answered does not "
-                      "match its kek_commitment (a repointed "
-                      "alias or a misbehaving endpoint): refused, not "
-                      "cached",
-                      c->cfg->label);
-        err = CMK_E_KEK_COMMITMENT;
-    }
-    sodium_memzero(got, sizeof(got));
-    return err;
-}
-
-/* Checks a Decrypt answer before anything keeps it; *why names a refusal
- * in the kms_call record. */
-static cmk_err check_answer(const struct cmk_cmk *c, enum cmk_purpose p,
-                            const uint8_t *commit, const struct cmk_secret *pt,
-                            const char **why)
-{
-    cmk_err err;
-
-    if (!plaintext_fits(p, pt->len)) {
-        cmk_log_error("tenant \"%s\": the KMS answered %zu bytes for a "
-                      "\"%s\" blob: refused, not cached",
-                      c->cfg->label, pt->len, cmk_purpose_name(p));
-        *why = "plaintext_length";
-        return CMK_E_BAD_RESPONSE;
-    }
-    if (commit == NULL)
-        return CMK_OK;
-    err = check_commitment(c, commit, pt);
-    if (err == CMK_E_KEK_COMMITMENT)
-        *why = "kek_commitment_mismatch";
-    return err;
-}
-
 /* commit (NULL: none): the answer is a tenant KEK, checked against it. */
 static cmk_err unseal(struct cmk_cmk *c, struct cmk_req *rq,
                       enum cmk_purpose purpose, const uint8_t *blob,
@@ -518,7 +461,7 @@ static cmk_err unseal(struct cmk_cmk *c, struct cmk_req *rq,
     start = monotonic_us(NULL);
     err = note(c, v->ops->decrypt(v->st, rq, ev.ct, ev.ct_len, out));
     if (err == CMK_OK)
-        err = check_answer(c, purpose, commit, out, &why);
+        err = cmk_cmk_check_answer(c->cfg->label, purpose, commit, out, &why);
     err = record_why(c, v, "Decrypt", rq, start, err,
                      cmk_purpose_detail(purpose, c->half.st != NULL, err, why,
                                         d, sizeof(d)));
@@ -583,7 +526,8 @@ static cmk_err dual_fetch(struct cmk_cmk *c, struct cmk_secret *kek)
         err = cmk_dual_kek_derive(c->cfg->label, half[0].p, half[0].len,
                                   half[1].p, half[1].len, kek);
     if (err == CMK_OK)
-        err = check_commitment(c, c->cfg->kek_commitment, kek);
+        err = cmk_cmk_check_commitment(c->cfg->label, c->cfg->kek_commitment,
+                                       kek);
     cmk_secret_free(&half[0]);
     cmk_secret_free(&half[1]);
     if (err != CMK_OK)

@@ -102,4 +102,16 @@ cmk_err cmk_kek_prev_with(struct cmk_kek_prev *p, size_t i,
                                         size_t kek_len),
                           void *arg) CMK_WUR;
 
+/* answer.c: a Decrypt answer checked before anything keeps it: its
+ * length suits purpose p (else CMK_E_BAD_RESPONSE, *why
+ * "plaintext_length"), and with commit, a KEK matching it (else
+ * CMK_E_KEK_COMMITMENT, *why "kek_commitment_mismatch"); refusals are
+ * logged naming tenant label. */
+cmk_err cmk_cmk_check_answer(const char *label, enum cmk_purpose p,
+                             const uint8_t *commit, const struct cmk_secret *pt,
+                             const char **why) CMK_WUR;
+/* The KEK's commitment equals want (constant-time compare). */
+cmk_err cmk_cmk_check_commitment(const char *label, const uint8_t *want,
+                                 const struct cmk_secret *kek) CMK_WUR;
+
 #endif /* CMK_KEYS_CMK_INT_H */
