@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "cmk-pkcs11.h"
 #include "keys/cmk_int.h"
 #include "mech/envelope.h"
 #include "util/log.h"
