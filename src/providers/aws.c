@@ -356,19 +356,67 @@ static cmk_err aws_decrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
                &o);
 }
 
+/* What ReEncrypt answers: as Encrypt, and the key that had sealed it,
+ * which must be one the sealing version's reference can name when no
+ * SourceKeyId was sent (a version-1 blob under an alias). */
+struct moved {
+    struct sealed s;
+    const struct aws_state *src; /* NULL: SourceKeyId was sent */
+};
+
+static cmk_err parse_moved(struct aws_state *st, struct cmk_http_resp *r,
+                           void *out, const char **code)
+{
+    struct moved *m = out;
+    char id[CMK_AWS_KEY_ARN_MAX + 1];
+    cmk_err err = parse_sealed(st, r, &m->s, code);
+
+    if (err != CMK_OK || m->src == NULL)
+        return err;
+    err = cmk_aws_parse_key_member(r, "SourceKeyId", id, sizeof(id));
+    if (err == CMK_OK && cmk_aws_arn_fits(m->src->key_ref, m->src->region, id,
+                                          strlen(id)) != CMK_AWS_FITS) {
+        *code = "UnexpectedKeyId";
+        err = CMK_E_BAD_RESPONSE;
+    }
+    if (err != CMK_OK) {
+        cmk_buf_free(m->s.ct);
+        m->s.arn[0] = '\0';
+    }
+    return err;
+}
+
+/* One ReEncrypt to this instance's key. SourceKeyId is the key that
+ * sealed, picked as Decrypt picks its KeyId but for the sealing version
+ * (rq->reencrypt_from), so KMS refuses a ciphertext of any other key
+ * (IncorrectKeyException); the answer's KeyId must be this instance's
+ * key and becomes rq->sealed_by, as after Encrypt. */
 static cmk_err aws_reencrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
                              size_t in_len, struct cmk_buf *out)
 {
-    struct aws_state *st = vst;
+    struct aws_state *st = vst, *src;
     struct cmk_sb body = {0};
+    struct opened o = {NULL, NULL, false};
+    const char *from = NULL;
+    struct moved m;
+    cmk_err err;
 
     if (!args_ok(st, rq, in, in_len, out))
         return CMK_E_ARGS;
+    rq->sealed_by[0] = '\0';
     if (in_len == 0 || in_len > AWS_MAX_CIPHERTEXT)
         return fail(rq, CMK_E_BAD_CIPHERTEXT, "CiphertextLength");
+    src = rq->reencrypt_from != NULL ? rq->reencrypt_from : st;
+    err = pick_key(src, rq, &o, &from);
+    if (err != CMK_OK)
+        return err;
+    m.s.ct = out;
+    m.s.arn = rq->sealed_by;
+    m.s.arn_size = sizeof(rq->sealed_by);
+    m.src = o.need_key ? src : NULL;
     return run(st, rq, "ReEncrypt", &body,
-               cmk_aws_body_reencrypt(&body, st->key_ref, rq, in, in_len),
-               parse_ct, out);
+               cmk_aws_body_reencrypt(&body, from, st->key_ref, rq, in, in_len),
+               parse_moved, &m);
 }
 
 static cmk_err aws_generate_key(void *vst, struct cmk_req *rq, size_t len,

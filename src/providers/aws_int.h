@@ -90,9 +90,10 @@ cmk_err cmk_aws_body_encrypt(struct cmk_sb *sb, const char *key,
 cmk_err cmk_aws_body_decrypt(struct cmk_sb *sb, const char *key,
                              const struct cmk_req *rq, const uint8_t *ct,
                              size_t n) CMK_WUR;
-cmk_err cmk_aws_body_reencrypt(struct cmk_sb *sb, const char *key,
-                               const struct cmk_req *rq, const uint8_t *ct,
-                               size_t n) CMK_WUR;
+/* from NULL: no SourceKeyId. */
+cmk_err cmk_aws_body_reencrypt(struct cmk_sb *sb, const char *from,
+                               const char *key, const struct cmk_req *rq,
+                               const uint8_t *ct, size_t n) CMK_WUR;
 cmk_err cmk_aws_body_generate(struct cmk_sb *sb, const char *key,
                               const struct cmk_req *rq, size_t len) CMK_WUR;
 cmk_err cmk_aws_body_describe(struct cmk_sb *sb, const char *key) CMK_WUR;
@@ -107,6 +108,10 @@ cmk_err cmk_aws_parse_plaintext(struct cmk_http_resp *r,
  * CMK_E_BAD_RESPONSE if it is not a string or does not fit. */
 cmk_err cmk_aws_parse_key_id(const struct cmk_http_resp *r, char *id,
                              size_t n) CMK_WUR;
+/* The same for another member naming a key ("SourceKeyId"). */
+cmk_err cmk_aws_parse_key_member(const struct cmk_http_resp *r,
+                                 const char *member, char *id,
+                                 size_t n) CMK_WUR;
 /* KeyMetadata.KeyState of a DescribeKey answer. */
 cmk_err cmk_aws_parse_key_state(struct cmk_http_resp *r, char *state,
                                 size_t n) CMK_WUR;

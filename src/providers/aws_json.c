@@ -68,13 +68,18 @@ cmk_err cmk_aws_body_decrypt(struct cmk_sb *sb, const char *key,
     return cmk_sb_status(sb);
 }
 
-/* The blob names its own (source) key; the context stays the same. */
-cmk_err cmk_aws_body_reencrypt(struct cmk_sb *sb, const char *key,
-                               const struct cmk_req *rq, const uint8_t *ct,
-                               size_t n)
+/* The blob names its own (source) key, which from names too when given;
+ * the context stays the same. */
+cmk_err cmk_aws_body_reencrypt(struct cmk_sb *sb, const char *from,
+                               const char *key, const struct cmk_req *rq,
+                               const uint8_t *ct, size_t n)
 {
     cmk_sb_puts(sb, "{\"CiphertextBlob\":");
     cmk_json_put_b64(sb, ct, n);
+    if (from != NULL) {
+        cmk_sb_putc(sb, ',');
+        put_member_str(sb, "SourceKeyId", from);
+    }
     cmk_sb_putc(sb, ',');
     put_member_str(sb, "DestinationKeyId", key);
     put_context(sb, "SourceEncryptionContext", rq);
@@ -160,11 +165,17 @@ cmk_err cmk_aws_parse_plaintext(struct cmk_http_resp *r, struct cmk_secret *out)
 
 cmk_err cmk_aws_parse_key_id(const struct cmk_http_resp *r, char *id, size_t n)
 {
+    return cmk_aws_parse_key_member(r, "KeyId", id, n);
+}
+
+cmk_err cmk_aws_parse_key_member(const struct cmk_http_resp *r,
+                                 const char *member, char *id, size_t n)
+{
     json_t *root = load(r), *v;
     cmk_err err = CMK_E_BAD_RESPONSE;
 
     id[0] = '\0';
-    v = json_object_get(root, "KeyId");
+    v = json_object_get(root, member);
     if (root != NULL && v == NULL) {
         err = CMK_OK;
     } else if (json_is_string(v) && json_string_length(v) < n &&

@@ -303,14 +303,19 @@ out:
     return err;
 }
 
-/* Same key: moving data to another CMK version is done by keys. */
+/* Opens with the sealing version's key (rq->reencrypt_from, another
+ * local key file) and seals with this one; the plaintext stays in the
+ * secure pool in between. */
 static cmk_err local_reencrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
                                size_t in_len, struct cmk_buf *out)
 {
     struct cmk_secret pt = {0};
     cmk_err err;
 
-    err = local_decrypt(vst, rq, in, in_len, &pt);
+    if (rq == NULL)
+        return CMK_E_ARGS;
+    err = local_decrypt(rq->reencrypt_from != NULL ? rq->reencrypt_from : vst,
+                        rq, in, in_len, &pt);
     if (err == CMK_OK)
         err = local_encrypt(vst, rq, pt.p, pt.len, out);
     cmk_secret_free(&pt);

@@ -92,6 +92,12 @@ struct cmk_req {
      * NUL-terminated; NULL when the blob names none (version 1). The
      * provider checks that its key reference can name it. */
     const char *open_with;
+    /* In (reencrypt): the provider instance (state) of the CMK version
+     * that sealed the ciphertext, an instance of the same provider; NULL:
+     * the instance called. local opens with its key; aws names its key
+     * (or open_with) as SourceKeyId. The ciphertext goes to the instance
+     * called, and encrypt's sealed_by is set. */
+    void *reencrypt_from;
     /* Out (encrypt, CMK_CAP_SEALED_BY): the exact key that sealed, as the
      * KMS answer named it and checked against the key reference (aws:
      * the key ARN of Encrypt's KeyId); "" otherwise. */
@@ -121,6 +127,9 @@ struct cmk_provider_ops {
                        size_t in_len, struct cmk_buf *out) CMK_WUR;
     cmk_err (*decrypt)(void *st, struct cmk_req *rq, const uint8_t *in,
                        size_t in_len, struct cmk_secret *out) CMK_WUR;
+    /* Moves a ciphertext of rq->reencrypt_from to this instance's key
+     * without the plaintext leaving the provider (aws: one ReEncrypt);
+     * the context stays the same. */
     cmk_err (*reencrypt)(void *st, struct cmk_req *rq, const uint8_t *in,
                          size_t in_len, struct cmk_buf *out) CMK_WUR;
     cmk_err (*health)(void *st, struct cmk_req *rq) CMK_WUR;

@@ -242,6 +242,53 @@ static void test_incorrect_key(void **state)
     fx_close(&b);
 }
 
+/* From another key (a previous CMK version): one ReEncrypt naming that
+ * key as SourceKeyId (a wrong source is refused by KMS, so it is sent);
+ * the answer must name this instance's key, which becomes sealed_by. */
+static void test_reencrypt_from(void **state)
+{
+    struct cmk_buf ct = {0}, ct2 = {0}, ct3 = {0};
+    struct cmk_secret pt = {0};
+    struct fx a, b;
+
+    (void)state;
+    fx_open(&a, NULL);
+    fx_open(&b, NULL);
+    encrypt_ok(&a, (const uint8_t *)"move me", 7, &ct);
+    emu_do("reset_calls", "{}");
+    req_reset(&b);
+    b.rq.reencrypt_from = a.st;
+    assert_int_equal(b.ops->reencrypt(b.st, &b.rq, ct.p, ct.len, &ct2), CMK_OK);
+    assert_string_equal(b.rq.sealed_by, b.arn);
+    assert_int_equal(emu_count("ReEncrypt"), 1);
+    assert_int_equal(emu_count("Decrypt") + emu_count("Encrypt"), 0);
+    req_reset(&b);
+    assert_int_equal(b.ops->decrypt(b.st, &b.rq, ct2.p, ct2.len, &pt), CMK_OK);
+    assert_memory_equal(pt.p, "move me", 7);
+    cmk_secret_free(&pt);
+    req_reset(&a);
+    a.rq.reencrypt_from = b.st; /* not the key that sealed ct */
+    assert_int_equal(a.ops->reencrypt(a.st, &a.rq, ct.p, ct.len, &ct3),
+                     CMK_E_BAD_CIPHERTEXT);
+    assert_string_equal(a.rq.provider_code, "IncorrectKeyException");
+    assert_null(ct3.p);
+    emu_do("faults",
+           "{\"answer_override\": {\"KeyId\": \"%s\"}, "
+           "\"for_ops\": [\"ReEncrypt\"], \"count\": 1}",
+           a.arn);
+    req_reset(&b);
+    b.rq.reencrypt_from = a.st;
+    assert_int_equal(b.ops->reencrypt(b.st, &b.rq, ct.p, ct.len, &ct3),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(b.rq.provider_code, "UnexpectedKeyId");
+    assert_string_equal(b.rq.sealed_by, "");
+    assert_null(ct3.p);
+    cmk_buf_free(&ct);
+    cmk_buf_free(&ct2);
+    fx_close(&a);
+    fx_close(&b);
+}
+
 static void test_reencrypt_and_generate(void **state)
 {
     struct cmk_buf ct = {0}, ct2 = {0}, dk = {0};
@@ -1392,6 +1439,7 @@ int main(void)
         cmocka_unit_test_setup(test_wrong_context, setup),
         cmocka_unit_test_setup(test_incorrect_key, setup),
         cmocka_unit_test_setup(test_reencrypt_and_generate, setup),
+        cmocka_unit_test_setup(test_reencrypt_from, setup),
         cmocka_unit_test_setup(test_disabled_key, setup),
         cmocka_unit_test_setup(test_deleted_key, setup),
         cmocka_unit_test_setup(test_access_denied, setup),

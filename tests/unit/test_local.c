@@ -312,6 +312,52 @@ static void test_reencrypt(void **state)
     cmk_buf_free(&ct);
 }
 
+/* From another key file (a previous CMK version): opened with that
+ * instance's key, sealed with this one's; the old instance cannot open
+ * the result, and a ciphertext of neither key is refused. */
+static void test_reencrypt_from(void **state)
+{
+    struct fx *f = *state;
+    struct cmk_buf ct = {0}, ct2 = {0};
+    struct cmk_secret pt = {0};
+    char old_path[PATH_MAX];
+    uint8_t key[33];
+    void *old = calloc(1, f->ops->state_size);
+
+    assert_non_null(old);
+    snprintf(old_path, sizeof(old_path), "%s/old", f->dir);
+    key_bytes(key, 77);
+    write_file(old_path, key, 32, 0600);
+    assert_int_equal(f->ops->init(old, NULL, old_path), CMK_OK);
+    assert_int_equal(init(f), CMK_OK);
+    assert_int_equal(
+        f->ops->encrypt(old, &f->rq, (const uint8_t *)"dek", 3, &ct), CMK_OK);
+    f->rq.reencrypt_from = old;
+    assert_int_equal(f->ops->reencrypt(f->st, &f->rq, ct.p, ct.len, &ct2),
+                     CMK_OK);
+    f->rq.reencrypt_from = NULL;
+    assert_int_equal(f->ops->decrypt(f->st, &f->rq, ct2.p, ct2.len, &pt),
+                     CMK_OK);
+    assert_memory_equal(pt.p, "dek", 3);
+    cmk_secret_free(&pt);
+    assert_int_equal(f->ops->decrypt(old, &f->rq, ct2.p, ct2.len, &pt),
+                     CMK_E_BAD_CIPHERTEXT);
+    /* without reencrypt_from the instance's own key must open it */
+    cmk_buf_free(&ct2);
+    assert_int_equal(f->ops->reencrypt(f->st, &f->rq, ct.p, ct.len, &ct2),
+                     CMK_E_BAD_CIPHERTEXT);
+    assert_null(ct2.p);
+    /* the old key file gone: that version is disabled */
+    assert_int_equal(unlink(old_path), 0);
+    f->rq.reencrypt_from = old;
+    assert_int_equal(f->ops->reencrypt(f->st, &f->rq, ct.p, ct.len, &ct2),
+                     CMK_E_KEY_DISABLED);
+    f->rq.reencrypt_from = NULL;
+    f->ops->fini(old);
+    free(old);
+    cmk_buf_free(&ct);
+}
+
 static void expect_refused(struct fx *f, const uint8_t *key, size_t len,
                            mode_t mode)
 {
@@ -396,6 +442,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reencrypt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reencrypt_from, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health, setup, teardown),
     };
