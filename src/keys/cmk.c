@@ -32,6 +32,7 @@
 #include "cmk-pkcs11.h"
 #include "audit/audit.h"
 #include "keys/cmk.h"
+#include "keys/cmk_int.h"
 #include "mech/envelope.h"
 #include "mech/mech.h"
 #include "util/clock.h"
@@ -48,13 +49,6 @@ typedef cmk_err (*kek_fn)(void *arg, const uint8_t *kek, size_t kek_len);
 struct kek {
     unsigned refs; /* atomic */
     struct cmk_secret key;
-};
-
-struct cmk_version {
-    const struct cmk_provider_ops *ops;
-    void *st;            /* ops->state_size bytes */
-    const char *key_ref; /* borrowed from the config */
-    char key_id[256];
 };
 
 struct cmk_cmk {
@@ -757,4 +751,30 @@ size_t cmk_cmk_seal_bound(const struct cmk_cmk *c, size_t in_len)
                     : 0;
 
     return cmk_envelope_size_sealed(strlen(v->key_id), sb, ct);
+}
+
+/* ---- for the other files of keys (cmk_int.h) ---- */
+
+const struct cmk_version *cmk_cmk_current(const struct cmk_cmk *c)
+{
+    return &c->v[0];
+}
+
+const struct cmk_version *cmk_cmk_version_of(const struct cmk_cmk *c,
+                                             const struct cmk_envelope_view *ev)
+{
+    return find_version(c, ev);
+}
+
+cmk_err cmk_cmk_call_begin(const struct cmk_cmk *c, const struct cmk_version *v,
+                           enum cmk_purpose purpose, struct cmk_req *rq)
+{
+    return fill_req(c, v, purpose, rq);
+}
+
+cmk_err cmk_cmk_call_end(struct cmk_cmk *c, const struct cmk_version *v,
+                         const char *op, const struct cmk_req *rq,
+                         int64_t start_us, cmk_err err)
+{
+    return record(c, v, op, rq, start_us, note(c, err));
 }

@@ -12,6 +12,11 @@ tests_unit_test_local_LDADD = $(UNIT_LDADD)
 tests_unit_test_cmk_SOURCES = tests/unit/test_cmk.c
 tests_unit_test_cmk_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_cmk_LDADD = $(UNIT_LDADD)
+check_PROGRAMS += tests/unit/test_reseal
+TESTS += tests/unit/test_reseal
+tests_unit_test_reseal_SOURCES = tests/unit/test_reseal.c
+tests_unit_test_reseal_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_reseal_LDADD = $(UNIT_LDADD)
 endif
 
 # cmk-tool end to end (shell; needs only the built tool and python3).
