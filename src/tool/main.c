@@ -29,6 +29,7 @@ static const struct command commands[] = {
     {"kek-commit", cmd_kek_commit, "add the commitment to an older KEK"},
     {"health", cmd_health, "check every tenant's CMK and KEK"},
     {"audit", cmd_audit, "verify audit files and print anchors"},
+    {"rewrap", cmd_rewrap, "move stored blobs to the current CMK"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -25,6 +25,7 @@ int cmd_provision(int argc, char **argv);
 int cmd_kek_commit(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_rewrap(int argc, char **argv);
 
 /* "cmk-tool: <message>" on stderr. */
 void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
