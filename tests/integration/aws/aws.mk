@@ -4,11 +4,14 @@
 TESTS += tests/integration/aws/test_aws_e2e.sh \
 	tests/integration/aws/test_aws_pkcs11_tool.sh \
 	tests/integration/aws/test_aws_creds.sh \
-	tests/integration/aws/test_aws_alias.sh
+	tests/integration/aws/test_aws_alias.sh \
+	tests/integration/aws/test_aws_rewrap.sh
 EXTRA_DIST += tests/integration/aws/test_aws_e2e.sh \
 	tests/integration/aws/aws_pykcs11.py \
 	tests/integration/aws/test_aws_pkcs11_tool.sh \
 	tests/integration/aws/test_aws_creds.sh \
 	tests/integration/aws/aws_creds.py \
 	tests/integration/aws/test_aws_alias.sh \
-	tests/integration/aws/aws_alias.py
+	tests/integration/aws/aws_alias.py \
+	tests/integration/aws/test_aws_rewrap.sh \
+	tests/integration/aws/aws_rewrap.py
