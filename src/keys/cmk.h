@@ -9,6 +9,7 @@
 #ifndef CMK_KEYS_CMK_H
 #define CMK_KEYS_CMK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "keys/purpose.h"
@@ -77,6 +78,18 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
 cmk_err cmk_cmk_reseal_for(struct cmk_cmk *c, struct cmk_req *rq,
                            enum cmk_purpose purpose, const uint8_t *blob,
                            size_t blob_len, struct cmk_buf *out) CMK_WUR;
+
+/* Without a provider call: the version of c that blob names (*key_ref,
+ * borrowed from the config) and whether it is the current one by key id
+ * (*current: cmk_cmk_reseal_for would leave it alone). CMK_E_BAD_BLOB for
+ * a malformed blob or one that names no version of c (another tenant's). */
+cmk_err cmk_cmk_blob_version(const struct cmk_cmk *c, const uint8_t *blob,
+                             size_t blob_len, bool *current,
+                             const char **key_ref) CMK_WUR;
+/* The current version's reference (the config's "key") and the key id its
+ * blobs carry (it changes with the key, not only with the reference). */
+const char *cmk_cmk_current_ref(const struct cmk_cmk *c);
+const char *cmk_cmk_current_id(const struct cmk_cmk *c);
 
 /* KEK path: calls fn with the tenant KEK (32 bytes), unwrapping it through
  * the provider when it is not cached or its TTL has passed (under dual

@@ -5,6 +5,7 @@
  */
 #include <config.h>
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "keys/cmk.h"
@@ -63,6 +64,50 @@ static cmk_err move_through(struct cmk_cmk *c, struct cmk_req *rq,
     return err;
 }
 
+/* Current means the current version's key id: a blob found through the
+ * key that sealed it (its sealed-by) but carrying another version's id
+ * (a tenant that moved from an alias to the key's ARN) is moved too, so
+ * that it no longer needs the old reference. */
+static bool is_current(const struct cmk_cmk *c, const struct cmk_version *v,
+                       const struct cmk_envelope_view *ev)
+{
+    return v == &c->v[0] && strlen(v->key_id) == ev->key_id_len &&
+           memcmp(v->key_id, ev->key_id, ev->key_id_len) == 0;
+}
+
+cmk_err cmk_cmk_blob_version(const struct cmk_cmk *c, const uint8_t *blob,
+                             size_t blob_len, bool *current,
+                             const char **key_ref)
+{
+    const struct cmk_version *v;
+    struct cmk_envelope_view ev;
+    cmk_err err;
+
+    if (c == NULL || current == NULL || key_ref == NULL)
+        return CMK_E_ARGS;
+    *current = false;
+    *key_ref = NULL;
+    err = cmk_envelope_parse(blob, blob_len, &ev);
+    if (err != CMK_OK)
+        return err;
+    v = cmk_cmk_find_version(c, &ev);
+    if (v == NULL)
+        return CMK_E_BAD_BLOB;
+    *current = is_current(c, v, &ev);
+    *key_ref = v->key_ref;
+    return CMK_OK;
+}
+
+const char *cmk_cmk_current_ref(const struct cmk_cmk *c)
+{
+    return c != NULL ? c->v[0].key_ref : NULL;
+}
+
+const char *cmk_cmk_current_id(const struct cmk_cmk *c)
+{
+    return c != NULL ? c->v[0].key_id : NULL;
+}
+
 cmk_err cmk_cmk_reseal_for(struct cmk_cmk *c, struct cmk_req *rq,
                            enum cmk_purpose purpose, const uint8_t *blob,
                            size_t blob_len, struct cmk_buf *out)
@@ -83,7 +128,7 @@ cmk_err cmk_cmk_reseal_for(struct cmk_cmk *c, struct cmk_req *rq,
     to = &c->v[0];
     if (from == NULL)
         return CMK_E_BAD_BLOB;
-    if (from == to)
+    if (is_current(c, from, &ev))
         return CMK_OK; /* already under the current version */
     if ((to->ops->caps & CMK_CAP_REENCRYPT_MOVE) != 0 &&
         to->ops->reencrypt != NULL && from->ops == to->ops)

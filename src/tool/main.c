@@ -35,6 +35,7 @@ static const struct command commands[] = {
     {"encrypt", cmd_encrypt, "encrypt a file under a new wrapped data key"},
     {"decrypt", cmd_decrypt, "decrypt and authenticate an encrypted file"},
     {"rekey", cmd_rekey, "re-encrypt a file under a new data key"},
+    {"rewrap", cmd_rewrap, "move stored blobs to the current CMK"},
     {"version", cmd_version, "print the version"},
 };
 

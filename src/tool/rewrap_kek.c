@@ -6,11 +6,13 @@
  */
 #include <config.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mech/mech.h"
 #include "tool/kek.h"
+#include "tool/rewrap.h"
 #include "tool/rewrap_kek.h"
 #include "tool/tool.h"
 #include "util/clock.h"
@@ -20,16 +22,18 @@
 struct tool_rewrap_kek {
     enum tool_rewrap_kek_mech mech;
     struct cmk_secret kek[N_KEKS]; /* [0] the current KEK */
+    char *commit[N_KEKS];          /* base64 of each one's commitment */
     size_t n;
 };
 
+static const char *const kind_names[] = {"kwp", "kw", "gcm"};
+
 bool tool_rewrap_kek_mech(const char *name, enum tool_rewrap_kek_mech *out)
 {
-    static const char *const names[] = {"kwp", "kw", "gcm"};
     size_t i;
 
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strcmp(name, names[i]) == 0) {
+    for (i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
+        if (strcmp(name, kind_names[i]) == 0) {
             *out = (enum tool_rewrap_kek_mech)i;
             return true;
         }
@@ -43,8 +47,10 @@ void tool_rewrap_kek_close(struct tool_rewrap_kek *x)
 
     if (x == NULL)
         return;
-    for (i = 0; i < x->n; i++)
+    for (i = 0; i < x->n; i++) {
         cmk_secret_free(&x->kek[i]); /* wipes */
+        free(x->commit[i]);
+    }
     free(x);
 }
 
@@ -59,13 +65,23 @@ static int unseal_all(const struct cmk_tenant_cfg *t, struct tool_rewrap_kek *x)
     rc = tool_kek_unseal(t, k->kek_blob, k->kek_blob_len, k->kek_commitment,
                          &x->kek[0]);
     x->n = rc == TOOL_OK ? 1 : 0;
+    if (rc == TOOL_OK)
+        x->commit[0] = tool_base64(k->kek_commitment, CMK_KEK_COMMITMENT_LEN);
     for (i = 0; rc == TOOL_OK && i < k->n_previous_keks; i++) {
         if (k->previous_keks[i].expires <= now)
             continue; /* never unsealed once expired */
         rc = tool_kek_unseal(t, k->previous_keks[i].blob,
                              k->previous_keks[i].blob_len,
                              k->previous_keks[i].commitment, &x->kek[x->n]);
-        x->n += rc == TOOL_OK ? 1 : 0;
+        if (rc == TOOL_OK)
+            x->commit[x->n++] = tool_base64(k->previous_keks[i].commitment,
+                                            CMK_KEK_COMMITMENT_LEN);
+    }
+    for (i = 0; rc == TOOL_OK && i < x->n; i++) {
+        if (x->commit[i] == NULL) {
+            tool_err("out of memory");
+            rc = TOOL_FAIL;
+        }
     }
     return rc;
 }
@@ -198,3 +214,93 @@ int tool_rewrap_kek_one(void *ctx, const uint8_t *in, size_t len,
     cmk_secret_free(&key);
     return ok ? TOOL_OK : TOOL_FAIL;
 }
+
+/* The driver's ops (rewrap.h): --kek-path --mech NAME. */
+
+static _Thread_local char why_buf[160];
+
+static int k_open(const struct tool_rewrap_opts *o,
+                  const struct cmk_config *cfg, const struct cmk_tenant_cfg *t,
+                  void **ctx)
+{
+    enum tool_rewrap_kek_mech mech;
+    struct tool_rewrap_kek *x = NULL;
+    int rc;
+
+    (void)cfg;
+    if (o->mech == NULL || !tool_rewrap_kek_mech(o->mech, &mech)) {
+        tool_err("rewrap: --kek-path needs --mech kwp, kw or gcm (how the "
+                 "blobs were wrapped)");
+        return TOOL_USAGE;
+    }
+    rc = tool_rewrap_kek_open(t, mech, &x);
+    *ctx = x;
+    return rc;
+}
+
+static void k_close(void *ctx)
+{
+    tool_rewrap_kek_close(ctx);
+}
+
+/* Local cryptography only (the KEKs were unsealed at open): which KEK
+ * opens the blob; key_old gets its commitment. */
+static int k_check(void *ctx, const uint8_t *in, size_t len, bool *already,
+                   char *key_old, size_t n)
+{
+    const struct tool_rewrap_kek *x = ctx;
+    struct cmk_secret key = {0};
+    size_t which = 0;
+
+    *already = false;
+    if (n > 0)
+        key_old[0] = '\0';
+    if (!unwrap_any(x, in, len, &key, &which)) {
+        snprintf(why_buf, sizeof(why_buf),
+                 "no KEK of the tenant in its window opens it as a %s blob",
+                 kind_names[x->mech]);
+        return TOOL_REWRAP_BAD;
+    }
+    cmk_secret_free(&key);
+    *already = which == 0;
+    snprintf(key_old, n, "%s", x->commit[which]);
+    return TOOL_REWRAP_OK;
+}
+
+static int k_one(void *ctx, const uint8_t *in, size_t len, struct cmk_buf *out,
+                 bool *already)
+{
+    const struct tool_rewrap_kek *x = ctx;
+
+    if (tool_rewrap_kek_one(ctx, in, len, out, already) == TOOL_OK)
+        return TOOL_REWRAP_OK;
+    snprintf(why_buf, sizeof(why_buf),
+             "no KEK of the tenant in its window opens it as a %s blob",
+             kind_names[x->mech]);
+    return TOOL_REWRAP_BAD;
+}
+
+/* The current KEK's commitment: the audit's key_new and the journal's
+ * target (a KEK rotation changes it). */
+static const char *k_key_new(void *ctx)
+{
+    return ((const struct tool_rewrap_kek *)ctx)->commit[0];
+}
+
+static const char *k_why(void *ctx)
+{
+    (void)ctx;
+    return why_buf;
+}
+
+const struct tool_rewrap_ops tool_rewrap_kek = {
+    .name = "kek",
+    .what = "KEK-path blob",
+    .open = k_open,
+    .close = k_close,
+    .check = k_check,
+    .one = k_one,
+    .key_new = k_key_new,
+    .target = k_key_new,
+    .why = k_why,
+};

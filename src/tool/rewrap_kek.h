@@ -3,10 +3,9 @@
  * tool: the per-blob transform of "cmk-tool rewrap --kek-path": a blob an
  * application got from C_WrapKey on the CMK's KEK path is unwrapped with
  * the tenant KEK that opens it (the current one or a previous one still
- * in its overlap window) and wrapped again with the current KEK. Its
- * `one` has the shape of the rewrap driver's ops (rewrap.h, struct
- * tool_rewrap_ops), which it fills as {TOOL_REWRAP_KEK_NAME,
- * tool_rewrap_kek_one} with a context from tool_rewrap_kek_open.
+ * in its overlap window) and wrapped again with the current KEK. The
+ * rewrap driver runs it as tool_rewrap_kek (rewrap.h); the functions
+ * below are that kind's steps.
  *
  * Blob forms, by --mech: "kwp" RFC 5649 (CKM_AES_KEY_WRAP_KWP, or
  * SoftHSM's CKM_AES_KEY_WRAP_PAD), "kw" RFC 3394 (CKM_AES_KEY_WRAP),
@@ -24,7 +23,6 @@
 #include "core/settings.h"
 #include "util/secmem.h"
 
-#define TOOL_REWRAP_KEK_NAME "kek-path"
 #define TOOL_REWRAP_GCM_IV 12
 #define TOOL_REWRAP_GCM_TAG 16
 #define TOOL_REWRAP_KEK_MAX 65536 /* bytes of one blob */

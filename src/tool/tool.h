@@ -6,6 +6,7 @@
 #ifndef CMK_TOOL_H
 #define CMK_TOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -31,6 +32,7 @@ int cmd_decrypt(int argc, char **argv);
 int cmd_rekey(int argc, char **argv);
 int cmd_rotate_kek(int argc, char **argv);
 int cmd_import_key(int argc, char **argv);
+int cmd_rewrap(int argc, char **argv);
 
 /* "cmk-tool: <message>" on stderr. */
 void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -49,6 +51,11 @@ int tool_on_tenant(const char *config, const char *label, tool_tenant_fn fn,
                    void *arg);
 /* While tool_on_tenant runs fn: the config that holds t; else NULL. */
 const struct cmk_config *tool_tenant_config(const struct cmk_tenant_cfg *t);
+/* While tool_on_tenant runs fn: whether the config file that holds t has
+ * changed (replaced, edited, removed) since it was read, as a key change
+ * another process finished meanwhile would; false outside
+ * tool_on_tenant. */
+bool tool_config_changed(const struct cmk_tenant_cfg *t);
 
 /* Writes all of p to fd, retrying on EINTR. -1 on error (errno set). */
 int tool_write_all(int fd, const uint8_t *p, size_t len);

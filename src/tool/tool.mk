@@ -55,5 +55,14 @@ cmk_tool_SOURCES = \
 	src/tool/file_stream.c \
 	src/tool/file_cmd.h \
 	src/tool/file_args.c \
-	src/tool/cmd_file.c
+	src/tool/cmd_file.c \
+	src/tool/rewrap.h \
+	src/tool/rewrap_int.h \
+	src/tool/rewrap.c \
+	src/tool/rewrap_run.c \
+	src/tool/rewrap_input.c \
+	src/tool/rewrap_file.c \
+	src/tool/rewrap_journal.c \
+	src/tool/rewrap_progress.c \
+	src/tool/rewrap_direct.c
 cmk_tool_LDADD = libcmk.la $(DEP_LIBS)

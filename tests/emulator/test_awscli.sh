@@ -216,6 +216,22 @@ kms_suite() {
 		--encryption-context x=y --query Plaintext --output text
 	out | b64file "$tmp/pt3"
 	cmp -s "$tmp/pt" "$tmp/pt3" && ok "$l re-encrypt" || fail "$l re-encrypt"
+	# cmk-tool rewrap names the key that sealed as SourceKeyId.
+	expect_value "$l re-encrypt with source-key-id" \
+		"$arn/$kid $arn/$kid2" \
+		kms re-encrypt --ciphertext-blob "fileb://$tmp/ct" \
+		--source-key-id "$arn/$kid" \
+		--source-encryption-context purpose=dek,tenant=t1 \
+		--destination-key-id "$kid2" \
+		--destination-encryption-context purpose=dek,tenant=t1 \
+		--query '[SourceKeyId,KeyId]'
+	expect_error "$l re-encrypt with another source key" \
+		IncorrectKeyException \
+		kms re-encrypt --ciphertext-blob "fileb://$tmp/ct" \
+		--source-key-id "$kid2" \
+		--source-encryption-context purpose=dek,tenant=t1 \
+		--destination-key-id "$kid2" \
+		--destination-encryption-context purpose=dek,tenant=t1
 
 	head -c 4097 /dev/zero >"$tmp/big"
 	expect_error "$l encrypt 4097 bytes" ValidationException \

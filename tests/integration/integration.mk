@@ -16,6 +16,13 @@ INTEGRATION_TESTS = \
 	tests/integration/test_rotate_kek.sh \
 	tests/interop/test_softhsm_diff.sh
 TESTS += $(INTEGRATION_TESTS)
+
+# cmk-tool rewrap: blobs made and checked through the built module.
+check_PROGRAMS += tests/integration/rewrap_blobs
+tests_integration_rewrap_blobs_SOURCES = tests/integration/rewrap_blobs.c
+tests_integration_rewrap_blobs_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)
+TESTS += tests/integration/test_rewrap.sh
+EXTRA_DIST += tests/integration/test_rewrap.sh
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/lib.sh \
 	tests/integration/cmkpy.py \

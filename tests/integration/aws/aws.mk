@@ -9,7 +9,8 @@ TESTS += tests/integration/aws/test_aws_e2e.sh \
 	tests/integration/aws/test_aws_alias.sh \
 	tests/integration/aws/test_aws_rotate.sh \
 	tests/integration/aws/test_aws_health.sh \
-	tests/integration/aws/test_aws_files.sh
+	tests/integration/aws/test_aws_files.sh \
+	tests/integration/aws/test_aws_rewrap.sh
 EXTRA_DIST += tests/integration/aws/test_aws_e2e.sh \
 	tests/integration/aws/aws_pykcs11.py \
 	tests/integration/aws/test_aws_pkcs11_tool.sh \
@@ -19,7 +20,9 @@ EXTRA_DIST += tests/integration/aws/test_aws_e2e.sh \
 	tests/integration/aws/aws_alias.py \
 	tests/integration/aws/test_aws_rotate.sh \
 	tests/integration/aws/test_aws_health.sh \
-	tests/integration/aws/test_aws_files.sh
+	tests/integration/aws/test_aws_files.sh \
+	tests/integration/aws/test_aws_rewrap.sh \
+	tests/integration/aws/aws_rewrap.py
 # cmk-tool import-key --aws: a key with Origin EXTERNAL, end to end.
 TESTS += tests/integration/aws/test_aws_import.sh
 EXTRA_DIST += tests/integration/aws/test_aws_import.sh
