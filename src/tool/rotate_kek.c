@@ -35,6 +35,7 @@ struct run {
     struct tool_audit *audit;
     struct tool_rkj j;
     int64_t now;
+    unsigned lock_flags; /* as the lock was taken (rotlock.h) */
 };
 
 static int record(struct run *r, const char *event, long long count,
@@ -247,7 +248,7 @@ static int drop_expired(struct run *r)
 static int drop_on(void *arg, const struct cmk_config *cfg,
                    const struct cmk_tenant_cfg *t)
 {
-    struct run r = {arg, cfg, t, NULL, {0}, cmk_clock_wall_s()};
+    struct run r = {arg, cfg, t, NULL, {0}, cmk_clock_wall_s(), 0};
 
     return drop_expired(&r);
 }
@@ -259,6 +260,13 @@ static int locked_run(struct run *r, struct tool_rotlock *lock)
     int rc;
 
     rc = tool_rkj_read(r->t->store_dir, &r->j, &exists);
+    if (rc == TOOL_OK && !exists && !r->a->finish &&
+        (r->lock_flags & TOOL_ROTLOCK_CONTINUE) != 0) {
+        tool_err("tenant \"%s\": the interrupted data-key rotation was "
+                 "finished by another run: nothing done",
+                 r->t->kms.label);
+        return TOOL_FAIL;
+    }
     if (rc == TOOL_OK && exists)
         printf("tenant %s: resuming the rotation begun %s\n", r->t->kms.label,
                r->j.started);
@@ -275,10 +283,29 @@ static int locked_run(struct run *r, struct tool_rotlock *lock)
     return rc;
 }
 
+/* --finish, or a journal left by an interrupted run: this run finishes a
+ * key change begun earlier, and the minimum interval does not apply
+ * (read again under the lock; without a journal then, --finish only
+ * drops expired entries and a plain run is refused). */
+static unsigned lock_flags(const struct run *r)
+{
+    struct tool_rkj j;
+    bool exists = false;
+
+    memset(&j, 0, sizeof(j));
+    j.fd = -1;
+    if (tool_rkj_read(r->t->store_dir, &j, &exists) != TOOL_OK)
+        exists = false;
+    tool_rkj_free(&j);
+    if (exists || r->a->finish)
+        return TOOL_ROTLOCK_CONTINUE;
+    return r->a->force ? TOOL_ROTLOCK_FORCE : 0;
+}
+
 static int run_on(void *arg, const struct cmk_config *cfg,
                   const struct cmk_tenant_cfg *t)
 {
-    struct run r = {arg, cfg, t, NULL, {0}, cmk_clock_wall_s()};
+    struct run r = {arg, cfg, t, NULL, {0}, cmk_clock_wall_s(), 0};
     struct tool_rotlock *lock = NULL;
     uint8_t id[CMK_STORE_ID_LEN];
     int rc;
@@ -297,8 +324,8 @@ static int run_on(void *arg, const struct cmk_config *cfg,
                  t->kms.label, t->store_dir);
         return TOOL_FAIL;
     }
-    if (tool_rotlock_take(t, "rotate-kek", r.a->force ? TOOL_ROTLOCK_FORCE : 0,
-                          &lock) != 0)
+    r.lock_flags = lock_flags(&r);
+    if (tool_rotlock_take(t, "rotate-kek", r.lock_flags, &lock) != 0)
         return TOOL_FAIL;
     rc = tool_audit_open(cfg, &r.audit) == 0 ? TOOL_OK : TOOL_FAIL;
     if (rc == TOOL_OK)

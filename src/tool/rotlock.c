@@ -140,7 +140,8 @@ static int check_interval(const struct cmk_tenant_cfg *t, const char *what,
     int64_t now = (int64_t)time(NULL);
     int rc;
 
-    if (!is_key_change(what) || t->key_change_interval_s == 0)
+    if (!is_key_change(what) || t->key_change_interval_s == 0 ||
+        (flags & TOOL_ROTLOCK_CONTINUE) != 0)
         return 0;
     rc = tool_rotlast_read(t->store_dir, now, &last, why, sizeof(why));
     if (rc == 1)
@@ -214,7 +215,18 @@ int tool_rotlock_take(const struct cmk_tenant_cfg *t, const char *what,
     }
     l->fd = fd;
     snprintf(l->what, sizeof(l->what), "%s", what);
-    /* Under the lock: no other change can complete meanwhile. */
+    /* Under the lock: no other change can complete meanwhile, but one may
+     * have completed between reading the config and taking the lock, and
+     * this change would then start from keys that are no longer current
+     * (a rewrap to a KEK past rotation, a rotation that undoes another). */
+    if (tool_config_changed(t)) {
+        tool_err("tenant \"%s\": %s changed since it was read (a key change "
+                 "may have completed meanwhile): nothing done; run the "
+                 "command again",
+                 t->kms.label, tool_tenant_config(t)->path);
+        tool_rotlock_release(l);
+        return -1;
+    }
     if (check_interval(t, what, flags) != 0) {
         tool_rotlock_release(l);
         return -1;

@@ -28,6 +28,10 @@ struct tool_rotlock;
  * the interval ago or its record is refused (both unless forced), or a
  * forced change could not be recorded. flags: TOOL_ROTLOCK_FORCE. */
 #define TOOL_ROTLOCK_FORCE 0x1u /* a key change before the minimum interval */
+/* Work that finishes a key change begun earlier (an interrupted run
+ * resumed from its journal) or tidies after one (expired entries
+ * dropped), not a new change: the lock without the interval. */
+#define TOOL_ROTLOCK_CONTINUE 0x2u
 int tool_rotlock_take(const struct cmk_tenant_cfg *t, const char *what,
                       unsigned flags, struct tool_rotlock **out);
 /* Called under the lock once a key change is complete (the config or the

@@ -58,14 +58,20 @@ struct cmk_tenant_cfg *tool_find_tenant(struct cmk_config *cfg,
  * command per process), for helpers given only the tenant (rotlock.c
  * records a forced key change in its audit file). */
 static const struct cmk_config *g_running;
+/* The config file as it was just before it was read (stat first: a file
+ * replaced between the two then looks changed, never unchanged). */
+static struct stat g_running_st;
+static bool g_running_st_ok;
 
 int tool_on_tenant(const char *config, const char *label, tool_tenant_fn fn,
                    void *arg)
 {
-    struct cmk_config *cfg = tool_load_config(config);
+    struct cmk_config *cfg;
     const struct cmk_tenant_cfg *t;
     int rc;
 
+    g_running_st_ok = stat(config, &g_running_st) == 0;
+    cfg = tool_load_config(config);
     if (cfg == NULL)
         return TOOL_USAGE;
     t = tool_find_tenant(cfg, label);
@@ -85,6 +91,29 @@ const struct cmk_config *tool_tenant_config(const struct cmk_tenant_cfg *t)
             return g_running;
     }
     return NULL;
+}
+
+/* Same file, same bytes as far as the inode tells: an atomic replace
+ * (rename) gives another inode, an edit in place another mtime or size. */
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+           a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+           a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+bool tool_config_changed(const struct cmk_tenant_cfg *t)
+{
+    const struct cmk_config *cfg = tool_tenant_config(t);
+    struct stat now;
+
+    if (cfg == NULL)
+        return false; /* not loaded by tool_on_tenant: nothing to compare */
+    return !g_running_st_ok || stat(cfg->path, &now) != 0 ||
+           !same_file(&g_running_st, &now);
 }
 
 int tool_write_all(int fd, const uint8_t *p, size_t len)

@@ -191,7 +191,7 @@ expect 0 "$TOOL" rotate-cmk --config "$CFG" --tenant acme --to "$C" --force
 [ "$(jget 'a["kek_commitment"]')" = "$COMMIT" ] || cmk_fail "kek_commitment changed"
 cmk_host "$CMK_PYTHON" "$BLOBS" check "$T/state.json" >/dev/null ||
     cmk_fail "blobs from before both rotations, after the second"
-expect 0 "$TOOL" rotate-cmk --config "$CFG" --tenant acme --to "$A"
+expect 0 "$TOOL" rotate-cmk --config "$CFG" --tenant acme --to "$A" --force
 [ "$(jget 'a["key"]')" = "$A" ] || cmk_fail "key after rotating back"
 [ "$(jget 'a["previous_keys"]')" = "['$C', '$B']" ] ||
     cmk_fail "previous_keys after rotating back: $(jget 'a["previous_keys"]')"

@@ -476,6 +476,58 @@ static void test_force_recorded(void **state)
                                   "last key change unknown: "));
 }
 
+/* What another key change finishing between the config's read and the
+ * lock looks like: the config replaced atomically with the same bytes. */
+static int replace_then_take(void *arg, const struct cmk_config *cfg,
+                             const struct cmk_tenant_cfg *t)
+{
+    struct forced *f = arg;
+    struct tool_rotlock *l = NULL;
+    char tmp[400], buf[4096];
+    FILE *in, *out;
+    size_t n;
+
+    snprintf(tmp, sizeof(tmp), "%s.new", cfg->path);
+    in = fopen(cfg->path, "r");
+    out = fopen(tmp, "w");
+    assert_non_null(in);
+    assert_non_null(out);
+    n = fread(buf, 1, sizeof(buf), in);
+    assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+    assert_int_equal(rename(tmp, cfg->path), 0);
+    f->rc = take_flags(t, "rotate-kek", f->flags, &l, f->err, sizeof(f->err));
+    assert_true(f->rc == 0 || l == NULL);
+    tool_rotlock_release(l);
+    return TOOL_OK;
+}
+
+static void test_config_changed_refused(void **state)
+{
+    char d[256], cfg[300], store[300], want[600];
+    struct forced f;
+
+    (void)state;
+    assert_int_equal(test_scratch_make("cmk-rotlock-chg", d, sizeof(d)), 0);
+    make_config(d, cfg, sizeof(cfg));
+    snprintf(store, sizeof(store), "%s/acme-store", d);
+    memset(&f, 0, sizeof(f));
+    f.flags = TOOL_ROTLOCK_FORCE; /* not the interval: the config */
+    assert_int_equal(tool_on_tenant(cfg, "acme", replace_then_take, &f),
+                     TOOL_OK);
+    assert_int_equal(f.rc, -1);
+    snprintf(want, sizeof(want),
+             "cmk-tool: tenant \"acme\": %s changed since it was read (a "
+             "key change may have completed meanwhile): nothing done; run "
+             "the command again\n",
+             cfg);
+    assert_string_equal(f.err, want);
+    /* read again: the same config is now the one on disk, and taken */
+    assert_int_equal(tool_on_tenant(cfg, "acme", take_forced, &f), TOOL_OK);
+    assert_int_equal(f.rc, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -487,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_record_refused),
         cmocka_unit_test(test_force_needs_a_config),
         cmocka_unit_test(test_force_recorded),
+        cmocka_unit_test(test_config_changed_refused),
     };
     int rc;
 

@@ -159,7 +159,7 @@ cmk_host "$CMK_PYTHON" "$BLOBS" make "$T/state.json" under-k2 >/dev/null ||
 
 echo "== rotate K2 -> K3"
 sleep 1
-expect 0 "$CMK_TOOL" rotate-cmk --config "$CFG" --tenant rot --to "$K3"
+expect 0 "$CMK_TOOL" rotate-cmk --config "$CFG" --tenant rot --to "$K3" --force
 [ "$(jget 'a["previous_keys"]')" = "['$K2', '$K1']" ] || cmk_fail "previous_keys"
 cmk_host "$CMK_PYTHON" "$BLOBS" check "$T/state.json" >/dev/null ||
     cmk_fail "K1 and K2 blobs after two rotations"
