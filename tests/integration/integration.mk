@@ -27,6 +27,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/lib.sh \
 	tests/integration/cmkpy.py \
 	tests/integration/rotate_blobs.py \
+	tests/integration/kek_blobs.py \
 	tests/integration/file_tamper.py \
 	tests/integration/CmkJava.java \
 	tests/interop/test_softhsm_diff.py \

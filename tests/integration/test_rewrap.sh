@@ -259,10 +259,11 @@ expect u5 2 "$d/none: No such file or directory"
 run u6 --tenant nobody "$d/tree"
 expect u6 2 'no tenant labelled "nobody"'
 run u7 --tenant acme --kek-path "$d/tree"
-case $rc in
-2) expect u7 2 "--kek-path: not available in this build" ;;
-*) echo "ok: --kek-path is available in this build (exit $rc)" ;;
-esac
+expect u7 2 "rewrap: --kek-path needs --mech kwp, kw or gcm (how the blobs were wrapped)"
+run u8 --tenant acme --kek-path --mech aes "$d/tree"
+expect u8 2 "rewrap: --kek-path needs --mech kwp, kw or gcm (how the blobs were wrapped)"
+run u9 --tenant acme --mech kwp "$d/tree"
+expect u9 2 "rewrap: --mech is for --kek-path blobs"
 "$T" rewrap --help | grep -q -- "--journal FILE" ||
     cmk_fail "rewrap --help"
 

@@ -224,7 +224,7 @@ unchanged "uncommitted KEK"
 sed "s|$COMMIT|AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=|" "$T/cfg.committed" >"$CFG"
 cp "$CFG" "$T/cfg.before"
 bak=$(nbak)
-expect 1 "$TOOL" rotate-cmk --config "$CFG" --tenant acme --to "$B"
+expect 1 "$TOOL" rotate-cmk --config "$CFG" --tenant acme --to "$B" --force
 err_has "tenant \"acme\": the re-encrypted KEK does not open through $B to the tenant's KEK (verify: kek_commitment): the config is unchanged"
 unchanged "KEK commitment mismatch"
 no_backup "KEK commitment mismatch" "$bak"

@@ -122,6 +122,15 @@ cmp -s "$CFG" "$T/config.json" || fail "usage errors changed the config"
 echo "== before"
 [ "$(objects "$CFG" make)" = "$N" ] || fail "making objects"
 readable "$CFG" $N before
+BLOBS="$top_srcdir/tests/integration/kek_blobs.py"
+# blobs CONFIG make|check: KEK-path blobs of each kind in $T/blobs.
+blobs() {
+    cmk_host env CMK_PKCS11_CONFIG="$1" ROT_LABEL=acme ROT_PIN=1234 \
+        "$CMK_PYTHON" "$BLOBS" "$2" "$T/blobs" 5 2>"$T/py.err" ||
+        { cat "$T/py.err" >&2; fail "kek_blobs.py $2"; }
+}
+blobs "$CFG" make
+[ "$(blobs "$CFG" check)" = "kwp=5 kw=5 gcm=5" ] || fail "KEK-path blobs before"
 old_commit=$(sed -n 's/.*"kek_commitment": "\([^"]*\)".*/\1/p' "$CFG" | head -n 1)
 
 echo "== a held key-change lock refuses the run"
@@ -170,6 +179,39 @@ echo "== after"
 readable "$CFG" $N after
 noprev
 readable "$T/noprev.json" $N "after, without the previous KEK"
+
+echo "== rewrap --kek-path"
+[ "$(blobs "$CFG" check)" = "kwp=5 kw=5 gcm=5" ] ||
+    fail "KEK-path blobs through the previous KEK"
+[ "$(blobs "$T/noprev.json" check)" = "kwp=0 kw=0 gcm=0" ] ||
+    fail "KEK-path blobs without the previous KEK"
+cp -a "$T/blobs" "$T/blobs.old"
+expect 0 "$CMK_TOOL" rewrap --config "$CFG" --tenant acme --kek-path --mech kw --dry-run "$T/blobs/kw"
+grep -q 'would rewrap 5' "$T/out" "$T/err" || fail "dry run: $(cat "$T/out" "$T/err")"
+cmp -s "$T/blobs/kw/b0" "$T/blobs.old/kw/b0" || fail "the dry run changed a blob"
+# A blob of one kind is not a blob of another: refused, nothing written.
+expect 1 "$CMK_TOOL" rewrap --config "$CFG" --tenant acme --kek-path --mech kw "$T/blobs/kwp/b0"
+cmp -s "$T/blobs/kwp/b0" "$T/blobs.old/kwp/b0" || fail "a refused blob changed"
+for kind in kwp kw gcm; do
+    expect 0 "$CMK_TOOL" rewrap --config "$CFG" --tenant acme --kek-path --mech "$kind" "$T/blobs/$kind"
+done
+for i in 0 1 2 3 4; do
+    cmp -s "$T/blobs/gcm/b$i" "$T/blobs.old/gcm/b$i" && fail "gcm/b$i not rewrapped"
+done
+[ "$(blobs "$T/noprev.json" check)" = "kwp=5 kw=5 gcm=5" ] ||
+    fail "rewrapped KEK-path blobs under the new KEK alone"
+# Again: every blob is under the current KEK already, nothing changes.
+cp -a "$T/blobs" "$T/blobs.new"
+expect 0 "$CMK_TOOL" rewrap --config "$CFG" --tenant acme --kek-path --mech gcm "$T/blobs/gcm"
+diff -r "$T/blobs/gcm" "$T/blobs.new/gcm" >/dev/null || fail "a second rewrap changed blobs"
+# One blob_rewrapped record per blob and run: the refused one failed, 15
+# moved from the old KEK to the new one, 5 skipped the second time.
+rw() { grep '"event":"blob_rewrapped"' "$T/audit/audit.jsonl" | grep -cF "$1"; }
+[ "$(rw '"result":"failed"')" = 1 ] || fail "failed blob_rewrapped records: $(rw '"result":"failed"')"
+[ "$(rw "\"result\":\"ok\",\"key_old\":\"$old_commit\",\"key_new\":\"$new_commit\"")" = 15 ] ||
+    fail "blob_rewrapped ok records: $(grep -m1 blob_rewrapped "$T/audit/audit.jsonl")"
+[ "$(rw "\"result\":\"skipped\",\"key_old\":\"$new_commit\",\"key_new\":\"$new_commit\"")" = 5 ] ||
+    fail "blob_rewrapped skipped records: $(rw '"result":"skipped"')"
 
 echo "== audit"
 A=$T/audit/audit.jsonl
