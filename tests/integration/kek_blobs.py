@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # integration: KEK-path blobs as an application holds them, for the
 # cmk-tool rewrap --kek-path tests (PyKCS11, CMK_PKCS11_CONFIG set; tenant
-# and PIN from ROT_LABEL and ROT_PIN; the CMK object is the tenant's
-# CKA_CMK_IS_CMK key).
+# and PIN from ROT_LABEL and ROT_PIN; the CMK object has the default
+# label "<tenant>-cmk").
 #   make DIR N   N AES-256 keys wrapped by the CMK into DIR/kwp/bI
 #                (RFC 5649), DIR/kw/bI (RFC 3394) and DIR/gcm/bI (the
 #                12-byte IV, then the C_WrapKey output), each key's check
@@ -21,8 +21,7 @@ import cmkpy  # noqa: E402
 
 cmkpy.preload_asan()
 cmkpy.watchdog()
-from cmkpy import (CKA_CMK_IS_CMK, CKM_AES_KEY_WRAP,  # noqa: E402
-                   CKM_AES_KEY_WRAP_KWP)
+from cmkpy import CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_KWP  # noqa: E402
 
 try:
     import PyKCS11 as PK
@@ -46,7 +45,7 @@ def session():
         if lib.getTokenInfo(slot).label.strip() == label:
             s = lib.openSession(slot, PK.CKF_SERIAL_SESSION)
             s.login(pin)
-            cmk = s.findObjects([(CKA_CMK_IS_CMK, True)])
+            cmk = s.findObjects([(PK.CKA_LABEL, label + "-cmk")])
             if len(cmk) != 1:
                 raise AssertionError("%d CMK objects" % len(cmk))
             return lib, s, cmk[0]
