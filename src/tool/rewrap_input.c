@@ -96,6 +96,9 @@ static int walk_dir(struct rw_list *l, const char *path,
             rc = TOOL_FAIL;
         } else if (rw_file_is_temp(e->d_name)) {
             leftover(l, sub, dry_run);
+        } else if (rw_journal_is_name(e->d_name)) {
+            l->ignored++; /* another run's: kept for that run */
+            tool_err("rewrap: %s: journal of another run: ignored", sub);
         } else {
             rc = walk(l, sub, skip, dry_run, depth + 1);
         }

@@ -72,6 +72,9 @@ bool rw_file_is_temp(const char *name);
 
 /* rewrap_journal.c (format in README, "Rewrapping stored blobs"). */
 struct rw_journal;
+/* Whether a directory entry's name is a rewrap journal's
+ * (.NAME.cmk-rewrap-journal): never a blob. */
+bool rw_journal_is_name(const char *name);
 /* The journal beside the first path: DIR/.NAME.cmk-rewrap-journal. */
 int rw_journal_default(const char *first, char *out, size_t n);
 /* Opens (creates 0600, never through a symbolic link) path for the run

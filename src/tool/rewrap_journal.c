@@ -105,6 +105,13 @@ static bool dec(char *s)
     return true;
 }
 
+bool rw_journal_is_name(const char *name)
+{
+    size_t n = strlen(name), k = strlen(SUFFIX);
+
+    return name[0] == '.' && n > k + 1 && strcmp(name + n - k, SUFFIX) == 0;
+}
+
 int rw_journal_default(const char *first, char *out, size_t n)
 {
     size_t len = strlen(first);

@@ -53,8 +53,8 @@ def session():
 
 
 def value(s, key):
-    """The key's check value: AES-ECB of a fixed block."""
-    m = PK.Mechanism(PK.CKM_AES_ECB, None)
+    """The key's check value: AES-CBC-PAD of a fixed block, fixed IV."""
+    m = PK.Mechanism(PK.CKM_AES_CBC_PAD, b"\x05" * 16)
     return binascii.hexlify(bytes(s.encrypt(key, PLAIN, m))).decode()
 
 

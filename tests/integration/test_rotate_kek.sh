@@ -206,12 +206,16 @@ expect 0 "$CMK_TOOL" rewrap --config "$CFG" --tenant acme --kek-path --mech gcm 
 diff -r "$T/blobs/gcm" "$T/blobs.new/gcm" >/dev/null || fail "a second rewrap changed blobs"
 # One blob_rewrapped record per blob and run: the refused one failed, 15
 # moved from the old KEK to the new one, 5 skipped the second time.
-rw() { grep '"event":"blob_rewrapped"' "$T/audit/audit.jsonl" | grep -cF "$1"; }
-[ "$(rw '"result":"failed"')" = 1 ] || fail "failed blob_rewrapped records: $(rw '"result":"failed"')"
-[ "$(rw "\"result\":\"ok\",\"key_old\":\"$old_commit\",\"key_new\":\"$new_commit\"")" = 15 ] ||
+rw() { # rw RESULT [KEY_OLD KEY_NEW]: how many such records
+    grep '"event":"blob_rewrapped"' "$T/audit/audit.jsonl" |
+        grep -F "\"result\":\"$1\"" |
+        grep -cF "${2:+\"key_old\":\"$2\",\"key_new\":\"$3\"}"
+}
+[ "$(rw failed)" = 1 ] || fail "failed blob_rewrapped records: $(rw failed)"
+[ "$(rw ok "$old_commit" "$new_commit")" = 15 ] ||
     fail "blob_rewrapped ok records: $(grep -m1 blob_rewrapped "$T/audit/audit.jsonl")"
-[ "$(rw "\"result\":\"skipped\",\"key_old\":\"$new_commit\",\"key_new\":\"$new_commit\"")" = 5 ] ||
-    fail "blob_rewrapped skipped records: $(rw '"result":"skipped"')"
+[ "$(rw skipped "$new_commit" "$new_commit")" = 5 ] ||
+    fail "blob_rewrapped skipped records: $(rw skipped)"
 
 echo "== audit"
 A=$T/audit/audit.jsonl
