@@ -109,33 +109,6 @@ static char *dump(json_t *root, size_t *len)
     return out;
 }
 
-/* "key" becomes new_ref and old_ref goes first in "previous_keys", only
- * if "key" still is old_ref. */
-static int move_key(const char *path, json_t *t, const char *old_ref,
-                    const char *new_ref)
-{
-    json_t *key = json_object_get(t, "key");
-    json_t *prev = json_object_get(t, "previous_keys");
-
-    if (!json_is_string(key) || strcmp(json_string_value(key), old_ref) != 0) {
-        tool_err("%s: the tenant's \"key\" changed meanwhile; nothing written",
-                 path);
-        return -1;
-    }
-    if (prev == NULL) {
-        prev = json_array();
-        if (prev == NULL || json_object_set_new(t, "previous_keys", prev) != 0)
-            return -1;
-    }
-    if (!json_is_array(prev) ||
-        json_array_insert_new(prev, 0, json_string(old_ref)) != 0 ||
-        json_object_set_new(t, "key", json_string(new_ref)) != 0) {
-        tool_err("%s: cannot update \"key\" and \"previous_keys\"", path);
-        return -1;
-    }
-    return 0;
-}
-
 /* The whole file, as it is now, and its mode. */
 static char *read_config(const char *path, size_t *len, mode_t *mode)
 {
@@ -233,36 +206,5 @@ int tool_edit_tenant(const char *path, const char *label, tool_tenant_edit edit,
     u.label = label;
     u.edit = edit;
     u.edit_arg = arg;
-    return tool_update_tenant(path, &u);
-}
-
-struct key_move {
-    const char *path;
-    const char *old_ref;
-    const char *new_ref;
-};
-
-static int edit_key(json_t *t, void *arg)
-{
-    const struct key_move *m = arg;
-
-    return move_key(m->path, t, m->old_ref, m->new_ref);
-}
-
-int tool_set_tenant_key(const char *path, const char *label,
-                        const char *old_ref, const char *new_ref,
-                        const struct tool_field *f, size_t n)
-{
-    struct key_move m = {path, old_ref, new_ref};
-    struct tool_update u;
-
-    if (old_ref == NULL || new_ref == NULL)
-        return TOOL_FAIL;
-    memset(&u, 0, sizeof(u));
-    u.label = label;
-    u.fields = f;
-    u.n_fields = n;
-    u.edit = edit_key;
-    u.edit_arg = &m;
     return tool_update_tenant(path, &u);
 }

@@ -4,8 +4,9 @@
  * in place: it goes into a new key file that becomes the tenant's "key",
  * the old file goes first in "previous_keys" as after a rotation (blobs
  * sealed under it keep opening), and the tenant KEK is sealed again under
- * the new key, all in one atomic config write. A failure leaves the
- * config as it was and removes the new file.
+ * the new key, all in one atomic config write: the steps of rotate-cmk
+ * (rotate_cmk.h). A failure leaves the config as it was and removes the
+ * new file.
  */
 #include <config.h>
 
@@ -22,6 +23,7 @@
 
 #include "keys/cmk.h"
 #include "tool/import.h"
+#include "tool/rotate_cmk.h"
 #include "tool/tool.h"
 #include "util/fdio.h"
 #include "util/trust.h"
@@ -100,85 +102,6 @@ static int write_key(const char *path, const struct cmk_secret *key, bool quiet)
     return rc;
 }
 
-static cmk_err copy_kek(void *arg, const uint8_t *kek, size_t len)
-{
-    return cmk_secret_dup(arg, kek, len);
-}
-
-static void say(const struct cmk_tenant_cfg *t, const char *what, cmk_err err,
-                const struct cmk_req *rq)
-{
-    tool_err("tenant \"%s\": %s: %s%s%s%s", t->kms.label, what,
-             cmk_err_name(err), rq->provider_code[0] ? " (" : "",
-             rq->provider_code, rq->provider_code[0] ? ")" : "");
-}
-
-/* The KEK through the current key, sealed under the new one (nk) and
- * opened again to check. blob64: the config's new "kek". */
-static int reseal_kek(const struct cmk_tenant_cfg *t,
-                      const struct cmk_kms_cfg *nk, char **blob64)
-{
-    struct cmk_secret kek = {0}, back = {0};
-    struct cmk_cmk *old = NULL, *c = NULL;
-    struct cmk_buf blob = {0};
-    struct cmk_req rq;
-    cmk_err err;
-
-    memset(&rq, 0, sizeof(rq));
-    err = cmk_cmk_open(&t->kms, 0, &old);
-    if (err == CMK_OK)
-        err = cmk_cmk_with_kek(old, copy_kek, &kek);
-    if (err != CMK_OK) {
-        say(t, "the tenant KEK does not open under the current key", err, &rq);
-        goto out;
-    }
-    err = cmk_cmk_open(nk, 0, &c);
-    if (err == CMK_OK)
-        err = cmk_cmk_seal_for(c, &rq, CMK_PURPOSE_KEK, kek.p, kek.len, &blob);
-    if (err == CMK_OK)
-        err = cmk_cmk_unseal_for(c, &rq, CMK_PURPOSE_KEK, blob.p, blob.len,
-                                 &back);
-    if (err == CMK_OK &&
-        (back.len != kek.len || sodium_memcmp(back.p, kek.p, kek.len) != 0))
-        err = CMK_E_INTERNAL;
-    if (err != CMK_OK) {
-        say(t, "sealing the KEK under the imported key failed", err, &rq);
-        goto out;
-    }
-    *blob64 = malloc(
-        sodium_base64_ENCODED_LEN(blob.len, sodium_base64_VARIANT_ORIGINAL));
-    if (*blob64 == NULL)
-        err = CMK_E_NOMEM;
-    else
-        sodium_bin2base64(
-            *blob64,
-            sodium_base64_ENCODED_LEN(blob.len, sodium_base64_VARIANT_ORIGINAL),
-            blob.p, blob.len, sodium_base64_VARIANT_ORIGINAL);
-out:
-    cmk_buf_free(&blob);
-    cmk_secret_free(&back);
-    cmk_secret_free(&kek);
-    cmk_cmk_close(c);
-    cmk_cmk_close(old);
-    return err == CMK_OK ? 0 : -1;
-}
-
-/* The tenant as it will be: the new key, the old one first among the
- * previous ones. refs: n_previous + 1 slots. */
-static void next_kms(const struct cmk_tenant_cfg *t, char *path, char **refs,
-                     struct cmk_kms_cfg *nk)
-{
-    size_t i;
-
-    *nk = t->kms;
-    nk->key_ref = path;
-    refs[0] = t->kms.key_ref;
-    for (i = 0; i < t->kms.n_previous; i++)
-        refs[i + 1] = t->kms.previous_key_refs[i];
-    nk->previous_key_refs = refs;
-    nk->n_previous = t->kms.n_previous + 1;
-}
-
 /* The module will refuse a key file another user could swap (a --out in
  * a directory writable by others): check it as the config loader will. */
 static int trusted(const char *path)
@@ -195,33 +118,32 @@ static int trusted(const char *path)
     return 0;
 }
 
-/* The new file is in place: the KEK and the config follow it. */
+/* The new file is in place: the KEK and the config follow it, as
+ * rotate-cmk --to PATH would take them (the KEK re-encrypted and checked
+ * against its commitment, the config backed up and replaced, the old key
+ * first in previous_keys). */
 static int switch_config(const struct tool_import_args *a,
-                         const struct cmk_tenant_cfg *t, char *path)
+                         const struct cmk_tenant_cfg *t, const char *path,
+                         char *backup, size_t backup_len)
 {
-    char **refs = calloc(t->kms.n_previous + 1, sizeof(*refs));
-    struct cmk_kms_cfg nk;
-    struct tool_field f[1];
-    char *kek64 = NULL;
-    size_t n = 0;
-    int rc = TOOL_FAIL;
+    struct rotate_args ra = {a->config, t->kms.label, path, a->force};
+    struct rotation r;
+    int rc;
 
-    if (refs == NULL) {
-        tool_err("out of memory");
-        return TOOL_FAIL;
-    }
-    next_kms(t, path, refs, &nk);
-    if (t->kms.kek_blob_len != 0) {
-        if (reseal_kek(t, &nk, &kek64) != 0)
-            goto out;
-        f[n].name = "kek";
-        f[n++].value = kek64;
-    }
-    rc = tool_set_tenant_key(a->config, t->kms.label, t->kms.key_ref, path, f,
-                             n);
-out:
-    free(kek64);
-    free(refs);
+    memset(&r, 0, sizeof(r));
+    r.a = &ra;
+    r.t = t;
+    r.to = path;
+    rc = tool_rotate_cmk_prepare(&r, a->config);
+    if (rc == TOOL_OK)
+        rc = tool_rotate_cmk_open(&r);
+    if (rc == TOOL_OK)
+        rc = tool_rotate_cmk_kek(&r);
+    if (rc == TOOL_OK)
+        rc = tool_rotate_cmk_write(&r);
+    if (rc == TOOL_OK)
+        snprintf(backup, backup_len, "%s", r.backup);
+    tool_rotate_cmk_free(&r);
     return rc;
 }
 
@@ -249,7 +171,7 @@ int tool_import_local(const struct tool_import_args *a,
                       const struct cmk_secret *key,
                       struct tool_import_done *done)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], backup[PATH_MAX];
     int rc;
 
     if (is_current(t, key)) {
@@ -259,7 +181,9 @@ int tool_import_local(const struct tool_import_args *a,
     }
     if (new_key_file(a, t, key, path, sizeof(path)) != 0)
         return TOOL_FAIL;
-    rc = trusted(path) == 0 ? switch_config(a, t, path) : TOOL_FAIL;
+    rc = trusted(path) == 0
+             ? switch_config(a, t, path, backup, sizeof(backup))
+             : TOOL_FAIL;
     if (rc != TOOL_OK) {
         unlink(path);
         return rc;
@@ -269,5 +193,6 @@ int tool_import_local(const struct tool_import_args *a,
     snprintf(done->detail, sizeof(done->detail),
              "origin: local key file; expiry: none; old key kept in "
              "previous_keys");
+    printf("backup of the previous config: %s\n", backup);
     return TOOL_OK;
 }

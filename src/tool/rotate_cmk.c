@@ -154,29 +154,6 @@ static int record_completed(struct tool_audit *ta, const struct rotation *r,
     return rc;
 }
 
-/* The config file: new key, previous keys and KEK, after a backup. */
-static int write_config(struct rotation *r)
-{
-    struct tool_field f[] = {{"key", r->to}, {"kek", r->kek_b64}};
-    struct tool_list l = {"previous_keys",
-                          (const char *const *)r->rot.previous_key_refs,
-                          r->rot.n_previous};
-    struct tool_update u;
-
-    memset(&u, 0, sizeof(u));
-    u.label = r->t->kms.label;
-    u.fields = f;
-    u.n_fields = r->kek_b64 != NULL ? 2 : 1;
-    u.lists = &l;
-    u.n_lists = 1;
-    u.backup = r->backup;
-    u.backup_len = sizeof(r->backup);
-    if (tool_update_tenant(r->a->config, &u) == TOOL_OK)
-        return TOOL_OK;
-    snprintf(r->failed_step, sizeof(r->failed_step), "config_write");
-    return TOOL_FAIL;
-}
-
 static void report(const struct rotation *r)
 {
     size_t i;
@@ -215,26 +192,13 @@ static int rotate_locked(struct rotation *r, const struct cmk_config *cfg,
         return rc; /* nothing started, nothing to complete */
     rc = tool_rotate_cmk_kek(r);
     if (rc == TOOL_OK)
-        rc = write_config(r);
+        rc = tool_rotate_cmk_write(r);
     if (rc == TOOL_OK && tool_rotlock_changed(r->lock) != 0)
         tool_err("warning: the time of this key change was not noted");
     rc = record_completed(*ta, r, rc);
     if (rc == TOOL_OK)
         report(r);
     return rc;
-}
-
-static int open_both(struct rotation *r)
-{
-    cmk_err err = cmk_cmk_open(&r->t->kms, 0, &r->c_old);
-
-    if (err == CMK_OK)
-        err = cmk_cmk_open(&r->rot, 0, &r->c_rot);
-    if (err == CMK_OK)
-        return TOOL_OK;
-    tool_err("tenant \"%s\": cannot open the CMKs: %s", r->t->kms.label,
-             cmk_err_name(err));
-    return TOOL_FAIL;
 }
 
 /* The lock lives in the tenant's store directory, made as the module
@@ -269,7 +233,7 @@ static int rotate(void *arg, const struct cmk_config *cfg,
     if (rc == TOOL_OK)
         rc = take_lock(&r);
     if (rc == TOOL_OK)
-        rc = open_both(&r);
+        rc = tool_rotate_cmk_open(&r);
     if (rc == TOOL_OK)
         rc = rotate_locked(&r, cfg, &ta);
     tool_audit_close(ta);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tool: the state of one "cmk-tool rotate-cmk" run, shared by the command
- * (rotate_cmk.c) and its key steps (rotate_cmk_steps.c).
+ * (rotate_cmk.c) and its key steps (rotate_cmk_steps.c); import-key's
+ * local key file takes the tenant to its new key through the same steps.
  */
 #ifndef CMK_TOOL_ROTATE_CMK_H
 #define CMK_TOOL_ROTATE_CMK_H
@@ -42,11 +43,18 @@ struct rotation {
  * rules) and the tenant (a KEK needs its commitment), and fills r->rot.
  * TOOL_OK, or TOOL_USAGE with a message. */
 int tool_rotate_cmk_prepare(struct rotation *r, const char *config_path);
+/* Opens the CMK as it is (c_old) and as it will be (c_rot). TOOL_OK, or
+ * TOOL_FAIL with a message. */
+int tool_rotate_cmk_open(struct rotation *r);
 /* Re-encrypts the tenant KEK under NEWREF and checks that the new blob
  * opens through NEWREF alone to a KEK matching the tenant's
  * kek_commitment; a tenant without a KEK has nothing to do. TOOL_OK, or
  * TOOL_FAIL with a message and r->failed_step set. */
 int tool_rotate_cmk_kek(struct rotation *r);
+/* Writes the config (atomically, after a backup named in r->backup): key
+ * NEWREF, previous_keys as r->rot has them, the new KEK. TOOL_OK, or
+ * TOOL_FAIL with a message and r->failed_step "config_write". */
+int tool_rotate_cmk_write(struct rotation *r);
 /* Closes, wipes and releases everything r holds (the lock included). */
 void tool_rotate_cmk_free(struct rotation *r);
 

@@ -88,6 +88,42 @@ int tool_rotate_cmk_prepare(struct rotation *r, const char *config_path)
     return build_previous(r);
 }
 
+int tool_rotate_cmk_open(struct rotation *r)
+{
+    cmk_err err = cmk_cmk_open(&r->t->kms, 0, &r->c_old);
+
+    if (err == CMK_OK)
+        err = cmk_cmk_open(&r->rot, 0, &r->c_rot);
+    if (err == CMK_OK)
+        return TOOL_OK;
+    tool_err("tenant \"%s\": cannot open the CMKs: %s", r->t->kms.label,
+             cmk_err_name(err));
+    return TOOL_FAIL;
+}
+
+/* The config file: new key, previous keys and KEK, after a backup. */
+int tool_rotate_cmk_write(struct rotation *r)
+{
+    struct tool_field f[] = {{"key", r->to}, {"kek", r->kek_b64}};
+    struct tool_list l = {"previous_keys",
+                          (const char *const *)r->rot.previous_key_refs,
+                          r->rot.n_previous};
+    struct tool_update u;
+
+    memset(&u, 0, sizeof(u));
+    u.label = r->t->kms.label;
+    u.fields = f;
+    u.n_fields = r->kek_b64 != NULL ? 2 : 1;
+    u.lists = &l;
+    u.n_lists = 1;
+    u.backup = r->backup;
+    u.backup_len = sizeof(r->backup);
+    if (tool_update_tenant(r->a->config, &u) == TOOL_OK)
+        return TOOL_OK;
+    snprintf(r->failed_step, sizeof(r->failed_step), "config_write");
+    return TOOL_FAIL;
+}
+
 static void step_failed(struct rotation *r, const char *step, cmk_err err,
                         const struct cmk_req *rq)
 {

@@ -118,12 +118,4 @@ int tool_update_tenant(const char *path, const struct tool_update *u);
 int tool_backup_file(const char *path, const char *data, size_t len,
                      mode_t mode, char *name, size_t name_len);
 
-/* The same, and the tenant's "key" old_ref becomes new_ref, old_ref going
- * first in its "previous_keys" (created when absent) so that blobs sealed
- * under it still open. Refused (TOOL_FAIL, nothing written) when "key" is
- * no longer old_ref. */
-int tool_set_tenant_key(const char *path, const char *label,
-                        const char *old_ref, const char *new_ref,
-                        const struct tool_field *f, size_t n);
-
 #endif /* CMK_TOOL_H */
