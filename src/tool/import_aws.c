@@ -18,7 +18,7 @@
 #include "providers/provider.h"
 #include "tool/import.h"
 #include "tool/tool.h"
-#include "tool/utc.h"
+#include "util/utc.h"
 
 /* One provider instance for the tenant's current key. */
 struct session {
@@ -108,7 +108,7 @@ static void say_material(const struct cmk_tenant_cfg *t, cmk_err err,
     const char *c = code_of(s);
     char when[32];
 
-    tool_format_utc(p->valid_to, when, sizeof(when));
+    (void)cmk_utc_format(p->valid_to, when);
     if (strcmp(c, "ExpiredImportTokenException") == 0)
         tool_err("tenant \"%s\": the import token expired (it was valid to "
                  "%s): run import-key again for a new one",
@@ -206,7 +206,7 @@ int tool_import_aws(const struct tool_import_args *a,
     if (rc == TOOL_OK) {
         snprintf(done->key_new, sizeof(done->key_new), "%s", p.key_arn);
         if (a->valid_to != 0)
-            tool_format_utc(a->valid_to, when, sizeof(when));
+            (void)cmk_utc_format(a->valid_to, when);
         snprintf(done->detail, sizeof(done->detail),
                  "origin: EXTERNAL (aws, RSAES_OAEP_SHA_256 RSA_%u); expiry: "
                  "%s",

@@ -17,7 +17,7 @@
 #include "tool/keyfile.h"
 #include "tool/rotlock.h"
 #include "tool/tool.h"
-#include "tool/utc.h"
+#include "util/utc.h"
 
 /* AWS: ValidTo at most 365 days after the request. */
 #define VALID_TO_MAX_S (365LL * 86400)
@@ -57,7 +57,7 @@ static int parse_valid_to(const char *s, struct tool_import_args *a)
 {
     int64_t now = (int64_t)time(NULL);
 
-    if (tool_parse_rfc3339(s, &a->valid_to) != 0) {
+    if (!cmk_rfc3339_parse(s, &a->valid_to)) {
         tool_err("--valid-to: \"%s\" is not an RFC 3339 date-time "
                  "(2026-12-31T23:59:59Z)",
                  s);

@@ -21,8 +21,8 @@
 #include "tool/rotlast.h"
 #include "tool/rotlock.h"
 #include "tool/tool.h"
-#include "tool/utc.h"
 #include "util/trust.h"
+#include "util/utc.h"
 
 #define LOCK_NAME "key-change.lock"
 #define HOLDER_MAX 256
@@ -59,7 +59,7 @@ static void write_holder(int fd, const char *what)
     int n;
 
     (void)gethostname(host, sizeof(host) - 1);
-    tool_format_utc((int64_t)time(NULL), when, sizeof(when));
+    (void)cmk_utc_format((int64_t)time(NULL), when);
     n = snprintf(line, sizeof(line), "%s, pid %ld on host %s since %s\n", what,
                  (long)getpid(), host, when);
     if (n > 0 && ftruncate(fd, 0) == 0)
@@ -113,8 +113,8 @@ static int check_time(const struct cmk_tenant_cfg *t, const char *what,
 
     if (now >= next)
         return 0;
-    tool_format_utc(last->when, at, sizeof(at));
-    tool_format_utc(next, from, sizeof(from));
+    (void)cmk_utc_format(last->when, at);
+    (void)cmk_utc_format(next, from);
     if ((flags & TOOL_ROTLOCK_FORCE) != 0) {
         snprintf(detail, sizeof(detail),
                  "%s forced %lld s after the last key change (%s at %s); "

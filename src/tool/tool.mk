@@ -18,8 +18,6 @@ cmk_tool_SOURCES = \
 	src/tool/import_aws.c \
 	src/tool/keyfile.h \
 	src/tool/keyfile.c \
-	src/tool/utc.h \
-	src/tool/utc.c \
 	src/tool/kek_commit.c \
 	src/tool/local_key.c \
 	src/tool/pin_hash.c \

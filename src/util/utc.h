@@ -14,8 +14,13 @@
 /* Parses exactly that form (years 1970..9999, a real calendar date, no
  * leap second) into Unix seconds; false for anything else. */
 bool cmk_utc_parse(const char *s, int64_t *out);
-/* Writes t in that form into out (CMK_UTC_LEN + 1 bytes); false when t
- * is outside the years 1970..9999. */
+/* Any RFC 3339 date-time (5.6: 'T' or 't', an optional fraction, dropped,
+ * "Z" or an offset "+hh:mm"), as Unix seconds (1970..9999 in UTC; a real
+ * calendar date, no leap second); false for anything else. What a user
+ * types (cmk-tool import-key --valid-to). */
+bool cmk_rfc3339_parse(const char *s, int64_t *out);
+/* Writes t in that form into out (CMK_UTC_LEN + 1 bytes); false, and ""
+ * in out, when t is outside the years 1970..9999. */
 bool cmk_utc_format(int64_t t, char out[CMK_UTC_LEN + 1]);
 
 #endif /* CMK_UTIL_UTC_H */

@@ -6,12 +6,12 @@ check_PROGRAMS += tests/unit/test_rotlock
 TESTS += tests/unit/test_rotlock
 tests_unit_test_rotlock_SOURCES = tests/unit/test_rotlock.c \
 	src/tool/rotlock.c src/tool/rotlast.c src/tool/util.c \
-	src/tool/event.c src/tool/utc.c
+	src/tool/event.c
 tests_unit_test_rotlock_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_rotlock_LDADD = $(UNIT_LDADD)
 check_PROGRAMS += tests/unit/test_utc
 TESTS += tests/unit/test_utc
-tests_unit_test_utc_SOURCES = tests/unit/test_utc.c src/tool/utc.c
+tests_unit_test_utc_SOURCES = tests/unit/test_utc.c
 tests_unit_test_utc_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_utc_LDADD = $(UNIT_LDADD)
 endif
