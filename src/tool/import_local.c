@@ -181,9 +181,8 @@ int tool_import_local(const struct tool_import_args *a,
     }
     if (new_key_file(a, t, key, path, sizeof(path)) != 0)
         return TOOL_FAIL;
-    rc = trusted(path) == 0
-             ? switch_config(a, t, path, backup, sizeof(backup))
-             : TOOL_FAIL;
+    rc = trusted(path) == 0 ? switch_config(a, t, path, backup, sizeof(backup))
+                            : TOOL_FAIL;
     if (rc != TOOL_OK) {
         unlink(path);
         return rc;

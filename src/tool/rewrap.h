@@ -35,7 +35,7 @@ struct tool_rewrap_opts {
     const char *tenant;
     unsigned jobs;       /* 1..64 */
     const char *journal; /* NULL: the default (rewrap_journal.c) */
-    const char *mech; /* --mech (KEK path: kwp, kw, gcm); NULL if none */
+    const char *mech;    /* --mech (KEK path: kwp, kw, gcm); NULL if none */
     bool dry_run;
     bool from_stdin;
     char **paths; /* files and directories, when not from_stdin */
