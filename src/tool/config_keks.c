@@ -2,11 +2,14 @@
 /*
  * tool: writes a tenant's KEK and its "previous_keks" array (cmk-tool
  * rotate-kek) into the JSON config through tool_edit_tenant, so the new
- * KEK and the old one's overlap window appear in one atomic replace.
+ * KEK and the old one's overlap window appear in one atomic replace; and
+ * the edit that gives previous_keks entries their blobs under a new CMK
+ * (rotate-cmk).
  */
 #include <config.h>
 
 #include <jansson.h>
+#include <string.h>
 
 #include "tool/kek.h"
 #include "tool/tool.h"
@@ -57,4 +60,34 @@ int tool_set_tenant_keks(const char *path, const char *label, const char *kek,
     struct keks k = {kek, commitment, p, n};
 
     return tool_edit_tenant(path, label, edit_keks, &k);
+}
+
+int tool_edit_prev_kek_blobs(struct json_t *t, void *arg)
+{
+    const struct tool_prev_blobs *b = arg;
+    json_t *a = json_object_get(t, "previous_keks"), *e;
+    const char *commit;
+    size_t i;
+
+    if (b->n == 0)
+        return 0;
+    if (!json_is_array(a) || json_array_size(a) != b->n) {
+        tool_err("the tenant's \"previous_keks\" changed meanwhile; nothing "
+                 "written");
+        return -1;
+    }
+    for (i = 0; i < b->n; i++) {
+        e = json_array_get(a, i);
+        commit = json_string_value(json_object_get(e, "kek_commitment"));
+        if (commit == NULL || b->commitment[i] == NULL ||
+            strcmp(commit, b->commitment[i]) != 0) {
+            tool_err("the tenant's \"previous_keks\" changed meanwhile; "
+                     "nothing written");
+            return -1;
+        }
+        if (b->kek[i] != NULL &&
+            json_object_set_new(e, "kek", json_string(b->kek[i])) != 0)
+            return -1;
+    }
+    return 0;
 }

@@ -51,4 +51,16 @@ int tool_set_tenant_keks(const char *path, const char *label, const char *kek,
                          const char *commitment, const struct tool_prev_kek *p,
                          size_t n);
 
+/* What tool_edit_prev_kek_blobs (a tool_tenant_edit) gets: for each of
+ * the tenant's n previous_keks entries, in order, its commitment (base64,
+ * which the entry in the file must still have) and its new "kek" (base64;
+ * NULL: left as it is). */
+struct tool_prev_blobs {
+    const char *const *kek;
+    const char *const *commitment;
+    size_t n;
+};
+struct json_t;
+int tool_edit_prev_kek_blobs(struct json_t *t, void *arg);
+
 #endif /* CMK_TOOL_KEK_H */

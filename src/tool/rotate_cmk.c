@@ -146,7 +146,7 @@ static int record_completed(struct tool_audit *ta, const struct rotation *r,
     record_init(&ev, r, "cmk_rotation_completed",
                 rc == TOOL_OK ? "ok" : "failed");
     if (rc == TOOL_OK)
-        ev.count = r->new_kek.len != 0 ? 1 : 0;
+        ev.count = (r->new_kek.len != 0 ? 1 : 0) + (long long)r->n_prev_moved;
     else
         ev.detail = r->failed_step[0] ? r->failed_step : "failed";
     if (tool_audit_event(ta, &ev) != 0)
@@ -166,6 +166,10 @@ static void report(const struct rotation *r)
                r->to);
     else
         printf("no KEK: only the key reference changed\n");
+    if (r->t->kms.n_previous_keks != 0)
+        printf("previous KEKs in their window re-encrypted and checked: "
+               "%zu of %zu\n",
+               r->n_prev_moved, r->t->kms.n_previous_keks);
     printf("previous_keys:");
     for (i = 0; i < r->rot.n_previous; i++)
         printf(" %s", r->rot.previous_key_refs[i]);

@@ -35,6 +35,11 @@ struct rotation {
     struct tool_rotlock *lock;
     struct cmk_buf new_kek; /* the KEK sealed by `to`; empty: no KEK */
     char *kek_b64;          /* its base64 for the config */
+    /* previous_keks[i], base64: the blob moved to `to` (NULL: left as it
+     * is, its window over) and the commitment it must match. */
+    char *prev_kek[CMK_PREV_KEKS_MAX];
+    char *prev_commit[CMK_PREV_KEKS_MAX];
+    size_t n_prev_moved;
     char failed_step[160];  /* for the "failed" record: never secret */
     char backup[PATH_MAX];
 };
@@ -48,8 +53,10 @@ int tool_rotate_cmk_prepare(struct rotation *r, const char *config_path);
 int tool_rotate_cmk_open(struct rotation *r);
 /* Re-encrypts the tenant KEK under NEWREF and checks that the new blob
  * opens through NEWREF alone to a KEK matching the tenant's
- * kek_commitment; a tenant without a KEK has nothing to do. TOOL_OK, or
- * TOOL_FAIL with a message and r->failed_step set. */
+ * kek_commitment; a tenant without a KEK has nothing to do. Each previous
+ * KEK still in its overlap window moves too, checked against its own
+ * commitment, so the old CMK is not needed for the window either. TOOL_OK,
+ * or TOOL_FAIL with a message and r->failed_step set. */
 int tool_rotate_cmk_kek(struct rotation *r);
 /* Writes the config (atomically, after a backup named in r->backup): key
  * NEWREF, previous_keys as r->rot has them, the new KEK. TOOL_OK, or

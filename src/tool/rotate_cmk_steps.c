@@ -14,9 +14,11 @@
 
 #include "keys/cmk.h"
 #include "providers/provider.h"
+#include "tool/kek.h"
 #include "tool/rotate_cmk.h"
 #include "tool/rotlock.h"
 #include "tool/tool.h"
+#include "util/clock.h"
 #include "util/conf.h"
 
 #define KEK_LEN 32u
@@ -108,6 +110,9 @@ int tool_rotate_cmk_write(struct rotation *r)
     struct tool_list l = {"previous_keys",
                           (const char *const *)r->rot.previous_key_refs,
                           r->rot.n_previous};
+    struct tool_prev_blobs pb = {(const char *const *)r->prev_kek,
+                                 (const char *const *)r->prev_commit,
+                                 r->t->kms.n_previous_keks};
     struct tool_update u;
 
     memset(&u, 0, sizeof(u));
@@ -118,6 +123,10 @@ int tool_rotate_cmk_write(struct rotation *r)
     u.n_lists = 1;
     u.backup = r->backup;
     u.backup_len = sizeof(r->backup);
+    if (r->t->kms.n_previous_keks != 0 && r->kek_b64 != NULL) {
+        u.edit = tool_edit_prev_kek_blobs;
+        u.edit_arg = &pb;
+    }
     if (tool_update_tenant(r->a->config, &u) == TOOL_OK)
         return TOOL_OK;
     snprintf(r->failed_step, sizeof(r->failed_step), "config_write");
@@ -209,6 +218,79 @@ static int encode(struct rotation *r)
     return TOOL_OK;
 }
 
+/* Previous KEK i, in its window: moved as the KEK is, then opened through
+ * NEWREF alone to a KEK with the entry's own commitment. */
+static cmk_err move_prev(struct rotation *r, struct cmk_cmk *alone, size_t i,
+                         struct cmk_req *rq)
+{
+    const struct cmk_prev_kek *p = &r->t->kms.previous_keks[i];
+    uint8_t got[CMK_KEK_COMMITMENT_LEN];
+    struct cmk_secret kek = {0};
+    struct cmk_buf blob = {0};
+    cmk_err err;
+
+    err = cmk_cmk_reseal_for(r->c_rot, rq, CMK_PURPOSE_KEK, p->blob,
+                             p->blob_len, &blob);
+    if (err != CMK_OK || blob.len == 0)
+        return err; /* empty: under NEWREF already, left as it is */
+    err = cmk_cmk_unseal_for(alone, rq, CMK_PURPOSE_KEK, blob.p, blob.len,
+                             &kek);
+    if (err == CMK_OK)
+        err = cmk_cmk_kek_commitment(r->t->kms.label, kek.p, kek.len, got);
+    if (err == CMK_OK && sodium_memcmp(got, p->commitment, sizeof(got)) != 0)
+        err = CMK_E_KEK_COMMITMENT;
+    cmk_secret_free(&kek);
+    if (err == CMK_OK &&
+        (r->prev_kek[i] = tool_base64(blob.p, blob.len)) == NULL)
+        err = CMK_E_NOMEM;
+    r->n_prev_moved += err == CMK_OK ? 1 : 0;
+    cmk_buf_free(&blob);
+    return err;
+}
+
+static int move_prevs(struct rotation *r)
+{
+    const struct cmk_kms_cfg *k = &r->t->kms;
+    struct cmk_kms_cfg chk;
+    struct cmk_cmk *alone = NULL;
+    char step[40];
+    struct cmk_req rq;
+    int64_t now = cmk_clock_wall_s();
+    cmk_err err = CMK_OK;
+    size_t i;
+
+    memset(&chk, 0, sizeof(chk));
+    chk.label = k->label;
+    chk.provider = k->provider;
+    chk.key_ref = r->rot.key_ref;
+    chk.context = k->context;
+    chk.n_context = k->n_context;
+    chk.endpoint = k->endpoint;
+    chk.region = k->region;
+    chk.provider_cfg = k->provider_cfg;
+    chk.http = k->http;
+    memset(&rq, 0, sizeof(rq));
+    if (k->n_previous_keks != 0)
+        err = cmk_cmk_open(&chk, 0, &alone); /* NEWREF alone, no KEK */
+    for (i = 0; err == CMK_OK && i < k->n_previous_keks; i++) {
+        r->prev_commit[i] = tool_base64(k->previous_keks[i].commitment,
+                                        CMK_KEK_COMMITMENT_LEN);
+        if (r->prev_commit[i] == NULL)
+            err = CMK_E_NOMEM;
+        else if (k->previous_keks[i].expires > now) /* else never unsealed */
+            err = move_prev(r, alone, i, &rq);
+    }
+    cmk_cmk_close(alone);
+    if (err == CMK_OK)
+        return TOOL_OK;
+    snprintf(step, sizeof(step), "previous_keks[%zu]", i > 0 ? i - 1 : 0);
+    step_failed(r, step, err, &rq);
+    tool_err("tenant \"%s\": a previous KEK could not be moved to %s: %s: "
+             "the config is unchanged",
+             k->label, r->to, r->failed_step);
+    return TOOL_FAIL;
+}
+
 int tool_rotate_cmk_kek(struct rotation *r)
 {
     int rc;
@@ -220,11 +302,15 @@ int tool_rotate_cmk_kek(struct rotation *r)
         rc = verify_kek(r);
     if (rc == TOOL_OK)
         rc = encode(r);
+    if (rc == TOOL_OK)
+        rc = move_prevs(r);
     return rc;
 }
 
 void tool_rotate_cmk_free(struct rotation *r)
 {
+    size_t i;
+
     cmk_cmk_close(r->c_rot);
     cmk_cmk_close(r->c_old);
     r->c_rot = r->c_old = NULL;
@@ -233,6 +319,11 @@ void tool_rotate_cmk_free(struct rotation *r)
     cmk_buf_free(&r->new_kek);
     free(r->kek_b64);
     r->kek_b64 = NULL;
+    for (i = 0; i < CMK_PREV_KEKS_MAX; i++) {
+        free(r->prev_kek[i]);
+        free(r->prev_commit[i]);
+        r->prev_kek[i] = r->prev_commit[i] = NULL;
+    }
     tool_rotlock_release(r->lock);
     r->lock = NULL;
 }

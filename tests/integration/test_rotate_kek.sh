@@ -232,6 +232,28 @@ grep '"event":"data_key_rotation_completed"' "$A" | grep -qF \
     fail "completed fields: $(grep completed "$A")"
 expect 0 "$CMK_TOOL" audit verify --config "$CFG" "$A"
 
+echo "== rotate-cmk moves the previous KEK too"
+# The old CMK may go once the rotation is done: the KEK and the previous
+# KEK (still in its window) are both under the new CMK.
+"$CMK_TOOL" local-key --out "$T/acme2.key" >/dev/null || cmk_error "local-key"
+expect 0 "$CMK_TOOL" rotate-cmk --config "$CFG" --tenant acme --to "$T/acme2.key" --force
+grep -qx 'previous KEKs in their window re-encrypted and checked: 1 of 1' "$T/out" ||
+    fail "rotate-cmk: $(cat "$T/out")"
+grep -qF "\"kek_commitment\": \"$old_commit\"" "$CFG" || fail "previous KEK commitment lost"
+grep '"event":"cmk_rotation_completed"' "$T/audit/audit.jsonl" | grep -qF '"result":"ok"' ||
+    fail "no cmk_rotation_completed"
+grep '"event":"cmk_rotation_completed"' "$T/audit/audit.jsonl" | grep -qF '"count":2,' ||
+    fail "cmk_rotation_completed count: $(grep cmk_rotation_completed "$T/audit/audit.jsonl")"
+# The old CMK destroyed: another key in its file (a missing file would
+# be refused by the config loader while previous_keys names it).
+mv "$T/acme.key" "$T/acme.key.off"
+"$CMK_TOOL" local-key --out "$T/acme.key" >/dev/null || cmk_error "local-key"
+rm -rf "$T/blobs" && cp -a "$T/blobs.old" "$T/blobs"
+[ "$(blobs "$CFG" check)" = "kwp=5 kw=5 gcm=5" ] ||
+    fail "old KEK-path blobs through the moved previous KEK, old CMK gone"
+readable "$CFG" $N "after the CMK rotation, old CMK gone"
+mv -f "$T/acme.key.off" "$T/acme.key"
+
 echo "== finish"
 expect 0 "$CMK_TOOL" rotate-kek --config "$CFG" --tenant acme --finish
 grep -q '^tenant acme: no expired previous KEK (1 in their window)$' "$T/out" ||
