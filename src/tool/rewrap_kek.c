@@ -99,6 +99,13 @@ int tool_rewrap_kek_open(const struct cmk_tenant_cfg *t,
                  t->kms.label);
         return TOOL_USAGE;
     }
+    if (t->kms.dual != NULL) {
+        tool_err("tenant \"%s\" has \"dual_control\": its KEK is derived "
+                 "from two halves and never changes without both, so its "
+                 "KEK-path blobs need no rewrap",
+                 t->kms.label);
+        return TOOL_USAGE;
+    }
     x = calloc(1, sizeof(*x));
     if (x == NULL) {
         tool_err("out of memory");

@@ -317,6 +317,13 @@ static int run_on(void *arg, const struct cmk_config *cfg,
                  t->kms.label);
         return TOOL_USAGE;
     }
+    if (t->kms.dual != NULL) {
+        tool_err("tenant \"%s\" has \"dual_control\": its KEK is derived "
+                 "from two halves, and data-key rotation of such a tenant is "
+                 "not supported; nothing changed",
+                 t->kms.label);
+        return TOOL_USAGE;
+    }
     /* The store directory holds the lock and the journal: made as the
      * module makes it (0700, with its id) when no object was stored yet. */
     if (cmk_store_id(t->store_dir, id) != CMK_OK) {
