@@ -14,6 +14,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_dual_tool.sh \
 	tests/integration/test_file_crypt.sh \
 	tests/integration/test_rotate_kek.sh \
+	tests/integration/test_lifecycle.sh \
 	tests/interop/test_softhsm_diff.sh
 TESTS += $(INTEGRATION_TESTS)
 
@@ -28,6 +29,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/cmkpy.py \
 	tests/integration/rotate_blobs.py \
 	tests/integration/kek_blobs.py \
+	tests/integration/lifecycle_apps.py \
 	tests/integration/file_tamper.py \
 	tests/integration/CmkJava.java \
 	tests/interop/test_softhsm_diff.py \
