@@ -110,6 +110,7 @@ static void refused(void *arg)
     struct cmk_token *t = arg;
 
     flush_deks(t);
+    cmk_token_store_recheck(t);
     (void)cmk_record_event("cache_flush", NULL, t, -1, CKR_OK,
                            "the KMS refused the key");
 }
@@ -127,6 +128,7 @@ void cmk_token_flush(struct cmk_token *t)
 {
     cmk_cmk_forget(t->cmk);
     flush_deks(t);
+    cmk_token_store_recheck(t);
 }
 
 CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,

@@ -24,7 +24,9 @@
 #include "store/store.h"
 #include "core/token.h"
 #include "core/token_store.h"
+#include "keys/cmk.h"
 #include "mech/hash.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 struct cmk_tstore {
@@ -38,6 +40,9 @@ struct cmk_tstore {
     bool synced;
     bool synced_login;
     struct cmk_store_stamp synced_manifest;
+    /* Loaded objects are used until then (monotonic microseconds, atomic):
+     * the KEK that opened them confirmed within cache.ttl_seconds. */
+    int64_t kek_until_us;
 };
 
 /* The highest manifest generation this process has seen, per store (a
@@ -353,6 +358,40 @@ static cmk_err load(struct cmk_token *t, bool logged_in, struct load_ctx *c)
     return err;
 }
 
+/* ---- The KEK's TTL over loaded objects ---- */
+
+void cmk_token_store_recheck(struct cmk_token *t)
+{
+    __atomic_store_n(&t->store->kek_until_us, 0, __ATOMIC_RELEASE);
+}
+
+/* A loaded token object is a key the KEK opened: it is used only while
+ * that KEK is live in the cache, so disabling the CMK ends the use of
+ * token objects within cache.ttl_seconds, as it ends new unwraps. Past
+ * the entry's expiry the next use asks for the KEK again (one KMS call
+ * for all); a refusal takes every token object away, as a logout does
+ * (a later sync brings them back once the key is usable again), so the
+ * handle is invalid_rv's; an unreachable KMS fails the call with
+ * CKR_DEVICE_ERROR and keeps them. Either way ulDeviceError names the
+ * KMS's answer. */
+static CK_RV kek_still_usable(struct cmk_token *t, CK_RV invalid_rv)
+{
+    int64_t until = __atomic_load_n(&t->store->kek_until_us, __ATOMIC_ACQUIRE);
+    cmk_err err;
+
+    if (cmk_clock_now_us() < until)
+        return CKR_OK;
+    err = cmk_cmk_kek_live_until(t->cmk, &until);
+    if (err == CMK_OK) {
+        __atomic_store_n(&t->store->kek_until_us, until, __ATOMIC_RELEASE);
+        return CKR_OK;
+    }
+    if (!cmk_err_is_key_refusal(err) && err != CMK_E_KEK_COMMITMENT)
+        return CKR_DEVICE_ERROR;
+    cmk_token_store_logout(t);
+    return invalid_rv;
+}
+
 CK_RV cmk_token_sync_store(struct cmk_token *t)
 {
     struct cmk_tstore *ts = t->store;
@@ -482,7 +521,10 @@ CK_RV cmk_token_check_object(struct cmk_object *o, CK_RV invalid_rv, bool write)
     struct cmk_token *t = o->token;
     struct cmk_store_stamp now, had;
     cmk_err err;
+    CK_RV rv = kek_still_usable(t, invalid_rv);
 
+    if (rv != CKR_OK)
+        return rv;
     err = cmk_store_stat(t->cfg->store_dir, o->store_name, &now);
     cmk_mutex_lock_hot(&t->lock);
     wait_writes_locked(o); /* compare with what it publishes */

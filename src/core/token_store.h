@@ -33,8 +33,14 @@ CK_RV cmk_token_sync_store(struct cmk_token *t);
 /* C_Logout on a login-required token: every token object goes (they
  * come back from the store at the next login). */
 void cmk_token_store_logout(struct cmk_token *t);
+/* The next use of a token object asks for the KEK again (a refusal from
+ * the KMS or a flush of the caches: lock free, callable from anywhere). */
+void cmk_token_store_recheck(struct cmk_token *t);
 
-/* Per-use check of token object o against its file (see
+/* Per-use check of token object o: the KEK that opened it still live in
+ * the cache (else asked for again: a refusal from the KMS takes every
+ * token object away and fails the call with invalid_rv, an unreachable
+ * KMS with CKR_DEVICE_ERROR), then o against its file (see
  * cmk_object_get); write: a change on disk fails the call with
  * CKR_FUNCTION_FAILED after the refresh. */
 CK_RV cmk_token_check_object(struct cmk_object *o, CK_RV invalid_rv,

@@ -666,6 +666,28 @@ cmk_err cmk_cmk_with_kek(struct cmk_cmk *c, kek_fn fn, void *arg)
     return err;
 }
 
+cmk_err cmk_cmk_kek_live_until(struct cmk_cmk *c, int64_t *until)
+{
+    struct kek *k = NULL;
+    cmk_err err;
+
+    if (c == NULL || until == NULL)
+        return CMK_E_ARGS;
+    *until = 0;
+    if (c->cfg->kek_blob == NULL || c->cfg->kek_blob_len == 0)
+        return CMK_E_KEY_NOT_FOUND;
+    if (!c->cfg->has_kek_commitment)
+        return uncommitted(c);
+    err = c->kek_ttl_s != 0 ? kek_get(c, &k) : kek_fetch(c, &k);
+    if (err == CMK_OK && c->kek_ttl_s != 0) {
+        cmk_mutex_lock_hot(&c->kek_lock);
+        *until = c->kek == k ? c->kek_expiry_us : 0; /* 0: purged since */
+        cmk_mutex_unlock(&c->kek_lock);
+    }
+    kek_unref(k);
+    return err;
+}
+
 void cmk_cmk_forget(struct cmk_cmk *c)
 {
     if (c != NULL)
@@ -695,25 +717,6 @@ cmk_err cmk_cmk_with_kek_at(struct cmk_cmk *c, size_t i, kek_fn fn, void *arg)
     if (c == NULL || fn == NULL)
         return CMK_E_ARGS;
     return cmk_kek_prev_with(c->prev, i - 1, fn, arg);
-}
-
-cmk_err cmk_cmk_health(struct cmk_cmk *c, struct cmk_req *rq)
-{
-    const struct cmk_version *v;
-    int64_t start;
-    cmk_err err;
-
-    if (c == NULL)
-        return CMK_E_ARGS;
-    v = &c->v[0];
-    err = fill_req(c, v, CMK_PURPOSE_KEY, rq);
-    if (err == CMK_OK && v->ops->health != NULL)
-        err = cmk_health_enter(c->health);
-    if (err != CMK_OK || v->ops->health == NULL)
-        return err;
-    start = monotonic_us(NULL);
-    err = note(c, v->ops->health(v->st, rq));
-    return record(c, v, "Health", rq, start, err);
 }
 
 const char *cmk_cmk_provider_name(const struct cmk_cmk *c)

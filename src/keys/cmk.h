@@ -109,6 +109,11 @@ cmk_err cmk_cmk_with_kek(struct cmk_cmk *c,
                          cmk_err (*fn)(void *arg, const uint8_t *kek,
                                        size_t kek_len),
                          void *arg) CMK_WUR;
+/* The KEK as cmk_cmk_with_kek gets it (from the cache, or through the
+ * provider, with the same errors), and when the cached entry expires
+ * (*until, monotonic microseconds on the CMK's clock; 0 with ttl 0 or
+ * once purged): what was opened with it may be used until then. */
+cmk_err cmk_cmk_kek_live_until(struct cmk_cmk *c, int64_t *until) CMK_WUR;
 /* The tenant's KEKs during a data-key rotation's overlap window: 0 is the
  * current KEK, i >= 1 the config's previous_keks[i - 1] (newest first).
  * count: 1 + the number configured, expired ones included. with_kek_at

@@ -3,7 +3,8 @@
  * tests: the revocation bound through the module. A disabled CMK (the
  * local provider's key file removed) still serves cached keys until their
  * expiry on the module clock, and not one microsecond later, on every
- * path; the audit file says why; ttl 0 keeps nothing.
+ * path, token objects included; the audit file says why; ttl 0 keeps
+ * nothing.
  */
 #include <config.h>
 
@@ -267,6 +268,65 @@ static void test_explicit_flush(void **state)
     test_env_remove(&e);
 }
 
+static CK_ULONG count_labelled(CK_SESSION_HANDLE h, const char *label)
+{
+    CK_ATTRIBUTE t = {CKA_LABEL, (void *)(uintptr_t)label, strlen(label)};
+    CK_OBJECT_HANDLE found[4];
+    CK_ULONG n = 0;
+
+    assert_int_equal(p->C_FindObjectsInit(h, &t, 1), CKR_OK);
+    assert_int_equal(p->C_FindObjects(h, found, 4, &n), CKR_OK);
+    assert_int_equal(p->C_FindObjectsFinal(h), CKR_OK);
+    return n;
+}
+
+/* A token object is a key the KEK opened from the store: it is used only
+ * while that KEK is live in the cache, so a disabled CMK ends its use at
+ * the same instant as new unwraps; the refusal takes the token objects
+ * away (their handles are invalid), and they come back from the store
+ * once the key is enabled again. */
+static void test_token_objects_bound(void **state)
+{
+    static const char label[] = "tok";
+    CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
+    CK_ULONG len = 32;
+    CK_ATTRIBUTE tmpl[] = {{CKA_VALUE_LEN, &len, sizeof(len)},
+                           {CKA_TOKEN, &yes, 1},
+                           {CKA_LABEL, (void *)(uintptr_t)label, 3}};
+    char got[8];
+    CK_ATTRIBUTE get = {CKA_LABEL, got, sizeof(got)};
+    struct test_env e;
+    CK_SESSION_HANDLE h;
+    CK_OBJECT_HANDLE cmk, dek, tok = 0;
+
+    (void)state;
+    (void)start(&e, " \"cache\": {\"ttl_seconds\": 60},", &cmk, &dek);
+    assert_int_equal(p->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+                                      NULL, NULL, &h),
+                     CKR_OK);
+    assert_int_equal(p->C_GenerateKey(h, &m, tmpl, 3, &tok), CKR_OK);
+    assert_int_equal(gcm_init(h, tok), CKR_OK);
+    key_file(&e, false); /* the tenant disables the CMK */
+    fake_now += TTL_US - 1;
+    assert_int_equal(gcm_init(h, tok), CKR_OK);
+    get.ulValueLen = sizeof(got);
+    assert_int_equal(p->C_GetAttributeValue(h, tok, &get, 1), CKR_OK);
+    fake_now += 1; /* the KEK's expiry: the next use asks the KMS */
+    assert_int_equal(gcm_init(h, tok), CKR_KEY_HANDLE_INVALID);
+    get.ulValueLen = sizeof(got);
+    assert_int_equal(p->C_GetAttributeValue(h, tok, &get, 1),
+                     CKR_OBJECT_HANDLE_INVALID);
+    assert_int_equal(count_labelled(h, label), 0);
+    /* Two refusals: the use's, and the find's attempt to load the store. */
+    assert_int_equal(count_lines(e.audit, "\"event\":\"cache_flush\"",
+                                 "\"detail\":\"the KMS refused the key\""),
+                     2);
+    key_file(&e, true); /* enabled again: the store opens again */
+    assert_int_equal(count_labelled(h, label), 1);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    test_env_remove(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_expiry_alone),
         cmocka_unit_test(test_ttl_zero_keeps_nothing),
         cmocka_unit_test(test_explicit_flush),
+        cmocka_unit_test(test_token_objects_bound),
     };
 
     cmk_clock_set_source(fake_clock);
