@@ -128,6 +128,34 @@ void cmk_token_write_end_locked(struct cmk_object *o)
     cmk_cond_broadcast(&o->token->store->written);
 }
 
+/* What a store operation's error is to the PKCS#11 call that made it: a
+ * code every object-management call and every call taking a handle may
+ * return (PKCS#11 3.0 section 5), the KMS's own answer in ulDeviceError.
+ * A disabled key is CKR_FUNCTION_FAILED here, never the Init calls'
+ * CKR_KEY_FUNCTION_NOT_PERMITTED, which C_CreateObject, C_GenerateKey or
+ * C_SetAttributeValue may not return. */
+static CK_RV store_rv(cmk_err err)
+{
+    switch (err) {
+    case CMK_OK:
+        return CKR_OK;
+    case CMK_E_NOMEM:
+        return CKR_HOST_MEMORY;
+    case CMK_E_KEY_DISABLED:
+    case CMK_E_ACCESS_DENIED:
+    case CMK_E_THROTTLED:
+    case CMK_E_CONFLICT:
+        return CKR_FUNCTION_FAILED;
+    case CMK_E_ARGS:
+    case CMK_E_CONFIG:
+    case CMK_E_CRYPTO:
+    case CMK_E_INTERNAL:
+        return CKR_GENERAL_ERROR;
+    default:
+        return CKR_DEVICE_ERROR;
+    }
+}
+
 static bool has_kek(const struct cmk_token *t)
 {
     return t->cfg->kms.kek_blob_len != 0;
@@ -427,7 +455,7 @@ CK_RV cmk_token_sync_store(struct cmk_token *t)
     if (err != CMK_OK) {
         cmk_log_debug("tenant %s: object store not loaded: %s",
                       t->cfg->kms.label, cmk_err_name(err));
-        return cmk_err_rv(err);
+        return store_rv(err);
     }
     return CKR_OK;
 }
@@ -493,13 +521,13 @@ static CK_RV refresh(struct cmk_object *o, CK_RV invalid_rv, bool write)
     }
     cmk_attrs_clear(&c.attrs);
     if (err != CMK_OK)
-        return cmk_err_rv(err);
+        return store_rv(err);
     if (is_gone(c.err)) { /* deleted elsewhere, or its file refused */
         cmk_object_remove(o);
         return invalid_rv;
     }
     if (c.err != CMK_OK)
-        return cmk_err_rv(c.err);
+        return store_rv(c.err);
     if (changed && write) {
         cmk_log_debug("tenant %s: object %s changed in another process: "
                       "write refused (compare-and-swap)",
@@ -594,7 +622,7 @@ CK_RV cmk_token_save_attrs(struct cmk_token *t, char *name,
         cmk_store_new_name(name);
     err = cmk_cmk_with_kek(t->cmk, put_with_kek, &c);
     if (err != CMK_OK)
-        return cmk_err_rv(err);
+        return store_rv(err);
     memcpy(created.name, name, sizeof(created.name));
     created.meta = c.meta;
     return CKR_OK;
@@ -614,7 +642,7 @@ CK_RV cmk_token_update_object(struct cmk_object *o, uint64_t base,
     else if (err == CMK_E_CONFLICT)
         memset(&o->stamp, 0, sizeof(o->stamp)); /* next use reads it */
     cmk_mutex_unlock(&t->lock);
-    return err == CMK_OK ? CKR_OK : cmk_err_rv(err);
+    return err == CMK_OK ? CKR_OK : store_rv(err);
 }
 
 CK_RV cmk_token_delete_object(struct cmk_token *t, struct cmk_object *o)
@@ -636,7 +664,7 @@ CK_RV cmk_token_delete_object(struct cmk_token *t, struct cmk_object *o)
         cmk_object_remove(o);
         return CKR_OBJECT_HANDLE_INVALID;
     }
-    return err == CMK_OK ? CKR_OK : cmk_err_rv(err);
+    return err == CMK_OK ? CKR_OK : store_rv(err);
 }
 
 CK_RV cmk_token_remove_name(struct cmk_token *t, const char *name)
@@ -645,5 +673,5 @@ CK_RV cmk_token_remove_name(struct cmk_token *t, const char *name)
     cmk_err err = cmk_cmk_with_kek(t->cmk, put_with_kek, &c);
 
     return err == CMK_OK || err == CMK_E_KEY_NOT_FOUND ? CKR_OK
-                                                       : cmk_err_rv(err);
+                                                       : store_rv(err);
 }
