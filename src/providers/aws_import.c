@@ -49,21 +49,6 @@ call(struct aws_state *st, struct cmk_req *rq, const char *op,
     return err;
 }
 
-static json_t *load(const struct cmk_http_resp *r)
-{
-    json_t *root;
-
-    if (r->body.p == NULL || r->body.len == 0)
-        return NULL;
-    root = json_loadb((const char *)r->body.p, r->body.len,
-                      JSON_REJECT_DUPLICATES, NULL);
-    if (root != NULL && !json_is_object(root)) {
-        json_decref(root);
-        root = NULL;
-    }
-    return root;
-}
-
 /* A string member into out[n]; false when absent, not a string or too
  * long. */
 static bool get_str(json_t *obj, const char *name, char *out, size_t n)
@@ -82,7 +67,8 @@ static bool get_str(json_t *obj, const char *name, char *out, size_t n)
 static cmk_err parse_meta(const struct aws_state *st, struct cmk_http_resp *r,
                           struct cmk_import_params *p, const char **code)
 {
-    json_t *root = load(r), *meta = json_object_get(root, "KeyMetadata");
+    json_t *root = cmk_aws_json_answer(r),
+           *meta = json_object_get(root, "KeyMetadata");
     cmk_err err = CMK_E_BAD_RESPONSE;
 
     if (get_str(meta, "Arn", p->key_arn, sizeof(p->key_arn)) &&
@@ -120,7 +106,8 @@ static cmk_err get_blob(json_t *root, const char *name, size_t max,
 static cmk_err parse_params(const struct aws_state *st, struct cmk_http_resp *r,
                             struct cmk_import_params *p, const char **code)
 {
-    json_t *root = load(r), *v = json_object_get(root, "ParametersValidTo");
+    json_t *root = cmk_aws_json_answer(r),
+           *v = json_object_get(root, "ParametersValidTo");
     char id[sizeof(p->key_arn)];
     cmk_err err = CMK_E_BAD_RESPONSE;
 

@@ -114,6 +114,11 @@ cmk_err cmk_aws_body_reencrypt(struct cmk_sb *sb, const char *src,
 cmk_err cmk_aws_body_generate(struct cmk_sb *sb, const char *key,
                               const struct cmk_req *rq, size_t len) CMK_WUR;
 cmk_err cmk_aws_body_describe(struct cmk_sb *sb, const char *key) CMK_WUR;
+/* An answer's body as a JSON object (the caller json_decref's it); NULL
+ * when it is empty, not JSON, has a repeated member or is not an
+ * object. */
+struct json_t;
+struct json_t *cmk_aws_json_answer(const struct cmk_http_resp *r);
 /* CiphertextBlob of an answer, decoded. */
 cmk_err cmk_aws_parse_ciphertext(struct cmk_http_resp *r,
                                  struct cmk_buf *out) CMK_WUR;

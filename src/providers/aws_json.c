@@ -109,7 +109,7 @@ cmk_err cmk_aws_body_describe(struct cmk_sb *sb, const char *key)
 
 /* ---- Answers ---- */
 
-static json_t *load(const struct cmk_http_resp *r)
+json_t *cmk_aws_json_answer(const struct cmk_http_resp *r)
 {
     json_t *root;
 
@@ -126,7 +126,7 @@ static json_t *load(const struct cmk_http_resp *r)
 
 cmk_err cmk_aws_parse_ciphertext(struct cmk_http_resp *r, struct cmk_buf *out)
 {
-    json_t *root = load(r), *v;
+    json_t *root = cmk_aws_json_answer(r), *v;
     cmk_err err = CMK_E_BAD_RESPONSE;
 
     v = json_object_get(root, "CiphertextBlob");
@@ -154,7 +154,7 @@ cmk_err cmk_aws_parse_plaintext(struct cmk_http_resp *r, struct cmk_secret *out)
     if (err == CMK_OK && !found)
         err = CMK_E_BAD_RESPONSE;
     /* The rest must be a well-formed answer too: a cut body is refused. */
-    if (err == CMK_OK && (root = load(r)) == NULL)
+    if (err == CMK_OK && (root = cmk_aws_json_answer(r)) == NULL)
         err = CMK_E_BAD_RESPONSE;
     if (err == CMK_OK)
         err = cmk_b64_to_secret((const char *)b64.p, b64.len, out);
@@ -166,7 +166,7 @@ cmk_err cmk_aws_parse_plaintext(struct cmk_http_resp *r, struct cmk_secret *out)
 static cmk_err parse_id(const struct cmk_http_resp *r, const char *member,
                         char *id, size_t n)
 {
-    json_t *root = load(r), *v;
+    json_t *root = cmk_aws_json_answer(r), *v;
     cmk_err err = CMK_E_BAD_RESPONSE;
 
     id[0] = '\0';
@@ -195,7 +195,7 @@ cmk_err cmk_aws_parse_source_key_id(const struct cmk_http_resp *r, char *id,
 
 cmk_err cmk_aws_parse_key_state(struct cmk_http_resp *r, char *state, size_t n)
 {
-    json_t *root = load(r), *v;
+    json_t *root = cmk_aws_json_answer(r), *v;
     cmk_err err = CMK_E_BAD_RESPONSE;
 
     v = json_object_get(json_object_get(root, "KeyMetadata"), "KeyState");
@@ -211,7 +211,7 @@ cmk_err cmk_aws_parse_key_state(struct cmk_http_resp *r, char *state, size_t n)
 void cmk_aws_parse_error_code(const struct cmk_http_resp *r, char *code,
                               size_t n)
 {
-    json_t *root = load(r);
+    json_t *root = cmk_aws_json_answer(r);
     const char *t = json_string_value(json_object_get(root, "__type"));
     const char *hash;
 
