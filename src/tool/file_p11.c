@@ -247,34 +247,36 @@ static void chunk_mech(const struct tool_p11_chunk *c, struct chunk_mech *cm)
     cm->m.ulParameterLen = sizeof(cm->gcm);
 }
 
-CK_RV tool_p11_seal(struct tool_p11 *p, const struct tool_p11_chunk *c,
-                    const uint8_t *in, size_t in_len, uint8_t *out,
-                    size_t *out_len)
+/* One chunk through C_EncryptInit + C_Encrypt (seal) or C_DecryptInit +
+ * C_Decrypt. */
+static CK_RV one_chunk(struct tool_p11 *p, const struct tool_p11_chunk *c,
+                       bool seal, const uint8_t *in, size_t in_len,
+                       uint8_t *out, size_t *out_len)
 {
     struct chunk_mech cm;
     CK_ULONG n = *out_len;
     CK_RV rv;
 
     chunk_mech(c, &cm);
-    rv = p->f->C_EncryptInit(p->s, &cm.m, c->key);
+    rv = seal ? p->f->C_EncryptInit(p->s, &cm.m, c->key)
+              : p->f->C_DecryptInit(p->s, &cm.m, c->key);
     if (rv == CKR_OK)
-        rv = p->f->C_Encrypt(p->s, in_ptr(in), in_len, out, &n);
+        rv = seal ? p->f->C_Encrypt(p->s, in_ptr(in), in_len, out, &n)
+                  : p->f->C_Decrypt(p->s, in_ptr(in), in_len, out, &n);
     *out_len = n;
     return rv;
+}
+
+CK_RV tool_p11_seal(struct tool_p11 *p, const struct tool_p11_chunk *c,
+                    const uint8_t *in, size_t in_len, uint8_t *out,
+                    size_t *out_len)
+{
+    return one_chunk(p, c, true, in, in_len, out, out_len);
 }
 
 CK_RV tool_p11_unseal(struct tool_p11 *p, const struct tool_p11_chunk *c,
                       const uint8_t *in, size_t in_len, uint8_t *out,
                       size_t *out_len)
 {
-    struct chunk_mech cm;
-    CK_ULONG n = *out_len;
-    CK_RV rv;
-
-    chunk_mech(c, &cm);
-    rv = p->f->C_DecryptInit(p->s, &cm.m, c->key);
-    if (rv == CKR_OK)
-        rv = p->f->C_Decrypt(p->s, in_ptr(in), in_len, out, &n);
-    *out_len = n;
-    return rv;
+    return one_chunk(p, c, false, in, in_len, out, out_len);
 }
