@@ -261,8 +261,8 @@ cat "$T/cached"
 FF=CKR_FUNCTION_FAILED
 is "one process, cached keys" "$(cat "$T/cached")" "before: envelope ok=1 kwp ok=1; object ok
 disabled, within the TTL: envelope ok=1 kwp ok=1; unseen kwp ok=1; object ok
-after the TTL: envelope $FF=1 kwp $FF=1; unseen kwp $FF=1; ulDeviceError 0x10001; object (loaded) ok
-after the TTL, logged in again: login ok, object 0 found; new token object CKR_KEY_FUNCTION_NOT_PERMITTED"
+after the TTL: envelope $FF=1 kwp $FF=1; unseen kwp $FF=1; ulDeviceError 0x10001; object (loaded) CKR_OBJECT_HANDLE_INVALID
+after the TTL, logged in again: login ok, object 0 found; new token object $FF"
 # A process that loaded the config before B went, with nothing cached.
 mv "$KB.disabled" "$KB" || cmk_error "B back"
 is "one process, cold cache" "$(apps dead "$T/state.json" "$KB")" \
@@ -280,7 +280,7 @@ refused() {
 NR=0
 each_file refused
 is "files refused" "$NR" "$NF"
-say "9 B disabled" "cached process: unwraps and token object ok within the ${TTL} s TTL, then $FF (ulDeviceError 0x10001); cold process: $((2 * N))/$((2 * N)) unwraps $FF, 0 token objects; new processes: config refused, $NF/$NF decrypts exit 2"
+say "9 B disabled" "cached process: unwraps and token object ok within the ${TTL} s TTL, then $FF (ulDeviceError 0x10001) and the loaded token object gone; cold process: $((2 * N))/$((2 * N)) unwraps $FF, 0 token objects; new processes: config refused, $NF/$NF decrypts exit 2"
 
 echo "== 10 audit"
 # acme's config no longer loads: the auditor verifies with a config of
