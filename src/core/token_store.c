@@ -672,6 +672,5 @@ CK_RV cmk_token_remove_name(struct cmk_token *t, const char *name)
     struct put_ctx c = {t, name, CMK_STORE_ANY, NULL, {0}, true};
     cmk_err err = cmk_cmk_with_kek(t->cmk, put_with_kek, &c);
 
-    return err == CMK_OK || err == CMK_E_KEY_NOT_FOUND ? CKR_OK
-                                                       : store_rv(err);
+    return err == CMK_OK || err == CMK_E_KEY_NOT_FOUND ? CKR_OK : store_rv(err);
 }

@@ -40,7 +40,7 @@ struct rotation {
     char *prev_kek[CMK_PREV_KEKS_MAX];
     char *prev_commit[CMK_PREV_KEKS_MAX];
     size_t n_prev_moved;
-    char failed_step[160];  /* for the "failed" record: never secret */
+    char failed_step[160]; /* for the "failed" record: never secret */
     char backup[PATH_MAX];
 };
 

@@ -233,8 +233,8 @@ static cmk_err move_prev(struct rotation *r, struct cmk_cmk *alone, size_t i,
                              p->blob_len, &blob);
     if (err != CMK_OK || blob.len == 0)
         return err; /* empty: under NEWREF already, left as it is */
-    err = cmk_cmk_unseal_for(alone, rq, CMK_PURPOSE_KEK, blob.p, blob.len,
-                             &kek);
+    err =
+        cmk_cmk_unseal_for(alone, rq, CMK_PURPOSE_KEK, blob.p, blob.len, &kek);
     if (err == CMK_OK)
         err = cmk_cmk_kek_commitment(r->t->kms.label, kek.p, kek.len, got);
     if (err == CMK_OK && sodium_memcmp(got, p->commitment, sizeof(got)) != 0)
@@ -273,8 +273,8 @@ static int move_prevs(struct rotation *r)
     if (k->n_previous_keks != 0)
         err = cmk_cmk_open(&chk, 0, &alone); /* NEWREF alone, no KEK */
     for (i = 0; err == CMK_OK && i < k->n_previous_keks; i++) {
-        r->prev_commit[i] = tool_base64(k->previous_keks[i].commitment,
-                                        CMK_KEK_COMMITMENT_LEN);
+        r->prev_commit[i] =
+            tool_base64(k->previous_keks[i].commitment, CMK_KEK_COMMITMENT_LEN);
         if (r->prev_commit[i] == NULL)
             err = CMK_E_NOMEM;
         else if (k->previous_keks[i].expires > now) /* else never unsealed */
