@@ -135,3 +135,23 @@ EXTRA_DIST += \
 	tests/fixtures/config/good-minimal/config.json \
 	tests/fixtures/config/good-pin-file/config.json \
 	tests/fixtures/config/good-pin-file/pin.txt
+
+# Config fixtures of "dual_control" (read by tests/unit/test_config).
+EXTRA_DIST += \
+	tests/fixtures/config/bad-dual-aws-key \
+	tests/fixtures/config/bad-dual-aws-object-local \
+	tests/fixtures/config/bad-dual-aws-region \
+	tests/fixtures/config/bad-dual-endpoint-http \
+	tests/fixtures/config/bad-dual-kek-alone \
+	tests/fixtures/config/bad-dual-kek-base64 \
+	tests/fixtures/config/bad-dual-kek-missing \
+	tests/fixtures/config/bad-dual-key-missing \
+	tests/fixtures/config/bad-dual-key-relative \
+	tests/fixtures/config/bad-dual-not-object \
+	tests/fixtures/config/bad-dual-previous-key \
+	tests/fixtures/config/bad-dual-provider-missing \
+	tests/fixtures/config/bad-dual-provider-unknown \
+	tests/fixtures/config/bad-dual-same-key \
+	tests/fixtures/config/bad-dual-ttl \
+	tests/fixtures/config/bad-dual-unknown-field \
+	tests/fixtures/config/good-dual
