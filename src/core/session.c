@@ -81,7 +81,7 @@ CK_RV cmk_session_open(struct cmk_token *t, CK_FLAGS flags,
     if (flags & CKF_RW_SESSION)
         t->rw_sessions++;
     cmk_mutex_unlock(&t->lock);
-    (void)cmk_token_sync_store(t); /* one lstat once loaded */
+    (void)cmk_token_store_load_once(t); /* no file access once loaded */
     *out = s->handle;
     return CKR_OK;
 }

@@ -460,6 +460,18 @@ CK_RV cmk_token_sync_store(struct cmk_token *t)
     return CKR_OK;
 }
 
+CK_RV cmk_token_store_load_once(struct cmk_token *t)
+{
+    struct cmk_tstore *ts = t->store;
+    bool loaded;
+
+    cmk_mutex_lock(&ts->lock);
+    loaded = !ts->loading && ts->synced &&
+             ts->synced_login == cmk_token_is_logged_in(t);
+    cmk_mutex_unlock(&ts->lock);
+    return loaded ? CKR_OK : cmk_token_sync_store(t);
+}
+
 static bool store_object(void *arg, struct cmk_object *o)
 {
     (void)arg;

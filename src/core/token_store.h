@@ -30,6 +30,11 @@ void cmk_token_store_fini(struct cmk_token *t);
  * the manifest when nothing changed. Errors from the KMS are returned;
  * damaged or refused files are reported and skipped. */
 CK_RV cmk_token_sync_store(struct cmk_token *t);
+/* cmk_token_sync_store when the objects were not loaded yet for the
+ * current login state; else nothing (no file is looked at): C_OpenSession
+ * makes sure the objects are there, C_FindObjectsInit and each use see
+ * what other processes changed. */
+CK_RV cmk_token_store_load_once(struct cmk_token *t);
 /* C_Logout on a login-required token: every token object goes (they
  * come back from the store at the next login). */
 void cmk_token_store_logout(struct cmk_token *t);
