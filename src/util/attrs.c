@@ -71,6 +71,9 @@ static struct cmk_attr *find(const struct cmk_attrs *a, CK_ATTRIBUTE_TYPE type)
     return NULL;
 }
 
+/* The first capacity of a list: a secret key has about 40 attributes. */
+#define FIRST_CAP 48u
+
 static cmk_err grow(struct cmk_attrs *a)
 {
     struct cmk_attr *v;
@@ -78,7 +81,7 @@ static cmk_err grow(struct cmk_attrs *a)
 
     if (a->n < a->cap)
         return CMK_OK;
-    cap = a->cap ? a->cap * 2 : 48; /* a secret key has about 40 */
+    cap = a->cap ? a->cap * 2 : FIRST_CAP;
     if (cap > SIZE_MAX / sizeof(*v))
         return CMK_E_NOMEM;
     v = calloc(cap, sizeof(*v));
@@ -177,7 +180,8 @@ cmk_err cmk_attrs_init_inline(struct cmk_attrs *a, const struct cmk_attr *v,
     if (n == 0)
         return CMK_OK;
     if (a->cap < n) {
-        struct cmk_attr *nv = calloc(n > 48 ? n : 48, sizeof(*nv));
+        size_t cap = n > FIRST_CAP ? n : FIRST_CAP;
+        struct cmk_attr *nv = calloc(cap, sizeof(*nv));
 
         if (nv == NULL)
             return CMK_E_NOMEM;
@@ -186,7 +190,7 @@ cmk_err cmk_attrs_init_inline(struct cmk_attrs *a, const struct cmk_attr *v,
             free(a->v);
         }
         a->v = nv;
-        a->cap = n > 48 ? n : 48;
+        a->cap = cap;
     }
     memcpy(a->v, v, n * sizeof(*v));
     for (i = 0; i < n; i++)
