@@ -28,6 +28,7 @@ struct tool_fenc {
     CK_OBJECT_HANDLE dek;
     uint8_t *plain, *sealed;
     size_t fill;
+    bool in_place;         /* plaintext gathers in sealed (file_stream.c) */
     uint64_t index, bytes; /* next chunk; plaintext bytes taken */
     char *why;
 };
