@@ -647,6 +647,17 @@ static cmk_err uncommitted(struct cmk_cmk *c)
     return CMK_E_KEK_COMMITMENT;
 }
 
+/* A reference to the tenant KEK: from the cache, or unwrapped (ttl 0:
+ * unwrapped and never cached, so the caller's reference is the only one). */
+static cmk_err kek_ref_for_use(struct cmk_cmk *c, struct kek **k)
+{
+    if (c->cfg->kek_blob == NULL || c->cfg->kek_blob_len == 0)
+        return CMK_E_KEY_NOT_FOUND;
+    if (!c->cfg->has_kek_commitment)
+        return uncommitted(c);
+    return c->kek_ttl_s != 0 ? kek_get(c, k) : kek_fetch(c, k);
+}
+
 cmk_err cmk_cmk_with_kek(struct cmk_cmk *c, kek_fn fn, void *arg)
 {
     struct kek *k = NULL;
@@ -654,12 +665,7 @@ cmk_err cmk_cmk_with_kek(struct cmk_cmk *c, kek_fn fn, void *arg)
 
     if (c == NULL || fn == NULL)
         return CMK_E_ARGS;
-    if (c->cfg->kek_blob == NULL || c->cfg->kek_blob_len == 0)
-        return CMK_E_KEY_NOT_FOUND;
-    if (!c->cfg->has_kek_commitment)
-        return uncommitted(c);
-    /* ttl 0: nothing is cached, the key is wiped after fn. */
-    err = c->kek_ttl_s != 0 ? kek_get(c, &k) : kek_fetch(c, &k);
+    err = kek_ref_for_use(c, &k);
     if (err == CMK_OK)
         err = fn(arg, k->key.p, k->key.len); /* no lock held */
     kek_unref(k);
@@ -674,11 +680,7 @@ cmk_err cmk_cmk_kek_live_until(struct cmk_cmk *c, int64_t *until)
     if (c == NULL || until == NULL)
         return CMK_E_ARGS;
     *until = 0;
-    if (c->cfg->kek_blob == NULL || c->cfg->kek_blob_len == 0)
-        return CMK_E_KEY_NOT_FOUND;
-    if (!c->cfg->has_kek_commitment)
-        return uncommitted(c);
-    err = c->kek_ttl_s != 0 ? kek_get(c, &k) : kek_fetch(c, &k);
+    err = kek_ref_for_use(c, &k);
     if (err == CMK_OK && c->kek_ttl_s != 0) {
         cmk_mutex_lock_hot(&c->kek_lock);
         *until = c->kek == k ? c->kek_expiry_us : 0; /* 0: purged since */
