@@ -153,6 +153,11 @@ int cmk_audit_write_reopen(struct cmk_audit *a, struct cmk_afile *nf);
  * reached max_bytes. Failures are logged; writing goes on into the file
  * open now. */
 void cmk_audit_check_path_locked(struct cmk_audit *a);
+/* The same, always, and the directory lock stays held (its descriptor
+ * returned, -1 if not taken; release with cmk_afile_unlock_dir): until
+ * then no other process can rotate the file or rebind the counters, so
+ * a record written meanwhile cannot find its file replaced. */
+int cmk_audit_hold_path_locked(struct cmk_audit *a);
 /* Under the directory lock: opens PATH for a writer (bound to the shared
  * counters, mapped). */
 cmk_err cmk_audit_open_path_dirlocked(struct cmk_audit *a, bool quiet,

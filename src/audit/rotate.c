@@ -318,30 +318,47 @@ static bool all_well(struct cmk_audit *a)
     return a->opts.max_bytes == 0 || (uint64_t)end < a->opts.max_bytes;
 }
 
-/* Under the directory lock, so processes sharing the file rotate it
- * once: a process that waited finds PATH changed and reopens. */
-void cmk_audit_check_path_locked(struct cmk_audit *a)
+static void repair_truncated(struct cmk_audit *a)
 {
-    int dfd;
-
-    if (cmk_audit_is_forked(a))
-        return;
     if (cmk_afile_repair(a->cur))
         cmk_log_error("audit: %s was truncated under its writers: records "
                       "were lost (do not truncate it: rotate it, or let "
                       "logrotate rename it)",
                       a->path);
-    if (all_well(a))
-        return;
-    dfd = cmk_afile_lock_dir(a->path);
+}
+
+/* Takes the directory lock, so processes sharing the file rotate it
+ * once: a process that waited finds PATH changed and reopens. Returns
+ * the lock's descriptor (-1 if it could not be taken). */
+static int lock_and_check(struct cmk_audit *a)
+{
+    int dfd = cmk_afile_lock_dir(a->path);
+
     if (dfd < 0) {
         reopen_failed(a, &a->reopen_failing, "cannot lock the directory of");
-        return;
+        return -1;
     }
     if (cmk_ashm_end(a->shm, a->cur->gen) < 0 ||
         cmk_afile_is_at(a->cur, a->path) == 0)
         reopen_dirlocked(a);
     else if (!all_well(a))
         rotate_dirlocked(a);
-    cmk_afile_unlock_dir(dfd);
+    return dfd;
+}
+
+void cmk_audit_check_path_locked(struct cmk_audit *a)
+{
+    if (cmk_audit_is_forked(a))
+        return;
+    repair_truncated(a);
+    if (!all_well(a))
+        cmk_afile_unlock_dir(lock_and_check(a));
+}
+
+int cmk_audit_hold_path_locked(struct cmk_audit *a)
+{
+    if (cmk_audit_is_forked(a))
+        return -1;
+    repair_truncated(a);
+    return lock_and_check(a);
 }

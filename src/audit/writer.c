@@ -25,7 +25,9 @@
 #define NS_PER_S 1000000000LL
 #define SYNC_INTERVAL_NS NS_PER_S
 #define CHECK_INTERVAL_NS (100 * 1000000LL)
-#define STALE_TRIES 8
+/* Tries after another process replaced the file before the record is
+ * written holding the directory lock, where nobody can replace it. */
+#define STALE_TRIES 2
 /* Under the interval policy, writeback of this much new data (per
  * thread) is started early, so the once-a-second fdatasync finds little
  * left to write. */
@@ -133,9 +135,15 @@ static void init_ids(struct cmk_audit *a, const struct cmk_audit_opts *o)
 static void destroy(struct cmk_audit *a)
 {
     bool forked = cmk_audit_is_forked(a);
+    /* The trim's look for other opens (a flock conversion) under the
+     * directory lock, like every other process's (afile bind): two such
+     * looks at once could each miss the other's lock and the tail of
+     * records still being written be cut. */
+    int dfd = forked || a->cur == NULL ? -1 : cmk_afile_lock_dir(a->path);
 
-    cmk_afile_close(a->cur, a->opts.fsync != CMK_FSYNC_NONE && !forked, !forked,
-                    a->path);
+    cmk_afile_close(a->cur, a->opts.fsync != CMK_FSYNC_NONE && !forked,
+                    dfd >= 0, a->path);
+    cmk_afile_unlock_dir(dfd);
     cmk_ashm_close(a->shm);
     cmk_chain_release_all(a);
     cmk_vmac_lib_free(a->c0.mc);
@@ -189,6 +197,12 @@ static int control_locked(struct cmk_audit *a, int (*write)(struct cmk_audit *))
     for (tries = 0; e == ESTALE && tries < STALE_TRIES; tries++) {
         cmk_audit_check_path_locked(a);
         e = write(a);
+    }
+    if (e == ESTALE) { /* the others keep rotating: hold them off */
+        int dfd = cmk_audit_hold_path_locked(a);
+
+        e = write(a);
+        cmk_afile_unlock_dir(dfd);
     }
     if (e == ESTALE)
         (void)cmk_audit_failed(a, e);
@@ -474,6 +488,24 @@ static int emit_once(struct cmk_audit *a, struct cmk_chain *c, char *line,
     return e;
 }
 
+/* The last try, holding mx and the directory lock: other processes
+ * cannot rotate or rebind between the look at the path and the record,
+ * so a writer starved by busier ones still gets its record out. */
+static int emit_held(struct cmk_audit *a, struct cmk_chain *c, char *line,
+                     size_t blen, int64_t now, struct cmk_emitted *em)
+{
+    int dfd, e;
+
+    cmk_mutex_lock(&a->mx);
+    __atomic_store_n(&a->next_check_ns, now + CHECK_INTERVAL_NS,
+                     __ATOMIC_RELAXED);
+    dfd = cmk_audit_hold_path_locked(a);
+    e = emit_once(a, c, line, blen, now, em);
+    cmk_afile_unlock_dir(dfd);
+    cmk_mutex_unlock(&a->mx);
+    return e;
+}
+
 static cmk_err emit_on_chain(struct cmk_audit *a, struct cmk_chain *c,
                              const struct cmk_audit_rec *r, char *line,
                              size_t blen)
@@ -490,6 +522,8 @@ static cmk_err emit_on_chain(struct cmk_audit *a, struct cmk_chain *c,
         maybe_check(a, now, true);
         e = emit_once(a, c, line, blen, now, &em);
     }
+    if (e == ESTALE)
+        e = emit_held(a, c, line, blen, now, &em);
     if (e != 0)
         return cmk_audit_failed(a, e);
     succeeded(a);

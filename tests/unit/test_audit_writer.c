@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -36,6 +38,7 @@
 
 #include "audit/audit.h"
 #include "audit/audit_int.h" /* the writer's K, to see it wiped */
+#include "audit/shm.h"
 #include "mech/hmac_line.h"
 #include "mech/mech.h"
 #include "tests/lib/audit_check.h"
@@ -1323,6 +1326,93 @@ static void test_rotation_processes(void **state)
     assert_int_equal(rep.sum.open_chains, 0); /* every writer finalized */
 }
 
+/* The stand-in for other processes rotating as fast as they can: each
+ * time the directory lock is free and PATH holds something, it renames
+ * PATH to PATH.N, makes a new PATH and binds the shared counters to it,
+ * as every rotation does. */
+struct churn {
+    const char *path;
+    struct cmk_ashm *shm;
+    int stop;
+    unsigned files;
+};
+
+static void churn_once(struct churn *ch, int dfd)
+{
+    char to[PATH_MAX];
+    struct statx sx;
+    struct stat st;
+    uint64_t born = 0;
+    int fd;
+
+    if (flock(dfd, LOCK_EX | LOCK_NB) != 0)
+        return;
+    snprintf(to, sizeof(to), "%s.%u", ch->path, ch->files + 1);
+    if (stat(ch->path, &st) == 0 && st.st_size > 0 &&
+        rename(ch->path, to) == 0) {
+        fd = open(ch->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(fstat(fd, &st), 0);
+        if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &sx) == 0 &&
+            (sx.stx_mask & STATX_BTIME))
+            born = (uint64_t)sx.stx_btime.tv_sec * 1000000000u +
+                   sx.stx_btime.tv_nsec;
+        (void)cmk_ashm_reset(ch->shm, st.st_dev, st.st_ino, born, 0, 0);
+        close(fd);
+        __atomic_add_fetch(&ch->files, 1, __ATOMIC_RELEASE);
+    }
+    (void)flock(dfd, LOCK_UN);
+}
+
+static void *churn_run(void *arg)
+{
+    struct churn *ch = arg;
+    char dir[PATH_MAX];
+    int dfd;
+
+    snprintf(dir, sizeof(dir), "%s", ch->path);
+    *strrchr(dir, '/') = '\0';
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    while (dfd >= 0 && !__atomic_load_n(&ch->stop, __ATOMIC_ACQUIRE))
+        churn_once(ch, dfd);
+    if (dfd >= 0)
+        close(dfd);
+    return NULL;
+}
+
+/* A writer whose file keeps being replaced under it, faster than it can
+ * reopen and write (other processes rotating small files on a busy
+ * machine): every record still goes out, none fails, none is lost. A
+ * writer that gave up after a few reopens failed its calls here. */
+static void test_rotation_starved(void **state)
+{
+    struct fx *f = *state;
+    struct churn ch = {.path = f->path};
+    struct cmk_audit *a = open_ok(f->path, true);
+    char name[PATH_MAX];
+    size_t found;
+    pthread_t t;
+    unsigned k;
+    int i;
+
+    assert_int_equal(cmk_ashm_open(f->path, &ch.shm), CMK_OK);
+    assert_int_equal(pthread_create(&t, NULL, churn_run, &ch), 0);
+    /* Records until the file was replaced 300 times under them. */
+    for (i = 0; i < 300 || __atomic_load_n(&ch.files, __ATOMIC_ACQUIRE) < 300;
+         i++)
+        write_event(a, "mechanism", "starved");
+    __atomic_store_n(&ch.stop, 1, __ATOMIC_RELEASE);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    cmk_audit_close(a);
+    cmk_ashm_close(ch.shm);
+    found = count_in(f->path, "\"starved\"");
+    for (k = 1; k <= ch.files; k++) {
+        snprintf(name, sizeof(name), "%s.%u", f->path, k);
+        found += count_in(name, "\"starved\"");
+    }
+    assert_int_equal(found, (size_t)i);
+}
+
 /* logrotate: PATH renamed away and a new one made; within 100 ms the
  * writer reopens PATH, writes "reopen" (file 2) there and its thread
  * chain goes on with the next seq. */
@@ -1659,6 +1749,7 @@ int main(void)
         T(test_rotation_series),
         T(test_rotation_repairs),
         T(test_rotation_processes),
+        T(test_rotation_starved),
         T(test_external_rename),
         T(test_truncated_under_writer),
         T(test_syslog_datagrams),
