@@ -2,8 +2,9 @@
 /*
  * tool: the streams of cmk-tool encrypt / decrypt / rekey over the file
  * format (file_format.h) and the module (file_p11.h). Memory is constant:
- * the encryptor holds one plaintext and one sealed chunk, the decryptor
- * one sealed and one plaintext chunk.
+ * the encryptor holds one plaintext and one sealed chunk (two sealed
+ * ones when it reads ahead, from 512 KiB chunks on), the decryptor one
+ * sealed and one plaintext chunk.
  *
  * Errors: -1 with why set to one line naming the problem and, for the
  * data, the chunk ("chunk 3 failed authentication ..."); the caller
@@ -27,6 +28,7 @@ struct tool_fenc {
     uint8_t hash[TOOL_F_HASH];
     CK_OBJECT_HANDLE dek;
     uint8_t *plain, *sealed;
+    uint8_t *spare; /* the second buffer of reading ahead, or NULL */
     size_t fill;
     bool in_place;         /* plaintext gathers in sealed (file_stream.c) */
     uint64_t index, bytes; /* next chunk; plaintext bytes taken */

@@ -51,6 +51,8 @@ cmk_tool_SOURCES = \
 	src/tool/file_p11.c \
 	src/tool/file_stream.h \
 	src/tool/file_stream.c \
+	src/tool/readahead.h \
+	src/tool/readahead.c \
 	src/tool/file_cmd.h \
 	src/tool/file_args.c \
 	src/tool/cmd_file.c \

@@ -117,6 +117,53 @@ expect 0 encrypt "${ACME[@]}" --chunk 4K "$T/p.4096" "$T/c.enc"
     cmk_fail "size of a one-chunk file"
 echo "ok: layout of a one-chunk file"
 
+echo "== reading ahead (chunks of 512 KiB and more)"
+K=524288
+for n in 0 1 $((K - 1)) $K $((K + 1)) $((3 * K)) $((3 * K + 5)); do
+    head -c "$n" /dev/urandom >"$T/ra.$n"
+    for c in aes-256-gcm xchacha20-poly1305; do
+        roundtrip "$T/ra.$n" kek "$c" $K
+    done
+done
+echo "ok: kek both ciphers at 0, 1, chunk-1, chunk, chunk+1, 3 chunks(+5) (512 KiB)"
+# From a pipe that delivers the data in two parts with a pause between.
+R=$T/ra.$((3 * K + 5))
+{ head -c 300001 "$R"; sleep 0.3; tail -c +300002 "$R"; } |
+    tool encrypt "${ACME[@]}" --path kek --chunk 512K - "$T/ra.enc" ||
+    cmk_fail "encrypt a slow pipe reading ahead"
+"$CMK_PYTHON" "$TAMPER" open "$T/ra.enc" "$T/acme.kek" "$T/ra.py" &&
+    cmp -s "$R" "$T/ra.py" || cmk_fail "slow pipe: independent reader differs"
+echo "ok: a pipe delivering in parts, read ahead"
+# The output fails (stdout, a pipe closed by its reader) while the
+# reader waits on an input pipe that stays open: the tool still ends at
+# once, exit 1, and leaves nothing.
+mkfifo "$T/fifo" "$T/fifo2"
+(
+    trap '' PIPE
+    exec "$CMK_TOOL" encrypt "${ACME[@]}" --chunk 512K - -
+) <"$T/fifo" >"$T/fifo2" 2>"$T/err" &
+pid=$!
+head -c 10 <"$T/fifo2" >/dev/null &
+exec 9>"$T/fifo"
+head -c 600000 "$R" >&9 2>/dev/null
+for i in $(seq 200); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$pid" 2>/dev/null; then
+    kill -9 "$pid"
+    exec 9>&-
+    cmk_fail "encrypt hangs after a write error while reading ahead"
+fi
+rc=0
+wait "$pid" || rc=$?
+exec 9>&-
+[ "$rc" = 1 ] || cmk_fail "write error reading ahead: exit $rc, expected 1"
+grep -q "cannot be written" "$T/err" ||
+    cmk_fail "write error reading ahead: $(cat "$T/err")"
+echo "ok: a write error while the reader waits on a pipe: exit 1 at once"
+rm -f "$T/fifo" "$T/fifo2" "$T"/ra.*
+
 echo "== 100 MiB"
 head -c $((100 * 1024 * 1024)) /dev/urandom >"$T/big"
 for p in direct kek; do
