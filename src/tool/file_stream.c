@@ -143,8 +143,8 @@ int tool_fenc_push(struct tool_fenc *e, const uint8_t *p, size_t n)
 
 /* Seals what the reader hands over, in place, until a short read: the
  * last (maybe empty) chunk is left in e->sealed for tool_fenc_finish. */
-static int seal_ahead(struct tool_fenc *e, struct tool_ra *ra,
-                      uint8_t *base[2], struct tool_progress *pg)
+static int seal_ahead(struct tool_fenc *e, struct tool_ra *ra, uint8_t *base[2],
+                      struct tool_progress *pg)
 {
     long long n;
     int i;

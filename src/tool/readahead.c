@@ -81,8 +81,8 @@ static void *reader(void *arg)
     }
 }
 
-int tool_ra_start(struct tool_ra **out, struct tool_fin *in,
-                  uint8_t *buf[2], size_t n)
+int tool_ra_start(struct tool_ra **out, struct tool_fin *in, uint8_t *buf[2],
+                  size_t n)
 {
     struct tool_ra *ra = calloc(1, sizeof(*ra));
 

@@ -18,8 +18,8 @@ struct tool_ra;
 
 /* Starts reading in into buf[0], buf[1], buf[0] ... n bytes each. 0, or
  * -1 (nothing started: the caller reads by itself). */
-int tool_ra_start(struct tool_ra **out, struct tool_fin *in,
-                  uint8_t *buf[2], size_t n);
+int tool_ra_start(struct tool_ra **out, struct tool_fin *in, uint8_t *buf[2],
+                  size_t n);
 /* Waits for the next buffer in turn: its index into *which and how many
  * bytes it holds (n, or fewer at end of file: the last one), or -1 after
  * a read error (message printed). The buffer is the caller's until it
