@@ -2,7 +2,9 @@
 /*
  * core: a tenant's "previous_keks": the KEKs a data-key rotation (cmk-tool
  * rotate-kek) keeps for its overlap window, each with its commitment and
- * its expiry, read and checked into kms.previous_keks.
+ * its expiry, read and checked into kms.previous_keks. Under dual control
+ * each entry is the pair of halves its KEK was derived from: "kek" (the
+ * customer half) and "provider_kek" (the provider half).
  */
 #include <config.h>
 
@@ -34,6 +36,14 @@ static cmk_err take_blob(struct cmk_conf *cf, const char *field, const char *s,
     return CMK_OK;
 }
 
+static void wipe_free(uint8_t *p, size_t len)
+{
+    if (p == NULL)
+        return;
+    sodium_memzero(p, len);
+    free(p);
+}
+
 static cmk_err take_commitment(struct cmk_conf *cf, const char *field,
                                const char *s, uint8_t *out)
 {
@@ -46,12 +56,39 @@ static cmk_err take_commitment(struct cmk_conf *cf, const char *field,
     return CMK_OK;
 }
 
-/* {"kek": B64, "kek_commitment": B64, "expires": RFC 3339 UTC}. */
-static cmk_err parse_entry(struct cmk_conf *cf, const char *base, json_t *e,
-                           struct cmk_prev_kek *out)
+/* "provider_kek": required under dual control (the KEK is derived from
+ * both halves), refused without (nothing would open it). */
+static cmk_err parse_provider(struct cmk_conf *cf, const char *base, json_t *e,
+                              bool dual, struct cmk_prev_kek *out)
 {
-    static const char *const keys[] = {"kek", "kek_commitment", "expires",
-                                       NULL};
+    char f[CMK_CONF_FIELD_MAX];
+    const char *s = NULL;
+    cmk_err err;
+
+    cmk_conf_join(f, base, "provider_kek");
+    if (!dual && json_object_get(e, "provider_kek") != NULL)
+        return cmk_conf_fail(cf, f,
+                             "only for a tenant with \"dual_control\" (the "
+                             "provider half of a derived KEK)");
+    if (!dual)
+        return CMK_OK;
+    if (json_object_get(e, "provider_kek") == NULL)
+        return cmk_conf_fail(cf, f,
+                             "required when the tenant has \"dual_control\" "
+                             "(the provider half of this KEK)");
+    err = cmk_conf_str(cf, base, e, "provider_kek", true, &s);
+    if (err == CMK_OK)
+        err = take_blob(cf, f, s, &out->provider_blob, &out->provider_blob_len);
+    return err;
+}
+
+/* {"kek": B64, "kek_commitment": B64, "expires": RFC 3339 UTC}, and
+ * under dual control "provider_kek": B64. */
+static cmk_err parse_entry(struct cmk_conf *cf, const char *base, json_t *e,
+                           bool dual, struct cmk_prev_kek *out)
+{
+    static const char *const keys[] = {"kek", "provider_kek", "kek_commitment",
+                                       "expires", NULL};
     char f[CMK_CONF_FIELD_MAX];
     const char *kek, *commit, *expires;
     cmk_err err;
@@ -67,6 +104,8 @@ static cmk_err parse_entry(struct cmk_conf *cf, const char *base, json_t *e,
         return err;
     cmk_conf_join(f, base, "kek");
     err = take_blob(cf, f, kek, &out->blob, &out->blob_len);
+    if (err == CMK_OK)
+        err = parse_provider(cf, base, e, dual, out);
     if (err != CMK_OK)
         return err;
     cmk_conf_join(f, base, "kek_commitment");
@@ -107,6 +146,9 @@ cmk_err cmk_config_prev_keks_parse(struct cmk_conf *cf, const char *base,
 {
     char f[CMK_CONF_FIELD_MAX], fi[CMK_CONF_FIELD_MAX], fc[CMK_CONF_FIELD_MAX];
     json_t *a = json_object_get(t, "previous_keks"), *e;
+    /* "dual_control" itself is read later (settings.c), and checked
+     * there: its presence decides what an entry holds. */
+    bool dual = json_object_get(t, "dual_control") != NULL;
     size_t i;
     cmk_err err;
 
@@ -131,7 +173,7 @@ cmk_err cmk_config_prev_keks_parse(struct cmk_conf *cf, const char *base,
     {
         cmk_conf_join_idx(fi, f, i);
         tc->kms.n_previous_keks = i + 1; /* freed even when half read */
-        err = parse_entry(cf, fi, e, &tc->kms.previous_keks[i]);
+        err = parse_entry(cf, fi, e, dual, &tc->kms.previous_keks[i]);
         cmk_conf_join(fc, fi, "kek_commitment");
         if (err == CMK_OK)
             err = check_distinct(cf, fc, &tc->kms, i);
@@ -146,11 +188,9 @@ void cmk_config_prev_keks_free(struct cmk_kms_cfg *k)
     size_t i;
 
     for (i = 0; k->previous_keks != NULL && i < k->n_previous_keks; i++) {
-        if (k->previous_keks[i].blob != NULL) {
-            sodium_memzero(k->previous_keks[i].blob,
-                           k->previous_keks[i].blob_len);
-            free(k->previous_keks[i].blob);
-        }
+        wipe_free(k->previous_keks[i].blob, k->previous_keks[i].blob_len);
+        wipe_free(k->previous_keks[i].provider_blob,
+                  k->previous_keks[i].provider_blob_len);
     }
     free(k->previous_keks);
     k->previous_keks = NULL;

@@ -481,14 +481,49 @@ cmk_err cmk_cmk_unseal_for(struct cmk_cmk *c, struct cmk_req *rq,
     return unseal(c, rq, purpose, blob, blob_len, NULL, out);
 }
 
-/* The previous-KEK cache's io (cmk_int.h). */
-static cmk_err prev_unseal(void *arg, const uint8_t *blob, size_t blob_len,
-                           const uint8_t *commit, struct cmk_secret *out)
+/* Dual control (README, "Dual control"): the customer half cust through
+ * the CMK, the provider half prov through the provider key, each recorded
+ * with the key it used; the KEK derived from both must match commit (the
+ * tenant's, or a previous KEK's own). Either refusal fails the whole KEK. */
+static cmk_err dual_fetch(struct cmk_cmk *c, const uint8_t *cust,
+                          size_t cust_len, const uint8_t *prov, size_t prov_len,
+                          const uint8_t *commit, struct cmk_secret *kek)
 {
+    struct cmk_secret half[2] = {{0}, {0}};
     struct cmk_req rq;
+    cmk_err err;
 
     memset(&rq, 0, sizeof(rq));
-    return unseal(arg, &rq, CMK_PURPOSE_KEK, blob, blob_len, commit, out);
+    err = unseal(c, &rq, CMK_PURPOSE_KEK, cust, cust_len, NULL, &half[0]);
+    if (err == CMK_OK)
+        err = unseal(c, &rq, CMK_PURPOSE_PROVIDER_KEK, prov, prov_len, NULL,
+                     &half[1]);
+    if (err == CMK_OK)
+        err = cmk_dual_kek_derive(c->cfg->label, half[0].p, half[0].len,
+                                  half[1].p, half[1].len, kek);
+    if (err == CMK_OK)
+        err = cmk_cmk_check_commitment(c->cfg->label, commit, kek);
+    cmk_secret_free(&half[0]);
+    cmk_secret_free(&half[1]);
+    if (err != CMK_OK)
+        cmk_secret_free(kek);
+    return err;
+}
+
+/* The previous-KEK cache's io (cmk_int.h): an entry of a dual-control
+ * tenant is a pair of halves, as the current KEK is. */
+static cmk_err prev_unseal(void *arg, const struct cmk_prev_kek *e,
+                           struct cmk_secret *out)
+{
+    struct cmk_cmk *c = arg;
+    struct cmk_req rq;
+
+    if (c->half.st != NULL)
+        return dual_fetch(c, e->blob, e->blob_len, e->provider_blob,
+                          e->provider_blob_len, e->commitment, out);
+    memset(&rq, 0, sizeof(rq));
+    return unseal(c, &rq, CMK_PURPOSE_KEK, e->blob, e->blob_len, e->commitment,
+                  out);
 }
 
 static int64_t prev_now(void *arg)
@@ -503,36 +538,6 @@ static cmk_err open_prev(struct cmk_cmk *c)
     const struct cmk_kek_prev_io io = {prev_unseal, prev_now, c};
 
     return cmk_kek_prev_new(c->cfg, c->kek_ttl_s, &io, &c->prev);
-}
-
-/* Dual control (README, "Dual control"): the customer half through the
- * CMK, the provider half through the provider key, each recorded with
- * the key it used; the KEK derived from both must match the tenant's
- * commitment. Either refusal fails the whole KEK. */
-static cmk_err dual_fetch(struct cmk_cmk *c, struct cmk_secret *kek)
-{
-    const struct cmk_kms_cfg *dual = c->cfg->dual;
-    struct cmk_secret half[2] = {{0}, {0}};
-    struct cmk_req rq;
-    cmk_err err;
-
-    memset(&rq, 0, sizeof(rq));
-    err = unseal(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
-                 c->cfg->kek_blob_len, NULL, &half[0]);
-    if (err == CMK_OK)
-        err = unseal(c, &rq, CMK_PURPOSE_PROVIDER_KEK, dual->kek_blob,
-                     dual->kek_blob_len, NULL, &half[1]);
-    if (err == CMK_OK)
-        err = cmk_dual_kek_derive(c->cfg->label, half[0].p, half[0].len,
-                                  half[1].p, half[1].len, kek);
-    if (err == CMK_OK)
-        err = cmk_cmk_check_commitment(c->cfg->label, c->cfg->kek_commitment,
-                                       kek);
-    cmk_secret_free(&half[0]);
-    cmk_secret_free(&half[1]);
-    if (err != CMK_OK)
-        cmk_secret_free(kek);
-    return err;
 }
 
 /* Unwraps the configured KEK blob into a new object holding one
@@ -550,7 +555,9 @@ static cmk_err kek_fetch(struct cmk_cmk *c, struct kek **out)
     k->refs = 1;
     memset(&rq, 0, sizeof(rq));
     if (c->half.st != NULL)
-        err = dual_fetch(c, &k->key);
+        err = dual_fetch(c, c->cfg->kek_blob, c->cfg->kek_blob_len,
+                         c->cfg->dual->kek_blob, c->cfg->dual->kek_blob_len,
+                         c->cfg->kek_commitment, &k->key);
     else
         err = unseal(c, &rq, CMK_PURPOSE_KEK, c->cfg->kek_blob,
                      c->cfg->kek_blob_len, c->cfg->kek_commitment, &k->key);

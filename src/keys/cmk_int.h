@@ -71,13 +71,15 @@ cmk_err cmk_cmk_note_call(struct cmk_cmk *c, const struct cmk_version *v,
                           int64_t start_us, cmk_err err) CMK_WUR;
 
 /* What the previous-KEK cache needs of its CMK, as callbacks (it does
- * not call into cmk.c): unseal a KEK blob through the CMK's versions and
- * check the answer against commit (its own commitment, not the tenant's
- * current one), with the errors of cmk.h; and the CMK's monotonic clock
+ * not call into cmk.c): open entry e into its KEK, checked against e's
+ * own commitment (not the tenant's current one), with the errors of
+ * cmk.h: e's blob unsealed through the CMK's versions, or under dual
+ * control the KEK derived from e's two halves, the provider half
+ * unsealed through the dual_control key; and the CMK's monotonic clock
  * in microseconds (cmk_cmk_set_clock). */
 struct cmk_kek_prev_io {
-    cmk_err (*unseal)(void *arg, const uint8_t *blob, size_t blob_len,
-                      const uint8_t *commit, struct cmk_secret *out);
+    cmk_err (*unseal)(void *arg, const struct cmk_prev_kek *e,
+                      struct cmk_secret *out);
     int64_t (*now_us)(void *arg);
     void *arg;
 };

@@ -2,7 +2,8 @@
 /*
  * keys: the previous tenant KEKs of a data-key rotation ("previous_keks"),
  * unsealed only when a blob or store file the current KEK cannot open
- * asks for them, each checked against its own commitment, cached like the
+ * asks for them (under dual control: derived from the entry's two
+ * halves), each checked against its own commitment, cached like the
  * current KEK, and never unsealed once its "expires" has come.
  *
  * lock (a leaf) guards the slots and gen; it is never held across the
@@ -158,7 +159,7 @@ static cmk_err get(struct cmk_kek_prev *p, size_t i, struct cmk_secret *out)
     }
     gen = p->gen;
     cmk_mutex_unlock(&p->lock);
-    err = p->io.unseal(p->io.arg, e->blob, e->blob_len, e->commitment, out);
+    err = p->io.unseal(p->io.arg, e, out);
     cmk_mutex_lock(&p->lock);
     end_fill_locked(p, s, err == CMK_OK ? out : NULL, gen);
     cmk_mutex_unlock(&p->lock);

@@ -52,8 +52,13 @@ enum cmk_provider_id {
 /* One previous tenant KEK, kept through a data-key rotation's overlap
  * window (cmk-tool rotate-kek). */
 struct cmk_prev_kek {
-    uint8_t *blob; /* the KEK as an envelope blob (decoded base64) */
+    uint8_t *blob; /* the KEK as an envelope blob (decoded base64); under
+                    * dual control its customer half, sealed by the CMK */
     size_t blob_len;
+    /* Dual control only ("provider_kek"): the provider half, sealed by
+     * the dual_control key; NULL otherwise. */
+    uint8_t *provider_blob;
+    size_t provider_blob_len;
     uint8_t commitment[CMK_KEK_COMMITMENT_LEN]; /* its own check value */
     int64_t expires; /* Unix seconds (UTC): never unsealed from then on */
 };

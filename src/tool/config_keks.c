@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * tool: writes a tenant's KEK and its "previous_keks" array (cmk-tool
- * rotate-kek) into the JSON config through tool_edit_tenant, so the new
- * KEK and the old one's overlap window appear in one atomic replace; and
+ * tool: writes a tenant's KEK (under dual control both halves) and its
+ * "previous_keks" array (cmk-tool rotate-kek) into the JSON config
+ * through tool_edit_tenant, so the new KEK and the old one's overlap
+ * window appear in one atomic replace; and
  * the edit that gives previous_keks entries their blobs under a new CMK
  * (rotate-cmk).
  */
@@ -15,15 +16,36 @@
 #include "tool/tool.h"
 
 struct keks {
-    const char *kek, *commitment;
+    const struct tool_cur_kek *cur;
     const struct tool_prev_kek *p;
     size_t n;
 };
 
 static json_t *entry(const struct tool_prev_kek *p)
 {
+    if (p->provider_kek != NULL)
+        return json_pack("{s:s, s:s, s:s, s:s}", "kek", p->kek, "provider_kek",
+                         p->provider_kek, "kek_commitment", p->commitment,
+                         "expires", p->expires);
     return json_pack("{s:s, s:s, s:s}", "kek", p->kek, "kek_commitment",
                      p->commitment, "expires", p->expires);
+}
+
+/* The current KEK; under dual control its provider half goes into the
+ * existing "dual_control" object, beside its other members. */
+static int set_current(json_t *t, const struct tool_cur_kek *cur)
+{
+    json_t *d = json_object_get(t, "dual_control");
+
+    if (cur->provider_kek != NULL &&
+        (!json_is_object(d) ||
+         json_object_set_new(d, "kek", json_string(cur->provider_kek)) != 0))
+        return -1;
+    if (json_object_set_new(t, "kek", json_string(cur->kek)) != 0 ||
+        json_object_set_new(t, "kek_commitment",
+                            json_string(cur->commitment)) != 0)
+        return -1;
+    return 0;
 }
 
 static int edit_keks(json_t *t, void *arg)
@@ -32,10 +54,7 @@ static int edit_keks(json_t *t, void *arg)
     json_t *a, *e;
     size_t i;
 
-    if (k->kek != NULL &&
-        (json_object_set_new(t, "kek", json_string(k->kek)) != 0 ||
-         json_object_set_new(t, "kek_commitment", json_string(k->commitment)) !=
-             0))
+    if (k->cur != NULL && set_current(t, k->cur) != 0)
         return -1;
     if (k->n == 0) {
         json_object_del(t, "previous_keks"); /* absent is fine too */
@@ -53,11 +72,11 @@ static int edit_keks(json_t *t, void *arg)
                                                                         : -1;
 }
 
-int tool_set_tenant_keks(const char *path, const char *label, const char *kek,
-                         const char *commitment, const struct tool_prev_kek *p,
-                         size_t n)
+int tool_set_tenant_keks(const char *path, const char *label,
+                         const struct tool_cur_kek *cur,
+                         const struct tool_prev_kek *p, size_t n)
 {
-    struct keks k = {kek, commitment, p, n};
+    struct keks k = {cur, p, n};
 
     return tool_edit_tenant(path, label, edit_keks, &k);
 }

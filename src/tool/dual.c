@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tool: dual control's KEK halves: made, sealed each by its own key and
- * checked (provision), or unsealed (kek-commit), then combined by
- * mech/dual_kek.h as the module combines them.
+ * checked (provision, rotate-kek), or unsealed (kek-commit, rotate-kek,
+ * rewrap --kek-path), then combined by mech/dual_kek.h as the module
+ * combines them.
  */
 #include <config.h>
 
@@ -116,21 +117,23 @@ int tool_dual_make(const struct cmk_tenant_cfg *t, struct cmk_secret *kek,
 }
 
 static int unseal_half(struct cmk_cmk *c, const struct cmk_tenant_cfg *t,
-                       enum cmk_purpose p, const struct cmk_kms_cfg *k,
+                       enum cmk_purpose p, const uint8_t *blob, size_t blob_len,
                        struct cmk_secret *half)
 {
     struct cmk_req rq;
     cmk_err err;
 
     memset(&rq, 0, sizeof(rq));
-    err = cmk_cmk_unseal_for(c, &rq, p, k->kek_blob, k->kek_blob_len, half);
+    err = cmk_cmk_unseal_for(c, &rq, p, blob, blob_len, half);
     if (err == CMK_OK)
         return TOOL_OK;
     report(t, p, "the KEK half does not unwrap", err, &rq);
     return TOOL_FAIL;
 }
 
-int tool_dual_open(const struct cmk_tenant_cfg *t, struct cmk_secret *kek)
+int tool_dual_unseal(const struct cmk_tenant_cfg *t, const uint8_t *cust,
+                     size_t cust_len, const uint8_t *prov, size_t prov_len,
+                     struct cmk_secret *kek)
 {
     struct cmk_secret half[2] = {{0}, {0}};
     struct cmk_cmk *c = NULL;
@@ -138,13 +141,21 @@ int tool_dual_open(const struct cmk_tenant_cfg *t, struct cmk_secret *kek)
 
     rc = open_cmk(t, &c);
     if (rc == TOOL_OK)
-        rc = unseal_half(c, t, CMK_PURPOSE_KEK, &t->kms, &half[0]);
+        rc = unseal_half(c, t, CMK_PURPOSE_KEK, cust, cust_len, &half[0]);
     if (rc == TOOL_OK)
-        rc = unseal_half(c, t, CMK_PURPOSE_PROVIDER_KEK, t->kms.dual, &half[1]);
+        rc = unseal_half(c, t, CMK_PURPOSE_PROVIDER_KEK, prov, prov_len,
+                         &half[1]);
     if (rc == TOOL_OK)
         rc = derive(t, half, kek);
     cmk_secret_free(&half[0]);
     cmk_secret_free(&half[1]);
     cmk_cmk_close(c);
     return rc;
+}
+
+int tool_dual_open(const struct cmk_tenant_cfg *t, struct cmk_secret *kek)
+{
+    return tool_dual_unseal(t, t->kms.kek_blob, t->kms.kek_blob_len,
+                            t->kms.dual->kek_blob, t->kms.dual->kek_blob_len,
+                            kek);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tool: a tenant KEK made, sealed through the tenant's CMK and checked
- * (provision, rotate-kek), its base64 forms, and a sealed KEK opened and
- * checked against its commitment (rotate-kek, rewrap --kek-path).
+ * (provision, rotate-kek), its base64 forms, and a sealed KEK (under dual
+ * control a pair of sealed halves) opened and checked against its
+ * commitment (rotate-kek, rewrap --kek-path).
  */
 #include <config.h>
 
@@ -12,6 +13,7 @@
 
 #include "keys/cmk.h"
 #include "mech/mech.h"
+#include "tool/dual.h"
 #include "tool/kek.h"
 #include "tool/tool.h"
 
@@ -109,24 +111,62 @@ int tool_kek_encode(const struct cmk_tenant_cfg *t,
     return TOOL_OK;
 }
 
+/* kek (already opened) is the one commit names. */
+static cmk_err check_commit(const struct cmk_tenant_cfg *t,
+                            const uint8_t commit[CMK_KEK_COMMITMENT_LEN],
+                            const struct cmk_secret *kek)
+{
+    uint8_t got[CMK_KEK_COMMITMENT_LEN];
+    cmk_err err = cmk_cmk_kek_commitment(t->kms.label, kek->p, kek->len, got);
+
+    if (err == CMK_OK && sodium_memcmp(got, commit, sizeof(got)) != 0)
+        err = CMK_E_KEK_COMMITMENT;
+    return err;
+}
+
+/* Dual control: the KEK derived from its two halves (tool/dual.h). */
+static int unseal_dual(const struct cmk_tenant_cfg *t, const uint8_t *blob,
+                       size_t blob_len, const uint8_t *pblob, size_t pblob_len,
+                       const uint8_t commit[CMK_KEK_COMMITMENT_LEN],
+                       struct cmk_secret *kek)
+{
+    struct cmk_req rq;
+    cmk_err err;
+
+    if (pblob == NULL || pblob_len == 0) {
+        tool_err("tenant \"%s\": a KEK of a dual-control tenant without its "
+                 "provider half",
+                 t->kms.label);
+        return TOOL_FAIL;
+    }
+    if (tool_dual_unseal(t, blob, blob_len, pblob, pblob_len, kek) != TOOL_OK)
+        return TOOL_FAIL;
+    err = check_commit(t, commit, kek);
+    if (err == CMK_OK)
+        return TOOL_OK;
+    cmk_secret_free(kek);
+    memset(&rq, 0, sizeof(rq));
+    report(t->kms.label, "a KEK does not unwrap", err, &rq);
+    return TOOL_FAIL;
+}
+
 int tool_kek_unseal(const struct cmk_tenant_cfg *t, const uint8_t *blob,
-                    size_t blob_len,
+                    size_t blob_len, const uint8_t *pblob, size_t pblob_len,
                     const uint8_t commit[CMK_KEK_COMMITMENT_LEN],
                     struct cmk_secret *kek)
 {
-    uint8_t got[CMK_KEK_COMMITMENT_LEN];
     struct cmk_cmk *c = NULL;
     struct cmk_req rq;
     cmk_err err;
 
+    if (t->kms.dual != NULL)
+        return unseal_dual(t, blob, blob_len, pblob, pblob_len, commit, kek);
     memset(&rq, 0, sizeof(rq));
     err = cmk_cmk_open(&t->kms, 0, &c);
     if (err == CMK_OK)
         err = cmk_cmk_unseal_for(c, &rq, CMK_PURPOSE_KEK, blob, blob_len, kek);
     if (err == CMK_OK)
-        err = cmk_cmk_kek_commitment(t->kms.label, kek->p, kek->len, got);
-    if (err == CMK_OK && sodium_memcmp(got, commit, sizeof(got)) != 0)
-        err = CMK_E_KEK_COMMITMENT;
+        err = check_commit(t, commit, kek);
     cmk_cmk_close(c);
     if (err == CMK_OK)
         return TOOL_OK;

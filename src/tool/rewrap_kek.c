@@ -62,8 +62,10 @@ static int unseal_all(const struct cmk_tenant_cfg *t, struct tool_rewrap_kek *x)
     size_t i;
     int rc;
 
-    rc = tool_kek_unseal(t, k->kek_blob, k->kek_blob_len, k->kek_commitment,
-                         &x->kek[0]);
+    rc = tool_kek_unseal(t, k->kek_blob, k->kek_blob_len,
+                         k->dual != NULL ? k->dual->kek_blob : NULL,
+                         k->dual != NULL ? k->dual->kek_blob_len : 0,
+                         k->kek_commitment, &x->kek[0]);
     x->n = rc == TOOL_OK ? 1 : 0;
     if (rc == TOOL_OK)
         x->commit[0] = tool_base64(k->kek_commitment, CMK_KEK_COMMITMENT_LEN);
@@ -72,6 +74,8 @@ static int unseal_all(const struct cmk_tenant_cfg *t, struct tool_rewrap_kek *x)
             continue; /* never unsealed once expired */
         rc = tool_kek_unseal(t, k->previous_keks[i].blob,
                              k->previous_keks[i].blob_len,
+                             k->previous_keks[i].provider_blob,
+                             k->previous_keks[i].provider_blob_len,
                              k->previous_keks[i].commitment, &x->kek[x->n]);
         if (rc == TOOL_OK)
             x->commit[x->n++] = tool_base64(k->previous_keks[i].commitment,
@@ -96,13 +100,6 @@ int tool_rewrap_kek_open(const struct cmk_tenant_cfg *t,
     *out = NULL;
     if (t->kms.kek_blob_len == 0 || !t->kms.has_kek_commitment) {
         tool_err("tenant \"%s\" has no \"kek\" with a \"kek_commitment\"",
-                 t->kms.label);
-        return TOOL_USAGE;
-    }
-    if (t->kms.dual != NULL) {
-        tool_err("tenant \"%s\" has \"dual_control\": its KEK is derived "
-                 "from two halves and never changes without both, so its "
-                 "KEK-path blobs need no rewrap",
                  t->kms.label);
         return TOOL_USAGE;
     }

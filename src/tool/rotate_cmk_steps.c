@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "keys/cmk.h"
+#include "mech/dual_kek.h"
 #include "providers/provider.h"
 #include "tool/kek.h"
 #include "tool/rotate_cmk.h"
@@ -218,8 +219,37 @@ static int encode(struct rotation *r)
     return TOOL_OK;
 }
 
-/* Previous KEK i, in its window: moved as the KEK is, then opened through
- * NEWREF alone to a KEK with the entry's own commitment. */
+/* A previous KEK from its moved blob, opened through NEWREF alone; under
+ * dual control derived with the entry's provider half (unchanged, opened
+ * through dual_control.key) as the module derives it. */
+static cmk_err open_moved(struct cmk_cmk *alone, const char *label,
+                          const struct cmk_prev_kek *p,
+                          const struct cmk_buf *blob, struct cmk_req *rq,
+                          struct cmk_secret *kek)
+{
+    struct cmk_secret half[2] = {{0}, {0}};
+    cmk_err err;
+
+    if (p->provider_blob == NULL)
+        return cmk_cmk_unseal_for(alone, rq, CMK_PURPOSE_KEK, blob->p,
+                                  blob->len, kek);
+    err = cmk_cmk_unseal_for(alone, rq, CMK_PURPOSE_KEK, blob->p, blob->len,
+                             &half[0]);
+    if (err == CMK_OK)
+        err = cmk_cmk_unseal_for(alone, rq, CMK_PURPOSE_PROVIDER_KEK,
+                                 p->provider_blob, p->provider_blob_len,
+                                 &half[1]);
+    if (err == CMK_OK)
+        err = cmk_dual_kek_derive(label, half[0].p, half[0].len, half[1].p,
+                                  half[1].len, kek);
+    cmk_secret_free(&half[0]);
+    cmk_secret_free(&half[1]);
+    return err;
+}
+
+/* Previous KEK i, in its window: moved as the KEK is (under dual control
+ * its customer half), then opened through NEWREF alone to a KEK with the
+ * entry's own commitment. */
 static cmk_err move_prev(struct rotation *r, struct cmk_cmk *alone, size_t i,
                          struct cmk_req *rq)
 {
@@ -233,8 +263,7 @@ static cmk_err move_prev(struct rotation *r, struct cmk_cmk *alone, size_t i,
                              p->blob_len, &blob);
     if (err != CMK_OK || blob.len == 0)
         return err; /* empty: under NEWREF already, left as it is */
-    err =
-        cmk_cmk_unseal_for(alone, rq, CMK_PURPOSE_KEK, blob.p, blob.len, &kek);
+    err = open_moved(alone, r->t->kms.label, p, &blob, rq, &kek);
     if (err == CMK_OK)
         err = cmk_cmk_kek_commitment(r->t->kms.label, kek.p, kek.len, got);
     if (err == CMK_OK && sodium_memcmp(got, p->commitment, sizeof(got)) != 0)
@@ -269,6 +298,7 @@ static int move_prevs(struct rotation *r)
     chk.region = k->region;
     chk.provider_cfg = k->provider_cfg;
     chk.http = k->http;
+    chk.dual = k->dual; /* the provider halves stay under their key */
     memset(&rq, 0, sizeof(rq));
     if (k->n_previous_keks != 0)
         err = cmk_cmk_open(&chk, 0, &alone); /* NEWREF alone, no KEK */

@@ -6,7 +6,9 @@
  * wrapped under it still unwrap); every token object is re-sealed under
  * the new KEK, resumably (rotkek_journal.h); the run holds the tenant's
  * key-change lock and is recorded as data_key_rotation_started and
- * data_key_rotation_completed.
+ * data_key_rotation_completed. A dual-control tenant's KEK is derived
+ * from two halves (README, "Dual control"): its rotation makes two new
+ * halves, and its previous KEKs are kept as pairs.
  */
 #include <config.h>
 
@@ -18,6 +20,7 @@
 #include "keys/cmk.h"
 #include "store/store.h"
 #include "tool/event.h"
+#include "tool/dual.h"
 #include "tool/kek.h"
 #include "tool/rotate_kek.h"
 #include "tool/rotlock.h"
@@ -58,9 +61,28 @@ static int record(struct run *r, const char *event, long long count,
 /* What write_keks writes: entries and the strings they point to. */
 struct prev_list {
     struct tool_prev_kek p[CMK_PREV_KEKS_MAX];
-    char *bufs[2 * CMK_PREV_KEKS_MAX]; /* base64, freed by the caller */
+    char *bufs[3 * CMK_PREV_KEKS_MAX]; /* base64, freed by the caller */
     char dates[CMK_PREV_KEKS_MAX][CMK_UTC_LEN + 1];
 };
+
+/* Entry e as the config file holds it, its strings in bufs[0..2] (the
+ * provider half only under dual control). */
+static int encode_prev(const struct cmk_prev_kek *e, char **bufs, char *date,
+                       struct tool_prev_kek *out)
+{
+    bufs[0] = tool_base64(e->blob, e->blob_len);
+    bufs[1] = tool_base64(e->commitment, CMK_KEK_COMMITMENT_LEN);
+    if (e->provider_blob != NULL)
+        bufs[2] = tool_base64(e->provider_blob, e->provider_blob_len);
+    if (bufs[0] == NULL || bufs[1] == NULL ||
+        (e->provider_blob != NULL && bufs[2] == NULL) ||
+        !cmk_utc_format(e->expires, date)) {
+        tool_err("out of memory");
+        return TOOL_FAIL;
+    }
+    *out = (struct tool_prev_kek){bufs[0], bufs[2], bufs[1], date};
+    return TOOL_OK;
+}
 
 /* first (may be NULL), then the tenant's previous KEKs still in their
  * window, as the config file holds them. */
@@ -68,35 +90,26 @@ static int keep_live(const struct run *r, const struct tool_prev_kek *first,
                      struct prev_list *l, size_t *n)
 {
     const struct cmk_kms_cfg *k = &r->t->kms;
-    struct tool_prev_kek *out = l->p;
-    char **bufs = l->bufs;
     size_t i;
 
     *n = 0;
     if (first != NULL)
-        out[(*n)++] = *first;
+        l->p[(*n)++] = *first;
     for (i = 0; i < k->n_previous_keks && *n < CMK_PREV_KEKS_MAX; i++) {
         if (k->previous_keks[i].expires <= r->now)
             continue; /* expired: dropped */
-        bufs[2 * i] =
-            tool_base64(k->previous_keks[i].blob, k->previous_keks[i].blob_len);
-        bufs[2 * i + 1] =
-            tool_base64(k->previous_keks[i].commitment, CMK_KEK_COMMITMENT_LEN);
-        if (bufs[2 * i] == NULL || bufs[2 * i + 1] == NULL ||
-            !cmk_utc_format(k->previous_keks[i].expires, l->dates[i])) {
-            tool_err("out of memory");
+        if (encode_prev(&k->previous_keks[i], &l->bufs[3 * i], l->dates[i],
+                        &l->p[*n]) != TOOL_OK)
             return TOOL_FAIL;
-        }
-        out[(*n)++] =
-            (struct tool_prev_kek){bufs[2 * i], bufs[2 * i + 1], l->dates[i]};
+        (*n)++;
     }
     return TOOL_OK;
 }
 
-/* Writes the config: kek (NULL: unchanged) and previous_keks = first (if
- * any) then the live ones. */
+/* Writes the config: the current KEK (cur NULL: unchanged) and
+ * previous_keks = first (if any) then the live ones. */
 static int write_keks(const struct run *r, const struct tool_prev_kek *first,
-                      const char *kek, const char *commit, size_t *kept)
+                      const struct tool_cur_kek *cur, size_t *kept)
 {
     struct prev_list l;
     size_t n = 0, i;
@@ -105,9 +118,8 @@ static int write_keks(const struct run *r, const struct tool_prev_kek *first,
     memset(&l, 0, sizeof(l));
     rc = keep_live(r, first, &l, &n);
     if (rc == TOOL_OK)
-        rc = tool_set_tenant_keks(r->a->config, r->t->kms.label, kek, commit,
-                                  l.p, n);
-    for (i = 0; i < 2 * CMK_PREV_KEKS_MAX; i++)
+        rc = tool_set_tenant_keks(r->a->config, r->t->kms.label, cur, l.p, n);
+    for (i = 0; i < 3 * CMK_PREV_KEKS_MAX; i++)
         free(l.bufs[i]);
     if (kept != NULL)
         *kept = n;
@@ -123,12 +135,67 @@ static size_t live_count(const struct run *r)
     return n;
 }
 
+/* A new KEK into the journal (new_kek, new_commit): sealed through the
+ * CMK and checked; under dual control two new halves, each sealed by its
+ * own key and checked (tool/dual.h), and the KEK derived from them. */
+static int make_new(struct run *r)
+{
+    const struct cmk_tenant_cfg *t = r->t;
+    struct cmk_secret kek = {0};
+    struct cmk_buf blob = {0}, pblob = {0};
+    int rc;
+
+    if (t->kms.dual != NULL) {
+        rc = tool_dual_make(t, &kek, &blob, &pblob);
+        if (rc == TOOL_OK &&
+            (r->j.new_pkek = tool_base64(pblob.p, pblob.len)) == NULL) {
+            tool_err("out of memory");
+            rc = TOOL_FAIL;
+        }
+    } else {
+        rc = tool_kek_random(&kek);
+        if (rc == TOOL_OK)
+            rc = tool_kek_seal(t, &kek, &blob);
+    }
+    if (rc == TOOL_OK)
+        rc = tool_kek_encode(t, &kek, &blob, &r->j.new_kek, &r->j.new_commit);
+    cmk_secret_free(&kek);
+    cmk_buf_free(&blob);
+    cmk_buf_free(&pblob);
+    return rc;
+}
+
+/* The KEK being replaced into the journal (old_kek, old_pkek,
+ * old_commit), once it opens to the one the config commits to. */
+static int take_old(struct run *r)
+{
+    const struct cmk_kms_cfg *k = &r->t->kms;
+    const struct cmk_kms_cfg *d = k->dual;
+    struct cmk_secret cur = {0};
+    int rc;
+
+    rc = tool_kek_unseal(
+        r->t, k->kek_blob, k->kek_blob_len, d != NULL ? d->kek_blob : NULL,
+        d != NULL ? d->kek_blob_len : 0, k->kek_commitment, &cur);
+    cmk_secret_free(&cur);
+    if (rc != TOOL_OK)
+        return rc;
+    r->j.old_kek = tool_base64(k->kek_blob, k->kek_blob_len);
+    r->j.old_commit = tool_base64(k->kek_commitment, CMK_KEK_COMMITMENT_LEN);
+    if (d != NULL)
+        r->j.old_pkek = tool_base64(d->kek_blob, d->kek_blob_len);
+    if (r->j.old_kek == NULL || r->j.old_commit == NULL ||
+        (d != NULL && r->j.old_pkek == NULL)) {
+        tool_err("out of memory");
+        return TOOL_FAIL;
+    }
+    return TOOL_OK;
+}
+
 /* A new KEK, sealed and checked, and the journal that names it. */
 static int begin(struct run *r)
 {
     const struct cmk_tenant_cfg *t = r->t;
-    struct cmk_secret kek = {0}, cur = {0};
-    struct cmk_buf blob = {0};
     int rc;
 
     if (live_count(r) >= CMK_PREV_KEKS_MAX) {
@@ -139,24 +206,9 @@ static int begin(struct run *r)
         return TOOL_FAIL;
     }
     /* The KEK being replaced must be the one the config commits to. */
-    rc = tool_kek_unseal(t, t->kms.kek_blob, t->kms.kek_blob_len,
-                         t->kms.kek_commitment, &cur);
-    cmk_secret_free(&cur);
+    rc = take_old(r);
     if (rc == TOOL_OK)
-        rc = tool_kek_random(&kek);
-    if (rc == TOOL_OK)
-        rc = tool_kek_seal(t, &kek, &blob);
-    if (rc == TOOL_OK)
-        rc = tool_kek_encode(t, &kek, &blob, &r->j.new_kek, &r->j.new_commit);
-    cmk_secret_free(&kek);
-    cmk_buf_free(&blob);
-    r->j.old_kek = tool_base64(t->kms.kek_blob, t->kms.kek_blob_len);
-    r->j.old_commit =
-        tool_base64(t->kms.kek_commitment, CMK_KEK_COMMITMENT_LEN);
-    if (rc == TOOL_OK && (r->j.old_kek == NULL || r->j.old_commit == NULL)) {
-        tool_err("out of memory");
-        rc = TOOL_FAIL;
-    }
+        rc = make_new(r);
     if (rc == TOOL_OK &&
         (!cmk_utc_format(r->now + (int64_t)r->a->overlap_h * 3600,
                          r->j.expires) ||
@@ -171,8 +223,10 @@ static int begin(struct run *r)
  * first in previous_keks. Recorded as started first. */
 static int switch_config(struct run *r)
 {
-    const struct tool_prev_kek old = {r->j.old_kek, r->j.old_commit,
-                                      r->j.expires};
+    const struct tool_prev_kek old = {r->j.old_kek, r->j.old_pkek,
+                                      r->j.old_commit, r->j.expires};
+    const struct tool_cur_kek new = {r->j.new_kek, r->j.new_pkek,
+                                     r->j.new_commit};
     char *cur = tool_base64(r->t->kms.kek_commitment, CMK_KEK_COMMITMENT_LEN);
     int rc = TOOL_OK;
 
@@ -196,7 +250,7 @@ static int switch_config(struct run *r)
             rc = tool_rkj_recorded(&r->j);
     }
     if (rc == TOOL_OK)
-        rc = write_keks(r, &old, r->j.new_kek, r->j.new_commit, NULL);
+        rc = write_keks(r, &old, &new, NULL);
     if (rc == TOOL_OK)
         printf("tenant %s: new KEK in %s; the previous one unwraps until %s\n",
                r->t->kms.label, r->a->config, r->j.expires);
@@ -238,7 +292,7 @@ static int drop_expired(struct run *r)
                r->t->kms.label, had);
         return TOOL_OK;
     }
-    rc = write_keks(r, NULL, NULL, NULL, &kept);
+    rc = write_keks(r, NULL, NULL, &kept);
     if (rc == TOOL_OK)
         printf("tenant %s: %zu expired previous KEKs dropped, %zu kept\n",
                r->t->kms.label, had - kept, kept);
@@ -314,13 +368,6 @@ static int run_on(void *arg, const struct cmk_config *cfg,
     if (t->kms.kek_blob_len == 0 || !t->kms.has_kek_commitment) {
         tool_err("tenant \"%s\" has no \"kek\" with a \"kek_commitment\" "
                  "(cmk-tool provision, kek-commit)",
-                 t->kms.label);
-        return TOOL_USAGE;
-    }
-    if (t->kms.dual != NULL) {
-        tool_err("tenant \"%s\" has \"dual_control\": its KEK is derived "
-                 "from two halves, and data-key rotation of such a tenant is "
-                 "not supported; nothing changed",
                  t->kms.label);
         return TOOL_USAGE;
     }

@@ -20,12 +20,20 @@
 #include "tool/tool.h"
 
 #define MAGIC "cmk-kek-rotation 1"
+#define MAGIC2 "cmk-kek-rotation 2" /* dual control: provider halves too */
 #define FILE_MAX (256u * 1024 * 1024)
 
-static const char *const header[] = {"old_kek", "old_commitment",
-                                     "new_kek", "new_commitment",
-                                     "expires", "started"};
-#define N_HEADER (sizeof(header) / sizeof(header[0]))
+static const char *const header[] = {
+    "old_kek", "old_commitment", "new_kek",          "new_commitment",
+    "expires", "started",        "old_provider_kek", "new_provider_kek"};
+#define N_HEADER1 6u /* version 1: without the provider halves */
+#define N_HEADER2 (sizeof(header) / sizeof(header[0]))
+
+static size_t n_header(const struct tool_rkj *j)
+{
+    return j->old_pkek != NULL || j->new_pkek != NULL || j->v2 ? N_HEADER2
+                                                               : N_HEADER1;
+}
 
 static int set_path(const char *dir, struct tool_rkj *j)
 {
@@ -51,15 +59,16 @@ static bool is_b64(const char *s, size_t want)
 static bool take_header(struct tool_rkj *j, size_t i, const char *value)
 {
     int64_t t;
-    char **dst[] = {&j->old_kek, &j->old_commit, &j->new_kek, &j->new_commit};
+    char **dst[] = {&j->old_kek, &j->old_commit, &j->new_kek,  &j->new_commit,
+                    NULL,        NULL,           &j->old_pkek, &j->new_pkek};
 
-    if (i >= 4) {
+    if (i == 4 || i == 5) {
         if (!cmk_utc_parse(value, &t))
             return false;
         memcpy(i == 4 ? j->expires : j->started, value, CMK_UTC_LEN + 1);
         return true;
     }
-    if (!is_b64(value, i % 2 == 1 ? CMK_KEK_COMMITMENT_LEN : 0))
+    if (!is_b64(value, i == 1 || i == 3 ? CMK_KEK_COMMITMENT_LEN : 0))
         return false;
     *dst[i] = strdup(value);
     return *dst[i] != NULL;
@@ -93,9 +102,11 @@ static bool take_line(struct tool_rkj *j, size_t n, char *line)
 {
     size_t klen;
 
-    if (n == 1)
-        return strcmp(line, MAGIC) == 0;
-    if (n <= 1 + N_HEADER) {
+    if (n == 1) {
+        j->v2 = strcmp(line, MAGIC2) == 0;
+        return j->v2 || strcmp(line, MAGIC) == 0;
+    }
+    if (n <= 1 + n_header(j)) {
         klen = strlen(header[n - 2]);
         return strncmp(line, header[n - 2], klen) == 0 && line[klen] == ' ' &&
                take_header(j, n - 2, line + klen + 1);
@@ -124,7 +135,7 @@ static bool parse(struct tool_rkj *j, char *text, size_t len, size_t *bad)
         p = nl + 1;
     }
     *bad = n + 1;
-    return n >= 1 + N_HEADER;
+    return n >= 1 + n_header(j);
 }
 
 /* The whole file; a last line without its newline (an append cut short)
@@ -193,11 +204,15 @@ int tool_rkj_create(const char *dir, struct tool_rkj *j)
 
     if (set_path(dir, j) != TOOL_OK)
         return TOOL_FAIL;
+    j->v2 = j->old_pkek != NULL;
     n = asprintf(&text,
-                 MAGIC "\nold_kek %s\nold_commitment %s\nnew_kek %s\n"
-                       "new_commitment %s\nexpires %s\nstarted %s\n",
-                 j->old_kek, j->old_commit, j->new_kek, j->new_commit,
-                 j->expires, j->started);
+                 "%s\nold_kek %s\nold_commitment %s\nnew_kek %s\n"
+                 "new_commitment %s\nexpires %s\nstarted %s\n%s%s%s%s%s%s",
+                 j->v2 ? MAGIC2 : MAGIC, j->old_kek, j->old_commit, j->new_kek,
+                 j->new_commit, j->expires, j->started,
+                 j->v2 ? "old_provider_kek " : "", j->v2 ? j->old_pkek : "",
+                 j->v2 ? "\n" : "", j->v2 ? "new_provider_kek " : "",
+                 j->v2 ? j->new_pkek : "", j->v2 ? "\n" : "");
     if (n < 0) {
         tool_err("out of memory");
         return TOOL_FAIL;
@@ -274,8 +289,11 @@ void tool_rkj_free(struct tool_rkj *j)
     free(j->old_commit);
     free(j->new_kek);
     free(j->new_commit);
+    free(j->old_pkek);
+    free(j->new_pkek);
     free(j->done);
     j->old_kek = j->old_commit = j->new_kek = j->new_commit = NULL;
+    j->old_pkek = j->new_pkek = NULL;
     j->done = NULL;
     j->n_done = j->cap = 0;
 }

@@ -13,7 +13,13 @@
  *   new_commitment B64
  *   expires YYYY-MM-DDTHH:MM:SSZ   end of the old KEK's overlap window
  *   started YYYY-MM-DDTHH:MM:SSZ
- * then appended, each fsynced:
+ * and for a dual-control tenant (whose KEK is derived from two halves:
+ * the kek lines above are the customer halves) version 2,
+ * "cmk-kek-rotation 2", with two more header lines:
+ *   old_provider_kek B64     the replaced KEK's provider half, sealed by
+ *   new_provider_kek B64     dual_control.key; the new one's
+ * Version 1 journals are still read (and still written for other
+ * tenants). Then appended, each fsynced:
  *   recorded started         data_key_rotation_started is in the audit
  *   done NAME                object NAME (16 hex) is under the new KEK
  *
@@ -35,6 +41,10 @@
 
 struct tool_rkj {
     char *old_kek, *old_commit, *new_kek, *new_commit; /* base64 */
+    /* Dual control: the provider halves (base64); NULL in a version 1
+     * journal. Both or neither. */
+    char *old_pkek, *new_pkek;
+    bool v2; /* "cmk-kek-rotation 2": the provider halves are there */
     char expires[CMK_UTC_LEN + 1];
     char started[CMK_UTC_LEN + 1];
     bool recorded;

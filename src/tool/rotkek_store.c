@@ -17,27 +17,40 @@
 #include "tool/rotate_kek.h"
 #include "tool/tool.h"
 
-/* The KEK a journal entry names, unsealed and checked. */
+/* Base64 s into a new buffer (*out, *len); NULL s: none. */
+static bool unb64(const char *s, uint8_t **out, size_t *len)
+{
+    size_t cap = s != NULL ? strlen(s) : 0;
+
+    *out = NULL;
+    *len = 0;
+    if (s == NULL)
+        return true;
+    *out = malloc(cap + 1);
+    return *out != NULL &&
+           sodium_base642bin(*out, cap + 1, s, cap, NULL, len, NULL,
+                             sodium_base64_VARIANT_ORIGINAL) == 0;
+}
+
+/* The KEK a journal entry names (under dual control from its customer
+ * and provider halves), unsealed and checked. */
 static int unseal_b64(const struct cmk_tenant_cfg *t, const char *blob64,
-                      const char *commit64, struct cmk_secret *kek)
+                      const char *pblob64, const char *commit64,
+                      struct cmk_secret *kek)
 {
     uint8_t commit[CMK_KEK_COMMITMENT_LEN];
-    size_t cap = strlen(blob64), len = 0;
-    uint8_t *blob = malloc(cap + 1);
+    uint8_t *blob = NULL, *pblob = NULL;
+    size_t len = 0, plen = 0;
     int rc = TOOL_FAIL;
 
-    if (blob == NULL) {
-        tool_err("out of memory");
-        return TOOL_FAIL;
-    }
-    if (sodium_base642bin(blob, cap + 1, blob64, cap, NULL, &len, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+    if (!unb64(blob64, &blob, &len) || !unb64(pblob64, &pblob, &plen) ||
         !tool_unbase64(commit64, commit, sizeof(commit)))
         tool_err("tenant \"%s\": the rotation journal holds bad base64",
                  t->kms.label);
     else
-        rc = tool_kek_unseal(t, blob, len, commit, kek);
+        rc = tool_kek_unseal(t, blob, len, pblob, plen, commit, kek);
     free(blob);
+    free(pblob);
     return rc;
 }
 
@@ -110,9 +123,9 @@ int tool_rotkek_reseal(const struct tool_rotkek_args *a,
     cmk_err err;
     int rc;
 
-    rc = unseal_b64(t, j->old_kek, j->old_commit, &old);
+    rc = unseal_b64(t, j->old_kek, j->old_pkek, j->old_commit, &old);
     if (rc == TOOL_OK)
-        rc = unseal_b64(t, j->new_kek, j->new_commit, &new);
+        rc = unseal_b64(t, j->new_kek, j->new_pkek, j->new_commit, &new);
     if (rc != TOOL_OK)
         goto out;
     memset(&loc, 0, sizeof(loc));

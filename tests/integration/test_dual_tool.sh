@@ -133,17 +133,6 @@ expect 2 "$CMK_TOOL" health --config "$T/config.json"
 grep -q 'tenants\[0\].dual_control.key: must be another key than the tenant.s "key"' \
     "$T/err" || cmk_fail "no refusal: $(cat "$T/err")"
 cp "$T/good.json" "$T/config.json"
-step "no data-key rotation, no KEK-path rewrap under dual control"
-expect 2 "$CMK_TOOL" rotate-kek --config "$T/config.json" --tenant acme
-grep -q 'tenant "acme" has "dual_control": its KEK is derived from two halves, and data-key rotation of such a tenant is not supported; nothing changed' \
-    "$T/err" || cmk_fail "rotate-kek: $(cat "$T/err")"
-cmp -s "$T/config.json" "$T/good.json" || cmk_fail "rotate-kek changed the config"
-head -c 40 /dev/urandom >"$T/blob"
-expect 2 "$CMK_TOOL" rewrap --config "$T/config.json" --tenant acme \
-    --kek-path --mech kwp "$T/blob"
-grep -q 'has "dual_control": its KEK is derived from two halves' "$T/err" ||
-    cmk_fail "rewrap --kek-path: $(cat "$T/err")"
-
 step "rotate-cmk moves the customer half; the derived KEK is the same"
 "$CMK_TOOL" local-key --out "$T/acme2.key" >/dev/null || cmk_error "local-key"
 expect 0 "$CMK_TOOL" rotate-cmk --config "$T/config.json" --tenant acme \

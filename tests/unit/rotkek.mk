@@ -25,7 +25,7 @@ tests_unit_test_rotate_kek_SOURCES = tests/unit/test_rotate_kek.c \
 	tests/lib/audit_check.c tests/lib/audit_check.h \
 	src/tool/util.c src/tool/config_write.c src/tool/config_keks.c \
 	src/tool/event.c src/tool/rotlock.c src/tool/rotlast.c \
-	src/tool/backup.c src/tool/kek_seal.c \
+	src/tool/backup.c src/tool/kek_seal.c src/tool/dual.c \
 	src/tool/rotate_kek.c src/tool/rotkek_store.c \
 	src/tool/rotkek_journal.c src/tool/rewrap_kek.c
 tests_unit_test_rotate_kek_CFLAGS = $(UNIT_CFLAGS)

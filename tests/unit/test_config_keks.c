@@ -2,8 +2,9 @@
 /*
  * tests: a tenant's "previous_keks" in the config loader
  * (core/settings_keks.c): a good list is read exactly (blobs,
- * commitments, expiry in Unix seconds), and each bad one is refused with
- * the exact message naming the field.
+ * commitments, expiry in Unix seconds; under dual control the provider
+ * halves too), and each bad one is refused with the exact message naming
+ * the field ("provider_kek" missing under dual control, given without).
  */
 #include <config.h>
 
@@ -49,6 +50,12 @@ static int setup(void **state)
     fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
     if (fd < 0 || write(fd, "0123456789abcdef0123456789abcdef", 32) != 32)
         return -1;
+    if (close(fd) != 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/platform.key", dir);
+    fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, "fedcba9876543210fedcba9876543210", 32) != 32)
+        return -1;
     return close(fd);
 }
 
@@ -82,21 +89,29 @@ static struct cmk_config *load(const char *extra, char *msg, size_t len)
     return cfg;
 }
 
-/* The tenant's members: a kek with commitment C0, then prev. */
-static void expect_bad(const char *prev, const char *want)
+/* The tenant with members extra is refused with message want. */
+static void expect_refused(const char *extra, const char *want)
 {
-    char extra[4096], msg[1024], full[1400];
+    char msg[1024], full[1400];
     struct cmk_config *cfg;
 
-    snprintf(extra, sizeof(extra), KEK ", \"kek_commitment\": \"" C0 "\"%s%s",
-             prev[0] ? ", " : "", prev);
     cfg = load(extra, msg, sizeof(msg));
     if (cfg != NULL) {
         cmk_config_free(cfg);
-        fail_msg("accepted: %s", prev);
+        fail_msg("accepted: %s", extra);
     }
     snprintf(full, sizeof(full), "%s/config.json: %s", dir, want);
     assert_string_equal(msg, full);
+}
+
+/* The tenant's members: a kek with commitment C0, then prev. */
+static void expect_bad(const char *prev, const char *want)
+{
+    char extra[4096];
+
+    snprintf(extra, sizeof(extra), KEK ", \"kek_commitment\": \"" C0 "\"%s%s",
+             prev[0] ? ", " : "", prev);
+    expect_refused(extra, want);
 }
 
 static void test_good(void **state)
@@ -260,6 +275,87 @@ static void test_bad_without_kek(void **state)
     assert_string_equal(msg, want);
 }
 
+/* A dual-control tenant's members before prev: its dual_control (the
+ * platform key, both halves given) and a kek with commitment C0. */
+static void dual_members(char *out, size_t len, const char *prev)
+{
+    snprintf(out, len,
+             KEK ", \"kek_commitment\": \"" C0 "\", \"dual_control\": "
+                 "{\"provider\": \"local\", \"key\": \"%s/platform.key\", "
+                 "\"kek\": \"Q01LRQEBAAJrMQAAAARhYmNk\"}%s%s",
+             dir, prev[0] ? ", " : "", prev);
+}
+
+#define ED(kek, pk, c, exp)                                                    \
+    "{\"kek\": \"" kek "\", \"provider_kek\": \"" pk                           \
+    "\", \"kek_commitment\": \"" c "\", \"expires\": \"" exp "\"}"
+
+/* Under dual control each entry is a pair: "provider_kek" is read. */
+static void test_good_dual(void **state)
+{
+    const struct cmk_kms_cfg *k;
+    struct cmk_config *cfg;
+    char extra[4096], msg[1024];
+
+    (void)state;
+    dual_members(extra, sizeof(extra),
+                 "\"previous_keks\": [" ED("YWJj", "ZGVmZw==", C1,
+                                           "2026-12-05T03:00:00Z") "]");
+    cfg = load(extra, msg, sizeof(msg));
+    if (cfg == NULL)
+        fail_msg("%s", msg);
+    k = &cfg->tenants[0].kms;
+    assert_non_null(k->dual);
+    assert_int_equal(k->n_previous_keks, 1);
+    assert_int_equal(k->previous_keks[0].blob_len, 3);
+    assert_memory_equal(k->previous_keks[0].blob, "abc", 3);
+    assert_int_equal(k->previous_keks[0].provider_blob_len, 4);
+    assert_memory_equal(k->previous_keks[0].provider_blob, "defg", 4);
+    cmk_config_free(cfg);
+}
+
+static void expect_bad_dual(const char *prev, const char *want)
+{
+    char extra[4096];
+
+    dual_members(extra, sizeof(extra), prev);
+    expect_refused(extra, want);
+}
+
+static void test_bad_dual(void **state)
+{
+    (void)state;
+    /* Required in every entry, the second one too. */
+    expect_bad_dual(
+        "\"previous_keks\": [" ED(
+            "YWJj", "ZGVmZw==", C1,
+            "2026-12-05T03:00:00Z") ", " E("YWJk", C2,
+                                           "2026-12-04T03:00:00Z") "]",
+        P "[1].provider_kek: required when the tenant has "
+          "\"dual_control\" (the provider half of this KEK)");
+    expect_bad_dual("\"previous_keks\": [" ED("YWJj", "ZG*mZw==", C1,
+                                              "2026-12-05T03:00:00Z") "]",
+                    P "[0].provider_kek: invalid base64");
+    expect_bad_dual(
+        "\"previous_keks\": [" ED("YWJj", "", C1, "2026-12-05T03:00:00Z") "]",
+        P "[0].provider_kek: must not be empty");
+    expect_bad_dual("\"previous_keks\": [{\"kek\": \"YWJj\", \"provider_kek\": "
+                    "7, \"kek_commitment\": \"" C1 "\", \"expires\": "
+                    "\"2026-12-05T03:00:00Z\"}]",
+                    P "[0].provider_kek: expected a string");
+}
+
+/* Without dual control nothing would open a provider half. */
+static void test_bad_provider_kek_without_dual(void **state)
+{
+    (void)state;
+    expect_bad(
+        "\"previous_keks\": [" E("YWJj", C1, "2026-12-05T03:00:00Z") ", " ED(
+            "YWJk", "ZGVmZw==", C2, "2026-12-04T03:00:00Z") "]",
+        P "[1].provider_kek: only for a tenant with \"dual_control\" "
+          "(the provider half of a derived KEK)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +365,9 @@ int main(void)
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_bad_set),
         cmocka_unit_test(test_bad_without_kek),
+        cmocka_unit_test(test_good_dual),
+        cmocka_unit_test(test_bad_dual),
+        cmocka_unit_test(test_bad_provider_kek_without_dual),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown) != 0;

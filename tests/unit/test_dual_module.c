@@ -6,7 +6,9 @@
  * path of that tenant at the cache TTL on the module clock, not one
  * microsecond later and not before; another tenant is not touched; the
  * audit file names the half that failed. A dual-control tenant keeps its
- * token objects across C_Finalize / C_Initialize.
+ * token objects across C_Finalize / C_Initialize. After a data-key
+ * rotation its previous KEK is derived from the old pair of halves and
+ * stops at the TTL too when the provider key is revoked.
  */
 #include <config.h>
 
@@ -47,8 +49,11 @@ static int64_t fake_clock(void)
     return fake_now;
 }
 
-/* m: alpha's halves, or NULL before provisioning. */
-static void write_config(const struct env *e, const struct test_dual_members *m)
+/* m: alpha's halves, or NULL before provisioning; prev: alpha's
+ * "previous_keks" members (a comma first), or "". */
+static void write_config_prev(const struct env *e,
+                              const struct test_dual_members *m,
+                              const char *prev)
 {
     char verifier[crypto_pwhash_STRBYTES], kek[1800] = "", dual_kek[900] = "";
     FILE *f;
@@ -72,13 +77,18 @@ static void write_config(const struct env *e, const struct test_dual_members *m)
         " \"tenants\": [\n"
         " {\"label\": \"alpha\", \"provider\": \"local\", \"key\": \"%s\",\n"
         "  \"test_mode\": true, \"pin_verifier\": \"%s\", %s\n"
-        "  \"dual_control\": {\"provider\": \"local\", \"key\": \"%s\"%s}},\n"
+        "  \"dual_control\": {\"provider\": \"local\", \"key\": \"%s\"%s}%s},\n"
         " {\"label\": \"beta\", \"provider\": \"local\", \"key\": \"%s\",\n"
         "  \"test_mode\": true, \"login_required\": false}\n"
         "]}\n",
         e->dir, e->audit, e->cmk_key, verifier, kek, e->prov_key, dual_kek,
-        e->beta_key);
+        prev, e->beta_key);
     assert_int_equal(fclose(f), 0);
+}
+
+static void write_config(const struct env *e, const struct test_dual_members *m)
+{
+    write_config_prev(e, m, "");
 }
 
 static void make_key(const char *path)
@@ -374,12 +384,102 @@ static void test_across_initialize(void **state)
     assert_int_equal(test_scratch_remove(e.dir), 0);
 }
 
+/* A data-key rotation of alpha as cmk-tool rotate-kek leaves it: a new
+ * pair of halves current, the old pair (*old) in previous_keks. */
+static void rotate(const struct env *e, const struct test_dual_members *old)
+{
+    struct test_dual_members m;
+    struct cmk_config *cfg = NULL;
+    char msg[512], prev[2000];
+
+    if (cmk_config_load(e->config, &cfg, msg, sizeof(msg)) != CMK_OK)
+        fail_msg("%s", msg);
+    assert_int_equal(test_dual_seal(&cfg->tenants[0], NULL, NULL, &m, NULL), 0);
+    cmk_config_free(cfg);
+    snprintf(prev, sizeof(prev),
+             ", \"previous_keks\": [{\"kek\": \"%s\", \"provider_kek\": "
+             "\"%s\", \"kek_commitment\": \"%s\", \"expires\": "
+             "\"2999-01-01T00:00:00Z\"}]",
+             old->kek, old->dual_kek, old->commitment);
+    write_config_prev(e, &m, prev);
+}
+
+/* The halves of alpha's current KEK, read back from its config. */
+static void current_members(const struct env *e, struct test_dual_members *m)
+{
+    struct cmk_config *cfg = NULL;
+    const struct cmk_kms_cfg *k;
+    char msg[512];
+
+    if (cmk_config_load(e->config, &cfg, msg, sizeof(msg)) != CMK_OK)
+        fail_msg("%s", msg);
+    k = &cfg->tenants[0].kms;
+    sodium_bin2base64(m->kek, sizeof(m->kek), k->kek_blob, k->kek_blob_len,
+                      sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(m->dual_kek, sizeof(m->dual_kek), k->dual->kek_blob,
+                      k->dual->kek_blob_len, sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(m->commitment, sizeof(m->commitment), k->kek_commitment,
+                      CMK_KEK_COMMITMENT_LEN, sodium_base64_VARIANT_ORIGINAL);
+    cmk_config_free(cfg);
+}
+
+/* A previous KEK of a dual-control tenant is derived from its own pair:
+ * a blob wrapped before the rotation unwraps, until the provider key is
+ * revoked and the TTL of the cached previous KEK has passed, exactly as
+ * for the current KEK. */
+static void test_previous_kek_pair(void **state)
+{
+    struct test_dual_members old;
+    struct env e;
+    struct paths x;
+    uint8_t tmp[512];
+    CK_ULONG n;
+
+    (void)state;
+    make_env(&e);
+    current_members(&e, &old);
+    start(&x); /* x.kwp: under the KEK about to be replaced */
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    rotate(&e, &old);
+    assert_int_equal(p->C_Initialize(NULL), CKR_OK);
+    x.h = tp11_open_login(p, 0, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    x.cmk = tp11_find_cmk(p, x.h);
+    x.dek = tp11_gen_aes(p, x.h, CK_FALSE, CK_TRUE);
+    /* not re-sealed: read through the previous KEK */
+    assert_int_equal(find_label(x.h, "before"), 1);
+    assert_int_equal(unwrap(x.h, CKM_AES_KEY_WRAP_KWP, x.cmk, x.kwp, x.kwp_len),
+                     CKR_OK);
+    assert_int_equal(wrap(x.h, CKM_AES_KEY_WRAP_KWP, x.cmk, x.dek, tmp, &n),
+                     CKR_OK);
+    /* The old pair was opened once: two more half records. */
+    assert_int_equal(
+        count_lines(&e, "\"op\":\"Decrypt\"", "\"detail\":\"provider key\""),
+        3);
+    key_file(e.prov_key, false); /* the platform revokes its key */
+    fake_now += TTL_US - 1;
+    assert_int_equal(unwrap(x.h, CKM_AES_KEY_WRAP_KWP, x.cmk, x.kwp, x.kwp_len),
+                     CKR_OK);
+    assert_int_equal(wrap(x.h, CKM_AES_KEY_WRAP_KWP, x.cmk, x.dek, tmp, &n),
+                     CKR_OK);
+    fake_now += 1; /* both KEKs at their TTL */
+    assert_int_equal(unwrap(x.h, CKM_AES_KEY_WRAP_KWP, x.cmk, x.kwp, x.kwp_len),
+                     CKR_FUNCTION_FAILED);
+    assert_int_equal(wrap(x.h, CKM_AES_KEY_WRAP_KWP, x.cmk, x.dek, tmp, &n),
+                     CKR_FUNCTION_FAILED);
+    key_file(e.prov_key, true);
+    assert_int_equal(unwrap(x.h, CKM_AES_KEY_WRAP_KWP, x.cmk, x.kwp, x.kwp_len),
+                     CKR_OK);
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    assert_int_equal(test_scratch_remove(e.dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_revoke_customer_key),
         cmocka_unit_test(test_revoke_provider_key),
         cmocka_unit_test(test_across_initialize),
+        cmocka_unit_test(test_previous_kek_pair),
     };
 
     cmk_clock_set_source(fake_clock);
