@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Google's own Cloud KMS client (@google-cloud/kms 6.3.0, REST fallback,
+# Google's own Cloud KMS client (@google-cloud/kms 5.6.0, REST fallback,
 # google-auth-library) against the emulator's Google routes: gcp_client.js
 # makes the calls and checks the answers and error codes; this script sets
 # the emulator up and checks in its call log what the client sent.
