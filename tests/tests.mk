@@ -51,6 +51,7 @@ include tests/integration/integration.mk
 include tests/integration/aws/aws.mk
 include tests/bench/bench.mk
 include tests/emulator/emulator.mk
+include tests/clients/clients.mk
 include tests/fuzz/fuzz.mk
 
 # make check-memcheck: every C test program of tests/unit (the unit tests,

@@ -1,9 +1,11 @@
 # owned by its area
 # KMS emulator (Python 3 + python3-cryptography, stdlib HTTP server) and its
-# checks: SigV4 vectors, end-to-end behaviour, and Debian's AWS CLI against it.
+# checks: SigV4 vectors, end-to-end behaviour, Debian's AWS CLI against it,
+# and the Google Cloud KMS routes.
 TESTS += tests/emulator/test_sigv4_vectors.py \
 	tests/emulator/test_emulator.py \
-	tests/emulator/test_awscli.sh
+	tests/emulator/test_awscli.sh \
+	tests/emulator/test_gcp_emulator.py
 EXTRA_DIST += \
 	tests/emulator/README.md \
 	tests/emulator/kms_emulator.py \
@@ -13,8 +15,13 @@ EXTRA_DIST += \
 	tests/emulator/sigv4.py \
 	tests/emulator/faults.py \
 	tests/emulator/cred_endpoints.py \
+	tests/emulator/crc32c.py \
+	tests/emulator/gcp_api.py \
+	tests/emulator/gcp_kms.py \
+	tests/emulator/gcp_oauth.py \
 	tests/emulator/emulator.sh \
 	tests/emulator/make_ca.sh \
 	tests/emulator/test_sigv4_vectors.py \
 	tests/emulator/test_emulator.py \
-	tests/emulator/test_awscli.sh
+	tests/emulator/test_awscli.sh \
+	tests/emulator/test_gcp_emulator.py

@@ -7,7 +7,8 @@ A configuration applies to requests whose operation is in for_ops (default:
 every KMS operation; "*" means every logged endpoint). With count N it
 applies to the next N matching requests only and then clears itself. Each
 matching request rolls once, in this order: reset, close, 5xx, throttle,
-malformed; latency and slow_body apply to every matching request that is
+malformed, bad_crc (Google answers: ciphertextCrc32c / plaintextCrc32c of a
+200 off by one); latency and slow_body apply to every matching request that is
 not reset or closed, and answer_override to every 200 JSON answer among
 them. Rates are probabilities in 0..1 (1 makes the outcome certain).
 """
@@ -16,10 +17,10 @@ import random
 import threading
 
 RATE_FIELDS = ("reset_rate", "close_rate", "error_5xx_rate",
-               "throttle_rate", "malformed_rate")
+               "throttle_rate", "malformed_rate", "bad_crc_rate")
 KIND_OF = {"reset_rate": "reset", "close_rate": "close",
            "error_5xx_rate": "5xx", "throttle_rate": "throttle",
-           "malformed_rate": "malformed"}
+           "malformed_rate": "malformed", "bad_crc_rate": "bad_crc"}
 FIELDS = RATE_FIELDS + ("latency_ms", "slow_body_ms", "error_5xx_status",
                         "answer_override", "for_ops", "count", "seed")
 
@@ -29,7 +30,8 @@ class Decision:
 
     def __init__(self, kind=None, latency_ms=0, slow_body_ms=0, status=500,
                  override=None):
-        self.kind = kind  # None, reset, close, 5xx, throttle, malformed
+        # None, reset, close, 5xx, throttle, malformed, bad_crc
+        self.kind = kind
         self.latency_ms = latency_ms
         self.slow_body_ms = slow_body_ms
         self.status = status
@@ -76,7 +78,9 @@ class Faults:
         ops = cfg.get("for_ops")
         if not ops:
             return is_kms
-        return "*" in ops or op in ops
+        # "GCP.*": every op of that prefix (the Google Cloud KMS routes).
+        return "*" in ops or op in ops or any(
+            o.endswith(".*") and op.startswith(o[:-1]) for o in ops)
 
     def decide(self, op, is_kms=True):
         with self.lock:

@@ -34,6 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cred_endpoints import (CredentialSettings, ContainerCredentials,  # noqa
                             Imds, Response, Sts, form_params, json_response)
 from faults import Faults  # noqa: E402
+import gcp_api  # noqa: E402
+from gcp_kms import GcpError  # noqa: E402
 from kms_api import KmsApi  # noqa: E402
 from sigv4 import SigV4Error, Verifier, access_key_hint  # noqa: E402
 from store import Credential, KmsError, Store  # noqa: E402
@@ -154,8 +156,9 @@ def kms_error(status, code, message, ex):
     return Response(status, json.dumps(body), KMS_JSON)
 
 
-class Control:
-    """POST /_emulator/<command> with a JSON object; answers JSON."""
+class Control(gcp_api.GcpControl):
+    """POST /_emulator/<command> with a JSON object; answers JSON (the
+    gcp_* commands come from gcp_api.GcpControl)."""
 
     def __init__(self, app):
         self.app = app
@@ -172,6 +175,9 @@ class Control:
             return json_response(200, fn(args) or {})
         except KmsError as e:
             return json_response(400, {"error": e.code, "message": e.message})
+        except GcpError as e:
+            return json_response(e.http, {"error": e.status,
+                                          "message": e.message})
         except (ValueError, KeyError, TypeError) as e:
             return json_response(400, {"error": "%s: %s"
                                        % (type(e).__name__, e)})
@@ -331,6 +337,8 @@ class App:
         self.container = ContainerCredentials(self.store, self.clock,
                                               self.settings)
         self.imds = Imds(self.store, self.clock, self.settings)
+        self.gcp = gcp_api.GcpApi(os.path.join(state_dir, "gcp_state.json"),
+                                  self.clock)
         self.control = Control(self)
         self.ports = {}
 
@@ -346,6 +354,9 @@ class App:
             return "imds", "IMDS.Get"
         if path.startswith("/container/"):
             return "container", "ContainerCredentials"
+        google = gcp_api.classify(method, path)
+        if google is not None:
+            return google
         target = headers.get("X-Amz-Target")
         if target is not None:
             op = target[len(TARGET_PREFIX):] if target.startswith(
@@ -402,9 +413,13 @@ class App:
             return self.container.handle(headers, ex)
         if endpoint == "imds":
             return self.imds.handle(method, path, headers, ex)
+        if endpoint in ("gcp", "gcp-oauth"):
+            return self.gcp.handle(op, request, headers, ex)
         return json_response(404, {"message": "Not Found"})
 
     def fault_response(self, endpoint, kind, status, ex):
+        if endpoint in ("gcp", "gcp-oauth"):
+            return gcp_api.fault_response(kind, status, ex)
         if kind == "throttle":
             if endpoint == "kms":
                 return kms_error(400, "ThrottlingException", "Rate exceeded",
@@ -465,6 +480,9 @@ class Handler(BaseHTTPRequestHandler):
         self.serve()
 
     def do_PUT(self):
+        self.serve()
+
+    def do_PATCH(self):
         self.serve()
 
     def read_body(self):
@@ -532,6 +550,8 @@ class Handler(BaseHTTPRequestHandler):
             resp = app.dispatch(endpoint, op, request, self.headers, ex)
         if decision.override and resp.status == 200:
             resp.body = override_members(resp.body, decision.override)
+        if decision.kind == "bad_crc" and resp.status == 200:
+            resp.body = gcp_api.wrong_crc(resp.body)
         if decision.kind == "malformed":
             resp.body = resp.body[:max(1, len(resp.body) // 2)] or b"{"
         ex.error = ex.error or resp.error
