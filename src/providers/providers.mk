@@ -5,6 +5,7 @@ libcmk_la_SOURCES += \
 	src/providers/local.c src/providers/local_cfg.c \
 	src/providers/aws.c src/providers/aws_int.h src/providers/aws_call.c \
 	src/providers/aws_json.c src/providers/aws_errors.c \
+	src/providers/gcp_json.c src/providers/gcp_json.h \
 	src/providers/aws_health.c \
 	src/providers/aws_arn.c src/providers/aws_import.c \
 	src/providers/aws_cfg.c src/providers/aws_cfg.h

@@ -21,6 +21,9 @@ static const struct err_row rows[CMK_E__COUNT] = {
     [CMK_E_CONFIG] = {CKR_GENERAL_ERROR, "config"},
     [CMK_E_TOO_LARGE] = {CKR_DATA_LEN_RANGE, "too_large"},
     [CMK_E_ACCESS_DENIED] = {CKR_KEY_FUNCTION_NOT_PERMITTED, "access_denied"},
+    /* Only seen when the provider's one retry with a new token failed
+     * too: the credentials, not the key, are at fault. */
+    [CMK_E_AUTH_REFRESH] = {CKR_DEVICE_ERROR, "auth_refresh"},
     [CMK_E_KEY_DISABLED] = {CKR_KEY_FUNCTION_NOT_PERMITTED, "key_disabled"},
     [CMK_E_KEY_NOT_FOUND] = {CKR_KEY_HANDLE_INVALID, "key_not_found"},
     /* Still throttled after the client's retries: the call failed, the
@@ -29,6 +32,9 @@ static const struct err_row rows[CMK_E__COUNT] = {
     [CMK_E_NETWORK] = {CKR_DEVICE_ERROR, "network"},
     [CMK_E_TIMEOUT] = {CKR_DEVICE_ERROR, "timeout"},
     [CMK_E_KMS_INTERNAL] = {CKR_DEVICE_ERROR, "kms_internal"},
+    /* A KMS answer whose CRC32C did not match, still so after retries
+     * (Google Cloud KMS data-integrity guidance). */
+    [CMK_E_INTEGRITY] = {CKR_DEVICE_ERROR, "integrity"},
     [CMK_E_BAD_CIPHERTEXT] = {CKR_ENCRYPTED_DATA_INVALID, "bad_ciphertext"},
     [CMK_E_BAD_BLOB] = {CKR_ENCRYPTED_DATA_INVALID, "bad_blob"},
     [CMK_E_BAD_RESPONSE] = {CKR_DEVICE_ERROR, "bad_response"},

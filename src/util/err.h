@@ -19,6 +19,7 @@ typedef enum cmk_err {
     CMK_E_TOO_LARGE, /* input over a provider limit */
     /* auth */
     CMK_E_ACCESS_DENIED, /* KMS refused the caller */
+    CMK_E_AUTH_REFRESH,  /* KMS refused the token: refresh it, retry once */
     /* key state */
     CMK_E_KEY_DISABLED,  /* CMK disabled, pending deletion, revoked */
     CMK_E_KEY_NOT_FOUND, /* CMK or key version unknown */
@@ -27,6 +28,7 @@ typedef enum cmk_err {
     CMK_E_NETWORK,
     CMK_E_TIMEOUT,
     CMK_E_KMS_INTERNAL,
+    CMK_E_INTEGRITY, /* answer failed its checksum: discard and retry */
     /* corrupt */
     CMK_E_BAD_CIPHERTEXT, /* KMS or AEAD refused the ciphertext/context */
     CMK_E_BAD_BLOB,       /* envelope or store file malformed */

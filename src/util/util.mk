@@ -13,6 +13,7 @@ libcmk_la_SOURCES += \
 	src/util/utc.c src/util/utc.h \
 	src/util/trust.c src/util/trust.h \
 	src/util/conf.c src/util/conf.h \
+	src/util/crc32c.c src/util/crc32c.h \
 	src/util/pkcs11_compat.h
 
 # CKR_, CKA_ and CKO_ names, generated from the headers the module is

@@ -4,7 +4,7 @@
 # with any compiler and no libFuzzer; tests/fuzz/fuzz_NAME links it with
 # libFuzzer for `make fuzz` (configure --enable-fuzz CC=clang-14).
 FUZZ_NAMES = envelope store_object config reserved aws_json sts_xml \
-	ini creds_json audit_verify cipher template
+	ini creds_json audit_verify cipher template gcp_json
 FUZZ_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) -DSRCDIR=\"$(abs_top_srcdir)\"
 FUZZ_COMMON = tests/fuzz/fuzz.c tests/fuzz/fuzz.h
 FUZZ_REPLAY = tests/fuzz/replay.c $(FUZZ_COMMON)
@@ -20,7 +20,8 @@ FUZZ_REPLAYS = tests/fuzz/replay_envelope \
 	tests/fuzz/replay_creds_json \
 	tests/fuzz/replay_audit_verify \
 	tests/fuzz/replay_cipher \
-	tests/fuzz/replay_template
+	tests/fuzz/replay_template \
+	tests/fuzz/replay_gcp_json
 FUZZ_BINS = tests/fuzz/fuzz_envelope \
 	tests/fuzz/fuzz_store_object \
 	tests/fuzz/fuzz_config \
@@ -31,7 +32,8 @@ FUZZ_BINS = tests/fuzz/fuzz_envelope \
 	tests/fuzz/fuzz_creds_json \
 	tests/fuzz/fuzz_audit_verify \
 	tests/fuzz/fuzz_cipher \
-	tests/fuzz/fuzz_template
+	tests/fuzz/fuzz_template \
+	tests/fuzz/fuzz_gcp_json
 check_PROGRAMS += $(FUZZ_REPLAYS)
 TESTS += $(FUZZ_REPLAYS)
 EXTRA_PROGRAMS = $(FUZZ_BINS)
@@ -120,6 +122,13 @@ tests_fuzz_fuzz_template_SOURCES = tests/fuzz/template.c $(FUZZ_COMMON) \
 tests_fuzz_fuzz_template_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_fuzz_template_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_template_LDADD = $(FUZZ_LIB)
+tests_fuzz_replay_gcp_json_SOURCES = tests/fuzz/gcp_json.c $(FUZZ_REPLAY)
+tests_fuzz_replay_gcp_json_CPPFLAGS = $(FUZZ_CPPFLAGS) -DFUZZ_NAME=\"gcp_json\"
+tests_fuzz_replay_gcp_json_LDADD = $(FUZZ_LIB)
+tests_fuzz_fuzz_gcp_json_SOURCES = tests/fuzz/gcp_json.c $(FUZZ_COMMON)
+tests_fuzz_fuzz_gcp_json_CPPFLAGS = $(FUZZ_CPPFLAGS)
+tests_fuzz_fuzz_gcp_json_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_gcp_json_LDADD = $(FUZZ_LIB)
 
 # make fuzz: each target for FUZZ_SECONDS, FUZZ_JOBS targets at a time;
 # new corpus entries, crashes and logs under FUZZ_OUT.

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/fuzz: Google Cloud KMS answers (providers/gcp_json.c: encrypt,
+ * decrypt and GET cryptoKey answers, the google.rpc.Status error
+ * mapping). Input: one mode byte, then the body. A refused answer leaves
+ * no output; an accepted one is within its limits; a ciphertext or
+ * plaintext accepted matches its CRC32C; audit fields are sanitised.
+ */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "providers/gcp_json.h"
+#include "tests/fuzz/fuzz.h"
+#include "util/crc32c.h"
+
+static bool is_code(const char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap);
+
+    return n < cap && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst"
+                                "uvwxyz0123456789._-") == n;
+}
+
+static void encrypted(const char *text, size_t n, bool aad_sent)
+{
+    struct cmk_gcp_encrypted e;
+
+    if (cmk_gcp_parse_encrypt(text, n, aad_sent, &e) != CMK_OK) {
+        fz_check(e.ct.p == NULL, "a refused ciphertext left output");
+        return;
+    }
+    fz_check(e.ct.len >= 1 && e.ct.len <= GCP_MAX_CIPHERTEXT,
+             "ciphertext size out of range");
+    fz_check(strnlen(e.version, GCP_NAME_MAX) < GCP_NAME_MAX,
+             "version unterminated");
+    cmk_buf_free(&e.ct);
+}
+
+static void decrypted(char *text, size_t n)
+{
+    struct cmk_gcp_decrypted d;
+
+    if (cmk_gcp_parse_decrypt(text, n, &d) != CMK_OK) {
+        fz_check(d.pt.p == NULL && d.pt.len == 0,
+                 "a refused plaintext left output");
+        return;
+    }
+    fz_check(d.pt.len <= n, "plaintext longer than the answer");
+    cmk_secret_free(&d.pt);
+}
+
+static void errors(const char *text, size_t n)
+{
+    struct cmk_gcp_error rec;
+    enum cmk_retry_class cls;
+    int op;
+
+    for (op = CMK_GCP_OP_ENCRYPT; op <= CMK_GCP_OP_GET; op++) {
+        (void)cmk_gcp_error_map(400, text, n, (enum cmk_gcp_op)op, &rec, &cls);
+        fz_check(is_code(rec.status, sizeof(rec.status)),
+                 "status not sanitised");
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct cmk_gcp_key_info k;
+    char *text;
+
+    if (size < 1)
+        return 0;
+    text = fz_strndup(data + 1, size - 1);
+    switch (data[0] % 4) {
+    case 0:
+        encrypted(text, size - 1, data[0] & 0x10);
+        break;
+    case 1:
+        decrypted(text, size - 1);
+        break;
+    case 2:
+        if (cmk_gcp_parse_key(text, size - 1, &k) == CMK_OK)
+            fz_check(strnlen(k.version, GCP_NAME_MAX) < GCP_NAME_MAX,
+                     "version unterminated");
+        break;
+    default:
+        errors(text, size - 1);
+    }
+    free(text);
+    return 0;
+}
