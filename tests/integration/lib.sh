@@ -166,6 +166,20 @@ cmk_hex() {
     od -An -v -tx1 "$1" | tr -d ' \n'
 }
 
+# cmk_expect RC CMD...: runs CMD with its output in $T/out and $T/err ($T:
+# the test's scratch directory); any exit status but RC fails the test,
+# showing both.
+cmk_expect() {
+    local want=$1 rc
+    shift
+    "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    if [ "$rc" != "$want" ]; then
+        cat "$T/out" "$T/err" >&2
+        cmk_fail "$*: exit $rc, expected $want"
+    fi
+}
+
 # cmk_expect_fail WHAT CKR_NAME CMD...: CMD must fail and print CKR_NAME.
 cmk_expect_fail() {
     local what=$1 ckr=$2 out

@@ -26,16 +26,7 @@ A=$T/audit/audit.jsonl
 
 fail() { cmk_fail "$*"; }
 # expect RC CMD...: runs CMD, output in $T/out and $T/err.
-expect() {
-    local want=$1 rc
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" != "$want" ]; then
-        cat "$T/out" "$T/err" >&2
-        fail "$*: exit $rc, expected $want"
-    fi
-}
+expect() { cmk_expect "$@"; }
 # member [CONFIG] PATH...: a string member of tenant acme ("" when
 # absent); a number in PATH indexes an array.
 member() {

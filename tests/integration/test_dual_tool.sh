@@ -18,16 +18,7 @@ step() {
     echo "== $*"
 }
 # expect RC CMD...: runs CMD, output in $T/out and $T/err.
-expect() {
-    local want=$1 rc
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" != "$want" ]; then
-        cat "$T/out" "$T/err" >&2
-        cmk_fail "$*: exit $rc, expected $want"
-    fi
-}
+expect() { cmk_expect "$@"; }
 # member PATH...: a member of tenant acme in the config, "" when absent.
 member() {
     "$CMK_PYTHON" - "$T/config.json" "$@" <<'PY'

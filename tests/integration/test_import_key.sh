@@ -21,16 +21,7 @@ TOOL=$CMK_TOOL
 PY=$top_srcdir/tests/integration/import_pykcs11.py
 
 # expect RC CMD...: runs CMD, output in $T/out and $T/err.
-expect() {
-    local want=$1 rc
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" != "$want" ]; then
-        cat "$T/out" "$T/err" >&2
-        cmk_fail "$*: exit $rc, expected $want"
-    fi
-}
+expect() { cmk_expect "$@"; }
 
 # err_is TEXT: stderr is exactly that one line.
 err_is() {

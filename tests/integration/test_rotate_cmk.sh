@@ -22,16 +22,7 @@ TOOL=$CMK_TOOL
 BLOBS=$top_srcdir/tests/integration/rotate_blobs.py
 
 # expect RC CMD...: runs CMD, output in $T/out and $T/err.
-expect() {
-    local want=$1 rc
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" != "$want" ]; then
-        cat "$T/out" "$T/err" >&2
-        cmk_fail "$*: exit $rc, expected $want"
-    fi
-}
+expect() { cmk_expect "$@"; }
 err_has() { grep -qF -- "$1" "$T/err" || cmk_fail "stderr lacks '$1': $(cat "$T/err")"; }
 unchanged() { cmp -s "$CFG" "$T/cfg.before" || cmk_fail "config changed: $1"; }
 nbak() { ls "$T/etc" | grep -c '\.bak\.'; }

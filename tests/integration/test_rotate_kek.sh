@@ -20,16 +20,7 @@ N=20
 
 fail() { cmk_fail "$*"; }
 # expect RC CMD...: runs CMD, output in $T/out and $T/err.
-expect() {
-    local want=$1 rc
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" != "$want" ]; then
-        cat "$T/out" "$T/err" >&2
-        fail "$*: exit $rc, expected $want"
-    fi
-}
+expect() { cmk_expect "$@"; }
 
 cmk_tenant "$T" acme 1234
 cmk_tenant "$T" bare 5678

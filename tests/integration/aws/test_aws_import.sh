@@ -37,16 +37,7 @@ unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE \
 export AWS_EC2_METADATA_DISABLED=true HOME=$T
 umask 077
 
-expect() {
-    local want=$1 rc
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" != "$want" ]; then
-        cat "$T/out" "$T/err" >&2
-        cmk_fail "$*: exit $rc, expected $want"
-    fi
-}
+expect() { cmk_expect "$@"; }
 err_is() {
     [ "$(cat "$T/err")" = "$1" ] ||
         cmk_fail "stderr: '$(cat "$T/err")', expected '$1'"

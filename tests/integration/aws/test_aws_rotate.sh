@@ -48,16 +48,7 @@ K1=$(emu_ctl create_key '{}' | arn_of) || cmk_error "create_key"
 K2=$(emu_ctl create_key '{}' | arn_of) || cmk_error "create_key"
 K3=$(emu_ctl create_key '{}' | arn_of) || cmk_error "create_key"
 
-expect() {
-    local want=$1 rc
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" != "$want" ]; then
-        cat "$T/out" "$T/err" >&2
-        cmk_fail "$*: exit $rc, expected $want"
-    fi
-}
+expect() { cmk_expect "$@"; }
 err_has() { grep -qF -- "$1" "$T/err" || cmk_fail "stderr lacks '$1': $(cat "$T/err")"; }
 jget() {
     "$CMK_PYTHON" -c 'import json, sys
