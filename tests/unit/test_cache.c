@@ -30,8 +30,27 @@ struct fake_kms {
     int calls;
     cmk_err answer;
     uint8_t value;
-    unsigned delay_ms;
+    /* Races: the fill answers only once the cache counted this many
+     * lookups (hits + misses), i.e. every racer found the flight or took
+     * its value (each is counted in the same hold of the cache's lock),
+     * however slowly the racers' threads run (valgrind runs one at a
+     * time). */
+    struct cmk_cache *cache;
+    unsigned long lookups;
 };
+
+static void wait_for_lookups(const struct fake_kms *k)
+{
+    struct cmk_cache_stats st;
+    int i;
+
+    for (i = 0; i < 30000; i++) { /* 30 s: a lost racer fails the test */
+        cmk_cache_stats(k->cache, &st);
+        if (st.hits + st.misses >= k->lookups)
+            return;
+        usleep(1000);
+    }
+}
 
 static cmk_err fill(void *arg, struct cmk_secret *val)
 {
@@ -39,8 +58,8 @@ static cmk_err fill(void *arg, struct cmk_secret *val)
     cmk_err err;
 
     __atomic_add_fetch(&k->calls, 1, __ATOMIC_SEQ_CST);
-    if (k->delay_ms)
-        usleep(k->delay_ms * 1000);
+    if (k->cache != NULL)
+        wait_for_lookups(k);
     if (k->answer != CMK_OK)
         return k->answer;
     err = cmk_secret_alloc(val, 32);
@@ -91,7 +110,7 @@ static int setup(void **state)
 static void test_hit_until_expiry(void **state)
 {
     struct cmk_cache *c = make(300, 16, 0);
-    struct fake_kms k = {0, CMK_OK, 0x11, 0};
+    struct fake_kms k = {0, CMK_OK, 0x11, NULL, 0};
     bool hit;
 
     (void)state;
@@ -117,7 +136,7 @@ static void test_hit_until_expiry(void **state)
 static void test_refusal_flushes(void **state)
 {
     struct cmk_cache *c = make(300, 16, 0);
-    struct fake_kms k = {0, CMK_OK, 0x11, 0};
+    struct fake_kms k = {0, CMK_OK, 0x11, NULL, 0};
     struct cmk_cache_stats st;
     bool hit;
 
@@ -137,7 +156,7 @@ static void test_refusal_flushes(void **state)
 static void test_failure_not_cached(void **state)
 {
     struct cmk_cache *c = make(300, 16, 0);
-    struct fake_kms k = {0, CMK_E_NETWORK, 0x11, 0};
+    struct fake_kms k = {0, CMK_E_NETWORK, 0x11, NULL, 0};
     bool hit;
 
     (void)state;
@@ -156,7 +175,7 @@ static void test_failure_not_cached(void **state)
 static void test_max_uses(void **state)
 {
     struct cmk_cache *c = make(300, 16, 3);
-    struct fake_kms k = {0, CMK_OK, 0x11, 0};
+    struct fake_kms k = {0, CMK_OK, 0x11, NULL, 0};
     bool hit;
     int i;
 
@@ -175,7 +194,7 @@ static void test_max_uses(void **state)
 static void test_lru_eviction(void **state)
 {
     struct cmk_cache *c = make(300, 2, 0);
-    struct fake_kms k = {0, CMK_OK, 0x11, 0};
+    struct fake_kms k = {0, CMK_OK, 0x11, NULL, 0};
     struct cmk_cache_stats st;
     bool hit;
 
@@ -197,7 +216,7 @@ static void test_lru_eviction(void **state)
 static void test_ttl_zero(void **state)
 {
     struct cmk_cache *c = make(0, 16, 0);
-    struct fake_kms k = {0, CMK_OK, 0x11, 0};
+    struct fake_kms k = {0, CMK_OK, 0x11, NULL, 0};
     struct cmk_cache_stats st;
     bool hit;
 
@@ -223,8 +242,7 @@ static void *race(void *arg)
     struct racer *r = arg;
     bool hit;
 
-    /* All eight ask at once, however slowly the threads were started
-     * (valgrind takes longer than the fill's delay to start them). */
+    /* All eight ask at once, however slowly the threads were started. */
     (void)pthread_barrier_wait(r->start);
     r->value = get(r->c, 7, r->k, &hit);
     return NULL;
@@ -252,7 +270,7 @@ static void run_race(struct cmk_cache *c, struct fake_kms *k, int want)
 static void test_single_flight(void **state)
 {
     struct cmk_cache *c = make(300, 16, 0);
-    struct fake_kms k = {0, CMK_OK, 0x33, 200};
+    struct fake_kms k = {0, CMK_OK, 0x33, c, 8};
 
     (void)state;
     run_race(c, &k, 0x33);
@@ -263,7 +281,7 @@ static void test_single_flight(void **state)
 static void test_single_flight_failure_shared(void **state)
 {
     struct cmk_cache *c = make(300, 16, 0);
-    struct fake_kms k = {0, CMK_E_THROTTLED, 0x33, 200};
+    struct fake_kms k = {0, CMK_E_THROTTLED, 0x33, c, 8};
 
     (void)state;
     run_race(c, &k, -1);
@@ -274,17 +292,18 @@ static void test_single_flight_failure_shared(void **state)
 static void test_early_refresh_once(void **state)
 {
     struct cmk_cache *c = make(300, 16, 0);
-    struct fake_kms k = {0, CMK_OK, 0x11, 0};
+    struct fake_kms k = {0, CMK_OK, 0x11, NULL, 0};
     bool hit;
 
     (void)state;
     assert_int_equal(get(c, 7, &k, &hit), 0x11);
     fake_now += 280 * INT64_C(1000000); /* inside the 30 s grace */
     k.value = 0x44;
-    k.delay_ms = 200;
+    k.cache = c;
+    k.lookups = 1 + 8;            /* the first get, then the racers */
     run_race(c, &k, 0x11);        /* all served the current value */
     assert_int_equal(k.calls, 2); /* one refresh */
-    k.delay_ms = 0;
+    k.cache = NULL;
     fake_now += 25 * INT64_C(1000000); /* past the first expiry */
     assert_int_equal(get(c, 7, &k, &hit), 0x44);
     assert_true(hit);
@@ -294,7 +313,7 @@ static void test_early_refresh_once(void **state)
 static void test_flush_and_args(void **state)
 {
     struct cmk_cache *c = make(300, 16, 0);
-    struct fake_kms k = {0, CMK_OK, 0x11, 0};
+    struct fake_kms k = {0, CMK_OK, 0x11, NULL, 0};
     struct cmk_cache_cfg bad = {300, 0, 0};
     struct cmk_cache *none = NULL;
     uint8_t d[CMK_CACHE_DIGEST] = {0};
