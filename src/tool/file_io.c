@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +41,43 @@ int tool_fin_open(struct tool_fin *in, const char *path)
     return 0;
 }
 
+/* Waits until in->fd has data (or its end) or stop_fd becomes readable:
+ * 1, 0 when stopped, -1 on a poll error (errno set). */
+static int ready_or_stopped(int fd, int stop_fd)
+{
+    struct pollfd p[2] = {{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+    int r;
+
+    do {
+        r = poll(p, 2, -1);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return -1;
+    return (p[1].revents & (POLLIN | POLLHUP)) != 0 ? 0 : 1;
+}
+
 long long tool_fin_read(struct tool_fin *in, uint8_t *buf, size_t n)
+{
+    return tool_fin_read_or_stop(in, buf, n, -1);
+}
+
+long long tool_fin_read_or_stop(struct tool_fin *in, uint8_t *buf, size_t n,
+                                int stop_fd)
 {
     size_t got = 0;
     ssize_t r;
+    int ready;
 
     while (got < n) {
+        if (stop_fd >= 0) {
+            ready = ready_or_stopped(in->fd, stop_fd);
+            if (ready == 0)
+                return -2;
+            if (ready < 0) {
+                tool_err("%s: poll failed: %s", in->name, strerror(errno));
+                return -1;
+            }
+        }
         r = read(in->fd, buf + got, n - got);
         if (r < 0 && errno == EINTR)
             continue;

@@ -26,6 +26,10 @@ int tool_fin_open(struct tool_fin *in, const char *path);
 /* Reads up to n bytes, stopping early only at end of file: the count, or
  * -1 on a read error (message printed). */
 long long tool_fin_read(struct tool_fin *in, uint8_t *buf, size_t n);
+/* The same, but before each read() it also waits on stop_fd (-1: none):
+ * once that is readable it returns -2 at once, whatever was read. */
+long long tool_fin_read_or_stop(struct tool_fin *in, uint8_t *buf, size_t n,
+                                int stop_fd);
 void tool_fin_close(struct tool_fin *in);
 
 struct tool_fout {

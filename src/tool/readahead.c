@@ -7,9 +7,11 @@
  */
 #include <config.h>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "tool/readahead.h"
 
@@ -24,8 +26,9 @@ struct tool_ra {
     size_t n;
     enum slot_state state[2];
     long long count[2];
-    int next;  /* the caller's next buffer */
-    bool stop; /* the caller is done: the thread ends */
+    int next;       /* the caller's next buffer */
+    bool stop;      /* the caller is done: the thread ends */
+    int stop_fd[2]; /* written by tool_ra_stop: ends a waiting read */
 };
 
 static void put(struct tool_ra *ra, int i, long long got)
@@ -50,35 +53,35 @@ static bool wait_free(struct tool_ra *ra, int i)
     return go;
 }
 
-/* The one place the thread can be cancelled: a read that may block (a
- * pipe) while the caller stops. No lock is held there. */
-static long long read_cancellable(struct tool_ra *ra, int i)
-{
-    long long got;
-    int old;
-
-    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
-    got = tool_fin_read(ra->in, ra->buf[i], ra->n);
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-    return got;
-}
-
 static void *reader(void *arg)
 {
     struct tool_ra *ra = arg;
     long long got;
-    int i = 0, old;
+    int i = 0;
 
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
     for (;;) {
         if (!wait_free(ra, i))
             return NULL;
-        got = read_cancellable(ra, i);
+        /* A read of a pipe may wait: the stop pipe ends that wait. */
+        got = tool_fin_read_or_stop(ra->in, ra->buf[i], ra->n, ra->stop_fd[0]);
+        if (got == -2)
+            return NULL;
         put(ra, i, got);
         if (got < 0 || (size_t)got < ra->n)
             return NULL;
         i ^= 1;
     }
+}
+
+static void ra_free(struct tool_ra *ra)
+{
+    if (ra->stop_fd[0] >= 0)
+        close(ra->stop_fd[0]);
+    if (ra->stop_fd[1] >= 0)
+        close(ra->stop_fd[1]);
+    pthread_cond_destroy(&ra->cv);
+    pthread_mutex_destroy(&ra->mx);
+    free(ra);
 }
 
 int tool_ra_start(struct tool_ra **out, struct tool_fin *in, uint8_t *buf[2],
@@ -93,15 +96,19 @@ int tool_ra_start(struct tool_ra **out, struct tool_fin *in, uint8_t *buf[2],
     ra->buf[0] = buf[0];
     ra->buf[1] = buf[1];
     ra->n = n;
+    ra->stop_fd[0] = ra->stop_fd[1] = -1;
     if (pthread_mutex_init(&ra->mx, NULL) != 0) {
         free(ra);
         return -1;
     }
-    if (pthread_cond_init(&ra->cv, NULL) != 0 ||
-        pthread_create(&ra->thread, NULL, reader, ra) != 0) {
-        pthread_cond_destroy(&ra->cv);
+    if (pthread_cond_init(&ra->cv, NULL) != 0) {
         pthread_mutex_destroy(&ra->mx);
         free(ra);
+        return -1;
+    }
+    if (pipe2(ra->stop_fd, O_CLOEXEC) != 0 ||
+        pthread_create(&ra->thread, NULL, reader, ra) != 0) {
+        ra_free(ra);
         return -1;
     }
     *out = ra;
@@ -136,15 +143,14 @@ void tool_ra_stop(struct tool_ra *ra)
 {
     if (ra == NULL)
         return;
-    /* Waiting, it sees stop; reading, it is cancelled there; either way
-     * it touches no buffer after. */
+    /* Waiting for a buffer, it sees stop; waiting in a read of a pipe,
+     * the stop pipe wakes it; either way it touches no buffer after. */
     pthread_mutex_lock(&ra->mx);
     ra->stop = true;
     pthread_cond_broadcast(&ra->cv);
     pthread_mutex_unlock(&ra->mx);
-    pthread_cancel(ra->thread);
+    (void)close(ra->stop_fd[1]); /* readable (end of file) from now on */
+    ra->stop_fd[1] = -1;
     pthread_join(ra->thread, NULL);
-    pthread_cond_destroy(&ra->cv);
-    pthread_mutex_destroy(&ra->mx);
-    free(ra);
+    ra_free(ra);
 }

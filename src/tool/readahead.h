@@ -27,7 +27,8 @@ int tool_ra_start(struct tool_ra **out, struct tool_fin *in, uint8_t *buf[2],
 long long tool_ra_next(struct tool_ra *ra, int *which);
 /* Buffer which may be read into again. */
 void tool_ra_done(struct tool_ra *ra, int which);
-/* Stops the thread (at once, even in a read of a pipe) and frees ra. */
+/* Stops the thread (at once, even in a read of a pipe: it waits on a
+ * stop pipe beside the input) and frees ra. */
 void tool_ra_stop(struct tool_ra *ra);
 
 #endif /* CMK_TOOL_READAHEAD_H */
