@@ -19,18 +19,6 @@ void cmk_line_init(struct cmk_line *b, char *p, size_t cap)
     b->overflow = false;
 }
 
-void cmk_line_raw(struct cmk_line *b, const char *s, size_t n)
-{
-    if (b->overflow)
-        return;
-    if (n > b->cap - b->len) {
-        b->overflow = true;
-        return;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
 size_t cmk_line_u64(char *out, uint64_t v)
 {
     char tmp[24];
@@ -117,12 +105,33 @@ static size_t escape_one(const unsigned char *u, char *esc, const char **src,
     return n;
 }
 
+/* 1: a byte written as it is (printable ASCII but '"' and '\\'); one
+ * load per byte in plain_run, where four comparisons were. */
+static const unsigned char plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x0_ */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x1_ */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x2_ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x3_ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x4_ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x5_ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x6_ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x7_ */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x8_ */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x9_ */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xa_ */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xb_ */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xc_ */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xd_ */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xe_ */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xf_ */
+};
+
 /* Length of the run of printable ASCII at u that needs no escape. */
 static size_t plain_run(const unsigned char *u)
 {
     size_t n = 0;
 
-    while (u[n] >= 0x20 && u[n] < 0x7f && u[n] != '"' && u[n] != '\\')
+    while (plain[u[n]])
         n++;
     return n;
 }
@@ -158,19 +167,33 @@ void cmk_line_escape(struct cmk_line *b, const char *s)
     }
 }
 
-static void key(struct cmk_line *b, const char *k)
+/* ,"k": and then quote, when quote is not NUL: one bounds check. */
+static void key(struct cmk_line *b, const char *k, char quote)
 {
-    cmk_line_raw(b, ",\"", 2);
-    cmk_line_raw(b, k, strlen(k));
-    cmk_line_raw(b, "\":", 2);
+    size_t n = strlen(k);
+    size_t all = n + 4 + (quote != '\0');
+    char *p;
+
+    if (b->overflow || all > b->cap - b->len) {
+        b->overflow = true;
+        return;
+    }
+    p = b->p + b->len;
+    p[0] = ',';
+    p[1] = '"';
+    memcpy(p + 2, k, n);
+    p[n + 2] = '"';
+    p[n + 3] = ':';
+    if (quote != '\0')
+        p[n + 4] = quote;
+    b->len += all;
 }
 
 void cmk_line_str(struct cmk_line *b, const char *k, const char *val)
 {
     if (val == NULL)
         return;
-    key(b, k);
-    cmk_line_raw(b, "\"", 1);
+    key(b, k, '"');
     cmk_line_escape(b, val);
     cmk_line_raw(b, "\"", 1);
 }
@@ -181,7 +204,7 @@ void cmk_line_num(struct cmk_line *b, const char *k, long long v)
 
     if (v < 0)
         return;
-    key(b, k);
+    key(b, k, '\0');
     cmk_line_raw(b, d, cmk_line_u64(d, (uint64_t)v));
 }
 
@@ -189,7 +212,7 @@ void cmk_line_bool(struct cmk_line *b, const char *k, int v)
 {
     if (v < 0)
         return;
-    key(b, k);
+    key(b, k, '\0');
     if (v)
         cmk_line_raw(b, "true", 4);
     else
@@ -203,8 +226,7 @@ void cmk_line_strs(struct cmk_line *b, const char *k, const char *const *v,
 
     if (v == NULL || n == 0)
         return;
-    key(b, k);
-    cmk_line_raw(b, "[", 1);
+    key(b, k, '[');
     for (i = 0; i < n; i++) {
         if (i != 0)
             cmk_line_raw(b, ",", 1);

@@ -561,6 +561,27 @@ static void test_escaping(void **state)
     expect_detail(f, "", "");
 }
 
+/* Each byte 1..255 alone, against the rule written out here: printable
+ * ASCII as it is, '"' and '\\' with a backslash, anything else (controls,
+ * DEL, a byte that is no whole UTF-8 sequence on its own) as \u00XX. */
+static void test_escaping_every_byte(void **state)
+{
+    struct fx *f = *state;
+    char in[4], want[16];
+    int c;
+
+    for (c = 1; c < 256; c++) {
+        snprintf(in, sizeof(in), "%c", c);
+        if (c == '"' || c == '\\')
+            snprintf(want, sizeof(want), "\\%c", c);
+        else if (c >= 0x20 && c < 0x7f)
+            snprintf(want, sizeof(want), "%c", c);
+        else
+            snprintf(want, sizeof(want), "\\u00%02x", c);
+        expect_detail(f, in, want);
+    }
+}
+
 /* jansson reads back exactly what was passed (well-formed input). */
 static void test_escaping_roundtrip(void **state)
 {
@@ -1733,6 +1754,7 @@ int main(void)
         T(test_unsealed_open),
         T(test_time_format),
         T(test_escaping),
+        T(test_escaping_every_byte),
         T(test_escaping_roundtrip),
         T(test_caps),
         T(test_omitted_fields),
