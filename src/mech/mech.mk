@@ -11,4 +11,5 @@ libcmk_la_SOURCES += \
 	src/mech/hash.h src/mech/hash.c src/mech/seal.h src/mech/seal.c \
 	src/mech/pwhash.h src/mech/pwhash.c \
 	src/mech/hmac_line.h src/mech/hmac_line.c \
-	src/mech/rsa_oaep.h src/mech/rsa_oaep.c
+	src/mech/rsa_oaep.h src/mech/rsa_oaep.c \
+	src/mech/rs256.h src/mech/rs256.c

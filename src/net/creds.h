@@ -77,6 +77,9 @@ struct cmk_cred_env {
     const char *(*getenv)(const char *name); /* NULL: secure_getenv */
     const char *container_host;              /* NULL: "http://169.254.170.2" */
     int64_t (*now)(void);                    /* Unix time; NULL: time() */
+    /* Unused by the AWS chain: the settings of another resolver given to
+     * the cache (cmk_cred_cache.resolve; gcp: net/gauth.h). */
+    const void *arg;
 };
 
 /* What the last resolution said, for rq->provider_code (never secret). */

@@ -302,6 +302,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
                 sizeof(x->resp->request_id));
     take_header(p, len, "x-amzn-ErrorType", x->resp->error_type,
                 sizeof(x->resp->error_type));
+    take_header(p, len, "Metadata-Flavor", x->resp->metadata_flavor,
+                sizeof(x->resp->metadata_flavor));
     if (take_header(p, len, "Date", date, sizeof(date))) {
         t = curl_getdate(date, NULL);
         x->resp->date = t > 0 ? (int64_t)t : 0;

@@ -61,11 +61,13 @@ struct cmk_http_req {
 };
 
 struct cmk_http_resp {
-    long status;          /* 0 when fail != NONE */
-    struct cmk_buf body;  /* NUL-terminated (len excludes it) */
-    char request_id[128]; /* x-amzn-RequestId, if any */
-    char error_type[64];  /* x-amzn-ErrorType, if any */
-    int64_t date;         /* Date header, Unix time; 0 if none */
+    long status;              /* 0 when fail != NONE */
+    struct cmk_buf body;      /* NUL-terminated (len excludes it) */
+    char request_id[128];     /* x-amzn-RequestId, if any */
+    char error_type[64];      /* x-amzn-ErrorType, if any */
+    int64_t date;             /* Date header, Unix time; 0 if none */
+    char metadata_flavor[16]; /* Metadata-Flavor (Google's metadata
+                               * server sends "Google"), if any */
     enum cmk_http_fail fail;
     char why[160]; /* libcurl's reason; no secrets */
 };

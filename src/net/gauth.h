@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * net: Google OAuth 2.0 access tokens for the gcp provider, in the order
+ * of Application Default Credentials (kms-protocols.md 2.3), so far:
+ *   1. the tenant's gcp.credentials_file, else GOOGLE_APPLICATION_
+ *      CREDENTIALS: a key file of "type": "service_account" (an RS256 JWT
+ *      assertion exchanged at its token_uri with the jwt-bearer grant,
+ *      RFC 7523); other types are refused (not built yet);
+ *   2. the metadata server (GCE_METADATA_HOST, else 169.254.169.254),
+ *      header Metadata-Flavor: Google sent and required in the answer.
+ * A token is held as a struct cmk_aws_creds (net/creds.h) so that the
+ * AWS side's cache (creds_cache.c: refresh ahead by one thread, others
+ * keep the current token) serves it unchanged: access_key_id is the
+ * fixed, non-secret "oauth2" and secret_access_key the bearer token, in
+ * guarded memory. Private keys are read into guarded memory and never
+ * logged. Thread safety: as net/creds.h.
+ */
+#ifndef CMK_NET_GAUTH_H
+#define CMK_NET_GAUTH_H
+
+#include "net/creds.h"
+
+#define CMK_GAUTH_SCOPE "https://www.googleapis.com/auth/cloudkms"
+#define CMK_GAUTH_MD_HOST "169.254.169.254"
+#define CMK_GAUTH_FILE_MAX 16384u /* a key file is about 2.3 KiB */
+#define CMK_GAUTH_JWT_LIFE_S 3600 /* exp - iat, Google's maximum */
+
+/* The tenant's settings (its "gcp" object), given to the cache as
+ * cmk_cred_env.arg (NULL: none). */
+struct cmk_gauth_cfg {
+    char *credentials_file; /* absolute path of a key file; NULL: ADC */
+};
+
+/* The resolver to set as cmk_cred_cache.resolve: walks the sources above.
+ * CMK_E_ACCESS_DENIED with code "NoCredentials" when none applies. */
+cmk_err cmk_gauth_resolve(const struct cmk_cred_env *env,
+                          struct cmk_cred_status *st,
+                          struct cmk_aws_creds **out) CMK_WUR;
+
+/* The bearer token of a token from cmk_gauth_resolve. */
+const char *cmk_gauth_bearer(const struct cmk_aws_creds *tok);
+
+/* The sources (gauth_sa.c, gauth_md.c). */
+cmk_err cmk_gauth_from_file(const struct cmk_cred_env *env, const char *path,
+                            struct cmk_cred_status *st,
+                            struct cmk_aws_creds **out) CMK_WUR;
+cmk_err cmk_gauth_from_metadata(const struct cmk_cred_env *env,
+                                struct cmk_cred_status *st,
+                                struct cmk_aws_creds **out) CMK_WUR;
+
+/* A token endpoint's 200 answer ({"access_token", "expires_in",
+ * "token_type": "Bearer"}) to a token expiring at now + expires_in; the
+ * token is lifted into guarded memory and blanked in the body first.
+ * CMK_E_BAD_RESPONSE when malformed. */
+cmk_err cmk_gauth_parse_token(struct cmk_http_resp *r, const char *source,
+                              int64_t now, struct cmk_aws_creds **out) CMK_WUR;
+
+/* The signed JWT assertion (RFC 7523 2.1) of a service account: header
+ * {"alg":"RS256","typ":"JWT","kid":kid}, claims iss, scope, aud, iat,
+ * exp = iat + CMK_GAUTH_JWT_LIFE_S; *out in guarded memory
+ * (cmk_secret_free). Errors as cmk_rs256_sign. */
+struct cmk_gauth_jwt {
+    const char *kid; /* private_key_id */
+    const char *iss; /* client_email */
+    const char *aud; /* token_uri */
+    const char *scope;
+    int64_t iat;
+};
+cmk_err cmk_gauth_jwt(const struct cmk_gauth_jwt *j, const char *pem,
+                      size_t pem_len, struct cmk_secret *out) CMK_WUR;
+
+#endif /* CMK_NET_GAUTH_H */
