@@ -12,6 +12,8 @@
 extern const struct cmk_provider_ops cmk_provider_local;
 /* aws.c: AWS KMS over the JSON 1.1 protocol with SigV4. */
 extern const struct cmk_provider_ops cmk_provider_aws;
+/* gcp.c: Google Cloud KMS over REST v1 with CRC32C and OAuth 2.0. */
+extern const struct cmk_provider_ops cmk_provider_gcp;
 
 /* Their configuration slots (struct cmk_provider_ops). */
 /* local_cfg.c: a key file the module may trust. */
@@ -24,5 +26,12 @@ cmk_err cmk_aws_cfg_key_ref(struct cmk_conf *cf, const char *field,
 cmk_err cmk_aws_cfg_parse(struct cmk_conf *cf, const char *base, json_t *t,
                           const struct cmk_kms_cfg *kms, void **out) CMK_WUR;
 void cmk_aws_cfg_free(void *cfg);
+/* gcp_cfg.c: resource names, the "gcp" object into a struct cmk_gcp_cfg
+ * (providers/gcp_cfg.h). */
+cmk_err cmk_gcp_cfg_key_ref(struct cmk_conf *cf, const char *field,
+                            const char *ref) CMK_WUR;
+cmk_err cmk_gcp_cfg_parse(struct cmk_conf *cf, const char *base, json_t *t,
+                          const struct cmk_kms_cfg *kms, void **out) CMK_WUR;
+void cmk_gcp_cfg_free(void *cfg);
 
 #endif /* CMK_PROVIDERS_BACKENDS_H */

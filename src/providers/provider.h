@@ -238,7 +238,7 @@ struct cmk_provider_ops {
 
 /* registry.c. NULL if no provider has that name. */
 const struct cmk_provider_ops *cmk_provider_find(const char *name);
-/* A provider of CMK_PROVIDER_NAMES not built yet ("gcp"). */
+/* A provider of CMK_PROVIDER_NAMES not built yet ("azure"). */
 bool cmk_provider_is_planned(const char *name);
 
 /* provider.c. Canonical AAD encoding of an encryption context, for

@@ -6,6 +6,9 @@ libcmk_la_SOURCES += \
 	src/providers/aws.c src/providers/aws_int.h src/providers/aws_call.c \
 	src/providers/aws_json.c src/providers/aws_errors.c \
 	src/providers/gcp_json.c src/providers/gcp_json.h \
+	src/providers/gcp.c src/providers/gcp_int.h src/providers/gcp_call.c \
+	src/providers/gcp_name.c src/providers/gcp_health.c \
+	src/providers/gcp_cfg.c src/providers/gcp_cfg.h \
 	src/providers/aws_health.c \
 	src/providers/aws_arn.c src/providers/aws_import.c \
 	src/providers/aws_cfg.c src/providers/aws_cfg.h

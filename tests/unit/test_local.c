@@ -103,7 +103,8 @@ static void test_find(void **state)
     assert_string_equal(cmk_provider_find("local")->name, "local");
     assert_int_equal(cmk_provider_find("local")->id, CMK_PROV_LOCAL);
     assert_int_equal(cmk_provider_find("aws")->id, CMK_PROV_AWS);
-    assert_null(cmk_provider_find("gcp"));
+    assert_int_equal(cmk_provider_find("gcp")->id, CMK_PROV_GCP);
+    assert_null(cmk_provider_find("azure"));
     assert_null(cmk_provider_find("Local"));
     assert_null(cmk_provider_find(""));
     assert_null(cmk_provider_find(NULL));
