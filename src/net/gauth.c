@@ -13,6 +13,7 @@
 #include "net/creds_int.h"
 #include "net/gauth.h"
 #include "net/json.h"
+#include "util/log.h"
 
 #define TOKEN_LIFE_MAX 86400 /* longer than any Google access token */
 #define OAUTH2_ID "oauth2"   /* access_key_id of a token: not secret */
@@ -50,8 +51,8 @@ cmk_err cmk_gauth_resolve(const struct cmk_cred_env *env,
         err = cmk_gauth_from_file(env, path, st, out);
     else
         err = cmk_gauth_from_metadata(env, st, out);
-    if (err != CMK_OK)
-        cmk_creds_say(st); /* a problem with a file: said once */
+    if (err != CMK_OK && st->detail[0] != '\0') /* said once */
+        cmk_log_once("gcp credentials: %s (%s)", st->detail, st->code);
     return err;
 }
 

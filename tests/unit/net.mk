@@ -66,4 +66,12 @@ tests_unit_test_crc32c_LDADD = $(UNIT_LDADD)
 tests_unit_test_gcp_json_SOURCES = tests/unit/test_gcp_json.c
 tests_unit_test_gcp_json_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gcp_json_LDADD = $(UNIT_LDADD)
+# The gcp provider under the emulator's Cloud KMS routes.
+check_PROGRAMS += tests/unit/test_gcp
+TESTS += tests/unit/emu_gcp.sh
+tests_unit_test_gcp_SOURCES = tests/unit/test_gcp.c \
+	tests/unit/emu_client.c tests/unit/emu_client.h
+tests_unit_test_gcp_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_gcp_LDADD = $(UNIT_LDADD)
 endif
+EXTRA_DIST += tests/unit/emu_gcp.sh
