@@ -45,6 +45,10 @@ EXTRA_DIST += \
 	tests/fixtures/config/bad-aws-role-arn \
 	tests/fixtures/config/bad-aws-sts-http \
 	tests/fixtures/config/bad-aws-unknown-field \
+	tests/fixtures/config/bad-gcp-key \
+	tests/fixtures/config/bad-gcp-region \
+	tests/fixtures/config/bad-gcp-unknown-field \
+	tests/fixtures/config/good-gcp \
 	tests/fixtures/config/bad-http-attempts \
 	tests/fixtures/config/bad-http-ca-missing \
 	tests/fixtures/config/bad-http-ca-relative \

@@ -79,6 +79,9 @@ static const struct kase bad_cases[] = {
     {"bad-aws-previous-key", 0600},
     {"bad-aws-profile-type", 0600},
     {"bad-aws-region", 0600},
+    {"bad-gcp-key", 0600},
+    {"bad-gcp-region", 0600},
+    {"bad-gcp-unknown-field", 0600},
     {"bad-aws-role-arn", 0600},
     {"bad-aws-sts-http", 0600},
     {"bad-aws-unknown-field", 0600},
@@ -125,9 +128,9 @@ static const struct kase bad_cases[] = {
     {"bad-key-change-interval-type", 0600},
 };
 
-static const char *const good_cases[] = {"good-full",        "good-minimal",
-                                         "good-pin-file",    "good-aws",
-                                         "good-aws-minimal", "good-dual"};
+static const char *const good_cases[] = {
+    "good-full",        "good-minimal", "good-pin-file", "good-aws",
+    "good-aws-minimal", "good-dual",    "good-gcp"};
 
 static const char *const key_files[] = {"acme.key", "beta.key", "old1.key",
                                         "old2.key"};
