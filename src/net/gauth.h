@@ -37,7 +37,7 @@ cmk_err cmk_gauth_resolve(const struct cmk_cred_env *env,
                           struct cmk_cred_status *st,
                           struct cmk_aws_creds **out) CMK_WUR;
 
-/* The bearer token of a token from cmk_gauth_resolve. */
+/* gauth_token.c. The bearer token of a token from cmk_gauth_resolve. */
 const char *cmk_gauth_bearer(const struct cmk_aws_creds *tok);
 
 /* The sources (gauth_sa.c, gauth_md.c). */
