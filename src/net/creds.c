@@ -22,12 +22,12 @@
 
 #define STR_MAX 4096u /* longest key id, secret or session token */
 
-cmk_err cmk_aws_creds_new(const char *akid, const char *secret,
+cmk_err cmk_creds_new(const char *akid, const char *secret,
                           const char *token, int64_t expires,
-                          const char *source, struct cmk_aws_creds **out)
+                          const char *source, struct cmk_creds **out)
 {
     size_t a, s, t;
-    struct cmk_aws_creds *c;
+    struct cmk_creds *c;
     char *m;
 
     if (akid == NULL || secret == NULL || out == NULL)
@@ -60,14 +60,14 @@ cmk_err cmk_aws_creds_new(const char *akid, const char *secret,
     return CMK_OK;
 }
 
-struct cmk_aws_creds *cmk_aws_creds_ref(struct cmk_aws_creds *c)
+struct cmk_creds *cmk_creds_ref(struct cmk_creds *c)
 {
     if (c != NULL)
         atomic_fetch_add(&c->refs, 1);
     return c;
 }
 
-void cmk_aws_creds_unref(struct cmk_aws_creds *c)
+void cmk_creds_unref(struct cmk_creds *c)
 {
     if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
         return;

@@ -19,7 +19,7 @@
  * Secrets live in libsodium guarded memory and never reach a log, an
  * audit record or an error message. Environment variables are read with
  * secure_getenv.
- * Thread safety: a cmk_aws_creds is immutable and reference-counted; the
+ * Thread safety: a cmk_creds is immutable and reference-counted; the
  * cache hands out references under a short lock and refreshes with one
  * thread while the others keep using the current credentials.
  */
@@ -38,7 +38,11 @@
 /* Below this much remaining life credentials are not used at all. */
 #define CMK_CREDS_MIN_LIFE_S 30
 
-struct cmk_aws_creds {
+/* One set of credentials as the cache (creds_cache.c) holds it. The
+ * fields carry AWS's names; a Google OAuth token (net/gauth.h) uses the
+ * same shape: access_key_id the fixed "oauth2", secret_access_key the
+ * bearer token, no session_token. */
+struct cmk_creds {
     atomic_int refs;
     const char *access_key_id; /* these three point into mem */
     const char *secret_access_key;
@@ -97,48 +101,48 @@ struct cmk_cred_status {
  * stops: the source was chosen but failed). */
 typedef cmk_err (*cmk_cred_source_fn)(const struct cmk_cred_env *env,
                                       struct cmk_cred_status *st,
-                                      struct cmk_aws_creds **out);
+                                      struct cmk_creds **out);
 
-cmk_err cmk_aws_creds_new(const char *akid, const char *secret,
+cmk_err cmk_creds_new(const char *akid, const char *secret,
                           const char *token, int64_t expires,
                           const char *source,
-                          struct cmk_aws_creds **out) CMK_WUR;
-struct cmk_aws_creds *cmk_aws_creds_ref(struct cmk_aws_creds *c);
-void cmk_aws_creds_unref(struct cmk_aws_creds *c);
+                          struct cmk_creds **out) CMK_WUR;
+struct cmk_creds *cmk_creds_ref(struct cmk_creds *c);
+void cmk_creds_unref(struct cmk_creds *c);
 
 /* The sources, in chain order. */
 cmk_err cmk_creds_from_file(const struct cmk_cred_env *env,
                             struct cmk_cred_status *st,
-                            struct cmk_aws_creds **out) CMK_WUR;
+                            struct cmk_creds **out) CMK_WUR;
 cmk_err cmk_creds_from_env(const struct cmk_cred_env *env,
                            struct cmk_cred_status *st,
-                           struct cmk_aws_creds **out) CMK_WUR;
+                           struct cmk_creds **out) CMK_WUR;
 cmk_err cmk_creds_from_web_identity(const struct cmk_cred_env *env,
                                     struct cmk_cred_status *st,
-                                    struct cmk_aws_creds **out) CMK_WUR;
+                                    struct cmk_creds **out) CMK_WUR;
 cmk_err cmk_creds_from_profile(const struct cmk_cred_env *env,
                                struct cmk_cred_status *st,
-                               struct cmk_aws_creds **out) CMK_WUR;
+                               struct cmk_creds **out) CMK_WUR;
 cmk_err cmk_creds_from_container(const struct cmk_cred_env *env,
                                  struct cmk_cred_status *st,
-                                 struct cmk_aws_creds **out) CMK_WUR;
+                                 struct cmk_creds **out) CMK_WUR;
 cmk_err cmk_creds_from_imds(const struct cmk_cred_env *env,
                             struct cmk_cred_status *st,
-                            struct cmk_aws_creds **out) CMK_WUR;
+                            struct cmk_creds **out) CMK_WUR;
 
 /* Walks the chain (creds_chain.c). CMK_E_ACCESS_DENIED with code
  * "NoCredentials" when no source is configured. A failure with a detail
  * is said on stderr and syslog, once per distinct message. */
 cmk_err cmk_creds_resolve(const struct cmk_cred_env *env,
                           struct cmk_cred_status *st,
-                          struct cmk_aws_creds **out) CMK_WUR;
+                          struct cmk_creds **out) CMK_WUR;
 
 /* creds_say.c. The service rejected cred (code: its error, e.g.
  * "InvalidSignatureException") after the repairs the caller makes: said
  * once, naming where the credentials came from (a file, a profile, the
  * environment), never a key id or secret. */
 void cmk_creds_say_rejected(const struct cmk_cred_env *env,
-                            const struct cmk_aws_creds *cred, const char *code);
+                            const struct cmk_creds *cred, const char *code);
 
 /* Helpers shared by the sources (creds.c). */
 const char *cmk_creds_getenv(const struct cmk_cred_env *env, const char *name);
@@ -166,7 +170,7 @@ void cmk_creds_free_file(char *p);
 struct cmk_cred_cache {
     struct cmk_mutex lock;
     struct cmk_cond cond;
-    struct cmk_aws_creds *cur;
+    struct cmk_creds *cur;
     bool refreshing;
     cmk_err last_err; /* of the last failed refresh */
     struct cmk_cred_status last_st;
@@ -180,10 +184,10 @@ cmk_err cmk_cred_cache_init(struct cmk_cred_cache *c,
 void cmk_cred_cache_fini(struct cmk_cred_cache *c);
 /* A reference to usable credentials, refreshing them when they are due. */
 cmk_err cmk_cred_cache_get(struct cmk_cred_cache *c, struct cmk_cred_status *st,
-                           struct cmk_aws_creds **out) CMK_WUR;
+                           struct cmk_creds **out) CMK_WUR;
 /* The service refused cred (expired or unknown token): forget it so the
  * next get resolves again. No effect if cred is no longer current. */
 void cmk_cred_cache_drop(struct cmk_cred_cache *c,
-                         const struct cmk_aws_creds *cred);
+                         const struct cmk_creds *cred);
 
 #endif /* CMK_NET_CREDS_H */

@@ -36,19 +36,19 @@ void cmk_cred_cache_fini(struct cmk_cred_cache *c)
 {
     if (c == NULL)
         return;
-    cmk_aws_creds_unref(c->cur);
+    cmk_creds_unref(c->cur);
     c->cur = NULL;
     cmk_cond_fini(&c->cond);
     cmk_mutex_fini(&c->lock);
 }
 
-static bool is_fresh(const struct cmk_aws_creds *cr, int64_t now)
+static bool is_fresh(const struct cmk_creds *cr, int64_t now)
 {
     return cr != NULL &&
            (cr->expires == 0 || now < cr->expires - CMK_CREDS_REFRESH_AHEAD_S);
 }
 
-static bool is_usable(const struct cmk_aws_creds *cr, int64_t now)
+static bool is_usable(const struct cmk_creds *cr, int64_t now)
 {
     return cr != NULL &&
            (cr->expires == 0 || now < cr->expires - CMK_CREDS_MIN_LIFE_S);
@@ -63,7 +63,7 @@ static bool failed_lately(const struct cmk_cred_cache *c, int64_t now)
  * or with *refresh set when the caller must refresh; an error when a
  * recent refresh failed and nothing valid is left. */
 static cmk_err pick_locked(struct cmk_cred_cache *c, struct cmk_cred_status *st,
-                           struct cmk_aws_creds **out, bool *refresh)
+                           struct cmk_creds **out, bool *refresh)
 {
     int64_t now;
 
@@ -73,7 +73,7 @@ static cmk_err pick_locked(struct cmk_cred_cache *c, struct cmk_cred_status *st,
         if (is_fresh(c->cur, now) ||
             (is_usable(c->cur, now) &&
              (c->refreshing || failed_lately(c, now)))) {
-            *out = cmk_aws_creds_ref(c->cur);
+            *out = cmk_creds_ref(c->cur);
             return CMK_OK;
         }
         if (!c->refreshing && failed_lately(c, now)) {
@@ -91,18 +91,18 @@ static cmk_err pick_locked(struct cmk_cred_cache *c, struct cmk_cred_status *st,
 /* Under the lock, after a refresh: publish or remember the failure. */
 static cmk_err publish_locked(struct cmk_cred_cache *c, cmk_err err,
                               const struct cmk_cred_status *st,
-                              struct cmk_aws_creds *fresh,
-                              struct cmk_aws_creds **out)
+                              struct cmk_creds *fresh,
+                              struct cmk_creds **out)
 {
     int64_t now = cmk_creds_now(&c->env);
 
     c->refreshing = false;
     cmk_cond_broadcast(&c->cond);
     if (err == CMK_OK) {
-        cmk_aws_creds_unref(c->cur);
+        cmk_creds_unref(c->cur);
         c->cur = fresh; /* the cache owns the reference */
         c->last_fail = 0;
-        *out = cmk_aws_creds_ref(fresh);
+        *out = cmk_creds_ref(fresh);
         return CMK_OK;
     }
     c->last_err = err;
@@ -110,15 +110,15 @@ static cmk_err publish_locked(struct cmk_cred_cache *c, cmk_err err,
     c->last_fail = now;
     if (!is_usable(c->cur, now))
         return err;
-    *out = cmk_aws_creds_ref(c->cur); /* refresh ahead failed: keep it */
+    *out = cmk_creds_ref(c->cur); /* refresh ahead failed: keep it */
     return CMK_OK;
 }
 
 cmk_err cmk_cred_cache_get(struct cmk_cred_cache *c, struct cmk_cred_status *st,
-                           struct cmk_aws_creds **out)
+                           struct cmk_creds **out)
 {
     struct cmk_cred_status mine;
-    struct cmk_aws_creds *fresh = NULL;
+    struct cmk_creds *fresh = NULL;
     bool refresh;
     cmk_err err;
 
@@ -147,9 +147,9 @@ cmk_err cmk_cred_cache_get(struct cmk_cred_cache *c, struct cmk_cred_status *st,
 }
 
 void cmk_cred_cache_drop(struct cmk_cred_cache *c,
-                         const struct cmk_aws_creds *cred)
+                         const struct cmk_creds *cred)
 {
-    struct cmk_aws_creds *old = NULL;
+    struct cmk_creds *old = NULL;
 
     if (c == NULL)
         return;
@@ -160,5 +160,5 @@ void cmk_cred_cache_drop(struct cmk_cred_cache *c,
         c->last_fail = 0;
     }
     cmk_mutex_unlock(&c->lock);
-    cmk_aws_creds_unref(old);
+    cmk_creds_unref(old);
 }

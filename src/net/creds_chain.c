@@ -16,7 +16,7 @@ static const cmk_cred_source_fn chain[] = {
 };
 
 static cmk_err walk(const struct cmk_cred_env *env, struct cmk_cred_status *st,
-                    struct cmk_aws_creds **out)
+                    struct cmk_creds **out)
 {
     size_t i;
     cmk_err err;
@@ -36,7 +36,7 @@ static cmk_err walk(const struct cmk_cred_env *env, struct cmk_cred_status *st,
 
 cmk_err cmk_creds_resolve(const struct cmk_cred_env *env,
                           struct cmk_cred_status *st,
-                          struct cmk_aws_creds **out)
+                          struct cmk_creds **out)
 {
     cmk_err err;
 

@@ -28,7 +28,7 @@
 /* The credentials JSON both endpoints answer: AccessKeyId,
  * SecretAccessKey, Token, Expiration (and IMDS's Code). */
 cmk_err cmk_creds_parse_json(struct cmk_http_resp *r, const char *source,
-                             struct cmk_aws_creds **out)
+                             struct cmk_creds **out)
 {
     struct cmk_secret sk = {0}, tok = {0};
     bool f1 = false, f2 = false;
@@ -54,7 +54,7 @@ cmk_err cmk_creds_parse_json(struct cmk_http_resp *r, const char *source,
     if (err == CMK_OK)
         err = cmk_creds_parse_time(exp, &expires);
     if (err == CMK_OK)
-        err = cmk_aws_creds_new(id, (const char *)sk.p,
+        err = cmk_creds_new(id, (const char *)sk.p,
                                 f2 ? (const char *)tok.p : NULL, expires,
                                 source, out);
     json_decref(root);
@@ -117,7 +117,7 @@ static cmk_err container_url(const struct cmk_cred_env *env, struct cmk_sb *url)
 
 cmk_err cmk_creds_from_container(const struct cmk_cred_env *env,
                                  struct cmk_cred_status *st,
-                                 struct cmk_aws_creds **out)
+                                 struct cmk_creds **out)
 {
     struct cmk_sb url = {0}, auth = {0};
     struct cmk_http_resp resp;
@@ -215,7 +215,7 @@ static cmk_err imds_call(const struct cmk_cred_env *env, const char *base,
 
 /* Token, then role name (first line), then that role's credentials. */
 static cmk_err imds_walk(const struct cmk_cred_env *env, const char *base,
-                         struct cmk_cred_status *st, struct cmk_aws_creds **out)
+                         struct cmk_cred_status *st, struct cmk_creds **out)
 {
     static const char prefix[] = "/latest/meta-data/iam/security-credentials/";
     struct cmk_http_resp r1, r2, r3;
@@ -259,7 +259,7 @@ static cmk_err imds_walk(const struct cmk_cred_env *env, const char *base,
 
 cmk_err cmk_creds_from_imds(const struct cmk_cred_env *env,
                             struct cmk_cred_status *st,
-                            struct cmk_aws_creds **out)
+                            struct cmk_creds **out)
 {
     struct cmk_sb base = {0};
     bool explicit = false;

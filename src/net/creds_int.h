@@ -41,11 +41,11 @@ cmk_err cmk_creds_fetch(const struct cmk_cred_env *env,
  * error code in st->code, "StsMalformed" for an answer that is not one. */
 cmk_err cmk_creds_sts_answer(long status, const char *xml,
                              struct cmk_cred_status *st,
-                             struct cmk_aws_creds **out) CMK_WUR;
+                             struct cmk_creds **out) CMK_WUR;
 /* The credentials JSON of the container and IMDS endpoints (creds_http.c;
  * source names the one, e.g. "imds"). The secret members are blanked in
  * the body. CMK_E_BAD_RESPONSE when malformed. */
 cmk_err cmk_creds_parse_json(struct cmk_http_resp *r, const char *source,
-                             struct cmk_aws_creds **out) CMK_WUR;
+                             struct cmk_creds **out) CMK_WUR;
 
 #endif /* CMK_NET_CREDS_INT_H */

@@ -69,7 +69,7 @@ static void shared_free(struct shared *sh)
 /* Keys from one section: CMK_OK with *out, or with NULL if it has none. */
 static cmk_err keys_from(const struct cmk_ini *ini, const char *section,
                          const char *source, const char *path,
-                         struct cmk_cred_status *st, struct cmk_aws_creds **out)
+                         struct cmk_cred_status *st, struct cmk_creds **out)
 {
     const char *id = cmk_ini_get(ini, section, "aws_access_key_id");
     const char *secret = cmk_ini_get(ini, section, "aws_secret_access_key");
@@ -84,7 +84,7 @@ static cmk_err keys_from(const struct cmk_ini *ini, const char *section,
             "section [%s] of %s has one of aws_access_key_id and "
             "aws_secret_access_key without the other",
             section, path);
-    return cmk_aws_creds_new(
+    return cmk_creds_new(
         id, secret, token != NULL && token[0] ? token : NULL, 0, source, out);
 }
 
@@ -142,7 +142,7 @@ static cmk_err load_both(const struct cmk_cred_env *env, struct shared *sh,
 
 cmk_err cmk_creds_from_profile(const struct cmk_cred_env *env,
                                struct cmk_cred_status *st,
-                               struct cmk_aws_creds **out)
+                               struct cmk_creds **out)
 {
     const char *profile = cmk_creds_profile(env);
     struct shared sh = {NULL, NULL, NULL, NULL};

@@ -35,7 +35,7 @@ void cmk_creds_say(const struct cmk_cred_status *st)
 /* Where cred came from, for a message: the file or profile, or the
  * source's name. */
 static void origin(const struct cmk_cred_env *env,
-                   const struct cmk_aws_creds *cred, char *out, size_t n)
+                   const struct cmk_creds *cred, char *out, size_t n)
 {
     bool config = strcmp(cred->source, "shared-config") == 0;
     char *path;
@@ -56,7 +56,7 @@ static void origin(const struct cmk_cred_env *env,
 }
 
 void cmk_creds_say_rejected(const struct cmk_cred_env *env,
-                            const struct cmk_aws_creds *cred, const char *code)
+                            const struct cmk_creds *cred, const char *code)
 {
     char where[400];
 

@@ -55,7 +55,7 @@ static cmk_err take_members(char *text, size_t len, struct cmk_secret m[3])
 
 cmk_err cmk_creds_from_file(const struct cmk_cred_env *env,
                             struct cmk_cred_status *st,
-                            struct cmk_aws_creds **out)
+                            struct cmk_creds **out)
 {
     struct cmk_secret m[3] = {{0}, {0}, {0}};
     char *text = NULL, why[400];
@@ -74,7 +74,7 @@ cmk_err cmk_creds_from_file(const struct cmk_cred_env *env,
                                     "credentials_file %s", why);
     err = take_members(text, len, m);
     if (err == CMK_OK)
-        err = cmk_aws_creds_new((const char *)m[0].p, (const char *)m[1].p,
+        err = cmk_creds_new((const char *)m[0].p, (const char *)m[1].p,
                                 m[2].p != NULL ? (const char *)m[2].p : NULL, 0,
                                 "static", out);
     if (err == CMK_E_BAD_RESPONSE)
@@ -91,7 +91,7 @@ cmk_err cmk_creds_from_file(const struct cmk_cred_env *env,
 
 cmk_err cmk_creds_from_env(const struct cmk_cred_env *env,
                            struct cmk_cred_status *st,
-                           struct cmk_aws_creds **out)
+                           struct cmk_creds **out)
 {
     const char *id, *secret, *token;
 
@@ -110,5 +110,5 @@ cmk_err cmk_creds_from_env(const struct cmk_cred_env *env,
     token = cmk_creds_getenv(env, "AWS_SESSION_TOKEN");
     if (token == NULL)
         token = cmk_creds_getenv(env, "AWS_SECURITY_TOKEN");
-    return cmk_aws_creds_new(id, secret, token, 0, "env", out);
+    return cmk_creds_new(id, secret, token, 0, "env", out);
 }

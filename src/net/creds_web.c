@@ -170,7 +170,7 @@ static cmk_err xml_text(const char *xml, const char *scope, const char *tag,
     return xml_unescape(a, b, out);
 }
 
-static cmk_err parse_ok(const char *xml, struct cmk_aws_creds **out)
+static cmk_err parse_ok(const char *xml, struct cmk_creds **out)
 {
     static const char *const tags[] = {"AccessKeyId", "SecretAccessKey",
                                        "SessionToken", "Expiration"};
@@ -184,7 +184,7 @@ static cmk_err parse_ok(const char *xml, struct cmk_aws_creds **out)
     if (err == CMK_OK)
         err = cmk_creds_parse_time((const char *)v[3].p, &expires);
     if (err == CMK_OK)
-        err = cmk_aws_creds_new((const char *)v[0].p, (const char *)v[1].p,
+        err = cmk_creds_new((const char *)v[0].p, (const char *)v[1].p,
                                 (const char *)v[2].p, expires, "web-identity",
                                 out);
     for (i = 0; i < 4; i++)
@@ -218,7 +218,7 @@ static cmk_err parse_error(const char *xml, struct cmk_cred_status *st)
 
 cmk_err cmk_creds_sts_answer(long status, const char *xml,
                              struct cmk_cred_status *st,
-                             struct cmk_aws_creds **out)
+                             struct cmk_creds **out)
 {
     if (status != 200)
         return parse_error(xml, st);
@@ -228,7 +228,7 @@ cmk_err cmk_creds_sts_answer(long status, const char *xml,
 }
 
 static cmk_err exchange(const struct cmk_cred_env *env, const struct web_in *w,
-                        struct cmk_cred_status *st, struct cmk_aws_creds **out)
+                        struct cmk_cred_status *st, struct cmk_creds **out)
 {
     static const char *const hdrs[] = {
         "Content-Type: application/x-www-form-urlencoded; charset=utf-8",
@@ -261,7 +261,7 @@ static cmk_err exchange(const struct cmk_cred_env *env, const struct web_in *w,
 
 cmk_err cmk_creds_from_web_identity(const struct cmk_cred_env *env,
                                     struct cmk_cred_status *st,
-                                    struct cmk_aws_creds **out)
+                                    struct cmk_creds **out)
 {
     struct web_in w = {NULL, NULL, NULL, NULL, 0};
     cmk_err err;

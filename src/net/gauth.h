@@ -8,7 +8,7 @@
  *      RFC 7523); other types are refused (not built yet);
  *   2. the metadata server (GCE_METADATA_HOST, else 169.254.169.254),
  *      header Metadata-Flavor: Google sent and required in the answer.
- * A token is held as a struct cmk_aws_creds (net/creds.h) so that the
+ * A token is held as a struct cmk_creds (net/creds.h) so that the
  * AWS side's cache (creds_cache.c: refresh ahead by one thread, others
  * keep the current token) serves it unchanged: access_key_id is the
  * fixed, non-secret "oauth2" and secret_access_key the bearer token, in
@@ -35,25 +35,25 @@ struct cmk_gauth_cfg {
  * CMK_E_ACCESS_DENIED with code "NoCredentials" when none applies. */
 cmk_err cmk_gauth_resolve(const struct cmk_cred_env *env,
                           struct cmk_cred_status *st,
-                          struct cmk_aws_creds **out) CMK_WUR;
+                          struct cmk_creds **out) CMK_WUR;
 
 /* gauth_token.c. The bearer token of a token from cmk_gauth_resolve. */
-const char *cmk_gauth_bearer(const struct cmk_aws_creds *tok);
+const char *cmk_gauth_bearer(const struct cmk_creds *tok);
 
 /* The sources (gauth_sa.c, gauth_md.c). */
 cmk_err cmk_gauth_from_file(const struct cmk_cred_env *env, const char *path,
                             struct cmk_cred_status *st,
-                            struct cmk_aws_creds **out) CMK_WUR;
+                            struct cmk_creds **out) CMK_WUR;
 cmk_err cmk_gauth_from_metadata(const struct cmk_cred_env *env,
                                 struct cmk_cred_status *st,
-                                struct cmk_aws_creds **out) CMK_WUR;
+                                struct cmk_creds **out) CMK_WUR;
 
 /* A token endpoint's 200 answer ({"access_token", "expires_in",
  * "token_type": "Bearer"}) to a token expiring at now + expires_in; the
  * token is lifted into guarded memory and blanked in the body first.
  * CMK_E_BAD_RESPONSE when malformed. */
 cmk_err cmk_gauth_parse_token(struct cmk_http_resp *r, const char *source,
-                              int64_t now, struct cmk_aws_creds **out) CMK_WUR;
+                              int64_t now, struct cmk_creds **out) CMK_WUR;
 
 /* The signed JWT assertion (RFC 7523 2.1) of a service account: header
  * {"alg":"RS256","typ":"JWT","kid":kid}, claims iss, scope, aud, iat,

@@ -39,7 +39,7 @@ static cmk_err md_url(const struct cmk_cred_env *env, char **out)
 
 static cmk_err md_answer(const struct cmk_cred_env *env,
                          struct cmk_http_resp *resp, struct cmk_cred_status *st,
-                         struct cmk_aws_creds **out)
+                         struct cmk_creds **out)
 {
     st->http_status = resp->status;
     if (strcmp(resp->metadata_flavor, "Google") != 0)
@@ -56,7 +56,7 @@ static cmk_err md_answer(const struct cmk_cred_env *env,
 
 cmk_err cmk_gauth_from_metadata(const struct cmk_cred_env *env,
                                 struct cmk_cred_status *st,
-                                struct cmk_aws_creds **out)
+                                struct cmk_creds **out)
 {
     static const char *const hdrs[] = {"Metadata-Flavor: Google"};
     struct cmk_http_req rq = {

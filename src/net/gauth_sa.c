@@ -93,7 +93,7 @@ static cmk_err sa_read(const char *path, struct sa_file *f,
 /* POSTs the assertion and reads the token. */
 static cmk_err exchange(const struct cmk_cred_env *env, const char *url,
                         const struct cmk_secret *jwt,
-                        struct cmk_cred_status *st, struct cmk_aws_creds **out)
+                        struct cmk_cred_status *st, struct cmk_creds **out)
 {
     static const char *const hdrs[] = {
         "Content-Type: application/x-www-form-urlencoded"};
@@ -125,7 +125,7 @@ static cmk_err exchange(const struct cmk_cred_env *env, const char *url,
 
 cmk_err cmk_gauth_from_file(const struct cmk_cred_env *env, const char *path,
                             struct cmk_cred_status *st,
-                            struct cmk_aws_creds **out)
+                            struct cmk_creds **out)
 {
     struct sa_file f;
     struct cmk_secret jwt = {0};

@@ -16,13 +16,13 @@
 #define TOKEN_LIFE_MAX 86400 /* longer than any Google access token */
 #define OAUTH2_ID "oauth2"   /* access_key_id of a token: not secret */
 
-const char *cmk_gauth_bearer(const struct cmk_aws_creds *tok)
+const char *cmk_gauth_bearer(const struct cmk_creds *tok)
 {
     return tok != NULL ? tok->secret_access_key : NULL;
 }
 
 cmk_err cmk_gauth_parse_token(struct cmk_http_resp *r, const char *source,
-                              int64_t now, struct cmk_aws_creds **out)
+                              int64_t now, struct cmk_creds **out)
 {
     struct cmk_secret tok = {0};
     json_t *root = NULL, *exp;
@@ -47,7 +47,7 @@ cmk_err cmk_gauth_parse_token(struct cmk_http_resp *r, const char *source,
          strcasecmp(type, "Bearer") != 0))
         err = CMK_E_BAD_RESPONSE;
     if (err == CMK_OK)
-        err = cmk_aws_creds_new(OAUTH2_ID, (const char *)tok.p, NULL,
+        err = cmk_creds_new(OAUTH2_ID, (const char *)tok.p, NULL,
                                 now + (int64_t)json_integer_value(exp), source,
                                 out);
     json_decref(root);

@@ -45,7 +45,7 @@ struct hdrs {
 
 static cmk_err hdrs_build(struct hdrs *h, const struct cmk_sigv4_hdr *sh,
                           const struct cmk_sigv4_out *so,
-                          const struct cmk_aws_creds *cr)
+                          const struct cmk_creds *cr)
 {
     size_t i;
     cmk_err err = CMK_OK;
@@ -73,7 +73,7 @@ static void hdrs_free(struct hdrs *h)
 }
 
 /* Signs with cr (time corrected by the known skew) and sends once. */
-static cmk_err exchange(struct call *c, const struct cmk_aws_creds *cr,
+static cmk_err exchange(struct call *c, const struct cmk_creds *cr,
                         int64_t deadline_us)
 {
     struct aws_state *st = c->st;
@@ -128,7 +128,7 @@ static void note(struct cmk_req *rq, const struct cmk_http_resp *r,
 
 /* After an auth error: may a re-signed request succeed? Repairs what it
  * can (clock skew, credentials) at most once per call each. */
-static bool repair(struct call *c, const char *code, struct cmk_aws_creds **cr)
+static bool repair(struct call *c, const char *code, struct cmk_creds **cr)
 {
     struct aws_state *st = c->st;
     struct cmk_cred_status cs;
@@ -149,7 +149,7 @@ static bool repair(struct call *c, const char *code, struct cmk_aws_creds **cr)
         return false; /* static keys do not get better by asking again */
     c->creds_renewed = true;
     cmk_cred_cache_drop(&st->creds, *cr);
-    cmk_aws_creds_unref(*cr);
+    cmk_creds_unref(*cr);
     *cr = NULL;
     return cmk_cred_cache_get(&st->creds, &cs, cr) == CMK_OK;
 }
@@ -183,7 +183,7 @@ static cmk_err attempt(void *arg, unsigned n, int64_t deadline_us,
                        enum cmk_retry_class *cls)
 {
     struct call *c = arg;
-    struct cmk_aws_creds *cr = NULL;
+    struct cmk_creds *cr = NULL;
     struct cmk_cred_status cs;
     char code[64];
     cmk_err err;
@@ -206,7 +206,7 @@ static cmk_err attempt(void *arg, unsigned n, int64_t deadline_us,
     cmk_log_debug("aws: %s attempt %u: HTTP %ld %s request-id %s (%s)", c->op,
                   n, c->resp->status, code[0] ? code : "OK",
                   c->resp->request_id, cmk_err_name(err));
-    cmk_aws_creds_unref(cr);
+    cmk_creds_unref(cr);
     return err;
 }
 

@@ -28,7 +28,7 @@ struct call {
     bool token_renewed;
 };
 
-static cmk_err exchange(struct call *c, const struct cmk_aws_creds *tok,
+static cmk_err exchange(struct call *c, const struct cmk_creds *tok,
                         int64_t deadline_us)
 {
     struct cmk_sb auth = {0};
@@ -128,7 +128,7 @@ static void note(struct cmk_req *rq, long status, const char *code)
 }
 
 /* UNAUTHENTICATED: a new token, once per call. */
-static bool renew(struct call *c, struct cmk_aws_creds **tok)
+static bool renew(struct call *c, struct cmk_creds **tok)
 {
     struct cmk_cred_status cs;
 
@@ -136,7 +136,7 @@ static bool renew(struct call *c, struct cmk_aws_creds **tok)
         return false;
     c->token_renewed = true;
     cmk_cred_cache_drop(&c->st->tokens, *tok);
-    cmk_aws_creds_unref(*tok);
+    cmk_creds_unref(*tok);
     *tok = NULL;
     return cmk_cred_cache_get(&c->st->tokens, &cs, tok) == CMK_OK;
 }
@@ -145,7 +145,7 @@ static cmk_err attempt(void *arg, unsigned n, int64_t deadline_us,
                        enum cmk_retry_class *cls)
 {
     struct call *c = arg;
-    struct cmk_aws_creds *tok = NULL;
+    struct cmk_creds *tok = NULL;
     struct cmk_cred_status cs;
     char code[64];
     cmk_err err;
@@ -164,7 +164,7 @@ static cmk_err attempt(void *arg, unsigned n, int64_t deadline_us,
     cmk_log_debug("gcp: %s %s%s attempt %u: HTTP %ld %s (%s)", c->cr->method,
                   c->cr->name, c->cr->action, n, c->resp.status,
                   code[0] != '\0' ? code : "OK", cmk_err_name(err));
-    cmk_aws_creds_unref(tok);
+    cmk_creds_unref(tok);
     return err;
 }
 

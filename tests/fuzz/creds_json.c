@@ -18,7 +18,7 @@
 
 static void endpoint(const char *source, const uint8_t *p, size_t n)
 {
-    struct cmk_aws_creds *c = NULL;
+    struct cmk_creds *c = NULL;
     struct cmk_http_resp r;
     cmk_err err;
 
@@ -32,7 +32,7 @@ static void endpoint(const char *source, const uint8_t *p, size_t n)
         fz_check(strcmp(c->source, source) == 0 &&
                      c->secret_access_key[0] != '\0',
                  "incomplete credentials accepted");
-    cmk_aws_creds_unref(c);
+    cmk_creds_unref(c);
     cmk_http_resp_free(&r);
 }
 
@@ -41,7 +41,7 @@ static void file(const uint8_t *p, size_t n)
     struct cmk_cred_cfg cfg;
     struct cmk_cred_env env;
     struct cmk_cred_status st;
-    struct cmk_aws_creds *c = NULL;
+    struct cmk_creds *c = NULL;
     char path[700];
     cmk_err err;
 
@@ -54,7 +54,7 @@ static void file(const uint8_t *p, size_t n)
     err = cmk_creds_from_file(&env, &st, &c);
     fz_check((err == CMK_OK) == (c != NULL), "credentials and result differ");
     fz_check(err == CMK_OK || st.code[0] != '\0', "a refusal without a code");
-    cmk_aws_creds_unref(c);
+    cmk_creds_unref(c);
 }
 
 static void when(const uint8_t *p, size_t n)

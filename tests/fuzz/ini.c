@@ -62,7 +62,7 @@ static void profile(const uint8_t *p, size_t n)
     size_t a = sep != NULL ? (size_t)(sep - p) : n;
     struct cmk_cred_env env;
     struct cmk_cred_status st;
-    struct cmk_aws_creds *c = NULL;
+    struct cmk_creds *c = NULL;
     char *role = NULL;
     cmk_err err;
 
@@ -77,7 +77,7 @@ static void profile(const uint8_t *p, size_t n)
     if (cmk_creds_config_value(&env, "role_arn", &role) == CMK_OK)
         fz_check(role == NULL || role[0] != '\0', "an empty role");
     free(role);
-    cmk_aws_creds_unref(c);
+    cmk_creds_unref(c);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

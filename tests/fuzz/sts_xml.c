@@ -18,7 +18,7 @@ static const long g_status[] = {200, 400, 403, 500};
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct cmk_cred_status st;
-    struct cmk_aws_creds *c = NULL;
+    struct cmk_creds *c = NULL;
     long status;
     char *xml;
     cmk_err err;
@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (c != NULL)
         fz_check(strstr(st.code, c->secret_access_key) == NULL,
                  "a secret in the status code");
-    cmk_aws_creds_unref(c);
+    cmk_creds_unref(c);
     free(xml);
     return 0;
 }

@@ -89,21 +89,21 @@ static void expect_key(cmk_cred_source_fn fn, const struct cmk_cred_env *e,
                        const char *akid, const char *source)
 {
     struct cmk_cred_status st;
-    struct cmk_aws_creds *c = NULL;
+    struct cmk_creds *c = NULL;
 
     memset(&st, 0, sizeof(st));
     assert_int_equal(fn(e, &st, &c), CMK_OK);
     assert_non_null(c);
     assert_string_equal(c->access_key_id, akid);
     assert_string_equal(c->source, source);
-    cmk_aws_creds_unref(c);
+    cmk_creds_unref(c);
 }
 
 static void expect_err(cmk_cred_source_fn fn, const struct cmk_cred_env *e,
                        cmk_err want, const char *code)
 {
     struct cmk_cred_status st;
-    struct cmk_aws_creds *c = NULL;
+    struct cmk_creds *c = NULL;
 
     memset(&st, 0, sizeof(st));
     assert_int_equal(fn(e, &st, &c), want);
@@ -114,7 +114,7 @@ static void expect_err(cmk_cred_source_fn fn, const struct cmk_cred_env *e,
 static void expect_none(cmk_cred_source_fn fn, const struct cmk_cred_env *e)
 {
     struct cmk_cred_status st;
-    struct cmk_aws_creds *c = NULL;
+    struct cmk_creds *c = NULL;
 
     memset(&st, 0, sizeof(st));
     assert_int_equal(fn(e, &st, &c), CMK_OK);
@@ -217,7 +217,7 @@ static void test_parse_time(void **state)
 static void test_static_file(void **state)
 {
     struct cmk_cred_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
-    struct cmk_aws_creds *c = NULL;
+    struct cmk_creds *c = NULL;
     struct cmk_cred_status st;
     struct cmk_cred_env e;
 
@@ -233,7 +233,7 @@ static void test_static_file(void **state)
     assert_string_equal(c->secret_access_key, "a/bA"); /* JSON escapes */
     assert_string_equal(c->session_token, "T");
     assert_int_equal(c->expires, 0);
-    cmk_aws_creds_unref(c);
+    cmk_creds_unref(c);
     emu_write_file(cfg.credentials_file, 0640,
                    "{\"access_key_id\":\"A\",\"secret_access_key\":\"S\"}");
     expect_err(cmk_creds_from_file, &e, CMK_E_CONFIG,
@@ -260,7 +260,7 @@ static void test_static_file(void **state)
 static void test_env(void **state)
 {
     struct cmk_cred_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
-    struct cmk_aws_creds *c = NULL;
+    struct cmk_creds *c = NULL;
     struct cmk_cred_status st;
     struct cmk_cred_env e;
 
@@ -276,11 +276,11 @@ static void test_env(void **state)
     assert_string_equal(c->secret_access_key, "envsecret");
     assert_string_equal(c->session_token, "oldname");
     assert_string_equal(c->source, "env");
-    cmk_aws_creds_unref(c);
+    cmk_creds_unref(c);
     env_set("AWS_SESSION_TOKEN", "newname"); /* wins over the old alias */
     assert_int_equal(cmk_creds_from_env(&e, &st, &c), CMK_OK);
     assert_string_equal(c->session_token, "newname");
-    cmk_aws_creds_unref(c);
+    cmk_creds_unref(c);
     cfg.profile = MUT("named");
     expect_none(cmk_creds_from_env, &e); /* an explicit profile wins */
 }
@@ -375,7 +375,7 @@ static int count(const char *text, const char *what)
 static void resolve_twice(const struct cmk_cred_env *e, const char *code)
 {
     struct cmk_cred_status st;
-    struct cmk_aws_creds *c = NULL;
+    struct cmk_creds *c = NULL;
     int i;
 
     for (i = 0; i < 2; i++) {
@@ -496,7 +496,7 @@ static int64_t clock_now(void)
 
 static cmk_err fake_resolve(const struct cmk_cred_env *e,
                             struct cmk_cred_status *st,
-                            struct cmk_aws_creds **out)
+                            struct cmk_creds **out)
 {
     char id[32];
     int n = atomic_fetch_add(&resolves, 1) + 1;
@@ -509,7 +509,7 @@ static cmk_err fake_resolve(const struct cmk_cred_env *e,
         return resolve_result;
     }
     snprintf(id, sizeof(id), "ASIAFAKE%d", n);
-    return cmk_aws_creds_new(id, "s", "t", fake_now + resolve_life, "fake",
+    return cmk_creds_new(id, "s", "t", fake_now + resolve_life, "fake",
                              out);
 }
 
@@ -531,17 +531,17 @@ static void cache_open(struct cmk_cred_cache *c)
 static void get_id(struct cmk_cred_cache *c, const char *want)
 {
     struct cmk_cred_status st;
-    struct cmk_aws_creds *cr = NULL;
+    struct cmk_creds *cr = NULL;
 
     assert_int_equal(cmk_cred_cache_get(c, &st, &cr), CMK_OK);
     assert_string_equal(cr->access_key_id, want);
-    cmk_aws_creds_unref(cr);
+    cmk_creds_unref(cr);
 }
 
 static void test_cache_refresh_ahead(void **state)
 {
     struct cmk_cred_status st;
-    struct cmk_aws_creds *cr = NULL;
+    struct cmk_creds *cr = NULL;
     struct cmk_cred_cache c;
 
     (void)state;
@@ -574,7 +574,7 @@ static void test_cache_refresh_ahead(void **state)
 static void test_cache_drop(void **state)
 {
     struct cmk_cred_status st;
-    struct cmk_aws_creds *cr = NULL;
+    struct cmk_creds *cr = NULL;
     struct cmk_cred_cache c;
 
     (void)state;
@@ -584,7 +584,7 @@ static void test_cache_drop(void **state)
     cmk_cred_cache_drop(&c, cr); /* no longer current: nothing */
     get_id(&c, "ASIAFAKE2");
     assert_string_equal(cr->access_key_id, "ASIAFAKE1"); /* still ours */
-    cmk_aws_creds_unref(cr);
+    cmk_creds_unref(cr);
     assert_int_equal(cmk_cred_cache_get(NULL, &st, &cr), CMK_E_ARGS);
     cmk_cred_cache_fini(&c);
 }
@@ -608,14 +608,14 @@ static void *getter(void *arg)
 {
     struct getter *g = arg;
     struct cmk_cred_status st;
-    struct cmk_aws_creds *cr = NULL;
+    struct cmk_creds *cr = NULL;
     int64_t t0 = mono_us();
 
     g->err = cmk_cred_cache_get(g->c, &st, &cr);
     g->took_us = mono_us() - t0;
     if (cr != NULL)
         snprintf(g->id, sizeof(g->id), "%s", cr->access_key_id);
-    cmk_aws_creds_unref(cr);
+    cmk_creds_unref(cr);
     return NULL;
 }
 
@@ -685,7 +685,7 @@ static void expect_temp(cmk_cred_source_fn fn, const struct cmk_cred_env *e,
                         const char *source)
 {
     struct cmk_cred_status st;
-    struct cmk_aws_creds *c = NULL;
+    struct cmk_creds *c = NULL;
 
     memset(&st, 0, sizeof(st));
     assert_int_equal(fn(e, &st, &c), CMK_OK);
@@ -694,7 +694,7 @@ static void expect_temp(cmk_cred_source_fn fn, const struct cmk_cred_env *e,
     assert_non_null(c->session_token);
     assert_true(c->expires > 0);
     assert_string_equal(c->source, source);
-    cmk_aws_creds_unref(c);
+    cmk_creds_unref(c);
 }
 
 #define NEED_EMULATOR()                                                        \
@@ -728,7 +728,7 @@ static void expect_user_agent(const char *op)
 static void test_web_identity(void **state)
 {
     struct cmk_cred_cfg cfg = {NULL, NULL, NULL, NULL, NULL};
-    struct cmk_aws_creds *c = NULL;
+    struct cmk_creds *c = NULL;
     struct cmk_cred_status st;
     struct cmk_cred_env e;
     char sts[300];
@@ -751,7 +751,7 @@ static void test_web_identity(void **state)
     assert_non_null(c->session_token);
     assert_true(c->expires > (int64_t)time(NULL) + 3000);
     assert_string_equal(c->source, "web-identity");
-    cmk_aws_creds_unref(c);
+    cmk_creds_unref(c);
     assert_int_equal(emu_count("AssumeRoleWithWebIdentity"), 1);
     expect_user_agent("AssumeRoleWithWebIdentity");
     /* the token file is read on every call: a rotated token is used */
@@ -775,7 +775,7 @@ static void test_web_identity(void **state)
 static void test_sts_error_code_cleaned(void **state)
 {
     struct cmk_cred_status st;
-    struct cmk_aws_creds *c = NULL;
+    struct cmk_creds *c = NULL;
 
     (void)state;
     memset(&st, 0, sizeof(st));
