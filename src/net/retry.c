@@ -78,6 +78,16 @@ int64_t cmk_retry_backoff_us(const struct cmk_retry_policy *p, unsigned n,
     return (int64_t)((double)d * r);
 }
 
+int64_t cmk_retry_delay_us(const struct cmk_retry_policy *p,
+                           enum cmk_retry_class cls, unsigned n, double r)
+{
+    int64_t d = cmk_retry_backoff_us(p, n, r);
+
+    if (cls == CMK_RETRY_THROTTLE_SLOW)
+        d += (int64_t)CMK_RETRY_SLOW_MS * 1000;
+    return d;
+}
+
 static int64_t real_now_us(void *arg)
 {
     struct timespec ts;
@@ -96,13 +106,19 @@ static void real_sleep_us(void *arg, int64_t us)
         ;
 }
 
-static const struct cmk_retry_clock real_clock = {real_now_us, real_sleep_us,
-                                                  NULL};
-
 /* Full jitter: uniform in [0, 1] from libsodium's generator. */
-static double jitter(void)
+static double real_jitter(void *arg)
 {
+    (void)arg;
     return (double)randombytes_uniform(JITTER_STEPS + 1) / JITTER_STEPS;
+}
+
+static const struct cmk_retry_clock real_clock = {real_now_us, real_sleep_us,
+                                                  NULL, real_jitter};
+
+static double jitter(const struct cmk_retry_clock *clk)
+{
+    return clk->jitter != NULL ? clk->jitter(clk->arg) : real_jitter(NULL);
 }
 
 /* Takes quota for a retry after a failure of class cls; 0 if refused. */
@@ -149,7 +165,7 @@ cmk_err cmk_retry_run(const struct cmk_retry_policy *p,
         }
         if (cls == CMK_RETRY_NO || n == p->max_attempts)
             break;
-        d = cmk_retry_backoff_us(p, n, jitter());
+        d = cmk_retry_delay_us(p, cls, n, jitter(clk));
         if (!fits(clk, deadline_us, d) || (paid = take_retry_cost(q, cls)) == 0)
             break;
         clk->sleep_us(clk->arg, d);

@@ -6,7 +6,11 @@
  * Numbers from botocore 1.29 retries/standard.py and quota.py: 500
  * tokens, a retry costs 5 (10 after a timeout), a success returns 1 (or
  * what its retry cost). Backoff before retry i: random(0,1) *
- * min(base * 2^(i-1), max_backoff).
+ * min(base * 2^(i-1), max_backoff); after a throttling answer that asks
+ * for the next second (CMK_RETRY_THROTTLE_SLOW: Cloud KMS
+ * RESOURCE_EXHAUSTED, whose quotas are enforced per second), one second
+ * more. A backoff that would end past the call's deadline is not slept:
+ * the call fails at once with the last attempt's error.
  * Thread safety: the quota has its own lock; the driver holds no lock
  * while an attempt runs or while it sleeps.
  */
@@ -21,6 +25,9 @@
 #define CMK_RETRY_QUOTA_MAX 500u
 #define CMK_RETRY_COST 5u
 #define CMK_RETRY_TIMEOUT_COST 10u
+/* The least wait after a CMK_RETRY_THROTTLE_SLOW failure ("retrying the
+ * next second", Google Cloud KMS quotas). */
+#define CMK_RETRY_SLOW_MS 1000u
 
 struct cmk_retry_policy {
     unsigned max_attempts;   /* total, first try included; >= 1 */
@@ -40,13 +47,18 @@ enum cmk_retry_class {
     CMK_RETRY_TRANSIENT, /* 5xx, connection reset, refused */
     CMK_RETRY_THROTTLE,  /* throttling codes */
     CMK_RETRY_TIMEOUT,   /* timed out: costs more quota */
+    /* Throttled by a quota enforced per second: the backoff is
+     * CMK_RETRY_SLOW_MS plus the usual one; costs what throttling does. */
+    CMK_RETRY_THROTTLE_SLOW,
 };
 
-/* Clock and sleep, replaceable by tests (NULL: the real ones). */
+/* Clock, sleep and jitter, replaceable by tests (NULL: the real ones;
+ * jitter NULL: uniform random in [0, 1]). */
 struct cmk_retry_clock {
     int64_t (*now_us)(void *arg);
     void (*sleep_us)(void *arg, int64_t us);
     void *arg;
+    double (*jitter)(void *arg); /* in [0, 1] */
 };
 
 cmk_err cmk_retry_quota_init(struct cmk_retry_quota *q) CMK_WUR;
@@ -74,5 +86,9 @@ cmk_err cmk_retry_run(const struct cmk_retry_policy *p,
  * microseconds, with jitter fraction r in [0, 1]. */
 int64_t cmk_retry_backoff_us(const struct cmk_retry_policy *p, unsigned n,
                              double r);
+/* The wait before retry number n after a failure of class cls: the
+ * backoff, plus CMK_RETRY_SLOW_MS for CMK_RETRY_THROTTLE_SLOW. */
+int64_t cmk_retry_delay_us(const struct cmk_retry_policy *p,
+                           enum cmk_retry_class cls, unsigned n, double r);
 
 #endif /* CMK_NET_RETRY_H */

@@ -521,6 +521,8 @@ struct fake {
     int64_t now;
     int64_t slept;
     unsigned sleeps;
+    double jitter; /* what the jitter source answers */
+    int64_t first; /* the first sleep */
 };
 
 static int64_t fake_now(void *arg)
@@ -534,7 +536,13 @@ static void fake_sleep(void *arg, int64_t us)
 
     f->now += us;
     f->slept += us;
-    f->sleeps++;
+    if (f->sleeps++ == 0)
+        f->first = us;
+}
+
+static double fake_jitter(void *arg)
+{
+    return ((struct fake *)arg)->jitter;
 }
 
 /* An attempt that fails with class cls until try number ok_at. */
@@ -555,7 +563,9 @@ static cmk_err scripted(void *arg, unsigned n, int64_t deadline_us,
     if (n >= s->ok_at)
         return CMK_OK;
     *cls = s->cls;
-    return s->cls == CMK_RETRY_THROTTLE ? CMK_E_THROTTLED : CMK_E_NETWORK;
+    return s->cls == CMK_RETRY_THROTTLE || s->cls == CMK_RETRY_THROTTLE_SLOW
+               ? CMK_E_THROTTLED
+               : CMK_E_NETWORK;
 }
 
 static void test_backoff(void **state)
@@ -575,8 +585,8 @@ static void test_backoff(void **state)
 static void test_retry_run(void **state)
 {
     struct cmk_retry_policy p = {3, 100, 20000, 0};
-    struct fake f = {1000, 0, 0};
-    struct cmk_retry_clock clk = {fake_now, fake_sleep, &f};
+    struct fake f = {1000, 0, 0, 0, 0};
+    struct cmk_retry_clock clk = {fake_now, fake_sleep, &f, NULL};
     struct cmk_retry_quota q;
     struct script s = {CMK_RETRY_THROTTLE, 3, 0};
 
@@ -613,8 +623,8 @@ static void test_retry_run(void **state)
 static void test_retry_quota(void **state)
 {
     struct cmk_retry_policy p = {3, 100, 20000, 0};
-    struct fake f = {1000, 0, 0};
-    struct cmk_retry_clock clk = {fake_now, fake_sleep, &f};
+    struct fake f = {1000, 0, 0, 0, 0};
+    struct cmk_retry_clock clk = {fake_now, fake_sleep, &f, NULL};
     struct cmk_retry_quota q;
     struct script s;
     int i;
@@ -644,8 +654,8 @@ static void test_retry_quota(void **state)
 static void test_retry_budget(void **state)
 {
     struct cmk_retry_policy p = {10, 1000, 20000, 1500};
-    struct fake f = {1000, 0, 0};
-    struct cmk_retry_clock clk = {fake_now, fake_sleep, &f};
+    struct fake f = {1000, 0, 0, 0, 0};
+    struct cmk_retry_clock clk = {fake_now, fake_sleep, &f, NULL};
     struct script s = {CMK_RETRY_TRANSIENT, 99, 0};
 
     (void)state;
@@ -653,6 +663,68 @@ static void test_retry_budget(void **state)
                      CMK_E_NETWORK);
     assert_true(s.calls < 10);
     assert_true(f.slept < 1500000);
+}
+
+/* A quota enforced per second: the wait is 1 s plus the usual backoff
+ * with its jitter, each retry (fake clock, fixed jitter: exact sleeps). */
+static void test_retry_throttle_slow(void **state)
+{
+    struct cmk_retry_policy p = {3, 100, 20000, 0};
+    struct fake f = {1000, 0, 0, 0.25, 0};
+    struct cmk_retry_clock clk = {fake_now, fake_sleep, &f, fake_jitter};
+    struct cmk_retry_quota q;
+    struct script s = {CMK_RETRY_THROTTLE_SLOW, 3, 0};
+
+    (void)state;
+    assert_int_equal(cmk_retry_delay_us(&p, CMK_RETRY_THROTTLE_SLOW, 1, 0.0),
+                     1000000);
+    assert_int_equal(cmk_retry_delay_us(&p, CMK_RETRY_THROTTLE_SLOW, 2, 1.0),
+                     1200000);
+    assert_int_equal(cmk_retry_delay_us(&p, CMK_RETRY_THROTTLE, 1, 1.0),
+                     100000);
+    assert_int_equal(cmk_retry_delay_us(&p, CMK_RETRY_TRANSIENT, 2, 0.5),
+                     100000);
+    assert_int_equal(cmk_retry_quota_init(&q), CMK_OK);
+    assert_int_equal(cmk_retry_run(&p, &q, &clk, 0, scripted, &s), CMK_OK);
+    assert_int_equal(s.calls, 3);
+    assert_int_equal(f.sleeps, 2);
+    assert_int_equal(f.first, 1000000 + 25000); /* 1 s + 0.25 * 100 ms */
+    assert_int_equal(f.slept,
+                     1025000 + 1000000 + 50000);     /* + 1 s + 0.25 * 200 */
+    assert_int_equal(cmk_retry_quota_left(&q), 495); /* as throttling */
+    /* the plain throttling class keeps the 100 ms base */
+    f = (struct fake){1000, 0, 0, 0.25, 0};
+    s = (struct script){CMK_RETRY_THROTTLE, 2, 0};
+    assert_int_equal(cmk_retry_run(&p, &q, &clk, 0, scripted, &s), CMK_OK);
+    assert_int_equal(f.slept, 25000);
+    cmk_retry_quota_fini(&q);
+}
+
+/* A budget the one-second wait does not fit: the throttling error at
+ * once, without sleeping. */
+static void test_retry_throttle_slow_budget(void **state)
+{
+    struct cmk_retry_policy p = {3, 100, 20000, 1000};
+    struct fake f = {1000, 0, 0, 0.0, 0};
+    struct cmk_retry_clock clk = {fake_now, fake_sleep, &f, fake_jitter};
+    struct script s = {CMK_RETRY_THROTTLE_SLOW, 3, 0};
+
+    (void)state;
+    /* 1 s exactly does not fit a 1 s budget (the attempt took none) */
+    assert_int_equal(cmk_retry_run(&p, NULL, &clk, 0, scripted, &s),
+                     CMK_E_THROTTLED);
+    assert_int_equal(s.calls, 1);
+    assert_int_equal(f.sleeps, 0);
+    /* an explicit deadline 1.2 s away fits the first wait, not the next */
+    f = (struct fake){1000, 0, 0, 0.5, 0};
+    s = (struct script){CMK_RETRY_THROTTLE_SLOW, 3, 0};
+    p.budget_ms = 0;
+    assert_int_equal(
+        cmk_retry_run(&p, NULL, &clk, 1000 + 1200000, scripted, &s),
+        CMK_E_THROTTLED);
+    assert_int_equal(s.calls, 2);
+    assert_int_equal(f.sleeps, 1);
+    assert_int_equal(f.first, 1050000);
 }
 
 static int group_setup(void **state)
@@ -678,6 +750,8 @@ int main(void)
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_retry_run),
+        cmocka_unit_test(test_retry_throttle_slow),
+        cmocka_unit_test(test_retry_throttle_slow_budget),
         cmocka_unit_test(test_retry_quota),
         cmocka_unit_test(test_retry_budget),
     };
