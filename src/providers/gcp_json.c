@@ -301,6 +301,20 @@ cmk_err cmk_gcp_parse_decrypt(char *body, size_t len,
     return err;
 }
 
+/* A CryptoKeyVersion object v: name (required), state, protectionLevel. */
+static cmk_err read_version(json_t *v, struct cmk_gcp_key_info *out)
+{
+    cmk_err err = json_is_object(v) ? CMK_OK : CMK_E_BAD_RESPONSE;
+
+    if (err == CMK_OK)
+        err = get_name(v, "name", out->version);
+    if (err == CMK_OK)
+        err = get_enum(v, "state", states, &out->state);
+    if (err == CMK_OK)
+        err = get_enum(v, "protectionLevel", levels, &out->level);
+    return err;
+}
+
 cmk_err cmk_gcp_parse_key(const char *body, size_t len,
                           struct cmk_gcp_key_info *out)
 {
@@ -311,14 +325,23 @@ cmk_err cmk_gcp_parse_key(const char *body, size_t len,
     primary = json_object_get(root, "primary");
     if (err == CMK_OK)
         err = get_enum(root, "purpose", purposes, &out->purpose);
-    if (err == CMK_OK && primary != NULL && !json_is_object(primary))
-        err = CMK_E_BAD_RESPONSE;
     if (err == CMK_OK && primary != NULL)
-        err = get_name(primary, "name", out->version);
+        err = read_version(primary, out);
+    if (err != CMK_OK)
+        memset(out, 0, sizeof(*out));
+    json_decref(root);
+    return err;
+}
+
+cmk_err cmk_gcp_parse_version(const char *body, size_t len,
+                              struct cmk_gcp_key_info *out)
+{
+    json_t *root = load(body, len);
+    cmk_err err = root != NULL ? CMK_OK : CMK_E_BAD_RESPONSE;
+
+    memset(out, 0, sizeof(*out));
     if (err == CMK_OK)
-        err = get_enum(primary, "state", states, &out->state);
-    if (err == CMK_OK)
-        err = get_enum(primary, "protectionLevel", levels, &out->level);
+        err = read_version(root, out);
     if (err != CMK_OK)
         memset(out, 0, sizeof(*out));
     json_decref(root);
@@ -336,7 +359,7 @@ static const struct {
     {"PERMISSION_DENIED", CMK_E_ACCESS_DENIED, CMK_RETRY_NO},
     {"NOT_FOUND", CMK_E_KEY_NOT_FOUND, CMK_RETRY_NO},
     {"UNAUTHENTICATED", CMK_E_AUTH_REFRESH, CMK_RETRY_NO},
-    {"RESOURCE_EXHAUSTED", CMK_E_THROTTLED, CMK_RETRY_THROTTLE},
+    {"RESOURCE_EXHAUSTED", CMK_E_THROTTLED, CMK_RETRY_THROTTLE_SLOW},
     {"UNAVAILABLE", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT},
     {"INTERNAL", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT},
     {"DEADLINE_EXCEEDED", CMK_E_TIMEOUT, CMK_RETRY_TRANSIENT},

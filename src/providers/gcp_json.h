@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * providers: Google Cloud KMS REST v1 bodies for the future gcp provider
+ * providers: Google Cloud KMS REST v1 bodies of the gcp provider
  * (docs: shared kms-protocols.md section 2). Requests carry the CRC32C of
  * every payload; answers are checked field by field and their payloads
  * against the CRC32C the KMS returns. A checksum that does not match is
@@ -90,8 +90,10 @@ struct cmk_gcp_decrypted {
     int level;
 };
 
-/* The health-relevant part of GET cryptoKey. With no primary version
- * (proto3 omits it), version is "" and state and level are 0. */
+/* The health-relevant part of GET cryptoKey (the primary version) or GET
+ * cryptoKeyVersion. With no primary version (proto3 omits it), version
+ * is "" and state and level are 0; a version answer leaves purpose 0 (a
+ * CryptoKeyVersion does not carry it). */
 struct cmk_gcp_key_info {
     char version[GCP_NAME_MAX];
     int state;
@@ -152,6 +154,11 @@ cmk_err cmk_gcp_parse_decrypt(char *body, size_t len,
  * CMK_E_BAD_RESPONSE when malformed. */
 cmk_err cmk_gcp_parse_key(const char *body, size_t len,
                           struct cmk_gcp_key_info *out) CMK_WUR;
+/* Reads a GET cryptoKeyVersion answer, a CryptoKeyVersion: name
+ * (required), state, protectionLevel (enums as names or numbers).
+ * CMK_E_BAD_RESPONSE when malformed; out is then zeroed. */
+cmk_err cmk_gcp_parse_version(const char *body, size_t len,
+                              struct cmk_gcp_key_info *out) CMK_WUR;
 
 /* Maps an error answer (HTTP status http, body[0..len), a
  * google.rpc.Status {"error":{"code","message","status"}}) by its status
@@ -159,7 +166,9 @@ cmk_err cmk_gcp_parse_key(const char *body, size_t len,
  * PERMISSION_DENIED CMK_E_ACCESS_DENIED, NOT_FOUND CMK_E_KEY_NOT_FOUND,
  * INVALID_ARGUMENT on op CMK_GCP_OP_DECRYPT CMK_E_BAD_CIPHERTEXT,
  * UNAUTHENTICATED CMK_E_AUTH_REFRESH (refresh the token, retry once),
- * RESOURCE_EXHAUSTED CMK_E_THROTTLED, UNAVAILABLE and INTERNAL
+ * RESOURCE_EXHAUSTED CMK_E_THROTTLED (class CMK_RETRY_THROTTLE_SLOW: the
+ * quota is per second, so the retry waits a second), UNAVAILABLE and
+ * INTERNAL
  * CMK_E_KMS_INTERNAL, DEADLINE_EXCEEDED CMK_E_TIMEOUT (these four with a
  * retry class in *cls), anything else (or no status) CMK_E_BAD_RESPONSE.
  * rec receives what the audit record keeps. */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz: Google Cloud KMS answers (providers/gcp_json.c: encrypt,
- * decrypt and GET cryptoKey answers, the google.rpc.Status error
- * mapping). Input: one mode byte, then the body. A refused answer leaves
- * no output; an accepted one is within its limits; a ciphertext or
- * plaintext accepted matches its CRC32C; audit fields are sanitised.
+ * decrypt, GET cryptoKey and GET cryptoKeyVersion answers, the
+ * google.rpc.Status error mapping). Input: one mode byte (low two bits:
+ * the answer; bit 4: AAD CRC sent; bit 5 with mode 2: a version), then
+ * the body. A refused answer leaves no output; an accepted one is within
+ * its limits; a ciphertext or plaintext accepted matches its CRC32C;
+ * audit fields are sanitised.
  */
 #include <config.h>
 
@@ -64,9 +66,27 @@ static void errors(const char *text, size_t n)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* GET cryptoKey, or GET cryptoKeyVersion when version. */
+static void key_info(const char *text, size_t n, bool version)
 {
     struct cmk_gcp_key_info k;
+    cmk_err err = version ? cmk_gcp_parse_version(text, n, &k)
+                          : cmk_gcp_parse_key(text, n, &k);
+
+    fz_check(strnlen(k.version, GCP_NAME_MAX) < GCP_NAME_MAX,
+             "version unterminated");
+    if (err != CMK_OK) {
+        fz_check(k.version[0] == '\0' && k.state == 0 && k.level == 0 &&
+                     k.purpose == 0,
+                 "a refused answer left output");
+        return;
+    }
+    fz_check(!version || k.version[0] != '\0', "a version without a name");
+    fz_check(!version || k.purpose == 0, "a version with a purpose");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     char *text;
 
     if (size < 1)
@@ -80,9 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         decrypted(text, size - 1);
         break;
     case 2:
-        if (cmk_gcp_parse_key(text, size - 1, &k) == CMK_OK)
-            fz_check(strnlen(k.version, GCP_NAME_MAX) < GCP_NAME_MAX,
-                     "version unterminated");
+        key_info(text, size - 1, data[0] & 0x20);
         break;
     default:
         errors(text, size - 1);

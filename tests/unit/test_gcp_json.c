@@ -3,8 +3,9 @@
  * tests: Google Cloud KMS bodies (providers/gcp_json.h): request bodies
  * byte for byte; encrypt, decrypt and GET cryptoKey answers with CRC32C
  * as string and number, missing and false verified flags, wrong CRCs
- * (CMK_E_INTEGRITY) against malformed answers (CMK_E_BAD_RESPONSE); every
- * error status; the size limits at their boundaries.
+ * (CMK_E_INTEGRITY) against malformed answers (CMK_E_BAD_RESPONSE); GET
+ * cryptoKeyVersion answers; every error status; the size limits at their
+ * boundaries.
  */
 #include <config.h>
 
@@ -338,6 +339,65 @@ static void test_key_answer(void **state)
     assert_int_equal(key("{", &k), CMK_E_BAD_RESPONSE);
 }
 
+static cmk_err ver(const char *body, struct cmk_gcp_key_info *k)
+{
+    return cmk_gcp_parse_version(body, strlen(body), k);
+}
+
+/* A CryptoKeyVersion, as GET cryptoKeyVersion answers it. */
+static void test_version_answer(void **state)
+{
+    static const char *const bad[] = {
+        "{\"state\":\"ENABLED\"}",                       /* no name */
+        "{\"name\":\"\",\"state\":\"ENABLED\"}",         /* empty name */
+        "{\"name\":\"" VER "\",\"state\":true}",         /* not an enum */
+        "{\"name\":\"" VER "\",\"state\":-2}",           /* negative */
+        "{\"name\":\"" VER "\",\"protectionLevel\":{}}", /* an object */
+        "{\"name\":\"" VER " x\",\"state\":1}",          /* a space */
+        "{\"name\":7}",
+        "[{\"name\":\"" VER "\"}]",
+        "{\"name\":\"" VER "\"",
+        "",
+    };
+    struct cmk_gcp_key_info k;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(ver("{\"name\":\"" VER "\",\"state\":\"DISABLED\","
+                         "\"protectionLevel\":\"HSM\",\"algorithm\":"
+                         "\"GOOGLE_SYMMETRIC_ENCRYPTION\",\"createTime\":"
+                         "\"2026-01-01T00:00:00.000000Z\"}",
+                         &k),
+                     CMK_OK);
+    assert_string_equal(k.version, VER);
+    assert_int_equal(k.state, CMK_GCP_DISABLED);
+    assert_int_equal(k.level, CMK_GCP_HSM);
+    assert_int_equal(k.purpose, 0);
+    /* enums as numbers (enum-encoding=int), absent ones 0 */
+    assert_int_equal(ver("{\"name\":\"" VER "\",\"state\":3}", &k), CMK_OK);
+    assert_int_equal(k.state, CMK_GCP_DESTROYED);
+    assert_int_equal(k.level, 0);
+    assert_int_equal(ver("{\"name\":\"" VER "\",\"state\":\"LATER\"}", &k),
+                     CMK_OK);
+    assert_int_equal(k.state, CMK_GCP_UNKNOWN);
+    /* a cryptoKey answer is no version: its primary is not read */
+    assert_int_equal(ver("{\"name\":\"" NAME "\",\"primary\":{\"name\":\"" VER
+                         "\",\"state\":\"ENABLED\"}}",
+                         &k),
+                     CMK_OK);
+    assert_string_equal(k.version, NAME);
+    assert_int_equal(k.state, 0);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(&k, 0x5a, sizeof(k));
+        if (ver(bad[i], &k) != CMK_E_BAD_RESPONSE)
+            fail_msg("case %zu: accepted", i);
+        assert_string_equal(k.version, "");
+        assert_int_equal(k.state, 0);
+        assert_int_equal(k.level, 0);
+    }
+    assert_int_equal(cmk_gcp_parse_version(NULL, 0, &k), CMK_E_BAD_RESPONSE);
+}
+
 static void test_error_statuses(void **state)
 {
     static const struct {
@@ -358,7 +418,7 @@ static void test_error_statuses(void **state)
         {"UNAUTHENTICATED", CMK_GCP_OP_ENCRYPT, CMK_E_AUTH_REFRESH,
          CMK_RETRY_NO},
         {"RESOURCE_EXHAUSTED", CMK_GCP_OP_ENCRYPT, CMK_E_THROTTLED,
-         CMK_RETRY_THROTTLE},
+         CMK_RETRY_THROTTLE_SLOW},
         {"UNAVAILABLE", CMK_GCP_OP_DECRYPT, CMK_E_KMS_INTERNAL,
          CMK_RETRY_TRANSIENT},
         {"DEADLINE_EXCEEDED", CMK_GCP_OP_DECRYPT, CMK_E_TIMEOUT,
@@ -456,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_decrypt_answer),
         cmocka_unit_test(test_decrypt_refused),
         cmocka_unit_test(test_key_answer),
+        cmocka_unit_test(test_version_answer),
         cmocka_unit_test(test_error_statuses),
         cmocka_unit_test(test_error_other),
         cmocka_unit_test(test_sizes),
