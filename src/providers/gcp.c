@@ -16,10 +16,14 @@
  * The encryption context is sent as additionalAuthenticatedData in the
  * canonical byte form of cmk_context_encode (provider.h): for each pair
  * in the request's order ("tenant" first, then the tenant's pairs sorted
- * by key, as core builds it), u32 big-endian key length, key, u32
- * big-endian value length, value. So another tenant's blob fails with
- * INVALID_ARGUMENT. Sizes are checked before a call: 64 KiB of
- * plaintext and of AAD, 8 KiB of both for a key last seen as HSM.
+ * by key, then "cmk-pkcs11:purpose", as keys/purpose.c builds it), u32
+ * big-endian key length, key, u32 big-endian value length, value
+ * (docs/gcp.md has a worked example). So another tenant's blob fails
+ * with INVALID_ARGUMENT. Sizes are checked before a call: 64 KiB of
+ * plaintext and of AAD, and 8 KiB of both once an answer has shown the
+ * key is HSM; before that KMS itself refuses an HSM request over 8 KiB
+ * (INVALID_ARGUMENT), as finding out first would cost a GET the
+ * encrypter/decrypter role does not allow.
  *
  * No reencrypt: Cloud KMS has no ReEncrypt, and keys/cmk_reseal.c then
  * decrypts and encrypts itself (the plaintext in guarded memory). Init
@@ -299,6 +303,7 @@ const struct cmk_provider_ops cmk_provider_gcp = {
     .reencrypt = NULL,
     .health = cmk_gcp_health,
     .ct_bound = gcp_ct_bound,
+    .code_number = cmk_gcp_code_number,
     .health_reason = cmk_gcp_health_reason,
     .check_key_ref = cmk_gcp_cfg_key_ref,
     .cfg_parse = cmk_gcp_cfg_parse,

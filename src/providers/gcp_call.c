@@ -8,6 +8,10 @@
  * UNAUTHENTICATED the token is dropped, another fetched and the request
  * sent again, once per call. Errors are mapped by the canonical status
  * only (gcp_json.c); a 5xx without one (a proxy's HTML page) is retried.
+ * A 200 answer that is malformed (cut, not JSON, a member missing) is
+ * not retried, as the aws provider does not: an endpoint that answers
+ * that way is broken, not busy (a checksum that fails is the exception
+ * Google's guidance makes).
  */
 #include <config.h>
 
@@ -57,20 +61,40 @@ static cmk_err exchange(struct call *c, const struct cmk_creds *tok,
     return err;
 }
 
+/* A request that got no answer. Resets, refused connections and
+ * timeouts are retried; a TLS failure is not (a certificate does not get
+ * better). */
 static cmk_err transport(const struct cmk_http_resp *r, cmk_err err,
                          enum cmk_retry_class *cls, char *code, size_t n)
 {
-    const char *c = "NetworkError";
+    const char *c = "ClientError";
 
-    if (err == CMK_E_TIMEOUT) {
+    switch (r->fail) {
+    case CMK_HTTP_FAIL_CONNECT:
+    case CMK_HTTP_FAIL_IO:
+        *cls = CMK_RETRY_TRANSIENT;
+        c = "NetworkError";
+        err = CMK_E_NETWORK;
+        break;
+    case CMK_HTTP_FAIL_TIMEOUT:
         *cls = CMK_RETRY_TIMEOUT;
         c = "Timeout";
-    } else if (r->fail == CMK_HTTP_FAIL_TLS) {
+        err = CMK_E_TIMEOUT;
+        break;
+    case CMK_HTTP_FAIL_TLS:
         c = "TlsError";
-    } else if (err == CMK_E_NETWORK) {
-        *cls = CMK_RETRY_TRANSIENT;
-    } else {
-        c = "ClientError";
+        err = CMK_E_NETWORK;
+        break;
+    case CMK_HTTP_FAIL_TOO_LARGE:
+        c = "ResponseTooLarge";
+        err = CMK_E_BAD_RESPONSE;
+        break;
+    case CMK_HTTP_FAIL_URL:
+        c = "EndpointRefused";
+        err = CMK_E_CONFIG;
+        break;
+    default:
+        break;
     }
     snprintf(code, n, "%s", c);
     return err;

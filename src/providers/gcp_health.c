@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * providers: the gcp provider's health check (GET cryptoKey: the primary
- * version's state, the purpose, the protection level) and what its codes
- * say about a key's health (include/cmk-pkcs11.h CMK_HEALTH_*).
+ * version's state, the purpose, the protection level; or, when the key
+ * reference names a version, GET cryptoKeyVersion: that version's state
+ * and protection level) and what its codes say: about a key's health
+ * (include/cmk-pkcs11.h CMK_HEALTH_*) and, as numbers for ulDeviceError,
+ * about a failed call (docs/gcp.md, "ulDeviceError").
  */
 #include <config.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,24 +74,46 @@ static cmk_err parse_key(struct gcp_state *st, struct cmk_http_resp *r,
     return err;
 }
 
-/* The primary version must be ENABLED and the key for ENCRYPT_DECRYPT.
- * A configured version is not checked apart yet. */
+/* The configured version's answer must name that version. */
+static cmk_err parse_version(struct gcp_state *st, struct cmk_http_resp *r,
+                             void *out, const char **code)
+{
+    struct cmk_gcp_key_info *ki = out;
+    cmk_err err;
+
+    err = cmk_gcp_parse_version((const char *)r->body.p, r->body.len, ki);
+    if (err == CMK_OK && strcmp(ki->version, st->key_ref) != 0) {
+        *code = "UnexpectedKeyVersion";
+        err = CMK_E_BAD_RESPONSE;
+    }
+    if (err == CMK_OK && ki->level > 0)
+        atomic_store(&st->level, ki->level);
+    return err;
+}
+
+/* The key for ENCRYPT_DECRYPT and the version it encrypts with (the
+ * configured one, else the primary) ENABLED. A version's answer carries
+ * no purpose: encrypt with it tells. */
 cmk_err cmk_gcp_health(void *vst, struct cmk_req *rq)
 {
     struct gcp_state *st = vst;
     struct cmk_gcp_key_info ki;
     struct gcp_call_req cr = {"GET", "",        NULL, CMK_GCP_OP_GET,
                               NULL,  parse_key, &ki};
+    bool version;
     cmk_err err;
 
     if (st == NULL || rq == NULL)
         return CMK_E_ARGS;
     memset(&ki, 0, sizeof(ki));
-    cr.name = st->crypto_key;
+    version = strcmp(st->key_ref, st->crypto_key) != 0;
+    cr.name = st->key_ref;
+    if (version)
+        cr.parse = parse_version;
     err = cmk_gcp_call(st, rq, &cr);
     if (err != CMK_OK)
         return err;
-    if (ki.purpose != CMK_GCP_ENCRYPT_DECRYPT) {
+    if (!version && ki.purpose != CMK_GCP_ENCRYPT_DECRYPT) {
         snprintf(rq->provider_code, sizeof(rq->provider_code), "WrongPurpose");
         return CMK_E_ACCESS_DENIED;
     }
@@ -97,4 +123,107 @@ cmk_err cmk_gcp_health(void *vst, struct cmk_req *rq)
         return CMK_E_KEY_DISABLED;
     }
     return CMK_OK;
+}
+
+/* ---- ulDeviceError numbers ---- */
+
+/* 0x30000 + number (gcp is provider 3; util/err.h). Numbers are never
+ * changed or reused: a new code takes a new number. Documented in
+ * docs/gcp.md; keep the two in step. */
+static const struct {
+    const char *code;
+    unsigned num;
+} numbers[] = {
+    /* google.rpc.Code canonical statuses: their own numbers */
+    {"CANCELLED", 1},
+    {"UNKNOWN", 2},
+    {"INVALID_ARGUMENT", 3},
+    {"DEADLINE_EXCEEDED", 4},
+    {"NOT_FOUND", 5},
+    {"ALREADY_EXISTS", 6},
+    {"PERMISSION_DENIED", 7},
+    {"RESOURCE_EXHAUSTED", 8},
+    {"FAILED_PRECONDITION", 9},
+    {"ABORTED", 10},
+    {"OUT_OF_RANGE", 11},
+    {"UNIMPLEMENTED", 12},
+    {"INTERNAL", 13},
+    {"UNAVAILABLE", 14},
+    {"DATA_LOSS", 15},
+    {"UNAUTHENTICATED", 16},
+    /* transport and answers (the aws provider's numbers where it has the
+     * same code) */
+    {"MalformedResponse", 100},
+    {"NetworkError", 101},
+    {"Timeout", 102},
+    {"TlsError", 103},
+    {"ResponseTooLarge", 104},
+    {"EndpointRefused", 105},
+    {"ClientError", 106},
+    {"TooLarge", 107},
+    {"CiphertextLength", 108},
+    {"SealedByOtherKey", 111},
+    {"SealedByInvalid", 112},
+    {"IntegrityMismatch", 120},
+    {"UnexpectedKeyVersion", 121},
+    {"CiphertextTooLong", 122},
+    /* credentials (net/gauth*.c, net/creds_fetch.c) */
+    {"NoCredentials", 200},
+    {"CredentialEndpointTimeout", 210},
+    {"CredentialEndpointTls", 211},
+    {"CredentialEndpointUnreachable", 212},
+    {"GcpCredentialFile", 240},
+    {"UnsupportedCredentialType", 241},
+    {"GcpPrivateKey", 242},
+    {"GcpTokenRefused", 243},
+    {"GcpTokenMalformed", 244},
+    {"MetadataHost", 245},
+    {"MetadataRefused", 246},
+    {"MetadataNotGoogle", 247},
+    /* health: a version state other than ENABLED, 300 + its enum number
+     * (300: one not listed), and a key of another purpose */
+    {"State:UNSPECIFIED", 300},
+    {"State:DISABLED", 302},
+    {"State:DESTROYED", 303},
+    {"State:DESTROY_SCHEDULED", 304},
+    {"State:PENDING_GENERATION", 305},
+    {"State:PENDING_IMPORT", 306},
+    {"State:IMPORT_FAILED", 307},
+    {"State:GENERATION_FAILED", 308},
+    {"State:PENDING_EXTERNAL_DESTRUCTION", 309},
+    {"State:EXTERNAL_DESTRUCTION_FAILED", 310},
+    {"WrongPurpose", 320},
+};
+
+/* "HTTP<nnn>", an error answer without a status: 1000 + nnn. */
+static unsigned http_number(const char *code)
+{
+    unsigned n = 0;
+    size_t i;
+
+    if (strncmp(code, "HTTP", 4) != 0 || strlen(code) != 7)
+        return 0;
+    for (i = 4; i < 7; i++) {
+        if (code[i] < '0' || code[i] > '9')
+            return 0;
+        n = n * 10 + (unsigned)(code[i] - '0');
+    }
+    return n >= 100 ? 1000 + n : 0;
+}
+
+unsigned cmk_gcp_code_number(const char *code)
+{
+    unsigned n;
+    size_t i;
+
+    if (code == NULL || code[0] == '\0')
+        return CMK_DEV_OTHER;
+    for (i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+        if (strcmp(numbers[i].code, code) == 0)
+            return numbers[i].num;
+    }
+    if (strncmp(code, "State:", 6) == 0)
+        return 300;
+    n = http_number(code);
+    return n != 0 ? n : CMK_DEV_OTHER;
 }

@@ -75,5 +75,7 @@ char *cmk_gcp_crypto_key_of(const char *name);
 /* gcp_health.c: the ops table's health, health_reason and code_number. */
 cmk_err cmk_gcp_health(void *st, struct cmk_req *rq) CMK_WUR;
 unsigned long cmk_gcp_health_reason(const char *code);
+/* The ulDeviceError number of a provider code (provider.h code_number). */
+unsigned cmk_gcp_code_number(const char *code);
 
 #endif /* CMK_PROVIDERS_GCP_INT_H */
