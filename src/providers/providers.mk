@@ -14,3 +14,5 @@ libcmk_la_SOURCES += \
 	src/providers/aws_cfg.c src/providers/aws_cfg.h
 # The aws provider's user documentation and configuration sample.
 EXTRA_DIST += docs/aws.md conf/aws-example.json
+# The gcp provider's user documentation.
+EXTRA_DIST += docs/gcp.md
