@@ -12,6 +12,7 @@ op names (call log, faults' for_ops; "GCP.*" matches them all):
 """
 
 import json
+import re
 import urllib.parse
 
 from cred_endpoints import Response, json_response
@@ -74,6 +75,39 @@ def split_name(path):
         base, _, action = name.rpartition(":")
         return base, ":" + action
     return name, ""
+
+
+B64_STD = re.compile(r"^(?:[A-Za-z0-9+/]{4})*"
+                     r"(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
+B64_URL = re.compile(r"^[A-Za-z0-9_-]*={0,2}$")
+DECIMAL = re.compile(r"^(?:0|[1-9][0-9]*)$")
+
+
+def encoding(value):
+    """How a request member is written, for the call log (comparing
+    clients): "decimal-string" (an int64 as proto3 JSON writes it),
+    "base64" (standard alphabet, padded to a multiple of 4),
+    "base64url" (URL-safe alphabet), "base64-unpadded", "string", or the
+    JSON type ("number", "bool", "object", "array", "null")."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if value is None:
+        return "null"
+    if DECIMAL.match(value):
+        return "decimal-string"
+    if B64_STD.match(value):
+        return "base64"
+    if B64_URL.match(value) and re.search(r"[-_]", value):
+        return "base64url"
+    if re.match(r"^[A-Za-z0-9+/]+$", value):
+        return "base64-unpadded"
+    return "string"
 
 
 def gcp_error(err, ex):
@@ -140,6 +174,9 @@ class GcpApi:
 
     def kms_call(self, op, request, headers, ex):
         method, path, query, _, raw = request
+        auth = headers.get("Authorization") or ""
+        ex.detail["content_type"] = headers.get("Content-Type")
+        ex.detail["auth_scheme"] = auth.partition(" ")[0] or None
         principal = self.tokens.principal(headers.get("Authorization"))
         if principal is None:
             raise GcpError("UNAUTHENTICATED", UNAUTHENTICATED
@@ -162,6 +199,8 @@ class GcpApi:
             raise GcpError("INVALID_ARGUMENT", "Invalid JSON payload "
                            "received. Expected an object.")
         ex.detail["body_members"] = sorted(body)
+        ex.detail["member_encodings"] = {k: encoding(v)
+                                         for k, v in body.items()}
         # int64 CRC32C members as sent (proto3 JSON: strings).
         ex.detail["crc32c_members"] = {k: v for k, v in body.items()
                                        if k.endswith("Crc32c")}
@@ -306,10 +345,20 @@ class GcpControl:
         return {"access_token": token, "expires_in": ttl}
 
     def cmd_gcp_expire_token(self, args):
+        """{token}, or {principal}: every token issued to it; answers how
+        many expired."""
         gcp = self._gcp()
         with gcp.state.lock:
-            gcp.state.tokens[args["token"]]["expires"] = gcp.clock.now() - 1
+            if "token" in args:
+                names = [args["token"]]
+                gcp.state.tokens[args["token"]]  # KeyError: unknown token
+            else:
+                names = [t for t, rec in gcp.state.tokens.items()
+                         if rec["principal"] == str(args["principal"])]
+            for t in names:
+                gcp.state.tokens[t]["expires"] = gcp.clock.now() - 1
             gcp.state.save()
+        return {"expired": len(names)}
 
     def cmd_gcp_token_ttl(self, args):
         self._gcp().tokens.ttl = int(args["seconds"])

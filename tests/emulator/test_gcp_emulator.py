@@ -319,6 +319,16 @@ class Suite:
         eq(self.call("GET", K1, token=short).status, 200, "fresh token")
         self.emu.ctl("gcp_expire_token", {"token": short})
         self.error(self.call("GET", K1, token=short), 401, "UNAUTHENTICATED")
+        one = self.token("carol@p1.iam")
+        two = self.token("carol@p1.iam")
+        self.emu.ctl("gcp_iam", {"principal": "carol@p1.iam",
+                                 "bindings": {K1: ["get"]}})
+        eq(self.call("GET", K1, token=two).status, 200, "carol's token")
+        eq(self.emu.ctl("gcp_expire_token", {"principal": "carol@p1.iam"}),
+           {"expired": 2}, "expire every token of a principal")
+        for t in (one, two):
+            self.error(self.call("GET", K1, token=t), 401, "UNAUTHENTICATED")
+        eq(self.call("GET", K1).status, 200, "another principal's token")
         eq(self.encrypt(K1, b"x", token=self.bob).status, 200, "bob encrypt")
         ct = self.encrypt(K1, b"x").json()["ciphertext"]
         self.error(self.decrypt(K1, ct, token=self.bob), 403,
@@ -551,6 +561,30 @@ class Suite:
         eq((calls[1]["query"], calls[1]["x_goog_request_params"]),
            ("$alt=json%3Benum-encoding=int",
             "name=" + urllib.parse.quote(K1, safe="")), "query and header")
+        eq((calls[0]["content_type"], calls[0]["auth_scheme"],
+            calls[0]["member_encodings"]),
+           ("application/json", "Bearer",
+            {"plaintext": "base64", "additionalAuthenticatedData": "base64",
+             "plaintextCrc32c": "decimal-string"}),
+           "content type, authorization scheme, member encodings")
+        self.call("POST", K1 + ":encrypt", raw=b'{"plaintext": "eA"}',
+                  headers={"Content-Type": "text/plain"}, token=False)
+        last = self.emu.calls()[-1]
+        eq((last["content_type"], last["auth_scheme"], last["status"]),
+           ("text/plain", None, 401), "logged before authentication")
+
+    def test_member_encodings(self):
+        from gcp_api import encoding
+        for value, want in (
+                ("123", "decimal-string"), ("0", "decimal-string"),
+                ("0123", "base64"), ("eA==", "base64"), ("eHk=", "base64"),
+                ("+/8A", "base64"), ("-_8A", "base64url"),
+                ("-_8", "base64url"), ("eA", "base64-unpadded"),
+                ("eHk", "base64-unpadded"), ("e A=", "string"),
+                ("", "base64"),
+                (12, "number"), (True, "bool"), ({}, "object"),
+                ([], "array"), (None, "null")):
+            eq(encoding(value), want, "encoding(%r)" % (value,))
 
     def test_restart_keeps_state(self):
         ct = self.encrypt(K1, b"persist").json()["ciphertext"]
