@@ -1,0 +1,372 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+# integration: the module with tenants on the gcp provider (run by
+# test_gcp_e2e.sh with the emulator up and CMK_PKCS11_CONFIG set).
+# "main": both paths (CKM_CMK_ENVELOPE, CKM_AES_KEY_WRAP_KWP on the CMK
+# object), the envelope naming the cryptoKeyVersion that encrypted,
+# another tenant's blob refused (its AAD), quota exhaustion recovered, a
+# disabled and a destroyed version, an expired token refreshed, with the
+# audit records of the refusals. "metadata_down": no token to be had.
+
+import json
+import os
+import sys
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+import cmkpy  # noqa: E402
+
+cmkpy.preload_asan()
+cmkpy.watchdog()
+from cmkpy import CKM_AES_KEY_WRAP_KWP, CKM_CMK_ENVELOPE  # noqa: E402
+
+try:
+    import PyKCS11 as PK
+except ImportError:
+    cmkpy.missing("PyKCS11 not importable from %s" % sys.executable)
+
+CKA_CMK_FLUSH_CACHE = 0x84340104
+RW = PK.CKF_SERIAL_SESSION | PK.CKF_RW_SESSION
+PINS = {"acme": "1234", "beta": "5678"}
+KEY = os.environ.get("GCP_KEY", "")
+MD_SA = os.environ.get("GCP_MD_SA", "")
+AUDIT = os.environ.get("AUDIT_FILE", "")
+# ulDeviceError: provider gcp (3) << 16 | CMK_DEV_OTHER (util/err.h): the
+# gcp provider numbers none of its codes yet.
+GCP_DEVICE_OTHER = 0x3FFFF
+CBC = PK.Mechanism(PK.CKM_AES_CBC_PAD, b"\x03" * 16)
+DATA = b"data under a key the CMK wrapped"
+
+
+class T:
+    lib = None
+    slot = {}
+    s = {}
+    cmk = {}
+
+
+# ---- the emulator ----
+
+def ctl(cmd, body=None):
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    req = urllib.request.Request(
+        "%s/_emulator/%s" % (os.environ["EMU_HTTP_URL"], cmd),
+        data=json.dumps(body or {}).encode(),
+        headers={"Content-Type": "application/json"})
+    with opener.open(req, timeout=10) as r:
+        return json.loads(r.read() or b"{}")
+
+
+def calls(op=None):
+    """The emulator's call log since the last reset: (op, status, error)."""
+    return [(c["op"], c["status"], c["error"])
+            for c in ctl("calls", {"op": op} if op else {})["calls"]]
+
+
+def version(n):
+    return "%s/cryptoKeyVersions/%d" % (KEY, n)
+
+
+def set_state(n, state):
+    ctl("gcp_set_version_state", {"name": version(n), "state": state})
+
+
+# ---- the audit file ----
+
+def audit_records():
+    """Every record of the audit file, in order. The writer may reserve
+    space at the end (runs of 0x00 between lines): no offset marks where
+    the next record goes, so marks count records."""
+    with open(AUDIT, "rb") as f:
+        text = f.read().replace(b"\x00", b"")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def audit_mark():
+    return len(audit_records())
+
+
+def audit_since(mark):
+    return audit_records()[mark:]
+
+
+def kms_records(recs):
+    """What the records of the KMS calls say: (op, tenant, provider,
+    result, detail, http_status, provider_code)."""
+    return [(r.get("op"), r.get("tenant"), r.get("provider"),
+             r.get("result"), r.get("detail"), r.get("http_status"),
+             r.get("provider_code"))
+            for r in recs if r["event"] == "kms_call"]
+
+
+def mech_results(recs, op):
+    return [(r.get("tenant"), r.get("mech"), r.get("result"))
+            for r in recs if r["event"] == "mechanism" and r["op"] == op]
+
+
+# ---- helpers ----
+
+def ckr(e):
+    return PK.CKR.get(e, hex(e))
+
+
+def raises(code, fn, *args):
+    try:
+        fn(*args)
+    except PK.PyKCS11Error as e:
+        if e.value != code:
+            raise AssertionError("expected %s, got %s" % (ckr(code),
+                                                          ckr(e.value)))
+        return
+    raise AssertionError("expected %s, call succeeded" % ckr(code))
+
+
+def eq(a, b, what):
+    if a != b:
+        raise AssertionError("%s: %r != %r" % (what, a, b))
+
+
+def mech(m):
+    return PK.Mechanism(m, None)
+
+
+def gen_dek(s):
+    return s.generateKey([
+        (PK.CKA_CLASS, PK.CKO_SECRET_KEY), (PK.CKA_KEY_TYPE, PK.CKK_AES),
+        (PK.CKA_VALUE_LEN, 32), (PK.CKA_TOKEN, False),
+        (PK.CKA_EXTRACTABLE, True), (PK.CKA_ENCRYPT, True),
+        (PK.CKA_DECRYPT, True)])
+
+
+UNWRAP = [(PK.CKA_CLASS, PK.CKO_SECRET_KEY), (PK.CKA_KEY_TYPE, PK.CKK_AES),
+          (PK.CKA_TOKEN, False), (PK.CKA_EXTRACTABLE, True),
+          (PK.CKA_ENCRYPT, True), (PK.CKA_DECRYPT, True)]
+
+
+def same_key(s, dek, back):
+    """What one key encrypts the other decrypts, both ways."""
+    ct = bytes(s.encrypt(dek, DATA, CBC))
+    eq(bytes(s.decrypt(back, ct, CBC)), DATA, "the unwrapped key decrypts")
+    ct = bytes(s.encrypt(back, DATA, CBC))
+    eq(bytes(s.decrypt(dek, ct, CBC)), DATA, "the unwrapped key encrypts")
+
+
+def wrap(t, m):
+    s = T.s[t]
+    dek = gen_dek(s)
+    return dek, bytes(s.wrapKey(T.cmk[t], dek, mech(m)))
+
+
+def unwrap(t, blob, m):
+    return T.s[t].unwrapKey(T.cmk[t], blob, UNWRAP, mech(m))
+
+
+def envelope(blob):
+    """(version, provider id, key id, sealed-by, ciphertext) of an envelope
+    blob (src/mech/envelope.h)."""
+    eq(blob[:4], b"CMKE", "envelope magic")
+    k = int.from_bytes(blob[6:8], "big")
+    at, sealed = 8 + k, None
+    if blob[4] == 2:
+        n = int.from_bytes(blob[at:at + 2], "big")
+        sealed = blob[at + 2:at + 2 + n].decode()
+        at += 2 + n
+    c = int.from_bytes(blob[at:at + 4], "big")
+    eq(len(blob), at + 4 + c, "envelope length")
+    return blob[4], blob[5], blob[8:8 + k].decode(), sealed, blob[at + 4:]
+
+
+def device_error(t):
+    return T.s[t].getSessionInfo().ulDeviceError
+
+
+def flush(t):
+    """CKA_CMK_FLUSH_CACHE: the tenant's cached KEK and DEKs dropped."""
+    T.s[t].setAttributeValue(T.cmk[t], [(CKA_CMK_FLUSH_CACHE, b"\x01")])
+
+
+def setup(tenants):
+    T.lib = PK.PyKCS11Lib()
+    T.lib.load(cmkpy.MODULE)
+    for slot in T.lib.getSlotList(tokenPresent=True):
+        T.slot[T.lib.getTokenInfo(slot).label.strip()] = slot
+    for t in tenants:
+        s = T.lib.openSession(T.slot[t], RW)
+        s.login(PINS[t])
+        objs = s.findObjects([(PK.CKA_LABEL, t + "-cmk")])
+        eq(len(objs), 1, "%s: CMK objects" % t)
+        T.s[t] = s
+        T.cmk[t] = objs[0]
+
+
+# ---- checks ----
+
+def t_direct_path():
+    """CKM_CMK_ENVELOPE: one encrypt per C_WrapKey, one decrypt per
+    C_UnwrapKey; the envelope (version 2, provider 3) names the key as
+    configured and the cryptoKeyVersion that encrypted."""
+    ctl("reset_calls")
+    dek, blob = wrap("acme", CKM_CMK_ENVELOPE)
+    eq(calls("GCP.Encrypt"), [("GCP.Encrypt", 200, None)], "encrypt calls")
+    ver, prov, key_id, sealed, ct = envelope(blob)
+    eq((ver, prov, key_id, sealed), (2, 3, "gcp:" + KEY, version(1)),
+       "envelope")
+    eq((ct[0], int.from_bytes(ct[17:21], "big")), (0x47, 1),
+       "the emulator's ciphertext, version 1 inside")
+    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
+    eq(calls("GCP.Decrypt"), [("GCP.Decrypt", 200, None)], "decrypt calls")
+    T.envelope = blob
+
+
+def t_kek_path():
+    """CKM_AES_KEY_WRAP_KWP on the CMK object: RFC 5649 under the tenant
+    KEK, which one decrypt per TTL opens."""
+    dek, blob = wrap("acme", CKM_AES_KEY_WRAP_KWP)
+    eq(len(blob), 40, "RFC 5649 blob of a 32-byte key")
+    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_AES_KEY_WRAP_KWP))
+    T.kwp = blob
+
+
+def t_other_tenant_aad():
+    """beta binds tenant=beta into the AAD: acme's envelope does not open
+    there (INVALID_ARGUMENT, not retried), though it is the same key."""
+    ctl("reset_calls")
+    mark = audit_mark()
+    raises(PK.CKR_WRAPPED_KEY_INVALID, unwrap, "beta", T.envelope,
+           CKM_CMK_ENVELOPE)
+    eq(calls("GCP.Decrypt"), [("GCP.Decrypt", 400, "INVALID_ARGUMENT")],
+       "refused decrypt")
+    eq(device_error("beta"), GCP_DEVICE_OTHER, "ulDeviceError")
+    recs = audit_since(mark)
+    eq(kms_records(recs), [("Decrypt", "beta", "gcp",
+                            "CKR_ENCRYPTED_DATA_INVALID", "bad_ciphertext",
+                            400, "INVALID_ARGUMENT")], "kms_call record")
+    eq(mech_results(recs, "C_UnwrapKey"),
+       [("beta", "CKM_CMK_ENVELOPE", "CKR_WRAPPED_KEY_INVALID")],
+       "mechanism record")
+
+
+def t_quota_recovered():
+    """Two 429 RESOURCE_EXHAUSTED, then the answer: the wrap succeeds
+    within max_attempts 3."""
+    ctl("reset_calls")
+    ctl("faults", {"throttle_rate": 1, "count": 2,
+                   "for_ops": ["GCP.Encrypt"]})
+    dek, blob = wrap("acme", CKM_CMK_ENVELOPE)
+    eq(calls("GCP.Encrypt"), [("GCP.Encrypt", 429, "RESOURCE_EXHAUSTED")] * 2
+       + [("GCP.Encrypt", 200, None)], "encrypt attempts")
+    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
+    eq(device_error("acme"), 0, "ulDeviceError")
+
+
+def t_disabled_version():
+    """Version 1 DISABLED: FAILED_PRECONDITION, not retried, the call
+    fails with CKR_FUNCTION_FAILED and the refusal purges the cached KEK,
+    so the KEK path stops too; enabled again, both work."""
+    _, fresh = wrap("acme", CKM_CMK_ENVELOPE)
+    unwrap("acme", T.kwp, CKM_AES_KEY_WRAP_KWP)  # KEK cached
+    set_state(1, "DISABLED")
+    try:
+        ctl("reset_calls")
+        mark = audit_mark()
+        raises(PK.CKR_FUNCTION_FAILED, unwrap, "acme", fresh,
+               CKM_CMK_ENVELOPE)
+        eq(device_error("acme"), GCP_DEVICE_OTHER, "ulDeviceError")
+        raises(PK.CKR_FUNCTION_FAILED, unwrap, "acme", T.kwp,
+               CKM_AES_KEY_WRAP_KWP)
+        raises(PK.CKR_FUNCTION_FAILED, wrap, "acme", CKM_CMK_ENVELOPE)
+        refused = ("GCP.Decrypt", 400, "FAILED_PRECONDITION")
+        eq(calls(), [refused, refused,
+                     ("GCP.Encrypt", 400, "FAILED_PRECONDITION")],
+           "calls (the envelope, the KEK, the wrap)")
+        recs = audit_since(mark)
+        rec = ("gcp", "CKR_KEY_FUNCTION_NOT_PERMITTED", "key_disabled", 400,
+               "FAILED_PRECONDITION")
+        eq(kms_records(recs), [("Decrypt", "acme") + rec,
+                               ("Decrypt", "acme") + rec,
+                               ("Encrypt", "acme") + rec], "kms_call records")
+        eq([r[2] for r in mech_results(recs, "C_UnwrapKey")],
+           ["CKR_FUNCTION_FAILED"] * 2, "C_UnwrapKey records")
+    finally:
+        set_state(1, "ENABLED")
+    unwrap("acme", T.kwp, CKM_AES_KEY_WRAP_KWP)
+    eq(device_error("acme"), 0, "ulDeviceError after a call succeeded")
+    unwrap("acme", fresh, CKM_CMK_ENVELOPE)
+
+
+def t_destroyed_version():
+    """A blob sealed by version 2, then version 2 destroyed (version 1
+    primary again): FAILED_PRECONDITION, CKR_FUNCTION_FAILED; version 1's
+    blobs still open."""
+    v2 = ctl("gcp_create_version", {"key": KEY})["name"]
+    eq(v2, version(2), "new version")
+    ctl("gcp_set_primary", {"key": KEY, "version": 2})
+    dek, blob = wrap("acme", CKM_CMK_ENVELOPE)
+    eq(envelope(blob)[3], version(2), "sealed by version 2")
+    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
+    ctl("gcp_set_primary", {"key": KEY, "version": 1})
+    eq(ctl("gcp_destroy_version", {"name": v2, "now": True})["state"],
+       "DESTROYED", "version 2")
+    flush("acme")  # the DEK cache would answer the unwrap
+    ctl("reset_calls")
+    mark = audit_mark()
+    raises(PK.CKR_FUNCTION_FAILED, unwrap, "acme", blob, CKM_CMK_ENVELOPE)
+    eq(calls(), [("GCP.Decrypt", 400, "FAILED_PRECONDITION")], "calls")
+    eq(kms_records(audit_since(mark)),
+       [("Decrypt", "acme", "gcp", "CKR_KEY_FUNCTION_NOT_PERMITTED",
+         "key_disabled", 400, "FAILED_PRECONDITION")], "kms_call record")
+    unwrap("acme", T.envelope, CKM_CMK_ENVELOPE)
+    unwrap("acme", T.kwp, CKM_AES_KEY_WRAP_KWP)
+
+
+def t_expired_token():
+    """The emulator expires the module's token: the encrypt is answered
+    401 UNAUTHENTICATED, the module fetches another token and sends it
+    again, and the wrap succeeds."""
+    ctl("reset_calls")
+    n = ctl("gcp_expire_token", {"principal": MD_SA})["expired"]
+    if n < 1:
+        raise AssertionError("no token of %s to expire" % MD_SA)
+    dek, blob = wrap("acme", CKM_CMK_ENVELOPE)
+    eq(calls(), [("GCP.Encrypt", 401, "UNAUTHENTICATED"),
+                 ("GCP.Metadata", 200, None), ("GCP.Encrypt", 200, None)],
+       "calls")
+    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
+
+
+def t_metadata_down():
+    """A fresh process, the metadata server answering 404 (the call log
+    reset before it started): C_Login's attempt to open the KEK asked for
+    a token once, and the provider keeps that failure for 5 s
+    (net/creds_cache.c), so no KMS call and no other token request;
+    C_WrapKey fails with CKR_FUNCTION_FAILED (NoCredentials) on both
+    paths."""
+    raises(PK.CKR_FUNCTION_FAILED, wrap, "acme", CKM_CMK_ENVELOPE)
+    eq(device_error("acme"), GCP_DEVICE_OTHER, "ulDeviceError")
+    raises(PK.CKR_FUNCTION_FAILED, wrap, "acme", CKM_AES_KEY_WRAP_KWP)
+    eq(calls(), [("GCP.Metadata", 404, "NotFound")], "calls")
+
+
+def main():
+    cmkpy.need_module()
+    mode = sys.argv[1] if len(sys.argv) > 1 else "main"
+    run = cmkpy.Runner()
+    try:
+        setup(["acme"] if mode == "metadata_down" else ["acme", "beta"])
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        return 99
+    if mode == "metadata_down":
+        run.run("metadata_down", t_metadata_down)
+    else:
+        for name in ("direct_path", "kek_path", "other_tenant_aad",
+                     "quota_recovered", "disabled_version",
+                     "destroyed_version", "expired_token"):
+            run.run(name, globals()["t_" + name])
+    return run.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
