@@ -3,7 +3,8 @@
  * tool: the direct-path kind of "cmk-tool rewrap": envelope blobs as
  * C_WrapKey with CKM_CMK_ENVELOPE returns them, moved to the tenant's
  * current CMK version by cmk_cmk_reseal_for (keys/cmk.h; aws: one
- * ReEncrypt each, the DEK never leaves the KMS).
+ * ReEncrypt each, the DEK never leaves the KMS; gcp and local, without
+ * one: decrypt, then encrypt, the DEK in secure memory).
  */
 #include <config.h>
 
