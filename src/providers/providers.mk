@@ -16,3 +16,5 @@ libcmk_la_SOURCES += \
 EXTRA_DIST += docs/aws.md conf/aws-example.json
 # The gcp provider's user documentation.
 EXTRA_DIST += docs/gcp.md
+# The gcp provider's configuration sample (loaded by tests/unit/test_config.c).
+EXTRA_DIST += conf/gcp-example.json

@@ -23,6 +23,7 @@
 
 #include "core/settings.h"
 #include "providers/aws_cfg.h"
+#include "providers/gcp_cfg.h"
 #include "tests/lib/scratch.h"
 
 #define FIXTURES SRCDIR "/tests/fixtures/config"
@@ -627,6 +628,37 @@ static void test_aws_sample(void **state)
     cmk_config_free(cfg);
 }
 
+/* The shipped Google Cloud KMS sample loads as it is: a cryptoKey behind
+ * a Private Service Connect endpoint with a key file, and a tenant
+ * pinned to a cryptoKeyVersion, after a rotation, on Application Default
+ * Credentials (no "gcp" object). */
+static void test_gcp_sample(void **state)
+{
+    const struct cmk_gcp_cfg *g;
+    struct cmk_config *cfg = NULL;
+    char err[1024];
+
+    (void)state;
+    if (cmk_config_load(SRCDIR "/conf/gcp-example.json", &cfg, err,
+                        sizeof(err)) != CMK_OK)
+        fail_msg("%s", err);
+    assert_int_equal(cfg->n_tenants, 2);
+    assert_string_equal(cfg->tenants[0].kms.provider, "gcp");
+    assert_string_equal(cfg->tenants[1].kms.provider, "gcp");
+    assert_non_null(strstr(cfg->tenants[0].kms.endpoint, ".googleapis.com"));
+    assert_int_equal(cfg->tenants[0].kms.n_context, 2);
+    g = cfg->tenants[0].kms.provider_cfg;
+    assert_non_null(g);
+    assert_string_equal(g->auth.credentials_file,
+                        "/etc/cmk-pkcs11/gcp/acme-service-account.json");
+    assert_null(cfg->tenants[1].kms.provider_cfg);
+    assert_null(cfg->tenants[1].kms.endpoint);
+    assert_non_null(
+        strstr(cfg->tenants[1].kms.key_ref, "/cryptoKeyVersions/3"));
+    assert_int_equal(cfg->tenants[1].kms.n_previous, 1);
+    cmk_config_free(cfg);
+}
+
 /* ---- Locating the file ---- */
 
 static void expect_locate(const char *reserved, const char *want)
@@ -662,7 +694,7 @@ static void test_locate(void **state)
 int main(void)
 {
     enum { NB = sizeof(bad_cases) / sizeof(bad_cases[0]) };
-    struct CMUnitTest tests[NB + 11];
+    struct CMUnitTest tests[NB + 12];
     size_t i;
 
     for (i = 0; i < NB; i++) {
@@ -683,7 +715,8 @@ int main(void)
     tests[NB + 8] = (struct CMUnitTest)cmocka_unit_test(test_http_defaults);
     tests[NB + 9] = (struct CMUnitTest)cmocka_unit_test(test_aws_sample);
     tests[NB + 10] = (struct CMUnitTest)cmocka_unit_test(test_good_dual);
-    return _cmocka_run_group_tests("test_config", tests, NB + 11, group_setup,
+    tests[NB + 11] = (struct CMUnitTest)cmocka_unit_test(test_gcp_sample);
+    return _cmocka_run_group_tests("test_config", tests, NB + 12, group_setup,
                                    group_teardown) != 0
                ? 1
                : 0;
