@@ -2,12 +2,19 @@
 # Vendors' own KMS clients against tests/emulator: Google's @google-cloud/kms
 # (REST fallback) and google-auth-library, installed by npm ci from the
 # committed lock into the build tree (tests/clients/npm), never the source.
-TESTS += tests/clients/test_gcp_client.sh
+# test_gcp_module_interop.sh: the module's ciphertexts through Google's
+# client and the other way round, and their requests side by side.
+TESTS += tests/clients/test_gcp_client.sh \
+	tests/clients/test_gcp_module_interop.sh
 EXTRA_DIST += \
 	tests/clients/package.json \
 	tests/clients/package-lock.json \
+	tests/clients/node_deps.sh \
 	tests/clients/gcp_client.js \
-	tests/clients/test_gcp_client.sh
+	tests/clients/test_gcp_client.sh \
+	tests/clients/gcp_interop.js \
+	tests/clients/gcp_module.py \
+	tests/clients/test_gcp_module_interop.sh
 clean-local: clean-clients
 clean-clients:
 	rm -rf tests/clients/npm

@@ -2,7 +2,7 @@
 // Google's own Cloud KMS client (@google-cloud/kms, REST fallback mode)
 // against the emulator: run by test_gcp_client.sh, which sets it up and
 // then checks the emulator's call log. Prints "ok N - ..." lines; exits 1
-// on the first failed check.
+// on the first failed check. Also a module for gcp_interop.js.
 'use strict';
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
@@ -224,7 +224,13 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.log(`not ok - ${e.stack || e}`);
-  process.exit(1);
-});
+// gcp_interop.js (the module's ciphertexts through this client) takes
+// the client set-up, the CRC32C and the error helpers from here.
+module.exports = {client, tokenClient, crc32c, check, rejects, CODE};
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.log(`not ok - ${e.stack || e}`);
+    process.exit(1);
+  });
+}

@@ -20,25 +20,8 @@ skip() {
 	echo "SKIP: $*"
 	exit "$(emu_skip_status)"
 }
-for tool in node npm; do
-	command -v "$tool" >/dev/null 2>&1 || skip "$tool is missing (apt-get install nodejs npm)"
-done
-
-NODE_DIR=${CMK_NODE_DIR:-$top_builddir/tests/clients/npm}
-mkdir -p "$NODE_DIR" || exit 99
-NODE_DIR=$(cd "$NODE_DIR" && pwd)
-if ! cmp -s "$here/package-lock.json" "$NODE_DIR/package-lock.json" ||
-	[ ! -d "$NODE_DIR/node_modules/@google-cloud/kms" ]; then
-	cp "$here/package.json" "$here/package-lock.json" "$NODE_DIR/" || exit 99
-	chmod u+w "$NODE_DIR/package.json" "$NODE_DIR/package-lock.json"
-	# --ignore-scripts: nothing of the tree needs an install script.
-	(cd "$NODE_DIR" && npm ci --ignore-scripts --no-audit --no-fund \
-		--prefer-offline >npm-ci.log 2>&1) || {
-		tail -n 20 "$NODE_DIR/npm-ci.log"
-		rm -f "$NODE_DIR/package-lock.json"
-		skip "npm ci of tests/clients/package-lock.json failed (offline?)"
-	}
-fi
+. "$here/node_deps.sh"
+node_deps "$here" || skip "$NODE_MISSING"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gcp-client.XXXXXX") || exit 99
 trap 'emulator_stop; rm -rf "$tmp"' EXIT INT TERM
