@@ -22,9 +22,9 @@
 
 #define STR_MAX 4096u /* longest key id, secret or session token */
 
-cmk_err cmk_creds_new(const char *akid, const char *secret,
-                          const char *token, int64_t expires,
-                          const char *source, struct cmk_creds **out)
+cmk_err cmk_creds_new(const char *akid, const char *secret, const char *token,
+                      int64_t expires, const char *source,
+                      struct cmk_creds **out)
 {
     size_t a, s, t;
     struct cmk_creds *c;

@@ -103,10 +103,9 @@ typedef cmk_err (*cmk_cred_source_fn)(const struct cmk_cred_env *env,
                                       struct cmk_cred_status *st,
                                       struct cmk_creds **out);
 
-cmk_err cmk_creds_new(const char *akid, const char *secret,
-                          const char *token, int64_t expires,
-                          const char *source,
-                          struct cmk_creds **out) CMK_WUR;
+cmk_err cmk_creds_new(const char *akid, const char *secret, const char *token,
+                      int64_t expires, const char *source,
+                      struct cmk_creds **out) CMK_WUR;
 struct cmk_creds *cmk_creds_ref(struct cmk_creds *c);
 void cmk_creds_unref(struct cmk_creds *c);
 

@@ -91,8 +91,7 @@ static cmk_err pick_locked(struct cmk_cred_cache *c, struct cmk_cred_status *st,
 /* Under the lock, after a refresh: publish or remember the failure. */
 static cmk_err publish_locked(struct cmk_cred_cache *c, cmk_err err,
                               const struct cmk_cred_status *st,
-                              struct cmk_creds *fresh,
-                              struct cmk_creds **out)
+                              struct cmk_creds *fresh, struct cmk_creds **out)
 {
     int64_t now = cmk_creds_now(&c->env);
 
@@ -146,8 +145,7 @@ cmk_err cmk_cred_cache_get(struct cmk_cred_cache *c, struct cmk_cred_status *st,
     return err;
 }
 
-void cmk_cred_cache_drop(struct cmk_cred_cache *c,
-                         const struct cmk_creds *cred)
+void cmk_cred_cache_drop(struct cmk_cred_cache *c, const struct cmk_creds *cred)
 {
     struct cmk_creds *old = NULL;
 

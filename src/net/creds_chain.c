@@ -35,8 +35,7 @@ static cmk_err walk(const struct cmk_cred_env *env, struct cmk_cred_status *st,
 }
 
 cmk_err cmk_creds_resolve(const struct cmk_cred_env *env,
-                          struct cmk_cred_status *st,
-                          struct cmk_creds **out)
+                          struct cmk_cred_status *st, struct cmk_creds **out)
 {
     cmk_err err;
 

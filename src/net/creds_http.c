@@ -55,8 +55,8 @@ cmk_err cmk_creds_parse_json(struct cmk_http_resp *r, const char *source,
         err = cmk_creds_parse_time(exp, &expires);
     if (err == CMK_OK)
         err = cmk_creds_new(id, (const char *)sk.p,
-                                f2 ? (const char *)tok.p : NULL, expires,
-                                source, out);
+                            f2 ? (const char *)tok.p : NULL, expires, source,
+                            out);
     json_decref(root);
     cmk_secret_free(&sk);
     cmk_secret_free(&tok);
@@ -258,8 +258,7 @@ static cmk_err imds_walk(const struct cmk_cred_env *env, const char *base,
 }
 
 cmk_err cmk_creds_from_imds(const struct cmk_cred_env *env,
-                            struct cmk_cred_status *st,
-                            struct cmk_creds **out)
+                            struct cmk_cred_status *st, struct cmk_creds **out)
 {
     struct cmk_sb base = {0};
     bool explicit = false;

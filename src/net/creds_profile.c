@@ -84,8 +84,8 @@ static cmk_err keys_from(const struct cmk_ini *ini, const char *section,
             "section [%s] of %s has one of aws_access_key_id and "
             "aws_secret_access_key without the other",
             section, path);
-    return cmk_creds_new(
-        id, secret, token != NULL && token[0] ? token : NULL, 0, source, out);
+    return cmk_creds_new(id, secret, token != NULL && token[0] ? token : NULL,
+                         0, source, out);
 }
 
 static bool profile_named(const struct cmk_cred_env *env)

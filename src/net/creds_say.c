@@ -34,8 +34,8 @@ void cmk_creds_say(const struct cmk_cred_status *st)
 
 /* Where cred came from, for a message: the file or profile, or the
  * source's name. */
-static void origin(const struct cmk_cred_env *env,
-                   const struct cmk_creds *cred, char *out, size_t n)
+static void origin(const struct cmk_cred_env *env, const struct cmk_creds *cred,
+                   char *out, size_t n)
 {
     bool config = strcmp(cred->source, "shared-config") == 0;
     char *path;

@@ -54,8 +54,7 @@ static cmk_err take_members(char *text, size_t len, struct cmk_secret m[3])
 }
 
 cmk_err cmk_creds_from_file(const struct cmk_cred_env *env,
-                            struct cmk_cred_status *st,
-                            struct cmk_creds **out)
+                            struct cmk_cred_status *st, struct cmk_creds **out)
 {
     struct cmk_secret m[3] = {{0}, {0}, {0}};
     char *text = NULL, why[400];
@@ -75,8 +74,8 @@ cmk_err cmk_creds_from_file(const struct cmk_cred_env *env,
     err = take_members(text, len, m);
     if (err == CMK_OK)
         err = cmk_creds_new((const char *)m[0].p, (const char *)m[1].p,
-                                m[2].p != NULL ? (const char *)m[2].p : NULL, 0,
-                                "static", out);
+                            m[2].p != NULL ? (const char *)m[2].p : NULL, 0,
+                            "static", out);
     if (err == CMK_E_BAD_RESPONSE)
         err = cmk_creds_refuse_why(
             st, CMK_E_CONFIG, "CredentialsFileMalformed",
@@ -90,8 +89,7 @@ cmk_err cmk_creds_from_file(const struct cmk_cred_env *env,
 }
 
 cmk_err cmk_creds_from_env(const struct cmk_cred_env *env,
-                           struct cmk_cred_status *st,
-                           struct cmk_creds **out)
+                           struct cmk_cred_status *st, struct cmk_creds **out)
 {
     const char *id, *secret, *token;
 

@@ -185,8 +185,7 @@ static cmk_err parse_ok(const char *xml, struct cmk_creds **out)
         err = cmk_creds_parse_time((const char *)v[3].p, &expires);
     if (err == CMK_OK)
         err = cmk_creds_new((const char *)v[0].p, (const char *)v[1].p,
-                                (const char *)v[2].p, expires, "web-identity",
-                                out);
+                            (const char *)v[2].p, expires, "web-identity", out);
     for (i = 0; i < 4; i++)
         cmk_secret_free(&v[i]);
     return err;
@@ -217,8 +216,7 @@ static cmk_err parse_error(const char *xml, struct cmk_cred_status *st)
 }
 
 cmk_err cmk_creds_sts_answer(long status, const char *xml,
-                             struct cmk_cred_status *st,
-                             struct cmk_creds **out)
+                             struct cmk_cred_status *st, struct cmk_creds **out)
 {
     if (status != 200)
         return parse_error(xml, st);

@@ -26,8 +26,7 @@ static const char *key_file(const struct cmk_cred_env *env)
 }
 
 cmk_err cmk_gauth_resolve(const struct cmk_cred_env *env,
-                          struct cmk_cred_status *st,
-                          struct cmk_creds **out)
+                          struct cmk_cred_status *st, struct cmk_creds **out)
 {
     const char *path;
     cmk_err err;

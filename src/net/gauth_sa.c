@@ -124,8 +124,7 @@ static cmk_err exchange(const struct cmk_cred_env *env, const char *url,
 }
 
 cmk_err cmk_gauth_from_file(const struct cmk_cred_env *env, const char *path,
-                            struct cmk_cred_status *st,
-                            struct cmk_creds **out)
+                            struct cmk_cred_status *st, struct cmk_creds **out)
 {
     struct sa_file f;
     struct cmk_secret jwt = {0};

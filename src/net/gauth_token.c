@@ -47,9 +47,9 @@ cmk_err cmk_gauth_parse_token(struct cmk_http_resp *r, const char *source,
          strcasecmp(type, "Bearer") != 0))
         err = CMK_E_BAD_RESPONSE;
     if (err == CMK_OK)
-        err = cmk_creds_new(OAUTH2_ID, (const char *)tok.p, NULL,
-                                now + (int64_t)json_integer_value(exp), source,
-                                out);
+        err =
+            cmk_creds_new(OAUTH2_ID, (const char *)tok.p, NULL,
+                          now + (int64_t)json_integer_value(exp), source, out);
     json_decref(root);
     cmk_secret_free(&tok); /* wipes */
     return err;

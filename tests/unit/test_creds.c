@@ -495,8 +495,7 @@ static int64_t clock_now(void)
 }
 
 static cmk_err fake_resolve(const struct cmk_cred_env *e,
-                            struct cmk_cred_status *st,
-                            struct cmk_creds **out)
+                            struct cmk_cred_status *st, struct cmk_creds **out)
 {
     char id[32];
     int n = atomic_fetch_add(&resolves, 1) + 1;
@@ -509,8 +508,7 @@ static cmk_err fake_resolve(const struct cmk_cred_env *e,
         return resolve_result;
     }
     snprintf(id, sizeof(id), "ASIAFAKE%d", n);
-    return cmk_creds_new(id, "s", "t", fake_now + resolve_life, "fake",
-                             out);
+    return cmk_creds_new(id, "s", "t", fake_now + resolve_life, "fake", out);
 }
 
 static void cache_open(struct cmk_cred_cache *c)
