@@ -32,9 +32,12 @@ PINS = {"acme": "1234", "beta": "5678"}
 KEY = os.environ.get("GCP_KEY", "")
 MD_SA = os.environ.get("GCP_MD_SA", "")
 AUDIT = os.environ.get("AUDIT_FILE", "")
-# ulDeviceError: provider gcp (3) << 16 | CMK_DEV_OTHER (util/err.h): the
-# gcp provider numbers none of its codes yet.
-GCP_DEVICE_OTHER = 0x3FFFF
+# ulDeviceError: provider gcp (3) << 16 | the code's number
+# (providers/gcp_health.c, docs/gcp.md): google.rpc.Code for a canonical
+# status, 200 for NoCredentials.
+DEV_INVALID_ARGUMENT = 0x30003
+DEV_FAILED_PRECONDITION = 0x30009
+DEV_NO_CREDENTIALS = 0x30000 + 200
 CBC = PK.Mechanism(PK.CKM_AES_CBC_PAD, b"\x03" * 16)
 DATA = b"data under a key the CMK wrapped"
 
@@ -237,7 +240,7 @@ def t_other_tenant_aad():
            CKM_CMK_ENVELOPE)
     eq(calls("GCP.Decrypt"), [("GCP.Decrypt", 400, "INVALID_ARGUMENT")],
        "refused decrypt")
-    eq(device_error("beta"), GCP_DEVICE_OTHER, "ulDeviceError")
+    eq(device_error("beta"), DEV_INVALID_ARGUMENT, "ulDeviceError")
     recs = audit_since(mark)
     eq(kms_records(recs), [("Decrypt", "beta", "gcp",
                             "CKR_ENCRYPTED_DATA_INVALID", "bad_ciphertext",
@@ -272,7 +275,7 @@ def t_disabled_version():
         mark = audit_mark()
         raises(PK.CKR_FUNCTION_FAILED, unwrap, "acme", fresh,
                CKM_CMK_ENVELOPE)
-        eq(device_error("acme"), GCP_DEVICE_OTHER, "ulDeviceError")
+        eq(device_error("acme"), DEV_FAILED_PRECONDITION, "ulDeviceError")
         raises(PK.CKR_FUNCTION_FAILED, unwrap, "acme", T.kwp,
                CKM_AES_KEY_WRAP_KWP)
         raises(PK.CKR_FUNCTION_FAILED, wrap, "acme", CKM_CMK_ENVELOPE)
@@ -343,7 +346,7 @@ def t_metadata_down():
     C_WrapKey fails with CKR_FUNCTION_FAILED (NoCredentials) on both
     paths."""
     raises(PK.CKR_FUNCTION_FAILED, wrap, "acme", CKM_CMK_ENVELOPE)
-    eq(device_error("acme"), GCP_DEVICE_OTHER, "ulDeviceError")
+    eq(device_error("acme"), DEV_NO_CREDENTIALS, "ulDeviceError")
     raises(PK.CKR_FUNCTION_FAILED, wrap, "acme", CKM_AES_KEY_WRAP_KWP)
     eq(calls(), [("GCP.Metadata", 404, "NotFound")], "calls")
 
