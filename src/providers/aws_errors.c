@@ -131,22 +131,6 @@ static const struct {
     {"WrongKeyUsage", 321},
 };
 
-/* "HTTP<nnn>", an error answer without a type: 1000 + nnn. */
-static unsigned http_number(const char *code)
-{
-    unsigned n = 0;
-    size_t i;
-
-    if (strncmp(code, "HTTP", 4) != 0 || strlen(code) != 7)
-        return 0;
-    for (i = 4; i < 7; i++) {
-        if (code[i] < '0' || code[i] > '9')
-            return 0;
-        n = n * 10 + (unsigned)(code[i] - '0');
-    }
-    return n >= 100 ? 1000 + n : 0;
-}
-
 unsigned cmk_aws_code_number(const char *code)
 {
     size_t i;
@@ -163,7 +147,7 @@ unsigned cmk_aws_code_number(const char *code)
     }
     if (strncmp(code, "KeyState:", 9) == 0)
         return 300;
-    i = http_number(code);
+    i = cmk_provider_http_number(code);
     return i != 0 ? (unsigned)i : CMK_DEV_OTHER;
 }
 

@@ -195,22 +195,6 @@ static const struct {
     {"WrongPurpose", 320},
 };
 
-/* "HTTP<nnn>", an error answer without a status: 1000 + nnn. */
-static unsigned http_number(const char *code)
-{
-    unsigned n = 0;
-    size_t i;
-
-    if (strncmp(code, "HTTP", 4) != 0 || strlen(code) != 7)
-        return 0;
-    for (i = 4; i < 7; i++) {
-        if (code[i] < '0' || code[i] > '9')
-            return 0;
-        n = n * 10 + (unsigned)(code[i] - '0');
-    }
-    return n >= 100 ? 1000 + n : 0;
-}
-
 unsigned cmk_gcp_code_number(const char *code)
 {
     unsigned n;
@@ -224,6 +208,6 @@ unsigned cmk_gcp_code_number(const char *code)
     }
     if (strncmp(code, "State:", 6) == 0)
         return 300;
-    n = http_number(code);
+    n = cmk_provider_http_number(code);
     return n != 0 ? n : CMK_DEV_OTHER;
 }

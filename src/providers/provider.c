@@ -62,6 +62,21 @@ cmk_err cmk_context_encode(const struct cmk_ctx_pair *ctx, size_t n,
     return CMK_OK;
 }
 
+unsigned cmk_provider_http_number(const char *code)
+{
+    unsigned n = 0;
+    size_t i;
+
+    if (code == NULL || strncmp(code, "HTTP", 4) != 0 || strlen(code) != 7)
+        return 0;
+    for (i = 4; i < 7; i++) {
+        if (code[i] < '0' || code[i] > '9')
+            return 0;
+        n = n * 10 + (unsigned)(code[i] - '0');
+    }
+    return n >= 100 ? 1000 + n : 0;
+}
+
 void cmk_import_params_free(struct cmk_import_params *p)
 {
     if (p == NULL)

@@ -241,6 +241,11 @@ const struct cmk_provider_ops *cmk_provider_find(const char *name);
 /* A provider of CMK_PROVIDER_NAMES not built yet ("azure"). */
 bool cmk_provider_is_planned(const char *name);
 
+/* provider.c. The ulDeviceError number of "HTTP<nnn>", the code of an
+ * error answer that names no error of the KMS: 1000 + nnn; 0 for any
+ * other code. Shared by every provider's code_number. */
+unsigned cmk_provider_http_number(const char *code);
+
 /* provider.c. Canonical AAD encoding of an encryption context, for
  * providers that take bytes (local): for each pair in order, u32 BE key
  * length, key, u32 BE value length, value. */
