@@ -19,6 +19,7 @@ EXTRA_DIST += \
 	tests/emulator/gcp_api.py \
 	tests/emulator/gcp_kms.py \
 	tests/emulator/gcp_oauth.py \
+	tests/emulator/gcp_iam.py \
 	tests/emulator/emulator.sh \
 	tests/emulator/make_ca.sh \
 	tests/emulator/test_sigv4_vectors.py \

@@ -8,7 +8,7 @@ op names (call log, faults' for_ops; "GCP.*" matches them all):
   GCP.CreateKeyRing, GCP.CreateCryptoKey, GCP.CreateCryptoKeyVersion,
   GCP.UpdateCryptoKeyVersion, GCP.DestroyCryptoKeyVersion,
   GCP.UpdateCryptoKeyPrimaryVersion, and for tokens GCP.Token,
-  GCP.Metadata, GCP.STS.
+  GCP.Metadata, GCP.STS, GCP.GenerateAccessToken, GCP.SubjectToken.
 """
 
 import json
@@ -19,6 +19,7 @@ from cred_endpoints import Response, json_response
 from crc32c import crc32c  # noqa: F401 (re-exported for tests)
 from gcp_kms import (GcpError, GcpKms, GcpState, NAME_RE, PERMISSION,
                      enums_as_ints, enums_from_ints, wants_int_enums)
+from gcp_iam import Federation, IAM_PREFIX, IAM_SUFFIX, SUBJECT_PREFIX
 from gcp_oauth import METADATA_PREFIX, OAuth, TOKEN_PATHS, Tokens, form
 
 GCP_JSON = "application/json; charset=UTF-8"
@@ -46,6 +47,10 @@ def classify(method, path):
         return "gcp-oauth", "GCP.Token"
     if path == "/v1/token":
         return "gcp-oauth", "GCP.STS"
+    if path.startswith(IAM_PREFIX) and path.endswith(IAM_SUFFIX):
+        return "gcp-oauth", "GCP.GenerateAccessToken"
+    if path.startswith(SUBJECT_PREFIX):
+        return "gcp-oauth", "GCP.SubjectToken"
     if not path.startswith("/v1/projects/"):
         return None
     name, action = split_name(path)
@@ -125,6 +130,7 @@ class GcpApi:
         self.tokens = Tokens(self.state, clock)
         self.oauth = OAuth(self.state, self.tokens, clock)
         self.tokens.oauth = self.oauth
+        self.federation = Federation(self.state, self.tokens, clock)
 
     def allowed(self, principal, resource, permission):
         with self.state.lock:
@@ -150,6 +156,14 @@ class GcpApi:
         if op == "GCP.STS":
             return self.oauth_call(self.oauth.sts, form(
                 body, headers.get("Content-Type", "")), method, ex)
+        if op == "GCP.GenerateAccessToken":
+            try:
+                return self.federation.generate_access_token(
+                    method, path, headers, body, ex)
+            except GcpError as e:
+                return gcp_error(e, ex)
+        if op == "GCP.SubjectToken":
+            return self.federation.subject_token(method, path, headers, ex)
         if op == "GCP.Metadata":
             ex.principal = None
             resp = self.oauth.metadata(method, path, headers, ex)
@@ -389,10 +403,47 @@ class GcpControl:
             "public_key": str(args["public_key"])})
 
     def cmd_gcp_authorized_user(self, args):
+        """{"refresh_token", "revoked": true} revokes the token."""
+        if args.get("revoked"):
+            self._gcp_set("authorized_users", str(args["refresh_token"]),
+                          None)
+            return
         self._gcp_set("authorized_users", str(args["refresh_token"]), {
             "client_id": str(args["client_id"]),
             "client_secret": str(args["client_secret"]),
             "principal": str(args["principal"])})
+
+    def cmd_gcp_impersonation(self, args):
+        """Who may impersonate a service account: {"service_account",
+        "principals": [...]} (null: nobody)."""
+        principals = args.get("principals")
+        if principals is not None and not (
+                isinstance(principals, list)
+                and all(isinstance(p, str) for p in principals)):
+            raise ValueError("principals: [principal...] or null")
+        self._gcp_set("impersonation", str(args["service_account"]),
+                      principals)
+
+    def cmd_gcp_subject_url(self, args):
+        """GET /gcp-subject/NAME serves token when the request carries
+        headers: {"name", "token", "headers": {..}, "json_field"}."""
+        headers = args.get("headers") or {}
+        if not isinstance(headers, dict) or not all(
+                isinstance(v, str) for v in headers.values()):
+            raise ValueError("headers: {name: value}")
+        self._gcp_set("subject_urls", str(args["name"]), {
+            "token": str(args["token"]), "headers": headers,
+            "json_field": args.get("json_field")})
+
+    def cmd_gcp_token_info(self, args):
+        """The principal and expiry (emulator clock) of an access token."""
+        gcp = self._gcp()
+        with gcp.state.lock:
+            rec = gcp.state.tokens.get(str(args["token"]))
+        if rec is None:
+            return {"principal": None}
+        return {"principal": rec["principal"], "expires": rec["expires"],
+                "now": gcp.clock.now()}
 
     def cmd_gcp_sts(self, args):
         self._gcp_set("sts_subjects", str(args["subject_token"]),

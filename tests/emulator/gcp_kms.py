@@ -122,6 +122,8 @@ class GcpState:
         self.service_accounts = {}  # client_email -> {key_id, public_key}
         self.authorized_users = {}  # refresh token -> {client_id, ...}
         self.sts_subjects = {}  # subject token -> principal
+        self.impersonation = {}  # service account -> [principal...]
+        self.subject_urls = {}  # name -> {token, headers, json_field}
         self.metadata = {"enabled": True,
                          "principal": "default@emu-project.iam."
                                       "gserviceaccount.com"}
@@ -133,7 +135,8 @@ class GcpState:
         with self.lock:
             data = {k: getattr(self, k) for k in (
                 "rings", "keys", "tokens", "iam", "service_accounts",
-                "authorized_users", "sts_subjects", "metadata")}
+                "authorized_users", "sts_subjects", "impersonation",
+                "subject_urls", "metadata")}
             tmp = self.path + ".tmp"
             with open(tmp, "w", encoding="utf-8") as f:
                 json.dump(data, f)

@@ -200,11 +200,14 @@ class OAuth:
             user = self.state.authorized_users.get(
                 params.get("refresh_token", ""))
         if user is None:
-            return oauth_error(400, "invalid_grant", "Bad Request")
+            # Google's words for an unknown, expired or revoked token.
+            return oauth_error(400, "invalid_grant",
+                               "Token has been expired or revoked.")
         if (params.get("client_id") != user["client_id"]
                 or params.get("client_secret") != user["client_secret"]):
             return oauth_error(401, "invalid_client", "Unauthorized")
         ex.principal = user["principal"]
+        ex.detail["client_id"] = user["client_id"]
         token, ttl = self.tokens.issue(user["principal"])
         return token_answer(token, ttl, {
             "scope": "https://www.googleapis.com/auth/cloud-platform"})
@@ -250,6 +253,9 @@ class OAuth:
             if not params.get(name):
                 return oauth_error(400, "invalid_request", "Missing required "
                                    "parameter: \"%s\"." % name)
+        for name in ("audience", "scope", "subject_token_type",
+                     "requested_token_type"):
+            ex.detail[name] = params.get(name)
         with self.state.lock:
             principal = self.state.sts_subjects.get(params["subject_token"])
         if principal is None:

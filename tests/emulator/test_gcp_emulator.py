@@ -9,6 +9,7 @@ prerequisites are missing).
 """
 
 import base64
+import calendar
 import http.client
 import json
 import os
@@ -478,6 +479,11 @@ class Suite:
               "scope": "https://www.googleapis.com/auth/cloud-platform",
               "subject_token": "oidc-jwt"}
         r = form("/v1/token", **ex)
+        sts = self.emu.calls("GCP.STS")[-1]
+        eq([sts[k] for k in ("audience", "scope", "subject_token_type",
+                             "requested_token_type")],
+           [ex["audience"], ex["scope"], ex["subject_token_type"],
+            ex["requested_token_type"]], "STS call logged")
         eq((r.status, r.json()["issued_token_type"],
             r.json()["token_type"]),
            (200, "urn:ietf:params:oauth:token-type:access_token", "Bearer"),
@@ -487,6 +493,106 @@ class Suite:
         r = form("/v1/token", **dict(ex, subject_token="other"))
         eq((r.status, r.json()["error"]), (400, "invalid_grant"),
            "STS unknown subject")
+
+    def test_refresh_revoked(self):
+        self.emu.ctl("gcp_authorized_user", {
+            "client_id": "cid2", "client_secret": "csec2",
+            "refresh_token": "1//rt2", "principal": "alice@p1.iam"})
+        params = {"grant_type": "refresh_token", "client_id": "cid2",
+                  "client_secret": "csec2", "refresh_token": "1//rt2"}
+
+        def refresh():
+            return self.emu.request(
+                "POST", "/token", urllib.parse.urlencode(params).encode(),
+                {"Content-Type": "application/x-www-form-urlencoded"})
+        eq(refresh().status, 200, "refresh before revocation")
+        self.emu.ctl("gcp_authorized_user", {"refresh_token": "1//rt2",
+                                             "revoked": True})
+        r = refresh()
+        eq((r.status, r.json()), (400, {
+            "error": "invalid_grant",
+            "error_description": "Token has been expired or revoked."}),
+           "refresh after revocation")
+        log = self.emu.calls("GCP.Token")
+        eq((log[-2]["client_id"], log[-2]["principal"], log[-1]["error"]),
+           ("cid2", "alice@p1.iam", "invalid_grant"), "refresh calls logged")
+
+    def test_generate_access_token(self):
+        sa = "target@p1.iam.gserviceaccount.com"
+        path = "/v1/projects/-/serviceAccounts/%s:generateAccessToken" % sa
+        fed = self.token("principal://fed/subject/s1")
+        self.emu.ctl("gcp_iam", {"principal": sa,
+                                 "bindings": {K1: ["encrypt"]}})
+
+        def gen(body, token=fed):
+            hdrs = {"Content-Type": "application/json"}
+            if token is not None:
+                hdrs["Authorization"] = "Bearer " + token
+            return self.emu.request("POST", path, json.dumps(body).encode(),
+                                    hdrs)
+        scope = {"scope": ["https://www.googleapis.com/auth/cloud-platform"]}
+        self.error(gen(scope), 403, "PERMISSION_DENIED",
+                   "Permission 'iam.serviceAccounts.getAccessToken' denied "
+                   "on resource (or it may not exist).")
+        self.emu.ctl("gcp_impersonation", {
+            "service_account": sa,
+            "principals": ["principal://fed/subject/s1"]})
+        self.error(gen(scope, None), 401, "UNAUTHENTICATED")
+        self.error(gen(scope, "ya29.unknown"), 401, "UNAUTHENTICATED")
+        self.error(gen({}), 400, "INVALID_ARGUMENT", "Scope required.")
+        self.error(gen(dict(scope, lifetime="99999s")), 400,
+                   "INVALID_ARGUMENT", "Invalid lifetime.")
+        t0 = int(time.time())
+        r = gen(dict(scope, lifetime="1200s"))
+        eq(r.status, 200, "generateAccessToken (%s)" % r.raw)
+        out = r.json()
+        eq(sorted(out), ["accessToken", "expireTime"], "answer members")
+        left = calendar.timegm(time.strptime(
+            out["expireTime"], "%Y-%m-%dT%H:%M:%SZ")) - t0
+        if not 1195 <= left <= 1202:
+            raise AssertionError("expireTime %s is %ds away"
+                                 % (out["expireTime"], left))
+        info = self.emu.ctl("gcp_token_info", {"token": out["accessToken"]})
+        eq(info["principal"], sa, "token of the service account")
+        eq(self.encrypt(K1, b"x", token=out["accessToken"]).status, 200,
+           "KMS with the impersonated token")
+        eq(gen(scope).status, 200, "lifetime defaults")
+        log = self.emu.calls("GCP.GenerateAccessToken")
+        eq([(c["status"], c["error"]) for c in log],
+           [(403, "PERMISSION_DENIED"), (401, "UNAUTHENTICATED"),
+            (401, "UNAUTHENTICATED"), (400, "INVALID_ARGUMENT"),
+            (400, "INVALID_ARGUMENT"), (200, None), (200, None)],
+           "calls")
+        eq((log[5]["principal"], log[5]["target"], log[5]["lifetime"],
+            log[5]["scope"], log[6]["lifetime"]),
+           ("principal://fed/subject/s1", sa, 1200, scope["scope"], 3600),
+           "call details")
+        self.emu.ctl("gcp_impersonation", {"service_account": sa,
+                                           "principals": None})
+        self.error(gen(scope), 403, "PERMISSION_DENIED")
+
+    def test_subject_url(self):
+        self.emu.ctl("gcp_subject_url", {"name": "n1", "token": "subj-1",
+                                         "headers": {"X-Flavor": "test"}})
+        r = self.emu.request("GET", "/gcp-subject/n1",
+                             headers={"X-Flavor": "test"})
+        eq((r.status, r.raw), (200, b"subj-1"), "text subject token")
+        r = self.emu.request("GET", "/gcp-subject/n1",
+                             headers={"X-Flavor": "other"})
+        eq(r.status, 401, "wrong header")
+        eq(self.emu.request("GET", "/gcp-subject/n1").status, 401,
+           "no header")
+        eq(self.emu.request("GET", "/gcp-subject/none").status, 404,
+           "unknown name")
+        self.emu.ctl("gcp_subject_url", {"name": "n2", "token": "subj-2",
+                                         "json_field": "id_token"})
+        r = self.emu.request("GET", "/gcp-subject/n2")
+        eq((r.status, r.json()), (200, {"id_token": "subj-2"}),
+           "json subject token")
+        log = self.emu.calls("GCP.SubjectToken")
+        eq([(c["status"], c.get("missing_header")) for c in log],
+           [(200, None), (401, "X-Flavor"), (401, "X-Flavor"), (404, None),
+            (200, None)], "calls")
 
     def test_faults(self):
         emu = self.emu
