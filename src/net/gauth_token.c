@@ -1,32 +1,55 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * net: a Google token endpoint's answer (OAuth 2.0 token endpoint and
- * metadata server alike) as a cached token (gauth.h), the token lifted
- * into guarded memory before jansson parses the rest.
+ * net: Google token endpoints (gauth.h, gauth_int.h): the form POST of
+ * the OAuth 2.0 grants (jwt-bearer, refresh_token, RFC 8693 token
+ * exchange at STS) and the answer they share with the metadata server,
+ * read into a cached token, the token lifted into guarded memory before
+ * jansson parses the rest.
  */
 #include <config.h>
 
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "net/gauth.h"
+#include "net/creds_int.h"
+#include "net/gauth_int.h"
 #include "net/json.h"
+#include "net/sigv4_int.h"
+#include "util/text.h"
 
 #define TOKEN_LIFE_MAX 86400 /* longer than any Google access token */
-#define OAUTH2_ID "oauth2"   /* access_key_id of a token: not secret */
+#define GRANT_TIMEOUT_MS 10000u
+#define GRANT_ATTEMPTS 3u
 
 const char *cmk_gauth_bearer(const struct cmk_creds *tok)
 {
     return tok != NULL ? tok->secret_access_key : NULL;
 }
 
-cmk_err cmk_gauth_parse_token(struct cmk_http_resp *r, const char *source,
-                              int64_t now, struct cmk_creds **out)
+/* expires_in, token_type and issued_token_type of a parsed answer. */
+static bool answer_ok(json_t *root, const char *issued)
+{
+    json_t *exp = json_object_get(root, "expires_in");
+    const char *type = json_string_value(json_object_get(root, "token_type"));
+    const char *it =
+        json_string_value(json_object_get(root, "issued_token_type"));
+
+    if (!json_is_integer(exp) || json_integer_value(exp) <= 0 ||
+        json_integer_value(exp) > TOKEN_LIFE_MAX)
+        return false;
+    if (type == NULL || strcasecmp(type, "Bearer") != 0)
+        return false;
+    return issued == NULL || (it != NULL && strcmp(it, issued) == 0);
+}
+
+cmk_err cmk_gauth_parse_issued(struct cmk_http_resp *r, const char *source,
+                               const char *issued, int64_t now,
+                               struct cmk_creds **out)
 {
     struct cmk_secret tok = {0};
-    json_t *root = NULL, *exp;
-    const char *type;
+    json_t *root = NULL;
     bool found = false;
     cmk_err err;
 
@@ -38,19 +61,94 @@ cmk_err cmk_gauth_parse_token(struct cmk_http_resp *r, const char *source,
         (root = json_loadb((const char *)r->body.p, r->body.len,
                            JSON_REJECT_DUPLICATES, NULL)) == NULL)
         err = CMK_E_BAD_RESPONSE;
-    exp = json_object_get(root, "expires_in");
-    type = json_string_value(json_object_get(root, "token_type"));
     if (err == CMK_OK &&
         (!found || tok.len == 0 || strlen((const char *)tok.p) != tok.len ||
-         !json_is_integer(exp) || json_integer_value(exp) <= 0 ||
-         json_integer_value(exp) > TOKEN_LIFE_MAX || type == NULL ||
-         strcasecmp(type, "Bearer") != 0))
+         !answer_ok(root, issued)))
         err = CMK_E_BAD_RESPONSE;
     if (err == CMK_OK)
-        err =
-            cmk_creds_new(OAUTH2_ID, (const char *)tok.p, NULL,
-                          now + (int64_t)json_integer_value(exp), source, out);
+        err = cmk_creds_new(CMK_GAUTH_ID, (const char *)tok.p, NULL,
+                            now + (int64_t)json_integer_value(
+                                      json_object_get(root, "expires_in")),
+                            source, out);
     json_decref(root);
     cmk_secret_free(&tok); /* wipes */
+    return err;
+}
+
+cmk_err cmk_gauth_parse_token(struct cmk_http_resp *r, const char *source,
+                              int64_t now, struct cmk_creds **out)
+{
+    return cmk_gauth_parse_issued(r, source, NULL, now, out);
+}
+
+void cmk_gauth_oauth_error(const char *body, size_t len, char *code, size_t n)
+{
+    json_t *root = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
+    const char *e = json_string_value(json_object_get(root, "error"));
+
+    code[0] = '\0';
+    if (e != NULL)
+        cmk_code_copy(e, strlen(e), code, n);
+    if (code[0] == '\0')
+        snprintf(code, n, "%s", "GcpTokenRefused");
+    json_decref(root);
+}
+
+void cmk_gauth_form_add(struct cmk_sb *sb, const char *name, const char *value,
+                        size_t len)
+{
+    if (sb->len > 0)
+        cmk_sb_putc(sb, '&');
+    cmk_sb_puts(sb, name);
+    cmk_sb_putc(sb, '=');
+    cmk_sigv4_uri_encode(sb, value, len, false);
+}
+
+/* A refusal: the endpoint's OAuth error as the code. */
+static cmk_err refused(const struct cmk_gauth_grant *g,
+                       const struct cmk_http_resp *resp,
+                       struct cmk_cred_status *st)
+{
+    char code[sizeof(st->code)];
+    cmk_err err = CMK_E_ACCESS_DENIED;
+
+    cmk_gauth_oauth_error((const char *)resp->body.p, resp->body.len, code,
+                          sizeof(code));
+    if (resp->status == 429)
+        err = CMK_E_THROTTLED;
+    else if (resp->status >= 500)
+        err = CMK_E_KMS_INTERNAL;
+    if (err != CMK_E_ACCESS_DENIED) /* the endpoint's trouble, not ours */
+        return cmk_creds_refuse(st, err, code);
+    return cmk_creds_refuse_why(st, err, code,
+                                "%s: the token endpoint refused its "
+                                "credentials (HTTP %ld)",
+                                g->what, resp->status);
+}
+
+cmk_err cmk_gauth_grant(const struct cmk_cred_env *env,
+                        const struct cmk_gauth_grant *g,
+                        struct cmk_cred_status *st, struct cmk_creds **out)
+{
+    static const char *const hdrs[] = {
+        "Content-Type: application/x-www-form-urlencoded"};
+    struct cmk_http_resp resp;
+    struct cmk_http_req rq = {
+        "POST",           g->url, hdrs, 1, NULL, 0, CMK_URL_HTTPS_ONLY,
+        GRANT_TIMEOUT_MS, 0};
+    cmk_err err;
+
+    rq.body = (const uint8_t *)g->form->p;
+    rq.body_len = g->form->len;
+    err = cmk_creds_fetch(env, &rq, GRANT_ATTEMPTS, st, &resp);
+    if (err != CMK_OK)
+        return err;
+    st->http_status = resp.status;
+    if (resp.status != 200)
+        err = refused(g, &resp, st);
+    else if (cmk_gauth_parse_issued(&resp, g->source, g->issued_type,
+                                    cmk_creds_now(env), out) != CMK_OK)
+        err = cmk_creds_refuse(st, CMK_E_BAD_RESPONSE, "GcpTokenMalformed");
+    cmk_http_resp_free(&resp); /* wipes */
     return err;
 }

@@ -13,5 +13,8 @@ libcmk_la_SOURCES += \
 	src/net/creds_cache.c src/net/creds_fetch.c \
 	src/net/creds_static.c src/net/creds_profile.c \
 	src/net/creds_web.c src/net/creds_http.c src/net/creds_say.c \
-	src/net/gauth.h src/net/gauth.c src/net/gauth_token.c src/net/gauth_jwt.c \
-	src/net/gauth_sa.c src/net/gauth_md.c
+	src/net/gauth.h src/net/gauth_int.h src/net/gauth.c \
+	src/net/gauth_adc.c src/net/gauth_file.c src/net/gauth_token.c \
+	src/net/gauth_jwt.c src/net/gauth_sa.c src/net/gauth_user.c \
+	src/net/gauth_ext.c src/net/gauth_ext_src.c src/net/gauth_imp.c \
+	src/net/gauth_md.c
