@@ -77,5 +77,13 @@ tests_unit_test_gcp_SOURCES = tests/unit/test_gcp.c \
 	tests/unit/emu_client.c tests/unit/emu_client.h
 tests_unit_test_gcp_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gcp_LDADD = $(UNIT_LDADD)
+# The Google credential chain (net/gauth*.c) under the emulator's token
+# routes.
+check_PROGRAMS += tests/unit/test_gauth
+TESTS += tests/unit/emu_gauth.sh
+tests_unit_test_gauth_SOURCES = tests/unit/test_gauth.c \
+	tests/unit/emu_client.c tests/unit/emu_client.h
+tests_unit_test_gauth_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_gauth_LDADD = $(UNIT_LDADD)
 endif
-EXTRA_DIST += tests/unit/emu_gcp.sh
+EXTRA_DIST += tests/unit/emu_gcp.sh tests/unit/emu_gauth.sh
