@@ -69,7 +69,7 @@ static cmk_err imp_token(struct cmk_http_resp *r, int64_t now,
     if (err == CMK_OK &&
         (!found || tok.len == 0 || strlen((const char *)tok.p) != tok.len ||
          when == NULL || !cmk_rfc3339_parse(when, &expires) || expires <= now ||
-         expires - now > CMK_GAUTH_IMP_LIFE_MAX))
+         expires - now > CMK_GAUTH_TOKEN_LIFE_MAX))
         err = CMK_E_BAD_RESPONSE;
     if (err == CMK_OK)
         err = cmk_creds_new(CMK_GAUTH_ID, (const char *)tok.p, NULL, expires,

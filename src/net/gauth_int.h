@@ -17,6 +17,8 @@
 
 /* access_key_id of every token (struct cmk_creds): not secret. */
 #define CMK_GAUTH_ID "oauth2"
+/* Longer than any Google access token lives, clock skew included. */
+#define CMK_GAUTH_TOKEN_LIFE_MAX 86400
 
 /* ---- gauth_file.c: a credential file, read once ---- */
 
@@ -157,9 +159,9 @@ cmk_err cmk_gauth_impersonate(const struct cmk_cred_env *env,
                               struct cmk_cred_status *st,
                               struct cmk_creds **out) CMK_WUR;
 /* Its answer: status and body to a token expiring at expireTime, which
- * must lie after now; refusals as "Impersonation:<google.rpc status>"
- * (else "ImpersonationRefused"), a malformed 200 "ImpersonationMalformed".
- * The token is blanked in the body. */
+ * must lie after now and within CMK_GAUTH_TOKEN_LIFE_MAX; refusals as
+ * "Impersonation:<google.rpc status>" (else "ImpersonationRefused"), a
+ * malformed 200 "ImpersonationMalformed". The token is blanked in the body. */
 cmk_err cmk_gauth_imp_answer(struct cmk_http_resp *r, int64_t now,
                              struct cmk_cred_status *st,
                              struct cmk_creds **out) CMK_WUR;

@@ -19,7 +19,6 @@
 #include "net/sigv4_int.h"
 #include "util/text.h"
 
-#define TOKEN_LIFE_MAX 86400 /* longer than any Google access token */
 #define GRANT_TIMEOUT_MS 10000u
 #define GRANT_ATTEMPTS 3u
 
@@ -37,7 +36,7 @@ static bool answer_ok(json_t *root, const char *issued)
         json_string_value(json_object_get(root, "issued_token_type"));
 
     if (!json_is_integer(exp) || json_integer_value(exp) <= 0 ||
-        json_integer_value(exp) > TOKEN_LIFE_MAX)
+        json_integer_value(exp) > CMK_GAUTH_TOKEN_LIFE_MAX)
         return false;
     if (type == NULL || strcasecmp(type, "Bearer") != 0)
         return false;

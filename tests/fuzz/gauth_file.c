@@ -116,7 +116,7 @@ static void token(const uint8_t *p, size_t n)
     fz_check((err == CMK_OK) == (c != NULL), "token and result differ");
     if (c != NULL)
         fz_check(cmk_gauth_bearer(c)[0] != '\0' && c->expires > NOW &&
-                     c->expires <= NOW + 86400,
+                     c->expires <= NOW + CMK_GAUTH_TOKEN_LIFE_MAX,
                  "a token out of its limits accepted");
     cmk_creds_unref(c);
     cmk_http_resp_free(&r);
@@ -149,7 +149,7 @@ static void imp(const uint8_t *p, size_t n)
         refusal_ok(err, &st);
     else
         fz_check(r.status == 200 && c->expires > NOW &&
-                     c->expires <= NOW + CMK_GAUTH_IMP_LIFE_MAX,
+                     c->expires <= NOW + CMK_GAUTH_TOKEN_LIFE_MAX,
                  "an impersonated token out of its limits accepted");
     cmk_creds_unref(c);
     cmk_http_resp_free(&r);
