@@ -691,6 +691,41 @@ static void test_ext_sts_refused(void **state)
     fx_close(&f);
 }
 
+/* Answers are checked before a token is cached: STS must say it issued
+ * an access token, generateAccessToken must say when it expires. */
+static void test_ext_answers_checked(void **state)
+{
+    char p[700];
+    struct fx f;
+
+    (void)state;
+    fx_open(&f);
+    imp_setup(&f, p, sizeof(p), "subject-ans-1", FED("ans"), 1200);
+    emu_do("gcp_impersonation",
+           "{\"service_account\":\"" IMP_SA "\",\"principals\":[\"%s\"]}",
+           FED("ans"));
+    emu_do("faults", "{\"answer_override\":{\"issued_token_type\":"
+                     "\"urn:ietf:params:oauth:token-type:id_token\"},"
+                     "\"for_ops\":[\"GCP.STS\"],\"count\":1}");
+    refused(&f, CMK_E_BAD_RESPONSE, "GcpTokenMalformed");
+    assert_int_equal(emu_count("GCP.STS"), 1);
+    assert_int_equal(emu_count(NULL), 1);
+
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"answer_override\":{\"expireTime\":null},"
+                     "\"for_ops\":[\"GCP.GenerateAccessToken\"],"
+                     "\"count\":1}");
+    refused(&f, CMK_E_BAD_RESPONSE, "ImpersonationMalformed");
+    assert_int_equal(emu_count("GCP.GenerateAccessToken"), 1);
+    assert_int_equal(emu_count(NULL), 2);
+
+    emu_do("reset_calls", "{}");
+    assert_int_equal(resolve(&f), CMK_OK); /* the faults were used up */
+    principal_is(&f, IMP_SA);
+    assert_int_equal(emu_count(NULL), 2);
+    fx_close(&f);
+}
+
 static void test_ext_subject_missing(void **state)
 {
     char p[700], s[700], src[900], why[1600];
@@ -882,6 +917,13 @@ static void test_no_secret_in_log(void **state)
 
 /* ---- Setup ---- */
 
+static int setup(void **state)
+{
+    (void)state;
+    emu_do("clear_faults", "{}");
+    return 0;
+}
+
 static int group_setup(void **state)
 {
     const char *u = emu_http_url();
@@ -898,22 +940,23 @@ static int group_setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_user_from_env),
-        cmocka_unit_test(test_user_gcloud_home),
-        cmocka_unit_test(test_user_cloudsdk_config),
-        cmocka_unit_test(test_adc_absent),
-        cmocka_unit_test(test_adc_refused),
-        cmocka_unit_test(test_order),
-        cmocka_unit_test(test_user_revoked),
-        cmocka_unit_test(test_ext_file_text),
-        cmocka_unit_test(test_ext_file_json),
-        cmocka_unit_test(test_ext_url_headers),
-        cmocka_unit_test(test_ext_impersonation),
-        cmocka_unit_test(test_ext_impersonation_denied),
-        cmocka_unit_test(test_ext_sts_refused),
-        cmocka_unit_test(test_ext_subject_missing),
-        cmocka_unit_test(test_ext_refused_sources),
-        cmocka_unit_test(test_no_secret_in_log),
+        cmocka_unit_test_setup(test_user_from_env, setup),
+        cmocka_unit_test_setup(test_user_gcloud_home, setup),
+        cmocka_unit_test_setup(test_user_cloudsdk_config, setup),
+        cmocka_unit_test_setup(test_adc_absent, setup),
+        cmocka_unit_test_setup(test_adc_refused, setup),
+        cmocka_unit_test_setup(test_order, setup),
+        cmocka_unit_test_setup(test_user_revoked, setup),
+        cmocka_unit_test_setup(test_ext_file_text, setup),
+        cmocka_unit_test_setup(test_ext_file_json, setup),
+        cmocka_unit_test_setup(test_ext_url_headers, setup),
+        cmocka_unit_test_setup(test_ext_impersonation, setup),
+        cmocka_unit_test_setup(test_ext_impersonation_denied, setup),
+        cmocka_unit_test_setup(test_ext_sts_refused, setup),
+        cmocka_unit_test_setup(test_ext_answers_checked, setup),
+        cmocka_unit_test_setup(test_ext_subject_missing, setup),
+        cmocka_unit_test_setup(test_ext_refused_sources, setup),
+        cmocka_unit_test_setup(test_no_secret_in_log, setup),
     };
 
     if (emu_http_url() == NULL || emu_tmp() == NULL) {
