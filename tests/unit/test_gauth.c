@@ -444,6 +444,64 @@ static void test_user_revoked(void **state)
     fx_close(&f);
 }
 
+/* The token endpoint's 429 and 5xx are retried (3 attempts), then
+ * refused as the endpoint's trouble, with no detail said. */
+static void test_user_endpoint_retried(void **state)
+{
+    char p[700];
+    struct fx f;
+
+    (void)state;
+    fx_open(&f);
+    in_dir(&f, "user.json", p, sizeof(p));
+    user_file(p, "t");
+    user_register("t");
+    vars[V_GAC][1] = p;
+    emu_do("faults", "{\"throttle_rate\":1,\"for_ops\":[\"GCP.Token\"],"
+                     "\"count\":1}");
+    assert_int_equal(resolve(&f), CMK_OK);
+    principal_is(&f, "user-t@example.com");
+    assert_int_equal(emu_count_error("GCP.Token", "fault:throttle"), 1);
+    assert_int_equal(emu_count(NULL), 2);
+
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"error_5xx_rate\":1,\"error_5xx_status\":503,"
+                     "\"for_ops\":[\"GCP.Token\"]}");
+    refused(&f, CMK_E_KMS_INTERNAL, "GcpTokenRefused");
+    assert_int_equal(f.st.http_status, 503);
+    assert_string_equal(f.st.detail, "");
+    assert_int_equal(emu_count("GCP.Token"), 3);
+    assert_int_equal(emu_count(NULL), 3);
+    fx_close(&f);
+}
+
+/* Through the cache the provider uses: one token for many calls. */
+static void test_user_cached(void **state)
+{
+    struct cmk_cred_status cs;
+    struct cmk_cred_cache c;
+    struct cmk_creds *a = NULL, *b = NULL;
+    char p[700];
+    struct fx f;
+
+    (void)state;
+    fx_open(&f);
+    gcloud_file(&f, p, sizeof(p));
+    user_file(p, "k");
+    user_register("k");
+    assert_int_equal(cmk_cred_cache_init(&c, &f.env), CMK_OK);
+    c.resolve = cmk_gauth_resolve;
+    memset(&cs, 0, sizeof(cs));
+    assert_int_equal(cmk_cred_cache_get(&c, &cs, &a), CMK_OK);
+    assert_int_equal(cmk_cred_cache_get(&c, &cs, &b), CMK_OK);
+    assert_ptr_equal(a, b);
+    assert_int_equal(emu_count("GCP.Token"), 1);
+    cmk_creds_unref(a);
+    cmk_creds_unref(b);
+    cmk_cred_cache_fini(&c);
+    fx_close(&f);
+}
+
 /* ---- external_account ---- */
 
 /* An external_account file at path with src as credential_source (a JSON
@@ -947,6 +1005,8 @@ int main(void)
         cmocka_unit_test_setup(test_adc_refused, setup),
         cmocka_unit_test_setup(test_order, setup),
         cmocka_unit_test_setup(test_user_revoked, setup),
+        cmocka_unit_test_setup(test_user_endpoint_retried, setup),
+        cmocka_unit_test_setup(test_user_cached, setup),
         cmocka_unit_test_setup(test_ext_file_text, setup),
         cmocka_unit_test_setup(test_ext_file_json, setup),
         cmocka_unit_test_setup(test_ext_url_headers, setup),
