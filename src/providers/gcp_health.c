@@ -180,6 +180,21 @@ static const struct {
     {"MetadataHost", 245},
     {"MetadataRefused", 246},
     {"MetadataNotGoogle", 247},
+    {"ImpersonationMalformed", 248},
+    {"ImpersonationRefused", 249},
+    {"SubjectTokenEmpty", 250},
+    {"SubjectTokenMalformed", 251},
+    {"SubjectTokenRefused", 252},
+    {"SubjectTokenUnreadable", 253},
+    {"UnsupportedCredentialSource", 254},
+    /* a token endpoint's OAuth error (RFC 6749 5.2, RFC 8693 2.2.2) */
+    {"invalid_request", 260},
+    {"invalid_client", 261},
+    {"invalid_grant", 262},
+    {"unauthorized_client", 263},
+    {"unsupported_grant_type", 264},
+    {"invalid_scope", 265},
+    {"invalid_target", 266},
     /* health: a version state other than ENABLED, 300 + its enum number
      * (300: one not listed), and a key of another purpose */
     {"State:UNSPECIFIED", 300},
@@ -195,6 +210,23 @@ static const struct {
     {"WrongPurpose", 320},
 };
 
+/* generateAccessToken's refusal, "Impersonation:<status>" (gauth_imp.c):
+ * 400 + the status's google.rpc.Code, 400 for a status not listed. */
+#define IMP "Impersonation:"
+
+static unsigned canonical_number(const char *status)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+        if (numbers[i].num > 16)
+            break; /* the canonical statuses come first */
+        if (strcmp(numbers[i].code, status) == 0)
+            return numbers[i].num;
+    }
+    return 0;
+}
+
 unsigned cmk_gcp_code_number(const char *code)
 {
     unsigned n;
@@ -208,6 +240,8 @@ unsigned cmk_gcp_code_number(const char *code)
     }
     if (strncmp(code, "State:", 6) == 0)
         return 300;
+    if (strncmp(code, IMP, sizeof(IMP) - 1) == 0)
+        return 400 + canonical_number(code + sizeof(IMP) - 1);
     n = cmk_provider_http_number(code);
     return n != 0 ? n : CMK_DEV_OTHER;
 }
