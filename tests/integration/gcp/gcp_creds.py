@@ -29,7 +29,8 @@ except ImportError:
 RW = PK.CKF_SERIAL_SESSION | PK.CKF_RW_SESSION
 LABEL = "creds"
 PIN = "2468"
-TOKEN_OPS = ("GCP.Token", "GCP.Metadata", "GCP.STS")
+TOKEN_OPS = ("GCP.Token", "GCP.Metadata", "GCP.STS",
+             "GCP.GenerateAccessToken")
 
 
 def ctl(cmd, body=None):
@@ -83,7 +84,17 @@ def t_round_trip():
        "unwrapped key differs")
 
 
-def t_principal(principal, token_op):
+def expected_tokens(principal, token_ops):
+    """token_ops: "OP" or "OP=PRINCIPAL" items, comma-separated, in call
+    order; an item without a principal is a call by the KMS principal."""
+    out = []
+    for item in token_ops.split(","):
+        op, _, who = item.partition("=")
+        out.append((op, 200, who or principal))
+    return out
+
+
+def t_principal(principal, token_ops):
     log = ctl("calls")["calls"]
     kms = [(c["op"], c["status"], c["principal"], c["bearer"])
            for c in log if c["endpoint"] == "gcp"]
@@ -91,15 +102,18 @@ def t_principal(principal, token_op):
              ("GCP.Decrypt", 200, principal, "access-token")], "KMS calls")
     tokens = [(c["op"], c["status"], c["principal"])
               for c in log if c["op"] in TOKEN_OPS]
-    eq(tokens, [(token_op, 200, principal)], "token calls")
+    eq(tokens, expected_tokens(principal, token_ops), "token calls")
     print("     encrypt and decrypt by %s, its token from %s"
-          % (principal, token_op))
+          % (principal, token_ops))
 
 
 def main():
     cmkpy.need_module()
-    if len(sys.argv) != 3 or sys.argv[2] not in TOKEN_OPS:
-        print("usage: gcp_creds.py PRINCIPAL GCP.Token|GCP.Metadata")
+    if len(sys.argv) != 3 or any(
+            i.partition("=")[0] not in TOKEN_OPS
+            for i in sys.argv[2].split(",")):
+        print("usage: gcp_creds.py PRINCIPAL OP[=PRINCIPAL][,...] "
+              "(OP one of %s)" % " ".join(TOKEN_OPS))
         return 99
     run = cmkpy.Runner()
     try:

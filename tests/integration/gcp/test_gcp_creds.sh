@@ -1,7 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # integration: every Google credential source the gcp provider has, through
-# the module, against the emulator. Each source gets its own cryptoKey
+# the module, against the emulator: a service-account key file named in
+# the config or by GOOGLE_APPLICATION_CREDENTIALS, the metadata server, a
+# gcloud user credential (authorized_user) by the variable and as the
+# gcloud well-known file under HOME, and workload identity federation
+# (external_account) with and without service-account impersonation. Each source gets its own cryptoKey
 # (usable only by that source's principal), its own config and a fresh
 # process (gcp_creds.py) in a clean environment (env -i) holding that
 # source and, where the chain must pass them over, the sources after it;
@@ -116,17 +120,88 @@ config metadata ""
 bind metadata "$GCP_MD_SA"
 run metadata "$GCP_MD_SA" GCP.Metadata GCE_METADATA_HOST="$MD_HOST"
 
-# Sources of Application Default Credentials the provider does not read
-# yet. When one is built, add its case above (a config, a binding, a run
-# line) and take it off this list.
-PENDING_SOURCES="authorized_user gcloud_adc_file external_account"
-for s in $PENDING_SOURCES; do
-    echo "not covered yet (the provider does not read it): $s"
-done
+# authorized_user FILE NAME: a gcloud user credential file (refresh-token
+# grant at the emulator's token endpoint) for user-NAME@example.com.
+authorized_user() {
+    emu_ctl gcp_authorized_user "{\"client_id\": \"cid-$2\",
+        \"client_secret\": \"csecret-$2\", \"refresh_token\": \"1//refresh-$2\",
+        \"principal\": \"user-$2@example.com\"}" >/dev/null ||
+        cmk_error "gcp_authorized_user"
+    printf '{"type": "authorized_user", "client_id": "cid-%s", "client_secret": "csecret-%s", "refresh_token": "1//refresh-%s", "token_uri": "%s/token"}\n' \
+        "$2" "$2" "$2" "$EMU_HTTP_URL" >"$1" || cmk_error "cannot write $1"
+}
+
+# 4. GOOGLE_APPLICATION_CREDENTIALS naming a gcloud user credential
+# (authorized_user); the metadata server is there too, and not used.
+authorized_user "$T/keys/user-env.json" env
+config user_env ""
+bind user_env user-env@example.com
+run user_env user-env@example.com GCP.Token \
+    GOOGLE_APPLICATION_CREDENTIALS="$T/keys/user-env.json" \
+    GCE_METADATA_HOST="$MD_HOST"
+
+# 5. The gcloud well-known file under HOME (no variable set): it comes
+# before the metadata server, which is there and not used.
+config user_adc ""
+mkdir -p "$T/user_adc/home/.config/gcloud" || cmk_error "mkdir"
+authorized_user "$T/user_adc/home/.config/gcloud/application_default_credentials.json" adc
+bind user_adc user-adc@example.com
+run user_adc user-adc@example.com GCP.Token GCE_METADATA_HOST="$MD_HOST"
+
+# external_account FILE NAME [IMPERSONATE]: workload identity federation
+# with a subject token in a file, exchanged at the emulator's STS for the
+# federated principal of NAME; with IMPERSONATE, that principal may
+# impersonate the service account IMPERSONATE, whose token is used.
+AUDIENCE=//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/pool/providers/prov
+external_account() {
+    local fed=principal://iam.googleapis.com/pool/subject/$2 imp=
+    printf 'subject-token-%s\n' "$2" >"$T/keys/subject-$2" ||
+        cmk_error "cannot write the subject token"
+    emu_ctl gcp_sts "{\"subject_token\": \"subject-token-$2\",
+        \"principal\": \"$fed\"}" >/dev/null || cmk_error "gcp_sts"
+    if [ -n "${3:-}" ]; then
+        emu_ctl gcp_impersonation "{\"service_account\": \"$3\",
+            \"principals\": [\"$fed\"]}" >/dev/null ||
+            cmk_error "gcp_impersonation"
+        imp=", \"service_account_impersonation_url\": \"$EMU_HTTP_URL/v1/projects/-/serviceAccounts/$3:generateAccessToken\""
+    fi
+    printf '{"type": "external_account", "audience": "%s", "subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "token_url": "%s/v1/token", "credential_source": {"file": "%s"}%s}\n' \
+        "$AUDIENCE" "$EMU_HTTP_URL" "$T/keys/subject-$2" "$imp" >"$1" ||
+        cmk_error "cannot write $1"
+}
+
+# 6. external_account named by GOOGLE_APPLICATION_CREDENTIALS: the STS
+# token of the federated principal itself.
+FED_EXT=principal://iam.googleapis.com/pool/subject/ext
+external_account "$T/keys/ext.json" ext
+config ext ""
+bind ext "$FED_EXT"
+run ext "$FED_EXT" GCP.STS \
+    GOOGLE_APPLICATION_CREDENTIALS="$T/keys/ext.json" \
+    GCE_METADATA_HOST="$MD_HOST"
+
+# 7. external_account with impersonation, named in the config: STS for
+# the federated principal, then generateAccessToken for the service
+# account (both asked by the federated principal), whose token makes
+# the KMS calls.
+FED_IMP=principal://iam.googleapis.com/pool/subject/imp
+SA_IMP=sa-imp@p1.iam.gserviceaccount.com
+external_account "$T/keys/ext-imp.json" imp "$SA_IMP"
+config ext_imp ", \"gcp\": {\"credentials_file\": \"$T/keys/ext-imp.json\"}"
+bind ext_imp "$SA_IMP"
+run ext_imp "$SA_IMP" "GCP.STS=$FED_IMP,GCP.GenerateAccessToken=$FED_IMP" \
+    GCE_METADATA_HOST="$MD_HOST"
+
+# Subject tokens, refresh tokens and client secrets of the files above.
+for f in "$T"/keys/subject-*; do
+    cat "$f"
+done >"$T/more-secrets"
+printf '%s\n' 1//refresh-env 1//refresh-adc csecret-env csecret-adc \
+    >>"$T/more-secrets"
 
 # No private key or access token in anything printed: the key files' PEM
 # lines and every token the emulator issued.
-"$CMK_PYTHON" - "$T/emu/gcp_state.json" "$T"/keys/*.json \
+"$CMK_PYTHON" - "$T/emu/gcp_state.json" "$T"/keys/sa-*.json \
     >"$T/secrets" <<'PY' || cmk_error "cannot list the secrets"
 import json, sys
 for token in json.load(open(sys.argv[1]))["tokens"]:
@@ -136,8 +211,9 @@ for path in sys.argv[2:]:
         if line and not line.startswith("-----"):
             print(line)
 PY
+cat "$T/more-secrets" >>"$T/secrets" || cmk_error "cannot list the secrets"
 n=$(grep -c '^ya29\.' "$T/secrets")
-[ "$n" -ge 3 ] || cmk_error "too few tokens listed: $n"
+[ "$n" -ge 8 ] || cmk_error "too few tokens listed: $n"
 for out in "$T"/*/out; do
     if grep -F -f "$T/secrets" "$out" >/dev/null; then
         FAILED="$FAILED leak:$(basename "$(dirname "$out")")"
