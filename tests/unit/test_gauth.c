@@ -534,7 +534,7 @@ static void sts_register(const char *subject, const char *principal)
            subject, principal);
 }
 
-/* The one STS call: its form as RFC 8693 2.1 and the brief say. */
+/* The one STS call: its form as RFC 8693 2.1 and Google's STS ask. */
 static void sts_call_ok(void)
 {
     json_t *a, *log = calls("GCP.STS", &a);
