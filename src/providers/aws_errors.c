@@ -71,10 +71,7 @@ static const struct aws_error table[] = {
 
 /* The module's own codes (transport, answer checks, credentials, key
  * state), numbered after the KMS's. */
-static const struct {
-    const char *code;
-    unsigned num;
-} own[] = {
+static const struct cmk_code_num own[] = {
     /* transport and answers */
     {"MalformedResponse", 100},
     {"NetworkError", 101},
@@ -141,10 +138,9 @@ unsigned cmk_aws_code_number(const char *code)
         if (strcmp(table[i].code, code) == 0)
             return table[i].num;
     }
-    for (i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
-        if (strcmp(own[i].code, code) == 0)
-            return own[i].num;
-    }
+    i = cmk_code_find(own, sizeof(own) / sizeof(own[0]), code, 0);
+    if (i != 0)
+        return (unsigned)i;
     if (strncmp(code, "KeyState:", 9) == 0)
         return 300;
     i = cmk_provider_http_number(code);

@@ -14,10 +14,7 @@
 #include "cmk-pkcs11.h"
 #include "providers/aws_int.h"
 
-static const struct {
-    const char *code;
-    unsigned long reason;
-} reasons[] = {
+static const struct cmk_code_num reasons[] = {
     {"KMSInvalidStateException", CMK_HEALTH_PENDING_DELETION},
     {"KeyState:Disabled", CMK_HEALTH_DISABLED},
     {"KeyState:PendingDeletion", CMK_HEALTH_PENDING_DELETION},
@@ -29,14 +26,11 @@ static const struct {
 
 unsigned long cmk_aws_health_reason(const char *code)
 {
-    size_t i;
+    unsigned long r =
+        cmk_code_find(reasons, sizeof(reasons) / sizeof(reasons[0]), code, 0);
 
-    if (code == NULL)
-        return 0;
-    for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
-        if (strcmp(reasons[i].code, code) == 0)
-            return reasons[i].reason;
-    }
+    if (r != 0 || code == NULL)
+        return r;
     /* Any other state (PendingImport, Unavailable, Creating, ...). */
     if (strncmp(code, "KeyState:", 9) == 0)
         return CMK_HEALTH_KEY_UNAVAILABLE;

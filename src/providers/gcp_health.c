@@ -16,10 +16,7 @@
 #include "cmk-pkcs11.h"
 #include "providers/gcp_int.h"
 
-static const struct {
-    const char *code;
-    unsigned long reason;
-} reasons[] = {
+static const struct cmk_code_num reasons[] = {
     {"FAILED_PRECONDITION", CMK_HEALTH_DISABLED},
     {"State:DISABLED", CMK_HEALTH_DISABLED},
     {"State:DESTROY_SCHEDULED", CMK_HEALTH_PENDING_DELETION},
@@ -29,14 +26,11 @@ static const struct {
 
 unsigned long cmk_gcp_health_reason(const char *code)
 {
-    size_t i;
+    unsigned long r =
+        cmk_code_find(reasons, sizeof(reasons) / sizeof(reasons[0]), code, 0);
 
-    if (code == NULL)
-        return 0;
-    for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
-        if (strcmp(reasons[i].code, code) == 0)
-            return reasons[i].reason;
-    }
+    if (r != 0 || code == NULL)
+        return r;
     if (strncmp(code, "State:", 6) == 0)
         return CMK_HEALTH_KEY_UNAVAILABLE;
     return 0;
@@ -130,27 +124,19 @@ cmk_err cmk_gcp_health(void *vst, struct cmk_req *rq)
 /* 0x30000 + number (gcp is provider 3; util/err.h). Numbers are never
  * changed or reused: a new code takes a new number. Documented in
  * docs/gcp.md; keep the two in step. */
-static const struct {
-    const char *code;
-    unsigned num;
-} numbers[] = {
-    /* google.rpc.Code canonical statuses: their own numbers */
-    {"CANCELLED", 1},
-    {"UNKNOWN", 2},
-    {"INVALID_ARGUMENT", 3},
-    {"DEADLINE_EXCEEDED", 4},
-    {"NOT_FOUND", 5},
-    {"ALREADY_EXISTS", 6},
-    {"PERMISSION_DENIED", 7},
-    {"RESOURCE_EXHAUSTED", 8},
-    {"FAILED_PRECONDITION", 9},
-    {"ABORTED", 10},
-    {"OUT_OF_RANGE", 11},
-    {"UNIMPLEMENTED", 12},
-    {"INTERNAL", 13},
-    {"UNAVAILABLE", 14},
-    {"DATA_LOSS", 15},
-    {"UNAUTHENTICATED", 16},
+/* google.rpc.Code canonical statuses: their own numbers */
+static const struct cmk_code_num canonical[] = {
+    {"CANCELLED", 1},           {"UNKNOWN", 2},
+    {"INVALID_ARGUMENT", 3},    {"DEADLINE_EXCEEDED", 4},
+    {"NOT_FOUND", 5},           {"ALREADY_EXISTS", 6},
+    {"PERMISSION_DENIED", 7},   {"RESOURCE_EXHAUSTED", 8},
+    {"FAILED_PRECONDITION", 9}, {"ABORTED", 10},
+    {"OUT_OF_RANGE", 11},       {"UNIMPLEMENTED", 12},
+    {"INTERNAL", 13},           {"UNAVAILABLE", 14},
+    {"DATA_LOSS", 15},          {"UNAUTHENTICATED", 16},
+};
+
+static const struct cmk_code_num numbers[] = {
     /* transport and answers (the aws provider's numbers where it has the
      * same code) */
     {"MalformedResponse", 100},
@@ -214,34 +200,28 @@ static const struct {
  * 400 + the status's google.rpc.Code, 400 for a status not listed. */
 #define IMP "Impersonation:"
 
-static unsigned canonical_number(const char *status)
+static unsigned long canonical_number(const char *status)
 {
-    size_t i;
-
-    for (i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
-        if (numbers[i].num > 16)
-            break; /* the canonical statuses come first */
-        if (strcmp(numbers[i].code, status) == 0)
-            return numbers[i].num;
-    }
-    return 0;
+    return cmk_code_find(canonical, sizeof(canonical) / sizeof(canonical[0]),
+                         status, 0);
 }
 
 unsigned cmk_gcp_code_number(const char *code)
 {
-    unsigned n;
-    size_t i;
+    unsigned long n;
 
     if (code == NULL || code[0] == '\0')
         return CMK_DEV_OTHER;
-    for (i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
-        if (strcmp(numbers[i].code, code) == 0)
-            return numbers[i].num;
-    }
+    n = canonical_number(code);
+    if (n == 0)
+        n = cmk_code_find(numbers, sizeof(numbers) / sizeof(numbers[0]), code,
+                          0);
+    if (n != 0)
+        return (unsigned)n;
     if (strncmp(code, "State:", 6) == 0)
         return 300;
     if (strncmp(code, IMP, sizeof(IMP) - 1) == 0)
-        return 400 + canonical_number(code + sizeof(IMP) - 1);
+        return 400 + (unsigned)canonical_number(code + sizeof(IMP) - 1);
     n = cmk_provider_http_number(code);
     return n != 0 ? n : CMK_DEV_OTHER;
 }

@@ -62,6 +62,20 @@ cmk_err cmk_context_encode(const struct cmk_ctx_pair *ctx, size_t n,
     return CMK_OK;
 }
 
+unsigned long cmk_code_find(const struct cmk_code_num *t, size_t n,
+                            const char *code, unsigned long dflt)
+{
+    size_t i;
+
+    if (code == NULL)
+        return dflt;
+    for (i = 0; i < n; i++) {
+        if (strcmp(t[i].code, code) == 0)
+            return t[i].num;
+    }
+    return dflt;
+}
+
 unsigned cmk_provider_http_number(const char *code)
 {
     unsigned n = 0;

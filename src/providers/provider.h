@@ -241,6 +241,18 @@ const struct cmk_provider_ops *cmk_provider_find(const char *name);
 /* A provider of CMK_PROVIDER_NAMES not built yet ("azure"). */
 bool cmk_provider_is_planned(const char *name);
 
+/* A provider's table of codes and what each stands for (a health reason,
+ * a ulDeviceError number). */
+struct cmk_code_num {
+    const char *code;
+    unsigned long num;
+};
+
+/* provider.c. The number of code in the n rows of t; dflt when code is
+ * NULL or not in t. */
+unsigned long cmk_code_find(const struct cmk_code_num *t, size_t n,
+                            const char *code, unsigned long dflt);
+
 /* provider.c. The ulDeviceError number of "HTTP<nnn>", the code of an
  * error answer that names no error of the KMS: 1000 + nnn; 0 for any
  * other code. Shared by every provider's code_number. */
