@@ -69,26 +69,16 @@ static const struct aws_error table[] = {
     {"InvalidArnException", CMK_E_KEY_NOT_FOUND, CMK_RETRY_NO, 44},
 };
 
-/* The module's own codes (transport, answer checks, credentials, key
- * state), numbered after the KMS's. */
+/* The module's own codes (answer checks, credentials, key state),
+ * numbered after the KMS's; those every provider shares are
+ * cmk_provider_code_number's. */
 static const struct cmk_code_num own[] = {
     /* transport and answers */
-    {"MalformedResponse", 100},
-    {"NetworkError", 101},
-    {"Timeout", 102},
-    {"TlsError", 103},
-    {"ResponseTooLarge", 104},
-    {"EndpointRefused", 105},
-    {"ClientError", 106},
     {"PlaintextTooLarge", 107},
-    {"CiphertextLength", 108},
     {"DataKeyLength", 109},
     {"UnexpectedKeyId", 110},
-    {"SealedByOtherKey", 111},
-    {"SealedByInvalid", 112},
     {"NotExternalKey", 113},
     /* credentials (net/creds*.c) */
-    {"NoCredentials", 200},
     {"CredentialsFileUnusable", 201},
     {"CredentialsFileMalformed", 202},
     {"PartialCredentials", 203},
@@ -98,9 +88,6 @@ static const struct cmk_code_num own[] = {
     {"WebIdentityTokenUnreadable", 207},
     {"WebIdentityTokenEmpty", 208},
     {"StsMalformed", 209},
-    {"CredentialEndpointTimeout", 210},
-    {"CredentialEndpointTls", 211},
-    {"CredentialEndpointUnreachable", 212},
     {"ContainerTokenUnusable", 213},
     {"ContainerCredentialsRefused", 214},
     {"ContainerCredentialsMalformed", 215},
@@ -143,7 +130,7 @@ unsigned cmk_aws_code_number(const char *code)
         return (unsigned)i;
     if (strncmp(code, "KeyState:", 9) == 0)
         return 300;
-    i = cmk_provider_http_number(code);
+    i = cmk_provider_code_number(code);
     return i != 0 ? (unsigned)i : CMK_DEV_OTHER;
 }
 

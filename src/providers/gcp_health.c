@@ -137,27 +137,13 @@ static const struct cmk_code_num canonical[] = {
 };
 
 static const struct cmk_code_num numbers[] = {
-    /* transport and answers (the aws provider's numbers where it has the
-     * same code) */
-    {"MalformedResponse", 100},
-    {"NetworkError", 101},
-    {"Timeout", 102},
-    {"TlsError", 103},
-    {"ResponseTooLarge", 104},
-    {"EndpointRefused", 105},
-    {"ClientError", 106},
+    /* answers (the codes every provider shares, transport among them,
+     * are cmk_provider_code_number's) */
     {"TooLarge", 107},
-    {"CiphertextLength", 108},
-    {"SealedByOtherKey", 111},
-    {"SealedByInvalid", 112},
     {"IntegrityMismatch", 120},
     {"UnexpectedKeyVersion", 121},
     {"CiphertextTooLong", 122},
     /* credentials (net/gauth*.c, net/creds_fetch.c) */
-    {"NoCredentials", 200},
-    {"CredentialEndpointTimeout", 210},
-    {"CredentialEndpointTls", 211},
-    {"CredentialEndpointUnreachable", 212},
     {"GcpCredentialFile", 240},
     {"UnsupportedCredentialType", 241},
     {"GcpPrivateKey", 242},
@@ -222,6 +208,6 @@ unsigned cmk_gcp_code_number(const char *code)
         return 300;
     if (strncmp(code, IMP, sizeof(IMP) - 1) == 0)
         return 400 + (unsigned)canonical_number(code + sizeof(IMP) - 1);
-    n = cmk_provider_http_number(code);
+    n = cmk_provider_code_number(code);
     return n != 0 ? n : CMK_DEV_OTHER;
 }

@@ -76,12 +76,34 @@ unsigned long cmk_code_find(const struct cmk_code_num *t, size_t n,
     return dflt;
 }
 
-unsigned cmk_provider_http_number(const char *code)
+/* The module's own codes that every provider's calls can end with
+ * (net/http.c, the sealed_by checks, net/creds_fetch.c). */
+static const struct cmk_code_num common[] = {
+    /* transport and answers */
+    {"MalformedResponse", 100},
+    {"NetworkError", 101},
+    {"Timeout", 102},
+    {"TlsError", 103},
+    {"ResponseTooLarge", 104},
+    {"EndpointRefused", 105},
+    {"ClientError", 106},
+    {"CiphertextLength", 108},
+    {"SealedByOtherKey", 111},
+    {"SealedByInvalid", 112},
+    /* credentials */
+    {"NoCredentials", 200},
+    {"CredentialEndpointTimeout", 210},
+    {"CredentialEndpointTls", 211},
+    {"CredentialEndpointUnreachable", 212},
+};
+
+/* "HTTP<nnn>": 1000 + nnn; 0 for anything else. */
+static unsigned http_number(const char *code)
 {
     unsigned n = 0;
     size_t i;
 
-    if (code == NULL || strncmp(code, "HTTP", 4) != 0 || strlen(code) != 7)
+    if (strncmp(code, "HTTP", 4) != 0 || strlen(code) != 7)
         return 0;
     for (i = 4; i < 7; i++) {
         if (code[i] < '0' || code[i] > '9')
@@ -89,6 +111,16 @@ unsigned cmk_provider_http_number(const char *code)
         n = n * 10 + (unsigned)(code[i] - '0');
     }
     return n >= 100 ? 1000 + n : 0;
+}
+
+unsigned cmk_provider_code_number(const char *code)
+{
+    unsigned long n;
+
+    if (code == NULL)
+        return 0;
+    n = cmk_code_find(common, sizeof(common) / sizeof(common[0]), code, 0);
+    return n != 0 ? (unsigned)n : http_number(code);
 }
 
 void cmk_import_params_free(struct cmk_import_params *p)

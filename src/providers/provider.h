@@ -253,10 +253,12 @@ struct cmk_code_num {
 unsigned long cmk_code_find(const struct cmk_code_num *t, size_t n,
                             const char *code, unsigned long dflt);
 
-/* provider.c. The ulDeviceError number of "HTTP<nnn>", the code of an
- * error answer that names no error of the KMS: 1000 + nnn; 0 for any
- * other code. Shared by every provider's code_number. */
-unsigned cmk_provider_http_number(const char *code);
+/* provider.c. The ulDeviceError number of a code every provider shares:
+ * the module's transport, answer and credential-endpoint codes
+ * (NetworkError 101, NoCredentials 200, ...), and "HTTP<nnn>", an error
+ * answer that names no error of the KMS: 1000 + nnn; 0 for any other
+ * code. Every provider's code_number falls back on it. */
+unsigned cmk_provider_code_number(const char *code);
 
 /* provider.c. Canonical AAD encoding of an encryption context, for
  * providers that take bytes (local): for each pair in order, u32 BE key
