@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 # KMS emulator for the test suite: HTTP(S) front end on 127.0.0.1 routing to
-# AWS KMS, STS, container-credential, IMDSv2 and control endpoints.
+# AWS KMS, STS, container-credential, IMDSv2, the Google and Azure routes
+# and the control endpoints.
 """AWS KMS emulator for tests (stdlib + python3-cryptography).
 
 Usage:
@@ -33,6 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cred_endpoints import (CredentialSettings, ContainerCredentials,  # noqa
                             Imds, Response, Sts, form_params, json_response)
+import azure_api  # noqa: E402
+from azure_kv import AzError  # noqa: E402
 from faults import Faults  # noqa: E402
 import gcp_api  # noqa: E402
 from gcp_kms import GcpError  # noqa: E402
@@ -156,9 +159,10 @@ def kms_error(status, code, message, ex):
     return Response(status, json.dumps(body), KMS_JSON)
 
 
-class Control(gcp_api.GcpControl):
+class Control(gcp_api.GcpControl, azure_api.AzureControl):
     """POST /_emulator/<command> with a JSON object; answers JSON (the
-    gcp_* commands come from gcp_api.GcpControl)."""
+    gcp_* commands come from gcp_api.GcpControl, the azure_* ones from
+    azure_api.AzureControl)."""
 
     def __init__(self, app):
         self.app = app
@@ -178,6 +182,9 @@ class Control(gcp_api.GcpControl):
         except GcpError as e:
             return json_response(e.http, {"error": e.status,
                                           "message": e.message})
+        except AzError as e:
+            return json_response(e.status, {"error": e.code,
+                                            "message": e.message})
         except (ValueError, KeyError, TypeError) as e:
             return json_response(400, {"error": "%s: %s"
                                        % (type(e).__name__, e)})
@@ -339,6 +346,8 @@ class App:
         self.imds = Imds(self.store, self.clock, self.settings)
         self.gcp = gcp_api.GcpApi(os.path.join(state_dir, "gcp_state.json"),
                                   self.clock)
+        self.azure = azure_api.AzureApi(
+            os.path.join(state_dir, "azure_state.json"), self.clock)
         self.control = Control(self)
         self.ports = {}
 
@@ -357,6 +366,9 @@ class App:
         google = gcp_api.classify(method, path)
         if google is not None:
             return google
+        azure = azure_api.classify(method, path)
+        if azure is not None:
+            return azure
         target = headers.get("X-Amz-Target")
         if target is not None:
             op = target[len(TARGET_PREFIX):] if target.startswith(
@@ -415,11 +427,15 @@ class App:
             return self.imds.handle(method, path, headers, ex)
         if endpoint in ("gcp", "gcp-oauth"):
             return self.gcp.handle(op, request, headers, ex)
+        if endpoint in ("azure", "azure-id"):
+            return self.azure.handle(op, request, headers, ex)
         return json_response(404, {"message": "Not Found"})
 
-    def fault_response(self, endpoint, kind, status, ex):
+    def fault_response(self, endpoint, kind, status, ex, decision=None):
         if endpoint in ("gcp", "gcp-oauth"):
             return gcp_api.fault_response(kind, status, ex)
+        if endpoint in ("azure", "azure-id"):
+            return azure_api.fault_response(kind, status, ex, decision)
         if kind == "throttle":
             if endpoint == "kms":
                 return kms_error(400, "ThrottlingException", "Rate exceeded",
@@ -453,6 +469,15 @@ def override_members(body, override):
         else:
             answer[name] = value
     return json.dumps(answer).encode()
+
+
+def azure_headers(resp, ex, headers):
+    """Every Azure answer names itself (x-ms-request-id) and echoes the
+    client's x-ms-client-request-id."""
+    resp.headers["x-ms-request-id"] = ex.request_id
+    client_id = headers.get("x-ms-client-request-id")
+    if client_id is not None:
+        resp.headers["x-ms-client-request-id"] = client_id
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -526,6 +551,8 @@ class Handler(BaseHTTPRequestHandler):
         endpoint, op = app.classify(self.command, path, query, self.headers,
                                     body)
         ex = Exchange(endpoint, op)
+        ex.scheme = "http" if self.server.tls_ctx is None else "https"
+        ex.request, ex.headers = request, self.headers
         ex.access_key_id = access_key_hint(self.headers.get("Authorization"))
         ex.user_agent = self.headers.get("User-Agent")
         decision = app.faults.decide(op, endpoint == "kms")
@@ -545,7 +572,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         if decision.kind in ("throttle", "5xx"):
             resp = app.fault_response(endpoint, decision.kind,
-                                      decision.status, ex)
+                                      decision.status, ex, decision)
         else:
             resp = app.dispatch(endpoint, op, request, self.headers, ex)
         if decision.override and resp.status == 200:
@@ -557,6 +584,8 @@ class Handler(BaseHTTPRequestHandler):
         ex.error = ex.error or resp.error
         app.log.append(ex.record(resp.status))
         rid = ex.request_id if endpoint in ("kms", "sts") else None
+        if endpoint in ("azure", "azure-id"):
+            azure_headers(resp, ex, self.headers)
         self.send(resp, rid, decision.slow_body_ms)
 
     def send(self, resp, request_id=None, slow_body_ms=0):
