@@ -91,7 +91,8 @@ def classify(method, path):
         return "azure-id", "AZ.Token"
     if OPENID_RE.match(path):
         return "azure-id", "AZ.OpenIdConfig"
-    if path == IMDS_PATH:
+    # Azure's identity library probes IMDS at the path with a final "/".
+    if path in (IMDS_PATH, IMDS_PATH + "/"):
         return "azure-id", "AZ.IMDS"
     if path == APP_SERVICE_PATH:
         return "azure-id", "AZ.AppService"

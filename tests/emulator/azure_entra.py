@@ -153,7 +153,7 @@ class Entra:
     def token(self, tenant, params, endpoint_url, ex):
         ex.detail["body_members"] = sorted(params)
         for name in ("grant_type", "client_id", "scope",
-                     "client_assertion_type"):
+                     "client_assertion_type", "claims"):
             if name in params:
                 ex.detail[name] = params[name]
         if params.get("grant_type") != "client_credentials":
@@ -345,6 +345,7 @@ class Entra:
             return Response(404, "Not Found", error="NotFound")
         if method != "GET":
             return Response(405, "Method Not Allowed")
+        ex.detail["metadata_header"] = headers.get("Metadata")
         if headers.get("Metadata") != "true":
             return Response(400, json.dumps({
                 "error": "invalid_request",

@@ -973,6 +973,10 @@ class Suite:
             raise AssertionError("expires_on %s" % out["expires_on"])
         eq(self.call("GET", "/keys/k1", token=out["access_token"]).status,
            200, "IMDS token opens the vault")
+        # Azure's identity library asks at the path with a final "/".
+        r = self.mi(path + "/", md, **{"api-version": "2018-02-01",
+                                       "resource": KV})
+        eq((r.status, r.json()["client_id"]), (200, "vm-sys"), "path + /")
         for param, value in (("client_id", "vm-user"),
                              ("object_id", "oid-u"),
                              ("msi_res_id", "/subscriptions/s/resourcegroups"
@@ -1013,11 +1017,15 @@ class Suite:
         log = self.emu.calls("AZ.IMDS")
         eq([(c["status"], c["principal"], c.get("identity"))
             for c in log],
-           [(200, "vm-sys", "system"), (200, "vm-user", "client_id"),
+           [(200, "vm-sys", "system"), (200, "vm-sys", "system"),
+            (200, "vm-user", "client_id"),
             (200, "vm-user", "object_id"), (200, "vm-user", "msi_res_id"),
             (400, None, "Identity not found"), (400, None, None),
             (400, None, None), (400, None, None), (200, "vm-sys", "system"),
             (404, None, None)], "IMDS calls")
+        eq([c.get("metadata_header") for c in log],
+           ["true"] * 6 + [None] + ["true"] * 3 + [None],
+           "Metadata header logged")
 
     def test_app_service(self):
         self.ctl("azure_principal", {"client_id": "web-sys", "tenant": "t1"})
