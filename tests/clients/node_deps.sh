@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# Google's Node packages for the client tests (POSIX sh, sourced):
+# The vendors' Node packages for the client tests (POSIX sh, sourced):
 #   node_deps HERE   HERE: the directory of package.json and the committed
 #                    package-lock.json
 # installs them with npm ci into $CMK_NODE_DIR (default: the build tree's
@@ -11,7 +11,8 @@
 # Under the lock: the tree matches the lock, or npm ci makes it so.
 node_deps_install() {
 	if cmp -s "$1/package-lock.json" "$NODE_DIR/package-lock.json" &&
-		[ -d "$NODE_DIR/node_modules/@google-cloud/kms" ]; then
+		[ -d "$NODE_DIR/node_modules/@google-cloud/kms" ] &&
+		[ -d "$NODE_DIR/node_modules/@azure/keyvault-keys" ]; then
 		return 0
 	fi
 	cp "$1/package.json" "$1/package-lock.json" "$NODE_DIR/" || return 1
