@@ -1188,6 +1188,58 @@ class Suite:
             eq(member_encoding(name, value), want,
                "member_encoding(%s, %r)" % (name, value))
 
+    def test_control_commands(self):
+        out = self.ctl("azure_import_key", {
+            "vault": "hsm1", "name": "ctl-kw",
+            "key": {"kty": "oct-HSM", "k": b64u(bytes.fromhex(KW256[0]))}})
+        kid = out["key"]["kid"]
+        eq(kid.startswith("https://localhost:%d/keys/ctl-kw/" % self.port),
+           True, "control kid on the vault's first host %s" % kid)
+        r = self.hsm_op("ctl-kw", "wrapkey", {
+            "alg": "A256KW", "value": b64u(bytes.fromhex(KW256[1]))})
+        eq(r.json(), {"kid": kid, "value": b64u(bytes.fromhex(KW256[2]))},
+           "imported through the control API")
+        eq(self.ctl("azure_key_material", {"vault": "hsm1",
+                                           "name": "ctl-kw"})["key"]["kid"],
+           kid, "azure_key_material")
+        out = self.ctl("azure_create_key", {"vault": "kv2", "name": "ctl",
+                                            "kty": "RSA"})
+        eq(out["key"]["kid"].startswith(
+            "https://127.0.0.1:%d/vaults/kv2/keys/ctl/" % self.port), True,
+            "control kid of a prefix vault")
+        out = self.ctl("azure_set_attributes", {
+            "vault": "kv2", "name": "ctl", "attributes": {"enabled": False},
+            "base": "https://kv2.vault.azure.net"})
+        eq((out["key"]["kid"].startswith(
+            "https://kv2.vault.azure.net/keys/ctl/"),
+            out["attributes"]["enabled"]), (True, False), "base, attributes")
+        self.ctl("azure_principal", {"client_id": "app-ctl", "tenant": "t1"})
+        self.ctl("azure_grant", {"principal": "app-ctl",
+                                 "grants": {"kv1": ["get"]}})
+        t1, t2 = self.token("app-ctl"), self.token("app-ctl")
+        eq(self.ctl("azure_token_info", {"token": t1})["principal"],
+           "app-ctl", "token info")
+        eq(self.ctl("azure_expire_token", {"principal": "app-ctl"}),
+           {"expired": 2}, "expire every token of a principal")
+        self.error(self.call("GET", "/keys/k1", token=t2), 401,
+                   "Unauthorized", "The access token has expired.")
+        eq(self.ctl("azure_token_info", {"token": "nope"}),
+           {"principal": None}, "unknown token")
+        for cmd, args, want in (
+                ("azure_create_vault", {"name": "x", "kind": "cloud",
+                                        "tenant": "t"},
+                 "ValueError: kind must be vault or hsm"),
+                ("azure_managed_identity", {"kind": "pod"},
+                 "ValueError: kind must be system or user"),
+                ("azure_principal", {"client_id": "x", "tenant": "t",
+                                     "federated_tokens": "tok"},
+                 "ValueError: federated_tokens: [token...]"),
+                ("azure_create_key", {"vault": "nope", "name": "x",
+                                      "kty": "RSA"}, "VaultNotFound")):
+            r = self.emu.ctl(cmd, args, expect=404 if want ==
+                             "VaultNotFound" else 400)
+            eq(r["error"], want, cmd)
+
     def test_restart_keeps_state(self):
         pub = public_key(self.call("GET", "/keys/k1").json())
         blob = pub.encrypt(b"p" * 32, oaep("RSA-OAEP-256"))
