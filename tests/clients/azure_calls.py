@@ -215,8 +215,10 @@ def throttling(calls):
           "429 answers %s, each retried once with the same id"
           % [g[0] for g in got])
     waits = [round(g[3], 2) for g in got]
-    check(len(waits) == 3 and 1.95 <= waits[0] < 4 and
-          all(1.45 <= w < 3.5 for w in waits[1:]),
+    # Not before the time asked; the upper bound only tells a wait for the
+    # header from none (a busy machine may add seconds).
+    check(len(waits) == 3 and 1.95 <= waits[0] < 8 and
+          all(1.45 <= w < 8 for w in waits[1:]),
           "waits before the retries: %s s (2, 1.5, 1.5 asked)" % waits)
 
 

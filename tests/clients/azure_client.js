@@ -235,7 +235,9 @@ async function errorChecks(cred, keys) {
     const cc = new CryptographyClient(`${KV_URL}/keys/exp`, cred,
       CLIENT_OPTS);
     const r = await refusal(cc.wrapKey('RSA-OAEP-256', Buffer.alloc(32)));
-    assert.match(r.message, /^Key https:\/\/127\.0\.0\.1:\d+\/keys\/exp\/[0-9a-f]{32} expired at /);
+    assert.equal(r.status, undefined);
+    assert.match(r.message, new RegExp(
+      `^Key ${KV_URL}/keys/exp/[0-9a-f]{32} expired at `));
   });
   await check('expired key: the vault refuses wrapKey, unwrapKey works',
     async () => {
@@ -262,8 +264,10 @@ async function errorChecks(cred, keys) {
     const r = await refusal(cc.unwrapKey('RSA-OAEP-256', Buffer.alloc(512)));
     assert.equal(r.status, 403);
     assert.equal(r.code, 'Forbidden');
-    assert.match(r.message, /^Caller is not authorized to perform action on resource\.\r\n/);
-    assert.match(r.message, /Action: 'Microsoft\.KeyVault\/vaults\/keys\/unwrap\/action'/);
+    assert.ok(r.message.startsWith('Caller is not authorized to perform ' +
+      'action on resource.\r\n'), r.message);
+    assert.ok(r.message.includes('Action: ' +
+      "'Microsoft.KeyVault/vaults/keys/unwrap/action'"), r.message);
   });
   for (const header of ['Retry-After', 'retry-after-ms',
     'x-ms-retry-after-ms']) {
@@ -274,7 +278,7 @@ async function errorChecks(cred, keys) {
       const k = await keys.getKey('k1');
       const waited = Date.now() - t0;
       assert.equal(k.name, 'k1');
-      assert.ok(waited >= 1400 && waited < 6000, `waited ${waited} ms`);
+      assert.ok(waited >= 1400 && waited < 10000, `waited ${waited} ms`);
     });
   }
 }
