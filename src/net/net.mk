@@ -17,4 +17,5 @@ libcmk_la_SOURCES += \
 	src/net/gauth_adc.c src/net/gauth_file.c src/net/gauth_token.c \
 	src/net/gauth_jwt.c src/net/gauth_sa.c src/net/gauth_user.c \
 	src/net/gauth_ext.c src/net/gauth_ext_src.c src/net/gauth_imp.c \
-	src/net/gauth_md.c
+	src/net/gauth_md.c \
+	src/net/azauth.h src/net/azauth.c src/net/azauth_chain.c
