@@ -75,6 +75,10 @@ cmk_err cmk_gauth_grant(const struct cmk_cred_env *env,
                         struct cmk_creds **out) CMK_WUR;
 /* The code of a refusal's body (see cmk_gauth_grant) into code[n]. */
 void cmk_gauth_oauth_error(const char *body, size_t len, char *code, size_t n);
+/* The same with dflt when the body has no usable "error" (also the
+ * Entra ID sources, net/azauth). */
+void cmk_oauth_error(const char *body, size_t len, const char *dflt, char *code,
+                     size_t n);
 /* As cmk_gauth_parse_token, the answer also required to carry
  * "issued_token_type": issued (when not NULL). */
 cmk_err cmk_gauth_parse_issued(struct cmk_http_resp *r, const char *source,
@@ -84,6 +88,11 @@ cmk_err cmk_gauth_parse_issued(struct cmk_http_resp *r, const char *source,
  * (RFC 3986 unreserved characters kept). */
 void cmk_gauth_form_add(struct cmk_sb *sb, const char *name, const char *value,
                         size_t len);
+
+/* ---- gauth_jwt.c: JWS compact form (also net/azauth's assertions) ---- */
+
+/* Appends base64url without padding (RFC 7515 2) of p[0..n). */
+void cmk_gauth_jwt_b64url(struct cmk_sb *sb, const void *p, size_t n);
 
 /* ---- gauth_sa.c, gauth_user.c: the key file types ---- */
 

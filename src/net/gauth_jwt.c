@@ -10,12 +10,11 @@
 #include <string.h>
 
 #include "mech/rs256.h"
-#include "net/gauth.h"
+#include "net/gauth_int.h"
 #include "net/json.h"
 #include "net/strbuf.h"
 
-/* Appends base64url (no padding) of p[0..n). */
-static void put_b64url(struct cmk_sb *sb, const void *p, size_t n)
+void cmk_gauth_jwt_b64url(struct cmk_sb *sb, const void *p, size_t n)
 {
     size_t cap =
         sodium_base64_encoded_len(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -52,14 +51,14 @@ static cmk_err signing_input(const struct cmk_gauth_jwt *j, struct cmk_sb *out)
     cmk_sb_putc(&part, '}');
     err = cmk_sb_status(&part);
     if (err == CMK_OK)
-        put_b64url(out, part.p, part.len);
+        cmk_gauth_jwt_b64url(out, part.p, part.len);
     cmk_sb_free(&part);
     cmk_sb_putc(out, '.');
     put_claims(&part, j);
     if (err == CMK_OK)
         err = cmk_sb_status(&part);
     if (err == CMK_OK)
-        put_b64url(out, part.p, part.len);
+        cmk_gauth_jwt_b64url(out, part.p, part.len);
     cmk_sb_free(&part);
     return err != CMK_OK ? err : cmk_sb_status(out);
 }
@@ -79,7 +78,7 @@ cmk_err cmk_gauth_jwt(const struct cmk_gauth_jwt *j, const char *pem,
         err = cmk_rs256_sign(pem, pem_len, sb.p, sb.len, &sig);
     if (err == CMK_OK) {
         cmk_sb_putc(&sb, '.');
-        put_b64url(&sb, sig.p, sig.len);
+        cmk_gauth_jwt_b64url(&sb, sig.p, sig.len);
         err = cmk_sb_status(&sb);
     }
     if (err == CMK_OK)

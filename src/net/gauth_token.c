@@ -80,7 +80,8 @@ cmk_err cmk_gauth_parse_token(struct cmk_http_resp *r, const char *source,
     return cmk_gauth_parse_issued(r, source, NULL, now, out);
 }
 
-void cmk_gauth_oauth_error(const char *body, size_t len, char *code, size_t n)
+void cmk_oauth_error(const char *body, size_t len, const char *dflt, char *code,
+                     size_t n)
 {
     json_t *root = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
     const char *e = json_string_value(json_object_get(root, "error"));
@@ -89,8 +90,13 @@ void cmk_gauth_oauth_error(const char *body, size_t len, char *code, size_t n)
     if (e != NULL)
         cmk_code_copy(e, strlen(e), code, n);
     if (code[0] == '\0')
-        snprintf(code, n, "%s", "GcpTokenRefused");
+        snprintf(code, n, "%s", dflt);
     json_decref(root);
+}
+
+void cmk_gauth_oauth_error(const char *body, size_t len, char *code, size_t n)
+{
+    cmk_oauth_error(body, len, "GcpTokenRefused", code, n);
 }
 
 void cmk_gauth_form_add(struct cmk_sb *sb, const char *name, const char *value,
