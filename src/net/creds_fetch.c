@@ -25,6 +25,7 @@ struct fetch {
     const struct cmk_cred_env *env;
     const struct cmk_http_req *rq;
     struct cmk_http_resp *resp;
+    bool gone; /* 410 is transient too */
 };
 
 static cmk_err attempt(void *arg, unsigned n, int64_t deadline_us,
@@ -44,21 +45,23 @@ static cmk_err attempt(void *arg, unsigned n, int64_t deadline_us,
         *cls = CMK_RETRY_TRANSIENT;
     if (err != CMK_OK)
         return err;
-    if (f->resp->status == 429 || f->resp->status >= 500) {
+    if (f->resp->status == 429 || f->resp->status >= 500 ||
+        (f->gone && f->resp->status == 410)) {
         *cls = CMK_RETRY_TRANSIENT;
         return CMK_E_KMS_INTERNAL; /* the answer stays in resp */
     }
     return CMK_OK;
 }
 
-cmk_err cmk_creds_fetch(const struct cmk_cred_env *env,
-                        const struct cmk_http_req *rq, unsigned attempts,
-                        struct cmk_cred_status *st, struct cmk_http_resp *resp)
+static cmk_err fetch(const struct cmk_cred_env *env,
+                     const struct cmk_http_req *rq, unsigned attempts,
+                     bool gone, struct cmk_cred_status *st,
+                     struct cmk_http_resp *resp)
 {
     const struct cmk_retry_policy *cp = cmk_http_policy(env->http);
     struct cmk_retry_policy p = {attempts, FETCH_BASE_MS, FETCH_MAX_BACKOFF_MS,
                                  cp->budget_ms};
-    struct fetch f = {env, rq, resp};
+    struct fetch f = {env, rq, resp, gone};
     cmk_err err;
 
     memset(resp, 0, sizeof(*resp));
@@ -74,4 +77,19 @@ cmk_err cmk_creds_fetch(const struct cmk_cred_env *env,
                                     ? "CredentialEndpointTls"
                                     : "CredentialEndpointUnreachable");
     return CMK_OK;
+}
+
+cmk_err cmk_creds_fetch(const struct cmk_cred_env *env,
+                        const struct cmk_http_req *rq, unsigned attempts,
+                        struct cmk_cred_status *st, struct cmk_http_resp *resp)
+{
+    return fetch(env, rq, attempts, false, st, resp);
+}
+
+cmk_err cmk_creds_fetch_gone(const struct cmk_cred_env *env,
+                             const struct cmk_http_req *rq, unsigned attempts,
+                             struct cmk_cred_status *st,
+                             struct cmk_http_resp *resp)
+{
+    return fetch(env, rq, attempts, true, st, resp);
 }

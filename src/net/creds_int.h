@@ -32,6 +32,12 @@ cmk_err cmk_creds_fetch(const struct cmk_cred_env *env,
                         const struct cmk_http_req *rq, unsigned attempts,
                         struct cmk_cred_status *st,
                         struct cmk_http_resp *resp) CMK_WUR;
+/* The same, 410 Gone retried too: Azure's IMDS answers it while it is
+ * being updated (its documentation says to retry). */
+cmk_err cmk_creds_fetch_gone(const struct cmk_cred_env *env,
+                             const struct cmk_http_req *rq, unsigned attempts,
+                             struct cmk_cred_status *st,
+                             struct cmk_http_resp *resp) CMK_WUR;
 
 /* The endpoints' answers, apart from the exchanges so that they can be
  * parsed from a buffer (tests/fuzz). */
