@@ -18,4 +18,7 @@ libcmk_la_SOURCES += \
 	src/net/gauth_jwt.c src/net/gauth_sa.c src/net/gauth_user.c \
 	src/net/gauth_ext.c src/net/gauth_ext_src.c src/net/gauth_imp.c \
 	src/net/gauth_md.c \
-	src/net/azauth.h src/net/azauth.c src/net/azauth_chain.c
+	src/net/azauth.h src/net/azauth.c src/net/azauth_chain.c \
+	src/net/azauth_int.h src/net/azauth_env.c src/net/azauth_token.c \
+	src/net/azauth_secret.c src/net/azauth_cert.c src/net/azauth_jwt.c \
+	src/net/azauth_wi.c src/net/azauth_mi.c
