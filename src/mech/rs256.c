@@ -8,7 +8,6 @@
 #include <config.h>
 
 #include <openssl/bio.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -46,17 +45,9 @@ static cmk_err load_key(const char *pem, size_t pem_len, EVP_PKEY **out)
  * of the hash. */
 static bool set_pss(EVP_PKEY_CTX *pc)
 {
-    char mgf1[] = "SHA256";
-    int salt = 32;
-    OSSL_PARAM p[] = {
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE,
-                               (char *)(uintptr_t)OSSL_PKEY_RSA_PAD_MODE_PSS,
-                               0),
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, mgf1, 0),
-        OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, &salt),
-        OSSL_PARAM_END};
-
-    return EVP_PKEY_CTX_set_params(pc, p) == 1;
+    return EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) > 0 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md_name(pc, "SHA256", NULL) > 0 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 32) > 0;
 }
 
 static cmk_err sign(EVP_PKEY *pk, bool pss, const void *msg, size_t n,
