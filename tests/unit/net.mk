@@ -87,3 +87,15 @@ tests_unit_test_gauth_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gauth_LDADD = $(UNIT_LDADD)
 endif
 EXTRA_DIST += tests/unit/emu_gcp.sh tests/unit/emu_gauth.sh
+
+# The Entra ID token sources (net/azauth*.c) under the emulator's Azure
+# token routes.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_azauth
+TESTS += tests/unit/emu_azauth.sh
+tests_unit_test_azauth_SOURCES = tests/unit/test_azauth.c \
+	tests/unit/emu_client.c tests/unit/emu_client.h
+tests_unit_test_azauth_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_azauth_LDADD = $(UNIT_LDADD)
+endif
+EXTRA_DIST += tests/unit/emu_azauth.sh
