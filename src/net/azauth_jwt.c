@@ -82,7 +82,6 @@ cmk_err cmk_azauth_jwt(const struct cmk_azauth_jwt *j, const char *pem,
                        size_t pem_len, struct cmk_secret *out)
 {
     struct cmk_sb sb = {0};
-    struct cmk_buf sig = {0};
     cmk_err err;
 
     if (j == NULL || j->cert == NULL || j->client_id == NULL ||
@@ -93,21 +92,9 @@ cmk_err cmk_azauth_jwt(const struct cmk_azauth_jwt *j, const char *pem,
     if (err == CMK_OK)
         err = put_part(&sb, j, put_claims);
     if (err == CMK_OK)
-        err = cmk_sb_status(&sb);
-    if (err == CMK_OK)
-        err = j->alg == CMK_AZAUTH_RS256
-                  ? cmk_rs256_sign(pem, pem_len, sb.p, sb.len, &sig)
-                  : cmk_ps256_sign(pem, pem_len, sb.p, sb.len, &sig);
-    if (err == CMK_OK) {
-        cmk_sb_putc(&sb, '.');
-        cmk_gauth_jwt_b64url(&sb, sig.p, sig.len);
-        err = cmk_sb_status(&sb);
-    }
-    if (err == CMK_OK)
-        err = cmk_secret_dup(out, (const uint8_t *)sb.p, sb.len + 1);
-    if (err == CMK_OK)
-        out->len = sb.len; /* NUL-terminated, len without it */
-    cmk_buf_free(&sig);
+        err = cmk_gauth_jws_seal(
+            &sb, j->alg == CMK_AZAUTH_RS256 ? cmk_rs256_sign : cmk_ps256_sign,
+            pem, pem_len, out);
     cmk_sb_free(&sb);
     return err;
 }

@@ -17,7 +17,6 @@
 #include "net/azauth_int.h"
 #include "net/creds_int.h"
 #include "net/gauth_int.h"
-#include "net/json.h"
 
 #define GRANT_TIMEOUT_MS 10000u
 #define GRANT_ATTEMPTS 3u
@@ -69,23 +68,13 @@ cmk_err cmk_azauth_parse_token(struct cmk_http_resp *r, const char *source,
     struct cmk_secret tok = {0};
     json_t *root = NULL;
     const char *type;
-    bool found = false;
     int64_t expires = 0;
     cmk_err err;
 
-    if (r->body.p == NULL)
-        return CMK_E_BAD_RESPONSE;
-    err = cmk_json_take_secret((char *)r->body.p, r->body.len, "access_token",
-                               &tok, &found);
-    if (err == CMK_OK &&
-        (root = json_loadb((const char *)r->body.p, r->body.len,
-                           JSON_REJECT_DUPLICATES, NULL)) == NULL)
-        err = CMK_E_BAD_RESPONSE;
+    err = cmk_gauth_take_token(r, &tok, &root);
     type = json_string_value(json_object_get(root, "token_type"));
-    if (err == CMK_OK &&
-        (!found || tok.len == 0 || strlen((const char *)tok.p) != tok.len ||
-         type == NULL || strcasecmp(type, "Bearer") != 0 ||
-         !expiry(root, now, &expires)))
+    if (err == CMK_OK && (type == NULL || strcasecmp(type, "Bearer") != 0 ||
+                          !expiry(root, now, &expires)))
         err = CMK_E_BAD_RESPONSE;
     if (err == CMK_OK)
         err = cmk_creds_new(CMK_AZAUTH_ID, (const char *)tok.p, NULL, expires,

@@ -79,6 +79,12 @@ void cmk_gauth_oauth_error(const char *body, size_t len, char *code, size_t n);
  * Entra ID sources, net/azauth). */
 void cmk_oauth_error(const char *body, size_t len, const char *dflt, char *code,
                      size_t n);
+/* The common part of the token answers (also net/azauth's): the
+ * non-empty string access_token of the JSON object in r's body lifted
+ * into *tok (guarded memory) and blanked in the body, then the rest
+ * parsed into *root (decref). CMK_E_BAD_RESPONSE when either fails. */
+cmk_err cmk_gauth_take_token(struct cmk_http_resp *r, struct cmk_secret *tok,
+                             json_t **root) CMK_WUR;
 /* As cmk_gauth_parse_token, the answer also required to carry
  * "issued_token_type": issued (when not NULL). */
 cmk_err cmk_gauth_parse_issued(struct cmk_http_resp *r, const char *source,
@@ -93,6 +99,16 @@ void cmk_gauth_form_add(struct cmk_sb *sb, const char *name, const char *value,
 
 /* Appends base64url without padding (RFC 7515 2) of p[0..n). */
 void cmk_gauth_jwt_b64url(struct cmk_sb *sb, const void *p, size_t n);
+/* A signer of mech/rs256.h. */
+typedef cmk_err (*cmk_gauth_sign_fn)(const char *pem, size_t pem_len,
+                                     const void *msg, size_t n,
+                                     struct cmk_buf *sig);
+/* Signs the signing input "header.claims" in sb with sign under pem,
+ * appends ".signature" and copies the JWS into *out (guarded memory,
+ * NUL-terminated, len without the NUL). sb stays the caller's to free. */
+cmk_err cmk_gauth_jws_seal(struct cmk_sb *sb, cmk_gauth_sign_fn sign,
+                           const char *pem, size_t pem_len,
+                           struct cmk_secret *out) CMK_WUR;
 
 /* ---- gauth_sa.c, gauth_user.c: the key file types ---- */
 

@@ -63,11 +63,33 @@ static cmk_err signing_input(const struct cmk_gauth_jwt *j, struct cmk_sb *out)
     return err != CMK_OK ? err : cmk_sb_status(out);
 }
 
+cmk_err cmk_gauth_jws_seal(struct cmk_sb *sb, cmk_gauth_sign_fn sign,
+                           const char *pem, size_t pem_len,
+                           struct cmk_secret *out)
+{
+    struct cmk_buf sig = {0};
+    cmk_err err;
+
+    err = cmk_sb_status(sb);
+    if (err == CMK_OK)
+        err = sign(pem, pem_len, sb->p, sb->len, &sig);
+    if (err == CMK_OK) {
+        cmk_sb_putc(sb, '.');
+        cmk_gauth_jwt_b64url(sb, sig.p, sig.len);
+        err = cmk_sb_status(sb);
+    }
+    if (err == CMK_OK)
+        err = cmk_secret_dup(out, (const uint8_t *)sb->p, sb->len + 1);
+    if (err == CMK_OK)
+        out->len = sb->len; /* NUL-terminated, len without it */
+    cmk_buf_free(&sig);
+    return err;
+}
+
 cmk_err cmk_gauth_jwt(const struct cmk_gauth_jwt *j, const char *pem,
                       size_t pem_len, struct cmk_secret *out)
 {
     struct cmk_sb sb = {0};
-    struct cmk_buf sig = {0};
     cmk_err err;
 
     if (j == NULL || j->iss == NULL || j->aud == NULL || j->scope == NULL ||
@@ -75,17 +97,7 @@ cmk_err cmk_gauth_jwt(const struct cmk_gauth_jwt *j, const char *pem,
         return CMK_E_ARGS;
     err = signing_input(j, &sb);
     if (err == CMK_OK)
-        err = cmk_rs256_sign(pem, pem_len, sb.p, sb.len, &sig);
-    if (err == CMK_OK) {
-        cmk_sb_putc(&sb, '.');
-        cmk_gauth_jwt_b64url(&sb, sig.p, sig.len);
-        err = cmk_sb_status(&sb);
-    }
-    if (err == CMK_OK)
-        err = cmk_secret_dup(out, (const uint8_t *)sb.p, sb.len + 1);
-    if (err == CMK_OK)
-        out->len = sb.len; /* NUL-terminated, len without it */
-    cmk_buf_free(&sig);
+        err = cmk_gauth_jws_seal(&sb, cmk_rs256_sign, pem, pem_len, out);
     cmk_sb_free(&sb);
     return err;
 }

@@ -43,26 +43,37 @@ static bool answer_ok(json_t *root, const char *issued)
     return issued == NULL || (it != NULL && strcmp(it, issued) == 0);
 }
 
+cmk_err cmk_gauth_take_token(struct cmk_http_resp *r, struct cmk_secret *tok,
+                             json_t **root)
+{
+    bool found = false;
+    cmk_err err;
+
+    *root = NULL;
+    if (r->body.p == NULL)
+        return CMK_E_BAD_RESPONSE;
+    err = cmk_json_take_secret((char *)r->body.p, r->body.len, "access_token",
+                               tok, &found);
+    if (err == CMK_OK &&
+        (*root = json_loadb((const char *)r->body.p, r->body.len,
+                            JSON_REJECT_DUPLICATES, NULL)) == NULL)
+        err = CMK_E_BAD_RESPONSE;
+    if (err == CMK_OK &&
+        (!found || tok->len == 0 || strlen((const char *)tok->p) != tok->len))
+        err = CMK_E_BAD_RESPONSE;
+    return err;
+}
+
 cmk_err cmk_gauth_parse_issued(struct cmk_http_resp *r, const char *source,
                                const char *issued, int64_t now,
                                struct cmk_creds **out)
 {
     struct cmk_secret tok = {0};
     json_t *root = NULL;
-    bool found = false;
     cmk_err err;
 
-    if (r->body.p == NULL)
-        return CMK_E_BAD_RESPONSE;
-    err = cmk_json_take_secret((char *)r->body.p, r->body.len, "access_token",
-                               &tok, &found);
-    if (err == CMK_OK &&
-        (root = json_loadb((const char *)r->body.p, r->body.len,
-                           JSON_REJECT_DUPLICATES, NULL)) == NULL)
-        err = CMK_E_BAD_RESPONSE;
-    if (err == CMK_OK &&
-        (!found || tok.len == 0 || strlen((const char *)tok.p) != tok.len ||
-         !answer_ok(root, issued)))
+    err = cmk_gauth_take_token(r, &tok, &root);
+    if (err == CMK_OK && !answer_ok(root, issued))
         err = CMK_E_BAD_RESPONSE;
     if (err == CMK_OK)
         err = cmk_creds_new(CMK_GAUTH_ID, (const char *)tok.p, NULL,
