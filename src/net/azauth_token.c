@@ -105,15 +105,11 @@ static cmk_err refused(const struct cmk_azauth_grant *g,
 {
     const char *body = (const char *)resp->body.p;
     char code[sizeof(st->code)];
-    cmk_err err = CMK_E_ACCESS_DENIED;
+    cmk_err err = cmk_oauth_status_err(resp->status);
     long aadsts;
 
     cmk_oauth_error(body, resp->body.len, "AzureTokenRefused", code,
                     sizeof(code));
-    if (resp->status == 429)
-        err = CMK_E_THROTTLED;
-    else if (resp->status >= 500)
-        err = CMK_E_KMS_INTERNAL;
     if (err != CMK_E_ACCESS_DENIED) /* the endpoint's trouble, not ours */
         return cmk_creds_refuse(st, err, code);
     aadsts = cmk_azauth_aadsts(body, resp->body.len);

@@ -79,6 +79,9 @@ void cmk_gauth_oauth_error(const char *body, size_t len, char *code, size_t n);
  * Entra ID sources, net/azauth). */
 void cmk_oauth_error(const char *body, size_t len, const char *dflt, char *code,
                      size_t n);
+/* What a token endpoint's refusal of status is: CMK_E_THROTTLED for
+ * 429, CMK_E_KMS_INTERNAL for 5xx, CMK_E_ACCESS_DENIED otherwise. */
+cmk_err cmk_oauth_status_err(long status) CMK_WUR;
 /* The common part of the token answers (also net/azauth's): the
  * non-empty string access_token of the JSON object in r's body lifted
  * into *tok (guarded memory) and blanked in the body, then the rest

@@ -105,6 +105,13 @@ void cmk_oauth_error(const char *body, size_t len, const char *dflt, char *code,
     json_decref(root);
 }
 
+cmk_err cmk_oauth_status_err(long status)
+{
+    if (status == 429)
+        return CMK_E_THROTTLED;
+    return status >= 500 ? CMK_E_KMS_INTERNAL : CMK_E_ACCESS_DENIED;
+}
+
 void cmk_gauth_oauth_error(const char *body, size_t len, char *code, size_t n)
 {
     cmk_oauth_error(body, len, "GcpTokenRefused", code, n);
@@ -126,14 +133,10 @@ static cmk_err refused(const struct cmk_gauth_grant *g,
                        struct cmk_cred_status *st)
 {
     char code[sizeof(st->code)];
-    cmk_err err = CMK_E_ACCESS_DENIED;
+    cmk_err err = cmk_oauth_status_err(resp->status);
 
     cmk_gauth_oauth_error((const char *)resp->body.p, resp->body.len, code,
                           sizeof(code));
-    if (resp->status == 429)
-        err = CMK_E_THROTTLED;
-    else if (resp->status >= 500)
-        err = CMK_E_KMS_INTERNAL;
     if (err != CMK_E_ACCESS_DENIED) /* the endpoint's trouble, not ours */
         return cmk_creds_refuse(st, err, code);
     return cmk_creds_refuse_why(st, err, code,
