@@ -62,35 +62,18 @@ static void put_claims(struct cmk_sb *sb, const struct cmk_azauth_jwt *j)
                   (long long)(j->now + CMK_AZAUTH_JWT_LIFE_S));
 }
 
-/* One part: base64url of what put wrote, into out. */
-static cmk_err put_part(struct cmk_sb *out, const struct cmk_azauth_jwt *j,
-                        void (*put)(struct cmk_sb *,
-                                    const struct cmk_azauth_jwt *))
-{
-    struct cmk_sb part = {0};
-    cmk_err err;
-
-    put(&part, j);
-    err = cmk_sb_status(&part);
-    if (err == CMK_OK)
-        cmk_gauth_jwt_b64url(out, part.p, part.len);
-    cmk_sb_free(&part);
-    return err;
-}
-
 cmk_err cmk_azauth_jwt(const struct cmk_azauth_jwt *j, const char *pem,
                        size_t pem_len, struct cmk_secret *out)
 {
-    struct cmk_sb sb = {0};
+    struct cmk_sb sb = {0}, header = {0}, claims = {0};
     cmk_err err;
 
     if (j == NULL || j->cert == NULL || j->client_id == NULL ||
         j->aud == NULL || pem == NULL || out == NULL)
         return CMK_E_ARGS;
-    err = put_part(&sb, j, put_header);
-    cmk_sb_putc(&sb, '.');
-    if (err == CMK_OK)
-        err = put_part(&sb, j, put_claims);
+    put_header(&header, j);
+    put_claims(&claims, j);
+    err = cmk_gauth_jws_input(&sb, &header, &claims);
     if (err == CMK_OK)
         err = cmk_gauth_jws_seal(
             &sb, j->alg == CMK_AZAUTH_RS256 ? cmk_rs256_sign : cmk_ps256_sign,

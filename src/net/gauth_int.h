@@ -102,6 +102,10 @@ void cmk_gauth_form_add(struct cmk_sb *sb, const char *name, const char *value,
 
 /* Appends base64url without padding (RFC 7515 2) of p[0..n). */
 void cmk_gauth_jwt_b64url(struct cmk_sb *sb, const void *p, size_t n);
+/* Appends the signing input base64url(header) "." base64url(claims) to
+ * out and frees (wipes) header and claims, either way. */
+cmk_err cmk_gauth_jws_input(struct cmk_sb *out, struct cmk_sb *header,
+                            struct cmk_sb *claims) CMK_WUR;
 /* A signer of mech/rs256.h. */
 typedef cmk_err (*cmk_gauth_sign_fn)(const char *pem, size_t pem_len,
                                      const void *msg, size_t n,

@@ -37,30 +37,37 @@ static void put_claims(struct cmk_sb *sb, const struct cmk_gauth_jwt *j)
                   (long long)(j->iat + CMK_GAUTH_JWT_LIFE_S));
 }
 
+cmk_err cmk_gauth_jws_input(struct cmk_sb *out, struct cmk_sb *header,
+                            struct cmk_sb *claims)
+{
+    cmk_err err = cmk_sb_status(header);
+
+    if (err == CMK_OK)
+        err = cmk_sb_status(claims);
+    if (err == CMK_OK) {
+        cmk_gauth_jwt_b64url(out, header->p, header->len);
+        cmk_sb_putc(out, '.');
+        cmk_gauth_jwt_b64url(out, claims->p, claims->len);
+        err = cmk_sb_status(out);
+    }
+    cmk_sb_free(header);
+    cmk_sb_free(claims);
+    return err;
+}
+
 /* header.claims, each part base64url, into out. */
 static cmk_err signing_input(const struct cmk_gauth_jwt *j, struct cmk_sb *out)
 {
-    struct cmk_sb part = {0};
-    cmk_err err;
+    struct cmk_sb header = {0}, claims = {0};
 
-    cmk_sb_puts(&part, "{\"alg\":\"RS256\",\"typ\":\"JWT\"");
+    cmk_sb_puts(&header, "{\"alg\":\"RS256\",\"typ\":\"JWT\"");
     if (j->kid != NULL) {
-        cmk_sb_puts(&part, ",\"kid\":");
-        cmk_json_put_str(&part, j->kid);
+        cmk_sb_puts(&header, ",\"kid\":");
+        cmk_json_put_str(&header, j->kid);
     }
-    cmk_sb_putc(&part, '}');
-    err = cmk_sb_status(&part);
-    if (err == CMK_OK)
-        cmk_gauth_jwt_b64url(out, part.p, part.len);
-    cmk_sb_free(&part);
-    cmk_sb_putc(out, '.');
-    put_claims(&part, j);
-    if (err == CMK_OK)
-        err = cmk_sb_status(&part);
-    if (err == CMK_OK)
-        cmk_gauth_jwt_b64url(out, part.p, part.len);
-    cmk_sb_free(&part);
-    return err != CMK_OK ? err : cmk_sb_status(out);
+    cmk_sb_putc(&header, '}');
+    put_claims(&claims, j);
+    return cmk_gauth_jws_input(out, &header, &claims);
 }
 
 cmk_err cmk_gauth_jws_seal(struct cmk_sb *sb, cmk_gauth_sign_fn sign,
