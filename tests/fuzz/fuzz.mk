@@ -4,7 +4,7 @@
 # with any compiler and no libFuzzer; tests/fuzz/fuzz_NAME links it with
 # libFuzzer for `make fuzz` (configure --enable-fuzz CC=clang-14).
 FUZZ_NAMES = envelope store_object config reserved aws_json sts_xml \
-	ini creds_json audit_verify cipher template gcp_json gauth_file
+	ini creds_json audit_verify cipher template gcp_json gauth_file azauth
 FUZZ_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) -DSRCDIR=\"$(abs_top_srcdir)\"
 FUZZ_COMMON = tests/fuzz/fuzz.c tests/fuzz/fuzz.h
 FUZZ_REPLAY = tests/fuzz/replay.c $(FUZZ_COMMON)
@@ -22,7 +22,8 @@ FUZZ_REPLAYS = tests/fuzz/replay_envelope \
 	tests/fuzz/replay_cipher \
 	tests/fuzz/replay_template \
 	tests/fuzz/replay_gcp_json \
-	tests/fuzz/replay_gauth_file
+	tests/fuzz/replay_gauth_file \
+	tests/fuzz/replay_azauth
 FUZZ_BINS = tests/fuzz/fuzz_envelope \
 	tests/fuzz/fuzz_store_object \
 	tests/fuzz/fuzz_config \
@@ -35,7 +36,8 @@ FUZZ_BINS = tests/fuzz/fuzz_envelope \
 	tests/fuzz/fuzz_cipher \
 	tests/fuzz/fuzz_template \
 	tests/fuzz/fuzz_gcp_json \
-	tests/fuzz/fuzz_gauth_file
+	tests/fuzz/fuzz_gauth_file \
+	tests/fuzz/fuzz_azauth
 check_PROGRAMS += $(FUZZ_REPLAYS)
 TESTS += $(FUZZ_REPLAYS)
 EXTRA_PROGRAMS = $(FUZZ_BINS)
@@ -139,6 +141,13 @@ tests_fuzz_fuzz_gauth_file_SOURCES = tests/fuzz/gauth_file.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_gauth_file_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_fuzz_gauth_file_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_gauth_file_LDADD = $(FUZZ_LIB)
+tests_fuzz_replay_azauth_SOURCES = tests/fuzz/azauth.c $(FUZZ_REPLAY)
+tests_fuzz_replay_azauth_CPPFLAGS = $(FUZZ_CPPFLAGS) -DFUZZ_NAME=\"azauth\"
+tests_fuzz_replay_azauth_LDADD = $(FUZZ_LIB)
+tests_fuzz_fuzz_azauth_SOURCES = tests/fuzz/azauth.c $(FUZZ_COMMON)
+tests_fuzz_fuzz_azauth_CPPFLAGS = $(FUZZ_CPPFLAGS)
+tests_fuzz_fuzz_azauth_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_azauth_LDADD = $(FUZZ_LIB)
 
 # make fuzz: each target for FUZZ_SECONDS, FUZZ_JOBS targets at a time;
 # new corpus entries, crashes and logs under FUZZ_OUT.
