@@ -60,7 +60,7 @@ static cmk_err exchange(struct call *c, const struct cmk_creds *tok,
                         int64_t deadline_us)
 {
     struct cmk_sb auth = {0};
-    const char *lines[3];
+    const char *lines[4];
     const struct cmk_sb *b = tok != NULL ? c->cr->body : NULL;
     struct cmk_http_req hr = {c->cr->method,
                               c->url,
@@ -82,6 +82,8 @@ static cmk_err exchange(struct call *c, const struct cmk_creds *tok,
     }
     if (b != NULL)
         lines[hr.n_headers++] = "Content-Type: application/json";
+    else /* no default form type on a POST without body */
+        lines[hr.n_headers++] = "Content-Type:";
     cmk_http_resp_free(&c->resp);
     if (err == CMK_OK)
         err = cmk_http_do(c->st->http, &hr, &c->resp);

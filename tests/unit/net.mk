@@ -85,5 +85,13 @@ tests_unit_test_gauth_SOURCES = tests/unit/test_gauth.c \
 	tests/unit/emu_client.c tests/unit/emu_client.h
 tests_unit_test_gauth_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gauth_LDADD = $(UNIT_LDADD)
+# The azure provider under the emulator's Key Vault and Managed HSM (TLS).
+check_PROGRAMS += tests/unit/test_azure
+TESTS += tests/unit/emu_azure.sh
+tests_unit_test_azure_SOURCES = tests/unit/test_azure.c \
+	tests/unit/emu_client.c tests/unit/emu_client.h
+tests_unit_test_azure_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_azure_LDADD = $(UNIT_LDADD)
 endif
 EXTRA_DIST += tests/unit/emu_gcp.sh tests/unit/emu_gauth.sh
+EXTRA_DIST += tests/unit/emu_azure.sh
