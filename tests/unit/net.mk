@@ -49,6 +49,19 @@ EXTRA_DIST += \
 	tests/fixtures/config/bad-gcp-region \
 	tests/fixtures/config/bad-gcp-unknown-field \
 	tests/fixtures/config/good-gcp \
+	tests/fixtures/config/bad-azure-algorithm \
+	tests/fixtures/config/bad-azure-api-version \
+	tests/fixtures/config/bad-azure-cert-alg \
+	tests/fixtures/config/bad-azure-endpoint \
+	tests/fixtures/config/bad-azure-imds-http \
+	tests/fixtures/config/bad-azure-key \
+	tests/fixtures/config/bad-azure-mi-two \
+	tests/fixtures/config/bad-azure-region \
+	tests/fixtures/config/bad-azure-secret-relative \
+	tests/fixtures/config/bad-azure-ttl \
+	tests/fixtures/config/bad-azure-two-sources \
+	tests/fixtures/config/bad-azure-unknown-field \
+	tests/fixtures/config/good-azure \
 	tests/fixtures/config/bad-http-attempts \
 	tests/fixtures/config/bad-http-ca-missing \
 	tests/fixtures/config/bad-http-ca-relative \
