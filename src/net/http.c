@@ -237,7 +237,10 @@ static void pool_put(struct cmk_http *h, CURL *c, bool keep)
 struct xfer {
     struct cmk_sb body;
     struct cmk_http_resp *resp;
-    unsigned sends; /* times libcurl was about to send the request */
+    unsigned sends;   /* times libcurl was about to send the request */
+    int64_t after_ms; /* retry-after-ms / x-ms-retry-after-ms; -1: none */
+    int64_t after_s;  /* Retry-After, in ms; -1: none */
+    char ms_request_id[128]; /* x-ms-request-id */
 };
 
 /* libcurl sends a request again by itself when a reused connection dies
@@ -291,6 +294,60 @@ static bool take_header(const char *line, size_t len, const char *name,
     return true;
 }
 
+#define RETRY_AFTER_MAX_MS (86400 * (int64_t)1000)
+
+/* A whole number of ms (retry-after-ms); -1 when not one. */
+static int64_t whole_ms(const char *v)
+{
+    int64_t n = 0;
+    size_t i;
+
+    if (v[0] == '\0')
+        return -1;
+    for (i = 0; v[i] != '\0'; i++) {
+        if (v[i] < '0' || v[i] > '9' || n > RETRY_AFTER_MAX_MS)
+            return -1;
+        n = n * 10 + (v[i] - '0');
+    }
+    return n > RETRY_AFTER_MAX_MS ? -1 : n;
+}
+
+int64_t cmk_http_retry_after_ms(const char *v, int64_t now_unix)
+{
+    int64_t n;
+    time_t t;
+
+    if (v == NULL)
+        return -1;
+    n = whole_ms(v);
+    if (n >= 0)
+        return n > RETRY_AFTER_MAX_MS / 1000 ? -1 : n * 1000;
+    t = curl_getdate(v, NULL);
+    if (t <= 0)
+        return -1;
+    n = (int64_t)t - now_unix;
+    if (n > RETRY_AFTER_MAX_MS / 1000)
+        return -1;
+    return n > 0 ? n * 1000 : 0;
+}
+
+/* The headers of Azure's answers: its request id, a 401's challenge,
+ * the delay a 429/503 asks for. */
+static void azure_headers(struct xfer *x, const char *p, size_t len)
+{
+    char v[64];
+
+    take_header(p, len, "x-ms-request-id", x->ms_request_id,
+                sizeof(x->ms_request_id));
+    take_header(p, len, "WWW-Authenticate", x->resp->www_authenticate,
+                sizeof(x->resp->www_authenticate));
+    if (take_header(p, len, "retry-after-ms", v, sizeof(v)) ||
+        take_header(p, len, "x-ms-retry-after-ms", v, sizeof(v)))
+        x->after_ms = whole_ms(v);
+    if (take_header(p, len, "Retry-After", v, sizeof(v)))
+        x->after_s = cmk_http_retry_after_ms(v, (int64_t)time(NULL));
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
     struct xfer *x = arg;
@@ -298,6 +355,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     char date[64];
     time_t t;
 
+    azure_headers(x, p, len);
     take_header(p, len, "x-amzn-RequestId", x->resp->request_id,
                 sizeof(x->resp->request_id));
     take_header(p, len, "x-amzn-ErrorType", x->resp->error_type,
@@ -503,6 +561,9 @@ static cmk_err finish(CURL *c, CURLcode rc, struct xfer *x, const char *errbuf)
     }
     if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status) != CURLE_OK)
         return CMK_E_INTERNAL;
+    if (r->request_id[0] == '\0')
+        memcpy(r->request_id, x->ms_request_id, sizeof(r->request_id));
+    r->retry_after_ms = x->after_ms >= 0 ? x->after_ms : x->after_s;
     err = cmk_sb_status(&x->body);
     if (err != CMK_OK)
         return err;
@@ -524,14 +585,17 @@ cmk_err cmk_http_do(struct cmk_http *h, const struct cmk_http_req *rq,
                     struct cmk_http_resp *resp)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
-    struct xfer x = {{NULL, 0, 0, false, CMK_HTTP_BODY_MAX}, resp, 0};
+    struct xfer x = {
+        {NULL, 0, 0, false, CMK_HTTP_BODY_MAX}, resp, 0, -1, -1, ""};
     struct curl_slist *hdrs = NULL;
     const char *why = NULL;
     CURL *c = NULL;
     cmk_err err;
 
-    if (resp != NULL)
+    if (resp != NULL) {
         memset(resp, 0, sizeof(*resp));
+        resp->retry_after_ms = -1;
+    }
     if (h == NULL || resp == NULL || !req_ok(rq))
         return CMK_E_ARGS;
     err = cmk_url_check(rq->url, rq->url_flags, &why);

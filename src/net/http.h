@@ -63,11 +63,19 @@ struct cmk_http_req {
 struct cmk_http_resp {
     long status;              /* 0 when fail != NONE */
     struct cmk_buf body;      /* NUL-terminated (len excludes it) */
-    char request_id[128];     /* x-amzn-RequestId, if any */
+    char request_id[128];     /* x-amzn-RequestId, else x-ms-request-id
+                               * (Azure), if any */
     char error_type[64];      /* x-amzn-ErrorType, if any */
     int64_t date;             /* Date header, Unix time; 0 if none */
     char metadata_flavor[16]; /* Metadata-Flavor (Google's metadata
                                * server sends "Google"), if any */
+    /* WWW-Authenticate (an Azure vault's 401 challenge), if any; cut at
+     * the size. */
+    char www_authenticate[512];
+    /* The wait a 429 or 503 asks for, in ms: retry-after-ms or
+     * x-ms-retry-after-ms (ms), else Retry-After (seconds or an
+     * HTTP-date); -1 when none. */
+    int64_t retry_after_ms;
     enum cmk_http_fail fail;
     char why[160]; /* libcurl's reason; no secrets */
 };
@@ -87,6 +95,11 @@ void cmk_http_free(struct cmk_http *h);
 cmk_err cmk_http_do(struct cmk_http *h, const struct cmk_http_req *rq,
                     struct cmk_http_resp *resp) CMK_WUR;
 void cmk_http_resp_free(struct cmk_http_resp *resp);
+
+/* The wait a Retry-After value asks for, in ms (RFC 9110 10.2.3: delay
+ * seconds, or an HTTP-date, taken from now_unix); -1 when it is neither
+ * or too large (over a day). */
+int64_t cmk_http_retry_after_ms(const char *v, int64_t now_unix);
 
 /* The retry policy and shared retry quota of this client. */
 const struct cmk_retry_policy *cmk_http_policy(const struct cmk_http *h);

@@ -140,10 +140,27 @@ static bool fits(const struct cmk_retry_clock *clk, int64_t deadline_us,
     return deadline_us == 0 || clk->now_us(clk->arg) + d < deadline_us;
 }
 
-cmk_err cmk_retry_run(const struct cmk_retry_policy *p,
-                      struct cmk_retry_quota *q,
-                      const struct cmk_retry_clock *clk, int64_t deadline_us,
-                      cmk_retry_attempt_fn attempt, void *arg)
+/* The wait before retry n: the backoff, or the server's hint (capped at
+ * max_backoff) when that is longer. */
+static int64_t wait_us(const struct cmk_retry_policy *p,
+                       const struct cmk_retry_clock *clk,
+                       enum cmk_retry_class cls, unsigned n,
+                       const int64_t *after_us)
+{
+    int64_t d = cmk_retry_delay_us(p, cls, n, jitter(clk));
+    int64_t h = after_us != NULL ? *after_us : 0;
+    int64_t cap = (int64_t)p->max_backoff_ms * 1000;
+
+    if (h > cap)
+        h = cap;
+    return h > d ? h : d;
+}
+
+cmk_err cmk_retry_run_hinted(const struct cmk_retry_policy *p,
+                             struct cmk_retry_quota *q,
+                             const struct cmk_retry_clock *clk,
+                             int64_t deadline_us, cmk_retry_attempt_fn attempt,
+                             void *arg, int64_t *after_us)
 {
     enum cmk_retry_class cls;
     unsigned n, paid = 0;
@@ -157,6 +174,8 @@ cmk_err cmk_retry_run(const struct cmk_retry_policy *p,
         deadline_us = clk->now_us(clk->arg) + (int64_t)p->budget_ms * 1000;
     for (n = 1; n <= p->max_attempts; n++) {
         cls = CMK_RETRY_NO;
+        if (after_us != NULL)
+            *after_us = 0;
         err = attempt(arg, n, deadline_us, &cls);
         if (err == CMK_OK) {
             if (q != NULL)
@@ -165,10 +184,18 @@ cmk_err cmk_retry_run(const struct cmk_retry_policy *p,
         }
         if (cls == CMK_RETRY_NO || n == p->max_attempts)
             break;
-        d = cmk_retry_delay_us(p, cls, n, jitter(clk));
+        d = wait_us(p, clk, cls, n, after_us);
         if (!fits(clk, deadline_us, d) || (paid = take_retry_cost(q, cls)) == 0)
             break;
         clk->sleep_us(clk->arg, d);
     }
     return err;
+}
+
+cmk_err cmk_retry_run(const struct cmk_retry_policy *p,
+                      struct cmk_retry_quota *q,
+                      const struct cmk_retry_clock *clk, int64_t deadline_us,
+                      cmk_retry_attempt_fn attempt, void *arg)
+{
+    return cmk_retry_run_hinted(p, q, clk, deadline_us, attempt, arg, NULL);
 }

@@ -82,6 +82,19 @@ cmk_err cmk_retry_run(const struct cmk_retry_policy *p,
                       const struct cmk_retry_clock *clk, int64_t deadline_us,
                       cmk_retry_attempt_fn attempt, void *arg) CMK_WUR;
 
+/* cmk_retry_run where a failed attempt may ask for a least wait before
+ * the next try (a server's Retry-After): the driver sets *after_us to 0
+ * before each attempt, the attempt (which reaches after_us through its
+ * arg) sets it, and the wait is max(backoff, min(*after_us,
+ * max_backoff)). A wait that does not fit before the deadline is not
+ * slept: the call fails at once with that attempt's error. after_us NULL:
+ * cmk_retry_run. */
+cmk_err cmk_retry_run_hinted(const struct cmk_retry_policy *p,
+                             struct cmk_retry_quota *q,
+                             const struct cmk_retry_clock *clk,
+                             int64_t deadline_us, cmk_retry_attempt_fn attempt,
+                             void *arg, int64_t *after_us) CMK_WUR;
+
 /* The backoff before retry number n (1 = the first retry), in
  * microseconds, with jitter fraction r in [0, 1]. */
 int64_t cmk_retry_backoff_us(const struct cmk_retry_policy *p, unsigned n,

@@ -14,6 +14,8 @@ extern const struct cmk_provider_ops cmk_provider_local;
 extern const struct cmk_provider_ops cmk_provider_aws;
 /* gcp.c: Google Cloud KMS over REST v1 with CRC32C and OAuth 2.0. */
 extern const struct cmk_provider_ops cmk_provider_gcp;
+/* azure.c: Azure Key Vault and Managed HSM over REST with Entra ID. */
+extern const struct cmk_provider_ops cmk_provider_azure;
 
 /* Their configuration slots (struct cmk_provider_ops). */
 /* local_cfg.c: a key file the module may trust. */
@@ -33,5 +35,12 @@ cmk_err cmk_gcp_cfg_key_ref(struct cmk_conf *cf, const char *field,
 cmk_err cmk_gcp_cfg_parse(struct cmk_conf *cf, const char *base, json_t *t,
                           const struct cmk_kms_cfg *kms, void **out) CMK_WUR;
 void cmk_gcp_cfg_free(void *cfg);
+/* azure_cfg.c: key identifiers, the "azure" object into a struct
+ * cmk_azure_cfg (providers/azure_cfg.h). */
+cmk_err cmk_azure_cfg_key_ref(struct cmk_conf *cf, const char *field,
+                              const char *ref) CMK_WUR;
+cmk_err cmk_azure_cfg_parse(struct cmk_conf *cf, const char *base, json_t *t,
+                            const struct cmk_kms_cfg *kms, void **out) CMK_WUR;
+void cmk_azure_cfg_free(void *cfg);
 
 #endif /* CMK_PROVIDERS_BACKENDS_H */

@@ -61,45 +61,6 @@ static cmk_err exchange(struct call *c, const struct cmk_creds *tok,
     return err;
 }
 
-/* A request that got no answer. Resets, refused connections and
- * timeouts are retried; a TLS failure is not (a certificate does not get
- * better). */
-static cmk_err transport(const struct cmk_http_resp *r, cmk_err err,
-                         enum cmk_retry_class *cls, char *code, size_t n)
-{
-    const char *c = "ClientError";
-
-    switch (r->fail) {
-    case CMK_HTTP_FAIL_CONNECT:
-    case CMK_HTTP_FAIL_IO:
-        *cls = CMK_RETRY_TRANSIENT;
-        c = "NetworkError";
-        err = CMK_E_NETWORK;
-        break;
-    case CMK_HTTP_FAIL_TIMEOUT:
-        *cls = CMK_RETRY_TIMEOUT;
-        c = "Timeout";
-        err = CMK_E_TIMEOUT;
-        break;
-    case CMK_HTTP_FAIL_TLS:
-        c = "TlsError";
-        err = CMK_E_NETWORK;
-        break;
-    case CMK_HTTP_FAIL_TOO_LARGE:
-        c = "ResponseTooLarge";
-        err = CMK_E_BAD_RESPONSE;
-        break;
-    case CMK_HTTP_FAIL_URL:
-        c = "EndpointRefused";
-        err = CMK_E_CONFIG;
-        break;
-    default:
-        break;
-    }
-    snprintf(code, n, "%s", c);
-    return err;
-}
-
 /* An error answer by its status; a 5xx with none is transient. */
 static cmk_err refused(struct call *c, enum cmk_retry_class *cls, char *code,
                        size_t n)
@@ -131,7 +92,7 @@ static cmk_err judge(struct call *c, cmk_err err, enum cmk_retry_class *cls,
         return err;
     }
     if (err != CMK_OK)
-        return transport(&c->resp, err, cls, code, n);
+        return cmk_provider_transport(&c->resp, err, cls, code, n);
     if (c->resp.status != 200)
         return refused(c, cls, code, n);
     err = c->cr->parse(c->st, &c->resp, c->cr->out, &pcode);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * providers: the canonical encoding of an encryption context for
- * providers that bind it as raw AAD bytes (local), and the shared frees.
+ * providers that bind it as raw AAD bytes (local), what a transport
+ * failure is for every REST provider, and the shared frees.
  */
 #include <config.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "providers/provider.h"
@@ -121,6 +123,42 @@ unsigned cmk_provider_code_number(const char *code)
         return 0;
     n = cmk_code_find(common, sizeof(common) / sizeof(common[0]), code, 0);
     return n != 0 ? (unsigned)n : http_number(code);
+}
+
+cmk_err cmk_provider_transport(const struct cmk_http_resp *r, cmk_err err,
+                               enum cmk_retry_class *cls, char *code, size_t n)
+{
+    const char *c = "ClientError";
+
+    switch (r->fail) {
+    case CMK_HTTP_FAIL_CONNECT:
+    case CMK_HTTP_FAIL_IO:
+        *cls = CMK_RETRY_TRANSIENT;
+        c = "NetworkError";
+        err = CMK_E_NETWORK;
+        break;
+    case CMK_HTTP_FAIL_TIMEOUT:
+        *cls = CMK_RETRY_TIMEOUT;
+        c = "Timeout";
+        err = CMK_E_TIMEOUT;
+        break;
+    case CMK_HTTP_FAIL_TLS:
+        c = "TlsError";
+        err = CMK_E_NETWORK;
+        break;
+    case CMK_HTTP_FAIL_TOO_LARGE:
+        c = "ResponseTooLarge";
+        err = CMK_E_BAD_RESPONSE;
+        break;
+    case CMK_HTTP_FAIL_URL:
+        c = "EndpointRefused";
+        err = CMK_E_CONFIG;
+        break;
+    default:
+        break;
+    }
+    snprintf(code, n, "%s", c);
+    return err;
 }
 
 void cmk_import_params_free(struct cmk_import_params *p)

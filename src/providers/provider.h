@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "net/http.h"
 #include "net/http_cfg.h"
 #include "util/conf.h"
 #include "util/err.h"
@@ -259,6 +260,16 @@ unsigned long cmk_code_find(const struct cmk_code_num *t, size_t n,
  * answer that names no error of the KMS: 1000 + nnn; 0 for any other
  * code. Every provider's code_number falls back on it. */
 unsigned cmk_provider_code_number(const char *code);
+
+/* provider.c. A request that got no HTTP answer (r->fail), as every
+ * REST provider reports it: the cmk_err, its retry class (resets,
+ * refused connections: transient; timeouts: timeout; a TLS failure, a
+ * body too large, a URL refused: none, a certificate does not get
+ * better) and its code (NetworkError, Timeout, TlsError,
+ * ResponseTooLarge, EndpointRefused; ClientError for anything else). */
+cmk_err cmk_provider_transport(const struct cmk_http_resp *r, cmk_err err,
+                               enum cmk_retry_class *cls, char *code,
+                               size_t n) CMK_WUR;
 
 /* provider.c. Canonical AAD encoding of an encryption context, for
  * providers that take bytes (local): for each pair in order, u32 BE key

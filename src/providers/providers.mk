@@ -11,7 +11,13 @@ libcmk_la_SOURCES += \
 	src/providers/gcp_cfg.c src/providers/gcp_cfg.h \
 	src/providers/aws_health.c \
 	src/providers/aws_arn.c src/providers/aws_import.c \
-	src/providers/aws_cfg.c src/providers/aws_cfg.h
+	src/providers/aws_cfg.c src/providers/aws_cfg.h \
+	src/providers/azure.c src/providers/azure_int.h \
+	src/providers/azure_call.c src/providers/azure_challenge.c \
+	src/providers/azure_cfg.c src/providers/azure_cfg.h \
+	src/providers/azure_env.c src/providers/azure_errors.c \
+	src/providers/azure_health.c src/providers/azure_info.c \
+	src/providers/azure_json.c src/providers/azure_name.c
 # The aws provider's user documentation and configuration sample.
 EXTRA_DIST += docs/aws.md conf/aws-example.json
 # The gcp provider's user documentation.

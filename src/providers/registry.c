@@ -14,11 +14,12 @@ static const struct cmk_provider_ops *const backends[] = {
     &cmk_provider_local,
     &cmk_provider_aws,
     &cmk_provider_gcp,
+    &cmk_provider_azure,
 };
 
 /* Named in CMK_PROVIDER_NAMES, refused by the config as "not supported
  * yet" until they join backends. */
-static const char *const planned[] = {"azure", "vault"};
+static const char *const planned[] = {"vault"};
 
 const struct cmk_provider_ops *cmk_provider_find(const char *name)
 {

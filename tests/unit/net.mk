@@ -49,6 +49,19 @@ EXTRA_DIST += \
 	tests/fixtures/config/bad-gcp-region \
 	tests/fixtures/config/bad-gcp-unknown-field \
 	tests/fixtures/config/good-gcp \
+	tests/fixtures/config/bad-azure-algorithm \
+	tests/fixtures/config/bad-azure-api-version \
+	tests/fixtures/config/bad-azure-cert-alg \
+	tests/fixtures/config/bad-azure-endpoint \
+	tests/fixtures/config/bad-azure-imds-http \
+	tests/fixtures/config/bad-azure-key \
+	tests/fixtures/config/bad-azure-mi-two \
+	tests/fixtures/config/bad-azure-region \
+	tests/fixtures/config/bad-azure-secret-relative \
+	tests/fixtures/config/bad-azure-ttl \
+	tests/fixtures/config/bad-azure-two-sources \
+	tests/fixtures/config/bad-azure-unknown-field \
+	tests/fixtures/config/good-azure \
 	tests/fixtures/config/bad-http-attempts \
 	tests/fixtures/config/bad-http-ca-missing \
 	tests/fixtures/config/bad-http-ca-relative \
@@ -85,6 +98,13 @@ tests_unit_test_gauth_SOURCES = tests/unit/test_gauth.c \
 	tests/unit/emu_client.c tests/unit/emu_client.h
 tests_unit_test_gauth_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gauth_LDADD = $(UNIT_LDADD)
+# The azure provider under the emulator's Key Vault and Managed HSM (TLS).
+check_PROGRAMS += tests/unit/test_azure
+TESTS += tests/unit/emu_azure.sh
+tests_unit_test_azure_SOURCES = tests/unit/test_azure.c \
+	tests/unit/emu_client.c tests/unit/emu_client.h
+tests_unit_test_azure_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_azure_LDADD = $(UNIT_LDADD)
 endif
 EXTRA_DIST += tests/unit/emu_gcp.sh tests/unit/emu_gauth.sh
 
@@ -99,3 +119,4 @@ tests_unit_test_azauth_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_azauth_LDADD = $(UNIT_LDADD)
 endif
 EXTRA_DIST += tests/unit/emu_azauth.sh
+EXTRA_DIST += tests/unit/emu_azure.sh

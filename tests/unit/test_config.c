@@ -23,6 +23,7 @@
 
 #include "core/settings.h"
 #include "providers/aws_cfg.h"
+#include "providers/azure_cfg.h"
 #include "providers/gcp_cfg.h"
 #include "tests/lib/scratch.h"
 
@@ -83,6 +84,18 @@ static const struct kase bad_cases[] = {
     {"bad-gcp-key", 0600},
     {"bad-gcp-region", 0600},
     {"bad-gcp-unknown-field", 0600},
+    {"bad-azure-algorithm", 0600},
+    {"bad-azure-api-version", 0600},
+    {"bad-azure-cert-alg", 0600},
+    {"bad-azure-endpoint", 0600},
+    {"bad-azure-imds-http", 0600},
+    {"bad-azure-key", 0600},
+    {"bad-azure-mi-two", 0600},
+    {"bad-azure-region", 0600},
+    {"bad-azure-secret-relative", 0600},
+    {"bad-azure-ttl", 0600},
+    {"bad-azure-two-sources", 0600},
+    {"bad-azure-unknown-field", 0600},
     {"bad-aws-role-arn", 0600},
     {"bad-aws-sts-http", 0600},
     {"bad-aws-unknown-field", 0600},
@@ -131,7 +144,7 @@ static const struct kase bad_cases[] = {
 
 static const char *const good_cases[] = {
     "good-full",        "good-minimal", "good-pin-file", "good-aws",
-    "good-aws-minimal", "good-dual",    "good-gcp"};
+    "good-aws-minimal", "good-dual",    "good-gcp",      "good-azure"};
 
 static const char *const key_files[] = {"acme.key", "beta.key", "old1.key",
                                         "old2.key"};
@@ -691,10 +704,38 @@ static void test_locate(void **state)
     assert_int_equal(unsetenv("CMK_PKCS11_CONFIG"), 0);
 }
 
+/* An azure tenant loads with its "azure" object parsed. */
+static void test_good_azure(void **state)
+{
+    const struct cmk_azure_cfg *a;
+    struct cmk_config *cfg = NULL;
+    char err[1024];
+
+    (void)state;
+    if (cmk_config_load(SRCDIR "/tests/fixtures/config/good-azure/config.json",
+                        &cfg, err, sizeof(err)) != CMK_OK)
+        fail_msg("%s", err);
+    assert_string_equal(cfg->tenants[0].kms.provider, "azure");
+    assert_int_equal(cfg->tenants[0].kms.n_previous, 1);
+    a = cfg->tenants[0].kms.provider_cfg;
+    assert_non_null(a);
+    assert_string_equal(a->auth.tenant_id,
+                        "72f988bf-86f1-41af-91ab-2d7cd011db47");
+    assert_string_equal(a->auth.client_secret_file,
+                        "/nonexistent/acme-azure-secret");
+    assert_int_equal(a->auth.mi, CMK_AZAUTH_MI_NONE);
+    assert_int_equal(a->alg, AZ_ALG_RSA_OAEP);
+    assert_false(a->local_wrap);
+    assert_int_equal(a->ttl, 300);
+    assert_string_equal(a->api_version, "2025-07-01");
+    assert_null(a->resource);
+    cmk_config_free(cfg);
+}
+
 int main(void)
 {
     enum { NB = sizeof(bad_cases) / sizeof(bad_cases[0]) };
-    struct CMUnitTest tests[NB + 12];
+    struct CMUnitTest tests[NB + 13];
     size_t i;
 
     for (i = 0; i < NB; i++) {
@@ -716,7 +757,8 @@ int main(void)
     tests[NB + 9] = (struct CMUnitTest)cmocka_unit_test(test_aws_sample);
     tests[NB + 10] = (struct CMUnitTest)cmocka_unit_test(test_good_dual);
     tests[NB + 11] = (struct CMUnitTest)cmocka_unit_test(test_gcp_sample);
-    return _cmocka_run_group_tests("test_config", tests, NB + 12, group_setup,
+    tests[NB + 12] = (struct CMUnitTest)cmocka_unit_test(test_good_azure);
+    return _cmocka_run_group_tests("test_config", tests, NB + 13, group_setup,
                                    group_teardown) != 0
                ? 1
                : 0;

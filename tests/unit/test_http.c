@@ -109,6 +109,10 @@ static void answer(int c, const char *req, size_t len)
                  "HTTP/1.1 400 Bad Request\r\nx-amzn-RequestId: rid-123\r\n"
                  "X-Amzn-ErrorType: ThrottlingException:http://x/\r\n"
                  "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+                 "x-ms-request-id: ms-456\r\n"
+                 "WWW-Authenticate: Bearer authorization=\"https://l/t\", "
+                 "resource=\"https://r\"\r\n"
+                 "Retry-After: 7\r\nx-ms-retry-after-ms: 1500\r\n"
                  "Content-Length: 2\r\n\r\n{}");
         write_all(c, head, strlen(head));
         return;
@@ -217,6 +221,8 @@ static void test_echo_and_reuse(void **state)
         assert_int_equal(cmk_http_do(h, &rq, &r), CMK_OK);
         assert_int_equal(r.status, 200);
         assert_int_equal(r.fail, CMK_HTTP_FAIL_NONE);
+        assert_int_equal(r.retry_after_ms, -1);
+        assert_string_equal(r.www_authenticate, "");
         b = (const char *)r.body.p;
         assert_non_null(strstr(b, "POST /x HTTP/1.1\r\n"));
         assert_non_null(
@@ -317,6 +323,12 @@ static void test_headers_captured(void **state)
     assert_string_equal(r.error_type, "ThrottlingException:http://x/");
     assert_int_equal(r.date, 784111777);
     assert_int_equal(r.body.len, 2);
+    /* x-amzn-RequestId wins over x-ms-request-id; the ms header over
+     * Retry-After */
+    assert_string_equal(r.www_authenticate,
+                        "Bearer authorization=\"https://l/t\", "
+                        "resource=\"https://r\"");
+    assert_int_equal(r.retry_after_ms, 1500);
     cmk_http_resp_free(&r);
     cmk_http_free(h);
 }
@@ -727,6 +739,87 @@ static void test_retry_throttle_slow_budget(void **state)
     assert_int_equal(f.first, 1050000);
 }
 
+/* An attempt that asks, through its arg, for a wait before the next try
+ * (a server's Retry-After), then succeeds at try ok_at. */
+struct hinted {
+    unsigned ok_at;
+    unsigned calls;
+    int64_t ask_us;
+    int64_t *after_us;
+};
+
+static cmk_err hinting(void *arg, unsigned n, int64_t deadline_us,
+                       enum cmk_retry_class *cls)
+{
+    struct hinted *h = arg;
+
+    (void)deadline_us;
+    h->calls++;
+    assert_int_equal(*h->after_us, 0); /* reset before each attempt */
+    if (n >= h->ok_at)
+        return CMK_OK;
+    *h->after_us = h->ask_us;
+    *cls = CMK_RETRY_THROTTLE;
+    return CMK_E_THROTTLED;
+}
+
+/* The hint is waited when longer than the backoff, capped at
+ * max_backoff; the backoff when it is longer; a hint past the deadline
+ * fails the call at once. */
+static void test_retry_hinted(void **state)
+{
+    struct cmk_retry_policy p = {3, 100, 20000, 0};
+    struct fake f = {1000, 0, 0, 0.5, 0};
+    struct cmk_retry_clock clk = {fake_now, fake_sleep, &f, fake_jitter};
+    int64_t after = -7;
+    struct hinted h = {2, 0, 3000000, &after};
+
+    (void)state;
+    assert_int_equal(
+        cmk_retry_run_hinted(&p, NULL, &clk, 0, hinting, &h, &after), CMK_OK);
+    assert_int_equal(h.calls, 2);
+    assert_int_equal(f.first, 3000000);
+    /* shorter than the backoff (0.5 * 100 ms): the backoff */
+    f = (struct fake){1000, 0, 0, 0.5, 0};
+    h = (struct hinted){2, 0, 1000, &after};
+    assert_int_equal(
+        cmk_retry_run_hinted(&p, NULL, &clk, 0, hinting, &h, &after), CMK_OK);
+    assert_int_equal(f.first, 50000);
+    /* over max_backoff: capped */
+    f = (struct fake){1000, 0, 0, 0.5, 0};
+    h = (struct hinted){2, 0, 90000000, &after};
+    assert_int_equal(
+        cmk_retry_run_hinted(&p, NULL, &clk, 0, hinting, &h, &after), CMK_OK);
+    assert_int_equal(f.first, 20000000);
+    /* past the deadline: the throttling error at once, no sleep */
+    f = (struct fake){1000, 0, 0, 0.5, 0};
+    h = (struct hinted){3, 0, 5000000, &after};
+    assert_int_equal(cmk_retry_run_hinted(&p, NULL, &clk, 1000 + 4000000,
+                                          hinting, &h, &after),
+                     CMK_E_THROTTLED);
+    assert_int_equal(h.calls, 1);
+    assert_int_equal(f.sleeps, 0);
+}
+
+/* Retry-After: delay seconds or an HTTP-date (RFC 9110 10.2.3). */
+static void test_retry_after_value(void **state)
+{
+    (void)state;
+    assert_int_equal(cmk_http_retry_after_ms("3", 0), 3000);
+    assert_int_equal(cmk_http_retry_after_ms("0", 0), 0);
+    assert_int_equal(
+        cmk_http_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 - 5),
+        5000);
+    assert_int_equal(
+        cmk_http_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 + 5),
+        0);
+    assert_int_equal(cmk_http_retry_after_ms("-1", 0), -1);
+    assert_int_equal(cmk_http_retry_after_ms("1.5", 0), -1);
+    assert_int_equal(cmk_http_retry_after_ms("", 0), -1);
+    assert_int_equal(cmk_http_retry_after_ms("99999999999", 0), -1);
+    assert_int_equal(cmk_http_retry_after_ms(NULL, 0), -1);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -754,6 +847,8 @@ int main(void)
         cmocka_unit_test(test_retry_throttle_slow_budget),
         cmocka_unit_test(test_retry_quota),
         cmocka_unit_test(test_retry_budget),
+        cmocka_unit_test(test_retry_hinted),
+        cmocka_unit_test(test_retry_after_value),
     };
 
     return cmocka_run_group_tests(tests, group_setup, NULL) != 0 ? 1 : 0;

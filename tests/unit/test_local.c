@@ -104,7 +104,8 @@ static void test_find(void **state)
     assert_int_equal(cmk_provider_find("local")->id, CMK_PROV_LOCAL);
     assert_int_equal(cmk_provider_find("aws")->id, CMK_PROV_AWS);
     assert_int_equal(cmk_provider_find("gcp")->id, CMK_PROV_GCP);
-    assert_null(cmk_provider_find("azure"));
+    assert_int_equal(cmk_provider_find("azure")->id, CMK_PROV_AZURE);
+    assert_null(cmk_provider_find("vault"));
     assert_null(cmk_provider_find("Local"));
     assert_null(cmk_provider_find(""));
     assert_null(cmk_provider_find(NULL));
