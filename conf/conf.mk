@@ -6,3 +6,6 @@ conf/cmk-pkcs11.module: conf/cmk-pkcs11.module.in Makefile
 	sed -e 's|@p11moduledir[@]|$(p11moduledir)|g' \
 		-e 's|@cmkconfigfile[@]|$(cmkconfigfile)|g' \
 		$(srcdir)/conf/cmk-pkcs11.module.in > $@
+# The azure provider's configuration sample (loaded by
+# tests/unit/test_config.c) and its user documentation.
+EXTRA_DIST += conf/azure-example.json docs/azure.md

@@ -29,6 +29,7 @@ static const struct command commands[] = {
     {"kek-commit", cmd_kek_commit, "add the commitment to an older KEK"},
     {"rotate-kek", cmd_rotate_kek, "new tenant KEK, token objects re-sealed"},
     {"import-key", cmd_import_key, "install your own key material as the CMK"},
+    {"azure-key", cmd_azure_key, "make a Key Vault import body for your key"},
     {"health", cmd_health, "check every tenant's CMK and KEK"},
     {"rotate-cmk", cmd_rotate_cmk, "make another CMK the tenant's key"},
     {"audit", cmd_audit, "verify audit files and print anchors"},

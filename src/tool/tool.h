@@ -32,6 +32,7 @@ int cmd_decrypt(int argc, char **argv);
 int cmd_rekey(int argc, char **argv);
 int cmd_rotate_kek(int argc, char **argv);
 int cmd_import_key(int argc, char **argv);
+int cmd_azure_key(int argc, char **argv);
 int cmd_rewrap(int argc, char **argv);
 
 /* "cmk-tool: <message>" on stderr. */

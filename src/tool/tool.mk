@@ -16,6 +16,11 @@ cmk_tool_SOURCES = \
 	src/tool/import_key.c \
 	src/tool/import_local.c \
 	src/tool/import_aws.c \
+	src/tool/azure_byok.h \
+	src/tool/azure_byok.c \
+	src/tool/azure_byok_key.c \
+	src/tool/azure_byok_jwk.c \
+	src/tool/azure_byok_out.c \
 	src/tool/keyfile.h \
 	src/tool/keyfile.c \
 	src/tool/kek_commit.c \
