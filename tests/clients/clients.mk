@@ -4,11 +4,13 @@
 # @azure/identity (over the emulator's TLS listener), installed by npm ci
 # from the committed lock into the build tree (tests/clients/npm), never the
 # source.
-# test_gcp_module_interop.sh: the module's ciphertexts through Google's
-# client and the other way round, and their requests side by side.
+# test_gcp_module_interop.sh, test_azure_module_interop.sh: the module's
+# envelopes through Google's and Azure's clients and the other way round,
+# and their requests side by side.
 TESTS += tests/clients/test_gcp_client.sh \
 	tests/clients/test_gcp_module_interop.sh \
-	tests/clients/test_azure_client.sh
+	tests/clients/test_azure_client.sh \
+	tests/clients/test_azure_module_interop.sh
 EXTRA_DIST += \
 	tests/clients/package.json \
 	tests/clients/package-lock.json \
@@ -17,10 +19,14 @@ EXTRA_DIST += \
 	tests/clients/test_gcp_client.sh \
 	tests/clients/gcp_interop.js \
 	tests/clients/gcp_module.py \
+	tests/clients/module_p11.py \
 	tests/clients/test_gcp_module_interop.sh \
 	tests/clients/azure_client.js \
 	tests/clients/azure_calls.py \
-	tests/clients/test_azure_client.sh
+	tests/clients/test_azure_client.sh \
+	tests/clients/azure_interop.js \
+	tests/clients/azure_module.py \
+	tests/clients/test_azure_module_interop.sh
 clean-local: clean-clients
 clean-clients:
 	rm -rf tests/clients/npm

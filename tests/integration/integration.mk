@@ -28,6 +28,7 @@ EXTRA_DIST += tests/integration/test_rewrap.sh
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/lib.sh \
 	tests/integration/cmkpy.py \
+	tests/integration/kmsp11.py \
 	tests/integration/rotate_blobs.py \
 	tests/integration/kek_blobs.py \
 	tests/integration/lifecycle_apps.py \

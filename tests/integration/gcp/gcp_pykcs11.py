@@ -8,10 +8,8 @@
 # disabled and a destroyed version, an expired token refreshed, with the
 # audit records of the refusals. "metadata_down": no token to be had.
 
-import json
 import os
 import sys
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
@@ -25,47 +23,26 @@ try:
     import PyKCS11 as PK
 except ImportError:
     cmkpy.missing("PyKCS11 not importable from %s" % sys.executable)
+from kmsp11 import (audit_mark, audit_since, calls, ctl, envelope,  # noqa
+                    eq, kms_records, mech_results, raises, same_key,
+                    Tenants)
 
-CKA_CMK_FLUSH_CACHE = 0x84340104
-RW = PK.CKF_SERIAL_SESSION | PK.CKF_RW_SESSION
 PINS = {"acme": "1234", "beta": "5678"}
 KEY = os.environ.get("GCP_KEY", "")
 MD_SA = os.environ.get("GCP_MD_SA", "")
-AUDIT = os.environ.get("AUDIT_FILE", "")
 # ulDeviceError: provider gcp (3) << 16 | the code's number
 # (providers/gcp_health.c, docs/gcp.md): google.rpc.Code for a canonical
 # status, 200 for NoCredentials.
 DEV_INVALID_ARGUMENT = 0x30003
 DEV_FAILED_PRECONDITION = 0x30009
 DEV_NO_CREDENTIALS = 0x30000 + 200
-CBC = PK.Mechanism(PK.CKM_AES_CBC_PAD, b"\x03" * 16)
-DATA = b"data under a key the CMK wrapped"
 
 
 class T:
-    lib = None
-    slot = {}
-    s = {}
-    cmk = {}
+    p = None  # kmsp11.Tenants
 
 
 # ---- the emulator ----
-
-def ctl(cmd, body=None):
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    req = urllib.request.Request(
-        "%s/_emulator/%s" % (os.environ["EMU_HTTP_URL"], cmd),
-        data=json.dumps(body or {}).encode(),
-        headers={"Content-Type": "application/json"})
-    with opener.open(req, timeout=10) as r:
-        return json.loads(r.read() or b"{}")
-
-
-def calls(op=None):
-    """The emulator's call log since the last reset: (op, status, error)."""
-    return [(c["op"], c["status"], c["error"])
-            for c in ctl("calls", {"op": op} if op else {})["calls"]]
-
 
 def version(n):
     return "%s/cryptoKeyVersions/%d" % (KEY, n)
@@ -75,132 +52,20 @@ def set_state(n, state):
     ctl("gcp_set_version_state", {"name": version(n), "state": state})
 
 
-# ---- the audit file ----
-
-def audit_records():
-    """Every record of the audit file, in order. The writer may reserve
-    space at the end (runs of 0x00 between lines): no offset marks where
-    the next record goes, so marks count records."""
-    with open(AUDIT, "rb") as f:
-        text = f.read().replace(b"\x00", b"")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def audit_mark():
-    return len(audit_records())
-
-
-def audit_since(mark):
-    return audit_records()[mark:]
-
-
-def kms_records(recs):
-    """What the records of the KMS calls say: (op, tenant, provider,
-    result, detail, http_status, provider_code)."""
-    return [(r.get("op"), r.get("tenant"), r.get("provider"),
-             r.get("result"), r.get("detail"), r.get("http_status"),
-             r.get("provider_code"))
-            for r in recs if r["event"] == "kms_call"]
-
-
-def mech_results(recs, op):
-    return [(r.get("tenant"), r.get("mech"), r.get("result"))
-            for r in recs if r["event"] == "mechanism" and r["op"] == op]
-
-
-# ---- helpers ----
-
-def ckr(e):
-    return PK.CKR.get(e, hex(e))
-
-
-def raises(code, fn, *args):
-    try:
-        fn(*args)
-    except PK.PyKCS11Error as e:
-        if e.value != code:
-            raise AssertionError("expected %s, got %s" % (ckr(code),
-                                                          ckr(e.value)))
-        return
-    raise AssertionError("expected %s, call succeeded" % ckr(code))
-
-
-def eq(a, b, what):
-    if a != b:
-        raise AssertionError("%s: %r != %r" % (what, a, b))
-
-
-def mech(m):
-    return PK.Mechanism(m, None)
-
-
-def gen_dek(s):
-    return s.generateKey([
-        (PK.CKA_CLASS, PK.CKO_SECRET_KEY), (PK.CKA_KEY_TYPE, PK.CKK_AES),
-        (PK.CKA_VALUE_LEN, 32), (PK.CKA_TOKEN, False),
-        (PK.CKA_EXTRACTABLE, True), (PK.CKA_ENCRYPT, True),
-        (PK.CKA_DECRYPT, True)])
-
-
-UNWRAP = [(PK.CKA_CLASS, PK.CKO_SECRET_KEY), (PK.CKA_KEY_TYPE, PK.CKK_AES),
-          (PK.CKA_TOKEN, False), (PK.CKA_EXTRACTABLE, True),
-          (PK.CKA_ENCRYPT, True), (PK.CKA_DECRYPT, True)]
-
-
-def same_key(s, dek, back):
-    """What one key encrypts the other decrypts, both ways."""
-    ct = bytes(s.encrypt(dek, DATA, CBC))
-    eq(bytes(s.decrypt(back, ct, CBC)), DATA, "the unwrapped key decrypts")
-    ct = bytes(s.encrypt(back, DATA, CBC))
-    eq(bytes(s.decrypt(dek, ct, CBC)), DATA, "the unwrapped key encrypts")
-
-
 def wrap(t, m):
-    s = T.s[t]
-    dek = gen_dek(s)
-    return dek, bytes(s.wrapKey(T.cmk[t], dek, mech(m)))
+    return T.p.wrap(t, m)
 
 
 def unwrap(t, blob, m):
-    return T.s[t].unwrapKey(T.cmk[t], blob, UNWRAP, mech(m))
-
-
-def envelope(blob):
-    """(version, provider id, key id, sealed-by, ciphertext) of an envelope
-    blob (src/mech/envelope.h)."""
-    eq(blob[:4], b"CMKE", "envelope magic")
-    k = int.from_bytes(blob[6:8], "big")
-    at, sealed = 8 + k, None
-    if blob[4] == 2:
-        n = int.from_bytes(blob[at:at + 2], "big")
-        sealed = blob[at + 2:at + 2 + n].decode()
-        at += 2 + n
-    c = int.from_bytes(blob[at:at + 4], "big")
-    eq(len(blob), at + 4 + c, "envelope length")
-    return blob[4], blob[5], blob[8:8 + k].decode(), sealed, blob[at + 4:]
+    return T.p.unwrap(t, blob, m)
 
 
 def device_error(t):
-    return T.s[t].getSessionInfo().ulDeviceError
+    return T.p.device_error(t)
 
 
 def flush(t):
-    """CKA_CMK_FLUSH_CACHE: the tenant's cached KEK and DEKs dropped."""
-    T.s[t].setAttributeValue(T.cmk[t], [(CKA_CMK_FLUSH_CACHE, b"\x01")])
-
-
-def setup(tenants):
-    T.lib = PK.PyKCS11Lib()
-    T.lib.load(cmkpy.MODULE)
-    for slot in T.lib.getSlotList(tokenPresent=True):
-        T.slot[T.lib.getTokenInfo(slot).label.strip()] = slot
-    for t in tenants:
-        s = T.lib.openSession(T.slot[t], RW)
-        s.login(PINS[t])
-        objs = s.findObjects([(PK.CKA_LABEL, t + "-cmk")])
-        eq(len(objs), 1, "%s: CMK objects" % t)
-        T.s[t] = s
-        T.cmk[t] = objs[0]
+    T.p.flush(t)
 
 
 # ---- checks ----
@@ -217,7 +82,7 @@ def t_direct_path():
        "envelope")
     eq((ct[0], int.from_bytes(ct[17:21], "big")), (0x47, 1),
        "the emulator's ciphertext, version 1 inside")
-    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
+    same_key(T.p.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
     eq(calls("GCP.Decrypt"), [("GCP.Decrypt", 200, None)], "decrypt calls")
     T.envelope = blob
 
@@ -227,7 +92,7 @@ def t_kek_path():
     KEK, which one decrypt per TTL opens."""
     dek, blob = wrap("acme", CKM_AES_KEY_WRAP_KWP)
     eq(len(blob), 40, "RFC 5649 blob of a 32-byte key")
-    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_AES_KEY_WRAP_KWP))
+    same_key(T.p.s["acme"], dek, unwrap("acme", blob, CKM_AES_KEY_WRAP_KWP))
     T.kwp = blob
 
 
@@ -259,7 +124,7 @@ def t_quota_recovered():
     dek, blob = wrap("acme", CKM_CMK_ENVELOPE)
     eq(calls("GCP.Encrypt"), [("GCP.Encrypt", 429, "RESOURCE_EXHAUSTED")] * 2
        + [("GCP.Encrypt", 200, None)], "encrypt attempts")
-    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
+    same_key(T.p.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
     eq(device_error("acme"), 0, "ulDeviceError")
 
 
@@ -307,7 +172,7 @@ def t_destroyed_version():
     ctl("gcp_set_primary", {"key": KEY, "version": 2})
     dek, blob = wrap("acme", CKM_CMK_ENVELOPE)
     eq(envelope(blob)[3], version(2), "sealed by version 2")
-    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
+    same_key(T.p.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
     ctl("gcp_set_primary", {"key": KEY, "version": 1})
     eq(ctl("gcp_destroy_version", {"name": v2, "now": True})["state"],
        "DESTROYED", "version 2")
@@ -335,7 +200,7 @@ def t_expired_token():
     eq(calls(), [("GCP.Encrypt", 401, "UNAUTHENTICATED"),
                  ("GCP.Metadata", 200, None), ("GCP.Encrypt", 200, None)],
        "calls")
-    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
+    same_key(T.p.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
 
 
 def t_metadata_down():
@@ -356,7 +221,8 @@ def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "main"
     run = cmkpy.Runner()
     try:
-        setup(["acme"] if mode == "metadata_down" else ["acme", "beta"])
+        T.p = Tenants(PINS)
+        T.p.login(["acme"] if mode == "metadata_down" else ["acme", "beta"])
     except Exception:
         import traceback
         traceback.print_exc()
