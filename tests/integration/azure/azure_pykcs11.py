@@ -190,7 +190,7 @@ def t_disabled_key():
         T.dev["disabled"] = T.p.device_error("acme")
         raises(PK.CKR_FUNCTION_FAILED, unwrap, "acme", T.kwp,
                CKM_AES_KEY_WRAP_KWP)
-        refused = ("AZ.UnwrapKey", 403, "Forbidden")
+        refused = ("AZ.UnwrapKey", 403, "KeyDisabled")
         eq(az_calls(), [refused, refused], "calls (the envelope, the KEK)")
         recs = audit_since(mark)
         rec = ("azure", "CKR_KEY_FUNCTION_NOT_PERMITTED", "key_disabled",
