@@ -114,17 +114,17 @@ az_ctl azure_managed_identity '{"kind": "system", "client_id": "mi-sys"}'
 # another application is there too, and not used.
 az_secret "$T/keys/secret-file"
 az_secret "$T/keys/secret-env"
-config secret_file "$AUTH, \"client_id\": \"app-file\", \"client_secret_file\": \"$T/keys/secret-file\""
-principal secret_file app-file ", \"secret\": \"$(cat "$T/keys/secret-file")\""
-run secret_file app-file AZ.Token client_auth=secret \
+config secret-file "$AUTH, \"client_id\": \"app-file\", \"client_secret_file\": \"$T/keys/secret-file\""
+principal secret-file app-file ", \"secret\": \"$(cat "$T/keys/secret-file")\""
+run secret-file app-file AZ.Token client_auth=secret \
     AZURE_CLIENT_ID=app-env AZURE_TENANT_ID=$AZ_TENANT \
     AZURE_CLIENT_SECRET="$(cat "$T/keys/secret-env")" "${LATER[@]}"
 
 # 2. AZURE_CLIENT_SECRET with AZURE_CLIENT_ID and AZURE_TENANT_ID (the
 # authority host from AZURE_AUTHORITY_HOST).
-config secret_env ""
-principal secret_env app-env ", \"secret\": \"$(cat "$T/keys/secret-env")\""
-run secret_env app-env AZ.Token client_auth=secret \
+config secret-env ""
+principal secret-env app-env ", \"secret\": \"$(cat "$T/keys/secret-env")\""
+run secret-env app-env AZ.Token client_auth=secret \
     AZURE_CLIENT_ID=app-env AZURE_TENANT_ID=$AZ_TENANT \
     AZURE_AUTHORITY_HOST="$EMU_HTTPS_URL" \
     AZURE_CLIENT_SECRET="$(cat "$T/keys/secret-env")" "${LATER[@]}"
@@ -143,16 +143,16 @@ cert() {
 
 # 3. The tenant's azure.client_certificate_file, signed RS256.
 crt=$(cert cert-file)
-config cert_file "$AUTH, \"client_id\": \"app-cert\", \"client_certificate_file\": \"$T/keys/cert-file.pem\", \"client_certificate_alg\": \"RS256\""
-principal cert_file app-cert ", \"certificates\": [$crt]"
-run cert_file app-cert AZ.Token client_auth=certificate,jwt_alg=RS256,x5t#S256=true \
+config cert-file "$AUTH, \"client_id\": \"app-cert\", \"client_certificate_file\": \"$T/keys/cert-file.pem\", \"client_certificate_alg\": \"RS256\""
+principal cert-file app-cert ", \"certificates\": [$crt]"
+run cert-file app-cert AZ.Token client_auth=certificate,jwt_alg=RS256,x5t#S256=true \
     "${LATER[@]}"
 
 # 4. AZURE_CLIENT_CERTIFICATE_PATH, signed PS256 (the default).
 crt=$(cert cert-env)
-config cert_env ""
-principal cert_env app-cert-env ", \"certificates\": [$crt]"
-run cert_env app-cert-env AZ.Token client_auth=certificate,jwt_alg=PS256,x5t#S256=true \
+config cert-env ""
+principal cert-env app-cert-env ", \"certificates\": [$crt]"
+run cert-env app-cert-env AZ.Token client_auth=certificate,jwt_alg=PS256,x5t#S256=true \
     AZURE_CLIENT_ID=app-cert-env AZURE_TENANT_ID=$AZ_TENANT \
     AZURE_AUTHORITY_HOST="$EMU_HTTPS_URL" \
     AZURE_CLIENT_CERTIFICATE_PATH="$T/keys/cert-env.pem" "${LATER[@]}"
@@ -172,9 +172,9 @@ run workload app-wi AZ.Token client_auth=federated \
 
 # 6. Managed identity named in the config: the system identity at the
 # configured IMDS endpoint (App Service's variables are there, not used).
-config mi_system ", \"managed_identity\": {}, \"imds_endpoint\": \"$IMDS_HOST\""
-az_grant mi-sys "{\"kv1/creds-mi_system\": $AZ_KEY_ROLE}"
-run mi_system mi-sys AZ.IMDS identity=system \
+config mi-system ", \"managed_identity\": {}, \"imds_endpoint\": \"$IMDS_HOST\""
+az_grant mi-sys "{\"kv1/creds-mi-system\": $AZ_KEY_ROLE}"
+run mi-system mi-sys AZ.IMDS identity=system \
     IDENTITY_ENDPOINT="$EMU_HTTP_URL/msi/token" IDENTITY_HEADER=app-svc-header
 
 # 7-9. User-assigned identities by client id, object id and resource id.
@@ -185,23 +185,23 @@ for how in client_id:mi-user object_id:oid-mi-user resource_id:$RID; do
     member=${how%%:*} value=${how#*:}
     param=$member
     [ "$member" = resource_id ] && param=msi_res_id
-    config "mi_$member" ", \"managed_identity\": {\"$member\": \"$value\"}, \"imds_endpoint\": \"$IMDS_HOST\""
-    az_grant mi-user "{\"kv1/creds-mi_$member\": $AZ_KEY_ROLE}"
-    run "mi_$member" mi-user AZ.IMDS "identity=$param"
+    config "mi-${member//_/-}" ", \"managed_identity\": {\"$member\": \"$value\"}, \"imds_endpoint\": \"$IMDS_HOST\""
+    az_grant mi-user "{\"kv1/creds-mi-${member//_/-}\": $AZ_KEY_ROLE}"
+    run "mi-${member//_/-}" mi-user AZ.IMDS "identity=$param"
 done
 
 # 10. Nothing configured, IMDS found through
 # AZURE_POD_IDENTITY_AUTHORITY_HOST: the system identity.
-config mi_env ""
-az_grant mi-sys "{\"kv1/creds-mi_env\": $AZ_KEY_ROLE}"
-run mi_env mi-sys AZ.IMDS identity=system \
+config mi-env ""
+az_grant mi-sys "{\"kv1/creds-mi-env\": $AZ_KEY_ROLE}"
+run mi-env mi-sys AZ.IMDS identity=system \
     AZURE_POD_IDENTITY_AUTHORITY_HOST="$IMDS_HOST"
 
 # 11. App Service: IDENTITY_ENDPOINT and IDENTITY_HEADER (before IMDS,
 # which is there too).
-config app_service ""
-az_grant mi-sys "{\"kv1/creds-app_service\": $AZ_KEY_ROLE}"
-run app_service mi-sys AZ.AppService identity=system \
+config app-service ""
+az_grant mi-sys "{\"kv1/creds-app-service\": $AZ_KEY_ROLE}"
+run app-service mi-sys AZ.AppService identity=system \
     IDENTITY_ENDPOINT="$EMU_HTTP_URL/msi/token" IDENTITY_HEADER=app-svc-header \
     AZURE_POD_IDENTITY_AUTHORITY_HOST="$IMDS_HOST"
 
