@@ -669,6 +669,7 @@ static void test_app_service(void **state)
 
     (void)state;
     fx_open(&f, NULL);
+    f.cfg.imds_endpoint = NULL; /* one the tenant names wins over App Service */
     emu_do("azure_identity_endpoints",
            "{\"app_service_header\":\"hdr-S3CRET\"}");
     emu_do("azure_managed_identity", "{\"kind\":\"system\",\"client_id\":"
@@ -689,6 +690,13 @@ static void test_app_service(void **state)
     json_decref(a);
     assert_int_equal(emu_count("AZ.IMDS"), 0);
     user_identities(&f, "AZ.AppService", "azure-app-service", app_how);
+    f.cfg.mi = CMK_AZAUTH_MI_SYSTEM;
+    f.cfg.imds_endpoint = MUT(emu_http_url());
+    emu_do("reset_calls", "{}");
+    assert_int_equal(resolve(&f), CMK_OK);
+    token_is(&f, "mi-app", "azure-imds");
+    assert_int_equal(emu_count("AZ.AppService"), 0);
+    f.cfg.imds_endpoint = NULL;
     f.cfg.mi = CMK_AZAUTH_MI_NONE;
     vars[V_IDHDR][1] = "wrong-S3CRET";
     refused(&f, CMK_E_ACCESS_DENIED, "ManagedIdentityRefused");
