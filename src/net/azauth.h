@@ -22,7 +22,8 @@
  *      refresh and sent as the client assertion (AZURE_CLIENT_ID,
  *      AZURE_TENANT_ID);
  *   4. managed identity: azure.managed_identity, or, with nothing above
- *      configured, IDENTITY_ENDPOINT + IDENTITY_HEADER (App Service,
+ *      configured, IDENTITY_ENDPOINT + IDENTITY_HEADER unless the tenant
+ *      names azure.imds_endpoint (App Service,
  *      api-version 2019-08-01, header X-IDENTITY-HEADER), else IMDS
  *      (GET /metadata/identity/oauth2/token, api-version 2018-02-01,
  *      header Metadata: true, never through a proxy; a user-assigned

@@ -2,8 +2,10 @@
 /*
  * net: the managed identity source (azauth.h 4): App Service and Azure
  * Functions (IDENTITY_ENDPOINT with the secret IDENTITY_HEADER,
- * api-version 2019-08-01) when both are set, else the instance metadata
- * service (IMDS, api-version 2018-02-01, header Metadata: true). IMDS
+ * api-version 2019-08-01) when both are set and the tenant names no
+ * azure.imds_endpoint (an operator who names IMDS gets IMDS), else the
+ * instance metadata service (IMDS, api-version 2018-02-01, header
+ * Metadata: true). IMDS
  * answers 410, 429 and 5xx while it starts or is updated: retried with
  * backoff (creds_fetch.c). Plain http goes only to 169.254.169.254 or
  * loopback (net/http.h), never through a proxy.
@@ -80,12 +82,14 @@ static cmk_err mi_setup(const struct cmk_cred_env *env, struct mi *m,
 {
     const char *ep = cmk_creds_getenv(env, "IDENTITY_ENDPOINT");
     const char *hv = cmk_creds_getenv(env, "IDENTITY_HEADER");
+    const char *cfg_imds = cmk_azauth_cfg_of(env->arg)->imds_endpoint;
     struct cmk_sb q = {0};
     const char *base;
     size_t n;
     cmk_err err;
 
-    m->app = ep != NULL && ep[0] != '\0' && hv != NULL && hv[0] != '\0';
+    m->app = (cfg_imds == NULL || cfg_imds[0] == '\0') && ep != NULL &&
+             ep[0] != '\0' && hv != NULL && hv[0] != '\0';
     m->source = m->app ? CMK_AZAUTH_SRC_APP : CMK_AZAUTH_SRC_IMDS;
     if (m->app && strpbrk(hv, "\r\n") != NULL)
         return cmk_creds_refuse_why(st, CMK_E_CONFIG, "AzureIdentityHeader",

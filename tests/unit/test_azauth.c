@@ -291,39 +291,39 @@ static void test_secret_env_tls_pool(void **state)
     fx_close(&f);
 }
 
-static void test_secret_wrong(void **state)
+/* A wrong secret and an unknown client: Entra's error as the code, the
+ * AADSTS number in the detail, never the secret. */
+static void test_secret_refused(void **state)
 {
+    static const struct {
+        const char *secret, *cid, *code;
+        long status;
+        const char *detail;
+    } cases[] = {
+        {"not-" SECRET, CID, "invalid_client", 401,
+         "azure-client-secret: Entra ID refused client " CID
+         " (HTTP 401, AADSTS7000215)"},
+        {SECRET, "no-such-app", "unauthorized_client", 400,
+         "azure-client-secret: Entra ID refused client no-such-app (HTTP "
+         "400, AADSTS700016)"},
+    };
     struct fx f;
+    size_t i;
 
     (void)state;
     fx_open(&f, NULL);
     principal_add(CID, SECRET, NULL, NULL);
-    vars[V_SECRET][1] = "not-" SECRET;
-    vars[V_CID][1] = CID;
     snprintf(f.ask.tenant, sizeof(f.ask.tenant), "%s", TENANT);
-    refused(&f, CMK_E_ACCESS_DENIED, "invalid_client");
-    assert_int_equal(f.st.http_status, 401);
-    assert_string_equal(f.st.detail,
-                        "azure-client-secret: Entra ID refused client " CID
-                        " (HTTP 401, AADSTS7000215)");
-    assert_null(strstr(f.st.detail, SECRET));
-    assert_int_equal(emu_count("AZ.Token"), 1); /* a 401 is not retried */
-    fx_close(&f);
-}
-
-static void test_secret_unknown_client(void **state)
-{
-    struct fx f;
-
-    (void)state;
-    fx_open(&f, NULL);
-    principal_add(CID, SECRET, NULL, NULL);
-    vars[V_SECRET][1] = SECRET;
-    vars[V_CID][1] = "no-such-app";
-    snprintf(f.ask.tenant, sizeof(f.ask.tenant), "%s", TENANT);
-    refused(&f, CMK_E_ACCESS_DENIED, "unauthorized_client");
-    assert_int_equal(f.st.http_status, 400);
-    assert_non_null(strstr(f.st.detail, "AADSTS700016"));
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        emu_do("reset_calls", "{}");
+        vars[V_SECRET][1] = cases[i].secret;
+        vars[V_CID][1] = cases[i].cid;
+        refused(&f, CMK_E_ACCESS_DENIED, cases[i].code);
+        assert_int_equal(f.st.http_status, cases[i].status);
+        assert_string_equal(f.st.detail, cases[i].detail);
+        assert_null(strstr(f.st.detail, SECRET));
+        assert_int_equal(emu_count("AZ.Token"), 1); /* not retried */
+    }
     fx_close(&f);
 }
 
@@ -389,6 +389,15 @@ static void test_secret_file_refused(void **state)
 
 /* ---- client certificate ---- */
 
+/* Registers CID with certificate A; the emulator's answer (decref). */
+static json_t *cert_principal(void)
+{
+    return emu_ctl("azure_principal",
+                   "{\"client_id\":\"" CID "\",\"tenant\":\"" TENANT
+                   "\",\"certificates\":[%s]}",
+                   pem_a);
+}
+
 static void test_cert_ps256(void **state)
 {
     json_t *p, *a, *c;
@@ -397,10 +406,7 @@ static void test_cert_ps256(void **state)
 
     (void)state;
     fx_open(&f, NULL);
-    p = emu_ctl("azure_principal",
-                "{\"client_id\":\"" CID "\",\"tenant\":\"" TENANT
-                "\",\"certificates\":[%s]}",
-                pem_a);
+    p = cert_principal();
     f.cfg.client_certificate_file = cert_a;
     f.cfg.client_id = MUT(CID);
     snprintf(f.ask.tenant, sizeof(f.ask.tenant), "%s", TENANT);
@@ -435,10 +441,7 @@ static void test_cert_rs256_env(void **state)
 
     (void)state;
     fx_open(&f, NULL);
-    p = emu_ctl("azure_principal",
-                "{\"client_id\":\"" CID "\",\"tenant\":\"" TENANT
-                "\",\"certificates\":[%s]}",
-                pem_a);
+    p = cert_principal();
     f.cfg.certificate_alg = CMK_AZAUTH_RS256;
     f.cfg.authority_host = NULL;
     vars[V_AUTH][1] = emu_http_url();
@@ -468,10 +471,7 @@ static void test_cert_refused(void **state)
 
     (void)state;
     fx_open(&f, NULL);
-    emu_do("azure_principal",
-           "{\"client_id\":\"" CID "\",\"tenant\":\"" TENANT
-           "\",\"certificates\":[%s]}",
-           pem_a);
+    json_decref(cert_principal());
     f.cfg.client_id = MUT(CID);
     snprintf(f.ask.tenant, sizeof(f.ask.tenant), "%s", TENANT);
     f.cfg.client_certificate_file = cert_b; /* not registered */
@@ -556,39 +556,57 @@ static void test_imds_system(void **state)
     str_is(c, "api_version", "2018-02-01");
     str_is(c, "resource", KV);
     json_decref(a);
+    /* The address from AZURE_POD_IDENTITY_AUTHORITY_HOST. */
+    emu_do("reset_calls", "{}");
+    f.cfg.imds_endpoint = NULL;
+    vars[V_POD][1] = emu_http_url();
+    assert_int_equal(resolve(&f), CMK_OK);
+    token_is(&f, "mi-system", "azure-imds");
+    assert_int_equal(emu_count("AZ.IMDS"), 1);
     fx_close(&f);
+}
+
+/* Each kind of user-assigned identity through op: the query parameter
+ * the emulator saw is how[kind - 2] (IMDS and App Service name two of
+ * them differently). */
+static void user_identities(struct fx *f, const char *op, const char *source,
+                            const char *const how[3])
+{
+    static const struct {
+        enum cmk_azauth_mi kind;
+        const char *id;
+    } cases[] = {
+        {CMK_AZAUTH_MI_CLIENT_ID, "mi-user"},
+        {CMK_AZAUTH_MI_OBJECT_ID, "obj-1"},
+        {CMK_AZAUTH_MI_RESOURCE_ID, "/subscriptions/s/rg/mi"},
+    };
+    json_t *a, *c;
+    size_t i;
+
+    emu_do("azure_managed_identity",
+           "{\"kind\":\"user\",\"client_id\":\"mi-user\",\"object_id\":"
+           "\"obj-1\",\"msi_res_id\":\"/subscriptions/s/rg/mi\"}");
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        emu_do("reset_calls", "{}");
+        f->cfg.mi = cases[i].kind;
+        f->cfg.mi_id = MUT(cases[i].id);
+        assert_int_equal(resolve(f), CMK_OK);
+        token_is(f, "mi-user", source);
+        c = only_call(op, &a);
+        str_is(c, "identity", how[i]);
+        json_decref(a);
+    }
 }
 
 static void test_imds_user(void **state)
 {
-    static const struct {
-        enum cmk_azauth_mi kind;
-        const char *id, *how;
-    } cases[] = {
-        {CMK_AZAUTH_MI_CLIENT_ID, "mi-user", "client_id"},
-        {CMK_AZAUTH_MI_OBJECT_ID, "obj-1", "object_id"},
-        {CMK_AZAUTH_MI_RESOURCE_ID, "/subscriptions/s/rg/mi", "msi_res_id"},
-    };
-    json_t *a, *c;
+    static const char *const how[3] = {"client_id", "object_id", "msi_res_id"};
     struct fx f;
-    size_t i;
 
     (void)state;
     fx_open(&f, NULL);
-    emu_do("azure_managed_identity",
-           "{\"kind\":\"user\",\"client_id\":\"mi-user\",\"object_id\":"
-           "\"obj-1\",\"msi_res_id\":\"/subscriptions/s/rg/mi\"}");
     vars[V_SECRET][1] = SECRET; /* the named identity wins */
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        emu_do("reset_calls", "{}");
-        f.cfg.mi = cases[i].kind;
-        f.cfg.mi_id = MUT(cases[i].id);
-        assert_int_equal(resolve(&f), CMK_OK);
-        token_is(&f, "mi-user", "azure-imds");
-        c = only_call("AZ.IMDS", &a);
-        str_is(c, "identity", cases[i].how);
-        json_decref(a);
-    }
+    user_identities(&f, "AZ.IMDS", "azure-imds", how);
     f.cfg.mi_id = MUT("nobody");
     refused(&f, CMK_E_ACCESS_DENIED, "invalid_request");
     assert_string_equal(f.st.detail,
@@ -644,11 +662,14 @@ static void test_imds_retried(void **state)
 
 static void test_app_service(void **state)
 {
+    static const char *const app_how[3] = {"client_id", "principal_id",
+                                           "mi_res_id"};
     json_t *a, *c;
     struct fx f;
 
     (void)state;
     fx_open(&f, NULL);
+    f.cfg.imds_endpoint = NULL; /* one the tenant names wins over App Service */
     emu_do("azure_identity_endpoints",
            "{\"app_service_header\":\"hdr-S3CRET\"}");
     emu_do("azure_managed_identity", "{\"kind\":\"system\",\"client_id\":"
@@ -668,6 +689,15 @@ static void test_app_service(void **state)
     assert_true(json_is_true(json_object_get(c, "identity_header")));
     json_decref(a);
     assert_int_equal(emu_count("AZ.IMDS"), 0);
+    user_identities(&f, "AZ.AppService", "azure-app-service", app_how);
+    f.cfg.mi = CMK_AZAUTH_MI_SYSTEM;
+    f.cfg.imds_endpoint = MUT(emu_http_url());
+    emu_do("reset_calls", "{}");
+    assert_int_equal(resolve(&f), CMK_OK);
+    token_is(&f, "mi-app", "azure-imds");
+    assert_int_equal(emu_count("AZ.AppService"), 0);
+    f.cfg.imds_endpoint = NULL;
+    f.cfg.mi = CMK_AZAUTH_MI_NONE;
     vars[V_IDHDR][1] = "wrong-S3CRET";
     refused(&f, CMK_E_ACCESS_DENIED, "ManagedIdentityRefused");
     assert_int_equal(f.st.http_status, 401);
@@ -885,8 +915,7 @@ int main(void)
         cmocka_unit_test(test_wi_token_trim),
         cmocka_unit_test(test_secret_file),
         cmocka_unit_test(test_secret_env_tls_pool),
-        cmocka_unit_test(test_secret_wrong),
-        cmocka_unit_test(test_secret_unknown_client),
+        cmocka_unit_test(test_secret_refused),
         cmocka_unit_test(test_missing_client_id_tenant),
         cmocka_unit_test(test_secret_file_refused),
         cmocka_unit_test(test_cert_ps256),
