@@ -43,7 +43,8 @@ from vault_transit import (KEY_NOT_FOUND, KEY_TYPES, ItemError, Transit,
 VAULT_JSON = "application/json"
 VERSION = "1.15.6"
 DENIED = "1 error occurred:\n\t* permission denied\n\n"
-INVALID_TOKEN = "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"
+INVALID_TOKEN = ("2 errors occurred:\n\t* permission denied\n\t* invalid "
+                 "token\n\n")
 SEALED = "Vault is sealed"
 GCP_PATHS = ("/v1/projects/",)
 AUTH_PATHS = {"auth/token/lookup-self": "VAULT.LookupSelf",
@@ -829,17 +830,17 @@ class VaultControl:
     def _v(self):
         return self.app.vault
 
-    def _ns(self, args):
+    def _vns(self, args):
         return self._v().state.ns(str(args.get("namespace") or ""))
 
-    def _mount(self, args):
-        mounts = self._ns(args)["mounts"]
+    def _vmount(self, args):
+        mounts = self._vns(args)["mounts"]
         name = str(args.get("mount") or "transit").strip("/")
         if name not in mounts:
             raise KeyError("unknown mount %r" % name)
         return mounts[name]
 
-    def _saved(self, fn):
+    def _vsaved(self, fn):
         v = self._v()
         with v.state.lock:
             out = fn()
@@ -857,19 +858,19 @@ class VaultControl:
             v.state.namespaces.setdefault(path, new_namespace(
                 args.get("mounts", ["transit"])))
             return {"namespaces": sorted(v.state.namespaces)}
-        return self._saved(run)
+        return self._vsaved(run)
 
     def cmd_vault_mount(self, args):
         """{"namespace", "path"}: a transit mount."""
-        ns = self._ns(args)
-        return self._saved(lambda: ns["mounts"].setdefault(
+        ns = self._vns(args)
+        return self._vsaved(lambda: ns["mounts"].setdefault(
             str(args["path"]).strip("/"), new_mount()) and {
                 "mounts": sorted(ns["mounts"])})
 
     def cmd_vault_create_key(self, args):
         """{"namespace", "mount", "name", "type", "derived", "exportable"}"""
         v = self._v()
-        mrec = self._mount(args)
+        mrec = self._vmount(args)
 
         def run():
             key = v.transit.create(mrec, str(args["name"]),
@@ -877,10 +878,10 @@ class VaultControl:
                                    args.get("derived", False),
                                    args.get("exportable", False))
             return v.transit.info(str(args["name"]), key)
-        return self._saved(run)
+        return self._vsaved(run)
 
-    def _key(self, args):
-        key = self._mount(args)["keys"].get(str(args["name"]))
+    def _vkey(self, args):
+        key = self._vmount(args)["keys"].get(str(args["name"]))
         if key is None:
             raise KeyError("unknown key %r" % args["name"])
         return key
@@ -891,25 +892,25 @@ class VaultControl:
         v = self._v()
 
         def run():
-            key = self._key(args)
+            key = self._vkey(args)
             v.transit.configure(key, args)
             return v.transit.info(str(args["name"]), key)
-        return self._saved(run)
+        return self._vsaved(run)
 
     def cmd_vault_rotate(self, args):
         v = self._v()
 
         def run():
-            key = self._key(args)
+            key = self._vkey(args)
             v.transit.rotate(key)
             return v.transit.info(str(args["name"]), key)
-        return self._saved(run)
+        return self._vsaved(run)
 
     def cmd_vault_key_material(self, args):
         """{"namespace", "mount", "name"}: every version's key (hex, or the
         RSA private key PEM), for tests that check the cryptography."""
         with self._v().state.lock:
-            key = self._key(args)
+            key = self._vkey(args)
             return {"type": key["type"], "derived": key["derived"],
                     "keys": {v: rec["key"]
                              for v, rec in key["versions"].items()}}
@@ -922,19 +923,19 @@ class VaultControl:
                 for c in paths.values())):
             raise ValueError("paths: {path: [%s...]} or null"
                              % "|".join(CAPS))
-        ns = self._ns(args)
+        ns = self._vns(args)
 
         def run():
             if paths is None:
                 ns["policies"].pop(str(args["name"]), None)
             else:
                 ns["policies"][str(args["name"])] = paths
-        return self._saved(run)
+        return self._vsaved(run)
 
     def cmd_vault_token(self, args):
         """{"namespace", "policies", "ttl" (0: none), "max_ttl",
         "renewable", "token"} -> {token, accessor}"""
-        self._ns(args)
+        self._vns(args)
         token, rec = self._v().issue(
             str(args.get("namespace") or ""), args.get("policies",
                                                        ["root"]),
@@ -957,7 +958,7 @@ class VaultControl:
             if not n:
                 raise KeyError("unknown token")
             return {"expired": n}
-        return self._saved(run)
+        return self._vsaved(run)
 
     def cmd_vault_token_info(self, args):
         with self._v().state.lock:
@@ -968,7 +969,7 @@ class VaultControl:
         """{"namespace", "name", "role_id", "secret_id", "secret_id_num_uses"
         (0: unlimited), "token_policies", "token_ttl", "token_max_ttl",
         "bind_secret_id"} -> {role_id, secret_id}"""
-        ns = self._ns(args)
+        ns = self._vns(args)
         name = str(args["name"])
 
         def run():
@@ -983,14 +984,14 @@ class VaultControl:
             role["secret_ids"][sid] = {"uses": int(args.get(
                 "secret_id_num_uses", 0))}
             return {"role_id": role["role_id"], "secret_id": sid}
-        return self._saved(run)
+        return self._vsaved(run)
 
     def cmd_vault_k8s_role(self, args):
         """{"namespace", "name", "bound_service_account_names",
         "bound_service_account_namespaces", "token_policies", "token_ttl",
         "token_max_ttl", "jwt": {"token", "service_account_name",
         "service_account_namespace"}}"""
-        ns = self._ns(args)
+        ns = self._vns(args)
 
         def run():
             if "name" in args:
@@ -1006,12 +1007,12 @@ class VaultControl:
                     "name": str(jwt["service_account_name"]),
                     "namespace": str(jwt["service_account_namespace"]),
                     "uid": str(uuid.uuid4())}
-        return self._saved(run)
+        return self._vsaved(run)
 
     def cmd_vault_cert_role(self, args):
         """{"namespace", "name", "certificate" (CA PEM), "token_policies",
         "token_ttl"}: also trusted by the TLS listener from now on."""
-        ns = self._ns(args)
+        ns = self._vns(args)
         pem = str(args["certificate"])
         x509.load_pem_x509_certificate(pem.encode())
         trust = getattr(self.app, "trust_client_ca", None)
@@ -1023,18 +1024,18 @@ class VaultControl:
                 "certificate": pem, **{k: args[k] for k in (
                     "token_policies", "token_ttl", "token_max_ttl")
                     if k in args}}
-        return self._saved(run)
+        return self._vsaved(run)
 
     def cmd_vault_seal(self, args):
         """{"initialized": bool}: sealed (and uninitialized if false)."""
         node = self._v().state.node
-        return self._saved(lambda: node.update(
+        return self._vsaved(lambda: node.update(
             sealed=True, initialized=bool(args.get("initialized", True)))
             or dict(node))
 
     def cmd_vault_unseal(self, args):
         node = self._v().state.node
-        return self._saved(lambda: node.update(sealed=False,
+        return self._vsaved(lambda: node.update(sealed=False,
                                                initialized=True)
                            or dict(node))
 
@@ -1045,7 +1046,7 @@ class VaultControl:
         if mode not in ("redirect", "503", "429"):
             raise ValueError("mode: redirect, 503 or 429")
         node = self._v().state.node
-        return self._saved(lambda: node.update(
+        return self._vsaved(lambda: node.update(
             standby=bool(args.get("standby", True)), standby_mode=mode,
             active_address=str(args.get("active_address", "")),
             perf_standby=bool(args.get("perf_standby", False)))
@@ -1054,7 +1055,7 @@ class VaultControl:
     def cmd_vault_consistency(self, args):
         """{"lacking_index": bool, "send_index": bool}"""
         node = self._v().state.node
-        return self._saved(lambda: node.update(
+        return self._vsaved(lambda: node.update(
             {k: bool(args[k]) for k in ("lacking_index", "send_index")
              if k in args}) or dict(node))
 
