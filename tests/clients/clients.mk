@@ -1,14 +1,16 @@
 # owned by its area
 # Vendors' own KMS clients against tests/emulator: Google's @google-cloud/kms
 # (REST fallback) and google-auth-library, Azure's @azure/keyvault-keys and
-# @azure/identity (over the emulator's TLS listener), installed by npm ci
+# @azure/identity (over the emulator's TLS listener), node-vault (Vault /
+# OpenBao, over the TLS listener too), installed by npm ci
 # from the committed lock into the build tree (tests/clients/npm), never the
 # source.
 # test_gcp_module_interop.sh: the module's ciphertexts through Google's
 # client and the other way round, and their requests side by side.
 TESTS += tests/clients/test_gcp_client.sh \
 	tests/clients/test_gcp_module_interop.sh \
-	tests/clients/test_azure_client.sh
+	tests/clients/test_azure_client.sh \
+	tests/clients/test_vault_client.sh
 EXTRA_DIST += \
 	tests/clients/package.json \
 	tests/clients/package-lock.json \
@@ -20,7 +22,10 @@ EXTRA_DIST += \
 	tests/clients/test_gcp_module_interop.sh \
 	tests/clients/azure_client.js \
 	tests/clients/azure_calls.py \
-	tests/clients/test_azure_client.sh
+	tests/clients/test_azure_client.sh \
+	tests/clients/vault_client.js \
+	tests/clients/vault_calls.py \
+	tests/clients/test_vault_client.sh
 clean-local: clean-clients
 clean-clients:
 	rm -rf tests/clients/npm
