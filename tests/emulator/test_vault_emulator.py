@@ -23,6 +23,7 @@ import socket
 import ssl
 import sys
 import tempfile
+import time
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -462,6 +463,13 @@ class Suite:
         self.error(self.call("POST", "/v1/nomount/encrypt/k", {}), 404,
                    'no handler for route "nomount/encrypt/k". route entry '
                    'not found.')
+        self.error(self.call("GET", "/v1/transit/encrypt/k1"), 405,
+                   "1 error occurred:\n\t* unsupported operation\n\n")
+        self.error(self.call("PATCH", "/v1/transit/keys/k1", {}), 405,
+                   "1 error occurred:\n\t* unsupported operation\n\n")
+        self.error(self.call("POST", "/v1/transit/sign/k1", {}), 404,
+                   "1 error occurred:\n\t* unsupported path\n\n")
+        eq(self.last("VAULT.Unknown")["mount"], "transit", "unknown op")
 
     # -- tokens and policies --------------------------------------------------
     def test_tokens(self):
@@ -812,6 +820,21 @@ class Suite:
             pass
         self.ctl("clear_faults")
         eq(self.last("VAULT.Encrypt")["fault"], "reset", "reset logged")
+        self.ctl("faults", {"close_rate": 1, "for_ops": ["VAULT.Encrypt"],
+                            "count": 1})
+        try:
+            self.enc("k1", b"x")
+            raise AssertionError("no close")
+        except (ConnectionError, http.client.HTTPException, ssl.SSLError,
+                OSError):
+            pass
+        eq(self.last("VAULT.Encrypt")["fault"], "close", "close logged")
+        self.ctl("faults", {"latency_ms": 300, "for_ops": ["VAULT.ReadKey"],
+                            "count": 1})
+        t0 = time.monotonic()
+        self.ok(self.call("GET", "/v1/transit/keys/k1"))
+        eq(time.monotonic() - t0 >= 0.3, True, "latency")
+        eq(self.last("VAULT.ReadKey")["fault"], "latency", "latency logged")
 
     def test_call_log(self):
         self.ctl("reset_calls")
@@ -857,6 +880,16 @@ class Suite:
         info = self.ctl("vault_token_info", {"token": self.root})
         eq((info["policies"], info["expire_time"]), (["root"], None),
            "token info")
+        info = self.ctl("vault_rotate", {"name": "k1"})
+        eq(info["latest_version"] >= 2, True, "vault_rotate")
+        t = self.ctl("vault_token", {"ttl": 600})
+        eq(self.ctl("vault_expire_token", {"accessor": t["accessor"]}),
+           {"expired": 1}, "expire by accessor")
+        self.error(self.call("GET", "/v1/transit/keys/k1", token=t["token"]),
+                   403, INVALID_TOKEN)
+        r = self.emu.request("POST", "/_emulator/vault_expire_token",
+                             json.dumps({"token": "nope"}).encode())
+        eq(r.status, 400, "unknown token")
 
     def test_restart_keeps_state(self):
         ct = self.ok(self.enc("k1", b"kept"))["data"]["ciphertext"]

@@ -140,7 +140,20 @@ def find_mount(nsrec, rel):
 
 
 def transit_route(method, rest, query):
-    """(op, key name, datakey kind) of a path inside a transit mount."""
+    """(op, key name, datakey kind) of a path inside a transit mount;
+    VAULT.Unknown for a path or method transit does not serve."""
+    op, name, kind = transit_path(method, rest, query)
+    writes = ("POST", "PUT")
+    if op in ("VAULT.Encrypt", "VAULT.Decrypt", "VAULT.Rewrap",
+              "VAULT.DataKey", "VAULT.RotateKey", "VAULT.ConfigKey") \
+            and method not in writes:
+        return "VAULT.Unknown", None, None
+    if op == "VAULT.ConfigKeys" and method not in writes + ("GET",):
+        return "VAULT.Unknown", None, None
+    return op, name, kind
+
+
+def transit_path(method, rest, query):
     parts = rest.split("/")
     listing = method == "LIST" or (method == "GET" and "list=true" in query)
     if parts[0] == "keys" and (len(parts) == 1 or parts[1] == "") \
@@ -353,9 +366,15 @@ class VaultApi:
             return self.renew(token, body, ex)
         if op == "VAULT.Unknown":
             self._check(token, ns, rel, method, query, ex, exists=True)
-            raise VaultError(404, ['no handler for route "%s". route entry '
-                                   'not found.' % rel] if mount is None
-                             else ["1 error occurred:\n\t* unsupported "
+            if mount is None:
+                raise VaultError(404, ['no handler for route "%s". route '
+                                       'entry not found.' % rel])
+            rest = rel[len(mount) + 1:]
+            if any(transit_route(m, rest, "")[0] != "VAULT.Unknown"
+                   for m in ("GET", "POST", "DELETE")):
+                raise VaultError(405, ["1 error occurred:\n\t* unsupported "
+                                       "operation\n\n"])
+            raise VaultError(404, ["1 error occurred:\n\t* unsupported "
                                    "path\n\n"])
         nsrec = self.state.namespaces[ns]
         mrec = nsrec["mounts"][mount]
@@ -758,8 +777,7 @@ class VaultApi:
                 raise user_error("deletion is not allowed for this key")
             del mrec["keys"][name]
             return 204, None, "transit"
-        raise VaultError(405, ["1 error occurred:\n\t* unsupported "
-                               "operation\n\n"])
+        raise VaultError(500, ["unhandled op %s" % op])
 
 
 def cipher_versions(items):
