@@ -255,7 +255,6 @@ class VaultApi:
         self.state = VaultState(state_path)
         self.clock = clock
         self.transit = Transit(self.state.lock, clock)
-        self.cert_checker = None  # set by the TLS listener (client CAs)
 
     # -- routing --------------------------------------------------------------
     def claims(self, path, headers):
@@ -382,7 +381,7 @@ class VaultApi:
             exists = name is None or name in mrec["keys"]
         self._check(token, ns, rel, method, query, ex, exists)
         with self.state.lock:
-            status, data, mount_type = self.transit_op(
+            status, data = self.transit_op(
                 op, mrec, name, kind, body, exists, ex)
             self.state.save()
         if data is None:
@@ -709,18 +708,18 @@ class VaultApi:
 
     # -- transit --------------------------------------------------------------
     def transit_op(self, op, mrec, name, kind, body, exists, ex):
-        """(status, data or None, mount type) of a transit request."""
+        """(status, data or None) of a transit request."""
         tr = self.transit
         if op == "VAULT.ListKeys":
             if not mrec["keys"]:
                 raise VaultError(404, [])
-            return 200, {"keys": sorted(mrec["keys"])}, "transit"
+            return 200, {"keys": sorted(mrec["keys"])}
         if op == "VAULT.ConfigKeys":
             if ex.detail["method"] != "GET":
                 if "disable_upsert" in body:
                     mrec["config"]["disable_upsert"] = bool(
                         body["disable_upsert"])
-            return 200, dict(mrec["config"]), "transit"
+            return 200, dict(mrec["config"])
         key = mrec["keys"].get(name)
         if op == "VAULT.Encrypt":
             items, batch = batch_items(body, "plaintext")
@@ -734,7 +733,7 @@ class VaultApi:
                 key = tr.create(mrec, name, ktype, context_set)
                 ex.detail["upserted"] = True
             ex.detail["key_version"] = key["latest"]
-            return run_encrypt(tr, key, items, batch, body) + ("transit",)
+            return run_encrypt(tr, key, items, batch, body)
         if op in ("VAULT.Decrypt", "VAULT.Rewrap"):
             items, batch = batch_items(body, "ciphertext")
             check_contexts(items)
@@ -742,41 +741,41 @@ class VaultApi:
                 raise user_error(KEY_NOT_FOUND)
             ex.detail["key_version"] = cipher_versions(items)
             run = run_decrypt if op == "VAULT.Decrypt" else run_rewrap
-            return run(tr, key, items, batch, body) + ("transit",)
+            return run(tr, key, items, batch, body)
         if op == "VAULT.DataKey":
             if key is None:
                 raise user_error(KEY_NOT_FOUND)
             data = datakey(tr, key, kind, body)
             ex.detail["key_version"] = data["key_version"]
-            return 200, data, "transit"
+            return 200, data
         if op == "VAULT.CreateKey":
             if key is None:
                 ktype = body.get("type", "aes256-gcm96")
                 key = tr.create(mrec, name, ktype, body.get("derived"),
                                 body.get("exportable"))
-            return 200, tr.info(name, key), "transit"
+            return 200, tr.info(name, key)
         if key is None:
             if op == "VAULT.DeleteKey":
-                return 204, None, "transit"
+                return 204, None
             if op == "VAULT.ReadKey":
                 raise VaultError(404, [])
             raise user_error("key not found" if op == "VAULT.RotateKey" else
                              "no existing key named %s could be found"
                              % name)
         if op == "VAULT.ReadKey":
-            return 200, tr.info(name, key), "transit"
+            return 200, tr.info(name, key)
         if op == "VAULT.RotateKey":
             tr.rotate(key)
             ex.detail["key_version"] = key["latest"]
-            return 200, tr.info(name, key), "transit"
+            return 200, tr.info(name, key)
         if op == "VAULT.ConfigKey":
             tr.configure(key, body)
-            return 200, tr.info(name, key), "transit"
+            return 200, tr.info(name, key)
         if op == "VAULT.DeleteKey":
             if not key["deletion_allowed"]:
                 raise user_error("deletion is not allowed for this key")
             del mrec["keys"][name]
-            return 204, None, "transit"
+            return 204, None
         raise VaultError(500, ["unhandled op %s" % op])
 
 
