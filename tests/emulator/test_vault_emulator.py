@@ -426,9 +426,15 @@ class Suite:
         eq(len(unb64(self.ok(self.dec("k1", d["ciphertext"]))["data"][
             "plaintext"])), 64, "512 bits")
         self.error(self.call("POST", "/v1/transit/datakey/wrapped/k1",
-                             {"bits": 100}), 400, "invalid bits value")
+                             {"bits": 100}), 400, "invalid bit length")
         self.error(self.call("POST", "/v1/transit/datakey/wrapped/nokey",
                              {}), 400, "encryption key not found")
+        self.error(self.call("POST", "/v1/transit/datakey/both/nokey",
+                             {}), 400,
+                   "Invalid path, must be 'plaintext' or 'wrapped'")
+        self.error(self.call("POST", "/v1/transit/datakey/wrapped/nokey",
+                             {"context": "*"}), 400,
+                   "failed to base64-decode context")
 
     def test_key_admin(self):
         self.error(self.call("GET", "/v1/transit/keys/missing"), 404)
@@ -655,6 +661,9 @@ class Suite:
         self.error(self.cert_call(None, {}), 400,
                    "client certificate must be supplied")
         eq(self.last("VAULT.CertLogin")["client_cert"], False, "logged")
+        self.error(self.call("POST", "/v1/auth/cert/login", {}, token=False,
+                             tls=False), 400, "tls connection required")
+        eq(self.last("VAULT.CertLogin")["error"], "HTTP400", "logged")
         # a certificate of an unknown CA does not get past the handshake
         _, leaf3 = make_ca("client-ca-3")
         try:

@@ -37,7 +37,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cred_endpoints import Response
 from vault_transit import (KEY_NOT_FOUND, KEY_TYPES, ItemError, Transit,
                            VaultError, b64decode,
-                           batch_items, check_contexts, datakey, run_decrypt,
+                           batch_items, check_contexts, datakey,
+                           datakey_checks, run_decrypt,
                            run_encrypt, run_rewrap, user_error)
 
 VAULT_JSON = "application/json"
@@ -684,6 +685,8 @@ class VaultApi:
                       "service_account_uid": sa.get("uid", "")}
 
     def cert(self, nsrec, body, ex):
+        if getattr(ex, "scheme", "https") != "https":
+            raise user_error("tls connection required")
         der = getattr(ex, "peer_cert", None)
         ex.detail["client_cert"] = der is not None
         if der is None:
@@ -743,9 +746,10 @@ class VaultApi:
             run = run_decrypt if op == "VAULT.Decrypt" else run_rewrap
             return run(tr, key, items, batch, body)
         if op == "VAULT.DataKey":
+            ctx = datakey_checks(kind, body)
             if key is None:
                 raise user_error(KEY_NOT_FOUND)
-            data = datakey(tr, key, kind, body)
+            data = datakey(tr, key, kind, ctx, body)
             ex.detail["key_version"] = data["key_version"]
             return 200, data
         if op == "VAULT.CreateKey":

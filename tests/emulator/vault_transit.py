@@ -453,22 +453,29 @@ def run_rewrap(transit, key, items, batch, body):
         "ciphertext": r["ciphertext"], "key_version": r["key_version"]})
 
 
-def datakey(transit, key, kind, body):
-    """POST datakey/<plaintext|wrapped>/<name>."""
+def datakey_checks(kind, body):
+    """What transit checks of a datakey request before it looks the key
+    up: the path's kind, then the context (decoded)."""
     if kind not in ("plaintext", "wrapped"):
-        raise user_error("invalid path; must be 'plaintext' or 'wrapped'")
+        raise user_error("Invalid path, must be 'plaintext' or 'wrapped'")
+    try:
+        return b64decode(body["context"]) if body.get("context") else b""
+    except ItemError:
+        raise user_error("failed to base64-decode context")
+
+
+def datakey(transit, key, kind, ctx, body):
+    """POST datakey/<plaintext|wrapped>/<name>, once the key is found."""
     try:
         bits = int(body.get("bits") or 256)
     except (TypeError, ValueError):
         bits = -1
     if bits not in (128, 256, 512):
-        raise user_error("invalid bits value")
+        raise user_error("invalid bit length")
+    new_key = os.urandom(bits // 8)
     try:
-        ctx = b64decode(body["context"]) if body.get("context") else b""
-        aad = item_aad(key, body, 0)
-        new_key = os.urandom(bits // 8)
         ct, ver = transit.encrypt_one(key, new_key, ctx, int(
-            body.get("key_version") or 0), aad)
+            body.get("key_version") or 0), None)
     except ItemError as e:
         raise user_error(str(e))
     data = {"ciphertext": ct, "key_version": ver}
@@ -479,5 +486,6 @@ def datakey(transit, key, kind, body):
 
 __all__ = ["KEY_TYPES", "KEY_NOT_FOUND", "MISSING_CONTEXT", "TOO_OLD",
            "ItemError", "Transit", "VaultError", "b64", "b64decode",
-           "batch_items", "check_contexts", "datakey", "run_decrypt",
+           "batch_items", "check_contexts", "datakey", "datakey_checks",
+           "run_decrypt",
            "run_encrypt", "run_rewrap", "supports_aad", "user_error"]
