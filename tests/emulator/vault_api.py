@@ -633,9 +633,11 @@ class VaultApi:
             mount_type=MOUNT_TYPES[op]), ex)
 
     def approle(self, nsrec, body, ex):
-        role_id = body.get("role_id")
+        role_id = (body.get("role_id") or "").strip()
         if not role_id:
-            raise user_error("missing role_id")
+            # the alias lookahead, which runs first, fails with a plain
+            # error: Vault answers it as an internal one
+            raise VaultError(500, ["missing role_id"])
         with self.state.lock:
             name = next((n for n, r in nsrec["approles"].items()
                          if r["role_id"] == role_id), None)
