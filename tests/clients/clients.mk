@@ -1,7 +1,8 @@
 # owned by its area
 # Vendors' own KMS clients against tests/emulator: Google's @google-cloud/kms
 # (REST fallback) and google-auth-library, Azure's @azure/keyvault-keys and
-# @azure/identity (over the emulator's TLS listener), installed by npm ci
+# @azure/identity (over the emulator's TLS listener), node-vault (Vault /
+# OpenBao, over the TLS listener too), installed by npm ci
 # from the committed lock into the build tree (tests/clients/npm), never the
 # source.
 # test_gcp_module_interop.sh, test_azure_module_interop.sh: the module's
@@ -10,7 +11,8 @@
 TESTS += tests/clients/test_gcp_client.sh \
 	tests/clients/test_gcp_module_interop.sh \
 	tests/clients/test_azure_client.sh \
-	tests/clients/test_azure_module_interop.sh
+	tests/clients/test_azure_module_interop.sh \
+	tests/clients/test_vault_client.sh
 EXTRA_DIST += \
 	tests/clients/package.json \
 	tests/clients/package-lock.json \
@@ -26,7 +28,10 @@ EXTRA_DIST += \
 	tests/clients/test_azure_client.sh \
 	tests/clients/azure_interop.js \
 	tests/clients/azure_module.py \
-	tests/clients/test_azure_module_interop.sh
+	tests/clients/test_azure_module_interop.sh \
+	tests/clients/vault_client.js \
+	tests/clients/vault_calls.py \
+	tests/clients/test_vault_client.sh
 clean-local: clean-clients
 clean-clients:
 	rm -rf tests/clients/npm

@@ -12,7 +12,8 @@
 node_deps_install() {
 	if cmp -s "$1/package-lock.json" "$NODE_DIR/package-lock.json" &&
 		[ -d "$NODE_DIR/node_modules/@google-cloud/kms" ] &&
-		[ -d "$NODE_DIR/node_modules/@azure/keyvault-keys" ]; then
+		[ -d "$NODE_DIR/node_modules/@azure/keyvault-keys" ] &&
+		[ -d "$NODE_DIR/node_modules/node-vault" ]; then
 		return 0
 	fi
 	cp "$1/package.json" "$1/package-lock.json" "$NODE_DIR/" || return 1

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 # KMS emulator for the test suite: HTTP(S) front end on 127.0.0.1 routing to
-# AWS KMS, STS, container-credential, IMDSv2, the Google and Azure routes
-# and the control endpoints.
+# AWS KMS, STS, container-credential, IMDSv2, the Google, Azure and Vault
+# routes and the control endpoints.
 """AWS KMS emulator for tests (stdlib + python3-cryptography).
 
 Usage:
@@ -42,6 +42,7 @@ from gcp_kms import GcpError  # noqa: E402
 from kms_api import KmsApi  # noqa: E402
 from sigv4 import SigV4Error, Verifier, access_key_hint  # noqa: E402
 from store import Credential, KmsError, Store  # noqa: E402
+import vault_api  # noqa: E402
 
 MAX_BODY = 1 << 20
 DISCARD_LIMIT = 16 << 20
@@ -159,10 +160,11 @@ def kms_error(status, code, message, ex):
     return Response(status, json.dumps(body), KMS_JSON)
 
 
-class Control(gcp_api.GcpControl, azure_api.AzureControl):
+class Control(gcp_api.GcpControl, azure_api.AzureControl,
+              vault_api.VaultControl):
     """POST /_emulator/<command> with a JSON object; answers JSON (the
     gcp_* commands come from gcp_api.GcpControl, the azure_* ones from
-    azure_api.AzureControl)."""
+    azure_api.AzureControl, the vault_* ones from vault_api.VaultControl)."""
 
     def __init__(self, app):
         self.app = app
@@ -185,6 +187,8 @@ class Control(gcp_api.GcpControl, azure_api.AzureControl):
         except AzError as e:
             return json_response(e.status, {"error": e.code,
                                             "message": e.message})
+        except vault_api.VaultError as e:
+            return json_response(400, {"error": "vault", "errors": e.errors})
         except (ValueError, KeyError, TypeError) as e:
             return json_response(400, {"error": "%s: %s"
                                        % (type(e).__name__, e)})
@@ -348,12 +352,17 @@ class App:
                                   self.clock)
         self.azure = azure_api.AzureApi(
             os.path.join(state_dir, "azure_state.json"), self.clock)
+        self.vault = vault_api.VaultApi(
+            os.path.join(state_dir, "vault_state.json"), self.clock)
+        self.trust_client_ca = None  # set with TLS: adds a client CA
         self.control = Control(self)
         self.ports = {}
 
-    @staticmethod
-    def classify(method, path, query, headers, body):
-        """(endpoint, op) of a request, before any processing."""
+    def classify(self, method, path, query, headers, body):
+        """(endpoint, op) of a request, before any processing. Vault's
+        requests are told from Google's (both under /v1/) by X-Vault-*
+        headers, else by Google's path prefixes, so a Google request is
+        never taken for Vault's."""
         if path.startswith("/latest/"):
             if path == "/latest/api/token":
                 return "imds", "IMDS.Token"
@@ -363,12 +372,20 @@ class App:
             return "imds", "IMDS.Get"
         if path.startswith("/container/"):
             return "container", "ContainerCredentials"
+        if vault_api.header(headers, "X-Vault-Token") or vault_api.header(
+                headers, "X-Vault-Request"):
+            vault = self.vault.classify(method, path, query, headers)
+            if vault is not None:
+                return vault
         google = gcp_api.classify(method, path)
         if google is not None:
             return google
         azure = azure_api.classify(method, path)
         if azure is not None:
             return azure
+        vault = self.vault.classify(method, path, query, headers)
+        if vault is not None:
+            return vault
         target = headers.get("X-Amz-Target")
         if target is not None:
             op = target[len(TARGET_PREFIX):] if target.startswith(
@@ -429,6 +446,8 @@ class App:
             return self.gcp.handle(op, request, headers, ex)
         if endpoint in ("azure", "azure-id"):
             return self.azure.handle(op, request, headers, ex)
+        if endpoint == "vault":
+            return self.vault.handle(op, request, headers, ex)
         return json_response(404, {"message": "Not Found"})
 
     def fault_response(self, endpoint, kind, status, ex, decision=None):
@@ -436,6 +455,9 @@ class App:
             return gcp_api.fault_response(kind, status, ex)
         if endpoint in ("azure", "azure-id"):
             return azure_api.fault_response(kind, status, ex, decision)
+        if endpoint == "vault":
+            return vault_api.fault_response(kind, status, ex, decision,
+                                            self.vault)
         if kind == "throttle":
             if endpoint == "kms":
                 return kms_error(400, "ThrottlingException", "Rate exceeded",
@@ -510,6 +532,13 @@ class Handler(BaseHTTPRequestHandler):
     def do_PATCH(self):
         self.serve()
 
+    def do_DELETE(self):
+        self.serve()
+
+    def do_LIST(self):
+        # Vault's LIST method (the CLI's and most clients' key listing)
+        self.serve()
+
     def read_body(self):
         if self.headers.get("Transfer-Encoding"):
             self.close_connection = True
@@ -555,6 +584,9 @@ class Handler(BaseHTTPRequestHandler):
         ex.request, ex.headers = request, self.headers
         ex.access_key_id = access_key_hint(self.headers.get("Authorization"))
         ex.user_agent = self.headers.get("User-Agent")
+        # Vault's cert auth: the TLS client certificate, if one was sent
+        ex.peer_cert = (self.connection.getpeercert(True)
+                        if self.server.tls_ctx is not None else None)
         decision = app.faults.decide(op, endpoint == "kms")
         ex.fault = decision.kind
         if decision.latency_ms:
@@ -689,6 +721,11 @@ def main(argv=None):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        # Client certificates are asked for but optional (Vault's cert
+        # auth); vault_cert_role adds the CAs they are checked against.
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        app.trust_client_ca = lambda pem: ctx.load_verify_locations(
+            cadata=pem)
         servers.append(Server(args.tls_port, app, ctx, args.verbose))
         app.ports["https"] = servers[1].server_address[1]
     stop = threading.Event()
