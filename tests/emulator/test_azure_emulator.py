@@ -18,9 +18,7 @@ import http.client
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 import urllib.parse
 import uuid
@@ -28,7 +26,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from test_emulator import Emulator, eq, skip_status  # noqa: E402
+from test_emulator import eq, run_suite  # noqa: E402
 
 AZ_JSON = "application/json; charset=utf-8"
 KV = "https://vault.azure.net"
@@ -1253,48 +1251,16 @@ class Suite:
 
 
 def main():
-    try:
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa
-    except ImportError:
-        print("SKIP: python3-cryptography is missing")
-        return skip_status()
-    if not shutil.which("openssl"):
-        print("SKIP: openssl is missing (the emulator's TLS certificate)")
-        return skip_status()
-    tmp = tempfile.mkdtemp(prefix="azure-emu-")
-    failed = 0
-    emu = Emulator(tmp, tls=True)
-    try:
+    def make(emu, tmp):
         suite = Suite(emu)
         suite.port = emu.tls_port
-        names = [n for n in Suite.__dict__ if n.startswith("test_")]
-        only = sys.argv[1:]
-        for i, name in enumerate(names, 1):
-            if only and name not in only:
-                continue
-            try:
-                getattr(suite, name)()
-                print("ok %d - %s" % (i, name))
-            except (Exception, http.client.HTTPException) as e:
-                failed += 1
-                print("not ok %d - %s: %s: %s"
-                      % (i, name, type(e).__name__, e))
-            finally:
-                try:
-                    emu.ctl("clear_faults")
-                    suite.port = emu.tls_port
-                except Exception:
-                    pass
-    finally:
-        rc = emu.stop()
-        if rc != 0:
-            print("not ok - emulator exit status %s" % rc)
-            failed += 1
-        if failed:
-            sys.stdout.write(open(os.path.join(tmp, "emulator.log")).read())
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("# %d failed" % failed)
-    return 1 if failed else 0
+        return suite
+
+    def after(suite):
+        suite.port = suite.emu.tls_port
+
+    return run_suite(Suite, "azure-emu-", True, need_openssl=True,
+                     make=make, after=after)
 
 
 if __name__ == "__main__":

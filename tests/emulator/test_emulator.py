@@ -1215,31 +1215,45 @@ class Suite:
                "rotated key's materials after restart")
 
 
-def main():
+def run_suite(suite_class, prefix, tls, need_openssl=False, make=None,
+              after=None):
+    """Every test_* method of suite_class (names given on the command line:
+    only those) against one fresh emulator, "ok N - name" / "not ok N -
+    name: why" per test, the faults cleared after each; the emulator's log
+    printed when one failed. make(emu, tmp) builds the suite (default:
+    suite_class(emu)); after(suite) runs after each test. Returns the exit
+    status (skip_status() without python3-cryptography, or without openssl
+    when need_openssl)."""
     try:
         __import__("cryptography.hazmat.primitives.ciphers.aead")
     except ImportError:
         print("SKIP: python3-cryptography is missing")
         return skip_status()
-    tls = shutil.which("openssl") is not None
-    check_signer()
-    tmp = tempfile.mkdtemp(prefix="kms-emu-")
+    if need_openssl and not shutil.which("openssl"):
+        print("SKIP: openssl is missing (the emulator's TLS certificate)")
+        return skip_status()
+    tmp = tempfile.mkdtemp(prefix=prefix)
     emu = Emulator(tmp, tls)
     failed = 0
     try:
-        suite = Suite(emu)
-        names = [n for n in Suite.__dict__ if n.startswith("test_")]
+        suite = make(emu, tmp) if make else suite_class(emu)
+        names = [n for n in suite_class.__dict__ if n.startswith("test_")]
+        only = sys.argv[1:]
         for i, name in enumerate(names, 1):
+            if only and name not in only:
+                continue
             try:
                 getattr(suite, name)()
                 print("ok %d - %s" % (i, name))
-            except Exception as e:  # report every failure, keep going
-                failed += 1
+            except (Exception, http.client.HTTPException) as e:
+                failed += 1  # report every failure, keep going
                 print("not ok %d - %s: %s: %s"
                       % (i, name, type(e).__name__, e))
             finally:
                 try:
                     emu.ctl("clear_faults")
+                    if after:
+                        after(suite)
                 except Exception:
                     pass
     finally:
@@ -1252,6 +1266,17 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     print("# %d failed" % failed)
     return 1 if failed else 0
+
+
+def main():
+    tls = shutil.which("openssl") is not None
+    try:
+        __import__("cryptography.hazmat.primitives.ciphers.aead")
+    except ImportError:
+        print("SKIP: python3-cryptography is missing")
+        return skip_status()
+    check_signer()
+    return run_suite(Suite, "kms-emu-", tls)
 
 
 if __name__ == "__main__":

@@ -10,19 +10,16 @@ prerequisites are missing).
 
 import base64
 import calendar
-import http.client
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from test_emulator import Emulator, eq, skip_status  # noqa: E402
+from test_emulator import eq, run_suite  # noqa: E402
 
 P = "projects/p1/locations/global"
 RING = P + "/keyRings/r1"
@@ -702,40 +699,7 @@ class Suite:
 
 
 def main():
-    try:
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa
-    except ImportError:
-        print("SKIP: python3-cryptography is missing")
-        return skip_status()
-    tmp = tempfile.mkdtemp(prefix="gcp-emu-")
-    failed = 0
-    emu = Emulator(tmp, tls=False)
-    try:
-        suite = Suite(emu)
-        names = [n for n in Suite.__dict__ if n.startswith("test_")]
-        for i, name in enumerate(names, 1):
-            try:
-                getattr(suite, name)()
-                print("ok %d - %s" % (i, name))
-            except (Exception, http.client.HTTPException) as e:
-                failed += 1
-                print("not ok %d - %s: %s: %s"
-                      % (i, name, type(e).__name__, e))
-            finally:
-                try:
-                    emu.ctl("clear_faults")
-                except Exception:
-                    pass
-    finally:
-        rc = emu.stop()
-        if rc != 0:
-            print("not ok - emulator exit status %s" % rc)
-            failed += 1
-        if failed:
-            sys.stdout.write(open(os.path.join(tmp, "emulator.log")).read())
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("# %d failed" % failed)
-    return 1 if failed else 0
+    return run_suite(Suite, "gcp-emu-", False)
 
 
 if __name__ == "__main__":

@@ -18,18 +18,16 @@ import datetime
 import http.client
 import json
 import os
-import shutil
 import socket
 import ssl
 import sys
-import tempfile
 import time
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from test_emulator import Emulator, eq, skip_status  # noqa: E402
+from test_emulator import eq, run_suite  # noqa: E402
 
 DENIED = "1 error occurred:\n\t* permission denied\n\n"
 INVALID_TOKEN = ("2 errors occurred:\n\t* permission denied\n\t* invalid "
@@ -909,46 +907,8 @@ class Suite:
 
 
 def main():
-    try:
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa
-    except ImportError:
-        print("SKIP: python3-cryptography is missing")
-        return skip_status()
-    if not shutil.which("openssl"):
-        print("SKIP: openssl is missing (the emulator's TLS certificate)")
-        return skip_status()
-    tmp = tempfile.mkdtemp(prefix="vault-emu-")
-    failed = 0
-    emu = Emulator(tmp, tls=True)
-    try:
-        suite = Suite(emu, tmp)
-        names = [n for n in Suite.__dict__ if n.startswith("test_")]
-        only = sys.argv[1:]
-        for i, name in enumerate(names, 1):
-            if only and name not in only:
-                continue
-            try:
-                getattr(suite, name)()
-                print("ok %d - %s" % (i, name))
-            except (Exception, http.client.HTTPException) as e:
-                failed += 1
-                print("not ok %d - %s: %s: %s"
-                      % (i, name, type(e).__name__, e))
-            finally:
-                try:
-                    emu.ctl("clear_faults")
-                except Exception:
-                    pass
-    finally:
-        rc = emu.stop()
-        if rc != 0:
-            print("not ok - emulator exit status %s" % rc)
-            failed += 1
-        if failed:
-            sys.stdout.write(open(os.path.join(tmp, "emulator.log")).read())
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("# %d failed" % failed)
-    return 1 if failed else 0
+    return run_suite(Suite, "vault-emu-", True, need_openssl=True,
+                     make=lambda emu, tmp: Suite(emu, tmp))
 
 
 if __name__ == "__main__":
