@@ -695,6 +695,9 @@ static void test_disabled(void **state)
     expect_failed(&f, try_decrypt(&f, &ct, kid), CMK_E_KEY_DISABLED, 403,
                   "KeyDisabled", "AZ.UnwrapKey", 1);
     assert_int_equal(f.ops->health_reason("KeyDisabled"), CMK_HEALTH_DISABLED);
+    req_reset(&f);
+    assert_int_equal(f.ops->health(f.st, &f.rq), CMK_E_KEY_DISABLED);
+    assert_string_equal(f.rq.provider_code, "KeyDisabled");
     set_attrs(name, "{\"enabled\":true}");
     cmk_buf_free(&ct);
     fx_close(&f);
@@ -1013,6 +1016,140 @@ static void test_request_id(void **state)
     assert_int_equal(strlen(f.rq.request_id), 36);
     json_decref(c);
     cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+/* The error table where the emulator cannot be made to answer: by status
+ * and code alone. */
+static void test_error_table(void **state)
+{
+    static const struct {
+        long status;
+        const char *body;
+        enum az_op op;
+        cmk_err err;
+        enum cmk_retry_class cls;
+        const char *code;
+    } t[] = {
+        {401, "{\"error\":{\"code\":\"Unauthorized\"}}", AZ_OP_WRAP,
+         CMK_E_AUTH_REFRESH, CMK_RETRY_NO, "Unauthorized"},
+        {403,
+         "{\"error\":{\"code\":\"Forbidden\",\"innererror\":{\"code\":"
+         "\"KeyDisabled\"}}}",
+         AZ_OP_GET, CMK_E_KEY_DISABLED, CMK_RETRY_NO, "KeyDisabled"},
+        {403,
+         "{\"error\":{\"code\":\"Forbidden\",\"innererror\":{\"code\":"
+         "\"ForbiddenByPolicy\"}}}",
+         AZ_OP_GET, CMK_E_ACCESS_DENIED, CMK_RETRY_NO, "ForbiddenByPolicy"},
+        {403, "{\"error\":{\"code\":\"Forbidden\"}}", AZ_OP_GET,
+         CMK_E_ACCESS_DENIED, CMK_RETRY_NO, "Forbidden"},
+        {404, "{\"error\":{\"code\":\"NotFound\"}}", AZ_OP_GET,
+         CMK_E_KEY_NOT_FOUND, CMK_RETRY_NO, "NotFound"},
+        {400, "{\"error\":{\"code\":\"BadParameter\"}}", AZ_OP_UNWRAP,
+         CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO, "BadParameter"},
+        {400, "{\"error\":{\"code\":\"BadParameter\"}}", AZ_OP_DECRYPT,
+         CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO, "BadParameter"},
+        {400, "{\"error\":{\"code\":\"BadParameter\"}}", AZ_OP_WRAP,
+         CMK_E_CONFIG, CMK_RETRY_NO, "BadParameter"},
+        {408, "", AZ_OP_WRAP, CMK_E_TIMEOUT, CMK_RETRY_TRANSIENT, "HTTP408"},
+        {429, "{\"error\":{\"code\":\"Throttled\"}}", AZ_OP_WRAP,
+         CMK_E_THROTTLED, CMK_RETRY_THROTTLE, "Throttled"},
+        {500, "{\"error\":{\"code\":\"InternalServerError\"}}", AZ_OP_GET,
+         CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT, "InternalServerError"},
+        {504, "<html>", AZ_OP_GET, CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT,
+         "HTTP504"},
+        {501, "", AZ_OP_GET, CMK_E_KMS_INTERNAL, CMK_RETRY_NO, "HTTP501"},
+        {505, "", AZ_OP_GET, CMK_E_KMS_INTERNAL, CMK_RETRY_NO, "HTTP505"},
+        {409, "{\"error\":{\"code\":\"Conflict\"}}", AZ_OP_GET,
+         CMK_E_KMS_INTERNAL, CMK_RETRY_NO, "Conflict"},
+        /* a code with characters Key Vault never writes is not taken */
+        {403, "{\"error\":{\"code\":\"Bad Code\\n\"}}", AZ_OP_GET,
+         CMK_E_ACCESS_DENIED, CMK_RETRY_NO, "HTTP403"},
+    };
+    enum cmk_retry_class cls;
+    char code[64];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        cls = CMK_RETRY_THROTTLE_SLOW;
+        assert_int_equal(cmk_azure_error_map(t[i].status, t[i].body,
+                                             strlen(t[i].body), t[i].op, code,
+                                             sizeof(code), &cls),
+                         t[i].err);
+        assert_int_equal(cls, t[i].cls);
+        assert_string_equal(code, t[i].code);
+    }
+}
+
+/* An algorithm the key does not have: 400 BadParameter, a configuration
+ * error. */
+static void test_wrong_algorithm(void **state)
+{
+    char kid[256];
+    struct fx f;
+
+    (void)state;
+    new_key("kv", "RSA", 2048, NULL, kid, sizeof(kid), NULL, 0);
+    fx_setup(&f, kid, KV_RESOURCE);
+    f.az.alg = AZ_ALG_A256GCM;
+    fx_start(&f);
+    emu_do("reset_calls", "{}");
+    expect_failed(&f, try_encrypt(&f), CMK_E_CONFIG, 400, "BadParameter",
+                  "AZ.Encrypt", 2);
+    fx_close(&f);
+}
+
+/* 503 with a delay longer than the backoff: that delay. */
+static void test_503_retry_after(void **state)
+{
+    struct cmk_buf ct = {0};
+    char kid[256];
+    struct fx f;
+
+    (void)state;
+    fx_open_kv(&f, 2048, kid, sizeof(kid));
+    encrypt_ok(&f, "first", &ct);
+    emu_do("reset_calls", "{}");
+    emu_do("faults",
+           "{\"error_5xx_rate\":1,\"error_5xx_status\":503,\"count\":1,"
+           "\"retry_after_ms\":1700,\"retry_after_headers\":"
+           "[\"x-ms-retry-after-ms\"],\"for_ops\":[\"AZ.UnwrapKey\"]}");
+    decrypt_is(&f, &ct, kid, "first");
+    assert_int_equal(emu_count("AZ.UnwrapKey"), 2);
+    assert_int_equal(f.fc.sleeps, 1);
+    assert_int_equal(f.fc.first, 1700000);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+/* A token the vault never accepts: one new token, then "Unauthorized". */
+static cmk_err bad_resolver(const struct cmk_cred_env *env,
+                            struct cmk_cred_status *st, struct cmk_creds **out)
+{
+    (void)env;
+    memset(st, 0, sizeof(*st));
+    tokens_minted++;
+    return cmk_creds_new("azure", "not-a-token", NULL,
+                         (int64_t)time(NULL) + 3600, "test", out);
+}
+
+static void test_second_401(void **state)
+{
+    char kid[256];
+    struct fx f;
+
+    (void)state;
+    new_key("kv", "RSA", 2048, NULL, kid, sizeof(kid), NULL, 0);
+    fx_setup(&f, kid, KV_RESOURCE);
+    fx_start(&f);
+    cmk_azauth_set_resolver(((struct azure_state *)f.st)->auth, bad_resolver);
+    emu_do("reset_calls", "{}");
+    tokens_minted = 0;
+    expect_failed(&f, try_encrypt(&f), CMK_E_ACCESS_DENIED, 401, "Unauthorized",
+                  "AZ.GetKey", 3);
+    assert_int_equal(tokens_minted, 2);
+    assert_int_equal(emu_count_error("AZ.GetKey", "Unauthorized"), 3);
     fx_close(&f);
 }
 
@@ -1340,6 +1477,10 @@ int main(void)
         cmocka_unit_test(test_request_id),
         cmocka_unit_test(test_health),
         cmocka_unit_test(test_audit_refusal),
+        cmocka_unit_test(test_error_table),
+        cmocka_unit_test(test_wrong_algorithm),
+        cmocka_unit_test(test_503_retry_after),
+        cmocka_unit_test(test_second_401),
     };
 
     if (emu_http_url() == NULL) {
