@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "net/json.h"
 #include "providers/azure_int.h"
 
 /* A code as Key Vault writes them; anything else (it goes to audit
@@ -44,7 +45,7 @@ static void error_code(const char *body, size_t len, char *code, size_t n)
     code[0] = '\0';
     if (body == NULL || len == 0)
         return;
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    root = cmk_json_load_object(body, len);
     e = json_object_get(root, "error");
     c = json_object_get(json_object_get(e, "innererror"), "code");
     if (!json_is_string(c) ||

@@ -148,8 +148,6 @@ bool cmk_azure_resource_ok(const char *resource, const char *host,
 
 /* azure_json.c */
 const char *cmk_azure_alg_name(enum cmk_azure_alg alg);
-/* Appends p as a JSON string of base64url without padding. */
-void cmk_azure_put_b64url(struct cmk_sb *sb, const uint8_t *p, size_t n);
 /* Strict base64url (no '+' '/', padding tolerated) of s[0..n) into out
  * (max bytes); CMK_E_BAD_RESPONSE when malformed or too long. */
 cmk_err cmk_azure_b64url_decode(const char *s, size_t n, uint8_t *out,
