@@ -29,6 +29,7 @@
 #include "audit/audit.h"
 #include "cmk-pkcs11.h"
 #include "emu_client.h"
+#include "tests/lib/kms_audit.h"
 #include "keys/cmk.h"
 #include "mech/mech.h"
 #include "net/azauth.h"
@@ -1235,51 +1236,6 @@ static void test_code_numbers(void **state)
 
 /* ---- Through keys/cmk: the audit record and the purge ---- */
 
-static json_t *last_audit_record(const char *path, const char *event)
-{
-    char line[4096], last[4096] = "", want[64];
-    FILE *fp = fopen(path, "r");
-    json_t *j;
-
-    snprintf(want, sizeof(want), "\"event\":\"%s\"", event);
-    assert_non_null(fp);
-    while (fgets(line, sizeof(line), fp) != NULL) {
-        if (strstr(line, want) != NULL)
-            memcpy(last, line, sizeof(last));
-    }
-    fclose(fp);
-    j = json_loads(last, 0, NULL);
-    assert_non_null(j);
-    return j;
-}
-
-static struct cmk_audit *audit_open(const char *path)
-{
-    static const uint8_t chain_key[CMK_AUDIT_KEY_LEN] = {1, 2, 3};
-    struct cmk_audit_opts o;
-    struct cmk_audit_key k;
-    struct cmk_audit *a = NULL;
-
-    cmk_audit_opts_init(&o);
-    o.fsync = CMK_FSYNC_NONE;
-    memset(&k, 0, sizeof(k));
-    k.key = chain_key;
-    k.sealed = (const uint8_t *)"not-sealed";
-    k.sealed_len = 10;
-    k.tenant = "t1";
-    k.provider = "azure";
-    assert_int_equal(cmk_audit_open(path, &o, &k, &a), CMK_OK);
-    return a;
-}
-
-static void expect_audit_str(json_t *rec, const char *name, const char *want)
-{
-    const char *got = json_string_value(json_object_get(rec, name));
-
-    assert_non_null(got);
-    assert_string_equal(got, want);
-}
-
 static void count_refusal(void *arg)
 {
     ++*(unsigned *)arg;
@@ -1304,7 +1260,7 @@ static void test_audit_refusal(void **state)
     fx_setup(&f, kid, NULL);
     snprintf(path, sizeof(path), "%s/azure-refusal.audit", emu_tmp());
     unlink(path);
-    a = audit_open(path);
+    a = test_kms_audit_open(path, "t1", "azure");
     assert_int_equal(cmk_cmk_open(&f.cfg, 0, &c), CMK_OK);
     cmk_cmk_set_audit(c, a);
     cmk_cmk_on_refusal(c, count_refusal, &refusals);
@@ -1315,12 +1271,14 @@ static void test_audit_refusal(void **state)
     assert_null(blob.p);
     assert_int_equal(refusals, 1);
     call = logged("AZ.GetKey", 0);
-    rec = last_audit_record(path, "kms_call");
-    expect_audit_str(rec, "tenant", "t1");
-    expect_audit_str(rec, "provider", "azure");
-    expect_audit_str(rec, "provider_code", "ChallengeResourceMismatch");
-    expect_audit_str(rec, "request_id", str_of(call, "x_ms_request_id"));
-    expect_audit_str(rec, "result", "CKR_KEY_FUNCTION_NOT_PERMITTED");
+    rec = test_kms_audit_last(path, "kms_call");
+    test_kms_audit_expect_str(rec, "tenant", "t1");
+    test_kms_audit_expect_str(rec, "provider", "azure");
+    test_kms_audit_expect_str(rec, "provider_code",
+                              "ChallengeResourceMismatch");
+    test_kms_audit_expect_str(rec, "request_id",
+                              str_of(call, "x_ms_request_id"));
+    test_kms_audit_expect_str(rec, "result", "CKR_KEY_FUNCTION_NOT_PERMITTED");
     assert_int_equal(json_integer_value(json_object_get(rec, "http_status")),
                      401);
     json_decref(rec);
