@@ -14,6 +14,7 @@
  */
 #include <config.h>
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1154,6 +1155,80 @@ static void test_second_401(void **state)
     fx_close(&f);
 }
 
+/* ---- Threads ---- */
+
+struct worker {
+    struct fx *f;
+    cmk_err err;
+    char kid[256];
+};
+
+/* Encrypt and decrypt in a loop while the key info falls due (ttl 1 s on
+ * the real clock): every thread keeps working, one refreshes at a time. */
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct cmk_req rq;
+    struct cmk_buf ct = {0};
+    struct cmk_secret pt = {0};
+    int i;
+
+    for (i = 0; i < 8 && w->err == CMK_OK; i++) {
+        memset(&rq, 0, sizeof(rq));
+        rq.tenant = &w->f->cfg;
+        rq.key_ref = w->f->cfg.key_ref;
+        rq.ctx = w->f->ctx;
+        rq.n_ctx = 2;
+        w->err =
+            w->f->ops->encrypt(w->f->st, &rq, (const uint8_t *)"tt", 2, &ct);
+        if (w->err == CMK_OK && strcmp(rq.sealed_by, w->kid) != 0)
+            w->err = CMK_E_INTERNAL;
+        rq.open_with = w->kid;
+        if (w->err == CMK_OK)
+            w->err = w->f->ops->decrypt(w->f->st, &rq, ct.p, ct.len, &pt);
+        if (w->err == CMK_OK && (pt.len != 2 || memcmp(pt.p, "tt", 2) != 0))
+            w->err = CMK_E_INTERNAL;
+        cmk_buf_free(&ct);
+        cmk_secret_free(&pt);
+        usleep(150000);
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    struct worker w[4];
+    pthread_t t[4];
+    char kid[256], name[32], ref[256];
+    struct fx f;
+    size_t i;
+
+    (void)state;
+    new_key("kv", "RSA", 2048, NULL, kid, sizeof(kid), name, sizeof(name));
+    snprintf(ref, sizeof(ref), "%s/keys/%s", kv_base, name);
+    fx_setup(&f, ref, KV_RESOURCE);
+    f.az.ttl = 1;
+    fx_start(&f);
+    ((struct azure_state *)f.st)->clock = NULL;
+    emu_do("reset_calls", "{}");
+    for (i = 0; i < 4; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].f = &f;
+        snprintf(w[i].kid, sizeof(w[i].kid), "%s", kid);
+        assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+    }
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(w[i].err, CMK_OK);
+    }
+    assert_int_equal(emu_count("AZ.UnwrapKey"), 32);
+    assert_int_equal(emu_count("AZ.WrapKey"), 0);
+    /* the first GETs (each thread's challenge and fetch before any info
+     * was kept), then about one a second: not one per encrypt */
+    assert_true(emu_count("AZ.GetKey") <= 4 + 4 + 4);
+    fx_close(&f);
+}
+
 /* ---- Health and numbers ---- */
 
 static void test_health(void **state)
@@ -1439,6 +1514,7 @@ int main(void)
         cmocka_unit_test(test_wrong_algorithm),
         cmocka_unit_test(test_503_retry_after),
         cmocka_unit_test(test_second_401),
+        cmocka_unit_test(test_threads),
     };
 
     if (emu_http_url() == NULL) {
