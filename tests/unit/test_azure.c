@@ -426,30 +426,37 @@ static void test_rsa4096_local_wrap(void **state)
     fx_close(&f);
 }
 
-/* RSA-3072 with RSA-OAEP (SHA-1): always the vault's wrapkey. */
+/* RSA-3072 with RSA-OAEP (SHA-1): wrapped here (the vault opens it), or
+ * by the vault without local_wrap. */
 static void test_rsa_oaep(void **state)
 {
     struct cmk_buf ct = {0};
     char kid[256];
     json_t *c;
     struct fx f;
+    int local;
 
     (void)state;
     new_key("kv", "RSA", 3072, NULL, kid, sizeof(kid), NULL, 0);
-    fx_setup(&f, kid, KV_RESOURCE);
-    f.az.alg = AZ_ALG_RSA_OAEP;
-    fx_start(&f);
-    emu_do("reset_calls", "{}");
-    encrypt_ok(&f, "x", &ct);
-    expect_form1(&ct, AZ_ALG_RSA_OAEP, 384, 1);
-    assert_string_equal(f.rq.sealed_by, kid);
-    decrypt_is(&f, &ct, kid, "x");
-    c = logged("AZ.UnwrapKey", 0);
-    assert_string_equal(str_of(c, "alg"), "RSA-OAEP");
-    assert_string_equal(str_of(c, "key_id"), kid);
-    json_decref(c);
-    cmk_buf_free(&ct);
-    fx_close(&f);
+    for (local = 1; local >= 0; local--) {
+        fx_setup(&f, kid, KV_RESOURCE);
+        f.az.alg = AZ_ALG_RSA_OAEP;
+        f.az.local_wrap = local;
+        fx_start(&f);
+        emu_do("reset_calls", "{}");
+        encrypt_ok(&f, "x", &ct);
+        expect_form1(&ct, AZ_ALG_RSA_OAEP, 384, 1);
+        assert_string_equal(f.rq.sealed_by, kid);
+        assert_int_equal(emu_count("AZ.WrapKey"), local ? 0 : 2);
+        assert_int_equal(emu_count("AZ.GetKey"), local ? 2 : 0);
+        decrypt_is(&f, &ct, kid, "x");
+        c = logged("AZ.UnwrapKey", 0);
+        assert_string_equal(str_of(c, "alg"), "RSA-OAEP");
+        assert_string_equal(str_of(c, "key_id"), kid);
+        json_decref(c);
+        cmk_buf_free(&ct);
+        fx_close(&f);
+    }
 }
 
 /* Managed HSM, oct-HSM 256, default algorithm A256GCM: the context as
