@@ -8,9 +8,11 @@
  * new version picked up once key_info_ttl passed, another tenant's
  * context and flipped bytes refused, every row of the error table with
  * its exact provider code, the retry headers waited on a fake clock, a
- * token renewed after a 401, the request id, health, the ulDeviceError
- * numbers and the audit record of a refusal through keys/cmk. Tokens come
- * from a test resolver that mints them with the emulator's azure_token.
+ * token renewed after a 401 (and a second 401 refused), the request id,
+ * health, the ulDeviceError numbers, four threads through a key info
+ * that falls due, and the audit record of a refusal through keys/cmk;
+ * key identifiers and challenges parsed. Tokens come from a test
+ * resolver that mints them with the emulator's azure_token.
  */
 #include <config.h>
 
