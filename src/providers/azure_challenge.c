@@ -91,13 +91,14 @@ static bool tenant_of(const struct param *pa, char *out, size_t max)
     return true;
 }
 
-/* Visible ASCII, no space: it goes into a token request's scope. */
+/* Visible ASCII, no space, quote or backslash: it goes into a token
+ * request's scope. */
 static bool printable(const char *s, size_t n)
 {
     size_t i;
 
     for (i = 0; i < n; i++) {
-        if (s[i] <= ' ' || s[i] > '~')
+        if (s[i] <= ' ' || s[i] > '~' || s[i] == '"' || s[i] == '\\')
             return false;
     }
     return true;

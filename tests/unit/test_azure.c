@@ -1439,6 +1439,12 @@ static void test_challenge_parse(void **state)
     assert_string_equal(r, KV_RESOURCE);
     assert_int_equal(cmk_azure_challenge_parse("Basic realm=\"x\"", t, r),
                      CMK_E_BAD_RESPONSE);
+    /* a quote inside an unquoted value (found by fuzzing) */
+    assert_int_equal(
+        cmk_azure_challenge_parse("Bearer authorization=\"https://l/t\", "
+                                  "resource=%https://vault.azure.net\"",
+                                  t, r),
+        CMK_E_BAD_RESPONSE);
     assert_int_equal(
         cmk_azure_challenge_parse("Bearer resource=\"https://r\"", t, r),
         CMK_E_BAD_RESPONSE);
