@@ -89,7 +89,8 @@ check_PROGRAMS += tests/unit/test_gcp
 TESTS += tests/unit/emu_gcp.sh
 tests_unit_test_gcp_SOURCES = tests/unit/test_gcp.c \
 	tests/unit/emu_client.c tests/unit/emu_client.h \
-	tests/lib/kms_audit.c tests/lib/kms_audit.h
+	tests/lib/kms_audit.c tests/lib/kms_audit.h \
+	tests/lib/retry_clock.c tests/lib/retry_clock.h
 tests_unit_test_gcp_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gcp_LDADD = $(UNIT_LDADD)
 # The Google credential chain (net/gauth*.c) under the emulator's token
@@ -105,7 +106,8 @@ check_PROGRAMS += tests/unit/test_azure
 TESTS += tests/unit/emu_azure.sh
 tests_unit_test_azure_SOURCES = tests/unit/test_azure.c \
 	tests/unit/emu_client.c tests/unit/emu_client.h \
-	tests/lib/kms_audit.c tests/lib/kms_audit.h
+	tests/lib/kms_audit.c tests/lib/kms_audit.h \
+	tests/lib/retry_clock.c tests/lib/retry_clock.h
 tests_unit_test_azure_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_azure_LDADD = $(UNIT_LDADD)
 endif

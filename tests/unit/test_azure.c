@@ -33,6 +33,7 @@
 #include "cmk-pkcs11.h"
 #include "emu_client.h"
 #include "tests/lib/kms_audit.h"
+#include "tests/lib/retry_clock.h"
 #include "keys/cmk.h"
 #include "mech/mech.h"
 #include "net/azauth.h"
@@ -45,44 +46,6 @@
 #define APP "app-1"
 #define KV_RESOURCE "https://vault.azure.net"
 #define HSM_RESOURCE "https://managedhsm.azure.net"
-
-/* The retry driver's clock: real monotonic time plus the sleeps asked
- * for, recorded and not slept; fixed jitter. */
-struct fake_clock {
-    int64_t ahead;
-    int64_t slept;
-    int64_t first;
-    unsigned sleeps;
-    double jitter;
-};
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t fake_now(void *arg)
-{
-    return mono_us() + ((struct fake_clock *)arg)->ahead;
-}
-
-static void fake_sleep(void *arg, int64_t us)
-{
-    struct fake_clock *fc = arg;
-
-    fc->ahead += us;
-    fc->slept += us;
-    if (fc->sleeps++ == 0)
-        fc->first = us;
-}
-
-static double fake_jitter(void *arg)
-{
-    return ((struct fake_clock *)arg)->jitter;
-}
 
 /* ---- Tokens: minted by the emulator for the pair the pool asks ---- */
 
@@ -121,8 +84,7 @@ struct fx {
     const struct cmk_provider_ops *ops;
     void *st;
     struct cmk_req rq;
-    struct fake_clock fc;
-    struct cmk_retry_clock clk;
+    struct test_retry_clock fc;
 };
 
 static unsigned key_seq;
@@ -202,11 +164,8 @@ static void fx_start(struct fx *f)
     assert_int_equal(f->ops->init(f->st, &f->cfg, f->cfg.key_ref), CMK_OK);
     st = f->st;
     cmk_azauth_set_resolver(st->auth, test_resolver);
-    memset(&f->fc, 0, sizeof(f->fc));
-    f->fc.jitter = 0.5;
-    f->clk =
-        (struct cmk_retry_clock){fake_now, fake_sleep, &f->fc, fake_jitter};
-    st->clock = &f->clk;
+    test_retry_clock_init(&f->fc, 0.5);
+    st->clock = &f->fc.clk;
     req_reset(f);
 }
 
@@ -230,6 +189,14 @@ static void encrypt_ok(struct fx *f, const char *pt, struct cmk_buf *ct)
     assert_int_equal(
         f->ops->encrypt(f->st, &f->rq, (const uint8_t *)pt, strlen(pt), ct),
         CMK_OK);
+}
+
+/* fx_open_kv on RSA-2048, and pt sealed into ct. */
+static void fx_open_sealed(struct fx *f, char *kid, size_t n, const char *pt,
+                           struct cmk_buf *ct)
+{
+    fx_open_kv(f, 2048, kid, n);
+    encrypt_ok(f, pt, ct);
 }
 
 static void decrypt_is(struct fx *f, const struct cmk_buf *ct,
@@ -555,8 +522,7 @@ static void test_other_tenant(void **state)
     struct fx f;
 
     (void)state;
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "secret", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "secret", &ct);
     f.ctx[0].value = MUT("t2");
     emu_do("reset_calls", "{}");
     expect_failed(&f, try_decrypt(&f, &ct, kid), CMK_E_BAD_CIPHERTEXT, 200,
@@ -578,8 +544,7 @@ static void test_flipped_bytes(void **state)
     size_t i;
 
     (void)state;
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "secret", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "secret", &ct);
     at[0] = 4 + 100;      /* W */
     at[1] = 4 + 256 + 3;  /* IV */
     at[2] = 4 + 256 + 12; /* ciphertext */
@@ -626,8 +591,7 @@ static void test_sealed_by_other_key(void **state)
 
     (void)state;
     new_key("kv", "RSA", 2048, NULL, other, sizeof(other), NULL, 0);
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "secret", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "secret", &ct);
     emu_do("reset_calls", "{}");
     expect_failed(&f, try_decrypt(&f, &ct, other), CMK_E_KEY_NOT_FOUND, 0,
                   "SealedByOtherKey", NULL, 0);
@@ -851,11 +815,9 @@ static void test_5xx_exhausted(void **state)
     size_t i;
 
     (void)state;
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "first", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "first", &ct);
     for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-        memset(&f.fc, 0, sizeof(f.fc));
-        f.fc.jitter = 0.5;
+        test_retry_clock_init(&f.fc, 0.5);
         emu_do("reset_calls", "{}");
         emu_do("faults",
                "{\"error_5xx_rate\":1,\"error_5xx_status\":%d,"
@@ -885,11 +847,9 @@ static void test_throttle_headers(void **state)
     size_t i;
 
     (void)state;
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "first", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "first", &ct);
     for (i = 0; i < 3; i++) {
-        memset(&f.fc, 0, sizeof(f.fc));
-        f.fc.jitter = 0.5;
+        test_retry_clock_init(&f.fc, 0.5);
         emu_do("reset_calls", "{}");
         emu_do("faults",
                "{\"throttle_rate\":1,\"count\":1,\"retry_after_ms\":2500,"
@@ -904,16 +864,14 @@ static void test_throttle_headers(void **state)
         assert_int_equal(f.fc.first, i == 0 ? 3000000 : 2500000);
     }
     /* without a header: the backoff */
-    memset(&f.fc, 0, sizeof(f.fc));
-    f.fc.jitter = 0.5;
+    test_retry_clock_init(&f.fc, 0.5);
     emu_do("faults", "{\"throttle_rate\":1,\"count\":1,"
                      "\"retry_after_ms\":0,"
                      "\"for_ops\":[\"AZ.UnwrapKey\"]}");
     decrypt_is(&f, &ct, kid, "first");
     assert_int_equal(f.fc.first, 50000);
     /* longer than the deadline (8 s): at once */
-    memset(&f.fc, 0, sizeof(f.fc));
-    f.fc.jitter = 0.5;
+    test_retry_clock_init(&f.fc, 0.5);
     emu_do("reset_calls", "{}");
     emu_do("faults", "{\"throttle_rate\":1,\"retry_after_ms\":30000,"
                      "\"for_ops\":[\"AZ.UnwrapKey\"]}");
@@ -933,8 +891,7 @@ static void test_transport(void **state)
     struct fx f;
 
     (void)state;
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "first", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "first", &ct);
     emu_do("reset_calls", "{}");
     emu_do("faults",
            "{\"reset_rate\":1,\"count\":1,\"for_ops\":[\"AZ.UnwrapKey\"]}");
@@ -964,8 +921,7 @@ static void test_bad_answers(void **state)
 
     (void)state;
     new_key("kv", "RSA", 2048, NULL, other, sizeof(other), NULL, 0);
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "first", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "first", &ct);
     emu_do("reset_calls", "{}");
     emu_do("faults",
            "{\"answer_override\":{\"kid\":\"%s\"},"
@@ -996,8 +952,7 @@ static void test_token_renewed(void **state)
     struct fx f;
 
     (void)state;
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "first", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "first", &ct);
     emu_do("azure_expire_token", "{\"principal\":\"%s\"}", APP);
     emu_do("reset_calls", "{}");
     tokens_minted = 0;
@@ -1018,8 +973,7 @@ static void test_request_id(void **state)
     struct fx f;
 
     (void)state;
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "first", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "first", &ct);
     emu_do("reset_calls", "{}");
     decrypt_is(&f, &ct, kid, "first");
     c = logged("AZ.UnwrapKey", 0);
@@ -1119,8 +1073,7 @@ static void test_503_retry_after(void **state)
     struct fx f;
 
     (void)state;
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "first", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "first", &ct);
     emu_do("reset_calls", "{}");
     emu_do("faults",
            "{\"error_5xx_rate\":1,\"error_5xx_status\":503,\"count\":1,"

@@ -34,6 +34,7 @@
 #include "cmk-pkcs11.h"
 #include "emu_client.h"
 #include "tests/lib/kms_audit.h"
+#include "tests/lib/retry_clock.h"
 #include "keys/cmk.h"
 #include "mech/mech.h"
 #include "net/gauth.h"
@@ -47,44 +48,6 @@
 #define MD_SA "md@p1.iam.gserviceaccount.com"
 #define SA "sa@p1.iam.gserviceaccount.com"
 
-/* The retry driver's clock in a test: real monotonic time plus the sleeps
- * it asked for, which are recorded and not slept; fixed jitter. */
-struct fake_clock {
-    int64_t ahead;
-    int64_t slept;
-    int64_t first;
-    unsigned sleeps;
-    double jitter;
-};
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t fake_now(void *arg)
-{
-    return mono_us() + ((struct fake_clock *)arg)->ahead;
-}
-
-static void fake_sleep(void *arg, int64_t us)
-{
-    struct fake_clock *fc = arg;
-
-    fc->ahead += us;
-    fc->slept += us;
-    if (fc->sleeps++ == 0)
-        fc->first = us;
-}
-
-static double fake_jitter(void *arg)
-{
-    return ((struct fake_clock *)arg)->jitter;
-}
-
 struct fx {
     struct cmk_kms_cfg cfg;
     struct cmk_gcp_cfg gcp;
@@ -94,8 +57,7 @@ struct fx {
     const struct cmk_provider_ops *ops;
     void *st;
     struct cmk_req rq;
-    struct fake_clock fc;
-    struct cmk_retry_clock clk;
+    struct test_retry_clock fc;
 };
 
 static char sa_file[512];
@@ -178,11 +140,8 @@ static void fx_open(struct fx *f, bool sa)
 /* Retries on the fake clock, with jitter j. */
 static void fx_fake_clock(struct fx *f, double j)
 {
-    memset(&f->fc, 0, sizeof(f->fc));
-    f->fc.jitter = j;
-    f->clk =
-        (struct cmk_retry_clock){fake_now, fake_sleep, &f->fc, fake_jitter};
-    ((struct gcp_state *)f->st)->clock = &f->clk;
+    test_retry_clock_init(&f->fc, j);
+    ((struct gcp_state *)f->st)->clock = &f->fc.clk;
 }
 
 static void fx_close(struct fx *f)
@@ -635,7 +594,7 @@ static void test_timeout(void **state)
     emu_do("faults", "{\"latency_ms\":1500,\"for_ops\":[\"GCP.Encrypt\"],"
                      "\"count\":1}");
     req_reset(&f);
-    f.rq.deadline_us = mono_us() + 400000;
+    f.rq.deadline_us = test_mono_us() + 400000;
     err = f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"k", 1, &ct);
     assert_int_equal(err, CMK_E_TIMEOUT);
     assert_null(ct.p);
@@ -698,7 +657,7 @@ static void test_throttle_waits_a_second(void **state)
     emu_do("reset_calls", "{}");
     emu_do("faults", "{\"throttle_rate\":1,\"for_ops\":[\"GCP.Decrypt\"]}");
     req_reset(&f);
-    f.rq.deadline_us = mono_us() + 900000;
+    f.rq.deadline_us = test_mono_us() + 900000;
     err = f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt);
     assert_null(pt.p);
     emu_do("clear_faults", "{}");
