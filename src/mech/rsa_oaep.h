@@ -22,5 +22,12 @@
 cmk_err cmk_rsa_oaep256_encrypt(const uint8_t *spki, size_t spki_len,
                                 unsigned bits, const uint8_t *in, size_t in_len,
                                 struct cmk_buf *out) CMK_WUR;
+/* The same with SHA-1 for the OAEP hash and MGF1 (RFC 8017's default;
+ * Azure Key Vault's "RSA-OAEP"), at most bits/8 - 42 bytes of in. Only
+ * for a KMS that names it: SHA-1 is fine in OAEP, but not the choice for
+ * anything new. */
+cmk_err cmk_rsa_oaep_sha1_encrypt(const uint8_t *spki, size_t spki_len,
+                                  unsigned bits, const uint8_t *in,
+                                  size_t in_len, struct cmk_buf *out) CMK_WUR;
 
 #endif /* CMK_MECH_RSA_OAEP_H */

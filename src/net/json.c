@@ -284,16 +284,40 @@ void cmk_json_put_str(struct cmk_sb *sb, const char *s)
     cmk_sb_putc(sb, '"');
 }
 
-void cmk_json_put_b64(struct cmk_sb *sb, const uint8_t *p, size_t n)
+static void put_b64(struct cmk_sb *sb, const uint8_t *p, size_t n, int variant)
 {
-    size_t need = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+    size_t need = sodium_base64_ENCODED_LEN(n, variant);
     char *at;
 
     cmk_sb_putc(sb, '"');
     at = cmk_sb_extend(sb, need - 1); /* need counts the NUL */
     if (at != NULL)
-        sodium_bin2base64(at, need, p, n, sodium_base64_VARIANT_ORIGINAL);
+        sodium_bin2base64(at, need, p, n, variant);
     cmk_sb_putc(sb, '"');
+}
+
+void cmk_json_put_b64(struct cmk_sb *sb, const uint8_t *p, size_t n)
+{
+    put_b64(sb, p, n, sodium_base64_VARIANT_ORIGINAL);
+}
+
+void cmk_json_put_b64url(struct cmk_sb *sb, const uint8_t *p, size_t n)
+{
+    put_b64(sb, p, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+json_t *cmk_json_load_object(const char *text, size_t len)
+{
+    json_t *root;
+
+    if (text == NULL || len == 0)
+        return NULL;
+    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    if (root != NULL && !json_is_object(root)) {
+        json_decref(root);
+        root = NULL;
+    }
+    return root;
 }
 
 static cmk_err b64_len(const char *s, size_t n, size_t *out)

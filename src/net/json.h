@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "net/strbuf.h"
 #include "util/err.h"
 #include "util/secmem.h"
@@ -22,6 +23,12 @@
 void cmk_json_put_str(struct cmk_sb *sb, const char *s);
 /* Appends standard padded base64 of p as a JSON string literal. */
 void cmk_json_put_b64(struct cmk_sb *sb, const uint8_t *p, size_t n);
+/* The same in base64url without padding (RFC 7515 2: JOSE, Key Vault). */
+void cmk_json_put_b64url(struct cmk_sb *sb, const uint8_t *p, size_t n);
+
+/* A KMS answer text[0..len) parsed as a JSON object, duplicate members
+ * refused; NULL when empty, not JSON or not an object (json_decref). */
+json_t *cmk_json_load_object(const char *text, size_t len);
 
 /* In the JSON object text buf[0..len), finds the top-level member key,
  * decodes its string value into *out (guarded memory, NUL-terminated,

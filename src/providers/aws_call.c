@@ -118,14 +118,6 @@ static cmk_err exchange(struct call *c, const struct cmk_creds *cr,
     return err;
 }
 
-static void note(struct cmk_req *rq, const struct cmk_http_resp *r,
-                 const char *code)
-{
-    snprintf(rq->request_id, sizeof(rq->request_id), "%s", r->request_id);
-    rq->http_status = r->status;
-    snprintf(rq->provider_code, sizeof(rq->provider_code), "%s", code);
-}
-
 /* After an auth error: may a re-signed request succeed? Repairs what it
  * can (clock skew, credentials) at most once per call each. */
 static bool repair(struct call *c, const char *code, struct cmk_creds **cr)
@@ -200,7 +192,7 @@ static cmk_err attempt(void *arg, unsigned n, int64_t deadline_us,
         err = judge(c, exchange(c, cr, deadline_us), cls, code, sizeof(code));
     } while (err != CMK_OK && cmk_aws_is_auth_retry(code) &&
              repair(c, code, &cr));
-    note(c->rq, c->resp, code);
+    cmk_provider_note(c->rq, c->resp, code);
     if (err != CMK_OK && cmk_aws_is_auth_retry(code)) /* repairs failed */
         cmk_creds_say_rejected(&c->st->creds.env, cr, code);
     cmk_log_debug("aws: %s attempt %u: HTTP %ld %s request-id %s (%s)", c->op,

@@ -20,12 +20,12 @@
  *
  * Form 1, "wrapped seal key" (algorithm RSA-OAEP-256, RSA-OAEP, A256KW,
  * CKM_AES_KEY_WRAP_PAD): a fresh random 32-byte key K (guarded memory);
- * W = K wrapped by the vault (wrapkey at the kid) or, for RSA-OAEP-256
- * with local_wrap (the default), the same RSAES-OAEP-SHA-256 done here
- * with the public key of the GET answer, after checking that answer says
- * enabled, nbf <= now < exp and key_ops has wrapKey (else the vault's
- * own codes: KeyDisabled, KeyNotYetValid, KeyExpired, KeyOperationForbidden);
- * RSA-OAEP (SHA-1) is always wrapped by the vault. The plaintext is then
+ * W = K wrapped by the vault (wrapkey at the kid) or, for the RSA
+ * algorithms with local_wrap (the default), the same RSA-OAEP(-256) done
+ * here with the public key of the GET answer, after checking that answer
+ * says enabled, nbf <= now < exp and key_ops has wrapKey (else the
+ * vault's own codes: KeyDisabled, KeyNotYetValid, KeyExpired,
+ * KeyOperationForbidden). The plaintext is then
  * sealed with AES-256-GCM under K with a random 12-byte IV and
  *   AAD = "cmk-pkcs11/azure/1" || 0x00 || alg || u32be len(kid) || kid
  *         || cmk_context_encode(rq->ctx)
@@ -181,6 +181,13 @@ static bool args_ok(void *st, struct cmk_req *rq, const uint8_t *in,
            (in != NULL || in_len == 0) && (rq->ctx != NULL || rq->n_ctx == 0);
 }
 
+/* An RSA wrap done here with the public key. */
+static bool is_local(const struct azure_state *st, enum cmk_azure_alg alg)
+{
+    return st->cfg->local_wrap &&
+           (alg == AZ_ALG_RSA_OAEP_256 || alg == AZ_ALG_RSA_OAEP);
+}
+
 /* The algorithm and the kid encrypt uses; *ki filled when the GET was
  * needed (no version in the reference, no algorithm configured, or an
  * RSA wrap to do locally). */
@@ -191,8 +198,7 @@ static cmk_err choose(struct azure_state *st, struct cmk_req *rq,
     cmk_err err;
 
     memset(ki, 0, sizeof(*ki));
-    if (a != AZ_ALG_DEFAULT && st->ref.version[0] != '\0' &&
-        !(a == AZ_ALG_RSA_OAEP_256 && st->cfg->local_wrap)) {
+    if (a != AZ_ALG_DEFAULT && st->ref.version[0] != '\0' && !is_local(st, a)) {
         snprintf(ki->kid, sizeof(ki->kid), "%s", ref_url(st));
         *alg = a;
         return CMK_OK;
@@ -210,7 +216,7 @@ static cmk_err choose(struct azure_state *st, struct cmk_req *rq,
     return CMK_OK;
 }
 
-/* W: K wrapped locally (RSA-OAEP-256 with local_wrap) or by the vault. */
+/* W: K wrapped locally (RSA with local_wrap) or by the vault. */
 static cmk_err wrap_key(struct azure_state *st, struct cmk_req *rq,
                         const struct az_key_info *ki, enum cmk_azure_alg alg,
                         const struct cmk_secret *k, struct cmk_buf *w)
@@ -220,11 +226,11 @@ static cmk_err wrap_key(struct azure_state *st, struct cmk_req *rq,
     const char *code = NULL;
     cmk_err err;
 
-    if (alg == AZ_ALG_RSA_OAEP_256 && st->cfg->local_wrap) {
+    if (is_local(st, alg)) {
         err = cmk_azure_info_allows(st, ki, AZ_KOP_WRAP, &code);
         if (err != CMK_OK)
             return fail(rq, err, code);
-        err = cmk_azure_rsa_wrap(ki, k->p, k->len, w);
+        err = cmk_azure_rsa_wrap(ki, alg, k->p, k->len, w);
         return err == CMK_OK ? CMK_OK : fail(rq, err, "LocalWrapFailed");
     }
     err = cmk_azure_body_op(&body, alg, k->p, k->len, NULL, NULL, NULL, 0);

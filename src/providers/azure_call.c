@@ -110,11 +110,7 @@ static cmk_err judge(struct call *c, cmk_err err, enum cmk_retry_class *cls,
     const char *pcode = "MalformedResponse";
 
     code[0] = '\0';
-    if (err != CMK_OK && c->resp.fail == CMK_HTTP_FAIL_NONE) {
-        snprintf(code, n, "ClientError"); /* nothing was sent */
-        return err;
-    }
-    if (err != CMK_OK)
+    if (err != CMK_OK) /* no answer; ClientError when nothing was sent */
         return cmk_provider_transport(&c->resp, err, cls, code, n);
     if (c->resp.status != 200)
         return refused(c, cls, code, n);
@@ -122,14 +118,6 @@ static cmk_err judge(struct call *c, cmk_err err, enum cmk_retry_class *cls,
     if (err != CMK_OK)
         snprintf(code, n, "%s", pcode);
     return err;
-}
-
-static void note(struct cmk_req *rq, const struct cmk_http_resp *r,
-                 const char *code)
-{
-    snprintf(rq->request_id, sizeof(rq->request_id), "%s", r->request_id);
-    rq->http_status = r->status;
-    snprintf(rq->provider_code, sizeof(rq->provider_code), "%s", code);
 }
 
 /* The pair the state knows; false before the first challenge. */
@@ -262,7 +250,7 @@ static cmk_err attempt(void *arg, unsigned n, int64_t deadline_us,
         else
             break;
     }
-    note(c->rq, &c->resp, code);
+    cmk_provider_note(c->rq, &c->resp, code);
     cmk_log_debug("azure: %s %s%s attempt %u: HTTP %ld %s (%s)", c->cr->method,
                   c->cr->target, c->cr->action, n, c->resp.status,
                   code[0] != '\0' ? code : "OK", cmk_err_name(err));

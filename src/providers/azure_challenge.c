@@ -81,10 +81,26 @@ static bool tenant_of(const struct param *pa, char *out, size_t max)
     while (p < end && *p != '/' && *p != '?')
         p++;
     n = (size_t)(p - seg);
-    if (n == 0 || n >= max)
+    /* a tenant id (a GUID) or domain name: it goes into a token URL */
+    if (n == 0 || n >= max ||
+        strspn(seg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                    "0123456789.-_") < n)
         return false;
     memcpy(out, seg, n);
     out[n] = '\0';
+    return true;
+}
+
+/* Visible ASCII, no space, quote or backslash: it goes into a token
+ * request's scope. */
+static bool printable(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] <= ' ' || s[i] > '~' || s[i] == '"' || s[i] == '\\')
+            return false;
+    }
     return true;
 }
 
@@ -98,7 +114,7 @@ static bool resource_of(const struct param *pa, bool scope, char *out,
             return false;
         n -= k;
     }
-    if (n == 0 || n >= max)
+    if (n == 0 || n >= max || !printable(pa->val, n))
         return false;
     memcpy(out, pa->val, n);
     out[n] = '\0';

@@ -193,8 +193,8 @@ static unsigned modulus_bits(const struct az_key_info *ki)
     return bits;
 }
 
-cmk_err cmk_azure_rsa_wrap(const struct az_key_info *ki, const uint8_t *k,
-                           size_t k_len, struct cmk_buf *out)
+cmk_err cmk_azure_rsa_wrap(const struct az_key_info *ki, enum cmk_azure_alg alg,
+                           const uint8_t *k, size_t k_len, struct cmk_buf *out)
 {
     uint8_t spki[AZ_RSA_MAX + 128];
     size_t n;
@@ -202,5 +202,8 @@ cmk_err cmk_azure_rsa_wrap(const struct az_key_info *ki, const uint8_t *k,
     if (ki->kty != AZ_KTY_RSA || ki->n_len == 0 || ki->e_len == 0)
         return CMK_E_BAD_RESPONSE;
     n = make_spki(ki, spki);
+    if (alg == AZ_ALG_RSA_OAEP)
+        return cmk_rsa_oaep_sha1_encrypt(spki, n, modulus_bits(ki), k, k_len,
+                                         out);
     return cmk_rsa_oaep256_encrypt(spki, n, modulus_bits(ki), k, k_len, out);
 }

@@ -26,7 +26,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "net/json.h"
 #include "providers/azure_int.h"
+
+/* A code as Key Vault writes them; anything else (it goes to audit
+ * records and logs) is not taken. */
+static bool is_code_text(const char *s, size_t n)
+{
+    return n > 0 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
+                              "tuvwxyz0123456789._-") == n;
+}
 
 /* innererror.code, else error.code, into code; "" when neither. */
 static void error_code(const char *body, size_t len, char *code, size_t n)
@@ -36,12 +45,14 @@ static void error_code(const char *body, size_t len, char *code, size_t n)
     code[0] = '\0';
     if (body == NULL || len == 0)
         return;
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    root = cmk_json_load_object(body, len);
     e = json_object_get(root, "error");
     c = json_object_get(json_object_get(e, "innererror"), "code");
-    if (!json_is_string(c) || json_string_length(c) == 0)
+    if (!json_is_string(c) ||
+        !is_code_text(json_string_value(c), json_string_length(c)))
         c = json_object_get(e, "code");
-    if (json_is_string(c) && json_string_length(c) > 0 &&
+    if (json_is_string(c) &&
+        is_code_text(json_string_value(c), json_string_length(c)) &&
         json_string_length(c) < n)
         snprintf(code, n, "%s", json_string_value(c));
     json_decref(root);

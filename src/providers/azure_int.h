@@ -148,8 +148,6 @@ bool cmk_azure_resource_ok(const char *resource, const char *host,
 
 /* azure_json.c */
 const char *cmk_azure_alg_name(enum cmk_azure_alg alg);
-/* Appends p as a JSON string of base64url without padding. */
-void cmk_azure_put_b64url(struct cmk_sb *sb, const uint8_t *p, size_t n);
 /* Strict base64url (no '+' '/', padding tolerated) of s[0..n) into out
  * (max bytes); CMK_E_BAD_RESPONSE when malformed or too long. */
 cmk_err cmk_azure_b64url_decode(const char *s, size_t n, uint8_t *out,
@@ -217,9 +215,11 @@ cmk_err cmk_azure_gcm_seal(const uint8_t key[AZ_SEAL_KEY_LEN],
 cmk_err cmk_azure_gcm_open(const uint8_t key[AZ_SEAL_KEY_LEN],
                            const struct cmk_buf *aad, const uint8_t *in,
                            size_t in_len, struct cmk_secret *out) CMK_WUR;
-/* RSAES-OAEP with SHA-256 of k to the info's public key (local wrap). */
-cmk_err cmk_azure_rsa_wrap(const struct az_key_info *ki, const uint8_t *k,
-                           size_t k_len, struct cmk_buf *out) CMK_WUR;
+/* RSAES-OAEP of k to the info's public key (local wrap): SHA-256 for
+ * RSA-OAEP-256, SHA-1 for RSA-OAEP. */
+cmk_err cmk_azure_rsa_wrap(const struct az_key_info *ki, enum cmk_azure_alg alg,
+                           const uint8_t *k, size_t k_len,
+                           struct cmk_buf *out) CMK_WUR;
 
 /* azure_health.c: the ops table's health, health_reason, code_number. */
 cmk_err cmk_azure_health(void *st, struct cmk_req *rq) CMK_WUR;

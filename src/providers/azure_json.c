@@ -34,19 +34,6 @@ const char *cmk_azure_alg_name(enum cmk_azure_alg alg)
 
 /* ---- base64url ---- */
 
-void cmk_azure_put_b64url(struct cmk_sb *sb, const uint8_t *p, size_t n)
-{
-    const int v = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
-    size_t need = sodium_base64_ENCODED_LEN(n, v);
-    char *at;
-
-    cmk_sb_putc(sb, '"');
-    at = cmk_sb_extend(sb, need - 1); /* need counts the NUL */
-    if (at != NULL)
-        sodium_bin2base64(at, need, p, n, v);
-    cmk_sb_putc(sb, '"');
-}
-
 cmk_err cmk_azure_b64url_decode(const char *s, size_t n, uint8_t *out,
                                 size_t max, size_t *len)
 {
@@ -76,38 +63,24 @@ cmk_err cmk_azure_body_op(struct cmk_sb *sb, enum cmk_azure_alg alg,
     cmk_sb_puts(sb, "{\"alg\":");
     cmk_json_put_str(sb, cmk_azure_alg_name(alg));
     cmk_sb_puts(sb, ",\"value\":");
-    cmk_azure_put_b64url(sb, v, v_len);
+    cmk_json_put_b64url(sb, v, v_len);
     if (iv != NULL) {
         cmk_sb_puts(sb, ",\"iv\":");
-        cmk_azure_put_b64url(sb, iv, AZ_IV_LEN);
+        cmk_json_put_b64url(sb, iv, AZ_IV_LEN);
     }
     if (tag != NULL) {
         cmk_sb_puts(sb, ",\"tag\":");
-        cmk_azure_put_b64url(sb, tag, AZ_TAG_LEN);
+        cmk_json_put_b64url(sb, tag, AZ_TAG_LEN);
     }
     if (aad != NULL && aad_len > 0) {
         cmk_sb_puts(sb, ",\"aad\":");
-        cmk_azure_put_b64url(sb, aad, aad_len);
+        cmk_json_put_b64url(sb, aad, aad_len);
     }
     cmk_sb_putc(sb, '}');
     return cmk_sb_status(sb);
 }
 
 /* ---- Answers ---- */
-
-static json_t *load(const char *text, size_t len)
-{
-    json_t *root;
-
-    if (text == NULL || len == 0)
-        return NULL;
-    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    if (root != NULL && !json_is_object(root)) {
-        json_decref(root);
-        root = NULL;
-    }
-    return root;
-}
 
 static cmk_err get_kid(json_t *obj, char kid[AZ_KID_MAX])
 {
@@ -192,7 +165,7 @@ cmk_err cmk_azure_parse_result(char *body, size_t len, bool secret, size_t max,
     memset(r, 0, sizeof(*r));
     if (secret)
         err = take_secret_value(body, len, &r->secret);
-    root = err == CMK_OK ? load(body, len) : NULL;
+    root = err == CMK_OK ? cmk_json_load_object(body, len) : NULL;
     if (root == NULL)
         err = CMK_E_BAD_RESPONSE;
     if (err == CMK_OK)
@@ -300,7 +273,7 @@ static cmk_err get_rsa(json_t *key, struct az_key_info *out)
 cmk_err cmk_azure_parse_key(const char *body, size_t len,
                             struct az_key_info *out)
 {
-    json_t *root = load(body, len), *key;
+    json_t *root = cmk_json_load_object(body, len), *key;
     cmk_err err = CMK_OK;
 
     memset(out, 0, sizeof(*out));

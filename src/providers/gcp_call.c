@@ -87,11 +87,7 @@ static cmk_err judge(struct call *c, cmk_err err, enum cmk_retry_class *cls,
     const char *pcode = "MalformedResponse";
 
     code[0] = '\0';
-    if (err != CMK_OK && c->resp.fail == CMK_HTTP_FAIL_NONE) {
-        snprintf(code, n, "ClientError"); /* nothing was sent */
-        return err;
-    }
-    if (err != CMK_OK)
+    if (err != CMK_OK) /* no answer; ClientError when nothing was sent */
         return cmk_provider_transport(&c->resp, err, cls, code, n);
     if (c->resp.status != 200)
         return refused(c, cls, code, n);

@@ -63,20 +63,6 @@ cmk_err cmk_gcp_body_decrypt(struct cmk_sb *sb, const uint8_t *ct,
 
 /* ---- Answer members ---- */
 
-static json_t *load(const char *text, size_t len)
-{
-    json_t *root;
-
-    if (text == NULL || len == 0)
-        return NULL;
-    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    if (root != NULL && !json_is_object(root)) {
-        json_decref(root);
-        root = NULL;
-    }
-    return root;
-}
-
 /* An int64 CRC32C, as proto3 JSON writes it (a decimal string) or as a
  * number; required. */
 static cmk_err get_crc(json_t *obj, const char *key, uint32_t *out)
@@ -230,7 +216,7 @@ static cmk_err check_verified(json_t *root, bool aad_sent)
 cmk_err cmk_gcp_parse_encrypt(const char *body, size_t len, bool aad_sent,
                               struct cmk_gcp_encrypted *out)
 {
-    json_t *root = load(body, len);
+    json_t *root = cmk_json_load_object(body, len);
     cmk_err err = root != NULL ? CMK_OK : CMK_E_BAD_RESPONSE;
 
     memset(out, 0, sizeof(*out));
@@ -286,7 +272,7 @@ cmk_err cmk_gcp_parse_decrypt(char *body, size_t len,
     if (body != NULL)
         err = cmk_json_take_secret(body, len, "plaintext", &b64, &found);
     /* The rest must be a well-formed answer too: a cut body is refused. */
-    if (err == CMK_OK && (root = load(body, len)) == NULL)
+    if (err == CMK_OK && (root = cmk_json_load_object(body, len)) == NULL)
         err = CMK_E_BAD_RESPONSE;
     if (err == CMK_OK)
         err = decode_plaintext(&b64, found, &out->pt);
@@ -318,7 +304,7 @@ static cmk_err read_version(json_t *v, struct cmk_gcp_key_info *out)
 cmk_err cmk_gcp_parse_key(const char *body, size_t len,
                           struct cmk_gcp_key_info *out)
 {
-    json_t *root = load(body, len), *primary;
+    json_t *root = cmk_json_load_object(body, len), *primary;
     cmk_err err = root != NULL ? CMK_OK : CMK_E_BAD_RESPONSE;
 
     memset(out, 0, sizeof(*out));
@@ -336,7 +322,7 @@ cmk_err cmk_gcp_parse_key(const char *body, size_t len,
 cmk_err cmk_gcp_parse_version(const char *body, size_t len,
                               struct cmk_gcp_key_info *out)
 {
-    json_t *root = load(body, len);
+    json_t *root = cmk_json_load_object(body, len);
     cmk_err err = root != NULL ? CMK_OK : CMK_E_BAD_RESPONSE;
 
     memset(out, 0, sizeof(*out));
@@ -388,7 +374,7 @@ cmk_err cmk_gcp_error_map(long http, const char *body, size_t len,
                           enum cmk_gcp_op op, struct cmk_gcp_error *rec,
                           enum cmk_retry_class *cls)
 {
-    json_t *root = load(body, len);
+    json_t *root = cmk_json_load_object(body, len);
     json_t *v = json_object_get(json_object_get(root, "error"), "status");
     const char *s = json_string_value(v);
     cmk_err err;

@@ -161,6 +161,14 @@ cmk_err cmk_provider_transport(const struct cmk_http_resp *r, cmk_err err,
     return err;
 }
 
+void cmk_provider_note(struct cmk_req *rq, const struct cmk_http_resp *r,
+                       const char *code)
+{
+    snprintf(rq->request_id, sizeof(rq->request_id), "%s", r->request_id);
+    rq->http_status = r->status;
+    snprintf(rq->provider_code, sizeof(rq->provider_code), "%s", code);
+}
+
 void cmk_import_params_free(struct cmk_import_params *p)
 {
     if (p == NULL)

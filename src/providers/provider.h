@@ -266,10 +266,17 @@ unsigned cmk_provider_code_number(const char *code);
  * refused connections: transient; timeouts: timeout; a TLS failure, a
  * body too large, a URL refused: none, a certificate does not get
  * better) and its code (NetworkError, Timeout, TlsError,
- * ResponseTooLarge, EndpointRefused; ClientError for anything else). */
+ * ResponseTooLarge, EndpointRefused; ClientError for anything else,
+ * a request that never left among them: err as it is). */
 cmk_err cmk_provider_transport(const struct cmk_http_resp *r, cmk_err err,
                                enum cmk_retry_class *cls, char *code,
                                size_t n) CMK_WUR;
+
+/* provider.c. What an attempt's answer r says, into rq: its request id
+ * (x-amzn-RequestId or x-ms-request-id, "" if none), HTTP status and
+ * code. */
+void cmk_provider_note(struct cmk_req *rq, const struct cmk_http_resp *r,
+                       const char *code);
 
 /* provider.c. Canonical AAD encoding of an encryption context, for
  * providers that take bytes (local): for each pair in order, u32 BE key

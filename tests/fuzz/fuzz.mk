@@ -4,7 +4,8 @@
 # with any compiler and no libFuzzer; tests/fuzz/fuzz_NAME links it with
 # libFuzzer for `make fuzz` (configure --enable-fuzz CC=clang-14).
 FUZZ_NAMES = envelope store_object config reserved aws_json sts_xml \
-	ini creds_json audit_verify cipher template gcp_json gauth_file azauth
+	ini creds_json audit_verify cipher template gcp_json gauth_file \
+	azauth azure_json
 FUZZ_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) -DSRCDIR=\"$(abs_top_srcdir)\"
 FUZZ_COMMON = tests/fuzz/fuzz.c tests/fuzz/fuzz.h
 FUZZ_REPLAY = tests/fuzz/replay.c $(FUZZ_COMMON)
@@ -23,7 +24,8 @@ FUZZ_REPLAYS = tests/fuzz/replay_envelope \
 	tests/fuzz/replay_template \
 	tests/fuzz/replay_gcp_json \
 	tests/fuzz/replay_gauth_file \
-	tests/fuzz/replay_azauth
+	tests/fuzz/replay_azauth \
+	tests/fuzz/replay_azure_json
 FUZZ_BINS = tests/fuzz/fuzz_envelope \
 	tests/fuzz/fuzz_store_object \
 	tests/fuzz/fuzz_config \
@@ -37,7 +39,8 @@ FUZZ_BINS = tests/fuzz/fuzz_envelope \
 	tests/fuzz/fuzz_template \
 	tests/fuzz/fuzz_gcp_json \
 	tests/fuzz/fuzz_gauth_file \
-	tests/fuzz/fuzz_azauth
+	tests/fuzz/fuzz_azauth \
+	tests/fuzz/fuzz_azure_json
 check_PROGRAMS += $(FUZZ_REPLAYS)
 TESTS += $(FUZZ_REPLAYS)
 EXTRA_PROGRAMS = $(FUZZ_BINS)
@@ -133,6 +136,14 @@ tests_fuzz_fuzz_gcp_json_SOURCES = tests/fuzz/gcp_json.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_gcp_json_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_fuzz_gcp_json_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_gcp_json_LDADD = $(FUZZ_LIB)
+tests_fuzz_replay_azure_json_SOURCES = tests/fuzz/azure_json.c $(FUZZ_REPLAY)
+tests_fuzz_replay_azure_json_CPPFLAGS = $(FUZZ_CPPFLAGS) \
+	-DFUZZ_NAME=\"azure_json\"
+tests_fuzz_replay_azure_json_LDADD = $(FUZZ_LIB)
+tests_fuzz_fuzz_azure_json_SOURCES = tests/fuzz/azure_json.c $(FUZZ_COMMON)
+tests_fuzz_fuzz_azure_json_CPPFLAGS = $(FUZZ_CPPFLAGS)
+tests_fuzz_fuzz_azure_json_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_azure_json_LDADD = $(FUZZ_LIB)
 tests_fuzz_replay_gauth_file_SOURCES = tests/fuzz/gauth_file.c $(FUZZ_REPLAY)
 tests_fuzz_replay_gauth_file_CPPFLAGS = $(FUZZ_CPPFLAGS) \
 	-DFUZZ_NAME=\"gauth_file\"

@@ -12,7 +12,8 @@ tests_unit_test_sigv4_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_sigv4_LDADD = $(UNIT_LDADD)
 # These run under the KMS emulator: the .sh starts it (emu-run.sh).
 tests_unit_test_aws_SOURCES = tests/unit/test_aws.c \
-	tests/unit/emu_client.c tests/unit/emu_client.h
+	tests/unit/emu_client.c tests/unit/emu_client.h \
+	tests/lib/kms_audit.c tests/lib/kms_audit.h
 tests_unit_test_aws_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_aws_LDADD = $(UNIT_LDADD)
 tests_unit_test_creds_SOURCES = tests/unit/test_creds.c \
@@ -87,7 +88,9 @@ tests_unit_test_gcp_json_LDADD = $(UNIT_LDADD)
 check_PROGRAMS += tests/unit/test_gcp
 TESTS += tests/unit/emu_gcp.sh
 tests_unit_test_gcp_SOURCES = tests/unit/test_gcp.c \
-	tests/unit/emu_client.c tests/unit/emu_client.h
+	tests/unit/emu_client.c tests/unit/emu_client.h \
+	tests/lib/kms_audit.c tests/lib/kms_audit.h \
+	tests/lib/retry_clock.c tests/lib/retry_clock.h
 tests_unit_test_gcp_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gcp_LDADD = $(UNIT_LDADD)
 # The Google credential chain (net/gauth*.c) under the emulator's token
@@ -102,7 +105,9 @@ tests_unit_test_gauth_LDADD = $(UNIT_LDADD)
 check_PROGRAMS += tests/unit/test_azure
 TESTS += tests/unit/emu_azure.sh
 tests_unit_test_azure_SOURCES = tests/unit/test_azure.c \
-	tests/unit/emu_client.c tests/unit/emu_client.h
+	tests/unit/emu_client.c tests/unit/emu_client.h \
+	tests/lib/kms_audit.c tests/lib/kms_audit.h \
+	tests/lib/retry_clock.c tests/lib/retry_clock.h
 tests_unit_test_azure_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_azure_LDADD = $(UNIT_LDADD)
 endif

@@ -30,6 +30,7 @@
 #include "audit/audit.h"
 #include "cmk-pkcs11.h"
 #include "emu_client.h"
+#include "tests/lib/kms_audit.h"
 #include "keys/cmk.h"
 #include "mech/envelope.h"
 #include "mech/mech.h"
@@ -903,54 +904,6 @@ static void test_refused_answer_keeps_request_id(void **state)
     fx_close(&f);
 }
 
-/* The last record of an audit file with event, parsed (decref). */
-static json_t *last_audit_record(const char *path, const char *event)
-{
-    char line[4096], last[4096] = "", want[64];
-    FILE *fp = fopen(path, "r");
-    json_t *j;
-
-    snprintf(want, sizeof(want), "\"event\":\"%s\"", event);
-    assert_non_null(fp);
-    while (fgets(line, sizeof(line), fp) != NULL) {
-        if (strstr(line, want) != NULL)
-            memcpy(last, line, sizeof(last));
-    }
-    fclose(fp);
-    j = json_loads(last, 0, NULL);
-    assert_non_null(j);
-    return j;
-}
-
-/* A writer on path with a chain key of its own (not sealed by a CMK:
- * this test reads the records, it does not verify the chain). */
-static struct cmk_audit *audit_open(const char *path)
-{
-    static const uint8_t chain_key[CMK_AUDIT_KEY_LEN] = {1, 2, 3};
-    struct cmk_audit_opts o;
-    struct cmk_audit_key k;
-    struct cmk_audit *a = NULL;
-
-    cmk_audit_opts_init(&o);
-    o.fsync = CMK_FSYNC_NONE;
-    memset(&k, 0, sizeof(k));
-    k.key = chain_key;
-    k.sealed = (const uint8_t *)"not-sealed";
-    k.sealed_len = 10;
-    k.tenant = "t1";
-    k.provider = "aws";
-    assert_int_equal(cmk_audit_open(path, &o, &k, &a), CMK_OK);
-    return a;
-}
-
-static void expect_audit_str(json_t *rec, const char *name, const char *want)
-{
-    const char *got = json_string_value(json_object_get(rec, name));
-
-    assert_non_null(got);
-    assert_string_equal(got, want);
-}
-
 /* The audit record of a refused answer names its exchange exactly. */
 static void test_refused_answer_audit(void **state)
 {
@@ -967,7 +920,7 @@ static void test_refused_answer_audit(void **state)
     fx_open_url(&f, emu_http_url(), NULL);
     snprintf(path, sizeof(path), "%s/refused-answer.audit", emu_tmp());
     unlink(path);
-    a = audit_open(path);
+    a = test_kms_audit_open(path, "t1", "aws");
     assert_int_equal(cmk_cmk_open(&f.cfg, 0, &c), CMK_OK);
     cmk_cmk_set_audit(c, a);
     memset(&rq, 0, sizeof(rq));
@@ -979,15 +932,16 @@ static void test_refused_answer_audit(void **state)
                      CMK_E_BAD_RESPONSE);
     assert_null(pt.p);
     calls = emu_calls("Decrypt");
-    rec = last_audit_record(path, "kms_call");
-    expect_audit_str(rec, "event", "kms_call");
-    expect_audit_str(rec, "op", "Decrypt");
-    expect_audit_str(rec, "tenant", "t1");
-    expect_audit_str(rec, "provider", "aws");
-    expect_audit_str(rec, "result", "CKR_DEVICE_ERROR");
-    expect_audit_str(rec, "detail", "bad_response");
-    expect_audit_str(rec, "provider_code", "MalformedResponse");
-    expect_audit_str(rec, "request_id", call_field(calls, 0, "request_id"));
+    rec = test_kms_audit_last(path, "kms_call");
+    test_kms_audit_expect_str(rec, "event", "kms_call");
+    test_kms_audit_expect_str(rec, "op", "Decrypt");
+    test_kms_audit_expect_str(rec, "tenant", "t1");
+    test_kms_audit_expect_str(rec, "provider", "aws");
+    test_kms_audit_expect_str(rec, "result", "CKR_DEVICE_ERROR");
+    test_kms_audit_expect_str(rec, "detail", "bad_response");
+    test_kms_audit_expect_str(rec, "provider_code", "MalformedResponse");
+    test_kms_audit_expect_str(rec, "request_id",
+                              call_field(calls, 0, "request_id"));
     assert_int_equal(json_integer_value(json_object_get(rec, "http_status")),
                      200);
     json_decref(rec);

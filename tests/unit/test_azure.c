@@ -8,12 +8,15 @@
  * new version picked up once key_info_ttl passed, another tenant's
  * context and flipped bytes refused, every row of the error table with
  * its exact provider code, the retry headers waited on a fake clock, a
- * token renewed after a 401, the request id, health, the ulDeviceError
- * numbers and the audit record of a refusal through keys/cmk. Tokens come
- * from a test resolver that mints them with the emulator's azure_token.
+ * token renewed after a 401 (and a second 401 refused), the request id,
+ * health, the ulDeviceError numbers, four threads through a key info
+ * that falls due, and the audit record of a refusal through keys/cmk;
+ * key identifiers and challenges parsed. Tokens come from a test
+ * resolver that mints them with the emulator's azure_token.
  */
 #include <config.h>
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +32,8 @@
 #include "audit/audit.h"
 #include "cmk-pkcs11.h"
 #include "emu_client.h"
+#include "tests/lib/kms_audit.h"
+#include "tests/lib/retry_clock.h"
 #include "keys/cmk.h"
 #include "mech/mech.h"
 #include "net/azauth.h"
@@ -41,44 +46,6 @@
 #define APP "app-1"
 #define KV_RESOURCE "https://vault.azure.net"
 #define HSM_RESOURCE "https://managedhsm.azure.net"
-
-/* The retry driver's clock: real monotonic time plus the sleeps asked
- * for, recorded and not slept; fixed jitter. */
-struct fake_clock {
-    int64_t ahead;
-    int64_t slept;
-    int64_t first;
-    unsigned sleeps;
-    double jitter;
-};
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t fake_now(void *arg)
-{
-    return mono_us() + ((struct fake_clock *)arg)->ahead;
-}
-
-static void fake_sleep(void *arg, int64_t us)
-{
-    struct fake_clock *fc = arg;
-
-    fc->ahead += us;
-    fc->slept += us;
-    if (fc->sleeps++ == 0)
-        fc->first = us;
-}
-
-static double fake_jitter(void *arg)
-{
-    return ((struct fake_clock *)arg)->jitter;
-}
 
 /* ---- Tokens: minted by the emulator for the pair the pool asks ---- */
 
@@ -117,8 +84,7 @@ struct fx {
     const struct cmk_provider_ops *ops;
     void *st;
     struct cmk_req rq;
-    struct fake_clock fc;
-    struct cmk_retry_clock clk;
+    struct test_retry_clock fc;
 };
 
 static unsigned key_seq;
@@ -198,11 +164,8 @@ static void fx_start(struct fx *f)
     assert_int_equal(f->ops->init(f->st, &f->cfg, f->cfg.key_ref), CMK_OK);
     st = f->st;
     cmk_azauth_set_resolver(st->auth, test_resolver);
-    memset(&f->fc, 0, sizeof(f->fc));
-    f->fc.jitter = 0.5;
-    f->clk =
-        (struct cmk_retry_clock){fake_now, fake_sleep, &f->fc, fake_jitter};
-    st->clock = &f->clk;
+    test_retry_clock_init(&f->fc, 0.5);
+    st->clock = &f->fc.clk;
     req_reset(f);
 }
 
@@ -226,6 +189,14 @@ static void encrypt_ok(struct fx *f, const char *pt, struct cmk_buf *ct)
     assert_int_equal(
         f->ops->encrypt(f->st, &f->rq, (const uint8_t *)pt, strlen(pt), ct),
         CMK_OK);
+}
+
+/* fx_open_kv on RSA-2048, and pt sealed into ct. */
+static void fx_open_sealed(struct fx *f, char *kid, size_t n, const char *pt,
+                           struct cmk_buf *ct)
+{
+    fx_open_kv(f, 2048, kid, n);
+    encrypt_ok(f, pt, ct);
 }
 
 static void decrypt_is(struct fx *f, const struct cmk_buf *ct,
@@ -424,30 +395,37 @@ static void test_rsa4096_local_wrap(void **state)
     fx_close(&f);
 }
 
-/* RSA-3072 with RSA-OAEP (SHA-1): always the vault's wrapkey. */
+/* RSA-3072 with RSA-OAEP (SHA-1): wrapped here (the vault opens it), or
+ * by the vault without local_wrap. */
 static void test_rsa_oaep(void **state)
 {
     struct cmk_buf ct = {0};
     char kid[256];
     json_t *c;
     struct fx f;
+    int local;
 
     (void)state;
     new_key("kv", "RSA", 3072, NULL, kid, sizeof(kid), NULL, 0);
-    fx_setup(&f, kid, KV_RESOURCE);
-    f.az.alg = AZ_ALG_RSA_OAEP;
-    fx_start(&f);
-    emu_do("reset_calls", "{}");
-    encrypt_ok(&f, "x", &ct);
-    expect_form1(&ct, AZ_ALG_RSA_OAEP, 384, 1);
-    assert_string_equal(f.rq.sealed_by, kid);
-    decrypt_is(&f, &ct, kid, "x");
-    c = logged("AZ.UnwrapKey", 0);
-    assert_string_equal(str_of(c, "alg"), "RSA-OAEP");
-    assert_string_equal(str_of(c, "key_id"), kid);
-    json_decref(c);
-    cmk_buf_free(&ct);
-    fx_close(&f);
+    for (local = 1; local >= 0; local--) {
+        fx_setup(&f, kid, KV_RESOURCE);
+        f.az.alg = AZ_ALG_RSA_OAEP;
+        f.az.local_wrap = local;
+        fx_start(&f);
+        emu_do("reset_calls", "{}");
+        encrypt_ok(&f, "x", &ct);
+        expect_form1(&ct, AZ_ALG_RSA_OAEP, 384, 1);
+        assert_string_equal(f.rq.sealed_by, kid);
+        assert_int_equal(emu_count("AZ.WrapKey"), local ? 0 : 2);
+        assert_int_equal(emu_count("AZ.GetKey"), local ? 2 : 0);
+        decrypt_is(&f, &ct, kid, "x");
+        c = logged("AZ.UnwrapKey", 0);
+        assert_string_equal(str_of(c, "alg"), "RSA-OAEP");
+        assert_string_equal(str_of(c, "key_id"), kid);
+        json_decref(c);
+        cmk_buf_free(&ct);
+        fx_close(&f);
+    }
 }
 
 /* Managed HSM, oct-HSM 256, default algorithm A256GCM: the context as
@@ -544,8 +522,7 @@ static void test_other_tenant(void **state)
     struct fx f;
 
     (void)state;
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "secret", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "secret", &ct);
     f.ctx[0].value = MUT("t2");
     emu_do("reset_calls", "{}");
     expect_failed(&f, try_decrypt(&f, &ct, kid), CMK_E_BAD_CIPHERTEXT, 200,
@@ -567,8 +544,7 @@ static void test_flipped_bytes(void **state)
     size_t i;
 
     (void)state;
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "secret", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "secret", &ct);
     at[0] = 4 + 100;      /* W */
     at[1] = 4 + 256 + 3;  /* IV */
     at[2] = 4 + 256 + 12; /* ciphertext */
@@ -615,8 +591,7 @@ static void test_sealed_by_other_key(void **state)
 
     (void)state;
     new_key("kv", "RSA", 2048, NULL, other, sizeof(other), NULL, 0);
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "secret", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "secret", &ct);
     emu_do("reset_calls", "{}");
     expect_failed(&f, try_decrypt(&f, &ct, other), CMK_E_KEY_NOT_FOUND, 0,
                   "SealedByOtherKey", NULL, 0);
@@ -695,6 +670,9 @@ static void test_disabled(void **state)
     expect_failed(&f, try_decrypt(&f, &ct, kid), CMK_E_KEY_DISABLED, 403,
                   "KeyDisabled", "AZ.UnwrapKey", 1);
     assert_int_equal(f.ops->health_reason("KeyDisabled"), CMK_HEALTH_DISABLED);
+    req_reset(&f);
+    assert_int_equal(f.ops->health(f.st, &f.rq), CMK_E_KEY_DISABLED);
+    assert_string_equal(f.rq.provider_code, "KeyDisabled");
     set_attrs(name, "{\"enabled\":true}");
     cmk_buf_free(&ct);
     fx_close(&f);
@@ -837,11 +815,9 @@ static void test_5xx_exhausted(void **state)
     size_t i;
 
     (void)state;
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "first", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "first", &ct);
     for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-        memset(&f.fc, 0, sizeof(f.fc));
-        f.fc.jitter = 0.5;
+        test_retry_clock_init(&f.fc, 0.5);
         emu_do("reset_calls", "{}");
         emu_do("faults",
                "{\"error_5xx_rate\":1,\"error_5xx_status\":%d,"
@@ -871,11 +847,9 @@ static void test_throttle_headers(void **state)
     size_t i;
 
     (void)state;
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "first", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "first", &ct);
     for (i = 0; i < 3; i++) {
-        memset(&f.fc, 0, sizeof(f.fc));
-        f.fc.jitter = 0.5;
+        test_retry_clock_init(&f.fc, 0.5);
         emu_do("reset_calls", "{}");
         emu_do("faults",
                "{\"throttle_rate\":1,\"count\":1,\"retry_after_ms\":2500,"
@@ -890,16 +864,14 @@ static void test_throttle_headers(void **state)
         assert_int_equal(f.fc.first, i == 0 ? 3000000 : 2500000);
     }
     /* without a header: the backoff */
-    memset(&f.fc, 0, sizeof(f.fc));
-    f.fc.jitter = 0.5;
+    test_retry_clock_init(&f.fc, 0.5);
     emu_do("faults", "{\"throttle_rate\":1,\"count\":1,"
                      "\"retry_after_ms\":0,"
                      "\"for_ops\":[\"AZ.UnwrapKey\"]}");
     decrypt_is(&f, &ct, kid, "first");
     assert_int_equal(f.fc.first, 50000);
     /* longer than the deadline (8 s): at once */
-    memset(&f.fc, 0, sizeof(f.fc));
-    f.fc.jitter = 0.5;
+    test_retry_clock_init(&f.fc, 0.5);
     emu_do("reset_calls", "{}");
     emu_do("faults", "{\"throttle_rate\":1,\"retry_after_ms\":30000,"
                      "\"for_ops\":[\"AZ.UnwrapKey\"]}");
@@ -919,8 +891,7 @@ static void test_transport(void **state)
     struct fx f;
 
     (void)state;
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "first", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "first", &ct);
     emu_do("reset_calls", "{}");
     emu_do("faults",
            "{\"reset_rate\":1,\"count\":1,\"for_ops\":[\"AZ.UnwrapKey\"]}");
@@ -950,8 +921,7 @@ static void test_bad_answers(void **state)
 
     (void)state;
     new_key("kv", "RSA", 2048, NULL, other, sizeof(other), NULL, 0);
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "first", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "first", &ct);
     emu_do("reset_calls", "{}");
     emu_do("faults",
            "{\"answer_override\":{\"kid\":\"%s\"},"
@@ -982,8 +952,7 @@ static void test_token_renewed(void **state)
     struct fx f;
 
     (void)state;
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "first", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "first", &ct);
     emu_do("azure_expire_token", "{\"principal\":\"%s\"}", APP);
     emu_do("reset_calls", "{}");
     tokens_minted = 0;
@@ -1004,8 +973,7 @@ static void test_request_id(void **state)
     struct fx f;
 
     (void)state;
-    fx_open_kv(&f, 2048, kid, sizeof(kid));
-    encrypt_ok(&f, "first", &ct);
+    fx_open_sealed(&f, kid, sizeof(kid), "first", &ct);
     emu_do("reset_calls", "{}");
     decrypt_is(&f, &ct, kid, "first");
     c = logged("AZ.UnwrapKey", 0);
@@ -1013,6 +981,213 @@ static void test_request_id(void **state)
     assert_int_equal(strlen(f.rq.request_id), 36);
     json_decref(c);
     cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+/* The error table where the emulator cannot be made to answer: by status
+ * and code alone. */
+static void test_error_table(void **state)
+{
+    static const struct {
+        long status;
+        const char *body;
+        enum az_op op;
+        cmk_err err;
+        enum cmk_retry_class cls;
+        const char *code;
+    } t[] = {
+        {401, "{\"error\":{\"code\":\"Unauthorized\"}}", AZ_OP_WRAP,
+         CMK_E_AUTH_REFRESH, CMK_RETRY_NO, "Unauthorized"},
+        {403,
+         "{\"error\":{\"code\":\"Forbidden\",\"innererror\":{\"code\":"
+         "\"KeyDisabled\"}}}",
+         AZ_OP_GET, CMK_E_KEY_DISABLED, CMK_RETRY_NO, "KeyDisabled"},
+        {403,
+         "{\"error\":{\"code\":\"Forbidden\",\"innererror\":{\"code\":"
+         "\"ForbiddenByPolicy\"}}}",
+         AZ_OP_GET, CMK_E_ACCESS_DENIED, CMK_RETRY_NO, "ForbiddenByPolicy"},
+        {403, "{\"error\":{\"code\":\"Forbidden\"}}", AZ_OP_GET,
+         CMK_E_ACCESS_DENIED, CMK_RETRY_NO, "Forbidden"},
+        {404, "{\"error\":{\"code\":\"NotFound\"}}", AZ_OP_GET,
+         CMK_E_KEY_NOT_FOUND, CMK_RETRY_NO, "NotFound"},
+        {400, "{\"error\":{\"code\":\"BadParameter\"}}", AZ_OP_UNWRAP,
+         CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO, "BadParameter"},
+        {400, "{\"error\":{\"code\":\"BadParameter\"}}", AZ_OP_DECRYPT,
+         CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO, "BadParameter"},
+        {400, "{\"error\":{\"code\":\"BadParameter\"}}", AZ_OP_WRAP,
+         CMK_E_CONFIG, CMK_RETRY_NO, "BadParameter"},
+        {408, "", AZ_OP_WRAP, CMK_E_TIMEOUT, CMK_RETRY_TRANSIENT, "HTTP408"},
+        {429, "{\"error\":{\"code\":\"Throttled\"}}", AZ_OP_WRAP,
+         CMK_E_THROTTLED, CMK_RETRY_THROTTLE, "Throttled"},
+        {500, "{\"error\":{\"code\":\"InternalServerError\"}}", AZ_OP_GET,
+         CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT, "InternalServerError"},
+        {504, "<html>", AZ_OP_GET, CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT,
+         "HTTP504"},
+        {501, "", AZ_OP_GET, CMK_E_KMS_INTERNAL, CMK_RETRY_NO, "HTTP501"},
+        {505, "", AZ_OP_GET, CMK_E_KMS_INTERNAL, CMK_RETRY_NO, "HTTP505"},
+        {409, "{\"error\":{\"code\":\"Conflict\"}}", AZ_OP_GET,
+         CMK_E_KMS_INTERNAL, CMK_RETRY_NO, "Conflict"},
+        /* a code with characters Key Vault never writes is not taken */
+        {403, "{\"error\":{\"code\":\"Bad Code\\n\"}}", AZ_OP_GET,
+         CMK_E_ACCESS_DENIED, CMK_RETRY_NO, "HTTP403"},
+    };
+    enum cmk_retry_class cls;
+    char code[64];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        cls = CMK_RETRY_THROTTLE_SLOW;
+        assert_int_equal(cmk_azure_error_map(t[i].status, t[i].body,
+                                             strlen(t[i].body), t[i].op, code,
+                                             sizeof(code), &cls),
+                         t[i].err);
+        assert_int_equal(cls, t[i].cls);
+        assert_string_equal(code, t[i].code);
+    }
+}
+
+/* An algorithm the key does not have: 400 BadParameter, a configuration
+ * error. */
+static void test_wrong_algorithm(void **state)
+{
+    char kid[256];
+    struct fx f;
+
+    (void)state;
+    new_key("kv", "RSA", 2048, NULL, kid, sizeof(kid), NULL, 0);
+    fx_setup(&f, kid, KV_RESOURCE);
+    f.az.alg = AZ_ALG_A256GCM;
+    fx_start(&f);
+    emu_do("reset_calls", "{}");
+    expect_failed(&f, try_encrypt(&f), CMK_E_CONFIG, 400, "BadParameter",
+                  "AZ.Encrypt", 2);
+    fx_close(&f);
+}
+
+/* 503 with a delay longer than the backoff: that delay. */
+static void test_503_retry_after(void **state)
+{
+    struct cmk_buf ct = {0};
+    char kid[256];
+    struct fx f;
+
+    (void)state;
+    fx_open_sealed(&f, kid, sizeof(kid), "first", &ct);
+    emu_do("reset_calls", "{}");
+    emu_do("faults",
+           "{\"error_5xx_rate\":1,\"error_5xx_status\":503,\"count\":1,"
+           "\"retry_after_ms\":1700,\"retry_after_headers\":"
+           "[\"x-ms-retry-after-ms\"],\"for_ops\":[\"AZ.UnwrapKey\"]}");
+    decrypt_is(&f, &ct, kid, "first");
+    assert_int_equal(emu_count("AZ.UnwrapKey"), 2);
+    assert_int_equal(f.fc.sleeps, 1);
+    assert_int_equal(f.fc.first, 1700000);
+    cmk_buf_free(&ct);
+    fx_close(&f);
+}
+
+/* A token the vault never accepts: one new token, then "Unauthorized". */
+static cmk_err bad_resolver(const struct cmk_cred_env *env,
+                            struct cmk_cred_status *st, struct cmk_creds **out)
+{
+    (void)env;
+    memset(st, 0, sizeof(*st));
+    tokens_minted++;
+    return cmk_creds_new("azure", "not-a-token", NULL,
+                         (int64_t)time(NULL) + 3600, "test", out);
+}
+
+static void test_second_401(void **state)
+{
+    char kid[256];
+    struct fx f;
+
+    (void)state;
+    new_key("kv", "RSA", 2048, NULL, kid, sizeof(kid), NULL, 0);
+    fx_setup(&f, kid, KV_RESOURCE);
+    fx_start(&f);
+    cmk_azauth_set_resolver(((struct azure_state *)f.st)->auth, bad_resolver);
+    emu_do("reset_calls", "{}");
+    tokens_minted = 0;
+    expect_failed(&f, try_encrypt(&f), CMK_E_ACCESS_DENIED, 401, "Unauthorized",
+                  "AZ.GetKey", 3);
+    assert_int_equal(tokens_minted, 2);
+    assert_int_equal(emu_count_error("AZ.GetKey", "Unauthorized"), 3);
+    fx_close(&f);
+}
+
+/* ---- Threads ---- */
+
+struct worker {
+    struct fx *f;
+    cmk_err err;
+    char kid[256];
+};
+
+/* Encrypt and decrypt in a loop while the key info falls due (ttl 1 s on
+ * the real clock): every thread keeps working, one refreshes at a time. */
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct cmk_req rq;
+    struct cmk_buf ct = {0};
+    struct cmk_secret pt = {0};
+    int i;
+
+    for (i = 0; i < 8 && w->err == CMK_OK; i++) {
+        memset(&rq, 0, sizeof(rq));
+        rq.tenant = &w->f->cfg;
+        rq.key_ref = w->f->cfg.key_ref;
+        rq.ctx = w->f->ctx;
+        rq.n_ctx = 2;
+        w->err =
+            w->f->ops->encrypt(w->f->st, &rq, (const uint8_t *)"tt", 2, &ct);
+        if (w->err == CMK_OK && strcmp(rq.sealed_by, w->kid) != 0)
+            w->err = CMK_E_INTERNAL;
+        rq.open_with = w->kid;
+        if (w->err == CMK_OK)
+            w->err = w->f->ops->decrypt(w->f->st, &rq, ct.p, ct.len, &pt);
+        if (w->err == CMK_OK && (pt.len != 2 || memcmp(pt.p, "tt", 2) != 0))
+            w->err = CMK_E_INTERNAL;
+        cmk_buf_free(&ct);
+        cmk_secret_free(&pt);
+        usleep(150000);
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    struct worker w[4];
+    pthread_t t[4];
+    char kid[256], name[32], ref[256];
+    struct fx f;
+    size_t i;
+
+    (void)state;
+    new_key("kv", "RSA", 2048, NULL, kid, sizeof(kid), name, sizeof(name));
+    snprintf(ref, sizeof(ref), "%s/keys/%s", kv_base, name);
+    fx_setup(&f, ref, KV_RESOURCE);
+    f.az.ttl = 1;
+    fx_start(&f);
+    ((struct azure_state *)f.st)->clock = NULL;
+    emu_do("reset_calls", "{}");
+    for (i = 0; i < 4; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].f = &f;
+        snprintf(w[i].kid, sizeof(w[i].kid), "%s", kid);
+        assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+    }
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(w[i].err, CMK_OK);
+    }
+    assert_int_equal(emu_count("AZ.UnwrapKey"), 32);
+    assert_int_equal(emu_count("AZ.WrapKey"), 0);
+    /* the first GETs (each thread's challenge and fetch before any info
+     * was kept), then about one a second: not one per encrypt */
+    assert_true(emu_count("AZ.GetKey") <= 4 + 4 + 4);
     fx_close(&f);
 }
 
@@ -1098,51 +1273,6 @@ static void test_code_numbers(void **state)
 
 /* ---- Through keys/cmk: the audit record and the purge ---- */
 
-static json_t *last_audit_record(const char *path, const char *event)
-{
-    char line[4096], last[4096] = "", want[64];
-    FILE *fp = fopen(path, "r");
-    json_t *j;
-
-    snprintf(want, sizeof(want), "\"event\":\"%s\"", event);
-    assert_non_null(fp);
-    while (fgets(line, sizeof(line), fp) != NULL) {
-        if (strstr(line, want) != NULL)
-            memcpy(last, line, sizeof(last));
-    }
-    fclose(fp);
-    j = json_loads(last, 0, NULL);
-    assert_non_null(j);
-    return j;
-}
-
-static struct cmk_audit *audit_open(const char *path)
-{
-    static const uint8_t chain_key[CMK_AUDIT_KEY_LEN] = {1, 2, 3};
-    struct cmk_audit_opts o;
-    struct cmk_audit_key k;
-    struct cmk_audit *a = NULL;
-
-    cmk_audit_opts_init(&o);
-    o.fsync = CMK_FSYNC_NONE;
-    memset(&k, 0, sizeof(k));
-    k.key = chain_key;
-    k.sealed = (const uint8_t *)"not-sealed";
-    k.sealed_len = 10;
-    k.tenant = "t1";
-    k.provider = "azure";
-    assert_int_equal(cmk_audit_open(path, &o, &k, &a), CMK_OK);
-    return a;
-}
-
-static void expect_audit_str(json_t *rec, const char *name, const char *want)
-{
-    const char *got = json_string_value(json_object_get(rec, name));
-
-    assert_non_null(got);
-    assert_string_equal(got, want);
-}
-
 static void count_refusal(void *arg)
 {
     ++*(unsigned *)arg;
@@ -1167,7 +1297,7 @@ static void test_audit_refusal(void **state)
     fx_setup(&f, kid, NULL);
     snprintf(path, sizeof(path), "%s/azure-refusal.audit", emu_tmp());
     unlink(path);
-    a = audit_open(path);
+    a = test_kms_audit_open(path, "t1", "azure");
     assert_int_equal(cmk_cmk_open(&f.cfg, 0, &c), CMK_OK);
     cmk_cmk_set_audit(c, a);
     cmk_cmk_on_refusal(c, count_refusal, &refusals);
@@ -1178,12 +1308,14 @@ static void test_audit_refusal(void **state)
     assert_null(blob.p);
     assert_int_equal(refusals, 1);
     call = logged("AZ.GetKey", 0);
-    rec = last_audit_record(path, "kms_call");
-    expect_audit_str(rec, "tenant", "t1");
-    expect_audit_str(rec, "provider", "azure");
-    expect_audit_str(rec, "provider_code", "ChallengeResourceMismatch");
-    expect_audit_str(rec, "request_id", str_of(call, "x_ms_request_id"));
-    expect_audit_str(rec, "result", "CKR_KEY_FUNCTION_NOT_PERMITTED");
+    rec = test_kms_audit_last(path, "kms_call");
+    test_kms_audit_expect_str(rec, "tenant", "t1");
+    test_kms_audit_expect_str(rec, "provider", "azure");
+    test_kms_audit_expect_str(rec, "provider_code",
+                              "ChallengeResourceMismatch");
+    test_kms_audit_expect_str(rec, "request_id",
+                              str_of(call, "x_ms_request_id"));
+    test_kms_audit_expect_str(rec, "result", "CKR_KEY_FUNCTION_NOT_PERMITTED");
     assert_int_equal(json_integer_value(json_object_get(rec, "http_status")),
                      401);
     json_decref(rec);
@@ -1260,6 +1392,12 @@ static void test_challenge_parse(void **state)
     assert_string_equal(r, KV_RESOURCE);
     assert_int_equal(cmk_azure_challenge_parse("Basic realm=\"x\"", t, r),
                      CMK_E_BAD_RESPONSE);
+    /* a quote inside an unquoted value (found by fuzzing) */
+    assert_int_equal(
+        cmk_azure_challenge_parse("Bearer authorization=\"https://l/t\", "
+                                  "resource=%https://vault.azure.net\"",
+                                  t, r),
+        CMK_E_BAD_RESPONSE);
     assert_int_equal(
         cmk_azure_challenge_parse("Bearer resource=\"https://r\"", t, r),
         CMK_E_BAD_RESPONSE);
@@ -1340,6 +1478,11 @@ int main(void)
         cmocka_unit_test(test_request_id),
         cmocka_unit_test(test_health),
         cmocka_unit_test(test_audit_refusal),
+        cmocka_unit_test(test_error_table),
+        cmocka_unit_test(test_wrong_algorithm),
+        cmocka_unit_test(test_503_retry_after),
+        cmocka_unit_test(test_second_401),
+        cmocka_unit_test(test_threads),
     };
 
     if (emu_http_url() == NULL) {

@@ -33,6 +33,8 @@
 #include "audit/audit.h"
 #include "cmk-pkcs11.h"
 #include "emu_client.h"
+#include "tests/lib/kms_audit.h"
+#include "tests/lib/retry_clock.h"
 #include "keys/cmk.h"
 #include "mech/mech.h"
 #include "net/gauth.h"
@@ -46,44 +48,6 @@
 #define MD_SA "md@p1.iam.gserviceaccount.com"
 #define SA "sa@p1.iam.gserviceaccount.com"
 
-/* The retry driver's clock in a test: real monotonic time plus the sleeps
- * it asked for, which are recorded and not slept; fixed jitter. */
-struct fake_clock {
-    int64_t ahead;
-    int64_t slept;
-    int64_t first;
-    unsigned sleeps;
-    double jitter;
-};
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t fake_now(void *arg)
-{
-    return mono_us() + ((struct fake_clock *)arg)->ahead;
-}
-
-static void fake_sleep(void *arg, int64_t us)
-{
-    struct fake_clock *fc = arg;
-
-    fc->ahead += us;
-    fc->slept += us;
-    if (fc->sleeps++ == 0)
-        fc->first = us;
-}
-
-static double fake_jitter(void *arg)
-{
-    return ((struct fake_clock *)arg)->jitter;
-}
-
 struct fx {
     struct cmk_kms_cfg cfg;
     struct cmk_gcp_cfg gcp;
@@ -93,8 +57,7 @@ struct fx {
     const struct cmk_provider_ops *ops;
     void *st;
     struct cmk_req rq;
-    struct fake_clock fc;
-    struct cmk_retry_clock clk;
+    struct test_retry_clock fc;
 };
 
 static char sa_file[512];
@@ -177,11 +140,8 @@ static void fx_open(struct fx *f, bool sa)
 /* Retries on the fake clock, with jitter j. */
 static void fx_fake_clock(struct fx *f, double j)
 {
-    memset(&f->fc, 0, sizeof(f->fc));
-    f->fc.jitter = j;
-    f->clk =
-        (struct cmk_retry_clock){fake_now, fake_sleep, &f->fc, fake_jitter};
-    ((struct gcp_state *)f->st)->clock = &f->clk;
+    test_retry_clock_init(&f->fc, j);
+    ((struct gcp_state *)f->st)->clock = &f->fc.clk;
 }
 
 static void fx_close(struct fx *f)
@@ -634,7 +594,7 @@ static void test_timeout(void **state)
     emu_do("faults", "{\"latency_ms\":1500,\"for_ops\":[\"GCP.Encrypt\"],"
                      "\"count\":1}");
     req_reset(&f);
-    f.rq.deadline_us = mono_us() + 400000;
+    f.rq.deadline_us = test_mono_us() + 400000;
     err = f.ops->encrypt(f.st, &f.rq, (const uint8_t *)"k", 1, &ct);
     assert_int_equal(err, CMK_E_TIMEOUT);
     assert_null(ct.p);
@@ -697,7 +657,7 @@ static void test_throttle_waits_a_second(void **state)
     emu_do("reset_calls", "{}");
     emu_do("faults", "{\"throttle_rate\":1,\"for_ops\":[\"GCP.Decrypt\"]}");
     req_reset(&f);
-    f.rq.deadline_us = mono_us() + 900000;
+    f.rq.deadline_us = test_mono_us() + 900000;
     err = f.ops->decrypt(f.st, &f.rq, ct.p, ct.len, &pt);
     assert_null(pt.p);
     emu_do("clear_faults", "{}");
@@ -947,54 +907,6 @@ static void test_aad_bytes(void **state)
 
 /* ---- Through keys/cmk: the audit record and the purge ---- */
 
-/* The last record of an audit file with event, parsed (decref). */
-static json_t *last_audit_record(const char *path, const char *event)
-{
-    char line[4096], last[4096] = "", want[64];
-    FILE *fp = fopen(path, "r");
-    json_t *j;
-
-    snprintf(want, sizeof(want), "\"event\":\"%s\"", event);
-    assert_non_null(fp);
-    while (fgets(line, sizeof(line), fp) != NULL) {
-        if (strstr(line, want) != NULL)
-            memcpy(last, line, sizeof(last));
-    }
-    fclose(fp);
-    j = json_loads(last, 0, NULL);
-    assert_non_null(j);
-    return j;
-}
-
-/* A writer on path with a chain key of its own (the test reads the
- * records; it does not verify the chain). */
-static struct cmk_audit *audit_open(const char *path)
-{
-    static const uint8_t chain_key[CMK_AUDIT_KEY_LEN] = {1, 2, 3};
-    struct cmk_audit_opts o;
-    struct cmk_audit_key k;
-    struct cmk_audit *a = NULL;
-
-    cmk_audit_opts_init(&o);
-    o.fsync = CMK_FSYNC_NONE;
-    memset(&k, 0, sizeof(k));
-    k.key = chain_key;
-    k.sealed = (const uint8_t *)"not-sealed";
-    k.sealed_len = 10;
-    k.tenant = "t1";
-    k.provider = "gcp";
-    assert_int_equal(cmk_audit_open(path, &o, &k, &a), CMK_OK);
-    return a;
-}
-
-static void expect_audit_str(json_t *rec, const char *name, const char *want)
-{
-    const char *got = json_string_value(json_object_get(rec, name));
-
-    assert_non_null(got);
-    assert_string_equal(got, want);
-}
-
 static void count_refusal(void *arg)
 {
     ++*(unsigned *)arg;
@@ -1017,7 +929,7 @@ static void test_audit_refusal(void **state)
     fx_open(&f, false);
     snprintf(path, sizeof(path), "%s/gcp-refusal.audit", emu_tmp());
     unlink(path);
-    a = audit_open(path);
+    a = test_kms_audit_open(path, "t1", "gcp");
     assert_int_equal(cmk_cmk_open(&f.cfg, 0, &c), CMK_OK);
     cmk_cmk_set_audit(c, a);
     cmk_cmk_on_refusal(c, count_refusal, &refusals);
@@ -1029,13 +941,13 @@ static void test_audit_refusal(void **state)
     assert_null(blob.p);
     assert_int_equal(refusals, 1);
     assert_int_equal(emu_count("GCP.Encrypt"), 1);
-    rec = last_audit_record(path, "kms_call");
-    expect_audit_str(rec, "op", "Encrypt");
-    expect_audit_str(rec, "tenant", "t1");
-    expect_audit_str(rec, "provider", "gcp");
-    expect_audit_str(rec, "result", "CKR_KEY_FUNCTION_NOT_PERMITTED");
-    expect_audit_str(rec, "detail", "access_denied");
-    expect_audit_str(rec, "provider_code", "PERMISSION_DENIED");
+    rec = test_kms_audit_last(path, "kms_call");
+    test_kms_audit_expect_str(rec, "op", "Encrypt");
+    test_kms_audit_expect_str(rec, "tenant", "t1");
+    test_kms_audit_expect_str(rec, "provider", "gcp");
+    test_kms_audit_expect_str(rec, "result", "CKR_KEY_FUNCTION_NOT_PERMITTED");
+    test_kms_audit_expect_str(rec, "detail", "access_denied");
+    test_kms_audit_expect_str(rec, "provider_code", "PERMISSION_DENIED");
     assert_int_equal(json_integer_value(json_object_get(rec, "http_status")),
                      403);
     assert_null(json_object_get(rec, "request_id")); /* Google sends none */

@@ -120,6 +120,30 @@ static void test_oaep_limit(void **state)
     OPENSSL_free(der);
 }
 
+/* SHA-1 for the hash and MGF1 (Azure's RSA-OAEP): only a SHA-1
+ * decryption opens it; k - 2 * 20 - 2 = 214 bytes for 2048 bits. */
+static void test_sha1(void **state)
+{
+    uint8_t in[512], back[512], *der;
+    struct cmk_buf ct = {0};
+    size_t n = spki(rsa[0], &der);
+
+    (void)state;
+    cmk_random(in, sizeof(in));
+    assert_int_equal(cmk_rsa_oaep_sha1_encrypt(der, n, 2048, in, 214, &ct),
+                     CMK_OK);
+    assert_int_equal(decrypt(rsa[0], "SHA1", &ct, back, sizeof(back)), 214);
+    assert_memory_equal(back, in, 214);
+    assert_int_equal(decrypt(rsa[0], "SHA2-256", &ct, back, sizeof(back)), -1);
+    cmk_buf_free(&ct);
+    assert_int_equal(cmk_rsa_oaep_sha1_encrypt(der, n, 2048, in, 215, &ct),
+                     CMK_E_BAD_RESPONSE);
+    assert_null(ct.p);
+    assert_int_equal(cmk_rsa_oaep_sha1_encrypt(der, n, 4096, in, 32, &ct),
+                     CMK_E_BAD_RESPONSE);
+    OPENSSL_free(der);
+}
+
 static void test_wrong_keys(void **state)
 {
     uint8_t key[32] = {7}, *der, *longer;
@@ -170,6 +194,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_each_size),
         cmocka_unit_test(test_oaep_limit),
+        cmocka_unit_test(test_sha1),
         cmocka_unit_test(test_wrong_keys),
     };
     size_t i;
