@@ -114,7 +114,8 @@ CK_RV cmk_err_rv_in(cmk_err err, enum cmk_err_call call)
 
 bool cmk_err_is_key_refusal(cmk_err err)
 {
-    return err == CMK_E_KEY_DISABLED || err == CMK_E_ACCESS_DENIED;
+    return err == CMK_E_KEY_DISABLED || err == CMK_E_ACCESS_DENIED ||
+           err == CMK_E_KEY_NOT_FOUND;
 }
 
 /* The provider calls of the entry point this thread runs: an entry

@@ -85,8 +85,10 @@ void cmk_err_device_note(unsigned provider, unsigned number);
 bool cmk_err_device_take(CK_ULONG *out);
 
 /* The KMS refused the key itself (disabled, pending deletion, revoked,
- * access denied): revocation must take effect now, so every cached copy
- * made with that key (DEKs, the KEK) is dropped. */
+ * access denied, or gone: CMK_E_KEY_NOT_FOUND is the KMS's NotFound, a
+ * blob of no version of ours being CMK_E_BAD_BLOB): revocation must take
+ * effect now, so every cached copy made with that key (DEKs, the KEK) is
+ * dropped. */
 bool cmk_err_is_key_refusal(cmk_err err);
 /* Stable name for logs and audit, e.g. "key_disabled". */
 const char *cmk_err_name(cmk_err err);

@@ -133,24 +133,42 @@ static void test_hit_until_expiry(void **state)
     cmk_cache_free(c);
 }
 
+/* The KMS refusing the key (access denied, disabled, the key gone: Key
+ * Vault's KeyNotFound, AWS's NotFoundException) drops every entry; a
+ * failure that says nothing of the key (network, bad ciphertext) keeps
+ * them. */
 static void test_refusal_flushes(void **state)
 {
-    struct cmk_cache *c = make(300, 16, 0);
-    struct fake_kms k = {0, CMK_OK, 0x11, NULL, 0};
+    static const struct {
+        cmk_err err;
+        size_t left;
+    } t[] = {
+        {CMK_E_ACCESS_DENIED, 0},  {CMK_E_KEY_DISABLED, 0},
+        {CMK_E_KEY_NOT_FOUND, 0},  {CMK_E_NETWORK, 2},
+        {CMK_E_BAD_CIPHERTEXT, 2},
+    };
     struct cmk_cache_stats st;
+    struct cmk_cache *c;
     bool hit;
+    size_t i;
 
     (void)state;
-    assert_int_equal(get(c, 1, &k, &hit), 0x11);
-    assert_int_equal(get(c, 2, &k, &hit), 0x11);
-    k.answer = CMK_E_ACCESS_DENIED;
-    assert_int_equal(get(c, 3, &k, &hit), -1);
-    cmk_cache_stats(c, &st);
-    assert_int_equal(st.entries, 0); /* entries 1 and 2 are gone too */
-    k.answer = CMK_OK;
-    assert_int_equal(get(c, 1, &k, &hit), 0x11);
-    assert_false(hit);
-    cmk_cache_free(c);
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct fake_kms k = {0, CMK_OK, 0x11, NULL, 0};
+
+        c = make(300, 16, 0);
+        assert_int_equal(get(c, 1, &k, &hit), 0x11);
+        assert_int_equal(get(c, 2, &k, &hit), 0x11);
+        k.answer = t[i].err;
+        assert_int_equal(get(c, 3, &k, &hit), -1);
+        cmk_cache_stats(c, &st);
+        assert_int_equal(st.entries, t[i].left); /* 1 and 2 gone, or kept */
+        assert_int_equal(cmk_err_is_key_refusal(t[i].err), t[i].left == 0);
+        k.answer = CMK_OK;
+        assert_int_equal(get(c, 1, &k, &hit), 0x11);
+        assert_int_equal(hit, t[i].left != 0);
+        cmk_cache_free(c);
+    }
 }
 
 static void test_failure_not_cached(void **state)
