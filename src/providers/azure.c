@@ -12,7 +12,10 @@
  * with one, always that version. Decrypt goes to the kid the envelope
  * names (rq->open_with), which must be a version of the configured key
  * (else CMK_E_KEY_NOT_FOUND "SealedByOtherKey"), so blobs of older
- * versions open after a rotation; it never needs the GET. Every answer's
+ * versions open after a rotation; it never needs the GET. A payload
+ * names its version too: a blob whose envelope names another version of
+ * the key is refused (CMK_E_BAD_BLOB "SealedByMismatch"), and one whose
+ * envelope names none opens with the version it names. Every answer's
  * kid must be a version of the configured key (the kid asked for), else
  * CMK_E_BAD_RESPONSE "UnexpectedKeyId".
  *
@@ -30,16 +33,20 @@
  *   AAD = "cmk-pkcs11/azure/1" || 0x00 || alg || u32be len(kid) || kid
  *         || cmk_context_encode(rq->ctx)
  * and K is wiped. Bytes:
- *   0x01 | alg (1 RSA-OAEP-256, 2 RSA-OAEP, 3 A256KW,
+ *   0x01 | version (16) | alg (1 RSA-OAEP-256, 2 RSA-OAEP, 3 A256KW,
  *   4 CKM_AES_KEY_WRAP_PAD) | u16be len(W) | W | IV (12) | ciphertext |
  *   tag (16)
+ * where version is the kid's 32 hex digits as 16 bytes: the payload names
+ * the key version that sealed it by itself, as AWS and Google
+ * ciphertexts do, so what keeps only the payload (the audit file's sealed
+ * chain key) opens without an envelope's sealed-by.
  * RSA-OAEP binds no context: the AAD does. Another tenant's blob gets K
  * from the vault but fails the GCM check (CMK_E_BAD_CIPHERTEXT
  * "ContextMismatch"). Plaintext at most 64 KiB.
  *
  * Form 2, "vault GCM" (A256GCM on an oct-HSM key of a Managed HSM): the
  * vault's encrypt at the kid with "aad" = the cmk_context_encode bytes;
- *   0x02 | IV (12) | tag (16) | ciphertext
+ *   0x02 | version (16) | IV (12) | tag (16) | ciphertext
  * decrypt sends iv, tag and aad back. Plaintext at most 16 KiB (our
  * limit, not a documented one).
  *
@@ -59,8 +66,9 @@
 
 #define FORM_WRAPPED 0x01
 #define FORM_GCM 0x02
-#define WRAPPED_HEAD 4u /* form, alg, u16 len(W) */
-#define GCM_HEAD (1u + AZ_IV_LEN + AZ_TAG_LEN)
+#define AT_ALG (1u + AZ_VERSION_BIN) /* after form and version */
+#define WRAPPED_HEAD (AT_ALG + 3u)   /* ..., alg, u16 len(W) */
+#define GCM_HEAD (1u + AZ_VERSION_BIN + AZ_IV_LEN + AZ_TAG_LEN)
 
 static cmk_err fail(struct cmk_req *rq, cmk_err err, const char *code)
 {
@@ -245,7 +253,18 @@ static cmk_err wrap_key(struct azure_state *st, struct cmk_req *rq,
     return err;
 }
 
-/* 0x01 | alg | u16be len(W) | W | IV | ct | tag, sealed under k. */
+/* The version of kid (base/keys/NAME/VERSION, checked to be of the
+ * configured key: 32 lowercase hex digits) as 16 bytes at dst. */
+static void put_version(uint8_t *dst, const char *kid)
+{
+    const char *v = kid + strlen(kid) - AZ_VERSION_LEN;
+
+    (void)sodium_hex2bin(dst, AZ_VERSION_BIN, v, AZ_VERSION_LEN, NULL, NULL,
+                         NULL);
+}
+
+/* 0x01 | version | alg | u16be len(W) | W | IV | ct | tag, sealed under
+ * k. */
 static cmk_err seal_wrapped(const char *kid, enum cmk_azure_alg alg,
                             const struct cmk_secret *k, const struct cmk_buf *w,
                             const struct cmk_buf *ctx, const uint8_t *in,
@@ -260,9 +279,10 @@ static cmk_err seal_wrapped(const char *kid, enum cmk_azure_alg alg,
                                      AZ_TAG_LEN);
     if (err == CMK_OK) {
         out->p[0] = FORM_WRAPPED;
-        out->p[1] = (uint8_t)alg;
-        out->p[2] = (uint8_t)(w->len >> 8);
-        out->p[3] = (uint8_t)w->len;
+        put_version(out->p + 1, kid);
+        out->p[AT_ALG] = (uint8_t)alg;
+        out->p[AT_ALG + 1] = (uint8_t)(w->len >> 8);
+        out->p[AT_ALG + 2] = (uint8_t)w->len;
         memcpy(out->p + WRAPPED_HEAD, w->p, w->len);
         err = cmk_azure_gcm_seal(k->p, &aad, in, in_len,
                                  out->p + WRAPPED_HEAD + w->len);
@@ -297,7 +317,7 @@ static cmk_err encrypt_wrapped(struct azure_state *st, struct cmk_req *rq,
     return err;
 }
 
-/* 0x02 | IV | tag | ct from the vault's A256GCM. */
+/* 0x02 | version | IV | tag | ct from the vault's A256GCM. */
 static cmk_err encrypt_gcm(struct azure_state *st, struct cmk_req *rq,
                            const char *kid, const struct cmk_buf *ctx,
                            const uint8_t *in, size_t in_len,
@@ -320,8 +340,9 @@ static cmk_err encrypt_gcm(struct azure_state *st, struct cmk_req *rq,
         err = cmk_buf_alloc(out, GCM_HEAD + in_len);
     if (err == CMK_OK) {
         out->p[0] = FORM_GCM;
-        memcpy(out->p + 1, o.r.iv, AZ_IV_LEN);
-        memcpy(out->p + 1 + AZ_IV_LEN, o.r.tag, AZ_TAG_LEN);
+        put_version(out->p + 1, kid);
+        memcpy(out->p + 1 + AZ_VERSION_BIN, o.r.iv, AZ_IV_LEN);
+        memcpy(out->p + 1 + AZ_VERSION_BIN + AZ_IV_LEN, o.r.tag, AZ_TAG_LEN);
         memcpy(out->p + GCM_HEAD, o.r.value.p, in_len);
     }
     cmk_azure_result_free(&o.r);
@@ -356,21 +377,26 @@ static cmk_err azure_encrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
 
 /* ---- decrypt ---- */
 
-/* The kid to open with: the one the envelope names, a version of the
- * configured key; else the configured version. */
+/* The kid to open with: the key version the payload names (ver), as
+ * base/keys/NAME/VERSION of the configured key; the envelope's, when it
+ * names one, must be that same kid. */
 static cmk_err open_kid(struct azure_state *st, struct cmk_req *rq,
-                        const char **kid)
+                        const uint8_t *ver, char kid[AZ_KID_MAX])
 {
-    if (rq->open_with == NULL) {
-        if (st->ref.version[0] == '\0')
-            return fail(rq, CMK_E_BAD_BLOB, "SealedByMissing");
-        *kid = ref_url(st);
+    char hex[AZ_VERSION_LEN + 1];
+    int n;
+
+    sodium_bin2hex(hex, sizeof(hex), ver, AZ_VERSION_BIN);
+    n = snprintf(kid, AZ_KID_MAX, "%s/keys/%s/%s", st->ref.base, st->ref.name,
+                 hex);
+    if (n < 0 || (size_t)n >= AZ_KID_MAX) /* AZ_REF_MAX keeps it in */
+        return fail(rq, CMK_E_CONFIG, "KeyIdTooLong");
+    if (rq->open_with == NULL)
         return CMK_OK;
-    }
-    if (cmk_azure_is_version_of(rq->open_with, &st->ref)) {
-        *kid = rq->open_with;
+    if (strcmp(rq->open_with, kid) == 0)
         return CMK_OK;
-    }
+    if (cmk_azure_is_version_of(rq->open_with, &st->ref))
+        return fail(rq, CMK_E_BAD_BLOB, "SealedByMismatch");
     if (cmk_azure_is_kid(rq->open_with))
         return fail(rq, CMK_E_KEY_NOT_FOUND, "SealedByOtherKey");
     return fail(rq, CMK_E_BAD_BLOB, "SealedByInvalid");
@@ -382,8 +408,8 @@ static cmk_err decrypt_wrapped(struct azure_state *st, struct cmk_req *rq,
                                const uint8_t *in, size_t in_len,
                                struct cmk_secret *out)
 {
-    enum cmk_azure_alg alg = (enum cmk_azure_alg)in[1];
-    size_t wl = (size_t)in[2] << 8 | in[3];
+    enum cmk_azure_alg alg = (enum cmk_azure_alg)in[AT_ALG];
+    size_t wl = (size_t)in[AT_ALG + 1] << 8 | in[AT_ALG + 2];
     struct op o = {.kid = kid, .secret = true};
     struct cmk_sb body = {0};
     struct cmk_buf aad = {0};
@@ -425,8 +451,9 @@ static cmk_err decrypt_gcm(struct azure_state *st, struct cmk_req *rq,
     if (in_len <= GCM_HEAD || in_len - GCM_HEAD > AZ_MAX_PT_GCM)
         return fail(rq, CMK_E_BAD_BLOB, "BlobMalformed");
     err = cmk_azure_body_op(&body, AZ_ALG_A256GCM, in + GCM_HEAD,
-                            in_len - GCM_HEAD, in + 1, in + 1 + AZ_IV_LEN,
-                            ctx->p, ctx->len);
+                            in_len - GCM_HEAD, in + 1 + AZ_VERSION_BIN,
+                            in + 1 + AZ_VERSION_BIN + AZ_IV_LEN, ctx->p,
+                            ctx->len);
     if (err == CMK_OK)
         err = vault_op(st, rq, AZ_OP_DECRYPT, &body, &o);
     if (err == CMK_OK && o.r.secret.len != in_len - GCM_HEAD)
@@ -445,7 +472,7 @@ static cmk_err azure_decrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
 {
     struct azure_state *st = vst;
     struct cmk_buf ctx = {0};
-    const char *kid = NULL;
+    char kid[AZ_KID_MAX];
     cmk_err err;
 
     if (!args_ok(st, rq, in, in_len, out))
@@ -454,7 +481,7 @@ static cmk_err azure_decrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
         in_len >
             WRAPPED_HEAD + AZ_RSA_MAX + AZ_IV_LEN + AZ_MAX_PT_WRAP + AZ_TAG_LEN)
         return fail(rq, CMK_E_BAD_BLOB, "BlobMalformed");
-    err = open_kid(st, rq, &kid);
+    err = open_kid(st, rq, in + 1, kid);
     if (err == CMK_OK)
         err = cmk_context_encode(rq->ctx, rq->n_ctx, &ctx);
     if (err == CMK_OK && in[0] == FORM_WRAPPED)

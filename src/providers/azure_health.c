@@ -88,11 +88,13 @@ static const struct cmk_code_num numbers[] = {
     {"PlaintextLength", 123},
     {"UnexpectedKeyLength", 124},
     {"BlobMalformed", 125},
-    {"SealedByMissing", 126},
+    {"SealedByMissing", 126}, /* no longer set: payloads name their version */
     {"ContextMismatch", 127},
     {"LocalWrapFailed", 128},
+    {"SealedByMismatch", 129},
     {"ChallengeMalformed", 130},
     {"ChallengeResourceMismatch", 131},
+    {"KeyIdTooLong", 132},
     /* token pool (net/azauth.c) */
     {"TenantMismatch", 230},
     {"TooManyTenants", 231},

@@ -28,6 +28,7 @@
 #define AZ_KID_MAX 256u
 #define AZ_NAME_MAX 127u
 #define AZ_VERSION_LEN 32u
+#define AZ_VERSION_BIN 16u /* the version's hex digits as bytes */
 #define AZ_API_DEFAULT "7.6"
 /* Plaintext limits: 64 KiB sealed locally under the wrapped key (form
  * 1); 16 KiB through the vault's A256GCM (form 2; our limit, not a
@@ -38,8 +39,10 @@
 #define AZ_IV_LEN 12u
 #define AZ_TAG_LEN 16u
 #define AZ_SEAL_KEY_LEN 32u
-/* ct_bound: magic, alg, u16 length, W (RSA-4096 at most), IV, tag. */
-#define AZ_CT_OVERHEAD (1u + 1u + 2u + AZ_RSA_MAX + AZ_IV_LEN + AZ_TAG_LEN)
+/* ct_bound: form, version, alg, u16 length, W (RSA-4096 at most), IV,
+ * tag. */
+#define AZ_CT_OVERHEAD                                                         \
+    (1u + AZ_VERSION_BIN + 1u + 2u + AZ_RSA_MAX + AZ_IV_LEN + AZ_TAG_LEN)
 
 /* A key identifier URL https://HOST[:PORT][/vaults/NAME]/keys/NAME[/V]. */
 struct az_ref {

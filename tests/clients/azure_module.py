@@ -38,12 +38,13 @@ def seal_aad(kid, label, context, purpose="key"):
 
 
 def split_payload(ct):
-    """(alg, wrapped, iv, ciphertext, tag) of a form 1 payload."""
+    """(version, alg, wrapped, iv, ciphertext, tag) of a form 1 payload:
+    0x01 | version (16) | alg | u16 BE len(W) | W | IV | ct | tag."""
     if ct[0] != 1:
         raise AssertionError("payload form %d, want 1" % ct[0])
-    n = int.from_bytes(ct[2:4], "big")
-    w, rest = ct[4:4 + n], ct[4 + n:]
-    return ct[1], w, rest[:12], rest[12:-16], rest[-16:]
+    n = int.from_bytes(ct[18:20], "big")
+    w, rest = ct[20:20 + n], ct[20 + n:]
+    return ct[1:17].hex(), ct[17], w, rest[:12], rest[12:-16], rest[-16:]
 
 
 def b64(b):
@@ -59,9 +60,9 @@ def cmd_job(a):
     if (ver, prov, key_id) != (2, PROVIDER_AZURE, "azure:" + key) or \
             not (sealed or "").startswith(key + "/"):
         raise AssertionError("envelope %r" % ((ver, prov, key_id, sealed),))
-    alg, w, iv, body, tag = split_payload(ct)
-    if alg != ALG_RSA_OAEP_256:
-        raise AssertionError("alg byte %d" % alg)
+    ver, alg, w, iv, body, tag = split_payload(ct)
+    if alg != ALG_RSA_OAEP_256 or ver != sealed.rsplit("/", 1)[1]:
+        raise AssertionError("alg byte %d, version %s" % (alg, ver))
     print(json.dumps({
         "kid": sealed, "wrapped": b64(w), "iv": b64(iv),
         "ciphertext": b64(body), "tag": b64(tag),
@@ -75,7 +76,9 @@ def cmd_envelope(a):
         return 99
     key, kid, seal = a[0], a[1], json.load(open(a[2]))
     w = base64.b64decode(seal["wrapped"])
-    payload = (bytes([1, ALG_RSA_OAEP_256]) + struct.pack(">H", len(w)) + w
+    ver = bytes.fromhex(kid.rsplit("/", 1)[1])
+    payload = (bytes([1]) + ver + bytes([ALG_RSA_OAEP_256])
+               + struct.pack(">H", len(w)) + w
                + base64.b64decode(seal["iv"])
                + base64.b64decode(seal["ciphertext"])
                + base64.b64decode(seal["tag"]))

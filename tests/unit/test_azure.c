@@ -46,6 +46,11 @@
 #define APP "app-1"
 #define KV_RESOURCE "https://vault.azure.net"
 #define HSM_RESOURCE "https://managedhsm.azure.net"
+/* The payload (providers/azure.c): form, the version (16 bytes), then
+ * form 1's alg, u16 len(W) and W. */
+#define VER_AT 1
+#define ALG_AT 17
+#define W_AT 20
 
 /* ---- Tokens: minted by the emulator for the pair the pool asks ---- */
 
@@ -359,13 +364,25 @@ static void test_challenge_mismatch(void **state)
 
 /* ---- Round trips ---- */
 
+/* The payload names kid's version (its 32 hex digits as 16 bytes). */
+static void version_is(const struct cmk_buf *ct, const char *kid)
+{
+    char hex[33];
+    size_t i;
+
+    assert_true(ct->len > VER_AT + 16 && strlen(kid) > 32);
+    for (i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", ct->p[VER_AT + i]);
+    assert_string_equal(hex, kid + strlen(kid) - 32);
+}
+
 static void expect_form1(const struct cmk_buf *ct, enum cmk_azure_alg alg,
                          size_t w_len, size_t pt_len)
 {
-    assert_int_equal(ct->len, 4 + w_len + 12 + pt_len + 16);
+    assert_int_equal(ct->len, W_AT + w_len + 12 + pt_len + 16);
     assert_int_equal(ct->p[0], 0x01);
-    assert_int_equal(ct->p[1], alg);
-    assert_int_equal((ct->p[2] << 8) | ct->p[3], w_len);
+    assert_int_equal(ct->p[ALG_AT], alg);
+    assert_int_equal((ct->p[ALG_AT + 1] << 8) | ct->p[ALG_AT + 2], w_len);
 }
 
 /* RSA-4096, local wrap: GET key and unwrapkey at the vault, no wrapkey;
@@ -382,6 +399,7 @@ static void test_rsa4096_local_wrap(void **state)
     encrypt_ok(&f, "the data key", &ct);
     assert_string_equal(f.rq.sealed_by, kid);
     expect_form1(&ct, AZ_ALG_RSA_OAEP_256, 512, 12);
+    version_is(&ct, kid);
     decrypt_is(&f, &ct, kid, "the data key");
     assert_int_equal(emu_count("AZ.WrapKey"), 0);
     assert_int_equal(emu_count("AZ.UnwrapKey"), 1);
@@ -444,8 +462,9 @@ static void test_hsm_gcm(void **state)
     fx_start(&f);
     emu_do("reset_calls", "{}");
     encrypt_ok(&f, "gcm data", &ct);
-    assert_int_equal(ct.len, 1 + 12 + 16 + 8);
+    assert_int_equal(ct.len, 1 + 16 + 12 + 16 + 8);
     assert_int_equal(ct.p[0], 0x02);
+    version_is(&ct, kid);
     assert_string_equal(f.rq.sealed_by, kid);
     decrypt_is(&f, &ct, kid, "gcm data");
     c = logged("AZ.Encrypt", 0);
@@ -545,10 +564,10 @@ static void test_flipped_bytes(void **state)
 
     (void)state;
     fx_open_sealed(&f, kid, sizeof(kid), "secret", &ct);
-    at[0] = 4 + 100;      /* W */
-    at[1] = 4 + 256 + 3;  /* IV */
-    at[2] = 4 + 256 + 12; /* ciphertext */
-    at[3] = ct.len - 1;   /* tag */
+    at[0] = W_AT + 100;      /* W */
+    at[1] = W_AT + 256 + 3;  /* IV */
+    at[2] = W_AT + 256 + 12; /* ciphertext */
+    at[3] = ct.len - 1;      /* tag */
     for (i = 0; i < 4; i++) {
         ct.p[at[i]] ^= 0x40;
         emu_do("reset_calls", "{}");
@@ -566,17 +585,22 @@ static void test_flipped_bytes(void **state)
     expect_failed(&f, try_decrypt(&f, &ct, kid), CMK_E_BAD_BLOB, 0,
                   "BlobMalformed", NULL, 0);
     ct.p[0] = 0x01;
-    ct.p[2] = 0x10; /* len(W) past the end */
+    ct.p[ALG_AT + 1] = 0x10; /* len(W) past the end */
     expect_failed(&f, try_decrypt(&f, &ct, kid), CMK_E_BAD_BLOB, 0,
                   "BlobMalformed", NULL, 0);
-    ct.p[2] = 0x01;
-    ct.p[1] = 0x05; /* not a wrap algorithm */
+    ct.p[ALG_AT + 1] = 0x01;
+    ct.p[ALG_AT] = 0x05; /* not a wrap algorithm */
     expect_failed(&f, try_decrypt(&f, &ct, kid), CMK_E_BAD_BLOB, 0,
                   "BlobMalformed", NULL, 0);
-    ct.p[1] = 0x01;
+    ct.p[ALG_AT] = 0x01;
+    /* the payload's version is not the one the envelope names */
+    ct.p[VER_AT] ^= 0x01;
+    expect_failed(&f, try_decrypt(&f, &ct, kid), CMK_E_BAD_BLOB, 0,
+                  "SealedByMismatch", NULL, 0);
+    ct.p[VER_AT] ^= 0x01;
     assert_int_equal(emu_count(NULL), 0);
     decrypt_is(&f, &ct, kid, "secret");
-    /* a blob that names no key: the configured version */
+    /* an envelope that names no key: the version the payload names */
     decrypt_is(&f, &ct, NULL, "secret");
     cmk_buf_free(&ct);
     fx_close(&f);
@@ -633,9 +657,12 @@ static void test_new_version(void **state)
     decrypt_is(&f, &ct1, kid1, "one");
     decrypt_is(&f, &ct2, kid1, "two");
     decrypt_is(&f, &ct3, kid3, "three");
-    /* no version configured and none named: which one? */
-    expect_failed(&f, try_decrypt(&f, &ct1, NULL), CMK_E_BAD_BLOB, 0,
-                  "SealedByMissing", NULL, 0);
+    /* no version configured and none named by an envelope (the audit
+     * file keeps only the payload): each payload names its own */
+    version_is(&ct1, kid1);
+    version_is(&ct3, kid3);
+    decrypt_is(&f, &ct1, NULL, "one");
+    decrypt_is(&f, &ct3, NULL, "three");
     cmk_buf_free(&ct1);
     cmk_buf_free(&ct2);
     cmk_buf_free(&ct3);
@@ -1249,6 +1276,8 @@ static void test_code_numbers(void **state)
         {"UnexpectedKeyId", 121},
         {"ContextMismatch", 127},
         {"ChallengeResourceMismatch", 131},
+        {"SealedByMismatch", 129},
+        {"KeyIdTooLong", 132},
         {"WrongKeyType", 600},
         {"KeyOperationsMissing", 601},
         {"NetworkError", 101},
@@ -1266,7 +1295,7 @@ static void test_code_numbers(void **state)
     for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         assert_int_equal(ops->code_number(t[i].code), t[i].num);
     assert_int_equal(ops->code_number(NULL), CMK_DEV_OTHER);
-    assert_int_equal(ops->ct_bound(10), 10 + 1 + 1 + 2 + 512 + 12 + 16);
+    assert_int_equal(ops->ct_bound(10), 10 + 1 + 16 + 1 + 2 + 512 + 12 + 16);
     assert_null(ops->reencrypt);
     assert_null(ops->generate_key);
 }

@@ -84,8 +84,13 @@ def seal_form(ct):
     """(form, alg, wrapped length) of the provider's payload (docs/azure.md,
     "Envelope payload")."""
     if ct[0] == 1:
-        return ct[0], ct[1], int.from_bytes(ct[2:4], "big")
+        return ct[0], ct[17], int.from_bytes(ct[18:20], "big")
     return ct[0], None, None
+
+
+def payload_version(ct):
+    """The key version a payload names (its bytes 1..17, as hex)."""
+    return ct[1:17].hex()
 
 
 def t_direct_path():
@@ -102,6 +107,7 @@ def t_direct_path():
     eq((ver, prov, key_id, sealed), (2, 4, "azure:" + KV_KEY, KID),
        "envelope")
     eq(seal_form(ct), (1, 1, 512), "form 1, RSA-OAEP-256, 4096-bit wrap")
+    eq(payload_version(ct), KID.rsplit("/", 1)[1], "the payload's version")
     ctl("reset_calls")
     mark = audit_mark()
     same_key(T.p.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
