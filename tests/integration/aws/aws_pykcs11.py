@@ -8,12 +8,10 @@
 # served from the cache until its TTL. "badtls": every KMS call refused by
 # TLS.
 
-import json
 import os
 import signal
 import sys
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
@@ -27,31 +25,17 @@ try:
     import PyKCS11 as PK
 except ImportError:
     cmkpy.missing("PyKCS11 not importable from %s" % sys.executable)
+from kmsp11 import ctl, eq, gen_dek, mech, raises, Tenants  # noqa: E402
 
-CKA_CMK_FLUSH_CACHE = 0x84340104
-RW = PK.CKF_SERIAL_SESSION | PK.CKF_RW_SESSION
 PINS = {"acme": "1234", "beta": "5678", "tls": "4321"}
 TTL = 4  # the config's cache.ttl_seconds
 
 
 class T:
-    lib = None
-    slot = {}
-    s = {}
-    cmk = {}
+    p = None  # kmsp11.Tenants
 
 
 # ---- the emulator's control API ----
-
-def ctl(cmd, body=None):
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    req = urllib.request.Request(
-        "%s/_emulator/%s" % (os.environ["EMU_HTTP_URL"], cmd),
-        data=json.dumps(body or {}).encode(),
-        headers={"Content-Type": "application/json"})
-    with opener.open(req, timeout=10) as r:
-        return json.loads(r.read() or b"{}")
-
 
 def calls(op, error=None, fault=None):
     n = 0
@@ -66,43 +50,6 @@ def calls(op, error=None, fault=None):
 
 # ---- helpers ----
 
-def ckr(e):
-    return PK.CKR.get(e, hex(e))
-
-
-def raises(code, fn, *args):
-    try:
-        fn(*args)
-    except PK.PyKCS11Error as e:
-        if e.value != code:
-            raise AssertionError("expected %s, got %s" % (ckr(code),
-                                                          ckr(e.value)))
-        return
-    raise AssertionError("expected %s, call succeeded" % ckr(code))
-
-
-def eq(a, b, what):
-    if a != b:
-        raise AssertionError("%s: %r != %r" % (what, a, b))
-
-
-def mech(m):
-    return PK.Mechanism(m, None)
-
-
-def gen_dek(s):
-    return s.generateKey([
-        (PK.CKA_CLASS, PK.CKO_SECRET_KEY), (PK.CKA_KEY_TYPE, PK.CKK_AES),
-        (PK.CKA_VALUE_LEN, 32), (PK.CKA_TOKEN, False),
-        (PK.CKA_EXTRACTABLE, True), (PK.CKA_ENCRYPT, True),
-        (PK.CKA_DECRYPT, True)])
-
-
-UNWRAP = [(PK.CKA_CLASS, PK.CKO_SECRET_KEY), (PK.CKA_KEY_TYPE, PK.CKK_AES),
-          (PK.CKA_TOKEN, False), (PK.CKA_EXTRACTABLE, True),
-          (PK.CKA_ENCRYPT, True), (PK.CKA_DECRYPT, True)]
-
-
 def same_key(s, k1, k2):
     """Same AES key: same CBC output for the same IV and data."""
     m = PK.Mechanism(PK.CKM_AES_CBC_PAD, b"\x01" * 16)
@@ -111,27 +58,11 @@ def same_key(s, k1, k2):
 
 
 def wrap(t, m):
-    s = T.s[t]
-    dek = gen_dek(s)
-    return dek, bytes(s.wrapKey(T.cmk[t], dek, mech(m)))
+    return T.p.wrap(t, m)
 
 
 def unwrap(t, blob, m):
-    return T.s[t].unwrapKey(T.cmk[t], blob, UNWRAP, mech(m))
-
-
-def setup(tenants):
-    T.lib = PK.PyKCS11Lib()
-    T.lib.load(cmkpy.MODULE)
-    for slot in T.lib.getSlotList(tokenPresent=True):
-        T.slot[T.lib.getTokenInfo(slot).label.strip()] = slot
-    for t in tenants:
-        s = T.lib.openSession(T.slot[t], RW)
-        s.login(PINS[t])
-        objs = s.findObjects([(PK.CKA_LABEL, t + "-cmk")])
-        eq(len(objs), 1, "%s: CMK objects" % t)
-        T.s[t] = s
-        T.cmk[t] = objs[0]
+    return T.p.unwrap(t, blob, m)
 
 
 # ---- checks ----
@@ -144,7 +75,7 @@ def t_direct_path():
     ctl("reset_calls")
     dek, blob = wrap("acme", CKM_CMK_ENVELOPE)
     eq(calls("Encrypt"), 1, "Encrypt calls")
-    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
+    same_key(T.p.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
     eq(calls("Decrypt"), 1, "Decrypt calls")
     T.envelope = blob
 
@@ -154,7 +85,7 @@ def t_kek_path():
     through KMS once per TTL, does RFC 5649 locally."""
     dek, blob = wrap("acme", CKM_AES_KEY_WRAP_KWP)
     eq(len(blob), 40, "RFC 5649 blob of a 32-byte key")
-    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_AES_KEY_WRAP_KWP))
+    same_key(T.p.s["acme"], dek, unwrap("acme", blob, CKM_AES_KEY_WRAP_KWP))
     T.kwp = blob
 
 
@@ -174,14 +105,14 @@ def t_throttling_recovered():
     dek, blob = wrap("acme", CKM_CMK_ENVELOPE)
     eq(calls("Encrypt"), 3, "Encrypt attempts")  # 2 throttled, 1 served
     eq(calls("Encrypt", error="ThrottlingException"), 2, "throttled")
-    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
+    same_key(T.p.s["acme"], dek, unwrap("acme", blob, CKM_CMK_ENVELOPE))
 
 
 def t_https():
     dek, blob = wrap("tls", CKM_CMK_ENVELOPE)
-    same_key(T.s["tls"], dek, unwrap("tls", blob, CKM_CMK_ENVELOPE))
+    same_key(T.p.s["tls"], dek, unwrap("tls", blob, CKM_CMK_ENVELOPE))
     dek, blob = wrap("tls", CKM_AES_KEY_WRAP_KWP)
-    same_key(T.s["tls"], dek, unwrap("tls", blob, CKM_AES_KEY_WRAP_KWP))
+    same_key(T.p.s["tls"], dek, unwrap("tls", blob, CKM_AES_KEY_WRAP_KWP))
 
 
 def t_disabled_key():
@@ -207,12 +138,12 @@ def t_disabled_key():
 def device_error(t):
     """The session's ulDeviceError: 0x20000 + the KMS code's number
     (docs/aws.md, "ulDeviceError")."""
-    return T.s[t].getSessionInfo().ulDeviceError
+    return T.p.device_error(t)
 
 
 def flush(t):
     """CKA_CMK_FLUSH_CACHE: the tenant's cached KEK and DEKs are dropped."""
-    T.s[t].setAttributeValue(T.cmk[t], [(CKA_CMK_FLUSH_CACHE, b"\x01")])
+    T.p.flush(t)
 
 
 def t_deleted_key():
@@ -245,9 +176,9 @@ def t_deleted_key():
     finally:
         ctl("cancel_deletion", {"key_id": key})
         ctl("enable_key", {"key_id": key})
-    same_key(T.s["acme"], dek, unwrap("acme", fresh, CKM_CMK_ENVELOPE))
+    same_key(T.p.s["acme"], dek, unwrap("acme", fresh, CKM_CMK_ENVELOPE))
     dek, blob = wrap("acme", CKM_AES_KEY_WRAP_KWP)
-    same_key(T.s["acme"], dek, unwrap("acme", blob, CKM_AES_KEY_WRAP_KWP))
+    same_key(T.p.s["acme"], dek, unwrap("acme", blob, CKM_AES_KEY_WRAP_KWP))
 
 
 def t_network_down():
@@ -281,11 +212,11 @@ def t_badtls():
     """Every KMS call is refused by the TLS handshake: nothing reaches the
     emulator."""
     ctl("reset_calls")
-    s = T.s["tls"]
+    s = T.p.s["tls"]
     dek = gen_dek(s)
-    raises(PK.CKR_DEVICE_ERROR, s.wrapKey, T.cmk["tls"], dek,
+    raises(PK.CKR_DEVICE_ERROR, s.wrapKey, T.p.cmk["tls"], dek,
            mech(CKM_CMK_ENVELOPE))
-    raises(PK.CKR_DEVICE_ERROR, s.wrapKey, T.cmk["tls"], dek,
+    raises(PK.CKR_DEVICE_ERROR, s.wrapKey, T.p.cmk["tls"], dek,
            mech(CKM_AES_KEY_WRAP_KWP))
     eq(len(ctl("calls")["calls"]), 0, "calls that reached the emulator")
 
@@ -295,7 +226,8 @@ def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "main"
     run = cmkpy.Runner()
     try:
-        setup(["tls"] if mode == "badtls" else ["acme", "beta", "tls"])
+        T.p = Tenants(PINS)
+        T.p.login(["tls"] if mode == "badtls" else ["acme", "beta", "tls"])
     except Exception:
         import traceback
         traceback.print_exc()
