@@ -362,6 +362,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
                 sizeof(x->resp->error_type));
     take_header(p, len, "Metadata-Flavor", x->resp->metadata_flavor,
                 sizeof(x->resp->metadata_flavor));
+    take_header(p, len, "Location", x->resp->location,
+                sizeof(x->resp->location));
     if (take_header(p, len, "Date", date, sizeof(date))) {
         t = curl_getdate(date, NULL);
         x->resp->date = t > 0 ? (int64_t)t : 0;
@@ -463,9 +465,23 @@ static long pick_timeout(const struct cmk_http *h,
     return (long)t;
 }
 
+static CURLcode set_client_cert(CURL *c, const struct cmk_http_client_cert *cc)
+{
+    CURLcode rc;
+
+    if (cc == NULL)
+        return CURLE_OK;
+    rc = curl_easy_setopt(c, CURLOPT_SSLCERT, cc->cert_file);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_SSLKEY, cc->key_file);
+    return rc;
+}
+
 static cmk_err set_request(CURL *c, struct cmk_http *h,
-                           const struct cmk_http_req *rq, struct xfer *x,
-                           struct curl_slist *hdrs, char *errbuf)
+                           const struct cmk_http_req *rq,
+                           const struct cmk_http_client_cert *cc,
+                           struct xfer *x, struct curl_slist *hdrs,
+                           char *errbuf)
 {
     long t = pick_timeout(h, rq);
     CURLcode rc;
@@ -497,6 +513,8 @@ static cmk_err set_request(CURL *c, struct cmk_http *h,
         rc = curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(c, CURLOPT_PREREQDATA, x);
+    if (rc == CURLE_OK)
+        rc = set_client_cert(c, cc);
     return rc == CURLE_OK ? CMK_OK : CMK_E_ARGS;
 }
 
@@ -584,6 +602,13 @@ static bool req_ok(const struct cmk_http_req *rq)
 cmk_err cmk_http_do(struct cmk_http *h, const struct cmk_http_req *rq,
                     struct cmk_http_resp *resp)
 {
+    return cmk_http_do_cert(h, rq, NULL, resp);
+}
+
+cmk_err cmk_http_do_cert(struct cmk_http *h, const struct cmk_http_req *rq,
+                         const struct cmk_http_client_cert *cc,
+                         struct cmk_http_resp *resp)
+{
     char errbuf[CURL_ERROR_SIZE] = "";
     struct xfer x = {
         {NULL, 0, 0, false, CMK_HTTP_BODY_MAX}, resp, 0, -1, -1, ""};
@@ -596,7 +621,8 @@ cmk_err cmk_http_do(struct cmk_http *h, const struct cmk_http_req *rq,
         memset(resp, 0, sizeof(*resp));
         resp->retry_after_ms = -1;
     }
-    if (h == NULL || resp == NULL || !req_ok(rq))
+    if (h == NULL || resp == NULL || !req_ok(rq) ||
+        (cc != NULL && (cc->cert_file == NULL || cc->key_file == NULL)))
         return CMK_E_ARGS;
     err = cmk_url_check(rq->url, rq->url_flags, &why);
     if (err != CMK_OK) {
@@ -608,7 +634,7 @@ cmk_err cmk_http_do(struct cmk_http *h, const struct cmk_http_req *rq,
     if (err == CMK_OK && (c = pool_get(h)) == NULL)
         err = CMK_E_NOMEM;
     if (err == CMK_OK)
-        err = set_request(c, h, rq, &x, hdrs, errbuf);
+        err = set_request(c, h, rq, cc, &x, hdrs, errbuf);
     if (err == CMK_OK)
         err = finish(c, curl_easy_perform(c), &x, errbuf);
     pool_put(h, c, err == CMK_OK || resp->fail == CMK_HTTP_FAIL_NONE);

@@ -76,6 +76,8 @@ struct cmk_http_resp {
      * x-ms-retry-after-ms (ms), else Retry-After (seconds or an
      * HTTP-date); -1 when none. */
     int64_t retry_after_ms;
+    /* Location (a Vault standby's 307), if any; cut at the size. */
+    char location[512];
     enum cmk_http_fail fail;
     char why[160]; /* libcurl's reason; no secrets */
 };
@@ -95,6 +97,17 @@ void cmk_http_free(struct cmk_http *h);
 cmk_err cmk_http_do(struct cmk_http *h, const struct cmk_http_req *rq,
                     struct cmk_http_resp *resp) CMK_WUR;
 void cmk_http_resp_free(struct cmk_http_resp *resp);
+
+/* A TLS client certificate for one request (Vault's cert auth): PEM
+ * files, read by libcurl. */
+struct cmk_http_client_cert {
+    const char *cert_file;
+    const char *key_file;
+};
+/* cmk_http_do presenting cc (NULL: none, as cmk_http_do). */
+cmk_err cmk_http_do_cert(struct cmk_http *h, const struct cmk_http_req *rq,
+                         const struct cmk_http_client_cert *cc,
+                         struct cmk_http_resp *resp) CMK_WUR;
 
 /* The wait a Retry-After value asks for, in ms (RFC 9110 10.2.3: delay
  * seconds, or an HTTP-date, taken from now_unix); -1 when it is neither

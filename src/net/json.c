@@ -363,3 +363,40 @@ cmk_err cmk_b64_to_buf(const char *s, size_t n, struct cmk_buf *out)
     out->len = len; /* cmk_buf_free wipes len bytes: the tail is unused */
     return CMK_OK;
 }
+
+cmk_err cmk_json_member_span(char *buf, size_t len, const char *key, char **val,
+                             size_t *val_len)
+{
+    struct scan s = {buf, buf + len};
+    size_t kl = key != NULL ? strlen(key) : 0;
+    char *a, *b, *v;
+
+    if (buf == NULL || key == NULL || val == NULL || val_len == NULL)
+        return CMK_E_ARGS;
+    *val = NULL;
+    *val_len = 0;
+    ws(&s);
+    if (s.p >= s.end || *s.p++ != '{')
+        return CMK_E_BAD_RESPONSE;
+    for (;;) {
+        ws(&s);
+        if (!skip_string(&s, &a, &b))
+            return CMK_E_BAD_RESPONSE;
+        ws(&s);
+        if (s.p >= s.end || *s.p++ != ':')
+            return CMK_E_BAD_RESPONSE;
+        ws(&s);
+        v = s.p;
+        if (!skip_value(&s, 1))
+            return CMK_E_BAD_RESPONSE;
+        if ((size_t)(b - a) == kl && memcmp(a, key, kl) == 0) {
+            *val = v;
+            *val_len = (size_t)(s.p - v);
+            return CMK_OK;
+        }
+        ws(&s);
+        if (s.p >= s.end || *s.p != ',')
+            return CMK_OK; /* not there */
+        s.p++;
+    }
+}

@@ -39,6 +39,14 @@ json_t *cmk_json_load_object(const char *text, size_t len);
 cmk_err cmk_json_take_secret(char *buf, size_t len, const char *key,
                              struct cmk_secret *out, bool *found) CMK_WUR;
 
+/* The value of the top-level member key of the JSON object
+ * buf[0..len), unparsed: *val points into buf, NULL when absent (CMK_OK).
+ * CMK_E_BAD_RESPONSE when the object is malformed up to the member. For
+ * a secret in a nested object (Vault's auth.client_token): the span goes
+ * to cmk_json_take_secret. */
+cmk_err cmk_json_member_span(char *buf, size_t len, const char *key, char **val,
+                             size_t *val_len) CMK_WUR;
+
 /* Standard base64 (padding required) of s[0..n) into guarded memory. */
 cmk_err cmk_b64_to_secret(const char *s, size_t n,
                           struct cmk_secret *out) CMK_WUR;

@@ -21,4 +21,6 @@ libcmk_la_SOURCES += \
 	src/net/azauth.h src/net/azauth.c src/net/azauth_chain.c \
 	src/net/azauth_int.h src/net/azauth_env.c src/net/azauth_token.c \
 	src/net/azauth_secret.c src/net/azauth_cert.c src/net/azauth_jwt.c \
-	src/net/azauth_wi.c src/net/azauth_mi.c
+	src/net/azauth_wi.c src/net/azauth_mi.c \
+	src/net/vauth.h src/net/vauth_int.h src/net/vauth.c \
+	src/net/vauth_static.c src/net/vauth_login.c src/net/vauth_token.c

@@ -16,6 +16,8 @@ extern const struct cmk_provider_ops cmk_provider_aws;
 extern const struct cmk_provider_ops cmk_provider_gcp;
 /* azure.c: Azure Key Vault and Managed HSM over REST with Entra ID. */
 extern const struct cmk_provider_ops cmk_provider_azure;
+/* vault.c: HashiCorp Vault / OpenBao transit over REST with Vault tokens. */
+extern const struct cmk_provider_ops cmk_provider_vault;
 
 /* Their configuration slots (struct cmk_provider_ops). */
 /* local_cfg.c: a key file the module may trust. */
@@ -42,5 +44,12 @@ cmk_err cmk_azure_cfg_key_ref(struct cmk_conf *cf, const char *field,
 cmk_err cmk_azure_cfg_parse(struct cmk_conf *cf, const char *base, json_t *t,
                             const struct cmk_kms_cfg *kms, void **out) CMK_WUR;
 void cmk_azure_cfg_free(void *cfg);
+/* vault_cfg.c: transit key names, the "vault" object into a struct
+ * cmk_vault_cfg (providers/vault_cfg.h). */
+cmk_err cmk_vault_cfg_key_ref(struct cmk_conf *cf, const char *field,
+                              const char *ref) CMK_WUR;
+cmk_err cmk_vault_cfg_parse(struct cmk_conf *cf, const char *base, json_t *t,
+                            const struct cmk_kms_cfg *kms, void **out) CMK_WUR;
+void cmk_vault_cfg_free(void *cfg);
 
 #endif /* CMK_PROVIDERS_BACKENDS_H */

@@ -17,9 +17,15 @@ libcmk_la_SOURCES += \
 	src/providers/azure_cfg.c src/providers/azure_cfg.h \
 	src/providers/azure_env.c src/providers/azure_errors.c \
 	src/providers/azure_health.c src/providers/azure_info.c \
-	src/providers/azure_json.c src/providers/azure_name.c
+	src/providers/azure_json.c src/providers/azure_name.c \
+	src/providers/vault.c src/providers/vault_int.h \
+	src/providers/vault_call.c src/providers/vault_cfg.c \
+	src/providers/vault_cfg.h src/providers/vault_errors.c \
+	src/providers/vault_info.c src/providers/vault_json.c
 # The aws provider's user documentation and configuration sample.
 EXTRA_DIST += docs/aws.md conf/aws-example.json
+# The vault provider's user documentation.
+EXTRA_DIST += docs/vault.md
 # The gcp provider's user documentation.
 EXTRA_DIST += docs/gcp.md
 # The gcp provider's configuration sample (loaded by tests/unit/test_config.c).

@@ -11,15 +11,13 @@
 #include "providers/provider.h"
 
 static const struct cmk_provider_ops *const backends[] = {
-    &cmk_provider_local,
-    &cmk_provider_aws,
-    &cmk_provider_gcp,
-    &cmk_provider_azure,
+    &cmk_provider_local, &cmk_provider_aws,   &cmk_provider_gcp,
+    &cmk_provider_azure, &cmk_provider_vault,
 };
 
 /* Named in CMK_PROVIDER_NAMES, refused by the config as "not supported
  * yet" until they join backends. */
-static const char *const planned[] = {"vault"};
+static const char *const planned[] = {NULL}; /* none now */
 
 const struct cmk_provider_ops *cmk_provider_find(const char *name)
 {
@@ -41,7 +39,7 @@ bool cmk_provider_is_planned(const char *name)
     if (name == NULL)
         return false;
     for (i = 0; i < sizeof(planned) / sizeof(planned[0]); i++) {
-        if (strcmp(planned[i], name) == 0)
+        if (planned[i] != NULL && strcmp(planned[i], name) == 0)
             return true;
     }
     return false;

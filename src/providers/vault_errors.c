@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * providers: Vault's error answers, one table (docs/vault.md, "Errors"),
+ * and the provider's ulDeviceError numbers and health reasons. The body
+ * is {"errors": ["..."]} (a multierror "1 error occurred:\n\t* ...\n\n"
+ * counts by its lines); the rows go by status and by the documented
+ * message texts, first match wins. The messages themselves are never
+ * kept: they may quote the request.
+ *
+ * status, message contains: code, cmk_err, retry
+ *   400 "message authentication failed": AuthenticationFailed,
+ *       BAD_CIPHERTEXT, no
+ *   400 "disallowed by policy (too old)": VersionDisallowed, KEY_DISABLED,
+ *       no (the revocation lever; the caches are purged)
+ *   400 "invalid ciphertext": InvalidCiphertext, BAD_CIPHERTEXT, no
+ *   400 "encryption key not found": KeyNotFound, KEY_NOT_FOUND, no
+ *   400 "missing 'context'": ContextRequired, CONFIG, no
+ *   400 "associated_data": AssociatedDataRefused, CONFIG, no
+ *   400 any other: BadRequest, CONFIG, no
+ *   403 "invalid token": InvalidToken, AUTH_REFRESH (a new token once,
+ *       then ACCESS_DENIED), no
+ *   403 any other: PermissionDenied, ACCESS_DENIED, no
+ *   404 on the key's read: KeyNotFound, KEY_NOT_FOUND, no
+ *   404 on another route (no such mount): RouteNotFound, KEY_NOT_FOUND, no
+ *   405: UnsupportedOperation, CONFIG, no
+ *   412: IndexNotPresent, KMS_INTERNAL, transient
+ *   429: RateLimited, THROTTLED, throttle (Retry-After honoured)
+ *   500: InternalError, KMS_INTERNAL, transient
+ *   501: NotInitialized, KMS_INTERNAL, no
+ *   503 "Vault is sealed": Sealed, KMS_INTERNAL, transient
+ *   503 "node not active" or "standby": Standby, KMS_INTERNAL, transient
+ *   other 5xx (502, 504: a proxy's page): HTTP<nnn>, KMS_INTERNAL,
+ *       transient
+ *   any other: HTTP<nnn>, KMS_INTERNAL, no
+ */
+#include <config.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmk-pkcs11.h"
+#include "net/json.h"
+#include "providers/vault_int.h"
+
+struct row {
+    long status;
+    const char *text; /* NULL: any */
+    const char *code;
+    cmk_err err;
+    enum cmk_retry_class cls;
+};
+
+static const struct row rows[] = {
+    {400, "message authentication failed", "AuthenticationFailed",
+     CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO},
+    {400, "disallowed by policy (too old)", "VersionDisallowed",
+     CMK_E_KEY_DISABLED, CMK_RETRY_NO},
+    {400, "invalid ciphertext", "InvalidCiphertext", CMK_E_BAD_CIPHERTEXT,
+     CMK_RETRY_NO},
+    {400, "encryption key not found", "KeyNotFound", CMK_E_KEY_NOT_FOUND,
+     CMK_RETRY_NO},
+    {400, "missing 'context'", "ContextRequired", CMK_E_CONFIG, CMK_RETRY_NO},
+    {400, "associated_data", "AssociatedDataRefused", CMK_E_CONFIG,
+     CMK_RETRY_NO},
+    {400, NULL, "BadRequest", CMK_E_CONFIG, CMK_RETRY_NO},
+    {403, "invalid token", "InvalidToken", CMK_E_AUTH_REFRESH, CMK_RETRY_NO},
+    {403, NULL, "PermissionDenied", CMK_E_ACCESS_DENIED, CMK_RETRY_NO},
+    {405, NULL, "UnsupportedOperation", CMK_E_CONFIG, CMK_RETRY_NO},
+    {412, NULL, "IndexNotPresent", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT},
+    {429, NULL, "RateLimited", CMK_E_THROTTLED, CMK_RETRY_THROTTLE},
+    {500, NULL, "InternalError", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT},
+    {501, NULL, "NotInitialized", CMK_E_KMS_INTERNAL, CMK_RETRY_NO},
+    {503, "Vault is sealed", "Sealed", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT},
+    {503, "node not active", "Standby", CMK_E_KMS_INTERNAL,
+     CMK_RETRY_TRANSIENT},
+    {503, "standby", "Standby", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT},
+};
+
+/* Whether any of the answer's errors contains text. */
+static bool says(json_t *errors, const char *text)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(errors, i, e)
+    {
+        if (json_is_string(e) && strstr(json_string_value(e), text) != NULL)
+            return true;
+    }
+    return false;
+}
+
+static cmk_err other(long status, char *code, size_t n,
+                     enum cmk_retry_class *cls)
+{
+    snprintf(code, n, "HTTP%03ld", status > 0 && status < 1000 ? status : 0);
+    *cls = status >= 500 && status <= 599 ? CMK_RETRY_TRANSIENT : CMK_RETRY_NO;
+    return CMK_E_KMS_INTERNAL;
+}
+
+cmk_err cmk_vault_error_map(long status, const char *body, size_t len,
+                            enum vault_op op, char *code, size_t n,
+                            enum cmk_retry_class *cls)
+{
+    json_t *root = cmk_json_load_object(body, len);
+    json_t *errors = json_object_get(root, "errors");
+    cmk_err err = CMK_E_KMS_INTERNAL;
+    size_t i;
+    bool found = false;
+
+    *cls = CMK_RETRY_NO;
+    if (status == 404) {
+        snprintf(code, n, "%s",
+                 op == VAULT_OP_READ ? "KeyNotFound" : "RouteNotFound");
+        json_decref(root);
+        return CMK_E_KEY_NOT_FOUND;
+    }
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]) && !found; i++) {
+        if (rows[i].status != status ||
+            (rows[i].text != NULL && !says(errors, rows[i].text)))
+            continue;
+        snprintf(code, n, "%s", rows[i].code);
+        *cls = rows[i].cls;
+        err = rows[i].err;
+        found = true;
+    }
+    json_decref(root);
+    return found ? err : other(status, code, n, cls);
+}
+
+/* ---- health reasons ---- */
+
+static const struct cmk_code_num reasons[] = {
+    {"VersionDisallowed", CMK_HEALTH_DISABLED},
+    {"EncryptionNotSupported", CMK_HEALTH_WRONG_KEY_SPEC},
+    {"DecryptionNotSupported", CMK_HEALTH_WRONG_KEY_SPEC},
+    {"ContextNotBindable", CMK_HEALTH_WRONG_KEY_SPEC},
+    {"PermissionDenied", CMK_HEALTH_ACCESS_DENIED},
+    {"InvalidToken", CMK_HEALTH_ACCESS_DENIED},
+    {"KeyNotFound", CMK_HEALTH_NOT_FOUND},
+    {"RouteNotFound", CMK_HEALTH_NOT_FOUND},
+    {"Sealed", CMK_HEALTH_UNREACHABLE},
+    {"Standby", CMK_HEALTH_UNREACHABLE},
+};
+
+unsigned long cmk_vault_health_reason(const char *code)
+{
+    return cmk_code_find(reasons, sizeof(reasons) / sizeof(reasons[0]), code,
+                         0);
+}
+
+/* ---- ulDeviceError numbers ---- */
+
+/* 0x50000 + number (vault is provider 5; util/err.h). Numbers are never
+ * changed or reused (docs/vault.md). */
+static const struct cmk_code_num numbers[] = {
+    /* answers and the envelope (the module's own checks) */
+    {"TooLarge", 107},
+    {"BlobMalformed", 125},
+    {"SealedByMismatch", 129},
+    {"SealedByOtherKey", 130},
+    {"SealedByInvalid", 131},
+    {"UnexpectedCiphertext", 132},
+    {"ContextNotBindable", 140},
+    {"AssociatedDataIgnored", 141},
+    {"RedirectRefused", 150},
+    {"TooManyRedirects", 151},
+    /* tokens (net/vauth*.c) */
+    {"TokenFileUnusable", 240},
+    {"TokenFileMalformed", 241},
+    {"LoginFileUnusable", 242},
+    {"LoginRefused", 243},
+    {"LoginAnswerMalformed", 244},
+    {"VaultUnavailable", 245},
+    {"AuthEndpointError", 246},
+    {"AuthEndpointUnreachable", 247},
+    /* Vault's answers (vault_errors.c's table) */
+    {"PermissionDenied", 500},
+    {"InvalidToken", 501},
+    {"KeyNotFound", 510},
+    {"RouteNotFound", 511},
+    {"AuthenticationFailed", 520},
+    {"InvalidCiphertext", 521},
+    {"VersionDisallowed", 522},
+    {"ContextRequired", 523},
+    {"AssociatedDataRefused", 524},
+    {"BadRequest", 525},
+    {"UnsupportedOperation", 526},
+    {"IndexNotPresent", 530},
+    {"RateLimited", 531},
+    {"InternalError", 540},
+    {"NotInitialized", 541},
+    {"Sealed", 542},
+    {"Standby", 543},
+    /* health */
+    {"WrongKeyType", 600},
+    {"EncryptionNotSupported", 601},
+    {"DecryptionNotSupported", 602},
+};
+
+unsigned cmk_vault_code_number(const char *code)
+{
+    unsigned long n;
+
+    if (code == NULL || code[0] == '\0')
+        return CMK_DEV_OTHER;
+    n = cmk_code_find(numbers, sizeof(numbers) / sizeof(numbers[0]), code, 0);
+    if (n == 0)
+        n = cmk_provider_code_number(code);
+    return n != 0 ? (unsigned)n : CMK_DEV_OTHER;
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * providers: internals of the vault provider shared by vault.c
+ * (operations), vault_call.c (one REST call: token, namespace, redirects,
+ * retries), vault_errors.c (the error table, code numbers), vault_json.c
+ * (bodies and answers), vault_info.c (the key's cached read, health) and
+ * vault_cfg.c. Not for use outside src/providers.
+ */
+#ifndef CMK_PROVIDERS_VAULT_INT_H
+#define CMK_PROVIDERS_VAULT_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "net/http.h"
+#include "net/retry.h"
+#include "net/strbuf.h"
+#include "net/vauth.h"
+#include "providers/provider.h"
+#include "providers/vault_cfg.h"
+#include "util/lock.h"
+
+#define VAULT_KEY_ID_PREFIX "vault:"
+#define VAULT_NAME_MAX 128u
+#define VAULT_MOUNT_MAX 96u
+#define VAULT_ADDR_MAX 256u
+/* Plaintext limit of one encrypt (our limit; Vault's request limit is
+ * 32 MiB): the module seals keys. */
+#define VAULT_MAX_PT 65536u
+/* "vault:v" + version + ":" + base64(nonce 12 | ct | tag 16); RSA-4096
+ * ciphertexts are 512 bytes. */
+#define VAULT_CT_OVERHEAD 128u
+
+/* What a transit operation is, for the error table. */
+enum vault_op {
+    VAULT_OP_READ = 0, /* GET keys/<name> */
+    VAULT_OP_ENCRYPT,
+    VAULT_OP_DECRYPT,
+    VAULT_OP_REWRAP,
+};
+
+/* The GET keys/<name> answer, as far as the provider uses it. */
+struct vault_key_info {
+    char type[32]; /* "aes256-gcm96", ... */
+    bool derived;
+    bool aead; /* the type takes associated_data */
+    unsigned long latest_version;
+    unsigned long min_decryption_version;
+    bool supports_encryption;
+    bool supports_decryption;
+};
+
+struct vault_state {
+    char key_id[256]; /* "vault:" + mount + "/" + name */
+    char name[VAULT_NAME_MAX + 1];
+    char mount[VAULT_MOUNT_MAX + 1];
+    char address[VAULT_ADDR_MAX];    /* no final '/' */
+    char *ns;                        /* heap; NULL: none */
+    char *ca_file;                   /* heap; NULL: the global one */
+    const struct cmk_vault_cfg *cfg; /* the tenant's, or dflt */
+    struct cmk_vault_cfg dflt;
+    struct cmk_http_cfg http_cfg; /* the tenant's, CA chosen */
+    struct cmk_http *http;
+    struct cmk_vauth *auth;
+    struct cmk_mutex lock; /* guards what follows; a leaf, never held
+                            * across I/O */
+    bool lock_ready;
+    bool have_info;
+    struct vault_key_info info;
+    int64_t info_at_us; /* retry clock's time of the info */
+    bool aad_refused;   /* the server does not take associated_data */
+    const struct cmk_retry_clock *clock; /* tests; NULL: real */
+    /* Tests, set before init: */
+    const char *(*getenv)(const char *name); /* NULL: secure_getenv */
+    int64_t (*now_unix)(void);               /* tokens; NULL: time() */
+};
+
+/* Reads a 200 answer inside the attempt (the body may be overwritten:
+ * secrets are lifted out first). */
+typedef cmk_err (*vault_parse_fn)(struct cmk_http_resp *r, void *out,
+                                  const char **code);
+
+/* One REST call, vault_call.c. */
+struct vault_call_req {
+    const char *method; /* "POST", "GET" */
+    const char *path;   /* below /v1/: "transit/encrypt/k" */
+    enum vault_op op;
+    const struct cmk_sb *body; /* NULL for GET */
+    vault_parse_fn parse;
+    void *out;
+};
+
+/* Sends cr with the pool's token (a 403 "invalid token" drops it and
+ * resends once per call), X-Vault-Request and the namespace; follows a
+ * 307 to the address or a redirect host (else CMK_E_CONFIG
+ * "RedirectRefused"), at most twice. Retries (shared policy and quota)
+ * 412, 429 and 5xx but 501, network errors, waiting at least what
+ * Retry-After asks. Fills rq's http_status, request_id (the body's
+ * request_id on success) and provider_code. */
+cmk_err cmk_vault_call(struct vault_state *st, struct cmk_req *rq,
+                       const struct vault_call_req *cr) CMK_WUR;
+
+/* vault_errors.c: an error answer of status to op: the cmk_err, its
+ * retry class and the provider code (docs/vault.md, "Errors"). */
+cmk_err cmk_vault_error_map(long status, const char *body, size_t len,
+                            enum vault_op op, char *code, size_t n,
+                            enum cmk_retry_class *cls);
+unsigned cmk_vault_code_number(const char *code);
+unsigned long cmk_vault_health_reason(const char *code);
+
+/* vault_json.c */
+/* {"plaintext"|"ciphertext": v, "context"?: b64(ctx),
+ * "associated_data"?: b64(ctx)} (ctx NULL: neither); v is base64 of the
+ * plaintext when pt, else the ciphertext string. Returns cmk_sb_status. */
+cmk_err cmk_vault_body(struct cmk_sb *sb, bool pt, const uint8_t *v,
+                       size_t v_len, const struct cmk_buf *ctx, bool context,
+                       bool aad) CMK_WUR;
+/* A "vault:vN:<base64>" ciphertext: N into *version. */
+bool cmk_vault_ct_version(const uint8_t *ct, size_t len,
+                          unsigned long *version);
+/* data.ciphertext (checked as above) into out. */
+cmk_err cmk_vault_parse_ct(const char *body, size_t len, struct cmk_buf *out,
+                           unsigned long *version) CMK_WUR;
+/* data.plaintext (base64) into guarded memory; body overwritten. */
+cmk_err cmk_vault_parse_pt(char *body, size_t len,
+                           struct cmk_secret *out) CMK_WUR;
+/* The answer's warnings name associated_data (a server that ignored it). */
+bool cmk_vault_warns_aad(const char *body, size_t len);
+/* The answer's request_id into id (n bytes); "" when none. */
+void cmk_vault_request_id(const char *body, size_t len, char *id, size_t n);
+/* A GET keys/<name> answer. */
+cmk_err cmk_vault_parse_key(const char *body, size_t len,
+                            struct vault_key_info *out) CMK_WUR;
+
+/* vault_info.c: the key's info, from the cache while key_info_ttl has
+ * not passed. */
+cmk_err cmk_vault_key_info(struct vault_state *st, struct cmk_req *rq,
+                           struct vault_key_info *out) CMK_WUR;
+/* GET keys/<name> now, and keep the answer. */
+cmk_err cmk_vault_fetch_info(struct vault_state *st, struct cmk_req *rq,
+                             struct vault_key_info *out) CMK_WUR;
+/* Forgets the cached info (a refusal that may mean it changed). */
+void cmk_vault_purge(struct vault_state *st);
+cmk_err cmk_vault_health(void *st, struct cmk_req *rq) CMK_WUR;
+
+/* vault_cfg.c: names and paths. */
+bool cmk_vault_name_ok(const char *s);
+bool cmk_vault_mount_ok(const char *s);
+
+#endif /* CMK_PROVIDERS_VAULT_INT_H */
