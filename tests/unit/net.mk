@@ -110,8 +110,25 @@ tests_unit_test_azure_SOURCES = tests/unit/test_azure.c \
 	tests/lib/retry_clock.c tests/lib/retry_clock.h
 tests_unit_test_azure_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_azure_LDADD = $(UNIT_LDADD)
+# The vault provider under the emulator's Vault transit (TLS) and a
+# second emulator as the active node.
+check_PROGRAMS += tests/unit/test_vault
+TESTS += tests/unit/emu_vault.sh
+tests_unit_test_vault_SOURCES = tests/unit/test_vault.c \
+	tests/unit/emu_client.c tests/unit/emu_client.h \
+	tests/lib/retry_clock.c tests/lib/retry_clock.h
+tests_unit_test_vault_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_vault_LDADD = $(UNIT_LDADD)
+# The Vault token sources (net/vauth*.c) under the emulator's auth routes.
+check_PROGRAMS += tests/unit/test_vauth
+TESTS += tests/unit/emu_vauth.sh
+tests_unit_test_vauth_SOURCES = tests/unit/test_vauth.c \
+	tests/unit/emu_client.c tests/unit/emu_client.h
+tests_unit_test_vauth_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_vauth_LDADD = $(UNIT_LDADD)
 endif
 EXTRA_DIST += tests/unit/emu_gcp.sh tests/unit/emu_gauth.sh
+EXTRA_DIST += tests/unit/emu_vault.sh tests/unit/emu_vauth.sh
 
 # The Entra ID token sources (net/azauth*.c) under the emulator's Azure
 # token routes.
