@@ -63,13 +63,25 @@ EXTRA_DIST += \
 	tests/fixtures/config/bad-azure-two-sources \
 	tests/fixtures/config/bad-azure-unknown-field \
 	tests/fixtures/config/good-azure \
+	tests/fixtures/config/bad-vault-address-http \
+	tests/fixtures/config/bad-vault-approle-role \
+	tests/fixtures/config/bad-vault-cert-key \
+	tests/fixtures/config/bad-vault-endpoint \
+	tests/fixtures/config/bad-vault-key \
+	tests/fixtures/config/bad-vault-mount \
+	tests/fixtures/config/bad-vault-redirect \
+	tests/fixtures/config/bad-vault-region \
+	tests/fixtures/config/bad-vault-token-relative \
+	tests/fixtures/config/bad-vault-ttl \
+	tests/fixtures/config/bad-vault-two-logins \
+	tests/fixtures/config/bad-vault-unknown-field \
+	tests/fixtures/config/good-vault \
 	tests/fixtures/config/bad-http-attempts \
 	tests/fixtures/config/bad-http-ca-missing \
 	tests/fixtures/config/bad-http-ca-relative \
 	tests/fixtures/config/bad-http-not-object \
 	tests/fixtures/config/bad-http-timeout-type \
 	tests/fixtures/config/bad-http-unknown \
-	tests/fixtures/config/bad-provider-later \
 	tests/fixtures/config/good-aws \
 	tests/fixtures/config/good-aws-minimal
 

@@ -24,6 +24,7 @@
 #include "core/settings.h"
 #include "providers/aws_cfg.h"
 #include "providers/azure_cfg.h"
+#include "providers/vault_cfg.h"
 #include "providers/gcp_cfg.h"
 #include "providers/provider.h"
 #include "tests/lib/scratch.h"
@@ -97,6 +98,18 @@ static const struct kase bad_cases[] = {
     {"bad-azure-ttl", 0600},
     {"bad-azure-two-sources", 0600},
     {"bad-azure-unknown-field", 0600},
+    {"bad-vault-address-http", 0600},
+    {"bad-vault-approle-role", 0600},
+    {"bad-vault-cert-key", 0600},
+    {"bad-vault-endpoint", 0600},
+    {"bad-vault-key", 0600},
+    {"bad-vault-mount", 0600},
+    {"bad-vault-redirect", 0600},
+    {"bad-vault-region", 0600},
+    {"bad-vault-token-relative", 0600},
+    {"bad-vault-ttl", 0600},
+    {"bad-vault-two-logins", 0600},
+    {"bad-vault-unknown-field", 0600},
     {"bad-aws-role-arn", 0600},
     {"bad-aws-sts-http", 0600},
     {"bad-aws-unknown-field", 0600},
@@ -106,7 +119,6 @@ static const struct kase bad_cases[] = {
     {"bad-http-not-object", 0600},
     {"bad-http-timeout-type", 0600},
     {"bad-http-unknown", 0600},
-    {"bad-provider-later", 0600},
     /* dual control: the provider key of a tenant */
     {"bad-dual-not-object", 0600},
     {"bad-dual-unknown-field", 0600},
@@ -144,8 +156,9 @@ static const struct kase bad_cases[] = {
 };
 
 static const char *const good_cases[] = {
-    "good-full",        "good-minimal", "good-pin-file", "good-aws",
-    "good-aws-minimal", "good-dual",    "good-gcp",      "good-azure"};
+    "good-full", "good-minimal",     "good-pin-file",
+    "good-aws",  "good-aws-minimal", "good-dual",
+    "good-gcp",  "good-azure",       "good-vault"};
 
 static const char *const key_files[] = {"acme.key", "beta.key", "old1.key",
                                         "old2.key"};
@@ -770,10 +783,43 @@ static void test_good_azure(void **state)
     cmk_config_free(cfg);
 }
 
+/* A vault tenant loads with its "vault" object parsed. */
+static void test_good_vault(void **state)
+{
+    const struct cmk_vault_cfg *v;
+    struct cmk_config *cfg = NULL;
+    char err[1024];
+
+    (void)state;
+    if (cmk_config_load(SRCDIR "/tests/fixtures/config/good-vault/config.json",
+                        &cfg, err, sizeof(err)) != CMK_OK)
+        fail_msg("%s", err);
+    assert_string_equal(cfg->tenants[0].kms.provider, "vault");
+    assert_string_equal(cfg->tenants[0].kms.key_ref, "acme-cmk");
+    assert_int_equal(cfg->tenants[0].kms.n_previous, 1);
+    v = cfg->tenants[0].kms.provider_cfg;
+    assert_non_null(v);
+    assert_string_equal(v->address, "https://vault.example.com:8200");
+    assert_string_equal(v->mount, "kms/tenants");
+    assert_string_equal(v->ns, "team-a");
+    assert_null(v->ca_file);
+    assert_string_equal(v->auth.approle_role_id_file, "/nonexistent/role-id");
+    assert_string_equal(v->auth.approle_secret_id_file,
+                        "/nonexistent/secret-id");
+    assert_string_equal(v->auth.approle_mount, "approle-cmk");
+    assert_null(v->auth.k8s_role);
+    assert_null(v->auth.token_file);
+    assert_int_equal(v->n_redirect_hosts, 1);
+    assert_string_equal(v->redirect_hosts[0],
+                        "https://vault-2.example.com:8200");
+    assert_int_equal(v->ttl, 120);
+    cmk_config_free(cfg);
+}
+
 int main(void)
 {
     enum { NB = sizeof(bad_cases) / sizeof(bad_cases[0]) };
-    struct CMUnitTest tests[NB + 14];
+    struct CMUnitTest tests[NB + 15];
     size_t i;
 
     for (i = 0; i < NB; i++) {
@@ -797,7 +843,8 @@ int main(void)
     tests[NB + 11] = (struct CMUnitTest)cmocka_unit_test(test_gcp_sample);
     tests[NB + 12] = (struct CMUnitTest)cmocka_unit_test(test_good_azure);
     tests[NB + 13] = (struct CMUnitTest)cmocka_unit_test(test_azure_sample);
-    return _cmocka_run_group_tests("test_config", tests, NB + 14, group_setup,
+    tests[NB + 14] = (struct CMUnitTest)cmocka_unit_test(test_good_vault);
+    return _cmocka_run_group_tests("test_config", tests, NB + 15, group_setup,
                                    group_teardown) != 0
                ? 1
                : 0;

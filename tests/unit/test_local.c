@@ -105,7 +105,9 @@ static void test_find(void **state)
     assert_int_equal(cmk_provider_find("aws")->id, CMK_PROV_AWS);
     assert_int_equal(cmk_provider_find("gcp")->id, CMK_PROV_GCP);
     assert_int_equal(cmk_provider_find("azure")->id, CMK_PROV_AZURE);
-    assert_null(cmk_provider_find("vault"));
+    assert_int_equal(cmk_provider_find("vault")->id, CMK_PROV_VAULT);
+    assert_false(cmk_provider_is_planned("vault"));
+    assert_null(cmk_provider_find("hsm"));
     assert_null(cmk_provider_find("Local"));
     assert_null(cmk_provider_find(""));
     assert_null(cmk_provider_find(NULL));
