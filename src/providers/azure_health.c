@@ -123,12 +123,6 @@ static const struct cmk_code_num numbers[] = {
 
 unsigned cmk_azure_code_number(const char *code)
 {
-    unsigned long n;
-
-    if (code == NULL || code[0] == '\0')
-        return CMK_DEV_OTHER;
-    n = cmk_code_find(numbers, sizeof(numbers) / sizeof(numbers[0]), code, 0);
-    if (n == 0)
-        n = cmk_provider_code_number(code);
-    return n != 0 ? (unsigned)n : CMK_DEV_OTHER;
+    return cmk_provider_device_number(
+        numbers, sizeof(numbers) / sizeof(numbers[0]), code);
 }

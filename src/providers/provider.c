@@ -125,6 +125,19 @@ unsigned cmk_provider_code_number(const char *code)
     return n != 0 ? (unsigned)n : http_number(code);
 }
 
+unsigned cmk_provider_device_number(const struct cmk_code_num *t, size_t n,
+                                    const char *code)
+{
+    unsigned long v;
+
+    if (code == NULL || code[0] == '\0')
+        return CMK_DEV_OTHER;
+    v = cmk_code_find(t, n, code, 0);
+    if (v == 0)
+        v = cmk_provider_code_number(code);
+    return v != 0 ? (unsigned)v : CMK_DEV_OTHER;
+}
+
 cmk_err cmk_provider_transport(const struct cmk_http_resp *r, cmk_err err,
                                enum cmk_retry_class *cls, char *code, size_t n)
 {

@@ -260,6 +260,11 @@ unsigned long cmk_code_find(const struct cmk_code_num *t, size_t n,
  * answer that names no error of the KMS: 1000 + nnn; 0 for any other
  * code. Every provider's code_number falls back on it. */
 unsigned cmk_provider_code_number(const char *code);
+/* provider.c. A provider's code_number: the number of code in its n rows
+ * of t, else the shared one above, else CMK_DEV_OTHER (also for NULL or
+ * ""). */
+unsigned cmk_provider_device_number(const struct cmk_code_num *t, size_t n,
+                                    const char *code);
 
 /* provider.c. A request that got no HTTP answer (r->fail), as every
  * REST provider reports it: the cmk_err, its retry class (resets,

@@ -238,6 +238,15 @@ static cmk_err binding(struct vault_state *st, struct cmk_req *rq,
     return CMK_OK;
 }
 
+/* The canonical context bytes of rq and how the key binds them. */
+static cmk_err bound_context(struct vault_state *st, struct cmk_req *rq,
+                             struct cmk_buf *ctx, struct bind *b)
+{
+    cmk_err err = cmk_context_encode(rq->ctx, rq->n_ctx, ctx);
+
+    return err == CMK_OK ? binding(st, rq, b) : err;
+}
+
 /* The server does not take associated data: remembered, refused. */
 static cmk_err aad_refused(struct vault_state *st, struct cmk_req *rq)
 {
@@ -336,9 +345,7 @@ static cmk_err vault_encrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
     rq->sealed_by[0] = '\0';
     if (in_len > VAULT_MAX_PT)
         return fail(rq, CMK_E_TOO_LARGE, "TooLarge");
-    err = cmk_context_encode(rq->ctx, rq->n_ctx, &ctx);
-    if (err == CMK_OK)
-        err = binding(st, rq, &b);
+    err = bound_context(st, rq, &ctx, &b);
     if (err == CMK_OK)
         err = cmk_vault_body(&body, true, in, in_len, &ctx, b.context, b.aad);
     if (err == CMK_OK)
@@ -413,9 +420,7 @@ static cmk_err vault_decrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
         return CMK_E_ARGS;
     err = check_blob(st, rq, in, in_len);
     if (err == CMK_OK)
-        err = cmk_context_encode(rq->ctx, rq->n_ctx, &ctx);
-    if (err == CMK_OK)
-        err = binding(st, rq, &b);
+        err = bound_context(st, rq, &ctx, &b);
     if (err == CMK_OK)
         err = decrypt_bound(st, rq, &b, &ctx, in, in_len, out);
     cmk_buf_free(&ctx);
@@ -458,9 +463,7 @@ static cmk_err vault_reencrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
     rq->sealed_by[0] = '\0';
     err = check_blob(st, rq, in, in_len);
     if (err == CMK_OK)
-        err = cmk_context_encode(rq->ctx, rq->n_ctx, &ctx);
-    if (err == CMK_OK)
-        err = binding(st, rq, &b);
+        err = bound_context(st, rq, &ctx, &b);
     if (err == CMK_OK && b.aad)
         err = reseal(st, rq, &b, &ctx, in, in_len, out);
     else if (err == CMK_OK) {

@@ -159,9 +159,7 @@ static const struct cmk_code_num numbers[] = {
     {"TooLarge", 107},
     {"BlobMalformed", 125},
     {"SealedByMismatch", 129},
-    {"SealedByOtherKey", 130},
-    {"SealedByInvalid", 131},
-    {"UnexpectedCiphertext", 132},
+    {"KeyIdTooLong", 132},
     {"ContextNotBindable", 140},
     {"AssociatedDataIgnored", 141},
     {"RedirectRefused", 150},
@@ -201,12 +199,6 @@ static const struct cmk_code_num numbers[] = {
 
 unsigned cmk_vault_code_number(const char *code)
 {
-    unsigned long n;
-
-    if (code == NULL || code[0] == '\0')
-        return CMK_DEV_OTHER;
-    n = cmk_code_find(numbers, sizeof(numbers) / sizeof(numbers[0]), code, 0);
-    if (n == 0)
-        n = cmk_provider_code_number(code);
-    return n != 0 ? (unsigned)n : CMK_DEV_OTHER;
+    return cmk_provider_device_number(
+        numbers, sizeof(numbers) / sizeof(numbers[0]), code);
 }

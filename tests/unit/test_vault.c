@@ -709,8 +709,11 @@ static long active_ctl(const char *cmd, const char *body, struct cmk_buf *out)
     rq.body_len = strlen(body);
     assert_int_equal(cmk_http_do(h, &rq, &r), CMK_OK);
     status = r.status;
-    if (out != NULL)
-        assert_int_equal(cmk_buf_dup(out, r.body.p, r.body.len), CMK_OK);
+    if (out != NULL) { /* NUL-terminated, for strstr */
+        assert_int_equal(cmk_buf_alloc(out, r.body.len + 1), CMK_OK);
+        memcpy(out->p, r.body.p, r.body.len);
+        out->len = r.body.len;
+    }
     cmk_http_resp_free(&r);
     cmk_http_free(h);
     return status;
