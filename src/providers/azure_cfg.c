@@ -211,26 +211,14 @@ static cmk_err parse_block(struct cmk_conf *cf, const char *f, json_t *v,
     return err;
 }
 
-static cmk_err no_common(struct cmk_conf *cf, const char *base,
-                         const struct cmk_kms_cfg *kms)
-{
-    char f[CMK_CONF_FIELD_MAX];
-
-    if (kms->endpoint == NULL && kms->region == NULL)
-        return CMK_OK;
-    cmk_conf_join(f, base, kms->endpoint != NULL ? "endpoint" : "region");
-    return cmk_conf_fail(cf, f,
-                         "not used by azure: the vault is in the key "
-                         "identifier");
-}
-
 cmk_err cmk_azure_cfg_parse(struct cmk_conf *cf, const char *base, json_t *t,
                             const struct cmk_kms_cfg *kms, void **out)
 {
     json_t *v = json_object_get(t, "azure");
     struct cmk_azure_cfg *a = NULL;
     char f[CMK_CONF_FIELD_MAX];
-    cmk_err err = no_common(cf, base, kms);
+    cmk_err err = cmk_provider_no_common(
+        cf, base, kms, "not used by azure: the vault is in the key identifier");
 
     if (err != CMK_OK || v == NULL)
         return err;

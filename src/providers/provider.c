@@ -138,6 +138,17 @@ unsigned cmk_provider_device_number(const struct cmk_code_num *t, size_t n,
     return v != 0 ? (unsigned)v : CMK_DEV_OTHER;
 }
 
+cmk_err cmk_provider_no_common(struct cmk_conf *cf, const char *base,
+                               const struct cmk_kms_cfg *kms, const char *why)
+{
+    char f[CMK_CONF_FIELD_MAX];
+
+    if (kms->endpoint == NULL && kms->region == NULL)
+        return CMK_OK;
+    cmk_conf_join(f, base, kms->endpoint != NULL ? "endpoint" : "region");
+    return cmk_conf_fail(cf, f, "%s", why);
+}
+
 cmk_err cmk_provider_transport(const struct cmk_http_resp *r, cmk_err err,
                                enum cmk_retry_class *cls, char *code, size_t n)
 {

@@ -260,6 +260,12 @@ unsigned long cmk_code_find(const struct cmk_code_num *t, size_t n,
  * answer that names no error of the KMS: 1000 + nnn; 0 for any other
  * code. Every provider's code_number falls back on it. */
 unsigned cmk_provider_code_number(const char *code);
+/* provider.c. For a cfg_parse whose server is not the tenant's common
+ * "endpoint" or "region": refuses either (at field path base), the
+ * message why. */
+cmk_err cmk_provider_no_common(struct cmk_conf *cf, const char *base,
+                               const struct cmk_kms_cfg *kms,
+                               const char *why) CMK_WUR;
 /* provider.c. A provider's code_number: the number of code in its n rows
  * of t, else the shared one above, else CMK_DEV_OTHER (also for NULL or
  * ""). */
