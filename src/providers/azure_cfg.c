@@ -57,18 +57,6 @@ void cmk_azure_cfg_free(void *cfg)
     free(a);
 }
 
-static cmk_err secret_file(struct cmk_conf *cf, const char *f, json_t *v,
-                           const char *key, char **out)
-{
-    char fr[CMK_CONF_FIELD_MAX];
-    cmk_err err = cmk_conf_path_dup(cf, f, v, key, out);
-
-    cmk_conf_join(fr, f, key);
-    if (err == CMK_OK && *out != NULL)
-        err = cmk_conf_file_if_any(cf, fr, *out, O_RDONLY, CMK_TRUST_SECRET);
-    return err;
-}
-
 static cmk_err url_member(struct cmk_conf *cf, const char *f, json_t *v,
                           const char *key, unsigned flags, char **out)
 {
@@ -125,11 +113,11 @@ static cmk_err parse_auth(struct cmk_conf *cf, const char *f, json_t *v,
     if (err == CMK_OK)
         err = cmk_conf_name_dup(cf, f, v, "client_id", &a->client_id);
     if (err == CMK_OK)
-        err =
-            secret_file(cf, f, v, "client_secret_file", &a->client_secret_file);
+        err = cmk_conf_secret_file_dup(cf, f, v, "client_secret_file",
+                                       &a->client_secret_file);
     if (err == CMK_OK)
-        err = secret_file(cf, f, v, "client_certificate_file",
-                          &a->client_certificate_file);
+        err = cmk_conf_secret_file_dup(cf, f, v, "client_certificate_file",
+                                       &a->client_certificate_file);
     if (err == CMK_OK)
         err = cmk_conf_enum(cf, f, v, "client_certificate_alg", algs,
                             "\"PS256\" or \"RS256\"", &alg);

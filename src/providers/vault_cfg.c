@@ -100,18 +100,6 @@ void cmk_vault_cfg_free(void *cfg)
     free(v);
 }
 
-static cmk_err secret_file(struct cmk_conf *cf, const char *f, json_t *v,
-                           const char *key, char **out)
-{
-    char fr[CMK_CONF_FIELD_MAX];
-    cmk_err err = cmk_conf_path_dup(cf, f, v, key, out);
-
-    cmk_conf_join(fr, f, key);
-    if (err == CMK_OK && *out != NULL)
-        err = cmk_conf_file_if_any(cf, fr, *out, O_RDONLY, CMK_TRUST_SECRET);
-    return err;
-}
-
 static cmk_err url_member(struct cmk_conf *cf, const char *f, json_t *v,
                           const char *key, char **out)
 {
@@ -168,10 +156,11 @@ static cmk_err parse_approle(struct cmk_conf *cf, const char *f, json_t *v,
     if (err == CMK_OK)
         err = cmk_conf_str(cf, fo, o, "role_id_file", true, &s);
     if (err == CMK_OK)
-        err = secret_file(cf, fo, o, "role_id_file", &a->approle_role_id_file);
+        err = cmk_conf_secret_file_dup(cf, fo, o, "role_id_file",
+                                       &a->approle_role_id_file);
     if (err == CMK_OK)
-        err = secret_file(cf, fo, o, "secret_id_file",
-                          &a->approle_secret_id_file);
+        err = cmk_conf_secret_file_dup(cf, fo, o, "secret_id_file",
+                                       &a->approle_secret_id_file);
     if (err == CMK_OK)
         err = path_member(cf, fo, o, "mount", &a->approle_mount);
     return err;
@@ -222,7 +211,8 @@ static cmk_err parse_cert(struct cmk_conf *cf, const char *f, json_t *v,
     if (err == CMK_OK)
         err = cmk_conf_path_dup(cf, fo, o, "cert_file", &a->cert_file);
     if (err == CMK_OK)
-        err = secret_file(cf, fo, o, "key_file", &a->cert_key_file);
+        err =
+            cmk_conf_secret_file_dup(cf, fo, o, "key_file", &a->cert_key_file);
     if (err == CMK_OK)
         err = path_member(cf, fo, o, "mount", &a->cert_mount);
     if (err == CMK_OK)
@@ -233,7 +223,8 @@ static cmk_err parse_cert(struct cmk_conf *cf, const char *f, json_t *v,
 static cmk_err parse_auth(struct cmk_conf *cf, const char *f, json_t *v,
                           struct cmk_vauth_cfg *a)
 {
-    cmk_err err = secret_file(cf, f, v, "token_file", &a->token_file);
+    cmk_err err =
+        cmk_conf_secret_file_dup(cf, f, v, "token_file", &a->token_file);
 
     if (err == CMK_OK)
         err = parse_approle(cf, f, v, a);

@@ -422,3 +422,15 @@ cmk_err cmk_conf_file_if_any(struct cmk_conf *cf, const char *field,
         return CMK_OK;
     return cmk_conf_fail_trust(cf, field, eb);
 }
+
+cmk_err cmk_conf_secret_file_dup(struct cmk_conf *cf, const char *base,
+                                 json_t *obj, const char *key, char **out)
+{
+    char f[CMK_CONF_FIELD_MAX];
+    cmk_err err = cmk_conf_path_dup(cf, base, obj, key, out);
+
+    cmk_conf_join(f, base, key);
+    if (err == CMK_OK && *out != NULL)
+        err = cmk_conf_file_if_any(cf, f, *out, O_RDONLY, CMK_TRUST_SECRET);
+    return err;
+}

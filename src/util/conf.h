@@ -120,5 +120,11 @@ cmk_err cmk_conf_dir_if_any(struct cmk_conf *cf, const char *field,
 cmk_err cmk_conf_file_if_any(struct cmk_conf *cf, const char *field,
                              const char *path, int oflags,
                              unsigned flags) CMK_WUR;
+/* Optional absolute path of a secret file the module reads later (a
+ * token, a client secret, a private key), copied; when the file exists
+ * already it must be trusted as a secret (owner-only, not a symlink). */
+cmk_err cmk_conf_secret_file_dup(struct cmk_conf *cf, const char *base,
+                                 json_t *obj, const char *key,
+                                 char **out) CMK_WUR;
 
 #endif /* CMK_UTIL_CONF_H */
