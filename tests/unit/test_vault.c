@@ -12,8 +12,10 @@
  * lever; rewrap; every row of the error table with its provider code;
  * sealed 503 retried then failing; 429 with Retry-After on the fake
  * clock; a standby's 307 followed to a configured origin and refused to
- * another; namespaces; the request id; the ulDeviceError numbers and
- * health reasons; no token in any code.
+ * another; namespaces (vault.namespace, VAULT_NAMESPACE); the CA
+ * (http.ca_file, vault.ca_file, VAULT_CACERT); the static token sources
+ * as the call log's accessor; the request id; the ulDeviceError numbers
+ * and health reasons; no token in any code.
  */
 #include <config.h>
 
@@ -44,6 +46,8 @@ static char addr[128];     /* https://127.0.0.1:PORT */
 static char alt_addr[128]; /* https://localhost:PORT: the same server */
 static const char *env_token;
 static const char *env_addr;
+static const char *env_cacert;
+static const char *env_ns;
 static unsigned key_seq;
 
 static const char *fake_env(const char *name)
@@ -52,6 +56,10 @@ static const char *fake_env(const char *name)
         return env_token;
     if (strcmp(name, "VAULT_ADDR") == 0)
         return env_addr;
+    if (strcmp(name, "VAULT_CACERT") == 0)
+        return env_cacert;
+    if (strcmp(name, "VAULT_NAMESPACE") == 0)
+        return env_ns;
     return NULL;
 }
 
@@ -113,6 +121,8 @@ static void fx_setup(struct fx *f, const char *type, bool derived)
     f->ctx[1].value = MUT("billing");
     env_token = root_token;
     env_addr = NULL;
+    env_cacert = NULL;
+    env_ns = NULL;
 }
 
 static cmk_err fx_try_start(struct fx *f)
@@ -945,6 +955,101 @@ static void test_error_table(void **state)
     }
 }
 
+/* The CA: the global one, else vault.ca_file, else VAULT_CACERT. */
+static void test_ca_choice(void **state)
+{
+    struct fx f;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 3; i++) {
+        fx_setup(&f, "aes256-gcm96", true);
+        f.http.ca_file = NULL;
+        if (i == 0)
+            f.v.ca_file = MUT(emu_ca());
+        else if (i == 1)
+            env_cacert = emu_ca();
+        else
+            env_cacert = emu_wrong_ca();
+        fx_start(&f);
+        req_reset(&f);
+        if (i < 2) {
+            assert_int_equal(f.ops->health(f.st, &f.rq), CMK_OK);
+        } else {
+            assert_int_equal(f.ops->health(f.st, &f.rq), CMK_E_NETWORK);
+            assert_string_equal(f.rq.provider_code, "TlsError");
+        }
+        fx_close(&f);
+    }
+    /* the global one wins over both */
+    fx_setup(&f, "aes256-gcm96", true);
+    f.v.ca_file = MUT(emu_wrong_ca());
+    env_cacert = emu_wrong_ca();
+    fx_start(&f);
+    req_reset(&f);
+    assert_int_equal(f.ops->health(f.st, &f.rq), CMK_OK);
+    fx_close(&f);
+}
+
+/* Each static token source reaches Vault as X-Vault-Token: the call log
+ * names the token's accessor (never the token). */
+static void test_token_sources(void **state)
+{
+    char path[600], tok[128], acc[128];
+    json_t *r, *c;
+    struct fx f;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 2; i++) {
+        r = emu_ctl("vault_token", "{}");
+        snprintf(tok, sizeof(tok), "%s",
+                 json_string_value(json_object_get(r, "token")));
+        snprintf(acc, sizeof(acc), "%s",
+                 json_string_value(json_object_get(r, "accessor")));
+        json_decref(r);
+        fx_setup(&f, "aes256-gcm96", true);
+        env_token = i == 0 ? "hvs.not-this-one" : tok;
+        if (i == 0) {
+            snprintf(path, sizeof(path), "%s/vault-token-%s", emu_tmp(),
+                     f.name);
+            emu_write_file(path, 0600, "%s\n", tok);
+            f.v.auth.token_file = path;
+        }
+        fx_start(&f);
+        emu_do("reset_calls", "{}");
+        req_reset(&f);
+        assert_int_equal(f.ops->health(f.st, &f.rq), CMK_OK);
+        c = logged("VAULT.ReadKey", 0);
+        assert_string_equal(str_of(c, "token_accessor"), acc);
+        assert_string_equal(str_of(c, "token_sent"), "x-vault-token");
+        assert_true(json_is_true(json_object_get(c, "x_vault_request")) ||
+                    strcmp(str_of(c, "x_vault_request"), "true") == 0);
+        json_decref(c);
+        fx_close(&f);
+    }
+    /* VAULT_NAMESPACE when the tenant names none */
+    emu_do("vault_namespace", "{\"path\":\"ns2\"}");
+    r = emu_ctl("vault_token", "{\"namespace\":\"ns2\"}");
+    snprintf(tok, sizeof(tok), "%s",
+             json_string_value(json_object_get(r, "token")));
+    json_decref(r);
+    fx_setup(&f, "aes256-gcm96", true);
+    snprintf(f.name, sizeof(f.name), "nskey2");
+    emu_do("vault_create_key",
+           "{\"namespace\":\"ns2\",\"name\":\"nskey2\",\"derived\":true}");
+    env_token = tok;
+    env_ns = "ns2";
+    fx_start(&f);
+    emu_do("reset_calls", "{}");
+    req_reset(&f);
+    assert_int_equal(f.ops->health(f.st, &f.rq), CMK_OK);
+    c = logged("VAULT.ReadKey", 0);
+    assert_string_equal(str_of(c, "namespace"), "ns2");
+    json_decref(c);
+    fx_close(&f);
+}
+
 static int group_setup(void **state)
 {
     const char *https = emu_https_url();
@@ -980,6 +1085,8 @@ int main(void)
         cmocka_unit_test(test_namespace),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_error_table),
+        cmocka_unit_test(test_ca_choice),
+        cmocka_unit_test(test_token_sources),
     };
 
     if (emu_https_url() == NULL) {
