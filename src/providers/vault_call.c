@@ -160,11 +160,15 @@ static cmk_err judge(struct call *c, cmk_err err, enum cmk_retry_class *cls,
             c->after_us = c->resp.retry_after_ms * 1000;
         return err;
     }
-    cmk_vault_request_id((const char *)c->resp.body.p, c->resp.body.len,
-                         c->rq->request_id, sizeof(c->rq->request_id));
+    /* parse first: it lifts a plaintext out of the body, so reading the
+     * request id afterwards never copies it (a malformed answer, which
+     * may still hold it, is not read again) */
     err = c->cr->parse(&c->resp, c->cr->out, &pcode);
     if (err != CMK_OK)
         snprintf(code, n, "%s", pcode);
+    else
+        cmk_vault_request_id((const char *)c->resp.body.p, c->resp.body.len,
+                             c->rq->request_id, sizeof(c->rq->request_id));
     return err;
 }
 
