@@ -638,6 +638,14 @@ static void test_server_errors(void **state)
         emu_do("clear_faults", "{}");
         assert_int_equal(f.fc.sleeps, t[i].calls - 1);
     }
+    /* a malformed 200: not retried, no request id read from it */
+    emu_do("reset_calls", "{}");
+    emu_do("faults", "{\"malformed_rate\":1,\"for_ops\":[\"VAULT.Decrypt\"]}");
+    expect_failed(&f, try_decrypt(&f, &ct, NULL, &pt), CMK_E_BAD_RESPONSE, 200,
+                  "MalformedResponse", "VAULT.Decrypt", 1);
+    assert_string_equal(f.rq.request_id, "");
+    assert_null(pt.p);
+    emu_do("clear_faults", "{}");
     /* sealed: 503 "Vault is sealed", retried, then failing */
     test_retry_clock_init(&f.fc, 0.5);
     emu_do("vault_seal", "{}");
