@@ -253,35 +253,38 @@ static size_t canonical(const char *t, uint8_t *out)
     return n;
 }
 
-/* POSTs body to path on base with the root token, outside the
- * provider; the status and (when out) the body. */
-static long raw_post(const char *base, const char *path, const char *body,
-                     struct cmk_buf *out)
+/* POSTs body to url outside the provider, with the root token when
+ * token (a Vault route) or none (a control call); the status and, when
+ * out, the body NUL-terminated. */
+static long post_json(const char *url, bool token, const char *body,
+                      struct cmk_buf *out)
 {
     struct cmk_http_cfg hc;
     struct cmk_http *h = NULL;
     struct cmk_http_resp r;
-    char url[512], tok[200];
-    const char *hdrs[2] = {tok, "Content-Type: application/json"};
+    char tok[200];
+    const char *hdrs[2] = {"Content-Type: application/json", tok};
     struct cmk_http_req rq;
     long status;
 
     cmk_http_cfg_init(&hc);
     hc.ca_file = MUT(emu_ca());
     assert_int_equal(cmk_http_new(&hc, &h), CMK_OK);
-    snprintf(url, sizeof(url), "%s/v1/%s", base, path);
     snprintf(tok, sizeof(tok), "X-Vault-Token: %s", root_token);
     memset(&rq, 0, sizeof(rq));
     rq.method = "POST";
     rq.url = url;
     rq.headers = hdrs;
-    rq.n_headers = 2;
+    rq.n_headers = token ? 2 : 1;
     rq.body = (const uint8_t *)body;
     rq.body_len = strlen(body);
     assert_int_equal(cmk_http_do(h, &rq, &r), CMK_OK);
     status = r.status;
-    if (out != NULL)
-        assert_int_equal(cmk_buf_dup(out, r.body.p, r.body.len), CMK_OK);
+    if (out != NULL) {
+        assert_int_equal(cmk_buf_alloc(out, r.body.len + 1), CMK_OK);
+        memcpy(out->p, r.body.p, r.body.len);
+        out->len = r.body.len;
+    }
     cmk_http_resp_free(&r);
     cmk_http_free(h);
     return status;
@@ -293,14 +296,14 @@ static long open_raw(const struct fx *f, const struct cmk_buf *ct,
                      const char *member, const char *t)
 {
     uint8_t c[128];
-    char b64[256], body[2048], path[128];
+    char b64[256], body[2048], path[300];
     size_t n = canonical(t, c);
 
     sodium_bin2base64(b64, sizeof(b64), c, n, sodium_base64_VARIANT_ORIGINAL);
     snprintf(body, sizeof(body), "{\"ciphertext\":\"%.*s\",\"%s\":\"%s\"}",
              (int)ct->len, (const char *)ct->p, member, b64);
-    snprintf(path, sizeof(path), "transit/decrypt/%s", f->name);
-    return raw_post(addr, path, body, NULL);
+    snprintf(path, sizeof(path), "%s/v1/transit/decrypt/%s", addr, f->name);
+    return post_json(path, true, body, NULL);
 }
 
 /* ---- Round trips ---- */
@@ -704,37 +707,11 @@ static void test_throttle(void **state)
 /* The active node (the second emulator): its control API. */
 static long active_ctl(const char *cmd, const char *body, struct cmk_buf *out)
 {
-    char path[128];
-    const char *base = getenv("EMU_ACTIVE_URL");
-    struct cmk_http_cfg hc;
-    struct cmk_http *h = NULL;
-    struct cmk_http_resp r;
     char url[256];
-    const char *hdrs[1] = {"Content-Type: application/json"};
-    struct cmk_http_req rq;
-    long status;
 
-    snprintf(path, sizeof(path), "_emulator/%s", cmd);
-    snprintf(url, sizeof(url), "%s/%s", base, path);
-    cmk_http_cfg_init(&hc);
-    assert_int_equal(cmk_http_new(&hc, &h), CMK_OK);
-    memset(&rq, 0, sizeof(rq));
-    rq.method = "POST";
-    rq.url = url;
-    rq.headers = hdrs;
-    rq.n_headers = 1;
-    rq.body = (const uint8_t *)body;
-    rq.body_len = strlen(body);
-    assert_int_equal(cmk_http_do(h, &rq, &r), CMK_OK);
-    status = r.status;
-    if (out != NULL) { /* NUL-terminated, for strstr */
-        assert_int_equal(cmk_buf_alloc(out, r.body.len + 1), CMK_OK);
-        memcpy(out->p, r.body.p, r.body.len);
-        out->len = r.body.len;
-    }
-    cmk_http_resp_free(&r);
-    cmk_http_free(h);
-    return status;
+    snprintf(url, sizeof(url), "%s/_emulator/%s", getenv("EMU_ACTIVE_URL"),
+             cmd);
+    return post_json(url, false, body, out);
 }
 
 static void test_redirect(void **state)
