@@ -226,6 +226,24 @@ static void approle_files(struct fx *f, const char *name, unsigned ttl,
     emu_write_file(secret, 0600, "%s\n",
                    json_string_value(json_object_get(r, "secret_id")));
     json_decref(r);
+    f->cfg.approle_role_id_file = role;
+    f->cfg.approle_secret_id_file = secret;
+}
+
+/* A pool on a new AppRole role (token_ttl ttl) and its first token, the
+ * call log reset before it. */
+static void approle_login(struct fx *f, const char *name, unsigned ttl,
+                          char *role, char *secret, size_t n, char *tok,
+                          size_t tn)
+{
+    char src[32];
+
+    fx_open(f);
+    approle_files(f, name, ttl, role, secret, n);
+    fx_start(f);
+    emu_do("reset_calls", "{}");
+    assert_int_equal(get(f, tok, tn, src, sizeof(src)), CMK_OK);
+    assert_string_equal(src, "approle");
 }
 
 static void test_approle(void **state)
@@ -235,14 +253,8 @@ static void test_approle(void **state)
     struct fx f;
 
     (void)state;
-    fx_open(&f);
-    approle_files(&f, "app1", 3600, role, secret, sizeof(role));
-    f.cfg.approle_role_id_file = role;
-    f.cfg.approle_secret_id_file = secret;
-    fx_start(&f);
-    emu_do("reset_calls", "{}");
-    assert_int_equal(get(&f, tok, sizeof(tok), src, sizeof(src)), CMK_OK);
-    assert_string_equal(src, "approle");
+    approle_login(&f, "app1", 3600, role, secret, sizeof(role), tok,
+                  sizeof(tok));
     assert_true(strncmp(tok, "hvs.", 4) == 0);
     assert_int_equal(emu_count("VAULT.AppRoleLogin"), 1);
     r = emu_ctl("calls", "{\"op\":\"VAULT.AppRoleLogin\"}");
@@ -263,8 +275,6 @@ static void test_approle(void **state)
     fx_open(&f);
     approle_files(&f, "app2", 3600, role, secret, sizeof(role));
     emu_write_file(secret, 0600, "not-the-secret-id\n");
-    f.cfg.approle_role_id_file = role;
-    f.cfg.approle_secret_id_file = secret;
     fx_start(&f);
     assert_int_equal(get(&f, tok, sizeof(tok), src, sizeof(src)),
                      CMK_E_ACCESS_DENIED);
@@ -404,13 +414,8 @@ static void test_renewal(void **state)
     struct fx f;
 
     (void)state;
-    fx_open(&f);
-    approle_files(&f, "app3", 3600, role, secret, sizeof(role));
-    f.cfg.approle_role_id_file = role;
-    f.cfg.approle_secret_id_file = secret;
-    fx_start(&f);
-    emu_do("reset_calls", "{}");
-    assert_int_equal(get(&f, tok, sizeof(tok), src, sizeof(src)), CMK_OK);
+    approle_login(&f, "app3", 3600, role, secret, sizeof(role), tok,
+                  sizeof(tok));
     /* 200 s before the end: renewed, the same token */
     clock_ahead = 3400;
     assert_int_equal(get(&f, tok2, sizeof(tok2), src, sizeof(src)), CMK_OK);
@@ -442,13 +447,7 @@ static void test_no_ttl(void **state)
     struct fx f;
 
     (void)state;
-    fx_open(&f);
-    approle_files(&f, "app4", 0, role, secret, sizeof(role));
-    f.cfg.approle_role_id_file = role;
-    f.cfg.approle_secret_id_file = secret;
-    fx_start(&f);
-    emu_do("reset_calls", "{}");
-    assert_int_equal(get(&f, tok, sizeof(tok), src, sizeof(src)), CMK_OK);
+    approle_login(&f, "app4", 0, role, secret, sizeof(role), tok, sizeof(tok));
     clock_ahead = 86400 * 30;
     assert_int_equal(get(&f, tok, sizeof(tok), src, sizeof(src)), CMK_OK);
     assert_int_equal(emu_count("VAULT.RenewSelf"), 0);
