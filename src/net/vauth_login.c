@@ -49,6 +49,7 @@ static cmk_err login(const struct cmk_vauth *va, const char *mount,
 {
     struct cmk_http_resp resp;
     struct cmk_sb path = {0};
+    char code[sizeof(st->code)];
     cmk_err err;
 
     cmk_sb_printf(&path, "auth/%s/login", mount);
@@ -57,6 +58,12 @@ static cmk_err login(const struct cmk_vauth *va, const char *mount,
         err = cmk_sb_status(body);
     if (err == CMK_OK)
         err = cmk_vauth_post(va, path.p, body, NULL, cc, st, &resp);
+    if (err == CMK_E_ACCESS_DENIED) { /* said once, for the operator */
+        memcpy(code, st->code, sizeof(code));
+        err = cmk_creds_refuse_why(st, err, code,
+                                   "%s login at %s refused (HTTP %ld)", source,
+                                   path.p, st->http_status);
+    }
     if (err == CMK_OK) {
         err = cmk_vauth_parse_auth(&resp, source, cmk_creds_now(&va->cache.env),
                                    out, renewable);

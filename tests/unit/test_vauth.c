@@ -280,6 +280,9 @@ static void test_approle(void **state)
                      CMK_E_ACCESS_DENIED);
     assert_string_equal(f.st.code, "LoginRefused");
     assert_int_equal(f.st.http_status, 400);
+    assert_string_equal(f.st.detail,
+                        "approle login at auth/approle/login refused (HTTP "
+                        "400)");
     clean_status(&f, "not-the-secret-id");
     fx_close(&f);
 }
