@@ -24,8 +24,9 @@ libcmk_la_SOURCES += \
 	src/providers/vault_info.c src/providers/vault_json.c
 # The aws provider's user documentation and configuration sample.
 EXTRA_DIST += docs/aws.md conf/aws-example.json
-# The vault provider's user documentation.
-EXTRA_DIST += docs/vault.md
+# The vault provider's user documentation and configuration sample
+# (loaded by tests/unit/test_config.c).
+EXTRA_DIST += docs/vault.md conf/vault-example.json
 # The gcp provider's user documentation.
 EXTRA_DIST += docs/gcp.md
 # The gcp provider's configuration sample (loaded by tests/unit/test_config.c).

@@ -816,10 +816,40 @@ static void test_good_vault(void **state)
     cmk_config_free(cfg);
 }
 
+/* The shipped Vault sample loads as it is: an AppRole tenant with its
+ * own CA and a standby's redirect host, and a Kubernetes tenant on an
+ * OpenBao namespace and mount. */
+static void test_vault_sample(void **state)
+{
+    const struct cmk_vault_cfg *a, *b;
+    struct cmk_config *cfg = NULL;
+    char err[1024];
+
+    (void)state;
+    if (cmk_config_load(SRCDIR "/conf/vault-example.json", &cfg, err,
+                        sizeof(err)) != CMK_OK)
+        fail_msg("%s", err);
+    assert_int_equal(cfg->n_tenants, 2);
+    assert_string_equal(cfg->tenants[0].kms.provider, "vault");
+    assert_string_equal(cfg->tenants[0].kms.key_ref, "initech-cmk");
+    assert_int_equal(cfg->tenants[0].kms.n_context, 2);
+    a = cfg->tenants[0].kms.provider_cfg;
+    b = cfg->tenants[1].kms.provider_cfg;
+    assert_string_equal(a->ca_file, "/etc/cmk-pkcs11/vault/ca.pem");
+    assert_non_null(a->auth.approle_secret_id_file);
+    assert_int_equal(a->n_redirect_hosts, 1);
+    assert_null(a->mount);
+    assert_string_equal(b->mount, "kms/tenants");
+    assert_string_equal(b->ns, "umbrella");
+    assert_string_equal(b->auth.k8s_role, "cmk-pkcs11");
+    assert_null(b->auth.k8s_jwt_file);
+    cmk_config_free(cfg);
+}
+
 int main(void)
 {
     enum { NB = sizeof(bad_cases) / sizeof(bad_cases[0]) };
-    struct CMUnitTest tests[NB + 15];
+    struct CMUnitTest tests[NB + 16];
     size_t i;
 
     for (i = 0; i < NB; i++) {
@@ -844,7 +874,8 @@ int main(void)
     tests[NB + 12] = (struct CMUnitTest)cmocka_unit_test(test_good_azure);
     tests[NB + 13] = (struct CMUnitTest)cmocka_unit_test(test_azure_sample);
     tests[NB + 14] = (struct CMUnitTest)cmocka_unit_test(test_good_vault);
-    return _cmocka_run_group_tests("test_config", tests, NB + 15, group_setup,
+    tests[NB + 15] = (struct CMUnitTest)cmocka_unit_test(test_vault_sample);
+    return _cmocka_run_group_tests("test_config", tests, NB + 16, group_setup,
                                    group_teardown) != 0
                ? 1
                : 0;
