@@ -26,9 +26,6 @@
 /* Plaintext limit of one encrypt (our limit; Vault's request limit is
  * 32 MiB): the module seals keys. */
 #define VAULT_MAX_PT 65536u
-/* "vault:v" + version + ":" + base64(nonce 12 | ct | tag 16); RSA-4096
- * ciphertexts are 512 bytes. */
-#define VAULT_CT_OVERHEAD 128u
 
 /* What a transit operation is, for the error table. */
 enum vault_op {
