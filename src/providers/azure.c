@@ -169,6 +169,9 @@ static cmk_err parse_op(struct azure_state *st, struct cmk_http_resp *r,
     return err;
 }
 
+/* A vault operation. When the vault refuses the key itself (disabled,
+ * expired, gone, access denied), the cached key info goes too, so a local
+ * wrap stops at once rather than when key_info_ttl runs out. */
 static cmk_err vault_op(struct azure_state *st, struct cmk_req *rq,
                         enum az_op op, const struct cmk_sb *body, struct op *o)
 {
@@ -176,8 +179,11 @@ static cmk_err vault_op(struct azure_state *st, struct cmk_req *rq,
                                           "/encrypt", "/decrypt"};
     struct az_call_req cr = {"POST",   o->kid, actions[op], op, body,
                              parse_op, o};
+    cmk_err err = cmk_azure_call(st, rq, &cr);
 
-    return cmk_azure_call(st, rq, &cr);
+    if (cmk_err_is_key_refusal(err) && rq->http_status != 0)
+        cmk_azure_drop_info(st);
+    return err;
 }
 
 /* ---- encrypt ---- */

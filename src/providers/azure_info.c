@@ -6,7 +6,8 @@
  * current one; no lock is held during the request. A failed GET is not
  * kept (DESIGN "Security rules": failures are never cached). The answer's
  * kid must be a version of the configured key, the configured version
- * when the reference names one.
+ * when the reference names one. A vault's refusal of the key drops the
+ * info (cmk_azure_drop_info): the next encrypt asks again.
  */
 #include <config.h>
 
@@ -112,6 +113,13 @@ cmk_err cmk_azure_key_info(struct azure_state *st, struct cmk_req *rq,
         cmk_mutex_unlock(&st->lock);
     }
     return err;
+}
+
+void cmk_azure_drop_info(struct azure_state *st)
+{
+    cmk_mutex_lock(&st->lock);
+    st->have_info = false;
+    cmk_mutex_unlock(&st->lock);
 }
 
 cmk_err cmk_azure_info_allows(const struct azure_state *st,

@@ -196,6 +196,8 @@ cmk_err cmk_azure_key_info(struct azure_state *st, struct cmk_req *rq,
 /* GET key now, and keep the answer. */
 cmk_err cmk_azure_fetch_info(struct azure_state *st, struct cmk_req *rq,
                              struct az_key_info *out) CMK_WUR;
+/* Forgets the cached info (the vault refused the key). */
+void cmk_azure_drop_info(struct azure_state *st);
 /* Whether the info allows op now (local checks before a local wrap):
  * CMK_OK or the vault's code (KeyDisabled, KeyExpired, KeyNotYetValid,
  * KeyOperationForbidden) and its cmk_err. */

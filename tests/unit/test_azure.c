@@ -680,7 +680,7 @@ static void set_attrs(const char *name, const char *attrs)
 /* A disabled key: GET refused (403 KeyDisabled), no wrap; unwrap too. */
 static void test_disabled(void **state)
 {
-    struct cmk_buf ct = {0};
+    struct cmk_buf ct = {0}, ct2 = {0};
     char kid[256], name[32];
     struct fx f;
 
@@ -701,7 +701,20 @@ static void test_disabled(void **state)
     assert_int_equal(f.ops->health(f.st, &f.rq), CMK_E_KEY_DISABLED);
     assert_string_equal(f.rq.provider_code, "KeyDisabled");
     set_attrs(name, "{\"enabled\":true}");
+    /* A refused unwrap drops the cached key info: with the info fresh, a
+     * local wrap after the vault refused the key asks the vault again
+     * rather than wrapping under what it knew before. */
+    encrypt_ok(&f, "y", &ct2);
+    set_attrs(name, "{\"enabled\":false}");
+    emu_do("reset_calls", "{}");
+    expect_failed(&f, try_decrypt(&f, &ct, kid), CMK_E_KEY_DISABLED, 403,
+                  "KeyDisabled", "AZ.UnwrapKey", 1);
+    emu_do("reset_calls", "{}");
+    expect_failed(&f, try_encrypt(&f), CMK_E_KEY_DISABLED, 403, "KeyDisabled",
+                  "AZ.GetKey", 1);
+    set_attrs(name, "{\"enabled\":true}");
     cmk_buf_free(&ct);
+    cmk_buf_free(&ct2);
     fx_close(&f);
 }
 
