@@ -51,6 +51,7 @@ include tests/integration/integration.mk
 include tests/integration/aws/aws.mk
 include tests/integration/gcp/gcp.mk
 include tests/integration/azure/azure.mk
+include tests/integration/vault/vault.mk
 include tests/bench/bench.mk
 include tests/emulator/emulator.mk
 include tests/clients/clients.mk

@@ -1,0 +1,9 @@
+# tests/integration/vault: tenants on the vault provider through the
+# module, against the emulator's Vault transit over TLS (PyKCS11 and
+# cmk-tool): both paths on a derived key, the failure cases with their
+# audit records, rotation and min_decryption_version, a sealed vault and
+# an expired token.
+TESTS += tests/integration/vault/test_vault_e2e.sh
+EXTRA_DIST += tests/integration/vault/vault_lib.sh \
+	tests/integration/vault/test_vault_e2e.sh \
+	tests/integration/vault/vault_pykcs11.py
