@@ -546,6 +546,31 @@ class Suite:
         eq((c["capability"], c["acl_path"], c["status"]),
            ("delete", "transit/keys/app-1", 403), "refusal logged")
 
+    def test_decrypt_deleted_key(self):
+        """A key deleted under a token allowed to decrypt with it: the
+        decrypt is an update (no existence check in path_decrypt.go), so
+        the answer is transit's 400, not a policy refusal."""
+        self.ctl("vault_policy", {"name": "dec", "paths": {
+            "transit/decrypt/doomed": ["update"]}})
+        tok = self.ctl("vault_token", {"policies": ["dec"], "ttl": 600})[
+            "token"]
+        self.ctl("vault_create_key", {"name": "doomed"})
+        ct = self.ok(self.enc("doomed", b"x"))["data"]["ciphertext"]
+        self.ok(self.call("POST", "/v1/transit/keys/doomed/config",
+                          {"deletion_allowed": True}))
+        r = self.call("DELETE", "/v1/transit/keys/doomed")
+        eq(r.status, 204, "deleted")
+        self.error(self.call("POST", "/v1/transit/decrypt/doomed",
+                             {"ciphertext": ct}, token=tok),
+                   400, "encryption key not found")
+        c = self.last("VAULT.Decrypt")
+        eq((c["capability"], c["status"]), ("update", 400), "logged")
+        self.error(self.call("POST", "/v1/transit/encrypt/doomed",
+                             {"plaintext": b64(b"x")}, token=tok),
+                   403, DENIED)
+        eq(self.last("VAULT.Encrypt")["capability"], "create",
+           "encrypt's existence check")
+
     # -- logins ---------------------------------------------------------------
     def test_approle(self):
         self.ctl("vault_policy", {"name": "ar", "paths": {

@@ -57,6 +57,9 @@ SYS_PATHS = {"sys/health": "VAULT.Health",
              "sys/seal-status": "VAULT.SealStatus"}
 LOGINS = ("VAULT.AppRoleLogin", "VAULT.K8sLogin", "VAULT.CertLogin")
 CAPS = ("create", "read", "update", "delete", "list", "sudo", "deny")
+# Transit operations whose paths have no existence check in Vault: a
+# missing key needs "update", never "create" (path_decrypt.go).
+NO_EXISTENCE_CHECK = ("VAULT.Decrypt",)
 MOUNT_TYPES = {"VAULT.LookupSelf": "token", "VAULT.RenewSelf": "token",
                "VAULT.AppRoleLogin": "approle",
                "VAULT.K8sLogin": "kubernetes", "VAULT.CertLogin": "cert"}
@@ -380,7 +383,12 @@ class VaultApi:
         mrec = nsrec["mounts"][mount]
         with self.state.lock:
             exists = name is None or name in mrec["keys"]
-        self._check(token, ns, rel, method, query, ex, exists)
+        # Only the paths with an existence check (transit's encrypt and
+        # keys) ask "create" of a missing key; decrypt is always an
+        # update, and a missing key then answers 400 "encryption key not
+        # found" (path_decrypt.go).
+        self._check(token, ns, rel, method, query, ex,
+                    exists or op in NO_EXISTENCE_CHECK)
         with self.state.lock:
             status, data = self.transit_op(
                 op, mrec, name, kind, body, exists, ex)
