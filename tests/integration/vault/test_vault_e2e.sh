@@ -7,7 +7,7 @@
 # provisioned with cmk-tool, cmk-tool health healthy and then failing for
 # min_decryption_version above the current version, then PyKCS11
 # (vault_pykcs11.py) on both paths with the failure cases and their audit
-# records.
+# records, and last the key deleted in Vault.
 set -u
 . "$(dirname "$0")/../lib.sh"
 EMU_HOME=$top_srcdir/tests/emulator
@@ -78,4 +78,10 @@ CMK_PKCS11_CONFIG=$cfg cmk_host "$CMK_PYTHON" \
 "$CMK_TOOL" audit verify --config "$cfg" "$T/audit/audit.jsonl" >"$T/verify" ||
     cmk_fail "audit verify: $(cat "$T/verify")"
 echo "ok: audit file verifies"
+
+# Last: the key deleted in Vault (the audit file cannot be verified
+# afterwards: its chain key is sealed by that key).
+CMK_PKCS11_CONFIG=$cfg cmk_host "$CMK_PYTHON" \
+    "$top_srcdir/tests/integration/vault/vault_pykcs11.py" key_deleted ||
+    cmk_fail "PyKCS11 on a deleted vault key"
 echo "PASS"

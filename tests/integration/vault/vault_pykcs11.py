@@ -7,10 +7,15 @@
 # the answer's request_id; another tenant's blob refused (its context
 # derives another key); key rotation; min_decryption_version raised as the
 # revocation lever (the refusal purges the cached KEK); a sealed vault;
-# an expired token replaced by a new AppRole login.
+# an expired token replaced by a new AppRole login. "key_deleted": the
+# key deleted in Vault (the unwrap fails as the key being gone and purges
+# the cached KEK); run last, the audit file verified before (its chain
+# key is sealed by the deleted key).
 
+import json
 import os
 import sys
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
@@ -66,6 +71,19 @@ def kms_ids(recs):
 def key_config(**kw):
     kw["name"] = KEY
     ctl("vault_key_config", kw)
+
+
+def vault_root(method, path, body=None):
+    """One request to the emulator's Vault API with a root token (an
+    operator's, not the module's): the HTTP status."""
+    tok = ctl("vault_token", {"policies": ["root"], "ttl": 600})["token"]
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    req = urllib.request.Request(
+        "%s/v1/%s" % (os.environ["EMU_HTTP_URL"], path), method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"X-Vault-Token": tok, "Content-Type": "application/json"})
+    with opener.open(req, timeout=10) as r:
+        return r.status
 
 
 def t_direct_path():
@@ -192,6 +210,43 @@ def t_expired_token():
                                   ("VAULT.Decrypt", 200)], "calls")
 
 
+def t_key_deleted():
+    """The key deleted in Vault (deletion_allowed, then DELETE by an
+    operator): the module's decrypt is answered 400 "encryption key not
+    found", the unwrap fails as CKR_UNWRAPPING_KEY_HANDLE_INVALID with
+    KEY_NOT_FOUND in the audit record, and the cached KEK is purged, so
+    the KEK path stops at once too."""
+    T.envelope = wrap("acme", CKM_CMK_ENVELOPE)[1]
+    T.kwp = wrap("acme", CKM_AES_KEY_WRAP_KWP)[1]
+    T.p.flush("acme")
+    unwrap("acme", T.kwp, CKM_AES_KEY_WRAP_KWP)  # KEK cached
+    eq(vault_root("POST", "transit/keys/%s/config" % KEY,
+                  {"deletion_allowed": True}), 200, "deletion allowed")
+    eq(vault_root("DELETE", "transit/keys/" + KEY), 204, "key deleted")
+    ctl("reset_calls")
+    mark = audit_mark()
+    # (the envelope was not opened since the flush: not cached)
+    raises(PK.CKR_UNWRAPPING_KEY_HANDLE_INVALID, unwrap, "acme", T.envelope,
+           CKM_CMK_ENVELOPE)
+    eq([c for c in calls() if c[0] == "VAULT.Decrypt"],
+       [("VAULT.Decrypt", 400, "HTTP400")], "the refused decrypt")
+    recs = audit_since(mark)
+    eq([(r[0], r[3], r[4], r[6]) for r in kms_records(recs)
+        if r[0] == "Decrypt"],
+       [("Decrypt", "CKR_KEY_HANDLE_INVALID", "key_not_found",
+         "KeyNotFound")], "kms_call record")
+    eq(mech_results(recs, "C_UnwrapKey"),
+       [("acme", "CKM_CMK_ENVELOPE", "CKR_UNWRAPPING_KEY_HANDLE_INVALID")],
+       "mechanism record")
+    ctl("reset_calls")
+    # The KEK was cached: only its purge makes this ask Vault (the key's
+    # settings first, dropped with it, and the key is gone: 404).
+    raises(PK.CKR_UNWRAPPING_KEY_HANDLE_INVALID, unwrap, "acme", T.kwp,
+           CKM_AES_KEY_WRAP_KWP)
+    eq(calls(), [("VAULT.ReadKey", 404, "HTTP404")],
+       "the KEK asked of Vault again")
+
+
 def main():
     cmkpy.need_module()
     run = cmkpy.Runner()
@@ -202,8 +257,11 @@ def main():
         import traceback
         traceback.print_exc()
         return 99
-    for name in ("direct_path", "kek_path", "other_tenant", "rotation",
-                 "min_decryption_version", "sealed", "expired_token"):
+    names = ("direct_path", "kek_path", "other_tenant", "rotation",
+             "min_decryption_version", "sealed", "expired_token")
+    if sys.argv[1:] == ["key_deleted"]:
+        names = ("key_deleted",)  # last: the key is gone afterwards
+    for name in names:
         run.run(name, globals()["t_" + name])
     return run.finish()
 
