@@ -3,7 +3,12 @@
 # cmk-tool): both paths on a derived key, the failure cases with their
 # audit records, rotation and min_decryption_version, a sealed vault and
 # an expired token.
-TESTS += tests/integration/vault/test_vault_e2e.sh
+# test_vault_creds.sh: every token source through the module, each in a
+# clean environment on its own key.
+TESTS += tests/integration/vault/test_vault_e2e.sh \
+	tests/integration/vault/test_vault_creds.sh
 EXTRA_DIST += tests/integration/vault/vault_lib.sh \
 	tests/integration/vault/test_vault_e2e.sh \
-	tests/integration/vault/vault_pykcs11.py
+	tests/integration/vault/vault_pykcs11.py \
+	tests/integration/vault/test_vault_creds.sh \
+	tests/integration/vault/vault_creds.py

@@ -22,13 +22,14 @@ vault_key() {
         "{\"name\": \"$1\", \"derived\": ${2:-true}}"
 }
 
-# vault_approle ROLE KEY DIR: an AppRole whose tokens hold KEY's policy;
-# DIR/ROLE.role-id and DIR/ROLE.secret-id (0600) its credentials.
+# vault_approle ROLE KEY DIR [NAMESPACE]: an AppRole (of NAMESPACE)
+# whose tokens hold KEY's policy; DIR/ROLE.role-id and DIR/ROLE.secret-id
+# (0600) its credentials.
 vault_approle() {
-    local role=$1 key=$2 dir=$3 out
+    local role=$1 key=$2 dir=$3 ns=${4:+\"namespace\": \"$4\", } out
     vault_ctl vault_policy \
-        "{\"name\": \"$role\", \"paths\": $(vault_policy_for "$key")}"
-    out=$(emu_ctl vault_approle "{\"name\": \"$role\", \"token_policies\": [\"$role\"], \"token_ttl\": 3600}") ||
+        "{$ns\"name\": \"$role\", \"paths\": $(vault_policy_for "$key")}"
+    out=$(emu_ctl vault_approle "{$ns\"name\": \"$role\", \"token_policies\": [\"$role\"], \"token_ttl\": 3600}") ||
         cmk_error "vault_approle $role"
     (umask 077 && "$CMK_PYTHON" -c 'import json, sys
 j = json.loads(sys.argv[1])
