@@ -4,11 +4,14 @@
 # audit records, rotation and min_decryption_version, a sealed vault and
 # an expired token.
 # test_vault_creds.sh: every token source through the module, each in a
-# clean environment on its own key.
+# clean environment on its own key. test_vault_pkcs11_tool.sh: OpenSC's
+# pkcs11-tool on both paths, the Vault calls of each process counted.
 TESTS += tests/integration/vault/test_vault_e2e.sh \
-	tests/integration/vault/test_vault_creds.sh
+	tests/integration/vault/test_vault_creds.sh \
+	tests/integration/vault/test_vault_pkcs11_tool.sh
 EXTRA_DIST += tests/integration/vault/vault_lib.sh \
 	tests/integration/vault/test_vault_e2e.sh \
 	tests/integration/vault/vault_pykcs11.py \
 	tests/integration/vault/test_vault_creds.sh \
-	tests/integration/vault/vault_creds.py
+	tests/integration/vault/vault_creds.py \
+	tests/integration/vault/test_vault_pkcs11_tool.sh
