@@ -5,14 +5,16 @@
 # OpenBao, over the TLS listener too), installed by npm ci
 # from the committed lock into the build tree (tests/clients/npm), never the
 # source.
-# test_gcp_module_interop.sh, test_azure_module_interop.sh: the module's
-# envelopes through Google's and Azure's clients and the other way round,
-# and their requests side by side.
+# test_gcp_module_interop.sh, test_azure_module_interop.sh,
+# test_vault_module_interop.sh: the module's envelopes through Google's,
+# Azure's and Vault's clients and the other way round, and their requests
+# side by side.
 TESTS += tests/clients/test_gcp_client.sh \
 	tests/clients/test_gcp_module_interop.sh \
 	tests/clients/test_azure_client.sh \
 	tests/clients/test_azure_module_interop.sh \
-	tests/clients/test_vault_client.sh
+	tests/clients/test_vault_client.sh \
+	tests/clients/test_vault_module_interop.sh
 EXTRA_DIST += \
 	tests/clients/package.json \
 	tests/clients/package-lock.json \
@@ -31,7 +33,10 @@ EXTRA_DIST += \
 	tests/clients/test_azure_module_interop.sh \
 	tests/clients/vault_client.js \
 	tests/clients/vault_calls.py \
-	tests/clients/test_vault_client.sh
+	tests/clients/test_vault_client.sh \
+	tests/clients/vault_interop.js \
+	tests/clients/vault_module.py \
+	tests/clients/test_vault_module_interop.sh
 clean-local: clean-clients
 clean-clients:
 	rm -rf tests/clients/npm
