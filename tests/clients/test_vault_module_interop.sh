@@ -31,17 +31,7 @@ node_deps "$here" || cmk_missing "$NODE_MISSING"
 [ -d "$NODE_DIR/node_modules/node-vault" ] ||
     cmk_missing "node-vault is not in $NODE_DIR (npm ci)"
 
-CMK_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vault-interop.XXXXXX") ||
-    cmk_error "mktemp"
-cleanup() {
-    emulator_stop
-    [ "${CMK_KEEP_TMP:-0}" = 1 ] || rm -rf "$CMK_TMP"
-}
-trap cleanup EXIT
-T=$CMK_TMP
-emulator_start "$T/emu" --tls || cmk_error "emulator did not start"
-vault_clean_env "$T"
-umask 077
+vault_start vault-interop
 
 CONTEXT='{"app": "interop", "env": "test"}'
 KEY=interop

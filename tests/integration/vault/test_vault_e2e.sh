@@ -20,16 +20,7 @@ emu_require || exit $?
 "$CMK_PYTHON" -c 'import PyKCS11' 2>/dev/null ||
     cmk_missing "PyKCS11 not importable (apt-get install python3-pykcs11)"
 
-CMK_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cmk-vault.XXXXXX") || cmk_error "mktemp"
-cleanup() {
-    emulator_stop
-    [ "${CMK_KEEP_TMP:-0}" = 1 ] || rm -rf "$CMK_TMP"
-}
-trap cleanup EXIT
-T=$CMK_TMP
-emulator_start "$T/emu" --tls || cmk_error "emulator did not start"
-vault_clean_env "$T"
-umask 077
+vault_start cmk-vault
 
 KEY=tenants
 vault_key $KEY

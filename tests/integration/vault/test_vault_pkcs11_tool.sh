@@ -20,18 +20,8 @@ cmk_need od cmp
     cmk_missing "$PKCS11_TOOL is not installed (apt-get install opensc)"
 emu_require || exit $?
 
-CMK_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cmk-vault-p11.XXXXXX") ||
-    cmk_error "mktemp"
-cleanup() {
-    emulator_stop
-    [ "${CMK_KEEP_TMP:-0}" = 1 ] || rm -rf "$CMK_TMP"
-}
-trap cleanup EXIT
-T=$CMK_TMP
 IV=000102030405060708090a0b0c0d0e0f
-emulator_start "$T/emu" --tls || cmk_error "emulator did not start"
-vault_clean_env "$T"
-umask 077
+vault_start cmk-vault-p11
 
 KEY=p11tool
 vault_key $KEY

@@ -1,8 +1,8 @@
 # tests/integration/vault: tenants on the vault provider through the
 # module, against the emulator's Vault transit over TLS (PyKCS11 and
 # cmk-tool): both paths on a derived key, the failure cases with their
-# audit records, rotation and min_decryption_version, a sealed vault and
-# an expired token.
+# audit records, rotation and min_decryption_version, a sealed vault, an
+# expired token and the key deleted in Vault.
 # test_vault_creds.sh: every token source through the module, each in a
 # clean environment on its own key. test_vault_pkcs11_tool.sh: OpenSC's
 # pkcs11-tool on both paths, the Vault calls of each process counted.

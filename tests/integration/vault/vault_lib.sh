@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # tests/integration/vault: shell helpers shared by the vault tests, sourced
-# after lib.sh and the emulator's emulator.sh, once the emulator runs with
-# --tls: transit keys, the policy docs/vault.md asks for, AppRole logins
-# and vault tenants. The module trusts the emulator's CA through the
+# after lib.sh and the emulator's emulator.sh: the emulator started with
+# --tls in a fresh directory (vault_start), transit keys, the policy
+# docs/vault.md asks for, AppRole logins and vault tenants. The module trusts the emulator's CA through the
 # config's http.ca_file.
 
 # The policy of docs/vault.md, "Policy", on key NAME of mount transit.
@@ -59,4 +59,21 @@ vault_clean_env() {
     unset VAULT_ADDR VAULT_TOKEN VAULT_CACERT VAULT_NAMESPACE
     HOME=$1
     export HOME
+}
+
+# vault_start NAME: T (and CMK_TMP) a fresh directory NAME.XXXXXX, removed
+# on exit unless CMK_KEEP_TMP=1; the emulator up in T/emu with --tls;
+# vault_clean_env T; umask 077.
+vault_start() {
+    CMK_TMP=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || cmk_error "mktemp"
+    T=$CMK_TMP
+    trap vault_stop EXIT
+    emulator_start "$T/emu" --tls || cmk_error "emulator did not start"
+    vault_clean_env "$T"
+    umask 077
+}
+
+vault_stop() {
+    emulator_stop
+    [ "${CMK_KEEP_TMP:-0}" = 1 ] || rm -rf "$CMK_TMP"
 }
