@@ -197,6 +197,37 @@ cmk_expect_fail() {
     esac
 }
 
+# cmk_clean_run NAME DIR [VAR=VALUE...] -- CMD...: one case of a
+# credential test: CMD under exactly these variables and the suite's own
+# (env -i: nothing else inherited), HOME DIR/home, CMK_PKCS11_CONFIG
+# DIR/config.json, the debug log on; its output in DIR/out, printed, then
+# "ok: NAME", or "FAIL: NAME" with NAME added to FAILED.
+cmk_clean_run() {
+    local name=$1 dir=$2 rc vars=()
+    shift 2
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        vars+=("$1")
+        shift
+    done
+    shift
+    echo "== $name"
+    timeout -k 5 60 env -i PATH=/usr/bin:/bin HOME="$dir/home" \
+        LANG=C.UTF-8 TMPDIR="${TMPDIR:-/tmp}" CI="${CI:-}" \
+        top_srcdir="$top_srcdir" top_builddir="$top_builddir" \
+        CMK_MODULE="$CMK_MODULE" CMK_TOOL="$CMK_TOOL" \
+        ${CMK_ASAN_PRELOAD:+CMK_ASAN_PRELOAD="$CMK_ASAN_PRELOAD"} \
+        CMK_PKCS11_CONFIG="$dir/config.json" CMK_PKCS11_DEBUG=1 \
+        EMU_HTTP_URL="$EMU_HTTP_URL" "${vars[@]}" "$@" >"$dir/out" 2>&1
+    rc=$?
+    cat "$dir/out"
+    if [ $rc = 0 ]; then
+        echo "ok: $name"
+    else
+        echo "FAIL: $name (exit $rc)"
+        FAILED="${FAILED:-} $name"
+    fi
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     case ${1:-} in
     mkconfig)

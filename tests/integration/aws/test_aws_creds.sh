@@ -64,29 +64,13 @@ EOF
 
 FAILED=
 # run NAME EXPECT [VAR=VALUE...]: aws_creds.py under exactly these AWS
-# variables (env -i: nothing inherited), HOME a fresh empty directory.
+# variables (cmk_clean_run), HOME a fresh empty directory.
 run() {
-    local name=$1 expect=$2 rc
+    local name=$1 expect=$2
     shift 2
-    echo "== $name"
     ctl reset_calls
-    timeout -k 5 60 env -i PATH=/usr/bin:/bin HOME="$T/$name/home" \
-        LANG=C.UTF-8 TMPDIR="${TMPDIR:-/tmp}" CI="${CI:-}" \
-        top_srcdir="$top_srcdir" top_builddir="$top_builddir" \
-        CMK_MODULE="$CMK_MODULE" CMK_TOOL="$CMK_TOOL" \
-        ${CMK_ASAN_PRELOAD:+CMK_ASAN_PRELOAD="$CMK_ASAN_PRELOAD"} \
-        CMK_PKCS11_CONFIG="$T/$name/config.json" CMK_PKCS11_DEBUG=1 \
-        EMU_HTTP_URL="$EMU_HTTP_URL" "$@" \
-        "$CMK_PYTHON" "$top_srcdir/tests/integration/aws/aws_creds.py" \
-        "$expect" >"$T/$name/out" 2>&1
-    rc=$?
-    cat "$T/$name/out"
-    if [ $rc = 0 ]; then
-        echo "ok: $name"
-    else
-        echo "FAIL: $name (exit $rc)"
-        FAILED="$FAILED $name"
-    fi
+    cmk_clean_run "$name" "$T/$name" "$@" -- "$CMK_PYTHON" \
+        "$top_srcdir/tests/integration/aws/aws_creds.py" "$expect"
 }
 
 # 1. aws.credentials_file: static keys by reference.

@@ -66,30 +66,14 @@ bind() {
 
 FAILED=
 # run NAME PRINCIPAL TOKEN_OP [VAR=VALUE...]: gcp_creds.py under exactly
-# these variables (env -i: nothing inherited), HOME a fresh empty
-# directory (no gcloud files).
+# these variables (cmk_clean_run), HOME a fresh empty directory (no
+# gcloud files).
 run() {
-    local name=$1 principal=$2 op=$3 rc
+    local name=$1 principal=$2 op=$3
     shift 3
-    echo "== $name"
     emu_ctl reset_calls >/dev/null || cmk_error "reset_calls"
-    timeout -k 5 60 env -i PATH=/usr/bin:/bin HOME="$T/$name/home" \
-        LANG=C.UTF-8 TMPDIR="${TMPDIR:-/tmp}" CI="${CI:-}" \
-        top_srcdir="$top_srcdir" top_builddir="$top_builddir" \
-        CMK_MODULE="$CMK_MODULE" CMK_TOOL="$CMK_TOOL" \
-        ${CMK_ASAN_PRELOAD:+CMK_ASAN_PRELOAD="$CMK_ASAN_PRELOAD"} \
-        CMK_PKCS11_CONFIG="$T/$name/config.json" CMK_PKCS11_DEBUG=1 \
-        EMU_HTTP_URL="$EMU_HTTP_URL" "$@" \
-        "$CMK_PYTHON" "$top_srcdir/tests/integration/gcp/gcp_creds.py" \
-        "$principal" "$op" >"$T/$name/out" 2>&1
-    rc=$?
-    cat "$T/$name/out"
-    if [ $rc = 0 ]; then
-        echo "ok: $name"
-    else
-        echo "FAIL: $name (exit $rc)"
-        FAILED="$FAILED $name"
-    fi
+    cmk_clean_run "$name" "$T/$name" "$@" -- "$CMK_PYTHON" \
+        "$top_srcdir/tests/integration/gcp/gcp_creds.py" "$principal" "$op"
 }
 
 SA_FILE=sa-file@p1.iam.gserviceaccount.com

@@ -73,32 +73,14 @@ print(j["accessor"])' "$out" "$T/keys/$1" || cmk_error "token file $1"
 
 FAILED=
 # run NAME AUTH_METHOD LOGIN_OP|- ACCESSOR|- NAMESPACE|- [VAR=VALUE...]:
-# vault_creds.py under exactly these variables (env -i: nothing
-# inherited), HOME T/NAME/home.
+# vault_creds.py under exactly these variables (cmk_clean_run), HOME
+# T/NAME/home.
 run() {
-    local name=$1 rc
-    shift
-    local facts=("$1" "$2" "$3" "$4")
-    shift 4
-    echo "== $name"
+    local name=$1 facts=("$2" "$3" "$4" "$5")
+    shift 5
     emu_ctl reset_calls >/dev/null || cmk_error "reset_calls"
-    timeout -k 5 60 env -i PATH=/usr/bin:/bin HOME="$T/$name/home" \
-        LANG=C.UTF-8 TMPDIR="${TMPDIR:-/tmp}" CI="${CI:-}" \
-        top_srcdir="$top_srcdir" top_builddir="$top_builddir" \
-        CMK_MODULE="$CMK_MODULE" CMK_TOOL="$CMK_TOOL" \
-        ${CMK_ASAN_PRELOAD:+CMK_ASAN_PRELOAD="$CMK_ASAN_PRELOAD"} \
-        CMK_PKCS11_CONFIG="$T/$name/config.json" CMK_PKCS11_DEBUG=1 \
-        EMU_HTTP_URL="$EMU_HTTP_URL" "$@" \
-        "$CMK_PYTHON" "$top_srcdir/tests/integration/vault/vault_creds.py" \
-        "${facts[@]}" >"$T/$name/out" 2>&1
-    rc=$?
-    cat "$T/$name/out"
-    if [ $rc = 0 ]; then
-        echo "ok: $name"
-    else
-        echo "FAIL: $name (exit $rc)"
-        FAILED="$FAILED $name"
-    fi
+    cmk_clean_run "$name" "$T/$name" "$@" -- "$CMK_PYTHON" \
+        "$top_srcdir/tests/integration/vault/vault_creds.py" "${facts[@]}"
 }
 
 # Decoys, later in the order and not to be used: a VAULT_TOKEN and a
