@@ -24,6 +24,7 @@ EXTRA_DIST += \
 	tests/clients/gcp_interop.js \
 	tests/clients/gcp_module.py \
 	tests/clients/module_p11.py \
+	tests/clients/side_by_side.py \
 	tests/clients/test_gcp_module_interop.sh \
 	tests/clients/azure_client.js \
 	tests/clients/azure_calls.py \

@@ -95,35 +95,22 @@ mod unwrap acme 1234 "$DEK" "$T/client.env" || cmk_fail "the module's unwrap"
 cp "$EMU_DIR/calls.jsonl" "$T/calls-module-decrypt.jsonl"
 
 echo "== (c) the requests side by side"
-"$CMK_PYTHON" - "$T" "$KEY" "$GCP_MD_SA" <<'PY' || cmk_fail "requests differ"
-import json, sys
+PYTHONPATH=$here "$CMK_PYTHON" - "$T" "$KEY" "$GCP_MD_SA" <<'PY' ||
+import sys
 from urllib.parse import quote
+from side_by_side import Checks, load, shape
 tmp, key, principal = sys.argv[1:]
-
-
-def load(name):
-    return [json.loads(line) for line in open("%s/calls-%s.jsonl"
-                                               % (tmp, name))]
 
 
 def kms(calls, op):
     return [c for c in calls if c["op"] == op]
 
 
-module_enc = load("module-encrypt")
-client = load("client")
-module_dec = load("module-decrypt")
-fail = 0
-
-
-def check(ok, what):
-    global fail
-    print("%s - %s" % ("ok" if ok else "not ok", what))
-    fail |= not ok
-
-
+module_enc = load(tmp, "module-encrypt")
+client = load(tmp, "client")
+module_dec = load(tmp, "module-decrypt")
+check = Checks()
 # Exactly these calls, nothing else but the module's metadata token.
-shape = lambda calls: [(c["op"], c["status"]) for c in calls]  # noqa: E731
 check(shape(module_enc) == [("GCP.Metadata", 200), ("GCP.Encrypt", 200)],
       "module, wrap: %s" % shape(module_enc))
 check(shape(module_dec) == [("GCP.Metadata", 200), ("GCP.Decrypt", 200)],
@@ -147,10 +134,7 @@ MEMBERS = {"encrypt": ["additionalAuthenticatedData",
 SAME = ("method", "path", "content_type", "auth_scheme", "bearer",
         "principal", "body_members", "member_encodings", "crc32c_members")
 for op, m, c in pairs:
-    for field in SAME:
-        check(m.get(field) == c.get(field),
-              "%s %s: module %r, client %r" % (op, field, m.get(field),
-                                                c.get(field)))
+    check.same(op, m, c, SAME)
     check((m["method"], m["path"]) == ("POST", "/v1/%s:%s" % (key, op)),
           "%s: POST /v1/KEY:%s" % (op, op))
     check(m["content_type"] == "application/json"
@@ -174,6 +158,7 @@ for op, m, c in pairs:
           and c.get("x_goog_request_params") == "name=" + quote(key,
                                                                 safe=""),
           "%s: x-goog-* headers from the client only" % op)
-sys.exit(fail)
+sys.exit(check.fail)
 PY
+    cmk_fail "requests differ"
 echo "PASS"

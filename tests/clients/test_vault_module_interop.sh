@@ -80,27 +80,12 @@ mod unwrap acme 1234 "$DEK" "$T/client.env" || cmk_fail "the module's unwrap"
 cp "$EMU_DIR/calls.jsonl" "$T/calls-module.jsonl"
 
 echo "== (c) the decrypts side by side"
-"$CMK_PYTHON" - "$T" <<'PY' || cmk_fail "requests differ"
-import json, sys
+PYTHONPATH=$here "$CMK_PYTHON" - "$T" <<'PY' || cmk_fail "requests differ"
+import sys
+from side_by_side import Checks, load, shape
 tmp = sys.argv[1]
-
-
-def load(name):
-    return [json.loads(line) for line in open("%s/calls-%s.jsonl"
-                                               % (tmp, name))]
-
-
-client, module = load("client"), load("module")
-fail = 0
-
-
-def check(ok, what):
-    global fail
-    print("%s - %s" % ("ok" if ok else "not ok", what))
-    fail |= not ok
-
-
-shape = lambda calls: [(c["op"], c["status"]) for c in calls]  # noqa: E731
+client, module = load(tmp, "client"), load(tmp, "module")
+check = Checks()
 check(shape(module) == [("VAULT.AppRoleLogin", 200), ("VAULT.ReadKey", 200),
                         ("VAULT.Decrypt", 200)],
       "module, unwrap: %s" % shape(module))
@@ -111,10 +96,7 @@ m = [c for c in module if c["op"] == "VAULT.Decrypt"][0]
 c = [c for c in client if c["op"] == "VAULT.Decrypt"][0]
 SAME = ("method", "path", "namespace", "mount", "key_name", "capability",
         "token_sent", "key_version")
-for field in SAME:
-    check(m.get(field) == c.get(field),
-          "decrypt %s: module %r, client %r" % (field, m.get(field),
-                                                 c.get(field)))
+check.same("decrypt", m, c, SAME)
 # node-vault also puts the key's name in the body (its own choice: Vault
 # takes the name from the path); the members that carry data must match.
 data = lambda c: {k: v for k, v in c["member_encodings"].items()  # noqa
@@ -128,6 +110,6 @@ check(m["method"] == "POST" and m["path"] == "/v1/transit/decrypt/interop",
 for field in ("body_members", "x_vault_request", "auth_method"):
     print("# by client choice, %s: module %r, client %r"
           % (field, m.get(field), c.get(field)))
-sys.exit(fail)
+sys.exit(check.fail)
 PY
 echo "PASS"
