@@ -228,6 +228,19 @@ cmk_clean_run() {
     fi
 }
 
+# cmk_no_leak SECRETS DIR: no line of the file SECRETS in any DIR/*/out
+# (what cmk_clean_run's cases printed); each case that shows one is added
+# to FAILED as leak:NAME.
+cmk_no_leak() {
+    local out
+    for out in "$2"/*/out; do
+        if grep -F -f "$1" "$out" >/dev/null; then
+            FAILED="${FAILED:-} leak:$(basename "$(dirname "$out")")"
+            echo "FAIL: a secret appears in the output of $out"
+        fi
+    done
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     case ${1:-} in
     mkconfig)

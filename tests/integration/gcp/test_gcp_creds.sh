@@ -198,12 +198,7 @@ PY
 cat "$T/more-secrets" >>"$T/secrets" || cmk_error "cannot list the secrets"
 n=$(grep -c '^ya29\.' "$T/secrets")
 [ "$n" -ge 8 ] || cmk_error "too few tokens listed: $n"
-for out in "$T"/*/out; do
-    if grep -F -f "$T/secrets" "$out" >/dev/null; then
-        FAILED="$FAILED leak:$(basename "$(dirname "$out")")"
-        echo "FAIL: a secret appears in the output of $out"
-    fi
-done
+cmk_no_leak "$T/secrets" "$T"
 [ -z "$FAILED" ] || cmk_fail "failed:$FAILED"
 echo "ok: no private key or token in the output of any case"
 echo "PASS"

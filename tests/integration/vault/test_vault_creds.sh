@@ -179,12 +179,7 @@ for t in json.load(open(sys.argv[1]))["tokens"]:
 } | grep -v '^$' >"$T/secrets" || cmk_error "cannot list the secrets"
 n=$(wc -l <"$T/secrets")
 [ "$n" -ge 12 ] || cmk_error "too few secrets listed: $n"
-for out in "$T"/*/out; do
-    if grep -F -f "$T/secrets" "$out" >/dev/null; then
-        FAILED="$FAILED leak:$(basename "$(dirname "$out")")"
-        echo "FAIL: a secret appears in the output of $out"
-    fi
-done
+cmk_no_leak "$T/secrets" "$T"
 [ -z "$FAILED" ] || cmk_fail "failed:$FAILED"
 echo "ok: no token, secret id, JWT or private key in the output of any case"
 echo "PASS"
