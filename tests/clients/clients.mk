@@ -19,6 +19,7 @@ EXTRA_DIST += \
 	tests/clients/package.json \
 	tests/clients/package-lock.json \
 	tests/clients/node_deps.sh \
+	tests/clients/check.js \
 	tests/clients/gcp_client.js \
 	tests/clients/test_gcp_client.sh \
 	tests/clients/gcp_interop.js \

@@ -8,6 +8,7 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const {KeyManagementServiceClient} = require('@google-cloud/kms');
 const {OAuth2Client, JWT} = require('google-auth-library');
+const {check} = require('./check.js');
 
 const port = Number(process.env.EMU_PORT);
 const P = 'projects/p1/locations/global';
@@ -43,18 +44,6 @@ function crc32c(buf) {
   let c = 0xffffffff;
   for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
-}
-
-let n = 0;
-async function check(name, fn) {
-  n += 1;
-  try {
-    await fn();
-    console.log(`ok ${n} - ${name}`);
-  } catch (e) {
-    console.log(`not ok ${n} - ${name}: ${e.stack || e}`);
-    process.exit(1);
-  }
 }
 
 // gRPC canonical codes the checks expect, by number.

@@ -8,6 +8,7 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const nodeVault = require('node-vault');
+const {check} = require('./check.js');
 
 const tlsPort = Number(process.env.EMU_TLS_PORT);
 const httpPort = Number(process.env.EMU_HTTP_PORT);
@@ -23,18 +24,6 @@ const MISSING_CONTEXT = 'missing \'context\' for key derivation; the key ' +
 const DENIED = '1 error occurred:\n\t* permission denied\n\n';
 const INVALID_TOKEN = '2 errors occurred:\n\t* permission denied\n\t* ' +
   'invalid token\n\n';
-
-let n = 0;
-async function check(name, fn) {
-  n += 1;
-  try {
-    await fn();
-    console.log(`ok ${n} - ${name}`);
-  } catch (e) {
-    console.log(`not ok ${n} - ${name}: ${e.stack || e}`);
-    process.exit(1);
-  }
-}
 
 async function ctl(cmd, args, port) {
   const r = await fetch(`http://127.0.0.1:${port || httpPort}/_emulator/` +

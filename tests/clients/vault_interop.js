@@ -10,20 +10,9 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const nodeVault = require('node-vault');
+const {check} = require('./check.js');
 
 const ENDPOINT = `https://127.0.0.1:${Number(process.env.EMU_TLS_PORT)}`;
-
-let n = 0;
-async function check(name, fn) {
-  n += 1;
-  try {
-    await fn();
-    console.log(`ok ${n} - ${name}`);
-  } catch (e) {
-    console.log(`not ok ${n} - ${name}: ${e.stack || e}`);
-    process.exit(1);
-  }
-}
 
 async function main() {
   const job = JSON.parse(fs.readFileSync(process.env.JOB, 'utf8'));
