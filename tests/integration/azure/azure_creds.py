@@ -11,6 +11,7 @@
 # KEY=VALUE: members the token call's log entry must have (client_auth,
 # identity, jwt_alg, x5t#S256 ...).
 
+import importlib.util
 import os
 import sys
 
@@ -22,9 +23,7 @@ cmkpy.preload_asan()
 cmkpy.watchdog(60)
 from cmkpy import CKM_CMK_ENVELOPE  # noqa: E402
 
-try:
-    import PyKCS11  # noqa: F401 (kmsp11 needs it)
-except ImportError:
+if importlib.util.find_spec("PyKCS11") is None:  # kmsp11 needs it
     cmkpy.missing("PyKCS11 not importable from %s" % sys.executable)
 from kmsp11 import ctl, eq, same_key, Tenants  # noqa: E402
 
