@@ -74,30 +74,15 @@ principal() {
 
 FAILED=
 # run NAME PRINCIPAL TOKEN_OP FACTS [VAR=VALUE...]: azure_creds.py under
-# exactly these variables (env -i: nothing inherited); FACTS (KEY=VALUE,
-# comma-separated) what the token call's log must say.
+# exactly these variables (cmk_clean_run: env -i, nothing inherited);
+# FACTS (KEY=VALUE, comma-separated) what the token call's log must say.
 run() {
-    local name=$1 principal=$2 op=$3 facts=$4 rc
+    local name=$1 principal=$2 op=$3 facts=$4
     shift 4
-    echo "== $name"
     emu_ctl reset_calls >/dev/null || cmk_error "reset_calls"
-    timeout -k 5 60 env -i PATH=/usr/bin:/bin HOME="$T/$name/home" \
-        LANG=C.UTF-8 TMPDIR="${TMPDIR:-/tmp}" CI="${CI:-}" \
-        top_srcdir="$top_srcdir" top_builddir="$top_builddir" \
-        CMK_MODULE="$CMK_MODULE" CMK_TOOL="$CMK_TOOL" \
-        ${CMK_ASAN_PRELOAD:+CMK_ASAN_PRELOAD="$CMK_ASAN_PRELOAD"} \
-        CMK_PKCS11_CONFIG="$T/$name/config.json" CMK_PKCS11_DEBUG=1 \
-        EMU_HTTP_URL="$EMU_HTTP_URL" "$@" \
-        "$CMK_PYTHON" "$top_srcdir/tests/integration/azure/azure_creds.py" \
-        "$principal" "$op" ${facts//,/ } >"$T/$name/out" 2>&1
-    rc=$?
-    cat "$T/$name/out"
-    if [ $rc = 0 ]; then
-        echo "ok: $name"
-    else
-        echo "FAIL: $name (exit $rc)"
-        FAILED="$FAILED $name"
-    fi
+    cmk_clean_run "$name" "$T/$name" "$@" -- "$CMK_PYTHON" \
+        "$top_srcdir/tests/integration/azure/azure_creds.py" \
+        "$principal" "$op" ${facts//,/ }
 }
 
 mkdir -p "$T/keys" || cmk_error "mkdir"
@@ -223,12 +208,7 @@ for t in json.load(open(sys.argv[1])).get("tokens", {}):
 } >"$T/secrets" || cmk_error "cannot list the secrets"
 n=$(wc -l <"$T/secrets")
 [ "$n" -ge 20 ] || cmk_error "too few secrets listed: $n"
-for out in "$T"/*/out; do
-    if grep -F -f "$T/secrets" "$out" >/dev/null; then
-        FAILED="$FAILED leak:$(basename "$(dirname "$out")")"
-        echo "FAIL: a secret appears in the output of $out"
-    fi
-done
+cmk_no_leak "$T/secrets" "$T"
 [ -z "$FAILED" ] || cmk_fail "failed:$FAILED"
 echo "ok: no secret, private key or token in the output of any case"
 echo "PASS"
