@@ -795,3 +795,15 @@ cmk_err cmk_cmk_note_call(struct cmk_cmk *c, const struct cmk_version *v,
 {
     return record(c, v, op, rq, start_us, note(c, err));
 }
+
+cmk_err cmk_cmk_note_call_why(struct cmk_cmk *c, const struct cmk_version *v,
+                              const char *op, const struct cmk_req *rq,
+                              int64_t start_us, cmk_err err, const char *why)
+{
+    return record_why(c, v, op, rq, start_us, note(c, err), why);
+}
+
+cmk_err cmk_cmk_note_refusal(struct cmk_cmk *c, cmk_err err)
+{
+    return note(c, err);
+}

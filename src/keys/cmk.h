@@ -67,9 +67,10 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
                        struct cmk_secret *out) CMK_WUR;
 
 /* Moves blob, sealed for purpose under any version of c, to the current
- * version: one re-encryption inside the KMS where the provider moves
- * ciphertexts between its keys (CMK_CAP_REENCRYPT_MOVE: aws ReEncrypt,
- * so the plaintext never leaves the KMS), else an unseal through the
+ * version (and its key's latest version, cmk_cmk_blob_version): one
+ * re-encryption inside the KMS where the provider moves ciphertexts
+ * between its keys (CMK_CAP_REENCRYPT_MOVE: aws ReEncrypt, so the
+ * plaintext never leaves the KMS) or within the key (vault rewrap), else an unseal through the
  * version the blob names and a seal through the current one (the
  * plaintext only in secure memory, wiped). The purpose's context is bound
  * on both sides. A blob already under the current version: CMK_OK with
@@ -79,13 +80,37 @@ cmk_err cmk_cmk_reseal_for(struct cmk_cmk *c, struct cmk_req *rq,
                            enum cmk_purpose purpose, const uint8_t *blob,
                            size_t blob_len, struct cmk_buf *out) CMK_WUR;
 
-/* Without a provider call: the version of c that blob names (*key_ref,
- * borrowed from the config) and whether it is the current one by key id
- * (*current: cmk_cmk_reseal_for would leave it alone). CMK_E_BAD_BLOB for
- * a malformed blob or one that names no version of c (another tenant's). */
-cmk_err cmk_cmk_blob_version(const struct cmk_cmk *c, const uint8_t *blob,
+/* The version of c that blob names (*key_ref, borrowed from the config)
+ * and whether it is current (*current: cmk_cmk_reseal_for would leave it
+ * alone): the current version's key id and, where the provider keeps
+ * versions inside one key (provider is_latest: vault), that key's latest
+ * version. No provider call but that key's read, which the provider
+ * caches. CMK_E_BAD_BLOB for a malformed blob or one that names no
+ * version of c (another tenant's); the read's error otherwise. */
+cmk_err cmk_cmk_blob_version(struct cmk_cmk *c, const uint8_t *blob,
                              size_t blob_len, bool *current,
                              const char **key_ref) CMK_WUR;
+
+/* Most blobs of one provider call of cmk_cmk_reseal_batch. */
+#define CMK_BATCH_MAX 250u
+
+/* One blob of cmk_cmk_reseal_batch. */
+struct cmk_reseal_item {
+    const uint8_t *blob; /* in */
+    size_t blob_len;
+    struct cmk_buf out;     /* out: as cmk_cmk_reseal_for's (the caller
+                             * frees it); empty when already current */
+    cmk_err err;            /* out: as cmk_cmk_reseal_for returns it */
+    char provider_code[64]; /* out: the provider's code when it failed */
+};
+/* cmk_cmk_reseal_for for items[0..n), all of purpose: the blobs the
+ * current version's provider can move together (reencrypt_batch: vault's
+ * older versions of the current key) go in as few provider calls as it
+ * takes, batch at most at a time (0: the provider's most), one audit
+ * record per call; the others one by one. Each item ends on its own. */
+void cmk_cmk_reseal_batch(struct cmk_cmk *c, enum cmk_purpose purpose,
+                          struct cmk_reseal_item *items, size_t n,
+                          size_t batch);
 /* The current version's reference (the config's "key") and the key id its
  * blobs carry (it changes with the key, not only with the reference). */
 const char *cmk_cmk_current_ref(const struct cmk_cmk *c);

@@ -69,6 +69,20 @@ cmk_cmk_find_version(const struct cmk_cmk *c,
 cmk_err cmk_cmk_note_call(struct cmk_cmk *c, const struct cmk_version *v,
                           const char *op, const struct cmk_req *rq,
                           int64_t start_us, cmk_err err) CMK_WUR;
+/* The same with the record's detail why (also on success). */
+cmk_err cmk_cmk_note_call_why(struct cmk_cmk *c, const struct cmk_version *v,
+                              const char *op, const struct cmk_req *rq,
+                              int64_t start_us, cmk_err err,
+                              const char *why) CMK_WUR;
+/* What a refusal outside a call's record means (a batch item's): a key
+ * refusal purges the caches. Returns err. */
+cmk_err cmk_cmk_note_refusal(struct cmk_cmk *c, cmk_err err);
+/* cmk_reseal.c: whether the blob (parsed as ev, found as version v) is
+ * under the current version and its key's latest version (provider
+ * is_latest; may read the key's info, cached). */
+cmk_err cmk_cmk_is_current(struct cmk_cmk *c, const struct cmk_version *v,
+                           const struct cmk_envelope_view *ev,
+                           bool *current) CMK_WUR;
 
 /* What the previous-KEK cache needs of its CMK, as callbacks (it does
  * not call into cmk.c): open entry e into its KEK, checked against e's

@@ -68,14 +68,39 @@ static cmk_err move_through(struct cmk_cmk *c, struct cmk_req *rq,
  * key that sealed it (its sealed-by) but carrying another version's id
  * (a tenant that moved from an alias to the key's ARN) is moved too, so
  * that it no longer needs the old reference. */
-static bool is_current(const struct cmk_cmk *c, const struct cmk_version *v,
-                       const struct cmk_envelope_view *ev)
+static bool is_current_id(const struct cmk_cmk *c, const struct cmk_version *v,
+                          const struct cmk_envelope_view *ev)
 {
     return v == &c->v[0] && strlen(v->key_id) == ev->key_id_len &&
            memcmp(v->key_id, ev->key_id, ev->key_id_len) == 0;
 }
 
-cmk_err cmk_cmk_blob_version(const struct cmk_cmk *c, const uint8_t *blob,
+/* And, where the provider keeps versions inside one key (vault), the
+ * key's latest version sealed it: after an in-KMS rotation the older
+ * versions' blobs are moved too, before the minimum decryption version
+ * is raised. */
+cmk_err cmk_cmk_is_current(struct cmk_cmk *c, const struct cmk_version *v,
+                           const struct cmk_envelope_view *ev, bool *current)
+{
+    char sealed_by[CMK_ENVELOPE_MAX_SEALED_BY + 1];
+    struct cmk_req rq;
+    cmk_err err;
+
+    *current = is_current_id(c, v, ev);
+    if (!*current || v->ops->is_latest == NULL || ev->sealed_by == NULL)
+        return CMK_OK;
+    memcpy(sealed_by, ev->sealed_by, ev->sealed_by_len);
+    sealed_by[ev->sealed_by_len] = '\0';
+    memset(&rq, 0, sizeof(rq));
+    err = cmk_cmk_fill_req(c, v, CMK_PURPOSE_KEY, &rq);
+    if (err == CMK_OK)
+        err = v->ops->is_latest(v->st, &rq, sealed_by, current);
+    if (err != CMK_OK)
+        *current = false;
+    return cmk_cmk_note_refusal(c, err);
+}
+
+cmk_err cmk_cmk_blob_version(struct cmk_cmk *c, const uint8_t *blob,
                              size_t blob_len, bool *current,
                              const char **key_ref)
 {
@@ -93,9 +118,8 @@ cmk_err cmk_cmk_blob_version(const struct cmk_cmk *c, const uint8_t *blob,
     v = cmk_cmk_find_version(c, &ev);
     if (v == NULL)
         return CMK_E_BAD_BLOB;
-    *current = is_current(c, v, &ev);
     *key_ref = v->key_ref;
-    return CMK_OK;
+    return cmk_cmk_is_current(c, v, &ev, current);
 }
 
 const char *cmk_cmk_current_ref(const struct cmk_cmk *c)
@@ -114,6 +138,7 @@ cmk_err cmk_cmk_reseal_for(struct cmk_cmk *c, struct cmk_req *rq,
 {
     const struct cmk_version *from, *to;
     struct cmk_envelope_view ev;
+    bool current = false;
     cmk_err err;
 
     if (c == NULL || rq == NULL || out == NULL ||
@@ -128,10 +153,12 @@ cmk_err cmk_cmk_reseal_for(struct cmk_cmk *c, struct cmk_req *rq,
     to = &c->v[0];
     if (from == NULL)
         return CMK_E_BAD_BLOB;
-    if (is_current(c, from, &ev))
-        return CMK_OK; /* already under the current version */
-    if ((to->ops->caps & CMK_CAP_REENCRYPT_MOVE) != 0 &&
-        to->ops->reencrypt != NULL && from->ops == to->ops)
+    err = cmk_cmk_is_current(c, from, &ev, &current);
+    if (err != CMK_OK || current)
+        return err; /* CMK_OK: already under the current version */
+    if (to->ops->reencrypt != NULL &&
+        (from == to || ((to->ops->caps & CMK_CAP_REENCRYPT_MOVE) != 0 &&
+                        from->ops == to->ops)))
         return move_in_kms(c, rq, purpose, &ev, out);
     return move_through(c, rq, purpose, blob, blob_len, out);
 }

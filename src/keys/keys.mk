@@ -1,7 +1,7 @@
 libcmk_la_SOURCES += \
 	src/keys/cmk.h src/keys/purpose.h src/keys/purpose.c \
 	src/keys/cache.h src/keys/cache.c src/keys/cmk.c \
-	src/keys/cmk_int.h src/keys/cmk_reseal.c src/keys/cmk_health.c \
+	src/keys/cmk_int.h src/keys/cmk_reseal.c src/keys/cmk_batch.c src/keys/cmk_health.c \
 	src/keys/answer.c \
 	src/keys/kek_prev.c src/keys/commitment.c \
 	src/keys/cache_cfg.c src/keys/cache_cfg.h \

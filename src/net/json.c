@@ -400,3 +400,50 @@ cmk_err cmk_json_member_span(char *buf, size_t len, const char *key, char **val,
         s.p++;
     }
 }
+
+/* At an element or the array's end: the element's span, or NULL. */
+static cmk_err next_element(struct scan *s, char **elem, size_t *elem_len)
+{
+    ws(s);
+    if (s->p < s->end && *s->p == ']') {
+        *elem = NULL;
+        return CMK_OK;
+    }
+    *elem = s->p;
+    if (!skip_value(s, 2))
+        return CMK_E_BAD_RESPONSE;
+    *elem_len = (size_t)(s->p - *elem);
+    ws(s);
+    if (s->p < s->end && (*s->p == ',' || *s->p == ']'))
+        return CMK_OK;
+    return CMK_E_BAD_RESPONSE;
+}
+
+cmk_err cmk_json_array_next(char *buf, size_t len, size_t *pos, char **elem,
+                            size_t *elem_len)
+{
+    struct scan s = {buf, buf + len};
+    cmk_err err;
+
+    if (buf == NULL || pos == NULL || elem == NULL || elem_len == NULL ||
+        *pos > len)
+        return CMK_E_ARGS;
+    *elem = NULL;
+    *elem_len = 0;
+    s.p = buf + *pos;
+    ws(&s);
+    if (*pos == 0) { /* the opener */
+        if (s.p >= s.end || *s.p++ != '[')
+            return CMK_E_BAD_RESPONSE;
+    } else if (s.p < s.end && *s.p == ',') {
+        s.p++;
+        ws(&s);
+        if (s.p < s.end && *s.p == ']')
+            return CMK_E_BAD_RESPONSE; /* [1,] */
+    } else if (s.p >= s.end || *s.p != ']') {
+        return CMK_E_BAD_RESPONSE;
+    }
+    err = next_element(&s, elem, elem_len);
+    *pos = (size_t)(s.p - buf);
+    return err;
+}

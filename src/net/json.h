@@ -47,6 +47,15 @@ cmk_err cmk_json_take_secret(char *buf, size_t len, const char *key,
 cmk_err cmk_json_member_span(char *buf, size_t len, const char *key, char **val,
                              size_t *val_len) CMK_WUR;
 
+/* The elements of the JSON array buf[0..len) (a span from
+ * cmk_json_member_span), one per call: *pos starts at 0; each call sets
+ * *elem and *elem_len to the next element's span (unparsed, pointing
+ * into buf) or *elem to NULL after the last. CMK_E_BAD_RESPONSE when buf
+ * is not an array or is malformed up to the element. For Vault's
+ * batch_results, whose elements may hold secrets. */
+cmk_err cmk_json_array_next(char *buf, size_t len, size_t *pos, char **elem,
+                            size_t *elem_len) CMK_WUR;
+
 /* Standard base64 (padding required) of s[0..n) into guarded memory. */
 cmk_err cmk_b64_to_secret(const char *s, size_t n,
                           struct cmk_secret *out) CMK_WUR;

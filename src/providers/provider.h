@@ -145,6 +145,18 @@ struct cmk_req {
     char provider_code[64]; /* out; e.g. "DisabledException" */
 };
 
+/* One payload of a batched re-encryption (cmk_provider_ops
+ * reencrypt_batch). */
+struct cmk_batch_item {
+    const uint8_t *in; /* in: the payload, as reencrypt takes it */
+    size_t in_len;
+    const char *open_with;  /* in: as cmk_req.open_with */
+    struct cmk_buf out;     /* out: the new payload (the caller frees) */
+    char sealed_by[256];    /* out: as cmk_req.sealed_by */
+    char provider_code[64]; /* out: why this item failed; "" */
+    cmk_err err;            /* out: how this item ended */
+};
+
 /* Bring your own key material (cmk-tool import-key): what the KMS gives
  * for one import (aws: DescribeKey, then GetParametersForImport). Free
  * with cmk_import_params_free. */
@@ -182,6 +194,28 @@ struct cmk_provider_ops {
     cmk_err (*reencrypt)(void *st, struct cmk_req *rq, const uint8_t *in,
                          size_t in_len, struct cmk_buf *out) CMK_WUR;
     cmk_err (*health)(void *st, struct cmk_req *rq) CMK_WUR;
+    /* Optional (NULL: one reencrypt per payload): reencrypt for n payloads
+     * sealed by this instance's key, all with rq's context, in as few KMS
+     * calls as the KMS takes (vault: one rewrap with batch_input). n is
+     * 1..batch_max. Each item's err (and provider_code) says how that
+     * item ended, as reencrypt would have; an item can fail while the
+     * others succeed. Returns CMK_OK when the KMS answered for every
+     * item, else the error that stopped the rest (every item without an
+     * answer then has it as its err). rq holds the last call's request
+     * id, status and code. */
+    cmk_err (*reencrypt_batch)(void *st, struct cmk_req *rq,
+                               struct cmk_batch_item *items,
+                               size_t n) CMK_WUR;
+    size_t batch_max; /* items per reencrypt_batch call */
+    /* Optional (CMK_CAP_SEALED_BY; NULL: every version of the key is
+     * current): whether sealed_by, as encrypt named it, is the version
+     * encrypt seals with now (vault: the key's latest_version, from its
+     * cached read). An older version's blob is moved by cmk-tool rewrap
+     * (reencrypt on the same key), so that raising the key's minimum
+     * decryption version leaves no blob behind. CMK_E_BAD_BLOB when
+     * sealed_by names no version of this key. */
+    cmk_err (*is_latest)(void *st, struct cmk_req *rq, const char *sealed_by,
+                         bool *latest) CMK_WUR;
     /* Optional (NULL: unsupported): a random data key of len bytes made
      * inside the KMS and returned only encrypted under this CMK version,
      * bound to rq's context (aws: GenerateDataKeyWithoutPlaintext). What

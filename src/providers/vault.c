@@ -211,15 +211,9 @@ static cmk_err vault_key_id(void *vst, char id[256])
 
 /* ---- the context's binding ---- */
 
-struct bind {
-    bool context; /* send "context" */
-    bool aad;     /* send "associated_data" */
-    bool derived;
-};
-
 /* How this key binds the tenant's context (the file's comment). */
 static cmk_err binding(struct vault_state *st, struct cmk_req *rq,
-                       struct bind *b)
+                       struct vault_bind *b)
 {
     struct vault_key_info ki;
     bool refused;
@@ -238,17 +232,15 @@ static cmk_err binding(struct vault_state *st, struct cmk_req *rq,
     return CMK_OK;
 }
 
-/* The canonical context bytes of rq and how the key binds them. */
-static cmk_err bound_context(struct vault_state *st, struct cmk_req *rq,
-                             struct cmk_buf *ctx, struct bind *b)
+cmk_err cmk_vault_bound_context(struct vault_state *st, struct cmk_req *rq,
+                             struct cmk_buf *ctx, struct vault_bind *b)
 {
     cmk_err err = cmk_context_encode(rq->ctx, rq->n_ctx, ctx);
 
     return err == CMK_OK ? binding(st, rq, b) : err;
 }
 
-/* The server does not take associated data: remembered, refused. */
-static cmk_err aad_refused(struct vault_state *st, struct cmk_req *rq)
+cmk_err cmk_vault_aad_refused(struct vault_state *st, struct cmk_req *rq)
 {
     cmk_mutex_lock(&st->lock);
     st->aad_refused = true;
@@ -261,16 +253,15 @@ static cmk_err aad_refused(struct vault_state *st, struct cmk_req *rq)
     return CMK_E_CONFIG;
 }
 
-/* After a refusal that may mean the key changed. */
-static cmk_err after(struct vault_state *st, struct cmk_req *rq, cmk_err err,
-                     const struct bind *b)
+cmk_err cmk_vault_after(struct vault_state *st, struct cmk_req *rq, cmk_err err,
+                     const struct vault_bind *b)
 {
     if (err == CMK_E_KEY_DISABLED || err == CMK_E_ACCESS_DENIED ||
         err == CMK_E_KEY_NOT_FOUND)
         cmk_vault_purge(st);
     if (err == CMK_E_CONFIG && b->aad &&
         strcmp(rq->provider_code, "AssociatedDataRefused") == 0)
-        return aad_refused(st, rq);
+        return cmk_vault_aad_refused(st, rq);
     return err;
 }
 
@@ -296,11 +287,11 @@ static cmk_err parse_ct(struct cmk_http_resp *r, void *out, const char **code)
 
 static cmk_err post_ct(struct vault_state *st, struct cmk_req *rq,
                        enum vault_op op, const struct cmk_sb *body,
-                       const struct bind *b, struct cmk_buf *out)
+                       const struct vault_bind *b, struct cmk_buf *out)
 {
     char path[VAULT_MOUNT_MAX + VAULT_NAME_MAX + 16];
     struct ct_out o = {.aad_sent = b->aad};
-    struct vault_call_req cr = {"POST", path, op, body, parse_ct, &o};
+    struct vault_call_req cr = {"POST", path, op, body, parse_ct, &o, false};
     cmk_err err;
 
     snprintf(path, sizeof(path), "%s/%s/%s", st->mount,
@@ -309,9 +300,9 @@ static cmk_err post_ct(struct vault_state *st, struct cmk_req *rq,
     if (err == CMK_E_CONFIG &&
         strcmp(rq->provider_code, "AssociatedDataIgnored") == 0) {
         cmk_buf_free(&o.ct);
-        return aad_refused(st, rq);
+        return cmk_vault_aad_refused(st, rq);
     }
-    err = after(st, rq, err, b);
+    err = cmk_vault_after(st, rq, err, b);
     if (err == CMK_OK &&
         snprintf(rq->sealed_by, sizeof(rq->sealed_by), "%s:v%lu", st->key_id,
                  o.version) >= (int)sizeof(rq->sealed_by))
@@ -337,7 +328,7 @@ static cmk_err vault_encrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
     struct vault_state *st = vst;
     struct cmk_buf ctx = {0};
     struct cmk_sb body = {0};
-    struct bind b;
+    struct vault_bind b;
     cmk_err err;
 
     if (!args_ok(st, rq, in, in_len, out) || in_len == 0)
@@ -345,7 +336,7 @@ static cmk_err vault_encrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
     rq->sealed_by[0] = '\0';
     if (in_len > VAULT_MAX_PT)
         return fail(rq, CMK_E_TOO_LARGE, "TooLarge");
-    err = bound_context(st, rq, &ctx, &b);
+    err = cmk_vault_bound_context(st, rq, &ctx, &b);
     if (err == CMK_OK)
         err = cmk_vault_body(&body, true, in, in_len, &ctx, b.context, b.aad);
     if (err == CMK_OK)
@@ -357,9 +348,7 @@ static cmk_err vault_encrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
 
 /* ---- decrypt ---- */
 
-/* The payload is a transit ciphertext whose version is the one the
- * envelope names, when it names one. */
-static cmk_err check_blob(struct vault_state *st, struct cmk_req *rq,
+cmk_err cmk_vault_check_blob(struct vault_state *st, struct cmk_req *rq,
                           const uint8_t *in, size_t in_len)
 {
     char want[300];
@@ -389,13 +378,13 @@ static cmk_err parse_pt(struct cmk_http_resp *r, void *out, const char **code)
 }
 
 static cmk_err decrypt_bound(struct vault_state *st, struct cmk_req *rq,
-                             const struct bind *b, const struct cmk_buf *ctx,
+                             const struct vault_bind *b, const struct cmk_buf *ctx,
                              const uint8_t *in, size_t in_len,
                              struct cmk_secret *out)
 {
     char path[VAULT_MOUNT_MAX + VAULT_NAME_MAX + 16];
     struct vault_call_req cr = {"POST", path,     VAULT_OP_DECRYPT,
-                                NULL,   parse_pt, out};
+                                NULL,   parse_pt, out, false};
     struct cmk_sb body = {0};
     cmk_err err;
 
@@ -403,7 +392,7 @@ static cmk_err decrypt_bound(struct vault_state *st, struct cmk_req *rq,
     err = cmk_vault_body(&body, false, in, in_len, ctx, b->context, b->aad);
     cr.body = &body;
     if (err == CMK_OK)
-        err = after(st, rq, cmk_vault_call(st, rq, &cr), b);
+        err = cmk_vault_after(st, rq, cmk_vault_call(st, rq, &cr), b);
     cmk_sb_free(&body);
     return err;
 }
@@ -413,14 +402,14 @@ static cmk_err vault_decrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
 {
     struct vault_state *st = vst;
     struct cmk_buf ctx = {0};
-    struct bind b;
+    struct vault_bind b;
     cmk_err err;
 
     if (!args_ok(st, rq, in, in_len, out))
         return CMK_E_ARGS;
-    err = check_blob(st, rq, in, in_len);
+    err = cmk_vault_check_blob(st, rq, in, in_len);
     if (err == CMK_OK)
-        err = bound_context(st, rq, &ctx, &b);
+        err = cmk_vault_bound_context(st, rq, &ctx, &b);
     if (err == CMK_OK)
         err = decrypt_bound(st, rq, &b, &ctx, in, in_len, out);
     cmk_buf_free(&ctx);
@@ -431,7 +420,7 @@ static cmk_err vault_decrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
 
 /* An associated-data key: decrypt, then encrypt to the latest version. */
 static cmk_err reseal(struct vault_state *st, struct cmk_req *rq,
-                      const struct bind *b, const struct cmk_buf *ctx,
+                      const struct vault_bind *b, const struct cmk_buf *ctx,
                       const uint8_t *in, size_t in_len, struct cmk_buf *out)
 {
     struct cmk_secret pt = {0};
@@ -455,15 +444,15 @@ static cmk_err vault_reencrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
     struct vault_state *st = vst;
     struct cmk_buf ctx = {0};
     struct cmk_sb body = {0};
-    struct bind b;
+    struct vault_bind b;
     cmk_err err;
 
     if (!args_ok(st, rq, in, in_len, out))
         return CMK_E_ARGS;
     rq->sealed_by[0] = '\0';
-    err = check_blob(st, rq, in, in_len);
+    err = cmk_vault_check_blob(st, rq, in, in_len);
     if (err == CMK_OK)
-        err = bound_context(st, rq, &ctx, &b);
+        err = cmk_vault_bound_context(st, rq, &ctx, &b);
     if (err == CMK_OK && b.aad)
         err = reseal(st, rq, &b, &ctx, in, in_len, out);
     else if (err == CMK_OK) {
@@ -498,6 +487,9 @@ const struct cmk_provider_ops cmk_provider_vault = {
     .decrypt = vault_decrypt,
     .reencrypt = vault_reencrypt,
     .health = cmk_vault_health,
+    .reencrypt_batch = cmk_vault_reencrypt_batch,
+    .batch_max = VAULT_BATCH_MAX,
+    .is_latest = cmk_vault_is_latest,
     .generate_key = NULL,
     .ct_bound = vault_ct_bound,
     .code_number = cmk_vault_code_number,

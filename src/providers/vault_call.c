@@ -153,14 +153,18 @@ static cmk_err judge(struct call *c, cmk_err err, enum cmk_retry_class *cls,
         return err;    /* a refused redirect */
     if (err != CMK_OK) /* no answer; ClientError when nothing was sent */
         return cmk_provider_transport(&c->resp, err, cls, code, n);
-    if (c->resp.status != 200) {
+    if (c->resp.status != 200 &&
+        !(c->resp.status == 400 && c->cr->batch &&
+          cmk_vault_has_batch_results((char *)c->resp.body.p,
+                                      c->resp.body.len))) {
         err = cmk_vault_error_map(c->resp.status, (const char *)c->resp.body.p,
                                   c->resp.body.len, c->cr->op, code, n, cls);
         if (*cls != CMK_RETRY_NO && c->resp.retry_after_ms >= 0)
             c->after_us = c->resp.retry_after_ms * 1000;
         return err;
     }
-    /* parse first: it lifts a plaintext out of the body, so reading the
+    /* a 200, or a batch's 400 that answers per item; parse first: it
+     * lifts a plaintext out of the body, so reading the
      * request id afterwards never copies it (a malformed answer, which
      * may still hold it, is not read again) */
     err = c->cr->parse(&c->resp, c->cr->out, &pcode);

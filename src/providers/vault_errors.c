@@ -99,34 +99,58 @@ static cmk_err other(long status, char *code, size_t n,
     return CMK_E_KMS_INTERNAL;
 }
 
+/* The first row for status whose text the errors say. */
+static const struct row *row_for(long status, json_t *errors)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        if (rows[i].status == status &&
+            (rows[i].text == NULL || says(errors, rows[i].text)))
+            return &rows[i];
+    }
+    return NULL;
+}
+
+static cmk_err from_row(const struct row *r, char *code, size_t n,
+                        enum cmk_retry_class *cls)
+{
+    snprintf(code, n, "%s", r->code);
+    *cls = r->cls;
+    return r->err;
+}
+
 cmk_err cmk_vault_error_map(long status, const char *body, size_t len,
                             enum vault_op op, char *code, size_t n,
                             enum cmk_retry_class *cls)
 {
-    json_t *root = cmk_json_load_object(body, len);
-    json_t *errors = json_object_get(root, "errors");
-    cmk_err err = CMK_E_KMS_INTERNAL;
-    size_t i;
-    bool found = false;
+    json_t *root;
+    const struct row *r;
+    cmk_err err;
 
     *cls = CMK_RETRY_NO;
     if (status == 404) {
         snprintf(code, n, "%s",
                  op == VAULT_OP_READ ? "KeyNotFound" : "RouteNotFound");
-        json_decref(root);
         return CMK_E_KEY_NOT_FOUND;
     }
-    for (i = 0; i < sizeof(rows) / sizeof(rows[0]) && !found; i++) {
-        if (rows[i].status != status ||
-            (rows[i].text != NULL && !says(errors, rows[i].text)))
-            continue;
-        snprintf(code, n, "%s", rows[i].code);
-        *cls = rows[i].cls;
-        err = rows[i].err;
-        found = true;
-    }
+    root = cmk_json_load_object(body, len);
+    r = row_for(status, json_object_get(root, "errors"));
+    err = r != NULL ? from_row(r, code, n, cls) : other(status, code, n, cls);
     json_decref(root);
-    return found ? err : other(status, code, n, cls);
+    return err;
+}
+
+cmk_err cmk_vault_item_error_map(const char *msg, char *code, size_t n)
+{
+    json_t *errors = json_pack("[s]", msg != NULL ? msg : ""); /* a 400's */
+    enum cmk_retry_class cls;
+    const struct row *r = row_for(400, errors);
+    cmk_err err;
+
+    err = r != NULL ? from_row(r, code, n, &cls) : other(400, code, n, &cls);
+    json_decref(errors);
+    return err;
 }
 
 /* ---- health reasons ---- */

@@ -26,6 +26,8 @@
 /* Plaintext limit of one encrypt (our limit; Vault's request limit is
  * 32 MiB): the module seals keys. */
 #define VAULT_MAX_PT 65536u
+/* Items per batch_input request (cmk-tool rewrap --batch caps it too). */
+#define VAULT_BATCH_MAX 250u
 
 /* What a transit operation is, for the error table. */
 enum vault_op {
@@ -84,6 +86,16 @@ struct vault_call_req {
     const struct cmk_sb *body; /* NULL for GET */
     vault_parse_fn parse;
     void *out;
+    /* A batch_input request: a 400 whose body holds data.batch_results
+     * (some item failed) is an answer, read by parse too. */
+    bool batch;
+};
+
+/* How the key binds the tenant's context (vault.c's head comment). */
+struct vault_bind {
+    bool context; /* send "context" */
+    bool aad;     /* send "associated_data" */
+    bool derived;
 };
 
 /* Sends cr with the pool's token (a 403 "invalid token" drops it and
@@ -96,11 +108,36 @@ struct vault_call_req {
 cmk_err cmk_vault_call(struct vault_state *st, struct cmk_req *rq,
                        const struct vault_call_req *cr) CMK_WUR;
 
+/* vault.c, for vault_batch.c: the canonical context bytes of rq and how
+ * the key binds them; the payload is a transit ciphertext whose version
+ * is the one rq->open_with names, when it names one; what a refusal
+ * means for the cached key info; a server that does not take associated
+ * data, remembered and refused. Each sets rq's code when it fails. */
+cmk_err cmk_vault_bound_context(struct vault_state *st, struct cmk_req *rq,
+                                struct cmk_buf *ctx,
+                                struct vault_bind *b) CMK_WUR;
+cmk_err cmk_vault_check_blob(struct vault_state *st, struct cmk_req *rq,
+                             const uint8_t *in, size_t in_len) CMK_WUR;
+cmk_err cmk_vault_after(struct vault_state *st, struct cmk_req *rq,
+                        cmk_err err, const struct vault_bind *b) CMK_WUR;
+cmk_err cmk_vault_aad_refused(struct vault_state *st,
+                              struct cmk_req *rq) CMK_WUR;
+
+/* vault_batch.c: the provider's reencrypt_batch and is_latest. */
+cmk_err cmk_vault_reencrypt_batch(void *st, struct cmk_req *rq,
+                                  struct cmk_batch_item *items,
+                                  size_t n) CMK_WUR;
+cmk_err cmk_vault_is_latest(void *st, struct cmk_req *rq,
+                            const char *sealed_by, bool *latest) CMK_WUR;
+
 /* vault_errors.c: an error answer of status to op: the cmk_err, its
  * retry class and the provider code (docs/vault.md, "Errors"). */
 cmk_err cmk_vault_error_map(long status, const char *body, size_t len,
                             enum vault_op op, char *code, size_t n,
                             enum cmk_retry_class *cls);
+/* The same for one item of a batch answer: its "error" text, as a 400's
+ * (the retry class is always none). */
+cmk_err cmk_vault_item_error_map(const char *msg, char *code, size_t n);
 unsigned cmk_vault_code_number(const char *code);
 unsigned long cmk_vault_health_reason(const char *code);
 
@@ -124,6 +161,31 @@ cmk_err cmk_vault_parse_pt(char *body, size_t len,
 bool cmk_vault_warns_aad(const char *body, size_t len);
 /* The answer's request_id into id (n bytes); "" when none. */
 void cmk_vault_request_id(const char *body, size_t len, char *id, size_t n);
+/* One item of a batch answer (cmk_vault_parse_batch). */
+struct vault_result {
+    cmk_err err;   /* the item's error, mapped; CMK_OK */
+    char code[64]; /* its code; "" */
+    struct cmk_buf ct;     /* ciphertext answers: the transit string */
+    unsigned long version; /* and the version it names */
+    struct cmk_secret pt;  /* plaintext answers: guarded */
+};
+/* {"batch_input": [cmk_vault_body(item) for each of the n items]}, each
+ * item's value vals[i] of lens[i] bytes (plaintexts when pt). */
+cmk_err cmk_vault_batch_body(struct cmk_sb *sb, bool pt,
+                             const uint8_t *const *vals, const size_t *lens,
+                             size_t n, const struct cmk_buf *ctx, bool context,
+                             bool aad) CMK_WUR;
+/* Whether the answer holds data.batch_results (a 400 of a batch that
+ * still answers per item). */
+bool cmk_vault_has_batch_results(char *body, size_t len);
+/* data.batch_results of exactly n items into res[0..n): per item its
+ * error (mapped), or its ciphertext (checked) or plaintext (when pt:
+ * lifted out into guarded memory, the body overwritten).
+ * CMK_E_BAD_RESPONSE (res left empty) for anything else. */
+cmk_err cmk_vault_parse_batch(char *body, size_t len, bool pt,
+                              struct vault_result *res, size_t n) CMK_WUR;
+/* Frees what res[0..n) holds (wipes the plaintexts). */
+void cmk_vault_results_free(struct vault_result *res, size_t n);
 /* A GET keys/<name> answer. */
 cmk_err cmk_vault_parse_key(const char *body, size_t len,
                             struct vault_key_info *out) CMK_WUR;

@@ -15,7 +15,7 @@
 
 static const char help[] =
     "usage: cmk-tool rewrap --config FILE --tenant LABEL [--jobs N]\n"
-    "                       [--journal FILE] [--dry-run]\n"
+    "                       [--batch N] [--journal FILE] [--dry-run]\n"
     "                       [--kek-path --mech kwp|kw|gcm]\n"
     "                       (PATH... | --stdin)\n"
     "\n"
@@ -23,7 +23,8 @@ static const char help[] =
     "CKM_CMK_ENVELOPE returns) to the tenant's current CMK, one provider\n"
     "re-encrypt each (AWS: ReEncrypt, the DEK never leaves the KMS; Cloud\n"
     "KMS has none: decrypt, then encrypt, the DEK in locked memory).\n"
-    "Blobs already under the current CMK are skipped.\n"
+    "Blobs already under the current CMK (and, for Vault, its key's latest\n"
+    "version) are skipped.\n"
     "  PATH...         blob files (raw bytes, one blob each) and directory\n"
     "                  trees (every regular file below; symbolic links are\n"
     "                  not followed and are reported); each file is\n"
@@ -32,6 +33,11 @@ static const char help[] =
     "                  line per input line in the same order: rewrapped,\n"
     "                  or unchanged (a bad line is reported by number)\n"
     "  --jobs N        blobs in flight at once, 1..64 (default 4)\n"
+    "  --batch N       blobs per KMS request where the KMS takes batches\n"
+    "                  (Vault: one rewrap with batch_input for an older\n"
+    "                  version of the current key; each blob still ends on\n"
+    "                  its own), 1..250 (default 50); each job takes N\n"
+    "                  blobs at a time\n"
     "  --journal FILE  what is done, so that the same command continues an\n"
     "                  interrupted run (default for PATHs: beside the first\n"
     "                  one, .NAME.cmk-rewrap-journal; with --stdin: none\n"
@@ -57,15 +63,15 @@ struct args {
     bool kek_path;
 };
 
-static int jobs(const char *s, unsigned *out)
+static int number(const char *opt, const char *s, unsigned long most,
+                  unsigned *out)
 {
     char *end = NULL;
     unsigned long v = strtoul(s, &end, 10);
 
-    if (s[0] < '0' || s[0] > '9' || *end != '\0' || v < 1 || v > 64) {
-        tool_err("rewrap: --jobs: expected a number from 1 to 64, got "
-                 "\"%s\"",
-                 s);
+    if (s[0] < '0' || s[0] > '9' || *end != '\0' || v < 1 || v > most) {
+        tool_err("rewrap: --%s: expected a number from 1 to %lu, got \"%s\"",
+                 opt, most, s);
         return TOOL_USAGE;
     }
     *out = (unsigned)v;
@@ -82,7 +88,9 @@ static int option(int c, struct args *a)
         a->o.tenant = optarg;
         return TOOL_OK;
     case 'j':
-        return jobs(optarg, &a->o.jobs);
+        return number("jobs", optarg, 64, &a->o.jobs);
+    case 'b':
+        return number("batch", optarg, TOOL_REWRAP_BATCH_MAX, &a->o.batch);
     case 'J':
         a->o.journal = optarg;
         return TOOL_OK;
@@ -110,6 +118,7 @@ static int parse(int argc, char **argv, struct args *a)
         {"config", required_argument, NULL, 'c'},
         {"tenant", required_argument, NULL, 't'},
         {"jobs", required_argument, NULL, 'j'},
+        {"batch", required_argument, NULL, 'b'},
         {"journal", required_argument, NULL, 'J'},
         {"dry-run", no_argument, NULL, 'n'},
         {"stdin", no_argument, NULL, 's'},
@@ -122,7 +131,7 @@ static int parse(int argc, char **argv, struct args *a)
 
     optind = 1;
     while (rc == TOOL_OK &&
-           (c = getopt_long(argc, argv, "+c:t:j:J:nskm:h", opts, NULL)) != -1) {
+           (c = getopt_long(argc, argv, "+c:t:j:b:J:nskm:h", opts, NULL)) != -1) {
         if (c == 'h') {
             fputs(help, stdout);
             return -1;
@@ -160,6 +169,7 @@ int cmd_rewrap(int argc, char **argv)
 
     memset(&a, 0, sizeof(a));
     a.o.jobs = 4;
+    a.o.batch = 50;
     rc = parse(argc, argv, &a);
     if (rc != TOOL_OK)
         return rc < 0 ? TOOL_OK : rc;

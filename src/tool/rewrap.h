@@ -29,11 +29,25 @@ enum tool_rewrap_res {
                          * re-encrypt, out of memory): the run stops */
 };
 
+#define TOOL_REWRAP_BATCH_MAX 250
+
+/* One blob of a many step. */
+struct tool_rewrap_item {
+    const uint8_t *in; /* in */
+    size_t len;
+    struct cmk_buf out; /* out: as one's */
+    bool already;       /* out */
+    int res;            /* out: an enum tool_rewrap_res */
+    char why[192];      /* out: why it failed */
+};
+
 /* What the command line asked for. */
 struct tool_rewrap_opts {
     const char *config;
     const char *tenant;
     unsigned jobs;       /* 1..64 */
+    unsigned batch;      /* 1..TOOL_REWRAP_BATCH_MAX: blobs a job takes at
+                          * a time when the kind has many */
     const char *journal; /* NULL: the default (rewrap_journal.c) */
     const char *mech;    /* --mech (KEK path: kwp, kw, gcm); NULL if none */
     bool dry_run;
@@ -67,6 +81,11 @@ struct tool_rewrap_ops {
      * tool_rewrap_res. */
     int (*one)(void *ctx, const uint8_t *in, size_t len, struct cmk_buf *out,
                bool *already);
+    /* Optional (NULL: one per blob): the step for the n blobs of v (each
+     * checked), in as few KMS calls as the KMS takes, at most batch blobs
+     * each; every item ends on its own, as one would have ended it. */
+    void (*many)(void *ctx, struct tool_rewrap_item *const *v, size_t n,
+                 unsigned batch);
     /* The current key: its reference (the audit records' key_new) and an
      * id that changes whenever the key does (the journal's target). */
     const char *(*key_new)(void *ctx);

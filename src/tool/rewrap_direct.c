@@ -4,7 +4,9 @@
  * C_WrapKey with CKM_CMK_ENVELOPE returns them, moved to the tenant's
  * current CMK version by cmk_cmk_reseal_for (keys/cmk.h; aws: one
  * ReEncrypt each, the DEK never leaves the KMS; gcp and local, without
- * one: decrypt, then encrypt, the DEK in secure memory).
+ * one: decrypt, then encrypt, the DEK in secure memory), or many at once
+ * by cmk_cmk_reseal_batch (vault: older versions of the current key, one
+ * rewrap with batch_input per group).
  */
 #include <config.h>
 
@@ -84,18 +86,25 @@ static int d_check(void *ctx, const uint8_t *in, size_t len, bool *already,
     struct direct *d = ctx;
     struct cmk_envelope_view ev;
     const char *ref = NULL;
+    cmk_err err;
 
     *already = false;
     if (n > 0)
         key_old[0] = '\0';
     if (cmk_envelope_parse(in, len, &ev) != CMK_OK)
         return say(TOOL_REWRAP_BAD, "not a direct-path envelope blob");
-    if (cmk_cmk_blob_version(d->c, in, len, already, &ref) != CMK_OK)
+    err = cmk_cmk_blob_version(d->c, in, len, already, &ref);
+    if (ref != NULL)
+        snprintf(key_old, n, "%s", ref);
+    if (err == CMK_E_BAD_BLOB)
         return say(TOOL_REWRAP_BAD,
                    "sealed by a key that is not a CMK version of tenant "
                    "\"%s\"",
                    d->label);
-    snprintf(key_old, n, "%s", ref);
+    if (err != CMK_OK) /* the key's latest version is not known */
+        return say(TOOL_REWRAP_BAD, "the key's latest version cannot be "
+                                    "read: %s",
+                   cmk_err_name(err));
     return TOOL_REWRAP_OK;
 }
 
@@ -118,6 +127,14 @@ static int classify(cmk_err err)
     }
 }
 
+/* Why a re-encryption failed, into why[n]; its tool_rewrap_res. */
+static int failed(cmk_err err, const char *code, char *why, size_t n)
+{
+    snprintf(why, n, "re-encryption failed: %s%s%s%s", cmk_err_name(err),
+             code[0] != '\0' ? " (" : "", code, code[0] != '\0' ? ")" : "");
+    return classify(err);
+}
+
 static int d_one(void *ctx, const uint8_t *in, size_t len, struct cmk_buf *out,
                  bool *already)
 {
@@ -136,9 +153,38 @@ static int d_one(void *ctx, const uint8_t *in, size_t len, struct cmk_buf *out,
         *already = out->len == 0;
         return TOOL_REWRAP_OK;
     }
-    return say(classify(err), "re-encryption failed: %s%s%s%s",
-               cmk_err_name(err), rq.provider_code[0] != '\0' ? " (" : "",
-               rq.provider_code, rq.provider_code[0] != '\0' ? ")" : "");
+    return failed(err, rq.provider_code, why_buf, sizeof(why_buf));
+}
+
+static void d_many(void *ctx, struct tool_rewrap_item *const *v, size_t n,
+                   unsigned batch)
+{
+    struct direct *d = ctx;
+    struct cmk_reseal_item *items = calloc(n, sizeof(*items));
+    size_t i;
+
+    for (i = 0; i < n && items != NULL; i++) {
+        items[i].blob = v[i]->in;
+        items[i].blob_len = v[i]->len;
+    }
+    if (items != NULL)
+        cmk_cmk_reseal_batch(d->c, CMK_PURPOSE_KEY, items, n, batch);
+    for (i = 0; i < n; i++) {
+        struct tool_rewrap_item *it = v[i];
+
+        it->out = (struct cmk_buf){0};
+        if (items == NULL) {
+            it->res = failed(CMK_E_NOMEM, "", it->why, sizeof(it->why));
+            continue;
+        }
+        it->res = items[i].err == CMK_OK
+                      ? TOOL_REWRAP_OK
+                      : failed(items[i].err, items[i].provider_code, it->why,
+                               sizeof(it->why));
+        it->out = items[i].out; /* the caller owns it */
+        it->already = it->res == TOOL_REWRAP_OK && it->out.len == 0;
+    }
+    free(items);
 }
 
 static const char *d_key_new(void *ctx)
@@ -164,6 +210,7 @@ const struct tool_rewrap_ops tool_rewrap_direct = {
     .close = d_close,
     .check = d_check,
     .one = d_one,
+    .many = d_many,
     .key_new = d_key_new,
     .target = d_target,
     .why = d_why,

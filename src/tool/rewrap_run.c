@@ -117,10 +117,21 @@ static int load(const struct rw_item *it, struct step *s)
 
 /* Up to ROUNDS calls while the KMS answers as if it may work later,
  * pausing 125-375, 125-625 and 125-1125 ms in between. */
-static int attempt(struct run *r, struct step *s)
+/* The pause before round + 1, cut short when the run stops. */
+static void pause_before(struct run *r, int round)
 {
     struct timespec ts;
-    long ms;
+    long ms = PAUSE_MS / 2 + (long)randombytes_uniform((PAUSE_MS << round));
+
+    for (; ms > 0 && !stopping(r); ms -= 50) {
+        ts.tv_sec = 0;
+        ts.tv_nsec = (ms < 50 ? ms : 50) * 1000000L;
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int attempt(struct run *r, struct step *s)
+{
     int res, round;
 
     for (round = 0;; round++) {
@@ -128,12 +139,7 @@ static int attempt(struct run *r, struct step *s)
         res = r->ops->one(r->ctx, s->in.p, s->in.len, &s->out, &s->already);
         if (res != TOOL_REWRAP_AGAIN || round + 1 >= ROUNDS || stopping(r))
             break;
-        ms = PAUSE_MS / 2 + (long)randombytes_uniform((PAUSE_MS << round));
-        for (; ms > 0 && !stopping(r); ms -= 50) {
-            ts.tv_sec = 0;
-            ts.tv_nsec = (ms < 50 ? ms : 50) * 1000000L;
-            nanosleep(&ts, NULL);
-        }
+        pause_before(r, round);
     }
     if (res != TOOL_REWRAP_OK)
         fail_why(s, r->ops->why(r->ctx));
@@ -234,14 +240,9 @@ static bool journaled(struct run *r, struct rw_item *it, const struct step *s)
     return it->out != NULL;
 }
 
-/* The step proper, once the input is known to be a blob of the kind. */
-static int move(struct run *r, struct rw_item *it, struct step *s)
+/* After the step: the new blob in place and journaled; the final state. */
+static int complete(struct run *r, struct rw_item *it, struct step *s, int res)
 {
-    int res;
-
-    if (r->o->dry_run)
-        return s->already ? RW_CURRENT : RW_REWRAPPED;
-    res = s->already ? TOOL_REWRAP_OK : attempt(r, s);
     if (res == TOOL_REWRAP_STOP)
         __atomic_store_n(&r->stop, STOPPED, __ATOMIC_RELAXED);
     if (res != TOOL_REWRAP_OK)
@@ -256,38 +257,168 @@ static int move(struct run *r, struct rw_item *it, struct step *s)
     return s->already ? RW_CURRENT : RW_REWRAPPED;
 }
 
+#define NEEDS_STEP (-1)
+
+/* Everything before the KMS: the input read, the journal asked, the blob
+ * checked. Its final state, or NEEDS_STEP. */
+static int prepare_one(struct run *r, struct rw_item *it, struct step *s)
+{
+    if (load(it, s) != 0)
+        return RW_FAILED;
+    if (journaled(r, it, s))
+        return RW_JOURNAL;
+    if (r->ops->check(r->ctx, s->in.p, s->in.len, &s->already, s->key_old,
+                      sizeof(s->key_old)) != TOOL_REWRAP_OK) {
+        fail_why(s, r->ops->why(r->ctx));
+        return RW_FAILED;
+    }
+    if (r->o->dry_run)
+        return s->already ? RW_CURRENT : RW_REWRAPPED;
+    if (s->already)
+        return complete(r, it, s, TOOL_REWRAP_OK);
+    return NEEDS_STEP;
+}
+
+static void done_with(struct run *r, struct rw_item *it, struct step *s,
+                      int state)
+{
+    finish(r, it, s, state);
+    cmk_buf_free(&s->in);
+    cmk_buf_free(&s->out);
+}
+
 static void handle(struct run *r, struct rw_item *it)
 {
     struct step s;
     int state;
 
     memset(&s, 0, sizeof(s));
-    if (load(it, &s) != 0) {
-        state = RW_FAILED;
-    } else if (journaled(r, it, &s)) {
-        state = RW_JOURNAL;
-    } else if (r->ops->check(r->ctx, s.in.p, s.in.len, &s.already, s.key_old,
-                             sizeof(s.key_old)) != TOOL_REWRAP_OK) {
-        fail_why(&s, r->ops->why(r->ctx));
-        state = RW_FAILED;
-    } else {
-        state = move(r, it, &s);
+    state = prepare_one(r, it, &s);
+    if (state == NEEDS_STEP)
+        state = complete(r, it, &s, attempt(r, &s));
+    done_with(r, it, &s, state);
+}
+
+/* attempt for many: up to ROUNDS many calls, each with the items the
+ * KMS answered as if they may work later. */
+static void attempt_many(struct run *r, struct tool_rewrap_item **v, size_t n)
+{
+    size_t i, k = n;
+    int round;
+
+    for (round = 0;; round++) {
+        for (i = 0; i < k; i++)
+            cmk_buf_free(&v[i]->out);
+        r->ops->many(r->ctx, v, k, r->o->batch);
+        for (i = 0, n = k, k = 0; i < n; i++) {
+            if (v[i]->res == TOOL_REWRAP_AGAIN)
+                v[k++] = v[i]; /* v is the caller's scratch */
+        }
+        if (k == 0 || round + 1 >= ROUNDS || stopping(r))
+            break;
+        pause_before(r, round);
     }
-    finish(r, it, &s, state);
-    cmk_buf_free(&s.in);
-    cmk_buf_free(&s.out);
+}
+
+/* One group's memory. */
+struct group {
+    struct step *s;
+    struct tool_rewrap_item *items;
+    struct tool_rewrap_item **v;
+    size_t *at;
+};
+
+static void group_free(struct group *g)
+{
+    free(g->s);
+    free(g->items);
+    free(g->v);
+    free(g->at);
+}
+
+static bool group_alloc(struct group *g, size_t n)
+{
+    g->s = calloc(n, sizeof(*g->s));
+    g->items = calloc(n, sizeof(*g->items));
+    g->v = calloc(n, sizeof(*g->v));
+    g->at = calloc(n, sizeof(*g->at));
+    if (g->s != NULL && g->items != NULL && g->v != NULL && g->at != NULL)
+        return true;
+    group_free(g);
+    return false;
+}
+
+/* Each stepped item's answer into its step, then its final state. */
+static void settle(struct run *r, struct rw_item *base, struct group *g,
+                   size_t m)
+{
+    size_t i;
+
+    for (i = 0; i < m; i++) {
+        struct step *st = &g->s[g->at[i]];
+        struct tool_rewrap_item *it = &g->items[i];
+
+        st->out = it->out;
+        st->already = it->already;
+        if (it->res != TOOL_REWRAP_OK)
+            fail_why(st, it->why);
+        done_with(r, &base[g->at[i]], st,
+                  complete(r, &base[g->at[i]], st, it->res));
+    }
+}
+
+/* Inputs first..first+n in one group: each prepared, those that need the
+ * KMS stepped together (ops->many), each finished. */
+static void handle_group(struct run *r, size_t first, size_t n)
+{
+    struct rw_item *base = &r->list.v[first];
+    struct group g;
+    size_t i, m = 0;
+    int state;
+
+    if (!group_alloc(&g, n)) {
+        for (i = 0; i < n; i++) /* one by one: needs no more memory */
+            handle(r, &base[i]);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        state = prepare_one(r, &base[i], &g.s[i]);
+        if (state != NEEDS_STEP) {
+            done_with(r, &base[i], &g.s[i], state);
+            continue;
+        }
+        g.items[m].in = g.s[i].in.p;
+        g.items[m].len = g.s[i].in.len;
+        g.v[m] = &g.items[m];
+        g.at[m++] = i;
+    }
+    if (m > 0)
+        attempt_many(r, g.v, m);
+    settle(r, base, &g, m);
+    group_free(&g);
+}
+
+/* How many inputs a worker takes at a time. */
+static size_t take(const struct run *r)
+{
+    return r->ops->many != NULL && !r->o->dry_run && r->o->batch > 1
+               ? r->o->batch
+               : 1;
 }
 
 static void *worker(void *arg)
 {
     struct run *r = arg;
-    size_t i;
+    size_t n = take(r), i;
 
     while (!stopping(r)) {
-        i = __atomic_fetch_add(&r->next, 1, __ATOMIC_RELAXED);
+        i = __atomic_fetch_add(&r->next, n, __ATOMIC_RELAXED);
         if (i >= r->list.n)
             break;
-        handle(r, &r->list.v[i]);
+        if (n == 1)
+            handle(r, &r->list.v[i]);
+        else
+            handle_group(r, i, r->list.n - i < n ? r->list.n - i : n);
     }
     __atomic_sub_fetch(&r->running, 1, __ATOMIC_RELEASE);
     return NULL;

@@ -9,7 +9,9 @@
  * tenant's context refused; a key that binds no context refused before
  * any encrypt; rotation (sealed_by names vN, old blobs open, mismatched
  * envelopes refused); min_decryption_version raised as the revocation
- * lever; rewrap; every row of the error table with its provider code;
+ * lever; rewrap; batches (one call, each item ending on its own: a
+ * tampered payload, another tenant's, a mismatched envelope, a sealed
+ * vault, a disallowed version) and which version is the latest; every row of the error table with its provider code;
  * sealed 503 retried then failing; 429 with Retry-After on the fake
  * clock; a standby's 307 followed to a configured origin and refused to
  * another; namespaces (vault.namespace, VAULT_NAMESPACE); the CA
@@ -520,6 +522,228 @@ static void test_rewrap(void **state)
         cmk_buf_free(&c2);
         fx_close(&f);
     }
+}
+
+/* ---- Batches (cmk-tool rewrap) ---- */
+
+#define NB 6
+
+/* NB payloads of f's key into ct[i] ("item0".."item5"); item 4 under
+ * another tenant's context. sealed_by of each into by[i]. */
+static void batch_payloads(struct fx *f, struct cmk_buf *ct,
+                           char by[][256])
+{
+    char pt[16];
+    size_t i;
+
+    for (i = 0; i < NB; i++) {
+        snprintf(pt, sizeof(pt), "item%zu", i);
+        f->ctx[0].value = MUT(i == 4 ? "t2" : "t1");
+        encrypt_ok(f, pt, &ct[i]);
+        snprintf(by[i], 256, "%s", f->rq.sealed_by);
+    }
+    f->ctx[0].value = MUT("t1");
+}
+
+static void batch_items(struct cmk_batch_item *it, struct cmk_buf *ct,
+                        char by[][256])
+{
+    size_t i;
+
+    memset(it, 0, NB * sizeof(*it));
+    for (i = 0; i < NB; i++) {
+        it[i].in = ct[i].p;
+        it[i].in_len = ct[i].len;
+        it[i].open_with = by[i];
+    }
+}
+
+/* One rewrap (derived) or one decrypt and one encrypt (associated data)
+ * for the whole batch; each item ends on its own: a tampered payload
+ * and another tenant's fail at Vault, an envelope that names another
+ * version fails before the call, the rest move to v2 and open. */
+static void test_batch_rewrap(void **state)
+{
+    struct cmk_batch_item it[NB];
+    struct cmk_buf ct[NB] = {{0}};
+    char by[NB][256], want[16], wrong[300];
+    size_t i;
+    json_t *c;
+    struct fx f;
+    int derived;
+
+    (void)state;
+    for (derived = 1; derived >= 0; derived--) {
+        fx_open(&f, "aes256-gcm96", derived != 0);
+        batch_payloads(&f, ct, by);
+        ct[2].p[ct[2].len - 6] = /* another base64 digit: tampered */
+            ct[2].p[ct[2].len - 6] == 'A' ? 'B' : 'A';
+        snprintf(wrong, sizeof(wrong), "vault:transit/%s:v7", f.name);
+        emu_do("vault_rotate", "{\"name\":\"%s\"}", f.name);
+        emu_do("reset_calls", "{}");
+        batch_items(it, ct, by);
+        it[3].open_with = wrong;
+        req_reset(&f);
+        assert_int_equal(f.ops->reencrypt_batch(f.st, &f.rq, it, NB), CMK_OK);
+        assert_int_equal(emu_count("VAULT.Rewrap"), derived ? 1 : 0);
+        assert_int_equal(emu_count("VAULT.Decrypt"), derived ? 0 : 1);
+        assert_int_equal(emu_count("VAULT.Encrypt"), derived ? 0 : 1);
+        c = logged(derived ? "VAULT.Rewrap" : "VAULT.Decrypt", 0);
+        assert_int_equal(json_integer_value(json_object_get(c, "batch_size")),
+                         NB - 1); /* item 3 never sent */
+        members_are(c, "batch_input");
+        json_decref(c);
+        /* the last call's: the rewrap (some item failed), or the encrypt
+         * of the items that opened */
+        assert_int_equal(f.rq.http_status, derived ? 400 : 200);
+        for (i = 0; i < NB; i++) {
+            if (i == 2 || i == 4) {
+                assert_int_equal(it[i].err, CMK_E_BAD_CIPHERTEXT);
+                assert_string_equal(it[i].provider_code,
+                                    "AuthenticationFailed");
+            } else if (i == 3) {
+                assert_int_equal(it[i].err, CMK_E_BAD_BLOB);
+                assert_string_equal(it[i].provider_code, "SealedByMismatch");
+            } else {
+                assert_int_equal(it[i].err, CMK_OK);
+                assert_string_equal(it[i].provider_code, "");
+                assert_string_equal(it[i].sealed_by +
+                                        strlen(it[i].sealed_by) - 3,
+                                    ":v2");
+                assert_true(memcmp(it[i].out.p, "vault:v2:", 9) == 0);
+                snprintf(want, sizeof(want), "item%zu", i);
+                decrypt_is(&f, &it[i].out, it[i].sealed_by, want);
+                continue;
+            }
+            assert_null(it[i].out.p);
+            assert_string_equal(it[i].sealed_by, "");
+        }
+        for (i = 0; i < NB; i++) {
+            cmk_buf_free(&it[i].out);
+            cmk_buf_free(&ct[i]);
+        }
+        fx_close(&f);
+    }
+}
+
+/* A whole batch refused (sealed, retried, then failing): every item has
+ * the call's error; the older version disallowed: only its items fail,
+ * and the key info is read again. */
+static void test_batch_failures(void **state)
+{
+    struct cmk_batch_item it[NB];
+    struct cmk_buf ct[NB] = {{0}};
+    char by[NB][256];
+    struct fx f;
+    size_t i;
+
+    (void)state;
+    fx_open(&f, "aes256-gcm96", true);
+    batch_payloads(&f, ct, by);
+    emu_do("vault_rotate", "{\"name\":\"%s\"}", f.name);
+    test_retry_clock_init(&f.fc, 0.5);
+    emu_do("vault_seal", "{}");
+    emu_do("reset_calls", "{}");
+    batch_items(it, ct, by);
+    req_reset(&f);
+    expect_failed(&f, f.ops->reencrypt_batch(f.st, &f.rq, it, NB),
+                  CMK_E_KMS_INTERNAL, 503, "Sealed", "VAULT.Rewrap", 3);
+    emu_do("vault_unseal", "{}");
+    for (i = 0; i < NB; i++) {
+        assert_int_equal(it[i].err, CMK_E_KMS_INTERNAL);
+        assert_string_equal(it[i].provider_code, "Sealed");
+        assert_null(it[i].out.p);
+    }
+    /* v1 disallowed after a second rotation: items 0-2 re-sealed by v2
+     * first, so they move on to v3; items 3-5 (v1) fail */
+    batch_items(it, ct, by);
+    req_reset(&f);
+    assert_int_equal(f.ops->reencrypt_batch(f.st, &f.rq, it, 3), CMK_OK);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(it[i].err, CMK_OK);
+        cmk_buf_free(&ct[i]);
+        ct[i] = it[i].out;
+        snprintf(by[i], 256, "%s", it[i].sealed_by);
+        memset(&it[i].out, 0, sizeof(it[i].out));
+    }
+    emu_do("vault_rotate", "{\"name\":\"%s\"}", f.name);
+    emu_do("vault_key_config", "{\"name\":\"%s\",\"min_decryption_version\":2}",
+           f.name);
+    emu_do("reset_calls", "{}");
+    batch_items(it, ct, by);
+    req_reset(&f);
+    assert_int_equal(f.ops->reencrypt_batch(f.st, &f.rq, it, NB), CMK_OK);
+    for (i = 0; i < NB; i++) {
+        if (i < 3) {
+            assert_int_equal(it[i].err, CMK_OK);
+            assert_true(memcmp(it[i].out.p, "vault:v3:", 9) == 0);
+        } else {
+            assert_int_equal(it[i].err, CMK_E_KEY_DISABLED);
+            assert_string_equal(it[i].provider_code, "VersionDisallowed");
+        }
+        cmk_buf_free(&it[i].out);
+        cmk_buf_free(&ct[i]);
+    }
+    /* the refusal purged the cached key info */
+    emu_do("reset_calls", "{}");
+    {
+        bool latest = true;
+
+        req_reset(&f);
+        assert_int_equal(f.ops->is_latest(f.st, &f.rq, by[0], &latest),
+                         CMK_OK);
+        assert_false(latest); /* v2, the key at v3 */
+        assert_int_equal(emu_count("VAULT.ReadKey"), 1);
+    }
+    /* bad arguments: nothing sent */
+    emu_do("reset_calls", "{}");
+    assert_int_equal(f.ops->reencrypt_batch(f.st, &f.rq, it, 0), CMK_E_ARGS);
+    assert_int_equal(
+        f.ops->reencrypt_batch(f.st, &f.rq, it, f.ops->batch_max + 1),
+        CMK_E_ARGS);
+    assert_int_equal(emu_count("VAULT.Rewrap"), 0);
+    fx_close(&f);
+}
+
+/* is_latest: by the key's latest_version, from the cached read; another
+ * key's or a malformed sealed-by is not this key's. */
+static void test_is_latest(void **state)
+{
+    static const char *const bad[] = {"vault:transit/other:v1", "", "v1",
+                                      ":v1x", ":v0", ":v", ":v01",
+                                      ":v99999999999999999999"};
+    char s[300];
+    bool latest = false;
+    struct fx f;
+    size_t i;
+
+    (void)state;
+    fx_open(&f, "aes256-gcm96", true);
+    snprintf(s, sizeof(s), "vault:transit/%s:v1", f.name);
+    assert_int_equal(f.ops->is_latest(f.st, &f.rq, s, &latest), CMK_OK);
+    assert_true(latest);
+    emu_do("vault_rotate", "{\"name\":\"%s\"}", f.name);
+    cmk_vault_purge(f.st);
+    assert_int_equal(f.ops->is_latest(f.st, &f.rq, s, &latest), CMK_OK);
+    assert_false(latest);
+    snprintf(s, sizeof(s), "vault:transit/%s:v2", f.name);
+    assert_int_equal(f.ops->is_latest(f.st, &f.rq, s, &latest), CMK_OK);
+    assert_true(latest);
+    snprintf(s, sizeof(s), "vault:transit/%s:v3", f.name); /* newer than
+                                                             * the cache */
+    assert_int_equal(f.ops->is_latest(f.st, &f.rq, s, &latest), CMK_OK);
+    assert_true(latest);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (bad[i][0] == ':')
+            snprintf(s, sizeof(s), "vault:transit/%s%s", f.name, bad[i]);
+        else
+            snprintf(s, sizeof(s), "%s", bad[i]);
+        latest = true;
+        assert_int_equal(f.ops->is_latest(f.st, &f.rq, s, &latest),
+                         CMK_E_BAD_BLOB);
+        assert_false(latest);
+    }
+    fx_close(&f);
 }
 
 /* ---- Errors ---- */
@@ -1063,6 +1287,9 @@ int main(void)
         cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_min_decryption_version),
         cmocka_unit_test(test_rewrap),
+        cmocka_unit_test(test_batch_rewrap),
+        cmocka_unit_test(test_batch_failures),
+        cmocka_unit_test(test_is_latest),
         cmocka_unit_test(test_error_rows),
         cmocka_unit_test(test_server_errors),
         cmocka_unit_test(test_throttle),
