@@ -35,11 +35,12 @@ static int check_ref(const struct rotation *r)
         tool_err("--to: must not be empty");
         return TOOL_USAGE;
     }
-    if (strcmp(r->to, r->t->kms.key_ref) == 0) {
+    if (strcmp(r->to, r->t->kms.key_ref) == 0 &&
+        (ops == NULL || ops->is_latest == NULL)) {
         tool_err("--to: %s is already the key of tenant \"%s\"", r->to,
                  r->t->kms.label);
         return TOOL_USAGE;
-    }
+    } /* a key with versions inside (vault): the KEK to its latest one */
     if (ops != NULL && ops->check_key_ref != NULL &&
         ops->check_key_ref(&cf, NULL, r->to) != CMK_OK) {
         tool_err("%s", msg[0] ? msg : "--to: not a key reference");
@@ -60,7 +61,8 @@ static int build_previous(struct rotation *r)
         tool_err("out of memory");
         return TOOL_FAIL;
     }
-    prev[n++] = k->key_ref;
+    if (strcmp(k->key_ref, r->to) != 0) /* not a refresh of the same key */
+        prev[n++] = k->key_ref;
     for (i = 0; i < k->n_previous; i++) {
         if (strcmp(k->previous_key_refs[i], r->to) == 0 ||
             strcmp(k->previous_key_refs[i], k->key_ref) == 0)
@@ -162,8 +164,14 @@ static int move_kek(struct rotation *r)
     }
     if (r->new_kek.len == 0) { /* the blob's key id is NEWREF's */
         snprintf(r->failed_step, sizeof(r->failed_step), "same_key");
-        tool_err("tenant \"%s\": %s holds the same key as the current CMK",
-                 k->label, r->to);
+        if (strcmp(r->to, k->key_ref) == 0)
+            tool_err("tenant \"%s\": the KEK is already under the latest "
+                     "version of %s",
+                     k->label, r->to);
+        else
+            tool_err("tenant \"%s\": %s holds the same key as the current "
+                     "CMK",
+                     k->label, r->to);
         return TOOL_FAIL;
     }
     return TOOL_OK;

@@ -4,12 +4,17 @@
  * answer's data.ciphertext, a decrypt answer's data.plaintext lifted out
  * as a secret, the keys/<name> read, warnings and request_id), the error
  * body (vault_errors.c) and a login answer's auth (net/vauth_token.c).
- * Input: one mode byte (low two bits: which), then the text. A refused
- * answer leaves no output; a kept ciphertext is a transit string; codes
- * and request ids are sanitised (they reach audit records).
+ * A batch answer's data.batch_results (vault_json_batch.c), its items
+ * counted against jansson's reading of the same text.
+ * Input: one mode byte (high bit set: a batch answer, bit 0 plaintexts,
+ * bits 1-3 the items expected; else the low two bits: which), then the
+ * text. A refused answer leaves no output; a kept ciphertext is a
+ * transit string; codes and request ids are sanitised (they reach audit
+ * records).
  */
 #include <config.h>
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +84,48 @@ static void key_and_errors(const char *text, size_t n)
     }
 }
 
+/* jansson's count of data.batch_results, -1 when it reads none. */
+static long jansson_items(const char *text, size_t n)
+{
+    json_t *root = json_loadb(text, n, JSON_REJECT_DUPLICATES, NULL);
+    json_t *a = json_object_get(json_object_get(root, "data"),
+                                "batch_results");
+    long count = json_is_array(a) ? (long)json_array_size(a) : -1;
+
+    json_decref(root);
+    return count;
+}
+
+static void batch(uint8_t mode, char *text, size_t n)
+{
+    struct vault_result res[8];
+    size_t want = (mode >> 1) & 7, i;
+    long count = jansson_items(text, n);
+    bool pt = (mode & 1) != 0;
+    unsigned long v = 0;
+
+    if (cmk_vault_parse_batch(text, n, pt, res, want) != CMK_OK) {
+        for (i = 0; i < want; i++)
+            fz_check(res[i].ct.p == NULL && res[i].pt.p == NULL,
+                     "a refused answer left output");
+        return;
+    }
+    fz_check(count < 0 || count == (long)want,
+             "the scanner and jansson count different items");
+    for (i = 0; i < want; i++) {
+        fz_check(all_in(res[i].code, sizeof(res[i].code), CODE_CHARS),
+                 "code not sanitised");
+        fz_check(res[i].err == CMK_OK || (res[i].ct.p == NULL &&
+                                          res[i].pt.p == NULL),
+                 "a failed item kept output");
+        if (res[i].ct.p != NULL)
+            fz_check(cmk_vault_ct_version(res[i].ct.p, res[i].ct.len, &v) &&
+                         v == res[i].version,
+                     "kept a ciphertext that is not a transit string");
+    }
+    cmk_vault_results_free(res, want);
+}
+
 static void login(const uint8_t *data, size_t n)
 {
     struct cmk_http_resp r;
@@ -108,6 +155,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     text = fz_strndup(data + 1, size - 1);
+    if (data[0] & 0x80) {
+        batch(data[0], text, size - 1);
+        free(text);
+        return 0;
+    }
     switch (data[0] % 4) {
     case 0:
         ciphertext(text, size - 1);

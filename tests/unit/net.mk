@@ -85,17 +85,23 @@ EXTRA_DIST += \
 	tests/fixtures/config/good-aws \
 	tests/fixtures/config/good-aws-minimal
 
-# CRC32C (util/crc32c.c), the checksum on Google Cloud KMS payloads, and
-# the Cloud KMS bodies (providers/gcp_json.c).
+# CRC32C (util/crc32c.c), the checksum on Google Cloud KMS payloads, the
+# Cloud KMS bodies (providers/gcp_json.c) and Vault's batch bodies.
 if HAVE_CMOCKA
-check_PROGRAMS += tests/unit/test_crc32c tests/unit/test_gcp_json
-TESTS += tests/unit/test_crc32c tests/unit/test_gcp_json
+check_PROGRAMS += tests/unit/test_crc32c tests/unit/test_gcp_json \
+	tests/unit/test_vault_json
+TESTS += tests/unit/test_crc32c tests/unit/test_gcp_json \
+	tests/unit/test_vault_json
 tests_unit_test_crc32c_SOURCES = tests/unit/test_crc32c.c
 tests_unit_test_crc32c_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_crc32c_LDADD = $(UNIT_LDADD)
 tests_unit_test_gcp_json_SOURCES = tests/unit/test_gcp_json.c
 tests_unit_test_gcp_json_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gcp_json_LDADD = $(UNIT_LDADD)
+# Vault's batch bodies and answers (providers/vault_json_batch.c).
+tests_unit_test_vault_json_SOURCES = tests/unit/test_vault_json.c
+tests_unit_test_vault_json_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_vault_json_LDADD = $(UNIT_LDADD)
 # The gcp provider under the emulator's Cloud KMS routes.
 check_PROGRAMS += tests/unit/test_gcp
 TESTS += tests/unit/emu_gcp.sh
