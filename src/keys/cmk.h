@@ -70,9 +70,9 @@ cmk_err cmk_cmk_unseal(struct cmk_cmk *c, struct cmk_req *rq,
  * version (and its key's latest version, cmk_cmk_blob_version): one
  * re-encryption inside the KMS where the provider moves ciphertexts
  * between its keys (CMK_CAP_REENCRYPT_MOVE: aws ReEncrypt, so the
- * plaintext never leaves the KMS) or within the key (vault rewrap), else an unseal through the
- * version the blob names and a seal through the current one (the
- * plaintext only in secure memory, wiped). The purpose's context is bound
+ * plaintext never leaves the KMS) or within the key (vault rewrap), else an
+ * unseal through the version the blob names and a seal through the current one
+ * (the plaintext only in secure memory, wiped). The purpose's context is bound
  * on both sides. A blob already under the current version: CMK_OK with
  * out left empty (len 0). Errors as cmk_cmk_unseal_for and
  * cmk_cmk_seal_for; each provider call is recorded as they do. */

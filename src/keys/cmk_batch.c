@@ -18,8 +18,7 @@
 #include "mech/envelope.h"
 #include "util/clock.h"
 
-static void item_fail(struct cmk_reseal_item *it, cmk_err err,
-                      const char *code)
+static void item_fail(struct cmk_reseal_item *it, cmk_err err, const char *code)
 {
     it->err = err;
     snprintf(it->provider_code, sizeof(it->provider_code), "%s",
@@ -77,30 +76,32 @@ static void add(struct group *g, struct cmk_reseal_item *it,
     g->items[g->n++] = it;
 }
 
-/* The group's answers into its items; the key refusals noted. */
+/* The group's answers into its items; a key refusal among them noted
+ * once. */
 static size_t settle(struct cmk_cmk *c, struct group *g)
 {
     const struct cmk_version *to = &c->v[0];
+    cmk_err refusal = CMK_OK;
     size_t i, failed = 0;
 
     for (i = 0; i < g->n; i++) {
         struct cmk_batch_item *b = &g->b[i];
         struct cmk_reseal_item *it = g->items[i];
 
-        if (b->err == CMK_OK && (b->out.len == 0 ||
-                                 b->out.len > CMK_ENVELOPE_MAX_CT))
+        if (b->err == CMK_OK &&
+            (b->out.len == 0 || b->out.len > CMK_ENVELOPE_MAX_CT))
             b->err = CMK_E_BAD_RESPONSE; /* the KMS's answer */
         if (b->err == CMK_OK)
             b->err = cmk_envelope_encode_sealed((uint8_t)to->ops->id,
                                                 to->key_id, b->sealed_by,
                                                 b->out.p, b->out.len, &it->out);
         item_fail(it, b->err, b->provider_code);
-        if (b->err != CMK_OK) {
-            failed++;
-            (void)cmk_cmk_note_refusal(c, b->err);
-        }
+        failed += b->err != CMK_OK;
+        if (refusal == CMK_OK && cmk_err_is_key_refusal(b->err))
+            refusal = b->err;
         cmk_buf_free(&b->out);
     }
+    (void)cmk_cmk_note_refusal(c, refusal);
     return failed;
 }
 
@@ -119,10 +120,11 @@ static void send_group(struct cmk_cmk *c, enum cmk_purpose purpose,
     start = cmk_clock_now_us();
     if (err == CMK_OK)
         err = to->ops->reencrypt_batch(to->st, &rq, g->b, g->n);
-    if (err != CMK_OK) {
-        for (i = 0; i < g->n; i++) {
-            if (g->b[i].err == CMK_OK)
-                item_fail(g->items[i], err, rq.provider_code);
+    for (i = 0; i < g->n && err != CMK_OK; i++) {
+        if (g->b[i].err == CMK_OK) { /* no answer: the call's error */
+            g->b[i].err = err;
+            snprintf(g->b[i].provider_code, sizeof(g->b[i].provider_code), "%s",
+                     rq.provider_code);
         }
     }
     failed = settle(c, g);
@@ -143,15 +145,14 @@ static void one_by_one(struct cmk_cmk *c, enum cmk_purpose purpose,
     struct cmk_req rq;
 
     memset(&rq, 0, sizeof(rq));
-    it->err = cmk_cmk_reseal_for(c, &rq, purpose, it->blob, it->blob_len,
-                                 &it->out);
+    it->err =
+        cmk_cmk_reseal_for(c, &rq, purpose, it->blob, it->blob_len, &it->out);
     snprintf(it->provider_code, sizeof(it->provider_code), "%s",
              it->err != CMK_OK ? rq.provider_code : "");
 }
 
 void cmk_cmk_reseal_batch(struct cmk_cmk *c, enum cmk_purpose purpose,
-                          struct cmk_reseal_item *items, size_t n,
-                          size_t batch)
+                          struct cmk_reseal_item *items, size_t n, size_t batch)
 {
     struct cmk_envelope_view ev;
     struct group *g;

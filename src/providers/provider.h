@@ -204,8 +204,7 @@ struct cmk_provider_ops {
      * answer then has it as its err). rq holds the last call's request
      * id, status and code. */
     cmk_err (*reencrypt_batch)(void *st, struct cmk_req *rq,
-                               struct cmk_batch_item *items,
-                               size_t n) CMK_WUR;
+                               struct cmk_batch_item *items, size_t n) CMK_WUR;
     size_t batch_max; /* items per reencrypt_batch call */
     /* Optional (CMK_CAP_SEALED_BY; NULL: every version of the key is
      * current): whether sealed_by, as encrypt named it, is the version

@@ -233,7 +233,7 @@ static cmk_err binding(struct vault_state *st, struct cmk_req *rq,
 }
 
 cmk_err cmk_vault_bound_context(struct vault_state *st, struct cmk_req *rq,
-                             struct cmk_buf *ctx, struct vault_bind *b)
+                                struct cmk_buf *ctx, struct vault_bind *b)
 {
     cmk_err err = cmk_context_encode(rq->ctx, rq->n_ctx, ctx);
 
@@ -254,7 +254,7 @@ cmk_err cmk_vault_aad_refused(struct vault_state *st, struct cmk_req *rq)
 }
 
 cmk_err cmk_vault_after(struct vault_state *st, struct cmk_req *rq, cmk_err err,
-                     const struct vault_bind *b)
+                        const struct vault_bind *b)
 {
     if (err == CMK_E_KEY_DISABLED || err == CMK_E_ACCESS_DENIED ||
         err == CMK_E_KEY_NOT_FOUND)
@@ -349,7 +349,7 @@ static cmk_err vault_encrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
 /* ---- decrypt ---- */
 
 cmk_err cmk_vault_check_blob(struct vault_state *st, struct cmk_req *rq,
-                          const uint8_t *in, size_t in_len)
+                             const uint8_t *in, size_t in_len)
 {
     char want[300];
     unsigned long v;
@@ -378,13 +378,13 @@ static cmk_err parse_pt(struct cmk_http_resp *r, void *out, const char **code)
 }
 
 static cmk_err decrypt_bound(struct vault_state *st, struct cmk_req *rq,
-                             const struct vault_bind *b, const struct cmk_buf *ctx,
-                             const uint8_t *in, size_t in_len,
-                             struct cmk_secret *out)
+                             const struct vault_bind *b,
+                             const struct cmk_buf *ctx, const uint8_t *in,
+                             size_t in_len, struct cmk_secret *out)
 {
     char path[VAULT_MOUNT_MAX + VAULT_NAME_MAX + 16];
-    struct vault_call_req cr = {"POST", path,     VAULT_OP_DECRYPT,
-                                NULL,   parse_pt, out, false};
+    struct vault_call_req cr = {"POST", path, VAULT_OP_DECRYPT, NULL, parse_pt,
+                                out,    false};
     struct cmk_sb body = {0};
     cmk_err err;
 

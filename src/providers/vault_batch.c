@@ -41,8 +41,7 @@ static void set_item(struct cmk_batch_item *it, cmk_err err, const char *code)
 }
 
 /* Every item left in the run fails with rq's error. */
-static cmk_err fail_rest(struct batch *b, const struct cmk_req *rq,
-                         cmk_err err)
+static cmk_err fail_rest(struct batch *b, const struct cmk_req *rq, cmk_err err)
 {
     size_t i;
 
@@ -206,9 +205,9 @@ static cmk_err by_rewrap(struct vault_state *st, struct cmk_req *rq,
 
 /* An associated-data key: one decrypt, then one encrypt of what opened. */
 static cmk_err by_reseal(struct vault_state *st, struct cmk_req *rq,
-                         const struct vault_bind *bd,
-                         const struct cmk_buf *ctx, struct batch *b,
-                         struct vault_result *res, struct vault_result *res2)
+                         const struct vault_bind *bd, const struct cmk_buf *ctx,
+                         struct batch *b, struct vault_result *res,
+                         struct vault_result *res2)
 {
     cmk_err err;
     size_t i;

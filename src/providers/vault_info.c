@@ -46,8 +46,8 @@ cmk_err cmk_vault_fetch_info(struct vault_state *st, struct cmk_req *rq,
                              struct vault_key_info *out)
 {
     char path[VAULT_MOUNT_MAX + VAULT_NAME_MAX + 8];
-    struct vault_call_req cr = {"GET", path,       VAULT_OP_READ,
-                                NULL,  parse_info, out, false};
+    struct vault_call_req cr = {"GET",      path, VAULT_OP_READ, NULL,
+                                parse_info, out,  false};
     cmk_err err;
 
     snprintf(path, sizeof(path), "%s/keys/%s", st->mount, st->name);

@@ -118,8 +118,8 @@ cmk_err cmk_vault_bound_context(struct vault_state *st, struct cmk_req *rq,
                                 struct vault_bind *b) CMK_WUR;
 cmk_err cmk_vault_check_blob(struct vault_state *st, struct cmk_req *rq,
                              const uint8_t *in, size_t in_len) CMK_WUR;
-cmk_err cmk_vault_after(struct vault_state *st, struct cmk_req *rq,
-                        cmk_err err, const struct vault_bind *b) CMK_WUR;
+cmk_err cmk_vault_after(struct vault_state *st, struct cmk_req *rq, cmk_err err,
+                        const struct vault_bind *b) CMK_WUR;
 cmk_err cmk_vault_aad_refused(struct vault_state *st,
                               struct cmk_req *rq) CMK_WUR;
 
@@ -127,8 +127,8 @@ cmk_err cmk_vault_aad_refused(struct vault_state *st,
 cmk_err cmk_vault_reencrypt_batch(void *st, struct cmk_req *rq,
                                   struct cmk_batch_item *items,
                                   size_t n) CMK_WUR;
-cmk_err cmk_vault_is_latest(void *st, struct cmk_req *rq,
-                            const char *sealed_by, bool *latest) CMK_WUR;
+cmk_err cmk_vault_is_latest(void *st, struct cmk_req *rq, const char *sealed_by,
+                            bool *latest) CMK_WUR;
 
 /* vault_errors.c: an error answer of status to op: the cmk_err, its
  * retry class and the provider code (docs/vault.md, "Errors"). */
@@ -163,8 +163,8 @@ bool cmk_vault_warns_aad(const char *body, size_t len);
 void cmk_vault_request_id(const char *body, size_t len, char *id, size_t n);
 /* One item of a batch answer (cmk_vault_parse_batch). */
 struct vault_result {
-    cmk_err err;   /* the item's error, mapped; CMK_OK */
-    char code[64]; /* its code; "" */
+    cmk_err err;           /* the item's error, mapped; CMK_OK */
+    char code[64];         /* its code; "" */
     struct cmk_buf ct;     /* ciphertext answers: the transit string */
     unsigned long version; /* and the version it names */
     struct cmk_secret pt;  /* plaintext answers: guarded */

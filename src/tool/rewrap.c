@@ -130,8 +130,8 @@ static int parse(int argc, char **argv, struct args *a)
     int c, rc = TOOL_OK;
 
     optind = 1;
-    while (rc == TOOL_OK &&
-           (c = getopt_long(argc, argv, "+c:t:j:b:J:nskm:h", opts, NULL)) != -1) {
+    while (rc == TOOL_OK && (c = getopt_long(argc, argv, "+c:t:j:b:J:nskm:h",
+                                             opts, NULL)) != -1) {
         if (c == 'h') {
             fputs(help, stdout);
             return -1;

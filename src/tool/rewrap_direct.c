@@ -102,8 +102,9 @@ static int d_check(void *ctx, const uint8_t *in, size_t len, bool *already,
                    "\"%s\"",
                    d->label);
     if (err != CMK_OK) /* the key's latest version is not known */
-        return say(TOOL_REWRAP_BAD, "the key's latest version cannot be "
-                                    "read: %s",
+        return say(TOOL_REWRAP_BAD,
+                   "the key's latest version cannot be "
+                   "read: %s",
                    cmk_err_name(err));
     return TOOL_REWRAP_OK;
 }

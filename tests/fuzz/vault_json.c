@@ -88,8 +88,7 @@ static void key_and_errors(const char *text, size_t n)
 static long jansson_items(const char *text, size_t n)
 {
     json_t *root = json_loadb(text, n, JSON_REJECT_DUPLICATES, NULL);
-    json_t *a = json_object_get(json_object_get(root, "data"),
-                                "batch_results");
+    json_t *a = json_object_get(json_object_get(root, "data"), "batch_results");
     long count = json_is_array(a) ? (long)json_array_size(a) : -1;
 
     json_decref(root);
@@ -115,8 +114,8 @@ static void batch(uint8_t mode, char *text, size_t n)
     for (i = 0; i < want; i++) {
         fz_check(all_in(res[i].code, sizeof(res[i].code), CODE_CHARS),
                  "code not sanitised");
-        fz_check(res[i].err == CMK_OK || (res[i].ct.p == NULL &&
-                                          res[i].pt.p == NULL),
+        fz_check(res[i].err == CMK_OK ||
+                     (res[i].ct.p == NULL && res[i].pt.p == NULL),
                  "a failed item kept output");
         if (res[i].ct.p != NULL)
             fz_check(cmk_vault_ct_version(res[i].ct.p, res[i].ct.len, &v) &&

@@ -11,11 +11,11 @@
  * envelopes refused); min_decryption_version raised as the revocation
  * lever; rewrap; batches (one call, each item ending on its own: a
  * tampered payload, another tenant's, a mismatched envelope, a sealed
- * vault, a disallowed version) and which version is the latest; every row of the error table with its provider code;
- * sealed 503 retried then failing; 429 with Retry-After on the fake
- * clock; a standby's 307 followed to a configured origin and refused to
- * another; namespaces (vault.namespace, VAULT_NAMESPACE); the CA
- * (http.ca_file, vault.ca_file, VAULT_CACERT); the static token sources
+ * vault, a disallowed version) and which version is the latest; every row of
+ * the error table with its provider code; sealed 503 retried then failing; 429
+ * with Retry-After on the fake clock; a standby's 307 followed to a configured
+ * origin and refused to another; namespaces (vault.namespace, VAULT_NAMESPACE);
+ * the CA (http.ca_file, vault.ca_file, VAULT_CACERT); the static token sources
  * as the call log's accessor; the request id; the ulDeviceError numbers
  * and health reasons; no token in any code.
  */
@@ -530,8 +530,7 @@ static void test_rewrap(void **state)
 
 /* NB payloads of f's key into ct[i] ("item0".."item5"); item 4 under
  * another tenant's context. sealed_by of each into by[i]. */
-static void batch_payloads(struct fx *f, struct cmk_buf *ct,
-                           char by[][256])
+static void batch_payloads(struct fx *f, struct cmk_buf *ct, char by[][256])
 {
     char pt[16];
     size_t i;
@@ -607,9 +606,8 @@ static void test_batch_rewrap(void **state)
             } else {
                 assert_int_equal(it[i].err, CMK_OK);
                 assert_string_equal(it[i].provider_code, "");
-                assert_string_equal(it[i].sealed_by +
-                                        strlen(it[i].sealed_by) - 3,
-                                    ":v2");
+                assert_string_equal(
+                    it[i].sealed_by + strlen(it[i].sealed_by) - 3, ":v2");
                 assert_true(memcmp(it[i].out.p, "vault:v2:", 9) == 0);
                 snprintf(want, sizeof(want), "item%zu", i);
                 decrypt_is(&f, &it[i].out, it[i].sealed_by, want);
@@ -690,8 +688,7 @@ static void test_batch_failures(void **state)
         bool latest = true;
 
         req_reset(&f);
-        assert_int_equal(f.ops->is_latest(f.st, &f.rq, by[0], &latest),
-                         CMK_OK);
+        assert_int_equal(f.ops->is_latest(f.st, &f.rq, by[0], &latest), CMK_OK);
         assert_false(latest); /* v2, the key at v3 */
         assert_int_equal(emu_count("VAULT.ReadKey"), 1);
     }
@@ -709,9 +706,9 @@ static void test_batch_failures(void **state)
  * key's or a malformed sealed-by is not this key's. */
 static void test_is_latest(void **state)
 {
-    static const char *const bad[] = {"vault:transit/other:v1", "", "v1",
-                                      ":v1x", ":v0", ":v", ":v01",
-                                      ":v99999999999999999999"};
+    static const char *const bad[] = {
+        "vault:transit/other:v1", "", "v1", ":v1x", ":v0", ":v", ":v01",
+        ":v99999999999999999999"};
     char s[300];
     bool latest = false;
     struct fx f;
@@ -730,7 +727,7 @@ static void test_is_latest(void **state)
     assert_int_equal(f.ops->is_latest(f.st, &f.rq, s, &latest), CMK_OK);
     assert_true(latest);
     snprintf(s, sizeof(s), "vault:transit/%s:v3", f.name); /* newer than
-                                                             * the cache */
+                                                            * the cache */
     assert_int_equal(f.ops->is_latest(f.st, &f.rq, s, &latest), CMK_OK);
     assert_true(latest);
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

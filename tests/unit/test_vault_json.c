@@ -63,7 +63,8 @@ static void test_array_scanner(void **state)
         {"{\"a\":1}", "!"},
         {"", "!"},
         {"[\"unterminated]", "!"},
-        {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+        {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+         "]",
          "!"}, /* deeper than the scanner goes */
     };
     char got[256];
@@ -95,9 +96,9 @@ static void test_batch_body(void **state)
                               "{\"ciphertext\":\"vault:v2:BBBB\","
                               "\"context\":\"AQID\"}]}");
     cmk_sb_free(&sb);
-    assert_int_equal(cmk_vault_batch_body(&sb, true, vals, lens, 1, &ctx,
-                                          false, true),
-                     CMK_OK);
+    assert_int_equal(
+        cmk_vault_batch_body(&sb, true, vals, lens, 1, &ctx, false, true),
+        CMK_OK);
     assert_string_equal(sb.p, "{\"batch_input\":["
                               "{\"plaintext\":\"dmF1bHQ6djE6QUFBQQ==\","
                               "\"associated_data\":\"AQID\"}]}");
@@ -139,12 +140,11 @@ static void test_batch_ciphertexts(void **state)
     cmk_vault_results_free(res, 3);
     free(body);
     /* an empty error is no error; an unknown one is BadRequest */
-    assert_int_equal(
-        parse("{\"data\":{\"batch_results\":["
-              "{\"ciphertext\":\"vault:v1:AAAA\",\"error\":\"\"},"
-              "{\"error\":\"something new\"}]}}",
-              false, res, 2, &body),
-        CMK_OK);
+    assert_int_equal(parse("{\"data\":{\"batch_results\":["
+                           "{\"ciphertext\":\"vault:v1:AAAA\",\"error\":\"\"},"
+                           "{\"error\":\"something new\"}]}}",
+                           false, res, 2, &body),
+                     CMK_OK);
     assert_int_equal(res[0].err, CMK_OK);
     assert_int_equal(res[1].err, CMK_E_CONFIG);
     assert_string_equal(res[1].code, "BadRequest");
