@@ -22,7 +22,8 @@ libcmk_la_SOURCES += \
 	src/providers/vault_call.c src/providers/vault_cfg.c \
 	src/providers/vault_cfg.h src/providers/vault_errors.c \
 	src/providers/vault_info.c src/providers/vault_json.c \
-	src/providers/vault_json_batch.c src/providers/vault_batch.c
+	src/providers/vault_json_batch.c src/providers/vault_batch.c \
+	src/providers/vault_bind.c
 # The aws provider's user documentation and configuration sample.
 EXTRA_DIST += docs/aws.md conf/aws-example.json
 # The vault provider's user documentation and configuration sample

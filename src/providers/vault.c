@@ -52,14 +52,6 @@
 #include "providers/vault_int.h"
 #include "util/log.h"
 
-static cmk_err fail(struct cmk_req *rq, cmk_err err, const char *code)
-{
-    snprintf(rq->provider_code, sizeof(rq->provider_code), "%s", code);
-    rq->http_status = 0;
-    rq->request_id[0] = '\0';
-    return err;
-}
-
 /* ---- init ---- */
 
 static const char *env_of(const struct vault_state *st, const char *name)
@@ -209,62 +201,6 @@ static cmk_err vault_key_id(void *vst, char id[256])
     return CMK_OK;
 }
 
-/* ---- the context's binding ---- */
-
-/* How this key binds the tenant's context (the file's comment). */
-static cmk_err binding(struct vault_state *st, struct cmk_req *rq,
-                       struct vault_bind *b)
-{
-    struct vault_key_info ki;
-    bool refused;
-    cmk_err err = cmk_vault_key_info(st, rq, &ki);
-
-    if (err != CMK_OK)
-        return err;
-    cmk_mutex_lock(&st->lock);
-    refused = st->aad_refused;
-    cmk_mutex_unlock(&st->lock);
-    b->derived = ki.derived;
-    b->context = ki.derived;
-    b->aad = !ki.derived && ki.aead && !refused;
-    if (!b->context && !b->aad)
-        return fail(rq, CMK_E_CONFIG, "ContextNotBindable");
-    return CMK_OK;
-}
-
-cmk_err cmk_vault_bound_context(struct vault_state *st, struct cmk_req *rq,
-                                struct cmk_buf *ctx, struct vault_bind *b)
-{
-    cmk_err err = cmk_context_encode(rq->ctx, rq->n_ctx, ctx);
-
-    return err == CMK_OK ? binding(st, rq, b) : err;
-}
-
-cmk_err cmk_vault_aad_refused(struct vault_state *st, struct cmk_req *rq)
-{
-    cmk_mutex_lock(&st->lock);
-    st->aad_refused = true;
-    cmk_mutex_unlock(&st->lock);
-    cmk_log_once("vault: %s: the server does not take associated_data and "
-                 "the key is not derived: no tenant binding",
-                 st->key_id);
-    snprintf(rq->provider_code, sizeof(rq->provider_code),
-             "ContextNotBindable");
-    return CMK_E_CONFIG;
-}
-
-cmk_err cmk_vault_after(struct vault_state *st, struct cmk_req *rq, cmk_err err,
-                        const struct vault_bind *b)
-{
-    if (err == CMK_E_KEY_DISABLED || err == CMK_E_ACCESS_DENIED ||
-        err == CMK_E_KEY_NOT_FOUND)
-        cmk_vault_purge(st);
-    if (err == CMK_E_CONFIG && b->aad &&
-        strcmp(rq->provider_code, "AssociatedDataRefused") == 0)
-        return cmk_vault_aad_refused(st, rq);
-    return err;
-}
-
 /* ---- encrypt, rewrap ---- */
 
 struct ct_out {
@@ -306,8 +242,8 @@ static cmk_err post_ct(struct vault_state *st, struct cmk_req *rq,
     if (err == CMK_OK &&
         snprintf(rq->sealed_by, sizeof(rq->sealed_by), "%s:v%lu", st->key_id,
                  o.version) >= (int)sizeof(rq->sealed_by))
-        err = fail(rq, CMK_E_CONFIG, "KeyIdTooLong"); /* the limits keep
-                                                       * it in */
+        err = cmk_vault_fail(rq, CMK_E_CONFIG, "KeyIdTooLong"); /* the limits
+                                                                 * keep it in */
     if (err == CMK_OK)
         *out = o.ct; /* the caller owns it */
     else
@@ -335,7 +271,7 @@ static cmk_err vault_encrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
         return CMK_E_ARGS;
     rq->sealed_by[0] = '\0';
     if (in_len > VAULT_MAX_PT)
-        return fail(rq, CMK_E_TOO_LARGE, "TooLarge");
+        return cmk_vault_fail(rq, CMK_E_TOO_LARGE, "TooLarge");
     err = cmk_vault_bound_context(st, rq, &ctx, &b);
     if (err == CMK_OK)
         err = cmk_vault_body(&body, true, in, in_len, &ctx, b.context, b.aad);
@@ -347,29 +283,6 @@ static cmk_err vault_encrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
 }
 
 /* ---- decrypt ---- */
-
-cmk_err cmk_vault_check_blob(struct vault_state *st, struct cmk_req *rq,
-                             const uint8_t *in, size_t in_len)
-{
-    char want[300];
-    unsigned long v;
-    size_t n = strlen(st->key_id);
-
-    if (!cmk_vault_ct_version(in, in_len, &v) || in_len > 2 * VAULT_MAX_PT)
-        return fail(rq, CMK_E_BAD_BLOB, "BlobMalformed");
-    if (rq->open_with == NULL)
-        return CMK_OK;
-    snprintf(want, sizeof(want), "%s:v%lu", st->key_id, v);
-    if (strcmp(rq->open_with, want) == 0)
-        return CMK_OK;
-    if (strncmp(rq->open_with, st->key_id, n) == 0 &&
-        strncmp(rq->open_with + n, ":v", 2) == 0)
-        return fail(rq, CMK_E_BAD_BLOB, "SealedByMismatch");
-    if (strncmp(rq->open_with, VAULT_KEY_ID_PREFIX,
-                strlen(VAULT_KEY_ID_PREFIX)) == 0)
-        return fail(rq, CMK_E_KEY_NOT_FOUND, "SealedByOtherKey");
-    return fail(rq, CMK_E_BAD_BLOB, "SealedByInvalid");
-}
 
 static cmk_err parse_pt(struct cmk_http_resp *r, void *out, const char **code)
 {

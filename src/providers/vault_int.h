@@ -108,11 +108,13 @@ struct vault_bind {
 cmk_err cmk_vault_call(struct vault_state *st, struct cmk_req *rq,
                        const struct vault_call_req *cr) CMK_WUR;
 
-/* vault.c, for vault_batch.c: the canonical context bytes of rq and how
- * the key binds them; the payload is a transit ciphertext whose version
- * is the one rq->open_with names, when it names one; what a refusal
+/* vault_bind.c: a failure with its code (no HTTP status, no request id),
+ * then the checks of vault.c and vault_batch.c: the canonical context bytes of
+ * rq and how the key binds them; the payload is a transit ciphertext whose
+ * version is the one rq->open_with names, when it names one; what a refusal
  * means for the cached key info; a server that does not take associated
  * data, remembered and refused. Each sets rq's code when it fails. */
+cmk_err cmk_vault_fail(struct cmk_req *rq, cmk_err err, const char *code);
 cmk_err cmk_vault_bound_context(struct vault_state *st, struct cmk_req *rq,
                                 struct cmk_buf *ctx,
                                 struct vault_bind *b) CMK_WUR;
