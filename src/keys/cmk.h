@@ -94,6 +94,11 @@ cmk_err cmk_cmk_blob_version(struct cmk_cmk *c, const uint8_t *blob,
 /* Most blobs of one provider call of cmk_cmk_reseal_batch. */
 #define CMK_BATCH_MAX 250u
 
+/* How many blobs one provider call of cmk_cmk_reseal_batch may carry for
+ * c's current version: the provider's batch_max (at most CMK_BATCH_MAX),
+ * 1 when it has no reencrypt_batch. */
+size_t cmk_cmk_batch_max(const struct cmk_cmk *c);
+
 /* One blob of cmk_cmk_reseal_batch. */
 struct cmk_reseal_item {
     const uint8_t *blob; /* in */

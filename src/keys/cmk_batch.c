@@ -151,6 +151,18 @@ static void one_by_one(struct cmk_cmk *c, enum cmk_purpose purpose,
              it->err != CMK_OK ? rq.provider_code : "");
 }
 
+size_t cmk_cmk_batch_max(const struct cmk_cmk *c)
+{
+    const struct cmk_provider_ops *ops;
+
+    if (c == NULL)
+        return 1;
+    ops = c->v[0].ops;
+    if (ops->reencrypt_batch == NULL || ops->batch_max < 2)
+        return 1;
+    return ops->batch_max < CMK_BATCH_MAX ? ops->batch_max : CMK_BATCH_MAX;
+}
+
 void cmk_cmk_reseal_batch(struct cmk_cmk *c, enum cmk_purpose purpose,
                           struct cmk_reseal_item *items, size_t n, size_t batch)
 {
@@ -160,8 +172,7 @@ void cmk_cmk_reseal_batch(struct cmk_cmk *c, enum cmk_purpose purpose,
 
     if (c == NULL || items == NULL)
         return;
-    most = c->v[0].ops->batch_max < CMK_BATCH_MAX ? c->v[0].ops->batch_max
-                                                  : CMK_BATCH_MAX;
+    most = cmk_cmk_batch_max(c);
     if (batch != 0 && batch < most)
         most = batch;
     g = calloc(1, sizeof(*g));

@@ -86,6 +86,9 @@ struct tool_rewrap_ops {
      * each; every item ends on its own, as one would have ended it. */
     void (*many)(void *ctx, struct tool_rewrap_item *const *v, size_t n,
                  unsigned batch);
+    /* With many: how many blobs one KMS call of it may carry (1: the KMS
+     * takes no batches, and a job takes one blob at a time). */
+    size_t (*group)(void *ctx);
     /* The current key: its reference (the audit records' key_new) and an
      * id that changes whenever the key does (the journal's target). */
     const char *(*key_new)(void *ctx);

@@ -188,6 +188,11 @@ static void d_many(void *ctx, struct tool_rewrap_item *const *v, size_t n,
     free(items);
 }
 
+static size_t d_group(void *ctx)
+{
+    return cmk_cmk_batch_max(((struct direct *)ctx)->c);
+}
+
 static const char *d_key_new(void *ctx)
 {
     return cmk_cmk_current_ref(((struct direct *)ctx)->c);
@@ -212,6 +217,7 @@ const struct tool_rewrap_ops tool_rewrap_direct = {
     .check = d_check,
     .one = d_one,
     .many = d_many,
+    .group = d_group,
     .key_new = d_key_new,
     .target = d_target,
     .why = d_why,

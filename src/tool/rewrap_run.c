@@ -398,12 +398,16 @@ static void handle_group(struct run *r, size_t first, size_t n)
     group_free(&g);
 }
 
-/* How many inputs a worker takes at a time. */
+/* How many inputs a worker takes at a time: --batch where the KMS takes
+ * batches (at most what one call carries), else one. */
 static size_t take(const struct run *r)
 {
-    return r->ops->many != NULL && !r->o->dry_run && r->o->batch > 1
-               ? r->o->batch
-               : 1;
+    size_t most;
+
+    if (r->ops->many == NULL || r->ops->group == NULL || r->o->dry_run)
+        return 1;
+    most = r->ops->group(r->ctx);
+    return r->o->batch < most ? r->o->batch : most;
 }
 
 static void *worker(void *arg)
