@@ -18,6 +18,8 @@ EXTRA_DIST += \
 	tests/bench/run.sh \
 	tests/bench/file_speed.sh \
 	tests/bench/summary.py \
+	tests/bench/curves.sh \
+	tests/bench/curves_plot.py \
 	tests/bench/README.md
 
 .PHONY: bench

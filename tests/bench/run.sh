@@ -7,7 +7,9 @@
 # Environment: top_srcdir, top_builddir, CMK_MODULE (set by make),
 # BENCH_SECONDS (timed seconds per run, default 1), BENCH_OUT (keep the
 # results and configs there instead of a temp dir), BENCH_STRICT=1 (exit 1
-# when a target is missed), SOFTHSM_MODULE.
+# when a target is missed), SOFTHSM_MODULE, BENCH_CURVES=0 (skip the cost
+# curves), CURVES_OUT (where their JSON and PNG files go; default
+# bench-curves in the build directory).
 set -uo pipefail
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -187,7 +189,7 @@ run_all() {
 }
 
 main() {
-    local strict=()
+    local strict=() rc=0
     check_tools
     setup_out
     echo "== cmk-bench: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -202,7 +204,14 @@ main() {
     fi
     [ "${BENCH_STRICT:-0}" = 1 ] && strict=(--strict)
     /usr/bin/python3 "$top_srcdir/tests/bench/summary.py" "${strict[@]}" \
-        "$RESULTS"
+        "$RESULTS" || rc=1
+    if [ "${BENCH_CURVES:-1}" = 1 ]; then
+        echo "== cost curves (tests/bench/curves.sh): $(date -u +%H:%M:%S)"
+        CMK_MODULE=$MODULE SOFTHSM_MODULE=$SOFTHSM_MODULE \
+            CURVES_OUT=${CURVES_OUT:-$top_builddir/bench-curves} \
+            bash "$top_srcdir/tests/bench/curves.sh" || rc=1
+    fi
+    return $rc
 }
 
 main "$@"
