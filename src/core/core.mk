@@ -10,6 +10,7 @@ libcmk_la_SOURCES += \
 	src/core/handles.h src/core/handles.c \
 	src/core/token.h src/core/token.c \
 	src/core/token_store.h src/core/token_store.c \
+	src/core/seen_gen.h src/core/seen_gen.c \
 	src/core/session.h src/core/session.c \
 	src/core/object.h src/core/object.c \
 	src/core/objops.h src/core/objops.c \

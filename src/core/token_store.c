@@ -23,6 +23,7 @@
 #include "core/object.h"
 #include "store/store.h"
 #include "core/token.h"
+#include "core/seen_gen.h"
 #include "core/token_store.h"
 #include "keys/cmk.h"
 #include "mech/hash.h"
@@ -34,7 +35,8 @@ struct cmk_tstore {
     struct cmk_cond loaded;  /* a load ended (with lock) */
     struct cmk_cond written; /* a writer's turn ended (with the token lock) */
     uint64_t *max_gen;       /* highest manifest generation seen (atomic) */
-    uint64_t own_gen;        /* max_gen when the process table is full */
+    uint64_t own_gen;        /* max_gen without memory for the process's
+                              * own (core/seen_gen.h) */
     bool loading;            /* a full load is in flight */
     /* What the last full load saw. */
     bool synced;
@@ -45,38 +47,6 @@ struct cmk_tstore {
     int64_t kek_until_us;
 };
 
-/* The highest manifest generation this process has seen, per store (a
- * hash of directory and tenant), kept for the life of the process: a
- * C_Finalize and C_Initialize must not make an older manifest acceptable
- * again. Fixed size and lock free: nothing to free, nothing a fork child
- * could find locked. */
-#define SEEN_SLOTS 64
-static uint64_t seen_key[SEEN_SLOTS];
-static uint64_t seen_gen[SEEN_SLOTS];
-
-static uint64_t *seen_slot(const struct cmk_tenant_cfg *cfg)
-{
-    struct cmk_blake2b b;
-    uint64_t key = 0, k;
-    size_t i;
-
-    cmk_blake2b_init(&b, sizeof(key));
-    cmk_blake2b_update(&b, cfg->store_dir, strlen(cfg->store_dir) + 1);
-    cmk_blake2b_update(&b, cfg->kms.label, strlen(cfg->kms.label));
-    cmk_blake2b_final(&b, (uint8_t *)&key);
-    key |= 1; /* 0 marks a free slot */
-    for (i = 0; i < SEEN_SLOTS; i++) {
-        k = __atomic_load_n(&seen_key[i], __ATOMIC_ACQUIRE);
-        if (k == 0 &&
-            __atomic_compare_exchange_n(&seen_key[i], &k, key, false,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            return &seen_gen[i];
-        if (k == key)
-            return &seen_gen[i];
-    }
-    return NULL;
-}
-
 CK_RV cmk_token_store_init(struct cmk_token *t)
 {
     CK_RV rv;
@@ -84,7 +54,7 @@ CK_RV cmk_token_store_init(struct cmk_token *t)
     t->store = calloc(1, sizeof(*t->store));
     if (t->store == NULL)
         return CKR_HOST_MEMORY;
-    t->store->max_gen = seen_slot(t->cfg);
+    t->store->max_gen = cmk_seen_gen(t->cfg->store_dir, t->cfg->kms.label);
     if (t->store->max_gen == NULL)
         t->store->max_gen = &t->store->own_gen;
     rv = cmk_mutex_init(&t->store->lock);

@@ -48,8 +48,9 @@ struct cmk_cache {
     struct cmk_mutex lock;
     struct cmk_cond done; /* a flight ended */
     struct entry **buckets;
-    size_t n_buckets; /* power of two */
-    struct entry lru; /* sentinel */
+    size_t n_buckets;   /* power of two, grown with the entries */
+    size_t max_buckets; /* for max_entries: twice it, at most 2^20 */
+    struct entry lru;   /* sentinel */
     size_t n;
     struct flight *flights;
     struct cmk_cache_stats st;
@@ -65,9 +66,10 @@ cmk_err cmk_cache_new(const struct cmk_cache_cfg *cfg, struct cmk_cache **out)
     if (c == NULL)
         return CMK_E_NOMEM;
     c->cfg = *cfg;
-    for (c->n_buckets = 16; c->n_buckets < 2 * (size_t)cfg->max_entries &&
-                            c->n_buckets < ((size_t)1 << 20);)
-        c->n_buckets *= 2;
+    for (c->max_buckets = 16; c->max_buckets < 2 * (size_t)cfg->max_entries &&
+                              c->max_buckets < ((size_t)1 << 20);)
+        c->max_buckets *= 2;
+    c->n_buckets = 16; /* a token that caches little pays little */
     c->buckets = calloc(c->n_buckets, sizeof(*c->buckets));
     if (c->buckets == NULL) {
         free(c);
@@ -97,12 +99,17 @@ void cmk_cache_digest(const char *tenant, const uint8_t *blob, size_t len,
     cmk_blake2b_final(&b, digest);
 }
 
-static size_t bucket_of(const struct cmk_cache *c, const uint8_t *d)
+static size_t hash_of(const uint8_t *d)
 {
     size_t h;
 
     memcpy(&h, d, sizeof(h)); /* the digest is already uniform */
-    return h & (c->n_buckets - 1);
+    return h;
+}
+
+static size_t bucket_of(const struct cmk_cache *c, const uint8_t *d)
+{
+    return hash_of(d) & (c->n_buckets - 1);
 }
 
 static struct entry **slot_of(struct cmk_cache *c, const uint8_t *d)
@@ -141,12 +148,39 @@ static void drop_locked(struct cmk_cache *c, struct entry *e)
     c->n--;
 }
 
+/* Doubles the bucket table once the entries outnumber the buckets (up to
+ * max_buckets); without the memory the old table stays, only slower. */
+static void grow_locked(struct cmk_cache *c)
+{
+    size_t n = c->n_buckets * 2, i;
+    struct entry **b, *e, *next;
+
+    if (c->n < c->n_buckets || c->n_buckets >= c->max_buckets)
+        return;
+    b = calloc(n, sizeof(*b));
+    if (b == NULL)
+        return;
+    for (i = 0; i < c->n_buckets; i++) {
+        for (e = c->buckets[i]; e != NULL; e = next) {
+            next = e->hnext;
+            e->hnext = b[hash_of(e->digest) & (n - 1)];
+            b[hash_of(e->digest) & (n - 1)] = e;
+        }
+    }
+    free(c->buckets);
+    c->buckets = b;
+    c->n_buckets = n;
+}
+
 static cmk_err insert_locked(struct cmk_cache *c, const uint8_t *d,
                              const struct cmk_secret *val, int64_t now)
 {
     int64_t ttl = (int64_t)c->cfg.ttl_s * 1000000;
     int64_t grace = ttl / 10 < GRACE_MAX_US ? ttl / 10 : GRACE_MAX_US;
-    struct entry **pe = slot_of(c, d), *e;
+    struct entry **pe, *e;
+
+    grow_locked(c);
+    pe = slot_of(c, d);
 
     if (*pe != NULL)
         drop_locked(c, *pe); /* a refresh replaces the old value */

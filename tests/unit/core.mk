@@ -27,6 +27,12 @@ tests_unit_test_store_id_SOURCES = tests/unit/test_store_id.c \
 	tests/unit/store_fx.h
 tests_unit_test_store_id_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_id_LDADD = $(UNIT_LDADD)
+# The per-store generation memory across C_Finalize (core/seen_gen.c).
+check_PROGRAMS += tests/unit/test_seen_gen
+TESTS += tests/unit/test_seen_gen
+tests_unit_test_seen_gen_SOURCES = tests/unit/test_seen_gen.c
+tests_unit_test_seen_gen_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_seen_gen_LDADD = $(UNIT_LDADD)
 endif
 
 # Config fixtures: one directory per case (listed: automake has no wildcards).

@@ -231,6 +231,53 @@ static void test_lru_eviction(void **state)
     cmk_cache_free(c);
 }
 
+/* Entry n (any int) through the cache: 1 when it was a hit. */
+static int get_wide(struct cmk_cache *c, int n, struct fake_kms *k)
+{
+    uint8_t blob[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), 9};
+    uint8_t d[CMK_CACHE_DIGEST];
+    struct cmk_secret v = {0};
+    bool hit = false;
+
+    cmk_cache_digest("tenant", blob, sizeof(blob), d);
+    assert_int_equal(cmk_cache_get(c, d, fill, k, &v, &hit), CMK_OK);
+    assert_int_equal(v.p[0], k->value);
+    cmk_secret_free(&v);
+    return hit;
+}
+
+/* The bucket table starts small and grows with the entries (a token that
+ * caches little pays little): every entry stays found across the growth,
+ * and eviction still bounds them. */
+static void test_grows_with_entries(void **state)
+{
+    struct fake_kms k = {0, CMK_OK, 0x22, NULL, 0};
+    struct cmk_cache_stats st;
+    struct cmk_cache *c = make(300, 4096, 0);
+    int i, hits = 0;
+
+    (void)state;
+    for (i = 0; i < 3000; i++)
+        hits += get_wide(c, i, &k);
+    for (i = 0; i < 3000; i++)
+        hits += get_wide(c, i, &k);
+    assert_int_equal(hits, 3000);
+    assert_int_equal(k.calls, 3000);
+    cmk_cache_stats(c, &st);
+    assert_int_equal(st.entries, 3000);
+    cmk_cache_free(c);
+    c = make(300, 1000, 0);
+    for (i = 0, hits = 0; i < 3000; i++)
+        hits += get_wide(c, i, &k);
+    for (i = 2000; i < 3000; i++)
+        hits += get_wide(c, i, &k);
+    assert_int_equal(hits, 1000);
+    cmk_cache_stats(c, &st);
+    assert_int_equal(st.entries, 1000);
+    assert_int_equal(st.evictions, 2000);
+    cmk_cache_free(c);
+}
+
 static void test_ttl_zero(void **state)
 {
     struct cmk_cache *c = make(0, 16, 0);
@@ -356,6 +403,7 @@ int main(void)
         cmocka_unit_test_setup(test_failure_not_cached, setup),
         cmocka_unit_test_setup(test_max_uses, setup),
         cmocka_unit_test_setup(test_lru_eviction, setup),
+        cmocka_unit_test_setup(test_grows_with_entries, setup),
         cmocka_unit_test_setup(test_ttl_zero, setup),
         cmocka_unit_test_setup(test_single_flight, setup),
         cmocka_unit_test_setup(test_single_flight_failure_shared, setup),
