@@ -174,7 +174,7 @@ write_curves() {
 {"name": "tenants", "title": "Module start and stop as tenants grow",
  "x": {"label": "tenants (SoftHSM2: tokens)", "log": true},
  "y": {"label": "milliseconds", "log": true},
- "note": "C_Initialize parses the config and builds a token per tenant (local key file read and trust-checked, store id read, cache table, CMK object): linear, ~0.2 ms a tenant; the first one also writes each store id with fsyncs (~2.6 ms a tenant here). Before the fixes C_Finalize walked every object once per token (x^2) and duplicate checks compared tenants pairwise.",
+ "note": "C_Initialize parses the config and builds a token per tenant (local key file read and trust-checked, store id read, cache table, CMK object): linear, ~0.2 ms a tenant; the first one also writes each store id with fsyncs (~2.6 ms a tenant here). C_Finalize frees what C_Initialize built (linear; 690 MB of it at 10 000 tenants). Before the fixes C_Finalize walked every object once per token (x^2) and duplicate checks compared tenants pairwise.",
  "series": [
   {"label": "cmk-pkcs11 C_Initialize", "unit": "ms", "who": "cmk",
    "field": "init_ms", $lin},
