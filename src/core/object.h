@@ -31,6 +31,7 @@ struct cmk_object {
     uint64_t store_version;
     struct cmk_store_stamp stamp;
     bool store_writing; /* a writer's turn is taken (token_store.c) */
+    bool name_indexed;  /* in handles.c's store-name index (token_adds) */
     struct cmk_attrs attrs;
     unsigned refs;
 };

@@ -276,16 +276,37 @@ static void refs_drop(struct refs *r)
     free(r->matched);
 }
 
+static int cmp_ref(const void *a, const void *b)
+{
+    return strcmp((*(struct cmk_object *const *)a)->store_name,
+                  (*(struct cmk_object *const *)b)->store_name);
+}
+
+/* The known objects sorted by store name, so that merging a load of n
+ * files is n binary searches, not n^2/2 name comparisons. */
+static void refs_sort(struct refs *r)
+{
+    if (r->n > 1)
+        qsort(r->v, r->n, sizeof(r->v[0]), cmp_ref);
+}
+
 static struct cmk_object *ref_named(struct refs *r, const char *name,
                                     size_t *at)
 {
-    size_t i;
+    size_t lo = 0, hi = r->n, mid;
+    int c;
 
-    for (i = 0; i < r->n; i++) {
-        if (strcmp(r->v[i]->store_name, name) == 0) {
-            *at = i;
-            return r->v[i];
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        c = strcmp(r->v[mid]->store_name, name);
+        if (c == 0) {
+            *at = mid;
+            return r->v[mid];
         }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
@@ -343,6 +364,7 @@ static cmk_err load(struct cmk_token *t, bool logged_in, struct load_ctx *c)
     /* What is known before the load: anything added later is either in
      * the load (then deduplicated) or not yet on disk. */
     cmk_object_each(t, take_ref, &r);
+    refs_sort(&r);
     r.matched = calloc(r.n + 1, sizeof(*r.matched));
     if (r.nomem || r.matched == NULL)
         err = CMK_E_NOMEM;

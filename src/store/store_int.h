@@ -96,16 +96,18 @@ struct cmk_manifest_entry {
 struct cmk_manifest {
     bool exists;
     uint64_t gen;
-    struct cmk_manifest_entry *v;
+    struct cmk_manifest_entry *v; /* sorted by name */
     size_t n, cap;
     struct cmk_store_stamp stamp; /* of the file read or written */
     size_t key; /* the store key that opened it (0: the current one) */
 };
 
 void cmk_manifest_clear(struct cmk_manifest *m);
+/* Binary search by name; add and del keep v sorted and move entries, so
+ * a pointer into v is good until the next add or del. */
 struct cmk_manifest_entry *cmk_manifest_find(struct cmk_manifest *m,
                                              const char *name);
-/* Adds name (committed 0, pending 0); CMK_E_NOMEM. */
+/* Adds name (committed 0, pending 0); CMK_E_NOMEM, CMK_E_TOO_LARGE. */
 cmk_err cmk_manifest_add(struct cmk_manifest *m, const char *name,
                          struct cmk_manifest_entry **out) CMK_WUR;
 void cmk_manifest_del(struct cmk_manifest *m, const char *name);

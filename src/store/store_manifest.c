@@ -36,47 +36,78 @@ void cmk_manifest_clear(struct cmk_manifest *m)
     memset(m, 0, sizeof(*m));
 }
 
+/* Entries are kept sorted by name, so a lookup is a binary search: a
+ * store load looks up every file, and a linear search made that n^2/2
+ * name comparisons (50 million for 10 000 objects, on every read of the
+ * manifest). */
+static size_t lower_bound(const struct cmk_manifest *m, const char *name)
+{
+    size_t lo = 0, hi = m->n, mid;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        if (strcmp(m->v[mid].name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 struct cmk_manifest_entry *cmk_manifest_find(struct cmk_manifest *m,
                                              const char *name)
 {
-    size_t i;
+    size_t i = lower_bound(m, name);
 
-    for (i = 0; i < m->n; i++) {
-        if (strcmp(m->v[i].name, name) == 0)
-            return &m->v[i];
-    }
+    if (i < m->n && strcmp(m->v[i].name, name) == 0)
+        return &m->v[i];
     return NULL;
+}
+
+static cmk_err reserve(struct cmk_manifest *m)
+{
+    struct cmk_manifest_entry *grown;
+    size_t cap;
+
+    if (m->n >= MAX_ENTRIES)
+        return CMK_E_TOO_LARGE;
+    if (m->n < m->cap)
+        return CMK_OK;
+    cap = m->cap ? m->cap * 2 : 32;
+    grown = realloc(m->v, cap * sizeof(*grown));
+    if (grown == NULL)
+        return CMK_E_NOMEM;
+    m->v = grown;
+    m->cap = cap;
+    return CMK_OK;
 }
 
 cmk_err cmk_manifest_add(struct cmk_manifest *m, const char *name,
                          struct cmk_manifest_entry **out)
 {
-    struct cmk_manifest_entry *grown;
+    size_t i = lower_bound(m, name);
+    cmk_err err = reserve(m);
 
-    if (m->n >= MAX_ENTRIES)
-        return CMK_E_TOO_LARGE;
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 32;
-
-        grown = realloc(m->v, cap * sizeof(*grown));
-        if (grown == NULL)
-            return CMK_E_NOMEM;
-        m->v = grown;
-        m->cap = cap;
-    }
-    memset(&m->v[m->n], 0, sizeof(m->v[0]));
-    snprintf(m->v[m->n].name, sizeof(m->v[0].name), "%s", name);
-    *out = &m->v[m->n++];
+    if (err != CMK_OK)
+        return err;
+    memmove(&m->v[i + 1], &m->v[i], (m->n - i) * sizeof(m->v[0]));
+    memset(&m->v[i], 0, sizeof(m->v[0]));
+    snprintf(m->v[i].name, sizeof(m->v[0].name), "%s", name);
+    m->n++;
+    *out = &m->v[i];
     return CMK_OK;
 }
 
 void cmk_manifest_del(struct cmk_manifest *m, const char *name)
 {
     struct cmk_manifest_entry *e = cmk_manifest_find(m, name);
+    size_t i;
 
     if (e == NULL)
         return;
-    *e = m->v[--m->n];
+    i = (size_t)(e - m->v);
+    memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) * sizeof(m->v[0]));
+    m->n--;
 }
 
 void cmk_manifest_seen(const struct cmk_store_loc *loc, uint64_t gen)
@@ -99,11 +130,19 @@ static uint64_t max_seen(const struct cmk_store_loc *loc)
                : __atomic_load_n(loc->max_gen, __ATOMIC_ACQUIRE);
 }
 
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const struct cmk_manifest_entry *)a)->name,
+                  ((const struct cmk_manifest_entry *)b)->name);
+}
+
+/* The entries as written (a manifest written before they were kept
+ * sorted lists them in any order), then sorted; a name listed twice
+ * makes the manifest malformed. */
 static cmk_err decode(const uint8_t *p, size_t len, struct cmk_manifest *m)
 {
     size_t count, i;
     const uint8_t *e;
-    char name[CMK_STORE_NAME_LEN + 1];
     struct cmk_manifest_entry *slot;
     cmk_err err;
 
@@ -115,15 +154,22 @@ static cmk_err decode(const uint8_t *p, size_t len, struct cmk_manifest *m)
         return CMK_E_BAD_BLOB;
     for (i = 0; i < count; i++) {
         e = p + 12 + i * ENTRY_LEN;
-        memcpy(name, e, CMK_STORE_NAME_LEN);
-        name[CMK_STORE_NAME_LEN] = '\0';
-        if (!cmk_store_is_name(name) || cmk_manifest_find(m, name) != NULL)
-            return CMK_E_BAD_BLOB;
-        err = cmk_manifest_add(m, name, &slot);
+        err = reserve(m);
         if (err != CMK_OK)
             return err;
+        slot = &m->v[m->n++];
+        memcpy(slot->name, e, CMK_STORE_NAME_LEN);
+        slot->name[CMK_STORE_NAME_LEN] = '\0';
+        if (!cmk_store_is_name(slot->name))
+            return CMK_E_BAD_BLOB;
         slot->committed = cmk_store_get_be(e + CMK_STORE_NAME_LEN, 8);
         slot->pending = cmk_store_get_be(e + CMK_STORE_NAME_LEN + 8, 8);
+    }
+    if (m->n > 1)
+        qsort(m->v, m->n, sizeof(m->v[0]), cmp_entry);
+    for (i = 1; i < m->n; i++) {
+        if (strcmp(m->v[i - 1].name, m->v[i].name) == 0)
+            return CMK_E_BAD_BLOB;
     }
     return CMK_OK;
 }

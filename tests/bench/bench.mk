@@ -14,16 +14,29 @@ cmk_bench_SOURCES = \
 # -O2 after the debug build's -O0: the bench must not be the bottleneck.
 cmk_bench_CFLAGS = $(AM_CFLAGS) -O2
 cmk_bench_LDADD = $(OPENSSL_LIBS)
+# cmk-grow: the driver of the tenant and token-object cost curves
+# (curve_tenants.sh, curve_objects.sh), on p11.c's module setup.
+noinst_PROGRAMS += cmk-grow
+cmk_grow_SOURCES = \
+	tests/bench/bench.h \
+	tests/bench/p11_int.h \
+	tests/bench/grow.c \
+	tests/bench/ckr.c \
+	tests/bench/p11.c
+cmk_grow_CFLAGS = $(AM_CFLAGS) -O2
 EXTRA_DIST += \
 	tests/bench/run.sh \
 	tests/bench/file_speed.sh \
 	tests/bench/summary.py \
 	tests/bench/curves.sh \
 	tests/bench/curves_plot.py \
+	tests/bench/curve_points.py \
+	tests/bench/curve_tenants.sh \
+	tests/bench/curve_objects.sh \
 	tests/bench/README.md
 
 .PHONY: bench
-bench: cmk-bench$(EXEEXT) cmk-tool$(EXEEXT) cmk-pkcs11.la
+bench: cmk-bench$(EXEEXT) cmk-grow$(EXEEXT) cmk-tool$(EXEEXT) cmk-pkcs11.la
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	CMK_MODULE='$(abs_top_builddir)/$(ltobjdir)/cmk-pkcs11.so' \
 	bash $(top_srcdir)/tests/bench/run.sh
@@ -38,3 +51,7 @@ noinst_PROGRAMS += cmk-audit-speed
 cmk_audit_speed_SOURCES = tests/bench/audit_speed.c
 cmk_audit_speed_CFLAGS = $(AM_CFLAGS) -O2
 cmk_audit_speed_LDADD = libcmk.la $(DEP_LIBS)
+# make check's smoke run of the cost curves (the smallest sizes: seconds);
+# the programs it runs (cmk-grow, cmk-tool, the module) are built by all.
+TESTS += tests/bench/test_curves_smoke.sh
+EXTRA_DIST += tests/bench/test_curves_smoke.sh

@@ -19,12 +19,11 @@ static CK_OBJECT_CLASS secret = CKO_SECRET_KEY;
 static CK_KEY_TYPE aes = CKK_AES;
 static CK_ULONG key_len = BENCH_KEY_LEN;
 
-static int load(const struct bench_opts *o, struct p11 *g, struct bench_err *e)
+int p11_dl_open(const char *module, struct p11 *g, struct bench_err *e)
 {
-    CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
     CK_C_GetFunctionList get;
 
-    g->dl = dlopen(o->module, RTLD_NOW | RTLD_LOCAL);
+    g->dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
     if (g->dl == NULL) {
         bench_err_set(e, "dlopen", BENCH_RV_NONE, dlerror());
         return -1;
@@ -38,8 +37,22 @@ static int load(const struct bench_opts *o, struct p11 *g, struct bench_err *e)
         bench_err_set(e, "C_GetFunctionList", BENCH_RV_NONE, "failed");
         return -1;
     }
+    return 0;
+}
+
+int p11_initialize(struct p11 *g, struct bench_err *e)
+{
+    CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
+
     P11_CALL(e, g, C_Initialize, &args);
     return 0;
+}
+
+static int load(const struct bench_opts *o, struct p11 *g, struct bench_err *e)
+{
+    if (p11_dl_open(o->module, g, e) != 0)
+        return -1;
+    return p11_initialize(g, e);
 }
 
 static bool label_is(const CK_UTF8CHAR *field, const char *want)
@@ -55,8 +68,8 @@ static bool label_is(const CK_UTF8CHAR *field, const char *want)
     return true;
 }
 
-static int pick_slot(const struct bench_opts *o, struct p11 *g,
-                     struct bench_err *e)
+int p11_pick_slot(const struct bench_opts *o, struct p11 *g,
+                  struct bench_err *e)
 {
     CK_SLOT_ID ids[64];
     CK_ULONG n = 64, i;
@@ -79,7 +92,7 @@ static int pick_slot(const struct bench_opts *o, struct p11 *g,
     return -1;
 }
 
-static int login(const struct bench_opts *o, struct p11 *g, struct bench_err *e)
+int p11_login(const struct bench_opts *o, struct p11 *g, struct bench_err *e)
 {
     CK_UTF8CHAR pin[256];
     size_t n;
@@ -110,9 +123,8 @@ static bool has_mech(struct p11 *g, CK_MECHANISM_TYPE m)
     return g->f->C_GetMechanismInfo(g->slot, m, &mi) == CKR_OK;
 }
 
-/* The first object matching t, or CK_INVALID_HANDLE. */
-static int find_one(struct p11 *g, CK_ATTRIBUTE *t, CK_ULONG n,
-                    CK_OBJECT_HANDLE *h, struct bench_err *e)
+int p11_find_one(struct p11 *g, CK_ATTRIBUTE *t, CK_ULONG n,
+                 CK_OBJECT_HANDLE *h, struct bench_err *e)
 {
     CK_ULONG got = 0;
 
@@ -134,7 +146,7 @@ static int find_cmk(struct p11 *g, struct bench_err *e)
     char label[40];
     size_t n = 32;
 
-    if (find_one(g, t, 2, &g->cmk, e) != 0)
+    if (p11_find_one(g, t, 2, &g->cmk, e) != 0)
         return -1;
     if (g->cmk != CK_INVALID_HANDLE)
         return 0;
@@ -145,7 +157,7 @@ static int find_cmk(struct p11 *g, struct bench_err *e)
     t[1].type = CKA_LABEL;
     t[1].pValue = label;
     t[1].ulValueLen = strlen(label);
-    if (find_one(g, t, 2, &g->cmk, e) != 0)
+    if (p11_find_one(g, t, 2, &g->cmk, e) != 0)
         return -1;
     if (g->cmk != CK_INVALID_HANDLE)
         return 0;
@@ -176,7 +188,7 @@ static int token_kek(struct p11 *g, const char *name, struct bench_err *e)
 
     snprintf(label, sizeof(label), "%s", name);
     t[1].ulValueLen = strlen(label);
-    if (find_one(g, t, 2, &g->kek, e) != 0)
+    if (p11_find_one(g, t, 2, &g->kek, e) != 0)
         return -1;
     if (g->kek != CK_INVALID_HANDLE)
         return 0;
@@ -280,7 +292,8 @@ int bench_p11_open(const struct bench_opts *o, void **out, struct bench_err *e)
         bench_err_set(e, "malloc", BENCH_RV_NONE, "out of memory");
         return -1;
     }
-    if (load(o, g, e) != 0 || pick_slot(o, g, e) != 0 || login(o, g, e) != 0)
+    if (load(o, g, e) != 0 || p11_pick_slot(o, g, e) != 0 ||
+        p11_login(o, g, e) != 0)
         return -1;
     return setup_keys(o, g, e);
 }

@@ -49,6 +49,20 @@ struct p11 {
         }                                                                      \
     } while (0)
 
+/* Setup steps of bench_p11_open, for other drivers (cmk-grow): dlopen
+ * and C_GetFunctionList; C_Initialize (OS locking); the slot o names (or
+ * the first with a token); a R/W session g->main and, with o->pin, a
+ * user login. Each returns 0, or -1 with *e set. */
+int p11_dl_open(const char *module, struct p11 *g, struct bench_err *e);
+int p11_initialize(struct p11 *g, struct bench_err *e);
+int p11_pick_slot(const struct bench_opts *o, struct p11 *g,
+                  struct bench_err *e);
+int p11_login(const struct bench_opts *o, struct p11 *g, struct bench_err *e);
+/* The first object of session g->main matching t (*h CK_INVALID_HANDLE
+ * when none). */
+int p11_find_one(struct p11 *g, CK_ATTRIBUTE *t, CK_ULONG n,
+                 CK_OBJECT_HANDLE *h, struct bench_err *e);
+
 /* GCM mechanism over params p with iv. */
 void p11_gcm_mech(CK_MECHANISM *m, CK_GCM_PARAMS *p, CK_BYTE *iv);
 /* pt[0..len) under key with iv into out (len + tag bytes). */

@@ -349,7 +349,7 @@ static void test_unreadable_and_args(void **state)
     assert_int_equal(cmk_config_load(tmp_root, &cfg, err, sizeof(err)),
                      CMK_E_CONFIG);
     snprintf(want, sizeof(want),
-             "%s: not a regular file of at most 1048576 bytes", tmp_root);
+             "%s: not a regular file of at most 67108864 bytes", tmp_root);
     assert_string_equal(err, want);
     /* A short buffer is cut and still terminated; none at all is fine. */
     assert_int_equal(
@@ -846,10 +846,87 @@ static void test_vault_sample(void **state)
     cmk_config_free(cfg);
 }
 
+/* A config of many tenants (over 1 MiB) loads, and a duplicate label or
+ * store directory far down the list is still named, with the tenant it
+ * repeats: what the hash sets of check_unique must keep. The last tenant
+ * is labelled last (NULL: t5999) and has the members extra. */
+#define MANY 6000
+
+static char *many_tenants(const char *dir, const char *last, const char *extra)
+{
+    static const char verifier[] =
+        "$argon2id$v=19$m=65536,t=2,p=1$UTl/iVdPG4kaK80Jjq8wMA$"
+        "2E4m87E6rYnYXFMeozNXNOlEqfArQM/h8rqZqnoc67c";
+    size_t cap = (size_t)MANY * 400 + 4096, n = 0, i;
+    char *s = malloc(cap), label[32];
+
+    assert_non_null(s);
+    n += (size_t)snprintf(s + n, cap - n,
+                          "{\"store_dir\": \"%s/stores\", \"tenants\": [", dir);
+    for (i = 0; i < MANY; i++) {
+        snprintf(label, sizeof(label), "t%zu", i);
+        if (i == MANY - 1 && last != NULL)
+            snprintf(label, sizeof(label), "%s", last);
+        n += (size_t)snprintf(
+            s + n, cap - n,
+            "%s{\"label\": \"%s\", \"provider\": \"local\", "
+            "\"key\": \"%s/acme.key\", \"pin_verifier\": \"%s\"%s}",
+            i ? ",\n" : "", label, dir, verifier, i == MANY - 1 ? extra : "");
+    }
+    snprintf(s + n, cap - n, "]}\n");
+    return s;
+}
+
+/* want: the error after the path, or NULL for a config that loads. */
+static void expect_many(const char *dir, const char *last, const char *extra,
+                        const char *want)
+{
+    struct cmk_config *cfg = NULL;
+    char path[512], err[1024], msg[1024];
+    char *text = many_tenants(dir, last, extra);
+
+    snprintf(path, sizeof(path), "%s/config.json", dir);
+    put_file(path, text, 0600);
+    assert_true(strlen(text) > 1024 * 1024);
+    free(text);
+    if (want == NULL) {
+        if (cmk_config_load(path, &cfg, err, sizeof(err)) != CMK_OK)
+            fail_msg("%s", err);
+        assert_int_equal(cfg->n_tenants, MANY);
+        assert_string_equal(cfg->tenants[MANY - 1].kms.label, "t5999");
+        cmk_config_free(cfg);
+        return;
+    }
+    assert_int_equal(cmk_config_load(path, &cfg, err, sizeof(err)),
+                     CMK_E_CONFIG);
+    assert_null(cfg);
+    snprintf(msg, sizeof(msg), "%s: %s", path, want);
+    assert_string_equal(err, msg);
+}
+
+static void test_many_tenants(void **state)
+{
+    char dir[400], key[512], extra[512];
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/many", tmp_root);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(key, sizeof(key), "%s/acme.key", dir);
+    put_file(key, "0123456789abcdef0123456789abcdef", 0600);
+    expect_many(dir, NULL, "", NULL);
+    expect_many(dir, "t1234", "",
+                "tenants[5999].label: duplicate tenant label \"t1234\"");
+    /* A store given by path that is another tenant's default one. */
+    snprintf(extra, sizeof(extra), ", \"store_dir\": \"%s/stores/t17\"", dir);
+    expect_many(dir, NULL, extra,
+                "tenants[5999].store_dir: same store directory as "
+                "tenants[17]");
+}
+
 int main(void)
 {
     enum { NB = sizeof(bad_cases) / sizeof(bad_cases[0]) };
-    struct CMUnitTest tests[NB + 16];
+    struct CMUnitTest tests[NB + 17];
     size_t i;
 
     for (i = 0; i < NB; i++) {
@@ -875,7 +952,8 @@ int main(void)
     tests[NB + 13] = (struct CMUnitTest)cmocka_unit_test(test_azure_sample);
     tests[NB + 14] = (struct CMUnitTest)cmocka_unit_test(test_good_vault);
     tests[NB + 15] = (struct CMUnitTest)cmocka_unit_test(test_vault_sample);
-    return _cmocka_run_group_tests("test_config", tests, NB + 16, group_setup,
+    tests[NB + 16] = (struct CMUnitTest)cmocka_unit_test(test_many_tenants);
+    return _cmocka_run_group_tests("test_config", tests, NB + 17, group_setup,
                                    group_teardown) != 0
                ? 1
                : 0;

@@ -21,6 +21,8 @@
 #include <cmocka.h>
 
 #include "cmk-pkcs11.h"
+#include "core/handles.h"
+#include "core/object.h"
 #include "pkcs11/entry.h"
 #include "tests/lib/tenant.h"
 #include "util/lock.h"
@@ -312,10 +314,99 @@ static void test_pool_threads(void **state)
     cmk_secpool_fini();
 }
 
+/* ---- The store-name index of token objects ---- */
+
+static struct cmk_object *named(const void *token, const char *name)
+{
+    struct cmk_object *o = calloc(1, sizeof(*o));
+
+    assert_non_null(o);
+    memcpy(&o->token, &token, sizeof(token)); /* a stand-in token */
+    o->is_token = true;
+    snprintf(o->store_name, sizeof(o->store_name), "%s", name);
+    return o;
+}
+
+/* Registers a new object for (token, name); returns the twin, if any
+ * (the new one freed then). */
+static struct cmk_object *add_named(const void *token, const char *name,
+                                    struct cmk_object **added)
+{
+    struct cmk_object *o = named(token, name), *dup = NULL;
+
+    assert_int_equal(cmk_handles_add_object(o, &dup), CKR_OK);
+    if (dup != NULL) {
+        free(o);
+        o = NULL;
+    }
+    if (added != NULL)
+        *added = o;
+    return dup;
+}
+
+static bool everything(void *arg, struct cmk_object *o)
+{
+    (void)arg;
+    (void)o;
+    return true;
+}
+
+/* One object per (token, store name), whoever registers it first: found
+ * through the index, for the same name on another token (left out of the
+ * index) and for the name 0 too, and forgotten once it leaves the table. */
+static void test_store_name_index(void **state)
+{
+    static const char t1[1], t2[1]; /* two tokens: addresses only */
+    struct cmk_object *a, *c, *e, *x[300], **hit = NULL;
+    char name[CMK_STORE_NAME_LEN + 1];
+    size_t i, n;
+
+    (void)state;
+    assert_int_equal(cmk_lock_setup(NULL), CKR_OK);
+    assert_int_equal(cmk_handles_init(), CKR_OK);
+    assert_null(add_named(t1, "00000000000000a1", &a));
+    assert_ptr_equal(add_named(t1, "00000000000000a1", NULL), a);
+    assert_null(add_named(t2, "00000000000000a1", &c));
+    assert_ptr_equal(add_named(t2, "00000000000000a1", NULL), c);
+    assert_ptr_equal(add_named(t1, "00000000000000a1", NULL), a);
+    assert_null(add_named(t1, "0000000000000000", &e));
+    assert_ptr_equal(add_named(t1, "0000000000000000", NULL), e);
+    for (i = 0; i < 300; i++) {
+        snprintf(name, sizeof(name), "%016zx", 0x1000 + i * 7);
+        assert_null(add_named(t1, name, &x[i]));
+    }
+    for (i = 0; i < 300; i++) {
+        snprintf(name, sizeof(name), "%016zx", 0x1000 + i * 7);
+        assert_ptr_equal(add_named(t1, name, NULL), x[i]);
+        assert_null(add_named(t2, name, &c)); /* another token's */
+        assert_true(cmk_handles_del_object(c));
+        free(c);
+    }
+    /* Gone from the table, gone from the index: a new one registers. */
+    assert_true(cmk_handles_del_object(a));
+    free(a);
+    assert_null(add_named(t1, "00000000000000a1", &a));
+    n = cmk_handles_take_objects(NULL, everything, NULL, &hit);
+    assert_int_equal(n, 303); /* a, c (t2), e and x */
+    for (i = 0; i < n; i++)
+        free(hit[i]);
+    free(hit);
+    assert_null(add_named(t1, "00000000000000a1", &a));
+    assert_null(add_named(t1, "0000000000000000", &e));
+    n = cmk_handles_take_objects(NULL, everything, NULL, &hit);
+    assert_int_equal(n, 2);
+    for (i = 0; i < n; i++)
+        free(hit[i]);
+    free(hit);
+    cmk_handles_fini();
+    cmk_lock_reset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lock_hot),
+        cmocka_unit_test(test_store_name_index),
         cmocka_unit_test(test_pool_threads),
         cmocka_unit_test(test_handles_os_locking),
         cmocka_unit_test(test_handles_app_mutexes),

@@ -311,6 +311,63 @@ static void test_held_lock_bounded(void **state)
     cmk_attrs_clear(&a);
 }
 
+/* Manifests written before entries were kept sorted list them in any
+ * order: they load whole; a name listed twice makes the manifest
+ * malformed, however far apart the two are. */
+static void test_unsorted_manifest(void **state)
+{
+    static const char *const names[] = {"c0c0c0c0c0c0c0c0", "a0a0a0a0a0a0a0a0",
+                                        "b0b0b0b0b0b0b0b0"};
+    static const char *const twice[] = {"c0c0c0c0c0c0c0c0", "a0a0a0a0a0a0a0a0",
+                                        "b0b0b0b0b0b0b0b0", "c0c0c0c0c0c0c0c0"};
+    const uint64_t c[] = {1, 1, 1, 1}, p[] = {0, 0, 0, 0};
+    struct fx *f = *state;
+    size_t i;
+
+    for (i = 0; i < 3; i++)
+        write_sample(f, f->kek, TENANT, names[i], names[i]);
+    write_manifest(f, 50, 3, names, c, p);
+    load(f, f->kek, TENANT);
+    assert_int_equal(f->got.n, 3);
+    for (i = 0; i < 3; i++)
+        assert_true(has_name(&f->got, names[i]));
+    /* A write rewrites it (sorted) and the store still holds all. */
+    write_sample(f, f->kek, TENANT, "0f0f0f0f0f0f0f0f", "new");
+    load(f, f->kek, TENANT);
+    assert_int_equal(f->got.n, 4);
+    write_manifest(f, 70, 4, twice, c, p);
+    assert_int_equal(load_err(f, f->kek, TENANT, NULL), CMK_E_ROLLBACK);
+    assert_int_equal(f->got.n, 0);
+}
+
+/* Many objects written and every third deleted: lookups in the (sorted)
+ * manifest find each one, a load gives exactly those left. */
+static void test_many_objects(void **state)
+{
+    char name[CMK_STORE_NAME_LEN + 1];
+    struct fx *f = *state;
+    size_t i, n = 0;
+
+    for (i = 0; i < 120; i++) {
+        /* names out of order: the manifest sorts them */
+        snprintf(name, sizeof(name), "%08zx%08zx", (i * 7919) % 1000, i);
+        write_sample(f, f->kek, TENANT, name, "x");
+    }
+    for (i = 0; i < 120; i += 3) {
+        snprintf(name, sizeof(name), "%08zx%08zx", (i * 7919) % 1000, i);
+        assert_int_equal(cmk_store_remove(f->store, TENANT, f->kek, 32, name),
+                         CMK_OK);
+    }
+    load(f, f->kek, TENANT);
+    assert_int_equal(f->got.n, 80);
+    for (i = 0; i < 120; i++) {
+        snprintf(name, sizeof(name), "%08zx%08zx", (i * 7919) % 1000, i);
+        assert_int_equal(has_name(&f->got, name), i % 3 != 0);
+        n += i % 3 != 0;
+    }
+    assert_int_equal(n, 80);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -320,6 +377,7 @@ int main(void)
         T(test_missing_file_reported), T(test_manifest_rollback),
         T(test_compare_and_swap),      T(test_format1_store_adopted),
         T(test_interrupted_write),     T(test_held_lock_bounded),
+        T(test_unsorted_manifest),     T(test_many_objects),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL) != 0 ? 1 : 0;
