@@ -20,10 +20,15 @@ EXTRA_DIST += \
 	tests/bench/summary.py \
 	tests/bench/curves.sh \
 	tests/bench/curves_plot.py \
+	tests/bench/curve_cache.sh \
+	tests/bench/curve_miss.sh \
+	tests/bench/curve_wrap.sh \
+	tests/bench/curve_lib.sh \
+	tests/bench/curve_data.py \
 	tests/bench/README.md
 
 .PHONY: bench
-bench: cmk-bench$(EXEEXT) cmk-tool$(EXEEXT) cmk-pkcs11.la
+bench: cmk-bench$(EXEEXT) cmk-curve$(EXEEXT) cmk-tool$(EXEEXT) cmk-pkcs11.la
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	CMK_MODULE='$(abs_top_builddir)/$(ltobjdir)/cmk-pkcs11.so' \
 	bash $(top_srcdir)/tests/bench/run.sh
@@ -38,3 +43,18 @@ noinst_PROGRAMS += cmk-audit-speed
 cmk_audit_speed_SOURCES = tests/bench/audit_speed.c
 cmk_audit_speed_CFLAGS = $(AM_CFLAGS) -O2
 cmk_audit_speed_LDADD = libcmk.la $(DEP_LIBS)
+# cmk-curve: the cost curves' driver (curve_cache.sh, curve_miss.sh,
+# curve_wrap.sh): blob files, a cache filled with N DEKs, a log of every
+# operation to match with the KMS emulator's call log.
+noinst_PROGRAMS += cmk-curve
+cmk_curve_SOURCES = \
+	tests/bench/curve.h \
+	tests/bench/curve_main.c \
+	tests/bench/curve_run.c \
+	tests/bench/bench.h \
+	tests/bench/p11_int.h \
+	tests/bench/p11.c \
+	tests/bench/p11_ops.c \
+	tests/bench/ckr.c
+cmk_curve_CFLAGS = $(AM_CFLAGS) -O2
+cmk_curve_LDADD = $(OPENSSL_LIBS)
