@@ -48,13 +48,16 @@ struct curve_thr {
     unsigned idx;
     size_t next;    /* next blob (miss), or position in the order (hit) */
     uint64_t ops;   /* done in the timed part */
-    uint64_t *log;  /* miss/flight: per op start, end (ns), blob index */
+    uint64_t *log;  /* miss/flight: CURVE_LOG_N values per op */
     size_t log_cap; /* ops the log holds */
     int rc;
     struct bench_err err;
 };
 
+#define CURVE_LOG_N 4 /* op log: blob index, start, end, CPU time */
+
 uint64_t curve_now_ns(void);      /* CLOCK_MONOTONIC */
+uint64_t curve_cpu_ns(void);      /* CLOCK_THREAD_CPUTIME_ID */
 uint64_t curve_realtime_ns(void); /* CLOCK_REALTIME, for the KMS call log */
 
 /* C_UnwrapKey of blob i with CKM_CMK_ENVELOPE on the CMK, then destroy. */

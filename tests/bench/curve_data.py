@@ -5,7 +5,7 @@ emulator's call log) into the curve files curves_plot.py reads.
 
   curve_data.py cache RESULTS OUTDIR         cache.json, cache_memory.json
   curve_data.py miss RESULTS CALLS OUTDIR    miss.json, miss_latency.json
-  curve_data.py flight BLOBS INDEX CALLS     KMS calls made for one blob
+  curve_data.py flight BLOBS LINE CALLS      Decrypts of a flight's blob
   curve_data.py wrap RESULTS CALLS OUTDIR    wrap.json, wrap_calls.json
 
 Each result line carries "x" (the curve's x) and "run". A point is
@@ -169,19 +169,19 @@ def mean_in_flight(calls, t0, t1):
 # ---- miss -----------------------------------------------------------------
 
 def match_ops(op_log, shas, calls):
-    """(op time, emulator time) in seconds for each op matched to the
-    Decrypt of its blob that lies inside it."""
+    """(op time, emulator time, the op's CPU time in the client) in seconds
+    for each op matched to the Decrypt of its blob that lies inside it."""
     by_sha = {}
     for c in calls:
         by_sha.setdefault(c.get("blob_sha"), []).append(c)
     pairs = []
     with open(op_log) as f:
         for line in f:
-            i, s, e = (int(v) for v in line.split())
+            i, s, e, cpu = (int(v) for v in line.split())
             s, e = s / 1e9, e / 1e9
             for c in by_sha.get(shas[i], ()):
                 if s - 1e-4 <= c["start"] and c["time"] <= e + 1e-4:
-                    pairs.append((e - s, c["time"] - c["start"]))
+                    pairs.append((e - s, c["time"] - c["start"], cpu / 1e9))
                     break
     return pairs
 
@@ -190,17 +190,22 @@ def miss_run(r, calls, shas, latency_s):
     dec = [c for c in in_window(calls, r["t0"], r["t1"])
            if c["op"] == "Decrypt"]
     pairs = match_ops(r["op_log"], shas, dec)
-    over = [(op - emu) * 1e3 for op, emu in pairs]
-    own = [(emu - latency_s) * 1e3 for _, emu in pairs]
+    over = [(op - emu) * 1e3 for op, emu, _ in pairs]
+    own = [(emu - latency_s) * 1e3 for _, emu, _ in pairs]
+    cpu = [c * 1e3 for _, _, c in pairs]
     first = min(c["start"] for c in dec) if dec else r["t0"]
     last = max(c["time"] for c in dec) if dec else r["t1"]
     flight, top = mean_in_flight(dec, first, last)
+    busy = sum(op for op, _, _ in pairs)
     r.update({"calls": len(dec), "matched": len(pairs),
               "calls_per_s": len(dec) / (last - first) if last > first
               else None,
               "in_flight": flight, "in_flight_max": top,
+              "client_in_flight": busy / (last - first) if last > first
+              else None,
               "over_p50": pct(over, 0.5), "over_p99": pct(over, 0.99),
               "own_p50": pct(own, 0.5), "own_p99": pct(own, 0.99),
+              "cpu_p50": pct(cpu, 0.5), "cpu_p99": pct(cpu, 0.99),
               "op_p50": r["p50_us"] / 1e3, "op_p99": r["p99_us"] / 1e3})
     return r
 
@@ -215,17 +220,20 @@ def miss(results, calls_path, outdir):
         miss_run(r, calls, shas[r["blobs"]], r["latency_ms"] / 1e3)
         print("  threads %d run %d: %d ops, %d KMS calls (%d matched), "
               "%.0f calls/s, %.1f in flight (max %d), overhead p50 %.3f "
-              "p99 %.3f ms, emulator's own time p50 %.3f p99 %.3f ms" % (
+              "p99 %.3f ms, client CPU p50 %.3f p99 %.3f ms, emulator's "
+              "own time p50 %.3f p99 %.3f ms" % (
                   r["x"], r["run"], r["ops"], r["calls"], r["matched"],
                   r["calls_per_s"] or 0, r["in_flight"] or 0,
                   r["in_flight_max"] or 0, r["over_p50"] or -1,
-                  r["over_p99"] or -1, r["own_p50"] or -1,
+                  r["over_p99"] or -1, r["cpu_p50"] or -1,
+                  r["cpu_p99"] or -1, r["own_p50"] or -1,
                   r["own_p99"] or -1))
         if r["matched"] < 0.95 * r["ops"]:
             print("  WARNING: only %d of %d operations matched a KMS call"
                   % (r["matched"], r["ops"]))
     for r in rows:
         r["bound"] = r["x"] / (r["latency_ms"] / 1e3)
+    emulator_check(rows)
     lat = rows[0]["latency_ms"] if rows else 5
     write(outdir, {
         "name": "miss",
@@ -240,6 +248,8 @@ def miss(results, calls_path, outdir):
                 "time per request: miss_latency).",
         "series": [series("KMS calls per second", "calls/s", rows,
                           "calls_per_s"),
+                   series("unwraps in flight (client side, mean)", "calls",
+                          rows, "client_in_flight", 1.3),
                    series("bound: threads / latency", "calls/s", rows,
                           "bound"),
                    series("KMS calls in flight (mean)", "calls", rows,
@@ -262,6 +272,10 @@ def miss(results, calls_path, outdir):
                           1.3),
                    series("module overhead p99", "ms", rows, "over_p99",
                           1.3),
+                   series("module CPU time per unwrap p50", "ms", rows,
+                          "cpu_p50", 1.3),
+                   series("module CPU time per unwrap p99", "ms", rows,
+                          "cpu_p99", 1.3),
                    series("emulator's own time (less latency) p50", "ms",
                           rows, "own_p50"),
                    series("emulator's own time (less latency) p99", "ms",
@@ -269,9 +283,36 @@ def miss(results, calls_path, outdir):
                    series("unwrap p99", "ms", rows, "op_p99")]})
 
 
-def flight(blobs, index, calls_path):
-    sha = blob_shas(blobs)[index]
-    n = sum(1 for c in kms_calls(calls_path, ("Decrypt",))
+def emulator_check(rows):
+    """Says whether the Python emulator, not the module, limits the calls
+    per second at the largest thread count."""
+    if not rows:
+        return
+    top = max(r["x"] for r in rows)
+    at = [r for r in rows if r["x"] == top and r.get("calls_per_s")]
+    if not at:
+        return
+    rate = statistics.median(r["calls_per_s"] for r in at)
+    own = statistics.median(r["own_p50"] for r in at)
+    lat = at[0]["latency_ms"]
+    bound = top / (lat / 1e3)
+    limit = 1e3 / own if own > 0 else float("inf")
+    verdict = ("the emulator IS the bottleneck" if rate < 0.8 * bound
+               else "the emulator is not the bottleneck")
+    print("  emulator check at %d threads: %.0f calls/s, %.0f%% of the "
+          "bound %d threads / %g ms = %.0f/s; the emulator's own time per "
+          "request (less the latency) p50 %.3f ms, so its one Python "
+          "interpreter serves at most ~%.0f calls/s: %s" % (
+              top, rate, 100 * rate / bound, top, lat, bound, own, limit,
+              verdict))
+
+
+def flight(blobs, run_line, calls_path):
+    """KMS Decrypts of the flight's blob during the flight run."""
+    r = json.loads(run_line)
+    sha = blob_shas(blobs)[r["index"]]
+    n = sum(1 for c in in_window(kms_calls(calls_path, ("Decrypt",)),
+                                 r["t0"], r["t1"])
             if c.get("blob_sha") == sha)
     print(n)
 
@@ -324,7 +365,7 @@ def main(argv):
     elif len(argv) == 5 and argv[1] == "miss":
         miss(argv[2], argv[3], argv[4])
     elif len(argv) == 5 and argv[1] == "flight":
-        flight(argv[2], int(argv[3]), argv[4])
+        flight(argv[2], argv[3], argv[4])
     elif len(argv) == 5 and argv[1] == "wrap":
         wrap(argv[2], argv[3], argv[4])
     else:

@@ -139,7 +139,8 @@ curve_drv() {
     rc=$?
     [ $rc -ne 124 ] || die "cmk-curve $cmd timed out after $limit s"
     [ $rc -eq 0 ] || die "cmk-curve $cmd $* failed: $(cat "$WORK/drv-err.txt")"
-    LAST=$(grep '^{' "$out" | tail -n 1 | sed "s/^{/{$tags, /")
+    LAST=$(grep '^{' "$out" | tail -n 1)
     [ -n "$LAST" ] || die "cmk-curve $cmd printed nothing"
+    LAST="{$tags, ${LAST#\{}"
     echo "$LAST" >>"$RESULTS"
 }

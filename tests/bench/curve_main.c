@@ -2,7 +2,8 @@
 /*
  * tests/bench: cmk-curve's command line, blob files and commands. Each
  * command prints one JSON line; miss and flight also write a log of every
- * operation (blob index, start and end in CLOCK_REALTIME ns) that
+ * operation (blob index, start and end in CLOCK_REALTIME ns, the thread's
+ * CPU time in ns) that
  * curve_data.py matches to the KMS emulator's call log.
  */
 #include <config.h>
@@ -24,8 +25,8 @@ static const char usage[] =
     "         unwrap every blob once (cache fill, RSS before and after),\n"
     "         then unwrap them in a random order for S seconds\n"
     "  miss   --blobs FILE --threads T --seconds S [--op-log FILE]\n"
-    "         thread i unwraps blobs i, i+T, ... (cache off: each a KMS "
-    "call)\n"
+    "         each thread cycles through its own slice of the blobs\n"
+    "         (cache off: each unwrap a KMS call)\n"
     "  flight --blobs FILE --threads N --count I [--op-log FILE]\n"
     "         N threads unwrap blob I at once after a barrier\n"
     "  wrap   --mech direct|kwp --threads T --seconds S\n";
@@ -252,25 +253,32 @@ static int cmd_hit(struct curve *c, struct bench_err *e)
     return rc;
 }
 
+/* One unwrap with its log entry: blob index, start and end (realtime),
+ * and the thread's CPU time in it (what the module itself spent). */
 static int log_op(struct curve_thr *t, size_t i)
 {
-    uint64_t *l = t->log ? t->log + 3 * (t->ops % t->log_cap) : NULL;
-    uint64_t start = curve_realtime_ns();
+    uint64_t *l = t->log ? t->log + CURVE_LOG_N * (t->ops % t->log_cap) : NULL;
+    uint64_t cpu = curve_cpu_ns(), start = curve_realtime_ns();
     int rc = curve_unwrap(t->c, t->h, i, &t->err);
 
     if (l != NULL && t->ops < t->log_cap) {
         l[0] = i;
         l[1] = start;
         l[2] = curve_realtime_ns();
+        l[3] = curve_cpu_ns() - cpu;
     }
     return rc;
 }
 
+/* Thread i cycles through its own slice of the blobs, so no two threads
+ * ever unwrap the same blob at once (that would be one shared KMS call). */
 static int miss_op(struct curve_thr *t)
 {
-    size_t i = (t->idx + t->next++ * t->c->o->threads) % t->c->bl.n;
+    size_t slice = t->c->bl.n / t->c->o->threads;
 
-    return log_op(t, i);
+    if (slice == 0)
+        return fail(&t->err, "miss", "fewer blobs than threads");
+    return log_op(t, t->idx * slice + t->next++ % slice);
 }
 
 static int flight_op(struct curve_thr *t)
@@ -303,12 +311,13 @@ static int report_ops(struct curve *c, struct curve_thr *thr, uint64_t t0,
     for (k = 0; k < c->o->threads; k++) {
         m = thr[k].ops < thr[k].log_cap ? thr[k].ops : thr[k].log_cap;
         for (j = 0; j < m; j++) {
-            uint64_t *l = thr[k].log + 3 * j;
+            uint64_t *l = thr[k].log + CURVE_LOG_N * j;
 
             lat[n++] = l[2] - l[1];
             if (f != NULL)
-                fprintf(f, "%llu %llu %llu\n", (unsigned long long)l[0],
-                        (unsigned long long)l[1], (unsigned long long)l[2]);
+                fprintf(f, "%llu %llu %llu %llu\n", (unsigned long long)l[0],
+                        (unsigned long long)l[1], (unsigned long long)l[2],
+                        (unsigned long long)l[3]);
         }
     }
     qsort(lat, n, sizeof(*lat), cmp_u64);

@@ -35,6 +35,11 @@ uint64_t curve_now_ns(void)
     return clock_ns(CLOCK_MONOTONIC);
 }
 
+uint64_t curve_cpu_ns(void)
+{
+    return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
 uint64_t curve_realtime_ns(void)
 {
     return clock_ns(CLOCK_REALTIME);
@@ -68,7 +73,7 @@ static int new_thread(struct curve *c, unsigned i, struct curve_thr *t,
     t->idx = i;
     if (c->o->op_log != NULL) {
         t->log_cap = LOG_CAP;
-        t->log = malloc(LOG_CAP * 3 * sizeof(uint64_t));
+        t->log = malloc(LOG_CAP * CURVE_LOG_N * sizeof(uint64_t));
         if (t->log == NULL) {
             bench_err_set(e, "malloc", BENCH_RV_NONE, "out of memory");
             return -1;
