@@ -22,9 +22,11 @@ fi
 
 # One process: load the blobs, fill the cache, time the hits.
 hit_runs() {
-    local n=$1 run cfg=$WORK/cache-$1.json
-    # max_entries above N (nothing is evicted), a TTL longer than the run.
-    curve_config "$cfg" 3600 $((n + n / 8 + 16)) "$LOCAL_MEMBERS"
+    local n=$1 run cfg=$WORK/cache-$1.json max=$(($1 + $1 / 8 + 16))
+    # max_entries above N (nothing is evicted; the config allows 1048576
+    # at most), a TTL longer than the run.
+    [ $max -gt 1048576 ] && max=1048576
+    curve_config "$cfg" 3600 "$max" "$LOCAL_MEMBERS"
     for run in $(seq "$RUNS"); do
         curve_drv "$cfg" 240 "\"x\": $n, \"run\": $run" hit \
             --blobs "$WORK/blobs-$n" --seconds "$SECONDS_PER_RUN"
