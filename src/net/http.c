@@ -17,7 +17,11 @@
 #include "net/http.h"
 #include "net/strbuf.h"
 
-#define POOL_MAX 8u /* idle handles kept; busy ones are not limited */
+/* Idle handles kept; busy ones are not limited. As many as threads that
+ * call at once (a handle holds its connection, and a new one to a KMS is
+ * a TCP and TLS handshake), up to the 64 threads an application may
+ * reasonably run against one tenant. */
+#define POOL_MAX 64u
 #define DEF_CONNECT_MS 2000u
 #define DEF_TIMEOUT_MS 10000u
 #define DEF_ATTEMPTS 3u

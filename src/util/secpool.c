@@ -6,6 +6,12 @@
  * the free lists short, so the child's pool stays consistent. The pool's
  * locks are cmk_mutexes made by cmk_secpool_init (C_Initialize) and
  * destroyed by cmk_secpool_fini (C_Finalize).
+ *
+ * Chunks are carved in order out of one range of address space reserved
+ * (PROT_NONE, nothing behind it) when the first chunk is made, so the
+ * chunk of a pointer is a subtraction, not a search of every chunk: a
+ * free costs the same with a full DEK cache of a million entries (over
+ * a thousand chunks) as with one chunk.
  */
 #include <config.h>
 
@@ -19,7 +25,14 @@
 #include "util/secpool.h"
 
 #define CHUNK (64 * 1024)
-#define MAX_CHUNKS 256
+/* Address space reserved for chunks: 1 GiB (a million cached DEKs take
+ * 64 MiB of slots); less where that much cannot be reserved. */
+#if UINTPTR_MAX > 0xffffffffu
+#define MAX_CHUNKS 16384
+#else
+#define MAX_CHUNKS 1024
+#endif
+#define MIN_CHUNKS 256
 #define SHARDS 8
 #define CLASSES 2
 
@@ -42,9 +55,10 @@ static struct shard shards[CLASSES][SHARDS];
  * every chunk below it (chunks are never removed). Lock order: a shard's
  * lock, then chunk_lock. Each chunk holds slots of one class. */
 static struct cmk_mutex chunk_lock;
-static uint8_t *chunks[MAX_CHUNKS];
+static uint8_t *region;    /* reserved once (atomic), never unmapped */
+static size_t region_size; /* in chunks */
 static uint8_t chunk_class[MAX_CHUNKS];
-static size_t n_chunks;
+static size_t n_chunks; /* chunk i is region + i * CHUNK */
 /* The locks exist (atomic): cmk_secpool_init ran more often than
  * cmk_secpool_fini. Without them secrets come from sodium_malloc. */
 static bool ready;
@@ -71,28 +85,54 @@ static void advise(void *p)
     (void)sodium_mlock(p, CHUNK);
 }
 
+/* The chunks' address range, on first use (chunk_lock held): as large
+ * as the system lets us reserve, down to MIN_CHUNKS. */
+static int reserve_locked(void)
+{
+    size_t n;
+    void *p;
+
+    if (region != NULL)
+        return 0;
+    for (n = MAX_CHUNKS; n >= MIN_CHUNKS; n /= 2) {
+        p = mmap(NULL, n * CHUNK, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p != MAP_FAILED) {
+            region_size = n;
+            __atomic_store_n(&region, (uint8_t *)p, __ATOMIC_RELEASE);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The next chunk of the range, made usable (chunk_lock held). */
+static uint8_t *new_chunk_locked(int cls)
+{
+    size_t n = n_chunks;
+    uint8_t *c;
+
+    if (reserve_locked() != 0 || n == region_size)
+        return NULL;
+    c = region + n * CHUNK;
+    if (mprotect(c, CHUNK, PROT_READ | PROT_WRITE) != 0)
+        return NULL;
+    advise(c);
+    chunk_class[n] = (uint8_t)cls;
+    __atomic_store_n(&n_chunks, n + 1, __ATOMIC_RELEASE);
+    return c;
+}
+
 /* A new chunk's slots of class cls go to sh (sh->lock held). */
 static int add_chunk_locked(int cls, struct shard *sh)
 {
-    size_t off, n, slot = slot_size[cls];
+    size_t off, slot = slot_size[cls];
     uint8_t *c;
 
     cmk_mutex_lock(&chunk_lock);
-    n = n_chunks;
-    if (n == MAX_CHUNKS) {
-        cmk_mutex_unlock(&chunk_lock);
-        return -1;
-    }
-    c = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-             -1, 0);
-    if (c != MAP_FAILED) {
-        advise(c);
-        chunks[n] = c;
-        chunk_class[n] = (uint8_t)cls;
-        __atomic_store_n(&n_chunks, n + 1, __ATOMIC_RELEASE);
-    }
+    c = new_chunk_locked(cls);
     cmk_mutex_unlock(&chunk_lock);
-    if (c == MAP_FAILED)
+    if (c == NULL)
         return -1;
     for (off = CHUNK; off >= slot; off -= slot) {
         void *s = c + off - slot;
@@ -171,16 +211,17 @@ void *cmk_secmem_alloc(size_t len)
     return p;
 }
 
-/* The chunk holding p, or -1. No lock: chunks are only ever added. */
+/* The chunk holding p, or -1. No lock: chunks are only ever added, and
+ * n_chunks is stored after region. */
 static long chunk_of(const uint8_t *p)
 {
-    size_t i, n = __atomic_load_n(&n_chunks, __ATOMIC_ACQUIRE);
+    size_t n = __atomic_load_n(&n_chunks, __ATOMIC_ACQUIRE);
+    uintptr_t base = (uintptr_t)__atomic_load_n(&region, __ATOMIC_ACQUIRE);
+    uintptr_t a = (uintptr_t)p;
 
-    for (i = 0; i < n; i++) {
-        if (p >= chunks[i] && p < chunks[i] + CHUNK)
-            return (long)i;
-    }
-    return -1;
+    if (n == 0 || a < base || a - base >= n * (uintptr_t)CHUNK)
+        return -1;
+    return (long)((a - base) / CHUNK);
 }
 
 void cmk_secmem_free(void *p)

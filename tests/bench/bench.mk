@@ -33,10 +33,16 @@ EXTRA_DIST += \
 	tests/bench/curve_points.py \
 	tests/bench/curve_tenants.sh \
 	tests/bench/curve_objects.sh \
+	tests/bench/curve_cache.sh \
+	tests/bench/curve_miss.sh \
+	tests/bench/curve_wrap.sh \
+	tests/bench/curve_lib.sh \
+	tests/bench/curve_data.py \
 	tests/bench/README.md
 
 .PHONY: bench
-bench: cmk-bench$(EXEEXT) cmk-grow$(EXEEXT) cmk-tool$(EXEEXT) cmk-pkcs11.la
+bench: cmk-bench$(EXEEXT) cmk-grow$(EXEEXT) cmk-curve$(EXEEXT) \
+	cmk-tool$(EXEEXT) cmk-pkcs11.la
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	CMK_MODULE='$(abs_top_builddir)/$(ltobjdir)/cmk-pkcs11.so' \
 	bash $(top_srcdir)/tests/bench/run.sh
@@ -55,3 +61,18 @@ cmk_audit_speed_LDADD = libcmk.la $(DEP_LIBS)
 # the programs it runs (cmk-grow, cmk-tool, the module) are built by all.
 TESTS += tests/bench/test_curves_smoke.sh
 EXTRA_DIST += tests/bench/test_curves_smoke.sh
+# cmk-curve: the cost curves' driver (curve_cache.sh, curve_miss.sh,
+# curve_wrap.sh): blob files, a cache filled with N DEKs, a log of every
+# operation to match with the KMS emulator's call log.
+noinst_PROGRAMS += cmk-curve
+cmk_curve_SOURCES = \
+	tests/bench/curve.h \
+	tests/bench/curve_main.c \
+	tests/bench/curve_run.c \
+	tests/bench/bench.h \
+	tests/bench/p11_int.h \
+	tests/bench/p11.c \
+	tests/bench/p11_ops.c \
+	tests/bench/ckr.c
+cmk_curve_CFLAGS = $(AM_CFLAGS) -O2
+cmk_curve_LDADD = $(OPENSSL_LIBS)

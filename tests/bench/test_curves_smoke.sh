@@ -8,8 +8,9 @@
 set -u
 
 # The curves the scripts in CURVES_ONLY write (one list: add yours here).
-CURVES_ONLY="tenants objects"
-CURVES="tenants tenants_slots tenants_mem objects objects_shared objects_mem"
+CURVES_ONLY="tenants objects cache miss wrap"
+CURVES="tenants tenants_slots tenants_mem objects objects_shared objects_mem
+    cache cache_memory miss miss_latency wrap wrap_calls"
 
 : "${top_srcdir:?run by make check}"
 : "${top_builddir:?run by make check}"
@@ -31,7 +32,9 @@ fail() {
     missing "SoftHSM2 not installed (Debian package softhsm2)"
 /usr/bin/python3 -c 'import matplotlib' 2>/dev/null ||
     missing "matplotlib not installed (Debian package python3-matplotlib)"
-[ -x "$top_builddir/cmk-grow" ] || fail "not built: cmk-grow"
+for p in cmk-grow cmk-curve; do
+    [ -x "$top_builddir/$p" ] || fail "not built: $p"
+done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cmk-curves-smoke.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT

@@ -18,6 +18,7 @@ routes and the control API.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import signal
@@ -102,6 +103,12 @@ class Exchange:
         self.error = None
         self.fault = None
         self.detail = None
+        # When the request line was read (time.time()), and for Decrypt and
+        # ReEncrypt a short digest of the CiphertextBlob as sent: benchmarks
+        # take the emulator's own time per request from start to time and
+        # match requests to the client operations that sent them.
+        self.start = None
+        self.blob_sha = None
 
     def record(self, status):
         rec = {"time": round(time.time(), 6), "endpoint": self.endpoint,
@@ -113,6 +120,10 @@ class Exchange:
                "user_agent": self.user_agent}
         if self.source_key_id is not None:
             rec["source_key_id"] = self.source_key_id
+        if self.start is not None:
+            rec["start"] = round(self.start, 6)
+        if self.blob_sha is not None:
+            rec["blob_sha"] = self.blob_sha
         if self.detail:
             rec.update(self.detail)
         return rec
@@ -414,6 +425,9 @@ class App:
                 ex.request_key_id = params["DestinationKeyId"]
             if isinstance(params.get("SourceKeyId"), str):
                 ex.source_key_id = params["SourceKeyId"]
+            if isinstance(params.get("CiphertextBlob"), str):
+                ex.blob_sha = hashlib.sha256(
+                    params["CiphertextBlob"].encode()).hexdigest()[:16]
             result = self.kms.ops[op](params, caller, ex)
         except SigV4Error as e:
             ex.detail = e.detail
@@ -516,6 +530,12 @@ class Handler(BaseHTTPRequestHandler):
         # their skew from it, as they do against AWS.
         return super().date_time_string(self.server.app.clock.now())
 
+    def parse_request(self):
+        # Called as soon as the request line is in: the start of the
+        # emulator's own time for this request.
+        self.started = time.time()
+        return super().parse_request()
+
     def log_message(self, fmt, *args):
         if self.server.verbose:
             sys.stderr.write("kms-emulator: %s\n" % (fmt % args))
@@ -580,6 +600,7 @@ class Handler(BaseHTTPRequestHandler):
         endpoint, op = app.classify(self.command, path, query, self.headers,
                                     body)
         ex = Exchange(endpoint, op)
+        ex.start = getattr(self, "started", None)
         ex.scheme = "http" if self.server.tls_ctx is None else "https"
         ex.request, ex.headers = request, self.headers
         ex.access_key_id = access_key_hint(self.headers.get("Authorization"))

@@ -38,8 +38,9 @@
 
 /* CLOSE_REUSED: every connection's first request is echoed, its second
  * read and the connection closed (FIN) without an answer, as a server
- * does that drops a kept-alive connection with a request in flight. */
-enum mode { ECHO, HUGE, RESET, STALL, HEADERS, CLOSE_REUSED };
+ * does that drops a kept-alive connection with a request in flight.
+ * SLOW: echoed after 100 ms. */
+enum mode { ECHO, HUGE, RESET, STALL, HEADERS, CLOSE_REUSED, SLOW };
 
 static struct {
     int fd;
@@ -141,6 +142,8 @@ static void serve_conn(int c)
         }
         if (atomic_load(&srv.mode) == CLOSE_REUSED && ++seen > 1)
             break;
+        if (atomic_load(&srv.mode) == SLOW)
+            usleep(100 * 1000);
         answer(c, buf, (size_t)n);
     }
     close(c);
@@ -480,6 +483,61 @@ static void test_threads(void **state)
     }
     assert_int_equal(atomic_load(&srv.requests), 150);
     assert_true(atomic_load(&srv.accepts) <= 6);
+    cmk_http_free(h);
+}
+
+/* Threads keep their connections: handles that come back from requests
+ * made at once are kept for the next ones, not closed because more than
+ * a few are idle together (each new connection to a KMS is a TCP and TLS
+ * handshake; under 32 threads the pool once churned hundreds). The slow
+ * server holds every answer so that all threads are in flight at once. */
+#define MANY_THREADS 16
+struct round {
+    struct cmk_http *h;
+    pthread_barrier_t *bar;
+    int ok;
+};
+
+static void *two_rounds(void *arg)
+{
+    struct round *j = arg;
+    struct cmk_http_req rq = {"POST", srv.url, NULL, 0, (const uint8_t *)"x",
+                              1,      0,       0,    0};
+    struct cmk_http_resp r;
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        pthread_barrier_wait(j->bar);
+        if (cmk_http_do(j->h, &rq, &r) == CMK_OK && r.status == 200)
+            j->ok++;
+        cmk_http_resp_free(&r);
+    }
+    return NULL;
+}
+
+static void test_many_threads_reuse(void **state)
+{
+    struct cmk_http *h = client(5000, NULL);
+    struct round j[MANY_THREADS];
+    pthread_t t[MANY_THREADS];
+    pthread_barrier_t bar;
+    int i;
+
+    (void)state;
+    server_reset(SLOW);
+    pthread_barrier_init(&bar, NULL, MANY_THREADS);
+    for (i = 0; i < MANY_THREADS; i++) {
+        j[i] = (struct round){h, &bar, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, two_rounds, &j[i]), 0);
+    }
+    for (i = 0; i < MANY_THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(j[i].ok, 2);
+    }
+    pthread_barrier_destroy(&bar);
+    if (atomic_load(&srv.accepts) > MANY_THREADS)
+        fail_msg("%d connections for %d threads", atomic_load(&srv.accepts),
+                 MANY_THREADS);
     cmk_http_free(h);
 }
 
@@ -840,6 +898,7 @@ int main(void)
         cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_url_policy),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_many_threads_reuse),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_retry_run),

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -94,6 +95,32 @@ static void test_many_slots_distinct(void **state)
         cmk_secmem_free(p[i]);
 }
 
+/* A DEK cache of a million entries keeps that many key-sized secrets:
+ * the pool serves them all (it once stopped at 256 chunks, 262144 slots,
+ * and fell back to sodium_malloc: pages per secret, then failure), and a
+ * pointer is recognised as a slot whatever the number of chunks. */
+#define MANY (300 * 1024)
+static void test_beyond_256_chunks(void **state)
+{
+    uint8_t **p = calloc(MANY, sizeof(*p));
+    size_t i;
+
+    (void)state;
+    assert_non_null(p);
+    for (i = 0; i < MANY; i++) {
+        p[i] = cmk_secmem_alloc(32);
+        assert_non_null(p[i]);
+        if (!cmk_secpool_owns(p[i]))
+            fail_msg("secret %zu is not a pool slot", i);
+        p[i][0] = (uint8_t)i;
+    }
+    for (i = 0; i < MANY; i++) {
+        assert_int_equal(p[i][0], (uint8_t)i);
+        cmk_secmem_free(p[i]);
+    }
+    free(p);
+}
+
 static void *churn(void *arg)
 {
     uint8_t *p;
@@ -161,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_big_slots),
         cmocka_unit_test(test_large_falls_back),
         cmocka_unit_test(test_many_slots_distinct),
+        cmocka_unit_test(test_beyond_256_chunks),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_closed_pool),
     };
