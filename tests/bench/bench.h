@@ -112,4 +112,7 @@ extern const struct bench_backend bench_ossl_backend;
 int bench_ossl_open(const struct bench_opts *o, void **g, struct bench_err *e);
 void bench_ossl_close(void *g);
 
+/* rss.c: this process's VmRSS in KiB (/proc/self/status), 0 if unknown. */
+long bench_rss_kb(void);
+
 #endif /* CMK_BENCH_H */

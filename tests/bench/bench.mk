@@ -21,6 +21,7 @@ cmk_grow_SOURCES = \
 	tests/bench/bench.h \
 	tests/bench/p11_int.h \
 	tests/bench/grow.c \
+	tests/bench/rss.c \
 	tests/bench/ckr.c \
 	tests/bench/p11.c
 cmk_grow_CFLAGS = $(AM_CFLAGS) -O2
@@ -69,6 +70,7 @@ cmk_curve_SOURCES = \
 	tests/bench/curve.h \
 	tests/bench/curve_main.c \
 	tests/bench/curve_run.c \
+	tests/bench/rss.c \
 	tests/bench/bench.h \
 	tests/bench/p11_int.h \
 	tests/bench/p11.c \

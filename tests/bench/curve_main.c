@@ -166,23 +166,6 @@ static int cmd_gen(struct curve *c, struct bench_err *e)
     return 0;
 }
 
-/* Resident set size in KiB (/proc/self/status VmRSS), 0 if unknown. */
-static long rss_kb(void)
-{
-    char line[256];
-    long kb = 0;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (f == NULL)
-        return 0;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    }
-    fclose(f);
-    return kb;
-}
-
 static uint64_t xorshift(uint64_t *s)
 {
     *s ^= *s << 13;
@@ -223,7 +206,7 @@ static int cmd_hit(struct curve *c, struct bench_err *e)
 {
     struct curve_thr *thr = NULL;
     uint64_t t0, t1, ops = 0, t = curve_now_ns();
-    long rss0 = rss_kb(), rss1;
+    long rss0 = bench_rss_kb(), rss1;
     double fill_s, wall;
     size_t i;
     unsigned k;
@@ -232,7 +215,7 @@ static int cmd_hit(struct curve *c, struct bench_err *e)
     for (i = 0; i < c->bl.n && rc == 0; i++)
         rc = curve_unwrap(c, c->g->main, i, e);
     fill_s = (double)(curve_now_ns() - t) / 1e9;
-    rss1 = rss_kb();
+    rss1 = bench_rss_kb();
     if (rc == 0)
         rc = curve_check_blob(c, 0, e);
     if (rc == 0)

@@ -36,23 +36,6 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* VmRSS of this process in KiB (0 when /proc says nothing). */
-static long rss_kb(void)
-{
-    char line[256];
-    long kb = 0;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (f == NULL)
-        return 0;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    }
-    fclose(f);
-    return kb;
-}
-
 static int fail(const struct bench_err *e)
 {
     fprintf(stderr, "cmk-grow: %s: %s%s%s\n", e->fn,
@@ -102,14 +85,14 @@ static int run_slots(struct p11 *g, struct bench_err *e)
     CK_SLOT_ID *ids;
     CK_ULONG n = 0;
     double t0, t_init, t_count, t_fill, t_work = 0, t_fini;
-    long rss0 = rss_kb(), rss1;
+    long rss0 = bench_rss_kb(), rss1;
     int rc = -1;
 
     t0 = now_ms();
     if (p11_initialize(g, e) != 0)
         return -1;
     t_init = now_ms() - t0;
-    rss1 = rss_kb();
+    rss1 = bench_rss_kb();
     t0 = now_ms();
     P11_CALL(e, g, C_GetSlotList, CK_TRUE, NULL, &n);
     t_count = now_ms() - t0;
@@ -276,7 +259,7 @@ static int run_objects(struct p11 *g, const struct bench_opts *o,
 {
     double t0, t_init, t_login, t_all, t_one, f_all, f_one;
     unsigned long n_all, n_one;
-    long rss0 = rss_kb(), rss1;
+    long rss0 = bench_rss_kb(), rss1;
 
     t0 = now_ms();
     if (p11_initialize(g, e) != 0)
@@ -288,7 +271,7 @@ static int run_objects(struct p11 *g, const struct bench_opts *o,
     if (p11_login(o, g, e) != 0)
         return -1;
     t_login = now_ms() - t0;
-    rss1 = rss_kb();
+    rss1 = bench_rss_kb();
     if (time_find(g, NULL, &n_all, &f_all, &t_all, e) != 0 ||
         time_find(g, label, &n_one, &f_one, &t_one, e) != 0)
         return -1;
