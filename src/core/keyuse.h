@@ -27,6 +27,14 @@ CK_RV cmk_keyuse_op(struct cmk_object *o, const CK_MECHANISM *m,
                     CK_ATTRIBUTE_TYPE usage, bool encrypt,
                     struct cmk_note *note, struct cmk_op **out);
 
+/* Gives the DEK object o the keyed context kc (one the DEK cache keeps
+ * for the blob o was unwrapped from) when it was made from o's value and
+ * o has none yet; with kc NULL, makes o's context now. Returns a new
+ * reference to the context o then has, or NULL (a key type without one,
+ * no memory: o then makes it on first use as any key does). */
+struct cmk_keyctx *cmk_keyuse_share(struct cmk_object *o,
+                                    struct cmk_keyctx *kc);
+
 /* The CMK's KEK path, C_UnwrapKey of a blob the current KEK refused
  * (CKR_ENCRYPTED_DATA_INVALID from the mechanism): tries each previous
  * KEK still in its overlap window, newest first (keys/cmk.h

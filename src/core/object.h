@@ -32,6 +32,11 @@ struct cmk_object {
     struct cmk_store_stamp stamp;
     bool store_writing; /* a writer's turn is taken (token_store.c) */
     struct cmk_attrs attrs;
+    /* The key's keyed part (mech.h), made on the first encrypt, decrypt,
+     * wrap or unwrap with it and kept while the object lives; NULL until
+     * then and for the CMK (whose KEK keeps its own, keys/cmk.h). Set and
+     * read under the token lock; the object's last reference drops it. */
+    struct cmk_keyctx *kctx;
     unsigned refs;
 };
 

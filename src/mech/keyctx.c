@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mech layer: a key's keyed part (struct cmk_keyctx, op_int.h), made once
+ * per key and shared read-only by every operation on it: the AES schedule
+ * and GCM's powers of H, or the ChaCha20 key. Lives in the secure pool
+ * and is wiped by its last reference's cmk_keyctx_unref.
+ */
+#include <config.h>
+
+#include <sodium.h>
+#include <string.h>
+
+#include "mech/op_int.h"
+#include "util/regs.h"
+#include "util/secpool.h"
+
+_Static_assert(sizeof(struct cmk_keyctx) <= CMK_SECPOOL_MAX,
+               "struct cmk_keyctx must fit a secure pool slot");
+
+static unsigned long g_made; /* atomic; tests */
+static long g_live;          /* atomic; tests */
+
+CK_RV cmk_keyctx_new(CK_KEY_TYPE kt, const uint8_t *key, size_t len,
+                     struct cmk_keyctx **out)
+{
+    struct cmk_keyctx *kc;
+    CK_RV rv;
+
+    if (out == NULL || (key == NULL && len > 0))
+        return CKR_ARGUMENTS_BAD;
+    *out = NULL;
+    rv = cmk_mech_check_key_len(kt, len);
+    if (rv != CKR_OK)
+        return rv;
+    kc = cmk_secmem_alloc(sizeof(*kc)); /* zeroed */
+    if (kc == NULL)
+        return CKR_HOST_MEMORY;
+    kc->kt = kt;
+    kc->len = len;
+    kc->refs = 1;
+    if (kt == CKK_AES) {
+        cmk_gcm_key_init(&kc->gk, key, len);
+        cmk_regs_wipe(); /* key expansion ran in vector registers */
+    } else {
+        memcpy(kc->gk.key.raw, key, len); /* ChaCha20: 32, checked */
+    }
+    __atomic_add_fetch(&g_made, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&g_live, 1, __ATOMIC_RELAXED);
+    *out = kc;
+    return CKR_OK;
+}
+
+struct cmk_keyctx *cmk_keyctx_ref(struct cmk_keyctx *kc)
+{
+    if (kc != NULL)
+        __atomic_add_fetch(&kc->refs, 1, __ATOMIC_RELAXED);
+    return kc;
+}
+
+void cmk_keyctx_unref(struct cmk_keyctx *kc)
+{
+    if (kc == NULL || __atomic_sub_fetch(&kc->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    __atomic_sub_fetch(&g_live, 1, __ATOMIC_RELAXED);
+    cmk_gcm_key_wipe(&kc->gk);
+    cmk_secmem_free(kc); /* wipes the rest */
+}
+
+bool cmk_keyctx_matches(const struct cmk_keyctx *kc, CK_KEY_TYPE kt,
+                        const uint8_t *key, size_t len)
+{
+    return kc != NULL && kc->kt == kt && kc->len == len && len > 0 &&
+           len <= sizeof(kc->gk.key.raw) &&
+           sodium_memcmp(kc->gk.key.raw, key, len) == 0;
+}
+
+CK_KEY_TYPE cmk_keyctx_type(const struct cmk_keyctx *kc)
+{
+    return kc->kt;
+}
+
+unsigned long cmk_keyctx_made(void)
+{
+    return __atomic_load_n(&g_made, __ATOMIC_RELAXED);
+}
+
+long cmk_keyctx_live(void)
+{
+    return __atomic_load_n(&g_live, __ATOMIC_RELAXED);
+}
