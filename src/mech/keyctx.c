@@ -20,8 +20,10 @@ _Static_assert(sizeof(struct cmk_keyctx) <= CMK_SECPOOL_MAX,
 static unsigned long g_made; /* atomic; tests */
 static long g_live;          /* atomic; tests */
 
-CK_RV cmk_keyctx_new(CK_KEY_TYPE kt, const uint8_t *key, size_t len,
-                     struct cmk_keyctx **out)
+/* gcm: also GCM's powers of H (a context only one non-GCM op will use
+ * skips them). */
+static CK_RV make(CK_KEY_TYPE kt, const uint8_t *key, size_t len, bool gcm,
+                  struct cmk_keyctx **out)
 {
     struct cmk_keyctx *kc;
     CK_RV rv;
@@ -38,16 +40,35 @@ CK_RV cmk_keyctx_new(CK_KEY_TYPE kt, const uint8_t *key, size_t len,
     kc->kt = kt;
     kc->len = len;
     kc->refs = 1;
-    if (kt == CKK_AES) {
+    kc->has_htab = kt == CKK_AES && gcm;
+    if (kc->has_htab)
         cmk_gcm_key_init(&kc->gk, key, len);
-        cmk_regs_wipe(); /* key expansion ran in vector registers */
-    } else {
+    else if (kt == CKK_AES)
+        cmk_aes_key_set(&kc->gk.key, key, len);
+    else
         memcpy(kc->gk.key.raw, key, len); /* ChaCha20: 32, checked */
-    }
-    __atomic_add_fetch(&g_made, 1, __ATOMIC_RELAXED);
+    if (kt == CKK_AES)
+        cmk_regs_wipe(); /* key expansion ran in vector registers */
     __atomic_add_fetch(&g_live, 1, __ATOMIC_RELAXED);
     *out = kc;
     return CKR_OK;
+}
+
+CK_RV cmk_keyctx_new(CK_KEY_TYPE kt, const uint8_t *key, size_t len,
+                     struct cmk_keyctx **out)
+{
+    CK_RV rv = make(kt, key, len, true, out);
+
+    if (rv == CKR_OK)
+        __atomic_add_fetch(&g_made, 1, __ATOMIC_RELAXED);
+    return rv;
+}
+
+CK_RV cmk_keyctx_new_for(CK_MECHANISM_TYPE mech, CK_KEY_TYPE kt,
+                         const uint8_t *key, size_t len,
+                         struct cmk_keyctx **out)
+{
+    return make(kt, key, len, mech == CKM_AES_GCM, out);
 }
 
 struct cmk_keyctx *cmk_keyctx_ref(struct cmk_keyctx *kc)

@@ -84,7 +84,8 @@ void cmk_keyctx_unref(struct cmk_keyctx *kc);
 bool cmk_keyctx_matches(const struct cmk_keyctx *kc, CK_KEY_TYPE kt,
                         const uint8_t *key, size_t len);
 CK_KEY_TYPE cmk_keyctx_type(const struct cmk_keyctx *kc);
-/* Tests: contexts made since the process started, and alive now. */
+/* Tests: contexts cmk_keyctx_new made since the process started, and
+ * contexts alive now (cmk_op_new's own included). */
 unsigned long cmk_keyctx_made(void);
 long cmk_keyctx_live(void);
 

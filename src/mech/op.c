@@ -95,7 +95,7 @@ CK_RV cmk_op_new(const CK_MECHANISM *mech, CK_KEY_TYPE kt, const uint8_t *key,
     *out = NULL;
     rv = cmk_op_check(mech, kt, key_len);
     if (rv == CKR_OK)
-        rv = cmk_keyctx_new(kt, key, key_len, &kc);
+        rv = cmk_keyctx_new_for(mech->mechanism, kt, key, key_len, &kc);
     if (rv == CKR_OK)
         rv = cmk_op_new_keyed(mech, kc, encrypt, out);
     cmk_keyctx_unref(kc); /* the op holds its own reference */

@@ -171,7 +171,7 @@ CK_RV cmk_op_gcm_init(struct cmk_op *op, const CK_MECHANISM *m)
 
     if (rv != CKR_OK)
         return rv;
-    if (cmk_mech_cipher(CMK_AES_GCM, op->kc->len) == NULL)
+    if (!op->kc->has_htab || cmk_mech_cipher(CMK_AES_GCM, op->kc->len) == NULL)
         return CKR_GENERAL_ERROR; /* key length was checked: no init */
     op->vt = &gcm_vt;             /* from here cleanup frees what was made */
     g->tag_len = p->ulTagBits / 8;

@@ -44,8 +44,15 @@ struct cmk_keyctx {
     struct cmk_gcm_key gk;
     CK_KEY_TYPE kt;
     size_t len;
+    bool has_htab; /* gk.htab made (AES, unless cmk_keyctx_new_for) */
     unsigned refs; /* atomic */
 };
+
+/* cmk_keyctx_new for cmk_op_new's one op of mech: GCM's table only when
+ * mech is GCM, and not counted by cmk_keyctx_made. */
+CK_RV cmk_keyctx_new_for(CK_MECHANISM_TYPE mech, CK_KEY_TYPE kt,
+                         const uint8_t *key, size_t len,
+                         struct cmk_keyctx **out) CMK_WUR;
 
 struct op_blk {                    /* ECB, CBC, CBC_PAD */
     const struct cmk_aes_key *key; /* the op's keyctx's */
