@@ -359,6 +359,7 @@ CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
     if (rv == CKR_OK) {
         nk.value = val.p;
         nk.value_len = val.len;
+        nk.kctx = vc.kc;
         rv = cmk_policy_new_secret(&nk, tmpl, n, &attrs);
     }
     if (rv == CKR_OK) {

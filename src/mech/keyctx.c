@@ -100,6 +100,41 @@ CK_KEY_TYPE cmk_keyctx_type(const struct cmk_keyctx *kc)
     return kc->kt;
 }
 
+CK_RV cmk_aes_check_value(const uint8_t *key, size_t len,
+                          const struct cmk_keyctx *kc, uint8_t cv[3])
+{
+    static const uint8_t zero[CMK_AES_BLOCK];
+    const struct cmk_aes_key *k = NULL;
+    struct cmk_aes_key *own = NULL;
+    uint8_t block[CMK_AES_BLOCK];
+    CK_RV rv;
+
+    if (key == NULL || cv == NULL)
+        return CKR_ARGUMENTS_BAD;
+    rv = cmk_mech_check_key_len(CKK_AES, len);
+    if (rv != CKR_OK)
+        return rv;
+    if (cmk_mech_cipher(CMK_AES_ECB, len) == NULL)
+        return CKR_GENERAL_ERROR; /* the fallback needs cmk_mech_init */
+    if (cmk_keyctx_matches(kc, CKK_AES, key, len)) {
+        k = &kc->gk.key; /* a cached unwrap's: no expansion at all */
+    } else {
+        own = cmk_secmem_alloc(sizeof(*own));
+        if (own == NULL)
+            return CKR_HOST_MEMORY;
+        cmk_aes_key_set(own, key, len);
+        k = own;
+    }
+    cmk_aes_ecb(k, true, zero, block, 1);
+    rv = cmk_op_aes_rv();
+    cmk_regs_wipe();
+    if (rv == CKR_OK)
+        memcpy(cv, block, 3);
+    sodium_memzero(block, sizeof(block));
+    cmk_secmem_free(own); /* wipes */
+    return rv;
+}
+
 unsigned long cmk_keyctx_made(void)
 {
     return __atomic_load_n(&g_made, __ATOMIC_RELAXED);

@@ -84,6 +84,13 @@ void cmk_keyctx_unref(struct cmk_keyctx *kc);
 bool cmk_keyctx_matches(const struct cmk_keyctx *kc, CK_KEY_TYPE kt,
                         const uint8_t *key, size_t len);
 CK_KEY_TYPE cmk_keyctx_type(const struct cmk_keyctx *kc);
+/* The AES key check value (PKCS#11 3.0 section 4.10: the first 3 bytes
+ * of AES-ECB(key, zero block)) with kc's schedule when kc (may be NULL)
+ * was made from key, else with one expanded in the secure pool and wiped.
+ * CKR_KEY_SIZE_RANGE, CKR_ARGUMENTS_BAD, CKR_HOST_MEMORY,
+ * CKR_GENERAL_ERROR (before cmk_mech_init). */
+CK_RV cmk_aes_check_value(const uint8_t *key, size_t len,
+                          const struct cmk_keyctx *kc, uint8_t cv[3]) CMK_WUR;
 /* Tests: contexts cmk_keyctx_new made since the process started, and
  * contexts alive now (cmk_op_new's own included). */
 unsigned long cmk_keyctx_made(void);

@@ -488,6 +488,35 @@ static void test_bad_keys(void **state)
     cmk_keyctx_unref(kc);
 }
 
+/* The check value, from a context or without one, is EVP's. */
+static void test_check_value(void **state)
+{
+    static const uint8_t zero[16];
+    struct cmk_keyctx *kc = NULL, *other = NULL;
+    uint8_t want[16 + 16], cv[3], cv2[3], cv3[3];
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int n = 0;
+
+    (void)state;
+    assert_non_null(c);
+    assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_256_ecb(), NULL, kv, NULL),
+                     1);
+    assert_int_equal(EVP_EncryptUpdate(c, want, &n, zero, 16), 1);
+    EVP_CIPHER_CTX_free(c);
+    assert_int_equal(cmk_keyctx_new(CKK_AES, kv, sizeof(kv), &kc), CKR_OK);
+    assert_int_equal(cmk_keyctx_new(CKK_AES, zero, 16, &other), CKR_OK);
+    assert_int_equal(cmk_aes_check_value(kv, sizeof(kv), NULL, cv), CKR_OK);
+    assert_int_equal(cmk_aes_check_value(kv, sizeof(kv), kc, cv2), CKR_OK);
+    /* A context of another key is not used. */
+    assert_int_equal(cmk_aes_check_value(kv, sizeof(kv), other, cv3), CKR_OK);
+    assert_memory_equal(cv, want, 3);
+    assert_memory_equal(cv2, want, 3);
+    assert_memory_equal(cv3, want, 3);
+    assert_int_equal(cmk_aes_check_value(kv, 20, NULL, cv), CKR_KEY_SIZE_RANGE);
+    cmk_keyctx_unref(other);
+    cmk_keyctx_unref(kc);
+}
+
 static int init(void **state)
 {
     (void)state;
@@ -532,6 +561,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wiped_after_last_op, init, fini),
         cmocka_unit_test_setup_teardown(test_fork_child_sees_none, init, fini),
         cmocka_unit_test_setup_teardown(test_bad_keys, init, fini),
+        cmocka_unit_test_setup_teardown(test_check_value, init, fini),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown) != 0;
