@@ -264,21 +264,20 @@ static CK_RV unwrap_envelope(struct cmk_session *s, const uint8_t *in,
 }
 
 /* The new key object of a cached unwrap shares the entry's keyed
- * context; the first object of an entry makes it and leaves it with the
- * entry (one schedule per blob and TTL, not per unwrap). */
+ * context, or notes the entry so that its first use leaves the context
+ * it makes there (one schedule per blob and TTL, not per unwrap). */
 static void share_ctx(struct cmk_session *s, CK_OBJECT_HANDLE h,
-                      struct via_cache *vc)
+                      const struct via_cache *vc)
 {
     struct cmk_object *o = NULL;
-    struct cmk_keyctx *kc;
 
     if (vc->cache == NULL ||
         cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o) != CKR_OK)
         return;
-    kc = cmk_keyuse_share(o, vc->kc);
-    if (vc->kc == NULL)
-        cmk_cache_keep_ctx(vc->cache, vc->digest, kc);
-    cmk_keyctx_unref(kc);
+    if (vc->kc != NULL)
+        cmk_keyuse_share(o, vc->kc);
+    else
+        cmk_keyuse_mark_cached(o, vc->digest);
     cmk_object_unref(o);
 }
 

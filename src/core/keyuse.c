@@ -15,6 +15,7 @@
 #include "core/keyrules.h"
 #include "core/keyuse.h"
 #include "core/policy.h"
+#include "core/session.h"
 #include "core/token.h"
 #include "util/log.h"
 
@@ -171,28 +172,38 @@ static CK_RV kctx_make(struct cmk_object *o, const CK_MECHANISM *m,
     return CKR_OK;
 }
 
-struct cmk_keyctx *cmk_keyuse_share(struct cmk_object *o, struct cmk_keyctx *kc)
+void cmk_keyuse_share(struct cmk_object *o, struct cmk_keyctx *kc)
 {
-    struct cmk_keyctx *mine = NULL, *got;
-    struct dek_copy d = {.len = 0};
-    CK_RV rv;
+    if (o != NULL && !o->is_cmk && kc != NULL)
+        cmk_keyctx_unref(adopt(o, kc));
+}
 
-    if (o == NULL || o->is_cmk)
-        return NULL;
-    if (kc == NULL) {
-        cmk_mutex_lock_hot(&o->token->lock);
-        rv = copy_dek(o, &d);
-        cmk_mutex_unlock(&o->token->lock);
-        if (rv == CKR_OK && cmk_mech_check_key_len(d.kt, d.len) == CKR_OK &&
-            cmk_keyctx_new(d.kt, d.key, d.len, &mine) == CKR_OK)
-            kc = mine;
-        sodium_memzero(&d, sizeof(d));
-        if (kc == NULL)
-            return NULL; /* a key type no mechanism here keys */
+void cmk_keyuse_mark_cached(struct cmk_object *o,
+                            const uint8_t digest[CMK_CACHE_DIGEST])
+{
+    cmk_mutex_lock_hot(&o->token->lock);
+    memcpy(o->cache_digest, digest, CMK_CACHE_DIGEST);
+    __atomic_store_n(&o->cache_pending, true, __ATOMIC_RELEASE);
+    cmk_mutex_unlock(&o->token->lock);
+}
+
+void cmk_keyuse_offer(struct cmk_object *o, struct cmk_session *s)
+{
+    uint8_t digest[CMK_CACHE_DIGEST];
+    struct cmk_keyctx *kc = NULL;
+
+    if (!__atomic_load_n(&o->cache_pending, __ATOMIC_ACQUIRE))
+        return; /* the usual case: one load, no lock */
+    cmk_mutex_lock_hot(&o->token->lock);
+    if (o->kctx != NULL &&
+        __atomic_exchange_n(&o->cache_pending, false, __ATOMIC_ACQ_REL)) {
+        memcpy(digest, o->cache_digest, sizeof(digest));
+        kc = cmk_keyctx_ref(o->kctx);
     }
-    got = adopt(o, kc);
-    cmk_keyctx_unref(mine);
-    return got;
+    cmk_mutex_unlock(&o->token->lock);
+    if (kc != NULL) /* the entry checks that kc is of its value */
+        cmk_cache_keep_ctx(cmk_session_cache(s), digest, kc);
+    cmk_keyctx_unref(kc);
 }
 
 struct kek_op_ctx {

@@ -318,8 +318,9 @@ static CK_RV env_unwrap(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE cmk,
     return p->C_UnwrapKey(h, &m, cmk, blob, len, t, N(t), k);
 }
 
-/* Direct-path unwraps of one blob: the cache entry keeps the context, so
- * each hit's object shares it; the entry's expiry and C_Logout drop it. */
+/* Direct-path unwraps of one blob: the first object's first use leaves
+ * its context with the cache entry, so each later hit's object shares
+ * it; the entry's expiry and C_Logout drop it. */
 static void test_cache_entry_shares(void **state)
 {
     static const uint8_t iv[12] = {9};
@@ -344,10 +345,16 @@ static void test_cache_entry_shares(void **state)
     for (i = 0; i < 3; i++)
         assert_int_equal(p->C_DestroyObject(a, u[i]), CKR_OK);
     assert_int_equal(cmk_keyctx_live(), live + 1); /* the entry's */
-    /* Past the entry's TTL (60 s) the next unwrap drops it. */
+    /* Past the entry's TTL (60 s) the next unwrap drops it; a key only
+     * unwrapped makes no context. */
     fake_now += INT64_C(61) * 1000000;
     assert_int_equal(env_unwrap(a, cmk, blob, len, &u[0]), CKR_OK);
-    assert_int_equal(cmk_keyctx_made(), made + 2); /* a new entry's */
+    assert_int_equal(cmk_keyctx_made(), made + 1);
+    assert_int_equal(cmk_keyctx_live(), live);
+    assert_true(gcm_once(a, u[0], iv)); /* the new entry's, on first use */
+    assert_int_equal(env_unwrap(a, cmk, blob, len, &u[1]), CKR_OK);
+    assert_true(gcm_once(a, u[1], iv));
+    assert_int_equal(cmk_keyctx_made(), made + 2);
     assert_int_equal(cmk_keyctx_live(), live + 1);
     assert_int_equal(p->C_Logout(a), CKR_OK); /* flush: entry and objects */
     assert_int_equal(cmk_keyctx_live(), live);
