@@ -99,12 +99,14 @@ static CK_RV copy_dek(const struct cmk_object *o, struct dek_copy *d)
 static bool kctx_fits_locked(const struct cmk_object *o,
                              const struct cmk_keyctx *kc)
 {
-    const struct cmk_attr *v = cmk_attrs_get(&o->attrs, CKA_VALUE);
-    CK_KEY_TYPE kt =
-        cmk_attrs_ulong(&o->attrs, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION);
+    const struct cmk_attr *v;
+    CK_KEY_TYPE kt;
 
-    return kc != NULL && v != NULL &&
-           cmk_keyctx_matches(kc, kt, v->val, v->len);
+    if (kc == NULL)
+        return false;
+    v = cmk_attrs_get(&o->attrs, CKA_VALUE);
+    kt = cmk_attrs_ulong(&o->attrs, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION);
+    return v != NULL && cmk_keyctx_matches(kc, kt, v->val, v->len);
 }
 
 /* A reference to o's keyed context when it has a current one; a stale

@@ -83,8 +83,7 @@ void cmk_keyctx_unref(struct cmk_keyctx *kc)
     if (kc == NULL || __atomic_sub_fetch(&kc->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     __atomic_sub_fetch(&g_live, 1, __ATOMIC_RELAXED);
-    cmk_gcm_key_wipe(&kc->gk);
-    cmk_secmem_free(kc); /* wipes the rest */
+    cmk_secmem_free(kc); /* wipes the whole slot: schedule, H table */
 }
 
 bool cmk_keyctx_matches(const struct cmk_keyctx *kc, CK_KEY_TYPE kt,
