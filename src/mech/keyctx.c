@@ -8,6 +8,7 @@
 #include <config.h>
 
 #include <sodium.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "mech/op_int.h"
@@ -86,12 +87,28 @@ void cmk_keyctx_unref(struct cmk_keyctx *kc)
     cmk_secmem_free(kc); /* wipes the whole slot: schedule, H table */
 }
 
+/* Constant time for a given length, a word at a time: this runs on every
+ * use of a key (sodium_memcmp's byte loop was 4% of a 64-byte GCM op). */
+static bool same_key(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    uint64_t acc = 0, x, y;
+    size_t i;
+
+    for (i = 0; i + 8 <= len; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        acc |= x ^ y;
+    }
+    for (; i < len; i++)
+        acc |= (uint64_t)(a[i] ^ b[i]);
+    return acc == 0;
+}
+
 bool cmk_keyctx_matches(const struct cmk_keyctx *kc, CK_KEY_TYPE kt,
                         const uint8_t *key, size_t len)
 {
     return kc != NULL && kc->kt == kt && kc->len == len && len > 0 &&
-           len <= sizeof(kc->gk.key.raw) &&
-           sodium_memcmp(kc->gk.key.raw, key, len) == 0;
+           len <= sizeof(kc->gk.key.raw) && same_key(kc->gk.key.raw, key, len);
 }
 
 CK_KEY_TYPE cmk_keyctx_type(const struct cmk_keyctx *kc)

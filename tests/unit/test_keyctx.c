@@ -259,6 +259,25 @@ static void test_session_close_drops(void **state)
     assert_int_equal(p->C_CloseSession(a), CKR_OK);
 }
 
+/* C_Finalize drops every context: the keys', the KEK's and the DEK
+ * cache's. */
+static void test_finalize_drops(void **state)
+{
+    static const uint8_t iv[12] = {11};
+    CK_SESSION_HANDLE a = login();
+    CK_OBJECT_HANDLE cmk = tp11_find_cmk(p, a), k = make_dek(a);
+    long live = cmk_keyctx_live();
+
+    (void)state;
+    assert_true(gcm_once(a, k, iv));
+    assert_int_equal(gcm_init(a, cmk, iv), CKR_OK);
+    assert_int_equal(cmk_keyctx_live(), live + 2); /* the DEK's, the KEK's */
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+    assert_int_equal(cmk_keyctx_live(), live);
+    setenv(CMK_CONFIG_ENV, tenv.config, 1);
+    assert_int_equal(p->C_Initialize(NULL), CKR_OK); /* for fini */
+}
+
 /* CKA_VALUE cannot change, so no schedule can go stale that way. */
 static void test_value_read_only(void **state)
 {
@@ -561,6 +580,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_made_once_lazily, init, fini),
         cmocka_unit_test_setup_teardown(test_destroy_during_op, init, fini),
         cmocka_unit_test_setup_teardown(test_session_close_drops, init, fini),
+        cmocka_unit_test_setup_teardown(test_finalize_drops, init, fini),
         cmocka_unit_test_setup_teardown(test_value_read_only, init, fini),
         cmocka_unit_test_setup_teardown(test_kek_contexts, init, fini),
         cmocka_unit_test_setup_teardown(test_cache_entry_shares, init, fini),
