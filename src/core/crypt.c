@@ -139,6 +139,8 @@ CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt, const CK_MECHANISM *m,
         return cmk_record_mech(s, fn_name(encrypt, 0), &note, rv);
     rv = cmk_keyuse_op(o, m, encrypt ? CKA_ENCRYPT : CKA_DECRYPT, encrypt,
                        &note, &op);
+    if (rv == CKR_OK)
+        cmk_keyuse_offer(o, s); /* a cached unwrap's first use */
     if (rv == CKR_OK) {
         memset(c, 0, sizeof(*c));
         c->note = note;

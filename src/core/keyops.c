@@ -229,33 +229,62 @@ static cmk_err unseal_fill(void *arg, struct cmk_secret *val)
     return cmk_cmk_unseal(u->t->cmk, &rq, u->in, u->in_len, val);
 }
 
+/* What a direct-path unwrap leaves for the new key object: the cache
+ * and entry it came through and the entry's keyed context (a reference,
+ * or NULL). */
+struct via_cache {
+    struct cmk_cache *cache; /* NULL: not through the cache */
+    uint8_t digest[CMK_CACHE_DIGEST];
+    struct cmk_keyctx *kc;
+};
+
 /* Direct path: through the DEK cache, so a repeated blob costs no KMS call
  * until its entry expires. */
 static CK_RV unwrap_envelope(struct cmk_session *s, const uint8_t *in,
                              size_t in_len, struct cmk_secret *val,
-                             struct cmk_note *note)
+                             struct cmk_note *note, struct via_cache *vc)
 {
     struct unseal_ctx u = {s->token, in, in_len};
     struct cmk_cache *cache = cmk_session_cache(s);
-    uint8_t digest[CMK_CACHE_DIGEST];
     bool hit = false;
     cmk_err err;
 
     if (cache == NULL)
         return CKR_HOST_MEMORY;
-    cmk_cache_digest(s->token->cfg->kms.label, in, in_len, digest);
-    err = cmk_cache_get(cache, digest, unseal_fill, &u, val, &hit);
+    cmk_cache_digest(s->token->cfg->kms.label, in, in_len, vc->digest);
+    err = cmk_cache_get_ctx(cache, vc->digest, unseal_fill, &u, val, &hit,
+                            &vc->kc);
     note->cache = hit ? 1 : 0;
+    if (err == CMK_OK)
+        vc->cache = cache;
     /* A blob of no CMK version of ours is CMK_E_BAD_BLOB (keys/cmk.h);
      * CMK_E_KEY_NOT_FOUND is the KMS's NotFoundException: the CMK itself
      * is gone, CKR_UNWRAPPING_KEY_HANDLE_INVALID. */
     return cmk_err_rv_in(err, CMK_CALL_UNWRAP);
 }
 
+/* The new key object of a cached unwrap shares the entry's keyed
+ * context, or notes the entry so that its first use leaves the context
+ * it makes there (one schedule per blob and TTL, not per unwrap). */
+static void share_ctx(struct cmk_session *s, CK_OBJECT_HANDLE h,
+                      const struct via_cache *vc)
+{
+    struct cmk_object *o = NULL;
+
+    if (vc->cache == NULL ||
+        cmk_object_get(s, h, CKR_OBJECT_HANDLE_INVALID, &o) != CKR_OK)
+        return;
+    if (vc->kc != NULL)
+        cmk_keyuse_share(o, vc->kc);
+    else
+        cmk_keyuse_mark_cached(o, vc->digest);
+    cmk_object_unref(o);
+}
+
 static CK_RV unwrap_with(struct cmk_session *s, struct cmk_object *uk,
                          const CK_MECHANISM *m, const uint8_t *in,
                          size_t in_len, struct cmk_secret *val,
-                         struct cmk_note *note)
+                         struct cmk_note *note, struct via_cache *vc)
 {
     struct cmk_op *op = NULL;
     size_t n;
@@ -269,7 +298,7 @@ static CK_RV unwrap_with(struct cmk_session *s, struct cmk_object *uk,
     if (rv != CKR_OK)
         return rv;
     if (cmk_keyuse_is_envelope(m))
-        return unwrap_envelope(s, in, in_len, val, note);
+        return unwrap_envelope(s, in, in_len, val, note, vc);
     if (cmk_secret_alloc(val, in_len) != CMK_OK) {
         cmk_op_free(op);
         return CKR_HOST_MEMORY;
@@ -310,6 +339,7 @@ CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
     struct cmk_attrs attrs = {0};
     struct cmk_object *uk = NULL;
     struct cmk_secret val = {0};
+    struct via_cache vc = {NULL, {0}, NULL};
     struct cmk_obj_note on;
     struct cmk_new_key nk;
     struct cmk_note note;
@@ -324,10 +354,11 @@ CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
     if (rv == CKR_OK)
         rv = precheck_unwrap(uk, &nk, tmpl, n);
     if (rv == CKR_OK)
-        rv = unwrap_with(s, uk, m, in, in_len, &val, &note);
+        rv = unwrap_with(s, uk, m, in, in_len, &val, &note, &vc);
     if (rv == CKR_OK) {
         nk.value = val.p;
         nk.value_len = val.len;
+        nk.kctx = vc.kc;
         rv = cmk_policy_new_secret(&nk, tmpl, n, &attrs);
     }
     if (rv == CKR_OK) {
@@ -343,5 +374,9 @@ CK_RV cmk_key_unwrap(struct cmk_session *s, const CK_MECHANISM *m,
     cmk_attrs_clear(&attrs);
     cmk_secret_free(&val);
     cmk_object_unref(uk);
-    return keep_if_recorded(s, "C_UnwrapKey", &note, rv);
+    rv = keep_if_recorded(s, "C_UnwrapKey", &note, rv);
+    if (rv == CKR_OK)
+        share_ctx(s, *out, &vc);
+    cmk_keyctx_unref(vc.kc);
+    return rv;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core: key checks and keyed operations for encrypt, decrypt, wrap and
- * unwrap. The key value is copied into the operation under the token lock,
- * so destroying the object later does not disturb an active operation.
+ * unwrap. Each key's keyed context (mech.h) is made on its first use and
+ * kept with the object (the CMK's with its cached KEK, keys/cmk.h); every
+ * operation holds a reference to it, so destroying the object later does
+ * not disturb an active operation.
  */
 #include <config.h>
 
@@ -13,6 +15,7 @@
 #include "core/keyrules.h"
 #include "core/keyuse.h"
 #include "core/policy.h"
+#include "core/session.h"
 #include "core/token.h"
 #include "util/log.h"
 
@@ -67,8 +70,8 @@ static CK_RV check_key(struct cmk_object *o, const CK_MECHANISM *m,
     return cmk_keyuse_is_envelope(m) ? CKR_KEY_TYPE_INCONSISTENT : CKR_OK;
 }
 
-/* A DEK's value and type, copied under the token lock so that the key
- * schedule is built after it is released. */
+/* A DEK's value and type, copied under the token lock so that its keyed
+ * context is built after it is released. */
 struct dek_copy {
     uint8_t key[64];
     size_t len;
@@ -90,11 +93,123 @@ static CK_RV copy_dek(const struct cmk_object *o, struct dek_copy *d)
     return CKR_OK;
 }
 
+/* Whether kc was made from the value o has now. The value cannot change
+ * (CKA_VALUE is not modifiable), but a token object's attributes may be
+ * swapped in from the store: never use a schedule of another key. */
+static bool kctx_fits_locked(const struct cmk_object *o,
+                             const struct cmk_keyctx *kc)
+{
+    const struct cmk_attr *v;
+    CK_KEY_TYPE kt;
+
+    if (kc == NULL)
+        return false;
+    v = cmk_attrs_get(&o->attrs, CKA_VALUE);
+    kt = cmk_attrs_ulong(&o->attrs, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION);
+    return v != NULL && cmk_keyctx_matches(kc, kt, v->val, v->len);
+}
+
+/* A reference to o's keyed context when it has a current one; a stale
+ * one is dropped (its ops keep their references). */
+static struct cmk_keyctx *kctx_get_locked(struct cmk_object *o,
+                                          struct cmk_keyctx **stale)
+{
+    if (o->kctx == NULL)
+        return NULL;
+    if (kctx_fits_locked(o, o->kctx))
+        return cmk_keyctx_ref(o->kctx);
+    *stale = o->kctx;
+    o->kctx = NULL;
+    return NULL;
+}
+
+/* o keeps kc unless it has a context that fits already, or kc does not
+ * fit; returns a new reference to the context o has then, or NULL. A
+ * replaced stale one goes to *drop, to be let go after the lock. */
+static struct cmk_keyctx *adopt_locked(struct cmk_object *o,
+                                       struct cmk_keyctx *kc,
+                                       struct cmk_keyctx **drop)
+{
+    if (!kctx_fits_locked(o, o->kctx)) {
+        if (!kctx_fits_locked(o, kc))
+            return NULL;
+        *drop = o->kctx;
+        o->kctx = cmk_keyctx_ref(kc);
+    }
+    return cmk_keyctx_ref(o->kctx);
+}
+
+static struct cmk_keyctx *adopt(struct cmk_object *o, struct cmk_keyctx *kc)
+{
+    struct cmk_keyctx *got, *drop = NULL;
+
+    cmk_mutex_lock_hot(&o->token->lock);
+    got = adopt_locked(o, kc, &drop);
+    cmk_mutex_unlock(&o->token->lock);
+    cmk_keyctx_unref(drop);
+    return got;
+}
+
+/* First use of a DEK: builds its context from the copy without the lock,
+ * then publishes it unless another first use did meanwhile (that one is
+ * kept and ours wiped) or the value changed (ours then serves this op
+ * only). The mechanism is checked first: a refused key costs nothing. */
+static CK_RV kctx_make(struct cmk_object *o, const CK_MECHANISM *m,
+                       const struct dek_copy *d, struct cmk_keyctx **out)
+{
+    struct cmk_keyctx *kc = NULL, *got;
+    CK_RV rv;
+
+    rv = cmk_op_check(m, d->kt, d->len);
+    if (rv == CKR_OK)
+        rv = cmk_keyctx_new(d->kt, d->key, d->len, &kc);
+    if (rv != CKR_OK)
+        return rv;
+    got = adopt(o, kc);
+    if (got != NULL) {
+        cmk_keyctx_unref(kc);
+        kc = got;
+    }
+    *out = kc;
+    return CKR_OK;
+}
+
+void cmk_keyuse_share(struct cmk_object *o, struct cmk_keyctx *kc)
+{
+    if (o != NULL && !o->is_cmk && kc != NULL)
+        cmk_keyctx_unref(adopt(o, kc));
+}
+
+void cmk_keyuse_mark_cached(struct cmk_object *o,
+                            const uint8_t digest[CMK_CACHE_DIGEST])
+{
+    cmk_mutex_lock_hot(&o->token->lock);
+    memcpy(o->cache_digest, digest, CMK_CACHE_DIGEST);
+    __atomic_store_n(&o->cache_pending, true, __ATOMIC_RELEASE);
+    cmk_mutex_unlock(&o->token->lock);
+}
+
+void cmk_keyuse_offer(struct cmk_object *o, struct cmk_session *s)
+{
+    uint8_t digest[CMK_CACHE_DIGEST];
+    struct cmk_keyctx *kc = NULL;
+
+    if (!__atomic_load_n(&o->cache_pending, __ATOMIC_ACQUIRE))
+        return; /* the usual case: one load, no lock */
+    cmk_mutex_lock_hot(&o->token->lock);
+    if (o->kctx != NULL &&
+        __atomic_exchange_n(&o->cache_pending, false, __ATOMIC_ACQ_REL)) {
+        memcpy(digest, o->cache_digest, sizeof(digest));
+        kc = cmk_keyctx_ref(o->kctx);
+    }
+    cmk_mutex_unlock(&o->token->lock);
+    if (kc != NULL) /* the entry checks that kc is of its value */
+        cmk_cache_keep_ctx(cmk_session_cache(s), digest, kc);
+    cmk_keyctx_unref(kc);
+}
+
 struct kek_op_ctx {
-    const CK_MECHANISM *m;
-    bool encrypt;
     bool data; /* C_Encrypt/C_Decrypt: the data key, not the KEK */
-    struct cmk_op **out;
     CK_RV rv;
 };
 
@@ -102,13 +217,16 @@ struct kek_op_ctx {
  * bytes, computed in the secure pool (mech/kdf.c). */
 #define DATA_KEY_INFO "cmk-pkcs11 cmk data key v1"
 
-static cmk_err make_kek_op(void *arg, const uint8_t *kek, size_t kek_len)
+/* Builds the KEK's context for its slot (keys/cmk.h): the KEK itself
+ * for wrapping, the data key derived from it for C_Encrypt/C_Decrypt. */
+static cmk_err make_kek_ctx(void *arg, const uint8_t *kek, size_t kek_len,
+                            struct cmk_keyctx **out)
 {
     struct kek_op_ctx *c = arg;
     struct cmk_secret dk = {0};
 
     if (!c->data) {
-        c->rv = cmk_op_new(c->m, CKK_AES, kek, kek_len, c->encrypt, c->out);
+        c->rv = cmk_keyctx_new(CKK_AES, kek, kek_len, out);
         return CMK_OK;
     }
     /* The CMK's wrap and data roles never share a key: what it wraps
@@ -117,7 +235,7 @@ static cmk_err make_kek_op(void *arg, const uint8_t *kek, size_t kek_len)
         cmk_hkdf_sha256(NULL, 0, kek, kek_len, (const uint8_t *)DATA_KEY_INFO,
                         sizeof(DATA_KEY_INFO) - 1, 32, &dk);
     if (c->rv == CKR_OK)
-        c->rv = cmk_op_new(c->m, CKK_AES, dk.p, dk.len, c->encrypt, c->out);
+        c->rv = cmk_keyctx_new(CKK_AES, dk.p, dk.len, out);
     cmk_secret_free(&dk);
     return CMK_OK;
 }
@@ -144,9 +262,10 @@ static CK_RV kek_rv(cmk_err err, CK_ATTRIBUTE_TYPE usage)
 static CK_RV kek_op(struct cmk_object *o, const CK_MECHANISM *m,
                     CK_ATTRIBUTE_TYPE usage, bool encrypt, struct cmk_op **out)
 {
-    struct kek_op_ctx c = {m, encrypt,
-                           usage == CKA_ENCRYPT || usage == CKA_DECRYPT, out,
-                           CKR_GENERAL_ERROR};
+    struct kek_op_ctx c = {usage == CKA_ENCRYPT || usage == CKA_DECRYPT,
+                           CKR_OK};
+    struct cmk_keyctx *kc = NULL;
+    CK_RV rv;
     cmk_err err;
 
     /* Not provisioned: the CMK can do the direct path only. C_WrapKey and
@@ -159,10 +278,19 @@ static CK_RV kek_op(struct cmk_object *o, const CK_MECHANISM *m,
         return call_of(usage) == CMK_CALL_INIT ? CKR_KEY_FUNCTION_NOT_PERMITTED
                                                : CKR_MECHANISM_INVALID;
     }
-    err = cmk_cmk_with_kek(o->token->cmk, make_kek_op, &c);
+    /* Built once per cached KEK and wiped with it (a purge, the TTL). */
+    err = cmk_cmk_kek_ctx(o->token->cmk,
+                          c.data ? CMK_KEK_CTX_DATA : CMK_KEK_CTX_WRAP,
+                          make_kek_ctx, &c, &kc);
     if (err != CMK_OK)
         return kek_rv(err, usage);
-    return c.rv;
+    rv = c.rv;
+    if (rv == CKR_OK && kc == NULL)
+        rv = CKR_GENERAL_ERROR;
+    if (rv == CKR_OK)
+        rv = cmk_op_new_keyed(m, kc, encrypt, out);
+    cmk_keyctx_unref(kc);
+    return rv;
 }
 
 CK_RV cmk_keyuse_op(struct cmk_object *o, const CK_MECHANISM *m,
@@ -171,6 +299,7 @@ CK_RV cmk_keyuse_op(struct cmk_object *o, const CK_MECHANISM *m,
 {
     struct cmk_token *t = o->token;
     struct dek_copy d = {.len = 0};
+    struct cmk_keyctx *kc = NULL, *stale = NULL;
     CK_MECHANISM_INFO info;
     CK_RV rv;
 
@@ -178,17 +307,25 @@ CK_RV cmk_keyuse_op(struct cmk_object *o, const CK_MECHANISM *m,
     if (cmk_mech_info(m->mechanism, &info) != CKR_OK)
         return CKR_MECHANISM_INVALID;
     /* One short hold of the token lock per operation: checks, audit
-     * fields and the key copy; the key schedule is built outside it. */
+     * fields and a reference to the key's context (or, on its first use,
+     * the key copy it is built from outside the lock). */
     cmk_mutex_lock_hot(&t->lock);
     if (note != NULL)
         cmk_note_key_locked(note, o);
     rv = check_key(o, m, usage);
-    if (rv == CKR_OK && !o->is_cmk)
-        rv = copy_dek(o, &d);
+    if (rv == CKR_OK && !o->is_cmk) {
+        kc = kctx_get_locked(o, &stale);
+        if (kc == NULL)
+            rv = copy_dek(o, &d);
+    }
     cmk_mutex_unlock(&t->lock);
-    if (rv == CKR_OK && !o->is_cmk)
-        rv = cmk_op_new(m, d.kt, d.key, d.len, encrypt, out);
+    cmk_keyctx_unref(stale);
+    if (rv == CKR_OK && !o->is_cmk && kc == NULL)
+        rv = kctx_make(o, m, &d, &kc);
     sodium_memzero(&d, sizeof(d));
+    if (rv == CKR_OK && !o->is_cmk)
+        rv = cmk_op_new_keyed(m, kc, encrypt, out);
+    cmk_keyctx_unref(kc); /* the op holds its own reference */
     if (rv != CKR_OK || !o->is_cmk || cmk_keyuse_is_envelope(m))
         return rv;
     return kek_op(o, m, usage, encrypt, out); /* KMS call without locks */

@@ -27,6 +27,20 @@ CK_RV cmk_keyuse_op(struct cmk_object *o, const CK_MECHANISM *m,
                     CK_ATTRIBUTE_TYPE usage, bool encrypt,
                     struct cmk_note *note, struct cmk_op **out);
 
+/* A direct-path unwrap's new key object o: with kc (the keyed context
+ * the DEK cache entry keeps for the blob) o shares it when it was made
+ * from o's value and o has none yet; without one (mark_cached) o notes
+ * the entry, so that cmk_keyuse_offer leaves the context o's first use
+ * makes with the entry. A key only unwrapped makes no context. */
+void cmk_keyuse_share(struct cmk_object *o, struct cmk_keyctx *kc);
+void cmk_keyuse_mark_cached(struct cmk_object *o,
+                            const uint8_t digest[CMK_CACHE_DIGEST]);
+/* After a successful cmk_keyuse_op on o in session s: gives o's context
+ * to the DEK cache entry o was unwrapped from, once (s's cache: the
+ * token's, or s's own). Costs one atomic load for any other key. */
+struct cmk_session;
+void cmk_keyuse_offer(struct cmk_object *o, struct cmk_session *s);
+
 /* The CMK's KEK path, C_UnwrapKey of a blob the current KEK refused
  * (CKR_ENCRYPTED_DATA_INVALID from the mechanism): tries each previous
  * KEK still in its overlap window, newest first (keys/cmk.h

@@ -12,6 +12,7 @@
 
 #include "core/handles.h"
 #include "core/object.h"
+#include "mech/mech.h"
 
 static CK_RV add(struct cmk_token *t, CK_SESSION_HANDLE owner,
                  const char *store_name, const struct cmk_store_meta *meta,
@@ -81,6 +82,7 @@ void cmk_object_unref(struct cmk_object *o)
      * go, so no lookup can take a new reference then. */
     refs = __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL);
     if (refs == 0) {
+        cmk_keyctx_unref(o->kctx); /* wiped now, or by its last op */
         cmk_attrs_clear(&o->attrs);
         free(o);
     }

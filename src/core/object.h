@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "keys/cache.h"
 #include "store/store.h"
 #include "util/attrs.h"
 #include "util/pkcs11_compat.h"
@@ -33,6 +34,17 @@ struct cmk_object {
     bool store_writing; /* a writer's turn is taken (token_store.c) */
     bool name_indexed;  /* in handles.c's store-name index (token_adds) */
     struct cmk_attrs attrs;
+    /* The key's keyed part (mech.h), made on the first encrypt, decrypt,
+     * wrap or unwrap with it and kept while the object lives; NULL until
+     * then and for the CMK (whose KEK keeps its own, keys/cmk.h). Set and
+     * read under the token lock; the object's last reference drops it. */
+    struct cmk_keyctx *kctx;
+    /* A direct-path unwrap's key whose DEK cache entry keeps no context
+     * yet: the entry's digest, so that the context its first use makes
+     * is left with the entry (core/keyuse.h cmk_keyuse_offer). Written
+     * under the token lock; cache_pending is atomic. */
+    uint8_t cache_digest[CMK_CACHE_DIGEST];
+    bool cache_pending;
     unsigned refs;
 };
 

@@ -14,6 +14,8 @@
 #include "util/attrs.h"
 #include "util/pkcs11_compat.h"
 
+struct cmk_keyctx; /* mech/mech.h */
+
 /* How a new secret-key object comes to be. */
 enum cmk_origin {
     CMK_ORIGIN_GENERATE, /* C_GenerateKey: CKA_LOCAL TRUE, value made here */
@@ -30,6 +32,9 @@ struct cmk_new_key {
                                    CK_UNAVAILABLE_INFORMATION */
     const uint8_t *value;       /* unwrap: the unwrapped bytes; else NULL */
     size_t value_len;
+    /* unwrap: the value's keyed context when the DEK cache keeps one (the
+     * check value then needs no key expansion); else NULL. */
+    const struct cmk_keyctx *kctx;
     bool logged_in;  /* a user is logged in on the token */
     bool rw_session; /* the session is read/write */
     /* Token key policy (core/keyrules.h): the tenant allows keys of both

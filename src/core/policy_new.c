@@ -135,34 +135,10 @@ static CK_RV resolve_key(const struct cmk_new_key *nk, const struct tview *tv,
     return CKR_ARGUMENTS_BAD;
 }
 
-/* First 3 bytes of AES-ECB(key, zero block) (section 4.10). */
-static CK_RV aes_check_value(const uint8_t *key, size_t len,
-                             uint8_t cv[CHECK_VALUE_LEN])
-{
-    static const uint8_t zero[16];
-    CK_MECHANISM mech = {CKM_AES_ECB, NULL, 0};
-    struct cmk_op *op = NULL;
-    uint8_t block[16];
-    size_t out_len = sizeof(block);
-    CK_RV rv;
-
-    rv = cmk_op_new(&mech, CKK_AES, key, len, true, &op);
-    if (rv != CKR_OK)
-        goto out;
-    rv = cmk_op_oneshot(op, zero, sizeof(zero), block, &out_len);
-    if (rv == CKR_OK && out_len != sizeof(block))
-        rv = CKR_GENERAL_ERROR;
-    if (rv == CKR_OK)
-        memcpy(cv, block, CHECK_VALUE_LEN);
-out:
-    cmk_op_free(op);
-    sodium_memzero(block, sizeof(block));
-    return rv;
-}
-
 /* Computes the check value and holds it against the template's. */
 static CK_RV set_check_value(struct cmk_attrs *a, const struct tview *tv,
-                             const struct keyval *kv)
+                             const struct keyval *kv,
+                             const struct cmk_keyctx *kc)
 {
     const CK_ATTRIBUTE *t = tv_get(tv, CKA_CHECK_VALUE);
     uint8_t cv[CHECK_VALUE_LEN] = {0};
@@ -170,7 +146,7 @@ static CK_RV set_check_value(struct cmk_attrs *a, const struct tview *tv,
     CK_RV rv;
 
     if (kv->kt == CKK_AES && (t == NULL || t->ulValueLen != 0)) {
-        rv = aes_check_value(kv->p, kv->len, cv);
+        rv = cmk_aes_check_value(kv->p, kv->len, kc, cv);
         if (rv != CKR_OK)
             return rv;
         cv_len = sizeof(cv);
@@ -283,7 +259,7 @@ static CK_RV build_secret(const struct cmk_new_key *nk, const struct tview *tv,
         err = set_derived(a, nk, kv);
     if (err != CMK_OK)
         return rv_of(err);
-    return set_check_value(a, tv, kv);
+    return set_check_value(a, tv, kv, nk->kctx);
 }
 
 CK_RV cmk_policy_new_secret(const struct cmk_new_key *nk,

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "keys/cache.h"
+#include "mech/mech.h"
 #include "mech/hash.h"
 #include "util/clock.h"
 #include "util/lock.h"
@@ -30,6 +31,9 @@ struct entry {
     int64_t refresh_us; /* from then on, one caller refreshes it */
     unsigned uses;
     bool refreshing;
+    /* The value's keyed context (mech.h), once an unwrap made one
+     * (cmk_cache_keep_ctx); dropped with the entry. */
+    struct cmk_keyctx *kctx;
     struct entry *prev, *next; /* LRU, most recent first */
     struct entry *hnext;
 };
@@ -143,6 +147,7 @@ static void drop_locked(struct cmk_cache *c, struct entry *e)
     if (*pe == e)
         *pe = e->hnext;
     lru_unlink(e);
+    cmk_keyctx_unref(e->kctx); /* wiped now, or by the last op on it */
     cmk_secret_free(&e->val);
     free(e);
     c->n--;
@@ -242,7 +247,8 @@ void cmk_cache_stats(struct cmk_cache *c, struct cmk_cache_stats *st)
 /* Hit path, under the lock: copies a live value, counts the use, and says
  * whether this caller should refresh the entry ahead of its expiry. */
 static bool take_hit_locked(struct cmk_cache *c, struct entry *e, int64_t now,
-                            struct cmk_secret *out, cmk_err *err, bool *refresh)
+                            struct cmk_secret *out, struct cmk_keyctx **kc,
+                            cmk_err *err, bool *refresh)
 {
     if (now >= e->expiry_us) {
         drop_locked(c, e);
@@ -250,6 +256,8 @@ static bool take_hit_locked(struct cmk_cache *c, struct entry *e, int64_t now,
         return false;
     }
     *err = cmk_secret_dup(out, e->val.p, e->val.len);
+    if (*err == CMK_OK && kc != NULL)
+        *kc = cmk_keyctx_ref(e->kctx);
     c->st.hits++;
     if (++e->uses >= c->cfg.max_uses && c->cfg.max_uses != 0) {
         drop_locked(c, e); /* used up: the next caller goes to the KMS */
@@ -360,10 +368,9 @@ static cmk_err lead_locked(struct cmk_cache *c, const uint8_t *d,
     return err;
 }
 
-cmk_err cmk_cache_get(struct cmk_cache *c,
-                      const uint8_t digest[CMK_CACHE_DIGEST],
-                      cmk_cache_fill fill, void *arg, struct cmk_secret *out,
-                      bool *hit)
+static cmk_err get(struct cmk_cache *c, const uint8_t digest[CMK_CACHE_DIGEST],
+                   cmk_cache_fill fill, void *arg, struct cmk_secret *out,
+                   bool *hit, struct cmk_keyctx **kc)
 {
     struct entry *e;
     struct flight *f;
@@ -375,7 +382,7 @@ cmk_err cmk_cache_get(struct cmk_cache *c,
     cmk_mutex_lock_hot(&c->lock);
     e = *slot_of(c, digest);
     *hit = e != NULL &&
-           take_hit_locked(c, e, cmk_clock_now_us(), out, &err, &renew);
+           take_hit_locked(c, e, cmk_clock_now_us(), out, kc, &err, &renew);
     if (!*hit) {
         c->st.misses++;
         f = find_flight_locked(c, digest);
@@ -386,4 +393,41 @@ cmk_err cmk_cache_get(struct cmk_cache *c,
     if (renew)
         refresh(c, digest, fill, arg);
     return err;
+}
+
+cmk_err cmk_cache_get(struct cmk_cache *c,
+                      const uint8_t digest[CMK_CACHE_DIGEST],
+                      cmk_cache_fill fill, void *arg, struct cmk_secret *out,
+                      bool *hit)
+{
+    return get(c, digest, fill, arg, out, hit, NULL);
+}
+
+cmk_err cmk_cache_get_ctx(struct cmk_cache *c,
+                          const uint8_t digest[CMK_CACHE_DIGEST],
+                          cmk_cache_fill fill, void *arg,
+                          struct cmk_secret *out, bool *hit,
+                          struct cmk_keyctx **kc)
+{
+    if (kc == NULL)
+        return CMK_E_ARGS;
+    *kc = NULL;
+    return get(c, digest, fill, arg, out, hit, kc);
+}
+
+void cmk_cache_keep_ctx(struct cmk_cache *c,
+                        const uint8_t digest[CMK_CACHE_DIGEST],
+                        struct cmk_keyctx *kc)
+{
+    struct entry *e;
+
+    if (c == NULL || kc == NULL)
+        return;
+    cmk_mutex_lock_hot(&c->lock);
+    e = *slot_of(c, digest);
+    /* Only for the value it was made from (a refresh may have come). */
+    if (e != NULL && e->kctx == NULL &&
+        cmk_keyctx_matches(kc, cmk_keyctx_type(kc), e->val.p, e->val.len))
+        e->kctx = cmk_keyctx_ref(kc);
+    cmk_mutex_unlock(&c->lock);
 }

@@ -50,6 +50,22 @@ cmk_err cmk_cache_get(struct cmk_cache *c,
                       cmk_cache_fill fill, void *arg, struct cmk_secret *out,
                       bool *hit) CMK_WUR;
 
+/* cmk_cache_get that also hands out the keyed context kept with a hit's
+ * entry (cmk_cache_keep_ctx): *kc is a new reference to it, or NULL (a
+ * miss, or none kept yet). */
+struct cmk_keyctx;
+cmk_err cmk_cache_get_ctx(struct cmk_cache *c,
+                          const uint8_t digest[CMK_CACHE_DIGEST],
+                          cmk_cache_fill fill, void *arg,
+                          struct cmk_secret *out, bool *hit,
+                          struct cmk_keyctx **kc) CMK_WUR;
+/* Keeps a reference to kc with digest's entry, if the entry has none and
+ * holds the very value kc was made from, so every later hit's key object
+ * shares one key schedule. It goes with the entry (eviction, expiry, use
+ * limit, refresh, flush, free) and is wiped once no op holds it. */
+void cmk_cache_keep_ctx(struct cmk_cache *c,
+                        const uint8_t digest[CMK_CACHE_DIGEST],
+                        struct cmk_keyctx *kc);
 /* Wipes every entry (C_Logout, refusal from the KMS, explicit flush). */
 void cmk_cache_flush(struct cmk_cache *c);
 

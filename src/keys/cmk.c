@@ -49,6 +49,9 @@ typedef cmk_err (*kek_fn)(void *arg, const uint8_t *kek, size_t kek_len);
 struct kek {
     unsigned refs; /* atomic */
     struct cmk_secret key;
+    /* Keyed contexts made from it on first use (cmk_cmk_kek_ctx), set
+     * once by compare and swap, dropped with it. */
+    struct cmk_keyctx *ctx[CMK_KEK_CTX__N];
 };
 
 static cmk_err open_prev(struct cmk_cmk *c);
@@ -161,7 +164,9 @@ static void kek_unref(struct kek *k)
 {
     if (k == NULL || __atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
-    cmk_secret_free(&k->key); /* wipes */
+    for (size_t i = 0; i < CMK_KEK_CTX__N; i++)
+        cmk_keyctx_unref(k->ctx[i]); /* wiped now, or by its last op */
+    cmk_secret_free(&k->key);        /* wipes */
     free(k);
 }
 
@@ -675,6 +680,47 @@ cmk_err cmk_cmk_with_kek(struct cmk_cmk *c, kek_fn fn, void *arg)
     err = kek_ref_for_use(c, &k);
     if (err == CMK_OK)
         err = fn(arg, k->key.p, k->key.len); /* no lock held */
+    kek_unref(k);
+    return err;
+}
+
+/* The context in k's slot, made now if it is not yet. */
+static cmk_err kek_ctx_of(struct kek *k, enum cmk_kek_ctx slot,
+                          cmk_kek_ctx_fn make, void *arg,
+                          struct cmk_keyctx **out)
+{
+    struct cmk_keyctx *kc, *mine = NULL;
+    cmk_err err;
+
+    kc = __atomic_load_n(&k->ctx[slot], __ATOMIC_ACQUIRE);
+    if (kc == NULL) {
+        err = make(arg, k->key.p, k->key.len, &mine);
+        if (err != CMK_OK || mine == NULL)
+            return err;
+        kc = NULL;
+        if (__atomic_compare_exchange_n(&k->ctx[slot], &kc, mine, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            kc = mine; /* published: k holds this reference */
+        else
+            cmk_keyctx_unref(mine); /* another first use won: kc is it */
+    }
+    *out = cmk_keyctx_ref(kc); /* k, which we hold, keeps kc alive */
+    return CMK_OK;
+}
+
+cmk_err cmk_cmk_kek_ctx(struct cmk_cmk *c, enum cmk_kek_ctx slot,
+                        cmk_kek_ctx_fn make, void *arg, struct cmk_keyctx **out)
+{
+    struct kek *k = NULL;
+    cmk_err err;
+
+    if (c == NULL || make == NULL || out == NULL ||
+        (unsigned)slot >= CMK_KEK_CTX__N)
+        return CMK_E_ARGS;
+    *out = NULL;
+    err = kek_ref_for_use(c, &k);
+    if (err == CMK_OK)
+        err = kek_ctx_of(k, slot, make, arg, out); /* no lock held */
     kek_unref(k);
     return err;
 }

@@ -139,6 +139,22 @@ cmk_err cmk_cmk_with_kek(struct cmk_cmk *c,
                          cmk_err (*fn)(void *arg, const uint8_t *kek,
                                        size_t kek_len),
                          void *arg) CMK_WUR;
+/* The keyed contexts (mech.h struct cmk_keyctx) kept with the cached
+ * KEK: its own for wrapping, the data key's for encrypting. */
+enum cmk_kek_ctx { CMK_KEK_CTX_WRAP, CMK_KEK_CTX_DATA, CMK_KEK_CTX__N };
+struct cmk_keyctx;
+typedef cmk_err (*cmk_kek_ctx_fn)(void *arg, const uint8_t *kek, size_t kek_len,
+                                  struct cmk_keyctx **out);
+/* A new reference (*out) to the KEK's context in slot, got as
+ * cmk_cmk_with_kek gets the KEK (same errors). The first use of a cached
+ * KEK calls make (with no lock held) to build it; concurrent first uses
+ * may each build one: one is kept, the others wiped. It lives as long as
+ * the cached KEK (a purge, C_Logout, the TTL drop it) and the ops that
+ * hold references. make may leave *out NULL (its error in arg): *out is
+ * then NULL and CMK_OK returned. */
+cmk_err cmk_cmk_kek_ctx(struct cmk_cmk *c, enum cmk_kek_ctx slot,
+                        cmk_kek_ctx_fn make, void *arg,
+                        struct cmk_keyctx **out) CMK_WUR;
 /* The KEK as cmk_cmk_with_kek gets it (from the cache, or through the
  * provider, with the same errors), and when the cached entry expires
  * (*until, monotonic microseconds on the CMK's clock; 0 with ttl 0 or

@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include <limits.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -217,7 +218,7 @@ static void fb_gcm_free(struct cmk_gcm *g)
  * (fb_gcm_dir), as our start does not know it. */
 static void fb_gcm_start(struct cmk_gcm *g, const uint8_t *iv, size_t iv_len)
 {
-    const EVP_CIPHER *c = cmk_mech_cipher(CMK_AES_GCM, g->key.key_len);
+    const EVP_CIPHER *c = cmk_mech_cipher(CMK_AES_GCM, g->k->key.key_len);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 
     fb_gcm_free(g);
@@ -226,7 +227,7 @@ static void fb_gcm_start(struct cmk_gcm *g, const uint8_t *iv, size_t iv_len)
         EVP_CipherInit_ex(ctx, c, NULL, NULL, NULL, 1) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)iv_len, NULL) !=
             1 ||
-        EVP_CipherInit_ex(ctx, NULL, NULL, g->key.raw, iv, 1) != 1) {
+        EVP_CipherInit_ex(ctx, NULL, NULL, g->k->key.raw, iv, 1) != 1) {
         EVP_CIPHER_CTX_free(ctx);
         g_failed = true;
         return;
@@ -294,14 +295,33 @@ static void fb_gcm_tag(struct cmk_gcm *g, uint8_t tag[16])
 
 /* ---- GCM ---- */
 
+void cmk_gcm_key_init(struct cmk_gcm_key *gk, const uint8_t *key, size_t len)
+{
+    cmk_aes_key_set(&gk->key, key, len);
+    sodium_memzero(gk->htab, sizeof(gk->htab));
+#ifdef CMK_AES_NI
+    if (cpu_ni())
+        cmk_aes_ni_gcm_key(gk);
+#endif
+}
+
+void cmk_gcm_key_wipe(struct cmk_gcm_key *gk)
+{
+    sodium_memzero(gk, sizeof(*gk));
+}
+
+void cmk_gcm_bind(struct cmk_gcm *g, const struct cmk_gcm_key *gk)
+{
+    fb_gcm_free(g);
+    sodium_memzero(g, offsetof(struct cmk_gcm, own));
+    g->k = gk;
+}
+
 void cmk_gcm_key_set(struct cmk_gcm *g, const uint8_t *key, size_t len)
 {
     cmk_gcm_wipe(g);
-    cmk_aes_key_set(&g->key, key, len);
-#ifdef CMK_AES_NI
-    if (cpu_ni())
-        cmk_aes_ni_gcm_key(g);
-#endif
+    cmk_gcm_key_init(&g->own, key, len);
+    g->k = &g->own;
 }
 
 void cmk_gcm_start(struct cmk_gcm *g, const uint8_t *iv, size_t iv_len)

@@ -66,13 +66,21 @@ void cmk_aes_cbc(const struct cmk_aes_key *k, bool encrypt, uint8_t iv[16],
 void cmk_aes_ctr(const struct cmk_aes_key *k, uint8_t ctr[16],
                  const uint8_t *in, uint8_t *out, size_t nblocks);
 
-/* GCM (SP 800-38D): the whole state of one keyed GCM computation. Keyed
- * once (key schedule and the powers of H), then any number of messages:
- * start, aad*, encrypt* or decrypt*, tag. Streaming with any lengths;
- * AAD only before the first data byte. in == out allowed. */
-struct cmk_gcm {
+/* GCM (SP 800-38D) keyed part: the key schedule and the powers of H.
+ * Made once (cmk_gcm_key_init) and then only read, so several messages
+ * (struct cmk_gcm, one per thread at a time) may run on one at once. */
+struct cmk_gcm_key {
     struct cmk_aes_key key;
     uint8_t htab[16][16] __attribute__((aligned(16))); /* impl-defined */
+};
+
+/* GCM: the state of one message on a keyed part: k points at a shared
+ * struct cmk_gcm_key (cmk_gcm_bind) or at own (cmk_gcm_key_set). Then
+ * any number of messages: start, aad*, encrypt* or decrypt*, tag.
+ * Streaming with any lengths; AAD only before the first data byte.
+ * in == out allowed. */
+struct cmk_gcm {
+    const struct cmk_gcm_key *k;
     uint8_t j0[16];
     uint8_t ctr[16];
     uint8_t x[16];    /* running GHASH */
@@ -82,12 +90,22 @@ struct cmk_gcm {
     size_t part_len;
     uint64_t aad_len;
     uint64_t data_len;
-    void *fallback; /* EVP_CIPHER_CTX without cmk_aes_hw; else NULL */
+    void *fallback;         /* EVP_CIPHER_CTX without cmk_aes_hw; else NULL */
+    struct cmk_gcm_key own; /* unused when bound to a shared key */
 };
 
-/* g is zeroed memory (cmk_secmem_alloc gives it) or was used before: an
- * earlier fallback context is freed. The test hooks may switch paths
- * between messages, not within one. */
+/* Expands key (len 16, 24 or 32) into gk: the AES schedule and, where
+ * the CPU can, H and its powers. gk is then read-only. */
+void cmk_gcm_key_init(struct cmk_gcm_key *gk, const uint8_t *key, size_t len);
+void cmk_gcm_key_wipe(struct cmk_gcm_key *gk);
+/* Points g at gk, which must outlive g's use; the message state is
+ * reset (an earlier fallback context is freed). Nothing is copied. */
+void cmk_gcm_bind(struct cmk_gcm *g, const struct cmk_gcm_key *gk);
+
+/* Keys g with its own copy (g->own): g is zeroed memory
+ * (cmk_secmem_alloc gives it) or was used before: an earlier fallback
+ * context is freed. The test hooks may switch paths between messages,
+ * not within one. */
 void cmk_gcm_key_set(struct cmk_gcm *g, const uint8_t *key, size_t len);
 /* iv_len >= 1 (12 is the fast case); the fallback takes at most 128
  * (OpenSSL 3.0's limit), longer ones fail there (cmk_aes_failed). */

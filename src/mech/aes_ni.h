@@ -25,8 +25,8 @@ void cmk_aes_ni_cbc(const struct cmk_aes_key *k, bool encrypt, uint8_t iv[16],
 void cmk_aes_ni_ctr(const struct cmk_aes_key *k, bool wide, uint8_t ctr[16],
                     const uint8_t *in, uint8_t *out, size_t nblocks);
 
-/* g->key is set; computes H and its powers into g->htab. */
-void cmk_aes_ni_gcm_key(struct cmk_gcm *g);
+/* gk->key is set; computes H and its powers into gk->htab. */
+void cmk_aes_ni_gcm_key(struct cmk_gcm_key *gk);
 void cmk_aes_ni_gcm_start(struct cmk_gcm *g, const uint8_t *iv, size_t iv_len);
 void cmk_aes_ni_gcm_aad(struct cmk_gcm *g, const uint8_t *aad, size_t len);
 void cmk_aes_ni_gcm_crypt(struct cmk_gcm *g, bool encrypt, bool wide,

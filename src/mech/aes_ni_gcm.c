@@ -109,7 +109,7 @@ NI_INLINE __m128i ghash_regs(const struct cmk_gcm *g, __m128i y,
 
         if (i == 0)
             x = _mm_xor_si128(x, y);
-        gf_mul_acc(&a, x, ld(g->htab[16 - n + i]));
+        gf_mul_acc(&a, x, ld(g->k->htab[16 - n + i]));
     }
     return gf_acc_fin(&a);
 }
@@ -145,20 +145,20 @@ NI_INLINE __m128i len_block(uint64_t a_bits, uint64_t c_bits)
 
 /* ---- GCM ---- */
 
-static NI void gcm_key(struct cmk_gcm *g)
+static NI void gcm_key(struct cmk_gcm_key *gk)
 {
-    __m128i h = bswap(enc1(&g->key, _mm_setzero_si128())), p = h;
+    __m128i h = bswap(enc1(&gk->key, _mm_setzero_si128())), p = h;
 
-    st(g->htab[15], h);
+    st(gk->htab[15], h);
     for (size_t i = 1; i < 16; i++) {
         p = gf_mul(p, h);
-        st(g->htab[15 - i], p);
+        st(gk->htab[15 - i], p);
     }
 }
 
-void cmk_aes_ni_gcm_key(struct cmk_gcm *g)
+void cmk_aes_ni_gcm_key(struct cmk_gcm_key *gk)
 {
-    gcm_key(g);
+    gcm_key(gk);
     cmk_aes_ni_scrub();
 }
 
@@ -296,7 +296,7 @@ static NI size_t data_partial(struct cmk_gcm *g, bool encrypt,
 static NI void data_tail(struct cmk_gcm *g, bool encrypt, const uint8_t *in,
                          uint8_t *out, size_t len)
 {
-    st(g->ks, enc1(&g->key, ld(g->ctr)));
+    st(g->ks, enc1(&g->k->key, ld(g->ctr)));
     inc32(g->ctr);
     g->ks_used = 0;
     g->part_len = 0;
@@ -321,7 +321,7 @@ static NI void gcm_bulk(struct cmk_gcm *g, bool encrypt, const uint8_t *in,
         for (int i = 0; i < 8; i++)
             b[i] = bswap(ctr32_add(cs, i));
         cs = ctr32_add(cs, 8);
-        enc8(&g->key, b);
+        enc8(&g->k->key, b);
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) {
             d = ld(in + 16 * i);
@@ -334,7 +334,7 @@ static NI void gcm_bulk(struct cmk_gcm *g, bool encrypt, const uint8_t *in,
     }
     for (; nb > 0; nb--, in += 16, out += 16) {
         d = ld(in);
-        b[0] = _mm_xor_si128(enc1(&g->key, bswap(cs)), d);
+        b[0] = _mm_xor_si128(enc1(&g->k->key, bswap(cs)), d);
         cs = ctr32_add(cs, 1);
         st(out, b[0]);
         y = ghash1(g, y, encrypt ? b[0] : d);
@@ -362,7 +362,7 @@ WIDE_INLINE __m128i ghash16(const struct cmk_gcm *g, __m128i y,
 #pragma GCC unroll 8
     for (int j = 0; j < 8; j++) {
         __m256i x = bswap2(c[j]), xm, hm;
-        __m256i h = _mm256_loadu_si256((const __m256i *)g->htab[2 * j]);
+        __m256i h = _mm256_loadu_si256((const __m256i *)g->k->htab[2 * j]);
 
         if (j == 0)
             x = _mm256_xor_si256(x, _mm256_zextsi128_si256(y));
@@ -396,7 +396,7 @@ static WIDE size_t gcm_bulk_wide(struct cmk_gcm *g, bool encrypt,
             b[j] = bswap2(_mm256_add_epi32(
                 c01, _mm256_set_epi32(0, 0, 0, 2 * j, 0, 0, 0, 2 * j)));
         c01 = _mm256_add_epi32(c01, _mm256_set_epi32(0, 0, 0, 16, 0, 0, 0, 16));
-        enc16(&g->key, b);
+        enc16(&g->k->key, b);
 #pragma GCC unroll 8
         for (int j = 0; j < 8; j++) {
             d = _mm256_loadu_si256((const __m256i *)(in + 32 * j));
@@ -461,7 +461,7 @@ static NI void gcm_tag(struct cmk_gcm *g, uint8_t tag[16])
         g, ld(g->x),
         (const __m128i[]){bswap(len_block(g->aad_len * 8, g->data_len * 8))},
         1);
-    st(tag, _mm_xor_si128(enc1(&g->key, ld(g->j0)), bswap(y)));
+    st(tag, _mm_xor_si128(enc1(&g->k->key, ld(g->j0)), bswap(y)));
     sodium_memzero(g->x, sizeof(g->x));
 }
 

@@ -51,8 +51,8 @@ CK_RV cmk_mech_check_key_len(CK_KEY_TYPE kt, size_t len);
  * CKM_CHACHA20_POLY1305 (12-byte IETF and 24-byte XChaCha20 nonces; 8-byte
  * original nonce), CKM_AES_KEY_WRAP (RFC 3394), CKM_AES_KEY_WRAP_KWP and
  * CKM_AES_KEY_WRAP_PAD (both RFC 5649).
- * The op copies the key into its own secure memory; the caller's key may
- * be freed after cmk_op_new returns.
+ * cmk_op_new makes a context of its own for the key (struct cmk_keyctx,
+ * below); the caller's key may be freed after it returns.
  * Limits: GCM IV 1..128 bytes (OpenSSL 3.0's maximum), tag bits 32, 64,
  * 96..128 in steps of 8; CTR data may not wrap the ulCounterBits field;
  * AEAD decrypt and ChaCha20-Poly1305 buffer at most 64 MiB in multi-part.
@@ -61,6 +61,50 @@ CK_RV cmk_mech_check_key_len(CK_KEY_TYPE kt, size_t len);
  * CKR_ARGUMENTS_BAD.
  */
 struct cmk_op;
+
+/* A key's keyed part: the AES key schedule with GCM's powers of H, or
+ * the ChaCha20 key, made once and then shared read-only by any number of
+ * operations at once (each op keeps its own IV, counter, GHASH and
+ * partial blocks). Reference counted: every op holds one, so a key
+ * object destroyed while an op runs has its context wiped when the last
+ * op lets go. Lives in the secure pool (locked, MADV_DONTDUMP,
+ * MADV_WIPEONFORK). All functions are thread safe. */
+struct cmk_keyctx;
+
+/* New context with one reference. kt CKK_AES (len 16, 24, 32) or
+ * CKK_CHACHA20 (32): CKR_KEY_SIZE_RANGE, CKR_KEY_TYPE_INCONSISTENT (as
+ * cmk_mech_check_key_len), CKR_ARGUMENTS_BAD, CKR_HOST_MEMORY. */
+CK_RV cmk_keyctx_new(CK_KEY_TYPE kt, const uint8_t *key, size_t len,
+                     struct cmk_keyctx **out) CMK_WUR;
+struct cmk_keyctx *cmk_keyctx_ref(struct cmk_keyctx *kc);
+/* NULL-safe; the last reference wipes and frees. */
+void cmk_keyctx_unref(struct cmk_keyctx *kc);
+/* Whether kc was made from exactly this key (constant time in the key
+ * bytes): a key object checks that its cached context is not stale. */
+bool cmk_keyctx_matches(const struct cmk_keyctx *kc, CK_KEY_TYPE kt,
+                        const uint8_t *key, size_t len);
+CK_KEY_TYPE cmk_keyctx_type(const struct cmk_keyctx *kc);
+/* The AES key check value (PKCS#11 3.0 section 4.10: the first 3 bytes
+ * of AES-ECB(key, zero block)) with kc's schedule when kc (may be NULL)
+ * was made from key, else with one expanded in the secure pool and wiped.
+ * CKR_KEY_SIZE_RANGE, CKR_ARGUMENTS_BAD, CKR_HOST_MEMORY,
+ * CKR_GENERAL_ERROR (before cmk_mech_init). */
+CK_RV cmk_aes_check_value(const uint8_t *key, size_t len,
+                          const struct cmk_keyctx *kc, uint8_t cv[3]) CMK_WUR;
+/* Tests: contexts cmk_keyctx_new made since the process started, and
+ * contexts alive now (cmk_op_new's own included). */
+unsigned long cmk_keyctx_made(void);
+long cmk_keyctx_live(void);
+
+/* The checks of cmk_op_new that need no key: CKR_MECHANISM_INVALID,
+ * CKR_KEY_TYPE_INCONSISTENT, CKR_KEY_SIZE_RANGE, CKR_ARGUMENTS_BAD (NULL
+ * mech). Done before a context is made, so a refused key costs none. */
+CK_RV cmk_op_check(const CK_MECHANISM *mech, CK_KEY_TYPE kt,
+                   size_t key_len) CMK_WUR;
+/* cmk_op_new on a key's context: the op takes a reference to kc and
+ * keys nothing itself. Errors as cmk_op_new. */
+CK_RV cmk_op_new_keyed(const CK_MECHANISM *mech, struct cmk_keyctx *kc,
+                       bool encrypt, struct cmk_op **out) CMK_WUR;
 
 /* Validates the mechanism for key type kt: CKR_MECHANISM_INVALID if we do
  * not know it, CKR_KEY_TYPE_INCONSISTENT if kt does not fit it,

@@ -4,7 +4,7 @@ libcmk_la_SOURCES += \
 	src/mech/aes_ni_int.h src/mech/aes_ni_gcm.c \
 	src/mech/aeskw.c src/mech/kdf.c \
 	src/mech/dual_kek.h src/mech/dual_kek.c \
-	src/mech/op_int.h src/mech/op.c \
+	src/mech/op_int.h src/mech/op.c src/mech/keyctx.c \
 	src/mech/op_aes.c src/mech/op_gcm.c src/mech/op_chacha.c \
 	src/mech/op_kw.c src/mech/op_util.c \
 	src/mech/envelope.h src/mech/envelope.c \

@@ -39,31 +39,42 @@ static const struct op_desc *find_op(CK_MECHANISM_TYPE type)
     return NULL;
 }
 
-CK_RV cmk_op_new(const CK_MECHANISM *mech, CK_KEY_TYPE kt, const uint8_t *key,
-                 size_t key_len, bool encrypt, struct cmk_op **out)
+CK_RV cmk_op_check(const CK_MECHANISM *mech, CK_KEY_TYPE kt, size_t key_len)
 {
     const struct op_desc *d;
-    struct cmk_op *op = NULL;
-    CK_RV rv;
 
-    if (mech == NULL || out == NULL || (key == NULL && key_len > 0))
+    if (mech == NULL)
         return CKR_ARGUMENTS_BAD;
-    *out = NULL;
     d = find_op(mech->mechanism);
     if (d == NULL)
         return CKR_MECHANISM_INVALID;
     if (kt != d->kt)
         return CKR_KEY_TYPE_INCONSISTENT;
-    rv = cmk_mech_check_key_len(kt, key_len);
-    if (rv != CKR_OK)
-        return rv;
+    return cmk_mech_check_key_len(kt, key_len);
+}
+
+CK_RV cmk_op_new_keyed(const CK_MECHANISM *mech, struct cmk_keyctx *kc,
+                       bool encrypt, struct cmk_op **out)
+{
+    const struct op_desc *d;
+    struct cmk_op *op = NULL;
+    CK_RV rv;
+
+    if (mech == NULL || kc == NULL || out == NULL)
+        return CKR_ARGUMENTS_BAD;
+    *out = NULL;
+    rv = cmk_op_check(mech, kc->kt, kc->len);
+    d = find_op(mech->mechanism);
+    if (rv != CKR_OK || d == NULL)
+        return rv != CKR_OK ? rv : CKR_MECHANISM_INVALID;
     op = cmk_secmem_alloc(sizeof(*op)); /* zeroed */
     if (op == NULL)
         return CKR_HOST_MEMORY;
+    op->kc = cmk_keyctx_ref(kc); /* an object destroyed now leaves it */
     op->mech = mech->mechanism;
     op->encrypt = encrypt;
-    rv = d->init(op, mech, key, key_len);
-    cmk_regs_wipe(); /* key expansion ran in vector registers */
+    rv = d->init(op, mech);
+    cmk_regs_wipe(); /* the IV's hash (GCM) ran in vector registers */
     if (rv != CKR_OK)
         goto out;
     *out = op;
@@ -73,13 +84,32 @@ out:
     return rv;
 }
 
+CK_RV cmk_op_new(const CK_MECHANISM *mech, CK_KEY_TYPE kt, const uint8_t *key,
+                 size_t key_len, bool encrypt, struct cmk_op **out)
+{
+    struct cmk_keyctx *kc = NULL;
+    CK_RV rv;
+
+    if (mech == NULL || out == NULL || (key == NULL && key_len > 0))
+        return CKR_ARGUMENTS_BAD;
+    *out = NULL;
+    rv = cmk_op_check(mech, kt, key_len);
+    if (rv == CKR_OK)
+        rv = cmk_keyctx_new_for(mech->mechanism, kt, key, key_len, &kc);
+    if (rv == CKR_OK)
+        rv = cmk_op_new_keyed(mech, kc, encrypt, out);
+    cmk_keyctx_unref(kc); /* the op holds its own reference */
+    return rv;
+}
+
 void cmk_op_free(struct cmk_op *op)
 {
     if (op == NULL)
         return;
     if (op->vt != NULL && op->vt->cleanup != NULL)
         op->vt->cleanup(op);
-    cmk_secmem_free(op); /* wipes the key schedule with the rest */
+    cmk_keyctx_unref(op->kc); /* wiped here if the key went meanwhile */
+    cmk_secmem_free(op);      /* wipes the message state */
 }
 
 /* in and out may be the same buffer when no earlier input is pending;

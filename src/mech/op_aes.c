@@ -27,9 +27,9 @@ static CK_RV blk_run(struct cmk_op *op, uint8_t *out, const uint8_t *in,
     if (len == 0)
         return CKR_OK;
     if (op->mech == CKM_AES_ECB)
-        cmk_aes_ecb(&b->key, op->encrypt, in, out, len / BLK);
+        cmk_aes_ecb(b->key, op->encrypt, in, out, len / BLK);
     else
-        cmk_aes_cbc(&b->key, op->encrypt, b->chain, in, out, len / BLK);
+        cmk_aes_cbc(b->key, op->encrypt, b->chain, in, out, len / BLK);
     return cmk_op_aes_rv();
 }
 
@@ -229,8 +229,7 @@ static const struct op_vt blk_vt = {
     .cleanup = NULL, /* op.c wipes the whole struct */
 };
 
-CK_RV cmk_op_blk_init(struct cmk_op *op, const CK_MECHANISM *m,
-                      const uint8_t *key, size_t key_len)
+CK_RV cmk_op_blk_init(struct cmk_op *op, const CK_MECHANISM *m)
 {
     struct op_blk *b = &op->u.blk;
     bool ecb = m->mechanism == CKM_AES_ECB;
@@ -246,7 +245,7 @@ CK_RV cmk_op_blk_init(struct cmk_op *op, const CK_MECHANISM *m,
     }
     b->pad = m->mechanism == CKM_AES_CBC_PAD;
     op->vt = &blk_vt;
-    return cmk_op_key_set(&b->key, key, key_len);
+    return cmk_op_key_set(op, &b->key);
 }
 
 /* ---- CTR ---- */
@@ -285,7 +284,7 @@ static CK_RV ctr_xor(struct op_ctr *c, const uint8_t *in, uint8_t *out,
     }
     n = len / BLK;
     if (n > 0) {
-        cmk_aes_ctr(&c->key, c->ctr, in, out, n);
+        cmk_aes_ctr(c->key, c->ctr, in, out, n);
         if (cmk_aes_failed())
             return CKR_GENERAL_ERROR;
         in += n * BLK;
@@ -294,7 +293,7 @@ static CK_RV ctr_xor(struct op_ctr *c, const uint8_t *in, uint8_t *out,
     }
     if (len > 0) {
         memset(c->ks, 0, BLK);
-        cmk_aes_ctr(&c->key, c->ctr, c->ks, c->ks, 1);
+        cmk_aes_ctr(c->key, c->ctr, c->ks, c->ks, 1);
         if (cmk_aes_failed())
             return CKR_GENERAL_ERROR;
         for (c->ks_used = 0; c->ks_used < len; c->ks_used++)
@@ -340,8 +339,7 @@ static const struct op_vt ctr_vt = {
     .cleanup = NULL,
 };
 
-CK_RV cmk_op_ctr_init(struct cmk_op *op, const CK_MECHANISM *m,
-                      const uint8_t *key, size_t key_len)
+CK_RV cmk_op_ctr_init(struct cmk_op *op, const CK_MECHANISM *m)
 {
     const CK_AES_CTR_PARAMS *p = m->pParameter;
 
@@ -353,5 +351,5 @@ CK_RV cmk_op_ctr_init(struct cmk_op *op, const CK_MECHANISM *m,
     memcpy(op->u.ctr.ctr, p->cb, BLK);
     op->u.ctr.ks_used = BLK;
     op->vt = &ctr_vt;
-    return cmk_op_key_set(&op->u.ctr.key, key, key_len);
+    return cmk_op_key_set(op, &op->u.ctr.key);
 }

@@ -160,8 +160,7 @@ static size_t nonce_bytes(CK_ULONG len)
     }
 }
 
-CK_RV cmk_op_chacha_init(struct cmk_op *op, const CK_MECHANISM *m,
-                         const uint8_t *key, size_t key_len)
+CK_RV cmk_op_chacha_init(struct cmk_op *op, const CK_MECHANISM *m)
 {
     const CK_SALSA20_CHACHA20_POLY1305_PARAMS *p = m->pParameter;
     struct op_chacha *c = &op->u.cc;
@@ -174,8 +173,8 @@ CK_RV cmk_op_chacha_init(struct cmk_op *op, const CK_MECHANISM *m,
     if ((p->pAAD == NULL && p->ulAADLen > 0) || p->ulAADLen > CMK_OP_MAX_BUFFER)
         return CKR_MECHANISM_PARAM_INVALID;
     memcpy(c->nonce, p->pNonce, c->nonce_len);
-    op->vt = &cc_vt;              /* from here cleanup frees what was made */
-    memcpy(c->key, key, key_len); /* 32, checked; the op is secure memory */
+    op->vt = &cc_vt;             /* from here cleanup frees what was made */
+    c->key = op->kc->gk.key.raw; /* 32 bytes, checked */
     if (cmk_buf_dup(&c->aad, p->pAAD, p->ulAADLen) != CMK_OK)
         return CKR_HOST_MEMORY;
     return CKR_OK;

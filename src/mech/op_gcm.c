@@ -163,8 +163,7 @@ static CK_RV gcm_params(const CK_MECHANISM *m)
     return CKR_OK;
 }
 
-CK_RV cmk_op_gcm_init(struct cmk_op *op, const CK_MECHANISM *m,
-                      const uint8_t *key, size_t key_len)
+CK_RV cmk_op_gcm_init(struct cmk_op *op, const CK_MECHANISM *m)
 {
     const CK_GCM_PARAMS *p = m->pParameter;
     struct op_gcm *g = &op->u.gcm;
@@ -172,11 +171,11 @@ CK_RV cmk_op_gcm_init(struct cmk_op *op, const CK_MECHANISM *m,
 
     if (rv != CKR_OK)
         return rv;
-    if (cmk_mech_cipher(CMK_AES_GCM, key_len) == NULL)
+    if (!op->kc->has_htab || cmk_mech_cipher(CMK_AES_GCM, op->kc->len) == NULL)
         return CKR_GENERAL_ERROR; /* key length was checked: no init */
     op->vt = &gcm_vt;             /* from here cleanup frees what was made */
     g->tag_len = p->ulTagBits / 8;
-    cmk_gcm_key_set(&g->g, key, key_len);
+    cmk_gcm_bind(&g->g, &op->kc->gk); /* the key's schedule and H table */
     cmk_gcm_start(&g->g, p->pIv, p->ulIvLen);
     rv = cmk_op_aes_rv();
     if (rv != CKR_OK)

@@ -37,8 +37,25 @@ struct op_buf {
     size_t cap;
 };
 
-struct op_blk { /* ECB, CBC, CBC_PAD */
-    struct cmk_aes_key key;
+/* A key's keyed part (mech.h): immutable once made, shared by every op
+ * on the key through a reference. AES: the schedule and GCM's powers of
+ * H; ChaCha20: the key itself in gk.key.raw (libsodium keys per call). */
+struct cmk_keyctx {
+    struct cmk_gcm_key gk;
+    CK_KEY_TYPE kt;
+    size_t len;
+    bool has_htab; /* gk.htab made (AES, unless cmk_keyctx_new_for) */
+    unsigned refs; /* atomic */
+};
+
+/* cmk_keyctx_new for cmk_op_new's one op of mech: GCM's table only when
+ * mech is GCM, and not counted by cmk_keyctx_made. */
+CK_RV cmk_keyctx_new_for(CK_MECHANISM_TYPE mech, CK_KEY_TYPE kt,
+                         const uint8_t *key, size_t len,
+                         struct cmk_keyctx **out) CMK_WUR;
+
+struct op_blk {                    /* ECB, CBC, CBC_PAD */
+    const struct cmk_aes_key *key; /* the op's keyctx's */
     bool pad;
     uint8_t iv[CMK_AES_BLOCK];    /* original IV, for single-part restarts */
     uint8_t chain[CMK_AES_BLOCK]; /* CBC chaining value of the next block */
@@ -48,23 +65,23 @@ struct op_blk { /* ECB, CBC, CBC_PAD */
 };
 
 struct op_ctr {
-    struct cmk_aes_key key;
-    uint8_t ctr[CMK_AES_BLOCK]; /* next counter block */
-    uint8_t ks[CMK_AES_BLOCK];  /* keystream of a partly used block */
-    size_t ks_used;             /* bytes of ks used; CMK_AES_BLOCK: none */
-    uint64_t room;              /* blocks before the counter field wraps */
-    uint64_t used;              /* bytes processed */
+    const struct cmk_aes_key *key; /* the op's keyctx's */
+    uint8_t ctr[CMK_AES_BLOCK];    /* next counter block */
+    uint8_t ks[CMK_AES_BLOCK];     /* keystream of a partly used block */
+    size_t ks_used;                /* bytes of ks used; CMK_AES_BLOCK: none */
+    uint64_t room;                 /* blocks before the counter field wraps */
+    uint64_t used;                 /* bytes processed */
 };
 
 struct op_gcm {
-    struct cmk_gcm g;
+    struct cmk_gcm g; /* bound to the op's keyctx; own stays unused */
     size_t tag_len;
     uint64_t total; /* bytes encrypted so far */
     struct op_buf buf;
 };
 
 struct op_chacha {
-    uint8_t key[32];
+    const uint8_t *key; /* 32 bytes, the op's keyctx's */
     uint8_t nonce[24];
     size_t nonce_len;
     struct cmk_buf aad;
@@ -72,15 +89,17 @@ struct op_chacha {
 };
 
 struct op_kw {
-    struct cmk_aes_key key;
+    const struct cmk_aes_key *key; /* the op's keyctx's */
     bool pad;
 };
 
-/* Lives in a secure pool slot (cmk_secmem_alloc): the key schedules and
- * GCM tables in it never touch the ordinary heap, a core dump or a
- * forked child. */
+/* Lives in a secure pool slot (cmk_secmem_alloc), as its keyctx does:
+ * neither the per-message state here nor the key schedules and GCM
+ * tables it reads touch the ordinary heap, a core dump or a forked
+ * child. */
 struct cmk_op {
     const struct op_vt *vt;
+    struct cmk_keyctx *kc; /* a reference, dropped by cmk_op_free */
     CK_MECHANISM_TYPE mech;
     bool encrypt;
     bool active; /* a multi-part update has been done */
@@ -97,19 +116,14 @@ struct cmk_op {
     } u;
 };
 
-typedef CK_RV (*op_init_fn)(struct cmk_op *op, const CK_MECHANISM *m,
-                            const uint8_t *key, size_t key_len);
+/* op->kc is set (of the mechanism's key type and a valid length). */
+typedef CK_RV (*op_init_fn)(struct cmk_op *op, const CK_MECHANISM *m);
 
-CK_RV cmk_op_blk_init(struct cmk_op *op, const CK_MECHANISM *m,
-                      const uint8_t *key, size_t key_len) CMK_WUR;
-CK_RV cmk_op_ctr_init(struct cmk_op *op, const CK_MECHANISM *m,
-                      const uint8_t *key, size_t key_len) CMK_WUR;
-CK_RV cmk_op_gcm_init(struct cmk_op *op, const CK_MECHANISM *m,
-                      const uint8_t *key, size_t key_len) CMK_WUR;
-CK_RV cmk_op_chacha_init(struct cmk_op *op, const CK_MECHANISM *m,
-                         const uint8_t *key, size_t key_len) CMK_WUR;
-CK_RV cmk_op_kw_init(struct cmk_op *op, const CK_MECHANISM *m,
-                     const uint8_t *key, size_t key_len) CMK_WUR;
+CK_RV cmk_op_blk_init(struct cmk_op *op, const CK_MECHANISM *m) CMK_WUR;
+CK_RV cmk_op_ctr_init(struct cmk_op *op, const CK_MECHANISM *m) CMK_WUR;
+CK_RV cmk_op_gcm_init(struct cmk_op *op, const CK_MECHANISM *m) CMK_WUR;
+CK_RV cmk_op_chacha_init(struct cmk_op *op, const CK_MECHANISM *m) CMK_WUR;
+CK_RV cmk_op_kw_init(struct cmk_op *op, const CK_MECHANISM *m) CMK_WUR;
 
 /* Helpers in op_util.c, shared by the mechanism files. */
 
@@ -123,10 +137,10 @@ CK_RV cmk_op_len_rv(const struct cmk_op *op);
 /* CKR_GENERAL_ERROR when the last aes.h call failed (only the EVP
  * fallback can), CKR_OK otherwise. */
 CK_RV cmk_op_aes_rv(void) CMK_WUR;
-/* Expands key (16, 24 or 32 bytes) into k; CKR_GENERAL_ERROR before
- * cmk_mech_init. */
-CK_RV cmk_op_key_set(struct cmk_aes_key *k, const uint8_t *key,
-                     size_t len) CMK_WUR;
+/* Points *k at the op's AES key schedule; CKR_GENERAL_ERROR before
+ * cmk_mech_init (the fallback needs its ciphers). */
+CK_RV cmk_op_key_set(const struct cmk_op *op,
+                     const struct cmk_aes_key **k) CMK_WUR;
 
 /* Appends n bytes; more than CMK_OP_MAX_BUFFER in all gives the op's
  * length error. */

@@ -52,14 +52,14 @@ static CK_RV kwp_open(struct cmk_op *op, const uint8_t *in, size_t in_len,
     if (out == NULL || *out_len >= bound) {
         if (cmk_op_len_short(out, out_len, bound, &rv))
             return rv;
-        rv = dec_rv(cmk_kwp_unwrap_key(&op->u.kw.key, in, in_len, out, &plain));
+        rv = dec_rv(cmk_kwp_unwrap_key(op->u.kw.key, in, in_len, out, &plain));
         if (rv == CKR_OK)
             *out_len = plain;
         return rv;
     }
     if (cmk_secret_alloc(&tmp, bound) != CMK_OK)
         return CKR_HOST_MEMORY;
-    rv = dec_rv(cmk_kwp_unwrap_key(&op->u.kw.key, in, in_len, tmp.p, &plain));
+    rv = dec_rv(cmk_kwp_unwrap_key(op->u.kw.key, in, in_len, tmp.p, &plain));
     if (rv == CKR_OK && !cmk_op_len_short(out, out_len, plain, &rv)) {
         memcpy(out, tmp.p, plain);
         *out_len = plain;
@@ -83,11 +83,11 @@ static CK_RV kw_oneshot(struct cmk_op *op, const uint8_t *in, size_t in_len,
     if (cmk_op_len_short(out, out_len, need, &rv))
         return rv;
     if (!op->encrypt)
-        rv = dec_rv(cmk_kw_unwrap_key(&op->u.kw.key, in, in_len, out));
+        rv = dec_rv(cmk_kw_unwrap_key(op->u.kw.key, in, in_len, out));
     else if (pad)
-        rv = cmk_kwp_wrap_key(&op->u.kw.key, in, in_len, out);
+        rv = cmk_kwp_wrap_key(op->u.kw.key, in, in_len, out);
     else
-        rv = cmk_kw_wrap_key(&op->u.kw.key, in, in_len, out);
+        rv = cmk_kw_wrap_key(op->u.kw.key, in, in_len, out);
     if (rv == CKR_OK)
         *out_len = need;
     return rv;
@@ -114,8 +114,7 @@ static const struct op_vt kw_vt = {
     .cleanup = NULL,
 };
 
-CK_RV cmk_op_kw_init(struct cmk_op *op, const CK_MECHANISM *m,
-                     const uint8_t *key, size_t key_len)
+CK_RV cmk_op_kw_init(struct cmk_op *op, const CK_MECHANISM *m)
 {
     bool pad = m->mechanism != CKM_AES_KEY_WRAP;
     CK_RV rv = kw_param(m, pad);
@@ -124,5 +123,5 @@ CK_RV cmk_op_kw_init(struct cmk_op *op, const CK_MECHANISM *m,
         return rv;
     op->u.kw.pad = pad;
     op->vt = &kw_vt;
-    return cmk_op_key_set(&op->u.kw.key, key, key_len);
+    return cmk_op_key_set(op, &op->u.kw.key);
 }

@@ -39,13 +39,13 @@ CK_RV cmk_op_aes_rv(void)
     return cmk_aes_failed() ? CKR_GENERAL_ERROR : CKR_OK;
 }
 
-CK_RV cmk_op_key_set(struct cmk_aes_key *k, const uint8_t *key, size_t len)
+CK_RV cmk_op_key_set(const struct cmk_op *op, const struct cmk_aes_key **k)
 {
     /* As when EVP did the work: nothing before cmk_mech_init (the
      * fallback needs its ciphers). */
-    if (cmk_mech_cipher(CMK_AES_ECB, len) == NULL)
+    if (cmk_mech_cipher(CMK_AES_ECB, op->kc->len) == NULL)
         return CKR_GENERAL_ERROR;
-    cmk_aes_key_set(k, key, len);
+    *k = &op->kc->gk.key;
     return CKR_OK;
 }
 

@@ -42,11 +42,11 @@ static double now(void)
 static void one_api(struct bench *b)
 {
     if (b->kind == K_CTR) {
-        cmk_aes_ctr(&b->g->key, b->iv, b->in, b->out, b->len / 16);
+        cmk_aes_ctr(&b->g->k->key, b->iv, b->in, b->out, b->len / 16);
         return;
     }
     if (b->kind == K_ECB1) {
-        cmk_aes_ecb(&b->g->key, true, b->in, b->out, 1);
+        cmk_aes_ecb(&b->g->k->key, true, b->in, b->out, 1);
         return;
     }
     b->iv[11]++;

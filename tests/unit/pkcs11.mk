@@ -178,3 +178,15 @@ tests_unit_test_health_attr_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_health_attr_LDADD = $(UNIT_LDADD)
 endif
 EXTRA_DIST += tests/unit/emu_breaker.sh
+
+# The keyed context per key (mech.h struct cmk_keyctx): made once on first
+# use, shared by sessions and threads, wiped after its last op, with the
+# KEK and DEK cache entries, and in a forked child.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_keyctx
+TESTS += tests/unit/test_keyctx
+tests_unit_test_keyctx_SOURCES = tests/unit/test_keyctx.c \
+	tests/lib/tenant.c tests/lib/tenant.h tests/lib/p11.c tests/lib/p11.h
+tests_unit_test_keyctx_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_keyctx_LDADD = $(UNIT_LDADD)
+endif

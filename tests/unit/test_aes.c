@@ -723,9 +723,9 @@ static void test_gcm_empty_and_wipe(void **state)
     cmk_gcm_tag(g, got);
     assert_false(cmk_aes_failed());
     assert_memory_equal(got, tag, 16);
-    cmk_aes_ecb(&g->key, true, NULL, NULL, 0);
-    cmk_aes_cbc(&g->key, false, iv16, NULL, NULL, 0);
-    cmk_aes_ctr(&g->key, iv16, NULL, NULL, 0);
+    cmk_aes_ecb(&g->own.key, true, NULL, NULL, 0);
+    cmk_aes_cbc(&g->own.key, false, iv16, NULL, NULL, 0);
+    cmk_aes_ctr(&g->own.key, iv16, NULL, NULL, 0);
     assert_false(cmk_aes_failed());
     /* wiping leaves nothing behind, including any fallback context */
     cmk_gcm_start(g, iv, 12);
@@ -765,11 +765,11 @@ static __attribute__((noinline)) void use_all(struct cmk_gcm *g, uint8_t *buf,
 {
     uint8_t iv[16] = {9}, tag[16];
 
-    cmk_aes_ecb(&g->key, true, buf, buf, len / 16);
-    cmk_aes_ecb(&g->key, false, buf, buf, len / 16);
-    cmk_aes_cbc(&g->key, true, iv, buf, buf, len / 16);
-    cmk_aes_cbc(&g->key, false, iv, buf, buf, len / 16);
-    cmk_aes_ctr(&g->key, iv, buf, buf, len / 16);
+    cmk_aes_ecb(&g->own.key, true, buf, buf, len / 16);
+    cmk_aes_ecb(&g->own.key, false, buf, buf, len / 16);
+    cmk_aes_cbc(&g->own.key, true, iv, buf, buf, len / 16);
+    cmk_aes_cbc(&g->own.key, false, iv, buf, buf, len / 16);
+    cmk_aes_ctr(&g->own.key, iv, buf, buf, len / 16);
     cmk_gcm_start(g, iv, 16);
     cmk_gcm_aad(g, buf, 21);
     cmk_gcm_encrypt(g, buf, buf, len);
@@ -799,12 +799,12 @@ static void test_no_stack_residue(void **state)
     assert_true(g && buf && copy);
     rnd_bytes(key, sizeof(key)); /* no all-zero round key */
     cmk_gcm_key_set(g, key, sizeof(key));
-    for (unsigned r = 0; r <= g->key.rounds; r++) {
-        memcpy(pat[n++], g->key.enc[r], 16);
-        memcpy(pat[n++], g->key.dec[r], 16);
+    for (unsigned r = 0; r <= g->own.key.rounds; r++) {
+        memcpy(pat[n++], g->own.key.enc[r], 16);
+        memcpy(pat[n++], g->own.key.dec[r], 16);
     }
     for (size_t i = 0; i < 16; i++)
-        memcpy(pat[n++], g->htab[i], 16);
+        memcpy(pat[n++], g->own.htab[i], 16);
     cmk_gcm_key_set(g, key, sizeof(key));
     assert_false(stack_has(copy, (const uint8_t(*)[16])pat, n));
     use_all(g, buf, 5000);
