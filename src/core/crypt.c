@@ -17,6 +17,7 @@
 #include "core/object.h"
 #include "core/objops.h"
 #include "core/record.h"
+#include "core/token.h"
 
 void cmk_crypt_reset(struct cmk_crypt *c)
 {
@@ -119,6 +120,13 @@ CK_RV cmk_crypt_end(struct cmk_session *s, bool encrypt, enum cmk_end why)
     return rec;
 }
 
+/* The DEK cache s's direct-path unwraps went to: the token's, or the
+ * session's own (NULL when it has made none, and so holds no entry). */
+static struct cmk_cache *unwrap_cache(const struct cmk_session *s)
+{
+    return s->token->cache_per_session ? s->cache : s->token->cache;
+}
+
 CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt, const CK_MECHANISM *m,
                      CK_OBJECT_HANDLE key)
 {
@@ -140,7 +148,8 @@ CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt, const CK_MECHANISM *m,
     rv = cmk_keyuse_op(o, m, encrypt ? CKA_ENCRYPT : CKA_DECRYPT, encrypt,
                        &note, &op);
     if (rv == CKR_OK)
-        cmk_keyuse_offer(o, s); /* a cached unwrap's first use */
+        cmk_keyuse_offer(o, unwrap_cache(s)); /* a cached unwrap's first
+                                               * use */
     if (rv == CKR_OK) {
         memset(c, 0, sizeof(*c));
         c->note = note;

@@ -15,7 +15,6 @@
 #include "core/keyrules.h"
 #include "core/keyuse.h"
 #include "core/policy.h"
-#include "core/session.h"
 #include "core/token.h"
 #include "util/log.h"
 
@@ -189,7 +188,7 @@ void cmk_keyuse_mark_cached(struct cmk_object *o,
     cmk_mutex_unlock(&o->token->lock);
 }
 
-void cmk_keyuse_offer(struct cmk_object *o, struct cmk_session *s)
+void cmk_keyuse_offer(struct cmk_object *o, struct cmk_cache *cache)
 {
     uint8_t digest[CMK_CACHE_DIGEST];
     struct cmk_keyctx *kc = NULL;
@@ -204,7 +203,7 @@ void cmk_keyuse_offer(struct cmk_object *o, struct cmk_session *s)
     }
     cmk_mutex_unlock(&o->token->lock);
     if (kc != NULL) /* the entry checks that kc is of its value */
-        cmk_cache_keep_ctx(cmk_session_cache(s), digest, kc);
+        cmk_cache_keep_ctx(cache, digest, kc);
     cmk_keyctx_unref(kc);
 }
 

@@ -35,11 +35,11 @@ CK_RV cmk_keyuse_op(struct cmk_object *o, const CK_MECHANISM *m,
 void cmk_keyuse_share(struct cmk_object *o, struct cmk_keyctx *kc);
 void cmk_keyuse_mark_cached(struct cmk_object *o,
                             const uint8_t digest[CMK_CACHE_DIGEST]);
-/* After a successful cmk_keyuse_op on o in session s: gives o's context
- * to the DEK cache entry o was unwrapped from, once (s's cache: the
- * token's, or s's own). Costs one atomic load for any other key. */
-struct cmk_session;
-void cmk_keyuse_offer(struct cmk_object *o, struct cmk_session *s);
+/* After a successful cmk_keyuse_op on o: gives o's context to the DEK
+ * cache entry o was unwrapped from, once (cache: the session's, i.e. the
+ * token's or the session's own). Costs one atomic load for any other
+ * key. */
+void cmk_keyuse_offer(struct cmk_object *o, struct cmk_cache *cache);
 
 /* The CMK's KEK path, C_UnwrapKey of a blob the current KEK refused
  * (CKR_ENCRYPTED_DATA_INVALID from the mechanism): tries each previous
