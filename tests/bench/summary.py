@@ -179,21 +179,26 @@ def print_audit_deltas(res):
 
 def check_targets(res):
     t = Targets()
+    # The fast path's targets (audit on, fsync "interval").
     t.ratio("C_Encrypt AES-256-GCM 4 KiB, audit on, vs SoftHSM2",
             res.get("on", "gcm_encrypt_4k"),
-            res.get("softhsm", "gcm_encrypt_4k"), "ops_per_s", 4.0)
+            res.get("softhsm", "gcm_encrypt_4k"), "ops_per_s", 5.0)
+    t.ratio("C_Encrypt AES-256-GCM 4 KiB, audit on, vs raw OpenSSL "
+            "(keyed context reused)",
+            res.get("on", "gcm_encrypt_4k"),
+            res.get("openssl", "gcm_encrypt_4k"), "ops_per_s", 0.6)
     t.ratio("C_Encrypt AES-256-GCM 64 B, audit on, vs SoftHSM2",
             res.get("on", "gcm_encrypt_64"),
-            res.get("softhsm", "gcm_encrypt_64"), "ops_per_s", 3.0)
+            res.get("softhsm", "gcm_encrypt_64"), "ops_per_s", 5.0)
     t.ratio("C_Encrypt AES-256-GCM 1 MiB, audit on, vs raw OpenSSL MB/s",
             res.get("on", "gcm_encrypt_1m"),
-            res.get("openssl", "gcm_encrypt_1m"), "mb_per_s", 0.9)
+            res.get("openssl", "gcm_encrypt_1m"), "mb_per_s", 0.95)
     t.ratio("cached direct-path C_UnwrapKey vs SoftHSM2 KWP(0x210A) unwrap",
             res.get("on", "direct_unwrap_hit"),
             res.get("softhsm", "kwp_unwrap"), "ops_per_s", 5.0)
     t.ratio("envelope record (direct, cached) vs SoftHSM2's (KWP)",
             res.get("on", "envelope_direct"),
-            res.get("softhsm", "envelope_kwp"), "ops_per_s", 5.0)
+            res.get("softhsm", "envelope_kwp"), "ops_per_s", 6.0)
     t.audit_cost(res)
     for scn in CACHED_PATHS:
         t.ratio("2 threads vs 1 on %s, audit on" % scn,
