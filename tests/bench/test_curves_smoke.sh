@@ -48,7 +48,7 @@ echo "$out"
 # A growth limit a smoke run's tiny sizes happen to exceed is noise; a
 # curve script that failed is not.
 grep -q '^bench: curve .* failed' <<<"$out" && fail "a curve script failed"
-[ $rc = 0 ] || [ $rc = 1 ] || fail "curves.sh ended with $rc"
+[ $rc = 0 ] || [ $rc = 1 ] || fail "curves.sh ended with $rc (2: a script failed)"
 
 for c in $CURVES; do
     [ -s "$tmp/$c.png" ] || fail "$c.png not written"
