@@ -102,7 +102,7 @@ class Targets:
         got = num[field] / den[field]
         ok = got >= need
         self.missed += 0 if ok else 1
-        self.lines.append("%s  %s: %.2fx (need >= %.1fx; %.1f / %.1f %s)" %
+        self.lines.append("%s  %s: %.2fx (need >= %.2fx; %.1f / %.1f %s)" %
                           ("PASS" if ok else "MISS", what, got, need,
                            num[field], den[field], field))
 
@@ -162,7 +162,7 @@ class Targets:
             if off1 and off2:
                 off = "%.2fx" % (off2["ops_per_s"] / off1["ops_per_s"])
             self.lines.append("%s  2 threads vs 1 on %s, audit on: %.2fx "
-                              "(need >= %.1fx; audit off %s)" %
+                              "(need >= %.2fx; audit off %s)" %
                               ("PASS" if ok else "MISS", scn, got, need, off))
 
 
