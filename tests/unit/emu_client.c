@@ -167,6 +167,18 @@ size_t emu_count_error(const char *op, const char *code)
     return count(op, code);
 }
 
+size_t emu_wait_count(const char *op, size_t n)
+{
+    size_t got = count(op, NULL);
+    int i;
+
+    for (i = 0; i < 300 && got < n; i++) {
+        usleep(100000);
+        got = count(op, NULL);
+    }
+    return got;
+}
+
 char *emu_create_key(const char *alias)
 {
     json_t *r;

@@ -28,6 +28,11 @@ size_t emu_count(const char *op);
 /* Calls logged for op with the given error code (or fault when code is
  * "fault:<kind>"). */
 size_t emu_count_error(const char *op, const char *code);
+/* Waits (up to 30 s) until at least n calls of op are logged and returns
+ * the count then. For a request the client abandoned while the emulator
+ * was still delaying it: the emulator logs it only when it answers, and
+ * a later test's count must not see it. */
+size_t emu_wait_count(const char *op, size_t n);
 /* Creates a key (alias optional) and returns its ARN (heap). */
 char *emu_create_key(const char *alias);
 /* Registers long-term credentials for tests. */

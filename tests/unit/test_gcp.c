@@ -600,8 +600,8 @@ static void test_timeout(void **state)
     assert_null(ct.p);
     assert_int_equal(f.rq.http_status, 0);
     assert_string_equal(f.rq.provider_code, "Timeout");
-    usleep(1500000); /* the emulator logs the request once it answers */
-    assert_int_equal(emu_count("GCP.Encrypt"), 1);
+    /* the emulator logs the request once it answers */
+    assert_int_equal(emu_wait_count("GCP.Encrypt", 1), 1);
     fx_close(&f);
 }
 
