@@ -98,8 +98,7 @@ def check_readme(readme, tool):
     starts.sort()
     for i, (pos, c) in enumerate(starts):
         end = starts[i + 1][0] if i + 1 < len(starts) else len(para)
-        # only the synopsis part: up to the first "(" of the prose
-        stretch = para[pos:end].split('(', 1)[0]
+        stretch = para[pos:end]
         want = set(OPT.findall(tool_help(tool, c)))
         for o in sorted(set(OPT.findall(stretch)) - want):
             problems.append('README.md: cmk-tool %s %s: not in cmk-tool %s '
@@ -111,7 +110,7 @@ def check_readme(readme, tool):
                             'commands:" paragraph' % c)
     for c in sorted(set(s[1] for s in starts)):
         stretch = ' '.join(para[p:(starts[i + 1][0] if i + 1 < len(starts)
-                                   else len(para))].split('(', 1)[0]
+                                   else len(para))]
                            for i, (p, s) in enumerate(starts) if s == c)
         missing = set(OPT.findall(tool_help(tool, c))) - \
             set(OPT.findall(stretch))
