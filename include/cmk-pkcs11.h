@@ -5,7 +5,7 @@
  * the encoding of CK_SESSION_INFO.ulDeviceError. Values are a fixed base
  * plus offsets and are never renumbered; new ones take new numbers.
  *
- * Self-contained: needs no other header (pkcs11.h included), compiles as
+ * Self-contained: needs no other header, not even pkcs11.h; compiles as
  * C89 and later and as C++. Values are unsigned long constants, the type
  * of CK_ULONG, so they compare with a CK_MECHANISM_TYPE,
  * CK_ATTRIBUTE_TYPE or CK_ULONG without a cast. Found through pkg-config:
@@ -343,7 +343,8 @@
 #define CMK_DEVERR_VAULT_WRONG_KEY_TYPE 0x50258UL
 #define CMK_DEVERR_VAULT_ENCRYPTION_NOT_SUPPORTED 0x50259UL
 #define CMK_DEVERR_VAULT_DECRYPTION_NOT_SUPPORTED 0x5025AUL
-/* aws: a KeyState other than Enabled that the list above does not name. */
+/* Codes outside the lists above. aws: a KeyState other than Enabled that
+ * the aws list does not name. */
 #define CMK_DEVERR_AWS_KEY_STATE_OTHER 0x2012CUL
 /* gcp: IAM Credentials refused impersonation ("Impersonation:<STATUS>"):
  * 400 + the status's google.rpc.Code (its number in

@@ -71,8 +71,8 @@ CK_RV cmk_err_rv_in(cmk_err err, enum cmk_err_call call);
  * changed or reused. 0xF000 and up are the module's own checks of an
  * answer, the same for every provider.
  */
-#define CMK_DEV_OTHER ((unsigned)CMK_DEVNUM_OTHER) /* no number for the code   \
-                                                    */
+/* a code the provider has no number for */
+#define CMK_DEV_OTHER ((unsigned)CMK_DEVNUM_OTHER)
 /* a KEK from the KMS not 32 bytes long */
 #define CMK_DEV_KEK_LENGTH ((unsigned)CMK_DEVNUM_KEK_LENGTH)
 /* 0xF100 | a CMK_HEALTH_* reason (include/cmk-pkcs11.h): no KMS call was
