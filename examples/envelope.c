@@ -167,7 +167,7 @@ int main(int argc, char **argv)
     };
     CK_MECHANISM keygen = {CKM_AES_KEY_GEN, NULL, 0};
     CK_MECHANISM envelope = {CKM_CMK_ENVELOPE, NULL, 0};
-    CK_BYTE iv[12], blob[1024], ct[256], pt[256];
+    CK_BYTE iv[12], blob[8192], ct[256], pt[256]; /* blob: room for any KMS */
     CK_GCM_PARAMS gcm;
     CK_MECHANISM aes_gcm = {CKM_AES_GCM, &gcm, sizeof(gcm)};
     static const char msg[] = "a message sealed under an enveloped DEK";
