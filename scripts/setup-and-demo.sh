@@ -18,7 +18,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$SRC/build}
 
 PACKAGES=(
-    autoconf automake libtool pkg-config make gcc
+    autoconf automake libtool pkg-config make gcc g++
     libssl-dev libcurl4-openssl-dev libjansson-dev libsodium-dev
     libp11-kit-dev libcmocka-dev p11-kit
     opensc gnutls-bin softhsm2 python3-pykcs11 python3-cryptography

@@ -14,6 +14,7 @@
 
 #include <string.h>
 
+#include "cmk-pkcs11.h"
 #include "providers/aws_int.h"
 
 struct aws_error {
@@ -23,50 +24,86 @@ struct aws_error {
     unsigned num; /* ulDeviceError: 0x20000 + num */
 };
 
+/* A code's number: the low half of its include/cmk-pkcs11.h value. */
+#define NUM(code) CMK_DEVERR_NUMBER(CMK_DEVERR_AWS_##code)
+
 static const struct aws_error table[] = {
     /* key state */
-    {"DisabledException", CMK_E_KEY_DISABLED, CMK_RETRY_NO, 1},
-    {"KMSInvalidStateException", CMK_E_KEY_DISABLED, CMK_RETRY_NO, 2},
-    {"NotFoundException", CMK_E_KEY_NOT_FOUND, CMK_RETRY_NO, 3},
+    {"DisabledException", CMK_E_KEY_DISABLED, CMK_RETRY_NO,
+     NUM(DISABLED_EXCEPTION)},
+    {"KMSInvalidStateException", CMK_E_KEY_DISABLED, CMK_RETRY_NO,
+     NUM(KMS_INVALID_STATE_EXCEPTION)},
+    {"NotFoundException", CMK_E_KEY_NOT_FOUND, CMK_RETRY_NO,
+     NUM(NOT_FOUND_EXCEPTION)},
     /* auth: after one credential refresh / clock correction */
-    {"AccessDeniedException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 4},
-    {"UnrecognizedClientException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 5},
-    {"ExpiredTokenException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 6},
-    {"InvalidSignatureException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 7},
-    {"IncompleteSignatureException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 8},
+    {"AccessDeniedException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO,
+     NUM(ACCESS_DENIED_EXCEPTION)},
+    {"UnrecognizedClientException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO,
+     NUM(UNRECOGNIZED_CLIENT_EXCEPTION)},
+    {"ExpiredTokenException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO,
+     NUM(EXPIRED_TOKEN_EXCEPTION)},
+    {"InvalidSignatureException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO,
+     NUM(INVALID_SIGNATURE_EXCEPTION)},
+    {"IncompleteSignatureException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO,
+     NUM(INCOMPLETE_SIGNATURE_EXCEPTION)},
     {"MissingAuthenticationTokenException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO,
-     9},
-    {"InvalidKeyUsageException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 10},
-    {"InvalidGrantTokenException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 11},
+     NUM(MISSING_AUTHENTICATION_TOKEN_EXCEPTION)},
+    {"InvalidKeyUsageException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO,
+     NUM(INVALID_KEY_USAGE_EXCEPTION)},
+    {"InvalidGrantTokenException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO,
+     NUM(INVALID_GRANT_TOKEN_EXCEPTION)},
     /* ciphertext */
-    {"InvalidCiphertextException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO, 12},
-    {"IncorrectKeyException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO, 13},
+    {"InvalidCiphertextException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO,
+     NUM(INVALID_CIPHERTEXT_EXCEPTION)},
+    {"IncorrectKeyException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO,
+     NUM(INCORRECT_KEY_EXCEPTION)},
     /* transient */
-    {"ThrottlingException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 14},
-    {"Throttling", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 15},
-    {"ThrottledException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 16},
-    {"RequestThrottledException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 17},
-    {"TooManyRequestsException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 18},
-    {"LimitExceededException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 19},
-    {"RequestLimitExceeded", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 20},
-    {"SlowDown", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, 21},
-    {"KMSInternalException", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT, 22},
-    {"KeyUnavailableException", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT, 23},
-    {"DependencyTimeoutException", CMK_E_TIMEOUT, CMK_RETRY_TRANSIENT, 24},
-    {"RequestTimeout", CMK_E_TIMEOUT, CMK_RETRY_TRANSIENT, 25},
-    {"RequestTimeoutException", CMK_E_TIMEOUT, CMK_RETRY_TRANSIENT, 26},
-    {"PriorRequestNotComplete", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT, 27},
+    {"ThrottlingException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE,
+     NUM(THROTTLING_EXCEPTION)},
+    {"Throttling", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, NUM(THROTTLING)},
+    {"ThrottledException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE,
+     NUM(THROTTLED_EXCEPTION)},
+    {"RequestThrottledException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE,
+     NUM(REQUEST_THROTTLED_EXCEPTION)},
+    {"TooManyRequestsException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE,
+     NUM(TOO_MANY_REQUESTS_EXCEPTION)},
+    {"LimitExceededException", CMK_E_THROTTLED, CMK_RETRY_THROTTLE,
+     NUM(LIMIT_EXCEEDED_EXCEPTION)},
+    {"RequestLimitExceeded", CMK_E_THROTTLED, CMK_RETRY_THROTTLE,
+     NUM(REQUEST_LIMIT_EXCEEDED)},
+    {"SlowDown", CMK_E_THROTTLED, CMK_RETRY_THROTTLE, NUM(SLOW_DOWN)},
+    {"KMSInternalException", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT,
+     NUM(KMS_INTERNAL_EXCEPTION)},
+    {"KeyUnavailableException", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT,
+     NUM(KEY_UNAVAILABLE_EXCEPTION)},
+    {"DependencyTimeoutException", CMK_E_TIMEOUT, CMK_RETRY_TRANSIENT,
+     NUM(DEPENDENCY_TIMEOUT_EXCEPTION)},
+    {"RequestTimeout", CMK_E_TIMEOUT, CMK_RETRY_TRANSIENT,
+     NUM(REQUEST_TIMEOUT)},
+    {"RequestTimeoutException", CMK_E_TIMEOUT, CMK_RETRY_TRANSIENT,
+     NUM(REQUEST_TIMEOUT_EXCEPTION)},
+    {"PriorRequestNotComplete", CMK_E_KMS_INTERNAL, CMK_RETRY_TRANSIENT,
+     NUM(PRIOR_REQUEST_NOT_COMPLETE)},
     /* our request was refused as malformed: a defect, not the user's */
-    {"ValidationException", CMK_E_INTERNAL, CMK_RETRY_NO, 28},
-    {"SerializationException", CMK_E_INTERNAL, CMK_RETRY_NO, 29},
-    {"UnknownOperationException", CMK_E_INTERNAL, CMK_RETRY_NO, 30},
-    {"DryRunOperationException", CMK_E_INTERNAL, CMK_RETRY_NO, 31},
+    {"ValidationException", CMK_E_INTERNAL, CMK_RETRY_NO,
+     NUM(VALIDATION_EXCEPTION)},
+    {"SerializationException", CMK_E_INTERNAL, CMK_RETRY_NO,
+     NUM(SERIALIZATION_EXCEPTION)},
+    {"UnknownOperationException", CMK_E_INTERNAL, CMK_RETRY_NO,
+     NUM(UNKNOWN_OPERATION_EXCEPTION)},
+    {"DryRunOperationException", CMK_E_INTERNAL, CMK_RETRY_NO,
+     NUM(DRY_RUN_OPERATION_EXCEPTION)},
     /* key material import (GetParametersForImport, ImportKeyMaterial) */
-    {"UnsupportedOperationException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO, 40},
-    {"ExpiredImportTokenException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO, 41},
-    {"InvalidImportTokenException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO, 42},
-    {"IncorrectKeyMaterialException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO, 43},
-    {"InvalidArnException", CMK_E_KEY_NOT_FOUND, CMK_RETRY_NO, 44},
+    {"UnsupportedOperationException", CMK_E_ACCESS_DENIED, CMK_RETRY_NO,
+     NUM(UNSUPPORTED_OPERATION_EXCEPTION)},
+    {"ExpiredImportTokenException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO,
+     NUM(EXPIRED_IMPORT_TOKEN_EXCEPTION)},
+    {"InvalidImportTokenException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO,
+     NUM(INVALID_IMPORT_TOKEN_EXCEPTION)},
+    {"IncorrectKeyMaterialException", CMK_E_BAD_CIPHERTEXT, CMK_RETRY_NO,
+     NUM(INCORRECT_KEY_MATERIAL_EXCEPTION)},
+    {"InvalidArnException", CMK_E_KEY_NOT_FOUND, CMK_RETRY_NO,
+     NUM(INVALID_ARN_EXCEPTION)},
 };
 
 /* The module's own codes (answer checks, credentials, key state),
@@ -74,45 +111,46 @@ static const struct aws_error table[] = {
  * cmk_provider_code_number's. */
 static const struct cmk_code_num own[] = {
     /* transport and answers */
-    {"PlaintextTooLarge", 107},
-    {"DataKeyLength", 109},
-    {"UnexpectedKeyId", 110},
-    {"NotExternalKey", 113},
+    {"PlaintextTooLarge", NUM(PLAINTEXT_TOO_LARGE)},
+    {"DataKeyLength", NUM(DATA_KEY_LENGTH)},
+    {"UnexpectedKeyId", NUM(UNEXPECTED_KEY_ID)},
+    {"NotExternalKey", NUM(NOT_EXTERNAL_KEY)},
     /* credentials (net/creds*.c) */
-    {"CredentialsFileUnusable", 201},
-    {"CredentialsFileMalformed", 202},
-    {"PartialCredentials", 203},
-    {"ProfileNotFound", 204},
-    {"UnsupportedProfile", 205},
-    {"SharedFileUnusable", 206},
-    {"WebIdentityTokenUnreadable", 207},
-    {"WebIdentityTokenEmpty", 208},
-    {"StsMalformed", 209},
-    {"ContainerTokenUnusable", 213},
-    {"ContainerCredentialsRefused", 214},
-    {"ContainerCredentialsMalformed", 215},
-    {"ImdsRefused", 216},
-    {"ImdsNoToken", 217},
-    {"ImdsNoRole", 218},
-    {"ImdsMalformed", 219},
+    {"CredentialsFileUnusable", NUM(CREDENTIALS_FILE_UNUSABLE)},
+    {"CredentialsFileMalformed", NUM(CREDENTIALS_FILE_MALFORMED)},
+    {"PartialCredentials", NUM(PARTIAL_CREDENTIALS)},
+    {"ProfileNotFound", NUM(PROFILE_NOT_FOUND)},
+    {"UnsupportedProfile", NUM(UNSUPPORTED_PROFILE)},
+    {"SharedFileUnusable", NUM(SHARED_FILE_UNUSABLE)},
+    {"WebIdentityTokenUnreadable", NUM(WEB_IDENTITY_TOKEN_UNREADABLE)},
+    {"WebIdentityTokenEmpty", NUM(WEB_IDENTITY_TOKEN_EMPTY)},
+    {"StsMalformed", NUM(STS_MALFORMED)},
+    {"ContainerTokenUnusable", NUM(CONTAINER_TOKEN_UNUSABLE)},
+    {"ContainerCredentialsRefused", NUM(CONTAINER_CREDENTIALS_REFUSED)},
+    {"ContainerCredentialsMalformed", NUM(CONTAINER_CREDENTIALS_MALFORMED)},
+    {"ImdsRefused", NUM(IMDS_REFUSED)},
+    {"ImdsNoToken", NUM(IMDS_NO_TOKEN)},
+    {"ImdsNoRole", NUM(IMDS_NO_ROLE)},
+    {"ImdsMalformed", NUM(IMDS_MALFORMED)},
     /* STS AssumeRoleWithWebIdentity refusals passed on */
-    {"InvalidIdentityToken", 230},
-    {"IDPCommunicationError", 231},
-    {"IDPRejectedClaim", 232},
-    {"AccessDenied", 233},
-    {"ValidationError", 234},
-    {"RegionDisabledException", 235},
+    {"InvalidIdentityToken", NUM(INVALID_IDENTITY_TOKEN)},
+    {"IDPCommunicationError", NUM(IDP_COMMUNICATION_ERROR)},
+    {"IDPRejectedClaim", NUM(IDP_REJECTED_CLAIM)},
+    {"AccessDenied", NUM(ACCESS_DENIED)},
+    {"ValidationError", NUM(VALIDATION_ERROR)},
+    {"RegionDisabledException", NUM(REGION_DISABLED_EXCEPTION)},
     /* DescribeKey: a KeyState other than Enabled (300: one not listed) */
-    {"KeyState:Disabled", 301},
-    {"KeyState:PendingDeletion", 302},
-    {"KeyState:PendingImport", 303},
-    {"KeyState:PendingReplicaDeletion", 304},
-    {"KeyState:Unavailable", 305},
-    {"KeyState:Creating", 306},
-    {"KeyState:Updating", 307},
+    {"KeyState:Disabled", NUM(KEY_STATE_DISABLED)},
+    {"KeyState:PendingDeletion", NUM(KEY_STATE_PENDING_DELETION)},
+    {"KeyState:PendingImport", NUM(KEY_STATE_PENDING_IMPORT)},
+    {"KeyState:PendingReplicaDeletion",
+     NUM(KEY_STATE_PENDING_REPLICA_DELETION)},
+    {"KeyState:Unavailable", NUM(KEY_STATE_UNAVAILABLE)},
+    {"KeyState:Creating", NUM(KEY_STATE_CREATING)},
+    {"KeyState:Updating", NUM(KEY_STATE_UPDATING)},
     /* DescribeKey: a key of another kind (aws_health.c) */
-    {"WrongKeySpec", 320},
-    {"WrongKeyUsage", 321},
+    {"WrongKeySpec", NUM(WRONG_KEY_SPEC)},
+    {"WrongKeyUsage", NUM(WRONG_KEY_USAGE)},
 };
 
 unsigned cmk_aws_code_number(const char *code)
@@ -129,7 +167,7 @@ unsigned cmk_aws_code_number(const char *code)
     if (i != 0)
         return (unsigned)i;
     if (strncmp(code, "KeyState:", 9) == 0)
-        return 300;
+        return NUM(KEY_STATE_OTHER);
     i = cmk_provider_code_number(code);
     return i != 0 ? (unsigned)i : CMK_DEV_OTHER;
 }

@@ -80,45 +80,49 @@ cmk_err cmk_azure_health(void *vst, struct cmk_req *rq)
  * docs/azure.md; keep the two in step. The codes every provider shares
  * (transport, SealedByOtherKey, NoCredentials, HTTP<nnn>) are
  * cmk_provider_code_number's. */
+/* A code's number: the low half of its include/cmk-pkcs11.h value. */
+#define NUM(code) CMK_DEVERR_NUMBER(CMK_DEVERR_AZURE_##code)
+
 static const struct cmk_code_num numbers[] = {
     /* answers and the envelope (the module's own checks) */
-    {"TooLarge", 107},
-    {"UnexpectedKeyId", 121},
-    {"CiphertextLength", 122},
-    {"PlaintextLength", 123},
-    {"UnexpectedKeyLength", 124},
-    {"BlobMalformed", 125},
-    {"SealedByMissing", 126}, /* no longer set: payloads name their version */
-    {"ContextMismatch", 127},
-    {"LocalWrapFailed", 128},
-    {"SealedByMismatch", 129},
-    {"ChallengeMalformed", 130},
-    {"ChallengeResourceMismatch", 131},
-    {"KeyIdTooLong", 132},
+    {"TooLarge", NUM(TOO_LARGE)},
+    {"UnexpectedKeyId", NUM(UNEXPECTED_KEY_ID)},
+    {"CiphertextLength", NUM(CIPHERTEXT_LENGTH)},
+    {"PlaintextLength", NUM(PLAINTEXT_LENGTH)},
+    {"UnexpectedKeyLength", NUM(UNEXPECTED_KEY_LENGTH)},
+    {"BlobMalformed", NUM(BLOB_MALFORMED)},
+    {"SealedByMissing",
+     NUM(SEALED_BY_MISSING)}, /* no longer set: payloads name their version */
+    {"ContextMismatch", NUM(CONTEXT_MISMATCH)},
+    {"LocalWrapFailed", NUM(LOCAL_WRAP_FAILED)},
+    {"SealedByMismatch", NUM(SEALED_BY_MISMATCH)},
+    {"ChallengeMalformed", NUM(CHALLENGE_MALFORMED)},
+    {"ChallengeResourceMismatch", NUM(CHALLENGE_RESOURCE_MISMATCH)},
+    {"KeyIdTooLong", NUM(KEY_ID_TOO_LONG)},
     /* token pool (net/azauth.c) */
-    {"TenantMismatch", 230},
-    {"TooManyTenants", 231},
-    {"ChallengeTooLong", 232},
+    {"TenantMismatch", NUM(TENANT_MISMATCH)},
+    {"TooManyTenants", NUM(TOO_MANY_TENANTS)},
+    {"ChallengeTooLong", NUM(CHALLENGE_TOO_LONG)},
     /* Key Vault's error codes (error.code / innererror.code) */
-    {"Unauthorized", 500},
-    {"Forbidden", 501},
-    {"ForbiddenByRbac", 502},
-    {"ForbiddenByPolicy", 503},
-    {"KeyDisabled", 504},
-    {"KeyExpired", 505},
-    {"KeyNotYetValid", 506},
-    {"KeyOperationForbidden", 507},
-    {"KeyNotFound", 510},
-    {"VaultNotFound", 511},
-    {"NotFound", 512},
-    {"BadParameter", 520},
-    {"Conflict", 521},
-    {"Throttled", 530},
-    {"InternalServerError", 540},
-    {"ServiceUnavailable", 541},
+    {"Unauthorized", NUM(UNAUTHORIZED)},
+    {"Forbidden", NUM(FORBIDDEN)},
+    {"ForbiddenByRbac", NUM(FORBIDDEN_BY_RBAC)},
+    {"ForbiddenByPolicy", NUM(FORBIDDEN_BY_POLICY)},
+    {"KeyDisabled", NUM(KEY_DISABLED)},
+    {"KeyExpired", NUM(KEY_EXPIRED)},
+    {"KeyNotYetValid", NUM(KEY_NOT_YET_VALID)},
+    {"KeyOperationForbidden", NUM(KEY_OPERATION_FORBIDDEN)},
+    {"KeyNotFound", NUM(KEY_NOT_FOUND)},
+    {"VaultNotFound", NUM(VAULT_NOT_FOUND)},
+    {"NotFound", NUM(NOT_FOUND)},
+    {"BadParameter", NUM(BAD_PARAMETER)},
+    {"Conflict", NUM(CONFLICT)},
+    {"Throttled", NUM(THROTTLED)},
+    {"InternalServerError", NUM(INTERNAL_SERVER_ERROR)},
+    {"ServiceUnavailable", NUM(SERVICE_UNAVAILABLE)},
     /* health */
-    {"WrongKeyType", 600},
-    {"KeyOperationsMissing", 601},
+    {"WrongKeyType", NUM(WRONG_KEY_TYPE)},
+    {"KeyOperationsMissing", NUM(KEY_OPERATIONS_MISSING)},
 };
 
 unsigned cmk_azure_code_number(const char *code)

@@ -124,62 +124,75 @@ cmk_err cmk_gcp_health(void *vst, struct cmk_req *rq)
 /* 0x30000 + number (gcp is provider 3; util/err.h). Numbers are never
  * changed or reused: a new code takes a new number. Documented in
  * docs/gcp.md; keep the two in step. */
+/* A code's number: the low half of its include/cmk-pkcs11.h value. */
+#define NUM(code) CMK_DEVERR_NUMBER(CMK_DEVERR_GCP_##code)
+
 /* google.rpc.Code canonical statuses: their own numbers */
 static const struct cmk_code_num canonical[] = {
-    {"CANCELLED", 1},           {"UNKNOWN", 2},
-    {"INVALID_ARGUMENT", 3},    {"DEADLINE_EXCEEDED", 4},
-    {"NOT_FOUND", 5},           {"ALREADY_EXISTS", 6},
-    {"PERMISSION_DENIED", 7},   {"RESOURCE_EXHAUSTED", 8},
-    {"FAILED_PRECONDITION", 9}, {"ABORTED", 10},
-    {"OUT_OF_RANGE", 11},       {"UNIMPLEMENTED", 12},
-    {"INTERNAL", 13},           {"UNAVAILABLE", 14},
-    {"DATA_LOSS", 15},          {"UNAUTHENTICATED", 16},
+    {"CANCELLED", NUM(CANCELLED)},
+    {"UNKNOWN", NUM(UNKNOWN)},
+    {"INVALID_ARGUMENT", NUM(INVALID_ARGUMENT)},
+    {"DEADLINE_EXCEEDED", NUM(DEADLINE_EXCEEDED)},
+    {"NOT_FOUND", NUM(NOT_FOUND)},
+    {"ALREADY_EXISTS", NUM(ALREADY_EXISTS)},
+    {"PERMISSION_DENIED", NUM(PERMISSION_DENIED)},
+    {"RESOURCE_EXHAUSTED", NUM(RESOURCE_EXHAUSTED)},
+    {"FAILED_PRECONDITION", NUM(FAILED_PRECONDITION)},
+    {"ABORTED", NUM(ABORTED)},
+    {"OUT_OF_RANGE", NUM(OUT_OF_RANGE)},
+    {"UNIMPLEMENTED", NUM(UNIMPLEMENTED)},
+    {"INTERNAL", NUM(INTERNAL)},
+    {"UNAVAILABLE", NUM(UNAVAILABLE)},
+    {"DATA_LOSS", NUM(DATA_LOSS)},
+    {"UNAUTHENTICATED", NUM(UNAUTHENTICATED)},
 };
 
 static const struct cmk_code_num numbers[] = {
     /* answers (the codes every provider shares, transport among them,
      * are cmk_provider_code_number's) */
-    {"TooLarge", 107},
-    {"IntegrityMismatch", 120},
-    {"UnexpectedKeyVersion", 121},
-    {"CiphertextTooLong", 122},
+    {"TooLarge", NUM(TOO_LARGE)},
+    {"IntegrityMismatch", NUM(INTEGRITY_MISMATCH)},
+    {"UnexpectedKeyVersion", NUM(UNEXPECTED_KEY_VERSION)},
+    {"CiphertextTooLong", NUM(CIPHERTEXT_TOO_LONG)},
     /* credentials (net/gauth*.c, net/creds_fetch.c) */
-    {"GcpCredentialFile", 240},
-    {"UnsupportedCredentialType", 241},
-    {"GcpPrivateKey", 242},
-    {"GcpTokenRefused", 243},
-    {"GcpTokenMalformed", 244},
-    {"MetadataHost", 245},
-    {"MetadataRefused", 246},
-    {"MetadataNotGoogle", 247},
-    {"ImpersonationMalformed", 248},
-    {"ImpersonationRefused", 249},
-    {"SubjectTokenEmpty", 250},
-    {"SubjectTokenMalformed", 251},
-    {"SubjectTokenRefused", 252},
-    {"SubjectTokenUnreadable", 253},
-    {"UnsupportedCredentialSource", 254},
+    {"GcpCredentialFile", NUM(GCP_CREDENTIAL_FILE)},
+    {"UnsupportedCredentialType", NUM(UNSUPPORTED_CREDENTIAL_TYPE)},
+    {"GcpPrivateKey", NUM(GCP_PRIVATE_KEY)},
+    {"GcpTokenRefused", NUM(GCP_TOKEN_REFUSED)},
+    {"GcpTokenMalformed", NUM(GCP_TOKEN_MALFORMED)},
+    {"MetadataHost", NUM(METADATA_HOST)},
+    {"MetadataRefused", NUM(METADATA_REFUSED)},
+    {"MetadataNotGoogle", NUM(METADATA_NOT_GOOGLE)},
+    {"ImpersonationMalformed", NUM(IMPERSONATION_MALFORMED)},
+    {"ImpersonationRefused", NUM(IMPERSONATION_REFUSED)},
+    {"SubjectTokenEmpty", NUM(SUBJECT_TOKEN_EMPTY)},
+    {"SubjectTokenMalformed", NUM(SUBJECT_TOKEN_MALFORMED)},
+    {"SubjectTokenRefused", NUM(SUBJECT_TOKEN_REFUSED)},
+    {"SubjectTokenUnreadable", NUM(SUBJECT_TOKEN_UNREADABLE)},
+    {"UnsupportedCredentialSource", NUM(UNSUPPORTED_CREDENTIAL_SOURCE)},
     /* a token endpoint's OAuth error (RFC 6749 5.2, RFC 8693 2.2.2) */
-    {"invalid_request", 260},
-    {"invalid_client", 261},
-    {"invalid_grant", 262},
-    {"unauthorized_client", 263},
-    {"unsupported_grant_type", 264},
-    {"invalid_scope", 265},
-    {"invalid_target", 266},
+    {"invalid_request", NUM(INVALID_REQUEST)},
+    {"invalid_client", NUM(INVALID_CLIENT)},
+    {"invalid_grant", NUM(INVALID_GRANT)},
+    {"unauthorized_client", NUM(UNAUTHORIZED_CLIENT)},
+    {"unsupported_grant_type", NUM(UNSUPPORTED_GRANT_TYPE)},
+    {"invalid_scope", NUM(INVALID_SCOPE)},
+    {"invalid_target", NUM(INVALID_TARGET)},
     /* health: a version state other than ENABLED, 300 + its enum number
      * (300: one not listed), and a key of another purpose */
-    {"State:UNSPECIFIED", 300},
-    {"State:DISABLED", 302},
-    {"State:DESTROYED", 303},
-    {"State:DESTROY_SCHEDULED", 304},
-    {"State:PENDING_GENERATION", 305},
-    {"State:PENDING_IMPORT", 306},
-    {"State:IMPORT_FAILED", 307},
-    {"State:GENERATION_FAILED", 308},
-    {"State:PENDING_EXTERNAL_DESTRUCTION", 309},
-    {"State:EXTERNAL_DESTRUCTION_FAILED", 310},
-    {"WrongPurpose", 320},
+    {"State:UNSPECIFIED", NUM(STATE_UNSPECIFIED)},
+    {"State:DISABLED", NUM(STATE_DISABLED)},
+    {"State:DESTROYED", NUM(STATE_DESTROYED)},
+    {"State:DESTROY_SCHEDULED", NUM(STATE_DESTROY_SCHEDULED)},
+    {"State:PENDING_GENERATION", NUM(STATE_PENDING_GENERATION)},
+    {"State:PENDING_IMPORT", NUM(STATE_PENDING_IMPORT)},
+    {"State:IMPORT_FAILED", NUM(STATE_IMPORT_FAILED)},
+    {"State:GENERATION_FAILED", NUM(STATE_GENERATION_FAILED)},
+    {"State:PENDING_EXTERNAL_DESTRUCTION",
+     NUM(STATE_PENDING_EXTERNAL_DESTRUCTION)},
+    {"State:EXTERNAL_DESTRUCTION_FAILED",
+     NUM(STATE_EXTERNAL_DESTRUCTION_FAILED)},
+    {"WrongPurpose", NUM(WRONG_PURPOSE)},
 };
 
 /* generateAccessToken's refusal, "Impersonation:<status>" (gauth_imp.c):
@@ -205,9 +218,10 @@ unsigned cmk_gcp_code_number(const char *code)
     if (n != 0)
         return (unsigned)n;
     if (strncmp(code, "State:", 6) == 0)
-        return 300;
+        return NUM(STATE_UNSPECIFIED);
     if (strncmp(code, IMP, sizeof(IMP) - 1) == 0)
-        return 400 + (unsigned)canonical_number(code + sizeof(IMP) - 1);
+        return (unsigned)CMK_DEVERR_NUMBER(CMK_DEVERR_GCP_IMPERSONATION(
+            canonical_number(code + sizeof(IMP) - 1)));
     n = cmk_provider_code_number(code);
     return n != 0 ? n : CMK_DEV_OTHER;
 }

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmk-pkcs11.h"
 #include "mech/hash.h"
 #include "mech/mech.h"
 #include "mech/seal.h"
@@ -350,22 +351,26 @@ static size_t local_ct_bound(size_t in_len)
     return cmk_seal_size(in_len);
 }
 
-/* ulDeviceError numbers (0x10000 + number; README, "Errors"): never
- * changed or reused. */
+/* ulDeviceError numbers (0x10000 + number; README, "Errors";
+ * include/cmk-pkcs11.h): never changed or reused. */
+#define NUM(code) CMK_DEVERR_NUMBER(CMK_DEVERR_LOCAL_##code)
 static unsigned local_code_number(const char *code)
 {
-    static const char *const codes[] = {
-        "KeyFileMissing",   "KeyFileUnreadable", "KeyFileNotRegular",
-        "KeyFileMode",      "KeyFileSize",       "KeyFileUntrusted",
-        "KeyFileChanged",   "InputTooLarge",     "EncryptFailed",
-        "InvalidCiphertext"};
-    size_t i;
+    static const struct cmk_code_num codes[] = {
+        {"KeyFileMissing", NUM(KEY_FILE_MISSING)},
+        {"KeyFileUnreadable", NUM(KEY_FILE_UNREADABLE)},
+        {"KeyFileNotRegular", NUM(KEY_FILE_NOT_REGULAR)},
+        {"KeyFileMode", NUM(KEY_FILE_MODE)},
+        {"KeyFileSize", NUM(KEY_FILE_SIZE)},
+        {"KeyFileUntrusted", NUM(KEY_FILE_UNTRUSTED)},
+        {"KeyFileChanged", NUM(KEY_FILE_CHANGED)},
+        {"InputTooLarge", NUM(INPUT_TOO_LARGE)},
+        {"EncryptFailed", NUM(ENCRYPT_FAILED)},
+        {"InvalidCiphertext", NUM(INVALID_CIPHERTEXT)},
+    };
 
-    for (i = 0; code != NULL && i < sizeof(codes) / sizeof(codes[0]); i++) {
-        if (strcmp(codes[i], code) == 0)
-            return (unsigned)i + 1;
-    }
-    return CMK_DEV_OTHER;
+    return (unsigned)cmk_code_find(codes, sizeof(codes) / sizeof(codes[0]),
+                                   code, CMK_DEV_OTHER);
 }
 
 const struct cmk_provider_ops cmk_provider_local = {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmk-pkcs11.h"
 #include "providers/provider.h"
 
 static uint8_t *put_field(uint8_t *p, const char *s, size_t n)
@@ -82,21 +83,22 @@ unsigned long cmk_code_find(const struct cmk_code_num *t, size_t n,
  * (net/http.c, the sealed_by checks, net/creds_fetch.c). */
 static const struct cmk_code_num common[] = {
     /* transport and answers */
-    {"MalformedResponse", 100},
-    {"NetworkError", 101},
-    {"Timeout", 102},
-    {"TlsError", 103},
-    {"ResponseTooLarge", 104},
-    {"EndpointRefused", 105},
-    {"ClientError", 106},
-    {"CiphertextLength", 108},
-    {"SealedByOtherKey", 111},
-    {"SealedByInvalid", 112},
+    {"MalformedResponse", CMK_DEVNUM_MALFORMED_RESPONSE},
+    {"NetworkError", CMK_DEVNUM_NETWORK_ERROR},
+    {"Timeout", CMK_DEVNUM_TIMEOUT},
+    {"TlsError", CMK_DEVNUM_TLS_ERROR},
+    {"ResponseTooLarge", CMK_DEVNUM_RESPONSE_TOO_LARGE},
+    {"EndpointRefused", CMK_DEVNUM_ENDPOINT_REFUSED},
+    {"ClientError", CMK_DEVNUM_CLIENT_ERROR},
+    {"CiphertextLength", CMK_DEVNUM_CIPHERTEXT_LENGTH},
+    {"SealedByOtherKey", CMK_DEVNUM_SEALED_BY_OTHER_KEY},
+    {"SealedByInvalid", CMK_DEVNUM_SEALED_BY_INVALID},
     /* credentials */
-    {"NoCredentials", 200},
-    {"CredentialEndpointTimeout", 210},
-    {"CredentialEndpointTls", 211},
-    {"CredentialEndpointUnreachable", 212},
+    {"NoCredentials", CMK_DEVNUM_NO_CREDENTIALS},
+    {"CredentialEndpointTimeout", CMK_DEVNUM_CREDENTIAL_ENDPOINT_TIMEOUT},
+    {"CredentialEndpointTls", CMK_DEVNUM_CREDENTIAL_ENDPOINT_TLS},
+    {"CredentialEndpointUnreachable",
+     CMK_DEVNUM_CREDENTIAL_ENDPOINT_UNREACHABLE},
 };
 
 /* "HTTP<nnn>": 1000 + nnn; 0 for anything else. */

@@ -7,6 +7,7 @@
 #define CMK_ERR_H
 
 #include <stdbool.h>
+#include "cmk-pkcs11.h"
 #include "util/pkcs11_compat.h"
 
 #define CMK_WUR __attribute__((warn_unused_result))
@@ -70,11 +71,13 @@ CK_RV cmk_err_rv_in(cmk_err err, enum cmk_err_call call);
  * changed or reused. 0xF000 and up are the module's own checks of an
  * answer, the same for every provider.
  */
-#define CMK_DEV_OTHER 0xFFFFu      /* a code the provider has no number for */
-#define CMK_DEV_KEK_LENGTH 0xF001u /* a KEK from the KMS not 32 bytes long */
+/* a code the provider has no number for */
+#define CMK_DEV_OTHER ((unsigned)CMK_DEVNUM_OTHER)
+/* a KEK from the KMS not 32 bytes long */
+#define CMK_DEV_KEK_LENGTH ((unsigned)CMK_DEVNUM_KEK_LENGTH)
 /* 0xF100 | a CMK_HEALTH_* reason (include/cmk-pkcs11.h): no KMS call was
  * made, the tenant's circuit breaker failed the call fast (keys/health.h) */
-#define CMK_DEV_BREAKER 0xF100u
+#define CMK_DEV_BREAKER ((unsigned)CMK_DEVNUM_BREAKER)
 /* This thread starts one entry point's record (pkcs11 cmk_enter). */
 void cmk_err_device_begin(void);
 /* A provider call ended: number is the provider's for its code, 0 when

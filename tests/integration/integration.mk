@@ -16,6 +16,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_rotate_kek.sh \
 	tests/integration/test_dual_rotkek.sh \
 	tests/integration/test_lifecycle.sh \
+	tests/integration/test_example.sh \
 	tests/interop/test_softhsm_diff.sh
 TESTS += $(INTEGRATION_TESTS)
 

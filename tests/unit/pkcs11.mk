@@ -123,6 +123,13 @@ TESTS += tests/unit/test_errmap
 tests_unit_test_errmap_SOURCES = tests/unit/test_errmap.c
 tests_unit_test_errmap_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_errmap_LDADD = $(UNIT_LDADD)
+# include/cmk-pkcs11.h's ulDeviceError constants against the providers'
+# numbers.
+check_PROGRAMS += tests/unit/test_deverr
+TESTS += tests/unit/test_deverr
+tests_unit_test_deverr_SOURCES = tests/unit/test_deverr.c
+tests_unit_test_deverr_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_deverr_LDADD = $(UNIT_LDADD)
 endif
 
 # The same codes and ulDeviceError through the module on aws tenants,
