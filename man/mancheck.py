@@ -242,7 +242,8 @@ def check_defines(scd, header):
     problems = []
     names = re.findall(r'^#define (\w+)', open(header).read(), re.M)
     for n in names:
-        if not re.search(r'\*%s\*' % n, text):
+        # *NAME*, or *NAME(args)* for a function-like macro
+        if not re.search(r'\*%s(\([^)*]*\))?\*' % n, text):
             problems.append('%s: #define %s of %s is not documented'
                             % (scd, n, header))
     print('%d defines' % len(names))
