@@ -16,6 +16,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_rotate_kek.sh \
 	tests/integration/test_dual_rotkek.sh \
 	tests/integration/test_lifecycle.sh \
+	tests/integration/test_p11kit_server.sh \
 	tests/interop/test_softhsm_diff.sh
 TESTS += $(INTEGRATION_TESTS)
 
@@ -33,6 +34,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/kek_blobs.py \
 	tests/integration/lifecycle_apps.py \
 	tests/integration/file_tamper.py \
+	tests/integration/p11kit_client.py \
 	tests/integration/CmkJava.java \
 	tests/interop/test_softhsm_diff.py \
 	scripts/demo.sh scripts/setup-and-demo.sh
