@@ -19,6 +19,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_p11kit_server.sh \
 	tests/interop/test_softhsm_diff.sh
 TESTS += $(INTEGRATION_TESTS)
+# test_p11kit_server.sh checks the limits this page documents.
+EXTRA_DIST += docs/p11-kit-server.md
 
 # cmk-tool rewrap: blobs made and checked through the built module.
 check_PROGRAMS += tests/integration/rewrap_blobs

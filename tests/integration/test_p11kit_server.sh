@@ -41,9 +41,14 @@ emu_require || exit $?
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/cmk-p11kit.XXXXXX") || cmk_error "mktemp"
 SERVER_PID=
+SERVER2_PID=
 HOLD_PID=
 cleanup() {
     [ -z "$HOLD_PID" ] || kill "$HOLD_PID" 2>/dev/null
+    if [ -n "$SERVER2_PID" ]; then
+        kill -TERM "$SERVER2_PID" 2>/dev/null
+        wait "$SERVER2_PID" 2>/dev/null
+    fi
     if [ -n "$SERVER_PID" ]; then
         kill -TERM "$SERVER_PID" 2>/dev/null
         wait "$SERVER_PID" 2>/dev/null
@@ -111,19 +116,25 @@ if cmk_sanitized; then
     srv_env+=(LD_PRELOAD="$CMK_ASAN_PRELOAD"
         ASAN_OPTIONS="detect_leaks=0:abort_on_error=1")
 fi
-env -i PATH=/usr/bin:/bin HOME="$SRV" "${srv_env[@]}" \
-    "$P11KIT" server -f -n "$SOCK" --provider "$CMK_MODULE" \
-    'pkcs11:manufacturer=cmk-pkcs11' >"$T/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    [ -S "$SOCK" ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-done
-[ -S "$SOCK" ] || {
-    cat "$T/server.log"
-    cmk_fail "p11-kit server did not create $SOCK"
+# start_server SOCKET LOG [OPTIONS...]: p11-kit server in the background
+# (its pid in STARTED), serving every token of the module.
+start_server() {
+    local sock=$1 log=$2
+    shift 2
+    env -i PATH=/usr/bin:/bin HOME="$SRV" "${srv_env[@]}" \
+        "$P11KIT" server -f -n "$sock" "$@" --provider "$CMK_MODULE" \
+        'pkcs11:manufacturer=cmk-pkcs11' >"$log" 2>&1 &
+    STARTED=$!
+    for _ in $(seq 100); do
+        [ -S "$sock" ] && return 0
+        kill -0 "$STARTED" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$log"
+    cmk_fail "p11-kit server did not create $sock"
 }
+start_server "$SOCK" "$T/server.log"
+SERVER_PID=$STARTED
 echo "ok: p11-kit server (pid $SERVER_PID) on $SOCK"
 # p11-kit binds the socket under umask 066: only its owner may connect.
 [ "$(stat -c %a "$SOCK")" = 711 ] ||
@@ -315,12 +326,83 @@ EOF
     NS_RAN=1
 fi
 
+echo "== socket permissions: -u and -g"
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null ||
+    ! getent passwd nobody >/dev/null || ! getent group nogroup >/dev/null ||
+    ! getent passwd daemon >/dev/null; then
+    [ "${CI:-}" = true ] &&
+        cmk_error "root, setpriv and the users nobody, daemon and group nogroup are required when CI=true"
+    echo "SKIP (this part): -u/-g needs root, setpriv, users nobody and daemon"
+else
+    SOCK2=$RUN/restricted.sock
+    start_server "$SOCK2" "$T/server2.log" -u nobody -g nogroup
+    SERVER2_PID=$STARTED
+    [ "$(stat -c '%U:%G %a' "$SOCK2")" = "nobody:nogroup 711" ] ||
+        cmk_fail "restricted socket: $(stat -c '%U:%G %a' "$SOCK2")"
+    # as_user USER CMD...: CMD as USER (and the group of that name's
+    # primary group), nothing else in the environment but the address.
+    as_user() {
+        local user=$1
+        shift
+        env -i PATH=/usr/bin:/bin P11_KIT_SERVER_ADDRESS=unix:path=$SOCK2 \
+            timeout -k 5 60 setpriv --reuid "$user" \
+            --regid "$(id -g "$user")" --clear-groups "$@"
+    }
+    out=$(as_user nobody "$PKCS11_TOOL" --module "$CLIENT_MODULE" -L 2>&1) ||
+        cmk_fail "nobody:nogroup through -u nobody -g nogroup: $out"
+    grep -q 'token label *: acme$' <<<"$out" || cmk_fail "nobody: $out"
+    echo "ok: -u nobody -g nogroup: socket nobody:nogroup 711, nobody sees acme"
+    # root passes the socket's mode but not the peer check: the server
+    # closes the connection, and the client's C_Initialize fails with
+    # CKR_DEVICE_ERROR, or, when its handshake is written after the close,
+    # the client dies of SIGPIPE (p11-kit's client module does not
+    # ignore it): exit 141.
+    out=$(env -i PATH=/usr/bin:/bin P11_KIT_SERVER_ADDRESS=unix:path=$SOCK2 \
+        timeout -k 5 60 "$PKCS11_TOOL" --module "$CLIENT_MODULE" -L 2>&1)
+    rc=$?
+    case $rc:$out in
+    141:) echo "ok: root refused (SIGPIPE)" ;;
+    1:*"C_Initialize failed: rv = CKR_DEVICE_ERROR"*)
+        echo "ok: root refused (C_Initialize CKR_DEVICE_ERROR)" ;;
+    *)
+        echo "$out"
+        cmk_fail "root on a -u nobody -g nogroup socket: exit $rc"
+        ;;
+    esac
+    grep -q "connecting uid (0) doesn't match expected ($(id -u nobody))" \
+        "$T/server2.log" || cmk_fail "server did not log the refused uid"
+    # Another user cannot connect at all (mode 0711): p11-kit's client
+    # module then initializes without error and shows no slot
+    # (pkcs11-tool -L: "No slots." on stderr, exit 1).
+    as_user daemon "$PKCS11_TOOL" --module "$CLIENT_MODULE" -L \
+        >"$T/daemon.out" 2>"$T/daemon.err"
+    rc=$?
+    [ $rc = 1 ] && [ "$(cat "$T/daemon.out")" = "Available slots:" ] &&
+        [ "$(cat "$T/daemon.err")" = "No slots." ] || {
+        cat "$T/daemon.out" "$T/daemon.err"
+        cmk_fail "daemon on a -u nobody socket: exit $rc, expected 1 and 'No slots.'"
+    }
+    echo "ok: daemon cannot connect: C_Initialize succeeds, no slot"
+    kill -TERM "$SERVER2_PID" 2>/dev/null
+    wait "$SERVER2_PID" 2>/dev/null
+    SERVER2_PID=
+fi
+
 echo "== the server's audit file"
 kill -TERM "$SERVER_PID" 2>/dev/null
 wait "$SERVER_PID" 2>/dev/null
+server=$SERVER_PID
 SERVER_PID=
 [ ! -e "$SOCK" ] || cmk_fail "the server left $SOCK behind"
-"$PY" - "$SRV/audit.jsonl" "${NS_RAN:-0}" "$CLIENT_PIDS" <<'EOF' || cmk_fail "audit records"
+# With no server, p11-kit's client module initializes and has no slot.
+p11 -L >"$T/gone.out" 2>"$T/gone.err"
+rc=$?
+[ $rc = 1 ] && [ "$(cat "$T/gone.err")" = "No slots." ] || {
+    cat "$T/gone.out" "$T/gone.err"
+    cmk_fail "client with the server gone: exit $rc, expected 1 and 'No slots.'"
+}
+echo "ok: server gone: the client sees no slot, C_Initialize succeeds"
+"$PY" - "$SRV/audit.jsonl" "${NS_RAN:-0}" "$CLIENT_PIDS $server" <<'EOF' ||
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1], "rb").read()
         .replace(b"\0", b"").decode().splitlines() if l]
@@ -344,18 +426,26 @@ for op in ("C_WrapKey", "C_UnwrapKey", "C_EncryptInit", "C_Encrypt",
            "C_DecryptInit", "C_Decrypt"):
     want(0, op=op)
 want(0, result="CKR_MECHANISM_INVALID")
+# pkcs11-tool logged in 8 times (-O twice, keygen, 2 wraps, encrypt,
+# decrypt, GCM: it logs in before it looks at the mechanism), each
+# PyKCS11 flow once, the holding client once; every one as its own
+# connection. (The direct loads wrote no audit file.)
+want(11 if ns else 10, event="login", op="C_Login", tenant="acme",
+     result="CKR_OK")
+want(0, event="login", result="CKR_PIN_INCORRECT")
 logins = [r for r in recs if r["event"] == "login"]
-if not logins or any(r["result"] != "CKR_OK" for r in logins):
-    sys.exit("login records: %r" % logins)
 pids = {r["pid"] for r in recs}
 if pids & client_pids:
-    sys.exit("a record names a client's pid")
+    sys.exit("a record names a client's or the server's own pid")
+if len({r["pid"] for r in logins}) != len(logins):
+    sys.exit("two logins in one serving process")
 # One p11-kit-remote per connection: a writer (or two: it initializes
 # the module once to match the token URI) per pid.
 writers = {r["writer"] for r in recs if r["event"] == "audit_open"}
 print("ok: %d records, %d writers, %d serving processes, %d logins"
       % (len(recs), len(writers), len(pids), len(logins)))
 EOF
+    cmk_fail "audit records"
 out=$("$CMK_TOOL" audit verify --config "$SRV/config.json" "$SRV/audit.jsonl" 2>&1)
 rc=$?
 echo "$out"
