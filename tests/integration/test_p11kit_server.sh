@@ -194,11 +194,11 @@ cmk_expect_fail "wrap with CKM_AES_KEY_WRAP_KWP (0x210B)" \
     acme --wrap -m 0x210B --id 01 --application-id 10 -o "$T/k.wrap"
 cmk_expect_fail "AES-CBC-PAD encrypt" \
     "C_EncryptInit failed: rv = CKR_MECHANISM_INVALID" \
-    acme --encrypt -m AES-CBC-PAD --id 10 --iv $IV -i "$T/plain.bin" \
+    acme --encrypt -m AES-CBC-PAD --id 10 --iv "$IV" -i "$T/plain.bin" \
     -o "$T/ct.bin"
 cmk_expect_fail "AES-CBC-PAD decrypt" \
     "C_DecryptInit failed: rv = CKR_MECHANISM_INVALID" \
-    acme --decrypt -m AES-CBC-PAD --id 10 --iv $IV -i "$T/plain.bin" \
+    acme --decrypt -m AES-CBC-PAD --id 10 --iv "$IV" -i "$T/plain.bin" \
     -o "$T/ct.bin"
 # pkcs11-tool refuses GCM itself: it is not in the mechanism list.
 cmk_expect_fail "AES-GCM encrypt" "Mechanism AES-GCM illegal or not supported" \
@@ -344,7 +344,7 @@ else
     as_user() {
         local user=$1
         shift
-        env -i PATH=/usr/bin:/bin P11_KIT_SERVER_ADDRESS=unix:path=$SOCK2 \
+        env -i PATH=/usr/bin:/bin P11_KIT_SERVER_ADDRESS="unix:path=$SOCK2" \
             timeout -k 5 60 setpriv --reuid "$user" \
             --regid "$(id -g "$user")" --clear-groups "$@"
     }
@@ -357,7 +357,7 @@ else
     # CKR_DEVICE_ERROR, or, when its handshake is written after the close,
     # the client dies of SIGPIPE (p11-kit's client module does not
     # ignore it): exit 141.
-    out=$(env -i PATH=/usr/bin:/bin P11_KIT_SERVER_ADDRESS=unix:path=$SOCK2 \
+    out=$(env -i PATH=/usr/bin:/bin P11_KIT_SERVER_ADDRESS="unix:path=$SOCK2" \
         timeout -k 5 60 "$PKCS11_TOOL" --module "$CLIENT_MODULE" -L 2>&1)
     rc=$?
     case $rc:$out in
