@@ -28,6 +28,13 @@ CLIENT_PY=$CMK_LIB_DIR/p11kit_client.py
 
 cmk_need_module
 cmk_need od cmp curl mkfifo
+if cmk_sanitized; then
+    # As in test_p11tool.sh: with libasan preloaded, p11-kit's own
+    # processes (p11-kit server, p11-kit-remote) hang for ever at exit in
+    # libp11-kit's destructor (freelocale waits on glibc's setlocale lock),
+    # with or without the module loaded.
+    cmk_skip "p11-kit server cannot run with libasan preloaded (hangs at exit in libp11-kit)"
+fi
 [ -x "$P11KIT" ] || cmk_missing "$P11KIT is not installed (apt-get install p11-kit)"
 [ -x "$P11KIT_REMOTE" ] ||
     cmk_missing "$P11KIT_REMOTE is not installed (apt-get install p11-kit)"
@@ -43,16 +50,22 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/cmk-p11kit.XXXXXX") || cmk_error "mktemp"
 SERVER_PID=
 SERVER2_PID=
 HOLD_PID=
+# stop PID: SIGTERM, then SIGKILL if it has not exited within 5 s.
+stop() {
+    local i
+    [ -n "$1" ] || return 0
+    kill -TERM "$1" 2>/dev/null
+    for i in $(seq 50); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
 cleanup() {
-    [ -z "$HOLD_PID" ] || kill "$HOLD_PID" 2>/dev/null
-    if [ -n "$SERVER2_PID" ]; then
-        kill -TERM "$SERVER2_PID" 2>/dev/null
-        wait "$SERVER2_PID" 2>/dev/null
-    fi
-    if [ -n "$SERVER_PID" ]; then
-        kill -TERM "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-    fi
+    stop "$HOLD_PID"
+    stop "$SERVER2_PID"
+    stop "$SERVER_PID"
     emulator_stop
     [ "${CMK_KEEP_TMP:-0}" = 1 ] || rm -rf "$T"
 }
@@ -112,10 +125,6 @@ EOF
 
 # The server: the module's config and credentials reach it, and only it.
 srv_env=(CMK_PKCS11_CONFIG="$SRV/config.json" AWS_EC2_METADATA_DISABLED=true)
-if cmk_sanitized; then
-    srv_env+=(LD_PRELOAD="$CMK_ASAN_PRELOAD"
-        ASAN_OPTIONS="detect_leaks=0:abort_on_error=1")
-fi
 # start_server SOCKET LOG [OPTIONS...]: p11-kit server in the background
 # (its pid in STARTED), serving every token of the module.
 start_server() {
@@ -289,8 +298,6 @@ else
     # the tenant (no credentials): no KMS call leaves the namespace.
     ns_direct() {
         ns env -i PATH=/usr/bin:/bin HOME="$CLI" "$@" \
-            ${CMK_ASAN_PRELOAD:+LD_PRELOAD="$CMK_ASAN_PRELOAD"} \
-            ${CMK_ASAN_PRELOAD:+ASAN_OPTIONS=detect_leaks=0} \
             timeout -k 5 120 "$PY" "$CLIENT_PY" direct "$CMK_MODULE" acme 1234
     }
     before=$(kms_total)
@@ -383,14 +390,12 @@ else
         cmk_fail "daemon on a -u nobody socket: exit $rc, expected 1 and 'No slots.'"
     }
     echo "ok: daemon cannot connect: C_Initialize succeeds, no slot"
-    kill -TERM "$SERVER2_PID" 2>/dev/null
-    wait "$SERVER2_PID" 2>/dev/null
+    stop "$SERVER2_PID"
     SERVER2_PID=
 fi
 
 echo "== the server's audit file"
-kill -TERM "$SERVER_PID" 2>/dev/null
-wait "$SERVER_PID" 2>/dev/null
+stop "$SERVER_PID"
 server=$SERVER_PID
 SERVER_PID=
 [ ! -e "$SOCK" ] || cmk_fail "the server left $SOCK behind"
