@@ -392,6 +392,19 @@ else
     echo "ok: daemon cannot connect: C_Initialize succeeds, no slot"
     stop "$SERVER2_PID"
     SERVER2_PID=
+    # A server that is not root cannot give its socket to another user.
+    mkdir -m 755 "$RUN/nobody" && chown nobody "$RUN/nobody" ||
+        cmk_error "mkdir $RUN/nobody"
+    out=$(env -i PATH=/usr/bin:/bin timeout -k 5 30 setpriv --reuid nobody \
+        --regid "$(id -g nobody)" --clear-groups "$P11KIT" server -f \
+        -n "$RUN/nobody/sock" -u daemon -g daemon --provider "$CMK_MODULE" \
+        'pkcs11:manufacturer=cmk-pkcs11' 2>&1)
+    rc=$?
+    [ $rc = 1 ] && grep -q "could not chown socket $RUN/nobody/sock" <<<"$out" || {
+        echo "$out"
+        cmk_fail "a server as nobody with -u daemon -g daemon: exit $rc, expected 1 and 'could not chown socket'"
+    }
+    echo "ok: a server as nobody cannot chown its socket to daemon: exit 1"
 fi
 
 echo "== the server's audit file"
