@@ -52,10 +52,9 @@ SERVER2_PID=
 HOLD_PID=
 # stop PID: SIGTERM, then SIGKILL if it has not exited within 5 s.
 stop() {
-    local i
     [ -n "$1" ] || return 0
     kill -TERM "$1" 2>/dev/null
-    for i in $(seq 50); do
+    for _ in $(seq 50); do
         kill -0 "$1" 2>/dev/null || break
         sleep 0.1
     done
