@@ -17,8 +17,11 @@ INTEGRATION_TESTS = \
 	tests/integration/test_dual_rotkek.sh \
 	tests/integration/test_lifecycle.sh \
 	tests/integration/test_example.sh \
+	tests/integration/test_p11kit_server.sh \
 	tests/interop/test_softhsm_diff.sh
 TESTS += $(INTEGRATION_TESTS)
+# test_p11kit_server.sh checks the limits this page documents.
+EXTRA_DIST += docs/p11-kit-server.md
 
 # cmk-tool rewrap: blobs made and checked through the built module.
 check_PROGRAMS += tests/integration/rewrap_blobs
@@ -34,6 +37,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/kek_blobs.py \
 	tests/integration/lifecycle_apps.py \
 	tests/integration/file_tamper.py \
+	tests/integration/p11kit_client.py \
 	tests/integration/CmkJava.java \
 	tests/interop/test_softhsm_diff.py \
 	scripts/demo.sh scripts/setup-and-demo.sh
