@@ -154,7 +154,8 @@ done
 
 say "lintian --fail-on error,warning"
 lintian_rc=0
-lintian --fail-on error,warning --info "$CHANGES" >"$T/lintian.log" 2>&1 ||
+lintian --fail-on error,warning --info --show-overrides "$CHANGES" \
+    >"$T/lintian.log" 2>&1 ||
     lintian_rc=$?
 grep -v '^running with root privileges' "$T/lintian.log" || true
 [ $lintian_rc = 0 ] || fail "lintian reports errors or warnings (above)"
@@ -246,13 +247,18 @@ for p in cmk-pkcs11 cmk-pkcs11-dev; do
     [ "$(dpkg-query -W -f='${Status} ${Version}' "$p")" = \
         "install ok installed $VER" ] || fail "$p $VER is not installed"
 done
-dpkg -L cmk-pkcs11 cmk-pkcs11-dev | grep -vx '/\.' | LC_ALL=C sort -u \
+dpkg -L cmk-pkcs11 cmk-pkcs11-dev | grep -vxE '/\.|' | LC_ALL=C sort -u \
     >"$T/installed.list"
 diff -u "$T/all.list" "$T/installed.list" ||
     fail "dpkg -L differs from the packages' contents"
 for f in "${EXPECT_MAIN[@]}" "${EXPECT_DEV[@]}"; do
     [ -e "$f" ] || fail "$f missing after the install"
 done
+
+grep -qxF "module: $MODULE" "$MODFILE" ||
+    fail "$MODFILE does not name $MODULE"
+grep -qF /etc/cmk-pkcs11/config.json "$MODFILE" ||
+    fail "$MODFILE does not name the default config /etc/cmk-pkcs11/config.json"
 
 say "p11-kit list-modules"
 mods=$(env -u CMK_PKCS11_CONFIG p11-kit list-modules 2>&1) || {
