@@ -8,5 +8,4 @@ EXTRA_DIST += tests/package/test_deb_version.sh tests/package/test_deb.sh \
 	debian/changelog debian/control debian/copyright debian/rules \
 	debian/source/format debian/cmk-pkcs11.install \
 	debian/cmk-pkcs11-dev.install debian/cmk-pkcs11.docs \
-	debian/cmk-pkcs11.examples debian/cmk-pkcs11.README.Debian \
-	debian/cmk-pkcs11.lintian-overrides
+	debian/cmk-pkcs11.examples debian/cmk-pkcs11.README.Debian

@@ -61,9 +61,15 @@ EXPECT_MAIN=(
     /usr/share/doc/cmk-pkcs11/README.Debian
     /usr/share/doc/cmk-pkcs11/examples/example.json
     /usr/share/doc/cmk-pkcs11/examples/aws-example.json
+    /usr/share/man/man1/cmk-tool.1.gz
+    /usr/share/man/man5/cmk-pkcs11.json.5.gz
+    /usr/share/man/man8/cmk-pkcs11.8.gz
 )
 EXPECT_DEV=(
     /usr/include/cmk-pkcs11.h
+    "/usr/lib/$MA/pkgconfig/cmk-pkcs11.pc"
+    /usr/share/doc/cmk-pkcs11-dev/examples/envelope.c
+    /usr/share/doc/cmk-pkcs11-dev/examples/Makefile
 )
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/cmk-deb.XXXXXX")
@@ -310,6 +316,9 @@ if [ -f "$exdir/Makefile" ]; then
         fail "cmk-pkcs11.pc: includedir is not /usr/include"
     [ "$(pkg-config --variable=p11_module_path cmk-pkcs11)" = "$MODULE" ] ||
         fail "cmk-pkcs11.pc: p11_module_path is not $MODULE"
+    [ "$(pkg-config --variable=configfile cmk-pkcs11)" = \
+        /etc/cmk-pkcs11/config.json ] ||
+        fail "cmk-pkcs11.pc: configfile is not /etc/cmk-pkcs11/config.json"
     cp -r "$exdir" "$T/example"
     make -C "$T/example" || fail "the example does not build"
     out=$(cd "$T/example" && CMK_PKCS11_CONFIG=$T/demo/config.json \
