@@ -4,7 +4,8 @@
 # OpenSC's pkcs11-tool. Generates a DEK on tenant acme, wraps it with acme's
 # CMK on the KEK path (RFC 5649) and on the direct path (envelope blob),
 # unwraps both, encrypts a file, and shows what the module refuses.
-# Expects a built tree (scripts/setup-and-demo.sh does that first).
+# Expects a built tree (scripts/setup-and-demo.sh does that first), or
+# MODULE and CMK_TOOL naming installed files (tests/package/test_deb.sh).
 #
 # Everything it makes goes to demo-out/ (wiped at start, git-ignored).
 # Exit status: 0 when every step behaved as expected, 1 otherwise.
@@ -19,7 +20,9 @@ if [ -z "${MODULE:-}" ]; then
     MODULE=$BUILD_DIR/$(sed -n 's/^objdir=//p' "$BUILD_DIR/libtool" \
         2>/dev/null | head -n 1)/cmk-pkcs11.so
 fi
-TOOL=$BUILD_DIR/cmk-tool
+# cmk-tool: CMK_TOOL when set (an installed /usr/bin/cmk-tool), else the
+# build's.
+TOOL=${CMK_TOOL:-$BUILD_DIR/cmk-tool}
 IV=000102030405060708090a0b0c0d0e0f
 STEP=0
 

@@ -56,6 +56,7 @@ include tests/bench/bench.mk
 include tests/emulator/emulator.mk
 include tests/clients/clients.mk
 include tests/fuzz/fuzz.mk
+include tests/package/package.mk
 
 # make check-memcheck: every C test program of tests/unit (the unit tests,
 # and those the emu_*.sh scripts run under the KMS emulator) under
