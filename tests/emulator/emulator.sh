@@ -99,6 +99,17 @@ emu_ctl() {
 		--data "${2:-{\}}" "$EMU_HTTP_URL/_emulator/$1"
 }
 
+# aws_env_isolate HOME_DIR: none of the caller's AWS settings reach the
+# module or the AWS CLI (the tests name their own credentials), no
+# instance metadata is asked, and HOME is the test's own directory.
+aws_env_isolate() {
+	unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN \
+		AWS_PROFILE AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE \
+		AWS_WEB_IDENTITY_TOKEN_FILE AWS_CONTAINER_CREDENTIALS_RELATIVE_URI \
+		AWS_CONTAINER_CREDENTIALS_FULL_URI
+	export AWS_EC2_METADATA_DISABLED=true HOME="$1"
+}
+
 # emu_count OP: how many calls of OP the emulator has logged.
 emu_count() {
 	"$EMU_PYTHON" -c 'import json,sys

@@ -25,10 +25,7 @@ cleanup() {
 trap cleanup EXIT
 emulator_start "$CMK_TMP/emu" || cmk_error "emulator did not start"
 
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE \
-    AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE AWS_WEB_IDENTITY_TOKEN_FILE \
-    AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_CONTAINER_CREDENTIALS_FULL_URI
-export AWS_EC2_METADATA_DISABLED=true HOME=$CMK_TMP
+aws_env_isolate "$CMK_TMP"
 emu_ctl add_credentials \
     '{"access_key_id": "AKIDALIASTEST", "secret": "alias-secret/XYZ"}' \
     >/dev/null || cmk_error "add_credentials"

@@ -40,10 +40,7 @@ umask 077
 printf '{"access_key_id": "AKIDE2ETEST", "secret_access_key": "e2e-secret/ABC+123"}\n' \
     >"$CMK_TMP/aws-credentials.json"
 # Nothing from the environment of whoever runs the tests.
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE \
-    AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE AWS_WEB_IDENTITY_TOKEN_FILE \
-    AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_CONTAINER_CREDENTIALS_FULL_URI
-export AWS_EC2_METADATA_DISABLED=true HOME=$CMK_TMP
+aws_env_isolate "$CMK_TMP"
 
 verifier() {
     printf '%s\n' "$1" | "$CMK_TOOL" pin-hash --cost min ||

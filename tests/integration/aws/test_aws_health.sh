@@ -36,10 +36,7 @@ BETA=$(key_of alias/health-beta) || cmk_error "create_key"
 umask 077
 printf '{"access_key_id": "AKIDHEALTH", "secret_access_key": "health-secret/ABC+1"}\n' \
     >"$T/creds.json"
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE \
-    AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE AWS_WEB_IDENTITY_TOKEN_FILE \
-    AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_CONTAINER_CREDENTIALS_FULL_URI
-export AWS_EC2_METADATA_DISABLED=true HOME=$T
+aws_env_isolate "$T"
 
 tenant() { # LABEL KEY ENDPOINT
     printf '{"label": "%s", "provider": "aws", "key": "%s", "region": "us-east-1", "endpoint": "%s", "aws": {"credentials_file": "%s"}, "login_required": false}' \

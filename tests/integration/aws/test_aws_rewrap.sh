@@ -43,10 +43,8 @@ done
 umask 077
 printf '{"access_key_id": "AKIDREWRAP", "secret_access_key": "rw-secret"}\n' \
     >"$d/creds.json"
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE \
-    AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE AWS_WEB_IDENTITY_TOKEN_FILE \
-    AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_CONTAINER_CREDENTIALS_FULL_URI
-export AWS_EC2_METADATA_DISABLED=true HOME=$d CMK_MODULE
+aws_env_isolate "$d"
+export CMK_MODULE
 
 verifier=$(printf '1234\n' | "$CMK_TOOL" pin-hash --cost min) ||
     cmk_error "pin-hash"

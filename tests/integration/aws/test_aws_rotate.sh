@@ -30,10 +30,7 @@ T=$CMK_TMP
 BLOBS=$top_srcdir/tests/integration/rotate_blobs.py
 emulator_start "$T/emu" || cmk_error "emulator did not start"
 
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE \
-    AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE AWS_WEB_IDENTITY_TOKEN_FILE \
-    AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_CONTAINER_CREDENTIALS_FULL_URI
-export AWS_EC2_METADATA_DISABLED=true HOME=$T
+aws_env_isolate "$T"
 emu_ctl add_credentials \
     '{"access_key_id": "AKIDROTATETEST", "secret": "rotate-secret/XYZ"}' \
     >/dev/null || cmk_error "add_credentials"
