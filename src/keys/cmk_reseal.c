@@ -75,6 +75,14 @@ static bool is_current_id(const struct cmk_cmk *c, const struct cmk_version *v,
            memcmp(v->key_id, ev->key_id, ev->key_id_len) == 0;
 }
 
+/* Whether a provider call left the marks of an exchange with the KMS:
+ * an HTTP status, or a code for a failure on the way (NetworkError,
+ * Timeout). A call answered from the provider's cache leaves neither. */
+static bool asked_kms(const struct cmk_req *rq)
+{
+    return rq->http_status != 0 || rq->provider_code[0] != '\0';
+}
+
 /* And, where the provider keeps versions inside one key (vault), the
  * key's latest version sealed it: after an in-KMS rotation the older
  * versions' blobs are moved too, before the minimum decryption version
@@ -84,6 +92,7 @@ cmk_err cmk_cmk_is_current(struct cmk_cmk *c, const struct cmk_version *v,
 {
     char sealed_by[CMK_ENVELOPE_MAX_SEALED_BY + 1];
     struct cmk_req rq;
+    int64_t start;
     cmk_err err;
 
     *current = is_current_id(c, v, ev);
@@ -93,8 +102,14 @@ cmk_err cmk_cmk_is_current(struct cmk_cmk *c, const struct cmk_version *v,
     sealed_by[ev->sealed_by_len] = '\0';
     memset(&rq, 0, sizeof(rq));
     err = cmk_cmk_fill_req(c, v, CMK_PURPOSE_KEY, &rq);
-    if (err == CMK_OK)
+    if (err == CMK_OK) {
+        start = cmk_clock_now_us();
         err = v->ops->is_latest(v->st, &rq, sealed_by, current);
+        /* a read of the key's info that reached the KMS (not the cached
+         * one) is a KMS call like any other: its own record */
+        if (asked_kms(&rq))
+            err = cmk_cmk_note_call(c, v, "KeyInfo", &rq, start, err);
+    }
     if (err != CMK_OK)
         *current = false;
     return cmk_cmk_note_refusal(c, err);

@@ -212,7 +212,9 @@ struct cmk_provider_ops {
      * cached read). An older version's blob is moved by cmk-tool rewrap
      * (reencrypt on the same key), so that raising the key's minimum
      * decryption version leaves no blob behind. CMK_E_BAD_BLOB when
-     * sealed_by names no version of this key. */
+     * sealed_by names no version of this key. A read that reaches the
+     * KMS fills rq's outputs as any call does (the caller writes its
+     * kms_call record "KeyInfo"); a cached answer leaves them empty. */
     cmk_err (*is_latest)(void *st, struct cmk_req *rq, const char *sealed_by,
                          bool *latest) CMK_WUR;
     /* Optional (NULL: unsupported): a random data key of len bytes made

@@ -80,6 +80,11 @@ int tool_audit_event(struct tool_audit *ta, const struct tool_event *ev)
     return 0;
 }
 
+struct cmk_audit *tool_audit_writer(const struct tool_audit *ta)
+{
+    return ta != NULL ? ta->a : NULL;
+}
+
 void tool_audit_close(struct tool_audit *ta)
 {
     if (ta == NULL)

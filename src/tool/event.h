@@ -12,6 +12,8 @@
 
 #include "core/settings.h"
 
+struct cmk_audit;
+
 struct tool_audit;
 
 /* One lifecycle record. Strings may be NULL (left out); count -1: none. */
@@ -36,6 +38,9 @@ void tool_event_init(struct tool_event *ev);
 int tool_audit_open(const struct cmk_config *cfg, struct tool_audit **out);
 /* 0 when written (or ta is NULL), -1 with a message printed. */
 int tool_audit_event(struct tool_audit *ta, const struct tool_event *ev);
+/* The writer under ta (NULL when ta is NULL), for the kms_call records
+ * of the command's own provider calls (cmk_cmk_set_audit). */
+struct cmk_audit *tool_audit_writer(const struct tool_audit *ta);
 /* Writes the finalize record and closes; NULL-safe. */
 void tool_audit_close(struct tool_audit *ta);
 

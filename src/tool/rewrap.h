@@ -17,6 +17,8 @@
 #include "core/settings.h"
 #include "util/secmem.h"
 
+struct cmk_audit;
+
 /* How a blob's step ended: what check and one return. */
 enum tool_rewrap_res {
     TOOL_REWRAP_OK = 0, /* done: *out holds the blob under the current key,
@@ -70,8 +72,10 @@ struct tool_rewrap_ops {
     int (*open)(const struct tool_rewrap_opts *o, const struct cmk_config *cfg,
                 const struct cmk_tenant_cfg *t, void **ctx);
     void (*close)(void *ctx); /* NULL-safe */
-    /* Without a KMS call: TOOL_REWRAP_OK with *already (sealed by the
-     * current key or not), or TOOL_REWRAP_BAD. key_old[n] receives the
+    /* Without a KMS call but, where the KMS keeps versions inside a key,
+     * one read of the key's info (cached): TOOL_REWRAP_OK with *already
+     * (sealed by the current key's latest version or not), or
+     * TOOL_REWRAP_BAD. key_old[n] receives the
      * reference of the key the blob names ("" when none): the audit
      * record's key_old. */
     int (*check)(void *ctx, const uint8_t *in, size_t len, bool *already,
@@ -95,6 +99,10 @@ struct tool_rewrap_ops {
     const char *(*target)(void *ctx);
     /* Why this thread's last check or one failed. */
     const char *(*why)(void *ctx);
+    /* Optional: the audit writer the steps' provider calls are recorded
+     * in (one kms_call record each), given once the audit file is open,
+     * and NULL before it closes. */
+    void (*audit)(void *ctx, struct cmk_audit *a);
 };
 
 extern const struct tool_rewrap_ops tool_rewrap_direct;

@@ -209,6 +209,15 @@ static const char *d_why(void *ctx)
     return why_buf;
 }
 
+/* The provider calls (ReEncrypt, a batch's calls, KeyInfo) go into the
+ * audit file as the module's do. */
+static void d_audit(void *ctx, struct cmk_audit *a)
+{
+    struct direct *d = ctx;
+
+    cmk_cmk_set_audit(d->c, a);
+}
+
 const struct tool_rewrap_ops tool_rewrap_direct = {
     .name = "direct",
     .what = "direct-path envelope blob",
@@ -221,4 +230,5 @@ const struct tool_rewrap_ops tool_rewrap_direct = {
     .key_new = d_key_new,
     .target = d_target,
     .why = d_why,
+    .audit = d_audit,
 };

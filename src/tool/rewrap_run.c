@@ -654,6 +654,8 @@ int tool_rewrap_run(const struct tool_rewrap_opts *o,
         rc = ops->open(o, cfg, t, &r.ctx);
     if (rc == TOOL_OK && !o->dry_run)
         rc = prepare(&r, cfg, t, o->dry_run ? NULL : journal, &lock);
+    if (rc == TOOL_OK && ops->audit != NULL && r.audit != NULL)
+        ops->audit(r.ctx, tool_audit_writer(r.audit));
     if (rc == TOOL_OK) {
         rc = exit_code(&r, run_all(&r, &elapsed));
         if (!o->dry_run && lifecycle(&r, true, rc, elapsed) != 0 &&
@@ -663,6 +665,8 @@ int tool_rewrap_run(const struct tool_rewrap_opts *o,
     }
     /* Complete: nothing left to continue, so no journal to mislead. */
     rw_journal_close(r.j, rc == TOOL_OK);
+    if (ops->audit != NULL && r.ctx != NULL)
+        ops->audit(r.ctx, NULL);
     tool_audit_close(r.audit);
     tool_rotlock_release(lock);
     if (r.ctx != NULL)

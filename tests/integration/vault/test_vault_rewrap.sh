@@ -135,7 +135,30 @@ done
     cmk_fail "beta: rewrapped blobs do not unwrap after v1 was revoked"
 echo "ok: v1 revoked (min_decryption_version 2): every rewrapped blob unwraps to its DEK"
 
+# Each batch call the rewrap made is in the audit file: its kms_call
+# record with the emulator's request id and "batch N, failed K" (an
+# associated-data key's batch is one provider call of two requests,
+# decrypt then encrypt: its record names the encrypt).
+"$CMK_PYTHON" -c 'import json, sys
+recs = {r.get("request_id"): r for r in map(json.loads, open(sys.argv[1]))
+        if r.get("event") == "kms_call"}
+n = 0
+for c in map(json.loads, open(sys.argv[2])):
+    if "batch_size" not in c or c["op"] == "VAULT.Decrypt":
+        continue
+    n += 1
+    r = recs.get(c["request_id"])
+    if r is None or not r.get("detail", "").startswith("batch "):
+        sys.exit("%s %s: no kms_call record of the batch (%r)"
+                 % (c["op"], c["request_id"], r))
+if n == 0:
+    sys.exit("no batch call in the log")' \
+    "$T/audit.jsonl" "$EMU_DIR/calls.jsonl" ||
+    cmk_fail "batch calls without their kms_call records"
+echo "ok: every batch call of the rewrap has its kms_call record"
+
 vault_ctl reset_calls
+audit_from=$(wc -l <"$T/audit.jsonl")
 for t in acme beta; do
     "$CMK_TOOL" rewrap --config "$cfg" --tenant "$t" --batch $BATCH \
         "$T/$t" >/dev/null 2>"$T/$t.err2"
@@ -148,6 +171,30 @@ done
 [ "$(calls VAULT.Encrypt)" = "0 0" ] ||
     cmk_fail "second run: Encrypt $(calls VAULT.Encrypt)"
 echo "ok: a second run finds every blob current without a transit call"
+
+# Every read of a key's info the emulator served in that run has its own
+# kms_call record (KeyInfo: whether a blob's version is the latest;
+# Health) with the emulator's request id, but the read an Encrypt or
+# Decrypt makes first (recorded as that call).
+"$CMK_PYTHON" -c 'import json, sys
+audit, start, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+calls = [json.loads(line) for line in open(log)]
+recs = [r for r in map(json.loads, open(audit).readlines()[start:])
+        if r.get("event") == "kms_call" and r.get("op") in ("KeyInfo", "Health")]
+ids = {r.get("request_id") for r in recs if r["result"] == "CKR_OK"}
+missing = [c["request_id"] for i, c in enumerate(calls)
+           if c["op"] == "VAULT.ReadKey" and c["request_id"] not in ids and
+           not (i + 1 < len(calls) and
+                calls[i + 1]["op"] in ("VAULT.Encrypt", "VAULT.Decrypt"))]
+served = {c["request_id"] for c in calls if c["op"] == "VAULT.ReadKey"}
+if missing or not ids <= served or len(ids) != len(recs):
+    sys.exit("key reads without a record %r; records %r"
+             % (missing, [(r["op"], r.get("request_id")) for r in recs]))
+if sum(r["op"] == "KeyInfo" for r in recs) < 2:
+    sys.exit("no KeyInfo record per tenant: %r" % [r["op"] for r in recs])' \
+    "$T/audit.jsonl" "$audit_from" "$EMU_DIR/calls.jsonl" ||
+    cmk_fail "key info reads without their kms_call records"
+echo "ok: every key info read of the second run has its kms_call record"
 
 "$CMK_PYTHON" -c 'import json, sys
 n = {}
