@@ -14,6 +14,7 @@
 #include "mech/dual_kek.h"
 #include "mech/mech.h"
 #include "tool/dual.h"
+#include "tool/event.h"
 #include "tool/tool.h"
 
 static const char *key_of(enum cmk_purpose p)
@@ -75,7 +76,7 @@ static int derive(const struct cmk_tenant_cfg *t,
 
 static int open_cmk(const struct cmk_tenant_cfg *t, struct cmk_cmk **c)
 {
-    cmk_err err = cmk_cmk_open(&t->kms, 0, c);
+    cmk_err err = tool_cmk_open(&t->kms, c);
 
     if (err == CMK_OK)
         return TOOL_OK;

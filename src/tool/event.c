@@ -9,6 +9,7 @@
 
 #include "audit/audit.h"
 #include "keys/audit_seal.h"
+#include "keys/cmk.h"
 #include "tool/event.h"
 #include "tool/tool.h"
 
@@ -28,6 +29,20 @@ void tool_event_init(struct tool_event *ev)
     ev->count = -1;
     ev->detail = NULL;
     ev->provider_code = NULL;
+}
+
+/* The writer of the command's audit file while it is open (the first
+ * one opened): the CMKs tool_cmk_open opens meanwhile record their
+ * provider calls in it. cmk-tool runs one command, on one thread here. */
+static struct cmk_audit *command_writer;
+
+cmk_err tool_cmk_open(const struct cmk_kms_cfg *kms, struct cmk_cmk **out)
+{
+    cmk_err err = cmk_cmk_open(kms, 0, out);
+
+    if (err == CMK_OK)
+        cmk_cmk_set_audit(*out, command_writer);
+    return err;
 }
 
 int tool_audit_open(const struct cmk_config *cfg, struct tool_audit **out)
@@ -52,6 +67,8 @@ int tool_audit_open(const struct cmk_config *cfg, struct tool_audit **out)
         free(ta);
         return -1;
     }
+    if (command_writer == NULL)
+        command_writer = ta->a;
     *out = ta;
     return 0;
 }
@@ -89,6 +106,8 @@ void tool_audit_close(struct tool_audit *ta)
 {
     if (ta == NULL)
         return;
+    if (command_writer == ta->a)
+        command_writer = NULL;
     cmk_audit_close(ta->a);
     free(ta);
 }

@@ -13,6 +13,7 @@
 #include "core/settings.h"
 
 struct cmk_audit;
+struct cmk_cmk;
 
 struct tool_audit;
 
@@ -38,6 +39,11 @@ void tool_event_init(struct tool_event *ev);
 int tool_audit_open(const struct cmk_config *cfg, struct tool_audit **out);
 /* 0 when written (or ta is NULL), -1 with a message printed. */
 int tool_audit_event(struct tool_audit *ta, const struct tool_event *ev);
+/* cmk_cmk_open with a KEK TTL of 0 for a CMK the command uses and closes
+ * while its audit file is open: the CMK's provider calls are kms_call
+ * records in that file (none when no audit file is open). Close it
+ * before tool_audit_close. */
+cmk_err tool_cmk_open(const struct cmk_kms_cfg *kms, struct cmk_cmk **out);
 /* The writer under ta (NULL when ta is NULL), for the kms_call records
  * of the command's own provider calls (cmk_cmk_set_audit). */
 struct cmk_audit *tool_audit_writer(const struct tool_audit *ta);

@@ -16,6 +16,7 @@
 #include "keys/cmk.h"
 #include "store/store.h"
 #include "tool/dual.h"
+#include "tool/event.h"
 #include "tool/tool.h"
 
 static const char help[] =
@@ -90,7 +91,7 @@ static int unwrap_commit(const struct cmk_tenant_cfg *t,
         return err == CMK_OK ? TOOL_OK : TOOL_FAIL;
     }
     memset(&rq, 0, sizeof(rq));
-    err = cmk_cmk_open(&t->kms, 0, &c);
+    err = tool_cmk_open(&t->kms, &c);
     if (err == CMK_OK)
         err = cmk_cmk_unseal_for(c, &rq, CMK_PURPOSE_KEK, t->kms.kek_blob,
                                  t->kms.kek_blob_len, kek);

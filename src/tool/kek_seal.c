@@ -14,6 +14,7 @@
 #include "keys/cmk.h"
 #include "mech/mech.h"
 #include "tool/dual.h"
+#include "tool/event.h"
 #include "tool/kek.h"
 #include "tool/tool.h"
 
@@ -47,7 +48,7 @@ int tool_kek_seal(const struct cmk_tenant_cfg *t, const struct cmk_secret *kek,
     int rc = TOOL_FAIL;
 
     memset(&rq, 0, sizeof(rq));
-    err = cmk_cmk_open(&t->kms, 0, &c);
+    err = tool_cmk_open(&t->kms, &c);
     if (err != CMK_OK) {
         report(t->kms.label, "cannot open the CMK", err, &rq);
         return TOOL_FAIL;
@@ -162,7 +163,7 @@ int tool_kek_unseal(const struct cmk_tenant_cfg *t, const uint8_t *blob,
     if (t->kms.dual != NULL)
         return unseal_dual(t, blob, blob_len, pblob, pblob_len, commit, kek);
     memset(&rq, 0, sizeof(rq));
-    err = cmk_cmk_open(&t->kms, 0, &c);
+    err = tool_cmk_open(&t->kms, &c);
     if (err == CMK_OK)
         err = cmk_cmk_unseal_for(c, &rq, CMK_PURPOSE_KEK, blob, blob_len, kek);
     if (err == CMK_OK)

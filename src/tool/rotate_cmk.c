@@ -194,8 +194,11 @@ static int rotate_locked(struct rotation *r, const struct cmk_config *cfg,
         rc = check_health(r->c_rot, label, "the new CMK", r->to);
     if (rc == TOOL_OK && tool_audit_open(cfg, ta) != 0)
         rc = TOOL_FAIL;
-    if (rc == TOOL_OK)
+    if (rc == TOOL_OK) { /* the rotation's KMS calls: kms_call records */
+        cmk_cmk_set_audit(r->c_old, tool_audit_writer(*ta));
+        cmk_cmk_set_audit(r->c_rot, tool_audit_writer(*ta));
         rc = record_started(*ta, r);
+    }
     if (rc != TOOL_OK)
         return rc; /* nothing started, nothing to complete */
     rc = tool_rotate_cmk_kek(r);
@@ -244,6 +247,8 @@ static int rotate(void *arg, const struct cmk_config *cfg,
         rc = tool_rotate_cmk_open(&r);
     if (rc == TOOL_OK)
         rc = rotate_locked(&r, cfg, &ta);
+    cmk_cmk_set_audit(r.c_old, NULL); /* NULL-safe; before the writer goes */
+    cmk_cmk_set_audit(r.c_rot, NULL);
     tool_audit_close(ta);
     tool_rotate_cmk_free(&r);
     return rc;

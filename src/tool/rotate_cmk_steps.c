@@ -15,6 +15,7 @@
 #include "keys/cmk.h"
 #include "mech/dual_kek.h"
 #include "providers/provider.h"
+#include "tool/event.h"
 #include "tool/kek.h"
 #include "tool/rotate_cmk.h"
 #include "tool/rotlock.h"
@@ -198,7 +199,7 @@ static int verify_kek(struct rotation *r)
     chk.n_previous = 0;
     chk.kek_blob = r->new_kek.p;
     chk.kek_blob_len = r->new_kek.len;
-    err = cmk_cmk_open(&chk, 0, &c); /* ttl 0: the KEK is wiped after */
+    err = tool_cmk_open(&chk, &c); /* ttl 0: the KEK is wiped after */
     if (err == CMK_OK)
         err = cmk_cmk_with_kek(c, kek_fits, NULL);
     cmk_cmk_close(c);
@@ -309,7 +310,7 @@ static int move_prevs(struct rotation *r)
     chk.dual = k->dual; /* the provider halves stay under their key */
     memset(&rq, 0, sizeof(rq));
     if (k->n_previous_keks != 0)
-        err = cmk_cmk_open(&chk, 0, &alone); /* NEWREF alone, no KEK */
+        err = tool_cmk_open(&chk, &alone); /* NEWREF alone, no KEK */
     for (i = 0; err == CMK_OK && i < k->n_previous_keks; i++) {
         r->prev_commit[i] =
             tool_base64(k->previous_keks[i].commitment, CMK_KEK_COMMITMENT_LEN);
