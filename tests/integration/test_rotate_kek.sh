@@ -221,6 +221,25 @@ grep '"event":"data_key_rotation_started"' "$A" | grep -qF \
 grep '"event":"data_key_rotation_completed"' "$A" | grep -qF \
     "\"key_old\":\"$old_commit\",\"key_new\":\"$new_commit\",\"count\":$N," ||
     fail "completed fields: $(grep completed "$A")"
+# The rotation's KMS calls are kms_call records in cmk-tool's chain:
+# before its started record the current KEK unsealed, the new one sealed
+# and unsealed to check it; after it, the KEKs the rewrap of the token
+# objects unseals (the completed record here comes from a later run).
+calls=$("$CMK_PYTHON" -c 'import json, sys
+recs = [json.loads(line) for line in open(sys.argv[1])]
+w = [r["writer"] for r in recs
+     if r.get("event") == "data_key_rotation_started"][0]
+out = []
+for r in recs:
+    if r["writer"] != w or r.get("detail") == "audit chain key":
+        continue
+    if r.get("event") == "kms_call":
+        out.append("%s:%s" % (r["op"], r["result"]))
+    elif r.get("event", "").startswith("data_key_rotation"):
+        out.append(r["event"][18:])
+print(" ".join(out))' "$A") || cmk_error "cannot read $A"
+[ "$calls" = "Decrypt:CKR_OK Encrypt:CKR_OK Decrypt:CKR_OK started Decrypt:CKR_OK Decrypt:CKR_OK" ] ||
+    fail "the rotation's kms_call records: $calls"
 expect 0 "$CMK_TOOL" audit verify --config "$CFG" "$A"
 
 echo "== rotate-cmk moves the previous KEK too"
