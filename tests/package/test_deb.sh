@@ -74,6 +74,10 @@ EXPECT_DEV=(
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/cmk-deb.XXXXXX")
 chmod 755 "$T" # apt's _apt user reads the .debs from here
+# What the tools leave in TMPDIR (lintian's mldbm-elf-* index files) goes
+# with $T.
+mkdir -m 700 "$T/tmp"
+export TMPDIR=$T/tmp
 ASIDE=$T/aside
 MOVED=()        # paths moved to $ASIDE, put back by cleanup
 INSTALLED=0     # 1 while this script's packages may be installed
