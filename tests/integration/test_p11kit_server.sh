@@ -330,12 +330,24 @@ EOF
 fi
 
 echo "== socket permissions: -u and -g"
+# nobody must reach the socket's directory and the built module: not so
+# when a parent of TMPDIR or of the build tree is private (mode 0700,
+# as in a package build under a mktemp directory).
+reachable() {
+    env -i PATH=/usr/bin:/bin setpriv --reuid nobody --regid "$(id -g nobody)" \
+        --clear-groups sh -c 'test -x "$1" && test -r "$2"' sh "$RUN" \
+        "$CMK_MODULE" 2>/dev/null
+}
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null ||
     ! getent passwd nobody >/dev/null || ! getent group nogroup >/dev/null ||
     ! getent passwd daemon >/dev/null; then
     [ "${CI:-}" = true ] &&
         cmk_error "root, setpriv and the users nobody, daemon and group nogroup are required when CI=true"
     echo "SKIP (this part): -u/-g needs root, setpriv, users nobody and daemon"
+elif ! reachable; then
+    [ "${CI:-}" = true ] &&
+        cmk_error "user nobody cannot reach $RUN or $CMK_MODULE (a private parent directory)"
+    echo "SKIP (this part): user nobody cannot reach $RUN or the built module (a parent directory is private)"
 else
     SOCK2=$RUN/restricted.sock
     start_server "$SOCK2" "$T/server2.log" -u nobody -g nogroup
