@@ -50,6 +50,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/cmk-p11kit.XXXXXX") || cmk_error "mktemp"
 SERVER_PID=
 SERVER2_PID=
 HOLD_PID=
+PUB=
 # stop PID: SIGTERM, then SIGKILL if it has not exited within 5 s.
 stop() {
     [ -n "$1" ] || return 0
@@ -67,6 +68,7 @@ cleanup() {
     stop "$SERVER_PID"
     emulator_stop
     [ "${CMK_KEEP_TMP:-0}" = 1 ] || rm -rf "$T"
+    [ -z "$PUB" ] || rm -rf "$PUB"
 }
 trap cleanup EXIT
 chmod 755 "$T"
@@ -330,26 +332,26 @@ EOF
 fi
 
 echo "== socket permissions: -u and -g"
-# nobody must reach the socket's directory and the built module: not so
-# when a parent of TMPDIR or of the build tree is private (mode 0700,
-# as in a package build under a mktemp directory).
-reachable() {
-    env -i PATH=/usr/bin:/bin setpriv --reuid nobody --regid "$(id -g nobody)" \
-        --clear-groups sh -c 'test -x "$1" && test -r "$2"' sh "$RUN" \
-        "$CMK_MODULE" 2>/dev/null
-}
+# Users nobody and daemon must reach the socket's directory, and nobody
+# the module: TMPDIR or the build tree may sit under a private (0700)
+# directory, as .ci/run's and a package build's mktemp directories do. So
+# this part gets a directory of its own right under /tmp (mode 0755, the
+# module copied into it), removed by cleanup.
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null ||
     ! getent passwd nobody >/dev/null || ! getent group nogroup >/dev/null ||
     ! getent passwd daemon >/dev/null; then
     [ "${CI:-}" = true ] &&
         cmk_error "root, setpriv and the users nobody, daemon and group nogroup are required when CI=true"
     echo "SKIP (this part): -u/-g needs root, setpriv, users nobody and daemon"
-elif ! reachable; then
-    [ "${CI:-}" = true ] &&
-        cmk_error "user nobody cannot reach $RUN or $CMK_MODULE (a private parent directory)"
-    echo "SKIP (this part): user nobody cannot reach $RUN or the built module (a parent directory is private)"
 else
-    SOCK2=$RUN/restricted.sock
+    PUB=$(mktemp -d /tmp/cmk-p11kit-pub.XXXXXX) || cmk_error "mktemp /tmp"
+    chmod 755 "$PUB" && mkdir -m 755 "$PUB/run" &&
+        install -m 644 "$CMK_MODULE" "$PUB/cmk-pkcs11.so" ||
+        cmk_error "cannot prepare $PUB"
+    env -i PATH=/usr/bin:/bin setpriv --reuid nobody --regid "$(id -g nobody)" \
+        --clear-groups sh -c 'test -x "$1" && test -r "$2"' sh "$PUB/run" \
+        "$PUB/cmk-pkcs11.so" || cmk_error "user nobody cannot reach $PUB"
+    SOCK2=$PUB/run/restricted.sock
     start_server "$SOCK2" "$T/server2.log" -u nobody -g nogroup
     SERVER2_PID=$STARTED
     [ "$(stat -c '%U:%G %a' "$SOCK2")" = "nobody:nogroup 711" ] ||
@@ -401,14 +403,14 @@ else
     stop "$SERVER2_PID"
     SERVER2_PID=
     # A server that is not root cannot give its socket to another user.
-    mkdir -m 755 "$RUN/nobody" && chown nobody "$RUN/nobody" ||
-        cmk_error "mkdir $RUN/nobody"
+    mkdir -m 755 "$PUB/run/nobody" && chown nobody "$PUB/run/nobody" ||
+        cmk_error "mkdir $PUB/run/nobody"
     out=$(env -i PATH=/usr/bin:/bin timeout -k 5 30 setpriv --reuid nobody \
         --regid "$(id -g nobody)" --clear-groups "$P11KIT" server -f \
-        -n "$RUN/nobody/sock" -u daemon -g daemon --provider "$CMK_MODULE" \
+        -n "$PUB/run/nobody/sock" -u daemon -g daemon --provider "$PUB/cmk-pkcs11.so" \
         'pkcs11:manufacturer=cmk-pkcs11' 2>&1)
     rc=$?
-    [ $rc = 1 ] && grep -q "could not chown socket $RUN/nobody/sock" <<<"$out" || {
+    [ $rc = 1 ] && grep -q "could not chown socket $PUB/run/nobody/sock" <<<"$out" || {
         echo "$out"
         cmk_fail "a server as nobody with -u daemon -g daemon: exit $rc, expected 1 and 'could not chown socket'"
     }
