@@ -16,6 +16,7 @@
 #include "util/conf.h"
 #include "util/err.h"
 #include "util/secmem.h"
+#include "providers/asym.h"
 
 enum cmk_provider_id {
     CMK_PROV_LOCAL = 1,
@@ -270,6 +271,9 @@ struct cmk_provider_ops {
     cmk_err (*cfg_parse)(struct cmk_conf *cf, const char *base, json_t *t,
                          const struct cmk_kms_cfg *kms, void **out) CMK_WUR;
     void (*cfg_free)(void *cfg); /* NULL-safe, wipes */
+
+    /* Key pairs (providers/asym.h); NULL: this provider has none. */
+    const struct cmk_asym_ops *asym;
 };
 
 /* registry.c. NULL if no provider has that name. */

@@ -1,5 +1,6 @@
 libcmk_la_SOURCES += \
 	src/providers/provider.h src/providers/provider.c \
+	src/providers/asym.h src/providers/asym.c \
 	src/providers/registry.c \
 	src/providers/backends.h \
 	src/providers/local.c src/providers/local_cfg.c \
