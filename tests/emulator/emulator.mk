@@ -5,6 +5,7 @@
 # the Vault / OpenBao transit routes.
 TESTS += tests/emulator/test_sigv4_vectors.py \
 	tests/emulator/test_emulator.py \
+	tests/emulator/test_emulator_asym.py \
 	tests/emulator/test_awscli.sh \
 	tests/emulator/test_gcp_emulator.py \
 	tests/emulator/test_azure_emulator.py \
@@ -14,6 +15,7 @@ EXTRA_DIST += \
 	tests/emulator/kms_emulator.py \
 	tests/emulator/kms_api.py \
 	tests/emulator/kms_import.py \
+	tests/emulator/kms_asym.py \
 	tests/emulator/store.py \
 	tests/emulator/sigv4.py \
 	tests/emulator/faults.py \
@@ -32,6 +34,7 @@ EXTRA_DIST += \
 	tests/emulator/make_ca.sh \
 	tests/emulator/test_sigv4_vectors.py \
 	tests/emulator/test_emulator.py \
+	tests/emulator/test_emulator_asym.py \
 	tests/emulator/test_awscli.sh \
 	tests/emulator/test_gcp_emulator.py \
 	tests/emulator/test_azure_emulator.py \

@@ -13,6 +13,7 @@ import binascii
 import os
 
 from store import KmsError
+from kms_asym import AsymApi, check_spec, is_asymmetric
 from kms_import import ImportApi
 
 ALGORITHM = "SYMMETRIC_DEFAULT"
@@ -95,6 +96,10 @@ class KmsApi:
         }
         self.importer = ImportApi(self)
         self.ops.update(self.importer.ops())
+        self.asym = AsymApi(self)
+        self.ops.update(self.asym.ops())
+
+    blob = staticmethod(_blob)
 
     # -- shared rules -------------------------------------------------------
     def _key(self, params, name, ex):
@@ -137,14 +142,33 @@ class KmsApi:
         self._authorize(key, caller, action)
         self._usable(key)
 
+    def _symmetric(self, key, params, action):
+        """Refuses an asymmetric key in a symmetric-only operation, and an
+        asymmetric algorithm on a symmetric key."""
+        arn = self.store.key_arn(key.key_id)
+        if is_asymmetric(key):
+            raise KmsError("InvalidKeyUsageException",
+                           "%s key usage is %s which is not valid for %s."
+                           % (arn, key.key_usage, action))
+        alg = params.get("EncryptionAlgorithm")
+        if alg is not None and alg != ALGORITHM:
+            raise KmsError("InvalidKeyUsageException",
+                           "Algorithm %s is incompatible with key spec "
+                           "SYMMETRIC_DEFAULT." % alg)
+
     def _open_blob(self, params, key_member, ctx_member, caller, action, ex):
         """Resolve, check and decrypt CiphertextBlob; returns (key, pt)."""
         wanted = None
         if params.get(key_member) is not None:
             wanted = self._key(params, key_member, ex)
+        if wanted is not None and is_asymmetric(wanted):
+            raise KmsError("UnsupportedOperationException",
+                           "The emulator does not re-encrypt with "
+                           "asymmetric keys.")
         blob = _blob(params, "CiphertextBlob", 1, MAX_CIPHERTEXT)
         key = self.store.blob_key(blob)
         ex.key_id = key.key_id
+        self._symmetric(key, params, action)
         if wanted is not None and wanted.key_id != key.key_id:
             raise KmsError("IncorrectKeyException",
                            "The key ID in the request does not identify a "
@@ -182,6 +206,9 @@ class KmsApi:
     # -- cryptographic operations -------------------------------------------
     def encrypt(self, params, caller, ex):
         key = self._key(params, "KeyId", ex)
+        if is_asymmetric(key):
+            return self.asym.encrypt(key, params, caller)
+        self._symmetric(key, params, "Encrypt")
         plaintext = _blob(params, "Plaintext", 1, MAX_PLAINTEXT)
         ctx = _context(params, "EncryptionContext")
         self._use(key, caller, "Encrypt")
@@ -191,6 +218,10 @@ class KmsApi:
                 "EncryptionAlgorithm": ALGORITHM}
 
     def decrypt(self, params, caller, ex):
+        if params.get("KeyId") is not None:
+            key = self._key(params, "KeyId", ex)
+            if is_asymmetric(key):
+                return self.asym.decrypt(key, params, caller)
         key, plaintext = self._open_blob(params, "KeyId", "EncryptionContext",
                                          caller, "Decrypt", ex)
         return {"KeyId": self.store.key_arn(key.key_id),
@@ -199,6 +230,10 @@ class KmsApi:
 
     def re_encrypt(self, params, caller, ex):
         dest = self.store.resolve(params.get("DestinationKeyId"))
+        if is_asymmetric(dest):
+            raise KmsError("UnsupportedOperationException",
+                           "The emulator does not re-encrypt with "
+                           "asymmetric keys.")
         src, plaintext = self._open_blob(
             params, "SourceKeyId", "SourceEncryptionContext", caller,
             "ReEncryptFrom", ex)
@@ -213,6 +248,7 @@ class KmsApi:
 
     def _generate(self, params, caller, ex, action):
         key = self._key(params, "KeyId", ex)
+        self._symmetric(key, {}, action)
         length = self._data_key_length(params)
         ctx = _context(params, "EncryptionContext")
         self._use(key, caller, action)
@@ -241,10 +277,7 @@ class KmsApi:
         spec = params.get("KeySpec",
                           params.get("CustomerMasterKeySpec",
                                      "SYMMETRIC_DEFAULT"))
-        if usage != "ENCRYPT_DECRYPT" or spec != "SYMMETRIC_DEFAULT":
-            raise KmsError("UnsupportedOperationException",
-                           "The emulator only creates SYMMETRIC_DEFAULT "
-                           "ENCRYPT_DECRYPT keys.")
+        check_spec(spec, usage)
         desc = params.get("Description", "")
         if not isinstance(desc, str) or len(desc) > 8192:
             raise _length_error("description", 8192, True)
@@ -253,7 +286,12 @@ class KmsApi:
             raise KmsError("UnsupportedOperationException",
                            "The emulator only creates keys with Origin "
                            "AWS_KMS or EXTERNAL.")
-        key = self.store.create_key(desc, None, self.clock.now(), origin)
+        if origin == "EXTERNAL" and spec != "SYMMETRIC_DEFAULT":
+            raise KmsError("UnsupportedOperationException",
+                           "The emulator imports material into "
+                           "SYMMETRIC_DEFAULT keys only.")
+        key = self.store.create_key(desc, None, self.clock.now(), origin,
+                                    spec, usage)
         ex.key_id = key.key_id
         return {"KeyMetadata": self.store.metadata(key)}
 
@@ -325,6 +363,10 @@ class KmsApi:
         version, so every ciphertext made before keeps decrypting."""
         key = self._key(params, "KeyId", ex)
         self._use(key, caller, "RotateKeyOnDemand")
+        if is_asymmetric(key):
+            raise KmsError("UnsupportedOperationException",
+                           "%s is not a symmetric encryption key."
+                           % self.store.key_arn(key.key_id))
         self.store.rotate_material(key, "ON_DEMAND", self.clock.now())
         return {"KeyId": self.store.key_arn(key.key_id)}
 

@@ -41,6 +41,7 @@ from faults import Faults  # noqa: E402
 import gcp_api  # noqa: E402
 from gcp_kms import GcpError  # noqa: E402
 from kms_api import KmsApi  # noqa: E402
+from kms_asym import check_spec  # noqa: E402
 from sigv4 import SigV4Error, Verifier, access_key_hint  # noqa: E402
 from store import Credential, KmsError, Store  # noqa: E402
 import vault_api  # noqa: E402
@@ -215,13 +216,24 @@ class Control(gcp_api.GcpControl, azure_api.AzureControl,
         origin = args.get("origin", "AWS_KMS")
         if origin not in ("AWS_KMS", "EXTERNAL"):
             raise ValueError("origin must be AWS_KMS or EXTERNAL")
+        spec = args.get("key_spec", "SYMMETRIC_DEFAULT")
+        usage = args.get("key_usage", "SIGN_VERIFY" if spec.startswith("ECC")
+                         else "ENCRYPT_DECRYPT")
+        check_spec(spec, usage)
         if args.get("alias"):
             store.check_alias_name(args["alias"])
         key = store.create_key(args.get("description", ""), allow,
-                               self.app.clock.now(), origin)
+                               self.app.clock.now(), origin, spec, usage)
         if args.get("alias"):
             store.create_alias(args["alias"], key.key_id)
         return {"key_id": key.key_id, "arn": store.key_arn(key.key_id)}
+
+    def cmd_replace_key_pair(self, args):
+        """A new private key behind an asymmetric key (its public key
+        changes)."""
+        key = self._key(args)
+        self.app.store.replace_key_pair(key)
+        return {"key_id": key.key_id}
 
     def cmd_disable_key(self, args):
         self.app.store.set_state(self._key(args), "Disabled")

@@ -33,6 +33,8 @@ import uuid
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+import kms_asym
+
 BLOB_VERSION = 1
 BLOB_VERSION_ROTATED = 2
 BLOB_HEADER = 1 + 16 + 12
@@ -65,6 +67,11 @@ class Key:
     def __init__(self, key_id, material, created, description="",
                  allow=None, origin="AWS_KMS"):
         self.key_id = key_id
+        # Asymmetric keys (kms_asym.py): KeySpec, KeyUsage and the private
+        # key as PKCS#8 PEM; material is then unused.
+        self.key_spec = "SYMMETRIC_DEFAULT"
+        self.key_usage = "ENCRYPT_DECRYPT"
+        self.private_pem = None
         self.material = material  # version 0; None: EXTERNAL, none imported
         self.created = created
         self.description = description
@@ -245,11 +252,17 @@ class Store:
 
     # -- key life cycle ---------------------------------------------------
     def create_key(self, description="", allow=None, now=None,
-                   origin="AWS_KMS"):
+                   origin="AWS_KMS", spec="SYMMETRIC_DEFAULT",
+                   usage="ENCRYPT_DECRYPT"):
+        """A new key; spec and usage as kms_asym.check_spec allowed."""
         material = None if origin == "EXTERNAL" else AESGCM.generate_key(256)
         key = Key(str(uuid.uuid4()), material,
                   now if now is not None else time.time(), description,
                   allow, origin)
+        key.key_spec = spec
+        key.key_usage = usage
+        if spec != "SYMMETRIC_DEFAULT":
+            key.private_pem = kms_asym.generate_pem(spec)
         with self.lock:
             self.keys[key.key_id] = key
         self.save()
@@ -348,6 +361,18 @@ class Store:
                                  if period is not None else None)
         self.save()
 
+    def replace_key_pair(self, key):
+        """New private key of the same spec (what no KMS does: tests of a
+        client that must notice its cached public key went stale)."""
+        if key.private_pem is None:
+            raise KmsError("UnsupportedOperationException",
+                           "%s is not an asymmetric key."
+                           % self.key_arn(key.key_id))
+        pem = kms_asym.generate_pem(key.key_spec)
+        with self.lock:
+            key.private_pem = pem
+        self.save()
+
     def set_allow(self, key, allow):
         with self.lock:
             key.allow = allow
@@ -362,15 +387,15 @@ class Store:
             "CreationDate": key.created,
             "Enabled": key.state == "Enabled",
             "Description": key.description,
-            "KeyUsage": "ENCRYPT_DECRYPT",
+            "KeyUsage": key.key_usage,
             "KeyState": key.state,
             "Origin": key.origin,
             "KeyManager": "CUSTOMER",
-            "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT",
-            "KeySpec": "SYMMETRIC_DEFAULT",
-            "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"],
+            "CustomerMasterKeySpec": key.key_spec,
+            "KeySpec": key.key_spec,
             "MultiRegion": False,
         }
+        meta.update(kms_asym.algorithms(key.key_spec, key.key_usage))
         if key.state == "PendingDeletion":
             meta["DeletionDate"] = key.deletion_date
             meta["PendingDeletionWindowInDays"] = key.pending_days

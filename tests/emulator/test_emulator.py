@@ -378,7 +378,7 @@ class Suite:
         r = self.emu.kms("Decrypt", {"CiphertextBlob": b64(b"x" * 6145)},
                          self.alice)
         expect_error(r, 400, "ValidationException")
-        r = self.emu.kms("GetPublicKey", {"KeyId": "alias/t1"}, self.alice)
+        r = self.emu.kms("GenerateMac", {"KeyId": "alias/t1"}, self.alice)
         expect_error(r, 400,
                      "com.amazon.coral.service#UnknownOperationException")
 
