@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # KMS emulator tests: drives the emulator with Debian's AWS CLI (a real SigV4
 # client) so the emulator cannot drift from the real KMS/STS wire protocol,
-# aliases moved by update-alias included.
+# aliases moved by update-alias and asymmetric keys (sign, verify, OAEP)
+# included.
 #
 # Exit 0 pass, 1 fail, 77 skip when aws (AWS_CLI, default /usr/bin/aws from
 # Debian's awscli) or python3-cryptography/curl/openssl are missing; 99
@@ -576,6 +577,152 @@ credential_suite() {
 	fi
 }
 
+# Asymmetric keys, by the CLI itself: create-key --key-spec/--key-usage,
+# get-public-key, sign (RAW and DIGEST) and verify, each signature checked
+# by openssl against the public key; RSAES-OAEP decrypt of ciphertexts made
+# by openssl pkeyutl, and encrypt's ciphertexts decrypted by openssl with
+# the private key from the emulator's state file.
+# asym_key SPEC USAGE: a new key's ARN in $akey, its public key in
+# $tmp/pub.pem.
+asym_key() {
+	cli kms create-key --key-spec "$1" --key-usage "$2" \
+		--query KeyMetadata.Arn --output text
+	akey=$(out)
+	cli kms get-public-key --key-id "$akey" --query PublicKey --output text
+	out | b64file "$tmp/pub.der"
+	openssl pkey -pubin -inform DER -in "$tmp/pub.der" \
+		-out "$tmp/pub.pem" 2>"$tmp/err"
+}
+# priv_pem ARN: the emulator's private key of ARN into $tmp/priv.pem.
+priv_pem() {
+	"$EMU_PYTHON" - "$EMU_DIR/state.json" "$1" "$tmp/priv.pem" <<'PY'
+import json, sys
+keys = json.load(open(sys.argv[1]))["keys"]
+open(sys.argv[3], "w").write(keys[sys.argv[2].rsplit("/", 1)[1]]["private_pem"])
+PY
+}
+# sig_check NAME ALG MD [PSS]: the signature in $tmp/sig.b64 over
+# $tmp/msg verified by openssl with $tmp/pub.pem.
+sig_check() {
+	b64file "$tmp/sig.bin" <"$tmp/sig.b64"
+	if [ -n "${4:-}" ]; then
+		set -- "$1" "$2" "$3" -sigopt rsa_padding_mode:pss \
+			-sigopt rsa_pss_saltlen:digest -sigopt "rsa_mgf1_md:$3"
+	else
+		set -- "$1" "$2" "$3"
+	fi
+	_n=$1 _md=$3
+	shift 3
+	if openssl dgst "-$_md" -verify "$tmp/pub.pem" "$@" \
+		-signature "$tmp/sig.bin" "$tmp/msg" >"$tmp/err" 2>&1; then
+		ok "$_n: openssl verifies"
+	else
+		fail "$_n: openssl refuses the signature"
+	fi
+}
+asym_sign() {
+	spec=$1 md=$2
+	shift 2
+	asym_key "$spec" SIGN_VERIFY
+	[ $rc -eq 0 ] && [ -s "$tmp/pub.pem" ] && ok "$spec get-public-key" ||
+		fail "$spec get-public-key: rc $rc"
+	expect_value "$spec get-public-key KeySpec, KeyUsage" \
+		"$spec SIGN_VERIFY" kms get-public-key --key-id "$akey" \
+		--query '[KeySpec,KeyUsage]'
+	openssl dgst "-$md" -binary "$tmp/msg" >"$tmp/digest"
+	for alg in "$@"; do
+		md=sha$(echo "$alg" | sed 's/.*_//')
+		openssl dgst "-$md" -binary "$tmp/msg" >"$tmp/digest"
+		pss=
+		case $alg in RSASSA_PSS_*) pss=1 ;; esac
+		for mt in RAW DIGEST; do
+			m=$tmp/msg
+			[ $mt = DIGEST ] && m=$tmp/digest
+			cli kms sign --key-id "$akey" --message "fileb://$m" \
+				--message-type $mt --signing-algorithm "$alg" \
+				--query Signature --output text
+			out >"$tmp/sig.b64"
+			if [ $rc -ne 0 ]; then
+				fail "$spec sign $alg $mt: rc $rc"
+				continue
+			fi
+			sig_check "$spec sign $alg $mt" "$alg" "$md" $pss
+			b64file "$tmp/sig.bin" <"$tmp/sig.b64"
+			expect_value "$spec verify $alg $mt" True kms verify \
+				--key-id "$akey" --message "fileb://$m" \
+				--message-type $mt --signing-algorithm "$alg" \
+				--signature "fileb://$tmp/sig.bin" \
+				--query SignatureValid
+		done
+	done
+}
+asym_oaep() {
+	asym_key RSA_3072 ENCRYPT_DECRYPT
+	expect_value "RSA_3072 get-public-key EncryptionAlgorithms" \
+		"RSAES_OAEP_SHA_1 RSAES_OAEP_SHA_256" kms get-public-key \
+		--key-id "$akey" --query EncryptionAlgorithms
+	priv_pem "$akey"
+	head -c 190 /dev/urandom >"$tmp/pt"
+	for md in sha1 sha256; do
+		alg=RSAES_OAEP_SHA_$(echo $md | sed 's/sha//')
+		openssl pkeyutl -encrypt -pubin -inkey "$tmp/pub.pem" \
+			-in "$tmp/pt" -out "$tmp/ct" \
+			-pkeyopt rsa_padding_mode:oaep -pkeyopt "rsa_oaep_md:$md" \
+			-pkeyopt "rsa_mgf1_md:$md" 2>"$tmp/err"
+		cli kms decrypt --key-id "$akey" --ciphertext-blob "fileb://$tmp/ct" \
+			--encryption-algorithm "$alg" --query Plaintext --output text
+		out | b64file "$tmp/got"
+		[ $rc -eq 0 ] && cmp -s "$tmp/pt" "$tmp/got" &&
+			ok "decrypt $alg of an openssl pkeyutl ciphertext" ||
+			fail "decrypt $alg: rc $rc"
+		cli kms encrypt --key-id "$akey" --plaintext "fileb://$tmp/pt" \
+			--encryption-algorithm "$alg" --query CiphertextBlob \
+			--output text
+		out | b64file "$tmp/ct"
+		openssl pkeyutl -decrypt -inkey "$tmp/priv.pem" -in "$tmp/ct" \
+			-out "$tmp/got" -pkeyopt rsa_padding_mode:oaep \
+			-pkeyopt "rsa_oaep_md:$md" -pkeyopt "rsa_mgf1_md:$md" \
+			2>"$tmp/err"
+		[ $? -eq 0 ] && cmp -s "$tmp/pt" "$tmp/got" &&
+			ok "encrypt $alg: openssl pkeyutl decrypts it" ||
+			fail "encrypt $alg: openssl cannot decrypt it"
+	done
+	expect_error "decrypt without --encryption-algorithm" \
+		InvalidKeyUsageException kms decrypt --key-id "$akey" \
+		--ciphertext-blob "fileb://$tmp/ct"
+	expect_error "sign with an ENCRYPT_DECRYPT key" \
+		InvalidKeyUsageException kms sign --key-id "$akey" \
+		--message "fileb://$tmp/msg" --signing-algorithm RSASSA_PSS_SHA_256
+	printf 'x%.0s' $(seq 300) >"$tmp/ct"
+	expect_error "decrypt of a bad ciphertext" InvalidCiphertextException \
+		kms decrypt --key-id "$akey" --ciphertext-blob "fileb://$tmp/ct" \
+		--encryption-algorithm RSAES_OAEP_SHA_256
+}
+asym_suite() {
+	printf 'a message for the KMS to sign\n' >"$tmp/msg"
+	asym_sign RSA_2048 sha256 RSASSA_PKCS1_V1_5_SHA_256 \
+		RSASSA_PKCS1_V1_5_SHA_384 RSASSA_PKCS1_V1_5_SHA_512 \
+		RSASSA_PSS_SHA_256 RSASSA_PSS_SHA_384 RSASSA_PSS_SHA_512
+	asym_sign ECC_NIST_P256 sha256 ECDSA_SHA_256
+	asym_sign ECC_NIST_P384 sha384 ECDSA_SHA_384
+	asym_sign ECC_NIST_P521 sha512 ECDSA_SHA_512
+	asym_sign ECC_SECG_P256K1 sha256 ECDSA_SHA_256
+	expect_error "sign ECDSA_SHA_384 with a P-256 key" \
+		InvalidKeyUsageException kms sign --key-id "$akey" \
+		--message "fileb://$tmp/msg" --signing-algorithm ECDSA_SHA_384
+	head -c 31 /dev/urandom >"$tmp/digest"
+	expect_error "sign a DIGEST of the wrong length" ValidationException \
+		kms sign --key-id "$akey" --message "fileb://$tmp/digest" \
+		--message-type DIGEST --signing-algorithm ECDSA_SHA_256
+	expect_error "create-key ECC_NIST_P256 ENCRYPT_DECRYPT" \
+		ValidationException kms create-key --key-spec ECC_NIST_P256 \
+		--key-usage ENCRYPT_DECRYPT
+	cli kms create-key --query KeyMetadata.Arn --output text
+	expect_error "get-public-key of a symmetric key" \
+		UnsupportedOperationException kms get-public-key --key-id "$(out)"
+	asym_oaep
+}
+
 emulator_start "$tmp/emu" --tls || exit 99
 emu_ctl add_credentials \
 	"{\"access_key_id\": \"$AWS_ACCESS_KEY_ID\", \"secret\": \"$AWS_SECRET_ACCESS_KEY\"}" \
@@ -585,6 +732,7 @@ URL=$EMU_HTTP_URL CA=
 kms_suite http
 rotation_suite
 import_suite
+asym_suite
 fault_suite
 URL=$EMU_HTTPS_URL CA=$EMU_CA
 kms_suite https
