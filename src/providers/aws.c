@@ -117,7 +117,7 @@ static cmk_err set_key(struct aws_state *st, const char *key_ref)
     return st->key_ref != NULL ? CMK_OK : CMK_E_NOMEM;
 }
 
-static void aws_fini(void *vst)
+void cmk_aws_fini(void *vst)
 {
     struct aws_state *st = vst;
 
@@ -133,8 +133,8 @@ static void aws_fini(void *vst)
     memset(st, 0, sizeof(*st));
 }
 
-static cmk_err aws_init(void *vst, const struct cmk_kms_cfg *cfg,
-                        const char *key_ref)
+cmk_err cmk_aws_init(void *vst, const struct cmk_kms_cfg *cfg,
+                     const char *key_ref)
 {
     struct aws_state *st = vst;
     const struct cmk_aws_cfg *a;
@@ -165,7 +165,7 @@ static cmk_err aws_init(void *vst, const struct cmk_kms_cfg *cfg,
         st->creds_ready = err == CMK_OK;
     }
     if (err != CMK_OK)
-        aws_fini(st);
+        cmk_aws_fini(st);
     return err;
 }
 
@@ -178,56 +178,6 @@ static cmk_err aws_key_id(void *vst, char id[256])
 }
 
 /* ---- operations ---- */
-
-typedef cmk_err (*parse_fn)(struct aws_state *st, struct cmk_http_resp *r,
-                            void *out, const char **code);
-
-/* Runs op with body and hands the 200 answer to parse. An answer refused
- * by parse keeps its request id and HTTP status in rq (the audit record
- * names the exchange that went wrong); parse may name a code other than
- * MalformedResponse. */
-static cmk_err run(struct aws_state *st, struct cmk_req *rq, const char *op,
-                   struct cmk_sb *body, cmk_err body_err, parse_fn parse,
-                   void *out)
-{
-    struct cmk_http_resp resp;
-    const char *code = "MalformedResponse";
-    cmk_err err = body_err;
-
-    memset(&resp, 0, sizeof(resp));
-    if (err == CMK_OK)
-        err = cmk_aws_call(st, rq, op, body, &resp);
-    if (err == CMK_OK) {
-        err = parse(st, &resp, out, &code);
-        if (err != CMK_OK)
-            snprintf(rq->provider_code, sizeof(rq->provider_code), "%s", code);
-    }
-    cmk_http_resp_free(&resp); /* wipes: a Decrypt answer held plaintext */
-    cmk_sb_free(body);         /* wipes: an Encrypt request held it */
-    return err;
-}
-
-/* The KeyId of an answer into id[n]: absent (allowed unless required),
- * or a key ARN that the configured reference can name and, when want is
- * given, that very key. */
-static cmk_err answer_key(const struct aws_state *st,
-                          const struct cmk_http_resp *r, char *id, size_t n,
-                          bool required, const char *want, const char **code)
-{
-    enum cmk_aws_fit fit;
-    cmk_err err = cmk_aws_parse_key_id(r, id, n);
-
-    if (err != CMK_OK || id[0] == '\0')
-        return err != CMK_OK || required ? CMK_E_BAD_RESPONSE : CMK_OK;
-    fit = cmk_aws_arn_fits(st->key_ref, st->region, id, strlen(id));
-    if (fit == CMK_AWS_NOT_KEY_ARN)
-        return CMK_E_BAD_RESPONSE;
-    if (fit != CMK_AWS_FITS || (want != NULL && strcmp(want, id) != 0)) {
-        *code = "UnexpectedKeyId";
-        return CMK_E_BAD_RESPONSE;
-    }
-    return CMK_OK;
-}
 
 static cmk_err parse_ct(struct aws_state *st, struct cmk_http_resp *r,
                         void *out, const char **code)
@@ -251,7 +201,7 @@ static cmk_err parse_sealed(struct aws_state *st, struct cmk_http_resp *r,
     cmk_err err = cmk_aws_parse_ciphertext(r, s->ct);
 
     if (err == CMK_OK)
-        err = answer_key(st, r, s->arn, s->arn_size, true, NULL, code);
+        err = cmk_aws_answer_key(st, r, s->arn, s->arn_size, true, NULL, code);
     if (err != CMK_OK) {
         cmk_buf_free(s->ct);
         s->arn[0] = '\0';
@@ -275,7 +225,8 @@ static cmk_err parse_opened(struct aws_state *st, struct cmk_http_resp *r,
     cmk_err err = cmk_aws_parse_plaintext(r, o->pt);
 
     if (err == CMK_OK)
-        err = answer_key(st, r, id, sizeof(id), o->need_key, o->want, code);
+        err = cmk_aws_answer_key(st, r, id, sizeof(id), o->need_key, o->want,
+                                 code);
     if (err != CMK_OK)
         cmk_secret_free(o->pt); /* wipes */
     return err;
@@ -305,9 +256,9 @@ static cmk_err aws_encrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
     s.ct = out;
     s.arn = rq->sealed_by;
     s.arn_size = sizeof(rq->sealed_by);
-    return run(st, rq, "Encrypt", &body,
-               cmk_aws_body_encrypt(&body, st->key_ref, rq, in, in_len),
-               parse_sealed, &s);
+    return cmk_aws_run(st, rq, "Encrypt", &body,
+                       cmk_aws_body_encrypt(&body, st->key_ref, rq, in, in_len),
+                       parse_sealed, &s);
 }
 
 /* Decrypt's KeyId: the key the blob names (checked against the
@@ -351,9 +302,9 @@ static cmk_err aws_decrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
     err = pick_key(st, rq, &o, &key);
     if (err != CMK_OK)
         return err;
-    return run(st, rq, "Decrypt", &body,
-               cmk_aws_body_decrypt(&body, key, rq, in, in_len), parse_opened,
-               &o);
+    return cmk_aws_run(st, rq, "Decrypt", &body,
+                       cmk_aws_body_decrypt(&body, key, rq, in, in_len),
+                       parse_opened, &o);
 }
 
 /* What ReEncrypt answers: the new ciphertext and the key that sealed it
@@ -408,10 +359,10 @@ static cmk_err aws_reencrypt(void *vst, struct cmk_req *rq, const uint8_t *in,
     m.to.arn = rq->sealed_by;
     m.to.arn_size = sizeof(rq->sealed_by);
     m.from = rq->open_with;
-    return run(st, rq, "ReEncrypt", &body,
-               cmk_aws_body_reencrypt(&body, rq->open_with, st->key_ref, rq, in,
-                                      in_len),
-               parse_moved, &m);
+    return cmk_aws_run(st, rq, "ReEncrypt", &body,
+                       cmk_aws_body_reencrypt(&body, rq->open_with, st->key_ref,
+                                              rq, in, in_len),
+                       parse_moved, &m);
 }
 
 static cmk_err aws_generate_key(void *vst, struct cmk_req *rq, size_t len,
@@ -424,9 +375,9 @@ static cmk_err aws_generate_key(void *vst, struct cmk_req *rq, size_t len,
         return CMK_E_ARGS;
     if (len == 0 || len > AWS_MAX_DATA_KEY)
         return fail(rq, CMK_E_TOO_LARGE, "DataKeyLength");
-    return run(st, rq, "GenerateDataKeyWithoutPlaintext", &body,
-               cmk_aws_body_generate(&body, st->key_ref, rq, len), parse_ct,
-               ct);
+    return cmk_aws_run(st, rq, "GenerateDataKeyWithoutPlaintext", &body,
+                       cmk_aws_body_generate(&body, st->key_ref, rq, len),
+                       parse_ct, ct);
 }
 
 struct key_state {
@@ -456,8 +407,9 @@ static cmk_err aws_health(void *vst, struct cmk_req *rq)
 
     if (st == NULL || rq == NULL)
         return CMK_E_ARGS;
-    err = run(st, rq, "DescribeKey", &body,
-              cmk_aws_body_describe(&body, st->key_ref), parse_state, &ks);
+    err = cmk_aws_run(st, rq, "DescribeKey", &body,
+                      cmk_aws_body_describe(&body, st->key_ref), parse_state,
+                      &ks);
     if (err != CMK_OK)
         return err;
     if (strcmp(ks.s, "Enabled") != 0) {
@@ -485,8 +437,8 @@ const struct cmk_provider_ops cmk_provider_aws = {
     .caps = CMK_CAP_REENCRYPT | CMK_CAP_HEALTH | CMK_CAP_SEALED_BY |
             CMK_CAP_REENCRYPT_MOVE | CMK_CAP_REMOTE,
     .state_size = sizeof(struct aws_state),
-    .init = aws_init,
-    .fini = aws_fini,
+    .init = cmk_aws_init,
+    .fini = cmk_aws_fini,
     .key_id = aws_key_id,
     .encrypt = aws_encrypt,
     .decrypt = aws_decrypt,

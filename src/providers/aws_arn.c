@@ -170,3 +170,22 @@ enum cmk_aws_fit cmk_aws_arn_fits(const char *ref, const char *region,
         return CMK_AWS_FITS;
     return CMK_AWS_OTHER_KEY;
 }
+
+cmk_err cmk_aws_answer_key(const struct aws_state *st,
+                           const struct cmk_http_resp *r, char *id, size_t n,
+                           bool required, const char *want, const char **code)
+{
+    enum cmk_aws_fit fit;
+    cmk_err err = cmk_aws_parse_key_id(r, id, n);
+
+    if (err != CMK_OK || id[0] == '\0')
+        return err != CMK_OK || required ? CMK_E_BAD_RESPONSE : CMK_OK;
+    fit = cmk_aws_arn_fits(st->key_ref, st->region, id, strlen(id));
+    if (fit == CMK_AWS_NOT_KEY_ARN)
+        return CMK_E_BAD_RESPONSE;
+    if (fit != CMK_AWS_FITS || (want != NULL && strcmp(want, id) != 0)) {
+        *code = "UnexpectedKeyId";
+        return CMK_E_BAD_RESPONSE;
+    }
+    return CMK_OK;
+}

@@ -215,3 +215,26 @@ cmk_err cmk_aws_call(struct aws_state *st, struct cmk_req *rq, const char *op,
         cmk_http_resp_free(resp);
     return err;
 }
+
+/* An answer refused by parse keeps its request id and HTTP status in rq
+ * (the audit record names the exchange that went wrong). */
+cmk_err cmk_aws_run(struct aws_state *st, struct cmk_req *rq, const char *op,
+                    struct cmk_sb *body, cmk_err body_err,
+                    cmk_aws_parse_fn parse, void *out)
+{
+    struct cmk_http_resp resp;
+    const char *code = "MalformedResponse";
+    cmk_err err = body_err;
+
+    memset(&resp, 0, sizeof(resp));
+    if (err == CMK_OK)
+        err = cmk_aws_call(st, rq, op, body, &resp);
+    if (err == CMK_OK) {
+        err = parse(st, &resp, out, &code);
+        if (err != CMK_OK)
+            snprintf(rq->provider_code, sizeof(rq->provider_code), "%s", code);
+    }
+    cmk_http_resp_free(&resp); /* wipes: a Decrypt answer held plaintext */
+    cmk_sb_free(body);         /* wipes: an Encrypt request held it */
+    return err;
+}

@@ -50,6 +50,23 @@ cmk_err cmk_aws_call(struct aws_state *st, struct cmk_req *rq, const char *op,
                      const struct cmk_sb *body,
                      struct cmk_http_resp *resp) CMK_WUR;
 
+/* aws_call.c: runs op with body (body_err: an error building it, which
+ * makes no call) and hands the 200 answer to parse, which fills out or
+ * returns an error and may name a code other than MalformedResponse for
+ * rq->provider_code. Frees (wipes) body and the answer. */
+typedef cmk_err (*cmk_aws_parse_fn)(struct aws_state *st,
+                                    struct cmk_http_resp *r, void *out,
+                                    const char **code);
+cmk_err cmk_aws_run(struct aws_state *st, struct cmk_req *rq, const char *op,
+                    struct cmk_sb *body, cmk_err body_err,
+                    cmk_aws_parse_fn parse, void *out) CMK_WUR;
+
+/* aws.c: the ops table's init and fini, which key pairs share
+ * (aws_asym.c): the state for key_ref with the tenant's settings. */
+cmk_err cmk_aws_init(void *st, const struct cmk_kms_cfg *cfg,
+                     const char *key_ref) CMK_WUR;
+void cmk_aws_fini(void *st);
+
 /* aws_errors.c: a KMS error code (the __type after any '#') to an
  * internal error and a retry class. Unknown codes go by HTTP status. */
 cmk_err cmk_aws_error_map(long status, const char *code,
@@ -76,6 +93,14 @@ const char *cmk_aws_wrong_key_use(const struct cmk_http_resp *r);
  * ID a lower-case UUID or mrk- and 32 hex digits, at most
  * CMK_AWS_KEY_ARN_MAX bytes. */
 bool cmk_aws_is_key_arn(const char *arn, size_t n);
+/* The KeyId of an answer into id[n]: absent (allowed unless required),
+ * or a key ARN that the configured reference can name and, when want is
+ * given, that very key; else CMK_E_BAD_RESPONSE (*code
+ * "UnexpectedKeyId" for a key ARN of another key). */
+cmk_err cmk_aws_answer_key(const struct aws_state *st,
+                           const struct cmk_http_resp *r, char *id, size_t n,
+                           bool required, const char *want,
+                           const char **code) CMK_WUR;
 /* alias/NAME or an alias ARN: the key behind it may change. */
 bool cmk_aws_ref_is_alias(const char *ref);
 enum cmk_aws_fit {
@@ -113,7 +138,17 @@ cmk_err cmk_aws_body_reencrypt(struct cmk_sb *sb, const char *src,
                                const uint8_t *ct, size_t n) CMK_WUR;
 cmk_err cmk_aws_body_generate(struct cmk_sb *sb, const char *key,
                               const struct cmk_req *rq, size_t len) CMK_WUR;
+/* {"KeyId":key}: DescribeKey, GetPublicKey. */
 cmk_err cmk_aws_body_describe(struct cmk_sb *sb, const char *key) CMK_WUR;
+/* Sign: Message (base64 of msg), MessageType DIGEST or RAW, the
+ * SigningAlgorithm alg. */
+cmk_err cmk_aws_body_sign(struct cmk_sb *sb, const char *key, const char *alg,
+                          bool digest, const uint8_t *msg, size_t n) CMK_WUR;
+/* Decrypt with an asymmetric key: KeyId, CiphertextBlob and
+ * EncryptionAlgorithm alg, no context. */
+cmk_err cmk_aws_body_asym_decrypt(struct cmk_sb *sb, const char *key,
+                                  const char *alg, const uint8_t *ct,
+                                  size_t n) CMK_WUR;
 /* An answer's body as a JSON object (the caller json_decref's it); NULL
  * when it is empty, not JSON, has a repeated member or is not an
  * object. */
