@@ -40,6 +40,11 @@ static bool is_aws_key_ref(const char *s)
     return true;
 }
 
+bool cmk_aws_cfg_is_key_ref(const char *ref)
+{
+    return ref != NULL && ref[0] != '\0' && is_aws_key_ref(ref);
+}
+
 cmk_err cmk_aws_cfg_key_ref(struct cmk_conf *cf, const char *field,
                             const char *ref)
 {

@@ -151,6 +151,11 @@ static const struct cmk_code_num own[] = {
     /* DescribeKey: a key of another kind (aws_health.c) */
     {"WrongKeySpec", NUM(WRONG_KEY_SPEC)},
     {"WrongKeyUsage", NUM(WRONG_KEY_USAGE)},
+    /* key pairs (aws_asym.c) */
+    {"UnsupportedKeySpec", NUM(UNSUPPORTED_KEY_SPEC)},
+    {"MessageTooLarge", NUM(MESSAGE_TOO_LARGE)},
+    {"UnexpectedAlgorithm", NUM(UNEXPECTED_ALGORITHM)},
+    {"KeySpecMismatch", NUM(KEY_SPEC_MISMATCH)},
 };
 
 unsigned cmk_aws_code_number(const char *code)

@@ -107,6 +107,32 @@ cmk_err cmk_aws_body_describe(struct cmk_sb *sb, const char *key)
     return cmk_sb_status(sb);
 }
 
+cmk_err cmk_aws_body_sign(struct cmk_sb *sb, const char *key, const char *alg,
+                          bool digest, const uint8_t *msg, size_t n)
+{
+    cmk_sb_putc(sb, '{');
+    put_member_str(sb, "KeyId", key);
+    cmk_sb_puts(sb, ",\"Message\":");
+    cmk_json_put_b64(sb, msg, n);
+    cmk_sb_printf(sb, ",\"MessageType\":\"%s\",", digest ? "DIGEST" : "RAW");
+    put_member_str(sb, "SigningAlgorithm", alg);
+    cmk_sb_putc(sb, '}');
+    return cmk_sb_status(sb);
+}
+
+cmk_err cmk_aws_body_asym_decrypt(struct cmk_sb *sb, const char *key,
+                                  const char *alg, const uint8_t *ct, size_t n)
+{
+    cmk_sb_puts(sb, "{\"CiphertextBlob\":");
+    cmk_json_put_b64(sb, ct, n);
+    cmk_sb_putc(sb, ',');
+    put_member_str(sb, "KeyId", key);
+    cmk_sb_putc(sb, ',');
+    put_member_str(sb, "EncryptionAlgorithm", alg);
+    cmk_sb_putc(sb, '}');
+    return cmk_sb_status(sb);
+}
+
 /* ---- Answers ---- */
 
 json_t *cmk_aws_json_answer(const struct cmk_http_resp *r)

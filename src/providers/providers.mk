@@ -12,6 +12,7 @@ libcmk_la_SOURCES += \
 	src/providers/gcp_cfg.c src/providers/gcp_cfg.h \
 	src/providers/aws_health.c \
 	src/providers/aws_arn.c src/providers/aws_import.c \
+	src/providers/aws_asym.c \
 	src/providers/aws_cfg.c src/providers/aws_cfg.h \
 	src/providers/azure.c src/providers/azure_int.h \
 	src/providers/azure_call.c src/providers/azure_challenge.c \
