@@ -1,10 +1,12 @@
 # net and aws provider: SigV4 vectors, HTTP client, credentials, provider.
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_sigv4 tests/unit/test_aws \
+	tests/unit/test_aws_asym \
 	tests/unit/test_creds tests/unit/test_http
 # test_creds and test_http run twice: alone (their emulator cases skip)
 # and under the emulator.
 TESTS += tests/unit/test_sigv4 tests/unit/emu_aws.sh \
+	tests/unit/emu_aws_asym.sh \
 	tests/unit/test_creds tests/unit/emu_creds.sh \
 	tests/unit/test_http tests/unit/emu_http.sh
 tests_unit_test_sigv4_SOURCES = tests/unit/test_sigv4.c
@@ -16,6 +18,10 @@ tests_unit_test_aws_SOURCES = tests/unit/test_aws.c \
 	tests/lib/kms_audit.c tests/lib/kms_audit.h
 tests_unit_test_aws_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_aws_LDADD = $(UNIT_LDADD)
+tests_unit_test_aws_asym_SOURCES = tests/unit/test_aws_asym.c \
+	tests/unit/emu_client.c tests/unit/emu_client.h
+tests_unit_test_aws_asym_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_aws_asym_LDADD = $(UNIT_LDADD)
 tests_unit_test_creds_SOURCES = tests/unit/test_creds.c \
 	tests/unit/emu_client.c tests/unit/emu_client.h
 tests_unit_test_creds_CFLAGS = $(UNIT_CFLAGS)
@@ -26,6 +32,7 @@ tests_unit_test_http_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_http_LDADD = $(UNIT_LDADD)
 endif
 EXTRA_DIST += tests/unit/emu-run.sh tests/unit/emu_aws.sh \
+	tests/unit/emu_aws_asym.sh \
 	tests/unit/emu_creds.sh tests/unit/emu_http.sh
 
 EXTRA_DIST += tests/fixtures/sigv4
