@@ -412,10 +412,11 @@ class Suite:
         self.error(self.call("POST", "/keys/c-bad/create",
                              {"kty": "oct-HSM"}), 400, "BadParameter",
                    "The key type oct-HSM is not supported by this key "
-                   "vault; use one of: RSA, RSA-HSM.")
+                   "vault; use one of: RSA, RSA-HSM, EC, EC-HSM.")
         self.error(self.hsm("POST", "/keys/c-bad/create", {"kty": "RSA"}),
                    400, "BadParameter", "The key type RSA is not supported "
-                   "by this managed HSM; use one of: RSA-HSM, oct-HSM.")
+                   "by this managed HSM; use one of: RSA-HSM, EC-HSM, "
+                   "oct-HSM.")
         self.error(self.hsm("POST", "/keys/c-bad/create",
                             {"kty": "oct-HSM", "key_size": 512}),
                    400, "BadParameter", "AES key size must be 128, 192 or "
@@ -918,9 +919,10 @@ class Suite:
                                              "value": "a+b/"}), 400,
                    "BadParameter",
                    "The parameter 'value' is not valid base64url.")
-        self.error(self.call("POST", "/keys/k1/%s/sign" % ("0" * 32), {}),
+        self.error(self.call("POST", "/keys/k1/%s/release" % ("0" * 32),
+                             {}),
                    404, "NotFound", "The requested operation POST /keys/k1/"
-                   "%s/sign is not supported." % ("0" * 32))
+                   "%s/release is not supported." % ("0" * 32))
         self.error(self.call("PUT", "/keys/k1/rotate", {}), 405,
                    "BadParameter", "The requested operation PUT "
                    "/keys/k1/rotate is not supported.")
