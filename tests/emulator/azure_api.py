@@ -107,7 +107,7 @@ def classify(method, path):
     return "azure", route[0]
 
 
-BINARY_MEMBERS = ("value", "iv", "aad", "tag")
+BINARY_MEMBERS = ("value", "iv", "aad", "tag", "digest")
 B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 B64URL_PADDED = re.compile(r"^[A-Za-z0-9_-]*={1,2}$")
 B64_STD = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
