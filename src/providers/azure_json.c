@@ -296,15 +296,15 @@ static int curve_of(const char *crv, size_t *coord_len)
     return 0;
 }
 
-/* crv, and x and y of exactly the curve's size (RFC 7518 6.2.1.2) */
+/* crv, and x and y of exactly the curve's size (RFC 7518 6.2.1.2). No
+ * crv, or one not taken, leaves nid 0: the key is of no use to the module
+ * (health: WrongKeyType, a key pair: UnsupportedKeySpec), not malformed. */
 static cmk_err get_ec(json_t *key, struct az_key_info *out)
 {
-    json_t *crv = json_object_get(key, "crv");
     cmk_err err;
 
-    if (!json_is_string(crv))
-        return CMK_E_BAD_RESPONSE;
-    out->curve_nid = curve_of(json_string_value(crv), &out->coord_len);
+    out->curve_nid = curve_of(json_string_value(json_object_get(key, "crv")),
+                              &out->coord_len);
     if (out->curve_nid == 0)
         return CMK_OK; /* refused by the caller, by name */
     err = get_bin(key, "x", out->x, sizeof(out->x), out->coord_len, NULL);
