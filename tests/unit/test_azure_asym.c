@@ -516,6 +516,14 @@ static void test_unsupported(void **state)
     assert_null(k.spki.p);
     json_decref(b);
     fx_close(&f);
+    /* an oct-HSM key is no key pair */
+    b = new_pair("hsm", "oct-HSM", "", kid, sizeof(kid));
+    fx_open(&f, kid);
+    req_reset(&f);
+    expect_rq(&f, f.ops->get_public_key(f.st, &f.rq, &k), CMK_E_CONFIG, 200,
+              "UnsupportedKeySpec");
+    json_decref(b);
+    fx_close(&f);
     /* ES384 on a P-256 key: the vault refuses the algorithm */
     b = new_pair("kv", "EC", "\"crv\":\"P-256\"", kid, sizeof(kid));
     fx_open(&f, kid);
