@@ -5,8 +5,8 @@
  * retries), azure_info.c (the key's cached GET answer), azure_env.c (the
  * envelope payload), azure_json.c (bodies and answers), azure_errors.c
  * (the error table), azure_challenge.c (WWW-Authenticate), azure_name.c
- * (key identifiers) and azure_health.c. Not for use outside
- * src/providers.
+ * (key identifiers), azure_health.c and azure_asym.c (key pairs). Not
+ * for use outside src/providers.
  */
 #ifndef CMK_PROVIDERS_AZURE_INT_H
 #define CMK_PROVIDERS_AZURE_INT_H
