@@ -133,7 +133,8 @@ tests_unit_test_azure_LDADD = $(UNIT_LDADD)
 check_PROGRAMS += tests/unit/test_azure_asym
 TESTS += tests/unit/emu_azure_asym.sh
 tests_unit_test_azure_asym_SOURCES = tests/unit/test_azure_asym.c \
-	tests/unit/emu_client.c tests/unit/emu_client.h
+	tests/unit/emu_client.c tests/unit/emu_client.h \
+	tests/lib/retry_clock.c tests/lib/retry_clock.h
 tests_unit_test_azure_asym_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_azure_asym_LDADD = $(UNIT_LDADD)
 # The vault provider under the emulator's Vault transit (TLS) and a

@@ -11,10 +11,12 @@
  * made; keys without the op, P-256K and a key reference without version
  * refused; bad answers (another kid, a short signature, a zero r, a point
  * off the curve) refused with their exact codes; the ulDeviceError
- * numbers of the new codes.
+ * numbers of the new codes; a 503 to sign retried as the CMK's calls
+ * are, waiting what it asks; four threads signing on one instance.
  */
 #include <config.h>
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +35,7 @@
 
 #include "cmk-pkcs11.h"
 #include "emu_client.h"
+#include "tests/lib/retry_clock.h"
 #include "mech/mech.h"
 #include "net/azauth.h"
 #include "providers/azure_cfg.h"
@@ -79,6 +82,7 @@ struct fx {
     const struct cmk_asym_ops *ops;
     void *st;
     struct cmk_req rq;
+    struct test_retry_clock fc;
 };
 
 static unsigned key_seq;
@@ -119,6 +123,8 @@ static void fx_open(struct fx *f, const char *kid)
     assert_non_null(f->st);
     assert_int_equal(f->ops->init(f->st, &f->cfg, f->cfg.key_ref), CMK_OK);
     cmk_azauth_set_resolver(((struct azure_state *)f->st)->auth, test_resolver);
+    test_retry_clock_init(&f->fc, 0.5);
+    ((struct azure_state *)f->st)->clock = &f->fc.clk;
     req_reset(f);
 }
 
@@ -676,6 +682,99 @@ static void test_bad_answers(void **state)
     fx_close(&f);
 }
 
+static void test_sign_retried(void **state)
+{
+    struct cmk_buf sig = {0};
+    struct cmk_pubkey k;
+    char kid[256];
+    uint8_t d[64];
+    struct fx f;
+    json_t *b;
+    size_t n;
+
+    (void)state;
+    b = new_pair("kv", "RSA", "", kid, sizeof(kid));
+    fx_open(&f, kid);
+    public_key_ok(&f, &k);
+    n = digest_of(CMK_HASH_SHA256, "retried", d);
+    emu_do("reset_calls", "{}");
+    emu_do("faults",
+           "{\"error_5xx_rate\":1,\"error_5xx_status\":503,\"count\":1,"
+           "\"retry_after_ms\":1700,\"retry_after_headers\":"
+           "[\"x-ms-retry-after-ms\"],\"for_ops\":[\"AZ.Sign\"]}");
+    req_reset(&f);
+    assert_int_equal(f.ops->sign(f.st, &f.rq, CMK_SIG_RSA_PKCS1,
+                                 CMK_HASH_SHA256, true, d, n, &sig),
+                     CMK_OK);
+    assert_int_equal(emu_count("AZ.Sign"), 2);
+    assert_int_equal(f.fc.sleeps, 1);
+    assert_int_equal(f.fc.first, 1700000);
+    assert_true(
+        evp_verify(&k.spki, CMK_SIG_RSA_PKCS1, CMK_HASH_SHA256, d, n, &sig));
+    emu_do("clear_faults", "{}");
+    cmk_buf_free(&sig);
+    cmk_pubkey_free(&k);
+    json_decref(b);
+    fx_close(&f);
+}
+
+struct worker {
+    struct fx *f;
+    uint8_t d[32];
+    struct cmk_buf sig[3];
+    cmk_err err;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct cmk_req rq;
+    size_t i;
+
+    for (i = 0; i < 3 && w->err == CMK_OK; i++) {
+        memset(&rq, 0, sizeof(rq));
+        rq.tenant = &w->f->cfg;
+        rq.key_ref = w->f->cfg.key_ref;
+        w->err = w->f->ops->sign(w->f->st, &rq, CMK_SIG_ECDSA, CMK_HASH_SHA256,
+                                 true, w->d, 32, &w->sig[i]);
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    struct worker w[4];
+    pthread_t t[4];
+    struct cmk_pubkey k;
+    char kid[256];
+    struct fx f;
+    size_t i, j;
+    json_t *b;
+
+    (void)state;
+    b = new_pair("kv", "EC", "\"crv\":\"P-256\"", kid, sizeof(kid));
+    fx_open(&f, kid);
+    public_key_ok(&f, &k);
+    for (i = 0; i < 4; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].f = &f;
+        memset(w[i].d, (int)i + 1, sizeof(w[i].d));
+        assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+    }
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(w[i].err, CMK_OK);
+        for (j = 0; j < 3; j++) {
+            assert_true(evp_verify(&k.spki, CMK_SIG_ECDSA, CMK_HASH_SHA256,
+                                   w[i].d, 32, &w[i].sig[j]));
+            cmk_buf_free(&w[i].sig[j]);
+        }
+    }
+    cmk_pubkey_free(&k);
+    json_decref(b);
+    fx_close(&f);
+}
+
 static void test_code_numbers(void **state)
 {
     const struct cmk_provider_ops *ops = cmk_provider_find("azure");
@@ -727,6 +826,8 @@ int main(void)
         cmocka_unit_test(test_key_without_op),
         cmocka_unit_test(test_unsupported),
         cmocka_unit_test(test_bad_answers),
+        cmocka_unit_test(test_sign_retried),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_code_numbers),
     };
 
