@@ -85,7 +85,7 @@ static const char *ref_url(const struct azure_state *st)
 
 /* ---- init ---- */
 
-static void azure_fini(void *vst)
+void cmk_azure_fini(void *vst)
 {
     struct azure_state *st = vst;
 
@@ -109,8 +109,8 @@ static cmk_err make_clients(struct azure_state *st,
     return cmk_azauth_new(&env, &st->cfg->auth, &st->auth);
 }
 
-static cmk_err azure_init(void *vst, const struct cmk_kms_cfg *cfg,
-                          const char *key_ref)
+cmk_err cmk_azure_init(void *vst, const struct cmk_kms_cfg *cfg,
+                       const char *key_ref)
 {
     struct azure_state *st = vst;
     cmk_err err;
@@ -130,7 +130,7 @@ static cmk_err azure_init(void *vst, const struct cmk_kms_cfg *cfg,
     st->lock_ready = true;
     err = make_clients(st, cfg);
     if (err != CMK_OK)
-        azure_fini(st);
+        cmk_azure_fini(st);
     return err;
 }
 
@@ -508,8 +508,8 @@ const struct cmk_provider_ops cmk_provider_azure = {
     .id = CMK_PROV_AZURE,
     .caps = CMK_CAP_HEALTH | CMK_CAP_SEALED_BY | CMK_CAP_REMOTE,
     .state_size = sizeof(struct azure_state),
-    .init = azure_init,
-    .fini = azure_fini,
+    .init = cmk_azure_init,
+    .fini = cmk_azure_fini,
     .key_id = azure_key_id,
     .encrypt = azure_encrypt,
     .decrypt = azure_decrypt,
@@ -522,4 +522,5 @@ const struct cmk_provider_ops cmk_provider_azure = {
     .check_key_ref = cmk_azure_cfg_key_ref,
     .cfg_parse = cmk_azure_cfg_parse,
     .cfg_free = cmk_azure_cfg_free,
+    .asym = &cmk_azure_asym,
 };

@@ -19,6 +19,10 @@
  * THROTTLED      | throttle, Retry-After | | 5xx but 501, 505 | | KMS_INTERNAL
  * | transient, Retry-After | | 501, 505, any other                        |
  * KMS_INTERNAL   | no     |
+ *
+ * A key pair's sign answered 400 BadParameter is ACCESS_DENIED: the
+ * digest's length is checked before the call, so what is left is the
+ * algorithm, refused for the key (providers/asym.h).
  */
 #include <config.h>
 
@@ -76,6 +80,8 @@ static cmk_err bad_request(const char *code, enum az_op op)
     if (is_code(code, "BadParameter") &&
         (op == AZ_OP_UNWRAP || op == AZ_OP_DECRYPT))
         return CMK_E_BAD_CIPHERTEXT;
+    if (is_code(code, "BadParameter") && op == AZ_OP_SIGN)
+        return CMK_E_ACCESS_DENIED;
     return CMK_E_CONFIG;
 }
 

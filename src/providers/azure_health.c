@@ -21,6 +21,7 @@ static const struct cmk_code_num reasons[] = {
     {"WrongKeyType", CMK_HEALTH_WRONG_KEY_SPEC},
     {"KeyOperationsMissing", CMK_HEALTH_WRONG_KEY_SPEC},
     {"KeyOperationForbidden", CMK_HEALTH_WRONG_KEY_SPEC},
+    {"UnsupportedKeySpec", CMK_HEALTH_WRONG_KEY_SPEC},
     {"ForbiddenByRbac", CMK_HEALTH_ACCESS_DENIED},
     {"ForbiddenByPolicy", CMK_HEALTH_ACCESS_DENIED},
     {"KeyNotFound", CMK_HEALTH_NOT_FOUND},
@@ -63,7 +64,7 @@ cmk_err cmk_azure_health(void *vst, struct cmk_req *rq)
     err = cmk_azure_fetch_info(st, rq, &ki);
     if (err != CMK_OK)
         return err;
-    if (ki.kty == AZ_KTY_OTHER)
+    if (ki.kty != AZ_KTY_RSA && ki.kty != AZ_KTY_OCT)
         return unhealthy(rq, CMK_E_ACCESS_DENIED, "WrongKeyType");
     err = cmk_azure_info_allows(st, &ki, 0, &code);
     if (err != CMK_OK)
@@ -99,6 +100,9 @@ static const struct cmk_code_num numbers[] = {
     {"ChallengeMalformed", NUM(CHALLENGE_MALFORMED)},
     {"ChallengeResourceMismatch", NUM(CHALLENGE_RESOURCE_MISMATCH)},
     {"KeyIdTooLong", NUM(KEY_ID_TOO_LONG)},
+    /* key pairs' answers (azure_asym.c) */
+    {"SignatureLength", NUM(SIGNATURE_LENGTH)},
+    {"SignatureMalformed", NUM(SIGNATURE_MALFORMED)},
     /* token pool (net/azauth.c) */
     {"TenantMismatch", NUM(TENANT_MISMATCH)},
     {"TooManyTenants", NUM(TOO_MANY_TENANTS)},
@@ -123,6 +127,8 @@ static const struct cmk_code_num numbers[] = {
     /* health */
     {"WrongKeyType", NUM(WRONG_KEY_TYPE)},
     {"KeyOperationsMissing", NUM(KEY_OPERATIONS_MISSING)},
+    /* key pairs: a key the module cannot use (P-256K, another size) */
+    {"UnsupportedKeySpec", NUM(UNSUPPORTED_KEY_SPEC)},
 };
 
 unsigned cmk_azure_code_number(const char *code)

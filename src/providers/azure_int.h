@@ -5,8 +5,8 @@
  * retries), azure_info.c (the key's cached GET answer), azure_env.c (the
  * envelope payload), azure_json.c (bodies and answers), azure_errors.c
  * (the error table), azure_challenge.c (WWW-Authenticate), azure_name.c
- * (key identifiers) and azure_health.c. Not for use outside
- * src/providers.
+ * (key identifiers), azure_health.c and azure_asym.c (key pairs). Not
+ * for use outside src/providers.
  */
 #ifndef CMK_PROVIDERS_AZURE_INT_H
 #define CMK_PROVIDERS_AZURE_INT_H
@@ -59,15 +59,20 @@ enum az_op {
     AZ_OP_UNWRAP,
     AZ_OP_ENCRYPT,
     AZ_OP_DECRYPT,
+    AZ_OP_SIGN, /* key pairs (azure_asym.c) */
 };
 
-enum az_kty { AZ_KTY_OTHER = 0, AZ_KTY_RSA, AZ_KTY_OCT };
+enum az_kty { AZ_KTY_OTHER = 0, AZ_KTY_RSA, AZ_KTY_OCT, AZ_KTY_EC };
+
+#define AZ_EC_COORD_MAX 66u /* bytes of a P-521 coordinate */
 
 /* key_ops bits */
 #define AZ_KOP_ENCRYPT 0x1u
 #define AZ_KOP_DECRYPT 0x2u
 #define AZ_KOP_WRAP 0x4u
 #define AZ_KOP_UNWRAP 0x8u
+#define AZ_KOP_SIGN 0x10u
+#define AZ_KOP_VERIFY 0x20u
 
 /* The GET key answer, as far as the provider uses it. */
 struct az_key_info {
@@ -77,6 +82,12 @@ struct az_key_info {
     size_t n_len;
     uint8_t e[8];
     size_t e_len;
+    /* EC: the curve (NID_*; 0 for a curve the module does not take, whose
+     * point is then not read) and the point, coord_len bytes each. */
+    int curve_nid;
+    uint8_t x[AZ_EC_COORD_MAX];
+    uint8_t y[AZ_EC_COORD_MAX];
+    size_t coord_len;
     unsigned ops; /* AZ_KOP_* */
     bool enabled;
     int64_t nbf; /* Unix seconds; 0: none */
@@ -129,6 +140,15 @@ struct az_call_req {
  * provider_code. No lock is held during the exchange. */
 cmk_err cmk_azure_call(struct azure_state *st, struct cmk_req *rq,
                        const struct az_call_req *cr) CMK_WUR;
+
+/* azure.c: the instance over one key reference, for the CMK and the key
+ * pair ops alike (no network call); fini is NULL-safe per member. */
+cmk_err cmk_azure_init(void *st, const struct cmk_kms_cfg *cfg,
+                       const char *key_ref) CMK_WUR;
+void cmk_azure_fini(void *st);
+
+/* azure_asym.c: key pairs (providers/asym.h). */
+extern const struct cmk_asym_ops cmk_azure_asym;
 
 /* azure_name.c */
 bool cmk_azure_ref_parse(const char *s, struct az_ref *out);

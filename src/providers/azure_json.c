@@ -10,6 +10,7 @@
 #include <config.h>
 
 #include <jansson.h>
+#include <openssl/obj_mac.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -202,13 +203,15 @@ static enum az_kty kty_of(const char *s)
         return AZ_KTY_RSA;
     if (strcmp(s, "oct-HSM") == 0 || strcmp(s, "oct") == 0)
         return AZ_KTY_OCT;
+    if (strcmp(s, "EC") == 0 || strcmp(s, "EC-HSM") == 0)
+        return AZ_KTY_EC;
     return AZ_KTY_OTHER;
 }
 
 static cmk_err get_ops(json_t *key, unsigned *ops)
 {
-    static const char *const names[] = {"encrypt", "decrypt", "wrapKey",
-                                        "unwrapKey"};
+    static const char *const names[] = {"encrypt",   "decrypt", "wrapKey",
+                                        "unwrapKey", "sign",    "verify"};
     json_t *a = json_object_get(key, "key_ops"), *v;
     size_t i, k;
 
@@ -221,7 +224,7 @@ static cmk_err get_ops(json_t *key, unsigned *ops)
     {
         if (!json_is_string(v))
             return CMK_E_BAD_RESPONSE;
-        for (k = 0; k < 4; k++) {
+        for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
             if (strcmp(json_string_value(v), names[k]) == 0)
                 *ops |= 1u << k;
         }
@@ -270,6 +273,46 @@ static cmk_err get_rsa(json_t *key, struct az_key_info *out)
     return err;
 }
 
+/* The curves the module takes (RFC 7518 6.2.1.1 names); P-256K and any
+ * other curve: nid 0. */
+static int curve_of(const char *crv, size_t *coord_len)
+{
+    static const struct {
+        const char *name;
+        int nid;
+        size_t len;
+    } curves[] = {{"P-256", NID_X9_62_prime256v1, 32},
+                  {"P-384", NID_secp384r1, 48},
+                  {"P-521", NID_secp521r1, 66}};
+    size_t i;
+
+    for (i = 0; crv != NULL && i < sizeof(curves) / sizeof(curves[0]); i++) {
+        if (strcmp(crv, curves[i].name) == 0) {
+            *coord_len = curves[i].len;
+            return curves[i].nid;
+        }
+    }
+    *coord_len = 0;
+    return 0;
+}
+
+/* crv, and x and y of exactly the curve's size (RFC 7518 6.2.1.2). No
+ * crv, or one not taken, leaves nid 0: the key is of no use to the module
+ * (health: WrongKeyType, a key pair: UnsupportedKeySpec), not malformed. */
+static cmk_err get_ec(json_t *key, struct az_key_info *out)
+{
+    cmk_err err;
+
+    out->curve_nid = curve_of(json_string_value(json_object_get(key, "crv")),
+                              &out->coord_len);
+    if (out->curve_nid == 0)
+        return CMK_OK; /* refused by the caller, by name */
+    err = get_bin(key, "x", out->x, sizeof(out->x), out->coord_len, NULL);
+    if (err == CMK_OK)
+        err = get_bin(key, "y", out->y, sizeof(out->y), out->coord_len, NULL);
+    return err;
+}
+
 cmk_err cmk_azure_parse_key(const char *body, size_t len,
                             struct az_key_info *out)
 {
@@ -288,6 +331,8 @@ cmk_err cmk_azure_parse_key(const char *body, size_t len,
     }
     if (err == CMK_OK && out->kty == AZ_KTY_RSA)
         err = get_rsa(key, out);
+    if (err == CMK_OK && out->kty == AZ_KTY_EC)
+        err = get_ec(key, out);
     if (err == CMK_OK)
         err = get_attrs(root, out);
     json_decref(root);

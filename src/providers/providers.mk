@@ -20,6 +20,7 @@ libcmk_la_SOURCES += \
 	src/providers/azure_env.c src/providers/azure_errors.c \
 	src/providers/azure_health.c src/providers/azure_info.c \
 	src/providers/azure_json.c src/providers/azure_name.c \
+	src/providers/azure_asym.c \
 	src/providers/vault.c src/providers/vault_int.h \
 	src/providers/vault_call.c src/providers/vault_cfg.c \
 	src/providers/vault_cfg.h src/providers/vault_errors.c \

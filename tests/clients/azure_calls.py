@@ -123,12 +123,52 @@ GetKey GET /keys/k1/ 200 mi-user -
 WrapKey POST /keys/k1/wrapkey 200 mi-user alg,value
 UnwrapKey POST /keys/k1/unwrapkey 200 mi-user alg,value
 """
+# azure_client.js keypairs, after the three above.
+KEY_PAIRS = """
+CreateKey POST /keys/ec32/create 401 - -
+OpenIdConfig GET . 200 - -
+Token POST . 200 app1 -
+CreateKey POST /keys/ec32/create 200 app1 attributes,crv,kty
+GetKey GET /keys/ec32/V 401 - -
+GetKey GET /keys/ec32/V 200 app1 -
+Sign POST /keys/ec32/V/sign 200 app1 alg,value
+Verify POST /keys/ec32/V/verify 200 app1 alg,digest,value
+Verify POST /keys/ec32/V/verify 200 app1 alg,digest,value
+CreateKey POST /keys/ec48/create 200 app1 attributes,crv,kty
+GetKey GET /keys/ec48/V 401 - -
+GetKey GET /keys/ec48/V 200 app1 -
+Sign POST /keys/ec48/V/sign 200 app1 alg,value
+Verify POST /keys/ec48/V/verify 200 app1 alg,digest,value
+Verify POST /keys/ec48/V/verify 200 app1 alg,digest,value
+CreateKey POST /keys/ec66/create 200 app1 attributes,crv,kty
+GetKey GET /keys/ec66/V 401 - -
+GetKey GET /keys/ec66/V 200 app1 -
+Sign POST /keys/ec66/V/sign 200 app1 alg,value
+Verify POST /keys/ec66/V/verify 200 app1 alg,digest,value
+Verify POST /keys/ec66/V/verify 200 app1 alg,digest,value
+GetKey GET /keys/ec32/ 200 app1 -
+GetKey GET /keys/ec32/V 401 - -
+GetKey GET /keys/ec32/V 200 app1 -
+Sign POST /keys/ec32/V/sign 400 app1 alg,value
+Sign POST /keys/ec32/V/sign 400 app1 alg,value
+CreateKey POST /keys/rsapair/create 200 app1 attributes,key_size,kty
+GetKey GET /keys/rsapair/V 401 - -
+GetKey GET /keys/rsapair/V 200 app1 -
+Sign POST /keys/rsapair/V/sign 200 app1 alg,value
+Sign POST /keys/rsapair/V/sign 200 app1 alg,value
+Sign POST /keys/rsapair/V/sign 200 app1 alg,value
+Sign POST /keys/rsapair/V/sign 200 app1 alg,value
+Decrypt POST /keys/rsapair/V/decrypt 200 app1 alg,value
+Decrypt POST /keys/rsapair/V/decrypt 200 app1 alg,value
+UpdateKey PATCH /keys/rsapair/V 200 app1 attributes,key_ops
+Decrypt POST /keys/rsapair/V/decrypt 403 app1 alg,value
+"""
 VERSION = re.compile(r"[0-9a-f]{32}")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
                   r"[0-9a-f]{12}$")
 VAULT_OPS = ("AZ.GetKey", "AZ.CreateKey", "AZ.ImportKey", "AZ.UpdateKey",
              "AZ.RotateKey", "AZ.WrapKey", "AZ.UnwrapKey", "AZ.Encrypt",
-             "AZ.Decrypt")
+             "AZ.Decrypt", "AZ.Sign", "AZ.Verify")
 BINARY = ("value", "iv", "aad", "tag")
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MSAL_MEMBERS = ["claims", "client-request-id", "client_id", "grant_type",
@@ -157,9 +197,13 @@ def row(c):
                                   members)
 
 
-def sequence(calls):
-    want = (MAIN + IMDS + APP_SERVICE).split()
-    want = [" ".join(want[i:i + 6]) for i in range(0, len(want), 6)]
+def rows(text):
+    want = text.split()
+    return [" ".join(want[i:i + 6]) for i in range(0, len(want), 6)]
+
+
+def sequence(calls, text):
+    want = rows(text)
     got = [row(c) for c in calls]
     check(got == want, "call log: %d requests in order (op, method, path, "
           "status, principal, members)" % len(want))
@@ -198,6 +242,28 @@ def vault_requests(calls):
         a["path"] == b["path"] for a, b in pairs),
         "%d challenges, each repeated with a token and the same "
         "client request id" % len(pairs))
+
+
+def key_pairs(calls):
+    """What the keypairs run sent: the algorithms in order, every binary
+    member (value, digest) base64url, and the vault's refusals."""
+    sent = [c for c in calls if c["op"] in ("AZ.Sign", "AZ.Verify",
+                                            "AZ.Decrypt")]
+    enc = [v for c in sent for k, v in
+           (c.get("member_encodings") or {}).items() if k in BINARY +
+           ("digest",)]
+    check(len(enc) == 24 and all(v == "base64url" for v in enc),
+          "key pairs: %d binary members, all base64url" % len(enc))
+    algs = [c.get("alg") for c in sent]
+    check(algs == ["ES256", "ES256", "ES256", "ES384", "ES384", "ES384",
+                   "ES512", "ES512", "ES512", "ES384", "ES256", "RS256",
+                   "RS512", "PS256", "PS384", "RSA-OAEP", "RSA-OAEP-256",
+                   "RSA-OAEP-256"], "key pairs: algorithms %s" % algs)
+    errs = [(c["status"], c["error"]) for c in calls if c["status"] >= 400
+            and c["status"] != 401]
+    check(errs == [(400, "BadParameter"), (400, "BadParameter"),
+                   (403, "KeyOperationForbidden")],
+          "key pairs: refusals %s" % errs)
 
 
 def throttling(calls):
@@ -300,7 +366,11 @@ def main():
     path, tmp, tls_port, http_port = sys.argv[1:5]
     raw = open(path).read()
     calls = [json.loads(line) for line in raw.splitlines()]
-    sequence(calls)
+    n = len(rows(MAIN + IMDS + APP_SERVICE))
+    sequence(calls[:n], MAIN + IMDS + APP_SERVICE)
+    sequence(calls[n:], KEY_PAIRS)
+    key_pairs(calls[n:])
+    calls = calls[:n]
     vault_requests(calls)
     throttling(calls)
     tokens(calls, tmp, tls_port)

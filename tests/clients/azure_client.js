@@ -8,6 +8,9 @@
 //                                    certificate and workload identity
 //   node azure_client.js imds        ManagedIdentityCredential via IMDS
 //   node azure_client.js appservice  the same via IDENTITY_ENDPOINT
+//   node azure_client.js keypairs    EC and RSA key pairs: sign and verify
+//                                    checked by Node's crypto, decrypt of
+//                                    Node's OAEP ciphertexts, refusals
 // (one source per process: MSAL picks the managed-identity source once.)
 'use strict';
 const assert = require('node:assert/strict');
@@ -283,6 +286,102 @@ async function errorChecks(cred, keys) {
   }
 }
 
+// The digest of data by the hash of alg (RS256, PS384, ES512 ...).
+function digestFor(alg, data) {
+  return crypto.createHash(`sha${alg.slice(2, 5)}`).update(data).digest();
+}
+
+async function ecChecks(cred, keys) {
+  for (const [curve, alg, size] of [['P-256', 'ES256', 32],
+    ['P-384', 'ES384', 48], ['P-521', 'ES512', 66]]) {
+    await check(`createEcKey ${curve}; sign ${alg} verified by Node`,
+      async () => {
+        const name = `ec${size}`;
+        const k = await keys.createEcKey(name, {curve});
+        assert.equal(k.keyType, 'EC');
+        assert.equal(k.key.crv, curve);
+        assert.deepEqual(k.keyOperations, ['sign', 'verify']);
+        const pub = crypto.createPublicKey({key: {kty: 'EC', crv: curve,
+          x: Buffer.from(k.key.x).toString('base64url'),
+          y: Buffer.from(k.key.y).toString('base64url')}, format: 'jwk'});
+        const data = Buffer.from(`signed by ${name}`);
+        const cc = new CryptographyClient(k.id, cred, CLIENT_OPTS);
+        const s = await cc.sign(alg, digestFor(alg, data));
+        assert.equal(s.keyID, k.id);
+        assert.equal(s.result.length, 2 * size);
+        assert.ok(crypto.verify(`sha${alg.slice(2)}`, data,
+          {key: pub, dsaEncoding: 'ieee-p1363'}, s.result));
+        const v = await cc.verify(alg, digestFor(alg, data), s.result);
+        assert.equal(v.result, true);
+        const nodeSig = crypto.sign(`sha${alg.slice(2)}`, data,
+          {key: crypto.generateKeyPairSync('ec', {namedCurve: curve})
+            .privateKey, dsaEncoding: 'ieee-p1363'});
+        const w = await cc.verify(alg, digestFor(alg, data), nodeSig);
+        assert.equal(w.result, false);
+      });
+  }
+  await check('ES384 on a P-256 key, a short digest: BadParameter',
+    async () => {
+      const cc = new CryptographyClient(
+        (await keys.getKey('ec32')).id, cred, CLIENT_OPTS);
+      const r = await refusal(cc.sign('ES384', Buffer.alloc(48)));
+      assert.deepEqual([r.status, r.code], [400, 'BadParameter']);
+      const t = await refusal(cc.sign('ES256', Buffer.alloc(20)));
+      assert.deepEqual([t.status, t.code], [400, 'BadParameter']);
+    });
+}
+
+async function rsaPairChecks(cred, keys) {
+  const k = await keys.createRsaKey('rsapair', {keySize: 3072});
+  const pub = crypto.createPublicKey({key: {kty: 'RSA',
+    n: Buffer.from(k.key.n).toString('base64url'),
+    e: Buffer.from(k.key.e).toString('base64url')}, format: 'jwk'});
+  const cc = new CryptographyClient(k.id, cred, CLIENT_OPTS);
+  const data = Buffer.from('a certificate request');
+  for (const alg of ['RS256', 'RS512', 'PS256', 'PS384']) {
+    await check(`sign ${alg} (RSA-3072) verified by Node`, async () => {
+      const s = await cc.sign(alg, digestFor(alg, data));
+      assert.equal(s.result.length, 384);
+      const h = `sha${alg.slice(2)}`;
+      const opts = alg[0] === 'P' ? {key: pub, saltLength: Number(
+        alg.slice(2)) / 8, padding: crypto.constants.RSA_PKCS1_PSS_PADDING} :
+        {key: pub, padding: crypto.constants.RSA_PKCS1_PADDING};
+      assert.ok(crypto.verify(h, data, opts, s.result));
+    });
+  }
+  for (const [alg, hash] of [['RSA-OAEP', 'sha1'], ['RSA-OAEP-256',
+    'sha256']]) {
+    await check(`decrypt ${alg} of a ciphertext Node made`, async () => {
+      const ct = crypto.publicEncrypt({key: pub, oaepHash: hash,
+        padding: crypto.constants.RSA_PKCS1_OAEP_PADDING},
+      Buffer.from(`for ${alg}`));
+      const d = await cc.decrypt({algorithm: alg, ciphertext: ct});
+      assert.equal(d.keyID, k.id);
+      assert.equal(Buffer.from(d.result).toString(), `for ${alg}`);
+    });
+  }
+  await check('key_ops without decrypt: the vault refuses it (403)',
+    async () => {
+      // The client checks key_ops of the key it fetched first; cc
+      // fetched it when decrypt was still allowed, so this one reaches
+      // the vault.
+      await keys.updateKeyProperties('rsapair', k.properties.version,
+        {keyOps: ['sign', 'verify']});
+      const r = await refusal(cc.decrypt({algorithm: 'RSA-OAEP-256',
+        ciphertext: Buffer.alloc(384, 1)}));
+      assert.deepEqual([r.status, r.code, r.message], [403, 'Forbidden',
+        'Operation decrypt is not permitted on this key.']);
+    });
+}
+
+async function keyPairs() {
+  const cred = secretCredential('app1', fs.readFileSync(
+    process.env.AZ_SECRET_FILE, 'utf8').trim());
+  const keys = new KeyClient(KV_URL, cred, CLIENT_OPTS);
+  await ecChecks(cred, keys);
+  await rsaPairChecks(cred, keys);
+}
+
 async function main() {
   const cred = secretCredential('app1', fs.readFileSync(
     process.env.AZ_SECRET_FILE, 'utf8').trim());
@@ -323,7 +422,8 @@ async function managedIdentity(what) {
 }
 
 const mode = process.argv[2] || 'main';
-(mode === 'main' ? main() : managedIdentity(mode)).catch((e) => {
+const run = {main, keypairs: keyPairs};
+(run[mode] ? run[mode]() : managedIdentity(mode)).catch((e) => {
   console.log(`not ok - ${e.stack || e}`);
   process.exit(1);
 });

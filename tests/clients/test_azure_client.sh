@@ -105,6 +105,7 @@ run_node AZURE_POD_IDENTITY_AUTHORITY_HOST="http://127.0.0.1:$http_port" \
 run_node IDENTITY_ENDPOINT="http://127.0.0.1:$http_port/msi/token" \
 	IDENTITY_HEADER=app-svc-header \
 	node "$here/azure_client.js" appservice || exit 1
+run_node node "$here/azure_client.js" keypairs || exit 1
 
 # What the client sent, as the emulator logged it.
 "$EMU_PYTHON" "$here/azure_calls.py" "$EMU_DIR/calls.jsonl" "$tmp" \

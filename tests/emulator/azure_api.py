@@ -14,7 +14,8 @@ the first form (its key-id parser wants /keys/<name>/<version>).
 
 op names (call log, faults' for_ops; "AZ.*" matches them all):
   AZ.GetKey, AZ.CreateKey, AZ.ImportKey, AZ.UpdateKey, AZ.RotateKey,
-  AZ.WrapKey, AZ.UnwrapKey, AZ.Encrypt, AZ.Decrypt, AZ.Unknown, and for
+  AZ.WrapKey, AZ.UnwrapKey, AZ.Encrypt, AZ.Decrypt, AZ.Sign, AZ.Verify,
+  AZ.Unknown, and for
   tokens AZ.Token, AZ.OpenIdConfig, AZ.IMDS, AZ.AppService.
 """
 
@@ -32,22 +33,25 @@ from gcp_api import encoding
 API_VERSIONS = ("7.4", "7.5", "7.6", "2025-07-01")
 LATEST_API = "2025-07-01"
 CRYPTO_OPS = {"wrapkey": "AZ.WrapKey", "unwrapkey": "AZ.UnwrapKey",
-              "encrypt": "AZ.Encrypt", "decrypt": "AZ.Decrypt"}
+              "encrypt": "AZ.Encrypt", "decrypt": "AZ.Decrypt",
+              "sign": "AZ.Sign", "verify": "AZ.Verify"}
 # op -> (HTTP method, the key operation / grant it needs)
 OPS = {"AZ.GetKey": ("GET", "get"), "AZ.CreateKey": ("POST", "create"),
        "AZ.ImportKey": ("PUT", "import"), "AZ.UpdateKey": ("PATCH", "update"),
        "AZ.RotateKey": ("POST", "rotate"), "AZ.WrapKey": ("POST", "wrapKey"),
        "AZ.UnwrapKey": ("POST", "unwrapKey"),
-       "AZ.Encrypt": ("POST", "encrypt"), "AZ.Decrypt": ("POST", "decrypt")}
+       "AZ.Encrypt": ("POST", "encrypt"), "AZ.Decrypt": ("POST", "decrypt"),
+       "AZ.Sign": ("POST", "sign"), "AZ.Verify": ("POST", "verify")}
 GRANTS = ("get", "create", "import", "update", "rotate", "wrapKey",
-          "unwrapKey", "encrypt", "decrypt")
+          "unwrapKey", "encrypt", "decrypt", "sign", "verify")
 # The RBAC data action behind each grant, for the refusal's text.
 ACTIONS = {"get": "keys/read", "create": "keys/create/action",
            "import": "keys/import/action", "update": "keys/write",
            "rotate": "keys/rotate/action", "wrapKey": "keys/wrap/action",
            "unwrapKey": "keys/unwrap/action",
            "encrypt": "keys/encrypt/action",
-           "decrypt": "keys/decrypt/action"}
+           "decrypt": "keys/decrypt/action", "sign": "keys/sign/action",
+           "verify": "keys/verify/action"}
 MISSING_TOKEN = "AKV10000: Request is missing a Bearer or PoP token."
 THROTTLED = ("Request was not processed because too many requests were "
              "received. Reason: A1")
@@ -103,7 +107,7 @@ def classify(method, path):
     return "azure", route[0]
 
 
-BINARY_MEMBERS = ("value", "iv", "aad", "tag")
+BINARY_MEMBERS = ("value", "iv", "aad", "tag", "digest")
 B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 B64URL_PADDED = re.compile(r"^[A-Za-z0-9_-]*={1,2}$")
 B64_STD = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
@@ -288,6 +292,8 @@ class AzureApi:
         ex.key_id = ex.request_key_id = "%s/keys/%s/%s" % (base, name,
                                                            ver["id"])
         ex.detail["key_version"] = ver["id"]
+        if op == "AZ.Verify":  # KeyVerifyResult: value only
+            return Response(200, json.dumps(ex.crypto_result), AZ_JSON)
         if op in CRYPTO_OPS.values():
             result = {"kid": ex.key_id}
             result.update(ex.crypto_result)
@@ -397,9 +403,10 @@ class AzureControl:
         return self._az().keys.bundle(self._base(args), args["name"], ver)
 
     def cmd_azure_create_key(self, args):
-        """{"vault", "name", "kty", "key_size", "key_ops", "attributes",
-        "tags"}: a key, or a new version of an existing one."""
-        body = {k: args[k] for k in ("kty", "key_size", "key_ops",
+        """{"vault", "name", "kty", "key_size", "crv", "key_ops",
+        "attributes", "tags"}: a key, or a new version of an existing
+        one."""
+        body = {k: args[k] for k in ("kty", "key_size", "crv", "key_ops",
                                      "attributes", "tags",
                                      "public_exponent") if k in args}
         ver = self._az().keys.create(args["vault"], args["name"], body)
@@ -450,7 +457,7 @@ class AzureControl:
     def cmd_azure_grant(self, args):
         """{"principal", "grants": {"*"|"vault"|"vault/key": [perm...]}}
         (null: no grants). perms: get create import update rotate wrapKey
-        unwrapKey encrypt decrypt, or *."""
+        unwrapKey encrypt decrypt sign verify, or *."""
         grants = args.get("grants")
         if grants is not None and not (isinstance(grants, dict) and all(
                 isinstance(v, list) and set(v) <= set(GRANTS) | {"*"}

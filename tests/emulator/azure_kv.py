@@ -4,19 +4,26 @@
 # errors.
 """Azure Key Vault / Managed HSM keys (the state behind azure_api).
 
-A vault has a kind: "vault" (Key Vault: RSA and RSA-HSM keys) or "hsm"
-(Managed HSM: RSA-HSM and oct-HSM keys), a tenant and a list of host
-names that address it (see azure_api). A key is a list of versions; the
-newest is the current one. Each version keeps its own material (RSA: a
-PKCS#8 PEM; oct-HSM: hex), key_ops, enabled, exp, nbf, created, updated
-and tags.
+A vault has a kind: "vault" (Key Vault: RSA, RSA-HSM, EC and EC-HSM
+keys) or "hsm" (Managed HSM: RSA-HSM, EC-HSM and oct-HSM keys), a tenant
+and a list of host names that address it (see azure_api). A key is a list
+of versions; the newest is the current one. Each version keeps its own
+material (RSA, EC: a PKCS#8 PEM; oct-HSM: hex), key_ops, enabled, exp,
+nbf, created, updated and tags. EC keys are on P-256, P-384, P-521 or
+P-256K (secp256k1), "crv" at creation (default P-256).
 
 Cryptography is real (python3-cryptography): RSA-OAEP (SHA-1),
 RSA-OAEP-256 (SHA-256, MGF1-SHA-256) and RSA1_5 on RSA keys for
 wrapkey/unwrapkey/encrypt/decrypt; on oct-HSM keys A128KW/A192KW/A256KW
 and CKM_AES_KEY_WRAP (RFC 3394), CKM_AES_KEY_WRAP_PAD (RFC 5649) for
 wrapkey/unwrapkey, and A128GCM/A192GCM/A256GCM (iv, aad, tag) for
-encrypt/decrypt. Binary members are base64url without padding.
+encrypt/decrypt. sign and verify take a digest ("value", "digest") of
+the length the algorithm's hash gives: RS256/384/512 (PKCS#1 v1.5) and
+PS256/384/512 (PSS, salt length = hash length, MGF1 with the same hash)
+on RSA keys; ES256 (P-256), ES384 (P-384), ES512 (P-521) and ES256K
+(P-256K) on EC keys, each on its own curve only, the signature raw
+r || s (each half the curve's size, RFC 7518 3.4). Verify answers
+{"value": true|false}. Binary members are base64url without padding.
 """
 
 import base64
@@ -27,9 +34,11 @@ import re
 import threading
 import uuid
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    Prehashed, decode_dss_signature, encode_dss_signature)
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import (
     InvalidUnwrap, aes_key_unwrap, aes_key_unwrap_with_padding,
@@ -40,11 +49,20 @@ RESOURCES = {"vault": "https://vault.azure.net",
              "hsm": "https://managedhsm.azure.net"}
 RSA_SIZES = (2048, 3072, 4096)
 OCT_SIZES = (128, 192, 256)
-KTYS = {"vault": ("RSA", "RSA-HSM"), "hsm": ("RSA-HSM", "oct-HSM")}
+KTYS = {"vault": ("RSA", "RSA-HSM", "EC", "EC-HSM"),
+        "hsm": ("RSA-HSM", "EC-HSM", "oct-HSM")}
+# crv -> (curve, bytes of a coordinate, the one signing algorithm)
+CURVES = {"P-256": (ec.SECP256R1, 32, "ES256"),
+          "P-384": (ec.SECP384R1, 48, "ES384"),
+          "P-521": (ec.SECP521R1, 66, "ES512"),
+          "P-256K": (ec.SECP256K1, 32, "ES256K")}
+SIGN_HASHES = {"256": hashes.SHA256, "384": hashes.SHA384,
+               "512": hashes.SHA512, "256K": hashes.SHA256}
 ALL_OPS = ("encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey",
            "import", "export")
 DEFAULT_OPS = {"RSA": ["encrypt", "decrypt", "sign", "verify", "wrapKey",
                        "unwrapKey"],
+               "EC": ["sign", "verify"],
                "oct": ["encrypt", "decrypt", "wrapKey", "unwrapKey"]}
 RSA_ALGS = ("RSA-OAEP", "RSA-OAEP-256", "RSA1_5")
 KW_ALGS = {"A128KW": 16, "A192KW": 24, "A256KW": 32,
@@ -99,7 +117,17 @@ def int_bytes(n):
 
 
 def family(kty):
-    return "oct" if kty.startswith("oct") else "RSA"
+    if kty.startswith("oct"):
+        return "oct"
+    return "EC" if kty.startswith("EC") else "RSA"
+
+
+def crv_of(key):
+    """The JWK crv of an EC private key."""
+    for crv, (curve, _, _) in CURVES.items():
+        if isinstance(key.curve, curve):
+            return crv
+    raise ValueError("unknown curve")
 
 
 class AzState:
@@ -263,6 +291,16 @@ class AzKeys:
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption()).decode()
+        elif family(kty) == "EC":
+            crv = body.get("crv") or "P-256"
+            if crv not in CURVES:
+                raise bad("The curve %s is not supported; use one of: %s."
+                          % (crv, ", ".join(CURVES)))
+            key = ec.generate_private_key(CURVES[crv][0]())
+            material = key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption()).decode()
         else:
             size = 256 if size is None else size
             if size not in OCT_SIZES:
@@ -277,6 +315,8 @@ class AzKeys:
                 "tags": cur["tags"]}
         if family(cur["kty"]) == "RSA":
             body["key_size"] = self.private(cur).key_size
+        elif family(cur["kty"]) == "EC":
+            body["crv"] = crv_of(self.private(cur))
         else:
             body["key_size"] = len(bytes.fromhex(cur["material"])) * 8
         return self.create(vault, name, body)
@@ -356,6 +396,13 @@ class AzKeys:
             pub = self.private(ver).public_key().public_numbers()
             key["n"] = b64u(int_bytes(pub.n))
             key["e"] = b64u(int_bytes(pub.e))
+        elif family(ver["kty"]) == "EC":
+            priv = self.private(ver)
+            crv = crv_of(priv)
+            size = CURVES[crv][1]
+            pub = priv.public_key().public_numbers()
+            key.update({"crv": crv, "x": b64u(pub.x.to_bytes(size, "big")),
+                        "y": b64u(pub.y.to_bytes(size, "big"))})
         attrs = {"enabled": ver["enabled"]}
         for k in ("nbf", "exp"):
             if ver[k] is not None:
@@ -371,13 +418,14 @@ class AzKeys:
     # -- state checks -------------------------------------------------------
     def check_usable(self, ver, op):
         """Key Vault's refusals for a disabled, expired or not yet valid
-        key. op: get, wrapKey, unwrapKey, encrypt, decrypt. An expired or
-        not yet valid key still decrypts and unwraps (what it protected
-        stays readable); it no longer encrypts or wraps."""
+        key. op: get, wrapKey, unwrapKey, encrypt, decrypt, sign, verify.
+        An expired or not yet valid key still decrypts, unwraps and
+        verifies (what it protected stays readable); it no longer
+        encrypts, wraps or signs."""
         if not ver["enabled"]:
             raise AzError(403, "Forbidden", "Operation %s is not allowed on "
                           "a disabled key." % op, "KeyDisabled")
-        if op not in ("encrypt", "wrapKey"):
+        if op not in ("encrypt", "wrapKey", "sign"):
             return
         now = self.clock.now()
         if ver["exp"] is not None and now >= ver["exp"]:
@@ -404,6 +452,10 @@ class AzKeys:
         if "value" not in body:
             raise bad("The parameter 'value' is required.")
         value = unb64u(body.get("value"), "value")
+        if op in ("sign", "verify"):
+            return self._signature(ver, op, alg, value, body)
+        if family(ver["kty"]) == "EC":
+            raise self._alg_refused(alg, ver["kty"])
         if family(ver["kty"]) == "RSA":
             return self._rsa(ver, op, alg, value)
         material = bytes.fromhex(ver["material"])
@@ -439,6 +491,45 @@ class AzKeys:
             return {"value": b64u(key.decrypt(value, pad))}
         except ValueError:
             raise bad("The ciphertext does not decrypt under this key.")
+
+    def _signature(self, ver, op, alg, value, body):
+        """sign: {"value": signature}; verify: {"value": bool}."""
+        if family(ver["kty"]) == "oct":
+            raise self._alg_refused(alg, ver["kty"])
+        key = self.private(ver)
+        h, pad = _sig_alg(ver["kty"], alg, key)
+        digest = value if op == "sign" else unb64u(body.get("digest"),
+                                                   "digest")
+        if len(digest) != h.digest_size:
+            raise bad("The digest must be %d bytes for %s; it is %d."
+                      % (h.digest_size, alg, len(digest)))
+        if pad is None:
+            return self._ecdsa(key, op, h, digest, value)
+        if op == "sign":
+            return {"value": b64u(key.sign(digest, pad, Prehashed(h)))}
+        try:
+            key.public_key().verify(value, digest, pad, Prehashed(h))
+            return {"value": True}
+        except InvalidSignature:
+            return {"value": False}
+
+    @staticmethod
+    def _ecdsa(key, op, h, digest, value):
+        size = CURVES[crv_of(key)][1]
+        algo = ec.ECDSA(Prehashed(h))
+        if op == "sign":
+            r, s = decode_dss_signature(key.sign(digest, algo))
+            return {"value": b64u(r.to_bytes(size, "big") +
+                                  s.to_bytes(size, "big"))}
+        if len(value) != 2 * size:
+            return {"value": False}
+        der = encode_dss_signature(int.from_bytes(value[:size], "big"),
+                                   int.from_bytes(value[size:], "big"))
+        try:
+            key.public_key().verify(der, digest, algo)
+            return {"value": True}
+        except InvalidSignature:
+            return {"value": False}
 
     @staticmethod
     def _kw(material, op, alg, value):
@@ -496,6 +587,25 @@ class AzKeys:
         except InvalidTag:
             raise bad("The ciphertext, iv, aad or tag does not decrypt "
                       "under this key.")
+
+
+def _sig_alg(kty, alg, key):
+    """(hash, padding or None) of a signing algorithm for the key, or
+    BadParameter: RS*/PS* on RSA keys, ES* on the curve it names."""
+    fam = family(kty)
+    suffix = alg[2:]
+    if fam == "RSA" and alg[:2] in ("RS", "PS") and \
+            suffix in ("256", "384", "512"):
+        h = SIGN_HASHES[suffix]()
+        if alg[:2] == "RS":
+            return h, padding.PKCS1v15()
+        return h, padding.PSS(padding.MGF1(h), h.digest_size)
+    if fam == "EC" and alg[:2] == "ES" and suffix in SIGN_HASHES and \
+            CURVES[crv_of(key)][2] == alg:
+        return SIGN_HASHES[suffix](), None
+    raise bad("The algorithm %s is not supported for key type %s%s."
+              % (alg, kty, " on curve " + crv_of(key) if fam == "EC"
+                 else ""))
 
 
 def _gcd(a, b):

@@ -412,10 +412,11 @@ class Suite:
         self.error(self.call("POST", "/keys/c-bad/create",
                              {"kty": "oct-HSM"}), 400, "BadParameter",
                    "The key type oct-HSM is not supported by this key "
-                   "vault; use one of: RSA, RSA-HSM.")
+                   "vault; use one of: RSA, RSA-HSM, EC, EC-HSM.")
         self.error(self.hsm("POST", "/keys/c-bad/create", {"kty": "RSA"}),
                    400, "BadParameter", "The key type RSA is not supported "
-                   "by this managed HSM; use one of: RSA-HSM, oct-HSM.")
+                   "by this managed HSM; use one of: RSA-HSM, EC-HSM, "
+                   "oct-HSM.")
         self.error(self.hsm("POST", "/keys/c-bad/create",
                             {"kty": "oct-HSM", "key_size": 512}),
                    400, "BadParameter", "AES key size must be 128, 192 or "
@@ -563,6 +564,189 @@ class Suite:
                    400, "BadParameter", "key_ops must be a list of: "
                    "encrypt, decrypt, sign, verify, wrapKey, unwrapKey, "
                    "import, export.")
+
+    # -- key pairs: EC keys, sign, verify, RSA decrypt ------------------------
+    def test_ec_keys(self):
+        from cryptography.hazmat.primitives.asymmetric import ec
+        for crv, size, curve in (("P-256", 32, ec.SECP256R1),
+                                 ("P-384", 48, ec.SECP384R1),
+                                 ("P-521", 66, ec.SECP521R1),
+                                 ("P-256K", 32, ec.SECP256K1)):
+            name = "ec" + crv.replace("-", "")
+            r = self.call("POST", "/keys/%s/create" % name,
+                          {"kty": "EC", "crv": crv})
+            eq(r.status, 200, "create %s (%s)" % (crv, r.raw[:200]))
+            key = self.call("GET", "/keys/" + name).json()["key"]
+            eq((key["kty"], key["crv"], key["key_ops"]),
+               ("EC", crv, ["sign", "verify"]), "EC JWK " + crv)
+            eq((len(unb64u(key["x"])), len(unb64u(key["y"]))),
+               (size, size), "coordinates of " + crv)
+            ec.EllipticCurvePublicNumbers(
+                int.from_bytes(unb64u(key["x"]), "big"),
+                int.from_bytes(unb64u(key["y"]), "big"),
+                curve()).public_key()  # raises when not on the curve
+            eq("n" in key, False, "no RSA members on " + crv)
+        r = self.hsm("POST", "/keys/hsmec/create", {"kty": "EC-HSM",
+                                                    "crv": "P-384"})
+        eq((r.status, r.json()["key"]["kty"]), (200, "EC-HSM"),
+           "EC-HSM in a Managed HSM")
+        self.error(self.hsm("POST", "/keys/hsmec2/create", {"kty": "EC"}),
+                   400, "BadParameter", "The key type EC is not supported "
+                   "by this managed HSM; use one of: RSA-HSM, EC-HSM, "
+                   "oct-HSM.")
+        self.error(self.call("POST", "/keys/ecbad/create",
+                             {"kty": "EC", "crv": "P-224"}),
+                   400, "BadParameter", "The curve P-224 is not supported; "
+                   "use one of: P-256, P-384, P-521, P-256K.")
+
+    def _ec_pub(self, name, host="127.0.0.1"):
+        from cryptography.hazmat.primitives.asymmetric import ec
+        curves = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(),
+                  "P-521": ec.SECP521R1(), "P-256K": ec.SECP256K1()}
+        key = self.call("GET", "/keys/" + name, host=host).json()["key"]
+        return ec.EllipticCurvePublicNumbers(
+            int.from_bytes(unb64u(key["x"]), "big"),
+            int.from_bytes(unb64u(key["y"]), "big"),
+            curves[key["crv"]]).public_key()
+
+    def test_sign_rsa(self):
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+        from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+        self.ctl("azure_create_key", {"vault": "kv1", "name": "rsasig",
+                                      "kty": "RSA", "key_size": 3072})
+        pub = public_key(self.call("GET", "/keys/rsasig").json())
+        for alg, h in (("RS256", hashes.SHA256()), ("RS384", hashes.SHA384()),
+                       ("RS512", hashes.SHA512()), ("PS256", hashes.SHA256()),
+                       ("PS384", hashes.SHA384()), ("PS512", hashes.SHA512())):
+            digest = hashlib.new(h.name, alg.encode()).digest()
+            r = self.op("rsasig", "sign", {"alg": alg,
+                                           "value": b64u(digest)})
+            eq((r.status, sorted(r.json())), (200, ["kid", "value"]),
+               "sign " + alg)
+            eq(r.json()["kid"], self.call("GET", "/keys/rsasig").json()[
+                "key"]["kid"], "sign's kid")
+            sig = unb64u(r.json()["value"])
+            eq(len(sig), 384, "signature length " + alg)
+            pad = padding.PKCS1v15() if alg[0] == "R" else padding.PSS(
+                padding.MGF1(h), h.digest_size)
+            pub.verify(sig, digest, pad, Prehashed(h))
+            r = self.op("rsasig", "verify", {"alg": alg,
+                                             "digest": b64u(digest),
+                                             "value": b64u(sig)})
+            eq((r.status, r.json()), (200, {"value": True}), "verify " + alg)
+            bad = bytes([sig[0] ^ 1]) + sig[1:]
+            r = self.op("rsasig", "verify", {"alg": alg,
+                                             "digest": b64u(digest),
+                                             "value": b64u(bad)})
+            eq((r.status, r.json()), (200, {"value": False}),
+               "verify a flipped " + alg)
+        self.error(self.op("rsasig", "sign", {"alg": "RS256",
+                                              "value": b64u(b"x" * 48)}),
+                   400, "BadParameter", "The digest must be 32 bytes for "
+                   "RS256; it is 48.")
+        self.error(self.op("rsasig", "sign", {"alg": "ES256",
+                                              "value": b64u(b"x" * 32)}),
+                   400, "BadParameter", "The algorithm ES256 is not "
+                   "supported for key type RSA.")
+        self.error(self.op("rsasig", "sign", {"alg": "RS1",
+                                              "value": b64u(b"x" * 20)}),
+                   400, "BadParameter", "The algorithm RS1 is not "
+                   "supported for key type RSA.")
+
+    def test_sign_ec(self):
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import (
+            Prehashed, encode_dss_signature)
+        for crv, alg, h, size in (("P-256", "ES256", hashes.SHA256(), 32),
+                                  ("P-384", "ES384", hashes.SHA384(), 48),
+                                  ("P-521", "ES512", hashes.SHA512(), 66),
+                                  ("P-256K", "ES256K", hashes.SHA256(), 32)):
+            name = "sig" + crv.replace("-", "")
+            self.ctl("azure_create_key", {"vault": "kv1", "name": name,
+                                          "kty": "EC", "crv": crv})
+            pub = self._ec_pub(name)
+            digest = hashlib.new(h.name, crv.encode()).digest()
+            r = self.op(name, "sign", {"alg": alg, "value": b64u(digest)})
+            eq(r.status, 200, "sign %s (%s)" % (alg, r.raw[:200]))
+            sig = unb64u(r.json()["value"])
+            eq(len(sig), 2 * size, "raw r||s length " + alg)
+            pub.verify(encode_dss_signature(
+                int.from_bytes(sig[:size], "big"),
+                int.from_bytes(sig[size:], "big")), digest,
+                ec.ECDSA(Prehashed(h)))
+            r = self.op(name, "verify", {"alg": alg, "digest": b64u(digest),
+                                         "value": b64u(sig)})
+            eq(r.json(), {"value": True}, "verify " + alg)
+            other = "ES384" if alg != "ES384" else "ES256"
+            self.error(self.op(name, "sign", {"alg": other,
+                                              "value": b64u(digest)}),
+                       400, "BadParameter", "The algorithm %s is not "
+                       "supported for key type EC on curve %s."
+                       % (other, crv))
+            self.error(self.op(name, "decrypt", {"alg": "RSA-OAEP",
+                                                 "value": b64u(b"x")}),
+                       403, "Forbidden", "Operation decrypt is not "
+                       "permitted on this key.", "KeyOperationForbidden")
+        self.error(self.op("sigP256", "sign", {"alg": "ES256",
+                                               "value": b64u(b"d" * 31)}),
+                   400, "BadParameter", "The digest must be 32 bytes for "
+                   "ES256; it is 31.")
+
+    def test_sign_refusals(self):
+        self.ctl("azure_create_key", {"vault": "kv1", "name": "nosign",
+                                      "kty": "RSA",
+                                      "key_ops": ["decrypt", "verify"]})
+        self.error(self.op("nosign", "sign", {"alg": "RS256",
+                                              "value": b64u(b"x" * 32)}),
+                   403, "Forbidden", "Operation sign is not permitted on "
+                   "this key.", "KeyOperationForbidden")
+        self.ctl("azure_create_key", {"vault": "kv1", "name": "oldsig",
+                                      "kty": "EC", "attributes": {
+                                          "exp": int(time.time()) - 10}})
+        self.error(self.op("oldsig", "sign", {"alg": "ES256",
+                                              "value": b64u(b"x" * 32)}),
+                   403, "Forbidden", "Operation sign is not allowed on an "
+                   "expired key.", "KeyExpired")
+        self.error(self.hsm_op("aes1", "sign", {"alg": "RS256",
+                                                "value": b64u(b"x" * 32)}),
+                   403, "Forbidden", "Operation sign is not permitted on "
+                   "this key.", "KeyOperationForbidden")
+        self.ctl("azure_grant", {"principal": "app2",
+                                 "grants": {"kv1/nosign": ["get"]}})
+        r = self.op("nosign", "decrypt", {"alg": "RSA-OAEP",
+                                          "value": b64u(b"x" * 256)},
+                    token=self.token("app2"))
+        self.error(r, 403, "Forbidden", None, "ForbiddenByRbac")
+        if "keys/decrypt/action" not in r.json()["error"]["message"]:
+            raise AssertionError("RBAC text names keys/decrypt/action")
+        self.ctl("azure_grant", {"principal": "app2",
+                                 "grants": {"kv1/k1": ["get", "wrapKey"]}})
+
+    def test_asym_decrypt(self):
+        self.ctl("azure_create_key", {"vault": "kv1", "name": "dec",
+                                      "kty": "RSA", "key_size": 2048,
+                                      "key_ops": ["encrypt", "decrypt"]})
+        pub = public_key(self.call("GET", "/keys/dec").json())
+        for alg in ("RSA-OAEP", "RSA-OAEP-256"):
+            ct = pub.encrypt(b"secret " + alg.encode(), oaep(alg))
+            r = self.op("dec", "decrypt", {"alg": alg, "value": b64u(ct)})
+            eq((r.status, unb64u(r.json()["value"])),
+               (200, b"secret " + alg.encode()), "decrypt " + alg)
+        ct = pub.encrypt(b"x", oaep("RSA-OAEP"))
+        self.error(self.op("dec", "decrypt", {"alg": "RSA-OAEP-256",
+                                              "value": b64u(ct)}),
+                   400, "BadParameter", "The ciphertext does not decrypt "
+                   "under this key.")
+        self.error(self.op("dec", "decrypt", {"alg": "RSA-OAEP",
+                                              "value": b64u(ct[:-1])}),
+                   400, "BadParameter", "The ciphertext length must be 256 "
+                   "bytes for this key.")
+        self.error(self.op("dec", "sign", {"alg": "RS256",
+                                           "value": b64u(b"x" * 32)}),
+                   403, "Forbidden", "Operation sign is not permitted on "
+                   "this key.", "KeyOperationForbidden")
 
     # -- oct-HSM --------------------------------------------------------------
     def import_oct(self, name, hexkey):
@@ -735,9 +919,10 @@ class Suite:
                                              "value": "a+b/"}), 400,
                    "BadParameter",
                    "The parameter 'value' is not valid base64url.")
-        self.error(self.call("POST", "/keys/k1/%s/sign" % ("0" * 32), {}),
+        self.error(self.call("POST", "/keys/k1/%s/release" % ("0" * 32),
+                             {}),
                    404, "NotFound", "The requested operation POST /keys/k1/"
-                   "%s/sign is not supported." % ("0" * 32))
+                   "%s/release is not supported." % ("0" * 32))
         self.error(self.call("PUT", "/keys/k1/rotate", {}), 405,
                    "BadParameter", "The requested operation PUT "
                    "/keys/k1/rotate is not supported.")

@@ -2,7 +2,8 @@
 /*
  * tests/fuzz: Key Vault answers (providers/azure_json.c: an operation's
  * {kid, value, iv, tag}, with the value kept as a ciphertext or lifted
- * out as a secret, and the KeyBundle of GET key), the error body
+ * out as a secret, and the KeyBundle of GET key, RSA, EC or oct), the
+ * error body
  * (azure_errors.c) and a 401's WWW-Authenticate (azure_challenge.c).
  * Input: one mode byte (low two bits: which; bit 4: iv and tag wanted),
  * then the text. A refused answer leaves no output; accepted sizes are
@@ -54,7 +55,11 @@ static void key_bundle(const char *text, size_t n)
     fz_check(strnlen(k.kid, AZ_KID_MAX) < AZ_KID_MAX, "kid unterminated");
     fz_check(k.kty != AZ_KTY_RSA || (k.n_len >= 256 && k.n[0] != 0),
              "an RSA key without a usable modulus");
-    fz_check(k.ops <= 0xf, "key_ops out of range");
+    fz_check(k.ops <= 0x3f, "key_ops out of range");
+    fz_check(k.kty != AZ_KTY_EC || k.curve_nid == 0 || k.coord_len == 32 ||
+                 k.coord_len == 48 || k.coord_len == 66,
+             "an EC point of no curve's size");
+    fz_check(k.kty == AZ_KTY_EC || k.curve_nid == 0, "a curve on a non-EC key");
 }
 
 static void errors_and_challenge(const char *text, size_t n)

@@ -135,6 +135,15 @@ tests_unit_test_azure_SOURCES = tests/unit/test_azure.c \
 	tests/lib/retry_clock.c tests/lib/retry_clock.h
 tests_unit_test_azure_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_azure_LDADD = $(UNIT_LDADD)
+# The azure provider's key pairs under the emulator's Key Vault and
+# Managed HSM (TLS), checked by OpenSSL.
+check_PROGRAMS += tests/unit/test_azure_asym
+TESTS += tests/unit/emu_azure_asym.sh
+tests_unit_test_azure_asym_SOURCES = tests/unit/test_azure_asym.c \
+	tests/unit/emu_client.c tests/unit/emu_client.h \
+	tests/lib/retry_clock.c tests/lib/retry_clock.h
+tests_unit_test_azure_asym_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_azure_asym_LDADD = $(UNIT_LDADD)
 # The vault provider under the emulator's Vault transit (TLS) and a
 # second emulator as the active node.
 check_PROGRAMS += tests/unit/test_vault
@@ -167,3 +176,4 @@ tests_unit_test_azauth_LDADD = $(UNIT_LDADD)
 endif
 EXTRA_DIST += tests/unit/emu_azauth.sh
 EXTRA_DIST += tests/unit/emu_azure.sh
+EXTRA_DIST += tests/unit/emu_azure_asym.sh
