@@ -10,6 +10,7 @@ libcmk_la_SOURCES += \
 	src/providers/gcp.c src/providers/gcp_int.h src/providers/gcp_call.c \
 	src/providers/gcp_name.c src/providers/gcp_health.c \
 	src/providers/gcp_cfg.c src/providers/gcp_cfg.h \
+	src/providers/gcp_asym.c \
 	src/providers/aws_health.c \
 	src/providers/aws_arn.c src/providers/aws_import.c \
 	src/providers/aws_cfg.c src/providers/aws_cfg.h \
