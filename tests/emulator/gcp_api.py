@@ -366,6 +366,19 @@ class GcpControl:
                 "labels": args.get("labels")}
         return self._gcp().kms.create_crypto_key(ring, key, body)
 
+    def cmd_gcp_asym_tamper(self, args):
+        """{"version", "name"?, "pem_of"?, "signature_len"?}: that
+        version's getPublicKey / asymmetricSign answers altered (CRC32Cs
+        recomputed); {"version"} alone: answered as they are."""
+        t = {k: args[k] for k in ("name", "pem_of", "signature_len")
+             if args.get(k) is not None}
+        kms = self._gcp().kms
+        if t:
+            kms.tamper[str(args["version"])] = t
+        else:
+            kms.tamper.pop(str(args["version"]), None)
+        return t
+
     def cmd_gcp_create_version(self, args):
         return self._gcp().kms.create_version(args["key"])
 

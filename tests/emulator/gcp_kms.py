@@ -157,6 +157,12 @@ class GcpKms:
     def __init__(self, state, clock):
         self.state = state
         self.clock = clock
+        # version name -> how its answers are tampered with (tests of a
+        # client's checks; not kept across a restart): "name" (the name
+        # answered), "pem_of" (another version whose public key is
+        # answered), "signature_len" (the signature cut to that length).
+        # The CRC32Cs are of what is answered.
+        self.tamper = {}
 
     # -- resources ----------------------------------------------------------
     def create_key_ring(self, parent, ring_id):
@@ -475,9 +481,14 @@ class GcpKms:
     def get_public_key(self, name):
         key, ver_name, material = self._asym_version(name, None,
                                                      "GetPublicKey")
+        t = self.tamper.get(ver_name, {})
+        if t.get("pem_of"):
+            with self.state.lock:
+                material = self.version(t["pem_of"])[1]["material"]
         pem = gcp_asym.public_pem(material)
         return {"pem": pem, "algorithm": key["algorithm"],
-                "pemCrc32c": str(crc32c(pem.encode())), "name": ver_name,
+                "pemCrc32c": str(crc32c(pem.encode())),
+                "name": t.get("name", ver_name),
                 "protectionLevel": key["protectionLevel"]}
 
     def asymmetric_sign(self, name, body):
@@ -512,6 +523,10 @@ class GcpKms:
             sig = gcp_asym.sign(key["algorithm"], material, *args)
         except AsymError as e:
             raise GcpError(e.status, e.message)
+        t = self.tamper.get(ver_name, {})
+        if t.get("signature_len") is not None:
+            sig = sig[:t["signature_len"]]
+        ver_name = t.get("name", ver_name)
         out = {"signature": base64.b64encode(sig).decode(),
                "signatureCrc32c": str(crc32c(sig))}
         out.update(verified)

@@ -8,7 +8,9 @@
  * the algorithms refused (UnsupportedKeySpec), the wrong usage, scheme or
  * hash refused without a call, the KMS's own refusal of a digest, a
  * corrupted checksum in each answer retried and, when it stays, refused,
- * a bad ciphertext, a disabled version, IAM, and the ulDeviceError
+ * answers that name another version, carry a public key not of the
+ * algorithm or a signature of the wrong length, a bad ciphertext, a
+ * disabled version, IAM, and the ulDeviceError
  * numbers of the new codes.
  */
 #include <config.h>
@@ -560,6 +562,59 @@ static void test_bad_crc_refused(void **state)
     fx_close(&f);
 }
 
+/* ---- answers checked ---- */
+
+/* A public key that is not the algorithm's, a version's answer naming
+ * another version, a signature of the wrong length: refused, not
+ * retried. */
+static void test_answer_checks(void **state)
+{
+    char other[300];
+    uint8_t d[32] = {6};
+    struct cmk_pubkey k;
+    struct cmk_buf sig = {0};
+    struct fx f;
+
+    (void)state;
+    new_key(other, sizeof(other), "EC_SIGN_P384_SHA384");
+    fx_open(&f, "RSA_SIGN_PKCS1_2048_SHA256");
+    emu_do("reset_calls", "{}");
+    emu_do("gcp_asym_tamper", "{\"version\":\"%s\",\"pem_of\":\"%s\"}", f.ref,
+           other);
+    assert_int_equal(f.ops->get_public_key(f.st, &f.rq, &k),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "PublicKeyMismatch");
+    assert_null(k.spki.p);
+    assert_int_equal(emu_count("GCP.GetPublicKey"), 1);
+    emu_do("gcp_asym_tamper", "{\"version\":\"%s\",\"name\":\"%s\"}", f.ref,
+           other);
+    req_reset(&f);
+    assert_int_equal(f.ops->get_public_key(f.st, &f.rq, &k),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "UnexpectedKeyVersion");
+    emu_do("gcp_asym_tamper", "{\"version\":\"%s\"}", f.ref);
+    pubkey_ok(&f, &k);
+    cmk_pubkey_free(&k);
+    emu_do("gcp_asym_tamper", "{\"version\":\"%s\",\"name\":\"%s\"}", f.ref,
+           other);
+    req_reset(&f);
+    assert_int_equal(f.ops->sign(f.st, &f.rq, CMK_SIG_RSA_PKCS1,
+                                 CMK_HASH_SHA256, true, d, sizeof(d), &sig),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "UnexpectedKeyVersion");
+    emu_do("gcp_asym_tamper", "{\"version\":\"%s\",\"signature_len\":255}",
+           f.ref);
+    req_reset(&f);
+    assert_int_equal(f.ops->sign(f.st, &f.rq, CMK_SIG_RSA_PKCS1,
+                                 CMK_HASH_SHA256, true, d, sizeof(d), &sig),
+                     CMK_E_BAD_RESPONSE);
+    assert_string_equal(f.rq.provider_code, "SignatureMalformed");
+    assert_null(sig.p);
+    assert_int_equal(emu_count("GCP.AsymmetricSign"), 2);
+    emu_do("gcp_asym_tamper", "{\"version\":\"%s\"}", f.ref);
+    fx_close(&f);
+}
+
 /* ---- key state, IAM, numbers ---- */
 
 static void test_disabled_version(void **state)
@@ -682,6 +737,7 @@ int main(void)
         cmocka_unit_test_setup(test_kms_refuses_digest, setup),
         cmocka_unit_test_setup(test_bad_crc_retried, setup),
         cmocka_unit_test_setup(test_bad_crc_refused, setup),
+        cmocka_unit_test_setup(test_answer_checks, setup),
         cmocka_unit_test_setup(test_disabled_version, setup),
         cmocka_unit_test_setup(test_permission_denied, setup),
         cmocka_unit_test_setup(test_code_numbers, setup),
