@@ -21,6 +21,7 @@ EXTRA_DIST += \
 	tests/clients/node_deps.sh \
 	tests/clients/check.js \
 	tests/clients/gcp_client.js \
+	tests/clients/gcp_asym.js \
 	tests/clients/test_gcp_client.sh \
 	tests/clients/gcp_interop.js \
 	tests/clients/gcp_module.py \
