@@ -14,7 +14,8 @@ auth/approle/login, auth/kubernetes/login, auth/cert/login, or
 <mount>/<transit path> for a transit mount of that namespace.
 
 op names (call log, faults' for_ops; "VAULT.*" matches them all):
-  VAULT.Encrypt, VAULT.Decrypt, VAULT.Rewrap, VAULT.DataKey, VAULT.ReadKey,
+  VAULT.Encrypt, VAULT.Decrypt, VAULT.Rewrap, VAULT.DataKey, VAULT.Sign,
+  VAULT.ReadKey,
   VAULT.CreateKey, VAULT.RotateKey, VAULT.ConfigKey, VAULT.DeleteKey,
   VAULT.ListKeys, VAULT.ConfigKeys, VAULT.LookupSelf, VAULT.RenewSelf,
   VAULT.AppRoleLogin, VAULT.K8sLogin, VAULT.CertLogin, VAULT.Health,
@@ -39,7 +40,7 @@ from vault_transit import (KEY_NOT_FOUND, KEY_TYPES, ItemError, Transit,
                            VaultError, b64decode,
                            batch_items, check_contexts, datakey,
                            datakey_checks, run_decrypt,
-                           run_encrypt, run_rewrap, user_error)
+                           run_encrypt, run_rewrap, sign, user_error)
 
 VAULT_JSON = "application/json"
 VERSION = "1.15.6"
@@ -59,7 +60,7 @@ LOGINS = ("VAULT.AppRoleLogin", "VAULT.K8sLogin", "VAULT.CertLogin")
 CAPS = ("create", "read", "update", "delete", "list", "sudo", "deny")
 # Transit operations whose paths have no existence check in Vault: a
 # missing key needs "update", never "create" (path_decrypt.go).
-NO_EXISTENCE_CHECK = ("VAULT.Decrypt",)
+NO_EXISTENCE_CHECK = ("VAULT.Decrypt", "VAULT.Sign")
 MOUNT_TYPES = {"VAULT.LookupSelf": "token", "VAULT.RenewSelf": "token",
                "VAULT.AppRoleLogin": "approle",
                "VAULT.K8sLogin": "kubernetes", "VAULT.CertLogin": "cert"}
@@ -149,7 +150,8 @@ def transit_route(method, rest, query):
     op, name, kind = transit_path(method, rest, query)
     writes = ("POST", "PUT")
     if op in ("VAULT.Encrypt", "VAULT.Decrypt", "VAULT.Rewrap",
-              "VAULT.DataKey", "VAULT.RotateKey", "VAULT.ConfigKey") \
+              "VAULT.DataKey", "VAULT.RotateKey", "VAULT.ConfigKey",
+              "VAULT.Sign") \
             and method not in writes:
         return "VAULT.Unknown", None, None
     if op == "VAULT.ConfigKeys" and method not in writes + ("GET",):
@@ -165,7 +167,7 @@ def transit_path(method, rest, query):
         return "VAULT.ListKeys", None, None
     if len(parts) == 2 and parts[1]:
         head, name = parts
-        if head in ("encrypt", "decrypt", "rewrap"):
+        if head in ("encrypt", "decrypt", "rewrap", "sign"):
             return "VAULT." + head.capitalize(), name, None
         if head == "keys":
             return ({"GET": "VAULT.ReadKey", "POST": "VAULT.CreateKey",
@@ -179,6 +181,8 @@ def transit_path(method, rest, query):
             "rotate", "config"):
         return ("VAULT.RotateKey" if parts[2] == "rotate"
                 else "VAULT.ConfigKey"), parts[1], None
+    if len(parts) == 3 and parts[0] == "sign" and parts[1] and parts[2]:
+        return "VAULT.Sign", parts[1], parts[2]  # kind: the hash
     if len(parts) == 3 and parts[0] == "datakey" and parts[2]:
         return "VAULT.DataKey", parts[2], parts[1]
     return "VAULT.Unknown", None, None
@@ -755,6 +759,12 @@ class VaultApi:
             ex.detail["key_version"] = cipher_versions(items)
             run = run_decrypt if op == "VAULT.Decrypt" else run_rewrap
             return run(tr, key, items, batch, body)
+        if op == "VAULT.Sign":
+            if key is None:
+                raise user_error("signing key not found")
+            data = sign(key, body, kind)
+            ex.detail["key_version"] = data["key_version"]
+            return 200, data
         if op == "VAULT.DataKey":
             ctx = datakey_checks(kind, body)
             if key is None:
