@@ -25,7 +25,8 @@ libcmk_la_SOURCES += \
 	src/providers/vault_cfg.h src/providers/vault_errors.c \
 	src/providers/vault_info.c src/providers/vault_json.c \
 	src/providers/vault_json_batch.c src/providers/vault_batch.c \
-	src/providers/vault_bind.c
+	src/providers/vault_bind.c \
+	src/providers/vault_asym.c src/providers/vault_json_asym.c
 # The aws provider's user documentation and configuration sample.
 EXTRA_DIST += docs/aws.md conf/aws-example.json
 # The vault provider's user documentation and configuration sample

@@ -22,6 +22,7 @@ op names (call log, faults' for_ops; "VAULT.*" matches them all):
   VAULT.SealStatus, VAULT.Unknown.
 """
 
+import base64
 import json
 import math
 import os
@@ -263,6 +264,7 @@ class VaultApi:
         self.state = VaultState(state_path)
         self.clock = clock
         self.transit = Transit(self.state.lock, clock)
+        self.tamper = {}  # key name -> cmd_vault_tamper's entry
 
     # -- routing --------------------------------------------------------------
     def claims(self, path, headers):
@@ -723,6 +725,31 @@ class VaultApi:
         raise user_error("invalid certificate or no client certificate "
                          "supplied")
 
+    # -- answers altered on purpose (tests of a client's checks) -------------
+    def tampered_sig(self, name, data):
+        """sign's answer with the version or length the key's tamper
+        entry ("signature_version", "signature_len") gives."""
+        t = self.tamper.get(name) or {}
+        ver, _, sig = data["signature"][len("vault:v"):].partition(":")
+        if t.get("signature_len") is not None:
+            raw = b64decode(sig)[:t["signature_len"]]
+            sig = base64.b64encode(raw).decode()
+        if t.get("signature_version") is not None:
+            ver = str(t["signature_version"])
+        return dict(data, signature="vault:v%s:%s" % (ver, sig))
+
+    def tampered_info(self, mrec, name, data):
+        """The key read with every version's public_key replaced by the
+        latest of the key the tamper entry's "public_key_of" names."""
+        other = (self.tamper.get(name) or {}).get("public_key_of")
+        if other is None:
+            return data
+        theirs = self.transit.info(other, mrec["keys"][other])
+        pem = theirs["keys"][str(theirs["latest_version"])]["public_key"]
+        for rec in data["keys"].values():
+            rec["public_key"] = pem
+        return data
+
     # -- transit --------------------------------------------------------------
     def transit_op(self, op, mrec, name, kind, body, exists, ex):
         """(status, data or None) of a transit request."""
@@ -764,7 +791,7 @@ class VaultApi:
                 raise user_error("signing key not found")
             data = sign(key, body, kind)
             ex.detail["key_version"] = data["key_version"]
-            return 200, data
+            return 200, self.tampered_sig(name, data)
         if op == "VAULT.DataKey":
             ctx = datakey_checks(kind, body)
             if key is None:
@@ -787,7 +814,7 @@ class VaultApi:
                              "no existing key named %s could be found"
                              % name)
         if op == "VAULT.ReadKey":
-            return 200, tr.info(name, key)
+            return 200, self.tampered_info(mrec, name, tr.info(name, key))
         if op == "VAULT.RotateKey":
             tr.rotate(key)
             ex.detail["key_version"] = key["latest"]
@@ -955,6 +982,19 @@ class VaultControl:
             return {"type": key["type"], "derived": key["derived"],
                     "keys": {v: rec["key"]
                              for v, rec in key["versions"].items()}}
+
+    def cmd_vault_tamper(self, args):
+        """{"name", "signature_version"?, "signature_len"?,
+        "public_key_of"?}: that key's sign and read answers altered (any
+        mount; not kept across a restart); {"name"} alone: as they are."""
+        t = {k: args[k] for k in ("signature_version", "signature_len",
+                                  "public_key_of")
+             if args.get(k) is not None}
+        if t:
+            self._v().tamper[str(args["name"])] = t
+        else:
+            self._v().tamper.pop(str(args["name"]), None)
+        return t
 
     def cmd_vault_policy(self, args):
         """{"namespace", "name", "paths": {path: [caps]} | null}"""
