@@ -14,4 +14,5 @@ libcmk_la_SOURCES += \
 	src/mech/rsa_oaep.h src/mech/rsa_oaep.c \
 	src/mech/rs256.h src/mech/rs256.c \
 	src/mech/spki_info.h src/mech/spki_info.c \
-	src/mech/jose.h src/mech/jose.c
+	src/mech/jose.h src/mech/jose.c \
+	src/mech/spki.h src/mech/spki.c

@@ -74,7 +74,7 @@ static cmk_err set_base(struct gcp_state *st, const char *endpoint)
     return cmk_url_check(st->base, CMK_URL_HTTPS_ONLY, NULL);
 }
 
-static void gcp_fini(void *vst)
+void cmk_gcp_fini(void *vst)
 {
     struct gcp_state *st = vst;
 
@@ -87,8 +87,8 @@ static void gcp_fini(void *vst)
     memset(st, 0, sizeof(*st));
 }
 
-static cmk_err gcp_init(void *vst, const struct cmk_kms_cfg *cfg,
-                        const char *key_ref)
+cmk_err cmk_gcp_init(void *vst, const struct cmk_kms_cfg *cfg,
+                     const char *key_ref)
 {
     struct gcp_state *st = vst;
     const struct cmk_gcp_cfg *g;
@@ -114,7 +114,7 @@ static cmk_err gcp_init(void *vst, const struct cmk_kms_cfg *cfg,
     if (err == CMK_OK)
         st->tokens.resolve = cmk_gauth_resolve;
     if (err != CMK_OK)
-        gcp_fini(st);
+        cmk_gcp_fini(st);
     return err;
 }
 
@@ -295,8 +295,8 @@ const struct cmk_provider_ops cmk_provider_gcp = {
     .id = CMK_PROV_GCP,
     .caps = CMK_CAP_HEALTH | CMK_CAP_SEALED_BY | CMK_CAP_REMOTE,
     .state_size = sizeof(struct gcp_state),
-    .init = gcp_init,
-    .fini = gcp_fini,
+    .init = cmk_gcp_init,
+    .fini = cmk_gcp_fini,
     .key_id = gcp_key_id,
     .encrypt = gcp_encrypt,
     .decrypt = gcp_decrypt,
@@ -308,4 +308,5 @@ const struct cmk_provider_ops cmk_provider_gcp = {
     .check_key_ref = cmk_gcp_cfg_key_ref,
     .cfg_parse = cmk_gcp_cfg_parse,
     .cfg_free = cmk_gcp_cfg_free,
+    .asym = &cmk_gcp_asym,
 };

@@ -154,6 +154,11 @@ static const struct cmk_code_num numbers[] = {
     {"IntegrityMismatch", NUM(INTEGRITY_MISMATCH)},
     {"UnexpectedKeyVersion", NUM(UNEXPECTED_KEY_VERSION)},
     {"CiphertextTooLong", NUM(CIPHERTEXT_TOO_LONG)},
+    /* key pairs (gcp_asym.c) */
+    {"UnsupportedKeySpec", NUM(UNSUPPORTED_KEY_SPEC)},
+    {"WrongAlgorithm", NUM(WRONG_ALGORITHM)},
+    {"PublicKeyMismatch", NUM(PUBLIC_KEY_MISMATCH)},
+    {"SignatureMalformed", NUM(SIGNATURE_MALFORMED)},
     /* credentials (net/gauth*.c, net/creds_fetch.c) */
     {"GcpCredentialFile", NUM(GCP_CREDENTIAL_FILE)},
     {"UnsupportedCredentialType", NUM(UNSUPPORTED_CREDENTIAL_TYPE)},

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * providers: internals of the gcp provider shared by gcp.c (operations),
- * gcp_call.c (one authenticated REST call with retries), gcp_health.c
- * and gcp_name.c (resource names). Bodies and the error table are
- * gcp_json.c. Not for use outside src/providers.
+ * gcp_asym.c (key pairs), gcp_call.c (one authenticated REST call with
+ * retries), gcp_health.c and gcp_name.c (resource names). Bodies and the error
+ * table are gcp_json.c. Not for use outside src/providers.
  */
 #ifndef CMK_PROVIDERS_GCP_INT_H
 #define CMK_PROVIDERS_GCP_INT_H
@@ -35,6 +35,9 @@ struct gcp_state {
     struct cmk_cred_cache tokens; /* bearer tokens (net/gauth.h) */
     bool tokens_ready;
     atomic_int level; /* protection level last answered (0: unknown) */
+    /* Key pairs: the version's algorithm as getPublicKey last named it
+     * (enum cmk_gcp_algorithm; 0: not asked yet). */
+    atomic_int algorithm;
     const struct cmk_retry_clock *clock; /* tests; NULL: real */
 };
 
@@ -71,6 +74,15 @@ bool cmk_gcp_is_key_name(const char *s, bool allow_version);
 bool cmk_gcp_is_version_of(const char *version, const char *crypto_key);
 /* The cryptoKey of a name (heap copy; the name itself for a cryptoKey). */
 char *cmk_gcp_crypto_key_of(const char *name);
+
+/* gcp.c: the state of one key reference (provider.h init and fini), for
+ * the CMK and for a key pair alike. No network call. */
+cmk_err cmk_gcp_init(void *st, const struct cmk_kms_cfg *cfg,
+                     const char *key_ref) CMK_WUR;
+void cmk_gcp_fini(void *st);
+
+/* gcp_asym.c: key pairs (providers/asym.h) on a cryptoKeyVersion. */
+extern const struct cmk_asym_ops cmk_gcp_asym;
 
 /* gcp_health.c: the ops table's health, health_reason and code_number. */
 cmk_err cmk_gcp_health(void *st, struct cmk_req *rq) CMK_WUR;

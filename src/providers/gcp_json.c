@@ -61,6 +61,23 @@ cmk_err cmk_gcp_body_decrypt(struct cmk_sb *sb, const uint8_t *ct,
     return body(sb, "ciphertext", "ciphertextCrc32c", ct, ct_len, aad, aad_len);
 }
 
+cmk_err cmk_gcp_body_sign(struct cmk_sb *sb, const char *member,
+                          const uint8_t *digest, size_t len)
+{
+    cmk_sb_printf(sb, "{\"digest\":{\"%s\":", member);
+    cmk_json_put_b64(sb, digest, len);
+    cmk_sb_putc(sb, '}');
+    put_crc(sb, "digestCrc32c", digest, len);
+    cmk_sb_putc(sb, '}');
+    return cmk_sb_status(sb);
+}
+
+cmk_err cmk_gcp_body_asym_decrypt(struct cmk_sb *sb, const uint8_t *ct,
+                                  size_t len)
+{
+    return body(sb, "ciphertext", "ciphertextCrc32c", ct, len, NULL, 0);
+}
+
 /* ---- Answer members ---- */
 
 /* An int64 CRC32C, as proto3 JSON writes it (a decimal string) or as a
@@ -134,6 +151,27 @@ static const struct enum_name purposes[] = {
     {"ASYMMETRIC_DECRYPT", 6},
     {"RAW_ENCRYPT_DECRYPT", 7},
     {"MAC", 9},
+    {NULL, 0}};
+static const struct enum_name algorithms[] = {
+    {"CRYPTO_KEY_VERSION_ALGORITHM_UNSPECIFIED", 0},
+    {"GOOGLE_SYMMETRIC_ENCRYPTION", 1},
+    {"RSA_SIGN_PSS_2048_SHA256", 2},
+    {"RSA_SIGN_PSS_3072_SHA256", 3},
+    {"RSA_SIGN_PSS_4096_SHA256", 4},
+    {"RSA_SIGN_PSS_4096_SHA512", 15},
+    {"RSA_SIGN_PKCS1_2048_SHA256", 5},
+    {"RSA_SIGN_PKCS1_3072_SHA256", 6},
+    {"RSA_SIGN_PKCS1_4096_SHA256", 7},
+    {"RSA_SIGN_PKCS1_4096_SHA512", 16},
+    {"RSA_DECRYPT_OAEP_2048_SHA256", 8},
+    {"RSA_DECRYPT_OAEP_3072_SHA256", 9},
+    {"RSA_DECRYPT_OAEP_4096_SHA256", 10},
+    {"RSA_DECRYPT_OAEP_4096_SHA512", 17},
+    {"RSA_DECRYPT_OAEP_2048_SHA1", 37},
+    {"RSA_DECRYPT_OAEP_3072_SHA1", 38},
+    {"RSA_DECRYPT_OAEP_4096_SHA1", 39},
+    {"EC_SIGN_P256_SHA256", 12},
+    {"EC_SIGN_P384_SHA384", 13},
     {NULL, 0}};
 
 /* An enum as its name or its number; absent is 0, an unknown name
@@ -236,6 +274,97 @@ cmk_err cmk_gcp_parse_encrypt(const char *body, size_t len, bool aad_sent,
     return err;
 }
 
+/* A base64 payload member (1 to max bytes) and its required CRC32C. */
+static cmk_err get_payload(json_t *root, const char *key, const char *crc_key,
+                           size_t max, struct cmk_buf *out)
+{
+    json_t *v = json_object_get(root, key);
+    uint32_t crc = 0;
+    cmk_err err;
+
+    if (!json_is_string(v))
+        return CMK_E_BAD_RESPONSE;
+    err = cmk_b64_to_buf(json_string_value(v), json_string_length(v), out);
+    if (err == CMK_OK && (out->len == 0 || out->len > max))
+        err = CMK_E_BAD_RESPONSE;
+    if (err == CMK_OK)
+        err = get_crc(root, crc_key, &crc);
+    if (err == CMK_OK && cmk_crc32c(out->p, out->len) != crc)
+        err = CMK_E_INTEGRITY;
+    if (err != CMK_OK)
+        cmk_buf_free(out);
+    return err;
+}
+
+/* The PEM as text: its CRC32C covers the string's bytes. */
+static cmk_err get_pem(json_t *root, struct cmk_buf *out)
+{
+    json_t *v = json_object_get(root, "pem");
+    uint32_t crc = 0;
+    cmk_err err;
+
+    if (!json_is_string(v) || json_string_length(v) == 0 ||
+        json_string_length(v) > 16384)
+        return CMK_E_BAD_RESPONSE;
+    err = get_crc(root, "pemCrc32c", &crc);
+    if (err == CMK_OK)
+        err = cmk_buf_dup(out, (const uint8_t *)json_string_value(v),
+                          json_string_length(v));
+    if (err == CMK_OK && cmk_crc32c(out->p, out->len) != crc) {
+        cmk_buf_free(out);
+        err = CMK_E_INTEGRITY;
+    }
+    return err;
+}
+
+cmk_err cmk_gcp_parse_public_key(const char *body, size_t len,
+                                 struct cmk_gcp_public_key *out)
+{
+    json_t *root = cmk_json_load_object(body, len);
+    cmk_err err = root != NULL ? CMK_OK : CMK_E_BAD_RESPONSE;
+
+    memset(out, 0, sizeof(*out));
+    if (err == CMK_OK)
+        err = get_name(root, "name", out->version);
+    if (err == CMK_OK)
+        err = get_enum(root, "algorithm", algorithms, &out->algorithm);
+    if (err == CMK_OK && out->algorithm == 0)
+        err = CMK_E_BAD_RESPONSE; /* required */
+    if (err == CMK_OK)
+        err = get_pem(root, &out->pem);
+    if (err != CMK_OK) {
+        cmk_buf_free(&out->pem);
+        memset(out, 0, sizeof(*out));
+    }
+    json_decref(root);
+    return err;
+}
+
+cmk_err cmk_gcp_parse_sign(const char *body, size_t len,
+                           struct cmk_gcp_signed *out)
+{
+    json_t *root = cmk_json_load_object(body, len);
+    cmk_err err = root != NULL ? CMK_OK : CMK_E_BAD_RESPONSE;
+    bool verified = false;
+
+    memset(out, 0, sizeof(*out));
+    if (err == CMK_OK)
+        err = get_name(root, "name", out->version);
+    if (err == CMK_OK)
+        err = get_bool(root, "verifiedDigestCrc32c", &verified);
+    if (err == CMK_OK)
+        err =
+            get_payload(root, "signature", "signatureCrc32c", 1024, &out->sig);
+    if (err == CMK_OK && !verified)
+        err = CMK_E_INTEGRITY;
+    if (err != CMK_OK) {
+        cmk_buf_free(&out->sig);
+        memset(out, 0, sizeof(*out));
+    }
+    json_decref(root);
+    return err;
+}
+
 /* The plaintext's base64 (b64, lifted out of the body) decoded into pt. */
 static cmk_err decode_plaintext(const struct cmk_secret *b64, bool found,
                                 struct cmk_secret *pt)
@@ -260,12 +389,14 @@ static cmk_err check_plaintext(json_t *root, struct cmk_gcp_decrypted *out)
     return err;
 }
 
-cmk_err cmk_gcp_parse_decrypt(char *body, size_t len,
-                              struct cmk_gcp_decrypted *out)
+/* A decrypt or asymmetricDecrypt answer; flag, when not NULL, names the
+ * boolean that must be true. */
+static cmk_err parse_opened(char *body, size_t len, const char *flag,
+                            struct cmk_gcp_decrypted *out)
 {
     struct cmk_secret b64 = {0};
     json_t *root = NULL;
-    bool found = false;
+    bool found = false, verified = true;
     cmk_err err = CMK_E_BAD_RESPONSE;
 
     memset(out, 0, sizeof(*out));
@@ -278,6 +409,10 @@ cmk_err cmk_gcp_parse_decrypt(char *body, size_t len,
         err = decode_plaintext(&b64, found, &out->pt);
     if (err == CMK_OK)
         err = check_plaintext(root, out);
+    if (err == CMK_OK && flag != NULL)
+        err = get_bool(root, flag, &verified);
+    if (err == CMK_OK && !verified)
+        err = CMK_E_INTEGRITY;
     if (err != CMK_OK) {
         cmk_secret_free(&out->pt);
         memset(out, 0, sizeof(*out));
@@ -285,6 +420,18 @@ cmk_err cmk_gcp_parse_decrypt(char *body, size_t len,
     json_decref(root);
     cmk_secret_free(&b64);
     return err;
+}
+
+cmk_err cmk_gcp_parse_decrypt(char *body, size_t len,
+                              struct cmk_gcp_decrypted *out)
+{
+    return parse_opened(body, len, NULL, out);
+}
+
+cmk_err cmk_gcp_parse_asym_decrypt(char *body, size_t len,
+                                   struct cmk_gcp_decrypted *out)
+{
+    return parse_opened(body, len, "verifiedCiphertextCrc32c", out);
 }
 
 /* A CryptoKeyVersion object v: name (required), state, protectionLevel. */
@@ -361,6 +508,8 @@ static cmk_err map_status(const char *s, enum cmk_gcp_op op,
         return CMK_E_BAD_RESPONSE;
     if (op == CMK_GCP_OP_DECRYPT && strcmp(s, "INVALID_ARGUMENT") == 0)
         return CMK_E_BAD_CIPHERTEXT;
+    if (op == CMK_GCP_OP_SIGN && strcmp(s, "INVALID_ARGUMENT") == 0)
+        return CMK_E_ACCESS_DENIED;
     for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
         if (strcmp(statuses[i].status, s) == 0) {
             *cls = statuses[i].cls;

@@ -65,12 +65,53 @@ enum cmk_gcp_purpose {
     CMK_GCP_MAC = 9,
 };
 
-/* The call an error answer ends (INVALID_ARGUMENT means bad data only on
- * decrypt). */
+/* The CryptoKeyVersionAlgorithm numbers of the key pairs this module
+ * reads (resources.proto); any other name reads as CMK_GCP_UNKNOWN. */
+enum cmk_gcp_algorithm {
+    CMK_GCP_ALG_UNSPECIFIED = 0,
+    CMK_GCP_GOOGLE_SYMMETRIC_ENCRYPTION = 1,
+    CMK_GCP_RSA_SIGN_PSS_2048_SHA256 = 2,
+    CMK_GCP_RSA_SIGN_PSS_3072_SHA256 = 3,
+    CMK_GCP_RSA_SIGN_PSS_4096_SHA256 = 4,
+    CMK_GCP_RSA_SIGN_PSS_4096_SHA512 = 15,
+    CMK_GCP_RSA_SIGN_PKCS1_2048_SHA256 = 5,
+    CMK_GCP_RSA_SIGN_PKCS1_3072_SHA256 = 6,
+    CMK_GCP_RSA_SIGN_PKCS1_4096_SHA256 = 7,
+    CMK_GCP_RSA_SIGN_PKCS1_4096_SHA512 = 16,
+    CMK_GCP_RSA_DECRYPT_OAEP_2048_SHA256 = 8,
+    CMK_GCP_RSA_DECRYPT_OAEP_3072_SHA256 = 9,
+    CMK_GCP_RSA_DECRYPT_OAEP_4096_SHA256 = 10,
+    CMK_GCP_RSA_DECRYPT_OAEP_4096_SHA512 = 17,
+    CMK_GCP_RSA_DECRYPT_OAEP_2048_SHA1 = 37,
+    CMK_GCP_RSA_DECRYPT_OAEP_3072_SHA1 = 38,
+    CMK_GCP_RSA_DECRYPT_OAEP_4096_SHA1 = 39,
+    CMK_GCP_EC_SIGN_P256_SHA256 = 12,
+    CMK_GCP_EC_SIGN_P384_SHA384 = 13,
+};
+
+/* The call an error answer ends (INVALID_ARGUMENT means bad data on
+ * decrypt and asymmetricDecrypt, a digest or algorithm the key version
+ * does not take on asymmetricSign). */
 enum cmk_gcp_op {
     CMK_GCP_OP_ENCRYPT,
     CMK_GCP_OP_DECRYPT,
     CMK_GCP_OP_GET,
+    CMK_GCP_OP_SIGN,
+};
+
+/* A getPublicKey answer: the version it names, its algorithm (a
+ * CMK_GCP_* algorithm number, CMK_GCP_UNKNOWN for a name not listed) and
+ * the PEM text (checked against pemCrc32c; the caller frees it). */
+struct cmk_gcp_public_key {
+    char version[GCP_NAME_MAX];
+    int algorithm;
+    struct cmk_buf pem;
+};
+
+/* An asymmetricSign answer; sig is owned by the caller after CMK_OK. */
+struct cmk_gcp_signed {
+    char version[GCP_NAME_MAX];
+    struct cmk_buf sig;
 };
 
 /* An encrypt answer. version is the CryptoKeyVersion that encrypted;
@@ -130,6 +171,32 @@ cmk_err cmk_gcp_body_decrypt(struct cmk_sb *sb, const uint8_t *ct,
                              size_t ct_len, const uint8_t *aad,
                              size_t aad_len) CMK_WUR;
 
+/* The asymmetricSign request body {"digest":{"sha256":B64},
+ * "digestCrc32c":"N"} (member "sha256", "sha384" or "sha512"). */
+cmk_err cmk_gcp_body_sign(struct cmk_sb *sb, const char *member,
+                          const uint8_t *digest, size_t len) CMK_WUR;
+/* The asymmetricDecrypt request body {"ciphertext":B64,
+ * "ciphertextCrc32c":"N"}. */
+cmk_err cmk_gcp_body_asym_decrypt(struct cmk_sb *sb, const uint8_t *ct,
+                                  size_t len) CMK_WUR;
+
+/* Reads a getPublicKey answer: name, algorithm (name or number) and pem
+ * (at most 16 KiB) required; CMK_E_INTEGRITY when pemCrc32c (required)
+ * does not match the pem's bytes. CMK_E_BAD_RESPONSE when malformed;
+ * out is then empty. */
+cmk_err cmk_gcp_parse_public_key(const char *body, size_t len,
+                                 struct cmk_gcp_public_key *out) CMK_WUR;
+/* Reads an asymmetricSign answer: name and signature (1 to 1024 bytes)
+ * required; CMK_E_INTEGRITY when signatureCrc32c (required) does not
+ * match or verifiedDigestCrc32c is not true. CMK_E_BAD_RESPONSE when
+ * malformed; out is then empty. */
+cmk_err cmk_gcp_parse_sign(const char *body, size_t len,
+                           struct cmk_gcp_signed *out) CMK_WUR;
+/* Reads an asymmetricDecrypt answer as cmk_gcp_parse_decrypt does, and
+ * CMK_E_INTEGRITY also when verifiedCiphertextCrc32c is not true. */
+cmk_err cmk_gcp_parse_asym_decrypt(char *body, size_t len,
+                                   struct cmk_gcp_decrypted *out) CMK_WUR;
+
 /* Reads an encrypt answer body[0..len). Requires name, ciphertext (1 to
  * GCP_MAX_CIPHERTEXT bytes) and ciphertextCrc32c (a decimal string or a
  * number); CMK_E_INTEGRITY when that CRC does not match, when
@@ -164,7 +231,8 @@ cmk_err cmk_gcp_parse_version(const char *body, size_t len,
  * google.rpc.Status {"error":{"code","message","status"}}) by its status
  * alone, never the message: FAILED_PRECONDITION CMK_E_KEY_DISABLED,
  * PERMISSION_DENIED CMK_E_ACCESS_DENIED, NOT_FOUND CMK_E_KEY_NOT_FOUND,
- * INVALID_ARGUMENT on op CMK_GCP_OP_DECRYPT CMK_E_BAD_CIPHERTEXT,
+ * INVALID_ARGUMENT on op CMK_GCP_OP_DECRYPT CMK_E_BAD_CIPHERTEXT, on
+ * CMK_GCP_OP_SIGN CMK_E_ACCESS_DENIED (the version refuses the digest),
  * UNAUTHENTICATED CMK_E_AUTH_REFRESH (refresh the token, retry once),
  * RESOURCE_EXHAUSTED CMK_E_THROTTLED (class CMK_RETRY_THROTTLE_SLOW: the
  * quota is per second, so the retry waits a second), UNAVAILABLE and

@@ -10,6 +10,7 @@ libcmk_la_SOURCES += \
 	src/providers/gcp.c src/providers/gcp_int.h src/providers/gcp_call.c \
 	src/providers/gcp_name.c src/providers/gcp_health.c \
 	src/providers/gcp_cfg.c src/providers/gcp_cfg.h \
+	src/providers/gcp_asym.c \
 	src/providers/aws_health.c \
 	src/providers/aws_arn.c src/providers/aws_import.c \
 	src/providers/aws_asym.c \
@@ -26,7 +27,8 @@ libcmk_la_SOURCES += \
 	src/providers/vault_cfg.h src/providers/vault_errors.c \
 	src/providers/vault_info.c src/providers/vault_json.c \
 	src/providers/vault_json_batch.c src/providers/vault_batch.c \
-	src/providers/vault_bind.c
+	src/providers/vault_bind.c \
+	src/providers/vault_asym.c src/providers/vault_json_asym.c
 # The aws provider's user documentation and configuration sample.
 EXTRA_DIST += docs/aws.md conf/aws-example.json
 # The vault provider's user documentation and configuration sample

@@ -61,7 +61,7 @@ static const char *env_of(const struct vault_state *st, const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-static void vault_fini(void *vst)
+void cmk_vault_fini(void *vst)
 {
     struct vault_state *st = vst;
 
@@ -161,8 +161,8 @@ static cmk_err make_clients(struct vault_state *st)
     return cmk_vauth_new(&env, &st->auth);
 }
 
-static cmk_err vault_init(void *vst, const struct cmk_kms_cfg *cfg,
-                          const char *key_ref)
+cmk_err cmk_vault_init(void *vst, const struct cmk_kms_cfg *cfg,
+                       const char *key_ref)
 {
     struct vault_state *st = vst;
     cmk_err err;
@@ -189,7 +189,7 @@ static cmk_err vault_init(void *vst, const struct cmk_kms_cfg *cfg,
     if (err == CMK_OK)
         err = make_clients(st);
     if (err != CMK_OK)
-        vault_fini(st);
+        cmk_vault_fini(st);
     return err;
 }
 
@@ -393,8 +393,8 @@ const struct cmk_provider_ops cmk_provider_vault = {
     .caps =
         CMK_CAP_HEALTH | CMK_CAP_SEALED_BY | CMK_CAP_REENCRYPT | CMK_CAP_REMOTE,
     .state_size = sizeof(struct vault_state),
-    .init = vault_init,
-    .fini = vault_fini,
+    .init = cmk_vault_init,
+    .fini = cmk_vault_fini,
     .key_id = vault_key_id,
     .encrypt = vault_encrypt,
     .decrypt = vault_decrypt,
@@ -410,4 +410,5 @@ const struct cmk_provider_ops cmk_provider_vault = {
     .check_key_ref = cmk_vault_cfg_key_ref,
     .cfg_parse = cmk_vault_cfg_parse,
     .cfg_free = cmk_vault_cfg_free,
+    .asym = &cmk_vault_asym,
 };

@@ -14,6 +14,13 @@
  *       no (the revocation lever; the caches are purged)
  *   400 "invalid ciphertext": InvalidCiphertext, BAD_CIPHERTEXT, no
  *   400 "encryption key not found": KeyNotFound, KEY_NOT_FOUND, no
+ *   400 "signing key not found": KeyNotFound, KEY_NOT_FOUND, no
+ *   400 "does not support signing": SigningNotSupported, ACCESS_DENIED,
+ *       no (key pairs: a key of a type that does not sign)
+ *   400 "does not support decryption": DecryptionNotSupported,
+ *       ACCESS_DENIED, no; "does not support encryption":
+ *       EncryptionNotSupported, ACCESS_DENIED, no
+ *   400 "failed to RSA decrypt": RsaDecryptFailed, BAD_CIPHERTEXT, no
  *   400 "missing 'context'": ContextRequired, CONFIG, no
  *   400 "associated_data": AssociatedDataRefused, CONFIG, no
  *   400 any other: BadRequest, CONFIG, no
@@ -59,6 +66,16 @@ static const struct row rows[] = {
     {400, "invalid ciphertext", "InvalidCiphertext", CMK_E_BAD_CIPHERTEXT,
      CMK_RETRY_NO},
     {400, "encryption key not found", "KeyNotFound", CMK_E_KEY_NOT_FOUND,
+     CMK_RETRY_NO},
+    {400, "signing key not found", "KeyNotFound", CMK_E_KEY_NOT_FOUND,
+     CMK_RETRY_NO},
+    {400, "does not support signing", "SigningNotSupported",
+     CMK_E_ACCESS_DENIED, CMK_RETRY_NO},
+    {400, "does not support decryption", "DecryptionNotSupported",
+     CMK_E_ACCESS_DENIED, CMK_RETRY_NO},
+    {400, "does not support encryption", "EncryptionNotSupported",
+     CMK_E_ACCESS_DENIED, CMK_RETRY_NO},
+    {400, "failed to RSA decrypt", "RsaDecryptFailed", CMK_E_BAD_CIPHERTEXT,
      CMK_RETRY_NO},
     {400, "missing 'context'", "ContextRequired", CMK_E_CONFIG, CMK_RETRY_NO},
     {400, "associated_data", "AssociatedDataRefused", CMK_E_CONFIG,
@@ -191,6 +208,13 @@ static const struct cmk_code_num numbers[] = {
     {"AssociatedDataIgnored", NUM(ASSOCIATED_DATA_IGNORED)},
     {"RedirectRefused", NUM(REDIRECT_REFUSED)},
     {"TooManyRedirects", NUM(TOO_MANY_REDIRECTS)},
+    /* key pairs (vault_asym.c) */
+    {"UnsupportedKeySpec", NUM(UNSUPPORTED_KEY_SPEC)},
+    {"WrongAlgorithm", NUM(WRONG_ALGORITHM)},
+    {"PublicKeyMismatch", NUM(PUBLIC_KEY_MISMATCH)},
+    {"SignatureMalformed", NUM(SIGNATURE_MALFORMED)},
+    {"UnexpectedKeyVersion", NUM(UNEXPECTED_KEY_VERSION)},
+    {"KeyVersionNotFound", NUM(KEY_VERSION_NOT_FOUND)},
     /* tokens (net/vauth*.c) */
     {"TokenFileUnusable", NUM(TOKEN_FILE_UNUSABLE)},
     {"TokenFileMalformed", NUM(TOKEN_FILE_MALFORMED)},
@@ -212,6 +236,8 @@ static const struct cmk_code_num numbers[] = {
     {"AssociatedDataRefused", NUM(ASSOCIATED_DATA_REFUSED)},
     {"BadRequest", NUM(BAD_REQUEST)},
     {"UnsupportedOperation", NUM(UNSUPPORTED_OPERATION)},
+    {"SigningNotSupported", NUM(SIGNING_NOT_SUPPORTED)},
+    {"RsaDecryptFailed", NUM(RSA_DECRYPT_FAILED)},
     {"IndexNotPresent", NUM(INDEX_NOT_PRESENT)},
     {"RateLimited", NUM(RATE_LIMITED)},
     {"InternalError", NUM(INTERNAL_ERROR)},

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * providers: internals of the vault provider shared by vault.c
- * (operations), vault_call.c (one REST call: token, namespace, redirects,
+ * (operations), vault_asym.c and vault_json_asym.c (key pairs),
+ * vault_call.c (one REST call: token, namespace, redirects,
  * retries), vault_errors.c (the error table, code numbers), vault_json.c
  * (bodies and answers), vault_info.c (the key's cached read, health) and
  * vault_cfg.c. Not for use outside src/providers.
@@ -35,6 +36,7 @@ enum vault_op {
     VAULT_OP_ENCRYPT,
     VAULT_OP_DECRYPT,
     VAULT_OP_REWRAP,
+    VAULT_OP_SIGN,
 };
 
 /* The GET keys/<name> answer, as far as the provider uses it. */
@@ -67,6 +69,14 @@ struct vault_state {
     struct vault_key_info info;
     int64_t info_at_us; /* retry clock's time of the info */
     bool aad_refused;   /* the server does not take associated_data */
+    /* Key pairs (vault_asym.c): the version the key reference names (0:
+     * the latest when the public key is read), set at init; then, under
+     * the lock, the version whose public key was read (0: not yet), its
+     * key type's kind (enum cmk_asym_kind) and size. */
+    unsigned long pair_version;
+    unsigned long pair_used;
+    int pair_kind;
+    unsigned pair_bits;
     const struct cmk_retry_clock *clock; /* tests; NULL: real */
     /* Tests, set before init: */
     const char *(*getenv)(const char *name); /* NULL: secure_getenv */
@@ -202,6 +212,42 @@ cmk_err cmk_vault_fetch_info(struct vault_state *st, struct cmk_req *rq,
 /* Forgets the cached info (a refusal that may mean it changed). */
 void cmk_vault_purge(struct vault_state *st);
 cmk_err cmk_vault_health(void *st, struct cmk_req *rq) CMK_WUR;
+
+/* vault.c: the state of one transit key (provider.h init and fini), for
+ * the CMK and for a key pair alike. No network call. */
+cmk_err cmk_vault_init(void *st, const struct cmk_kms_cfg *cfg,
+                       const char *key_ref) CMK_WUR;
+void cmk_vault_fini(void *st);
+
+/* vault_asym.c: key pairs (providers/asym.h) on an RSA or ECDSA key. */
+extern const struct cmk_asym_ops cmk_vault_asym;
+
+/* vault_json_asym.c: a key pair's key read, sign body and answer. */
+struct vault_pair_info {
+    char type[32];         /* "rsa-2048", "ecdsa-p256", ... */
+    unsigned long version; /* the version read */
+    struct cmk_buf pem;    /* its public_key (the caller frees) */
+};
+/* A GET keys/<name> answer: data.type, and data.keys[v].public_key for
+ * v = want, or data.latest_version when want is 0. CMK_E_KEY_NOT_FOUND
+ * (*code "KeyVersionNotFound") when the answer has no such version,
+ * CMK_E_BAD_RESPONSE when malformed; out is then empty. */
+cmk_err cmk_vault_parse_pair(const char *body, size_t len, unsigned long want,
+                             struct vault_pair_info *out,
+                             const char **code) CMK_WUR;
+/* {"input":B64(digest),"prehashed":true,"hash_algorithm":hash,
+ * "key_version":version} and, for RSA, "signature_algorithm" ("pss" with
+ * "salt_length":"hash", or "pkcs1v15"), for ECDSA
+ * "marshaling_algorithm":"asn1". */
+cmk_err cmk_vault_body_sign(struct cmk_sb *sb, const uint8_t *digest,
+                            size_t len, const char *hash, bool rsa, bool pss,
+                            unsigned long version) CMK_WUR;
+/* data.signature, "vault:v<N>:<base64>": N into *version, the decoded
+ * signature into sig (the caller frees). CMK_E_BAD_RESPONSE when
+ * malformed. */
+cmk_err cmk_vault_parse_sig(const char *body, size_t len,
+                            unsigned long *version,
+                            struct cmk_buf *sig) CMK_WUR;
 
 /* vault_cfg.c: names and paths. */
 bool cmk_vault_name_ok(const char *s);

@@ -21,6 +21,7 @@ EXTRA_DIST += \
 	tests/clients/node_deps.sh \
 	tests/clients/check.js \
 	tests/clients/gcp_client.js \
+	tests/clients/gcp_asym.js \
 	tests/clients/test_gcp_client.sh \
 	tests/clients/gcp_interop.js \
 	tests/clients/gcp_module.py \
@@ -34,6 +35,7 @@ EXTRA_DIST += \
 	tests/clients/azure_module.py \
 	tests/clients/test_azure_module_interop.sh \
 	tests/clients/vault_client.js \
+	tests/clients/vault_asym.js \
 	tests/clients/vault_calls.py \
 	tests/clients/test_vault_client.sh \
 	tests/clients/vault_interop.js \

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # Google's own Cloud KMS client (@google-cloud/kms 5.6.0, REST fallback,
 # google-auth-library) against the emulator's Google routes: gcp_client.js
-# makes the calls and checks the answers and error codes; this script sets
-# the emulator up and checks in its call log what the client sent.
+# makes the calls and checks the answers and error codes, gcp_asym.js
+# does the same for asymmetric keys (public keys, signatures verified and
+# ciphertexts made by Node's crypto); this script sets the emulator up and
+# checks in its call log what the client sent.
 #
 # The packages come from the committed package-lock.json (npm ci) into
 # $CMK_NODE_DIR (default: the build tree's tests/clients/npm), reused while
@@ -148,4 +150,35 @@ for ok, what in checks:
     print("%s - %s" % ("ok" if ok else "not ok", what))
     fail |= not ok
 sys.exit(fail)
+PY
+
+# Asymmetric keys through the same client, checked with Node's crypto
+# (gcp_asym.js); then what it sent.
+emu_ctl reset_calls '{}' >/dev/null || exit 99
+NODE_PATH=$NODE_DIR/node_modules EMU_PORT=${EMU_HTTP_URL##*:} \
+	GCP_TOKEN=$GCP_TOKEN node "$here/gcp_asym.js" || exit 1
+"$EMU_PYTHON" - "$EMU_DIR/calls.jsonl" <<'PY' || exit 1
+import json, sys
+calls = [json.loads(line) for line in open(sys.argv[1])]
+got = {}
+for c in calls:
+    key = (c["op"], c["status"], tuple(c.get("body_members") or ()))
+    got[key] = got.get(key, 0) + 1
+want = {
+    ("GCP.CreateCryptoKey", 200, ("labels", "purpose", "versionTemplate")): 6,
+    ("GCP.GetPublicKey", 200, ()): 6,
+    ("GCP.AsymmetricSign", 200, ("digest", "digestCrc32c")): 4,
+    ("GCP.AsymmetricDecrypt", 200, ("ciphertext", "ciphertextCrc32c")): 2,
+    ("GCP.AsymmetricSign", 400, ("digest",)): 3,
+    ("GCP.AsymmetricDecrypt", 400, ("ciphertext",)): 2,
+}
+if got != want:
+    print("not ok - asymmetric call log: %s" % sorted(got.items()))
+    sys.exit(1)
+sign = [c for c in calls if c["op"] == "GCP.AsymmetricSign"][0]
+if sign["member_encodings"] != {"digest": "object",
+                                "digestCrc32c": "decimal-string"}:
+    print("not ok - asymmetricSign members %s" % sign["member_encodings"])
+    sys.exit(1)
+print("ok - asymmetric call log: %d requests, members" % len(calls))
 PY

@@ -4,7 +4,9 @@
 # routes over TLS: vault_client.js makes the calls and checks the answers
 # and errors; this script sets the emulator up (and a second one, the
 # active node a standby redirects to) and checks in the call log what the
-# client sent (vault_calls.py).
+# client sent (vault_calls.py); vault_asym.js then checks RSA and ECDSA
+# key pairs through the client (signatures verified and ciphertexts made
+# by Node's crypto).
 #
 # The packages come from the committed package-lock.json (npm ci) into
 # $CMK_NODE_DIR (default: the build tree's tests/clients/npm), reused while
@@ -124,3 +126,9 @@ env NODE_PATH="$NODE_DIR/node_modules" EMU_CA="$EMU_CA" \
 # What the client sent, as both emulators logged it.
 "$EMU_PYTHON" "$here/vault_calls.py" "$EMU_DIR/calls.jsonl" \
 	"$tmp/active/calls.jsonl" "$tmp" || exit 1
+
+# Key pairs through the same client (vault_asym.js), checked with Node's
+# crypto.
+env NODE_PATH="$NODE_DIR/node_modules" EMU_CA="$EMU_CA" \
+	EMU_TLS_PORT="$tls_port" VAULT_ROOT_TOKEN="$(cat "$tmp/root-token")" \
+	node "$here/vault_asym.js" || exit 1

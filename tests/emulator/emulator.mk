@@ -25,6 +25,7 @@ EXTRA_DIST += \
 	tests/emulator/gcp_kms.py \
 	tests/emulator/gcp_oauth.py \
 	tests/emulator/gcp_iam.py \
+	tests/emulator/gcp_asym.py \
 	tests/emulator/azure_api.py \
 	tests/emulator/azure_kv.py \
 	tests/emulator/azure_entra.py \

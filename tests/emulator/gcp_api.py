@@ -5,6 +5,7 @@
 
 op names (call log, faults' for_ops; "GCP.*" matches them all):
   GCP.Encrypt, GCP.Decrypt, GCP.GetCryptoKey, GCP.GetCryptoKeyVersion,
+  GCP.GetPublicKey, GCP.AsymmetricSign, GCP.AsymmetricDecrypt,
   GCP.CreateKeyRing, GCP.CreateCryptoKey, GCP.CreateCryptoKeyVersion,
   GCP.UpdateCryptoKeyVersion, GCP.DestroyCryptoKeyVersion,
   GCP.UpdateCryptoKeyPrimaryVersion, and for tokens GCP.Token,
@@ -19,6 +20,7 @@ from cred_endpoints import Response, json_response
 from crc32c import crc32c  # noqa: F401 (re-exported for tests)
 from gcp_kms import (GcpError, GcpKms, GcpState, NAME_RE, PERMISSION,
                      enums_as_ints, enums_from_ints, wants_int_enums)
+import gcp_asym
 from gcp_iam import Federation, IAM_PREFIX, IAM_SUFFIX, SUBJECT_PREFIX
 from gcp_oauth import METADATA_PREFIX, OAuth, TOKEN_PATHS, Tokens, form
 
@@ -34,6 +36,8 @@ MISSING_AUTH = ("Request is missing required authentication credential. "
 # op -> (HTTP method, name suffix or None, permission)
 ACTIONS = {":encrypt": ("GCP.Encrypt", "encrypt"),
            ":decrypt": ("GCP.Decrypt", "decrypt"),
+           ":asymmetricSign": ("GCP.AsymmetricSign", "sign"),
+           ":asymmetricDecrypt": ("GCP.AsymmetricDecrypt", "decrypt"),
            ":destroy": ("GCP.DestroyCryptoKeyVersion", "admin"),
            ":updatePrimaryVersion": ("GCP.UpdateCryptoKeyPrimaryVersion",
                                      "admin")}
@@ -56,6 +60,8 @@ def classify(method, path):
     name, action = split_name(path)
     if action:
         op = ACTIONS.get(action, ("GCP.Unknown", None))[0]
+    elif method == "GET" and name.endswith("/publicKey"):
+        op = "GCP.GetPublicKey"
     elif method == "GET":
         op = ("GCP.GetCryptoKeyVersion" if "/cryptoKeyVersions/" in name
               else "GCP.GetCryptoKey")
@@ -219,6 +225,8 @@ class GcpApi:
         ex.detail["crc32c_members"] = {k: v for k, v in body.items()
                                        if k.endswith("Crc32c")}
         body = enums_from_ints(body)
+        if op == "GCP.GetPublicKey":
+            name = name[:-len("/publicKey")]
         resource = name.rsplit("/cryptoKeyVersions", 1)[0]
         for suffix in ("/cryptoKeys", "/keyRings"):
             if resource.endswith(suffix):
@@ -228,6 +236,9 @@ class GcpApi:
             raise GcpError("INVALID_ARGUMENT", "Resource name [%s] is not "
                            "valid." % name)
         perm = {"GCP.Encrypt": "encrypt", "GCP.Decrypt": "decrypt",
+                "GCP.AsymmetricSign": "sign",
+                "GCP.AsymmetricDecrypt": "decrypt",
+                "GCP.GetPublicKey": "public_key",
                 "GCP.GetCryptoKey": "get",
                 "GCP.GetCryptoKeyVersion": "get"}.get(op, "admin")
         if not self.allowed(principal, resource, perm):
@@ -241,7 +252,8 @@ class GcpApi:
         want = {"GCP.CreateKeyRing": "POST", "GCP.CreateCryptoKey": "POST",
                 "GCP.CreateCryptoKeyVersion": "POST",
                 "GCP.UpdateCryptoKeyVersion": "PATCH",
-                "GCP.GetCryptoKey": "GET", "GCP.GetCryptoKeyVersion": "GET"}
+                "GCP.GetCryptoKey": "GET", "GCP.GetCryptoKeyVersion": "GET",
+                "GCP.GetPublicKey": "GET"}
         if op == "GCP.Unknown" or method != want.get(op, "POST"):
             raise GcpError("NOT_FOUND", "The requested URL was not found on "
                            "this server.")
@@ -249,6 +261,12 @@ class GcpApi:
             return kms.encrypt(name, body)
         if op == "GCP.Decrypt":
             return kms.decrypt(name, body)
+        if op == "GCP.GetPublicKey":
+            return kms.get_public_key(name)
+        if op == "GCP.AsymmetricSign":
+            return kms.asymmetric_sign(name, body)
+        if op == "GCP.AsymmetricDecrypt":
+            return kms.asymmetric_decrypt(name, body)
         if op == "GCP.GetCryptoKey":
             with kms.state.lock:
                 return kms.crypto_key_json(kms.key(name))
@@ -301,14 +319,16 @@ def fault_response(kind, status, ex):
 
 
 def wrong_crc(body):
-    """The answer with ciphertextCrc32c / plaintextCrc32c off by one."""
+    """The answer with its payload's CRC32C (ciphertextCrc32c,
+    plaintextCrc32c, signatureCrc32c or pemCrc32c) off by one."""
     try:
         answer = json.loads(body or b"{}")
     except ValueError:
         return body
     if not isinstance(answer, dict):
         return body
-    for member in ("ciphertextCrc32c", "plaintextCrc32c"):
+    for member in ("ciphertextCrc32c", "plaintextCrc32c", "signatureCrc32c",
+                   "pemCrc32c"):
         if member in answer:
             answer[member] = str((int(answer[member]) + 1) & 0xFFFFFFFF)
     return json.dumps(answer).encode()
@@ -333,6 +353,31 @@ class GcpControl:
                 "skipInitialVersionCreation": bool(args.get(
                     "skip_initial_version"))}
         return self._gcp().kms.create_crypto_key(ring, key, body)
+
+    def cmd_gcp_create_asym_key(self, args):
+        """{"name": ".../cryptoKeys/K", "algorithm": ALGORITHM}: a key of
+        the algorithm's purpose with one version (an RSA 4096 key takes a
+        second or two to make)."""
+        ring, _, key = args["name"].rpartition("/cryptoKeys/")
+        algorithm = str(args["algorithm"])
+        body = {"purpose": gcp_asym.purpose_of(algorithm),
+                "versionTemplate": {"protectionLevel": args.get(
+                    "protection_level", "SOFTWARE"), "algorithm": algorithm},
+                "labels": args.get("labels")}
+        return self._gcp().kms.create_crypto_key(ring, key, body)
+
+    def cmd_gcp_asym_tamper(self, args):
+        """{"version", "name"?, "pem_of"?, "signature_len"?}: that
+        version's getPublicKey / asymmetricSign answers altered (CRC32Cs
+        recomputed); {"version"} alone: answered as they are."""
+        t = {k: args[k] for k in ("name", "pem_of", "signature_len")
+             if args.get(k) is not None}
+        kms = self._gcp().kms
+        if t:
+            kms.tamper[str(args["version"])] = t
+        else:
+            kms.tamper.pop(str(args["version"]), None)
+        return t
 
     def cmd_gcp_create_version(self, args):
         return self._gcp().kms.create_version(args["key"])

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # KMS emulator, Google Cloud KMS REST v1: key rings, crypto keys and their
 # versions, encrypt/decrypt/get and the admin calls, with Google's errors.
-"""Google Cloud KMS REST v1 (symmetric ENCRYPT_DECRYPT keys only).
+"""Google Cloud KMS REST v1: symmetric ENCRYPT_DECRYPT keys, and
+ASYMMETRIC_SIGN / ASYMMETRIC_DECRYPT keys (gcp_asym.py) with their
+getPublicKey, asymmetricSign and asymmetricDecrypt.
 
 Ciphertext (emulator's own format, opaque to clients):
     0x47 ('G') | key uid (16) | version number (4, big-endian) | nonce (12)
@@ -29,6 +31,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from crc32c import crc32c
+import gcp_asym
+from gcp_asym import ALGORITHM_NUMBERS, AsymError
 
 MAGIC = 0x47
 HEADER = 1 + 16 + 4 + 12
@@ -41,14 +45,18 @@ MAX_CIPHERTEXT = MAX_PAYLOAD + 800
 PROTECTION = {"SOFTWARE": 1, "HSM": 2, "EXTERNAL": 3, "EXTERNAL_VPC": 4}
 STATES = {"ENABLED": 1, "DISABLED": 2, "DESTROYED": 3,
           "DESTROY_SCHEDULED": 4, "PENDING_GENERATION": 5}
-PURPOSES = {"ENCRYPT_DECRYPT": 1}
-ALGORITHMS = {"GOOGLE_SYMMETRIC_ENCRYPTION": 1}
+PURPOSES = {"ENCRYPT_DECRYPT": 1, "ASYMMETRIC_SIGN": 5,
+            "ASYMMETRIC_DECRYPT": 6}
+ALGORITHMS = ALGORITHM_NUMBERS
+SYMMETRIC = "GOOGLE_SYMMETRIC_ENCRYPTION"
 ENUMS = {"protectionLevel": PROTECTION, "state": STATES,
          "purpose": PURPOSES, "algorithm": ALGORITHMS}
 # Cloud KMS permission behind each emulator permission name.
 PERMISSION = {"encrypt": "cloudkms.cryptoKeyVersions.useToEncrypt",
               "decrypt": "cloudkms.cryptoKeyVersions.useToDecrypt",
               "get": "cloudkms.cryptoKeys.get",
+              "sign": "cloudkms.cryptoKeyVersions.useToSign",
+              "public_key": "cloudkms.cryptoKeyVersions.viewPublicKey",
               "admin": "cloudkms.cryptoKeys.update"}
 HTTP_OF = {"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400,
            "UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403,
@@ -149,6 +157,12 @@ class GcpKms:
     def __init__(self, state, clock):
         self.state = state
         self.clock = clock
+        # version name -> how its answers are tampered with (tests of a
+        # client's checks; not kept across a restart): "name" (the name
+        # answered), "pem_of" (another version whose public key is
+        # answered), "signature_len" (the signature cut to that length).
+        # The CRC32Cs are of what is answered.
+        self.tamper = {}
 
     # -- resources ----------------------------------------------------------
     def create_key_ring(self, parent, ring_id):
@@ -171,12 +185,15 @@ class GcpKms:
         purpose = body.get("purpose", "ENCRYPT_DECRYPT")
         template = body.get("versionTemplate") or {}
         level = template.get("protectionLevel", "SOFTWARE")
-        algorithm = template.get("algorithm", "GOOGLE_SYMMETRIC_ENCRYPTION")
-        if purpose != "ENCRYPT_DECRYPT" or algorithm != \
-                "GOOGLE_SYMMETRIC_ENCRYPTION":
-            raise GcpError("INVALID_ARGUMENT", "The emulator makes "
-                           "ENCRYPT_DECRYPT keys with "
-                           "GOOGLE_SYMMETRIC_ENCRYPTION only.")
+        algorithm = template.get("algorithm", SYMMETRIC
+                                 if purpose == "ENCRYPT_DECRYPT" else None)
+        if (purpose, algorithm) != ("ENCRYPT_DECRYPT", SYMMETRIC) and \
+                gcp_asym.purpose_of(algorithm) != purpose:
+            raise GcpError("INVALID_ARGUMENT", "Algorithm %s is not valid "
+                           "for purpose %s (the emulator makes "
+                           "ENCRYPT_DECRYPT keys with %s and the asymmetric "
+                           "algorithms of gcp_asym.py)."
+                           % (algorithm, purpose, SYMMETRIC))
         if level not in ("SOFTWARE", "HSM"):
             raise GcpError("INVALID_ARGUMENT", "Unsupported protection level "
                            "%s." % level)
@@ -194,6 +211,7 @@ class GcpKms:
                 "name": name, "purpose": purpose,
                 "createTime": rfc3339(self.clock.now()),
                 "protectionLevel": level, "labels": body.get("labels") or {},
+                "algorithm": algorithm,
                 "uid": os.urandom(16).hex(), "primary": None, "versions": []}
             if not body.get("skipInitialVersionCreation"):
                 self._new_version(self.state.keys[name], True)
@@ -202,10 +220,13 @@ class GcpKms:
 
     def _new_version(self, key, make_primary):
         n = len(key["versions"]) + 1
+        algorithm = key.get("algorithm", SYMMETRIC)
+        material = (os.urandom(32).hex() if algorithm == SYMMETRIC
+                    else gcp_asym.generate(algorithm))
         key["versions"].append({"n": n, "state": "ENABLED",
                                 "createTime": rfc3339(self.clock.now()),
-                                "material": os.urandom(32).hex()})
-        if make_primary:
+                                "material": material})
+        if make_primary and key["purpose"] == "ENCRYPT_DECRYPT":
             key["primary"] = n
         return n
 
@@ -270,6 +291,10 @@ class GcpKms:
     def update_primary(self, key_name, version_id):
         with self.state.lock:
             key = self.key(key_name)
+            if key["purpose"] != "ENCRYPT_DECRYPT":
+                raise GcpError("FAILED_PRECONDITION", "%s has purpose %s: "
+                               "only ENCRYPT_DECRYPT keys have a primary "
+                               "version." % (key_name, key["purpose"]))
             n = str(version_id)
             _, ver = self.version("%s/cryptoKeyVersions/%s" % (key_name, n))
             if ver["state"] != "ENABLED":
@@ -286,7 +311,7 @@ class GcpKms:
         out = {"name": "%s/cryptoKeyVersions/%d" % (key["name"], n),
                "state": ver["state"],
                "protectionLevel": key["protectionLevel"],
-               "algorithm": "GOOGLE_SYMMETRIC_ENCRYPTION",
+               "algorithm": key.get("algorithm", SYMMETRIC),
                "createTime": ver["createTime"]}
         if ver["state"] == "ENABLED":
             out["generateTime"] = ver["createTime"]
@@ -303,7 +328,7 @@ class GcpKms:
                     "createTime": key["createTime"],
                     "versionTemplate": {
                         "protectionLevel": key["protectionLevel"],
-                        "algorithm": "GOOGLE_SYMMETRIC_ENCRYPTION"},
+                        "algorithm": key.get("algorithm", SYMMETRIC)},
                     "destroyScheduledDuration": "86400s"})
         if key["labels"]:
             out["labels"] = key["labels"]
@@ -347,12 +372,21 @@ class GcpKms:
             raise GcpError("FAILED_PRECONDITION", "%s is not enabled, current "
                            "state is: %s." % (name, ver["state"]))
 
+    @staticmethod
+    def _purpose(key, want, call):
+        if key["purpose"] != want:
+            raise GcpError("FAILED_PRECONDITION", "%s can be used only with "
+                           "a CryptoKey of purpose %s; %s has purpose %s."
+                           % (call, want, key["name"], key["purpose"]))
+
     def encrypt(self, name, body):
         with self.state.lock:
             if "/cryptoKeyVersions/" in name:
                 key, ver = self.version(name)
+                self._purpose(key, "ENCRYPT_DECRYPT", "Encrypt")
             else:
                 key = self.key(name)
+                self._purpose(key, "ENCRYPT_DECRYPT", "Encrypt")
                 if not key["primary"]:
                     raise GcpError("FAILED_PRECONDITION", "%s has no primary "
                                    "version." % name)
@@ -398,6 +432,7 @@ class GcpKms:
                        "'name' refers to the correct CryptoKey.")
         with self.state.lock:
             key = self.key(name)
+            self._purpose(key, "ENCRYPT_DECRYPT", "Decrypt")
             if len(ct) > MAX_CIPHERTEXT:
                 raise GcpError("INVALID_ARGUMENT", "The request field "
                                "'ciphertext' must be at most %d bytes."
@@ -424,6 +459,97 @@ class GcpKms:
         if primary:
             out["usedPrimary"] = True
         out["protectionLevel"] = level
+        return out
+
+    # -- asymmetric keys (gcp_asym.py) --------------------------------------
+    def _asym_version(self, name, purpose, call):
+        """(key, version, its name, material) of an ENABLED version of an
+        asymmetric key of purpose (None: either)."""
+        if "/cryptoKeyVersions/" not in name:
+            raise GcpError("INVALID_ARGUMENT", "Resource name [%s] does not "
+                           "represent a valid CryptoKeyVersion." % name)
+        with self.state.lock:
+            key, ver = self.version(name)
+            if key["purpose"] == "ENCRYPT_DECRYPT" or (
+                    purpose is not None and key["purpose"] != purpose):
+                self._purpose(key, purpose or "ASYMMETRIC_SIGN or "
+                              "ASYMMETRIC_DECRYPT", call)
+            ver_name = "%s/cryptoKeyVersions/%d" % (key["name"], ver["n"])
+            self._usable(ver_name, ver)
+            return key, ver_name, ver["material"]
+
+    def get_public_key(self, name):
+        key, ver_name, material = self._asym_version(name, None,
+                                                     "GetPublicKey")
+        t = self.tamper.get(ver_name, {})
+        if t.get("pem_of"):
+            with self.state.lock:
+                material = self.version(t["pem_of"])[1]["material"]
+        pem = gcp_asym.public_pem(material)
+        return {"pem": pem, "algorithm": key["algorithm"],
+                "pemCrc32c": str(crc32c(pem.encode())),
+                "name": t.get("name", ver_name),
+                "protectionLevel": key["protectionLevel"]}
+
+    def asymmetric_sign(self, name, body):
+        key, ver_name, material = self._asym_version(
+            name, "ASYMMETRIC_SIGN", "AsymmetricSign")
+        verified = {}
+        digest = body.get("digest")
+        if (digest is None) == (body.get("data") is None):
+            raise GcpError("INVALID_ARGUMENT", "Exactly one of digest and "
+                           "data must be given.")
+        if digest is not None:
+            if not isinstance(digest, dict) or len(digest) != 1 or \
+                    next(iter(digest)) not in ("sha256", "sha384", "sha512"):
+                raise GcpError("INVALID_ARGUMENT", "digest must hold one of "
+                               "sha256, sha384, sha512.")
+            member = next(iter(digest))
+            value = b64decode(digest[member], "digest." + member)
+            if body.get("digestCrc32c") is not None:
+                if int64(body["digestCrc32c"], "digestCrc32c") != \
+                        crc32c(value):
+                    raise GcpError("INVALID_ARGUMENT", "The checksum in field "
+                                   "digest_crc32c did not match the data in "
+                                   "field digest.")
+                verified["verifiedDigestCrc32c"] = True
+            args = ((member, value), None)
+        else:
+            data = self._checked(body, "data", "dataCrc32c", verified)
+            if "dataCrc32c" in verified:
+                verified = {"verifiedDataCrc32c": True}
+            args = (None, data)
+        try:
+            sig = gcp_asym.sign(key["algorithm"], material, *args)
+        except AsymError as e:
+            raise GcpError(e.status, e.message)
+        t = self.tamper.get(ver_name, {})
+        if t.get("signature_len") is not None:
+            sig = sig[:t["signature_len"]]
+        ver_name = t.get("name", ver_name)
+        out = {"signature": base64.b64encode(sig).decode(),
+               "signatureCrc32c": str(crc32c(sig))}
+        out.update(verified)
+        out["name"] = ver_name
+        out["protectionLevel"] = key["protectionLevel"]
+        return out
+
+    def asymmetric_decrypt(self, name, body):
+        key, _, material = self._asym_version(
+            name, "ASYMMETRIC_DECRYPT", "AsymmetricDecrypt")
+        if body.get("ciphertext") is None:
+            raise GcpError("INVALID_ARGUMENT", "ciphertext is required.")
+        verified = {}
+        ct = self._checked(body, "ciphertext", "ciphertextCrc32c", verified)
+        try:
+            pt = gcp_asym.decrypt(key["algorithm"], material, ct)
+        except AsymError as e:
+            raise GcpError(e.status, e.message)
+        out = {"plaintext": base64.b64encode(pt).decode(),
+               "plaintextCrc32c": str(crc32c(pt))}
+        if verified.get("ciphertextCrc32c"):
+            out["verifiedCiphertextCrc32c"] = True
+        out["protectionLevel"] = key["protectionLevel"]
         return out
 
 

@@ -645,6 +645,100 @@ class Suite:
             if kind not in faults:
                 raise AssertionError("no %s in the call log" % kind)
 
+    def test_asymmetric(self):
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, padding
+        from cryptography.hazmat.primitives.asymmetric.utils import \
+            Prehashed
+        keys = {"EC_SIGN_P256_SHA256": RING + "/cryptoKeys/ec256",
+                "RSA_SIGN_PKCS1_2048_SHA256": RING + "/cryptoKeys/pkcs1",
+                "RSA_SIGN_PSS_2048_SHA256": RING + "/cryptoKeys/pss",
+                "RSA_DECRYPT_OAEP_2048_SHA256": RING + "/cryptoKeys/oaep",
+                "RSA_DECRYPT_OAEP_2048_SHA1": RING + "/cryptoKeys/oaep1"}
+        pub = {}
+        for alg, name in keys.items():
+            out = self.emu.ctl("gcp_create_asym_key", {"name": name,
+                                                       "algorithm": alg})
+            eq(("primary" in out, out["versionTemplate"]["algorithm"]),
+               (False, alg), "asymmetric key has no primary")
+            v1 = name + "/cryptoKeyVersions/1"
+            r = self.call("GET", v1 + "/publicKey")
+            eq(r.status, 200, "getPublicKey " + alg)
+            out = r.json()
+            eq(sorted(out), ["algorithm", "name", "pem", "pemCrc32c",
+                             "protectionLevel"], "publicKey members")
+            eq((out["algorithm"], out["name"], out["pemCrc32c"]),
+               (alg, v1, str(self.crc(out["pem"].encode()))),
+               "publicKey answer")
+            pub[alg] = serialization.load_pem_public_key(out["pem"].encode())
+        r = self.call("GET", K1 + "/cryptoKeyVersions/1/publicKey")
+        self.error(r, 400, "FAILED_PRECONDITION")
+        d = bytes(range(32))
+        v = keys["EC_SIGN_P256_SHA256"] + "/cryptoKeyVersions/1"
+        r = self.call("POST", v + ":asymmetricSign", {
+            "digest": {"sha256": b64(d)}, "digestCrc32c": str(self.crc(d))})
+        out = r.json()
+        sig = base64.b64decode(out["signature"])
+        eq((out["verifiedDigestCrc32c"], out["name"],
+            out["signatureCrc32c"]), (True, v, str(self.crc(sig))),
+           "asymmetricSign answer")
+        pub["EC_SIGN_P256_SHA256"].verify(sig, d,
+                                          ec.ECDSA(Prehashed(hashes.SHA256())))
+        for alg, pad in (("RSA_SIGN_PKCS1_2048_SHA256", padding.PKCS1v15()),
+                         ("RSA_SIGN_PSS_2048_SHA256", padding.PSS(
+                             padding.MGF1(hashes.SHA256()), 32))):
+            v = keys[alg] + "/cryptoKeyVersions/1"
+            out = self.call("POST", v + ":asymmetricSign", {
+                "digest": {"sha256": b64(d)}}).json()
+            eq("verifiedDigestCrc32c" in out, False, "no CRC, no flag")
+            pub[alg].verify(base64.b64decode(out["signature"]), d, pad,
+                            Prehashed(hashes.SHA256()))
+            out = self.call("POST", v + ":asymmetricSign", {
+                "data": b64(b"msg"),
+                "dataCrc32c": str(self.crc(b"msg"))}).json()
+            eq(out.get("verifiedDataCrc32c"), True, "data CRC verified")
+            pub[alg].verify(base64.b64decode(out["signature"]), b"msg", pad,
+                            hashes.SHA256())
+        self.error(self.call("POST", v + ":asymmetricSign", {
+            "digest": {"sha256": b64(d[:20])}}), 400, "INVALID_ARGUMENT",
+            "provided digest has incorrect size (got 20, want 32)")
+        self.error(self.call("POST", v + ":asymmetricSign", {
+            "digest": {"sha384": b64(bytes(48))}}), 400, "INVALID_ARGUMENT")
+        self.error(self.call("POST", v + ":asymmetricSign", {
+            "digest": {"sha256": b64(d)}, "digestCrc32c": "1"}), 400,
+            "INVALID_ARGUMENT")
+        oaep = keys["RSA_DECRYPT_OAEP_2048_SHA256"] + "/cryptoKeyVersions/1"
+        self.error(self.call("POST", oaep + ":asymmetricSign", {
+            "digest": {"sha256": b64(d)}}), 400, "FAILED_PRECONDITION")
+        self.error(self.call("POST", v + ":asymmetricDecrypt", {
+            "ciphertext": b64(bytes(256))}), 400, "FAILED_PRECONDITION")
+        for alg, h in (("RSA_DECRYPT_OAEP_2048_SHA256", hashes.SHA256),
+                       ("RSA_DECRYPT_OAEP_2048_SHA1", hashes.SHA1)):
+            v = keys[alg] + "/cryptoKeyVersions/1"
+            ct = pub[alg].encrypt(b"dek", padding.OAEP(padding.MGF1(h()),
+                                                       h(), None))
+            out = self.call("POST", v + ":asymmetricDecrypt", {
+                "ciphertext": b64(ct),
+                "ciphertextCrc32c": str(self.crc(ct))}).json()
+            eq(out, {"plaintext": b64(b"dek"),
+                     "plaintextCrc32c": str(self.crc(b"dek")),
+                     "verifiedCiphertextCrc32c": True,
+                     "protectionLevel": "SOFTWARE"}, "asymmetricDecrypt")
+        self.error(self.call("POST", oaep + ":asymmetricDecrypt", {
+            "ciphertext": b64(bytes(256))}), 400, "INVALID_ARGUMENT",
+            "Decryption failed.")
+        self.error(self.call("POST", oaep + ":asymmetricSign", {
+            "digest": {"sha256": b64(d)}}, token=self.bob), 403,
+            "PERMISSION_DENIED")
+        self.emu.ctl("faults", {"bad_crc_rate": 1, "for_ops": ["GCP.*"],
+                                "count": 1})
+        out = self.call("GET", oaep + "/publicKey").json()
+        eq(out["pemCrc32c"], str((self.crc(out["pem"].encode()) + 1)
+                                 & 0xFFFFFFFF), "pemCrc32c off by one")
+        r = self.call("GET", oaep + "/publicKey",
+                      query="?$alt=json%3Benum-encoding=int")
+        eq(r.json()["algorithm"], 8, "algorithm as its number")
+
     def test_call_log(self):
         self.emu.ctl("reset_calls")
         self.encrypt(K1, b"x", b"y", plaintextCrc32c=str(self.crc(b"x")))

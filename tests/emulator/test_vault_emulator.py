@@ -290,6 +290,69 @@ class Suite:
         self.error(self.call("POST", "/v1/transit/keys/bad", {
             "type": "des"}), 400, "unknown key type des")
 
+    def test_sign_and_rsa_decrypt(self):
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import (ec, padding,
+                                                               utils)
+        d = bytes(range(32))
+        for ktype, curve in (("ecdsa-p256", "P-256"), ("ecdsa-p384", "P-384"),
+                             ("ecdsa-p521", "P-521")):
+            self.ctl("vault_create_key", {"name": ktype, "type": ktype})
+            info = self.ok(self.call("GET", "/v1/transit/keys/" + ktype))[
+                "data"]
+            eq((info["supports_signing"], info["supports_decryption"],
+                info["keys"]["1"]["name"]), (True, False, curve),
+               ktype + " key read")
+            pub = serialization.load_pem_public_key(
+                info["keys"]["1"]["public_key"].encode())
+            body = self.ok(self.call("POST", "/v1/transit/sign/" + ktype, {
+                "input": b64(d), "prehashed": True,
+                "hash_algorithm": "sha2-256",
+                "marshaling_algorithm": "asn1"}))["data"]
+            eq(body["key_version"], 1, "key_version")
+            eq(body["signature"][:9], "vault:v1:", "signature prefix")
+            pub.verify(unb64(body["signature"][9:]), d,
+                       ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+            self.error(self.dec(ktype, body["signature"]), 400,
+                       "key type %s does not support decryption" % ktype)
+        self.ctl("vault_create_key", {"name": "rsa-s", "type": "rsa-3072"})
+        pub = serialization.load_pem_public_key(self.ok(self.call(
+            "GET", "/v1/transit/keys/rsa-s"))["data"]["keys"]["1"][
+                "public_key"].encode())
+        d = bytes(48)
+        for algo, pad in (("pkcs1v15", padding.PKCS1v15()),
+                          ("pss", padding.PSS(padding.MGF1(hashes.SHA384()),
+                                              48))):
+            body = self.ok(self.call("POST", "/v1/transit/sign/rsa-s", {
+                "input": b64(d), "prehashed": True,
+                "hash_algorithm": "sha2-384", "signature_algorithm": algo,
+                "salt_length": "hash"}))["data"]
+            sig = unb64(body["signature"][9:])
+            eq(len(sig), 384, algo + " signature length")
+            pub.verify(sig, d, pad, utils.Prehashed(hashes.SHA384()))
+        body = self.ok(self.call("POST", "/v1/transit/sign/rsa-s/sha2-512",
+                                 {"input": b64(b"msg")}))["data"]
+        pub.verify(unb64(body["signature"][9:]), b"msg", padding.PSS(
+            padding.MGF1(hashes.SHA512()), padding.PSS.MAX_LENGTH),
+            hashes.SHA512())
+        self.error(self.call("POST", "/v1/transit/sign/rsa-s", {
+            "input": b64(bytes(20)), "prehashed": True}), 400,
+            "crypto/rsa: input must be hashed with given hash")
+        self.error(self.call("POST", "/v1/transit/sign/k1", {
+            "input": b64(d)}), 400,
+            "key type aes256-gcm96 does not support signing")
+        self.error(self.call("POST", "/v1/transit/sign/rsa-s", {
+            "input": b64(d), "hash_algorithm": "sha2-999"}), 400,
+            "unsupported hash algorithm sha2-999")
+        ct = pub.encrypt(b"dek", padding.OAEP(padding.MGF1(hashes.SHA256()),
+                                              hashes.SHA256(), None))
+        body = self.ok(self.dec("rsa-s", "vault:v1:" + b64(ct)))
+        eq(unb64(body["data"]["plaintext"]), b"dek", "RSA-OAEP decrypt")
+        self.error(self.dec("rsa-s", "vault:v1:" + b64(bytes(384))), 400,
+                   "failed to RSA decrypt the ciphertext: crypto/rsa: "
+                   "decryption error")
+        eq(self.last("VAULT.Sign")["status"], 400, "sign in the call log")
+
     def test_derived_keys(self):
         self.ok(self.call("POST", "/v1/transit/keys/d1", {"derived": True}))
         self.error(self.enc("d1", b"x"), 400, MISSING_CONTEXT)
@@ -471,7 +534,7 @@ class Suite:
                    "1 error occurred:\n\t* unsupported operation\n\n")
         self.error(self.call("PATCH", "/v1/transit/keys/k1", {}), 405,
                    "1 error occurred:\n\t* unsupported operation\n\n")
-        self.error(self.call("POST", "/v1/transit/sign/k1", {}), 404,
+        self.error(self.call("POST", "/v1/transit/hmac/k1", {}), 404,
                    "1 error occurred:\n\t* unsupported path\n\n")
         eq(self.last("VAULT.Unknown")["mount"], "transit", "unknown op")
 

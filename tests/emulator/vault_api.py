@@ -14,13 +14,15 @@ auth/approle/login, auth/kubernetes/login, auth/cert/login, or
 <mount>/<transit path> for a transit mount of that namespace.
 
 op names (call log, faults' for_ops; "VAULT.*" matches them all):
-  VAULT.Encrypt, VAULT.Decrypt, VAULT.Rewrap, VAULT.DataKey, VAULT.ReadKey,
+  VAULT.Encrypt, VAULT.Decrypt, VAULT.Rewrap, VAULT.DataKey, VAULT.Sign,
+  VAULT.ReadKey,
   VAULT.CreateKey, VAULT.RotateKey, VAULT.ConfigKey, VAULT.DeleteKey,
   VAULT.ListKeys, VAULT.ConfigKeys, VAULT.LookupSelf, VAULT.RenewSelf,
   VAULT.AppRoleLogin, VAULT.K8sLogin, VAULT.CertLogin, VAULT.Health,
   VAULT.SealStatus, VAULT.Unknown.
 """
 
+import base64
 import json
 import math
 import os
@@ -39,7 +41,7 @@ from vault_transit import (KEY_NOT_FOUND, KEY_TYPES, ItemError, Transit,
                            VaultError, b64decode,
                            batch_items, check_contexts, datakey,
                            datakey_checks, run_decrypt,
-                           run_encrypt, run_rewrap, user_error)
+                           run_encrypt, run_rewrap, sign, user_error)
 
 VAULT_JSON = "application/json"
 VERSION = "1.15.6"
@@ -59,7 +61,7 @@ LOGINS = ("VAULT.AppRoleLogin", "VAULT.K8sLogin", "VAULT.CertLogin")
 CAPS = ("create", "read", "update", "delete", "list", "sudo", "deny")
 # Transit operations whose paths have no existence check in Vault: a
 # missing key needs "update", never "create" (path_decrypt.go).
-NO_EXISTENCE_CHECK = ("VAULT.Decrypt",)
+NO_EXISTENCE_CHECK = ("VAULT.Decrypt", "VAULT.Sign")
 MOUNT_TYPES = {"VAULT.LookupSelf": "token", "VAULT.RenewSelf": "token",
                "VAULT.AppRoleLogin": "approle",
                "VAULT.K8sLogin": "kubernetes", "VAULT.CertLogin": "cert"}
@@ -149,7 +151,8 @@ def transit_route(method, rest, query):
     op, name, kind = transit_path(method, rest, query)
     writes = ("POST", "PUT")
     if op in ("VAULT.Encrypt", "VAULT.Decrypt", "VAULT.Rewrap",
-              "VAULT.DataKey", "VAULT.RotateKey", "VAULT.ConfigKey") \
+              "VAULT.DataKey", "VAULT.RotateKey", "VAULT.ConfigKey",
+              "VAULT.Sign") \
             and method not in writes:
         return "VAULT.Unknown", None, None
     if op == "VAULT.ConfigKeys" and method not in writes + ("GET",):
@@ -165,7 +168,7 @@ def transit_path(method, rest, query):
         return "VAULT.ListKeys", None, None
     if len(parts) == 2 and parts[1]:
         head, name = parts
-        if head in ("encrypt", "decrypt", "rewrap"):
+        if head in ("encrypt", "decrypt", "rewrap", "sign"):
             return "VAULT." + head.capitalize(), name, None
         if head == "keys":
             return ({"GET": "VAULT.ReadKey", "POST": "VAULT.CreateKey",
@@ -179,6 +182,8 @@ def transit_path(method, rest, query):
             "rotate", "config"):
         return ("VAULT.RotateKey" if parts[2] == "rotate"
                 else "VAULT.ConfigKey"), parts[1], None
+    if len(parts) == 3 and parts[0] == "sign" and parts[1] and parts[2]:
+        return "VAULT.Sign", parts[1], parts[2]  # kind: the hash
     if len(parts) == 3 and parts[0] == "datakey" and parts[2]:
         return "VAULT.DataKey", parts[2], parts[1]
     return "VAULT.Unknown", None, None
@@ -259,6 +264,7 @@ class VaultApi:
         self.state = VaultState(state_path)
         self.clock = clock
         self.transit = Transit(self.state.lock, clock)
+        self.tamper = {}  # key name -> cmd_vault_tamper's entry
 
     # -- routing --------------------------------------------------------------
     def claims(self, path, headers):
@@ -719,6 +725,31 @@ class VaultApi:
         raise user_error("invalid certificate or no client certificate "
                          "supplied")
 
+    # -- answers altered on purpose (tests of a client's checks) -------------
+    def tampered_sig(self, name, data):
+        """sign's answer with the version or length the key's tamper
+        entry ("signature_version", "signature_len") gives."""
+        t = self.tamper.get(name) or {}
+        ver, _, sig = data["signature"][len("vault:v"):].partition(":")
+        if t.get("signature_len") is not None:
+            raw = b64decode(sig)[:t["signature_len"]]
+            sig = base64.b64encode(raw).decode()
+        if t.get("signature_version") is not None:
+            ver = str(t["signature_version"])
+        return dict(data, signature="vault:v%s:%s" % (ver, sig))
+
+    def tampered_info(self, mrec, name, data):
+        """The key read with every version's public_key replaced by the
+        latest of the key the tamper entry's "public_key_of" names."""
+        other = (self.tamper.get(name) or {}).get("public_key_of")
+        if other is None:
+            return data
+        theirs = self.transit.info(other, mrec["keys"][other])
+        pem = theirs["keys"][str(theirs["latest_version"])]["public_key"]
+        for rec in data["keys"].values():
+            rec["public_key"] = pem
+        return data
+
     # -- transit --------------------------------------------------------------
     def transit_op(self, op, mrec, name, kind, body, exists, ex):
         """(status, data or None) of a transit request."""
@@ -755,6 +786,12 @@ class VaultApi:
             ex.detail["key_version"] = cipher_versions(items)
             run = run_decrypt if op == "VAULT.Decrypt" else run_rewrap
             return run(tr, key, items, batch, body)
+        if op == "VAULT.Sign":
+            if key is None:
+                raise user_error("signing key not found")
+            data = sign(key, body, kind)
+            ex.detail["key_version"] = data["key_version"]
+            return 200, self.tampered_sig(name, data)
         if op == "VAULT.DataKey":
             ctx = datakey_checks(kind, body)
             if key is None:
@@ -777,7 +814,7 @@ class VaultApi:
                              "no existing key named %s could be found"
                              % name)
         if op == "VAULT.ReadKey":
-            return 200, tr.info(name, key)
+            return 200, self.tampered_info(mrec, name, tr.info(name, key))
         if op == "VAULT.RotateKey":
             tr.rotate(key)
             ex.detail["key_version"] = key["latest"]
@@ -945,6 +982,19 @@ class VaultControl:
             return {"type": key["type"], "derived": key["derived"],
                     "keys": {v: rec["key"]
                              for v, rec in key["versions"].items()}}
+
+    def cmd_vault_tamper(self, args):
+        """{"name", "signature_version"?, "signature_len"?,
+        "public_key_of"?}: that key's sign and read answers altered (any
+        mount; not kept across a restart); {"name"} alone: as they are."""
+        t = {k: args[k] for k in ("signature_version", "signature_len",
+                                  "public_key_of")
+             if args.get(k) is not None}
+        if t:
+            self._v().tamper[str(args["name"])] = t
+        else:
+            self._v().tamper.pop(str(args["name"]), None)
+        return t
 
     def cmd_vault_policy(self, args):
         """{"namespace", "name", "paths": {path: [caps]} | null}"""

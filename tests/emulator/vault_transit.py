@@ -11,7 +11,10 @@ is {"type", "derived", "versions": {"N": {"key": hex | PEM, "time": s}},
 
 Ciphertexts are transit's: "vault:v<N>:" + base64(nonce (12) | ciphertext
 | tag (16)) for aes128-gcm96, aes256-gcm96 and chacha20-poly1305, and
-"vault:v<N>:" + base64(RSA-OAEP-SHA-256) for rsa-2048/3072/4096. A derived
+"vault:v<N>:" + base64(RSA-OAEP-SHA-256) for rsa-2048/3072/4096. RSA
+and ecdsa-p256/p384/p521 keys sign (sign/<name>: prehashed or not,
+hash_algorithm, pkcs1v15 or pss with salt_length, asn1 or jws
+marshaling); ECDSA keys neither encrypt nor decrypt. A derived
 key's per-context key is HKDF-SHA-256(version key, salt none, info
 context), which is what transit's hkdf_sha256 KDF does (not checked
 byte for byte against a real Vault). Errors carry the texts of OpenBao's
@@ -25,7 +28,9 @@ import threading
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    Prehashed, decode_dss_signature)
 from cryptography.hazmat.primitives.ciphers.aead import (AESGCM,
                                                          ChaCha20Poly1305)
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -34,7 +39,16 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 KEY_TYPES = {"aes128-gcm96": (16, AESGCM), "aes256-gcm96": (32, AESGCM),
              "chacha20-poly1305": (32, ChaCha20Poly1305),
              "rsa-2048": (2048, None), "rsa-3072": (3072, None),
-             "rsa-4096": (4096, None)}
+             "rsa-4096": (4096, None), "ecdsa-p256": (256, None),
+             "ecdsa-p384": (384, None), "ecdsa-p521": (521, None)}
+# ECDSA types: the curve and the name the key read gives each version.
+EC_CURVES = {"ecdsa-p256": (ec.SECP256R1, "P-256"),
+             "ecdsa-p384": (ec.SECP384R1, "P-384"),
+             "ecdsa-p521": (ec.SECP521R1, "P-521")}
+# hash_algorithm values of sign (None: "none", PKCS#1 v1.5 only).
+SIGN_HASHES = {"sha1": hashes.SHA1, "sha2-224": hashes.SHA224,
+               "sha2-256": hashes.SHA256, "sha2-384": hashes.SHA384,
+               "sha2-512": hashes.SHA512, "none": None}
 # What Go's AEAD Open answers on a bad tag, per cipher.
 AUTH_FAILED = {AESGCM: "cipher: message authentication failed",
                ChaCha20Poly1305: "chacha20poly1305: message authentication "
@@ -97,7 +111,11 @@ def new_material(key_type):
     size, aead = KEY_TYPES[key_type]
     if aead is not None:
         return os.urandom(size).hex()
-    priv = rsa.generate_private_key(public_exponent=65537, key_size=size)
+    if key_type in EC_CURVES:
+        priv = ec.generate_private_key(EC_CURVES[key_type][0]())
+    else:
+        priv = rsa.generate_private_key(public_exponent=65537,
+                                        key_size=size)
     return priv.private_bytes(serialization.Encoding.PEM,
                               serialization.PrivateFormat.PKCS8,
                               serialization.NoEncryption()).decode()
@@ -212,7 +230,9 @@ class Transit:
                 pub = priv.public_key().public_bytes(
                     serialization.Encoding.PEM,
                     serialization.PublicFormat.SubjectPublicKeyInfo)
-                keys[v] = {"creation_time": rec["time"], "name": key["type"],
+                keys[v] = {"creation_time": rec["time"],
+                           "name": EC_CURVES.get(key["type"],
+                                                 (None, key["type"]))[1],
                            "public_key": pub.decode()}
         data = {"allow_plaintext_backup": False, "auto_rotate_period": 0,
                 "deletion_allowed": key["deletion_allowed"],
@@ -222,9 +242,10 @@ class Transit:
                 "min_available_version": 0,
                 "min_decryption_version": key["min_decryption_version"],
                 "min_encryption_version": key["min_encryption_version"],
-                "name": name, "supports_decryption": True,
+                "name": name,
+                "supports_decryption": key["type"] not in EC_CURVES,
                 "supports_derivation": aead is not None,
-                "supports_encryption": True,
+                "supports_encryption": key["type"] not in EC_CURVES,
                 "supports_signing": aead is None, "type": key["type"]}
         if key["derived"]:
             data["kdf"] = "hkdf_sha256"
@@ -288,6 +309,103 @@ class Transit:
             return aead(material).decrypt(raw[:12], raw[12:], aad), ver
         except InvalidTag:
             raise ItemError(AUTH_FAILED[aead])
+
+
+def sign(key, body, path_hash):
+    """POST sign/<name>[/<hash>]: {"signature": "vault:vN:...",
+    "key_version": N}, with transit's checks and texts."""
+    ktype = key["type"]
+    if KEY_TYPES[ktype][1] is not None:
+        raise user_error("key type %s does not support signing" % ktype)
+    hname = body.get("hash_algorithm") or path_hash or "sha2-256"
+    if hname not in SIGN_HASHES:
+        raise user_error("unsupported hash algorithm %s" % hname)
+    try:
+        data = b64decode(body.get("input", ""))
+    except ItemError:
+        raise user_error("unable to decode input as base64: illegal base64 "
+                         "data")
+    ver = int(body.get("key_version") or 0) or key["latest"]
+    if ver > key["latest"] or str(ver) not in key["versions"]:
+        raise user_error("requested version for signing does not exist")
+    if ver < key["min_encryption_version"]:
+        raise user_error("requested version for signing is less than the "
+                         "minimum encryption key version")
+    h = SIGN_HASHES[hname]
+    prehashed = body.get("prehashed") in (True, "true")
+    if h is not None and not prehashed:
+        d = hashes.Hash(h())
+        d.update(data)
+        data = d.finalize()
+    priv = serialization.load_pem_private_key(
+        key["versions"][str(ver)]["key"].encode(), None)
+    if ktype in EC_CURVES:
+        if h is None:
+            raise user_error("unsupported hash algorithm none")
+        der = priv.sign(data, ec.ECDSA(Prehashed(h())) if len(data) ==
+                        h.digest_size else ec.ECDSA(Prehashed(_Raw(len(
+                            data)))))
+        if body.get("marshaling_algorithm", "asn1") == "jws":
+            r, s = decode_dss_signature(der)
+            n = (priv.curve.key_size + 7) // 8
+            raw = r.to_bytes(n, "big") + s.to_bytes(n, "big")
+            sig = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        else:
+            sig = b64(der)
+        return {"signature": "vault:v%d:%s" % (ver, sig), "key_version": ver}
+    if h is not None and len(data) != h.digest_size:
+        raise user_error("crypto/rsa: input must be hashed with given hash")
+    algo = body.get("signature_algorithm") or "pss"
+    if algo == "pss":
+        if h is None:
+            raise user_error("unsupported hash algorithm none for pss")
+        salt = body.get("salt_length", "auto")
+        if salt == "hash":
+            salt = h.digest_size
+        elif salt == "auto":
+            salt = padding.PSS.MAX_LENGTH
+        else:
+            try:
+                salt = int(salt)
+            except (TypeError, ValueError):
+                raise user_error("salt length must be \"auto\", \"hash\" "
+                                 "or an integer")
+        raw = priv.sign(data, padding.PSS(padding.MGF1(h()), salt),
+                        Prehashed(h()))
+    elif algo == "pkcs1v15":
+        if h is None:
+            raw = _sign_raw_pkcs1(priv, data)
+        else:
+            raw = priv.sign(data, padding.PKCS1v15(), Prehashed(h()))
+    else:
+        raise user_error("unsupported rsa signature algorithm %s" % algo)
+    return {"signature": "vault:v%d:%s" % (ver, b64(raw)), "key_version": ver}
+
+
+class _Raw(hashes.HashAlgorithm):
+    """A digest of another length (ECDSA takes any: Go's ecdsa.Sign
+    truncates it)."""
+
+    name = "raw"
+    block_size = None
+
+    def __init__(self, size):
+        self._size = size
+
+    @property
+    def digest_size(self):
+        return self._size
+
+
+def _sign_raw_pkcs1(priv, data):
+    """PKCS#1 v1.5 type 1 padding of data itself (hash_algorithm none)."""
+    k = (priv.key_size + 7) // 8
+    if len(data) > k - 11:
+        raise user_error("crypto/rsa: message too long for RSA key size")
+    em = b"\x00\x01" + b"\xff" * (k - 3 - len(data)) + b"\x00" + data
+    n = priv.private_numbers()
+    return pow(int.from_bytes(em, "big"), n.d, n.public_numbers.n).to_bytes(
+        k, "big")
 
 
 def supports_aad(key_type):
@@ -373,7 +491,15 @@ def item_aad(key, item, i):
     return b64decode(ad)
 
 
+def usable(key, what):
+    """ECDSA keys neither encrypt nor decrypt (transit's refusal)."""
+    if key["type"] in EC_CURVES:
+        raise user_error("key type %s does not support %s"
+                         % (key["type"], what))
+
+
 def run_encrypt(transit, key, items, batch, body):
+    usable(key, "encryption")
     results, ok, user_err = [], False, False
     for i, item in enumerate(items):
         res = {"reference": item.get("reference", "")}
@@ -404,6 +530,7 @@ def run_encrypt(transit, key, items, batch, body):
 
 
 def run_decrypt(transit, key, items, batch, body):
+    usable(key, "decryption")
     results, ok, user_err = [], False, False
     for i, item in enumerate(items):
         res = {"plaintext": "", "reference": item.get("reference", "")}
@@ -433,6 +560,7 @@ def run_decrypt(transit, key, items, batch, body):
 
 
 def run_rewrap(transit, key, items, batch, body):
+    usable(key, "decryption")
     results, ok, user_err = [], False, False
     for item in items:
         res = {"reference": item.get("reference", "")}
@@ -488,4 +616,5 @@ __all__ = ["KEY_TYPES", "KEY_NOT_FOUND", "MISSING_CONTEXT", "TOO_OLD",
            "ItemError", "Transit", "VaultError", "b64", "b64decode",
            "batch_items", "check_contexts", "datakey", "datakey_checks",
            "run_decrypt",
-           "run_encrypt", "run_rewrap", "supports_aad", "user_error"]
+           "run_encrypt", "run_rewrap", "sign", "supports_aad",
+           "user_error"]

@@ -6,10 +6,13 @@
  * body (vault_errors.c) and a login answer's auth (net/vauth_token.c).
  * A batch answer's data.batch_results (vault_json_batch.c), its items
  * counted against jansson's reading of the same text.
+ * A key pair's key read (one version's public_key) and signature
+ * (vault_json_asym.c).
  * Input: one mode byte (high bit set: a batch answer, bit 0 plaintexts,
- * bits 1-3 the items expected; else the low two bits: which), then the
- * text. A refused answer leaves no output; a kept ciphertext is a
- * transit string; codes and request ids are sanitised (they reach audit
+ * bits 1-3 the items expected; else bit 6 set: a key pair's answer, bit
+ * 0 which, bits 2-3 the version asked for; else the low two bits:
+ * which), then the text. A refused answer leaves no output; a kept ciphertext
+ * is a transit string; codes and request ids are sanitised (they reach audit
  * records).
  */
 #include <config.h>
@@ -147,6 +150,35 @@ static void login(const uint8_t *data, size_t n)
     cmk_http_resp_free(&r);
 }
 
+/* The key read of version want (0: the latest), or a signature. */
+static void key_pair(uint8_t mode, const char *text, size_t n)
+{
+    struct vault_pair_info pi;
+    struct cmk_buf sig = {0};
+    unsigned long v = 0;
+    const char *code = "";
+
+    if ((mode & 1) == 0) {
+        if (cmk_vault_parse_pair(text, n, (mode >> 2) & 3, &pi, &code) !=
+            CMK_OK) {
+            fz_check(pi.pem.p == NULL, "a refused key read left output");
+            return;
+        }
+        fz_check(pi.version >= 1 && pi.pem.len >= 1 && pi.pem.len <= n,
+                 "a key read out of range");
+        fz_check(((mode >> 2) & 3) == 0 || pi.version == ((mode >> 2) & 3),
+                 "another version than asked for");
+        cmk_buf_free(&pi.pem);
+        return;
+    }
+    if (cmk_vault_parse_sig(text, n, &v, &sig) != CMK_OK) {
+        fz_check(sig.p == NULL && v == 0, "a refused signature left output");
+        return;
+    }
+    fz_check(v >= 1 && sig.len >= 1 && sig.len <= n, "signature out of range");
+    cmk_buf_free(&sig);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text;
@@ -156,6 +188,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text = fz_strndup(data + 1, size - 1);
     if (data[0] & 0x80) {
         batch(data[0], text, size - 1);
+        free(text);
+        return 0;
+    }
+    if (data[0] & 0x40) {
+        key_pair(data[0], text, size - 1);
         free(text);
         return 0;
     }

@@ -60,6 +60,12 @@ tests_unit_test_hmac_line_LDADD = $(UNIT_LDADD)
 tests_unit_test_rsa_oaep_SOURCES = tests/unit/test_rsa_oaep.c
 tests_unit_test_rsa_oaep_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_rsa_oaep_LDADD = $(UNIT_LDADD)
+# Public keys from a KMS and the SHA-2 digests of key pairs (mech/spki.c).
+check_PROGRAMS += tests/unit/test_spki
+TESTS += tests/unit/test_spki
+tests_unit_test_spki_SOURCES = tests/unit/test_spki.c
+tests_unit_test_spki_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_spki_LDADD = $(UNIT_LDADD)
 tests_unit_test_seal_SOURCES = tests/unit/test_seal.c
 tests_unit_test_seal_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_seal_LDADD = $(UNIT_LDADD)

@@ -118,6 +118,15 @@ tests_unit_test_gcp_SOURCES = tests/unit/test_gcp.c \
 	tests/lib/retry_clock.c tests/lib/retry_clock.h
 tests_unit_test_gcp_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gcp_LDADD = $(UNIT_LDADD)
+# gcp key pairs (providers/gcp_asym.c) under the emulator's Cloud KMS
+# routes.
+check_PROGRAMS += tests/unit/test_gcp_asym
+TESTS += tests/unit/emu_gcp_asym.sh
+tests_unit_test_gcp_asym_SOURCES = tests/unit/test_gcp_asym.c \
+	tests/unit/emu_client.c tests/unit/emu_client.h
+tests_unit_test_gcp_asym_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_gcp_asym_LDADD = $(UNIT_LDADD)
+EXTRA_DIST += tests/unit/emu_gcp_asym.sh
 # The Google credential chain (net/gauth*.c) under the emulator's token
 # routes.
 check_PROGRAMS += tests/unit/test_gauth
@@ -153,6 +162,15 @@ tests_unit_test_vault_SOURCES = tests/unit/test_vault.c \
 	tests/lib/retry_clock.c tests/lib/retry_clock.h
 tests_unit_test_vault_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_vault_LDADD = $(UNIT_LDADD)
+# vault key pairs (providers/vault_asym.c) under the emulator's transit
+# routes.
+check_PROGRAMS += tests/unit/test_vault_asym
+TESTS += tests/unit/emu_vault_asym.sh
+tests_unit_test_vault_asym_SOURCES = tests/unit/test_vault_asym.c \
+	tests/unit/emu_client.c tests/unit/emu_client.h
+tests_unit_test_vault_asym_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_vault_asym_LDADD = $(UNIT_LDADD)
+EXTRA_DIST += tests/unit/emu_vault_asym.sh
 # The Vault token sources (net/vauth*.c) under the emulator's auth routes.
 check_PROGRAMS += tests/unit/test_vauth
 TESTS += tests/unit/emu_vauth.sh

@@ -5,7 +5,8 @@
  * as string and number, missing and false verified flags, wrong CRCs
  * (CMK_E_INTEGRITY) against malformed answers (CMK_E_BAD_RESPONSE); GET
  * cryptoKeyVersion answers; every error status; the size limits at their
- * boundaries.
+ * boundaries; the key pairs' bodies and answers (getPublicKey,
+ * asymmetricSign, asymmetricDecrypt) with their checksums and flags.
  */
 #include <config.h>
 
@@ -505,6 +506,197 @@ static void test_sizes(void **state)
                      CMK_E_TOO_LARGE);
 }
 
+/* ---- key pairs ---- */
+
+static void test_asym_bodies(void **state)
+{
+    uint8_t d[32];
+    struct cmk_sb sb = {0};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(d); i++)
+        d[i] = (uint8_t)i;
+    assert_int_equal(cmk_gcp_body_sign(&sb, "sha256", d, sizeof(d)), CMK_OK);
+    assert_string_equal(sb.p,
+                        "{\"digest\":{\"sha256\":"
+                        "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"},"
+                        "\"digestCrc32c\":\"1188919630\"}");
+    cmk_sb_free(&sb);
+    assert_int_equal(cmk_gcp_body_asym_decrypt(&sb, (const uint8_t *)"ct", 2),
+                     CMK_OK);
+    assert_string_equal(sb.p, "{\"ciphertext\":\"Y3Q=\",\"ciphertextCrc32c\":"
+                              "\"4078451039\"}");
+    cmk_sb_free(&sb);
+}
+
+#define PEM "-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----\\n"
+
+static cmk_err public_key(const char *body, struct cmk_gcp_public_key *pk)
+{
+    return cmk_gcp_parse_public_key(body, strlen(body), pk);
+}
+
+static void test_public_key_answer(void **state)
+{
+    struct cmk_gcp_public_key pk;
+
+    (void)state;
+    assert_int_equal(
+        public_key("{\"pem\":\"" PEM "\",\"algorithm\":\"EC_SIGN_P256_SHA256\","
+                   "\"pemCrc32c\":\"1901040767\",\"name\":\"" VER "\","
+                   "\"protectionLevel\":\"HSM\"}",
+                   &pk),
+        CMK_OK);
+    assert_string_equal(pk.version, VER);
+    assert_int_equal(pk.algorithm, CMK_GCP_EC_SIGN_P256_SHA256);
+    assert_int_equal(pk.pem.len, 57);
+    assert_memory_equal(pk.pem.p, "-----BEGIN PUBLIC KEY-----\nAAAA\n", 32);
+    cmk_buf_free(&pk.pem);
+    /* the algorithm as its number; one this module does not list */
+    assert_int_equal(public_key("{\"pem\":\"" PEM "\",\"algorithm\":13,"
+                                "\"pemCrc32c\":1901040767,\"name\":\"" VER
+                                "\"}",
+                                &pk),
+                     CMK_OK);
+    assert_int_equal(pk.algorithm, CMK_GCP_EC_SIGN_P384_SHA384);
+    cmk_buf_free(&pk.pem);
+    assert_int_equal(public_key("{\"pem\":\"" PEM "\",\"algorithm\":"
+                                "\"EC_SIGN_ED25519\",\"pemCrc32c\":"
+                                "\"1901040767\",\"name\":\"" VER "\"}",
+                                &pk),
+                     CMK_OK);
+    assert_int_equal(pk.algorithm, CMK_GCP_UNKNOWN);
+    cmk_buf_free(&pk.pem);
+    /* a CRC that does not match; none; no algorithm, pem or name */
+    assert_int_equal(public_key("{\"pem\":\"" PEM "\",\"algorithm\":13,"
+                                "\"pemCrc32c\":\"1901040768\",\"name\":\"" VER
+                                "\"}",
+                                &pk),
+                     CMK_E_INTEGRITY);
+    assert_null(pk.pem.p);
+    assert_int_equal(public_key("{\"pem\":\"" PEM "\",\"algorithm\":13,"
+                                "\"name\":\"" VER "\"}",
+                                &pk),
+                     CMK_E_BAD_RESPONSE);
+    assert_int_equal(public_key("{\"pem\":\"" PEM "\",\"pemCrc32c\":"
+                                "\"1901040767\",\"name\":\"" VER "\"}",
+                                &pk),
+                     CMK_E_BAD_RESPONSE);
+    assert_int_equal(public_key("{\"algorithm\":13,\"pemCrc32c\":\"0\","
+                                "\"name\":\"" VER "\"}",
+                                &pk),
+                     CMK_E_BAD_RESPONSE);
+    assert_int_equal(public_key("{\"pem\":\"" PEM "\",\"algorithm\":13,"
+                                "\"pemCrc32c\":\"1901040767\"}",
+                                &pk),
+                     CMK_E_BAD_RESPONSE);
+}
+
+static cmk_err signed_answer(const char *body, struct cmk_gcp_signed *s)
+{
+    return cmk_gcp_parse_sign(body, strlen(body), s);
+}
+
+static void test_sign_answer(void **state)
+{
+    struct cmk_gcp_signed s;
+
+    (void)state;
+    assert_int_equal(
+        signed_answer("{\"signature\":\"c2lnLWJ5dGVz\",\"signatureCrc32c\":"
+                      "\"2276569637\",\"verifiedDigestCrc32c\":true,"
+                      "\"name\":\"" VER "\",\"protectionLevel\":\"HSM\"}",
+                      &s),
+        CMK_OK);
+    assert_string_equal(s.version, VER);
+    assert_int_equal(s.sig.len, 9);
+    assert_memory_equal(s.sig.p, "sig-bytes", 9);
+    cmk_buf_free(&s.sig);
+    /* the flag absent or false; the CRC off; none; no signature */
+    assert_int_equal(
+        signed_answer("{\"signature\":\"c2lnLWJ5dGVz\",\"signatureCrc32c\":"
+                      "\"2276569637\",\"name\":\"" VER "\"}",
+                      &s),
+        CMK_E_INTEGRITY);
+    assert_null(s.sig.p);
+    assert_int_equal(
+        signed_answer("{\"signature\":\"c2lnLWJ5dGVz\",\"signatureCrc32c\":"
+                      "\"2276569637\",\"verifiedDigestCrc32c\":false,"
+                      "\"name\":\"" VER "\"}",
+                      &s),
+        CMK_E_INTEGRITY);
+    assert_int_equal(
+        signed_answer("{\"signature\":\"c2lnLWJ5dGVz\",\"signatureCrc32c\":"
+                      "\"2276569638\",\"verifiedDigestCrc32c\":true,"
+                      "\"name\":\"" VER "\"}",
+                      &s),
+        CMK_E_INTEGRITY);
+    assert_int_equal(
+        signed_answer("{\"signature\":\"c2lnLWJ5dGVz\","
+                      "\"verifiedDigestCrc32c\":true,\"name\":\"" VER "\"}",
+                      &s),
+        CMK_E_BAD_RESPONSE);
+    assert_int_equal(
+        signed_answer("{\"signatureCrc32c\":\"0\",\"verifiedDigestCrc32c\":"
+                      "true,\"name\":\"" VER "\"}",
+                      &s),
+        CMK_E_BAD_RESPONSE);
+    assert_int_equal(signed_answer("{\"signature\":\"c2lnLWJ5dGVz\","
+                                   "\"signatureCrc32c\":\"2276569637\","
+                                   "\"verifiedDigestCrc32c\":true}",
+                                   &s),
+                     CMK_E_BAD_RESPONSE);
+}
+
+static cmk_err opened(const char *text, struct cmk_gcp_decrypted *d)
+{
+    char body[512];
+
+    snprintf(body, sizeof(body), "%s", text);
+    return cmk_gcp_parse_asym_decrypt(body, strlen(body), d);
+}
+
+static void test_asym_decrypt_answer(void **state)
+{
+    struct cmk_gcp_decrypted d;
+
+    (void)state;
+    assert_int_equal(opened("{\"plaintext\":\"ZGVr\",\"plaintextCrc32c\":"
+                            "\"4250966105\",\"verifiedCiphertextCrc32c\":"
+                            "true,\"protectionLevel\":\"SOFTWARE\"}",
+                            &d),
+                     CMK_OK);
+    assert_int_equal(d.pt.len, 3);
+    assert_memory_equal(d.pt.p, "dek", 3);
+    cmk_secret_free(&d.pt);
+    assert_int_equal(opened("{\"plaintext\":\"ZGVr\",\"plaintextCrc32c\":"
+                            "\"4250966105\"}",
+                            &d),
+                     CMK_E_INTEGRITY);
+    assert_null(d.pt.p);
+    assert_int_equal(opened("{\"plaintext\":\"ZGVr\",\"plaintextCrc32c\":"
+                            "\"4250966106\",\"verifiedCiphertextCrc32c\":"
+                            "true}",
+                            &d),
+                     CMK_E_INTEGRITY);
+}
+
+static void test_sign_errors(void **state)
+{
+    static const char bad[] =
+        "{\"error\":{\"code\":400,\"status\":\"INVALID_ARGUMENT\"}}";
+    struct cmk_gcp_error rec;
+    enum cmk_retry_class cls;
+
+    (void)state;
+    assert_int_equal(
+        cmk_gcp_error_map(400, bad, strlen(bad), CMK_GCP_OP_SIGN, &rec, &cls),
+        CMK_E_ACCESS_DENIED);
+    assert_string_equal(rec.status, "INVALID_ARGUMENT");
+    assert_int_equal(cls, CMK_RETRY_NO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +712,11 @@ int main(void)
         cmocka_unit_test(test_error_statuses),
         cmocka_unit_test(test_error_other),
         cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_asym_bodies),
+        cmocka_unit_test(test_public_key_answer),
+        cmocka_unit_test(test_sign_answer),
+        cmocka_unit_test(test_asym_decrypt_answer),
+        cmocka_unit_test(test_sign_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,9 @@
  * per-item errors mapped by the error table; answers of the wrong
  * length, with a malformed item or a ciphertext that is not a transit
  * string refused whole, nothing left behind; the scanner's element spans
- * and its refusals.
+ * and its refusals; the key pairs' sign body byte for byte, the key
+ * read's public key of a version, and the "vault:vN:" signature
+ * (providers/vault_json_asym.c).
  */
 #include <config.h>
 
@@ -221,6 +223,126 @@ static void test_batch_refused(void **state)
     free(body);
 }
 
+/* ---- key pairs ---- */
+
+static void test_sign_body(void **state)
+{
+    struct cmk_sb sb = {0};
+
+    (void)state;
+    assert_int_equal(cmk_vault_body_sign(&sb, (const uint8_t *)"abc", 3,
+                                         "sha2-256", true, true, 2),
+                     CMK_OK);
+    assert_string_equal(sb.p, "{\"input\":\"YWJj\",\"prehashed\":true,"
+                              "\"hash_algorithm\":\"sha2-256\","
+                              "\"key_version\":2,\"signature_algorithm\":"
+                              "\"pss\",\"salt_length\":\"hash\"}");
+    cmk_sb_free(&sb);
+    assert_int_equal(cmk_vault_body_sign(&sb, (const uint8_t *)"abc", 3,
+                                         "sha2-512", true, false, 1),
+                     CMK_OK);
+    assert_string_equal(sb.p, "{\"input\":\"YWJj\",\"prehashed\":true,"
+                              "\"hash_algorithm\":\"sha2-512\","
+                              "\"key_version\":1,\"signature_algorithm\":"
+                              "\"pkcs1v15\"}");
+    cmk_sb_free(&sb);
+    assert_int_equal(cmk_vault_body_sign(&sb, (const uint8_t *)"abc", 3,
+                                         "sha2-384", false, false, 7),
+                     CMK_OK);
+    assert_string_equal(sb.p, "{\"input\":\"YWJj\",\"prehashed\":true,"
+                              "\"hash_algorithm\":\"sha2-384\","
+                              "\"key_version\":7,\"marshaling_algorithm\":"
+                              "\"asn1\"}");
+    cmk_sb_free(&sb);
+}
+
+#define READ(keys)                                                             \
+    "{\"request_id\":\"r\",\"data\":{\"type\":\"ecdsa-p256\","                 \
+    "\"latest_version\":2,\"keys\":" keys "}}"
+
+static cmk_err pair(const char *body, unsigned long want,
+                    struct vault_pair_info *pi, const char **code)
+{
+    *code = "";
+    return cmk_vault_parse_pair(body, strlen(body), want, pi, code);
+}
+
+static void test_pair_read(void **state)
+{
+    static const char two[] =
+        READ("{\"1\":{\"name\":\"P-256\",\"public_key\":\"one\"},"
+             "\"2\":{\"name\":\"P-256\",\"public_key\":\"two\"}}");
+    struct vault_pair_info pi;
+    const char *code;
+
+    (void)state;
+    assert_int_equal(pair(two, 0, &pi, &code), CMK_OK);
+    assert_string_equal(pi.type, "ecdsa-p256");
+    assert_int_equal(pi.version, 2);
+    assert_int_equal(pi.pem.len, 3);
+    assert_memory_equal(pi.pem.p, "two", 3);
+    cmk_buf_free(&pi.pem);
+    assert_int_equal(pair(two, 1, &pi, &code), CMK_OK);
+    assert_int_equal(pi.version, 1);
+    assert_memory_equal(pi.pem.p, "one", 3);
+    cmk_buf_free(&pi.pem);
+    /* a version beyond the latest, or trimmed away */
+    assert_int_equal(pair(two, 3, &pi, &code), CMK_E_KEY_NOT_FOUND);
+    assert_string_equal(code, "KeyVersionNotFound");
+    assert_int_equal(
+        pair(READ("{\"2\":{\"public_key\":\"two\"}}"), 1, &pi, &code),
+        CMK_E_KEY_NOT_FOUND);
+    assert_string_equal(code, "KeyVersionNotFound");
+    assert_null(pi.pem.p);
+    /* a symmetric key's entries (times), no public_key, an empty one */
+    assert_int_equal(pair(READ("{\"2\":1700000000}"), 0, &pi, &code),
+                     CMK_E_BAD_RESPONSE);
+    assert_int_equal(pair(READ("{\"2\":{\"name\":\"P-256\"}}"), 0, &pi, &code),
+                     CMK_E_BAD_RESPONSE);
+    assert_int_equal(pair(READ("{\"2\":{\"public_key\":\"\"}}"), 0, &pi, &code),
+                     CMK_E_BAD_RESPONSE);
+    assert_int_equal(
+        pair("{\"data\":{\"latest_version\":1,\"keys\":{}}}", 0, &pi, &code),
+        CMK_E_BAD_RESPONSE);
+}
+
+static cmk_err sig_of(const char *body, unsigned long *v, struct cmk_buf *sig)
+{
+    return cmk_vault_parse_sig(body, strlen(body), v, sig);
+}
+
+static void test_signature(void **state)
+{
+    struct cmk_buf sig = {0};
+    unsigned long v = 0;
+
+    (void)state;
+    assert_int_equal(sig_of("{\"data\":{\"signature\":\"vault:v12:YWJj\","
+                            "\"key_version\":12}}",
+                            &v, &sig),
+                     CMK_OK);
+    assert_int_equal(v, 12);
+    assert_int_equal(sig.len, 3);
+    assert_memory_equal(sig.p, "abc", 3);
+    cmk_buf_free(&sig);
+    /* no prefix, version 0, base64url (jws), empty, not a string */
+    assert_int_equal(sig_of("{\"data\":{\"signature\":\"YWJj\"}}", &v, &sig),
+                     CMK_E_BAD_RESPONSE);
+    assert_int_equal(
+        sig_of("{\"data\":{\"signature\":\"vault:v0:YWJj\"}}", &v, &sig),
+        CMK_E_BAD_RESPONSE);
+    assert_int_equal(
+        sig_of("{\"data\":{\"signature\":\"vault:v1:YW-_\"}}", &v, &sig),
+        CMK_E_BAD_RESPONSE);
+    assert_int_equal(
+        sig_of("{\"data\":{\"signature\":\"vault:v1:\"}}", &v, &sig),
+        CMK_E_BAD_RESPONSE);
+    assert_int_equal(sig_of("{\"data\":{\"signature\":1}}", &v, &sig),
+                     CMK_E_BAD_RESPONSE);
+    assert_null(sig.p);
+    assert_int_equal(v, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +351,9 @@ int main(void)
         cmocka_unit_test(test_batch_ciphertexts),
         cmocka_unit_test(test_batch_plaintexts),
         cmocka_unit_test(test_batch_refused),
+        cmocka_unit_test(test_sign_body),
+        cmocka_unit_test(test_pair_read),
+        cmocka_unit_test(test_signature),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
