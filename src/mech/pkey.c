@@ -439,6 +439,77 @@ CK_RV cmk_digestinfo_parse(const uint8_t *in, size_t len, int *md,
     return CKR_DATA_LEN_RANGE;
 }
 
+/* i2d of any DER object into a new buffer. */
+static cmk_err der_of(int n, unsigned char *der, struct cmk_buf *out)
+{
+    cmk_err err = n > 0 ? cmk_buf_dup(out, der, (size_t)n) : CMK_E_CONFIG;
+
+    OPENSSL_free(der);
+    return err;
+}
+
+static cmk_err cert_parts(X509 *x, struct cmk_cert_parts *out)
+{
+    unsigned char *d = NULL;
+    cmk_err err;
+
+    err = der_of(i2d_X509(x, &d), d, &out->der);
+    d = NULL;
+    if (err == CMK_OK)
+        err = der_of(i2d_X509_NAME(X509_get_subject_name(x), &d), d,
+                     &out->subject);
+    d = NULL;
+    if (err == CMK_OK)
+        err =
+            der_of(i2d_X509_NAME(X509_get_issuer_name(x), &d), d, &out->issuer);
+    d = NULL;
+    if (err == CMK_OK)
+        err = der_of(i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &d), d,
+                     &out->serial);
+    d = NULL;
+    if (err == CMK_OK)
+        err =
+            der_of(i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &d), d, &out->spki);
+    return err;
+}
+
+cmk_err cmk_cert_from_pem(const uint8_t *pem, size_t len,
+                          struct cmk_cert_parts *out)
+{
+    BIO *b;
+    X509 *x = NULL, *more = NULL;
+    cmk_err err = CMK_E_CONFIG;
+
+    memset(out, 0, sizeof(*out));
+    if (pem == NULL || len == 0 || len > PEM_MAX)
+        return CMK_E_CONFIG;
+    b = BIO_new_mem_buf(pem, (int)len);
+    if (b == NULL)
+        return CMK_E_NOMEM;
+    x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    if (x != NULL)
+        more = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    if (x != NULL && more == NULL)
+        err = cert_parts(x, out);
+    X509_free(x);
+    X509_free(more);
+    BIO_free(b);
+    if (err != CMK_OK)
+        cmk_cert_parts_free(out);
+    return err;
+}
+
+void cmk_cert_parts_free(struct cmk_cert_parts *c)
+{
+    if (c == NULL)
+        return;
+    cmk_buf_free(&c->der);
+    cmk_buf_free(&c->subject);
+    cmk_buf_free(&c->issuer);
+    cmk_buf_free(&c->serial);
+    cmk_buf_free(&c->spki);
+}
+
 struct cmk_mdctx {
     EVP_MD_CTX *c;
 };

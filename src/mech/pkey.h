@@ -99,6 +99,17 @@ void cmk_ecdsa_adjust_digest(const uint8_t *in, size_t len, size_t want,
 CK_RV cmk_digestinfo_parse(const uint8_t *in, size_t len, int *md,
                            const uint8_t **digest);
 
+/* One X.509 certificate from a PEM buffer (a second one in it is
+ * refused): its DER (CKA_VALUE), subject and issuer names, serial number
+ * (the DER INTEGER) and SubjectPublicKeyInfo, each DER. CMK_E_CONFIG
+ * for anything else. Frees with cmk_cert_parts_free. */
+struct cmk_cert_parts {
+    struct cmk_buf der, subject, issuer, serial, spki;
+};
+cmk_err cmk_cert_from_pem(const uint8_t *pem, size_t len,
+                          struct cmk_cert_parts *out) CMK_WUR;
+void cmk_cert_parts_free(struct cmk_cert_parts *c);
+
 /* Incremental hashing for the hash-and-sign mechanisms. */
 struct cmk_mdctx;
 CK_RV cmk_mdctx_new(int md, struct cmk_mdctx **out);
