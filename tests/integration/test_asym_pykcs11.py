@@ -13,7 +13,7 @@
 # endpoint, region, ...}, "keys": [{"spec": "RSA_2048" | "RSA_3072" |
 # "RSA_4096" | "EC_P256" | "EC_P384" | "EC_P521", "key": REF,
 # "usage": ["sign"] | ["decrypt"]}, ...]}: one signing key of each spec
-# and decryption keys of the RSA specs.
+# (an RSA one first) and decryption keys of the RSA specs.
 
 import ctypes as C
 import hashlib
@@ -61,6 +61,9 @@ DIGEST_INFO = {  # RFC 8017 9.2 note 1
 }
 SHA1_INFO = bytes.fromhex("3021300906052b0e03021a05000414")
 CKR = {v: k for k, v in PK.CKR.items() if isinstance(v, int)}
+# Key pairs the module must refuse when it fetches them (local only): a
+# pin of another key, a usage the key lacks, a certificate of another key.
+REFUSED = ("badpin", "badusage", "badcert")
 UL = C.c_ulong
 
 
@@ -135,6 +138,8 @@ def local_keys(tmp):
                  "public_key_sha256": "00" * 32})
     keys.append({"spec": "EC_P256", "key": keys[3]["key"],
                  "name": "badusage", "usage": ["decrypt"]})
+    keys.append({"spec": "RSA_3072", "key": keys[1]["key"],
+                 "name": "badcert", "certificate": keys[0]["certificate"]})
     return {}, keys
 
 
@@ -341,13 +346,13 @@ def records(**match):
 def signers():
     return [n for n, k in T.keys.items()
             if k.get("usage", ["sign"]) == ["sign"] or "usage" not in k
-            if n not in ("badpin", "badusage")]
+            if n not in REFUSED]
 
 
 def rsa_names(usage):
     return [n for n, k in T.keys.items() if k["spec"].startswith("RSA") and
             usage in k.get("usage", ["sign", "decrypt"]) and
-            n not in ("badpin", "badusage")]
+            n not in REFUSED]
 
 
 # ---- checks ----
@@ -382,7 +387,7 @@ def t_mechanism_info():
 
 def t_objects():
     for name, k in T.keys.items():
-        if name in ("badpin", "badusage"):
+        if name in REFUSED:
             eq(find(label=name), [], "refused key pair %s" % name)
             continue
         priv, pubo = key(name), key(name, PK.CKO_PUBLIC_KEY)
@@ -463,11 +468,11 @@ def t_immutable():
 
 
 def t_find():
-    n_pairs = len([k for k in T.keys if k not in ("badpin", "badusage")])
+    n_pairs = len([k for k in T.keys if k not in REFUSED])
     eq(len(find(**{"class": PK.CKO_PRIVATE_KEY})), n_pairs, "private keys")
     eq(len(find(**{"class": PK.CKO_PUBLIC_KEY})), n_pairs, "public keys")
     ec_n = len([k for n, k in T.keys.items() if k["spec"].startswith("EC")
-                and n not in ("badpin", "badusage")])
+                and n not in REFUSED])
     eq(len(find(key_type=PK.CKK_EC)), 2 * ec_n, "EC keys")
     priv = key(signers()[0])
     ident = bytes(attr(priv, PK.CKA_ID))
