@@ -63,7 +63,7 @@ SHA1_INFO = bytes.fromhex("3021300906052b0e03021a05000414")
 CKR = {v: k for k, v in PK.CKR.items() if isinstance(v, int)}
 # Key pairs the module must refuse when it fetches them (local only): a
 # pin of another key, a usage the key lacks, a certificate of another key.
-REFUSED = ("badpin", "badusage", "badcert")
+REFUSED = ("badpin", "badusage", "badcert", "late")
 UL = C.c_ulong
 
 
@@ -140,6 +140,12 @@ def local_keys(tmp):
                  "name": "badusage", "usage": ["decrypt"]})
     keys.append({"spec": "RSA_3072", "key": keys[1]["key"],
                  "name": "badcert", "certificate": keys[0]["certificate"]})
+    # Not a key yet when the token is made: fetched again later.
+    late = os.path.join(tmp, "late.pem")
+    with open(late, "w") as f:
+        f.write("not a key yet\n")
+    os.chmod(late, 0o600)
+    keys.append({"spec": "EC_P384", "key": late, "name": "late"})
     return {}, keys
 
 
@@ -862,6 +868,26 @@ def t_pubkey_change():
                   raw_mech(PK.CKM_ECDSA_SHA256)), "verify refused too")
 
 
+def t_retry():
+    """A key pair whose fetch failed is fetched again by C_FindObjectsInit,
+    at most every 10 s."""
+    if PROVIDER != "local":
+        raise cmkpy.Skip("the late key is made for the local provider")
+    import time
+    eq(find(label="late"), [], "late: absent")  # a try now, failing
+    make_pem(T.keys["late"]["key"] + ".new", "EC_P384")
+    os.rename(T.keys["late"]["key"] + ".new", T.keys["late"]["key"])
+    eq(find(label="late"), [], "late: not tried again within 10 s")
+    time.sleep(10.5)
+    eq(len(find(label="late")), 2, "late: fetched after 10 s")
+    r = records(event="kms_call", op="GetPublicKey",
+                detail="key pair late")
+    eq(len(r), 1, "one GetPublicKey of the late key")
+    rv, sig = raw_sign(key("late"), raw_mech(PK.CKM_ECDSA_SHA384), MSG)
+    rv_is(0, rv, "late: sign")
+    cry_verify(pub_of("late"), sig, MSG, hashes.SHA384(), "")
+
+
 def t_not_logged_in():
     name = signers()[0]
     priv = key(name)
@@ -891,7 +917,7 @@ def main():
                  "find", "certificate", "sign_rsa", "sign_ec", "sign_buffer",
                  "verify_refusals", "sign_refusals", "oaep_decrypt",
                  "oaep_buffer", "oaep_refusals", "unwrap", "audit",
-                 "not_logged_in", "pubkey_change"):
+                 "not_logged_in", "retry", "pubkey_change"):
         run.run(name, globals()["t_" + name])
     return run.finish()
 
