@@ -120,6 +120,9 @@ def make_pem(path, spec):
 def local_keys(tmp):
     """Every spec to sign with, the RSA ones to decrypt with too, one
     sign-only RSA key and a certificate for rsa2048."""
+    import shutil
+    if shutil.which("openssl") is None:
+        cmkpy.missing("openssl (the command) is not installed")
     keys = []
     for spec in SPECS:
         path = os.path.join(tmp, spec.lower() + ".pem")
