@@ -731,8 +731,18 @@ def t_oaep_buffer():
     out = C.create_string_buffer(n.value)
     rv_is(0, T.raw.C_Decrypt(h, c, len(ct), out, C.byref(n)), "retry")
     eq(out.raw, pt, "plaintext")
-    eq(len(records(event="kms_call", op="Decrypt")), before + 1,
-       "one KMS call")
+    calls = records(event="kms_call", op="Decrypt")
+    eq(len(calls), before + 1, "one KMS call")
+    rec = {k: v for k, v in records(event="mechanism",
+                                    op="C_Decrypt")[-1].items()
+           if k not in STRIP}
+    eq(rec, {"event": "mechanism", "op": "C_Decrypt", "tenant": "acme",
+             "session": sess(), "mech": "CKM_RSA_PKCS_OAEP",
+             "mech_num": PK.CKM_RSA_PKCS_OAEP, "key_label": name,
+             "key_id": bytes(attr(priv, PK.CKA_ID)).hex(),
+             "result": "CKR_OK", "bytes_in": len(ct), "bytes_out": len(pt),
+             "end": "final", "request_id": calls[-1]["request_id"]},
+       "C_Decrypt record")
 
 
 def t_oaep_refusals():
