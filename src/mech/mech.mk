@@ -15,4 +15,5 @@ libcmk_la_SOURCES += \
 	src/mech/rs256.h src/mech/rs256.c \
 	src/mech/spki_info.h src/mech/spki_info.c \
 	src/mech/jose.h src/mech/jose.c \
-	src/mech/spki.h src/mech/spki.c
+	src/mech/spki.h src/mech/spki.c \
+	src/mech/pkey.h src/mech/pkey.c
