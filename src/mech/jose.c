@@ -165,18 +165,3 @@ cmk_err cmk_jose_ecdsa_der(const uint8_t *rs, size_t len, struct cmk_buf *der)
     ECDSA_SIG_free(sig);
     return err;
 }
-
-cmk_err cmk_jose_digest(const char *name, const uint8_t *msg, size_t len,
-                        uint8_t out[64], size_t *out_len)
-{
-    if (name == NULL || (msg == NULL && len != 0) || out == NULL ||
-        out_len == NULL)
-        return CMK_E_ARGS;
-    if (strcmp(name, "SHA256") != 0 && strcmp(name, "SHA384") != 0 &&
-        strcmp(name, "SHA512") != 0)
-        return CMK_E_ARGS;
-    if (EVP_Q_digest(cmk_mech_libctx(), name, NULL, msg, len, out, out_len) !=
-        1)
-        return CMK_E_CRYPTO;
-    return CMK_OK;
-}

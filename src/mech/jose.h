@@ -2,7 +2,7 @@
 /*
  * mech: the JOSE forms a KMS answers in (RFC 7517 JWK public keys, RFC
  * 7518 3.4 raw ECDSA signatures) turned into the DER forms the module
- * works with, and a one-shot SHA-2 digest, all on the module's private
+ * works with, on the module's private
  * OpenSSL context (cmk_mech_init first). Azure Key Vault gives its public
  * keys as JWK and its ECDSA signatures as r || s. Errors: CMK_E_ARGS,
  * CMK_E_BAD_RESPONSE (parts that make no key of the kind asked for: a
@@ -33,9 +33,5 @@ cmk_err cmk_jose_ec_spki(int nid, const uint8_t *x, const uint8_t *y,
  * at most 66 bytes, neither zero). */
 cmk_err cmk_jose_ecdsa_der(const uint8_t *rs, size_t len,
                            struct cmk_buf *der) CMK_WUR;
-/* The digest of msg by name ("SHA256", "SHA384", "SHA512") into out
- * (64 bytes), its length into *out_len. */
-cmk_err cmk_jose_digest(const char *name, const uint8_t *msg, size_t len,
-                        uint8_t out[64], size_t *out_len) CMK_WUR;
 
 #endif /* CMK_MECH_JOSE_H */

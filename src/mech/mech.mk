@@ -13,7 +13,6 @@ libcmk_la_SOURCES += \
 	src/mech/hmac_line.h src/mech/hmac_line.c \
 	src/mech/rsa_oaep.h src/mech/rsa_oaep.c \
 	src/mech/rs256.h src/mech/rs256.c \
-	src/mech/spki_info.h src/mech/spki_info.c \
 	src/mech/jose.h src/mech/jose.c \
 	src/mech/spki.h src/mech/spki.c \
 	src/mech/pkey.h src/mech/pkey.c

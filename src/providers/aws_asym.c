@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mech/spki_info.h"
+#include "mech/spki.h"
 #include "net/json.h"
 #include "providers/aws_cfg.h"
 #include "providers/aws_int.h"
@@ -206,7 +206,7 @@ static cmk_err check_spki(json_t *root, const struct spec *sp,
         cmk_b64_to_buf(json_string_value(v), json_string_length(v), &out->spki);
     if (err != CMK_OK || out->spki.len > MAX_SPKI)
         return CMK_E_BAD_RESPONSE;
-    err = cmk_spki_info_get(out->spki.p, out->spki.len, &info);
+    err = cmk_spki_describe(out->spki.p, out->spki.len, &info);
     if (err != CMK_OK)
         return err == CMK_E_BAD_RESPONSE ? err : CMK_E_CRYPTO;
     if (info.kind != (int)sp->kind || info.bits != sp->bits ||

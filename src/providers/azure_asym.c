@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "mech/jose.h"
+#include "mech/spki.h"
 #include "net/json.h"
 #include "providers/azure_int.h"
 
@@ -292,13 +293,6 @@ static cmk_err sign_digest(struct azure_state *st, struct cmk_req *rq,
     return err;
 }
 
-static const char *digest_name(enum cmk_hash h)
-{
-    return h == CMK_HASH_SHA256   ? "SHA256"
-           : h == CMK_HASH_SHA384 ? "SHA384"
-                                  : "SHA512";
-}
-
 static cmk_err asym_sign(void *vst, struct cmk_req *rq, enum cmk_sig_scheme s,
                          enum cmk_hash h, bool digest, const uint8_t *msg,
                          size_t len, struct cmk_buf *sig)
@@ -317,7 +311,8 @@ static cmk_err asym_sign(void *vst, struct cmk_req *rq, enum cmk_sig_scheme s,
         memcpy(d, msg, len);
         dlen = len;
     } else {
-        err = cmk_jose_digest(digest_name(h), msg, len, d, &dlen);
+        dlen = hash_len(h);
+        err = cmk_sha2_digest(dlen, msg, len, d);
         if (err != CMK_OK)
             return err;
     }
