@@ -2,8 +2,11 @@
 /*
  * providers: the local provider's key pairs (providers/asym.h): an RSA
  * (2048, 3072, 4096) or EC (P-256, P-384, P-521) private key in a PEM
- * file of mode 0600 or stricter, owned by the user, read once at init
- * (the file's bytes in secure memory, wiped once parsed). As for the
+ * file of mode 0600 or stricter, owned by the user, read at init into
+ * secure memory (excluded from core dumps, wiped on fork and when
+ * dropped). Each call parses a key of its own from those bytes and frees
+ * it when it ends (OpenSSL cleanses a private key it frees), so no
+ * private key stays in OpenSSL's heap between calls. As for the
  * CMK's key file, removing the file disables the key: every call checks
  * it is still there (CMK_E_KEY_DISABLED, "KeyFileMissing"). A file put
  * in its place (another inode, size or time) is read again at the next
@@ -13,8 +16,8 @@
  * Like a KMS, an EC key signs only with its curve's hash (P-256 SHA-256,
  * P-384 SHA-384, P-521 SHA-512: AWS's rule) and decrypts nothing; RSA
  * signs with SHA-256/384/512 and decrypts RSAES-OAEP SHA-1/SHA-256.
- * The key is swapped under st->lock; each call signs or decrypts with its
- * own reference, so every op is safe from several threads.
+ * The file's bytes are swapped and parsed under st->lock; each call signs
+ * or decrypts with its own key, so every op is safe from several threads.
  */
 #include <config.h>
 
@@ -39,9 +42,9 @@
 #define MAX_RAW 4096u /* as aws's RAW messages */
 
 struct asym_state {
-    EVP_PKEY *pk; /* under lock */
+    struct cmk_secret pem; /* the key file's bytes (under lock) */
     char *path;
-    struct stat seen; /* the file pk was read from (under lock) */
+    struct stat seen; /* the file pem was read from (under lock) */
     struct cmk_mutex lock;
     bool has_lock;
 };
@@ -85,19 +88,22 @@ static cmk_err read_pem(const char *path, struct cmk_secret *pem,
     return err;
 }
 
-/* The key in path, and the file's identity. */
-static cmk_err load(const char *path, EVP_PKEY **pk, struct stat *seen)
+/* The key file at path into *pem, checked to hold a key, and the file's
+ * identity. */
+static cmk_err load(const char *path, struct cmk_secret *pem, struct stat *seen)
 {
-    struct cmk_secret pem = {0};
+    EVP_PKEY *pk = NULL;
     cmk_err err;
 
-    err = read_pem(path, &pem, seen);
+    err = read_pem(path, pem, seen);
     if (err == CMK_OK) {
-        err = cmk_pkey_from_pem(pem.p, pem.len, pk);
+        err = cmk_pkey_from_pem(pem->p, pem->len, &pk);
         if (err != CMK_OK)
             cmk_log_error("local key pair %s: not a PEM private key", path);
+        EVP_PKEY_free(pk); /* cleanses the private key */
     }
-    cmk_secret_free(&pem); /* wipes the file's bytes */
+    if (err != CMK_OK)
+        cmk_secret_free(pem); /* wipes the file's bytes */
     return err;
 }
 
@@ -107,8 +113,7 @@ static void asym_fini(void *vst)
 
     if (st == NULL)
         return;
-    EVP_PKEY_free(st->pk); /* cleanses the private key */
-    st->pk = NULL;
+    cmk_secret_free(&st->pem); /* wipes */
     cmk_str_free(st->path);
     st->path = NULL;
     if (st->has_lock)
@@ -131,7 +136,7 @@ static cmk_err asym_init(void *vst, const struct cmk_kms_cfg *cfg,
     err = cmk_mutex_init(&st->lock) == CKR_OK ? CMK_OK : CMK_E_NOMEM;
     st->has_lock = err == CMK_OK;
     if (err == CMK_OK)
-        err = load(key_ref, &st->pk, &st->seen);
+        err = load(key_ref, &st->pem, &st->seen);
     if (err != CMK_OK)
         asym_fini(st);
     return err;
@@ -150,15 +155,15 @@ static bool same_file(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-/* A new request on a key whose file is still there: *pk, a reference to
- * the key the file holds now (the caller frees it). */
+/* A new request on a key whose file is still there: *pk, a key of its
+ * own parsed from the file's bytes (the caller frees it). */
 static cmk_err begin(struct asym_state *st, struct cmk_req *rq, EVP_PKEY **pk)
 {
-    EVP_PKEY *fresh = NULL;
+    struct cmk_secret fresh = {0};
     struct stat sb, seen;
     cmk_err err = CMK_OK;
 
-    if (st == NULL || st->pk == NULL || rq == NULL)
+    if (st == NULL || st->pem.p == NULL || rq == NULL)
         return CMK_E_ARGS;
     cmk_local_start_request(rq);
     if (lstat(st->path, &sb) != 0)
@@ -169,18 +174,17 @@ static cmk_err begin(struct asym_state *st, struct cmk_req *rq, EVP_PKEY **pk)
     if (!same_file(&sb, &st->seen)) {
         err = load(st->path, &fresh, &seen);
         if (err == CMK_OK) {
-            EVP_PKEY_free(st->pk);
-            st->pk = fresh;
+            cmk_secret_free(&st->pem);
+            st->pem = fresh;
             st->seen = seen;
         }
     }
-    if (err == CMK_OK && EVP_PKEY_up_ref(st->pk) == 1)
-        *pk = st->pk;
-    else if (err == CMK_OK)
-        err = CMK_E_NOMEM;
+    if (err == CMK_OK)
+        err = cmk_pkey_from_pem(st->pem.p, st->pem.len, pk);
     cmk_mutex_unlock(&st->lock);
     if (err != CMK_OK)
-        return fail(rq, err, "KeyFileUnreadable");
+        return fail(rq, err == CMK_E_NOMEM ? err : CMK_E_CONFIG,
+                    "KeyFileUnreadable");
     return CMK_OK;
 }
 

@@ -34,12 +34,15 @@
 #endif
 #define MIN_CHUNKS 256
 #define SHARDS 8
-#define CLASSES 2
+#define CLASSES 3
 
-/* Slot size of each class: key-sized secrets, and whole keyed operation
- * states (key schedules, GCM tables), which must not go to sodium_malloc:
- * it costs ~50 µs and its pages are not wiped in a forked child. */
-static const size_t slot_size[CLASSES] = {CMK_SECPOOL_SLOT, CMK_SECPOOL_BIG};
+/* Slot size of each class: key-sized secrets, whole keyed operation
+ * states (key schedules, GCM tables) and whole key files (a PEM RSA-4096
+ * private key is 3.3 KB), which must not go to sodium_malloc: it costs
+ * ~50 µs and its pages are not wiped in a forked child. */
+static const size_t slot_size[CLASSES] = {CMK_SECPOOL_SLOT, CMK_SECPOOL_BIG,
+                                          CMK_SECPOOL_FILE};
+_Static_assert(CHUNK % CMK_SECPOOL_FILE == 0, "whole slots per chunk");
 
 /* Free slots are kept in a few lists per class, each under its own lock;
  * a thread uses the list its id hashes to, so two threads rarely share a
@@ -202,6 +205,8 @@ void *cmk_secmem_alloc(size_t len)
         p = take(0);
     else if (len <= CMK_SECPOOL_BIG)
         p = take(1);
+    else if (len <= CMK_SECPOOL_FILE)
+        p = take(2);
     /* sodium_malloc needs sodium_init (idempotent, thread safe). */
     if (p == NULL && sodium_init() >= 0) {
         p = sodium_malloc(len ? len : 1);

@@ -2,8 +2,9 @@
 /*
  * util: secure memory for secrets and keyed state. Allocations of at most
  * CMK_SECPOOL_MAX bytes come from a locked pool (mlock, MADV_DONTDUMP,
- * MADV_WIPEONFORK) of fixed slots in two sizes (key-sized secrets; whole
- * operation states with their key schedules); larger ones from
+ * MADV_WIPEONFORK) of fixed slots in three sizes (key-sized secrets;
+ * whole operation states with their key schedules; whole key files, a
+ * key pair's PEM private key); larger ones from
  * sodium_malloc (guard pages, canary; out of core dumps but not wiped in
  * a forked child). A pooled slot costs a mutex and a list pop instead of
  * sodium_malloc's ~50 µs and ten system calls; the price is no guard
@@ -26,7 +27,8 @@
 
 #define CMK_SECPOOL_SLOT 64
 #define CMK_SECPOOL_BIG 1024
-#define CMK_SECPOOL_MAX CMK_SECPOOL_BIG
+#define CMK_SECPOOL_FILE 16384
+#define CMK_SECPOOL_MAX CMK_SECPOOL_FILE
 
 /* CMK_E_NOMEM when a lock cannot be made (the application's CreateMutex
  * failed, say); the pool then stays closed. */

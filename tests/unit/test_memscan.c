@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests: no key material outside protected memory. The module runs with
- * a DEK, the tenant KEK and the local provider key of known value and
- * operations keyed with them active; then (a) a forked child scans all
+ * a DEK, the tenant KEK, the local provider key and a local key pair's RSA
+ * private key of known value and operations keyed with them active (and
+ * a signature made with the key pair); then (a) a forked child scans all
  * its readable memory for those keys and their AES round keys and HKDF
  * outputs and must find nothing, (b) the process scans its own memory and
  * every hit must lie in a mapping the kernel leaves out of core dumps
@@ -30,6 +31,12 @@
 
 #include <cmocka.h>
 
+#include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <sodium.h>
 
 #include "cmk-pkcs11.h"
@@ -75,6 +82,12 @@ struct region {
     uint8_t imc_kek[ROUNDS + 1]
                    [16]; /* decryption round keys (FIPS 197 5.3.5) */
     uint8_t imc_dek[ROUNDS + 1][16];
+    /* The key pair's RSA private exponent and first prime, 32 bytes from
+     * the middle of each, as DER writes them (big-endian) and as a
+     * BIGNUM holds them (little-endian limbs), and its PEM file. */
+    uint8_t d_be[KEY], d_le[KEY], p_be[KEY], p_le[KEY];
+    char pem[4096];
+    size_t pem_len;
     uint8_t buf[CHUNK + OVERLAP];
     char text[TEXT_MAX];
 };
@@ -101,7 +114,7 @@ struct pattern {
 static struct region *rg;
 static struct test_env *tenv; /* shared: filled by a setup child */
 static CK_FUNCTION_LIST_PTR p;
-static struct pattern pats[10 + 5 * ROUNDS];
+static struct pattern pats[16 + 5 * ROUNDS];
 static size_t n_pats;
 static struct map maps[MAPS_MAX];
 static struct hit hits[HITS_MAX];
@@ -227,7 +240,49 @@ static void add_rounds(const char *what, uint8_t rk[ROUNDS + 1][16], int from,
         add(what, rk[r], 16);
 }
 
-static void make_patterns(void)
+/* 32 bytes from the middle of bn, big- and little-endian. */
+static int bn_slices(const BIGNUM *bn, uint8_t be[KEY], uint8_t le[KEY])
+{
+    uint8_t all[512];
+    int n = BN_num_bytes(bn);
+
+    if (n < 2 * KEY || n > (int)sizeof(all) || BN_bn2bin(bn, all) != n)
+        return -1;
+    memcpy(be, all + n / 2 - KEY / 2, KEY);
+    BN_bn2lebinpad(bn, all, n);
+    memcpy(le, all + n / 2 - KEY / 2, KEY);
+    sodium_memzero(all, sizeof(all));
+    return 0;
+}
+
+/* An RSA-2048 key pair: its PEM text into rg->pem (through a BIO that
+ * wipes what it frees), its d and p slices. */
+static int make_rsa(void)
+{
+    EVP_PKEY *pk = EVP_RSA_gen(2048);
+    BIGNUM *d = NULL, *q = NULL;
+    BIO *b = BIO_new(BIO_s_secmem());
+    int rc = -1, n;
+
+    if (pk != NULL && b != NULL &&
+        EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_D, &d) == 1 &&
+        EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_FACTOR1, &q) == 1 &&
+        bn_slices(d, rg->d_be, rg->d_le) == 0 &&
+        bn_slices(q, rg->p_be, rg->p_le) == 0 &&
+        PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL, NULL) == 1 &&
+        (n = BIO_read(b, rg->pem, sizeof(rg->pem))) > 0 &&
+        n < (int)sizeof(rg->pem)) {
+        rg->pem_len = (size_t)n;
+        rc = 0;
+    }
+    BN_clear_free(d);
+    BN_clear_free(q);
+    BIO_free(b);
+    EVP_PKEY_free(pk);
+    return rc;
+}
+
+static int make_patterns(void)
 {
     randombytes_buf(rg->local_key, KEY);
     randombytes_buf(rg->kek, KEY);
@@ -251,6 +306,15 @@ static void make_patterns(void)
     add_rounds("DEK round key", rg->rk_dek, 2, ROUNDS);
     add_rounds("KEK decryption round key", rg->imc_kek, 1, ROUNDS - 1);
     add_rounds("DEK decryption round key", rg->imc_dek, 1, ROUNDS - 1);
+    if (make_rsa() != 0)
+        return -1;
+    add("key pair RSA d (DER)", rg->d_be, KEY);
+    add("key pair RSA d (BIGNUM)", rg->d_le, KEY);
+    add("key pair RSA p (DER)", rg->p_be, KEY);
+    add("key pair RSA p (BIGNUM)", rg->p_le, KEY);
+    /* A line of the PEM's base64, from its middle. */
+    add("key pair PEM text", (const uint8_t *)rg->pem + rg->pem_len / 2, 48);
+    return 0;
 }
 
 /* ---- Memory maps and scanning ---- */
@@ -454,6 +518,31 @@ static CK_RV gen_key(CK_SESSION_HANDLE h, CK_BBOOL token, CK_OBJECT_HANDLE *o)
     return p->C_GenerateKey(h, &m, tmpl, 3, o);
 }
 
+/* One signature with the key pair "kp" (the private key parsed for the
+ * call only). */
+static CK_RV sign_with_pair(CK_SESSION_HANDLE h)
+{
+    static uint8_t data[100], sig[512];
+    static char label[] = "kp";
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                           {CKA_LABEL, label, 2}};
+    CK_MECHANISM m = {CKM_SHA256_RSA_PKCS, NULL, 0};
+    CK_OBJECT_HANDLE k = 0;
+    CK_ULONG n = 0;
+    CK_RV rv;
+
+    TRY(p->C_FindObjectsInit(h, tmpl, 2));
+    TRY(p->C_FindObjects(h, &k, 1, &n));
+    TRY(p->C_FindObjectsFinal(h));
+    if (n != 1)
+        return CKR_GENERAL_ERROR;
+    n = sizeof(sig);
+    TRY(p->C_SignInit(h, &m, k));
+    TRY(p->C_Sign(h, data, sizeof(data), sig, &n));
+    return n == 256 ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
 /* Finished operations on both keys: they must leave nothing behind. */
 static CK_RV finished_ops(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE cmk,
                           CK_OBJECT_HANDLE dek)
@@ -474,7 +563,8 @@ static CK_RV finished_ops(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE cmk,
     TRY(gen_key(h, CK_FALSE, &other));
     n = sizeof(out);
     TRY(p->C_WrapKey(h, &kwp, cmk, other, out, &n));
-    return p->C_DestroyObject(h, other);
+    TRY(p->C_DestroyObject(h, other));
+    return sign_with_pair(h);
 }
 
 /* Operations left active: one per session, each keyed and mid-stream. */
@@ -528,6 +618,34 @@ static CK_RV undrive(struct live *l)
 }
 
 /* ---- Tests ---- */
+
+/* Tenant alpha gets the key pair "kp": its PEM file (0600) beside the
+ * config, named in the config's "key_pairs". */
+static int add_key_pair(void)
+{
+    char path[400];
+    json_t *cfg, *t;
+    int fd, rc = -1;
+
+    snprintf(path, sizeof(path), "%s/kp.pem", tenv->dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    if (write(fd, rg->pem, rg->pem_len) == (ssize_t)rg->pem_len)
+        rc = 0;
+    close(fd);
+    cfg = rc == 0 ? json_load_file(tenv->config, 0, NULL) : NULL;
+    t = json_array_get(json_object_get(cfg, "tenants"), 0);
+    if (t == NULL ||
+        json_object_set_new(t, "key_pairs",
+                            json_pack("[{s:s, s:s, s:s}]", "label", "kp", "id",
+                                      "a1", "key", path)) != 0 ||
+        json_dump_file(cfg, tenv->config, 0) != 0 ||
+        chmod(tenv->config, 0600) != 0)
+        rc = -1;
+    json_decref(cfg);
+    return rc;
+}
 
 /* (a) and (b). */
 static void test_fork_and_self_scan(void **state)
@@ -682,14 +800,15 @@ static int group_setup(void **state)
               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     tenv = mmap(NULL, sizeof(*tenv), PROT_READ | PROT_WRITE,
                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (rg == MAP_FAILED || tenv == MAP_FAILED || sodium_init() < 0)
+    if (rg == MAP_FAILED || tenv == MAP_FAILED || sodium_init() < 0 ||
+        make_patterns() != 0)
         return -1;
-    make_patterns();
     pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0)
-        _exit(test_env_make_keys(tenv, "", rg->local_key, rg->kek) != 0);
+        _exit(test_env_make_keys(tenv, "", rg->local_key, rg->kek) != 0 ||
+              add_key_pair() != 0);
     if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
         WEXITSTATUS(status) != 0)
         return -1;
