@@ -1,0 +1,10 @@
+# tests/integration/asym: tokens' key pairs under real clients (OpenSSL's
+# pkcs11 engine with TLS, pkcs11-tool, p11tool, Java SunPKCS11), on
+# SoftHSM2 as the control and on our module with local-provider
+# "key_pairs". asym_steps.sh runs the same steps on any module.
+ASYM_TESTS = \
+	tests/integration/asym/test_asym_openssl.sh
+TESTS += $(ASYM_TESTS)
+EXTRA_DIST += $(ASYM_TESTS) \
+	tests/integration/asym/asymlib.sh \
+	tests/integration/asym/steps_openssl.sh

@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# integration: OpenSSL's pkcs11 engine on key pairs (RSA 2048/3072/4096,
+# EC P-256/384/521): certificates, CSRs, pkeyutl signatures and OAEP
+# decryption, and TLS 1.2/1.3 handshakes served from the token; first on
+# SoftHSM2 (the control), then on our module with the same keys as a
+# tenant's "key_pairs" (local provider). Plain openssl judges every
+# result; pkcs11-spy shows the mechanism each client used.
+set -u
+. "$(dirname "$0")/asymlib.sh"
+. "$ASYM_DIR/steps_openssl.sh"
+
+cmk_need openssl cmp rev timeout
+engine_need
+asym_find_spy
+cmk_need_module
+cmk_tmpdir
+T=$CMK_TMP
+mkdir -p "$T/keys" "$T/softhsm" "$T/cmk" || cmk_error "mkdir"
+# shellcheck disable=SC2086 # one word per key
+asym_keygen "$T/keys" $ASYM_ALL_KEYS
+ASYM_PUBDIR=$T/keys
+KEYS=$(for k in $ASYM_ALL_KEYS; do printf '%s ' "${k%:*}"; done)
+
+# shellcheck disable=SC2086
+asym_softhsm "$T/softhsm" "$T/keys" $ASYM_ALL_KEYS
+asym_gap openssl/pkeyutl-oaep-sha256 "SoftHSM 2.6.1 takes OAEP with SHA-1 only (CKR_ARGUMENTS_BAD); the engine then decrypts with raw RSA (CKM_RSA_X_509)"
+# shellcheck disable=SC2086
+steps_openssl $KEYS
+# shellcheck disable=SC2086
+steps_tls $KEYS
+
+# shellcheck disable=SC2086
+asym_cmk "$T/cmk" "$T/keys" $ASYM_ALL_KEYS
+if asym_has_keys; then
+    # shellcheck disable=SC2086
+    steps_openssl $KEYS
+    # shellcheck disable=SC2086
+    steps_tls $KEYS
+else
+    asym_result key-pairs acme - FAIL "the token shows no private key after login"
+fi
+asym_summary
