@@ -163,20 +163,21 @@ asym_mechs_used() {
     ' "$T/spy.log" | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
 
-# asym_gap STEP REASON: on this target, STEP is known not to work (the
-# module or the client cannot do it): its failure is recorded as a gap
-# with REASON instead of failing the test.
+# asym_gap TARGET STEP[@KEY] REASON: on TARGET (an ASYM_NAME), STEP (for
+# every key, or only for the key labelled KEY) is known
+# not to work (the module or the client cannot do it): its failure is
+# recorded as a gap with REASON instead of failing the test.
 asym_gap() {
     ASYM_GAPS="$ASYM_GAPS
-$ASYM_NAME|$1|$2"
+$1|$2|$3"
 }
 
 # asym_result STEP KEY MECH STATUS [WHY]: one line of the results table;
 # a failure not listed as a gap fails the test.
 asym_result() {
     local step=$1 key=$2 mech=$3 status=$4 why=${5:-} gap
-    gap=$(grep -F "|$step|" <<<"$ASYM_GAPS" | grep "^$ASYM_NAME|" |
-        head -n 1 | cut -d'|' -f3-)
+    gap=$(awk -F'|' -v t="$ASYM_NAME" -v s="$step" -v k="$step@$key" \
+        '$1 == t && ($2 == s || $2 == k) { print $3; exit }' <<<"$ASYM_GAPS")
     if [ "$status" != ok ] && [ -n "$gap" ]; then
         status=gap
         why="$gap ($why)"
@@ -256,6 +257,40 @@ asym_digestinfo() {
     esac
     # shellcheck disable=SC2059 # the format is the bytes, as \xNN
     printf "$(sed 's/../\\x&/g' <<<"$hex")"
+}
+
+# same_pub A B: two PEM public keys are the same key.
+same_pub() {
+    cmp -s <(openssl pkey -pubin -in "$1" -outform DER) \
+        <(openssl pkey -pubin -in "$2" -outform DER)
+}
+
+# asym_setup: keys in $T/keys (ASYM_PUBDIR: their public keys, which the
+# steps compare with what the token exports), KEYS the LABEL:ID list.
+asym_setup() {
+    mkdir -p "$T/keys" "$T/softhsm" "$T/cmk" || cmk_error "mkdir $T"
+    # shellcheck disable=SC2086 # one word per key
+    asym_keygen "$T/keys" $ASYM_ALL_KEYS
+    ASYM_PUBDIR=$T/keys
+    KEYS=$(for k in $ASYM_ALL_KEYS; do printf '%s ' "${k%:*}"; done)
+}
+
+# asym_on_both STEPS_FN: STEPS_FN KEYS on the SoftHSM2 control, then on
+# our module (the gaps listed for softhsm apply to the first only).
+asym_on_both() {
+    # shellcheck disable=SC2086
+    asym_softhsm "$T/softhsm" "$T/keys" $ASYM_ALL_KEYS
+    # shellcheck disable=SC2086
+    "$1" $KEYS
+    # shellcheck disable=SC2086
+    asym_cmk "$T/cmk" "$T/keys" $ASYM_ALL_KEYS
+    if asym_has_keys; then
+        # shellcheck disable=SC2086
+        "$1" $KEYS
+    else
+        asym_result key-pairs acme - FAIL \
+            "the token shows no private key after login"
+    fi
 }
 
 # asym_summary: the results table again, then the test's status.

@@ -27,12 +27,6 @@ engine_need() {
         cmk_missing "OpenSSL's pkcs11 engine is not installed (libengine-pkcs11-openssl)"
 }
 
-# same_pub A B: two PEM public keys are the same key.
-same_pub() {
-    cmp -s <(openssl pkey -pubin -in "$1" -outform DER) \
-        <(openssl pkey -pubin -in "$2" -outform DER)
-}
-
 # cert_ok CERT PUB: a self-signed certificate that plain openssl accepts
 # as its own CA, whose key is PUB.
 cert_ok() {

@@ -16,28 +16,12 @@ asym_find_spy
 cmk_need_module
 cmk_tmpdir
 T=$CMK_TMP
-mkdir -p "$T/keys" "$T/softhsm" "$T/cmk" || cmk_error "mkdir"
-# shellcheck disable=SC2086 # one word per key
-asym_keygen "$T/keys" $ASYM_ALL_KEYS
-ASYM_PUBDIR=$T/keys
-KEYS=$(for k in $ASYM_ALL_KEYS; do printf '%s ' "${k%:*}"; done)
+asym_setup
 
-# shellcheck disable=SC2086
-asym_softhsm "$T/softhsm" "$T/keys" $ASYM_ALL_KEYS
-asym_gap openssl/pkeyutl-oaep-sha256 "SoftHSM 2.6.1 takes OAEP with SHA-1 only (CKR_ARGUMENTS_BAD); the engine then decrypts with raw RSA (CKM_RSA_X_509)"
-# shellcheck disable=SC2086
-steps_openssl $KEYS
-# shellcheck disable=SC2086
-steps_tls $KEYS
-
-# shellcheck disable=SC2086
-asym_cmk "$T/cmk" "$T/keys" $ASYM_ALL_KEYS
-if asym_has_keys; then
-    # shellcheck disable=SC2086
-    steps_openssl $KEYS
-    # shellcheck disable=SC2086
-    steps_tls $KEYS
-else
-    asym_result key-pairs acme - FAIL "the token shows no private key after login"
-fi
+steps_openssl_tls() {
+    steps_openssl "$@"
+    steps_tls "$@"
+}
+asym_gap softhsm openssl/pkeyutl-oaep-sha256 "SoftHSM 2.6.1 takes OAEP with SHA-1 only (CKR_ARGUMENTS_BAD); the engine then decrypts with raw RSA (CKM_RSA_X_509)"
+asym_on_both steps_openssl_tls
 asym_summary

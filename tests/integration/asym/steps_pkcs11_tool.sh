@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: Apache-2.0
+# tests/integration/asym: OpenSC's pkcs11-tool on a token's key pairs:
+# --read-object of the public key, --sign with each signature mechanism
+# the module lists for the key, --decrypt with RSA-OAEP (SHA-1, SHA-256)
+# of ciphertexts made by plain openssl. Plain openssl judges each result.
+# Sourced by asym_steps.sh and the tests (asymlib.sh first).
+
+p11t() {
+    cmk_host pkcs11-tool --module "$ASYM_SPY" --token-label "$ASYM_TOKEN" \
+        --login --pin "$ASYM_PIN" "$@"
+}
+
+# der_pub_ok DER OUTPEM [KNOWN]: DER is a SubjectPublicKeyInfo; written
+# as PEM to OUTPEM; the same key as KNOWN when given.
+der_pub_ok() {
+    openssl pkey -pubin -inform DER -in "$1" -out "$2" || return 1
+    [ -z "${3:-}" ] || same_pub "$2" "$3"
+}
+
+# pkcs11-tool's names for a hash: the -m prefix and --hash-algorithm.
+p11t_hash() {
+    case $1 in
+    sha1) echo SHA-1 ;;
+    sha256) echo SHA256 ;;
+    sha384) echo SHA384 ;;
+    sha512) echo SHA512 ;;
+    esac
+}
+
+steps_pkcs11_tool_rsa() {
+    local label=$1 id=$2 md=$3 pub=$4 base=$5 H len
+    H=$(p11t_hash "$md")
+    len=$(stat -c %s "$T/$md.bin")
+    { asym_digestinfo "$md" && cat "$T/$md.bin"; } >"$T/$md.di"
+    asym_check pkcs11-tool/sign-rsa-pkcs "$label" CKM_RSA_PKCS \
+        openssl pkeyutl -verify -pubin -inkey "$pub" -in "$T/$md.bin" \
+        -sigfile "$base.p-pkcs1" -pkeyopt "digest:$md" -- \
+        p11t --sign -m RSA-PKCS --id "$id" -i "$T/$md.di" -o "$base.p-pkcs1"
+    asym_check "pkcs11-tool/sign-$md-rsa-pkcs" "$label" \
+        "CKM_${H}_RSA_PKCS" \
+        openssl dgst "-$md" -verify "$pub" -signature "$base.p-sha" \
+        "$T/msg" -- \
+        p11t --sign -m "$H-RSA-PKCS" --id "$id" -i "$T/msg" -o "$base.p-sha"
+    asym_check pkcs11-tool/sign-rsa-pkcs-pss "$label" CKM_RSA_PKCS_PSS \
+        openssl pkeyutl -verify -pubin -inkey "$pub" -in "$T/$md.bin" \
+        -sigfile "$base.p-pss" -pkeyopt "digest:$md" \
+        -pkeyopt rsa_padding_mode:pss -pkeyopt "rsa_pss_saltlen:$len" -- \
+        p11t --sign -m RSA-PKCS-PSS --hash-algorithm "$H" \
+        --mgf "MGF1-$H" --salt-len "$len" --id "$id" -i "$T/$md.bin" \
+        -o "$base.p-pss"
+    asym_check "pkcs11-tool/sign-$md-rsa-pkcs-pss" "$label" \
+        "CKM_${H}_RSA_PKCS_PSS" \
+        openssl dgst "-$md" -verify "$pub" -signature "$base.p-shapss" \
+        -sigopt rsa_padding_mode:pss -sigopt "rsa_pss_saltlen:$len" \
+        "$T/msg" -- \
+        p11t --sign -m "$H-RSA-PKCS-PSS" --mgf "MGF1-$H" --salt-len "$len" \
+        --id "$id" -i "$T/msg" -o "$base.p-shapss"
+    local oaep
+    for oaep in sha1 sha256; do
+        H=$(p11t_hash "$oaep")
+        openssl pkeyutl -encrypt -pubin -inkey "$pub" -in "$T/secret" \
+            -out "$base.p-oaep-$oaep" -pkeyopt rsa_padding_mode:oaep \
+            -pkeyopt "rsa_oaep_md:$oaep" -pkeyopt "rsa_mgf1_md:$oaep" ||
+            cmk_error "openssl pkeyutl -encrypt OAEP $oaep"
+        asym_check "pkcs11-tool/decrypt-oaep-$oaep" "$label" CKM_RSA_PKCS_OAEP \
+            cmp "$T/secret" "$base.p-dec-$oaep" -- \
+            p11t --decrypt -m RSA-PKCS-OAEP --hash-algorithm "$H" \
+            --mgf "MGF1-${H/-/}" --id "$id" -i "$base.p-oaep-$oaep" \
+            -o "$base.p-dec-$oaep"
+    done
+}
+
+steps_pkcs11_tool_ec() {
+    local label=$1 id=$2 md=$3 pub=$4 base=$5 H
+    H=$(p11t_hash "$md")
+    asym_check pkcs11-tool/sign-ecdsa "$label" CKM_ECDSA \
+        openssl pkeyutl -verify -pubin -inkey "$pub" -in "$T/$md.bin" \
+        -sigfile "$base.p-ecdsa" -- \
+        p11t --sign -m ECDSA --signature-format openssl --id "$id" \
+        -i "$T/$md.bin" -o "$base.p-ecdsa"
+    asym_check "pkcs11-tool/sign-ecdsa-$md" "$label" "CKM_ECDSA_$H" \
+        openssl dgst "-$md" -verify "$pub" -signature "$base.p-ecdsa-sha" \
+        "$T/msg" -- \
+        p11t --sign -m "ECDSA-$H" --signature-format openssl --id "$id" \
+        -i "$T/msg" -o "$base.p-ecdsa-sha"
+}
+
+# steps_pkcs11_tool LABEL:ID...: the pkcs11-tool steps for each key.
+steps_pkcs11_tool() {
+    local key label id base pub kind size md
+    cmk_need pkcs11-tool openssl cmp
+    head -c 1000 /dev/urandom >"$T/msg"
+    head -c 32 /dev/urandom >"$T/secret"
+    for key in "$@"; do
+        label=${key%%:*}
+        id=${key#*:}
+        base=$T/$ASYM_NAME-$label
+        pub=$base.p-pub
+        asym_step "pkcs11-tool: $label"
+        asym_check pkcs11-tool/read-pubkey "$label" "" \
+            der_pub_ok "$base.p-pub.der" "$pub" \
+            ${ASYM_PUBDIR:+"$ASYM_PUBDIR/$label.pub"} -- \
+            p11t --read-object --type pubkey --id "$id" -o "$base.p-pub.der"
+        if [ ! -s "$pub" ] && [ -n "${ASYM_PUBDIR:-}" ]; then
+            # Verify with the key pair's known public key.
+            pub=$ASYM_PUBDIR/$label.pub
+        fi
+        [ -s "$pub" ] || continue
+        read -r kind size < <(asym_kind "$pub")
+        md=$(asym_hash "$kind" "$size")
+        openssl dgst "-$md" -binary "$T/msg" >"$T/$md.bin"
+        if [ "$kind" = rsa ]; then
+            steps_pkcs11_tool_rsa "$label" "$id" "$md" "$pub" "$base"
+        else
+            steps_pkcs11_tool_ec "$label" "$id" "$md" "$pub" "$base"
+        fi
+    done
+}

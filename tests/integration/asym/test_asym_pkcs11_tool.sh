@@ -1,0 +1,29 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# integration: OpenSC's pkcs11-tool on key pairs (RSA 2048/3072/4096, EC
+# P-256/384/521): the public key read back, every signature mechanism
+# (RSA PKCS#1 on a DigestInfo, SHAx-RSA-PKCS, RSA-PSS on a digest and
+# SHAx-RSA-PKCS-PSS, ECDSA on a digest and ECDSA-SHAx) and RSA-OAEP
+# decryption (SHA-1, SHA-256); first on SoftHSM2 (the control), then on
+# our module with the same keys as a tenant's "key_pairs". Plain openssl
+# judges every result.
+set -u
+. "$(dirname "$0")/asymlib.sh"
+. "$ASYM_DIR/steps_pkcs11_tool.sh"
+
+cmk_need pkcs11-tool openssl cmp
+asym_find_spy
+cmk_need_module
+cmk_tmpdir
+T=$CMK_TMP
+asym_setup
+
+asym_gap softhsm pkcs11-tool/decrypt-oaep-sha256 "SoftHSM 2.6.1 takes OAEP with SHA-1 only: CKR_ARGUMENTS_BAD"
+for md in sha256 sha384 sha512; do
+    asym_gap softhsm "pkcs11-tool/sign-ecdsa-$md" "SoftHSM 2.6.1 has no CKM_ECDSA_SHA*: CKR_MECHANISM_INVALID"
+done
+for t in softhsm cmk; do
+    asym_gap $t pkcs11-tool/read-pubkey@p384 "OpenSC 0.23 cannot read a P-384 public key (\"cannot create EVP_PKEY\"), on SoftHSM2 too"
+done
+asym_on_both steps_pkcs11_tool
+asym_summary
