@@ -4,9 +4,11 @@
 # "key_pairs". asym_steps.sh runs the same steps on any module.
 ASYM_TESTS = \
 	tests/integration/asym/test_asym_openssl.sh \
-	tests/integration/asym/test_asym_pkcs11_tool.sh
+	tests/integration/asym/test_asym_pkcs11_tool.sh \
+	tests/integration/asym/test_asym_p11tool.sh
 TESTS += $(ASYM_TESTS)
 EXTRA_DIST += $(ASYM_TESTS) \
 	tests/integration/asym/asymlib.sh \
 	tests/integration/asym/steps_openssl.sh \
-	tests/integration/asym/steps_pkcs11_tool.sh
+	tests/integration/asym/steps_pkcs11_tool.sh \
+	tests/integration/asym/steps_p11tool.sh
