@@ -5,10 +5,13 @@
 ASYM_TESTS = \
 	tests/integration/asym/test_asym_openssl.sh \
 	tests/integration/asym/test_asym_pkcs11_tool.sh \
-	tests/integration/asym/test_asym_p11tool.sh
+	tests/integration/asym/test_asym_p11tool.sh \
+	tests/integration/asym/test_asym_java.sh
 TESTS += $(ASYM_TESTS)
 EXTRA_DIST += $(ASYM_TESTS) \
 	tests/integration/asym/asymlib.sh \
 	tests/integration/asym/steps_openssl.sh \
 	tests/integration/asym/steps_pkcs11_tool.sh \
-	tests/integration/asym/steps_p11tool.sh
+	tests/integration/asym/steps_p11tool.sh \
+	tests/integration/asym/steps_java.sh \
+	tests/integration/asym/AsymJava.java
