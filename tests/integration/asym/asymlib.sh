@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
 # tests/integration/asym: helpers for the key-pair client tests. Makes RSA
 # and EC key pairs with plain openssl, puts them on a SoftHSM2 token (the
 # known-good control) and into a tenant's "key_pairs" on our module, and

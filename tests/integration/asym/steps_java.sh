@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
 # tests/integration/asym: Java's SunPKCS11 on a token's key pairs
 # (AsymJava.java, compiled once, one JVM per operation so pkcs11-spy's
 # log is that operation's): Signature SHA256withRSA, RSASSA-PSS (SHA-256,
@@ -44,7 +45,7 @@ asym_java() {
 # private key only with its certificate: the token must hold one, same
 # CKA_ID).
 steps_java() {
-    local key label dir pub kind size
+    local key label dir pub kind
     cmk_need openssl cmp pkcs11-tool
     java_need
     [ -d "$T/java" ] || java_build
@@ -66,7 +67,7 @@ steps_java() {
             openssl x509 -inform DER -in "$dir/$label.crt" -noout -pubkey \
                 >"$pub" 2>/dev/null ||
             pub=${ASYM_PUBDIR:-$dir}/$label.pub
-        read -r kind size < <(asym_kind "$pub")
+        read -r kind _ < <(asym_kind "$pub")
         if [ "$kind" = ec ]; then
             asym_check java/sha256withecdsa "$label" \
                 "CKM_ECDSA_SHA256|CKM_ECDSA" \

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
 # tests/integration/asym: OpenSSL through the libp11 engine
 # (libengine-pkcs11-openssl) on a token's key pairs: a self-signed
 # certificate and a CSR, pkeyutl signatures and OAEP decryption, and TLS

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
 # tests/integration/asym: GnuTLS's p11tool on a token's key pairs: the
 # objects it lists after login (private and public key of the right type
 # and size, and the certificate, same CKA_ID), the public key it exports

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
 # tests/integration/asym: OpenSC's pkcs11-tool on a token's key pairs:
 # --read-object of the public key, --sign with each signature mechanism
 # the module lists for the key, --decrypt with RSA-OAEP (SHA-1, SHA-256)
