@@ -117,3 +117,42 @@ steps_pkcs11_tool() {
         fi
     done
 }
+
+# asym_refused STEP KEY CKR CMD...: CMD must fail, with CKR in its output
+# when CKR is not "any".
+asym_refused() {
+    local step=$1 key=$2 ckr=$3
+    shift 3
+    if asym_spy "$@"; then
+        asym_result "$step" "$key" "$(asym_mechs_used)" FAIL \
+            "accepted, expected a refusal ($ckr)"
+    elif [ "$ckr" != any ] && ! grep -q "$ckr" "$T/out" "$T/err"; then
+        asym_result "$step" "$key" - FAIL "refused, but not with $ckr: $(asym_why)"
+    else
+        asym_result "$step" "$key" - ok "refused: $(asym_why)"
+    fi
+}
+
+# steps_pkcs11_tool_refusals RSA_LABEL:ID: what the module must refuse
+# (PKCS#11 lets a module take other PSS parameters; ours sends them to a
+# KMS, which takes only these): PSS with a salt other than the hash's
+# length or an MGF1 hash other than the hash, and CKM_RSA_PKCS on data
+# that is no DigestInfo of SHA-256/384/512 (a KMS signs digests only).
+steps_pkcs11_tool_refusals() {
+    local label=${1%%:*} id=${1#*:}
+    asym_step "pkcs11-tool: refusals with $label"
+    openssl dgst -sha256 -binary "$T/msg" >"$T/sha256.bin"
+    asym_refused pkcs11-tool/refuse-pss-salt-0 "$label" \
+        CKR_MECHANISM_PARAM_INVALID \
+        p11t --sign -m RSA-PKCS-PSS --hash-algorithm SHA256 \
+        --mgf MGF1-SHA256 --salt-len 0 --id "$id" -i "$T/sha256.bin" \
+        -o "$T/refused.sig"
+    asym_refused pkcs11-tool/refuse-pss-mgf "$label" \
+        CKR_MECHANISM_PARAM_INVALID \
+        p11t --sign -m RSA-PKCS-PSS --hash-algorithm SHA256 \
+        --mgf MGF1-SHA512 --salt-len 32 --id "$id" -i "$T/sha256.bin" \
+        -o "$T/refused.sig"
+    asym_refused pkcs11-tool/refuse-rsa-pkcs-raw "$label" any \
+        p11t --sign -m RSA-PKCS --id "$id" -i "$T/sha256.bin" \
+        -o "$T/refused.sig"
+}

@@ -5,8 +5,9 @@
 # (RSA PKCS#1 on a DigestInfo, SHAx-RSA-PKCS, RSA-PSS on a digest and
 # SHAx-RSA-PKCS-PSS, ECDSA on a digest and ECDSA-SHAx) and RSA-OAEP
 # decryption (SHA-1, SHA-256); first on SoftHSM2 (the control), then on
-# our module with the same keys as a tenant's "key_pairs". Plain openssl
-# judges every result.
+# our module with the same keys as a tenant's "key_pairs", where the PSS
+# parameters a KMS cannot take and PKCS#1 on raw data are refused too.
+# Plain openssl judges every result.
 set -u
 . "$(dirname "$0")/asymlib.sh"
 . "$ASYM_DIR/steps_pkcs11_tool.sh"
@@ -26,4 +27,8 @@ for t in softhsm cmk; do
     asym_gap $t pkcs11-tool/read-pubkey@p384 "OpenSC 0.23 cannot read a P-384 public key (\"cannot create EVP_PKEY\"), on SoftHSM2 too"
 done
 asym_on_both steps_pkcs11_tool
+# Our module only (SoftHSM2 takes these): asym_on_both ended on it.
+if [ "$ASYM_NAME" = cmk ] && asym_has_keys; then
+    steps_pkcs11_tool_refusals rsa2048:21
+fi
 asym_summary
