@@ -47,8 +47,10 @@ steps_openssl_key() {
     pub=$base.tokpub
     uri=$(asym_key_uri "$label")
     asym_step "openssl: $label"
+    # With the PIN: a token may show no object before login (ours).
     if ! asym_spy ossl pkey -engine pkcs11 -inform engine -pubin \
-        -in "$(asym_uri "$label" public)" -pubout -out "$pub"; then
+        -in "$(asym_uri "$label" public);pin-value=$ASYM_PIN" -pubout \
+        -out "$pub"; then
         asym_result openssl/export-pubkey "$label" - FAIL "engine export"
         return 0
     fi
