@@ -140,6 +140,7 @@ TABLE_PATHS = {
         'tenants[].key_policy',
     ('src/core/settings_keks.c', 'parse_entry'): 'tenants[].previous_keks[]',
     ('src/core/settings_dual.c', 'parse_members'): 'tenants[].dual_control',
+    ('src/core/settings_kp.c', 'parse_one'): 'tenants[].key_pairs[]',
     ('src/providers/aws_cfg.c', 'parse_block'): 'tenants[].aws',
     ('src/providers/gcp_cfg.c', 'parse_block'): 'tenants[].gcp',
     ('src/providers/azure_cfg.c', 'parse_mi'):
@@ -223,7 +224,7 @@ def check_config(scd, srcdir):
             continue
         for line in body.splitlines():
             if line.startswith('*'):
-                documented.update(re.findall(r'\*([a-z_\[\]\.]+)\*',
+                documented.update(re.findall(r'\*([a-z0-9_\[\]\.]+)\*',
                                              line))
     documented = {d for d in documented if not d.startswith('.')}
     for f in sorted(accepted - documented):

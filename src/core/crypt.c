@@ -14,6 +14,7 @@
 #include "core/crypt.h"
 #include "core/envelope_op.h"
 #include "core/keyuse.h"
+#include "core/kpcrypt.h"
 #include "core/object.h"
 #include "core/objops.h"
 #include "core/record.h"
@@ -127,6 +128,26 @@ static struct cmk_cache *unwrap_cache(const struct cmk_session *s)
     return s->token->cache_per_session ? s->cache : s->token->cache;
 }
 
+/* Init of RSA-OAEP on a key pair's key (kpcrypt.h); takes o's
+ * reference. */
+static CK_RV kp_init(struct cmk_session *s, struct cmk_crypt *c,
+                     struct cmk_object *o, const CK_MECHANISM *m, bool encrypt,
+                     struct cmk_note *note)
+{
+    struct cmk_crypt n = {0};
+    CK_RV rv;
+
+    cmk_note_key(note, o);
+    rv = cmk_kpcrypt_init(o, m, encrypt, &n);
+    cmk_object_unref(o);
+    if (rv != CKR_OK)
+        return cmk_record_mech(s, fn_name(encrypt, 0), note, rv);
+    n.note = *note;
+    n.active = true;
+    *c = n;
+    return CKR_OK;
+}
+
 CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt, const CK_MECHANISM *m,
                      CK_OBJECT_HANDLE key)
 {
@@ -145,6 +166,8 @@ CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt, const CK_MECHANISM *m,
     rv = cmk_object_get(s, key, CKR_KEY_HANDLE_INVALID, &o);
     if (rv != CKR_OK)
         return cmk_record_mech(s, fn_name(encrypt, 0), &note, rv);
+    if (cmk_kpcrypt_claims(o, m))
+        return kp_init(s, c, o, m, encrypt, &note);
     rv = cmk_keyuse_op(o, m, encrypt ? CKA_ENCRYPT : CKA_DECRYPT, encrypt,
                        &note, &op);
     if (rv == CKR_OK)
@@ -202,7 +225,9 @@ CK_RV cmk_crypt_oneshot(struct cmk_session *s, bool encrypt, const uint8_t *in,
     if (!c->active)
         return CKR_OPERATION_NOT_INITIALIZED;
     c->last = CMK_CRYPT_ONESHOT;
-    if (c->envelope)
+    if (c->kp != NULL)
+        rv = cmk_kpcrypt_oneshot(c, encrypt, in, in_len, out, out_len);
+    else if (c->envelope)
         rv = cmk_envelope_op_oneshot(s, c, encrypt, in, in_len, out, out_len);
     else
         rv = run_op(cmk_op_oneshot, c->op, in, in_len, out, out_len);
@@ -223,6 +248,9 @@ CK_RV cmk_crypt_update(struct cmk_session *s, bool encrypt, const uint8_t *in,
         return CKR_OPERATION_NOT_INITIALIZED;
     c->multi = true;
     c->last = CMK_CRYPT_UPDATE;
+    if (c->kp != NULL) /* RSA-OAEP is single-part */
+        return finish(s, encrypt, CMK_CRYPT_UPDATE, CKR_MECHANISM_INVALID, NULL,
+                      NULL);
     if (c->envelope) {
         /* Output comes at final; a length query consumes nothing. */
         rv = out == NULL ? CKR_OK
@@ -269,7 +297,9 @@ CK_RV cmk_crypt_final(struct cmk_session *s, bool encrypt, uint8_t *out,
     if (!c->active)
         return CKR_OPERATION_NOT_INITIALIZED;
     c->last = CMK_CRYPT_FINAL;
-    if (c->envelope)
+    if (c->kp != NULL)
+        rv = CKR_MECHANISM_INVALID;
+    else if (c->envelope)
         rv = cmk_envelope_op_oneshot(s, c, encrypt, NULL, 0, out, out_len);
     else
         rv = run_op(op_final, c->op, NULL, 0, out, out_len);

@@ -9,6 +9,8 @@
 
 #include "core/find.h"
 #include "core/handles.h"
+#include "core/keypair.h"
+#include "core/kpobj.h"
 #include "core/object.h"
 #include "core/policy.h"
 #include "core/token.h"
@@ -31,7 +33,8 @@ static void match_one(void *arg, struct cmk_object *o)
 
     if (!cmk_object_is_visible(o, c->logged_in) || o->is_cmk != c->cmk)
         return;
-    if (!cmk_policy_match(&o->attrs, c->tmpl, c->n))
+    if (o->kp != NULL ? !cmk_kpobj_match(&o->attrs, c->tmpl, c->n)
+                      : !cmk_policy_match(&o->attrs, c->tmpl, c->n))
         return;
     if (c->f->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 16;
@@ -58,6 +61,7 @@ CK_RV cmk_find_init(struct cmk_session *s, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
     /* Pick up objects other processes added or removed; a KMS failure
      * leaves the objects already loaded. */
     (void)cmk_token_sync_store(t);
+    cmk_keypair_retry(t); /* key pairs whose public key is still missing */
     /* The CMK first: a search by its label or id must give it before
      * anything else (pkcs11-tool and most URIs take the first match). */
     cmk_mutex_lock(&t->lock);

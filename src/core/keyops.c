@@ -13,6 +13,7 @@
 #include "core/keyops.h"
 #include "core/keyrules.h"
 #include "core/keyuse.h"
+#include "core/kpcrypt.h"
 #include "core/object.h"
 #include "core/objops.h"
 #include "core/policy.h"
@@ -290,6 +291,8 @@ static CK_RV unwrap_with(struct cmk_session *s, struct cmk_object *uk,
     size_t n;
     CK_RV rv;
 
+    if (cmk_kpcrypt_claims(uk, m))
+        return cmk_kpcrypt_unwrap(uk, m, in, in_len, val, note);
     rv = cmk_keyuse_op(uk, m, CKA_UNWRAP, false, note, &op);
     if (rv == CKR_KEY_TYPE_INCONSISTENT)
         return CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;

@@ -16,7 +16,8 @@
 
 static CK_RV add(struct cmk_token *t, CK_SESSION_HANDLE owner,
                  const char *store_name, const struct cmk_store_meta *meta,
-                 struct cmk_attrs *attrs, struct cmk_object **out)
+                 struct cmk_keypair *kp, struct cmk_attrs *attrs,
+                 struct cmk_object **out)
 {
     struct cmk_object *o = calloc(1, sizeof(*o));
     struct cmk_object *dup = NULL;
@@ -28,6 +29,7 @@ static CK_RV add(struct cmk_token *t, CK_SESSION_HANDLE owner,
         snprintf(o->store_name, sizeof(o->store_name), "%s", store_name);
     o->token = t;
     o->session = owner;
+    o->kp = kp;
     o->attrs = *attrs;
     *attrs = (struct cmk_attrs){0}; /* the object owns them now */
     o->is_private = cmk_attrs_bool(&o->attrs, CKA_PRIVATE, true);
@@ -57,14 +59,20 @@ CK_RV cmk_object_add(struct cmk_token *t, CK_SESSION_HANDLE owner,
                      const char *store_name, struct cmk_attrs *attrs,
                      struct cmk_object **out)
 {
-    return add(t, owner, store_name, NULL, attrs, out);
+    return add(t, owner, store_name, NULL, NULL, attrs, out);
+}
+
+CK_RV cmk_object_add_kp(struct cmk_token *t, struct cmk_keypair *kp,
+                        struct cmk_attrs *attrs, struct cmk_object **out)
+{
+    return add(t, 0, NULL, NULL, kp, attrs, out);
 }
 
 CK_RV cmk_object_add_stored(struct cmk_token *t, const char *store_name,
                             const struct cmk_store_meta *meta,
                             struct cmk_attrs *attrs, struct cmk_object **out)
 {
-    return add(t, 0, store_name, meta, attrs, out);
+    return add(t, 0, store_name, meta, NULL, attrs, out);
 }
 
 bool cmk_object_is_visible(const struct cmk_object *o, bool logged_in)

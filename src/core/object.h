@@ -17,6 +17,7 @@
 
 struct cmk_token;
 struct cmk_session;
+struct cmk_keypair;
 
 struct cmk_object {
     CK_OBJECT_HANDLE handle;
@@ -45,6 +46,10 @@ struct cmk_object {
      * under the token lock; cache_pending is atomic. */
     uint8_t cache_digest[CMK_CACHE_DIGEST];
     bool cache_pending;
+    /* A key pair's private key, public key or certificate (kpobj.h):
+     * the key pair, set before the object is registered; NULL for any
+     * other object. Such an object lives as long as its token. */
+    struct cmk_keypair *kp;
     unsigned refs;
 };
 
@@ -60,6 +65,10 @@ CK_RV cmk_object_add(struct cmk_token *t, CK_SESSION_HANDLE owner,
 CK_RV cmk_object_add_stored(struct cmk_token *t, const char *store_name,
                             const struct cmk_store_meta *meta,
                             struct cmk_attrs *attrs, struct cmk_object **out);
+/* The same for one object of key pair kp (a token object with no store
+ * file). */
+CK_RV cmk_object_add_kp(struct cmk_token *t, struct cmk_keypair *kp,
+                        struct cmk_attrs *attrs, struct cmk_object **out);
 void cmk_object_unref(struct cmk_object *o);
 /* Without a logged-in user (on a token that needs one) only public
  * session objects are visible. */

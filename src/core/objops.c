@@ -18,6 +18,7 @@
 #include "core/object.h"
 #include "core/objops.h"
 #include "core/keyrules.h"
+#include "core/kpobj.h"
 #include "core/policy.h"
 #include "core/record.h"
 #include "store/store.h"
@@ -377,7 +378,9 @@ CK_RV cmk_object_get_attrs(struct cmk_session *s, CK_OBJECT_HANDLE h,
     cmk_mutex_lock(&o->token->lock);
     if (o->is_cmk)
         rv = cmk_token_cmk_health_locked(o->token);
-    if (rv == CKR_OK)
+    if (rv == CKR_OK && o->kp != NULL)
+        rv = cmk_kpobj_get(&o->attrs, tmpl, n);
+    else if (rv == CKR_OK)
         rv = cmk_policy_get(&o->attrs, tmpl, n);
     if (value_read(tmpl, n) != NULL) {
         cmk_obj_note_object_locked(&on, o);

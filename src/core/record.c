@@ -16,6 +16,7 @@
 #include "core/session.h"
 #include "core/token.h"
 #include "mech/mech.h"
+#include "providers/provider.h"
 #include "util/cknames.h"
 
 static struct cmk_audit *writer;
@@ -278,6 +279,7 @@ CK_RV cmk_record_mech(struct cmk_session *s, const char *op,
     r.bytes_out = n->bytes_out;
     r.cache = n->cache;
     r.end = end_name(n->end);
+    r.request_id = n->request_id[0] ? n->request_id : NULL;
     if (n->obj != NULL)
         put_object(&r, n->obj, &tn);
     return write_rec(&r, rv);
@@ -316,5 +318,27 @@ CK_RV cmk_record_event(const char *event, const char *op, struct cmk_token *t,
     r.session = session;
     r.result = cmk_rv_name(rv);
     r.detail = detail;
+    return write_rec(&r, rv);
+}
+
+CK_RV cmk_record_kms(struct cmk_token *t, const char *op, const char *provider,
+                     const struct cmk_req *rq, long long latency_us, CK_RV rv,
+                     const char *detail)
+{
+    struct cmk_audit_rec r;
+
+    if (writer == NULL)
+        return rv;
+    cmk_audit_rec_init(&r);
+    r.event = "kms_call";
+    r.op = op;
+    r.tenant = t->cfg->kms.label;
+    r.provider = provider;
+    r.result = cmk_rv_name(rv);
+    r.detail = detail;
+    r.request_id = rq->request_id[0] ? rq->request_id : NULL;
+    r.http_status = rq->http_status ? rq->http_status : -1;
+    r.provider_code = rq->provider_code[0] ? rq->provider_code : NULL;
+    r.latency_us = latency_us;
     return write_rec(&r, rv);
 }

@@ -56,6 +56,9 @@ struct cmk_note {
     int cache; /* -1 n/a, 0 miss, 1 hit */
     enum cmk_end end;
     const struct cmk_obj_note *obj; /* the key made; NULL if none */
+    /* The request id of the KMS call a key pair's operation made (sign,
+     * decrypt, unwrap); "" when none. */
+    char request_id[128];
 };
 
 void cmk_note_init(struct cmk_note *n, const CK_MECHANISM *m);
@@ -99,6 +102,13 @@ CK_RV cmk_record_mech(struct cmk_session *s, const char *op,
 CK_RV cmk_record_object(struct cmk_session *s, const char *op,
                         const struct cmk_obj_note *o, CK_RV rv,
                         const char *detail);
+/* A KMS call a key pair made (core/keypair.c): "kms_call" as keys/cmk.c
+ * writes them (provider, request id, HTTP status, code, latency; detail
+ * names the key pair). Returns rv, or CKR_DEVICE_ERROR as above. */
+struct cmk_req;
+CK_RV cmk_record_kms(struct cmk_token *t, const char *op, const char *provider,
+                     const struct cmk_req *rq, long long latency_us, CK_RV rv,
+                     const char *detail);
 /* Life-cycle and login events; t and detail may be NULL, session -1. */
 CK_RV cmk_record_event(const char *event, const char *op, struct cmk_token *t,
                        long session, CK_RV rv, const char *detail);

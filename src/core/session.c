@@ -15,6 +15,7 @@
 #include "core/object.h"
 #include "core/record.h"
 #include "core/session.h"
+#include "core/sign.h"
 #include "core/token.h"
 #include "core/token_store.h"
 #include "util/err.h"
@@ -29,6 +30,8 @@ static void session_free(struct cmk_session *s)
 {
     cmk_crypt_reset(&s->enc);
     cmk_crypt_reset(&s->dec);
+    cmk_sign_reset(&s->sign);
+    cmk_sign_reset(&s->verify);
     cmk_find_reset(&s->find);
     cmk_cache_free(s->cache);
     cmk_cond_fini(&s->idle);
@@ -164,6 +167,10 @@ static CK_RV session_closed(struct cmk_session *s, enum cmk_end why,
     cmk_session_claim(s);
     rv = cmk_crypt_end(s, true, why);
     rv2 = cmk_crypt_end(s, false, why);
+    if (cmk_sign_end(s, false, why) != CKR_OK)
+        rv2 = CKR_DEVICE_ERROR;
+    if (cmk_sign_end(s, true, why) != CKR_OK)
+        rv2 = CKR_DEVICE_ERROR;
     cmk_session_release(s);
     if (rv == CKR_OK)
         rv = rv2;
@@ -242,6 +249,8 @@ static void reset_all(struct cmk_token *t)
         cmk_session_claim(s);
         (void)cmk_crypt_end(s, true, CMK_END_LOGOUT);
         (void)cmk_crypt_end(s, false, CMK_END_LOGOUT);
+        (void)cmk_sign_end(s, false, CMK_END_LOGOUT);
+        (void)cmk_sign_end(s, true, CMK_END_LOGOUT);
         cmk_find_reset(&s->find);
         cmk_cache_flush(s->cache);
         cmk_session_release(s);

@@ -38,8 +38,27 @@ struct cmk_crypt {
     bool multi; /* update was called */
     int last;   /* its last call, enum cmk_crypt_call (0: Init) */
     struct cmk_op *op;
-    struct cmk_env_op env;
-    struct cmk_note note; /* for the audit record at the end */
+    struct cmk_env_op env;  /* also a key pair's decryption, kept for the
+                             * fetch after CKR_BUFFER_TOO_SMALL */
+    struct cmk_keypair *kp; /* RSA-OAEP on a key pair's key (kpcrypt.h) */
+    int kp_md;              /* its OAEP hash (mech/pkey.h) */
+    struct cmk_note note;   /* for the audit record at the end */
+};
+
+/* A sign or verify operation on a key pair's key (core/sign.h). */
+struct cmk_keypair;
+struct cmk_mdctx;
+struct cmk_sigop {
+    bool active;
+    bool multi; /* update was called */
+    int last;   /* its last call, enum cmk_crypt_call (0: Init) */
+    struct cmk_keypair *kp;
+    int scheme;  /* CMK_PK_* (mech/pkey.h) */
+    int md;      /* the mechanism's hash; 0: the input says (raw) */
+    bool hashes; /* hash-and-sign: the data is hashed here */
+    struct cmk_mdctx *mdc;
+    size_t sig_len; /* the signature's exact length */
+    struct cmk_note note;
 };
 
 struct cmk_find {
@@ -60,6 +79,8 @@ struct cmk_session {
     unsigned waiters;      /* threads waiting for the claim (atomic) */
     struct cmk_crypt enc;
     struct cmk_crypt dec;
+    struct cmk_sigop sign;
+    struct cmk_sigop verify;
     struct cmk_find find;
     struct cmk_cache *cache; /* session-scope DEK cache, made on first use */
     unsigned refs;

@@ -17,6 +17,20 @@
 #include "providers/provider.h"
 #include "util/err.h"
 
+/* One of a tenant's "key_pairs": a key pair held in the tenant's KMS
+ * (providers/asym.h), shown as a private key, a public key and,
+ * optionally, a certificate object. */
+struct cmk_kp_cfg {
+    char *label;     /* CKA_LABEL, 1..64 bytes UTF-8, unique in the tenant */
+    uint8_t id[32];  /* CKA_ID, unique in the tenant */
+    size_t id_len;   /* 1..32 */
+    char *key_ref;   /* the provider's key reference */
+    unsigned usage;  /* CMK_ASYM_USE_*; 0: all the KMS key allows */
+    char *cert_path; /* PEM certificate, or NULL */
+    uint8_t pin[32]; /* SHA-256 of the DER SubjectPublicKeyInfo */
+    bool has_pin;
+};
+
 /*
  * One tenant (one token). What providers and keys/cmk need of it is in
  * kms (providers/provider.h: label, provider and key references, context,
@@ -47,6 +61,9 @@ struct cmk_tenant_cfg {
      * readable or freely wrappable one. */
     bool mixed_roles;
     bool unprotected_unwrap;
+    /* "key_pairs", in config order (settings_kp.c). */
+    struct cmk_kp_cfg *key_pairs;
+    size_t n_key_pairs;
 };
 
 struct cmk_config {

@@ -22,6 +22,12 @@ cmk_err cmk_config_prev_keks_parse(struct cmk_conf *cf, const char *base,
                                    json_t *t,
                                    struct cmk_tenant_cfg *tc) CMK_WUR;
 void cmk_config_prev_keks_free(struct cmk_kms_cfg *k);
+/* settings_kp.c: the tenant's "key_pairs" at base in t, after its
+ * provider, cmk_label and cmk_id; and their release (NULL-safe). */
+cmk_err cmk_config_key_pairs_parse(struct cmk_conf *cf, const char *base,
+                                   json_t *t,
+                                   struct cmk_tenant_cfg *tc) CMK_WUR;
+void cmk_config_key_pairs_free(struct cmk_tenant_cfg *tc);
 /* Frees and wipes what parse put into t. */
 void cmk_config_tenant_fini(struct cmk_tenant_cfg *t);
 

@@ -562,6 +562,7 @@ cmk_err cmk_config_tenant_parse(struct cmk_conf *cf, const char *base,
                                        "key_change_interval_seconds",
                                        "key_policy",
                                        "dual_control",
+                                       "key_pairs",
                                        NULL};
     cmk_err err;
 
@@ -586,6 +587,8 @@ cmk_err cmk_config_tenant_parse(struct cmk_conf *cf, const char *base,
         err = parse_cmk_label(cf, base, t, tc);
     if (err == CMK_OK)
         err = parse_cmk_id(cf, base, t, tc);
+    if (err == CMK_OK)
+        err = cmk_config_key_pairs_parse(cf, base, t, tc);
     if (err == CMK_OK)
         err = parse_store_dir(cf, base, t, cfg, tc);
     if (err == CMK_OK)
@@ -628,6 +631,7 @@ void cmk_config_tenant_fini(struct cmk_tenant_cfg *t)
         free(t->kms.kek_blob);
     }
     cmk_config_prev_keks_free(&t->kms);
+    cmk_config_key_pairs_free(t);
     cmk_str_free(t->cmk_label);
     cmk_str_free(t->store_dir);
     cmk_str_free(t->kms.endpoint);

@@ -12,6 +12,7 @@
 
 #include "cmk-pkcs11.h"
 #include "core/handles.h"
+#include "core/keypair.h"
 #include "core/object.h"
 #include "core/pinguard.h"
 #include "core/policy.h"
@@ -162,6 +163,8 @@ CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,
         rv = make_cache(t, mc);
     if (rv == CKR_OK)
         rv = add_cmk_object(t);
+    if (rv == CKR_OK)
+        rv = cmk_keypair_open_all(t);
     if (rv != CKR_OK) {
         cmk_token_free(t);
         return rv;
@@ -182,6 +185,7 @@ void cmk_token_free(struct cmk_token *t)
     if (t == NULL)
         return;
     cmk_object_remove_if(t, any_object, NULL);
+    cmk_keypair_close_all(t);
     cmk_cache_free(t->cache);
     cmk_cmk_close(t->cmk);
     cmk_token_store_fini(t);
@@ -353,15 +357,18 @@ CK_RV cmk_token_login(struct cmk_token *t, CK_USER_TYPE user,
     rv = set_logged_in(t, true);
     if (rv == CKR_OK)
         (void)cmk_token_sync_store(t);
+    if (rv == CKR_OK)
+        cmk_keypair_retry(t);
     return rv;
 }
 
 /* What a user without login may not see: private objects and every token
- * object (they come back from the store at the next login). */
+ * object (they come back from the store at the next login). A key pair's
+ * objects stay registered, invisible until the next login. */
 static bool is_user_only_object(void *arg, struct cmk_object *o)
 {
     (void)arg;
-    return !o->is_cmk && !cmk_object_is_visible(o, false);
+    return !o->is_cmk && o->kp == NULL && !cmk_object_is_visible(o, false);
 }
 
 CK_RV cmk_token_logout(struct cmk_token *t)

@@ -15,6 +15,7 @@
 #include "util/lock.h"
 #include "util/pkcs11_compat.h"
 
+struct cmk_keypair;
 struct cmk_object;
 struct cmk_tstore;
 
@@ -32,6 +33,10 @@ struct cmk_token {
     struct cmk_cache *cache; /* unwrapped DEKs, token scope */
     bool cache_per_session;  /* then each session has its own */
     struct cmk_cache_cfg cache_cfg;
+    /* The tenant's key pairs (core/keypair.h), cfg->n_key_pairs of them
+     * once made; fixed from cmk_token_new to cmk_token_free. */
+    struct cmk_keypair *kps;
+    size_t n_kps;
 };
 
 CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,

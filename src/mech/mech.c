@@ -35,6 +35,20 @@ static const char *const g_cipher_names[CMK_AES__MODES][3] = {
 };
 
 #define AEAD_FLAGS (CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP)
+/* Key pairs (core/keypair.h): signing through the KMS, verifying here;
+ * OAEP decrypting and unwrapping through the KMS, encrypting here. Key
+ * sizes in bits (PKCS#11 3.0 sections 2.1, 2.3). */
+#define SIG_FLAGS (CKF_SIGN | CKF_VERIFY)
+#define EC_FLAGS                                                               \
+    (SIG_FLAGS | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
+#define RSA_SIG(m)                                                             \
+    {                                                                          \
+        m, #m, CKK_RSA, 2048, 4096, SIG_FLAGS                                  \
+    }
+#define EC_SIG(m)                                                              \
+    {                                                                          \
+        m, #m, CKK_EC, 256, 521, EC_FLAGS                                      \
+    }
 
 struct mech_desc {
     CK_MECHANISM_TYPE type;
@@ -61,15 +75,49 @@ static const struct mech_desc g_mechs[] = {
     {CKM_AES_KEY_WRAP_PAD, "CKM_AES_KEY_WRAP_PAD", CKK_AES, 16, 32, AEAD_FLAGS},
     {CKM_AES_KEY_WRAP_KWP, "CKM_AES_KEY_WRAP_KWP", CKK_AES, 16, 32, AEAD_FLAGS},
     {CKM_CMK_ENVELOPE, "CKM_CMK_ENVELOPE", CKK_AES, 32, 32, AEAD_FLAGS},
+    RSA_SIG(CKM_RSA_PKCS),
+    RSA_SIG(CKM_SHA256_RSA_PKCS),
+    RSA_SIG(CKM_SHA384_RSA_PKCS),
+    RSA_SIG(CKM_SHA512_RSA_PKCS),
+    RSA_SIG(CKM_RSA_PKCS_PSS),
+    RSA_SIG(CKM_SHA256_RSA_PKCS_PSS),
+    RSA_SIG(CKM_SHA384_RSA_PKCS_PSS),
+    RSA_SIG(CKM_SHA512_RSA_PKCS_PSS),
+    EC_SIG(CKM_ECDSA),
+    EC_SIG(CKM_ECDSA_SHA256),
+    EC_SIG(CKM_ECDSA_SHA384),
+    EC_SIG(CKM_ECDSA_SHA512),
+    {CKM_RSA_PKCS_OAEP, "CKM_RSA_PKCS_OAEP", CKK_RSA, 2048, 4096,
+     CKF_ENCRYPT | CKF_DECRYPT | CKF_UNWRAP},
 };
 
 #define N_MECHS (sizeof(g_mechs) / sizeof(g_mechs[0]))
 
 static const CK_MECHANISM_TYPE g_list[N_MECHS] = {
-    CKM_AES_KEY_GEN,       CKM_CHACHA20_KEY_GEN, CKM_AES_GCM,
-    CKM_AES_CBC,           CKM_AES_CBC_PAD,      CKM_AES_CTR,
-    CKM_CHACHA20_POLY1305, CKM_AES_KEY_WRAP,     CKM_AES_KEY_WRAP_PAD,
-    CKM_AES_KEY_WRAP_KWP,  CKM_CMK_ENVELOPE,
+    CKM_AES_KEY_GEN,
+    CKM_CHACHA20_KEY_GEN,
+    CKM_AES_GCM,
+    CKM_AES_CBC,
+    CKM_AES_CBC_PAD,
+    CKM_AES_CTR,
+    CKM_CHACHA20_POLY1305,
+    CKM_AES_KEY_WRAP,
+    CKM_AES_KEY_WRAP_PAD,
+    CKM_AES_KEY_WRAP_KWP,
+    CKM_CMK_ENVELOPE,
+    CKM_RSA_PKCS,
+    CKM_SHA256_RSA_PKCS,
+    CKM_SHA384_RSA_PKCS,
+    CKM_SHA512_RSA_PKCS,
+    CKM_RSA_PKCS_PSS,
+    CKM_SHA256_RSA_PKCS_PSS,
+    CKM_SHA384_RSA_PKCS_PSS,
+    CKM_SHA512_RSA_PKCS_PSS,
+    CKM_ECDSA,
+    CKM_ECDSA_SHA256,
+    CKM_ECDSA_SHA384,
+    CKM_ECDSA_SHA512,
+    CKM_RSA_PKCS_OAEP,
 };
 
 static void free_ciphers(void)

@@ -12,4 +12,5 @@ libcmk_la_SOURCES += \
 	src/mech/pwhash.h src/mech/pwhash.c \
 	src/mech/hmac_line.h src/mech/hmac_line.c \
 	src/mech/rsa_oaep.h src/mech/rsa_oaep.c \
-	src/mech/rs256.h src/mech/rs256.c
+	src/mech/rs256.h src/mech/rs256.c \
+	src/mech/pkey.h src/mech/pkey.c

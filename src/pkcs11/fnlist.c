@@ -36,9 +36,6 @@ NOT_SUPPORTED(ns_OneShot,
 NOT_SUPPORTED(ns_Update, (SH a, CK_BYTE_PTR b, CK_ULONG c))
 NOT_SUPPORTED(ns_DigestKey, (SH a, OH b))
 NOT_SUPPORTED(ns_Final, (SH a, CK_BYTE_PTR b, CK_ULONG_PTR c))
-NOT_SUPPORTED(ns_Verify,
-              (SH a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG e))
-NOT_SUPPORTED(ns_VerifyFinal, (SH a, CK_BYTE_PTR b, CK_ULONG c))
 NOT_SUPPORTED(ns_GenerateKeyPair,
               (SH a, CK_MECHANISM_PTR b, CK_ATTRIBUTE_PTR c, CK_ULONG d,
                CK_ATTRIBUTE_PTR e, CK_ULONG f, OH *g, OH *h))
@@ -80,12 +77,13 @@ static CK_RV ns_Parallel(SH a)
         cmk_C_EncryptInit, cmk_C_Encrypt, cmk_C_EncryptUpdate,                 \
         cmk_C_EncryptFinal, cmk_C_DecryptInit, cmk_C_Decrypt,                  \
         cmk_C_DecryptUpdate, cmk_C_DecryptFinal, ns_DigestInit, ns_OneShot,    \
-        ns_Update, ns_DigestKey, ns_Final, ns_MechInit, ns_OneShot, ns_Update, \
-        ns_Final, ns_MechInit, ns_OneShot, ns_MechInit, ns_Verify, ns_Update,  \
-        ns_VerifyFinal, ns_MechInit, ns_OneShot, ns_OneShot, ns_OneShot,       \
-        ns_OneShot, ns_OneShot, cmk_C_GenerateKey, ns_GenerateKeyPair,         \
-        cmk_C_WrapKey, cmk_C_UnwrapKey, ns_DeriveKey, cmk_C_SeedRandom,        \
-        cmk_C_GenerateRandom, ns_Parallel, ns_Parallel, ns_WaitForSlotEvent
+        ns_Update, ns_DigestKey, ns_Final, cmk_C_SignInit, cmk_C_Sign,         \
+        cmk_C_SignUpdate, cmk_C_SignFinal, ns_MechInit, ns_OneShot,            \
+        cmk_C_VerifyInit, cmk_C_Verify, cmk_C_VerifyUpdate, cmk_C_VerifyFinal, \
+        ns_MechInit, ns_OneShot, ns_OneShot, ns_OneShot, ns_OneShot,           \
+        ns_OneShot, cmk_C_GenerateKey, ns_GenerateKeyPair, cmk_C_WrapKey,      \
+        cmk_C_UnwrapKey, ns_DeriveKey, cmk_C_SeedRandom, cmk_C_GenerateRandom, \
+        ns_Parallel, ns_Parallel, ns_WaitForSlotEvent
 
 CK_FUNCTION_LIST cmk_function_list = {{2, 40}, LIST_2_40};
 

@@ -9,6 +9,7 @@
 #include "core/module.h"
 #include "core/record.h"
 #include "core/session.h"
+#include "core/sign.h"
 #include "core/token.h"
 #include "pkcs11/entry.h"
 #include "util/err.h"
@@ -149,6 +150,10 @@ CK_RV cmk_C_SessionCancel(CK_SESSION_HANDLE h, CK_FLAGS flags)
     if ((flags & CKF_DECRYPT) &&
         cmk_crypt_end(s, false, CMK_END_CANCEL) != CKR_OK)
         rv = CKR_DEVICE_ERROR;
-    /* Other kinds (sign, digest, message...) are never active here. */
+    if ((flags & CKF_SIGN) && cmk_sign_end(s, false, CMK_END_CANCEL) != CKR_OK)
+        rv = CKR_DEVICE_ERROR;
+    if ((flags & CKF_VERIFY) && cmk_sign_end(s, true, CMK_END_CANCEL) != CKR_OK)
+        rv = CKR_DEVICE_ERROR;
+    /* Other kinds (digest, message...) are never active here. */
     return cmk_leave(s, rv);
 }

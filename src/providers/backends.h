@@ -10,6 +10,12 @@
 
 /* local.c: a 32-byte key in a 0600 file, XChaCha20-Poly1305. */
 extern const struct cmk_provider_ops cmk_provider_local;
+/* local_asym.c: key pairs in 0600 PEM files (providers/asym.h). */
+extern const struct cmk_asym_ops cmk_local_asym;
+/* local.c: resets rq's outputs and gives the call a fresh request id
+ * ("local-" and 16 hex digits); the ulDeviceError number of a code. */
+void cmk_local_start_request(struct cmk_req *rq);
+unsigned cmk_local_code_number(const char *code);
 /* aws.c: AWS KMS over the JSON 1.1 protocol with SigV4. */
 extern const struct cmk_provider_ops cmk_provider_aws;
 /* gcp.c: Google Cloud KMS over REST v1 with CRC32C and OAuth 2.0. */

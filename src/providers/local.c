@@ -198,8 +198,7 @@ static cmk_err local_key_id(void *vst, char id[256])
     return CMK_OK;
 }
 
-/* Resets rq's outputs and gives the call a fresh request id. */
-static void start_request(struct cmk_req *rq)
+void cmk_local_start_request(struct cmk_req *rq)
 {
     uint8_t r[8];
     char hex[sizeof(r) * 2 + 1];
@@ -233,7 +232,7 @@ static cmk_err begin(const struct local_state *st, struct cmk_req *rq,
     if (st == NULL || st->key == NULL || rq == NULL ||
         (in == NULL && in_len != 0))
         return CMK_E_ARGS;
-    start_request(rq);
+    cmk_local_start_request(rq);
     if (in_len > max)
         return fail(rq, CMK_E_TOO_LARGE, "InputTooLarge");
     return check_present(st, rq);
@@ -329,7 +328,7 @@ static cmk_err local_health(void *vst, struct cmk_req *rq)
 
     if (st == NULL || st->key == NULL || rq == NULL)
         return CMK_E_ARGS;
-    start_request(rq);
+    cmk_local_start_request(rq);
     now = cmk_secmem_alloc(KEY_LEN);
     if (now == NULL)
         return CMK_E_NOMEM;
@@ -354,7 +353,7 @@ static size_t local_ct_bound(size_t in_len)
 /* ulDeviceError numbers (0x10000 + number; README, "Errors";
  * include/cmk-pkcs11.h): never changed or reused. */
 #define NUM(code) CMK_DEVERR_NUMBER(CMK_DEVERR_LOCAL_##code)
-static unsigned local_code_number(const char *code)
+unsigned cmk_local_code_number(const char *code)
 {
     static const struct cmk_code_num codes[] = {
         {"KeyFileMissing", NUM(KEY_FILE_MISSING)},
@@ -367,6 +366,9 @@ static unsigned local_code_number(const char *code)
         {"InputTooLarge", NUM(INPUT_TOO_LARGE)},
         {"EncryptFailed", NUM(ENCRYPT_FAILED)},
         {"InvalidCiphertext", NUM(INVALID_CIPHERTEXT)},
+        {"UnsupportedKeySpec", NUM(UNSUPPORTED_KEY_SPEC)},
+        {"InvalidKeyUsage", NUM(INVALID_KEY_USAGE)},
+        {"SignFailed", NUM(SIGN_FAILED)},
     };
 
     return (unsigned)cmk_code_find(codes, sizeof(codes) / sizeof(codes[0]),
@@ -386,6 +388,7 @@ const struct cmk_provider_ops cmk_provider_local = {
     .reencrypt = local_reencrypt,
     .health = local_health,
     .ct_bound = local_ct_bound,
-    .code_number = local_code_number,
+    .code_number = cmk_local_code_number,
     .check_key_ref = cmk_local_cfg_key_ref,
+    .asym = &cmk_local_asym,
 };

@@ -161,3 +161,26 @@ EXTRA_DIST += \
 	tests/fixtures/config/bad-dual-ttl \
 	tests/fixtures/config/bad-dual-unknown-field \
 	tests/fixtures/config/good-dual
+
+# Config fixtures of "key_pairs" (read by tests/unit/test_config).
+EXTRA_DIST += \
+	tests/fixtures/config/bad-kp-cert-missing \
+	tests/fixtures/config/bad-kp-cert-relative \
+	tests/fixtures/config/bad-kp-id-cmk \
+	tests/fixtures/config/bad-kp-id-dup \
+	tests/fixtures/config/bad-kp-id-hex \
+	tests/fixtures/config/bad-kp-id-long \
+	tests/fixtures/config/bad-kp-key-missing \
+	tests/fixtures/config/bad-kp-key-relative \
+	tests/fixtures/config/bad-kp-label-cmk \
+	tests/fixtures/config/bad-kp-label-dup \
+	tests/fixtures/config/bad-kp-label-long \
+	tests/fixtures/config/bad-kp-label-missing \
+	tests/fixtures/config/bad-kp-not-array \
+	tests/fixtures/config/bad-kp-not-object \
+	tests/fixtures/config/bad-kp-pin \
+	tests/fixtures/config/bad-kp-unknown-field \
+	tests/fixtures/config/bad-kp-usage \
+	tests/fixtures/config/bad-kp-usage-empty \
+	tests/fixtures/config/bad-kp-usage-twice \
+	tests/fixtures/config/good-key-pairs

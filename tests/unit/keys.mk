@@ -1,15 +1,19 @@
 # Envelope blob, local provider, CMK versions and KEK cache, cmk-tool.
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_envelope tests/unit/test_local \
-	tests/unit/test_cmk tests/unit/test_cmk_reseal
+	tests/unit/test_cmk tests/unit/test_cmk_reseal \
+	tests/unit/test_local_asym
 TESTS += tests/unit/test_envelope tests/unit/test_local tests/unit/test_cmk \
-	tests/unit/test_cmk_reseal
+	tests/unit/test_cmk_reseal tests/unit/test_local_asym
 tests_unit_test_envelope_SOURCES = tests/unit/test_envelope.c
 tests_unit_test_envelope_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_envelope_LDADD = $(UNIT_LDADD)
 tests_unit_test_local_SOURCES = tests/unit/test_local.c
 tests_unit_test_local_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_local_LDADD = $(UNIT_LDADD)
+tests_unit_test_local_asym_SOURCES = tests/unit/test_local_asym.c
+tests_unit_test_local_asym_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_local_asym_LDADD = $(UNIT_LDADD)
 tests_unit_test_cmk_SOURCES = tests/unit/test_cmk.c
 tests_unit_test_cmk_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_cmk_LDADD = $(UNIT_LDADD)

@@ -73,6 +73,26 @@ static const struct kase bad_cases[] = {
     {"bad-unknown-tenant", 0600},
     {"bad-unknown-top", 0600},
     {"bad-version", 0600},
+    /* "key_pairs" */
+    {"bad-kp-cert-missing", 0600},
+    {"bad-kp-cert-relative", 0600},
+    {"bad-kp-id-cmk", 0600},
+    {"bad-kp-id-dup", 0600},
+    {"bad-kp-id-hex", 0600},
+    {"bad-kp-id-long", 0600},
+    {"bad-kp-key-missing", 0600},
+    {"bad-kp-key-relative", 0600},
+    {"bad-kp-label-cmk", 0600},
+    {"bad-kp-label-dup", 0600},
+    {"bad-kp-label-long", 0600},
+    {"bad-kp-label-missing", 0600},
+    {"bad-kp-not-array", 0600},
+    {"bad-kp-not-object", 0600},
+    {"bad-kp-pin", 0600},
+    {"bad-kp-unknown-field", 0600},
+    {"bad-kp-usage", 0600},
+    {"bad-kp-usage-empty", 0600},
+    {"bad-kp-usage-twice", 0600},
     /* provider aws, tenant "aws" and global "http" objects */
     {"bad-aws-credentials-relative", 0600},
     {"bad-aws-endpoint-http", 0600},
@@ -156,9 +176,9 @@ static const struct kase bad_cases[] = {
 };
 
 static const char *const good_cases[] = {
-    "good-full", "good-minimal",     "good-pin-file",
-    "good-aws",  "good-aws-minimal", "good-dual",
-    "good-gcp",  "good-azure",       "good-vault"};
+    "good-full",        "good-minimal",  "good-pin-file", "good-aws",
+    "good-aws-minimal", "good-dual",     "good-gcp",      "good-azure",
+    "good-vault",       "good-key-pairs"};
 
 static const char *const key_files[] = {"acme.key", "beta.key", "old1.key",
                                         "old2.key"};
@@ -574,6 +594,38 @@ static void test_good_aws(void **state)
 }
 
 /* Without an "http" object the defaults apply; region may come later. */
+static void test_good_key_pairs(void **state)
+{
+    static const uint8_t pin[32] = {
+        0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa,
+        0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
+        0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+    const struct cmk_tenant_cfg *t;
+    struct cmk_config *cfg;
+    const char *dir;
+    char want[512];
+
+    (void)state;
+    cfg = load_good("good-key-pairs", &dir);
+    t = &cfg->tenants[0];
+    assert_int_equal(t->n_key_pairs, 2);
+    assert_string_equal(t->key_pairs[0].label, "tls");
+    assert_int_equal(t->key_pairs[0].id_len, 2);
+    assert_memory_equal(t->key_pairs[0].id, "\xa1\xb2", 2);
+    snprintf(want, sizeof(want), "%s/old1.key", dir);
+    assert_string_equal(t->key_pairs[0].key_ref, want);
+    assert_int_equal(t->key_pairs[0].usage, CMK_ASYM_USE_SIGN);
+    snprintf(want, sizeof(want), "%s/config.json", dir);
+    assert_string_equal(t->key_pairs[0].cert_path, want);
+    assert_true(t->key_pairs[0].has_pin);
+    assert_memory_equal(t->key_pairs[0].pin, pin, 32);
+    assert_string_equal(t->key_pairs[1].label, "dec");
+    assert_int_equal(t->key_pairs[1].usage, 0);
+    assert_null(t->key_pairs[1].cert_path);
+    assert_false(t->key_pairs[1].has_pin);
+    cmk_config_free(cfg);
+}
+
 static void test_http_defaults(void **state)
 {
     struct cmk_config *cfg;
@@ -926,7 +978,7 @@ static void test_many_tenants(void **state)
 int main(void)
 {
     enum { NB = sizeof(bad_cases) / sizeof(bad_cases[0]) };
-    struct CMUnitTest tests[NB + 17];
+    struct CMUnitTest tests[NB + 18];
     size_t i;
 
     for (i = 0; i < NB; i++) {
@@ -953,7 +1005,8 @@ int main(void)
     tests[NB + 14] = (struct CMUnitTest)cmocka_unit_test(test_good_vault);
     tests[NB + 15] = (struct CMUnitTest)cmocka_unit_test(test_vault_sample);
     tests[NB + 16] = (struct CMUnitTest)cmocka_unit_test(test_many_tenants);
-    return _cmocka_run_group_tests("test_config", tests, NB + 17, group_setup,
+    tests[NB + 17] = (struct CMUnitTest)cmocka_unit_test(test_good_key_pairs);
+    return _cmocka_run_group_tests("test_config", tests, NB + 18, group_setup,
                                    group_teardown) != 0
                ? 1
                : 0;
