@@ -100,15 +100,19 @@ asym_softhsm() {
 }
 
 # asym_cmk DIR KEYDIR SPEC...: our module, tenant "acme" (PIN 1234) whose
-# "key_pairs" are the key pairs (local provider: the PEM files) with
-# their certificates, provisioned by cmk-tool; sets the target.
+# "key_pairs" are the key pairs (local provider: the PEM files), with
+# their certificates when ASYM_CERTS=1, provisioned by cmk-tool; sets the
+# target.
 asym_cmk() {
-    local dir=$1 keys=$2 spec label id kind pairs=""
+    local dir=$1 keys=$2 spec label id kind pairs="" cert
     shift 2
     cmk_need_module
     for spec in "$@"; do
         IFS=: read -r label id kind <<<"$spec"
-        pairs="${pairs:+$pairs, }{\"label\": \"$label\", \"id\": \"$id\", \"key\": \"$keys/$label.pem\", \"certificate\": \"$keys/$label.crt\"}"
+        cert=""
+        [ "${ASYM_CERTS:-0}" = 1 ] &&
+            cert=", \"certificate\": \"$keys/$label.crt\""
+        pairs="${pairs:+$pairs, }{\"label\": \"$label\", \"id\": \"$id\", \"key\": \"$keys/$label.pem\"$cert}"
     done
     CMK_TENANTS=""
     CMK_LABELS=""
@@ -130,9 +134,16 @@ asym_cmk() {
 # asym_has_keys: the target's token shows a private key after login (our
 # module before key pairs: only the CMK).
 asym_has_keys() {
+    local rc
     cmk_host pkcs11-tool --module "$ASYM_MODULE" --token-label "$ASYM_TOKEN" \
-        --login --pin "$ASYM_PIN" --list-objects --type privkey 2>/dev/null |
-        grep -q '^Private Key Object'
+        --login --pin "$ASYM_PIN" --list-objects --type privkey \
+        >"$T/out" 2>"$T/err"
+    rc=$?
+    if [ $rc != 0 ]; then
+        echo "pkcs11-tool --list-objects: exit $rc" >>"$T/err"
+        return 1
+    fi
+    grep -q '^Private Key Object' "$T/out"
 }
 
 # asym_spy CMD...: CMD (a program, run by cmk_host, or a function of the
@@ -157,9 +168,16 @@ asym_spy() {
 # that the module accepted in the last asym_spy, sorted, one line.
 asym_mechs_used() {
     awk '
+        BEGIN {
+            # Names OpenSC 0.23 spy prints as numbers (PKCS#11 2.40).
+            name["0x00001043"] = "CKM_ECDSA_SHA224"
+            name["0x00001044"] = "CKM_ECDSA_SHA256"
+            name["0x00001045"] = "CKM_ECDSA_SHA384"
+            name["0x00001046"] = "CKM_ECDSA_SHA512"
+        }
         /^[0-9]+: C_(Sign|Decrypt)Init$/ { op = 1; mech = ""; next }
         /^[0-9]+: / { op = 0 }
-        op && /pMechanism->type = / { mech = $NF }
+        op && /pMechanism->type = / { mech = $NF; if (mech in name) mech = name[mech] }
         op && /^Returned: +0 CKR_OK/ { print mech; op = 0 }
     ' "$T/spy.log" | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
@@ -302,7 +320,7 @@ asym_on_both() {
         "$1" $KEYS
     else
         asym_result key-pairs acme - FAIL \
-            "the token shows no private key after login"
+            "the token shows no private key after login: $(tail -n 1 "$T/err")"
     fi
 }
 

@@ -22,10 +22,12 @@ gnutls_type() {
 }
 
 # listed_ok LIST LABEL ID TYPE: LIST (p11tool --list-all) shows LABEL's
-# private key and public key of TYPE, each with ID.
+# private key and public key of TYPE, and with ASYM_CERTS=1 its
+# certificate, each with ID.
 listed_ok() {
-    local what
-    for what in "Private key" "Public key"; do
+    local what kinds=("Private key" "Public key")
+    [ "${ASYM_CERTS:-0}" = 1 ] && kinds+=("X.509 Certificate")
+    for what in "${kinds[@]}"; do
         awk -v l="$2" -v t="$what ($4)" -v id="$3" '
             /^Object / { if (ok) exit; ty = ""; lb = ""; }
             /^\tType: / { ty = substr($0, 8) }

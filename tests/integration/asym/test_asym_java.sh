@@ -18,6 +18,7 @@ cmk_need_module
 cmk_tmpdir
 T=$CMK_TMP
 asym_setup
+ASYM_CERTS=1
 
 for t in softhsm cmk; do
     asym_gap $t java/oaep-sha256 "SunPKCS11 (JDK 17) has no RSA OAEP Cipher"

@@ -19,5 +19,6 @@ cmk_need_module
 cmk_tmpdir
 T=$CMK_TMP
 asym_setup
+ASYM_CERTS=1
 asym_on_both steps_p11tool
 asym_summary
