@@ -79,11 +79,28 @@ steps_pkcs11_tool_ec() {
         -sigfile "$base.p-ecdsa" -- \
         p11t --sign -m ECDSA --signature-format openssl --id "$id" \
         -i "$T/$md.bin" -o "$base.p-ecdsa"
-    asym_check "pkcs11-tool/sign-ecdsa-$md" "$label" "CKM_ECDSA_$H" \
-        openssl dgst "-$md" -verify "$pub" -signature "$base.p-ecdsa-sha" \
-        "$T/msg" -- \
-        p11t --sign -m "ECDSA-$H" --signature-format openssl --id "$id" \
-        -i "$T/msg" -o "$base.p-ecdsa-sha"
+    local other hashes=$md
+    # SHA-256 on every curve too: shorter than P-384's and P-521's hash.
+    [ "$md" = sha256 ] || hashes="$md sha256"
+    for other in $hashes; do
+        H=$(p11t_hash "$other")
+        asym_check "pkcs11-tool/sign-ecdsa-$other" "$label" "CKM_ECDSA_$H" \
+            openssl dgst "-$other" -verify "$pub" \
+            -signature "$base.p-ecdsa-$other" "$T/msg" -- \
+            p11t --sign -m "ECDSA-$H" --signature-format openssl --id "$id" \
+            -i "$T/msg" -o "$base.p-ecdsa-$other"
+    done
+    # A digest longer or shorter than the curve's hash (ECDSA uses its
+    # leftmost bits: a KMS that fixes the hash per curve needs it cut or
+    # padded, the same signature).
+    other=sha256
+    [ "$md" = sha256 ] && other=sha512
+    openssl dgst "-$other" -binary "$T/msg" >"$T/$other.bin"
+    asym_check pkcs11-tool/sign-ecdsa-other-digest "$label" CKM_ECDSA \
+        openssl pkeyutl -verify -pubin -inkey "$pub" -in "$T/$other.bin" \
+        -sigfile "$base.p-ecdsa-other" -- \
+        p11t --sign -m ECDSA --signature-format openssl --id "$id" \
+        -i "$T/$other.bin" -o "$base.p-ecdsa-other"
 }
 
 # steps_pkcs11_tool LABEL:ID...: the pkcs11-tool steps for each key.
