@@ -3,7 +3,8 @@
 // steps_java.sh, one operation per run (so pkcs11-spy's log is that
 // operation's):
 //   java AsymJava CONFIG PIN OP ALIAS DIR
-// OP: sha256withrsa, rsassa-pss, sha256withecdsa (sign DIR/msg with the
+// OP: sha256withrsa, rsassa-pss, sha256withrsassa-pss, sha256withecdsa
+// (sign DIR/msg with the
 // token's key ALIAS, verify with the JDK's own provider against the
 // certificate's public key, write DIR/ALIAS.OP.sig for openssl), or
 // oaep-sha256 (Cipher RSA/ECB/OAEPWithSHA-256AndMGF1Padding through the
@@ -45,6 +46,13 @@ public class AsymJava {
     static byte[] sign(String alg, String jdk, PSSParameterSpec pss,
                        PrivateKey key, PublicKey pub, byte[] msg)
         throws Exception {
+        return sign(alg, alg, jdk, pss, key, pub, msg);
+    }
+
+    // The same, the JDK verifying with its algorithm jdkAlg.
+    static byte[] sign(String alg, String jdkAlg, String jdk,
+                       PSSParameterSpec pss, PrivateKey key, PublicKey pub,
+                       byte[] msg) throws Exception {
         Signature s;
         try {
             s = Signature.getInstance(alg, p);
@@ -57,7 +65,7 @@ public class AsymJava {
         s.initSign(key);
         s.update(msg);
         byte[] sig = s.sign();
-        Signature v = Signature.getInstance(alg, jdk);
+        Signature v = Signature.getInstance(jdkAlg, jdk);
         if (pss != null) {
             v.setParameter(pss);
         }
@@ -88,6 +96,12 @@ public class AsymJava {
             break;
         case "rsassa-pss":
             out = sign("RSASSA-PSS", "SunRsaSign",
+                       new PSSParameterSpec("SHA-256", "MGF1",
+                                            MGF1ParameterSpec.SHA256, 32, 1),
+                       key, pub, msg);
+            break;
+        case "sha256withrsassa-pss":
+            out = sign("SHA256withRSASSA-PSS", "RSASSA-PSS", "SunRsaSign",
                        new PSSParameterSpec("SHA-256", "MGF1",
                                             MGF1ParameterSpec.SHA256, 32, 1),
                        key, pub, msg);

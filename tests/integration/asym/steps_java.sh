@@ -3,8 +3,9 @@
 # tests/integration/asym: Java's SunPKCS11 on a token's key pairs
 # (AsymJava.java, compiled once, one JVM per operation so pkcs11-spy's
 # log is that operation's): Signature SHA256withRSA, RSASSA-PSS (SHA-256,
-# MGF1 SHA-256, salt 32) and SHA256withECDSA, each verified by the JDK's
-# own provider and by plain openssl, and Cipher
+# MGF1 SHA-256, salt 32; SunPKCS11 takes it only from a token that lists
+# CKM_SHA256), SHA256withRSASSA-PSS and SHA256withECDSA, each verified by
+# the JDK's own provider and by plain openssl, and Cipher
 # RSA/ECB/OAEPWithSHA-256AndMGF1Padding on a ciphertext made by openssl.
 # Sourced by asym_steps.sh and the tests (asymlib.sh first).
 
@@ -85,6 +86,11 @@ steps_java() {
             -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha256 \
             -signature "$dir/$label.rsassa-pss.sig" "$dir/msg" -- \
             asym_java rsassa-pss "$label"
+        asym_check java/sha256withrsassa-pss "$label" CKM_SHA256_RSA_PKCS_PSS \
+            openssl dgst -sha256 -verify "$pub" -sigopt rsa_padding_mode:pss \
+            -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha256 \
+            -signature "$dir/$label.sha256withrsassa-pss.sig" "$dir/msg" -- \
+            asym_java sha256withrsassa-pss "$label"
         openssl pkeyutl -encrypt -pubin -inkey "$pub" -in "$dir/secret" \
             -out "$dir/$label.oaep-sha256.ct" -pkeyopt rsa_padding_mode:oaep \
             -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 ||

@@ -23,8 +23,17 @@ asym_gap softhsm pkcs11-tool/decrypt-oaep-sha256 "SoftHSM 2.6.1 takes OAEP with 
 for md in sha256 sha384 sha512; do
     asym_gap softhsm "pkcs11-tool/sign-ecdsa-$md" "SoftHSM 2.6.1 has no CKM_ECDSA_SHA*: CKR_MECHANISM_INVALID"
 done
+# OpenSC 0.23's --read-object of an EC public key reads memory it has
+# freed (ASan: heap-use-after-free under EC_GROUP_new_from_params, called
+# from pkcs11-tool itself), on SoftHSM2 too: P-384 fails outright, and
+# with libasan preloaded every curve aborts.
+ec_gap="OpenSC 0.23 pkcs11-tool reads a freed curve name when it converts an EC public key"
 for t in softhsm cmk; do
-    asym_gap $t pkcs11-tool/read-pubkey@p384 "OpenSC 0.23 cannot read a P-384 public key (\"cannot create EVP_PKEY\"), on SoftHSM2 too"
+    asym_gap $t pkcs11-tool/read-pubkey@p384 "$ec_gap (\"cannot create EVP_PKEY\")"
+    if cmk_sanitized; then
+        asym_gap $t pkcs11-tool/read-pubkey@p256 "$ec_gap (ASan aborts it)"
+        asym_gap $t pkcs11-tool/read-pubkey@p521 "$ec_gap (ASan aborts it)"
+    fi
 done
 asym_on_both steps_pkcs11_tool
 # Our module only (SoftHSM2 takes these): asym_on_both ended on it.
