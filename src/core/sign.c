@@ -342,7 +342,7 @@ CK_RV cmk_sign_oneshot(struct cmk_session *s, const uint8_t *in, size_t in_len,
                        uint8_t *out, CK_ULONG *out_len)
 {
     struct cmk_sigop *c = &s->sign;
-    uint8_t d[MAX_DIGEST];
+    uint8_t d[MAX_DIGEST], h[MAX_DIGEST];
     bool answered;
     int md = 0;
     CK_RV rv;
@@ -358,10 +358,10 @@ CK_RV cmk_sign_oneshot(struct cmk_session *s, const uint8_t *in, size_t in_len,
         rv = CKR_OPERATION_ACTIVE; /* C_SignUpdate began a multi-part */
     if (rv == CKR_OK && c->hashes &&
         (cmk_mdctx_update(c->mdc, in, in_len) != CKR_OK ||
-         cmk_mdctx_final(c->mdc, d) != CKR_OK))
+         cmk_mdctx_final(c->mdc, h) != CKR_OK))
         rv = CKR_GENERAL_ERROR;
     if (rv == CKR_OK)
-        rv = c->hashes ? digest_of(c, d, cmk_md_len(c->md), d, &md)
+        rv = c->hashes ? digest_of(c, h, cmk_md_len(c->md), d, &md)
                        : digest_of(c, in, in_len, d, &md);
     if (rv != CKR_OK)
         return finish(s, false, CMK_CRYPT_ONESHOT, rv, NULL, NULL);
@@ -390,7 +390,7 @@ CK_RV cmk_sign_update(struct cmk_session *s, bool verify, const uint8_t *in,
 CK_RV cmk_sign_final(struct cmk_session *s, uint8_t *out, CK_ULONG *out_len)
 {
     struct cmk_sigop *c = &s->sign;
-    uint8_t d[MAX_DIGEST];
+    uint8_t d[MAX_DIGEST], h[MAX_DIGEST];
     bool answered;
     int md = 0;
     CK_RV rv;
@@ -401,9 +401,9 @@ CK_RV cmk_sign_final(struct cmk_session *s, uint8_t *out, CK_ULONG *out_len)
     rv = size_check(c, out, out_len, &answered);
     if (answered)
         return rv;
-    rv = c->hashes ? cmk_mdctx_final(c->mdc, d) : CKR_MECHANISM_INVALID;
+    rv = c->hashes ? cmk_mdctx_final(c->mdc, h) : CKR_MECHANISM_INVALID;
     if (rv == CKR_OK)
-        rv = digest_of(c, d, cmk_md_len(c->md), d, &md);
+        rv = digest_of(c, h, cmk_md_len(c->md), d, &md);
     if (rv != CKR_OK)
         return finish(s, false, CMK_CRYPT_FINAL, rv, NULL, NULL);
     return sign_digest(s, c, d, md, CMK_CRYPT_FINAL, out, out_len);
@@ -428,7 +428,7 @@ CK_RV cmk_verify_oneshot(struct cmk_session *s, const uint8_t *in,
                          size_t in_len, const uint8_t *sig, size_t sig_len)
 {
     struct cmk_sigop *c = &s->verify;
-    uint8_t d[MAX_DIGEST];
+    uint8_t d[MAX_DIGEST], h[MAX_DIGEST];
     int md = 0;
     CK_RV rv = CKR_OK;
 
@@ -440,10 +440,10 @@ CK_RV cmk_verify_oneshot(struct cmk_session *s, const uint8_t *in,
         rv = CKR_OPERATION_ACTIVE;
     if (rv == CKR_OK && c->hashes &&
         (cmk_mdctx_update(c->mdc, in, in_len) != CKR_OK ||
-         cmk_mdctx_final(c->mdc, d) != CKR_OK))
+         cmk_mdctx_final(c->mdc, h) != CKR_OK))
         rv = CKR_GENERAL_ERROR;
     if (rv == CKR_OK)
-        rv = c->hashes ? digest_of(c, d, cmk_md_len(c->md), d, &md)
+        rv = c->hashes ? digest_of(c, h, cmk_md_len(c->md), d, &md)
                        : digest_of(c, in, in_len, d, &md);
     if (rv == CKR_OK)
         rv = verify_digest(c, d, md, sig, sig_len);
@@ -454,16 +454,16 @@ CK_RV cmk_verify_final(struct cmk_session *s, const uint8_t *sig,
                        size_t sig_len)
 {
     struct cmk_sigop *c = &s->verify;
-    uint8_t d[MAX_DIGEST];
+    uint8_t d[MAX_DIGEST], h[MAX_DIGEST];
     int md = 0;
     CK_RV rv;
 
     if (!c->active)
         return CKR_OPERATION_NOT_INITIALIZED;
     c->last = CMK_CRYPT_FINAL;
-    rv = c->hashes ? cmk_mdctx_final(c->mdc, d) : CKR_MECHANISM_INVALID;
+    rv = c->hashes ? cmk_mdctx_final(c->mdc, h) : CKR_MECHANISM_INVALID;
     if (rv == CKR_OK)
-        rv = digest_of(c, d, cmk_md_len(c->md), d, &md);
+        rv = digest_of(c, h, cmk_md_len(c->md), d, &md);
     if (rv == CKR_OK)
         rv = verify_digest(c, d, md, sig, sig_len);
     return finish(s, true, CMK_CRYPT_FINAL, rv, NULL, NULL);

@@ -452,24 +452,34 @@ static cmk_err cert_parts(X509 *x, struct cmk_cert_parts *out)
 {
     unsigned char *d = NULL;
     cmk_err err;
+    int n;
 
-    err = der_of(i2d_X509(x, &d), d, &out->der);
+    n = i2d_X509(x, &d);
+    err = der_of(n, d, &out->der);
     d = NULL;
+    n = i2d_X509_NAME(X509_get_subject_name(x), &d);
     if (err == CMK_OK)
-        err = der_of(i2d_X509_NAME(X509_get_subject_name(x), &d), d,
-                     &out->subject);
+        err = der_of(n, d, &out->subject);
+    else
+        OPENSSL_free(d);
     d = NULL;
+    n = i2d_X509_NAME(X509_get_issuer_name(x), &d);
     if (err == CMK_OK)
-        err =
-            der_of(i2d_X509_NAME(X509_get_issuer_name(x), &d), d, &out->issuer);
+        err = der_of(n, d, &out->issuer);
+    else
+        OPENSSL_free(d);
     d = NULL;
+    n = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &d);
     if (err == CMK_OK)
-        err = der_of(i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &d), d,
-                     &out->serial);
+        err = der_of(n, d, &out->serial);
+    else
+        OPENSSL_free(d);
     d = NULL;
+    n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &d);
     if (err == CMK_OK)
-        err =
-            der_of(i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &d), d, &out->spki);
+        err = der_of(n, d, &out->spki);
+    else
+        OPENSSL_free(d);
     return err;
 }
 

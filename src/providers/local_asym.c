@@ -5,11 +5,16 @@
  * file of mode 0600 or stricter, owned by the user, read once at init
  * (the file's bytes in secure memory, wiped once parsed). As for the
  * CMK's key file, removing the file disables the key: every call checks
- * it is still there (CMK_E_KEY_DISABLED, "KeyFileMissing").
+ * it is still there (CMK_E_KEY_DISABLED, "KeyFileMissing"). A file put
+ * in its place (another inode, size or time) is read again at the next
+ * call, as a KMS key whose material changed under the same name: the
+ * module's check of each signature against the public key it fetched is
+ * what notices (core/keypair.h).
  * Like a KMS, an EC key signs only with its curve's hash (P-256 SHA-256,
  * P-384 SHA-384, P-521 SHA-512: AWS's rule) and decrypts nothing; RSA
  * signs with SHA-256/384/512 and decrypts RSAES-OAEP SHA-1/SHA-256.
- * State is read-only after init: every op is safe from several threads.
+ * The key is swapped under st->lock; each call signs or decrypts with its
+ * own reference, so every op is safe from several threads.
  */
 #include <config.h>
 
@@ -26,6 +31,7 @@
 #include "providers/backends.h"
 #include "providers/provider.h"
 #include "util/fdio.h"
+#include "util/lock.h"
 #include "util/log.h"
 #include "util/trust.h"
 
@@ -33,15 +39,19 @@
 #define MAX_RAW 4096u /* as aws's RAW messages */
 
 struct asym_state {
-    EVP_PKEY *pk;
+    EVP_PKEY *pk; /* under lock */
     char *path;
+    struct stat seen; /* the file pk was read from (under lock) */
+    struct cmk_mutex lock;
+    bool has_lock;
 };
 
 #define HBIT(h) (1u << (h))
 
 /* Reads the whole file into secure memory: regular, owner-only, trusted,
  * not a symlink, at most PEM_MAX bytes. */
-static cmk_err read_pem(const char *path, struct cmk_secret *pem)
+static cmk_err read_pem(const char *path, struct cmk_secret *pem,
+                        struct stat *seen)
 {
     struct stat sb;
     cmk_err err = CMK_E_CONFIG;
@@ -69,7 +79,25 @@ static cmk_err read_pem(const char *path, struct cmk_secret *pem)
         cmk_secret_free(pem);
         err = CMK_E_CONFIG;
     }
+    if (err == CMK_OK)
+        *seen = sb;
     close(fd);
+    return err;
+}
+
+/* The key in path, and the file's identity. */
+static cmk_err load(const char *path, EVP_PKEY **pk, struct stat *seen)
+{
+    struct cmk_secret pem = {0};
+    cmk_err err;
+
+    err = read_pem(path, &pem, seen);
+    if (err == CMK_OK) {
+        err = cmk_pkey_from_pem(pem.p, pem.len, pk);
+        if (err != CMK_OK)
+            cmk_log_error("local key pair %s: not a PEM private key", path);
+    }
+    cmk_secret_free(&pem); /* wipes the file's bytes */
     return err;
 }
 
@@ -83,13 +111,15 @@ static void asym_fini(void *vst)
     st->pk = NULL;
     cmk_str_free(st->path);
     st->path = NULL;
+    if (st->has_lock)
+        cmk_mutex_fini(&st->lock);
+    st->has_lock = false;
 }
 
 static cmk_err asym_init(void *vst, const struct cmk_kms_cfg *cfg,
                          const char *key_ref)
 {
     struct asym_state *st = vst;
-    struct cmk_secret pem = {0};
     cmk_err err;
 
     (void)cfg;
@@ -98,13 +128,10 @@ static cmk_err asym_init(void *vst, const struct cmk_kms_cfg *cfg,
     st->path = cmk_strdup(key_ref);
     if (st->path == NULL)
         return CMK_E_NOMEM;
-    err = read_pem(key_ref, &pem);
-    if (err == CMK_OK) {
-        err = cmk_pkey_from_pem(pem.p, pem.len, &st->pk);
-        if (err != CMK_OK)
-            cmk_log_error("local key pair %s: not a PEM private key", key_ref);
-    }
-    cmk_secret_free(&pem); /* wipes the file's bytes */
+    err = cmk_mutex_init(&st->lock) == CKR_OK ? CMK_OK : CMK_E_NOMEM;
+    st->has_lock = err == CMK_OK;
+    if (err == CMK_OK)
+        err = load(key_ref, &st->pk, &st->seen);
     if (err != CMK_OK)
         asym_fini(st);
     return err;
@@ -116,16 +143,44 @@ static cmk_err fail(struct cmk_req *rq, cmk_err err, const char *code)
     return err;
 }
 
-/* A new request on a key whose file is still there. */
-static cmk_err begin(const struct asym_state *st, struct cmk_req *rq)
+static bool same_file(const struct stat *a, const struct stat *b)
 {
-    struct stat sb;
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+           a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* A new request on a key whose file is still there: *pk, a reference to
+ * the key the file holds now (the caller frees it). */
+static cmk_err begin(struct asym_state *st, struct cmk_req *rq, EVP_PKEY **pk)
+{
+    EVP_PKEY *fresh = NULL;
+    struct stat sb, seen;
+    cmk_err err = CMK_OK;
 
     if (st == NULL || st->pk == NULL || rq == NULL)
         return CMK_E_ARGS;
     cmk_local_start_request(rq);
-    if (lstat(st->path, &sb) != 0 && (errno == ENOENT || errno == ENOTDIR))
-        return fail(rq, CMK_E_KEY_DISABLED, "KeyFileMissing");
+    if (lstat(st->path, &sb) != 0)
+        return errno == ENOENT || errno == ENOTDIR
+                   ? fail(rq, CMK_E_KEY_DISABLED, "KeyFileMissing")
+                   : fail(rq, CMK_E_IO, "KeyFileUnreadable");
+    cmk_mutex_lock(&st->lock);
+    if (!same_file(&sb, &st->seen)) {
+        err = load(st->path, &fresh, &seen);
+        if (err == CMK_OK) {
+            EVP_PKEY_free(st->pk);
+            st->pk = fresh;
+            st->seen = seen;
+        }
+    }
+    if (err == CMK_OK && EVP_PKEY_up_ref(st->pk) == 1)
+        *pk = st->pk;
+    else if (err == CMK_OK)
+        err = CMK_E_NOMEM;
+    cmk_mutex_unlock(&st->lock);
+    if (err != CMK_OK)
+        return fail(rq, err, "KeyFileUnreadable");
     return CMK_OK;
 }
 
@@ -141,24 +196,28 @@ static cmk_err asym_get_public_key(void *vst, struct cmk_req *rq,
                                    struct cmk_pubkey *out)
 {
     struct asym_state *st = vst;
+    EVP_PKEY *pk = NULL;
     bool rsa = false;
     cmk_err err;
 
     if (out == NULL)
         return CMK_E_ARGS;
-    err = begin(st, rq);
+    err = begin(st, rq, &pk);
     if (err != CMK_OK)
         return err;
     memset(out, 0, sizeof(*out));
-    if (cmk_pkey_kind(st->pk, &rsa, &out->bits, &out->curve_nid) != CMK_OK)
+    if (cmk_pkey_kind(pk, &rsa, &out->bits, &out->curve_nid) != CMK_OK) {
+        EVP_PKEY_free(pk);
         return fail(rq, CMK_E_CONFIG, "UnsupportedKeySpec");
+    }
     out->kind = rsa ? CMK_ASYM_RSA : CMK_ASYM_EC;
     out->usage =
         rsa ? CMK_ASYM_USE_SIGN | CMK_ASYM_USE_DECRYPT : CMK_ASYM_USE_SIGN;
     out->hashes = rsa ? HBIT(CMK_HASH_SHA256) | HBIT(CMK_HASH_SHA384) |
                             HBIT(CMK_HASH_SHA512) | HBIT(CMK_HASH_SHA1)
                       : HBIT(curve_hash(out->curve_nid));
-    err = cmk_pkey_spki(st->pk, &out->spki);
+    err = cmk_pkey_spki(pk, &out->spki);
+    EVP_PKEY_free(pk);
     if (err != CMK_OK)
         memset(out, 0, sizeof(*out));
     return err;
@@ -179,27 +238,16 @@ static bool can_sign(EVP_PKEY *pk, enum cmk_sig_scheme s, enum cmk_hash h)
     return s == CMK_SIG_ECDSA && h == curve_hash(nid);
 }
 
-static cmk_err asym_sign(void *vst, struct cmk_req *rq, enum cmk_sig_scheme s,
-                         enum cmk_hash h, bool digest, const uint8_t *msg,
-                         size_t len, struct cmk_buf *sig)
+/* The KMS hashes a RAW message; a digest is signed as it is. */
+static cmk_err sign_with(EVP_PKEY *pk, struct cmk_req *rq,
+                         enum cmk_sig_scheme s, enum cmk_hash h, bool digest,
+                         const uint8_t *msg, size_t len, struct cmk_buf *sig)
 {
-    struct asym_state *st = vst;
     uint8_t md[64];
     struct cmk_mdctx *c = NULL;
     cmk_err err;
 
-    if (sig == NULL || (msg == NULL && len != 0))
-        return CMK_E_ARGS;
-    err = begin(st, rq);
-    if (err != CMK_OK)
-        return err;
-    if (!can_sign(st->pk, s, h))
-        return fail(rq, CMK_E_ACCESS_DENIED, "InvalidKeyUsage");
-    if (!digest && len > MAX_RAW)
-        return fail(rq, CMK_E_TOO_LARGE, "InputTooLarge");
-    if (digest && len != cmk_md_len((int)h))
-        return fail(rq, CMK_E_ARGS, "SignFailed");
-    if (!digest) { /* the KMS hashes a RAW message */
+    if (!digest) {
         if (cmk_mdctx_new((int)h, &c) != CKR_OK ||
             cmk_mdctx_update(c, msg, len) != CKR_OK ||
             cmk_mdctx_final(c, md) != CKR_OK) {
@@ -210,10 +258,33 @@ static cmk_err asym_sign(void *vst, struct cmk_req *rq, enum cmk_sig_scheme s,
         msg = md;
         len = cmk_md_len((int)h);
     }
-    err = cmk_pkey_sign(st->pk, (int)s, (int)h, msg, len, sig);
+    err = cmk_pkey_sign(pk, (int)s, (int)h, msg, len, sig);
+    return err == CMK_OK ? CMK_OK : fail(rq, CMK_E_CRYPTO, "SignFailed");
+}
+
+static cmk_err asym_sign(void *vst, struct cmk_req *rq, enum cmk_sig_scheme s,
+                         enum cmk_hash h, bool digest, const uint8_t *msg,
+                         size_t len, struct cmk_buf *sig)
+{
+    struct asym_state *st = vst;
+    EVP_PKEY *pk = NULL;
+    cmk_err err;
+
+    if (sig == NULL || (msg == NULL && len != 0))
+        return CMK_E_ARGS;
+    err = begin(st, rq, &pk);
     if (err != CMK_OK)
-        return fail(rq, CMK_E_CRYPTO, "SignFailed");
-    return CMK_OK;
+        return err;
+    if (!can_sign(pk, s, h))
+        err = fail(rq, CMK_E_ACCESS_DENIED, "InvalidKeyUsage");
+    else if (!digest && len > MAX_RAW)
+        err = fail(rq, CMK_E_TOO_LARGE, "InputTooLarge");
+    else if (digest && len != cmk_md_len((int)h))
+        err = fail(rq, CMK_E_ARGS, "SignFailed");
+    else
+        err = sign_with(pk, rq, s, h, digest, msg, len, sig);
+    EVP_PKEY_free(pk);
+    return err;
 }
 
 static cmk_err asym_decrypt(void *vst, struct cmk_req *rq, enum cmk_hash h,
@@ -221,18 +292,22 @@ static cmk_err asym_decrypt(void *vst, struct cmk_req *rq, enum cmk_hash h,
                             struct cmk_secret *out)
 {
     struct asym_state *st = vst;
+    EVP_PKEY *pk = NULL;
     cmk_err err;
     CK_RV rv;
 
     if (out == NULL || ct == NULL)
         return CMK_E_ARGS;
-    err = begin(st, rq);
+    err = begin(st, rq, &pk);
     if (err != CMK_OK)
         return err;
-    if (!EVP_PKEY_is_a(st->pk, "RSA") ||
-        (h != CMK_HASH_SHA1 && h != CMK_HASH_SHA256))
+    if (!EVP_PKEY_is_a(pk, "RSA") ||
+        (h != CMK_HASH_SHA1 && h != CMK_HASH_SHA256)) {
+        EVP_PKEY_free(pk);
         return fail(rq, CMK_E_ACCESS_DENIED, "InvalidKeyUsage");
-    rv = cmk_pkey_oaep_decrypt(st->pk, (int)h, ct, len, out);
+    }
+    rv = cmk_pkey_oaep_decrypt(pk, (int)h, ct, len, out);
+    EVP_PKEY_free(pk);
     if (rv == CKR_HOST_MEMORY)
         return CMK_E_NOMEM;
     if (rv != CKR_OK)

@@ -142,6 +142,11 @@ ARGS = {
     "C_Decrypt": [UL, P, UL, P, P], "C_GenerateKey": [UL, P, P, UL, P],
     "C_WrapKey": [UL, P, UL, UL, P, P],
     "C_UnwrapKey": [UL, P, UL, P, UL, P, UL, P],
+    "C_SignInit": [UL, P, UL], "C_Sign": [UL, P, UL, P, P],
+    "C_SignUpdate": [UL, P, UL], "C_SignFinal": [UL, P, P],
+    "C_VerifyInit": [UL, P, UL], "C_Verify": [UL, P, UL, P, UL],
+    "C_VerifyUpdate": [UL, P, UL], "C_VerifyFinal": [UL, P, UL],
+    "C_CopyObject": [UL, UL, P, UL, P],
 }
 
 

@@ -7,6 +7,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_pkcs11_tool.sh \
 	tests/integration/test_p11tool.sh \
 	tests/integration/test_pykcs11.py \
+	tests/integration/test_asym_pykcs11.py \
 	tests/integration/test_java.sh \
 	tests/integration/test_demo.sh \
 	tests/integration/test_module_file.sh \

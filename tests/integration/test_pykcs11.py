@@ -239,7 +239,7 @@ def t_mechanisms():
     for f in (PK.CKF_WRAP, PK.CKF_UNWRAP, PK.CKF_ENCRYPT, PK.CKF_DECRYPT):
         eq(bool(info.flags & f), True, "envelope flag %x" % f)
     raises(PK.CKR_MECHANISM_INVALID, T.lib.getMechanismInfo,
-           T.slot["acme"], "CKM_RSA_PKCS")
+           T.slot["acme"], "CKM_SHA1_RSA_PKCS")
 
 
 # ---- before login ----

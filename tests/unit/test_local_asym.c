@@ -294,6 +294,36 @@ static void test_file_rules(void **state)
     assert_int_equal(strncmp(f->rq.request_id, "local-", 6), 0);
 }
 
+/* A key file put in the key's place is read again at the next call, as
+ * a KMS key whose material changed under the same name. */
+static void test_replaced(void **state)
+{
+    struct fx *f = *state;
+    struct cmk_pubkey a = {0}, b = {0};
+    EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    char tmp[PATH_MAX + 8];
+
+    open_key(f, EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"));
+    assert_int_equal(f->ops->get_public_key(f->st, &f->rq, &a), CMK_OK);
+    snprintf(tmp, sizeof(tmp), "%s.new", f->path);
+    {
+        FILE *fp = fopen(tmp, "w");
+
+        assert_non_null(fp);
+        assert_int_equal(
+            PEM_write_PrivateKey(fp, other, NULL, NULL, 0, NULL, NULL), 1);
+        fclose(fp);
+        assert_int_equal(chmod(tmp, 0600), 0);
+    }
+    assert_int_equal(rename(tmp, f->path), 0);
+    assert_int_equal(f->ops->get_public_key(f->st, &f->rq, &b), CMK_OK);
+    assert_true(a.spki.len != b.spki.len ||
+                memcmp(a.spki.p, b.spki.p, a.spki.len) != 0);
+    cmk_pubkey_free(&a);
+    cmk_pubkey_free(&b);
+    EVP_PKEY_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +332,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsupported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replaced, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL) != 0 ? 1 : 0;

@@ -17,6 +17,8 @@
 #include "mech/mech.h"
 
 #define CRYPT (CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP)
+#define SIG (CKF_SIGN | CKF_VERIFY)
+#define ECSIG (SIG | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
 
 static const struct {
     CK_MECHANISM_TYPE type;
@@ -35,6 +37,21 @@ static const struct {
     {CKM_AES_KEY_WRAP_PAD, 16, 32, CRYPT, CKK_AES},
     {CKM_AES_KEY_WRAP_KWP, 16, 32, CRYPT, CKK_AES},
     {CKM_CMK_ENVELOPE, 32, 32, CRYPT, CKK_AES},
+    /* key pairs: key sizes in bits */
+    {CKM_RSA_PKCS, 2048, 4096, SIG, CKK_RSA},
+    {CKM_SHA256_RSA_PKCS, 2048, 4096, SIG, CKK_RSA},
+    {CKM_SHA384_RSA_PKCS, 2048, 4096, SIG, CKK_RSA},
+    {CKM_SHA512_RSA_PKCS, 2048, 4096, SIG, CKK_RSA},
+    {CKM_RSA_PKCS_PSS, 2048, 4096, SIG, CKK_RSA},
+    {CKM_SHA256_RSA_PKCS_PSS, 2048, 4096, SIG, CKK_RSA},
+    {CKM_SHA384_RSA_PKCS_PSS, 2048, 4096, SIG, CKK_RSA},
+    {CKM_SHA512_RSA_PKCS_PSS, 2048, 4096, SIG, CKK_RSA},
+    {CKM_ECDSA, 256, 521, ECSIG, CKK_EC},
+    {CKM_ECDSA_SHA256, 256, 521, ECSIG, CKK_EC},
+    {CKM_ECDSA_SHA384, 256, 521, ECSIG, CKK_EC},
+    {CKM_ECDSA_SHA512, 256, 521, ECSIG, CKK_EC},
+    {CKM_RSA_PKCS_OAEP, 2048, 4096, CKF_ENCRYPT | CKF_DECRYPT | CKF_UNWRAP,
+     CKK_RSA},
 };
 
 #define N_WANT (sizeof(want) / sizeof(want[0]))
@@ -76,7 +93,13 @@ static void test_info(void **state)
     /* usable by core for CKA_CHECK_VALUE, but not offered */
     assert_int_equal(cmk_mech_info(CKM_AES_ECB, &info), CKR_MECHANISM_INVALID);
     assert_int_equal(cmk_mech_info(CKM_AES_CFB8, &info), CKR_MECHANISM_INVALID);
-    assert_int_equal(cmk_mech_info(CKM_RSA_PKCS, &info), CKR_MECHANISM_INVALID);
+    /* no KMS signs with SHA-1; raw RSA is not offered */
+    assert_int_equal(cmk_mech_info(CKM_SHA1_RSA_PKCS, &info),
+                     CKR_MECHANISM_INVALID);
+    assert_int_equal(cmk_mech_info(CKM_ECDSA_SHA1, &info),
+                     CKR_MECHANISM_INVALID);
+    assert_int_equal(cmk_mech_info(CKM_RSA_X_509, &info),
+                     CKR_MECHANISM_INVALID);
     assert_int_equal(cmk_mech_info(CKM_AES_GCM, NULL), CKR_ARGUMENTS_BAD);
 }
 
