@@ -12,7 +12,10 @@
 # the steps as LABEL:ID (CKA_LABEL, CKA_ID in hex); a key's type and size
 # are read from the public key the token exports.
 #
-# Source it from bash after setting nothing:  . "$(dirname "$0")/asymlib.sh"
+# The spy's log ($T/spy.log) holds the test PIN, as OpenSC's spy logs
+# C_Login: it stays in the test's own temp dir, removed at exit.
+#
+# Source it from bash:  . "$(dirname "$0")/asymlib.sh"
 
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
 ASYM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
