@@ -34,8 +34,9 @@ struct cmk_audit_rec {
     const char *event; /* "mechanism", "kms_call", "login", "logout",
                           "initialize", "config_load", "key_health",
                           "session", "object", "cache_flush",
-                          "pin_locked" (the writer's own events are its
-                          own: see docs/audit-format.md) */
+                          "pin_locked", "key_pair_refused" (the
+                          writer's own events are its own: see
+                          docs/audit-format.md) */
     const char *op;    /* "C_Encrypt", "Encrypt" (KMS), ... */
     const char *tenant;
     long session;          /* session handle, -1 if none */

@@ -197,3 +197,14 @@ tests_unit_test_keyctx_SOURCES = tests/unit/test_keyctx.c \
 tests_unit_test_keyctx_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_keyctx_LDADD = $(UNIT_LDADD)
 endif
+
+# Key pairs of the local provider through the module (their C paths
+# under make check-memcheck too).
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_keypair
+TESTS += tests/unit/test_keypair
+tests_unit_test_keypair_SOURCES = tests/unit/test_keypair.c \
+	tests/lib/tenant.c tests/lib/tenant.h
+tests_unit_test_keypair_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_keypair_LDADD = $(UNIT_LDADD)
+endif
