@@ -11,6 +11,7 @@ TESTS += $(ASYM_TESTS)
 EXTRA_DIST += $(ASYM_TESTS) \
 	tests/integration/asym/asymlib.sh \
 	tests/integration/asym/asym_steps.sh \
+	tests/integration/asym/audit_uses.py \
 	tests/integration/asym/steps_openssl.sh \
 	tests/integration/asym/steps_pkcs11_tool.sh \
 	tests/integration/asym/steps_p11tool.sh \

@@ -121,6 +121,9 @@ asym_cmk() {
     CMK_LABELS=""
     cmk_tenant "$dir" acme 1234 ", \"key_pairs\": [$pairs]"
     cmk_write_config "$dir/config.json" "$dir/store"
+    sed -i "s|^  \"store_dir\": |  \"audit\": {\"file\": \"$dir/audit.jsonl\"},\n&|" \
+        "$dir/config.json" || cmk_error "sed $dir/config.json"
+    ASYM_AUDIT=$dir/audit.jsonl
     if ! "$CMK_TOOL" provision --config "$dir/config.json" --tenant acme \
         --write >"$dir/provision.out" 2>&1; then
         cat "$dir/provision.out" >&2
@@ -321,9 +324,28 @@ asym_on_both() {
     if asym_has_keys; then
         # shellcheck disable=SC2086
         "$1" $KEYS
+        asym_audit_check
     else
         asym_result key-pairs acme - FAIL \
             "the token shows no private key after login: $(tail -n 1 "$T/err")"
+    fi
+}
+
+# asym_audit_check: every signature and OAEP decryption a step passed
+# with on our module is one mechanism record in its audit file, tied by
+# its request id to one KMS call for that key pair (no more, no fewer).
+asym_audit_check() {
+    local want got
+    want=$(awk '$2 == "cmk" && $5 == "ok" && $6 ~ /^CKM_/ {
+            n[$6 == "CKM_RSA_PKCS_OAEP" ? "decrypt" : "sign"]++ }
+        END { printf "sign %d\ndecrypt %d\n", n["sign"], n["decrypt"] }' \
+        "$T/results")
+    got=$("$CMK_PYTHON" "$ASYM_DIR/audit_uses.py" "$ASYM_AUDIT" 2>"$T/err")
+    if [ "$got" = "$want" ]; then
+        asym_result audit/sign-decrypt-records - "$(tr '\n' ' ' <<<"$got")" ok
+    else
+        asym_result audit/sign-decrypt-records - "$(tr '\n' ' ' <<<"$got")" \
+            FAIL "expected $(tr '\n' ' ' <<<"$want")"
     fi
 }
 

@@ -119,46 +119,63 @@ steps_openssl() {
     done
 }
 
-# tls_once PROTO SIGALGS URI CERT: s_server with its key in the token (a
-# port the kernel picks, which it prints), one s_client connection that
-# must verify the certificate, send a line and read it back reversed.
-tls_once() {
-    local proto=$1 sigalgs=$2 uri=$3 cert=$4 pid port="" i rc
+# stop_tree PID: ends the background job PID (a subshell running
+# cmk_host) and the processes it started, by their ids.
+stop_tree() {
+    local kids
+    kids=$(ps -o pid= --ppid "$1" 2>/dev/null)
+    # shellcheck disable=SC2086 # one word per id
+    [ -z "$kids" ] || kill $kids 2>/dev/null
+    kill "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+
+# tls_serve URI CERT: s_server with its key in the token, in the
+# background (TLS_PID), on a port the kernel picks (TLS_PORT, read from a
+# whole "ACCEPT" line: the file may end in the middle of one).
+tls_serve() {
+    local i
+    TLS_PORT=""
     ossl s_server -accept 127.0.0.1:0 -naccept 1 -rev -engine pkcs11 \
-        -keyform engine -key "$uri" -cert "$cert" >"$T/srv.out" 2>&1 &
-    pid=$!
+        -keyform engine -key "$1" -cert "$2" >"$T/srv.out" 2>&1 &
+    TLS_PID=$!
     for i in $(seq 200); do
-        # A whole line only: the file may end in the middle of one.
         if [ -z "$(tail -c 1 "$T/srv.out")" ]; then
-            port=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
+            TLS_PORT=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
                 "$T/srv.out")
         fi
-        [ -n "$port" ] && break
-        kill -0 "$pid" 2>/dev/null || break
+        [ -n "$TLS_PORT" ] && return 0
+        kill -0 "$TLS_PID" 2>/dev/null || break
         sleep 0.05
     done
-    if [ -z "$port" ]; then
-        kill "$pid" 2>/dev/null
-        wait "$pid"
-        cat "$T/srv.out" >&2
-        echo "s_server did not start (try $i)" >&2
-        return 1
-    fi
-    for i in 1 2 3; do
-        printf 'hello over tls\nCLOSE\n' | timeout -k 5 30 openssl s_client \
-            -connect "127.0.0.1:$port" -verify_return_error -CAfile "$cert" \
-            -brief -ign_eof "-$proto" -sigalgs "$sigalgs" >"$T/cli.out" 2>&1
+    stop_tree "$TLS_PID"
+    cat "$T/srv.out" >&2
+    echo "s_server did not start" >&2
+    return 1
+}
+
+# tls_once PROTO SIGALGS URI CERT: one s_client connection to a new
+# s_server that must verify the certificate, send a line and read it back
+# reversed. A refused connect or no answer in 15 s means another process
+# on this machine took the server's one accept (a client of a port that
+# was free a moment ago): a new server, on a new port, twice at most.
+tls_once() {
+    local proto=$1 sigalgs=$2 uri=$3 cert=$4 try i rc=1
+    for try in 1 2 3; do
+        tls_serve "$uri" "$cert" || return 1
+        printf 'hello over tls\nCLOSE\n' | timeout -k 5 15 openssl s_client \
+            -connect "127.0.0.1:$TLS_PORT" -verify_return_error \
+            -CAfile "$cert" -brief -ign_eof "-$proto" -sigalgs "$sigalgs" \
+            >"$T/cli.out" 2>&1
         rc=$?
-        # Once more only if the server was not listening yet.
-        grep -q 'connect:errno=111' "$T/cli.out" || break
-        sleep 0.2
+        for i in $(seq 100); do
+            kill -0 "$TLS_PID" 2>/dev/null || break
+            sleep 0.05
+        done
+        stop_tree "$TLS_PID"
+        [ $rc = 124 ] || grep -q 'connect:errno=111' "$T/cli.out" || break
+        echo "no handshake (exit $rc), try $try" >&2
     done
-    for i in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill "$pid" 2>/dev/null
-    wait "$pid"
     cat "$T/cli.out"
     [ $rc = 0 ] || cat "$T/srv.out" >&2
     return $rc
