@@ -22,6 +22,7 @@ PACKAGES=(
     libssl-dev libcurl4-openssl-dev libjansson-dev libsodium-dev
     libp11-kit-dev libcmocka-dev p11-kit
     opensc gnutls-bin softhsm2 python3-pykcs11 python3-cryptography
+    libengine-pkcs11-openssl
     python3-matplotlib scdoc man-db groff-base
 )
 

@@ -182,6 +182,33 @@ static cmk_err octet_string(const uint8_t *p, size_t len, struct cmk_buf *out)
     return CMK_OK;
 }
 
+/* The EC point as the key's SubjectPublicKeyInfo encodes it (as the KMS
+ * gave it). Not OSSL_PKEY_PARAM_PUB_KEY: a key decoded while the host
+ * has an ENGINE as the default for EC is a legacy key, whose exported
+ * point comes out compressed. */
+static cmk_err spki_point(EVP_PKEY *pk, uint8_t *pt, size_t max, size_t *n)
+{
+    unsigned char *der = NULL;
+    const unsigned char *q;
+    const unsigned char *bits = NULL;
+    X509_PUBKEY *xp = NULL;
+    int len = i2d_PUBKEY(pk, &der), blen = 0;
+    cmk_err err = CMK_E_CRYPTO;
+
+    q = der;
+    if (len > 0)
+        xp = d2i_X509_PUBKEY(NULL, &q, len);
+    if (xp != NULL && X509_PUBKEY_get0_param(NULL, &bits, &blen, NULL, xp) &&
+        blen > 0 && (size_t)blen <= max) {
+        memcpy(pt, bits, (size_t)blen);
+        *n = (size_t)blen;
+        err = CMK_OK;
+    }
+    X509_PUBKEY_free(xp);
+    OPENSSL_free(der);
+    return err;
+}
+
 cmk_err cmk_pkey_ec_parts(EVP_PKEY *pk, struct cmk_buf *params,
                           struct cmk_buf *point)
 {
@@ -198,11 +225,36 @@ cmk_err cmk_pkey_ec_parts(EVP_PKEY *pk, struct cmk_buf *params,
     OPENSSL_free(der);
     if (err != CMK_OK)
         return err;
-    if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pt,
-                                        sizeof(pt), &n) != 1 ||
-        n == 0 || pt[0] != 0x04) /* uncompressed only */
+    if (spki_point(pk, pt, sizeof(pt), &n) != CMK_OK || n == 0 ||
+        pt[0] != 0x04) /* uncompressed only */
         return CMK_E_CRYPTO;
     return octet_string(pt, n, point);
+}
+
+/* The padding and hashes of a context: through the EVP_PKEY_CTX_set_*
+ * controls, not OSSL_PARAMs. When the host has made an ENGINE the default
+ * for RSA or EC (openssl -engine pkcs11 does, to reach a token's keys),
+ * OpenSSL 3.0 gives every new context that engine's legacy method, even in
+ * our own OSSL_LIB_CTX and for a provider's key; such a context takes
+ * controls only (libp11's passes keys that are not its own on to
+ * OpenSSL's). */
+static int set_params(EVP_PKEY_CTX *c, int scheme, const EVP_MD *m)
+{
+    int ok = 1;
+
+    if (scheme != 0)
+        ok = EVP_PKEY_CTX_set_signature_md(c, m) == 1;
+    if (ok && scheme == CMK_PK_RSA_PKCS1)
+        ok = EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1;
+    if (ok && scheme == CMK_PK_RSA_PSS)
+        ok = EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PSS_PADDING) == 1 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md(c, m) == 1 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(c, RSA_PSS_SALTLEN_DIGEST) == 1;
+    if (ok && scheme == 0)
+        ok = EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) == 1 &&
+             EVP_PKEY_CTX_set_rsa_oaep_md(c, m) == 1 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md(c, m) == 1;
+    return ok;
 }
 
 /* A sign, verify, encrypt or decrypt context on pk with its parameters
@@ -211,39 +263,14 @@ static EVP_PKEY_CTX *pctx(EVP_PKEY *pk, int scheme, int md,
                           int (*init)(EVP_PKEY_CTX *))
 {
     EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(cmk_mech_libctx(), pk, NULL);
-    char mdn[16], pad[8] = "pkcs1", salt[8] = "digest";
-    OSSL_PARAM p[5];
-    int i = 0;
+    EVP_MD *m = NULL;
+    int ok = c != NULL && md_name(md) != NULL;
 
-    if (c == NULL || md_name(md) == NULL || init(c) != 1) {
-        EVP_PKEY_CTX_free(c);
-        return NULL;
-    }
-    snprintf(mdn, sizeof(mdn), "%s", md_name(md));
-    if (scheme == CMK_PK_RSA_PSS)
-        snprintf(pad, sizeof(pad), "pss");
-    else if (scheme == 0)
-        snprintf(pad, sizeof(pad), "oaep");
-    if (scheme != 0)
-        p[i++] = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST,
-                                                  mdn, 0);
-    if (scheme != CMK_PK_ECDSA)
-        p[i++] = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE,
-                                                  pad, 0);
-    if (scheme == CMK_PK_RSA_PSS) {
-        p[i++] = OSSL_PARAM_construct_utf8_string(
-            OSSL_SIGNATURE_PARAM_MGF1_DIGEST, mdn, 0);
-        p[i++] = OSSL_PARAM_construct_utf8_string(
-            OSSL_SIGNATURE_PARAM_PSS_SALTLEN, salt, 0);
-    }
-    if (scheme == 0) {
-        p[i++] = OSSL_PARAM_construct_utf8_string(
-            OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST, mdn, 0);
-        p[i++] = OSSL_PARAM_construct_utf8_string(
-            OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST, mdn, 0);
-    }
-    p[i] = OSSL_PARAM_construct_end();
-    if (EVP_PKEY_CTX_set_params(c, p) != 1) {
+    if (ok)
+        m = EVP_MD_fetch(cmk_mech_libctx(), md_name(md), NULL);
+    ok = ok && m != NULL && init(c) == 1 && set_params(c, scheme, m);
+    EVP_MD_free(m);
+    if (!ok) {
         EVP_PKEY_CTX_free(c);
         return NULL;
     }

@@ -52,3 +52,6 @@ AM_TESTS_ENVIRONMENT += \
 	CMK_ASAN_PRELOAD="`$(CC) -print-file-name=libasan.so` `$(CC) -print-file-name=libstdc++.so.6`"; \
 	export CMK_ASAN_PRELOAD;
 endif
+
+# Key pairs under real clients.
+include tests/integration/asym/asym.mk
