@@ -1,7 +1,7 @@
 libcmk_la_SOURCES += \
 	src/core/settings.h src/core/settings.c src/core/settings_int.h \
 	src/core/settings_tenant.c src/core/settings_dual.c \
-	src/core/settings_keks.c src/core/settings_kp.c \
+	src/core/settings_keks.c src/core/settings_kp.c src/core/settings_keyref.c \
 	src/core/keypair.h src/core/keypair.c src/core/kpobj.h src/core/kpobj.c \
 	src/core/sign.h src/core/sign.c src/core/kpcrypt.h src/core/kpcrypt.c \
 	src/core/policy.h src/core/policy_int.h src/core/policy.c \

@@ -74,7 +74,7 @@ static CK_RV after_call(struct cmk_keypair *kp, const char *op,
 
 static cmk_err open_instance(struct cmk_keypair *kp)
 {
-    const struct cmk_asym_ops *a = kp->prov->asym;
+    const struct cmk_asym_ops *a = cmk_provider_asym(kp->prov);
     void *st;
     cmk_err err;
 
@@ -194,7 +194,7 @@ static cmk_err fetch(struct cmk_keypair *kp)
         return err;
     }
     start_rq(kp, &rq);
-    err = kp->prov->asym->get_public_key(kp->st, &rq, &kp->pub);
+    err = cmk_provider_asym(kp->prov)->get_public_key(kp->st, &rq, &kp->pub);
     if (after_call(kp, "GetPublicKey", &rq, start, err, CKR_OK) != CKR_OK &&
         err == CMK_OK)
         err = CMK_E_IO;
@@ -284,7 +284,7 @@ void cmk_keypair_close_all(struct cmk_token *t)
         struct cmk_keypair *kp = &t->kps[i];
 
         if (kp->st != NULL)
-            kp->prov->asym->fini(kp->st);
+            cmk_provider_asym(kp->prov)->fini(kp->st);
         free(kp->st);
         EVP_PKEY_free(kp->pk);
         cmk_pubkey_free(&kp->pub);
@@ -323,7 +323,8 @@ CK_RV cmk_keypair_sign(struct cmk_keypair *kp, enum cmk_sig_scheme s,
     cmk_err err;
 
     start_rq(kp, rq);
-    err = kp->prov->asym->sign(kp->st, rq, s, h, true, digest, len, sig);
+    err = cmk_provider_asym(kp->prov)->sign(kp->st, rq, s, h, true, digest, len,
+                                            sig);
     return after_call(kp, "Sign", rq, start, err, cmk_err_rv(err));
 }
 
@@ -335,7 +336,7 @@ CK_RV cmk_keypair_decrypt(struct cmk_keypair *kp, enum cmk_hash h,
     cmk_err err;
 
     start_rq(kp, rq);
-    err = kp->prov->asym->decrypt(kp->st, rq, h, ct, len, out);
+    err = cmk_provider_asym(kp->prov)->decrypt(kp->st, rq, h, ct, len, out);
     return after_call(kp, "Decrypt", rq, start, err,
                       cmk_err_rv_in(err, (enum cmk_err_call)call));
 }

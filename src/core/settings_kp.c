@@ -215,7 +215,7 @@ cmk_err cmk_config_key_pairs_parse(struct cmk_conf *cf, const char *base,
         return cmk_conf_fail(cf, f, "expected an array of objects");
     if (json_array_size(a) > KP_MAX)
         return cmk_conf_fail(cf, f, "more than %d key pairs", KP_MAX);
-    if (json_array_size(a) != 0 && ops->asym == NULL)
+    if (json_array_size(a) != 0 && cmk_provider_asym(ops) == NULL)
         return cmk_conf_fail(cf, f, "provider \"%s\" has no key pairs",
                              ops->name);
     if (json_array_size(a) == 0)

@@ -80,23 +80,6 @@ cmk_err cmk_config_provider(struct cmk_conf *cf, const char *base, json_t *t,
         cf, f, "unknown provider \"%s\" (known: " CMK_PROVIDER_NAMES ")", s);
 }
 
-cmk_err cmk_config_key_ref(struct cmk_conf *cf, const char *field,
-                           const char *s, const struct cmk_kms_cfg *kms,
-                           char **out)
-{
-    const struct cmk_provider_ops *ops = cmk_provider_find(kms->provider);
-    cmk_err err;
-
-    if (s[0] == '\0')
-        return cmk_conf_fail(cf, field, "must not be empty");
-    if (ops->check_key_ref != NULL) {
-        err = ops->check_key_ref(cf, field, s);
-        if (err != CMK_OK)
-            return err;
-    }
-    return cmk_conf_dup(cf, s, out);
-}
-
 static cmk_err parse_previous(struct cmk_conf *cf, const char *base, json_t *t,
                               struct cmk_tenant_cfg *tc)
 {

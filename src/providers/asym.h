@@ -2,9 +2,9 @@
 /*
  * providers: key pairs held in a KMS, whose private half never leaves it
  * (a tenant's "key_pairs"): the public key, signatures and RSA-OAEP
- * decryption. A provider that has them points cmk_provider_ops.asym at
- * one table; NULL: the provider has no key pairs (the config loader
- * refuses "key_pairs" for it).
+ * decryption. A provider that has them has one table, which the registry
+ * gives (cmk_provider_asym, provider.h); NULL: the provider has no key
+ * pairs (the config loader refuses "key_pairs" for it).
  *
  * An instance is bound to one key pair (one key reference), as a CMK
  * instance is bound to one CMK version; it uses the tenant's settings

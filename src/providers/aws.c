@@ -453,5 +453,4 @@ const struct cmk_provider_ops cmk_provider_aws = {
     .check_key_ref = cmk_aws_cfg_key_ref,
     .cfg_parse = cmk_aws_cfg_parse,
     .cfg_free = cmk_aws_cfg_free,
-    .asym = &cmk_aws_asym,
 };

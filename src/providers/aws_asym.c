@@ -22,6 +22,7 @@
 #include "net/json.h"
 #include "providers/aws_cfg.h"
 #include "providers/aws_int.h"
+#include "providers/backends.h"
 
 #define MAX_MESSAGE 4096u   /* Sign's Message: 1..4096 bytes */
 #define MAX_SIGNATURE 1024u /* RSA-4096: 512; DER ECDSA P-521: <= 139 */

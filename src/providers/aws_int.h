@@ -67,9 +67,6 @@ cmk_err cmk_aws_init(void *st, const struct cmk_kms_cfg *cfg,
                      const char *key_ref) CMK_WUR;
 void cmk_aws_fini(void *st);
 
-/* aws_asym.c: key pairs (providers/asym.h). */
-extern const struct cmk_asym_ops cmk_aws_asym;
-
 /* aws_errors.c: a KMS error code (the __type after any '#') to an
  * internal error and a retry class. Unknown codes go by HTTP status. */
 cmk_err cmk_aws_error_map(long status, const char *code,

@@ -522,5 +522,4 @@ const struct cmk_provider_ops cmk_provider_azure = {
     .check_key_ref = cmk_azure_cfg_key_ref,
     .cfg_parse = cmk_azure_cfg_parse,
     .cfg_free = cmk_azure_cfg_free,
-    .asym = &cmk_azure_asym,
 };

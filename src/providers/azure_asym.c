@@ -42,6 +42,7 @@
 #include "mech/spki.h"
 #include "net/json.h"
 #include "providers/azure_int.h"
+#include "providers/backends.h"
 
 #define HBIT(h) (1u << (h))
 #define SIGN_HASHES                                                            \

@@ -147,9 +147,6 @@ cmk_err cmk_azure_init(void *st, const struct cmk_kms_cfg *cfg,
                        const char *key_ref) CMK_WUR;
 void cmk_azure_fini(void *st);
 
-/* azure_asym.c: key pairs (providers/asym.h). */
-extern const struct cmk_asym_ops cmk_azure_asym;
-
 /* azure_name.c */
 bool cmk_azure_ref_parse(const char *s, struct az_ref *out);
 /* Whether kid is base/keys/NAME/VERSION of ref (any version). */

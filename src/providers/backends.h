@@ -10,8 +10,13 @@
 
 /* local.c: a 32-byte key in a 0600 file, XChaCha20-Poly1305. */
 extern const struct cmk_provider_ops cmk_provider_local;
-/* local_asym.c: key pairs in 0600 PEM files (providers/asym.h). */
+/* The back-ends' key pairs (providers/asym.h), for the registry's
+ * cmk_provider_asym; local_asym.c: in 0600 PEM files. */
 extern const struct cmk_asym_ops cmk_local_asym;
+extern const struct cmk_asym_ops cmk_aws_asym;
+extern const struct cmk_asym_ops cmk_gcp_asym;
+extern const struct cmk_asym_ops cmk_azure_asym;
+extern const struct cmk_asym_ops cmk_vault_asym;
 /* local.c: resets rq's outputs and gives the call a fresh request id
  * ("local-" and 16 hex digits); the ulDeviceError number of a code. */
 void cmk_local_start_request(struct cmk_req *rq);

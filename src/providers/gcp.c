@@ -308,5 +308,4 @@ const struct cmk_provider_ops cmk_provider_gcp = {
     .check_key_ref = cmk_gcp_cfg_key_ref,
     .cfg_parse = cmk_gcp_cfg_parse,
     .cfg_free = cmk_gcp_cfg_free,
-    .asym = &cmk_gcp_asym,
 };

@@ -30,6 +30,7 @@
 #include "mech/spki.h"
 #include "providers/asym.h"
 #include "providers/gcp_int.h"
+#include "providers/backends.h"
 
 /* What an algorithm is, for the module. */
 struct alg {

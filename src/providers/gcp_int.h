@@ -81,9 +81,6 @@ cmk_err cmk_gcp_init(void *st, const struct cmk_kms_cfg *cfg,
                      const char *key_ref) CMK_WUR;
 void cmk_gcp_fini(void *st);
 
-/* gcp_asym.c: key pairs (providers/asym.h) on a cryptoKeyVersion. */
-extern const struct cmk_asym_ops cmk_gcp_asym;
-
 /* gcp_health.c: the ops table's health, health_reason and code_number. */
 cmk_err cmk_gcp_health(void *st, struct cmk_req *rq) CMK_WUR;
 unsigned long cmk_gcp_health_reason(const char *code);

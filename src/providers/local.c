@@ -198,18 +198,6 @@ static cmk_err local_key_id(void *vst, char id[256])
     return CMK_OK;
 }
 
-void cmk_local_start_request(struct cmk_req *rq)
-{
-    uint8_t r[8];
-    char hex[sizeof(r) * 2 + 1];
-
-    cmk_random(r, sizeof(r));
-    sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
-    snprintf(rq->request_id, sizeof(rq->request_id), "local-%s", hex);
-    rq->http_status = 0;
-    rq->provider_code[0] = '\0';
-}
-
 static cmk_err fail(struct cmk_req *rq, cmk_err err, const char *code)
 {
     snprintf(rq->provider_code, sizeof(rq->provider_code), "%s", code);
@@ -390,5 +378,4 @@ const struct cmk_provider_ops cmk_provider_local = {
     .ct_bound = local_ct_bound,
     .code_number = cmk_local_code_number,
     .check_key_ref = cmk_local_cfg_key_ref,
-    .asym = &cmk_local_asym,
 };

@@ -271,15 +271,16 @@ struct cmk_provider_ops {
     cmk_err (*cfg_parse)(struct cmk_conf *cf, const char *base, json_t *t,
                          const struct cmk_kms_cfg *kms, void **out) CMK_WUR;
     void (*cfg_free)(void *cfg); /* NULL-safe, wipes */
-
-    /* Key pairs (providers/asym.h); NULL: this provider has none. */
-    const struct cmk_asym_ops *asym;
 };
 
 /* registry.c. NULL if no provider has that name. */
 const struct cmk_provider_ops *cmk_provider_find(const char *name);
 /* A provider of CMK_PROVIDER_NAMES not built yet ("azure"). */
 bool cmk_provider_is_planned(const char *name);
+/* registry.c. The key pairs of provider p (providers/asym.h); NULL: it
+ * has none. (Kept here, not in p's table: a back-end's key pair file uses
+ * its CMK file, so the CMK file must not point back at it.) */
+const struct cmk_asym_ops *cmk_provider_asym(const struct cmk_provider_ops *p);
 
 /* A provider's table of codes and what each stands for (a health reason,
  * a ulDeviceError number). */

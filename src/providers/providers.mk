@@ -4,6 +4,7 @@ libcmk_la_SOURCES += \
 	src/providers/registry.c \
 	src/providers/backends.h \
 	src/providers/local.c src/providers/local_cfg.c \
+	src/providers/local_req.c \
 	src/providers/local_asym.c \
 	src/providers/aws.c src/providers/aws_int.h src/providers/aws_call.c \
 	src/providers/aws_json.c src/providers/aws_errors.c \

@@ -15,6 +15,18 @@ static const struct cmk_provider_ops *const backends[] = {
     &cmk_provider_azure, &cmk_provider_vault,
 };
 
+/* Each back-end's key pairs, where it has them. */
+static const struct {
+    const struct cmk_provider_ops *ops;
+    const struct cmk_asym_ops *asym;
+} key_pairs[] = {
+    {&cmk_provider_local, &cmk_local_asym},
+    {&cmk_provider_aws, &cmk_aws_asym},
+    {&cmk_provider_gcp, &cmk_gcp_asym},
+    {&cmk_provider_azure, &cmk_azure_asym},
+    {&cmk_provider_vault, &cmk_vault_asym},
+};
+
 /* Named in CMK_PROVIDER_NAMES, refused by the config as "not supported
  * yet" until they join backends. */
 static const char *const planned[] = {NULL}; /* none now */
@@ -43,4 +55,15 @@ bool cmk_provider_is_planned(const char *name)
             return true;
     }
     return false;
+}
+
+const struct cmk_asym_ops *cmk_provider_asym(const struct cmk_provider_ops *p)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(key_pairs) / sizeof(key_pairs[0]); i++) {
+        if (key_pairs[i].ops == p)
+            return key_pairs[i].asym;
+    }
+    return NULL;
 }

@@ -410,5 +410,4 @@ const struct cmk_provider_ops cmk_provider_vault = {
     .check_key_ref = cmk_vault_cfg_key_ref,
     .cfg_parse = cmk_vault_cfg_parse,
     .cfg_free = cmk_vault_cfg_free,
-    .asym = &cmk_vault_asym,
 };

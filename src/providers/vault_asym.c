@@ -34,6 +34,7 @@
 #include "mech/spki.h"
 #include "providers/asym.h"
 #include "providers/vault_int.h"
+#include "providers/backends.h"
 
 #define SIGN_HASHES                                                            \
     ((1u << CMK_HASH_SHA256) | (1u << CMK_HASH_SHA384) |                       \

@@ -219,9 +219,6 @@ cmk_err cmk_vault_init(void *st, const struct cmk_kms_cfg *cfg,
                        const char *key_ref) CMK_WUR;
 void cmk_vault_fini(void *st);
 
-/* vault_asym.c: key pairs (providers/asym.h) on an RSA or ECDSA key. */
-extern const struct cmk_asym_ops cmk_vault_asym;
-
 /* vault_json_asym.c: a key pair's key read, sign body and answer. */
 struct vault_pair_info {
     char type[32];         /* "rsa-2048", "ecdsa-p256", ... */

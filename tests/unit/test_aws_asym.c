@@ -77,7 +77,7 @@ static void req_reset(struct fx *f)
 static void fx_open(struct fx *f, const char *key_ref)
 {
     memset(f, 0, sizeof(*f));
-    f->ops = cmk_provider_find("aws")->asym;
+    f->ops = cmk_provider_asym(cmk_provider_find("aws"));
     assert_non_null(f->ops);
     snprintf(f->url, sizeof(f->url), "%s/", emu_http_url());
     f->arn = strdup(key_ref);

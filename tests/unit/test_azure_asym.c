@@ -97,7 +97,7 @@ static void req_reset(struct fx *f)
 static void fx_setup(struct fx *f, const char *ref)
 {
     memset(f, 0, sizeof(*f));
-    f->ops = cmk_provider_find("azure")->asym;
+    f->ops = cmk_provider_asym(cmk_provider_find("azure"));
     assert_non_null(f->ops);
     snprintf(f->key, sizeof(f->key), "%s", ref);
     f->http.connect_timeout_ms = 1000;

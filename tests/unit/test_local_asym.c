@@ -60,7 +60,7 @@ static int setup(void **state)
     assert_int_equal(cmk_mech_init(), CKR_OK);
     assert_int_equal(test_scratch_make("cmk-lasym", f->dir, sizeof(f->dir)), 0);
     snprintf(f->path, sizeof(f->path), "%s/key.pem", f->dir);
-    f->ops = cmk_provider_find("local")->asym;
+    f->ops = cmk_provider_asym(cmk_provider_find("local"));
     assert_non_null(f->ops);
     f->st = calloc(1, f->ops->state_size);
     assert_non_null(f->st);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * unit tests: vault key pairs (providers/vault_asym.c,
- * cmk_provider_vault.asym) against the KMS emulator's transit routes (run
+ * cmk_provider_asym) against the KMS emulator's transit routes (run
  * by tests/unit/emu_vault_asym.sh): the public key of every key type the
  * module takes, signatures of digests and messages with each scheme and
  * hash verified by OpenSSL against the SPKI, the exact sign request, an
@@ -79,8 +79,8 @@ static void fx_open_ref(struct fx *f, const char *name, const char *ref)
 
     memset(f, 0, sizeof(*f));
     assert_non_null(p);
-    assert_non_null(p->asym);
-    f->ops = p->asym;
+    assert_non_null(cmk_provider_asym(p));
+    f->ops = cmk_provider_asym(p);
     snprintf(f->name, sizeof(f->name), "%s", name);
     snprintf(f->ref, sizeof(f->ref), "%s", ref);
     f->http.connect_timeout_ms = 1000;
@@ -424,10 +424,11 @@ static void test_refs_refused(void **state)
     v.address = addr;
     cfg.provider_cfg = &v;
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        st = calloc(1, p->asym->state_size);
+        st = calloc(1, cmk_provider_asym(p)->state_size);
         assert_non_null(st);
         st->getenv = fake_env;
-        assert_int_equal(p->asym->init(st, &cfg, bad[i]), CMK_E_CONFIG);
+        assert_int_equal(cmk_provider_asym(p)->init(st, &cfg, bad[i]),
+                         CMK_E_CONFIG);
         free(st);
     }
 }
