@@ -13,7 +13,13 @@
 # endpoint, region, ...}, "keys": [{"spec": "RSA_2048" | "RSA_3072" |
 # "RSA_4096" | "EC_P256" | "EC_P384" | "EC_P521", "key": REF,
 # "usage": ["sign"] | ["decrypt"]}, ...]}: one signing key of each spec
-# (an RSA one first) and decryption keys of the RSA specs.
+# (an RSA one first) and decryption keys of the RSA specs. A key may have
+# "replace": {"url": URL, "body": JSON}, a POST (the emulator's control)
+# that puts a new private key behind it: the change of the key's public
+# key is then checked on it. EMU_CALLS names the emulator's call log: each
+# kms_call record's request id must be in it. A check that cannot apply
+# to the provider (certificates and a key file that turns into a key are
+# made here for the local provider only) is listed as "n/a", with why.
 
 import ctypes as C
 import hashlib
@@ -185,8 +191,15 @@ def setup():
         T.keys[k["name"]] = k
     T.audit = os.path.join(tmp, "audit.jsonl")
     cfg["audit"] = {"file": T.audit}
+    if tenant_extra:
+        for k in [k for k in t if k.startswith("kek")]:
+            del t[k]  # the local KEK: made again through the KMS below
     with open(cfg_path, "w") as f:
         json.dump(cfg, f)
+    if tenant_extra:
+        subprocess.run([cmkpy.CMK_TOOL, "provision", "--config", cfg_path,
+                        "--tenant", t["label"], "--write"], check=True,
+                       stdout=subprocess.DEVNULL)
     os.environ["CMK_PKCS11_CONFIG"] = cfg_path
     os.environ.pop("CMK_STRICT", None)
     T.lib = PK.PyKCS11Lib()
@@ -494,8 +507,6 @@ def t_find():
 
 
 def t_certificate():
-    if PROVIDER != "local":
-        raise cmkpy.Skip("certificates are made for the local provider")
     c = find(**{"class": PK.CKO_CERTIFICATE})[0]
     with open(T.keys["rsa_2048"]["certificate"], "rb") as f:
         cert = x509.load_pem_x509_certificate(f.read())
@@ -852,20 +863,39 @@ def t_audit():
                 raise AssertionError("private key in the audit file")
 
 
+def replaceable():
+    """The EC P-256 signing key whose private key the test can replace."""
+    for n in signers():
+        k = T.keys[n]
+        if k["spec"] == "EC_P256" and (PROVIDER == "local" or "replace" in k):
+            return n
+    return None
+
+
+def replace_key(name):
+    k = T.keys[name]
+    if PROVIDER == "local":
+        # the local provider reads a replaced file again, as a KMS key
+        # whose material changed under the same name
+        new = k["key"] + ".new"
+        make_pem(new, "EC_P256")
+        os.rename(new, k["key"])
+        return
+    import urllib.request
+    req = urllib.request.Request(
+        k["replace"]["url"], json.dumps(k["replace"]["body"]).encode(),
+        {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        eq(r.status, 200, "replace the key behind %s" % name)
+
+
 def t_pubkey_change():
-    if PROVIDER != "local":
-        raise cmkpy.Skip("the key behind a key pair changes only here")
-    name = [n for n in signers() if T.keys[n]["spec"] == "EC_P256"][0]
+    name = replaceable()
     priv = key(name)
     rv, _ = raw_sign(priv, raw_mech(PK.CKM_ECDSA_SHA256), MSG)
     rv_is(0, rv, "before")
-    path = T.keys[name]["key"]
-    new = path + ".new"
-    make_pem(new, "EC_P256")
-    os.rename(new, path)
-    # the local provider reads a replaced file again, as a KMS key whose
-    # material changed under the same name; the module still holds the
-    # public key it fetched
+    replace_key(name)
+    # the module still holds the public key it fetched
     priv = key(name)
     rv, _ = raw_sign(priv, raw_mech(PK.CKM_ECDSA_SHA256), MSG)
     rv_is(PK.CKR_DEVICE_ERROR, rv, "signature of another key")
@@ -884,8 +914,6 @@ def t_pubkey_change():
 def t_retry():
     """A key pair whose fetch failed is fetched again by C_FindObjectsInit,
     at most every 10 s."""
-    if PROVIDER != "local":
-        raise cmkpy.Skip("the late key is made for the local provider")
     import time
     eq(find(label="late"), [], "late: absent")  # a try now, failing
     make_pem(T.keys["late"]["key"] + ".new", "EC_P384")
@@ -915,6 +943,36 @@ def t_not_logged_in():
     eq(len(find(label=name)) >= 2, True, "back after login")
 
 
+def t_request_ids():
+    """Every kms_call record (GetPublicKey, Sign, Decrypt) carries the
+    request id the emulator logged for that call (EMU_CALLS: its
+    calls.jsonl)."""
+    with open(os.environ["EMU_CALLS"]) as f:
+        logged = {json.loads(line).get("request_id") for line in f}
+    calls = [r for r in records(event="kms_call")
+             if r["op"] in ("GetPublicKey", "Sign", "Decrypt")]
+    ops = {r["op"] for r in calls}
+    eq(ops >= {"GetPublicKey", "Sign", "Decrypt"}, True,
+       "kms_call records of every op: %s" % sorted(ops))
+    for r in calls:
+        if not r.get("request_id") or r["request_id"] not in logged:
+            raise AssertionError("kms_call %s: request id %r not logged by "
+                                 "the emulator" % (r["op"],
+                                                   r.get("request_id")))
+
+
+def not_applicable(name):
+    """Why a check cannot apply to this provider's keys, or None."""
+    if name in ("certificate", "retry") and PROVIDER != "local":
+        return "its key files are made for the local provider only"
+    if name == "pubkey_change" and replaceable() is None:
+        return "no key of CMK_ASYM_KEYS has a \"replace\""
+    if name == "request_ids" and (PROVIDER == "local" or
+                                  not os.environ.get("EMU_CALLS")):
+        return "no emulator call log (EMU_CALLS)"
+    return None
+
+
 def main():
     cmkpy.need_module()
     run = cmkpy.Runner()
@@ -930,7 +988,11 @@ def main():
                  "find", "certificate", "sign_rsa", "sign_ec", "sign_buffer",
                  "verify_refusals", "sign_refusals", "oaep_decrypt",
                  "oaep_buffer", "oaep_refusals", "unwrap", "audit",
-                 "not_logged_in", "retry", "pubkey_change"):
+                 "not_logged_in", "retry", "pubkey_change", "request_ids"):
+        why = not_applicable(name)
+        if why:
+            print("n/a  %s: %s" % (name, why))
+            continue
         run.run(name, globals()["t_" + name])
     return run.finish()
 
