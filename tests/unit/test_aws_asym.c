@@ -219,7 +219,21 @@ static void check_pub(const char *arn, enum cmk_asym_kind kind, unsigned bits,
     assert_int_equal(pk.bits, bits);
     assert_int_equal(pk.curve_nid, nid);
     assert_int_equal(pk.usage, usage);
-    assert_int_equal(pk.hashes, hashes);
+    /* signing keys: the schemes and hashes of SigningAlgorithms (every
+     * scheme of the key's kind); decryption keys: the OAEP hashes of
+     * EncryptionAlgorithms, no scheme */
+    if (usage == CMK_ASYM_USE_SIGN) {
+        assert_int_equal(pk.schemes,
+                         kind == CMK_ASYM_RSA
+                             ? HBIT(CMK_SIG_RSA_PKCS1) | HBIT(CMK_SIG_RSA_PSS)
+                             : HBIT(CMK_SIG_ECDSA));
+        assert_int_equal(pk.hashes, hashes);
+        assert_int_equal(pk.oaep_hashes, 0);
+    } else {
+        assert_int_equal(pk.schemes, 0);
+        assert_int_equal(pk.hashes, 0);
+        assert_int_equal(pk.oaep_hashes, hashes);
+    }
     k = load_spki(&pk);
     assert_int_equal(EVP_PKEY_get_bits(k), (int)bits);
     assert_true(EVP_PKEY_is_a(k, kind == CMK_ASYM_RSA ? "RSA" : "EC"));
