@@ -13,7 +13,17 @@
 # endpoint, region, ...}, "keys": [{"spec": "RSA_2048" | "RSA_3072" |
 # "RSA_4096" | "EC_P256" | "EC_P384" | "EC_P521", "key": REF,
 # "usage": ["sign"] | ["decrypt"]}, ...]}: one signing key of each spec
-# (an RSA one first) and decryption keys of the RSA specs. A key may have
+# (an RSA one first) and decryption keys of the RSA specs. What a KMS
+# key does not do, the keys file says: "schemes" (of "pkcs1", "pss",
+# "ecdsa"; default: all of the key's kind), "hashes" (the signing hashes,
+# of "sha256", "sha384", "sha512"; default: all) and "oaep" (the RSA-OAEP
+# hashes, of "sha1", "sha256"; default: both); the module must offer
+# exactly that (CKA_ALLOWED_MECHANISMS) and refuse the rest with the exact
+# CK_RV: a mechanism of another scheme or hash CKR_MECHANISM_INVALID at
+# the Init, PSS or OAEP parameters of another hash
+# CKR_MECHANISM_PARAM_INVALID, a CKM_RSA_PKCS DigestInfo of another hash
+# CKR_DATA_INVALID. ECDSA takes any digest (the module cuts or pads it to
+# the hash the KMS takes: the same signature). A key may have
 # "replace": {"url": URL, "body": JSON}, a POST (the emulator's control)
 # that puts a new private key behind it: the change of the key's public
 # key is then checked on it. EMU_CALLS names the emulator's call log: each
@@ -377,6 +387,92 @@ def rsa_names(usage):
             n not in REFUSED]
 
 
+RSA_SIGN_MECHS = [  # (mechanism, scheme, hash name or None), kpobj.c's order
+    (PK.CKM_RSA_PKCS, "pkcs1", None),
+    (PK.CKM_SHA256_RSA_PKCS, "pkcs1", "sha256"),
+    (PK.CKM_SHA384_RSA_PKCS, "pkcs1", "sha384"),
+    (PK.CKM_SHA512_RSA_PKCS, "pkcs1", "sha512"),
+    (PK.CKM_RSA_PKCS_PSS, "pss", None),
+    (PK.CKM_SHA256_RSA_PKCS_PSS, "pss", "sha256"),
+    (PK.CKM_SHA384_RSA_PKCS_PSS, "pss", "sha384"),
+    (PK.CKM_SHA512_RSA_PKCS_PSS, "pss", "sha512")]
+EC_SIGN_MECHS = [PK.CKM_ECDSA, PK.CKM_ECDSA_SHA256, PK.CKM_ECDSA_SHA384,
+                 PK.CKM_ECDSA_SHA512]
+
+
+def is_rsa(name):
+    return T.keys[name]["spec"].startswith("RSA")
+
+
+def usage_of(name):
+    return T.keys[name].get("usage", ["sign", "decrypt"] if is_rsa(name)
+                            else ["sign"])
+
+
+def schemes(name):
+    if "sign" not in usage_of(name):
+        return []
+    return T.keys[name].get("schemes", ["pkcs1", "pss"] if is_rsa(name)
+                            else ["ecdsa"])
+
+
+def sig_hashes(name):
+    return T.keys[name].get("hashes", ["sha256", "sha384", "sha512"])
+
+
+def oaep_hashes(name):
+    if "decrypt" not in usage_of(name):
+        return []
+    return T.keys[name].get("oaep", ["sha1", "sha256"])
+
+
+def takes(name, scheme, hname):
+    """Whether the key's KMS signs with scheme and hash hname."""
+    return scheme in schemes(name) and (hname is None or
+                                        hname in sig_hashes(name))
+
+
+def allowed_mechs(name):
+    """CKA_ALLOWED_MECHANISMS as the keys file says it must be."""
+    if not is_rsa(name):
+        return EC_SIGN_MECHS if "ecdsa" in schemes(name) else []
+    m = [x for x, sc, h in RSA_SIGN_MECHS if takes(name, sc, h)]
+    return m + ([PK.CKM_RSA_PKCS_OAEP] if oaep_hashes(name) else [])
+
+
+def signer_for(m):
+    """The first signing key pair that takes mechanism m."""
+    for n in signers():
+        if m in allowed_mechs(n):
+            return n
+    raise AssertionError("no key pair of CMK_ASYM_KEYS takes %s" % PK.CKM[m])
+
+
+def decrypter(hname="sha256"):
+    for n in rsa_names("decrypt"):
+        if hname in oaep_hashes(n):
+            return n
+    raise AssertionError("no key pair of CMK_ASYM_KEYS decrypts OAEP " +
+                         hname)
+
+
+def raw_attr(o, a):
+    """An attribute's bytes through C_GetAttributeValue."""
+    t = (cmkpy.CK_ATTRIBUTE * 1)()
+    t[0].type = a
+    rv_is(0, T.raw.C_GetAttributeValue(sess(), handle(o), t, 1), "length")
+    buf = C.create_string_buffer(max(t[0].ulValueLen, 1))
+    t[0].pValue = C.cast(buf, C.c_void_p)
+    rv_is(0, T.raw.C_GetAttributeValue(sess(), handle(o), t, 1), "value")
+    return buf.raw[:t[0].ulValueLen]
+
+
+def mech_list(raw):
+    n = C.sizeof(UL)
+    return [int.from_bytes(raw[i:i + n], sys.byteorder)
+            for i in range(0, len(raw), n)]
+
+
 # ---- checks ----
 
 def t_mechanism_info():
@@ -460,6 +556,11 @@ def t_objects():
         eq(bool(attr(pubo, PK.CKA_VERIFY)), "sign" in usage, "VERIFY")
         eq(bool(attr(pubo, PK.CKA_ENCRYPT)), "decrypt" in usage,
            "ENCRYPT")
+        for o in (priv, pubo):
+            eq([PK.CKM[x] for x in mech_list(raw_attr(
+                o, PK.CKA_ALLOWED_MECHANISMS))],
+               [PK.CKM[x] for x in allowed_mechs(name)],
+               "CKA_ALLOWED_MECHANISMS of %s" % name)
 
 
 def t_sensitive():
@@ -527,33 +628,57 @@ def t_certificate():
 MSG = b"a message to sign, " * 9
 
 
+def refused_init(name, m, want, what):
+    """C_SignInit on the private key and C_VerifyInit on the public one
+    both refused with want."""
+    rv_is(want, init_rv("C_SignInit", key(name), m), "C_SignInit " + what)
+    rv_is(want, init_rv("C_VerifyInit", key(name, PK.CKO_PUBLIC_KEY), m),
+          "C_VerifyInit " + what)
+
+
 def t_sign_rsa():
-    for name in [n for n in signers() if T.keys[n]["spec"].startswith("RSA")]:
+    MI, PI = PK.CKR_MECHANISM_INVALID, PK.CKR_MECHANISM_PARAM_INVALID
+    for name in [n for n in signers() if is_rsa(n)]:
         priv, pub = key(name), pub_of(name)
         for h in (PK.CKM_SHA256, PK.CKM_SHA384, PK.CKM_SHA512):
-            d = hashlib.new(HASH[h].name, MSG).digest()
+            hn = HASH[h].name
+            d = hashlib.new(hn, MSG).digest()
             rv, sig = raw_sign(priv, raw_mech(PK.CKM_RSA_PKCS),
                                DIGEST_INFO[h] + d)
-            rv_is(0, rv, "CKM_RSA_PKCS")
-            cry_verify(pub, sig, MSG, HASH[h](), "pkcs1")
+            if takes(name, "pkcs1", hn):
+                rv_is(0, rv, "CKM_RSA_PKCS")
+                cry_verify(pub, sig, MSG, HASH[h](), "pkcs1")
+            else:  # no PKCS#1 at all, or not with this hash
+                rv_is(MI if "pkcs1" not in schemes(name) else
+                      PK.CKR_DATA_INVALID, rv, "CKM_RSA_PKCS " + hn)
             rv, sig = raw_sign(priv, pss(PK.CKM_RSA_PKCS_PSS, h), d)
-            rv_is(0, rv, "CKM_RSA_PKCS_PSS")
-            cry_verify(pub, sig, MSG, HASH[h](), "pss")
+            if takes(name, "pss", hn):
+                rv_is(0, rv, "CKM_RSA_PKCS_PSS")
+                cry_verify(pub, sig, MSG, HASH[h](), "pss")
+            else:
+                rv_is(MI if "pss" not in schemes(name) else PI, rv,
+                      "CKM_RSA_PKCS_PSS " + hn)
             m = {PK.CKM_SHA256: PK.CKM_SHA256_RSA_PKCS,
                  PK.CKM_SHA384: PK.CKM_SHA384_RSA_PKCS,
                  PK.CKM_SHA512: PK.CKM_SHA512_RSA_PKCS}[h]
-            rv, sig = raw_sign(priv, raw_mech(m), MSG)
-            rv_is(0, rv, PK.CKM[m])
-            cry_verify(pub, sig, MSG, HASH[h](), "pkcs1")
-            eq(raw_verify(key(name, PK.CKO_PUBLIC_KEY), raw_mech(m), MSG,
-                          sig), 0, "C_Verify " + PK.CKM[m])
+            if takes(name, "pkcs1", hn):
+                rv, sig = raw_sign(priv, raw_mech(m), MSG)
+                rv_is(0, rv, PK.CKM[m])
+                cry_verify(pub, sig, MSG, HASH[h](), "pkcs1")
+                eq(raw_verify(key(name, PK.CKO_PUBLIC_KEY), raw_mech(m), MSG,
+                              sig), 0, "C_Verify " + PK.CKM[m])
+            else:
+                refused_init(name, raw_mech(m), MI, PK.CKM[m])
             mp = {PK.CKM_SHA256: PK.CKM_SHA256_RSA_PKCS_PSS,
                   PK.CKM_SHA384: PK.CKM_SHA384_RSA_PKCS_PSS,
                   PK.CKM_SHA512: PK.CKM_SHA512_RSA_PKCS_PSS}[h]
-            sig = sign_parts(priv, pss(mp, h), [MSG[:7], MSG[7:]])
-            cry_verify(pub, sig, MSG, HASH[h](), "pss")
-            eq(raw_verify(key(name, PK.CKO_PUBLIC_KEY), pss(mp, h), MSG,
-                          sig), 0, "C_Verify " + PK.CKM[mp])
+            if takes(name, "pss", hn):
+                sig = sign_parts(priv, pss(mp, h), [MSG[:7], MSG[7:]])
+                cry_verify(pub, sig, MSG, HASH[h](), "pss")
+                eq(raw_verify(key(name, PK.CKO_PUBLIC_KEY), pss(mp, h), MSG,
+                              sig), 0, "C_Verify " + PK.CKM[mp])
+            else:
+                refused_init(name, pss(mp, h), MI, PK.CKM[mp])
 
 
 def t_sign_ec():
@@ -585,7 +710,7 @@ def t_sign_ec():
 
 
 def t_sign_buffer():
-    name = signers()[0]
+    name = signer_for(PK.CKM_SHA256_RSA_PKCS)
     priv = key(name)
     rv, sig = raw_sign(priv, raw_mech(PK.CKM_SHA256_RSA_PKCS), MSG, buflen=10)
     rv_is(0, rv, "retry after CKR_BUFFER_TOO_SMALL")
@@ -594,11 +719,13 @@ def t_sign_buffer():
 
 
 def t_verify_refusals():
-    for name in (signers()[0], [n for n in signers()
-                                if T.keys[n]["spec"] == "EC_P384"][0]):
+    rsa_m = ([m for m in (PK.CKM_SHA384_RSA_PKCS, PK.CKM_SHA256_RSA_PKCS,
+                          PK.CKM_SHA512_RSA_PKCS)
+              if any(m in allowed_mechs(n) for n in signers())] + [None])[0]
+    for name in (signer_for(rsa_m), [n for n in signers()
+                                     if T.keys[n]["spec"] == "EC_P384"][0]):
         rsa_key = T.keys[name]["spec"].startswith("RSA")
-        m = raw_mech(PK.CKM_SHA384_RSA_PKCS if rsa_key else
-                     PK.CKM_ECDSA_SHA384)
+        m = raw_mech(rsa_m if rsa_key else PK.CKM_ECDSA_SHA384)
         rv, sig = raw_sign(key(name), m, MSG)
         rv_is(0, rv, "sign")
         pubo = key(name, PK.CKO_PUBLIC_KEY)
@@ -612,7 +739,8 @@ def t_verify_refusals():
 
 
 def t_sign_refusals():
-    rsa_name = signers()[0]
+    rsa_name = signer_for(PK.CKM_RSA_PKCS)
+    pss_priv = key(signer_for(PK.CKM_SHA256_RSA_PKCS_PSS))
     ec_name = [n for n in signers() if T.keys[n]["spec"].startswith("EC")][0]
     rsa_priv, ec_priv = key(rsa_name), key(ec_name)
     K = PK.CKR_KEY_TYPE_INCONSISTENT
@@ -643,10 +771,11 @@ def t_sign_refusals():
                      "hash other than the mechanism's"),
                     (pss(PK.CKM_RSA_PKCS_PSS, PK.CKM_SHA_1, slen=20),
                      "SHA-1"),
-                    (raw_mech(PK.CKM_RSA_PKCS_PSS), "no parameters"),
-                    (raw_mech(PK.CKM_SHA256_RSA_PKCS,
-                              PssParams(0, 0, 0)), "parameters on PKCS#1")):
-        rv_is(P, init_rv("C_SignInit", rsa_priv, m), "PSS " + what)
+                    (raw_mech(PK.CKM_RSA_PKCS_PSS), "no parameters")):
+        rv_is(P, init_rv("C_SignInit", pss_priv, m), "PSS " + what)
+    rv_is(P, init_rv("C_SignInit", key(signer_for(PK.CKM_SHA256_RSA_PKCS)),
+                     raw_mech(PK.CKM_SHA256_RSA_PKCS, PssParams(0, 0, 0))),
+          "parameters on PKCS#1")
     # DigestInfo and digest lengths
     d = hashlib.sha256(MSG).digest()
     for data, want, what in (
@@ -656,7 +785,8 @@ def t_sign_refusals():
             (bytes(19) + d, PK.CKR_DATA_INVALID, "unknown prefix")):
         rv, _ = raw_sign(rsa_priv, raw_mech(PK.CKM_RSA_PKCS), data)
         rv_is(want, rv, what)
-    rv, _ = raw_sign(rsa_priv, pss(PK.CKM_RSA_PKCS_PSS, PK.CKM_SHA384), d)
+    rv, _ = raw_sign(pss_priv, pss(PK.CKM_RSA_PKCS_PSS, PK.CKM_SHA256),
+                     hashlib.sha384(MSG).digest())
     rv_is(PK.CKR_DATA_LEN_RANGE, rv, "PSS digest of another length")
     rv, _ = raw_sign(ec_priv, raw_mech(PK.CKM_ECDSA), d[:31])
     rv_is(PK.CKR_DATA_LEN_RANGE, rv, "ECDSA digest of no SHA length")
@@ -697,6 +827,16 @@ def t_oaep_decrypt():
     for name in names:
         pub, priv = pub_of(name), key(name)
         for h in (PK.CKM_SHA256, PK.CKM_SHA_1):
+            hn = "sha1" if h == PK.CKM_SHA_1 else "sha256"
+            if hn not in oaep_hashes(name):
+                # a hash the KMS does not decrypt with: refused both ways
+                rv_is(PK.CKR_MECHANISM_PARAM_INVALID,
+                      init_rv("C_DecryptInit", priv, oaep(h)),
+                      "C_DecryptInit OAEP " + hn)
+                rv_is(PK.CKR_MECHANISM_PARAM_INVALID,
+                      init_rv("C_EncryptInit", key(name, PK.CKO_PUBLIC_KEY),
+                              oaep(h)), "C_EncryptInit OAEP " + hn)
+                continue
             pt = os.urandom(32)
             ct = pub.encrypt(pt, cry_oaep(h))
             rv, out = raw_decrypt(priv, oaep(h), ct)
@@ -708,11 +848,13 @@ def t_oaep_decrypt():
         # C_Encrypt here, C_Decrypt through the KMS
         pubo = key(name, PK.CKO_PUBLIC_KEY)
         pt = b"encrypted by the module"
-        ct = bytes(T.s.encrypt(pubo, pt, PK.RSAOAEPMechanism(
-            PK.CKM_SHA256, PK.CKG_MGF1_SHA256)))
+        h, mgf = ((PK.CKM_SHA256, PK.CKG_MGF1_SHA256)
+                  if "sha256" in oaep_hashes(name) else
+                  (PK.CKM_SHA_1, PK.CKG_MGF1_SHA1))
+        ct = bytes(T.s.encrypt(pubo, pt, PK.RSAOAEPMechanism(h, mgf)))
         eq(len(ct), pub.key_size // 8, "ciphertext length")
-        eq(bytes(T.s.decrypt(priv, ct, PK.RSAOAEPMechanism(
-            PK.CKM_SHA256, PK.CKG_MGF1_SHA256))), pt, "round trip")
+        eq(bytes(T.s.decrypt(priv, ct, PK.RSAOAEPMechanism(h, mgf))), pt,
+           "round trip")
         if PROVIDER == "local":
             with open(T.keys[name]["key"], "rb") as f:
                 sk = serialization.load_pem_private_key(f.read(), None)
@@ -721,7 +863,7 @@ def t_oaep_decrypt():
 
 
 def t_oaep_buffer():
-    name = rsa_names("decrypt")[0]
+    name = decrypter()
     priv, pub = key(name), pub_of(name)
     pt = os.urandom(24)
     ct = pub.encrypt(pt, cry_oaep(PK.CKM_SHA256))
@@ -757,7 +899,7 @@ def t_oaep_buffer():
 
 
 def t_oaep_refusals():
-    name = rsa_names("decrypt")[0]
+    name = decrypter()
     priv = key(name)
     P = PK.CKR_MECHANISM_PARAM_INVALID
     rv_is(P, init_rv("C_DecryptInit", priv, oaep(PK.CKM_SHA256,
@@ -790,7 +932,7 @@ def t_oaep_refusals():
 
 
 def t_unwrap():
-    name = rsa_names("decrypt")[0]
+    name = decrypter()
     priv, pub = key(name), pub_of(name)
     kv = os.urandom(32)
     wrapped = pub.encrypt(kv, cry_oaep(PK.CKM_SHA256))
@@ -824,7 +966,7 @@ STRIP = ("time", "writer", "chain", "seq", "pid", "mac", "latency_us")
 
 
 def t_audit():
-    name = signers()[0]
+    name = signer_for(PK.CKM_SHA256_RSA_PKCS)
     priv = key(name)
     rv, sig = raw_sign(priv, raw_mech(PK.CKM_SHA256_RSA_PKCS), MSG)
     rv_is(0, rv, "sign")
