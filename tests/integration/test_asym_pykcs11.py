@@ -31,7 +31,9 @@
 # to the provider (certificates and a key file that turns into a key are
 # made here for the local provider only) is listed as "n/a", with why.
 # "request_ids": false in the keys file: the KMS's answers carry none
-# (Cloud KMS), and no record may have one.
+# (Cloud KMS), and no record may have one. "config": members merged into
+# the config's top level (an object into the object there: "http":
+# {"ca_file": ...} for a KMS spoken to over TLS).
 
 import ctypes as C
 import hashlib
@@ -117,6 +119,7 @@ class T:
     audit = None
     tmp = None
     request_ids = True  # whether the KMS's answers carry request ids
+    config = {}  # members merged into the config (CMK_ASYM_KEYS "config")
 
 
 # ---- setup ----
@@ -178,6 +181,7 @@ def other_keys():
     with open(path) as f:
         d = json.load(f)
     T.request_ids = d.get("request_ids", True)
+    T.config = d.get("config", {})
     keys = []
     for i, k in enumerate(d["keys"]):
         k = dict(k)
@@ -205,6 +209,8 @@ def setup():
         T.keys[k["name"]] = k
     T.audit = os.path.join(tmp, "audit.jsonl")
     cfg["audit"] = {"file": T.audit}
+    for k, v in T.config.items():
+        cfg[k] = dict(cfg.get(k, {}), **v) if isinstance(v, dict) else v
     if tenant_extra:
         for k in [k for k in t if k.startswith("kek")]:
             del t[k]  # the local KEK: made again through the KMS below
