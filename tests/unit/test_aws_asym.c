@@ -261,6 +261,34 @@ static void test_public_keys(void **state)
               HBIT(CMK_HASH_SHA1) | HBIT(CMK_HASH_SHA256));
 }
 
+/* A key whose SigningAlgorithms are some of its spec's: the schemes and
+ * hashes of those only. */
+static void test_signing_algorithms(void **state)
+{
+    struct cmk_pubkey pk;
+    struct fx f;
+    json_t *r;
+    char *arn;
+
+    (void)state;
+    r = emu_ctl("create_key",
+                "{\"key_spec\":\"RSA_2048\",\"key_usage\":\"SIGN_VERIFY\","
+                "\"signing_algorithms\":[\"RSASSA_PSS_SHA_256\","
+                "\"RSASSA_PSS_SHA_384\"]}");
+    arn = strdup(json_string_value(json_object_get(r, "arn")));
+    assert_non_null(arn);
+    json_decref(r);
+    fx_open(&f, arn);
+    get_pub(&f, &pk);
+    assert_int_equal(pk.usage, CMK_ASYM_USE_SIGN);
+    assert_int_equal(pk.schemes, HBIT(CMK_SIG_RSA_PSS));
+    assert_int_equal(pk.hashes, HBIT(CMK_HASH_SHA256) | HBIT(CMK_HASH_SHA384));
+    assert_int_equal(pk.oaep_hashes, 0);
+    cmk_pubkey_free(&pk);
+    fx_close(&f);
+    free(arn);
+}
+
 /* ---- Signatures ---- */
 
 static void sign_all(const char *arn, enum cmk_sig_scheme first,
@@ -787,6 +815,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_public_keys, setup),
+        cmocka_unit_test_setup(test_signing_algorithms, setup),
         cmocka_unit_test_setup(test_sign_every_algorithm, setup),
         cmocka_unit_test_setup(test_sign_request, setup),
         cmocka_unit_test_setup(test_oaep_decrypt, setup),

@@ -3,9 +3,10 @@
 # integration: key pairs on the aws provider, end to end through the
 # module, against the KMS emulator: a key of every KeySpec the module
 # takes (RSA_2048/3072/4096 and ECC_NIST_P256/P384/P521 SIGN_VERIFY, RSA
-# ENCRYPT_DECRYPT keys) run through tests/integration/test_asym_pykcs11.py
-# with CMK_ASYM_PROVIDER=aws; every kms_call record's request id is one
-# the emulator logged.
+# ENCRYPT_DECRYPT keys, and a key whose SigningAlgorithms are some of its
+# spec's) run through tests/integration/test_asym_pykcs11.py with
+# CMK_ASYM_PROVIDER=aws; a change of a key's public key; every kms_call
+# record's request id is one the emulator logged.
 . "$(dirname "$0")/../lib.sh"
 EMU_HOME=$top_srcdir/tests/emulator
 . "$EMU_HOME/emulator.sh"
@@ -60,6 +61,13 @@ keys=$CMK_TMP/keys.json
         printf ',\n  {"spec": "%s", "key": "%s", "usage": ["decrypt"]}' \
             "$s" "$(aws_key "$s" ENCRYPT_DECRYPT)"
     done
+    # a key whose SigningAlgorithms are PSS with SHA-256 and SHA-512 only:
+    # the module offers those and refuses the rest
+    arn=$(emu_ctl create_key '{"key_spec": "RSA_2048", "key_usage": "SIGN_VERIFY", "signing_algorithms": ["RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_512"]}' |
+        "$CMK_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["arn"])') ||
+        cmk_error "create_key with signing_algorithms"
+    printf ',\n  {"spec": "RSA_2048", "key": "%s", "usage": ["sign"], "schemes": ["pss"], "hashes": ["sha256", "sha512"]}' \
+        "$arn"
     printf ']}\n'
 } >"$keys" || cmk_error "cannot write $keys"
 
