@@ -63,6 +63,11 @@ static CK_RV check(struct cmk_object *o, const CK_MECHANISM *m,
         rv = oaep_params(m, md);
     if (rv == CKR_OK)
         rv = cmk_keypair_usable(o->kp);
+    /* an OAEP hash the KMS does not decrypt with (gcp: one per version;
+     * vault: SHA-256 only); C_Encrypt too, so that what it makes can be
+     * decrypted */
+    if (rv == CKR_OK && (o->kp->pub.oaep_hashes & (1u << *md)) == 0)
+        rv = CKR_MECHANISM_PARAM_INVALID;
     return rv;
 }
 

@@ -40,17 +40,54 @@ bool cmk_kpobj_is_mech(CK_MECHANISM_TYPE m)
     return m == CKM_RSA_PKCS_OAEP;
 }
 
-/* What a key can be used with, as CKA_ALLOWED_MECHANISMS. */
-static cmk_err set_mechs(struct cmk_attrs *a, bool rsa, unsigned usage)
+bool cmk_kpobj_signs(const struct cmk_pubkey *p, CK_MECHANISM_TYPE m)
+{
+    static const struct {
+        CK_MECHANISM_TYPE m;
+        int scheme;
+        int hash; /* 0: any */
+    } t[] = {
+        {CKM_RSA_PKCS, CMK_SIG_RSA_PKCS1, 0},
+        {CKM_SHA256_RSA_PKCS, CMK_SIG_RSA_PKCS1, CMK_HASH_SHA256},
+        {CKM_SHA384_RSA_PKCS, CMK_SIG_RSA_PKCS1, CMK_HASH_SHA384},
+        {CKM_SHA512_RSA_PKCS, CMK_SIG_RSA_PKCS1, CMK_HASH_SHA512},
+        {CKM_RSA_PKCS_PSS, CMK_SIG_RSA_PSS, 0},
+        {CKM_SHA256_RSA_PKCS_PSS, CMK_SIG_RSA_PSS, CMK_HASH_SHA256},
+        {CKM_SHA384_RSA_PKCS_PSS, CMK_SIG_RSA_PSS, CMK_HASH_SHA384},
+        {CKM_SHA512_RSA_PKCS_PSS, CMK_SIG_RSA_PSS, CMK_HASH_SHA512},
+        {CKM_ECDSA, CMK_SIG_ECDSA, 0},
+        {CKM_ECDSA_SHA256, CMK_SIG_ECDSA, 0},
+        {CKM_ECDSA_SHA384, CMK_SIG_ECDSA, 0},
+        {CKM_ECDSA_SHA512, CMK_SIG_ECDSA, 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        if (t[i].m == m)
+            return (p->schemes & (1u << t[i].scheme)) != 0 &&
+                   (t[i].hash == 0 || (p->hashes & (1u << t[i].hash)) != 0);
+    }
+    return false;
+}
+
+/* What a key can be used with, as CKA_ALLOWED_MECHANISMS: the signature
+ * mechanisms the KMS signs with for it (cmk_kpobj_signs), RSA-OAEP when
+ * it decrypts. */
+static cmk_err set_mechs(struct cmk_attrs *a, const struct cmk_pubkey *p,
+                         bool rsa, unsigned usage)
 {
     CK_MECHANISM_TYPE m[16];
     size_t n = 0, i;
 
     if (usage & CMK_ASYM_USE_SIGN) {
-        for (i = 0; rsa && i < sizeof(rsa_sign) / sizeof(rsa_sign[0]); i++)
-            m[n++] = rsa_sign[i];
-        for (i = 0; !rsa && i < sizeof(ec_sign) / sizeof(ec_sign[0]); i++)
-            m[n++] = ec_sign[i];
+        for (i = 0; rsa && i < sizeof(rsa_sign) / sizeof(rsa_sign[0]); i++) {
+            if (cmk_kpobj_signs(p, rsa_sign[i]))
+                m[n++] = rsa_sign[i];
+        }
+        for (i = 0; !rsa && i < sizeof(ec_sign) / sizeof(ec_sign[0]); i++) {
+            if (cmk_kpobj_signs(p, ec_sign[i]))
+                m[n++] = ec_sign[i];
+        }
     }
     if (rsa && (usage & CMK_ASYM_USE_DECRYPT))
         m[n++] = CKM_RSA_PKCS_OAEP;
@@ -129,7 +166,7 @@ static cmk_err key_common(struct cmk_attrs *a, const struct cmk_keypair *kp,
         err = cmk_attrs_set_ulong(a, CKA_KEY_GEN_MECHANISM,
                                   CK_UNAVAILABLE_INFORMATION);
     if (err == CMK_OK)
-        err = set_mechs(a, rsa, kp->usage);
+        err = set_mechs(a, &kp->pub, rsa, kp->usage);
     if (err == CMK_OK)
         err = cmk_attrs_set(a, CKA_SUBJECT, NULL, 0);
     return err;

@@ -38,5 +38,12 @@ bool cmk_kpobj_match(const struct cmk_attrs *a, const CK_ATTRIBUTE *tmpl,
 /* The mechanisms of a key pair's keys (for CKA_ALLOWED_MECHANISMS and
  * the checks of an Init). */
 bool cmk_kpobj_is_mech(CK_MECHANISM_TYPE m);
+struct cmk_pubkey;
+/* Whether the KMS signs with signature mechanism m for the key p: its
+ * scheme in p->schemes and, for a hash-and-sign mechanism of RSA, its
+ * hash in p->hashes (ECDSA takes any digest: the core cuts or pads it to
+ * a hash the KMS takes). CKM_RSA_PKCS and CKM_RSA_PKCS_PSS: the scheme
+ * only (their hash comes with the data or the parameters). */
+bool cmk_kpobj_signs(const struct cmk_pubkey *p, CK_MECHANISM_TYPE m);
 
 #endif /* CMK_CORE_KPOBJ_H */

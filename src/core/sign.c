@@ -162,6 +162,30 @@ static CK_RV check_key_locked(const struct cmk_object *o,
     return cmk_policy_allows(a, verify ? CKA_VERIFY : CKA_SIGN);
 }
 
+/* What the key's KMS signs with (the same for C_VerifyInit: a key pair
+ * offers one set of mechanisms): a mechanism of a scheme or a hash it
+ * does not take is CKR_MECHANISM_INVALID, as one not in the key's
+ * CKA_ALLOWED_MECHANISMS (PKCS#11 3.0 section 5.2: the key's type is
+ * right, the mechanism is not one it can be used with); PSS parameters
+ * of a hash it does not take CKR_MECHANISM_PARAM_INVALID. */
+static CK_RV kms_signs(const struct cmk_pubkey *p, const CK_MECHANISM *m,
+                       const struct mech_desc *d, int *md)
+{
+    CK_RV rv = CKR_OK;
+
+    if (!cmk_kpobj_signs(p, m->mechanism))
+        return CKR_MECHANISM_INVALID;
+    *md = d->md;
+    if (d->scheme == CMK_PK_RSA_PSS)
+        rv = pss_params(m, d, md);
+    else if (m->pParameter != NULL || m->ulParameterLen != 0)
+        rv = CKR_MECHANISM_PARAM_INVALID;
+    if (rv == CKR_OK && d->scheme == CMK_PK_RSA_PSS &&
+        (p->hashes & (1u << *md)) == 0)
+        rv = CKR_MECHANISM_PARAM_INVALID;
+    return rv;
+}
+
 static CK_RV setup(struct cmk_sigop *c, struct cmk_object *o,
                    const CK_MECHANISM *m, bool verify)
 {
@@ -175,13 +199,9 @@ static CK_RV setup(struct cmk_sigop *c, struct cmk_object *o,
     cmk_mutex_unlock(&o->token->lock);
     if (rv != CKR_OK)
         return rv;
-    c->md = d->md;
-    if (d->scheme == CMK_PK_RSA_PSS)
-        rv = pss_params(m, d, &c->md);
-    else if (m->pParameter != NULL || m->ulParameterLen != 0)
-        rv = CKR_MECHANISM_PARAM_INVALID;
+    rv = cmk_keypair_usable(o->kp);
     if (rv == CKR_OK)
-        rv = cmk_keypair_usable(o->kp);
+        rv = kms_signs(&o->kp->pub, m, d, &c->md);
     if (rv != CKR_OK)
         return rv;
     c->kp = o->kp;
@@ -258,9 +278,11 @@ static CK_RV digest_of(const struct cmk_sigop *c, const uint8_t *in, size_t len,
     CK_RV rv = CKR_OK;
 
     *md = c->md;
-    if (c->scheme == CMK_PK_RSA_PKCS1 && c->md == 0)
+    if (c->scheme == CMK_PK_RSA_PKCS1 && c->md == 0) {
         rv = cmk_digestinfo_parse(in, len, md, &p);
-    else if (c->scheme == CMK_PK_RSA_PSS && len != cmk_md_len(c->md))
+        if (rv == CKR_OK && (c->kp->pub.hashes & (1u << *md)) == 0)
+            rv = CKR_DATA_INVALID; /* a hash the KMS does not sign with */
+    } else if (c->scheme == CMK_PK_RSA_PSS && len != cmk_md_len(c->md))
         rv = CKR_DATA_LEN_RANGE;
     else if (c->scheme == CMK_PK_ECDSA && c->md == 0 && len != 20 &&
              len != 28 && len != 32 && len != 48 && len != 64)

@@ -59,9 +59,16 @@ struct cmk_pubkey {
     int curve_nid;  /* EC: NID_X9_62_prime256v1, NID_secp384r1 or
                      * NID_secp521r1; 0 for RSA */
     unsigned usage; /* CMK_ASYM_USE_*, non-zero */
-    /* Signing: the hashes the KMS signs with for this key (bit 1 << h
-     * for each enum cmk_hash h it takes); decryption: the OAEP hashes. */
+    /* The signature schemes the KMS signs with for this key (bit 1u << s
+     * for each enum cmk_sig_scheme s); 0 for a key that does not sign. */
+    unsigned schemes;
+    /* The hashes the KMS signs with for this key (bit 1u << h for each
+     * enum cmk_hash h it takes, with every scheme of schemes); 0 for a
+     * key that does not sign. */
     unsigned hashes;
+    /* The RSA-OAEP hashes (OAEP and MGF1) the KMS decrypts with (bit
+     * 1u << h); 0 for a key that does not decrypt. */
+    unsigned oaep_hashes;
     struct cmk_buf spki; /* DER SubjectPublicKeyInfo, as the KMS gave it
                           * (checked to parse and to match kind, bits and
                           * curve) */

@@ -130,13 +130,16 @@ static void get_str(json_t *obj, const char *name, char *out, size_t n)
 }
 
 /* The hashes of the algorithms of list (a JSON array of names) that fit
- * the key's kind and usage; names the module does not use are passed
- * over. */
-static unsigned list_hashes(json_t *list, const struct spec *sp, unsigned usage)
+ * the key's kind and usage, and their schemes into *schemes; names the
+ * module does not use are passed over. */
+static unsigned list_hashes(json_t *list, const struct spec *sp, unsigned usage,
+                            unsigned *schemes)
 {
     unsigned hashes = 0;
     size_t i, j;
     int s;
+
+    *schemes = 0;
 
     for (i = 0; i < json_array_size(list); i++) {
         for (j = 0; j < N_ALGS; j++) {
@@ -149,8 +152,10 @@ static unsigned list_hashes(json_t *list, const struct spec *sp, unsigned usage)
                 (usage == CMK_ASYM_USE_SIGN && sp->kind == CMK_ASYM_RSA &&
                  (s == CMK_SIG_RSA_PKCS1 || s == CMK_SIG_RSA_PSS)) ||
                 (usage == CMK_ASYM_USE_SIGN && sp->kind == CMK_ASYM_EC &&
-                 s == CMK_SIG_ECDSA))
+                 s == CMK_SIG_ECDSA)) {
                 hashes |= 1u << algs[j].hash;
+                *schemes |= s != 0 ? 1u << s : 0;
+            }
         }
     }
     return hashes;
@@ -184,12 +189,14 @@ static cmk_err pick_spec(json_t *root, struct cmk_pubkey *out,
     out->kind = (*sp)->kind;
     out->bits = (*sp)->bits;
     out->curve_nid = (*sp)->nid;
-    out->hashes =
-        list_hashes(json_object_get(root, out->usage == CMK_ASYM_USE_SIGN
-                                              ? "SigningAlgorithms"
-                                              : "EncryptionAlgorithms"),
-                    *sp, out->usage);
-    return out->hashes != 0 ? CMK_OK : CMK_E_CONFIG;
+    if (out->usage == CMK_ASYM_USE_SIGN)
+        out->hashes = list_hashes(json_object_get(root, "SigningAlgorithms"),
+                                  *sp, out->usage, &out->schemes);
+    else
+        out->oaep_hashes =
+            list_hashes(json_object_get(root, "EncryptionAlgorithms"), *sp,
+                        out->usage, &out->schemes);
+    return out->hashes != 0 || out->oaep_hashes != 0 ? CMK_OK : CMK_E_CONFIG;
 }
 
 /* PublicKey, decoded, must be the key KeySpec says. */

@@ -117,8 +117,11 @@ static cmk_err rsa_pubkey(const struct az_key_info *ki, struct cmk_pubkey *out)
     if (bits != 2048 && bits != 3072 && bits != 4096)
         return CMK_E_CONFIG;
     out->kind = CMK_ASYM_RSA;
-    out->hashes = ((out->usage & CMK_ASYM_USE_SIGN) ? SIGN_HASHES : 0) |
-                  ((out->usage & CMK_ASYM_USE_DECRYPT) ? OAEP_HASHES : 0);
+    out->schemes = (out->usage & CMK_ASYM_USE_SIGN)
+                       ? HBIT(CMK_SIG_RSA_PKCS1) | HBIT(CMK_SIG_RSA_PSS)
+                       : 0;
+    out->hashes = (out->usage & CMK_ASYM_USE_SIGN) ? SIGN_HASHES : 0;
+    out->oaep_hashes = (out->usage & CMK_ASYM_USE_DECRYPT) ? OAEP_HASHES : 0;
     return cmk_jose_rsa_spki(ki->n, ki->n_len, ki->e, ki->e_len, &out->spki,
                              &out->bits);
 }
@@ -130,9 +133,11 @@ static cmk_err ec_pubkey(const struct az_key_info *ki, struct cmk_pubkey *out)
     out->kind = CMK_ASYM_EC;
     out->curve_nid = ki->curve_nid;
     out->bits = ki->coord_len == 66 ? 521 : (unsigned)ki->coord_len * 8;
-    out->hashes = ki->coord_len == 32   ? HBIT(CMK_HASH_SHA256)
-                  : ki->coord_len == 48 ? HBIT(CMK_HASH_SHA384)
-                                        : HBIT(CMK_HASH_SHA512);
+    out->schemes = (out->usage & CMK_ASYM_USE_SIGN) ? HBIT(CMK_SIG_ECDSA) : 0;
+    out->hashes = (out->usage & CMK_ASYM_USE_SIGN) == 0 ? 0
+                  : ki->coord_len == 32                 ? HBIT(CMK_HASH_SHA256)
+                  : ki->coord_len == 48                 ? HBIT(CMK_HASH_SHA384)
+                                                        : HBIT(CMK_HASH_SHA512);
     return cmk_jose_ec_spki(ki->curve_nid, ki->x, ki->y, ki->coord_len,
                             &out->spki);
 }

@@ -208,7 +208,9 @@ static cmk_err asym_public_key(void *vst, struct cmk_req *rq,
         out->bits = f.alg->bits;
         out->curve_nid = f.alg->curve_nid;
         out->usage = f.alg->usage;
-        out->hashes = 1u << f.alg->hash;
+        out->schemes = f.alg->scheme != 0 ? 1u << f.alg->scheme : 0;
+        out->hashes = f.alg->scheme != 0 ? 1u << f.alg->hash : 0;
+        out->oaep_hashes = f.alg->scheme == 0 ? 1u << f.alg->hash : 0;
         out->spki = f.spki; /* the caller owns it */
         memset(&f.spki, 0, sizeof(f.spki));
         atomic_store(&st->algorithm, f.alg->num);

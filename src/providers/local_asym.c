@@ -217,9 +217,12 @@ static cmk_err asym_get_public_key(void *vst, struct cmk_req *rq,
     out->kind = rsa ? CMK_ASYM_RSA : CMK_ASYM_EC;
     out->usage =
         rsa ? CMK_ASYM_USE_SIGN | CMK_ASYM_USE_DECRYPT : CMK_ASYM_USE_SIGN;
+    out->schemes = rsa ? HBIT(CMK_SIG_RSA_PKCS1) | HBIT(CMK_SIG_RSA_PSS)
+                       : HBIT(CMK_SIG_ECDSA);
     out->hashes = rsa ? HBIT(CMK_HASH_SHA256) | HBIT(CMK_HASH_SHA384) |
-                            HBIT(CMK_HASH_SHA512) | HBIT(CMK_HASH_SHA1)
+                            HBIT(CMK_HASH_SHA512)
                       : HBIT(curve_hash(out->curve_nid));
+    out->oaep_hashes = rsa ? HBIT(CMK_HASH_SHA1) | HBIT(CMK_HASH_SHA256) : 0;
     err = cmk_pkey_spki(pk, &out->spki);
     EVP_PKEY_free(pk);
     if (err != CMK_OK)

@@ -221,8 +221,14 @@ static cmk_err asym_public_key(void *vst, struct cmk_req *rq,
         out->bits = f.type->bits;
         out->curve_nid = f.type->curve_nid;
         out->usage = f.type->usage;
-        out->hashes = SIGN_HASHES; /* decryption: SHA-256 of them */
-        out->spki = f.spki;        /* the caller owns it */
+        out->schemes = (out->usage & CMK_ASYM_USE_SIGN) == 0 ? 0
+                       : out->kind == CMK_ASYM_RSA
+                           ? 1u << CMK_SIG_RSA_PKCS1 | 1u << CMK_SIG_RSA_PSS
+                           : 1u << CMK_SIG_ECDSA;
+        out->hashes = (out->usage & CMK_ASYM_USE_SIGN) ? SIGN_HASHES : 0;
+        out->oaep_hashes =
+            (out->usage & CMK_ASYM_USE_DECRYPT) ? 1u << CMK_HASH_SHA256 : 0;
+        out->spki = f.spki; /* the caller owns it */
         memset(&f.spki, 0, sizeof(f.spki));
         keep_pair(st, &f);
     }

@@ -109,8 +109,11 @@ def generate_pem(spec):
                              serialization.NoEncryption()).decode("ascii")
 
 
-def algorithms(spec, usage):
-    """The algorithm lists DescribeKey and GetPublicKey give a key."""
+def algorithms(spec, usage, only=None):
+    """The algorithm lists DescribeKey and GetPublicKey give a key (only:
+    the SigningAlgorithms of a key made with some of them)."""
+    if only is not None and usage == "SIGN_VERIFY":
+        return {"SigningAlgorithms": list(only)}
     if spec == "SYMMETRIC_DEFAULT":
         return {"EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"]}
     if usage == "ENCRYPT_DECRYPT":
@@ -199,7 +202,8 @@ class AsymApi:
               False)
         self.api.blob(params, "Message", 1, MAX_MESSAGE)
         key = self._asym_key(params, caller, ex, action, "SIGN_VERIFY")
-        listed = algorithms(key.key_spec, key.key_usage)["SigningAlgorithms"]
+        listed = algorithms(key.key_spec, key.key_usage,
+                            key.signing_algorithms)["SigningAlgorithms"]
         alg = self._algorithm(key, params, "SigningAlgorithm",
                               SIGNING_ALGORITHMS, listed)
         msg, digest = self._message(params, alg)
@@ -222,7 +226,8 @@ class AsymApi:
                "PublicKey": _b64(spki),
                "CustomerMasterKeySpec": key.key_spec,
                "KeySpec": key.key_spec, "KeyUsage": key.key_usage}
-        out.update(algorithms(key.key_spec, key.key_usage))
+        out.update(algorithms(key.key_spec, key.key_usage,
+                              key.signing_algorithms))
         return out
 
     def sign(self, params, caller, ex):

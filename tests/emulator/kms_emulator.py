@@ -41,7 +41,7 @@ from faults import Faults  # noqa: E402
 import gcp_api  # noqa: E402
 from gcp_kms import GcpError  # noqa: E402
 from kms_api import KmsApi  # noqa: E402
-from kms_asym import check_spec  # noqa: E402
+from kms_asym import algorithms, check_spec  # noqa: E402
 from sigv4 import SigV4Error, Verifier, access_key_hint  # noqa: E402
 from store import Credential, KmsError, Store  # noqa: E402
 import vault_api  # noqa: E402
@@ -222,8 +222,19 @@ class Control(gcp_api.GcpControl, azure_api.AzureControl,
         check_spec(spec, usage)
         if args.get("alias"):
             store.check_alias_name(args["alias"])
+        only = args.get("signing_algorithms")
+        if only is not None:
+            full = algorithms(spec, usage).get("SigningAlgorithms")
+            if (full is None or not isinstance(only, list) or not only or
+                    any(a not in full for a in only)):
+                raise ValueError("signing_algorithms must be some of %s"
+                                 % full)
         key = store.create_key(args.get("description", ""), allow,
                                self.app.clock.now(), origin, spec, usage)
+        if only is not None:
+            with store.lock:
+                key.signing_algorithms = list(only)
+            store.save()
         if args.get("alias"):
             store.create_alias(args["alias"], key.key_id)
         return {"key_id": key.key_id, "arn": store.key_arn(key.key_id)}

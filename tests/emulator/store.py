@@ -72,6 +72,10 @@ class Key:
         self.key_spec = "SYMMETRIC_DEFAULT"
         self.key_usage = "ENCRYPT_DECRYPT"
         self.private_pem = None
+        # SIGN_VERIFY keys: the SigningAlgorithms listed and taken, when
+        # only some of the spec's (create_key "signing_algorithms"), else
+        # None: all of them.
+        self.signing_algorithms = None
         self.material = material  # version 0; None: EXTERNAL, none imported
         self.created = created
         self.description = description
@@ -395,7 +399,8 @@ class Store:
             "KeySpec": key.key_spec,
             "MultiRegion": False,
         }
-        meta.update(kms_asym.algorithms(key.key_spec, key.key_usage))
+        meta.update(kms_asym.algorithms(key.key_spec, key.key_usage,
+                                        key.signing_algorithms))
         if key.state == "PendingDeletion":
             meta["DeletionDate"] = key.deletion_date
             meta["PendingDeletionWindowInDays"] = key.pending_days

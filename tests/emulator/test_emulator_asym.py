@@ -300,6 +300,26 @@ class AsymSuite:
         self.emu.ctl("replace_key_pair", {"key_id": self.sym["key_id"]},
                      expect=400)
 
+    def test_signing_algorithms_subset(self):
+        key = create(self.emu, {"key_spec": "RSA_2048",
+                                "key_usage": "SIGN_VERIFY",
+                                "signing_algorithms": ["RSASSA_PSS_SHA_256"]})
+        eq(self.pub(key)["SigningAlgorithms"], ["RSASSA_PSS_SHA_256"],
+           "the listed algorithms only")
+        eq(self.sign(key, "RSASSA_PSS_SHA_256", b"m").status, 200,
+           "a listed algorithm")
+        expect_error(self.sign(key, "RSASSA_PKCS1_V1_5_SHA_256", b"m"), 400,
+                     "InvalidKeyUsageException")
+        self.emu.stop()
+        self.emu.start()
+        eq(self.pub(key)["SigningAlgorithms"], ["RSASSA_PSS_SHA_256"],
+           "after a restart")
+        for bad in (["ECDSA_SHA_256"], [], "RSASSA_PSS_SHA_256"):
+            r = self.emu.request("POST", "/_emulator/create_key", json.dumps(
+                {"key_spec": "RSA_2048", "key_usage": "SIGN_VERIFY",
+                 "signing_algorithms": bad}).encode())
+            eq(r.status, 400, "signing_algorithms %r" % (bad,))
+
     def test_restart_keeps_key_pairs(self):
         key = self.keys["ECC_NIST_P384"]
         before = self.pub(key)["PublicKey"]

@@ -219,7 +219,21 @@ static void check_pub(const char *arn, enum cmk_asym_kind kind, unsigned bits,
     assert_int_equal(pk.bits, bits);
     assert_int_equal(pk.curve_nid, nid);
     assert_int_equal(pk.usage, usage);
-    assert_int_equal(pk.hashes, hashes);
+    /* signing keys: the schemes and hashes of SigningAlgorithms (every
+     * scheme of the key's kind); decryption keys: the OAEP hashes of
+     * EncryptionAlgorithms, no scheme */
+    if (usage == CMK_ASYM_USE_SIGN) {
+        assert_int_equal(pk.schemes,
+                         kind == CMK_ASYM_RSA
+                             ? HBIT(CMK_SIG_RSA_PKCS1) | HBIT(CMK_SIG_RSA_PSS)
+                             : HBIT(CMK_SIG_ECDSA));
+        assert_int_equal(pk.hashes, hashes);
+        assert_int_equal(pk.oaep_hashes, 0);
+    } else {
+        assert_int_equal(pk.schemes, 0);
+        assert_int_equal(pk.hashes, 0);
+        assert_int_equal(pk.oaep_hashes, hashes);
+    }
     k = load_spki(&pk);
     assert_int_equal(EVP_PKEY_get_bits(k), (int)bits);
     assert_true(EVP_PKEY_is_a(k, kind == CMK_ASYM_RSA ? "RSA" : "EC"));
@@ -245,6 +259,34 @@ static void test_public_keys(void **state)
               HBIT(CMK_HASH_SHA1) | HBIT(CMK_HASH_SHA256));
     check_pub(k_rsa4096_enc, CMK_ASYM_RSA, 4096, 0, CMK_ASYM_USE_DECRYPT,
               HBIT(CMK_HASH_SHA1) | HBIT(CMK_HASH_SHA256));
+}
+
+/* A key whose SigningAlgorithms are some of its spec's: the schemes and
+ * hashes of those only. */
+static void test_signing_algorithms(void **state)
+{
+    struct cmk_pubkey pk;
+    struct fx f;
+    json_t *r;
+    char *arn;
+
+    (void)state;
+    r = emu_ctl("create_key",
+                "{\"key_spec\":\"RSA_2048\",\"key_usage\":\"SIGN_VERIFY\","
+                "\"signing_algorithms\":[\"RSASSA_PSS_SHA_256\","
+                "\"RSASSA_PSS_SHA_384\"]}");
+    arn = strdup(json_string_value(json_object_get(r, "arn")));
+    assert_non_null(arn);
+    json_decref(r);
+    fx_open(&f, arn);
+    get_pub(&f, &pk);
+    assert_int_equal(pk.usage, CMK_ASYM_USE_SIGN);
+    assert_int_equal(pk.schemes, HBIT(CMK_SIG_RSA_PSS));
+    assert_int_equal(pk.hashes, HBIT(CMK_HASH_SHA256) | HBIT(CMK_HASH_SHA384));
+    assert_int_equal(pk.oaep_hashes, 0);
+    cmk_pubkey_free(&pk);
+    fx_close(&f);
+    free(arn);
 }
 
 /* ---- Signatures ---- */
@@ -773,6 +815,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_public_keys, setup),
+        cmocka_unit_test_setup(test_signing_algorithms, setup),
         cmocka_unit_test_setup(test_sign_every_algorithm, setup),
         cmocka_unit_test_setup(test_sign_request, setup),
         cmocka_unit_test_setup(test_oaep_decrypt, setup),

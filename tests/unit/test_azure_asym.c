@@ -335,9 +335,14 @@ static void test_rsa_keys(void **state)
         assert_int_equal(k.bits, keys[i].bits);
         assert_int_equal(k.curve_nid, 0);
         assert_int_equal(k.usage, CMK_ASYM_USE_SIGN | CMK_ASYM_USE_DECRYPT);
-        assert_int_equal(k.hashes, HBIT(CMK_HASH_SHA1) | HBIT(CMK_HASH_SHA256) |
+        /* RS* and PS*, SHA-2; RSA-OAEP and RSA-OAEP-256 */
+        assert_int_equal(k.schemes,
+                         HBIT(CMK_SIG_RSA_PKCS1) | HBIT(CMK_SIG_RSA_PSS));
+        assert_int_equal(k.hashes, HBIT(CMK_HASH_SHA256) |
                                        HBIT(CMK_HASH_SHA384) |
                                        HBIT(CMK_HASH_SHA512));
+        assert_int_equal(k.oaep_hashes,
+                         HBIT(CMK_HASH_SHA1) | HBIT(CMK_HASH_SHA256));
         same_key(&k, b);
         for (j = 0; j < 2; j++) {
             for (h = CMK_HASH_SHA256; h <= CMK_HASH_SHA512; h++)
@@ -381,7 +386,9 @@ static void test_ec_keys(void **state)
         assert_int_equal(k.bits, keys[i].bits);
         assert_int_equal(k.curve_nid, keys[i].nid);
         assert_int_equal(k.usage, CMK_ASYM_USE_SIGN);
+        assert_int_equal(k.schemes, HBIT(CMK_SIG_ECDSA));
         assert_int_equal(k.hashes, HBIT(keys[i].h));
+        assert_int_equal(k.oaep_hashes, 0);
         same_key(&k, b);
         sign_checked(&f, &k, CMK_SIG_ECDSA, keys[i].h, true, "tbs");
         sign_checked(&f, &k, CMK_SIG_ECDSA, keys[i].h, false, "message");
@@ -429,7 +436,10 @@ static void test_decrypt(void **state)
     fx_open(&f, kid);
     public_key_ok(&f, &k);
     assert_int_equal(k.usage, CMK_ASYM_USE_DECRYPT);
-    assert_int_equal(k.hashes, HBIT(CMK_HASH_SHA1) | HBIT(CMK_HASH_SHA256));
+    assert_int_equal(k.schemes, 0);
+    assert_int_equal(k.hashes, 0);
+    assert_int_equal(k.oaep_hashes,
+                     HBIT(CMK_HASH_SHA1) | HBIT(CMK_HASH_SHA256));
     n = oaep_encrypt(&k.spki, CMK_HASH_SHA1, "oaep sha-1", ct, sizeof(ct));
     req_reset(&f);
     assert_int_equal(f.ops->decrypt(f.st, &f.rq, CMK_HASH_SHA1, ct, n, &pt),
@@ -483,8 +493,11 @@ static void test_key_without_op(void **state)
     fx_open(&f, kid);
     public_key_ok(&f, &k);
     assert_int_equal(k.usage, CMK_ASYM_USE_SIGN);
+    assert_int_equal(k.schemes,
+                     HBIT(CMK_SIG_RSA_PKCS1) | HBIT(CMK_SIG_RSA_PSS));
     assert_int_equal(k.hashes, HBIT(CMK_HASH_SHA256) | HBIT(CMK_HASH_SHA384) |
                                    HBIT(CMK_HASH_SHA512));
+    assert_int_equal(k.oaep_hashes, 0);
     req_reset(&f);
     expect_rq(&f,
               f.ops->decrypt(f.st, &f.rq, CMK_HASH_SHA256, ct, sizeof(ct), &pt),

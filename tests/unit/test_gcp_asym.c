@@ -216,7 +216,10 @@ static void sign_one(const struct sign_case *c)
     assert_int_equal(k.bits, c->bits);
     assert_int_equal(k.curve_nid, c->nid);
     assert_int_equal(k.usage, CMK_ASYM_USE_SIGN);
+    /* a version signs with one scheme and one hash, its algorithm's */
+    assert_int_equal(k.schemes, 1u << c->s);
     assert_int_equal(k.hashes, 1u << c->h);
+    assert_int_equal(k.oaep_hashes, 0);
     /* digest */
     assert_int_equal(
         EVP_Digest(msg, sizeof(msg) - 1, d, &dlen, md_of(c->h), NULL), 1);
@@ -287,7 +290,10 @@ static void decrypt_one(const char *alg, unsigned bits, enum cmk_hash h)
     assert_int_equal(k.bits, bits);
     assert_int_equal(k.curve_nid, 0);
     assert_int_equal(k.usage, CMK_ASYM_USE_DECRYPT);
-    assert_int_equal(k.hashes, 1u << h);
+    /* one OAEP hash, the algorithm's; no signature scheme */
+    assert_int_equal(k.schemes, 0);
+    assert_int_equal(k.hashes, 0);
+    assert_int_equal(k.oaep_hashes, 1u << h);
     n = oaep_encrypt(&k, h, "a data key", ct, sizeof(ct));
     assert_int_equal(n, bits / 8);
     req_reset(&f);

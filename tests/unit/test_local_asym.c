@@ -157,6 +157,13 @@ static void test_rsa(void **state)
     assert_int_equal(pub.bits, 2048);
     assert_int_equal(pub.curve_nid, 0);
     assert_int_equal(pub.usage, CMK_ASYM_USE_SIGN | CMK_ASYM_USE_DECRYPT);
+    /* both schemes with SHA-2; OAEP with SHA-1 and SHA-256 */
+    assert_int_equal(pub.schemes,
+                     1u << CMK_SIG_RSA_PKCS1 | 1u << CMK_SIG_RSA_PSS);
+    assert_int_equal(pub.hashes, 1u << CMK_HASH_SHA256 | 1u << CMK_HASH_SHA384 |
+                                     1u << CMK_HASH_SHA512);
+    assert_int_equal(pub.oaep_hashes,
+                     1u << CMK_HASH_SHA1 | 1u << CMK_HASH_SHA256);
     n = i2d_PUBKEY(f->pk, &der);
     assert_int_equal(pub.spki.len, n);
     assert_memory_equal(pub.spki.p, der, (size_t)n);
@@ -219,7 +226,9 @@ static void ec_case(struct fx *f, const char *curve, unsigned bits, int nid,
     assert_int_equal(pub.bits, bits);
     assert_int_equal(pub.curve_nid, nid);
     assert_int_equal(pub.usage, CMK_ASYM_USE_SIGN);
+    assert_int_equal(pub.schemes, 1u << CMK_SIG_ECDSA);
     assert_int_equal(pub.hashes, 1u << h);
+    assert_int_equal(pub.oaep_hashes, 0);
     cmk_pubkey_free(&pub);
     sign_and_check(f, CMK_SIG_ECDSA, h);
     /* another hash, like a KMS: refused */

@@ -228,7 +228,11 @@ static void test_rsa_types(void **state)
         assert_int_equal(k.bits, t[i].bits);
         assert_int_equal(k.curve_nid, 0);
         assert_int_equal(k.usage, CMK_ASYM_USE_SIGN | CMK_ASYM_USE_DECRYPT);
+        /* PKCS#1 v1.5 and PSS, SHA-2; OAEP with SHA-256 only */
+        assert_int_equal(k.schemes,
+                         1u << CMK_SIG_RSA_PKCS1 | 1u << CMK_SIG_RSA_PSS);
         assert_int_equal(k.hashes, all_hashes);
+        assert_int_equal(k.oaep_hashes, 1u << CMK_HASH_SHA256);
         for (j = 0; j < sizeof(hs) / sizeof(hs[0]); j++) {
             sign_verify(&f, &k, CMK_SIG_RSA_PKCS1, hs[j]);
             sign_verify(&f, &k, CMK_SIG_RSA_PSS, hs[j]);
@@ -260,7 +264,9 @@ static void test_ecdsa_types(void **state)
         assert_int_equal(k.bits, t[i].bits);
         assert_int_equal(k.curve_nid, t[i].nid);
         assert_int_equal(k.usage, CMK_ASYM_USE_SIGN);
+        assert_int_equal(k.schemes, 1u << CMK_SIG_ECDSA);
         assert_int_equal(k.hashes, all_hashes);
+        assert_int_equal(k.oaep_hashes, 0);
         sign_verify(&f, &k, CMK_SIG_ECDSA, CMK_HASH_SHA256);
         sign_verify(&f, &k, CMK_SIG_ECDSA, CMK_HASH_SHA384);
         sign_verify(&f, &k, CMK_SIG_ECDSA, CMK_HASH_SHA512);

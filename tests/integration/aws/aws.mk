@@ -26,3 +26,7 @@ EXTRA_DIST += tests/integration/aws/test_aws_e2e.sh \
 # cmk-tool import-key --aws: a key with Origin EXTERNAL, end to end.
 TESTS += tests/integration/aws/test_aws_import.sh
 EXTRA_DIST += tests/integration/aws/test_aws_import.sh
+# Key pairs ("key_pairs") of every KeySpec the module takes, end to end
+# through the module (tests/integration/test_asym_pykcs11.py).
+TESTS += tests/integration/aws/test_aws_asym.sh
+EXTRA_DIST += tests/integration/aws/test_aws_asym.sh

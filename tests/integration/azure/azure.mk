@@ -17,3 +17,7 @@ EXTRA_DIST += tests/integration/azure/azure_lib.sh \
 	tests/integration/azure/azure_creds.py \
 	tests/integration/azure/test_azure_byok.sh \
 	tests/integration/azure/azure_byok.py
+# Key pairs ("key_pairs") of every key type and size the provider takes,
+# end to end through the module (tests/integration/test_asym_pykcs11.py).
+TESTS += tests/integration/azure/test_azure_asym.sh
+EXTRA_DIST += tests/integration/azure/test_azure_asym.sh

@@ -14,3 +14,7 @@ EXTRA_DIST += tests/integration/gcp/gcp_lib.sh \
 	tests/integration/gcp/test_gcp_creds.sh \
 	tests/integration/gcp/gcp_creds.py \
 	tests/integration/gcp/test_gcp_rotate.sh
+# Key pairs ("key_pairs") of the algorithms the provider takes, end to
+# end through the module (tests/integration/test_asym_pykcs11.py).
+TESTS += tests/integration/gcp/test_gcp_asym.sh
+EXTRA_DIST += tests/integration/gcp/test_gcp_asym.sh

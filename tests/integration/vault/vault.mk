@@ -19,3 +19,7 @@ EXTRA_DIST += tests/integration/vault/vault_lib.sh \
 	tests/integration/vault/vault_creds.py \
 	tests/integration/vault/test_vault_pkcs11_tool.sh \
 	tests/integration/vault/test_vault_rewrap.sh
+# Key pairs ("key_pairs") of every transit key type the provider takes,
+# end to end through the module (tests/integration/test_asym_pykcs11.py).
+TESTS += tests/integration/vault/test_vault_asym.sh
+EXTRA_DIST += tests/integration/vault/test_vault_asym.sh
