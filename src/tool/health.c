@@ -35,6 +35,9 @@ static const char help[] =
     "SIGINT or SIGTERM, and writes a cmk_health_changed record into the\n"
     "config's audit file when a tenant's result differs from its last one\n"
     "(the first round is compared with healthy).\n"
+    "The checks' KMS calls are kms_call records in the config's audit file;\n"
+    "when it cannot be opened, a single check still runs, unrecorded, and\n"
+    "exits 1 (--watch stops).\n"
     "Exit codes (of the last round): 0 all healthy, 1 any unhealthy, 2\n"
     "usage or config error.\n";
 
@@ -113,20 +116,31 @@ static int run(struct cmk_config *cfg, const struct opts *o)
 {
     struct tool_audit *ta = NULL;
     struct tool_health *hs = NULL;
+    bool audit_down = false;
     size_t n = 0, i;
     int rc;
 
     rc = pick(cfg, o, &hs, &n);
-    if (rc == TOOL_OK && o->watch_s != 0 && tool_audit_open(cfg, &ta) != 0)
-        rc = TOOL_FAIL;
+    if (rc == TOOL_OK && tool_audit_open(cfg, &ta) != 0) {
+        if (o->watch_s != 0)
+            rc = TOOL_FAIL; /* its records need the file */
+        else
+            audit_down = true;
+    }
     if (rc != TOOL_OK)
         goto out;
+    if (audit_down)
+        tool_err("the checks' KMS calls are not recorded; a module with "
+                 "this config refuses every key use while its audit file "
+                 "cannot be written");
     for (i = 0; i < n; i++)
         hs[i].ta = ta;
     if (o->watch_s != 0)
         catch_signals();
     for (;;) {
         rc = round_all(hs, n);
+        if (audit_down)
+            rc = TOOL_FAIL;
         if (o->watch_s == 0 || stop)
             break;
         wait_s(o->watch_s);

@@ -15,6 +15,7 @@
 
 #include "cmk-pkcs11.h"
 #include "keys/health.h"
+#include "tool/event.h"
 #include "tool/health.h"
 #include "tool/tool.h"
 
@@ -44,7 +45,8 @@ static const char *kek_word(const struct cmk_tenant_cfg *t, cmk_err err)
     return t->kms.has_kek_commitment ? "commitment_mismatch" : "uncommitted";
 }
 
-/* Opens the CMK once; the breaker off, so every round asks the KMS. */
+/* Opens the CMK once, its KMS calls recorded; the breaker off, so every
+ * round asks the KMS. */
 static cmk_err open_cmk(struct tool_health *h)
 {
     struct cmk_health_opts off = {false, 1000, 60000};
@@ -52,9 +54,13 @@ static cmk_err open_cmk(struct tool_health *h)
 
     if (h->c != NULL)
         return CMK_OK;
-    err = cmk_cmk_open(&h->t->kms, 0, &h->c);
-    if (err == CMK_OK)
-        cmk_health_set_opts(cmk_cmk_health_of(h->c), &off);
+    err = tool_cmk_open(&h->t->kms, &h->c); /* kms_call records */
+    if (err != CMK_OK)
+        return err;
+    cmk_health_set_opts(cmk_cmk_health_of(h->c), &off);
+    /* The changes are this command's own records (record_change below,
+     * with the KEK's verdict too), not the CMK's. */
+    cmk_health_set_audit(cmk_cmk_health_of(h->c), NULL);
     return err;
 }
 

@@ -180,11 +180,20 @@ static int commit_tenant(const struct args *a, const struct cmk_tenant_cfg *t)
     return rc;
 }
 
+/* With the config's audit file open, so that the KEK's unwrap is a
+ * kms_call record; a file that cannot be opened stops the command
+ * before any KMS call. */
 static int commit_tenant_on(void *arg, const struct cmk_config *cfg,
                             const struct cmk_tenant_cfg *t)
 {
-    (void)cfg;
-    return commit_tenant(arg, t);
+    struct tool_audit *ta;
+    int rc;
+
+    if (tool_audit_open(cfg, &ta) != 0)
+        return TOOL_FAIL;
+    rc = commit_tenant(arg, t);
+    tool_audit_close(ta);
+    return rc;
 }
 
 int cmd_kek_commit(int argc, char **argv)

@@ -156,8 +156,8 @@ static int make_kek(const struct cmk_tenant_cfg *t, const struct args *a,
 
 /* "cmk_added": the tenant's CMK now seals a new KEK (recorded only when
  * it is written to the config; a printed KEK changes nothing yet). */
-static int record_added(const struct cmk_config *cfg,
-                        const struct cmk_tenant_cfg *t, const char *commit64)
+static int record_added(struct tool_audit *ta, const struct cmk_tenant_cfg *t,
+                        const char *commit64)
 {
     struct tool_event ev;
 
@@ -168,7 +168,7 @@ static int record_added(const struct cmk_config *cfg,
     ev.result = "ok";
     ev.key_new = t->kms.key_ref;
     ev.detail = commit64; /* the KEK's commitment: not secret */
-    return tool_audit_one(cfg, &ev) == 0 ? TOOL_OK : TOOL_FAIL;
+    return tool_audit_event(ta, &ev) == 0 ? TOOL_OK : TOOL_FAIL;
 }
 
 /* The KEK and its sealed form(s): one blob, or a dual-control tenant's
@@ -187,7 +187,7 @@ static int make_sealed(const struct args *a, const struct cmk_tenant_cfg *t,
 }
 
 /* --write: the members into the config, then the "cmk_added" record. */
-static int store(const struct args *a, const struct cmk_config *cfg,
+static int store(const struct args *a, struct tool_audit *ta,
                  const struct cmk_tenant_cfg *t, const char *b64,
                  const char *p64, const char *commit64)
 {
@@ -197,11 +197,11 @@ static int store(const struct args *a, const struct cmk_config *cfg,
 
     rc = tool_set_tenant_fields(a->config, t->kms.label, f, p64 ? 3 : 2);
     if (rc == TOOL_OK)
-        rc = record_added(cfg, t, commit64);
+        rc = record_added(ta, t, commit64);
     return rc;
 }
 
-static int provision(const struct args *a, const struct cmk_config *cfg,
+static int provision(const struct args *a, struct tool_audit *ta,
                      const struct cmk_tenant_cfg *t)
 {
     struct cmk_secret kek = {0};
@@ -219,7 +219,7 @@ static int provision(const struct args *a, const struct cmk_config *cfg,
     }
     cmk_secret_free(&kek);
     if (rc == TOOL_OK && a->write)
-        rc = store(a, cfg, t, b64, p64, commit64);
+        rc = store(a, ta, t, b64, p64, commit64);
     if (rc == TOOL_OK && p64 != NULL)
         printf("%s\n%s\n%s\n", b64, p64, commit64);
     else if (rc == TOOL_OK)
@@ -232,10 +232,20 @@ static int provision(const struct args *a, const struct cmk_config *cfg,
     return rc;
 }
 
+/* With the config's audit file open from the start, so that the KMS
+ * calls sealing the KEK are kms_call records before "cmk_added"; a file
+ * that cannot be opened stops the command before any KMS call. */
 static int provision_on(void *arg, const struct cmk_config *cfg,
                         const struct cmk_tenant_cfg *t)
 {
-    return provision(arg, cfg, t);
+    struct tool_audit *ta;
+    int rc;
+
+    if (tool_audit_open(cfg, &ta) != 0)
+        return TOOL_FAIL;
+    rc = provision(arg, ta, t);
+    tool_audit_close(ta);
+    return rc;
 }
 
 int cmd_provision(int argc, char **argv)

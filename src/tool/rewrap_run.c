@@ -582,10 +582,9 @@ static int lifecycle(struct run *r, bool end, int code, double elapsed)
     return tool_audit_event(r->audit, &ev);
 }
 
-/* The lock, the journal and the audit file, then rewrap_started. */
-static int prepare(struct run *r, const struct cmk_config *cfg,
-                   const struct cmk_tenant_cfg *t, const char *journal,
-                   struct tool_rotlock **lock)
+/* The lock and the journal, then rewrap_started. */
+static int prepare(struct run *r, const struct cmk_tenant_cfg *t,
+                   const char *journal, struct tool_rotlock **lock)
 {
     const char *run[4] = {r->ops->name, r->tenant, r->ops->target(r->ctx),
                           r->list.from_stdin ? "stdin" : "files"};
@@ -594,7 +593,7 @@ static int prepare(struct run *r, const struct cmk_config *cfg,
         return TOOL_FAIL;
     if (journal != NULL && rw_journal_open(journal, run, &r->j) != 0)
         return TOOL_FAIL;
-    if (tool_audit_open(cfg, &r->audit) != 0 || lifecycle(r, false, 0, 0) != 0)
+    if (lifecycle(r, false, 0, 0) != 0)
         return TOOL_FAIL;
     return TOOL_OK;
 }
@@ -650,10 +649,14 @@ int tool_rewrap_run(const struct tool_rewrap_opts *o,
         journal = jpath;
     }
     rc = collect(&r, journal);
+    /* The audit file first: the KMS calls of open (the KEK path's
+     * unseals) are kms_call records, in a dry run too. */
+    if (rc == TOOL_OK && tool_audit_open(cfg, &r.audit) != 0)
+        rc = TOOL_FAIL;
     if (rc == TOOL_OK)
         rc = ops->open(o, cfg, t, &r.ctx);
     if (rc == TOOL_OK && !o->dry_run)
-        rc = prepare(&r, cfg, t, o->dry_run ? NULL : journal, &lock);
+        rc = prepare(&r, t, o->dry_run ? NULL : journal, &lock);
     if (rc == TOOL_OK && ops->audit != NULL && r.audit != NULL)
         ops->audit(r.ctx, tool_audit_writer(r.audit));
     if (rc == TOOL_OK) {

@@ -180,11 +180,8 @@ static void report(const struct rotation *r)
     printf("\nbackup of the previous config: %s\n", r->backup);
 }
 
-/* Under the lock, with both CMKs open: checks, then changes. The audit
- * file opens after the health checks: its chain key is sealed by a
- * tenant's CMK, and a disabled one is better named by the check. */
-static int rotate_locked(struct rotation *r, const struct cmk_config *cfg,
-                         struct tool_audit **ta)
+/* The health checks of both CMKs. */
+static int check_both(struct rotation *r)
 {
     const char *label = r->t->kms.label;
     int rc;
@@ -192,13 +189,28 @@ static int rotate_locked(struct rotation *r, const struct cmk_config *cfg,
     rc = check_health(r->c_old, label, "the current CMK", r->t->kms.key_ref);
     if (rc == TOOL_OK)
         rc = check_health(r->c_rot, label, "the new CMK", r->to);
-    if (rc == TOOL_OK && tool_audit_open(cfg, ta) != 0)
-        rc = TOOL_FAIL;
-    if (rc == TOOL_OK) { /* the rotation's KMS calls: kms_call records */
-        cmk_cmk_set_audit(r->c_old, tool_audit_writer(*ta));
-        cmk_cmk_set_audit(r->c_rot, tool_audit_writer(*ta));
-        rc = record_started(*ta, r);
+    return rc;
+}
+
+/* Under the lock, with both CMKs open: checks, then changes, every KMS
+ * call a kms_call record. When the audit file cannot be opened (its
+ * chain key is sealed by a tenant's CMK, which may be the disabled one),
+ * the checks still run, unrecorded, only to name the cause; nothing
+ * changes. */
+static int rotate_locked(struct rotation *r, const struct cmk_config *cfg,
+                         struct tool_audit **ta)
+{
+    int rc;
+
+    if (tool_audit_open(cfg, ta) != 0) {
+        (void)check_both(r);
+        return TOOL_FAIL;
     }
+    cmk_cmk_set_audit(r->c_old, tool_audit_writer(*ta));
+    cmk_cmk_set_audit(r->c_rot, tool_audit_writer(*ta));
+    rc = check_both(r);
+    if (rc == TOOL_OK)
+        rc = record_started(*ta, r);
     if (rc != TOOL_OK)
         return rc; /* nothing started, nothing to complete */
     rc = tool_rotate_cmk_kek(r);

@@ -171,7 +171,11 @@ class Emulator:
         self.log.close()
         return rc
 
-    def conn(self, tls=False, timeout=10):
+    # A request's time limit: long enough for the emulator to make an
+    # RSA-4096 key on a loaded machine, short of the test's own limit.
+    TIMEOUT = 60
+
+    def conn(self, tls=False, timeout=TIMEOUT):
         if tls:
             ctx = ssl.create_default_context(cafile=self.ca)
             return http.client.HTTPSConnection("127.0.0.1", self.tls_port,
@@ -180,7 +184,7 @@ class Emulator:
                                           timeout=timeout)
 
     def request(self, method, path, body=b"", headers=None, tls=False,
-                timeout=10):
+                timeout=TIMEOUT):
         c = self.conn(tls, timeout)
         try:
             c.request(method, path, body, headers or {})
@@ -197,7 +201,7 @@ class Emulator:
         return r.json()
 
     def kms(self, op, params, cred, when=None, tls=False, tamper=None,
-            sign_token=True, raw_body=None, timeout=10):
+            sign_token=True, raw_body=None, timeout=TIMEOUT):
         body = raw_body if raw_body is not None else json.dumps(
             params).encode()
         host = "127.0.0.1:%d" % (self.tls_port if tls else self.port)

@@ -251,6 +251,70 @@ grep '"event":"cmk_added"' "$T/audit/audit.jsonl" | grep -qF \
     fail "cmk_added fields: $(grep cmk_added "$T/audit/audit.jsonl")"
 expect 0 "$TOOL" audit verify --config "$T/life.json" "$T/audit/audit.jsonl"
 
+echo "== every KMS call of a command is a kms_call record"
+# Each command's writer holds, after the seal of its own chain key
+# ("audit chain key"), the KMS calls it made, in order: provision seals
+# the KEK and checks it (Encrypt, Decrypt), kek-commit unwraps it,
+# health asks the provider and unwraps the KEK.
+expect 0 "$TOOL" kek-commit --config "$T/life.json" --tenant gamma
+expect 0 "$TOOL" health --config "$T/life.json" --tenant gamma
+calls() {
+    /usr/bin/python3 - "$T/audit/audit.jsonl" <<'PY'
+import json, sys
+writers = {}
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["event"] in ("audit_open", "finalize") or r.get("detail") == "audit chain key":
+        continue
+    w = writers.setdefault(r["writer"], [])
+    w.append(r["event"] if r["event"] != "kms_call" else
+             "%s:%s:%s" % (r["op"], r["result"], r["provider"]))
+for w in writers.values():
+    print(" ".join(w))
+PY
+}
+calls >"$T/calls" || fail "cannot read the audit file"
+cat >"$T/want" <<'EOF2'
+Encrypt:CKR_OK:local Decrypt:CKR_OK:local
+Encrypt:CKR_OK:local Decrypt:CKR_OK:local cmk_added
+Decrypt:CKR_OK:local
+Health:CKR_OK:local Decrypt:CKR_OK:local
+EOF2
+diff "$T/want" "$T/calls" >&2 || fail "the commands' kms_call records"
+grep '"event":"kms_call"' "$T/audit/audit.jsonl" | grep -v '"request_id":"local-[0-9a-f]\{16\}"' &&
+    fail "a kms_call record without its request id"
+expect 0 "$TOOL" audit verify --config "$T/life.json" "$T/audit/audit.jsonl"
+# An audit file that cannot be opened stops provision and kek-commit
+# before any KMS call, and makes health exit 1 (its check still runs,
+# unrecorded, and says so). Here the chain key's tenant (delta, whose CMK
+# seals the audit file's key) has a damaged key file; gamma is fine.
+expect 0 "$TOOL" local-key --out "$T/d.key"
+/usr/bin/python3 - "$T/life.json" "$T/d.key" <<'PY' || fail "cannot add tenant delta"
+import json, sys
+c = json.load(open(sys.argv[1]))
+d = dict(c["tenants"][0], label="delta", key=sys.argv[2])
+for k in ("kek", "kek_commitment"):
+    d.pop(k, None)
+c["tenants"].append(d)
+c["audit"]["key_tenant"] = "delta"
+json.dump(c, open(sys.argv[1], "w"), indent=1)
+PY
+truncate -s 16 "$T/d.key"
+cp "$T/life.json" "$T/life.before"
+lines=$(wc -l <"$T/audit/audit.jsonl")
+expect 1 "$TOOL" provision --config "$T/life.json" --tenant gamma --write --force
+grep -q "audit file $T/audit/audit.jsonl cannot be opened" "$T/err" ||
+    fail "provision, audit file down: $(cat "$T/err")"
+cmp -s "$T/life.json" "$T/life.before" || fail "provision changed the config without its audit file"
+expect 1 "$TOOL" kek-commit --config "$T/life.json" --tenant gamma
+grep -q "audit file $T/audit/audit.jsonl cannot be opened" "$T/err" ||
+    fail "kek-commit, audit file down: $(cat "$T/err")"
+expect 1 "$TOOL" health --config "$T/life.json" --tenant gamma
+grep -qx "gamma: ok" "$T/out" && grep -q "KMS calls are not recorded" "$T/err" ||
+    fail "health, audit file down: $(cat "$T/out" "$T/err")"
+[ "$(wc -l <"$T/audit/audit.jsonl")" = "$lines" ] ||
+    fail "records written while the chain key could not be sealed"
+
 echo "== version"
 expect 0 "$TOOL" version
 grep -q '^cmk-tool [0-9]' "$T/out" || fail "version output"

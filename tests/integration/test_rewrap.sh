@@ -95,15 +95,23 @@ grep -qF "$d/tree/link.cmke: symbolic link, not followed: ignored" \
 rotate acme 2
 sums "$d/tree" "$d/beta" >"$d/before.sum" || cmk_error "sums"
 
-# Dry run: counts, no change, no journal, no record.
+# Dry run: counts, no change, no journal, no lifecycle record. It opens
+# the audit file as every run does (a dry run can call the KMS: a KEK
+# path's unseal, vault's key reads), so its writer's own records are
+# there: opened, its chain key sealed, closed; here nothing else (the
+# local direct path's check makes no KMS call).
 audit_lines=$(wc -l <"$d/audit.jsonl")
 run dry --tenant acme --dry-run "$d/tree"
 expect dry 0 "dry run: would rewrap 40, already current 0, unreadable 0, ignored 1"
 sums "$d/tree" "$d/beta" | cmp -s - "$d/before.sum" ||
     cmk_fail "dry run changed files"
 [ ! -e "$d/.tree.cmk-rewrap-journal" ] || cmk_fail "dry run left a journal"
-[ "$(wc -l <"$d/audit.jsonl")" -eq "$audit_lines" ] ||
-    cmk_fail "dry run wrote audit records"
+added=$(tail -n +"$((audit_lines + 1))" "$d/audit.jsonl" | "$CMK_PYTHON" -c '
+import json, sys
+print(" ".join("%s:%s" % (r["event"], r.get("detail", "")) for r in map(json.loads, sys.stdin)))') ||
+    cmk_error "cannot read the audit file"
+[ "$added" = "audit_open: kms_call:audit chain key finalize:" ] ||
+    cmk_fail "dry run wrote audit records: $added"
 run drymix --tenant acme --dry-run "$d/tree" "$d/beta"
 expect drymix 1 "dry run: would rewrap 40, already current 0, unreadable 3"
 

@@ -245,30 +245,33 @@ cmk_rotation_completed cmk-tool rotate-cmk acme failed $A $B count=- detail=veri
 EOF
 diff "$T/want" "$T/records" >&2 || cmk_fail "rotation records"
 # The KMS calls of each rotation are in the file too, in cmk-tool's own
-# chain between its started and completed records: the KEK unsealed
-# under the old CMK, sealed under the new one, and unsealed again to
-# check it ("bare" has no KEK: no call; the last one's check finds a
-# KEK that fails its commitment).
+# chain: before its started record the health checks of both CMKs, then
+# until its completed record the KEK unsealed under the old CMK, sealed
+# under the new one, and unsealed again to check it ("bare" has no KEK:
+# no call; the last one's check finds a KEK that fails its commitment).
 "$CMK_PYTHON" - "$T/audit/audit.jsonl" <<'PY' >"$T/calls" ||
 import json, sys
-open_runs = {}
+checks, open_runs = {}, {}
 for r in map(json.loads, open(sys.argv[1])):
     w, e = r["writer"], r.get("event")
     if e == "cmk_rotation_started":
         open_runs[w] = []
     elif e == "kms_call" and w in open_runs:
         open_runs[w].append("%s:%s" % (r["op"], r["result"]))
+    elif e == "kms_call" and r.get("detail") != "audit chain key":
+        checks.setdefault(w, []).append("%s:%s" % (r["op"], r["result"]))
     elif e == "cmk_rotation_completed":
-        print(r["tenant"], r["result"], " ".join(open_runs.pop(w)) or "-")
+        print(r["tenant"], r["result"], " ".join(checks.pop(w, ["-"])), "|",
+              " ".join(open_runs.pop(w)) or "-")
 PY
     cmk_fail "cannot read the kms_call records"
 cat >"$T/want" <<EOF
-acme failed Decrypt:CKR_OK Encrypt:CKR_OK Decrypt:CKR_OK
-acme ok Decrypt:CKR_OK Encrypt:CKR_OK Decrypt:CKR_OK
-acme ok Decrypt:CKR_OK Encrypt:CKR_OK Decrypt:CKR_OK
-acme ok Decrypt:CKR_OK Encrypt:CKR_OK Decrypt:CKR_OK
-bare ok -
-acme failed Decrypt:CKR_OK Encrypt:CKR_OK Decrypt:CKR_DEVICE_ERROR
+acme failed Health:CKR_OK Health:CKR_OK | Decrypt:CKR_OK Encrypt:CKR_OK Decrypt:CKR_OK
+acme ok Health:CKR_OK Health:CKR_OK | Decrypt:CKR_OK Encrypt:CKR_OK Decrypt:CKR_OK
+acme ok Health:CKR_OK Health:CKR_OK | Decrypt:CKR_OK Encrypt:CKR_OK Decrypt:CKR_OK
+acme ok Health:CKR_OK Health:CKR_OK | Decrypt:CKR_OK Encrypt:CKR_OK Decrypt:CKR_OK
+bare ok Health:CKR_OK Health:CKR_OK | -
+acme failed Health:CKR_OK Health:CKR_OK | Decrypt:CKR_OK Encrypt:CKR_OK Decrypt:CKR_DEVICE_ERROR
 EOF
 diff "$T/want" "$T/calls" >&2 || cmk_fail "the rotations' kms_call records"
 expect 0 "$TOOL" audit verify --config "$CFG" "$T/audit/audit.jsonl"

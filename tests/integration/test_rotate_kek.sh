@@ -177,8 +177,17 @@ echo "== rewrap --kek-path"
 [ "$(blobs "$T/noprev.json" check)" = "kwp=0 kw=0 gcm=0" ] ||
     fail "KEK-path blobs without the previous KEK"
 cp -a "$T/blobs" "$T/blobs.old"
+lines=$(wc -l <"$T/audit/audit.jsonl")
 expect 0 "$CMK_TOOL" rewrap --config "$CFG" --tenant acme --kek-path --mech kw --dry-run "$T/blobs/kw"
 grep -q 'would rewrap 5' "$T/out" "$T/err" || fail "dry run: $(cat "$T/out" "$T/err")"
+# The dry run's KEK unseals (the current and the previous KEK) are
+# kms_call records too; it writes no rewrap record.
+added=$(tail -n +"$((lines + 1))" "$T/audit/audit.jsonl" | "$CMK_PYTHON" -c '
+import json, sys
+print(" ".join("%s:%s" % (r["event"], r.get("op", r.get("detail", "")))
+               for r in map(json.loads, sys.stdin)))') || cmk_error "cannot read the audit file"
+[ "$added" = "audit_open: kms_call:Encrypt kms_call:Decrypt kms_call:Decrypt finalize:" ] ||
+    fail "the dry run's records: $added"
 cmp -s "$T/blobs/kw/b0" "$T/blobs.old/kw/b0" || fail "the dry run changed a blob"
 # A blob of one kind is not a blob of another: refused, nothing written.
 expect 1 "$CMK_TOOL" rewrap --config "$CFG" --tenant acme --kek-path --mech kw "$T/blobs/kwp/b0"
@@ -207,6 +216,26 @@ rw() { # rw RESULT [KEY_OLD KEY_NEW]: how many such records
     fail "blob_rewrapped ok records: $(grep -m1 blob_rewrapped "$T/audit/audit.jsonl")"
 [ "$(rw skipped "$new_commit" "$new_commit")" = 5 ] ||
     fail "blob_rewrapped skipped records: $(rw skipped)"
+# Each KEK-path run unseals the current and the previous KEK through the
+# CMK before it starts: two kms_call records in its own chain, before its
+# rewrap_started.
+runs=$("$CMK_PYTHON" -c 'import json, sys
+runs = {}
+for r in map(json.loads, open(sys.argv[1])):
+    if r.get("detail") == "audit chain key":
+        continue
+    e = r.get("event")
+    if e == "kms_call":
+        runs.setdefault(r["writer"], []).append("%s:%s" % (r["op"], r["result"]))
+    elif e in ("rewrap_started", "rewrap_completed"):
+        runs.setdefault(r["writer"], []).append(e[7:])
+for w in runs.values():
+    if "completed" in w:
+        print(" ".join(w))' "$T/audit/audit.jsonl") || cmk_error "cannot read the audit file"
+want="Decrypt:CKR_OK Decrypt:CKR_OK"
+printf -v want '%s\n' "$want started completed" "$want started completed" \
+    "$want started completed" "$want started completed" "$want started completed"
+[ "$runs" = "${want%$'\n'}" ] || fail "the KEK-path runs' kms_call records: $runs"
 
 echo "== audit"
 A=$T/audit/audit.jsonl

@@ -275,22 +275,55 @@ static void test_interval_passed_and_recorded(void **state)
     unlink(path);
 }
 
-/* A record that cannot be believed is refused, with the reason. */
-static void refused_record(const char *content, mode_t mode, const char *why)
+/* err is the refusal of the record at path, for the reason why. */
+static void assert_refusal(const char *err, const char *path, const char *why)
 {
-    struct tool_rotlock *l = NULL;
-    char err[1024], want[700], path[300];
+    char want[700];
 
-    last_path(dir, path, sizeof(path));
-    write_last(dir, content, mode);
-    assert_int_equal(take_quiet("import-key", &l, err, sizeof(err)), -1);
-    assert_null(l);
     snprintf(want, sizeof(want),
              "cmk-tool: tenant \"acme\": the time of the last key change is "
              "unknown: %s: %s; --force overrides this (recorded in the audit "
              "file)\n",
              path, why);
     assert_string_equal(err, want);
+}
+
+/* A record that cannot be believed is refused, with the reason. */
+static void refused_record(const char *content, mode_t mode, const char *why)
+{
+    struct tool_rotlock *l = NULL;
+    char err[1024], path[300];
+
+    last_path(dir, path, sizeof(path));
+    write_last(dir, content, mode);
+    assert_int_equal(take_quiet("import-key", &l, err, sizeof(err)), -1);
+    assert_null(l);
+    assert_refusal(err, path, why);
+}
+
+/* A record ahead seconds in the future: refused, with exactly that
+ * many seconds when the check ran within the second the record was
+ * made (tried again when a second ended in between). */
+static void refused_future(long long ahead)
+{
+    struct tool_rotlock *l = NULL;
+    char line[64], why[128], err[1024], path[300];
+    long long t0;
+    int tries;
+
+    last_path(dir, path, sizeof(path));
+    for (tries = 0;; tries++) {
+        t0 = (long long)time(NULL);
+        snprintf(line, sizeof(line), "%lld import-key\n", t0 + ahead);
+        write_last(dir, line, 0600);
+        assert_int_equal(take_quiet("import-key", &l, err, sizeof(err)), -1);
+        assert_null(l);
+        if ((long long)time(NULL) == t0 || tries == 10)
+            break;
+    }
+    snprintf(why, sizeof(why), "names a time %lld s in the future (%lld)",
+             ahead, t0 + ahead);
+    assert_refusal(err, path, why);
 }
 
 static void test_record_refused(void **state)
@@ -311,7 +344,7 @@ static void test_record_refused(void **state)
         "expected one line \"SECONDS COMMAND\" (the Unix time and the "
         "command of the last key change)";
     long long now = (long long)time(NULL);
-    char line[64], why[128], path[300], target[300], err[1024];
+    char line[64], path[300], target[300], err[1024];
     struct tool_rotlock *l = NULL;
     size_t i;
 
@@ -319,10 +352,7 @@ static void test_record_refused(void **state)
     tenant.key_change_interval_s = 600;
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         refused_record(bad[i], 0600, parse);
-    snprintf(line, sizeof(line), "%lld import-key\n", now + 3600);
-    snprintf(why, sizeof(why), "names a time %d s in the future (%lld)", 3600,
-             now + 3600);
-    refused_record(line, 0600, why); /* same second: 3600 exactly */
+    refused_future(3600);
     snprintf(line, sizeof(line), "%lld import-key\n", now - 700);
     refused_record(line, 0640,
                    "accessible by group or others (mode 0640); it must be "
