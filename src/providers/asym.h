@@ -24,6 +24,7 @@
 #include "util/err.h"
 #include "util/secmem.h"
 
+struct cmk_conf;
 struct cmk_kms_cfg;
 struct cmk_req;
 
@@ -79,6 +80,11 @@ void cmk_pubkey_free(struct cmk_pubkey *k);
 
 struct cmk_asym_ops {
     size_t state_size; /* the caller allocates (zeroed) and frees */
+    /* Optional: a key pair's "key" at config field path field, checked as
+     * cmk_provider_ops.check_key_ref checks a CMK's (the forms differ:
+     * vault "NAME:N", gcp a version only). NULL: the CMK's check. */
+    cmk_err (*check_key_ref)(struct cmk_conf *cf, const char *field,
+                             const char *ref) CMK_WUR;
     /* As cmk_provider_ops.init: on failure init releases what it took
      * (the caller does not call fini). No KMS call. */
     cmk_err (*init)(void *st, const struct cmk_kms_cfg *cfg,

@@ -45,6 +45,9 @@ void cmk_aws_cfg_free(void *cfg);
  * (providers/gcp_cfg.h). */
 cmk_err cmk_gcp_cfg_key_ref(struct cmk_conf *cf, const char *field,
                             const char *ref) CMK_WUR;
+/* A key pair's: one cryptoKeyVersion. */
+cmk_err cmk_gcp_cfg_pair_ref(struct cmk_conf *cf, const char *field,
+                             const char *ref) CMK_WUR;
 cmk_err cmk_gcp_cfg_parse(struct cmk_conf *cf, const char *base, json_t *t,
                           const struct cmk_kms_cfg *kms, void **out) CMK_WUR;
 void cmk_gcp_cfg_free(void *cfg);
@@ -59,6 +62,9 @@ void cmk_azure_cfg_free(void *cfg);
  * cmk_vault_cfg (providers/vault_cfg.h). */
 cmk_err cmk_vault_cfg_key_ref(struct cmk_conf *cf, const char *field,
                               const char *ref) CMK_WUR;
+/* A key pair's: NAME or NAME:N. */
+cmk_err cmk_vault_cfg_pair_ref(struct cmk_conf *cf, const char *field,
+                               const char *ref) CMK_WUR;
 cmk_err cmk_vault_cfg_parse(struct cmk_conf *cf, const char *base, json_t *t,
                             const struct cmk_kms_cfg *kms, void **out) CMK_WUR;
 void cmk_vault_cfg_free(void *cfg);

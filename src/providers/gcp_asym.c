@@ -388,6 +388,7 @@ static cmk_err asym_decrypt(void *vst, struct cmk_req *rq, enum cmk_hash h,
 
 const struct cmk_asym_ops cmk_gcp_asym = {
     .state_size = sizeof(struct gcp_state),
+    .check_key_ref = cmk_gcp_cfg_pair_ref,
     .init = asym_init,
     .fini = cmk_gcp_fini,
     .get_public_key = asym_public_key,

@@ -29,6 +29,18 @@ cmk_err cmk_gcp_cfg_key_ref(struct cmk_conf *cf, const char *field,
     return CMK_OK;
 }
 
+cmk_err cmk_gcp_cfg_pair_ref(struct cmk_conf *cf, const char *field,
+                             const char *ref)
+{
+    if (!cmk_gcp_is_key_name(ref, true) ||
+        strstr(ref, "/cryptoKeyVersions/") == NULL)
+        return cmk_conf_fail(cf, field,
+                             "expected projects/P/locations/L/keyRings/R/"
+                             "cryptoKeys/K/cryptoKeyVersions/N (a key pair is "
+                             "one version), at most 220 bytes");
+    return CMK_OK;
+}
+
 void cmk_gcp_cfg_free(void *cfg)
 {
     struct cmk_gcp_cfg *g = cfg;

@@ -440,6 +440,7 @@ static cmk_err asym_decrypt(void *vst, struct cmk_req *rq, enum cmk_hash h,
 
 const struct cmk_asym_ops cmk_vault_asym = {
     .state_size = sizeof(struct vault_state),
+    .check_key_ref = cmk_vault_cfg_pair_ref,
     .init = asym_init,
     .fini = cmk_vault_fini,
     .get_public_key = asym_public_key,

@@ -71,6 +71,28 @@ cmk_err cmk_vault_cfg_key_ref(struct cmk_conf *cf, const char *field,
     return CMK_OK;
 }
 
+cmk_err cmk_vault_cfg_pair_ref(struct cmk_conf *cf, const char *field,
+                               const char *ref)
+{
+    char name[VAULT_NAME_MAX + 1];
+    const char *colon = strchr(ref, ':');
+    size_t n = colon != NULL ? (size_t)(colon - ref) : strlen(ref);
+    size_t digits = colon != NULL ? strspn(colon + 1, "0123456789") : 0;
+
+    if (n <= VAULT_NAME_MAX) {
+        memcpy(name, ref, n);
+        name[n] = '\0';
+    }
+    if (n > VAULT_NAME_MAX || !cmk_vault_name_ok(name) ||
+        (colon != NULL && (digits == 0 || digits > 8 || colon[1] == '0' ||
+                           colon[1 + digits] != '\0')))
+        return cmk_conf_fail(cf, field,
+                             "expected a transit key name (1 to 128 of A-Z "
+                             "a-z 0-9 _ . -), optionally \":N\", a version "
+                             "1 to 99999999");
+    return CMK_OK;
+}
+
 void cmk_vault_cfg_free(void *cfg)
 {
     struct cmk_vault_cfg *v = cfg;

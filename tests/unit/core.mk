@@ -180,6 +180,8 @@ EXTRA_DIST += \
 	tests/fixtures/config/bad-kp-not-object \
 	tests/fixtures/config/bad-kp-pin \
 	tests/fixtures/config/bad-kp-unknown-field \
+	tests/fixtures/config/bad-kp-gcp-not-version \
+	tests/fixtures/config/bad-kp-vault-version \
 	tests/fixtures/config/bad-kp-usage \
 	tests/fixtures/config/bad-kp-usage-empty \
 	tests/fixtures/config/bad-kp-usage-twice \

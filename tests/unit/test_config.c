@@ -75,6 +75,8 @@ static const struct kase bad_cases[] = {
     {"bad-version", 0600},
     /* "key_pairs" */
     {"bad-kp-cert-missing", 0600},
+    {"bad-kp-gcp-not-version", 0600},
+    {"bad-kp-vault-version", 0600},
     {"bad-kp-cert-relative", 0600},
     {"bad-kp-id-cmk", 0600},
     {"bad-kp-id-dup", 0600},
@@ -895,6 +897,10 @@ static void test_vault_sample(void **state)
     assert_string_equal(b->ns, "umbrella");
     assert_string_equal(b->auth.k8s_role, "cmk-pkcs11");
     assert_null(b->auth.k8s_jwt_file);
+    /* A key pair names a transit key, or one version of it. */
+    assert_int_equal(cfg->tenants[0].n_key_pairs, 2);
+    assert_string_equal(cfg->tenants[0].key_pairs[0].key_ref, "initech-tls:2");
+    assert_string_equal(cfg->tenants[0].key_pairs[1].key_ref, "initech-signer");
     cmk_config_free(cfg);
 }
 
