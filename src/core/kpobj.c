@@ -309,48 +309,17 @@ static CK_RV get_one(const struct cmk_attrs *a, CK_ATTRIBUTE *t)
 {
     const struct cmk_attr *at;
 
-    if (is_secret_part(a, t->type)) {
-        t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
-        return CKR_ATTRIBUTE_SENSITIVE;
-    }
+    if (is_secret_part(a, t->type))
+        return cmk_attr_answer(t, CKR_ATTRIBUTE_SENSITIVE, NULL, 0);
     at = cmk_attrs_get(a, t->type);
-    if (at == NULL) {
-        t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
-        return CKR_ATTRIBUTE_TYPE_INVALID;
-    }
-    if (t->pValue == NULL) {
-        t->ulValueLen = at->len;
-        return CKR_OK;
-    }
-    if (t->ulValueLen < at->len) {
-        t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
-        return CKR_BUFFER_TOO_SMALL;
-    }
-    if (at->len != 0)
-        memcpy(t->pValue, at->val, at->len);
-    t->ulValueLen = at->len;
-    return CKR_OK;
+    if (at == NULL)
+        return cmk_attr_answer(t, CKR_ATTRIBUTE_TYPE_INVALID, NULL, 0);
+    return cmk_attr_answer(t, CKR_OK, at->val, at->len);
 }
 
 CK_RV cmk_kpobj_get(const struct cmk_attrs *a, CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
-    bool sensitive = false, invalid = false, small = false;
-    CK_ULONG i;
-    CK_RV rv;
-
-    if (a == NULL || (n != 0 && tmpl == NULL))
-        return CKR_ARGUMENTS_BAD;
-    for (i = 0; i < n; i++) { /* every entry, whatever failed before */
-        rv = get_one(a, &tmpl[i]);
-        sensitive |= rv == CKR_ATTRIBUTE_SENSITIVE;
-        invalid |= rv == CKR_ATTRIBUTE_TYPE_INVALID;
-        small |= rv == CKR_BUFFER_TOO_SMALL;
-    }
-    if (sensitive)
-        return CKR_ATTRIBUTE_SENSITIVE;
-    if (invalid)
-        return CKR_ATTRIBUTE_TYPE_INVALID;
-    return small ? CKR_BUFFER_TOO_SMALL : CKR_OK;
+    return cmk_attrs_answer(a, tmpl, n, get_one);
 }
 
 static bool is_bool_attr(CK_ATTRIBUTE_TYPE t)

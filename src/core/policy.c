@@ -161,47 +161,16 @@ static CK_RV get_one(const struct cmk_attrs *a, CK_ATTRIBUTE *t)
     const uint8_t *val;
     size_t len;
 
-    if (t->type == CKA_VALUE && is_value_hidden(a)) {
-        t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
-        return CKR_ATTRIBUTE_SENSITIVE;
-    }
-    if (!lookup(a, t->type, &val, &len)) {
-        t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
-        return CKR_ATTRIBUTE_TYPE_INVALID;
-    }
-    if (t->pValue == NULL) {
-        t->ulValueLen = len;
-        return CKR_OK;
-    }
-    if (t->ulValueLen < len) {
-        t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
-        return CKR_BUFFER_TOO_SMALL;
-    }
-    if (len != 0)
-        memcpy(t->pValue, val, len);
-    t->ulValueLen = len;
-    return CKR_OK;
+    if (t->type == CKA_VALUE && is_value_hidden(a))
+        return cmk_attr_answer(t, CKR_ATTRIBUTE_SENSITIVE, NULL, 0);
+    if (!lookup(a, t->type, &val, &len))
+        return cmk_attr_answer(t, CKR_ATTRIBUTE_TYPE_INVALID, NULL, 0);
+    return cmk_attr_answer(t, CKR_OK, val, len);
 }
 
 CK_RV cmk_policy_get(const struct cmk_attrs *a, CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
-    bool sensitive = false, invalid = false, small = false;
-    CK_ULONG i;
-    CK_RV rv;
-
-    if (a == NULL || (n != 0 && tmpl == NULL))
-        return CKR_ARGUMENTS_BAD;
-    for (i = 0; i < n; i++) { /* every entry, whatever failed before */
-        rv = get_one(a, &tmpl[i]);
-        sensitive |= rv == CKR_ATTRIBUTE_SENSITIVE;
-        invalid |= rv == CKR_ATTRIBUTE_TYPE_INVALID;
-        small |= rv == CKR_BUFFER_TOO_SMALL;
-    }
-    if (sensitive)
-        return CKR_ATTRIBUTE_SENSITIVE;
-    if (invalid)
-        return CKR_ATTRIBUTE_TYPE_INVALID;
-    return small ? CKR_BUFFER_TOO_SMALL : CKR_OK;
+    return cmk_attrs_answer(a, tmpl, n, get_one);
 }
 
 CK_ULONG cmk_policy_size(const struct cmk_attrs *a)

@@ -298,3 +298,46 @@ void cmk_attrs_clear(struct cmk_attrs *a)
     a->n = 0;
     a->cap = 0;
 }
+
+CK_RV cmk_attr_answer(CK_ATTRIBUTE *t, CK_RV why, const void *val, size_t len)
+{
+    if (why != CKR_OK) {
+        t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+        return why;
+    }
+    if (t->pValue == NULL) {
+        t->ulValueLen = len;
+        return CKR_OK;
+    }
+    if (t->ulValueLen < len) {
+        t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    if (len != 0)
+        memcpy(t->pValue, val, len);
+    t->ulValueLen = len;
+    return CKR_OK;
+}
+
+CK_RV cmk_attrs_answer(const struct cmk_attrs *a, CK_ATTRIBUTE *tmpl,
+                       CK_ULONG n,
+                       CK_RV (*one)(const struct cmk_attrs *a, CK_ATTRIBUTE *t))
+{
+    bool sensitive = false, invalid = false, small = false;
+    CK_ULONG i;
+    CK_RV rv;
+
+    if (a == NULL || (n != 0 && tmpl == NULL))
+        return CKR_ARGUMENTS_BAD;
+    for (i = 0; i < n; i++) { /* every entry, whatever failed before */
+        rv = one(a, &tmpl[i]);
+        sensitive |= rv == CKR_ATTRIBUTE_SENSITIVE;
+        invalid |= rv == CKR_ATTRIBUTE_TYPE_INVALID;
+        small |= rv == CKR_BUFFER_TOO_SMALL;
+    }
+    if (sensitive)
+        return CKR_ATTRIBUTE_SENSITIVE;
+    if (invalid)
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    return small ? CKR_BUFFER_TOO_SMALL : CKR_OK;
+}

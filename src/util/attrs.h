@@ -63,4 +63,19 @@ cmk_err cmk_attrs_copy(struct cmk_attrs *dst,
 /* Wipes and frees every value; leaves *a empty. */
 void cmk_attrs_clear(struct cmk_attrs *a);
 
+/* One entry of C_GetAttributeValue (PKCS#11 3.0 section 5.7.5): why
+ * CKR_ATTRIBUTE_SENSITIVE or CKR_ATTRIBUTE_TYPE_INVALID sets ulValueLen to
+ * CK_UNAVAILABLE_INFORMATION and returns why; CKR_OK answers with
+ * val[0..len): its length (pValue NULL), CKR_BUFFER_TOO_SMALL, or the
+ * value copied. */
+CK_RV cmk_attr_answer(CK_ATTRIBUTE *t, CK_RV why, const void *val, size_t len);
+/* A whole template's answer: every entry by one(a, entry), whatever
+ * failed before; then CKR_ATTRIBUTE_SENSITIVE if any entry was, else
+ * CKR_ATTRIBUTE_TYPE_INVALID, else CKR_BUFFER_TOO_SMALL, else CKR_OK.
+ * CKR_ARGUMENTS_BAD for a NULL a or tmpl (n != 0). */
+CK_RV cmk_attrs_answer(const struct cmk_attrs *a, CK_ATTRIBUTE *tmpl,
+                       CK_ULONG n,
+                       CK_RV (*one)(const struct cmk_attrs *a,
+                                    CK_ATTRIBUTE *t));
+
 #endif /* CMK_ATTRS_H */
