@@ -182,15 +182,25 @@ out=$(acme --keygen --key-type AES:32 --id 10 --label dek1 --sensitive \
 out=$(acme -O --type secrkey 2>&1) || cmk_fail "list: $out"
 grep -q 'label: *dek1$' <<<"$out" || cmk_fail "dek1 not listed: $out"
 echo "ok: token DEK dek1 generated and listed in a new connection"
-# Limits: p11-kit 0.24.1 lists and passes no mechanism of ours but
-# CKM_AES_KEY_GEN (it serialises the parameters of a fixed list only).
+# Limits: p11-kit 0.24.1 lists and passes no symmetric mechanism of
+# ours but CKM_AES_KEY_GEN (it serialises the parameters of a fixed list
+# only); of the key pairs' mechanisms it lists the PKCS#1, PSS, ECDSA and
+# OAEP ones and drops the hash-and-sign PSS and ECDSA ones.
 out=$(p11 --token-label acme -M 2>&1) || cmk_fail "-M: $out"
-want=$'Supported mechanisms:\n  AES-KEY-GEN, keySize={16,32}, generate'
+want='Supported mechanisms:
+  AES-KEY-GEN, keySize={16,32}, generate
+  RSA-PKCS, keySize={2048,4096}, sign, verify
+  SHA256-RSA-PKCS, keySize={2048,4096}, sign, verify
+  SHA384-RSA-PKCS, keySize={2048,4096}, sign, verify
+  SHA512-RSA-PKCS, keySize={2048,4096}, sign, verify
+  RSA-PKCS-PSS, keySize={2048,4096}, sign, verify
+  ECDSA, keySize={256,521}, sign, verify, EC F_P, EC OID, EC uncompressed
+  RSA-PKCS-OAEP, keySize={2048,4096}, encrypt, decrypt, unwrap'
 [ "$out" = "$want" ] || {
     echo "$out"
     cmk_fail "mechanism list through p11-kit changed: update docs/p11-kit-server.md"
 }
-echo "limit: pkcs11-tool -M lists AES-KEY-GEN only"
+echo "limit: pkcs11-tool -M lists AES-KEY-GEN and 7 of the key pairs' mechanisms only"
 head -c 1000 /dev/urandom >"$T/plain.bin"
 IV=000102030405060708090a0b0c0d0e0f
 cmk_expect_fail "wrap with CKM_CMK_ENVELOPE (0x84340001)" \
