@@ -15,4 +15,5 @@ libcmk_la_SOURCES += \
 	src/mech/rs256.h src/mech/rs256.c \
 	src/mech/jose.h src/mech/jose.c \
 	src/mech/spki.h src/mech/spki.c \
-	src/mech/pkey.h src/mech/pkey.c
+	src/mech/pkey.h src/mech/pkey.c src/mech/pkey_pem.c \
+	src/mech/der.h src/mech/der.c

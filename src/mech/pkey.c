@@ -55,25 +55,6 @@ size_t cmk_md_len(int md)
     }
 }
 
-cmk_err cmk_pkey_from_pem(const uint8_t *pem, size_t len, EVP_PKEY **out)
-{
-    BIO *b;
-    EVP_PKEY *pk;
-
-    if (pem == NULL || out == NULL || len == 0 || len > PEM_MAX)
-        return CMK_E_CONFIG;
-    b = BIO_new_mem_buf(pem, (int)len);
-    if (b == NULL)
-        return CMK_E_NOMEM;
-    pk = PEM_read_bio_PrivateKey_ex(b, NULL, NULL, NULL, cmk_mech_libctx(),
-                                    NULL);
-    BIO_free(b);
-    if (pk == NULL)
-        return CMK_E_CONFIG;
-    *out = pk;
-    return CMK_OK;
-}
-
 cmk_err cmk_pkey_from_spki(const uint8_t *spki, size_t len, EVP_PKEY **out)
 {
     const unsigned char *p = spki;

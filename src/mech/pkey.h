@@ -32,8 +32,10 @@
 /* Output bytes of hash md; 0 for an unknown one. */
 size_t cmk_md_len(int md);
 
-/* A private key from a PEM buffer (RSA or EC, any PEM private key form
- * OpenSSL reads, unencrypted). CMK_E_CONFIG when it is none. */
+/* A private key from a PEM buffer (pkey_pem.c: the first unencrypted
+ * PKCS#8, PKCS#1 or SEC 1 private key block; RSA, or EC on P-256, P-384
+ * or P-521), read without leaving its DER anywhere but in secure memory.
+ * CMK_E_CONFIG when it is none, CMK_E_NOMEM. */
 cmk_err cmk_pkey_from_pem(const uint8_t *pem, size_t len,
                           EVP_PKEY **out) CMK_WUR;
 /* A public key from DER SubjectPublicKeyInfo (the whole buffer).

@@ -2,8 +2,9 @@
 /*
  * mech: RS256 and PS256 signatures and certificate thumbprints (rs256.h)
  * over OpenSSL EVP in the module's private library context. The PEM is read
- * from the caller's guarded buffer without a copy; the EVP_PKEY is freed
- * (OpenSSL clears its bignums) as soon as the signature is made.
+ * from the caller's guarded buffer by cmk_pkey_from_pem (its DER only in
+ * secure memory); the EVP_PKEY is freed (OpenSSL clears its bignums) as
+ * soon as the signature is made.
  */
 #include <config.h>
 
@@ -14,25 +15,19 @@
 #include <openssl/x509.h>
 
 #include "mech/mech_int.h"
+#include "mech/pkey.h"
 #include "mech/rs256.h"
 
 #define RS256_MIN_BITS 2048
 
 static cmk_err load_key(const char *pem, size_t pem_len, EVP_PKEY **out)
 {
-    BIO *bio;
-    EVP_PKEY *pk;
+    EVP_PKEY *pk = NULL;
+    cmk_err err;
 
-    if (pem_len > (size_t)INT32_MAX)
-        return CMK_E_CONFIG;
-    bio = BIO_new_mem_buf(pem, (int)pem_len); /* read-only, no copy */
-    if (bio == NULL)
-        return CMK_E_NOMEM;
-    pk = PEM_read_bio_PrivateKey_ex(bio, NULL, NULL, NULL, cmk_mech_libctx(),
-                                    NULL);
-    BIO_free(bio);
-    if (pk == NULL)
-        return CMK_E_CONFIG;
+    err = cmk_pkey_from_pem((const uint8_t *)pem, pem_len, &pk);
+    if (err != CMK_OK)
+        return err;
     if (!EVP_PKEY_is_a(pk, "RSA") || EVP_PKEY_get_bits(pk) < RS256_MIN_BITS) {
         EVP_PKEY_free(pk);
         return CMK_E_CONFIG;

@@ -4,9 +4,10 @@
  * (2048, 3072, 4096) or EC (P-256, P-384, P-521) private key in a PEM
  * file of mode 0600 or stricter, owned by the user, read at init into
  * secure memory (excluded from core dumps, wiped on fork and when
- * dropped). Each call parses a key of its own from those bytes and frees
- * it when it ends (OpenSSL cleanses a private key it frees), so no
- * private key stays in OpenSSL's heap between calls. As for the
+ * dropped). Each call builds a key of its own from those bytes
+ * (mech/pkey_pem.c: the DER only in secure memory) and frees it when it
+ * ends (OpenSSL wipes a private key it frees), so no private key stays
+ * in OpenSSL's heap between calls. As for the
  * CMK's key file, removing the file disables the key: every call checks
  * it is still there (CMK_E_KEY_DISABLED, "KeyFileMissing"). A file put
  * in its place (another inode, size or time) is read again at the next
@@ -99,7 +100,10 @@ static cmk_err load(const char *path, struct cmk_secret *pem, struct stat *seen)
     if (err == CMK_OK) {
         err = cmk_pkey_from_pem(pem->p, pem->len, &pk);
         if (err != CMK_OK)
-            cmk_log_error("local key pair %s: not a PEM private key", path);
+            cmk_log_error("local key pair %s: no unencrypted PEM private key "
+                          "(PKCS#8, PKCS#1 or SEC 1) of RSA or EC on P-256, "
+                          "P-384 or P-521",
+                          path);
         EVP_PKEY_free(pk); /* cleanses the private key */
     }
     if (err != CMK_OK)

@@ -5,7 +5,7 @@
 # libFuzzer for `make fuzz` (configure --enable-fuzz CC=clang-14).
 FUZZ_NAMES = envelope store_object config reserved aws_json sts_xml \
 	ini creds_json audit_verify cipher template gcp_json gauth_file \
-	azauth azure_json vault_json
+	azauth azure_json vault_json pkey_pem
 FUZZ_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) -DSRCDIR=\"$(abs_top_srcdir)\"
 FUZZ_COMMON = tests/fuzz/fuzz.c tests/fuzz/fuzz.h
 FUZZ_REPLAY = tests/fuzz/replay.c $(FUZZ_COMMON)
@@ -26,7 +26,8 @@ FUZZ_REPLAYS = tests/fuzz/replay_envelope \
 	tests/fuzz/replay_gauth_file \
 	tests/fuzz/replay_azauth \
 	tests/fuzz/replay_azure_json \
-	tests/fuzz/replay_vault_json
+	tests/fuzz/replay_vault_json \
+	tests/fuzz/replay_pkey_pem
 FUZZ_BINS = tests/fuzz/fuzz_envelope \
 	tests/fuzz/fuzz_store_object \
 	tests/fuzz/fuzz_config \
@@ -42,7 +43,8 @@ FUZZ_BINS = tests/fuzz/fuzz_envelope \
 	tests/fuzz/fuzz_gauth_file \
 	tests/fuzz/fuzz_azauth \
 	tests/fuzz/fuzz_azure_json \
-	tests/fuzz/fuzz_vault_json
+	tests/fuzz/fuzz_vault_json \
+	tests/fuzz/fuzz_pkey_pem
 check_PROGRAMS += $(FUZZ_REPLAYS)
 TESTS += $(FUZZ_REPLAYS)
 EXTRA_PROGRAMS = $(FUZZ_BINS)
@@ -154,6 +156,14 @@ tests_fuzz_fuzz_vault_json_SOURCES = tests/fuzz/vault_json.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_vault_json_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_fuzz_vault_json_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_vault_json_LDADD = $(FUZZ_LIB)
+tests_fuzz_replay_pkey_pem_SOURCES = tests/fuzz/pkey_pem.c $(FUZZ_REPLAY)
+tests_fuzz_replay_pkey_pem_CPPFLAGS = $(FUZZ_CPPFLAGS) \
+	-DFUZZ_NAME=\"pkey_pem\"
+tests_fuzz_replay_pkey_pem_LDADD = $(FUZZ_LIB)
+tests_fuzz_fuzz_pkey_pem_SOURCES = tests/fuzz/pkey_pem.c $(FUZZ_COMMON)
+tests_fuzz_fuzz_pkey_pem_CPPFLAGS = $(FUZZ_CPPFLAGS)
+tests_fuzz_fuzz_pkey_pem_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_pkey_pem_LDADD = $(FUZZ_LIB)
 tests_fuzz_replay_gauth_file_SOURCES = tests/fuzz/gauth_file.c $(FUZZ_REPLAY)
 tests_fuzz_replay_gauth_file_CPPFLAGS = $(FUZZ_CPPFLAGS) \
 	-DFUZZ_NAME=\"gauth_file\"

@@ -26,12 +26,12 @@ EXTRA_DIST += $(MECH_VECTORS) tests/unit/mech_vec.h
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_aeskw tests/unit/test_op \
 	tests/unit/test_mechinfo tests/unit/test_kdf tests/unit/test_aes \
-	tests/unit/test_pkey \
+	tests/unit/test_pkey tests/unit/test_pkey_pem \
 	tests/unit/test_hash tests/unit/test_seal tests/unit/test_pwhash \
 	tests/unit/test_rsa_oaep \
 	tests/unit/test_hmac_line
 TESTS += tests/unit/test_aeskw tests/unit/test_op tests/unit/test_mechinfo \
-	tests/unit/test_pkey \
+	tests/unit/test_pkey tests/unit/test_pkey_pem \
 	tests/unit/test_kdf tests/unit/test_aes \
 	tests/unit/test_hash tests/unit/test_seal tests/unit/test_pwhash \
 	tests/unit/test_rsa_oaep \
@@ -48,6 +48,9 @@ tests_unit_test_aes_LDADD = $(UNIT_LDADD)
 tests_unit_test_pkey_SOURCES = tests/unit/test_pkey.c
 tests_unit_test_pkey_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_pkey_LDADD = $(UNIT_LDADD)
+tests_unit_test_pkey_pem_SOURCES = tests/unit/test_pkey_pem.c
+tests_unit_test_pkey_pem_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_pkey_pem_LDADD = $(UNIT_LDADD)
 tests_unit_test_mechinfo_SOURCES = tests/unit/test_mechinfo.c
 tests_unit_test_mechinfo_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_mechinfo_LDADD = $(UNIT_LDADD)
