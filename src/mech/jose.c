@@ -21,29 +21,24 @@
 
 #define EC_COORD_MAX 66u
 
-/* The SPKI of the key the parameters describe, as a public key of type
- * (RSA, EC). */
-static cmk_err from_params(const char *type, OSSL_PARAM *params,
-                           struct cmk_buf *spki)
+/* The SPKI of the public key the parameters describe (RSA or EC). */
+static cmk_err from_params(bool rsa, OSSL_PARAM *params, struct cmk_buf *spki)
 {
-    EVP_PKEY_CTX *ctx;
     EVP_PKEY *pk = NULL;
     unsigned char *der = NULL;
-    int n = -1;
+    int n = -1, ok;
     cmk_err err = CMK_E_BAD_RESPONSE;
 
-    ctx = EVP_PKEY_CTX_new_from_name(cmk_mech_libctx(), type, NULL);
-    if (ctx == NULL)
+    ok = cmk_mech_fromdata(rsa, EVP_PKEY_PUBLIC_KEY, params, &pk);
+    if (ok < 0)
         return CMK_E_CRYPTO;
-    if (EVP_PKEY_fromdata_init(ctx) == 1 &&
-        EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) == 1)
+    if (ok > 0)
         n = i2d_PUBKEY(pk, &der);
     if (n > 0) {
         err = cmk_buf_dup(spki, der, (size_t)n);
         OPENSSL_free(der);
     }
     EVP_PKEY_free(pk);
-    EVP_PKEY_CTX_free(ctx);
     return err;
 }
 
@@ -83,7 +78,7 @@ cmk_err cmk_jose_rsa_spki(const uint8_t *n, size_t n_len, const uint8_t *e,
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) == 1)
         params = OSSL_PARAM_BLD_to_param(bld);
     if (params != NULL)
-        err = from_params("RSA", params, spki);
+        err = from_params(true, params, spki);
     OSSL_PARAM_free(params);
     BN_free(bn);
     BN_free(be);
@@ -128,7 +123,7 @@ cmk_err cmk_jose_ec_spki(int nid, const uint8_t *x, const uint8_t *y,
                                          1 + 2 * coord_len) == 1)
         params = OSSL_PARAM_BLD_to_param(bld);
     if (params != NULL)
-        err = from_params("EC", params, spki);
+        err = from_params(false, params, spki);
     OSSL_PARAM_free(params);
     OSSL_PARAM_BLD_free(bld);
     return err;

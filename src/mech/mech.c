@@ -197,6 +197,28 @@ OSSL_LIB_CTX *cmk_mech_libctx(void)
     return g_libctx;
 }
 
+/* The key manager is named by its OID: a name OpenSSL maps to a NID
+ * ("RSA", "EC") makes EVP_PKEY_CTX_new_from_name take an ENGINE set as
+ * the default for that key type (the OpenSSL CLI's -engine pkcs11 does
+ * so, with the module loaded in the same process), and an ENGINE's
+ * context cannot build a key from data. The OID is the provider's own
+ * name for the same key manager. */
+int cmk_mech_fromdata(bool rsa, int selection, OSSL_PARAM *params,
+                      EVP_PKEY **out)
+{
+    const char *type = rsa ? "1.2.840.113549.1.1.1" : "1.2.840.10045.2.1";
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(g_libctx, type, NULL);
+    int ok = 0;
+
+    if (c == NULL)
+        return -1;
+    if (EVP_PKEY_fromdata_init(c) == 1 &&
+        EVP_PKEY_fromdata(c, out, selection, params) == 1)
+        ok = 1;
+    EVP_PKEY_CTX_free(c);
+    return ok;
+}
+
 const EVP_MD *cmk_mech_sha256(void)
 {
     return g_sha256;

@@ -32,6 +32,13 @@ enum cmk_aes_mode {
  * cmk_mech_init (for public-key operations that fetch as they go). */
 OSSL_LIB_CTX *cmk_mech_libctx(void);
 
+/* A key (selection: EVP_PKEY_KEYPAIR or EVP_PKEY_PUBLIC_KEY) built from
+ * params on the module's context by the provider's RSA (rsa true) or EC
+ * key manager, never by an ENGINE (mech.c). *out on 1; 0 on failure,
+ * -1 without memory. */
+int cmk_mech_fromdata(bool rsa, int selection, OSSL_PARAM *params,
+                      EVP_PKEY **out);
+
 /* Cipher for mode and key length (16/24/32), or NULL (bad length or
  * cmk_mech_init not done). Shared, never freed by the caller. */
 const EVP_CIPHER *cmk_mech_cipher(enum cmk_aes_mode mode, size_t key_len);

@@ -253,18 +253,11 @@ static void native(const struct cmk_der *v, uint8_t **at, OSSL_PARAM *out,
     *at += v->len;
 }
 
-static cmk_err from_params(const char *type, OSSL_PARAM *params, EVP_PKEY **out)
+static cmk_err from_params(bool rsa, OSSL_PARAM *params, EVP_PKEY **out)
 {
-    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(cmk_mech_libctx(), type, NULL);
-    cmk_err err = CMK_E_CONFIG;
+    int ok = cmk_mech_fromdata(rsa, EVP_PKEY_KEYPAIR, params, out);
 
-    if (c == NULL)
-        return CMK_E_NOMEM;
-    if (EVP_PKEY_fromdata_init(c) == 1 &&
-        EVP_PKEY_fromdata(c, out, EVP_PKEY_KEYPAIR, params) == 1)
-        err = CMK_OK;
-    EVP_PKEY_CTX_free(c);
-    return err;
+    return ok > 0 ? CMK_OK : ok < 0 ? CMK_E_NOMEM : CMK_E_CONFIG;
 }
 
 static cmk_err rsa_key(const struct parts *k, uint8_t *scratch, EVP_PKEY **out)
@@ -280,7 +273,7 @@ static cmk_err rsa_key(const struct parts *k, uint8_t *scratch, EVP_PKEY **out)
     for (i = 0; i < RSA_PARTS; i++)
         native(&k->num[i], &scratch, &params[i], names[i]);
     params[RSA_PARTS] = OSSL_PARAM_construct_end();
-    return from_params("RSA", params, out);
+    return from_params(true, params, out);
 }
 
 /* The public point of scalar s on c: computed, so a PEM that leaves it
@@ -331,7 +324,7 @@ static cmk_err ec_key(const struct parts *k, uint8_t *scratch, EVP_PKEY **out)
         OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, n);
     native(&k->scalar, &scratch, &params[2], OSSL_PKEY_PARAM_PRIV_KEY);
     params[3] = OSSL_PARAM_construct_end();
-    return from_params("EC", params, out);
+    return from_params(false, params, out);
 }
 
 static bool read_der(const struct cmk_secret *der, enum form f, struct parts *k)
