@@ -4,6 +4,7 @@ libcmk_la_SOURCES += \
 	src/core/settings_keks.c src/core/settings_kp.c src/core/settings_keyref.c \
 	src/core/keypair.h src/core/keypair.c src/core/kpobj.h src/core/kpobj.c \
 	src/core/sign.h src/core/sign.c src/core/kpcrypt.h src/core/kpcrypt.c \
+	src/core/digest.h src/core/digest.c \
 	src/core/policy.h src/core/policy_int.h src/core/policy.c \
 	src/core/policy_table.c src/core/policy_new.c src/core/policy_cmk.c \
 	src/core/keyrules.h src/core/keyrules.c

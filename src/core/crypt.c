@@ -192,6 +192,21 @@ CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt, const CK_MECHANISM *m,
     return cmk_record_mech(s, fn_name(encrypt, 0), &note, rv);
 }
 
+CK_RV cmk_crypt_room(size_t need, const uint8_t *out, CK_ULONG *out_len,
+                     bool *answered)
+{
+    CK_ULONG have = *out_len;
+
+    *out_len = need;
+    *answered = true;
+    if (out == NULL)
+        return CKR_OK;
+    if (have < need)
+        return CKR_BUFFER_TOO_SMALL;
+    *answered = false;
+    return CKR_OK;
+}
+
 static CK_RV size_out(size_t need, uint8_t *out, CK_ULONG *out_len,
                       size_t *have)
 {

@@ -38,6 +38,13 @@ enum cmk_crypt_call {
 CK_RV cmk_crypt_fail(struct cmk_session *s, bool encrypt,
                      enum cmk_crypt_call call, CK_RV rv);
 
+/* The output-length convention (PKCS#11 3.0 section 5.2) for an output
+ * of need bytes: *out_len = need, and *answered when the call ends
+ * there: a length query (out NULL: CKR_OK) or a buffer too small
+ * (CKR_BUFFER_TOO_SMALL). Otherwise CKR_OK and the call goes on. */
+CK_RV cmk_crypt_room(size_t need, const uint8_t *out, CK_ULONG *out_len,
+                     bool *answered);
+
 /* Ends an operation without a record, wiping its state (crypt.c). */
 void cmk_crypt_reset(struct cmk_crypt *c);
 /* Ends the session's active encrypt (or decrypt) operation from outside

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/crypt.h"
+#include "core/digest.h"
 #include "core/handles.h"
 #include "core/object.h"
 #include "core/record.h"
@@ -32,6 +33,7 @@ static void session_free(struct cmk_session *s)
     cmk_crypt_reset(&s->dec);
     cmk_sign_reset(&s->sign);
     cmk_sign_reset(&s->verify);
+    cmk_digest_reset(&s->digest);
     cmk_find_reset(&s->find);
     cmk_cache_free(s->cache);
     cmk_cond_fini(&s->idle);
@@ -170,6 +172,8 @@ static CK_RV session_closed(struct cmk_session *s, enum cmk_end why,
     if (cmk_sign_end(s, false, why) != CKR_OK)
         rv2 = CKR_DEVICE_ERROR;
     if (cmk_sign_end(s, true, why) != CKR_OK)
+        rv2 = CKR_DEVICE_ERROR;
+    if (cmk_digest_end(s, why) != CKR_OK)
         rv2 = CKR_DEVICE_ERROR;
     cmk_session_release(s);
     if (rv == CKR_OK)

@@ -61,6 +61,16 @@ struct cmk_sigop {
     struct cmk_note note;
 };
 
+/* A digest operation (core/digest.h). */
+struct cmk_digestop {
+    bool active;
+    bool multi; /* update or DigestKey was called */
+    int last;   /* its last call, enum cmk_crypt_call (0: Init; 4: Key) */
+    int md;     /* CMK_MD_* (mech/pkey.h) */
+    struct cmk_mdctx *mdc;
+    struct cmk_note note;
+};
+
 struct cmk_find {
     bool active;
     CK_OBJECT_HANDLE *handles;
@@ -81,6 +91,7 @@ struct cmk_session {
     struct cmk_crypt dec;
     struct cmk_sigop sign;
     struct cmk_sigop verify;
+    struct cmk_digestop digest;
     struct cmk_find find;
     struct cmk_cache *cache; /* session-scope DEK cache, made on first use */
     unsigned refs;

@@ -332,21 +332,6 @@ static CK_RV kms_sign(struct cmk_session *s, struct cmk_sigop *c,
 }
 
 /* The length convention: CKR_OK to go on signing, or the answer. */
-static CK_RV size_check(struct cmk_sigop *c, const uint8_t *out,
-                        CK_ULONG *out_len, bool *answered)
-{
-    CK_ULONG have = *out_len;
-
-    *out_len = c->sig_len;
-    *answered = true;
-    if (out == NULL)
-        return CKR_OK;
-    if (have < c->sig_len)
-        return CKR_BUFFER_TOO_SMALL;
-    *answered = false;
-    return CKR_OK;
-}
-
 static CK_RV sign_digest(struct cmk_session *s, struct cmk_sigop *c,
                          const uint8_t *d, int md, int part, uint8_t *out,
                          CK_ULONG *out_len)
@@ -372,7 +357,7 @@ CK_RV cmk_sign_oneshot(struct cmk_session *s, const uint8_t *in, size_t in_len,
     if (!c->active)
         return CKR_OPERATION_NOT_INITIALIZED;
     c->last = CMK_CRYPT_ONESHOT;
-    rv = size_check(c, out, out_len, &answered);
+    rv = cmk_crypt_room(c->sig_len, out, out_len, &answered);
     if (answered)
         return rv;
     c->note.bytes_in = (long long)in_len;
@@ -420,7 +405,7 @@ CK_RV cmk_sign_final(struct cmk_session *s, uint8_t *out, CK_ULONG *out_len)
     if (!c->active)
         return CKR_OPERATION_NOT_INITIALIZED;
     c->last = CMK_CRYPT_FINAL;
-    rv = size_check(c, out, out_len, &answered);
+    rv = cmk_crypt_room(c->sig_len, out, out_len, &answered);
     if (answered)
         return rv;
     rv = c->hashes ? cmk_mdctx_final(c->mdc, h) : CKR_MECHANISM_INVALID;

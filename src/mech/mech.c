@@ -50,6 +50,12 @@ static const char *const g_cipher_names[CMK_AES__MODES][3] = {
         m, #m, CKK_EC, 256, 521, EC_FLAGS                                      \
     }
 
+/* Digests (core/digest.h): no key. */
+#define DIGEST(m)                                                              \
+    {                                                                          \
+        m, #m, CK_UNAVAILABLE_INFORMATION, 0, 0, CKF_DIGEST                    \
+    }
+
 struct mech_desc {
     CK_MECHANISM_TYPE type;
     const char *name; /* for audit records */
@@ -89,6 +95,10 @@ static const struct mech_desc g_mechs[] = {
     EC_SIG(CKM_ECDSA_SHA512),
     {CKM_RSA_PKCS_OAEP, "CKM_RSA_PKCS_OAEP", CKK_RSA, 2048, 4096,
      CKF_ENCRYPT | CKF_DECRYPT | CKF_UNWRAP},
+    DIGEST(CKM_SHA_1),
+    DIGEST(CKM_SHA256),
+    DIGEST(CKM_SHA384),
+    DIGEST(CKM_SHA512),
 };
 
 #define N_MECHS (sizeof(g_mechs) / sizeof(g_mechs[0]))
@@ -118,6 +128,10 @@ static const CK_MECHANISM_TYPE g_list[N_MECHS] = {
     CKM_ECDSA_SHA384,
     CKM_ECDSA_SHA512,
     CKM_RSA_PKCS_OAEP,
+    CKM_SHA_1,
+    CKM_SHA256,
+    CKM_SHA384,
+    CKM_SHA512,
 };
 
 static void free_ciphers(void)

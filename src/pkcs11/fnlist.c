@@ -30,12 +30,8 @@ NOT_SUPPORTED(ns_GetOperationState, (SH a, CK_BYTE_PTR b, CK_ULONG_PTR c))
 NOT_SUPPORTED(ns_SetOperationState,
               (SH a, CK_BYTE_PTR b, CK_ULONG c, OH d, OH e))
 NOT_SUPPORTED(ns_MechInit, (SH a, CK_MECHANISM_PTR b, OH c))
-NOT_SUPPORTED(ns_DigestInit, (SH a, CK_MECHANISM_PTR b))
 NOT_SUPPORTED(ns_OneShot,
               (SH a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e))
-NOT_SUPPORTED(ns_Update, (SH a, CK_BYTE_PTR b, CK_ULONG c))
-NOT_SUPPORTED(ns_DigestKey, (SH a, OH b))
-NOT_SUPPORTED(ns_Final, (SH a, CK_BYTE_PTR b, CK_ULONG_PTR c))
 NOT_SUPPORTED(ns_GenerateKeyPair,
               (SH a, CK_MECHANISM_PTR b, CK_ATTRIBUTE_PTR c, CK_ULONG d,
                CK_ATTRIBUTE_PTR e, CK_ULONG f, OH *g, OH *h))
@@ -76,14 +72,15 @@ static CK_RV ns_Parallel(SH a)
         cmk_C_FindObjectsInit, cmk_C_FindObjects, cmk_C_FindObjectsFinal,      \
         cmk_C_EncryptInit, cmk_C_Encrypt, cmk_C_EncryptUpdate,                 \
         cmk_C_EncryptFinal, cmk_C_DecryptInit, cmk_C_Decrypt,                  \
-        cmk_C_DecryptUpdate, cmk_C_DecryptFinal, ns_DigestInit, ns_OneShot,    \
-        ns_Update, ns_DigestKey, ns_Final, cmk_C_SignInit, cmk_C_Sign,         \
-        cmk_C_SignUpdate, cmk_C_SignFinal, ns_MechInit, ns_OneShot,            \
-        cmk_C_VerifyInit, cmk_C_Verify, cmk_C_VerifyUpdate, cmk_C_VerifyFinal, \
-        ns_MechInit, ns_OneShot, ns_OneShot, ns_OneShot, ns_OneShot,           \
-        ns_OneShot, cmk_C_GenerateKey, ns_GenerateKeyPair, cmk_C_WrapKey,      \
-        cmk_C_UnwrapKey, ns_DeriveKey, cmk_C_SeedRandom, cmk_C_GenerateRandom, \
-        ns_Parallel, ns_Parallel, ns_WaitForSlotEvent
+        cmk_C_DecryptUpdate, cmk_C_DecryptFinal, cmk_C_DigestInit,             \
+        cmk_C_Digest, cmk_C_DigestUpdate, cmk_C_DigestKey, cmk_C_DigestFinal,  \
+        cmk_C_SignInit, cmk_C_Sign, cmk_C_SignUpdate, cmk_C_SignFinal,         \
+        ns_MechInit, ns_OneShot, cmk_C_VerifyInit, cmk_C_Verify,               \
+        cmk_C_VerifyUpdate, cmk_C_VerifyFinal, ns_MechInit, ns_OneShot,        \
+        ns_OneShot, ns_OneShot, ns_OneShot, ns_OneShot, cmk_C_GenerateKey,     \
+        ns_GenerateKeyPair, cmk_C_WrapKey, cmk_C_UnwrapKey, ns_DeriveKey,      \
+        cmk_C_SeedRandom, cmk_C_GenerateRandom, ns_Parallel, ns_Parallel,      \
+        ns_WaitForSlotEvent
 
 CK_FUNCTION_LIST cmk_function_list = {{2, 40}, LIST_2_40};
 

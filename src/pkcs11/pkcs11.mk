@@ -4,7 +4,7 @@ libcmk_la_SOURCES += \
 	src/pkcs11/reserved.h src/pkcs11/reserved.c \
 	src/pkcs11/session.c \
 	src/pkcs11/object.c \
-	src/pkcs11/crypt.c src/pkcs11/sign.c \
+	src/pkcs11/crypt.c src/pkcs11/sign.c src/pkcs11/digest.c \
 	src/pkcs11/keys.c \
 	src/pkcs11/fnlist.c
 

@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include "core/crypt.h"
+#include "core/digest.h"
 #include "core/module.h"
 #include "core/record.h"
 #include "core/session.h"
@@ -154,6 +155,8 @@ CK_RV cmk_C_SessionCancel(CK_SESSION_HANDLE h, CK_FLAGS flags)
         rv = CKR_DEVICE_ERROR;
     if ((flags & CKF_VERIFY) && cmk_sign_end(s, true, CMK_END_CANCEL) != CKR_OK)
         rv = CKR_DEVICE_ERROR;
-    /* Other kinds (digest, message...) are never active here. */
+    if ((flags & CKF_DIGEST) && cmk_digest_end(s, CMK_END_CANCEL) != CKR_OK)
+        rv = CKR_DEVICE_ERROR;
+    /* Other kinds (message-based...) are never active here. */
     return cmk_leave(s, rv);
 }

@@ -150,16 +150,17 @@ def flow(module, label, pin):
                         (PK.CKA_TOKEN, False)],
                        PK.Mechanism(CKM_CHACHA20_KEY_GEN)))
     # Of the symmetric mechanisms only CKM_AES_KEY_GEN; of the key pairs'
-    # those p11-kit 0.24.1 serialises (docs/p11-kit-server.md).
+    # those p11-kit 0.24.1 serialises; the digests (docs/p11-kit-server.md).
     want = ["CKM_AES_KEY_GEN", "CKM_RSA_PKCS", "CKM_SHA256_RSA_PKCS",
             "CKM_SHA384_RSA_PKCS", "CKM_SHA512_RSA_PKCS", "CKM_RSA_PKCS_PSS",
-            "CKM_ECDSA", "CKM_RSA_PKCS_OAEP"]
+            "CKM_ECDSA", "CKM_RSA_PKCS_OAEP", "CKM_SHA_1", "CKM_SHA256",
+            "CKM_SHA384", "CKM_SHA512"]
     mechs = lib.getMechanismList(slot)
     if mechs != want:
         fail("mechanism list through the RPC: %r, expected %r"
              % (mechs, want))
-    print("limit: C_GetMechanismList -> CKM_AES_KEY_GEN and 7 of the key "
-          "pairs' mechanisms only")
+    print("limit: C_GetMechanismList -> CKM_AES_KEY_GEN, 7 of the key "
+          "pairs' mechanisms and the 4 digests only")
     rnd = s.generateRandom(32)
     if len(rnd) != 32:
         fail("C_GenerateRandom gave %d bytes" % len(rnd))

@@ -195,13 +195,23 @@ want='Supported mechanisms:
   SHA512-RSA-PKCS, keySize={2048,4096}, sign, verify
   RSA-PKCS-PSS, keySize={2048,4096}, sign, verify
   ECDSA, keySize={256,521}, sign, verify, EC F_P, EC OID, EC uncompressed
-  RSA-PKCS-OAEP, keySize={2048,4096}, encrypt, decrypt, unwrap'
+  RSA-PKCS-OAEP, keySize={2048,4096}, encrypt, decrypt, unwrap
+  SHA-1, digest
+  SHA256, digest
+  SHA384, digest
+  SHA512, digest'
 [ "$out" = "$want" ] || {
     echo "$out"
     cmk_fail "mechanism list through p11-kit changed: update docs/p11-kit-server.md"
 }
-echo "limit: pkcs11-tool -M lists AES-KEY-GEN and 7 of the key pairs' mechanisms only"
+echo "limit: pkcs11-tool -M lists AES-KEY-GEN, 7 of the key pairs' mechanisms and the 4 digests only"
 head -c 1000 /dev/urandom >"$T/plain.bin"
+# A digest made by the server's module, without login, is plain SHA-256.
+out=$(p11 --token-label acme --hash -m SHA256 -i "$T/plain.bin" \
+    -o "$T/plain.sha256" 2>&1) || cmk_fail "--hash: $out"
+openssl dgst -sha256 -binary "$T/plain.bin" | cmp -s - "$T/plain.sha256" ||
+    cmk_fail "SHA-256 through p11-kit is not openssl's"
+echo "ok: pkcs11-tool --hash -m SHA256 through the server matches openssl"
 IV=000102030405060708090a0b0c0d0e0f
 cmk_expect_fail "wrap with CKM_CMK_ENVELOPE (0x84340001)" \
     "C_WrapKey failed: rv = CKR_MECHANISM_INVALID" \
@@ -459,6 +469,9 @@ want(1 + flows, event="mechanism", op="C_GenerateKey", mech="CKM_AES_KEY_GEN",
      tenant="acme", result="CKR_OK")
 want(flows, event="object", op="C_DestroyObject", object_label="srv-dek",
      result="CKR_OK")
+# pkcs11-tool --hash: one record, its 1000 bytes in, 32 out.
+want(1, event="mechanism", op="C_DigestFinal", mech="CKM_SHA256",
+     result="CKR_OK", bytes_in=1000, bytes_out=32, end="final")
 # Nothing the client module refused ever reached the server.
 for op in ("C_WrapKey", "C_UnwrapKey", "C_EncryptInit", "C_Encrypt",
            "C_DecryptInit", "C_Decrypt"):

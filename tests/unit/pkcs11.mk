@@ -100,6 +100,16 @@ tests_unit_test_audit_complete_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
 tests_unit_test_audit_complete_LDADD = $(UNIT_LDADD)
 endif
 
+# C_Digest*: known answers, misuse, C_DigestKey, records.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_digest
+TESTS += tests/unit/test_digest
+tests_unit_test_digest_SOURCES = tests/unit/test_digest.c \
+	tests/lib/tenant.c tests/lib/tenant.h tests/lib/p11.c tests/lib/p11.h
+tests_unit_test_digest_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)
+tests_unit_test_digest_LDADD = $(UNIT_LDADD)
+endif
+
 # The module under the application's counting mutexes.
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_locking

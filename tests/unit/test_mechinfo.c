@@ -52,6 +52,11 @@ static const struct {
     {CKM_ECDSA_SHA512, 256, 521, ECSIG, CKK_EC},
     {CKM_RSA_PKCS_OAEP, 2048, 4096, CKF_ENCRYPT | CKF_DECRYPT | CKF_UNWRAP,
      CKK_RSA},
+    /* digests: no key */
+    {CKM_SHA_1, 0, 0, CKF_DIGEST, CK_UNAVAILABLE_INFORMATION},
+    {CKM_SHA256, 0, 0, CKF_DIGEST, CK_UNAVAILABLE_INFORMATION},
+    {CKM_SHA384, 0, 0, CKF_DIGEST, CK_UNAVAILABLE_INFORMATION},
+    {CKM_SHA512, 0, 0, CKF_DIGEST, CK_UNAVAILABLE_INFORMATION},
 };
 
 #define N_WANT (sizeof(want) / sizeof(want[0]))
@@ -100,6 +105,9 @@ static void test_info(void **state)
                      CKR_MECHANISM_INVALID);
     assert_int_equal(cmk_mech_info(CKM_RSA_X_509, &info),
                      CKR_MECHANISM_INVALID);
+    /* digests of the SHA-2 sizes a key pair uses, and SHA-1 */
+    assert_int_equal(cmk_mech_info(CKM_MD5, &info), CKR_MECHANISM_INVALID);
+    assert_int_equal(cmk_mech_info(CKM_SHA224, &info), CKR_MECHANISM_INVALID);
     assert_int_equal(cmk_mech_info(CKM_AES_GCM, NULL), CKR_ARGUMENTS_BAD);
 }
 
@@ -109,7 +117,7 @@ static void test_key_type(void **state)
     for (size_t i = 0; i < N_WANT; i++)
         assert_int_equal(cmk_mech_key_type(want[i].type), want[i].kt);
     assert_int_equal(cmk_mech_key_type(CKM_AES_ECB), CKK_AES);
-    assert_int_equal(cmk_mech_key_type(CKM_SHA256), (CK_KEY_TYPE)-1);
+    assert_int_equal(cmk_mech_key_type(CKM_MD5), (CK_KEY_TYPE)-1);
 }
 
 static void test_key_len(void **state)
