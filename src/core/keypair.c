@@ -19,6 +19,7 @@
 #include "core/object.h"
 #include "core/record.h"
 #include "core/token.h"
+#include "keys/health.h"
 #include "mech/hash.h"
 #include "mech/pkey.h"
 #include "util/clock.h"
@@ -252,7 +253,7 @@ static void try_fetch(struct cmk_keypair *kp, bool first)
     cmk_mutex_unlock(&kp->lock);
 }
 
-CK_RV cmk_keypair_open_all(struct cmk_token *t)
+CK_RV cmk_keypair_open_all(struct cmk_token *t, const struct cmk_health_opts *o)
 {
     const struct cmk_tenant_cfg *c = t->cfg;
     size_t i;
@@ -271,6 +272,10 @@ CK_RV cmk_keypair_open_all(struct cmk_token *t)
         if (cmk_mutex_init(&kp->lock) != CKR_OK)
             return CKR_HOST_MEMORY;
         t->n_kps = i + 1;
+        if (cmk_health_new(c->kms.label, kp->prov, &kp->health) != CMK_OK)
+            return CKR_HOST_MEMORY;
+        cmk_health_set_opts(kp->health, o);
+        cmk_health_set_subject(kp->health, "key pair", kp->cfg->label);
         try_fetch(kp, true);
     }
     return CKR_OK;
@@ -288,11 +293,20 @@ void cmk_keypair_close_all(struct cmk_token *t)
         free(kp->st);
         EVP_PKEY_free(kp->pk);
         cmk_pubkey_free(&kp->pub);
+        cmk_health_free(kp->health);
         cmk_mutex_fini(&kp->lock);
     }
     free(t->kps);
     t->kps = NULL;
     t->n_kps = 0;
+}
+
+void cmk_keypair_set_audit(struct cmk_token *t, struct cmk_audit *a)
+{
+    size_t i;
+
+    for (i = 0; i < t->n_kps; i++)
+        cmk_health_set_audit(t->kps[i].health, a);
 }
 
 void cmk_keypair_retry(struct cmk_token *t)
@@ -315,30 +329,50 @@ CK_RV cmk_keypair_usable(struct cmk_keypair *kp)
     return st == CMK_KP_REFUSED ? CKR_DEVICE_ERROR : CKR_KEY_HANDLE_INVALID;
 }
 
+/* The answer to the breaker: a change it records that cannot be written
+ * (required audit) fails a call that worked. */
+static CK_RV tell_health(struct cmk_keypair *kp, const struct cmk_req *rq,
+                         cmk_err err, CK_RV rv)
+{
+    if (cmk_health_answer(kp->health, rq, err) != CMK_OK && rv == CKR_OK)
+        return CKR_DEVICE_ERROR;
+    return rv;
+}
+
 CK_RV cmk_keypair_sign(struct cmk_keypair *kp, enum cmk_sig_scheme s,
                        enum cmk_hash h, const uint8_t *digest, size_t len,
                        struct cmk_req *rq, struct cmk_buf *sig)
 {
     int64_t start = cmk_clock_now_us();
     cmk_err err;
+    CK_RV rv;
 
     start_rq(kp, rq);
+    err = cmk_health_enter(kp->health);
+    if (err != CMK_OK)
+        return cmk_err_rv(err); /* failed fast: no KMS call */
     err = cmk_provider_asym(kp->prov)->sign(kp->st, rq, s, h, true, digest, len,
                                             sig);
-    return after_call(kp, "Sign", rq, start, err, cmk_err_rv(err));
+    rv = after_call(kp, "Sign", rq, start, err, cmk_err_rv(err));
+    return tell_health(kp, rq, err, rv);
 }
 
 CK_RV cmk_keypair_decrypt(struct cmk_keypair *kp, enum cmk_hash h,
                           const uint8_t *ct, size_t len, int call,
                           struct cmk_req *rq, struct cmk_secret *out)
 {
+    enum cmk_err_call c = (enum cmk_err_call)call;
     int64_t start = cmk_clock_now_us();
     cmk_err err;
+    CK_RV rv;
 
     start_rq(kp, rq);
+    err = cmk_health_enter(kp->health);
+    if (err != CMK_OK)
+        return cmk_err_rv_in(err, c); /* failed fast: no KMS call */
     err = cmk_provider_asym(kp->prov)->decrypt(kp->st, rq, h, ct, len, out);
-    return after_call(kp, "Decrypt", rq, start, err,
-                      cmk_err_rv_in(err, (enum cmk_err_call)call));
+    rv = after_call(kp, "Decrypt", rq, start, err, cmk_err_rv_in(err, c));
+    return tell_health(kp, rq, err, rv);
 }
 
 CK_RV cmk_keypair_refuse(struct cmk_keypair *kp, const char *op, long session)

@@ -45,12 +45,22 @@ struct cmk_keypair {
     struct cmk_pubkey pub;
     EVP_PKEY *pk;   /* pub's key, for local checks */
     unsigned usage; /* CMK_ASYM_USE_*: configured, as the KMS allows */
+    /* Its KMS key's health and circuit breaker (keys/health.h), its own:
+     * set by every Sign and Decrypt answer, asked before each (a call it
+     * fails fast makes no KMS call and no kms_call record). */
+    struct cmk_health *health;
 };
 
-/* Makes token t's key pairs (t->kps) and fetches each one's public key
- * (failures are logged and leave that key pair absent). CKR_HOST_MEMORY
- * only. */
-CK_RV cmk_keypair_open_all(struct cmk_token *t);
+struct cmk_health_opts;
+struct cmk_audit;
+/* Makes token t's key pairs (t->kps), each with a circuit breaker of
+ * options o, and fetches each one's public key (failures are logged and
+ * leave that key pair absent). CKR_HOST_MEMORY only. */
+CK_RV cmk_keypair_open_all(struct cmk_token *t,
+                           const struct cmk_health_opts *o);
+/* Where the key pairs' breakers write their cmk_health_changed records
+ * (NULL: nowhere). */
+void cmk_keypair_set_audit(struct cmk_token *t, struct cmk_audit *a);
 /* Frees them (objects are the token's to remove). */
 void cmk_keypair_close_all(struct cmk_token *t);
 /* C_FindObjectsInit and C_Login: fetches the absent key pairs whose last

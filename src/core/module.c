@@ -18,6 +18,7 @@
 #include "audit/audit.h"
 #include "cmk-pkcs11.h"
 #include "core/handles.h"
+#include "core/keypair.h"
 #include "core/module.h"
 #include "core/object.h"
 #include "core/record.h"
@@ -127,6 +128,7 @@ static CK_RV build_tokens(void)
         if (rv != CKR_OK)
             return rv;
         cmk_cmk_set_audit(cmk_g.tokens[i]->cmk, cmk_g.audit);
+        cmk_keypair_set_audit(cmk_g.tokens[i], cmk_g.audit);
         cmk_g.n_tokens++;
     }
     return CKR_OK;

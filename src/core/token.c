@@ -164,7 +164,7 @@ CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,
     if (rv == CKR_OK)
         rv = add_cmk_object(t);
     if (rv == CKR_OK)
-        rv = cmk_keypair_open_all(t);
+        rv = cmk_keypair_open_all(t, &mc->health);
     if (rv != CKR_OK) {
         cmk_token_free(t);
         return rv;

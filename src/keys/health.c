@@ -27,6 +27,7 @@
 
 struct cmk_health {
     const char *tenant;
+    const char *kind, *name; /* what it is about, when not the CMK */
     const struct cmk_provider_ops *ops;
     struct cmk_audit *audit;
     bool breaker; /* opts.breaker and a remote provider */
@@ -164,6 +165,13 @@ void cmk_health_set_opts(struct cmk_health *h, const struct cmk_health_opts *o)
     __atomic_store_n(&h->wait_us, h->min_us, __ATOMIC_RELAXED);
 }
 
+void cmk_health_set_subject(struct cmk_health *h, const char *kind,
+                            const char *name)
+{
+    h->kind = kind;
+    h->name = name;
+}
+
 void cmk_health_set_audit(struct cmk_health *h, struct cmk_audit *a)
 {
     if (h != NULL)
@@ -250,14 +258,18 @@ static cmk_err record_change(const struct cmk_health *h,
                              const struct cmk_req *rq, cmk_err err,
                              unsigned long old, unsigned long v)
 {
-    char from[48], to[48], detail[112];
+    char from[48], to[48], detail[256];
     struct cmk_audit_rec r;
 
     if (h->audit == NULL)
         return CMK_OK;
     describe(old, from, sizeof(from));
     describe(v, to, sizeof(to));
-    snprintf(detail, sizeof(detail), "%s -> %s", from, to);
+    if (h->name != NULL)
+        snprintf(detail, sizeof(detail), "%s %s: %s -> %s", h->kind, h->name,
+                 from, to);
+    else
+        snprintf(detail, sizeof(detail), "%s -> %s", from, to);
     cmk_audit_rec_init(&r);
     r.event = "cmk_health_changed";
     r.tenant = h->tenant;

@@ -58,6 +58,11 @@ void cmk_health_free(struct cmk_health *h); /* NULL-safe */
 
 /* Before the calls start (C_Initialize, a command). */
 void cmk_health_set_opts(struct cmk_health *h, const struct cmk_health_opts *o);
+/* What h is about when not the tenant's CMK: kind and name (borrowed),
+ * e.g. "key pair", "tls"; its records' detail starts "key pair tls: ".
+ * Before the calls start. */
+void cmk_health_set_subject(struct cmk_health *h, const char *kind,
+                            const char *name);
 /* cmk_health_changed records go to a (NULL: none). */
 void cmk_health_set_audit(struct cmk_health *h, struct cmk_audit *a);
 

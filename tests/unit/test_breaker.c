@@ -43,14 +43,15 @@
 #define AWS_DEV(n) (0x20000UL + (n))
 #define FAST(r) (0x20000UL | CMK_DEV_BREAKER | (r)) /* failed fast */
 
-enum { T_OFF, T_DEL, T_NET, T_DENY, T_GONE, T__COUNT };
+enum { T_OFF, T_DEL, T_NET, T_DENY, T_GONE, T_KP, T__COUNT };
 
-static const char *const labels[T__COUNT] = {"off", "del", "net", "deny",
-                                             "gone"};
+static const char *const labels[T__COUNT] = {"off",  "del",  "net",
+                                             "deny", "gone", "kp"};
 
 static CK_FUNCTION_LIST_PTR p;
 static char dir[512], config[600], creds[600], audit[600];
 static char *arn[T__COUNT];
+static char *kp_arn; /* tenant kp's key pair "sig": ECC_NIST_P256 */
 static int64_t fake_now = 7000 * S_US;
 
 static int64_t fake_clock(void)
@@ -79,14 +80,22 @@ static void write_config(char kek[T__COUNT][600])
             "\"max_attempts\": 2},\n"
             " \"tenants\": [\n",
             dir, audit);
-    for (t = 0; t < T__COUNT; t++)
+    for (t = 0; t < T__COUNT; t++) {
+        char pairs[400] = "";
+
+        if (t == T_KP)
+            snprintf(pairs, sizeof(pairs),
+                     ", \"key_pairs\": [{\"label\": \"sig\", \"id\": \"0a\", "
+                     "\"key\": \"%s\"}]",
+                     kp_arn);
         fprintf(f,
                 "  {\"label\": \"%s\", \"provider\": \"aws\", \"key\": "
                 "\"%s\", \"region\": \"us-east-1\", \"endpoint\": \"%s/\", "
                 "\"aws\": {\"credentials_file\": \"%s\"}, \"test_mode\": "
-                "true, \"pin_verifier\": \"%s\"%s}%s\n",
+                "true, \"pin_verifier\": \"%s\"%s%s}%s\n",
                 labels[t], arn[t], emu_http_url(), creds, verifier, kek[t],
-                t + 1 < T__COUNT ? "," : "");
+                pairs, t + 1 < T__COUNT ? "," : "");
+    }
     fprintf(f, " ]}\n");
     assert_int_equal(fclose(f), 0);
 }
@@ -120,6 +129,17 @@ static void seal_kek(const struct cmk_config *cfg, int t, char *out,
     cmk_cmk_close(c);
 }
 
+static char *create_pair_key(void)
+{
+    json_t *r = emu_ctl("create_key", "{\"key_spec\":\"ECC_NIST_P256\","
+                                      "\"key_usage\":\"SIGN_VERIFY\"}");
+    char *a = strdup(json_string_value(json_object_get(r, "arn")));
+
+    assert_non_null(a);
+    json_decref(r);
+    return a;
+}
+
 static int group_setup(void **state)
 {
     static char kek[T__COUNT][600];
@@ -142,6 +162,7 @@ static int group_setup(void **state)
                    AKID, SECRET);
     for (t = 0; t < T__COUNT; t++)
         arn[t] = emu_create_key(NULL);
+    kp_arn = create_pair_key();
     assert_int_equal(cmk_mech_init(), CKR_OK);
     write_config(kek);
     if (cmk_config_load(config, &cfg, msg, sizeof(msg)) != CMK_OK)
@@ -166,6 +187,7 @@ static int group_teardown(void **state)
         (void)p->C_Finalize(NULL);
     for (t = 0; t < T__COUNT; t++)
         free(arn[t]);
+    free(kp_arn);
     return 0;
 }
 
@@ -469,6 +491,71 @@ static void test_tenants_apart(void **state)
     assert_int_equal(p->C_CloseSession(m.h), CKR_OK);
 }
 
+/* ---- A key pair's KMS key has a breaker of its own ---- */
+
+/* One ECDSA signature with key pair "sig" of tenant kp. */
+static CK_RV sign(CK_SESSION_HANDLE h)
+{
+    static uint8_t digest[32] = {1, 2, 3}, sig[128];
+    static char label[] = "sig";
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                           {CKA_LABEL, label, 3}};
+    CK_MECHANISM m = {CKM_ECDSA, NULL, 0};
+    CK_OBJECT_HANDLE k = 0;
+    CK_ULONG n = 0;
+    CK_RV rv;
+
+    assert_int_equal(p->C_FindObjectsInit(h, tmpl, 2), CKR_OK);
+    assert_int_equal(p->C_FindObjects(h, &k, 1, &n), CKR_OK);
+    assert_int_equal(p->C_FindObjectsFinal(h), CKR_OK);
+    assert_int_equal(n, 1);
+    rv = p->C_SignInit(h, &m, k);
+    if (rv != CKR_OK)
+        return rv;
+    n = sizeof(sig);
+    return p->C_Sign(h, digest, sizeof(digest), sig, &n);
+}
+
+static void test_key_pair(void **state)
+{
+    char rec[4][4096];
+    struct made m;
+    int i;
+
+    (void)state;
+    make(T_KP, &m);
+    emu_do("reset_calls", "{}");
+    assert_int_equal(sign(m.h), CKR_OK);
+    emu_do("disable_key", "{\"key_id\":\"%s\"}", kp_arn);
+    assert_int_equal(sign(m.h), CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_int_equal(dev_error(m.h), AWS_DEV(1)); /* DisabledException */
+    for (i = 0; i < 9; i++) {
+        assert_int_equal(sign(m.h), CKR_KEY_FUNCTION_NOT_PERMITTED);
+        assert_int_equal(dev_error(m.h), FAST(CMK_HEALTH_DISABLED));
+    }
+    assert_int_equal(emu_count("Sign"), 2); /* 11 calls, 2 requests */
+    /* the tenant's CMK is another key: healthy, and it works */
+    assert_int_equal(health(&m, CKA_CMK_HEALTH), CMK_HEALTH_HEALTHY);
+    assert_int_equal(wrap(&m), CKR_OK);
+    /* enabled: the probe after 1 s heals it */
+    emu_do("enable_key", "{\"key_id\":\"%s\"}", kp_arn);
+    assert_int_equal(sign(m.h), CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_int_equal(emu_count("Sign"), 2);
+    fake_now += S_US;
+    assert_int_equal(sign(m.h), CKR_OK);
+    assert_int_equal(dev_error(m.h), 0);
+    assert_int_equal(sign(m.h), CKR_OK);
+    assert_int_equal(emu_count("Sign"), 4);
+    assert_int_equal(changes(T_KP, rec, 4), 2);
+    has(rec[0], "\"detail\":\"key pair sig: healthy -> unhealthy "
+                "(disabled)\"");
+    has(rec[0], "\"provider_code\":\"DisabledException\"");
+    has(rec[1], "\"detail\":\"key pair sig: unhealthy (disabled) -> "
+                "healthy\"");
+    assert_int_equal(p->C_CloseSession(m.h), CKR_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_access_denied),
         cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_tenants_apart),
+        cmocka_unit_test(test_key_pair),
     };
 
     if (emu_http_url() == NULL || emu_tmp() == NULL) {
