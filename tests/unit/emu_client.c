@@ -216,3 +216,19 @@ void emu_write_file(const char *path, int mode, const char *fmt, ...)
     assert_int_equal(close(fd), 0);
     assert_int_equal(chmod(path, (mode_t)mode), 0);
 }
+
+void emu_azure_vaults(const char *tenant, const char *app)
+{
+    emu_do("azure_create_vault",
+           "{\"name\":\"kv\",\"kind\":\"vault\",\"tenant\":\"%s\","
+           "\"hosts\":[\"127.0.0.1\"]}",
+           tenant);
+    emu_do("azure_create_vault",
+           "{\"name\":\"hsm\",\"kind\":\"hsm\",\"tenant\":\"%s\","
+           "\"hosts\":[\"localhost\"]}",
+           tenant);
+    emu_do("azure_principal", "{\"client_id\":\"%s\",\"tenant\":\"%s\"}", app,
+           tenant);
+    emu_do("azure_grant", "{\"principal\":\"%s\",\"grants\":{\"*\":[\"*\"]}}",
+           app);
+}

@@ -37,6 +37,9 @@ size_t emu_wait_count(const char *op, size_t n);
 char *emu_create_key(const char *alias);
 /* Registers long-term credentials for tests. */
 void emu_add_creds(const char *akid, const char *secret);
+/* Azure: a vault "kv" (host 127.0.0.1) and a managed HSM "hsm" (host
+ * localhost) of tenant, and the application app allowed everything. */
+void emu_azure_vaults(const char *tenant, const char *app);
 /* Writes a file with the given mode (the content is printf-style). */
 void emu_write_file(const char *path, int mode, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -11,7 +11,8 @@ tests_unit_test_envelope_LDADD = $(UNIT_LDADD)
 tests_unit_test_local_SOURCES = tests/unit/test_local.c
 tests_unit_test_local_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_local_LDADD = $(UNIT_LDADD)
-tests_unit_test_local_asym_SOURCES = tests/unit/test_local_asym.c
+tests_unit_test_local_asym_SOURCES = tests/unit/test_local_asym.c \
+	tests/lib/asym_check.c tests/lib/asym_check.h
 tests_unit_test_local_asym_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_local_asym_LDADD = $(UNIT_LDADD)
 tests_unit_test_cmk_SOURCES = tests/unit/test_cmk.c

@@ -19,6 +19,7 @@ tests_unit_test_aws_SOURCES = tests/unit/test_aws.c \
 tests_unit_test_aws_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_aws_LDADD = $(UNIT_LDADD)
 tests_unit_test_aws_asym_SOURCES = tests/unit/test_aws_asym.c \
+	tests/lib/asym_check.c tests/lib/asym_check.h \
 	tests/unit/emu_client.c tests/unit/emu_client.h
 tests_unit_test_aws_asym_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_aws_asym_LDADD = $(UNIT_LDADD)
@@ -123,6 +124,7 @@ tests_unit_test_gcp_LDADD = $(UNIT_LDADD)
 check_PROGRAMS += tests/unit/test_gcp_asym
 TESTS += tests/unit/emu_gcp_asym.sh
 tests_unit_test_gcp_asym_SOURCES = tests/unit/test_gcp_asym.c \
+	tests/lib/asym_check.c tests/lib/asym_check.h \
 	tests/unit/emu_client.c tests/unit/emu_client.h
 tests_unit_test_gcp_asym_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gcp_asym_LDADD = $(UNIT_LDADD)
@@ -149,6 +151,7 @@ tests_unit_test_azure_LDADD = $(UNIT_LDADD)
 check_PROGRAMS += tests/unit/test_azure_asym
 TESTS += tests/unit/emu_azure_asym.sh
 tests_unit_test_azure_asym_SOURCES = tests/unit/test_azure_asym.c \
+	tests/lib/asym_check.c tests/lib/asym_check.h \
 	tests/unit/emu_client.c tests/unit/emu_client.h \
 	tests/lib/retry_clock.c tests/lib/retry_clock.h
 tests_unit_test_azure_asym_CFLAGS = $(UNIT_CFLAGS)
@@ -167,6 +170,7 @@ tests_unit_test_vault_LDADD = $(UNIT_LDADD)
 check_PROGRAMS += tests/unit/test_vault_asym
 TESTS += tests/unit/emu_vault_asym.sh
 tests_unit_test_vault_asym_SOURCES = tests/unit/test_vault_asym.c \
+	tests/lib/asym_check.c tests/lib/asym_check.h \
 	tests/unit/emu_client.c tests/unit/emu_client.h
 tests_unit_test_vault_asym_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_vault_asym_LDADD = $(UNIT_LDADD)

@@ -28,6 +28,7 @@
 
 #include "cmk-pkcs11.h"
 #include "emu_client.h"
+#include "tests/lib/asym_check.h"
 #include "mech/mech.h"
 #include "providers/aws_cfg.h"
 #include "providers/aws_int.h"
@@ -115,61 +116,6 @@ static void get_pub(struct fx *f, struct cmk_pubkey *pk)
     assert_int_equal(strlen(f->rq.request_id), 36);
 }
 
-static EVP_PKEY *load_spki(const struct cmk_pubkey *pk)
-{
-    const unsigned char *p = pk->spki.p;
-    EVP_PKEY *k = d2i_PUBKEY(NULL, &p, (long)pk->spki.len);
-
-    assert_non_null(k);
-    return k;
-}
-
-static const EVP_MD *md_of(enum cmk_hash h)
-{
-    switch (h) {
-    case CMK_HASH_SHA1:
-        return EVP_sha1();
-    case CMK_HASH_SHA256:
-        return EVP_sha256();
-    case CMK_HASH_SHA384:
-        return EVP_sha384();
-    default:
-        return EVP_sha512();
-    }
-}
-
-/* OpenSSL's verdict on sig over msg (the message, not its digest). */
-static int ossl_verify(EVP_PKEY *k, enum cmk_sig_scheme s, enum cmk_hash h,
-                       const uint8_t *msg, size_t len,
-                       const struct cmk_buf *sig)
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_PKEY_CTX *pctx = NULL;
-    int ok;
-
-    assert_non_null(ctx);
-    assert_int_equal(EVP_DigestVerifyInit(ctx, &pctx, md_of(h), NULL, k), 1);
-    if (s == CMK_SIG_RSA_PSS) {
-        assert_int_equal(
-            EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), 1);
-        assert_int_equal(
-            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST), 1);
-        assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md_of(h)), 1);
-    } else if (s == CMK_SIG_RSA_PKCS1) {
-        assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING),
-                         1);
-    }
-    ok = EVP_DigestVerify(ctx, sig->p, sig->len, msg, len);
-    EVP_MD_CTX_free(ctx);
-    return ok;
-}
-
-static void digest_of(enum cmk_hash h, const uint8_t *msg, size_t len,
-                      uint8_t *out, unsigned *n)
-{
-    assert_int_equal(EVP_Digest(msg, len, out, n, md_of(h), NULL), 1);
-}
-
 /* Signs msg (RAW) and its digest (DIGEST) with s and h; both verify. */
 static void sign_both(struct fx *f, EVP_PKEY *k, enum cmk_sig_scheme s,
                       enum cmk_hash h)
@@ -183,20 +129,21 @@ static void sign_both(struct fx *f, EVP_PKEY *k, enum cmk_sig_scheme s,
     assert_int_equal(
         f->ops->sign(f->st, &f->rq, s, h, false, msg, sizeof(msg), &sig),
         CMK_OK);
-    assert_int_equal(ossl_verify(k, s, h, msg, sizeof(msg), &sig), 1);
+    assert_int_equal(tasym_verify_msg(k, s, h, msg, sizeof(msg), &sig), 1);
     if (s == CMK_SIG_ECDSA)
         assert_int_equal(sig.p[0], 0x30); /* DER, as the KMS gives it */
     else
         assert_int_equal(sig.len, (size_t)EVP_PKEY_get_size(k));
     /* A signature over another message must not verify: the check can
      * fail. */
-    assert_int_not_equal(ossl_verify(k, s, h, msg, sizeof(msg) - 1, &sig), 1);
+    assert_int_not_equal(tasym_verify_msg(k, s, h, msg, sizeof(msg) - 1, &sig),
+                         1);
     cmk_buf_free(&sig);
-    digest_of(h, msg, sizeof(msg), dg, &n);
+    n = (unsigned)tasym_digest(h, msg, sizeof(msg), dg);
     req_reset(f);
     assert_int_equal(f->ops->sign(f->st, &f->rq, s, h, true, dg, n, &sig),
                      CMK_OK);
-    assert_int_equal(ossl_verify(k, s, h, msg, sizeof(msg), &sig), 1);
+    assert_int_equal(tasym_verify_msg(k, s, h, msg, sizeof(msg), &sig), 1);
     cmk_buf_free(&sig);
 }
 
@@ -234,7 +181,7 @@ static void check_pub(const char *arn, enum cmk_asym_kind kind, unsigned bits,
         assert_int_equal(pk.hashes, 0);
         assert_int_equal(pk.oaep_hashes, hashes);
     }
-    k = load_spki(&pk);
+    k = tasym_spki_key(&pk.spki);
     assert_int_equal(EVP_PKEY_get_bits(k), (int)bits);
     assert_true(EVP_PKEY_is_a(k, kind == CMK_ASYM_RSA ? "RSA" : "EC"));
     EVP_PKEY_free(k);
@@ -303,7 +250,7 @@ static void sign_all(const char *arn, enum cmk_sig_scheme first,
 
     fx_open(&f, arn);
     get_pub(&f, &pk);
-    k = load_spki(&pk);
+    k = tasym_spki_key(&pk.spki);
     for (s = first; s <= last; s++) {
         for (h = h0; h <= h1; h++)
             sign_both(&f, k, s, h);
@@ -358,21 +305,6 @@ static void test_sign_request(void **state)
 
 /* ---- RSAES-OAEP ---- */
 
-static void oaep_encrypt(EVP_PKEY *k, enum cmk_hash h, const uint8_t *pt,
-                         size_t n, uint8_t *ct, size_t *ct_len)
-{
-    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(k, NULL);
-
-    assert_non_null(c);
-    assert_int_equal(EVP_PKEY_encrypt_init(c), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING),
-                     1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md(c, md_of(h)), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(c, md_of(h)), 1);
-    assert_int_equal(EVP_PKEY_encrypt(c, ct, ct_len, pt, n), 1);
-    EVP_PKEY_CTX_free(c);
-}
-
 static void decrypt_both(const char *arn)
 {
     static const uint8_t pt[32] = {0xde, 0xad, 0xbe, 0xef, 7};
@@ -386,10 +318,9 @@ static void decrypt_both(const char *arn)
 
     fx_open(&f, arn);
     get_pub(&f, &pk);
-    k = load_spki(&pk);
+    k = tasym_spki_key(&pk.spki);
     for (h = CMK_HASH_SHA1; h <= CMK_HASH_SHA256; h++) {
-        ct_len = sizeof(ct);
-        oaep_encrypt(k, h, pt, sizeof(pt), ct, &ct_len);
+        ct_len = tasym_oaep(k, h, pt, sizeof(pt), ct, sizeof(ct));
         req_reset(&f);
         assert_int_equal(f.ops->decrypt(f.st, &f.rq, h, ct, ct_len, &out),
                          CMK_OK);
@@ -684,8 +615,8 @@ static void test_malformed_decrypt(void **state)
     (void)state;
     fx_open(&f, k_rsa2048_enc);
     get_pub(&f, &pk);
-    k = load_spki(&pk);
-    oaep_encrypt(k, CMK_HASH_SHA256, pt, sizeof(pt), ct, &ct_len);
+    k = tasym_spki_key(&pk.spki);
+    ct_len = tasym_oaep(k, CMK_HASH_SHA256, pt, sizeof(pt), ct, sizeof(ct));
     req_reset(&f);
     emu_do("faults", "{\"answer_override\":{\"EncryptionAlgorithm\":"
                      "\"RSAES_OAEP_SHA_1\"},\"count\":1}");

@@ -1469,18 +1469,7 @@ static int group_setup(void **state)
         return -1;
     snprintf(kv_base, sizeof(kv_base), "%s", https);
     snprintf(hsm_base, sizeof(hsm_base), "https://localhost%s", port);
-    emu_do("azure_create_vault",
-           "{\"name\":\"kv\",\"kind\":\"vault\",\"tenant\":\"%s\","
-           "\"hosts\":[\"127.0.0.1\"]}",
-           TENANT);
-    emu_do("azure_create_vault",
-           "{\"name\":\"hsm\",\"kind\":\"hsm\",\"tenant\":\"%s\","
-           "\"hosts\":[\"localhost\"]}",
-           TENANT);
-    emu_do("azure_principal", "{\"client_id\":\"%s\",\"tenant\":\"%s\"}", APP,
-           TENANT);
-    emu_do("azure_grant", "{\"principal\":\"%s\",\"grants\":{\"*\":[\"*\"]}}",
-           APP);
+    emu_azure_vaults(TENANT, APP);
     return 0;
 }
 

@@ -35,6 +35,7 @@
 
 #include "cmk-pkcs11.h"
 #include "emu_client.h"
+#include "tests/lib/asym_check.h"
 #include "tests/lib/retry_clock.h"
 #include "mech/mech.h"
 #include "net/azauth.h"
@@ -179,21 +180,11 @@ static size_t jwk_bin(json_t *bundle, const char *member, uint8_t *out,
     return n;
 }
 
-static EVP_PKEY *spki_key(const struct cmk_buf *spki)
-{
-    const unsigned char *p = spki->p;
-    EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)spki->len);
-
-    assert_non_null(pk);
-    assert_ptr_equal(p, spki->p + spki->len); /* nothing after it */
-    return pk;
-}
-
 /* The SPKI's key is the JWK's: n (RSA) or the point (EC). */
 static void same_key(const struct cmk_pubkey *k, json_t *bundle)
 {
     uint8_t want[512], got[512];
-    EVP_PKEY *pk = spki_key(&k->spki);
+    EVP_PKEY *pk = tasym_spki_key(&k->spki);
     size_t wn, gn = 0;
     BIGNUM *n = NULL;
 
@@ -219,52 +210,6 @@ static void same_key(const struct cmk_pubkey *k, json_t *bundle)
     EVP_PKEY_free(pk);
 }
 
-static const char *md_name(enum cmk_hash h)
-{
-    return h == CMK_HASH_SHA1     ? "SHA1"
-           : h == CMK_HASH_SHA256 ? "SHA256"
-           : h == CMK_HASH_SHA384 ? "SHA384"
-                                  : "SHA512";
-}
-
-/* EVP_PKEY_verify of sig over the digest d under spki: 1 good, 0 bad. */
-static int evp_verify(const struct cmk_buf *spki, enum cmk_sig_scheme s,
-                      enum cmk_hash h, const uint8_t *d, size_t dlen,
-                      const struct cmk_buf *sig)
-{
-    EVP_PKEY *pk = spki_key(spki);
-    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pk, NULL);
-    const EVP_MD *md = EVP_get_digestbyname(md_name(h));
-    int ok;
-
-    assert_non_null(c);
-    assert_int_equal(EVP_PKEY_verify_init(c), 1);
-    if (s == CMK_SIG_RSA_PKCS1)
-        assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING), 1);
-    if (s == CMK_SIG_RSA_PSS) {
-        assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PSS_PADDING),
-                         1);
-        assert_int_equal(
-            EVP_PKEY_CTX_set_rsa_pss_saltlen(c, RSA_PSS_SALTLEN_DIGEST), 1);
-        assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(c, md), 1);
-    }
-    assert_int_equal(EVP_PKEY_CTX_set_signature_md(c, md), 1);
-    ok = EVP_PKEY_verify(c, sig->p, sig->len, d, dlen);
-    EVP_PKEY_CTX_free(c);
-    EVP_PKEY_free(pk);
-    return ok == 1;
-}
-
-static size_t digest_of(enum cmk_hash h, const char *msg, uint8_t out[64])
-{
-    unsigned n = 0;
-
-    assert_int_equal(EVP_Digest(msg, strlen(msg), out, &n,
-                                EVP_get_digestbyname(md_name(h)), NULL),
-                     1);
-    return n;
-}
-
 /* The provider's signature on msg's digest (or on msg itself) verified
  * by OpenSSL, and refused once the digest is changed. */
 static void sign_checked(struct fx *f, const struct cmk_pubkey *k,
@@ -273,7 +218,7 @@ static void sign_checked(struct fx *f, const struct cmk_pubkey *k,
 {
     struct cmk_buf sig = {0};
     uint8_t d[64];
-    size_t n = digest_of(h, msg, d);
+    size_t n = tasym_digest(h, msg, strlen(msg), d);
 
     req_reset(f);
     if (digest)
@@ -290,9 +235,9 @@ static void sign_checked(struct fx *f, const struct cmk_pubkey *k,
         assert_int_equal(sig.len, k->bits / 8);
     else /* DER: SEQUENCE of two INTEGERs */
         assert_int_equal(sig.p[0], 0x30);
-    assert_true(evp_verify(&k->spki, s, h, d, n, &sig));
+    assert_true(tasym_verify_spki(&k->spki, s, h, d, n, &sig));
     d[0] ^= 1;
-    assert_false(evp_verify(&k->spki, s, h, d, n, &sig));
+    assert_false(tasym_verify_spki(&k->spki, s, h, d, n, &sig));
     cmk_buf_free(&sig);
 }
 
@@ -398,27 +343,6 @@ static void test_ec_keys(void **state)
     }
 }
 
-/* RSAES-OAEP to spki by OpenSSL, hash h for OAEP and MGF1, no label. */
-static size_t oaep_encrypt(const struct cmk_buf *spki, enum cmk_hash h,
-                           const char *pt, uint8_t *out, size_t max)
-{
-    EVP_PKEY *pk = spki_key(spki);
-    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pk, NULL);
-    const EVP_MD *md = EVP_get_digestbyname(md_name(h));
-    size_t n = max;
-
-    assert_int_equal(EVP_PKEY_encrypt_init(c), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING),
-                     1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md(c, md), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(c, md), 1);
-    assert_int_equal(
-        EVP_PKEY_encrypt(c, out, &n, (const uint8_t *)pt, strlen(pt)), 1);
-    EVP_PKEY_CTX_free(c);
-    EVP_PKEY_free(pk);
-    return n;
-}
-
 static void test_decrypt(void **state)
 {
     struct cmk_secret pt = {0};
@@ -440,7 +364,7 @@ static void test_decrypt(void **state)
     assert_int_equal(k.hashes, 0);
     assert_int_equal(k.oaep_hashes,
                      HBIT(CMK_HASH_SHA1) | HBIT(CMK_HASH_SHA256));
-    n = oaep_encrypt(&k.spki, CMK_HASH_SHA1, "oaep sha-1", ct, sizeof(ct));
+    n = tasym_oaep_text(&k.spki, CMK_HASH_SHA1, "oaep sha-1", ct, sizeof(ct));
     req_reset(&f);
     assert_int_equal(f.ops->decrypt(f.st, &f.rq, CMK_HASH_SHA1, ct, n, &pt),
                      CMK_OK);
@@ -448,7 +372,8 @@ static void test_decrypt(void **state)
     assert_memory_equal(pt.p, "oaep sha-1", 10);
     assert_int_equal(f.rq.http_status, 200);
     cmk_secret_free(&pt);
-    n = oaep_encrypt(&k.spki, CMK_HASH_SHA256, "oaep sha-256", ct, sizeof(ct));
+    n = tasym_oaep_text(&k.spki, CMK_HASH_SHA256, "oaep sha-256", ct,
+                        sizeof(ct));
     req_reset(&f);
     assert_int_equal(f.ops->decrypt(f.st, &f.rq, CMK_HASH_SHA256, ct, n, &pt),
                      CMK_OK);
@@ -671,7 +596,7 @@ static void test_bad_answers(void **state)
     b = new_pair("kv", "RSA", "", kid, sizeof(kid));
     fx_open(&f, kid);
     public_key_ok(&f, &k);
-    n = oaep_encrypt(&k.spki, CMK_HASH_SHA256, "x", ct, sizeof(ct));
+    n = tasym_oaep_text(&k.spki, CMK_HASH_SHA256, "x", ct, sizeof(ct));
     emu_do("faults",
            "{\"answer_override\":{\"kid\":\"%s\"},"
            "\"for_ops\":[\"AZ.Decrypt\"]}",
@@ -709,7 +634,7 @@ static void test_sign_retried(void **state)
     b = new_pair("kv", "RSA", "", kid, sizeof(kid));
     fx_open(&f, kid);
     public_key_ok(&f, &k);
-    n = digest_of(CMK_HASH_SHA256, "retried", d);
+    n = tasym_digest(CMK_HASH_SHA256, "retried", 7, d);
     emu_do("reset_calls", "{}");
     emu_do("faults",
            "{\"error_5xx_rate\":1,\"error_5xx_status\":503,\"count\":1,"
@@ -722,8 +647,8 @@ static void test_sign_retried(void **state)
     assert_int_equal(emu_count("AZ.Sign"), 2);
     assert_int_equal(f.fc.sleeps, 1);
     assert_int_equal(f.fc.first, 1700000);
-    assert_true(
-        evp_verify(&k.spki, CMK_SIG_RSA_PKCS1, CMK_HASH_SHA256, d, n, &sig));
+    assert_true(tasym_verify_spki(&k.spki, CMK_SIG_RSA_PKCS1, CMK_HASH_SHA256,
+                                  d, n, &sig));
     emu_do("clear_faults", "{}");
     cmk_buf_free(&sig);
     cmk_pubkey_free(&k);
@@ -778,8 +703,9 @@ static void test_threads(void **state)
         assert_int_equal(pthread_join(t[i], NULL), 0);
         assert_int_equal(w[i].err, CMK_OK);
         for (j = 0; j < 3; j++) {
-            assert_true(evp_verify(&k.spki, CMK_SIG_ECDSA, CMK_HASH_SHA256,
-                                   w[i].d, 32, &w[i].sig[j]));
+            assert_true(tasym_verify_spki(&k.spki, CMK_SIG_ECDSA,
+                                          CMK_HASH_SHA256, w[i].d, 32,
+                                          &w[i].sig[j]));
             cmk_buf_free(&w[i].sig[j]);
         }
     }
@@ -808,18 +734,7 @@ static int group_setup(void **state)
     (void)state;
     if (cmk_mech_init() != CKR_OK)
         return -1;
-    emu_do("azure_create_vault",
-           "{\"name\":\"kv\",\"kind\":\"vault\",\"tenant\":\"%s\","
-           "\"hosts\":[\"127.0.0.1\"]}",
-           TENANT);
-    emu_do("azure_create_vault",
-           "{\"name\":\"hsm\",\"kind\":\"hsm\",\"tenant\":\"%s\","
-           "\"hosts\":[\"localhost\"]}",
-           TENANT);
-    emu_do("azure_principal", "{\"client_id\":\"%s\",\"tenant\":\"%s\"}", APP,
-           TENANT);
-    emu_do("azure_grant", "{\"principal\":\"%s\",\"grants\":{\"*\":[\"*\"]}}",
-           APP);
+    emu_azure_vaults(TENANT, APP);
     return 0;
 }
 

@@ -31,6 +31,7 @@
 
 #include "cmk-pkcs11.h"
 #include "emu_client.h"
+#include "tests/lib/asym_check.h"
 #include "mech/mech.h"
 #include "providers/gcp_int.h"
 #include "providers/provider.h"
@@ -115,53 +116,6 @@ static void pubkey_ok(struct fx *f, struct cmk_pubkey *k)
     assert_string_equal(f->rq.provider_code, "");
 }
 
-static EVP_PKEY *load_spki(const struct cmk_pubkey *k)
-{
-    const unsigned char *p = k->spki.p;
-    EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)k->spki.len);
-
-    assert_non_null(pk);
-    assert_ptr_equal(p, k->spki.p + k->spki.len);
-    return pk;
-}
-
-static const EVP_MD *md_of(enum cmk_hash h)
-{
-    return h == CMK_HASH_SHA1     ? EVP_sha1()
-           : h == CMK_HASH_SHA256 ? EVP_sha256()
-           : h == CMK_HASH_SHA384 ? EVP_sha384()
-                                  : EVP_sha512();
-}
-
-/* OpenSSL's verdict on sig over digest d (the hash's output). */
-static int verify(const struct cmk_pubkey *k, enum cmk_sig_scheme s,
-                  enum cmk_hash h, const uint8_t *d, size_t dlen,
-                  const struct cmk_buf *sig)
-{
-    EVP_PKEY *pk = load_spki(k);
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
-    int rc;
-
-    assert_non_null(ctx);
-    assert_int_equal(EVP_PKEY_verify_init(ctx), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_signature_md(ctx, md_of(h)), 1);
-    if (s == CMK_SIG_RSA_PKCS1) {
-        assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING),
-                         1);
-    } else if (s == CMK_SIG_RSA_PSS) {
-        assert_int_equal(
-            EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING), 1);
-        assert_int_equal(
-            EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, (int)EVP_MD_size(md_of(h))),
-            1);
-        assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md_of(h)), 1);
-    }
-    rc = EVP_PKEY_verify(ctx, sig->p, sig->len, d, dlen);
-    EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(pk);
-    return rc;
-}
-
 static size_t hash_len(enum cmk_hash h)
 {
     return h == CMK_HASH_SHA256 ? 32 : h == CMK_HASH_SHA384 ? 48 : 64;
@@ -222,16 +176,17 @@ static void sign_one(const struct sign_case *c)
     assert_int_equal(k.oaep_hashes, 0);
     /* digest */
     assert_int_equal(
-        EVP_Digest(msg, sizeof(msg) - 1, d, &dlen, md_of(c->h), NULL), 1);
+        EVP_Digest(msg, sizeof(msg) - 1, d, &dlen, tasym_md(c->h), NULL), 1);
     req_reset(&f);
     assert_int_equal(f.ops->sign(f.st, &f.rq, c->s, c->h, true, d, dlen, &sig),
                      CMK_OK);
     assert_int_equal(f.rq.http_status, 200);
     if (c->kind == CMK_ASYM_RSA)
         assert_int_equal(sig.len, c->bits / 8);
-    assert_int_equal(verify(&k, c->s, c->h, d, dlen, &sig), 1);
+    assert_int_equal(tasym_verify_spki(&k.spki, c->s, c->h, d, dlen, &sig), 1);
     d[0] ^= 1; /* the check can fail */
-    assert_int_not_equal(verify(&k, c->s, c->h, d, dlen, &sig), 1);
+    assert_int_not_equal(tasym_verify_spki(&k.spki, c->s, c->h, d, dlen, &sig),
+                         1);
     d[0] ^= 1;
     cmk_buf_free(&sig);
     /* message: hashed by the provider */
@@ -239,7 +194,7 @@ static void sign_one(const struct sign_case *c)
     assert_int_equal(f.ops->sign(f.st, &f.rq, c->s, c->h, false,
                                  (const uint8_t *)msg, sizeof(msg) - 1, &sig),
                      CMK_OK);
-    assert_int_equal(verify(&k, c->s, c->h, d, dlen, &sig), 1);
+    assert_int_equal(tasym_verify_spki(&k.spki, c->s, c->h, d, dlen, &sig), 1);
     cmk_buf_free(&sig);
     cmk_pubkey_free(&k);
     fx_close(&f);
@@ -254,26 +209,6 @@ static void test_sign_every_algorithm(void **state)
         print_message("    %s\n", sign_cases[i].alg);
         sign_one(&sign_cases[i]);
     }
-}
-
-/* OAEP with hash h, empty label, by OpenSSL to k. */
-static size_t oaep_encrypt(const struct cmk_pubkey *k, enum cmk_hash h,
-                           const char *pt, uint8_t *ct, size_t n)
-{
-    EVP_PKEY *pk = load_spki(k);
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
-
-    assert_non_null(ctx);
-    assert_int_equal(EVP_PKEY_encrypt_init(ctx), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING),
-                     1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md_of(h)), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md_of(h)), 1);
-    assert_int_equal(
-        EVP_PKEY_encrypt(ctx, ct, &n, (const uint8_t *)pt, strlen(pt)), 1);
-    EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(pk);
-    return n;
 }
 
 static void decrypt_one(const char *alg, unsigned bits, enum cmk_hash h)
@@ -294,7 +229,7 @@ static void decrypt_one(const char *alg, unsigned bits, enum cmk_hash h)
     assert_int_equal(k.schemes, 0);
     assert_int_equal(k.hashes, 0);
     assert_int_equal(k.oaep_hashes, 1u << h);
-    n = oaep_encrypt(&k, h, "a data key", ct, sizeof(ct));
+    n = tasym_oaep_text(&k.spki, h, "a data key", ct, sizeof(ct));
     assert_int_equal(n, bits / 8);
     req_reset(&f);
     assert_int_equal(f.ops->decrypt(f.st, &f.rq, h, ct, n, &pt), CMK_OK);
@@ -519,13 +454,14 @@ static void test_bad_crc_retried(void **state)
                                  true, d, sizeof(d), &sig),
                      CMK_OK);
     assert_int_equal(emu_count("GCP.AsymmetricSign"), 2);
-    assert_int_equal(
-        verify(&k, CMK_SIG_RSA_PSS, CMK_HASH_SHA256, d, sizeof(d), &sig), 1);
+    assert_int_equal(tasym_verify_spki(&k.spki, CMK_SIG_RSA_PSS,
+                                       CMK_HASH_SHA256, d, sizeof(d), &sig),
+                     1);
     cmk_buf_free(&sig);
     cmk_pubkey_free(&k);
     pubkey_ok(&g, &k);
-    assert_int_equal(oaep_encrypt(&k, CMK_HASH_SHA256, "dek", ct, sizeof(ct)),
-                     256);
+    assert_int_equal(
+        tasym_oaep_text(&k.spki, CMK_HASH_SHA256, "dek", ct, sizeof(ct)), 256);
     emu_do("faults", "{\"bad_crc_rate\":1,\"for_ops\":"
                      "[\"GCP.AsymmetricDecrypt\"],\"count\":1}");
     req_reset(&g);

@@ -28,6 +28,7 @@
 
 #include "mech/mech.h"
 #include "providers/provider.h"
+#include "tests/lib/asym_check.h"
 #include "tests/lib/scratch.h"
 
 struct fx {
@@ -88,59 +89,24 @@ static void open_key(struct fx *f, EVP_PKEY *pk)
     assert_int_equal(f->ops->init(f->st, NULL, f->path), CMK_OK);
 }
 
-static const EVP_MD *md_of(enum cmk_hash h)
-{
-    return h == CMK_HASH_SHA512   ? EVP_sha512()
-           : h == CMK_HASH_SHA384 ? EVP_sha384()
-                                  : EVP_sha256();
-}
-
-/* OpenSSL's verdict on sig over msg (the whole message, hashed here). */
-static int ossl_verify(EVP_PKEY *pk, enum cmk_sig_scheme s, enum cmk_hash h,
-                       const uint8_t *msg, size_t len,
-                       const struct cmk_buf *sig)
-{
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    EVP_PKEY_CTX *pc = NULL;
-    int ok;
-
-    assert_int_equal(EVP_DigestVerifyInit(c, &pc, md_of(h), NULL, pk), 1);
-    if (s == CMK_SIG_RSA_PSS) {
-        assert_int_equal(
-            EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING), 1);
-        assert_int_equal(
-            EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, RSA_PSS_SALTLEN_DIGEST), 1);
-    }
-    ok = EVP_DigestVerify(c, sig->p, sig->len, msg, len);
-    EVP_MD_CTX_free(c);
-    return ok;
-}
-
-static void digest_of(enum cmk_hash h, const uint8_t *msg, size_t len,
-                      uint8_t *out, unsigned *out_len)
-{
-    assert_int_equal(EVP_Digest(msg, len, out, out_len, md_of(h), NULL), 1);
-}
-
 static void sign_and_check(struct fx *f, enum cmk_sig_scheme s, enum cmk_hash h)
 {
     static const uint8_t msg[] = "the message to sign";
     struct cmk_buf sig = {0};
     uint8_t d[64];
-    unsigned dl = 0;
+    size_t dl = tasym_digest(h, msg, sizeof(msg), d);
 
-    digest_of(h, msg, sizeof(msg), d, &dl);
     assert_int_equal(f->ops->sign(f->st, &f->rq, s, h, true, d, dl, &sig),
                      CMK_OK);
     assert_int_equal(strncmp(f->rq.request_id, "local-", 6), 0);
     assert_int_equal(strlen(f->rq.request_id), 6 + 16);
-    assert_int_equal(ossl_verify(f->pk, s, h, msg, sizeof(msg), &sig), 1);
+    assert_int_equal(tasym_verify_msg(f->pk, s, h, msg, sizeof(msg), &sig), 1);
     cmk_buf_free(&sig);
     /* RAW: the provider hashes */
     assert_int_equal(
         f->ops->sign(f->st, &f->rq, s, h, false, msg, sizeof(msg), &sig),
         CMK_OK);
-    assert_int_equal(ossl_verify(f->pk, s, h, msg, sizeof(msg), &sig), 1);
+    assert_int_equal(tasym_verify_msg(f->pk, s, h, msg, sizeof(msg), &sig), 1);
     cmk_buf_free(&sig);
 }
 

@@ -30,6 +30,7 @@
 
 #include "cmk-pkcs11.h"
 #include "emu_client.h"
+#include "tests/lib/asym_check.h"
 #include "mech/mech.h"
 #include "providers/provider.h"
 #include "providers/vault_cfg.h"
@@ -126,52 +127,6 @@ static void pubkey_ok(struct fx *f, struct cmk_pubkey *k)
     assert_true(f->rq.request_id[0] != '\0');
 }
 
-static EVP_PKEY *load_spki(const struct cmk_pubkey *k)
-{
-    const unsigned char *p = k->spki.p;
-    EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)k->spki.len);
-
-    assert_non_null(pk);
-    assert_ptr_equal(p, k->spki.p + k->spki.len);
-    return pk;
-}
-
-static const EVP_MD *md_of(enum cmk_hash h)
-{
-    return h == CMK_HASH_SHA1     ? EVP_sha1()
-           : h == CMK_HASH_SHA256 ? EVP_sha256()
-           : h == CMK_HASH_SHA384 ? EVP_sha384()
-                                  : EVP_sha512();
-}
-
-static int verify(const struct cmk_pubkey *k, enum cmk_sig_scheme s,
-                  enum cmk_hash h, const uint8_t *d, size_t dlen,
-                  const struct cmk_buf *sig)
-{
-    EVP_PKEY *pk = load_spki(k);
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
-    int rc;
-
-    assert_non_null(ctx);
-    assert_int_equal(EVP_PKEY_verify_init(ctx), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_signature_md(ctx, md_of(h)), 1);
-    if (s == CMK_SIG_RSA_PKCS1) {
-        assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING),
-                         1);
-    } else if (s == CMK_SIG_RSA_PSS) {
-        assert_int_equal(
-            EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING), 1);
-        assert_int_equal(
-            EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, (int)EVP_MD_size(md_of(h))),
-            1);
-        assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md_of(h)), 1);
-    }
-    rc = EVP_PKEY_verify(ctx, sig->p, sig->len, d, dlen);
-    EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(pk);
-    return rc;
-}
-
 /* sign msg with (s, h), as a digest and as a message; both verify. */
 static void sign_verify(struct fx *f, const struct cmk_pubkey *k,
                         enum cmk_sig_scheme s, enum cmk_hash h)
@@ -181,24 +136,24 @@ static void sign_verify(struct fx *f, const struct cmk_pubkey *k,
     unsigned dlen = 0;
     struct cmk_buf sig = {0};
 
-    assert_int_equal(EVP_Digest(msg, sizeof(msg) - 1, d, &dlen, md_of(h), NULL),
-                     1);
+    assert_int_equal(
+        EVP_Digest(msg, sizeof(msg) - 1, d, &dlen, tasym_md(h), NULL), 1);
     req_reset(f);
     assert_int_equal(f->ops->sign(f->st, &f->rq, s, h, true, d, dlen, &sig),
                      CMK_OK);
     assert_int_equal(f->rq.http_status, 200);
     if (k->kind == CMK_ASYM_RSA)
         assert_int_equal(sig.len, k->bits / 8);
-    assert_int_equal(verify(k, s, h, d, dlen, &sig), 1);
+    assert_int_equal(tasym_verify_spki(&k->spki, s, h, d, dlen, &sig), 1);
     d[1] ^= 0x80;
-    assert_int_not_equal(verify(k, s, h, d, dlen, &sig), 1);
+    assert_int_not_equal(tasym_verify_spki(&k->spki, s, h, d, dlen, &sig), 1);
     d[1] ^= 0x80;
     cmk_buf_free(&sig);
     req_reset(f);
     assert_int_equal(f->ops->sign(f->st, &f->rq, s, h, false,
                                   (const uint8_t *)msg, sizeof(msg) - 1, &sig),
                      CMK_OK);
-    assert_int_equal(verify(k, s, h, d, dlen, &sig), 1);
+    assert_int_equal(tasym_verify_spki(&k->spki, s, h, d, dlen, &sig), 1);
     cmk_buf_free(&sig);
 }
 
@@ -316,25 +271,6 @@ static void test_sign_request(void **state)
     fx_close(&f);
 }
 
-static size_t oaep_encrypt(const struct cmk_pubkey *k, enum cmk_hash h,
-                           const char *pt, uint8_t *ct, size_t n)
-{
-    EVP_PKEY *pk = load_spki(k);
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
-
-    assert_non_null(ctx);
-    assert_int_equal(EVP_PKEY_encrypt_init(ctx), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING),
-                     1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md_of(h)), 1);
-    assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md_of(h)), 1);
-    assert_int_equal(
-        EVP_PKEY_encrypt(ctx, ct, &n, (const uint8_t *)pt, strlen(pt)), 1);
-    EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(pk);
-    return n;
-}
-
 static void test_decrypt(void **state)
 {
     struct cmk_pubkey k;
@@ -346,7 +282,8 @@ static void test_decrypt(void **state)
     (void)state;
     fx_open(&f, "rsa-3072");
     pubkey_ok(&f, &k);
-    n = oaep_encrypt(&k, CMK_HASH_SHA256, "a wrapped key", ct, sizeof(ct));
+    n = tasym_oaep_text(&k.spki, CMK_HASH_SHA256, "a wrapped key", ct,
+                        sizeof(ct));
     assert_int_equal(n, 384);
     req_reset(&f);
     assert_int_equal(f.ops->decrypt(f.st, &f.rq, CMK_HASH_SHA256, ct, n, &pt),
@@ -392,11 +329,12 @@ static void test_pinned_version(void **state)
     assert_int_equal(f.ops->sign(f.st, &f.rq, CMK_SIG_RSA_PKCS1,
                                  CMK_HASH_SHA256, true, d, sizeof(d), &sig),
                      CMK_OK);
-    assert_int_equal(
-        verify(&k1, CMK_SIG_RSA_PKCS1, CMK_HASH_SHA256, d, sizeof(d), &sig), 1);
+    assert_int_equal(tasym_verify_spki(&k1.spki, CMK_SIG_RSA_PKCS1,
+                                       CMK_HASH_SHA256, d, sizeof(d), &sig),
+                     1);
     cmk_buf_free(&sig);
-    assert_int_equal(oaep_encrypt(&k1, CMK_HASH_SHA256, "v1", ct, sizeof(ct)),
-                     256);
+    assert_int_equal(
+        tasym_oaep_text(&k1.spki, CMK_HASH_SHA256, "v1", ct, sizeof(ct)), 256);
     req_reset(&f);
     assert_int_equal(
         f.ops->decrypt(f.st, &f.rq, CMK_HASH_SHA256, ct, sizeof(ct), &pt),
