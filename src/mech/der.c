@@ -34,14 +34,6 @@ static bool header(const struct cmk_der *in, uint8_t *tag, size_t *hdr,
     return *len <= in->len - *hdr;
 }
 
-bool cmk_der_peek(const struct cmk_der *in, uint8_t tag)
-{
-    uint8_t t;
-    size_t h, n;
-
-    return header(in, &t, &h, &n) && t == tag;
-}
-
 bool cmk_der_take(struct cmk_der *in, uint8_t tag, struct cmk_der *out)
 {
     uint8_t t;

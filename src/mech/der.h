@@ -32,8 +32,6 @@ struct cmk_der {
  * *in moves past it. false (and nothing moved) when the next element
  * has another tag, is malformed or runs past the end. */
 bool cmk_der_take(struct cmk_der *in, uint8_t tag, struct cmk_der *out);
-/* Whether the next element has tag (false at the end). */
-bool cmk_der_peek(const struct cmk_der *in, uint8_t tag);
 /* The next element taken if it has tag; true also when it has another
  * tag or there is none (it stays). false only for a malformed one. */
 bool cmk_der_optional(struct cmk_der *in, uint8_t tag, struct cmk_der *out,
