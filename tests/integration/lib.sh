@@ -64,6 +64,13 @@ cmk_need() {
     done
 }
 
+# $CMK_PYTHON with PyKCS11 importable.
+cmk_need_pykcs11() {
+    [ -x "$CMK_PYTHON" ] || cmk_missing "$CMK_PYTHON is not installed"
+    "$CMK_PYTHON" -c 'import PyKCS11' 2>/dev/null ||
+        cmk_missing "PyKCS11 not importable (apt-get install python3-pykcs11)"
+}
+
 cmk_need_module() {
     [ -f "$CMK_MODULE" ] || cmk_missing "module not built: $CMK_MODULE"
     [ -x "$CMK_TOOL" ] || cmk_missing "cmk-tool not built: $CMK_TOOL"

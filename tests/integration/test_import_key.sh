@@ -12,9 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 cmk_need_module
-[ -x "$CMK_PYTHON" ] || cmk_missing "$CMK_PYTHON is not installed"
-"$CMK_PYTHON" -c 'import PyKCS11' 2>/dev/null ||
-    cmk_missing "PyKCS11 not importable (apt-get install python3-pykcs11)"
+cmk_need_pykcs11
 cmk_tmpdir
 T=$CMK_TMP
 TOOL=$CMK_TOOL

@@ -16,9 +16,7 @@
 
 cmk_need_module
 cmk_need sha256sum cmp od
-[ -x "$CMK_PYTHON" ] || cmk_missing "$CMK_PYTHON is not installed"
-"$CMK_PYTHON" -c 'import PyKCS11' 2>/dev/null ||
-    cmk_missing "PyKCS11 not importable (apt-get install python3-pykcs11)"
+cmk_need_pykcs11
 cmk_tmpdir
 T=$CMK_TMP
 TOOL=$CMK_TOOL

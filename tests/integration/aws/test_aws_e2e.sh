@@ -11,9 +11,7 @@ EMU_HOME=$top_srcdir/tests/emulator
 
 cmk_need_module
 emu_require || exit $?
-[ -x "$CMK_PYTHON" ] || cmk_missing "$CMK_PYTHON is not installed"
-"$CMK_PYTHON" -c 'import PyKCS11' 2>/dev/null ||
-    cmk_missing "PyKCS11 not importable (apt-get install python3-pykcs11)"
+cmk_need_pykcs11
 
 CMK_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cmk-aws.XXXXXX") || cmk_error "mktemp"
 EMU2_PID=
