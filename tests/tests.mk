@@ -5,9 +5,10 @@ UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir) \
 UNIT_LDADD = tests/lib/libcmktest.la libcmk.la $(CMOCKA_LIBS) $(DEP_LIBS)
 if HAVE_CMOCKA
 # Helpers every unit test links: scratch directories under $TMPDIR that
-# are removed when the test program exits.
+# are removed when the test program exits, and threads by name.
 check_LTLIBRARIES = tests/lib/libcmktest.la
-tests_lib_libcmktest_la_SOURCES = tests/lib/scratch.c tests/lib/scratch.h
+tests_lib_libcmktest_la_SOURCES = tests/lib/scratch.c tests/lib/scratch.h \
+	tests/lib/tasks.c tests/lib/tasks.h
 tests_lib_libcmktest_la_CFLAGS = $(UNIT_CFLAGS)
 check_PROGRAMS += tests/unit/test_scratch
 TESTS += tests/unit/test_scratch

@@ -15,16 +15,35 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit/afile.h"
 #include "util/log.h"
 #include "util/trust.h"
 
-#define CHUNK ((uint64_t)1 << 20)    /* allocated at a time */
+#define CHUNK ((uint64_t)1 << 20) /* allocated at a time */
+/* With a helper: asked when a record ends less than ASK_AT before the
+ * allocated end, it allocates up to AHEAD past the records' end. */
+#define ASK_AT (2 * CHUNK)
+#define AHEAD (4 * CHUNK)
+#define KICK_BYTES CHUNK                  /* writeback started per this much */
+#define KEEP_MAPPED ((uint64_t)256 << 10) /* ... this far behind the end */
+#define SYNC_EVERY_MS 1000            /* interval policy: the helper's period */
+#define SYNC_DUE_NS (900 * 1000000LL) /* a run this long after a sync syncs */
+#define PAGE ((uint64_t)4096)
 #define VIEW ((size_t)4 << 30)       /* bytes of the file mapped */
 #define ZAP ((uint64_t)16 << 20)     /* view dropped behind, per step */
 #define TAIL_SCAN ((size_t)64 << 10) /* trim: read back this much */
+
+/* A view is moved on (cmk_afile_slide) once records come within a
+ * quarter of it of its end; it then starts at the records, ZAP aligned. */
+static size_t view_bytes = VIEW; /* tests make it smaller */
+
+void cmk_afile_set_view(size_t bytes)
+{
+    view_bytes = bytes >= 4 * ZAP ? bytes / ZAP * ZAP : VIEW;
+}
 
 /* Owner, mode and directories (util/trust.h). */
 static cmk_err trusted(int fd, const char *path, bool quiet)
@@ -107,10 +126,19 @@ static bool alone(int fd)
 
 static off_t data_end(int fd, off_t size);
 
-void cmk_afile_bind(struct cmk_afile *f, struct cmk_ashm *shm, uint64_t size)
+static bool no_falloc(const struct cmk_afile *f)
 {
-    void *m;
+    return __atomic_load_n(&f->no_falloc, __ATOMIC_RELAXED);
+}
 
+static void start_helper(struct cmk_afile *f, enum cmk_afile_help help);
+static int64_t records_end(const struct cmk_afile *f);
+static uint64_t view_start(const struct cmk_afile *f);
+static bool map_view(struct cmk_afile *f, uint64_t at);
+
+void cmk_afile_bind(struct cmk_afile *f, struct cmk_ashm *shm, uint64_t size,
+                    enum cmk_afile_help help)
+{
     f->shm = shm;
     /* Alone, the file is what it is: whatever happened to it while
      * nobody had it open (truncated, appended to, a tail of 0x00 left by
@@ -121,15 +149,58 @@ void cmk_afile_bind(struct cmk_afile *f, struct cmk_ashm *shm, uint64_t size)
     else
         f->gen = cmk_ashm_bind(shm, f->dev, f->ino, f->born, (off_t)size);
     __atomic_store_n(&f->alloc, cmk_ashm_alloc(shm, f->gen), __ATOMIC_RELAXED);
-    if (f->base != NULL || f->no_falloc)
+    if (f->base != NULL || no_falloc(f))
         return;
-    /* Beyond the end of the file: those pages are touched only once
-     * allocated (fallocate extends the file first). */
-    m = mmap(NULL, VIEW, PROT_WRITE, MAP_SHARED | MAP_NORESERVE, f->fd, 0);
-    if (m != MAP_FAILED) {
-        f->base = m;
-        f->view = VIEW;
-    }
+    if (map_view(f, view_start(f)))
+        start_helper(f, help);
+}
+
+/* Where a view for the records from now on starts: their end, ZAP
+ * aligned. */
+static uint64_t view_start(const struct cmk_afile *f)
+{
+    int64_t end = records_end(f);
+
+    return end > 0 ? (uint64_t)end / ZAP * ZAP : 0;
+}
+
+/* [at, at + VIEW) of the file mapped. Beyond the end of the file: those
+ * pages are touched only once allocated (fallocate extends the file
+ * first). */
+static bool map_view(struct cmk_afile *f, uint64_t at)
+{
+    size_t n = view_bytes;
+    void *m =
+        mmap(NULL, n, PROT_WRITE, MAP_SHARED | MAP_NORESERVE, f->fd, (off_t)at);
+
+    if (m == MAP_FAILED)
+        return false;
+    f->base = m;
+    f->view = n;
+    f->view_off = at;
+    return true;
+}
+
+bool cmk_afile_view_low(const struct cmk_afile *f, uint64_t end)
+{
+    return f->base != NULL && end + f->view / 4 > f->view_off + f->view;
+}
+
+void cmk_afile_slide(struct cmk_afile *f, enum cmk_afile_help help)
+{
+    int64_t end = records_end(f);
+    uint64_t at = view_start(f);
+
+    if (end < 0 || !cmk_afile_view_low(f, (uint64_t)end) || at <= f->view_off)
+        return;                   /* another thread's slide came first */
+    cmk_bgthread_stop(f->helper); /* it maps into base */
+    f->helper = NULL;
+    f->helper_syncs = false;
+    (void)munmap(f->base, f->view);
+    f->base = NULL;
+    f->view = 0;
+    if (map_view(f, at)) /* else pwrite from now on */
+        start_helper(f, help);
 }
 
 /* The end of the last byte that is not 0x00, reading back from size. */
@@ -175,6 +246,7 @@ void cmk_afile_close(struct cmk_afile *f, bool sync, bool trim_tail,
 
     if (f == NULL)
         return;
+    cmk_bgthread_stop(f->helper); /* it maps into base */
     if (f->base != NULL)
         (void)munmap(f->base, f->view);
     if (f->fd >= 0) {
@@ -212,7 +284,8 @@ static int extend(struct cmk_afile *f, uint64_t end)
         if (fallocate(f->fd, 0, (off_t)known, (off_t)(target - known)) != 0) {
             if (errno != EOPNOTSUPP)
                 return errno;
-            f->no_falloc = true; /* every process here finds the same */
+            /* every process here finds the same */
+            __atomic_store_n(&f->no_falloc, true, __ATOMIC_RELAXED);
             return 0;
         }
         if (f->shm != NULL)
@@ -221,8 +294,10 @@ static int extend(struct cmk_afile *f, uint64_t end)
         /* One call maps the new chunk instead of a page fault per page
          * (10% of a record); its zero pages are dirty, so a sync may
          * write up to a chunk of them before records fill them. */
-        if (f->base != NULL && target <= f->view)
-            (void)madvise(f->base + known, target - known, MADV_POPULATE_WRITE);
+        if (f->base != NULL && known >= f->view_off &&
+            target <= f->view_off + f->view)
+            (void)madvise(f->base + (known - f->view_off), target - known,
+                          MADV_POPULATE_WRITE);
 #endif
         known = target;
     }
@@ -241,13 +316,18 @@ static int allocate(struct cmk_afile *f, uint64_t end)
 {
     uint64_t known = __atomic_load_n(&f->alloc, __ATOMIC_RELAXED);
 
-    if (f->no_falloc || end + CHUNK <= known)
+    if (end + (f->helper != NULL ? ASK_AT : CHUNK) <= known || no_falloc(f))
         return 0;
     if (end > known) /* the space this record needs */
         return extend(f, end);
-    if (__atomic_load_n(&f->ahead_failed, __ATOMIC_RELAXED) == known ||
-        __atomic_exchange_n(&f->extending, true, __ATOMIC_ACQUIRE))
-        return 0; /* failed at this end already, or another thread is on it */
+    if (__atomic_load_n(&f->ahead_failed, __ATOMIC_RELAXED) == known)
+        return 0; /* failed at this end already */
+    if (f->helper != NULL) {
+        cmk_bgthread_ask(f->helper);
+        return 0;
+    }
+    if (__atomic_exchange_n(&f->extending, true, __ATOMIC_ACQUIRE))
+        return 0; /* another thread is on it */
     if (extend(f, end + CHUNK) != 0)
         __atomic_store_n(&f->ahead_failed, known, __ATOMIC_RELAXED);
     __atomic_store_n(&f->extending, false, __ATOMIC_RELEASE);
@@ -258,11 +338,13 @@ static int put(struct cmk_afile *f, const char *p, size_t n, uint64_t off)
 {
     ssize_t w;
 
-    if (f->base != NULL && off + n <= f->view && !f->no_falloc) {
-        memcpy(f->base + off, p, n);
+    if (f->base != NULL && off >= f->view_off &&
+        off + n <= f->view_off + f->view && !no_falloc(f)) {
+        memcpy(f->base + (off - f->view_off), p, n);
         /* pages well behind the end leave the view (not the file) */
-        if (off / ZAP != (off + n) / ZAP && off >= ZAP)
-            (void)madvise(f->base + (off / ZAP - 1) * ZAP, ZAP, MADV_DONTNEED);
+        if (off / ZAP != (off + n) / ZAP && off >= f->view_off + ZAP)
+            (void)madvise(f->base + ((off / ZAP - 1) * ZAP - f->view_off), ZAP,
+                          MADV_DONTNEED);
         return 0;
     }
     do {
@@ -292,12 +374,119 @@ int cmk_afile_append(struct cmk_afile *f, const char *p, size_t n,
     return e;
 }
 
+/* ---- the helper ---- */
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts = {0, 0};
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The end of the space handed out in f so far (-1: the path names
+ * another file now, its writers have moved on). */
+static int64_t records_end(const struct cmk_afile *f)
+{
+    if (f->shm != NULL)
+        return cmk_ashm_end(f->shm, f->gen);
+    return (int64_t)__atomic_load_n(&f->priv_next, __ATOMIC_RELAXED);
+}
+
+/* [from, to) of the file leaves the view (not the file, nor the page
+ * cache): a writer still copying there faults the page in again. */
+static void unmap_range(struct cmk_afile *f, uint64_t from, uint64_t to)
+{
+    if (from < f->view_off)
+        from = f->view_off;
+    if (to > f->view_off + f->view)
+        to = f->view_off + f->view;
+    if (f->base != NULL && from < to)
+        (void)madvise(f->base + (from - f->view_off), to - from, MADV_DONTNEED);
+}
+
+/* Writeback of the pages well behind the records is started now and
+ * then, so the once-a-second fdatasync finds little left to write. They
+ * leave the view first: writeback write-protects every mapped page it
+ * takes, one TLB shootdown (an interrupt of each writing thread's CPU)
+ * per page, where unmapping a range costs one. The pages ahead stay
+ * dirty and mapped for the writers. */
+static void helper_sync(struct cmk_afile *f, uint64_t end)
+{
+    uint64_t upto = end > KEEP_MAPPED ? (end - KEEP_MAPPED) / PAGE * PAGE : 0;
+    int64_t now;
+
+    if (upto >= f->kicked + KICK_BYTES) {
+        unmap_range(f, f->kicked, upto);
+#ifdef SYNC_FILE_RANGE_WRITE
+        (void)sync_file_range(f->fd, (off_t)f->kicked,
+                              (off_t)(upto - f->kicked), SYNC_FILE_RANGE_WRITE);
+#endif
+        f->kicked = upto;
+    }
+    now = mono_ns();
+    if (end == f->synced || now - f->synced_ns < SYNC_DUE_NS)
+        return;
+    if (fdatasync(f->fd) != 0)
+        __atomic_store_n(&f->sync_errno, errno, __ATOMIC_RELAXED);
+    f->synced = end;
+    f->synced_ns = now;
+}
+
+static void helper_run(void *p)
+{
+    struct cmk_afile *f = p;
+    int64_t end = records_end(f);
+    uint64_t known = __atomic_load_n(&f->alloc, __ATOMIC_RELAXED);
+
+    if (end < 0)
+        return;
+    if (!no_falloc(f) && (uint64_t)end + ASK_AT > known &&
+        __atomic_load_n(&f->ahead_failed, __ATOMIC_RELAXED) != known &&
+        extend(f, (uint64_t)end + AHEAD) != 0)
+        __atomic_store_n(&f->ahead_failed, known, __ATOMIC_RELAXED);
+    if (f->helper_syncs)
+        helper_sync(f, (uint64_t)end);
+}
+
+static void start_helper(struct cmk_afile *f, enum cmk_afile_help help)
+{
+    int64_t end = records_end(f);
+
+    if (help == CMK_AFILE_INLINE || f->helper != NULL)
+        return;
+    f->helper_syncs = help == CMK_AFILE_AHEAD_SYNC;
+    f->kicked = end > 0 ? (uint64_t)end / PAGE * PAGE : 0;
+    f->synced = 0; /* what is there already is synced at the first period */
+    f->synced_ns = mono_ns();
+    if (cmk_bgthread_start("cmk-audit", helper_run, f,
+                           f->helper_syncs ? SYNC_EVERY_MS : 0,
+                           &f->helper) != CMK_OK) {
+        f->helper = NULL; /* the writers do it */
+        f->helper_syncs = false;
+        return;
+    }
+    cmk_bgthread_ask(f->helper); /* the first chunks ahead, now */
+}
+
+bool cmk_afile_helper_syncs(const struct cmk_afile *f)
+{
+    return f->helper_syncs;
+}
+
+int cmk_afile_take_sync_error(struct cmk_afile *f)
+{
+    if (__atomic_load_n(&f->sync_errno, __ATOMIC_RELAXED) == 0)
+        return 0;
+    return __atomic_exchange_n(&f->sync_errno, 0, __ATOMIC_RELAXED);
+}
+
 bool cmk_afile_repair(struct cmk_afile *f)
 {
     uint64_t alloc = __atomic_load_n(&f->alloc, __ATOMIC_RELAXED);
     struct stat st;
 
-    if (f->no_falloc || fstat(f->fd, &st) != 0 || (uint64_t)st.st_size >= alloc)
+    if (no_falloc(f) || fstat(f->fd, &st) != 0 || (uint64_t)st.st_size >= alloc)
         return false;
     (void)fallocate(f->fd, 0, st.st_size, (off_t)alloc - st.st_size);
     return true;

@@ -10,6 +10,10 @@
  * Beyond the view, or where the view or fallocate is not available, the
  * record is written with pwrite at its place. Each open holds a shared
  * flock on the file; the last one to close trims the unused tail.
+ * Where the application allows threads, a helper thread of the file
+ * (util/bgthread.h) allocates and maps the space ahead of the writers,
+ * so no writer's call pays for the page cache's new pages, and under the
+ * interval policy it also starts writeback and runs the fdatasync.
  * Internal to audit.
  */
 #ifndef CMK_AUDIT_AFILE_H
@@ -20,6 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "audit/shm.h"
+#include "util/bgthread.h"
 #include "util/err.h"
 
 struct cmk_afile {
@@ -33,11 +38,28 @@ struct cmk_afile {
     uint32_t gen;
     uint64_t priv_next; /* atomic */
     uint64_t alloc;     /* atomic: allocated end as this process knows it */
-    char *base;         /* MAP_SHARED view of [0, view), or NULL */
+    char *base; /* MAP_SHARED view of [view_off, view_off + view), or NULL */
     size_t view;
-    bool no_falloc;        /* no fallocate here: pwrite only */
+    uint64_t view_off;
+    bool no_falloc;        /* atomic: no fallocate here: pwrite only */
     bool extending;        /* atomic: a thread is allocating ahead */
     uint64_t ahead_failed; /* atomic: alloc when allocating ahead failed */
+    /* The helper (NULL: the writers allocate ahead themselves) and what
+     * only it touches, but sync_errno. */
+    struct cmk_bgthread *helper;
+    bool helper_syncs; /* the interval policy's writeback and fdatasync */
+    uint64_t kicked;   /* writeback started up to here */
+    uint64_t synced;   /* the data end at the last fdatasync */
+    int64_t synced_ns; /* when (CLOCK_MONOTONIC) */
+    int sync_errno;    /* atomic: the helper's failed fdatasync, not yet
+                        * reported by a record */
+};
+
+/* Who allocates ahead and syncs (see above). */
+enum cmk_afile_help {
+    CMK_AFILE_INLINE,    /* the writers, no thread */
+    CMK_AFILE_AHEAD,     /* the helper allocates, the writers sync */
+    CMK_AFILE_AHEAD_SYNC /* the helper allocates and syncs (interval) */
 };
 
 /* Opens (creates 0600) path read-write with O_CLOEXEC | O_NOFOLLOW
@@ -47,11 +69,28 @@ struct cmk_afile {
 cmk_err cmk_afile_open(const char *path, bool excl, bool quiet,
                        struct cmk_afile **out) CMK_WUR;
 /* Under the directory lock: the shared counters describe f from now on
- * (starting at size if they described another file), and f is mapped. */
-void cmk_afile_bind(struct cmk_afile *f, struct cmk_ashm *shm, uint64_t size);
-/* Syncs (when sync) and closes; with trim, the last open of the file (no
- * other flock holder) first cuts the 0x00 tail (never in a forked child:
- * it shares its parent's flock). NULL-safe. */
+ * (starting at size if they described another file), and f is mapped;
+ * with help other than INLINE, its helper starts (if no thread can be
+ * made, the writers do the work as with INLINE). */
+void cmk_afile_bind(struct cmk_afile *f, struct cmk_ashm *shm, uint64_t size,
+                    enum cmk_afile_help help);
+/* Whether a record ending at end has come near the end of f's view:
+ * then the view is moved on (cmk_afile_slide), or records past it go
+ * by pwrite, one system call each. */
+bool cmk_afile_view_low(const struct cmk_afile *f, uint64_t end);
+/* Maps the view from the records' end on, and restarts the helper. Only
+ * while no thread writes to f (the writer's pause, rotate.c). */
+void cmk_afile_slide(struct cmk_afile *f, enum cmk_afile_help help);
+/* Tests: the size of views mapped from now on (4 GiB; at least 64 MiB,
+ * rounded down to 16 MiB; 0 restores 4 GiB). */
+void cmk_afile_set_view(size_t bytes);
+/* Whether f's helper runs the interval policy's syncs; if so, the errno
+ * of a failed one not yet reported (cleared), else 0. */
+bool cmk_afile_helper_syncs(const struct cmk_afile *f);
+int cmk_afile_take_sync_error(struct cmk_afile *f);
+/* Stops the helper, syncs (when sync) and closes; with trim, the last open of
+ * the file (no other flock holder) first cuts the 0x00 tail (never in a forked
+ * child: it shares its parent's flock). NULL-safe. */
 void cmk_afile_close(struct cmk_afile *f, bool sync, bool trim,
                      const char *path);
 

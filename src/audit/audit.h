@@ -87,10 +87,11 @@ void cmk_audit_rec_init(struct cmk_audit_rec *r);
 
 /* How the file is written (the config's "audit" object, audit_cfg.h). */
 struct cmk_audit_opts {
-    /* NONE never syncs; INTERVAL runs fdatasync on a write that comes 1 s
-     * or more after the last sync (no background thread: the last
-     * records wait for the next write or close); ALWAYS after every
-     * record. close syncs once more unless NONE. */
+    /* NONE never syncs; INTERVAL runs fdatasync about once a second
+     * while records come (in the file's helper thread; without threads,
+     * on a write 1 s or more after the last sync, so the last records
+     * wait for the next write or close); ALWAYS after every record.
+     * close syncs once more unless NONE. */
     enum cmk_fsync_policy fsync;
     /* true: a record that cannot be written fails the write (CMK_E_IO);
      * false: reported on stderr/syslog once per burst, CMK_OK. */
@@ -105,6 +106,10 @@ struct cmk_audit_opts {
      * never waiting); syslog_path NULL: /dev/log. */
     bool syslog;
     const char *syslog_path;
+    /* The application forbids threads (CKF_LIBRARY_CANT_CREATE_OS_THREADS):
+     * the writers allocate the file's space ahead and sync themselves
+     * instead of a helper thread per open file (afile.h). */
+    bool no_threads;
     /* Tests: a fixed clock (also set by cmk_audit_set_clock), writer id
      * (16 lowercase hex digits) and pid, so whole lines and their macs
      * are known in advance. NULL / 0: the real ones. */

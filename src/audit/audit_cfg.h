@@ -31,6 +31,8 @@ struct cmk_audit_cfg {
     uint64_t max_bytes;          /* size rotation; 0 (default): none */
     unsigned keep;               /* rotated files kept; default 5 */
     bool syslog;                 /* default false: copy records to syslog */
+    bool no_threads;             /* not read from the file: set by a caller
+                                  * whose application forbids threads */
 };
 
 /* Rotation: a file holds a few records at least (a line is at most

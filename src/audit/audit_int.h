@@ -51,6 +51,7 @@ struct cmk_audit {
     uint64_t serial; /* unique in the process: finds a thread's chain */
     char *path;
     struct cmk_audit_opts opts; /* syslog_path and writer_id not kept */
+    enum cmk_afile_help help;   /* for each file opened */
     struct cmk_vmac_key *mac;   /* K, in the secure pool */
     char writer[CMK_AUDIT_WRITER_HEX + 1];
     long pid;
@@ -104,6 +105,7 @@ struct cmk_emitted {
     size_t len;
     uint8_t mac[CMK_AUDIT_MAC_LEN];
     uint64_t end; /* where the line ends in the file */
+    bool slide;   /* near the end of the file's view: move it on */
 };
 
 /* Completes the line whose body (blen bytes) sits at line +
@@ -158,6 +160,9 @@ void cmk_audit_check_path_locked(struct cmk_audit *a);
  * then no other process can rotate the file or rebind the counters, so
  * a record written meanwhile cannot find its file replaced. */
 int cmk_audit_hold_path_locked(struct cmk_audit *a);
+/* A record ended at end near the end of the open file's view: the
+ * threads pause while the view moves on (afile.h). */
+void cmk_audit_slide_locked(struct cmk_audit *a, uint64_t end);
 /* Under the directory lock: opens PATH for a writer (bound to the shared
  * counters, mapped). */
 cmk_err cmk_audit_open_path_dirlocked(struct cmk_audit *a, bool quiet,

@@ -52,6 +52,17 @@ static void resume_locked(struct cmk_audit *a, struct cmk_afile *f,
         cmk_afile_close(old, a->opts.fsync != CMK_FSYNC_NONE, true, a->path);
 }
 
+void cmk_audit_slide_locked(struct cmk_audit *a, uint64_t end)
+{
+    struct cmk_afile *f = a->cur;
+
+    if (f == NULL || !cmk_afile_view_low(f, end))
+        return;
+    f = pause_locked(a);
+    cmk_afile_slide(f, a->help);
+    resume_locked(a, f, f);
+}
+
 /* Logged once until a reopen works again. */
 static void reopen_failed(struct cmk_audit *a, bool *failing, const char *what)
 {
@@ -80,7 +91,7 @@ cmk_err cmk_audit_open_path_dirlocked(struct cmk_audit *a, bool quiet,
         cmk_afile_close(f, false, false, a->path);
         return CMK_E_IO;
     }
-    cmk_afile_bind(f, a->shm, (uint64_t)st.st_size);
+    cmk_afile_bind(f, a->shm, (uint64_t)st.st_size, a->help);
     *out = f;
     return CMK_OK;
 }
@@ -258,7 +269,8 @@ static bool put_in_place(struct cmk_audit *a, const char *tmp,
 
     if (linked) /* the others' next space is taken in the new file */
         cmk_afile_bind(*nf, a->shm,
-                       __atomic_load_n(&(*nf)->priv_next, __ATOMIC_RELAXED));
+                       __atomic_load_n(&(*nf)->priv_next, __ATOMIC_RELAXED),
+                       a->help);
     else
         linked = adopt_path(a, tmp, nf);
     (void)unlink(tmp);

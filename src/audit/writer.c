@@ -79,6 +79,7 @@ void cmk_audit_opts_from_cfg(struct cmk_audit_opts *o,
     o->max_bytes = cfg->max_bytes;
     o->keep = cfg->keep;
     o->syslog = cfg->syslog;
+    o->no_threads = cfg->no_threads;
 }
 
 static bool is_writer_id(const char *s)
@@ -116,6 +117,9 @@ static void init_ids(struct cmk_audit *a, const struct cmk_audit_opts *o)
     a->opts.syslog_path = NULL; /* borrowed: used at open only */
     a->opts.writer_id = NULL;
     a->now = o->now != NULL ? o->now : realtime_now;
+    a->help = o->no_threads                    ? CMK_AFILE_INLINE
+              : o->fsync == CMK_FSYNC_INTERVAL ? CMK_AFILE_AHEAD_SYNC
+                                               : CMK_AFILE_AHEAD;
     a->serial = __atomic_add_fetch(&next_serial, 1, __ATOMIC_RELAXED);
     a->pid = o->pid != 0 ? o->pid : (long)getpid();
     a->forks = cmk_audit_forks();
@@ -427,12 +431,14 @@ static void leave(struct cmk_chain *c)
 
 /* The policy's sync, on the file still marked in use. */
 static int sync_due(struct cmk_audit *a, struct cmk_chain *c,
-                    struct cmk_afile *f, size_t len, int64_t now)
+                    struct cmk_afile *f, size_t len, uint64_t end, int64_t now)
 {
     int64_t last;
 
     if (a->opts.fsync == CMK_FSYNC_NONE)
         return 0;
+    if (a->opts.fsync == CMK_FSYNC_INTERVAL && cmk_afile_helper_syncs(f))
+        return cmk_afile_take_sync_error(f); /* the helper syncs */
     if (a->opts.fsync == CMK_FSYNC_INTERVAL) {
         last = __atomic_load_n(&a->last_sync_ns, __ATOMIC_RELAXED);
         c->unkicked += len;
@@ -444,7 +450,8 @@ static int sync_due(struct cmk_audit *a, struct cmk_chain *c,
              * comes from the policy's fdatasync alone. */
             if (c->unkicked >= KICK_BYTES) {
                 c->unkicked = 0;
-                (void)sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+                (void)sync_file_range(f->fd, 0, (off_t)(end & ~(uint64_t)4095),
+                                      SYNC_FILE_RANGE_WRITE);
             }
 #endif
             return 0;
@@ -482,8 +489,10 @@ static int emit_once(struct cmk_audit *a, struct cmk_chain *c, char *line,
     int e;
 
     e = cmk_audit_emit(a, c, f, line, blen, em);
-    if (e == 0)
-        e = sync_due(a, c, f, em->len + 1, now);
+    if (e == 0) {
+        em->slide = cmk_afile_view_low(f, em->end);
+        e = sync_due(a, c, f, em->len + 1, em->end, now);
+    }
     leave(c);
     return e;
 }
@@ -529,6 +538,11 @@ static cmk_err emit_on_chain(struct cmk_audit *a, struct cmk_chain *c,
     succeeded(a);
     if (a->opts.max_bytes != 0 && em.end >= a->opts.max_bytes)
         maybe_check(a, now, true); /* full: rotate now */
+    if (em.slide) {
+        cmk_mutex_lock(&a->mx);
+        cmk_audit_slide_locked(a, em.end);
+        cmk_mutex_unlock(&a->mx);
+    }
     if (a->slog != NULL)
         copy_to_syslog(a, c, r, &em);
     return CMK_OK;

@@ -158,17 +158,21 @@ static CK_RV check_threads(const CK_C_INITIALIZE_ARGS *args)
     return CKR_OK;
 }
 
-static CK_RV open_audit(void)
+static CK_RV open_audit(const CK_C_INITIALIZE_ARGS *args)
 {
     const struct cmk_config *cfg = cmk_g.cfg;
     const struct cmk_tenant_cfg *kt = cmk_config_audit_key_tenant(cfg);
+    struct cmk_audit_cfg ac = cfg->audit;
 
     if (cfg->audit.file == NULL)
         return CKR_OK;
+    /* The file's helper thread (audit/afile.h) only where allowed. */
+    ac.no_threads =
+        args != NULL && (args->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS);
     /* A new chain key, sealed by the key tenant's CMK (a KMS call: no
      * lock is held here). */
-    if (cmk_audit_seal_open(&cfg->audit, kt != NULL ? &kt->kms : NULL,
-                            &cmk_g.audit) == CMK_OK) {
+    if (cmk_audit_seal_open(&ac, kt != NULL ? &kt->kms : NULL, &cmk_g.audit) ==
+        CMK_OK) {
         cmk_record_set_writer(cmk_g.audit);
         return cmk_record_event("config_load", "C_Initialize", NULL, -1, CKR_OK,
                                 cfg->path);
@@ -240,7 +244,7 @@ CK_RV cmk_module_initialize(const CK_C_INITIALIZE_ARGS *args)
     if (rv == CKR_OK)
         rv = check_threads(args);
     if (rv == CKR_OK)
-        rv = open_audit();
+        rv = open_audit(args);
     if (rv == CKR_OK)
         rv = build_tokens();
     /* Recorded whatever the result, once there is a writer. */

@@ -28,6 +28,12 @@ tests_unit_test_store_id_SOURCES = tests/unit/test_store_id.c \
 tests_unit_test_store_id_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_id_LDADD = $(UNIT_LDADD)
 # The per-store generation memory across C_Finalize (core/seen_gen.c).
+check_PROGRAMS += tests/unit/test_bgthread
+TESTS += tests/unit/test_bgthread
+tests_unit_test_bgthread_SOURCES = tests/unit/test_bgthread.c
+tests_unit_test_bgthread_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_bgthread_LDADD = $(UNIT_LDADD)
+
 check_PROGRAMS += tests/unit/test_seen_gen
 TESTS += tests/unit/test_seen_gen
 tests_unit_test_seen_gen_SOURCES = tests/unit/test_seen_gen.c

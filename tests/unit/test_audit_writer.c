@@ -36,6 +36,7 @@
 
 #include <cmocka.h>
 
+#include "audit/afile.h"
 #include "audit/audit.h"
 #include "audit/audit_int.h" /* the writer's K, to see it wiped */
 #include "audit/shm.h"
@@ -44,6 +45,7 @@
 #include "tests/lib/audit_check.h"
 #include "tests/lib/pool_fx.h"
 #include "tests/lib/scratch.h"
+#include "tests/lib/tasks.h"
 
 #define MAX_LINES 8192
 /* 2026-11-23T13:05:54Z */
@@ -824,6 +826,112 @@ static void test_fsync_policies(void **state)
     assert_int_equal(rep.sum.open_chains, 0); /* every writer finalized */
 }
 
+static off_t file_size(const char *path)
+{
+    struct stat st;
+
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+/* Waits up to 10 s for path's size (its allocated end while open) to
+ * reach at least n; the size then. */
+static off_t wait_size(const char *path, off_t n)
+{
+    struct timespec ms = {0, 1000000L};
+    int i;
+
+    for (i = 0; i < 10000 && file_size(path) < n; i++)
+        nanosleep(&ms, NULL);
+    return file_size(path);
+}
+
+/* The open file's helper thread ("cmk-audit") allocates 4 MiB past the
+ * records, where the writers themselves keep 1 to 2 MiB; none is made
+ * when the application forbids threads, none is left after close, and
+ * the records verify either way. */
+static void test_helper_thread(void **state)
+{
+    struct fx *f = *state;
+    struct cmk_audit_opts o;
+    struct test_audit_rep rep;
+    struct cmk_audit *a;
+    int i;
+
+    assert_int_equal(test_threads_named("cmk-audit"), 0);
+    cmk_audit_opts_init(&o); /* fsync interval: the helper syncs too */
+    a = open_opts(f->path, &o);
+    assert_int_equal(test_threads_named("cmk-audit"), 1);
+    for (i = 0; i < 10; i++)
+        write_event(a, "mechanism", NULL);
+    assert_true(wait_size(f->path, 4 << 20) >= 4 << 20);
+    cmk_audit_close(a);
+    assert_int_equal(test_threads_named("cmk-audit"), 0);
+    assert_true(file_size(f->path) < 8192); /* the tail trimmed */
+
+    o.no_threads = true;
+    a = open_opts(f->path, &o);
+    assert_int_equal(test_threads_named("cmk-audit"), 0);
+    for (i = 0; i < 10; i++)
+        write_event(a, "mechanism", NULL);
+    assert_int_equal(file_size(f->path), 2 << 20); /* a chunk and one ahead */
+    cmk_audit_close(a);
+    expect_ok_key(f->path, &rep);
+    assert_int_equal(rep.sum.writers, 2);
+    assert_int_equal(rep.sum.records, 2 * (1 + 10 + 1));
+}
+
+/* The mappings of path in this process: their number, and the file
+ * offset of the last one in *off. */
+static int maps_of(const char *path, unsigned long long *off)
+{
+    char line[PATH_MAX + 256], name[PATH_MAX];
+    unsigned long long o;
+    FILE *m = fopen("/proc/self/maps", "r");
+    int n = 0;
+
+    assert_non_null(m);
+    while (fgets(line, sizeof(line), m) != NULL) {
+        if (sscanf(line, "%*s %*s %llx %*s %*s %4095s", &o, name) == 2 &&
+            strcmp(name, path) == 0) {
+            *off = o;
+            n++;
+        }
+    }
+    fclose(m);
+    return n;
+}
+
+/* Records that reach the last quarter of the file's view move the view
+ * on (one mapping, now further in the file) instead of falling back to
+ * one pwrite each past its end; every record verifies. */
+static void test_view_slides(void **state)
+{
+    struct fx *f = *state;
+    struct test_audit_rep rep;
+    unsigned long long off = 0;
+    struct cmk_audit *a;
+    char d[241];
+    int i, n = 130000;
+
+    memset(d, 'v', sizeof(d) - 1);
+    d[sizeof(d) - 1] = '\0';
+    cmk_afile_set_view(64 << 20);
+    a = open_ok(f->path, true);
+    assert_int_equal(maps_of(f->path, &off), 1);
+    assert_int_equal(off, 0);
+    for (i = 0; i < n; i++) /* about 62 MiB */
+        write_event(a, "mechanism", d);
+    assert_true(file_size(f->path) > 48 << 20);
+    assert_int_equal(maps_of(f->path, &off), 1);
+    assert_int_equal(off, 48 << 20); /* 3/4 of 64 MiB, 16 MiB aligned */
+    cmk_audit_close(a);
+    cmk_afile_set_view(0);
+    expect_ok_key(f->path, &rep);
+    assert_int_equal(rep.sum.records, n + 2);
+    assert_int_equal(rep.sum.bad_regions, 0);
+}
+
 struct thr {
     struct cmk_audit *a;
     int id;
@@ -1487,6 +1595,9 @@ static void cut_and_write(struct fx *f)
 
     for (i = 0; i < 5; i++)
         write_event(a, "mechanism", "before the cut");
+    /* the helper's first space ahead is in place: its fallocate would
+     * otherwise extend the file again after the cut */
+    assert_true(wait_size(f->path, 4 << 20) >= 4 << 20);
     assert_int_equal(truncate(f->path, 0), 0); /* logrotate copytruncate */
     nanosleep(&pause, NULL);
     for (i = 0; i < 5; i++)
@@ -1775,6 +1886,8 @@ int main(void)
         T(test_chain_macs),
         T(test_args),
         T(test_fsync_policies),
+        T(test_helper_thread),
+        T(test_view_slides),
         T(test_threads),
         T(test_chain_takeover),
         T(test_two_writers),

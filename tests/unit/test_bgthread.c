@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * util/bgthread: a run per ask, a run per period, every signal blocked,
+ * the name, stop after the current run, no lost stop, and a forked child
+ * that stops a thread it does not have.
+ */
+#include <config.h>
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/lib/tasks.h"
+#include "util/bgthread.h"
+
+#define NAME "cmk-test-bg"
+
+struct job {
+    int runs;        /* atomic */
+    int sleep_ms;    /* each run takes this long */
+    int done;        /* atomic: the last run finished */
+    int all_blocked; /* atomic: 1 if every run found every signal blocked */
+};
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static int blocked_all(void)
+{
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ, SIGUSR1, SIGALRM};
+    sigset_t cur;
+    size_t i;
+
+    if (pthread_sigmask(SIG_BLOCK, NULL, &cur) != 0)
+        return 0;
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        if (!sigismember(&cur, sigs[i]))
+            return 0;
+    }
+    return 1;
+}
+
+static void work(void *p)
+{
+    struct job *j = p;
+
+    __atomic_store_n(&j->done, 0, __ATOMIC_SEQ_CST);
+    if (!blocked_all())
+        __atomic_store_n(&j->all_blocked, 0, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&j->runs, 1, __ATOMIC_SEQ_CST);
+    if (j->sleep_ms > 0)
+        sleep_ms(j->sleep_ms);
+    __atomic_store_n(&j->done, 1, __ATOMIC_SEQ_CST);
+}
+
+static int runs(struct job *j)
+{
+    return __atomic_load_n(&j->runs, __ATOMIC_SEQ_CST);
+}
+
+/* Waits up to 10 s for at least n runs; the count then. */
+static int wait_runs(struct job *j, int n)
+{
+    int i;
+
+    for (i = 0; i < 10000 && runs(j) < n; i++)
+        sleep_ms(1);
+    return runs(j);
+}
+
+static void test_ask(void **state)
+{
+    struct job j = {0, 0, 0, 1};
+    struct cmk_bgthread *t;
+
+    (void)state;
+    assert_int_equal(cmk_bgthread_start(NAME, work, &j, 0, &t), CMK_OK);
+    assert_int_equal(test_threads_named(NAME), 1);
+    sleep_ms(50);
+    assert_int_equal(runs(&j), 0); /* no period: nothing unasked */
+    cmk_bgthread_ask(t);
+    assert_int_equal(wait_runs(&j, 1), 1);
+    sleep_ms(20);
+    cmk_bgthread_ask(t);
+    assert_int_equal(wait_runs(&j, 2), 2);
+    cmk_bgthread_stop(t);
+    assert_int_equal(test_threads_named(NAME), 0);
+    assert_int_equal(runs(&j), 2);
+    assert_int_equal(j.all_blocked, 1);
+}
+
+static void test_period(void **state)
+{
+    struct job j = {0, 0, 0, 1};
+    struct cmk_bgthread *t;
+
+    (void)state;
+    assert_int_equal(cmk_bgthread_start(NAME, work, &j, 20, &t), CMK_OK);
+    assert_true(wait_runs(&j, 3) >= 3); /* never asked */
+    cmk_bgthread_stop(t);
+    assert_int_equal(j.all_blocked, 1);
+}
+
+/* Asks while a run is on merge; stop waits for the run to finish. */
+static void test_stop_after_run(void **state)
+{
+    struct job j = {0, 200, 0, 1};
+    struct cmk_bgthread *t;
+    int i;
+
+    (void)state;
+    assert_int_equal(cmk_bgthread_start(NAME, work, &j, 0, &t), CMK_OK);
+    cmk_bgthread_ask(t);
+    assert_int_equal(wait_runs(&j, 1), 1);
+    for (i = 0; i < 100; i++)
+        cmk_bgthread_ask(t); /* the run is on: one pending ask at most */
+    cmk_bgthread_stop(t);
+    assert_int_equal(__atomic_load_n(&j.done, __ATOMIC_SEQ_CST), 1);
+    assert_int_equal(runs(&j), 1); /* the asks merged into the run */
+    assert_int_equal(test_threads_named(NAME), 0);
+}
+
+/* A stop racing the thread's return to sleep is never lost (the test
+ * would hang). */
+static void test_no_lost_stop(void **state)
+{
+    struct job j = {0, 0, 0, 1};
+    struct cmk_bgthread *t;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 2000; i++) {
+        assert_int_equal(cmk_bgthread_start(NAME, work, &j, 0, &t), CMK_OK);
+        if (i % 2 == 0)
+            cmk_bgthread_ask(t);
+        cmk_bgthread_stop(t);
+    }
+    assert_int_equal(test_threads_named(NAME), 0);
+}
+
+/* The child has no such thread: stop frees the handle and returns (a
+ * join there would wait forever or crash). */
+static void test_fork_child(void **state)
+{
+    struct job j = {0, 0, 0, 1};
+    struct cmk_bgthread *t;
+    int status;
+    pid_t pid;
+
+    (void)state;
+    assert_int_equal(cmk_bgthread_start(NAME, work, &j, 0, &t), CMK_OK);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(10);
+        if (test_threads_named(NAME) != 0)
+            _exit(2);
+        cmk_bgthread_stop(t);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    cmk_bgthread_ask(t); /* the parent's still runs */
+    assert_int_equal(wait_runs(&j, 1), 1);
+    cmk_bgthread_stop(t);
+}
+
+static void test_null(void **state)
+{
+    (void)state;
+    cmk_bgthread_ask(NULL);
+    cmk_bgthread_stop(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ask),
+        cmocka_unit_test(test_period),
+        cmocka_unit_test(test_stop_after_run),
+        cmocka_unit_test(test_no_lost_stop),
+        cmocka_unit_test(test_fork_child),
+        cmocka_unit_test(test_null),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
