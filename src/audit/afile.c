@@ -316,13 +316,15 @@ static int allocate(struct cmk_afile *f, uint64_t end)
 {
     uint64_t known = __atomic_load_n(&f->alloc, __ATOMIC_RELAXED);
 
-    if (end + (f->helper != NULL ? ASK_AT : CHUNK) <= known || no_falloc(f))
+    bool helper = cmk_bgthread_alive(f->helper);
+
+    if (end + (helper ? ASK_AT : CHUNK) <= known || no_falloc(f))
         return 0;
     if (end > known) /* the space this record needs */
         return extend(f, end);
     if (__atomic_load_n(&f->ahead_failed, __ATOMIC_RELAXED) == known)
         return 0; /* failed at this end already */
-    if (f->helper != NULL) {
+    if (helper) {
         cmk_bgthread_ask(f->helper);
         return 0;
     }
@@ -471,7 +473,9 @@ static void start_helper(struct cmk_afile *f, enum cmk_afile_help help)
 
 bool cmk_afile_helper_syncs(const struct cmk_afile *f)
 {
-    return f->helper_syncs;
+    /* not while it is stopped around a fork, nor if it could not start
+     * again after one */
+    return f->helper_syncs && cmk_bgthread_alive(f->helper);
 }
 
 int cmk_afile_take_sync_error(struct cmk_afile *f)

@@ -84,8 +84,9 @@ void cmk_afile_slide(struct cmk_afile *f, enum cmk_afile_help help);
 /* Tests: the size of views mapped from now on (4 GiB; at least 64 MiB,
  * rounded down to 16 MiB; 0 restores 4 GiB). */
 void cmk_afile_set_view(size_t bytes);
-/* Whether f's helper runs the interval policy's syncs; if so, the errno
- * of a failed one not yet reported (cleared), else 0. */
+/* Whether f's helper runs the interval policy's syncs now (not while it
+ * is stopped around a fork); the errno of a failed one not yet reported
+ * (cleared), else 0. */
 bool cmk_afile_helper_syncs(const struct cmk_afile *f);
 int cmk_afile_take_sync_error(struct cmk_afile *f);
 /* Stops the helper, syncs (when sync) and closes; with trim, the last open of

@@ -24,6 +24,7 @@
 #define NAME "cmk-test-bg"
 
 struct job {
+    pid_t tid;       /* atomic: the thread of the last run */
     int runs;        /* atomic */
     int sleep_ms;    /* each run takes this long */
     int done;        /* atomic: the last run finished */
@@ -58,6 +59,7 @@ static void work(void *p)
     struct job *j = p;
 
     __atomic_store_n(&j->done, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&j->tid, gettid(), __ATOMIC_SEQ_CST);
     if (!blocked_all())
         __atomic_store_n(&j->all_blocked, 0, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&j->runs, 1, __ATOMIC_SEQ_CST);
@@ -83,28 +85,29 @@ static int wait_runs(struct job *j, int n)
 
 static void test_ask(void **state)
 {
-    struct job j = {0, 0, 0, 1};
+    struct job j = {0, 0, 0, 0, 1};
     struct cmk_bgthread *t;
 
     (void)state;
     assert_int_equal(cmk_bgthread_start(NAME, work, &j, 0, &t), CMK_OK);
     assert_int_equal(test_threads_named(NAME), 1);
+    assert_int_equal(wait_runs(&j, 1), 1); /* once started */
     sleep_ms(50);
-    assert_int_equal(runs(&j), 0); /* no period: nothing unasked */
-    cmk_bgthread_ask(t);
-    assert_int_equal(wait_runs(&j, 1), 1);
-    sleep_ms(20);
+    assert_int_equal(runs(&j), 1); /* no period: nothing unasked */
     cmk_bgthread_ask(t);
     assert_int_equal(wait_runs(&j, 2), 2);
+    sleep_ms(20);
+    cmk_bgthread_ask(t);
+    assert_int_equal(wait_runs(&j, 3), 3);
     cmk_bgthread_stop(t);
     assert_int_equal(test_threads_named(NAME), 0);
-    assert_int_equal(runs(&j), 2);
+    assert_int_equal(runs(&j), 3);
     assert_int_equal(j.all_blocked, 1);
 }
 
 static void test_period(void **state)
 {
-    struct job j = {0, 0, 0, 1};
+    struct job j = {0, 0, 0, 0, 1};
     struct cmk_bgthread *t;
 
     (void)state;
@@ -114,17 +117,17 @@ static void test_period(void **state)
     assert_int_equal(j.all_blocked, 1);
 }
 
-/* Asks while a run is on merge; stop waits for the run to finish. */
+/* Asks while a run is on merge into it; stop waits for the run to
+ * finish. */
 static void test_stop_after_run(void **state)
 {
-    struct job j = {0, 200, 0, 1};
+    struct job j = {0, 0, 200, 0, 1};
     struct cmk_bgthread *t;
     int i;
 
     (void)state;
     assert_int_equal(cmk_bgthread_start(NAME, work, &j, 0, &t), CMK_OK);
-    cmk_bgthread_ask(t);
-    assert_int_equal(wait_runs(&j, 1), 1);
+    assert_int_equal(wait_runs(&j, 1), 1); /* the run once started */
     for (i = 0; i < 100; i++)
         cmk_bgthread_ask(t); /* the run is on: one pending ask at most */
     cmk_bgthread_stop(t);
@@ -137,7 +140,7 @@ static void test_stop_after_run(void **state)
  * would hang). */
 static void test_no_lost_stop(void **state)
 {
-    struct job j = {0, 0, 0, 1};
+    struct job j = {0, 0, 0, 0, 1};
     struct cmk_bgthread *t;
     int i;
 
@@ -151,22 +154,27 @@ static void test_no_lost_stop(void **state)
     assert_int_equal(test_threads_named(NAME), 0);
 }
 
-/* The child has no such thread: stop frees the handle and returns (a
- * join there would wait forever or crash). */
+/* The thread is stopped before the fork and started again after it in
+ * the parent (a new thread: its first run comes from another tid), so
+ * the fork is that of a process running none of ours; the child has
+ * none, and stop there frees the handle and returns. */
 static void test_fork_child(void **state)
 {
-    struct job j = {0, 0, 0, 1};
+    struct job j = {0, 0, 0, 0, 1};
     struct cmk_bgthread *t;
+    pid_t pid, before;
     int status;
-    pid_t pid;
 
     (void)state;
     assert_int_equal(cmk_bgthread_start(NAME, work, &j, 0, &t), CMK_OK);
+    assert_int_equal(wait_runs(&j, 1), 1); /* the run once started */
+    before = __atomic_load_n(&j.tid, __ATOMIC_SEQ_CST);
+    assert_true(cmk_bgthread_alive(t));
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         alarm(10);
-        if (test_threads_named(NAME) != 0)
+        if (test_threads_named(NAME) != 0 || cmk_bgthread_alive(t))
             _exit(2);
         cmk_bgthread_stop(t);
         _exit(0);
@@ -174,8 +182,12 @@ static void test_fork_child(void **state)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    cmk_bgthread_ask(t); /* the parent's still runs */
-    assert_int_equal(wait_runs(&j, 1), 1);
+    assert_int_equal(wait_runs(&j, 2), 2); /* the new thread's first run */
+    assert_true(cmk_bgthread_alive(t));
+    assert_int_equal(test_threads_named(NAME), 1);
+    assert_true(__atomic_load_n(&j.tid, __ATOMIC_SEQ_CST) != before);
+    cmk_bgthread_ask(t); /* and it runs on asks */
+    assert_int_equal(wait_runs(&j, 3), 3);
     cmk_bgthread_stop(t);
 }
 
