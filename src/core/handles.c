@@ -12,6 +12,7 @@
 #include "core/handles.h"
 #include "core/object.h"
 #include "core/session.h"
+#include "core/token.h"
 #include "util/hmap.h"
 #include "util/lock.h"
 
@@ -309,6 +310,106 @@ void cmk_handles_each_session(const struct cmk_token *t,
     table_each(&sessions, each_session_one, &c);
 }
 
+/* ---- Rosters ---- */
+
+CK_RV cmk_roster_init(struct cmk_roster *r)
+{
+    memset(r, 0, sizeof(*r));
+    return cmk_mutex_init(&r->lock);
+}
+
+void cmk_roster_fini(struct cmk_roster *r)
+{
+    free(r->v);
+    cmk_mutex_fini(&r->lock);
+    memset(r, 0, sizeof(*r));
+}
+
+static void roster_lock(struct cmk_roster *r)
+{
+    cmk_mutex_lock_hot(&r->lock);
+}
+
+static void roster_unlock(struct cmk_roster *r)
+{
+    cmk_mutex_unlock(&r->lock);
+}
+
+/* A slot on o's roster for o, kept until roster_link or roster_unreserve.
+ * CKR_HOST_MEMORY. */
+static CK_RV roster_reserve(struct cmk_object *o)
+{
+    struct cmk_roster *r = &o->token->objects;
+    struct cmk_object **grown;
+    CK_RV rv = CKR_OK;
+    size_t cap;
+
+    roster_lock(r);
+    if (r->n + r->reserved == r->cap) {
+        cap = r->cap ? r->cap * 2 : 16;
+        grown = realloc(r->v, cap * sizeof(*grown));
+        if (grown != NULL) {
+            r->v = grown;
+            r->cap = cap;
+        } else {
+            rv = CKR_HOST_MEMORY;
+        }
+    }
+    if (rv == CKR_OK)
+        r->reserved++;
+    roster_unlock(r);
+    return rv;
+}
+
+static void roster_unreserve(struct cmk_object *o)
+{
+    struct cmk_roster *r = &o->token->objects;
+
+    roster_lock(r);
+    r->reserved--;
+    roster_unlock(r);
+}
+
+/* Links o (registered) into its reserved slot, unless it was removed
+ * from the table meanwhile. */
+static void roster_link(struct cmk_object *o)
+{
+    struct cmk_roster *r = &o->token->objects;
+
+    roster_lock(r);
+    r->reserved--;
+    if (o->roster == 0) {
+        o->ro_index = r->n;
+        r->v[r->n++] = o;
+        o->roster = 1;
+    }
+    roster_unlock(r);
+}
+
+/* Under the roster's lock: o leaves it for good; the last entry takes
+ * its slot. */
+static void roster_drop_locked(struct cmk_roster *r, struct cmk_object *o)
+{
+    struct cmk_object *last;
+
+    if (o->roster == 1) {
+        last = r->v[--r->n];
+        r->v[o->ro_index] = last;
+        last->ro_index = o->ro_index;
+    }
+    o->roster = 2;
+}
+
+/* o has left the table: off its roster before anyone may free it. */
+static void roster_drop(struct cmk_object *o)
+{
+    struct cmk_roster *r = &o->token->objects;
+
+    roster_lock(r);
+    roster_drop_locked(r, o);
+    roster_unlock(r);
+}
+
 /* ---- Objects ---- */
 
 struct dup_ctx {
@@ -317,12 +418,10 @@ struct dup_ctx {
     struct cmk_object *found;
 };
 
-static void find_dup(void *arg, unsigned long key, void *val)
+static void find_dup_one(void *arg, struct cmk_object *o)
 {
     struct dup_ctx *c = arg;
-    struct cmk_object *o = val;
 
-    (void)key;
     if (c->found == NULL && o->token == c->t && o->is_token &&
         strcmp(o->store_name, c->name) == 0)
         c->found = o;
@@ -330,7 +429,16 @@ static void find_dup(void *arg, unsigned long key, void *val)
 
 static CK_RV put_object(struct cmk_object *o)
 {
-    return table_add(&objects, o, &o->handle);
+    CK_RV rv = roster_reserve(o);
+
+    if (rv != CKR_OK)
+        return rv;
+    rv = table_add(&objects, o, &o->handle);
+    if (rv == CKR_OK)
+        roster_link(o);
+    else
+        roster_unreserve(o);
+    return rv;
 }
 
 static bool has_store_name(const struct cmk_object *o)
@@ -369,7 +477,7 @@ static struct cmk_object *find_twin(struct cmk_object *o, unsigned long key)
         return hit;
     if (hit == NULL && unindexed == 0 && key != 0)
         return NULL; /* every named object is in the index */
-    table_each(&objects, find_dup, &c);
+    cmk_handles_each_object(o->token, find_dup_one, &c);
     return c.found;
 }
 
@@ -450,13 +558,14 @@ bool cmk_handles_del_object(struct cmk_object *o)
     found = cmk_hmap_del(&sh->map, o->handle);
     publish_live(&objects, (unsigned)(o->handle & (SHARDS - 1)));
     shard_unlock(sh);
-    if (found == o)
+    if (found == o) {
         unname(o);
+        roster_drop(o);
+    }
     return found == o;
 }
 
 struct each_object {
-    const struct cmk_token *t;
     void (*fn)(void *arg, struct cmk_object *o);
     void *arg;
 };
@@ -464,24 +573,31 @@ struct each_object {
 static void each_object_one(void *arg, unsigned long key, void *val)
 {
     struct each_object *c = arg;
-    struct cmk_object *o = val;
 
     (void)key;
-    if (c->t == NULL || o->token == c->t)
-        c->fn(c->arg, o);
+    c->fn(c->arg, val);
 }
 
-void cmk_handles_each_object(const struct cmk_token *t,
+void cmk_handles_each_object(struct cmk_token *t,
                              void (*fn)(void *arg, struct cmk_object *o),
                              void *arg)
 {
-    struct each_object c = {t, fn, arg};
+    struct each_object c = {fn, arg};
+    struct cmk_roster *r;
+    size_t i;
 
-    table_each(&objects, each_object_one, &c);
+    if (t == NULL) {
+        table_each(&objects, each_object_one, &c);
+        return;
+    }
+    r = &t->objects;
+    roster_lock(r);
+    for (i = 0; i < r->n; i++)
+        fn(arg, r->v[i]);
+    roster_unlock(r);
 }
 
 struct take_ctx {
-    const struct cmk_token *t;
     bool (*pred)(void *arg, struct cmk_object *o);
     void *arg;
     struct cmk_object **hit;
@@ -489,32 +605,36 @@ struct take_ctx {
     size_t cap;
 };
 
-static void collect_object(void *arg, unsigned long key, void *val)
+/* Adds o to c's list; false when it does not fit for lack of memory. */
+static bool take_one(struct take_ctx *c, struct cmk_object *o)
 {
-    struct take_ctx *c = arg;
-    struct cmk_object *o = val;
     struct cmk_object **grown;
 
-    (void)key;
-    if ((c->t != NULL && o->token != c->t) || !c->pred(c->arg, o))
-        return;
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 16;
 
         grown = realloc(c->hit, cap * sizeof(*grown));
         if (grown == NULL)
-            return; /* left for a later removal; never freed early */
+            return false; /* left for a later removal; never freed early */
         c->hit = grown;
         c->cap = cap;
     }
     c->hit[c->n++] = o;
+    return true;
 }
 
-size_t cmk_handles_take_objects(const struct cmk_token *t,
-                                bool (*pred)(void *arg, struct cmk_object *o),
-                                void *arg, struct cmk_object ***out)
+static void collect_object(void *arg, unsigned long key, void *val)
 {
-    struct take_ctx c = {t, pred, arg, NULL, 0, 0};
+    struct take_ctx *c = arg;
+
+    (void)key;
+    if (c->pred(c->arg, val))
+        (void)take_one(c, val);
+}
+
+/* Every token: the table walked, each shard under one hold of its lock. */
+static void take_from_table(struct take_ctx *c)
+{
     unsigned long used = used_shards(&objects);
     size_t i, from;
     int k;
@@ -525,13 +645,61 @@ size_t cmk_handles_take_objects(const struct cmk_token *t,
         if (!(used & (1UL << k)))
             continue;
         shard_lock(sh);
-        from = c.n;
-        cmk_hmap_each(&sh->map, collect_object, &c);
-        for (i = from; i < c.n; i++)
-            (void)cmk_hmap_del(&sh->map, c.hit[i]->handle);
+        from = c->n;
+        cmk_hmap_each(&sh->map, collect_object, c);
+        for (i = from; i < c->n; i++)
+            (void)cmk_hmap_del(&sh->map, c->hit[i]->handle);
         publish_live(&objects, (unsigned)k);
         shard_unlock(sh);
     }
+    for (i = 0; i < c->n; i++)
+        roster_drop(c->hit[i]);
+}
+
+/* One token: its roster walked under its lock (before a shard lock, as
+ * everywhere), each match removed from the table and the roster. One
+ * another thread removed from the table first is left to that thread,
+ * which drops it from the roster next. */
+static void take_from_roster(struct cmk_roster *r, struct take_ctx *c)
+{
+    struct cmk_object *o;
+    struct shard *sh;
+    bool taken;
+    size_t i = 0;
+
+    roster_lock(r);
+    while (i < r->n) {
+        o = r->v[i];
+        taken = false;
+        if (c->pred(c->arg, o)) {
+            sh = shard_of(&objects, o->handle);
+            shard_lock(sh);
+            taken = cmk_hmap_get(&sh->map, o->handle) == o && take_one(c, o);
+            if (taken) {
+                (void)cmk_hmap_del(&sh->map, o->handle);
+                publish_live(&objects, (unsigned)(o->handle & (SHARDS - 1)));
+            }
+            shard_unlock(sh);
+        }
+        if (taken)
+            roster_drop_locked(r, o); /* the last one moves to i */
+        else
+            i++;
+    }
+    roster_unlock(r);
+}
+
+size_t cmk_handles_take_objects(struct cmk_token *t,
+                                bool (*pred)(void *arg, struct cmk_object *o),
+                                void *arg, struct cmk_object ***out)
+{
+    struct take_ctx c = {pred, arg, NULL, 0, 0};
+    size_t i;
+
+    if (t == NULL)
+        take_from_table(&c);
+    else
+        take_from_roster(&t->objects, &c);
     for (i = 0; i < c.n; i++)
         unname(c.hit[i]);
     *out = c.hit;

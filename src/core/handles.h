@@ -4,8 +4,9 @@
  * removal and iteration. Handles come from one counter per table and are
  * never reused, so a stale handle is always invalid rather than naming
  * another session or object. Each table is split by handle into shards,
- * each under its own lock, a leaf (lock order: session, token, then one
- * shard lock, never two): it guards its shard only and is held for no
+ * each under its own lock, a leaf (lock order: session, token, the
+ * registration lock, a token's roster lock, then one shard lock, never
+ * two): it guards its shard only and is held for no
  * longer than a lookup or the walk of that shard; walks take the shards
  * one after the other, so a walk sees each entry that stays registered
  * throughout, and one added or removed meanwhile or not. The tables hold
@@ -18,11 +19,34 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "util/lock.h"
 #include "util/pkcs11_compat.h"
 
 struct cmk_object;
 struct cmk_session;
 struct cmk_token;
+
+/* A token's roster: its registered objects in an array, so that a walk
+ * of one token's objects costs what that token holds, not what every
+ * token of the module holds. Its lock is a leaf like a shard lock: taken
+ * after the token lock and the registration lock, before a shard lock.
+ * An object is on its token's roster from just after its registration
+ * until its removal from the table has returned; on the roster it is
+ * alive. Room for it is reserved before it is registered, so linking it
+ * cannot fail. */
+struct cmk_roster {
+    struct cmk_mutex lock;
+    struct cmk_object **v;
+    size_t n;
+    size_t cap;
+    size_t reserved; /* slots promised to registrations under way */
+};
+
+/* With the token: an empty roster and its lock (CKR_HOST_MEMORY,
+ * CKR_GENERAL_ERROR as cmk_mutex_init). */
+CK_RV cmk_roster_init(struct cmk_roster *r);
+/* With the token, once its objects have gone. */
+void cmk_roster_fini(struct cmk_roster *r);
 
 /* C_Initialize: empty tables, locks made, first handles 1. */
 CK_RV cmk_handles_init(void);
@@ -64,17 +88,19 @@ struct cmk_object *cmk_handles_ref_object(CK_OBJECT_HANDLE h,
 /* Unregisters o; true when the table held it (its reference passes to
  * the caller). */
 bool cmk_handles_del_object(struct cmk_object *o);
-/* Calls fn for each object of token t (NULL t: all) with its shard's
- * lock held: fn must not call into the handle tables. */
-void cmk_handles_each_object(const struct cmk_token *t,
+/* Calls fn for each object of token t (NULL t: all) with t's roster
+ * lock held (NULL t: each shard's lock in turn): fn must not call into
+ * the handle tables. One token's walk costs what that token holds. */
+void cmk_handles_each_object(struct cmk_token *t,
                              void (*fn)(void *arg, struct cmk_object *o),
                              void *arg);
-/* Unregisters every object of token t (NULL t: all) matching pred, each
- * shard under one hold of its lock, and hands them to the caller in a new
+/* Unregisters every object of token t (NULL t: all) matching pred (t's
+ * roster under one hold of its lock; NULL t: each shard under one hold
+ * of its lock), and hands them to the caller in a new
  * array *out (caller frees; the table's references pass with them).
  * Returns their number. An object that does not fit for lack of memory
  * stays registered (left for a later removal, never freed early). */
-size_t cmk_handles_take_objects(const struct cmk_token *t,
+size_t cmk_handles_take_objects(struct cmk_token *t,
                                 bool (*pred)(void *arg, struct cmk_object *o),
                                 void *arg, struct cmk_object ***out);
 

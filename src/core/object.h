@@ -50,6 +50,11 @@ struct cmk_object {
      * the key pair, set before the object is registered; NULL for any
      * other object. Such an object lives as long as its token. */
     struct cmk_keypair *kp;
+    /* Its place on its token's roster (handles.h), under the roster's
+     * lock: roster 0 before it is linked, 1 while it is (at ro_index), 2
+     * once it left (never linked again). */
+    size_t ro_index;
+    unsigned char roster;
     unsigned refs;
 };
 

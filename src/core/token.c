@@ -146,6 +146,8 @@ CK_RV cmk_token_new(const struct cmk_tenant_cfg *cfg, CK_SLOT_ID slot,
     rv = make_serial(t);
     if (rv == CKR_OK)
         rv = cmk_mutex_init(&t->lock);
+    if (rv == CKR_OK && (rv = cmk_roster_init(&t->objects)) != CKR_OK)
+        cmk_mutex_fini(&t->lock);
     if (rv != CKR_OK) {
         free(t);
         return rv;
@@ -189,6 +191,7 @@ void cmk_token_free(struct cmk_token *t)
     cmk_cache_free(t->cache);
     cmk_cmk_close(t->cmk);
     cmk_token_store_fini(t);
+    cmk_roster_fini(&t->objects);
     cmk_mutex_fini(&t->lock);
     free(t);
 }

@@ -8,6 +8,7 @@
 #define CMK_TOKEN_H
 
 #include <stdbool.h>
+#include "core/handles.h"
 #include "core/settings.h"
 #include "keys/cache.h"
 #include "keys/cmk.h"
@@ -30,8 +31,9 @@ struct cmk_token {
     unsigned long rw_sessions;
     char serial[17];
     struct cmk_object *cmk_obj;
-    struct cmk_cache *cache; /* unwrapped DEKs, token scope */
-    bool cache_per_session;  /* then each session has its own */
+    struct cmk_roster objects; /* its registered objects (handles.h) */
+    struct cmk_cache *cache;   /* unwrapped DEKs, token scope */
+    bool cache_per_session;    /* then each session has its own */
     struct cmk_cache_cfg cache_cfg;
     /* The tenant's key pairs (core/keypair.h), cfg->n_key_pairs of them
      * once made; fixed from cmk_token_new to cmk_token_free. */

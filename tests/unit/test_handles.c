@@ -23,6 +23,7 @@
 #include "cmk-pkcs11.h"
 #include "core/handles.h"
 #include "core/object.h"
+#include "core/token.h"
 #include "pkcs11/entry.h"
 #include "tests/lib/tenant.h"
 #include "util/lock.h"
@@ -75,6 +76,19 @@ static void use_foreign(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k, int i)
                CKR_OK);
 }
 
+/* A search over the token's objects while others come and go. */
+static void find_all(CK_SESSION_HANDLE h)
+{
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_ATTRIBUTE a = {CKA_CLASS, &cls, sizeof(cls)};
+    CK_OBJECT_HANDLE found[64];
+    CK_ULONG n = 0;
+
+    expect("C_FindObjectsInit", p->C_FindObjectsInit(h, &a, 1), CKR_OK);
+    expect("C_FindObjects", p->C_FindObjects(h, found, 64, &n), CKR_OK);
+    expect("C_FindObjectsFinal", p->C_FindObjectsFinal(h), CKR_OK);
+}
+
 /* One round: a session with a key, published, used by others; then the
  * key is destroyed (even rounds) or goes with its session (odd rounds). */
 static void round_once(int id, int i)
@@ -101,6 +115,7 @@ static void round_once(int id, int i)
         __atomic_load_n(&shared_key[(id + 1 + i) % THREADS], __ATOMIC_ACQUIRE);
     if (other != 0)
         use_foreign(h, other, i);
+    find_all(h);
     if (rv == CKR_OK && i % 2 == 0)
         expect("C_DestroyObject", p->C_DestroyObject(h, k), CKR_OK);
     expect("C_CloseSession", p->C_CloseSession(h), CKR_OK);
@@ -316,20 +331,22 @@ static void test_pool_threads(void **state)
 
 /* ---- The store-name index of token objects ---- */
 
-static struct cmk_object *named(const void *token, const char *name)
+static struct cmk_object *named(struct cmk_token *token, const char *name)
 {
     struct cmk_object *o = calloc(1, sizeof(*o));
 
     assert_non_null(o);
-    memcpy(&o->token, &token, sizeof(token)); /* a stand-in token */
-    o->is_token = true;
+    o->token = token; /* a stand-in: only its roster is used */
+    o->is_token = name != NULL;
+    if (name == NULL)
+        return o;
     snprintf(o->store_name, sizeof(o->store_name), "%s", name);
     return o;
 }
 
 /* Registers a new object for (token, name); returns the twin, if any
  * (the new one freed then). */
-static struct cmk_object *add_named(const void *token, const char *name,
+static struct cmk_object *add_named(struct cmk_token *token, const char *name,
                                     struct cmk_object **added)
 {
     struct cmk_object *o = named(token, name), *dup = NULL;
@@ -356,7 +373,8 @@ static bool everything(void *arg, struct cmk_object *o)
  * index) and for the name 0 too, and forgotten once it leaves the table. */
 static void test_store_name_index(void **state)
 {
-    static const char t1[1], t2[1]; /* two tokens: addresses only */
+    static struct cmk_token tok1, tok2; /* two stand-in tokens */
+    struct cmk_token *t1 = &tok1, *t2 = &tok2;
     struct cmk_object *a, *c, *e, *x[300], **hit = NULL;
     char name[CMK_STORE_NAME_LEN + 1];
     size_t i, n;
@@ -364,6 +382,8 @@ static void test_store_name_index(void **state)
     (void)state;
     assert_int_equal(cmk_lock_setup(NULL), CKR_OK);
     assert_int_equal(cmk_handles_init(), CKR_OK);
+    assert_int_equal(cmk_roster_init(&t1->objects), CKR_OK);
+    assert_int_equal(cmk_roster_init(&t2->objects), CKR_OK);
     assert_null(add_named(t1, "00000000000000a1", &a));
     assert_ptr_equal(add_named(t1, "00000000000000a1", NULL), a);
     assert_null(add_named(t2, "00000000000000a1", &c));
@@ -398,6 +418,94 @@ static void test_store_name_index(void **state)
     for (i = 0; i < n; i++)
         free(hit[i]);
     free(hit);
+    assert_int_equal(t1->objects.n, 0); /* and off the rosters */
+    assert_int_equal(t2->objects.n, 0);
+    cmk_roster_fini(&t1->objects);
+    cmk_roster_fini(&t2->objects);
+    cmk_handles_fini();
+    cmk_lock_reset();
+}
+
+/* ---- Rosters: one token's objects, walked without the others' ---- */
+
+static void count_one(void *arg, struct cmk_object *o)
+{
+    (void)o;
+    ++*(size_t *)arg;
+}
+
+static size_t count_of(struct cmk_token *t)
+{
+    size_t n = 0;
+
+    cmk_handles_each_object(t, count_one, &n);
+    return n;
+}
+
+static bool is_odd(void *arg, struct cmk_object *o)
+{
+    (void)arg;
+    return o->session % 2 == 1;
+}
+
+static void free_taken(struct cmk_object **hit, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(hit[i]);
+    free(hit);
+}
+
+/* A walk or a removal of one token's objects sees exactly that token's
+ * registered objects: a destroyed one has left its roster, taken ones
+ * leave the table and the roster, the other token's stay. */
+static void test_roster(void **state)
+{
+    static struct cmk_token tok1, tok2;
+    struct cmk_object *o[6], **hit = NULL, *dup = NULL;
+    size_t i, n;
+
+    (void)state;
+    assert_int_equal(cmk_lock_setup(NULL), CKR_OK);
+    assert_int_equal(cmk_handles_init(), CKR_OK);
+    assert_int_equal(cmk_roster_init(&tok1.objects), CKR_OK);
+    assert_int_equal(cmk_roster_init(&tok2.objects), CKR_OK);
+    for (i = 0; i < 6; i++) {
+        o[i] = named(i < 4 ? &tok1 : &tok2, NULL);
+        o[i]->session = i; /* 1, 3 (tok1) and 5 (tok2) are odd */
+        assert_int_equal(cmk_handles_add_object(o[i], &dup), CKR_OK);
+        assert_null(dup);
+    }
+    assert_int_equal(count_of(&tok1), 4);
+    assert_int_equal(count_of(&tok2), 2);
+    assert_int_equal(count_of(NULL), 6);
+    assert_true(cmk_handles_del_object(o[0]));
+    assert_false(cmk_handles_del_object(o[0]));
+    free(o[0]);
+    assert_int_equal(count_of(&tok1), 3);
+    n = cmk_handles_take_objects(&tok1, is_odd, NULL, &hit);
+    assert_int_equal(n, 2);
+    assert_true((hit[0] == o[1] && hit[1] == o[3]) ||
+                (hit[0] == o[3] && hit[1] == o[1]));
+    assert_null(cmk_handles_ref_object(o[1]->handle, &tok1));
+    assert_null(cmk_handles_ref_object(o[3]->handle, &tok1));
+    assert_false(cmk_handles_del_object(o[3])); /* taken: not the table's */
+    free_taken(hit, n);
+    assert_int_equal(count_of(&tok1), 1);
+    assert_int_equal(count_of(&tok2), 2);
+    n = cmk_handles_take_objects(NULL, is_odd, NULL, &hit);
+    assert_int_equal(n, 1);
+    assert_ptr_equal(hit[0], o[5]);
+    free_taken(hit, n);
+    assert_int_equal(count_of(&tok2), 1);
+    n = cmk_handles_take_objects(NULL, everything, NULL, &hit);
+    assert_int_equal(n, 2);
+    free_taken(hit, n);
+    assert_int_equal(tok1.objects.n, 0);
+    assert_int_equal(tok2.objects.n, 0);
+    cmk_roster_fini(&tok1.objects);
+    cmk_roster_fini(&tok2.objects);
     cmk_handles_fini();
     cmk_lock_reset();
 }
@@ -407,6 +515,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lock_hot),
         cmocka_unit_test(test_store_name_index),
+        cmocka_unit_test(test_roster),
         cmocka_unit_test(test_pool_threads),
         cmocka_unit_test(test_handles_os_locking),
         cmocka_unit_test(test_handles_app_mutexes),
