@@ -335,55 +335,21 @@ static void roster_unlock(struct cmk_roster *r)
     cmk_mutex_unlock(&r->lock);
 }
 
-/* A slot on o's roster for o, kept until roster_link or roster_unreserve.
- * CKR_HOST_MEMORY. */
-static CK_RV roster_reserve(struct cmk_object *o)
+/* Under the roster's lock: room for one more entry. CKR_HOST_MEMORY. */
+static CK_RV roster_room_locked(struct cmk_roster *r)
 {
-    struct cmk_roster *r = &o->token->objects;
     struct cmk_object **grown;
-    CK_RV rv = CKR_OK;
     size_t cap;
 
-    roster_lock(r);
-    if (r->n + r->reserved == r->cap) {
-        cap = r->cap ? r->cap * 2 : 16;
-        grown = realloc(r->v, cap * sizeof(*grown));
-        if (grown != NULL) {
-            r->v = grown;
-            r->cap = cap;
-        } else {
-            rv = CKR_HOST_MEMORY;
-        }
-    }
-    if (rv == CKR_OK)
-        r->reserved++;
-    roster_unlock(r);
-    return rv;
-}
-
-static void roster_unreserve(struct cmk_object *o)
-{
-    struct cmk_roster *r = &o->token->objects;
-
-    roster_lock(r);
-    r->reserved--;
-    roster_unlock(r);
-}
-
-/* Links o (registered) into its reserved slot, unless it was removed
- * from the table meanwhile. */
-static void roster_link(struct cmk_object *o)
-{
-    struct cmk_roster *r = &o->token->objects;
-
-    roster_lock(r);
-    r->reserved--;
-    if (o->roster == 0) {
-        o->ro_index = r->n;
-        r->v[r->n++] = o;
-        o->roster = 1;
-    }
-    roster_unlock(r);
+    if (r->n < r->cap)
+        return CKR_OK;
+    cap = r->cap ? r->cap * 2 : 16;
+    grown = realloc(r->v, cap * sizeof(*grown));
+    if (grown == NULL)
+        return CKR_HOST_MEMORY;
+    r->v = grown;
+    r->cap = cap;
+    return CKR_OK;
 }
 
 /* Under the roster's lock: o leaves it for good; the last entry takes
@@ -392,12 +358,12 @@ static void roster_drop_locked(struct cmk_roster *r, struct cmk_object *o)
 {
     struct cmk_object *last;
 
-    if (o->roster == 1) {
-        last = r->v[--r->n];
-        r->v[o->ro_index] = last;
-        last->ro_index = o->ro_index;
-    }
-    o->roster = 2;
+    if (!o->on_roster)
+        return;
+    last = r->v[--r->n];
+    r->v[o->ro_index] = last;
+    last->ro_index = o->ro_index;
+    o->on_roster = false;
 }
 
 /* o has left the table: off its roster before anyone may free it. */
@@ -429,15 +395,22 @@ static void find_dup_one(void *arg, struct cmk_object *o)
 
 static CK_RV put_object(struct cmk_object *o)
 {
-    CK_RV rv = roster_reserve(o);
+    struct cmk_roster *r = &o->token->objects;
+    CK_RV rv;
 
-    if (rv != CKR_OK)
-        return rv;
-    rv = table_add(&objects, o, &o->handle);
+    /* Registered and on the roster in one hold of its lock (the shard
+     * lock inside): a removal that finds o in the table meanwhile drops
+     * it from the roster once the lock is free, after it was linked. */
+    roster_lock(r);
+    rv = roster_room_locked(r);
     if (rv == CKR_OK)
-        roster_link(o);
-    else
-        roster_unreserve(o);
+        rv = table_add(&objects, o, &o->handle);
+    if (rv == CKR_OK) {
+        o->ro_index = r->n;
+        r->v[r->n++] = o;
+        o->on_roster = true;
+    }
+    roster_unlock(r);
     return rv;
 }
 

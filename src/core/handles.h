@@ -30,16 +30,15 @@ struct cmk_token;
  * of one token's objects costs what that token holds, not what every
  * token of the module holds. Its lock is a leaf like a shard lock: taken
  * after the token lock and the registration lock, before a shard lock.
- * An object is on its token's roster from just after its registration
- * until its removal from the table has returned; on the roster it is
- * alive. Room for it is reserved before it is registered, so linking it
- * cannot fail. */
+ * An object is registered and put on its token's roster in one hold of
+ * the roster's lock (nothing to undo if the roster cannot grow), and
+ * leaves the roster before its removal from the table returns; on the
+ * roster it is alive. */
 struct cmk_roster {
     struct cmk_mutex lock;
     struct cmk_object **v;
     size_t n;
     size_t cap;
-    size_t reserved; /* slots promised to registrations under way */
 };
 
 /* With the token: an empty roster and its lock (CKR_HOST_MEMORY,

@@ -51,10 +51,9 @@ struct cmk_object {
      * other object. Such an object lives as long as its token. */
     struct cmk_keypair *kp;
     /* Its place on its token's roster (handles.h), under the roster's
-     * lock: roster 0 before it is linked, 1 while it is (at ro_index), 2
-     * once it left (never linked again). */
+     * lock: on_roster while it is there, at ro_index. */
     size_t ro_index;
-    unsigned char roster;
+    bool on_roster;
     unsigned refs;
 };
 
