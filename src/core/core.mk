@@ -15,10 +15,11 @@ libcmk_la_SOURCES += \
 	src/core/token_store.h src/core/token_store.c \
 	src/core/seen_gen.h src/core/seen_gen.c \
 	src/core/session.h src/core/session.c \
-	src/core/object.h src/core/object.c \
+	src/core/object.h src/core/object.c src/core/objremove.c \
 	src/core/objops.h src/core/objops.c \
 	src/core/find.h src/core/find.c \
 	src/core/keyuse.h src/core/keyuse.c \
+	src/core/keymemo.h src/core/keymemo.c \
 	src/core/crypt.h src/core/crypt.c \
 	src/core/envelope_op.h src/core/envelope_op.c \
 	src/core/keyops.h src/core/keyops.c \

@@ -148,42 +148,55 @@ static CK_RV kp_init(struct cmk_session *s, struct cmk_crypt *c,
     return CKR_OK;
 }
 
+/* The operation starts with op (its Init succeeded). */
+static CK_RV start(struct cmk_crypt *c, const CK_MECHANISM *m,
+                   const struct cmk_note *note, struct cmk_op *op)
+{
+    memset(c, 0, sizeof(*c));
+    c->note = *note;
+    c->active = true;
+    c->last = 0; /* Init */
+    c->envelope = cmk_keyuse_is_envelope(m);
+    c->op = op;
+    if (c->envelope && m->ulParameterLen != 0) {
+        cmk_crypt_reset(c);
+        return CKR_MECHANISM_PARAM_INVALID;
+    }
+    return CKR_OK;
+}
+
 CK_RV cmk_crypt_init(struct cmk_session *s, bool encrypt, const CK_MECHANISM *m,
                      CK_OBJECT_HANDLE key)
 {
+    struct cmk_keymemo *km = &s->memo[encrypt];
     struct cmk_crypt *c = op_of(s, encrypt);
     struct cmk_object *o = NULL;
     struct cmk_op *op = NULL;
-    CK_RV rv;
-
     struct cmk_note note;
+    unsigned gen;
+    CK_RV rv;
 
     if (c->active)
         return CKR_OPERATION_ACTIVE;
     cmk_note_init(&note, m);
     note.bytes_in = note.bytes_out = 0;
     note.end = CMK_END_ERROR;
+    /* The session's key of the last init, checked already (keymemo.h). */
+    if (cmk_keymemo_op(km, key, m, encrypt, &note, &op))
+        return start(c, m, &note, op);
     rv = cmk_object_get(s, key, CKR_KEY_HANDLE_INVALID, &o);
     if (rv != CKR_OK)
         return cmk_record_mech(s, fn_name(encrypt, 0), &note, rv);
     if (cmk_kpcrypt_claims(o, m))
         return kp_init(s, c, o, m, encrypt, &note);
+    gen = __atomic_load_n(&o->gen, __ATOMIC_ACQUIRE); /* before the checks */
     rv = cmk_keyuse_op(o, m, encrypt ? CKA_ENCRYPT : CKA_DECRYPT, encrypt,
                        &note, &op);
-    if (rv == CKR_OK)
+    if (rv == CKR_OK) {
         cmk_keyuse_offer(o, unwrap_cache(s)); /* a cached unwrap's first
                                                * use */
-    if (rv == CKR_OK) {
-        memset(c, 0, sizeof(*c));
-        c->note = note;
-        c->active = true;
-        c->last = 0; /* Init */
-        c->envelope = cmk_keyuse_is_envelope(m);
-        c->op = op;
-        if (c->envelope && m->ulParameterLen != 0) {
-            cmk_crypt_reset(c);
-            rv = CKR_MECHANISM_PARAM_INVALID;
-        }
+        cmk_keymemo_keep(km, key, o, gen, m, &note, op);
+        rv = start(c, m, &note, op);
     }
     cmk_object_unref(o);
     if (rv == CKR_OK)

@@ -358,6 +358,7 @@ static void roster_drop_locked(struct cmk_roster *r, struct cmk_object *o)
 {
     struct cmk_object *last;
 
+    cmk_object_changed(o); /* memos of it are stale (keymemo.h) */
     if (!o->on_roster)
         return;
     last = r->v[--r->n];

@@ -2,7 +2,8 @@
 /*
  * core: key objects: made from attribute lists and registered in the
  * object handle table (handles.c), referenced, dropped. Lookups for a
- * session (login and store checks) are in objops.c.
+ * session (login and store checks) are in objops.c, removal in
+ * objremove.c.
  */
 #include <config.h>
 
@@ -96,27 +97,8 @@ void cmk_object_unref(struct cmk_object *o)
     }
 }
 
-void cmk_object_remove(struct cmk_object *o)
+struct cmk_object *cmk_object_ref(struct cmk_object *o)
 {
-    if (cmk_handles_del_object(o))
-        cmk_object_unref(o);
-}
-
-void cmk_object_each(struct cmk_token *t,
-                     void (*fn)(void *arg, struct cmk_object *o), void *arg)
-{
-    cmk_handles_each_object(t, fn, arg);
-}
-
-void cmk_object_remove_if(struct cmk_token *t,
-                          bool (*pred)(void *arg, struct cmk_object *o),
-                          void *arg)
-{
-    struct cmk_object **hit = NULL;
-    size_t i, n;
-
-    n = cmk_handles_take_objects(t, pred, arg, &hit);
-    for (i = 0; i < n; i++)
-        cmk_object_unref(hit[i]);
-    free(hit);
+    __atomic_fetch_add(&o->refs, 1, __ATOMIC_RELAXED);
+    return o;
 }

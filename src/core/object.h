@@ -50,6 +50,13 @@ struct cmk_object {
      * the key pair, set before the object is registered; NULL for any
      * other object. Such an object lives as long as its token. */
     struct cmk_keypair *kp;
+    /* Bumped (atomic, release) whenever what a key check reads may have
+     * changed: attributes swapped in, the object leaving its token. A
+     * session's memo of its last key (keymemo.h) is good only while gen
+     * is what it saw. memoized (atomic): some memo took the object, so
+     * its removal must look for memos to drop. */
+    unsigned gen;
+    bool memoized;
     /* Its place on its token's roster (handles.h), under the roster's
      * lock: on_roster while it is there, at ro_index. */
     size_t ro_index;
@@ -74,10 +81,19 @@ CK_RV cmk_object_add_stored(struct cmk_token *t, const char *store_name,
 CK_RV cmk_object_add_kp(struct cmk_token *t, struct cmk_keypair *kp,
                         struct cmk_attrs *attrs, struct cmk_object **out);
 void cmk_object_unref(struct cmk_object *o);
+/* One more reference to o, which the caller holds one of already. */
+struct cmk_object *cmk_object_ref(struct cmk_object *o);
+/* The attributes of o changed or o left its token (token lock held, or
+ * the object no longer reachable): memos of it are stale. */
+static inline void cmk_object_changed(struct cmk_object *o)
+{
+    __atomic_add_fetch(&o->gen, 1, __ATOMIC_SEQ_CST);
+}
 /* Without a logged-in user (on a token that needs one) only public
  * session objects are visible. */
 bool cmk_object_is_visible(const struct cmk_object *o, bool logged_in);
-/* Drops the handle (the object lives on while referenced). */
+/* Drops the handle and every session's memo of o (keymemo.h); the
+ * object lives on while referenced. */
 void cmk_object_remove(struct cmk_object *o);
 
 /* Calls fn for each registered object of token t (object table lock
@@ -85,7 +101,8 @@ void cmk_object_remove(struct cmk_object *o);
 void cmk_object_each(struct cmk_token *t,
                      void (*fn)(void *arg, struct cmk_object *o), void *arg);
 
-/* Removes every object matching pred(o) of token t (NULL t: all). */
+/* Removes every object matching pred(o) of token t (NULL t: all), as
+ * cmk_object_remove does. */
 void cmk_object_remove_if(struct cmk_token *t,
                           bool (*pred)(void *arg, struct cmk_object *o),
                           void *arg);

@@ -426,6 +426,7 @@ static CK_RV set_locked(struct cmk_session *s, struct cmk_object *o,
         old = o->attrs;
         o->attrs = next;
         next = old;
+        cmk_object_changed(o);
     }
     cmk_attrs_clear(&next);
     return rv;

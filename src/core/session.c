@@ -36,6 +36,8 @@ static void session_free(struct cmk_session *s)
     cmk_digest_reset(&s->digest);
     cmk_find_reset(&s->find);
     cmk_cache_free(s->cache);
+    cmk_keymemo_fini(&s->memo[0]);
+    cmk_keymemo_fini(&s->memo[1]);
     cmk_cond_fini(&s->idle);
     cmk_mutex_fini(&s->lock);
     free(s);
@@ -52,6 +54,29 @@ struct cmk_cache *cmk_session_cache(struct cmk_session *s)
     return s->cache;
 }
 
+/* The session's lock, its condition and its key memos' locks, or none
+ * of them. */
+static CK_RV session_locks_init(struct cmk_session *s)
+{
+    CK_RV rv = cmk_mutex_init(&s->lock);
+
+    if (rv != CKR_OK)
+        return rv;
+    rv = cmk_cond_init(&s->idle);
+    if (rv == CKR_OK)
+        rv = cmk_keymemo_init(&s->memo[0]);
+    if (rv == CKR_OK) {
+        rv = cmk_keymemo_init(&s->memo[1]);
+        if (rv != CKR_OK)
+            cmk_keymemo_fini(&s->memo[0]);
+    }
+    if (rv == CKR_OK)
+        return CKR_OK;
+    cmk_cond_fini(&s->idle); /* NULL-safe: s is zeroed */
+    cmk_mutex_fini(&s->lock);
+    return rv;
+}
+
 CK_RV cmk_session_open(struct cmk_token *t, CK_FLAGS flags,
                        CK_SESSION_HANDLE *out)
 {
@@ -65,11 +90,8 @@ CK_RV cmk_session_open(struct cmk_token *t, CK_FLAGS flags,
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return CKR_HOST_MEMORY;
-    rv = cmk_mutex_init(&s->lock);
-    if (rv == CKR_OK)
-        rv = cmk_cond_init(&s->idle);
+    rv = session_locks_init(s);
     if (rv != CKR_OK) {
-        cmk_mutex_fini(&s->lock);
         free(s);
         return rv;
     }

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "core/keymemo.h"
 #include "core/record.h"
 #include "mech/mech.h"
 #include "util/lock.h"
@@ -94,6 +95,9 @@ struct cmk_session {
     struct cmk_digestop digest;
     struct cmk_find find;
     struct cmk_cache *cache; /* session-scope DEK cache, made on first use */
+    /* The last key of its decrypt (0) and encrypt (1) inits
+     * (keymemo.h): taken by those inits, dropped by the key's removal. */
+    struct cmk_keymemo memo[2];
     unsigned refs;
 };
 

@@ -183,6 +183,7 @@ static bool apply_locked(struct cmk_object *o, const struct cmk_store_meta *m,
     old = o->attrs;
     o->attrs = *attrs;
     *attrs = old; /* the caller clears the old attributes */
+    cmk_object_changed(o);
     o->store_version = m->version;
     return true;
 }

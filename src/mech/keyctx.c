@@ -116,6 +116,23 @@ CK_KEY_TYPE cmk_keyctx_type(const struct cmk_keyctx *kc)
     return kc->kt;
 }
 
+CK_RV cmk_keyctx_copy(const struct cmk_keyctx *kc, struct cmk_keyctx **out)
+{
+    struct cmk_keyctx *c;
+
+    if (kc == NULL || out == NULL)
+        return CKR_ARGUMENTS_BAD;
+    *out = NULL;
+    c = cmk_secmem_alloc(sizeof(*c));
+    if (c == NULL)
+        return CKR_HOST_MEMORY;
+    memcpy(c, kc, sizeof(*c)); /* a flat struct: schedule, H table, len */
+    c->refs = 1;
+    __atomic_add_fetch(&g_live, 1, __ATOMIC_RELAXED);
+    *out = c;
+    return CKR_OK;
+}
+
 CK_RV cmk_aes_check_value(const uint8_t *key, size_t len,
                           const struct cmk_keyctx *kc, uint8_t cv[3])
 {

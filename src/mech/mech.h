@@ -84,6 +84,11 @@ void cmk_keyctx_unref(struct cmk_keyctx *kc);
 bool cmk_keyctx_matches(const struct cmk_keyctx *kc, CK_KEY_TYPE kt,
                         const uint8_t *key, size_t len);
 CK_KEY_TYPE cmk_keyctx_type(const struct cmk_keyctx *kc);
+/* A private copy of kc (one reference, a slot of its own in the secure
+ * pool): a session that uses one key over and over counts its
+ * references on a cache line no other thread writes. CKR_HOST_MEMORY. */
+CK_RV cmk_keyctx_copy(const struct cmk_keyctx *kc,
+                      struct cmk_keyctx **out) CMK_WUR;
 /* The AES key check value (PKCS#11 3.0 section 4.10: the first 3 bytes
  * of AES-ECB(key, zero block)) with kc's schedule when kc (may be NULL)
  * was made from key, else with one expanded in the secure pool and wiped.
@@ -105,6 +110,8 @@ CK_RV cmk_op_check(const CK_MECHANISM *mech, CK_KEY_TYPE kt,
  * keys nothing itself. Errors as cmk_op_new. */
 CK_RV cmk_op_new_keyed(const CK_MECHANISM *mech, struct cmk_keyctx *kc,
                        bool encrypt, struct cmk_op **out) CMK_WUR;
+/* The context op keys with (the op's reference; NULL for a NULL op). */
+const struct cmk_keyctx *cmk_op_keyctx(const struct cmk_op *op);
 
 /* Validates the mechanism for key type kt: CKR_MECHANISM_INVALID if we do
  * not know it, CKR_KEY_TYPE_INCONSISTENT if kt does not fit it,

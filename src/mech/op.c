@@ -102,6 +102,11 @@ CK_RV cmk_op_new(const CK_MECHANISM *mech, CK_KEY_TYPE kt, const uint8_t *key,
     return rv;
 }
 
+const struct cmk_keyctx *cmk_op_keyctx(const struct cmk_op *op)
+{
+    return op != NULL ? op->kc : NULL;
+}
+
 void cmk_op_free(struct cmk_op *op)
 {
     if (op == NULL)

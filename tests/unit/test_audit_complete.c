@@ -475,6 +475,58 @@ static void test_encrypt_fails_closed(void **state)
     assert_int_equal(p->C_Finalize(NULL), CKR_OK);
 }
 
+static void gcm_encrypt(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k, CK_RV want)
+{
+    CK_GCM_PARAMS gcm = {iv, 12, 96, NULL, 0, 128};
+    CK_MECHANISM m = {CKM_AES_GCM, &gcm, sizeof(gcm)};
+    uint8_t out[96];
+    CK_ULONG n = sizeof(out);
+
+    assert_int_equal(p->C_EncryptInit(h, &m, k), want);
+    if (want == CKR_OK) {
+        assert_int_equal(p->C_Encrypt(h, data, 48, out, &n), CKR_OK);
+        assert_int_equal(n, 64);
+    }
+}
+
+/* One key used over and over by a session (which then starts its
+ * operations from its memo of the key, core/keymemo.h): every use writes
+ * the same complete record, and a change of the key's label or of what
+ * it may do shows in the very next record. */
+static void test_repeat_use_records(void **state)
+{
+    CK_SESSION_HANDLE h = start();
+    CK_OBJECT_HANDLE k = make_dek(h, CK_FALSE, CK_TRUE);
+    char label2[] = "dek-2";
+    CK_ATTRIBUTE relabel = {CKA_LABEL, label2, 5};
+    CK_ATTRIBUTE noenc = {CKA_ENCRYPT, &no, 1};
+    char got[8][REC_MAX], want[REC_MAX];
+    char *at;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 5; i++)
+        gcm_encrypt(h, k, CKR_OK);
+    mech_body(want, "C_Encrypt", h, CKM_AES_GCM, "CKM_AES_GCM", 48, 64);
+    add_end(want, "final");
+    assert_int_equal(bodies("\"op\":\"C_Encrypt\"", got, 8), 5);
+    for (i = 0; i < 5; i++)
+        assert_string_equal(got[i], want);
+    assert_int_equal(p->C_SetAttributeValue(h, k, &relabel, 1), CKR_OK);
+    gcm_encrypt(h, k, CKR_OK);
+    assert_int_equal(bodies("\"op\":\"C_Encrypt\"", got, 8), 6);
+    at = strstr(want, "dek-1");
+    assert_non_null(at);
+    at[4] = '2';
+    assert_string_equal(got[5], want);
+    assert_int_equal(p->C_SetAttributeValue(h, k, &noenc, 1), CKR_OK);
+    gcm_encrypt(h, k, CKR_KEY_FUNCTION_NOT_PERMITTED);
+    the_body("CKR_KEY_FUNCTION_NOT_PERMITTED", got[0]);
+    assert_non_null(strstr(got[0], "\"op\":\"C_EncryptInit\""));
+    assert_non_null(strstr(got[0], "\"key_label\":\"dek-2\""));
+    assert_int_equal(p->C_Finalize(NULL), CKR_OK);
+}
+
 /* C_WrapKey under a failing audit file: no wrapped key in the buffer. */
 static void test_wrap_fails_closed(void **state)
 {
@@ -793,6 +845,7 @@ int main(void)
         cmocka_unit_test_teardown(test_objects_fail_closed, finalize_any),
         cmocka_unit_test_teardown(test_value_read, finalize_any),
         cmocka_unit_test_teardown(test_new_key_named, finalize_any),
+        cmocka_unit_test_teardown(test_repeat_use_records, finalize_any),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown) != 0;

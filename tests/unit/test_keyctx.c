@@ -11,6 +11,7 @@
 #include <config.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -197,7 +198,9 @@ static void test_made_once_lazily(void **state)
         assert_int_equal(p->C_Encrypt(i % 2 ? b : a, in, 32, out, &n), CKR_OK);
     }
     assert_int_equal(cmk_keyctx_made(), made + 1);
-    assert_int_equal(cmk_keyctx_live(), live + 1);
+    /* The key's and a copy in each session's memo of its last encrypt
+     * key (core/keymemo.h): copies, none made from the key value. */
+    assert_int_equal(cmk_keyctx_live(), live + 3);
     assert_int_equal(p->C_DestroyObject(a, k), CKR_OK);
     assert_int_equal(p->C_DestroyObject(a, g), CKR_OK);
     assert_int_equal(cmk_keyctx_live(), live); /* wiped with the object */
@@ -434,6 +437,216 @@ static void test_threads_one_key(void **state)
     assert_int_equal(p->C_CloseSession(a), CKR_OK);
 }
 
+/* ---- a session's memo of its last key (core/keymemo.h) ---- */
+
+static CK_OBJECT_HANDLE make_public_dek(CK_SESSION_HANDLE h)
+{
+    static CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    static CK_KEY_TYPE kt = CKK_AES;
+    static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ATTRIBUTE t[] = {
+        {CKA_CLASS, &cls, sizeof(cls)}, {CKA_KEY_TYPE, &kt, sizeof(kt)},
+        {CKA_VALUE, kv, sizeof(kv)},    {CKA_ENCRYPT, &yes, 1},
+        {CKA_DECRYPT, &yes, 1},         {CKA_PRIVATE, &no, 1}};
+    CK_OBJECT_HANDLE k = 0;
+
+    assert_int_equal(p->C_CreateObject(h, t, N(t), &k), CKR_OK);
+    return k;
+}
+
+/* GCM decryption of what gcm_once's message encrypts to under iv. */
+static CK_RV gcm_decrypt_once(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k,
+                              const uint8_t *iv)
+{
+    uint8_t in[MSG], ct[MSG + 16], out[MSG + 16], ivb[12];
+    CK_GCM_PARAMS gp = {ivb, sizeof(ivb), 96, NULL, 0, 128};
+    CK_MECHANISM m = {CKM_AES_GCM, &gp, sizeof(gp)};
+    CK_ULONG n = sizeof(out);
+    CK_RV rv;
+
+    memcpy(ivb, iv, sizeof(ivb));
+    memset(in, 0x5a, sizeof(in));
+    ref_gcm(kv, iv, in, sizeof(in), ct);
+    rv = p->C_DecryptInit(h, &m, k);
+    if (rv != CKR_OK)
+        return rv;
+    rv = p->C_Decrypt(h, ct, sizeof(ct), out, &n);
+    if (rv == CKR_OK && (n != MSG || memcmp(out, in, MSG) != 0))
+        rv = CKR_GENERAL_ERROR;
+    return rv;
+}
+
+/* A key used again and again by one session and then destroyed by
+ * another: the session's memo (and its copy of the context) goes with
+ * the key at once, and the handle is gone for that session too. */
+static void test_memo_goes_with_key(void **state)
+{
+    static const uint8_t iv[12] = {12};
+    CK_SESSION_HANDLE a = login(), b = open_more();
+    long live = cmk_keyctx_live();
+    CK_OBJECT_HANDLE k = make_dek(a);
+    int i;
+
+    (void)state;
+    for (i = 0; i < 4; i++)
+        assert_true(gcm_once(a, k, iv));
+    assert_true(gcm_once(b, k, iv));               /* once: no memo in b */
+    assert_int_equal(cmk_keyctx_live(), live + 2); /* the key's, a's memo */
+    assert_int_equal(p->C_DestroyObject(b, k), CKR_OK);
+    assert_int_equal(cmk_keyctx_live(), live);
+    assert_int_equal(gcm_init(a, k, iv), CKR_KEY_HANDLE_INVALID);
+    assert_int_equal(p->C_CloseSession(b), CKR_OK);
+    assert_int_equal(p->C_CloseSession(a), CKR_OK);
+}
+
+/* The memo answers only while the key's attributes are those it was
+ * checked with: taking CKA_DECRYPT (or CKA_ENCRYPT) away refuses the
+ * next init of a session that used the key many times, and giving it
+ * back allows it again at once. */
+static void test_memo_follows_attributes(void **state)
+{
+    static const uint8_t iv[12] = {13};
+    static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ATTRIBUTE off[] = {{CKA_DECRYPT, &no, 1}, {CKA_ENCRYPT, &no, 1}};
+    CK_ATTRIBUTE on[] = {{CKA_DECRYPT, &yes, 1}};
+    CK_SESSION_HANDLE a = login(), b = open_more();
+    CK_OBJECT_HANDLE k = make_dek(a);
+    int i;
+
+    (void)state;
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(gcm_decrypt_once(a, k, iv), CKR_OK);
+        assert_true(gcm_once(a, k, iv));
+    }
+    assert_int_equal(p->C_SetAttributeValue(b, k, &off[0], 1), CKR_OK);
+    assert_int_equal(gcm_decrypt_once(a, k, iv),
+                     CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_true(gcm_once(a, k, iv)); /* encrypt is still allowed */
+    assert_int_equal(p->C_SetAttributeValue(b, k, &on[0], 1), CKR_OK);
+    assert_int_equal(gcm_decrypt_once(a, k, iv), CKR_OK);
+    assert_int_equal(p->C_SetAttributeValue(b, k, &off[1], 1), CKR_OK);
+    assert_int_equal(gcm_init(a, k, iv), CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_int_equal(gcm_decrypt_once(a, k, iv), CKR_OK);
+    assert_int_equal(p->C_DestroyObject(a, k), CKR_OK);
+    assert_int_equal(p->C_CloseSession(b), CKR_OK);
+    assert_int_equal(p->C_CloseSession(a), CKR_OK);
+}
+
+/* C_Logout: a private key a session used many times answers as it does
+ * to a session that never used it (the key went with the login), and
+ * no copy of its context is left; a public key goes on working. */
+static void test_memo_after_logout(void **state)
+{
+    static const uint8_t iv[12] = {14};
+    CK_SESSION_HANDLE a = login(), b = open_more();
+    long live = cmk_keyctx_live();
+    CK_OBJECT_HANDLE k = make_dek(a), pub = make_public_dek(a);
+    CK_RV fresh;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 4; i++) {
+        assert_true(gcm_once(a, k, iv));
+        assert_int_equal(gcm_decrypt_once(a, pub, iv), CKR_OK);
+    }
+    assert_int_equal(cmk_keyctx_live(), live + 4);
+    assert_int_equal(p->C_Logout(a), CKR_OK);
+    fresh = gcm_init(b, k, iv);
+    assert_int_not_equal(fresh, CKR_OK);
+    assert_int_equal(gcm_init(a, k, iv), fresh);
+    assert_int_equal(gcm_decrypt_once(a, pub, iv), CKR_OK);
+    assert_int_equal(cmk_keyctx_live(), live + 2); /* pub's and a's memo */
+    assert_int_equal(p->C_CloseSession(b), CKR_OK);
+    assert_int_equal(p->C_CloseSession(a), CKR_OK);
+    assert_int_equal(cmk_keyctx_live(), live);
+}
+
+struct racer {
+    pthread_barrier_t *go;
+    CK_SESSION_HANDLE h;
+    CK_OBJECT_HANDLE k;
+    uint8_t iv[12];
+    int ok, gone, bad; /* right results, CKR_KEY_HANDLE_INVALID, else */
+    bool back;         /* worked again after the key was gone */
+};
+
+static void *race(void *arg)
+{
+    struct racer *w = arg;
+    CK_RV rv;
+    int i;
+
+    pthread_barrier_wait(w->go);
+    for (i = 0; i < ROUNDS; i++) {
+        w->iv[11] = (uint8_t)i;
+        rv = gcm_init(w->h, w->k, w->iv);
+        if (rv == CKR_KEY_HANDLE_INVALID) {
+            w->gone++;
+            continue;
+        }
+        if (rv == CKR_OK && w->gone > 0)
+            w->back = true;
+        if (rv == CKR_OK) {
+            uint8_t in[MSG], out[MSG + 16], want[MSG + 16];
+            CK_ULONG n = sizeof(out);
+
+            memset(in, 0x5a, sizeof(in));
+            ref_gcm(kv, w->iv, in, sizeof(in), want);
+            rv = p->C_Encrypt(w->h, in, sizeof(in), out, &n);
+            if (rv == CKR_OK && n == sizeof(want) &&
+                memcmp(out, want, n) == 0) {
+                __atomic_add_fetch(&w->ok, 1, __ATOMIC_RELAXED);
+                continue;
+            }
+        }
+        w->bad++;
+    }
+    return NULL;
+}
+
+/* Threads each on a session of their own, all on one key, while another
+ * session destroys it: every init before the destroy gives the right
+ * ciphertext, every one after it CKR_KEY_HANDLE_INVALID, never a mix
+ * once a thread saw it gone; every memo has let go of the key once the
+ * threads stop, with their sessions still open. */
+static void test_threads_memo_destroy(void **state)
+{
+    CK_SESSION_HANDLE a = login();
+    long live = cmk_keyctx_live();
+    CK_OBJECT_HANDLE k = make_dek(a);
+    struct racer w[THREADS];
+    pthread_t th[THREADS];
+    pthread_barrier_t go;
+    int i, ok = 0;
+
+    (void)state;
+    assert_int_equal(pthread_barrier_init(&go, NULL, THREADS + 1), 0);
+    for (i = 0; i < THREADS; i++) {
+        w[i] = (struct racer){&go, open_more(), k, {(uint8_t)(20 + i)},
+                              0,   0,           0, false};
+        assert_int_equal(pthread_create(&th[i], NULL, race, &w[i]), 0);
+    }
+    pthread_barrier_wait(&go);
+    while (ok < THREADS * 8) { /* let every memo form first */
+        ok = 0;
+        for (i = 0; i < THREADS; i++)
+            ok += __atomic_load_n(&w[i].ok, __ATOMIC_RELAXED);
+        sched_yield();
+    }
+    assert_int_equal(p->C_DestroyObject(a, k), CKR_OK);
+    for (i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(w[i].bad, 0);
+        assert_false(w[i].back);
+        assert_int_equal(w[i].ok + w[i].gone, ROUNDS);
+    }
+    assert_int_equal(cmk_keyctx_live(), live);
+    for (i = 0; i < THREADS; i++)
+        assert_int_equal(p->C_CloseSession(w[i].h), CKR_OK);
+    pthread_barrier_destroy(&go);
+    assert_int_equal(p->C_CloseSession(a), CKR_OK);
+}
+
 /* ---- the context itself ---- */
 
 static bool all_zero(const uint8_t *b, size_t len)
@@ -585,6 +798,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kek_contexts, init, fini),
         cmocka_unit_test_setup_teardown(test_cache_entry_shares, init, fini),
         cmocka_unit_test_setup_teardown(test_threads_one_key, init, fini),
+        cmocka_unit_test_setup_teardown(test_memo_goes_with_key, init, fini),
+        cmocka_unit_test_setup_teardown(test_memo_follows_attributes, init,
+                                        fini),
+        cmocka_unit_test_setup_teardown(test_memo_after_logout, init, fini),
+        cmocka_unit_test_setup_teardown(test_threads_memo_destroy, init, fini),
         cmocka_unit_test_setup_teardown(test_wiped_after_last_op, init, fini),
         cmocka_unit_test_setup_teardown(test_fork_child_sees_none, init, fini),
         cmocka_unit_test_setup_teardown(test_bad_keys, init, fini),
