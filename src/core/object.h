@@ -50,7 +50,7 @@ struct cmk_object {
      * the key pair, set before the object is registered; NULL for any
      * other object. Such an object lives as long as its token. */
     struct cmk_keypair *kp;
-    /* Bumped (atomic, release) whenever what a key check reads may have
+    /* Bumped (atomic) whenever what a key check reads may have
      * changed: attributes swapped in, the object leaving its token. A
      * session's memo of its last key (keymemo.h) is good only while gen
      * is what it saw. memoized (atomic): some memo took the object, so
