@@ -76,6 +76,12 @@ CK_RV cmk_object_add_stored(struct cmk_token *t, const char *store_name,
     return add(t, 0, store_name, meta, NULL, attrs, out);
 }
 
+void cmk_object_each(struct cmk_token *t,
+                     void (*fn)(void *arg, struct cmk_object *o), void *arg)
+{
+    cmk_handles_each_object(t, fn, arg);
+}
+
 bool cmk_object_is_visible(const struct cmk_object *o, bool logged_in)
 {
     return logged_in || !(o->is_private || o->is_token);

@@ -21,12 +21,6 @@ void cmk_object_remove(struct cmk_object *o)
     cmk_object_unref(o);
 }
 
-void cmk_object_each(struct cmk_token *t,
-                     void (*fn)(void *arg, struct cmk_object *o), void *arg)
-{
-    cmk_handles_each_object(t, fn, arg);
-}
-
 void cmk_object_remove_if(struct cmk_token *t,
                           bool (*pred)(void *arg, struct cmk_object *o),
                           void *arg)
