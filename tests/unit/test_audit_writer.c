@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -1787,8 +1788,13 @@ static void *spin(void *arg)
     r.op = "C_Decrypt";
     r.detail = "until killed";
     for (;;) {
-        if (cmk_audit_write(sp->a, &r) != CMK_OK)
-            return NULL;
+        if (cmk_audit_write(sp->a, &r) != CMK_OK) {
+            /* Said on ready so that the parent fails at once rather
+             * than waiting for a byte that never comes. */
+            if (write(sp->ready, "F", 1) != 1)
+                _exit(5);
+            _exit(6);
+        }
         if (!said && write(sp->ready, "x", 1) != 1)
             _exit(3);
         said = true;
@@ -1806,10 +1812,12 @@ static void killed_child(const char *path, int ready)
 
     cmk_audit_opts_init(&o); /* interval, the default */
     key_of(&k);
-    if (cmk_audit_open(path, &o, &k, &sp.a) != CMK_OK)
-        _exit(2);
-    if (pthread_create(&th, NULL, spin, &sp) != 0)
+    if (cmk_audit_open(path, &o, &k, &sp.a) != CMK_OK ||
+        pthread_create(&th, NULL, spin, &sp) != 0) {
+        if (write(ready, "F", 1) != 1)
+            _exit(2);
         _exit(3);
+    }
     spin(&sp);
     _exit(4);
 }
@@ -1825,7 +1833,7 @@ static void test_kill9(void **state)
     const char *path = f->path;
     struct test_audit_rep rep;
     int status, fds[2];
-    char c;
+    char c = 0;
     pid_t child;
 
     assert_int_equal(pipe(fds), 0);
@@ -1833,15 +1841,28 @@ static void test_kill9(void **state)
     assert_true(child >= 0);
     if (child == 0)
         killed_child(f->path, fds[1]);
+    /* Only the child holds the write end: a child that dies early ends
+     * the read instead of leaving it waiting. */
+    close(fds[1]);
     /* Both threads have written (valgrind may run one alone for long). */
-    assert_int_equal(read(fds[0], &c, 1), 1);
-    assert_int_equal(read(fds[0], &c, 1), 1);
+    for (int i = 0; i < 2; i++) {
+        struct pollfd pf = {fds[0], POLLIN, 0};
+
+        c = '?';
+        if (poll(&pf, 1, 120 * 1000) != 1 || read(fds[0], &c, 1) != 1 ||
+            c != 'x') {
+            kill(child, SIGKILL);
+            waitpid(child, &status, 0);
+            fail_msg("the writing child failed or did not write within "
+                     "120 s (thread %d said '%c', status %#x)",
+                     i, c, (unsigned)status);
+        }
+    }
     nanosleep(&pause, NULL);
     assert_int_equal(kill(child, SIGKILL), 0);
     assert_int_equal(waitpid(child, &status, 0), child);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     close(fds[0]);
-    close(fds[1]);
     (void)test_audit_check_files(&path, 1, test_audit_unseal_known, keys, &rep);
     if (rep.sum.problems != rep.torn || rep.torn > 2)
         fail_msg("%llu problems (%zu torn lines), first: %s",
