@@ -168,9 +168,8 @@ void cmk_line_escape(struct cmk_line *b, const char *s)
 }
 
 /* ,"k": and then quote, when quote is not NUL: one bounds check. */
-static void key(struct cmk_line *b, const char *k, char quote)
+static void key(struct cmk_line *b, const char *k, size_t n, char quote)
 {
-    size_t n = strlen(k);
     size_t all = n + 4 + (quote != '\0');
     char *p;
 
@@ -181,7 +180,7 @@ static void key(struct cmk_line *b, const char *k, char quote)
     p = b->p + b->len;
     p[0] = ',';
     p[1] = '"';
-    memcpy(p + 2, k, n);
+    cmk_line_copy(p + 2, k, n);
     p[n + 2] = '"';
     p[n + 3] = ':';
     if (quote != '\0')
@@ -189,44 +188,45 @@ static void key(struct cmk_line *b, const char *k, char quote)
     b->len += all;
 }
 
-void cmk_line_str(struct cmk_line *b, const char *k, const char *val)
+void cmk_line_str_k(struct cmk_line *b, const char *k, size_t klen,
+                    const char *val)
 {
     if (val == NULL)
         return;
-    key(b, k, '"');
+    key(b, k, klen, '"');
     cmk_line_escape(b, val);
     cmk_line_raw(b, "\"", 1);
 }
 
-void cmk_line_num(struct cmk_line *b, const char *k, long long v)
+void cmk_line_num_k(struct cmk_line *b, const char *k, size_t klen, long long v)
 {
     char d[24];
 
     if (v < 0)
         return;
-    key(b, k, '\0');
+    key(b, k, klen, '\0');
     cmk_line_raw(b, d, cmk_line_u64(d, (uint64_t)v));
 }
 
-void cmk_line_bool(struct cmk_line *b, const char *k, int v)
+void cmk_line_bool_k(struct cmk_line *b, const char *k, size_t klen, int v)
 {
     if (v < 0)
         return;
-    key(b, k, '\0');
+    key(b, k, klen, '\0');
     if (v)
         cmk_line_raw(b, "true", 4);
     else
         cmk_line_raw(b, "false", 5);
 }
 
-void cmk_line_strs(struct cmk_line *b, const char *k, const char *const *v,
-                   size_t n)
+void cmk_line_strs_k(struct cmk_line *b, const char *k, size_t klen,
+                     const char *const *v, size_t n)
 {
     size_t i;
 
     if (v == NULL || n == 0)
         return;
-    key(b, k, '[');
+    key(b, k, klen, '[');
     for (i = 0; i < n; i++) {
         if (i != 0)
             cmk_line_raw(b, ",", 1);

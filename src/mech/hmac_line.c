@@ -191,8 +191,9 @@ cmk_err cmk_vmac_key_line(struct cmk_vmac_lib *l, const struct cmk_vmac_key *k,
     if (l == NULL || k == NULL || prev == NULL || line == NULL || out == NULL)
         return CMK_E_ARGS;
     /* A forked child finds the pool wiped: a mac from all-zero states
-     * would be one anybody can make. */
-    if (is_zero((const uint8_t *)&k->s.inner, sizeof(k->s.inner)))
+     * would be one anybody can make. The chaining value is enough to
+     * look at: after the key block it is never all zero. */
+    if (is_zero((const uint8_t *)k->s.inner.h, sizeof(k->s.inner.h)))
         return CMK_E_CRYPTO;
     err = two_digests(&k->s, prev, line, n, out);
     cmk_regs_wipe();
