@@ -351,35 +351,99 @@ WIDE_INLINE __m128i fold2(__m256i v)
                          _mm256_extracti128_si256(v, 1));
 }
 
-/* Sixteen blocks against H^16..H^1 (htab in that order, two per load);
- * the two lanes' partial products are added before the one reduction. */
+/* GHASH of sixteen blocks against H^16..H^1 (htab in that order, two
+ * per load), in eight steps of two blocks each, so that the steps can go
+ * between the AES rounds of the next sixteen blocks; the two lanes'
+ * partial products are added before the one reduction. */
+struct wide_acc {
+    __m256i lo, hi, mid;
+};
+
+WIDE_INLINE void wide_step(struct wide_acc *a, const struct cmk_gcm *g,
+                           __m128i y, __m256i c, int j)
+{
+    __m256i x = bswap2(c), m;
+    __m256i h = _mm256_loadu_si256((const __m256i *)g->k->htab[2 * j]);
+
+    if (j == 0)
+        x = _mm256_xor_si256(x, _mm256_zextsi128_si256(y));
+    /* Four products, not Karatsuba's three: the two shuffles it needs
+     * compete with the multiplies for one port. */
+    m = _mm256_xor_si256(_mm256_clmulepi64_epi128(x, h, 0x01),
+                         _mm256_clmulepi64_epi128(x, h, 0x10));
+    if (j == 0) {
+        a->lo = _mm256_clmulepi64_epi128(x, h, 0x00);
+        a->hi = _mm256_clmulepi64_epi128(x, h, 0x11);
+        a->mid = m;
+        return;
+    }
+    a->lo = _mm256_xor_si256(a->lo, _mm256_clmulepi64_epi128(x, h, 0x00));
+    a->hi = _mm256_xor_si256(a->hi, _mm256_clmulepi64_epi128(x, h, 0x11));
+    a->mid = _mm256_xor_si256(a->mid, m);
+}
+
+/* lo ^ mid << 64 ^ hi << 128 (mid the sum of the cross products), then
+ * the one reduction. */
+WIDE_INLINE __m128i wide_fin(const struct wide_acc *w)
+{
+    __m128i mid = fold2(w->mid);
+    __m128i lo = _mm_xor_si128(fold2(w->lo), _mm_slli_si128(mid, 8));
+    __m128i hi = _mm_xor_si128(fold2(w->hi), _mm_srli_si128(mid, 8));
+
+    return gf_reduce(lo, hi);
+}
+
 WIDE_INLINE __m128i ghash16(const struct cmk_gcm *g, __m128i y,
                             const __m256i c[8])
 {
-    __m256i lo = _mm256_setzero_si256(), hi = lo, mid = lo;
-    struct gf_acc a;
+    struct wide_acc a;
 
 #pragma GCC unroll 8
-    for (int j = 0; j < 8; j++) {
-        __m256i x = bswap2(c[j]), xm, hm;
-        __m256i h = _mm256_loadu_si256((const __m256i *)g->k->htab[2 * j]);
+    for (int j = 0; j < 8; j++)
+        wide_step(&a, g, y, c[j], j);
+    return wide_fin(&a);
+}
 
-        if (j == 0)
-            x = _mm256_xor_si256(x, _mm256_zextsi128_si256(y));
-        xm = _mm256_xor_si256(x, _mm256_shuffle_epi32(x, 0x4e));
-        hm = _mm256_xor_si256(h, _mm256_shuffle_epi32(h, 0x4e));
-        lo = _mm256_xor_si256(lo, _mm256_clmulepi64_epi128(x, h, 0x00));
-        hi = _mm256_xor_si256(hi, _mm256_clmulepi64_epi128(x, h, 0x11));
-        mid = _mm256_xor_si256(mid, _mm256_clmulepi64_epi128(xm, hm, 0x00));
+/* Sixteen counter blocks b through AES, with the GHASH steps of the
+ * previous sixteen blocks c (when there are) one after each of the first
+ * eight rounds: the two streams use different units (AES against
+ * carry-less multiply and shuffles), and written one after the other
+ * they left each other idle; every AES has ten rounds or more. */
+WIDE_INLINE void enc16_ghash(const struct cmk_gcm *g, __m256i b[8],
+                             const __m256i c[8], bool have_c,
+                             struct wide_acc *a, __m128i y)
+{
+    const struct cmk_aes_key *k = &g->k->key;
+    __m256i t = rk2(k->enc[0]);
+
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++)
+        b[i] = _mm256_xor_si256(b[i], t);
+#pragma GCC unroll 8
+    for (int r = 1; r <= 8; r++) {
+        t = rk2(k->enc[r]);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++)
+            b[i] = _mm256_aesenc_epi128(b[i], t);
+        if (have_c)
+            wide_step(a, g, y, c[r - 1], r - 1);
     }
-    a.lo = fold2(lo);
-    a.hi = fold2(hi);
-    a.mid = fold2(mid);
-    return gf_acc_fin(&a);
+    for (unsigned r = 9; r < k->rounds; r++) {
+        t = rk2(k->enc[r]);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++)
+            b[i] = _mm256_aesenc_epi128(b[i], t);
+    }
+    t = rk2(k->enc[k->rounds]);
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++)
+        b[i] = _mm256_aesenclast_epi128(b[i], t);
 }
 
 /* Whole groups of sixteen blocks; returns how many blocks it did. The
- * counter pair c01 holds inc32 fields n and n + 1 in its two lanes. */
+ * counter pair c01 holds inc32 fields n and n + 1 in its two lanes. Each
+ * group's ciphertext is hashed while the next group goes through AES;
+ * the last group's after the loop. */
 static WIDE size_t gcm_bulk_wide(struct cmk_gcm *g, bool encrypt,
                                  const uint8_t *in, uint8_t *out, size_t nb)
 {
@@ -387,8 +451,15 @@ static WIDE size_t gcm_bulk_wide(struct cmk_gcm *g, bool encrypt,
     __m256i c01 =
         _mm256_add_epi32(_mm256_broadcastsi128_si256(bswap(ld(g->ctr))),
                          _mm256_set_epi32(0, 0, 0, 1, 0, 0, 0, 0));
-    __m256i b[8], d;
+    __m256i b[8], c[8], d;
+    struct wide_acc a = {c01, c01, c01};
     size_t done = nb / 16 * 16;
+    bool have_c = false;
+
+    /* a and c are read only once have_c is set; defined for the compiler. */
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++)
+        c[j] = c01;
 
     for (; nb >= 16; nb -= 16, in += 256, out += 256) {
 #pragma GCC unroll 8
@@ -396,17 +467,20 @@ static WIDE size_t gcm_bulk_wide(struct cmk_gcm *g, bool encrypt,
             b[j] = bswap2(_mm256_add_epi32(
                 c01, _mm256_set_epi32(0, 0, 0, 2 * j, 0, 0, 0, 2 * j)));
         c01 = _mm256_add_epi32(c01, _mm256_set_epi32(0, 0, 0, 16, 0, 0, 0, 16));
-        enc16(&g->k->key, b);
+        enc16_ghash(g, b, c, have_c, &a, y);
+        if (have_c)
+            y = wide_fin(&a);
 #pragma GCC unroll 8
         for (int j = 0; j < 8; j++) {
             d = _mm256_loadu_si256((const __m256i *)(in + 32 * j));
             b[j] = _mm256_xor_si256(b[j], d);
             _mm256_storeu_si256((__m256i *)(out + 32 * j), b[j]);
-            if (!encrypt)
-                b[j] = d;
+            c[j] = encrypt ? b[j] : d;
         }
-        y = ghash16(g, y, b);
+        have_c = true;
     }
+    if (have_c)
+        y = ghash16(g, y, c);
     st(g->x, y);
     st(g->ctr, bswap(_mm256_castsi256_si128(c01)));
     return done;
