@@ -414,30 +414,17 @@ WIDE_INLINE void enc16_ghash(const struct cmk_gcm *g, __m256i b[8],
                              struct wide_acc *a, __m128i y)
 {
     const struct cmk_aes_key *k = &g->k->key;
-    __m256i t = rk2(k->enc[0]);
 
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++)
-        b[i] = _mm256_xor_si256(b[i], t);
+    enc16_first(k, b);
 #pragma GCC unroll 8
     for (int r = 1; r <= 8; r++) {
-        t = rk2(k->enc[r]);
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; i++)
-            b[i] = _mm256_aesenc_epi128(b[i], t);
+        enc16_round(k, (unsigned)r, b);
         if (have_c)
             wide_step(a, g, y, c[r - 1], r - 1);
     }
-    for (unsigned r = 9; r < k->rounds; r++) {
-        t = rk2(k->enc[r]);
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; i++)
-            b[i] = _mm256_aesenc_epi128(b[i], t);
-    }
-    t = rk2(k->enc[k->rounds]);
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++)
-        b[i] = _mm256_aesenclast_epi128(b[i], t);
+    for (unsigned r = 9; r < k->rounds; r++)
+        enc16_round(k, r, b);
+    enc16_last(k, b);
 }
 
 /* Whole groups of sixteen blocks; returns how many blocks it did. The

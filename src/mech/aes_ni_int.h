@@ -93,23 +93,43 @@ WIDE_INLINE __m256i rk2(const uint8_t rk[16])
     return _mm256_broadcastsi128_si256(ld(rk));
 }
 
-WIDE_INLINE void enc16(const struct cmk_aes_key *k, __m256i b[8])
+/* Sixteen blocks in eight registers: the key whitening, one middle
+ * round, the last round; enc16 is the three in order, and GCM puts its
+ * GHASH steps between the middle rounds. */
+WIDE_INLINE void enc16_first(const struct cmk_aes_key *k, __m256i b[8])
 {
     __m256i t = rk2(k->enc[0]);
 
 #pragma GCC unroll 8
     for (int i = 0; i < 8; i++)
         b[i] = _mm256_xor_si256(b[i], t);
-    for (unsigned r = 1; r < k->rounds; r++) {
-        t = rk2(k->enc[r]);
+}
+
+WIDE_INLINE void enc16_round(const struct cmk_aes_key *k, unsigned r,
+                             __m256i b[8])
+{
+    __m256i t = rk2(k->enc[r]);
+
 #pragma GCC unroll 8
-        for (int i = 0; i < 8; i++)
-            b[i] = _mm256_aesenc_epi128(b[i], t);
-    }
-    t = rk2(k->enc[k->rounds]);
+    for (int i = 0; i < 8; i++)
+        b[i] = _mm256_aesenc_epi128(b[i], t);
+}
+
+WIDE_INLINE void enc16_last(const struct cmk_aes_key *k, __m256i b[8])
+{
+    __m256i t = rk2(k->enc[k->rounds]);
+
 #pragma GCC unroll 8
     for (int i = 0; i < 8; i++)
         b[i] = _mm256_aesenclast_epi128(b[i], t);
+}
+
+WIDE_INLINE void enc16(const struct cmk_aes_key *k, __m256i b[8])
+{
+    enc16_first(k, b);
+    for (unsigned r = 1; r < k->rounds; r++)
+        enc16_round(k, r, b);
+    enc16_last(k, b);
 }
 
 #endif /* CMK_AES_NI */
