@@ -507,7 +507,10 @@ void cmk_aes_ni_gcm_crypt(struct cmk_gcm *g, bool encrypt, bool wide,
                           const uint8_t *in, uint8_t *out, size_t len)
 {
     gcm_crypt(g, encrypt, wide, in, out, len);
-    cmk_aes_ni_scrub();
+    if (wide && len >= 256) /* gcm_crypt may have run gcm_bulk_wide */
+        cmk_aes_ni_scrub_wide();
+    else
+        cmk_aes_ni_scrub();
 }
 
 /* SP 800-38D 7.1 steps 5-6: S = GHASH(A || C || lengths), T = E(J0) ^ S. */

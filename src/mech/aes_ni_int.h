@@ -22,8 +22,10 @@
 #define NI_INLINE static inline __attribute__((always_inline)) NI
 
 /* Wipes the stack below the caller's frame and the vector registers
- * (aes_ni.c): every exported function ends with it. */
+ * (aes_ni.c): every exported function ends with it, or with the _wide
+ * form, deeper, after GCM's wide path (its frame is the largest). */
 void cmk_aes_ni_scrub(void);
+void cmk_aes_ni_scrub_wide(void);
 
 NI_INLINE __m128i ld(const void *p)
 {
