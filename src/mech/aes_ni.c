@@ -18,7 +18,7 @@
 /* Spills of round keys, keystream and H land in our stack frames; the
  * exported entry points wipe this much stack below their caller's frame
  * after the work. gcc 12 -fstack-usage, deepest chains: GCM's wide path
- * (gcm_crypt and gcm_bulk_wide) about 1.0 KiB at -O2 and 1.4 KiB at -O1,
+ * (gcm_crypt and gcm_bulk_wide) about 1.2 KiB at -O2 and 1.6 KiB at -O1,
  * every other path under 600 bytes at -O2 and under 700 at -O1, all
  * under 8 KiB unoptimized (debug builds). Sanitizer builds instrument
  * the frames and get the debug size (a ThreadSanitizer -O1 build left

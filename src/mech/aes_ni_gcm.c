@@ -77,13 +77,19 @@ NI_INLINE void gf_mul_acc(struct gf_acc *a, __m128i x, __m128i h)
     a->mid = _mm_xor_si128(a->mid, _mm_clmulepi64_si128(xm, hm, 0x00));
 }
 
+/* lo ^ cross << 64 ^ hi << 128 reduced, cross the sum of the two cross
+ * products x0 h1 ^ x1 h0. */
+NI_INLINE __m128i gf_fin(__m128i lo, __m128i hi, __m128i cross)
+{
+    return gf_reduce(_mm_xor_si128(lo, _mm_slli_si128(cross, 8)),
+                     _mm_xor_si128(hi, _mm_srli_si128(cross, 8)));
+}
+
+/* Karatsuba's middle product less lo and hi is the cross sum. */
 NI_INLINE __m128i gf_acc_fin(const struct gf_acc *a)
 {
-    __m128i mid = _mm_xor_si128(a->mid, _mm_xor_si128(a->lo, a->hi));
-    __m128i lo = _mm_xor_si128(a->lo, _mm_slli_si128(mid, 8));
-    __m128i hi = _mm_xor_si128(a->hi, _mm_srli_si128(mid, 8));
-
-    return gf_reduce(lo, hi);
+    return gf_fin(a->lo, a->hi,
+                  _mm_xor_si128(a->mid, _mm_xor_si128(a->lo, a->hi)));
 }
 
 NI_INLINE __m128i gf_mul(__m128i x, __m128i h)
@@ -356,81 +362,80 @@ WIDE_INLINE __m128i fold2(__m256i v)
  * between the AES rounds of the next sixteen blocks; the two lanes'
  * partial products are added before the one reduction. */
 struct wide_acc {
-    __m256i lo, hi, mid;
+    __m256i lo, hi, cross;
 };
 
+WIDE_INLINE void wide_acc_init(struct wide_acc *a)
+{
+    a->lo = _mm256_setzero_si256();
+    a->hi = a->lo;
+    a->cross = a->lo;
+}
+
+/* Blocks 2j and 2j + 1 of c (y added to the first of all): four
+ * products, not Karatsuba's three, whose two shuffles compete with the
+ * multiplies for one port. */
 WIDE_INLINE void wide_step(struct wide_acc *a, const struct cmk_gcm *g,
                            __m128i y, __m256i c, int j)
 {
-    __m256i x = bswap2(c), m;
+    __m256i x = bswap2(c);
     __m256i h = _mm256_loadu_si256((const __m256i *)g->k->htab[2 * j]);
 
     if (j == 0)
         x = _mm256_xor_si256(x, _mm256_zextsi128_si256(y));
-    /* Four products, not Karatsuba's three: the two shuffles it needs
-     * compete with the multiplies for one port. */
-    m = _mm256_xor_si256(_mm256_clmulepi64_epi128(x, h, 0x01),
-                         _mm256_clmulepi64_epi128(x, h, 0x10));
-    if (j == 0) {
-        a->lo = _mm256_clmulepi64_epi128(x, h, 0x00);
-        a->hi = _mm256_clmulepi64_epi128(x, h, 0x11);
-        a->mid = m;
-        return;
-    }
     a->lo = _mm256_xor_si256(a->lo, _mm256_clmulepi64_epi128(x, h, 0x00));
     a->hi = _mm256_xor_si256(a->hi, _mm256_clmulepi64_epi128(x, h, 0x11));
-    a->mid = _mm256_xor_si256(a->mid, m);
+    a->cross = _mm256_xor_si256(
+        a->cross, _mm256_xor_si256(_mm256_clmulepi64_epi128(x, h, 0x01),
+                                   _mm256_clmulepi64_epi128(x, h, 0x10)));
 }
 
-/* lo ^ mid << 64 ^ hi << 128 (mid the sum of the cross products), then
- * the one reduction. */
-WIDE_INLINE __m128i wide_fin(const struct wide_acc *w)
+WIDE_INLINE __m128i wide_fin(const struct wide_acc *a)
 {
-    __m128i mid = fold2(w->mid);
-    __m128i lo = _mm_xor_si128(fold2(w->lo), _mm_slli_si128(mid, 8));
-    __m128i hi = _mm_xor_si128(fold2(w->hi), _mm_srli_si128(mid, 8));
-
-    return gf_reduce(lo, hi);
+    return gf_fin(fold2(a->lo), fold2(a->hi), fold2(a->cross));
 }
 
+/* y after the sixteen blocks c. */
 WIDE_INLINE __m128i ghash16(const struct cmk_gcm *g, __m128i y,
                             const __m256i c[8])
 {
     struct wide_acc a;
 
+    wide_acc_init(&a);
 #pragma GCC unroll 8
     for (int j = 0; j < 8; j++)
         wide_step(&a, g, y, c[j], j);
     return wide_fin(&a);
 }
 
-/* Sixteen counter blocks b through AES, with the GHASH steps of the
- * previous sixteen blocks c (when there are) one after each of the first
- * eight rounds: the two streams use different units (AES against
- * carry-less multiply and shuffles), and written one after the other
- * they left each other idle; every AES has ten rounds or more. */
-WIDE_INLINE void enc16_ghash(const struct cmk_gcm *g, __m256i b[8],
-                             const __m256i c[8], bool have_c,
-                             struct wide_acc *a, __m128i y)
+/* Sixteen counter blocks b through AES and y after the sixteen blocks c,
+ * the GHASH steps one after each of the first eight rounds (every AES
+ * has ten rounds or more): written one after the other, the two left
+ * each other's units idle (AES against carry-less multiply and
+ * shuffles). */
+WIDE_INLINE __m128i enc16_ghash(const struct cmk_gcm *g, __m256i b[8],
+                                const __m256i c[8], __m128i y)
 {
     const struct cmk_aes_key *k = &g->k->key;
+    struct wide_acc a;
 
+    wide_acc_init(&a);
     enc16_first(k, b);
 #pragma GCC unroll 8
     for (int r = 1; r <= 8; r++) {
         enc16_round(k, (unsigned)r, b);
-        if (have_c)
-            wide_step(a, g, y, c[r - 1], r - 1);
+        wide_step(&a, g, y, c[r - 1], r - 1);
     }
     for (unsigned r = 9; r < k->rounds; r++)
         enc16_round(k, r, b);
     enc16_last(k, b);
+    return wide_fin(&a);
 }
 
 /* Whole groups of sixteen blocks; returns how many blocks it did. The
  * counter pair c01 holds inc32 fields n and n + 1 in its two lanes. Each
- * group's ciphertext is hashed while the next group goes through AES;
- * the last group's after the loop. */
+ * group's ciphertext c is hashed while the next group goes through AES
+ * (the first group alone, the last group's hash after the loop). */
 static WIDE size_t gcm_bulk_wide(struct cmk_gcm *g, bool encrypt,
                                  const uint8_t *in, uint8_t *out, size_t nb)
 {
@@ -439,24 +444,18 @@ static WIDE size_t gcm_bulk_wide(struct cmk_gcm *g, bool encrypt,
         _mm256_add_epi32(_mm256_broadcastsi128_si256(bswap(ld(g->ctr))),
                          _mm256_set_epi32(0, 0, 0, 1, 0, 0, 0, 0));
     __m256i b[8], c[8], d;
-    struct wide_acc a = {c01, c01, c01};
     size_t done = nb / 16 * 16;
-    bool have_c = false;
 
-    /* a and c are read only once have_c is set; defined for the compiler. */
-#pragma GCC unroll 8
-    for (int j = 0; j < 8; j++)
-        c[j] = c01;
-
-    for (; nb >= 16; nb -= 16, in += 256, out += 256) {
+    for (size_t n = 0; n < done; n += 16, in += 256, out += 256) {
 #pragma GCC unroll 8
         for (int j = 0; j < 8; j++)
             b[j] = bswap2(_mm256_add_epi32(
                 c01, _mm256_set_epi32(0, 0, 0, 2 * j, 0, 0, 0, 2 * j)));
         c01 = _mm256_add_epi32(c01, _mm256_set_epi32(0, 0, 0, 16, 0, 0, 0, 16));
-        enc16_ghash(g, b, c, have_c, &a, y);
-        if (have_c)
-            y = wide_fin(&a);
+        if (n == 0)
+            enc16(&g->k->key, b);
+        else
+            y = enc16_ghash(g, b, c, y);
 #pragma GCC unroll 8
         for (int j = 0; j < 8; j++) {
             d = _mm256_loadu_si256((const __m256i *)(in + 32 * j));
@@ -464,9 +463,8 @@ static WIDE size_t gcm_bulk_wide(struct cmk_gcm *g, bool encrypt,
             _mm256_storeu_si256((__m256i *)(out + 32 * j), b[j]);
             c[j] = encrypt ? b[j] : d;
         }
-        have_c = true;
     }
-    if (have_c)
+    if (done > 0)
         y = ghash16(g, y, c);
     st(g->x, y);
     st(g->ctr, bswap(_mm256_castsi256_si128(c01)));
