@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * audit: the tamper-evident audit file (docs/audit-format.md, format 2).
- * One JSON object per line, in the kernel (copied into its own place in a
- * shared mapping of the file, audit/afile.h) before the audited call
- * returns. Each writer (one open of the file by a process) has a random
- * id and a 32-byte chain key K given by its caller; chain 0 carries the
- * writer's own records (audit_open, rotation, reopen, finalize) and every
- * thread that writes gets a chain of its own, each record MAC'd with
- * HMAC-SHA256(K, previous mac || line). Never key material, PINs,
- * credentials or plaintext: callers pass only the non-secret fields
- * below. Thread safe. Verification: audit/verify.h.
+ * audit: the tamper-evident audit file (docs/audit-format.md, format 3, or 2
+ * without AES-NI). One JSON object per line, in the kernel (copied into its
+ * own place in a shared mapping of the file, audit/afile.h) before the
+ * audited call returns. Each writer (one open of the file by a process) has
+ * a random id and a 32-byte chain key K given by its caller; chain 0 carries
+ * the writer's own records (audit_open, rotation, reopen, finalize) and
+ * every thread that writes gets a chain of its own, each record MAC'd with
+ * MAC(K, previous mac || line). Never key material, PINs,
+ * credentials or plaintext: callers pass only the non-secret fields below.
+ * Thread safe. Verification: audit/verify.h.
  */
 #ifndef CMK_AUDIT_H
 #define CMK_AUDIT_H
@@ -140,7 +140,7 @@ struct cmk_audit_key {
 /* Opens (creates 0600) path (O_CLOEXEC | O_NOFOLLOW, owner and mode
  * checked as util/trust.h says) and the side file DIR/.BASENAME.pos where
  * processes sharing path take space, copies K into the secure pool
- * (mech/hmac_line.h: locked, out of core dumps, wiped in a forked child)
+ * (mech/line_mac.h: locked, out of core dumps, wiped in a forked child)
  * and writes the audit_open record. Needs cmk_mech_init (CMK_E_CRYPTO
  * before it) and, for K to be wiped in a forked child, an open secure
  * pool (util/secpool.h). The writer's mutex is a cmk_mutex: open after

@@ -20,11 +20,12 @@
 #include "audit/audit.h"
 #include "audit/line.h"
 #include "audit/slog.h"
-#include "mech/hmac_line.h"
+#include "mech/line_mac.h"
 #include "util/lock.h"
 
 #define CMK_AUDIT_WRITER_HEX 16
-#define CMK_AUDIT_MAC_LEN CMK_VMAC_OUT_LEN
+/* The longest mac (format 2's); a writer's own is a->mac_len bytes. */
+#define CMK_AUDIT_MAC_LEN CMK_VMAC_MAX_LEN
 
 /* A chain's hand-over state (atomic), see chain.c. */
 #define CMK_CHAIN_OWNED 1u  /* a live thread holds the chain */
@@ -36,7 +37,7 @@ struct cmk_chain {
     struct cmk_chain *next; /* the writer's list, in chain order (mx) */
     unsigned no;            /* 0: the writer's own; 1, 2, ...: threads */
     uint64_t seq;           /* last record written, 0 before the first */
-    uint8_t prev[CMK_AUDIT_MAC_LEN];
+    uint8_t prev[CMK_AUDIT_MAC_LEN]; /* a->mac_len bytes used */
     struct cmk_afile *using; /* atomic: the file being written, or NULL */
     unsigned state;          /* atomic: CMK_CHAIN_OWNED | _ORPHAN */
     struct cmk_vmac_lib *mc; /* the owning thread's digest context */
@@ -53,6 +54,7 @@ struct cmk_audit {
     struct cmk_audit_opts opts; /* syslog_path and writer_id not kept */
     enum cmk_afile_help help;   /* for each file opened */
     struct cmk_vmac_key *mac;   /* K, in the secure pool */
+    size_t mac_len;             /* 16 (format 3) or 32 (format 2) */
     char writer[CMK_AUDIT_WRITER_HEX + 1];
     long pid;
     unsigned long forks;      /* fork count when opened */
@@ -93,9 +95,10 @@ cmk_err cmk_audit_failed(struct cmk_audit *a, int e);
 /* Room before the body for
  * {"time":"...","writer":"...","chain":N,"seq":N,"pid":P (under 150 B). */
 #define CMK_AUDIT_PREFIX_ROOM 192
-/* ,"mac":"<64 hex>"}\n */
+/* ,"mac":"<32 or 64 hex>"}\n, at most */
 #define CMK_AUDIT_MAC_KEY ",\"mac\":\""
 #define CMK_AUDIT_SUFFIX_LEN (8 + 2 * CMK_AUDIT_MAC_LEN + 3)
+#define CMK_AUDIT_SUFFIX(mac_len) (8 + 2 * (mac_len) + 3)
 #define CMK_AUDIT_BODY_CAP                                                     \
     (CMK_LINE_MAX - CMK_AUDIT_PREFIX_ROOM - CMK_AUDIT_SUFFIX_LEN)
 
@@ -103,9 +106,9 @@ cmk_err cmk_audit_failed(struct cmk_audit *a, int e);
 struct cmk_emitted {
     const char *line; /* the line as written, from '{', no newline */
     size_t len;
-    uint8_t mac[CMK_AUDIT_MAC_LEN];
-    uint64_t end; /* where the line ends in the file */
-    bool slide;   /* near the end of the file's view: move it on */
+    uint8_t mac[CMK_AUDIT_MAC_LEN]; /* a->mac_len bytes */
+    uint64_t end;                   /* where the line ends in the file */
+    bool slide; /* near the end of the file's view: move it on */
 };
 
 /* Completes the line whose body (blen bytes) sits at line +

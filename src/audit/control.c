@@ -52,8 +52,8 @@ static void slog_copy(struct cmk_audit *a, const char *event,
     char hex[2 * CMK_AUDIT_MAC_LEN + 1];
     struct cmk_slog_rec s;
 
-    cmk_line_hex(hex, em->mac, CMK_AUDIT_MAC_LEN);
-    hex[sizeof(hex) - 1] = '\0';
+    cmk_line_hex(hex, em->mac, a->mac_len);
+    hex[2 * a->mac_len] = '\0';
     s = (struct cmk_slog_rec){a->writer, 0,    a->c0.seq, hex,
                               event,     NULL, em->line,  em->len};
     cmk_slog_send(a->slog, &s);
@@ -97,7 +97,8 @@ static void put_key(struct cmk_audit *a, struct rec0 *r)
 }
 
 /* [chain,seq,"mac"] */
-static void put_entry(struct rec0 *r, const struct cmk_chain *c, bool first)
+static void put_entry(struct rec0 *r, const struct cmk_chain *c, size_t mac_len,
+                      bool first)
 {
     char d[24], hex[2 * CMK_AUDIT_MAC_LEN];
 
@@ -106,8 +107,8 @@ static void put_entry(struct rec0 *r, const struct cmk_chain *c, bool first)
     cmk_line_raw(&r->b, ",", 1);
     cmk_line_raw(&r->b, d, cmk_line_u64(d, c->seq));
     cmk_line_raw(&r->b, ",\"", 2);
-    cmk_line_hex(hex, c->prev, CMK_AUDIT_MAC_LEN);
-    cmk_line_raw(&r->b, hex, sizeof(hex));
+    cmk_line_hex(hex, c->prev, mac_len);
+    cmk_line_raw(&r->b, hex, 2 * mac_len);
     cmk_line_raw(&r->b, "\"]", 2);
 }
 
@@ -123,7 +124,7 @@ static void put_chains(struct cmk_audit *a, struct rec0 *r)
     for (c = a->chains; c != NULL; c = c->next) {
         if (c->seq == 0) /* never written */
             continue;
-        put_entry(r, c, first);
+        put_entry(r, c, a->mac_len, first);
         first = false;
     }
     cmk_line_raw(&r->b, "]", 1);
@@ -133,8 +134,8 @@ static void put_prev(struct cmk_audit *a, struct rec0 *r)
 {
     char hex[2 * CMK_AUDIT_MAC_LEN + 1];
 
-    cmk_line_hex(hex, a->c0.prev, CMK_AUDIT_MAC_LEN);
-    hex[sizeof(hex) - 1] = '\0';
+    cmk_line_hex(hex, a->c0.prev, a->mac_len);
+    hex[2 * a->mac_len] = '\0';
     cmk_line_str(&r->b, "prev_file_mac", hex);
 }
 

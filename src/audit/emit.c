@@ -144,14 +144,14 @@ int cmk_audit_emit(struct cmk_audit *a, struct cmk_chain *c,
                           out->mac) != CMK_OK)
         return EKEYREJECTED;
     memcpy(end, CMK_AUDIT_MAC_KEY, 8);
-    cmk_line_hex(end + 8, out->mac, CMK_AUDIT_MAC_LEN);
-    memcpy(end + 8 + 2 * CMK_AUDIT_MAC_LEN, "\"}\n", 3);
-    end += CMK_AUDIT_SUFFIX_LEN;
+    cmk_line_hex(end + 8, out->mac, a->mac_len);
+    memcpy(end + 8 + 2 * a->mac_len, "\"}\n", 3);
+    end += CMK_AUDIT_SUFFIX(a->mac_len);
     e = cmk_afile_append(f, start, (size_t)(end - start), &out->end);
     if (e != 0)
         return e;
     c->seq++;
-    memcpy(c->prev, out->mac, CMK_AUDIT_MAC_LEN);
+    memcpy(c->prev, out->mac, a->mac_len);
     out->line = start;
     out->len = (size_t)(end - start) - 1;
     return 0;

@@ -18,7 +18,7 @@
 #include "audit/vint.h"
 
 #define ANCHOR_VERSION 2
-/* ["<16 hex>",<chain>,<seq>,"<64 hex>"], */
+/* ["<16 hex>",<chain>,<seq>,"<64 or 32 hex>"], */
 #define ENTRY_MAX (2 + 16 + 2 + 10 + 1 + 20 + 2 + 64 + 3)
 
 static bool set_why(char *why, size_t len, const char *fmt, ...)
@@ -47,7 +47,9 @@ static bool hex_str(json_t *j, size_t n, uint8_t *out)
 static cmk_err load_entry(struct cmk_audit_verifier *v, json_t *e, size_t i,
                           char *why, size_t why_len)
 {
-    uint8_t id[8], mac[CMK_VMAC_LEN];
+    uint8_t id[8];
+    struct cmk_vmacv mac;
+    const char *ms;
     json_int_t chain, seq;
     struct cmk_vchain *c;
     uint64_t writer = 0;
@@ -56,10 +58,11 @@ static cmk_err load_entry(struct cmk_audit_verifier *v, json_t *e, size_t i,
 
     chain = json_integer_value(json_array_get(e, 1));
     seq = json_integer_value(json_array_get(e, 2));
+    ms = json_string_value(json_array_get(e, 3));
     if (json_array_size(e) != 4 || !hex_str(json_array_get(e, 0), 8, id) ||
         !json_is_integer(json_array_get(e, 1)) || chain < 0 ||
-        chain > (json_int_t)UINT32_MAX || seq < 1 ||
-        !hex_str(json_array_get(e, 3), sizeof(mac), mac)) {
+        chain > (json_int_t)UINT32_MAX || seq < 1 || ms == NULL ||
+        !cmk_vfields_mac(ms, strlen(ms), &mac)) {
         set_why(why, why_len, "chains[%zu] is not [writer,chain,seq,mac]", i);
         return CMK_E_BAD_BLOB;
     }
@@ -74,7 +77,7 @@ static cmk_err load_entry(struct cmk_audit_verifier *v, json_t *e, size_t i,
     }
     c->anchored = true;
     c->anchor_seq = (uint64_t)seq;
-    memcpy(c->anchor_mac, mac, sizeof(mac));
+    c->anchor_mac = mac;
     return CMK_OK;
 }
 
@@ -109,14 +112,14 @@ out:
 }
 
 void cmk_vanchor_check(struct cmk_audit_verifier *v, struct cmk_vchain *c,
-                       uint64_t seq, const uint8_t *mac)
+                       uint64_t seq, const struct cmk_vmacv *mac)
 {
     char hex[17];
 
     if (!c->anchored || c->anchor_found || seq != c->anchor_seq)
         return;
     c->anchor_found = true; /* reported here if different, not again */
-    if (sodium_memcmp(mac, c->anchor_mac, CMK_VMAC_LEN) == 0)
+    if (cmk_vfields_mac_same(mac, &c->anchor_mac))
         return;
     cmk_vreport_hex(c->writer, hex);
     cmk_vreport(v, CMK_AUDIT_ANCHOR, true,
@@ -198,7 +201,7 @@ cmk_err cmk_vanchor_line(struct cmk_audit_verifier *v,
         if (!c->seen || c->seq == 0 || c->chain == CMK_VCHAIN_FORMAT1)
             continue;
         cmk_vreport_hex(c->writer, hex);
-        sodium_bin2hex(mac, sizeof(mac), c->mac, sizeof(c->mac));
+        sodium_bin2hex(mac, sizeof(mac), c->mac.b, c->mac.len);
         len += (size_t)snprintf(
             s + len, cap - len, "%s[\"%s\",%" PRIu64 ",%" PRIu64 ",\"%s\"]",
             s[len - 1] == '[' ? "" : ",", hex, c->chain, c->seq, mac);

@@ -86,7 +86,10 @@ static cmk_err unseal(struct cmk_audit_verifier *v, uint32_t wi,
     err = v->o.unseal(v->o.unseal_arg, tenant, provider, blob, len, key, why,
                       sizeof(why));
     if (err == CMK_OK) {
-        err = cmk_vmac_new(v->lib, key, &w->mac);
+        /* the length of the key record's own mac names the algorithm
+         * (docs/audit-format.md); its mac is checked with it next */
+        err =
+            cmk_vmac_new(v->lib, cmk_vmac_alg_of_len(r->mac.len), key, &w->mac);
         w->key = err == CMK_OK ? CMK_VKEY_OK : CMK_VKEY_FAILED;
     } else {
         snprintf(msg, sizeof(msg), "chain key cannot be unsealed: %s",
@@ -146,15 +149,14 @@ void cmk_vcontrol_pickup(struct cmk_audit_verifier *v, uint32_t ci,
 {
     const struct cmk_vspan *pm = &r->f[CMK_VF_PREV_FILE_MAC];
     struct cmk_vchain *c = &v->t.c[ci];
-    uint8_t mac[CMK_VMAC_LEN];
+    struct cmk_vmacv mac;
 
-    if (pm->p == NULL || pm->n != 2 * CMK_VMAC_LEN ||
-        !cmk_vfields_hex(pm->p, CMK_VMAC_LEN, mac))
+    if (pm->p == NULL || !cmk_vfields_mac(pm->p, pm->n, &mac))
         return;
     c->seq = r->seq - 1;
     c->first_seq = c->seq;
-    memcpy(c->mac, mac, sizeof(mac));
-    cmk_vanchor_check(v, c, c->seq, mac);
+    c->mac = mac;
+    cmk_vanchor_check(v, c, c->seq, &mac);
 }
 
 /* Chains of writer wi whose mark is not v->mark (left out of a list). */
@@ -191,9 +193,9 @@ static cmk_err listed(struct cmk_audit_verifier *v, uint64_t writer,
     cmk_vreport_hex(writer, hex);
     if (c->seq == 0 && adopt) {
         c->seq = c->first_seq = e->seq;
-        memcpy(c->mac, e->mac, sizeof(c->mac));
+        c->mac = e->mac;
         c->seen = true;
-        cmk_vanchor_check(v, c, e->seq, e->mac);
+        cmk_vanchor_check(v, c, e->seq, &e->mac);
     } else if (c->seq == 0) {
         cmk_vreport(v, CMK_AUDIT_CHAIN, true,
                     "writer %s chain %" PRIu64 ": its %s names seq %" PRIu64
@@ -206,7 +208,7 @@ static cmk_err listed(struct cmk_audit_verifier *v, uint64_t writer,
                     hex, e->chain, c->seq, list, e->seq,
                     c->seq < e->seq ? "records missing (cut)"
                                     : "records after the one listed");
-    } else if (sodium_memcmp(c->mac, e->mac, sizeof(c->mac)) != 0) {
+    } else if (!cmk_vfields_mac_same(&c->mac, &e->mac)) {
         cmk_vreport(v, CMK_AUDIT_CHAIN, true,
                     "writer %s chain %" PRIu64 ": seq %" PRIu64
                     " is not the record its %s names (mac differs)",
@@ -272,7 +274,7 @@ static void rotate_in(struct cmk_audit_verifier *v, uint32_t wi,
 {
     const struct cmk_vspan *pm = &r->f[CMK_VF_PREV_FILE_MAC];
     struct cmk_vwriter *w = &v->t.w[wi];
-    uint8_t mac[CMK_VMAC_LEN];
+    struct cmk_vmacv mac;
     char hex[17];
 
     cmk_vreport_hex(w->id, hex);
@@ -287,9 +289,8 @@ static void rotate_in(struct cmk_audit_verifier *v, uint32_t wi,
         cmk_vreport(v, CMK_AUDIT_CHAIN, true,
                     "writer %s: rotate_in in the same file as its rotate_out",
                     hex);
-    } else if (pm->p == NULL || pm->n != 2 * CMK_VMAC_LEN ||
-               !cmk_vfields_hex(pm->p, CMK_VMAC_LEN, mac) ||
-               sodium_memcmp(mac, w->rotate_mac, sizeof(mac)) != 0) {
+    } else if (pm->p == NULL || !cmk_vfields_mac(pm->p, pm->n, &mac) ||
+               !cmk_vfields_mac_same(&mac, &w->rotate_mac)) {
         cmk_vreport(v, CMK_AUDIT_CHAIN, true,
                     "writer %s: prev_file_mac is not the mac of its "
                     "rotate_out in %s: a file is missing between them",
@@ -322,7 +323,7 @@ cmk_err cmk_vcontrol_record(struct cmk_audit_verifier *v, uint32_t wi,
     if (cmk_vfields_is(r, "rotate_out")) {
         w->rotating = true;
         w->rotate_file = v->file;
-        memcpy(w->rotate_mac, r->mac, sizeof(w->rotate_mac));
+        w->rotate_mac = r->mac;
         return CMK_OK;
     }
     if (cmk_vfields_is(r, "rotate_in")) {

@@ -4,7 +4,7 @@
  * a line that is not a record opens or extends a bad region and the next
  * record closes it, so everything after a torn or forged line is still
  * checked. A record is checked against its (writer, chain) state: seq
- * one more than the last, mac = HMAC(K, last mac || line). Chain-0
+ * one more than the last, mac = MAC(K, last mac || line). Chain-0
  * records (keys, rotation, finalize) go to vcontrol.c.
  *
  * What no chain can show: the loss of a whole tail of records after the
@@ -153,6 +153,7 @@ static cmk_err check_mac(struct cmk_audit_verifier *v, uint32_t ci,
     struct cmk_vwriter *w = &v->t.w[c->w];
     uint8_t mac[CMK_VMAC_LEN];
     bool known, repeat;
+    size_t ml;
     cmk_err err;
 
     if (w->finalized)
@@ -163,11 +164,17 @@ static cmk_err check_mac(struct cmk_audit_verifier *v, uint32_t ci,
     if (repeat)
         return CMK_OK;
     if (known && w->key == CMK_VKEY_OK) {
-        err = cmk_vmac_line(v->lib, w->mac, c->seq != 0 ? c->mac : zero_mac,
-                            line, r->l_len, mac);
-        if (err != CMK_OK)
-            return err;
-        *vd = cmk_vmac_equal(mac, r->mac) ? MAC_OK : MAC_BAD;
+        ml = cmk_vmac_len(w->mac);
+        *vd = MAC_BAD; /* a mac of the other format's length */
+        if (r->mac.len == ml && (c->seq == 0 || c->mac.len == ml)) {
+            err =
+                cmk_vmac_line(v->lib, w->mac, c->seq != 0 ? c->mac.b : zero_mac,
+                              line, r->l_len, mac);
+            if (err != CMK_OK)
+                return err;
+            if (cmk_vmac_equal(mac, r->mac.b, ml))
+                *vd = MAC_OK;
+        }
         if (*vd == MAC_OK)
             cmk_vreport_mac_run_end(v, c);
         else
@@ -176,9 +183,9 @@ static cmk_err check_mac(struct cmk_audit_verifier *v, uint32_t ci,
         w->unverified++;
         v->sum.unverified++;
     }
-    cmk_vanchor_check(v, c, r->seq, r->mac);
+    cmk_vanchor_check(v, c, r->seq, &r->mac);
     c->seq = r->seq;
-    memcpy(c->mac, r->mac, sizeof(c->mac));
+    c->mac = r->mac;
     c->last_line = v->line;
     return CMK_OK;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * audit: the verifier of audit files (cmk-tool audit verify and anchor),
- * format 2 of docs/audit-format.md, and format 1 only on request.
+ * formats 3 and 2 of docs/audit-format.md, and format 1 only on request.
  * Streams each file through a fixed buffer; memory grows with writers and
  * chains, never with records. It reports every finding through a
  * callback and goes on: bad regions (lines that are not records), chain
@@ -54,7 +54,7 @@ struct cmk_audit_finding {
 };
 
 struct cmk_audit_summary {
-    uint64_t records;    /* format 2 and format 1 */
+    uint64_t records;    /* formats 3, 2 and 1 */
     uint64_t unverified; /* records whose mac could not be checked */
     uint64_t bad_regions;
     uint64_t problems; /* findings other than notes, regions included */

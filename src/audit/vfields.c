@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * audit (verify): the field scanner for format-2 lines. The header is
- * matched byte for byte, the fields after "event" are checked as JSON
- * values written without whitespace, and only chain-0 records have their
- * control fields picked out. Strings are checked with a byte class table
- * (RFC 8259 section 7; UTF-8 per RFC 3629 section 4).
+ * audit (verify): the field scanner for format-2 and -3 lines (they differ
+ * only in the length of the mac). The header is matched byte for byte, the
+ * fields after "event" are checked as JSON values written without
+ * whitespace, and only chain-0 records have their control fields picked out.
+ * Strings are checked with a byte class table (RFC 8259 section 7; UTF-8 per
+ * RFC 3629 section 4).
  */
 #include <config.h>
 
+#include <sodium.h>
 #include <string.h>
 
 #include "audit/vfields.h"
@@ -92,6 +94,23 @@ bool cmk_vfields_hex(const char *hex, size_t n, uint8_t *out)
         out[i] = (uint8_t)(hi << 4 | (lo & 0x0f));
     }
     return bad < 0x10;
+}
+
+bool cmk_vfields_mac(const char *hex, size_t n, struct cmk_vmacv *out)
+{
+    out->len = 0;
+    if (n != 32 && n != 64)
+        return false;
+    if (!cmk_vfields_hex(hex, n / 2, out->b))
+        return false;
+    out->len = (uint8_t)(n / 2);
+    return true;
+}
+
+bool cmk_vfields_mac_same(const struct cmk_vmacv *a, const struct cmk_vmacv *b)
+{
+    return a->len == b->len && a->len != 0 &&
+           sodium_memcmp(a->b, b->b, a->len) == 0;
 }
 
 static bool writer_id(const char *hex, uint64_t *out)
@@ -369,15 +388,20 @@ static const char *fields(const char *p, size_t i, size_t end,
     return NULL;
 }
 
+/* ,"mac":"<32 hex>"} (format 3) or <64 hex> (format 2): hex digits
+ * cannot hold the key, so at most one of the two places can. */
 static const char *tail(const char *p, size_t n, struct cmk_vrec *r)
 {
-    const char *t = p + n - CMK_VFIELDS_TAIL;
+    size_t t = CMK_VFIELDS_TAIL3;
 
-    if (memcmp(t, t_mac, LIT(t_mac)) != 0 || p[n - 2] != '"' || p[n - 1] != '}')
+    if (memcmp(p + n - t, t_mac, LIT(t_mac)) != 0)
+        t = CMK_VFIELDS_TAIL2;
+    if (n < t + LIT(h_time) || memcmp(p + n - t, t_mac, LIT(t_mac)) != 0 ||
+        p[n - 2] != '"' || p[n - 1] != '}')
         return "does not end in the \"mac\" field (a torn or cut line)";
-    if (!cmk_vfields_hex(t + LIT(t_mac), CMK_VMAC_LEN, r->mac))
-        return "mac is not 64 lowercase hex digits";
-    r->l_len = n - CMK_VFIELDS_TAIL;
+    if (!cmk_vfields_mac(p + n - t + LIT(t_mac), t - LIT(t_mac) - 2, &r->mac))
+        return "mac is not 32 or 64 lowercase hex digits";
+    r->l_len = n - t;
     return NULL;
 }
 
@@ -435,7 +459,9 @@ enum cmk_vparse cmk_vfields_parse(const char *p, size_t n, struct cmk_vrec *r,
     r->sealed_null = false;
     r->format2 = false;
     *why = NULL;
-    if (n < CMK_VFIELDS_TAIL + LIT(h_time)) {
+    r->mac.len = 0;
+    r->l_len = 0;
+    if (n < CMK_VFIELDS_TAIL3 + LIT(h_time)) {
         *why = n == 0 ? "empty line" : "not a record: too short";
         return CMK_VPARSE_BAD;
     }
@@ -444,7 +470,7 @@ enum cmk_vparse cmk_vfields_parse(const char *p, size_t n, struct cmk_vrec *r,
         return CMK_VPARSE_FORMAT1;
     if (*why == NULL)
         *why = tail(p, n, r);
-    end = n - CMK_VFIELDS_TAIL;
+    end = r->l_len;
     if (*why == NULL && i > end)
         *why = "not a record: too short";
     if (*why == NULL)
@@ -463,6 +489,8 @@ bool cmk_vfields_is(const struct cmk_vrec *r, const char *e)
 static bool entry_at(const char *p, size_t n, size_t *i, bool with_writer,
                      struct cmk_ventry *e)
 {
+    size_t k;
+
     e->writer = 0;
     if (!lit(p, n, i, "[", 1))
         return false;
@@ -475,11 +503,13 @@ static bool entry_at(const char *p, size_t n, size_t *i, bool with_writer,
             return false;
     }
     if (!uint_at(p, n, i, &e->chain) || !lit(p, n, i, ",", 1) ||
-        !uint_at(p, n, i, &e->seq) || e->seq == 0 || !lit(p, n, i, ",\"", 2) ||
-        n - *i < 2 * CMK_VMAC_LEN + 2 ||
-        !cmk_vfields_hex(p + *i, CMK_VMAC_LEN, e->mac))
+        !uint_at(p, n, i, &e->seq) || e->seq == 0 || !lit(p, n, i, ",\"", 2))
         return false;
-    *i += 2 * CMK_VMAC_LEN;
+    for (k = *i; k < n && k - *i <= 64 && p[k] != '"'; k++)
+        ;
+    if (!cmk_vfields_mac(p + *i, k - *i, &e->mac))
+        return false;
+    *i = k;
     return lit(p, n, i, "\"]", 2);
 }
 

@@ -99,7 +99,7 @@ static void f1_chain(struct cmk_audit_verifier *v, struct cmk_vchain *c,
         cmk_vreport(v, CMK_AUDIT_CHAIN, true,
                     "first record of writer %s has a non-zero prev",
                     f->writer_hex);
-    else if (c->seq != 0 && sodium_memcmp(f->prev, c->mac, sizeof(zero)) != 0)
+    else if (c->seq != 0 && sodium_memcmp(f->prev, c->mac.b, sizeof(zero)) != 0)
         cmk_vreport(v, CMK_AUDIT_CHAIN, true,
                     "prev does not match line %" PRIu64, c->last_line);
 }
@@ -122,7 +122,8 @@ static bool f1_record(struct cmk_audit_verifier *v, const char *p, size_t n,
     if (c->seq != 0 && f->seq <= c->seq)
         return true; /* a repeat: the chain stays where it was */
     c->seq = f->seq;
-    if (cmk_sha256(p, n, c->mac) != CMK_OK)
+    c->mac.len = CMK_VMAC_LEN;
+    if (cmk_sha256(p, n, c->mac.b) != CMK_OK)
         return false; /* no mech: cannot happen after verify_new */
     c->last_line = v->line;
     v->t.w[c->w].finalized = strcmp(f->event, "finalize") == 0;

@@ -11,7 +11,7 @@
 
 #include "audit/verify.h"
 #include "audit/vfields.h"
-#include "mech/hmac_line.h"
+#include "mech/line_mac.h"
 #include "audit/vscan.h"
 #include "audit/vtable.h"
 
@@ -82,7 +82,7 @@ cmk_err cmk_vanchor_line(struct cmk_audit_verifier *v,
                          const struct timespec *now, char **out) CMK_WUR;
 /* The record (chain c, seq, mac) against the anchor. */
 void cmk_vanchor_check(struct cmk_audit_verifier *v, struct cmk_vchain *c,
-                       uint64_t seq, const uint8_t *mac);
+                       uint64_t seq, const struct cmk_vmacv *mac);
 /* At the end: anchored records never read. */
 void cmk_vanchor_end(struct cmk_audit_verifier *v);
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "audit/vfields.h"
-#include "mech/hmac_line.h"
+#include "mech/line_mac.h"
 #include "util/err.h"
 
 #define CMK_VNONE UINT32_MAX
@@ -35,7 +35,7 @@ struct cmk_vwriter {
     bool seen;               /* a record of it was read (not only anchored) */
     bool finalized;
     bool rotating; /* rotate_out read, its rotate_in not yet */
-    uint8_t rotate_mac[CMK_VMAC_LEN];
+    struct cmk_vmacv rotate_mac;
     uint32_t rotate_file; /* index of the file holding the rotate_out */
     uint32_t first_chain; /* list of its chains through cmk_vchain.next */
     uint32_t n_chains;
@@ -48,15 +48,15 @@ struct cmk_vchain {
     uint32_t w;    /* its writer's index */
     uint32_t next; /* next chain of the same writer, CMK_VNONE at the end */
     uint64_t seq;  /* last seq read; 0 none */
-    uint8_t mac[CMK_VMAC_LEN]; /* that record's mac as written */
-    uint64_t first_seq;        /* the first seq known: 1, or where it was picked
-                                * up (a commitment, or after missing records) */
-    uint64_t last_line;        /* line of the last record (format 1 messages) */
+    struct cmk_vmacv mac; /* that record's mac as written */
+    uint64_t first_seq;   /* the first seq known: 1, or where it was picked
+                           * up (a commitment, or after missing records) */
+    uint64_t last_line;   /* line of the last record (format 1 messages) */
     bool seen;
     bool anchored;     /* an anchor names a record of this chain */
     bool anchor_found; /* ... and it was read with the anchored mac */
     uint64_t anchor_seq;
-    uint8_t anchor_mac[CMK_VMAC_LEN];
+    struct cmk_vmacv anchor_mac;
     uint64_t bad_run; /* consecutive records whose mac did not match */
     uint64_t bad_line, bad_off; /* the last of them */
     uint32_t bad_file;

@@ -242,9 +242,11 @@ static cmk_err open_parts(struct cmk_audit *a, const char *path,
     a->path = cmk_strdup(path);
     if (a->path == NULL || cmk_mutex_init(&a->mx) != CKR_OK)
         return CMK_E_NOMEM;
-    err = cmk_vmac_key_new(k->key, &a->mac);
-    if (err == CMK_OK) /* CMK_E_CRYPTO before cmk_mech_init */
+    err = cmk_vmac_key_new(cmk_vmac_writer_alg(), k->key, &a->mac);
+    if (err == CMK_OK) { /* CMK_E_CRYPTO before cmk_mech_init */
+        a->mac_len = cmk_vmac_key_len(a->mac);
         err = cmk_vmac_lib_new(&a->c0.mc);
+    }
     if (err == CMK_OK && o->syslog)
         err = cmk_slog_open(o->syslog_path, a->pid, &a->slog);
     if (err == CMK_OK)
@@ -468,8 +470,8 @@ static void copy_to_syslog(struct cmk_audit *a, struct cmk_chain *c,
     char hex[2 * CMK_AUDIT_MAC_LEN + 1];
     struct cmk_slog_rec s;
 
-    cmk_line_hex(hex, em->mac, CMK_AUDIT_MAC_LEN);
-    hex[sizeof(hex) - 1] = '\0';
+    cmk_line_hex(hex, em->mac, a->mac_len);
+    hex[2 * a->mac_len] = '\0';
     s.writer = a->writer;
     s.chain = c->no;
     s.seq = c->seq;

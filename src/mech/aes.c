@@ -68,6 +68,11 @@ static bool cpu_ni(void)
     return g_cpu_ni;
 }
 
+bool cmk_aes_cpu(void)
+{
+    return cpu_ni();
+}
+
 bool cmk_aes_hw(void)
 {
     return cpu_ni() &&

@@ -34,6 +34,9 @@ struct cmk_aes_key {
 
 /* True when the CPU has AES-NI and PCLMULQDQ (checked once). */
 bool cmk_aes_hw(void);
+/* The same, whatever cmk_aes_force_fallback says: keys are expanded for
+ * the hardware whenever it is there. */
+bool cmk_aes_cpu(void);
 
 /* Whether the last call of this file on this thread failed in the
  * fallback (EVP context allocation or an OpenSSL error). Its output is

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "mech/aes.h"
+#include "mech/siv.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define CMK_AES_NI 1
@@ -32,6 +33,12 @@ void cmk_aes_ni_gcm_aad(struct cmk_gcm *g, const uint8_t *aad, size_t len);
 void cmk_aes_ni_gcm_crypt(struct cmk_gcm *g, bool encrypt, bool wide,
                           const uint8_t *in, uint8_t *out, size_t len);
 void cmk_aes_ni_gcm_tag(struct cmk_gcm *g, uint8_t tag[16]);
+
+/* sk->h is set; computes its powers into sk->htab (siv.h). */
+void cmk_aes_ni_siv_key(struct cmk_siv_key *sk);
+void cmk_aes_ni_siv_tag(const struct cmk_siv_key *sk, const uint8_t *head,
+                        const uint8_t *ad, size_t ad_len, const uint8_t *msg,
+                        size_t msg_len, uint8_t tag[16]);
 #endif
 
 #endif /* CMK_MECH_AES_NI_H */

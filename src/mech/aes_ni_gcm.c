@@ -53,30 +53,6 @@ NI_INLINE __m128i gf_reduce(__m128i lo, __m128i hi)
     return _mm_xor_si128(hi, lo);
 }
 
-/* Partial products of one block a and one power h, Karatsuba style: three
- * carry-less multiplications; the sums of many blocks share one
- * reduction (aggregated reduction, Gueron/Kounavis section 5). */
-struct gf_acc {
-    __m128i lo, hi, mid;
-};
-
-NI_INLINE void gf_acc_init(struct gf_acc *a)
-{
-    a->lo = _mm_setzero_si128();
-    a->hi = _mm_setzero_si128();
-    a->mid = _mm_setzero_si128();
-}
-
-NI_INLINE void gf_mul_acc(struct gf_acc *a, __m128i x, __m128i h)
-{
-    __m128i xm = _mm_xor_si128(x, _mm_shuffle_epi32(x, 0x4e));
-    __m128i hm = _mm_xor_si128(h, _mm_shuffle_epi32(h, 0x4e));
-
-    a->lo = _mm_xor_si128(a->lo, _mm_clmulepi64_si128(x, h, 0x00));
-    a->hi = _mm_xor_si128(a->hi, _mm_clmulepi64_si128(x, h, 0x11));
-    a->mid = _mm_xor_si128(a->mid, _mm_clmulepi64_si128(xm, hm, 0x00));
-}
-
 /* lo ^ cross << 64 ^ hi << 128 reduced, cross the sum of the two cross
  * products x0 h1 ^ x1 h0. */
 NI_INLINE __m128i gf_fin(__m128i lo, __m128i hi, __m128i cross)

@@ -74,6 +74,32 @@ NI_INLINE void enc8(const struct cmk_aes_key *k, __m128i b[8])
         b[i] = _mm_aesenclast_si128(b[i], t);
 }
 
+/* Partial products of one block x and one power h, Karatsuba style: three
+ * carry-less multiplications; the sums of many blocks share one
+ * reduction (aggregated reduction, Gueron/Kounavis section 5). The
+ * products know no field: GHASH (aes_ni_gcm.c) and POLYVAL
+ * (aes_ni_siv.c) reduce them each in their own way. */
+struct gf_acc {
+    __m128i lo, hi, mid;
+};
+
+NI_INLINE void gf_acc_init(struct gf_acc *a)
+{
+    a->lo = _mm_setzero_si128();
+    a->hi = _mm_setzero_si128();
+    a->mid = _mm_setzero_si128();
+}
+
+NI_INLINE void gf_mul_acc(struct gf_acc *a, __m128i x, __m128i h)
+{
+    __m128i xm = _mm_xor_si128(x, _mm_shuffle_epi32(x, 0x4e));
+    __m128i hm = _mm_xor_si128(h, _mm_shuffle_epi32(h, 0x4e));
+
+    a->lo = _mm_xor_si128(a->lo, _mm_clmulepi64_si128(x, h, 0x00));
+    a->hi = _mm_xor_si128(a->hi, _mm_clmulepi64_si128(x, h, 0x11));
+    a->mid = _mm_xor_si128(a->mid, _mm_clmulepi64_si128(xm, hm, 0x00));
+}
+
 /* Two blocks per ymm register. AVX2-class VAES, not AVX-512: AMD Zen 3
  * and Intel client cores have it too. With only ymm0-15 the compiler
  * spills a few blocks (wiped by scrub); AVX-512VL's ymm16-31 were about

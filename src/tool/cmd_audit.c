@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tool: "cmk-tool audit verify" and "cmk-tool audit anchor": check audit
- * files (format 2: keyed chains; docs/audit-format.md) and print every
+ * files (formats 3 and 2: keyed chains; docs/audit-format.md) and print every
  * finding, a summary, and for anchor the anchor line to keep elsewhere.
  * Chain keys are unsealed through the key tenant's provider, with the
  * configuration loaded when the first key is needed.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz: the audit verifier (audit/verify.c and the line scanner,
- * field readers and chain tables behind it), formats 2 and 1. Input: one
+ * field readers and chain tables behind it), formats 3, 2 and 1. Input: one
  * flags byte (bit 0: allow format 1; bit 1: the first line is an anchor),
  * then the files of a series, oldest first, separated by 0x1e bytes (an
  * empty one stands for a missing member). Every chain key unseals to the

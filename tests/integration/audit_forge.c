@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * integration tests and measurements: writes format-2 audit files as the
- * module's writer would (tests/lib/audit_fmt2.c), with chain keys sealed
- * through a config's tenant, or forged (--bogus). Used by
+ * integration tests and measurements: writes format-2 or format-3 audit
+ * files as the module's writer would (tests/lib/audit_fmt2.c), with chain
+ * keys sealed through a config's tenant, or forged (--bogus). Used by
  * test_audit_tool.sh and to make multi-GB files for verify's throughput.
  */
 #include <config.h>
@@ -21,11 +21,12 @@
 static const char usage[] =
     "usage: audit_forge CONFIG OUT [--writers W] [--records N] [--chains C]\n"
     "                   [--tenant LABEL] [--bogus] [--rotate N]\n"
-    "                   [--no-finalize]\n"
+    "                   [--no-finalize] [--format 2|3]\n"
     "Writes N rounds of one record per writer (chains 1..C in turn), each\n"
     "writer's key sealed by LABEL (default alpha) through CONFIG, or a\n"
     "sealed_key no KMS opens (--bogus); every N rounds of --rotate, OUT is\n"
-    "rotated to OUT.1 (OUT.1 to OUT.2 ...) as the writer does.\n";
+    "rotated to OUT.1 (OUT.1 to OUT.2 ...) as the writer does. Format 2\n"
+    "(HMAC-SHA256 macs) unless --format 3 (AES-256-GCM-SIV).\n";
 
 struct opts {
     const char *config, *out, *tenant;
@@ -43,6 +44,7 @@ static int parse(int argc, char **argv, struct opts *o)
         {"rotate", required_argument, NULL, 'r'},
         {"bogus", no_argument, NULL, 'b'},
         {"no-finalize", no_argument, NULL, 'f'},
+        {"format", required_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -63,6 +65,9 @@ static int parse(int argc, char **argv, struct opts *o)
             o->bogus = true;
         else if (c == 'f')
             o->finalize = false;
+        else if (c == 'F' &&
+                 (strcmp(optarg, "2") == 0 || strcmp(optarg, "3") == 0))
+            tgen_mac_len = optarg[0] == '3' ? 16 : 32;
         else
             return -1;
     }

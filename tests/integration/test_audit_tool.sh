@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# integration: "cmk-tool audit verify" and "audit anchor" on format-2
-# files whose chain keys are sealed through a local-provider config
+# integration: "cmk-tool audit verify" and "audit anchor" on format-2 and
+# format-3 files whose chain keys are sealed through a local-provider config
 # (tests/integration/audit_forge.c): clean files and rotated series, keys
 # sealed by another tenant or by no one, anchors and cuts, files the
 # module's own writer made (tests/integration/audit_gen.c), format 1,
@@ -21,6 +21,13 @@ CFG=$CMK_PKCS11_CONFIG
 unset CMK_PKCS11_CONFIG
 F1=$top_srcdir/tests/fixtures/audit/format1.jsonl
 fails=0
+# The module writes format 3 (16-byte macs) where the CPU has AES-NI and
+# PCLMULQDQ, else format 2.
+if grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo; then
+    MH=32
+else
+    MH=64
+fi
 
 # expect CODE PATTERN CMD...: the exit code, and a line of stdout+stderr
 # matching the extended regex PATTERN.
@@ -117,13 +124,13 @@ echo "== the module's own writer"
 # audit_open, the sealing call, 5 records, finalize
 expect 0 "^$T/m.jsonl: 8 records, 1 writers, 2 chains, 0 open chains, 0 bad regions: ok\$" \
     verify "$T/m.jsonl"
-grep -Eq '^\{"time":"[0-9T:.-]{26}Z","writer":"[0-9a-f]{16}","chain":0,"seq":1,"pid":[0-9]+,"event":"audit_open","tenant":"alpha","provider":"local","sealed_key":"[A-Za-z0-9+/=]{96}","file":1,"mac":"[0-9a-f]{64}"\}$' \
+grep -Eq '^\{"time":"[0-9T:.-]{26}Z","writer":"[0-9a-f]{16}","chain":0,"seq":1,"pid":[0-9]+,"event":"audit_open","tenant":"alpha","provider":"local","sealed_key":"[A-Za-z0-9+/=]{96}","file":1,"mac":"[0-9a-f]{'"$MH"'}"\}$' \
     "$T/m.jsonl" || { echo "FAIL: audit_open record"; fails=$((fails + 1)); }
-grep -Eq '"chain":1,"seq":1,"pid":[0-9]+,"event":"kms_call","op":"Encrypt","tenant":"alpha","result":"CKR_OK","provider":"local","request_id":"local-[0-9a-f]{16}","latency_us":[0-9]+,"detail":"audit chain key","mac":"[0-9a-f]{64}"\}$' \
+grep -Eq '"chain":1,"seq":1,"pid":[0-9]+,"event":"kms_call","op":"Encrypt","tenant":"alpha","result":"CKR_OK","provider":"local","request_id":"local-[0-9a-f]{16}","latency_us":[0-9]+,"detail":"audit chain key","mac":"[0-9a-f]{'"$MH"'}"\}$' \
     "$T/m.jsonl" || { echo "FAIL: sealing record"; fails=$((fails + 1)); }
-grep -Eq '"chain":1,"seq":4,"pid":[0-9]+,"event":"mechanism","op":"C_UnwrapKey","tenant":"alpha","session":1,"mech":"CKM_AES_KEY_WRAP_KWP","mech_num":8459,"key_label":"alpha-cmk","key_id":"01","result":"CKR_OK","bytes_in":40,"cache":"hit","detail":"record 3","end":"final","object":4,"object_label":"dek \\"x\\"","object_id":"0a0b","object_class":"CKO_SECRET_KEY","object_token":false,"attrs":\["CKA_CLASS","CKA_KEY_TYPE","CKA_SENSITIVE"\],"mac":"[0-9a-f]{64}"\}$' \
+grep -Eq '"chain":1,"seq":4,"pid":[0-9]+,"event":"mechanism","op":"C_UnwrapKey","tenant":"alpha","session":1,"mech":"CKM_AES_KEY_WRAP_KWP","mech_num":8459,"key_label":"alpha-cmk","key_id":"01","result":"CKR_OK","bytes_in":40,"cache":"hit","detail":"record 3","end":"final","object":4,"object_label":"dek \\"x\\"","object_id":"0a0b","object_class":"CKO_SECRET_KEY","object_token":false,"attrs":\["CKA_CLASS","CKA_KEY_TYPE","CKA_SENSITIVE"\],"mac":"[0-9a-f]{'"$MH"'}"\}$' \
     "$T/m.jsonl" || { echo "FAIL: mechanism record"; fails=$((fails + 1)); }
-grep -Eq '"chain":0,"seq":2,"pid":[0-9]+,"event":"finalize","chains":\[\[1,6,"[0-9a-f]{64}"\]\],"mac":"[0-9a-f]{64}"\}$' \
+grep -Eq '"chain":0,"seq":2,"pid":[0-9]+,"event":"finalize","chains":\[\[1,6,"[0-9a-f]{'"$MH"'}"\]\],"mac":"[0-9a-f]{'"$MH"'}"\}$' \
     "$T/m.jsonl" || { echo "FAIL: finalize record"; fails=$((fails + 1)); }
 # an edit of the module's record is caught by the keyed chain
 sed 's/"record 3"/"record 9"/' "$T/m.jsonl" >"$T/m-edit.jsonl"
@@ -134,6 +141,31 @@ expect 1 "^$T/m-edit.jsonl: line 5 \(byte [0-9]+\): writer [0-9a-f]{16} chain 1 
 [ -f "$T/mr.jsonl.2" ] && [ -f "$T/mr.jsonl.1" ] || cmk_error "no rotation"
 expect 0 "^$T/mr.jsonl and the files before it: [0-9]+ records, 1 writers, 2 chains, 0 open chains, 0 bad regions: ok\$" \
     verify "$T/mr.jsonl"
+
+echo "== format 3 (AES-256-GCM-SIV macs), and both formats in one file"
+"$FORGE" "$CFG" "$T/f3.jsonl" --format 3 --writers 2 --records 30 --rotate 10 ||
+    cmk_error "audit_forge failed"
+expect 0 "^$T/f3.jsonl and the files before it: 70 records, 2 writers, 6 chains, 0 open chains, 0 bad regions: ok\$" \
+    verify "$T/f3.jsonl"
+grep -Eq ',"mac":"[0-9a-f]{32}"}$' "$T/f3.jsonl" ||
+    { echo "FAIL: no 32-hex mac in format 3"; fails=$((fails + 1)); }
+"$FORGE" "$CFG" "$T/f3a.jsonl" --format 3 --writers 2 --records 20 --no-finalize ||
+    cmk_error "audit_forge failed"
+"$CMK_TOOL" audit anchor --config "$CFG" "$T/f3a.jsonl" >"$T/anchor3" 2>"$T/err" ||
+    { echo "FAIL: audit anchor (format 3)"; cat "$T/err"; fails=$((fails + 1)); }
+grep -Eq '^\{"anchor":2,"time":"[0-9T:.-]{26}Z","chains":\[(\["[0-9a-f]{16}",[0-9]+,[0-9]+,"[0-9a-f]{32}"\],?){6}\]\}$' \
+    "$T/anchor3" || { echo "FAIL: anchor line (format 3)"; cat "$T/anchor3"; fails=$((fails + 1)); }
+head -n -1 "$T/f3a.jsonl" >"$T/f3a-cut.jsonl"
+expect 1 "^$T/f3a-cut.jsonl: writer [0-9a-f]{16} chain 2: anchored seq 10 missing: the chain ends at seq 9 \(cut before the anchor point\)\$" \
+    verify --anchor "$T/anchor3" "$T/f3a-cut.jsonl"
+cat "$T/a.jsonl" "$T/f3a.jsonl" >"$T/both.jsonl"
+expect 0 "^$T/both.jsonl: 168 records, 5 writers, 18 chains, 6 open chains, 0 bad regions: ok\$" \
+    verify "$T/both.jsonl"
+# a record edited in the format-3 part is caught
+sed '130s/"C_Encrypt"/"C_Decrypt"/' "$T/both.jsonl" >"$T/both-edit.jsonl"
+cmp -s "$T/both.jsonl" "$T/both-edit.jsonl" && cmk_error "edit changed nothing"
+expect 1 "^$T/both-edit.jsonl: line 130 \(byte [0-9]+\): writer [0-9a-f]{16} chain [0-9]+ seq [0-9]+: mac does not match" \
+    verify "$T/both-edit.jsonl"
 
 echo "== format 1"
 expect 1 "^$F1: format 1 \(unkeyed\): not tamper-evident \(4 records\)\$" \

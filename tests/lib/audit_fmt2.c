@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * tests: format-2 audit lines with a known key. Written from the format
- * text alone (docs/audit-format.md), with libsodium's HMAC-SHA256 where
- * the verifier uses OpenSSL's, so the two cannot share one mistake; a
- * unit test pins one line to a mac computed outside C.
+ * tests: format-2 and format-3 audit lines with a known key. Written
+ * from the format text alone (docs/audit-format.md), with libsodium's
+ * HMAC-SHA256 where the verifier uses OpenSSL's, and AES-256-GCM-SIV's
+ * tag from RFC 8452's definitions bit by bit (POLYVAL as a product
+ * modulo its polynomial times x^-128, AES from OpenSSL EVP) where the
+ * module uses PCLMULQDQ folds, so the two cannot share one mistake; unit
+ * tests pin lines to macs computed outside C.
  */
 #include <config.h>
 
 #include <inttypes.h>
+#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +24,12 @@
 
 /* 2026-11-23T13:22:10Z */
 #define BASE_SEC 1795440130L
-#define MAC_HEX 64
-#define TAIL 74
+#define MAC_HEX_MAX 64
+
+unsigned tgen_mac_len = 32;
+
+#define MAC_HEX (2 * (size_t)tgen_mac_len)
+#define TAIL (8 + MAC_HEX + 2) /* ,"mac":"<hex>"} */
 
 void tgen_init(struct tgen_writer *w, uint64_t id, const uint8_t *key, long pid,
                const char *tenant, const char *provider, const char *sealed_b64)
@@ -38,11 +46,123 @@ void tgen_init(struct tgen_writer *w, uint64_t id, const uint8_t *key, long pid,
              sealed_b64 != NULL ? sealed_b64 : "");
 }
 
+/* ---- format 3: AES-256-GCM-SIV's tag (RFC 8452) ---- */
+
+struct w128 {
+    uint64_t lo, hi; /* bit i: the coefficient of x^i */
+};
+
+/* a * b modulo x^128 + x^127 + x^126 + x^121 + 1, Horner over b's bits */
+static struct w128 mulmod(struct w128 a, struct w128 b)
+{
+    struct w128 r = {0, 0};
+    uint64_t top, bit;
+    int i;
+
+    for (i = 127; i >= 0; i--) {
+        top = r.hi >> 63;
+        r.hi = r.hi << 1 | r.lo >> 63;
+        r.lo <<= 1;
+        if (top) { /* x^128 = x^127 + x^126 + x^121 + 1 */
+            r.hi ^= 0xc200000000000000ULL;
+            r.lo ^= 1;
+        }
+        bit = i >= 64 ? b.hi >> (i - 64) & 1 : b.lo >> i & 1;
+        if (bit) {
+            r.lo ^= a.lo;
+            r.hi ^= a.hi;
+        }
+    }
+    return r;
+}
+
+/* dot(a, b) = a * b * x^-128; x^-128 = x^127 + x^124 + x^121 + x^114 + 1 */
+static struct w128 dot(struct w128 a, struct w128 b)
+{
+    const struct w128 xinv = {1, 0x9204000000000000ULL};
+
+    return mulmod(mulmod(a, b), xinv);
+}
+
+static struct w128 le128(const uint8_t *p)
+{
+    struct w128 v = {0, 0};
+    int i;
+
+    for (i = 7; i >= 0; i--) {
+        v.lo = v.lo << 8 | p[i];
+        v.hi = v.hi << 8 | p[8 + i];
+    }
+    return v;
+}
+
+static void aes256(const uint8_t *key, const uint8_t *in, uint8_t *out)
+{
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int len = 0;
+
+    if (c == NULL ||
+        !EVP_EncryptInit_ex(c, EVP_aes_256_ecb(), NULL, key, NULL) ||
+        !EVP_CIPHER_CTX_set_padding(c, 0) ||
+        !EVP_EncryptUpdate(c, out, &len, in, 16))
+        abort();
+    EVP_CIPHER_CTX_free(c);
+}
+
+/* POLYVAL(H, prev || l zero-padded || lengths), the nonce
+ * "cmk-audit-v3" XORed in, the top bit cleared, encrypted: the tag of
+ * AES-256-GCM-SIV for additional data prev || l and no plaintext. */
+static void siv_mac(const uint8_t *key, const uint8_t *prev, const char *l,
+                    size_t n, uint8_t *out)
+{
+    static const uint8_t nonce[12] = {'c', 'm', 'k', '-', 'a', 'u',
+                                      'd', 'i', 't', '-', 'v', '3'};
+    uint8_t in[16], blk[6][16], ek[32], b[16];
+    struct w128 h, s = {0, 0}, x;
+    size_t i, k;
+
+    for (i = 0; i < 6; i++) {
+        memset(in, 0, 4);
+        in[0] = (uint8_t)i;
+        memcpy(in + 4, nonce, 12);
+        aes256(key, in, blk[i]);
+    }
+    memcpy(b, blk[0], 8);
+    memcpy(b + 8, blk[1], 8);
+    h = le128(b);
+    for (i = 0; i < 4; i++)
+        memcpy(ek + 8 * i, blk[2 + i], 8);
+    x = le128(prev);
+    s = dot((struct w128){s.lo ^ x.lo, s.hi ^ x.hi}, h);
+    for (i = 0; i < n; i += 16) {
+        memset(b, 0, sizeof(b));
+        k = n - i < 16 ? n - i : 16;
+        memcpy(b, l + i, k);
+        x = le128(b);
+        s = dot((struct w128){s.lo ^ x.lo, s.hi ^ x.hi}, h);
+    }
+    x.lo = 8 * (uint64_t)(16 + n);
+    x.hi = 0;
+    s = dot((struct w128){s.lo ^ x.lo, s.hi ^ x.hi}, h);
+    for (i = 0; i < 8; i++) {
+        b[i] = (uint8_t)(s.lo >> (8 * i));
+        b[8 + i] = (uint8_t)(s.hi >> (8 * i));
+    }
+    for (i = 0; i < 12; i++)
+        b[i] ^= nonce[i];
+    b[15] &= 0x7f;
+    aes256(ek, b, out);
+}
+
 void tgen_mac(const uint8_t *key, const uint8_t *prev, const char *l, size_t n,
               uint8_t *out)
 {
     crypto_auth_hmacsha256_state st;
 
+    if (tgen_mac_len == 16) {
+        siv_mac(key, prev, l, n, out);
+        return;
+    }
     crypto_auth_hmacsha256_init(&st, key, 32);
     crypto_auth_hmacsha256_update(&st, prev, 32);
     crypto_auth_hmacsha256_update(&st, (const uint8_t *)l, n);
@@ -65,7 +185,7 @@ size_t tgen_record(struct tgen_writer *w, char *out, size_t cap, unsigned chain,
                    const char *event, const char *body)
 {
     uint8_t mac[32];
-    char ts[64], hex[MAC_HEX + 1];
+    char ts[64], hex[MAC_HEX_MAX + 1];
     uint64_t seq;
     int n;
 
@@ -81,7 +201,7 @@ size_t tgen_record(struct tgen_writer *w, char *out, size_t cap, unsigned chain,
     if (n < 0 || (size_t)n + TAIL + 2 > cap)
         return 0;
     tgen_mac(w->key, w->mac[chain], out, (size_t)n, mac);
-    sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
+    sodium_bin2hex(hex, sizeof(hex), mac, tgen_mac_len);
     n += snprintf(out + n, cap - (size_t)n, ",\"mac\":\"%s\"}\n", hex);
     w->seq[chain] = seq;
     memcpy(w->mac[chain], mac, sizeof(mac));
@@ -138,7 +258,7 @@ size_t tgen_rotate_out(struct tgen_writer *w, char *out, size_t cap,
 /* [[chain,seq,"mac"],...] of chains 1.. with records. */
 static void chains_json(const struct tgen_writer *w, char *out, size_t cap)
 {
-    char hex[MAC_HEX + 1];
+    char hex[MAC_HEX_MAX + 1];
     size_t len = 0;
     unsigned c;
 
@@ -146,7 +266,7 @@ static void chains_json(const struct tgen_writer *w, char *out, size_t cap)
     for (c = 1; c < TGEN_CHAINS; c++) {
         if (w->seq[c] == 0)
             continue;
-        sodium_bin2hex(hex, sizeof(hex), w->mac[c], 32);
+        sodium_bin2hex(hex, sizeof(hex), w->mac[c], tgen_mac_len);
         len +=
             (size_t)snprintf(out + len, cap - len, "%s[%u,%" PRIu64 ",\"%s\"]",
                              len > 1 ? "," : "", c, w->seq[c], hex);
@@ -157,12 +277,12 @@ static void chains_json(const struct tgen_writer *w, char *out, size_t cap)
 static size_t file_switch(struct tgen_writer *w, char *out, size_t cap,
                           const char *event)
 {
-    char body[5000], sk[2100], ch[2048], prev[MAC_HEX + 1];
+    char body[5000], sk[2100], ch[2048], prev[MAC_HEX_MAX + 1];
 
     w->file++;
     sealed_json(w, sk, sizeof(sk));
     chains_json(w, ch, sizeof(ch));
-    sodium_bin2hex(prev, sizeof(prev), w->mac[0], 32);
+    sodium_bin2hex(prev, sizeof(prev), w->mac[0], tgen_mac_len);
     snprintf(body, sizeof(body),
              ",\"tenant\":\"%s\",\"provider\":\"%s\",\"sealed_key\":%s,"
              "\"file\":%u,\"prev_file_mac\":\"%s\",\"chains\":%s",
@@ -202,14 +322,14 @@ void tgen_rechain(char **lines, size_t n, size_t from, const char *writer_hex,
                   unsigned chain, const uint8_t *guess)
 {
     uint8_t prev[32] = {0}, buf[32 + TGEN_LINE];
-    char hex[MAC_HEX + 1];
+    char hex[MAC_HEX_MAX + 1];
     size_t i, len;
 
     for (i = from; i-- > 0;) {
         if (is_of(lines[i], writer_hex, chain)) {
             len = strlen(lines[i]);
-            sodium_hex2bin(prev, 32, lines[i] + len - 2 - MAC_HEX, MAC_HEX,
-                           NULL, NULL, NULL);
+            sodium_hex2bin(prev, tgen_mac_len, lines[i] + len - 2 - MAC_HEX,
+                           MAC_HEX, NULL, NULL, NULL);
             break;
         }
     }
@@ -219,12 +339,12 @@ void tgen_rechain(char **lines, size_t n, size_t from, const char *writer_hex,
         len = strlen(lines[i]) - TAIL;
         if (guess != NULL) {
             tgen_mac(guess, prev, lines[i], len, prev);
-        } else {
-            memcpy(buf, prev, 32);
-            memcpy(buf + 32, lines[i], len);
-            crypto_hash_sha256(prev, buf, 32 + len);
+        } else { /* format 1's unkeyed hash, cut to the mac's length */
+            memcpy(buf, prev, tgen_mac_len);
+            memcpy(buf + tgen_mac_len, lines[i], len);
+            crypto_hash_sha256(prev, buf, tgen_mac_len + len);
         }
-        sodium_bin2hex(hex, sizeof(hex), prev, 32);
+        sodium_bin2hex(hex, sizeof(hex), prev, tgen_mac_len);
         memcpy(lines[i] + len + 8, hex, MAC_HEX);
     }
 }

@@ -13,6 +13,10 @@
 #include <stdint.h>
 
 #define TGEN_CHAINS 16
+
+/* 32: format 2 (HMAC-SHA256, the default); 16: format 3
+ * (AES-256-GCM-SIV). Set before writing; every writer uses it. */
+extern unsigned tgen_mac_len;
 #define TGEN_LINE 8192
 
 struct tgen_writer {
@@ -48,7 +52,8 @@ size_t tgen_rotate_in(struct tgen_writer *w, char *out, size_t cap);
 size_t tgen_reopen(struct tgen_writer *w, char *out, size_t cap);
 size_t tgen_finalize(struct tgen_writer *w, char *out, size_t cap);
 
-/* HMAC-SHA256(key, prev || l[0..n)) with libsodium. */
+/* HMAC-SHA256(key, prev || l[0..n)) with libsodium, or with
+ * tgen_mac_len 16 the AES-256-GCM-SIV tag (prev 16 bytes). */
 void tgen_mac(const uint8_t *key, const uint8_t *prev, const char *l, size_t n,
               uint8_t *out);
 

@@ -11,7 +11,8 @@ tests_unit_test_audit_LDADD = $(UNIT_LDADD)
 check_PROGRAMS += tests/unit/test_audit_writer
 TESTS += tests/unit/test_audit_writer
 tests_unit_test_audit_writer_SOURCES = tests/unit/test_audit_writer.c \
-	tests/lib/audit_check.c tests/lib/audit_check.h tests/lib/pool_fx.h
+	tests/lib/audit_check.c tests/lib/audit_check.h tests/lib/pool_fx.h \
+	tests/lib/audit_fmt2.c tests/lib/audit_fmt2.h
 tests_unit_test_audit_writer_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_audit_writer_LDADD = $(UNIT_LDADD)
 

@@ -29,13 +29,13 @@ check_PROGRAMS += tests/unit/test_aeskw tests/unit/test_op \
 	tests/unit/test_pkey tests/unit/test_pkey_pem \
 	tests/unit/test_hash tests/unit/test_seal tests/unit/test_pwhash \
 	tests/unit/test_rsa_oaep \
-	tests/unit/test_hmac_line
+	tests/unit/test_line_mac tests/unit/test_siv
 TESTS += tests/unit/test_aeskw tests/unit/test_op tests/unit/test_mechinfo \
 	tests/unit/test_pkey tests/unit/test_pkey_pem \
 	tests/unit/test_kdf tests/unit/test_aes \
 	tests/unit/test_hash tests/unit/test_seal tests/unit/test_pwhash \
 	tests/unit/test_rsa_oaep \
-	tests/unit/test_hmac_line
+	tests/unit/test_line_mac tests/unit/test_siv
 tests_unit_test_aeskw_SOURCES = tests/unit/test_aeskw.c tests/unit/mech_vec.h
 tests_unit_test_aeskw_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_aeskw_LDADD = $(UNIT_LDADD)
@@ -61,10 +61,13 @@ tests_unit_test_kdf_LDADD = $(UNIT_LDADD)
 tests_unit_test_hash_SOURCES = tests/unit/test_hash.c
 tests_unit_test_hash_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_hash_LDADD = $(UNIT_LDADD)
-tests_unit_test_hmac_line_SOURCES = tests/unit/test_hmac_line.c \
+tests_unit_test_line_mac_SOURCES = tests/unit/test_line_mac.c \
 	tests/lib/pool_fx.h
-tests_unit_test_hmac_line_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_hmac_line_LDADD = $(UNIT_LDADD)
+tests_unit_test_line_mac_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_line_mac_LDADD = $(UNIT_LDADD)
+tests_unit_test_siv_SOURCES = tests/unit/test_siv.c tests/unit/mech_vec.h
+tests_unit_test_siv_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_siv_LDADD = $(UNIT_LDADD)
 tests_unit_test_rsa_oaep_SOURCES = tests/unit/test_rsa_oaep.c
 tests_unit_test_rsa_oaep_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_rsa_oaep_LDADD = $(UNIT_LDADD)

@@ -22,7 +22,7 @@
 #include "audit/verify.h"
 #include "core/settings.h"
 #include "keys/audit_unseal.h"
-#include "mech/hmac_line.h"
+#include "mech/line_mac.h"
 #include "mech/mech.h"
 #include "tests/lib/audit_fmt2.h"
 #include "tests/lib/scratch.h"
@@ -367,6 +367,51 @@ static void test_known_answer(void **state)
         "ad1ec0e298503c5db067298ac6c72174b1427e0883d36f573524842\"]]}");
 }
 
+/* Format 3: the same lines with the AES-256-GCM-SIV tag (RFC 8452, nonce
+ * "cmk-audit-v3", additional data prev || L), computed outside C by a
+ * separate Python implementation that gives the RFC's vectors. */
+static const char *const kat3_macs[] = {
+    "0bf9e1351172485162f3aa6c95ecd45a",
+    "e9eff93ab8357ee978247d1f29b9e877",
+    "59b3a538fb57eae3289f1349605c19b9",
+};
+
+static void test_known_answer3(void **state)
+{
+    struct fx *f = *state;
+    struct tgen_writer w;
+    uint8_t key[32];
+    char buf[TGEN_LINE], want[MAXL];
+    size_t i, n;
+
+    for (i = 0; i < sizeof(key); i++)
+        key[i] = (uint8_t)i;
+    tgen_init(&w, 0x0123456789abcdefULL, key, 4242, "alpha", "local",
+              "c2VhbGVkLWtleQ==");
+    add(f, buf, tgen_open(&w, buf, sizeof(buf), NULL));
+    add(f, buf, tgen_mech(&w, buf, sizeof(buf), 1, "C_UnwrapKey", "CKR_OK"));
+    add(f, buf,
+        tgen_mech(&w, buf, sizeof(buf), 1, "C_Login", "CKR_PIN_INCORRECT"));
+    for (i = 0; i < 3; i++) { /* format 2's line, the mac swapped */
+        n = strlen(kat[i]) - 66;
+        snprintf(want, sizeof(want), "%.*s%s\"}", (int)n, kat[i], kat3_macs[i]);
+        assert_string_equal(f->l[i], want);
+    }
+    f->kms.n = 1;
+    snprintf(f->kms.blob[0], sizeof(f->kms.blob[0]), "sealed-key");
+    memcpy(f->kms.key[0], key, sizeof(key));
+    put(f->path[0], f->l, f->n);
+    run1(f, f->path[0]);
+    expect_n(&f->r, 0, 0);
+    assert_int_equal(f->r.sum.records, 3);
+    assert_int_equal(f->r.sum.unverified, 0);
+    assert_string_equal(
+        f->r.anchor,
+        "{\"anchor\":2,\"time\":\"2026-11-23T13:23:20.000005Z\",\"chains\":["
+        "[\"0123456789abcdef\",0,1,\"0bf9e1351172485162f3aa6c95ecd45a\"],"
+        "[\"0123456789abcdef\",1,2,\"59b3a538fb57eae3289f1349605c19b9\"]]}");
+}
+
 /* The verifier's HMAC (OpenSSL, precomputed pads) against libsodium's. */
 static void test_mac_matches_sodium(void **state)
 {
@@ -382,7 +427,8 @@ static void test_mac_matches_sodium(void **state)
         randombytes_buf(key, sizeof(key));
         randombytes_buf(prev, sizeof(prev));
         randombytes_buf(line, n);
-        assert_int_equal(cmk_vmac_new(lib, key, &m), CMK_OK);
+        assert_int_equal(cmk_vmac_new(lib, CMK_VMAC_HMAC_SHA256, key, &m),
+                         CMK_OK);
         assert_int_equal(cmk_vmac_line(lib, m, prev, line, n, a), CMK_OK);
         tgen_mac(key, prev, line, n, b);
         assert_memory_equal(a, b, sizeof(a));
@@ -520,6 +566,44 @@ static void test_result_forged(void **state)
            "writer " A " chain 1: the mac of 3 more records in a row does not "
            "match either, up to this one");
     expect_n(&f->r, 3, 3);
+}
+
+/* One record given a mac of the other format, made with the writer's own
+ * key and the true previous mac: the writer's key record fixed its
+ * algorithm, so neither it nor the next record (whose previous mac it
+ * changed) matches. */
+static void test_other_format_mac(void **state)
+{
+    struct fx *f = *state;
+    struct tgen_writer w;
+    unsigned own = tgen_mac_len;
+    uint8_t prev[32] = {0}, mac[32];
+    char hex[65], *l;
+    size_t n, pn;
+
+    base(f, &w, true);
+    pn = strlen(f->l[2]) - 2 - 2 * own;
+    assert_int_equal(
+        sodium_hex2bin(prev, own, f->l[2] + pn, 2 * own, NULL, NULL, NULL), 0);
+    l = f->l[3];
+    n = strlen(l) - (8 + 2 * own + 2);
+    tgen_mac_len = own == 32 ? 16 : 32;
+    tgen_mac(w.key, prev, l, n, mac);
+    sodium_bin2hex(hex, sizeof(hex), mac, tgen_mac_len);
+    f->l[3] = malloc(n + 8 + strlen(hex) + 3);
+    assert_non_null(f->l[3]);
+    sprintf(f->l[3], "%.*s,\"mac\":\"%s\"}", (int)n, l, hex);
+    free(l);
+    tgen_mac_len = own;
+    put(f->path[0], f->l, f->n);
+    run1(f, f->path[0]);
+    expect(&f->r, 0, CMK_AUDIT_CHAIN, 4,
+           "writer " A " chain 1 seq 3: mac does not match (record altered, "
+           "or not written with the writer's key)");
+    expect(&f->r, 1, CMK_AUDIT_CHAIN, 5,
+           "writer " A " chain 1: the mac of 1 more records in a row does not "
+           "match either, up to this one");
+    expect_n(&f->r, 2, 2);
 }
 
 /* Every record of writer B removed: each chain of B still verifies on its
@@ -1056,6 +1140,14 @@ static void test_bad_lines(void **state)
         "\"1111111111111111\","
         "\"chain\":1,\"seq\":0,\"pid\":1,\"event\":\"x\",\"mac\":"
         "\"0000000000000000000000000000000000000000000000000000000000000000\"}",
+        "{\"time\":\"2026-11-23T13:22:10.000001Z\",\"writer\":"
+        "\"1111111111111111\","
+        "\"chain\":1,\"seq\":1,\"pid\":1,\"event\":\"x\",\"mac\":"
+        "\"0000000000000000000000000000000G\"}",
+        "{\"time\":\"2026-11-23T13:22:10.000001Z\",\"writer\":"
+        "\"1111111111111111\","
+        "\"chain\":1,\"seq\":1,\"pid\":1,\"event\":\"x\",\"mac\":"
+        "\"000000000000000000000000000000000000000000000000\"}",
     };
     static const char *const why[] = {
         "not a record: too short",
@@ -1063,8 +1155,10 @@ static void test_bad_lines(void **state)
         "not a record: \"chain\" is not a number up to 2^32-1",
         "a field value is not JSON as the writer writes it",
         "a header field appears twice",
-        "mac is not 64 lowercase hex digits",
+        "mac is not 32 or 64 lowercase hex digits",
         "not a record: no positive \"seq\" fourth",
+        "mac is not 32 or 64 lowercase hex digits",
+        "does not end in the \"mac\" field (a torn or cut line)",
     };
     struct fx *f = *state;
     struct tgen_writer w;
@@ -1250,46 +1344,61 @@ static void test_every_byte(void **state)
     free(orig);
 }
 
+/* Run for both formats (the generator's tgen_mac_len). */
+#define SHARED_TESTS                                                           \
+    cmocka_unit_test_setup_teardown(test_clean_two_writers, setup, teardown),  \
+        cmocka_unit_test_setup_teardown(test_delete_recompute_guess, setup,    \
+                                        teardown),                             \
+        cmocka_unit_test_setup_teardown(test_delete_recompute_sha256, setup,   \
+                                        teardown),                             \
+        cmocka_unit_test_setup_teardown(test_result_forged, setup, teardown),  \
+        cmocka_unit_test_setup_teardown(test_other_format_mac, setup,          \
+                                        teardown),                             \
+        cmocka_unit_test_setup_teardown(test_delete_writer, setup, teardown),  \
+        cmocka_unit_test_setup_teardown(test_fabricated_writer, setup,         \
+                                        teardown),                             \
+        cmocka_unit_test_setup_teardown(test_cut_tail_forged_finalize, setup,  \
+                                        teardown),                             \
+        cmocka_unit_test_setup_teardown(test_torn_line_then_more, setup,       \
+                                        teardown),                             \
+        cmocka_unit_test_setup_teardown(test_zero_padding, setup, teardown),   \
+        cmocka_unit_test_setup_teardown(test_rotation_series, setup,           \
+                                        teardown),                             \
+        cmocka_unit_test_setup_teardown(test_rotation_truncated_middle, setup, \
+                                        teardown),                             \
+        cmocka_unit_test_setup_teardown(test_series_find, setup, teardown),    \
+        cmocka_unit_test_setup_teardown(test_anchor_cut, setup, teardown),     \
+        cmocka_unit_test(test_anchor_malformed),                               \
+        cmocka_unit_test_setup_teardown(test_format1, setup, teardown),        \
+        cmocka_unit_test_setup_teardown(test_not_sealed, setup, teardown),     \
+        cmocka_unit_test_setup_teardown(test_repeat_and_swap, setup,           \
+                                        teardown),                             \
+        cmocka_unit_test_setup_teardown(test_lists_and_first_record, setup,    \
+                                        teardown),                             \
+        cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),      \
+        cmocka_unit_test_setup_teardown(test_regions_and_long_line, setup,     \
+                                        teardown),                             \
+        cmocka_unit_test_setup_teardown(test_read_errors, setup, teardown),    \
+        cmocka_unit_test(test_real_unseal),                                    \
+        cmocka_unit_test_setup_teardown(test_every_byte, setup, teardown)
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    const struct CMUnitTest fmt2[] = {
         cmocka_unit_test_setup_teardown(test_known_answer, setup, teardown),
         cmocka_unit_test(test_mac_matches_sodium),
-        cmocka_unit_test_setup_teardown(test_clean_two_writers, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_delete_recompute_guess, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_delete_recompute_sha256, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_result_forged, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_writer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fabricated_writer, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_cut_tail_forged_finalize, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_torn_line_then_more, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_zero_padding, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rotation_series, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rotation_truncated_middle, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_series_find, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_anchor_cut, setup, teardown),
-        cmocka_unit_test(test_anchor_malformed),
-        cmocka_unit_test_setup_teardown(test_format1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_not_sealed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_repeat_and_swap, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lists_and_first_record, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_regions_and_long_line, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_read_errors, setup, teardown),
-        cmocka_unit_test(test_real_unseal),
-        cmocka_unit_test_setup_teardown(test_every_byte, setup, teardown),
+        SHARED_TESTS,
     };
+    const struct CMUnitTest fmt3[] = {
+        cmocka_unit_test_setup_teardown(test_known_answer3, setup, teardown),
+        SHARED_TESTS,
+    };
+    int failed;
 
     if (cmk_mech_init() != CKR_OK) /* the verifier's HMAC, as cmk-tool */
         return 99;
-    return cmocka_run_group_tests(tests, NULL, NULL) != 0;
+    failed = cmocka_run_group_tests_name("format 2", fmt2, NULL, NULL);
+    tgen_mac_len = 16;
+    failed += cmocka_run_group_tests_name("format 3", fmt3, NULL, NULL);
+    return failed != 0;
 }
