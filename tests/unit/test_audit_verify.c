@@ -1345,55 +1345,34 @@ static void test_every_byte(void **state)
 }
 
 /* Run for both formats (the generator's tgen_mac_len). */
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 #define SHARED_TESTS                                                           \
-    cmocka_unit_test_setup_teardown(test_clean_two_writers, setup, teardown),  \
-        cmocka_unit_test_setup_teardown(test_delete_recompute_guess, setup,    \
-                                        teardown),                             \
-        cmocka_unit_test_setup_teardown(test_delete_recompute_sha256, setup,   \
-                                        teardown),                             \
-        cmocka_unit_test_setup_teardown(test_result_forged, setup, teardown),  \
-        cmocka_unit_test_setup_teardown(test_other_format_mac, setup,          \
-                                        teardown),                             \
-        cmocka_unit_test_setup_teardown(test_delete_writer, setup, teardown),  \
-        cmocka_unit_test_setup_teardown(test_fabricated_writer, setup,         \
-                                        teardown),                             \
-        cmocka_unit_test_setup_teardown(test_cut_tail_forged_finalize, setup,  \
-                                        teardown),                             \
-        cmocka_unit_test_setup_teardown(test_torn_line_then_more, setup,       \
-                                        teardown),                             \
-        cmocka_unit_test_setup_teardown(test_zero_padding, setup, teardown),   \
-        cmocka_unit_test_setup_teardown(test_rotation_series, setup,           \
-                                        teardown),                             \
-        cmocka_unit_test_setup_teardown(test_rotation_truncated_middle, setup, \
-                                        teardown),                             \
-        cmocka_unit_test_setup_teardown(test_series_find, setup, teardown),    \
-        cmocka_unit_test_setup_teardown(test_anchor_cut, setup, teardown),     \
-        cmocka_unit_test(test_anchor_malformed),                               \
-        cmocka_unit_test_setup_teardown(test_format1, setup, teardown),        \
-        cmocka_unit_test_setup_teardown(test_not_sealed, setup, teardown),     \
-        cmocka_unit_test_setup_teardown(test_repeat_and_swap, setup,           \
-                                        teardown),                             \
-        cmocka_unit_test_setup_teardown(test_lists_and_first_record, setup,    \
-                                        teardown),                             \
-        cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),      \
-        cmocka_unit_test_setup_teardown(test_regions_and_long_line, setup,     \
-                                        teardown),                             \
-        cmocka_unit_test_setup_teardown(test_read_errors, setup, teardown),    \
-        cmocka_unit_test(test_real_unseal),                                    \
-        cmocka_unit_test_setup_teardown(test_every_byte, setup, teardown)
+    T(test_clean_two_writers), T(test_delete_recompute_guess),                 \
+        T(test_delete_recompute_sha256), T(test_result_forged),                \
+        T(test_other_format_mac), T(test_delete_writer),                       \
+        T(test_fabricated_writer), T(test_cut_tail_forged_finalize),           \
+        T(test_torn_line_then_more), T(test_zero_padding),                     \
+        T(test_rotation_series), T(test_rotation_truncated_middle),            \
+        T(test_series_find), T(test_anchor_cut),                               \
+        cmocka_unit_test(test_anchor_malformed), T(test_format1),              \
+        T(test_not_sealed), T(test_repeat_and_swap),                           \
+        T(test_lists_and_first_record), T(test_bad_lines),                     \
+        T(test_regions_and_long_line), T(test_read_errors),                    \
+        cmocka_unit_test(test_real_unseal), T(test_every_byte)
 
 int main(void)
 {
     const struct CMUnitTest fmt2[] = {
-        cmocka_unit_test_setup_teardown(test_known_answer, setup, teardown),
+        T(test_known_answer),
         cmocka_unit_test(test_mac_matches_sodium),
         SHARED_TESTS,
     };
     const struct CMUnitTest fmt3[] = {
-        cmocka_unit_test_setup_teardown(test_known_answer3, setup, teardown),
+        T(test_known_answer3),
         SHARED_TESTS,
     };
     int failed;
+#undef T
 
     if (cmk_mech_init() != CKR_OK) /* the verifier's HMAC, as cmk-tool */
         return 99;
