@@ -6,15 +6,20 @@ tests_unit_test_audit_SOURCES = tests/unit/test_audit.c
 tests_unit_test_audit_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_audit_LDADD = $(UNIT_LDADD)
 
-# The format-2 writer: known answers, threads, fork, rotation, syslog;
+# The writer, format 3 (test_audit_writer) and format 2 (the same file,
+# test_audit_writer2): known answers, threads, fork, rotation, syslog;
 # every file checked by the verifier.
-check_PROGRAMS += tests/unit/test_audit_writer
-TESTS += tests/unit/test_audit_writer
+check_PROGRAMS += tests/unit/test_audit_writer tests/unit/test_audit_writer2
+TESTS += tests/unit/test_audit_writer tests/unit/test_audit_writer2
 tests_unit_test_audit_writer_SOURCES = tests/unit/test_audit_writer.c \
 	tests/lib/audit_check.c tests/lib/audit_check.h tests/lib/pool_fx.h \
 	tests/lib/audit_fmt2.c tests/lib/audit_fmt2.h
 tests_unit_test_audit_writer_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_audit_writer_LDADD = $(UNIT_LDADD)
+tests_unit_test_audit_writer2_SOURCES = $(tests_unit_test_audit_writer_SOURCES)
+tests_unit_test_audit_writer2_CFLAGS = $(UNIT_CFLAGS) \
+	-DCMK_TEST_WRITER_FORMAT2=1
+tests_unit_test_audit_writer2_LDADD = $(UNIT_LDADD)
 
 # The chain key through the module: sealing, its context, key_tenant,
 # sealing failures, a forked child's writer.
