@@ -2,16 +2,16 @@
 /*
  * mech: the mac of one audit line (line_mac.h). AES-256-GCM-SIV's tag
  * comes from siv.c on keys derived once. HMAC-SHA256 (RFC 2104) runs
- * over OpenSSL's SHA-256 block function (SHA-NI where the CPU has it).
- * The inner and outer states
- * after the padded key block are computed once per key and copied for each
- * record: seven compression calls per 300-byte line, not nine, and no EVP
- * dispatch (0.30 against 0.51 µs a line on the machine in README). The
- * states are plain structs, so the writer keeps them in the secure pool and
- * nothing key-equivalent lives in OpenSSL's own memory, which is neither
- * locked nor wiped in a forked child. OpenSSL 3 marks the SHA256_*
- * functions deprecated in favour of EVP, whose state lives in that memory:
- * they are the one interface whose state we can place, hence the define.
+ * over OpenSSL's SHA-256 block function (SHA-NI where the CPU has it):
+ * the inner and outer states after the padded key block are computed
+ * once per key and copied for each record, seven compression calls per
+ * 300-byte line, not nine, and no EVP dispatch (0.30 against 0.51 us a
+ * line on the machine in README). The states are plain structs, so the
+ * writer keeps them in the secure pool and nothing key-equivalent lives
+ * in OpenSSL's own memory, which is neither locked nor wiped in a forked
+ * child. OpenSSL 3 marks the SHA256_* functions deprecated in favour of
+ * EVP, whose state lives in that memory: they are the one interface
+ * whose state we can place, hence the define.
  */
 #include <config.h>
 
