@@ -49,6 +49,8 @@ struct cmk_afile {
     struct cmk_bgthread *helper;
     bool helper_syncs; /* the interval policy's writeback and fdatasync */
     uint64_t kicked;   /* writeback started up to here */
+    uint64_t dropped;  /* asked out of the page cache up to here */
+    uint64_t swept;    /* ... and again, after an fdatasync */
     uint64_t synced;   /* the data end at the last fdatasync */
     int64_t synced_ns; /* when (CLOCK_MONOTONIC) */
     int sync_errno;    /* atomic: the helper's failed fdatasync, not yet
