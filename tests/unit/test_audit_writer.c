@@ -958,9 +958,10 @@ static void test_view_slides(void **state)
     assert_int_equal(rep.sum.bad_regions, 0);
 }
 
-/* Pages of [0, n) of path in the page cache (mincore on a mapping of
- * our own, which faults nothing in). */
-static size_t cached_pages(const char *path, size_t n)
+/* Pages of [from, from + n) of path in the page cache, by mincore on a
+ * mapping of our own (which faults nothing in); *first: the first one. */
+static size_t cached_pages(const char *path, size_t from, size_t n,
+                           size_t *first)
 {
     size_t pg = (size_t)sysconf(_SC_PAGESIZE), i, in = 0;
     unsigned char vec[1024];
@@ -969,11 +970,15 @@ static size_t cached_pages(const char *path, size_t n)
 
     assert_true(fd >= 0);
     assert_true(n / pg <= sizeof(vec));
-    m = mmap(NULL, n, PROT_READ, MAP_SHARED, fd, 0);
+    m = mmap(NULL, n, PROT_READ, MAP_SHARED, fd, (off_t)from);
     assert_true(m != MAP_FAILED);
     assert_int_equal(mincore(m, n, vec), 0);
-    for (i = 0; i < n / pg; i++)
-        in += vec[i] & 1;
+    for (i = n / pg; i > 0; i--) {
+        if (vec[i - 1] & 1) {
+            in++;
+            *first = from + (i - 1) * pg;
+        }
+    }
     munmap(m, n);
     close(fd);
     return in;
@@ -981,9 +986,10 @@ static size_t cached_pages(const char *path, size_t n)
 
 /* Under the interval policy the records written back leave the page
  * cache: a long run does not fill memory with an audit file nothing
- * reads, and new pages come from memory just freed. The first 2 MiB of
- * 6 MiB are out once the helper has synced (it syncs once a second);
- * the records all verify. */
+ * reads, and new pages come from memory just freed. The second MiB of 6
+ * is out once the helper has synced (it syncs once a second); not the
+ * first, whose head valgrind reads, readahead and all, when it sees the
+ * file mapped. The records all verify. */
 static void test_page_cache_dropped(void **state)
 {
     struct fx *f = *state;
@@ -992,7 +998,7 @@ static void test_page_cache_dropped(void **state)
     struct timespec ms = {0, 10000000L};
     struct statfs fs;
     struct cmk_audit *a;
-    size_t left = 0;
+    size_t left = 0, first = 0;
     char d[241];
     int i, n = 13000; /* about 6 MiB */
 
@@ -1013,12 +1019,15 @@ static void test_page_cache_dropped(void **state)
         i = 1000;
     }
     for (; i < 1000; i++) { /* 10 s */
-        left = cached_pages(f->path, 2 << 20);
+        left = cached_pages(f->path, 1 << 20, 1 << 20, &first);
         if (left == 0)
             break;
         nanosleep(&ms, NULL);
     }
-    assert_int_equal(left, 0);
+    if (left != 0)
+        fail_msg("%zu pages of [1 MiB, 2 MiB) still cached, the first at "
+                 "%zu",
+                 left, first);
     cmk_audit_close(a);
     expect_ok_key(f->path, &rep);
     assert_int_equal(rep.sum.records, n + 2);
