@@ -6,6 +6,13 @@ tests_unit_test_audit_SOURCES = tests/unit/test_audit.c
 tests_unit_test_audit_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_audit_LDADD = $(UNIT_LDADD)
 
+# The record line's numbers and escaping against references.
+check_PROGRAMS += tests/unit/test_line
+TESTS += tests/unit/test_line
+tests_unit_test_line_SOURCES = tests/unit/test_line.c
+tests_unit_test_line_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_line_LDADD = $(UNIT_LDADD)
+
 # The writer, format 3 (test_audit_writer) and format 2 (the same file,
 # test_audit_writer2): known answers, threads, fork, rotation, syslog;
 # every file checked by the verifier.
