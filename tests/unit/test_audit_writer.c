@@ -26,12 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <linux/magic.h>
-#include <sys/statfs.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -973,15 +973,41 @@ static size_t cached_pages(const char *path, size_t from, size_t n,
     m = mmap(NULL, n, PROT_READ, MAP_SHARED, fd, (off_t)from);
     assert_true(m != MAP_FAILED);
     assert_int_equal(mincore(m, n, vec), 0);
-    for (i = n / pg; i > 0; i--) {
-        if (vec[i - 1] & 1) {
-            in++;
-            *first = from + (i - 1) * pg;
-        }
+    for (i = 0; i < n / pg; i++) {
+        if ((vec[i] & 1) && in++ == 0)
+            *first = from + i * pg;
     }
     munmap(m, n);
     close(fd);
     return in;
+}
+
+/* True where a file's pages never leave memory (tmpfs, ramfs): there
+ * the page cache is the file's only copy. */
+static bool memory_is_storage(const char *dir)
+{
+    struct statfs fs;
+
+    assert_int_equal(statfs(dir, &fs), 0);
+    return fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC;
+}
+
+/* Waits up to 10 s for no page of [1 MiB, 2 MiB) of path to be cached;
+ * fails naming what is left. */
+static void expect_dropped(const char *path)
+{
+    struct timespec ms = {0, 10000000L};
+    size_t left = 0, first = 0;
+    int i;
+
+    for (i = 0; i < 1000; i++) {
+        left = cached_pages(path, 1 << 20, 1 << 20, &first);
+        if (left == 0)
+            return;
+        nanosleep(&ms, NULL);
+    }
+    fail_msg("%zu pages of [1 MiB, 2 MiB) still cached, the first at %zu", left,
+             first);
 }
 
 /* Under the interval policy the records written back leave the page
@@ -995,10 +1021,7 @@ static void test_page_cache_dropped(void **state)
     struct fx *f = *state;
     struct cmk_audit_opts o;
     struct test_audit_rep rep;
-    struct timespec ms = {0, 10000000L};
-    struct statfs fs;
     struct cmk_audit *a;
-    size_t left = 0, first = 0;
     char d[241];
     int i, n = 13000; /* about 6 MiB */
 
@@ -1009,25 +1032,12 @@ static void test_page_cache_dropped(void **state)
     for (i = 0; i < n; i++)
         write_event(a, "mechanism", d);
     assert_true(file_size(f->path) > 5 << 20);
-    assert_int_equal(statfs(f->dir, &fs), 0);
-    i = 0;
-    if (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC) {
-        /* there the page cache is the file's only copy */
+    if (memory_is_storage(f->dir))
         printf("SKIP (part): %s is on tmpfs or ramfs, where no page of a "
                "file leaves memory; the records are verified only\n",
                f->dir);
-        i = 1000;
-    }
-    for (; i < 1000; i++) { /* 10 s */
-        left = cached_pages(f->path, 1 << 20, 1 << 20, &first);
-        if (left == 0)
-            break;
-        nanosleep(&ms, NULL);
-    }
-    if (left != 0)
-        fail_msg("%zu pages of [1 MiB, 2 MiB) still cached, the first at "
-                 "%zu",
-                 left, first);
+    else
+        expect_dropped(f->path);
     cmk_audit_close(a);
     expect_ok_key(f->path, &rep);
     assert_int_equal(rep.sum.records, n + 2);
