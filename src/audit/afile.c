@@ -20,6 +20,7 @@
 
 #include "audit/afile.h"
 #include "util/log.h"
+#include "util/ordcopy.h"
 #include "util/trust.h"
 
 #define CHUNK ((uint64_t)1 << 20) /* allocated at a time */
@@ -342,7 +343,9 @@ static int put(struct cmk_afile *f, const char *p, size_t n, uint64_t off)
 
     if (f->base != NULL && off >= f->view_off &&
         off + n <= f->view_off + f->view && !no_falloc(f)) {
-        memcpy(f->base + (off - f->view_off), p, n);
+        /* in address order: a writer killed here leaves a prefix of the
+         * line and 0x00 after it, one torn line to the verifier */
+        cmk_copy_ascending(f->base + (off - f->view_off), p, n);
         /* pages well behind the end leave the view (not the file) */
         if (off / ZAP != (off + n) / ZAP && off >= f->view_off + ZAP)
             (void)madvise(f->base + ((off / ZAP - 1) * ZAP - f->view_off), ZAP,

@@ -14,6 +14,7 @@ libcmk_la_SOURCES += \
 	src/util/trust.c src/util/trust.h \
 	src/util/conf.c src/util/conf.h \
 	src/util/crc32c.c src/util/crc32c.h \
+	src/util/ordcopy.c src/util/ordcopy.h \
 	src/util/bgthread.c src/util/bgthread.h \
 	src/util/pkcs11_compat.h
 

@@ -13,6 +13,13 @@ tests_unit_test_line_SOURCES = tests/unit/test_line.c
 tests_unit_test_line_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_line_LDADD = $(UNIT_LDADD)
 
+# The copy that puts a record into the file in address order.
+check_PROGRAMS += tests/unit/test_ordcopy
+TESTS += tests/unit/test_ordcopy
+tests_unit_test_ordcopy_SOURCES = tests/unit/test_ordcopy.c
+tests_unit_test_ordcopy_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ordcopy_LDADD = $(UNIT_LDADD)
+
 # The writer, format 3 (test_audit_writer) and format 2 (the same file,
 # test_audit_writer2): known answers, threads, fork, rotation, syslog;
 # every file checked by the verifier.
