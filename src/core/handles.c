@@ -17,11 +17,13 @@
 #include "util/lock.h"
 
 /* A table is SHARDS maps, each under its own lock on cache lines of its
- * own, and a handle names its shard in its low bits. A thread registers
- * what it makes in a shard of its own (threads take shards in turn), with
- * the handle from that shard's counter, so threads working on their own
- * sessions and objects share no lock and no cache line; only lookups of
- * one shared object (a tenant's CMK) meet on one. */
+ * own, and a handle names its shard in its low bits. Each thread
+ * registers what it makes in the shards in turn, from a first shard of
+ * its own (threads take first shards in turn), with the handle from that
+ * shard's counter: threads working on their own sessions and objects
+ * share no lock and no cache line, and neither do the sessions of a pool
+ * one thread opens and hands to others; only lookups of one shared
+ * object (a tenant's CMK) meet on one. */
 #define SHARD_BITS 4
 #define SHARDS (1 << SHARD_BITS)
 
@@ -58,15 +60,34 @@ static struct shard *shard_of(struct table *tb, unsigned long h)
     return &tb->shard[h & (SHARDS - 1)];
 }
 
-/* The calling thread's shard index, given out in turn on first use. */
-static unsigned my_index(void)
+/* The shards a walk visits: those with entries when it looked. An entry
+ * added meanwhile is one a walk may or may not see (handles.h). */
+static unsigned long used_shards(const struct table *tb)
+{
+    return __atomic_load_n(&tb->used, __ATOMIC_ACQUIRE);
+}
+
+/* The shard for the calling thread's next registration in tb. Its first
+ * shard is given out in turn on first use; it stays in a shard while the
+ * shard is empty when it registers, and moves on to the next otherwise.
+ * A thread that opens and closes its own sessions (or makes and destroys
+ * its own objects) keeps to one shard, whose cache lines stay its own;
+ * the sessions of a pool that one thread opens for others land in
+ * different shards, so their users' lookups meet on no lock. */
+static unsigned next_index(const struct table *tb)
 {
     static unsigned turn;
-    static __thread unsigned mine; /* index + 1; 0: none yet */
+    static __thread unsigned first;   /* index + 1; 0: none yet */
+    static __thread unsigned last[2]; /* sessions, objects: index + 1 */
+    unsigned *l = &last[tb != &sessions];
 
-    if (mine == 0)
-        mine = __atomic_fetch_add(&turn, 1, __ATOMIC_RELAXED) % SHARDS + 1;
-    return mine - 1;
+    if (first == 0)
+        first = __atomic_fetch_add(&turn, 1, __ATOMIC_RELAXED) % SHARDS + 1;
+    if (*l == 0)
+        *l = first;
+    else if (used_shards(tb) & (1UL << (*l - 1)))
+        *l = *l % SHARDS + 1;
+    return *l - 1;
 }
 
 /* Held briefly by every entry point's lookup: the hot locks. */
@@ -94,18 +115,11 @@ static void publish_live(struct table *tb, unsigned i)
     }
 }
 
-/* The shards a walk visits: those with entries when it looked. An entry
- * added meanwhile is one a walk may or may not see (handles.h). */
-static unsigned long used_shards(const struct table *tb)
-{
-    return __atomic_load_n(&tb->used, __ATOMIC_ACQUIRE);
-}
-
 /* Registers val in the calling thread's shard of tb under a fresh
  * handle, written to *h before val is visible. CKR_HOST_MEMORY. */
 static CK_RV table_add(struct table *tb, void *val, unsigned long *h)
 {
-    unsigned i = my_index();
+    unsigned i = next_index(tb);
     struct shard *sh = &tb->shard[i];
     cmk_err err;
 

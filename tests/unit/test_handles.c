@@ -23,6 +23,7 @@
 #include "cmk-pkcs11.h"
 #include "core/handles.h"
 #include "core/object.h"
+#include "core/session.h"
 #include "core/token.h"
 #include "pkcs11/entry.h"
 #include "tests/lib/tenant.h"
@@ -510,12 +511,55 @@ static void test_roster(void **state)
     cmk_lock_reset();
 }
 
+/* ---- Shards: what one thread registers is spread over them ---- */
+
+#define SPREAD 16 /* the tables' shards: a handle's low 4 bits name one */
+
+/* The shards of SPREAD handles registered one after the other by one
+ * thread are all different: sessions a pool opens in one thread and hands
+ * to SPREAD workers meet on no lock when each looks up its own (with
+ * every one in the opening thread's shard, two threads' lookups took
+ * turns on one lock). The same for objects. */
+static void test_one_thread_spreads(void **state)
+{
+    static struct cmk_token tok;
+    static struct cmk_session s[SPREAD];
+    struct cmk_object *o[SPREAD], *dup = NULL;
+    unsigned seen_s = 0, seen_o = 0;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(cmk_lock_setup(NULL), CKR_OK);
+    assert_int_equal(cmk_handles_init(), CKR_OK);
+    assert_int_equal(cmk_roster_init(&tok.objects), CKR_OK);
+    for (i = 0; i < SPREAD; i++) {
+        assert_int_equal(cmk_handles_add_session(&s[i]), CKR_OK);
+        seen_s |= 1u << (s[i].handle % SPREAD);
+        o[i] = named(&tok, NULL);
+        assert_int_equal(cmk_handles_add_object(o[i], &dup), CKR_OK);
+        assert_null(dup);
+        seen_o |= 1u << (o[i]->handle % SPREAD);
+    }
+    assert_int_equal(seen_s, (1u << SPREAD) - 1);
+    assert_int_equal(seen_o, (1u << SPREAD) - 1);
+    for (i = 0; i < SPREAD; i++) {
+        assert_ptr_equal(cmk_handles_ref_session(s[i].handle), &s[i]);
+        assert_ptr_equal(cmk_handles_del_session(s[i].handle), &s[i]);
+        assert_true(cmk_handles_del_object(o[i]));
+        free(o[i]);
+    }
+    cmk_roster_fini(&tok.objects);
+    cmk_handles_fini();
+    cmk_lock_reset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lock_hot),
         cmocka_unit_test(test_store_name_index),
         cmocka_unit_test(test_roster),
+        cmocka_unit_test(test_one_thread_spreads),
         cmocka_unit_test(test_pool_threads),
         cmocka_unit_test(test_handles_os_locking),
         cmocka_unit_test(test_handles_app_mutexes),
