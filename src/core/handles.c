@@ -35,8 +35,8 @@ struct shard {
 
 struct table {
     struct shard shard[SHARDS];
-    /* Atomic: bit i set while shard i holds entries (changed under its
-     * lock), so walks visit only those. */
+    /* Atomic: bit i set while shard i holds entries, and maybe after
+     * (changed under its lock), so walks visit only those. */
     unsigned long used __attribute__((aligned(64)));
 };
 
@@ -60,34 +60,25 @@ static struct shard *shard_of(struct table *tb, unsigned long h)
     return &tb->shard[h & (SHARDS - 1)];
 }
 
-/* The shards a walk visits: those with entries when it looked. An entry
- * added meanwhile is one a walk may or may not see (handles.h). */
+/* The shards a walk visits: those that held an entry since a walk last
+ * found them empty (mark_live). An entry added meanwhile is one a walk
+ * may or may not see (handles.h). */
 static unsigned long used_shards(const struct table *tb)
 {
     return __atomic_load_n(&tb->used, __ATOMIC_ACQUIRE);
 }
 
-/* The shard for the calling thread's next registration in tb. Its first
- * shard is given out in turn on first use; it stays in a shard while the
- * shard is empty when it registers, and moves on to the next otherwise.
- * A thread that opens and closes its own sessions (or makes and destroys
- * its own objects) keeps to one shard, whose cache lines stay its own;
- * the sessions of a pool that one thread opens for others land in
- * different shards, so their users' lookups meet on no lock. */
-static unsigned next_index(const struct table *tb)
+/* The calling thread's shard in tb for its next registration: index + 1,
+ * 0 until its first (then its first shard, given out in turn). */
+static unsigned *cursor(const struct table *tb)
 {
     static unsigned turn;
-    static __thread unsigned first;   /* index + 1; 0: none yet */
-    static __thread unsigned last[2]; /* sessions, objects: index + 1 */
+    static __thread unsigned last[2]; /* sessions, objects */
     unsigned *l = &last[tb != &sessions];
 
-    if (first == 0)
-        first = __atomic_fetch_add(&turn, 1, __ATOMIC_RELAXED) % SHARDS + 1;
     if (*l == 0)
-        *l = first;
-    else if (used_shards(tb) & (1UL << (*l - 1)))
-        *l = *l % SHARDS + 1;
-    return *l - 1;
+        *l = __atomic_fetch_add(&turn, 1, __ATOMIC_RELAXED) % SHARDS + 1;
+    return l;
 }
 
 /* Held briefly by every entry point's lookup: the hot locks. */
@@ -101,32 +92,52 @@ static void shard_unlock(struct shard *sh)
     cmk_mutex_unlock(&sh->lock);
 }
 
-/* After a change of shard i's map (its lock held). */
-static void publish_live(struct table *tb, unsigned i)
+/* Shard i's bit in tb->used set, as it holds an entry now (its lock
+ * held). Bits are cleared only by walks that find the shard empty
+ * (settle_live): a thread that registers and removes entries in its own
+ * shard, one an operation, writes no shared cache line for it. */
+static void mark_live(struct table *tb, unsigned i)
 {
     unsigned long bit = 1UL << i;
-    bool any = tb->shard[i].map.live != 0;
 
-    if (any != ((__atomic_load_n(&tb->used, __ATOMIC_RELAXED) & bit) != 0)) {
-        if (any)
-            __atomic_fetch_or(&tb->used, bit, __ATOMIC_RELEASE);
-        else
-            __atomic_fetch_and(&tb->used, ~bit, __ATOMIC_RELEASE);
-    }
+    if (!(__atomic_load_n(&tb->used, __ATOMIC_RELAXED) & bit))
+        __atomic_fetch_or(&tb->used, bit, __ATOMIC_RELEASE);
 }
 
-/* Registers val in the calling thread's shard of tb under a fresh
- * handle, written to *h before val is visible. CKR_HOST_MEMORY. */
+/* A walk's visit of shard i (its lock held): its bit cleared when it is
+ * empty. */
+static void settle_live(struct table *tb, unsigned i)
+{
+    unsigned long bit = 1UL << i;
+
+    if (tb->shard[i].map.live == 0 &&
+        (__atomic_load_n(&tb->used, __ATOMIC_RELAXED) & bit))
+        __atomic_fetch_and(&tb->used, ~bit, __ATOMIC_RELEASE);
+}
+
+/* Registers val in tb under a fresh handle, written to *h before val is
+ * visible. The calling thread stays in its shard while the shard is
+ * empty when it registers, and moves on to the next otherwise: a thread
+ * that opens and closes its own sessions (or makes and destroys its own
+ * objects) keeps to one shard, whose cache lines stay its own, and the
+ * sessions of a pool one thread opens for others land in different
+ * shards, so their users' lookups meet on no lock. CKR_HOST_MEMORY. */
 static CK_RV table_add(struct table *tb, void *val, unsigned long *h)
 {
-    unsigned i = next_index(tb);
-    struct shard *sh = &tb->shard[i];
+    unsigned *l = cursor(tb);
+    struct shard *sh = &tb->shard[*l - 1];
     cmk_err err;
 
     shard_lock(sh);
-    *h = sh->next++ << SHARD_BITS | i;
+    if (sh->map.live != 0) {
+        shard_unlock(sh);
+        *l = *l % SHARDS + 1;
+        sh = &tb->shard[*l - 1];
+        shard_lock(sh);
+    }
+    *h = sh->next++ << SHARD_BITS | (*l - 1);
     err = cmk_hmap_put(&sh->map, *h, val);
-    publish_live(tb, i);
+    mark_live(tb, *l - 1);
     shard_unlock(sh);
     return err == CMK_OK ? CKR_OK : CKR_HOST_MEMORY;
 }
@@ -168,6 +179,7 @@ static void table_each(struct table *tb,
             continue;
         shard_lock(&tb->shard[i]);
         cmk_hmap_each(&tb->shard[i].map, fn, arg);
+        settle_live(tb, (unsigned)i);
         shard_unlock(&tb->shard[i]);
     }
 }
@@ -245,7 +257,6 @@ struct cmk_session *cmk_handles_del_session(CK_SESSION_HANDLE h)
 
     shard_lock(sh);
     s = cmk_hmap_del(&sh->map, h);
-    publish_live(&sessions, (unsigned)(h & (SHARDS - 1)));
     shard_unlock(sh);
     return s;
 }
@@ -328,67 +339,125 @@ void cmk_handles_each_session(const struct cmk_token *t,
 
 CK_RV cmk_roster_init(struct cmk_roster *r)
 {
+    CK_RV rv;
+    size_t i;
+
     memset(r, 0, sizeof(*r));
-    return cmk_mutex_init(&r->lock);
+    for (i = 0; i < CMK_ROSTER_PARTS; i++) {
+        rv = cmk_mutex_init(&r->part[i].lock);
+        if (rv != CKR_OK) {
+            while (i-- > 0)
+                cmk_mutex_fini(&r->part[i].lock);
+            return rv;
+        }
+    }
+    return CKR_OK;
 }
 
 void cmk_roster_fini(struct cmk_roster *r)
 {
-    free(r->v);
-    cmk_mutex_fini(&r->lock);
+    size_t i;
+
+    for (i = 0; i < CMK_ROSTER_PARTS; i++) {
+        free(r->part[i].v);
+        cmk_mutex_fini(&r->part[i].lock);
+    }
     memset(r, 0, sizeof(*r));
 }
 
-static void roster_lock(struct cmk_roster *r)
+static void part_lock(struct cmk_roster_part *rp)
 {
-    cmk_mutex_lock_hot(&r->lock);
+    cmk_mutex_lock_hot(&rp->lock);
 }
 
-static void roster_unlock(struct cmk_roster *r)
+static void part_unlock(struct cmk_roster_part *rp)
 {
-    cmk_mutex_unlock(&r->lock);
+    cmk_mutex_unlock(&rp->lock);
 }
 
-/* Under the roster's lock: room for one more entry. CKR_HOST_MEMORY. */
-static CK_RV roster_room_locked(struct cmk_roster *r)
+size_t cmk_roster_count(struct cmk_roster *r)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < CMK_ROSTER_PARTS; i++) {
+        part_lock(&r->part[i]);
+        n += r->part[i].n;
+        part_unlock(&r->part[i]);
+    }
+    return n;
+}
+
+/* Under the part's lock: room for one more entry. CKR_HOST_MEMORY. */
+static CK_RV part_room_locked(struct cmk_roster_part *rp)
 {
     struct cmk_object **grown;
     size_t cap;
 
-    if (r->n < r->cap)
+    if (rp->n < rp->cap)
         return CKR_OK;
-    cap = r->cap ? r->cap * 2 : 16;
-    grown = realloc(r->v, cap * sizeof(*grown));
+    cap = rp->cap ? rp->cap * 2 : 16;
+    grown = realloc(rp->v, cap * sizeof(*grown));
     if (grown == NULL)
         return CKR_HOST_MEMORY;
-    r->v = grown;
-    r->cap = cap;
+    rp->v = grown;
+    rp->cap = cap;
     return CKR_OK;
 }
 
-/* Under the roster's lock: o leaves it for good; the last entry takes
+/* Under the lock of o's part: o leaves it for good; the last entry takes
  * its slot. */
-static void roster_drop_locked(struct cmk_roster *r, struct cmk_object *o)
+static void part_drop_locked(struct cmk_roster_part *rp, struct cmk_object *o)
 {
     struct cmk_object *last;
 
     cmk_object_changed(o); /* memos of it are stale (keymemo.h) */
     if (!o->on_roster)
         return;
-    last = r->v[--r->n];
-    r->v[o->ro_index] = last;
+    last = rp->v[--rp->n];
+    rp->v[o->ro_index] = last;
     last->ro_index = o->ro_index;
     o->on_roster = false;
+}
+
+/* Part i of r gained an object (its lock held). As mark_live. */
+static void part_mark(struct cmk_roster *r, unsigned i)
+{
+    unsigned long bit = 1UL << i;
+
+    if (!(__atomic_load_n(&r->used, __ATOMIC_RELAXED) & bit))
+        __atomic_fetch_or(&r->used, bit, __ATOMIC_RELEASE);
+}
+
+/* A walk's visit of part i of r (its lock held): its bit cleared when it
+ * is empty. */
+static void part_settle(struct cmk_roster *r, unsigned i)
+{
+    unsigned long bit = 1UL << i;
+
+    if (r->part[i].n == 0 &&
+        (__atomic_load_n(&r->used, __ATOMIC_RELAXED) & bit))
+        __atomic_fetch_and(&r->used, ~bit, __ATOMIC_RELEASE);
+}
+
+/* The parts a walk of r visits (as used_shards). */
+static unsigned long used_parts(const struct cmk_roster *r)
+{
+    return __atomic_load_n(&r->used, __ATOMIC_ACQUIRE);
+}
+
+static struct cmk_roster_part *part_of(const struct cmk_object *o)
+{
+    return &o->token->objects.part[o->ro_part];
 }
 
 /* o has left the table: off its roster before anyone may free it. */
 static void roster_drop(struct cmk_object *o)
 {
-    struct cmk_roster *r = &o->token->objects;
+    struct cmk_roster_part *rp = part_of(o);
 
-    roster_lock(r);
-    roster_drop_locked(r, o);
-    roster_unlock(r);
+    part_lock(rp);
+    part_drop_locked(rp, o);
+    part_unlock(rp);
 }
 
 /* ---- Objects ---- */
@@ -410,22 +479,26 @@ static void find_dup_one(void *arg, struct cmk_object *o)
 
 static CK_RV put_object(struct cmk_object *o)
 {
-    struct cmk_roster *r = &o->token->objects;
+    unsigned i = *cursor(&objects) - 1; /* the shard it will most likely take */
+    struct cmk_roster_part *rp = &o->token->objects.part[i];
     CK_RV rv;
 
-    /* Registered and on the roster in one hold of its lock (the shard
-     * lock inside): a removal that finds o in the table meanwhile drops
-     * it from the roster once the lock is free, after it was linked. */
-    roster_lock(r);
-    rv = roster_room_locked(r);
+    /* Registered and on the roster in one hold of its part's lock (the
+     * shard lock inside): a removal that finds o in the table meanwhile
+     * drops it from the roster once the lock is free, after it was
+     * linked. */
+    part_lock(rp);
+    rv = part_room_locked(rp);
     if (rv == CKR_OK)
         rv = table_add(&objects, o, &o->handle);
     if (rv == CKR_OK) {
-        o->ro_index = r->n;
-        r->v[r->n++] = o;
+        o->ro_part = i;
+        o->ro_index = rp->n;
+        rp->v[rp->n++] = o;
         o->on_roster = true;
+        part_mark(&o->token->objects, i);
     }
-    roster_unlock(r);
+    part_unlock(rp);
     return rv;
 }
 
@@ -544,7 +617,6 @@ bool cmk_handles_del_object(struct cmk_object *o)
 
     shard_lock(sh);
     found = cmk_hmap_del(&sh->map, o->handle);
-    publish_live(&objects, (unsigned)(o->handle & (SHARDS - 1)));
     shard_unlock(sh);
     if (found == o) {
         unname(o);
@@ -571,18 +643,26 @@ void cmk_handles_each_object(struct cmk_token *t,
                              void *arg)
 {
     struct each_object c = {fn, arg};
-    struct cmk_roster *r;
+    struct cmk_roster_part *rp;
+    unsigned long used;
     size_t i;
+    unsigned k;
 
     if (t == NULL) {
         table_each(&objects, each_object_one, &c);
         return;
     }
-    r = &t->objects;
-    roster_lock(r);
-    for (i = 0; i < r->n; i++)
-        fn(arg, r->v[i]);
-    roster_unlock(r);
+    used = used_parts(&t->objects);
+    for (k = 0; k < CMK_ROSTER_PARTS; k++) {
+        if (!(used & (1UL << k)))
+            continue;
+        rp = &t->objects.part[k];
+        part_lock(rp);
+        for (i = 0; i < rp->n; i++)
+            fn(arg, rp->v[i]);
+        part_settle(&t->objects, k);
+        part_unlock(rp);
+    }
 }
 
 struct take_ctx {
@@ -637,44 +717,44 @@ static void take_from_table(struct take_ctx *c)
         cmk_hmap_each(&sh->map, collect_object, c);
         for (i = from; i < c->n; i++)
             (void)cmk_hmap_del(&sh->map, c->hit[i]->handle);
-        publish_live(&objects, (unsigned)k);
+        settle_live(&objects, (unsigned)k);
         shard_unlock(sh);
     }
     for (i = 0; i < c->n; i++)
         roster_drop(c->hit[i]);
 }
 
-/* One token: its roster walked under its lock (before a shard lock, as
+/* Part k of roster r walked under its lock (before a shard lock, as
  * everywhere), each match removed from the table and the roster. One
  * another thread removed from the table first is left to that thread,
  * which drops it from the roster next. */
-static void take_from_roster(struct cmk_roster *r, struct take_ctx *c)
+static void take_from_part(struct cmk_roster *r, unsigned k, struct take_ctx *c)
 {
+    struct cmk_roster_part *rp = &r->part[k];
     struct cmk_object *o;
     struct shard *sh;
     bool taken;
     size_t i = 0;
 
-    roster_lock(r);
-    while (i < r->n) {
-        o = r->v[i];
+    part_lock(rp);
+    while (i < rp->n) {
+        o = rp->v[i];
         taken = false;
         if (c->pred(c->arg, o)) {
             sh = shard_of(&objects, o->handle);
             shard_lock(sh);
             taken = cmk_hmap_get(&sh->map, o->handle) == o && take_one(c, o);
-            if (taken) {
+            if (taken)
                 (void)cmk_hmap_del(&sh->map, o->handle);
-                publish_live(&objects, (unsigned)(o->handle & (SHARDS - 1)));
-            }
             shard_unlock(sh);
         }
         if (taken)
-            roster_drop_locked(r, o); /* the last one moves to i */
+            part_drop_locked(rp, o); /* the last one moves to i */
         else
             i++;
     }
-    roster_unlock(r);
+    part_settle(r, k);
+    part_unlock(rp);
 }
 
 size_t cmk_handles_take_objects(struct cmk_token *t,
@@ -682,12 +762,18 @@ size_t cmk_handles_take_objects(struct cmk_token *t,
                                 void *arg, struct cmk_object ***out)
 {
     struct take_ctx c = {pred, arg, NULL, 0, 0};
+    unsigned long used;
     size_t i;
 
-    if (t == NULL)
+    if (t == NULL) {
         take_from_table(&c);
-    else
-        take_from_roster(&t->objects, &c);
+    } else {
+        used = used_parts(&t->objects);
+        for (i = 0; i < CMK_ROSTER_PARTS; i++) {
+            if (used & (1UL << i))
+                take_from_part(&t->objects, (unsigned)i, &c);
+        }
+    }
     for (i = 0; i < c.n; i++)
         unname(c.hit[i]);
     *out = c.hit;

@@ -5,7 +5,7 @@
  * never reused, so a stale handle is always invalid rather than naming
  * another session or object. Each table is split by handle into shards,
  * each under its own lock, a leaf (lock order: session, token, the
- * registration lock, a token's roster lock, then one shard lock, never
+ * registration lock, a token's roster part lock, then one shard lock, never
  * two): it guards its shard only and is held for no
  * longer than a lookup or the walk of that shard; walks take the shards
  * one after the other, so a walk sees each entry that stays registered
@@ -26,19 +26,32 @@ struct cmk_object;
 struct cmk_session;
 struct cmk_token;
 
-/* A token's roster: its registered objects in an array, so that a walk
- * of one token's objects costs what that token holds, not what every
- * token of the module holds. Its lock is a leaf like a shard lock: taken
- * after the token lock and the registration lock, before a shard lock.
- * An object is registered and put on its token's roster in one hold of
- * the roster's lock (nothing to undo if the roster cannot grow), and
- * leaves the roster before its removal from the table returns; on the
- * roster it is alive. */
-struct cmk_roster {
+/* A token's roster: its registered objects in arrays, so that a walk of
+ * one token's objects costs what that token holds, not what every token
+ * of the module holds. The arrays are parts, each under a lock of its own
+ * on cache lines of its own, and a thread puts what it registers in the
+ * part of its shard of the object table, so threads making and
+ * destroying their own objects take no common lock. A part's lock is a
+ * leaf like a shard lock: taken after the token lock and the
+ * registration lock, before a shard lock, never two at once. An object
+ * is registered and put on its part in one hold of the part's lock
+ * (nothing to undo if the part cannot grow), and leaves it before its
+ * removal from the table returns; on the roster it is alive. */
+#define CMK_ROSTER_PARTS 16
+
+struct cmk_roster_part {
     struct cmk_mutex lock;
     struct cmk_object **v;
     size_t n;
     size_t cap;
+} __attribute__((aligned(64)));
+
+struct cmk_roster {
+    struct cmk_roster_part part[CMK_ROSTER_PARTS];
+    /* Atomic: bit i set while part i holds objects, and maybe after
+     * (set under its lock when it gains one, cleared by a walk that
+     * finds it empty), so walks visit only those. */
+    unsigned long used __attribute__((aligned(64)));
 };
 
 /* With the token: an empty roster and its lock (CKR_HOST_MEMORY,
@@ -46,6 +59,8 @@ struct cmk_roster {
 CK_RV cmk_roster_init(struct cmk_roster *r);
 /* With the token, once its objects have gone. */
 void cmk_roster_fini(struct cmk_roster *r);
+/* How many objects are on r now. */
+size_t cmk_roster_count(struct cmk_roster *r);
 
 /* C_Initialize: empty tables, locks made, first handles 1. */
 CK_RV cmk_handles_init(void);

@@ -57,9 +57,10 @@ struct cmk_object {
      * its removal must look for memos to drop. */
     unsigned gen;
     bool memoized;
-    /* Its place on its token's roster (handles.h), under the roster's
-     * lock: on_roster while it is there, at ro_index. */
+    /* Its place on its token's roster (handles.h), under the lock of
+     * part ro_part: on_roster while it is there, at ro_index. */
     size_t ro_index;
+    unsigned ro_part;
     bool on_roster;
     unsigned refs;
 };

@@ -419,8 +419,9 @@ static void test_store_name_index(void **state)
     for (i = 0; i < n; i++)
         free(hit[i]);
     free(hit);
-    assert_int_equal(t1->objects.n, 0); /* and off the rosters */
-    assert_int_equal(t2->objects.n, 0);
+    assert_int_equal(cmk_roster_count(&t1->objects),
+                     0); /* and off the rosters */
+    assert_int_equal(cmk_roster_count(&t2->objects), 0);
     cmk_roster_fini(&t1->objects);
     cmk_roster_fini(&t2->objects);
     cmk_handles_fini();
@@ -503,8 +504,8 @@ static void test_roster(void **state)
     n = cmk_handles_take_objects(NULL, everything, NULL, &hit);
     assert_int_equal(n, 2);
     free_taken(hit, n);
-    assert_int_equal(tok1.objects.n, 0);
-    assert_int_equal(tok2.objects.n, 0);
+    assert_int_equal(cmk_roster_count(&tok1.objects), 0);
+    assert_int_equal(cmk_roster_count(&tok2.objects), 0);
     cmk_roster_fini(&tok1.objects);
     cmk_roster_fini(&tok2.objects);
     cmk_handles_fini();
