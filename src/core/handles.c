@@ -60,12 +60,39 @@ static struct shard *shard_of(struct table *tb, unsigned long h)
     return &tb->shard[h & (SHARDS - 1)];
 }
 
-/* The shards a walk visits: those that held an entry since a walk last
- * found them empty (mark_live). An entry added meanwhile is one a walk
- * may or may not see (handles.h). */
+/* ---- Masks of the shards (or roster parts) that hold something ----
+ *
+ * Bit i is set, under the lock of shard (part) i, when it gains an
+ * entry, and cleared, under the same lock, only by a walk that finds it
+ * empty: a thread that registers and removes entries in its own shard,
+ * one an operation, writes no cache line another thread writes. A walk
+ * visits the shards whose bit is set when it looks: an entry added
+ * meanwhile is one it may or may not see (handles.h). */
+
+static void mask_set(unsigned long *m, unsigned i)
+{
+    unsigned long bit = 1UL << i;
+
+    if (!(__atomic_load_n(m, __ATOMIC_RELAXED) & bit))
+        __atomic_fetch_or(m, bit, __ATOMIC_RELEASE);
+}
+
+static void mask_settle(unsigned long *m, unsigned i, bool empty)
+{
+    unsigned long bit = 1UL << i;
+
+    if (empty && (__atomic_load_n(m, __ATOMIC_RELAXED) & bit))
+        __atomic_fetch_and(m, ~bit, __ATOMIC_RELEASE);
+}
+
+static unsigned long mask_read(const unsigned long *m)
+{
+    return __atomic_load_n(m, __ATOMIC_ACQUIRE);
+}
+
 static unsigned long used_shards(const struct table *tb)
 {
-    return __atomic_load_n(&tb->used, __ATOMIC_ACQUIRE);
+    return mask_read(&tb->used);
 }
 
 /* The calling thread's shard in tb for its next registration: index + 1,
@@ -92,27 +119,10 @@ static void shard_unlock(struct shard *sh)
     cmk_mutex_unlock(&sh->lock);
 }
 
-/* Shard i's bit in tb->used set, as it holds an entry now (its lock
- * held). Bits are cleared only by walks that find the shard empty
- * (settle_live): a thread that registers and removes entries in its own
- * shard, one an operation, writes no shared cache line for it. */
-static void mark_live(struct table *tb, unsigned i)
-{
-    unsigned long bit = 1UL << i;
-
-    if (!(__atomic_load_n(&tb->used, __ATOMIC_RELAXED) & bit))
-        __atomic_fetch_or(&tb->used, bit, __ATOMIC_RELEASE);
-}
-
-/* A walk's visit of shard i (its lock held): its bit cleared when it is
- * empty. */
+/* A walk's visit of shard i (its lock held). */
 static void settle_live(struct table *tb, unsigned i)
 {
-    unsigned long bit = 1UL << i;
-
-    if (tb->shard[i].map.live == 0 &&
-        (__atomic_load_n(&tb->used, __ATOMIC_RELAXED) & bit))
-        __atomic_fetch_and(&tb->used, ~bit, __ATOMIC_RELEASE);
+    mask_settle(&tb->used, i, tb->shard[i].map.live == 0);
 }
 
 /* Registers val in tb under a fresh handle, written to *h before val is
@@ -137,7 +147,7 @@ static CK_RV table_add(struct table *tb, void *val, unsigned long *h)
     }
     *h = sh->next++ << SHARD_BITS | (*l - 1);
     err = cmk_hmap_put(&sh->map, *h, val);
-    mark_live(tb, *l - 1);
+    mask_set(&tb->used, *l - 1);
     shard_unlock(sh);
     return err == CMK_OK ? CKR_OK : CKR_HOST_MEMORY;
 }
@@ -419,30 +429,10 @@ static void part_drop_locked(struct cmk_roster_part *rp, struct cmk_object *o)
     o->on_roster = false;
 }
 
-/* Part i of r gained an object (its lock held). As mark_live. */
-static void part_mark(struct cmk_roster *r, unsigned i)
-{
-    unsigned long bit = 1UL << i;
-
-    if (!(__atomic_load_n(&r->used, __ATOMIC_RELAXED) & bit))
-        __atomic_fetch_or(&r->used, bit, __ATOMIC_RELEASE);
-}
-
-/* A walk's visit of part i of r (its lock held): its bit cleared when it
- * is empty. */
+/* A walk's visit of part i of r (its lock held). */
 static void part_settle(struct cmk_roster *r, unsigned i)
 {
-    unsigned long bit = 1UL << i;
-
-    if (r->part[i].n == 0 &&
-        (__atomic_load_n(&r->used, __ATOMIC_RELAXED) & bit))
-        __atomic_fetch_and(&r->used, ~bit, __ATOMIC_RELEASE);
-}
-
-/* The parts a walk of r visits (as used_shards). */
-static unsigned long used_parts(const struct cmk_roster *r)
-{
-    return __atomic_load_n(&r->used, __ATOMIC_ACQUIRE);
+    mask_settle(&r->used, i, r->part[i].n == 0);
 }
 
 static struct cmk_roster_part *part_of(const struct cmk_object *o)
@@ -496,7 +486,7 @@ static CK_RV put_object(struct cmk_object *o)
         o->ro_index = rp->n;
         rp->v[rp->n++] = o;
         o->on_roster = true;
-        part_mark(&o->token->objects, i);
+        mask_set(&o->token->objects.used, i);
     }
     part_unlock(rp);
     return rv;
@@ -652,7 +642,7 @@ void cmk_handles_each_object(struct cmk_token *t,
         table_each(&objects, each_object_one, &c);
         return;
     }
-    used = used_parts(&t->objects);
+    used = mask_read(&t->objects.used);
     for (k = 0; k < CMK_ROSTER_PARTS; k++) {
         if (!(used & (1UL << k)))
             continue;
@@ -768,7 +758,7 @@ size_t cmk_handles_take_objects(struct cmk_token *t,
     if (t == NULL) {
         take_from_table(&c);
     } else {
-        used = used_parts(&t->objects);
+        used = mask_read(&t->objects.used);
         for (i = 0; i < CMK_ROSTER_PARTS; i++) {
             if (used & (1UL << i))
                 take_from_part(&t->objects, (unsigned)i, &c);
