@@ -17,13 +17,13 @@
 #include "util/lock.h"
 
 /* A table is SHARDS maps, each under its own lock on cache lines of its
- * own, and a handle names its shard in its low bits. Each thread
- * registers what it makes in the shards in turn, from a first shard of
- * its own (threads take first shards in turn), with the handle from that
- * shard's counter: threads working on their own sessions and objects
- * share no lock and no cache line, and neither do the sessions of a pool
- * one thread opens and hands to others; only lookups of one shared
- * object (a tenant's CMK) meet on one. */
+ * own, and a handle names its shard in its low bits, from that shard's
+ * counter. A thread registers in a shard of its own (threads take first
+ * shards in turn) while that shard is empty, and in the next one
+ * otherwise (table_add): threads working on their own sessions and
+ * objects share no lock and no cache line, and neither do the sessions
+ * of a pool one thread opens and hands to others; only lookups of one
+ * shared object (a tenant's CMK) meet on one. */
 #define SHARD_BITS 4
 #define SHARDS (1 << SHARD_BITS)
 
