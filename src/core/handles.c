@@ -467,9 +467,26 @@ static void find_dup_one(void *arg, struct cmk_object *o)
         c->found = o;
 }
 
+/* The calling thread's part of every roster, given out in turn on first
+ * use: what one thread registers stays on one part in the order it was
+ * made (a walk of a token's objects meets them in that order, as they
+ * lie in memory), and threads that make objects at once take different
+ * parts' locks. */
+static unsigned home_part(void)
+{
+    static unsigned turn;
+    static __thread unsigned home; /* index + 1; 0: none yet */
+
+    if (home == 0)
+        home =
+            __atomic_fetch_add(&turn, 1, __ATOMIC_RELAXED) % CMK_ROSTER_PARTS +
+            1;
+    return home - 1;
+}
+
 static CK_RV put_object(struct cmk_object *o)
 {
-    unsigned i = *cursor(&objects) - 1; /* the shard it will most likely take */
+    unsigned i = home_part();
     struct cmk_roster_part *rp = &o->token->objects.part[i];
     CK_RV rv;
 

@@ -29,11 +29,12 @@ struct cmk_token;
 /* A token's roster: its registered objects in arrays, so that a walk of
  * one token's objects costs what that token holds, not what every token
  * of the module holds. The arrays are parts, each under a lock of its own
- * on cache lines of its own, and a thread puts what it registers in the
- * part of its shard of the object table, so threads making and
- * destroying their own objects take no common lock. A part's lock is a
- * leaf like a shard lock: taken after the token lock and the
- * registration lock, before a shard lock, never two at once. An object
+ * on cache lines of its own, and a thread puts what it registers in a
+ * part of its own (threads take parts in turn), in the order it made
+ * them, so threads making and destroying their own objects take no
+ * common lock. A part's lock is a leaf like a shard lock: taken after
+ * the token lock and the registration lock, before a shard lock, never
+ * two at once. An object
  * is registered and put on its part in one hold of the part's lock
  * (nothing to undo if the part cannot grow), and leaves it before its
  * removal from the table returns; on the roster it is alive. */
