@@ -88,6 +88,7 @@ struct bench_result {
     double wall_s;
     double p50_us;
     double p99_us;
+    double steal; /* share of the machine's CPU time (steal.c); -1: unknown */
 };
 
 extern const struct bench_scn bench_scenarios[];
@@ -111,6 +112,16 @@ void bench_p11_close(void *g);
 extern const struct bench_backend bench_ossl_backend;
 int bench_ossl_open(const struct bench_opts *o, void **g, struct bench_err *e);
 void bench_ossl_close(void *g);
+
+/* steal.c: the machine's CPU time so far, and the share of it the
+ * host took ("steal") between two samples (-1 where unknown). */
+struct bench_cpu {
+    unsigned long long total, steal;
+    bool ok;
+};
+void bench_cpu_sample(struct bench_cpu *c);
+double bench_steal_share(const struct bench_cpu *from,
+                         const struct bench_cpu *to);
 
 /* rss.c: this process's VmRSS in KiB (/proc/self/status), 0 if unknown. */
 long bench_rss_kb(void);

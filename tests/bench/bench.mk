@@ -7,6 +7,7 @@ cmk_bench_SOURCES = \
 	tests/bench/p11_int.h \
 	tests/bench/main.c \
 	tests/bench/stats.c \
+	tests/bench/steal.c \
 	tests/bench/ckr.c \
 	tests/bench/p11.c \
 	tests/bench/p11_ops.c \
@@ -62,6 +63,9 @@ cmk_audit_speed_LDADD = libcmk.la $(DEP_LIBS)
 # the programs it runs (cmk-grow, cmk-tool, the module) are built by all.
 TESTS += tests/bench/test_curves_smoke.sh
 EXTRA_DIST += tests/bench/test_curves_smoke.sh
+# summary.py's target lines on a made-up results file.
+TESTS += tests/bench/test_summary.sh
+EXTRA_DIST += tests/bench/test_summary.sh
 # cmk-curve: the cost curves' driver (curve_cache.sh, curve_miss.sh,
 # curve_wrap.sh): blob files, a cache filled with N DEKs, a log of every
 # operation to match with the KMS emulator's call log.

@@ -310,12 +310,14 @@ static void print_row(const struct bench_opts *o, const struct bench_scn *s,
                       unsigned n, const struct bench_result *r)
 {
     double ops = r->wall_s > 0 ? (double)r->ops / r->wall_s : 0;
-    char mb[32] = "-", ttl[32] = "null", line[512];
+    char mb[32] = "-", ttl[32] = "null", steal[32] = "null", line[512];
 
     if (s->len > 0)
         snprintf(mb, sizeof(mb), "%.1f", ops * (double)s->len / 1e6);
     if (o->cache_ttl >= 0)
         snprintf(ttl, sizeof(ttl), "%ld", o->cache_ttl);
+    if (r->steal >= 0)
+        snprintf(steal, sizeof(steal), "%.4f", r->steal);
     if (!o->json_only) {
         printf("%-20s %3u %-8s %12.0f %10s %10.2f %10.2f\n", s->name, n,
                o->label, ops, mb, r->p50_us, r->p99_us);
@@ -325,10 +327,11 @@ static void print_row(const struct bench_opts *o, const struct bench_scn *s,
              "{\"scenario\":\"%s\",\"threads\":%u,\"label\":\"%s\","
              "\"ops_per_s\":%.1f,\"mb_per_s\":%s,\"p50_us\":%.3f,"
              "\"p99_us\":%.3f,\"audit\":\"%s\",\"cache_ttl\":%s,"
-             "\"ops\":%llu,\"seconds\":%.3f,\"bytes_per_op\":%zu}",
+             "\"ops\":%llu,\"seconds\":%.3f,\"bytes_per_op\":%zu,"
+             "\"steal\":%s}",
              s->name, n, o->label, ops, s->len > 0 ? mb : "null", r->p50_us,
              r->p99_us, o->audit, ttl, (unsigned long long)r->ops, r->wall_s,
-             s->len);
+             s->len, steal);
     keep_json(line);
 }
 

@@ -32,6 +32,10 @@ MISS_BLOBS=5000 # more than MAX_ENTRIES: every unwrap of the rotation misses
 # direct path exists only in our module.
 EIGHT=gcm_encrypt_64,gcm_encrypt_4k,kwp_unwrap,envelope_kwp
 EIGHT_CMK=$EIGHT,direct_unwrap_hit,envelope_direct
+# The paths of the two-thread targets (summary.py WARM_PATHS).
+WARM=gcm_encrypt_64,gcm_encrypt_4k,gcm_decrypt_64,gcm_decrypt_4k,kwp_wrap
+WARM=$WARM,kwp_unwrap,envelope_kwp,generate_key,direct_unwrap_hit
+WARM=$WARM,envelope_direct
 # Seconds one cmk-bench process may take (16 scenarios, 2 thread counts).
 LIMIT=$(awk -v s="$SECONDS_PER_RUN" 'BEGIN { printf "%d", 60 * s + 120 }')
 
@@ -52,7 +56,7 @@ setup_out() {
         : >"$OUT/.cmk-bench"
     else
         OUT=$(mktemp -d "${TMPDIR:-/tmp}/cmk-bench.XXXXXX") || die "mktemp"
-        trap 'rm -rf "$OUT"' EXIT
+        TMP_OUT=$OUT
     fi
     chmod 700 "$OUT"
     RESULTS=$OUT/results.jsonl
@@ -90,16 +94,28 @@ describe_machine() {
     echo "audit:    on = file in $OUT ($fs),"
     echo "          fsync \"interval\" (fdatasync at most once a second);"
     echo "          off = no \"audit\" section in the config"
+    if [ -n "$MEMDIR" ]; then
+        echo "          mem = the same, file in $MEMDIR (tmpfs), for the"
+        echo "          warm paths: the two-thread control without disk I/O"
+    else
+        echo "          mem = not run (no tmpfs at /dev/shm with" \
+            "$((3 * MEM_MAX >> 20)) MiB free)"
+    fi
     echo "cache:    ttl_seconds $TTL, max_entries $MAX_ENTRIES;" \
         "cache-miss rotation over $MISS_BLOBS blobs"
     echo "timing:   $SECONDS_PER_RUN s per run after a 10% warm-up"
 }
 
-# write_config FILE AUDIT(on|off) TTL: one tenant on the local provider.
+# write_config FILE AUDIT(on|off|mem) TTL: one tenant on the local
+# provider. mem: the audit file in MEMDIR (memory), rotated at MEM_MAX.
 write_config() {
     local audit=""
-    [ "$2" = on ] && audit="\"audit\": {\"file\": \"$OUT/audit.jsonl\","
-    [ "$2" = on ] && audit="$audit \"fsync\": \"interval\"},"
+    case $2 in
+    on) audit="\"audit\": {\"file\": \"$OUT/audit.jsonl\"," ;;
+    mem) audit="\"audit\": {\"file\": \"$MEMDIR/audit.jsonl\","
+        audit="$audit \"max_bytes\": $MEM_MAX, \"keep\": 1," ;;
+    esac
+    [ "$2" = off ] || audit="$audit \"fsync\": \"interval\"},"
     cat >"$1" <<EOF || die "cannot write $1"
 {
   "version": 1,
@@ -134,6 +150,24 @@ print(", \"kek\": \"%s\", \"kek_commitment\": \"%s\"" %
     write_config "$OUT/audit-off.json" off "$TTL"
     write_config "$OUT/audit-on.json" on "$TTL"
     write_config "$OUT/nocache.json" on 0
+    [ -z "$MEMDIR" ] || write_config "$OUT/audit-mem.json" mem "$TTL"
+}
+
+# The control for the two-thread targets: the same audit writer with its
+# file in memory (tmpfs at /dev/shm), where writing the file costs no
+# disk I/O. Set up when /dev/shm is a tmpfs with room for the file and
+# one rotated copy (2 x MEM_MAX); MEMDIR is empty otherwise.
+MEMDIR=""
+TMP_OUT=""
+MEM_MAX=$((512 << 20))
+setup_memdir() {
+    local avail
+    [ "$(df -T /dev/shm 2>/dev/null | awk 'NR == 2 { print $2 }')" = tmpfs ] ||
+        return 0
+    avail=$(df -k --output=avail /dev/shm | awk 'NR == 2 { print $1 }')
+    [ "${avail:-0}" -ge $((3 * MEM_MAX / 1024)) ] || return 0
+    MEMDIR=$(mktemp -d /dev/shm/cmk-bench.XXXXXX) || die "mktemp /dev/shm"
+    chmod 700 "$MEMDIR"
 }
 
 make_softhsm() {
@@ -184,6 +218,12 @@ run_all() {
     echo "== cmk-pkcs11, audit on (fsync interval)"
     CMK_PKCS11_CONFIG=$OUT/audit-on.json bench_both cmk "$EIGHT_CMK" \
         "${cmk[@]}" --audit on --cache-ttl "$TTL"
+    if [ -n "$MEMDIR" ]; then
+        echo "== cmk-pkcs11, audit on, file in memory (control: no disk I/O)"
+        CMK_PKCS11_CONFIG=$OUT/audit-mem.json bench cmk "${cmk[@]}" \
+            --audit mem --cache-ttl "$TTL" --threads 1,2 --scenario "$WARM"
+        rm -f "$MEMDIR"/audit.jsonl*
+    fi
     echo "== cmk-pkcs11, audit on, cache off (ttl_seconds 0)"
     CMK_PKCS11_CONFIG=$OUT/nocache.json bench cmk "${cmk[@]}" --audit on \
         --cache-ttl 0 --threads 1,2 --scenario direct_unwrap_hit,envelope_direct
@@ -192,7 +232,9 @@ run_all() {
 main() {
     local strict=() rc=0
     check_tools
+    trap 'rm -rf ${TMP_OUT:+"$TMP_OUT"} ${MEMDIR:+"$MEMDIR"}' EXIT
     setup_out
+    setup_memdir
     echo "== cmk-bench: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     describe_build
     describe_machine

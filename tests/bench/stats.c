@@ -221,6 +221,7 @@ int bench_run(const struct bench_backend *b, void *g, const struct bench_scn *s,
               struct bench_err *e)
 {
     struct worker w[BENCH_MAX_THREADS];
+    struct bench_cpu c0, c1;
     pthread_barrier_t bar;
     int rc;
 
@@ -231,12 +232,15 @@ int bench_run(const struct bench_backend *b, void *g, const struct bench_scn *s,
     memset(w, 0, sizeof(w));
     pthread_barrier_init(&bar, NULL, n);
     rc = make_workers(b, g, s, o, w, n, e);
+    bench_cpu_sample(&c0);
     if (rc == 0)
         rc = start_all(w, n, &bar, e);
+    bench_cpu_sample(&c1);
     if (rc == 0 && summarize(w, n, r) != 0) {
         bench_err_set(e, "malloc", BENCH_RV_NONE, "out of memory");
         rc = -1;
     }
+    r->steal = bench_steal_share(&c0, &c1);
     free_workers(b, w, n);
     pthread_barrier_destroy(&bar);
     return rc;

@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# tests/bench: summary.py on a results file made up here. The two-thread
+# target line gives, beside audit on, audit off, the control with the
+# audit file in memory and the share of CPU time the host took during the
+# two-thread run; the per-record target gives the in-memory control's
+# worst beside. Exact lines, so a change of the figures or their source
+# fails here.
+# Exit codes: 0 pass, 1 fail, 99 hard error.
+set -u
+
+: "${top_srcdir:?run by make check}"
+
+fail() {
+    echo "FAIL: $*"
+    exit 1
+}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cmk-summary.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+
+# row AUDIT TTL THREADS OPS P50 [STEAL]
+row() {
+    printf '{"scenario":"gcm_encrypt_64","threads":%s,"label":"cmk",' "$3"
+    printf '"ops_per_s":%s,"mb_per_s":1.0,"p50_us":%s,"p99_us":9.0,' "$4" "$5"
+    printf '"audit":"%s","cache_ttl":%s,"ops":1,"seconds":1.0,' "$1" "$2"
+    printf '"bytes_per_op":64,"steal":%s}\n' "${6:-null}"
+}
+{
+    row off 300 1 1000000 1.00
+    row off 300 2 1900000 1.05
+    row on 300 1 500000 1.60 0.0100
+    row on 300 2 600000 1.90 0.1500
+    row mem 300 1 500000 1.40
+    row mem 300 2 850000 1.50
+} >"$tmp/results.jsonl"
+
+# expect FILE LINE...: summary.py of FILE prints each LINE exactly.
+expect() {
+    local file=$1 out line
+    shift
+    out=$(/usr/bin/python3 "$top_srcdir/tests/bench/summary.py" "$file") ||
+        fail "summary.py $file exited $?"
+    for line in "$@"; do
+        grep -qxF -- "$line" <<<"$out" || fail "no line: $line
+got:
+$out"
+    done
+}
+
+expect "$tmp/results.jsonl" \
+    "  MISS  2 threads vs 1 on gcm_encrypt_64, audit on: 1.20x (need >= 1.80x; audit off 1.90x, file in memory 1.70x; host steal 15%)" \
+    "  MISS  audit on adds at most 0.5 us p50 per record: worst gcm_encrypt_64 +0.60 us (file in memory: worst gcm_encrypt_64 +0.40 us)"
+
+# Without the control and the steal figure (another machine, an older
+# results file): said as not measured, never made up.
+grep -v '"audit":"mem"' "$tmp/results.jsonl" |
+    sed 's/"steal":[0-9][0-9.]*/"steal":null/' >"$tmp/plain.jsonl"
+expect "$tmp/plain.jsonl" \
+    "  MISS  2 threads vs 1 on gcm_encrypt_64, audit on: 1.20x (need >= 1.80x; audit off 1.90x, file in memory -; host steal -)" \
+    "  MISS  audit on adds at most 0.5 us p50 per record: worst gcm_encrypt_64 +0.60 us"
+echo "PASS: summary.py target lines"
