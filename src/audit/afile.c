@@ -30,7 +30,7 @@
 #define AHEAD (4 * CHUNK)
 #define KICK_BYTES CHUNK                  /* writeback started per this much */
 #define KEEP_MAPPED ((uint64_t)256 << 10) /* ... this far behind the end */
-#define SYNC_EVERY_MS 1000            /* interval policy: the helper's period */
+#define SYNC_EVERY_MS 1000            /* interval policy: the syncer's period */
 #define SYNC_DUE_NS (900 * 1000000LL) /* a run this long after a sync syncs */
 #define PAGE ((uint64_t)4096)
 #define VIEW ((size_t)4 << 30)       /* bytes of the file mapped */
@@ -133,6 +133,7 @@ static bool no_falloc(const struct cmk_afile *f)
 }
 
 static void start_helper(struct cmk_afile *f, enum cmk_afile_help help);
+static void stop_helpers(struct cmk_afile *f);
 static int64_t records_end(const struct cmk_afile *f);
 static uint64_t view_start(const struct cmk_afile *f);
 static bool map_view(struct cmk_afile *f, uint64_t at);
@@ -193,10 +194,8 @@ void cmk_afile_slide(struct cmk_afile *f, enum cmk_afile_help help)
     uint64_t at = view_start(f);
 
     if (end < 0 || !cmk_afile_view_low(f, (uint64_t)end) || at <= f->view_off)
-        return;                   /* another thread's slide came first */
-    cmk_bgthread_stop(f->helper); /* it maps into base */
-    f->helper = NULL;
-    f->helper_syncs = false;
+        return;      /* another thread's slide came first */
+    stop_helpers(f); /* the helper maps into base */
     (void)munmap(f->base, f->view);
     f->base = NULL;
     f->view = 0;
@@ -247,7 +246,7 @@ void cmk_afile_close(struct cmk_afile *f, bool sync, bool trim_tail,
 
     if (f == NULL)
         return;
-    cmk_bgthread_stop(f->helper); /* it maps into base */
+    stop_helpers(f); /* the helper maps into base */
     if (f->base != NULL)
         (void)munmap(f->base, f->view);
     if (f->fd >= 0) {
@@ -438,33 +437,22 @@ static void drop_cached(struct cmk_afile *f, uint64_t from, uint64_t to)
  * takes, one TLB shootdown (an interrupt of each writing thread's CPU)
  * per page, where unmapping a range costs one. The pages ahead stay
  * dirty and mapped for the writers. */
-static void helper_sync(struct cmk_afile *f, uint64_t end)
+static void kick(struct cmk_afile *f, uint64_t end)
 {
     uint64_t upto = end > KEEP_MAPPED ? (end - KEEP_MAPPED) / PAGE * PAGE : 0;
-    int64_t now;
+    uint64_t kicked = __atomic_load_n(&f->kicked, __ATOMIC_RELAXED);
 
-    if (upto >= f->kicked + KICK_BYTES) {
-        unmap_range(f, f->kicked, upto);
-#ifdef SYNC_FILE_RANGE_WRITE
-        (void)sync_file_range(f->fd, (off_t)f->kicked,
-                              (off_t)(upto - f->kicked), SYNC_FILE_RANGE_WRITE);
-#endif
-        /* the step before is mostly written back by now */
-        drop_cached(f, f->dropped, f->kicked);
-        f->dropped = f->kicked;
-        f->kicked = upto;
-    }
-    now = mono_ns();
-    if (end == f->synced || now - f->synced_ns < SYNC_DUE_NS)
+    if (upto < kicked + KICK_BYTES)
         return;
-    if (fdatasync(f->fd) != 0) {
-        __atomic_store_n(&f->sync_errno, errno, __ATOMIC_RELAXED);
-    } else { /* all clean now, what the steps left too */
-        drop_cached(f, f->swept, f->kicked);
-        f->swept = f->kicked;
-    }
-    f->synced = end;
-    f->synced_ns = now;
+    unmap_range(f, kicked, upto);
+#ifdef SYNC_FILE_RANGE_WRITE
+    (void)sync_file_range(f->fd, (off_t)kicked, (off_t)(upto - kicked),
+                          SYNC_FILE_RANGE_WRITE);
+#endif
+    /* the step before is mostly written back by now */
+    drop_cached(f, f->dropped, kicked);
+    f->dropped = kicked;
+    __atomic_store_n(&f->kicked, upto, __ATOMIC_RELAXED);
 }
 
 static void helper_run(void *p)
@@ -480,36 +468,90 @@ static void helper_run(void *p)
         extend(f, (uint64_t)end + AHEAD) != 0)
         __atomic_store_n(&f->ahead_failed, known, __ATOMIC_RELAXED);
     if (f->helper_syncs)
-        helper_sync(f, (uint64_t)end);
+        kick(f, (uint64_t)end);
 }
 
+/* For tests: called by the syncer before each fdatasync. */
+static void (*sync_hook)(void);
+
+void cmk_afile_set_sync_hook(void (*hook)(void))
+{
+    __atomic_store_n(&sync_hook, hook, __ATOMIC_RELEASE);
+}
+
+/* The interval policy's fdatasync, on a thread of its own: it waits for
+ * the disk (a tenth of a second and more on a busy one), and the helper
+ * meanwhile goes on allocating ahead of the writers, who would otherwise
+ * catch up with it and map the file's new pages in their own calls. */
+static void sync_run(void *p)
+{
+    struct cmk_afile *f = p;
+    int64_t end = records_end(f), now = mono_ns();
+    uint64_t kicked = __atomic_load_n(&f->kicked, __ATOMIC_RELAXED);
+    void (*hook)(void) = __atomic_load_n(&sync_hook, __ATOMIC_ACQUIRE);
+
+    if (end < 0 || (uint64_t)end == f->synced ||
+        now - f->synced_ns < SYNC_DUE_NS)
+        return;
+    if (hook != NULL)
+        hook();
+    if (fdatasync(f->fd) != 0) {
+        __atomic_store_n(&f->sync_errno, errno, __ATOMIC_RELAXED);
+    } else { /* all clean now, what the kicks left too */
+        drop_cached(f, f->swept, kicked);
+        f->swept = kicked;
+    }
+    f->synced = (uint64_t)end;
+    f->synced_ns = now;
+}
+
+static bool start_syncer(struct cmk_afile *f)
+{
+    f->swept = f->kicked;
+    f->synced = 0; /* what is there already is synced at the first period */
+    f->synced_ns = mono_ns();
+    if (cmk_bgthread_start("cmk-audit-sync", sync_run, f, SYNC_EVERY_MS,
+                           &f->syncer) != CMK_OK) {
+        f->syncer = NULL; /* the writers sync */
+        return false;
+    }
+    return true;
+}
+
+/* The syncer first, so that what the helper reads of it (helper_syncs)
+ * is settled before the helper runs. */
 static void start_helper(struct cmk_afile *f, enum cmk_afile_help help)
 {
     int64_t end = records_end(f);
 
     if (help == CMK_AFILE_INLINE || f->helper != NULL)
         return;
-    f->helper_syncs = help == CMK_AFILE_AHEAD_SYNC;
     f->kicked = end > 0 ? (uint64_t)end / PAGE * PAGE : 0;
     f->dropped = f->kicked;
-    f->swept = f->kicked;
-    f->synced = 0; /* what is there already is synced at the first period */
-    f->synced_ns = mono_ns();
-    if (cmk_bgthread_start("cmk-audit", helper_run, f,
-                           f->helper_syncs ? SYNC_EVERY_MS : 0,
-                           &f->helper) != CMK_OK) {
-        f->helper = NULL; /* the writers do it */
-        f->helper_syncs = false;
+    f->helper_syncs = help == CMK_AFILE_AHEAD_SYNC && start_syncer(f);
+    if (cmk_bgthread_start("cmk-audit", helper_run, f, 0, &f->helper) !=
+        CMK_OK) {
+        stop_helpers(f); /* the writers do it all */
         return;
     }
     cmk_bgthread_ask(f->helper); /* the first chunks ahead, now */
+}
+
+/* Both threads stopped (they use the view and the file). */
+static void stop_helpers(struct cmk_afile *f)
+{
+    cmk_bgthread_stop(f->syncer);
+    f->syncer = NULL;
+    cmk_bgthread_stop(f->helper);
+    f->helper = NULL;
+    f->helper_syncs = false;
 }
 
 bool cmk_afile_helper_syncs(const struct cmk_afile *f)
 {
     /* not while it is stopped around a fork, nor if it could not start
      * again after one */
-    return f->helper_syncs && cmk_bgthread_alive(f->helper);
+    return f->helper_syncs && cmk_bgthread_alive(f->syncer);
 }
 
 int cmk_afile_take_sync_error(struct cmk_afile *f)

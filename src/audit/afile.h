@@ -13,7 +13,9 @@
  * Where the application allows threads, a helper thread of the file
  * (util/bgthread.h) allocates and maps the space ahead of the writers,
  * so no writer's call pays for the page cache's new pages, and under the
- * interval policy it also starts writeback and runs the fdatasync.
+ * interval policy it also starts writeback, while a second one, the
+ * syncer, runs the fdatasync (which waits for the disk; the helper does
+ * not).
  * Internal to audit.
  */
 #ifndef CMK_AUDIT_AFILE_H
@@ -45,15 +47,19 @@ struct cmk_afile {
     bool extending;        /* atomic: a thread is allocating ahead */
     uint64_t ahead_failed; /* atomic: alloc when allocating ahead failed */
     /* The helper (NULL: the writers allocate ahead themselves) and what
-     * only it touches, but sync_errno. */
+     * only it touches, but kicked, which the syncer reads. */
     struct cmk_bgthread *helper;
     bool helper_syncs; /* the interval policy's writeback and fdatasync */
-    uint64_t kicked;   /* writeback started up to here */
+    uint64_t kicked;   /* atomic: writeback started up to here */
     uint64_t dropped;  /* asked out of the page cache up to here */
-    uint64_t swept;    /* ... and again, after an fdatasync */
+    /* The syncer (the interval policy's fdatasync, on a thread of its own
+     * so that the helper never waits for the disk) and what only it
+     * touches, but sync_errno. */
+    struct cmk_bgthread *syncer;
+    uint64_t swept;    /* asked out of the page cache again after a sync */
     uint64_t synced;   /* the data end at the last fdatasync */
     int64_t synced_ns; /* when (CLOCK_MONOTONIC) */
-    int sync_errno;    /* atomic: the helper's failed fdatasync, not yet
+    int sync_errno;    /* atomic: the syncer's failed fdatasync, not yet
                         * reported by a record */
 };
 
@@ -61,7 +67,8 @@ struct cmk_afile {
 enum cmk_afile_help {
     CMK_AFILE_INLINE,    /* the writers, no thread */
     CMK_AFILE_AHEAD,     /* the helper allocates, the writers sync */
-    CMK_AFILE_AHEAD_SYNC /* the helper allocates and syncs (interval) */
+    CMK_AFILE_AHEAD_SYNC /* the helper allocates and starts writeback, the
+                          * syncer syncs (interval) */
 };
 
 /* Opens (creates 0600) path read-write with O_CLOEXEC | O_NOFOLLOW
@@ -86,11 +93,14 @@ void cmk_afile_slide(struct cmk_afile *f, enum cmk_afile_help help);
 /* Tests: the size of views mapped from now on (4 GiB; at least 64 MiB,
  * rounded down to 16 MiB; 0 restores 4 GiB). */
 void cmk_afile_set_view(size_t bytes);
-/* Whether f's helper runs the interval policy's syncs now (not while it
+/* Whether f's syncer runs the interval policy's syncs now (not while it
  * is stopped around a fork); the errno of a failed one not yet reported
  * (cleared), else 0. */
 bool cmk_afile_helper_syncs(const struct cmk_afile *f);
 int cmk_afile_take_sync_error(struct cmk_afile *f);
+/* Tests: hook is called on the syncer's thread before each of its
+ * fdatasyncs (NULL: none). */
+void cmk_afile_set_sync_hook(void (*hook)(void));
 /* Stops the helper, syncs (when sync) and closes; with trim, the last open of
  * the file (no other flock holder) first cuts the 0x00 tail (never in a forked
  * child: it shares its parent's flock). NULL-safe. */

@@ -81,8 +81,10 @@ static void *run(void *p)
         wait_asked(t);
         if (__atomic_load_n(&t->stopped, __ATOMIC_SEQ_CST))
             return NULL;
-        t->work(t->arg);
+        /* Cleared before the run: an ask that comes while work runs
+         * (after work looked at what it was asked for) makes one more. */
         __atomic_store_n(&t->asked, 0, __ATOMIC_SEQ_CST);
+        t->work(t->arg);
     }
 }
 

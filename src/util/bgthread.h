@@ -21,10 +21,11 @@ struct cmk_bgthread;
 
 /* Starts a thread named name (at most 15 bytes, as ps and
  * /proc/PID/task/TID/comm show it) that calls work(arg) once started,
- * after each ask and, when period_ms is not 0, at least every period_ms. Asks
- * that come while work runs are covered by that run only if work looks again:
- * the ask is cleared after each run, so a caller that still needs work asks
- * again. CMK_E_NOMEM or CMK_E_IO (no thread could be made). */
+ * after each ask and, when period_ms is not 0, at least every period_ms. The
+ * ask is cleared as a run starts: asks that come while work runs make one
+ * more run after it (however many they are), so none is lost to a run that
+ * looked before it came. CMK_E_NOMEM or CMK_E_IO (no thread could be
+ * made). */
 cmk_err cmk_bgthread_start(const char *name, void (*work)(void *), void *arg,
                            unsigned period_ms,
                            struct cmk_bgthread **out) CMK_WUR;

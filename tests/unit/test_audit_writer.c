@@ -1191,6 +1191,98 @@ static long long records_len(const char *path)
     return n;
 }
 
+/* The syncer held in its fdatasync (a hook standing for a slow disk). */
+static pthread_mutex_t held_mx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t held_cv = PTHREAD_COND_INITIALIZER;
+static int held_in, held_release;
+
+static void hold_sync(void)
+{
+    pthread_mutex_lock(&held_mx);
+    held_in++;
+    pthread_cond_broadcast(&held_cv);
+    while (!held_release)
+        pthread_cond_wait(&held_cv, &held_mx);
+    pthread_mutex_unlock(&held_mx);
+}
+
+/* Waits up to 10 s for the syncer to be in the hook. */
+static bool sync_held(void)
+{
+    struct timespec until;
+    int e = 0;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&held_mx);
+    while (held_in == 0 && e == 0)
+        e = pthread_cond_timedwait(&held_cv, &held_mx, &until);
+    pthread_mutex_unlock(&held_mx);
+    return held_in > 0;
+}
+
+static void release_sync(void)
+{
+    pthread_mutex_lock(&held_mx);
+    held_release = 1;
+    pthread_cond_broadcast(&held_cv);
+    pthread_mutex_unlock(&held_mx);
+}
+
+/* Under the interval policy the fdatasync runs on a thread of its own
+ * ("cmk-audit-sync"): while it waits for the disk, the helper still
+ * allocates and maps 2 to 4 MiB past the records, so the writers never
+ * catch up with it and make the file's pages in their own calls (where
+ * the helper itself ran the fdatasync, a slow disk held the allocation
+ * ahead up: the writers then allocated just what their records
+ * needed). Every record verifies. */
+static void test_sync_apart(void **state)
+{
+    struct fx *f = *state;
+    struct cmk_audit_opts o;
+    struct test_audit_rep rep;
+    struct cmk_audit *a;
+    char d[241];
+    long long len;
+    bool ahead;
+    int i, n = 25000; /* about 9 MiB */
+
+    memset(d, 's', sizeof(d) - 1);
+    d[sizeof(d) - 1] = '\0';
+    held_in = held_release = 0;
+    cmk_afile_set_sync_hook(hold_sync);
+    cmk_audit_opts_init(&o); /* fsync interval */
+    a = open_opts(f->path, &o);
+    assert_int_equal(test_threads_named("cmk-audit"), 1);
+    assert_int_equal(test_threads_named("cmk-audit-sync"), 1);
+    write_event(a, "mechanism", d);
+    if (!sync_held()) { /* about a second after open */
+        release_sync();
+        cmk_audit_close(a);
+        fail_msg("the syncer did not sync within 10 s");
+    }
+    for (i = 0; i < n; i++)
+        write_event(a, "mechanism", d);
+    len = records_len(f->path);
+    ahead =
+        wait_size(f->path, (off_t)len + (2 << 20)) >= (off_t)len + (2 << 20);
+    release_sync(); /* before any assert: close waits for the syncer */
+    cmk_audit_close(a);
+    cmk_afile_set_sync_hook(NULL);
+    assert_true(len > 8 << 20);
+    assert_true(ahead);
+    assert_int_equal(test_threads_named("cmk-audit-sync"), 0);
+    expect_ok_key(f->path, &rep);
+    assert_int_equal(rep.sum.records, n + 3);
+    assert_int_equal(rep.sum.bad_regions, 0);
+
+    o.fsync = CMK_FSYNC_NONE; /* nothing to sync: no syncer */
+    a = open_opts(f->path, &o);
+    assert_int_equal(test_threads_named("cmk-audit"), 1);
+    assert_int_equal(test_threads_named("cmk-audit-sync"), 0);
+    cmk_audit_close(a);
+}
+
 static int fork_child(const char *path, struct cmk_audit *inherited,
                       int pipe_fd)
 {
@@ -2055,6 +2147,7 @@ int main(void)
         T(test_args),
         T(test_fsync_policies),
         T(test_helper_thread),
+        T(test_sync_apart),
         T(test_view_slides),
         T(test_page_cache_dropped),
         T(test_threads),
