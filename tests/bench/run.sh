@@ -32,10 +32,6 @@ MISS_BLOBS=5000 # more than MAX_ENTRIES: every unwrap of the rotation misses
 # direct path exists only in our module.
 EIGHT=gcm_encrypt_64,gcm_encrypt_4k,kwp_unwrap,envelope_kwp
 EIGHT_CMK=$EIGHT,direct_unwrap_hit,envelope_direct
-# The paths of the two-thread targets (summary.py WARM_PATHS).
-WARM=gcm_encrypt_64,gcm_encrypt_4k,gcm_decrypt_64,gcm_decrypt_4k,kwp_wrap
-WARM=$WARM,kwp_unwrap,envelope_kwp,generate_key,direct_unwrap_hit
-WARM=$WARM,envelope_direct
 # Seconds one cmk-bench process may take (16 scenarios, 2 thread counts).
 LIMIT=$(awk -v s="$SECONDS_PER_RUN" 'BEGIN { printf "%d", 60 * s + 120 }')
 
@@ -167,7 +163,6 @@ setup_memdir() {
     avail=$(df -k --output=avail /dev/shm | awk 'NR == 2 { print $1 }')
     [ "${avail:-0}" -ge $((3 * MEM_MAX / 1024)) ] || return 0
     MEMDIR=$(mktemp -d /dev/shm/cmk-bench.XXXXXX) || die "mktemp /dev/shm"
-    chmod 700 "$MEMDIR"
 }
 
 make_softhsm() {
@@ -207,6 +202,7 @@ bench_both() {
 
 run_all() {
     local p11=(--token-label "$TENANT" --pin "$PIN" --miss-blobs "$MISS_BLOBS")
+    local warm
     local cmk=(--module "$MODULE" "${p11[@]}")
     echo "== raw OpenSSL EVP (ceiling)"
     bench_both openssl "$EIGHT" --openssl
@@ -219,9 +215,12 @@ run_all() {
     CMK_PKCS11_CONFIG=$OUT/audit-on.json bench_both cmk "$EIGHT_CMK" \
         "${cmk[@]}" --audit on --cache-ttl "$TTL"
     if [ -n "$MEMDIR" ]; then
+        # the paths of the two-thread targets, as summary.py names them
+        warm=$(/usr/bin/python3 "$top_srcdir/tests/bench/summary.py" \
+            --warm-paths) || die "summary.py --warm-paths failed"
         echo "== cmk-pkcs11, audit on, file in memory (control: no disk I/O)"
         CMK_PKCS11_CONFIG=$OUT/audit-mem.json bench cmk "${cmk[@]}" \
-            --audit mem --cache-ttl "$TTL" --threads 1,2 --scenario "$WARM"
+            --audit mem --cache-ttl "$TTL" --threads 1,2 --scenario "$warm"
         rm -f "$MEMDIR"/audit.jsonl*
     fi
     echo "== cmk-pkcs11, audit on, cache off (ttl_seconds 0)"

@@ -3,7 +3,8 @@
 # tests/bench: reads the JSON lines of one `make bench` run and prints the
 # side-by-side table and the targets of the benchmark issue as ratios
 # against SoftHSM2 and raw OpenSSL measured in the same run.
-"""usage: summary.py [--strict] RESULTS.jsonl"""
+"""usage: summary.py [--strict] RESULTS.jsonl
+       summary.py --warm-paths  (the two-thread targets' paths, for run.sh)"""
 
 import json
 import sys
@@ -238,6 +239,9 @@ def check_targets(res):
 
 
 def main(argv):
+    if argv[1:] == ["--warm-paths"]:
+        print(",".join(WARM_PATHS))
+        return 0
     strict = "--strict" in argv
     args = [a for a in argv[1:] if a != "--strict"]
     if len(args) != 1:
