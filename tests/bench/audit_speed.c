@@ -10,12 +10,16 @@
  * CPU taken out (scaling()), beside the share of time threads were
  * blocked.
  * Usage: cmk-audit-speed [DIR] (scratch files there; default /tmp);
- * cmk-audit-speed DIR loop N: only N million records (for a profiler).
+ * cmk-audit-speed DIR json: the same, then the figures as one JSON line
+ * (make bench puts it beside its own, summary.py prints it by the
+ * per-record target); cmk-audit-speed DIR loop N: only N million records
+ * (for a profiler).
  */
 #include <config.h>
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,9 +286,9 @@ static void scaling(void (*fn)(void *, int), void *arg, double *ratio,
     *blocked = b > 0 ? b / w : 0;
 }
 
-/* The median of RUNS scaling trials. */
+/* The median of RUNS scaling trials; *two = the ratio. */
 static void print_scaling(const char *what, double ns, void (*fn)(void *, int),
-                          void *arg)
+                          void *arg, double *two)
 {
     double ratio[RUNS], blocked[RUNS];
     int i;
@@ -295,6 +299,7 @@ static void print_scaling(const char *what, double ns, void (*fn)(void *, int),
     qsort(blocked, RUNS, sizeof(blocked[0]), cmp);
     printf("%-44s %8.0f ns   2 threads: %.2fx, blocked %2.0f%%\n", what, ns,
            ratio[RUNS / 2], 100 * blocked[RUNS / 2]);
+    *two = ratio[RUNS / 2];
 }
 
 static int scratch(const char *name, char *path, size_t cap)
@@ -327,13 +332,93 @@ static void map_setup(struct mp *m)
     unlink(path);
 }
 
-int main(int argc, char **argv)
+/* What one run measured, ns of thread CPU time and two-thread ratios. */
+struct figures {
+    double hmac, tag, write, write2, map, map2, none, none2, interval,
+        interval2;
+    bool tag_is_writers;
+};
+
+static double mac_ns(enum cmk_vmac_alg alg, struct hm *h)
+{
+    double ns;
+
+    if (cmk_vmac_key_new(alg, key, &h->k) != CMK_OK)
+        exit(1);
+    ns = median_ns(run_hmac, h);
+    cmk_vmac_key_free(h->k);
+    return ns;
+}
+
+/* The record's time in the writer, fsync policy p. */
+static void time_writer(const char *what, enum cmk_fsync_policy p, double *ns,
+                        double *two)
 {
     char path[300];
     struct cmk_audit *a;
+
+    snprintf(path, sizeof(path), "%s/cmk-audit-speed.audit", dir);
+    unlink(path);
+    a = open_writer(path, p);
+    *ns = median_ns(run_record, a);
+    print_scaling(what, *ns, run_record, a, two);
+    cmk_audit_close(a);
+    remove_audit(path);
+}
+
+static void measure(struct figures *f)
+{
+    char path[300];
     struct hm h;
     struct mp m;
     int fd;
+
+    printf("record line: %zu bytes\n", line_len);
+    if (cmk_vmac_lib_new(&h.l) != CMK_OK)
+        exit(1);
+    f->hmac = mac_ns(CMK_VMAC_HMAC_SHA256, &h);
+    printf("%-44s %8.0f ns\n", "HMAC-SHA256 of the line (format 2)", f->hmac);
+    f->tag = mac_ns(CMK_VMAC_AES_GCM_SIV, &h);
+    f->tag_is_writers = cmk_vmac_writer_alg() == CMK_VMAC_AES_GCM_SIV;
+    printf("%-44s %8.0f ns%s\n", "AES-256-GCM-SIV tag of the line (format 3)",
+           f->tag,
+           f->tag_is_writers ? "" : " (not the writer's here: no AES-NI)");
+    cmk_vmac_lib_free(h.l);
+    fd = scratch("cmk-audit-speed.out", path, sizeof(path));
+    f->write = median_ns(run_write, &fd);
+    print_scaling("write() O_APPEND, one line", f->write, run_write, &fd,
+                  &f->write2);
+    close(fd);
+    unlink(path);
+    map_setup(&m);
+    f->map = median_ns(run_map, &m);
+    print_scaling("shared-mapping floor (atomic add + copy)", f->map, run_map,
+                  &m, &f->map2);
+    time_writer("cmk_audit_write, fsync none", CMK_FSYNC_NONE, &f->none,
+                &f->none2);
+    time_writer("cmk_audit_write, fsync interval", CMK_FSYNC_INTERVAL,
+                &f->interval, &f->interval2);
+}
+
+/* The figures as one JSON line, us; "mac" is the writer's own (the tag,
+ * or HMAC-SHA256 where the CPU has no AES-NI). */
+static void print_json(const struct figures *f)
+{
+    printf("{\"audit_speed\":1,\"line_bytes\":%zu,\"mac\":\"%s\","
+           "\"mac_us\":%.3f,\"map_us\":%.3f,\"map_2t\":%.2f,"
+           "\"write_none_us\":%.3f,\"write_none_2t\":%.2f,"
+           "\"write_interval_us\":%.3f,\"write_interval_2t\":%.2f}\n",
+           line_len, f->tag_is_writers ? "aes-256-gcm-siv" : "hmac-sha256",
+           (f->tag_is_writers ? f->tag : f->hmac) / 1e3, f->map / 1e3, f->map2,
+           f->none / 1e3, f->none2, f->interval / 1e3, f->interval2);
+}
+
+int main(int argc, char **argv)
+{
+    char path[300];
+    struct figures f;
+    struct cmk_audit *a;
+    int i;
 
     if (argc > 1)
         snprintf(dir, sizeof(dir), "%s", argv[1]);
@@ -345,48 +430,15 @@ int main(int argc, char **argv)
         snprintf(path, sizeof(path), "%s/cmk-audit-speed.audit", dir);
         unlink(path);
         a = open_writer(path, CMK_FSYNC_NONE);
-        for (fd = 0; fd < 10 * atoi(argv[3]); fd++)
+        for (i = 0; i < 10 * atoi(argv[3]); i++)
             run_record(a, OPS);
         cmk_audit_close(a);
         remove_audit(path);
         return 0;
     }
-    printf("record line: %zu bytes\n", line_len);
-    if (cmk_vmac_key_new(CMK_VMAC_HMAC_SHA256, key, &h.k) != CMK_OK ||
-        cmk_vmac_lib_new(&h.l) != CMK_OK)
-        return 1;
-    printf("%-44s %8.0f ns\n", "HMAC-SHA256 of the line (format 2)",
-           median_ns(run_hmac, &h));
-    cmk_vmac_key_free(h.k);
-    if (cmk_vmac_key_new(CMK_VMAC_AES_GCM_SIV, key, &h.k) != CMK_OK)
-        return 1;
-    printf("%-44s %8.0f ns%s\n", "AES-256-GCM-SIV tag of the line (format 3)",
-           median_ns(run_hmac, &h),
-           cmk_vmac_writer_alg() == CMK_VMAC_AES_GCM_SIV
-               ? ""
-               : " (not the writer's here: no AES-NI)");
-    cmk_vmac_key_free(h.k);
-    fd = scratch("cmk-audit-speed.out", path, sizeof(path));
-    print_scaling("write() O_APPEND, one line", median_ns(run_write, &fd),
-                  run_write, &fd);
-    close(fd);
-    unlink(path);
-    map_setup(&m);
-    print_scaling("shared-mapping floor (atomic add + copy)",
-                  median_ns(run_map, &m), run_map, &m);
-    snprintf(path, sizeof(path), "%s/cmk-audit-speed.audit", dir);
-    unlink(path);
-    a = open_writer(path, CMK_FSYNC_NONE);
-    print_scaling("cmk_audit_write, fsync none", median_ns(run_record, a),
-                  run_record, a);
-    cmk_audit_close(a);
-    remove_audit(path);
-    a = open_writer(path, CMK_FSYNC_INTERVAL);
-    print_scaling("cmk_audit_write, fsync interval", median_ns(run_record, a),
-                  run_record, a);
-    cmk_audit_close(a);
-    remove_audit(path);
-    cmk_vmac_lib_free(h.l);
+    measure(&f);
+    if (argc > 2 && strcmp(argv[2], "json") == 0)
+        print_json(&f);
     cmk_secpool_fini();
     cmk_mech_fini();
     return 0;

@@ -44,7 +44,7 @@ EXTRA_DIST += \
 
 .PHONY: bench
 bench: cmk-bench$(EXEEXT) cmk-grow$(EXEEXT) cmk-curve$(EXEEXT) \
-	cmk-tool$(EXEEXT) cmk-pkcs11.la
+	cmk-audit-speed$(EXEEXT) cmk-tool$(EXEEXT) cmk-pkcs11.la
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	CMK_MODULE='$(abs_top_builddir)/$(ltobjdir)/cmk-pkcs11.so' \
 	bash $(top_srcdir)/tests/bench/run.sh

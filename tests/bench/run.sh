@@ -17,6 +17,7 @@ set -uo pipefail
 : "${top_builddir:=$top_srcdir}"
 BENCH=$top_builddir/cmk-bench
 TOOL=$top_builddir/cmk-tool
+AUDIT_SPEED=$top_builddir/cmk-audit-speed
 # make bench passes CMK_MODULE; by hand, libtool's object directory of the
 # build holds it (named in the build's libtool script).
 MODULE=${CMK_MODULE:-$top_builddir/$(sed -n 's/^objdir=//p' \
@@ -62,6 +63,7 @@ setup_out() {
 check_tools() {
     [ -x "$BENCH" ] || die "not built: $BENCH"
     [ -x "$TOOL" ] || die "not built: $TOOL"
+    [ -x "$AUDIT_SPEED" ] || die "not built: $AUDIT_SPEED"
     [ -f "$MODULE" ] || die "not built: $MODULE"
     [ -f "$SOFTHSM_MODULE" ] || die "SoftHSM2 missing: $SOFTHSM_MODULE"
     command -v softhsm2-util >/dev/null || die "softhsm2-util missing"
@@ -228,6 +230,19 @@ run_all() {
         --cache-ttl 0 --threads 1,2 --scenario direct_unwrap_hit,envelope_direct
 }
 
+# Where one record's time goes in the audit writer on this machine, now
+# (cmk-audit-speed, scratch files beside the bench's audit file): its
+# table to the terminal, its JSON line to the results for summary.py.
+audit_parts() {
+    local out=$OUT/audit-speed.txt rc
+    echo "== where an audit record's time goes (cmk-audit-speed)"
+    timeout "$LIMIT" "$AUDIT_SPEED" "$OUT" json >"$out"
+    rc=$?
+    grep -v '^{' "$out"
+    grep '^{' "$out" >>"$RESULTS"
+    [ $rc -eq 0 ] || die "cmk-audit-speed failed (exit $rc)"
+}
+
 main() {
     local strict=() rc=0
     check_tools
@@ -240,6 +255,7 @@ main() {
     make_configs
     make_softhsm
     run_all
+    audit_parts
     if [ -f "$OUT/audit.jsonl" ]; then
         echo "audit file: $(wc -l <"$OUT/audit.jsonl") records," \
             "$(du -h "$OUT/audit.jsonl" | cut -f1)"

@@ -30,19 +30,25 @@ WARM_PATHS = ("gcm_encrypt_64", "gcm_encrypt_4k", "gcm_decrypt_64",
 
 
 def load(path):
+    """(cmk-bench rows by label, audit, ttl, scenario, threads; the
+    cmk-audit-speed line of the run, None if it did not run)."""
     rows = {}
+    parts = None
     with open(path, encoding="utf-8") as f:
         for line in f:
             r = json.loads(line)
+            if "audit_speed" in r:
+                parts = r
+                continue
             key = (r["label"], r["audit"], r["cache_ttl"], r["scenario"],
                    r["threads"])
             rows[key] = r
-    return rows
+    return rows, parts
 
 
 class Results:
-    def __init__(self, rows):
-        self.rows = rows
+    def __init__(self, loaded):
+        self.rows, self.parts = loaded
 
     def get(self, who, scn, thr=1):
         label, audit, ttl = {
@@ -144,6 +150,8 @@ class Targets:
                           (("PASS" if ok else "MISS", need_us) + worst +
                            ("" if mem is None else
                             " (file in memory: worst %s +%.2f us)" % mem,)))
+        if res.parts is not None:
+            self.lines.append("      " + record_parts(res.parts))
 
     def thread_scaling(self, res, need):
         """2 threads vs 1 with audit on, each warm path; beside it audit
@@ -162,6 +170,13 @@ class Targets:
                               ("PASS" if ok else "MISS", scn, got, need,
                                scaling(res, "off", scn),
                                scaling(res, "mem", scn), steal(on2)))
+        if res.parts is not None:
+            p = res.parts
+            self.lines.append(
+                "      the writer alone on 2 threads vs 1 (cmk-audit-speed, "
+                "time waiting for a CPU taken out): %.2fx fsync none, %.2fx "
+                "interval; the bare atomic add and copy %.2fx" %
+                (p["write_none_2t"], p["write_interval_2t"], p["map_2t"]))
 
 
 def worst_record_cost(res, who):
@@ -178,6 +193,19 @@ def worst_record_cost(res, who):
         if worst is None or d > worst[1]:
             worst = (scn, d)
     return worst
+
+
+def record_parts(p):
+    """Where one record's time goes in the writer (cmk-audit-speed, thread
+    CPU time): the floor of a keyed record in the kernel (its mac and its
+    copy into the shared mapping) and the rest of cmk_audit_write."""
+    floor = p["mac_us"] + p["map_us"]
+    return ("where a record's time goes here (cmk-audit-speed, %d-byte "
+            "line, thread CPU): %s mac %.2f us + copy into the mapping "
+            "%.2f = floor %.2f us; the whole write %.2f us (fsync none), "
+            "the line's text, clock and the rest %.2f" %
+            (p["line_bytes"], p["mac"], p["mac_us"], p["map_us"], floor,
+             p["write_none_us"], p["write_none_us"] - floor))
 
 
 def scaling(res, who, scn):
