@@ -6,6 +6,7 @@ libcmk_la_SOURCES += \
 	src/audit/audit_cfg.c src/audit/audit_cfg.h \
 	src/audit/audit_int.h \
 	src/audit/line.c src/audit/line.h \
+	src/audit/head.c src/audit/head.h \
 	src/audit/afile.c src/audit/afile.h \
 	src/audit/shm.c src/audit/shm.h \
 	src/audit/slog.c src/audit/slog.h \

@@ -18,6 +18,7 @@
 
 #include "audit/afile.h"
 #include "audit/audit.h"
+#include "audit/head.h"
 #include "audit/line.h"
 #include "audit/slog.h"
 #include "mech/line_mac.h"
@@ -44,7 +45,8 @@ struct cmk_chain {
     time_t tsec;             /* tstr formats this second */
     char tstr[32];
     size_t tlen;
-    size_t unkicked; /* bytes since writeback was last started */
+    size_t unkicked;            /* bytes since writeback was last started */
+    struct cmk_head_memo heads; /* the owning thread's last record heads */
 };
 
 struct cmk_audit {

@@ -349,16 +349,12 @@ static bool is_event_name(const char *e)
 }
 
 /* Everything after "pid", before "mac", in the fixed key order. */
-static void build_body(struct cmk_line *b, const struct cmk_audit_rec *r)
+/* The head (event to key_id, head.h) from the chain's memo when it
+ * holds the same fields, then the rest. */
+static void build_body(struct cmk_line *b, struct cmk_chain *c,
+                       const struct cmk_audit_rec *r)
 {
-    cmk_line_str(b, "event", r->event);
-    cmk_line_str(b, "op", r->op);
-    cmk_line_str(b, "tenant", r->tenant);
-    cmk_line_num(b, "session", r->session);
-    cmk_line_str(b, "mech", r->mech_name);
-    cmk_line_num(b, "mech_num", r->mech);
-    cmk_line_str(b, "key_label", r->key_label);
-    cmk_line_str(b, "key_id", r->key_id);
+    cmk_head_put(&c->heads, b, r);
     cmk_line_str(b, "result", r->result);
     cmk_line_num(b, "bytes_in", r->bytes_in);
     cmk_line_num(b, "bytes_out", r->bytes_out);
@@ -562,12 +558,12 @@ cmk_err cmk_audit_write(struct cmk_audit *a, const struct cmk_audit_rec *r)
         return CMK_E_ARGS;
     if (cmk_audit_is_forked(a)) /* never continue the parent's chains */
         return cmk_audit_failed(a, ECHILD);
-    cmk_line_init(&body, line + CMK_AUDIT_PREFIX_ROOM, CMK_AUDIT_BODY_CAP);
-    build_body(&body, r);
-    if (body.overflow) /* cannot happen: strings are capped (line.h) */
-        return CMK_E_INTERNAL;
     c = cmk_chain_get(a);
     if (c == NULL)
         return cmk_audit_failed(a, ENOMEM);
+    cmk_line_init(&body, line + CMK_AUDIT_PREFIX_ROOM, CMK_AUDIT_BODY_CAP);
+    build_body(&body, c, r);
+    if (body.overflow) /* cannot happen: strings are capped (line.h) */
+        return CMK_E_INTERNAL;
     return emit_on_chain(a, c, r, line, body.len);
 }

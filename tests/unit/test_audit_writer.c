@@ -722,6 +722,99 @@ static void test_only_given_text(void **state)
     json_decref(o);
 }
 
+/* What a record's head must read, "pid" to "result" (the fields given,
+ * none escaped); NULL string fields and negative numbers absent. */
+static void head_of(char *out, size_t cap, const struct cmk_audit_rec *r)
+{
+    char num[48];
+    size_t n;
+
+    n = (size_t)snprintf(out, cap, "\"pid\":4242,\"event\":\"%s\"", r->event);
+#define ADD_STR(k, v)                                                          \
+    if ((v) != NULL)                                                           \
+        n += (size_t)snprintf(out + n, cap - n, ",\"" k "\":\"%s\"", (v));
+#define ADD_NUM(k, v)                                                          \
+    if ((v) >= 0) {                                                            \
+        snprintf(num, sizeof(num), "%lld", (long long)(v));                    \
+        n += (size_t)snprintf(out + n, cap - n, ",\"" k "\":%s", num);         \
+    }
+    ADD_STR("op", r->op);
+    ADD_STR("tenant", r->tenant);
+    ADD_NUM("session", r->session);
+    ADD_STR("mech", r->mech_name);
+    ADD_NUM("mech_num", r->mech);
+    ADD_STR("key_label", r->key_label);
+    ADD_STR("key_id", r->key_id);
+#undef ADD_STR
+#undef ADD_NUM
+    snprintf(out + n, cap - n, ",\"result\":\"%s\"", r->result);
+}
+
+/* A thread's records repeat their head and the writer keeps the last
+ * few as written: a field changed in the same buffer (a label set in
+ * place), a field dropped or given as "", a number changed, more heads
+ * than are kept, and heads too long to keep all read as given. */
+static void test_head_memo(void **state)
+{
+    struct fx *f = *state;
+    struct cmk_audit *a = open_fixed(f->path, NULL);
+    struct cmk_audit_rec r[40];
+    struct cmk_audit_rec shown;
+    char label[16], id[8], want[40][768], longv[300], cut[260];
+    const char *six[6] = {"k1", "k2", "k3", "k4", "k5", "k6"};
+    size_t n = 0, i;
+
+    memset(longv, 'x', sizeof(longv) - 1);
+    longv[sizeof(longv) - 1] = '\0';
+    memset(cut, 'x', 256);
+    memcpy(cut + 256, "...", 4);
+    strcpy(label, "label-a");
+    strcpy(id, "0a0b");
+#define REC(edit)                                                              \
+    do {                                                                       \
+        full_rec(&r[n]);                                                       \
+        r[n].key_label = label;                                                \
+        r[n].key_id = id;                                                      \
+        edit;                                                                  \
+        shown = r[n];                                                          \
+        if (shown.key_label == longv) /* cut at 256 (test_caps) */             \
+            shown.key_label = cut;                                             \
+        head_of(want[n], sizeof(want[n]), &shown);                             \
+        assert_int_equal(cmk_audit_write(a, &r[n]), CMK_OK);                   \
+        n++;                                                                   \
+    } while (0)
+    REC((void)0);
+    REC((void)0);
+    strcpy(label, "label-b"); /* same buffer, same length */
+    REC((void)0);
+    strcpy(label, "label-bc"); /* same buffer, longer */
+    REC((void)0);
+    strcpy(id, "");
+    REC((void)0);
+    REC(r[n].key_id = NULL);
+    strcpy(id, "0a0b");
+    REC((void)0);
+    REC(r[n].session = 8);
+    REC(r[n].mech = 4232);
+    REC(r[n].tenant = NULL);
+    REC(r[n].op = "C_Decrypt");
+    REC(r[n].event = "kms_call");
+    for (i = 0; i < 12; i++) /* six heads, four kept */
+        REC(r[n].key_label = six[i % 6]);
+    REC(r[n].key_label = longv);
+    REC(r[n].key_label = longv);
+    REC((void)0);
+#undef REC
+    cmk_audit_close(a);
+    load_lines(f);
+    assert_int_equal(f->n, n + 2);
+    for (i = 0; i < n; i++) {
+        if (strstr(f->lines[i + 1], want[i]) == NULL)
+            fail_msg("record %zu: got  %s\nwant ...%s...", i, f->lines[i + 1],
+                     want[i]);
+    }
+}
+
 /* Every mac recomputed here over prev || line, outside the module. */
 static void test_chain_macs(void **state)
 {
@@ -2143,6 +2236,7 @@ int main(void)
         T(test_caps),
         T(test_omitted_fields),
         T(test_only_given_text),
+        T(test_head_memo),
         T(test_chain_macs),
         T(test_args),
         T(test_fsync_policies),
