@@ -8,7 +8,7 @@
 
 #include "audit/head.h"
 
-#define NSTR 6
+#define NSTR CMK_HEAD_STRS
 
 /* r's string fields in the head's order (session and mech_num apart). */
 static void strings_of(const struct cmk_audit_rec *r, const char *s[NSTR])
@@ -107,10 +107,6 @@ void cmk_head_put(struct cmk_head_memo *m, struct cmk_line *b,
     size_t start = b->len;
     int k;
 
-    if (m == NULL) {
-        format(b, r);
-        return;
-    }
     strings_of(r, s);
     k = find(m, r, s);
     if (k >= 0) {

@@ -19,6 +19,8 @@
 #include "audit/line.h"
 
 #define CMK_HEAD_SLOTS 4
+#define CMK_HEAD_STRS                                                          \
+    6 /* string fields: event op tenant mech key_label key_id */
 #define CMK_HEAD_RAW 256  /* the fields' text, each with its NUL */
 #define CMK_HEAD_TEXT 512 /* their JSON */
 
@@ -26,9 +28,9 @@ struct cmk_head_slot {
     bool used;
     long session;
     long long mech;
-    unsigned nulls;         /* bit i: string field i absent */
-    unsigned short lens[6]; /* strlen of each present field */
-    char raw[CMK_HEAD_RAW]; /* the present fields, NUL after each */
+    unsigned nulls;                     /* bit i: string field i absent */
+    unsigned short lens[CMK_HEAD_STRS]; /* strlen of each present field */
+    char raw[CMK_HEAD_RAW];             /* the present fields, NUL after each */
     unsigned short text_len;
     char text[CMK_HEAD_TEXT];
 };
@@ -40,8 +42,8 @@ struct cmk_head_memo {
 };
 
 /* Appends r's head to b, exactly as the cmk_line_* calls of its fields
- * would, from m when a slot holds the same fields; m (NULL: none) then
- * holds r's head where it fits. */
+ * would, from m when a slot holds the same fields; m then holds r's head
+ * where it fits. */
 void cmk_head_put(struct cmk_head_memo *m, struct cmk_line *b,
                   const struct cmk_audit_rec *r);
 

@@ -348,9 +348,9 @@ static bool is_event_name(const char *e)
     return n > 0;
 }
 
-/* Everything after "pid", before "mac", in the fixed key order. */
-/* The head (event to key_id, head.h) from the chain's memo when it
- * holds the same fields, then the rest. */
+/* Everything after "pid", before "mac", in the fixed key order: the head
+ * (event to key_id, head.h) from the chain's memo when it holds the same
+ * fields, then the rest. */
 static void build_body(struct cmk_line *b, struct cmk_chain *c,
                        const struct cmk_audit_rec *r)
 {
