@@ -19,11 +19,13 @@
 #include <unistd.h>
 
 #include "audit/afile.h"
+#include "audit/agrow.h"
 #include "util/log.h"
 #include "util/ordcopy.h"
 #include "util/trust.h"
 
-#define CHUNK ((uint64_t)1 << 20) /* allocated at a time */
+#define CHUNK ((uint64_t)1 << 20)   /* allocated at a time */
+#define PIECE ((uint64_t)256 << 10) /* ... and known to the writers */
 /* With a helper: asked when a record ends less than ASK_AT before the
  * allocated end, it allocates up to AHEAD past the records' end. */
 #define ASK_AT (2 * CHUNK)
@@ -271,37 +273,63 @@ static void raise_known(struct cmk_afile *f, uint64_t end)
         ;
 }
 
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* [from, to) of the file allocated, then known to every writer, then
+ * mapped. */
+static int grow_piece(struct cmk_afile *f, uint64_t from, uint64_t to)
+{
+    int e = cmk_agrow(f->fd, from, to - from);
+
+    if (e == EOPNOTSUPP) { /* every process here finds the same */
+        __atomic_store_n(&f->no_falloc, true, __ATOMIC_RELAXED);
+        return 0;
+    }
+    if (e != 0)
+        return e;
+    if (f->shm != NULL)
+        cmk_ashm_raise_alloc(f->shm, f->gen, to);
+    raise_known(f, to);
+#ifdef MADV_POPULATE_WRITE
+    /* One call maps the new piece (in the page cache already) instead of
+     * a page fault per page (10% of a record); its zero pages are
+     * dirty, so a sync may write some of them before records fill
+     * them. */
+    if (f->base != NULL && from >= f->view_off && to <= f->view_off + f->view)
+        (void)madvise(f->base + (from - f->view_off), to - from,
+                      MADV_POPULATE_WRITE);
+#endif
+    return 0;
+}
+
 /* Space up to end allocated (in CHUNK steps): a copy into it never meets
- * a full disk. Without fallocate here, pwrite allocates as it goes. */
+ * a full disk. PIECE at a time, each known to the writers as soon as it
+ * is there, so writers close behind the allocation go on copying rather
+ * than allocate themselves. Without fallocate here, pwrite allocates as
+ * it goes. */
 static int extend(struct cmk_afile *f, uint64_t end)
 {
-    uint64_t known = __atomic_load_n(&f->alloc, __ATOMIC_RELAXED), target;
+    uint64_t known = __atomic_load_n(&f->alloc, __ATOMIC_RELAXED), target, to;
+    int e;
 
     if (f->shm != NULL && end > known) /* another process may have */
-        known = cmk_ashm_alloc(f->shm, f->gen);
-    if (end > known) {
-        target = (end + CHUNK - 1) / CHUNK * CHUNK;
-        if (fallocate(f->fd, 0, (off_t)known, (off_t)(target - known)) != 0) {
-            if (errno != EOPNOTSUPP)
-                return errno;
-            /* every process here finds the same */
-            __atomic_store_n(&f->no_falloc, true, __ATOMIC_RELAXED);
-            return 0;
-        }
-        if (f->shm != NULL)
-            cmk_ashm_raise_alloc(f->shm, f->gen, target);
-#ifdef MADV_POPULATE_WRITE
-        /* One call maps the new chunk instead of a page fault per page
-         * (10% of a record); its zero pages are dirty, so a sync may
-         * write up to a chunk of them before records fill them. */
-        if (f->base != NULL && known >= f->view_off &&
-            target <= f->view_off + f->view)
-            (void)madvise(f->base + (known - f->view_off), target - known,
-                          MADV_POPULATE_WRITE);
-#endif
-        known = target;
+        known = max_u64(known, cmk_ashm_alloc(f->shm, f->gen)); /* 0: stale */
+    if (end <= known) {
+        raise_known(f, known);
+        return 0;
     }
-    raise_known(f, known);
+    target = (end + CHUNK - 1) / CHUNK * CHUNK;
+    for (; known < target && !no_falloc(f); known = to) {
+        to = (known / PIECE + 1) * PIECE;
+        if (to > target)
+            to = target;
+        e = grow_piece(f, known, to);
+        if (e != 0)
+            return e;
+    }
     return 0;
 }
 

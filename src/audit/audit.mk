@@ -8,6 +8,7 @@ libcmk_la_SOURCES += \
 	src/audit/line.c src/audit/line.h \
 	src/audit/head.c src/audit/head.h \
 	src/audit/afile.c src/audit/afile.h \
+	src/audit/agrow.c src/audit/agrow.h \
 	src/audit/shm.c src/audit/shm.h \
 	src/audit/slog.c src/audit/slog.h \
 	src/audit/chain.c \

@@ -20,6 +20,13 @@ tests_unit_test_ordcopy_SOURCES = tests/unit/test_ordcopy.c
 tests_unit_test_ordcopy_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ordcopy_LDADD = $(UNIT_LDADD)
 
+# Growing the audit file: by appending 0x00, never over its records.
+check_PROGRAMS += tests/unit/test_agrow
+TESTS += tests/unit/test_agrow
+tests_unit_test_agrow_SOURCES = tests/unit/test_agrow.c
+tests_unit_test_agrow_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_agrow_LDADD = $(UNIT_LDADD)
+
 # The writer, format 3 (test_audit_writer) and format 2 (the same file,
 # test_audit_writer2): known answers, threads, fork, rotation, syslog;
 # every file checked by the verifier.

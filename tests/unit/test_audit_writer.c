@@ -1479,9 +1479,11 @@ static char *capture_stderr(struct fx *f, void (*fn)(struct fx *))
  * makes the next allocation fail (EFBIG; a full disk gives ENOSPC the
  * same way): records fail whole, none is half written; once the limit is
  * lifted they go on. 4000 records of about 370 bytes pass the 1 MiB
- * allocated at open. Exit codes name the step that went wrong. */
+ * the writer allocates at open (no helper thread: see below). Exit codes
+ * name the step that went wrong. */
 static int limit_child(const char *path, bool required, const char *errs)
 {
+    struct cmk_audit_opts o;
     struct cmk_audit *a;
     struct cmk_audit_rec r;
     struct rlimit rl;
@@ -1492,7 +1494,12 @@ static int limit_child(const char *path, bool required, const char *errs)
     if (fd < 0 || dup2(fd, 2) != 2)
         return 2;
     signal(SIGXFSZ, SIG_IGN);
-    a = open_ok(path, required);
+    cmk_audit_opts_init(&o);
+    o.fsync = CMK_FSYNC_NONE;
+    o.required = required;
+    o.no_threads = true; /* a helper allocates ahead from the open on, at
+                          * its own pace: the limit would fall anywhere */
+    a = open_opts(path, &o);
     if (stat(path, &st) != 0 || getrlimit(RLIMIT_FSIZE, &rl) != 0)
         return 3;
     rl.rlim_cur = (rlim_t)st.st_size;
@@ -1771,6 +1778,70 @@ static void test_rotation_processes(void **state)
     assert_int_equal(rep.sum.open_chains, 0); /* every writer finalized */
 }
 
+/* Child of test_grow_processes: GROW_RECORDS records of about 1 KiB in
+ * its own writer, fsync interval (the helper allocates ahead). */
+#define GROW_KIDS 3
+#define GROW_RECORDS 3000
+static int grow_child(const char *path, uint8_t tag)
+{
+    struct cmk_audit_opts o;
+    struct cmk_audit_key k;
+    struct cmk_audit *a = NULL;
+    struct cmk_audit_rec r;
+    char d[3][251];
+    int i;
+
+    cmk_audit_opts_init(&o);
+    key_of(&k);
+    if (cmk_audit_open(path, &o, &k, &a) != CMK_OK)
+        return 2;
+    for (i = 0; i < 3; i++) {
+        memset(d[i], 'a' + 3 * tag + i, 250);
+        d[i][250] = '\0';
+    }
+    cmk_audit_rec_init(&r);
+    r.event = "mechanism";
+    r.detail = d[0];
+    r.object_label = d[1];
+    r.request_id = d[2];
+    for (i = 0; i < GROW_RECORDS; i++) {
+        if (cmk_audit_write(a, &r) != CMK_OK)
+            return 3;
+    }
+    cmk_audit_close(a);
+    return 0;
+}
+
+/* Several processes fill one file of many allocation chunks at once,
+ * each allocating ahead of its own writers: no record is overwritten by
+ * another process's new space (every record checks, none torn, no run of
+ * 0x00 between them). */
+static void test_grow_processes(void **state)
+{
+    struct fx *f = *state;
+    struct test_audit_rep rep;
+    pid_t kids[GROW_KIDS];
+    int status, k;
+
+    for (k = 0; k < GROW_KIDS; k++) {
+        kids[k] = fork();
+        assert_true(kids[k] >= 0);
+        if (kids[k] == 0)
+            _exit(grow_child(f->path, (uint8_t)k));
+    }
+    for (k = 0; k < GROW_KIDS; k++) {
+        assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    expect_ok_key(f->path, &rep);
+    assert_int_equal(rep.sum.writers, GROW_KIDS);
+    assert_int_equal(rep.sum.records, GROW_KIDS * (GROW_RECORDS + 2));
+    assert_int_equal(rep.sum.open_chains, 0);
+    assert_int_equal(rep.torn, 0);
+    assert_int_equal(rep.zero_runs, 0);
+    assert_int_equal(rep.sum.bad_regions, 0);
+}
+
 /* The stand-in for other processes rotating as fast as they can: each
  * time the directory lock is free and PATH holds something, it renames
  * PATH to PATH.N, makes a new PATH and binds the shared counters to it,
@@ -1911,9 +1982,10 @@ static void cut_and_write(struct fx *f)
 
     for (i = 0; i < 5; i++)
         write_event(a, "mechanism", "before the cut");
-    /* the helper's first space ahead is in place: its fallocate would
-     * otherwise extend the file again after the cut */
-    assert_true(wait_size(f->path, 4 << 20) >= 4 << 20);
+    /* the helper's first space ahead (to 4 MiB past the first record,
+     * a whole MiB) is in place: its growing would otherwise extend the
+     * file again after the cut */
+    assert_true(wait_size(f->path, 5 << 20) >= 5 << 20);
     assert_int_equal(truncate(f->path, 0), 0); /* logrotate copytruncate */
     nanosleep(&pause, NULL);
     for (i = 0; i < 5; i++)
@@ -2253,6 +2325,7 @@ int main(void)
         T(test_rotation_series),
         T(test_rotation_repairs),
         T(test_rotation_processes),
+        T(test_grow_processes),
         T(test_rotation_starved),
         T(test_external_rename),
         T(test_truncated_under_writer),
