@@ -32,6 +32,7 @@
 #define AHEAD (4 * CHUNK)
 #define KICK_BYTES CHUNK                  /* writeback started per this much */
 #define KEEP_MAPPED ((uint64_t)256 << 10) /* ... this far behind the end */
+#define FOLIO_MAX ((uint64_t)2 << 20)     /* the page cache's largest folio */
 #define SYNC_EVERY_MS 1000            /* interval policy: the syncer's period */
 #define SYNC_DUE_NS (900 * 1000000LL) /* a run this long after a sync syncs */
 #define PAGE ((uint64_t)4096)
@@ -463,11 +464,14 @@ static void drop_cached(struct cmk_afile *f, uint64_t from, uint64_t to)
  * the pages written leave the page cache (drop_cached). They
  * leave the view first: writeback write-protects every mapped page it
  * takes, one TLB shootdown (an interrupt of each writing thread's CPU)
- * per page, where unmapping a range costs one. The pages ahead stay
- * dirty and mapped for the writers. */
+ * per page, where unmapping a range costs one. Writeback takes whole
+ * folios (up to FOLIO_MAX, aligned to their size), so the range ends on
+ * a FOLIO_MAX boundary: no folio written back has pages still mapped
+ * past it. The pages ahead stay dirty and mapped for the writers. */
 static void kick(struct cmk_afile *f, uint64_t end)
 {
-    uint64_t upto = end > KEEP_MAPPED ? (end - KEEP_MAPPED) / PAGE * PAGE : 0;
+    uint64_t upto =
+        end > KEEP_MAPPED ? (end - KEEP_MAPPED) / FOLIO_MAX * FOLIO_MAX : 0;
     uint64_t kicked = __atomic_load_n(&f->kicked, __ATOMIC_RELAXED);
 
     if (upto < kicked + KICK_BYTES)
