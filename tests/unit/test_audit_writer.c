@@ -1707,34 +1707,63 @@ static void test_rotation_repairs(void **state)
     assert_int_not_equal(stat(p[0], &st), 0);
 }
 
+/* In a child: n records r in a writer of its own with options o. Exit
+ * codes name the step that went wrong. */
+static int child_writes(const char *path, const struct cmk_audit_opts *o,
+                        const struct cmk_audit_rec *r, int n)
+{
+    struct cmk_audit_key k;
+    struct cmk_audit *a = NULL;
+    int i;
+
+    key_of(&k);
+    if (cmk_audit_open(path, o, &k, &a) != CMK_OK)
+        return 2;
+    for (i = 0; i < n; i++) {
+        if (cmk_audit_write(a, r) != CMK_OK)
+            return 3;
+    }
+    cmk_audit_close(a);
+    return 0;
+}
+
+/* n children child(path, 0 .. n - 1) at once, each exiting 0. */
+static void run_kids(const char *path, int n,
+                     int (*child)(const char *, uint8_t))
+{
+    pid_t kids[8];
+    int status, k;
+
+    assert_true(n <= 8);
+    for (k = 0; k < n; k++) {
+        kids[k] = fork();
+        assert_true(kids[k] >= 0);
+        if (kids[k] == 0)
+            _exit(child(path, (uint8_t)k));
+    }
+    for (k = 0; k < n; k++) {
+        assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+}
+
 /* Child of test_rotation_processes: 300 records in its own writer. */
 static int rotate_child(const char *path, uint8_t tag)
 {
     struct cmk_audit_opts o;
-    struct cmk_audit_key k;
-    struct cmk_audit *a = NULL;
     struct cmk_audit_rec r;
-    char d[300];
-    int i;
+    char d[201];
 
     cmk_audit_opts_init(&o);
     o.fsync = CMK_FSYNC_NONE;
     o.max_bytes = 8192;
     o.keep = 200;
-    key_of(&k);
-    if (cmk_audit_open(path, &o, &k, &a) != CMK_OK)
-        return 2;
     memset(d, 'a' + tag, 200);
     d[200] = '\0';
     cmk_audit_rec_init(&r);
     r.event = "mechanism";
     r.detail = d;
-    for (i = 0; i < 300; i++) {
-        if (cmk_audit_write(a, &r) != CMK_OK)
-            return 3;
-    }
-    cmk_audit_close(a);
-    return 0;
+    return child_writes(path, &o, &r, 300);
 }
 
 /* Two processes fill one file: each full file is rotated once (one
@@ -1747,19 +1776,8 @@ static void test_rotation_processes(void **state)
     const char *files[256];
     struct test_audit_rep rep;
     size_t n, i, outs = 0, ins = 0;
-    pid_t kids[2];
-    int status, k;
 
-    for (k = 0; k < 2; k++) {
-        kids[k] = fork();
-        assert_true(kids[k] >= 0);
-        if (kids[k] == 0)
-            _exit(rotate_child(f->path, (uint8_t)k));
-    }
-    for (k = 0; k < 2; k++) {
-        assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
-        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    }
+    run_kids(f->path, 2, rotate_child);
     n = series(f->path, names, files, 256);
     assert_true(n >= 10);
     for (i = 0; i < n; i++) {
@@ -1785,16 +1803,11 @@ static void test_rotation_processes(void **state)
 static int grow_child(const char *path, uint8_t tag)
 {
     struct cmk_audit_opts o;
-    struct cmk_audit_key k;
-    struct cmk_audit *a = NULL;
     struct cmk_audit_rec r;
     char d[3][251];
     int i;
 
     cmk_audit_opts_init(&o);
-    key_of(&k);
-    if (cmk_audit_open(path, &o, &k, &a) != CMK_OK)
-        return 2;
     for (i = 0; i < 3; i++) {
         memset(d[i], 'a' + 3 * tag + i, 250);
         d[i][250] = '\0';
@@ -1804,12 +1817,7 @@ static int grow_child(const char *path, uint8_t tag)
     r.detail = d[0];
     r.object_label = d[1];
     r.request_id = d[2];
-    for (i = 0; i < GROW_RECORDS; i++) {
-        if (cmk_audit_write(a, &r) != CMK_OK)
-            return 3;
-    }
-    cmk_audit_close(a);
-    return 0;
+    return child_writes(path, &o, &r, GROW_RECORDS);
 }
 
 /* Several processes fill one file of many allocation chunks at once,
@@ -1820,19 +1828,8 @@ static void test_grow_processes(void **state)
 {
     struct fx *f = *state;
     struct test_audit_rep rep;
-    pid_t kids[GROW_KIDS];
-    int status, k;
 
-    for (k = 0; k < GROW_KIDS; k++) {
-        kids[k] = fork();
-        assert_true(kids[k] >= 0);
-        if (kids[k] == 0)
-            _exit(grow_child(f->path, (uint8_t)k));
-    }
-    for (k = 0; k < GROW_KIDS; k++) {
-        assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
-        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    }
+    run_kids(f->path, GROW_KIDS, grow_child);
     expect_ok_key(f->path, &rep);
     assert_int_equal(rep.sum.writers, GROW_KIDS);
     assert_int_equal(rep.sum.records, GROW_KIDS * (GROW_RECORDS + 2));
