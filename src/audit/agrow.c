@@ -22,9 +22,8 @@
 
 #include "audit/agrow.h"
 
-#define ZERO_BYTES                                                             \
-    ((size_t)64 << 10) /* per write: the inode lock is                         \
-                        * held that long at a time */
+/* Per write: the inode lock is held that long at a time. */
+#define ZERO_BYTES ((size_t)64 << 10)
 
 /* Never written: its pages are the kernel's zero page. */
 static char zeros[ZERO_BYTES];
