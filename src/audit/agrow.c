@@ -83,7 +83,9 @@ int cmk_agrow(int fd, uint64_t from, uint64_t len)
     if (e != 0 || size >= want) /* grown by another writer meanwhile */
         return e;
     e = append_zeros(fd, want - size);
-    if (e == 0 && size_of(fd, &size) == 0 && size >= want)
+    /* whoever's write it was: another writer appending at the same time
+     * may have taken the last of the space (ENOSPC, EFBIG) for both */
+    if (size_of(fd, &size) == 0 && size >= want)
         return 0;
     if (e != 0 && e != EOPNOTSUPP)
         return e;
