@@ -93,6 +93,10 @@ cmk_err cmk_afile_open(const char *path, bool excl, bool quiet,
     f = calloc(1, sizeof(*f));
     if (f == NULL)
         return CMK_E_NOMEM;
+    if (cmk_mutex_init(&f->grow_mx) != CKR_OK) {
+        free(f);
+        return CMK_E_NOMEM;
+    }
     /* O_NOFOLLOW: a symlinked audit path must not make us write into
      * whatever it points at. */
     f->fd = open(
@@ -260,6 +264,7 @@ void cmk_afile_close(struct cmk_afile *f, bool sync, bool trim_tail,
             trim(f);
         (void)close(f->fd); /* drops the flock */
     }
+    cmk_mutex_fini(&f->grow_mx);
     free(f);
 }
 
@@ -306,32 +311,46 @@ static int grow_piece(struct cmk_afile *f, uint64_t from, uint64_t to)
     return 0;
 }
 
+/* The allocated end as known here or by any process (0 from the shared
+ * page: a stale generation). */
+static uint64_t alloc_now(struct cmk_afile *f)
+{
+    uint64_t known = __atomic_load_n(&f->alloc, __ATOMIC_RELAXED);
+
+    if (f->shm != NULL)
+        known = max_u64(known, cmk_ashm_alloc(f->shm, f->gen));
+    raise_known(f, known);
+    return known;
+}
+
 /* Space up to end allocated (in CHUNK steps): a copy into it never meets
  * a full disk. PIECE at a time, each known to the writers as soon as it
  * is there, so writers close behind the allocation go on copying rather
- * than allocate themselves. Without fallocate here, pwrite allocates as
- * it goes. */
+ * than allocate themselves; one thread at a time, each piece from the
+ * allocated end as it is then, so two threads never append the same
+ * space (which doubles the tail, and near a full disk fails one of them
+ * for space the other then has). Without fallocate here, pwrite
+ * allocates as it goes. */
 static int extend(struct cmk_afile *f, uint64_t end)
 {
-    uint64_t known = __atomic_load_n(&f->alloc, __ATOMIC_RELAXED), target, to;
-    int e;
+    uint64_t target = (end + CHUNK - 1) / CHUNK * CHUNK, known, to;
+    int e = 0;
 
-    if (f->shm != NULL && end > known) /* another process may have */
-        known = max_u64(known, cmk_ashm_alloc(f->shm, f->gen)); /* 0: stale */
-    if (end <= known) {
-        raise_known(f, known);
+    if (alloc_now(f) >= end)
         return 0;
+    while (e == 0 && !no_falloc(f)) {
+        cmk_mutex_lock(&f->grow_mx);
+        known = alloc_now(f);
+        if (known < target) {
+            to = (known / PIECE + 1) * PIECE;
+            e = grow_piece(f, known, to < target ? to : target);
+        }
+        cmk_mutex_unlock(&f->grow_mx);
+        if (known >= target)
+            break;
     }
-    target = (end + CHUNK - 1) / CHUNK * CHUNK;
-    for (; known < target && !no_falloc(f); known = to) {
-        to = (known / PIECE + 1) * PIECE;
-        if (to > target)
-            to = target;
-        e = grow_piece(f, known, to);
-        if (e != 0)
-            return e;
-    }
-    return 0;
+    /* space past end that could not be had is not this caller's failure */
+    return alloc_now(f) >= end ? 0 : e;
 }
 
 /* The space of a record ending at end is allocated, and the next chunk

@@ -28,6 +28,7 @@
 #include "audit/shm.h"
 #include "util/bgthread.h"
 #include "util/err.h"
+#include "util/lock.h"
 
 struct cmk_afile {
     int fd;
@@ -43,9 +44,10 @@ struct cmk_afile {
     char *base; /* MAP_SHARED view of [view_off, view_off + view), or NULL */
     size_t view;
     uint64_t view_off;
-    bool no_falloc;        /* atomic: no fallocate here: pwrite only */
-    bool extending;        /* atomic: a thread is allocating ahead */
-    uint64_t ahead_failed; /* atomic: alloc when allocating ahead failed */
+    bool no_falloc;           /* atomic: no fallocate here: pwrite only */
+    bool extending;           /* atomic: a thread is allocating ahead */
+    struct cmk_mutex grow_mx; /* one thread grows the file at a time */
+    uint64_t ahead_failed;    /* atomic: alloc when allocating ahead failed */
     /* The helper (NULL: the writers allocate ahead themselves) and what
      * only it touches, but kicked, which the syncer reads. */
     struct cmk_bgthread *helper;
