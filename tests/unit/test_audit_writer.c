@@ -965,6 +965,23 @@ static off_t wait_size(const char *path, off_t n)
     return file_size(path);
 }
 
+/* Waits up to 10 s for path's size to reach at least n and then stay the
+ * same for 100 ms (the helper has finished growing it); the size then. */
+static off_t wait_settled(const char *path, off_t n)
+{
+    struct timespec ms = {0, 10000000L};
+    off_t last = wait_size(path, n), now;
+    int i, same = 0;
+
+    for (i = 0; i < 1000 && same < 10; i++) {
+        nanosleep(&ms, NULL);
+        now = file_size(path);
+        same = now == last ? same + 1 : 0;
+        last = now;
+    }
+    return last;
+}
+
 /* The open file's helper thread ("cmk-audit") allocates 4 MiB past the
  * records, where the writers themselves keep 1 to 2 MiB; none is made
  * when the application forbids threads, none is left after close, and
@@ -1475,20 +1492,38 @@ static char *capture_stderr(struct fx *f, void (*fn)(struct fx *))
     return slurp(f->tmp, &len);
 }
 
-/* Child: a file size limit at the end of the space allocated so far
- * makes the next allocation fail (EFBIG; a full disk gives ENOSPC the
- * same way): records fail whole, none is half written; once the limit is
- * lifted they go on. 4000 records of about 370 bytes pass the 1 MiB
- * the writer allocates at open (no helper thread: see below). Exit codes
- * name the step that went wrong. */
-static int limit_child(const char *path, bool required, const char *errs)
+#define LIMIT_WRITES 6000
+#define HELPER_LIMIT (3 << 19) /* 1.5 MiB: within the helper's first space */
+
+/* The file size limit of limit_child: with no helper thread, at the end
+ * of the 1 MiB the writer allocates at open (a helper allocates ahead
+ * from the open on, at its own pace, so its limit is set before the
+ * open, at HELPER_LIMIT: where the helper's allocation ahead fails,
+ * before any record needs the space). */
+static int set_limit(const char *path, bool helper)
+{
+    struct rlimit rl;
+    struct stat st;
+
+    if ((!helper && stat(path, &st) != 0) || getrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 3;
+    rl.rlim_cur = helper ? (rlim_t)HELPER_LIMIT : (rlim_t)st.st_size;
+    return setrlimit(RLIMIT_FSIZE, &rl) == 0 ? 0 : 4;
+}
+
+/* Child: a file size limit makes the next allocation fail (EFBIG; a full
+ * disk gives ENOSPC the same way): records fail whole, none is half
+ * written; once the limit is lifted they go on. LIMIT_WRITES records of
+ * about 480 bytes pass the limit. Exit codes name the step that went
+ * wrong. */
+static int limit_child(const char *path, bool required, bool helper,
+                       const char *errs)
 {
     struct cmk_audit_opts o;
     struct cmk_audit *a;
     struct cmk_audit_rec r;
     struct rlimit rl;
-    struct stat st;
-    int i, failed = 0, fd;
+    int i, failed = 0, fd, e;
 
     fd = open(errs, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0 || dup2(fd, 2) != 2)
@@ -1497,16 +1532,14 @@ static int limit_child(const char *path, bool required, const char *errs)
     cmk_audit_opts_init(&o);
     o.fsync = CMK_FSYNC_NONE;
     o.required = required;
-    o.no_threads = true; /* a helper allocates ahead from the open on, at
-                          * its own pace: the limit would fall anywhere */
+    o.no_threads = !helper;
+    if (helper && (e = set_limit(path, true)) != 0)
+        return e;
     a = open_opts(path, &o);
-    if (stat(path, &st) != 0 || getrlimit(RLIMIT_FSIZE, &rl) != 0)
-        return 3;
-    rl.rlim_cur = (rlim_t)st.st_size;
-    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
-        return 4;
+    if (!helper && (e = set_limit(path, false)) != 0)
+        return e;
     full_rec(&r);
-    for (i = 0; i < 4000; i++) { /* once failing, failing */
+    for (i = 0; i < LIMIT_WRITES; i++) { /* once failing, failing */
         if (cmk_audit_write(a, &r) != CMK_OK)
             failed++;
         else if (failed != 0)
@@ -1514,6 +1547,8 @@ static int limit_child(const char *path, bool required, const char *errs)
     }
     if (required ? failed < 1000 : failed != 0)
         return 8;
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 6;
     rl.rlim_cur = rl.rlim_max;
     if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
         return 6;
@@ -1526,7 +1561,10 @@ static int limit_child(const char *path, bool required, const char *errs)
 /* Allocation failing (a full disk): the calls fail when the audit is
  * required and go on when it is not; stderr says so once per burst and
  * counts the lost records when writing works again; no record is torn,
- * the file checks, and the lost records' space reads as one 0x00 run. */
+ * the file checks, and the lost records' space reads as one 0x00 run.
+ * With the writers allocating (no helper thread) and with the helper
+ * allocating ahead, which fails first: the records that fit within the
+ * limit pass (2000 to 3000 in 1 MiB, 3000 to 4500 in 1.5 MiB). */
 static void test_allocation_failure(void **state)
 {
     struct fx *f = *state;
@@ -1534,18 +1572,24 @@ static void test_allocation_failure(void **state)
     char errs[128], want[200], *text;
     struct rlimit rl;
     size_t len;
+    size_t lo, hi;
     int status, k;
+    bool required, helper;
     pid_t child;
 
     if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_max != RLIM_INFINITY)
         skip();
     snprintf(errs, sizeof(errs), "%s/stderr", f->dir);
-    for (k = 1; k >= 0; k--) {
+    for (k = 3; k >= 0; k--) {
+        required = (k & 1) != 0;
+        helper = (k & 2) != 0;
+        lo = helper ? 3000 : 2000;
+        hi = helper ? 4500 : 3000;
         unlink(f->path);
         child = fork();
         assert_true(child >= 0);
         if (child == 0)
-            _exit(limit_child(f->path, k == 1, errs));
+            _exit(limit_child(f->path, required, helper, errs));
         assert_int_equal(waitpid(child, &status, 0), child);
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 0);
@@ -1555,13 +1599,13 @@ static void test_allocation_failure(void **state)
         text = slurp(errs, &len);
         snprintf(want, sizeof(want),
                  "audit: cannot write %s: File too large; %s", f->path,
-                 k == 1 ? "audited calls fail"
-                        : "calls go on without audit records");
+                 required ? "audited calls fail"
+                          : "calls go on without audit records");
         assert_int_equal(count(text, want), 1);
         snprintf(want, sizeof(want), "again; %zu records were lost",
-                 4000 - (rep.sum.records - 4));
+                 LIMIT_WRITES - (rep.sum.records - 4));
         assert_int_equal(count(text, want), 1);
-        assert_true(rep.sum.records - 4 > 2000 && rep.sum.records - 4 < 3000);
+        assert_true(rep.sum.records - 4 > lo && rep.sum.records - 4 < hi);
         free(text);
         assert_int_equal(rep.torn, 0);
         assert_int_equal(rep.sum.bad_regions, 0);
@@ -1979,10 +2023,10 @@ static void cut_and_write(struct fx *f)
 
     for (i = 0; i < 5; i++)
         write_event(a, "mechanism", "before the cut");
-    /* the helper's first space ahead (to 4 MiB past the first record,
-     * a whole MiB) is in place: its growing would otherwise extend the
-     * file again after the cut */
-    assert_true(wait_size(f->path, 5 << 20) >= 5 << 20);
+    /* the helper's first space ahead (4 MiB past the records, whole
+     * MiBs) is all in place: its growing would otherwise extend the file
+     * again after the cut */
+    assert_true(wait_settled(f->path, 4 << 20) >= 4 << 20);
     assert_int_equal(truncate(f->path, 0), 0); /* logrotate copytruncate */
     nanosleep(&pause, NULL);
     for (i = 0; i < 5; i++)
